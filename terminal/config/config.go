@@ -1,0 +1,324 @@
+// Package config reads the terminal's TOML configuration file and checks it
+// whole before anything starts: a config that loads is one the terminal can
+// run with. Every key is documented in configs/posd.toml.
+//
+// Amounts in the file are decimal strings in the asset's own unit ("0.5" ETH,
+// "250" TUSD) and are turned into exact base units here, never through a float.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/ethereum/go-ethereum/common"
+
+	"showpos/terminal/asset"
+)
+
+// ErrInvalid is wrapped by every error about the content of a config file.
+var ErrInvalid = errors.New("invalid config")
+
+// Defaults for keys a file may leave out.
+const (
+	DefaultListen     = "127.0.0.1:8080"
+	DefaultDataDir    = "/var/lib/showpos"
+	DefaultRequestTTL = 5 * time.Minute
+	// DefaultTokenMinGas is the gas floor for an ERC-20 transfer when an
+	// asset sets none: a plain transfer costs 35–52k gas; a payer's wallet
+	// that estimates well leaves headroom above that.
+	DefaultTokenMinGas = 45_000
+	nativeDecimals     = 18
+)
+
+// Config is the terminal's running configuration, checked and with amounts
+// in base units.
+type Config struct {
+	Terminal Terminal
+	API      API
+	ChainID  uint64
+	Merchant common.Address
+	Payments Payments
+	// Assets in file order; the first is the default for new requests.
+	Assets []Asset
+}
+
+// Terminal is the [terminal] table.
+type Terminal struct {
+	ID           string
+	MerchantName string
+	DataDir      string
+	RequestTTL   time.Duration
+	// PublicURL is the base URL at which payer phones reach the payer API;
+	// it goes into every payment request so payer apps can fetch it.
+	PublicURL string
+}
+
+// API is the [api] table.
+type API struct {
+	Listen         string
+	OperatorSocket string
+}
+
+// Payments is the [payments] table: rules every payment must meet.
+type Payments struct {
+	AllowOverpay bool
+	// MinFeeCap is the floor for a payment's maxFeePerGas (gasPrice for
+	// legacy transactions), in wei; nil means no floor.
+	MinFeeCap *big.Int
+}
+
+// Asset is one [[assets]] entry.
+type Asset struct {
+	asset.Asset
+	// MinGas is the least gas limit a payment in this asset may carry.
+	MinGas uint64
+	// MaxPayment caps one payment (nil: no cap); MaxUnsettled caps the sum of
+	// accepted payments not yet confirmed on chain (nil: no cap). Base units.
+	MaxPayment   *big.Int
+	MaxUnsettled *big.Int
+}
+
+// Asset returns the configured asset with the symbol, case-insensitively.
+func (c *Config) Asset(symbol string) (Asset, bool) {
+	for _, a := range c.Assets {
+		if strings.EqualFold(a.Symbol, symbol) {
+			return a, true
+		}
+	}
+	return Asset{}, false
+}
+
+// SocketPath is where the operator channel listens.
+func (c *Config) SocketPath() string {
+	if c.API.OperatorSocket != "" {
+		return c.API.OperatorSocket
+	}
+	return filepath.Join(c.Terminal.DataDir, "posd.sock")
+}
+
+// StorePath is the bbolt file holding requests and the outbox.
+func (c *Config) StorePath() string { return filepath.Join(c.Terminal.DataDir, "showpos.db") }
+
+// KeyPath is the terminal's own signing key.
+func (c *Config) KeyPath() string { return filepath.Join(c.Terminal.DataDir, "terminal.key") }
+
+// file mirrors the TOML layout; strings stay strings until checked.
+type file struct {
+	Terminal struct {
+		ID           string        `toml:"id"`
+		MerchantName string        `toml:"merchant_name"`
+		DataDir      string        `toml:"data_dir"`
+		RequestTTL   time.Duration `toml:"request_ttl"`
+		PublicURL    string        `toml:"public_url"`
+	} `toml:"terminal"`
+	API struct {
+		Listen         string `toml:"listen"`
+		OperatorSocket string `toml:"operator_socket"`
+	} `toml:"api"`
+	Chain struct {
+		ID uint64 `toml:"id"`
+	} `toml:"chain"`
+	Merchant struct {
+		Address string `toml:"address"`
+	} `toml:"merchant"`
+	Payments struct {
+		AllowOverpay bool   `toml:"allow_overpay"`
+		MinFeeCap    string `toml:"min_fee_cap_wei"`
+	} `toml:"payments"`
+	Assets []fileAsset `toml:"assets"`
+}
+
+type fileAsset struct {
+	Symbol       string `toml:"symbol"`
+	Token        string `toml:"token"`
+	Decimals     *uint8 `toml:"decimals"`
+	MinGas       uint64 `toml:"min_gas"`
+	MaxPayment   string `toml:"max_payment"`
+	MaxUnsettled string `toml:"max_unsettled"`
+}
+
+// maxFileSize bounds what Load reads: a config is a few kilobytes.
+const maxFileSize = 1 << 20
+
+// Load reads and checks the config file at path.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse checks a config given as TOML text. Unknown keys are refused, so a
+// misspelt key is an error rather than a silently ignored setting.
+func Parse(b []byte) (*Config, error) {
+	if len(b) > maxFileSize {
+		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrInvalid, len(b), maxFileSize)
+	}
+	var f file
+	md, err := toml.Decode(string(b), &f)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if undec := md.Undecoded(); len(undec) > 0 {
+		keys := make([]string, len(undec))
+		for i, k := range undec {
+			keys[i] = k.String()
+		}
+		sort.Strings(keys)
+		return nil, fmt.Errorf("%w: unknown key(s) %s", ErrInvalid, strings.Join(keys, ", "))
+	}
+	return f.check()
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
+}
+
+func (f *file) check() (*Config, error) {
+	c := &Config{
+		Terminal: Terminal{
+			ID:           strings.TrimSpace(f.Terminal.ID),
+			MerchantName: strings.TrimSpace(f.Terminal.MerchantName),
+			DataDir:      f.Terminal.DataDir,
+			RequestTTL:   f.Terminal.RequestTTL,
+			PublicURL:    strings.TrimRight(f.Terminal.PublicURL, "/"),
+		},
+		API:      API{Listen: f.API.Listen, OperatorSocket: f.API.OperatorSocket},
+		ChainID:  f.Chain.ID,
+		Payments: Payments{AllowOverpay: f.Payments.AllowOverpay},
+	}
+	if c.Terminal.ID == "" {
+		return nil, invalid("terminal.id is required")
+	}
+	if len(c.Terminal.ID) > 64 {
+		return nil, invalid("terminal.id is longer than 64 bytes")
+	}
+	if c.Terminal.DataDir == "" {
+		c.Terminal.DataDir = DefaultDataDir
+	}
+	if c.Terminal.RequestTTL == 0 {
+		c.Terminal.RequestTTL = DefaultRequestTTL
+	}
+	if c.Terminal.RequestTTL < 10*time.Second || c.Terminal.RequestTTL > 24*time.Hour {
+		return nil, invalid("terminal.request_ttl %s is outside 10s..24h", c.Terminal.RequestTTL)
+	}
+	if c.API.Listen == "" {
+		c.API.Listen = DefaultListen
+	}
+	if _, _, err := net.SplitHostPort(c.API.Listen); err != nil {
+		return nil, invalid("api.listen %q: %v", c.API.Listen, err)
+	}
+	if c.Terminal.PublicURL == "" {
+		c.Terminal.PublicURL = "http://" + c.API.Listen
+	}
+	if u, err := url.Parse(c.Terminal.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, invalid("terminal.public_url %q is not an http(s) URL", c.Terminal.PublicURL)
+	}
+	if c.ChainID == 0 {
+		return nil, invalid("chain.id is required")
+	}
+	if !common.IsHexAddress(f.Merchant.Address) {
+		return nil, invalid("merchant.address %q is not an address", f.Merchant.Address)
+	}
+	c.Merchant = common.HexToAddress(f.Merchant.Address)
+	if c.Merchant == (common.Address{}) {
+		return nil, invalid("merchant.address is the zero address")
+	}
+	if f.Payments.MinFeeCap != "" {
+		v, err := asset.ParseAmount(f.Payments.MinFeeCap, 0)
+		if err != nil {
+			return nil, invalid("payments.min_fee_cap_wei: %v", err)
+		}
+		c.Payments.MinFeeCap = v
+	}
+	if len(f.Assets) == 0 {
+		return nil, invalid("at least one [[assets]] entry is required")
+	}
+	natives := 0
+	for i := range f.Assets {
+		a, err := f.Assets[i].check(i)
+		if err != nil {
+			return nil, err
+		}
+		if _, dup := c.Asset(a.Symbol); dup {
+			return nil, invalid("assets[%d]: symbol %q appears twice", i, a.Symbol)
+		}
+		if a.Native() {
+			natives++
+		}
+		c.Assets = append(c.Assets, a)
+	}
+	if natives > 1 {
+		return nil, invalid("more than one native asset (an asset without token)")
+	}
+	return c, nil
+}
+
+func (fa *fileAsset) check(i int) (Asset, error) {
+	var a Asset
+	a.Symbol = strings.TrimSpace(fa.Symbol)
+	if a.Symbol == "" || len(a.Symbol) > 12 {
+		return a, invalid("assets[%d].symbol must be 1..12 characters", i)
+	}
+	switch {
+	case fa.Token == "":
+		a.Decimals = nativeDecimals
+		if fa.Decimals != nil && *fa.Decimals != nativeDecimals {
+			return a, invalid("assets[%d] (%s): the native coin has 18 decimals, not %d", i, a.Symbol, *fa.Decimals)
+		}
+		a.MinGas = 21_000
+		if fa.MinGas > a.MinGas {
+			a.MinGas = fa.MinGas
+		}
+	case common.IsHexAddress(fa.Token):
+		a.Token = common.HexToAddress(fa.Token)
+		if a.Token == (common.Address{}) {
+			return a, invalid("assets[%d] (%s): token is the zero address", i, a.Symbol)
+		}
+		if fa.Decimals == nil {
+			return a, invalid("assets[%d] (%s): decimals is required for a token", i, a.Symbol)
+		}
+		if *fa.Decimals > 36 {
+			return a, invalid("assets[%d] (%s): decimals %d is more than 36", i, a.Symbol, *fa.Decimals)
+		}
+		a.Decimals = *fa.Decimals
+		a.MinGas = fa.MinGas
+		if a.MinGas == 0 {
+			a.MinGas = DefaultTokenMinGas
+		}
+		if a.MinGas < 21_000 {
+			return a, invalid("assets[%d] (%s): min_gas %d is below 21000", i, a.Symbol, a.MinGas)
+		}
+	default:
+		return a, invalid("assets[%d] (%s): token %q is not an address", i, a.Symbol, fa.Token)
+	}
+	var err error
+	if a.MaxPayment, err = optAmount(fa.MaxPayment, a.Decimals); err != nil {
+		return a, invalid("assets[%d] (%s).max_payment: %v", i, a.Symbol, err)
+	}
+	if a.MaxUnsettled, err = optAmount(fa.MaxUnsettled, a.Decimals); err != nil {
+		return a, invalid("assets[%d] (%s).max_unsettled: %v", i, a.Symbol, err)
+	}
+	return a, nil
+}
+
+func optAmount(s string, decimals uint8) (*big.Int, error) {
+	if s == "" {
+		return nil, nil
+	}
+	return asset.ParseAmount(s, decimals)
+}

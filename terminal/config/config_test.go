@@ -1,0 +1,139 @@
+package config
+
+import (
+	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+)
+
+const good = `
+[terminal]
+id = "till-7"
+data_dir = "/tmp/x"
+request_ttl = "90s"
+
+[chain]
+id = 1337
+
+[merchant]
+address = "0x000000000000000000000000000000000000dEaD"
+
+[payments]
+min_fee_cap_wei = "1000000000"
+
+[[assets]]
+symbol = "ETH"
+max_payment = "0.5"
+
+[[assets]]
+symbol = "TUSD"
+token = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+decimals = 6
+max_unsettled = "2000.25"
+`
+
+func TestParseGoodConfig(t *testing.T) {
+	c, err := Parse([]byte(good))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Terminal.ID != "till-7" || c.ChainID != 1337 || c.Terminal.RequestTTL != 90*time.Second {
+		t.Errorf("terminal/chain = %+v %d", c.Terminal, c.ChainID)
+	}
+	if c.API.Listen != DefaultListen || c.Terminal.PublicURL != "http://"+DefaultListen {
+		t.Errorf("defaults: listen %q public %q", c.API.Listen, c.Terminal.PublicURL)
+	}
+	if c.Merchant != common.HexToAddress("0x000000000000000000000000000000000000dEaD") {
+		t.Errorf("merchant %s", c.Merchant)
+	}
+	if c.Payments.MinFeeCap.Cmp(big.NewInt(1e9)) != 0 {
+		t.Errorf("min fee cap %s", c.Payments.MinFeeCap)
+	}
+	eth, ok := c.Asset("eth")
+	if !ok || !eth.Native() || eth.Decimals != 18 || eth.MinGas != 21000 {
+		t.Fatalf("ETH = %+v", eth)
+	}
+	if want, _ := new(big.Int).SetString("500000000000000000", 10); eth.MaxPayment.Cmp(want) != 0 || eth.MaxUnsettled != nil {
+		t.Errorf("ETH limits %v %v", eth.MaxPayment, eth.MaxUnsettled)
+	}
+	tusd, ok := c.Asset("TUSD")
+	if !ok || tusd.Native() || tusd.Decimals != 6 || tusd.MinGas != DefaultTokenMinGas {
+		t.Fatalf("TUSD = %+v", tusd)
+	}
+	if tusd.MaxUnsettled.Cmp(big.NewInt(2_000_250_000)) != 0 {
+		t.Errorf("TUSD max_unsettled %s", tusd.MaxUnsettled)
+	}
+	if c.StorePath() != "/tmp/x/showpos.db" || c.SocketPath() != "/tmp/x/posd.sock" || c.KeyPath() != "/tmp/x/terminal.key" {
+		t.Errorf("paths %s %s %s", c.StorePath(), c.SocketPath(), c.KeyPath())
+	}
+}
+
+func TestParseRefusesBadConfig(t *testing.T) {
+	tests := []struct {
+		name      string
+		from, to  string // replace in good
+		wantInErr string
+	}{
+		{"unknown key", `request_ttl = "90s"`, `request_ttl = "90s"` + "\nrequest_tll = 3", "terminal.request_tll"},
+		{"no terminal id", `id = "till-7"`, ``, "terminal.id is required"},
+		{"ttl too short", `request_ttl = "90s"`, `request_ttl = "1s"`, "request_ttl"},
+		{"no chain", "[chain]\nid = 1337", "", "chain.id"},
+		{"bad merchant", `0x000000000000000000000000000000000000dEaD`, `0x1234`, "merchant.address"},
+		{"zero merchant", `0x000000000000000000000000000000000000dEaD`, `0x0000000000000000000000000000000000000000`, "zero address"},
+		{"bad fee floor", `min_fee_cap_wei = "1000000000"`, `min_fee_cap_wei = "1.5"`, "min_fee_cap_wei"},
+		{"too precise limit", `max_unsettled = "2000.25"`, `max_unsettled = "2000.0000001"`, "max_unsettled"},
+		{"negative limit", `max_payment = "0.5"`, `max_payment = "-1"`, "max_payment"},
+		{"token without decimals", "decimals = 6\n", "", "decimals is required"},
+		{"native with other decimals", "symbol = \"ETH\"\n", "symbol = \"ETH\"\ndecimals = 6\n", "18 decimals"},
+		{"bad token", `0x5FbDB2315678afecb367f032d93F642f64180aa3`, `tusd`, "not an address"},
+		{"duplicate symbol", `symbol = "TUSD"`, `symbol = "eth"`, "appears twice"},
+		{"two natives", "token = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"\ndecimals = 6\n", "", "more than one native"},
+		{"bad listen", "[chain]", "[api]\nlisten = \"nonsense\"\n[chain]", "api.listen"},
+		{"not toml", "[chain]", "[chain", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.Replace(good, tc.from, tc.to, 1)
+			if src == good {
+				t.Fatalf("replacement %q did not apply", tc.from)
+			}
+			_, err := Parse([]byte(src))
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("err = %v, want ErrInvalid", err)
+			}
+			if !strings.Contains(err.Error(), tc.wantInErr) {
+				t.Errorf("err = %q, want it to mention %q", err, tc.wantInErr)
+			}
+		})
+	}
+}
+
+// Every example config in configs/ must load: they are what people copy.
+func TestExampleConfigsLoad(t *testing.T) {
+	files, err := filepath.Glob("../../configs/*.toml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no example configs found: %v", err)
+	}
+	for _, f := range files {
+		if _, err := Load(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func TestLoadNamesTheFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "posd.toml")
+	if err := os.WriteFile(p, []byte("[terminal]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(p)
+	if err == nil || !strings.Contains(err.Error(), p) {
+		t.Fatalf("err = %v, want it to name %s", err, p)
+	}
+}
