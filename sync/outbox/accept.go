@@ -1,0 +1,153 @@
+package outbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+)
+
+// Accept stores p as the payment for request p.RequestID, in one durable
+// transaction. p.State must be PaymentQueued; the store sets Seq,
+// AcceptedAt and UpdatedAt (both now) and keeps its own copy of Raw.
+//
+// Rules, checked in this order inside the write transaction, so that two
+// payers racing for one request can never both succeed:
+//  1. a payment with p.TxHash exists: for the same RequestID it returns
+//     (existing, true, nil) and writes nothing (an idempotent repeat);
+//     for another RequestID, ErrTxReused.
+//  2. the request is missing: ErrUnknownRequest; cancelled: ErrCancelled;
+//     paid: ErrAlreadyPaid; pending but now >= ExpiresAt: ErrExpired.
+//  3. the sender+nonce index holds another hash: ErrNonceConflict.
+//  4. maxUnsettled != nil and Unsettled(p.Asset) + p.Amount > maxUnsettled:
+//     ErrExposureLimit.
+//  5. it writes the payment with the next Seq, the tx-hash, sender+nonce
+//     and acceptance-order indexes, marks the request paid by p.TxHash and
+//     adds p.Amount to Unsettled(p.Asset).
+//
+// (stored, false, nil) is returned only after that transaction is committed
+// and fsynced. Any error means nothing of p was stored. If ctx is done
+// before the write is taken into a commit, Accept returns ctx.Err() and
+// writes nothing; once taken, it waits for the commit's outcome.
+func (s *Store) Accept(ctx context.Context, p Payment, now time.Time, maxUnsettled *big.Int) (Payment, bool, error) {
+	if err := validatePayment(p); err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", p.TxHash, err)
+	}
+	now = storeTime(now)
+	p.Amount = new(big.Int).Set(p.Amount)
+	p.Raw = bytes.Clone(p.Raw)
+	p.Reason = ""
+	p.AcceptedAt, p.UpdatedAt = now, now
+	p.Seq = 0
+
+	var (
+		out    Payment
+		repeat bool
+	)
+	err := s.write(ctx, func(w *wtx) error {
+		var err error
+		out, repeat, err = accept(w, p, now, maxUnsettled)
+		return err
+	})
+	if err != nil {
+		return Payment{}, false, err
+	}
+	return out, repeat, nil
+}
+
+func validatePayment(p Payment) error {
+	switch {
+	case p.State != PaymentQueued:
+		return fmt.Errorf("new payment in state %q, want %q: %w", p.State, PaymentQueued, ErrBadTransition)
+	case p.RequestID == "":
+		return errors.New("empty request ID")
+	case p.Asset == "":
+		return errors.New("empty asset")
+	case p.Amount == nil || p.Amount.Sign() < 0:
+		return fmt.Errorf("amount %v: want a non-negative amount", p.Amount)
+	}
+	return nil
+}
+
+// accept is Accept's transaction body: all reads and checks, then writes.
+func accept(w *wtx, p Payment, now time.Time, maxUnsettled *big.Int) (Payment, bool, error) {
+	hash := p.TxHash
+	if v := w.bucket(bucketPayments).Get(hash[:]); v != nil {
+		existing, err := decodePayment(v)
+		if err != nil {
+			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+		}
+		if existing.RequestID == p.RequestID {
+			return existing, true, nil
+		}
+		return Payment{}, false, fmt.Errorf("accept %s: stored for request %q: %w", hash, existing.RequestID, ErrTxReused)
+	}
+
+	v := w.bucket(bucketRequests).Get([]byte(p.RequestID))
+	if v == nil {
+		return Payment{}, false, fmt.Errorf("accept %s: request %q: %w", hash, p.RequestID, ErrUnknownRequest)
+	}
+	req, err := decodeRequest(v)
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	switch {
+	case req.Status == RequestCancelled:
+		return Payment{}, false, fmt.Errorf("accept %s: request %q: %w", hash, req.ID, ErrCancelled)
+	case req.Status == RequestPaid:
+		return Payment{}, false, fmt.Errorf("accept %s: request %q paid by %s: %w", hash, req.ID, req.PaidTx, ErrAlreadyPaid)
+	case req.StatusAt(now) == RequestExpired:
+		return Payment{}, false, fmt.Errorf("accept %s: request %q expired at %s: %w", hash, req.ID, req.ExpiresAt.Format(time.RFC3339), ErrExpired)
+	case req.Status != RequestPending:
+		return Payment{}, false, fmt.Errorf("accept %s: request %q has status %q: %w", hash, req.ID, req.Status, ErrCorrupt)
+	}
+
+	snKey := senderNonceKey(p.From, p.Nonce)
+	if other := w.bucket(bucketBySender).Get(snKey); other != nil && !bytes.Equal(other, hash[:]) {
+		return Payment{}, false, fmt.Errorf("accept %s: sender %s nonce %d already used by 0x%x: %w", hash, p.From, p.Nonce, other, ErrNonceConflict)
+	}
+
+	unsettled, err := decodeAmount(p.Asset, w.bucket(bucketUnsettled).Get([]byte(p.Asset)))
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	unsettled.Add(unsettled, p.Amount)
+	if maxUnsettled != nil && unsettled.Cmp(maxUnsettled) > 0 {
+		return Payment{}, false, fmt.Errorf("accept %s: unsettled %s would be %s, limit %s: %w", hash, p.Asset, unsettled, maxUnsettled, ErrExposureLimit)
+	}
+	count, err := readCount(w.bucket(bucketCounts), PaymentQueued)
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+
+	// Checks done; from here on, only writes.
+	seq, err := w.nextSeq(bucketBySeq)
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: next seq: %w", hash, err)
+	}
+	p.Seq = seq
+	req.Status, req.PaidTx = RequestPaid, hash
+	encP, err := encodePayment(p)
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	encR, err := encodeRequest(req)
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	for _, kv := range []struct{ b, k, v []byte }{
+		{bucketPayments, hash[:], encP},
+		{bucketBySender, snKey, hash[:]},
+		{bucketBySeq, seqKey(seq), hash[:]},
+		{bucketRequests, []byte(req.ID), encR},
+		{bucketUnsettled, []byte(p.Asset), []byte(unsettled.String())},
+		{bucketCounts, []byte(PaymentQueued), countBytes(count + 1)},
+	} {
+		if err := w.put(kv.b, kv.k, kv.v); err != nil {
+			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+		}
+	}
+	return p, false, nil
+}

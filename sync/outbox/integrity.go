@@ -1,0 +1,241 @@
+package outbox
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// preflight runs before bbolt sees the file. It takes (and releases) the
+// file lock so that a file being written by another process is reported as
+// locked, not corrupt; then it checks, from the raw bytes, what bbolt would
+// otherwise trust: both meta pages are valid, the file size is a multiple of
+// the page size and covers every page the newest meta page claims. A file
+// cut short would otherwise be mmapped and fault on first read.
+//
+// fresh reports that the file does not exist or is empty: Open creates it.
+func preflight(path string, lockTimeout time.Duration) (fresh bool, err error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("outbox: open %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return false, fmt.Errorf("outbox: open %s: not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("outbox: open %s: %w", path, err)
+	}
+	defer f.Close()
+	release, err := lockFile(f, lockTimeout)
+	if err != nil {
+		if errors.Is(err, ErrLocked) {
+			return false, lockedErr(path, lockTimeout)
+		}
+		return false, fmt.Errorf("outbox: open %s: lock: %w", path, err)
+	}
+	defer release()
+	// Stat again under the lock: the file may have changed meanwhile.
+	if fi, err = f.Stat(); err != nil {
+		return false, fmt.Errorf("outbox: open %s: %w", path, err)
+	}
+	if fi.Size() == 0 {
+		return true, nil
+	}
+	if err := checkMetas(f, fi.Size()); err != nil {
+		return false, corruptf(path, "%v", err)
+	}
+	return false, nil
+}
+
+// Offsets in a bbolt v2 page: a 16-byte page header (id, flags, count,
+// overflow), then for meta pages: magic, version, page size, flags, root
+// bucket (root, sequence), freelist, pgid (high-water mark), txid, checksum
+// (FNV-64a of the meta fields before it). Native byte order, as bbolt
+// writes it.
+const (
+	metaMagic     = 0xED0CDAED
+	metaVersion   = 2
+	metaFlag      = 0x04
+	metaLen       = 80 // header through checksum
+	minBoltHeader = 1024
+)
+
+const freelistFlag = 0x10
+
+type metaPage struct {
+	pageSize uint32
+	freelist uint64
+	pgid     uint64
+	txid     uint64
+}
+
+func readMeta(f io.ReaderAt, off int64) (metaPage, error) {
+	var b [metaLen]byte
+	if _, err := f.ReadAt(b[:], off); err != nil {
+		return metaPage{}, fmt.Errorf("read meta at %d: %v", off, err)
+	}
+	ne := binary.NativeEndian
+	if ne.Uint16(b[8:])&metaFlag == 0 {
+		return metaPage{}, fmt.Errorf("page at offset %d is not a meta page", off)
+	}
+	if ne.Uint32(b[16:]) != metaMagic {
+		return metaPage{}, fmt.Errorf("meta at offset %d: bad magic", off)
+	}
+	if v := ne.Uint32(b[20:]); v != metaVersion {
+		return metaPage{}, fmt.Errorf("meta at offset %d: version %d", off, v)
+	}
+	h := fnv.New64a()
+	h.Write(b[16:72])
+	if h.Sum64() != ne.Uint64(b[72:]) {
+		return metaPage{}, fmt.Errorf("meta at offset %d: checksum mismatch", off)
+	}
+	m := metaPage{pageSize: ne.Uint32(b[24:]), freelist: ne.Uint64(b[48:]), pgid: ne.Uint64(b[56:]), txid: ne.Uint64(b[64:])}
+	if m.pageSize < minBoltHeader || m.pageSize&(m.pageSize-1) != 0 {
+		return metaPage{}, fmt.Errorf("meta at offset %d: page size %d", off, m.pageSize)
+	}
+	return m, nil
+}
+
+// checkMetas requires both meta pages valid. bbolt alone would fall back to
+// the other one silently, losing the newest commit if the damaged page held
+// it; for a store whose commits were acknowledged to payers that must be a
+// person's decision.
+func checkMetas(f io.ReaderAt, size int64) error {
+	if size < minBoltHeader {
+		return fmt.Errorf("%d bytes, shorter than a bbolt header", size)
+	}
+	m0, err0 := readMeta(f, 0)
+	if err0 != nil {
+		// Look for meta page 1 where bbolt would, to tell "damaged" from
+		// "not a bbolt file".
+		for ps := int64(minBoltHeader); ps <= 1<<24 && ps+metaLen <= size; ps <<= 1 {
+			if m1, err := readMeta(f, ps); err == nil && int64(m1.pageSize) == ps {
+				return fmt.Errorf("meta page 0 damaged (%v); meta page 1 is valid", err0)
+			}
+		}
+		return fmt.Errorf("not a bbolt file or both meta pages damaged: %v", err0)
+	}
+	ps := int64(m0.pageSize)
+	if size < 4*ps { // bbolt creates files with 4 pages
+		return fmt.Errorf("%d bytes, shorter than 4 pages of %d", size, ps)
+	}
+	m1, err := readMeta(f, ps)
+	if err != nil {
+		return fmt.Errorf("meta page 1 damaged: %v", err)
+	}
+	if m1.pageSize != m0.pageSize {
+		return fmt.Errorf("meta pages disagree on page size: %d and %d", m0.pageSize, m1.pageSize)
+	}
+	if size%ps != 0 {
+		return fmt.Errorf("size %d is not a multiple of the page size %d", size, ps)
+	}
+	cur := m0
+	if m1.txid > m0.txid {
+		cur = m1
+	}
+	if need := int64(cur.pgid) * ps; need > size || need <= 0 {
+		return fmt.Errorf("truncated: %d bytes, meta claims %d pages of %d", size, cur.pgid, ps)
+	}
+	return checkFreelist(f, cur, ps)
+}
+
+// checkFreelist validates the page bbolt reads at Open before anything
+// else: a damaged header makes bbolt panic, and a damaged count makes it
+// allocate that many ids, which kills the process with out of memory, a
+// fatal error no recover catches. Every id listed must be a data page.
+func checkFreelist(f io.ReaderAt, m metaPage, ps int64) error {
+	if m.freelist < 2 || m.freelist >= m.pgid {
+		return fmt.Errorf("freelist page %d outside [2, %d)", m.freelist, m.pgid)
+	}
+	var h [16]byte
+	if _, err := f.ReadAt(h[:], int64(m.freelist)*ps); err != nil {
+		return fmt.Errorf("read freelist page %d: %v", m.freelist, err)
+	}
+	ne := binary.NativeEndian
+	id, flags := ne.Uint64(h[:]), ne.Uint16(h[8:])
+	count, overflow := uint64(ne.Uint16(h[10:])), uint64(ne.Uint32(h[12:]))
+	if id != m.freelist || flags != freelistFlag {
+		return fmt.Errorf("freelist page %d damaged (header says page %d, flags %#x)", m.freelist, id, flags)
+	}
+	if m.freelist+overflow >= m.pgid {
+		return fmt.Errorf("freelist page %d: %d overflow pages run past the high-water mark %d", m.freelist, overflow, m.pgid)
+	}
+	room := (overflow+1)*uint64(ps) - 16
+	body := make([]byte, room)
+	if _, err := f.ReadAt(body, int64(m.freelist)*ps+16); err != nil {
+		return fmt.Errorf("read freelist page %d: %v", m.freelist, err)
+	}
+	ids := body
+	if count == 0xFFFF { // the real count is the first element
+		count = ne.Uint64(body)
+		ids = body[8:]
+	}
+	if count > uint64(len(ids))/8 {
+		return fmt.Errorf("freelist page %d: %d ids do not fit in %d pages", m.freelist, count, overflow+1)
+	}
+	for i := range count {
+		if pg := ne.Uint64(ids[8*i:]); pg < 2 || pg >= m.pgid {
+			return fmt.Errorf("freelist page %d: free page id %d outside [2, %d)", m.freelist, pg, m.pgid)
+		}
+	}
+	return nil
+}
+
+// verify reads every key and value of every bucket (touching every page the
+// B+trees reach, so a fault happens here, in a goroutine that turns faults
+// into panics) and then runs bbolt's consistency check, which walks the same
+// pages in a goroutine of its own.
+func verify(db *bbolt.DB) error {
+	return db.View(func(tx *bbolt.Tx) error {
+		if err := tx.ForEach(func(name []byte, b *bbolt.Bucket) error {
+			return walkBucket(b, string(name))
+		}); err != nil {
+			return err
+		}
+		var problems []string
+		for err := range tx.Check() {
+			if len(problems) < 5 {
+				problems = append(problems, err.Error())
+			}
+		}
+		if len(problems) > 0 {
+			return fmt.Errorf("consistency check: %s", strings.Join(problems, "; "))
+		}
+		return nil
+	})
+}
+
+var walkSink byte
+
+func walkBucket(b *bbolt.Bucket, name string) error {
+	var x byte
+	err := b.ForEach(func(k, v []byte) error {
+		if v == nil {
+			child := b.Bucket(k)
+			if child == nil {
+				return fmt.Errorf("bucket %s: key %x has no value and is not a bucket", name, k)
+			}
+			return walkBucket(child, name+"/"+string(k))
+		}
+		for i := 0; i < len(v); i += 512 {
+			x ^= v[i]
+		}
+		if len(v) > 0 {
+			x ^= v[len(v)-1]
+		}
+		return nil
+	})
+	walkSink ^= x
+	return err
+}

@@ -1,0 +1,167 @@
+package outbox
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"runtime/debug"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"go.etcd.io/bbolt"
+)
+
+// Reads run in their own bbolt read transactions, concurrently with each
+// other and with the committer. Each sees one consistent committed state.
+// A read may see a commit a moment before it is fsynced (bbolt publishes
+// the new meta page, then syncs it); the writer's call has not returned
+// yet then.
+
+// view runs fn in a read transaction. A panic or memory fault while reading
+// (the file damaged after Open) becomes an error wrapping ErrCorrupt.
+func (s *Store) view(fn func(*bbolt.Tx) error) (err error) {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = corruptf(s.path, "read failed: %v", r)
+		}
+	}()
+	err = s.db.View(fn)
+	if errors.Is(err, bbolt.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+// Request returns the stored request; ErrUnknownRequest if there is none.
+func (s *Store) Request(id string) (Request, error) {
+	var r Request
+	err := s.view(func(tx *bbolt.Tx) error {
+		v := tx.Bucket(bucketRequests).Get([]byte(id))
+		if v == nil {
+			return fmt.Errorf("request %q: %w", id, ErrUnknownRequest)
+		}
+		var err error
+		r, err = decodeRequest(v)
+		return err
+	})
+	return r, err
+}
+
+// Payment returns the payment with that tx hash; ErrUnknownPayment if none.
+func (s *Store) Payment(hash common.Hash) (Payment, error) {
+	var p Payment
+	err := s.view(func(tx *bbolt.Tx) error {
+		var err error
+		p, err = paymentByHash(tx, hash[:])
+		return err
+	})
+	return p, err
+}
+
+// PaymentBySenderNonce returns the payment from that sender with that
+// nonce; ErrUnknownPayment if none.
+func (s *Store) PaymentBySenderNonce(from common.Address, nonce uint64) (Payment, error) {
+	var p Payment
+	err := s.view(func(tx *bbolt.Tx) error {
+		h := tx.Bucket(bucketBySender).Get(senderNonceKey(from, nonce))
+		if h == nil {
+			return fmt.Errorf("payment from %s nonce %d: %w", from, nonce, ErrUnknownPayment)
+		}
+		var err error
+		p, err = paymentByHash(tx, h)
+		return err
+	})
+	return p, err
+}
+
+func paymentByHash(tx *bbolt.Tx, hash []byte) (Payment, error) {
+	v := tx.Bucket(bucketPayments).Get(hash)
+	if v == nil {
+		return Payment{}, fmt.Errorf("payment 0x%x: %w", hash, ErrUnknownPayment)
+	}
+	return decodePayment(v)
+}
+
+// PaymentFilter selects payments for Payments.
+type PaymentFilter struct {
+	State    PaymentState // "" = any
+	Since    time.Time    // AcceptedAt >= Since; zero = open
+	Until    time.Time    // AcceptedAt < Until; zero = open
+	AfterSeq uint64       // only Seq > AfterSeq: page with the last Seq seen
+	Limit    int          // at most this many; 0 (or less) = 100
+}
+
+// Payments returns the payments matching f in acceptance order (Seq
+// ascending). Cost: it scans the acceptance index from AfterSeq, so a
+// selective State or time filter over many payments reads them all.
+func (s *Store) Payments(f PaymentFilter) ([]Payment, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []Payment
+	if f.AfterSeq == math.MaxUint64 {
+		return out, nil
+	}
+	err := s.view(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketBySeq).Cursor()
+		for k, h := c.Seek(seqKey(f.AfterSeq + 1)); k != nil && len(out) < limit; k, h = c.Next() {
+			p, err := paymentByHash(tx, h)
+			if err != nil {
+				return fmt.Errorf("payments: seq index 0x%x: %w", k, err)
+			}
+			if f.State != "" && p.State != f.State ||
+				!f.Since.IsZero() && p.AcceptedAt.Before(f.Since) ||
+				!f.Until.IsZero() && !p.AcceptedAt.Before(f.Until) {
+				continue
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Unsettled returns the total Amount of queued and broadcast payments in
+// asset: the terminal's exposure to payments not yet final. Never nil.
+func (s *Store) Unsettled(asset string) (*big.Int, error) {
+	var n *big.Int
+	err := s.view(func(tx *bbolt.Tx) error {
+		var err error
+		n, err = decodeAmount(asset, tx.Bucket(bucketUnsettled).Get([]byte(asset)))
+		return err
+	})
+	if err != nil {
+		return new(big.Int), err
+	}
+	return n, nil
+}
+
+// Counts returns the number of payments in each state; every state is
+// present, zero included. It reads counters kept by the writes, not a scan.
+func (s *Store) Counts() (map[PaymentState]int, error) {
+	m := make(map[PaymentState]int, 4)
+	err := s.view(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketCounts)
+		for _, st := range []PaymentState{PaymentQueued, PaymentBroadcast, PaymentConfirmed, PaymentFailed} {
+			n, err := readCount(b, st)
+			if err != nil {
+				return err
+			}
+			m[st] = int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}

@@ -1,0 +1,215 @@
+package outbox
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+)
+
+// Layout of the bbolt file (schema version 1). Every bucket lives at the
+// top level; no nested buckets.
+var (
+	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion
+	bucketRequests  = []byte("requests")        // request ID -> requestRecord (JSON)
+	bucketPayments  = []byte("payments")        // tx hash (32 bytes) -> paymentRecord (JSON)
+	bucketBySender  = []byte("by_sender_nonce") // sender (20) || nonce (8, big-endian) -> tx hash
+	bucketBySeq     = []byte("by_seq")          // Seq (8, big-endian) -> tx hash; its bucket sequence issues Seq
+	bucketUnsettled = []byte("unsettled")       // asset -> decimal amount in queued or broadcast payments
+	bucketCounts    = []byte("counts")          // payment state -> count (8, big-endian)
+
+	allBuckets = [][]byte{bucketMeta, bucketRequests, bucketPayments, bucketBySender,
+		bucketBySeq, bucketUnsettled, bucketCounts}
+
+	keySchema = []byte("schema")
+)
+
+const schemaVersion = "1"
+
+// RequestStatus is the life stage of a payment request.
+type RequestStatus string
+
+const (
+	RequestPending   RequestStatus = "pending"
+	RequestPaid      RequestStatus = "paid"
+	RequestCancelled RequestStatus = "cancelled"
+	// RequestExpired is never stored: it is derived by StatusAt.
+	RequestExpired RequestStatus = "expired"
+)
+
+// Request is a payment request shown to a payer.
+type Request struct {
+	ID        string
+	Asset     string   // asset symbol, e.g. "ETH", "TUSD"
+	Amount    *big.Int // base units
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// Status as stored: pending, paid or cancelled. "expired" is derived,
+	// see StatusAt.
+	Status RequestStatus
+	PaidTx common.Hash // set when paid
+	Doc    []byte      // the signed request document (JSON), opaque to the store
+}
+
+// StatusAt is the status as seen at now: a pending request whose expiry is
+// at or before now is expired.
+func (r Request) StatusAt(now time.Time) RequestStatus {
+	if r.Status == RequestPending && !now.Before(r.ExpiresAt) {
+		return RequestExpired
+	}
+	return r.Status
+}
+
+// PaymentState is where a payment is on its way to the chain.
+type PaymentState string
+
+const (
+	PaymentQueued    PaymentState = "queued"
+	PaymentBroadcast PaymentState = "broadcast"
+	PaymentConfirmed PaymentState = "confirmed"
+	PaymentFailed    PaymentState = "failed"
+)
+
+// rank orders states for SetPaymentState: a payment only moves to a higher
+// rank. Unknown states have rank -1.
+func (s PaymentState) rank() int {
+	switch s {
+	case PaymentQueued:
+		return 0
+	case PaymentBroadcast:
+		return 1
+	case PaymentConfirmed, PaymentFailed:
+		return 2
+	}
+	return -1
+}
+
+// unsettled reports whether a payment in state s counts toward Unsettled.
+func (s PaymentState) unsettled() bool { return s == PaymentQueued || s == PaymentBroadcast }
+
+// Payment is an accepted, signed transaction paying one request.
+type Payment struct {
+	TxHash     common.Hash
+	RequestID  string
+	From       common.Address
+	Nonce      uint64
+	Asset      string
+	Amount     *big.Int // amount paid, base units of Asset
+	Raw        []byte   // the signed tx exactly as received
+	State      PaymentState
+	Reason     string // why failed
+	AcceptedAt time.Time
+	UpdatedAt  time.Time
+	Seq        uint64 // assigned by the store: acceptance order, strictly increasing, never reused
+}
+
+// The stored forms. Amounts are decimal strings, byte fields base64, times
+// RFC 3339 in UTC. Separate from the API types so the file format changes
+// only on purpose.
+type requestRecord struct {
+	ID        string        `json:"id"`
+	Asset     string        `json:"asset"`
+	Amount    string        `json:"amount"`
+	CreatedAt time.Time     `json:"created_at"`
+	ExpiresAt time.Time     `json:"expires_at"`
+	Status    RequestStatus `json:"status"`
+	PaidTx    *common.Hash  `json:"paid_tx,omitempty"`
+	Doc       []byte        `json:"doc"`
+}
+
+type paymentRecord struct {
+	TxHash     common.Hash    `json:"tx_hash"`
+	RequestID  string         `json:"request_id"`
+	From       common.Address `json:"from"`
+	Nonce      uint64         `json:"nonce"`
+	Asset      string         `json:"asset"`
+	Amount     string         `json:"amount"`
+	Raw        []byte         `json:"raw"`
+	State      PaymentState   `json:"state"`
+	Reason     string         `json:"reason,omitempty"`
+	AcceptedAt time.Time      `json:"accepted_at"`
+	UpdatedAt  time.Time      `json:"updated_at"`
+	Seq        uint64         `json:"seq"`
+}
+
+func encodeRequest(r Request) ([]byte, error) {
+	rec := requestRecord{
+		ID: r.ID, Asset: r.Asset, Amount: r.Amount.String(),
+		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, Status: r.Status, Doc: r.Doc,
+	}
+	if r.PaidTx != (common.Hash{}) {
+		h := r.PaidTx
+		rec.PaidTx = &h
+	}
+	return json.Marshal(rec)
+}
+
+func decodeRequest(b []byte) (Request, error) {
+	var rec requestRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return Request{}, fmt.Errorf("decode request: %v: %w", err, ErrCorrupt)
+	}
+	amount, ok := new(big.Int).SetString(rec.Amount, 10)
+	if !ok {
+		return Request{}, fmt.Errorf("decode request %s: bad amount %q: %w", rec.ID, rec.Amount, ErrCorrupt)
+	}
+	r := Request{
+		ID: rec.ID, Asset: rec.Asset, Amount: amount,
+		CreatedAt: rec.CreatedAt, ExpiresAt: rec.ExpiresAt, Status: rec.Status, Doc: rec.Doc,
+	}
+	if rec.PaidTx != nil {
+		r.PaidTx = *rec.PaidTx
+	}
+	return r, nil
+}
+
+func encodePayment(p Payment) ([]byte, error) {
+	return json.Marshal(paymentRecord{
+		TxHash: p.TxHash, RequestID: p.RequestID, From: p.From, Nonce: p.Nonce,
+		Asset: p.Asset, Amount: p.Amount.String(), Raw: p.Raw, State: p.State,
+		Reason: p.Reason, AcceptedAt: p.AcceptedAt, UpdatedAt: p.UpdatedAt, Seq: p.Seq,
+	})
+}
+
+func decodePayment(b []byte) (Payment, error) {
+	var rec paymentRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return Payment{}, fmt.Errorf("decode payment: %v: %w", err, ErrCorrupt)
+	}
+	amount, ok := new(big.Int).SetString(rec.Amount, 10)
+	if !ok {
+		return Payment{}, fmt.Errorf("decode payment %s: bad amount %q: %w", rec.TxHash, rec.Amount, ErrCorrupt)
+	}
+	return Payment{
+		TxHash: rec.TxHash, RequestID: rec.RequestID, From: rec.From, Nonce: rec.Nonce,
+		Asset: rec.Asset, Amount: amount, Raw: rec.Raw, State: rec.State,
+		Reason: rec.Reason, AcceptedAt: rec.AcceptedAt, UpdatedAt: rec.UpdatedAt, Seq: rec.Seq,
+	}, nil
+}
+
+// storeTime drops the monotonic reading and the zone so that a time reads
+// back from the file equal (==) to what was returned when it was written.
+func storeTime(t time.Time) time.Time { return t.Round(0).UTC() }
+
+func senderNonceKey(from common.Address, nonce uint64) []byte {
+	k := make([]byte, common.AddressLength+8)
+	copy(k, from[:])
+	binary.BigEndian.PutUint64(k[common.AddressLength:], nonce)
+	return k
+}
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+func decodeAmount(asset string, v []byte) (*big.Int, error) {
+	if v == nil {
+		return new(big.Int), nil
+	}
+	n, ok := new(big.Int).SetString(string(v), 10)
+	if !ok {
+		return nil, fmt.Errorf("unsettled %s: bad amount %q: %w", asset, v, ErrCorrupt)
+	}
+	return n, nil
+}

@@ -1,0 +1,195 @@
+package outbox
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// Options configure Open. A nil *Options means the zero value.
+type Options struct {
+	// LockTimeout is how long Open waits for the file lock held by another
+	// process; 0 means 1s. (bbolt's own 0 would mean wait forever.)
+	LockTimeout time.Duration
+	// Logger receives open, close and commit-failure events; nil discards.
+	Logger *slog.Logger
+}
+
+// Store is the terminal's durable store: one bbolt file, one writer
+// goroutine (the committer), any number of concurrent readers. Its methods
+// are safe for concurrent use.
+type Store struct {
+	path   string
+	db     *bbolt.DB
+	log    *slog.Logger
+	c      *committer
+	closed atomic.Bool
+}
+
+// Open opens the store at path, creating it (and fsyncing its directory)
+// if the file does not exist or is empty. Before returning it takes the
+// file lock, checks the meta pages and file size, reads every page of the
+// file and runs bbolt's consistency check: damage is reported as an error
+// wrapping ErrCorrupt that names the file, never as a crash, and never
+// ignored. A file locked by another process gives an error wrapping
+// ErrLocked after LockTimeout.
+func Open(path string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = time.Second
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+
+	fresh, err := preflight(path, o.LockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if fresh {
+		if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
+			log.Warn("outbox: existing empty file initialised as a new store", "path", path)
+		}
+	}
+	db, err := openVerified(path, &bbolt.Options{Timeout: o.LockTimeout})
+	if err != nil {
+		return nil, err
+	}
+	if err := initSchema(db); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("outbox: open %s: %w", path, err)
+	}
+	if fresh {
+		// The new file's directory entry must be durable before any commit
+		// to the file is reported durable.
+		if err := syncDir(filepath.Dir(path)); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("outbox: open %s: sync directory: %w", path, err)
+		}
+	}
+	s := &Store{path: path, db: db, log: log, c: newCommitter(db, path, log)}
+	log.Info("outbox: opened", "path", path, "new", fresh)
+	return s, nil
+}
+
+// Path is the file the store was opened from.
+func (s *Store) Path() string { return s.path }
+
+// Close stops accepting writes (they get ErrClosed), waits until every
+// write already submitted has its commit outcome, then closes the file.
+// Closing twice returns nil.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.c.close()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("outbox: close %s: %w", s.path, err)
+	}
+	s.log.Info("outbox: closed", "path", s.path)
+	return nil
+}
+
+// openVerified opens the bbolt file and checks all of it. Reads of a damaged
+// mmap fault or panic; here both become an ErrCorrupt error.
+func openVerified(path string, bopts *bbolt.Options) (db *bbolt.DB, err error) {
+	var file *os.File
+	bopts.OpenFile = func(name string, flag int, mode os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, mode)
+		file = f
+		return f, err
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if db != nil {
+				_ = db.Close()
+			} else if file != nil {
+				// bbolt.Open panicked, leaving its mmap, which holds the
+				// open file and so its flock: release the lock by hand.
+				// The mapping itself leaks; this happens once, at boot.
+				unlockFile(file)
+				_ = file.Close()
+			}
+			db, err = nil, corruptf(path, "reading it failed: %v", r)
+		}
+	}()
+
+	db, err = bbolt.Open(path, 0o600, bopts)
+	switch {
+	case errors.Is(err, bbolt.ErrTimeout):
+		return nil, lockedErr(path, bopts.Timeout)
+	case errors.Is(err, bbolt.ErrInvalid), errors.Is(err, bbolt.ErrVersionMismatch),
+		errors.Is(err, bbolt.ErrChecksum):
+		return nil, corruptf(path, "%v", err)
+	case err != nil:
+		return nil, fmt.Errorf("outbox: open %s: %w", path, err)
+	}
+	if err := verify(db); err != nil {
+		_ = db.Close()
+		return nil, corruptf(path, "%v", err)
+	}
+	return db, nil
+}
+
+func corruptf(path, format string, args ...any) error {
+	return fmt.Errorf("outbox: %s: %s: %w", path, fmt.Sprintf(format, args...), ErrCorrupt)
+}
+
+func lockedErr(path string, waited time.Duration) error {
+	return fmt.Errorf("outbox: %s: another process (posd) holds the file lock; waited %s: %w", path, waited, ErrLocked)
+}
+
+// initSchema creates the buckets and records the schema version on first
+// open, and refuses a file written by a schema this code does not know.
+func initSchema(db *bbolt.DB) error {
+	complete := true
+	err := db.View(func(tx *bbolt.Tx) error {
+		if m := tx.Bucket(bucketMeta); m != nil {
+			if v := m.Get(keySchema); v != nil && string(v) != schemaVersion {
+				return fmt.Errorf("unknown schema version %q (this build reads %q)", v, schemaVersion)
+			}
+		}
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil {
+				complete = false
+			}
+		}
+		return nil
+	})
+	if err != nil || complete {
+		return err
+	}
+	return db.Update(func(tx *bbolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		m := tx.Bucket(bucketMeta)
+		if m.Get(keySchema) == nil {
+			return m.Put(keySchema, []byte(schemaVersion))
+		}
+		return nil
+	})
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
