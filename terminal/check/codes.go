@@ -1,0 +1,54 @@
+package check
+
+import "fmt"
+
+// Code is a stable, machine-readable refusal code. Codes are part of the
+// public API (payer apps and integrators match on them): never rename one.
+type Code string
+
+// Refusals decided by [Checker.Check] from the raw bytes, the terms and the
+// policy.
+const (
+	CodeTxTooLarge        Code = "tx_too_large"        // raw tx over MaxTxSize bytes (or its hex over 2*MaxTxSize digits)
+	CodeInvalidTx         Code = "invalid_tx"          // not hex, not decodable, or a field out of range
+	CodeUnsupportedTxType Code = "unsupported_tx_type" // anything but EIP-155 legacy, 0x01, 0x02; the message names the type
+	CodeWrongChain        Code = "wrong_chain"         // signed for another chain
+	CodeBadSignature      Code = "bad_signature"       // sender not recoverable
+	CodeWrongRecipient    Code = "wrong_recipient"     // native: to != merchant (or contract creation); ERC-20: to != token
+	CodeUnderpaid         Code = "underpaid"           // paid less than the request's amount
+	CodeOverpaid          Code = "overpaid"            // paid more and the policy does not allow overpayment
+	CodeGasTooLow         Code = "gas_too_low"         // gas limit below intrinsic gas or the configured minimum
+	CodeUnexpectedData    Code = "unexpected_data"     // native payment with non-empty data
+	CodeUnexpectedValue   Code = "unexpected_value"    // ERC-20 payment with value != 0
+	CodeWrongTransfer     Code = "wrong_transfer"      // calldata not exactly transfer(merchant, amount); the message says which part
+	CodeFeeTooLow         Code = "fee_too_low"         // maxFeePerGas (gasPrice for legacy/0x01) below the configured floor
+	CodeFeeInvalid        Code = "fee_invalid"         // maxPriorityFeePerGas > maxFeePerGas
+	CodePaymentLimit      Code = "payment_limit"       // paid amount above the per-payment maximum for the asset
+)
+
+// Refusals enforced by the store, mapped to these codes by the caller.
+const (
+	CodeUnknownRequest Code = "unknown_request" // no such request (or its asset is no longer taken)
+	CodeExpired        Code = "expired"         // the request expired before the tx arrived
+	CodeCancelled      Code = "cancelled"       // the cashier cancelled the request
+	CodeAlreadyPaid    Code = "already_paid"    // the request is paid by another tx
+	CodeTxReused       Code = "tx_reused"       // this tx hash already paid another request
+	CodeNonceConflict  Code = "nonce_conflict"  // sender+nonce already queued with another hash
+	CodeExposureLimit  Code = "exposure_limit"  // too much unsettled value for this asset
+)
+
+// Refusal is why a payment was not accepted. Msg is short and human ("paid
+// 0.009 ETH, request is 0.01 ETH"), fit for a payer's phone or a cashier's
+// screen; Code is what programs match on.
+type Refusal struct {
+	Code Code
+	Msg  string
+}
+
+// Error returns "code: msg".
+func (r *Refusal) Error() string { return string(r.Code) + ": " + r.Msg }
+
+// Refuse builds a Refusal whose message is fmt.Sprintf(format, args...).
+func Refuse(code Code, format string, args ...any) *Refusal {
+	return &Refusal{Code: code, Msg: fmt.Sprintf(format, args...)}
+}
