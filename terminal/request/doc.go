@@ -1,0 +1,48 @@
+// Package request makes the payment requests a showpos terminal shows, signs
+// them so that a payer can tell they came from this terminal, and draws them
+// as QR codes.
+//
+// A cashier keys 12.50; the terminal calls [New] with the merchant address,
+// chain, asset, amount in base units, a memo and a time to live, and gets a
+// [Request] with a random 128-bit id. [Sign] signs its EIP-712 typed data
+// (https://eips.ethereum.org/EIPS/eip-712) with the terminal's own key
+// (package termkey):
+//
+//	domain      {name: "showpos", version: "1", chainId}
+//	PaymentRequest(string id, string terminalId, address merchant, address token,
+//	               string asset, uint8 decimals, uint256 amount, string memo,
+//	               uint64 createdAt, uint64 expiresAt)
+//
+// token is the zero address for the chain's native coin; createdAt and
+// expiresAt are Unix seconds. The signature is 65 bytes r||s||v with v = 27
+// or 28, exactly what a wallet's eth_signTypedData_v4 returns, so any EIP-712
+// library checks it (the tests check it with ethers v6).
+//
+// [Request.URI] is the EIP-681 URI (https://eips.ethereum.org/EIPS/eip-681)
+// the QR code carries, which any wallet can pay without knowing showpos:
+//
+//	ethereum:<merchant>@<chainId>?value=<wei>&req=<requestURL>
+//	ethereum:<token>@<chainId>/transfer?address=<merchant>&uint256=<units>&req=<requestURL>
+//
+// req points payer apps that speak the showpos API at the signed request.
+// [QR] draws the URI with a whole number of pixels per module.
+//
+// [Document] is what GET /api/showpos/getPaymentRequest serves: the fields,
+// the URI, the typed data exactly as signed, the signature and the signer.
+// [NewDocument] builds it on the terminal; [ParseDocument] reads it back
+// strictly (a payer simulator, a test, the server); [Document.Verify]
+// recomputes the EIP-712 digest, checks that typed data, fields, URI and
+// display amount all say the same thing, and recovers the signer. A payer must
+// still compare the signer with the terminal address it trusts.
+//
+// Rules New enforces (each refusal wraps its own sentinel error): the amount
+// is above zero and fits a uint256; the time to live is 1 s to [MaxTTL]; the
+// memo is at most [MaxMemoLength] bytes of UTF-8 without control or
+// bidirectional-formatting characters (it is shown on the payer's phone, so
+// it must display as what it says); the terminal id is 1 to
+// [MaxTerminalIDLength] bytes of the same kind of text; the merchant is not
+// the zero address; the chain id is 1 to 2^53-1 (so JavaScript reads it
+// exactly); the asset passes asset.Asset.Validate; and the clock reads 2024
+// or later, because a board without a real-time clock boots in 1970 and
+// would sign requests that expired long ago. Times are UTC whole seconds.
+package request

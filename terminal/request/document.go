@@ -1,0 +1,462 @@
+package request
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/common/math"
+	"github.com/ethereum/go-ethereum/signer/core/apitypes"
+
+	"showpos/terminal/asset"
+)
+
+// MaxDocumentSize bounds a document ParseDocument reads. A real one is about
+// 2 KiB; a memo full of escaped characters adds under 1 KiB.
+const MaxDocumentSize = 16 << 10
+
+// MaxURLLength bounds the request and broadcast URLs: the request URL rides
+// in the QR code, where every byte makes the code denser.
+const MaxURLLength = 256
+
+// Document is a signed payment request as the payer API serves it
+// (GET /api/showpos/getPaymentRequest). Its JSON form is stable; see
+// MarshalJSON. Status and PaidTx are filled in by the server and are not
+// signed; everything a payer acts on is either signed (through TypedData) or
+// derived from signed fields and checked by Verify (URI, AmountDisplay).
+// RequestURL and BroadcastURL are not signed.
+type Document struct {
+	ID            string
+	TerminalID    string
+	Merchant      common.Address
+	ChainID       uint64
+	Asset         asset.Asset
+	Amount        *big.Int
+	AmountDisplay string // Amount in whole units, e.g. "0.01"
+	Memo          string
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	Status        string // server-side state (pending, paid, expired, cancelled); not signed
+	PaidTx        string // hash of the paying transaction, once known; not signed
+	URI           string // EIP-681, as shown in the QR code
+	RequestURL    string
+	BroadcastURL  string
+	TypedData     apitypes.TypedData // exactly what the terminal signed
+	Signature     []byte             // 65 bytes, v = 27/28
+	Signer        common.Address     // the terminal's address, recovered from Signature
+}
+
+// NewDocument assembles the document for r. It recovers the signer from sig,
+// so a signature that does not belong to r is refused here rather than by the
+// payer. requestURL and broadcastURL must be absolute http(s) URLs.
+func NewDocument(r *Request, sig []byte, requestURL, broadcastURL string) (*Document, error) {
+	h, err := r.Hash()
+	if err != nil {
+		return nil, fmt.Errorf("new document: %w", err)
+	}
+	for _, u := range []struct{ name, url string }{{"request URL", requestURL}, {"broadcast URL", broadcastURL}} {
+		if err := checkURL(u.url); err != nil {
+			return nil, fmt.Errorf("new document: %s: %w", u.name, err)
+		}
+	}
+	signer, err := recoverSigner(h, sig)
+	if err != nil {
+		return nil, fmt.Errorf("new document %s: %w", r.ID, err)
+	}
+	return &Document{
+		ID:            r.ID,
+		TerminalID:    r.TerminalID,
+		Merchant:      r.Merchant,
+		ChainID:       r.ChainID,
+		Asset:         r.Asset,
+		Amount:        new(big.Int).Set(r.Amount),
+		AmountDisplay: asset.FormatAmount(r.Amount, r.Asset.Decimals),
+		Memo:          r.Memo,
+		CreatedAt:     r.CreatedAt,
+		ExpiresAt:     r.ExpiresAt,
+		URI:           r.URI(requestURL),
+		RequestURL:    requestURL,
+		BroadcastURL:  broadcastURL,
+		TypedData:     r.TypedData(),
+		Signature:     bytes.Clone(sig),
+		Signer:        signer,
+	}, nil
+}
+
+// Request returns the request the document's fields describe, unchecked.
+func (d *Document) Request() *Request {
+	r := &Request{
+		ID:         d.ID,
+		TerminalID: d.TerminalID,
+		Merchant:   d.Merchant,
+		ChainID:    d.ChainID,
+		Asset:      d.Asset,
+		Memo:       d.Memo,
+		CreatedAt:  d.CreatedAt,
+		ExpiresAt:  d.ExpiresAt,
+	}
+	if d.Amount != nil {
+		r.Amount = new(big.Int).Set(d.Amount)
+	}
+	return r
+}
+
+// Verify checks that the document says one thing and that the terminal key
+// named as Signer signed it, and returns that address. It
+//
+//   - checks the fields obey the rules New enforces,
+//   - recomputes the EIP-712 digest from TypedData and requires it to equal
+//     the digest of the fields (so the typed data a wallet would display and
+//     the fields an app would read cannot disagree),
+//   - requires URI and AmountDisplay to be the ones the fields produce (they
+//     are what a payer pays and reads, and are not signed themselves),
+//   - recovers the signer from Signature and requires it to be Signer.
+//
+// Verify proves only that the holder of Signer's key made this request. A
+// payer app must also compare the address with the terminal it trusts (one
+// pinned from a previous visit or published by the merchant) and check
+// ExpiresAt against its own clock.
+func (d *Document) Verify() (common.Address, error) {
+	r := d.Request()
+	if err := r.Validate(); err != nil {
+		return common.Address{}, fmt.Errorf("verify document: %w", err)
+	}
+	want, err := r.Hash()
+	if err != nil {
+		return common.Address{}, fmt.Errorf("verify document: %w", err)
+	}
+	// Hash the document's typed data only once it has our schema, so no
+	// stranger's type graph is walked.
+	if td := d.TypedData; td.PrimaryType != PrimaryType || !reflect.DeepEqual(td.Types, types()) {
+		return common.Address{}, fmt.Errorf("verify document %s: %w: typedData.types or primaryType differ from the %s schema", d.ID, ErrMismatch, PrimaryType)
+	}
+	got, _, err := apitypes.TypedDataAndHash(d.TypedData)
+	if err != nil {
+		return common.Address{}, fmt.Errorf("verify document %s: %w: typedData does not hash: %w", d.ID, ErrMismatch, err)
+	}
+	if !bytes.Equal(got, want[:]) {
+		return common.Address{}, fmt.Errorf("verify document %s: %w: %s", d.ID, ErrMismatch, d.typedDataDifference(r.TypedData()))
+	}
+	if uri := r.URI(d.RequestURL); d.URI != uri {
+		return common.Address{}, fmt.Errorf("verify document %s: %w: uri %q, but the signed fields give %q", d.ID, ErrMismatch, clip(d.URI), clip(uri))
+	}
+	if display := asset.FormatAmount(r.Amount, r.Asset.Decimals); d.AmountDisplay != display {
+		return common.Address{}, fmt.Errorf("verify document %s: %w: amountDisplay %q, but amount %s at %d decimals is %q",
+			d.ID, ErrMismatch, clip(d.AmountDisplay), r.Amount, r.Asset.Decimals, display)
+	}
+	signer, err := recoverSigner(want, d.Signature)
+	if err != nil {
+		return common.Address{}, fmt.Errorf("verify document %s: %w", d.ID, err)
+	}
+	if signer != d.Signer {
+		return common.Address{}, fmt.Errorf("verify document %s: %w: signed by %s, but the document names %s", d.ID, ErrSignature, signer.Hex(), d.Signer.Hex())
+	}
+	return signer, nil
+}
+
+// typedDataDifference names the first part of the document's typed data that
+// differs from what the fields produce, for the error message.
+func (d *Document) typedDataDifference(want apitypes.TypedData) string {
+	got := d.TypedData
+	gotDomain, err1 := got.HashStruct("EIP712Domain", got.Domain.Map())
+	wantDomain, err2 := want.HashStruct("EIP712Domain", want.Domain.Map())
+	if err1 != nil || err2 != nil || !bytes.Equal(gotDomain, wantDomain) {
+		return "typedData.domain differs from the fields (name, version or chainId)"
+	}
+	for _, f := range want.Types[PrimaryType] {
+		g, err1 := got.EncodePrimitiveValue(f.Type, got.Message[f.Name], 1)
+		w, err2 := want.EncodePrimitiveValue(f.Type, want.Message[f.Name], 1)
+		if err1 != nil || err2 != nil || !bytes.Equal(g, w) {
+			return fmt.Sprintf("typedData.message.%s differs from the document's field", f.Name)
+		}
+	}
+	return "typedData.message has fields beyond the schema"
+}
+
+// checkURL accepts an absolute http or https URL of at most MaxURLLength bytes.
+func checkURL(s string) error {
+	if s == "" {
+		return fmt.Errorf("%w: empty", ErrURL)
+	}
+	if len(s) > MaxURLLength {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrURL, len(s), MaxURLLength)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrURL, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%w: %q is not an absolute http(s) URL", ErrURL, clip(s))
+	}
+	return nil
+}
+
+// The JSON form. Field names are camelCase and stable; integers that can
+// exceed 2^53 are decimal strings; times are RFC 3339 UTC; addresses EIP-55.
+type wireDocument struct {
+	ID            string        `json:"id"`
+	TerminalID    string        `json:"terminalId"`
+	Merchant      string        `json:"merchant"`
+	ChainID       uint64        `json:"chainId"`
+	Asset         wireAsset     `json:"asset"`
+	Amount        string        `json:"amount"`
+	AmountDisplay string        `json:"amountDisplay"`
+	Memo          string        `json:"memo"`
+	CreatedAt     string        `json:"createdAt"`
+	ExpiresAt     string        `json:"expiresAt"`
+	Status        string        `json:"status,omitempty"`
+	PaidTx        string        `json:"paidTx,omitempty"`
+	URI           string        `json:"uri"`
+	RequestURL    string        `json:"requestUrl"`
+	BroadcastURL  string        `json:"broadcastUrl"`
+	TypedData     wireTypedData `json:"typedData"`
+	Signature     string        `json:"signature"`
+	Signer        string        `json:"signer"`
+}
+
+type wireAsset struct {
+	Symbol   string  `json:"symbol"`
+	Decimals uint8   `json:"decimals"`
+	Token    *string `json:"token,omitempty"` // absent for the native coin
+}
+
+// wireTypedData is apitypes.TypedData with empty domain members left out, so
+// the domain can go straight into ethers' verifyTypedData or a wallet (an
+// empty verifyingContract is not an address to them), and with the chain id
+// as a JSON number. It decodes into apitypes.TypedData unchanged.
+type wireTypedData struct {
+	Types       apitypes.Types            `json:"types"`
+	PrimaryType string                    `json:"primaryType"`
+	Domain      wireDomain                `json:"domain"`
+	Message     apitypes.TypedDataMessage `json:"message"`
+}
+
+type wireDomain struct {
+	Name              string   `json:"name,omitempty"`
+	Version           string   `json:"version,omitempty"`
+	ChainID           *chainID `json:"chainId,omitempty"`
+	VerifyingContract string   `json:"verifyingContract,omitempty"`
+	Salt              string   `json:"salt,omitempty"`
+}
+
+// chainID writes a JSON number and reads a number or a decimal or 0x-hex
+// string, as wallets vary.
+type chainID big.Int
+
+func (c *chainID) MarshalJSON() ([]byte, error) {
+	return []byte((*big.Int)(c).String()), nil
+}
+
+func (c *chainID) UnmarshalJSON(b []byte) error {
+	var h math.HexOrDecimal256
+	if err := h.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	*c = chainID(h)
+	return nil
+}
+
+// MarshalJSON writes the payer API's JSON form of d.
+func (d Document) MarshalJSON() ([]byte, error) {
+	w := wireDocument{
+		ID:            d.ID,
+		TerminalID:    d.TerminalID,
+		Merchant:      d.Merchant.Hex(),
+		ChainID:       d.ChainID,
+		Asset:         wireAsset{Symbol: d.Asset.Symbol, Decimals: d.Asset.Decimals},
+		Amount:        "0",
+		AmountDisplay: d.AmountDisplay,
+		Memo:          d.Memo,
+		CreatedAt:     d.CreatedAt.UTC().Format(time.RFC3339),
+		ExpiresAt:     d.ExpiresAt.UTC().Format(time.RFC3339),
+		Status:        d.Status,
+		PaidTx:        d.PaidTx,
+		URI:           d.URI,
+		RequestURL:    d.RequestURL,
+		BroadcastURL:  d.BroadcastURL,
+		TypedData: wireTypedData{
+			Types:       d.TypedData.Types,
+			PrimaryType: d.TypedData.PrimaryType,
+			Domain: wireDomain{
+				Name:              d.TypedData.Domain.Name,
+				Version:           d.TypedData.Domain.Version,
+				ChainID:           (*chainID)(d.TypedData.Domain.ChainId),
+				VerifyingContract: d.TypedData.Domain.VerifyingContract,
+				Salt:              d.TypedData.Domain.Salt,
+			},
+			Message: d.TypedData.Message,
+		},
+		Signature: hexutil.Encode(d.Signature),
+		Signer:    d.Signer.Hex(),
+	}
+	if d.Amount != nil {
+		w.Amount = d.Amount.String()
+	}
+	if !d.Asset.Native() {
+		token := d.Asset.Token.Hex()
+		w.Asset.Token = &token
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads the JSON form strictly: unknown fields, trailing data,
+// malformed addresses, amounts, times or signatures are refused with
+// ErrDocument. It does not check the rules of Request or the signature: use
+// ParseDocument, then Verify.
+func (d *Document) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var w wireDocument
+	if err := dec.Decode(&w); err != nil {
+		return fmt.Errorf("%w: %w", ErrDocument, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: data after the JSON object", ErrDocument)
+	}
+	out := Document{
+		ID: w.ID, TerminalID: w.TerminalID, ChainID: w.ChainID, Memo: w.Memo,
+		Asset:         asset.Asset{Symbol: w.Asset.Symbol, Decimals: w.Asset.Decimals},
+		AmountDisplay: w.AmountDisplay, Status: w.Status, PaidTx: w.PaidTx,
+		URI: w.URI, RequestURL: w.RequestURL, BroadcastURL: w.BroadcastURL,
+	}
+	var errs []error
+	check := func(name string, err error) {
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	var err error
+	out.Merchant, err = parseAddress(w.Merchant)
+	check("merchant", err)
+	if w.Asset.Token != nil {
+		out.Asset.Token, err = parseAddress(*w.Asset.Token)
+		if err == nil && out.Asset.Native() {
+			err = errors.New("the zero address; leave token out for the native coin")
+		}
+		check("asset.token", err)
+	}
+	out.Amount, err = parseUnits(w.Amount)
+	check("amount", err)
+	out.CreatedAt, err = parseTime(w.CreatedAt)
+	check("createdAt", err)
+	out.ExpiresAt, err = parseTime(w.ExpiresAt)
+	check("expiresAt", err)
+	out.Signature, err = parseSignature(w.Signature)
+	check("signature", err)
+	out.Signer, err = parseAddress(w.Signer)
+	check("signer", err)
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrDocument, errors.Join(errs...))
+	}
+	out.TypedData = apitypes.TypedData{
+		Types:       w.TypedData.Types,
+		PrimaryType: w.TypedData.PrimaryType,
+		Domain: apitypes.TypedDataDomain{
+			Name:              w.TypedData.Domain.Name,
+			Version:           w.TypedData.Domain.Version,
+			ChainId:           (*math.HexOrDecimal256)(w.TypedData.Domain.ChainID),
+			VerifyingContract: w.TypedData.Domain.VerifyingContract,
+			Salt:              w.TypedData.Domain.Salt,
+		},
+		Message: w.TypedData.Message,
+	}
+	*d = out
+	return nil
+}
+
+// ParseDocument reads a document served by the payer API: at most
+// MaxDocumentSize bytes of strict JSON (see UnmarshalJSON) whose fields obey
+// the rules New enforces, with absolute http(s) URLs, a status of at most 32
+// of [a-z_] and, if present, a 32-byte paidTx hash. It does not check the
+// signature or the typed data: call Verify.
+func ParseDocument(b []byte) (*Document, error) {
+	if len(b) > MaxDocumentSize {
+		return nil, fmt.Errorf("parse document: %w: %d bytes, at most %d", ErrTooLarge, len(b), MaxDocumentSize)
+	}
+	var d Document
+	if err := d.UnmarshalJSON(b); err != nil {
+		return nil, fmt.Errorf("parse document: %w", err)
+	}
+	if err := d.Request().Validate(); err != nil {
+		return nil, fmt.Errorf("parse document: %w: %w", ErrDocument, err)
+	}
+	for _, u := range []struct{ name, url string }{{"requestUrl", d.RequestURL}, {"broadcastUrl", d.BroadcastURL}} {
+		if err := checkURL(u.url); err != nil {
+			return nil, fmt.Errorf("parse document: %w: %s: %w", ErrDocument, u.name, err)
+		}
+	}
+	if !validStatus(d.Status) {
+		return nil, fmt.Errorf("parse document: %w: status %q is not a short lowercase word", ErrDocument, clip(d.Status))
+	}
+	if d.PaidTx != "" {
+		if b, err := hexutil.Decode(d.PaidTx); err != nil || len(b) != 32 {
+			return nil, fmt.Errorf("parse document: %w: paidTx %q is not 0x and 64 hex digits", ErrDocument, clip(d.PaidTx))
+		}
+	}
+	return &d, nil
+}
+
+// validStatus accepts an empty status or up to 32 of [a-z_].
+func validStatus(s string) bool {
+	if len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != '_' && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	return true
+}
+
+// parseAddress accepts 0x and 40 hex digits, either all lowercase or with a
+// valid EIP-55 checksum (a wrong checksum usually means a typo).
+func parseAddress(s string) (common.Address, error) {
+	if !strings.HasPrefix(s, "0x") || !common.IsHexAddress(s) {
+		return common.Address{}, fmt.Errorf("%q is not 0x and 40 hex digits", clip(s))
+	}
+	a := common.HexToAddress(s)
+	if s != a.Hex() && s != strings.ToLower(a.Hex()) {
+		return common.Address{}, fmt.Errorf("%q has a wrong EIP-55 checksum", s)
+	}
+	return a, nil
+}
+
+// parseUnits accepts a canonical non-negative decimal integer below 2^256.
+func parseUnits(s string) (*big.Int, error) {
+	if s == "" || len(s) > 78 || (len(s) > 1 && s[0] == '0') || strings.Trim(s, "0123456789") != "" {
+		return nil, fmt.Errorf("%q is not a decimal integer of base units", clip(s))
+	}
+	u, _ := new(big.Int).SetString(s, 10)
+	if u.BitLen() > 256 {
+		return nil, fmt.Errorf("%s is more than 2^256-1", s)
+	}
+	return u, nil
+}
+
+// parseTime accepts RFC 3339 in UTC ("Z") and whole seconds, as written.
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil || t.UTC().Format(time.RFC3339) != s {
+		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 UTC time in whole seconds like 2025-01-31T12:00:00Z", clip(s))
+	}
+	return t.UTC(), nil
+}
+
+// parseSignature accepts 0x and 130 hex digits.
+func parseSignature(s string) ([]byte, error) {
+	b, err := hexutil.Decode(s)
+	if err != nil || len(b) != 65 {
+		return nil, fmt.Errorf("%q is not 0x and 130 hex digits", clip(s))
+	}
+	return b, nil
+}
