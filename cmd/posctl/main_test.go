@@ -1,0 +1,155 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"showpos/sync/outbox"
+	"showpos/terminal/checkout"
+	"showpos/terminal/config"
+	"showpos/terminal/httpapi"
+)
+
+// startDaemon serves the real operator API, over a real unix socket, on a
+// real store: everything posd puts behind its socket.
+func startDaemon(t *testing.T) (socket string, store *outbox.Store) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg, err := config.Parse([]byte(`
+[terminal]
+id = "cli-till"
+data_dir = "` + dir + `"
+[chain]
+id = 1337
+[merchant]
+address = "0x000000000000000000000000000000000000dEaD"
+[[assets]]
+symbol = "ETH"
+[[assets]]
+symbol = "TUSD"
+token = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+decimals = 6
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err = outbox.Open(cfg.StorePath(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := crypto.GenerateKey()
+	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: store})
+	ln, err := httpapi.ListenUnix(cfg.SocketPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: httpapi.Operator(till, nil)}
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		srv.Close()
+		store.Close()
+	})
+	fi, err := os.Stat(cfg.SocketPath())
+	if err != nil || fi.Mode().Perm() != 0o660 {
+		t.Fatalf("socket mode %v (%v), want 0660", fi.Mode().Perm(), err)
+	}
+	return cfg.SocketPath(), store
+}
+
+func posctl(t *testing.T, args ...string) (map[string]any, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := run(args, &out)
+	if err != nil {
+		return nil, err
+	}
+	var v map[string]any
+	if err := json.Unmarshal(out.Bytes(), &v); err != nil {
+		t.Fatalf("posctl %v printed non-JSON %q", args, out.String())
+	}
+	return v, nil
+}
+
+func TestRequestNewShowCancel(t *testing.T) {
+	sock, _ := startDaemon(t)
+	doc, err := posctl(t, "-socket", sock, "request", "new", "-amount", "2.5", "-asset", "TUSD", "-memo", "table 4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := doc["id"].(string)
+	if len(id) != 32 || doc["amount"] != "2500000" || doc["status"] != "pending" || doc["memo"] != "table 4" {
+		t.Fatalf("request new printed %v", doc)
+	}
+	if _, ok := doc["signature"].(string); !ok {
+		t.Errorf("no signature in %v", doc)
+	}
+	shown, err := posctl(t, "-socket", sock, "request", "show")
+	if err != nil || shown["id"] != id {
+		t.Errorf("request show (current) = %v, %v", shown["id"], err)
+	}
+	cancelled, err := posctl(t, "-socket", sock, "request", "cancel", id)
+	if err != nil || cancelled["status"] != "cancelled" {
+		t.Errorf("cancel = %v, %v", cancelled["status"], err)
+	}
+	shown, err = posctl(t, "-socket", sock, "request", "show", id)
+	if err != nil || shown["status"] != "cancelled" {
+		t.Errorf("show after cancel = %v, %v", shown["status"], err)
+	}
+}
+
+func TestPaymentsListsJSON(t *testing.T) {
+	sock, _ := startDaemon(t)
+	t.Setenv("SHOWPOS_SOCKET", sock)
+	list, err := posctl(t, "payments", "-state", "queued", "-limit", "5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ps, ok := list["payments"].([]any); !ok || len(ps) != 0 {
+		t.Errorf("payments on an empty store = %v", list)
+	}
+}
+
+func TestErrorsCarryCodeAndExitStatus(t *testing.T) {
+	sock, _ := startDaemon(t)
+	tests := []struct {
+		args     []string
+		exit     int
+		contains string
+	}{
+		{[]string{"request", "new", "-amount", "0.1234567", "-asset", "TUSD"}, 1, "invalid_amount"},
+		{[]string{"request", "new", "-amount", "1", "-asset", "DOGE"}, 1, "unknown_asset"},
+		{[]string{"request", "show", "ffff"}, 1, "unknown_request"},
+		{[]string{"request", "show"}, 1, "no_request"},
+		{[]string{"payments", "-state", "lost"}, 1, "bad_request"},
+		{[]string{"request", "new"}, 2, "-amount"},
+		{[]string{"frobnicate"}, 2, "unknown command"},
+	}
+	for _, tc := range tests {
+		_, err := posctl(t, append([]string{"-socket", sock}, tc.args...)...)
+		if err == nil || !strings.Contains(err.Error(), tc.contains) {
+			t.Errorf("%v: err = %v, want it to contain %q", tc.args, err, tc.contains)
+			continue
+		}
+		code := 1
+		if ee, ok := err.(*exitError); ok {
+			code = ee.code
+		}
+		if code != tc.exit {
+			t.Errorf("%v: exit %d, want %d", tc.args, code, tc.exit)
+		}
+	}
+}
+
+func TestNoDaemonIsAClearError(t *testing.T) {
+	_, err := posctl(t, "-socket", filepath.Join(t.TempDir(), "none.sock"), "payments")
+	if err == nil || !strings.Contains(err.Error(), "reach posd") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -1,0 +1,136 @@
+// Command posd is the showpos terminal daemon: it keeps the durable store,
+// signs payment requests, serves the payer API on the network and the
+// operator API on a unix socket, and checks and stores every payment.
+//
+//	posd -config /etc/showpos/posd.toml [-data-dir DIR] [-listen ADDR]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"showpos/sync/outbox"
+	"showpos/terminal/checkout"
+	"showpos/terminal/config"
+	"showpos/terminal/httpapi"
+	"showpos/terminal/termkey"
+)
+
+func main() {
+	configPath := flag.String("config", "/etc/showpos/posd.toml", "config file (TOML; keys documented in configs/posd.toml)")
+	dataDir := flag.String("data-dir", "", "data directory (overrides terminal.data_dir)")
+	listen := flag.String("listen", "", "payer API listen address (overrides api.listen)")
+	logJSON := flag.Bool("log-json", false, "log as JSON lines instead of text")
+	flag.Parse()
+
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, nil)
+	if *logJSON {
+		h = slog.NewJSONHandler(os.Stderr, nil)
+	}
+	log := slog.New(h)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, log, *configPath, *dataDir, *listen); err != nil {
+		log.Error("posd stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen string) error {
+	cfg, err := config.Load(configPath)
+	if err != nil {
+		return err
+	}
+	if dataDir != "" {
+		cfg.Terminal.DataDir = dataDir
+	}
+	if listen != "" {
+		cfg.API.Listen = listen
+	}
+	if err := os.MkdirAll(cfg.Terminal.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+
+	store, err := outbox.Open(cfg.StorePath(), &outbox.Options{Logger: log.With("part", "store")})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("close store", "err", err)
+		}
+	}()
+	key, created, err := termkey.LoadOrCreate(cfg.KeyPath())
+	if err != nil {
+		return err
+	}
+	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: store, Logger: log.With("part", "till")})
+	if created {
+		log.Info("created terminal key", "path", cfg.KeyPath(), "signer", till.Signer())
+	}
+
+	payerLn, err := net.Listen("tcp", cfg.API.Listen)
+	if err != nil {
+		return fmt.Errorf("payer API: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.SocketPath()), 0o750); err != nil {
+		payerLn.Close()
+		return fmt.Errorf("operator socket dir: %w", err)
+	}
+	opLn, err := httpapi.ListenUnix(cfg.SocketPath())
+	if err != nil {
+		payerLn.Close()
+		return err
+	}
+	payerSrv := httpapi.NewServer(httpapi.Payer(till, log.With("part", "payer-api")), log)
+	opSrv := httpapi.NewServer(httpapi.Operator(till, log.With("part", "operator-api")), log)
+
+	errc := make(chan error, 2)
+	go func() { errc <- serve(payerSrv, payerLn, "payer API") }()
+	go func() { errc <- serve(opSrv, opLn, "operator API") }()
+	log.Info("posd ready", "terminal", cfg.Terminal.ID, "chain", cfg.ChainID, "merchant", cfg.Merchant,
+		"signer", till.Signer(), "payer_api", payerLn.Addr().String(), "operator_socket", cfg.SocketPath(),
+		"store", cfg.StorePath())
+
+	var runErr error
+	running := 2
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+	case runErr = <-errc:
+		running--
+	}
+	// Let in-flight payments finish (and so commit or fail) before the
+	// store closes under them.
+	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, srv := range []*http.Server{payerSrv, opSrv} {
+		if err := srv.Shutdown(shutCtx); err != nil {
+			log.Error("shutdown", "err", err)
+		}
+	}
+	for ; running > 0; running-- {
+		if err := <-errc; err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	return runErr
+}
+
+func serve(srv *http.Server, ln net.Listener, name string) error {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}

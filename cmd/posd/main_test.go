@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"showpos/terminal/paytx"
+	"showpos/terminal/request"
+)
+
+func writeConfig(t *testing.T, dir string) string {
+	t.Helper()
+	p := filepath.Join(dir, "posd.toml")
+	err := os.WriteFile(p, []byte(`
+[terminal]
+id = "e2e-till"
+data_dir = "`+filepath.Join(dir, "data")+`"
+[chain]
+id = 1337
+[merchant]
+address = "0x000000000000000000000000000000000000dEaD"
+[[assets]]
+symbol = "ETH"
+`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func unixClient(sock string) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}
+}
+
+// waitFor polls until the daemon's socket answers.
+func waitFor(t *testing.T, c *http.Client, errc <-chan error) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-errc:
+			t.Fatalf("posd stopped early: %v", err)
+		default:
+		}
+		if resp, err := c.Get("http://posd/v1/payments"); err == nil {
+			resp.Body.Close()
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("posd did not come up")
+}
+
+// The daemon as a whole: start, create a request on the operator socket,
+// pay it on the payer API, see it stored; a second daemon on the same data
+// is refused; stop, start again, the payment is still there.
+func TestPosdEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := writeConfig(t, dir)
+	addr := freeAddr(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	start := func() (context.CancelFunc, chan error) {
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() { errc <- run(ctx, log, cfgPath, "", addr) }()
+		return cancel, errc
+	}
+	sock := filepath.Join(dir, "data", "posd.sock")
+	op := unixClient(sock)
+
+	stop, errc := start()
+	waitFor(t, op, errc)
+
+	resp, err := op.Post("http://posd/v1/requests", "application/json", strings.NewReader(`{"amount":"0.02"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("new request: %d %s", resp.StatusCode, body)
+	}
+	doc, err := request.ParseDocument(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := doc.Verify(); err != nil {
+		t.Fatalf("request signature: %v", err)
+	}
+	r := doc.Request()
+	payer, _ := crypto.GenerateKey()
+	tx, err := paytx.Build(r, payer, paytx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := tx.MarshalBinary()
+	in, _ := json.Marshal(map[string]string{"requestId": r.ID, "rawTx": hexutil.Encode(raw)})
+	resp, err = http.Post("http://"+addr+"/api/showpos/broadcastTx", "application/json", bytes.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(body), tx.Hash().Hex()) {
+		t.Fatalf("broadcast: %d %s", resp.StatusCode, body)
+	}
+
+	// A second daemon on the same data directory must not start.
+	err = run(context.Background(), log, cfgPath, "", freeAddr(t))
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "data", "showpos.db")) {
+		t.Fatalf("second daemon: err = %v, want a lock error naming the store", err)
+	}
+
+	stop()
+	if err := <-errc; err != nil {
+		t.Fatalf("posd stop: %v", err)
+	}
+	fi, err := os.Stat(filepath.Join(dir, "data", "terminal.key"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("terminal.key mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+
+	stop, errc = start()
+	defer func() { stop(); <-errc }()
+	waitFor(t, op, errc)
+	resp, err = op.Get("http://posd/v1/payments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), tx.Hash().Hex()) {
+		t.Errorf("after restart the payment is gone: %s", body)
+	}
+}
+
+func TestPosdRefusesADamagedStore(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := writeConfig(t, dir)
+	store := filepath.Join(dir, "data", "showpos.db")
+	if err := os.MkdirAll(filepath.Dir(store), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(store, bytes.Repeat([]byte("not a bolt file "), 1024), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), slog.New(slog.DiscardHandler), cfgPath, "", freeAddr(t))
+	if err == nil || !strings.Contains(err.Error(), store) {
+		t.Fatalf("err = %v, want an error naming %s", err, store)
+	}
+}

@@ -1,0 +1,125 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"showpos/sync/outbox"
+	"showpos/terminal/asset"
+	"showpos/terminal/check"
+	"showpos/terminal/checkout"
+	"showpos/terminal/request"
+)
+
+// Codes the HTTP layer adds to the check's refusal codes.
+const (
+	codeBadRequest       = "bad_request"
+	codeBodyTooLarge     = "body_too_large"
+	codeMethodNotAllowed = "method_not_allowed"
+	codeNotFound         = "not_found"
+	codeNoRequest        = "no_request"
+	codeInvalidAmount    = "invalid_amount"
+	codeInvalidRequest   = "invalid_request"
+	codeUnknownAsset     = "unknown_asset"
+	codeUnavailable      = "unavailable"
+)
+
+// refusalStatus is the HTTP status for each refusal code.
+var refusalStatus = map[check.Code]int{
+	check.CodeTxTooLarge:        http.StatusRequestEntityTooLarge,
+	check.CodeInvalidTx:         http.StatusBadRequest,
+	check.CodeUnsupportedTxType: http.StatusUnprocessableEntity,
+	check.CodeWrongChain:        http.StatusUnprocessableEntity,
+	check.CodeBadSignature:      http.StatusUnprocessableEntity,
+	check.CodeWrongRecipient:    http.StatusUnprocessableEntity,
+	check.CodeUnderpaid:         http.StatusUnprocessableEntity,
+	check.CodeOverpaid:          http.StatusUnprocessableEntity,
+	check.CodeGasTooLow:         http.StatusUnprocessableEntity,
+	check.CodeUnexpectedData:    http.StatusUnprocessableEntity,
+	check.CodeUnexpectedValue:   http.StatusUnprocessableEntity,
+	check.CodeWrongTransfer:     http.StatusUnprocessableEntity,
+	check.CodeFeeTooLow:         http.StatusUnprocessableEntity,
+	check.CodeFeeInvalid:        http.StatusUnprocessableEntity,
+	check.CodePaymentLimit:      http.StatusForbidden,
+	check.CodeExposureLimit:     http.StatusForbidden,
+	check.CodeUnknownRequest:    http.StatusNotFound,
+	check.CodeExpired:           http.StatusGone,
+	check.CodeCancelled:         http.StatusConflict,
+	check.CodeAlreadyPaid:       http.StatusConflict,
+	check.CodeTxReused:          http.StatusConflict,
+	check.CodeNonceConflict:     http.StatusConflict,
+}
+
+type apiError struct {
+	status int
+	code   string
+	msg    string
+}
+
+// classify maps an error from the till to what the client is told. Errors
+// it does not know are the terminal's own failure (503): nothing was
+// accepted, and the client may try again.
+func classify(err error) apiError {
+	var r *check.Refusal
+	switch {
+	case errors.As(err, &r):
+		status, ok := refusalStatus[r.Code]
+		if !ok {
+			status = http.StatusUnprocessableEntity
+		}
+		return apiError{status, string(r.Code), r.Msg}
+	case errors.Is(err, checkout.ErrNoRequest):
+		return apiError{http.StatusNotFound, codeNoRequest, "no payment request is on screen"}
+	case errors.Is(err, checkout.ErrUnknownAsset):
+		return apiError{http.StatusBadRequest, codeUnknownAsset, err.Error()}
+	case errors.Is(err, asset.ErrEmpty), errors.Is(err, asset.ErrNegative), errors.Is(err, asset.ErrSyntax),
+		errors.Is(err, asset.ErrPrecision), errors.Is(err, asset.ErrOverflow):
+		return apiError{http.StatusBadRequest, codeInvalidAmount, err.Error()}
+	case errors.Is(err, request.ErrAmount):
+		return apiError{http.StatusBadRequest, codeInvalidAmount, err.Error()}
+	case errors.Is(err, request.ErrMemo):
+		return apiError{http.StatusBadRequest, codeInvalidRequest, err.Error()}
+	case errors.Is(err, outbox.ErrUnknownRequest):
+		return apiError{http.StatusNotFound, string(check.CodeUnknownRequest), "no such payment request"}
+	case errors.Is(err, outbox.ErrAlreadyPaid):
+		return apiError{http.StatusConflict, string(check.CodeAlreadyPaid), "the payment request is already paid"}
+	case errors.Is(err, outbox.ErrExpired):
+		return apiError{http.StatusGone, string(check.CodeExpired), "the payment request has expired"}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return apiError{http.StatusServiceUnavailable, codeUnavailable, "the request was cancelled before it completed; nothing was accepted"}
+	}
+	return apiError{http.StatusServiceUnavailable, codeUnavailable, "the terminal could not complete this now; nothing was accepted, try again"}
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, log *slog.Logger, err error) {
+	e := classify(err)
+	if e.status >= 500 {
+		log.Error("request failed", "err", err)
+	}
+	writeCoded(w, e.status, e.code, e.msg)
+}
+
+func writeCoded(w http.ResponseWriter, status int, code, msg string) {
+	var b errorBody
+	b.Error.Code, b.Error.Message = code, msg
+	writeJSON(w, status, b)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // the client going away is not ours to report
+}
