@@ -6,6 +6,7 @@
 //	posctl [-socket PATH | -config FILE] request new -amount 0.01 [-asset TUSD] [-memo TEXT]
 //	posctl request show [ID]          (no ID: the request on screen)
 //	posctl request cancel ID
+//	posctl request qr [ID] [-module N] -o FILE.png   (the request's EIP-681 QR code as PNG; -o - for stdout)
 //	posctl payments [-state queued|broadcast|confirmed|failed] [-since RFC3339] [-until RFC3339] [-limit N] [-after SEQ]
 package main
 
@@ -21,6 +22,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"showpos/terminal/config"
@@ -32,6 +34,7 @@ commands:
   request new -amount AMOUNT [-asset SYMBOL] [-memo TEXT]   create a payment request and put it on screen
   request show [ID]                                          show a request (no ID: the one on screen)
   request cancel ID                                          cancel a pending request
+  request qr [ID] [-module N] -o FILE                        write the request's QR code as PNG (-o - : stdout)
   payments [-state S] [-since T] [-until T] [-limit N] [-after SEQ]
                                                              list payments in acceptance order
 
@@ -102,6 +105,8 @@ func run(args []string, stdout io.Writer) error {
 			return usageErr("request cancel takes one ID")
 		}
 		return c.do(ctx, http.MethodPost, "/v1/requests/"+url.PathEscape(rest[2])+"/cancel", nil, stdout)
+	case rest[0] == "request" && len(rest) >= 2 && rest[1] == "qr":
+		return requestQR(ctx, c, rest[2:], stdout)
 	case rest[0] == "payments":
 		return payments(ctx, c, rest[1:], stdout)
 	}
@@ -141,6 +146,36 @@ func requestNew(ctx context.Context, c *client, args []string, stdout io.Writer)
 		return err
 	}
 	return c.do(ctx, http.MethodPost, "/v1/requests", body, stdout)
+}
+
+func requestQR(ctx context.Context, c *client, args []string, stdout io.Writer) error {
+	id := "current"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		id, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("request qr", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	module := fs.Int("module", 6, "pixels per QR module")
+	out := fs.String("o", "", "PNG file to write, - for stdout")
+	if err := fs.Parse(args); err != nil {
+		return usageErr("request qr: %v", err)
+	}
+	if *out == "" || fs.NArg() > 0 {
+		return usageErr("request qr needs -o FILE (or -o -)")
+	}
+	var buf bytes.Buffer
+	path := fmt.Sprintf("/v1/requests/%s/qr.png?module=%d", url.PathEscape(id), *module)
+	if err := c.call(ctx, http.MethodGet, path, nil, &buf); err != nil {
+		return err
+	}
+	if *out == "-" {
+		_, err := stdout.Write(buf.Bytes())
+		return err
+	}
+	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("write QR: %w", err)
+	}
+	return nil
 }
 
 func payments(ctx context.Context, c *client, args []string, stdout io.Writer) error {
@@ -183,6 +218,20 @@ func newClient(socket string) *client {
 // do calls the daemon and copies a successful JSON answer, indented, to
 // stdout; an error answer becomes an error carrying its code.
 func (c *client) do(ctx context.Context, method, path string, body []byte, stdout io.Writer) error {
+	var b bytes.Buffer
+	if err := c.call(ctx, method, path, body, &b); err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, b.Bytes(), "", "  "); err != nil {
+		return fmt.Errorf("posd answered non-JSON: %w", err)
+	}
+	_, err := stdout.Write(out.Bytes())
+	return err
+}
+
+// call makes one call and leaves a successful answer's body in into.
+func (c *client) call(ctx context.Context, method, path string, body []byte, into *bytes.Buffer) error {
 	req, err := http.NewRequestWithContext(ctx, method, "http://posd"+path, bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -208,10 +257,6 @@ func (c *client) do(ctx context.Context, method, path string, body []byte, stdou
 		}
 		return fmt.Errorf("posd answered %s", resp.Status)
 	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, b, "", "  "); err != nil {
-		return fmt.Errorf("posd answered non-JSON: %w", err)
-	}
-	_, err = stdout.Write(out.Bytes())
-	return err
+	into.Write(b)
+	return nil
 }

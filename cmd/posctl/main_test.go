@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"image/png"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"showpos/sync/outbox"
 	"showpos/terminal/checkout"
@@ -152,4 +155,49 @@ func TestNoDaemonIsAClearError(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "reach posd") {
 		t.Errorf("err = %v", err)
 	}
+}
+
+func TestRequestQRIsThePaymentURI(t *testing.T) {
+	sock, _ := startDaemon(t)
+	doc, err := posctl(t, "-socket", sock, "request", "new", "-amount", "0.25")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "qr.png")
+	if _, err := posctlRaw(t, "-socket", sock, "request", "qr", "-module", "3", "-o", out); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.GetText() != doc["uri"] {
+		t.Errorf("QR says %q, request uri is %q", res.GetText(), doc["uri"])
+	}
+	if img.Bounds().Dx()%3 != 0 {
+		t.Errorf("image side %d is not a whole number of 3-pixel modules", img.Bounds().Dx())
+	}
+	if _, err := posctlRaw(t, "-socket", sock, "request", "qr", "-module", "0", "-o", out); err == nil || !strings.Contains(err.Error(), "bad_request") {
+		t.Errorf("module 0: err = %v", err)
+	}
+}
+
+func posctlRaw(t *testing.T, args ...string) ([]byte, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := run(args, &out)
+	return out.Bytes(), err
 }

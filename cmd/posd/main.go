@@ -77,7 +77,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	}
 	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: store, Logger: log.With("part", "till")})
 	if created {
-		log.Info("created terminal key", "path", cfg.KeyPath(), "signer", till.Signer())
+		log.Info("created terminal key", "path", cfg.KeyPath(), "signer", till.Signer().Hex())
 	}
 
 	payerLn, err := net.Listen("tcp", cfg.API.Listen)
@@ -99,8 +99,8 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	errc := make(chan error, 2)
 	go func() { errc <- serve(payerSrv, payerLn, "payer API") }()
 	go func() { errc <- serve(opSrv, opLn, "operator API") }()
-	log.Info("posd ready", "terminal", cfg.Terminal.ID, "chain", cfg.ChainID, "merchant", cfg.Merchant,
-		"signer", till.Signer(), "payer_api", payerLn.Addr().String(), "operator_socket", cfg.SocketPath(),
+	log.Info("posd ready", "terminal", cfg.Terminal.ID, "chain", cfg.ChainID, "merchant", cfg.Merchant.Hex(),
+		"signer", till.Signer().Hex(), "payer_api", payerLn.Addr().String(), "operator_socket", cfg.SocketPath(),
 		"store", cfg.StorePath())
 
 	var runErr error

@@ -310,7 +310,7 @@ func (s *Service) Pay(ctx context.Context, requestID string, raw []byte) (Receip
 		return Receipt{}, refusal(err, requestID, pay, a)
 	}
 	if !repeat {
-		s.log.Info("payment accepted", "request", requestID, "tx", stored.TxHash, "from", stored.From,
+		s.log.Info("payment accepted", "request", requestID, "tx", stored.TxHash.Hex(), "from", stored.From.Hex(),
 			"nonce", stored.Nonce, "asset", a.Symbol, "amount", asset.FormatAmount(stored.Amount, a.Decimals))
 	}
 	return receipt(stored, repeat), nil

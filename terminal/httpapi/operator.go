@@ -30,7 +30,8 @@ const maxListLimit = 1000
 //
 //	POST /v1/requests               {"amount":"0.01","asset":"ETH","memo":"…"} → 201 request
 //	GET  /v1/requests/current       the request on screen
-//	GET  /v1/requests/{id}          a request with its status
+//	GET  /v1/requests/{id}          a request with its status ("current": the one on screen)
+//	GET  /v1/requests/{id}/qr.png?module=N   its EIP-681 URI as a PNG QR code, N pixels a module
 //	POST /v1/requests/{id}/cancel   cancel a pending request
 //	GET  /v1/payments?state=&since=&until=&after=&limit=   payments in acceptance order
 func Operator(reg Register, log *slog.Logger) http.Handler {
@@ -43,6 +44,17 @@ func Operator(reg Register, log *slog.Logger) http.Handler {
 	mux.HandleFunc("GET /v1/requests/current", o.current)
 	mux.HandleFunc("GET /v1/requests/{id}", o.request)
 	mux.HandleFunc("POST /v1/requests/{id}/cancel", o.cancel)
+	mux.HandleFunc("GET /v1/requests/{id}/qr.png", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if id == "current" {
+			id = ""
+		}
+		if len(id) > maxIDLen {
+			writeCoded(w, http.StatusBadRequest, codeBadRequest, "id is too long")
+			return
+		}
+		writeQR(w, r, o.log, o.reg.Request, id)
+	})
 	mux.HandleFunc("GET /v1/payments", o.payments)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeCoded(w, http.StatusNotFound, codeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)

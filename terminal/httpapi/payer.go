@@ -24,12 +24,17 @@ type Till interface {
 // check takes, hex-encoded, plus room for the JSON around it.
 const maxBroadcastBody = 2*check.MaxTxSize + 4<<10
 
+// QRPath serves a request's QR code as PNG, for a second screen or a
+// printed bill.
+const QRPath = "/api/showpos/qr.png"
+
 // maxIDLen bounds a request id given by a client.
 const maxIDLen = 64
 
 // Payer returns the payer API handler:
 //
 //	GET  /api/showpos/getPaymentRequest?id=ID   the request (no id: the one on screen)
+//	GET  /api/showpos/qr.png?id=ID&module=N     the request's EIP-681 URI as a QR code (no id: on screen)
 //	POST /api/showpos/broadcastTx               {"requestId","rawTx"} → 202 receipt (200 on a repeat)
 //
 // It answers any origin (CORS): payer web apps call it from the browser,
@@ -42,6 +47,14 @@ func Payer(t Till, log *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc(checkout.RequestPath, p.getRequest)
 	mux.HandleFunc(checkout.BroadcastPath, p.broadcast)
+	mux.HandleFunc("GET "+QRPath, func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("id")
+		if len(id) > maxIDLen {
+			writeCoded(w, http.StatusBadRequest, codeBadRequest, "id is too long")
+			return
+		}
+		writeQR(w, r, p.log, t.Request, id)
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeCoded(w, http.StatusNotFound, codeNotFound, "no such endpoint: "+r.URL.Path)
 	})

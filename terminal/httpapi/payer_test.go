@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
+	"image/png"
 	"io"
 	"math/big"
 	"net/http"
@@ -19,6 +20,8 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"showpos/sync/outbox"
 	"showpos/terminal/checkout"
@@ -480,5 +483,41 @@ func TestAcceptedPaymentsSurviveReopen(t *testing.T) {
 	}
 	if accepted != payers {
 		t.Errorf("%d payments accepted for %d requests", accepted, payers)
+	}
+}
+
+func TestQRImageOfTheRequestOnScreen(t *testing.T) {
+	tm := newTerminal(t)
+	resp, err := http.Get(tm.srv.URL + httpapi.QRPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("no request on screen: %d", resp.StatusCode)
+	}
+	doc, err := tm.till.NewRequest(context.Background(), "0.03", "TUSD", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err = http.Get(tm.srv.URL + httpapi.QRPath + "?module=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("qr.png: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	img, err := png.Decode(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.GetText() != doc.URI {
+		t.Errorf("QR reads %q, want %q", res.GetText(), doc.URI)
 	}
 }

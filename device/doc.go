@@ -1,0 +1,10 @@
+// Package device declares what the terminal needs from hardware, as small
+// interfaces named by role (display, keypad, scanner, NFC reader,
+// indicator), and the board description that wires drivers to them from
+// config. The terminal's domain (terminal/) depends on these interfaces,
+// never on a driver; cmd/posd wires real or simulated drivers in.
+//
+// The payment core (request, check, store, payer API) runs without any of
+// them: a terminal with no hardware is still a payment endpoint, driven over
+// its operator socket and payer API.
+package device
