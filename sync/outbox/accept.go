@@ -140,6 +140,7 @@ func accept(w *wtx, p Payment, now time.Time, maxUnsettled *big.Int) (Payment, b
 	for _, kv := range []struct{ b, k, v []byte }{
 		{bucketPayments, hash[:], encP},
 		{bucketBySender, snKey, hash[:]},
+		{bucketOpen, snKey, hash[:]},
 		{bucketBySeq, seqKey(seq), hash[:]},
 		{bucketRequests, []byte(req.ID), encR},
 		{bucketUnsettled, []byte(p.Asset), []byte(unsettled.String())},

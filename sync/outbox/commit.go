@@ -49,6 +49,14 @@ func (w *wtx) put(bucket, key, value []byte) error {
 	return nil
 }
 
+func (w *wtx) del(bucket, key []byte) error {
+	w.writes++
+	if err := w.tx.Bucket(bucket).Delete(key); err != nil {
+		return fmt.Errorf("delete from %s: %w", bucket, err)
+	}
+	return nil
+}
+
 func (w *wtx) nextSeq(bucket []byte) (uint64, error) {
 	w.writes++
 	return w.tx.Bucket(bucket).NextSequence()

@@ -165,3 +165,26 @@ func (s *Store) Counts() (map[PaymentState]int, error) {
 	}
 	return m, nil
 }
+
+// OpenPayments returns every queued or broadcast payment, ordered by sender
+// and, for each sender, by nonce: the order in which the broadcaster must
+// send them. It reads the open index, so its cost follows the number of
+// unsettled payments, not the whole history.
+func (s *Store) OpenPayments() ([]Payment, error) {
+	var out []Payment
+	err := s.view(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketOpen).Cursor()
+		for k, h := c.First(); k != nil; k, h = c.Next() {
+			p, err := paymentByHash(tx, h)
+			if err != nil {
+				return fmt.Errorf("open payments: index 0x%x: %w", k, err)
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

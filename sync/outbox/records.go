@@ -20,9 +20,10 @@ var (
 	bucketBySeq     = []byte("by_seq")          // Seq (8, big-endian) -> tx hash; its bucket sequence issues Seq
 	bucketUnsettled = []byte("unsettled")       // asset -> decimal amount in queued or broadcast payments
 	bucketCounts    = []byte("counts")          // payment state -> count (8, big-endian)
+	bucketOpen      = []byte("open")            // sender (20) || nonce (8) -> tx hash, for queued and broadcast payments only
 
 	allBuckets = [][]byte{bucketMeta, bucketRequests, bucketPayments, bucketBySender,
-		bucketBySeq, bucketUnsettled, bucketCounts}
+		bucketBySeq, bucketUnsettled, bucketCounts, bucketOpen}
 
 	keySchema = []byte("schema")
 )
@@ -104,6 +105,21 @@ type Payment struct {
 	AcceptedAt time.Time
 	UpdatedAt  time.Time
 	Seq        uint64 // assigned by the store: acceptance order, strictly increasing, never reused
+	// Delivery is the broadcaster's bookkeeping, changed only through Apply.
+	Delivery Delivery
+}
+
+// Delivery records how a payment is getting to the chain.
+type Delivery struct {
+	Attempts    int       // sends tried
+	NextAttempt time.Time // not before; zero: at once
+	LastError   string    // the node's or the link's last answer that was not success
+	SentAt      time.Time // when a node first took it (zero: never)
+	Block       uint64    // block it was mined in (0: not seen mined)
+	// Retrying is when the current run of one retryable kind of error
+	// began (e.g. "insufficient funds"), for windows shorter than the
+	// payment's whole life; zero when the last attempt did not fail so.
+	Retrying time.Time
 }
 
 // The stored forms. Amounts are decimal strings, byte fields base64, times
@@ -121,18 +137,28 @@ type requestRecord struct {
 }
 
 type paymentRecord struct {
-	TxHash     common.Hash    `json:"tx_hash"`
-	RequestID  string         `json:"request_id"`
-	From       common.Address `json:"from"`
-	Nonce      uint64         `json:"nonce"`
-	Asset      string         `json:"asset"`
-	Amount     string         `json:"amount"`
-	Raw        []byte         `json:"raw"`
-	State      PaymentState   `json:"state"`
-	Reason     string         `json:"reason,omitempty"`
-	AcceptedAt time.Time      `json:"accepted_at"`
-	UpdatedAt  time.Time      `json:"updated_at"`
-	Seq        uint64         `json:"seq"`
+	TxHash     common.Hash     `json:"tx_hash"`
+	RequestID  string          `json:"request_id"`
+	From       common.Address  `json:"from"`
+	Nonce      uint64          `json:"nonce"`
+	Asset      string          `json:"asset"`
+	Amount     string          `json:"amount"`
+	Raw        []byte          `json:"raw"`
+	State      PaymentState    `json:"state"`
+	Reason     string          `json:"reason,omitempty"`
+	AcceptedAt time.Time       `json:"accepted_at"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+	Seq        uint64          `json:"seq"`
+	Delivery   *deliveryRecord `json:"delivery,omitempty"`
+}
+
+type deliveryRecord struct {
+	Attempts    int       `json:"attempts,omitempty"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	SentAt      time.Time `json:"sent_at,omitzero"`
+	Block       uint64    `json:"block,omitempty"`
+	Retrying    time.Time `json:"retrying,omitzero"`
 }
 
 func encodeRequest(r Request) ([]byte, error) {
@@ -167,11 +193,18 @@ func decodeRequest(b []byte) (Request, error) {
 }
 
 func encodePayment(p Payment) ([]byte, error) {
-	return json.Marshal(paymentRecord{
+	rec := paymentRecord{
 		TxHash: p.TxHash, RequestID: p.RequestID, From: p.From, Nonce: p.Nonce,
 		Asset: p.Asset, Amount: p.Amount.String(), Raw: p.Raw, State: p.State,
 		Reason: p.Reason, AcceptedAt: p.AcceptedAt, UpdatedAt: p.UpdatedAt, Seq: p.Seq,
-	})
+	}
+	if d := p.Delivery; d != (Delivery{}) {
+		rec.Delivery = &deliveryRecord{
+			Attempts: d.Attempts, NextAttempt: d.NextAttempt, LastError: d.LastError,
+			SentAt: d.SentAt, Block: d.Block, Retrying: d.Retrying,
+		}
+	}
+	return json.Marshal(rec)
 }
 
 func decodePayment(b []byte) (Payment, error) {
@@ -183,11 +216,18 @@ func decodePayment(b []byte) (Payment, error) {
 	if !ok {
 		return Payment{}, fmt.Errorf("decode payment %s: bad amount %q: %w", rec.TxHash, rec.Amount, ErrCorrupt)
 	}
-	return Payment{
+	p := Payment{
 		TxHash: rec.TxHash, RequestID: rec.RequestID, From: rec.From, Nonce: rec.Nonce,
 		Asset: rec.Asset, Amount: amount, Raw: rec.Raw, State: rec.State,
 		Reason: rec.Reason, AcceptedAt: rec.AcceptedAt, UpdatedAt: rec.UpdatedAt, Seq: rec.Seq,
-	}, nil
+	}
+	if d := rec.Delivery; d != nil {
+		p.Delivery = Delivery{
+			Attempts: d.Attempts, NextAttempt: d.NextAttempt, LastError: d.LastError,
+			SentAt: d.SentAt, Block: d.Block, Retrying: d.Retrying,
+		}
+	}
+	return p, nil
 }
 
 // storeTime drops the monotonic reading and the zone so that a time reads

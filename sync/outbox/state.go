@@ -3,6 +3,7 @@ package outbox
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -19,77 +20,214 @@ import (
 // that returns it unchanged. Any move out of confirmed or failed, or
 // backwards, gives ErrBadTransition; an unknown hash ErrUnknownPayment.
 func (s *Store) SetPaymentState(ctx context.Context, hash common.Hash, state PaymentState, reason string, now time.Time) (Payment, error) {
-	if state.rank() < 0 {
-		return Payment{}, fmt.Errorf("set state %s: unknown state %q: %w", hash, state, ErrBadTransition)
-	}
-	now = storeTime(now)
 	var out Payment
 	err := s.write(ctx, func(w *wtx) error {
-		v := w.bucket(bucketPayments).Get(hash[:])
-		if v == nil {
-			return fmt.Errorf("set state %s: %w", hash, ErrUnknownPayment)
-		}
-		p, err := decodePayment(v)
+		p, err := loadPayment(w, hash)
 		if err != nil {
 			return fmt.Errorf("set state %s: %w", hash, err)
 		}
-		from := p.State
-		if from == state && from.unsettled() {
+		if p.State == state && state.unsettled() {
 			out = p
 			return nil
 		}
-		if !from.unsettled() || state.rank() <= from.rank() {
-			return fmt.Errorf("set state %s: %s -> %s: %w", hash, from, state, ErrBadTransition)
-		}
-
-		counts := w.bucket(bucketCounts)
-		nFrom, err := readCount(counts, from)
+		next := p
+		next.State, next.Reason = state, reason
+		pw, err := planTransition(w, p, next, storeTime(now))
 		if err != nil {
 			return fmt.Errorf("set state %s: %w", hash, err)
 		}
-		nTo, err := readCount(counts, state)
-		if err != nil {
+		if err := pw.do(w); err != nil {
 			return fmt.Errorf("set state %s: %w", hash, err)
 		}
-		if nFrom == 0 {
-			return fmt.Errorf("set state %s: count of %s is zero: %w", hash, from, ErrCorrupt)
-		}
-		var unsettled []byte
-		if !state.unsettled() {
-			u, err := decodeAmount(p.Asset, w.bucket(bucketUnsettled).Get([]byte(p.Asset)))
-			if err != nil {
-				return fmt.Errorf("set state %s: %w", hash, err)
-			}
-			if u.Sub(u, p.Amount); u.Sign() < 0 {
-				return fmt.Errorf("set state %s: unsettled %s would be negative: %w", hash, p.Asset, ErrCorrupt)
-			}
-			unsettled = []byte(u.String())
-		}
-
-		// Checks done; from here on, only writes.
-		p.State, p.Reason, p.UpdatedAt = state, reason, now
-		enc, err := encodePayment(p)
-		if err != nil {
-			return fmt.Errorf("set state %s: %w", hash, err)
-		}
-		writes := []struct{ b, k, v []byte }{
-			{bucketPayments, hash[:], enc},
-			{bucketCounts, []byte(from), countBytes(nFrom - 1)},
-			{bucketCounts, []byte(state), countBytes(nTo + 1)},
-		}
-		if unsettled != nil {
-			writes = append(writes, struct{ b, k, v []byte }{bucketUnsettled, []byte(p.Asset), unsettled})
-		}
-		for _, kv := range writes {
-			if err := w.put(kv.b, kv.k, kv.v); err != nil {
-				return fmt.Errorf("set state %s: %w", hash, err)
-			}
-		}
-		out = p
+		out = pw.p
 		return nil
 	})
 	if err != nil {
 		return Payment{}, err
 	}
 	return out, nil
+}
+
+// Change is one update Apply makes to a payment: its new state, reason and
+// delivery bookkeeping. State may stay what it is.
+type Change struct {
+	Hash     common.Hash
+	State    PaymentState
+	Reason   string
+	Delivery Delivery
+}
+
+// Apply makes all changes in one durable transaction, so a broadcaster's
+// round of sends and lookups is recorded whole or not at all, with one
+// fsync. Each change keeps the transition rules of SetPaymentState, except
+// that a queued or broadcast payment may keep its state while its Delivery
+// changes. If any change is refused (unknown payment, illegal transition),
+// none is made. It returns the payments as stored, in the order given.
+func (s *Store) Apply(ctx context.Context, now time.Time, changes []Change) ([]Payment, error) {
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	now = storeTime(now)
+	out := make([]Payment, len(changes))
+	err := s.write(ctx, func(w *wtx) error {
+		// Plan every change against the transaction's view first, counting
+		// earlier changes of this batch, then write.
+		plans := make([]*plannedWrite, len(changes))
+		staged := make(map[common.Hash]Payment, len(changes))
+		counts := newCountDeltas()
+		for i, c := range changes {
+			p, ok := staged[c.Hash]
+			if !ok {
+				var err error
+				if p, err = loadPayment(w, c.Hash); err != nil {
+					return fmt.Errorf("apply %s: %w", c.Hash, err)
+				}
+			}
+			next := p
+			next.State, next.Reason, next.Delivery = c.State, c.Reason, c.Delivery
+			if c.State == "" {
+				next.State = p.State
+			}
+			pw, err := planTransitionWith(w, p, next, now, counts)
+			if err != nil {
+				return fmt.Errorf("apply %s: %w", c.Hash, err)
+			}
+			plans[i], staged[c.Hash] = pw, pw.p
+		}
+		for i, pw := range plans {
+			if err := pw.do(w); err != nil {
+				return fmt.Errorf("apply %s: %w", changes[i].Hash, err)
+			}
+			out[i] = pw.p
+		}
+		return counts.write(w)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func loadPayment(w *wtx, hash common.Hash) (Payment, error) {
+	v := w.bucket(bucketPayments).Get(hash[:])
+	if v == nil {
+		return Payment{}, ErrUnknownPayment
+	}
+	return decodePayment(v)
+}
+
+// plannedWrite is a checked transition waiting to be written.
+type plannedWrite struct {
+	p         Payment
+	puts      []kv
+	deleteKey []byte // open index entry to remove, if leaving the unsettled states
+	counts    *countDeltas
+}
+
+type kv struct{ b, k, v []byte }
+
+// planTransition checks the move from p to next and plans its writes:
+// the record, the state counters, the unsettled sum and the open index.
+func planTransition(w *wtx, p, next Payment, now time.Time) (*plannedWrite, error) {
+	counts := newCountDeltas()
+	pw, err := planTransitionWith(w, p, next, now, counts)
+	if err != nil {
+		return nil, err
+	}
+	pw.counts = counts
+	return pw, nil
+}
+
+func planTransitionWith(w *wtx, p, next Payment, now time.Time, counts *countDeltas) (*plannedWrite, error) {
+	from, to := p.State, next.State
+	if to.rank() < 0 {
+		return nil, fmt.Errorf("unknown state %q: %w", to, ErrBadTransition)
+	}
+	if !from.unsettled() || to.rank() < from.rank() || (to == from && !to.unsettled()) {
+		return nil, fmt.Errorf("%s -> %s: %w", from, to, ErrBadTransition)
+	}
+	pw := &plannedWrite{}
+	if from != to {
+		counts.add(from, -1)
+		counts.add(to, +1)
+	}
+	if from.unsettled() && !to.unsettled() {
+		u, err := decodeAmount(p.Asset, w.bucket(bucketUnsettled).Get([]byte(p.Asset)))
+		if err != nil {
+			return nil, err
+		}
+		// An earlier change in the same batch may already have lowered it.
+		if pending, ok := counts.unsettled[p.Asset]; ok {
+			u = pending
+		}
+		if u.Sub(u, p.Amount); u.Sign() < 0 {
+			return nil, fmt.Errorf("unsettled %s would be negative: %w", p.Asset, ErrCorrupt)
+		}
+		counts.unsettled[p.Asset] = u
+		pw.deleteKey = senderNonceKey(p.From, p.Nonce)
+	}
+	next.UpdatedAt = now
+	enc, err := encodePayment(next)
+	if err != nil {
+		return nil, err
+	}
+	pw.p = next
+	pw.puts = append(pw.puts, kv{bucketPayments, p.TxHash[:], enc})
+	return pw, nil
+}
+
+// do writes a planned transition (and, for a single one, its counters).
+func (pw *plannedWrite) do(w *wtx) error {
+	for _, e := range pw.puts {
+		if err := w.put(e.b, e.k, e.v); err != nil {
+			return err
+		}
+	}
+	if pw.deleteKey != nil {
+		if err := w.del(bucketOpen, pw.deleteKey); err != nil {
+			return err
+		}
+	}
+	if pw.counts != nil {
+		return pw.counts.write(w)
+	}
+	return nil
+}
+
+// countDeltas gathers changes to the per-state counters and the unsettled
+// sums of a batch, written once at its end.
+type countDeltas struct {
+	states    map[PaymentState]int64
+	unsettled map[string]*big.Int
+}
+
+func newCountDeltas() *countDeltas {
+	return &countDeltas{states: map[PaymentState]int64{}, unsettled: map[string]*big.Int{}}
+}
+
+func (c *countDeltas) add(s PaymentState, d int64) { c.states[s] += d }
+
+func (c *countDeltas) write(w *wtx) error {
+	b := w.bucket(bucketCounts)
+	for st, d := range c.states {
+		if d == 0 {
+			continue
+		}
+		n, err := readCount(b, st)
+		if err != nil {
+			return err
+		}
+		if int64(n)+d < 0 {
+			return fmt.Errorf("count of %s would be negative: %w", st, ErrCorrupt)
+		}
+		if err := w.put(bucketCounts, []byte(st), countBytes(uint64(int64(n)+d))); err != nil {
+			return err
+		}
+	}
+	for asset, u := range c.unsettled {
+		if err := w.put(bucketUnsettled, []byte(asset), []byte(u.String())); err != nil {
+			return err
+		}
+	}
+	return nil
 }
