@@ -22,6 +22,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"showpos/terminal/asset"
+	"showpos/terminal/request"
 )
 
 // ErrInvalid is wrapped by every error about the content of a config file.
@@ -228,8 +229,16 @@ func (f *file) check() (*Config, error) {
 	if u, err := url.Parse(c.Terminal.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, invalid("terminal.public_url %q is not an http(s) URL", c.Terminal.PublicURL)
 	}
+	// The request URL (public_url + path + ?id= + 32 hex digits) rides in
+	// every QR code and is capped by the request document.
+	if n := len(c.Terminal.PublicURL) + len("/api/showpos/getPaymentRequest?id=") + 32; n > request.MaxURLLength {
+		return nil, invalid("terminal.public_url is too long: request URLs would be %d bytes, at most %d", n, request.MaxURLLength)
+	}
 	if c.ChainID == 0 {
 		return nil, invalid("chain.id is required")
+	}
+	if c.ChainID > request.MaxChainID {
+		return nil, invalid("chain.id %d is above %d, the largest a payer's JavaScript wallet reads exactly", c.ChainID, uint64(request.MaxChainID))
 	}
 	if !common.IsHexAddress(f.Merchant.Address) {
 		return nil, invalid("merchant.address %q is not an address", f.Merchant.Address)
@@ -270,8 +279,8 @@ func (f *file) check() (*Config, error) {
 
 func (fa *fileAsset) check(i int) (Asset, error) {
 	var a Asset
-	a.Symbol = strings.TrimSpace(fa.Symbol)
-	if a.Symbol == "" || len(a.Symbol) > 12 {
+	a.Symbol = fa.Symbol
+	if len(a.Symbol) > 12 {
 		return a, invalid("assets[%d].symbol must be 1..12 characters", i)
 	}
 	switch {
@@ -305,6 +314,9 @@ func (fa *fileAsset) check(i int) (Asset, error) {
 		}
 	default:
 		return a, invalid("assets[%d] (%s): token %q is not an address", i, a.Symbol, fa.Token)
+	}
+	if err := a.Asset.Validate(); err != nil {
+		return a, invalid("assets[%d] (%q): %v", i, a.Symbol, err)
 	}
 	var err error
 	if a.MaxPayment, err = optAmount(fa.MaxPayment, a.Decimals); err != nil {

@@ -96,6 +96,10 @@ func TestParseRefusesBadConfig(t *testing.T) {
 		{"two natives", "token = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"\ndecimals = 6\n", "", "more than one native"},
 		{"bad listen", "[chain]", "[api]\nlisten = \"nonsense\"\n[chain]", "api.listen"},
 		{"not toml", "[chain]", "[chain", ""},
+		{"chain id past JavaScript's exact range", "id = 1337", "id = 9007199254740992", "chain.id"},
+		{"symbol with a space", `symbol = "TUSD"`, `symbol = "T USD"`, "assets[1]"},
+		{"empty symbol", `symbol = "TUSD"`, `symbol = ""`, "assets[1]"},
+		{"public url too long", `id = "till-7"`, `id = "till-7"` + "\npublic_url = \"http://" + strings.Repeat("a", 250) + "\"", "public_url is too long"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

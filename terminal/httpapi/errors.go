@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -25,6 +24,8 @@ const (
 	codeInvalidRequest   = "invalid_request"
 	codeUnknownAsset     = "unknown_asset"
 	codeUnavailable      = "unavailable"
+	codeClockNotSet      = "clock_not_set"
+	codeMisconfigured    = "misconfigured"
 )
 
 // refusalStatus is the HTTP status for each refusal code.
@@ -88,10 +89,15 @@ func classify(err error) apiError {
 		return apiError{http.StatusConflict, string(check.CodeAlreadyPaid), "the payment request is already paid"}
 	case errors.Is(err, outbox.ErrExpired):
 		return apiError{http.StatusGone, string(check.CodeExpired), "the payment request has expired"}
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return apiError{http.StatusServiceUnavailable, codeUnavailable, "the request was cancelled before it completed; nothing was accepted"}
+	case errors.Is(err, request.ErrClock):
+		// A board without a real-time clock boots in 1970; requests wait
+		// for the time to be set (NTP).
+		return apiError{http.StatusServiceUnavailable, codeClockNotSet, "the terminal's clock is not set yet; wait for it to sync and try again"}
+	case errors.Is(err, request.ErrTTL), errors.Is(err, request.ErrChainID), errors.Is(err, request.ErrURL),
+		errors.Is(err, request.ErrMerchant), errors.Is(err, request.ErrTerminalID), errors.Is(err, asset.ErrAsset):
+		return apiError{http.StatusInternalServerError, codeMisconfigured, "the terminal's configuration does not allow this: " + err.Error()}
 	}
-	return apiError{http.StatusServiceUnavailable, codeUnavailable, "the terminal could not complete this now; nothing was accepted, try again"}
+	return apiError{http.StatusServiceUnavailable, codeUnavailable, "the terminal could not complete this now; send the same request again"}
 }
 
 type errorBody struct {

@@ -1,0 +1,159 @@
+package checkout
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"showpos/sync/outbox"
+	"showpos/terminal/asset"
+	"showpos/terminal/check"
+	"showpos/terminal/config"
+	"showpos/terminal/request"
+)
+
+// Receipt is the answer to an accepted payment.
+type Receipt struct {
+	RequestID string
+	TxHash    common.Hash
+	From      common.Address
+	Status    outbox.PaymentState
+	// Repeat is true when this exact transaction had already been accepted
+	// for this request: the answer is the earlier one.
+	Repeat bool
+}
+
+// MarshalJSON gives the payer API's answer, addresses in EIP-55 form:
+// {"requestId","txHash","from","status"}.
+func (r Receipt) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		RequestID string              `json:"requestId"`
+		TxHash    string              `json:"txHash"`
+		From      string              `json:"from"`
+		Status    outbox.PaymentState `json:"status"`
+	}{r.RequestID, r.TxHash.Hex(), r.From.Hex(), r.Status})
+}
+
+// Pay decides whether raw, a signed transaction, pays request requestID, and
+// if it does stores it durably before returning. A refusal is a
+// *check.Refusal with a stable code and changes nothing. Any other error
+// (the store failing) leaves the outcome for the payer to learn by sending
+// the same transaction again, which is always safe.
+//
+// The same transaction again for the same request is not an error: it gets
+// the earlier answer (Receipt.Repeat). Only the store decides that, inside
+// its write path, so a repeat is never answered before the first payment's
+// commit is on disk.
+func (s *Service) Pay(ctx context.Context, requestID string, raw []byte) (Receipt, error) {
+	if len(raw) > check.MaxTxSize {
+		return Receipt{}, check.Refuse(check.CodeTxTooLarge, "transaction is %d bytes, at most %d", len(raw), check.MaxTxSize)
+	}
+	req, err := s.lookup(requestID)
+	if err != nil {
+		return Receipt{}, err
+	}
+	a, ok := s.cfg.Asset(req.Asset.Symbol)
+	if !ok || a.Token != req.Asset.Token {
+		return Receipt{}, check.Refuse(check.CodeUnknownRequest, "request %s is for %s, which this terminal no longer takes", requestID, req.Asset.Symbol)
+	}
+	terms := check.Terms{
+		Merchant:   req.Merchant,
+		Token:      req.Asset.Token,
+		Symbol:     req.Asset.Symbol,
+		Decimals:   req.Asset.Decimals,
+		Amount:     req.Amount,
+		MinGas:     a.MinGas,
+		MaxPayment: a.MaxPayment,
+	}
+	pay, err := s.checker.Check(raw, terms)
+	if err != nil {
+		return Receipt{}, err
+	}
+	stored, repeat, err := s.store.Accept(ctx, outbox.Payment{
+		TxHash:    pay.TxHash,
+		RequestID: requestID,
+		From:      pay.From,
+		Nonce:     pay.Nonce,
+		Asset:     a.Symbol,
+		Amount:    pay.Paid,
+		Raw:       raw,
+		State:     outbox.PaymentQueued,
+	}, s.clock.Now(), a.MaxUnsettled)
+	if err != nil {
+		return Receipt{}, refusal(err, requestID, pay, a)
+	}
+	if !repeat {
+		s.log.Info("payment accepted", "request", requestID, "tx", stored.TxHash.Hex(), "from", stored.From.Hex(),
+			"nonce", stored.Nonce, "asset", a.Symbol, "amount", asset.FormatAmount(stored.Amount, a.Decimals))
+	}
+	return receipt(stored, repeat), nil
+}
+
+func receipt(p outbox.Payment, repeat bool) Receipt {
+	return Receipt{RequestID: p.RequestID, TxHash: p.TxHash, From: p.From, Status: p.State, Repeat: repeat}
+}
+
+// refusal turns the store's rule violations into coded refusals; any other
+// store error passes through (the payment was not stored).
+func refusal(err error, id string, pay check.Payment, a config.Asset) error {
+	switch {
+	case errors.Is(err, outbox.ErrUnknownRequest):
+		return check.Refuse(check.CodeUnknownRequest, "no payment request %s", id)
+	case errors.Is(err, outbox.ErrExpired):
+		return check.Refuse(check.CodeExpired, "payment request %s has expired", id)
+	case errors.Is(err, outbox.ErrCancelled):
+		return check.Refuse(check.CodeCancelled, "payment request %s was cancelled", id)
+	case errors.Is(err, outbox.ErrAlreadyPaid):
+		return check.Refuse(check.CodeAlreadyPaid, "payment request %s is already paid by another transaction", id)
+	case errors.Is(err, outbox.ErrTxReused):
+		return check.Refuse(check.CodeTxReused, "transaction %s already paid another request", pay.TxHash.Hex())
+	case errors.Is(err, outbox.ErrNonceConflict):
+		return check.Refuse(check.CodeNonceConflict, "sender %s nonce %d is already queued in another transaction", pay.From.Hex(), pay.Nonce)
+	case errors.Is(err, outbox.ErrExposureLimit):
+		return check.Refuse(check.CodeExposureLimit, "too much %s is waiting to settle; the terminal takes more once it is online (limit %s %s)",
+			a.Symbol, asset.FormatAmount(a.MaxUnsettled, a.Decimals), a.Symbol)
+	}
+	return fmt.Errorf("pay %s: %w", id, err)
+}
+
+// lookup returns the parsed request, from the cache or the store.
+func (s *Service) lookup(id string) (*request.Request, error) {
+	s.mu.Lock()
+	r, ok := s.terms[id]
+	s.mu.Unlock()
+	if ok {
+		return r, nil
+	}
+	rec, err := s.store.Request(id)
+	if errors.Is(err, outbox.ErrUnknownRequest) {
+		return nil, check.Refuse(check.CodeUnknownRequest, "no payment request %s", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pay %s: %w", id, err)
+	}
+	doc, err := request.ParseDocument(rec.Doc)
+	if err != nil {
+		return nil, fmt.Errorf("stored request %s: %w", id, err)
+	}
+	r = doc.Request()
+	s.mu.Lock()
+	s.remember(r)
+	s.mu.Unlock()
+	return r, nil
+}
+
+// remember caches r; s.mu is held.
+func (s *Service) remember(r *request.Request) {
+	if _, ok := s.terms[r.ID]; ok {
+		return
+	}
+	if len(s.order) >= termsCacheSize {
+		delete(s.terms, s.order[0])
+		s.order = s.order[1:]
+	}
+	s.terms[r.ID] = r
+	s.order = append(s.order, r.ID)
+}

@@ -1,0 +1,128 @@
+package checkout
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"showpos/sync/outbox"
+	"showpos/terminal/asset"
+	"showpos/terminal/check"
+	"showpos/terminal/request"
+)
+
+// Signer is the terminal's address: the key that signs its requests.
+func (s *Service) Signer() common.Address { return crypto.PubkeyToAddress(s.key.PublicKey) }
+
+// NewRequest creates, signs and durably stores a payment request for amount
+// (a decimal string in the asset's unit) of the asset with the given symbol
+// ("" means the default asset), and puts it on screen.
+func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (*request.Document, error) {
+	a := s.cfg.Assets[0]
+	if symbol != "" {
+		var ok bool
+		if a, ok = s.cfg.Asset(symbol); !ok {
+			return nil, fmt.Errorf("new request: %w %q", ErrUnknownAsset, symbol)
+		}
+	}
+	units, err := asset.ParseAmount(amount, a.Decimals)
+	if err != nil {
+		return nil, fmt.Errorf("new request: amount %q: %w", amount, err)
+	}
+	if a.MaxPayment != nil && units.Cmp(a.MaxPayment) > 0 {
+		return nil, check.Refuse(check.CodePaymentLimit, "%s %s is above this terminal's limit of %s %s per payment",
+			asset.FormatAmount(units, a.Decimals), a.Symbol, asset.FormatAmount(a.MaxPayment, a.Decimals), a.Symbol)
+	}
+	r, err := request.New(request.Params{
+		TerminalID: s.cfg.Terminal.ID,
+		Merchant:   s.cfg.Merchant,
+		ChainID:    s.cfg.ChainID,
+		Asset:      a.Asset,
+		Amount:     units,
+		Memo:       memo,
+		Now:        s.clock.Now(),
+		TTL:        s.cfg.Terminal.RequestTTL,
+	}, s.random)
+	if err != nil {
+		return nil, fmt.Errorf("new request: %w", err)
+	}
+	sig, err := request.Sign(r, s.key)
+	if err != nil {
+		return nil, fmt.Errorf("sign request %s: %w", r.ID, err)
+	}
+	doc, err := request.NewDocument(r, sig, s.requestURL(r.ID), s.cfg.Terminal.PublicURL+BroadcastPath)
+	if err != nil {
+		return nil, fmt.Errorf("request %s document: %w", r.ID, err)
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("encode request %s: %w", r.ID, err)
+	}
+	err = s.store.PutRequest(ctx, outbox.Request{
+		ID:        r.ID,
+		Asset:     a.Symbol,
+		Amount:    units,
+		CreatedAt: r.CreatedAt,
+		ExpiresAt: r.ExpiresAt,
+		Status:    outbox.RequestPending,
+		Doc:       raw,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store request %s: %w", r.ID, err)
+	}
+	s.mu.Lock()
+	s.current = r.ID
+	s.remember(r)
+	s.mu.Unlock()
+	s.log.Info("payment request created", "request", r.ID, "asset", a.Symbol,
+		"amount", asset.FormatAmount(units, a.Decimals), "expires", r.ExpiresAt)
+	doc.Status = string(outbox.RequestPending)
+	return doc, nil
+}
+
+func (s *Service) requestURL(id string) string {
+	return s.cfg.Terminal.PublicURL + RequestPath + "?id=" + id
+}
+
+// Request returns the request document with its current status; id ""
+// means the request on screen.
+func (s *Service) Request(id string) (*request.Document, error) {
+	if id == "" {
+		s.mu.Lock()
+		id = s.current
+		s.mu.Unlock()
+		if id == "" {
+			return nil, ErrNoRequest
+		}
+	}
+	rec, err := s.store.Request(id)
+	if err != nil {
+		return nil, err
+	}
+	return s.document(rec)
+}
+
+// Cancel cancels a pending request.
+func (s *Service) Cancel(ctx context.Context, id string) (*request.Document, error) {
+	rec, err := s.store.CancelRequest(ctx, id, s.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("payment request cancelled", "request", id)
+	return s.document(rec)
+}
+
+func (s *Service) document(rec outbox.Request) (*request.Document, error) {
+	doc, err := request.ParseDocument(rec.Doc)
+	if err != nil {
+		return nil, fmt.Errorf("stored request %s: %w", rec.ID, err)
+	}
+	doc.Status = string(rec.StatusAt(s.clock.Now()))
+	if rec.PaidTx != (common.Hash{}) {
+		doc.PaidTx = rec.PaidTx.Hex()
+	}
+	return doc, nil
+}
