@@ -1,0 +1,346 @@
+package broadcast
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"showpos/sync/chain"
+	"showpos/sync/outbox"
+)
+
+// roundState gathers one round's decisions; commit records them at once.
+type roundState struct {
+	b       *Broadcaster
+	now     time.Time
+	changes map[common.Hash]*outbox.Change
+	order   []common.Hash
+	sent    int
+	// resend holds broadcast payments the node has forgotten.
+	resend map[common.Hash]bool
+	// settled holds payments decided this round (mined, reverted, failed).
+	settled map[common.Hash]bool
+}
+
+// change returns the pending change for p, starting from its stored state.
+func (rd *roundState) change(p outbox.Payment) *outbox.Change {
+	if c, ok := rd.changes[p.TxHash]; ok {
+		return c
+	}
+	c := &outbox.Change{Hash: p.TxHash, State: p.State, Reason: p.Reason, Delivery: p.Delivery}
+	rd.changes[p.TxHash] = c
+	rd.order = append(rd.order, p.TxHash)
+	return c
+}
+
+func (rd *roundState) settle(h common.Hash) {
+	if rd.settled == nil {
+		rd.settled = make(map[common.Hash]bool)
+	}
+	rd.settled[h] = true
+}
+
+// follow looks up every payment that may be on chain: those sent, and
+// those any send was tried for (a node may have taken one whose answer
+// was lost).
+func (rd *roundState) follow(ctx context.Context, open []outbox.Payment) error {
+	var look []outbox.Payment
+	for _, p := range open {
+		if p.State == outbox.PaymentBroadcast || p.Delivery.Attempts > 0 {
+			look = append(look, p)
+		}
+	}
+	if len(look) == 0 {
+		return nil
+	}
+	head, err := rd.b.o.Chain.BlockNumber(ctx)
+	if err != nil {
+		return fmt.Errorf("block number: %w", err)
+	}
+	var unmined []outbox.Payment
+	for start := 0; start < len(look); start += rd.b.o.BatchSize {
+		chunk := look[start:min(start+rd.b.o.BatchSize, len(look))]
+		receipts, err := rd.b.o.Chain.Receipts(ctx, hashes(chunk))
+		if err != nil {
+			return fmt.Errorf("receipts: %w", err)
+		}
+		for i, p := range chunk {
+			rcpt := receipts[i]
+			if rcpt == nil {
+				unmined = append(unmined, p)
+				continue
+			}
+			rd.mined(ctx, p, rcpt, head)
+		}
+	}
+	// A sent payment with no receipt should be in the node's pool; one the
+	// node has forgotten (restarted, evicted, reorged out) is sent again.
+	var sent []outbox.Payment
+	for _, p := range unmined {
+		if p.State == outbox.PaymentBroadcast {
+			sent = append(sent, p)
+		}
+	}
+	for start := 0; start < len(sent); start += rd.b.o.BatchSize {
+		chunk := sent[start:min(start+rd.b.o.BatchSize, len(sent))]
+		infos, err := rd.b.o.Chain.Transactions(ctx, hashes(chunk))
+		if err != nil {
+			return fmt.Errorf("transactions: %w", err)
+		}
+		for i, p := range chunk {
+			if !infos[i].Known {
+				if rd.resend == nil {
+					rd.resend = make(map[common.Hash]bool)
+				}
+				rd.resend[p.TxHash] = true
+				if p.Delivery.Block != 0 {
+					c := rd.change(p)
+					c.Delivery.Block = 0 // reorged out
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// mined records a receipt: confirmed once deep enough, failed if reverted.
+func (rd *roundState) mined(ctx context.Context, p outbox.Payment, rcpt *types.Receipt, head uint64) {
+	block := rcpt.BlockNumber.Uint64()
+	c := rd.change(p)
+	c.Delivery.Block = block
+	c.Delivery.LastError = ""
+	if c.Delivery.SentAt.IsZero() {
+		c.Delivery.SentAt = rd.now
+	}
+	rd.settle(p.TxHash)
+	if rcpt.Status != types.ReceiptStatusSuccessful {
+		c.State = outbox.PaymentFailed
+		c.Reason = "reverted in block " + fmt.Sprint(block) + rd.revertReason(ctx, p, block)
+		return
+	}
+	if head+1 >= block+rd.b.o.Confirmations {
+		c.State = outbox.PaymentConfirmed
+		return
+	}
+	c.State = outbox.PaymentBroadcast // mined, waiting for confirmations
+}
+
+// revertReason replays the transaction on the state before its block to
+// read the contract's reason (Error(string)); best effort, "" if none.
+func (rd *roundState) revertReason(ctx context.Context, p outbox.Payment, block uint64) string {
+	var tx types.Transaction
+	if err := tx.UnmarshalBinary(p.Raw); err != nil || tx.To() == nil || block == 0 {
+		return ""
+	}
+	msg := chain.CallMsg{From: p.From, To: tx.To(), Gas: tx.Gas(), Value: tx.Value(), Data: tx.Data()}
+	_, err := rd.b.o.Chain.Call(ctx, msg, hexutil.EncodeUint64(block-1))
+	var ne *chain.NodeError
+	if !errors.As(err, &ne) {
+		return ""
+	}
+	if data, ok := ne.Data.(string); ok {
+		if b, err := hexutil.Decode(data); err == nil {
+			if reason, ok := unpackRevert(b); ok {
+				return ": " + reason
+			}
+		}
+	}
+	if msg := strings.TrimPrefix(ne.Message, "execution reverted"); msg != ne.Message {
+		return ": execution reverted" + msg
+	}
+	return ""
+}
+
+// expire fails every payment past its maximum age that is not mined.
+func (rd *roundState) expire(open []outbox.Payment) {
+	for _, p := range open {
+		if rd.settled[p.TxHash] || p.Delivery.Block != 0 && !rd.resend[p.TxHash] {
+			continue
+		}
+		if rd.now.Sub(p.AcceptedAt) <= rd.b.o.MaxAge {
+			continue
+		}
+		c := rd.change(p)
+		c.State = outbox.PaymentFailed
+		c.Reason = fmt.Sprintf("not mined within %s of acceptance", rd.b.o.MaxAge)
+		if p.Delivery.LastError != "" {
+			c.Reason += " (last answer: " + p.Delivery.LastError + ")"
+		}
+		rd.settle(p.TxHash)
+	}
+}
+
+// send sends what is due, per sender in nonce order. open is sorted by
+// sender, then nonce. A sender's run stops at its first payment that is
+// waiting out a backoff: a later nonce cannot be mined before it anyway.
+func (rd *roundState) send(ctx context.Context, open []outbox.Payment) error {
+	var due []outbox.Payment
+	var blocked common.Address
+	blocking := false
+	for _, p := range open {
+		if blocking && p.From == blocked {
+			continue
+		}
+		blocking = false
+		if rd.settled[p.TxHash] {
+			continue
+		}
+		needs := p.State == outbox.PaymentQueued || rd.resend[p.TxHash]
+		if !needs {
+			continue
+		}
+		if p.Delivery.NextAttempt.After(rd.now) {
+			blocked, blocking = p.From, true
+			continue
+		}
+		due = append(due, p)
+	}
+	size := rd.b.o.BatchSize
+	if rd.b.o.OneAtATime {
+		size = 1
+	}
+	var lookups []outbox.Payment
+	for start := 0; start < len(due); start += size {
+		chunk := due[start:min(start+size, len(due))]
+		raws := make([][]byte, len(chunk))
+		for i, p := range chunk {
+			raws[i] = p.Raw
+		}
+		results, err := rd.b.o.Chain.SendBatch(ctx, raws)
+		if err != nil {
+			// The link failed under the whole batch: nothing is known of
+			// what reached the node. Retry these later; stop this round.
+			for _, p := range chunk {
+				rd.retry(p, err.Error())
+			}
+			return fmt.Errorf("send: %w", err)
+		}
+		for i, p := range chunk {
+			switch v := Classify(results[i]); v {
+			case Sent:
+				c := rd.change(p)
+				c.State = outbox.PaymentBroadcast
+				c.Delivery.Attempts++
+				c.Delivery.LastError, c.Delivery.NextAttempt, c.Delivery.Retrying = "", time.Time{}, time.Time{}
+				if c.Delivery.SentAt.IsZero() {
+					c.Delivery.SentAt = rd.now
+				}
+				rd.sent++
+			case LookUp:
+				c := rd.change(p)
+				c.Delivery.Attempts++
+				c.Delivery.LastError = results[i].Error()
+				lookups = append(lookups, p)
+			case RetryFunds:
+				c := rd.change(p)
+				if c.Delivery.Retrying.IsZero() {
+					c.Delivery.Retrying = rd.now
+				}
+				if rd.now.Sub(c.Delivery.Retrying) > rd.b.o.FundsWindow {
+					rd.fail(p, results[i].Error())
+					continue
+				}
+				rd.retry(p, results[i].Error())
+			case RetryFee, RetryLink:
+				rd.retry(p, results[i].Error())
+			case Fail:
+				rd.fail(p, results[i].Error())
+			}
+		}
+	}
+	return rd.lookUp(ctx, lookups)
+}
+
+// lookUp settles "nonce too low" and "replacement transaction
+// underpriced": if the node knows our transaction it is ours (mined or
+// pending); otherwise another transaction took the sender's nonce.
+func (rd *roundState) lookUp(ctx context.Context, ps []outbox.Payment) error {
+	for start := 0; start < len(ps); start += rd.b.o.BatchSize {
+		chunk := ps[start:min(start+rd.b.o.BatchSize, len(ps))]
+		infos, err := rd.b.o.Chain.Transactions(ctx, hashes(chunk))
+		if err != nil {
+			for _, p := range chunk {
+				rd.retry(p, rd.changes[p.TxHash].Delivery.LastError)
+			}
+			return fmt.Errorf("look up: %w", err)
+		}
+		for i, p := range chunk {
+			c := rd.change(p)
+			if infos[i].Known {
+				c.State = outbox.PaymentBroadcast
+				if c.Delivery.SentAt.IsZero() {
+					c.Delivery.SentAt = rd.now
+				}
+				c.Delivery.LastError = ""
+				continue
+			}
+			c.State = outbox.PaymentFailed
+			c.Reason = fmt.Sprintf("conflict: nonce %d of %s was used by another transaction (%s)", p.Nonce, p.From.Hex(), c.Delivery.LastError)
+		}
+	}
+	return nil
+}
+
+func (rd *roundState) retry(p outbox.Payment, why string) {
+	c := rd.change(p)
+	c.Delivery.Attempts++
+	c.Delivery.LastError = why
+	c.Delivery.NextAttempt = rd.now.Add(rd.b.backoff(c.Delivery.Attempts))
+}
+
+func (rd *roundState) fail(p outbox.Payment, why string) {
+	c := rd.change(p)
+	c.Delivery.Attempts++
+	c.Delivery.LastError = why
+	c.State = outbox.PaymentFailed
+	c.Reason = "refused by the network: " + why
+}
+
+// commit records the round's changes in one durable transaction.
+func (rd *roundState) commit(ctx context.Context) ([]outbox.Payment, error) {
+	if len(rd.order) == 0 {
+		return nil, nil
+	}
+	changes := make([]outbox.Change, len(rd.order))
+	for i, h := range rd.order {
+		changes[i] = *rd.changes[h]
+	}
+	// The round's work is done; record it even if ctx is ending, so a
+	// shutdown does not throw away what the node already answered.
+	return rd.b.o.Store.Apply(context.WithoutCancel(ctx), rd.now, changes)
+}
+
+func hashes(ps []outbox.Payment) []common.Hash {
+	hs := make([]common.Hash, len(ps))
+	for i, p := range ps {
+		hs[i] = p.TxHash
+	}
+	return hs
+}
+
+// unpackRevert reads Solidity's Error(string) revert data: the selector
+// 0x08c379a0, then the ABI encoding of one string (offset, length, bytes).
+func unpackRevert(b []byte) (string, bool) {
+	if len(b) < 4+64 || !bytes.Equal(b[:4], []byte{0x08, 0xc3, 0x79, 0xa0}) {
+		return "", false
+	}
+	body := b[4:]
+	off := new(big.Int).SetBytes(body[:32])
+	if !off.IsUint64() || off.Uint64() > uint64(len(body)-32) {
+		return "", false
+	}
+	o := off.Uint64()
+	n := new(big.Int).SetBytes(body[o : o+32])
+	if !n.IsUint64() || n.Uint64() > uint64(len(body))-o-32 {
+		return "", false
+	}
+	return string(body[o+32 : o+32+n.Uint64()]), true
+}
