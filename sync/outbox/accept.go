@@ -20,12 +20,16 @@ import (
 //     for another RequestID, ErrTxReused.
 //  2. the request is missing: ErrUnknownRequest; cancelled: ErrCancelled;
 //     paid: ErrAlreadyPaid; pending but now >= ExpiresAt: ErrExpired.
-//  3. the sender+nonce index holds another hash: ErrNonceConflict.
+//  3. the sender+nonce index holds another hash: if that payment is queued
+//     or broadcast, ErrNonceConflict; if it is confirmed, ErrNonceConflict
+//     (the nonce is used on chain); if it failed, the nonce is free again
+//     and p may take it (the failed payment keeps its record).
 //  4. maxUnsettled != nil and Unsettled(p.Asset) + p.Amount > maxUnsettled:
 //     ErrExposureLimit.
-//  5. it writes the payment with the next Seq, the tx-hash, sender+nonce
-//     and acceptance-order indexes, marks the request paid by p.TxHash and
-//     adds p.Amount to Unsettled(p.Asset).
+//  5. it writes the payment with the next Seq, the tx-hash, sender+nonce,
+//     open and acceptance-order indexes (the sender+nonce and open entries
+//     now name p, even if a failed payment held them), marks the request
+//     paid by p.TxHash and adds p.Amount to Unsettled(p.Asset).
 //
 // (stored, false, nil) is returned only after that transaction is committed
 // and fsynced. Any error means nothing of p was stored. If ctx is done
@@ -55,6 +59,41 @@ func (s *Store) Accept(ctx context.Context, p Payment, now time.Time, maxUnsettl
 		return Payment{}, false, err
 	}
 	return out, repeat, nil
+}
+
+// nonceFree decides rule 3 of Accept: p wants a sender+nonce that the index
+// gives to the payment with hash other. Only a failed payment gives its
+// nonce up: it was dropped or refused and can no longer be mined, so the
+// payer may sign a new transaction with the same nonce. A queued or
+// broadcast one may still be mined, a confirmed one was: at most one
+// transaction per sender+nonce ever is.
+//
+// Every older payment at that sender+nonce failed before the index moved on
+// (failed is final), so the payment the index names is the only one to ask.
+func nonceFree(w *wtx, p Payment, other []byte) error {
+	holder, err := decodeStored(w, other)
+	if err != nil {
+		return fmt.Errorf("sender %s nonce %d index names 0x%x: %w", p.From, p.Nonce, other, err)
+	}
+	switch holder.State {
+	case PaymentFailed:
+		return nil
+	case PaymentConfirmed:
+		return fmt.Errorf("sender %s nonce %d already used on chain by %s: %w", p.From, p.Nonce, holder.TxHash, ErrNonceConflict)
+	case PaymentQueued, PaymentBroadcast:
+		return fmt.Errorf("sender %s nonce %d already used by %s (%s): %w", p.From, p.Nonce, holder.TxHash, holder.State, ErrNonceConflict)
+	}
+	return fmt.Errorf("sender %s nonce %d: payment %s has state %q: %w", p.From, p.Nonce, holder.TxHash, holder.State, ErrCorrupt)
+}
+
+// decodeStored reads the payment with that hash, which an index names: its
+// absence is damage, not an unknown payment.
+func decodeStored(w *wtx, hash []byte) (Payment, error) {
+	v := w.bucket(bucketPayments).Get(hash)
+	if v == nil {
+		return Payment{}, fmt.Errorf("payment 0x%x missing: %w", hash, ErrCorrupt)
+	}
+	return decodePayment(v)
 }
 
 func validatePayment(p Payment) error {
@@ -106,7 +145,9 @@ func accept(w *wtx, p Payment, now time.Time, maxUnsettled *big.Int) (Payment, b
 
 	snKey := senderNonceKey(p.From, p.Nonce)
 	if other := w.bucket(bucketBySender).Get(snKey); other != nil && !bytes.Equal(other, hash[:]) {
-		return Payment{}, false, fmt.Errorf("accept %s: sender %s nonce %d already used by 0x%x: %w", hash, p.From, p.Nonce, other, ErrNonceConflict)
+		if err := nonceFree(w, p, other); err != nil {
+			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+		}
 	}
 
 	unsettled, err := decodeAmount(p.Asset, w.bucket(bucketUnsettled).Get([]byte(p.Asset)))

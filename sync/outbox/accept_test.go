@@ -92,6 +92,26 @@ func TestAcceptRules(t *testing.T) {
 			want: ErrNonceConflict,
 		},
 		{
+			name: "refuses a sender nonce held by a broadcast tx",
+			setup: func(t *testing.T, s *Store) Payment {
+				return sameNonceAfter(t, s, PaymentBroadcast)
+			},
+			want: ErrNonceConflict,
+		},
+		{
+			name: "refuses a sender nonce already used on chain by a confirmed tx",
+			setup: func(t *testing.T, s *Store) Payment {
+				return sameNonceAfter(t, s, PaymentConfirmed)
+			},
+			want: ErrNonceConflict,
+		},
+		{
+			name: "accepts a sender nonce whose tx failed",
+			setup: func(t *testing.T, s *Store) Payment {
+				return sameNonceAfter(t, s, PaymentFailed)
+			},
+		},
+		{
 			name: "checks the request before the nonce (rule 2 before rule 3)",
 			setup: func(t *testing.T, s *Store) Payment {
 				first := mustAccept(t, s, newPayment("r1"))

@@ -68,6 +68,21 @@ func (w *wtx) nextSeq(bucket []byte) (uint64, error) {
 // (and its fsync) is in flight wait in the queue and form the next batch, so
 // a lone writer pays one fsync with no added delay and N concurrent writers
 // pay far fewer than N.
+//
+// No caller is answered before the commit that makes its answer true is
+// fsynced, and that includes idempotent repeats (an Accept of a payment
+// already accepted), which write nothing and so commit nothing themselves:
+//   - A repeat in the same batch as the write it repeats runs after it in
+//     the same transaction, and every op of a batch is answered only after
+//     tx.Commit returns, i.e. after its fsyncs; so it is answered with the
+//     batch.
+//   - A repeat in a later batch cannot run before the earlier batch is
+//     committed and fsynced: there is one committer, and it runs batches
+//     one after another, beginning the next transaction only once the
+//     previous commit has returned.
+//
+// Readers, in their own transactions, may see a commit a moment before its
+// fsync completes; they acknowledge nothing.
 type committer struct {
 	db    *bbolt.DB
 	path  string
@@ -79,6 +94,11 @@ type committer struct {
 
 	stopped chan struct{}
 	commits atomic.Uint64 // successful bbolt commits; read by tests
+
+	// beforeCommit, if set, runs in the committer just before the bbolt
+	// transaction of a batch that wrote commits. Tests set it (before any
+	// write they observe) to hold a commit open; nil in production.
+	beforeCommit func()
 }
 
 func newCommitter(db *bbolt.DB, path string, log *slog.Logger) *committer {
@@ -225,6 +245,11 @@ func (c *committer) apply(ops []*op) (errs []error, err error) {
 		// already fsynced commit wrote.
 		return errs, tx.Rollback()
 	}
+	if c.beforeCommit != nil {
+		c.beforeCommit()
+	}
+	// Commit writes and fdatasyncs the data pages, then the meta page; no
+	// op of the batch is answered before it returns.
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("outbox %s: commit: %w", c.path, err)
 	}

@@ -6,7 +6,9 @@
 // A Request is what a payer is asked to pay. A Payment is a signed
 // transaction accepted for one request, waiting in the outbox to be
 // broadcast (queued), broadcast, then confirmed or failed. Payments are
-// indexed by tx hash, by sender+nonce and by acceptance order (Seq). The
+// indexed by tx hash, by sender+nonce (the latest payment: a failed one's
+// nonce may be paid again by a new transaction), by acceptance order (Seq),
+// and, while queued or broadcast, in the open index by sender+nonce. The
 // store also keeps, per asset, the unsettled amount (payments queued or
 // broadcast) and a count of payments per state.
 //

@@ -21,7 +21,9 @@ var (
 	// ErrTxReused: the transaction hash is stored for a different request.
 	ErrTxReused = errors.New("tx hash already used for another request")
 	// ErrNonceConflict: another transaction from the same sender with the
-	// same nonce is stored; at most one of them can ever be mined.
+	// same nonce is stored and queued, broadcast or confirmed (the message
+	// then says "used on chain"); at most one of them can ever be mined. A
+	// failed one does not block its nonce.
 	ErrNonceConflict = errors.New("sender nonce already used by another tx")
 	// ErrExposureLimit: accepting would raise the unsettled amount of the
 	// asset above the caller's limit.

@@ -63,8 +63,11 @@ func (s *Store) Payment(hash common.Hash) (Payment, error) {
 	return p, err
 }
 
-// PaymentBySenderNonce returns the payment from that sender with that
-// nonce; ErrUnknownPayment if none.
+// PaymentBySenderNonce returns the latest payment accepted from that sender
+// with that nonce; ErrUnknownPayment if none. There is more than one only
+// when earlier ones failed (Accept lets a failed payment's nonce be paid
+// again): the latest is then the only one that may not have failed. The
+// earlier ones keep their records, found by Payment and Payments.
 func (s *Store) PaymentBySenderNonce(from common.Address, nonce uint64) (Payment, error) {
 	var p Payment
 	err := s.view(func(tx *bbolt.Tx) error {

@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/big"
@@ -183,7 +184,11 @@ func (pw *plannedWrite) do(w *wtx) error {
 			return err
 		}
 	}
-	if pw.deleteKey != nil {
+	// Remove the open entry only if it is this payment's. It always is: a
+	// payment leaves the open index when it settles, and only then (failed)
+	// can another payment take its sender+nonce. Checked so that no
+	// transition can ever drop an entry naming another payment.
+	if pw.deleteKey != nil && bytes.Equal(w.bucket(bucketOpen).Get(pw.deleteKey), pw.p.TxHash[:]) {
 		if err := w.del(bucketOpen, pw.deleteKey); err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/params"
 	"github.com/holiman/uint256"
 )
 
@@ -56,7 +57,7 @@ type checkCase struct {
 // Producible lists every code Check itself can return; each must have a case.
 var producible = []Code{
 	CodeTxTooLarge, CodeInvalidTx, CodeUnsupportedTxType, CodeWrongChain, CodeBadSignature,
-	CodeWrongRecipient, CodeUnderpaid, CodeOverpaid, CodeGasTooLow, CodeUnexpectedData,
+	CodeWrongRecipient, CodeUnderpaid, CodeOverpaid, CodeGasTooLow, CodeGasTooHigh, CodeUnexpectedData,
 	CodeUnexpectedValue, CodeWrongTransfer, CodeFeeTooLow, CodeFeeInvalid, CodePaymentLimit,
 }
 
@@ -257,6 +258,12 @@ func checkCases(tb testing.TB) []checkCase {
 		}), native, Policy{ChainID: testChain}, ethAmount),
 		p.accepted("gas above the configured minimum accepted", london, dynamic(func(tx *types.DynamicFeeTx) { tx.Gas = 30_000 }),
 			withTerms(native, func(t *Terms) { t.MinGas = 30_000 }), pol, ethAmount),
+		p.accepted("native gas exactly at the per-transaction cap accepted", london, dynamic(func(tx *types.DynamicFeeTx) {
+			tx.Gas = params.MaxTxGas
+		}), native, pol, ethAmount),
+		p.accepted("ERC-20 gas exactly at the per-transaction cap accepted", london, erc20Dynamic(func(tx *types.DynamicFeeTx) {
+			tx.Gas = params.MaxTxGas
+		}), tok, pol, usdAmount),
 
 		// tx_too_large
 		{name: "over 128 KiB refused before decoding", raw: append(append([]byte{}, valid...), make([]byte, MaxTxSize)...),
@@ -394,6 +401,17 @@ func checkCases(tb testing.TB) []checkCase {
 			terms: tok, pol: pol, code: CodeGasTooLow, msg: "minimum 60000 for USDC payments"},
 		{name: "ERC-20 gas below the calldata floor refused without a configured minimum", raw: p.raw(london, erc20Dynamic(func(tx *types.DynamicFeeTx) { tx.Gas = 21_000 })),
 			terms: withTerms(tok, func(t *Terms) { t.MinGas = 0 }), pol: pol, code: CodeGasTooLow, msg: "this transaction needs"},
+
+		// gas_too_high: geth refuses gas > params.MaxTxGas (EIP-7825), so such a payment could never be mined.
+		{name: "native gas one above the per-transaction cap refused", raw: p.raw(london, dynamic(func(tx *types.DynamicFeeTx) { tx.Gas = params.MaxTxGas + 1 })),
+			terms: native, pol: pol, code: CodeGasTooHigh, msg: "gas limit 16777217 is above the network's per-transaction cap of 16777216"},
+		{name: "legacy native gas far above the per-transaction cap refused", raw: p.raw(eip155, legacy(func(tx *types.LegacyTx) { tx.Gas = 20_000_000 })),
+			terms: native, pol: pol, code: CodeGasTooHigh, msg: "gas limit 20000000 is above the network's per-transaction cap of 16777216"},
+		{name: "ERC-20 gas one above the per-transaction cap refused", raw: p.raw(london, erc20Dynamic(func(tx *types.DynamicFeeTx) { tx.Gas = params.MaxTxGas + 1 })),
+			terms: tok, pol: pol, code: CodeGasTooHigh, msg: "gas limit 16777217 is above the network's per-transaction cap of 16777216"},
+		{name: "gas cap checked before fees", raw: p.raw(london, dynamic(func(tx *types.DynamicFeeTx) {
+			tx.Gas, tx.GasFeeCap, tx.GasTipCap = params.MaxTxGas+1, big.NewInt(1), new(big.Int)
+		})), terms: native, pol: pol, code: CodeGasTooHigh, msg: "cap of 16777216"},
 
 		// fee_invalid / fee_too_low
 		{name: "priority fee above max fee refused", raw: p.raw(london, dynamic(func(tx *types.DynamicFeeTx) { tx.GasTipCap = gweis(31) })),

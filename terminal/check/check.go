@@ -9,6 +9,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rlp"
 )
 
@@ -168,6 +169,11 @@ func (c *Checker) Check(raw []byte, t Terms) (Payment, error) {
 	}
 	if tx.Gas() < t.MinGas {
 		return Payment{}, Refuse(CodeGasTooLow, "gas limit %d is below the minimum %d for %s payments", tx.Gas(), t.MinGas, symbol(t))
+	}
+	if tx.Gas() > params.MaxTxGas {
+		// geth refuses it at the txpool (EIP-7825, core/txpool/validation.go):
+		// acknowledged, it could never be mined.
+		return Payment{}, Refuse(CodeGasTooHigh, "gas limit %d is above the network's per-transaction cap of %d", tx.Gas(), params.MaxTxGas)
 	}
 	if tipCap.Cmp(feeCap) > 0 {
 		return Payment{}, Refuse(CodeFeeInvalid, "priority fee %s wei per gas is above the max fee %s wei per gas", tipCap, feeCap)

@@ -72,15 +72,15 @@ func TestCodesAreStable(t *testing.T) {
 	want := map[Code]string{
 		CodeTxTooLarge: "tx_too_large", CodeInvalidTx: "invalid_tx", CodeUnsupportedTxType: "unsupported_tx_type",
 		CodeWrongChain: "wrong_chain", CodeBadSignature: "bad_signature", CodeWrongRecipient: "wrong_recipient",
-		CodeUnderpaid: "underpaid", CodeOverpaid: "overpaid", CodeGasTooLow: "gas_too_low",
+		CodeUnderpaid: "underpaid", CodeOverpaid: "overpaid", CodeGasTooLow: "gas_too_low", CodeGasTooHigh: "gas_too_high",
 		CodeUnexpectedData: "unexpected_data", CodeUnexpectedValue: "unexpected_value", CodeWrongTransfer: "wrong_transfer",
 		CodeFeeTooLow: "fee_too_low", CodeFeeInvalid: "fee_invalid", CodePaymentLimit: "payment_limit",
 		CodeUnknownRequest: "unknown_request", CodeExpired: "expired", CodeCancelled: "cancelled",
 		CodeAlreadyPaid: "already_paid", CodeTxReused: "tx_reused", CodeNonceConflict: "nonce_conflict",
 		CodeExposureLimit: "exposure_limit",
 	}
-	if len(want) != 22 {
-		t.Fatalf("%d distinct codes, want 22", len(want))
+	if len(want) != 23 {
+		t.Fatalf("%d distinct codes, want 23", len(want))
 	}
 	for c, s := range want {
 		if string(c) != s {

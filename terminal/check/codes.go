@@ -18,6 +18,7 @@ const (
 	CodeUnderpaid         Code = "underpaid"           // paid less than the request's amount
 	CodeOverpaid          Code = "overpaid"            // paid more and the policy does not allow overpayment
 	CodeGasTooLow         Code = "gas_too_low"         // gas limit below intrinsic gas or the configured minimum
+	CodeGasTooHigh        Code = "gas_too_high"        // gas limit above the network's per-transaction cap (EIP-7825 params.MaxTxGas)
 	CodeUnexpectedData    Code = "unexpected_data"     // native payment with non-empty data
 	CodeUnexpectedValue   Code = "unexpected_value"    // ERC-20 payment with value != 0
 	CodeWrongTransfer     Code = "wrong_transfer"      // calldata not exactly transfer(merchant, amount); the message says which part
@@ -33,7 +34,7 @@ const (
 	CodeCancelled      Code = "cancelled"       // the cashier cancelled the request
 	CodeAlreadyPaid    Code = "already_paid"    // the request is paid by another tx
 	CodeTxReused       Code = "tx_reused"       // this tx hash already paid another request
-	CodeNonceConflict  Code = "nonce_conflict"  // sender+nonce already queued with another hash
+	CodeNonceConflict  Code = "nonce_conflict"  // sender+nonce held by another tx that is queued, broadcast or mined; a failed one frees it
 	CodeExposureLimit  Code = "exposure_limit"  // too much unsettled value for this asset
 )
 

@@ -16,7 +16,9 @@
 //     with no data; an ERC-20 payment goes to the token contract with value 0
 //     and calldata that is exactly transfer(merchant, amount);
 //  7. gas: at least the transaction's intrinsic gas (including the EIP-7623
-//     calldata floor) and the configured minimum;
+//     calldata floor) and the configured minimum, and at most the network's
+//     per-transaction cap (EIP-7825: 2^24, go-ethereum's params.MaxTxGas),
+//     above which geth refuses the transaction;
 //  8. fees: maxPriorityFeePerGas <= maxFeePerGas, and maxFeePerGas (gasPrice
 //     for legacy and 0x01) at least the configured floor;
 //  9. the per-payment limit for the asset.

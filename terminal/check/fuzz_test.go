@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/params"
 )
 
 // FuzzCheck feeds arbitrary bytes to Check against the native and the token
@@ -72,7 +73,7 @@ func verifyPays(t *testing.T, raw []byte, p Payment, terms Terms, overpay bool) 
 	if h := crypto.Keccak256Hash(raw); tx.Hash() != p.TxHash || h != p.TxHash {
 		t.Fatalf("hash %s, keccak(raw) %s, payment says %s", tx.Hash(), h, p.TxHash)
 	}
-	if tx.Nonce() != p.Nonce || tx.Gas() != p.Gas || tx.Gas() < 21000 || tx.Gas() < terms.MinGas {
+	if tx.Nonce() != p.Nonce || tx.Gas() != p.Gas || tx.Gas() < 21000 || tx.Gas() < terms.MinGas || tx.Gas() > params.MaxTxGas {
 		t.Fatalf("nonce %d gas %d, payment says %d %d", tx.Nonce(), tx.Gas(), p.Nonce, p.Gas)
 	}
 	if tx.GasTipCap().Cmp(tx.GasFeeCap()) > 0 || tx.GasFeeCap().Cmp(gwei) < 0 {

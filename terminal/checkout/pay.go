@@ -111,7 +111,7 @@ func refusal(err error, id string, pay check.Payment, a config.Asset) error {
 	case errors.Is(err, outbox.ErrTxReused):
 		return check.Refuse(check.CodeTxReused, "transaction %s already paid another request", pay.TxHash.Hex())
 	case errors.Is(err, outbox.ErrNonceConflict):
-		return check.Refuse(check.CodeNonceConflict, "sender %s nonce %d is already queued in another transaction", pay.From.Hex(), pay.Nonce)
+		return check.Refuse(check.CodeNonceConflict, "sender %s nonce %d is already used by another payment (waiting to settle, or mined)", pay.From.Hex(), pay.Nonce)
 	case errors.Is(err, outbox.ErrExposureLimit):
 		return check.Refuse(check.CodeExposureLimit, "too much %s is waiting to settle; the terminal takes more once it is online (limit %s %s)",
 			a.Symbol, asset.FormatAmount(a.MaxUnsettled, a.Decimals), a.Symbol)

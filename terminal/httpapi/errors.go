@@ -39,6 +39,7 @@ var refusalStatus = map[check.Code]int{
 	check.CodeUnderpaid:         http.StatusUnprocessableEntity,
 	check.CodeOverpaid:          http.StatusUnprocessableEntity,
 	check.CodeGasTooLow:         http.StatusUnprocessableEntity,
+	check.CodeGasTooHigh:        http.StatusUnprocessableEntity,
 	check.CodeUnexpectedData:    http.StatusUnprocessableEntity,
 	check.CodeUnexpectedValue:   http.StatusUnprocessableEntity,
 	check.CodeWrongTransfer:     http.StatusUnprocessableEntity,
