@@ -46,8 +46,12 @@ type Config struct {
 	Terminal Terminal
 	API      API
 	ChainID  uint64
-	Merchant common.Address
-	Payments Payments
+	// Chain is how the terminal reaches the network; no RPC endpoints
+	// means it only takes payments and never broadcasts them.
+	Chain     Chain
+	Broadcast Broadcast
+	Merchant  common.Address
+	Payments  Payments
 	// Assets in file order; the first is the default for new requests.
 	Assets []Asset
 }
@@ -67,6 +71,22 @@ type Terminal struct {
 type API struct {
 	Listen         string
 	OperatorSocket string
+}
+
+// Chain is the [chain] table beyond its id.
+type Chain struct {
+	RPC           []string // JSON-RPC endpoints, tried in order
+	Confirmations uint64
+	CallTimeout   time.Duration
+	ProbeEvery    time.Duration
+}
+
+// Broadcast is the [broadcast] table.
+type Broadcast struct {
+	MaxAge      time.Duration
+	FundsWindow time.Duration
+	BatchSize   int
+	Poll        time.Duration
 }
 
 // Payments is the [payments] table: rules every payment must meet.
@@ -126,8 +146,18 @@ type file struct {
 		OperatorSocket string `toml:"operator_socket"`
 	} `toml:"api"`
 	Chain struct {
-		ID uint64 `toml:"id"`
+		ID            uint64        `toml:"id"`
+		RPC           []string      `toml:"rpc"`
+		Confirmations uint64        `toml:"confirmations"`
+		CallTimeout   time.Duration `toml:"call_timeout"`
+		ProbeEvery    time.Duration `toml:"probe_every"`
 	} `toml:"chain"`
+	Broadcast struct {
+		MaxAge      time.Duration `toml:"max_age"`
+		FundsWindow time.Duration `toml:"funds_window"`
+		BatchSize   int           `toml:"batch_size"`
+		Poll        time.Duration `toml:"poll"`
+	} `toml:"broadcast"`
 	Merchant struct {
 		Address string `toml:"address"`
 	} `toml:"merchant"`
@@ -240,6 +270,9 @@ func (f *file) check() (*Config, error) {
 	if c.ChainID > request.MaxChainID {
 		return nil, invalid("chain.id %d is above %d, the largest a payer's JavaScript wallet reads exactly", c.ChainID, uint64(request.MaxChainID))
 	}
+	if err := f.checkChain(c); err != nil {
+		return nil, err
+	}
 	if !common.IsHexAddress(f.Merchant.Address) {
 		return nil, invalid("merchant.address %q is not an address", f.Merchant.Address)
 	}
@@ -275,6 +308,56 @@ func (f *file) check() (*Config, error) {
 		return nil, invalid("more than one native asset (an asset without token)")
 	}
 	return c, nil
+}
+
+func (f *file) checkChain(c *Config) error {
+	fc, fb := f.Chain, f.Broadcast
+	for i, u := range fc.RPC {
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			return invalid("chain.rpc[%d] is not an http(s) URL", i)
+		}
+	}
+	c.Chain = Chain{RPC: fc.RPC, Confirmations: fc.Confirmations, CallTimeout: fc.CallTimeout, ProbeEvery: fc.ProbeEvery}
+	if c.Chain.Confirmations == 0 {
+		c.Chain.Confirmations = 1
+	}
+	if c.Chain.Confirmations > 1000 {
+		return invalid("chain.confirmations %d is more than 1000", c.Chain.Confirmations)
+	}
+	if c.Chain.CallTimeout == 0 {
+		c.Chain.CallTimeout = 5 * time.Second
+	}
+	if c.Chain.ProbeEvery == 0 {
+		c.Chain.ProbeEvery = 5 * time.Second
+	}
+	if c.Chain.CallTimeout < 100*time.Millisecond || c.Chain.ProbeEvery < 100*time.Millisecond {
+		return invalid("chain.call_timeout and chain.probe_every must be at least 100ms")
+	}
+	c.Broadcast = Broadcast{MaxAge: fb.MaxAge, FundsWindow: fb.FundsWindow, BatchSize: fb.BatchSize, Poll: fb.Poll}
+	if c.Broadcast.MaxAge == 0 {
+		c.Broadcast.MaxAge = 72 * time.Hour
+	}
+	if c.Broadcast.FundsWindow == 0 {
+		c.Broadcast.FundsWindow = 10 * time.Minute
+	}
+	if c.Broadcast.BatchSize == 0 {
+		c.Broadcast.BatchSize = 100
+	}
+	if c.Broadcast.Poll == 0 {
+		c.Broadcast.Poll = time.Second
+	}
+	switch {
+	case c.Broadcast.MaxAge < time.Minute:
+		return invalid("broadcast.max_age %s is under a minute", c.Broadcast.MaxAge)
+	case c.Broadcast.FundsWindow < 0 || c.Broadcast.FundsWindow > c.Broadcast.MaxAge:
+		return invalid("broadcast.funds_window must be between 0 and max_age")
+	case c.Broadcast.BatchSize < 1 || c.Broadcast.BatchSize > 1000:
+		return invalid("broadcast.batch_size %d is outside 1..1000", c.Broadcast.BatchSize)
+	case c.Broadcast.Poll < 10*time.Millisecond:
+		return invalid("broadcast.poll %s is under 10ms", c.Broadcast.Poll)
+	}
+	return nil
 }
 
 func (fa *fileAsset) check(i int) (Asset, error) {
