@@ -7,6 +7,8 @@
 //	posctl request show [ID]          (no ID: the request on screen)
 //	posctl request cancel ID
 //	posctl request qr [ID] [-module N] -o FILE.png   (the request's EIP-681 QR code as PNG; -o - for stdout)
+//	posctl queue                      (payments per state, oldest queued, connectivity, last broadcast round)
+//	posctl sync                       (probe the chain and broadcast now; prints the queue after)
 //	posctl payments [-state queued|broadcast|confirmed|failed] [-since RFC3339] [-until RFC3339] [-limit N] [-after SEQ]
 package main
 
@@ -35,6 +37,8 @@ commands:
   request show [ID]                                          show a request (no ID: the one on screen)
   request cancel ID                                          cancel a pending request
   request qr [ID] [-module N] -o FILE                        write the request's QR code as PNG (-o - : stdout)
+  queue                                                      payments per state, oldest queued, online, last round
+  sync                                                       probe the chain and broadcast now, then show the queue
   payments [-state S] [-since T] [-until T] [-limit N] [-after SEQ]
                                                              list payments in acceptance order
 
@@ -107,6 +111,10 @@ func run(args []string, stdout io.Writer) error {
 		return c.do(ctx, http.MethodPost, "/v1/requests/"+url.PathEscape(rest[2])+"/cancel", nil, stdout)
 	case rest[0] == "request" && len(rest) >= 2 && rest[1] == "qr":
 		return requestQR(ctx, c, rest[2:], stdout)
+	case rest[0] == "queue" && len(rest) == 1:
+		return c.do(ctx, http.MethodGet, "/v1/queue", nil, stdout)
+	case rest[0] == "sync" && len(rest) == 1:
+		return c.do(ctx, http.MethodPost, "/v1/sync", nil, stdout)
 	case rest[0] == "payments":
 		return payments(ctx, c, rest[1:], stdout)
 	}

@@ -53,7 +53,7 @@ decimals = 6
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: httpapi.Operator(till, nil)}
+	srv := &http.Server{Handler: httpapi.Operator(till, nil, nil)}
 	go srv.Serve(ln)
 	t.Cleanup(func() {
 		srv.Close()

@@ -16,9 +16,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
+	"showpos/sync/broadcast"
+	"showpos/sync/chain"
 	"showpos/sync/outbox"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
@@ -75,7 +78,42 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	if err != nil {
 		return err
 	}
-	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: store, Logger: log.With("part", "till")})
+	// Chain access and the broadcaster run only when endpoints are
+	// configured; without them the terminal still takes payments.
+	var (
+		node    *chain.Client
+		bc      *broadcast.Broadcaster
+		queue   httpapi.Queue
+		onPayed func(checkout.Receipt)
+	)
+	if len(cfg.Chain.RPC) > 0 {
+		node, err = chain.New(chain.Options{
+			Endpoints:   cfg.Chain.RPC,
+			ChainID:     cfg.ChainID,
+			CallTimeout: cfg.Chain.CallTimeout,
+			ProbeEvery:  cfg.Chain.ProbeEvery,
+			Logger:      log.With("part", "chain"),
+		})
+		if err != nil {
+			return err
+		}
+		defer node.Close()
+		bc = broadcast.New(broadcast.Options{
+			Store:         store,
+			Chain:         node,
+			Logger:        log.With("part", "broadcast"),
+			Confirmations: cfg.Chain.Confirmations,
+			MaxAge:        cfg.Broadcast.MaxAge,
+			FundsWindow:   cfg.Broadcast.FundsWindow,
+			BatchSize:     cfg.Broadcast.BatchSize,
+			Poll:          cfg.Broadcast.Poll,
+		})
+		queue = bc
+		onPayed = func(checkout.Receipt) { bc.Kick() }
+	} else {
+		log.Warn("no chain.rpc endpoints: payments are taken and stored but not broadcast")
+	}
+	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: store, Logger: log.With("part", "till"), OnAccept: onPayed})
 	if created {
 		log.Info("created terminal key", "path", cfg.KeyPath(), "signer", till.Signer().Hex())
 	}
@@ -94,7 +132,20 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		return err
 	}
 	payerSrv := httpapi.NewServer(httpapi.Payer(till, log.With("part", "payer-api")), log)
-	opSrv := httpapi.NewServer(httpapi.Operator(till, log.With("part", "operator-api")), log)
+	opSrv := httpapi.NewServer(httpapi.Operator(till, queue, log.With("part", "operator-api")), log)
+
+	// The chain prober and the broadcaster stop after the HTTP servers have
+	// drained, and before the store closes.
+	bgCtx, stopBg := context.WithCancel(context.WithoutCancel(ctx))
+	var bg sync.WaitGroup
+	if bc != nil {
+		bg.Go(func() { node.Run(bgCtx) })
+		bg.Go(func() { bc.Run(bgCtx) })
+	}
+	defer func() {
+		stopBg()
+		bg.Wait()
+	}()
 
 	errc := make(chan error, 2)
 	go func() { errc <- serve(payerSrv, payerLn, "payer API") }()

@@ -39,6 +39,7 @@ import (
 // Store is what the broadcaster needs from the outbox.
 type Store interface {
 	OpenPayments() ([]outbox.Payment, error)
+	Counts() (map[outbox.PaymentState]int, error)
 	Apply(ctx context.Context, now time.Time, changes []outbox.Change) ([]outbox.Payment, error)
 }
 
@@ -168,21 +169,21 @@ func (b *Broadcaster) Kick() {
 	}
 }
 
-// Sync probes the chain and runs a round now, returning its report. It
-// needs Run to be running.
-func (b *Broadcaster) Sync(ctx context.Context) (Report, error) {
+// Sync probes the chain, runs a round now and returns the queue after it.
+// It needs Run to be running.
+func (b *Broadcaster) Sync(ctx context.Context) (Queue, error) {
 	b.o.Chain.Probe(ctx)
 	reply := make(chan Report, 1)
 	select {
 	case b.sync <- reply:
 	case <-ctx.Done():
-		return Report{}, ctx.Err()
+		return Queue{}, ctx.Err()
 	}
 	select {
-	case r := <-reply:
-		return r, nil
+	case <-reply:
+		return b.Queue()
 	case <-ctx.Done():
-		return Report{}, ctx.Err()
+		return Queue{}, ctx.Err()
 	}
 }
 
@@ -323,4 +324,61 @@ func (b *Broadcaster) backoff(attempts int) time.Duration {
 	}
 	d = min(d, b.o.MaxBackoff)
 	return d/2 + rand.N(d/2+1)
+}
+
+// Queue is the outbox as an operator sees it.
+type Queue struct {
+	Counts       map[outbox.PaymentState]int `json:"counts"`
+	OldestQueued *time.Time                  `json:"oldestQueued,omitempty"`
+	OldestAge    string                      `json:"oldestQueuedAge,omitempty"`
+	Chain        ChainView                   `json:"chain"`
+	LastRound    RoundView                   `json:"lastRound"`
+}
+
+// ChainView is the connectivity part of Queue.
+type ChainView struct {
+	Online      bool       `json:"online"`
+	Endpoint    string     `json:"endpoint,omitempty"`
+	LastContact *time.Time `json:"lastContact,omitempty"`
+	Since       *time.Time `json:"since,omitempty"`
+	Reason      string     `json:"reason,omitempty"`
+}
+
+// RoundView is a Report as JSON.
+type RoundView struct {
+	At        *time.Time `json:"at,omitempty"`
+	Sent      int        `json:"sent"`
+	Confirmed int        `json:"confirmed"`
+	Failed    int        `json:"failed"`
+	Retrying  int        `json:"retrying"`
+	Err       string     `json:"error,omitempty"`
+}
+
+// Queue reports the outbox: payments per state, the oldest queued one,
+// connectivity and the latest round.
+func (b *Broadcaster) Queue() (Queue, error) {
+	counts, err := b.o.Store.Counts()
+	if err != nil {
+		return Queue{}, fmt.Errorf("queue: %w", err)
+	}
+	st := b.o.Chain.Status()
+	last := b.Last()
+	q := Queue{
+		Counts: counts,
+		Chain:  ChainView{Online: st.Online, Endpoint: st.Endpoint, LastContact: timePtr(st.LastContact), Since: timePtr(st.Since), Reason: st.Err},
+		LastRound: RoundView{At: timePtr(last.At), Sent: last.Sent, Confirmed: last.Confirmed,
+			Failed: last.Failed, Retrying: last.Retrying, Err: last.Err},
+	}
+	if !last.OldestQueued.IsZero() && counts[outbox.PaymentQueued] > 0 {
+		q.OldestQueued = timePtr(last.OldestQueued)
+		q.OldestAge = b.o.Clock.Now().Sub(last.OldestQueued).Round(time.Second).String()
+	}
+	return q, nil
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }

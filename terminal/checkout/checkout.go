@@ -64,6 +64,9 @@ type Options struct {
 	Clock  Clock     // nil: the system clock
 	Random io.Reader // nil: crypto/rand
 	Logger *slog.Logger
+	// OnAccept, if set, is called after each newly accepted payment is
+	// durable (the broadcaster's kick). It must not block.
+	OnAccept func(Receipt)
 }
 
 // Service is the till.
@@ -74,6 +77,7 @@ type Service struct {
 	clock   Clock
 	random  io.Reader
 	log     *slog.Logger
+	accept  func(Receipt)
 	checker *check.Checker
 
 	mu      sync.Mutex
@@ -94,6 +98,7 @@ func New(o Options) *Service {
 		clock:  o.Clock,
 		random: o.Random,
 		log:    o.Logger,
+		accept: o.OnAccept,
 		terms:  make(map[string]*request.Request),
 	}
 	if s.clock == nil {

@@ -85,11 +85,15 @@ func (s *Service) Pay(ctx context.Context, requestID string, raw []byte) (Receip
 	if err != nil {
 		return Receipt{}, refusal(err, requestID, pay, a)
 	}
+	rec := receipt(stored, repeat)
 	if !repeat {
 		s.log.Info("payment accepted", "request", requestID, "tx", stored.TxHash.Hex(), "from", stored.From.Hex(),
 			"nonce", stored.Nonce, "asset", a.Symbol, "amount", asset.FormatAmount(stored.Amount, a.Decimals))
+		if s.accept != nil {
+			s.accept(rec)
+		}
 	}
-	return receipt(stored, repeat), nil
+	return rec, nil
 }
 
 func receipt(p outbox.Payment, repeat bool) Receipt {

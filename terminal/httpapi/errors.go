@@ -26,6 +26,7 @@ const (
 	codeUnavailable      = "unavailable"
 	codeClockNotSet      = "clock_not_set"
 	codeMisconfigured    = "misconfigured"
+	codeNotConfigured    = "not_configured"
 )
 
 // refusalStatus is the HTTP status for each refusal code.

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"showpos/sync/broadcast"
 	"showpos/sync/outbox"
 	"showpos/terminal/checkout"
 	"showpos/terminal/request"
@@ -18,6 +19,13 @@ type Register interface {
 	Request(id string) (*request.Document, error)
 	Cancel(ctx context.Context, id string) (*request.Document, error)
 	Payments(f outbox.PaymentFilter) ([]checkout.PaymentView, error)
+}
+
+// Queue is what the operator API needs from the broadcaster; nil when the
+// terminal has no chain endpoints.
+type Queue interface {
+	Queue() (broadcast.Queue, error)
+	Sync(ctx context.Context) (broadcast.Queue, error)
 }
 
 // maxOperatorBody caps operator request bodies: they are a few fields.
@@ -34,11 +42,13 @@ const maxListLimit = 1000
 //	GET  /v1/requests/{id}/qr.png?module=N   its EIP-681 URI as a PNG QR code, N pixels a module
 //	POST /v1/requests/{id}/cancel   cancel a pending request
 //	GET  /v1/payments?state=&since=&until=&after=&limit=   payments in acceptance order
-func Operator(reg Register, log *slog.Logger) http.Handler {
+//	GET  /v1/queue                  the outbox: payments per state, oldest queued, connectivity, last round
+//	POST /v1/sync                   probe the chain and run a broadcast round now; answers the queue after it
+func Operator(reg Register, q Queue, log *slog.Logger) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	o := &operator{reg: reg, log: log}
+	o := &operator{reg: reg, queue: q, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/requests", o.newRequest)
 	mux.HandleFunc("GET /v1/requests/current", o.current)
@@ -56,6 +66,8 @@ func Operator(reg Register, log *slog.Logger) http.Handler {
 		writeQR(w, r, o.log, o.reg.Request, id)
 	})
 	mux.HandleFunc("GET /v1/payments", o.payments)
+	mux.HandleFunc("GET /v1/queue", o.queueStatus)
+	mux.HandleFunc("POST /v1/sync", o.syncNow)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeCoded(w, http.StatusNotFound, codeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
@@ -63,8 +75,35 @@ func Operator(reg Register, log *slog.Logger) http.Handler {
 }
 
 type operator struct {
-	reg Register
-	log *slog.Logger
+	reg   Register
+	queue Queue
+	log   *slog.Logger
+}
+
+func (o *operator) queueStatus(w http.ResponseWriter, r *http.Request) {
+	if o.queue == nil {
+		writeCoded(w, http.StatusNotImplemented, codeNotConfigured, "this terminal has no chain.rpc endpoints: it takes payments but does not broadcast them")
+		return
+	}
+	q, err := o.queue.Queue()
+	if err != nil {
+		writeError(w, o.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, q)
+}
+
+func (o *operator) syncNow(w http.ResponseWriter, r *http.Request) {
+	if o.queue == nil {
+		writeCoded(w, http.StatusNotImplemented, codeNotConfigured, "this terminal has no chain.rpc endpoints: it takes payments but does not broadcast them")
+		return
+	}
+	q, err := o.queue.Sync(r.Context())
+	if err != nil {
+		writeError(w, o.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, q)
 }
 
 // NewRequestBody is the body of POST /v1/requests.

@@ -15,7 +15,7 @@ import (
 )
 
 func operatorServer(t *testing.T, tm *terminal) *httptest.Server {
-	srv := httptest.NewServer(httpapi.Operator(tm.till, nil))
+	srv := httptest.NewServer(httpapi.Operator(tm.till, nil, nil))
 	t.Cleanup(srv.Close)
 	return srv
 }
