@@ -1,0 +1,188 @@
+package chain
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+)
+
+// TxInfo is what a node knows of a transaction (eth_getTransactionByHash).
+type TxInfo struct {
+	Known       bool   // the node has it, in its pool or in a block
+	Pending     bool   // known but in no block yet
+	BlockNumber uint64 // the block it is in, when known and not pending
+}
+
+// CallMsg is an eth_call request.
+type CallMsg struct {
+	From  common.Address  // zero: unset
+	To    *common.Address // nil: contract creation
+	Gas   uint64          // 0: the node's default
+	Value *big.Int        // nil: zero
+	Data  []byte
+}
+
+// Errors of the lookups below: the context's error, a *TransportError
+// (no endpoint could answer), a *NodeError (wrapped with the method and,
+// for the batched ones, the hash it was about; the first one fails the
+// whole call), or ErrBadAnswer (wrapped).
+
+// Receipts returns the receipt of each hash (eth_getTransactionReceipt),
+// in one batch request; a nil entry means no receipt yet.
+func (c *Client) Receipts(ctx context.Context, hashes []common.Hash) ([]*types.Receipt, error) {
+	res, err := c.many(ctx, "eth_getTransactionReceipt", hashes)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*types.Receipt, len(hashes))
+	for i, r := range res {
+		if err := json.Unmarshal(r, &out[i]); err != nil {
+			return nil, fmt.Errorf("%w: eth_getTransactionReceipt %s: %v", ErrBadAnswer, hashes[i].Hex(), err)
+		}
+	}
+	return out, nil
+}
+
+// Transactions returns what the node knows of each hash
+// (eth_getTransactionByHash), in one batch request.
+func (c *Client) Transactions(ctx context.Context, hashes []common.Hash) ([]TxInfo, error) {
+	res, err := c.many(ctx, "eth_getTransactionByHash", hashes)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TxInfo, len(hashes))
+	for i, r := range res {
+		var tx *struct {
+			Hash        *common.Hash    `json:"hash"`
+			BlockNumber *hexutil.Uint64 `json:"blockNumber"`
+		}
+		if err := json.Unmarshal(r, &tx); err != nil || (tx != nil && tx.Hash == nil) {
+			return nil, fmt.Errorf("%w: eth_getTransactionByHash %s: %.80s", ErrBadAnswer, hashes[i].Hex(), r)
+		}
+		if tx == nil {
+			continue
+		}
+		out[i].Known = true
+		if tx.BlockNumber == nil {
+			out[i].Pending = true
+		} else {
+			out[i].BlockNumber = uint64(*tx.BlockNumber)
+		}
+	}
+	return out, nil
+}
+
+// BlockNumber returns the number of the node's latest block.
+func (c *Client) BlockNumber(ctx context.Context) (uint64, error) {
+	var n hexutil.Uint64
+	if err := c.one(ctx, &n, "eth_blockNumber"); err != nil {
+		return 0, err
+	}
+	return uint64(n), nil
+}
+
+// NonceAt returns addr's transaction count at block: "latest" (mined) or
+// "pending" (with the node's pool); also "safe", "finalized", "earliest"
+// or a 0x-hex number. "" means "latest".
+func (c *Client) NonceAt(ctx context.Context, addr common.Address, block string) (uint64, error) {
+	b, err := blockArg(block)
+	if err != nil {
+		return 0, err
+	}
+	var n hexutil.Uint64
+	if err := c.one(ctx, &n, "eth_getTransactionCount", addr, b); err != nil {
+		return 0, err
+	}
+	return uint64(n), nil
+}
+
+// Call runs msg with eth_call at block (as for NonceAt) and returns what
+// it returned. A revert is a *NodeError (geth: code 3, Message "execution
+// reverted: …", Data the revert data as a 0x-hex string).
+func (c *Client) Call(ctx context.Context, msg CallMsg, block string) ([]byte, error) {
+	b, err := blockArg(block)
+	if err != nil {
+		return nil, err
+	}
+	arg := map[string]any{"to": msg.To}
+	if msg.From != (common.Address{}) {
+		arg["from"] = msg.From
+	}
+	if len(msg.Data) > 0 {
+		// "input" is the current name, "data" the one older nodes know;
+		// geth accepts both when they agree.
+		arg["input"] = hexutil.Bytes(msg.Data)
+		arg["data"] = hexutil.Bytes(msg.Data)
+	}
+	if msg.Value != nil {
+		arg["value"] = (*hexutil.Big)(msg.Value)
+	}
+	if msg.Gas != 0 {
+		arg["gas"] = hexutil.Uint64(msg.Gas)
+	}
+	var out hexutil.Bytes
+	if err := c.one(ctx, &out, "eth_call", arg, b); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// many calls method once per hash, batched, and returns the raw results.
+func (c *Client) many(ctx context.Context, method string, hashes []common.Hash) ([]json.RawMessage, error) {
+	if len(hashes) == 0 {
+		return nil, ctx.Err()
+	}
+	items := make([]*item, len(hashes))
+	for i, h := range hashes {
+		items[i] = &item{method: method, args: []any{h}}
+	}
+	if err := c.do(ctx, items); err != nil {
+		return nil, err
+	}
+	out := make([]json.RawMessage, len(items))
+	for i, it := range items {
+		if it.err != nil {
+			return nil, fmt.Errorf("chain: %s %s: %w", method, hashes[i].Hex(), it.err)
+		}
+		out[i] = it.res
+	}
+	return out, nil
+}
+
+// one makes a single call and decodes its result into out; a null result
+// is ErrBadAnswer.
+func (c *Client) one(ctx context.Context, out any, method string, args ...any) error {
+	it := &item{method: method, args: args}
+	if err := c.do(ctx, []*item{it}); err != nil {
+		return err
+	}
+	if it.err != nil {
+		return fmt.Errorf("chain: %s: %w", method, it.err)
+	}
+	if string(it.res) == "null" {
+		return fmt.Errorf("%w: %s returned null", ErrBadAnswer, method)
+	}
+	if err := json.Unmarshal(it.res, out); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrBadAnswer, method, err)
+	}
+	return nil
+}
+
+// blockArg checks a block parameter.
+func blockArg(b string) (string, error) {
+	switch b {
+	case "":
+		return "latest", nil
+	case "latest", "pending", "safe", "finalized", "earliest":
+		return b, nil
+	}
+	if _, err := hexutil.DecodeUint64(b); err != nil {
+		return "", fmt.Errorf("chain: block %q: want latest, pending, safe, finalized, earliest or 0x-hex", b)
+	}
+	return b, nil
+}
