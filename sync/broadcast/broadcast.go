@@ -40,6 +40,7 @@ import (
 type Store interface {
 	OpenPayments() ([]outbox.Payment, error)
 	Counts() (map[outbox.PaymentState]int, error)
+	Payments(f outbox.PaymentFilter) ([]outbox.Payment, error)
 	Apply(ctx context.Context, now time.Time, changes []outbox.Change) ([]outbox.Payment, error)
 }
 
@@ -333,7 +334,26 @@ type Queue struct {
 	OldestAge    string                      `json:"oldestQueuedAge,omitempty"`
 	Chain        ChainView                   `json:"chain"`
 	LastRound    RoundView                   `json:"lastRound"`
+	// RecentFailures are the latest payments that failed after they were
+	// accepted, newest first, with the reason: what the cashier and the
+	// fleet must hear about.
+	RecentFailures []Failure `json:"recentFailures"`
 }
+
+// Failure is a payment that failed after acceptance.
+type Failure struct {
+	TxHash    string    `json:"txHash"`
+	RequestID string    `json:"requestId"`
+	From      string    `json:"from"`
+	Nonce     uint64    `json:"nonce"`
+	Asset     string    `json:"asset"`
+	Amount    string    `json:"amount"`
+	Reason    string    `json:"reason"`
+	At        time.Time `json:"at"`
+}
+
+// recentFailures is how many failures Queue lists.
+const recentFailures = 5
 
 // ChainView is the connectivity part of Queue.
 type ChainView struct {
@@ -368,6 +388,15 @@ func (b *Broadcaster) Queue() (Queue, error) {
 		Chain:  ChainView{Online: st.Online, Endpoint: st.Endpoint, LastContact: timePtr(st.LastContact), Since: timePtr(st.Since), Reason: st.Err},
 		LastRound: RoundView{At: timePtr(last.At), Sent: last.Sent, Confirmed: last.Confirmed,
 			Failed: last.Failed, Retrying: last.Retrying, Err: last.Err},
+	}
+	failed, err := b.o.Store.Payments(outbox.PaymentFilter{State: outbox.PaymentFailed, Newest: true, Limit: recentFailures})
+	if err != nil {
+		return Queue{}, fmt.Errorf("queue: %w", err)
+	}
+	q.RecentFailures = make([]Failure, len(failed))
+	for i, p := range failed {
+		q.RecentFailures[i] = Failure{TxHash: p.TxHash.Hex(), RequestID: p.RequestID, From: p.From.Hex(), Nonce: p.Nonce,
+			Asset: p.Asset, Amount: p.Amount.String(), Reason: p.Reason, At: p.UpdatedAt}
 	}
 	if !last.OldestQueued.IsZero() && counts[outbox.PaymentQueued] > 0 {
 		q.OldestQueued = timePtr(last.OldestQueued)

@@ -351,6 +351,14 @@ func TestConflictingTransactionFailsThePayment(t *testing.T) {
 	if p.State != outbox.PaymentFailed || !strings.Contains(p.Reason, "conflict") {
 		t.Fatalf("payment %s: %q, want failed with a conflict reason", p.State, p.Reason)
 	}
+	q, err := r.bc.Queue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Counts[outbox.PaymentFailed] != 1 || len(q.RecentFailures) != 1 ||
+		q.RecentFailures[0].TxHash != accepted.Hash().Hex() || q.RecentFailures[0].Reason != p.Reason || !q.Chain.Online {
+		t.Errorf("queue view after the failure: %+v", q)
+	}
 	select {
 	case ev := <-events:
 		if ev.Payment.TxHash != accepted.Hash() || ev.Payment.State != outbox.PaymentFailed {

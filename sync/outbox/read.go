@@ -97,10 +97,13 @@ type PaymentFilter struct {
 	Until    time.Time    // AcceptedAt < Until; zero = open
 	AfterSeq uint64       // only Seq > AfterSeq: page with the last Seq seen
 	Limit    int          // at most this many; 0 (or less) = 100
+	// Newest lists from the newest payment backwards (AfterSeq is then
+	// ignored): the latest failures, say.
+	Newest bool
 }
 
 // Payments returns the payments matching f in acceptance order (Seq
-// ascending). Cost: it scans the acceptance index from AfterSeq, so a
+// ascending), or newest first with f.Newest. Cost: it scans the acceptance index from AfterSeq, so a
 // selective State or time filter over many payments reads them all.
 func (s *Store) Payments(f PaymentFilter) ([]Payment, error) {
 	limit := f.Limit
@@ -113,7 +116,11 @@ func (s *Store) Payments(f PaymentFilter) ([]Payment, error) {
 	}
 	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketBySeq).Cursor()
-		for k, h := c.Seek(seqKey(f.AfterSeq + 1)); k != nil && len(out) < limit; k, h = c.Next() {
+		first, next := func() ([]byte, []byte) { return c.Seek(seqKey(f.AfterSeq + 1)) }, c.Next
+		if f.Newest {
+			first, next = c.Last, c.Prev
+		}
+		for k, h := first(); k != nil && len(out) < limit; k, h = next() {
 			p, err := paymentByHash(tx, h)
 			if err != nil {
 				return fmt.Errorf("payments: seq index 0x%x: %w", k, err)

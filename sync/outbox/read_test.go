@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/ethereum/go-ethereum/common"
 )
 
 func TestPaymentsFilterAndOrder(t *testing.T) {
@@ -99,4 +101,30 @@ func TestLookupsOfUnknownPayments(t *testing.T) {
 	wantErr(t, "Payment", err, ErrUnknownPayment)
 	_, err = s.PaymentBySenderNonce(randAddr(), 1)
 	wantErr(t, "PaymentBySenderNonce", err, ErrUnknownPayment)
+}
+
+func TestPaymentsNewestFirst(t *testing.T) {
+	s := openTemp(t)
+	seedRequests(t, s, 5)
+	var hashes []common.Hash
+	for i := range 5 {
+		hashes = append(hashes, mustAccept(t, s, newPayment(reqID(i))).TxHash)
+	}
+	if _, err := s.SetPaymentState(context.Background(), hashes[1], PaymentFailed, "conflict", t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SetPaymentState(context.Background(), hashes[3], PaymentFailed, "reverted", t0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Payments(PaymentFilter{State: PaymentFailed, Newest: true, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0].TxHash != hashes[3] || got[1].TxHash != hashes[1] {
+		t.Fatalf("newest failed first: got %d payments", len(got))
+	}
+	last, _ := s.Payments(PaymentFilter{Newest: true, Limit: 1})
+	if len(last) != 1 || last[0].TxHash != hashes[4] {
+		t.Errorf("newest payment: %v", last)
+	}
 }
