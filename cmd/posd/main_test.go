@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +18,9 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"showpos/sync/devchain"
 
 	"showpos/terminal/paytx"
 	"showpos/terminal/request"
@@ -174,5 +179,102 @@ func TestPosdRefusesADamagedStore(t *testing.T) {
 	err := run(context.Background(), slog.New(slog.DiscardHandler), cfgPath, "", freeAddr(t))
 	if err == nil || !strings.Contains(err.Error(), store) {
 		t.Fatalf("err = %v, want an error naming %s", err, store)
+	}
+}
+
+// With chain endpoints configured, posd broadcasts what it accepts: a
+// payment taken on the payer API ends confirmed on a real dev chain, and
+// the operator socket's queue and sync say so.
+func TestPosdBroadcastsToTheChain(t *testing.T) {
+	node, err := devchain.Start(context.Background(), devchain.Options{Payers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "posd.toml")
+	err = os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+[terminal]
+id = "e2e-chain"
+data_dir = %q
+[chain]
+id = %d
+rpc = [%q]
+probe_every = "200ms"
+[broadcast]
+poll = "50ms"
+[merchant]
+address = "0x000000000000000000000000000000000000dEaD"
+[[assets]]
+symbol = "ETH"
+`, filepath.Join(dir, "data"), node.ChainID().Uint64(), node.Endpoint())), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, slog.New(slog.DiscardHandler), cfgPath, "", addr) }()
+	defer func() { cancel(); <-errc }()
+	op := unixClient(filepath.Join(dir, "data", "posd.sock"))
+	waitFor(t, op, errc)
+
+	resp, err := op.Post("http://posd/v1/requests", "application/json", strings.NewReader(`{"amount":"0.5"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	doc, err := request.ParseDocument(body)
+	if err != nil {
+		t.Fatalf("%s: %v", body, err)
+	}
+	tx, err := paytx.Build(doc.Request(), node.Payers()[0].Key, paytx.Options{FeeCap: big.NewInt(50e9)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := tx.MarshalBinary()
+	in, _ := json.Marshal(map[string]string{"requestId": doc.ID, "rawTx": hexutil.Encode(raw)})
+	resp, err = http.Post("http://"+addr+"/api/showpos/broadcastTx", "application/json", bytes.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("broadcast: %d", resp.StatusCode)
+	}
+
+	var q struct {
+		Counts map[string]int `json:"counts"`
+		Chain  struct {
+			Online bool `json:"online"`
+		} `json:"chain"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for q.Counts["confirmed"] != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("not confirmed: %+v", q)
+		}
+		time.Sleep(50 * time.Millisecond)
+		resp, err := op.Post("http://posd/v1/sync", "application/json", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&q); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if !q.Chain.Online {
+		t.Errorf("queue says offline: %+v", q)
+	}
+	eth, err := ethclient.Dial(node.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eth.Close()
+	rcpt, err := eth.TransactionReceipt(context.Background(), tx.Hash())
+	if err != nil || rcpt.Status != 1 {
+		t.Fatalf("receipt %v, %v", rcpt, err)
 	}
 }
