@@ -2,7 +2,7 @@
 
 GO        ?= go
 BIN       := bin
-CMDS      := posd posctl
+CMDS      := posd posctl devnet
 LDFLAGS   := -s -w
 ARM_CMDS  := posd posctl
 
@@ -18,15 +18,26 @@ build:
 test: lint js
 	SHOWPOS_REQUIRE_JS=1 $(GO) test -count=1 ./...
 
-# A development terminal on 127.0.0.1:8080 with its data under .run/.
+# A development terminal on 127.0.0.1:8080 with its data under .run/, and
+# the embedded dev chain on 127.0.0.1:8545 it broadcasts to. Ctrl-C stops both.
 run: build
 	@mkdir -p .run/data
-	@echo "posd: payer API http://127.0.0.1:8080/api/showpos/getPaymentRequest"
-	@echo "      operator: $(BIN)/posctl -socket .run/data/posd.sock request new -amount 0.01"
+	@set -e; \
+	$(BIN)/devnet -addr 127.0.0.1:8545 -payers 5 > .run/devnet.txt 2>&1 & devnet=$$!; \
+	trap 'kill $$devnet 2>/dev/null; wait $$devnet 2>/dev/null' EXIT INT TERM; \
+	sleep 1; cat .run/devnet.txt; \
+	echo; \
+	echo "posd: payer API  http://127.0.0.1:8080/api/showpos/getPaymentRequest"; \
+	echo "      operator   $(BIN)/posctl -socket .run/data/posd.sock request new -amount 0.01"; \
+	echo "                 $(BIN)/posctl -socket .run/data/posd.sock queue"; \
+	echo; \
 	$(BIN)/posd -config configs/dev.toml
 
+# Benchmarks; the drain benchmarks run one whole drain each (1,000 and
+# 10,000 payments into the dev chain, batched and one call at a time).
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+	$(GO) test -run='^$$' -bench=. -benchmem $$($(GO) list ./... | grep -v /sync/broadcast)
+	$(GO) test -run='^$$' -bench=Drain -benchtime=1x -timeout=30m ./sync/broadcast
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -46,10 +57,14 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzCheck$$' -fuzztime=$(FUZZTIME) ./terminal/check
 	$(GO) test -run='^$$' -fuzz='^FuzzParseAmount$$' -fuzztime=$(FUZZTIME) ./terminal/asset
 
-js: tools/js/node_modules/.package-lock.json
+js: tools/js/node_modules/.package-lock.json tools/token/node_modules/.package-lock.json
 
 tools/js/node_modules/.package-lock.json: tools/js/package.json tools/js/package-lock.json
 	npm ci --prefix tools/js --no-audit --no-fund
+
+# solc-js, to check the dev chain's test token bytecode is reproducible.
+tools/token/node_modules/.package-lock.json: tools/token/package.json tools/token/package-lock.json
+	npm ci --prefix tools/token --no-audit --no-fund
 
 clean:
 	rm -rf $(BIN) .run

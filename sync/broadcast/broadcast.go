@@ -286,6 +286,15 @@ func (b *Broadcaster) round(ctx context.Context) Report {
 	rd := &roundState{b: b, now: now, changes: make(map[common.Hash]*outbox.Change)}
 	if err := rd.follow(ctx, open); err != nil {
 		r.Err = err.Error()
+		// Without the lookups nothing can be expired, but sending is still
+		// safe (a node answers a known transaction without harm) unless
+		// the link itself is down. A node still indexing answers lookups
+		// with an error for a while; sends must not wait for it.
+		if !chain.IsTransport(err) {
+			if err := rd.send(ctx, open); err != nil {
+				r.Err += "; " + err.Error()
+			}
+		}
 	} else {
 		rd.expire(open)
 		if err := rd.send(ctx, open); err != nil {

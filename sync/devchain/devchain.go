@@ -166,8 +166,12 @@ func Start(ctx context.Context, o Options) (*Chain, error) {
 		HTTPModules:      []string{"eth", "net", "web3", "txpool"},
 		HTTPVirtualHosts: []string{"localhost"}, // IP hosts always pass
 		HTTPTimeouts:     rpc.DefaultHTTPTimeouts,
-		P2P:              p2p.Config{NoDiscovery: true, MaxPeers: 0, ListenAddr: ""},
-		Logger:           log.NewLogger(o.Logger.Handler()),
+		// geth's defaults (a zero limit would mean none): 1000 requests
+		// and 25 MB of response per batch.
+		BatchRequestLimit:    node.DefaultConfig.BatchRequestLimit,
+		BatchResponseMaxSize: node.DefaultConfig.BatchResponseMaxSize,
+		P2P:                  p2p.Config{NoDiscovery: true, MaxPeers: 0, ListenAddr: ""},
+		Logger:               log.NewLogger(o.Logger.Handler()),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("devchain: node: %w", err)

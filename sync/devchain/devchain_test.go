@@ -176,6 +176,29 @@ func TestChain(t *testing.T) {
 		}
 	})
 
+	t.Run("batches are limited to 1000 requests", func(t *testing.T) {
+		rc, err := rpc.Dial(c.Endpoint())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		for _, n := range []int{1000, 1001} {
+			batch := make([]rpc.BatchElem, n)
+			ids := make([]hexutil.Big, n)
+			for i := range batch {
+				batch[i] = rpc.BatchElem{Method: "eth_chainId", Result: &ids[i]}
+			}
+			err := rc.BatchCallContext(ctx, batch)
+			failed := err != nil
+			for _, e := range batch {
+				failed = failed || e.Error != nil
+			}
+			if failed != (n > 1000) {
+				t.Errorf("batch of %d: failed %v (err %v, first elem %v)", n, failed, err, batch[0].Error)
+			}
+		}
+	})
+
 	t.Run("txpool namespace answers", func(t *testing.T) {
 		var status map[string]hexutil.Uint
 		if err := ec.Client().CallContext(ctx, &status, "txpool_status"); err != nil {

@@ -32,8 +32,9 @@
 //
 // # Cost and cleanup
 //
-// Start takes a few hundred milliseconds; a transaction is in a block tens
-// of milliseconds after it is sent. The chain keeps no data directory; geth
+// Start takes 0.1–0.3 s on a 2-core machine; a transaction's receipt is
+// there a few milliseconds after eth_sendRawTransaction returns (mean 2–11
+// ms, worst seen 35 ms while the machine was busy). The chain keeps no data directory; geth
 // creates an empty ephemeral keystore directory under os.TempDir that
 // Close removes. Close stops the node and every goroutine it started.
 //

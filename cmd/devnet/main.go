@@ -1,0 +1,96 @@
+// Command devnet runs a local Ethereum dev chain for trying showpos: a real
+// go-ethereum node in memory that mines each transaction as it arrives,
+// with funded payer accounts and the Test USD token (see sync/devchain).
+//
+//	devnet [-addr 127.0.0.1:8545] [-chain-id 1337] [-payers 50]
+//
+// It prints the endpoint, chain id, token and every payer's address and
+// private key, then runs until SIGINT or SIGTERM. The keys are public
+// fixtures: the chain is for this machine only, and its HTTP address must
+// be a loopback one.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"showpos/sync/devchain"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:8545", "JSON-RPC HTTP listen address (loopback only)")
+	chainID := flag.Uint64("chain-id", devchain.DefaultChainID, "chain id")
+	payers := flag.Int("payers", devchain.DefaultPayers, "number of funded payer accounts")
+	verbose := flag.Bool("v", false, "log the node's own lines to stderr")
+	flag.Parse()
+
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	o := devchain.Options{HTTPAddr: *addr, ChainID: *chainID, Payers: *payers, Logger: log}
+	if err := run(ctx, os.Stdout, o); err != nil {
+		fmt.Fprintln(os.Stderr, "devnet:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the chain, prints what a user needs to point a wallet or
+// posd at it, and stops it when ctx ends.
+func run(ctx context.Context, out io.Writer, o devchain.Options) error {
+	if o.Payers < 1 {
+		return fmt.Errorf("-payers must be at least 1, got %d", o.Payers)
+	}
+	c, err := devchain.Start(ctx, o)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := printChain(out, c); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	fmt.Fprintln(out, "stopping")
+	return c.Close()
+}
+
+func printChain(out io.Writer, c *devchain.Chain) error {
+	wei, units := c.PayerBalances()
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "showpos dev chain (every key below is public: loopback use only)\n\n")
+	fmt.Fprintf(w, "endpoint\t%s\n", c.Endpoint())
+	fmt.Fprintf(w, "chain id\t%s\n", c.ChainID())
+	fmt.Fprintf(w, "token\t%s  (%s, %s, %d decimals)\n", devchain.TokenAddr.Hex(), devchain.TokenName, devchain.TokenSymbol, devchain.TokenDecimals)
+	fmt.Fprintf(w, "payers\t%d, each with %s ETH and %s %s\n\n", len(c.Payers()), decimal(wei, 18), decimal(units, devchain.TokenDecimals), devchain.TokenSymbol)
+	fmt.Fprintf(w, "#\taddress\tprivate key\n")
+	for i, p := range c.Payers() {
+		fmt.Fprintf(w, "%d\t%s\t%s\n", i, p.Address.Hex(), hexutil.Encode(crypto.FromECDSA(p.Key)))
+	}
+	fmt.Fprintf(w, "\nrunning; Ctrl-C stops\n")
+	return w.Flush()
+}
+
+// decimal formats v·10^-places without trailing zeros.
+func decimal(v *big.Int, places int) string {
+	s := new(big.Rat).SetFrac(v, new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(places)), nil)).FloatString(places)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	return s
+}

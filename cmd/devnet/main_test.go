@@ -1,0 +1,130 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"math/big"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/rpc"
+
+	"showpos/sync/devchain"
+)
+
+// syncBuffer is a bytes.Buffer that run may write while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestRunPrintsTheChainAndStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, &out, devchain.Options{HTTPAddr: "127.0.0.1:0", ChainID: 4242, Payers: 2})
+	}()
+
+	endpointRE := regexp.MustCompile(`endpoint\s+(http://127\.0\.0\.1:\d+)`)
+	var endpoint string
+	for deadline := time.Now().Add(10 * time.Second); endpoint == ""; time.Sleep(10 * time.Millisecond) {
+		select {
+		case err := <-done:
+			t.Fatalf("run returned early: %v\n%s", err, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no endpoint printed within 10 s:\n%s", out.String())
+		}
+		if m := endpointRE.FindStringSubmatch(out.String()); m != nil && strings.Contains(out.String(), "Ctrl-C") {
+			endpoint = m[1]
+		}
+	}
+	printed := out.String()
+	for _, want := range []string{
+		"chain id  4242",
+		devchain.TokenAddress,
+		"each with 1000 ETH and 1000000 TUSD",
+		"0  0x632e1C3F6177f5d9FbE6388dda68Ef8Ca1bA5a80  0xdf2e549bce144c46ff37404cf047006758ad9b4cf674ec0a32ba01d90b46d823",
+		"1  0xA36b51eFf93d2Da294Df2c9C1e20d8eC60B8b90B  0x",
+	} {
+		if !strings.Contains(printed, want) {
+			t.Errorf("output lacks %q:\n%s", want, printed)
+		}
+	}
+
+	rc, err := rpc.Dial(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	err = rc.Call(&id, "eth_chainId")
+	rc.Close()
+	if err != nil || id != "0x1092" {
+		t.Fatalf("eth_chainId = %q, %v; want 0x1092", id, err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("run did not return within 10 s of cancel")
+	}
+	rc, err = rpc.Dial(endpoint)
+	if err == nil {
+		err = rc.Call(&id, "eth_chainId")
+		rc.Close()
+	}
+	if err == nil {
+		t.Fatalf("%s still answers after run returned", endpoint)
+	}
+}
+
+func TestRunRefusesBadOptions(t *testing.T) {
+	for _, o := range []devchain.Options{
+		{HTTPAddr: "0.0.0.0:0", Payers: 1},
+		{HTTPAddr: "127.0.0.1:0", Payers: 0},
+	} {
+		if err := run(context.Background(), &bytes.Buffer{}, o); err == nil {
+			t.Errorf("run(%+v) succeeded", o)
+		}
+	}
+}
+
+func TestDecimal(t *testing.T) {
+	for _, tc := range []struct {
+		v      int64
+		places int
+		want   string
+	}{
+		{1_000_000_000_000, 6, "1000000"},
+		{12_340_000, 6, "12.34"},
+		{1, 6, "0.000001"},
+		{0, 6, "0"},
+		{100, 0, "100"},
+	} {
+		if got := decimal(big.NewInt(tc.v), tc.places); got != tc.want {
+			t.Errorf("decimal(%d, %d) = %q, want %q", tc.v, tc.places, got, tc.want)
+		}
+	}
+}
