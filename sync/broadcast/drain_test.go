@@ -439,3 +439,92 @@ func tokenBalance(t testing.TB, eth *ethclient.Client, who common.Address) *big.
 	}
 	return new(big.Int).SetBytes(out)
 }
+
+// A sent payment the node no longer knows (here the node is replaced by a
+// fresh one, as after a node restart that lost its pool, or a reorg that
+// dropped the block) is sent again and confirmed on the chain that is
+// there now.
+func TestForgottenPaymentIsSentAgain(t *testing.T) {
+	first := startNode(t, 2)
+	r := newRig(t, first, broadcast.Options{Confirmations: 2})
+	payer := first.Payers()[0]
+	tx := r.pay("0.02", "ETH", payer.Key, 0)
+	rcpt := waitMined(t, r.eth, tx.Hash())
+	waitState(t, r, tx.Hash(), func(p outbox.Payment) bool { return p.Delivery.Block == rcpt.BlockNumber.Uint64() })
+
+	// The node behind the link is replaced by one that never saw it.
+	second := startNode(t, 2)
+	r.link.cut()
+	r.link.p.Upstream = strings.TrimPrefix(second.Endpoint(), "http://")
+	r.link.restore(t)
+	eth2, err := ethclient.Dial(second.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eth2.Close()
+	rcpt2 := waitMined(t, eth2, tx.Hash())
+	// One more block on top makes it two deep.
+	bump, _ := types.SignNewTx(second.Payers()[1].Key, types.LatestSignerForChainID(second.ChainID()), &types.DynamicFeeTx{
+		ChainID: second.ChainID(), GasTipCap: big.NewInt(1e9), GasFeeCap: big.NewInt(50e9), Gas: 21000,
+		To: &second.Payers()[1].Address,
+	})
+	if err := eth2.SendTransaction(context.Background(), bump); err != nil {
+		t.Fatal(err)
+	}
+	r.waitSettled(time.Minute)
+	p, _ := r.store.Payment(tx.Hash())
+	if p.State != outbox.PaymentConfirmed || p.Delivery.Block != rcpt2.BlockNumber.Uint64() {
+		t.Fatalf("payment %s in block %d, want confirmed in block %d of the new chain", p.State, p.Delivery.Block, rcpt2.BlockNumber)
+	}
+}
+
+func waitState(t testing.TB, r *rig, h common.Hash, ok func(outbox.Payment) bool) {
+	t.Helper()
+	for range 400 {
+		if p, err := r.store.Payment(h); err == nil && ok(p) {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	p, _ := r.store.Payment(h)
+	t.Fatalf("payment never reached the awaited state: %+v", p)
+}
+
+// "insufficient funds" is retried for the funds window, then the payment
+// fails with the node's words.
+func TestInsufficientFundsFailsAfterItsWindow(t *testing.T) {
+	node := startNode(t, 1)
+	r := newRig(t, node, broadcast.Options{FundsWindow: 300 * time.Millisecond})
+	broke, _ := crypto.GenerateKey() // no ETH at all
+	tx := r.pay("0.01", "ETH", broke, 0)
+	r.waitSettled(30 * time.Second)
+	p, _ := r.store.Payment(tx.Hash())
+	if p.State != outbox.PaymentFailed || !strings.Contains(p.Reason, "insufficient funds") || p.Delivery.Attempts < 2 {
+		t.Fatalf("payment %s after %d attempts: %q", p.State, p.Delivery.Attempts, p.Reason)
+	}
+}
+
+// A payment the network will not mine (its fee cap is below the base fee,
+// so it sits in the pool) is not retried forever: past the maximum age it
+// fails with the reason.
+func TestNothingIsRetriedPastMaxAge(t *testing.T) {
+	node := startNode(t, 1)
+	r := newRig(t, node, broadcast.Options{MaxAge: time.Second})
+	doc, err := r.till.NewRequest(context.Background(), "0.01", "ETH", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, _ := paytx.Build(doc.Request(), node.Payers()[0].Key, paytx.Options{Type: types.DynamicFeeTxType, FeeCap: big.NewInt(1), TipCap: big.NewInt(1)})
+	raw, _ := tx.MarshalBinary()
+	if _, err := r.till.Pay(context.Background(), doc.ID, raw); err != nil {
+		t.Fatal(err)
+	}
+	r.waitSettled(30 * time.Second)
+	p, _ := r.store.Payment(tx.Hash())
+	if p.State != outbox.PaymentFailed || !strings.Contains(p.Reason, "not mined within 1s") {
+		t.Fatalf("payment %s: %q", p.State, p.Reason)
+	}
+	if _, err := r.eth.TransactionReceipt(context.Background(), tx.Hash()); err == nil {
+		t.Error("the payment was mined after all; the test did not test an unminable payment")
+	}
+}
