@@ -201,3 +201,13 @@ func posctlRaw(t *testing.T, args ...string) ([]byte, error) {
 	err := run(args, &out)
 	return out.Bytes(), err
 }
+
+func TestQueueWithoutChainSaysSo(t *testing.T) {
+	sock, _ := startDaemon(t)
+	for _, cmd := range []string{"queue", "sync"} {
+		_, err := posctl(t, "-socket", sock, cmd)
+		if err == nil || !strings.Contains(err.Error(), "not_configured") {
+			t.Errorf("%s on a terminal without chain endpoints: %v", cmd, err)
+		}
+	}
+}
