@@ -81,24 +81,19 @@ type operator struct {
 }
 
 func (o *operator) queueStatus(w http.ResponseWriter, r *http.Request) {
-	if o.queue == nil {
-		writeCoded(w, http.StatusNotImplemented, codeNotConfigured, "this terminal has no chain.rpc endpoints: it takes payments but does not broadcast them")
-		return
-	}
-	q, err := o.queue.Queue()
-	if err != nil {
-		writeError(w, o.log, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, q)
+	o.answerQueue(w, func() (broadcast.Queue, error) { return o.queue.Queue() })
 }
 
 func (o *operator) syncNow(w http.ResponseWriter, r *http.Request) {
+	o.answerQueue(w, func() (broadcast.Queue, error) { return o.queue.Sync(r.Context()) })
+}
+
+func (o *operator) answerQueue(w http.ResponseWriter, get func() (broadcast.Queue, error)) {
 	if o.queue == nil {
 		writeCoded(w, http.StatusNotImplemented, codeNotConfigured, "this terminal has no chain.rpc endpoints: it takes payments but does not broadcast them")
 		return
 	}
-	q, err := o.queue.Sync(r.Context())
+	q, err := get()
 	if err != nil {
 		writeError(w, o.log, err)
 		return
