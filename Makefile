@@ -31,7 +31,7 @@ run: build
 	echo "      operator   $(BIN)/posctl -socket .run/data/posd.sock request new -amount 0.01"; \
 	echo "                 $(BIN)/posctl -socket .run/data/posd.sock queue"; \
 	echo; \
-	$(BIN)/posd -config configs/dev.toml
+	$(BIN)/posd -config configs/sim.toml
 
 # Benchmarks; the drain benchmarks run one whole drain each (1,000 and
 # 10,000 payments into the dev chain, batched and one call at a time).

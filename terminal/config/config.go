@@ -54,6 +54,8 @@ type Config struct {
 	Payments  Payments
 	// Assets in file order; the first is the default for new requests.
 	Assets []Asset
+	// Board names the drivers of the terminal's devices.
+	Board Board
 }
 
 // Terminal is the [terminal] table.
@@ -166,6 +168,7 @@ type file struct {
 		MinFeeCap    string `toml:"min_fee_cap_wei"`
 	} `toml:"payments"`
 	Assets []fileAsset `toml:"assets"`
+	Board  Board       `toml:"board"`
 }
 
 type fileAsset struct {
@@ -271,6 +274,10 @@ func (f *file) check() (*Config, error) {
 		return nil, invalid("chain.id %d is above %d, the largest a payer's JavaScript wallet reads exactly", c.ChainID, uint64(request.MaxChainID))
 	}
 	if err := f.checkChain(c); err != nil {
+		return nil, err
+	}
+	c.Board = f.Board
+	if err := c.Board.check(); err != nil {
 		return nil, err
 	}
 	if !common.IsHexAddress(f.Merchant.Address) {

@@ -141,3 +141,30 @@ func TestLoadNamesTheFile(t *testing.T) {
 		t.Fatalf("err = %v, want it to name %s", err, p)
 	}
 }
+
+func TestBoardRefusals(t *testing.T) {
+	tests := []struct {
+		board, wantInErr string
+	}{
+		{"[board.display]\ndriver = \"crt\"", "board.display.driver"},
+		{"[board.display]\ndriver = \"st7789\"", "board.display.dc_pin"},
+		{"[board.display]\ndriver = \"virtual\"\nrotation = 45", "rotation"},
+		{"[board.keypad]\ndriver = \"matrix\"", "row_pins"},
+		{"[board.keypad]\ndriver = \"matrix\"\nrow_pins = [\"GPIO1\"]\ncol_pins = [\"GPIO2\"]\nkeymap = [[\"1\", \"2\"]]", "keymap row 0"},
+		{"[board.keypad]\ndriver = \"evdev\"", "board.keypad.device"},
+		{"[board.scanner]\ndriver = \"serial\"", "usb_vid"},
+		{"[board.nfc]\ndriver = \"pn532\"", "board.nfc.path"},
+		{"[board.indicator]\ndriver = \"gpio\"", "buzzer_pin"},
+		{"[board.scanner]\ndriver = \"virtual\"\nspeed = 3", "board.scanner.speed"},
+	}
+	for _, tc := range tests {
+		_, err := Parse([]byte(good + "\n" + tc.board + "\n"))
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.wantInErr) {
+			t.Errorf("%q: err = %v, want it to mention %q", tc.board, err, tc.wantInErr)
+		}
+	}
+	c, err := Parse([]byte(good))
+	if err != nil || c.Board.Display.Driver != "none" || c.Board.UsesVirtual() {
+		t.Errorf("no [board]: %+v, %v", c.Board, err)
+	}
+}

@@ -1,0 +1,216 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Board is the [board] table: which driver serves each device the
+// terminal uses, and where it is attached. device/board opens them.
+type Board struct {
+	Display   Display   `toml:"display"`
+	Keypad    Keypad    `toml:"keypad"`
+	Scanner   Scanner   `toml:"scanner"`
+	NFC       NFC       `toml:"nfc"`
+	Indicator Indicator `toml:"indicator"`
+	Virtual   Virtual   `toml:"virtual"`
+}
+
+// Display is [board.display].
+type Display struct {
+	Driver string `toml:"driver"` // virtual | ssd1306 | st7789 | fbdev | none
+	// ssd1306
+	I2CBus  string `toml:"i2c_bus"`
+	I2CAddr uint16 `toml:"i2c_addr"`
+	// st7789
+	SPIPort  string `toml:"spi_port"`
+	SPIHz    int64  `toml:"spi_hz"`
+	DCPin    string `toml:"dc_pin"`
+	ResetPin string `toml:"reset_pin"`
+	XOffset  int    `toml:"x_offset"`
+	YOffset  int    `toml:"y_offset"`
+	Invert   bool   `toml:"invert"`
+	BGR      bool   `toml:"bgr"`
+	// fbdev
+	Device string `toml:"device"`
+	// st7789, virtual
+	Width    int  `toml:"width"`
+	Height   int  `toml:"height"`
+	Rotation int  `toml:"rotation"`
+	Mono     bool `toml:"mono"`
+}
+
+// Keypad is [board.keypad].
+type Keypad struct {
+	Driver string `toml:"driver"` // virtual | matrix | evdev | none
+	// matrix
+	RowPins []string   `toml:"row_pins"`
+	ColPins []string   `toml:"col_pins"`
+	Keymap  [][]string `toml:"keymap"` // key names per row and column; default: the driver's
+	// evdev
+	Device string `toml:"device"`
+}
+
+// Scanner is [board.scanner].
+type Scanner struct {
+	Driver     string `toml:"driver"` // virtual | serial | none
+	Path       string `toml:"path"`   // "" with usb_vid/usb_pid: find the USB scanner
+	USBVID     string `toml:"usb_vid"`
+	USBPID     string `toml:"usb_pid"`
+	Baud       int    `toml:"baud"`
+	MaxPayload int    `toml:"max_payload"`
+}
+
+// NFC is [board.nfc].
+type NFC struct {
+	Driver string `toml:"driver"` // virtual | pn532 | none
+	Path   string `toml:"path"`
+	Baud   int    `toml:"baud"`
+}
+
+// Indicator is [board.indicator].
+type Indicator struct {
+	Driver    string `toml:"driver"` // virtual | gpio | none
+	BuzzerPin string `toml:"buzzer_pin"`
+	LEDPin    string `toml:"led_pin"`
+}
+
+// Virtual is [board.virtual]: the simulator's web page.
+type Virtual struct {
+	Listen string `toml:"listen"` // loopback address; default 127.0.0.1:8081
+}
+
+// UsesVirtual reports whether any device is simulated.
+func (b *Board) UsesVirtual() bool {
+	for _, d := range []string{b.Display.Driver, b.Keypad.Driver, b.Scanner.Driver, b.NFC.Driver, b.Indicator.Driver} {
+		if d == "virtual" {
+			return true
+		}
+	}
+	return false
+}
+
+func oneOf(key, got string, allowed ...string) error {
+	if !slices.Contains(allowed, got) {
+		return invalid("%s %q: want one of %s", key, got, strings.Join(allowed, ", "))
+	}
+	return nil
+}
+
+func need(key, value, driver string) error {
+	if value == "" {
+		return invalid("%s is required for driver %q", key, driver)
+	}
+	return nil
+}
+
+// check fills defaults and refuses what no driver could open. A board
+// table that is absent altogether means no devices (a headless terminal).
+func (b *Board) check() error {
+	for _, d := range []*string{&b.Display.Driver, &b.Keypad.Driver, &b.Scanner.Driver, &b.NFC.Driver, &b.Indicator.Driver} {
+		if *d == "" {
+			*d = "none"
+		}
+	}
+	d := &b.Display
+	if err := oneOf("board.display.driver", d.Driver, "none", "virtual", "ssd1306", "st7789", "fbdev"); err != nil {
+		return err
+	}
+	switch d.Driver {
+	case "ssd1306":
+		if d.I2CBus == "" {
+			d.I2CBus = "/dev/i2c-1"
+		}
+		if d.I2CAddr == 0 {
+			d.I2CAddr = 0x3C
+		}
+	case "st7789":
+		if err := need("board.display.dc_pin", d.DCPin, d.Driver); err != nil {
+			return err
+		}
+		if d.SPIPort == "" {
+			d.SPIPort = "SPI0.0"
+		}
+		if d.Width == 0 && d.Height == 0 {
+			d.Width, d.Height = 240, 240
+		}
+	case "fbdev":
+		if d.Device == "" {
+			d.Device = "/dev/fb0"
+		}
+	case "virtual":
+		if d.Width == 0 && d.Height == 0 {
+			d.Width, d.Height = 320, 240
+		}
+	}
+	if d.Width < 0 || d.Height < 0 || d.Width > 4096 || d.Height > 4096 {
+		return invalid("board.display width/height %dx%d out of range", d.Width, d.Height)
+	}
+	if d.Rotation%90 != 0 || d.Rotation < 0 || d.Rotation > 270 {
+		return invalid("board.display.rotation %d: want 0, 90, 180 or 270", d.Rotation)
+	}
+
+	k := &b.Keypad
+	if err := oneOf("board.keypad.driver", k.Driver, "none", "virtual", "matrix", "evdev"); err != nil {
+		return err
+	}
+	switch k.Driver {
+	case "matrix":
+		if len(k.RowPins) == 0 || len(k.ColPins) == 0 {
+			return invalid("board.keypad.row_pins and col_pins are required for driver \"matrix\"")
+		}
+		if k.Keymap != nil {
+			if len(k.Keymap) != len(k.RowPins) {
+				return invalid("board.keypad.keymap has %d rows, row_pins %d", len(k.Keymap), len(k.RowPins))
+			}
+			for i, row := range k.Keymap {
+				if len(row) != len(k.ColPins) {
+					return invalid("board.keypad.keymap row %d has %d keys, col_pins %d", i, len(row), len(k.ColPins))
+				}
+			}
+		}
+	case "evdev":
+		if err := need("board.keypad.device", k.Device, k.Driver); err != nil {
+			return err
+		}
+	}
+
+	s := &b.Scanner
+	if err := oneOf("board.scanner.driver", s.Driver, "none", "virtual", "serial"); err != nil {
+		return err
+	}
+	if s.Driver == "serial" && s.Path == "" && (s.USBVID == "" || s.USBPID == "") {
+		return invalid("board.scanner needs path, or usb_vid and usb_pid to find a USB scanner")
+	}
+	if s.MaxPayload < 0 || s.MaxPayload > 1<<20 {
+		return invalid("board.scanner.max_payload %d out of range", s.MaxPayload)
+	}
+
+	n := &b.NFC
+	if err := oneOf("board.nfc.driver", n.Driver, "none", "virtual", "pn532"); err != nil {
+		return err
+	}
+	if n.Driver == "pn532" {
+		if err := need("board.nfc.path", n.Path, n.Driver); err != nil {
+			return err
+		}
+	}
+
+	ind := &b.Indicator
+	if err := oneOf("board.indicator.driver", ind.Driver, "none", "virtual", "gpio"); err != nil {
+		return err
+	}
+	if ind.Driver == "gpio" && ind.BuzzerPin == "" && ind.LEDPin == "" {
+		return invalid("board.indicator needs buzzer_pin or led_pin for driver \"gpio\"")
+	}
+	if b.Virtual.Listen == "" {
+		b.Virtual.Listen = "127.0.0.1:8081"
+	}
+	return nil
+}
+
+func (b Board) String() string {
+	return fmt.Sprintf("display=%s keypad=%s scanner=%s nfc=%s indicator=%s",
+		b.Display.Driver, b.Keypad.Driver, b.Scanner.Driver, b.NFC.Driver, b.Indicator.Driver)
+}
