@@ -14,9 +14,11 @@ build:
 
 # The whole suite: formatting and vet, then every package's tests, including
 # the ones that hold our EIP-681 URIs and EIP-712 signatures against
-# third-party JavaScript (eth-url-parser, ethers v6) from tools/js.
+# third-party JavaScript (eth-url-parser, ethers v6) from tools/js, and the
+# simulator page in headless Chromium (skipped where chromium is missing;
+# SHOWPOS_REQUIRE_BROWSER=1 makes that a failure, as CI does).
 test: lint js
-	SHOWPOS_REQUIRE_JS=1 $(GO) test -count=1 ./...
+	SHOWPOS_REQUIRE_JS=1 SHOWPOS_REQUIRE_BROWSER=$${SHOWPOS_REQUIRE_BROWSER:-0} $(GO) test -count=1 ./...
 
 # A development terminal on 127.0.0.1:8080 with its data under .run/, and
 # the embedded dev chain on 127.0.0.1:8545 it broadcasts to. Ctrl-C stops both.
