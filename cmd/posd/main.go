@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"showpos/device/board"
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
 	"showpos/sync/outbox"
@@ -74,6 +75,20 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 			log.Error("close store", "err", err)
 		}
 	}()
+	devs, err := board.Open(cfg.Board, log.With("part", "board"))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := devs.Close(); err != nil {
+			log.Error("close devices", "err", err)
+		}
+	}()
+	log.Info("devices open", "board", cfg.Board.String())
+	if devs.Sim != nil {
+		log.Info("simulated devices: open the page to see the screen and press keys; write scanner payloads to the pty",
+			"page", devs.Sim.URL(), "scanner", devs.Sim.ScannerPath())
+	}
 	key, created, err := termkey.LoadOrCreate(cfg.KeyPath())
 	if err != nil {
 		return err
