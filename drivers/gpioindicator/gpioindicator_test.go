@@ -36,9 +36,11 @@ func (w *wire) take() []string {
 	return l
 }
 
-// pin is a hand-written gpio.PinOut (periph's gpiotest.Pin would need
-// github.com/jonboulle/clockwork, which go.sum does not hold) that records
-// its writes on a wire and remembers its level.
+// pin is a hand-written gpio.PinOut that records its writes on a wire
+// shared with the other pin and the sleeps (so their order is checked, and
+// a write the driver skips shows), remembers its level and can fail;
+// periph's gpiotest.Pin only keeps the last level (gpiotest_test.go runs
+// the driver on it).
 type pin struct {
 	name string
 	w    *wire

@@ -17,10 +17,12 @@ import (
 // Low wins against a High column). A row whose level changes raises an edge
 // on its EdgesChan, as the kernel would, for the scan's own switching too.
 //
-// The pins are hand-written rather than periph's gpiotest.Pin because
-// gpiotest imports github.com/jonboulle/clockwork, which go.sum does not
-// hold; they keep gpiotest.Pin's semantics: In with an edge needs EdgesChan
-// and flushes it, WaitForEdge(-1) blocks until an edge, Halt does nothing.
+// The pins are hand-written because gpiotest.Pin cannot model this: several
+// keys at once, ghosting, edges raised by the scan's own column switching,
+// failing column writes and the ordered wire log. They keep gpiotest.Pin's
+// semantics: In with an edge needs EdgesChan and flushes it, WaitForEdge(-1)
+// blocks until an edge, Halt does nothing. gpiotest_test.go runs the driver
+// on periph's gpiotest.Pin itself.
 type matrix struct {
 	mu      sync.Mutex
 	rows    []*rowPin
