@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"image/color"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,9 +25,12 @@ import (
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
 	"showpos/sync/outbox"
+	"showpos/terminal/asset"
+	"showpos/terminal/cashier"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
 	"showpos/terminal/httpapi"
+	"showpos/terminal/screen"
 	"showpos/terminal/termkey"
 )
 
@@ -128,7 +132,20 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	} else {
 		log.Warn("no chain.rpc endpoints: payments are taken and stored but not broadcast")
 	}
-	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: store, Logger: log.With("part", "till"), OnAccept: onPayed})
+	var cash *cashier.Cashier
+	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: store, Logger: log.With("part", "till"),
+		OnAccept: func(r checkout.Receipt) {
+			if onPayed != nil {
+				onPayed(r)
+			}
+			if cash != nil {
+				cash.Accepted(r)
+			}
+		}})
+	cash, err = newCashier(cfg, devs, till, store, node, bc, log.With("part", "cashier"))
+	if err != nil {
+		return err
+	}
 	if created {
 		log.Info("created terminal key", "path", cfg.KeyPath(), "signer", till.Signer().Hex())
 	}
@@ -156,6 +173,23 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	if bc != nil {
 		bg.Go(func() { node.Run(bgCtx) })
 		bg.Go(func() { bc.Run(bgCtx) })
+	}
+	if cash != nil {
+		bg.Go(func() { cash.Run(bgCtx) })
+		if bc != nil {
+			events, unsubscribe := bc.Subscribe()
+			bg.Go(func() {
+				defer unsubscribe()
+				for {
+					select {
+					case <-bgCtx.Done():
+						return
+					case e := <-events:
+						cash.Settled(e.Payment)
+					}
+				}
+			})
+		}
 	}
 	defer func() {
 		stopBg()
@@ -199,4 +233,54 @@ func serve(srv *http.Server, ln net.Listener, name string) error {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil
+}
+
+// newCashier wires the cashier's screen and keys to the board's devices;
+// nil when the board has neither a display nor a keypad (a headless
+// terminal driven only over its APIs).
+func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service, store *outbox.Store,
+	node *chain.Client, bc *broadcast.Broadcaster, log *slog.Logger) (*cashier.Cashier, error) {
+	if devs.Display == nil && devs.Keypad == nil {
+		return nil, nil
+	}
+	var screens cashier.Renderer
+	if devs.Display != nil {
+		b := devs.Display.Bounds()
+		r, err := screen.New(screen.Size{W: b.Dx(), H: b.Dy(), Mono: isMono(devs.Display.ColorModel())})
+		if err != nil {
+			return nil, fmt.Errorf("screens for %s: %w", devs.Display, err)
+		}
+		screens = r
+	}
+	assets := make([]asset.Asset, len(cfg.Assets))
+	for i, a := range cfg.Assets {
+		assets[i] = a.Asset
+	}
+	o := cashier.Options{
+		Till: till, Screens: screens,
+		Display: devs.Display, Keypad: devs.Keypad, Scanner: devs.Scanner, NFC: devs.NFC, Indicator: devs.Indicator,
+		Merchant: cfg.Terminal.MerchantName, Assets: assets,
+		Queued: func() int {
+			c, err := store.Counts()
+			if err != nil {
+				return 0
+			}
+			return c[outbox.PaymentQueued] + c[outbox.PaymentBroadcast]
+		},
+		Logger: log,
+	}
+	if node != nil {
+		o.Online = func() bool { return node.Status().Online }
+	}
+	if bc != nil {
+		o.SyncNow = func(ctx context.Context) error { _, err := bc.Sync(ctx); return err }
+	}
+	return cashier.New(o), nil
+}
+
+// isMono reports whether a display shows only black and white: mid-grey
+// comes back as one or the other.
+func isMono(m color.Model) bool {
+	g := color.GrayModel.Convert(m.Convert(color.RGBA{R: 0x80, G: 0x80, B: 0x80, A: 0xff})).(color.Gray)
+	return g.Y == 0 || g.Y == 0xff
 }

@@ -1,0 +1,566 @@
+// Package cashier is the terminal as a cashier uses it: a state machine
+// driven by the keypad, the scanner, the NFC reader and the payments that
+// arrive over the network, drawing each state on the display.
+//
+//	idle ──digit──▶ amount ──OK──▶ request (QR) ──payment──▶ result ──▶ idle
+//	  ▲               │ Cancel       │ Cancel / expiry            (after a few seconds
+//	  └───────────────┴──────────────┘                             or any key)
+//
+// Every payment, whichever way it arrives, is judged by the till's Pay;
+// the cashier only shows the answer. A payment accepted while the chain is
+// reachable shows PAID once it is confirmed (or ACCEPTED if that takes
+// long); accepted offline it shows ACCEPTED — WILL SETTLE WHEN ONLINE.
+// Failures found after acceptance (a conflict, a revert) stay on the idle
+// screen as a notice until the cashier acknowledges it with OK.
+package cashier
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"showpos/device"
+	"showpos/sync/outbox"
+	"showpos/terminal/asset"
+	"showpos/terminal/check"
+	"showpos/terminal/checkout"
+	"showpos/terminal/nfcpay"
+	"showpos/terminal/request"
+	"showpos/terminal/screen"
+)
+
+// Till is what the cashier needs from the terminal's till.
+type Till interface {
+	NewRequest(ctx context.Context, amount, symbol, memo string) (*request.Document, error)
+	Cancel(ctx context.Context, id string) (*request.Document, error)
+	Pay(ctx context.Context, requestID string, raw []byte) (checkout.Receipt, error)
+	Payments(f outbox.PaymentFilter) ([]checkout.PaymentView, error)
+}
+
+// Renderer draws the screens.
+type Renderer interface {
+	Idle(v screen.Idle) image.Image
+	Amount(v screen.Amount) image.Image
+	Request(v screen.Request) image.Image
+	Result(v screen.Result) image.Image
+	Menu(v screen.Menu) image.Image
+}
+
+// Clock tells the time.
+type Clock interface{ Now() time.Time }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+// Options wire a cashier. Till and Screens are required; any device may be
+// nil (a terminal without that device).
+type Options struct {
+	Till      Till
+	Screens   Renderer
+	Display   device.Display
+	Keypad    device.Keypad
+	Scanner   device.Scanner
+	NFC       device.NFCReader
+	Indicator device.Indicator
+
+	Merchant string
+	Assets   []asset.Asset // in config order; the first is the default
+	// Online and Queued feed the idle screen; SyncNow is the menu's
+	// "sync now". Each may be nil.
+	Online  func() bool
+	Queued  func() int
+	SyncNow func(ctx context.Context) error
+
+	Clock  Clock
+	Logger *slog.Logger
+	// ResultFor is how long a result stays on screen. Default 4s.
+	ResultFor time.Duration
+	// SettleWait is how long an accepted payment waits on screen for its
+	// confirmation before showing ACCEPTED (online only). Default 8s.
+	SettleWait time.Duration
+}
+
+type mode int
+
+const (
+	modeIdle mode = iota
+	modeAmount
+	modeRequest
+	modeSettling // accepted online, waiting for the confirmation
+	modeResult
+	modeMenu
+)
+
+// Cashier runs the terminal's screen and keys. Run owns its goroutines.
+type Cashier struct {
+	o   Options
+	log *slog.Logger
+	ev  chan event
+
+	// Loop state, touched only by Run's goroutine.
+	mode     mode
+	entry    entry
+	assetIdx int
+	doc      *request.Document
+	docJSON  []byte
+	pending  common.Hash // accepted, waiting to settle
+	result   screen.Result
+	until    time.Time // result or settling deadline
+	notice   string
+	menuPage int
+	drawn    string // key of the last drawn screen, to skip identical redraws
+
+	onScreen atomic.Pointer[[]byte] // the request's JSON for the NFC loop; nil when none
+	signals  chan device.Signal
+}
+
+type event struct {
+	key     device.Key
+	hasKey  bool
+	scan    []byte
+	scanErr error
+	nfcTx   []byte
+	nfcErr  error
+	nfcFor  string // request id the tap was for
+	hasNFC  bool
+	paid    *checkout.Receipt
+	final   *outbox.Payment
+	hasScan bool
+}
+
+// New returns a cashier; Run starts it.
+func New(o Options) *Cashier {
+	if o.Clock == nil {
+		o.Clock = systemClock{}
+	}
+	if o.ResultFor <= 0 {
+		o.ResultFor = 4 * time.Second
+	}
+	if o.SettleWait <= 0 {
+		o.SettleWait = 8 * time.Second
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	c := &Cashier{o: o, log: log, ev: make(chan event, 16), signals: make(chan device.Signal, 4)}
+	if len(o.Assets) > 0 {
+		c.entry.decimals = o.Assets[0].Decimals
+	}
+	return c
+}
+
+// Accepted tells the cashier a payment was accepted (from any channel; the
+// till's OnAccept). A payment for the request on screen shows its result.
+// It never blocks.
+func (c *Cashier) Accepted(r checkout.Receipt) {
+	select {
+	case c.ev <- event{paid: &r}:
+	default:
+		c.log.Warn("cashier busy; accepted payment not shown", "tx", r.TxHash.Hex())
+	}
+}
+
+// Settled tells the cashier a payment reached a final state (the
+// broadcaster's events): confirmed, or failed after acceptance.
+func (c *Cashier) Settled(p outbox.Payment) {
+	select {
+	case c.ev <- event{final: &p}:
+	default:
+		c.log.Warn("cashier busy; settlement not shown", "tx", p.TxHash.Hex())
+	}
+}
+
+// Run drives the terminal until ctx ends.
+func (c *Cashier) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if c.o.Keypad != nil {
+		wg.Go(func() { c.readKeys(ctx) })
+	}
+	if c.o.Scanner != nil {
+		wg.Go(func() { c.readScans(ctx) })
+	}
+	if c.o.NFC != nil {
+		wg.Go(func() { c.readTaps(ctx) })
+	}
+	if c.o.Indicator != nil {
+		wg.Go(func() { c.playSignals(ctx) })
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	c.draw()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e := <-c.ev:
+			c.handle(ctx, e)
+		case <-tick.C:
+			c.tick(ctx)
+		}
+		c.draw()
+	}
+}
+
+func (c *Cashier) readKeys(ctx context.Context) {
+	for {
+		k, err := c.o.Keypad.ReadKey(ctx)
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, device.ErrHalted) {
+				c.log.Error("keypad", "err", err)
+			}
+			return
+		}
+		c.send(ctx, event{key: k, hasKey: true})
+	}
+}
+
+func (c *Cashier) readScans(ctx context.Context) {
+	for {
+		p, err := c.o.Scanner.ReadPayload(ctx)
+		if err != nil && !errors.Is(err, device.ErrTooLarge) {
+			if ctx.Err() == nil && !errors.Is(err, device.ErrHalted) {
+				c.log.Error("scanner", "err", err)
+			}
+			return
+		}
+		c.send(ctx, event{scan: p, scanErr: err, hasScan: true})
+	}
+}
+
+// readTaps serves phones held to the reader while a request is on screen.
+func (c *Cashier) readTaps(ctx context.Context) {
+	for {
+		tap, err := c.o.NFC.WaitTap(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, device.ErrHalted) {
+				return
+			}
+			c.log.Warn("nfc", "err", err)
+			continue
+		}
+		docp := c.onScreen.Load()
+		if docp == nil {
+			tap.Release()
+			continue
+		}
+		var id struct {
+			ID string `json:"id"`
+		}
+		json.Unmarshal(*docp, &id)
+		tctx, cancel := context.WithTimeout(ctx, device.DefaultTapTimeout)
+		raw, err := nfcpay.Pay(tctx, tap, *docp)
+		cancel()
+		c.send(ctx, event{nfcTx: raw, nfcErr: err, nfcFor: id.ID, hasNFC: true})
+	}
+}
+
+func (c *Cashier) send(ctx context.Context, e event) {
+	select {
+	case c.ev <- e:
+	case <-ctx.Done():
+	}
+}
+
+func (c *Cashier) playSignals(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case s := <-c.signals:
+			if err := c.o.Indicator.Signal(ctx, s); err != nil && ctx.Err() == nil {
+				c.log.Warn("indicator", "err", err)
+			}
+		}
+	}
+}
+
+func (c *Cashier) signal(s device.Signal) {
+	select {
+	case c.signals <- s:
+	default: // a signal is already playing; this one is dropped
+	}
+}
+
+func (c *Cashier) asset() asset.Asset {
+	if len(c.o.Assets) == 0 {
+		return asset.Asset{Symbol: "?", Decimals: 18}
+	}
+	return c.o.Assets[c.assetIdx]
+}
+
+func (c *Cashier) handle(ctx context.Context, e event) {
+	switch {
+	case e.hasKey:
+		c.key(ctx, e.key)
+	case e.hasScan:
+		if e.scanErr != nil {
+			c.reject("code too long")
+			return
+		}
+		c.payRaw(ctx, "scanner", func() ([]byte, error) { return check.DecodeHex(string(e.scan)) })
+	case e.hasNFC:
+		if c.doc == nil || c.doc.ID != e.nfcFor {
+			return // the tap was for a request no longer on screen
+		}
+		if e.nfcErr != nil {
+			c.log.Info("tap failed", "err", e.nfcErr)
+			c.signal(device.SignalAttention)
+			return // stay on the QR: the payer taps again
+		}
+		c.payRaw(ctx, "nfc", func() ([]byte, error) { return e.nfcTx, nil })
+	case e.paid != nil:
+		if c.doc != nil && e.paid.RequestID == c.doc.ID && c.mode == modeRequest {
+			c.accepted(*e.paid)
+		}
+	case e.final != nil:
+		c.settled(*e.final)
+	}
+}
+
+// payRaw runs a payment for the request on screen through the till.
+func (c *Cashier) payRaw(ctx context.Context, via string, raw func() ([]byte, error)) {
+	if c.mode != modeRequest || c.doc == nil {
+		c.log.Info("payment with no request on screen ignored", "via", via)
+		return
+	}
+	b, err := raw()
+	if err == nil {
+		var rec checkout.Receipt
+		rec, err = c.o.Till.Pay(ctx, c.doc.ID, b)
+		if err == nil {
+			c.log.Info("payment accepted", "via", via, "request", c.doc.ID, "tx", rec.TxHash.Hex())
+			c.accepted(rec)
+			return
+		}
+	}
+	c.log.Info("payment refused", "via", via, "request", c.doc.ID, "err", err)
+	c.reject(shortReason(err))
+}
+
+func (c *Cashier) accepted(rec checkout.Receipt) {
+	c.signal(device.SignalAccepted)
+	c.setRequest(nil)
+	if c.o.Online != nil && c.o.Online() {
+		c.mode, c.pending, c.until = modeSettling, rec.TxHash, c.o.Clock.Now().Add(c.o.SettleWait)
+		c.result = screen.Result{Kind: screen.ResultAccepted, Reason: "confirming…"}
+		return
+	}
+	c.showResult(screen.Result{Kind: screen.ResultAccepted})
+}
+
+func (c *Cashier) settled(p outbox.Payment) {
+	if p.State == outbox.PaymentFailed {
+		c.notice = "PAYMENT FAILED: " + p.Reason
+		c.signal(device.SignalAttention)
+	}
+	if c.mode != modeSettling || p.TxHash != c.pending {
+		return
+	}
+	c.pending = common.Hash{}
+	if p.State == outbox.PaymentConfirmed {
+		c.showResult(screen.Result{Kind: screen.ResultPaid})
+		return
+	}
+	c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: shortFailure(p.Reason)})
+}
+
+func (c *Cashier) reject(reason string) {
+	c.signal(device.SignalRejected)
+	c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: reason})
+}
+
+func (c *Cashier) showResult(r screen.Result) {
+	c.result, c.mode, c.until = r, modeResult, c.o.Clock.Now().Add(c.o.ResultFor)
+}
+
+func (c *Cashier) setRequest(doc *request.Document) {
+	c.doc = doc
+	if doc == nil {
+		c.docJSON = nil
+		c.onScreen.Store(nil)
+		return
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		c.log.Error("encode request", "err", err)
+	}
+	c.docJSON = b
+	c.onScreen.Store(&b)
+}
+
+func (c *Cashier) key(ctx context.Context, k device.Key) {
+	switch c.mode {
+	case modeIdle:
+		switch {
+		case k == device.KeyEnter && c.notice != "":
+			c.notice = "" // acknowledged
+		case k == device.KeyF2:
+			c.mode, c.menuPage = modeMenu, 0
+		case k == device.KeyDot || isDigit(k):
+			c.mode = modeAmount
+			c.entry = entry{decimals: c.asset().Decimals}
+			c.entry.press(k)
+		}
+	case modeAmount:
+		switch k {
+		case device.KeyCancel:
+			c.mode = modeIdle
+		case device.KeyF1:
+			if len(c.o.Assets) > 1 {
+				c.assetIdx = (c.assetIdx + 1) % len(c.o.Assets)
+				c.entry.decimals = c.asset().Decimals
+				// Keep what fits the new asset's decimals.
+				text := c.entry.text
+				c.entry.text = ""
+				for _, r := range text {
+					c.entry.press(keyOf(r))
+				}
+			}
+		case device.KeyEnter:
+			if c.entry.empty() {
+				c.signal(device.SignalAttention)
+				return
+			}
+			doc, err := c.o.Till.NewRequest(ctx, c.entry.amount(), c.asset().Symbol, "")
+			if err != nil {
+				c.log.Info("request refused", "err", err)
+				c.reject(shortReason(err))
+				return
+			}
+			c.mode = modeRequest
+			c.setRequest(doc)
+		default:
+			if !c.entry.press(k) {
+				c.signal(device.SignalAttention)
+			}
+		}
+	case modeRequest:
+		if k == device.KeyCancel && c.doc != nil {
+			if _, err := c.o.Till.Cancel(ctx, c.doc.ID); err != nil {
+				c.log.Warn("cancel request", "request", c.doc.ID, "err", err)
+			}
+			c.setRequest(nil)
+			c.mode = modeIdle
+		}
+	case modeResult:
+		c.mode = modeIdle
+	case modeMenu:
+		switch k {
+		case device.KeyF2:
+			c.menuPage = (c.menuPage + 1) % 3
+		case device.KeyF4:
+			if c.menuPage == 2 && c.o.SyncNow != nil {
+				sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				if err := c.o.SyncNow(sctx); err != nil {
+					c.log.Warn("sync now", "err", err)
+				}
+				cancel()
+			}
+		case device.KeyCancel, device.KeyEnter:
+			c.mode = modeIdle
+		}
+	}
+}
+
+func (c *Cashier) tick(ctx context.Context) {
+	now := c.o.Clock.Now()
+	switch c.mode {
+	case modeRequest:
+		if c.doc != nil && !now.Before(c.doc.ExpiresAt) {
+			c.setRequest(nil)
+			c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: "request expired"})
+		}
+	case modeSettling:
+		if !now.Before(c.until) {
+			c.showResult(screen.Result{Kind: screen.ResultAccepted}) // settles later
+		}
+	case modeResult:
+		if !now.Before(c.until) {
+			c.mode = modeIdle
+		}
+	}
+}
+
+// draw renders the current state and sends it to the display if it changed.
+func (c *Cashier) draw() {
+	if c.o.Display == nil || c.o.Screens == nil {
+		return
+	}
+	var img image.Image
+	var key string
+	switch c.mode {
+	case modeIdle:
+		v := screen.Idle{Merchant: c.o.Merchant, Notice: c.notice}
+		if c.o.Online != nil {
+			v.Online = c.o.Online()
+		}
+		if c.o.Queued != nil {
+			v.Queued = c.o.Queued()
+		}
+		key = fmt.Sprintf("idle %+v", v)
+		if key != c.drawn {
+			img = c.o.Screens.Idle(v)
+		}
+	case modeAmount:
+		hint := "OK to charge"
+		if len(c.o.Assets) > 1 {
+			hint += ", F1 asset"
+		}
+		v := screen.Amount{Entry: c.entry.text, Asset: c.asset().Symbol, Hint: hint}
+		key = fmt.Sprintf("amount %+v", v)
+		if key != c.drawn {
+			img = c.o.Screens.Amount(v)
+		}
+	case modeRequest:
+		if c.doc == nil {
+			return
+		}
+		left := c.doc.ExpiresAt.Sub(c.o.Clock.Now()).Truncate(time.Second)
+		v := screen.Request{URI: c.doc.URI, ShortURI: c.doc.Request().URI(""), Amount: c.doc.AmountDisplay, Asset: c.doc.Asset.Symbol, Remaining: max(left, 0)}
+		key = fmt.Sprintf("request %s %s", c.doc.ID, v.Remaining)
+		if key != c.drawn {
+			img = c.o.Screens.Request(v)
+		}
+	case modeSettling, modeResult:
+		key = fmt.Sprintf("result %+v", c.result)
+		if key != c.drawn {
+			img = c.o.Screens.Result(c.result)
+		}
+	case modeMenu:
+		v := c.menu()
+		key = fmt.Sprintf("menu %+v", v)
+		if key != c.drawn {
+			img = c.o.Screens.Menu(v)
+		}
+	}
+	if img == nil {
+		return
+	}
+	if err := c.o.Display.Draw(c.o.Display.Bounds(), img, image.Point{}); err != nil {
+		c.log.Warn("draw", "err", err)
+		return
+	}
+	c.drawn = key
+}
+
+func isDigit(k device.Key) bool { _, ok := k.Digit(); return ok }
+
+func keyOf(r rune) device.Key {
+	if r == '.' {
+		return device.KeyDot
+	}
+	return device.Key0 + device.Key(r-'0')
+}

@@ -1,0 +1,316 @@
+package cashier_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"image"
+	"math/big"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+	"go.bug.st/serial"
+
+	"showpos/device"
+	"showpos/drivers/virtual"
+	"showpos/sync/outbox"
+	"showpos/terminal/asset"
+	"showpos/terminal/cashier"
+	"showpos/terminal/checkout"
+	"showpos/terminal/config"
+	"showpos/terminal/nfcpay"
+	"showpos/terminal/paytx"
+	"showpos/terminal/request"
+	"showpos/terminal/screen"
+)
+
+const cfgText = `
+[terminal]
+id = "cashier-test"
+merchant_name = "Test Shop"
+[chain]
+id = 1337
+[merchant]
+address = "0x000000000000000000000000000000000000dEaD"
+[[assets]]
+symbol = "ETH"
+[[assets]]
+symbol = "TUSD"
+token = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+decimals = 6
+`
+
+// shop is a whole terminal with simulated hardware: a real store, the
+// real till, the real screens, the simulator's devices, and the cashier.
+type shop struct {
+	t       *testing.T
+	board   *virtual.Board
+	store   *outbox.Store
+	till    *checkout.Service
+	screens *screen.Renderer
+	c       *cashier.Cashier
+	online  atomic.Bool
+	payer   *ecdsa.PrivateKey
+	nonce   uint64
+}
+
+func openShop(t *testing.T) *shop {
+	t.Helper()
+	cfg, err := config.Parse([]byte(cfgText))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &shop{t: t}
+	s.store, err = outbox.Open(filepath.Join(t.TempDir(), "showpos.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.board, err = virtual.New(&virtual.Opts{Width: 320, Height: 240})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.screens, err = screen.New(screen.Size{W: 320, H: 240})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := crypto.GenerateKey()
+	s.payer, _ = crypto.GenerateKey()
+	var c *cashier.Cashier
+	s.till = checkout.New(checkout.Options{Config: cfg, Key: key, Store: s.store,
+		OnAccept: func(r checkout.Receipt) { c.Accepted(r) }})
+	var assets []asset.Asset
+	for _, a := range cfg.Assets {
+		assets = append(assets, a.Asset)
+	}
+	c = cashier.New(cashier.Options{
+		Till: s.till, Screens: s.screens,
+		Display: s.board.Display(), Keypad: s.board.Keypad(), Scanner: s.board.Scanner(),
+		NFC: s.board.NFC(), Indicator: s.board.Indicator(),
+		Merchant: cfg.Terminal.MerchantName, Assets: assets,
+		Online: s.online.Load, Queued: func() int { return 0 },
+		ResultFor: time.Hour, SettleWait: time.Hour,
+	})
+	s.c = c
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { c.Run(ctx) })
+	t.Cleanup(func() {
+		cancel()
+		wg.Wait()
+		s.board.Close()
+		s.store.Close()
+	})
+	s.waitScreen(s.screens.Idle(screen.Idle{Merchant: "Test Shop"}))
+	return s
+}
+
+func (s *shop) press(names ...string) {
+	s.t.Helper()
+	for _, n := range names {
+		k, ok := device.ParseKey(n)
+		if !ok {
+			s.t.Fatalf("no key %q", n)
+		}
+		if err := s.board.Press(k); err != nil {
+			s.t.Fatal(err)
+		}
+	}
+}
+
+// waitScreen waits until the simulator's screen is exactly want.
+func (s *shop) waitScreen(want image.Image) {
+	s.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if samePixels(s.board.Screen(), want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatal("the screen never showed the expected picture")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func samePixels(a, b image.Image) bool {
+	if a.Bounds() != b.Bounds() {
+		return false
+	}
+	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+			r1, g1, b1, _ := a.At(x, y).RGBA()
+			r2, g2, b2, _ := b.At(x, y).RGBA()
+			if r1>>8 != r2>>8 || g1>>8 != g2>>8 || b1>>8 != b2>>8 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// charge keys an amount and OK, and returns the request the QR on screen
+// shows (read back from the screen by a QR decoder).
+func (s *shop) charge(keys ...string) *request.Document {
+	s.t.Helper()
+	s.press(append(keys, "enter")...)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		doc, err := s.till.Request("")
+		if err == nil {
+			bmp, _ := gozxing.NewBinaryBitmapFromImage(s.board.Screen())
+			if res, err := qrcode.NewQRCodeReader().Decode(bmp, nil); err == nil && res.GetText() == doc.URI {
+				return doc
+			}
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("no readable QR of the request on screen (%v)", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (s *shop) sign(doc *request.Document, o paytx.Options) []byte {
+	s.t.Helper()
+	o.Nonce = s.nonce
+	s.nonce++
+	tx, err := paytx.Build(doc.Request(), s.payer, o)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	raw, _ := tx.MarshalBinary()
+	return raw
+}
+
+func (s *shop) scan(raw []byte) {
+	s.t.Helper()
+	port, err := serial.Open(s.board.ScannerPath(), &serial.Mode{BaudRate: 9600})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer port.Close()
+	if _, err := port.Write([]byte(hexutil.Encode(raw) + "\r\n")); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func TestSaleThroughTheScannerOffline(t *testing.T) {
+	s := openShop(t)
+	s.press("1")
+	s.waitScreen(s.screens.Amount(screen.Amount{Entry: "1", Asset: "ETH", Hint: "OK to charge, F1 asset"}))
+	doc := s.charge(".", "5")
+	if doc.AmountDisplay != "1.5" || doc.Asset.Symbol != "ETH" {
+		t.Fatalf("request for %s %s", doc.AmountDisplay, doc.Asset.Symbol)
+	}
+	s.scan(s.sign(doc, paytx.Options{Type: types.DynamicFeeTxType}))
+	s.waitScreen(s.screens.Result(screen.Result{Kind: screen.ResultAccepted}))
+	ps, _ := s.store.Payments(outbox.PaymentFilter{})
+	if len(ps) != 1 || ps[0].RequestID != doc.ID {
+		t.Fatalf("stored payments: %+v", ps)
+	}
+	waitSignal(t, s.board, device.SignalAccepted)
+	s.press("enter")
+	s.waitScreen(s.screens.Idle(screen.Idle{Merchant: "Test Shop"}))
+}
+
+func TestSaleByNFCTapInTUSD(t *testing.T) {
+	s := openShop(t)
+	s.press("F1") // nothing keyed yet: stays idle
+	s.press("2", "F1")
+	s.waitScreen(s.screens.Amount(screen.Amount{Entry: "2", Asset: "TUSD", Hint: "OK to charge, F1 asset"}))
+	doc := s.charge()
+	phone := &nfcpay.Phone{Sign: func(reqDoc []byte) ([]byte, error) {
+		d, err := request.ParseDocument(reqDoc)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := d.Verify(); err != nil {
+			return nil, err
+		}
+		return s.sign(d, paytx.Options{}), nil
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := s.board.Tap(ctx, func(_ context.Context, apdu []byte) ([]byte, error) { return phone.Respond(apdu), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.waitScreen(s.screens.Result(screen.Result{Kind: screen.ResultAccepted}))
+	if ps, _ := s.store.Payments(outbox.PaymentFilter{}); len(ps) != 1 || ps[0].RequestID != doc.ID || ps[0].Asset != "TUSD" {
+		t.Fatalf("stored payments: %+v", ps)
+	}
+}
+
+func TestPaymentOverHTTPMovesTheScreenAndSettles(t *testing.T) {
+	s := openShop(t)
+	s.online.Store(true)
+	doc := s.charge("3")
+	raw := s.sign(doc, paytx.Options{})
+	// As the payer API does: the till's Pay, outside the cashier.
+	rec, err := s.till.Pay(context.Background(), doc.ID, raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.waitScreen(s.screens.Result(screen.Result{Kind: screen.ResultAccepted, Reason: "confirming…"}))
+	p, _ := s.store.Payment(rec.TxHash)
+	p.State = outbox.PaymentConfirmed
+	s.c.Settled(p)
+	s.waitScreen(s.screens.Result(screen.Result{Kind: screen.ResultPaid}))
+}
+
+func TestRefusedPaymentShowsTheReason(t *testing.T) {
+	s := openShop(t)
+	doc := s.charge("5")
+	s.scan(s.sign(doc, paytx.Options{Value: big.NewInt(1)}))
+	s.waitScreen(s.screens.Result(screen.Result{Kind: screen.ResultRejected, Reason: "underpaid"}))
+	if ps, _ := s.store.Payments(outbox.PaymentFilter{}); len(ps) != 0 {
+		t.Errorf("a refused payment was stored")
+	}
+	waitSignal(t, s.board, device.SignalRejected)
+}
+
+func TestCancelTakesTheRequestOffScreen(t *testing.T) {
+	s := openShop(t)
+	doc := s.charge("4")
+	s.press("cancel")
+	s.waitScreen(s.screens.Idle(screen.Idle{Merchant: "Test Shop"}))
+	d, err := s.till.Request(doc.ID)
+	if err != nil || d.Status != "cancelled" {
+		t.Fatalf("request after cancel: %v, %v", d, err)
+	}
+	// A payment for it now is refused by the till, and the screen stays.
+	if _, err := s.till.Pay(context.Background(), doc.ID, s.sign(doc, paytx.Options{})); err == nil {
+		t.Error("a cancelled request was paid")
+	}
+}
+
+func TestFailureAfterAcceptanceStaysUntilAcknowledged(t *testing.T) {
+	s := openShop(t)
+	s.c.Settled(outbox.Payment{State: outbox.PaymentFailed, Reason: "conflict: nonce 0 used"})
+	notice := s.screens.Idle(screen.Idle{Merchant: "Test Shop", Notice: "PAYMENT FAILED: conflict: nonce 0 used"})
+	s.waitScreen(notice)
+	s.press("cancel") // not an acknowledgement
+	time.Sleep(50 * time.Millisecond)
+	s.waitScreen(notice)
+	s.press("enter")
+	s.waitScreen(s.screens.Idle(screen.Idle{Merchant: "Test Shop"}))
+}
+
+func waitSignal(t *testing.T, b *virtual.Board, want device.Signal) {
+	t.Helper()
+	for range 200 {
+		for _, s := range b.Signals() {
+			if s == want {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Errorf("signal %v never played (got %v)", want, b.Signals())
+}

@@ -1,0 +1,157 @@
+package cashier
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"sort"
+	"strings"
+	"time"
+
+	"showpos/sync/outbox"
+	"showpos/terminal/asset"
+	"showpos/terminal/check"
+	"showpos/terminal/screen"
+)
+
+// reasons says each refusal in a few words a cashier can read aloud.
+var reasons = map[check.Code]string{
+	check.CodeTxTooLarge:        "code too long",
+	check.CodeInvalidTx:         "not a payment",
+	check.CodeUnsupportedTxType: "wrong payment type",
+	check.CodeWrongChain:        "wrong network",
+	check.CodeBadSignature:      "bad signature",
+	check.CodeWrongRecipient:    "wrong recipient",
+	check.CodeUnderpaid:         "underpaid",
+	check.CodeOverpaid:          "overpaid",
+	check.CodeGasTooLow:         "gas too low",
+	check.CodeGasTooHigh:        "gas too high",
+	check.CodeUnexpectedData:    "not a plain payment",
+	check.CodeUnexpectedValue:   "not a token payment",
+	check.CodeWrongTransfer:     "wrong token transfer",
+	check.CodeFeeTooLow:         "fee too low",
+	check.CodeFeeInvalid:        "bad fee",
+	check.CodePaymentLimit:      "over payment limit",
+	check.CodeExposureLimit:     "offline limit reached",
+	check.CodeUnknownRequest:    "unknown request",
+	check.CodeExpired:           "request expired",
+	check.CodeCancelled:         "request cancelled",
+	check.CodeAlreadyPaid:       "already paid",
+	check.CodeTxReused:          "payment reused",
+	check.CodeNonceConflict:     "duplicate payment",
+}
+
+// shortReason turns an error from the till into a few words.
+func shortReason(err error) string {
+	var r *check.Refusal
+	if errors.As(err, &r) {
+		if w, ok := reasons[r.Code]; ok {
+			return w
+		}
+		return strings.ReplaceAll(string(r.Code), "_", " ")
+	}
+	switch {
+	case errors.Is(err, asset.ErrPrecision), errors.Is(err, asset.ErrSyntax), errors.Is(err, asset.ErrOverflow):
+		return "bad amount"
+	}
+	return "terminal error"
+}
+
+// shortFailure says why a payment failed after acceptance, shortly.
+func shortFailure(reason string) string {
+	switch {
+	case strings.HasPrefix(reason, "conflict"):
+		return "conflict"
+	case strings.HasPrefix(reason, "reverted"):
+		return "reverted"
+	case strings.HasPrefix(reason, "not mined"):
+		return "not mined"
+	}
+	return "failed"
+}
+
+// menu builds the current menu page: last payments, today's totals per
+// asset, or the queue.
+func (c *Cashier) menu() screen.Menu {
+	switch c.menuPage {
+	case 0:
+		m := screen.Menu{Title: "LAST PAYMENTS", Hint: "F2 next  CANCEL back"}
+		ps, err := c.o.Till.Payments(outbox.PaymentFilter{Newest: true, Limit: 5})
+		if err != nil {
+			m.Lines = []string{"cannot read payments"}
+			return m
+		}
+		for _, p := range ps {
+			m.Lines = append(m.Lines, fmt.Sprintf("%s %s %s", p.AmountDisplay, p.Asset, p.State))
+		}
+		if len(m.Lines) == 0 {
+			m.Lines = []string{"no payments yet"}
+		}
+		return m
+	case 1:
+		m := screen.Menu{Title: "TODAY", Hint: "F2 next  CANCEL back"}
+		now := c.o.Clock.Now()
+		y, mo, d := now.Date()
+		start := time.Date(y, mo, d, 0, 0, 0, 0, now.Location())
+		totals := map[string]*big.Int{}
+		counts := map[string]int{}
+		var after uint64
+		for {
+			ps, err := c.o.Till.Payments(outbox.PaymentFilter{Since: start, AfterSeq: after, Limit: 500})
+			if err != nil {
+				m.Lines = []string{"cannot read payments"}
+				return m
+			}
+			for _, p := range ps {
+				after = p.Seq
+				if p.State == outbox.PaymentFailed {
+					continue
+				}
+				n, ok := new(big.Int).SetString(p.Amount, 10)
+				if !ok {
+					continue
+				}
+				if totals[p.Asset] == nil {
+					totals[p.Asset] = new(big.Int)
+				}
+				totals[p.Asset].Add(totals[p.Asset], n)
+				counts[p.Asset]++
+			}
+			if len(ps) < 500 {
+				break
+			}
+		}
+		symbols := make([]string, 0, len(totals))
+		for s := range totals {
+			symbols = append(symbols, s)
+		}
+		sort.Strings(symbols)
+		for _, s := range symbols {
+			dec := uint8(18)
+			for _, a := range c.o.Assets {
+				if a.Symbol == s {
+					dec = a.Decimals
+				}
+			}
+			m.Lines = append(m.Lines, fmt.Sprintf("%s %s (%d)", asset.FormatAmount(totals[s], dec), s, counts[s]))
+		}
+		if len(m.Lines) == 0 {
+			m.Lines = []string{"no sales today"}
+		}
+		return m
+	}
+	m := screen.Menu{Title: "QUEUE", Hint: "F4 sync now  CANCEL back"}
+	online := "OFFLINE"
+	if c.o.Online != nil && c.o.Online() {
+		online = "ONLINE"
+	}
+	queued := 0
+	if c.o.Queued != nil {
+		queued = c.o.Queued()
+	}
+	m.Lines = []string{online, fmt.Sprintf("%d waiting to settle", queued)}
+	if c.notice != "" {
+		m.Lines = append(m.Lines, c.notice)
+	}
+	return m
+}

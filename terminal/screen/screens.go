@@ -1,0 +1,357 @@
+package screen
+
+import (
+	"fmt"
+	"image"
+	"strconv"
+	"time"
+)
+
+// Idle is the screen between payments.
+type Idle struct {
+	Merchant string
+	Online   bool
+	Queued   int // payments accepted offline, waiting to settle
+	// Notice is shown until the cashier acknowledges it, e.g.
+	// "PAYMENT FAILED: conflict — press OK". Empty: none.
+	Notice string
+}
+
+// Amount is the screen where the cashier keys an amount.
+type Amount struct {
+	// Entry is what was keyed so far, e.g. "12.5"; the screen shows it
+	// followed by a cursor, "12.5_". Empty shows only the cursor.
+	Entry string
+	Asset string // symbol, e.g. "USDC"
+	Hint  string // e.g. "OK to charge, F1 asset"
+}
+
+// Request is the screen showing a payment request as a QR code.
+type Request struct {
+	URI string // what the QR code carries, e.g. an EIP-681 URI with req
+	// ShortURI is shown instead of URI when URI's QR code cannot fit the
+	// screen at one pixel a module, e.g. the EIP-681 URI without its req
+	// parameter (request.Request.URI("")): any wallet can still pay it,
+	// though a showpos-aware payer app loses the signed request. Empty:
+	// none.
+	ShortURI  string
+	Amount    string // in words, e.g. "0.01"
+	Asset     string // e.g. "ETH"
+	Remaining time.Duration
+}
+
+// ResultKind is how a payment ended.
+type ResultKind int
+
+const (
+	ResultPaid     ResultKind = iota // settled on chain
+	ResultAccepted                   // accepted offline: will settle when online
+	ResultRejected                   // refused
+	numResults
+)
+
+func (k ResultKind) String() string {
+	switch k {
+	case ResultPaid:
+		return "paid"
+	case ResultAccepted:
+		return "accepted"
+	case ResultRejected:
+		return "rejected"
+	}
+	return "result(" + strconv.Itoa(int(k)) + ")"
+}
+
+// Result is the screen after a payment.
+type Result struct {
+	Kind   ResultKind
+	Reason string // a few words, e.g. "underpaid"; may be empty
+}
+
+// Menu is a titled list: last payments, today's totals, queue and sync
+// state. Lines longer than the screen are cut with "…"; lines beyond
+// MenuRows are replaced by a "+N more" line.
+type Menu struct {
+	Title string
+	Lines []string
+	Hint  string // e.g. "F1 back  F2 next"
+}
+
+// Idle draws the idle screen: merchant, ONLINE or OFFLINE, queued
+// payments, and the notice if any.
+func (r *Renderer) Idle(v Idle) image.Image {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, t, m := r.newCanvas(), r.theme, r.margin
+	W, H := r.size.W, r.size.H
+	merchant := v.Merchant
+	if merchant == "" {
+		merchant = "showpos"
+	}
+	top := r.banner(c, merchant)
+	status, col := "OFFLINE", t.offline
+	if v.Online {
+		status, col = "ONLINE", t.online
+	}
+	queued := ""
+	switch {
+	case v.Queued == 1:
+		queued = "1 payment queued"
+	case v.Queued > 1:
+		queued = strconv.Itoa(v.Queued) + " payments queued"
+	case !v.Online:
+		queued = "nothing queued"
+	}
+	if v.Notice == "" {
+		ps := []para{{text: status, style: bold, px: r.title * 2, align: alignCenter, fg: col, maxLines: 1}}
+		if queued != "" {
+			ps = append(ps, para{text: queued, style: regular, px: r.body, align: alignCenter, fg: t.fg})
+		}
+		r.drawBlock(c, ps, image.Rect(m, top+m, W-m, H-m), vCenter)
+		return c.done()
+	}
+	if queued != "" {
+		status += " · " + queued
+	}
+	used := r.drawBlock(c, []para{{text: status, style: bold, px: r.body, align: alignCenter, fg: col, maxLines: 1}},
+		image.Rect(m, top+max(1, m/2), W-m, H/2), vTop)
+	box := image.Rect(0, used.Max.Y+max(1, m/2), W, H)
+	c.fill(box, t.noticeBg)
+	r.drawBlock(c, []para{{text: v.Notice, style: bold, px: r.body, align: alignCenter, fg: t.noticeFg}},
+		box.Inset(m), vCenter)
+	return c.done()
+}
+
+// Amount draws the amount entry screen: the amount keyed so far, big, its
+// asset, and the hint.
+func (r *Renderer) Amount(v Amount) image.Image {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, t, m := r.newCanvas(), r.theme, r.margin
+	W, H := r.size.W, r.size.H
+	bottom := r.hint(c, v.Hint)
+	ps := []para{{text: v.Entry + "_", style: bold, px: H / 3, align: alignCenter, fg: t.fg, maxLines: 1}}
+	if v.Asset != "" {
+		ps = append(ps, para{text: v.Asset, style: bold, px: r.title, align: alignCenter, fg: t.muted, maxLines: 1})
+	}
+	r.drawBlock(c, ps, image.Rect(m, m, W-m, bottom), vCenter)
+	return c.done()
+}
+
+// requestLayout is where the request screen puts the QR code and its text.
+type requestLayout struct {
+	plan   qrPlan
+	ok     bool            // plan fits; else the screen says so in words
+	qr     image.Rectangle // the QR code, quiet zone included
+	text   image.Rectangle
+	beside bool // text beside the QR code rather than below it
+}
+
+// requestText is the request screen's text, most important first.
+func (r *Renderer) requestText(v Request) []para {
+	t := r.theme
+	amount := v.Amount
+	if v.Asset != "" {
+		amount += " " + v.Asset
+	}
+	cd := t.fg
+	if v.Remaining <= 30*time.Second {
+		cd = t.warn
+	}
+	return []para{
+		{text: amount, style: bold, px: r.title, align: alignCenter, fg: t.fg},
+		{text: countdown(v.Remaining), style: bold, px: r.body, align: alignCenter, fg: cd, maxLines: 1},
+		{text: "CANCEL to stop", style: regular, px: r.small, align: alignCenter, fg: t.muted},
+	}
+}
+
+// layoutRequest places the QR code either beside the text (the whole
+// height, the text in the column left over) or above it (the width, the
+// text below), whichever shows the better plan: the full URI, then the
+// standard quiet zone, then bigger modules; on a tie, whichever leaves the
+// text wider lines. r.mu is held.
+func (r *Renderer) layoutRequest(v Request) requestLayout {
+	W, H, m := r.size.W, r.size.H, r.margin
+	var best requestLayout
+	// Beside: the text keeps a column at least a quarter of the width.
+	if p, ok := r.planQR(v, min(H, W-W/4)); ok {
+		s := p.side()
+		qr := image.Rect(0, (H-s)/2, s, (H-s)/2+s)
+		best = requestLayout{plan: p, ok: true, qr: qr, beside: true,
+			text: image.Rect(s+max(1, m/2), m, W-m, H-m)}
+	}
+	// Below: the text keeps the height it takes at its full size.
+	reserve := blockHeight(r.layout(r.requestText(v), W-2*m, H)) + m
+	if p, ok := r.planQR(v, min(W, H-reserve)); ok {
+		s := p.side()
+		qr := image.Rect((W-s)/2, 0, (W-s)/2+s, s)
+		l := requestLayout{plan: p, ok: true, qr: qr, text: image.Rect(m, s, W-m, H-max(1, m/2))}
+		if !best.ok || p.better(best.plan) || (!best.plan.better(p) && l.text.Dx() > best.text.Dx()) {
+			best = l
+		}
+	}
+	if !best.ok {
+		best.text = image.Rect(m, m, W-m, H-m)
+	}
+	return best
+}
+
+// Request draws a payment request: its QR code as large as the screen
+// allows at a whole number of pixels a module, the amount and asset, the
+// time left, and how to stop. See the package doc for when ShortURI is
+// shown instead of URI.
+func (r *Renderer) Request(v Request) image.Image {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.newCanvas()
+	l := r.layoutRequest(v)
+	ps := r.requestText(v)
+	if l.ok {
+		drawQR(c, l.plan, l.qr.Min)
+	} else {
+		ps = append(ps, para{text: "QR code too large for this screen", style: regular, px: r.small, align: alignCenter, fg: r.theme.fg})
+	}
+	r.drawBlock(c, ps, l.text, vCenter)
+	return c.done()
+}
+
+// countdown formats d as m:ss (h:mm:ss from an hour), rounding up so that
+// 0:00 shows only once the time is up.
+func countdown(d time.Duration) string {
+	s := int64((d + time.Second - 1) / time.Second)
+	if d <= 0 {
+		s = 0
+	}
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s/60%60, s%60)
+	}
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
+
+// Result draws how a payment ended, big, and why in a few words: PAID
+// (green), ACCEPTED — WILL SETTLE WHEN ONLINE (amber), REJECTED (red). On a
+// mono screen REJECTED is white on black and ACCEPTED framed.
+func (r *Renderer) Result(v Result) image.Image {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, m := r.newCanvas(), r.margin
+	W, H := r.size.W, r.size.H
+	k := v.Kind
+	if k < 0 || k >= numResults {
+		k = ResultRejected
+	}
+	col := r.theme.result[k]
+	box := image.Rect(0, 0, W, H)
+	c.fill(box, col.bg)
+	if r.size.Mono && k == ResultAccepted {
+		t := max(2, m/2)
+		c.frame(box, t, col.fg)
+		box = box.Inset(t)
+	}
+	word := [numResults]string{"PAID", "ACCEPTED", "REJECTED"}[k]
+	ps := []para{{text: word, style: bold, px: H / 3, align: alignCenter, fg: col.fg, maxLines: 1}}
+	if k == ResultAccepted {
+		ps = append(ps, para{text: "WILL SETTLE WHEN ONLINE", style: bold, px: r.body, align: alignCenter, fg: col.fg})
+	}
+	if v.Reason != "" {
+		ps = append(ps, para{text: v.Reason, style: regular, px: r.title, align: alignCenter, fg: col.fg})
+	}
+	r.drawBlock(c, ps, box.Inset(m), vCenter)
+	return c.done()
+}
+
+// menuRows is how many text rows fit between a menu's banner and hint.
+// r.mu is held.
+func (r *Renderer) menuRows(v Menu) (rows int, area image.Rectangle) {
+	m := r.margin
+	top := r.bannerHeight(v.Title)
+	bottom := r.hintTop(v.Hint)
+	area = image.Rect(m, top+max(1, m/2), r.size.W-m, bottom-max(1, m/2))
+	return max(0, area.Dy()/r.face(mono, r.menuPx()).adv), area
+}
+
+func (r *Renderer) menuPx() int { return r.small }
+
+// MenuRows reports how many of v's lines fit on the screen, so that a
+// caller can page through a longer list.
+func (r *Renderer) MenuRows(v Menu) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n, _ := r.menuRows(v)
+	return n
+}
+
+// Menu draws a title, v's lines (in a fixed-width face, so that columns
+// padded with spaces line up) and the hint. Lines beyond MenuRows give
+// way to a "+N more" line.
+func (r *Renderer) Menu(v Menu) image.Image {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, t := r.newCanvas(), r.theme
+	r.banner(c, v.Title)
+	r.hint(c, v.Hint)
+	rows, area := r.menuRows(v)
+	lines := v.Lines
+	if len(lines) > rows && rows > 0 {
+		lines = append(lines[:rows-1:rows-1], fmt.Sprintf("+%d more", len(v.Lines)-(rows-1)))
+	}
+	f := r.face(mono, r.menuPx())
+	for i, s := range lines[:min(rows, len(lines))] {
+		row := image.Rect(area.Min.X, area.Min.Y+i*f.adv, area.Max.X, area.Min.Y+(i+1)*f.adv)
+		r.drawBlock(c, []para{{text: s, style: mono, px: f.px, minPx: f.px, align: alignLeft, fg: t.fg, maxLines: 1}}, row, vTop)
+	}
+	return c.done()
+}
+
+// bannerParas is a screen's title banner text.
+func (r *Renderer) bannerParas(title string) []para {
+	px := r.title
+	if r.size.Mono {
+		px = r.body // every row counts on a 64-pixel OLED
+	}
+	return []para{{text: title, style: bold, px: px, align: alignCenter, fg: r.theme.bannerFg, maxLines: 1}}
+}
+
+func (r *Renderer) bannerPad() int { return max(1, r.margin/2) }
+
+// bannerHeight is the height of title's banner; 0 for no title.
+func (r *Renderer) bannerHeight(title string) int {
+	if title == "" {
+		return 0
+	}
+	return blockHeight(r.layout(r.bannerParas(title), r.size.W-2*r.margin, r.size.H/3)) + 2*r.bannerPad()
+}
+
+// banner draws title in a band across the top and returns its height.
+func (r *Renderer) banner(c *canvas, title string) int {
+	h := r.bannerHeight(title)
+	if h == 0 {
+		return 0
+	}
+	c.fill(image.Rect(0, 0, r.size.W, h), r.theme.bannerBg)
+	r.drawBlock(c, r.bannerParas(title), image.Rect(r.margin, r.bannerPad(), r.size.W-r.margin, h-r.bannerPad()), vCenter)
+	return h
+}
+
+func (r *Renderer) hintParas(hint string) []para {
+	return []para{{text: hint, style: regular, px: r.small, align: alignCenter, fg: r.theme.muted, maxLines: 2}}
+}
+
+// hintTop is the top of hint's lines at the bottom of the screen.
+func (r *Renderer) hintTop(hint string) int {
+	if hint == "" {
+		return r.size.H
+	}
+	h := blockHeight(r.layout(r.hintParas(hint), r.size.W-2*r.margin, r.size.H/4))
+	return r.size.H - max(1, r.margin/2) - h
+}
+
+// hint draws hint at the bottom of the screen and returns its top.
+func (r *Renderer) hint(c *canvas, hint string) int {
+	top := r.hintTop(hint)
+	if hint != "" {
+		h := blockHeight(r.layout(r.hintParas(hint), r.size.W-2*r.margin, r.size.H/4))
+		r.drawBlock(c, r.hintParas(hint), image.Rect(r.margin, top, r.size.W-r.margin, top+h), vTop)
+	}
+	return top
+}
