@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
+)
+
+// TestAgainstRealPosdAndDevnet builds the real posd and devnet binaries and
+// runs the payer against them: posd with the simulated board, broadcasting
+// to devnet. It proves the HTTP path ends confirmed on chain, the QR path
+// (payer API qr.png) pays a token request to confirmation, every -wrong
+// variant draws its refusal code, a wrong -signer is refused, and the
+// scanner path writes into the simulator's pty.
+func TestAgainstRealPosdAndDevnet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs posd and devnet")
+	}
+	bin := t.TempDir()
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, name := range []string{"posd", "devnet"} {
+		wg.Go(func() {
+			out, err := exec.Command("go", "build", "-o", filepath.Join(bin, name), "showpos/cmd/"+name).CombinedOutput()
+			if err != nil {
+				errs[i] = fmt.Errorf("go build %s: %v\n%s", name, err, out)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	rpcAddr, simAddr, apiAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	rpc := "http://" + rpcAddr
+	start(t, filepath.Join(bin, "devnet"), "-addr", rpcAddr, "-payers", "3")
+	waitRPC(t, rpc)
+
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "posd.toml")
+	err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
+[terminal]
+id = "payer-e2e"
+data_dir = %q
+[api]
+listen = %q
+[chain]
+id = 1337
+rpc = [%q]
+probe_every = "200ms"
+[broadcast]
+poll = "50ms"
+[merchant]
+address = "0x000000000000000000000000000000000000dEaD"
+[payments]
+min_fee_cap_wei = "1000000000"
+[[assets]]
+symbol = "ETH"
+[[assets]]
+symbol = "TUSD"
+token = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+decimals = 6
+[board.display]
+driver = "virtual"
+[board.keypad]
+driver = "virtual"
+[board.scanner]
+driver = "virtual"
+[board.nfc]
+driver = "virtual"
+[board.indicator]
+driver = "virtual"
+[board.virtual]
+listen = %q
+`, filepath.Join(dir, "data"), apiAddr, rpc, simAddr)), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, filepath.Join(bin, "posd"), "-config", cfg)
+	op := unixClient(filepath.Join(dir, "data", "posd.sock"))
+	waitOK(t, op, "http://posd/v1/payments")
+	terminal := "http://" + apiAddr
+	state := t.TempDir()
+	base := []string{"-terminal", terminal, "-rpc", rpc, "-state", state}
+
+	// HTTP: 202, then confirmed on the dev chain.
+	doc := newRequest(t, op, `{"amount":"0.01"}`)
+	signer := doc["signer"].(string)
+	code, out, _ := runPayer(t, append(base, "-payer", "1", "-signer", signer, "-json")...)
+	var res result
+	if code != exitOK || json.Unmarshal([]byte(out), &res) != nil || res.HTTPStatus != http.StatusAccepted || res.NonceSource != "chain pending nonce" {
+		t.Fatalf("pay over HTTP: exit %d, %+v", code, res)
+	}
+	waitConfirmed(t, op, rpc, res.TxHash)
+
+	// Every -wrong variant draws its code. reused needs a fresh request of
+	// the same terms as the payment above.
+	newRequest(t, op, `{"amount":"0.01"}`)
+	for _, wrong := range []string{"reused", "underpaid", "overpaid", "wrong-chain", "wrong-recipient", "expired-fee"} {
+		code, out, _ := runPayer(t, append(base, "-payer", "1", "-wrong", wrong, "-json")...)
+		var res result
+		json.Unmarshal([]byte(out), &res)
+		if code != exitOK || res.Code != expectedCode[wrong] {
+			t.Errorf("-wrong %s: exit %d, code %q, want %q", wrong, code, res.Code, expectedCode[wrong])
+		}
+	}
+
+	// A terminal other than the pinned one is refused before paying.
+	other := common.HexToAddress("0x00000000000000000000000000000000000000aA").Hex()
+	if code, _, stderr := runPayer(t, append(base, "-signer", other)...); code != exitFail || !strings.Contains(stderr, "refusing to pay") {
+		t.Errorf("wrong -signer: exit %d, %q", code, stderr)
+	}
+
+	// QR: the payer API's qr.png of a token request, decoded and paid.
+	doc = newRequest(t, op, `{"amount":"2.5","asset":"TUSD"}`)
+	png := filepath.Join(t.TempDir(), "qr.png")
+	img := getBody(t, http.DefaultClient, terminal+"/api/showpos/qr.png")
+	if err := os.WriteFile(png, img, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runPayer(t, "-qr", png, "-rpc", rpc, "-state", state, "-payer", "2", "-signer", signer, "-json")
+	res = result{}
+	if code != exitOK || json.Unmarshal([]byte(out), &res) != nil || res.Source != "qr-file" || res.RequestID != doc["id"] {
+		t.Fatalf("pay from QR: exit %d, %+v", code, res)
+	}
+	waitConfirmed(t, op, rpc, res.TxHash)
+
+	// Scanner: the pty named by /sim/state takes the payment. posd reads
+	// the scanner only once the cashier state machine exists, so only the
+	// write is asserted here (TestWritesThePaymentToTheScannerPort shows
+	// the board reads it back).
+	var sim struct{ Scanner string }
+	if err := json.Unmarshal(getBody(t, http.DefaultClient, "http://"+simAddr+"/sim/state"), &sim); err != nil || sim.Scanner == "" {
+		t.Fatalf("sim state: %+v %v", sim, err)
+	}
+	newRequest(t, op, `{"amount":"0.02"}`)
+	if code, _, _ := runPayer(t, append(base, "-payer", "0", "-via", "scanner", "-scanner", sim.Scanner)...); code != exitOK {
+		t.Fatalf("pay via scanner: exit %d", code)
+	}
+}
+
+// start runs a binary until the test ends, then interrupts it.
+func start(t *testing.T, path string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(path, args...)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGINT)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("%s log:\n%s", filepath.Base(path), logs.String())
+		}
+	})
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func unixClient(sock string) *http.Client {
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}}
+}
+
+func waitRPC(t *testing.T, rpc string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		c, err := ethclient.DialContext(ctx, rpc)
+		if err == nil {
+			_, err = c.ChainID(ctx)
+			c.Close()
+		}
+		cancel()
+		if err == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("devnet did not come up")
+}
+
+func waitOK(t *testing.T, c *http.Client, url string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := c.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s did not answer", url)
+}
+
+func getBody(t *testing.T, c *http.Client, url string) []byte {
+	t.Helper()
+	resp, err := c.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	}
+	return b
+}
+
+func newRequest(t *testing.T, op *http.Client, body string) map[string]any {
+	t.Helper()
+	resp, err := op.Post("http://posd/v1/requests", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("new request %s: %d %s", body, resp.StatusCode, b)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// waitConfirmed waits until the operator socket lists tx as confirmed and
+// the chain has a successful receipt for it.
+func waitConfirmed(t *testing.T, op *http.Client, rpc, tx string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(string(getBody(t, op, "http://posd/v1/payments?state=confirmed")), tx) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not confirmed: %s", tx, getBody(t, op, "http://posd/v1/payments"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c, err := ethclient.Dial(rpc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r, err := c.TransactionReceipt(context.Background(), common.HexToHash(tx))
+	if err != nil || r.Status != 1 {
+		t.Fatalf("receipt of %s: %+v %v", tx, r, err)
+	}
+}

@@ -1,0 +1,64 @@
+// Command payer plays a payer's phone against a showpos terminal: it reads
+// the payment request the terminal shows (from the payer API, or by decoding
+// the QR code in a PNG), checks the terminal's EIP-712 signature, signs a
+// payment with a dev-chain payer key and hands it back over HTTP or through
+// the terminal's QR scanner port.
+//
+//	payer [-terminal http://127.0.0.1:8080] [-id ID] [-payer N | -key 0xHEX]
+//	      [-via http|scanner|nfc] [-scanner /dev/pts/N] [-nonce auto|N]
+//	      [-rpc http://127.0.0.1:8545] [-qr screen.png | -from-screen http://127.0.0.1:8081/sim/screen.png]
+//	      [-wrong underpaid|overpaid|wrong-chain|reused|wrong-recipient|expired-fee]
+//	      [-signer 0xTERMINAL] [-type legacy|2930|1559] [-fee-cap-gwei 50] [-tip-gwei 1]
+//	      [-state DIR] [-json]
+//
+// The payer refuses to pay (exit 1) when the document does not verify, when
+// -signer is given and another key signed it, when the QR code's URI is not
+// the document's, or when the request is expired or no longer pending.
+//
+// Nonces: -nonce auto asks -rpc for the payer's pending nonce; when the
+// chain cannot be reached (an offline demo) it uses a counter kept per payer
+// address in DIR/<address>.json, where DIR is -state, by default
+// os.UserCacheDir()/showpos-payer (~/.cache/showpos-payer on Linux). The
+// same file remembers the last payment handed over, which -wrong reused
+// sends again. Delete the file after restarting the dev chain offline.
+//
+// -wrong builds a payment the terminal must refuse and sends it over HTTP:
+// underpaid (one base unit short), overpaid (one more), wrong-chain (signed
+// for chain id + 1), reused (the last payment again, for this request:
+// create a request of the same amount), wrong-recipient (paid to the payer
+// itself), expired-fee (fee cap and tip of 0 wei, under any fee floor).
+// It exits 0 when the terminal refuses with the matching code (underpaid,
+// overpaid, wrong_chain, tx_reused, wrong_recipient, fee_too_low) and 1
+// otherwise, so scripts can assert refusals.
+//
+// Exit status: 0 done (or refused as expected), 1 refused or failed, 2 usage.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// usageError is a bad command line.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
