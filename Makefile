@@ -2,7 +2,7 @@
 
 GO        ?= go
 BIN       := bin
-CMDS      := posd posctl devnet
+CMDS      := posd posctl devnet payer
 LDFLAGS   := -s -w
 ARM_CMDS  := posd posctl
 
