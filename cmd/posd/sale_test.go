@@ -1,0 +1,244 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+	"go.bug.st/serial"
+
+	"showpos/sync/devchain"
+	"showpos/terminal/paytx"
+	"showpos/terminal/request"
+	"showpos/terminal/screen"
+)
+
+// A sale as a cashier and a payer make it, through the whole daemon with
+// the simulated board and a real dev chain: keys pressed on the virtual
+// keypad, the QR read off the virtual display, the payment handed over
+// (HTTP, then the scanner pty), PAID on the screen, mined on the chain.
+func TestSaleOnTheSimulatedTerminal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole daemon with a dev chain")
+	}
+	node, err := devchain.Start(context.Background(), devchain.Options{Payers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Close()
+	dir := t.TempDir()
+	sim := freeAddr(t)
+	cfgPath := filepath.Join(dir, "posd.toml")
+	err = os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+[terminal]
+id = "sale-till"
+merchant_name = "Sale Test"
+data_dir = %q
+[chain]
+id = %d
+rpc = [%q]
+probe_every = "200ms"
+[broadcast]
+poll = "50ms"
+[merchant]
+address = "0x000000000000000000000000000000000000dEaD"
+[[assets]]
+symbol = "ETH"
+[board.display]
+driver = "virtual"
+width = 320
+height = 240
+[board.keypad]
+driver = "virtual"
+[board.scanner]
+driver = "virtual"
+[board.virtual]
+listen = %q
+`, filepath.Join(dir, "data"), node.ChainID().Uint64(), node.Endpoint(), sim)), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, slog.New(slog.DiscardHandler), cfgPath, "", addr) }()
+	defer func() { cancel(); <-errc }()
+	waitFor(t, unixClient(filepath.Join(dir, "data", "posd.sock")), errc)
+
+	screens, err := screen.New(screen.Size{W: 320, H: 240})
+	if err != nil {
+		t.Fatal(err)
+	}
+	simURL := "http://" + sim
+	eth, err := ethclient.Dial(node.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eth.Close()
+	payer := node.Payers()[0].Key
+
+	for i, via := range []string{"http", "scanner"} {
+		t.Run(via, func(t *testing.T) {
+			for _, k := range []string{"0", ".", "2", "5", "enter"} {
+				resp, err := http.Post(simURL+"/sim/key", "application/json", strings.NewReader(`{"key":"`+k+`"}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusNoContent {
+					t.Fatalf("key %s: %s", k, resp.Status)
+				}
+			}
+			// The payer reads the QR off the screen and fetches the
+			// signed request it points to.
+			uri := waitQR(t, simURL)
+			doc := fetchRequest(t, addr)
+			if doc.URI != uri || doc.AmountDisplay != "0.25" {
+				t.Fatalf("QR %q, request %q for %s", uri, doc.URI, doc.AmountDisplay)
+			}
+			if _, err := doc.Verify(); err != nil {
+				t.Fatal(err)
+			}
+			tx, err := paytx.Build(doc.Request(), payer, paytx.Options{Nonce: uint64(i), FeeCap: big.NewInt(50e9)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := tx.MarshalBinary()
+			switch via {
+			case "http":
+				body, _ := json.Marshal(map[string]string{"requestId": doc.ID, "rawTx": hexutil.Encode(raw)})
+				resp, err := http.Post("http://"+addr+"/api/showpos/broadcastTx", "application/json", bytes.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted {
+					t.Fatalf("broadcastTx: %s", resp.Status)
+				}
+			case "scanner":
+				var st struct {
+					Scanner string `json:"scanner"`
+				}
+				getJSON(t, simURL+"/sim/state", &st)
+				port, err := serial.Open(st.Scanner, &serial.Mode{BaudRate: 9600})
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = port.Write([]byte(hexutil.Encode(raw) + "\r\n"))
+				port.Close()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitScreen(t, simURL, screens.Result(screen.Result{Kind: screen.ResultPaid}))
+			if rcpt, err := eth.TransactionReceipt(context.Background(), tx.Hash()); err != nil || rcpt.Status != 1 {
+				t.Fatalf("receipt %v, %v", rcpt, err)
+			}
+			// Any key goes back to idle for the next sale.
+			resp, err := http.Post(simURL+"/sim/key", "application/json", strings.NewReader(`{"key":"cancel"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		})
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func fetchRequest(t *testing.T, addr string) *request.Document {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/api/showpos/getPaymentRequest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	doc, err := request.ParseDocument(buf.Bytes())
+	if err != nil {
+		t.Fatalf("%s: %v", buf.Bytes(), err)
+	}
+	return doc
+}
+
+func screenPNG(t *testing.T, simURL string) image.Image {
+	t.Helper()
+	resp, err := http.Get(simURL + "/sim/screen.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	img, err := png.Decode(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func waitQR(t *testing.T, simURL string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		bmp, _ := gozxing.NewBinaryBitmapFromImage(screenPNG(t, simURL))
+		if res, err := qrcode.NewQRCodeReader().Decode(bmp, nil); err == nil {
+			return res.GetText()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("no QR on the simulated screen")
+	return ""
+}
+
+func waitScreen(t *testing.T, simURL string, want image.Image) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if samePixels(screenPNG(t, simURL), want) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the simulated screen never showed the expected picture")
+}
+
+func samePixels(a, b image.Image) bool {
+	if a.Bounds() != b.Bounds() {
+		return false
+	}
+	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+			r1, g1, b1, _ := a.At(x, y).RGBA()
+			r2, g2, b2, _ := b.At(x, y).RGBA()
+			if r1>>8 != r2>>8 || g1>>8 != g2>>8 || b1>>8 != b2>>8 {
+				return false
+			}
+		}
+	}
+	return true
+}
