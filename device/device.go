@@ -150,3 +150,15 @@ var (
 
 // DefaultTapTimeout bounds one tap's whole exchange.
 const DefaultTapTimeout = 3 * time.Second
+
+// Clip is image/draw's clipping, for drivers: r limited to the display's
+// bounds and the source's, and the matching source point.
+func Clip(r, bounds, srcBounds image.Rectangle, sp image.Point) (image.Rectangle, image.Point) {
+	orig := r.Min
+	r = r.Intersect(bounds)
+	sp = sp.Add(r.Min.Sub(orig))
+	sr := image.Rectangle{Min: sp, Max: sp.Add(r.Size())}.Intersect(srcBounds)
+	r.Min = r.Min.Add(sr.Min.Sub(sp))
+	r.Max = r.Min.Add(sr.Size())
+	return r, sr.Min
+}

@@ -213,7 +213,7 @@ func (d *Dev) Draw(r image.Rectangle, src image.Image, sp image.Point) error {
 	if d.halted {
 		return fmt.Errorf("fbdev: %s: %w", d.name, device.ErrHalted)
 	}
-	r, sp = clip(r, d.rect, src.Bounds(), sp)
+	r, sp = device.Clip(r, d.rect, src.Bounds(), sp)
 	if r.Empty() {
 		return nil
 	}
@@ -262,16 +262,4 @@ func (d *Dev) Halt() error {
 		}
 	}
 	return nil
-}
-
-// clip is image/draw's clipping: r within bounds, and the matching part
-// of src from sp.
-func clip(r, bounds, srcBounds image.Rectangle, sp image.Point) (image.Rectangle, image.Point) {
-	orig := r.Min
-	r = r.Intersect(bounds)
-	sp = sp.Add(r.Min.Sub(orig))
-	sr := image.Rectangle{Min: sp, Max: sp.Add(r.Size())}.Intersect(srcBounds)
-	r.Min = r.Min.Add(sr.Min.Sub(sp))
-	r.Max = r.Min.Add(sr.Size())
-	return r, sr.Min
 }

@@ -263,7 +263,7 @@ func (d *Dev) ColorModel() color.Model {
 func (d *Dev) Draw(r image.Rectangle, src image.Image, sp image.Point) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	r, sp = clip(r, d.rect, src.Bounds(), sp)
+	r, sp = device.Clip(r, d.rect, src.Bounds(), sp)
 	if r.Empty() {
 		return nil
 	}
@@ -307,18 +307,6 @@ func (d *Dev) wake() error {
 	}
 	d.halted = false
 	return nil
-}
-
-// clip is image/draw's clipping: r within bounds, and the matching part
-// of src from sp.
-func clip(r, bounds, srcBounds image.Rectangle, sp image.Point) (image.Rectangle, image.Point) {
-	orig := r.Min
-	r = r.Intersect(bounds)
-	sp = sp.Add(r.Min.Sub(orig))
-	sr := image.Rectangle{Min: sp, Max: sp.Add(r.Size())}.Intersect(srcBounds)
-	r.Min = r.Min.Add(sr.Min.Sub(sp))
-	r.Max = r.Min.Add(sr.Size())
-	return r, sr.Min
 }
 
 // draw sends r (already clipped) from src at sp.
