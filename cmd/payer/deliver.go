@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -90,8 +91,8 @@ func writeScanner(ctx context.Context, path string, raw []byte) error {
 // checks the document's signature and answers with raw. A document that
 // does not verify is declined (the terminal reads 69 82).
 //
-// The simulator offers taps only in-process: the CLI's -via nfc needs a
-// POST /sim/tap on the board's page first.
+// Tests tap in-process with it; the CLI taps through the simulator's
+// POST /sim/tap (tapSim), whose phone speaks the same protocol.
 func nfcPhone(raw []byte) virtual.Phone {
 	raw = bytes.Clone(raw)
 	p := &nfcpay.Phone{Sign: func(doc []byte) ([]byte, error) {
@@ -109,4 +110,26 @@ func nfcPhone(raw []byte) virtual.Phone {
 		defer mu.Unlock()
 		return p.Respond(apdu), nil
 	}
+}
+
+// tapSim holds the phone to the simulator's reader: POST /sim/tap with the
+// signed transaction; the simulator's phone hands it over when the
+// terminal asks, and the call returns once the terminal has released it.
+func tapSim(ctx context.Context, sim string, raw []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(sim, "/")+"/sim/tap",
+		strings.NewReader(hexutil.Encode(raw)))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "text/plain")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("tap at %s: %w", sim, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("tap at %s: %s: %s", sim, resp.Status, bytes.TrimSpace(b))
+	}
+	return nil
 }

@@ -143,18 +143,46 @@ listen = %q
 	}
 	waitConfirmed(t, op, rpc, res.TxHash)
 
-	// Scanner: the pty named by /sim/state takes the payment. posd reads
-	// the scanner only once the cashier state machine exists, so only the
-	// write is asserted here (TestWritesThePaymentToTheScannerPort shows
-	// the board reads it back).
+	// Scanner and NFC: the cashier takes them for the request it shows,
+	// so the sale is keyed on the simulator's keypad first.
 	var sim struct{ Scanner string }
 	if err := json.Unmarshal(getBody(t, http.DefaultClient, "http://"+simAddr+"/sim/state"), &sim); err != nil || sim.Scanner == "" {
 		t.Fatalf("sim state: %+v %v", sim, err)
 	}
-	newRequest(t, op, `{"amount":"0.02"}`)
-	if code, _, _ := runPayer(t, append(base, "-payer", "0", "-via", "scanner", "-scanner", sim.Scanner)...); code != exitOK {
-		t.Fatalf("pay via scanner: exit %d", code)
+	for _, via := range [][]string{{"-via", "scanner", "-scanner", sim.Scanner}, {"-via", "nfc", "-sim", "http://" + simAddr}} {
+		for _, k := range []string{"cancel", "0", ".", "0", "2", "enter"} {
+			resp, err := http.Post("http://"+simAddr+"/sim/key", "application/json", strings.NewReader(`{"key":"`+k+`"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+		waitOnScreen(t, "http://"+apiAddr)
+		code, out, _ := runPayer(t, append(append(base, "-payer", "0", "-json"), via...)...)
+		res = result{}
+		if code != exitOK || json.Unmarshal([]byte(out), &res) != nil {
+			t.Fatalf("pay %v: exit %d, %s", via, code, out)
+		}
+		waitConfirmed(t, op, rpc, res.TxHash)
 	}
+}
+
+// waitOnScreen waits until the terminal shows a pending request.
+func waitOnScreen(t *testing.T, api string) {
+	t.Helper()
+	for range 200 {
+		resp, err := http.Get(api + "/api/showpos/getPaymentRequest")
+		if err == nil {
+			var d struct{ Status string }
+			json.NewDecoder(resp.Body).Decode(&d)
+			resp.Body.Close()
+			if d.Status == "pending" {
+				return
+			}
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatal("no pending request on screen")
 }
 
 // start runs a binary until the test ends, then interrupts it.

@@ -124,6 +124,12 @@ func pay(ctx context.Context, o *options, out *printer) (*result, error) {
 		}
 		out.line("scanned", "wrote %d bytes (0x + hex + CR) to %s", 2+2*len(raw)+1, o.scanner)
 		accepted, res.OK = true, true
+	case "nfc":
+		if err := tapSim(ctx, o.sim, raw); err != nil {
+			return res, err
+		}
+		out.line("tapped", "the phone was held to the reader at %s until the terminal released it", o.sim)
+		accepted, res.OK = true, true
 	}
 	if accepted && o.wrong == "" && res.Nonce != nil {
 		if *res.Nonce+1 > st.NextNonce {

@@ -222,7 +222,7 @@ func TestNFCPhoneAnswersATap(t *testing.T) {
 
 func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
-		{"-via", "nfc"},
+		{"-via", "nfc", "-sim", ""},
 		{"-via", "scanner"},
 		{"-wrong", "sideways"},
 		{"-wrong", "underpaid", "-via", "scanner", "-scanner", "/dev/null"},

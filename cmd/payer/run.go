@@ -29,6 +29,7 @@ type options struct {
 	key          *ecdsa.PrivateKey
 	via          string
 	scanner      string
+	sim          string
 	nonce        string
 	rpc          string
 	qrFile       string
@@ -64,6 +65,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	keyHex := fs.String("key", "", "payer private key, 0x and 64 hex digits (instead of -payer)")
 	fs.StringVar(&o.via, "via", "http", "how to hand the payment over: http, scanner or nfc")
 	fs.StringVar(&o.scanner, "scanner", "", "the terminal's scanner serial port (the simulator's pty, see GET /sim/state)")
+	fs.StringVar(&o.sim, "sim", "http://127.0.0.1:8081", "the simulator's page, for -via nfc (POST /sim/tap holds the phone to its reader)")
 	fs.StringVar(&o.nonce, "nonce", "auto", "auto (ask -rpc, else the local counter) or a number")
 	fs.StringVar(&o.rpc, "rpc", "http://127.0.0.1:8545", "chain JSON-RPC endpoint for -nonce auto")
 	fs.StringVar(&o.qrFile, "qr", "", "read the request by decoding the QR code in this PNG/JPEG file")
@@ -114,7 +116,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			return nil, usagef("-via scanner needs -scanner PATH (the simulator's pty: GET /sim/state, field scanner)")
 		}
 	case "nfc":
-		return nil, usagef("-via nfc is not available from another process: the simulator has no tap endpoint (it needs POST /sim/tap); tests tap in-process with nfcPhone")
+		if o.sim == "" {
+			return nil, usagef("-via nfc needs -sim URL (the simulator's page)")
+		}
 	default:
 		return nil, usagef("-via %q: want http, scanner or nfc", o.via)
 	}

@@ -8,10 +8,12 @@
 package board
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"periph.io/x/conn/v3/gpio"
 	"periph.io/x/conn/v3/gpio/gpioreg"
@@ -30,7 +32,9 @@ import (
 	"showpos/drivers/ssd1306"
 	"showpos/drivers/st7789"
 	"showpos/drivers/virtual"
+	"showpos/terminal/check"
 	"showpos/terminal/config"
+	"showpos/terminal/nfcpay"
 )
 
 // Devices are the terminal's opened devices; a nil field is a device the
@@ -87,6 +91,7 @@ func Open(cfg config.Board, log *slog.Logger) (_ *Devices, err error) {
 			Mono:       cfg.Display.Mono,
 			MaxPayload: cfg.Scanner.MaxPayload,
 			Logger:     log.With("device", "virtual"),
+			TapPhone:   tapPhone,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("board.virtual: start the simulator on %s (board.virtual.listen): %w", cfg.Virtual.Listen, err)
@@ -335,4 +340,24 @@ func parseKeymap(rows [][]string) ([][]device.Key, error) {
 		}
 	}
 	return out, nil
+}
+
+// tapPhone makes the simulator's phone for POST /sim/tap: the body is the
+// payer's signed transaction in hex, and the phone answers the terminal's
+// tap protocol (nfcpay) with it, as a payer's phone app would.
+func tapPhone(body []byte) (virtual.Phone, error) {
+	raw, err := check.DecodeHex(string(body))
+	if err != nil {
+		return nil, err
+	}
+	p := &nfcpay.Phone{Sign: func([]byte) ([]byte, error) { return raw, nil }}
+	var mu sync.Mutex
+	return func(ctx context.Context, apdu []byte) ([]byte, error) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return p.Respond(apdu), nil
+	}, nil
 }

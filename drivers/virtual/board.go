@@ -38,6 +38,10 @@ type Opts struct {
 	MaxPayload int
 	// Logger receives the board's diagnostics; nil discards them.
 	Logger *slog.Logger
+	// TapPhone, if set, lets another process tap: POST /sim/tap hands its
+	// body to TapPhone, and the phone it returns is presented as by Tap.
+	// The board knows no tap protocol itself; the wiring supplies one.
+	TapPhone func(body []byte) (Phone, error)
 }
 
 // ErrNotLoopback is returned by New for a Listen address that other

@@ -2,6 +2,7 @@ package virtual
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -56,6 +57,7 @@ func (b *Board) handler() http.Handler {
 	mux.HandleFunc("GET /sim/events", b.serveEvents)
 	mux.HandleFunc("POST /sim/key", b.serveKey)
 	mux.HandleFunc("POST /sim/scan", b.serveScan)
+	mux.HandleFunc("POST /sim/tap", b.serveTap)
 	return guard(mux)
 }
 
@@ -268,6 +270,39 @@ func (b *Board) serveScan(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		http.Error(w, "virtual scanner: queue full", http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// maxTapBody caps a POST /sim/tap body: a signed transaction, hex-encoded.
+const maxTapBody = 300 << 10
+
+// tapWait is how long POST /sim/tap holds the phone to the reader.
+const tapWait = 10 * time.Second
+
+// serveTap presents the phone Opts.TapPhone makes of the body, as a
+// payer holding a phone to the reader, and answers once the terminal has
+// released it (204), or why not.
+func (b *Board) serveTap(w http.ResponseWriter, r *http.Request) {
+	if b.opts.TapPhone == nil {
+		http.Error(w, "virtual nfc: this board takes no taps over HTTP", http.StatusNotImplemented)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxTapBody))
+	if err != nil {
+		http.Error(w, "virtual nfc: "+err.Error(), http.StatusRequestEntityTooLarge)
+		return
+	}
+	phone, err := b.opts.TapPhone(body)
+	if err != nil {
+		http.Error(w, "virtual nfc: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), tapWait)
+	defer cancel()
+	if err := b.Tap(ctx, phone); err != nil {
+		http.Error(w, "virtual nfc: "+err.Error(), http.StatusConflict)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
