@@ -29,9 +29,10 @@ run: build
 	trap 'kill $$devnet 2>/dev/null; wait $$devnet 2>/dev/null' EXIT INT TERM; \
 	sleep 1; cat .run/devnet.txt; \
 	echo; \
-	echo "posd: payer API  http://127.0.0.1:8080/api/showpos/getPaymentRequest"; \
-	echo "      operator   $(BIN)/posctl -socket .run/data/posd.sock request new -amount 0.01"; \
-	echo "                 $(BIN)/posctl -socket .run/data/posd.sock queue"; \
+	echo "terminal   open http://127.0.0.1:8081/ : key an amount, press Enter"; \
+	echo "payer      $(BIN)/payer            (pays the request on screen; -via scanner|nfc, -wrong underpaid …)"; \
+	echo "operator   $(BIN)/posctl -socket .run/data/posd.sock queue"; \
+	echo "offline    kill -USR1 $$devnet     (cuts the chain's link; again restores it)"; \
 	echo; \
 	$(BIN)/posd -config configs/sim.toml
 

@@ -17,6 +17,7 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -44,37 +45,67 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	o := devchain.Options{HTTPAddr: *addr, ChainID: *chainID, Payers: *payers, Logger: log}
-	if err := run(ctx, os.Stdout, o); err != nil {
+	toggle := make(chan os.Signal, 1)
+	signal.Notify(toggle, syscall.SIGUSR1)
+	o := devchain.Options{ChainID: *chainID, Payers: *payers, Logger: log}
+	if err := run(ctx, os.Stdout, o, *addr, toggle); err != nil {
 		fmt.Fprintln(os.Stderr, "devnet:", err)
 		os.Exit(1)
 	}
 }
 
-// run starts the chain, prints what a user needs to point a wallet or
-// posd at it, and stops it when ctx ends.
-func run(ctx context.Context, out io.Writer, o devchain.Options) error {
+// run starts the chain behind a link on addr, prints what a user needs to
+// point a wallet or posd at it, cuts or restores the link on each value
+// from toggle (SIGUSR1), and stops when ctx ends.
+func run(ctx context.Context, out io.Writer, o devchain.Options, addr string, toggle <-chan os.Signal) error {
 	if o.Payers < 1 {
 		return fmt.Errorf("-payers must be at least 1, got %d", o.Payers)
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("-addr %q: %w", addr, err)
+	}
+	if host, _, _ := net.SplitHostPort(addr); host != "127.0.0.1" && host != "localhost" && host != "::1" {
+		return fmt.Errorf("-addr %q: %w", addr, devchain.ErrNotLoopback)
 	}
 	c, err := devchain.Start(ctx, o)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	if err := printChain(out, c); err != nil {
+	l, err := newLink(addr, strings.TrimPrefix(c.Endpoint(), "http://"))
+	if err != nil {
 		return err
 	}
-	<-ctx.Done()
-	fmt.Fprintln(out, "stopping")
-	return c.Close()
+	defer l.close()
+	if err := printChain(out, c, "http://"+l.addr); err != nil {
+		return err
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(out, "stopping")
+			l.close()
+			return c.Close()
+		case <-toggle:
+			if l.up() {
+				l.cut()
+				fmt.Fprintln(out, "link cut: the chain is unreachable (it keeps its state); SIGUSR1 again restores it")
+				continue
+			}
+			if err := l.restore(); err != nil {
+				fmt.Fprintln(out, "restore:", err)
+				continue
+			}
+			fmt.Fprintln(out, "link restored")
+		}
+	}
 }
 
-func printChain(out io.Writer, c *devchain.Chain) error {
+func printChain(out io.Writer, c *devchain.Chain, endpoint string) error {
 	wei, units := c.PayerBalances()
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(w, "showpos dev chain (every key below is public: loopback use only)\n\n")
-	fmt.Fprintf(w, "endpoint\t%s\n", c.Endpoint())
+	fmt.Fprintf(w, "endpoint\t%s\n", endpoint)
 	fmt.Fprintf(w, "chain id\t%s\n", c.ChainID())
 	fmt.Fprintf(w, "token\t%s  (%s, %s, %d decimals)\n", devchain.TokenAddr.Hex(), devchain.TokenName, devchain.TokenSymbol, devchain.TokenDecimals)
 	fmt.Fprintf(w, "payers\t%d, each with %s ETH and %s %s\n\n", len(c.Payers()), decimal(wei, 18), decimal(units, devchain.TokenDecimals), devchain.TokenSymbol)
@@ -82,7 +113,7 @@ func printChain(out io.Writer, c *devchain.Chain) error {
 	for i, p := range c.Payers() {
 		fmt.Fprintf(w, "%d\t%s\t%s\n", i, p.Address.Hex(), hexutil.Encode(crypto.FromECDSA(p.Key)))
 	}
-	fmt.Fprintf(w, "\nrunning; Ctrl-C stops\n")
+	fmt.Fprintf(w, "\nrunning; Ctrl-C stops; kill -USR1 %d cuts or restores the link (the chain keeps its state)\n", os.Getpid())
 	return w.Flush()
 }
 

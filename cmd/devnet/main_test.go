@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"math/big"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,8 +40,9 @@ func TestRunPrintsTheChainAndStopsOnCancel(t *testing.T) {
 	defer cancel()
 	var out syncBuffer
 	done := make(chan error, 1)
+	toggle := make(chan os.Signal, 1)
 	go func() {
-		done <- run(ctx, &out, devchain.Options{HTTPAddr: "127.0.0.1:0", ChainID: 4242, Payers: 2})
+		done <- run(ctx, &out, devchain.Options{ChainID: 4242, Payers: 2}, "127.0.0.1:0", toggle)
 	}()
 
 	endpointRE := regexp.MustCompile(`endpoint\s+(http://127\.0\.0\.1:\d+)`)
@@ -81,6 +84,20 @@ func TestRunPrintsTheChainAndStopsOnCancel(t *testing.T) {
 		t.Fatalf("eth_chainId = %q, %v; want 0x1092", id, err)
 	}
 
+	// SIGUSR1 cuts the link, and again restores it; the chain is the same.
+	chainID := func() error {
+		rc, err := rpc.Dial(endpoint)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		return rc.Call(&id, "eth_chainId")
+	}
+	toggle <- syscall.SIGUSR1
+	waitUntil(t, func() bool { return chainID() != nil }, "the cut link still answers")
+	toggle <- syscall.SIGUSR1
+	waitUntil(t, func() bool { return chainID() == nil }, "the restored link does not answer")
+
 	cancel()
 	select {
 	case err := <-done:
@@ -101,12 +118,16 @@ func TestRunPrintsTheChainAndStopsOnCancel(t *testing.T) {
 }
 
 func TestRunRefusesBadOptions(t *testing.T) {
-	for _, o := range []devchain.Options{
-		{HTTPAddr: "0.0.0.0:0", Payers: 1},
-		{HTTPAddr: "127.0.0.1:0", Payers: 0},
+	for _, tc := range []struct {
+		addr string
+		o    devchain.Options
+	}{
+		{"0.0.0.0:0", devchain.Options{Payers: 1}},
+		{"127.0.0.1:0", devchain.Options{Payers: 0}},
+		{"nonsense", devchain.Options{Payers: 1}},
 	} {
-		if err := run(context.Background(), &bytes.Buffer{}, o); err == nil {
-			t.Errorf("run(%+v) succeeded", o)
+		if err := run(context.Background(), &bytes.Buffer{}, tc.o, tc.addr, nil); err == nil {
+			t.Errorf("run(%q, %+v) succeeded", tc.addr, tc.o)
 		}
 	}
 }
@@ -127,4 +148,15 @@ func TestDecimal(t *testing.T) {
 			t.Errorf("decimal(%d, %d) = %q, want %q", tc.v, tc.places, got, tc.want)
 		}
 	}
+}
+
+func waitUntil(t *testing.T, ok func() bool, fail string) {
+	t.Helper()
+	for range 200 {
+		if ok() {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatal(fail)
 }
