@@ -36,55 +36,11 @@ func TestSaleOnTheSimulatedTerminal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole daemon with a dev chain")
 	}
-	node, err := devchain.Start(context.Background(), devchain.Options{Payers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
-	dir := t.TempDir()
-	sim := freeAddr(t)
-	cfgPath := filepath.Join(dir, "posd.toml")
-	err = os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
-[terminal]
-id = "sale-till"
-merchant_name = "Sale Test"
-data_dir = %q
-[chain]
-id = %d
-rpc = [%q]
-probe_every = "200ms"
-[broadcast]
-poll = "50ms"
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
-[[assets]]
-symbol = "ETH"
-[board.display]
-driver = "virtual"
-width = 320
-height = 240
-[board.keypad]
-driver = "virtual"
-[board.scanner]
-driver = "virtual"
-[board.virtual]
-listen = %q
-`, filepath.Join(dir, "data"), node.ChainID().Uint64(), node.Endpoint(), sim)), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, slog.New(slog.DiscardHandler), cfgPath, "", addr) }()
-	defer func() { cancel(); <-errc }()
-	waitFor(t, unixClient(filepath.Join(dir, "data", "posd.sock")), errc)
-
+	node, simURL, addr := startSimTerminal(t)
 	screens, err := screen.New(screen.Size{W: 320, H: 240})
 	if err != nil {
 		t.Fatal(err)
 	}
-	simURL := "http://" + sim
 	eth, err := ethclient.Dial(node.Endpoint())
 	if err != nil {
 		t.Fatal(err)
@@ -241,4 +197,56 @@ func samePixels(a, b image.Image) bool {
 		}
 	}
 	return true
+}
+
+// startSimTerminal runs posd with a simulated board (display, keypad,
+// scanner) broadcasting to a real dev chain, until the test ends. It
+// returns the chain, the simulator's page URL and the payer API address.
+func startSimTerminal(t *testing.T) (*devchain.Chain, string, string) {
+	t.Helper()
+	node, err := devchain.Start(context.Background(), devchain.Options{Payers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	dir := t.TempDir()
+	sim := freeAddr(t)
+	cfgPath := filepath.Join(dir, "posd.toml")
+	err = os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+[terminal]
+id = "sale-till"
+merchant_name = "Sale Test"
+data_dir = %q
+[chain]
+id = %d
+rpc = [%q]
+probe_every = "200ms"
+[broadcast]
+poll = "50ms"
+[merchant]
+address = "0x000000000000000000000000000000000000dEaD"
+[[assets]]
+symbol = "ETH"
+[board.display]
+driver = "virtual"
+width = 320
+height = 240
+[board.keypad]
+driver = "virtual"
+[board.scanner]
+driver = "virtual"
+[board.virtual]
+listen = %q
+`, filepath.Join(dir, "data"), node.ChainID().Uint64(), node.Endpoint(), sim)), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, slog.New(slog.DiscardHandler), cfgPath, "", addr) }()
+	t.Cleanup(func() { cancel(); <-errc })
+	waitFor(t, unixClient(filepath.Join(dir, "data", "posd.sock")), errc)
+
+	return node, "http://" + sim, addr
 }

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"showpos/device"
-	"showpos/drivers/virtual/internal/cdp"
+	"showpos/drivers/virtual/cdp"
 )
 
 // findChromium returns the browser to test the page with, or skips the

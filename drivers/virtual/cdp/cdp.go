@@ -1,5 +1,6 @@
 // Package cdp drives a headless Chromium over the DevTools protocol, for
-// the virtual board's browser test. It carries its own minimal WebSocket
+// browser tests of the simulator's page (the virtual board's own, and the
+// whole terminal's). It carries its own minimal WebSocket
 // client (RFC 6455, client side: masked text frames out; text,
 // continuation, ping and close frames in) because the module has no
 // WebSocket dependency.
@@ -52,6 +53,20 @@ type Browser struct {
 	stderr *strings.Builder
 	exited chan struct{}
 	conn   *Conn
+}
+
+// Chromium finds the browser: $SHOWPOS_CHROMIUM, else chromium (or
+// chromium-browser, google-chrome) on the PATH.
+func Chromium() (string, error) {
+	if p := os.Getenv("SHOWPOS_CHROMIUM"); p != "" {
+		return p, nil
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p, nil
+		}
+	}
+	return "", errors.New("chromium not found (Debian: apt-get install chromium; or set SHOWPOS_CHROMIUM)")
 }
 
 // Launch starts path (a chromium binary) with a fresh profile under dir
