@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"io"
 	"net"
 	"net/http"
@@ -19,14 +21,18 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
+
+	"showpos/terminal/screen"
 )
 
 // TestAgainstRealPosdAndDevnet builds the real posd and devnet binaries and
 // runs the payer against them: posd with the simulated board, broadcasting
 // to devnet. It proves the HTTP path ends confirmed on chain, the QR path
 // (payer API qr.png) pays a token request to confirmation, every -wrong
-// variant draws its refusal code, a wrong -signer is refused, and the
-// scanner path writes into the simulator's pty.
+// variant draws its refusal code, a wrong -signer is refused, and that a
+// sale keyed on the simulator's keypad is paid through each channel (HTTP
+// with the QR read off the simulated display, the scanner pty, an NFC
+// tap), shows PAID on the simulated display and is confirmed on chain.
 func TestAgainstRealPosdAndDevnet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs posd and devnet")
@@ -149,7 +155,16 @@ listen = %q
 	if err := json.Unmarshal(getBody(t, http.DefaultClient, "http://"+simAddr+"/sim/state"), &sim); err != nil || sim.Scanner == "" {
 		t.Fatalf("sim state: %+v %v", sim, err)
 	}
-	for _, via := range [][]string{{"-via", "scanner", "-scanner", sim.Scanner}, {"-via", "nfc", "-sim", "http://" + simAddr}} {
+	screens, err := screen.New(screen.Size{W: 320, H: 240})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid := screens.Result(screen.Result{Kind: screen.ResultPaid})
+	for _, via := range [][]string{
+		{"-via", "http", "-from-screen", "http://" + simAddr + "/sim/screen.png"}, // the QR read off the simulated display
+		{"-via", "scanner", "-scanner", sim.Scanner},
+		{"-via", "nfc", "-sim", "http://" + simAddr},
+	} {
 		for _, k := range []string{"cancel", "0", ".", "0", "2", "enter"} {
 			resp, err := http.Post("http://"+simAddr+"/sim/key", "application/json", strings.NewReader(`{"key":"`+k+`"}`))
 			if err != nil {
@@ -164,7 +179,36 @@ listen = %q
 			t.Fatalf("pay %v: exit %d, %s", via, code, out)
 		}
 		waitConfirmed(t, op, rpc, res.TxHash)
+		waitPaidScreen(t, "http://"+simAddr, paid)
 	}
+}
+
+// waitPaidScreen waits until the simulated display shows want.
+func waitPaidScreen(t *testing.T, sim string, want image.Image) {
+	t.Helper()
+	for range 400 {
+		if img, err := png.Decode(bytes.NewReader(getBody(t, http.DefaultClient, sim+"/sim/screen.png"))); err == nil && samePixels(img, want) {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatal("the simulated display never showed PAID")
+}
+
+func samePixels(a, b image.Image) bool {
+	if a.Bounds() != b.Bounds() {
+		return false
+	}
+	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+			r1, g1, b1, _ := a.At(x, y).RGBA()
+			r2, g2, b2, _ := b.At(x, y).RGBA()
+			if r1>>8 != r2>>8 || g1>>8 != g2>>8 || b1>>8 != b2>>8 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // waitOnScreen waits until the terminal shows a pending request.
