@@ -187,28 +187,12 @@ listen = %q
 func waitPaidScreen(t *testing.T, sim string, want image.Image) {
 	t.Helper()
 	for range 400 {
-		if img, err := png.Decode(bytes.NewReader(getBody(t, http.DefaultClient, sim+"/sim/screen.png"))); err == nil && samePixels(img, want) {
+		if img, err := png.Decode(bytes.NewReader(getBody(t, http.DefaultClient, sim+"/sim/screen.png"))); err == nil && screen.SamePicture(img, want) {
 			return
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
 	t.Fatal("the simulated display never showed PAID")
-}
-
-func samePixels(a, b image.Image) bool {
-	if a.Bounds() != b.Bounds() {
-		return false
-	}
-	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
-		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
-			r1, g1, b1, _ := a.At(x, y).RGBA()
-			r2, g2, b2, _ := b.At(x, y).RGBA()
-			if r1>>8 != r2>>8 || g1>>8 != g2>>8 || b1>>8 != b2>>8 {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // waitOnScreen waits until the terminal shows a pending request.

@@ -175,28 +175,12 @@ func waitScreen(t *testing.T, simURL string, want image.Image) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		if samePixels(screenPNG(t, simURL), want) {
+		if screen.SamePicture(screenPNG(t, simURL), want) {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("the simulated screen never showed the expected picture")
-}
-
-func samePixels(a, b image.Image) bool {
-	if a.Bounds() != b.Bounds() {
-		return false
-	}
-	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
-		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
-			r1, g1, b1, _ := a.At(x, y).RGBA()
-			r2, g2, b2, _ := b.At(x, y).RGBA()
-			if r1>>8 != r2>>8 || g1>>8 != g2>>8 || b1>>8 != b2>>8 {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // startSimTerminal runs posd with a simulated board (display, keypad,

@@ -129,7 +129,7 @@ func (s *shop) waitScreen(want image.Image) {
 	s.t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if samePixels(s.board.Screen(), want) {
+		if screen.SamePicture(s.board.Screen(), want) {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -137,22 +137,6 @@ func (s *shop) waitScreen(want image.Image) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-func samePixels(a, b image.Image) bool {
-	if a.Bounds() != b.Bounds() {
-		return false
-	}
-	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
-		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
-			r1, g1, b1, _ := a.At(x, y).RGBA()
-			r2, g2, b2, _ := b.At(x, y).RGBA()
-			if r1>>8 != r2>>8 || g1>>8 != g2>>8 || b1>>8 != b2>>8 {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // charge keys an amount and OK, and returns the request the QR on screen
