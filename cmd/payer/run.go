@@ -17,7 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/sync/devchain"
+	"showpos/sync/devchain/devkeys"
 	"showpos/terminal/request"
 )
 
@@ -61,7 +61,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	o := &options{}
 	fs.StringVar(&o.terminal, "terminal", "http://127.0.0.1:8080", "the terminal's payer API base URL")
 	fs.StringVar(&o.id, "id", "", "request id to pay (default: the one on screen)")
-	payerIdx := fs.Int("payer", 0, "dev-chain payer index: pays with devchain.PayerKey(N)")
+	payerIdx := fs.Int("payer", 0, "dev-chain payer index: pays with devkeys.PayerKey(N)")
 	keyHex := fs.String("key", "", "payer private key, 0x and 64 hex digits (instead of -payer)")
 	fs.StringVar(&o.via, "via", "http", "how to hand the payment over: http, scanner or nfc")
 	fs.StringVar(&o.scanner, "scanner", "", "the terminal's scanner serial port (the simulator's pty, see GET /sim/state)")
@@ -106,7 +106,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	case *payerIdx < 0:
 		return nil, usagef("-payer must be 0 or more")
 	default:
-		o.key = devchain.PayerKey(*payerIdx)
+		o.key = devkeys.PayerKey(*payerIdx)
 	}
 
 	switch o.via {

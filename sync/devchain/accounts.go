@@ -2,13 +2,13 @@ package devchain
 
 import (
 	"crypto/ecdsa"
-	"fmt"
 	"math/big"
-	"strconv"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+
+	"showpos/sync/devchain/devkeys"
 )
 
 // Account is a funded payer: its address and private key.
@@ -17,22 +17,9 @@ type Account struct {
 	Key     *ecdsa.PrivateKey
 }
 
-// PayerKey returns payer i's private key, the same on every run and machine:
-// keccak256("showpos devnet payer " + decimal i) read as a secp256k1 scalar.
-// These keys are public knowledge; never fund them anywhere real.
-// It panics for a negative i.
-func PayerKey(i int) *ecdsa.PrivateKey {
-	if i < 0 {
-		panic(fmt.Sprintf("devchain: negative payer index %d", i))
-	}
-	seed := crypto.Keccak256([]byte("showpos devnet payer " + strconv.Itoa(i)))
-	key, err := crypto.ToECDSA(seed)
-	if err != nil {
-		// Only if the hash were zero or ≥ the curve order: about 2^-128.
-		panic(fmt.Sprintf("devchain: payer %d has no valid key: %v", i, err))
-	}
-	return key
-}
+// PayerKey returns payer i's private key, the same on every run and
+// machine (see devkeys.PayerKey). It panics for a negative i.
+func PayerKey(i int) *ecdsa.PrivateKey { return devkeys.PayerKey(i) }
 
 // payers returns the first n payer accounts.
 func payers(n int) []Account {
