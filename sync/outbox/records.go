@@ -23,7 +23,8 @@ var (
 	bucketOpen      = []byte("open")            // sender (20) || nonce (8) -> tx hash, for queued and broadcast payments only
 
 	allBuckets = [][]byte{bucketMeta, bucketRequests, bucketPayments, bucketBySender,
-		bucketBySeq, bucketUnsettled, bucketCounts, bucketOpen}
+		bucketBySeq, bucketUnsettled, bucketCounts, bucketOpen,
+		bucketClients, bucketClientNonces, bucketNonceExpiry}
 
 	keySchema = []byte("schema")
 )
