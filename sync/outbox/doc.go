@@ -12,6 +12,12 @@
 // store also keeps, per asset, the unsettled amount (payments queued or
 // broadcast) and a count of payments per state.
 //
+// It also keeps the integrator clients (service numbers, their keys and
+// roles, see clients.go) and the request nonces seen inside the
+// authentication window, so a replayed request is refused after a
+// restart too. Keys are stored as given: the file is the terminal's
+// secret (mode 0600).
+//
 // # Guarantees
 //
 //   - Durable on return. PutRequest, CancelRequest, Accept and
