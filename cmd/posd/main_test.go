@@ -186,38 +186,8 @@ func TestPosdRefusesADamagedStore(t *testing.T) {
 // payment taken on the payer API ends confirmed on a real dev chain, and
 // the operator socket's queue and sync say so.
 func TestPosdBroadcastsToTheChain(t *testing.T) {
-	node, err := devchain.Start(context.Background(), devchain.Options{Payers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer node.Close()
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "posd.toml")
-	err = os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
-[terminal]
-id = "e2e-chain"
-data_dir = %q
-[chain]
-id = %d
-rpc = [%q]
-probe_every = "200ms"
-[broadcast]
-poll = "50ms"
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
-[[assets]]
-symbol = "ETH"
-`, filepath.Join(dir, "data"), node.ChainID().Uint64(), node.Endpoint())), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, slog.New(slog.DiscardHandler), cfgPath, "", addr) }()
-	defer func() { cancel(); <-errc }()
+	node, dir, addr := startChainTerminal(t, "")
 	op := unixClient(filepath.Join(dir, "data", "posd.sock"))
-	waitFor(t, op, errc)
 
 	resp, err := op.Post("http://posd/v1/requests", "application/json", strings.NewReader(`{"amount":"0.5"}`))
 	if err != nil {
@@ -277,4 +247,45 @@ symbol = "ETH"
 	if err != nil || rcpt.Status != 1 {
 		t.Fatalf("receipt %v, %v", rcpt, err)
 	}
+}
+
+// startChainTerminal runs posd, broadcasting to a fresh dev chain, with
+// the board given as TOML ("" for none), until the test ends. It returns
+// the chain, the terminal's directory (data under dir/data) and the payer
+// API address.
+func startChainTerminal(t *testing.T, board string) (*devchain.Chain, string, string) {
+	t.Helper()
+	node, err := devchain.Start(context.Background(), devchain.Options{Payers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "posd.toml")
+	err = os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+[terminal]
+id = "e2e-chain"
+merchant_name = "Sale Test"
+data_dir = %q
+[chain]
+id = %d
+rpc = [%q]
+probe_every = "200ms"
+[broadcast]
+poll = "50ms"
+[merchant]
+address = "0x000000000000000000000000000000000000dEaD"
+[[assets]]
+symbol = "ETH"
+`, filepath.Join(dir, "data"), node.ChainID().Uint64(), node.Endpoint())+board), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, slog.New(slog.DiscardHandler), cfgPath, "", addr) }()
+	t.Cleanup(func() { cancel(); <-errc })
+	waitFor(t, unixClient(filepath.Join(dir, "data", "posd.sock")), errc)
+	return node, dir, addr
 }

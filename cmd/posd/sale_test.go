@@ -7,11 +7,8 @@ import (
 	"fmt"
 	"image"
 	"image/png"
-	"log/slog"
 	"math/big"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -188,29 +185,8 @@ func waitScreen(t *testing.T, simURL string, want image.Image) {
 // returns the chain, the simulator's page URL and the payer API address.
 func startSimTerminal(t *testing.T) (*devchain.Chain, string, string) {
 	t.Helper()
-	node, err := devchain.Start(context.Background(), devchain.Options{Payers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
-	dir := t.TempDir()
 	sim := freeAddr(t)
-	cfgPath := filepath.Join(dir, "posd.toml")
-	err = os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
-[terminal]
-id = "sale-till"
-merchant_name = "Sale Test"
-data_dir = %q
-[chain]
-id = %d
-rpc = [%q]
-probe_every = "200ms"
-[broadcast]
-poll = "50ms"
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
-[[assets]]
-symbol = "ETH"
+	node, _, addr := startChainTerminal(t, fmt.Sprintf(`
 [board.display]
 driver = "virtual"
 width = 320
@@ -221,16 +197,6 @@ driver = "virtual"
 driver = "virtual"
 [board.virtual]
 listen = %q
-`, filepath.Join(dir, "data"), node.ChainID().Uint64(), node.Endpoint(), sim)), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, slog.New(slog.DiscardHandler), cfgPath, "", addr) }()
-	t.Cleanup(func() { cancel(); <-errc })
-	waitFor(t, unixClient(filepath.Join(dir, "data", "posd.sock")), errc)
-
+`, sim))
 	return node, "http://" + sim, addr
 }
