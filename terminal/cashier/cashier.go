@@ -333,7 +333,10 @@ func (c *Cashier) handle(ctx context.Context, e event) {
 // payRaw runs a payment for the request on screen through the till.
 func (c *Cashier) payRaw(ctx context.Context, via string, raw func() ([]byte, error)) {
 	if c.mode != modeRequest || c.doc == nil {
+		// Nothing to pay: the payer is early, or the sale was cancelled.
+		// Nothing is stored; the cashier hears it.
 		c.log.Info("payment with no request on screen ignored", "via", via)
+		c.signal(device.SignalAttention)
 		return
 	}
 	b, err := raw()

@@ -298,3 +298,17 @@ func waitSignal(t *testing.T, b *virtual.Board, want device.Signal) {
 	}
 	t.Errorf("signal %v never played (got %v)", want, b.Signals())
 }
+
+// A payment scanned with no sale open changes nothing and is heard.
+func TestScanWithNoSaleOpenChangesNothing(t *testing.T) {
+	s := openShop(t)
+	doc := s.charge("6")
+	s.press("cancel")
+	s.waitScreen(s.screens.Idle(screen.Idle{Merchant: "Test Shop"}))
+	s.scan(s.sign(doc, paytx.Options{}))
+	waitSignal(t, s.board, device.SignalAttention)
+	s.waitScreen(s.screens.Idle(screen.Idle{Merchant: "Test Shop"}))
+	if ps, _ := s.store.Payments(outbox.PaymentFilter{}); len(ps) != 0 {
+		t.Errorf("a payment scanned on the idle screen was stored: %+v", ps)
+	}
+}
