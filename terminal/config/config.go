@@ -7,6 +7,8 @@
 package config
 
 import (
+	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/big"
@@ -56,6 +58,30 @@ type Config struct {
 	Assets []Asset
 	// Board names the drivers of the terminal's devices.
 	Board Board
+	// Texts are what the cashier's screens say beyond the fixed words.
+	Texts Texts
+	// Fleet is how a fleet manager may configure this terminal; a zero
+	// Fleet (no public key) takes no bundles.
+	Fleet Fleet
+}
+
+// Texts is the [texts] table.
+type Texts struct {
+	// Welcome is a line the idle screen shows under the terminal's state,
+	// e.g. "Scan or tap to pay"; empty shows none.
+	Welcome string
+}
+
+// Fleet is the [fleet] table: the fleet key pinned at provisioning and
+// where signed config bundles come from.
+type Fleet struct {
+	// PublicKey verifies config bundles (ed25519); nil: no fleet.
+	PublicKey ed25519.PublicKey
+	// Groups this terminal belongs to, for bundle targeting.
+	Groups []string
+	// PullURL, if set, is fetched every PullEvery for a newer bundle.
+	PullURL   string
+	PullEvery time.Duration
 }
 
 // Terminal is the [terminal] table.
@@ -73,7 +99,18 @@ type Terminal struct {
 type API struct {
 	Listen         string
 	OperatorSocket string
+	// TLSCert and TLSKey are PEM files; when set, the network API (payer,
+	// integrator and fleet routes) is served over HTTPS only.
+	TLSCert string
+	TLSKey  string
+	// MetricsListen, if set, serves Prometheus text at /metrics on this
+	// address (no authentication: keep it on a management network). The
+	// operator socket serves /metrics too.
+	MetricsListen string
 }
+
+// TLS reports whether the network API is served over HTTPS.
+func (a API) TLS() bool { return a.TLSCert != "" }
 
 // Chain is the [chain] table beyond its id.
 type Chain struct {
@@ -146,6 +183,9 @@ type file struct {
 	API struct {
 		Listen         string `toml:"listen"`
 		OperatorSocket string `toml:"operator_socket"`
+		TLSCert        string `toml:"tls_cert"`
+		TLSKey         string `toml:"tls_key"`
+		MetricsListen  string `toml:"metrics_listen"`
 	} `toml:"api"`
 	Chain struct {
 		ID            uint64        `toml:"id"`
@@ -169,6 +209,15 @@ type file struct {
 	} `toml:"payments"`
 	Assets []fileAsset `toml:"assets"`
 	Board  Board       `toml:"board"`
+	Texts  struct {
+		Welcome string `toml:"welcome"`
+	} `toml:"texts"`
+	Fleet struct {
+		PublicKey string        `toml:"public_key"`
+		Groups    []string      `toml:"groups"`
+		PullURL   string        `toml:"pull_url"`
+		PullEvery time.Duration `toml:"pull_every"`
+	} `toml:"fleet"`
 }
 
 type fileAsset struct {
@@ -231,7 +280,9 @@ func (f *file) check() (*Config, error) {
 			RequestTTL:   f.Terminal.RequestTTL,
 			PublicURL:    strings.TrimRight(f.Terminal.PublicURL, "/"),
 		},
-		API:      API{Listen: f.API.Listen, OperatorSocket: f.API.OperatorSocket},
+		API: API{Listen: f.API.Listen, OperatorSocket: f.API.OperatorSocket,
+			TLSCert: f.API.TLSCert, TLSKey: f.API.TLSKey, MetricsListen: f.API.MetricsListen},
+		Texts:    Texts{Welcome: strings.TrimSpace(f.Texts.Welcome)},
 		ChainID:  f.Chain.ID,
 		Payments: Payments{AllowOverpay: f.Payments.AllowOverpay},
 	}
@@ -256,8 +307,20 @@ func (f *file) check() (*Config, error) {
 	if _, _, err := net.SplitHostPort(c.API.Listen); err != nil {
 		return nil, invalid("api.listen %q: %v", c.API.Listen, err)
 	}
+	if (c.API.TLSCert == "") != (c.API.TLSKey == "") {
+		return nil, invalid("api.tls_cert and api.tls_key go together: set both or neither")
+	}
+	if c.API.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.API.MetricsListen); err != nil {
+			return nil, invalid("api.metrics_listen %q: %v", c.API.MetricsListen, err)
+		}
+	}
 	if c.Terminal.PublicURL == "" {
-		c.Terminal.PublicURL = "http://" + c.API.Listen
+		scheme := "http://"
+		if c.API.TLS() {
+			scheme = "https://"
+		}
+		c.Terminal.PublicURL = scheme + c.API.Listen
 	}
 	if u, err := url.Parse(c.Terminal.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, invalid("terminal.public_url %q is not an http(s) URL", c.Terminal.PublicURL)
@@ -294,6 +357,12 @@ func (f *file) check() (*Config, error) {
 		}
 		c.Payments.MinFeeCap = v
 	}
+	if len(c.Texts.Welcome) > maxDisplayText {
+		return nil, invalid("texts.welcome is longer than %d bytes", maxDisplayText)
+	}
+	if err := f.checkFleet(c); err != nil {
+		return nil, err
+	}
 	if len(f.Assets) == 0 {
 		return nil, invalid("at least one [[assets]] entry is required")
 	}
@@ -315,6 +384,48 @@ func (f *file) check() (*Config, error) {
 		return nil, invalid("more than one native asset (an asset without token)")
 	}
 	return c, nil
+}
+
+// maxDisplayText bounds a text shown on the terminal's screens.
+const maxDisplayText = 120
+
+// DefaultPullEvery is how often a terminal with fleet.pull_url fetches it.
+const DefaultPullEvery = 5 * time.Minute
+
+func (f *file) checkFleet(c *Config) error {
+	ff := f.Fleet
+	if ff.PublicKey == "" {
+		if len(ff.Groups) > 0 || ff.PullURL != "" || ff.PullEvery != 0 {
+			return invalid("fleet.public_key is required when [fleet] sets anything else")
+		}
+		return nil
+	}
+	k, err := hex.DecodeString(strings.TrimPrefix(ff.PublicKey, "0x"))
+	if err != nil || len(k) != ed25519.PublicKeySize {
+		return invalid("fleet.public_key must be an ed25519 public key: %d hex digits", 2*ed25519.PublicKeySize)
+	}
+	c.Fleet = Fleet{PublicKey: ed25519.PublicKey(k), PullURL: ff.PullURL, PullEvery: ff.PullEvery}
+	for i, g := range ff.Groups {
+		if g == "" || len(g) > 64 || strings.TrimSpace(g) != g {
+			return invalid("fleet.groups[%d] must be 1..64 bytes without surrounding spaces", i)
+		}
+		c.Fleet.Groups = append(c.Fleet.Groups, g)
+	}
+	if c.Fleet.PullURL != "" {
+		u, err := url.Parse(c.Fleet.PullURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return invalid("fleet.pull_url is not an http(s) URL")
+		}
+		if c.Fleet.PullEvery == 0 {
+			c.Fleet.PullEvery = DefaultPullEvery
+		}
+		if c.Fleet.PullEvery < time.Second {
+			return invalid("fleet.pull_every %s is under a second", c.Fleet.PullEvery)
+		}
+	} else if c.Fleet.PullEvery != 0 {
+		return invalid("fleet.pull_every without fleet.pull_url")
+	}
+	return nil
 }
 
 func (f *file) checkChain(c *Config) error {
