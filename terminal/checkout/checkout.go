@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"math/big"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"showpos/sync/outbox"
@@ -67,18 +68,26 @@ type Options struct {
 	// OnAccept, if set, is called after each newly accepted payment is
 	// durable (the broadcaster's kick). It must not block.
 	OnAccept func(Receipt)
+	// OnRefuse, if set, is called with the code of each refused payment
+	// (metrics). It must not block.
+	OnRefuse func(check.Code)
+	// OnRequest, if set, is called after a request is created or cancelled
+	// through the till (doc.Status says which), so the screen can follow
+	// requests an integrator makes. It must not block.
+	OnRequest func(*request.Document)
 }
 
 // Service is the till.
 type Service struct {
-	cfg     *config.Config
-	key     *ecdsa.PrivateKey
-	store   Store
-	clock   Clock
-	random  io.Reader
-	log     *slog.Logger
-	accept  func(Receipt)
-	checker *check.Checker
+	rules     atomic.Pointer[rules]
+	key       *ecdsa.PrivateKey
+	store     Store
+	clock     Clock
+	random    io.Reader
+	log       *slog.Logger
+	accept    func(Receipt)
+	onRefuse  func(check.Code)
+	onRequest func(*request.Document)
 
 	mu      sync.Mutex
 	current string                      // id of the request on screen
@@ -92,14 +101,15 @@ const termsCacheSize = 256
 // New returns a till.
 func New(o Options) *Service {
 	s := &Service{
-		cfg:    o.Config,
-		key:    o.Key,
-		store:  o.Store,
-		clock:  o.Clock,
-		random: o.Random,
-		log:    o.Logger,
-		accept: o.OnAccept,
-		terms:  make(map[string]*request.Request),
+		key:       o.Key,
+		store:     o.Store,
+		clock:     o.Clock,
+		random:    o.Random,
+		log:       o.Logger,
+		accept:    o.OnAccept,
+		onRefuse:  o.OnRefuse,
+		onRequest: o.OnRequest,
+		terms:     make(map[string]*request.Request),
 	}
 	if s.clock == nil {
 		s.clock = systemClock{}
@@ -110,10 +120,29 @@ func New(o Options) *Service {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.checker = check.New(check.Policy{
-		ChainID:      new(big.Int).SetUint64(o.Config.ChainID),
-		AllowOverpay: o.Config.Payments.AllowOverpay,
-		MinFeeCap:    o.Config.Payments.MinFeeCap,
-	})
+	s.Reconfigure(o.Config)
 	return s
 }
+
+// rules are what the till judges by: the running config and the checker
+// built from it. They change together, atomically, so a payment is judged
+// wholly by the old config or wholly by the new one.
+type rules struct {
+	cfg     *config.Config
+	checker *check.Checker
+}
+
+// Reconfigure makes cfg the till's running config (a fleet bundle or a
+// reload). Requests already made keep the terms they were signed with; new
+// requests, limits and the assets taken follow cfg at once. cfg must not
+// be modified afterwards.
+func (s *Service) Reconfigure(cfg *config.Config) {
+	s.rules.Store(&rules{cfg: cfg, checker: check.New(check.Policy{
+		ChainID:      new(big.Int).SetUint64(cfg.ChainID),
+		AllowOverpay: cfg.Payments.AllowOverpay,
+		MinFeeCap:    cfg.Payments.MinFeeCap,
+	})})
+}
+
+// Config returns the till's running config; do not modify it.
+func (s *Service) Config() *config.Config { return s.rules.Load().cfg }

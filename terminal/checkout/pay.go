@@ -48,6 +48,17 @@ func (r Receipt) MarshalJSON() ([]byte, error) {
 // its write path, so a repeat is never answered before the first payment's
 // commit is on disk.
 func (s *Service) Pay(ctx context.Context, requestID string, raw []byte) (Receipt, error) {
+	rec, err := s.pay(ctx, requestID, raw)
+	if s.onRefuse != nil {
+		var r *check.Refusal
+		if errors.As(err, &r) {
+			s.onRefuse(r.Code)
+		}
+	}
+	return rec, err
+}
+
+func (s *Service) pay(ctx context.Context, requestID string, raw []byte) (Receipt, error) {
 	if len(raw) > check.MaxTxSize {
 		return Receipt{}, check.Refuse(check.CodeTxTooLarge, "transaction is %d bytes, at most %d", len(raw), check.MaxTxSize)
 	}
@@ -55,7 +66,8 @@ func (s *Service) Pay(ctx context.Context, requestID string, raw []byte) (Receip
 	if err != nil {
 		return Receipt{}, err
 	}
-	a, ok := s.cfg.Asset(req.Asset.Symbol)
+	rules := s.rules.Load()
+	a, ok := rules.cfg.Asset(req.Asset.Symbol)
 	if !ok || a.Token != req.Asset.Token {
 		return Receipt{}, check.Refuse(check.CodeUnknownRequest, "request %s is for %s, which this terminal no longer takes", requestID, req.Asset.Symbol)
 	}
@@ -68,7 +80,7 @@ func (s *Service) Pay(ctx context.Context, requestID string, raw []byte) (Receip
 		MinGas:     a.MinGas,
 		MaxPayment: a.MaxPayment,
 	}
-	pay, err := s.checker.Check(raw, terms)
+	pay, err := rules.checker.Check(raw, terms)
 	if err != nil {
 		return Receipt{}, err
 	}

@@ -11,6 +11,7 @@ import (
 	"showpos/sync/outbox"
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
+	"showpos/terminal/config"
 	"showpos/terminal/request"
 )
 
@@ -21,10 +22,11 @@ func (s *Service) Signer() common.Address { return crypto.PubkeyToAddress(s.key.
 // (a decimal string in the asset's unit) of the asset with the given symbol
 // ("" means the default asset), and puts it on screen.
 func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (*request.Document, error) {
-	a := s.cfg.Assets[0]
+	cfg := s.Config()
+	a := cfg.Assets[0]
 	if symbol != "" {
 		var ok bool
-		if a, ok = s.cfg.Asset(symbol); !ok {
+		if a, ok = cfg.Asset(symbol); !ok {
 			return nil, fmt.Errorf("new request: %w %q", ErrUnknownAsset, symbol)
 		}
 	}
@@ -37,14 +39,14 @@ func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (
 			asset.FormatAmount(units, a.Decimals), a.Symbol, asset.FormatAmount(a.MaxPayment, a.Decimals), a.Symbol)
 	}
 	r, err := request.New(request.Params{
-		TerminalID: s.cfg.Terminal.ID,
-		Merchant:   s.cfg.Merchant,
-		ChainID:    s.cfg.ChainID,
+		TerminalID: cfg.Terminal.ID,
+		Merchant:   cfg.Merchant,
+		ChainID:    cfg.ChainID,
 		Asset:      a.Asset,
 		Amount:     units,
 		Memo:       memo,
 		Now:        s.clock.Now(),
-		TTL:        s.cfg.Terminal.RequestTTL,
+		TTL:        cfg.Terminal.RequestTTL,
 	}, s.random)
 	if err != nil {
 		return nil, fmt.Errorf("new request: %w", err)
@@ -53,7 +55,7 @@ func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (
 	if err != nil {
 		return nil, fmt.Errorf("sign request %s: %w", r.ID, err)
 	}
-	doc, err := request.NewDocument(r, sig, s.requestURL(r.ID), s.cfg.Terminal.PublicURL+BroadcastPath)
+	doc, err := request.NewDocument(r, sig, requestURL(cfg, r.ID), cfg.Terminal.PublicURL+BroadcastPath)
 	if err != nil {
 		return nil, fmt.Errorf("request %s document: %w", r.ID, err)
 	}
@@ -80,11 +82,14 @@ func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (
 	s.log.Info("payment request created", "request", r.ID, "asset", a.Symbol,
 		"amount", asset.FormatAmount(units, a.Decimals), "expires", r.ExpiresAt)
 	doc.Status = string(outbox.RequestPending)
+	if s.onRequest != nil {
+		s.onRequest(doc)
+	}
 	return doc, nil
 }
 
-func (s *Service) requestURL(id string) string {
-	return s.cfg.Terminal.PublicURL + RequestPath + "?id=" + id
+func requestURL(cfg *config.Config, id string) string {
+	return cfg.Terminal.PublicURL + RequestPath + "?id=" + id
 }
 
 // Request returns the request document with its current status; id ""
@@ -112,7 +117,14 @@ func (s *Service) Cancel(ctx context.Context, id string) (*request.Document, err
 		return nil, err
 	}
 	s.log.Info("payment request cancelled", "request", id)
-	return s.document(rec)
+	doc, err := s.document(rec)
+	if err != nil {
+		return nil, err
+	}
+	if s.onRequest != nil {
+		s.onRequest(doc)
+	}
+	return doc, nil
 }
 
 func (s *Service) document(rec outbox.Request) (*request.Document, error) {

@@ -6,6 +6,7 @@ import (
 
 	"showpos/sync/outbox"
 	"showpos/terminal/asset"
+	"showpos/terminal/config"
 )
 
 // PaymentView is a stored payment as the operator sees it.
@@ -30,12 +31,10 @@ func (s *Service) Payments(f outbox.PaymentFilter) ([]PaymentView, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list payments: %w", err)
 	}
+	cfg := s.Config()
 	out := make([]PaymentView, len(ps))
 	for i, p := range ps {
-		var decimals uint8
-		if a, ok := s.cfg.Asset(p.Asset); ok {
-			decimals = a.Decimals
-		}
+		decimals := s.decimals(cfg, p)
 		out[i] = PaymentView{
 			TxHash: p.TxHash.Hex(), RequestID: p.RequestID, From: p.From.Hex(), Nonce: p.Nonce, Asset: p.Asset,
 			Amount: p.Amount.String(), AmountDisplay: asset.FormatAmount(p.Amount, decimals),
@@ -43,4 +42,16 @@ func (s *Service) Payments(f outbox.PaymentFilter) ([]PaymentView, error) {
 		}
 	}
 	return out, nil
+}
+
+// decimals of a stored payment's asset: from the running config, or, for
+// an asset a later config dropped, from the request it paid.
+func (s *Service) decimals(cfg *config.Config, p outbox.Payment) uint8 {
+	if a, ok := cfg.Asset(p.Asset); ok {
+		return a.Decimals
+	}
+	if r, err := s.lookup(p.RequestID); err == nil {
+		return r.Asset.Decimals
+	}
+	return 0
 }

@@ -1,0 +1,96 @@
+package checkout
+
+import (
+	"fmt"
+	"math/big"
+	"sort"
+	"time"
+
+	"showpos/sync/outbox"
+	"showpos/terminal/asset"
+)
+
+// Totals sums the payments accepted in [From, To) per asset.
+type Totals struct {
+	From   time.Time    `json:"from"`
+	To     time.Time    `json:"to"`
+	Assets []AssetTotal `json:"assets"` // by symbol
+}
+
+// AssetTotal is one asset's sums. Taken is every payment the terminal
+// accepted and has not seen fail: Confirmed plus Pending (queued or
+// broadcast, still to settle). Failed payments are counted apart and are
+// not in Taken.
+type AssetTotal struct {
+	Asset     string `json:"asset"`
+	Decimals  uint8  `json:"decimals"`
+	Taken     Sum    `json:"taken"`
+	Confirmed Sum    `json:"confirmed"`
+	Pending   Sum    `json:"pending"`
+	Failed    Sum    `json:"failed"`
+}
+
+// Sum is a count of payments and their amount, in base units and for
+// display in the asset's unit.
+type Sum struct {
+	Count         int    `json:"count"`
+	Amount        string `json:"amount"`
+	AmountDisplay string `json:"amountDisplay"`
+}
+
+// totalsPage is how many payments one store read returns while summing.
+const totalsPage = 500
+
+// Totals sums the payments accepted from from (inclusive) to to
+// (exclusive), per asset.
+func (s *Service) Totals(from, to time.Time) (Totals, error) {
+	type sum struct {
+		n      int
+		amount big.Int
+	}
+	type acc struct {
+		decimals                          uint8
+		taken, confirmed, pending, failed sum
+	}
+	add := func(s *sum, v *big.Int) { s.n++; s.amount.Add(&s.amount, v) }
+	cfg := s.Config()
+	byAsset := map[string]*acc{}
+	var after uint64
+	for {
+		ps, err := s.store.Payments(outbox.PaymentFilter{Since: from, Until: to, AfterSeq: after, Limit: totalsPage})
+		if err != nil {
+			return Totals{}, fmt.Errorf("totals: %w", err)
+		}
+		for _, p := range ps {
+			after = p.Seq
+			a := byAsset[p.Asset]
+			if a == nil {
+				a = &acc{decimals: s.decimals(cfg, p)}
+				byAsset[p.Asset] = a
+			}
+			switch p.State {
+			case outbox.PaymentFailed:
+				add(&a.failed, p.Amount)
+				continue
+			case outbox.PaymentConfirmed:
+				add(&a.confirmed, p.Amount)
+			default:
+				add(&a.pending, p.Amount)
+			}
+			add(&a.taken, p.Amount)
+		}
+		if len(ps) < totalsPage {
+			break
+		}
+	}
+	out := Totals{From: from, To: to, Assets: []AssetTotal{}}
+	for sym, a := range byAsset {
+		view := func(s *sum) Sum {
+			return Sum{Count: s.n, Amount: s.amount.String(), AmountDisplay: asset.FormatAmount(&s.amount, a.decimals)}
+		}
+		out.Assets = append(out.Assets, AssetTotal{Asset: sym, Decimals: a.decimals, Taken: view(&a.taken),
+			Confirmed: view(&a.confirmed), Pending: view(&a.pending), Failed: view(&a.failed)})
+	}
+	sort.Slice(out.Assets, func(i, j int) bool { return out.Assets[i].Asset < out.Assets[j].Asset })
+	return out, nil
+}
