@@ -43,6 +43,7 @@ type Till interface {
 	Cancel(ctx context.Context, id string) (*request.Document, error)
 	Pay(ctx context.Context, requestID string, raw []byte) (checkout.Receipt, error)
 	Payments(f outbox.PaymentFilter) ([]checkout.PaymentView, error)
+	Totals(from, to time.Time) (checkout.Totals, error)
 }
 
 // Renderer draws the screens.
@@ -73,6 +74,7 @@ type Options struct {
 	Indicator device.Indicator
 
 	Merchant string
+	Welcome  string        // a line on the idle screen; may be empty
 	Assets   []asset.Asset // in config order; the first is the default
 	// Online and Queued feed the idle screen; SyncNow is the menu's
 	// "sync now". Each may be nil.
@@ -135,6 +137,15 @@ type event struct {
 	paid    *checkout.Receipt
 	final   *outbox.Payment
 	hasScan bool
+	shown   *request.Document
+	setup   *Setup
+}
+
+// Setup is what a new config changes on the cashier's screens.
+type Setup struct {
+	Merchant string
+	Welcome  string
+	Assets   []asset.Asset
 }
 
 // New returns a cashier; Run starts it.
@@ -177,6 +188,30 @@ func (c *Cashier) Settled(p outbox.Payment) {
 	case c.ev <- event{final: &p}:
 	default:
 		c.log.Warn("cashier busy; settlement not shown", "tx", p.TxHash.Hex())
+	}
+}
+
+// Shown tells the cashier a request was created or cancelled through the
+// till (its OnRequest), e.g. by a cash register over the integrator API: a
+// new pending request goes on screen at once, as if keyed, replacing
+// whatever the cashier was doing; the request on screen, cancelled,
+// leaves it. The cashier's own requests come back here too and change
+// nothing. It never blocks.
+func (c *Cashier) Shown(doc *request.Document) {
+	select {
+	case c.ev <- event{shown: doc}:
+	default:
+		c.log.Warn("cashier busy; request not shown", "request", doc.ID)
+	}
+}
+
+// Reconfigure changes the merchant name, the welcome line and the assets
+// the cashier offers (a new config, without a restart). It waits for the
+// cashier's loop to take it, or for ctx.
+func (c *Cashier) Reconfigure(ctx context.Context, s Setup) {
+	select {
+	case c.ev <- event{setup: &s}:
+	case <-ctx.Done():
 	}
 }
 
@@ -327,6 +362,43 @@ func (c *Cashier) handle(ctx context.Context, e event) {
 		}
 	case e.final != nil:
 		c.settled(*e.final)
+	case e.shown != nil:
+		c.show(e.shown)
+	case e.setup != nil:
+		c.setup(*e.setup)
+	}
+}
+
+func (c *Cashier) show(doc *request.Document) {
+	onScreen := c.doc != nil && c.doc.ID == doc.ID
+	switch outbox.RequestStatus(doc.Status) {
+	case outbox.RequestPending:
+		if onScreen {
+			return
+		}
+		c.log.Info("request from the till shown", "request", doc.ID)
+		c.setRequest(doc)
+		c.mode, c.pending = modeRequest, common.Hash{}
+	case outbox.RequestCancelled:
+		if onScreen && c.mode == modeRequest {
+			c.setRequest(nil)
+			c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: "request cancelled"})
+		}
+	}
+}
+
+func (c *Cashier) setup(s Setup) {
+	c.o.Merchant, c.o.Welcome = s.Merchant, s.Welcome
+	symbol := c.asset().Symbol
+	c.o.Assets, c.assetIdx = s.Assets, 0
+	for i, a := range s.Assets {
+		if a.Symbol == symbol {
+			c.assetIdx = i
+		}
+	}
+	if c.mode == modeAmount && c.asset().Symbol != symbol {
+		// The asset being keyed is gone: start the amount again.
+		c.mode = modeIdle
 	}
 }
 
@@ -506,7 +578,7 @@ func (c *Cashier) draw() {
 	var key string
 	switch c.mode {
 	case modeIdle:
-		v := screen.Idle{Merchant: c.o.Merchant, Notice: c.notice}
+		v := screen.Idle{Merchant: c.o.Merchant, Welcome: c.o.Welcome, Notice: c.notice}
 		if c.o.Online != nil {
 			v.Online = c.o.Online()
 		}

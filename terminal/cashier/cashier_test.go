@@ -84,7 +84,8 @@ func openShop(t *testing.T) *shop {
 	s.payer, _ = crypto.GenerateKey()
 	var c *cashier.Cashier
 	s.till = checkout.New(checkout.Options{Config: cfg, Key: key, Store: s.store,
-		OnAccept: func(r checkout.Receipt) { c.Accepted(r) }})
+		OnAccept:  func(r checkout.Receipt) { c.Accepted(r) },
+		OnRequest: func(d *request.Document) { c.Shown(d) }})
 	var assets []asset.Asset
 	for _, a := range cfg.Assets {
 		assets = append(assets, a.Asset)

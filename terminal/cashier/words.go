@@ -3,8 +3,6 @@ package cashier
 import (
 	"errors"
 	"fmt"
-	"math/big"
-	"sort"
 	"strings"
 	"time"
 
@@ -93,47 +91,15 @@ func (c *Cashier) menu() screen.Menu {
 		now := c.o.Clock.Now()
 		y, mo, d := now.Date()
 		start := time.Date(y, mo, d, 0, 0, 0, 0, now.Location())
-		totals := map[string]*big.Int{}
-		counts := map[string]int{}
-		var after uint64
-		for {
-			ps, err := c.o.Till.Payments(outbox.PaymentFilter{Since: start, AfterSeq: after, Limit: 500})
-			if err != nil {
-				m.Lines = []string{"cannot read payments"}
-				return m
-			}
-			for _, p := range ps {
-				after = p.Seq
-				if p.State == outbox.PaymentFailed {
-					continue
-				}
-				n, ok := new(big.Int).SetString(p.Amount, 10)
-				if !ok {
-					continue
-				}
-				if totals[p.Asset] == nil {
-					totals[p.Asset] = new(big.Int)
-				}
-				totals[p.Asset].Add(totals[p.Asset], n)
-				counts[p.Asset]++
-			}
-			if len(ps) < 500 {
-				break
-			}
+		totals, err := c.o.Till.Totals(start, start.AddDate(0, 0, 1))
+		if err != nil {
+			m.Lines = []string{"cannot read payments"}
+			return m
 		}
-		symbols := make([]string, 0, len(totals))
-		for s := range totals {
-			symbols = append(symbols, s)
-		}
-		sort.Strings(symbols)
-		for _, s := range symbols {
-			dec := uint8(18)
-			for _, a := range c.o.Assets {
-				if a.Symbol == s {
-					dec = a.Decimals
-				}
+		for _, a := range totals.Assets {
+			if a.Taken.Count > 0 {
+				m.Lines = append(m.Lines, fmt.Sprintf("%s %s (%d)", a.Taken.AmountDisplay, a.Asset, a.Taken.Count))
 			}
-			m.Lines = append(m.Lines, fmt.Sprintf("%s %s (%d)", asset.FormatAmount(totals[s], dec), s, counts[s]))
 		}
 		if len(m.Lines) == 0 {
 			m.Lines = []string{"no sales today"}

@@ -10,8 +10,11 @@ import (
 // Idle is the screen between payments.
 type Idle struct {
 	Merchant string
-	Online   bool
-	Queued   int // payments accepted offline, waiting to settle
+	// Welcome is a line under the state, e.g. "Scan or tap to pay"; empty:
+	// none.
+	Welcome string
+	Online  bool
+	Queued  int // payments accepted offline, waiting to settle
 	// Notice is shown until the cashier acknowledges it, e.g.
 	// "PAYMENT FAILED: conflict — press OK". Empty: none.
 	Notice string
@@ -106,6 +109,9 @@ func (r *Renderer) Idle(v Idle) image.Image {
 		ps := []para{{text: status, style: bold, px: r.title * 2, align: alignCenter, fg: col, maxLines: 1}}
 		if queued != "" {
 			ps = append(ps, para{text: queued, style: regular, px: r.body, align: alignCenter, fg: t.fg})
+		}
+		if v.Welcome != "" {
+			ps = append(ps, para{text: v.Welcome, style: bold, px: r.body, align: alignCenter, fg: t.fg, maxLines: 2})
 		}
 		r.drawBlock(c, ps, image.Rect(m, top+m, W-m, H-m), vCenter)
 		return c.done()
