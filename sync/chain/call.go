@@ -35,11 +35,10 @@ func pending(items []*item) []*item {
 // that answered, then the following ones, wrapping around.
 func (c *Client) order() []*endpoint {
 	c.mu.Lock()
-	start := c.lastGood
-	c.mu.Unlock()
+	defer c.mu.Unlock()
 	out := make([]*endpoint, len(c.eps))
 	for i := range out {
-		out[i] = c.eps[(start+i)%len(c.eps)]
+		out[i] = c.eps[(c.lastGood+i)%len(c.eps)]
 	}
 	return out
 }

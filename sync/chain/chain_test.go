@@ -68,7 +68,6 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		name string
 		o    Options
 	}{
-		{"no endpoints", Options{ChainID: 1}},
 		{"no chain id", Options{Endpoints: []string{"http://127.0.0.1:1"}}},
 		{"not http", Options{ChainID: 1, Endpoints: []string{"ws://127.0.0.1:1/" + secret}}},
 		{"no host", Options{ChainID: 1, Endpoints: []string{"http:///" + secret}}},
@@ -225,6 +224,49 @@ func TestNoEndpointOnTheRightChainIsOffline(t *testing.T) {
 	}
 	if !st.LastContact.IsZero() {
 		t.Errorf("LastContact %v: the wrong chain is no contact", st.LastContact)
+	}
+}
+
+// A new config changes the endpoints of a running client: from none
+// (offline, nothing sent anywhere) to a node, and from one node to another.
+func TestSetEndpointsWhileRunning(t *testing.T) {
+	c := newTestClient(t, Options{})
+	raws, _ := signedTxs(t, 2)
+	if err := c.Send(context.Background(), raws[0]); !IsTransport(err) || !strings.Contains(err.Error(), "no chain.rpc endpoints") {
+		t.Fatalf("Send with no endpoints: %v", err)
+	}
+	if st := c.Probe(context.Background()); st.Online || st.Err != "no chain.rpc endpoints configured" {
+		t.Errorf("status with no endpoints: %+v", st)
+	}
+
+	first, second := newFakeNode(t, testChain), newFakeNode(t, testChain)
+	if err := c.SetEndpoints([]string{first.URL()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Send(context.Background(), raws[0]); err != nil {
+		t.Fatalf("Send after SetEndpoints: %v", err)
+	}
+	if err := c.SetEndpoints([]string{second.URL()}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Send(context.Background(), raws[1]); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := first.called("eth_sendRawTransaction"), second.called("eth_sendRawTransaction"); a != 1 || b != 1 {
+		t.Errorf("sends: first node %d, second %d; want 1 and 1", a, b)
+	}
+	if st := c.Status(); !st.Online || st.Endpoint != second.URL() {
+		t.Errorf("status %+v, want online on the second node", st)
+	}
+
+	if err := c.SetEndpoints([]string{"ftp://nope"}); !errors.Is(err, ErrBadOptions) {
+		t.Errorf("bad endpoint: %v", err)
+	}
+	if err := c.SetEndpoints(nil); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Status(); st.Online {
+		t.Errorf("online with no endpoints: %+v", st)
 	}
 }
 

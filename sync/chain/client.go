@@ -54,7 +54,8 @@ var (
 // Options configure New.
 type Options struct {
 	// Endpoints are http(s) URLs of JSON-RPC endpoints, tried in order
-	// (starting from the last one that worked). At least one. They may
+	// (starting from the last one that worked). None leaves the Client
+	// offline until SetEndpoints gives it some. They may
 	// carry credentials (userinfo, an API key in the path or query); those
 	// never appear in Status, errors or logs.
 	Endpoints []string
@@ -82,13 +83,13 @@ type Client struct {
 	opts    Options
 	clock   Clock
 	log     *slog.Logger
-	eps     []*endpoint
 	hc      *http.Client
 	recheck time.Duration
 	changes chan Status
 	running atomic.Bool
 
-	mu       sync.Mutex // guards st, lastGood and the mutable endpoint fields
+	mu       sync.Mutex // guards eps, st, lastGood and the mutable endpoint fields
+	eps      []*endpoint
 	st       Status
 	lastGood int
 }
@@ -108,9 +109,6 @@ type endpoint struct {
 // New checks o and builds a Client. It does not dial: the first network
 // traffic is Run's first probe, Probe, or a call.
 func New(o Options) (*Client, error) {
-	if len(o.Endpoints) == 0 {
-		return nil, fmt.Errorf("%w: no endpoints", ErrBadOptions)
-	}
 	if o.ChainID == 0 {
 		return nil, fmt.Errorf("%w: ChainID is 0", ErrBadOptions)
 	}
@@ -140,8 +138,28 @@ func New(o Options) (*Client, error) {
 	tr.MaxIdleConnsPerHost = 4
 	c.hc = &http.Client{Transport: capTransport{tr}}
 
+	eps, err := c.dial(o.Endpoints)
+	if err != nil {
+		return nil, err
+	}
+	c.eps = eps
+	c.st = Status{Err: "not checked yet", Since: c.clock.Now()}
+	if len(eps) == 0 {
+		c.st.Err = errNoEndpoints.Reason
+	} else {
+		c.st.Endpoint = eps[0].name
+	}
+	return c, nil
+}
+
+// errNoEndpoints is the state of a Client given no endpoints.
+var errNoEndpoints = &TransportError{Reason: "no chain.rpc endpoints configured"}
+
+// dial checks endpoint URLs and makes their RPC clients.
+func (c *Client) dial(raws []string) ([]*endpoint, error) {
+	var eps []*endpoint
 	seen := make(map[string]bool)
-	for i, raw := range o.Endpoints {
+	for i, raw := range raws {
 		u, err := url.Parse(raw)
 		// The parse error quotes the URL, secrets and all: not wrapped.
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -155,16 +173,49 @@ func New(o Options) (*Client, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: endpoint %d (%s): cannot use", ErrBadOptions, i, RedactURL(raw))
 		}
-		c.eps = append(c.eps, &endpoint{idx: i, name: RedactURL(raw), rpc: rc})
+		eps = append(eps, &endpoint{idx: i, name: RedactURL(raw), rpc: rc})
 	}
-	c.st = Status{Endpoint: c.eps[0].name, Err: "not checked yet", Since: c.clock.Now()}
-	return c, nil
+	return eps, nil
+}
+
+// SetEndpoints replaces the endpoints (a new config, without a restart).
+// Calls under way finish on the endpoints they started with; the next
+// call and the next probe use the new ones, from the first. The Client
+// stays online until a probe or a call finds otherwise; with no endpoints
+// it goes offline at once.
+func (c *Client) SetEndpoints(raws []string) error {
+	eps, err := c.dial(raws)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	// The old RPC clients are HTTP ones: they hold no goroutines and share
+	// c.hc, so calls still using them finish normally and nothing needs
+	// closing.
+	c.eps, c.lastGood = eps, 0
+	c.mu.Unlock()
+	names := make([]string, len(eps))
+	for i, ep := range eps {
+		names[i] = ep.name
+	}
+	c.log.Info("chain: endpoints changed", "endpoints", names)
+	if len(eps) == 0 {
+		c.offline(errNoEndpoints)
+	}
+	return nil
+}
+
+// endpoints returns the current endpoints in configured order.
+func (c *Client) endpoints() []*endpoint {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.eps
 }
 
 // Close releases idle connections. Call it after Run has returned and no
 // call is in flight; the Client is not usable afterwards.
 func (c *Client) Close() {
-	for _, ep := range c.eps {
+	for _, ep := range c.endpoints() {
 		ep.rpc.Close()
 	}
 	c.hc.CloseIdleConnections()

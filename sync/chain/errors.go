@@ -142,7 +142,7 @@ func reasonOf(err error) string {
 func summarize(fails []*TransportError) *TransportError {
 	switch len(fails) {
 	case 0:
-		return &TransportError{Reason: "no endpoint tried"}
+		return errNoEndpoints // nothing to try
 	case 1:
 		return fails[0]
 	}

@@ -30,7 +30,7 @@ func (c *Client) Run(ctx context.Context) {
 	defer c.running.Store(false)
 	failed := 0
 	for {
-		st := c.probe(ctx, c.eps)
+		st := c.probe(ctx, c.endpoints())
 		if ctx.Err() != nil {
 			return
 		}

@@ -48,7 +48,9 @@ func (c *Client) contact(ep *endpoint) {
 	defer c.mu.Unlock()
 	c.st.LastContact = now
 	c.st.Endpoint = ep.name
-	c.lastGood = ep.idx
+	if ep.idx < len(c.eps) && c.eps[ep.idx] == ep {
+		c.lastGood = ep.idx // else ep was replaced by SetEndpoints meanwhile
+	}
 	if !c.st.Online {
 		c.st.Online = true
 		c.st.Err = ""
