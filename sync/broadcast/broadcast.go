@@ -91,6 +91,9 @@ type Options struct {
 	// MinBackoff and MaxBackoff bound the jittered, doubling wait before a
 	// payment whose send failed is tried again. Defaults 1s and 1m.
 	MinBackoff, MaxBackoff time.Duration
+	// OnRound, if set, is called with each round's report (metrics). It
+	// must not block.
+	OnRound func(Report)
 }
 
 // Event tells that a payment reached a final state.
@@ -234,6 +237,9 @@ func (b *Broadcaster) Run(ctx context.Context) error {
 		b.mu.Lock()
 		b.last = r
 		b.mu.Unlock()
+		if b.o.OnRound != nil {
+			b.o.OnRound(r)
+		}
 		if reply != nil {
 			reply <- r
 			reply = nil
