@@ -20,10 +20,12 @@ func (d *Dev) run(p serial.Port) {
 		if err == nil { // halted
 			return
 		}
+		d.lost.Store(true)
 		d.log.Warn("scanner lost; reconnecting", "scanner", d.which, "path", d.Path(), "err", err)
 		if p = d.reconnect(); p == nil {
 			return
 		}
+		d.lost.Store(false)
 	}
 }
 

@@ -116,6 +116,7 @@ type Dev struct {
 	mu   sync.Mutex
 	path string // the port open now or last
 
+	lost    atomic.Bool  // the port failed and is not open again yet
 	opens   atomic.Int64 // successful opens, for tests
 	dropped atomic.Int64 // payloads dropped for a slow consumer, for tests
 }
@@ -245,6 +246,10 @@ func (d *Dev) String() string {
 	}
 	return "serialscanner(" + d.which + " at " + p + ")"
 }
+
+// Present reports whether the scanner's port is open now: false from an
+// unplug until it is found again.
+func (d *Dev) Present() bool { return !d.lost.Load() }
 
 // Path is the device node the scanner is, or was last, open on. With VID/PID
 // lookup it may change across replugs.

@@ -292,6 +292,12 @@ func TestUnplugReplug(t *testing.T) {
 			t.Fatalf("closed %s, want %s", got, old)
 		}
 		if i%2 == 0 {
+			// Status reports it gone while it is gone.
+			for deadline := time.Now().Add(5 * time.Second); d.Present(); time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("Present() still true after the unplug")
+				}
+			}
 			// Let it fail a few times while nothing is there.
 			time.Sleep(30 * time.Millisecond)
 		}
@@ -304,6 +310,9 @@ func TestUnplugReplug(t *testing.T) {
 		r := wait(t, res, "payload after replug")
 		if r.err != nil || r.p != want {
 			t.Fatalf("replug %d: got %q, %v; want %q", i, r.p, r.err, want)
+		}
+		if !d.Present() {
+			t.Errorf("replug %d: Present() false after a payload was read", i)
 		}
 		// Checked after the read: the bench signals the open a moment
 		// before the driver records the path.
