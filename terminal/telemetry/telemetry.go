@@ -1,0 +1,86 @@
+package telemetry
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/VictoriaMetrics/metrics"
+)
+
+// MaxLabelValues is the most distinct values one label of one metric family
+// takes, "other" included; later values are counted as "other".
+const MaxLabelValues = 64
+
+// collectTimeout is how long a scrape waits for the gauge callbacks before
+// it serves their previous values.
+const collectTimeout = 2 * time.Second
+
+// Telemetry holds the terminal's metrics. Its methods are safe for
+// concurrent use; the zero value is not usable, call [New].
+type Telemetry struct {
+	set      *metrics.Set
+	accepted *metrics.Counter
+	slow     *metrics.Counter
+	refused  *labelCap
+	outcomes *labelCap
+	gauges   *collector
+	once     sync.Once // guards the registration of the gauges
+}
+
+// New returns a Telemetry with its own registry and every counter at zero.
+func New() *Telemetry {
+	set := metrics.NewSet()
+	t := &Telemetry{
+		set:      set,
+		accepted: set.NewCounter("showpos_payments_accepted_total"),
+		slow:     set.NewCounter("showpos_telemetry_slow_collections_total"),
+		refused:  newLabelCap(MaxLabelValues),
+		outcomes: newLabelCap(MaxLabelValues),
+	}
+	t.gauges = &collector{timeout: collectTimeout, slow: t.slow}
+	return t
+}
+
+// Accepted counts a payment the terminal stored and answered as accepted.
+func (t *Telemetry) Accepted() { t.accepted.Inc() }
+
+// Refused counts a refused payment by its stable refusal code ("underpaid",
+// "expired", …). A code that is not a plain identifier, or one past the
+// first [MaxLabelValues], counts as "other".
+func (t *Telemetry) Refused(code string) {
+	code = t.refused.admit(code)
+	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_payments_refused_total{code="%s"}`, code)).Inc()
+}
+
+// Broadcast counts one outcome of the broadcaster ("broadcast",
+// "confirmed", "failed", …), capped like [Telemetry.Refused].
+func (t *Telemetry) Broadcast(outcome string) {
+	outcome = t.outcomes.admit(outcome)
+	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_broadcast_outcomes_total{outcome="%s"}`, outcome)).Inc()
+}
+
+// Handler serves the metrics as Prometheus text to GET and HEAD, wherever it
+// is mounted (by convention /metrics). Each request first reads the gauge
+// callbacks, waiting for them at most a short while.
+func (t *Telemetry) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		t.gauges.refresh(r.Context())
+		var buf bytes.Buffer
+		t.set.WritePrometheus(&buf)
+		metrics.WriteProcessMetrics(&buf)
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		if r.Method == http.MethodHead {
+			return
+		}
+		w.Write(buf.Bytes()) // a scraper that went away is not our error
+	})
+}

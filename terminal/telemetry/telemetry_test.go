@@ -1,0 +1,324 @@
+package telemetry
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// scrape serves tel over a real loopback server, GETs its metrics and
+// returns the samples by series ("name{labels}") after checking that every
+// line is well-formed text exposition.
+func scrape(t *testing.T, tel *Telemetry) map[string]float64 {
+	t.Helper()
+	srv := httptest.NewServer(tel.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape: status %d", resp.StatusCode)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain; version=0.0.4") {
+		t.Fatalf("scrape: Content-Type %q", ct)
+	}
+	return parse(t, resp.Body)
+}
+
+// sampleLine is one sample of the text format: a name, optional labels with
+// escaped values (a space may follow a comma), a value.
+var sampleLine = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{(?: ?[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*",?)*\})?) (\S+)$`)
+
+func parse(t *testing.T, r io.Reader) map[string]float64 {
+	t.Helper()
+	samples := make(map[string]float64)
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		m := sampleLine.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("malformed exposition line: %q", line)
+		}
+		v, err := strconv.ParseFloat(m[2], 64)
+		if err != nil {
+			t.Fatalf("line %q: value: %v", line, err)
+		}
+		if _, dup := samples[m[1]]; dup {
+			t.Fatalf("series %s appears twice", m[1])
+		}
+		samples[m[1]] = v
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("read scrape: %v", err)
+	}
+	return samples
+}
+
+// family returns the samples of one metric name, by their label text.
+func family(samples map[string]float64, name string) map[string]float64 {
+	out := make(map[string]float64)
+	for series, v := range samples {
+		if series == name {
+			out[""] = v
+		} else if labels, ok := strings.CutPrefix(series, name+"{"); ok {
+			out["{"+labels] = v
+		}
+	}
+	return out
+}
+
+func want(t *testing.T, samples map[string]float64, series string, v float64) {
+	t.Helper()
+	got, ok := samples[series]
+	if !ok {
+		t.Errorf("%s missing from the scrape", series)
+		return
+	}
+	if got != v {
+		t.Errorf("%s = %v, want %v", series, got, v)
+	}
+}
+
+func TestCountersStartAtZeroAndCount(t *testing.T) {
+	tel := New()
+	want(t, scrape(t, tel), "showpos_payments_accepted_total", 0)
+
+	tel.Accepted()
+	tel.Accepted()
+	tel.Refused("underpaid")
+	tel.Refused("underpaid")
+	tel.Refused("expired")
+	tel.Broadcast("broadcast")
+	tel.Broadcast("confirmed")
+	tel.Broadcast("confirmed")
+
+	s := scrape(t, tel)
+	want(t, s, "showpos_payments_accepted_total", 2)
+	want(t, s, `showpos_payments_refused_total{code="underpaid"}`, 2)
+	want(t, s, `showpos_payments_refused_total{code="expired"}`, 1)
+	want(t, s, `showpos_broadcast_outcomes_total{outcome="broadcast"}`, 1)
+	want(t, s, `showpos_broadcast_outcomes_total{outcome="confirmed"}`, 2)
+	if n := len(family(s, "showpos_payments_refused_total")); n != 2 {
+		t.Errorf("%d refusal series, want 2", n)
+	}
+	// The process's own metrics come along.
+	if _, ok := s["go_goroutines"]; !ok {
+		t.Errorf("go_goroutines missing")
+	}
+}
+
+func TestEachTelemetryHasItsOwnRegistry(t *testing.T) {
+	a, b := New(), New()
+	a.Accepted()
+	want(t, scrape(t, b), "showpos_payments_accepted_total", 0)
+}
+
+func TestLabelValuesAreCapped(t *testing.T) {
+	tel := New()
+	const distinct = 3 * MaxLabelValues
+	for i := range distinct {
+		tel.Refused(fmt.Sprintf("code_%d", i))
+	}
+	tel.Refused("code_0") // admitted before the cap: still its own series
+
+	refused := family(scrape(t, tel), "showpos_payments_refused_total")
+	if len(refused) != MaxLabelValues {
+		t.Errorf("%d refusal series, want the cap %d", len(refused), MaxLabelValues)
+	}
+	var total float64
+	for _, v := range refused {
+		total += v
+	}
+	if total != distinct+1 {
+		t.Errorf("refusals add up to %v, want %d: folding must not lose counts", total, distinct+1)
+	}
+	if got := refused[`{code="code_0"}`]; got != 2 {
+		t.Errorf(`code_0 = %v, want 2`, got)
+	}
+	if got, want := refused[`{code="other"}`], float64(distinct-(MaxLabelValues-1)); got != want {
+		t.Errorf("other = %v, want %v", got, want)
+	}
+}
+
+func TestOddLabelValuesFoldIntoOther(t *testing.T) {
+	tel := New()
+	for _, code := range []string{
+		"",
+		`quo"te`,
+		"new\nline",
+		`back\slash`,
+		"some error message: with spaces",
+		strings.Repeat("x", maxIdentLen+1),
+		"\xff",
+	} {
+		tel.Refused(code)
+		tel.Broadcast(code)
+	}
+	s := scrape(t, tel) // scrape also checks every line is well-formed
+	want(t, s, `showpos_payments_refused_total{code="other"}`, 7)
+	want(t, s, `showpos_broadcast_outcomes_total{outcome="other"}`, 7)
+}
+
+func TestCountersAreSafeForConcurrentUse(t *testing.T) {
+	tel := New()
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 100 {
+				tel.Refused(fmt.Sprintf("c%d", (g*100+i)%(2*MaxLabelValues)))
+				tel.Accepted()
+			}
+		})
+	}
+	wg.Wait()
+	s := scrape(t, tel)
+	want(t, s, "showpos_payments_accepted_total", 800)
+	var total float64
+	for _, v := range family(s, "showpos_payments_refused_total") {
+		total += v
+	}
+	if total != 800 {
+		t.Errorf("refusals add up to %v, want 800", total)
+	}
+}
+
+func TestHandlerAnswersOnlyReads(t *testing.T) {
+	srv := httptest.NewServer(New().Handler())
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/metrics", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /metrics: status %d, want 405", resp.StatusCode)
+	}
+	resp, err = http.Head(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("HEAD /metrics: status %d, want 200", resp.StatusCode)
+	}
+}
+
+func TestGaugesReadTheirCallbacksAtScrapeTime(t *testing.T) {
+	tel := New()
+	var (
+		queued  atomic.Int64
+		online  atomic.Bool
+		version atomic.Uint64
+		calls   atomic.Int64
+	)
+	tel.Gauges(Gauges{
+		Queue: func() map[string]int {
+			calls.Add(1)
+			return map[string]int{"queued": int(queued.Load()), "confirmed": 7, "mystery": 3}
+		},
+		OldestQueuedAge: func() time.Duration { return 90 * time.Second },
+		Online:          online.Load,
+		ConfigVersion:   version.Load,
+	})
+
+	queued.Store(2)
+	version.Store(41)
+	s := scrape(t, tel)
+	want(t, s, `showpos_queue_depth{state="queued"}`, 2)
+	want(t, s, `showpos_queue_depth{state="broadcast"}`, 0)
+	want(t, s, `showpos_queue_depth{state="confirmed"}`, 7)
+	want(t, s, `showpos_queue_depth{state="failed"}`, 0)
+	want(t, s, "showpos_queue_oldest_age_seconds", 90)
+	want(t, s, "showpos_online", 0)
+	want(t, s, "showpos_config_version", 41)
+	if n := len(family(s, "showpos_queue_depth")); n != 4 {
+		t.Errorf("%d queue depth series, want the 4 known states", n)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("Queue called %d times for one scrape, want 1", n)
+	}
+
+	queued.Store(5)
+	online.Store(true)
+	version.Store(42)
+	s = scrape(t, tel)
+	want(t, s, `showpos_queue_depth{state="queued"}`, 5)
+	want(t, s, "showpos_online", 1)
+	want(t, s, "showpos_config_version", 42)
+}
+
+func TestNilGaugeCallbacksAreLeftOut(t *testing.T) {
+	tel := New()
+	tel.Gauges(Gauges{Online: func() bool { return true }})
+	s := scrape(t, tel)
+	want(t, s, "showpos_online", 1)
+	for _, name := range []string{"showpos_queue_depth", "showpos_queue_oldest_age_seconds", "showpos_config_version"} {
+		if f := family(s, name); len(f) > 0 {
+			t.Errorf("%s exported without a callback: %v", name, f)
+		}
+	}
+}
+
+func TestOnlyTheFirstGaugesCallCounts(t *testing.T) {
+	tel := New()
+	tel.Gauges(Gauges{ConfigVersion: func() uint64 { return 1 }})
+	tel.Gauges(Gauges{ConfigVersion: func() uint64 { return 2 }}) // must not panic on a second registration
+	want(t, scrape(t, tel), "showpos_config_version", 1)
+}
+
+func TestSlowGaugesDoNotHoldTheScrape(t *testing.T) {
+	tel := New()
+	tel.gauges.timeout = 50 * time.Millisecond
+	var (
+		version atomic.Uint64
+		calls   atomic.Int64
+	)
+	release := make(chan struct{})
+	tel.Gauges(Gauges{ConfigVersion: func() uint64 {
+		if calls.Add(1) == 2 {
+			<-release // the second collection hangs, like a store stuck behind a writer
+		}
+		return version.Load()
+	}})
+
+	version.Store(1)
+	want(t, scrape(t, tel), "showpos_config_version", 1)
+
+	version.Store(2)
+	start := time.Now()
+	s := scrape(t, tel)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("scrape took %v with a hung callback", d)
+	}
+	want(t, s, "showpos_config_version", 1) // the previous value
+	want(t, s, "showpos_telemetry_slow_collections_total", 1)
+
+	// While it hangs, scrapes start no second collection.
+	scrape(t, tel)
+	if n := calls.Load(); n != 2 {
+		t.Errorf("%d collections started, want 2 (one hung, none piled up)", n)
+	}
+
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for scrape(t, tel)["showpos_config_version"] != 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("the gauge never caught up after the callback returned")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
