@@ -18,6 +18,12 @@
 // restart too. Keys are stored as given: the file is the terminal's
 // secret (mode 0600).
 //
+// The fleet bucket holds the last fleet config bundle the terminal accepted,
+// as received, and the highest bundle version ever accepted (see fleet.go).
+// PutFleetBundle writes both in one transaction and refuses a version that
+// is not above the highest, so no bundle is rolled back, across restarts
+// and clock changes too.
+//
 // # Guarantees
 //
 //   - Durable on return. PutRequest, CancelRequest, Accept and

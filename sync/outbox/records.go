@@ -24,7 +24,7 @@ var (
 
 	allBuckets = [][]byte{bucketMeta, bucketRequests, bucketPayments, bucketBySender,
 		bucketBySeq, bucketUnsettled, bucketCounts, bucketOpen,
-		bucketClients, bucketClientNonces, bucketNonceExpiry}
+		bucketClients, bucketClientNonces, bucketNonceExpiry, bucketFleet}
 
 	keySchema = []byte("schema")
 )

@@ -1,0 +1,197 @@
+package config
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"fmt"
+	"math/big"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+	"github.com/ethereum/go-ethereum/common"
+)
+
+// liveKeys are the keys a fleet bundle may set and a running terminal
+// takes without a restart. A key names a value or a whole table or array:
+// "payments" covers every key of [payments], "assets" the whole
+// [[assets]] array. Every other key is read at start only.
+var liveKeys = []string{
+	"terminal.merchant_name",
+	"terminal.request_ttl",
+	"texts.welcome",
+	"merchant.address",
+	"payments",
+	"assets",
+	"chain.rpc",
+}
+
+// live reports whether key is a live key or lies inside one.
+func live(key string) bool {
+	for _, l := range liveKeys {
+		if key == l || strings.HasPrefix(key, l+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// Overlay is the effective config of a terminal running the fleet bundle
+// fragment bundle (TOML) over its local file local (TOML): both are decoded,
+// the bundle is laid over the file (a table merges key by key, any other
+// value, arrays and [[assets]] included, replaces the file's whole), and the
+// result is checked by Parse, so it obeys every rule the file does. A bundle
+// setting a key outside the live set is refused naming the key. A nil or
+// empty bundle gives Parse(local). Errors wrap ErrInvalid.
+func Overlay(local, bundle []byte) (*Config, error) {
+	if len(bytes.TrimSpace(bundle)) == 0 {
+		return Parse(local)
+	}
+	var base map[string]any
+	if _, err := toml.Decode(string(local), &base); err != nil {
+		return nil, fmt.Errorf("%w: local file: %v", ErrInvalid, err)
+	}
+	over, err := decodeBundle(bundle)
+	if err != nil {
+		return nil, err
+	}
+	merge(base, over)
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(base); err != nil {
+		return nil, fmt.Errorf("%w: encode merged config: %v", ErrInvalid, err)
+	}
+	return Parse(buf.Bytes())
+}
+
+// CheckBundleKeys reports whether fragment is TOML setting only live keys,
+// so a fleet manager hears of a forbidden key when signing. It does not
+// check the values: only Overlay on a terminal's file can.
+func CheckBundleKeys(fragment []byte) error {
+	_, err := decodeBundle(fragment)
+	return err
+}
+
+func decodeBundle(b []byte) (map[string]any, error) {
+	if len(b) > maxFileSize {
+		return nil, fmt.Errorf("%w: bundle config of %d bytes, at most %d", ErrInvalid, len(b), maxFileSize)
+	}
+	var m map[string]any
+	if _, err := toml.Decode(string(b), &m); err != nil {
+		return nil, fmt.Errorf("%w: bundle config: %v", ErrInvalid, err)
+	}
+	var bad []string
+	forbidden("", m, &bad)
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		return nil, fmt.Errorf("%w: a bundle may not set %s (only %s)", ErrInvalid,
+			strings.Join(bad, ", "), strings.Join(liveKeys, ", "))
+	}
+	return m, nil
+}
+
+// forbidden appends to bad every key under prefix that m sets outside the
+// live set, descending into tables to name the innermost key.
+func forbidden(prefix string, m map[string]any, bad *[]string) {
+	for k, v := range m {
+		key := prefix + k
+		if live(key) {
+			continue
+		}
+		if t, ok := v.(map[string]any); ok && len(t) > 0 {
+			forbidden(key+".", t, bad)
+			continue
+		}
+		*bad = append(*bad, key)
+	}
+}
+
+// merge lays src over dst: tables merge key by key, anything else replaces.
+func merge(dst, src map[string]any) {
+	for k, v := range src {
+		if st, ok := v.(map[string]any); ok {
+			if dt, ok := dst[k].(map[string]any); ok {
+				merge(dt, st)
+				continue
+			}
+		}
+		dst[k] = v
+	}
+}
+
+// KeepRestartOnly prepares c, freshly read from the local file, to replace
+// the running config: every value outside the live set (terminal.id,
+// data_dir and public_url, [api], chain.id, confirmations, call_timeout and
+// probe_every, [broadcast], [board], [fleet]) is taken from running, since
+// only a restart can change it. It returns the keys whose value in c
+// differed, in a fixed order, for the caller to log as needing a restart.
+// Values are shared with running, not copied: configs are not modified
+// once in use.
+func (c *Config) KeepRestartOnly(running *Config) []string {
+	var changed []string
+	for _, f := range fields {
+		if !live(f.key) && f.keep(c, running) {
+			changed = append(changed, f.key)
+		}
+	}
+	return changed
+}
+
+// field is one value of Config and the TOML key it comes from.
+type field struct {
+	key string
+	// ptr is the field's address in c, for the test that fields covers
+	// every value of Config.
+	ptr func(c *Config) any
+	// keep sets the field in c to running's value and reports whether
+	// they differed.
+	keep func(c, running *Config) bool
+}
+
+func leaf[T any](key string, p func(*Config) *T) field {
+	return field{
+		key: key,
+		ptr: func(c *Config) any { return p(c) },
+		keep: func(c, running *Config) bool {
+			dst, src := p(c), p(running)
+			differ := !reflect.DeepEqual(*dst, *src)
+			*dst = *src
+			return differ
+		},
+	}
+}
+
+// fields lists every value of Config with its key. [board] is one value:
+// its drivers are opened once, at start.
+var fields = []field{
+	leaf("terminal.id", func(c *Config) *string { return &c.Terminal.ID }),
+	leaf("terminal.merchant_name", func(c *Config) *string { return &c.Terminal.MerchantName }),
+	leaf("terminal.data_dir", func(c *Config) *string { return &c.Terminal.DataDir }),
+	leaf("terminal.request_ttl", func(c *Config) *time.Duration { return &c.Terminal.RequestTTL }),
+	leaf("terminal.public_url", func(c *Config) *string { return &c.Terminal.PublicURL }),
+	leaf("api.listen", func(c *Config) *string { return &c.API.Listen }),
+	leaf("api.operator_socket", func(c *Config) *string { return &c.API.OperatorSocket }),
+	leaf("api.tls_cert", func(c *Config) *string { return &c.API.TLSCert }),
+	leaf("api.tls_key", func(c *Config) *string { return &c.API.TLSKey }),
+	leaf("api.metrics_listen", func(c *Config) *string { return &c.API.MetricsListen }),
+	leaf("chain.id", func(c *Config) *uint64 { return &c.ChainID }),
+	leaf("chain.rpc", func(c *Config) *[]string { return &c.Chain.RPC }),
+	leaf("chain.confirmations", func(c *Config) *uint64 { return &c.Chain.Confirmations }),
+	leaf("chain.call_timeout", func(c *Config) *time.Duration { return &c.Chain.CallTimeout }),
+	leaf("chain.probe_every", func(c *Config) *time.Duration { return &c.Chain.ProbeEvery }),
+	leaf("broadcast.max_age", func(c *Config) *time.Duration { return &c.Broadcast.MaxAge }),
+	leaf("broadcast.funds_window", func(c *Config) *time.Duration { return &c.Broadcast.FundsWindow }),
+	leaf("broadcast.batch_size", func(c *Config) *int { return &c.Broadcast.BatchSize }),
+	leaf("broadcast.poll", func(c *Config) *time.Duration { return &c.Broadcast.Poll }),
+	leaf("merchant.address", func(c *Config) *common.Address { return &c.Merchant }),
+	leaf("payments.allow_overpay", func(c *Config) *bool { return &c.Payments.AllowOverpay }),
+	leaf("payments.min_fee_cap_wei", func(c *Config) **big.Int { return &c.Payments.MinFeeCap }),
+	leaf("assets", func(c *Config) *[]Asset { return &c.Assets }),
+	leaf("board", func(c *Config) *Board { return &c.Board }),
+	leaf("texts.welcome", func(c *Config) *string { return &c.Texts.Welcome }),
+	leaf("fleet.public_key", func(c *Config) *ed25519.PublicKey { return &c.Fleet.PublicKey }),
+	leaf("fleet.groups", func(c *Config) *[]string { return &c.Fleet.Groups }),
+	leaf("fleet.pull_url", func(c *Config) *string { return &c.Fleet.PullURL }),
+	leaf("fleet.pull_every", func(c *Config) *time.Duration { return &c.Fleet.PullEvery }),
+}

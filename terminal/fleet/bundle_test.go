@@ -1,0 +1,127 @@
+package fleet
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestSignOpenRoundTrip(t *testing.T) {
+	pub, priv := testKey(1)
+	p := Payload{
+		Version: 42, Issued: t0, Expires: t0.Add(time.Hour),
+		Targets: Targets{Terminals: []string{"till-7"}, Groups: []string{"cafes"}},
+		Config:  "[texts]\nwelcome = \"Hi\"\n",
+	}
+	raw, err := Sign(priv, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Open(raw, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, p) {
+		t.Errorf("Open = %+v, want %+v", got, p)
+	}
+	var env map[string]string
+	if err := json.Unmarshal(raw, &env); err != nil || len(env) != 2 || env["payload"] == "" || env["signature"] == "" {
+		t.Errorf("envelope %s: want exactly payload and signature", raw)
+	}
+}
+
+// The signature covers the payload bytes as sent: any formatting a third
+// party's tool produces is taken, and nothing is re-encoded to check it.
+func TestOpenTakesAnyPayloadFormatting(t *testing.T) {
+	pub, priv := testKey(1)
+	payload := []byte("{\n  \"config\": \"\",\n  \"expires\": \"2025-03-08T12:00:00+01:00\",\n  \"issued\": \"2025-03-01T12:00:00Z\",\n  \"version\": 7\n}\n")
+	raw := []byte(`{"signature":"` + base64.StdEncoding.EncodeToString(ed25519.Sign(priv, payload)) +
+		`","payload":"` + base64.StdEncoding.EncodeToString(payload) + `"}`)
+	p, err := Open(raw, pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Version != 7 || p.Expires.UTC() != time.Date(2025, 3, 8, 11, 0, 0, 0, time.UTC) || len(p.Targets.Terminals)+len(p.Targets.Groups) != 0 {
+		t.Errorf("payload %+v", p)
+	}
+}
+
+func TestSignRefusesBadPayloads(t *testing.T) {
+	_, priv := testKey(1)
+	for name, p := range map[string]Payload{
+		"version 0":        {Version: 0, Issued: t0, Expires: t0.Add(time.Hour)},
+		"no expiry":        {Version: 1, Issued: t0},
+		"expires early":    {Version: 1, Issued: t0, Expires: t0},
+		"empty target":     {Version: 1, Issued: t0, Expires: t0.Add(time.Hour), Targets: Targets{Groups: []string{""}}},
+		"larger than 256k": {Version: 1, Issued: t0, Expires: t0.Add(time.Hour), Config: strings.Repeat("#", MaxBundle)},
+	} {
+		if _, err := Sign(priv, p); err == nil {
+			t.Errorf("Sign(%s) succeeded", name)
+		}
+	}
+}
+
+func TestRefusalHTTPStatus(t *testing.T) {
+	for code, status := range map[string]int{
+		CodeBadBundle: 400, CodeNoFleetKey: 501, CodeBadSignature: 403, CodeWrongTarget: 422,
+		CodeNotNewer: 409, CodeExpired: 422, CodeBadConfig: 422,
+	} {
+		r := &Refusal{Code: code, Message: "m"}
+		if r.HTTPStatus() != status || r.ErrorCode() != code || r.Error() != code+": m" {
+			t.Errorf("%s: status %d code %q error %q", code, r.HTTPStatus(), r.ErrorCode(), r.Error())
+		}
+	}
+}
+
+func TestPrivateKeyFile(t *testing.T) {
+	pub, priv, err := GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "fleet.key")
+	if err := WritePrivateKey(path, priv); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode %v, %v; want 0600", fi.Mode(), err)
+	}
+	b, _ := os.ReadFile(path)
+	if want := hex.EncodeToString(priv.Seed()) + "\n"; string(b) != want {
+		t.Errorf("key file %q, want the seed in hex and a newline", b)
+	}
+	got, err := ReadPrivateKey(path)
+	if err != nil || !bytes.Equal(got, priv) || !bytes.Equal(got.Public().(ed25519.PublicKey), pub) {
+		t.Fatalf("ReadPrivateKey = %x, %v", got, err)
+	}
+
+	_, other, _ := GenerateKey(rand.Reader)
+	if err := WritePrivateKey(path, other); !errors.Is(err, os.ErrExist) {
+		t.Errorf("overwrite = %v, want os.ErrExist", err)
+	}
+	if got, _ := ReadPrivateKey(path); !bytes.Equal(got, priv) {
+		t.Errorf("the key file changed")
+	}
+
+	if err := os.Chmod(path, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadPrivateKey(path); err == nil || !strings.Contains(err.Error(), "chmod 600") {
+		t.Errorf("ReadPrivateKey(0640) = %v, want refused", err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.key")
+	_ = os.WriteFile(bad, []byte("not a key\n"), 0o600)
+	if _, err := ReadPrivateKey(bad); err == nil {
+		t.Error("ReadPrivateKey(garbage) succeeded")
+	}
+}
