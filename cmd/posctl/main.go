@@ -1,5 +1,7 @@
-// Command posctl drives a running posd over its operator socket. Its output
-// is JSON on stdout, so scripts can read it; errors go to stderr as
+// Command posctl drives a running posd: over its operator socket, or, with
+// -url, over the terminal's network API as a registered integrator client,
+// every request signed with the client's service key. Its output is JSON on
+// stdout, so scripts can read it; errors go to stderr as
 // "posctl: CODE: message" with a non-zero exit status (1 for a refusal or a
 // failure, 2 for wrong usage).
 //
@@ -7,9 +9,22 @@
 //	posctl request show [ID]          (no ID: the request on screen)
 //	posctl request cancel ID
 //	posctl request qr [ID] [-module N] -o FILE.png   (the request's EIP-681 QR code as PNG; -o - for stdout)
+//	posctl payments [-state queued|broadcast|confirmed|failed] [-since RFC3339] [-until RFC3339] [-limit N] [-after SEQ]
+//	posctl totals [-day YYYY-MM-DD | -from RFC3339 -to RFC3339] [-csv]
+//	posctl status
 //	posctl queue                      (payments per state, oldest queued, connectivity, last broadcast round)
 //	posctl sync                       (probe the chain and broadcast now; prints the queue after)
-//	posctl payments [-state queued|broadcast|confirmed|failed] [-since RFC3339] [-until RFC3339] [-limit N] [-after SEQ]
+//	posctl clients add -name NAME -role register|fleet   (prints the new service number and key, shown once)
+//	posctl clients list
+//	posctl clients rotate NUMBER [-grace 24h]
+//	posctl clients revoke NUMBER
+//	posctl fleet push FILE            (a signed config bundle)
+//	posctl fleet versions URL...      (each terminal's id and config version, signed as a fleet client)
+//	posctl fleet keygen …, fleet sign …   (local: the fleet key and bundles)
+//
+// Over the network (-url https://10.0.0.7:8080 -client SN -key-file FILE
+// [-cacert FILE]) the register calls, totals, status and fleet push work;
+// clients, queue and sync are the operator's, on the socket only.
 package main
 
 import (
@@ -20,7 +35,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -31,19 +45,34 @@ import (
 )
 
 const usage = `usage: posctl [-socket PATH | -config FILE] COMMAND
+       posctl -url URL -client SN -key-file FILE [-cacert FILE] COMMAND
 
 commands:
   request new -amount AMOUNT [-asset SYMBOL] [-memo TEXT]   create a payment request and put it on screen
   request show [ID]                                          show a request (no ID: the one on screen)
   request cancel ID                                          cancel a pending request
   request qr [ID] [-module N] -o FILE                        write the request's QR code as PNG (-o - : stdout)
-  queue                                                      payments per state, oldest queued, online, last round
-  sync                                                       probe the chain and broadcast now, then show the queue
   payments [-state S] [-since T] [-until T] [-limit N] [-after SEQ]
                                                              list payments in acceptance order
+  totals [-day YYYY-MM-DD | -from T -to T] [-csv]            sums per asset and state (default: today)
+  status                                                     the terminal's status
+  queue                                                      payments per state, oldest queued, online, last round (socket)
+  sync                                                       probe the chain and broadcast now, then show the queue (socket)
+  clients add -name NAME -role register|fleet                register an integrator; prints its key, once (socket)
+  clients list                                               the integrators, never their keys (socket)
+  clients rotate NUMBER [-grace 24h]                         a new key; the old one works for the grace (socket)
+  clients revoke NUMBER                                      refuse the client from now on (socket)
+  fleet push FILE                                            send a signed config bundle
+  fleet versions URL...                                      each terminal's id and config version, signed
+                                                             with -client/-key-file as a fleet client
+  fleet keygen ..., fleet sign ...                           make the fleet key, sign bundles (no terminal)
 
 The socket is -socket, else $SHOWPOS_SOCKET, else the one -config names,
-else /var/lib/showpos/posd.sock.
+else /var/lib/showpos/posd.sock. With -url (or $SHOWPOS_URL) every call
+goes to the terminal's network API, signed as the client -client
+($SHOWPOS_CLIENT) with the service key in -key-file ($SHOWPOS_KEY_FILE);
+-cacert ($SHOWPOS_CACERT) is a PEM certificate to trust, e.g. the
+terminal's self-signed one.
 `
 
 // exitError carries the exit status a failure should end with.
@@ -74,29 +103,97 @@ func main() {
 	os.Exit(1)
 }
 
-func run(args []string, stdout io.Writer) error {
+// globals are the flags before the command, with their environment
+// fallbacks applied.
+type globals struct {
+	socket, config               string
+	url, client, keyFile, caCert string
+}
+
+func parseGlobals(args []string) (globals, []string, error) {
+	var g globals
 	fs := flag.NewFlagSet("posctl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	socket := fs.String("socket", "", "operator socket of the daemon")
-	configPath := fs.String("config", "", "posd config file, to find its socket")
+	fs.StringVar(&g.socket, "socket", "", "operator socket of the daemon")
+	fs.StringVar(&g.config, "config", "", "posd config file, to find its socket")
+	fs.StringVar(&g.url, "url", "", "the terminal's network API, e.g. https://10.0.0.7:8080")
+	fs.StringVar(&g.client, "client", "", "service number to sign as")
+	fs.StringVar(&g.keyFile, "key-file", "", "file holding the service key")
+	fs.StringVar(&g.caCert, "cacert", "", "PEM certificate to trust for the terminal")
 	if err := fs.Parse(args); err != nil {
-		return usageErr("%v", err)
+		return g, nil, usageErr("%v", err)
 	}
-	path, err := socketPath(*socket, *configPath)
+	for _, f := range []struct {
+		v   *string
+		env string
+	}{{&g.url, "SHOWPOS_URL"}, {&g.client, "SHOWPOS_CLIENT"}, {&g.keyFile, "SHOWPOS_KEY_FILE"}, {&g.caCert, "SHOWPOS_CACERT"}} {
+		if *f.v == "" {
+			*f.v = os.Getenv(f.env)
+		}
+	}
+	return g, fs.Args(), nil
+}
+
+// networkClient is a signed client for the terminal at u.
+func (g globals) networkClient(u string) (*client, error) {
+	creds, err := loadCredentials(g.client, g.keyFile)
+	if err != nil {
+		return nil, err
+	}
+	conf, err := tlsConfig(g.caCert)
+	if err != nil {
+		return nil, err
+	}
+	return newNetworkClient(u, creds, conf)
+}
+
+// socketOnly are the operator's commands: the network API does not serve
+// them.
+var socketOnly = map[string]bool{"clients": true, "queue": true, "sync": true}
+
+func run(args []string, stdout io.Writer) error {
+	g, rest, err := parseGlobals(args)
 	if err != nil {
 		return err
 	}
-	c := newClient(path)
-	rest := fs.Args()
 	if len(rest) == 0 {
 		return usageErr("no command")
 	}
+	if rest[0] == "fleet" && len(rest) >= 2 && (rest[1] == "keygen" || rest[1] == "sign") {
+		return fleetLocal(rest[1:], stdout)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if rest[0] == "fleet" && len(rest) >= 2 && rest[1] == "versions" {
+		return fleetVersions(ctx, g, rest[2:], stdout)
+	}
+	var c *client
+	if g.url != "" {
+		if socketOnly[rest[0]] {
+			return usageErr("%s works on the operator socket only, not with -url", rest[0])
+		}
+		if c, err = g.networkClient(g.url); err != nil {
+			return err
+		}
+	} else {
+		path, err := socketPath(g.socket, g.config)
+		if err != nil {
+			return err
+		}
+		c = newSocketClient(path)
+	}
+	return dispatch(ctx, c, rest, stdout)
+}
+
+func dispatch(ctx context.Context, c *client, rest []string, stdout io.Writer) error {
+	sub := ""
+	if len(rest) >= 2 {
+		sub = rest[1]
+	}
 	switch {
-	case rest[0] == "request" && len(rest) >= 2 && rest[1] == "new":
+	case rest[0] == "request" && sub == "new":
 		return requestNew(ctx, c, rest[2:], stdout)
-	case rest[0] == "request" && len(rest) >= 2 && rest[1] == "show":
+	case rest[0] == "request" && sub == "show":
 		id := "current"
 		if len(rest) == 3 {
 			id = rest[2]
@@ -104,21 +201,29 @@ func run(args []string, stdout io.Writer) error {
 			return usageErr("request show takes at most one ID")
 		}
 		return c.do(ctx, http.MethodGet, "/v1/requests/"+url.PathEscape(id), nil, stdout)
-	case rest[0] == "request" && len(rest) >= 2 && rest[1] == "cancel":
+	case rest[0] == "request" && sub == "cancel":
 		if len(rest) != 3 {
 			return usageErr("request cancel takes one ID")
 		}
 		return c.do(ctx, http.MethodPost, "/v1/requests/"+url.PathEscape(rest[2])+"/cancel", nil, stdout)
-	case rest[0] == "request" && len(rest) >= 2 && rest[1] == "qr":
+	case rest[0] == "request" && sub == "qr":
 		return requestQR(ctx, c, rest[2:], stdout)
+	case rest[0] == "payments":
+		return payments(ctx, c, rest[1:], stdout)
+	case rest[0] == "totals":
+		return totals(ctx, c, rest[1:], stdout)
+	case rest[0] == "status" && len(rest) == 1:
+		return c.do(ctx, http.MethodGet, "/v1/status", nil, stdout)
 	case rest[0] == "queue" && len(rest) == 1:
 		return c.do(ctx, http.MethodGet, "/v1/queue", nil, stdout)
 	case rest[0] == "sync" && len(rest) == 1:
 		return c.do(ctx, http.MethodPost, "/v1/sync", nil, stdout)
-	case rest[0] == "payments":
-		return payments(ctx, c, rest[1:], stdout)
+	case rest[0] == "clients":
+		return clients(ctx, c, rest[1:], stdout)
+	case rest[0] == "fleet" && sub == "push":
+		return fleetPush(ctx, c, rest[2:], stdout)
 	}
-	return usageErr("unknown command %q", rest[0])
+	return usageErr("unknown command %q", strings.Join(rest[:min(len(rest), 2)], " "))
 }
 
 func socketPath(flagSocket, configPath string) (string, error) {
@@ -186,85 +291,56 @@ func requestQR(ctx context.Context, c *client, args []string, stdout io.Writer) 
 	return nil
 }
 
-func payments(ctx context.Context, c *client, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("payments", flag.ContinueOnError)
+// queryFlagSet is a flag set for cmd whose flags names each set the query
+// parameter of the same name in q.
+func queryFlagSet(cmd string, names ...string) (fs *flag.FlagSet, q url.Values) {
+	fs = flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	q := url.Values{}
-	for _, name := range []string{"state", "since", "until", "limit", "after"} {
+	q = url.Values{}
+	for _, name := range names {
 		fs.Func(name, name, func(v string) error { q.Set(name, v); return nil })
 	}
+	return fs, q
+}
+
+// withQuery is path with q, if any, as its query.
+func withQuery(path string, q url.Values) string {
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+func payments(ctx context.Context, c *client, args []string, stdout io.Writer) error {
+	fs, q := queryFlagSet("payments", "state", "since", "until", "limit", "after")
 	if err := fs.Parse(args); err != nil {
 		return usageErr("payments: %v", err)
 	}
 	if fs.NArg() > 0 {
 		return usageErr("payments takes flags only")
 	}
-	path := "/v1/payments"
-	if len(q) > 0 {
-		path += "?" + q.Encode()
+	return c.do(ctx, http.MethodGet, withQuery("/v1/payments", q), nil, stdout)
+}
+
+// totals prints the sums as JSON, or with -csv the terminal's CSV as it
+// comes.
+func totals(ctx context.Context, c *client, args []string, stdout io.Writer) error {
+	fs, q := queryFlagSet("totals", "day", "from", "to")
+	asCSV := fs.Bool("csv", false, "CSV instead of JSON")
+	if err := fs.Parse(args); err != nil {
+		return usageErr("totals: %v", err)
 	}
-	return c.do(ctx, http.MethodGet, path, nil, stdout)
-}
-
-type client struct {
-	socket string
-	http   *http.Client
-}
-
-func newClient(socket string) *client {
-	var d net.Dialer
-	return &client{
-		socket: socket,
-		http: &http.Client{Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return d.DialContext(ctx, "unix", socket)
-			},
-		}},
+	if fs.NArg() > 0 {
+		return usageErr("totals takes flags only")
 	}
-}
-
-// do calls the daemon and copies a successful JSON answer, indented, to
-// stdout; an error answer becomes an error carrying its code.
-func (c *client) do(ctx context.Context, method, path string, body []byte, stdout io.Writer) error {
-	var b bytes.Buffer
-	if err := c.call(ctx, method, path, body, &b); err != nil {
+	if !*asCSV {
+		return c.do(ctx, http.MethodGet, withQuery("/v1/totals", q), nil, stdout)
+	}
+	q.Set("format", "csv")
+	var buf bytes.Buffer
+	if err := c.call(ctx, http.MethodGet, withQuery("/v1/totals", q), nil, &buf); err != nil {
 		return err
 	}
-	var out bytes.Buffer
-	if err := json.Indent(&out, b.Bytes(), "", "  "); err != nil {
-		return fmt.Errorf("posd answered non-JSON: %w", err)
-	}
-	_, err := stdout.Write(out.Bytes())
+	_, err := stdout.Write(buf.Bytes())
 	return err
-}
-
-// call makes one call and leaves a successful answer's body in into.
-func (c *client) call(ctx context.Context, method, path string, body []byte, into *bytes.Buffer) error {
-	req, err := http.NewRequestWithContext(ctx, method, "http://posd"+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("reach posd at %s: %w", c.socket, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("read answer: %w", err)
-	}
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		if json.Unmarshal(b, &e) == nil && e.Error.Code != "" {
-			return fmt.Errorf("%s: %s", e.Error.Code, e.Error.Message)
-		}
-		return fmt.Errorf("posd answered %s", resp.Status)
-	}
-	into.Write(b)
-	return nil
 }

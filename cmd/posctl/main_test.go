@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"image/png"
 	"net/http"
@@ -20,14 +21,25 @@ import (
 	"showpos/terminal/httpapi"
 )
 
-// startDaemon serves the real operator API, over a real unix socket, on a
-// real store: everything posd puts behind its socket.
-func startDaemon(t *testing.T) (socket string, store *outbox.Store) {
+// daemon is what posd puts behind its operator socket: the real operator
+// API over a real unix socket, on a real store and till.
+type daemon struct {
+	id     string
+	socket string
+	store  *outbox.Store
+	till   *checkout.Service
+	fleet  *fakeFleet
+}
+
+// startDaemon starts a terminal with the id "cli-till".
+func startDaemon(t *testing.T) *daemon { return startTerminal(t, "cli-till") }
+
+func startTerminal(t *testing.T, id string) *daemon {
 	t.Helper()
 	dir := t.TempDir()
 	cfg, err := config.Parse([]byte(`
 [terminal]
-id = "cli-till"
+id = "` + id + `"
 data_dir = "` + dir + `"
 [chain]
 id = 1337
@@ -43,17 +55,20 @@ decimals = 6
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err = outbox.Open(cfg.StorePath(), nil)
+	store, err := outbox.Open(cfg.StorePath(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	key, _ := crypto.GenerateKey()
-	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: store})
+	d := &daemon{id: id, socket: cfg.SocketPath(), store: store, fleet: &fakeFleet{},
+		till: checkout.New(checkout.Options{Config: cfg, Key: key, Store: store})}
 	ln, err := httpapi.ListenUnix(cfg.SocketPath())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: httpapi.Operator(till, nil, nil)}
+	srv := &http.Server{Handler: httpapi.Operator(httpapi.OperatorOptions{
+		Register: d.till, Clients: store, Status: d.status, Fleet: d.fleet,
+	})}
 	go srv.Serve(ln)
 	t.Cleanup(func() {
 		srv.Close()
@@ -63,7 +78,12 @@ decimals = 6
 	if err != nil || fi.Mode().Perm() != 0o660 {
 		t.Fatalf("socket mode %v (%v), want 0660", fi.Mode().Perm(), err)
 	}
-	return cfg.SocketPath(), store
+	return d
+}
+
+// status is what the daemon says of itself: its id and config version.
+func (d *daemon) status(context.Context) (any, error) {
+	return map[string]any{"terminal": d.id, "configVersion": 7}, nil
 }
 
 func posctl(t *testing.T, args ...string) (map[string]any, error) {
@@ -81,7 +101,7 @@ func posctl(t *testing.T, args ...string) (map[string]any, error) {
 }
 
 func TestRequestNewShowCancel(t *testing.T) {
-	sock, _ := startDaemon(t)
+	sock := startDaemon(t).socket
 	doc, err := posctl(t, "-socket", sock, "request", "new", "-amount", "2.5", "-asset", "TUSD", "-memo", "table 4")
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +128,7 @@ func TestRequestNewShowCancel(t *testing.T) {
 }
 
 func TestPaymentsListsJSON(t *testing.T) {
-	sock, _ := startDaemon(t)
+	sock := startDaemon(t).socket
 	t.Setenv("SHOWPOS_SOCKET", sock)
 	list, err := posctl(t, "payments", "-state", "queued", "-limit", "5")
 	if err != nil {
@@ -120,7 +140,7 @@ func TestPaymentsListsJSON(t *testing.T) {
 }
 
 func TestErrorsCarryCodeAndExitStatus(t *testing.T) {
-	sock, _ := startDaemon(t)
+	sock := startDaemon(t).socket
 	tests := []struct {
 		args     []string
 		exit     int
@@ -158,7 +178,7 @@ func TestNoDaemonIsAClearError(t *testing.T) {
 }
 
 func TestRequestQRIsThePaymentURI(t *testing.T) {
-	sock, _ := startDaemon(t)
+	sock := startDaemon(t).socket
 	doc, err := posctl(t, "-socket", sock, "request", "new", "-amount", "0.25")
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +223,7 @@ func posctlRaw(t *testing.T, args ...string) ([]byte, error) {
 }
 
 func TestQueueWithoutChainSaysSo(t *testing.T) {
-	sock, _ := startDaemon(t)
+	sock := startDaemon(t).socket
 	for _, cmd := range []string{"queue", "sync"} {
 		_, err := posctl(t, "-socket", sock, cmd)
 		if err == nil || !strings.Contains(err.Error(), "not_configured") {

@@ -1,6 +1,17 @@
-// Package httpapi serves the terminal over HTTP: the payer API that phones
-// call (open, since payloads carry their own signatures) and the operator API
-// that posctl calls over a unix socket guarded by file permissions.
+// Package httpapi serves the terminal over HTTP:
+//
+//   - Payer: the payer API that phones call, open, since payloads carry
+//     their own signatures;
+//   - Operator: the operator API that posctl calls over a unix socket
+//     guarded by its file mode (0660): payment requests, payments, totals,
+//     the outbox, integrator clients and their keys, status, fleet bundles,
+//     metrics;
+//   - Network: the network listener's handler, the payer API plus the
+//     integrator API for cash registers (role register) and fleet managers
+//     (role fleet), every integrator call signed as terminal/auth describes.
+//
+// The register calls (requests, payments, totals) are the same handlers on
+// the socket and on the network; only what guards them differs.
 //
 // Every error is a JSON body {"error":{"code":"…","message":"…"}} with a
 // stable code and the matching status; bodies are size-capped and servers

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"showpos/sync/outbox"
 	"showpos/terminal/asset"
@@ -27,6 +28,8 @@ const (
 	codeClockNotSet      = "clock_not_set"
 	codeMisconfigured    = "misconfigured"
 	codeNotConfigured    = "not_configured"
+	codeUnknownClient    = "unknown_client"
+	codeRevokedClient    = "revoked_client"
 )
 
 // refusalStatus is the HTTP status for each refusal code.
@@ -62,12 +65,31 @@ type apiError struct {
 	msg    string
 }
 
-// classify maps an error from the till to what the client is told. Errors
-// it does not know are the terminal's own failure (503): nothing was
-// accepted, and the client may try again.
+// codedError is an error that says how it is answered: a refusal from a
+// part this package does not know (fleet bundles, say) keeps its own
+// stable code and status.
+type codedError interface {
+	error
+	ErrorCode() string
+	HTTPStatus() int
+}
+
+// classify maps an error from the till, the store or another part of the
+// terminal to what the client is told. Errors it does not know are the
+// terminal's own failure (503): nothing was accepted, and the client may
+// try again.
 func classify(err error) apiError {
 	var r *check.Refusal
+	var coded codedError
 	switch {
+	case errors.As(err, &coded):
+		status := coded.HTTPStatus()
+		if status < 400 || status > 599 {
+			status = http.StatusInternalServerError
+		}
+		// Such errors often read "code: message"; the code is sent apart.
+		code := coded.ErrorCode()
+		return apiError{status, code, strings.TrimPrefix(coded.Error(), code+": ")}
 	case errors.As(err, &r):
 		status, ok := refusalStatus[r.Code]
 		if !ok {
@@ -91,6 +113,10 @@ func classify(err error) apiError {
 		return apiError{http.StatusConflict, string(check.CodeAlreadyPaid), "the payment request is already paid"}
 	case errors.Is(err, outbox.ErrExpired):
 		return apiError{http.StatusGone, string(check.CodeExpired), "the payment request has expired"}
+	case errors.Is(err, outbox.ErrUnknownClient):
+		return apiError{http.StatusNotFound, codeUnknownClient, "no such client"}
+	case errors.Is(err, outbox.ErrClientRevoked):
+		return apiError{http.StatusConflict, codeRevokedClient, "the client is revoked; add a new one instead"}
 	case errors.Is(err, request.ErrClock):
 		// A board without a real-time clock boots in 1970; requests wait
 		// for the time to be set (NTP).

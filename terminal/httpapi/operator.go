@@ -13,13 +13,18 @@ import (
 	"showpos/terminal/request"
 )
 
-// Register is what the operator API needs from the terminal.
+// Register is what the register calls (on the socket and, for role
+// register, on the network) need from the terminal; *checkout.Service has
+// it.
 type Register interface {
 	NewRequest(ctx context.Context, amount, symbol, memo string) (*request.Document, error)
 	Request(id string) (*request.Document, error)
 	Cancel(ctx context.Context, id string) (*request.Document, error)
 	Payments(f outbox.PaymentFilter) ([]checkout.PaymentView, error)
+	Totals(from, to time.Time) (checkout.Totals, error)
 }
+
+var _ Register = (*checkout.Service)(nil)
 
 // Queue is what the operator API needs from the broadcaster; nil when the
 // terminal has no chain endpoints.
@@ -34,7 +39,27 @@ const maxOperatorBody = 16 << 10
 // maxListLimit caps one page of the payment list.
 const maxListLimit = 1000
 
-// Operator returns the operator API handler, served on the unix socket:
+// OperatorOptions configure the operator API. Register is required; a nil
+// Queue, Clients, Status or Fleet makes its calls answer 501
+// not_configured, and a nil Metrics leaves GET /metrics unknown (404).
+type OperatorOptions struct {
+	Register Register
+	Queue    Queue
+	Clients  Clients
+	Status   StatusFunc
+	Fleet    Fleet
+	Metrics  http.Handler
+	Logger   *slog.Logger // nil: discard
+	// Clock gives the time clients are created, rotated and revoked at,
+	// and the day totals default to; nil means time.Now.
+	Clock func() time.Time
+	// Location is the terminal's time zone: a totals day runs from its
+	// midnight to the next; nil means time.Local.
+	Location *time.Location
+}
+
+// Operator returns the operator API handler, served on the unix socket.
+// The socket is trusted by its file mode (0660): nothing here is signed.
 //
 //	POST /v1/requests               {"amount":"0.01","asset":"ETH","memo":"…"} → 201 request
 //	GET  /v1/requests/current       the request on screen
@@ -42,60 +67,108 @@ const maxListLimit = 1000
 //	GET  /v1/requests/{id}/qr.png?module=N   its EIP-681 URI as a PNG QR code, N pixels a module
 //	POST /v1/requests/{id}/cancel   cancel a pending request
 //	GET  /v1/payments?state=&since=&until=&after=&limit=   payments in acceptance order
+//	GET  /v1/totals?day=YYYY-MM-DD | ?from=&to=  [&format=csv]   sums per asset and state
 //	GET  /v1/queue                  the outbox: payments per state, oldest queued, connectivity, last round
 //	POST /v1/sync                   probe the chain and run a broadcast round now; answers the queue after it
-func Operator(reg Register, q Queue, log *slog.Logger) http.Handler {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+//	POST /v1/clients                {"name","role"} → 201 a new integrator client with its key (shown only here)
+//	GET  /v1/clients                every client, never a secret
+//	POST /v1/clients/{number}/rotate  {"grace":"24h"} → a new key; the old one is honoured for grace
+//	POST /v1/clients/{number}/revoke  revoke the client: none of its keys is honoured from now
+//	GET  /v1/status                 the terminal's status, as Status assembles it
+//	POST /v1/fleet/bundle           a signed fleet configuration bundle (body, at most 256 KiB)
+//	GET  /metrics                   the Metrics handler
+//
+// Operator panics if Register is nil: a wiring mistake.
+func Operator(o OperatorOptions) http.Handler {
+	if o.Register == nil {
+		panic("httpapi: Operator needs a Register")
 	}
-	o := &operator{reg: reg, queue: q, log: log}
+	a := newAPI(o.Register, o.Logger, o.Clock, o.Location)
+	a.queue, a.clients, a.status, a.fleet = o.Queue, o.Clients, o.Status, o.Fleet
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/requests", o.newRequest)
-	mux.HandleFunc("GET /v1/requests/current", o.current)
-	mux.HandleFunc("GET /v1/requests/{id}", o.request)
-	mux.HandleFunc("POST /v1/requests/{id}/cancel", o.cancel)
-	mux.HandleFunc("GET /v1/requests/{id}/qr.png", func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		if id == "current" {
-			id = ""
-		}
-		if len(id) > maxIDLen {
-			writeCoded(w, http.StatusBadRequest, codeBadRequest, "id is too long")
-			return
-		}
-		writeQR(w, r, o.log, o.reg.Request, id)
-	})
-	mux.HandleFunc("GET /v1/payments", o.payments)
-	mux.HandleFunc("GET /v1/queue", o.queueStatus)
-	mux.HandleFunc("POST /v1/sync", o.syncNow)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeCoded(w, http.StatusNotFound, codeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
-	})
+	for _, rt := range a.registerRoutes() {
+		mux.HandleFunc(rt.pattern, rt.h)
+	}
+	mux.HandleFunc("GET /v1/queue", a.queueStatus)
+	mux.HandleFunc("POST /v1/sync", a.syncNow)
+	mux.HandleFunc("POST /v1/clients", a.addClient)
+	mux.HandleFunc("GET /v1/clients", a.listClients)
+	mux.HandleFunc("POST /v1/clients/{number}/rotate", a.rotateClient)
+	mux.HandleFunc("POST /v1/clients/{number}/revoke", a.revokeClient)
+	mux.HandleFunc("GET /v1/status", a.statusNow)
+	mux.HandleFunc("POST /v1/fleet/bundle", a.pushBundle)
+	if o.Metrics != nil {
+		mux.Handle("GET /metrics", o.Metrics)
+	}
+	mux.HandleFunc("/", notFound)
 	return mux
 }
 
-type operator struct {
-	reg   Register
-	queue Queue
-	log   *slog.Logger
+// api holds the handlers of the operator and network APIs. Both serve the
+// register calls with the same methods; only what guards them differs.
+type api struct {
+	reg     Register
+	queue   Queue
+	clients Clients
+	status  StatusFunc
+	fleet   Fleet
+	log     *slog.Logger
+	now     func() time.Time
+	loc     *time.Location
 }
 
-func (o *operator) queueStatus(w http.ResponseWriter, r *http.Request) {
-	o.answerQueue(w, func() (broadcast.Queue, error) { return o.queue.Queue() })
+func newAPI(reg Register, log *slog.Logger, clock func() time.Time, loc *time.Location) *api {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if clock == nil {
+		clock = time.Now
+	}
+	if loc == nil {
+		loc = time.Local
+	}
+	return &api{reg: reg, log: log, now: clock, loc: loc}
 }
 
-func (o *operator) syncNow(w http.ResponseWriter, r *http.Request) {
-	o.answerQueue(w, func() (broadcast.Queue, error) { return o.queue.Sync(r.Context()) })
+type route struct {
+	pattern string
+	h       http.HandlerFunc
 }
 
-func (o *operator) answerQueue(w http.ResponseWriter, get func() (broadcast.Queue, error)) {
-	if o.queue == nil {
+// registerRoutes are the calls of a cash register or back office: served
+// as they are on the socket, and behind role register on the network.
+func (a *api) registerRoutes() []route {
+	return []route{
+		{"POST /v1/requests", a.newRequest},
+		{"GET /v1/requests/current", a.current},
+		{"GET /v1/requests/{id}", a.request},
+		{"GET /v1/requests/{id}/qr.png", a.qr},
+		{"POST /v1/requests/{id}/cancel", a.cancel},
+		{"GET /v1/payments", a.payments},
+		{"GET /v1/totals", a.totals},
+	}
+}
+
+func notFound(w http.ResponseWriter, r *http.Request) {
+	writeCoded(w, http.StatusNotFound, codeNotFound, "no such endpoint: "+r.Method+" "+r.URL.Path)
+}
+
+func (a *api) queueStatus(w http.ResponseWriter, r *http.Request) {
+	a.answerQueue(w, func() (broadcast.Queue, error) { return a.queue.Queue() })
+}
+
+func (a *api) syncNow(w http.ResponseWriter, r *http.Request) {
+	a.answerQueue(w, func() (broadcast.Queue, error) { return a.queue.Sync(r.Context()) })
+}
+
+func (a *api) answerQueue(w http.ResponseWriter, get func() (broadcast.Queue, error)) {
+	if a.queue == nil {
 		writeCoded(w, http.StatusNotImplemented, codeNotConfigured, "this terminal has no chain.rpc endpoints: it takes payments but does not broadcast them")
 		return
 	}
 	q, err := get()
 	if err != nil {
-		writeError(w, o.log, err)
+		writeError(w, a.log, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, q)
@@ -108,7 +181,7 @@ type NewRequestBody struct {
 	Memo   string `json:"memo,omitempty"`
 }
 
-func (o *operator) newRequest(w http.ResponseWriter, r *http.Request) {
+func (a *api) newRequest(w http.ResponseWriter, r *http.Request) {
 	body, err := readBody(w, r, maxOperatorBody)
 	if err != nil {
 		writeBodyError(w, err)
@@ -119,46 +192,58 @@ func (o *operator) newRequest(w http.ResponseWriter, r *http.Request) {
 		writeCoded(w, http.StatusBadRequest, codeBadRequest, "body must be JSON {\"amount\",\"asset\",\"memo\"}: "+err.Error())
 		return
 	}
-	doc, err := o.reg.NewRequest(r.Context(), in.Amount, in.Asset, in.Memo)
+	doc, err := a.reg.NewRequest(r.Context(), in.Amount, in.Asset, in.Memo)
 	if err != nil {
-		writeError(w, o.log, err)
+		writeError(w, a.log, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, doc)
 }
 
-func (o *operator) current(w http.ResponseWriter, r *http.Request) {
-	doc, err := o.reg.Request("")
+func (a *api) current(w http.ResponseWriter, r *http.Request) {
+	doc, err := a.reg.Request("")
 	if err != nil {
-		writeError(w, o.log, err)
+		writeError(w, a.log, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, doc)
 }
 
-func (o *operator) request(w http.ResponseWriter, r *http.Request) {
+func (a *api) request(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if len(id) > maxIDLen {
 		writeCoded(w, http.StatusBadRequest, codeBadRequest, "id is too long")
 		return
 	}
-	doc, err := o.reg.Request(id)
+	doc, err := a.reg.Request(id)
 	if err != nil {
-		writeError(w, o.log, err)
+		writeError(w, a.log, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, doc)
 }
 
-func (o *operator) cancel(w http.ResponseWriter, r *http.Request) {
+func (a *api) qr(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if id == "current" {
+		id = ""
+	}
+	if len(id) > maxIDLen {
+		writeCoded(w, http.StatusBadRequest, codeBadRequest, "id is too long")
+		return
+	}
+	writeQR(w, r, a.log, a.reg.Request, id)
+}
+
+func (a *api) cancel(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if len(id) > maxIDLen {
 		writeCoded(w, http.StatusBadRequest, codeBadRequest, "id is too long")
 		return
 	}
-	doc, err := o.reg.Cancel(r.Context(), id)
+	doc, err := a.reg.Cancel(r.Context(), id)
 	if err != nil {
-		writeError(w, o.log, err)
+		writeError(w, a.log, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, doc)
@@ -171,7 +256,7 @@ type PaymentList struct {
 	Next     uint64                 `json:"next,omitempty"`
 }
 
-func (o *operator) payments(w http.ResponseWriter, r *http.Request) {
+func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var f outbox.PaymentFilter
 	switch st := outbox.PaymentState(q.Get("state")); st {
@@ -205,9 +290,9 @@ func (o *operator) payments(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Limit = n
 	}
-	ps, err := o.reg.Payments(f)
+	ps, err := a.reg.Payments(f)
 	if err != nil {
-		writeError(w, o.log, err)
+		writeError(w, a.log, err)
 		return
 	}
 	out := PaymentList{Payments: ps}

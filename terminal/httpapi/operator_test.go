@@ -14,8 +14,16 @@ import (
 	"showpos/terminal/request"
 )
 
-func operatorServer(t *testing.T, tm *terminal) *httptest.Server {
-	srv := httptest.NewServer(httpapi.Operator(tm.till, nil, nil))
+// operatorServer serves the operator API of tm with its store as the
+// client registry and its clock; o adds or overrides the rest.
+func operatorServer(t *testing.T, tm *terminal, o ...httpapi.OperatorOptions) *httptest.Server {
+	t.Helper()
+	var opts httpapi.OperatorOptions
+	if len(o) > 0 {
+		opts = o[0]
+	}
+	opts.Register, opts.Clients, opts.Clock = tm.till, tm.store, tm.clock.Now
+	srv := httptest.NewServer(httpapi.Operator(opts))
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -1,0 +1,56 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+)
+
+// StatusFunc assembles the terminal's status for GET /v1/status; the
+// daemon decides what it holds. Fleet tools read its "terminal" and
+// "configVersion" fields.
+type StatusFunc func(ctx context.Context) (any, error)
+
+// Fleet takes signed configuration bundles. Push answers what it applied,
+// as JSON; a refusal it wants the caller to see implements
+//
+//	interface{ error; ErrorCode() string; HTTPStatus() int }
+//
+// and reaches the caller with that status and code (see classify).
+type Fleet interface {
+	Push(ctx context.Context, raw []byte) (any, error)
+}
+
+// maxBundle caps a fleet bundle: configuration, not firmware.
+const maxBundle = 256 << 10
+
+func (a *api) statusNow(w http.ResponseWriter, r *http.Request) {
+	if a.status == nil {
+		writeCoded(w, http.StatusNotImplemented, codeNotConfigured, "this terminal does not report its status here")
+		return
+	}
+	v, err := a.status(r.Context())
+	if err != nil {
+		writeError(w, a.log, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (a *api) pushBundle(w http.ResponseWriter, r *http.Request) {
+	if a.fleet == nil {
+		writeCoded(w, http.StatusNotImplemented, codeNotConfigured, "this terminal takes no fleet configuration")
+		return
+	}
+	raw, err := readBody(w, r, maxBundle)
+	if err != nil {
+		writeBodyError(w, err)
+		return
+	}
+	v, err := a.fleet.Push(r.Context(), raw)
+	if err != nil {
+		writeError(w, a.log, err)
+		return
+	}
+	a.log.Info("fleet bundle applied", "bytes", len(raw))
+	writeJSON(w, http.StatusOK, v)
+}

@@ -1,0 +1,71 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"showpos/sync/outbox"
+	"showpos/terminal/auth"
+)
+
+// NetworkOptions configure the network API. Till, Register and Verifier
+// are required; a nil Status or Fleet makes its call answer 501
+// not_configured (after authentication).
+type NetworkOptions struct {
+	Till     Till // the payer API
+	Register Register
+	Status   StatusFunc
+	Fleet    Fleet
+	Verifier *auth.Verifier
+	Logger   *slog.Logger // nil: discard
+	// Clock gives the day totals default to; nil means time.Now. The
+	// Verifier has its own.
+	Clock func() time.Time
+	// Location is the terminal's time zone for totals days; nil means
+	// time.Local.
+	Location *time.Location
+}
+
+// Network returns the handler of the network listener (api.listen): the
+// payer API, open as ever, and the integrator API, every call signed (see
+// terminal/auth) by a client whose role may make it:
+//
+//	GET  /api/showpos/…             the payer API (Payer), unauthenticated
+//	POST /v1/requests               register   (the same handlers as the operator socket's)
+//	GET  /v1/requests/current       register
+//	GET  /v1/requests/{id}          register
+//	GET  /v1/requests/{id}/qr.png   register
+//	POST /v1/requests/{id}/cancel   register
+//	GET  /v1/payments               register
+//	GET  /v1/totals                 register
+//	GET  /v1/status                 register, fleet
+//	POST /v1/fleet/bundle           fleet
+//
+// Clients, the queue, sync and metrics stay on the socket. Any other
+// method and path is 404 not_found before authentication: the paths above
+// are documented, so answering 401 only on them tells a stranger nothing
+// new, while checking the signature first would spend a store read and a
+// nonce on a call that cannot succeed. A known path answers 401 until the
+// request is signed, and 403 forbidden_role when the client's role may not
+// make it.
+//
+// Network panics if Till, Register or Verifier is nil: an integrator API
+// without authentication must not be served by mistake.
+func Network(o NetworkOptions) http.Handler {
+	if o.Till == nil || o.Register == nil || o.Verifier == nil {
+		panic("httpapi: Network needs Till, Register and Verifier")
+	}
+	a := newAPI(o.Register, o.Logger, o.Clock, o.Location)
+	a.status, a.fleet = o.Status, o.Fleet
+	v := o.Verifier
+	mux := http.NewServeMux()
+	mux.Handle("/api/showpos/", Payer(o.Till, a.log))
+	for _, rt := range a.registerRoutes() {
+		mux.Handle(rt.pattern, v.Require(rt.h, outbox.RoleRegister))
+	}
+	mux.Handle("GET /v1/status", v.Require(http.HandlerFunc(a.statusNow), outbox.RoleRegister, outbox.RoleFleet))
+	mux.Handle("POST /v1/fleet/bundle", v.Require(http.HandlerFunc(a.pushBundle), outbox.RoleFleet))
+	mux.HandleFunc("/", notFound)
+	return mux
+}
