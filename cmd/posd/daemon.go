@@ -1,0 +1,457 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"image/color"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"showpos/device/board"
+	"showpos/sync/broadcast"
+	"showpos/sync/chain"
+	"showpos/sync/outbox"
+	"showpos/terminal/asset"
+	"showpos/terminal/auth"
+	"showpos/terminal/cashier"
+	"showpos/terminal/check"
+	"showpos/terminal/checkout"
+	"showpos/terminal/config"
+	"showpos/terminal/fleet"
+	"showpos/terminal/httpapi"
+	"showpos/terminal/request"
+	"showpos/terminal/screen"
+	"showpos/terminal/sdnotify"
+	"showpos/terminal/telemetry"
+	"showpos/terminal/termkey"
+)
+
+// drainFor is how long in-flight requests get to finish at shutdown.
+const drainFor = 10 * time.Second
+
+// daemon holds the running parts that a new config reaches.
+type daemon struct {
+	log     *slog.Logger
+	started time.Time
+	store   *outbox.Store
+	mgr     *fleet.Manager
+	devs    *board.Devices
+	node    *chain.Client
+	bc      *broadcast.Broadcaster
+	till    *checkout.Service
+	cash    *cashier.Cashier // nil on a headless terminal
+	bgCtx   context.Context  // the background parts' lifetime
+}
+
+// run is the daemon. It returns when ctx ends, after draining, or when a
+// server fails.
+func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen string) error {
+	// The flags override the file at every read, reloads included; both
+	// name keys that change only at a restart.
+	override := func(c *config.Config) {
+		if dataDir != "" {
+			c.Terminal.DataDir = dataDir
+		}
+		if listen != "" {
+			c.API.Listen = listen
+		}
+	}
+	first, err := config.Load(configPath)
+	if err != nil {
+		return err
+	}
+	override(first)
+	if err := os.MkdirAll(first.Terminal.DataDir, 0o750); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	store, err := outbox.Open(first.StorePath(), &outbox.Options{Logger: log.With("part", "store")})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("close store", "err", err)
+		}
+	}()
+
+	bgCtx, stopBg := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopBg()
+	d := &daemon{log: log, started: time.Now(), store: store, bgCtx: bgCtx}
+	// The effective config: the file with the last accepted fleet bundle
+	// laid over it.
+	d.mgr, err = fleet.New(fleet.Options{LocalPath: configPath, Store: store, Override: override,
+		Apply: d.apply, Logger: log.With("part", "config")})
+	if err != nil {
+		return err
+	}
+	cfg := d.mgr.Current()
+
+	d.devs, err = board.Open(cfg.Board, log.With("part", "board"))
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := d.devs.Close(); err != nil {
+			log.Error("close devices", "err", err)
+		}
+	}()
+	log.Info("devices open", "board", cfg.Board.String())
+	if d.devs.Sim != nil {
+		log.Info("simulated devices: open the page to see the screen and press keys; write scanner payloads to the pty",
+			"page", d.devs.Sim.URL(), "scanner", d.devs.Sim.ScannerPath())
+	}
+	key, created, err := termkey.LoadOrCreate(cfg.KeyPath())
+	if err != nil {
+		return err
+	}
+
+	tel := telemetry.New()
+	// The chain client and the broadcaster always run: with no endpoints
+	// the terminal is offline and its payments wait, until a config names
+	// some.
+	d.node, err = chain.New(chain.Options{
+		Endpoints:   cfg.Chain.RPC,
+		ChainID:     cfg.ChainID,
+		CallTimeout: cfg.Chain.CallTimeout,
+		ProbeEvery:  cfg.Chain.ProbeEvery,
+		Logger:      log.With("part", "chain"),
+	})
+	if err != nil {
+		return err
+	}
+	defer d.node.Close()
+	if len(cfg.Chain.RPC) == 0 {
+		log.Warn("no chain.rpc endpoints: payments are taken and stored, and broadcast once a config names endpoints")
+	}
+	d.bc = broadcast.New(broadcast.Options{
+		Store:         store,
+		Chain:         d.node,
+		Logger:        log.With("part", "broadcast"),
+		Confirmations: cfg.Chain.Confirmations,
+		MaxAge:        cfg.Broadcast.MaxAge,
+		FundsWindow:   cfg.Broadcast.FundsWindow,
+		BatchSize:     cfg.Broadcast.BatchSize,
+		Poll:          cfg.Broadcast.Poll,
+		OnRound:       func(r broadcast.Report) { countRound(tel, r) },
+	})
+	d.till = checkout.New(checkout.Options{Config: cfg, Key: key, Store: store, Logger: log.With("part", "till"),
+		OnAccept: func(r checkout.Receipt) {
+			tel.Accepted()
+			d.bc.Kick()
+			if d.cash != nil {
+				d.cash.Accepted(r)
+			}
+		},
+		OnRefuse: func(c check.Code) { tel.Refused(string(c)) },
+		OnRequest: func(doc *request.Document) {
+			if d.cash != nil {
+				d.cash.Shown(doc)
+			}
+		},
+	})
+	d.cash, err = newCashier(cfg, d.devs, d.till, store, d.node, d.bc, log.With("part", "cashier"))
+	if err != nil {
+		return err
+	}
+	if created {
+		log.Info("created terminal key", "path", cfg.KeyPath(), "signer", d.till.Signer().Hex())
+	}
+	tel.Gauges(telemetry.Gauges{
+		Queue: func() map[string]int {
+			c, err := store.Counts()
+			if err != nil {
+				return nil
+			}
+			out := make(map[string]int, len(c))
+			for s, n := range c {
+				out[string(s)] = n
+			}
+			return out
+		},
+		OldestQueuedAge: func() time.Duration {
+			if r := d.bc.Last(); !r.OldestQueued.IsZero() {
+				return time.Since(r.OldestQueued)
+			}
+			return 0
+		},
+		Online:        func() bool { return d.node.Status().Online },
+		ConfigVersion: func() uint64 { return d.mgr.Status().Version },
+	})
+
+	servers, err := d.listen(cfg, tel)
+	if err != nil {
+		return err
+	}
+
+	// The chain prober, the broadcaster, the cashier and the fleet puller
+	// stop after the HTTP servers have drained, and before the store
+	// closes.
+	var bg sync.WaitGroup
+	defer func() {
+		stopBg()
+		bg.Wait()
+	}()
+	bg.Go(func() { d.node.Run(bgCtx) })
+	bg.Go(func() { d.bc.Run(bgCtx) })
+	bg.Go(func() { d.mgr.Run(bgCtx) })
+	if d.cash != nil {
+		bg.Go(func() { d.cash.Run(bgCtx) })
+		events, unsubscribe := d.bc.Subscribe()
+		bg.Go(func() {
+			defer unsubscribe()
+			for {
+				select {
+				case <-bgCtx.Done():
+					return
+				case e := <-events:
+					d.cash.Settled(e.Payment)
+				}
+			}
+		})
+	}
+
+	errc := make(chan error, len(servers))
+	for _, s := range servers {
+		go func() { errc <- s.serve() }()
+	}
+	notify := sdnotify.New(log.With("part", "systemd"))
+	pings := make(chan chan error)
+	bg.Go(func() {
+		notify.Watchdog(bgCtx, func(ctx context.Context) error { return ping(ctx, pings) })
+	})
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+
+	log.Info("posd ready", "terminal", cfg.Terminal.ID, "chain", cfg.ChainID, "merchant", cfg.Merchant.Hex(),
+		"signer", d.till.Signer().Hex(), "network_api", servers[0].addr(), "tls", cfg.API.TLS(),
+		"operator_socket", cfg.SocketPath(), "store", cfg.StorePath(), "config_version", d.mgr.Status().Version)
+	notify.Ready()
+
+	// The main loop: signals, server failures, and the watchdog's pings,
+	// answered only while the store answers.
+	var runErr error
+	running := len(servers)
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("stopping")
+			break loop
+		case runErr = <-errc:
+			running--
+			break loop
+		case <-hup:
+			notify.Reloading()
+			if err := d.mgr.Reload(ctx); err != nil {
+				log.Error("reload failed; running config kept", "err", err)
+			}
+			notify.Ready()
+		case reply := <-pings:
+			_, err := store.Counts()
+			reply <- err
+		}
+	}
+	notify.Stopping()
+	// Let in-flight payments finish (and so commit or fail) before the
+	// store closes under them.
+	shutCtx, cancel := context.WithTimeout(context.Background(), drainFor)
+	defer cancel()
+	for _, s := range servers {
+		if err := s.srv.Shutdown(shutCtx); err != nil {
+			log.Error("shutdown", "server", s.name, "err", err)
+		}
+	}
+	for ; running > 0; running-- {
+		if err := <-errc; err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	return runErr
+}
+
+// ping asks the main loop to check the store, for the watchdog.
+func ping(ctx context.Context, pings chan<- chan error) error {
+	reply := make(chan error, 1)
+	select {
+	case pings <- reply:
+	case <-ctx.Done():
+		return fmt.Errorf("main loop did not answer: %w", ctx.Err())
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("store did not answer: %w", ctx.Err())
+	}
+}
+
+// apply makes cfg the running config (the fleet manager calls it after a
+// bundle is stored, or after a reload): the till's rules, the chain's
+// endpoints and the cashier's screens change at once.
+func (d *daemon) apply(cfg *config.Config) {
+	d.till.Reconfigure(cfg)
+	if err := d.node.SetEndpoints(cfg.Chain.RPC); err != nil {
+		// The config's check accepts only http(s) URLs, which always dial.
+		d.log.Error("chain endpoints not changed", "err", err)
+	}
+	if d.cash != nil {
+		d.cash.Reconfigure(d.bgCtx, cashier.Setup{Merchant: cfg.Terminal.MerchantName, Welcome: cfg.Texts.Welcome, Assets: assets(cfg)})
+	}
+	d.bc.Kick()
+	symbols := make([]string, len(cfg.Assets))
+	for i, a := range cfg.Assets {
+		symbols[i] = a.Symbol
+	}
+	d.log.Info("config applied", "version", d.mgr.Status().Version, "merchant", cfg.Merchant.Hex(),
+		"merchant_name", cfg.Terminal.MerchantName, "assets", symbols, "rpc_endpoints", len(cfg.Chain.RPC))
+}
+
+// countRound adds a broadcast round's outcomes to the metrics.
+func countRound(tel *telemetry.Telemetry, r broadcast.Report) {
+	for outcome, n := range map[string]int{"sent": r.Sent, "confirmed": r.Confirmed, "failed": r.Failed, "retrying": r.Retrying} {
+		for range n {
+			tel.Broadcast(outcome)
+		}
+	}
+}
+
+// server is one listener and what serves it.
+type server struct {
+	name string
+	srv  *http.Server
+	ln   net.Listener
+	tls  bool
+}
+
+func (s server) addr() string { return s.ln.Addr().String() }
+
+func (s server) serve() error {
+	var err error
+	if s.tls {
+		err = s.srv.ServeTLS(s.ln, "", "") // certificates are in srv.TLSConfig
+	} else {
+		err = s.srv.Serve(s.ln)
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("%s: %w", s.name, err)
+	}
+	return nil
+}
+
+// fleetPush is the fleet manager as the HTTP API's Fleet.
+type fleetPush struct{ m *fleet.Manager }
+
+func (f fleetPush) Push(ctx context.Context, raw []byte) (any, error) { return f.m.Push(ctx, raw) }
+
+// listen opens the network API (first), the operator socket and, if
+// configured, the metrics listener.
+func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry) (servers []server, err error) {
+	defer func() {
+		if err != nil {
+			for _, s := range servers {
+				s.ln.Close()
+			}
+		}
+	}()
+	status := func(ctx context.Context) (any, error) { return d.status(ctx) }
+	network := server{name: "network API", tls: cfg.API.TLS()}
+	network.srv = httpapi.NewServer(tel.Middleware("network", httpapi.Network(httpapi.NetworkOptions{
+		Till: d.till, Register: d.till, Status: status, Fleet: fleetPush{d.mgr},
+		Verifier: &auth.Verifier{Store: d.store}, Logger: d.log.With("part", "network-api"),
+	})), d.log)
+	if network.tls {
+		cert, err := tls.LoadX509KeyPair(cfg.API.TLSCert, cfg.API.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("network API TLS (api.tls_cert %s, api.tls_key %s): %w", cfg.API.TLSCert, cfg.API.TLSKey, err)
+		}
+		network.srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	if network.ln, err = net.Listen("tcp", cfg.API.Listen); err != nil {
+		return nil, fmt.Errorf("network API: %w", err)
+	}
+	servers = append(servers, network)
+
+	if err := os.MkdirAll(filepath.Dir(cfg.SocketPath()), 0o750); err != nil {
+		return servers, fmt.Errorf("operator socket dir: %w", err)
+	}
+	op := server{name: "operator API"}
+	if op.ln, err = httpapi.ListenUnix(cfg.SocketPath()); err != nil {
+		return servers, err
+	}
+	op.srv = httpapi.NewServer(tel.Middleware("operator", httpapi.Operator(httpapi.OperatorOptions{
+		Register: d.till, Queue: d.bc, Clients: d.store, Status: status, Fleet: fleetPush{d.mgr},
+		Metrics: tel.Handler(), Logger: d.log.With("part", "operator-api"),
+	})), d.log)
+	servers = append(servers, op)
+
+	if cfg.API.MetricsListen != "" {
+		m := server{name: "metrics"}
+		if m.ln, err = net.Listen("tcp", cfg.API.MetricsListen); err != nil {
+			return servers, fmt.Errorf("metrics (api.metrics_listen): %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", tel.Handler())
+		m.srv = httpapi.NewServer(mux, d.log)
+		servers = append(servers, m)
+	}
+	return servers, nil
+}
+
+// newCashier wires the cashier's screen and keys to the board's devices;
+// nil when the board has neither a display nor a keypad (a headless
+// terminal driven only over its APIs).
+func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service, store *outbox.Store,
+	node *chain.Client, bc *broadcast.Broadcaster, log *slog.Logger) (*cashier.Cashier, error) {
+	if devs.Display == nil && devs.Keypad == nil {
+		return nil, nil
+	}
+	var screens cashier.Renderer
+	if devs.Display != nil {
+		b := devs.Display.Bounds()
+		r, err := screen.New(screen.Size{W: b.Dx(), H: b.Dy(), Mono: isMono(devs.Display.ColorModel())})
+		if err != nil {
+			return nil, fmt.Errorf("screens for %s: %w", devs.Display, err)
+		}
+		screens = r
+	}
+	return cashier.New(cashier.Options{
+		Till: till, Screens: screens,
+		Display: devs.Display, Keypad: devs.Keypad, Scanner: devs.Scanner, NFC: devs.NFC, Indicator: devs.Indicator,
+		Merchant: cfg.Terminal.MerchantName, Welcome: cfg.Texts.Welcome, Assets: assets(cfg),
+		Queued: func() int {
+			c, err := store.Counts()
+			if err != nil {
+				return 0
+			}
+			return c[outbox.PaymentQueued] + c[outbox.PaymentBroadcast]
+		},
+		Online:  func() bool { return node.Status().Online },
+		SyncNow: func(ctx context.Context) error { _, err := bc.Sync(ctx); return err },
+		Logger:  log,
+	}), nil
+}
+
+func assets(cfg *config.Config) []asset.Asset {
+	out := make([]asset.Asset, len(cfg.Assets))
+	for i, a := range cfg.Assets {
+		out[i] = a.Asset
+	}
+	return out
+}
+
+// isMono reports whether a display shows only black and white: mid-grey
+// comes back as one or the other.
+func isMono(m color.Model) bool {
+	g := color.GrayModel.Convert(m.Convert(color.RGBA{R: 0x80, G: 0x80, B: 0x80, A: 0xff})).(color.Gray)
+	return g.Y == 0 || g.Y == 0xff
+}
