@@ -22,13 +22,23 @@ func clients(ctx context.Context, c *client, args []string, stdout io.Writer) er
 		fs.SetOutput(io.Discard)
 		name := fs.String("name", "", "who the client is, e.g. \"Till 4 register\"")
 		role := fs.String("role", "", "register or fleet")
+		number := fs.String("number", "", "register this service number (made elsewhere) instead of drawing one")
+		keyFile := fs.String("key-file", "", "with -number: the service key to register, from this file")
 		if err := fs.Parse(args[1:]); err != nil {
 			return usageErr("clients add: %v", err)
 		}
-		if *name == "" || *role == "" || fs.NArg() > 0 {
-			return usageErr("clients add needs -name NAME -role register|fleet and nothing else")
+		if *name == "" || *role == "" || fs.NArg() > 0 || (*number == "") != (*keyFile == "") {
+			return usageErr("clients add needs -name NAME -role register|fleet [-number SN -key-file FILE] and nothing else")
 		}
-		body, err := json.Marshal(map[string]string{"name": *name, "role": *role})
+		in := map[string]string{"name": *name, "role": *role}
+		if *number != "" {
+			creds, err := loadCredentials(*number, *keyFile)
+			if err != nil {
+				return err
+			}
+			in["number"], in["key"] = creds.number, string(creds.key)
+		}
+		body, err := json.Marshal(in)
 		if err != nil {
 			return err
 		}

@@ -58,7 +58,9 @@ commands:
   status                                                     the terminal's status
   queue                                                      payments per state, oldest queued, online, last round (socket)
   sync                                                       probe the chain and broadcast now, then show the queue (socket)
-  clients add -name NAME -role register|fleet                register an integrator; prints its key, once (socket)
+  clients add -name NAME -role register|fleet [-number SN -key-file F]
+                                                             register an integrator; prints its key, once; with
+                                                             -number/-key-file, one made elsewhere (socket)
   clients list                                               the integrators, never their keys (socket)
   clients rotate NUMBER [-grace 24h]                         a new key; the old one works for the grace (socket)
   clients revoke NUMBER                                      refuse the client from now on (socket)

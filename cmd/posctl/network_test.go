@@ -16,7 +16,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/auth"
 	"showpos/terminal/httpapi"
 	"showpos/terminal/paytx"
@@ -252,14 +251,17 @@ func TestClientsCommands(t *testing.T) {
 // posctl exits 1. The fleet client was provisioned on each terminal with
 // the same number and key.
 func TestFleetVersionsGoesOnPastADownTerminal(t *testing.T) {
-	const number, key = "sn_f1ee7f1ee7f1ee70", "sk_fleet-manager-key-0123456789abcdef"
+	const number, key = "sn_f1ee7f1ee7f1ee70", "sk_fleet-manager-key-0123456789abcdefgh"
 	var urls []string
 	var ca string
+	keyFile := filepath.Join(t.TempDir(), "fleet.key")
+	writeFile(t, keyFile, key+"\n")
 	for i, id := range []string{"till-a", "till-b", "till-c"} {
 		d := startTerminal(t, id)
-		err := d.store.PutClient(context.Background(), outbox.Client{Number: number, Name: "Fleet HQ", Role: outbox.RoleFleet,
-			Keys: []outbox.ClientKey{{Secret: []byte(key)}}, Created: time.Now()})
-		if err != nil {
+		// As the terminal's operator registers it: clients add with the
+		// fleet's number and key.
+		if _, err := posctl(t, "-socket", d.socket, "clients", "add", "-name", "Fleet HQ", "-role", "fleet",
+			"-number", number, "-key-file", keyFile); err != nil {
 			t.Fatal(err)
 		}
 		url, caFile := d.serveNetwork(t)
@@ -268,8 +270,6 @@ func TestFleetVersionsGoesOnPastADownTerminal(t *testing.T) {
 		}
 		urls, ca = append(urls, url), caFile
 	}
-	keyFile := filepath.Join(t.TempDir(), "fleet.key")
-	writeFile(t, keyFile, key+"\n")
 
 	out, err := posctlRaw(t, append([]string{"-client", number, "-key-file", keyFile, "-cacert", ca, "fleet", "versions"}, urls...)...)
 	if err == nil || exitCode(err) != 1 || !strings.Contains(err.Error(), "1 of 3") {

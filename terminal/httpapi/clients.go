@@ -46,7 +46,17 @@ const (
 type NewClientBody struct {
 	Name string      `json:"name"`
 	Role outbox.Role `json:"role"`
+	// Number and Key, both or neither, register a client whose service
+	// number and key were made elsewhere: a fleet manager's one credential,
+	// registered on every terminal it manages. Without them the terminal
+	// draws both.
+	Number string `json:"number,omitempty"`
+	Key    string `json:"key,omitempty"`
 }
+
+// MinImportedKey is the shortest service key taken from outside: 32
+// characters, as long as the HMAC-SHA256 key it becomes should be.
+const MinImportedKey = 32
 
 // NewClient answers POST /v1/clients. Key is the service key: this is the
 // only time the terminal shows it.
@@ -142,15 +152,39 @@ func (a *api) addClient(w http.ResponseWriter, r *http.Request) {
 		writeCoded(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("role %q: want %q (cash registers, back offices) or %q (fleet managers)", in.Role, outbox.RoleRegister, outbox.RoleFleet))
 		return
 	}
+	if (in.Number == "") != (in.Key == "") {
+		writeCoded(w, http.StatusBadRequest, codeBadRequest, "number and key go together: give both (a client registered elsewhere) or neither")
+		return
+	}
+	if in.Number != "" && !validNumber(in.Number) {
+		writeCoded(w, http.StatusBadRequest, codeBadRequest, "number must be 3 to 64 characters of [A-Za-z0-9_-]")
+		return
+	}
+	if in.Key != "" && (len(in.Key) < MinImportedKey || len(in.Key) > outbox.MaxSecret) {
+		writeCoded(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("key of %d bytes: want %d to %d", len(in.Key), MinImportedKey, outbox.MaxSecret))
+		return
+	}
 	now := a.now().UTC()
-	key := newServiceKey()
+	key := in.Key
+	if key == "" {
+		key = newServiceKey()
+	}
 	c := outbox.Client{Name: in.Name, Role: in.Role, Created: now, Keys: []outbox.ClientKey{{Secret: []byte(key)}}}
-	// 64 random bits collide about never; a collision is refused by the
-	// store and simply drawn again.
-	for range 3 {
-		c.Number = newServiceNumber()
-		if err = a.clients.PutClient(r.Context(), c); !errors.Is(err, outbox.ErrClientExists) {
-			break
+	if in.Number != "" {
+		c.Number = in.Number
+		err = a.clients.PutClient(r.Context(), c)
+		if errors.Is(err, outbox.ErrClientExists) {
+			writeCoded(w, http.StatusConflict, codeClientExists, "a client with service number "+in.Number+" is already registered")
+			return
+		}
+	} else {
+		// 64 random bits collide about never; a collision is refused by
+		// the store and simply drawn again.
+		for range 3 {
+			c.Number = newServiceNumber()
+			if err = a.clients.PutClient(r.Context(), c); !errors.Is(err, outbox.ErrClientExists) {
+				break
+			}
 		}
 	}
 	if err != nil {
@@ -273,4 +307,18 @@ func newServiceKey() string {
 	var b [32]byte
 	_, _ = rand.Read(b[:])
 	return keyPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// validNumber reports whether n is fit to be a service number given from
+// outside: 3 to 64 characters of [A-Za-z0-9_-], like the ones drawn here.
+func validNumber(n string) bool {
+	if len(n) < 3 || len(n) > outbox.MaxClientNumber {
+		return false
+	}
+	for _, c := range n {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }

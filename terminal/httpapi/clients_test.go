@@ -100,6 +100,22 @@ func TestClientsAddListRotateRevoke(t *testing.T) {
 	}
 }
 
+// A fleet manager's one credential, made elsewhere, registered as given:
+// the same service number and key then sign for every terminal.
+func TestClientsImportAGivenNumberAndKey(t *testing.T) {
+	tm := newTerminal(t)
+	op := operatorServer(t, tm)
+	key := "sk_" + strings.Repeat("F", 40)
+	a := call(t, "POST", op.URL+"/v1/clients", `{"name":"Fleet HQ","role":"fleet","number":"sn_fleet-hq","key":"`+key+`"}`)
+	if a.status != 201 || a.body["number"] != "sn_fleet-hq" || a.body["key"] != key {
+		t.Fatalf("import: %d %v", a.status, a.body)
+	}
+	c, err := tm.store.Client("sn_fleet-hq")
+	if err != nil || c.Role != outbox.RoleFleet || string(c.Keys[0].Secret) != key {
+		t.Errorf("stored %+v, %v", c, err)
+	}
+}
+
 func TestClientsRefuseBadInput(t *testing.T) {
 	tm := newTerminal(t)
 	op := operatorServer(t, tm)
@@ -114,7 +130,12 @@ func TestClientsRefuseBadInput(t *testing.T) {
 		{"control in name", "/v1/clients", `{"name":"a\u0007","role":"register"}`, 400, "bad_request", "control"},
 		{"no role", "/v1/clients", `{"name":"Till 1"}`, 400, "bad_request", `want "register"`},
 		{"unknown role", "/v1/clients", `{"name":"Till 1","role":"admin"}`, 400, "bad_request", `role "admin"`},
-		{"unknown field", "/v1/clients", `{"name":"Till 1","role":"register","key":"mine"}`, 400, "bad_request", "unknown field"},
+		{"unknown field", "/v1/clients", `{"name":"Till 1","role":"register","secret":"mine"}`, 400, "bad_request", "unknown field"},
+		{"key without number", "/v1/clients", `{"name":"Fleet","role":"fleet","key":"` + strings.Repeat("k", 32) + `"}`, 400, "bad_request", "go together"},
+		{"number without key", "/v1/clients", `{"name":"Fleet","role":"fleet","number":"sn_fleet"}`, 400, "bad_request", "go together"},
+		{"short imported key", "/v1/clients", `{"name":"Fleet","role":"fleet","number":"sn_fleet","key":"short-key"}`, 400, "bad_request", "want 32"},
+		{"bad imported number", "/v1/clients", `{"name":"Fleet","role":"fleet","number":"sn fleet","key":"` + strings.Repeat("k", 32) + `"}`, 400, "bad_request", "number must be"},
+		{"imported number taken", "/v1/clients", `{"name":"Fleet","role":"fleet","number":"` + number + `","key":"` + strings.Repeat("k", 32) + `"}`, 409, "client_exists", "already registered"},
 		{"not JSON", "/v1/clients", `name=Till`, 400, "bad_request", "JSON"},
 		{"grace not a duration", "/v1/clients/" + number + "/rotate", `{"grace":"a day"}`, 400, "bad_request", "grace"},
 		{"negative grace", "/v1/clients/" + number + "/rotate", `{"grace":"-1h"}`, 400, "bad_request", "grace"},

@@ -29,6 +29,7 @@ const (
 	codeMisconfigured    = "misconfigured"
 	codeNotConfigured    = "not_configured"
 	codeUnknownClient    = "unknown_client"
+	codeClientExists     = "client_exists"
 	codeRevokedClient    = "revoked_client"
 )
 
