@@ -219,6 +219,11 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		})
 	}
 
+	// SIGHUP is caught before the first request can be answered: a reload
+	// sent as soon as the daemon answers must not kill it.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	errc := make(chan error, len(servers))
 	for _, s := range servers {
 		go func() { errc <- s.serve() }()
@@ -228,10 +233,6 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	bg.Go(func() {
 		notify.Watchdog(bgCtx, func(ctx context.Context) error { return ping(ctx, pings) })
 	})
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-
 	log.Info("posd ready", "terminal", cfg.Terminal.ID, "chain", cfg.ChainID, "merchant", cfg.Merchant.Hex(),
 		"signer", d.till.Signer().Hex(), "network_api", servers[0].addr(), "tls", cfg.API.TLS(),
 		"operator_socket", cfg.SocketPath(), "store", cfg.StorePath(), "config_version", d.mgr.Status().Version)
