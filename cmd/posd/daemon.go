@@ -62,7 +62,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 			c.Terminal.DataDir = dataDir
 		}
 		if listen != "" {
-			c.API.Listen = listen
+			c.OverrideListen(listen)
 		}
 	}
 	first, err := config.Load(configPath)

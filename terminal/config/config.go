@@ -109,6 +109,22 @@ type API struct {
 	MetricsListen string
 }
 
+// OverrideListen sets api.listen (the -listen flag). A public_url that
+// was the default, the old listen address, follows it.
+func (c *Config) OverrideListen(addr string) {
+	if c.Terminal.PublicURL == defaultPublicURL(c.API) {
+		c.Terminal.PublicURL = defaultPublicURL(API{Listen: addr, TLSCert: c.API.TLSCert})
+	}
+	c.API.Listen = addr
+}
+
+func defaultPublicURL(a API) string {
+	if a.TLS() {
+		return "https://" + a.Listen
+	}
+	return "http://" + a.Listen
+}
+
 // TLS reports whether the network API is served over HTTPS.
 func (a API) TLS() bool { return a.TLSCert != "" }
 
@@ -316,11 +332,7 @@ func (f *file) check() (*Config, error) {
 		}
 	}
 	if c.Terminal.PublicURL == "" {
-		scheme := "http://"
-		if c.API.TLS() {
-			scheme = "https://"
-		}
-		c.Terminal.PublicURL = scheme + c.API.Listen
+		c.Terminal.PublicURL = defaultPublicURL(c.API)
 	}
 	if u, err := url.Parse(c.Terminal.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, invalid("terminal.public_url %q is not an http(s) URL", c.Terminal.PublicURL)

@@ -168,3 +168,25 @@ func TestBoardRefusals(t *testing.T) {
 		t.Errorf("no [board]: %+v, %v", c.Board, err)
 	}
 }
+
+// -listen moves the default public URL with it; a public URL the file
+// sets stays.
+func TestOverrideListen(t *testing.T) {
+	base := "[terminal]\nid = \"t\"\n[chain]\nid = 1\n[merchant]\naddress = \"0x000000000000000000000000000000000000dEaD\"\n[[assets]]\nsymbol = \"ETH\"\n"
+	c, err := Parse([]byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.OverrideListen("10.0.0.7:9000")
+	if c.API.Listen != "10.0.0.7:9000" || c.Terminal.PublicURL != "http://10.0.0.7:9000" {
+		t.Errorf("default public URL: listen %s, public %s", c.API.Listen, c.Terminal.PublicURL)
+	}
+	c, err = Parse([]byte(strings.Replace(base, "id = \"t\"", "id = \"t\"\npublic_url = \"https://till.example\"", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.OverrideListen("10.0.0.7:9000")
+	if c.Terminal.PublicURL != "https://till.example" {
+		t.Errorf("configured public URL changed to %s", c.Terminal.PublicURL)
+	}
+}
