@@ -7,13 +7,13 @@ import (
 
 // Refusal codes, stable: a fleet manager may switch on them.
 const (
-	CodeBadBundle    = "bad_bundle"    // 400: malformed, or over MaxBundle
-	CodeNoFleetKey   = "no_fleet_key"  // 501: this terminal pins no fleet key
+	CodeBadBundle    = "bad_bundle"           // 400: malformed, or over MaxBundle
+	CodeNoFleetKey   = "no_fleet_key"         // 501: this terminal pins no fleet key
 	CodeBadSignature = "bad_bundle_signature" // 403: not signed by the pinned key
-	CodeWrongTarget  = "wrong_target"  // 422: not for this terminal
-	CodeNotNewer     = "not_newer"     // 409: version not above the highest accepted
-	CodeExpired      = "expired"       // 422: expired by the terminal's clock
-	CodeBadConfig    = "bad_config"    // 422: the config it makes is invalid, or it sets a key a bundle may not
+	CodeWrongTarget  = "wrong_target"         // 422: not for this terminal
+	CodeNotNewer     = "not_newer"            // 409: version not above the highest accepted
+	CodeExpired      = "expired"              // 422: expired by the terminal's clock
+	CodeBadConfig    = "bad_config"           // 422: the config it makes is invalid, or it sets a key a bundle may not
 )
 
 // Refusal is why a bundle was not taken. Message is fit to show the fleet
