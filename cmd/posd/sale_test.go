@@ -9,6 +9,7 @@ import (
 	"image/png"
 	"math/big"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -199,4 +200,49 @@ driver = "virtual"
 listen = %q
 `, sim))
 	return node, "http://" + sim, addr
+}
+
+// A cash register creates the request over the network: the simulated
+// screen shows its QR at once, as if keyed; status lists the board's
+// devices as present.
+func TestRegisterRequestGoesOnTheSimulatedScreen(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole daemon with a dev chain")
+	}
+	sim := freeAddr(t)
+	_, dir, addr := startChainTerminal(t, fmt.Sprintf(`
+[board.display]
+driver = "virtual"
+width = 320
+height = 240
+[board.keypad]
+driver = "virtual"
+[board.scanner]
+driver = "virtual"
+[board.virtual]
+listen = %q
+`, sim))
+	tm := &terminal{t: t, dir: dir, addr: addr, op: unixClient(filepath.Join(dir, "data", "posd.sock"))}
+	number, key := tm.addClient("Till 4 register", "register")
+	a := tm.send(tm.sign("POST", "/v1/requests", `{"amount":"3.5","memo":"order 12"}`, number, key))
+	if a.status != http.StatusCreated {
+		t.Fatalf("register's request: %d %s", a.status, a.raw)
+	}
+	doc, err := request.ParseDocument(a.raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uri := waitQR(t, "http://"+sim); uri != doc.URI {
+		t.Errorf("screen shows %q, the register made %q", uri, doc.URI)
+	}
+
+	st := tm.operator("GET", "/v1/status", "")
+	var got []string
+	for _, d := range st.body["devices"].([]any) {
+		d := d.(map[string]any)
+		got = append(got, fmt.Sprintf("%s/%s/%v", d["kind"], d["driver"], d["present"]))
+	}
+	if want := "display/virtual/true keypad/virtual/true scanner/virtual/true"; strings.Join(got, " ") != want {
+		t.Errorf("devices %v, want %s", got, want)
+	}
 }
