@@ -3,14 +3,15 @@
 GO        ?= go
 BIN       := bin
 CMDS      := posd posctl devnet payer
-LDFLAGS   := -s -w
+VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+LDFLAGS   := -s -w -X main.version=$(VERSION)
 ARM_CMDS  := posd posctl
 
 .PHONY: build test run bench lint build-arm fuzz js clean
 
 build:
 	@mkdir -p $(BIN)
-	$(GO) build -trimpath -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
+	$(GO) build -trimpath -ldflags='-X main.version=$(VERSION)' -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
 
 # The whole suite: formatting and vet, then every package's tests, including
 # the ones that hold our EIP-681 URIs and EIP-712 signatures against
