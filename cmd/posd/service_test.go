@@ -1,0 +1,207 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"showpos/terminal/paytx"
+	"showpos/terminal/request"
+)
+
+// requestByID reads a request from the operator socket.
+func (tm *terminal) requestByID(id string) (*request.Request, error) {
+	req, _ := http.NewRequest("GET", "http://posd/v1/requests/"+id, nil)
+	resp, err := tm.op.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	buf.ReadFrom(resp.Body)
+	doc, err := request.ParseDocument(buf.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	return doc.Request(), nil
+}
+
+// notifications collects what posd tells systemd on a NOTIFY_SOCKET.
+type notifications struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func listenNotify(t *testing.T) (string, *notifications) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	n := &notifications{}
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			k, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			n.mu.Lock()
+			n.msgs = append(n.msgs, string(buf[:k]))
+			n.mu.Unlock()
+		}
+	}()
+	return path, n
+}
+
+// wait waits for a notification containing want, after the first skip ones.
+func (n *notifications) wait(t *testing.T, want string, skip int) int {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		n.mu.Lock()
+		for i := skip; i < len(n.msgs); i++ {
+			if strings.Contains(n.msgs[i], want) {
+				n.mu.Unlock()
+				return i + 1
+			}
+		}
+		n.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	t.Fatalf("posd never notified %q; got %q", want, n.msgs)
+	return 0
+}
+
+// posd as systemd runs it: READY once it answers, watchdog pings, a
+// reload on SIGHUP, and on SIGTERM STOPPING, a drain in which every
+// payment already answered 202 stays stored, and a clean exit.
+func TestPosdUnderSystemd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the daemon")
+	}
+	bin := buildPosd(t)
+	sock, notes := listenNotify(t)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "posd.toml")
+	if err := os.WriteFile(cfgPath, []byte(strings.ReplaceAll(headless, "DATA", filepath.Join(dir, "data"))), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tm := &terminal{t: t, dir: dir, cfgPath: cfgPath, addr: freeAddr(t), op: unixClient(filepath.Join(dir, "data", "posd.sock"))}
+	cmd := exec.Command(bin, "-config", cfgPath, "-listen", tm.addr)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=200000")
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+
+	seen := notes.wait(t, "READY=1", 0)
+	seen = notes.wait(t, "WATCHDOG=1", seen)
+	notes.wait(t, "WATCHDOG=1", seen)
+
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	seen = notes.wait(t, "RELOADING=1", 0)
+	notes.wait(t, "READY=1", seen)
+
+	// Sales keep going while SIGTERM comes in: each worker makes a request
+	// on the socket and pays it over HTTP, until the daemon stops answering.
+	var mu sync.Mutex
+	var acked []string
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			payer, _ := crypto.GenerateKey()
+			for i := uint64(0); ; i++ {
+				req, _ := http.NewRequest("POST", "http://posd/v1/requests", strings.NewReader(`{"amount":"0.001"}`))
+				resp, err := tm.op.Do(req)
+				if err != nil {
+					return
+				}
+				var doc struct {
+					ID string `json:"id"`
+				}
+				json.NewDecoder(resp.Body).Decode(&doc)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusCreated {
+					return
+				}
+				r, err := tm.requestByID(doc.ID)
+				if err != nil {
+					return
+				}
+				tx, err := paytx.Build(r, payer, paytx.Options{Nonce: i})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				raw, _ := tx.MarshalBinary()
+				in, _ := json.Marshal(map[string]string{"requestId": r.ID, "rawTx": hexutil.Encode(raw)})
+				resp, err = http.Post("http://"+tm.addr+"/api/showpos/broadcastTx", "application/json", bytes.NewReader(in))
+				if err != nil {
+					return // the daemon has stopped listening
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusAccepted {
+					return
+				}
+				mu.Lock()
+				acked = append(acked, tx.Hash().Hex())
+				mu.Unlock()
+			}
+		})
+	}
+	time.Sleep(300 * time.Millisecond)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	notes.wait(t, "STOPPING=1", 0)
+	select {
+	case err := <-exited:
+		exited <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("posd exited with %v after SIGTERM:\n%s", err, logs.String())
+		}
+	case <-time.After(drainFor + 5*time.Second):
+		t.Fatal("posd did not stop within the drain time")
+	}
+	wg.Wait()
+
+	// Every acknowledged payment is in the store after a restart, once.
+	if len(acked) == 0 {
+		t.Fatal("no payment was acknowledged before SIGTERM")
+	}
+	tm.start()
+	defer tm.stop()
+	list := tm.operator("GET", "/v1/payments?limit=1000", "")
+	for _, h := range acked {
+		if n := strings.Count(string(list.raw), h); n != 1 {
+			t.Errorf("payment %s was acknowledged; stored %d times", h, n)
+		}
+	}
+	t.Logf("%d payments acknowledged before and during the drain, all stored", len(acked))
+}
