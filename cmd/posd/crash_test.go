@@ -6,7 +6,6 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -46,16 +45,9 @@ func TestKillDuringApplyLeavesOldOrNewConfig(t *testing.T) {
 	}
 	bin := buildPosd(t)
 	priv, fleetTable := fleetKeys(t)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "posd.toml")
-	err := os.WriteFile(cfgPath, []byte(strings.ReplaceAll(headless, "DATA", filepath.Join(dir, "data"))+fleetTable), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tm := &terminal{t: t, dir: dir, cfgPath: cfgPath, addr: freeAddr(t), op: unixClient(filepath.Join(dir, "data", "posd.sock"))}
-
+	tm := writeTerminal(t, headless+fleetTable)
 	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "-config", cfgPath, "-listen", tm.addr)
+		cmd := exec.Command(bin, "-config", tm.cfgPath, "-listen", tm.addr)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -42,12 +42,20 @@ type terminal struct {
 
 func newTerminal(t *testing.T, cfgText string) *terminal {
 	t.Helper()
-	dir := t.TempDir()
-	tm := &terminal{t: t, dir: dir, cfgPath: filepath.Join(dir, "posd.toml"), addr: freeAddr(t),
-		op: unixClient(filepath.Join(dir, "data", "posd.sock"))}
-	tm.write(cfgText)
+	tm := writeTerminal(t, cfgText)
 	tm.start()
 	t.Cleanup(func() { tm.stop() })
+	return tm
+}
+
+// writeTerminal writes the config of a terminal not started yet (for a
+// posd binary the test runs itself).
+func writeTerminal(t *testing.T, cfgText string) *terminal {
+	t.Helper()
+	dir := t.TempDir()
+	tm := &terminal{t: t, dir: dir, cfgPath: filepath.Join(dir, "posd.toml"), addr: freeAddr(t),
+		op: unixClient(filepath.Join(dir, "data", "posd.sock")), stop: func() {}}
+	tm.write(cfgText)
 	return tm
 }
 

@@ -181,13 +181,9 @@ func waitScreen(t *testing.T, simURL string, want image.Image) {
 	t.Fatal("the simulated screen never showed the expected picture")
 }
 
-// startSimTerminal runs posd with a simulated board (display, keypad,
-// scanner) broadcasting to a real dev chain, until the test ends. It
-// returns the chain, the simulator's page URL and the payer API address.
-func startSimTerminal(t *testing.T) (*devchain.Chain, string, string) {
-	t.Helper()
-	sim := freeAddr(t)
-	node, _, addr := startChainTerminal(t, fmt.Sprintf(`
+// simBoard is the [board] of a simulated terminal whose page is at sim.
+func simBoard(sim string) string {
+	return fmt.Sprintf(`
 [board.display]
 driver = "virtual"
 width = 320
@@ -198,7 +194,16 @@ driver = "virtual"
 driver = "virtual"
 [board.virtual]
 listen = %q
-`, sim))
+`, sim)
+}
+
+// startSimTerminal runs posd with a simulated board (display, keypad,
+// scanner) broadcasting to a real dev chain, until the test ends. It
+// returns the chain, the simulator's page URL and the payer API address.
+func startSimTerminal(t *testing.T) (*devchain.Chain, string, string) {
+	t.Helper()
+	sim := freeAddr(t)
+	node, _, addr := startChainTerminal(t, simBoard(sim))
 	return node, "http://" + sim, addr
 }
 
@@ -210,18 +215,7 @@ func TestRegisterRequestGoesOnTheSimulatedScreen(t *testing.T) {
 		t.Skip("whole daemon with a dev chain")
 	}
 	sim := freeAddr(t)
-	_, dir, addr := startChainTerminal(t, fmt.Sprintf(`
-[board.display]
-driver = "virtual"
-width = 320
-height = 240
-[board.keypad]
-driver = "virtual"
-[board.scanner]
-driver = "virtual"
-[board.virtual]
-listen = %q
-`, sim))
+	_, dir, addr := startChainTerminal(t, simBoard(sim))
 	tm := &terminal{t: t, dir: dir, addr: addr, op: unixClient(filepath.Join(dir, "data", "posd.sock"))}
 	number, key := tm.addClient("Till 4 register", "register")
 	a := tm.send(tm.sign("POST", "/v1/requests", `{"amount":"3.5","memo":"order 12"}`, number, key))

@@ -98,13 +98,8 @@ func TestPosdUnderSystemd(t *testing.T) {
 	}
 	bin := buildPosd(t)
 	sock, notes := listenNotify(t)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "posd.toml")
-	if err := os.WriteFile(cfgPath, []byte(strings.ReplaceAll(headless, "DATA", filepath.Join(dir, "data"))), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tm := &terminal{t: t, dir: dir, cfgPath: cfgPath, addr: freeAddr(t), op: unixClient(filepath.Join(dir, "data", "posd.sock"))}
-	cmd := exec.Command(bin, "-config", cfgPath, "-listen", tm.addr)
+	tm := writeTerminal(t, headless)
+	cmd := exec.Command(bin, "-config", tm.cfgPath, "-listen", tm.addr)
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=200000")
 	var logs bytes.Buffer
 	cmd.Stderr = &logs
