@@ -45,8 +45,11 @@
 // this order, and the first failure is the refusal (a Refusal with a stable
 // code; the running config is kept): size and format (bad_bundle), the
 // signature against the pinned key (bad_bundle_signature), the target
-// (wrong_target), expiry against the terminal's clock (expired), the
-// version above the highest ever accepted (not_newer), and the effective
+// (wrong_target), expiry against the terminal's clock (expired), the issue
+// time at most ClockSkew ahead of that clock (not_yet_valid: a board
+// without a real-time clock boots in 1970 and takes no bundle until its
+// clock is set), the version above the highest ever accepted (not_newer),
+// and the effective
 // config it would make (bad_config). Once signature and target pass, the
 // byte-identical bundle already running is a success that changes nothing,
 // whether it has expired since or not, so pulling the same bundle again is

@@ -43,6 +43,10 @@ type Options struct {
 	Logger   *slog.Logger     // nil: discard
 }
 
+// ClockSkew is how far a bundle's issued time may be ahead of the
+// terminal's clock.
+const ClockSkew = 5 * time.Minute
+
 // Sources of a bundle in effect.
 const (
 	SourcePush  = "push"
@@ -220,9 +224,17 @@ func (m *Manager) vet(raw []byte) (Payload, *config.Config, error) {
 	if m.bundle != nil && bytes.Equal(raw, m.bundle.raw) {
 		return p, nil, nil
 	}
-	if now := m.o.Clock(); !now.Before(p.Expires) {
+	now := m.o.Clock()
+	if !now.Before(p.Expires) {
 		return p, nil, refuse(CodeExpired, p.Version, "bundle v%d expired at %s (terminal clock %s)",
 			p.Version, p.Expires.Format(time.RFC3339), now.Format(time.RFC3339))
+	}
+	// A board without a real-time clock boots in 1970, when every bundle
+	// would look unexpired: a bundle issued after the terminal's clock waits
+	// for the clock to be set.
+	if p.Issued.After(now.Add(ClockSkew)) {
+		return p, nil, refuse(CodeNotYetValid, p.Version, "bundle v%d was issued at %s, after the terminal's clock (%s): the clock is not set yet, or the bundle's is wrong",
+			p.Version, p.Issued.Format(time.RFC3339), now.Format(time.RFC3339))
 	}
 	highest, _, err := m.o.Store.FleetBundle()
 	if err != nil {

@@ -121,6 +121,13 @@ func TestPushRefusals(t *testing.T) {
 		{"expires now", CodeExpired, func(f *fixture) []byte {
 			return f.bundle(1, liveBundle, func(p *Payload) { p.Expires = t0 })
 		}},
+		{"issued after the terminal's clock", CodeNotYetValid, func(f *fixture) []byte {
+			return f.bundle(1, liveBundle, func(p *Payload) { p.Issued = t0.Add(ClockSkew + time.Second) })
+		}},
+		{"clock never set (1970): an expired bundle is not taken", CodeNotYetValid, func(f *fixture) []byte {
+			f.now = time.Unix(60, 0)
+			return f.bundle(1, liveBundle, func(p *Payload) { p.Issued, p.Expires = t0.Add(-2*time.Hour), t0.Add(-time.Hour) })
+		}},
 		{"zero merchant", CodeBadConfig, func(f *fixture) []byte {
 			return f.bundle(1, "[merchant]\naddress = \"0x0000000000000000000000000000000000000000\"")
 		}},

@@ -13,6 +13,7 @@ const (
 	CodeWrongTarget  = "wrong_target"         // 422: not for this terminal
 	CodeNotNewer     = "not_newer"            // 409: version not above the highest accepted
 	CodeExpired      = "expired"              // 422: expired by the terminal's clock
+	CodeNotYetValid  = "not_yet_valid"        // 422: issued after the terminal's clock (by more than ClockSkew): its clock is not set, or the bundle is from the future
 	CodeBadConfig    = "bad_config"           // 422: the config it makes is invalid, or it sets a key a bundle may not
 )
 
