@@ -49,8 +49,8 @@
 // time at most ClockSkew ahead of that clock (not_yet_valid: a board
 // without a real-time clock boots in 1970 and takes no bundle until its
 // clock is set), the version above the highest ever accepted (not_newer),
-// and the effective
-// config it would make (bad_config). Once signature and target pass, the
+// and the effective config it would make (bad_config). Once signature and
+// target pass, the
 // byte-identical bundle already running is a success that changes nothing,
 // whether it has expired since or not, so pulling the same bundle again is
 // quiet. A bundle stays in effect after it expires: expiry only bounds when
