@@ -50,11 +50,10 @@
 // without a real-time clock boots in 1970 and takes no bundle until its
 // clock is set), the version above the highest ever accepted (not_newer),
 // and the effective config it would make (bad_config). Once signature and
-// target pass, the
-// byte-identical bundle already running is a success that changes nothing,
-// whether it has expired since or not, so pulling the same bundle again is
-// quiet. A bundle stays in effect after it expires: expiry only bounds when
-// it may be taken.
+// target pass, the byte-identical bundle already running is a success that
+// changes nothing, whether it has expired since or not, so pulling the same
+// bundle again is quiet. A bundle stays in effect after it expires: expiry
+// only bounds when it may be taken.
 //
 // An accepted bundle is stored with its version as the highest accepted in
 // one store transaction (outbox.Store.PutFleetBundle), and only then
