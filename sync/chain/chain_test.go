@@ -259,14 +259,21 @@ func TestSetEndpointsWhileRunning(t *testing.T) {
 		t.Errorf("status %+v, want online on the second node", st)
 	}
 
+	// A new endpoint that is down: status names it, not the old one.
+	if err := c.SetEndpoints([]string{"http://127.0.0.1:1"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Probe(context.Background()); st.Online || st.Endpoint != "http://127.0.0.1:1" {
+		t.Errorf("status after moving to a dead endpoint: %+v", st)
+	}
 	if err := c.SetEndpoints([]string{"ftp://nope"}); !errors.Is(err, ErrBadOptions) {
 		t.Errorf("bad endpoint: %v", err)
 	}
 	if err := c.SetEndpoints(nil); err != nil {
 		t.Fatal(err)
 	}
-	if st := c.Status(); st.Online {
-		t.Errorf("online with no endpoints: %+v", st)
+	if st := c.Status(); st.Online || st.Endpoint != "" {
+		t.Errorf("status with no endpoints: %+v", st)
 	}
 }
 

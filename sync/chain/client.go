@@ -191,8 +191,12 @@ func (c *Client) SetEndpoints(raws []string) error {
 	c.mu.Lock()
 	// The old RPC clients are HTTP ones: they hold no goroutines and share
 	// c.hc, so calls still using them finish normally and nothing needs
-	// closing.
+	// closing; their answers no longer count as contact (see contact).
 	c.eps, c.lastGood = eps, 0
+	c.st.Endpoint = ""
+	if len(eps) > 0 {
+		c.st.Endpoint = eps[0].name
+	}
 	c.mu.Unlock()
 	names := make([]string, len(eps))
 	for i, ep := range eps {

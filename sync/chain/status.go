@@ -46,11 +46,12 @@ func (c *Client) contact(ep *endpoint) {
 	now := c.clock.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if ep.idx >= len(c.eps) || c.eps[ep.idx] != ep {
+		return // ep was replaced by SetEndpoints meanwhile: not ours to report
+	}
 	c.st.LastContact = now
 	c.st.Endpoint = ep.name
-	if ep.idx < len(c.eps) && c.eps[ep.idx] == ep {
-		c.lastGood = ep.idx // else ep was replaced by SetEndpoints meanwhile
-	}
+	c.lastGood = ep.idx
 	if !c.st.Online {
 		c.st.Online = true
 		c.st.Err = ""

@@ -40,6 +40,7 @@ import (
 // Till is what the cashier needs from the terminal's till.
 type Till interface {
 	NewRequest(ctx context.Context, amount, symbol, memo string) (*request.Document, error)
+	Request(id string) (*request.Document, error)
 	Cancel(ctx context.Context, id string) (*request.Document, error)
 	Pay(ctx context.Context, requestID string, raw []byte) (checkout.Receipt, error)
 	Payments(f outbox.PaymentFilter) ([]checkout.PaymentView, error)
@@ -374,6 +375,12 @@ func (c *Cashier) show(doc *request.Document) {
 	switch outbox.RequestStatus(doc.Status) {
 	case outbox.RequestPending:
 		if onScreen {
+			return
+		}
+		// The news may be stale: keys queued behind it may have cancelled
+		// this request already (the cashier's own, keyed and cancelled
+		// quickly). Only a request still pending goes on screen.
+		if now, err := c.o.Till.Request(doc.ID); err != nil || now.Status != string(outbox.RequestPending) {
 			return
 		}
 		c.log.Info("request from the till shown", "request", doc.ID)

@@ -78,3 +78,15 @@ func TestReconfigureChangesTheScreens(t *testing.T) {
 		t.Errorf("request %s %s, want 4.5 TUSD", doc.AmountDisplay, doc.Asset.Symbol)
 	}
 }
+
+// Keyed, OK and Cancel in quick succession: the till's news of the request
+// arrives after the cancel and must not put it back on screen.
+func TestQuickCancelDoesNotBringTheRequestBack(t *testing.T) {
+	for range 5 {
+		s := openShop(t)
+		s.press("1", "enter", "cancel")
+		s.waitScreen(s.screens.Idle(screen.Idle{Merchant: "Test Shop"}))
+		time.Sleep(50 * time.Millisecond)
+		s.waitScreen(s.screens.Idle(screen.Idle{Merchant: "Test Shop"}))
+	}
+}

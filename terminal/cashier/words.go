@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"showpos/sync/outbox"
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
+	"showpos/terminal/checkout"
 	"showpos/terminal/screen"
 )
 
@@ -88,10 +88,7 @@ func (c *Cashier) menu() screen.Menu {
 		return m
 	case 1:
 		m := screen.Menu{Title: "TODAY", Hint: "F2 next  CANCEL back"}
-		now := c.o.Clock.Now()
-		y, mo, d := now.Date()
-		start := time.Date(y, mo, d, 0, 0, 0, 0, now.Location())
-		totals, err := c.o.Till.Totals(start, start.AddDate(0, 0, 1))
+		totals, err := c.o.Till.Totals(checkout.Day(c.o.Clock.Now()))
 		if err != nil {
 			m.Lines = []string{"cannot read payments"}
 			return m

@@ -158,3 +158,32 @@ func TestTotalsPerAssetAndState(t *testing.T) {
 		t.Errorf("TUSD:\n got %+v\nwant %+v", tusd, wantTUSD)
 	}
 }
+
+// Consecutive days meet exactly, also where daylight saving skips midnight
+// (Cairo, 2025-04-25) or repeats an hour around it (Santiago, 2024-09-08).
+func TestDayBoundsMeetAcrossDaylightSaving(t *testing.T) {
+	for _, tc := range []struct {
+		zone string
+		day  time.Time
+	}{
+		{"Africa/Cairo", time.Date(2025, 4, 24, 12, 0, 0, 0, time.UTC)},
+		{"America/Santiago", time.Date(2024, 9, 7, 12, 0, 0, 0, time.UTC)},
+		{"Europe/Berlin", time.Date(2025, 3, 29, 12, 0, 0, 0, time.UTC)},
+	} {
+		loc, err := time.LoadLocation(tc.zone)
+		if err != nil {
+			t.Skipf("no tz data for %s: %v", tc.zone, err)
+		}
+		for i := range 4 {
+			d := time.Date(tc.day.Year(), tc.day.Month(), tc.day.Day()+i, 12, 0, 0, 0, loc)
+			_, to := checkout.Day(d)
+			next, _ := checkout.Day(d.AddDate(0, 0, 1))
+			if !to.Equal(next) {
+				t.Errorf("%s %s: ends %s, the next day starts %s", tc.zone, d.Format(time.DateOnly), to, next)
+			}
+			if from, _ := checkout.Day(d); !from.Before(d) || to.Sub(from) < 22*time.Hour || to.Sub(from) > 26*time.Hour {
+				t.Errorf("%s %s: [%s, %s)", tc.zone, d.Format(time.DateOnly), from, to)
+			}
+		}
+	}
+}

@@ -38,6 +38,15 @@ type Sum struct {
 	AmountDisplay string `json:"amountDisplay"`
 }
 
+// Day returns the bounds of the calendar day of t in t's location: from its
+// first instant to the next day's. Both ends come from the calendar date,
+// so consecutive days meet exactly even where a daylight-saving change
+// skips or repeats midnight.
+func Day(t time.Time) (from, to time.Time) {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, t.Location()), time.Date(y, m, d+1, 0, 0, 0, 0, t.Location())
+}
+
 // totalsPage is how many payments one store read returns while summing.
 const totalsPage = 500
 

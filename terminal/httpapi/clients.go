@@ -156,6 +156,14 @@ func (a *api) addClient(w http.ResponseWriter, r *http.Request) {
 		writeCoded(w, http.StatusBadRequest, codeBadRequest, "number and key go together: give both (a client registered elsewhere) or neither")
 		return
 	}
+	// A request signed for one terminal verifies on every terminal that
+	// holds the same credential (nonces are per terminal). Only a fleet
+	// client, whose calls carry their own signed, targeted bundles, may
+	// share one; a register gets a credential of this terminal alone.
+	if in.Number != "" && in.Role != outbox.RoleFleet {
+		writeCoded(w, http.StatusBadRequest, codeBadRequest, "only a fleet client may be registered with a number and key made elsewhere; a register gets its own")
+		return
+	}
 	if in.Number != "" && !validNumber(in.Number) {
 		writeCoded(w, http.StatusBadRequest, codeBadRequest, "number must be 3 to 64 characters of [A-Za-z0-9_-]")
 		return

@@ -135,6 +135,7 @@ func TestClientsRefuseBadInput(t *testing.T) {
 		{"number without key", "/v1/clients", `{"name":"Fleet","role":"fleet","number":"sn_fleet"}`, 400, "bad_request", "go together"},
 		{"short imported key", "/v1/clients", `{"name":"Fleet","role":"fleet","number":"sn_fleet","key":"short-key"}`, 400, "bad_request", "want 32"},
 		{"bad imported number", "/v1/clients", `{"name":"Fleet","role":"fleet","number":"sn fleet","key":"` + strings.Repeat("k", 32) + `"}`, 400, "bad_request", "number must be"},
+		{"imported register credential", "/v1/clients", `{"name":"Till","role":"register","number":"sn_shared","key":"` + strings.Repeat("k", 32) + `"}`, 400, "bad_request", "only a fleet client"},
 		{"imported number taken", "/v1/clients", `{"name":"Fleet","role":"fleet","number":"` + number + `","key":"` + strings.Repeat("k", 32) + `"}`, 409, "client_exists", "already registered"},
 		{"not JSON", "/v1/clients", `name=Till`, 400, "bad_request", "JSON"},
 		{"grace not a duration", "/v1/clients/" + number + "/rotate", `{"grace":"a day"}`, 400, "bad_request", "grace"},

@@ -74,14 +74,17 @@ func (a *api) totalsRange(q url.Values) (from, to time.Time, err error) {
 		}
 		return from, to, nil
 	case day != "":
-		if from, err = time.ParseInLocation(time.DateOnly, day, a.loc); err != nil {
+		// Parsed in UTC, where every midnight exists; the date alone is
+		// taken into the terminal's zone.
+		d, err := time.Parse(time.DateOnly, day)
+		if err != nil {
 			return from, to, errors.New("day must be YYYY-MM-DD")
 		}
-	default:
-		now := a.now().In(a.loc)
-		from = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, a.loc)
+		from, to = checkout.Day(time.Date(d.Year(), d.Month(), d.Day(), 12, 0, 0, 0, a.loc))
+		return from, to, nil
 	}
-	return from, from.AddDate(0, 0, 1), nil
+	from, to = checkout.Day(a.now().In(a.loc))
+	return from, to, nil
 }
 
 // wantsCSV reads format= (json or csv), else whether Accept names text/csv.
