@@ -72,3 +72,6 @@ tools/token/node_modules/.package-lock.json: tools/token/package.json tools/toke
 
 clean:
 	rm -rf $(BIN) .run
+
+# The proof harness (issue 7): one file of targets per part, in mk/.
+-include mk/*.mk
