@@ -7,7 +7,7 @@ VERSION   := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 ARM_CMDS  := posd posctl
 
-.PHONY: build test run bench lint build-arm fuzz js clean
+.PHONY: build test run lint build-arm js clean
 
 build:
 	@mkdir -p $(BIN)
@@ -39,10 +39,6 @@ run: build
 
 # Benchmarks; the drain benchmarks run one whole drain each (1,000 and
 # 10,000 payments into the dev chain, batched and one call at a time).
-bench:
-	$(GO) test -run='^$$' -bench=. -benchmem $$($(GO) list ./... | grep -v /sync/broadcast)
-	$(GO) test -run='^$$' -bench=Drain -benchtime=1x -timeout=30m ./sync/broadcast
-
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
@@ -54,12 +50,6 @@ build-arm:
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm GOARM=7 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN)/linux-arm/ $(addprefix ./cmd/,$(ARM_CMDS))
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags='$(LDFLAGS)' -o $(BIN)/linux-arm64/ $(addprefix ./cmd/,$(ARM_CMDS))
 	@ls -l $(BIN)/linux-arm $(BIN)/linux-arm64
-
-# Each fuzz target for FUZZTIME (default 30s); crashers land in testdata/fuzz.
-FUZZTIME ?= 30s
-fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzCheck$$' -fuzztime=$(FUZZTIME) ./terminal/check
-	$(GO) test -run='^$$' -fuzz='^FuzzParseAmount$$' -fuzztime=$(FUZZTIME) ./terminal/asset
 
 js: tools/js/node_modules/.package-lock.json tools/token/node_modules/.package-lock.json
 
