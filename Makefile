@@ -37,8 +37,6 @@ run: build
 	echo; \
 	$(BIN)/posd -config configs/sim.toml
 
-# Benchmarks; the drain benchmarks run one whole drain each (1,000 and
-# 10,000 payments into the dev chain, batched and one call at a time).
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
