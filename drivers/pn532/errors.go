@@ -9,8 +9,9 @@ import (
 
 // Errors the driver returns besides device.ErrGone and device.ErrHalted.
 var (
-	// ErrNoAnswer: the chip did not acknowledge or answer a command, even
-	// after the one retry. Wiring, baud rate, HSU mode or power.
+	// ErrNoAnswer: the chip did not acknowledge (no ACK, or a NACK) or
+	// answer a command, even after the one retry. Wiring, baud rate, HSU
+	// mode or power.
 	ErrNoAnswer = errors.New("chip did not answer")
 	// ErrSyntax: the chip sent its error frame (00 00 FF 01 FF 7F 81 00):
 	// it found the command frame malformed.

@@ -120,7 +120,7 @@ func (d *Dev) call(ctx context.Context, name string, cmd byte, params []byte, wa
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	if errors.Is(last, errNoACK) || errors.Is(last, errNoResponse) {
+	if errors.Is(last, errNoACK) || errors.Is(last, errNACKed) || errors.Is(last, errNoResponse) {
 		last = fmt.Errorf("%w (%w)", ErrNoAnswer, last)
 	}
 	return nil, fmt.Errorf("%s: %w, after one retry", name, last)

@@ -2,8 +2,10 @@ package check
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"math/big"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -13,26 +15,48 @@ import (
 	"github.com/ethereum/go-ethereum/params"
 )
 
-// FuzzCheck feeds arbitrary bytes to Check against the native and the token
-// terms, with and without overpayment. It must never panic, must only ever
-// refuse with a *Refusal carrying one of the codes Check produces, and whatever it accepts must,
-// decoded again independently, pay the terms.
-func FuzzCheck(f *testing.F) {
+// fuzzSetup is one pair of terms and policy from the specification table,
+// with the real Checker for it.
+type fuzzSetup struct {
+	terms Terms
+	pol   Policy
+	c     *Checker
+}
+
+// fuzzSetups collects the distinct terms and policies checkCases uses
+// (native and ERC-20, strict and overpaying, with and without a fee floor,
+// a gas minimum or a per-payment limit), in table order, and seeds f with
+// every case's bytes under its own setup's index.
+func fuzzSetups(f *testing.F) []fuzzSetup {
+	var setups []fuzzSetup
 	for _, tc := range checkCases(f) {
+		i := slices.IndexFunc(setups, func(s fuzzSetup) bool {
+			return reflect.DeepEqual(s.terms, tc.terms) && reflect.DeepEqual(s.pol, tc.pol)
+		})
+		if i < 0 {
+			i = len(setups)
+			setups = append(setups, fuzzSetup{terms: tc.terms, pol: tc.pol, c: New(tc.pol)})
+		}
 		if len(tc.raw) <= 4096 { // keep the corpus small; size is not what is fuzzed
-			f.Add(tc.raw, tc.terms.Token != (common.Address{}), tc.pol.AllowOverpay)
+			f.Add(tc.raw, uint8(i))
 		}
 	}
-	strict, loose := New(testPolicy()), New(withPolicy(func(p *Policy) { p.AllowOverpay = true }))
-	f.Fuzz(func(t *testing.T, raw []byte, isToken, overpay bool) {
-		terms, c := nativeTerms(), strict
-		if isToken {
-			terms = tokenTerms()
-		}
-		if overpay {
-			c = loose
-		}
-		p, err := c.Check(raw, terms)
+	if len(setups) < 4 {
+		f.Fatalf("only %d setups in the table: native and ERC-20 terms should both be there", len(setups))
+	}
+	return setups
+}
+
+// FuzzCheck feeds arbitrary bytes to the real Checker under every terms and
+// policy the specification table uses. Check must never panic; a refusal is
+// always a *Refusal with one of the codes Check documents, a message, and no
+// payment; an acceptance must, decoded again independently of the package,
+// pay exactly what the terms ask, and a looser policy must accept it too.
+func FuzzCheck(f *testing.F) {
+	setups := fuzzSetups(f)
+	f.Fuzz(func(t *testing.T, raw []byte, which uint8) {
+		s := setups[int(which)%len(setups)]
+		p, err := s.c.Check(raw, s.terms)
 		if err != nil {
 			var r *Refusal
 			if !errors.As(err, &r) {
@@ -41,17 +65,34 @@ func FuzzCheck(f *testing.F) {
 			if !slices.Contains(producible, r.Code) || r.Msg == "" {
 				t.Fatalf("refusal %q has an unknown code or no message", r)
 			}
-			if p.Paid != nil {
-				t.Fatalf("refusal %q came with a payment", r)
+			if !reflect.DeepEqual(p, Payment{}) {
+				t.Fatalf("refusal %q came with a payment %+v", r, p)
+			}
+			if len(raw) > MaxTxSize && r.Code != CodeTxTooLarge {
+				t.Fatalf("%d bytes refused as %s, not %s", len(raw), r.Code, CodeTxTooLarge)
 			}
 			return
 		}
-		verifyPays(t, raw, p, terms, overpay)
+		verifyPays(t, raw, p, s.terms, s.pol)
+
+		// The same bytes as a payer's hex, as HTTP and scanners carry them.
+		back, err := DecodeHex(" 0x" + hex.EncodeToString(raw) + "\r\n")
+		if err != nil || !bytes.Equal(back, raw) {
+			t.Fatalf("hex round trip: %v", err)
+		}
+		// Loosening the policy never turns an acceptance into a refusal.
+		loose := s.pol
+		loose.AllowOverpay, loose.MinFeeCap = true, nil
+		p2, err := New(loose).Check(raw, s.terms)
+		if err != nil || !reflect.DeepEqual(p, p2) {
+			t.Fatalf("accepted under %+v, but under %+v: %v", s.pol, loose, err)
+		}
 	})
 }
 
-// verifyPays re-derives, without the package's code, that raw pays terms as p says.
-func verifyPays(t *testing.T, raw []byte, p Payment, terms Terms, overpay bool) {
+// verifyPays re-derives, without the package's code, that raw pays terms
+// under pol as p says.
+func verifyPays(t *testing.T, raw []byte, p Payment, terms Terms, pol Policy) {
 	t.Helper()
 	if len(raw) > MaxTxSize {
 		t.Fatalf("accepted %d bytes", len(raw))
@@ -63,21 +104,27 @@ func verifyPays(t *testing.T, raw []byte, p Payment, terms Terms, overpay bool) 
 	if typ := tx.Type(); typ > types.DynamicFeeTxType || typ != p.Type {
 		t.Fatalf("accepted type %d (payment says %d)", typ, p.Type)
 	}
-	if !tx.Protected() || tx.ChainId().Cmp(testChain) != 0 {
+	if !tx.Protected() || tx.ChainId().Cmp(pol.ChainID) != 0 {
 		t.Fatalf("accepted chain id %v (protected %v)", tx.ChainId(), tx.Protected())
 	}
-	from, err := types.Sender(types.LatestSignerForChainID(testChain), &tx)
+	from, err := types.Sender(types.LatestSignerForChainID(pol.ChainID), &tx)
 	if err != nil || from != p.From {
 		t.Fatalf("sender %s, %v; payment says %s", from, err, p.From)
 	}
 	if h := crypto.Keccak256Hash(raw); tx.Hash() != p.TxHash || h != p.TxHash {
 		t.Fatalf("hash %s, keccak(raw) %s, payment says %s", tx.Hash(), h, p.TxHash)
 	}
-	if tx.Nonce() != p.Nonce || tx.Gas() != p.Gas || tx.Gas() < 21000 || tx.Gas() < terms.MinGas || tx.Gas() > params.MaxTxGas {
-		t.Fatalf("nonce %d gas %d, payment says %d %d", tx.Nonce(), tx.Gas(), p.Nonce, p.Gas)
+	if tx.Nonce() != p.Nonce || tx.Nonce() == ^uint64(0) {
+		t.Fatalf("nonce %d, payment says %d", tx.Nonce(), p.Nonce)
 	}
-	if tx.GasTipCap().Cmp(tx.GasFeeCap()) > 0 || tx.GasFeeCap().Cmp(gwei) < 0 {
-		t.Fatalf("fees: tip %s cap %s", tx.GasTipCap(), tx.GasFeeCap())
+	if tx.Gas() != p.Gas || tx.Gas() < 21000 || tx.Gas() < terms.MinGas || tx.Gas() > params.MaxTxGas {
+		t.Fatalf("gas %d (payment says %d) for a minimum of %d", tx.Gas(), p.Gas, terms.MinGas)
+	}
+	if tx.GasTipCap().Cmp(tx.GasFeeCap()) > 0 || p.FeeCap.Cmp(tx.GasFeeCap()) != 0 || p.TipCap.Cmp(tx.GasTipCap()) != 0 {
+		t.Fatalf("fees: tip %s cap %s; payment says %s %s", tx.GasTipCap(), tx.GasFeeCap(), p.TipCap, p.FeeCap)
+	}
+	if pol.MinFeeCap != nil && tx.GasFeeCap().Cmp(pol.MinFeeCap) < 0 {
+		t.Fatalf("fee cap %s under the floor %s", tx.GasFeeCap(), pol.MinFeeCap)
 	}
 	to, value, data := tx.To(), tx.Value(), tx.Data()
 	var paid []byte
@@ -96,7 +143,10 @@ func verifyPays(t *testing.T, raw []byte, p Payment, terms Terms, overpay bool) 
 	if got := new(big.Int).SetBytes(paid); got.Cmp(p.Paid) != 0 {
 		t.Fatalf("paid %s, payment says %s", got, p.Paid)
 	}
-	if d := p.Paid.Cmp(terms.Amount); d < 0 || (d > 0 && !overpay) {
-		t.Fatalf("paid %s for a request of %s (overpay %v)", p.Paid, terms.Amount, overpay)
+	if d := p.Paid.Cmp(terms.Amount); d < 0 || (d > 0 && !pol.AllowOverpay) {
+		t.Fatalf("paid %s for a request of %s (overpay %v)", p.Paid, terms.Amount, pol.AllowOverpay)
+	}
+	if terms.MaxPayment != nil && p.Paid.Cmp(terms.MaxPayment) > 0 {
+		t.Fatalf("paid %s over the limit %s", p.Paid, terms.MaxPayment)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -280,7 +281,35 @@ func Parse(b []byte) (*Config, error) {
 		sort.Strings(keys)
 		return nil, fmt.Errorf("%w: unknown key(s) %s", ErrInvalid, strings.Join(keys, ", "))
 	}
+	// The decoder matches a key to a field ignoring case (Unicode folding),
+	// so "[Terminal]" or "ſymbol" would be taken as known, and two
+	// spellings of one key ("[[assets]]" and "[[Assets]]") decode in random
+	// order. Every key of the format is lowercase ASCII: others are unknown.
+	var odd []string
+	for _, k := range md.Keys() {
+		if slices.ContainsFunc(k, func(part string) bool { return !isFormatKey(part) }) {
+			odd = append(odd, k.String())
+		}
+	}
+	if len(odd) > 0 {
+		sort.Strings(odd)
+		return nil, fmt.Errorf("%w: unknown key(s) %s (keys are lowercase)", ErrInvalid, strings.Join(slices.Compact(odd), ", "))
+	}
 	return f.check()
+}
+
+// isFormatKey reports whether part can be (part of) a key of the format:
+// lowercase ASCII letters, digits and '_'.
+func isFormatKey(part string) bool {
+	if part == "" {
+		return false
+	}
+	for i := 0; i < len(part); i++ {
+		if c := part[i]; !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func invalid(format string, args ...any) error {
