@@ -323,7 +323,7 @@ func TestRepeatedFaultFailsClearly(t *testing.T) {
 		{"silence", pn532test.Silence, pn532.ErrNoAnswer, "no ACK"},
 		{"no answer", pn532test.NoResponse, pn532.ErrNoAnswer, "no response"},
 		{"error frame", pn532test.ErrorFrame, pn532.ErrSyntax, "after one retry"},
-		{"NACK", pn532test.NACK, nil, "NACK"},
+		{"NACK", pn532test.NACK, pn532.ErrNoAnswer, "NACK"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, em := setup(t, nil)
