@@ -89,7 +89,10 @@ func nonceFree(w *wtx, p Payment, other []byte) error {
 // decodeStored reads the payment with that hash, which an index names: its
 // absence is damage, not an unknown payment.
 func decodeStored(w *wtx, hash []byte) (Payment, error) {
-	v := w.bucket(bucketPayments).Get(hash)
+	v, err := w.getChecked(bucketPayments, hash)
+	if err != nil {
+		return Payment{}, err
+	}
 	if v == nil {
 		return Payment{}, fmt.Errorf("payment 0x%x missing: %w", hash, ErrCorrupt)
 	}
@@ -113,7 +116,11 @@ func validatePayment(p Payment) error {
 // accept is Accept's transaction body: all reads and checks, then writes.
 func accept(w *wtx, p Payment, now time.Time, maxUnsettled *big.Int) (Payment, bool, error) {
 	hash := p.TxHash
-	if v := w.bucket(bucketPayments).Get(hash[:]); v != nil {
+	v, err := w.getChecked(bucketPayments, hash[:])
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	if v != nil {
 		existing, err := decodePayment(v)
 		if err != nil {
 			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
@@ -124,7 +131,10 @@ func accept(w *wtx, p Payment, now time.Time, maxUnsettled *big.Int) (Payment, b
 		return Payment{}, false, fmt.Errorf("accept %s: stored for request %q: %w", hash, existing.RequestID, ErrTxReused)
 	}
 
-	v := w.bucket(bucketRequests).Get([]byte(p.RequestID))
+	v, err = w.getChecked(bucketRequests, []byte(p.RequestID))
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
 	if v == nil {
 		return Payment{}, false, fmt.Errorf("accept %s: request %q: %w", hash, p.RequestID, ErrUnknownRequest)
 	}
@@ -144,13 +154,21 @@ func accept(w *wtx, p Payment, now time.Time, maxUnsettled *big.Int) (Payment, b
 	}
 
 	snKey := senderNonceKey(p.From, p.Nonce)
-	if other := w.bucket(bucketBySender).Get(snKey); other != nil && !bytes.Equal(other, hash[:]) {
+	other, err := w.getChecked(bucketBySender, snKey)
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	if other != nil && !bytes.Equal(other, hash[:]) {
 		if err := nonceFree(w, p, other); err != nil {
 			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 		}
 	}
 
-	unsettled, err := decodeAmount(p.Asset, w.bucket(bucketUnsettled).Get([]byte(p.Asset)))
+	u, err := w.getChecked(bucketUnsettled, []byte(p.Asset))
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	unsettled, err := decodeAmount(p.Asset, u)
 	if err != nil {
 		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 	}
@@ -158,7 +176,7 @@ func accept(w *wtx, p Payment, now time.Time, maxUnsettled *big.Int) (Payment, b
 	if maxUnsettled != nil && unsettled.Cmp(maxUnsettled) > 0 {
 		return Payment{}, false, fmt.Errorf("accept %s: unsettled %s would be %s, limit %s: %w", hash, p.Asset, unsettled, maxUnsettled, ErrExposureLimit)
 	}
-	count, err := readCount(w.bucket(bucketCounts), PaymentQueued)
+	count, err := readCount(w.tx, PaymentQueued)
 	if err != nil {
 		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 	}
@@ -187,7 +205,7 @@ func accept(w *wtx, p Payment, now time.Time, maxUnsettled *big.Int) (Payment, b
 		{bucketUnsettled, []byte(p.Asset), []byte(unsettled.String())},
 		{bucketCounts, []byte(PaymentQueued), countBytes(count + 1)},
 	} {
-		if err := w.put(kv.b, kv.k, kv.v); err != nil {
+		if err := w.putChecked(kv.b, kv.k, kv.v); err != nil {
 			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 		}
 	}

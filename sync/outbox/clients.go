@@ -147,11 +147,13 @@ func validSecret(s []byte) error {
 func (s *Store) Client(number string) (Client, error) {
 	var c Client
 	err := s.view(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bucketClients).Get([]byte(number))
+		v, err := getChecked(tx, bucketClients, []byte(number))
+		if err != nil {
+			return fmt.Errorf("client %q: %w", number, err)
+		}
 		if v == nil {
 			return fmt.Errorf("client %q: %w", number, ErrUnknownClient)
 		}
-		var err error
 		c, err = decodeClient(v)
 		if err != nil {
 			return fmt.Errorf("client %q: %w", number, err)
@@ -167,6 +169,10 @@ func (s *Store) Clients() ([]Client, error) {
 	var out []Client
 	err := s.view(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketClients).ForEach(func(k, v []byte) error {
+			v, err := checkValue(bucketClients, k, v)
+			if err != nil {
+				return err
+			}
 			c, err := decodeClient(v)
 			if err != nil {
 				return fmt.Errorf("client %q: %w", k, err)

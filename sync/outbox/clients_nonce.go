@@ -52,7 +52,10 @@ func (s *Store) UseNonce(ctx context.Context, number, nonce string, expires, now
 	key := nonceKey(number, nonce)
 	exp := expiryBytes(expires)
 	return s.write(ctx, func(w *wtx) error {
-		old := w.bucket(bucketClientNonces).Get(key)
+		old, err := w.getChecked(bucketClientNonces, key)
+		if err != nil {
+			return fmt.Errorf("use nonce of client %q: %w", number, err)
+		}
 		if old != nil {
 			if len(old) != 8 {
 				return fmt.Errorf("use nonce of client %q: stored expiry of %d bytes: %w", number, len(old), ErrCorrupt)
@@ -67,10 +70,10 @@ func (s *Store) UseNonce(ctx context.Context, number, nonce string, expires, now
 				return fmt.Errorf("use nonce of client %q: %w", number, err)
 			}
 		}
-		if err := w.put(bucketClientNonces, key, exp); err != nil {
+		if err := w.putChecked(bucketClientNonces, key, exp); err != nil {
 			return fmt.Errorf("use nonce of client %q: %w", number, err)
 		}
-		if err := w.put(bucketNonceExpiry, append(append([]byte(nil), exp...), key...), []byte{1}); err != nil {
+		if err := w.putChecked(bucketNonceExpiry, append(append([]byte(nil), exp...), key...), []byte{1}); err != nil {
 			return fmt.Errorf("use nonce of client %q: %w", number, err)
 		}
 		return pruneNonces(w, now)
@@ -82,6 +85,7 @@ func (s *Store) UseNonce(ctx context.Context, number, nonce string, expires, now
 func pruneNonces(w *wtx, now time.Time) error {
 	cutoff := uint64(now.UnixNano())
 	var idx [][]byte
+	// Only keys are read here; the expiry is the key's first 8 bytes.
 	c := w.bucket(bucketNonceExpiry).Cursor()
 	for k, _ := c.First(); k != nil && len(idx) < pruneBatch; k, _ = c.Next() {
 		if len(k) < 8 || binary.BigEndian.Uint64(k[:8]) >= cutoff {
@@ -96,7 +100,11 @@ func pruneNonces(w *wtx, now time.Time) error {
 		// The nonce entry goes only if it still holds this expiry: a nonce
 		// reused after expiring has a newer one.
 		nk := k[8:]
-		if bytes.Equal(w.bucket(bucketClientNonces).Get(nk), k[:8]) {
+		held, err := w.getChecked(bucketClientNonces, nk)
+		if err != nil {
+			return fmt.Errorf("prune nonces: %w", err)
+		}
+		if bytes.Equal(held, k[:8]) {
 			if err := w.del(bucketClientNonces, nk); err != nil {
 				return fmt.Errorf("prune nonces: %w", err)
 			}

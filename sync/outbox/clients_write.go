@@ -36,10 +36,12 @@ func (s *Store) PutClient(ctx context.Context, c Client) error {
 		return fmt.Errorf("put client %q: %w", c.Number, err)
 	}
 	return s.write(ctx, func(w *wtx) error {
-		if w.bucket(bucketClients).Get([]byte(c.Number)) != nil {
+		if old, err := w.getChecked(bucketClients, []byte(c.Number)); err != nil {
+			return fmt.Errorf("put client %q: %w", c.Number, err)
+		} else if old != nil {
 			return fmt.Errorf("put client %q: %w", c.Number, ErrClientExists)
 		}
-		if err := w.put(bucketClients, []byte(c.Number), enc); err != nil {
+		if err := w.putChecked(bucketClients, []byte(c.Number), enc); err != nil {
 			return fmt.Errorf("put client %q: %w", c.Number, err)
 		}
 		return nil
@@ -61,7 +63,10 @@ func (s *Store) RotateClientKey(ctx context.Context, number string, newSecret []
 	secret := append([]byte(nil), newSecret...)
 	var out Client
 	err := s.write(ctx, func(w *wtx) error {
-		v := w.bucket(bucketClients).Get([]byte(number))
+		v, err := w.getChecked(bucketClients, []byte(number))
+		if err != nil {
+			return fmt.Errorf("rotate key of client %q: %w", number, err)
+		}
 		if v == nil {
 			return fmt.Errorf("rotate key of client %q: %w", number, ErrUnknownClient)
 		}
@@ -89,7 +94,7 @@ func (s *Store) RotateClientKey(ctx context.Context, number string, newSecret []
 		if err != nil {
 			return fmt.Errorf("rotate key of client %q: %w", number, err)
 		}
-		if err := w.put(bucketClients, []byte(number), enc); err != nil {
+		if err := w.putChecked(bucketClients, []byte(number), enc); err != nil {
 			return fmt.Errorf("rotate key of client %q: %w", number, err)
 		}
 		out, err = decodeClient(enc)
@@ -107,7 +112,10 @@ func (s *Store) RotateClientKey(ctx context.Context, number string, newSecret []
 func (s *Store) RevokeClient(ctx context.Context, number string, now time.Time) (Client, error) {
 	var out Client
 	err := s.write(ctx, func(w *wtx) error {
-		v := w.bucket(bucketClients).Get([]byte(number))
+		v, err := w.getChecked(bucketClients, []byte(number))
+		if err != nil {
+			return fmt.Errorf("revoke client %q: %w", number, err)
+		}
 		if v == nil {
 			return fmt.Errorf("revoke client %q: %w", number, ErrUnknownClient)
 		}
@@ -124,7 +132,7 @@ func (s *Store) RevokeClient(ctx context.Context, number string, now time.Time) 
 		if err != nil {
 			return fmt.Errorf("revoke client %q: %w", number, err)
 		}
-		if err := w.put(bucketClients, []byte(number), enc); err != nil {
+		if err := w.putChecked(bucketClients, []byte(number), enc); err != nil {
 			return fmt.Errorf("revoke client %q: %w", number, err)
 		}
 		out, err = decodeClient(enc)

@@ -14,7 +14,7 @@ import (
 var errRefused = errors.New("refused")
 
 func putOp(key string) func(*wtx) error {
-	return func(w *wtx) error { return w.put(bucketMeta, []byte(key), []byte("v")) }
+	return func(w *wtx) error { return w.putChecked(bucketMeta, []byte(key), []byte("v")) }
 }
 
 func refuseOp(w *wtx) error { return errRefused }

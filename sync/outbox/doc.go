@@ -79,13 +79,32 @@
 //     tx.Check, with faults turned into panics (debug.SetPanicOnFault) and
 //     panics recovered into ErrCorrupt. This reads the whole file: the cost
 //     of Open grows with the store's size.
-//   - bbolt keeps no checksums on data pages. Damage that leaves a page's
-//     structure valid but changes a value is found when that record is read
-//     (its JSON no longer decodes: ErrCorrupt), not at Open.
+//   - bbolt keeps no checksums on data pages, so the store keeps its own:
+//     every value ends with a CRC-32C (Castagnoli, 4 bytes big-endian) over
+//     uvarint(len(bucket)) || bucket || uvarint(len(key)) || key || value
+//     (checksum.go). Open checks the CRC of every value, so damage that
+//     leaves a page's structure valid but changes a value, or its key, is
+//     refused with ErrCorrupt naming the file, bucket and key. Open also
+//     requires every bucket to be one of the layout's, every index entry
+//     (sender+nonce, open, acceptance order) to name a stored payment, and
+//     the Seq sequence to be at or above every Seq used.
+//   - Damage done after Open is found when the record is read: every read
+//     checks the CRC and fails with an error wrapping ErrCorrupt naming the
+//     bucket and key; nothing damaged is returned.
 //
 // An empty file, or no file, becomes a new store. Another process holding
 // the file lock gives ErrLocked after Options.LockTimeout. A file of an
 // unknown schema version is refused.
+//
+// # Schema versions
+//
+// Schema 2 is schema 1 with a CRC after every value (the schema version
+// itself included: "1" is stored bare, "2" with its CRC). Open migrates a
+// schema 1 file before anything else: after checking its structure it
+// rewrites every value with its CRC and the version in one bbolt
+// transaction (a crash leaves it all schema 1 or all schema 2), logs it,
+// and verifies the file again. The migration holds the rewritten values in
+// memory, about the size of the file, once.
 //
 // # Errors
 //

@@ -37,7 +37,10 @@ var (
 // (0, nil, nil) if none was ever stored.
 func (s *Store) FleetBundle() (version uint64, raw []byte, err error) {
 	err = s.view(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bucketFleet).Get(keyFleetBundle)
+		v, err := getChecked(tx, bucketFleet, keyFleetBundle)
+		if err != nil {
+			return err
+		}
 		if v == nil {
 			return nil
 		}
@@ -68,7 +71,11 @@ func (s *Store) PutFleetBundle(ctx context.Context, version uint64, raw []byte) 
 	rec := append(append([]byte(nil), ver...), raw...)
 	return s.write(ctx, func(w *wtx) error {
 		var highest uint64
-		switch v := w.bucket(bucketFleet).Get(keyFleetHighest); len(v) {
+		v, err := w.getChecked(bucketFleet, keyFleetHighest)
+		if err != nil {
+			return fmt.Errorf("store fleet bundle v%d: %w", version, err)
+		}
+		switch len(v) {
 		case 0:
 		case 8:
 			highest = binary.BigEndian.Uint64(v)
@@ -79,10 +86,10 @@ func (s *Store) PutFleetBundle(ctx context.Context, version uint64, raw []byte) 
 			return fmt.Errorf("store fleet bundle v%d: highest accepted is v%d: %w", version, highest, ErrBundleNotNewer)
 		}
 		// Checks done; writes follow.
-		if err := w.put(bucketFleet, keyFleetBundle, rec); err != nil {
+		if err := w.putChecked(bucketFleet, keyFleetBundle, rec); err != nil {
 			return fmt.Errorf("store fleet bundle v%d: %w", version, err)
 		}
-		if err := w.put(bucketFleet, keyFleetHighest, ver); err != nil {
+		if err := w.putChecked(bucketFleet, keyFleetHighest, ver); err != nil {
 			return fmt.Errorf("store fleet bundle v%d: %w", version, err)
 		}
 		return nil

@@ -131,7 +131,7 @@ func seedRequests(t testing.TB, s *Store, n int) {
 			if err != nil {
 				return err
 			}
-			if err := b.Put([]byte(r.ID), enc); err != nil {
+			if err := b.Put([]byte(r.ID), seal(bucketRequests, []byte(r.ID), enc)); err != nil {
 				return err
 			}
 		}

@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"go.etcd.io/bbolt"
 )
 
@@ -192,16 +194,56 @@ func checkFreelist(f io.ReaderAt, m metaPage, ps int64) error {
 	return nil
 }
 
+// readSchema returns the schema version the file records: schemaV1,
+// schemaVersion, some other version (a newer build's file), or "" for a file
+// with no buckets yet (Open creates them). Under schema 2 the version itself
+// carries a CRC; a damaged one is an error wrapping ErrCorrupt.
+func readSchema(tx *bbolt.Tx) (string, error) {
+	m := tx.Bucket(bucketMeta)
+	if m == nil {
+		empty := true
+		_ = tx.ForEach(func([]byte, *bbolt.Bucket) error { empty = false; return nil })
+		if empty {
+			return "", nil
+		}
+		return "", fmt.Errorf("bucket %s missing: %w", bucketMeta, ErrCorrupt)
+	}
+	v := m.Get(keySchema)
+	switch {
+	case v == nil:
+		return "", fmt.Errorf("bucket %s: no schema version: %w", bucketMeta, ErrCorrupt)
+	case string(v) == schemaV1:
+		return schemaV1, nil
+	}
+	body, err := checkValue(bucketMeta, keySchema, v)
+	if err != nil {
+		return "", err
+	}
+	return string(body), nil
+}
+
 // verify reads every key and value of every bucket (touching every page the
 // B+trees reach, so a fault happens here, in a goroutine that turns faults
 // into panics) and then runs bbolt's consistency check, which walks the same
-// pages in a goroutine of its own.
-func verify(db *bbolt.DB) error {
+// pages in a goroutine of its own. Under schema 2 it checks every value's
+// CRC and that every index entry names a stored payment; a schema 1 file
+// has no CRCs to check (Open migrates it, then verifies it again). Every
+// bucket must be one the layout names.
+func verify(db *bbolt.DB, schema string) error {
+	checked := schema == schemaVersion
 	return db.View(func(tx *bbolt.Tx) error {
 		if err := tx.ForEach(func(name []byte, b *bbolt.Bucket) error {
-			return walkBucket(b, string(name))
+			if !knownBucket(name) {
+				return fmt.Errorf("unknown bucket %q", name)
+			}
+			return walkBucket(b, name, checked)
 		}); err != nil {
 			return err
+		}
+		if checked {
+			if err := checkIndexes(tx); err != nil {
+				return err
+			}
 		}
 		var problems []string
 		for err := range tx.Check() {
@@ -216,17 +258,29 @@ func verify(db *bbolt.DB) error {
 	})
 }
 
+func knownBucket(name []byte) bool {
+	for _, b := range allBuckets {
+		if bytes.Equal(b, name) {
+			return true
+		}
+	}
+	return false
+}
+
 var walkSink byte
 
-func walkBucket(b *bbolt.Bucket, name string) error {
+// walkBucket reads every key and value of b. With checked, every value's
+// CRC is verified (which reads all of it); otherwise it touches one byte in
+// 512, enough to fault on every page.
+func walkBucket(b *bbolt.Bucket, name []byte, checked bool) error {
 	var x byte
 	err := b.ForEach(func(k, v []byte) error {
 		if v == nil {
-			child := b.Bucket(k)
-			if child == nil {
-				return fmt.Errorf("bucket %s: key %x has no value and is not a bucket", name, k)
-			}
-			return walkBucket(child, name+"/"+string(k))
+			return fmt.Errorf("bucket %s: key %q is a nested bucket; the layout has none", name, k)
+		}
+		if checked {
+			_, err := checkValue(name, k, v)
+			return err
 		}
 		for i := 0; i < len(v); i += 512 {
 			x ^= v[i]
@@ -238,4 +292,46 @@ func walkBucket(b *bbolt.Bucket, name string) error {
 	})
 	walkSink ^= x
 	return err
+}
+
+// checkIndexes requires every entry of the payment indexes (sender+nonce,
+// open, acceptance order) to name a stored payment, every key to have its
+// index's length, and the by_seq bucket's sequence, which issues Seq, to be
+// at or above every Seq used, so that no Seq is issued twice. A damaged key
+// fails its value's CRC already; this catches an entry whose record is gone.
+func checkIndexes(tx *bbolt.Tx) error {
+	payments := tx.Bucket(bucketPayments)
+	if payments == nil {
+		return nil // a store from before the buckets were made; Open makes them
+	}
+	for _, idx := range []struct {
+		name   []byte
+		keyLen int
+	}{{bucketBySender, common.AddressLength + 8}, {bucketOpen, common.AddressLength + 8}, {bucketBySeq, 8}} {
+		b := tx.Bucket(idx.name)
+		if b == nil {
+			continue
+		}
+		if err := b.ForEach(func(k, v []byte) error {
+			h, err := checkValue(idx.name, k, v)
+			if err != nil {
+				return err
+			}
+			if len(k) != idx.keyLen {
+				return fmt.Errorf("bucket %s: key %x of %d bytes, want %d: %w", idx.name, k, len(k), idx.keyLen, ErrCorrupt)
+			}
+			if len(h) != common.HashLength || payments.Get(h) == nil {
+				return fmt.Errorf("bucket %s: key %x names payment 0x%x, which is not stored: %w", idx.name, k, h, ErrCorrupt)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if b := tx.Bucket(bucketBySeq); b != nil {
+		if k, _ := b.Cursor().Last(); k != nil && binary.BigEndian.Uint64(k) > b.Sequence() {
+			return fmt.Errorf("bucket %s: sequence %d below the highest Seq %d: %w", bucketBySeq, b.Sequence(), binary.BigEndian.Uint64(k), ErrCorrupt)
+		}
+	}
+	return nil
 }

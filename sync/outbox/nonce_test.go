@@ -36,8 +36,9 @@ func openEntry(t *testing.T, s *Store, p Payment) []byte {
 	t.Helper()
 	var h []byte
 	if err := s.db.View(func(tx *bbolt.Tx) error {
-		h = append([]byte(nil), tx.Bucket(bucketOpen).Get(senderNonceKey(p.From, p.Nonce))...)
-		return nil
+		v, err := getChecked(tx, bucketOpen, senderNonceKey(p.From, p.Nonce))
+		h = append([]byte(nil), v...)
+		return err
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -41,11 +41,13 @@ func (s *Store) view(fn func(*bbolt.Tx) error) (err error) {
 func (s *Store) Request(id string) (Request, error) {
 	var r Request
 	err := s.view(func(tx *bbolt.Tx) error {
-		v := tx.Bucket(bucketRequests).Get([]byte(id))
+		v, err := getChecked(tx, bucketRequests, []byte(id))
+		if err != nil {
+			return fmt.Errorf("request %q: %w", id, err)
+		}
 		if v == nil {
 			return fmt.Errorf("request %q: %w", id, ErrUnknownRequest)
 		}
-		var err error
 		r, err = decodeRequest(v)
 		return err
 	})
@@ -71,11 +73,13 @@ func (s *Store) Payment(hash common.Hash) (Payment, error) {
 func (s *Store) PaymentBySenderNonce(from common.Address, nonce uint64) (Payment, error) {
 	var p Payment
 	err := s.view(func(tx *bbolt.Tx) error {
-		h := tx.Bucket(bucketBySender).Get(senderNonceKey(from, nonce))
+		h, err := getChecked(tx, bucketBySender, senderNonceKey(from, nonce))
+		if err != nil {
+			return fmt.Errorf("payment from %s nonce %d: %w", from, nonce, err)
+		}
 		if h == nil {
 			return fmt.Errorf("payment from %s nonce %d: %w", from, nonce, ErrUnknownPayment)
 		}
-		var err error
 		p, err = paymentByHash(tx, h)
 		return err
 	})
@@ -83,7 +87,10 @@ func (s *Store) PaymentBySenderNonce(from common.Address, nonce uint64) (Payment
 }
 
 func paymentByHash(tx *bbolt.Tx, hash []byte) (Payment, error) {
-	v := tx.Bucket(bucketPayments).Get(hash)
+	v, err := getChecked(tx, bucketPayments, hash)
+	if err != nil {
+		return Payment{}, err
+	}
 	if v == nil {
 		return Payment{}, fmt.Errorf("payment 0x%x: %w", hash, ErrUnknownPayment)
 	}
@@ -120,7 +127,11 @@ func (s *Store) Payments(f PaymentFilter) ([]Payment, error) {
 		if f.Newest {
 			first, next = c.Last, c.Prev
 		}
-		for k, h := first(); k != nil && len(out) < limit; k, h = next() {
+		for k, v := first(); k != nil && len(out) < limit; k, v = next() {
+			h, err := checkValue(bucketBySeq, k, v)
+			if err != nil {
+				return fmt.Errorf("payments: %w", err)
+			}
 			p, err := paymentByHash(tx, h)
 			if err != nil {
 				return fmt.Errorf("payments: seq index 0x%x: %w", k, err)
@@ -145,8 +156,11 @@ func (s *Store) Payments(f PaymentFilter) ([]Payment, error) {
 func (s *Store) Unsettled(asset string) (*big.Int, error) {
 	var n *big.Int
 	err := s.view(func(tx *bbolt.Tx) error {
-		var err error
-		n, err = decodeAmount(asset, tx.Bucket(bucketUnsettled).Get([]byte(asset)))
+		v, err := getChecked(tx, bucketUnsettled, []byte(asset))
+		if err != nil {
+			return err
+		}
+		n, err = decodeAmount(asset, v)
 		return err
 	})
 	if err != nil {
@@ -160,9 +174,8 @@ func (s *Store) Unsettled(asset string) (*big.Int, error) {
 func (s *Store) Counts() (map[PaymentState]int, error) {
 	m := make(map[PaymentState]int, 4)
 	err := s.view(func(tx *bbolt.Tx) error {
-		b := tx.Bucket(bucketCounts)
 		for _, st := range []PaymentState{PaymentQueued, PaymentBroadcast, PaymentConfirmed, PaymentFailed} {
-			n, err := readCount(b, st)
+			n, err := readCount(tx, st)
 			if err != nil {
 				return err
 			}
@@ -184,7 +197,11 @@ func (s *Store) OpenPayments() ([]Payment, error) {
 	var out []Payment
 	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketOpen).Cursor()
-		for k, h := c.First(); k != nil; k, h = c.Next() {
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			h, err := checkValue(bucketOpen, k, v)
+			if err != nil {
+				return fmt.Errorf("open payments: %w", err)
+			}
 			p, err := paymentByHash(tx, h)
 			if err != nil {
 				return fmt.Errorf("open payments: index 0x%x: %w", k, err)

@@ -10,10 +10,12 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 )
 
-// Layout of the bbolt file (schema version 1). Every bucket lives at the
-// top level; no nested buckets.
+// Layout of the bbolt file (schema version 2). Every bucket lives at the
+// top level; no nested buckets. Every value shown below is followed by its
+// CRC-32C (see checksum.go); schema 1 had the same layout without CRCs, and
+// Open migrates it.
 var (
-	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion
+	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion (schema 1: "1", no CRC)
 	bucketRequests  = []byte("requests")        // request ID -> requestRecord (JSON)
 	bucketPayments  = []byte("payments")        // tx hash (32 bytes) -> paymentRecord (JSON)
 	bucketBySender  = []byte("by_sender_nonce") // sender (20) || nonce (8, big-endian) -> tx hash
@@ -29,7 +31,12 @@ var (
 	keySchema = []byte("schema")
 )
 
-const schemaVersion = "1"
+// schemaVersion is the schema this build writes; schemaV1 is the only older
+// one it reads, and migrates at Open.
+const (
+	schemaVersion = "2"
+	schemaV1      = "1"
+)
 
 // RequestStatus is the life stage of a payment request.
 type RequestStatus string

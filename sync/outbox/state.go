@@ -110,7 +110,10 @@ func (s *Store) Apply(ctx context.Context, now time.Time, changes []Change) ([]P
 }
 
 func loadPayment(w *wtx, hash common.Hash) (Payment, error) {
-	v := w.bucket(bucketPayments).Get(hash[:])
+	v, err := w.getChecked(bucketPayments, hash[:])
+	if err != nil {
+		return Payment{}, err
+	}
 	if v == nil {
 		return Payment{}, ErrUnknownPayment
 	}
@@ -153,7 +156,11 @@ func planTransitionWith(w *wtx, p, next Payment, now time.Time, counts *countDel
 		counts.add(to, +1)
 	}
 	if from.unsettled() && !to.unsettled() {
-		u, err := decodeAmount(p.Asset, w.bucket(bucketUnsettled).Get([]byte(p.Asset)))
+		v, err := w.getChecked(bucketUnsettled, []byte(p.Asset))
+		if err != nil {
+			return nil, err
+		}
+		u, err := decodeAmount(p.Asset, v)
 		if err != nil {
 			return nil, err
 		}
@@ -180,7 +187,7 @@ func planTransitionWith(w *wtx, p, next Payment, now time.Time, counts *countDel
 // do writes a planned transition (and, for a single one, its counters).
 func (pw *plannedWrite) do(w *wtx) error {
 	for _, e := range pw.puts {
-		if err := w.put(e.b, e.k, e.v); err != nil {
+		if err := w.putChecked(e.b, e.k, e.v); err != nil {
 			return err
 		}
 	}
@@ -188,9 +195,15 @@ func (pw *plannedWrite) do(w *wtx) error {
 	// payment leaves the open index when it settles, and only then (failed)
 	// can another payment take its sender+nonce. Checked so that no
 	// transition can ever drop an entry naming another payment.
-	if pw.deleteKey != nil && bytes.Equal(w.bucket(bucketOpen).Get(pw.deleteKey), pw.p.TxHash[:]) {
-		if err := w.del(bucketOpen, pw.deleteKey); err != nil {
+	if pw.deleteKey != nil {
+		held, err := w.getChecked(bucketOpen, pw.deleteKey)
+		if err != nil {
 			return err
+		}
+		if bytes.Equal(held, pw.p.TxHash[:]) {
+			if err := w.del(bucketOpen, pw.deleteKey); err != nil {
+				return err
+			}
 		}
 	}
 	if pw.counts != nil {
@@ -213,24 +226,23 @@ func newCountDeltas() *countDeltas {
 func (c *countDeltas) add(s PaymentState, d int64) { c.states[s] += d }
 
 func (c *countDeltas) write(w *wtx) error {
-	b := w.bucket(bucketCounts)
 	for st, d := range c.states {
 		if d == 0 {
 			continue
 		}
-		n, err := readCount(b, st)
+		n, err := readCount(w.tx, st)
 		if err != nil {
 			return err
 		}
 		if int64(n)+d < 0 {
 			return fmt.Errorf("count of %s would be negative: %w", st, ErrCorrupt)
 		}
-		if err := w.put(bucketCounts, []byte(st), countBytes(uint64(int64(n)+d))); err != nil {
+		if err := w.putChecked(bucketCounts, []byte(st), countBytes(uint64(int64(n)+d))); err != nil {
 			return err
 		}
 	}
 	for asset, u := range c.unsettled {
-		if err := w.put(bucketUnsettled, []byte(asset), []byte(u.String())); err != nil {
+		if err := w.putChecked(bucketUnsettled, []byte(asset), []byte(u.String())); err != nil {
 			return err
 		}
 	}

@@ -66,6 +66,10 @@ func Open(path string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := migrate(db, path, log); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	if err := initSchema(db); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("outbox: open %s: %w", path, err)
@@ -136,11 +140,33 @@ func openVerified(path string, bopts *bbolt.Options) (db *bbolt.DB, err error) {
 	case err != nil:
 		return nil, fmt.Errorf("outbox: open %s: %w", path, err)
 	}
-	if err := verify(db); err != nil {
+	var schema string
+	if err := db.View(func(tx *bbolt.Tx) error {
+		var err error
+		schema, err = readSchema(tx)
+		return err
+	}); err != nil {
 		_ = db.Close()
-		return nil, corruptf(path, "%v", err)
+		return nil, corruptErr(path, err)
+	}
+	if schema != "" && schema != schemaV1 && schema != schemaVersion {
+		_ = db.Close()
+		return nil, fmt.Errorf("outbox: open %s: unknown schema version %q (this build reads %q and %q)", path, schema, schemaV1, schemaVersion)
+	}
+	if err := verify(db, schema); err != nil {
+		_ = db.Close()
+		return nil, corruptErr(path, err)
 	}
 	return db, nil
+}
+
+// corruptErr reports err, found checking the file at path, as damage naming
+// the file.
+func corruptErr(path string, err error) error {
+	if errors.Is(err, ErrCorrupt) {
+		return fmt.Errorf("outbox: %s: %w", path, err)
+	}
+	return corruptf(path, "%v", err)
 }
 
 func corruptf(path, format string, args ...any) error {
@@ -152,15 +178,12 @@ func lockedErr(path string, waited time.Duration) error {
 }
 
 // initSchema creates the buckets and records the schema version on first
-// open, and refuses a file written by a schema this code does not know.
+// open, and creates the buckets an older file lacks. openVerified has
+// already refused a file of an unknown schema, and migrate has brought a
+// schema 1 file to this one.
 func initSchema(db *bbolt.DB) error {
 	complete := true
 	err := db.View(func(tx *bbolt.Tx) error {
-		if m := tx.Bucket(bucketMeta); m != nil {
-			if v := m.Get(keySchema); v != nil && string(v) != schemaVersion {
-				return fmt.Errorf("unknown schema version %q (this build reads %q)", v, schemaVersion)
-			}
-		}
 		for _, name := range allBuckets {
 			if tx.Bucket(name) == nil {
 				complete = false
@@ -179,7 +202,7 @@ func initSchema(db *bbolt.DB) error {
 		}
 		m := tx.Bucket(bucketMeta)
 		if m.Get(keySchema) == nil {
-			return m.Put(keySchema, []byte(schemaVersion))
+			return m.Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion)))
 		}
 		return nil
 	})

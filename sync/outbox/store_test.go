@@ -252,7 +252,7 @@ func TestOpenRefusesUnknownSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := db.Update(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keySchema, []byte("9"))
+		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte("9")))
 	}); err != nil {
 		t.Fatal(err)
 	}

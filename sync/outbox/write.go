@@ -18,8 +18,11 @@ func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 	return s.c.do(ctx, fn)
 }
 
-func readCount(b *bbolt.Bucket, state PaymentState) (uint64, error) {
-	v := b.Get([]byte(state))
+func readCount(tx *bbolt.Tx, state PaymentState) (uint64, error) {
+	v, err := getChecked(tx, bucketCounts, []byte(state))
+	if err != nil {
+		return 0, err
+	}
 	switch len(v) {
 	case 0:
 		return 0, nil
@@ -56,10 +59,12 @@ func (s *Store) PutRequest(ctx context.Context, r Request) error {
 		return fmt.Errorf("put request %q: %w", r.ID, err)
 	}
 	return s.write(ctx, func(w *wtx) error {
-		if w.bucket(bucketRequests).Get([]byte(r.ID)) != nil {
+		if old, err := w.getChecked(bucketRequests, []byte(r.ID)); err != nil {
+			return fmt.Errorf("put request %q: %w", r.ID, err)
+		} else if old != nil {
 			return fmt.Errorf("put request %q: %w", r.ID, ErrRequestExists)
 		}
-		if err := w.put(bucketRequests, []byte(r.ID), enc); err != nil {
+		if err := w.putChecked(bucketRequests, []byte(r.ID), enc); err != nil {
 			return fmt.Errorf("put request %q: %w", r.ID, err)
 		}
 		return nil
@@ -73,7 +78,10 @@ func (s *Store) PutRequest(ctx context.Context, r Request) error {
 func (s *Store) CancelRequest(ctx context.Context, id string, now time.Time) (Request, error) {
 	var out Request
 	err := s.write(ctx, func(w *wtx) error {
-		v := w.bucket(bucketRequests).Get([]byte(id))
+		v, err := w.getChecked(bucketRequests, []byte(id))
+		if err != nil {
+			return fmt.Errorf("cancel request %q: %w", id, err)
+		}
 		if v == nil {
 			return fmt.Errorf("cancel request %q: %w", id, ErrUnknownRequest)
 		}
@@ -95,7 +103,7 @@ func (s *Store) CancelRequest(ctx context.Context, id string, now time.Time) (Re
 		if err != nil {
 			return fmt.Errorf("cancel request %q: %w", id, err)
 		}
-		if err := w.put(bucketRequests, []byte(id), enc); err != nil {
+		if err := w.putChecked(bucketRequests, []byte(id), enc); err != nil {
 			return fmt.Errorf("cancel request %q: %w", id, err)
 		}
 		out = r
