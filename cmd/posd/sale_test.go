@@ -157,7 +157,7 @@ func screenPNG(t *testing.T, simURL string) image.Image {
 
 func waitQR(t *testing.T, simURL string) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second) // decoding is slow on a loaded machine
 	for time.Now().Before(deadline) {
 		bmp, _ := gozxing.NewBinaryBitmapFromImage(screenPNG(t, simURL))
 		if res, err := qrcode.NewQRCodeReader().Decode(bmp, nil); err == nil {

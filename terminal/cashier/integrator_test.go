@@ -18,7 +18,7 @@ import (
 // waitQR waits until the screen shows a QR code of doc's URI.
 func (s *shop) waitQR(doc *request.Document) {
 	s.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second) // decoding is slow on a loaded machine
 	for {
 		bmp, _ := gozxing.NewBinaryBitmapFromImage(s.board.Screen())
 		if res, err := qrcode.NewQRCodeReader().Decode(bmp, nil); err == nil && res.GetText() == doc.URI {
