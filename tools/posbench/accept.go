@@ -1,0 +1,222 @@
+package main
+
+import (
+	"crypto/ecdsa"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"math/big"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+	"go.etcd.io/bbolt"
+)
+
+// floor is what one accepted payment cannot avoid: one fsync'd bbolt
+// commit and one sender recovery.
+type floor struct {
+	commit  time.Duration // median of one bbolt Update with one Put, fsynced
+	recover time.Duration // median of one secp256k1 public key recovery
+}
+
+func (f floor) total() time.Duration { return f.commit + f.recover }
+
+// measureFloor times n bare bbolt commits in dir (the disk posd's store
+// is on) and n sender recoveries of the transactions in raws.
+func measureFloor(dir string, raws [][]byte, n int) (floor, error) {
+	db, err := bbolt.Open(filepath.Join(dir, "floor.db"), 0o600, nil)
+	if err != nil {
+		return floor{}, err
+	}
+	defer db.Close()
+	bucket := []byte("b")
+	if err := db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucket(bucket); return err }); err != nil {
+		return floor{}, err
+	}
+	value := make([]byte, 512) // about a stored payment record
+	_, _ = rand.Read(value)
+	commits, err := timeEach(n, func(i int) error {
+		return db.Update(func(tx *bbolt.Tx) error {
+			return tx.Bucket(bucket).Put(binary.BigEndian.AppendUint64(nil, uint64(i)), value)
+		})
+	})
+	if err != nil {
+		return floor{}, err
+	}
+
+	// The recovery alone: the signing hash and the 65-byte signature are
+	// prepared outside the timing.
+	signer := types.LatestSignerForChainID(big.NewInt(benchChainID))
+	hashes := make([][]byte, len(raws))
+	sigs := make([][]byte, len(raws))
+	for i, raw := range raws {
+		tx := new(types.Transaction)
+		if err := tx.UnmarshalBinary(raw); err != nil {
+			return floor{}, err
+		}
+		v, r, s := tx.RawSignatureValues()
+		sig := make([]byte, 65)
+		r.FillBytes(sig[:32])
+		s.FillBytes(sig[32:64])
+		sig[64] = byte(v.Uint64()) // typed transactions: the y parity
+		hashes[i], sigs[i] = signer.Hash(tx).Bytes(), sig
+	}
+	recovers, err := timeEach(max(n, 500), func(i int) error {
+		_, err := crypto.Ecrecover(hashes[i%len(hashes)], sigs[i%len(sigs)])
+		return err
+	})
+	if err != nil {
+		return floor{}, err
+	}
+	return floor{commit: commits.median(), recover: recovers.median()}, nil
+}
+
+// acceptLatency is one payer paying n requests one after another over
+// HTTP, each request made on the operator socket beforehand (in chunks,
+// so that the till's cache of recent requests holds them, as it holds the
+// request on screen). The first warm ones are not counted.
+func acceptLatency(d *daemon, n, warm int) (samples, error) {
+	payer, err := crypto.GenerateKey()
+	if err != nil {
+		return nil, err
+	}
+	var lat samples
+	nonce := uint64(0)
+	for done := 0; done < n+warm; {
+		chunk := min(200, n+warm-done)
+		reqs, err := d.newRequests(chunk, "0.001", "ETH")
+		if err != nil {
+			return nil, err
+		}
+		raws := make([][]byte, chunk)
+		for i, r := range reqs {
+			raws[i], err = signFor(r, payer, nonce)
+			if err != nil {
+				return nil, err
+			}
+			nonce++
+		}
+		for i, r := range reqs {
+			start := time.Now()
+			if err := d.broadcastTx(r.ID, raws[i]); err != nil {
+				return nil, err
+			}
+			if done >= warm {
+				lat = append(lat, time.Since(start))
+			}
+			done++
+		}
+	}
+	return lat, nil
+}
+
+// roundSize is how many requests are made before each round of the
+// concurrent payers: the till's cache of parsed requests holds 256.
+const roundSize = 256
+
+// acceptThroughput is `payers` payers at once, each posting its signed
+// payments one after another, for rounds of roundSize requests made
+// beforehand on the operator socket. Only the rounds are timed.
+func acceptThroughput(d *daemon, payers, total int) (perSecond float64, err error) {
+	type payer struct {
+		key   *ecdsa.PrivateKey
+		nonce uint64
+	}
+	keys := make([]*payer, payers)
+	for i := range keys {
+		k, err := crypto.GenerateKey()
+		if err != nil {
+			return 0, err
+		}
+		keys[i] = &payer{key: k}
+	}
+	var busy time.Duration
+	paid := 0
+	for paid < total {
+		n := min(roundSize, total-paid)
+		reqs, err := d.newRequests(n, "0.001", "ETH")
+		if err != nil {
+			return 0, err
+		}
+		// Payment i goes to payer i%payers, which pays its share in order.
+		raws := make([][]byte, n)
+		for i, r := range reqs {
+			k := keys[i%payers]
+			if raws[i], err = signFor(r, k.key, k.nonce); err != nil {
+				return 0, err
+			}
+			k.nonce++
+		}
+		var failed atomic.Value
+		var wg sync.WaitGroup
+		start := time.Now()
+		for p := range payers {
+			wg.Go(func() {
+				for i := p; i < n; i += payers {
+					if err := d.broadcastTx(reqs[i].ID, raws[i]); err != nil {
+						failed.CompareAndSwap(nil, err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		busy += time.Since(start)
+		if err, _ := failed.Load().(error); err != nil {
+			return 0, err
+		}
+		paid += n
+	}
+	return float64(paid) / busy.Seconds(), nil
+}
+
+// checkRate runs the check over raws on `workers` goroutines for about
+// d and returns checks per second. With workers == 1 it also holds the
+// Go scheduler to one processor, so the figure is one core's.
+func checkRate(raws [][]byte, k kind, workers int, d time.Duration) (float64, error) {
+	if workers == 1 {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	}
+	c := checker()
+	terms := k.terms()
+	// Warm up: caches, the allocator, the CPU's clock.
+	for _, raw := range raws[:min(len(raws), 200)] {
+		if _, err := c.Check(raw, terms); err != nil {
+			return 0, err
+		}
+	}
+	var (
+		count  atomic.Int64
+		failed atomic.Value
+		wg     sync.WaitGroup
+	)
+	stop := time.Now().Add(d)
+	start := time.Now()
+	for w := range workers {
+		wg.Go(func() {
+			n := int64(0)
+			for i := w; ; i++ {
+				if _, err := c.Check(raws[i%len(raws)], terms); err != nil {
+					failed.CompareAndSwap(nil, err)
+					return
+				}
+				n++
+				if n%32 == 0 && time.Now().After(stop) {
+					break
+				}
+			}
+			count.Add(n)
+		})
+	}
+	wg.Wait()
+	took := time.Since(start)
+	if err, _ := failed.Load().(error); err != nil {
+		return 0, fmt.Errorf("check: %w", err)
+	}
+	return float64(count.Load()) / took.Seconds(), nil
+}

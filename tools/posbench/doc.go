@@ -1,0 +1,31 @@
+// Command posbench measures showpos on the machine it runs on and prints
+// one Markdown table of figures (issue 7, "Performance"): every figure next
+// to a floor, a ceiling or a peer measured in the same run on the same
+// machine, and the machine described (CPU, cores, RAM, the disk under the
+// work directory, Go version, cgo or not).
+//
+//	go run ./tools/posbench [-quick] [-out FILE] [-dir DIR] [-only LIST]
+//
+// Run it from the module root (make bench does). It builds posd, starts it
+// as a real process on loopback and drives it as payers and an operator
+// would; the rest runs in this process through the same packages posd is
+// made of:
+//
+//   - accept over HTTP, one payer (p50, p99), against one fsync'd bbolt
+//     commit plus one sender recovery measured alongside;
+//   - accept with 64 concurrent payers (payments/s), against the check
+//     alone on every core;
+//   - the check on one core (tx/s), against ethers v6 in Node parsing and
+//     recovering the same raw transactions (tools/js/checkrate.mjs);
+//   - a drain of queued payments into the dev chain, batched and one
+//     call at a time;
+//   - a scanner payload to the result screen, and the request screen with
+//     its QR code drawn;
+//   - posd's memory idle and with 100,000 payments queued, its stripped
+//     ARM binaries, and its boot to READY=1 on a NOTIFY_SOCKET.
+//
+// The sender recovery is go-ethereum's: libsecp256k1 through cgo when
+// posbench is built with cgo, the pure-Go decred code otherwise (as in the
+// CGO_ENABLED=0 ARM builds); make bench runs with CGO_ENABLED=0 so the
+// figures are those of the code that ships, and posd is built the same way.
+package main

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"showpos/sync/broadcast"
+	"showpos/sync/chain"
+	"showpos/sync/devchain"
+	"showpos/sync/outbox"
+)
+
+// drainResult is one drain: how many, how long.
+type drainResult struct {
+	n    int
+	took time.Duration
+}
+
+func (r drainResult) perSecond() float64 { return float64(r.n) / r.took.Seconds() }
+
+// drainPayers is how many dev chain accounts pay; each sends n/drainPayers
+// payments in nonce order (sync/broadcast's BenchmarkDrain does the same).
+const drainPayers = 100
+
+// fillForDrain takes n payments from the dev chain's first drainPayers
+// accounts through a till, offline, into a store under dir and returns the
+// store's path. Every fresh dev chain has the same accounts and balances,
+// so copies of this store drain into any number of them.
+func fillForDrain(ctx context.Context, dir string, n int) (string, error) {
+	data := filepath.Join(dir, "drain-queued")
+	cfg, err := benchConfig(data)
+	if err != nil {
+		return "", err
+	}
+	t, err := openTill(data, cfg, nil)
+	if err != nil {
+		return "", err
+	}
+	payers := make([]*payer, drainPayers)
+	for i := range payers {
+		payers[i] = &payer{key: devchain.PayerKey(i)}
+	}
+	// Fees well above the dev chain's base fee, which n transactions push up.
+	err = t.fill(ctx, n, drainPayers, payers, big.NewInt(50e9))
+	if cerr := t.store.Close(); err == nil {
+		err = cerr
+	}
+	return t.store.Path(), err
+}
+
+// measureDrain drains a copy of the store at queued into a fresh dev chain
+// and times it until every payment is confirmed: the machinery of
+// sync/broadcast's BenchmarkDrain (the chain client and the broadcaster,
+// batches of 100, 20 ms between rounds), started on the full store.
+func measureDrain(ctx context.Context, dir, queued string, n int, oneAtATime bool) (drainResult, error) {
+	data := filepath.Join(dir, fmt.Sprintf("drain-%t", oneAtATime))
+	defer os.RemoveAll(data)
+	path := filepath.Join(data, "showpos.db")
+	if err := copyFile(queued, path); err != nil {
+		return drainResult{}, err
+	}
+	store, err := outbox.Open(path, nil)
+	if err != nil {
+		return drainResult{}, err
+	}
+	defer store.Close()
+	node, err := devchain.Start(ctx, devchain.Options{Payers: drainPayers})
+	if err != nil {
+		return drainResult{}, err
+	}
+	defer node.Close()
+	client, err := chain.New(chain.Options{Endpoints: []string{node.Endpoint()}, ChainID: node.ChainID().Uint64(),
+		CallTimeout: 2 * time.Second, ProbeEvery: 200 * time.Millisecond})
+	if err != nil {
+		return drainResult{}, err
+	}
+	defer client.Close()
+	bc := broadcast.New(broadcast.Options{Store: store, Chain: client, OneAtATime: oneAtATime, BatchSize: 100,
+		Poll: 20 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 400 * time.Millisecond})
+	runCtx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	start := time.Now()
+	wg.Go(func() { client.Run(runCtx) })
+	wg.Go(func() { bc.Run(runCtx) })
+	deadline := start.Add(15 * time.Minute)
+	for {
+		counts, err := store.Counts()
+		if err != nil {
+			return drainResult{}, err
+		}
+		if counts[outbox.PaymentQueued]+counts[outbox.PaymentBroadcast] == 0 {
+			took := time.Since(start)
+			if counts[outbox.PaymentConfirmed] != n {
+				return drainResult{}, fmt.Errorf("drain: %v, want %d confirmed", counts, n)
+			}
+			return drainResult{n: n, took: took}, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return drainResult{}, err
+		}
+		if time.Now().After(deadline) {
+			return drainResult{}, fmt.Errorf("drain not done after %s: %v", time.Since(start).Round(time.Second), counts)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func copyFile(from, to string) error {
+	if err := os.MkdirAll(filepath.Dir(to), 0o700); err != nil {
+		return err
+	}
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

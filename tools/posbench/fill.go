@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"showpos/sync/outbox"
+	"showpos/terminal/check"
+	"showpos/terminal/checkout"
+	"showpos/terminal/config"
+	"showpos/terminal/paytx"
+	"showpos/terminal/termkey"
+)
+
+// benchConfig is posd's benchmark config for a terminal with its data in
+// dataDir.
+func benchConfig(dataDir string) (*config.Config, error) {
+	return config.Parse([]byte(strings.NewReplacer("DATA", dataDir, "ADDR", "127.0.0.1:0").Replace(configText)))
+}
+
+// till is a terminal's store and till, in this process.
+type till struct {
+	store *outbox.Store
+	till  *checkout.Service
+}
+
+// openTill opens the store in dataDir with the terminal's key there (made
+// if missing, as posd would), and the till on it.
+func openTill(dataDir string, cfg *config.Config, onAccept func(checkout.Receipt)) (*till, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	key, _, err := termkey.LoadOrCreate(filepath.Join(dataDir, "terminal.key"))
+	if err != nil {
+		return nil, err
+	}
+	store, err := outbox.Open(filepath.Join(dataDir, "showpos.db"), nil)
+	if err != nil {
+		return nil, err
+	}
+	return &till{store: store, till: checkout.New(checkout.Options{Config: cfg, Key: key, Store: store, OnAccept: onAccept})}, nil
+}
+
+// payer is a wallet: a key and its next nonce.
+type payer struct {
+	key   *ecdsa.PrivateKey
+	nonce uint64
+}
+
+// fill queues n accepted payments, as posd's till would store them: a
+// request made and signed by the till, then its payment, a signed EIP-1559
+// transaction, taken by the store's Accept. The check is skipped (these
+// transactions are ours, made to pass it: the tests of terminal/check hold
+// that, and one payment in 1,000 goes through it here): its sender
+// recovery would add a quarter to the fill's CPU time for nothing the
+// store keeps. Writers goroutines work at once so that the store's
+// group commit shares their fsyncs; writer w pays as payers[w] in nonce
+// order, so there must be at least as many payers. fee is the max fee per
+// gas (nil: the payer default).
+func (t *till) fill(ctx context.Context, n, writers int, payers []*payer, fee *big.Int) error {
+	if writers > len(payers) {
+		return fmt.Errorf("fill: %d writers for %d payers", writers, len(payers))
+	}
+	var (
+		next   atomic.Int64
+		failed atomic.Value
+		wg     sync.WaitGroup
+	)
+	opts := paytx.Options{Type: types.DynamicFeeTxType}
+	if fee != nil {
+		opts.FeeCap, opts.TipCap = fee, big.NewInt(1e9)
+	}
+	fail := func(err error) { failed.CompareAndSwap(nil, err) }
+	c := checker()
+	for w := range writers {
+		wg.Go(func() {
+			p := payers[w]
+			from := crypto.PubkeyToAddress(p.key.PublicKey)
+			for failed.Load() == nil {
+				i := next.Add(1)
+				if i > int64(n) {
+					return
+				}
+				doc, err := t.till.NewRequest(ctx, "0.0001", "ETH", "")
+				if err != nil {
+					fail(err)
+					return
+				}
+				o := opts
+				o.Nonce = p.nonce
+				r := doc.Request()
+				tx, err := paytx.Build(r, p.key, o)
+				if err != nil {
+					fail(err)
+					return
+				}
+				raw, _ := tx.MarshalBinary()
+				if i%1000 == 1 { // a sample through the check: it must pass, as the till's would
+					pay, err := c.Check(raw, check.Terms{Merchant: r.Merchant, Amount: r.Amount})
+					if err != nil || pay.From != from || pay.TxHash != tx.Hash() {
+						fail(fmt.Errorf("fill: payment %d: check says %+v, %v", i, pay, err))
+						return
+					}
+				}
+				_, _, err = t.store.Accept(ctx, outbox.Payment{TxHash: tx.Hash(), RequestID: r.ID, From: from, Nonce: p.nonce,
+					Asset: r.Asset.Symbol, Amount: r.Amount, Raw: raw, State: outbox.PaymentQueued}, time.Now(), nil)
+				if err != nil {
+					fail(fmt.Errorf("payment of request %s: %w", r.ID, err))
+					return
+				}
+				p.nonce++
+			}
+		})
+	}
+	wg.Wait()
+	if err, _ := failed.Load().(error); err != nil {
+		return err
+	}
+	counts, err := t.store.Counts()
+	if err != nil {
+		return err
+	}
+	if counts[outbox.PaymentQueued] < n {
+		return fmt.Errorf("fill: %d queued, want %d", counts[outbox.PaymentQueued], n)
+	}
+	return nil
+}

@@ -1,0 +1,502 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"showpos/terminal/screen"
+)
+
+// options are the run's sizes; -quick shrinks them all.
+type options struct {
+	out, dir    string
+	keep, quick bool
+	only        []string // sections to run; none: all
+
+	latencyN    int           // payments timed one after another
+	throughputN int           // payments by the concurrent payers
+	payers      int           // concurrent payers
+	checkFor    time.Duration // each check-rate measurement
+	checkTxs    int           // distinct transactions per asset for the check rates
+	drainN      int           // payments drained into the dev chain, each way
+	scanN       int           // sales paid through the scanner
+	fillN       int           // payments queued in the store for the memory and boot figures
+	settle      time.Duration // idle time before RSS is read
+	bootWithin  time.Duration // how long a boot may take
+}
+
+// sections of the table, in order; -only names some of them.
+var sections = []string{"accept", "check", "drain", "screens", "memory"}
+
+func main() {
+	var o options
+	var only string
+	flag.StringVar(&o.out, "out", "", "also write the table to this file")
+	flag.StringVar(&o.dir, "dir", "", "work directory, on the disk to measure (default: a new directory under $TMPDIR)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
+	flag.BoolVar(&o.quick, "quick", false, "a quick run: fewer samples, 10,000 payments queued, 1,000 drained")
+	flag.StringVar(&only, "only", "", "comma-separated sections to run: "+strings.Join(sections, ","))
+	flag.IntVar(&o.latencyN, "latency-n", 500, "payments timed one after another over HTTP")
+	flag.IntVar(&o.throughputN, "throughput-n", 4096, "payments made by the concurrent payers")
+	flag.IntVar(&o.payers, "payers", 64, "concurrent payers")
+	flag.DurationVar(&o.checkFor, "check-for", 3*time.Second, "duration of each check-rate measurement")
+	flag.IntVar(&o.checkTxs, "check-txs", 256, "distinct signed transactions per asset for the check rates")
+	flag.IntVar(&o.drainN, "drain-n", 10_000, "queued payments drained into the dev chain, batched and one at a time")
+	flag.IntVar(&o.scanN, "scan-n", 200, "sales paid through the scanner")
+	flag.IntVar(&o.fillN, "fill-n", 100_000, "payments queued in the store for the memory and boot figures")
+	flag.DurationVar(&o.settle, "settle", 3*time.Second, "how long posd idles before its memory is read")
+	flag.DurationVar(&o.bootWithin, "boot-within", 10*time.Minute, "how long posd may take to send READY=1")
+	flag.Parse()
+	if only != "" {
+		for _, s := range strings.Split(only, ",") {
+			if !slices.Contains(sections, s) {
+				fmt.Fprintf(os.Stderr, "posbench: unknown section %q (have %s)\n", s, strings.Join(sections, ","))
+				os.Exit(2)
+			}
+			o.only = append(o.only, s)
+		}
+	}
+	if o.quick {
+		o.latencyN, o.throughputN, o.checkFor, o.drainN, o.scanN, o.fillN, o.settle =
+			min(o.latencyN, 150), min(o.throughputN, 1024), min(o.checkFor, time.Second), min(o.drainN, 1000),
+			min(o.scanN, 50), min(o.fillN, 10_000), min(o.settle, time.Second)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "posbench:", err)
+		os.Exit(1)
+	}
+}
+
+// progress says what is being measured, on stderr.
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "posbench: "+format+"\n", args...)
+}
+
+func run(ctx context.Context, o options) error {
+	if _, err := os.Stat("go.mod"); err != nil {
+		return fmt.Errorf("run from the module root (where go.mod is): %w", err)
+	}
+	began := time.Now()
+	dir := o.dir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "posbench-"); err != nil {
+			return err
+		}
+	} else if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	if !o.keep {
+		defer os.RemoveAll(dir)
+	} else {
+		defer progress("work directory kept: %s", dir)
+	}
+	m := describeMachine(dir)
+	progress("machine: %s", m)
+	loadBefore := firstLine("/proc/loadavg")
+
+	want := func(s string) bool { return len(o.only) == 0 || slices.Contains(o.only, s) }
+	var posd string
+	if want("accept") || want("memory") {
+		progress("building posd")
+		var err error
+		if posd, err = buildPosd(ctx, dir); err != nil {
+			return err
+		}
+	}
+
+	var rows []row
+	var p50 time.Duration // one payer's accept latency, empty queue
+	if want("accept") || want("check") {
+		r, lat, err := acceptAndCheck(ctx, o, dir, posd, want("accept"), want("check"))
+		p50 = lat
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r...)
+	}
+	if want("drain") {
+		rows = append(rows, drainRows(ctx, o, dir)...)
+	}
+	if want("screens") {
+		rows = append(rows, screenRows(ctx, o, dir)...)
+	}
+	if want("memory") {
+		rows = append(rows, memoryRows(ctx, o, dir, posd, p50)...)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	settings := fmt.Sprintf("-latency-n %d -throughput-n %d -payers %d -check-for %s -check-txs %d -drain-n %d -scan-n %d -fill-n %d",
+		o.latencyN, o.throughputN, o.payers, o.checkFor, o.checkTxs, o.drainN, o.scanN, o.fillN)
+	if len(o.only) > 0 {
+		settings += " -only " + strings.Join(o.only, ",")
+	}
+	// Other work on the machine moves every figure: say how busy it was.
+	settings += fmt.Sprintf("; load average (1, 5, 15 min) at the start %s, at the end %s",
+		loadTriple(loadBefore), loadTriple(firstLine("/proc/loadavg")))
+	var buf bytes.Buffer
+	writeTable(&buf, m, rows, time.Since(began), settings)
+	os.Stdout.Write(buf.Bytes())
+	if o.out != "" {
+		if err := os.WriteFile(o.out, buf.Bytes(), 0o644); err != nil {
+			return err
+		}
+	}
+	for _, r := range rows {
+		if r.Value == "not measured" {
+			return fmt.Errorf("some figures could not be measured")
+		}
+	}
+	return nil
+}
+
+// loadTriple keeps the three load averages of a /proc/loadavg line.
+func loadTriple(line string) string {
+	f := strings.Fields(line)
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// acceptAndCheck measures the check's rates (one core, all cores, and
+// ethers' in Node), the floor, and posd's accept latency and throughput.
+// It also returns the one-payer p50, for the figure with a full queue.
+func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, checks bool) ([]row, time.Duration, error) {
+	progress("signing %d payments of each asset", o.checkTxs)
+	txs := map[string][][]byte{}
+	for _, k := range []kind{native, erc20} {
+		raws, err := signedTxs(k, o.checkTxs, 16)
+		if err != nil {
+			return nil, 0, err
+		}
+		txs[k.Name] = raws
+	}
+	var rows []row
+	var checkRows []row
+	if checks {
+		for _, k := range []kind{native, erc20} {
+			what := "Check rate, " + k.Name + ", one core (decode, sender recovery, terms)"
+			progress("check rate, %s, one core", k.Name)
+			goRate, err := checkRate(txs[k.Name], k, 1, o.checkFor)
+			if err != nil {
+				checkRows = append(checkRows, failed(what, err))
+				continue
+			}
+			progress("ethers v6 in Node, %s", k.Name)
+			how := fmt.Sprintf("terminal/check's Check over %d distinct signed EIP-1559 payments (%s), one goroutine, GOMAXPROCS=1, for %s; "+
+				"peer: tools/js/checkrate.mjs, ethers v6 Transaction.from(raw).from over the same raw txs (same senders recovered), after one warm-up pass",
+				len(txs[k.Name]), k.Name, o.checkFor)
+			peer, err := ethersRate(ctx, dir, k, txs[k.Name], o.checkFor)
+			if err != nil {
+				checkRows = append(checkRows, row{What: what, Value: rate(goRate, "tx"), Peer: "ethers: not measured (" + err.Error() + ")", How: how})
+				continue
+			}
+			checkRows = append(checkRows, row{What: what, Value: rate(goRate, "tx"),
+				Peer:  fmt.Sprintf("ethers %s, Node %s: %s", peer.Ethers, peer.Node, rate(peer.PerSecond, "tx")),
+				Ratio: ratio(goRate, peer.PerSecond), How: how})
+		}
+	}
+	if !accept {
+		return checkRows, 0, nil
+	}
+
+	progress("check on all %d cores (the CPU ceiling)", runtime.NumCPU())
+	ceiling, err := checkRate(txs[native.Name], native, runtime.NumCPU(), o.checkFor)
+	if err != nil {
+		return nil, 0, err
+	}
+	progress("floor: fsync'd bbolt commits and sender recoveries")
+	fl, err := measureFloor(dir, txs[native.Name], 200)
+	if err != nil {
+		return nil, 0, err
+	}
+
+	t, err := newTerminal(filepath.Join(dir, "accept"))
+	if err != nil {
+		return nil, 0, err
+	}
+	d, err := startPosd(posd, t, o.bootWithin)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer d.stop()
+	progress("accept latency: one payer, %d payments over HTTP", o.latencyN)
+	what1 := "Accept over HTTP, one payer: p50 / p99"
+	lat, err := acceptLatency(d, o.latencyN, 20)
+	if err != nil {
+		rows = append(rows, failed(what1, err))
+	} else {
+		rows = append(rows, row{What: what1,
+			Value: fmt.Sprintf("%s / %s", ms(lat.median()), ms(lat.pct(99))),
+			Peer:  fmt.Sprintf("floor %s (fsync'd bbolt commit %s + sender recovery %s)", ms(fl.total()), ms(fl.commit), ms(fl.recover)),
+			Ratio: "p50 " + ratio(float64(lat.median()), float64(fl.total())),
+			How: fmt.Sprintf("posd binary on loopback (no chain endpoints: payments stay queued); requests made on the operator socket beforehand; "+
+				"one payer POSTs %d signed EIP-1559 payments to /api/showpos/broadcastTx one after another (keep-alive), 202 each; "+
+				"floor: medians of 200 bare bbolt Updates (one 512-byte Put, fsynced) in the same directory and of crypto.Ecrecover", len(lat))})
+	}
+	progress("accept throughput: %d payers, %d payments", o.payers, o.throughputN)
+	what2 := fmt.Sprintf("Accept throughput, %d concurrent payers", o.payers)
+	tput, err := acceptThroughput(d, o.payers, o.throughputN)
+	if err != nil {
+		rows = append(rows, failed(what2, err))
+	} else {
+		rows = append(rows, row{What: what2, Value: rate(tput, "payments"),
+			Peer:  fmt.Sprintf("ceiling %s: the check alone on all %d cores, no store, no HTTP", rate(ceiling, "checks"), runtime.NumCPU()),
+			Ratio: ratio(tput, ceiling),
+			How: fmt.Sprintf("the same posd; %d payments in rounds of %d requests made beforehand on the operator socket (the till caches %d), "+
+				"each round paid by %d payers at once, one payment after another each; rounds timed, request making not; payers run on the same machine",
+				o.throughputN, roundSize, roundSize, o.payers)})
+	}
+	return append(rows, checkRows...), lat.median(), nil
+}
+
+func drainRows(ctx context.Context, o options, dir string) []row {
+	what := func(name string) string {
+		return fmt.Sprintf("Drain of %s queued payments into the dev chain, %s", thousands(int64(o.drainN)), name)
+	}
+	progress("drain: queueing %d payments", o.drainN)
+	queued, err := fillForDrain(ctx, dir, o.drainN)
+	if err != nil {
+		return []row{failed(what("batched"), err)}
+	}
+	defer os.Remove(queued)
+	var rows []row
+	var batched drainResult
+	for _, one := range []bool{false, true} {
+		name := "batched"
+		if one {
+			name = "one call per transaction"
+		}
+		progress("drain, %s: %d payments", name, o.drainN)
+		r, err := measureDrain(ctx, dir, queued, o.drainN, one)
+		if err != nil {
+			rows = append(rows, failed(what(name), err))
+			continue
+		}
+		rw := row{What: what(name), Value: fmt.Sprintf("%s (%.1f s)", rate(r.perSecond(), "payments"), r.took.Seconds()),
+			How: fmt.Sprintf("sync/broadcast's BenchmarkDrain machinery: %d payments from %d dev chain payers (nonce order each) accepted offline through the till; "+
+				"a copy of that store drained by the chain client and broadcaster (batches of 100, 20 ms between rounds) into a fresh sync/devchain in this process, "+
+				"timed from their start until every payment is confirmed", o.drainN, drainPayers)}
+		if !one {
+			batched = r
+		} else if batched.n > 0 {
+			rw.Peer = fmt.Sprintf("batched: %s", rate(batched.perSecond(), "payments"))
+			rw.Ratio = ratio(r.perSecond(), batched.perSecond())
+		}
+		rows = append(rows, rw)
+	}
+	return rows
+}
+
+func screenRows(ctx context.Context, o options, dir string) []row {
+	var rows []row
+	var fl floor
+	progress("scanner payload to result screen: %d sales", o.scanN)
+	what := "Scanner payload → result screen: p50 / p99"
+	lat, err := scanToResult(ctx, dir, o.scanN)
+	if err == nil {
+		fl, err = measureFloor(filepath.Join(dir, "cashier"), mustSigned(native, 64), 100)
+	}
+	if err != nil {
+		rows = append(rows, failed(what, err))
+	} else {
+		rows = append(rows, row{What: what, Value: fmt.Sprintf("%s / %s", ms(lat.median()), ms(lat.pct(99))),
+			Peer:  fmt.Sprintf("floor %s (fsync'd commit + sender recovery)", ms(fl.total())),
+			Ratio: "p50 " + ratio(float64(lat.median()), float64(fl.total())),
+			How: fmt.Sprintf("terminal/cashier's BenchmarkScanToResult: store, till, screens, the simulator's 320×240 display and pty scanner, the cashier, in this process; "+
+				"%d sales keyed, each paid by writing the tx hex to the pty; from the write to the result screen drawn", len(lat))})
+	}
+	for _, s := range []screen.Size{{W: 320, H: 240}, {W: 240, H: 240}, {W: 128, H: 64, Mono: true}} {
+		what := fmt.Sprintf("Request screen with a new QR code, %s", s)
+		fresh, tick, err := renderTimes(s, 200)
+		if err != nil {
+			rows = append(rows, failed(what, err))
+			continue
+		}
+		rows = append(rows, row{What: what, Value: ms(fresh), Peer: "redraw, QR cached (the countdown): " + ms(tick), Ratio: ratio(float64(fresh), float64(tick)),
+			How: "terminal/screen Renderer.Request for an ERC-20 request's EIP-681 URI, a new one each time (QR encoded, laid out, drawn); median of 200"})
+	}
+	return rows
+}
+
+func mustSigned(k kind, n int) [][]byte {
+	raws, err := signedTxs(k, n, 4)
+	if err != nil {
+		panic(err)
+	}
+	return raws
+}
+
+func memoryRows(ctx context.Context, o options, dir, posd string, emptyP50 time.Duration) []row {
+	var rows []row
+	progress("stripped ARM builds of posd")
+	arm, arm64, err := armSizes(ctx, dir)
+	if err != nil {
+		rows = append(rows, failed("posd binary, stripped", err))
+	} else {
+		how := "go build -trimpath -ldflags='-s -w' ./cmd/posd with CGO_ENABLED=0 GOOS=linux GOARCH=%s (as make build-arm, without the version stamp)"
+		rows = append(rows,
+			row{What: "posd binary, linux/arm (ARMv7), stripped", Value: mib(arm), How: fmt.Sprintf(how, "arm GOARM=7")},
+			row{What: "posd binary, linux/arm64, stripped", Value: mib(arm64), How: fmt.Sprintf(how, "arm64")})
+	}
+	mem := func(m map[string]int64) string {
+		return fmt.Sprintf("anon %s, file %s", mib(m["RssAnon"]), mib(m["RssFile"]))
+	}
+
+	progress("boot to READY=1 and memory, empty store")
+	whatIdle, whatBootEmpty := "posd memory, idle, empty store: VmRSS (VmHWM)", "posd boot to READY=1, empty store"
+	var bootEmpty samples
+	var quiet idle
+	err = func() error {
+		empty, err := newTerminal(filepath.Join(dir, "empty"))
+		if err != nil {
+			return err
+		}
+		var d *daemon
+		if bootEmpty, d, err = boots(posd, empty, 5, true, o.bootWithin); err != nil {
+			return err
+		}
+		defer d.stop()
+		quiet, err = idleFor(d, o.settle)
+		return err
+	}()
+	if err != nil {
+		rows = append(rows, failed(whatIdle, err), failed(whatBootEmpty, err))
+	} else {
+		rows = append(rows,
+			row{What: whatIdle, Value: fmt.Sprintf("%s (%s)", mib(quiet.mem["VmRSS"]), mib(quiet.mem["VmHWM"])),
+				How: fmt.Sprintf("/proc/PID/status of the posd binary %s after READY=1 (headless, no chain endpoints): %s; CPU used meanwhile %s",
+					o.settle, mem(quiet.mem), ms(quiet.cpu))},
+			row{What: whatBootEmpty, Value: ms(bootEmpty.median()),
+				How: fmt.Sprintf("process start to READY=1 on a NOTIFY_SOCKET we listen on; median of %d boots (the first one, %s, creates the store and the terminal key)",
+					len(bootEmpty), ms(bootEmpty[0]))})
+	}
+
+	fillN := thousands(int64(o.fillN))
+	whatFull := fmt.Sprintf("posd memory, %s payments queued: VmRSS (VmHWM)", fillN)
+	whatBootFull := fmt.Sprintf("posd boot to READY=1, %s payments queued", fillN)
+	whatQ := fmt.Sprintf("Accept over HTTP, one payer, %s payments queued: p50 / p99", fillN)
+	progress("filling a store with %d accepted payments", o.fillN)
+	full, err := newTerminal(filepath.Join(dir, "full"))
+	var fillTook time.Duration
+	var storeSize int64
+	if err == nil {
+		fillTook, storeSize, err = fillStore(ctx, full, o.fillN)
+	}
+	if err != nil {
+		return append(rows, failed(whatFull, err), failed(whatBootFull, err), failed(whatQ, err))
+	}
+	storePath := filepath.Join(full.data, "showpos.db")
+
+	progress("boot to READY=1, %d payments queued, from a cold page cache", o.fillN)
+	var cold, warm samples
+	err = evict(storePath)
+	if err == nil {
+		cold, _, err = boots(posd, full, 1, false, o.bootWithin)
+	}
+	if err != nil {
+		return append(rows, failed(whatBootFull, err), failed(whatFull, err), failed(whatQ, err))
+	}
+	progress("boot to READY=1 and memory, %d payments queued", o.fillN)
+	warm, d, err := boots(posd, full, 3, true, o.bootWithin)
+	if err != nil {
+		return append(rows, failed(whatBootFull, err), failed(whatFull, err), failed(whatQ, err))
+	}
+	defer d.stop()
+	rows = append(rows, row{What: whatBootFull,
+		Value: fmt.Sprintf("%s cold / %s warm", ms(cold.median()), ms(warm.median())),
+		Peer:  "empty store: " + ms(bootEmpty.median()), Ratio: "cold " + ratio(float64(cold.median()), float64(bootEmpty.median())),
+		How: fmt.Sprintf("as above, on the %s store; cold: its pages dropped from the page cache first (posix_fadvise DONTNEED), one boot; warm: median of %d",
+			mib(storeSize), len(warm))})
+
+	busy, err := idleFor(d, o.settle)
+	if err != nil {
+		return append(rows, failed(whatFull, err), failed(whatQ, err))
+	}
+	rows = append(rows, row{What: whatFull,
+		Value: fmt.Sprintf("%s (%s)", mib(busy.mem["VmRSS"]), mib(busy.mem["VmHWM"])),
+		Peer:  "idle, empty store: " + mib(quiet.mem["VmRSS"]), Ratio: ratio(float64(busy.mem["VmRSS"]), float64(quiet.mem["VmRSS"])),
+		How: fmt.Sprintf("the same, %s after READY=1 on a %s store filled beforehand with %s accepted payments (64 writers sharing commits, %.0f s): "+
+			"%s (file: bbolt's mmap of the store, which the integrity check at open reads whole); CPU used while idle %s",
+			o.settle, mib(storeSize), fillN, fillTook.Seconds(), mem(busy.mem), ms(busy.cpu))})
+
+	n := max(20, o.latencyN/5)
+	progress("accept latency with %d payments queued: %d payments", o.fillN, n)
+	// The disk's fsync time drifts over minutes: a floor of its own.
+	fl, err := measureFloor(full.dir, mustSigned(native, 64), 100)
+	if err != nil {
+		return append(rows, failed(whatQ, err))
+	}
+	cpuBefore, _ := d.cpuTime()
+	began := time.Now()
+	lat, err := acceptLatency(d, n, 5)
+	if err != nil {
+		return append(rows, failed(whatQ, err))
+	}
+	cpuUsed, _ := d.cpuTime()
+	wall := time.Since(began)
+	after, _ := d.status()
+	q := row{What: whatQ, Value: fmt.Sprintf("%s / %s", ms(lat.median()), ms(lat.pct(99))),
+		Peer:  fmt.Sprintf("floor %s, measured just before", ms(fl.total())),
+		Ratio: "p50 " + ratio(float64(lat.median()), float64(fl.total())),
+		How: fmt.Sprintf("as the one-payer figure, %d payments, on posd booted on the full store; posd used %.1f s of CPU in those %.1f s; then VmRSS %s, VmHWM %s",
+			len(lat), (cpuUsed - cpuBefore).Seconds(), wall.Seconds(), mib(after["VmRSS"]), mib(after["VmHWM"]))}
+	if emptyP50 > 0 {
+		q.How += "; with a (nearly) empty queue, p50 " + ms(emptyP50)
+	}
+	return append(rows, q)
+}
+
+// fillStore queues n accepted payments in t's store, in this process,
+// before posd is started on it.
+func fillStore(ctx context.Context, t *terminal, n int) (time.Duration, int64, error) {
+	cfg, err := benchConfig(t.data)
+	if err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	tl, err := openTill(t.data, cfg, nil)
+	if err != nil {
+		return 0, 0, err
+	}
+	const writers = 64
+	payers := make([]*payer, writers)
+	for i := range payers {
+		k, err := newKey()
+		if err != nil {
+			tl.store.Close()
+			return 0, 0, err
+		}
+		payers[i] = &payer{key: k}
+	}
+	err = tl.fill(ctx, n, writers, payers, nil)
+	if cerr := tl.store.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	fi, err := os.Stat(filepath.Join(t.data, "showpos.db"))
+	if err != nil {
+		return 0, 0, err
+	}
+	return time.Since(start), fi.Size(), nil
+}

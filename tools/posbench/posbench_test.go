@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPercentilesAreNearestRank(t *testing.T) {
+	var s samples
+	for i := 100; i >= 1; i-- { // unsorted on purpose
+		s = append(s, time.Duration(i)*time.Millisecond)
+	}
+	for _, c := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 50 * time.Millisecond}, {99, 99 * time.Millisecond}, {100, 100 * time.Millisecond}, {1, time.Millisecond}} {
+		if got := s.pct(c.p); got != c.want {
+			t.Errorf("p%v = %s, want %s", c.p, got, c.want)
+		}
+	}
+	if s[0] != 100*time.Millisecond {
+		t.Error("pct sorted the samples in place")
+	}
+	if (samples{}).median() != 0 {
+		t.Error("median of nothing is not zero")
+	}
+}
+
+func TestFormats(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{ratio(3, 2), "1.50×"},
+		{ratio(25, 2), "12.5×"},
+		{ratio(1, 0), "—"},
+		{ms(1500 * time.Microsecond), "1.50 ms"},
+		{ms(250 * time.Microsecond), "250 µs"},
+		{ms(1234 * time.Millisecond), "1234 ms"},
+		{rate(12345.6, "tx"), "12,346 tx/s"},
+		{rate(42.4, "payments"), "42 payments/s"},
+		{thousands(100000), "100,000"},
+		{thousands(-1234), "-1,234"},
+		{mib(3 << 20), "3.0 MiB"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}
+
+// The table is Markdown: one row per figure, pipes in cells escaped.
+func TestTableIsMarkdown(t *testing.T) {
+	var b bytes.Buffer
+	writeTable(&b, machine{CPU: "Cortex-A72", Cores: 4, RAM: 4 << 30, Disk: "mmcblk0, SD card", FS: "ext4", Go: "go1.26"},
+		[]row{{What: "a | b", Value: "1 ms", How: "x\ny"}, failed("c", os.ErrNotExist)}, 3*time.Minute, "-quick")
+	lines := strings.Split(b.String(), "\n")
+	var table []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, "|") {
+			table = append(table, l)
+		}
+	}
+	if len(table) != 4 {
+		t.Fatalf("table rows:\n%s", b.String())
+	}
+	if !strings.Contains(table[2], `a \| b`) || !strings.Contains(table[2], "x y") || !strings.Contains(table[3], "not measured") {
+		t.Errorf("rows:\n%s", strings.Join(table, "\n"))
+	}
+	if !strings.HasPrefix(b.String(), "Machine: Cortex-A72, 4 cores, 4.0 GiB RAM, disk: mmcblk0, SD card, ext4") {
+		t.Errorf("machine line: %s", lines[0])
+	}
+}
+
+func TestCPUInfo(t *testing.T) {
+	for _, c := range []struct {
+		name, text, model string
+		cores             int
+	}{
+		{"x86", "processor\t: 0\nmodel name\t: AMD EPYC 7B13\n\nprocessor\t: 1\nmodel name\t: AMD EPYC 7B13\n", "AMD EPYC 7B13", 2},
+		{"raspberry pi 4", "processor\t: 0\nBogoMIPS\t: 108.00\nCPU implementer\t: 0x41\nCPU part\t: 0xd08\n\nprocessor\t: 1\nCPU part\t: 0xd08\n\nHardware\t: BCM2835\n", "Cortex-A72 on BCM2835", 2},
+		{"armv7 model name", "processor\t: 0\nmodel name\t: ARMv7 Processor rev 5 (v7l)\nCPU part\t: 0xc07\n", "Cortex-A7", 1},
+		{"unknown part", "processor\t: 0\nCPU part\t: 0x123\n", "ARM core part 0x123", 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "cpuinfo")
+			if err := os.WriteFile(path, []byte(c.text), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			model, cores := parseCPUInfo(f)
+			if model != c.model || cores != c.cores {
+				t.Errorf("got %q, %d cores; want %q, %d", model, cores, c.model, c.cores)
+			}
+		})
+	}
+}
+
+// Every figure's payments pass the check: otherwise the rates would be
+// those of refusals.
+func TestSignedPaymentsPassTheCheck(t *testing.T) {
+	for _, k := range []kind{native, erc20} {
+		if _, err := signedTxs(k, 8, 3); err != nil {
+			t.Errorf("%s: %v", k.Name, err)
+		}
+	}
+}
+
+func TestConfigParses(t *testing.T) {
+	cfg, err := benchConfig(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ChainID != benchChainID || len(cfg.Assets) != 2 || cfg.Assets[1].Token != erc20.Asset.Token {
+		t.Errorf("config %+v", cfg)
+	}
+}
