@@ -124,6 +124,13 @@ type Broadcaster struct {
 	mu   sync.Mutex
 	last Report
 	subs map[chan Event]struct{}
+
+	// Run's own: the oldest queued payment as read while offline. Offline,
+	// nothing changes a payment's state, so while it is valid an offline
+	// round (one per accepted payment, from the kicks) reads the counts,
+	// not the whole outbox. An online round invalidates it.
+	offOldest   time.Time
+	offOldestOK bool
 }
 
 // New returns a broadcaster; Run starts it.
@@ -265,11 +272,39 @@ func (b *Broadcaster) Run(ctx context.Context) error {
 	}
 }
 
+// offlineRound fills r from the counts and the oldest queued payment known
+// from an earlier offline round, and reports whether it could: not when
+// payments arrived in an empty queue since (their oldest is unknown).
+func (b *Broadcaster) offlineRound(r *Report, st chain.Status) bool {
+	if !b.offOldestOK {
+		return false
+	}
+	counts, err := b.o.Store.Counts()
+	if err != nil {
+		return false // the full read reports it
+	}
+	queued := counts[outbox.PaymentQueued]
+	if queued > 0 && b.offOldest.IsZero() {
+		return false
+	}
+	r.Open = queued + counts[outbox.PaymentBroadcast]
+	if queued > 0 {
+		r.OldestQueued = b.offOldest
+	}
+	if r.Open > 0 {
+		r.Err = "offline: " + st.Err
+	}
+	return true
+}
+
 // round is one pass over the outbox; see the package comment.
 func (b *Broadcaster) round(ctx context.Context) Report {
 	now := b.o.Clock.Now()
 	st := b.o.Chain.Status()
 	r := Report{At: now, Online: st.Online}
+	if !st.Online && b.offlineRound(&r, st) {
+		return r
+	}
 	open, err := b.o.Store.OpenPayments()
 	if err != nil {
 		r.Err = fmt.Sprintf("read outbox: %v", err)
@@ -282,6 +317,7 @@ func (b *Broadcaster) round(ctx context.Context) Report {
 			r.OldestQueued = p.AcceptedAt
 		}
 	}
+	b.offOldest, b.offOldestOK = r.OldestQueued, !st.Online
 	if len(open) == 0 {
 		return r
 	}
