@@ -34,35 +34,6 @@ import (
 	"showpos/terminal/request"
 )
 
-// fzConfig is the fuzzed terminal's file: a native coin and a token, a fee
-// floor, a per-payment limit and an exposure limit.
-const fzConfig = `
-[terminal]
-id = "fuzz-till"
-request_ttl = "2m"
-public_url = "http://pos.test"
-
-[chain]
-id = 1337
-
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
-
-[payments]
-min_fee_cap_wei = "1000000000"
-
-[[assets]]
-symbol = "ETH"
-max_payment = "1"
-max_unsettled = "1.5"
-
-[[assets]]
-symbol = "TUSD"
-token = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-decimals = 6
-min_gas = 45000
-`
-
 // The fixed clock, keys and random stream: request ids and signatures are
 // the same on every run, so the seeds below and a corpus saved under
 // testdata/fuzz keep naming real requests.
@@ -110,7 +81,7 @@ func fzDir(f *testing.F) string {
 
 func newFzTerminal(f *testing.F) *fzTerminal {
 	f.Helper()
-	cfg, err := config.Parse([]byte(fzConfig))
+	cfg, err := config.Parse([]byte(testConfig)) // payer_test.go: a native coin and a token, a fee floor, limits
 	if err != nil {
 		f.Fatal(err)
 	}
