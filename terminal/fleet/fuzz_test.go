@@ -230,6 +230,13 @@ func FuzzPush(f *testing.F) {
 		if err != nil {
 			return
 		}
+		// What is signed and sent: json.Marshal turns invalid UTF-8 in the
+		// fragment into U+FFFD, so judge the fragment as it travels.
+		var sent Payload
+		if err := json.Unmarshal(payload, &sent); err != nil {
+			t.Fatal(err)
+		}
+		frag = sent.Config
 		raw := envelopeOf(t, priv, payload)
 
 		store := &memStore{version: 0}
