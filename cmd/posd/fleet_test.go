@@ -378,7 +378,7 @@ max_payment = "0.5"
 	}
 	st := tm.operator("GET", "/v1/status", "")
 	cfgStatus, _ := st.body["config"].(map[string]any)
-	refusal, _ := cfgStatus["last_refusal"].(map[string]any)
+	refusal, _ := cfgStatus["lastRefusal"].(map[string]any)
 	if st.body["configVersion"] != 1.0 || refusal["code"] != "bad_bundle" || st.body["online"] != true {
 		t.Errorf("status after refusals: %s", st.raw)
 	}

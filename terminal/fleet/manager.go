@@ -65,9 +65,9 @@ type Applied struct {
 type Status struct {
 	// Version of the bundle in effect; 0: none, the local file alone.
 	Version     uint64       `json:"version"`
-	AppliedAt   time.Time    `json:"applied_at,omitzero"`
+	AppliedAt   time.Time    `json:"appliedAt,omitzero"`
 	Source      string       `json:"source,omitempty"`
-	LastRefusal *RefusalInfo `json:"last_refusal,omitempty"`
+	LastRefusal *RefusalInfo `json:"lastRefusal,omitempty"`
 }
 
 // RefusalInfo is the last refusal, with where and when it happened.
