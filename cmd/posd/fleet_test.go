@@ -225,7 +225,7 @@ func TestIntegratorOverTheNetwork(t *testing.T) {
 	}
 	st := tm.send(tm.sign("GET", "/v1/status", "", number, key))
 	if st.status != http.StatusOK || st.body["terminal"] != "net-till" || st.body["configVersion"] != 0.0 ||
-		st.body["queue"].(map[string]any)["queued"] != 1.0 || st.body["online"] != false {
+		st.body["queue"].(map[string]any)["queued"] != 1.0 || st.body["online"] != false || st.body["lastSync"] != nil {
 		t.Errorf("status: %d %s", st.status, st.raw)
 	}
 	metrics := tm.operator("GET", "/metrics", "")
@@ -379,7 +379,7 @@ max_payment = "0.5"
 	st := tm.operator("GET", "/v1/status", "")
 	cfgStatus, _ := st.body["config"].(map[string]any)
 	refusal, _ := cfgStatus["lastRefusal"].(map[string]any)
-	if st.body["configVersion"] != 1.0 || refusal["code"] != "bad_bundle" || st.body["online"] != true {
+	if st.body["configVersion"] != 1.0 || refusal["code"] != "bad_bundle" || st.body["online"] != true || st.body["lastSync"] == nil {
 		t.Errorf("status after refusals: %s", st.raw)
 	}
 	if r, _ := tm.newRequest("0.1"); r.Merchant != newMerchant {

@@ -32,8 +32,9 @@ type Status struct {
 	// the oldest payment not yet on chain has waited.
 	Queue                  map[string]int `json:"queue"`
 	OldestQueuedAgeSeconds float64        `json:"oldestQueuedAgeSeconds"`
-	// LastSync is when the broadcaster last finished a round (LastSyncErr:
-	// why it stopped short, if it did).
+	// LastSync is when the broadcaster last finished a round while online
+	// (LastSyncErr: why that round stopped short, if it did); zero: not
+	// since start.
 	LastSync    time.Time `json:"lastSync,omitzero"`
 	LastSyncErr string    `json:"lastSyncError,omitempty"`
 	Devices     []Device  `json:"devices"`
@@ -57,11 +58,11 @@ func (d *daemon) status(ctx context.Context) (Status, error) {
 		return Status{}, fmt.Errorf("status: %w", err)
 	}
 	st := d.node.Status()
-	round := d.bc.Last()
+	round, synced := d.bc.Last(), d.bc.LastSync()
 	s := Status{
 		Version: buildVersion(), Terminal: cfg.Terminal.ID, Started: d.started,
 		Config: d.mgr.Status(), Online: st.Online, Endpoint: st.Endpoint, LastContact: st.LastContact,
-		Queue: map[string]int{}, LastSync: round.At, LastSyncErr: round.Err,
+		Queue: map[string]int{}, LastSync: synced.At, LastSyncErr: synced.Err,
 		Devices: devices(cfg.Board, d.devs),
 	}
 	s.ConfigVersion = s.Config.Version

@@ -121,9 +121,10 @@ type Broadcaster struct {
 	kick chan struct{}
 	sync chan chan Report
 
-	mu   sync.Mutex
-	last Report
-	subs map[chan Event]struct{}
+	mu       sync.Mutex
+	last     Report
+	lastSync Report // the last round made while online
+	subs     map[chan Event]struct{}
 
 	// Run's own: the oldest queued payment as read while offline. Offline,
 	// nothing changes a payment's state, so while it is valid an offline
@@ -205,6 +206,14 @@ func (b *Broadcaster) Last() Report {
 	return b.last
 }
 
+// LastSync returns the report of the last round made while online: when
+// the terminal last synced with the chain (zero: never since start).
+func (b *Broadcaster) LastSync() Report {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lastSync
+}
+
 // Subscribe returns a channel of payments reaching a final state, and a
 // function that ends the subscription. Events are a nudge for the screen;
 // the store is the record: a subscriber that falls 64 events behind misses
@@ -243,6 +252,9 @@ func (b *Broadcaster) Run(ctx context.Context) error {
 		r := b.round(ctx)
 		b.mu.Lock()
 		b.last = r
+		if r.Online {
+			b.lastSync = r
+		}
 		b.mu.Unlock()
 		if b.o.OnRound != nil {
 			b.o.OnRound(r)

@@ -105,6 +105,9 @@ symbol = "ETH"
 	if reads := counting.reads.Load(); reads > 3 {
 		t.Errorf("%d full reads of the outbox for %d offline rounds; want the counts instead", reads, n)
 	}
+	if at := bc.LastSync().At; !at.IsZero() {
+		t.Errorf("LastSync %s, but the terminal was never online", at)
+	}
 	q, err := bc.Queue()
 	if err != nil || q.Counts[outbox.PaymentQueued] != n || q.OldestQueued == nil || !q.OldestQueued.Equal(first) {
 		t.Errorf("queue %+v, %v", q, err)
