@@ -18,12 +18,8 @@ import (
 //
 // Other files are left as they are.
 func migrate(db *bbolt.DB, path string, log *slog.Logger) error {
-	var schema string
-	if err := db.View(func(tx *bbolt.Tx) error {
-		var err error
-		schema, err = readSchema(tx)
-		return err
-	}); err != nil {
+	schema, err := dbSchema(db)
+	if err != nil {
 		return corruptErr(path, err)
 	}
 	if schema != schemaV1 {

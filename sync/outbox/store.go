@@ -140,12 +140,8 @@ func openVerified(path string, bopts *bbolt.Options) (db *bbolt.DB, err error) {
 	case err != nil:
 		return nil, fmt.Errorf("outbox: open %s: %w", path, err)
 	}
-	var schema string
-	if err := db.View(func(tx *bbolt.Tx) error {
-		var err error
-		schema, err = readSchema(tx)
-		return err
-	}); err != nil {
+	schema, err := dbSchema(db)
+	if err != nil {
 		_ = db.Close()
 		return nil, corruptErr(path, err)
 	}
@@ -158,6 +154,15 @@ func openVerified(path string, bopts *bbolt.Options) (db *bbolt.DB, err error) {
 		return nil, corruptErr(path, err)
 	}
 	return db, nil
+}
+
+// dbSchema reads the file's schema version ("" for a new file).
+func dbSchema(db *bbolt.DB) (schema string, err error) {
+	err = db.View(func(tx *bbolt.Tx) error {
+		schema, err = readSchema(tx)
+		return err
+	})
+	return schema, err
 }
 
 // corruptErr reports err, found checking the file at path, as damage naming
