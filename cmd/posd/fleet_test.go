@@ -139,10 +139,14 @@ func (tm *terminal) sign(method, path, body, number, key string) signedCall {
 	return signedCall{method: method, url: req.URL.String(), body: []byte(body), header: req.Header}
 }
 
+// send makes a signed call on a fresh connection: a kept-alive one to a
+// daemon since restarted would answer a POST with EOF, and a POST is not
+// retried.
 func (tm *terminal) send(c signedCall) answer {
 	tm.t.Helper()
 	req, _ := http.NewRequest(c.method, c.url, bytes.NewReader(c.body))
 	req.Header = c.header.Clone()
+	req.Close = true
 	return do(tm.t, http.DefaultClient, req)
 }
 
