@@ -89,6 +89,7 @@ func (tm *terminal) start() {
 func (tm *terminal) restart() {
 	tm.t.Helper()
 	tm.stop()
+	tm.op.CloseIdleConnections() // to the daemon just stopped
 	tm.start()
 }
 
