@@ -22,7 +22,10 @@ import (
 // the page size and covers every page the newest meta page claims. A file
 // cut short would otherwise be mmapped and fault on first read.
 //
-// fresh reports that the file does not exist or is empty: Open creates it.
+// fresh reports that no file exists at path: Open creates it. An empty
+// file is refused: Open never leaves one (see create), so one is a store
+// truncated to nothing, and starting empty would drop every payment it
+// held without a word.
 func preflight(path string, lockTimeout time.Duration) (fresh bool, err error) {
 	fi, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -52,7 +55,7 @@ func preflight(path string, lockTimeout time.Duration) (fresh bool, err error) {
 		return false, fmt.Errorf("outbox: open %s: %w", path, err)
 	}
 	if fi.Size() == 0 {
-		return true, nil
+		return false, corruptf(path, "the file is empty (0 bytes): truncated? Open never leaves an empty store file; move it aside to start a new store")
 	}
 	inUse, err := checkMetas(f, fi.Size())
 	if err != nil {

@@ -33,8 +33,12 @@ type Store struct {
 	closed atomic.Bool
 }
 
-// Open opens the store at path, creating it (and fsyncing its directory)
-// if the file does not exist or is empty. Before returning it takes the
+// Open opens the store at path, creating it if no file exists there. A
+// new store is made whole under a temporary name and then linked into
+// place (and the directory fsynced), so a file at path is always a store
+// Open finished making: an empty file there is damage (a truncation) and
+// is refused like any other, never taken for a new store. Before returning
+// it takes the
 // file lock, checks the meta pages and file size, reads every page of the
 // file and runs bbolt's consistency check: damage is reported as an error
 // wrapping ErrCorrupt that names the file, never as a crash, and never
@@ -58,9 +62,10 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	if fresh {
-		if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
-			log.Warn("outbox: existing empty file initialised as a new store", "path", path)
+		if err := create(path, o.LockTimeout); err != nil {
+			return nil, fmt.Errorf("outbox: create %s: %w", path, err)
 		}
+		log.Info("outbox: created a new store", "path", path)
 	}
 	db, err := openVerified(path, &bbolt.Options{Timeout: o.LockTimeout})
 	if err != nil {
@@ -73,14 +78,6 @@ func Open(path string, opts *Options) (*Store, error) {
 	if err := initSchema(db); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("outbox: open %s: %w", path, err)
-	}
-	if fresh {
-		// The new file's directory entry must be durable before any commit
-		// to the file is reported durable.
-		if err := syncDir(filepath.Dir(path)); err != nil {
-			_ = db.Close()
-			return nil, fmt.Errorf("outbox: open %s: sync directory: %w", path, err)
-		}
 	}
 	s := &Store{path: path, db: db, log: log, c: newCommitter(db, path, log)}
 	log.Info("outbox: opened", "path", path, "new", fresh)
@@ -180,6 +177,44 @@ func corruptf(path, format string, args ...any) error {
 
 func lockedErr(path string, waited time.Duration) error {
 	return fmt.Errorf("outbox: %s: another process (posd) holds the file lock; waited %s: %w", path, waited, ErrLocked)
+}
+
+// create makes a new, empty store at path: bbolt's file with the buckets
+// and the schema version, built under a temporary name in the same
+// directory, fsynced (bbolt syncs every commit), then hard-linked to path
+// and the directory fsynced, so the new file's name is durable before any
+// commit to it is reported durable. Linking, unlike renaming, fails when a
+// file appeared at path meanwhile (another process made it first): that
+// file is kept, and Open goes on to check it.
+func create(path string, lockTimeout time.Duration) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".new-*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	defer os.Remove(name)
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	db, err := bbolt.Open(name, 0o600, &bbolt.Options{Timeout: lockTimeout})
+	if err != nil {
+		return err
+	}
+	if err := initSchema(db); err != nil {
+		_ = db.Close()
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	if err := os.Link(name, path); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("sync directory: %w", err)
+	}
+	return nil
 }
 
 // initSchema creates the buckets and records the schema version on first

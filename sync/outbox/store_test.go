@@ -263,30 +263,59 @@ func TestOpenRefusesUnknownSchema(t *testing.T) {
 	}
 }
 
-func TestOpenCreatesAStoreFromNothingOrAnEmptyFile(t *testing.T) {
+func TestOpenCreatesAStoreWhereNoFileIs(t *testing.T) {
 	dir := t.TempDir()
-	empty := filepath.Join(dir, "empty.db")
-	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+	path := filepath.Join(dir, "new.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	if s.Path() != path {
+		t.Fatalf("Path() = %s, want %s", s.Path(), path)
+	}
+	putRequest(t, s, "r1")
+	s.Close()
+	s, err = Open(path, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{filepath.Join(dir, "new.db"), empty} {
-		s, err := Open(path, nil)
-		if err != nil {
-			t.Fatalf("Open(%s): %v", path, err)
+	if _, err := s.Request("r1"); err != nil {
+		t.Fatalf("request lost across reopen: %v", err)
+	}
+	s.Close()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != "new.db" {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
 		}
-		if s.Path() != path {
-			t.Fatalf("Path() = %s, want %s", s.Path(), path)
-		}
-		putRequest(t, s, "r1")
-		s.Close()
-		s, err = Open(path, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Request("r1"); err != nil {
-			t.Fatalf("request lost across reopen: %v", err)
-		}
-		s.Close()
+		t.Fatalf("directory holds %v; want only new.db (no temporary file left)", names)
+	}
+}
+
+// TestOpenRefusesAnEmptyFile: a store truncated to 0 bytes (a filesystem
+// repair, a bad copy) must not start as a new, empty store: that would drop
+// every queued payment in silence. Open never leaves an empty file itself.
+func TestOpenRefusesAnEmptyFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "showpos.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	putRequest(t, s, "r1")
+	s.Close()
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Open(path, nil)
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "empty") {
+		t.Fatalf("Open of an emptied store: %v; want ErrCorrupt naming the file and saying it is empty", err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() != 0 {
+		t.Fatalf("the refused file was changed: %v, %v", fi, err)
 	}
 }
 
