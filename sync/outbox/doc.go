@@ -95,7 +95,10 @@
 //     checks the CRC and fails with an error wrapping ErrCorrupt naming the
 //     bucket and key; nothing damaged is returned.
 //
-// An empty file, or no file, becomes a new store. Another process holding
+// Where no file is, Open makes a new store: whole, under a temporary name,
+// then linked into place. So an empty file at the path is never one of
+// Open's own making; it is refused as damage (a store truncated to nothing
+// would otherwise restart empty, dropping its queue). Another process holding
 // the file lock gives ErrLocked after Options.LockTimeout. A file of an
 // unknown schema version is refused.
 //
