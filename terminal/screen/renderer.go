@@ -51,10 +51,11 @@ type Renderer struct {
 	// Pixel sizes of the text roles, chosen in New to fit the display.
 	margin, small, body, title int
 
-	mu     sync.Mutex
-	fonts  [numStyles]*opentype.Font
-	faces  map[faceKey]*faceInfo
-	qrMemo []qrMemo // most recent first
+	mu         sync.Mutex
+	fonts      [numStyles]*opentype.Font
+	faces      map[faceKey]*faceInfo
+	qrMemo     []qrMemo     // most recent first
+	resultMemo []resultMemo // most recent first
 }
 
 // New returns a Renderer for size, or ErrSize if size is below MinW×MinH or
