@@ -25,6 +25,7 @@ FUZZ_TARGETS := \
 	terminal/httpapi:FuzzGetPaymentRequest \
 	terminal/httpapi:FuzzIntegratorBodies \
 	terminal/request:FuzzParseDocument \
+	terminal/request:FuzzParseCompact \
 	cmd/payer:FuzzParseURI \
 	drivers/evdev:FuzzDecode \
 	drivers/fbdev:FuzzParseFixScreenInfo

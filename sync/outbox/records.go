@@ -60,7 +60,7 @@ type Request struct {
 	// see StatusAt.
 	Status RequestStatus
 	PaidTx common.Hash // set when paid
-	Doc    []byte      // the signed request document (JSON), opaque to the store
+	Doc    []byte      // the signed request in the till's stored form (request.ParseStored), opaque to the store
 }
 
 // StatusAt is the status as seen at now: a pending request whose expiry is

@@ -95,7 +95,8 @@ type Service struct {
 	order   []string                    // insertion order of terms, for eviction
 }
 
-// termsCacheSize bounds the parsed-request cache; a miss costs one JSON parse.
+// termsCacheSize bounds the parsed-request cache; a miss costs one store
+// read and one parse of the stored document.
 const termsCacheSize = 256
 
 // New returns a till.

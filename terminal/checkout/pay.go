@@ -150,7 +150,7 @@ func (s *Service) lookup(id string) (*request.Request, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pay %s: %w", id, err)
 	}
-	doc, err := request.ParseDocument(rec.Doc)
+	doc, err := request.ParseStored(rec.Doc) // compact, or JSON from before it
 	if err != nil {
 		return nil, fmt.Errorf("stored request %s: %w", id, err)
 	}

@@ -2,7 +2,6 @@ package checkout
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -51,17 +50,15 @@ func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (
 	if err != nil {
 		return nil, fmt.Errorf("new request: %w", err)
 	}
-	sig, err := request.Sign(r, s.key)
+	doc, err := request.SignDocument(r, s.key, requestURL(cfg, r.ID), cfg.Terminal.PublicURL+BroadcastPath)
 	if err != nil {
-		return nil, fmt.Errorf("sign request %s: %w", r.ID, err)
+		return nil, fmt.Errorf("new request: %w", err)
 	}
-	doc, err := request.NewDocument(r, sig, requestURL(cfg, r.ID), cfg.Terminal.PublicURL+BroadcastPath)
+	// The store keeps the compact form (about 260 bytes, not the 1.9 KB
+	// JSON document); document and lookup rebuild the same document from it.
+	raw, err := doc.Compact()
 	if err != nil {
-		return nil, fmt.Errorf("request %s document: %w", r.ID, err)
-	}
-	raw, err := json.Marshal(doc)
-	if err != nil {
-		return nil, fmt.Errorf("encode request %s: %w", r.ID, err)
+		return nil, fmt.Errorf("new request: %w", err)
 	}
 	err = s.store.PutRequest(ctx, outbox.Request{
 		ID:        r.ID,
@@ -127,8 +124,11 @@ func (s *Service) Cancel(ctx context.Context, id string) (*request.Document, err
 	return doc, nil
 }
 
+// document rebuilds the stored request's document, as first served, with
+// its current status. rec.Doc is the compact form, or for requests made
+// before it the JSON document: request.ParseStored reads both.
 func (s *Service) document(rec outbox.Request) (*request.Document, error) {
-	doc, err := request.ParseDocument(rec.Doc)
+	doc, err := request.ParseStored(rec.Doc)
 	if err != nil {
 		return nil, fmt.Errorf("stored request %s: %w", rec.ID, err)
 	}

@@ -29,11 +29,15 @@
 //
 // [Document] is what GET /api/showpos/getPaymentRequest serves: the fields,
 // the URI, the typed data exactly as signed, the signature and the signer.
-// [NewDocument] builds it on the terminal; [ParseDocument] reads it back
-// strictly (a payer simulator, a test, the server); [Document.Verify]
-// recomputes the EIP-712 digest, checks that typed data, fields, URI and
-// display amount all say the same thing, and recovers the signer. A payer must
-// still compare the signer with the terminal address it trusts.
+// The terminal makes its own with [SignDocument], which signs and assembles
+// in one go (one typed-data hash, the signer taken from the key);
+// [NewDocument] assembles one from a signature made elsewhere and recovers
+// the signer from it. Both make the same document. [ParseDocument] reads the
+// JSON back strictly (a payer simulator, a test, the server);
+// [Document.Verify] recomputes the EIP-712 digest, checks that typed data,
+// fields, URI and display amount all say the same thing, and recovers the
+// signer. A payer must still compare the signer with the terminal address it
+// trusts.
 //
 // Rules New enforces (each refusal wraps its own sentinel error): the amount
 // is above zero and fits a uint256; the time to live is 1 s to [MaxTTL]; the
@@ -45,4 +49,22 @@
 // exactly); the asset passes asset.Asset.Validate; and the clock reads 2024
 // or later, because a board without a real-time clock boots in 1970 and
 // would sign requests that expired long ago. Times are UTC whole seconds.
+//
+// # Stored form
+//
+// The terminal keeps every request it makes in its store, and serves it from
+// there for as long as it is payable. It stores the compact form
+// ([Document.Compact]), not the JSON: a versioned binary value of about 260
+// bytes (the JSON is about 1.9 KB) holding the fields, the 65-byte signature,
+// the signer and the request and broadcast URLs, and nothing derivable. Its
+// first byte is [CompactVersion] (0x01); the layout is in Compact's
+// documentation. [ParseCompact] rebuilds the typed data, URI and display
+// amount with the code that built them first, so the document read back is,
+// in JSON, byte for byte the one first served. It reads strictly (one
+// encoding per document; anything else wraps [ErrDocument], never a panic)
+// and takes the stored signer as it is: it does no elliptic-curve work, the
+// store being the terminal's own and checksummed. Builds before the compact
+// form stored the JSON document itself, whose first byte is '{';
+// [ParseStored] reads either form, so requests pending across an upgrade stay
+// servable and payable.
 package request

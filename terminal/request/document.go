@@ -2,6 +2,7 @@ package request
 
 import (
 	"bytes"
+	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,10 +12,12 @@ import (
 	"reflect"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/common/math"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
 
 	"showpos/terminal/asset"
@@ -58,20 +61,61 @@ type Document struct {
 // NewDocument assembles the document for r. It recovers the signer from sig,
 // so a signature that does not belong to r is refused here rather than by the
 // payer. requestURL and broadcastURL must be absolute http(s) URLs.
+//
+// NewDocument is for a signature made elsewhere; the terminal signing its own
+// request uses SignDocument, which makes the same document with less work.
 func NewDocument(r *Request, sig []byte, requestURL, broadcastURL string) (*Document, error) {
-	h, err := r.Hash()
+	td, h, err := r.typedDataAndHash()
 	if err != nil {
 		return nil, fmt.Errorf("new document: %w", err)
 	}
-	for _, u := range []struct{ name, url string }{{"request URL", requestURL}, {"broadcast URL", broadcastURL}} {
-		if err := checkURL(u.url); err != nil {
-			return nil, fmt.Errorf("new document: %s: %w", u.name, err)
-		}
+	if err := checkURLs(requestURL, broadcastURL); err != nil {
+		return nil, fmt.Errorf("new document: %w", err)
 	}
 	signer, err := recoverSigner(h, sig)
 	if err != nil {
 		return nil, fmt.Errorf("new document %s: %w", r.ID, err)
 	}
+	return assemble(r, td, bytes.Clone(sig), signer, requestURL, broadcastURL), nil
+}
+
+// SignDocument signs r with the terminal's key and assembles its document:
+// the same Document, field for field and in JSON byte for byte, that Sign
+// followed by NewDocument makes (signing is deterministic, RFC 6979). It
+// builds and hashes the typed data once and takes the signer from
+// key.PublicKey instead of recovering it from the signature it has just
+// made, which saves an ecrecover (about a fifth of the work of making a
+// request).
+//
+// key must be a secp256k1 private key whose PublicKey is the public half of
+// D, as crypto.GenerateKey, crypto.ToECDSA and the terminal's key store make
+// them: SignDocument does not check that, and a key with a foreign PublicKey
+// would make a document that names the wrong signer (Verify refuses it).
+// requestURL and broadcastURL must be absolute http(s) URLs. Errors wrap
+// ErrKey, ErrURL or the sentinel of the request field refused.
+func SignDocument(r *Request, key *ecdsa.PrivateKey, requestURL, broadcastURL string) (*Document, error) {
+	if err := checkKey(key); err != nil {
+		return nil, fmt.Errorf("sign document: %w", err)
+	}
+	td, h, err := r.typedDataAndHash()
+	if err != nil {
+		return nil, fmt.Errorf("sign document: %w", err)
+	}
+	if err := checkURLs(requestURL, broadcastURL); err != nil {
+		return nil, fmt.Errorf("sign document %s: %w", r.ID, err)
+	}
+	sig, err := signHash(h, key)
+	if err != nil {
+		return nil, fmt.Errorf("sign document %s: %w", r.ID, err)
+	}
+	return assemble(r, td, sig, crypto.PubkeyToAddress(key.PublicKey), requestURL, broadcastURL), nil
+}
+
+// assemble makes the document for r, whose typed data is td, from parts
+// already checked. Every way a Document is made on the terminal (NewDocument,
+// SignDocument, ParseCompact) goes through it, so the same parts always give
+// the same document. sig is kept, not copied.
+func assemble(r *Request, td apitypes.TypedData, sig []byte, signer common.Address, requestURL, broadcastURL string) *Document {
 	return &Document{
 		ID:            r.ID,
 		TerminalID:    r.TerminalID,
@@ -86,10 +130,10 @@ func NewDocument(r *Request, sig []byte, requestURL, broadcastURL string) (*Docu
 		URI:           r.URI(requestURL),
 		RequestURL:    requestURL,
 		BroadcastURL:  broadcastURL,
-		TypedData:     r.TypedData(),
-		Signature:     bytes.Clone(sig),
+		TypedData:     td,
+		Signature:     sig,
 		Signer:        signer,
-	}, nil
+	}
 }
 
 // Request returns the request the document's fields describe, unchecked.
@@ -182,13 +226,28 @@ func (d *Document) typedDataDifference(want apitypes.TypedData) string {
 	return "typedData.message has fields beyond the schema"
 }
 
-// checkURL accepts an absolute http or https URL of at most MaxURLLength bytes.
+// checkURLs checks a document's request and broadcast URLs with checkURL.
+func checkURLs(requestURL, broadcastURL string) error {
+	for _, u := range []struct{ name, url string }{{"request URL", requestURL}, {"broadcast URL", broadcastURL}} {
+		if err := checkURL(u.url); err != nil {
+			return fmt.Errorf("%s: %w", u.name, err)
+		}
+	}
+	return nil
+}
+
+// checkURL accepts an absolute http or https URL of at most MaxURLLength bytes
+// of UTF-8 (JSON cannot carry other bytes: they would be served as U+FFFD,
+// and the document would no longer match its URI).
 func checkURL(s string) error {
 	if s == "" {
 		return fmt.Errorf("%w: empty", ErrURL)
 	}
 	if len(s) > MaxURLLength {
 		return fmt.Errorf("%w: %d bytes, at most %d", ErrURL, len(s), MaxURLLength)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w: not valid UTF-8", ErrURL)
 	}
 	u, err := url.Parse(s)
 	if err != nil {

@@ -34,7 +34,8 @@ var (
 	// ErrMismatch: a document's signed typed data, URI or display amount
 	// disagrees with its fields.
 	ErrMismatch = errors.New("document does not match its signed data")
-	// ErrDocument: a document is not well-formed JSON of the expected shape.
+	// ErrDocument: a document is not well-formed JSON of the expected shape,
+	// or a stored value is not the compact form Document.Compact writes.
 	ErrDocument = errors.New("malformed payment request document")
 	// ErrTooLarge: a document is larger than MaxDocumentSize.
 	ErrTooLarge = errors.New("payment request document too large")

@@ -2,7 +2,9 @@ package request_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"math/big"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -74,4 +76,47 @@ func ExampleParseDocument() {
 	fmt.Println(err)
 	// Output:
 	// parse document: malformed payment request document: unexpected EOF
+}
+
+func ExampleDocument_Compact() {
+	key, _ := crypto.HexToECDSA("4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
+	r, err := request.New(request.Params{
+		TerminalID: "till-1",
+		Merchant:   common.HexToAddress("0x70997970C51812dc3A010C7d01b50e0d17dc79C8"),
+		ChainID:    31337,
+		Asset:      asset.Asset{Symbol: "ETH", Decimals: 18},
+		Amount:     big.NewInt(10_000_000_000_000_000),
+		Memo:       "Table 4",
+		Now:        time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC),
+		TTL:        5 * time.Minute,
+	}, bytes.NewReader(make([]byte, 16)))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// The terminal signs its own request and stores the compact form.
+	doc, err := request.SignDocument(r, key,
+		"http://10.0.0.5:8080/api/showpos/getPaymentRequest?id="+r.ID, "http://10.0.0.5:8080/api/showpos/broadcastTx")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	stored, err := doc.Compact()
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	served, _ := json.Marshal(doc)
+
+	// Later, to serve it: the same document, byte for byte.
+	back, err := request.ParseStored(stored)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	again, _ := json.Marshal(back)
+	fmt.Printf("stored %d bytes (version %d) for a %d-byte document; the same JSON: %v\n",
+		len(stored), stored[0], len(served), bytes.Equal(served, again))
+	// Output:
+	// stored 229 bytes (version 1) for a 1791-byte document; the same JSON: true
 }

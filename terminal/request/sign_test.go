@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math/big"
+	"reflect"
 	"testing"
 	"time"
 
@@ -99,6 +100,7 @@ func TestNewDocumentRefuses(t *testing.T) {
 		{"empty request URL", sig, "", testBcastURL, ErrURL},
 		{"relative broadcast URL", sig, testReqURL, "/api/showpos/broadcastTx", ErrURL},
 		{"ftp request URL", sig, "ftp://host/x", testBcastURL, ErrURL},
+		{"request URL not UTF-8", sig, testReqURL + "\xe1", testBcastURL, ErrURL},
 		// A signature of another request recovers some other address; the
 		// document would name a stranger as signer, so Verify against a
 		// pinned address would catch it, but NewDocument cannot tell. It
@@ -253,5 +255,91 @@ func TestEthersVerifiesSignature(t *testing.T) {
 				t.Error("ethers recovered the terminal address from a tampered message")
 			}
 		})
+	}
+}
+
+// SignDocument is the terminal's shortcut: it must make exactly the document
+// Sign and NewDocument make, and that document must verify.
+func TestSignDocumentIsSignThenNewDocument(t *testing.T) {
+	for _, tc := range compactCases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := goodParams()
+			tc.params(&p)
+			r := mustNew(t, p)
+			got, err := SignDocument(r, testKey(t), tc.reqURL, tc.bcURL)
+			if err != nil {
+				t.Fatalf("SignDocument: %v", err)
+			}
+			sig, err := Sign(r, testKey(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := NewDocument(r, sig, tc.reqURL, tc.bcURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("SignDocument =\n%+v\nSign+NewDocument =\n%+v", got, want)
+			}
+			if g, w := mustJSON(t, got), mustJSON(t, want); !bytes.Equal(g, w) {
+				t.Errorf("JSON differs:\n%s\n%s", g, w)
+			}
+			signer, err := got.Verify()
+			if err != nil || signer != crypto.PubkeyToAddress(testKey(t).PublicKey) || got.Signer != signer {
+				t.Errorf("Verify = %s, %v; Signer = %s; want %s", signer.Hex(), err, got.Signer.Hex(), testSigner)
+			}
+		})
+	}
+}
+
+func TestSignDocumentRefuses(t *testing.T) {
+	p256, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero := mustNew(t, goodParams())
+	zero.Amount = new(big.Int)
+	for _, tc := range []struct {
+		name          string
+		r             *Request
+		key           *ecdsa.PrivateKey
+		reqURL, bcURL string
+		err           error
+	}{
+		{"nil key", mustNew(t, goodParams()), nil, testReqURL, testBcastURL, ErrKey},
+		{"P-256 key", mustNew(t, goodParams()), p256, testReqURL, testBcastURL, ErrKey},
+		{"empty request URL", mustNew(t, goodParams()), testKey(t), "", testBcastURL, ErrURL},
+		{"relative broadcast URL", mustNew(t, goodParams()), testKey(t), testReqURL, "/api/showpos/broadcastTx", ErrURL},
+		{"zero amount", zero, testKey(t), testReqURL, testBcastURL, ErrAmount},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := SignDocument(tc.r, tc.key, tc.reqURL, tc.bcURL)
+			if !errors.Is(err, tc.err) || d != nil {
+				t.Fatalf("SignDocument = %v, %v; want %v", d, err, tc.err)
+			}
+		})
+	}
+}
+
+// The signer SignDocument takes from the key is the one recovery finds, for
+// any key (v is 27 or 28 about equally often).
+func TestSignDocumentSignerIsRecoveredSigner(t *testing.T) {
+	r := mustNew(t, goodParams())
+	for range 32 {
+		key, err := crypto.GenerateKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := SignDocument(r, key, testReqURL, testBcastURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recovered, err := NewDocument(r, d.Signature, testReqURL, testBcastURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Signer != recovered.Signer || d.Signer != crypto.PubkeyToAddress(key.PublicKey) {
+			t.Fatalf("SignDocument names %s, recovery finds %s", d.Signer.Hex(), recovered.Signer.Hex())
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -75,32 +76,102 @@ func (r *Request) TypedData() apitypes.TypedData {
 	}
 }
 
+// isTypedData reports whether td is exactly what r.TypedData() returns (as
+// reflect.DeepEqual would say, up to how the chain id's big.Int is held),
+// without building it: Compact checks every document it stores with it.
+// Keep it in step with types and TypedData; the tests compare the two.
+func (r *Request) isTypedData(td apitypes.TypedData) bool {
+	want := types()
+	if td.PrimaryType != PrimaryType || len(td.Types) != len(want) {
+		return false
+	}
+	for name, fields := range want {
+		if got, ok := td.Types[name]; !ok || !slices.Equal(got, fields) {
+			return false
+		}
+	}
+	dom := td.Domain
+	if dom.Name != DomainName || dom.Version != DomainVersion || dom.VerifyingContract != "" || dom.Salt != "" ||
+		dom.ChainId == nil || !(*big.Int)(dom.ChainId).IsUint64() || (*big.Int)(dom.ChainId).Uint64() != r.ChainID {
+		return false
+	}
+	m := td.Message
+	amount := "0"
+	if r.Amount != nil {
+		amount = r.Amount.String()
+	}
+	return len(m) == len(want[PrimaryType]) &&
+		isString(m["id"], r.ID) &&
+		isString(m["terminalId"], r.TerminalID) &&
+		isString(m["merchant"], r.Merchant.Hex()) &&
+		isString(m["token"], r.Asset.Token.Hex()) &&
+		isString(m["asset"], r.Asset.Symbol) &&
+		isString(m["decimals"], strconv.FormatUint(uint64(r.Asset.Decimals), 10)) &&
+		isString(m["amount"], amount) &&
+		isString(m["memo"], r.Memo) &&
+		isString(m["createdAt"], strconv.FormatInt(r.CreatedAt.Unix(), 10)) &&
+		isString(m["expiresAt"], strconv.FormatInt(r.ExpiresAt.Unix(), 10))
+}
+
+// isString reports whether v is the string s.
+func isString(v any, s string) bool {
+	got, ok := v.(string)
+	return ok && got == s
+}
+
 // Hash returns the EIP-712 digest of r, the 32 bytes that Sign signs.
 func (r *Request) Hash() (common.Hash, error) {
+	_, h, err := r.typedDataAndHash()
+	return h, err
+}
+
+// typedDataAndHash validates r and returns its typed data and the EIP-712
+// digest of that same typed data, so a caller that needs both builds and
+// hashes it once.
+func (r *Request) typedDataAndHash() (apitypes.TypedData, common.Hash, error) {
 	if err := r.Validate(); err != nil {
-		return common.Hash{}, err
+		return apitypes.TypedData{}, common.Hash{}, err
 	}
-	h, _, err := apitypes.TypedDataAndHash(r.TypedData())
+	td := r.TypedData()
+	h, _, err := apitypes.TypedDataAndHash(td)
 	if err != nil {
-		return common.Hash{}, fmt.Errorf("hash request %s: %w", r.ID, err)
+		return apitypes.TypedData{}, common.Hash{}, fmt.Errorf("hash request %s: %w", r.ID, err)
 	}
-	return common.BytesToHash(h), nil
+	return td, common.BytesToHash(h), nil
 }
 
 // Sign signs r's EIP-712 digest with the terminal key and returns 65 bytes
 // r||s||v with v = 27 or 28, as wallets produce and ethers' verifyTypedData
 // reads. It refuses an invalid request.
 func Sign(r *Request, key *ecdsa.PrivateKey) ([]byte, error) {
-	if key == nil || key.D == nil || key.Curve == nil || key.Curve.Params().N.Cmp(crypto.S256().Params().N) != 0 {
-		return nil, fmt.Errorf("sign request: %w: want a secp256k1 private key", ErrKey)
+	if err := checkKey(key); err != nil {
+		return nil, fmt.Errorf("sign request: %w", err)
 	}
 	h, err := r.Hash()
 	if err != nil {
 		return nil, fmt.Errorf("sign request: %w", err)
 	}
-	sig, err := crypto.Sign(h[:], key)
+	sig, err := signHash(h, key)
 	if err != nil {
-		return nil, fmt.Errorf("sign request %s: %w: %w", r.ID, ErrKey, err)
+		return nil, fmt.Errorf("sign request %s: %w", r.ID, err)
+	}
+	return sig, nil
+}
+
+// checkKey accepts a secp256k1 private key.
+func checkKey(key *ecdsa.PrivateKey) error {
+	if key == nil || key.D == nil || key.Curve == nil || key.Curve.Params().N.Cmp(crypto.S256().Params().N) != 0 {
+		return fmt.Errorf("%w: want a secp256k1 private key", ErrKey)
+	}
+	return nil
+}
+
+// signHash signs hash with key (checked by checkKey) and returns r||s||v
+// with v = 27 or 28.
+func signHash(hash common.Hash, key *ecdsa.PrivateKey) ([]byte, error) {
+	sig, err := crypto.Sign(hash[:], key)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	sig[crypto.RecoveryIDOffset] += 27
 	return sig, nil
@@ -110,16 +181,8 @@ func Sign(r *Request, key *ecdsa.PrivateKey) ([]byte, error) {
 // only the form Sign produces: 65 bytes, v = 27 or 28, s in the lower half of
 // the curve order (so a signature has one valid encoding).
 func recoverSigner(hash common.Hash, sig []byte) (common.Address, error) {
-	if len(sig) != crypto.SignatureLength {
-		return common.Address{}, fmt.Errorf("%w: %d bytes, want %d", ErrSignature, len(sig), crypto.SignatureLength)
-	}
-	v := sig[crypto.RecoveryIDOffset]
-	if v != 27 && v != 28 {
-		return common.Address{}, fmt.Errorf("%w: v = %d, want 27 or 28", ErrSignature, v)
-	}
-	rr, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:64])
-	if !crypto.ValidateSignatureValues(v-27, rr, s, true) {
-		return common.Address{}, fmt.Errorf("%w: r or s out of range", ErrSignature)
+	if err := checkSignatureForm(sig); err != nil {
+		return common.Address{}, err
 	}
 	plain := bytes.Clone(sig)
 	plain[crypto.RecoveryIDOffset] -= 27
@@ -128,4 +191,22 @@ func recoverSigner(hash common.Hash, sig []byte) (common.Address, error) {
 		return common.Address{}, fmt.Errorf("%w: %w", ErrSignature, err)
 	}
 	return crypto.PubkeyToAddress(*pub), nil
+}
+
+// checkSignatureForm accepts the form Sign produces: 65 bytes, v = 27 or 28,
+// r and s in range with s in the lower half of the curve order. It does not
+// recover the signer (no elliptic-curve work).
+func checkSignatureForm(sig []byte) error {
+	if len(sig) != crypto.SignatureLength {
+		return fmt.Errorf("%w: %d bytes, want %d", ErrSignature, len(sig), crypto.SignatureLength)
+	}
+	v := sig[crypto.RecoveryIDOffset]
+	if v != 27 && v != 28 {
+		return fmt.Errorf("%w: v = %d, want 27 or 28", ErrSignature, v)
+	}
+	rr, s := new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:64])
+	if !crypto.ValidateSignatureValues(v-27, rr, s, true) {
+		return fmt.Errorf("%w: r or s out of range", ErrSignature)
+	}
+	return nil
 }

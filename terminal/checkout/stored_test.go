@@ -1,0 +1,202 @@
+package checkout_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"showpos/sync/outbox"
+	"showpos/terminal/asset"
+	"showpos/terminal/check"
+	"showpos/terminal/checkout"
+	"showpos/terminal/config"
+	"showpos/terminal/paytx"
+	"showpos/terminal/request"
+)
+
+// putOldRequest stores a request exactly as builds before the compact form
+// did: Sign, NewDocument, and the whole JSON document in Request.Doc.
+func putOldRequest(t *testing.T, store *outbox.Store, cfg *config.Config, key *ecdsa.PrivateKey, now time.Time) *request.Document {
+	t.Helper()
+	a, _ := cfg.Asset("TUSD")
+	units, err := asset.ParseAmount("4.20", a.Decimals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := request.New(request.Params{
+		TerminalID: cfg.Terminal.ID, Merchant: cfg.Merchant, ChainID: cfg.ChainID, Asset: a.Asset,
+		Amount: units, Memo: "before the upgrade", Now: now, TTL: cfg.Terminal.RequestTTL,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := request.Sign(r, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := request.NewDocument(r, sig, cfg.Terminal.PublicURL+checkout.RequestPath+"?id="+r.ID, cfg.Terminal.PublicURL+checkout.BroadcastPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = store.PutRequest(context.Background(), outbox.Request{
+		ID: r.ID, Asset: a.Symbol, Amount: units, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
+		Status: outbox.RequestPending, Doc: raw,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func jsonOf(t *testing.T, d *request.Document) []byte {
+	t.Helper()
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A terminal upgraded with requests pending keeps serving and taking payment
+// for them (their store records hold the whole JSON document), and serves
+// and takes payment for the requests it makes now (compact records) the
+// same way, across a restart: the document served is byte for byte the one
+// first served.
+func TestStoredRequestsOfBothFormsAreServedAndPaid(t *testing.T) {
+	store, path := openStore(t)
+	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	cfg, err := config.Parse([]byte(withToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := crypto.GenerateKey()
+	ctx := context.Background()
+
+	old := putOldRequest(t, store, cfg, key, now.now)
+	before := checkout.New(checkout.Options{Config: cfg, Key: key, Store: store, Clock: now})
+	fresh, err := before.NewRequest(ctx, "7", "TUSD", "after the upgrade")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// What is on disk: the old record as it was, the new one compact.
+	oldRec, err := store.Request(old.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	freshRec, err := store.Request(fresh.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if oldRec.Doc[0] != '{' {
+		t.Errorf("old record rewritten: starts %q", oldRec.Doc[:1])
+	}
+	if freshRec.Doc[0] != request.CompactVersion || len(freshRec.Doc) > 300 {
+		t.Errorf("new record is %d bytes starting %#x, want the compact form (at most 300 bytes)", len(freshRec.Doc), freshRec.Doc[0])
+	}
+	t.Logf("stored document: %d bytes as JSON, %d compact", len(oldRec.Doc), len(freshRec.Doc))
+
+	// Restart: the store reopened (and checked whole), a till with nothing
+	// cached.
+	if err := store.Close(); err != nil {
+		t.Fatal(err)
+	}
+	store, err = outbox.Open(path, nil)
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	t.Cleanup(func() { store.Close() })
+	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: store, Clock: now})
+
+	old.Status = string(outbox.RequestPending)
+	payer, _ := crypto.GenerateKey()
+	for i, first := range []*request.Document{old, fresh} {
+		t.Run([]string{"JSON record", "compact record"}[i], func(t *testing.T) {
+			served, err := till.Request(first.ID)
+			if err != nil {
+				t.Fatalf("Request: %v", err)
+			}
+			if got, want := jsonOf(t, served), jsonOf(t, first); !bytes.Equal(got, want) {
+				t.Errorf("served after restart:\n%s\nfirst served:\n%s", got, want)
+			}
+			if signer, err := served.Verify(); err != nil || signer != till.Signer() {
+				t.Errorf("served document verifies to %s, %v; want %s", signer.Hex(), err, till.Signer().Hex())
+			}
+
+			// The terms are read from the stored record: less is refused.
+			short, _ := paytx.Build(served.Request(), payer, paytx.Options{Nonce: 10 + uint64(i), Amount: big.NewInt(1)})
+			shortRaw, _ := short.MarshalBinary()
+			if _, err := till.Pay(ctx, first.ID, shortRaw); !isRefusal(err, check.CodeUnderpaid) {
+				t.Errorf("underpayment: err = %v, want refusal %s", err, check.CodeUnderpaid)
+			}
+			tx, err := paytx.Build(served.Request(), payer, paytx.Options{Nonce: uint64(i)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := tx.MarshalBinary()
+			rec, err := till.Pay(ctx, first.ID, raw)
+			if err != nil || rec.Repeat || rec.TxHash != tx.Hash() {
+				t.Fatalf("Pay = %+v, %v", rec, err)
+			}
+
+			paid, err := till.Request(first.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if paid.Status != string(outbox.RequestPaid) || paid.PaidTx != tx.Hash().Hex() {
+				t.Errorf("after payment: status %q, paidTx %q; want paid, %s", paid.Status, paid.PaidTx, tx.Hash().Hex())
+			}
+			want := *first
+			want.Status, want.PaidTx = paid.Status, paid.PaidTx
+			if got, want := jsonOf(t, paid), jsonOf(t, &want); !bytes.Equal(got, want) {
+				t.Errorf("paid document:\n%s\nwant:\n%s", got, want)
+			}
+		})
+	}
+}
+
+// A record whose document is neither form is an error for the one request,
+// never a crash.
+func TestUnreadableStoredRequest(t *testing.T) {
+	store, _ := openStore(t)
+	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	till := newTill(t, withToken, store, now)
+	ctx := context.Background()
+	const id = "0123456789abcdef0123456789abcdef"
+	err := store.PutRequest(ctx, outbox.Request{
+		ID: id, Asset: "ETH", Amount: big.NewInt(1), CreatedAt: now.now, ExpiresAt: now.now.Add(time.Minute),
+		Status: outbox.RequestPending, Doc: []byte{request.CompactVersion, 0x00, 0x01},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := till.Request(id); !errors.Is(err, request.ErrDocument) {
+		t.Errorf("Request = %v, want ErrDocument", err)
+	}
+	payer, _ := crypto.GenerateKey()
+	r := &request.Request{ID: id, Merchant: common.HexToAddress("0x000000000000000000000000000000000000dEaD"), ChainID: 1337,
+		Asset: asset.Asset{Symbol: "ETH", Decimals: 18}, Amount: big.NewInt(1)}
+	tx, err := paytx.Build(r, payer, paytx.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := tx.MarshalBinary()
+	if _, err := till.Pay(ctx, id, raw); !errors.Is(err, request.ErrDocument) {
+		t.Errorf("Pay = %v, want ErrDocument", err)
+	}
+	if _, err := store.Payment(tx.Hash()); !errors.Is(err, outbox.ErrUnknownPayment) {
+		t.Errorf("payment for an unreadable request stored: %v", err)
+	}
+}

@@ -1,0 +1,334 @@
+package request
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"showpos/terminal/asset"
+)
+
+// CompactVersion is the first byte of the compact stored form (see
+// Document.Compact). A JSON document begins with '{' (0x7b), so a stored
+// value tells which form it is by its first byte.
+const CompactVersion byte = 0x01
+
+// maxUnixTime is 9999-12-31T23:59:59Z, the last second RFC 3339 (and so the
+// JSON form) can write.
+const maxUnixTime = 253402300799
+
+// Flag bits of the compact form's second byte.
+const (
+	compactToken     = 1 << 0 // an ERC-20 token address follows the decimals
+	compactIDSuffix  = 1 << 1 // the request URL ends with the id, which is left out
+	compactKnownBits = compactToken | compactIDSuffix
+)
+
+// Compact returns d's compact stored form: what the terminal keeps of a
+// signed request, from which ParseCompact rebuilds a Document whose JSON is
+// byte for byte the JSON of d (Status and PaidTx aside: they are not stored,
+// the store keeps them). It stores the fields, the signature, the signer and
+// the two URLs, and nothing derivable: the typed data, the URI and the
+// display amount are rebuilt by the code that built them first. A typical
+// request takes about 260 bytes; the JSON document about 1.9 KB.
+//
+// The form, version 1 (integers are unsigned LEB128 varints in their
+// shortest encoding; a string is a varint byte length and the bytes):
+//
+//	0x01                 CompactVersion
+//	flags                1 byte: bit 0 token present, bit 1 request URL ends with the id; others 0
+//	id                   16 bytes (the 32 hex digits)
+//	terminalId           string
+//	merchant             20 bytes
+//	chainId              varint
+//	asset symbol         string
+//	asset decimals       1 byte
+//	asset token          20 bytes, only if flag bit 0 (never the zero address)
+//	amount               string: big-endian base units, no leading zero byte
+//	memo                 string
+//	createdAt            varint, Unix seconds
+//	expiresAt-createdAt  varint, seconds
+//	signature            65 bytes r||s||v
+//	signer               20 bytes
+//	request URL          string, without the trailing id if flag bit 1
+//	broadcast URL        varint n, then string: the broadcast URL is the first
+//	                     n bytes of the (whole) request URL and this string,
+//	                     n being the longest prefix the two share
+//
+// Each document has exactly one encoding. Compact refuses a document it
+// could not rebuild exactly: fields that break the rules New enforces (their
+// sentinel errors), times after 9999 (ErrTime), URLs other than absolute
+// http(s) URLs of at most MaxURLLength bytes of UTF-8 (ErrURL), a signature
+// not of the form Sign makes (ErrSignature),
+// and a URI, display amount or typed data other than the fields give
+// (ErrMismatch). It does not check that Signer made Signature: Verify does.
+func (d *Document) Compact() ([]byte, error) {
+	r := d.Request()
+	if err := checkStorable(r, d.Signature, d.RequestURL, d.BroadcastURL); err != nil {
+		return nil, fmt.Errorf("compact document %s: %w", clip(d.ID), err)
+	}
+	if uri := r.URI(d.RequestURL); d.URI != uri {
+		return nil, fmt.Errorf("compact document %s: %w: uri %q, but the fields give %q", d.ID, ErrMismatch, clip(d.URI), clip(uri))
+	}
+	if display := asset.FormatAmount(r.Amount, r.Asset.Decimals); d.AmountDisplay != display {
+		return nil, fmt.Errorf("compact document %s: %w: amountDisplay %q, but the fields give %q", d.ID, ErrMismatch, clip(d.AmountDisplay), display)
+	}
+	if !r.isTypedData(d.TypedData) {
+		return nil, fmt.Errorf("compact document %s: %w: typedData is not what the fields give", d.ID, ErrMismatch)
+	}
+	return appendCompact(make([]byte, 0, 320), r, d.Signature, d.Signer, d.RequestURL, d.BroadcastURL), nil
+}
+
+// checkStorable checks what Compact stores and ParseCompact reads back.
+func checkStorable(r *Request, sig []byte, requestURL, broadcastURL string) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	if r.ExpiresAt.Unix() > maxUnixTime {
+		return fmt.Errorf("%w: expires %s, after 9999", ErrTime, r.ExpiresAt)
+	}
+	if err := checkURLs(requestURL, broadcastURL); err != nil {
+		return err
+	}
+	return checkSignatureForm(sig)
+}
+
+// appendCompact appends the compact form of parts checkStorable accepted.
+func appendCompact(b []byte, r *Request, sig []byte, signer common.Address, requestURL, broadcastURL string) []byte {
+	var flags byte
+	if !r.Asset.Native() {
+		flags |= compactToken
+	}
+	storedURL := requestURL
+	if s, ok := strings.CutSuffix(requestURL, r.ID); ok {
+		flags |= compactIDSuffix
+		storedURL = s
+	}
+	b = append(b, CompactVersion, flags)
+	b, _ = hex.AppendDecode(b, []byte(r.ID)) // Validate: 32 lowercase hex digits
+	b = appendString(b, r.TerminalID)
+	b = append(b, r.Merchant[:]...)
+	b = binary.AppendUvarint(b, r.ChainID)
+	b = appendString(b, r.Asset.Symbol)
+	b = append(b, r.Asset.Decimals)
+	if flags&compactToken != 0 {
+		b = append(b, r.Asset.Token[:]...)
+	}
+	n := (r.Amount.BitLen() + 7) / 8
+	b = binary.AppendUvarint(b, uint64(n))
+	b = slices.Grow(b, n)[:len(b)+n]
+	r.Amount.FillBytes(b[len(b)-n:])
+	b = appendString(b, r.Memo)
+	b = binary.AppendUvarint(b, uint64(r.CreatedAt.Unix()))
+	b = binary.AppendUvarint(b, uint64(r.ExpiresAt.Unix()-r.CreatedAt.Unix()))
+	b = append(b, sig...)
+	b = append(b, signer[:]...)
+	b = appendString(b, storedURL)
+	shared := commonPrefix(requestURL, broadcastURL)
+	b = binary.AppendUvarint(b, uint64(shared))
+	return appendString(b, broadcastURL[shared:])
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// commonPrefix returns the length of the longest common prefix of a and b.
+func commonPrefix(a, b string) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}
+
+// ParseCompact reads the compact form Compact writes and rebuilds the
+// document: the same Document, with the same JSON, as the one compacted
+// (Status and PaidTx empty). It is strict: anything but the one encoding
+// Compact would write for a document it accepts (another version, unknown
+// flags, a truncated value, trailing bytes, a varint not in its shortest
+// form, an amount with a leading zero byte, fields that break the rules New
+// enforces, URLs Compact would refuse, a signature not of the form Sign
+// makes) is refused with an error wrapping ErrDocument, and where a
+// field's rule is broken that field's sentinel too. It never panics.
+//
+// ParseCompact does not recover the signer (the value comes from the
+// terminal's own checksummed store, and recovery costs an ecrecover): it
+// rebuilds Signer as stored. Call Verify to check the signature.
+func ParseCompact(b []byte) (*Document, error) {
+	d, err := parseCompact(b)
+	if err != nil {
+		return nil, fmt.Errorf("parse compact document: %w", err)
+	}
+	return d, nil
+}
+
+// ParseStored reads a signed request as the terminal stores it: the compact
+// form (first byte CompactVersion), read by ParseCompact, or the JSON
+// document that builds before the compact form stored (first byte '{'),
+// read by ParseDocument, so requests stored before an upgrade stay
+// readable. Each form is refused as its parser refuses it; a value that
+// begins with neither byte (or is empty) is refused with ErrDocument.
+func ParseStored(b []byte) (*Document, error) {
+	switch {
+	case len(b) > 0 && b[0] == '{':
+		return ParseDocument(b)
+	case len(b) > 0 && b[0] != CompactVersion:
+		return nil, fmt.Errorf("parse stored document: %w: first byte %#02x is neither compact form version %d nor '{'", ErrDocument, b[0], CompactVersion)
+	}
+	return ParseCompact(b)
+}
+
+func parseCompact(b []byte) (*Document, error) {
+	c := compactReader{b: b}
+	if v := c.byte("version"); c.err == nil && v != CompactVersion {
+		return nil, fmt.Errorf("%w: version %d; this build reads version %d", ErrDocument, v, CompactVersion)
+	}
+	flags := c.byte("flags")
+	if c.err == nil && flags&^compactKnownBits != 0 {
+		return nil, fmt.Errorf("%w: unknown flags %#02x", ErrDocument, flags&^compactKnownBits)
+	}
+	id := hex.EncodeToString(c.fixed(16, "id"))
+	r := &Request{
+		ID:         id,
+		TerminalID: c.string(MaxTerminalIDLength, "terminalId"),
+		Merchant:   common.Address(c.fixed(common.AddressLength, "merchant")),
+		ChainID:    c.uvarint("chainId"),
+	}
+	r.Asset.Symbol = c.string(asset.MaxSymbolLength, "asset symbol")
+	r.Asset.Decimals = c.byte("asset decimals")
+	if flags&compactToken != 0 {
+		r.Asset.Token = common.Address(c.fixed(common.AddressLength, "asset token"))
+		if c.err == nil && r.Asset.Native() {
+			return nil, fmt.Errorf("%w: asset token flagged but the zero address", ErrDocument)
+		}
+	}
+	amount := c.bytes(32, "amount")
+	if len(amount) > 0 && amount[0] == 0 {
+		return nil, fmt.Errorf("%w: amount has a leading zero byte", ErrDocument)
+	}
+	r.Amount = new(big.Int).SetBytes(amount)
+	r.Memo = c.string(MaxMemoLength, "memo")
+	created, ttl := c.uvarint("createdAt"), c.uvarint("expiresAt")
+	sig := c.fixed(65, "signature")
+	signer := common.Address(c.fixed(common.AddressLength, "signer"))
+	requestURL := c.string(MaxURLLength, "request URL")
+	shared := c.uvarint("broadcast URL prefix")
+	rest := c.string(MaxURLLength, "broadcast URL")
+	if c.err != nil {
+		return nil, c.err
+	}
+	if len(c.b) > 0 {
+		return nil, fmt.Errorf("%w: %d bytes after the broadcast URL", ErrDocument, len(c.b))
+	}
+	if created > maxUnixTime || ttl > maxUnixTime-created {
+		return nil, fmt.Errorf("%w: %w: createdAt %d + %d s is after 9999", ErrDocument, ErrTime, created, ttl)
+	}
+	r.CreatedAt = time.Unix(int64(created), 0).UTC()
+	r.ExpiresAt = time.Unix(int64(created+ttl), 0).UTC()
+	if flags&compactIDSuffix != 0 {
+		requestURL += id
+	} else if strings.HasSuffix(requestURL, id) {
+		return nil, fmt.Errorf("%w: request URL ends with the id but is not flagged so", ErrDocument)
+	}
+	if shared > uint64(len(requestURL)) {
+		return nil, fmt.Errorf("%w: broadcast URL shares %d bytes with a %d-byte request URL", ErrDocument, shared, len(requestURL))
+	}
+	if rest != "" && shared < uint64(len(requestURL)) && rest[0] == requestURL[shared] {
+		return nil, fmt.Errorf("%w: broadcast URL shares more than %d bytes with the request URL", ErrDocument, shared)
+	}
+	broadcastURL := requestURL[:shared] + rest
+	if err := checkStorable(r, sig, requestURL, broadcastURL); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDocument, err)
+	}
+	return assemble(r, r.TypedData(), sig, signer, requestURL, broadcastURL), nil
+}
+
+// compactReader reads the compact form front to back. After the first
+// error every read returns a zero value; check err once at the end.
+type compactReader struct {
+	b   []byte
+	err error
+}
+
+func (c *compactReader) fail(what, format string, args ...any) {
+	if c.err == nil {
+		c.err = fmt.Errorf("%w: %s: %s", ErrDocument, what, fmt.Sprintf(format, args...))
+	}
+}
+
+func (c *compactReader) byte(what string) byte {
+	if b := c.next(1, what); b != nil {
+		return b[0]
+	}
+	return 0
+}
+
+// fixed returns a copy of the next n bytes, or n zero bytes after an error
+// (so conversions to arrays cannot panic).
+func (c *compactReader) fixed(n int, what string) []byte {
+	if b := c.next(n, what); b != nil {
+		return slices.Clone(b)
+	}
+	return make([]byte, n)
+}
+
+// next returns the next n bytes, aliasing the input, or nil after an error.
+func (c *compactReader) next(n int, what string) []byte {
+	if c.err == nil && len(c.b) < n {
+		c.fail(what, "%d bytes left, want %d", len(c.b), n)
+	}
+	if c.err != nil {
+		return nil
+	}
+	b := c.b[:n:n]
+	c.b = c.b[n:]
+	return b
+}
+
+// uvarint reads a varint in its shortest encoding.
+func (c *compactReader) uvarint(what string) uint64 {
+	if c.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(c.b)
+	switch {
+	case n == 0:
+		c.fail(what, "truncated varint")
+		return 0
+	case n < 0:
+		c.fail(what, "varint overflows 64 bits")
+		return 0
+	case n > 1 && c.b[n-1] == 0:
+		c.fail(what, "varint not in its shortest form")
+		return 0
+	}
+	c.b = c.b[n:]
+	return v
+}
+
+// bytes reads a varint length of at most max and that many bytes, aliasing
+// the input; nil after an error.
+func (c *compactReader) bytes(max int, what string) []byte {
+	n := c.uvarint(what + " length")
+	if c.err == nil && n > uint64(max) {
+		c.fail(what, "%d bytes, at most %d", n, max)
+	}
+	if c.err != nil {
+		return nil
+	}
+	return c.next(int(n), what)
+}
+
+func (c *compactReader) string(max int, what string) string {
+	return string(c.bytes(max, what))
+}
