@@ -2,7 +2,12 @@
 // whenever it can be reached, and follows them until they are final.
 //
 // The outbox holds every accepted payment durably. While the chain is
-// online, each round of the broadcaster:
+// online the broadcaster works in rounds whose cost does not grow with the
+// backlog: no round reads more than Options.Window payments. There are two
+// kinds of round.
+//
+// A sweep round reads the next window of the open index (the queued and
+// broadcast payments, by sender, then nonce), after a cursor, and
 //
 //  1. follows the payments it has sent: a receipt with enough
 //     confirmations makes a payment confirmed, a reverted receipt makes it
@@ -14,6 +19,47 @@
 //     raw bytes unchanged, many senders in one batched JSON-RPC request;
 //  4. classifies every answer (see Classify) and records the whole round's
 //     changes in one durable store transaction.
+//
+// The cursor then moves past the window's last key; successive sweeps make
+// a pass over the whole index and wrap around to its start, so every
+// sender is reached once a pass, whatever its place in the index. A window
+// whose sends were cut short (the link failed) is read again after a Poll,
+// not passed over. The windows of a pass follow each other at once; the
+// next pass starts a Poll after this one began (at once when Sync asks or
+// the chain comes online). So each payment is looked up at most once per
+// Poll, and a backlog of N payments is passed over in N/Window rounds.
+//
+// A kick round (Kick: a payment was accepted) reads only the payments
+// accepted since the last one it saw, from the acceptance-order index
+// (Seq), and sends those never tried whose turn it is; it looks nothing
+// up. What it holds back the next pass sends. Kick rounds and due sweeps
+// take turns.
+//
+// Nonce order holds across windows and kinds of round. A sender's payment
+// is not sent while an earlier nonce of the sender waits out a backoff:
+// the broadcaster remembers, per sender, the nonce of a payment it found
+// waiting or made wait (in any round), holds that sender's later nonces in
+// later windows and in kick rounds, and forgets it when a sweep reads that
+// key again (and finds it waiting still, sent, or gone). A kick round also
+// holds a payment whose sender's previous open payment is queued, unless
+// that one goes ahead of it in the same round. Kick rounds begin only after
+// a whole pass since Run began, when the remembered waits are complete.
+// (Within one batch the node may refuse nonce n and take n+1, as before:
+// it keeps n+1 until n arrives.)
+//
+// Report.Open is the count of queued and broadcast payments before the
+// round (Store.Counts). Report.OldestQueued is the AcceptedAt of the first
+// payment in acceptance order still queued after the round, found from a
+// mark below which no payment is queued any more (see oldest.go): exact
+// every round once the mark is known, after the first whole pass since
+// start or the first offline round; until then, the oldest the pass has
+// left queued so far. A round moves the mark over at most Window payments;
+// if that is not enough, it reports the last one passed over, whose age is
+// above the oldest queued payment's, until a later round gets there.
+//
+// While offline, a round (on each kick, on Sync, and each minute) reads
+// the counts and finds the oldest queued payment from the mark; only the
+// first offline round before the mark is known reads every open payment.
 //
 // A restart at any point resumes from the store: a payment sent but not
 // yet recorded as sent is sent again, and the node's answer ("already
@@ -36,9 +82,15 @@ import (
 	"showpos/sync/outbox"
 )
 
-// Store is what the broadcaster needs from the outbox.
+// Store is what the broadcaster needs from the outbox. Online rounds use
+// the windowed reads (OpenPaymentsAfter, Payments after a Seq, OpenBefore,
+// LastSeq); OpenPayments, which reads every open payment, only the first
+// offline round (see the package comment).
 type Store interface {
 	OpenPayments() ([]outbox.Payment, error)
+	OpenPaymentsAfter(after *outbox.OpenKey, limit int) ([]outbox.Payment, error)
+	OpenBefore(from common.Address, nonce uint64) (outbox.Payment, bool, error)
+	LastSeq() (uint64, error)
 	Counts() (map[outbox.PaymentState]int, error)
 	Payments(f outbox.PaymentFilter) ([]outbox.Payment, error)
 	Apply(ctx context.Context, now time.Time, changes []outbox.Change) ([]outbox.Payment, error)
@@ -85,8 +137,16 @@ type Options struct {
 	// OneAtATime sends each transaction in its own call, for endpoints that
 	// refuse batches (and to measure what batching saves).
 	OneAtATime bool
-	// Poll is the pause between rounds while payments are in flight.
-	// Default 1s.
+	// Window caps the open payments one sweep round reads (and follows,
+	// and sends), and the new payments one kick round reads: a round's
+	// cost follows Window, not the backlog. Larger windows pass over a
+	// backlog in fewer rounds, each holding more in memory and taking
+	// longer. Default 1000 (ten lookup batches of the default BatchSize).
+	Window int
+	// Poll is the least time from the start of one pass over the open
+	// payments to the start of the next, while some are in flight: each is
+	// looked up at most once per Poll (kick rounds send new payments in
+	// between). Default 1s.
 	Poll time.Duration
 	// MinBackoff and MaxBackoff bound the jittered, doubling wait before a
 	// payment whose send failed is tried again. Defaults 1s and 1m.
@@ -103,15 +163,17 @@ type Event struct {
 
 // Report sums up a round.
 type Report struct {
-	At           time.Time
-	Online       bool
-	Open         int // queued or broadcast before the round
-	Sent         int
-	Confirmed    int
-	Failed       int
-	Retrying     int
-	OldestQueued time.Time // AcceptedAt of the oldest queued payment (zero: none)
-	Err          string    // why the round stopped short, if it did
+	At        time.Time
+	Online    bool
+	Open      int // queued or broadcast before the round (all, not the window's)
+	Sent      int
+	Confirmed int
+	Failed    int
+	Retrying  int
+	// OldestQueued is the AcceptedAt of the oldest payment still queued
+	// after the round (zero: none); the package comment says how fresh.
+	OldestQueued time.Time
+	Err          string // why the round stopped short, if it did
 }
 
 // Broadcaster drains the outbox into the network. Run owns its loop.
@@ -126,12 +188,7 @@ type Broadcaster struct {
 	lastSync Report // the last round made while online
 	subs     map[chan Event]struct{}
 
-	// Run's own: the oldest queued payment as read while offline. Offline,
-	// nothing changes a payment's state, so while it is valid an offline
-	// round (one per accepted payment, from the kicks) reads the counts,
-	// not the whole outbox. An online round invalidates it.
-	offOldest   time.Time
-	offOldestOK bool
+	loop loop // Run's own
 }
 
 // New returns a broadcaster; Run starts it.
@@ -150,6 +207,9 @@ func New(o Options) *Broadcaster {
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 100
+	}
+	if o.Window <= 0 {
+		o.Window = 1000
 	}
 	if o.Poll <= 0 {
 		o.Poll = time.Second
@@ -181,8 +241,9 @@ func (b *Broadcaster) Kick() {
 	}
 }
 
-// Sync probes the chain, runs a round now and returns the queue after it.
-// It needs Run to be running.
+// Sync probes the chain, runs a sweep round now (the next window of open
+// payments: with more than Options.Window open, not all of them) and
+// returns the queue after it. It needs Run to be running.
 func (b *Broadcaster) Sync(ctx context.Context) (Queue, error) {
 	b.o.Chain.Probe(ctx)
 	reply := make(chan Report, 1)
@@ -242,140 +303,82 @@ func (b *Broadcaster) publish(p outbox.Payment) {
 	}
 }
 
-// Run drains the outbox until ctx ends: a round at once, then a round every
-// Poll while payments are in flight, and otherwise when kicked, when the
-// chain comes online, or when Sync asks.
+// Run drains the outbox until ctx ends: a sweep round at once, then the
+// rounds the package comment describes, when kicked, when the chain comes
+// online, when Sync asks, and when a sweep is due.
 func (b *Broadcaster) Run(ctx context.Context) error {
 	changes := b.o.Chain.Changes()
+	sweeps := time.NewTimer(time.Minute) // the next sweep is due when it fires
+	defer sweeps.Stop()
 	var reply chan Report
+	force, due, kicked := true, false, false
 	for {
-		r := b.round(ctx)
-		b.mu.Lock()
-		b.last = r
-		if r.Online {
-			b.lastSync = r
-		}
-		b.mu.Unlock()
-		if b.o.OnRound != nil {
-			b.o.OnRound(r)
-		}
-		if reply != nil {
-			reply <- r
-			reply = nil
+		kind, ok := b.next(force, due, kicked)
+		if ok {
+			r := b.round(ctx, kind)
+			b.mu.Lock()
+			b.last = r
+			if r.Online {
+				b.lastSync = r
+			}
+			b.mu.Unlock()
+			if b.o.OnRound != nil {
+				b.o.OnRound(r)
+			}
+			if reply != nil {
+				reply <- r
+				reply = nil
+			}
+			switch {
+			case !r.Online:
+				// Offline: a round on each kick, on the chain coming back,
+				// and every minute.
+				force, due, kicked = false, false, false
+				sweeps.Reset(time.Minute)
+			case kind == kickRound:
+				kicked = b.loop.kickMore
+				if b.loop.idle && r.Open > 0 {
+					// Payments were sent: follow them within a Poll.
+					b.loop.idle = false
+					sweeps.Reset(b.o.Poll)
+				}
+			default:
+				force, due = false, false
+				sweeps.Reset(b.loop.sweepIn)
+			}
 		}
 		if ctx.Err() != nil {
 			return nil
 		}
-		wait := b.o.Poll
-		if r.Open == r.Confirmed+r.Failed || !r.Online {
-			wait = time.Minute // idle: kicks and online flips wake it sooner
+		_, more := b.next(force, due, kicked)
+		if more {
+			// More to do at once: only take in what came meanwhile.
+			select {
+			case <-b.kick:
+				kicked = true
+			case reply = <-b.sync:
+				force = true
+			case <-changes:
+				force = true
+			case <-sweeps.C:
+				due = true
+			default:
+			}
+			continue
 		}
-		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return nil
 		case <-b.kick:
+			kicked = true
 		case reply = <-b.sync:
+			force = true
 		case <-changes:
-		case <-t.C:
-		}
-		t.Stop()
-	}
-}
-
-// offlineRound fills r from the counts and the oldest queued payment known
-// from an earlier offline round, and reports whether it could: not when
-// payments arrived in an empty queue since (their oldest is unknown).
-func (b *Broadcaster) offlineRound(r *Report, st chain.Status) bool {
-	if !b.offOldestOK {
-		return false
-	}
-	counts, err := b.o.Store.Counts()
-	if err != nil {
-		return false // the full read reports it
-	}
-	queued := counts[outbox.PaymentQueued]
-	if queued > 0 && b.offOldest.IsZero() {
-		return false
-	}
-	r.Open = queued + counts[outbox.PaymentBroadcast]
-	if queued > 0 {
-		r.OldestQueued = b.offOldest
-	}
-	if r.Open > 0 {
-		r.Err = "offline: " + st.Err
-	}
-	return true
-}
-
-// round is one pass over the outbox; see the package comment.
-func (b *Broadcaster) round(ctx context.Context) Report {
-	now := b.o.Clock.Now()
-	st := b.o.Chain.Status()
-	r := Report{At: now, Online: st.Online}
-	if !st.Online && b.offlineRound(&r, st) {
-		return r
-	}
-	open, err := b.o.Store.OpenPayments()
-	if err != nil {
-		r.Err = fmt.Sprintf("read outbox: %v", err)
-		b.log.Error("read outbox", "err", err)
-		return r
-	}
-	r.Open = len(open)
-	for _, p := range open {
-		if p.State == outbox.PaymentQueued && (r.OldestQueued.IsZero() || p.AcceptedAt.Before(r.OldestQueued)) {
-			r.OldestQueued = p.AcceptedAt
+			force = true
+		case <-sweeps.C:
+			due = true
 		}
 	}
-	b.offOldest, b.offOldestOK = r.OldestQueued, !st.Online
-	if len(open) == 0 {
-		return r
-	}
-	if !st.Online {
-		r.Err = "offline: " + st.Err
-		return r
-	}
-	rd := &roundState{b: b, now: now, changes: make(map[common.Hash]*outbox.Change)}
-	if err := rd.follow(ctx, open); err != nil {
-		r.Err = err.Error()
-		// Without the lookups nothing can be expired, but sending is still
-		// safe (a node answers a known transaction without harm) unless
-		// the link itself is down. A node still indexing answers lookups
-		// with an error for a while; sends must not wait for it.
-		if !chain.IsTransport(err) {
-			if err := rd.send(ctx, open); err != nil {
-				r.Err += "; " + err.Error()
-			}
-		}
-	} else {
-		rd.expire(open)
-		if err := rd.send(ctx, open); err != nil {
-			r.Err = err.Error()
-		}
-	}
-	stored, err := rd.commit(ctx)
-	if err != nil {
-		r.Err = fmt.Sprintf("record round: %v", err)
-		b.log.Error("record broadcast round", "err", err)
-		return r
-	}
-	for _, p := range stored {
-		switch {
-		case p.State == outbox.PaymentConfirmed:
-			r.Confirmed++
-			b.publish(p)
-		case p.State == outbox.PaymentFailed:
-			r.Failed++
-			b.log.Warn("payment failed after acceptance", "tx", p.TxHash.Hex(), "request", p.RequestID, "reason", p.Reason)
-			b.publish(p)
-		case p.Delivery.LastError != "":
-			r.Retrying++
-		}
-	}
-	r.Sent = rd.sent
-	return r
 }
 
 // backoff is the jittered wait before try number attempts+1: it doubles

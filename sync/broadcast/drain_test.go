@@ -70,6 +70,8 @@ type rig struct {
 	bc     *broadcast.Broadcaster
 	eth    *ethclient.Client
 	stop   func()
+	// wrap, if set, is what the broadcaster reads the store through.
+	wrap func(*outbox.Store) broadcast.Store
 }
 
 func startNode(t testing.TB, payers int) *devchain.Chain {
@@ -84,7 +86,13 @@ func startNode(t testing.TB, payers int) *devchain.Chain {
 
 func newRig(t testing.TB, node *devchain.Chain, o broadcast.Options) *rig {
 	t.Helper()
-	r := &rig{t: t, node: node, link: newLink(t, node.Endpoint())}
+	return newRigWith(t, node, o, nil)
+}
+
+// newRigWith is newRig with the broadcaster reading the store through wrap.
+func newRigWith(t testing.TB, node *devchain.Chain, o broadcast.Options, wrap func(*outbox.Store) broadcast.Store) *rig {
+	t.Helper()
+	r := &rig{t: t, node: node, link: newLink(t, node.Endpoint()), wrap: wrap}
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 [terminal]
 id = "drain-till"
@@ -131,6 +139,9 @@ func (r *rig) open(o broadcast.Options) {
 		t.Fatal(err)
 	}
 	o.Store, o.Chain = store, client
+	if r.wrap != nil {
+		o.Store = r.wrap(store)
+	}
 	if o.Poll == 0 {
 		o.Poll = 50 * time.Millisecond
 	}
@@ -161,19 +172,28 @@ func (r *rig) open(o broadcast.Options) {
 // pay creates a request and pays it from key at nonce, through the till.
 func (r *rig) pay(amount, symbol string, key *ecdsa.PrivateKey, nonce uint64) *types.Transaction {
 	r.t.Helper()
-	doc, err := r.till.NewRequest(context.Background(), amount, symbol, "")
+	tx, err := r.tryPay(amount, symbol, key, nonce)
 	if err != nil {
 		r.t.Fatal(err)
+	}
+	return tx
+}
+
+// tryPay is pay for other goroutines than the test's.
+func (r *rig) tryPay(amount, symbol string, key *ecdsa.PrivateKey, nonce uint64) (*types.Transaction, error) {
+	doc, err := r.till.NewRequest(context.Background(), amount, symbol, "")
+	if err != nil {
+		return nil, fmt.Errorf("new request: %w", err)
 	}
 	tx, err := paytx.Build(doc.Request(), key, paytx.Options{Type: types.DynamicFeeTxType, Nonce: nonce, FeeCap: big.NewInt(50e9), TipCap: big.NewInt(1e9)})
 	if err != nil {
-		r.t.Fatal(err)
+		return nil, fmt.Errorf("build: %w", err)
 	}
 	raw, _ := tx.MarshalBinary()
 	if _, err := r.till.Pay(context.Background(), doc.ID, raw); err != nil {
-		r.t.Fatalf("pay: %v", err)
+		return nil, fmt.Errorf("pay: %w", err)
 	}
-	return tx
+	return tx, nil
 }
 
 // waitSettled waits until no payment is queued or broadcast.
@@ -217,8 +237,17 @@ func TestDrainAfterTheNodeComesUp(t *testing.T) {
 	if counts[outbox.PaymentConfirmed] != payers*each || counts[outbox.PaymentFailed] != 0 {
 		t.Fatalf("after drain: %v", counts)
 	}
+	r.minedInOrder(txs)
+}
+
+// minedInOrder checks that txs[i], payer i's payments by nonce, are each
+// mined once, in nonce order, and stored confirmed in their block.
+func (r *rig) minedInOrder(txs [][]*types.Transaction) {
+	t := r.t
+	t.Helper()
 	ctx := context.Background()
-	for i, acct := range node.Payers() {
+	for i, acct := range r.node.Payers() {
+		each := uint64(len(txs[i]))
 		nonce, err := r.eth.NonceAt(ctx, acct.Address, nil)
 		if err != nil || nonce != each {
 			t.Errorf("payer %d: on-chain nonce %d (%v), want %d: each payment mined exactly once", i, nonce, err, each)

@@ -17,6 +17,71 @@ import (
 	"showpos/sync/outbox"
 )
 
+// round is one round; see the package comment. Offline it reads the
+// counts and the oldest queued payment; online a window of the open index
+// (sweepRound) or the payments accepted since the last kick round.
+func (b *Broadcaster) round(ctx context.Context, kind roundKind) Report {
+	now := b.o.Clock.Now()
+	st := b.o.Chain.Status()
+	r := Report{At: now, Online: st.Online}
+	counts, err := b.o.Store.Counts()
+	if err != nil {
+		b.readFailed(&r, "read outbox", err)
+		return r
+	}
+	queued := counts[outbox.PaymentQueued]
+	r.Open = queued + counts[outbox.PaymentBroadcast]
+	switch {
+	case !st.Online:
+		if r.Open > 0 {
+			r.Err = "offline: " + st.Err
+		}
+	case kind == kickRound:
+		b.sendFresh(ctx, now, &r)
+		b.loop.last = kind
+	default:
+		b.sweepWindow(ctx, now, &r)
+		b.loop.last = kind
+	}
+	if err := b.oldestQueued(&r, queued); err != nil {
+		b.log.Error("read outbox", "err", err)
+		if r.Err == "" {
+			r.Err = fmt.Sprintf("read outbox: %v", err)
+		}
+	}
+	return r
+}
+
+func (b *Broadcaster) newRound(now time.Time) *roundState {
+	return &roundState{b: b, now: now, changes: make(map[common.Hash]*outbox.Change)}
+}
+
+// record commits rd and tells r and the subscribers what it settled;
+// false if the commit failed.
+func (b *Broadcaster) record(ctx context.Context, rd *roundState, r *Report) bool {
+	stored, err := rd.commit(ctx)
+	if err != nil {
+		r.Err = fmt.Sprintf("record round: %v", err)
+		b.log.Error("record broadcast round", "err", err)
+		return false
+	}
+	for _, p := range stored {
+		switch {
+		case p.State == outbox.PaymentConfirmed:
+			r.Confirmed++
+			b.publish(p)
+		case p.State == outbox.PaymentFailed:
+			r.Failed++
+			b.log.Warn("payment failed after acceptance", "tx", p.TxHash.Hex(), "request", p.RequestID, "reason", p.Reason)
+			b.publish(p)
+		case p.Delivery.LastError != "":
+			r.Retrying++
+		}
+	}
+	r.Sent += rd.sent
+	return true
+}
+
 // roundState gathers one round's decisions; commit records them at once.
 type roundState struct {
 	b       *Broadcaster
@@ -51,9 +116,9 @@ func (rd *roundState) settle(h common.Hash) {
 // follow looks up every payment that may be on chain: those sent, and
 // those any send was tried for (a node may have taken one whose answer
 // was lost).
-func (rd *roundState) follow(ctx context.Context, open []outbox.Payment) error {
+func (rd *roundState) follow(ctx context.Context, ps []outbox.Payment) error {
 	var look []outbox.Payment
-	for _, p := range open {
+	for _, p := range ps {
 		if p.State == outbox.PaymentBroadcast || p.Delivery.Attempts > 0 {
 			look = append(look, p)
 		}
@@ -160,8 +225,8 @@ func (rd *roundState) revertReason(ctx context.Context, p outbox.Payment, block 
 }
 
 // expire fails every payment past its maximum age that is not mined.
-func (rd *roundState) expire(open []outbox.Payment) {
-	for _, p := range open {
+func (rd *roundState) expire(ps []outbox.Payment) {
+	for _, p := range ps {
 		if rd.settled[p.TxHash] || p.Delivery.Block != 0 && !rd.resend[p.TxHash] {
 			continue
 		}
@@ -178,19 +243,16 @@ func (rd *roundState) expire(open []outbox.Payment) {
 	}
 }
 
-// send sends what is due, per sender in nonce order. open is sorted by
-// sender, then nonce. A sender's run stops at its first payment that is
+// send sends what is due, per sender in nonce order. ps is sorted by
+// sender, then nonce. A sender's line stops at its first payment that is
 // waiting out a backoff: a later nonce cannot be mined before it anyway.
-func (rd *roundState) send(ctx context.Context, open []outbox.Payment) error {
+// The stop is remembered (loop.blocked) so that it holds in later windows
+// and kick rounds too, until a sweep reads that payment again.
+func (rd *roundState) send(ctx context.Context, ps []outbox.Payment) error {
+	l := &rd.b.loop
 	var due []outbox.Payment
-	var blocked common.Address
-	blocking := false
-	for _, p := range open {
-		if blocking && p.From == blocked {
-			continue
-		}
-		blocking = false
-		if rd.settled[p.TxHash] {
+	for _, p := range ps {
+		if l.held(p) || rd.settled[p.TxHash] {
 			continue
 		}
 		needs := p.State == outbox.PaymentQueued || rd.resend[p.TxHash]
@@ -198,7 +260,7 @@ func (rd *roundState) send(ctx context.Context, open []outbox.Payment) error {
 			continue
 		}
 		if p.Delivery.NextAttempt.After(rd.now) {
-			blocked, blocking = p.From, true
+			l.block(p.From, p.Nonce)
 			continue
 		}
 		due = append(due, p)
@@ -294,6 +356,7 @@ func (rd *roundState) retry(p outbox.Payment, why string) {
 	c.Delivery.Attempts++
 	c.Delivery.LastError = why
 	c.Delivery.NextAttempt = rd.now.Add(rd.b.backoff(c.Delivery.Attempts))
+	rd.b.loop.block(p.From, p.Nonce)
 }
 
 func (rd *roundState) fail(p outbox.Payment, why string) {

@@ -1,0 +1,197 @@
+package broadcast_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/big"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"showpos/sync/chain"
+	"showpos/sync/outbox"
+)
+
+// fakeChain is a node that takes every transaction, keeps it in its pool
+// and mines none unless a test says so (mined). It records what it was
+// sent and asked, so tests can check the order of sends and count the
+// lookups of a round. Raw bytes are fakeRaw's: the sender and nonce, then
+// padding.
+type fakeChain struct {
+	online atomic.Bool
+
+	mu       sync.Mutex
+	sent     []sentTx               // every transaction sent, in order
+	refuse   func(sentTx) error     // the node's answer to a send; nil: taken
+	receipts int                    // hashes looked up for receipts
+	mined    map[common.Hash]uint64 // hashes mined, by block
+	cutNext  int                    // SendBatch calls to fail as the link, from the next
+	changes  chan chain.Status
+}
+
+type sentTx struct {
+	From  common.Address
+	Nonce uint64
+}
+
+func newFakeChain() *fakeChain {
+	f := &fakeChain{mined: map[common.Hash]uint64{}, changes: make(chan chain.Status, 1)}
+	f.online.Store(true)
+	return f
+}
+
+// fakeRaw is a payment's raw bytes for the fake: sender, nonce, and
+// padding to the size of a real signed transfer.
+func fakeRaw(from common.Address, nonce uint64) []byte {
+	raw := make([]byte, 0, 120)
+	raw = append(raw, from[:]...)
+	raw = binary.BigEndian.AppendUint64(raw, nonce)
+	return append(raw, make([]byte, 120-len(raw))...)
+}
+
+func (f *fakeChain) Status() chain.Status {
+	if f.online.Load() {
+		return chain.Status{Online: true, Endpoint: "fake"}
+	}
+	return chain.Status{Err: "fake: offline"}
+}
+
+func (f *fakeChain) Changes() <-chan chain.Status                { return f.changes }
+func (f *fakeChain) Probe(context.Context) chain.Status          { return f.Status() }
+func (f *fakeChain) BlockNumber(context.Context) (uint64, error) { return 100, nil }
+
+func (f *fakeChain) Call(context.Context, chain.CallMsg, string) ([]byte, error) {
+	return nil, errors.New("fake: no calls")
+}
+
+func (f *fakeChain) SendBatch(_ context.Context, raws [][]byte) ([]error, error) {
+	if !f.online.Load() {
+		return nil, &chain.TransportError{Reason: "fake: offline", Err: errors.New("offline")}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cutNext > 0 {
+		f.cutNext--
+		return nil, &chain.TransportError{Reason: "fake: link cut", Err: errors.New("link cut")}
+	}
+	out := make([]error, len(raws))
+	for i, raw := range raws {
+		tx := sentTx{From: common.BytesToAddress(raw[:20]), Nonce: binary.BigEndian.Uint64(raw[20:28])}
+		if f.refuse != nil {
+			if out[i] = f.refuse(tx); out[i] != nil {
+				continue
+			}
+		}
+		f.sent = append(f.sent, tx)
+	}
+	return out, nil
+}
+
+func (f *fakeChain) Receipts(_ context.Context, hs []common.Hash) ([]*types.Receipt, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.receipts += len(hs)
+	out := make([]*types.Receipt, len(hs))
+	for i, h := range hs {
+		if b, ok := f.mined[h]; ok {
+			out[i] = &types.Receipt{Status: types.ReceiptStatusSuccessful, BlockNumber: new(big.Int).SetUint64(b)}
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeChain) Transactions(_ context.Context, hs []common.Hash) ([]chain.TxInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]chain.TxInfo, len(hs))
+	for i := range hs {
+		out[i] = chain.TxInfo{Known: true, Pending: true} // in the pool
+	}
+	return out, nil
+}
+
+// sends returns what was sent so far.
+func (f *fakeChain) sends() []sentTx {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]sentTx(nil), f.sent...)
+}
+
+func (f *fakeChain) lookedUp() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.receipts
+}
+
+// seedStore fills store with payments from senders payers, nonces
+// 0..each-1 each, accepted at now in order of nonce; broadcast says how
+// many of each sender's first nonces are already broadcast. It runs many
+// writers at once so that group commit makes it quick.
+func seedStore(t testing.TB, store *outbox.Store, payers []common.Address, each, broadcast int, now time.Time) []outbox.Payment {
+	t.Helper()
+	ctx := context.Background()
+	out := make([]outbox.Payment, len(payers)*each)
+	var wg sync.WaitGroup
+	errs := make(chan error, len(payers))
+	for i, from := range payers {
+		wg.Go(func() {
+			for n := range each {
+				p, err := acceptFake(ctx, store, from, uint64(n), now)
+				if err != nil {
+					errs <- err
+					return
+				}
+				out[i*each+n] = p
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	var changes []outbox.Change
+	for i := range payers {
+		for n := range broadcast {
+			p := out[i*each+n]
+			changes = append(changes, outbox.Change{Hash: p.TxHash, State: outbox.PaymentBroadcast,
+				Delivery: outbox.Delivery{Attempts: 1, SentAt: now}})
+		}
+	}
+	for start := 0; start < len(changes); start += 1000 {
+		if _, err := store.Apply(ctx, now, changes[start:min(start+1000, len(changes))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// acceptFake stores a request and a payment for it from from at nonce.
+func acceptFake(ctx context.Context, store *outbox.Store, from common.Address, nonce uint64, now time.Time) (outbox.Payment, error) {
+	id := fmt.Sprintf("%x-%d", from, nonce)
+	if err := store.PutRequest(ctx, outbox.Request{ID: id, Asset: "ETH", Amount: big.NewInt(1000),
+		CreatedAt: now, ExpiresAt: now.Add(time.Hour), Doc: []byte(`{}`)}); err != nil {
+		return outbox.Payment{}, fmt.Errorf("request %s: %w", id, err)
+	}
+	raw := fakeRaw(from, nonce)
+	h := common.BytesToHash(append(append([]byte(nil), raw[:28]...), 0xfe, 0xed, 0xfa, 0xce))
+	p, _, err := store.Accept(ctx, outbox.Payment{TxHash: h, RequestID: id, From: from, Nonce: nonce,
+		Asset: "ETH", Amount: big.NewInt(1000), Raw: raw, State: outbox.PaymentQueued}, now, nil)
+	if err != nil {
+		return outbox.Payment{}, fmt.Errorf("accept %s: %w", id, err)
+	}
+	return p, nil
+}
+
+func addrN(i int) common.Address {
+	var a common.Address
+	binary.BigEndian.PutUint64(a[12:], uint64(i)*0x9e3779b97f4a7c15) // spread over the key space
+	a[0] = byte(i)
+	return a
+}

@@ -1,0 +1,378 @@
+package broadcast_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"showpos/sync/broadcast"
+	"showpos/sync/chain"
+	"showpos/sync/outbox"
+)
+
+// readCounter counts what the broadcaster reads from the store.
+type readCounter struct {
+	*outbox.Store
+	mu       sync.Mutex
+	payments int // payments returned, all reads together
+	most     int // most payments one read returned
+	full     int // reads of every open payment
+}
+
+func (c *readCounter) count(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.payments += n
+	c.most = max(c.most, n)
+}
+
+func (c *readCounter) snapshot() (payments, most, full int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.payments, c.most, c.full
+}
+
+func (c *readCounter) OpenPayments() ([]outbox.Payment, error) {
+	ps, err := c.Store.OpenPayments()
+	c.mu.Lock()
+	c.full++
+	c.mu.Unlock()
+	c.count(len(ps))
+	return ps, err
+}
+
+func (c *readCounter) OpenPaymentsAfter(after *outbox.OpenKey, limit int) ([]outbox.Payment, error) {
+	ps, err := c.Store.OpenPaymentsAfter(after, limit)
+	c.count(len(ps))
+	return ps, err
+}
+
+func (c *readCounter) Payments(f outbox.PaymentFilter) ([]outbox.Payment, error) {
+	ps, err := c.Store.Payments(f)
+	c.count(len(ps))
+	return ps, err
+}
+
+func (c *readCounter) OpenBefore(from common.Address, nonce uint64) (outbox.Payment, bool, error) {
+	p, ok, err := c.Store.OpenBefore(from, nonce)
+	if ok {
+		c.count(1)
+	}
+	return p, ok, err
+}
+
+// fakeRig is a broadcaster on a real store in front of a fakeChain.
+type fakeRig struct {
+	t      *testing.T
+	store  *outbox.Store
+	reads  *readCounter
+	chain  *fakeChain
+	bc     *broadcast.Broadcaster
+	rounds chan broadcast.Report
+	now    time.Time
+}
+
+func newFakeRig(t *testing.T, seed func(*outbox.Store)) *fakeRig {
+	t.Helper()
+	store, err := outbox.Open(filepath.Join(t.TempDir(), "showpos.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	if seed != nil {
+		seed(store)
+	}
+	return &fakeRig{t: t, store: store, reads: &readCounter{Store: store}, chain: newFakeChain(),
+		rounds: make(chan broadcast.Report, 4096), now: time.Now()}
+}
+
+// start runs the broadcaster with o (Store, Chain and OnRound set here).
+func (r *fakeRig) start(o broadcast.Options) {
+	o.Store, o.Chain = r.reads, r.chain
+	o.OnRound = func(rep broadcast.Report) {
+		select {
+		case r.rounds <- rep:
+		default:
+		}
+	}
+	r.bc = broadcast.New(o)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { r.bc.Run(ctx) })
+	r.t.Cleanup(func() { cancel(); wg.Wait() })
+}
+
+// quiet waits until no round has run for a while.
+func (r *fakeRig) quiet() {
+	for {
+		select {
+		case <-r.rounds:
+		case <-time.After(300 * time.Millisecond):
+			return
+		}
+	}
+}
+
+// waitRound waits for a round whose report satisfies ok.
+func (r *fakeRig) waitRound(what string, ok func(broadcast.Report) bool) broadcast.Report {
+	r.t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		select {
+		case rep := <-r.rounds:
+			if ok(rep) {
+				return rep
+			}
+		case <-deadline:
+			r.t.Fatalf("no round %s; last %+v", what, r.bc.Last())
+		}
+	}
+}
+
+func (r *fakeRig) accept(from common.Address, nonce uint64) outbox.Payment {
+	r.t.Helper()
+	p, err := acceptFake(context.Background(), r.store, from, nonce, r.now)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return p
+}
+
+// waitSent waits until the node took n transactions.
+func (r *fakeRig) waitSent(n int) []sentTx {
+	r.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s := r.chain.sends()
+		if len(s) >= n {
+			return s
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("node took %d transactions, want %d; last round %+v", len(s), n, r.bc.Last())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// inNonceOrder checks that each sender's transactions reached the node
+// once each, in nonce order, and that want of them did.
+func inNonceOrder(t *testing.T, sent []sentTx, want map[common.Address]int) {
+	t.Helper()
+	next := map[common.Address]uint64{}
+	for _, s := range sent {
+		if s.Nonce != next[s.From] {
+			t.Errorf("%s nonce %d sent when nonce %d was next (sends %v)", s.From, s.Nonce, next[s.From], sent)
+			return
+		}
+		next[s.From]++
+	}
+	for from, n := range want {
+		if next[from] != uint64(n) {
+			t.Errorf("%s: %d sent, want %d", from, next[from], n)
+		}
+	}
+}
+
+// With many payments in flight, a kick round (a payment just accepted)
+// reads the payments accepted since the last one, not the outbox, and
+// looks nothing up; the in-flight ones are followed once per pass, a
+// window at a time.
+func TestKickRoundReadsNewPaymentsNotTheOpenOnes(t *testing.T) {
+	const payers, each, window = 50, 100, 200
+	var senders []common.Address
+	for i := range payers {
+		senders = append(senders, addrN(i))
+	}
+	r := newFakeRig(t, func(s *outbox.Store) { seedStore(t, s, senders, each, each, time.Now()) })
+	r.start(broadcast.Options{Window: window, Poll: time.Hour})
+	first := r.waitRound("ending the first pass", func(broadcast.Report) bool { return r.chain.lookedUp() >= payers*each })
+	r.quiet()
+	if n := r.chain.lookedUp(); n != payers*each {
+		t.Errorf("first pass looked up %d receipts, want each of the %d in flight once", n, payers*each)
+	}
+	if _, most, full := r.reads.snapshot(); most > window || full != 0 {
+		t.Errorf("a read returned %d payments, and %d read them all; want at most the window of %d", most, full, window)
+	}
+	if first.Open != payers*each {
+		t.Errorf("report: %d open, want %d", first.Open, payers*each)
+	}
+
+	for i := range 5 {
+		before, _, _ := r.reads.snapshot()
+		lookups := r.chain.lookedUp()
+		fresh := addrN(1000 + i)
+		r.accept(fresh, 0)
+		r.bc.Kick()
+		rep := r.waitRound("sending the new payment", func(rep broadcast.Report) bool { return rep.Sent > 0 })
+		after, _, full := r.reads.snapshot()
+		if read := after - before; read > 4 || full != 0 {
+			t.Errorf("kick round %d read %d payments (%d full reads) with %d open; want the new one and a few", i, read, full, payers*each+i)
+		}
+		if n := r.chain.lookedUp() - lookups; n != 0 {
+			t.Errorf("kick round %d looked up %d receipts; want none", i, n)
+		}
+		if rep.Sent != 1 || rep.Open != payers*each+i+1 || !rep.Online || rep.Err != "" {
+			t.Errorf("kick round %d: %+v", i, rep)
+		}
+		if s := r.chain.sends(); len(s) != i+1 || s[i].From != fresh {
+			t.Fatalf("node took %v, want the new payment of %s", s, fresh)
+		}
+	}
+}
+
+// A pass goes through the open index a window at a time and wraps
+// around: every sender is reached, each payment is sent once in its
+// sender's nonce order, and the next pass follows them to confirmed.
+func TestPassesWrapAroundAndReachEverySender(t *testing.T) {
+	const payers, each = 7, 9
+	var senders []common.Address
+	want := map[common.Address]int{}
+	for i := range payers {
+		senders = append(senders, addrN(i))
+		want[addrN(i)] = each
+	}
+	var ps []outbox.Payment
+	r := newFakeRig(t, func(s *outbox.Store) { ps = seedStore(t, s, senders, each, 0, time.Now()) })
+	r.start(broadcast.Options{Window: 5, BatchSize: 2, Poll: 50 * time.Millisecond})
+	inNonceOrder(t, r.waitSent(payers*each), want)
+	r.chain.mu.Lock()
+	for _, p := range ps {
+		r.chain.mined[p.TxHash] = 7
+	}
+	r.chain.mu.Unlock()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := r.store.Counts()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c[outbox.PaymentConfirmed] == payers*each {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("confirmed %v, want all %d", c, payers*each)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, most, full := r.reads.snapshot(); most > 5 || full != 0 {
+		t.Errorf("a read returned %d payments (%d full reads); want at most the window", most, full)
+	}
+	inNonceOrder(t, r.chain.sends(), want)
+}
+
+// A payment waiting out a backoff holds its sender's later nonces, in
+// the windows after its own and in kick rounds alike: nothing of that
+// sender is sent until it is.
+func TestBackoffHoldsLaterNoncesAcrossWindows(t *testing.T) {
+	a, s, z := common.HexToAddress("0x0a"), common.HexToAddress("0x5a"), common.HexToAddress("0xfa")
+	r := newFakeRig(t, func(st *outbox.Store) {
+		seedStore(t, st, []common.Address{a}, 3, 0, time.Now())
+		seedStore(t, st, []common.Address{s}, 10, 0, time.Now())
+		seedStore(t, st, []common.Address{z}, 2, 0, time.Now())
+	})
+	refused := false // under r.chain.mu
+	r.chain.refuse = func(tx sentTx) error {
+		if tx.From == s && tx.Nonce == 2 && !refused {
+			refused = true
+			return &chain.NodeError{Code: -32000, Message: "transaction underpriced"}
+		}
+		return nil
+	}
+	// Windows of 3: [a0 a1 a2] [s0 s1 s2] [s3 s4 s5] [s6 s7 s8] [s9 z0 z1]:
+	// s2, refused, ends its window; s3 starts the next one.
+	r.start(broadcast.Options{Window: 3, BatchSize: 3, Poll: 20 * time.Millisecond,
+		MinBackoff: time.Second, MaxBackoff: time.Second})
+	// The first pass sends a's, s0, s1 and z's; s2 is refused and waits.
+	r.waitSent(7)
+	r.accept(s, 10) // a new payment behind the wait, for a kick round
+	r.bc.Kick()
+	time.Sleep(200 * time.Millisecond) // passes and the kick round run
+	if got := r.chain.sends(); len(got) != 7 {
+		t.Fatalf("sent %v while s nonce 2 waits; want a's, z's, s 0 and 1 only", got)
+	}
+	inNonceOrder(t, r.waitSent(3+11+2), map[common.Address]int{a: 3, s: 11, z: 2})
+	r.chain.mu.Lock()
+	defer r.chain.mu.Unlock()
+	if !refused {
+		t.Error("s nonce 2 was never refused: the test did not test a backoff")
+	}
+}
+
+// A kick round whose send was cut short leaves the rest queued; a later
+// payment of one of those senders is not sent ahead of its earlier nonce:
+// the next sweep sends both, in order.
+func TestKickRoundDoesNotSendPastAQueuedNonce(t *testing.T) {
+	r := newFakeRig(t, nil)
+	r.start(broadcast.Options{BatchSize: 1, Poll: time.Hour})
+	r.waitRound("at start", func(broadcast.Report) bool { return true })
+	r.quiet()
+	tt, s := common.HexToAddress("0x10"), common.HexToAddress("0x20")
+	r.chain.mu.Lock()
+	r.chain.cutNext = 1 // the first batch (t's) fails; s's is not tried
+	r.chain.mu.Unlock()
+	r.accept(tt, 0)
+	r.accept(s, 0)
+	r.bc.Kick()
+	r.waitRound("cut short", func(rep broadcast.Report) bool { return rep.Err != "" })
+	r.accept(s, 1)
+	r.bc.Kick()
+	r.waitRound("holding s nonce 1", func(broadcast.Report) bool { return true })
+	if got := r.chain.sends(); len(got) != 0 {
+		t.Fatalf("sent %v; want nothing of s while its nonce 0 is queued", got)
+	}
+	if _, err := r.bc.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	inNonceOrder(t, r.waitSent(2), map[common.Address]int{s: 2})
+}
+
+// Report.OldestQueued follows the queue online: the oldest payment still
+// queued after the round, and none once everything is sent.
+func TestOldestQueuedOnline(t *testing.T) {
+	base := time.Now().Add(-time.Hour)
+	var senders []common.Address
+	for i := range 20 {
+		senders = append(senders, addrN(i))
+	}
+	var ps []outbox.Payment
+	r := newFakeRig(t, func(st *outbox.Store) {
+		for i, from := range senders { // accepted a minute apart
+			ps = append(ps, seedStore(t, st, []common.Address{from}, 5, 0, base.Add(time.Duration(i)*time.Minute))...)
+		}
+	})
+	// The node refuses the oldest five senders' payments for now.
+	var mu sync.Mutex
+	refusing := true
+	r.chain.refuse = func(tx sentTx) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, from := range senders[:5] {
+			if refusing && tx.From == from {
+				return &chain.NodeError{Code: -32000, Message: "transaction underpriced"}
+			}
+		}
+		return nil
+	}
+	r.start(broadcast.Options{Window: 7, Poll: 20 * time.Millisecond,
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+	r.waitSent(15 * 5)
+	// Each round from now on: the first sender's first payment waits.
+	for i := range 30 {
+		rep := r.waitRound("while five senders are refused", func(broadcast.Report) bool { return true })
+		if !rep.OldestQueued.Equal(ps[0].AcceptedAt) {
+			t.Fatalf("round %d: oldest queued %s, want the first sender's %s", i, rep.OldestQueued, ps[0].AcceptedAt)
+		}
+	}
+	mu.Lock()
+	refusing = false
+	mu.Unlock()
+	r.waitSent(20 * 5)
+	rep := r.waitRound("with nothing queued", func(rep broadcast.Report) bool { return rep.OldestQueued.IsZero() })
+	if c, _ := r.store.Counts(); c[outbox.PaymentQueued] != 0 {
+		t.Errorf("report %+v, but %d still queued", rep, c[outbox.PaymentQueued])
+	}
+}
