@@ -82,12 +82,10 @@ import (
 	"showpos/sync/outbox"
 )
 
-// Store is what the broadcaster needs from the outbox. Online rounds use
-// the windowed reads (OpenPaymentsAfter, Payments after a Seq, OpenBefore,
-// LastSeq); OpenPayments, which reads every open payment, only the first
-// offline round (see the package comment).
+// Store is what the broadcaster needs from the outbox. Every read is
+// windowed (OpenPaymentsAfter, Payments after a Seq, OpenBefore, LastSeq):
+// no round holds more than Window payments (see the package comment).
 type Store interface {
-	OpenPayments() ([]outbox.Payment, error)
 	OpenPaymentsAfter(after *outbox.OpenKey, limit int) ([]outbox.Payment, error)
 	OpenBefore(from common.Address, nonce uint64) (outbox.Payment, bool, error)
 	LastSeq() (uint64, error)
