@@ -22,18 +22,24 @@
 //
 // The cursor then moves past the window's last key; successive sweeps make
 // a pass over the whole index and wrap around to its start, so every
-// sender is reached once a pass, whatever its place in the index. A window
-// whose sends were cut short (the link failed) is read again after a Poll,
-// not passed over. The windows of a pass follow each other at once; the
-// next pass starts a Poll after this one began (at once when Sync asks or
-// the chain comes online). So each payment is looked up at most once per
-// Poll, and a backlog of N payments is passed over in N/Window rounds.
+// sender is reached once a pass, whatever its place in the index. When a
+// window's sends were cut short (the link failed under a batch) the
+// cursor moves only up to the first payment never tried, and the sweep
+// goes on from there after a Poll; a window that gets no further three
+// times in a row is passed over (its payments wait out backoffs; the next
+// pass reads them again), so one batch that always fails holds up no
+// other sender. The windows of a pass follow each other at once; the
+// next pass starts a Poll after this one began. Sync and the chain coming
+// online run the next window at once. So each payment is looked up at
+// most once per Poll, and a backlog of N payments is passed over in
+// N/Window rounds.
 //
 // A kick round (Kick: a payment was accepted) reads only the payments
 // accepted since the last one it saw, from the acceptance-order index
-// (Seq), and sends those never tried whose turn it is; it looks nothing
-// up. What it holds back the next pass sends. Kick rounds and due sweeps
-// take turns.
+// (Seq), and sends those never tried whose turn it is; it follows no
+// receipts (it looks a payment up only when the node answers "nonce too
+// low" or "underpriced"). What it holds back the next pass sends. Kick
+// rounds and due sweeps take turns.
 //
 // Nonce order holds across windows and kinds of round. A sender's payment
 // is not sent while an earlier nonce of the sender waits out a backoff:
@@ -42,7 +48,9 @@
 // later windows and in kick rounds, and forgets it when a sweep reads that
 // key again (and finds it waiting still, sent, or gone). A kick round also
 // holds a payment whose sender's previous open payment is queued, unless
-// that one goes ahead of it in the same round. Kick rounds begin only after
+// that one goes ahead of it in the same round, and a payment whose sender
+// the current pass has read only in part (the cursor is inside its run:
+// a wait further on is not known yet). Kick rounds begin only after
 // a whole pass since Run began, when the remembered waits are complete.
 // (Within one batch the node may refuse nonce n and take n+1, as before:
 // it keeps n+1 until n arrives.)
@@ -53,9 +61,10 @@
 // mark below which no payment is queued any more (see oldest.go): exact
 // every round once the mark is known, after the first whole pass since
 // start or the first offline round; until then, the oldest the pass has
-// left queued so far. A round moves the mark over at most Window payments;
-// if that is not enough, it reports the last one passed over, whose age is
-// above the oldest queued payment's, until a later round gets there.
+// left queued so far (which errs low). A round moves the mark over at most
+// Window payments; if that is not enough, it reports the last one passed
+// over, whose age is above the oldest queued payment's, until a later
+// round gets there (and nothing when none is queued).
 //
 // While offline, a round (on each kick, on Sync, and each minute) reads
 // the counts and finds the oldest queued payment from the mark; only the

@@ -32,6 +32,7 @@ type fakeChain struct {
 	receipts int                    // hashes looked up for receipts
 	mined    map[common.Hash]uint64 // hashes mined, by block
 	cutNext  int                    // SendBatch calls to fail as the link, from the next
+	cutIf    func([]sentTx) bool    // fail a batch as the link when it says so
 	changes  chan chain.Status
 }
 
@@ -80,9 +81,15 @@ func (f *fakeChain) SendBatch(_ context.Context, raws [][]byte) ([]error, error)
 		f.cutNext--
 		return nil, &chain.TransportError{Reason: "fake: link cut", Err: errors.New("link cut")}
 	}
-	out := make([]error, len(raws))
+	txs := make([]sentTx, len(raws))
 	for i, raw := range raws {
-		tx := sentTx{From: common.BytesToAddress(raw[:20]), Nonce: binary.BigEndian.Uint64(raw[20:28])}
+		txs[i] = sentTx{From: common.BytesToAddress(raw[:20]), Nonce: binary.BigEndian.Uint64(raw[20:28])}
+	}
+	if f.cutIf != nil && f.cutIf(txs) {
+		return nil, &chain.TransportError{Reason: "fake: batch refused", Err: errors.New("batch refused")}
+	}
+	out := make([]error, len(raws))
+	for i, tx := range txs {
 		if f.refuse != nil {
 			if out[i] = f.refuse(tx); out[i] != nil {
 				continue

@@ -18,7 +18,10 @@ import (
 // The mark is set by the first whole pass over the open index (warmup),
 // or at once by an offline round, which reads the open index whole, a
 // window at a time. Until then an online round reports the oldest of the
-// payments its pass has read so far.
+// payments its pass has read so far: that errs low (or is zero) while the
+// pass has yet to reach older ones. Acceptance order is taken for the
+// order of AcceptedAt: were the clock stepped back, the first queued in
+// Seq order could be younger than the oldest by AcceptedAt.
 
 // warmup gathers the mark during a pass over the open index.
 type warmup struct {
@@ -88,10 +91,17 @@ func (b *Broadcaster) oldestQueued(r *Report, queued int) error {
 		budget -= n
 		n = min(2*n, 256)
 	}
-	// The budget is spent: the oldest queued payment was accepted after
-	// the last one passed over. Its age errs high until a later round
-	// gets there.
-	r.OldestQueued = last.AcceptedAt
+	// The budget is spent: the oldest queued payment, if any is left, was
+	// accepted after the last one passed over. Its age errs high until a
+	// later round gets there; with none queued (the round sent the last)
+	// there is no age to report.
+	counts, err := b.o.Store.Counts()
+	if err != nil {
+		return fmt.Errorf("oldest queued: %w", err)
+	}
+	if counts[outbox.PaymentQueued] > 0 {
+		r.OldestQueued = last.AcceptedAt
+	}
 	return nil
 }
 

@@ -26,6 +26,9 @@ func (b *Broadcaster) round(ctx context.Context, kind roundKind) Report {
 	r := Report{At: now, Online: st.Online}
 	counts, err := b.o.Store.Counts()
 	if err != nil {
+		// Try again a Poll later, not at once: a damaged counts value
+		// stays damaged, and Run would otherwise spin on it.
+		b.loop.sweepIn, b.loop.kickMore = b.o.Poll, false
 		b.readFailed(&r, "read outbox", err)
 		return r
 	}
@@ -93,6 +96,8 @@ type roundState struct {
 	resend map[common.Hash]bool
 	// settled holds payments decided this round (mined, reverted, failed).
 	settled map[common.Hash]bool
+	// untried is the first due payment a send cut short never tried.
+	untried *outbox.OpenKey
 }
 
 // change returns the pending change for p, starting from its stored state.
@@ -280,8 +285,14 @@ func (rd *roundState) send(ctx context.Context, ps []outbox.Payment) error {
 		if err != nil {
 			// The link failed under the whole batch: nothing is known of
 			// what reached the node. Retry these later; stop this round.
+			// What was never tried is noted, so a sweep goes on from
+			// there next time instead of meeting this batch again.
 			for _, p := range chunk {
 				rd.retry(p, err.Error())
+			}
+			if rest := start + len(chunk); rest < len(due) {
+				k := due[rest].OpenKey()
+				rd.untried = &k
 			}
 			return fmt.Errorf("send: %w", err)
 		}
@@ -332,7 +343,7 @@ func (rd *roundState) lookUp(ctx context.Context, ps []outbox.Payment) error {
 			for _, p := range chunk {
 				rd.retry(p, rd.changes[p.TxHash].Delivery.LastError)
 			}
-			return fmt.Errorf("look up: %w", err)
+			return fmt.Errorf("%w: %w", errLookUp, err)
 		}
 		for i, p := range chunk {
 			c := rd.change(p)
@@ -350,6 +361,11 @@ func (rd *roundState) lookUp(ctx context.Context, ps []outbox.Payment) error {
 	}
 	return nil
 }
+
+// errLookUp marks a send's error as its lookups' (after "nonce too low"
+// or "underpriced"): every send of the round was made by then, and every
+// payment not settled waits out a backoff.
+var errLookUp = errors.New("look up")
 
 func (rd *roundState) retry(p outbox.Payment, why string) {
 	c := rd.change(p)

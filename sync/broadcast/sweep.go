@@ -2,6 +2,7 @@ package broadcast
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -31,6 +32,7 @@ type loop struct {
 	passing   bool            // a pass is under way
 	passStart time.Time
 	swept     bool          // a whole pass has ended since Run began
+	stuck     int           // sweeps in a row that read the window at cursor again
 	sweepIn   time.Duration // set by a sweep round: when the next one is due
 	idle      bool          // the next sweep was put off because nothing was open
 	last      roundKind
@@ -70,10 +72,21 @@ func (b *Broadcaster) next(force, due, kicked bool) (roundKind, bool) {
 	return 0, false
 }
 
+// maxStuck is how many sweeps in a row may read the same window again, its
+// sends cut short, before the pass moves on anyway: a batch that fails
+// every time (a proxy refusing its body, a node that never answers it)
+// must not hold up the senders after it, nor the end of the pass that kick
+// rounds wait for.
+const maxStuck = 3
+
 // sweepWindow reads the next window of the open index and does a round's
-// work on it. The cursor moves on only when the window's sends all ran: a
-// window cut short by the link is read again, so a sender's later nonces,
-// in the next window, never go before its earlier ones.
+// work on it. The cursor moves on when the window's sends all ran; when a
+// send was cut short by the link, it moves up to the first payment never
+// tried (the ones in the failed batch wait out a backoff, which holds
+// their senders' later nonces), so a sender's later nonces never go before
+// its earlier ones. A window read maxStuck times in a row without getting
+// further is passed over (logged): its payments wait out backoffs and the
+// next pass reads them again.
 func (b *Broadcaster) sweepWindow(ctx context.Context, now time.Time, r *Report) {
 	l := &b.loop
 	l.sweepIn, l.idle = b.o.Poll, false // unless the window is done
@@ -85,9 +98,9 @@ func (b *Broadcaster) sweepWindow(ctx context.Context, now time.Time, r *Report)
 		}
 		l.passing, l.passStart, l.cursor = true, now, nil
 		l.warm = warmup{mark: seq}
-		if !l.seqOK {
-			l.lastSeq, l.seqOK = seq, true
-		}
+		// The pass reads every payment accepted up to seq; kick rounds
+		// need only look after it.
+		l.lastSeq, l.seqOK = max(l.lastSeq, seq), true
 	}
 	window, err := b.o.Store.OpenPaymentsAfter(l.cursor, b.o.Window)
 	if err != nil {
@@ -101,10 +114,15 @@ func (b *Broadcaster) sweepWindow(ctx context.Context, now time.Time, r *Report)
 		hi = &k
 	}
 	rd := b.newRound(now)
-	send := func() error {
+	send := func() bool {
 		// The walk in send finds again the waits in the window it forgets.
 		l.unblock(l.cursor, hi)
-		return rd.send(ctx, window)
+		err := rd.send(ctx, window)
+		if err != nil {
+			r.Err = joinErr(r.Err, err.Error())
+		}
+		// A failed lookup comes after every send was made.
+		return err == nil || errors.Is(err, errLookUp)
 	}
 	done := false
 	if err := rd.follow(ctx, window); err != nil {
@@ -114,37 +132,67 @@ func (b *Broadcaster) sweepWindow(ctx context.Context, now time.Time, r *Report)
 		// the link itself is down. A node still indexing answers lookups
 		// with an error for a while; sends must not wait for it.
 		if !chain.IsTransport(err) {
-			if err := send(); err != nil {
-				r.Err += "; " + err.Error()
-			} else {
-				done = true
-			}
+			done = send()
 		}
 	} else {
 		rd.expire(window)
-		if err := send(); err != nil {
-			r.Err = err.Error()
-		} else {
-			done = true
-		}
+		done = send()
 	}
-	if !b.record(ctx, rd, r) || !done {
+	if !b.record(ctx, rd, r) {
 		return
 	}
+	if !done && rd.untried != nil {
+		// Cut short after some sends: go on from the first untried
+		// payment, a Poll from now.
+		i := slices.IndexFunc(window, func(p outbox.Payment) bool { return p.OpenKey() == *rd.untried })
+		if i > 0 {
+			if !l.markOK {
+				l.warm.note(window[:i], rd)
+			}
+			k := window[i-1].OpenKey()
+			l.cursor, l.stuck = &k, 0
+			return
+		}
+	}
+	if !done {
+		if l.stuck++; l.stuck < maxStuck {
+			return // read again a Poll from now
+		}
+		b.log.Warn("broadcast: a window of the outbox failed again and again; passing over it to the next",
+			"after", cursorString(l.cursor), "payments", len(window), "err", r.Err)
+	}
+	l.stuck = 0
 	if !l.markOK {
 		l.warm.note(window, rd)
 	}
 	if !end {
 		l.cursor, l.sweepIn = hi, 0
+		if !done {
+			l.sweepIn = b.o.Poll
+		}
 		return
 	}
 	// The pass is over; the next starts a Poll after this one began.
 	l.passing, l.cursor, l.swept = false, nil, true
 	l.warm.done(l)
-	l.sweepIn = max(0, b.o.Poll-now.Sub(l.passStart))
+	l.sweepIn = min(b.o.Poll, max(0, b.o.Poll-now.Sub(l.passStart)))
 	if r.Open == r.Confirmed+r.Failed {
 		l.sweepIn, l.idle = time.Minute, true // nothing open: kicks wake it
 	}
+}
+
+func joinErr(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+func cursorString(k *outbox.OpenKey) string {
+	if k == nil {
+		return "start"
+	}
+	return fmt.Sprintf("%s nonce %d", k.From.Hex(), k.Nonce)
 }
 
 // sendFresh sends the payments accepted since the last kick round that were
@@ -190,8 +238,16 @@ func (b *Broadcaster) inTurn(now time.Time, fresh []outbox.Payment) ([]outbox.Pa
 	slices.SortFunc(ps, func(x, y outbox.Payment) int { return x.OpenKey().Compare(y.OpenKey()) })
 	var due []outbox.Payment
 	going := make(map[outbox.OpenKey]bool)
+	l := &b.loop
 	for _, p := range ps {
-		if b.loop.held(p) {
+		if l.held(p) {
+			continue
+		}
+		// A sender whose payments the pass has read only in part: a wait
+		// among the rest is not known yet (blocked keeps one per sender,
+		// found again window by window). The pass's next window, due at
+		// once, sends it in turn.
+		if l.passing && l.cursor != nil && l.cursor.From == p.From {
 			continue
 		}
 		prev, ok, err := b.o.Store.OpenBefore(p.From, p.Nonce)

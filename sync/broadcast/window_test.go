@@ -2,8 +2,13 @@ package broadcast_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -364,5 +369,192 @@ func TestOldestQueuedOnline(t *testing.T) {
 	rep := r.waitRound("with nothing queued", func(rep broadcast.Report) bool { return rep.OldestQueued.IsZero() })
 	if c, _ := r.store.Counts(); c[outbox.PaymentQueued] != 0 {
 		t.Errorf("report %+v, but %d still queued", rep, c[outbox.PaymentQueued])
+	}
+}
+
+// A batch that fails every time (a proxy refusing its body, a node that
+// never answers it) holds up no other sender: whether the other payments
+// of its window come before it or after it, they are sent, the pass goes
+// on to the next window, and a payment accepted afterwards is sent too.
+func TestABatchThatAlwaysFailsHoldsUpNoOtherSender(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		bad        common.Address
+		goodFirst  common.Address // in the bad one's window
+		nextWindow common.Address
+	}{
+		{"failing batch last in its window", addrN(0x20), addrN(0x10), addrN(0x30)},
+		{"failing batch first in its window", addrN(0x10), addrN(0x20), addrN(0x30)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newFakeRig(t, nil)
+			for _, from := range []common.Address{tc.bad, tc.goodFirst, tc.nextWindow} {
+				r.accept(from, 0)
+			}
+			r.chain.cutIf = func(batch []sentTx) bool {
+				return slices.ContainsFunc(batch, func(s sentTx) bool { return s.From == tc.bad })
+			}
+			// Backoffs shorter than a Poll: the bad payment is due again
+			// every time its window is read.
+			r.start(broadcast.Options{Window: 2, BatchSize: 1, Poll: 30 * time.Millisecond,
+				MinBackoff: 5 * time.Millisecond, MaxBackoff: 5 * time.Millisecond})
+			r.waitSent(2)
+			late := addrN(0x01) // sorts before every other sender
+			r.accept(late, 0)
+			r.bc.Kick()
+			sent := r.waitSent(3)
+			want := map[common.Address]bool{tc.goodFirst: true, tc.nextWindow: true, late: true}
+			for _, s := range sent {
+				if !want[s.From] {
+					t.Fatalf("sent %v; want one each from the good senders only", sent)
+				}
+				delete(want, s.From)
+			}
+		})
+	}
+}
+
+// countsFail is a store whose Counts fails once told to.
+type countsFail struct {
+	*outbox.Store
+	fail atomic.Bool
+}
+
+func (s *countsFail) Counts() (map[outbox.PaymentState]int, error) {
+	if s.fail.Load() {
+		return nil, fmt.Errorf("counts: %w", outbox.ErrCorrupt)
+	}
+	return s.Store.Counts()
+}
+
+// A store read that fails (a damaged counts value) is tried again a Poll
+// later, not at once: the broadcaster must not spin and flood the log.
+func TestAFailingStoreReadIsNotRetriedAtOnce(t *testing.T) {
+	store, err := outbox.Open(filepath.Join(t.TempDir(), "showpos.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	for i := range 6 {
+		if _, err := acceptFake(context.Background(), store, addrN(i+1), 0, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := &countsFail{Store: store}
+	var rounds, failed atomic.Int32
+	first := make(chan struct{})
+	bc := broadcast.New(broadcast.Options{Store: st, Chain: newFakeChain(), Window: 2, Poll: time.Hour,
+		OnRound: func(r broadcast.Report) {
+			if rounds.Add(1) == 1 {
+				st.fail.Store(true) // mid-pass: the next window is due at once
+				close(first)
+			} else if r.Err != "" {
+				failed.Add(1)
+			}
+		}})
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { bc.Run(ctx) })
+	defer func() { cancel(); wg.Wait() }()
+	<-first
+	time.Sleep(300 * time.Millisecond)
+	if n := failed.Load(); n == 0 || n > 2 {
+		t.Fatalf("%d failed rounds in 300 ms; want one, then a wait of a Poll", n)
+	}
+}
+
+// windowFail is a store whose next-window read fails once, after a key.
+type windowFail struct {
+	*outbox.Store
+	after  outbox.OpenKey
+	failed atomic.Bool
+}
+
+func (s *windowFail) OpenPaymentsAfter(after *outbox.OpenKey, limit int) ([]outbox.Payment, error) {
+	if after != nil && *after == s.after && s.failed.CompareAndSwap(false, true) {
+		return nil, fmt.Errorf("window after %v: %w", *after, outbox.ErrCorrupt)
+	}
+	return s.Store.OpenPaymentsAfter(after, limit)
+}
+
+// A window ends inside a sender's run while a later nonce of the sender
+// waits out a backoff: until the pass has read the rest of the run, a kick
+// round must not send the sender's new payment past the waiting one.
+func TestAKickRoundWaitsForThePassToReadTheRestOfASendersRun(t *testing.T) {
+	store, err := outbox.Open(filepath.Join(t.TempDir(), "showpos.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	x, s := addrN(0x05), addrN(0x10) // x sorts first
+	st := &windowFail{Store: store, after: outbox.OpenKey{From: s, Nonce: 1}}
+	node := newFakeChain()
+	var refusedS1 atomic.Bool
+	node.refuse = func(tx sentTx) error {
+		// s's nonce 1 is refused once, its nonce 2 every time: both wait
+		// out a backoff, and the broadcaster remembers only the lower.
+		if tx.From == s && (tx.Nonce == 2 || tx.Nonce == 1 && refusedS1.CompareAndSwap(false, true)) {
+			return errors.New("insufficient funds for gas * price + value")
+		}
+		return nil
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+	accept := func(from common.Address, nonce uint64) {
+		if _, err := acceptFake(ctx, store, from, nonce, time.Now()); err != nil {
+			t.Error(err)
+		}
+	}
+	kicked := make(chan broadcast.Report, 1)
+	reported := false // OnRound's own
+	var bc *broadcast.Broadcaster
+	bc = broadcast.New(broadcast.Options{Store: st, Chain: node, Window: 3, Poll: 200 * time.Millisecond,
+		MinBackoff: 5 * time.Millisecond, MaxBackoff: 5 * time.Millisecond,
+		OnRound: func(r broadcast.Report) {
+			switch {
+			case reported:
+			case strings.Contains(r.Err, "window after"):
+				// The pass stopped after its first window, [x0 s0 s1]:
+				// s2 (waiting) and s3 (sent) are not read yet. A new
+				// payment from s arrives.
+				accept(s, 4)
+				bc.Kick()
+			case st.failed.Load():
+				kicked <- r
+				reported = true
+			}
+		}})
+	wg.Go(func() { bc.Run(ctx) })
+	time.Sleep(50 * time.Millisecond) // the first pass, over an empty outbox
+	accept(x, 0)
+	accept(s, 0)
+	bc.Kick()
+	waitFor(t, "x0 and s0 sent", func() bool { return len(node.sends()) == 2 })
+	for n := range uint64(3) {
+		accept(s, n+1)
+	}
+	bc.Kick() // s1, s2, s3 in one batch: the node takes s3 only
+	waitFor(t, "s3 sent", func() bool { return len(node.sends()) == 3 })
+	select {
+	case <-kicked:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no round after the failed window read; last %+v", bc.Last())
+	}
+	for _, tx := range node.sends() {
+		if tx.From == s && tx.Nonce == 4 {
+			t.Fatalf("s's nonce 4 sent while its nonce 2 waits out a backoff: sends %v", node.sends())
+		}
+	}
+}
+
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting: %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }
