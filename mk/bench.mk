@@ -5,7 +5,7 @@
 # peer measured in the same run, with the machine described
 # (tools/posbench; README, "Performance", explains the rows). It builds
 # posd and starts it on loopback, runs the dev chain in process, and runs
-# ethers v6 in Node from tools/js as the check's peer (hence js). About 5
+# ethers v6 in Node from tools/js as the check's peer (hence js). About 2
 # minutes on 2 cores; most of it is the 10,000-payment drains and the
 # 100,000-payment store.
 #
