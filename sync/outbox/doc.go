@@ -81,7 +81,8 @@
 //     of Open grows with the store's size. The walk goes in key order,
 //     which on disk is random order, so the file is first read once from
 //     start to end in 1 MiB blocks: from a cold page cache a 144 MiB store
-//     (30,000 payments) opened in 0.3–0.4 s instead of 4–5 s on an SSD.
+//     (30,000 payments) opened in 0.3–0.4 s instead of 4–5 s on a virtual
+//     machine's disk.
 //   - bbolt keeps no checksums on data pages, so the store keeps its own:
 //     every value ends with a CRC-32C (Castagnoli, 4 bytes big-endian) over
 //     uvarint(len(bucket)) || bucket || uvarint(len(key)) || key || value

@@ -70,9 +70,10 @@ func preflight(path string, lockTimeout time.Duration) (fresh bool, err error) {
 // readAhead reads the first n bytes of f in order, in large blocks, so the
 // page cache holds them when Open's check walks the B+trees. The walk goes
 // in key order, which on disk is random order: from a cold cache it waited
-// on one small read after another (measured: 4 s for a 144 MiB store on an
-// SSD, seconds more on an SD card), where one sequential pass costs what the
-// medium streams (0.5 s here). On a file already cached it is a memory copy.
+// on one small read after another (measured: 4–5 s for a 144 MiB store on
+// a virtual machine's disk; an SD card does worse), where one sequential
+// pass costs what the medium streams (under 0.5 s there). On a file
+// already cached it is a memory copy.
 func readAhead(f *os.File, n int64) error {
 	buf := make([]byte, 1<<20)
 	for off := int64(0); off < n; {
