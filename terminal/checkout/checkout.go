@@ -80,7 +80,8 @@ type Options struct {
 // Service is the till.
 type Service struct {
 	rules     atomic.Pointer[rules]
-	key       *ecdsa.PrivateKey
+	signer    *request.Signer // nil when signerErr says why
+	signerErr error
 	store     Store
 	clock     Clock
 	random    io.Reader
@@ -102,7 +103,6 @@ const termsCacheSize = 256
 // New returns a till.
 func New(o Options) *Service {
 	s := &Service{
-		key:       o.Key,
 		store:     o.Store,
 		clock:     o.Clock,
 		random:    o.Random,
@@ -121,6 +121,9 @@ func New(o Options) *Service {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	// A key that cannot sign (missing, not secp256k1, or whose public half
+	// is not its private key's) makes every NewRequest fail with it.
+	s.signer, s.signerErr = request.NewSigner(o.Key)
 	s.Reconfigure(o.Config)
 	return s
 }

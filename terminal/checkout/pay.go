@@ -150,9 +150,9 @@ func (s *Service) lookup(id string) (*request.Request, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pay %s: %w", id, err)
 	}
-	doc, err := request.ParseStored(rec.Doc) // compact, or JSON from before it
+	doc, err := storedDocument(rec) // compact, or JSON from before it
 	if err != nil {
-		return nil, fmt.Errorf("stored request %s: %w", id, err)
+		return nil, fmt.Errorf("pay %s: %w", id, err)
 	}
 	r = doc.Request()
 	s.mu.Lock()

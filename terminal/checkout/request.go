@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
 
 	"showpos/sync/outbox"
 	"showpos/terminal/asset"
@@ -14,13 +13,22 @@ import (
 	"showpos/terminal/request"
 )
 
-// Signer is the terminal's address: the key that signs its requests.
-func (s *Service) Signer() common.Address { return crypto.PubkeyToAddress(s.key.PublicKey) }
+// Signer is the terminal's address: the key that signs its requests (the
+// zero address if that key cannot sign; NewRequest says why).
+func (s *Service) Signer() common.Address {
+	if s.signer == nil {
+		return common.Address{}
+	}
+	return s.signer.Address()
+}
 
 // NewRequest creates, signs and durably stores a payment request for amount
 // (a decimal string in the asset's unit) of the asset with the given symbol
 // ("" means the default asset), and puts it on screen.
 func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (*request.Document, error) {
+	if s.signerErr != nil {
+		return nil, fmt.Errorf("new request: %w", s.signerErr)
+	}
 	cfg := s.Config()
 	a := cfg.Assets[0]
 	if symbol != "" {
@@ -50,7 +58,7 @@ func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (
 	if err != nil {
 		return nil, fmt.Errorf("new request: %w", err)
 	}
-	doc, err := request.SignDocument(r, s.key, requestURL(cfg, r.ID), cfg.Terminal.PublicURL+BroadcastPath)
+	doc, err := s.signer.Document(r, requestURL(cfg, r.ID), cfg.Terminal.PublicURL+BroadcastPath)
 	if err != nil {
 		return nil, fmt.Errorf("new request: %w", err)
 	}
@@ -128,13 +136,29 @@ func (s *Service) Cancel(ctx context.Context, id string) (*request.Document, err
 // its current status. rec.Doc is the compact form, or for requests made
 // before it the JSON document: request.ParseStored reads both.
 func (s *Service) document(rec outbox.Request) (*request.Document, error) {
-	doc, err := request.ParseStored(rec.Doc)
+	doc, err := storedDocument(rec)
 	if err != nil {
-		return nil, fmt.Errorf("stored request %s: %w", rec.ID, err)
+		return nil, err
 	}
 	doc.Status = string(rec.StatusAt(s.clock.Now()))
 	if rec.PaidTx != (common.Hash{}) {
 		doc.PaidTx = rec.PaidTx.Hex()
+	}
+	return doc, nil
+}
+
+// storedDocument rebuilds the signed document the store keeps for rec. A
+// record that does not parse, or names another request, is damage in the
+// store (outbox.ErrCorrupt), not the caller's mistake: the parser's own
+// error kinds (an amount, a memo refused) are reported as text only, so
+// no one answers a payer "invalid amount" for a damaged record.
+func storedDocument(rec outbox.Request) (*request.Document, error) {
+	doc, err := request.ParseStored(rec.Doc)
+	if err != nil {
+		return nil, fmt.Errorf("stored request %s: %v: %w", rec.ID, err, outbox.ErrCorrupt)
+	}
+	if doc.ID != rec.ID {
+		return nil, fmt.Errorf("stored request %s holds the document of request %s: %w", rec.ID, doc.ID, outbox.ErrCorrupt)
 	}
 	return doc, nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"testing"
 	"time"
@@ -167,36 +168,82 @@ func TestStoredRequestsOfBothFormsAreServedAndPaid(t *testing.T) {
 	}
 }
 
-// A record whose document is neither form is an error for the one request,
-// never a crash.
+// A record whose document does not parse, or is another request's, is
+// damage in the store (outbox.ErrCorrupt) for that one request: never a
+// crash, never taken for the caller's mistake, and no payment is stored
+// against it.
 func TestUnreadableStoredRequest(t *testing.T) {
 	store, _ := openStore(t)
 	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
 	till := newTill(t, withToken, store, now)
 	ctx := context.Background()
-	const id = "0123456789abcdef0123456789abcdef"
-	err := store.PutRequest(ctx, outbox.Request{
-		ID: id, Asset: "ETH", Amount: big.NewInt(1), CreatedAt: now.now, ExpiresAt: now.now.Add(time.Minute),
-		Status: outbox.RequestPending, Doc: []byte{request.CompactVersion, 0x00, 0x01},
-	})
+	other, err := till.NewRequest(ctx, "0.01", "ETH", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := till.Request(id); !errors.Is(err, request.ErrDocument) {
-		t.Errorf("Request = %v, want ErrDocument", err)
-	}
-	payer, _ := crypto.GenerateKey()
-	r := &request.Request{ID: id, Merchant: common.HexToAddress("0x000000000000000000000000000000000000dEaD"), ChainID: 1337,
-		Asset: asset.Asset{Symbol: "ETH", Decimals: 18}, Amount: big.NewInt(1)}
-	tx, err := paytx.Build(r, payer, paytx.Options{})
+	othersDoc, err := other.Compact()
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, _ := tx.MarshalBinary()
-	if _, err := till.Pay(ctx, id, raw); !errors.Is(err, request.ErrDocument) {
-		t.Errorf("Pay = %v, want ErrDocument", err)
+	for i, tc := range []struct {
+		name string
+		doc  []byte
+	}{
+		{"neither form", []byte{request.CompactVersion, 0x00, 0x01}},
+		{"another request's document", othersDoc},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := fmt.Sprintf("0123456789abcdef0123456789abcde%d", i)
+			err := store.PutRequest(ctx, outbox.Request{
+				ID: id, Asset: "ETH", Amount: big.NewInt(1), CreatedAt: now.now, ExpiresAt: now.now.Add(time.Minute),
+				Status: outbox.RequestPending, Doc: tc.doc,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := till.Request(id); !errors.Is(err, outbox.ErrCorrupt) {
+				t.Errorf("Request = %v, want ErrCorrupt", err)
+			}
+			payer, _ := crypto.GenerateKey()
+			r := &request.Request{ID: id, Merchant: common.HexToAddress("0x000000000000000000000000000000000000dEaD"), ChainID: 1337,
+				Asset: asset.Asset{Symbol: "ETH", Decimals: 18}, Amount: big.NewInt(1)}
+			tx, err := paytx.Build(r, payer, paytx.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := tx.MarshalBinary()
+			if _, err := till.Pay(ctx, id, raw); !errors.Is(err, outbox.ErrCorrupt) {
+				t.Errorf("Pay = %v, want ErrCorrupt", err)
+			}
+			if _, err := store.Payment(tx.Hash()); !errors.Is(err, outbox.ErrUnknownPayment) {
+				t.Errorf("payment for an unreadable request stored: %v", err)
+			}
+		})
 	}
-	if _, err := store.Payment(tx.Hash()); !errors.Is(err, outbox.ErrUnknownPayment) {
-		t.Errorf("payment for an unreadable request stored: %v", err)
+}
+
+// A key whose public half is not its private key's would sign documents
+// naming the wrong signer, which every payer then refuses: the till makes
+// no request with it, and stores nothing.
+func TestATillWithAMismatchedKeyMakesNoRequest(t *testing.T) {
+	cfg, err := config.Parse([]byte(withToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, _ := openStore(t)
+	key, _ := crypto.GenerateKey()
+	other, _ := crypto.GenerateKey()
+	mismatched := *key
+	mismatched.PublicKey = other.PublicKey
+	till := checkout.New(checkout.Options{Config: cfg, Key: &mismatched, Store: store})
+	doc, err := till.NewRequest(context.Background(), "1", "", "")
+	if !errors.Is(err, request.ErrKey) || doc != nil {
+		t.Fatalf("NewRequest with a mismatched key = %v, %v; want ErrKey", doc, err)
+	}
+	if got := till.Signer(); got != (common.Address{}) {
+		t.Errorf("Signer() = %s; want the zero address for a key that cannot sign", got.Hex())
+	}
+	if d, err := till.Request(""); err == nil {
+		t.Errorf("a request %s is current after the refusal; want none", d.ID)
 	}
 }

@@ -31,6 +31,7 @@ const (
 	codeUnknownClient    = "unknown_client"
 	codeClientExists     = "client_exists"
 	codeRevokedClient    = "revoked_client"
+	codeStoreDamaged     = "store_damaged"
 )
 
 // refusalStatus is the HTTP status for each refusal code.
@@ -122,8 +123,12 @@ func classify(err error) apiError {
 		// A board without a real-time clock boots in 1970; requests wait
 		// for the time to be set (NTP).
 		return apiError{http.StatusServiceUnavailable, codeClockNotSet, "the terminal's clock is not set yet; wait for it to sync and try again"}
+	case errors.Is(err, outbox.ErrCorrupt):
+		// Sending again will not mend it; the operator must look (logged).
+		return apiError{http.StatusInternalServerError, codeStoreDamaged, "the terminal's store holds a damaged record for this; the operator has to look at it"}
 	case errors.Is(err, request.ErrTTL), errors.Is(err, request.ErrChainID), errors.Is(err, request.ErrURL),
-		errors.Is(err, request.ErrMerchant), errors.Is(err, request.ErrTerminalID), errors.Is(err, asset.ErrAsset):
+		errors.Is(err, request.ErrMerchant), errors.Is(err, request.ErrTerminalID), errors.Is(err, asset.ErrAsset),
+		errors.Is(err, request.ErrKey):
 		return apiError{http.StatusInternalServerError, codeMisconfigured, "the terminal's configuration does not allow this: " + err.Error()}
 	}
 	return apiError{http.StatusServiceUnavailable, codeUnavailable, "the terminal could not complete this now; send the same request again"}

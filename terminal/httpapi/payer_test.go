@@ -24,6 +24,7 @@ import (
 	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"showpos/sync/outbox"
+	"showpos/terminal/asset"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
 	"showpos/terminal/httpapi"
@@ -519,5 +520,30 @@ func TestQRImageOfTheRequestOnScreen(t *testing.T) {
 	}
 	if res.GetText() != doc.URI {
 		t.Errorf("QR reads %q, want %q", res.GetText(), doc.URI)
+	}
+}
+
+// A request whose stored record is damaged is the terminal's fault, and
+// sending again will not mend it: 500 store_damaged for the payer who
+// reads it and for the one who pays it, never a 4xx blaming them.
+func TestDamagedStoredRequest(t *testing.T) {
+	tm := newTerminal(t)
+	const id = "0123456789abcdef0123456789abcdef"
+	now := tm.clock.Now()
+	err := tm.store.PutRequest(context.Background(), outbox.Request{
+		ID: id, Asset: "ETH", Amount: big.NewInt(1), CreatedAt: now, ExpiresAt: now.Add(time.Minute),
+		Status: outbox.RequestPending, Doc: []byte{request.CompactVersion, 0x00, 0x01},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := tm.get(checkout.RequestPath + "?id=" + id); a.status != http.StatusInternalServerError || a.code() != "store_damaged" {
+		t.Errorf("GET the damaged request: %d %s, want 500 store_damaged", a.status, a.code())
+	}
+	payer, _ := crypto.GenerateKey()
+	r := &request.Request{ID: id, Merchant: tm.cfg.Merchant, ChainID: tm.cfg.ChainID,
+		Asset: asset.Asset{Symbol: "ETH", Decimals: 18}, Amount: big.NewInt(1)}
+	if a := tm.broadcast(id, sign(t, r, payer, paytx.Options{})); a.status != http.StatusInternalServerError || a.code() != "store_damaged" {
+		t.Errorf("pay the damaged request: %d %s, want 500 store_damaged", a.status, a.code())
 	}
 }

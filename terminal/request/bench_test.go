@@ -9,10 +9,11 @@ import (
 // NewRequest: make a request, sign it, make its document, encode what is
 // stored. "Sign+NewDocument+JSON" is how the till did it before the compact
 // form (the typed data hashed twice, the signer recovered, the whole JSON
-// document stored); "SignDocument+Compact" is how it does it now. stored-B
+// document stored); "Signer.Document+Compact" is how it does it now. stored-B
 // is the size of the stored value.
 func BenchmarkSignedStoredRequest(b *testing.B) {
 	key := testKey(b)
+	signer := mustSigner(b, key)
 	p := goodParams()
 	for _, bc := range []struct {
 		name  string
@@ -29,8 +30,8 @@ func BenchmarkSignedStoredRequest(b *testing.B) {
 			}
 			return json.Marshal(d)
 		}},
-		{"SignDocument+Compact", func(r *Request, reqURL string) ([]byte, error) {
-			d, err := SignDocument(r, key, reqURL, testBcastURL)
+		{"Signer.Document+Compact", func(r *Request, reqURL string) ([]byte, error) {
+			d, err := signer.Document(r, reqURL, testBcastURL)
 			if err != nil {
 				return nil, err
 			}
@@ -61,7 +62,7 @@ const testPublicURL = "http://127.0.0.1:8080"
 // serve it or to judge a payment after a restart: the full JSON document
 // that earlier builds stored, and the compact form.
 func BenchmarkParseStored(b *testing.B) {
-	d, err := SignDocument(mustNew(b, goodParams()), testKey(b), testReqURL, testBcastURL)
+	d, err := mustSigner(b, testKey(b)).Document(mustNew(b, goodParams()), testReqURL, testBcastURL)
 	if err != nil {
 		b.Fatal(err)
 	}

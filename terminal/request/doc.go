@@ -29,8 +29,9 @@
 //
 // [Document] is what GET /api/showpos/getPaymentRequest serves: the fields,
 // the URI, the typed data exactly as signed, the signature and the signer.
-// The terminal makes its own with [SignDocument], which signs and assembles
-// in one go (one typed-data hash, the signer taken from the key);
+// The terminal makes its own with a [Signer] ([NewSigner] checks its key
+// once), which signs and assembles in one go (one typed-data hash, the
+// signer taken from the checked key);
 // [NewDocument] assembles one from a signature made elsewhere and recovers
 // the signer from it. Both make the same document. [ParseDocument] reads the
 // JSON back strictly (a payer simulator, a test, the server);

@@ -95,7 +95,12 @@ func ExampleDocument_Compact() {
 		return
 	}
 	// The terminal signs its own request and stores the compact form.
-	doc, err := request.SignDocument(r, key,
+	signer, err := request.NewSigner(key)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	doc, err := signer.Document(r,
 		"http://10.0.0.5:8080/api/showpos/getPaymentRequest?id="+r.ID, "http://10.0.0.5:8080/api/showpos/broadcastTx")
 	if err != nil {
 		fmt.Println(err)

@@ -32,6 +32,15 @@ func testKey(t testing.TB) *ecdsa.PrivateKey {
 	return k
 }
 
+func mustSigner(t testing.TB, key *ecdsa.PrivateKey) *Signer {
+	t.Helper()
+	s, err := NewSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func testNow() time.Time { return time.Date(2025, 3, 14, 15, 9, 26, 535000000, time.UTC) }
 
 func tusd() asset.Asset {

@@ -258,17 +258,17 @@ func TestEthersVerifiesSignature(t *testing.T) {
 	}
 }
 
-// SignDocument is the terminal's shortcut: it must make exactly the document
-// Sign and NewDocument make, and that document must verify.
-func TestSignDocumentIsSignThenNewDocument(t *testing.T) {
+// Signer.Document is the terminal's shortcut: it must make exactly the
+// document Sign and NewDocument make, and that document must verify.
+func TestSignerDocumentIsSignThenNewDocument(t *testing.T) {
 	for _, tc := range compactCases {
 		t.Run(tc.name, func(t *testing.T) {
 			p := goodParams()
 			tc.params(&p)
 			r := mustNew(t, p)
-			got, err := SignDocument(r, testKey(t), tc.reqURL, tc.bcURL)
+			got, err := mustSigner(t, testKey(t)).Document(r, tc.reqURL, tc.bcURL)
 			if err != nil {
-				t.Fatalf("SignDocument: %v", err)
+				t.Fatalf("Signer.Document: %v", err)
 			}
 			sig, err := Sign(r, testKey(t))
 			if err != nil {
@@ -279,7 +279,7 @@ func TestSignDocumentIsSignThenNewDocument(t *testing.T) {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(got, want) {
-				t.Errorf("SignDocument =\n%+v\nSign+NewDocument =\n%+v", got, want)
+				t.Errorf("Signer.Document =\n%+v\nSign+NewDocument =\n%+v", got, want)
 			}
 			if g, w := mustJSON(t, got), mustJSON(t, want); !bytes.Equal(g, w) {
 				t.Errorf("JSON differs:\n%s\n%s", g, w)
@@ -292,45 +292,66 @@ func TestSignDocumentIsSignThenNewDocument(t *testing.T) {
 	}
 }
 
-func TestSignDocumentRefuses(t *testing.T) {
+func TestSignerRefuses(t *testing.T) {
 	p256, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
+	}
+	other, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := *testKey(t) // the terminal's private half, another key's public half
+	foreign.PublicKey = other.PublicKey
+	bare := *testKey(t) // no public half at all
+	bare.PublicKey = ecdsa.PublicKey{Curve: crypto.S256()}
+	for _, tc := range []struct {
+		name string
+		key  *ecdsa.PrivateKey
+	}{
+		{"nil key", nil},
+		{"P-256 key", p256},
+		{"public key of another key", &foreign},
+		{"no public key", &bare},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := NewSigner(tc.key)
+			if !errors.Is(err, ErrKey) || s != nil {
+				t.Fatalf("NewSigner = %v, %v; want ErrKey", s, err)
+			}
+		})
 	}
 	zero := mustNew(t, goodParams())
 	zero.Amount = new(big.Int)
 	for _, tc := range []struct {
 		name          string
 		r             *Request
-		key           *ecdsa.PrivateKey
 		reqURL, bcURL string
 		err           error
 	}{
-		{"nil key", mustNew(t, goodParams()), nil, testReqURL, testBcastURL, ErrKey},
-		{"P-256 key", mustNew(t, goodParams()), p256, testReqURL, testBcastURL, ErrKey},
-		{"empty request URL", mustNew(t, goodParams()), testKey(t), "", testBcastURL, ErrURL},
-		{"relative broadcast URL", mustNew(t, goodParams()), testKey(t), testReqURL, "/api/showpos/broadcastTx", ErrURL},
-		{"zero amount", zero, testKey(t), testReqURL, testBcastURL, ErrAmount},
+		{"empty request URL", mustNew(t, goodParams()), "", testBcastURL, ErrURL},
+		{"relative broadcast URL", mustNew(t, goodParams()), testReqURL, "/api/showpos/broadcastTx", ErrURL},
+		{"zero amount", zero, testReqURL, testBcastURL, ErrAmount},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := SignDocument(tc.r, tc.key, tc.reqURL, tc.bcURL)
+			d, err := mustSigner(t, testKey(t)).Document(tc.r, tc.reqURL, tc.bcURL)
 			if !errors.Is(err, tc.err) || d != nil {
-				t.Fatalf("SignDocument = %v, %v; want %v", d, err, tc.err)
+				t.Fatalf("Signer.Document = %v, %v; want %v", d, err, tc.err)
 			}
 		})
 	}
 }
 
-// The signer SignDocument takes from the key is the one recovery finds, for
-// any key (v is 27 or 28 about equally often).
-func TestSignDocumentSignerIsRecoveredSigner(t *testing.T) {
+// The signer a Signer names is the one recovery finds, for any key (v is 27
+// or 28 about equally often).
+func TestSignerIsRecoveredSigner(t *testing.T) {
 	r := mustNew(t, goodParams())
 	for range 32 {
 		key, err := crypto.GenerateKey()
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, err := SignDocument(r, key, testReqURL, testBcastURL)
+		d, err := mustSigner(t, key).Document(r, testReqURL, testBcastURL)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -339,7 +360,7 @@ func TestSignDocumentSignerIsRecoveredSigner(t *testing.T) {
 			t.Fatal(err)
 		}
 		if d.Signer != recovered.Signer || d.Signer != crypto.PubkeyToAddress(key.PublicKey) {
-			t.Fatalf("SignDocument names %s, recovery finds %s", d.Signer.Hex(), recovered.Signer.Hex())
+			t.Fatalf("Signer.Document names %s, recovery finds %s", d.Signer.Hex(), recovered.Signer.Hex())
 		}
 	}
 }

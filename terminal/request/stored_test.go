@@ -55,9 +55,9 @@ func compactCaseDocument(t testing.TB, i int) *Document {
 	tc := compactCases[i]
 	p := goodParams()
 	tc.params(&p)
-	d, err := SignDocument(mustNew(t, p), testKey(t), tc.reqURL, tc.bcURL)
+	d, err := mustSigner(t, testKey(t)).Document(mustNew(t, p), tc.reqURL, tc.bcURL)
 	if err != nil {
-		t.Fatalf("%s: SignDocument: %v", tc.name, err)
+		t.Fatalf("%s: Signer.Document: %v", tc.name, err)
 	}
 	return d
 }
