@@ -192,19 +192,17 @@ func (s *Store) Counts() (map[PaymentState]int, error) {
 // OpenPayments returns every queued or broadcast payment, ordered by sender
 // and, for each sender, by nonce: the order in which the broadcaster must
 // send them. It reads the open index, so its cost follows the number of
-// unsettled payments, not the whole history.
+// unsettled payments, not the whole history; but it holds them all at
+// once, so the broadcaster reads them a window at a time instead
+// (OpenPaymentsAfter).
 func (s *Store) OpenPayments() ([]Payment, error) {
 	var out []Payment
 	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketOpen).Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			h, err := checkValue(bucketOpen, k, v)
+			p, err := openPayment(tx, k, v)
 			if err != nil {
 				return fmt.Errorf("open payments: %w", err)
-			}
-			p, err := paymentByHash(tx, h)
-			if err != nil {
-				return fmt.Errorf("open payments: index 0x%x: %w", k, err)
 			}
 			out = append(out, p)
 		}
