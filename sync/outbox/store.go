@@ -185,7 +185,8 @@ func lockedErr(path string, waited time.Duration) error {
 // and the directory fsynced, so the new file's name is durable before any
 // commit to it is reported durable. Linking, unlike renaming, fails when a
 // file appeared at path meanwhile (another process made it first): that
-// file is kept, and Open goes on to check it.
+// file is kept, and Open goes on to check it. On a filesystem without hard
+// links it renames instead, where still no file is.
 func create(path string, lockTimeout time.Duration) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".new-*")
@@ -209,7 +210,13 @@ func create(path string, lockTimeout time.Duration) error {
 		return err
 	}
 	if err := os.Link(name, path); err != nil && !errors.Is(err, os.ErrExist) {
-		return err
+		// A filesystem without hard links (vfat): rename, which would
+		// replace a file made meanwhile, so only where none is yet.
+		if _, serr := os.Lstat(path); errors.Is(serr, os.ErrNotExist) {
+			if rerr := os.Rename(name, path); rerr != nil {
+				return fmt.Errorf("link: %v; rename: %w", err, rerr)
+			}
+		}
 	}
 	if err := syncDir(dir); err != nil {
 		return fmt.Errorf("sync directory: %w", err)
