@@ -88,8 +88,9 @@ type fixture struct {
 	now    time.Time
 	logs   *syncBuffer
 
-	store *outbox.Store
-	m     *Manager
+	store    *outbox.Store
+	m        *Manager
+	override func(*config.Config)
 
 	mu      sync.Mutex
 	applied []*config.Config
@@ -97,10 +98,17 @@ type fixture struct {
 
 func newFixture(t *testing.T, fleet string) *fixture {
 	t.Helper()
+	return newFixtureOverride(t, fleet, nil)
+}
+
+// newFixtureOverride is newFixture with command-line overrides, as posd's
+// -listen and -data-dir make them.
+func newFixtureOverride(t *testing.T, fleet string, override func(*config.Config)) *fixture {
+	t.Helper()
 	pub, priv := testKey(1)
 	dir := t.TempDir()
 	f := &fixture{t: t, local: filepath.Join(dir, "posd.toml"), dbPath: filepath.Join(dir, "s.db"),
-		pub: pub, priv: priv, now: t0, logs: &syncBuffer{}}
+		pub: pub, priv: priv, now: t0, logs: &syncBuffer{}, override: override}
 	f.writeLocal(localFile(pub, fleet))
 	f.start()
 	return f
@@ -130,8 +138,9 @@ func (f *fixture) start() {
 			defer f.mu.Unlock()
 			f.applied = append(f.applied, c)
 		},
-		Clock:  func() time.Time { return f.now },
-		Logger: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Override: f.override,
+		Clock:    func() time.Time { return f.now },
+		Logger:   slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		f.t.Fatal(err)

@@ -278,7 +278,8 @@ func (m *Manager) apply(c *config.Config) {
 }
 
 // refused records and logs r. A pull refused again for the same reason
-// logs at debug level: the server offers the same bundle every interval.
+// (the same code for the same version) logs at debug level: the server
+// offers the same bundle every interval, and some reasons name the clock.
 func (m *Manager) refused(r *Refusal, source string) {
 	info := &RefusalInfo{Code: r.Code, Message: r.Message, Version: r.Version, Source: source, At: m.o.Clock()}
 	m.smu.Lock()
@@ -286,7 +287,7 @@ func (m *Manager) refused(r *Refusal, source string) {
 	m.status.LastRefusal = info
 	m.smu.Unlock()
 	level := slog.LevelWarn
-	if last != nil && source == SourcePull && last.Source == source && last.Code == r.Code && last.Message == r.Message {
+	if last != nil && source == SourcePull && last.Source == source && last.Code == r.Code && last.Version == r.Version {
 		level = slog.LevelDebug
 	}
 	m.log.Log(context.Background(), level, "fleet: bundle refused", "code", r.Code, "version", r.Version, "source", source, "reason", r.Message)
@@ -316,7 +317,7 @@ func (m *Manager) Reload(ctx context.Context) error {
 			m.log.Error("fleet: the bundle does not apply to the edited file; running the file alone", "version", a.p.Version, "err", err)
 			a = nil
 		} else {
-			next = c
+			next = m.override(c)
 		}
 	}
 	if restart := next.KeepRestartOnly(m.Current()); len(restart) > 0 {
@@ -345,8 +346,14 @@ func (m *Manager) readLocal() ([]byte, *config.Config, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("config %s: %w", m.o.LocalPath, err)
 	}
+	return b, m.override(c), nil
+}
+
+// override applies the command-line overrides to c, a config made from the
+// local file, and returns it.
+func (m *Manager) override(c *config.Config) *config.Config {
 	if m.o.Override != nil {
 		m.o.Override(c)
 	}
-	return b, c, nil
+	return c
 }

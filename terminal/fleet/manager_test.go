@@ -331,6 +331,40 @@ func TestReload(t *testing.T) {
 	}
 }
 
+// Command-line overrides (posd -listen) are not edits to the file: a
+// reload with a bundle in effect must not report them as changes that need
+// a restart, and they stay in effect.
+func TestReloadKeepsOverridesQuietly(t *testing.T) {
+	f := newFixtureOverride(t, "", func(c *config.Config) { c.OverrideListen("127.0.0.1:9999") })
+	f.mustPush(f.bundle(1, liveBundle))
+	if err := f.m.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if logs := f.logs.String(); strings.Contains(logs, "needs a restart") {
+		t.Errorf("an unchanged file with -listen logged a restart:\n%s", logs)
+	}
+	if c := f.m.Current(); c.API.Listen != "127.0.0.1:9999" {
+		t.Errorf("api.listen %q after the reload, want the override", c.API.Listen)
+	}
+}
+
+// A pull refused again for the same bundle logs at warn once, also when the
+// reason names the terminal's clock, which moves between pulls.
+func TestRepeatedPullRefusalLogsOnce(t *testing.T) {
+	f := newFixture(t, "")
+	for i := range 3 {
+		f.now = t0.Add(time.Duration(i) * time.Minute)
+		f.m.refused(refuse(CodeExpired, 7, "bundle v7 expired (terminal clock %s)", f.now), SourcePull)
+	}
+	if got := strings.Count(f.logs.String(), "level=WARN"); got != 1 {
+		t.Errorf("3 pulls of one expired bundle logged %d warnings, want 1:\n%s", got, f.logs)
+	}
+	f.m.refused(refuse(CodeExpired, 8, "bundle v8 expired"), SourcePull)
+	if got := strings.Count(f.logs.String(), "level=WARN"); got != 2 {
+		t.Errorf("a new version's refusal logged %d warnings in all, want 2", got)
+	}
+}
+
 func TestPushStoreFailure(t *testing.T) {
 	f := newFixture(t, "")
 	raw := f.bundle(1, liveBundle)
