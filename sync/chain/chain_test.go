@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -423,5 +424,27 @@ func TestErrorsKeepSecretsOut(t *testing.T) {
 	}
 	if want := "http://" + node.addr + "/…"; st.Endpoint != want {
 		t.Errorf("Endpoint %q, want %q", st.Endpoint, want)
+	}
+}
+
+// A config applied again with the same endpoints (a bundle that changed only
+// a welcome text) keeps the endpoint in use: the client does not go back to
+// a first endpoint it already found down.
+func TestSetEndpointsWithTheSameListChangesNothing(t *testing.T) {
+	live := newFakeNode(t, testChain)
+	list := []string{"http://127.0.0.1:1", live.URL()}
+	c := newTestClient(t, Options{}, list...)
+	raws, _ := signedTxs(t, 1)
+	if err := c.Send(context.Background(), raws[0]); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	if st := c.Status(); st.Endpoint != live.URL() {
+		t.Fatalf("status %+v, want the live second endpoint", st)
+	}
+	if err := c.SetEndpoints(slices.Clone(list)); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Status(); !st.Online || st.Endpoint != live.URL() {
+		t.Errorf("after the same list again: %+v, want still online on %s", st, live.URL())
 	}
 }

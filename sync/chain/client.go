@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -97,6 +98,7 @@ type Client struct {
 // endpoint is one configured URL.
 type endpoint struct {
 	idx  int
+	raw  string // as configured, to tell a new list from the same one
 	name string // redacted, for Status, errors and logs
 	rpc  *rpc.Client
 
@@ -173,7 +175,7 @@ func (c *Client) dial(raws []string) ([]*endpoint, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: endpoint %d (%s): cannot use", ErrBadOptions, i, RedactURL(raw))
 		}
-		eps = append(eps, &endpoint{idx: i, name: RedactURL(raw), rpc: rc})
+		eps = append(eps, &endpoint{idx: i, raw: raw, name: RedactURL(raw), rpc: rc})
 	}
 	return eps, nil
 }
@@ -182,8 +184,13 @@ func (c *Client) dial(raws []string) ([]*endpoint, error) {
 // Calls under way finish on the endpoints they started with; the next
 // call and the next probe use the new ones, from the first. The Client
 // stays online until a probe or a call finds otherwise; with no endpoints
-// it goes offline at once.
+// it goes offline at once. The same list again changes nothing: a config
+// change elsewhere (a welcome text) keeps the endpoint in use and what is
+// known of it.
 func (c *Client) SetEndpoints(raws []string) error {
+	if slices.Equal(raws, c.raws()) {
+		return nil
+	}
 	eps, err := c.dial(raws)
 	if err != nil {
 		return err
@@ -207,6 +214,16 @@ func (c *Client) SetEndpoints(raws []string) error {
 		c.offline(errNoEndpoints)
 	}
 	return nil
+}
+
+// raws returns the current endpoints as configured.
+func (c *Client) raws() []string {
+	eps := c.endpoints()
+	raws := make([]string, len(eps))
+	for i, ep := range eps {
+		raws[i] = ep.raw
+	}
+	return raws
 }
 
 // endpoints returns the current endpoints in configured order.
