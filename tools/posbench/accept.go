@@ -152,14 +152,14 @@ func acceptThroughput(d *daemon, payers, total int) (perSecond float64, err erro
 			}
 			k.nonce++
 		}
-		var failed atomic.Value
+		var failed firstError
 		var wg sync.WaitGroup
 		start := time.Now()
 		for p := range payers {
 			wg.Go(func() {
 				for i := p; i < n; i += payers {
 					if err := d.broadcastTx(reqs[i].ID, raws[i]); err != nil {
-						failed.CompareAndSwap(nil, err)
+						failed.set(err)
 						return
 					}
 				}
@@ -167,7 +167,7 @@ func acceptThroughput(d *daemon, payers, total int) (perSecond float64, err erro
 		}
 		wg.Wait()
 		busy += time.Since(start)
-		if err, _ := failed.Load().(error); err != nil {
+		if err := failed.get(); err != nil {
 			return 0, err
 		}
 		paid += n
@@ -192,7 +192,7 @@ func checkRate(raws [][]byte, k kind, workers int, d time.Duration) (float64, er
 	}
 	var (
 		count  atomic.Int64
-		failed atomic.Value
+		failed firstError
 		wg     sync.WaitGroup
 	)
 	stop := time.Now().Add(d)
@@ -202,7 +202,7 @@ func checkRate(raws [][]byte, k kind, workers int, d time.Duration) (float64, er
 			n := int64(0)
 			for i := w; ; i++ {
 				if _, err := c.Check(raws[i%len(raws)], terms); err != nil {
-					failed.CompareAndSwap(nil, err)
+					failed.set(err)
 					return
 				}
 				n++
@@ -215,7 +215,7 @@ func checkRate(raws [][]byte, k kind, workers int, d time.Duration) (float64, er
 	}
 	wg.Wait()
 	took := time.Since(start)
-	if err, _ := failed.Load().(error); err != nil {
+	if err := failed.get(); err != nil {
 		return 0, fmt.Errorf("check: %w", err)
 	}
 	return float64(count.Load()) / took.Seconds(), nil

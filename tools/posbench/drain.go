@@ -24,13 +24,15 @@ type drainResult struct {
 
 func (r drainResult) perSecond() float64 { return float64(r.n) / r.took.Seconds() }
 
-// drainPayers is how many dev chain accounts pay; each sends n/drainPayers
-// payments in nonce order (sync/broadcast's BenchmarkDrain does the same).
+// drainPayers is how many dev chain accounts pay, each its payments in
+// nonce order; fill's writers share the payments out as they take them,
+// so the accounts' shares are about, not exactly, n/drainPayers.
 const drainPayers = 100
 
-// fillForDrain takes n payments from the dev chain's first drainPayers
-// accounts through a till, offline, into a store under dir and returns the
-// store's path. Every fresh dev chain has the same accounts and balances,
+// fillForDrain queues n payments from the dev chain's first drainPayers
+// accounts in a store under dir, with the till's fill (requests made by
+// the till, payments stored by the store's Accept, no chain) and returns
+// the store's path. Every fresh dev chain has the same accounts and balances,
 // so copies of this store drain into any number of them.
 func fillForDrain(ctx context.Context, dir string, n int) (string, error) {
 	data := filepath.Join(dir, "drain-queued")
@@ -55,9 +57,10 @@ func fillForDrain(ctx context.Context, dir string, n int) (string, error) {
 }
 
 // measureDrain drains a copy of the store at queued into a fresh dev chain
-// and times it until every payment is confirmed: the machinery of
-// sync/broadcast's BenchmarkDrain (the chain client and the broadcaster,
-// batches of 100, 20 ms between rounds), started on the full store.
+// and times it until every payment is confirmed: the chain client and the
+// broadcaster (batches of 100, a pass at most every 20 ms, retry backoff
+// 50–400 ms), started on the full store. It is posbench's own rig, set up
+// like sync/broadcast's BenchmarkDrain but not that code.
 func measureDrain(ctx context.Context, dir, queued string, n int, oneAtATime bool) (drainResult, error) {
 	data := filepath.Join(dir, fmt.Sprintf("drain-%t", oneAtATime))
 	defer os.RemoveAll(data)

@@ -74,20 +74,20 @@ func (t *till) fill(ctx context.Context, n, writers int, payers []*payer, fee *b
 	}
 	var (
 		next   atomic.Int64
-		failed atomic.Value
+		failed firstError
 		wg     sync.WaitGroup
 	)
 	opts := paytx.Options{Type: types.DynamicFeeTxType}
 	if fee != nil {
 		opts.FeeCap, opts.TipCap = fee, big.NewInt(1e9)
 	}
-	fail := func(err error) { failed.CompareAndSwap(nil, err) }
+	fail := failed.set
 	c := checker()
 	for w := range writers {
 		wg.Go(func() {
 			p := payers[w]
 			from := crypto.PubkeyToAddress(p.key.PublicKey)
-			for failed.Load() == nil {
+			for failed.get() == nil {
 				i := next.Add(1)
 				if i > int64(n) {
 					return
@@ -124,7 +124,7 @@ func (t *till) fill(ctx context.Context, n, writers int, payers []*payer, fee *b
 		})
 	}
 	wg.Wait()
-	if err, _ := failed.Load().(error); err != nil {
+	if err := failed.get(); err != nil {
 		return err
 	}
 	counts, err := t.store.Counts()

@@ -262,8 +262,10 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 			Peer:  fmt.Sprintf("ceiling %s: the check alone on all %d cores, no store, no HTTP", rate(ceiling, "checks"), runtime.NumCPU()),
 			Ratio: ratio(tput, ceiling),
 			How: fmt.Sprintf("the same posd; %d payments in rounds of %d requests made beforehand on the operator socket (the till caches %d), "+
-				"each round paid by %d payers at once, one payment after another each; rounds timed, request making not; payers run on the same machine",
-				o.throughputN, roundSize, roundSize, o.payers)})
+				"each round paid by %d payers at once, one payment after another each (up to %d each per round); rounds timed, request making not; "+
+				"a round ends with its slowest payer, so every round's time includes the payers starting and finishing: below the steady rate, more so for few payments per payer; "+
+				"payers run on the same machine",
+				o.throughputN, roundSize, roundSize, o.payers, (roundSize+o.payers-1)/o.payers)})
 	}
 	return append(rows, checkRows...), lat.median(), nil
 }
@@ -281,9 +283,9 @@ func drainRows(ctx context.Context, o options, dir string) []row {
 	var rows []row
 	var batched drainResult
 	for _, one := range []bool{false, true} {
-		name := "batched"
+		name, sends := "batched", "transactions sent in JSON-RPC batches of up to 100"
 		if one {
-			name = "one call per transaction"
+			name, sends = "one call per transaction", "each transaction sent in its own call"
 		}
 		progress("drain, %s: %d payments", name, o.drainN)
 		r, err := measureDrain(ctx, dir, queued, o.drainN, one)
@@ -292,9 +294,12 @@ func drainRows(ctx context.Context, o options, dir string) []row {
 			continue
 		}
 		rw := row{What: what(name), Value: fmt.Sprintf("%s (%.1f s)", rate(r.perSecond(), "payments"), r.took.Seconds()),
-			How: fmt.Sprintf("sync/broadcast's BenchmarkDrain machinery: %d payments from %d dev chain payers (nonce order each) accepted offline through the till; "+
-				"a copy of that store drained by the chain client and broadcaster (batches of 100, 20 ms between rounds) into a fresh sync/devchain in this process, "+
-				"timed from their start until every payment is confirmed", o.drainN, drainPayers)}
+			How: fmt.Sprintf("posbench's own drain, in this process: %d payments queued beforehand in one store, untimed: for each, the till (terminal/checkout NewRequest) makes and signs a request, "+
+				"a signed EIP-1559 payment to it from one of %d sync/devchain accounts (nonce order each; 1 in 1,000 also through terminal/check) is built, "+
+				"and outbox.Store.Accept stores it queued (no HTTP, no check otherwise); %d writers at once. Each drain: a copy of that store file, a fresh sync/devchain, "+
+				"sync/chain's client (2 s call timeout) and sync/broadcast's broadcaster (%s, lookups in batches of up to 100; a pass at most every 20 ms; retry backoff 50–400 ms), "+
+				"timed from starting the client and broadcaster until no payment is queued or broadcast (store polled every 20 ms), all %d confirmed",
+				o.drainN, drainPayers, drainPayers, sends, o.drainN)}
 		if !one {
 			batched = r
 		} else if batched.n > 0 {

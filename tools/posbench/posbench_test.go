@@ -2,12 +2,50 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
+
+// The first error is kept whatever the types of those after it (an
+// atomic.Value's CompareAndSwap panics on a second concrete type).
+func TestFirstErrorKeepsTheFirstOfAnyType(t *testing.T) {
+	var f firstError
+	if f.get() != nil {
+		t.Fatal("a new firstError has an error")
+	}
+	f.set(nil)
+	first := errors.New("first") // *errors.errorString
+	f.set(first)
+	f.set(fmt.Errorf("second: %w", os.ErrNotExist)) // *fmt.wrapError
+	f.set(&os.PathError{Op: "open", Path: "x", Err: os.ErrPermission})
+	f.set(nil)
+	if got := f.get(); got != first {
+		t.Errorf("got %v, want the first error", got)
+	}
+
+	// From many goroutines at once, one of theirs is kept.
+	var g firstError
+	var wg sync.WaitGroup
+	for i := range 16 {
+		wg.Go(func() {
+			if i%2 == 0 {
+				g.set(fmt.Errorf("goroutine %d", i))
+			} else {
+				g.set(&os.PathError{Op: "write", Path: fmt.Sprint(i), Err: os.ErrClosed})
+			}
+		})
+	}
+	wg.Wait()
+	if g.get() == nil {
+		t.Error("no error kept")
+	}
+}
 
 func TestPercentilesAreNearestRank(t *testing.T) {
 	var s samples
