@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"io"
 	"net/http"
 )
 
@@ -20,7 +21,10 @@ type Fleet interface {
 	Push(ctx context.Context, raw []byte) (any, error)
 }
 
-// maxBundle caps a fleet bundle: configuration, not firmware.
+// maxBundle is the largest fleet bundle the fleet manager takes
+// (fleet.MaxBundle): configuration, not firmware. A push reads at most one
+// byte more, so the manager itself refuses a bigger one (bad_bundle,
+// recorded in status like every refusal) without the API reading it all.
 const maxBundle = 256 << 10
 
 func (a *api) statusNow(w http.ResponseWriter, r *http.Request) {
@@ -41,7 +45,7 @@ func (a *api) pushBundle(w http.ResponseWriter, r *http.Request) {
 		writeCoded(w, http.StatusNotImplemented, codeNotConfigured, "this terminal takes no fleet configuration")
 		return
 	}
-	raw, err := readBody(w, r, maxBundle)
+	raw, err := io.ReadAll(io.LimitReader(r.Body, maxBundle+1))
 	if err != nil {
 		writeBodyError(w, err)
 		return

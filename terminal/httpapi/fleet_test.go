@@ -86,11 +86,14 @@ func TestFleetBundleReachesFleet(t *testing.T) {
 	if a.status != 200 || a.body["applied"] != true || string(f.got) != bundle {
 		t.Errorf("push: %d %v, fleet got %d bytes", a.status, a.body, len(f.got))
 	}
-	if a := call(t, "POST", op.URL+"/v1/fleet/bundle", bundle+"b"); a.status != 413 || a.code() != "body_too_large" {
+	// A bigger one reaches the fleet manager cut one byte over the limit,
+	// for it to refuse (and record) as a bad bundle.
+	f.err = &fleet.Refusal{Code: fleet.CodeBadBundle, Message: "bundle is larger than 262144 bytes"}
+	if a := call(t, "POST", op.URL+"/v1/fleet/bundle", bundle+strings.Repeat("b", 1<<20)); a.status != 400 || a.code() != "bad_bundle" {
 		t.Errorf("bundle over 256 KiB: %d %v", a.status, a.body)
 	}
-	if f.pushes != 1 {
-		t.Errorf("%d pushes reached the fleet, want 1", f.pushes)
+	if f.pushes != 2 || len(f.got) != 256<<10+1 {
+		t.Errorf("%d pushes reached the fleet, the last of %d bytes; want 2, the last cut at 262145", f.pushes, len(f.got))
 	}
 }
 
