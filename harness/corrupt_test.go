@@ -56,7 +56,8 @@ func TestCorrupt(t *testing.T) {
 		if err := os.MkdirAll(filepath.Dir(store), 0o750); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(store, c.apply(pristine.file), 0o600); err != nil {
+		damaged := c.apply(pristine.file)
+		if err := os.WriteFile(store, damaged, 0o600); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(filepath.Join(dir, "data", "terminal.key"), pristine.key, 0o600); err != nil {
@@ -74,6 +75,16 @@ func TestCorrupt(t *testing.T) {
 		}
 		n[o.kind]++
 		n[o.kind+" "+c.kind()]++
+		if o.kind == "refused" {
+			// Refusing, posd must leave the file as it found it.
+			if after, err := os.ReadFile(store); err != nil || !bytes.Equal(after, damaged) {
+				n["changed"]++
+				notes = append([]string{fmt.Sprintf("%s: refused, but changed the file (%d bytes before, %d after, read error %v)", c, len(damaged), len(after), err)}, notes...)
+			}
+		}
+		if c.truncate && c.length == 0 && o.kind != "refused" {
+			t.Errorf("%s: an empty store file must be refused; it %s %s", c, o.kind, o.msg)
+		}
 		switch {
 		case o.kind == "refused" && !o.namesFile:
 			n["unclear"]++
@@ -92,11 +103,12 @@ func TestCorrupt(t *testing.T) {
 	f := figures{name: "corrupt: a damaged store file at start"}
 	f.add("store", "%d payments, %d requests; file %d bytes, pages in use %d bytes (%d-byte pages)",
 		len(pristine.list), pristine.requests, size, hw, ps)
-	f.add("cases", "%d (seed %d): %d truncated, %d with 1–3 bytes flipped, 1 undamaged control",
+	f.add("cases", "%d (seed %d): %d truncated (1 to 0 bytes), %d with 1–3 bytes flipped, 1 undamaged control",
 		cases, seed, n["refused truncated"]+n["intact truncated"]+n["damaged truncated"]+n["hung truncated"],
 		n["refused flipped"]+n["intact flipped"]+n["damaged flipped"]+n["hung flipped"])
 	f.add("refused", "%d (%d truncated, %d flipped); %d without naming the file (must be 0)",
 		n["refused"], n["refused truncated"], n["refused flipped"], n["unclear"])
+	f.add("refused but changed", "%d (the damaged file not byte-for-byte as it was; must be 0)", n["changed"])
 	f.add("refusal time", "%s (exec to exit)", refuseTook)
 	f.add("started-intact", "%d (%d truncated past the pages in use, %d with flips bbolt never reads, the control)",
 		n["intact"], n["intact truncated"], n["intact flipped"])
@@ -108,9 +120,9 @@ func TestCorrupt(t *testing.T) {
 	for _, s := range notes[:min(10, len(notes))] {
 		t.Log(s)
 	}
-	if n["damaged"]+n["hung"]+n["unclear"] > 0 {
-		t.Errorf("started-damaged %d, hung or crashed %d, refused without naming the file %d",
-			n["damaged"], n["hung"], n["unclear"])
+	if n["damaged"]+n["hung"]+n["unclear"]+n["changed"] > 0 {
+		t.Errorf("started-damaged %d, hung or crashed %d, refused without naming the file %d, refused but changed the file %d",
+			n["damaged"], n["hung"], n["unclear"], n["changed"])
 	}
 }
 
@@ -277,14 +289,17 @@ func (c damage) apply(file []byte) []byte {
 	return b
 }
 
-// corruption draws case i: 0 is the undamaged control; odd cases truncate
-// (half of them at a page boundary, which passes the size check), even
-// ones flip 1–3 bytes, each in the two meta pages one time in four and
-// else anywhere in the pages in use (past those, nothing is read).
+// corruption draws case i: 0 is the undamaged control; 1 truncates to 0
+// bytes (the most common real truncation); other odd cases truncate (half
+// of them at a page boundary, which passes the size check), even ones
+// flip 1–3 bytes, each in the two meta pages one time in four and else
+// anywhere in the pages in use (past those, nothing is read).
 func corruption(rng *rand.Rand, i int, size, hw, ps int64) damage {
 	c := damage{i: i}
 	switch {
 	case i == 0:
+	case i == 1:
+		c.truncate = true // to 0 bytes
 	case i%2 == 1:
 		c.truncate = true
 		if rng.IntN(2) == 0 {

@@ -21,23 +21,33 @@
 // the store must refuse (the same nonce as the last one acknowledged, for
 // another request: 409 nonce_conflict) and, four later, by one the check
 // must refuse (a wei short: 422 underpaid). posd is killed with SIGKILL
-// after 10–300 ms of uptime, again and again (SHOWPOS_KILL9_KILLS, full
-// 100, CI 50) and until enough payments were acknowledged
-// (SHOWPOS_KILL9_PAYMENTS, full 4000, CI 2000; at this machine's pace the
-// payers go past it). After each kill bbolt's own check (tx.Check on the
-// file opened read-only) runs before the restart; after each restart
-// every payment listed (GET /v1/payments) is compared with what the
-// payers were told. A payer whose answer was lost sends the same call
-// again, as the API asks: 200 then means the payment had committed before
-// the kill, 202 that it had not; both are fine.
+// 10–300 ms after the check that followed its last restart (so its uptime
+// is its restart, that check and 10–300 ms), again and again
+// (SHOWPOS_KILL9_KILLS, full 100, CI 50) and until enough payments were
+// acknowledged (SHOWPOS_KILL9_PAYMENTS, full 4000, CI 2000; at this
+// machine's pace the payers go past it). One kill in five is followed by
+// a kill during boot: posd is started and killed again 0–50 ms after
+// exec, while it opens and checks its store, before it is started
+// normally. After each kill bbolt's own check (tx.Check on the file
+// opened read-only) runs before the next start; after each restart every
+// payment listed (GET /v1/payments) is compared with what the payers were
+// told. A payer sends the same call again only when it got no answer
+// (posd was down) or 503 unavailable, as the API asks. After a lost
+// answer, 200 means the payment had committed before the kill, 202 that
+// it had not; both are fine. After a 503 (no lost answer since), 200
+// means the 503'd payment had been stored: wrong. Any other 5xx is an
+// error the payer cannot fix: wrong, and not sent again.
 //
-// Figures: kills; payments acknowledged (and how many after a lost
-// answer); present; lost (acknowledged, not listed, or listed with
-// another request, sender or nonce: must be 0); duplicates (a tx hash, a
-// request or a sender+nonce listed twice: must be 0); refused payments
-// present (must be 0); bbolt check failures (must be 0); restart time from
-// exec to the operator socket answering, which includes the store's
-// integrity check at open and so grows with the file.
+// Figures: kills, and kills during boot; payments acknowledged (and how
+// many after a lost answer); 503 unavailable answers sent again; 5xx
+// other than 503 unavailable (must be 0); 503 then 200 (must be 0);
+// other wrong answers (must be 0); present; lost (acknowledged, not
+// listed, or listed with another request, sender or nonce: must be 0);
+// duplicates (a tx hash, a request or a sender+nonce listed twice: must
+// be 0); refused payments present (must be 0); bbolt check failures
+// (must be 0); restart time from exec to the operator socket answering,
+// which includes the store's integrity check at open and so grows with
+// the file.
 //
 // # linkcut (TestLinkCut)
 //
@@ -74,26 +84,31 @@
 //
 // Figures: acknowledged while filling; 503 answers; 2xx after a payer's
 // first 503 (possible: a failed commit gives its pages back, and a smaller
-// later batch fits; each such payment must be stored); other answers
-// (must be 0); whether the same posd process stayed up; acknowledged
-// payments readable while full (must be all); the refused calls' answers
-// once space returned (202; a 200 would mean a 503 was answered for a
-// stored payment) and how long after; after the restart, acknowledged
-// present and duplicates; bbolt check.
+// later batch fits; each such payment must be stored); other answers, a
+// payer's retries of its 503'd call included (no answer, or anything but
+// 503 unavailable or 202: must be 0); whether the same posd process stayed
+// up; acknowledged payments readable while full (must be all); the
+// refused calls' answers once space returned (202; a 200 would mean a 503
+// was answered for a stored payment) and how long after; fresh payments
+// accepted (must be all sent); after the restart, acknowledged present
+// and duplicates; bbolt check.
 //
 // # corrupt (TestCorrupt)
 //
 // posd takes 200 payments and 20 more requests (10 cancelled) and stops;
 // that file is the pristine store. Then SHOWPOS_CORRUPT_CASES cases (full
-// 400, CI 60; seeded by SHOWPOS_CORRUPT_SEED): case 0 undamaged, odd
-// cases truncate the file (half of them at a page boundary), even cases
-// flip 1–3 bytes (each in the two meta pages one time in four, else
-// anywhere in the pages in use). The damage is reproducible for a seed; the pristine store is
-// made afresh each run (its ids, keys and times differ). For each, posd
-// is started on a copy.
+// 400, CI 60; seeded by SHOWPOS_CORRUPT_SEED): case 0 undamaged, case 1
+// truncated to 0 bytes (the most common real truncation: it must be
+// refused), other odd cases truncate the file (half of them at a page
+// boundary), even cases flip 1–3 bytes (each in the two meta pages one
+// time in four, else anywhere in the pages in use). The damage is
+// reproducible for a seed; the pristine store is made afresh each run
+// (its ids, keys and times differ). For each, posd is started on a copy.
 //
 // Figures: refused (posd exited non-zero, its last log line naming the
-// file: unnamed refusals must be 0); started-intact (posd started and
+// file: unnamed refusals must be 0); refused but changed (the damaged
+// file not byte-for-byte as it was after the refusal: must be 0);
+// started-intact (posd started and
 // every key and value of every bucket, read afterwards, and every payment
 // it lists equals the pristine store's: damage in free pages, in bytes
 // bbolt never reads, or a cut past the pages in use); started-damaged
