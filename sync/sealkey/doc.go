@@ -23,6 +23,14 @@
 // (the store uses the client's service number, its other fields and the
 // key's place), so a value moved elsewhere does not open.
 //
+// Why a file of its own, not a key derived (HKDF) from terminal.key: a
+// derived key saves one file in the backup, but it would tie the service
+// keys to the terminal's identity (replacing terminal.key after a leak or
+// at reprovisioning would lock every integrator out), rule out moving the
+// signing key into hardware that does not export it, and keep the sealing
+// key in the data directory for good. A file of its own can be replaced,
+// backed up and placed (terminal.seal_key) apart from both.
+//
 // Errors wrap [ErrLoosePermissions], [ErrMalformed], [ErrNotOpened] or the
 // underlying fs error (fs.ErrNotExist for a missing file), and name the
 // path; none quotes a key.
