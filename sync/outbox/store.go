@@ -51,7 +51,11 @@ type Store struct {
 // file and runs bbolt's consistency check: damage is reported as an error
 // wrapping ErrCorrupt that names the file, never as a crash, and never
 // ignored. A file locked by another process gives an error wrapping
-// ErrLocked after LockTimeout.
+// ErrLocked after LockTimeout. Last it loads the key that seals the
+// clients' service keys (Options.SealKeyPath), making it while the store
+// holds no sealed key, seals an older store's clear keys, and refuses a
+// store holding sealed keys whose key file is missing or another key with
+// an error wrapping ErrSealKey that names both files (clients_seal.go).
 func Open(path string, opts *Options) (*Store, error) {
 	var o Options
 	if opts != nil {
