@@ -199,7 +199,16 @@ func sealByCopy(db *bbolt.DB, path string, key *sealkey.Key, lockTimeout time.Du
 	began := time.Now()
 	log.Warn("outbox: migrating schema 2 to 3: sealing the service keys kept in the clear, by writing a sealed copy of the store", "path", path, "key", key.String())
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".seal-*")
+	// A copy left by a crash mid-way (sealed keys only) is dropped: this
+	// process holds the store's lock, so no other one is writing it.
+	pattern := "." + filepath.Base(path) + ".seal-*"
+	if stale, _ := filepath.Glob(filepath.Join(dir, pattern)); len(stale) > 0 {
+		for _, f := range stale {
+			_ = os.Remove(f)
+		}
+		log.Info("outbox: removed copies left by an interrupted sealing", "path", path, "files", len(stale))
+	}
+	tmp, err := os.CreateTemp(dir, pattern)
 	if err != nil {
 		_ = db.Close()
 		return nil, nil, fmt.Errorf("outbox: open %s: migrate schema 2 to 3: %w", path, err)

@@ -364,6 +364,10 @@ func TestOpenSealsASchema2Store(t *testing.T) {
 	revoked := newClient("sn_revoked")
 	revoked.Revoked = t0
 	writeSchema2(t, path, active, revoked)
+	// A copy left by a sealing that crashed mid-way goes.
+	if err := os.WriteFile(filepath.Join(dir, ".pos.db.seal-123"), []byte("half"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
