@@ -63,6 +63,9 @@ func TestCorrupt(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "data", "terminal.key"), pristine.key, 0o600); err != nil {
 			t.Fatal(err)
 		}
+		if err := os.WriteFile(filepath.Join(dir, "data", "seal.key"), pristine.sealKey, 0o600); err != nil {
+			t.Fatal(err)
+		}
 		o := tryStart(ctx, d, store)
 		if o.kind == "started" {
 			if part, why := pristine.differs(ctx, d, store); part != "" {
@@ -131,6 +134,7 @@ type pristineStore struct {
 	path     string
 	file     []byte
 	key      []byte // terminal.key, so the signer stays the same
+	sealKey  []byte // seal.key, whose check the store holds
 	list     []payment
 	dump     map[string]string
 	requests int
@@ -194,6 +198,9 @@ func makeStore(ctx context.Context, t *testing.T, log *slog.Logger, n int) (*pri
 		return nil, err
 	}
 	if p.key, err = os.ReadFile(filepath.Join(dir, "data", "terminal.key")); err != nil {
+		return nil, err
+	}
+	if p.sealKey, err = os.ReadFile(filepath.Join(dir, "data", "seal.key")); err != nil {
 		return nil, err
 	}
 	if p.dump, err = dumpStore(p.path); err != nil {

@@ -73,7 +73,8 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	if err := os.MkdirAll(first.Terminal.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	store, err := outbox.Open(first.StorePath(), &outbox.Options{Logger: log.With("part", "store")})
+	warnLoosePermissions(log, first.StorePath(), first.KeyPath(), first.SealKeyPath())
+	store, err := outbox.Open(first.StorePath(), &outbox.Options{Logger: log.With("part", "store"), SealKeyPath: first.SealKeyPath()})
 	if err != nil {
 		return err
 	}

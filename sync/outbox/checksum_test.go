@@ -202,7 +202,7 @@ func writeSchema1(t *testing.T, path string, r Request, p Payment, c Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	encC, err := encodeClient(c)
+	encC, err := encodeClearClient(c)
 	if err != nil {
 		t.Fatal(err)
 	}

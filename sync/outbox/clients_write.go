@@ -11,7 +11,8 @@ import (
 // nil. The client needs a valid service number (1 to MaxClientNumber bytes
 // of printable ASCII, no space), a Role, exactly one key with no NotAfter
 // (MinSecret to MaxSecret bytes) and no Revoked time. An existing number
-// gives ErrClientExists and changes nothing. The secret is stored as given.
+// gives ErrClientExists and changes nothing. The secret is stored sealed
+// (see clients.go), never in the clear.
 func (s *Store) PutClient(ctx context.Context, c Client) error {
 	if err := validNumber(c.Number); err != nil {
 		return fmt.Errorf("put client: %v", err)
@@ -31,7 +32,7 @@ func (s *Store) PutClient(ctx context.Context, c Client) error {
 	if err := validSecret(c.Keys[0].Secret); err != nil {
 		return fmt.Errorf("put client %q: %v", c.Number, err)
 	}
-	enc, err := encodeClient(c)
+	enc, err := encodeClient(c, s.key)
 	if err != nil {
 		return fmt.Errorf("put client %q: %w", c.Number, err)
 	}
@@ -70,7 +71,7 @@ func (s *Store) RotateClientKey(ctx context.Context, number string, newSecret []
 		if v == nil {
 			return fmt.Errorf("rotate key of client %q: %w", number, ErrUnknownClient)
 		}
-		c, err := decodeClient(v)
+		c, err := decodeClient([]byte(number), v, s.key)
 		if err != nil {
 			return fmt.Errorf("rotate key of client %q: %w", number, err)
 		}
@@ -90,14 +91,14 @@ func (s *Store) RotateClientKey(ctx context.Context, number string, newSecret []
 			}
 		}
 		c.Keys = keys
-		enc, err := encodeClient(c)
+		enc, err := encodeClient(c, s.key)
 		if err != nil {
 			return fmt.Errorf("rotate key of client %q: %w", number, err)
 		}
 		if err := w.putChecked(bucketClients, []byte(number), enc); err != nil {
 			return fmt.Errorf("rotate key of client %q: %w", number, err)
 		}
-		out, err = decodeClient(enc)
+		out, err = decodeClient([]byte(number), enc, s.key)
 		return err
 	})
 	if err != nil {
@@ -107,8 +108,11 @@ func (s *Store) RotateClientKey(ctx context.Context, number string, newSecret []
 }
 
 // RevokeClient marks the client revoked as of now, durably, and returns it:
-// from then on none of its keys is honoured. Revoking a revoked client
-// returns it unchanged with no error. Errors: ErrUnknownClient.
+// from then on none of its keys is honoured, and none is kept: the record
+// keeps the client's number, name, role and times, and drops its sealed
+// keys. A client whose keys do not open (damage, see clients.go) can
+// still be revoked. Revoking a revoked client returns it unchanged with no
+// error. Errors: ErrUnknownClient.
 func (s *Store) RevokeClient(ctx context.Context, number string, now time.Time) (Client, error) {
 	var out Client
 	err := s.write(ctx, func(w *wtx) error {
@@ -119,23 +123,26 @@ func (s *Store) RevokeClient(ctx context.Context, number string, now time.Time) 
 		if v == nil {
 			return fmt.Errorf("revoke client %q: %w", number, ErrUnknownClient)
 		}
-		c, err := decodeClient(v)
+		rec, err := decodeClientRecord([]byte(number), v)
 		if err != nil {
 			return fmt.Errorf("revoke client %q: %w", number, err)
 		}
-		if !c.Revoked.IsZero() {
+		c := clientMeta(rec)
+		if !c.Revoked.IsZero() && len(rec.Keys) == 0 {
 			out = c
 			return nil
 		}
-		c.Revoked = now
-		enc, err := encodeClient(c)
+		if c.Revoked.IsZero() {
+			c.Revoked = now
+		}
+		enc, err := encodeClient(c, s.key)
 		if err != nil {
 			return fmt.Errorf("revoke client %q: %w", number, err)
 		}
 		if err := w.putChecked(bucketClients, []byte(number), enc); err != nil {
 			return fmt.Errorf("revoke client %q: %w", number, err)
 		}
-		out, err = decodeClient(enc)
+		out, err = decodeClient([]byte(number), enc, s.key)
 		return err
 	})
 	if err != nil {

@@ -15,8 +15,11 @@
 // It also keeps the integrator clients (service numbers, their keys and
 // roles, see clients.go) and the request nonces seen inside the
 // authentication window, so a replayed request is refused after a
-// restart too. Keys are stored as given: the file is the terminal's
-// secret (mode 0600).
+// restart too. Service keys are stored sealed (AES-256-GCM) with a key
+// kept in its own file outside the store (Options.SealKeyPath, made at
+// first Open): a copy of the store file alone yields no service key. A
+// store holding sealed keys is refused, with ErrSealKey, when that key
+// file is missing or holds another key (clients_seal.go).
 //
 // The fleet bucket holds the last fleet config bundle the terminal accepted,
 // as received, and the highest bundle version ever accepted (see fleet.go).
@@ -106,12 +109,21 @@
 // # Schema versions
 //
 // Schema 2 is schema 1 with a CRC after every value (the schema version
-// itself included: "1" is stored bare, "2" with its CRC). Open migrates a
-// schema 1 file before anything else: after checking its structure it
-// rewrites every value with its CRC and the version in one bbolt
-// transaction (a crash leaves it all schema 1 or all schema 2), logs it,
-// and verifies the file again. The migration holds the rewritten values in
-// memory, about the size of the file, once.
+// itself included: "1" is stored bare, "2" and "3" with their CRC). Open
+// migrates a schema 1 file before anything else: after checking its
+// structure it rewrites every value with its CRC and the version in one
+// bbolt transaction (a crash leaves it all schema 1 or all schema 2), logs
+// it, and verifies the file again. The migration holds the rewritten values
+// in memory, about the size of the file, once.
+//
+// Schema 3 is schema 2 with the clients' service keys sealed and a check
+// of the sealing key in the meta bucket. Open seals a schema 2 file's keys
+// by writing a sealed copy and renaming it over the file (a crash leaves
+// one or the other; rewriting in place would leave the clear keys in freed
+// pages); a schema 2 file with no client key is migrated in one
+// transaction instead. A build that reads only schema 2 refuses a schema 3
+// file (unknown schema version) rather than take a sealed key it cannot
+// read for an empty one.
 //
 // # Errors
 //

@@ -225,7 +225,7 @@ func checkFreelist(f io.ReaderAt, m metaPage, ps int64) error {
 
 // readSchema returns the schema version the file records: schemaV1,
 // schemaVersion, some other version (a newer build's file), or "" for a file
-// with no buckets yet (Open creates them). Under schema 2 the version itself
+// with no buckets yet (Open creates them). Under schema 2 and later the version itself
 // carries a CRC; a damaged one is an error wrapping ErrCorrupt.
 func readSchema(tx *bbolt.Tx) (string, error) {
 	m := tx.Bucket(bucketMeta)
@@ -254,12 +254,12 @@ func readSchema(tx *bbolt.Tx) (string, error) {
 // verify reads every key and value of every bucket (touching every page the
 // B+trees reach, so a fault happens here, in a goroutine that turns faults
 // into panics) and then runs bbolt's consistency check, which walks the same
-// pages in a goroutine of its own. Under schema 2 it checks every value's
+// pages in a goroutine of its own. From schema 2 on it checks every value's
 // CRC and that every index entry names a stored payment; a schema 1 file
 // has no CRCs to check (Open migrates it, then verifies it again). Every
 // bucket must be one the layout names.
 func verify(db *bbolt.DB, schema string) error {
-	checked := schema == schemaVersion
+	checked := schema != schemaV1
 	return db.View(func(tx *bbolt.Tx) error {
 		if err := tx.ForEach(func(name []byte, b *bbolt.Bucket) error {
 			if !knownBucket(name) {

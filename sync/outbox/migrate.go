@@ -16,7 +16,8 @@ import (
 // file again, CRCs included. The transaction holds every rewritten value
 // in memory: the cost is about the size of the file, once.
 //
-// Other files are left as they are.
+// Other files are left as they are. Schema 2 to 3 (sealing the clients'
+// keys) needs the sealing key and is openSealing's (clients_seal.go).
 func migrate(db *bbolt.DB, path string, log *slog.Logger) error {
 	schema, err := dbSchema(db)
 	if err != nil {
@@ -31,7 +32,7 @@ func migrate(db *bbolt.DB, path string, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("outbox: open %s: migrate schema 1 to 2: %w", path, err)
 	}
-	if err := verify(db, schemaVersion); err != nil {
+	if err := verify(db, schemaV2); err != nil {
 		return corruptErr(path, fmt.Errorf("after migrating to schema 2: %w", err))
 	}
 	log.Info("outbox: migrated schema 1 to 2", "path", path, "values", n, "took", time.Since(began).Round(time.Millisecond))
@@ -55,7 +56,7 @@ func migrateV1(db *bbolt.DB) (int, error) {
 					return fmt.Errorf("bucket %s: key %q is a nested bucket", name, k)
 				}
 				if bytes.Equal(name, bucketMeta) && bytes.Equal(k, keySchema) {
-					v = []byte(schemaVersion)
+					v = []byte(schemaV2)
 				}
 				recs = append(recs, rec{bytes.Clone(k), seal(name, k, v)})
 				return nil

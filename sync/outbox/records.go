@@ -10,12 +10,12 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 )
 
-// Layout of the bbolt file (schema version 2). Every bucket lives at the
+// Layout of the bbolt file (schema version 3). Every bucket lives at the
 // top level; no nested buckets. Every value shown below is followed by its
-// CRC-32C (see checksum.go); schema 1 had the same layout without CRCs, and
-// Open migrates it.
+// CRC-32C (see checksum.go); schema 1 had the same layout without CRCs,
+// schema 2 kept client keys in the clear, and Open migrates both.
 var (
-	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion (schema 1: "1", no CRC)
+	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion (schema 1: "1", no CRC); "seal_check" -> sealed check (clients_seal.go)
 	bucketRequests  = []byte("requests")        // request ID -> requestRecord (JSON)
 	bucketPayments  = []byte("payments")        // tx hash (32 bytes) -> paymentRecord (JSON)
 	bucketBySender  = []byte("by_sender_nonce") // sender (20) || nonce (8, big-endian) -> tx hash
@@ -31,10 +31,13 @@ var (
 	keySchema = []byte("schema")
 )
 
-// schemaVersion is the schema this build writes; schemaV1 is the only older
-// one it reads, and migrates at Open.
+// schemaVersion is the schema this build writes; schemaV1 and schemaV2
+// are the older ones it reads, and migrates at Open. Schema 3 seals client
+// keys; a build that reads only schema 2 refuses it rather than take a
+// sealed key for an empty one.
 const (
-	schemaVersion = "2"
+	schemaVersion = "3"
+	schemaV2      = "2"
 	schemaV1      = "1"
 )
 

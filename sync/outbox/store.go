@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+
+	"showpos/sync/sealkey"
 )
 
 // Options configure Open. A nil *Options means the zero value.
@@ -20,6 +22,11 @@ type Options struct {
 	LockTimeout time.Duration
 	// Logger receives open, close and commit-failure events; nil discards.
 	Logger *slog.Logger
+	// SealKeyPath is the file holding the key that seals the clients'
+	// service keys (sync/sealkey); "" means DefaultSealKeyName in the
+	// store's directory. Open makes it (mode 0600) while the store holds no
+	// sealed key, and requires it once the store does (see clients_seal.go).
+	SealKeyPath string
 }
 
 // Store is the terminal's durable store: one bbolt file, one writer
@@ -29,6 +36,7 @@ type Store struct {
 	path   string
 	db     *bbolt.DB
 	log    *slog.Logger
+	key    *sealkey.Key // seals the clients' service keys
 	c      *committer
 	closed atomic.Bool
 }
@@ -43,7 +51,11 @@ type Store struct {
 // file and runs bbolt's consistency check: damage is reported as an error
 // wrapping ErrCorrupt that names the file, never as a crash, and never
 // ignored. A file locked by another process gives an error wrapping
-// ErrLocked after LockTimeout.
+// ErrLocked after LockTimeout. Last it loads the key that seals the
+// clients' service keys (Options.SealKeyPath), making it while the store
+// holds no sealed key, seals an older store's clear keys, and refuses a
+// store holding sealed keys whose key file is missing or another key with
+// an error wrapping ErrSealKey that names both files (clients_seal.go).
 func Open(path string, opts *Options) (*Store, error) {
 	var o Options
 	if opts != nil {
@@ -79,7 +91,15 @@ func Open(path string, opts *Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("outbox: open %s: %w", path, err)
 	}
-	s := &Store{path: path, db: db, log: log, c: newCommitter(db, path, log)}
+	keyPath := o.SealKeyPath
+	if keyPath == "" {
+		keyPath = filepath.Join(filepath.Dir(path), DefaultSealKeyName)
+	}
+	db, key, err := openSealing(db, path, keyPath, o.LockTimeout, log)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{path: path, db: db, log: log, key: key, c: newCommitter(db, path, log)}
 	log.Info("outbox: opened", "path", path, "new", fresh)
 	return s, nil
 }
@@ -142,9 +162,9 @@ func openVerified(path string, bopts *bbolt.Options) (db *bbolt.DB, err error) {
 		_ = db.Close()
 		return nil, corruptErr(path, err)
 	}
-	if schema != "" && schema != schemaV1 && schema != schemaVersion {
+	if schema != "" && schema != schemaV1 && schema != schemaV2 && schema != schemaVersion {
 		_ = db.Close()
-		return nil, fmt.Errorf("outbox: open %s: unknown schema version %q (this build reads %q and %q)", path, schema, schemaV1, schemaVersion)
+		return nil, fmt.Errorf("outbox: open %s: unknown schema version %q (this build reads %q to %q)", path, schema, schemaV1, schemaVersion)
 	}
 	if err := verify(db, schema); err != nil {
 		_ = db.Close()
@@ -227,7 +247,7 @@ func create(path string, lockTimeout time.Duration) error {
 // initSchema creates the buckets and records the schema version on first
 // open, and creates the buckets an older file lacks. openVerified has
 // already refused a file of an unknown schema, and migrate has brought a
-// schema 1 file to this one.
+// schema 1 file to schema 2 (openSealing takes it on to 3).
 func initSchema(db *bbolt.DB) error {
 	complete := true
 	err := db.View(func(tx *bbolt.Tx) error {

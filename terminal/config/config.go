@@ -90,7 +90,10 @@ type Terminal struct {
 	ID           string
 	MerchantName string
 	DataDir      string
-	RequestTTL   time.Duration
+	// SealKey is the file holding the key that seals the integrator
+	// clients' service keys in the store; "" means <data_dir>/seal.key.
+	SealKey    string
+	RequestTTL time.Duration
 	// PublicURL is the base URL at which payer phones reach the payer API;
 	// it goes into every payment request so payer apps can fetch it.
 	PublicURL string
@@ -188,12 +191,22 @@ func (c *Config) StorePath() string { return filepath.Join(c.Terminal.DataDir, "
 // KeyPath is the terminal's own signing key.
 func (c *Config) KeyPath() string { return filepath.Join(c.Terminal.DataDir, "terminal.key") }
 
+// SealKeyPath is the key file that seals the service keys kept in the
+// store (terminal.seal_key, default <data_dir>/seal.key).
+func (c *Config) SealKeyPath() string {
+	if c.Terminal.SealKey != "" {
+		return c.Terminal.SealKey
+	}
+	return filepath.Join(c.Terminal.DataDir, "seal.key")
+}
+
 // file mirrors the TOML layout; strings stay strings until checked.
 type file struct {
 	Terminal struct {
 		ID           string        `toml:"id"`
 		MerchantName string        `toml:"merchant_name"`
 		DataDir      string        `toml:"data_dir"`
+		SealKey      string        `toml:"seal_key"`
 		RequestTTL   time.Duration `toml:"request_ttl"`
 		PublicURL    string        `toml:"public_url"`
 	} `toml:"terminal"`
@@ -322,6 +335,7 @@ func (f *file) check() (*Config, error) {
 			ID:           strings.TrimSpace(f.Terminal.ID),
 			MerchantName: strings.TrimSpace(f.Terminal.MerchantName),
 			DataDir:      f.Terminal.DataDir,
+			SealKey:      f.Terminal.SealKey,
 			RequestTTL:   f.Terminal.RequestTTL,
 			PublicURL:    strings.TrimRight(f.Terminal.PublicURL, "/"),
 		},
@@ -339,6 +353,12 @@ func (f *file) check() (*Config, error) {
 	}
 	if c.Terminal.DataDir == "" {
 		c.Terminal.DataDir = DefaultDataDir
+	}
+	if c.Terminal.SealKey != "" && !filepath.IsAbs(c.Terminal.SealKey) {
+		return nil, invalid("terminal.seal_key %q is not an absolute path", c.Terminal.SealKey)
+	}
+	if k := c.SealKeyPath(); filepath.Clean(k) == filepath.Clean(c.StorePath()) || filepath.Clean(k) == filepath.Clean(c.KeyPath()) {
+		return nil, invalid("terminal.seal_key %q is the store file or terminal.key: it must be a file of its own", k)
 	}
 	if c.Terminal.RequestTTL == 0 {
 		c.Terminal.RequestTTL = DefaultRequestTTL

@@ -69,8 +69,12 @@ func TestParseGoodConfig(t *testing.T) {
 	if tusd.MaxUnsettled.Cmp(big.NewInt(2_000_250_000)) != 0 {
 		t.Errorf("TUSD max_unsettled %s", tusd.MaxUnsettled)
 	}
-	if c.StorePath() != "/tmp/x/showpos.db" || c.SocketPath() != "/tmp/x/posd.sock" || c.KeyPath() != "/tmp/x/terminal.key" {
-		t.Errorf("paths %s %s %s", c.StorePath(), c.SocketPath(), c.KeyPath())
+	if c.StorePath() != "/tmp/x/showpos.db" || c.SocketPath() != "/tmp/x/posd.sock" || c.KeyPath() != "/tmp/x/terminal.key" || c.SealKeyPath() != "/tmp/x/seal.key" {
+		t.Errorf("paths %s %s %s %s", c.StorePath(), c.SocketPath(), c.KeyPath(), c.SealKeyPath())
+	}
+	c, err = Parse([]byte(strings.Replace(good, `data_dir = "/tmp/x"`, `data_dir = "/tmp/x"`+"\nseal_key = \"/media/key/seal.key\"", 1)))
+	if err != nil || c.SealKeyPath() != "/media/key/seal.key" {
+		t.Errorf("terminal.seal_key: %v, %v", c, err)
 	}
 }
 
@@ -82,6 +86,9 @@ func TestParseRefusesBadConfig(t *testing.T) {
 	}{
 		{"unknown key", `request_ttl = "90s"`, `request_ttl = "90s"` + "\nrequest_tll = 3", "terminal.request_tll"},
 		{"no terminal id", `id = "till-7"`, ``, "terminal.id is required"},
+		{"relative seal key", `data_dir = "/tmp/x"`, `data_dir = "/tmp/x"` + "\nseal_key = \"seal.key\"", "terminal.seal_key"},
+		{"seal key is the store", `data_dir = "/tmp/x"`, `data_dir = "/tmp/x"` + "\nseal_key = \"/tmp/x/showpos.db\"", "a file of its own"},
+		{"seal key is terminal.key", `data_dir = "/tmp/x"`, `data_dir = "/tmp/x"` + "\nseal_key = \"/tmp/x/terminal.key\"", "a file of its own"},
 		{"ttl too short", `request_ttl = "90s"`, `request_ttl = "1s"`, "request_ttl"},
 		{"no chain", "[chain]\nid = 1337", "", "chain.id"},
 		{"bad merchant", `0x000000000000000000000000000000000000dEaD`, `0x1234`, "merchant.address"},

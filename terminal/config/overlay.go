@@ -122,7 +122,7 @@ func merge(dst, src map[string]any) {
 
 // KeepRestartOnly prepares c, freshly read from the local file, to replace
 // the running config: every value outside the live set (terminal.id,
-// data_dir and public_url, [api], chain.id, confirmations, call_timeout and
+// data_dir, seal_key and public_url, [api], chain.id, confirmations, call_timeout and
 // probe_every, [broadcast], [board], [fleet]) is taken from running, since
 // only a restart can change it. It returns the keys whose value in c
 // differed, in a fixed order, for the caller to log as needing a restart.
@@ -168,6 +168,7 @@ var fields = []field{
 	leaf("terminal.id", func(c *Config) *string { return &c.Terminal.ID }),
 	leaf("terminal.merchant_name", func(c *Config) *string { return &c.Terminal.MerchantName }),
 	leaf("terminal.data_dir", func(c *Config) *string { return &c.Terminal.DataDir }),
+	leaf("terminal.seal_key", func(c *Config) *string { return &c.Terminal.SealKey }),
 	leaf("terminal.request_ttl", func(c *Config) *time.Duration { return &c.Terminal.RequestTTL }),
 	leaf("terminal.public_url", func(c *Config) *string { return &c.Terminal.PublicURL }),
 	leaf("api.listen", func(c *Config) *string { return &c.API.Listen }),

@@ -86,6 +86,7 @@ func TestOverlayRefusesForbiddenKeys(t *testing.T) {
 	tests := []struct{ bundle, key string }{
 		{"[terminal]\nid = \"till-9\"", "terminal.id"},
 		{"[terminal]\ndata_dir = \"/\"", "terminal.data_dir"},
+		{"[terminal]\nseal_key = \"/tmp/k\"", "terminal.seal_key"},
 		{"[terminal]\npublic_url = \"http://x\"", "terminal.public_url"},
 		{"[api]\nlisten = \"0.0.0.0:80\"", "api.listen"},
 		{"[chain]\nid = 1", "chain.id"},
