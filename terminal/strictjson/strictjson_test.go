@@ -205,3 +205,24 @@ func TestDecodeNeedsAPointer(t *testing.T) {
 		t.Fatal("Decode into a nil pointer took it")
 	}
 }
+
+// A map's keys are free, but the values of a map of structs are held to
+// the struct's names, and an array of structs to its elements'.
+func TestDecodeMapsAndArraysOfStructs(t *testing.T) {
+	type v struct {
+		ByName map[string]owner `json:"byName"`
+		Pair   [2]owner         `json:"pair"`
+	}
+	for _, tc := range []struct{ in, err string }{
+		{`{"byName":{"Any Key":{"name":"a"},"any key":{"name":"b"}},"pair":[{"name":"x"},{"tags":[]}]}`, ""},
+		{`{"byName":{"k":{"Name":"a"}}}`, `unknown member "Name" in byName.k`},
+		{`{"byName":{"a b":{"name":"a","name":"b"}}}`, `duplicate member "name" in byName."a b"`},
+		{`{"pair":[{"name":"x"},{"NAME":"y"}]}`, `unknown member "NAME" in pair[1]`},
+	} {
+		var got v
+		err := Decode([]byte(tc.in), &got)
+		if (tc.err == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%s: Decode = %v; want %q", tc.in, err, tc.err)
+		}
+	}
+}
