@@ -20,6 +20,8 @@ type schema struct {
 	names []string
 	// elem is a list's elements or a dict's values.
 	elem *schema
+	// want names a scalar's JSON type: "string", "number" or "boolean".
+	want string
 }
 
 type kind uint8
@@ -35,10 +37,20 @@ const (
 	dict
 	// list: a slice or array of elem.
 	list
+	// scalar: a string, number or boolean (want says which), so an
+	// object or array there is refused at its first token rather than
+	// walked to its end and refused by encoding/json after.
+	scalar
 )
 
-// free is the schema of a value whose member names are not declared.
-var free = &schema{kind: anything}
+var (
+	// free is the schema of a value whose member names are not declared.
+	free = &schema{kind: anything}
+
+	str     = &schema{kind: scalar, want: "string"}
+	number  = &schema{kind: scalar, want: "number"}
+	boolean = &schema{kind: scalar, want: "boolean"}
+)
 
 // folded is the declared name that name matches ignoring case under
 // Unicode folding, as encoding/json would match it, or "".
@@ -86,6 +98,14 @@ func build(t reflect.Type, building map[reflect.Type]*schema) *schema {
 		}
 	}
 	switch t.Kind() {
+	case reflect.String:
+		return str
+	case reflect.Bool:
+		return boolean
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return number
 	case reflect.Pointer:
 		return build(t.Elem(), building)
 	case reflect.Slice, reflect.Array:
@@ -93,6 +113,8 @@ func build(t reflect.Type, building map[reflect.Type]*schema) *schema {
 		if elem == free {
 			return free
 		}
+		// []byte is a base64 string to encoding/json, or an array of
+		// numbers: both are taken there.
 		return &schema{kind: list, elem: elem}
 	case reflect.Map:
 		return &schema{kind: dict, elem: build(t.Elem(), building)}

@@ -148,6 +148,16 @@ func (w *walker) value(s *schema) error {
 	if !ok {
 		return nil // a scalar: its type is encoding/json's to check
 	}
+	if s.kind == scalar {
+		what := "an object"
+		if d == '[' {
+			what = "an array"
+		}
+		if len(w.at) == 0 {
+			return fmt.Errorf("%s where a %s belongs", what, s.want)
+		}
+		return fmt.Errorf("%s: %s where a %s belongs", w.path(), what, s.want)
+	}
 	if len(w.at) >= MaxDepth {
 		return fmt.Errorf("JSON nested more than %d deep", MaxDepth)
 	}

@@ -98,6 +98,8 @@ var cases = []struct {
 	{"empty", ``, "invalid JSON"},
 	{"wrong type", `{"version":"1"}`, "cannot unmarshal"},
 	{"float for an integer", `{"version":1.5}`, "cannot unmarshal"},
+	{"array for a number", `{"version":[1,2,3]}`, "version: an array where a number belongs"},
+	{"object for a string", `{"targets":{"groups":[{"a":1}]}}`, "targets.groups[0]: an object where a string belongs"},
 	{"too deep", `{"any":` + strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth) + `}`, "nested more than"},
 	{"deep enough", `{"any":` + strings.Repeat("[", MaxDepth-1) + strings.Repeat("]", MaxDepth-1) + `}`, ""},
 }
