@@ -109,12 +109,16 @@ func build(t reflect.Type, building map[reflect.Type]*schema) *schema {
 	case reflect.Pointer:
 		return build(t.Elem(), building)
 	case reflect.Slice, reflect.Array:
+		if t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 {
+			// []byte is written as a base64 string. encoding/json also
+			// reads an array of numbers into it; no writer of ours or
+			// of a documented format sends one, so it is refused.
+			return str
+		}
 		elem := build(t.Elem(), building)
 		if elem == free {
 			return free
 		}
-		// []byte is a base64 string to encoding/json, or an array of
-		// numbers: both are taken there.
 		return &schema{kind: list, elem: elem}
 	case reflect.Map:
 		return &schema{kind: dict, elem: build(t.Elem(), building)}

@@ -39,6 +39,7 @@ type doc struct {
 	Note     string            `json:"note,omitempty"`
 	Secret   string            `json:"-"`
 	Dash     string            `json:"-,"`
+	Blob     []byte            `json:"blob"`
 	Untagged int
 	hidden   int
 }
@@ -48,7 +49,7 @@ type doc struct {
 // Decode uses. Objects elsewhere (extra, labels, any, issued) have free
 // names.
 var declared = map[string][]string{
-	"":        {"id", "version", "issued", "targets", "owner", "items", "extra", "labels", "any", "note", "-", "Untagged"},
+	"":        {"id", "version", "issued", "targets", "owner", "items", "extra", "labels", "any", "note", "-", "blob", "Untagged"},
 	"targets": {"terminals", "groups"},
 	"owner":   {"name", "tags"},
 	"items[]": {"name", "tags"},
@@ -99,6 +100,8 @@ var cases = []struct {
 	{"wrong type", `{"version":"1"}`, "cannot unmarshal"},
 	{"float for an integer", `{"version":1.5}`, "cannot unmarshal"},
 	{"array for a number", `{"version":[1,2,3]}`, "version: an array where a number belongs"},
+	{"bytes as base64", `{"blob":"AAE="}`, ""},
+	{"bytes as an array", `{"blob":[0,1]}`, "blob: an array where a string belongs"},
 	{"object for a string", `{"targets":{"groups":[{"a":1}]}}`, "targets.groups[0]: an object where a string belongs"},
 	{"too deep", `{"any":` + strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth) + `}`, "nested more than"},
 	{"deep enough", `{"any":` + strings.Repeat("[", MaxDepth-1) + strings.Repeat("]", MaxDepth-1) + `}`, ""},
