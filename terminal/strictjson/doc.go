@@ -18,7 +18,11 @@
 //     types with their own UnmarshalJSON, whose member names are otherwise
 //     free;
 //   - the input is one JSON value in UTF-8 with nothing but white space
-//     after it, nested at most [MaxDepth] deep.
+//     after it, nested at most [MaxDepth] deep;
+//   - an object or array where the destination holds a string, number or
+//     boolean is refused at its first token, so a hostile body costs no
+//     walk to its end; a []byte is read only as the base64 string
+//     encoding/json writes (not as an array of numbers).
 //
 // It checks the names with a walk over json.Decoder's tokens against the
 // names the destination type declares (read once per type by reflection
