@@ -24,6 +24,7 @@ FUZZ_TARGETS := \
 	terminal/httpapi:FuzzBroadcastTx \
 	terminal/httpapi:FuzzGetPaymentRequest \
 	terminal/httpapi:FuzzIntegratorBodies \
+	terminal/strictjson:FuzzDecode \
 	terminal/request:FuzzParseDocument \
 	terminal/request:FuzzParseCompact \
 	cmd/payer:FuzzParseURI \

@@ -440,3 +440,69 @@ func waitState(t *testing.T, tm *terminal, hash common.Hash, state string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A bundle is read as any JSON reader reads it: member names exactly as
+// documented, none twice in one object, at every depth. encoding/json
+// alone applied {"version":2,…,"verſion":31} as version 31, and the last of
+// two "terminals" lists, so the signer's tools and the terminal read one
+// signed bundle differently. Pushed over the network each is refused
+// bad_bundle naming the member, and the running and stored bundle stay.
+func TestFleetBundleMemberNamesAreExact(t *testing.T) {
+	priv, fleetTable := fleetKeys(t)
+	tm := newTerminal(t, headless+fleetTable)
+	const number, key = "sn_fleet-hq", "sk_fleet-hq-service-key-0123456789abcdef"
+	if a := tm.operator("POST", "/v1/clients", `{"name":"Fleet HQ","role":"fleet","number":"`+number+`","key":"`+key+`"}`); a.status != http.StatusCreated {
+		t.Fatalf("fleet client: %d %s", a.status, a.raw)
+	}
+	push := func(b string) answer { return tm.send(tm.sign("POST", "/v1/fleet/bundle", b, number, key)) }
+	kept := common.HexToAddress("0x00000000000000000000000000000000000bEEF1")
+	if a := push(bundle(t, priv, fleet.Payload{Version: 1, Config: fmt.Sprintf("merchant.address = %q", kept.Hex())})); a.status != http.StatusOK {
+		t.Fatalf("push v1: %d %s", a.status, a.raw)
+	}
+
+	// signed is the envelope of a payload written by hand, signed as is.
+	signed := func(payload string) string {
+		raw, err := json.Marshal(map[string][]byte{"payload": []byte(payload), "signature": ed25519.Sign(priv, []byte(payload))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(raw)
+	}
+	times := fmt.Sprintf(`"issued":%q,"expires":%q`, time.Now().Add(-time.Minute).Format(time.RFC3339), time.Now().Add(time.Hour).Format(time.RFC3339))
+	config := `"config":"merchant.address = \"0x000000000000000000000000000000000000BAD1\""`
+	payload := func(members string) string { return `{` + times + `,` + config + `,` + members + `}` }
+	good := payload(`"version":2`)
+	for _, tc := range []struct{ name, bundle, says string }{
+		{"long s beside version", signed(payload(`"version":2,"verſion":31`)), `unknown member "verſion"`},
+		{"capitalised version", signed(payload(`"Version":2`)), `unknown member "Version"`},
+		{"upper case version", signed(payload(`"VERSION":2`)), `unknown member "VERSION"`},
+		{"version twice", signed(payload(`"version":2,"version":3`)), `duplicate member "version"`},
+		{"terminals twice in targets", signed(payload(`"version":2,"targets":{"terminals":["till-99"],"terminals":["net-till"]}`)), `duplicate member "terminals" in targets`},
+		{"folded name in targets", signed(payload(`"version":2,"targets":{"Groups":["cafes"]}`)), `unknown member "Groups" in targets`},
+		{"data after the payload", signed(good + ` {}`), "data after"},
+		{"capitalised envelope member", strings.Replace(signed(good), `"payload"`, `"Payload"`, 1), `unknown member "Payload"`},
+	} {
+		a := push(tc.bundle)
+		e, _ := a.body["error"].(map[string]any)
+		msg, _ := e["message"].(string)
+		if a.status != http.StatusBadRequest || a.code() != "bad_bundle" || !strings.Contains(msg, tc.says) {
+			t.Errorf("%s: %d %s, want 400 bad_bundle saying %q", tc.name, a.status, a.raw, tc.says)
+		}
+	}
+	check := func(when string) {
+		t.Helper()
+		if st := tm.operator("GET", "/v1/status", ""); st.body["configVersion"] != 1.0 {
+			t.Errorf("%s: status %s", when, st.raw)
+		}
+		if r, _ := tm.newRequest("0.1"); r == nil || r.Merchant != kept {
+			t.Errorf("%s: a refused bundle changed the merchant", when)
+		}
+	}
+	check("after the refusals")
+	tm.restart()
+	check("after a restart")
+	// The same payload, named as documented, is taken.
+	if a := push(signed(good)); a.status != http.StatusOK || a.body["version"] != 2.0 {
+		t.Errorf("the exact bundle: %d %s", a.status, a.raw)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"showpos/device"
+	"showpos/terminal/strictjson"
 )
 
 //go:embed web
@@ -219,7 +220,11 @@ func (b *Board) serveKey(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Key string `json:"key"`
 	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody)).Decode(&req); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err == nil {
+		err = strictjson.Decode(body, &req)
+	}
+	if err != nil {
 		http.Error(w, "virtual keypad: want {\"key\": name}: "+err.Error(), http.StatusBadRequest)
 		return
 	}

@@ -81,6 +81,14 @@ func decodeBundle(b []byte) (map[string]any, error) {
 	if _, err := toml.Decode(string(b), &m); err != nil {
 		return nil, fmt.Errorf("%w: bundle config: %v", ErrInvalid, err)
 	}
+	// Held to the file's rule (see Parse): a key in another case would be
+	// refused on the terminal, after the merge; say so at signing too.
+	var odd []string
+	oddKeys(nil, m, &odd)
+	if len(odd) > 0 {
+		sort.Strings(odd)
+		return nil, fmt.Errorf("%w: bundle config: unknown key(s) %s (keys are lowercase)", ErrInvalid, strings.Join(odd, ", "))
+	}
 	var bad []string
 	forbidden("", m, &bad)
 	if len(bad) > 0 {
@@ -104,6 +112,30 @@ func forbidden(prefix string, m map[string]any, bad *[]string) {
 			continue
 		}
 		*bad = append(*bad, key)
+	}
+}
+
+// oddKeys appends to odd every key under prefix, in tables and arrays of
+// tables, that is not spelled as the format spells keys (isFormatKey).
+func oddKeys(prefix toml.Key, v any, odd *[]string) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			key := append(prefix[:len(prefix):len(prefix)], k)
+			if !isFormatKey(k) {
+				*odd = append(*odd, key.String())
+				continue
+			}
+			oddKeys(key, x, odd)
+		}
+	case []map[string]any:
+		for _, m := range v {
+			oddKeys(prefix, m, odd)
+		}
+	case []any:
+		for _, x := range v {
+			oddKeys(prefix, x, odd)
+		}
 	}
 }
 

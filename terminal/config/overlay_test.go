@@ -251,3 +251,27 @@ func TestOverlayRoundTripsExampleConfigs(t *testing.T) {
 		}
 	}
 }
+
+// A bundle's fragment is held to the file's rule: keys exactly as the
+// format spells them. A key in another case, or folding to a live key
+// ("ſymbol", "Merchant_name"), is refused naming it, by Overlay on the
+// terminal and by CheckBundleKeys when signing; the TOML decoder alone
+// would have matched it to the field.
+func TestOverlayRefusesBundleKeysInAnotherCase(t *testing.T) {
+	for _, tc := range []struct{ bundle, key string }{
+		{"[Payments]\nmax_unsettled = \"1\"", "Payments"},
+		{"[terminal]\nMerchant_name = \"Night Owl\"", "terminal.Merchant_name"},
+		{"[texts]\nWELCOME = \"hi\"", "texts.WELCOME"},
+		{"[[assets]]\n\"\u017fymbol\" = \"ETH\"", "assets.\"\u017fymbol\""},
+		{"[[Assets]]\nsymbol = \"ETH\"", "Assets"},
+		{"[chain]\nRPC = [\"http://127.0.0.1:8545\"]", "chain.RPC"},
+	} {
+		_, err := Overlay([]byte(good), []byte(tc.bundle))
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "unknown key(s) "+tc.key) {
+			t.Errorf("%q: Overlay = %v; want ErrInvalid naming %s", tc.bundle, err, tc.key)
+		}
+		if err := CheckBundleKeys([]byte(tc.bundle)); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "unknown key(s) "+tc.key) {
+			t.Errorf("%q: CheckBundleKeys = %v; want ErrInvalid naming %s", tc.bundle, err, tc.key)
+		}
+	}
+}

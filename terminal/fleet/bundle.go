@@ -1,13 +1,13 @@
 package fleet
 
 import (
-	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
+
+	"showpos/terminal/strictjson"
 )
 
 // MaxBundle is the largest bundle taken, in bytes, envelope included.
@@ -113,7 +113,7 @@ func Open(raw []byte, pub ed25519.PublicKey) (Payload, error) {
 		return Payload{}, refuse(CodeBadBundle, 0, "bundle is larger than %d bytes", MaxBundle)
 	}
 	var env envelope
-	if err := decodeStrict(raw, &env); err != nil {
+	if err := strictjson.Decode(raw, &env); err != nil {
 		return Payload{}, refuse(CodeBadBundle, 0, "bundle: %v", err)
 	}
 	if len(env.Payload) == 0 || len(env.Signature) == 0 {
@@ -123,25 +123,11 @@ func Open(raw []byte, pub ed25519.PublicKey) (Payload, error) {
 		return Payload{}, refuse(CodeBadSignature, 0, "signature does not verify with the pinned fleet key")
 	}
 	var p Payload
-	if err := decodeStrict(env.Payload, &p); err != nil {
+	if err := strictjson.Decode(env.Payload, &p); err != nil {
 		return Payload{}, refuse(CodeBadBundle, 0, "payload: %v", err)
 	}
 	if err := p.check(); err != nil {
 		return Payload{}, refuse(CodeBadBundle, p.Version, "payload: %v", err)
 	}
 	return p, nil
-}
-
-// decodeStrict decodes one JSON value into v, refusing unknown members and
-// anything after the value.
-func decodeStrict(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errors.New("data after the JSON object")
-	}
-	return nil
 }

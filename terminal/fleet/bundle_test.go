@@ -56,6 +56,44 @@ func TestOpenTakesAnyPayloadFormatting(t *testing.T) {
 	}
 }
 
+// A signed payload is read as any JSON reader reads it: a member name
+// folded to a documented one, or given twice at any depth, is refused
+// bad_bundle naming it, though the signature holds. encoding/json alone
+// read {"version":30,…,"verſion":31} as version 31.
+func TestOpenRefusesMemberNamesNotExactlyDeclared(t *testing.T) {
+	pub, priv := testKey(1)
+	const times = `"issued":"2025-03-01T12:00:00Z","expires":"2025-03-08T12:00:00Z"`
+	for _, tc := range []struct{ name, payload, says string }{
+		{"long s", `{"version":30,` + times + `,"verſion":31}`, `payload: unknown member "verſion" (member names are exact and case-sensitive: "version")`},
+		{"capitalised", `{"Version":30,` + times + `}`, `unknown member "Version"`},
+		{"upper case", `{"VERSION":30,` + times + `}`, `unknown member "VERSION"`},
+		{"twice", `{"version":30,` + times + `,"version":31}`, `duplicate member "version"`},
+		{"twice in targets", `{"version":30,` + times + `,"targets":{"terminals":["a"],"terminals":["b"]}}`, `duplicate member "terminals" in targets`},
+		{"folded in targets", `{"version":30,` + times + `,"targets":{"groupſ":["a"]}}`, `unknown member "groupſ" in targets`},
+		{"config in another case", `{"version":30,` + times + `,"Config":"x = 1"}`, `unknown member "Config"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := Open(envelopeOf(t, priv, []byte(tc.payload)), pub)
+			if err == nil {
+				t.Fatalf("Open took %+v", p)
+			}
+			if r := asRefusal(t, err); r.Code != CodeBadBundle || !strings.Contains(r.Message, tc.says) {
+				t.Fatalf("Open = %v; want bad_bundle saying %q", r, tc.says)
+			}
+		})
+	}
+	raw, _ := Sign(priv, Payload{Version: 30, Issued: t0, Expires: t0.Add(time.Hour)})
+	for _, env := range []string{
+		strings.Replace(string(raw), `"payload"`, `"Payload"`, 1),
+		strings.Replace(string(raw), `"signature"`, `"ſignature"`, 1),
+		strings.Replace(string(raw), `{`, `{"signature":"AA==",`, 1),
+	} {
+		if _, err := Open([]byte(env), pub); err == nil || asRefusal(t, err).Code != CodeBadBundle {
+			t.Errorf("envelope %.40s…: Open = %v; want bad_bundle", env, err)
+		}
+	}
+}
+
 func TestSignRefusesBadPayloads(t *testing.T) {
 	_, priv := testKey(1)
 	for name, p := range map[string]Payload{

@@ -13,7 +13,12 @@
 // # Wire format
 //
 // A bundle is a JSON object of two strings, both standard base64 with
-// padding (RFC 4648 §4); no other members are allowed:
+// padding (RFC 4648 §4); no other members are allowed. Envelope and payload
+// are read with strictjson: every member name spelled exactly as here
+// (case-sensitive: "Version" or "verſion" is not "version"), none twice in
+// any object, nothing after the value; anything else is bad_bundle naming
+// the member, so the terminal applies what any other JSON reader of the
+// signed bytes sees:
 //
 //	{"payload":"<base64 of the payload bytes>","signature":"<base64 of the 64-byte signature>"}
 //

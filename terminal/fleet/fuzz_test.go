@@ -84,6 +84,10 @@ func FuzzOpen(f *testing.F) {
 		`{"version":-1}`, `{"version":18446744073709551616}`, `{"version":1,"unknown":true}`,
 		`{"version":1,"issued":"2025-03-01T12:00:00Z","expires":"2025-03-02T12:00:00Z"} {}`,
 		`{"version":1,"issued":"2025-13-01T12:00:00Z","expires":"2025-03-02T12:00:00Z"}`, `[]`, `"x"`,
+		`{"version":1,"issued":"2025-03-01T12:00:00Z","expires":"2025-03-02T12:00:00Z","verſion":31}`,
+		`{"Version":1,"issued":"2025-03-01T12:00:00Z","expires":"2025-03-02T12:00:00Z"}`,
+		`{"version":1,"issued":"2025-03-01T12:00:00Z","expires":"2025-03-02T12:00:00Z","version":2}`,
+		`{"version":1,"issued":"2025-03-01T12:00:00Z","expires":"2025-03-02T12:00:00Z","targets":{"groups":["a"],"groups":["b"]}}`,
 	} {
 		f.Add([]byte(s), uint8(1))
 	}

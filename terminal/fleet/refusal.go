@@ -7,7 +7,7 @@ import (
 
 // Refusal codes, stable: a fleet manager may switch on them.
 const (
-	CodeBadBundle    = "bad_bundle"           // 400: malformed, or over MaxBundle
+	CodeBadBundle    = "bad_bundle"           // 400: malformed (a member not spelled exactly as documented, or twice), or over MaxBundle
 	CodeNoFleetKey   = "no_fleet_key"         // 501: this terminal pins no fleet key
 	CodeBadSignature = "bad_bundle_signature" // 403: not signed by the pinned key
 	CodeWrongTarget  = "wrong_target"         // 422: not for this terminal

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"showpos/sync/outbox"
+	"showpos/terminal/strictjson"
 )
 
 // Clients is what the operator API needs to manage integrator clients;
@@ -140,7 +141,7 @@ func (a *api) addClient(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in NewClientBody
-	if err := decodeStrictJSON(body, &in); err != nil {
+	if err := strictjson.Decode(body, &in); err != nil {
 		writeCoded(w, http.StatusBadRequest, codeBadRequest, `body must be JSON {"name":"…","role":"register"|"fleet"}: `+err.Error())
 		return
 	}
@@ -253,7 +254,7 @@ func (a *api) rotateClient(w http.ResponseWriter, r *http.Request) {
 	}
 	in := RotateBody{}
 	if len(bytes.TrimSpace(body)) > 0 {
-		if err := decodeStrictJSON(body, &in); err != nil {
+		if err := strictjson.Decode(body, &in); err != nil {
 			writeCoded(w, http.StatusBadRequest, codeBadRequest, `body must be empty or JSON {"grace":"24h"}: `+err.Error())
 			return
 		}

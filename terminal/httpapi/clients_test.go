@@ -130,7 +130,10 @@ func TestClientsRefuseBadInput(t *testing.T) {
 		{"control in name", "/v1/clients", `{"name":"a\u0007","role":"register"}`, 400, "bad_request", "control"},
 		{"no role", "/v1/clients", `{"name":"Till 1"}`, 400, "bad_request", `want "register"`},
 		{"unknown role", "/v1/clients", `{"name":"Till 1","role":"admin"}`, 400, "bad_request", `role "admin"`},
-		{"unknown field", "/v1/clients", `{"name":"Till 1","role":"register","secret":"mine"}`, 400, "bad_request", "unknown field"},
+		{"unknown field", "/v1/clients", `{"name":"Till 1","role":"register","secret":"mine"}`, 400, "bad_request", `unknown member "secret"`},
+		{"role in another case", "/v1/clients", `{"name":"Till 1","Role":"fleet"}`, 400, "bad_request", `unknown member "Role"`},
+		{"role twice", "/v1/clients", `{"name":"Till 1","role":"register","role":"fleet"}`, 400, "bad_request", `duplicate member "role"`},
+		{"number in another case", "/v1/clients", `{"name":"Fleet","role":"fleet","NUMBER":"sn_fleet","key":"` + strings.Repeat("k", 32) + `"}`, 400, "bad_request", `unknown member "NUMBER"`},
 		{"key without number", "/v1/clients", `{"name":"Fleet","role":"fleet","key":"` + strings.Repeat("k", 32) + `"}`, 400, "bad_request", "go together"},
 		{"number without key", "/v1/clients", `{"name":"Fleet","role":"fleet","number":"sn_fleet"}`, 400, "bad_request", "go together"},
 		{"short imported key", "/v1/clients", `{"name":"Fleet","role":"fleet","number":"sn_fleet","key":"short-key"}`, 400, "bad_request", "want 32"},
@@ -141,6 +144,8 @@ func TestClientsRefuseBadInput(t *testing.T) {
 		{"grace not a duration", "/v1/clients/" + number + "/rotate", `{"grace":"a day"}`, 400, "bad_request", "grace"},
 		{"negative grace", "/v1/clients/" + number + "/rotate", `{"grace":"-1h"}`, 400, "bad_request", "grace"},
 		{"grace over 30 days", "/v1/clients/" + number + "/rotate", `{"grace":"721h"}`, 400, "bad_request", "720h"},
+		{"grace in another case", "/v1/clients/" + number + "/rotate", `{"Grace":"1h"}`, 400, "bad_request", `unknown member "Grace"`},
+		{"grace twice", "/v1/clients/" + number + "/rotate", `{"grace":"721h","grace":"1h"}`, 400, "bad_request", `duplicate member "grace"`},
 		{"rotate unknown", "/v1/clients/sn_0000000000000000/rotate", ``, 404, "unknown_client", ""},
 		{"revoke unknown", "/v1/clients/sn_0000000000000000/revoke", ``, 404, "unknown_client", ""},
 		{"revoke overlong", "/v1/clients/" + strings.Repeat("9", 65) + "/revoke", ``, 404, "unknown_client", ""},
@@ -148,7 +153,8 @@ func TestClientsRefuseBadInput(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			a := call(t, "POST", op.URL+tc.path, tc.body)
-			msg, _ := a.body["error"].(map[string]any)["message"].(string)
+			e, _ := a.body["error"].(map[string]any)
+			msg, _ := e["message"].(string)
 			if a.status != tc.status || a.code() != tc.code || !strings.Contains(msg, tc.says) {
 				t.Errorf("got %d %v, want %d %q saying %q", a.status, a.body, tc.status, tc.code, tc.says)
 			}

@@ -5,8 +5,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"encoding/json"
-	"errors"
-	"io"
 	"math/big"
 	"math/rand/v2"
 	"mime"
@@ -32,6 +30,7 @@ import (
 	"showpos/terminal/httpapi"
 	"showpos/terminal/paytx"
 	"showpos/terminal/request"
+	"showpos/terminal/strictjson"
 )
 
 // The fixed clock, keys and random stream: request ids and signatures are
@@ -190,16 +189,11 @@ func checkAnswer(t *testing.T, rec *httptest.ResponseRecorder) map[string]any {
 	return nil
 }
 
-// strictDecode decodes exactly one JSON object into v, no unknown member,
-// nothing after it: what the API documents as its bodies.
+// strictDecode decodes exactly one JSON value into v as the API documents
+// its bodies: member names exactly as declared, none twice, nothing after
+// it (strictjson, tested on its own against a reference reader).
 func strictDecode(b []byte, v any) bool {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return false
-	}
-	_, err := dec.Token()
-	return errors.Is(err, io.EOF)
+	return strictjson.Decode(b, v) == nil
 }
 
 // FuzzBroadcastTx posts arbitrary bodies to POST /api/showpos/broadcastTx

@@ -11,6 +11,7 @@ import (
 	"showpos/sync/outbox"
 	"showpos/terminal/checkout"
 	"showpos/terminal/request"
+	"showpos/terminal/strictjson"
 )
 
 // Register is what the register calls (on the socket and, for role
@@ -188,7 +189,7 @@ func (a *api) newRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in NewRequestBody
-	if err := decodeStrictJSON(body, &in); err != nil {
+	if err := strictjson.Decode(body, &in); err != nil {
 		writeCoded(w, http.StatusBadRequest, codeBadRequest, "body must be JSON {\"amount\",\"asset\",\"memo\"}: "+err.Error())
 		return
 	}

@@ -100,6 +100,7 @@ func TestOperatorRequests(t *testing.T) {
 	if a := call(t, "POST", op.URL+"/v1/requests/"+id+"/cancel", ""); a.status != 200 || a.body["status"] != "cancelled" {
 		t.Errorf("cancel: %d %v", a.status, a.body)
 	}
+	before := call(t, "GET", op.URL+"/v1/requests/current", "").body["id"]
 	tests := []struct {
 		body   string
 		status int
@@ -112,11 +113,20 @@ func TestOperatorRequests(t *testing.T) {
 		{`{"amount":"1","memo":"bell\u0007"}`, 400, "invalid_request"},
 		{`{"amount":1}`, 400, "bad_request"},
 		{`{"amount":"1","tip":"2"}`, 400, "bad_request"},
+		// Member names as documented, each once: encoding/json alone took
+		// these (the last duplicate winning).
+		{`{"Amount":"1"}`, 400, "bad_request"},
+		{`{"amount":"1","aſſet":"TUSD"}`, 400, "bad_request"},
+		{`{"amount":"2","amount":"1"}`, 400, "bad_request"},
 	}
 	for _, tc := range tests {
 		if a := call(t, "POST", op.URL+"/v1/requests", tc.body); a.status != tc.status || a.code() != tc.code {
 			t.Errorf("%s: %d %q, want %d %q", tc.body, a.status, a.code(), tc.status, tc.code)
 		}
+	}
+	// No refused body made a request.
+	if a := call(t, "GET", op.URL+"/v1/requests/current", ""); a.body != nil && a.body["id"] != nil && a.body["id"] != before {
+		t.Errorf("a refused body made request %v", a.body["id"])
 	}
 }
 

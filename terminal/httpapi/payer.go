@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -12,6 +10,7 @@ import (
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/request"
+	"showpos/terminal/strictjson"
 )
 
 // Till is what the payer API needs from the terminal.
@@ -114,7 +113,7 @@ func (p *payer) broadcast(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var in broadcastBody
-	if err := decodeStrictJSON(body, &in); err != nil {
+	if err := strictjson.Decode(body, &in); err != nil {
 		writeCoded(w, http.StatusBadRequest, codeBadRequest, "body must be JSON {\"requestId\":…,\"rawTx\":\"0x…\"}: "+err.Error())
 		return
 	}
@@ -157,21 +156,4 @@ func writeBodyError(w http.ResponseWriter, err error) {
 		return
 	}
 	writeCoded(w, http.StatusBadRequest, codeBadRequest, "could not read the request body")
-}
-
-// decodeStrictJSON decodes exactly one JSON object with no unknown fields
-// and nothing after it.
-func decodeStrictJSON(b []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if dec.More() {
-		return errors.New("data after the JSON object")
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("data after the JSON object")
-	}
-	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -426,6 +427,49 @@ func TestBroadcastBadBodies(t *testing.T) {
 	ps, err := tm.store.Payments(outbox.PaymentFilter{})
 	if err != nil || len(ps) != 0 {
 		t.Errorf("bad bodies stored %d payments (%v)", len(ps), err)
+	}
+}
+
+// A body is read as any JSON library reads it: member names exactly as
+// documented, each once. encoding/json alone matched "RequestId",
+// "requestid" or "requeſtId" to requestId and let the last duplicate win,
+// so a payment was taken for a body that other readers (a proxy, a log, the
+// payer's app) see with another request id or none. Each is refused
+// bad_request naming the member, and no payment is stored.
+func TestBroadcastRefusesMemberNamesNotExactlyDeclared(t *testing.T) {
+	tm := newTerminal(t)
+	r := tm.request("0.01", "ETH")
+	raw, err := sign(t, r, newKey(t), paytx.Options{}).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, tx := strconv.Quote(r.ID), strconv.Quote(hexutil.Encode(raw))
+	tests := []struct{ name, body, says string }{
+		{"capitalised", `{"RequestId":` + id + `,"rawTx":` + tx + `}`, `unknown member "RequestId"`},
+		{"lower case beside the right one", `{"requestId":"00000000000000000000000000000000","requestid":` + id + `,"rawTx":` + tx + `}`, `unknown member "requestid"`},
+		{"long s", `{"requeſtId":` + id + `,"rawTx":` + tx + `}`, `unknown member "requeſtId"`},
+		{"upper case tx", `{"requestId":` + id + `,"RAWTX":` + tx + `}`, `unknown member "RAWTX"`},
+		{"duplicate request id", `{"requestId":"00000000000000000000000000000000","requestId":` + id + `,"rawTx":` + tx + `}`, `duplicate member "requestId"`},
+		{"duplicate tx", `{"requestId":` + id + `,"rawTx":"0x00","rawTx":` + tx + `}`, `duplicate member "rawTx"`},
+		{"byte order mark", "\ufeff" + `{"requestId":` + id + `,"rawTx":` + tx + `}`, "invalid JSON"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a := tm.post(checkout.BroadcastPath, []byte(tc.body))
+			e, _ := a.body["error"].(map[string]any)
+			msg, _ := e["message"].(string)
+			if a.status != 400 || a.code() != "bad_request" || !strings.Contains(msg, tc.says) {
+				t.Errorf("got %d %v, want 400 bad_request saying %q", a.status, a.body, tc.says)
+			}
+		})
+	}
+	ps, err := tm.store.Payments(outbox.PaymentFilter{})
+	if err != nil || len(ps) != 0 {
+		t.Fatalf("refused bodies stored %d payments (%v)", len(ps), err)
+	}
+	// The same transaction, named as documented, is taken.
+	if a := tm.post(checkout.BroadcastPath, []byte(`{"requestId":`+id+`,"rawTx":`+tx+`}`)); a.status != 202 {
+		t.Fatalf("the exact body: %d %v", a.status, a.body)
 	}
 }
 
