@@ -60,7 +60,7 @@ func Network(o NetworkOptions) http.Handler {
 	a.status, a.fleet = o.Status, o.Fleet
 	v := o.Verifier
 	mux := http.NewServeMux()
-	mux.Handle("/api/showpos/", Payer(o.Till, a.log))
+	mux.Handle("/api/showpos/", payerAPI(o.Till, a.log, a.qrs))
 	for _, rt := range a.registerRoutes() {
 		mux.Handle(rt.pattern, v.Require(rt.h, outbox.RoleRegister))
 	}
