@@ -320,3 +320,103 @@ func TestConnFlood(t *testing.T) {
 		t.Errorf("posd had %d file descriptors open during the flood: over %d before + %d connections + %d", peak, fds0, maxConns, fdSlack)
 	}
 }
+
+// bodyFloodGrowthBound is how far posd's resident memory may rise while
+// SHOWPOS_BODYFLOOD_CLIENTS clients each hold a payer body of the largest
+// size but its last byte, posd capped at 16 connections: the body read so
+// far (about 0.5 MiB of buffer) for each of 16, and the runtime's slack.
+// Uncapped, every client's body was held at once.
+const bodyFloodGrowthBound = 16 << 10 // KiB
+
+// TestBodyFlood: posd runs with api.max_conns = 16, and
+// SHOWPOS_BODYFLOOD_CLIENTS clients (128) at once each send
+// POST /api/showpos/broadcastTx with the largest body the payer API reads
+// (260 KiB: a 128 KiB transaction in hex), all but its last byte, and
+// then hold the connection, as a client that means to hold memory would.
+// After 3 s (posd has read what it accepted), posd's resident memory
+// (VmRSS, VmHWM) must not have risen more than bodyFloodGrowthBound; then
+// the clients hang up, and one full body is refused invalid_tx, as the
+// check refuses it.
+func TestBodyFlood(t *testing.T) {
+	log := harness(t)
+	const maxConns = 16
+	clients := sizeInt(t, "SHOWPOS_BODYFLOOD_CLIENTS", 128, 128)
+	ctx := t.Context()
+	began := time.Now()
+
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfg := strings.Replace(terminalConfig(dir, addr, "", ""), "[api]\n", fmt.Sprintf("[api]\nmax_conns = %d\n", maxConns), 1)
+	d := newDaemon(t, log, dir, addr, cfg)
+	if _, err := d.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pid := d.pid()
+	r, err := d.newRequest(ctx, "0.01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(fmt.Sprintf(`{"requestId":%q,"rawTx":"0x%s"}`, r.ID, strings.Repeat("02", 128<<10)))
+	post := func() (reply, error) {
+		c := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DisableKeepAlives: true}}
+		return call(ctx, c, "POST", "http://"+addr+"/api/showpos/broadcastTx", body)
+	}
+	if a, err := post(); err != nil || a.status != http.StatusBadRequest || a.code() != "invalid_tx" {
+		t.Fatalf("warm-up: %d %.80q %v", a.status, a.body, err)
+	}
+	before := readMemory(t, pid)
+
+	head := fmt.Sprintf("POST /api/showpos/broadcastTx HTTP/1.1\r\nHost: till\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body))
+	var held atomic.Int64
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	for range clients {
+		wg.Go(func() {
+			var dl net.Dialer
+			conn, err := dl.DialContext(ctx, "tcp", addr)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, conn)
+			mu.Unlock()
+			// Writes past what posd accepted block on the kernel's
+			// buffers; the hang-up below ends them.
+			if _, err := io.WriteString(conn, head); err == nil {
+				if _, err := conn.Write(body[:len(body)-1]); err == nil {
+					held.Add(1)
+				}
+			}
+		})
+	}
+	time.Sleep(3 * time.Second)
+	during := readMemory(t, pid)
+	fds, _ := openFDs(pid)
+	mu.Lock()
+	for _, c := range conns {
+		c.Close()
+	}
+	mu.Unlock()
+	wg.Wait()
+	growth := during.hwm - before.rss
+	a, err := post()
+
+	f := figures{name: "bodyflood"}
+	f.add("api.max_conns", "%d", maxConns)
+	f.add("clients holding a body but its last byte", "%d (%d got it all written)", clients, held.Load())
+	f.add("posd fds while held", "%d", fds)
+	f.add("posd VmRSS before / held", "%s / %s", mib(before.rss), mib(during.rss))
+	f.add("posd VmHWM before / held", "%s / %s", mib(before.hwm), mib(during.hwm))
+	f.add("peak growth (VmHWM held − VmRSS before)", "%s (bound %s)", mib(growth), mib(bodyFloodGrowthBound))
+	f.add("a whole body afterwards", "%d %s", a.status, a.code())
+	f.add("harness took", "%s", time.Since(began).Round(time.Second))
+	f.print()
+
+	if err != nil || a.status != http.StatusBadRequest || a.code() != "invalid_tx" {
+		t.Errorf("a whole body after the flood: %d %.80q %v, want 400 invalid_tx", a.status, a.body, err)
+	}
+	if growth > bodyFloodGrowthBound {
+		t.Errorf("posd's peak memory rose %s while the bodies were held, more than %s", mib(growth), mib(bodyFloodGrowthBound))
+	}
+}

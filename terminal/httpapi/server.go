@@ -22,7 +22,9 @@ const (
 	// headerTimeout is how long a connection has to send its request's
 	// header, from its first byte (or, on a new connection, from its
 	// accept). A phone sends it in one packet; 5 s leaves room for a lossy
-	// Wi-Fi's retransmissions. With TLS it bounds the handshake too.
+	// Wi-Fi's retransmissions. With TLS the handshake before it gets as
+	// long again (net/http's handshake timeout is the least of the
+	// server's timeouts).
 	headerTimeout = 5 * time.Second
 	// idleTimeout is how long a kept-alive connection may wait for its
 	// next request. A payer's next call (the signed payment after the
