@@ -149,7 +149,7 @@ func TestQRFlood(t *testing.T) {
 	after := readMemory(t, pid)
 	growth := after.hwm - before.rss
 
-	f := figures{name: "qrflood"}
+	f := figures{name: "qrflood: 64 clients ask for large QR codes at once"}
 	f.add("clients at once × calls", "%d × %d, six requests, module %d..%d and 64", clients, calls, request.MaxModuleSize-7, request.MaxModuleSize)
 	f.add("served (PNG)", "%d, in %s", served.Load(), lat)
 	f.add("refused module=64 (400 bad_request)", "%d", refused.Load())
@@ -302,7 +302,7 @@ func TestConnFlood(t *testing.T) {
 	wg.Wait()
 	fdsAfter, _ := openFDs(pid)
 
-	f := figures{name: "connflood"}
+	f := figures{name: "connflood: payers call during a flood of idle connections"}
 	f.add("api.max_conns", "%d", maxConns)
 	f.add("flood connections (dials)", "%d held (%d dials)", conns, dials.Load())
 	f.add("payers answered", "%d of %d", len(waits), payers)
@@ -402,7 +402,7 @@ func TestBodyFlood(t *testing.T) {
 	growth := during.hwm - before.rss
 	a, err := post()
 
-	f := figures{name: "bodyflood"}
+	f := figures{name: "bodyflood: the largest payer bodies held unfinished"}
 	f.add("api.max_conns", "%d", maxConns)
 	f.add("clients holding a body but its last byte", "%d (%d got it all written)", clients, held.Load())
 	f.add("posd fds while held", "%d", fds)
