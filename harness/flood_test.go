@@ -149,7 +149,7 @@ func TestQRFlood(t *testing.T) {
 	after := readMemory(t, pid)
 	growth := after.hwm - before.rss
 
-	f := figures{name: "qrflood: 64 clients ask for large QR codes at once"}
+	f := figures{name: "qrflood: clients ask for large QR codes at once"}
 	f.add("clients at once × calls", "%d × %d, six requests, module %d..%d and 64", clients, calls, request.MaxModuleSize-7, request.MaxModuleSize)
 	f.add("served (PNG)", "%d, in %s", served.Load(), lat)
 	f.add("refused module=64 (400 bad_request)", "%d", refused.Load())
