@@ -1,5 +1,5 @@
 // Package harness is the "nothing lost" half of the proof harness (issue
-// 7): five harnesses that put the real posd binary (built once per run
+// 7, and issue 12's floods): eight harnesses that put the real posd binary (built once per run
 // from ./cmd/posd) through what a terminal in a shop goes through, and
 // print what happened as figures — counts, durations, p50/p99 — at the
 // end of each. Real parts only: real bbolt files, HTTP on loopback, the
@@ -8,7 +8,8 @@
 //
 // The harnesses skip unless SHOWPOS_HARNESS=1, so `go test ./...` stays
 // fast. Run them with make (mk/harness.mk): `make kill9`, `make linkcut`,
-// `make diskfull`, `make corrupt`, `make replug`, `make harness` (all,
+// `make diskfull`, `make corrupt`, `make replug`, `make qrflood`, `make
+// connflood`, `make bodyflood`, `make harness` (all,
 // full size) or `make harness-ci` (all, CI-sized: SHOWPOS_HARNESS_SIZE=ci).
 // Sizes can be set one by one with the SHOWPOS_* variables named below. A
 // harness fails when a figure marked "must be 0" is not.
@@ -132,4 +133,53 @@
 // restarts (must be 0: one pid, one start time); unplug seen, port
 // reopened and time to read again (replug to payment stored), as
 // p50/p99/max.
+//
+// # qrflood (TestQRFlood)
+//
+// Anyone on the shop's network may ask the payer API for a QR code. 64
+// clients at once (SHOWPOS_QRFLOOD_CLIENTS) make SHOWPOS_QRFLOOD_CALLS
+// calls each (full 32, CI 8) to GET /api/showpos/qr.png for six requests
+// at the eight largest module sizes (request.MaxModuleSize and the seven
+// below: 48 pictures, more than posd keeps, so it paints throughout), and
+// one call in four at module=64, the old cap, which must be refused. posd's
+// VmRSS and VmHWM (/proc/PID/status) are read after a warm-up and after
+// the flood.
+//
+// Figures: served (PNG) with latency p50/p99/max; refused module=64 (must
+// be every such call); 503 busy (a call that got no paint slot within 2
+// s); other answers (must be 0); VmRSS and VmHWM before and after; peak
+// growth, VmHWM after minus VmRSS before, which must stay under 48 MiB.
+// Measured here: 8.7 MiB. The code before issue 12 grew 1340 MiB on the
+// CI size (and kept 1.2 GiB resident), and 93.5 MiB with module=64 left
+// out.
+//
+// # connflood (TestConnFlood)
+//
+// posd runs with api.max_conns = SHOWPOS_CONNFLOOD_CAP (16). A flood holds
+// SHOWPOS_CONNFLOOD_CONNS connections (full 4×, CI 1.5× the cap) to the
+// network API: half send nothing, half make one call and stay idle on the
+// kept-alive connection; each is dialled again the moment posd drops it.
+// Then SHOWPOS_CONNFLOOD_PAYERS payers (full 10, CI 3) read their request
+// at once, each on a new connection. posd's open descriptors
+// (/proc/PID/fd) are sampled every 20 ms throughout.
+//
+// Figures: payers answered (must be all) and how long each waited: about
+// 5 s (the header and idle timeouts) for each cap's worth of connections
+// queued ahead of it, so 5 s on the CI size and 20 s on the full one; other
+// answers (must be 0); descriptors before, at their peak, flooded and
+// after (the peak must stay within before + the cap + 4); VmRSS before
+// and flooded (about 22 KiB a connection).
+//
+// # bodyflood (TestBodyFlood)
+//
+// posd runs with api.max_conns = 16. SHOWPOS_BODYFLOOD_CLIENTS clients
+// (128) each send POST /api/showpos/broadcastTx with the largest body the
+// payer API reads (260 KiB) but its last byte, and hold the connection.
+// After 3 s posd's VmRSS and VmHWM are read; then the clients hang up and
+// one whole body must be refused 400 invalid_tx.
+//
+// Figures: clients holding a body; posd's descriptors while held; VmRSS
+// and VmHWM before and while held; peak growth, which must stay under 16
+// MiB (measured: 5.2 MiB; the code before issue 12, uncapped, 47.2 MiB
+// with 141 descriptors); the whole body's answer.
 package harness

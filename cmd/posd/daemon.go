@@ -378,7 +378,7 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry) (servers [
 		}
 		network.srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
-	if network.ln, err = net.Listen("tcp", cfg.API.Listen); err != nil {
+	if network.ln, err = httpapi.ListenTCP(cfg.API.Listen, cfg.API.MaxConns); err != nil {
 		return nil, fmt.Errorf("network API: %w", err)
 	}
 	servers = append(servers, network)
@@ -398,7 +398,7 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry) (servers [
 
 	if cfg.API.MetricsListen != "" {
 		m := server{name: "metrics"}
-		if m.ln, err = net.Listen("tcp", cfg.API.MetricsListen); err != nil {
+		if m.ln, err = httpapi.ListenTCP(cfg.API.MetricsListen, httpapi.MetricsMaxConns); err != nil {
 			return servers, fmt.Errorf("metrics (api.metrics_listen): %w", err)
 		}
 		mux := http.NewServeMux()

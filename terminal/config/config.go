@@ -36,6 +36,16 @@ const (
 	DefaultListen     = "127.0.0.1:8080"
 	DefaultDataDir    = "/var/lib/showpos"
 	DefaultRequestTTL = 5 * time.Minute
+	// DefaultMaxConns caps the network API's open connections. A terminal
+	// serves one payer at a time (a browser opens up to 6 connections), a
+	// cash register or two and a fleet manager: 64 leaves room for all of
+	// them several times over, and 64 idle connections cost posd about
+	// 1.4 MiB (22 KiB each, measured without TLS) and 64 file
+	// descriptors, nothing a small board misses.
+	DefaultMaxConns = 64
+	// MaxMaxConns bounds api.max_conns: past it the connections alone
+	// could cost a small board tens of MiB.
+	MaxMaxConns = 1024
 	// DefaultTokenMinGas is the gas floor for an ERC-20 transfer when an
 	// asset sets none: a plain transfer costs 35–52k gas; a payer's wallet
 	// that estimates well leaves headroom above that.
@@ -111,6 +121,9 @@ type API struct {
 	// address (no authentication: keep it on a management network). The
 	// operator socket serves /metrics too.
 	MetricsListen string
+	// MaxConns is how many connections the network API holds open at
+	// once; more wait in the kernel's queue until one closes.
+	MaxConns int
 }
 
 // OverrideListen sets api.listen (the -listen flag). A public_url that
@@ -216,6 +229,7 @@ type file struct {
 		TLSCert        string `toml:"tls_cert"`
 		TLSKey         string `toml:"tls_key"`
 		MetricsListen  string `toml:"metrics_listen"`
+		MaxConns       int    `toml:"max_conns"`
 	} `toml:"api"`
 	Chain struct {
 		ID            uint64        `toml:"id"`
@@ -340,7 +354,7 @@ func (f *file) check() (*Config, error) {
 			PublicURL:    strings.TrimRight(f.Terminal.PublicURL, "/"),
 		},
 		API: API{Listen: f.API.Listen, OperatorSocket: f.API.OperatorSocket,
-			TLSCert: f.API.TLSCert, TLSKey: f.API.TLSKey, MetricsListen: f.API.MetricsListen},
+			TLSCert: f.API.TLSCert, TLSKey: f.API.TLSKey, MetricsListen: f.API.MetricsListen, MaxConns: f.API.MaxConns},
 		Texts:    Texts{Welcome: strings.TrimSpace(f.Texts.Welcome)},
 		ChainID:  f.Chain.ID,
 		Payments: Payments{AllowOverpay: f.Payments.AllowOverpay},
@@ -379,6 +393,12 @@ func (f *file) check() (*Config, error) {
 		if _, _, err := net.SplitHostPort(c.API.MetricsListen); err != nil {
 			return nil, invalid("api.metrics_listen %q: %v", c.API.MetricsListen, err)
 		}
+	}
+	if c.API.MaxConns == 0 {
+		c.API.MaxConns = DefaultMaxConns
+	}
+	if c.API.MaxConns < 1 || c.API.MaxConns > MaxMaxConns {
+		return nil, invalid("api.max_conns %d is outside 1..%d", c.API.MaxConns, MaxMaxConns)
 	}
 	if c.Terminal.PublicURL == "" {
 		c.Terminal.PublicURL = defaultPublicURL(c.API)

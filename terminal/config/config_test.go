@@ -49,6 +49,9 @@ func TestParseGoodConfig(t *testing.T) {
 	if c.API.Listen != DefaultListen || c.Terminal.PublicURL != "http://"+DefaultListen {
 		t.Errorf("defaults: listen %q public %q", c.API.Listen, c.Terminal.PublicURL)
 	}
+	if c.API.MaxConns != DefaultMaxConns {
+		t.Errorf("defaults: max_conns %d, want %d", c.API.MaxConns, DefaultMaxConns)
+	}
 	if c.Merchant != common.HexToAddress("0x000000000000000000000000000000000000dEaD") {
 		t.Errorf("merchant %s", c.Merchant)
 	}
@@ -102,6 +105,8 @@ func TestParseRefusesBadConfig(t *testing.T) {
 		{"duplicate symbol", `symbol = "TUSD"`, `symbol = "eth"`, "appears twice"},
 		{"two natives", "token = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"\ndecimals = 6\n", "", "more than one native"},
 		{"bad listen", "[chain]", "[api]\nlisten = \"nonsense\"\n[chain]", "api.listen"},
+		{"no connections", "[chain]", "[api]\nmax_conns = -1\n[chain]", "api.max_conns"},
+		{"too many connections", "[chain]", "[api]\nmax_conns = 1025\n[chain]", "api.max_conns"},
 		{"not toml", "[chain]", "[chain", ""},
 		{"chain id past JavaScript's exact range", "id = 1337", "id = 9007199254740992", "chain.id"},
 		{"symbol with a space", `symbol = "TUSD"`, `symbol = "T USD"`, "assets[1]"},

@@ -9,6 +9,10 @@ import (
 	"showpos/terminal/auth"
 )
 
+// MaxNetworkBody is the largest body a network API call takes: a fleet
+// bundle's.
+const MaxNetworkBody = maxBundle
+
 // NetworkOptions configure the network API. Till, Register and Verifier
 // are required; a nil Status or Fleet makes its call answer 501
 // not_configured (after authentication).
@@ -50,6 +54,9 @@ type NetworkOptions struct {
 // request is signed, and 403 forbidden_role when the client's role may not
 // make it.
 //
+// Network reads at most MaxNetworkBody of a signed call's body (less if
+// the Verifier's MaxBody says so) before its signature is checked.
+//
 // Network panics if Till, Register or Verifier is nil: an integrator API
 // without authentication must not be served by mistake.
 func Network(o NetworkOptions) http.Handler {
@@ -58,9 +65,15 @@ func Network(o NetworkOptions) http.Handler {
 	}
 	a := newAPI(o.Register, o.Logger, o.Clock, o.Location)
 	a.status, a.fleet = o.Status, o.Fleet
-	v := o.Verifier
+	// The body is read (for its hash) before the signature is checked,
+	// for anyone naming a service number, and service numbers are public:
+	// so no more of it is read than the largest body a route here takes.
+	v := *o.Verifier
+	if v.MaxBody <= 0 || v.MaxBody > MaxNetworkBody {
+		v.MaxBody = MaxNetworkBody
+	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/showpos/", Payer(o.Till, a.log))
+	mux.Handle("/api/showpos/", payerAPI(o.Till, a.log, a.qrs))
 	for _, rt := range a.registerRoutes() {
 		mux.Handle(rt.pattern, v.Require(rt.h, outbox.RoleRegister))
 	}

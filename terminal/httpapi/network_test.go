@@ -227,3 +227,33 @@ func TestNetworkNeedsAVerifier(t *testing.T) {
 	}()
 	httpapi.Network(httpapi.NetworkOptions{Till: tm.till, Register: tm.till})
 }
+
+// TestNetworkReadsNoMoreThanItsLargestBody: a call naming a real service
+// number (they are public) with a body over the largest any network route
+// takes (a fleet bundle's) is refused 413 body_too_large before its
+// signature is checked, not read to the Verifier's 1 MiB default first.
+func TestNetworkReadsNoMoreThanItsLargestBody(t *testing.T) {
+	tm := newTerminal(t)
+	op := operatorServer(t, tm)
+	nw := networkServer(t, tm, httpapi.NetworkOptions{})
+	number, _ := addClient(t, op.URL, "Fleet HQ", outbox.RoleFleet)
+	for _, tc := range []struct {
+		name string
+		size int
+		want string
+	}{
+		{"the largest body", httpapi.MaxNetworkBody, "bad_signature"},
+		{"one byte more", httpapi.MaxNetworkBody + 1, "body_too_large"},
+		{"under the Verifier's default", 600 << 10, "body_too_large"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := strings.Repeat("x", tc.size)
+			// Signed with a wrong key: only the body's size decides
+			// whether the signature is reached.
+			a := tm.signed("POST", nw.URL+"/v1/fleet/bundle", body, number, "sk_wrong")
+			if a.code() != tc.want {
+				t.Errorf("%d bytes: %d %s, want %s", tc.size, a.status, a.code(), tc.want)
+			}
+		})
+	}
+}

@@ -116,6 +116,7 @@ type api struct {
 	log     *slog.Logger
 	now     func() time.Time
 	loc     *time.Location
+	qrs     *qrPainter
 }
 
 func newAPI(reg Register, log *slog.Logger, clock func() time.Time, loc *time.Location) *api {
@@ -128,7 +129,7 @@ func newAPI(reg Register, log *slog.Logger, clock func() time.Time, loc *time.Lo
 	if loc == nil {
 		loc = time.Local
 	}
-	return &api{reg: reg, log: log, now: clock, loc: loc}
+	return &api{reg: reg, log: log, now: clock, loc: loc, qrs: newQRPainter()}
 }
 
 type route struct {
@@ -233,7 +234,7 @@ func (a *api) qr(w http.ResponseWriter, r *http.Request) {
 		writeCoded(w, http.StatusBadRequest, codeBadRequest, "id is too long")
 		return
 	}
-	writeQR(w, r, a.log, a.reg.Request, id)
+	a.qrs.write(w, r, a.log, a.reg.Request, id)
 }
 
 func (a *api) cancel(w http.ResponseWriter, r *http.Request) {

@@ -39,6 +39,12 @@ const maxIDLen = 64
 // It answers any origin (CORS): payer web apps call it from the browser,
 // and every payload it serves or takes is signed.
 func Payer(t Till, log *slog.Logger) http.Handler {
+	return payerAPI(t, log, newQRPainter())
+}
+
+// payerAPI is Payer painting QR codes with qr, which the network API
+// shares with its register routes.
+func payerAPI(t Till, log *slog.Logger, qr *qrPainter) http.Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -52,7 +58,7 @@ func Payer(t Till, log *slog.Logger) http.Handler {
 			writeCoded(w, http.StatusBadRequest, codeBadRequest, "id is too long")
 			return
 		}
-		writeQR(w, r, p.log, t.Request, id)
+		qr.write(w, r, p.log, t.Request, id)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeCoded(w, http.StatusNotFound, codeNotFound, "no such endpoint: "+r.URL.Path)

@@ -13,36 +13,24 @@ const (
 	reducedQuietZone = 2
 )
 
-// qrMemo is an encoded QR code kept for the next frame: the request screen
-// is redrawn every second for its countdown, with the same URI.
-type qrMemo struct {
-	content string
-	bits    [][]bool // modules without quiet zone; nil if content cannot be encoded
-}
-
+// qrMemoSize is how many QR codes' modules are kept for the next frame:
+// the request screen is redrawn every second for its countdown, with the
+// same URI.
 const qrMemoSize = 4
 
 // qrBits returns content's modules at error correction level Medium (as
 // request.QR draws them), without quiet zone, or nil if content is too long
-// for a QR code. r.mu is held.
+// for a QR code.
 func (r *Renderer) qrBits(content string) [][]bool {
-	for i, m := range r.qrMemo {
-		if m.content == content {
-			copy(r.qrMemo[1:i+1], r.qrMemo[:i])
-			r.qrMemo[0] = m
-			return m.bits
-		}
+	if bits, ok := r.qrMemo.Get(content); ok {
+		return bits
 	}
 	var bits [][]bool
 	if q, err := qrcode.New(content, qrcode.Medium); err == nil {
 		q.DisableBorder = true
 		bits = q.Bitmap()
 	}
-	if len(r.qrMemo) < qrMemoSize {
-		r.qrMemo = append(r.qrMemo, qrMemo{})
-	}
-	copy(r.qrMemo[1:], r.qrMemo)
-	r.qrMemo[0] = qrMemo{content, bits}
+	r.qrMemo.Put(content, bits)
 	return bits
 }
 

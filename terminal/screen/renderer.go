@@ -14,6 +14,8 @@ import (
 	"golang.org/x/image/font/gofont/gomonobold"
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/opentype"
+
+	"showpos/terminal/memo"
 )
 
 // Size is a display's size in pixels and whether it shows only black and
@@ -54,8 +56,8 @@ type Renderer struct {
 	mu         sync.Mutex
 	fonts      [numStyles]*opentype.Font
 	faces      map[faceKey]*faceInfo
-	qrMemo     []qrMemo     // most recent first
-	resultMemo []resultMemo // most recent first
+	qrMemo     *memo.Cache[string, [][]bool] // QR modules by content
+	resultMemo *memo.Cache[Result, image.Image]
 }
 
 // New returns a Renderer for size, or ErrSize if size is below MinW×MinH or
@@ -65,7 +67,8 @@ func New(size Size) (*Renderer, error) {
 	if size.W < MinW || size.H < MinH || size.W > MaxSide || size.H > MaxSide {
 		return nil, fmt.Errorf("%w: %v, want %d×%d to %d×%d", ErrSize, size, MinW, MinH, MaxSide, MaxSide)
 	}
-	r := &Renderer{size: size, faces: make(map[faceKey]*faceInfo)}
+	r := &Renderer{size: size, faces: make(map[faceKey]*faceInfo),
+		qrMemo: memo.New[string, [][]bool](qrMemoSize), resultMemo: memo.New[Result, image.Image](resultMemoSize)}
 	for i, ttf := range [numStyles][]byte{regular: goregular.TTF, bold: gobold.TTF, mono: gomono.TTF, monoBold: gomonobold.TTF} {
 		f, err := opentype.Parse(ttf)
 		if err != nil {

@@ -244,30 +244,17 @@ func countdown(d time.Duration) string {
 // sees. So the same Result gives the same image; callers must not draw on
 // it.
 func (r *Renderer) Result(v Result) image.Image {
+	if img, ok := r.resultMemo.Get(v); ok {
+		return img
+	}
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i, m := range r.resultMemo {
-		if m.v == v {
-			copy(r.resultMemo[1:i+1], r.resultMemo[:i])
-			r.resultMemo[0] = m
-			return m.img
-		}
-	}
 	img := r.result(v)
-	if len(r.resultMemo) < resultMemoSize {
-		r.resultMemo = append(r.resultMemo, resultMemo{})
-	}
-	copy(r.resultMemo[1:], r.resultMemo)
-	r.resultMemo[0] = resultMemo{v, img}
+	r.mu.Unlock()
+	r.resultMemo.Put(v, img)
 	return img
 }
 
-// resultMemo is a result screen kept for the next time it is shown.
-type resultMemo struct {
-	v   Result
-	img image.Image
-}
-
+// resultMemoSize is how many result screens are kept.
 const resultMemoSize = 4
 
 // result draws v. r.mu is held.
