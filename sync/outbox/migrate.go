@@ -9,12 +9,19 @@ import (
 	"go.etcd.io/bbolt"
 )
 
-// migrate brings a schema 1 file (values without CRCs) to schema 2 before
-// the store serves anything: in one bbolt transaction it appends its CRC
-// to every value of every bucket and records the new version, so a crash
-// leaves the file wholly schema 1 or wholly schema 2. It then verifies the
-// file again, CRCs included. The transaction holds every rewritten value
-// in memory: the cost is about the size of the file, once.
+// migrate brings an older file to schema 3 before the store serves
+// anything, one step at a time, each step one bbolt transaction that also
+// records the new version, so a crash leaves the file wholly at one
+// version. After each step it verifies the file again.
+//
+// Schema 1 to 2 appends its CRC to every value of every bucket (values
+// without CRCs). The transaction holds every rewritten value in memory:
+// the cost is about the size of the file, once.
+//
+// Schema 2 to 3 adds the unfinal index: every confirmed payment is entered
+// in it, so that payments confirmed before confirmations were checked
+// against the canonical chain are followed until their block is final too
+// (their records have no block hash: see Delivery.BlockHash).
 //
 // Other files are left as they are.
 func migrate(db *bbolt.DB, path string, log *slog.Logger) error {
@@ -22,20 +29,70 @@ func migrate(db *bbolt.DB, path string, log *slog.Logger) error {
 	if err != nil {
 		return corruptErr(path, err)
 	}
-	if schema != schemaV1 {
-		return nil
+	if schema == schemaV1 {
+		log.Warn("outbox: migrating schema 1 to 2: adding a CRC to every value", "path", path)
+		began := time.Now()
+		n, err := migrateV1(db)
+		if err != nil {
+			return fmt.Errorf("outbox: open %s: migrate schema 1 to 2: %w", path, err)
+		}
+		if err := verify(db, schemaV2); err != nil {
+			return corruptErr(path, fmt.Errorf("after migrating to schema 2: %w", err))
+		}
+		log.Info("outbox: migrated schema 1 to 2", "path", path, "values", n, "took", time.Since(began).Round(time.Millisecond))
+		schema = schemaV2
 	}
-	log.Warn("outbox: migrating schema 1 to 2: adding a CRC to every value", "path", path)
-	began := time.Now()
-	n, err := migrateV1(db)
-	if err != nil {
-		return fmt.Errorf("outbox: open %s: migrate schema 1 to 2: %w", path, err)
+	if schema == schemaV2 {
+		began := time.Now()
+		n, err := migrateV2(db)
+		if err != nil {
+			return fmt.Errorf("outbox: open %s: migrate schema 2 to 3: %w", path, err)
+		}
+		if err := verify(db, schemaVersion); err != nil {
+			return corruptErr(path, fmt.Errorf("after migrating to schema 3: %w", err))
+		}
+		log.Info("outbox: migrated schema 2 to 3: confirmed payments are followed until final", "path", path,
+			"confirmed", n, "took", time.Since(began).Round(time.Millisecond))
 	}
-	if err := verify(db, schemaVersion); err != nil {
-		return corruptErr(path, fmt.Errorf("after migrating to schema 2: %w", err))
-	}
-	log.Info("outbox: migrated schema 1 to 2", "path", path, "values", n, "took", time.Since(began).Round(time.Millisecond))
 	return nil
+}
+
+// migrateV2 is the schema 2 to 3 step. It returns how many confirmed
+// payments it entered in the unfinal index.
+func migrateV2(db *bbolt.DB) (int, error) {
+	n := 0
+	err := db.Update(func(tx *bbolt.Tx) error {
+		u, err := tx.CreateBucketIfNotExists(bucketUnfinal)
+		if err != nil {
+			return fmt.Errorf("create bucket %s: %w", bucketUnfinal, err)
+		}
+		if payments := tx.Bucket(bucketPayments); payments != nil {
+			if err := payments.ForEach(func(k, v []byte) error {
+				body, err := checkValue(bucketPayments, k, v)
+				if err != nil {
+					return err
+				}
+				p, err := decodePayment(body)
+				if err != nil {
+					return fmt.Errorf("payment 0x%x: %w", k, err)
+				}
+				if !p.State.unfinal() {
+					return nil
+				}
+				key := senderNonceKey(p.From, p.Nonce)
+				n++
+				return u.Put(key, seal(bucketUnfinal, key, p.TxHash[:]))
+			}); err != nil {
+				return err
+			}
+		}
+		m, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		return m.Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion)))
+	})
+	return n, err
 }
 
 // migrateV1 is migrate's transaction. It returns how many values it sealed.
@@ -55,7 +112,7 @@ func migrateV1(db *bbolt.DB) (int, error) {
 					return fmt.Errorf("bucket %s: key %q is a nested bucket", name, k)
 				}
 				if bytes.Equal(name, bucketMeta) && bytes.Equal(k, keySchema) {
-					v = []byte(schemaVersion)
+					v = []byte(schemaV2)
 				}
 				recs = append(recs, rec{bytes.Clone(k), seal(name, k, v)})
 				return nil

@@ -142,9 +142,9 @@ func openVerified(path string, bopts *bbolt.Options) (db *bbolt.DB, err error) {
 		_ = db.Close()
 		return nil, corruptErr(path, err)
 	}
-	if schema != "" && schema != schemaV1 && schema != schemaVersion {
+	if schema != "" && schema != schemaV1 && schema != schemaV2 && schema != schemaVersion {
 		_ = db.Close()
-		return nil, fmt.Errorf("outbox: open %s: unknown schema version %q (this build reads %q and %q)", path, schema, schemaV1, schemaVersion)
+		return nil, fmt.Errorf("outbox: open %s: unknown schema version %q (this build reads %q, %q and %q)", path, schema, schemaV1, schemaV2, schemaVersion)
 	}
 	if err := verify(db, schema); err != nil {
 		_ = db.Close()
