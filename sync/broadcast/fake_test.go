@@ -76,6 +76,13 @@ func (f *fakeChain) Status() chain.Status {
 func (f *fakeChain) Changes() <-chan chain.Status                { return f.changes }
 func (f *fakeChain) Probe(context.Context) chain.Status          { return f.Status() }
 
+// BlockNumber is the head (the broadcaster before Canonical asked it).
+func (f *fakeChain) BlockNumber(context.Context) (uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.head, nil
+}
+
 // blockHash is the hash of block n on fork (0: the first chain).
 func blockHash(n uint64, fork byte) common.Hash {
 	var h common.Hash
