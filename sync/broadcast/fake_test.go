@@ -39,10 +39,10 @@ type fakeChain struct {
 	finalized int64
 	forks     map[uint64]byte
 	stale     map[common.Hash]chain.BlockRef
-	canonical int // heights asked for headers
-	cutNext  int                    // SendBatch calls to fail as the link, from the next
-	cutIf    func([]sentTx) bool    // fail a batch as the link when it says so
-	changes  chan chain.Status
+	canonical int                 // heights asked for headers
+	cutNext   int                 // SendBatch calls to fail as the link, from the next
+	cutIf     func([]sentTx) bool // fail a batch as the link when it says so
+	changes   chan chain.Status
 }
 
 type sentTx struct {
@@ -73,8 +73,8 @@ func (f *fakeChain) Status() chain.Status {
 	return chain.Status{Err: "fake: offline"}
 }
 
-func (f *fakeChain) Changes() <-chan chain.Status                { return f.changes }
-func (f *fakeChain) Probe(context.Context) chain.Status          { return f.Status() }
+func (f *fakeChain) Changes() <-chan chain.Status       { return f.changes }
+func (f *fakeChain) Probe(context.Context) chain.Status { return f.Status() }
 
 // BlockNumber is the head (the broadcaster before Canonical asked it).
 func (f *fakeChain) BlockNumber(context.Context) (uint64, error) {

@@ -28,11 +28,11 @@ const (
 // loop is Run's own state; only Run's goroutine touches it.
 type loop struct {
 	// The pass over the open index, a window per sweep round.
-	cursor    *outbox.OpenKey // the last key the pass has done; nil: start at the first
+	cursor *outbox.OpenKey // the last key the pass has done; nil: start at the first
 	// ucursor is the last key of the unfinal index followed; each sweep
 	// round follows the next window of it, wrapping around at its end.
-	ucursor *outbox.OpenKey
-	passing   bool            // a pass is under way
+	ucursor   *outbox.OpenKey
+	passing   bool // a pass is under way
 	passStart time.Time
 	swept     bool          // a whole pass has ended since Run began
 	stuck     int           // sweeps in a row that read the window at cursor again
