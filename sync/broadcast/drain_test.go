@@ -72,6 +72,8 @@ type rig struct {
 	stop   func()
 	// wrap, if set, is what the broadcaster reads the store through.
 	wrap func(*outbox.Store) broadcast.Store
+	// wrapChain, if set, is what the broadcaster reaches the node through.
+	wrapChain func(*chain.Client) broadcast.Chain
 }
 
 func startNode(t testing.TB, payers int) *devchain.Chain {
@@ -92,7 +94,15 @@ func newRig(t testing.TB, node *devchain.Chain, o broadcast.Options) *rig {
 // newRigWith is newRig with the broadcaster reading the store through wrap.
 func newRigWith(t testing.TB, node *devchain.Chain, o broadcast.Options, wrap func(*outbox.Store) broadcast.Store) *rig {
 	t.Helper()
-	r := &rig{t: t, node: node, link: newLink(t, node.Endpoint()), wrap: wrap}
+	return newRigChain(t, node, o, wrap, nil)
+}
+
+// newRigChain is newRigWith with the broadcaster reaching the node through
+// wrapChain.
+func newRigChain(t testing.TB, node *devchain.Chain, o broadcast.Options, wrap func(*outbox.Store) broadcast.Store,
+	wrapChain func(*chain.Client) broadcast.Chain) *rig {
+	t.Helper()
+	r := &rig{t: t, node: node, link: newLink(t, node.Endpoint()), wrap: wrap, wrapChain: wrapChain}
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 [terminal]
 id = "drain-till"
@@ -141,6 +151,9 @@ func (r *rig) open(o broadcast.Options) {
 	o.Store, o.Chain = store, client
 	if r.wrap != nil {
 		o.Store = r.wrap(store)
+	}
+	if r.wrapChain != nil {
+		o.Chain = r.wrapChain(client)
 	}
 	if o.Poll == 0 {
 		o.Poll = 50 * time.Millisecond
