@@ -9,10 +9,15 @@
 // A sweep round reads the next window of the open index (the queued and
 // broadcast payments, by sender, then nonce), after a cursor, and
 //
-//  1. follows the payments it has sent: a receipt with enough
-//     confirmations makes a payment confirmed, a reverted receipt makes it
-//     failed with the revert reason, and a sent transaction the node no
-//     longer knows is sent again;
+//  1. follows the payments it has sent, and the next window of the
+//     confirmed ones not yet final (the unfinal index, its own cursor): a
+//     receipt whose block is the canonical one at its height (follow.go)
+//     with enough confirmations makes a payment confirmed, and final once
+//     that block is final (the node's finalized block, or FinalDepth); a
+//     reverted receipt makes it failed with the revert reason; a stale
+//     receipt confirms nothing; a sent transaction the node no longer
+//     knows, or whose block was lost, is sent again (a confirmed one goes
+//     back to broadcast, reported);
 //  2. fails what is past its maximum age, with a reason (nothing is
 //     retried forever);
 //  3. sends what is due, per sender strictly in nonce order, the stored
