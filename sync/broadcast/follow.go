@@ -24,8 +24,9 @@ import (
 //     height. Depth is counted from that view's head: confirmed at
 //     Confirmations deep, final once the view's finalized block is at or
 //     above it (or, on a node without the finalized tag, FinalDepth deep).
-//   - not yet: the view has no header at that height (a backend behind).
-//     Nothing changes.
+//   - not yet: the view has no header at that height (a backend behind,
+//     or a node rewound below it). No state changes; the stored bytes are
+//     sent again (harmless), so a node that lost the block mines it again.
 //   - stale: the view has another hash at the receipt's height (a node
 //     serving receipts of a block it lost, or a backend on another fork).
 //     Never confirmed on it; a payment not yet confirmed is sent again (the
@@ -166,11 +167,16 @@ func (rd *roundState) judge(ctx context.Context, p outbox.Payment, r *types.Rece
 			rd.markResend(p.TxHash)
 			return false
 		}
-		// Not yet: no header at that height in that view.
+		// Not yet: no header at that height in that view (a backend
+		// behind, or a node rewound below it). Nothing changes; the bytes
+		// are sent again, which costs nothing if the node has them and
+		// gets them mined again if it lost them (geth, rewound, serves
+		// the old receipts a while but mines nothing at that height until
+		// a transaction comes).
 		if lost {
 			rd.lose(p, stored)
-			rd.markResend(p.TxHash)
 		}
+		rd.markResend(p.TxHash)
 		return false
 	}
 	if lost {
@@ -179,6 +185,9 @@ func (rd *roundState) judge(ctx context.Context, p outbox.Payment, r *types.Rece
 		return false
 	}
 	if p.State == outbox.PaymentConfirmed {
+		if v := views[d.Block]; d.Block != 0 && v.header == nil {
+			rd.markResend(p.TxHash) // as above: not yet, sent again
+		}
 		if d.BlockHash == (common.Hash{}) {
 			rd.unchecked(p, views[d.Block])
 		}
