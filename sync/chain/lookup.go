@@ -91,6 +91,9 @@ type BlockRef struct {
 // answers of one Canonical come from one backend and agree with each
 // other: a hash at a height, the head and the finalized block can be
 // compared. Answers of different calls may come from different backends.
+// (An endpoint that refuses batches gets the calls one at a time, see
+// ErrBatchUnsupported; behind a load balancer they may then come from
+// different backends too.)
 type Canonical struct {
 	Headers     []*BlockRef
 	Latest      BlockRef
