@@ -323,12 +323,13 @@ func newRequest(t *testing.T, op *http.Client, body string) map[string]any {
 	return doc
 }
 
-// waitConfirmed waits until the operator socket lists tx as confirmed and
-// the chain has a successful receipt for it.
+// waitConfirmed waits until the operator socket lists tx as confirmed (or
+// final, past it) and the chain has a successful receipt for it.
 func waitConfirmed(t *testing.T, op *http.Client, rpc, tx string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(string(getBody(t, op, "http://posd/v1/payments?state=confirmed")), tx) {
+	for !strings.Contains(string(getBody(t, op, "http://posd/v1/payments?state=confirmed")), tx) &&
+		!strings.Contains(string(getBody(t, op, "http://posd/v1/payments?state=final")), tx) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s not confirmed: %s", tx, getBody(t, op, "http://posd/v1/payments"))
 		}

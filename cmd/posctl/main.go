@@ -9,7 +9,7 @@
 //	posctl request show [ID]          (no ID: the request on screen)
 //	posctl request cancel ID
 //	posctl request qr [ID] [-module N] -o FILE.png   (the request's EIP-681 QR code as PNG; -o - for stdout)
-//	posctl payments [-state queued|broadcast|confirmed|failed] [-since RFC3339] [-until RFC3339] [-limit N] [-after SEQ]
+//	posctl payments [-state queued|broadcast|confirmed|final|failed] [-since RFC3339] [-until RFC3339] [-limit N] [-after SEQ]
 //	posctl totals [-day YYYY-MM-DD | -from RFC3339 -to RFC3339] [-csv]
 //	posctl status
 //	posctl queue                      (payments per state, oldest queued, connectivity, last broadcast round)

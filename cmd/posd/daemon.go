@@ -138,6 +138,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		Chain:         d.node,
 		Logger:        log.With("part", "broadcast"),
 		Confirmations: cfg.Chain.Confirmations,
+		FinalDepth:    cfg.Chain.FinalDepth,
 		MaxAge:        cfg.Broadcast.MaxAge,
 		FundsWindow:   cfg.Broadcast.FundsWindow,
 		BatchSize:     cfg.Broadcast.BatchSize,
@@ -320,7 +321,8 @@ func (d *daemon) apply(cfg *config.Config) {
 
 // countRound adds a broadcast round's outcomes to the metrics.
 func countRound(tel *telemetry.Telemetry, r broadcast.Report) {
-	for outcome, n := range map[string]int{"sent": r.Sent, "confirmed": r.Confirmed, "failed": r.Failed, "retrying": r.Retrying} {
+	for outcome, n := range map[string]int{"sent": r.Sent, "confirmed": r.Confirmed, "final": r.Final,
+		"reorged": r.Reorged, "failed": r.Failed, "retrying": r.Retrying} {
 		for range n {
 			tel.Broadcast(outcome)
 		}

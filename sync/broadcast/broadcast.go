@@ -9,10 +9,15 @@
 // A sweep round reads the next window of the open index (the queued and
 // broadcast payments, by sender, then nonce), after a cursor, and
 //
-//  1. follows the payments it has sent: a receipt with enough
-//     confirmations makes a payment confirmed, a reverted receipt makes it
-//     failed with the revert reason, and a sent transaction the node no
-//     longer knows is sent again;
+//  1. follows the payments it has sent, and the next window of the
+//     confirmed ones not yet final (the unfinal index, its own cursor): a
+//     receipt whose block is the canonical one at its height (follow.go)
+//     with enough confirmations makes a payment confirmed, and final once
+//     that block is final (the node's finalized block, or FinalDepth); a
+//     reverted receipt makes it failed with the revert reason; a stale
+//     receipt confirms nothing; a sent transaction the node no longer
+//     knows, or whose block was lost, is sent again (a confirmed one goes
+//     back to broadcast, reported);
 //  2. fails what is past its maximum age, with a reason (nothing is
 //     retried forever);
 //  3. sends what is due, per sender strictly in nonce order, the stored
@@ -96,6 +101,7 @@ import (
 // no round holds more than Window payments (see the package comment).
 type Store interface {
 	OpenPaymentsAfter(after *outbox.OpenKey, limit int) ([]outbox.Payment, error)
+	UnfinalAfter(after *outbox.OpenKey, limit int) ([]outbox.Payment, error)
 	OpenBefore(from common.Address, nonce uint64) (outbox.Payment, bool, error)
 	LastSeq() (uint64, error)
 	Counts() (map[outbox.PaymentState]int, error)
@@ -111,7 +117,7 @@ type Chain interface {
 	SendBatch(ctx context.Context, raws [][]byte) ([]error, error)
 	Receipts(ctx context.Context, hashes []common.Hash) ([]*types.Receipt, error)
 	Transactions(ctx context.Context, hashes []common.Hash) ([]chain.TxInfo, error)
-	BlockNumber(ctx context.Context) (uint64, error)
+	Canonical(ctx context.Context, numbers []uint64) (chain.Canonical, error)
 	Call(ctx context.Context, msg chain.CallMsg, block string) ([]byte, error)
 }
 
@@ -129,9 +135,17 @@ type Options struct {
 	Clock  Clock // nil: the system clock
 	Logger *slog.Logger
 
-	// Confirmations a receipt needs before the payment is confirmed; the
-	// block that includes it counts as one. Default 1.
+	// Confirmations a receipt needs before the payment is confirmed: its
+	// block must be the canonical one at its height, with Confirmations-1
+	// blocks on top (the block that includes it counts as one). Default 1.
 	Confirmations uint64
+	// FinalDepth is how deep a confirmed payment's block must be to be
+	// final on a node that has no "finalized" block tag (counted as
+	// Confirmations). Where the node names a finalized block, that is used
+	// instead. Default 64 (two epochs of Ethereum's beacon chain, about
+	// 13 minutes: finality there takes 2–3 epochs, and reorganisations on
+	// chains without it rarely reach that deep); never below Confirmations.
+	FinalDepth uint64
 	// MaxAge ends every effort: a payment not mined this long after it was
 	// accepted is failed. Default 72h.
 	MaxAge time.Duration
@@ -163,9 +177,12 @@ type Options struct {
 	OnRound func(Report)
 }
 
-// Event tells that a payment reached a final state.
+// Event tells that a payment changed state in a way its watchers must
+// hear: confirmed, final, failed (with Reason), or back to broadcast from
+// confirmed because its block was lost (Delivery.Reorgs, ReorgNote): the
+// cashier showed it paid, and it is being sent again.
 type Event struct {
-	Payment outbox.Payment // confirmed, or failed with Reason
+	Payment outbox.Payment
 }
 
 // Report sums up a round.
@@ -173,10 +190,16 @@ type Report struct {
 	At        time.Time
 	Online    bool
 	Open      int // queued or broadcast before the round (all, not the window's)
+	Unfinal   int // confirmed, followed until final, before the round
 	Sent      int
-	Confirmed int
+	Confirmed int // payments that became confirmed
+	Final     int // payments that became final
 	Failed    int
 	Retrying  int
+	// Reorged counts payments whose block was lost (the canonical chain
+	// has another block at its height and the transaction is no longer
+	// in it): sent again, or found in another block.
+	Reorged int
 	// OldestQueued is the AcceptedAt of the oldest payment still queued
 	// after the round (zero: none); the package comment says how fresh.
 	OldestQueued time.Time
@@ -206,6 +229,10 @@ func New(o Options) *Broadcaster {
 	if o.Confirmations == 0 {
 		o.Confirmations = 1
 	}
+	if o.FinalDepth == 0 {
+		o.FinalDepth = 64
+	}
+	o.FinalDepth = max(o.FinalDepth, o.Confirmations)
 	if o.MaxAge <= 0 {
 		o.MaxAge = 72 * time.Hour
 	}
@@ -282,7 +309,7 @@ func (b *Broadcaster) LastSync() Report {
 	return b.lastSync
 }
 
-// Subscribe returns a channel of payments reaching a final state, and a
+// Subscribe returns a channel of payment events (see Event), and a
 // function that ends the subscription. Events are a nudge for the screen;
 // the store is the record: a subscriber that falls 64 events behind misses
 // some (it is logged), and reads the store instead.
@@ -442,6 +469,8 @@ type RoundView struct {
 	At        *time.Time `json:"at,omitempty"`
 	Sent      int        `json:"sent"`
 	Confirmed int        `json:"confirmed"`
+	Final     int        `json:"final"`
+	Reorged   int        `json:"reorged"`
 	Failed    int        `json:"failed"`
 	Retrying  int        `json:"retrying"`
 	Err       string     `json:"error,omitempty"`
@@ -459,8 +488,8 @@ func (b *Broadcaster) Queue() (Queue, error) {
 	q := Queue{
 		Counts: counts,
 		Chain:  ChainView{Online: st.Online, Endpoint: st.Endpoint, LastContact: timePtr(st.LastContact), Since: timePtr(st.Since), Reason: st.Err},
-		LastRound: RoundView{At: timePtr(last.At), Sent: last.Sent, Confirmed: last.Confirmed,
-			Failed: last.Failed, Retrying: last.Retrying, Err: last.Err},
+		LastRound: RoundView{At: timePtr(last.At), Sent: last.Sent, Confirmed: last.Confirmed, Final: last.Final,
+			Reorged: last.Reorged, Failed: last.Failed, Retrying: last.Retrying, Err: last.Err},
 	}
 	failed, err := b.o.Store.Payments(outbox.PaymentFilter{State: outbox.PaymentFailed, Newest: true, Limit: recentFailures})
 	if err != nil {

@@ -72,6 +72,8 @@ type rig struct {
 	stop   func()
 	// wrap, if set, is what the broadcaster reads the store through.
 	wrap func(*outbox.Store) broadcast.Store
+	// wrapChain, if set, is what the broadcaster reaches the node through.
+	wrapChain func(*chain.Client) broadcast.Chain
 }
 
 func startNode(t testing.TB, payers int) *devchain.Chain {
@@ -92,7 +94,15 @@ func newRig(t testing.TB, node *devchain.Chain, o broadcast.Options) *rig {
 // newRigWith is newRig with the broadcaster reading the store through wrap.
 func newRigWith(t testing.TB, node *devchain.Chain, o broadcast.Options, wrap func(*outbox.Store) broadcast.Store) *rig {
 	t.Helper()
-	r := &rig{t: t, node: node, link: newLink(t, node.Endpoint()), wrap: wrap}
+	return newRigChain(t, node, o, wrap, nil)
+}
+
+// newRigChain is newRigWith with the broadcaster reaching the node through
+// wrapChain.
+func newRigChain(t testing.TB, node *devchain.Chain, o broadcast.Options, wrap func(*outbox.Store) broadcast.Store,
+	wrapChain func(*chain.Client) broadcast.Chain) *rig {
+	t.Helper()
+	r := &rig{t: t, node: node, link: newLink(t, node.Endpoint()), wrap: wrap, wrapChain: wrapChain}
 	cfg, err := config.Parse([]byte(fmt.Sprintf(`
 [terminal]
 id = "drain-till"
@@ -141,6 +151,9 @@ func (r *rig) open(o broadcast.Options) {
 	o.Store, o.Chain = store, client
 	if r.wrap != nil {
 		o.Store = r.wrap(store)
+	}
+	if r.wrapChain != nil {
+		o.Chain = r.wrapChain(client)
 	}
 	if o.Poll == 0 {
 		o.Poll = 50 * time.Millisecond
@@ -234,7 +247,7 @@ func TestDrainAfterTheNodeComesUp(t *testing.T) {
 	}
 	r.link.restore(t)
 	counts := r.waitSettled(3 * time.Minute)
-	if counts[outbox.PaymentConfirmed] != payers*each || counts[outbox.PaymentFailed] != 0 {
+	if counts[outbox.PaymentConfirmed]+counts[outbox.PaymentFinal] != payers*each || counts[outbox.PaymentFailed] != 0 {
 		t.Fatalf("after drain: %v", counts)
 	}
 	r.minedInOrder(txs)
@@ -264,7 +277,7 @@ func (r *rig) minedInOrder(txs [][]*types.Transaction) {
 			}
 			lastBlock, lastIndex = b, idx
 			p, _ := r.store.Payment(tx.Hash())
-			if p.State != outbox.PaymentConfirmed || p.Delivery.Block != b {
+			if !p.State.Settled() || p.Delivery.Block != b {
 				t.Errorf("payer %d nonce %d: stored %s block %d, chain block %d", i, n, p.State, p.Delivery.Block, b)
 			}
 		}
@@ -307,7 +320,7 @@ func TestDrainThroughAFlakyLink(t *testing.T) {
 	if cutsMidDrain < 5 {
 		t.Errorf("only %d cuts landed during the drain; the test did not test a flaky link", cutsMidDrain)
 	}
-	if counts[outbox.PaymentConfirmed] != payers*each || counts[outbox.PaymentFailed] != 0 {
+	if counts[outbox.PaymentConfirmed]+counts[outbox.PaymentFinal] != payers*each || counts[outbox.PaymentFailed] != 0 {
 		t.Fatalf("after a flaky drain: %v", counts)
 	}
 	for i, acct := range node.Payers() {
@@ -334,7 +347,7 @@ func TestDrainResumesAfterRestart(t *testing.T) {
 	// Stop as soon as some, not all, are confirmed.
 	for {
 		c, _ := r.store.Counts()
-		if c[outbox.PaymentConfirmed] > 0 || c[outbox.PaymentBroadcast] > 20 {
+		if c[outbox.PaymentConfirmed]+c[outbox.PaymentFinal] > 0 || c[outbox.PaymentBroadcast] > 20 {
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -342,7 +355,7 @@ func TestDrainResumesAfterRestart(t *testing.T) {
 	r.stop()
 	r.open(o)
 	counts := r.waitSettled(2 * time.Minute)
-	if counts[outbox.PaymentConfirmed] != payers*each || counts[outbox.PaymentFailed] != 0 {
+	if counts[outbox.PaymentConfirmed]+counts[outbox.PaymentFinal] != payers*each || counts[outbox.PaymentFailed] != 0 {
 		t.Fatalf("after restart: %v", counts)
 	}
 	if u, _ := r.store.Unsettled("ETH"); u.Sign() != 0 {
@@ -502,7 +515,7 @@ func TestForgottenPaymentIsSentAgain(t *testing.T) {
 	}
 	r.waitSettled(time.Minute)
 	p, _ := r.store.Payment(tx.Hash())
-	if p.State != outbox.PaymentConfirmed || p.Delivery.Block != rcpt2.BlockNumber.Uint64() {
+	if !p.State.Settled() || p.Delivery.Block != rcpt2.BlockNumber.Uint64() {
 		t.Fatalf("payment %s in block %d, want confirmed in block %d of the new chain", p.State, p.Delivery.Block, rcpt2.BlockNumber)
 	}
 }

@@ -31,9 +31,18 @@ type fakeChain struct {
 	refuse   func(sentTx) error     // the node's answer to a send; nil: taken
 	receipts int                    // hashes looked up for receipts
 	mined    map[common.Hash]uint64 // hashes mined, by block
-	cutNext  int                    // SendBatch calls to fail as the link, from the next
-	cutIf    func([]sentTx) bool    // fail a batch as the link when it says so
-	changes  chan chain.Status
+	// The canonical chain: blocks 0..head, block n's hash blockHash(n,
+	// forks[n]); finalized is the finalized block's number, <0: the node
+	// has no finalized tag. stale holds receipts naming a block of their
+	// own (a node serving receipts of a block it lost).
+	head      uint64
+	finalized int64
+	forks     map[uint64]byte
+	stale     map[common.Hash]chain.BlockRef
+	canonical int                 // heights asked for headers
+	cutNext   int                 // SendBatch calls to fail as the link, from the next
+	cutIf     func([]sentTx) bool // fail a batch as the link when it says so
+	changes   chan chain.Status
 }
 
 type sentTx struct {
@@ -42,7 +51,8 @@ type sentTx struct {
 }
 
 func newFakeChain() *fakeChain {
-	f := &fakeChain{mined: map[common.Hash]uint64{}, changes: make(chan chain.Status, 1)}
+	f := &fakeChain{mined: map[common.Hash]uint64{}, changes: make(chan chain.Status, 1),
+		head: 100, forks: map[uint64]byte{}, stale: map[common.Hash]chain.BlockRef{}}
 	f.online.Store(true)
 	return f
 }
@@ -63,9 +73,43 @@ func (f *fakeChain) Status() chain.Status {
 	return chain.Status{Err: "fake: offline"}
 }
 
-func (f *fakeChain) Changes() <-chan chain.Status                { return f.changes }
-func (f *fakeChain) Probe(context.Context) chain.Status          { return f.Status() }
-func (f *fakeChain) BlockNumber(context.Context) (uint64, error) { return 100, nil }
+func (f *fakeChain) Changes() <-chan chain.Status       { return f.changes }
+func (f *fakeChain) Probe(context.Context) chain.Status { return f.Status() }
+
+// BlockNumber is the head (the broadcaster before Canonical asked it).
+func (f *fakeChain) BlockNumber(context.Context) (uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.head, nil
+}
+
+// blockHash is the hash of block n on fork (0: the first chain).
+func blockHash(n uint64, fork byte) common.Hash {
+	var h common.Hash
+	binary.BigEndian.PutUint64(h[:], n)
+	h[8], h[31] = fork, 0xb1
+	return h
+}
+
+func (f *fakeChain) Canonical(_ context.Context, ns []uint64) (chain.Canonical, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.canonical += len(ns)
+	out := chain.Canonical{Headers: make([]*chain.BlockRef, len(ns)),
+		Latest: chain.BlockRef{Number: f.head, Hash: blockHash(f.head, f.forks[f.head])}}
+	for i, n := range ns {
+		if n <= f.head {
+			out.Headers[i] = &chain.BlockRef{Number: n, Hash: blockHash(n, f.forks[n])}
+		}
+	}
+	if f.finalized >= 0 {
+		n := uint64(f.finalized)
+		out.Finalized = &chain.BlockRef{Number: n, Hash: blockHash(n, f.forks[n])}
+	} else {
+		out.NoFinalized = "fake: no finalized tag"
+	}
+	return out, nil
+}
 
 func (f *fakeChain) Call(context.Context, chain.CallMsg, string) ([]byte, error) {
 	return nil, errors.New("fake: no calls")
@@ -106,8 +150,10 @@ func (f *fakeChain) Receipts(_ context.Context, hs []common.Hash) ([]*types.Rece
 	f.receipts += len(hs)
 	out := make([]*types.Receipt, len(hs))
 	for i, h := range hs {
-		if b, ok := f.mined[h]; ok {
-			out[i] = &types.Receipt{Status: types.ReceiptStatusSuccessful, BlockNumber: new(big.Int).SetUint64(b)}
+		if ref, ok := f.stale[h]; ok {
+			out[i] = &types.Receipt{Status: types.ReceiptStatusSuccessful, BlockNumber: new(big.Int).SetUint64(ref.Number), BlockHash: ref.Hash}
+		} else if b, ok := f.mined[h]; ok && b <= f.head {
+			out[i] = &types.Receipt{Status: types.ReceiptStatusSuccessful, BlockNumber: new(big.Int).SetUint64(b), BlockHash: blockHash(b, f.forks[b])}
 		}
 	}
 	return out, nil
@@ -117,7 +163,11 @@ func (f *fakeChain) Transactions(_ context.Context, hs []common.Hash) ([]chain.T
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := make([]chain.TxInfo, len(hs))
-	for i := range hs {
+	for i, h := range hs {
+		if b, ok := f.mined[h]; ok && b <= f.head {
+			out[i] = chain.TxInfo{Known: true, BlockNumber: b}
+			continue
+		}
 		out[i] = chain.TxInfo{Known: true, Pending: true} // in the pool
 	}
 	return out, nil

@@ -34,9 +34,10 @@ func (b *Broadcaster) round(ctx context.Context, kind roundKind) Report {
 	}
 	queued := counts[outbox.PaymentQueued]
 	r.Open = queued + counts[outbox.PaymentBroadcast]
+	r.Unfinal = counts[outbox.PaymentConfirmed]
 	switch {
 	case !st.Online:
-		if r.Open > 0 {
+		if r.Open+r.Unfinal > 0 {
 			r.Err = "offline: " + st.Err
 		}
 	case kind == kickRound:
@@ -56,7 +57,7 @@ func (b *Broadcaster) round(ctx context.Context, kind roundKind) Report {
 }
 
 func (b *Broadcaster) newRound(now time.Time) *roundState {
-	return &roundState{b: b, now: now, changes: make(map[common.Hash]*outbox.Change)}
+	return &roundState{b: b, now: now, changes: make(map[common.Hash]*outbox.Change), orig: make(map[common.Hash]outbox.Payment)}
 }
 
 // record commits rd and tells r and the subscribers what it settled;
@@ -69,13 +70,29 @@ func (b *Broadcaster) record(ctx context.Context, rd *roundState, r *Report) boo
 		return false
 	}
 	for _, p := range stored {
+		was := rd.orig[p.TxHash]
+		if p.Delivery.Reorgs > was.Delivery.Reorgs {
+			r.Reorged++
+			b.log.Warn("a block holding a payment was lost", "tx", p.TxHash.Hex(), "request", p.RequestID,
+				"was", was.State, "now", p.State, "reorgs", p.Delivery.Reorgs, "what", p.Delivery.ReorgNote)
+		}
 		switch {
+		case p.State == was.State:
+			if p.Delivery.LastError != "" && !p.State.Settled() {
+				r.Retrying++
+			}
 		case p.State == outbox.PaymentConfirmed:
 			r.Confirmed++
+			b.publish(p)
+		case p.State == outbox.PaymentFinal:
+			r.Final++
 			b.publish(p)
 		case p.State == outbox.PaymentFailed:
 			r.Failed++
 			b.log.Warn("payment failed after acceptance", "tx", p.TxHash.Hex(), "request", p.RequestID, "reason", p.Reason)
+			b.publish(p)
+		case was.State == outbox.PaymentConfirmed:
+			// Back to broadcast: the cashier was told it was paid.
 			b.publish(p)
 		case p.Delivery.LastError != "":
 			r.Retrying++
@@ -90,6 +107,7 @@ type roundState struct {
 	b       *Broadcaster
 	now     time.Time
 	changes map[common.Hash]*outbox.Change
+	orig    map[common.Hash]outbox.Payment // each changed payment as read
 	order   []common.Hash
 	sent    int
 	// resend holds broadcast payments the node has forgotten.
@@ -107,6 +125,7 @@ func (rd *roundState) change(p outbox.Payment) *outbox.Change {
 	}
 	c := &outbox.Change{Hash: p.TxHash, State: p.State, Reason: p.Reason, Delivery: p.Delivery}
 	rd.changes[p.TxHash] = c
+	rd.orig[p.TxHash] = p
 	rd.order = append(rd.order, p.TxHash)
 	return c
 }
@@ -116,91 +135,6 @@ func (rd *roundState) settle(h common.Hash) {
 		rd.settled = make(map[common.Hash]bool)
 	}
 	rd.settled[h] = true
-}
-
-// follow looks up every payment that may be on chain: those sent, and
-// those any send was tried for (a node may have taken one whose answer
-// was lost).
-func (rd *roundState) follow(ctx context.Context, ps []outbox.Payment) error {
-	var look []outbox.Payment
-	for _, p := range ps {
-		if p.State == outbox.PaymentBroadcast || p.Delivery.Attempts > 0 {
-			look = append(look, p)
-		}
-	}
-	if len(look) == 0 {
-		return nil
-	}
-	head, err := rd.b.o.Chain.BlockNumber(ctx)
-	if err != nil {
-		return fmt.Errorf("block number: %w", err)
-	}
-	var unmined []outbox.Payment
-	for start := 0; start < len(look); start += rd.b.o.BatchSize {
-		chunk := look[start:min(start+rd.b.o.BatchSize, len(look))]
-		receipts, err := rd.b.o.Chain.Receipts(ctx, hashes(chunk))
-		if err != nil {
-			return fmt.Errorf("receipts: %w", err)
-		}
-		for i, p := range chunk {
-			rcpt := receipts[i]
-			if rcpt == nil {
-				unmined = append(unmined, p)
-				continue
-			}
-			rd.mined(ctx, p, rcpt, head)
-		}
-	}
-	// A sent payment with no receipt should be in the node's pool; one the
-	// node has forgotten (restarted, evicted, reorged out) is sent again.
-	var sent []outbox.Payment
-	for _, p := range unmined {
-		if p.State == outbox.PaymentBroadcast {
-			sent = append(sent, p)
-		}
-	}
-	for start := 0; start < len(sent); start += rd.b.o.BatchSize {
-		chunk := sent[start:min(start+rd.b.o.BatchSize, len(sent))]
-		infos, err := rd.b.o.Chain.Transactions(ctx, hashes(chunk))
-		if err != nil {
-			return fmt.Errorf("transactions: %w", err)
-		}
-		for i, p := range chunk {
-			if !infos[i].Known {
-				if rd.resend == nil {
-					rd.resend = make(map[common.Hash]bool)
-				}
-				rd.resend[p.TxHash] = true
-				if p.Delivery.Block != 0 {
-					c := rd.change(p)
-					c.Delivery.Block = 0 // reorged out
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// mined records a receipt: confirmed once deep enough, failed if reverted.
-func (rd *roundState) mined(ctx context.Context, p outbox.Payment, rcpt *types.Receipt, head uint64) {
-	block := rcpt.BlockNumber.Uint64()
-	c := rd.change(p)
-	c.Delivery.Block = block
-	c.Delivery.LastError = ""
-	if c.Delivery.SentAt.IsZero() {
-		c.Delivery.SentAt = rd.now
-	}
-	rd.settle(p.TxHash)
-	if rcpt.Status != types.ReceiptStatusSuccessful {
-		c.State = outbox.PaymentFailed
-		c.Reason = "reverted in block " + fmt.Sprint(block) + rd.revertReason(ctx, p, block)
-		return
-	}
-	if head+1 >= block+rd.b.o.Confirmations {
-		c.State = outbox.PaymentConfirmed
-		return
-	}
-	c.State = outbox.PaymentBroadcast // mined, waiting for confirmations
 }
 
 // revertReason replays the transaction on the state before its block to
@@ -297,10 +231,22 @@ func (rd *roundState) send(ctx context.Context, ps []outbox.Payment) error {
 			return fmt.Errorf("send: %w", err)
 		}
 		for i, p := range chunk {
-			switch v := Classify(results[i]); v {
+			v := Classify(results[i])
+			if c := rd.changes[p.TxHash]; c != nil && c.State == outbox.PaymentConfirmed && v != Sent {
+				// Sent again on a stale receipt while confirmed: what one
+				// node answers moves nothing; follow decides (see follow).
+				c.Delivery.LastError = results[i].Error()
+				continue
+			}
+			switch v {
 			case Sent:
 				c := rd.change(p)
-				c.State = outbox.PaymentBroadcast
+				if c.State != outbox.PaymentConfirmed {
+					// A confirmed payment sent again on a stale receipt
+					// stays confirmed: a node taking it proves nothing
+					// (a backend behind takes it too); follow decides.
+					c.State = outbox.PaymentBroadcast
+				}
 				c.Delivery.Attempts++
 				c.Delivery.LastError, c.Delivery.NextAttempt, c.Delivery.Retrying = "", time.Time{}, time.Time{}
 				if c.Delivery.SentAt.IsZero() {
@@ -348,7 +294,9 @@ func (rd *roundState) lookUp(ctx context.Context, ps []outbox.Payment) error {
 		for i, p := range chunk {
 			c := rd.change(p)
 			if infos[i].Known {
-				c.State = outbox.PaymentBroadcast
+				if c.State != outbox.PaymentConfirmed {
+					c.State = outbox.PaymentBroadcast
+				}
 				if c.Delivery.SentAt.IsZero() {
 					c.Delivery.SentAt = rd.now
 				}

@@ -28,8 +28,11 @@ const (
 // loop is Run's own state; only Run's goroutine touches it.
 type loop struct {
 	// The pass over the open index, a window per sweep round.
-	cursor    *outbox.OpenKey // the last key the pass has done; nil: start at the first
-	passing   bool            // a pass is under way
+	cursor *outbox.OpenKey // the last key the pass has done; nil: start at the first
+	// ucursor is the last key of the unfinal index followed; each sweep
+	// round follows the next window of it, wrapping around at its end.
+	ucursor   *outbox.OpenKey
+	passing   bool // a pass is under way
 	passStart time.Time
 	swept     bool          // a whole pass has ended since Run began
 	stuck     int           // sweeps in a row that read the window at cursor again
@@ -113,6 +116,11 @@ func (b *Broadcaster) sweepWindow(ctx context.Context, now time.Time, r *Report)
 		k := window[len(window)-1].OpenKey()
 		hi = &k
 	}
+	unfinal, err := b.o.Store.UnfinalAfter(l.ucursor, b.o.Window)
+	if err != nil {
+		b.readFailed(r, "read outbox", err)
+		return
+	}
 	rd := b.newRound(now)
 	send := func() bool {
 		// The walk in send finds again the waits in the window it forgets.
@@ -122,10 +130,20 @@ func (b *Broadcaster) sweepWindow(ctx context.Context, now time.Time, r *Report)
 			r.Err = joinErr(r.Err, err.Error())
 		}
 		// A failed lookup comes after every send was made.
-		return err == nil || errors.Is(err, errLookUp)
+		ok := err == nil || errors.Is(err, errLookUp)
+		if ok && len(rd.resend) > 0 && len(unfinal) > 0 {
+			// Confirmed payments whose block was lost (or whose receipt
+			// is stale) are sent again; their window is not the pass's.
+			untried := rd.untried
+			if err := rd.send(ctx, unfinal); err != nil {
+				r.Err = joinErr(r.Err, err.Error())
+			}
+			rd.untried = untried
+		}
+		return ok
 	}
 	done := false
-	if err := rd.follow(ctx, window); err != nil {
+	if err := rd.follow(ctx, append(window[:len(window):len(window)], unfinal...)); err != nil {
 		r.Err = err.Error()
 		// Without the lookups nothing can be expired, but sending is still
 		// safe (a node answers a known transaction without harm) unless
@@ -140,6 +158,11 @@ func (b *Broadcaster) sweepWindow(ctx context.Context, now time.Time, r *Report)
 	}
 	if !b.record(ctx, rd, r) {
 		return
+	}
+	l.ucursor = nil
+	if len(unfinal) == b.o.Window {
+		k := unfinal[len(unfinal)-1].OpenKey()
+		l.ucursor = &k
 	}
 	if !done && rd.untried != nil {
 		// Cut short after some sends: go on from the first untried
@@ -176,8 +199,9 @@ func (b *Broadcaster) sweepWindow(ctx context.Context, now time.Time, r *Report)
 	l.passing, l.cursor, l.swept = false, nil, true
 	l.warm.done(l)
 	l.sweepIn = min(b.o.Poll, max(0, b.o.Poll-now.Sub(l.passStart)))
-	if r.Open == r.Confirmed+r.Failed {
-		l.sweepIn, l.idle = time.Minute, true // nothing open: kicks wake it
+	if counts, err := b.o.Store.Counts(); err == nil &&
+		counts[outbox.PaymentQueued]+counts[outbox.PaymentBroadcast]+counts[outbox.PaymentConfirmed] == 0 {
+		l.sweepIn, l.idle = time.Minute, true // nothing open or to follow: kicks wake it
 	}
 }
 

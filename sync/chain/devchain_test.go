@@ -112,3 +112,31 @@ func TestAgainstDevChain(t *testing.T) {
 		t.Errorf("status %+v", st)
 	}
 }
+
+// What the dev chain (geth with catalyst's simulated beacon) answers for
+// the "finalized" tag: a block, the last multiple of 32 below the head
+// (genesis until block 33), so the broadcaster takes the tag's path there.
+func TestDevChainHasAFinalizedBlock(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dc, err := devchain.Start(ctx, devchain.Options{Payers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	c, err := chain.New(chain.Options{Endpoints: []string{dc.Endpoint()}, ChainID: dc.ChainID().Uint64()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got, err := c.Canonical(ctx, []uint64{0, 1, 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Finalized == nil || got.Finalized.Number != 0 || got.Headers[0] == nil || got.Finalized.Hash != got.Headers[0].Hash {
+		t.Fatalf("finalized %v (%s), want genesis %v", got.Finalized, got.NoFinalized, got.Headers[0])
+	}
+	if got.Latest.Number != 1 || got.Headers[1] == nil || got.Headers[1].Hash != got.Latest.Hash || got.Headers[2] != nil {
+		t.Fatalf("latest %v, headers %v: want head 1 and no block 2", got.Latest, got.Headers)
+	}
+}

@@ -12,7 +12,10 @@
 //   - Calls for the broadcaster. SendBatch sends stored raw transactions
 //     unchanged with eth_sendRawTransaction, all in one JSON-RPC batch
 //     request; Receipts and Transactions look up many hashes in one batch;
-//     BlockNumber, NonceAt and Call are single calls.
+//     Canonical asks the canonical headers at many heights with the latest
+//     and finalized blocks in one batch (so they are one backend's view
+//     even behind a load balancer); BlockNumber, NonceAt and Call are
+//     single calls.
 //
 // # Endpoints, chain id and failover
 //

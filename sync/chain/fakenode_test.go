@@ -68,6 +68,7 @@ type fakeNode struct {
 	receipts  map[common.Hash]any        // eth_getTransactionReceipt answers (absent: null)
 	txs       map[common.Hash]any        // eth_getTransactionByHash answers (absent: null)
 	block     uint64                     // eth_blockNumber
+	headers   map[string]any             // eth_getBlockByNumber answers by block param ("0x7", "finalized"); absent: null; an *rpcErr: that error
 	nonces    map[string]uint64          // "addr/block" → eth_getTransactionCount
 	callRes   map[common.Address]any     // eth_call result or *rpcErr, by "to"
 	lastCall  map[string]json.RawMessage // eth_call's first param, last seen
@@ -78,7 +79,7 @@ func newFakeNode(t *testing.T, chainID uint64) *fakeNode {
 	f := &fakeNode{
 		t: t, chainID: chainID, done: make(chan struct{}),
 		sendErr: map[common.Hash]*rpcErr{}, receipts: map[common.Hash]any{}, txs: map[common.Hash]any{},
-		nonces: map[string]uint64{}, callRes: map[common.Address]any{},
+		nonces: map[string]uint64{}, callRes: map[common.Address]any{}, headers: map[string]any{},
 	}
 	f.srv = httptest.NewServer(f)
 	f.addr = f.srv.Listener.Addr().String()
@@ -266,6 +267,20 @@ func (f *fakeNode) answer(req rpcReq) rpcResp {
 	case "eth_getTransactionByHash":
 		if param(0, &h) {
 			resp.Result = orNull(f.txs[h])
+		}
+	case "eth_getBlockByNumber":
+		var block string
+		var full bool
+		if param(0, &block) && param(1, &full) {
+			if full {
+				resp.Error = &rpcErr{Code: -32602, Message: "fake: only headers"}
+				break
+			}
+			if e, ok := f.headers[block].(*rpcErr); ok {
+				resp.Error = e
+				break
+			}
+			resp.Result = orNull(f.headers[block])
 		}
 	case "eth_getTransactionCount":
 		var addr common.Address

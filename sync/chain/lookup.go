@@ -77,6 +77,108 @@ func (c *Client) Transactions(ctx context.Context, hashes []common.Hash) ([]TxIn
 	return out, nil
 }
 
+// BlockRef names a block.
+type BlockRef struct {
+	Number uint64
+	Hash   common.Hash
+}
+
+// Canonical is what one node answered, in one batch request, about its
+// canonical chain: Headers[i] is its block at the i-th number asked (nil:
+// it has no block there, as a node behind does not), Latest its head, and
+// Finalized its "finalized" block (nil: it has none; NoFinalized says
+// why). One batch is one HTTP request, so behind a load balancer the
+// answers of one Canonical come from one backend and agree with each
+// other: a hash at a height, the head and the finalized block can be
+// compared. Answers of different calls may come from different backends.
+// (An endpoint that refuses batches gets the calls one at a time, see
+// ErrBatchUnsupported; behind a load balancer they may then come from
+// different backends too.)
+type Canonical struct {
+	Headers     []*BlockRef
+	Latest      BlockRef
+	Finalized   *BlockRef
+	NoFinalized string
+}
+
+// Canonical asks for the canonical header at each number
+// (eth_getBlockByNumber without transactions), the "latest" and the
+// "finalized" block, in one batch request. A node that knows no finalized
+// block (a chain without a beacon chain, an older node) answers that call
+// with an error or null: that is not an error here, it is
+// Canonical.Finalized nil. An error answer for a number or for "latest" is
+// (as for Receipts) an error of the whole call.
+func (c *Client) Canonical(ctx context.Context, numbers []uint64) (Canonical, error) {
+	items := make([]*item, 0, len(numbers)+2)
+	for _, n := range numbers {
+		items = append(items, &item{method: "eth_getBlockByNumber", args: []any{hexutil.EncodeUint64(n), false}})
+	}
+	items = append(items, &item{method: "eth_getBlockByNumber", args: []any{"latest", false}},
+		&item{method: "eth_getBlockByNumber", args: []any{"finalized", false}})
+	if err := c.do(ctx, items); err != nil {
+		return Canonical{}, err
+	}
+	out := Canonical{Headers: make([]*BlockRef, len(numbers))}
+	latest := items[len(numbers)]
+	if latest.err != nil {
+		return Canonical{}, fmt.Errorf("chain: eth_getBlockByNumber latest: %w", latest.err)
+	}
+	switch ref, err := decodeHeader(latest.res); {
+	case err != nil:
+		return Canonical{}, fmt.Errorf("%w: eth_getBlockByNumber latest: %v", ErrBadAnswer, err)
+	case ref == nil:
+		return Canonical{}, fmt.Errorf("%w: eth_getBlockByNumber latest returned null", ErrBadAnswer)
+	default:
+		out.Latest = *ref
+	}
+	for i, n := range numbers {
+		it := items[i]
+		if it.err != nil {
+			return Canonical{}, fmt.Errorf("chain: eth_getBlockByNumber %d: %w", n, it.err)
+		}
+		ref, err := decodeHeader(it.res)
+		if err != nil {
+			return Canonical{}, fmt.Errorf("%w: eth_getBlockByNumber %d: %v", ErrBadAnswer, n, err)
+		}
+		if ref != nil && ref.Number != n {
+			return Canonical{}, fmt.Errorf("%w: eth_getBlockByNumber %d answered block %d", ErrBadAnswer, n, ref.Number)
+		}
+		out.Headers[i] = ref
+	}
+	{
+		it := items[len(numbers)+1]
+		switch ref, err := decodeHeader(it.res); {
+		case it.err != nil:
+			out.NoFinalized = it.err.Error()
+		case err != nil:
+			return Canonical{}, fmt.Errorf("%w: eth_getBlockByNumber finalized: %v", ErrBadAnswer, err)
+		case ref == nil:
+			out.NoFinalized = "the node has no finalized block"
+		default:
+			out.Finalized = ref
+		}
+	}
+	return out, nil
+}
+
+// decodeHeader reads a block's number and hash; nil for null.
+func decodeHeader(res json.RawMessage) (*BlockRef, error) {
+	var h *struct {
+		Number *hexutil.Uint64 `json:"number"`
+		Hash   *common.Hash    `json:"hash"`
+	}
+	if err := json.Unmarshal(res, &h); err != nil {
+		return nil, fmt.Errorf("%v: %.80s", err, res)
+	}
+	if h == nil {
+		return nil, nil
+	}
+	if h.Number == nil || h.Hash == nil {
+		return nil, fmt.Errorf("no number or hash: %.80s", res)
+	}
+	return &BlockRef{Number: uint64(*h.Number), Hash: *h.Hash}, nil
+}
+
 // BlockNumber returns the number of the node's latest block.
 func (c *Client) BlockNumber(ctx context.Context) (uint64, error) {
 	var n hexutil.Uint64

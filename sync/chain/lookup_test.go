@@ -54,6 +54,66 @@ func TestReceiptsAndTransactionsInOneBatch(t *testing.T) {
 	}
 }
 
+// Canonical headers and the finalized block come in one batch; a number
+// the node has no block at is nil (a node behind), and a node without a
+// finalized block (an error or null for the tag) is no error.
+func TestCanonicalHeadersInOneBatch(t *testing.T) {
+	header := func(n uint64, h common.Hash) map[string]any {
+		return map[string]any{"number": hexutil.EncodeUint64(n), "hash": h, "parentHash": common.Hash{}}
+	}
+	for _, tc := range []struct {
+		name      string
+		finalized any
+		want      *BlockRef
+	}{
+		{"finalized tag", header(5, common.Hash{5}), &BlockRef{Number: 5, Hash: common.Hash{5}}},
+		{"no finalized tag: error", &rpcErr{Code: -39001, Message: "finalized block not found"}, nil},
+		{"no finalized tag: null", nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			node := newFakeNode(t, testChain)
+			c := newTestClient(t, Options{}, node.URL())
+			node.headers["0x7"] = header(7, common.Hash{7})
+			node.headers["0x9"] = header(9, common.Hash{9})
+			node.headers["latest"] = header(10, common.Hash{10})
+			if tc.finalized != nil {
+				node.headers["finalized"] = tc.finalized
+			}
+			c.Probe(context.Background())
+			_, b0 := node.counts()
+			got, err := c.Canonical(context.Background(), []uint64{7, 8, 9})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, b := node.counts(); b-b0 != 1 {
+				t.Errorf("%d batches, want 1", b-b0)
+			}
+			if got.Headers[0] == nil || *got.Headers[0] != (BlockRef{7, common.Hash{7}}) || got.Headers[1] != nil ||
+				got.Headers[2] == nil || got.Headers[2].Hash != (common.Hash{9}) {
+				t.Errorf("headers %v", got.Headers)
+			}
+			if got.Latest != (BlockRef{10, common.Hash{10}}) {
+				t.Errorf("latest %v", got.Latest)
+			}
+			if (got.Finalized == nil) != (tc.want == nil) || got.Finalized != nil && *got.Finalized != *tc.want {
+				t.Errorf("finalized %v, want %v", got.Finalized, tc.want)
+			}
+			if tc.want == nil && got.NoFinalized == "" {
+				t.Error("no reason given for the missing finalized block")
+			}
+		})
+	}
+	t.Run("a header of another height is a bad answer", func(t *testing.T) {
+		node := newFakeNode(t, testChain)
+		c := newTestClient(t, Options{}, node.URL())
+		node.headers["0x7"] = header(8, common.Hash{8})
+		node.headers["latest"] = header(10, common.Hash{10})
+		if _, err := c.Canonical(context.Background(), []uint64{7}); !errors.Is(err, ErrBadAnswer) {
+			t.Errorf("err %v, want ErrBadAnswer", err)
+		}
+	})
+}
+
 func TestSingleLookups(t *testing.T) {
 	node := newFakeNode(t, testChain)
 	c := newTestClient(t, Options{}, node.URL())

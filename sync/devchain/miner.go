@@ -21,6 +21,9 @@ type miner struct {
 	beacon *catalyst.SimulatedBeacon
 	quit   chan struct{}
 	wg     sync.WaitGroup
+	// seal is held while a block is sealed or the chain rewound, so that
+	// Mine and Rewind do not race the miner's own sealing.
+	seal sync.Mutex
 }
 
 // startMiner starts the miner's two goroutines; stop ends them.
@@ -71,8 +74,10 @@ func (m *miner) sealWhileTaken() {
 		if executable, _ := pool.Stats(); executable == 0 {
 			return
 		}
+		m.seal.Lock()
 		m.beacon.Commit()
 		pool.Sync()
+		m.seal.Unlock()
 		if m.eth.BlockChain().CurrentBlock().GasUsed == 0 {
 			return // nothing in the pool is minable now
 		}

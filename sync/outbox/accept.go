@@ -78,7 +78,7 @@ func nonceFree(w *wtx, p Payment, other []byte) error {
 	switch holder.State {
 	case PaymentFailed:
 		return nil
-	case PaymentConfirmed:
+	case PaymentConfirmed, PaymentFinal:
 		return fmt.Errorf("sender %s nonce %d already used on chain by %s: %w", p.From, p.Nonce, holder.TxHash, ErrNonceConflict)
 	case PaymentQueued, PaymentBroadcast:
 		return fmt.Errorf("sender %s nonce %d already used by %s (%s): %w", p.From, p.Nonce, holder.TxHash, holder.State, ErrNonceConflict)

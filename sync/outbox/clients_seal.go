@@ -111,7 +111,7 @@ func openSealing(db *bbolt.DB, path, keyPath string, lockTimeout time.Duration, 
 		return fail(corruptErr(path, err))
 	}
 	var key *sealkey.Key
-	if st.sealed && st.schema == schemaVersion {
+	if st.sealed && st.schema != schemaV2 {
 		key, err = sealkey.Load(keyPath)
 		if errors.Is(err, fs.ErrNotExist) {
 			return fail(fmt.Errorf("outbox: %s holds sealed service keys, and their sealing key file %s is missing: restore it from the backup taken with this store (a new key would open none of them and lock every client out); or, to give up every client, move the store aside: %w", path, keyPath, ErrSealKey))
@@ -142,7 +142,7 @@ func openSealing(db *bbolt.DB, path, keyPath string, lockTimeout time.Duration, 
 		}
 		if err := db.Update(func(tx *bbolt.Tx) error {
 			m := tx.Bucket(bucketMeta)
-			if err := m.Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion))); err != nil {
+			if err := m.Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaV3))); err != nil {
 				return err
 			}
 			return m.Put(keySealCheck, seal(bucketMeta, keySealCheck, key.Seal(sealCheckText, sealCheckAD)))
@@ -266,7 +266,7 @@ func writeSealedCopy(src *bbolt.DB, tmp *os.File, key *sealkey.Key, lockTimeout 
 			return sb.ForEach(func(k, v []byte) error {
 				switch {
 				case bytes.Equal(bname, bucketMeta) && bytes.Equal(k, keySchema):
-					v = seal(bucketMeta, keySchema, []byte(schemaVersion))
+					v = seal(bucketMeta, keySchema, []byte(schemaV3))
 				case bytes.Equal(bname, bucketClients):
 					enc, n, err := sealClearClient(k, v, key)
 					if err != nil {

@@ -94,13 +94,13 @@ func TestApplyIsAllOrNothing(t *testing.T) {
 	seedRequests(t, s, 2)
 	p0 := mustAccept(t, s, newPayment(reqID(0)))
 	p1 := mustAccept(t, s, newPayment(reqID(1)))
-	if _, err := s.SetPaymentState(context.Background(), p1.TxHash, PaymentConfirmed, "", t0); err != nil {
+	if _, err := s.SetPaymentState(context.Background(), p1.TxHash, PaymentFinal, "", t0); err != nil {
 		t.Fatal(err)
 	}
 	before := takeSnapshot(t, s, reqID(0), reqID(1))
 	_, err := s.Apply(context.Background(), t0, []Change{
 		{Hash: p0.TxHash, State: PaymentBroadcast},
-		{Hash: p1.TxHash, State: PaymentFailed, Reason: "too late"}, // confirmed is final
+		{Hash: p1.TxHash, State: PaymentFailed, Reason: "too late"}, // final is terminal
 	})
 	wantErr(t, "apply with an illegal transition", err, ErrBadTransition)
 	if after := takeSnapshot(t, s, reqID(0), reqID(1)); !reflect.DeepEqual(before, after) {

@@ -5,12 +5,17 @@
 //
 // A Request is what a payer is asked to pay. A Payment is a signed
 // transaction accepted for one request, waiting in the outbox to be
-// broadcast (queued), broadcast, then confirmed or failed. Payments are
+// broadcast (queued), broadcast, confirmed (on the canonical chain at the
+// configured depth), then final (its block final) or failed. A confirmed
+// payment whose block is lost goes back to broadcast. Payments are
 // indexed by tx hash, by sender+nonce (the latest payment: a failed one's
 // nonce may be paid again by a new transaction), by acceptance order (Seq),
-// and, while queued or broadcast, in the open index by sender+nonce. The
-// store also keeps, per asset, the unsettled amount (payments queued or
-// broadcast) and a count of payments per state.
+// while queued or broadcast in the open index by sender+nonce, and while
+// confirmed in the unfinal index by sender+nonce (the broadcaster follows
+// them from it, a window at a time, until final). The store also keeps,
+// per asset, the unsettled amount (payments queued or broadcast: a
+// confirmed payment's money is on the chain; one whose block is lost
+// counts again) and a count of payments per state.
 //
 // It also keeps the integrator clients (service numbers, their keys and
 // roles, see clients.go) and the request nonces seen inside the
@@ -93,8 +98,10 @@
 //     leaves a page's structure valid but changes a value, or its key, is
 //     refused with ErrCorrupt naming the file, bucket and key. Open also
 //     requires every bucket to be one of the layout's, every index entry
-//     (sender+nonce, open, acceptance order) to name a stored payment, and
-//     the Seq sequence to be at or above every Seq used.
+//     (sender+nonce, open, unfinal, acceptance order) to name a stored
+//     payment, the Seq sequence to be at or above every Seq used, and the
+//     unfinal index to name exactly the confirmed payments (each entry a
+//     confirmed payment at its own sender+nonce, as many as the count).
 //   - Damage done after Open is found when the record is read: every read
 //     checks the CRC and fails with an error wrapping ErrCorrupt naming the
 //     bucket and key; nothing damaged is returned.
@@ -107,6 +114,12 @@
 // unknown schema version is refused.
 //
 // # Schema versions
+//
+// Schema 3 is schema 2 with the unfinal index; Open migrates a schema 2
+// file in one transaction by entering every confirmed payment in it, so
+// payments confirmed by an older build are checked against the canonical
+// chain and followed until final too. Payment records gained a block hash
+// and a reorg count and note (Delivery); older records read with none.
 //
 // Schema 2 is schema 1 with a CRC after every value (the schema version
 // itself included: "1" is stored bare, "2" and "3" with their CRC). Open

@@ -274,6 +274,11 @@ func verify(db *bbolt.DB, schema string) error {
 				return err
 			}
 		}
+		if schema == schemaVersion {
+			if err := checkUnfinal(tx); err != nil {
+				return err
+			}
+		}
 		var problems []string
 		for err := range tx.Check() {
 			if len(problems) < 5 {
@@ -336,7 +341,7 @@ func checkIndexes(tx *bbolt.Tx) error {
 	for _, idx := range []struct {
 		name   []byte
 		keyLen int
-	}{{bucketBySender, common.AddressLength + 8}, {bucketOpen, common.AddressLength + 8}, {bucketBySeq, 8}} {
+	}{{bucketBySender, common.AddressLength + 8}, {bucketOpen, common.AddressLength + 8}, {bucketUnfinal, common.AddressLength + 8}, {bucketBySeq, 8}} {
 		b := tx.Bucket(idx.name)
 		if b == nil {
 			continue
@@ -361,6 +366,49 @@ func checkIndexes(tx *bbolt.Tx) error {
 		if k, _ := b.Cursor().Last(); k != nil && binary.BigEndian.Uint64(k) > b.Sequence() {
 			return fmt.Errorf("bucket %s: sequence %d below the highest Seq %d: %w", bucketBySeq, b.Sequence(), binary.BigEndian.Uint64(k), ErrCorrupt)
 		}
+	}
+	return nil
+}
+
+// checkUnfinal requires the unfinal index (schema 4) to hold exactly the
+// confirmed payments: every entry names a confirmed payment at its own
+// sender and nonce, and there are as many entries as the confirmed count
+// says. A payment confirmed but missing from the index would never be
+// followed to final, nor sent again if its block were lost. It decodes
+// only the payments the index names: the confirmed ones not yet final.
+func checkUnfinal(tx *bbolt.Tx) error {
+	idx, payments := tx.Bucket(bucketUnfinal), tx.Bucket(bucketPayments)
+	if idx == nil || payments == nil {
+		return fmt.Errorf("bucket %s or %s missing: %w", bucketUnfinal, bucketPayments, ErrCorrupt)
+	}
+	n := uint64(0)
+	if err := idx.ForEach(func(k, v []byte) error {
+		n++
+		h, err := checkValue(bucketUnfinal, k, v)
+		if err != nil {
+			return err
+		}
+		body, err := checkValue(bucketPayments, h, payments.Get(h))
+		if err != nil {
+			return err
+		}
+		p, err := decodePayment(body)
+		if err != nil {
+			return err
+		}
+		if !p.State.unfinal() || !bytes.Equal(k, senderNonceKey(p.From, p.Nonce)) {
+			return fmt.Errorf("bucket %s: key %x names payment %s, %s from %s nonce %d: %w", bucketUnfinal, k, p.TxHash, p.State, p.From, p.Nonce, ErrCorrupt)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	c, err := readCount(tx, PaymentConfirmed)
+	if err != nil {
+		return err
+	}
+	if c != n {
+		return fmt.Errorf("bucket %s: %d entries, but %d payments are confirmed: %w", bucketUnfinal, n, c, ErrCorrupt)
 	}
 	return nil
 }

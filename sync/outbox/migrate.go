@@ -17,7 +17,8 @@ import (
 // in memory: the cost is about the size of the file, once.
 //
 // Other files are left as they are. Schema 2 to 3 (sealing the clients'
-// keys) needs the sealing key and is openSealing's (clients_seal.go).
+// keys) needs the sealing key and is openSealing's (clients_seal.go);
+// schema 3 to 4 is migrateUnfinal's, after it.
 func migrate(db *bbolt.DB, path string, log *slog.Logger) error {
 	schema, err := dbSchema(db)
 	if err != nil {
@@ -37,6 +38,72 @@ func migrate(db *bbolt.DB, path string, log *slog.Logger) error {
 	}
 	log.Info("outbox: migrated schema 1 to 2", "path", path, "values", n, "took", time.Since(began).Round(time.Millisecond))
 	return nil
+}
+
+// migrateUnfinal brings a schema 3 file (service keys sealed; openSealing
+// brings schema 2 that far) to schema 4 in one bbolt transaction that also
+// records the new version: it adds the unfinal index, entering every
+// confirmed payment, so that payments confirmed before confirmations were
+// checked against the canonical chain are followed until their block is
+// final too (their records have no block hash: see Delivery.BlockHash).
+// It then verifies the file again. Other files are left as they are.
+func migrateUnfinal(db *bbolt.DB, path string, log *slog.Logger) error {
+	schema, err := dbSchema(db)
+	if err != nil {
+		return corruptErr(path, err)
+	}
+	if schema != schemaV3 {
+		return nil
+	}
+	began := time.Now()
+	n, err := migrateV3(db)
+	if err != nil {
+		return fmt.Errorf("outbox: open %s: migrate schema 3 to 4: %w", path, err)
+	}
+	if err := verify(db, schemaVersion); err != nil {
+		return corruptErr(path, fmt.Errorf("after migrating to schema 4: %w", err))
+	}
+	log.Info("outbox: migrated schema 3 to 4: confirmed payments are followed until final", "path", path,
+		"confirmed", n, "took", time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// migrateV3 is the schema 3 to 4 step's transaction. It returns how many
+// confirmed payments it entered in the unfinal index.
+func migrateV3(db *bbolt.DB) (int, error) {
+	n := 0
+	err := db.Update(func(tx *bbolt.Tx) error {
+		u, err := tx.CreateBucketIfNotExists(bucketUnfinal)
+		if err != nil {
+			return fmt.Errorf("create bucket %s: %w", bucketUnfinal, err)
+		}
+		if payments := tx.Bucket(bucketPayments); payments != nil {
+			if err := payments.ForEach(func(k, v []byte) error {
+				body, err := checkValue(bucketPayments, k, v)
+				if err != nil {
+					return err
+				}
+				p, err := decodePayment(body)
+				if err != nil {
+					return fmt.Errorf("payment 0x%x: %w", k, err)
+				}
+				if !p.State.unfinal() {
+					return nil
+				}
+				key := senderNonceKey(p.From, p.Nonce)
+				n++
+				return u.Put(key, seal(bucketUnfinal, key, p.TxHash[:]))
+			}); err != nil {
+				return err
+			}
+		}
+		m, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		return m.Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion)))
+	})
+	return n, err
 }
 
 // migrateV1 is migrate's transaction. It returns how many values it sealed.

@@ -172,9 +172,9 @@ func (s *Store) Unsettled(asset string) (*big.Int, error) {
 // Counts returns the number of payments in each state; every state is
 // present, zero included. It reads counters kept by the writes, not a scan.
 func (s *Store) Counts() (map[PaymentState]int, error) {
-	m := make(map[PaymentState]int, 4)
+	m := make(map[PaymentState]int, len(PaymentStates))
 	err := s.view(func(tx *bbolt.Tx) error {
-		for _, st := range []PaymentState{PaymentQueued, PaymentBroadcast, PaymentConfirmed, PaymentFailed} {
+		for _, st := range PaymentStates {
 			n, err := readCount(tx, st)
 			if err != nil {
 				return err

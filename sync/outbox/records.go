@@ -10,10 +10,11 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 )
 
-// Layout of the bbolt file (schema version 3). Every bucket lives at the
+// Layout of the bbolt file (schema version 4). Every bucket lives at the
 // top level; no nested buckets. Every value shown below is followed by its
-// CRC-32C (see checksum.go); schema 1 had the same layout without CRCs,
-// schema 2 kept client keys in the clear, and Open migrates both.
+// CRC-32C (see checksum.go); schema 1 had schema 2's layout without CRCs,
+// schema 2 kept client keys in the clear, schema 3 had no unfinal bucket;
+// Open migrates each (migrate.go, clients_seal.go).
 var (
 	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion (schema 1: "1", no CRC); "seal_check" -> sealed check (clients_seal.go)
 	bucketRequests  = []byte("requests")        // request ID -> requestRecord (JSON)
@@ -23,20 +24,22 @@ var (
 	bucketUnsettled = []byte("unsettled")       // asset -> decimal amount in queued or broadcast payments
 	bucketCounts    = []byte("counts")          // payment state -> count (8, big-endian)
 	bucketOpen      = []byte("open")            // sender (20) || nonce (8) -> tx hash, for queued and broadcast payments only
+	bucketUnfinal   = []byte("unfinal")         // sender (20) || nonce (8) -> tx hash, for confirmed payments only (followed until final)
 
 	allBuckets = [][]byte{bucketMeta, bucketRequests, bucketPayments, bucketBySender,
-		bucketBySeq, bucketUnsettled, bucketCounts, bucketOpen,
+		bucketBySeq, bucketUnsettled, bucketCounts, bucketOpen, bucketUnfinal,
 		bucketClients, bucketClientNonces, bucketNonceExpiry, bucketFleet}
 
 	keySchema = []byte("schema")
 )
 
-// schemaVersion is the schema this build writes; schemaV1 and schemaV2
-// are the older ones it reads, and migrates at Open. Schema 3 seals client
-// keys; a build that reads only schema 2 refuses it rather than take a
-// sealed key for an empty one.
+// schemaVersion is the schema this build writes; schemaV1 to schemaV3 are
+// the older ones it reads, and migrates at Open. Schema 3 sealed client
+// keys (a build that reads only schema 2 refuses it rather than take a
+// sealed key for an empty one); schema 4 added the unfinal index.
 const (
-	schemaVersion = "3"
+	schemaVersion = "4"
+	schemaV3      = "3"
 	schemaV2      = "2"
 	schemaV1      = "1"
 )
@@ -81,26 +84,65 @@ type PaymentState string
 const (
 	PaymentQueued    PaymentState = "queued"
 	PaymentBroadcast PaymentState = "broadcast"
+	// PaymentConfirmed: mined in a block that is on the canonical chain at
+	// the configured depth; followed until that block is final, and moved
+	// back to broadcast if the block is lost.
 	PaymentConfirmed PaymentState = "confirmed"
-	PaymentFailed    PaymentState = "failed"
+	// PaymentFinal: its block is final (the node's finalized block, or the
+	// configured depth where the node has none). Terminal.
+	PaymentFinal  PaymentState = "final"
+	PaymentFailed PaymentState = "failed"
 )
 
-// rank orders states for SetPaymentState: a payment only moves to a higher
-// rank. Unknown states have rank -1.
+// PaymentStates lists every state, in the order of a payment's life.
+var PaymentStates = []PaymentState{PaymentQueued, PaymentBroadcast, PaymentConfirmed, PaymentFinal, PaymentFailed}
+
+// Known reports whether s is one of PaymentStates.
+func (s PaymentState) Known() bool { return s.rank() >= 0 }
+
+// Settled reports whether money in state s is on the chain (confirmed or
+// final): what totals count as confirmed.
+func (s PaymentState) Settled() bool { return s == PaymentConfirmed || s == PaymentFinal }
+
+// rank orders states for SetPaymentState: a payment moves to a higher
+// rank, except that a confirmed one whose block is lost goes back to
+// broadcast (see allowed). Unknown states have rank -1.
 func (s PaymentState) rank() int {
 	switch s {
 	case PaymentQueued:
 		return 0
 	case PaymentBroadcast:
 		return 1
-	case PaymentConfirmed, PaymentFailed:
+	case PaymentConfirmed:
 		return 2
+	case PaymentFinal, PaymentFailed:
+		return 3
 	}
 	return -1
 }
 
-// unsettled reports whether a payment in state s counts toward Unsettled.
+// allowed reports whether a payment may move from s to to (to == s: its
+// Delivery changes). Final and failed are terminal.
+func (s PaymentState) allowed(to PaymentState) bool {
+	switch {
+	case to.rank() < 0 || s.terminal():
+		return false
+	case s == PaymentConfirmed && to == PaymentBroadcast:
+		return true // its block was lost: sent again
+	}
+	return to.rank() >= s.rank()
+}
+
+// terminal reports whether s is a state a payment never leaves.
+func (s PaymentState) terminal() bool { return s == PaymentFinal || s == PaymentFailed }
+
+// unsettled reports whether a payment in state s counts toward Unsettled
+// and is in the open index. Confirmed payments do not: their money is on
+// the canonical chain; one whose block is lost counts again.
 func (s PaymentState) unsettled() bool { return s == PaymentQueued || s == PaymentBroadcast }
+
+// unfinal reports whether a payment in state s is in the unfinal index.
+func (s PaymentState) unfinal() bool { return s == PaymentConfirmed }
 
 // Payment is an accepted, signed transaction paying one request.
 type Payment struct {
@@ -127,6 +169,16 @@ type Delivery struct {
 	LastError   string    // the node's or the link's last answer that was not success
 	SentAt      time.Time // when a node first took it (zero: never)
 	Block       uint64    // block it was mined in (0: not seen mined)
+	// BlockHash is the hash of Block as the receipt named it and the
+	// canonical header at that height had it when last checked (zero: not
+	// known; records written before schema 3 have none).
+	BlockHash common.Hash
+	// Reorgs counts the times a block this payment was mined in was lost
+	// (the canonical chain took another block at its height and the
+	// transaction was no longer found there); ReorgNote says what happened
+	// the last time.
+	Reorgs    int
+	ReorgNote string
 	// Retrying is when the current run of one retryable kind of error
 	// began (e.g. "insufficient funds"), for windows shorter than the
 	// payment's whole life; zero when the last attempt did not fail so.
@@ -170,6 +222,10 @@ type deliveryRecord struct {
 	SentAt      time.Time `json:"sent_at,omitzero"`
 	Block       uint64    `json:"block,omitempty"`
 	Retrying    time.Time `json:"retrying,omitzero"`
+	// Schema 3 added these; older records have none, and read as zero.
+	BlockHash *common.Hash `json:"block_hash,omitempty"`
+	Reorgs    int          `json:"reorgs,omitempty"`
+	ReorgNote string       `json:"reorg_note,omitempty"`
 }
 
 func encodeRequest(r Request) ([]byte, error) {
@@ -213,6 +269,11 @@ func encodePayment(p Payment) ([]byte, error) {
 		rec.Delivery = &deliveryRecord{
 			Attempts: d.Attempts, NextAttempt: d.NextAttempt, LastError: d.LastError,
 			SentAt: d.SentAt, Block: d.Block, Retrying: d.Retrying,
+			Reorgs: d.Reorgs, ReorgNote: d.ReorgNote,
+		}
+		if d.BlockHash != (common.Hash{}) {
+			h := d.BlockHash
+			rec.Delivery.BlockHash = &h
 		}
 	}
 	return json.Marshal(rec)
@@ -236,6 +297,10 @@ func decodePayment(b []byte) (Payment, error) {
 		p.Delivery = Delivery{
 			Attempts: d.Attempts, NextAttempt: d.NextAttempt, LastError: d.LastError,
 			SentAt: d.SentAt, Block: d.Block, Retrying: d.Retrying,
+			Reorgs: d.Reorgs, ReorgNote: d.ReorgNote,
+		}
+		if d.BlockHash != nil {
+			p.Delivery.BlockHash = *d.BlockHash
 		}
 	}
 	return p, nil

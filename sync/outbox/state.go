@@ -11,15 +11,19 @@ import (
 )
 
 // SetPaymentState moves a payment forward along
-// queued -> broadcast -> confirmed | failed (steps may be skipped, e.g.
-// queued -> failed) and returns it; the change is durable on return.
-// reason is stored with the new state (meant for failed). UpdatedAt
-// becomes now. Leaving the unsettled states (queued, broadcast) for
-// confirmed or failed subtracts Amount from Unsettled(Asset).
+// queued -> broadcast -> confirmed -> final | failed (steps may be
+// skipped, e.g. queued -> failed) and returns it; the change is durable on
+// return. The one move back is confirmed -> broadcast: the payment's block
+// was lost and it is sent again. reason is stored with the new state
+// (meant for failed). UpdatedAt becomes now. Leaving the unsettled states
+// (queued, broadcast) subtracts Amount from Unsettled(Asset) and removes
+// the payment from the open index; coming back to them adds it again.
+// Entering confirmed enters the unfinal index; leaving it, leaves it.
 //
-// Setting the state a queued or broadcast payment already has is a no-op
-// that returns it unchanged. Any move out of confirmed or failed, or
-// backwards, gives ErrBadTransition; an unknown hash ErrUnknownPayment.
+// Setting the state a queued, broadcast or confirmed payment already has
+// is a no-op that returns it unchanged. Any move out of final or failed,
+// or any other move backwards, gives ErrBadTransition; an unknown hash
+// ErrUnknownPayment.
 func (s *Store) SetPaymentState(ctx context.Context, hash common.Hash, state PaymentState, reason string, now time.Time) (Payment, error) {
 	var out Payment
 	err := s.write(ctx, func(w *wtx) error {
@@ -27,7 +31,7 @@ func (s *Store) SetPaymentState(ctx context.Context, hash common.Hash, state Pay
 		if err != nil {
 			return fmt.Errorf("set state %s: %w", hash, err)
 		}
-		if p.State == state && state.unsettled() {
+		if p.State == state && !state.terminal() {
 			out = p
 			return nil
 		}
@@ -61,8 +65,8 @@ type Change struct {
 // Apply makes all changes in one durable transaction, so a broadcaster's
 // round of sends and lookups is recorded whole or not at all, with one
 // fsync. Each change keeps the transition rules of SetPaymentState, except
-// that a queued or broadcast payment may keep its state while its Delivery
-// changes. If any change is refused (unknown payment, illegal transition),
+// that a queued, broadcast or confirmed payment may keep its state while
+// its Delivery changes. If any change is refused (unknown payment, illegal transition),
 // none is made. It returns the payments as stored, in the order given.
 func (s *Store) Apply(ctx context.Context, now time.Time, changes []Change) ([]Payment, error) {
 	if len(changes) == 0 {
@@ -122,10 +126,12 @@ func loadPayment(w *wtx, hash common.Hash) (Payment, error) {
 
 // plannedWrite is a checked transition waiting to be written.
 type plannedWrite struct {
-	p         Payment
-	puts      []kv
-	deleteKey []byte // open index entry to remove, if leaving the unsettled states
-	counts    *countDeltas
+	p      Payment
+	puts   []kv
+	key    []byte   // the payment's sender+nonce key
+	dels   [][]byte // indexes (open, unfinal) whose entry at key it leaves
+	adds   [][]byte // indexes it enters at key
+	counts *countDeltas
 }
 
 type kv struct{ b, k, v []byte }
@@ -147,7 +153,7 @@ func planTransitionWith(w *wtx, p, next Payment, now time.Time, counts *countDel
 	if to.rank() < 0 {
 		return nil, fmt.Errorf("unknown state %q: %w", to, ErrBadTransition)
 	}
-	if !from.unsettled() || to.rank() < from.rank() || (to == from && !to.unsettled()) {
+	if !from.allowed(to) {
 		return nil, fmt.Errorf("%s -> %s: %w", from, to, ErrBadTransition)
 	}
 	pw := &plannedWrite{}
@@ -155,7 +161,7 @@ func planTransitionWith(w *wtx, p, next Payment, now time.Time, counts *countDel
 		counts.add(from, -1)
 		counts.add(to, +1)
 	}
-	if from.unsettled() && !to.unsettled() {
+	if from.unsettled() != to.unsettled() {
 		v, err := w.getChecked(bucketUnsettled, []byte(p.Asset))
 		if err != nil {
 			return nil, err
@@ -164,16 +170,35 @@ func planTransitionWith(w *wtx, p, next Payment, now time.Time, counts *countDel
 		if err != nil {
 			return nil, err
 		}
-		// An earlier change in the same batch may already have lowered it.
+		// An earlier change in the same batch may already have moved it.
 		if pending, ok := counts.unsettled[p.Asset]; ok {
 			u = pending
 		}
-		if u.Sub(u, p.Amount); u.Sign() < 0 {
+		if to.unsettled() {
+			// A confirmed payment whose block was lost: its money is
+			// not on the chain any more, so it counts again (it may
+			// take the sum over the exposure limit; new payments are
+			// then refused until it settles).
+			u.Add(u, p.Amount)
+		} else if u.Sub(u, p.Amount); u.Sign() < 0 {
 			return nil, fmt.Errorf("unsettled %s would be negative: %w", p.Asset, ErrCorrupt)
 		}
 		counts.unsettled[p.Asset] = u
-		pw.deleteKey = senderNonceKey(p.From, p.Nonce)
 	}
+	key := senderNonceKey(p.From, p.Nonce)
+	if from.unsettled() && !to.unsettled() {
+		pw.dels = append(pw.dels, bucketOpen)
+	}
+	if to.unsettled() && !from.unsettled() {
+		pw.adds = append(pw.adds, bucketOpen)
+	}
+	if from.unfinal() && !to.unfinal() {
+		pw.dels = append(pw.dels, bucketUnfinal)
+	}
+	if to.unfinal() && !from.unfinal() {
+		pw.adds = append(pw.adds, bucketUnfinal)
+	}
+	pw.key = key
 	next.UpdatedAt = now
 	enc, err := encodePayment(next)
 	if err != nil {
@@ -191,19 +216,34 @@ func (pw *plannedWrite) do(w *wtx) error {
 			return err
 		}
 	}
-	// Remove the open entry only if it is this payment's. It always is: a
+	// Remove an index entry only if it is this payment's. It always is: a
 	// payment leaves the open index when it settles, and only then (failed)
 	// can another payment take its sender+nonce. Checked so that no
 	// transition can ever drop an entry naming another payment.
-	if pw.deleteKey != nil {
-		held, err := w.getChecked(bucketOpen, pw.deleteKey)
+	for _, b := range pw.dels {
+		held, err := w.getChecked(b, pw.key)
 		if err != nil {
 			return err
 		}
 		if bytes.Equal(held, pw.p.TxHash[:]) {
-			if err := w.del(bucketOpen, pw.deleteKey); err != nil {
+			if err := w.del(b, pw.key); err != nil {
 				return err
 			}
+		}
+	}
+	// Enter an index at the payment's sender+nonce. No other payment can
+	// hold that key: Accept refuses a nonce held by a confirmed payment, so
+	// none was accepted at it while this one was confirmed.
+	for _, b := range pw.adds {
+		held, err := w.getChecked(b, pw.key)
+		if err != nil {
+			return err
+		}
+		if held != nil && !bytes.Equal(held, pw.p.TxHash[:]) {
+			return fmt.Errorf("bucket %s: key %x names 0x%x, not %s: %w", b, pw.key, held, pw.p.TxHash, ErrCorrupt)
+		}
+		if err := w.putChecked(b, pw.key, pw.p.TxHash[:]); err != nil {
+			return err
 		}
 	}
 	if pw.counts != nil {

@@ -99,6 +99,10 @@ func Open(path string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := migrateUnfinal(db, path, log); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	s := &Store{path: path, db: db, log: log, key: key, c: newCommitter(db, path, log)}
 	log.Info("outbox: opened", "path", path, "new", fresh)
 	return s, nil
@@ -162,7 +166,7 @@ func openVerified(path string, bopts *bbolt.Options) (db *bbolt.DB, err error) {
 		_ = db.Close()
 		return nil, corruptErr(path, err)
 	}
-	if schema != "" && schema != schemaV1 && schema != schemaV2 && schema != schemaVersion {
+	if schema != "" && schema != schemaV1 && schema != schemaV2 && schema != schemaV3 && schema != schemaVersion {
 		_ = db.Close()
 		return nil, fmt.Errorf("outbox: open %s: unknown schema version %q (this build reads %q to %q)", path, schema, schemaV1, schemaVersion)
 	}
@@ -247,7 +251,8 @@ func create(path string, lockTimeout time.Duration) error {
 // initSchema creates the buckets and records the schema version on first
 // open, and creates the buckets an older file lacks. openVerified has
 // already refused a file of an unknown schema, and migrate has brought a
-// schema 1 file to schema 2 (openSealing takes it on to 3).
+// schema 1 file to schema 2 (openSealing takes it on to 3, migrateUnfinal
+// to 4).
 func initSchema(db *bbolt.DB) error {
 	complete := true
 	err := db.View(func(tx *bbolt.Tx) error {

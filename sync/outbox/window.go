@@ -44,12 +44,22 @@ func (p Payment) OpenKey() OpenKey { return OpenKey{From: p.From, Nonce: p.Nonce
 // key of the last payment returned reads the index a window at a time; a
 // payment accepted meanwhile is met if its key is after the window read.
 func (s *Store) OpenPaymentsAfter(after *OpenKey, limit int) ([]Payment, error) {
+	return s.indexAfter(bucketOpen, after, limit)
+}
+
+// UnfinalAfter is OpenPaymentsAfter over the unfinal index: the confirmed
+// payments, followed until their block is final, a window at a time.
+func (s *Store) UnfinalAfter(after *OpenKey, limit int) ([]Payment, error) {
+	return s.indexAfter(bucketUnfinal, after, limit)
+}
+
+func (s *Store) indexAfter(bucket []byte, after *OpenKey, limit int) ([]Payment, error) {
 	if limit <= 0 {
 		limit = 100
 	}
 	var out []Payment
 	err := s.view(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bucketOpen).Cursor()
+		c := tx.Bucket(bucket).Cursor()
 		k, v := c.First()
 		if after != nil {
 			from := after.bytes()
@@ -59,9 +69,9 @@ func (s *Store) OpenPaymentsAfter(after *OpenKey, limit int) ([]Payment, error) 
 			}
 		}
 		for ; k != nil && len(out) < limit; k, v = c.Next() {
-			p, err := openPayment(tx, k, v)
+			p, err := indexedPayment(tx, bucket, k, v)
 			if err != nil {
-				return fmt.Errorf("open payments after: %w", err)
+				return fmt.Errorf("%s payments after: %w", bucket, err)
 			}
 			out = append(out, p)
 		}
@@ -124,7 +134,12 @@ func (s *Store) LastSeq() (uint64, error) {
 
 // openPayment reads the payment an open index entry names, CRC checked.
 func openPayment(tx *bbolt.Tx, k, v []byte) (Payment, error) {
-	h, err := checkValue(bucketOpen, k, v)
+	return indexedPayment(tx, bucketOpen, k, v)
+}
+
+// indexedPayment reads the payment an entry of the index bucket names.
+func indexedPayment(tx *bbolt.Tx, bucket, k, v []byte) (Payment, error) {
+	h, err := checkValue(bucket, k, v)
 	if err != nil {
 		return Payment{}, err
 	}

@@ -10,8 +10,10 @@
 // the cashier only shows the answer. A payment accepted while the chain is
 // reachable shows PAID once it is confirmed (or ACCEPTED if that takes
 // long); accepted offline it shows ACCEPTED — WILL SETTLE WHEN ONLINE.
-// Failures found after acceptance (a conflict, a revert) stay on the idle
-// screen as a notice until the cashier acknowledges it with OK.
+// Failures found after acceptance (a conflict, a revert), and a payment
+// shown PAID whose block the node then lost (it is being sent again),
+// stay on the idle screen as a notice until the cashier acknowledges it
+// with OK.
 package cashier
 
 import (
@@ -182,8 +184,9 @@ func (c *Cashier) Accepted(r checkout.Receipt) {
 	}
 }
 
-// Settled tells the cashier a payment reached a final state (the
-// broadcaster's events): confirmed, or failed after acceptance.
+// Settled tells the cashier of a broadcaster event: a payment confirmed,
+// final, failed after acceptance, or back to broadcast because the block
+// it was confirmed in was lost (it is being sent again).
 func (c *Cashier) Settled(p outbox.Payment) {
 	select {
 	case c.ev <- event{final: &p}:
@@ -448,11 +451,18 @@ func (c *Cashier) settled(p outbox.Payment) {
 		c.notice = "PAYMENT FAILED: " + p.Reason
 		c.signal(device.SignalAttention)
 	}
+	if p.State == outbox.PaymentBroadcast && p.Delivery.Reorgs > 0 {
+		// It was shown PAID; its money is not on the chain any more
+		// until it is mined again. Said like a failure, until OK.
+		c.notice = "PAID PAYMENT UNDONE: block lost, sending again " + shortHash(p.TxHash)
+		c.signal(device.SignalAttention)
+		return
+	}
 	if c.mode != modeSettling || p.TxHash != c.pending {
 		return
 	}
 	c.pending = common.Hash{}
-	if p.State == outbox.PaymentConfirmed {
+	if p.State.Settled() {
 		c.showResult(screen.Result{Kind: screen.ResultPaid})
 		return
 	}
@@ -645,4 +655,10 @@ func keyOf(r rune) device.Key {
 		return device.KeyDot
 	}
 	return device.Key0 + device.Key(r-'0')
+}
+
+// shortHash is a transaction hash cut for a small screen: 0x1234…abcd.
+func shortHash(h common.Hash) string {
+	s := h.Hex()
+	return s[:6] + "…" + s[len(s)-4:]
 }

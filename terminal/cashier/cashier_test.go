@@ -3,6 +3,7 @@ package cashier_test
 import (
 	"context"
 	"crypto/ecdsa"
+	"github.com/ethereum/go-ethereum/common"
 	"image"
 	"math/big"
 	"path/filepath"
@@ -283,6 +284,22 @@ func TestFailureAfterAcceptanceStaysUntilAcknowledged(t *testing.T) {
 	s.press("cancel") // not an acknowledgement
 	time.Sleep(50 * time.Millisecond)
 	s.waitScreen(notice)
+	s.press("enter")
+	s.waitScreen(s.screens.Idle(screen.Idle{Merchant: "Test Shop"}))
+}
+
+// A payment shown PAID whose block the node then loses is told like a
+// failure after acceptance: a notice until OK, and the attention signal.
+func TestAPaidPaymentWhoseBlockIsLostIsShown(t *testing.T) {
+	s := openShop(t)
+	var h common.Hash
+	h[0], h[1], h[30], h[31] = 0x12, 0x34, 0xab, 0xcd
+	p := outbox.Payment{TxHash: h,
+		State: outbox.PaymentBroadcast, Delivery: outbox.Delivery{Reorgs: 1, ReorgNote: "block 9 was replaced"}}
+	s.c.Settled(p)
+	notice := s.screens.Idle(screen.Idle{Merchant: "Test Shop", Notice: "PAID PAYMENT UNDONE: block lost, sending again 0x1234…abcd"})
+	s.waitScreen(notice)
+	waitSignal(t, s.board, device.SignalAttention)
 	s.press("enter")
 	s.waitScreen(s.screens.Idle(screen.Idle{Merchant: "Test Shop"}))
 }

@@ -81,7 +81,8 @@ func (s *Service) Totals(from, to time.Time) (Totals, error) {
 			case outbox.PaymentFailed:
 				add(&a.failed, p.Amount)
 				continue
-			case outbox.PaymentConfirmed:
+			case outbox.PaymentConfirmed, outbox.PaymentFinal:
+				// Final is confirmed money whose block is final.
 				add(&a.confirmed, p.Amount)
 			default:
 				add(&a.pending, p.Amount)

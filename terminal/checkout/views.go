@@ -2,6 +2,7 @@ package checkout
 
 import (
 	"fmt"
+	"github.com/ethereum/go-ethereum/common"
 	"time"
 
 	"showpos/sync/outbox"
@@ -23,6 +24,14 @@ type PaymentView struct {
 	AcceptedAt    time.Time           `json:"acceptedAt"`
 	UpdatedAt     time.Time           `json:"updatedAt"`
 	Seq           uint64              `json:"seq"`
+	// Block and BlockHash name the canonical block it is in, once mined
+	// (checked against the canonical chain until final).
+	Block     uint64 `json:"block,omitempty"`
+	BlockHash string `json:"blockHash,omitempty"`
+	// Reorgs counts the times a block it was in was lost (it was sent
+	// again); ReorgNote says what happened the last time.
+	Reorgs    int    `json:"reorgs,omitempty"`
+	ReorgNote string `json:"reorgNote,omitempty"`
 }
 
 // Payments lists stored payments in acceptance order.
@@ -39,6 +48,10 @@ func (s *Service) Payments(f outbox.PaymentFilter) ([]PaymentView, error) {
 			TxHash: p.TxHash.Hex(), RequestID: p.RequestID, From: p.From.Hex(), Nonce: p.Nonce, Asset: p.Asset,
 			Amount: p.Amount.String(), AmountDisplay: asset.FormatAmount(p.Amount, decimals),
 			State: p.State, Reason: p.Reason, AcceptedAt: p.AcceptedAt, UpdatedAt: p.UpdatedAt, Seq: p.Seq,
+			Block: p.Delivery.Block, Reorgs: p.Delivery.Reorgs, ReorgNote: p.Delivery.ReorgNote,
+		}
+		if p.Delivery.BlockHash != (common.Hash{}) {
+			out[i].BlockHash = p.Delivery.BlockHash.Hex()
 		}
 	}
 	return out, nil

@@ -145,12 +145,23 @@ func defaultPublicURL(a API) string {
 // TLS reports whether the network API is served over HTTPS.
 func (a API) TLS() bool { return a.TLSCert != "" }
 
+// DefaultFinalDepth is chain.final_depth when the file sets none: 64
+// blocks, two epochs of Ethereum's beacon chain (about 13 minutes), the
+// least after which its blocks are finalized; on chains without a
+// finalized tag, reorganisations deeper than that are not seen in
+// practice. A node that names a finalized block is followed by that tag
+// instead.
+const DefaultFinalDepth = 64
+
 // Chain is the [chain] table beyond its id.
 type Chain struct {
 	RPC           []string // JSON-RPC endpoints, tried in order
 	Confirmations uint64
-	CallTimeout   time.Duration
-	ProbeEvery    time.Duration
+	// FinalDepth is how deep a confirmed payment's block must be to be
+	// taken as final where the node has no "finalized" block tag.
+	FinalDepth  uint64
+	CallTimeout time.Duration
+	ProbeEvery  time.Duration
 }
 
 // Broadcast is the [broadcast] table.
@@ -235,6 +246,7 @@ type file struct {
 		ID            uint64        `toml:"id"`
 		RPC           []string      `toml:"rpc"`
 		Confirmations uint64        `toml:"confirmations"`
+		FinalDepth    uint64        `toml:"final_depth"`
 		CallTimeout   time.Duration `toml:"call_timeout"`
 		ProbeEvery    time.Duration `toml:"probe_every"`
 	} `toml:"chain"`
@@ -517,12 +529,21 @@ func (f *file) checkChain(c *Config) error {
 			return invalid("chain.rpc[%d] is not an http(s) URL", i)
 		}
 	}
-	c.Chain = Chain{RPC: fc.RPC, Confirmations: fc.Confirmations, CallTimeout: fc.CallTimeout, ProbeEvery: fc.ProbeEvery}
+	c.Chain = Chain{RPC: fc.RPC, Confirmations: fc.Confirmations, FinalDepth: fc.FinalDepth, CallTimeout: fc.CallTimeout, ProbeEvery: fc.ProbeEvery}
 	if c.Chain.Confirmations == 0 {
 		c.Chain.Confirmations = 1
 	}
 	if c.Chain.Confirmations > 1000 {
 		return invalid("chain.confirmations %d is more than 1000", c.Chain.Confirmations)
+	}
+	if c.Chain.FinalDepth == 0 {
+		c.Chain.FinalDepth = max(DefaultFinalDepth, c.Chain.Confirmations)
+	}
+	switch {
+	case c.Chain.FinalDepth < c.Chain.Confirmations:
+		return invalid("chain.final_depth %d is below chain.confirmations %d: a payment is final only once confirmed", c.Chain.FinalDepth, c.Chain.Confirmations)
+	case c.Chain.FinalDepth > 10000:
+		return invalid("chain.final_depth %d is more than 10000", c.Chain.FinalDepth)
 	}
 	if c.Chain.CallTimeout == 0 {
 		c.Chain.CallTimeout = 5 * time.Second

@@ -72,6 +72,9 @@ func TestParseGoodConfig(t *testing.T) {
 	if tusd.MaxUnsettled.Cmp(big.NewInt(2_000_250_000)) != 0 {
 		t.Errorf("TUSD max_unsettled %s", tusd.MaxUnsettled)
 	}
+	if c.Chain.Confirmations != 1 || c.Chain.FinalDepth != DefaultFinalDepth {
+		t.Errorf("confirmations %d, final depth %d: want the defaults 1 and %d", c.Chain.Confirmations, c.Chain.FinalDepth, DefaultFinalDepth)
+	}
 	if c.StorePath() != "/tmp/x/showpos.db" || c.SocketPath() != "/tmp/x/posd.sock" || c.KeyPath() != "/tmp/x/terminal.key" || c.SealKeyPath() != "/tmp/x/seal.key" {
 		t.Errorf("paths %s %s %s %s", c.StorePath(), c.SocketPath(), c.KeyPath(), c.SealKeyPath())
 	}
@@ -109,6 +112,8 @@ func TestParseRefusesBadConfig(t *testing.T) {
 		{"too many connections", "[chain]", "[api]\nmax_conns = 1025\n[chain]", "api.max_conns"},
 		{"not toml", "[chain]", "[chain", ""},
 		{"chain id past JavaScript's exact range", "id = 1337", "id = 9007199254740992", "chain.id"},
+		{"final depth below confirmations", "id = 1337", "id = 1337\nconfirmations = 5\nfinal_depth = 4", "chain.final_depth 4 is below chain.confirmations 5"},
+		{"final depth too deep", "id = 1337", "id = 1337\nfinal_depth = 10001", "chain.final_depth 10001 is more than 10000"},
 		{"symbol with a space", `symbol = "TUSD"`, `symbol = "T USD"`, "assets[1]"},
 		{"empty symbol", `symbol = "TUSD"`, `symbol = ""`, "assets[1]"},
 		{"public url too long", `id = "till-7"`, `id = "till-7"` + "\npublic_url = \"http://" + strings.Repeat("a", 250) + "\"", "public_url is too long"},

@@ -45,7 +45,7 @@ func checkAccepted(t *testing.T, c *Config) {
 		t.Fatalf("chain %d merchant %s", c.ChainID, c.Merchant)
 	case len(c.Assets) == 0 || len(c.Texts.Welcome) > maxDisplayText:
 		t.Fatalf("%d assets, welcome of %d bytes", len(c.Assets), len(c.Texts.Welcome))
-	case c.Chain.Confirmations < 1 || c.Broadcast.BatchSize < 1 || c.Broadcast.MaxAge < time.Minute:
+	case c.Chain.Confirmations < 1 || c.Chain.FinalDepth < c.Chain.Confirmations || c.Broadcast.BatchSize < 1 || c.Broadcast.MaxAge < time.Minute:
 		t.Fatalf("chain %+v broadcast %+v", c.Chain, c.Broadcast)
 	}
 	natives, symbols := 0, map[string]bool{}

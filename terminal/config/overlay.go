@@ -154,8 +154,9 @@ func merge(dst, src map[string]any) {
 
 // KeepRestartOnly prepares c, freshly read from the local file, to replace
 // the running config: every value outside the live set (terminal.id,
-// data_dir, seal_key and public_url, [api], chain.id, confirmations, call_timeout and
-// probe_every, [broadcast], [board], [fleet]) is taken from running, since
+// data_dir, seal_key and public_url, [api], chain.id, confirmations,
+// final_depth, call_timeout and probe_every, [broadcast], [board], [fleet])
+// is taken from running, since
 // only a restart can change it. It returns the keys whose value in c
 // differed, in a fixed order, for the caller to log as needing a restart.
 // Values are shared with running, not copied: configs are not modified
@@ -212,6 +213,7 @@ var fields = []field{
 	leaf("chain.id", func(c *Config) *uint64 { return &c.ChainID }),
 	leaf("chain.rpc", func(c *Config) *[]string { return &c.Chain.RPC }),
 	leaf("chain.confirmations", func(c *Config) *uint64 { return &c.Chain.Confirmations }),
+	leaf("chain.final_depth", func(c *Config) *uint64 { return &c.Chain.FinalDepth }),
 	leaf("chain.call_timeout", func(c *Config) *time.Duration { return &c.Chain.CallTimeout }),
 	leaf("chain.probe_every", func(c *Config) *time.Duration { return &c.Chain.ProbeEvery }),
 	leaf("broadcast.max_age", func(c *Config) *time.Duration { return &c.Broadcast.MaxAge }),

@@ -91,6 +91,7 @@ func TestOverlayRefusesForbiddenKeys(t *testing.T) {
 		{"[api]\nlisten = \"0.0.0.0:80\"", "api.listen"},
 		{"[chain]\nid = 1", "chain.id"},
 		{"[chain]\nconfirmations = 3", "chain.confirmations"},
+		{"[chain]\nfinal_depth = 3", "chain.final_depth"},
 		{"[broadcast]\npoll = \"1s\"", "broadcast.poll"},
 		{"[board.display]\ndriver = \"none\"", "board.display.driver"},
 		{"[fleet]\npublic_key = \"00\"", "fleet.public_key"},

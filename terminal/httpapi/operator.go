@@ -261,11 +261,11 @@ type PaymentList struct {
 func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	var f outbox.PaymentFilter
-	switch st := outbox.PaymentState(q.Get("state")); st {
-	case "", outbox.PaymentQueued, outbox.PaymentBroadcast, outbox.PaymentConfirmed, outbox.PaymentFailed:
+	switch st := outbox.PaymentState(q.Get("state")); {
+	case st == "", st.Known():
 		f.State = st
 	default:
-		writeCoded(w, http.StatusBadRequest, codeBadRequest, "state must be queued, broadcast, confirmed or failed")
+		writeCoded(w, http.StatusBadRequest, codeBadRequest, "state must be queued, broadcast, confirmed, final or failed")
 		return
 	}
 	var err error

@@ -8,8 +8,8 @@
 //
 //	showpos_payments_accepted_total                      payments stored (fsynced) and answered "accepted"
 //	showpos_payments_refused_total{code}                 refusals by their stable code (check.Code, store codes)
-//	showpos_broadcast_outcomes_total{outcome}            broadcaster outcomes: broadcast, confirmed, failed, …
-//	showpos_queue_depth{state}                           payments per state: queued, broadcast, confirmed, failed
+//	showpos_broadcast_outcomes_total{outcome}            broadcaster outcomes: sent, confirmed, final, reorged, failed, retrying
+//	showpos_queue_depth{state}                           payments per state: queued, broadcast, confirmed, final, failed
 //	showpos_queue_oldest_age_seconds                     age of the oldest queued payment
 //	showpos_online                                       1 while a chain endpoint on the right chain answers
 //	showpos_config_version                               the running config's version

@@ -13,7 +13,7 @@ import (
 // a network call); a scrape waits for them only a couple of seconds.
 type Gauges struct {
 	// Queue returns the number of payments per state. showpos_queue_depth
-	// is exported for queued, broadcast, confirmed and failed (0 when
+	// is exported for queued, broadcast, confirmed, final and failed (0 when
 	// missing from the map); other keys are ignored.
 	Queue func() map[string]int
 	// OldestQueuedAge returns how long the oldest queued payment has
@@ -58,7 +58,7 @@ func (c *collector) register(set *metrics.Set, g Gauges) {
 	c.funcs = g
 	c.mu.Unlock()
 	if g.Queue != nil {
-		for _, state := range []string{"queued", "broadcast", "confirmed", "failed"} {
+		for _, state := range []string{"queued", "broadcast", "confirmed", "final", "failed"} {
 			set.NewGauge(`showpos_queue_depth{state="`+state+`"}`, func() float64 {
 				return float64(c.read().queue[state])
 			})

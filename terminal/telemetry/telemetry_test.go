@@ -228,7 +228,7 @@ func TestGaugesReadTheirCallbacksAtScrapeTime(t *testing.T) {
 	tel.Gauges(Gauges{
 		Queue: func() map[string]int {
 			calls.Add(1)
-			return map[string]int{"queued": int(queued.Load()), "confirmed": 7, "mystery": 3}
+			return map[string]int{"queued": int(queued.Load()), "confirmed": 7, "final": 5, "mystery": 3}
 		},
 		OldestQueuedAge: func() time.Duration { return 90 * time.Second },
 		Online:          online.Load,
@@ -241,12 +241,13 @@ func TestGaugesReadTheirCallbacksAtScrapeTime(t *testing.T) {
 	want(t, s, `showpos_queue_depth{state="queued"}`, 2)
 	want(t, s, `showpos_queue_depth{state="broadcast"}`, 0)
 	want(t, s, `showpos_queue_depth{state="confirmed"}`, 7)
+	want(t, s, `showpos_queue_depth{state="final"}`, 5)
 	want(t, s, `showpos_queue_depth{state="failed"}`, 0)
 	want(t, s, "showpos_queue_oldest_age_seconds", 90)
 	want(t, s, "showpos_online", 0)
 	want(t, s, "showpos_config_version", 41)
-	if n := len(family(s, "showpos_queue_depth")); n != 4 {
-		t.Errorf("%d queue depth series, want the 4 known states", n)
+	if n := len(family(s, "showpos_queue_depth")); n != 5 {
+		t.Errorf("%d queue depth series, want the 5 known states", n)
 	}
 	if n := calls.Load(); n != 1 {
 		t.Errorf("Queue called %d times for one scrape, want 1", n)

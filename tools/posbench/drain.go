@@ -100,7 +100,7 @@ func measureDrain(ctx context.Context, dir, queued string, n int, oneAtATime boo
 		}
 		if counts[outbox.PaymentQueued]+counts[outbox.PaymentBroadcast] == 0 {
 			took := time.Since(start)
-			if counts[outbox.PaymentConfirmed] != n {
+			if counts[outbox.PaymentConfirmed]+counts[outbox.PaymentFinal] != n {
 				return drainResult{}, fmt.Errorf("drain: %v, want %d confirmed", counts, n)
 			}
 			return drainResult{n: n, took: took}, nil
