@@ -29,10 +29,10 @@ const (
 	// Size is the key's length in bytes (AES-256).
 	Size = keyfile.Size
 	// Overhead is how many bytes Seal adds to a secret.
-	Overhead    = 1 + nonceSize + tagSize
-	version     = 1
-	nonceSize   = 12
-	tagSize     = 16
+	Overhead  = 1 + nonceSize + tagSize
+	version   = 1
+	nonceSize = 12
+	tagSize   = 16
 )
 
 // Key is a loaded sealing key. It is safe for concurrent use.
