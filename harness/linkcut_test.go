@@ -53,8 +53,7 @@ func TestLinkCut(t *testing.T) {
 	t.Cleanup(eth.Close)
 
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	d := newDaemon(t, log, dir, addr, terminalConfig(dir, addr, fmt.Sprintf(`
+	d := newDaemon(t, log, dir, terminalConfig(dir, fmt.Sprintf(`
 rpc = [%q]
 confirmations = 1
 call_timeout = "2s"
