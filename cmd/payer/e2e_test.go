@@ -22,6 +22,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	"showpos/terminal/qrread"
 	"showpos/terminal/screen"
 )
 
@@ -180,7 +181,7 @@ listen = "127.0.0.1:0"
 			}
 			resp.Body.Close()
 		}
-		waitOnScreen(t, "http://"+apiAddr)
+		waitOnScreen(t, "http://"+apiAddr, "http://"+simAddr)
 		code, out, _ := runPayer(t, append(append(base, "-payer", "0", "-json"), via...)...)
 		res = result{}
 		if code != exitOK || json.Unmarshal([]byte(out), &res) != nil {
@@ -203,22 +204,30 @@ func waitPaidScreen(t *testing.T, sim string, want image.Image) {
 	t.Fatal("the simulated display never showed PAID")
 }
 
-// waitOnScreen waits until the terminal shows a pending request.
-func waitOnScreen(t *testing.T, api string) {
+// waitOnScreen waits until the terminal has a pending request and the
+// simulated display shows its QR: the request is stored, and answered on
+// the API, a moment before the cashier has drawn it.
+func waitOnScreen(t *testing.T, api, sim string) {
 	t.Helper()
-	for range 200 {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
 		resp, err := http.Get(api + "/api/showpos/getPaymentRequest")
 		if err == nil {
-			var d struct{ Status string }
+			var d struct{ Status, URI string }
 			json.NewDecoder(resp.Body).Decode(&d)
 			resp.Body.Close()
 			if d.Status == "pending" {
-				return
+				img, err := png.Decode(bytes.NewReader(getBody(t, http.DefaultClient, sim+"/sim/screen.png")))
+				if err == nil {
+					if uri, err := qrread.Read(img); err == nil && uri == d.URI {
+						return
+					}
+				}
 			}
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	t.Fatal("no pending request on screen")
+	t.Fatal("no pending request's QR on screen")
 }
 
 // output is what a started binary wrote, read while it runs.
