@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,11 +30,16 @@ type daemon struct {
 	t       testing.TB
 	log     *slog.Logger
 	cfgPath string
-	addr    string // the network (payer) API
 	sock    string // the operator socket
 	logPath string
 	op      *http.Client // the operator socket
 	net     *http.Client // the network API
+
+	// addr is the running process's network (payer) API, as its status
+	// says once it answers (each start binds a port of the system's
+	// choosing); "" from just before a kill or stop until then.
+	mu   sync.Mutex
+	addr string
 
 	cmd    *exec.Cmd
 	exited chan struct{} // closed when cmd has been waited for
@@ -42,35 +48,36 @@ type daemon struct {
 }
 
 // terminalConfig is a headless terminal (no board) with its data in
-// dir/data; chain is more keys of [chain] (none: id 1337, no endpoints,
-// payments wait), extra more tables (board, broadcast).
-func terminalConfig(dir, addr, chain, extra string) string {
+// dir/data and its network API on a port the system picks at each start;
+// chain is more keys of [chain] (none: id 1337, no endpoints, payments
+// wait), extra more tables (board, broadcast).
+func terminalConfig(dir, chain, extra string) string {
 	return fmt.Sprintf(`
 [terminal]
 id = "harness-till"
 data_dir = %q
 request_ttl = "1h"
 [api]
-listen = %q
+listen = "127.0.0.1:0"
 [merchant]
 address = "0x000000000000000000000000000000000000dEaD"
 [[assets]]
 symbol = "ETH"
 [chain]
 id = 1337
-`, filepath.Join(dir, "data"), addr) + chain + "\n" + extra
+`, filepath.Join(dir, "data")) + chain + "\n" + extra
 }
 
 // newDaemon writes cfgText to dir/posd.toml and returns a daemon on it, not
 // started. Whatever runs at the end of the test is killed.
-func newDaemon(t testing.TB, log *slog.Logger, dir, addr, cfgText string) *daemon {
+func newDaemon(t testing.TB, log *slog.Logger, dir, cfgText string) *daemon {
 	t.Helper()
 	cfgPath := filepath.Join(dir, "posd.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatalf("write config: %v", err)
 	}
 	d := &daemon{
-		t: t, log: log, cfgPath: cfgPath, addr: addr,
+		t: t, log: log, cfgPath: cfgPath,
 		sock:    filepath.Join(dir, "data", "posd.sock"),
 		logPath: filepath.Join(dir, "posd.log"),
 		net:     &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
@@ -142,7 +149,8 @@ func (d *daemon) spawn() error {
 	return nil
 }
 
-// waitReady polls the operator socket until it answers GET /v1/status.
+// waitReady polls the operator socket until it answers GET /v1/status,
+// and takes the network API's address from that answer.
 func (d *daemon) waitReady(ctx context.Context, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
@@ -150,6 +158,13 @@ func (d *daemon) waitReady(ctx context.Context, within time.Duration) error {
 			return fmt.Errorf("posd exited before it answered: %s (log %s)", d.cmd.ProcessState, d.logPath)
 		}
 		if r, err := d.operator(ctx, "GET", "/v1/status", nil); err == nil && r.status == http.StatusOK {
+			var st status
+			if err := json.Unmarshal(r.body, &st); err != nil || st.Listen.API == "" {
+				return fmt.Errorf("status names no network API (%v): %s", err, r.body)
+			}
+			d.mu.Lock()
+			d.addr = st.Listen.API
+			d.mu.Unlock()
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -190,6 +205,7 @@ func (d *daemon) kill() {
 	if !d.running() {
 		return
 	}
+	d.forgetAddr()
 	d.cmd.Process.Signal(syscall.SIGKILL)
 	<-d.exited
 	d.log.Debug("posd killed", "pid", d.cmd.Process.Pid)
@@ -201,6 +217,7 @@ func (d *daemon) stop() error {
 	if !d.running() {
 		return nil
 	}
+	d.forgetAddr()
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-d.exited:
@@ -212,6 +229,14 @@ func (d *daemon) stop() error {
 		return fmt.Errorf("posd stopped with %s (log %s)", d.cmd.ProcessState, d.logPath)
 	}
 	return nil
+}
+
+// forgetAddr stops payments going to the network API of a process about
+// to go: once it has, its port is free for any other process to take.
+func (d *daemon) forgetAddr() {
+	d.mu.Lock()
+	d.addr = ""
+	d.mu.Unlock()
 }
 
 // waitExit waits up to within for the process to exit by itself.
@@ -302,13 +327,23 @@ func (d *daemon) newRequest(ctx context.Context, amount string) (*request.Reques
 	return doc.Request(), nil
 }
 
+// errNotRunning is pay's answer while no started process answers: a
+// phone's connection refused.
+var errNotRunning = errors.New("posd is not running")
+
 // pay sends raw for request id to the payer API, as a phone does.
 func (d *daemon) pay(ctx context.Context, id string, raw []byte) (reply, error) {
 	body, err := json.Marshal(map[string]string{"requestId": id, "rawTx": "0x" + fmt.Sprintf("%x", raw)})
 	if err != nil {
 		return reply{}, fmt.Errorf("encode payment: %w", err)
 	}
-	return call(ctx, d.net, "POST", "http://"+d.addr+"/api/showpos/broadcastTx", body)
+	d.mu.Lock()
+	addr := d.addr
+	d.mu.Unlock()
+	if addr == "" {
+		return reply{}, errNotRunning
+	}
+	return call(ctx, d.net, "POST", "http://"+addr+"/api/showpos/broadcastTx", body)
 }
 
 // payment is one entry of GET /v1/payments.
@@ -362,6 +397,9 @@ type status struct {
 		Kind    string `json:"kind"`
 		Present bool   `json:"present"`
 	} `json:"devices"`
+	Listen struct {
+		API string `json:"api"`
+	} `json:"listen"`
 }
 
 func (d *daemon) status(ctx context.Context) (status, error) {
@@ -377,15 +415,4 @@ func (d *daemon) status(ctx context.Context) (status, error) {
 		return s, fmt.Errorf("status: %w", err)
 	}
 	return s, nil
-}
-
-// freeAddr is a loopback address nothing listens on now.
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free address: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

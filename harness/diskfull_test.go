@@ -48,8 +48,7 @@ func TestDiskFull(t *testing.T) {
 		}
 		t.Skipf("diskfull: %v (SHOWPOS_HARNESS_REQUIRE=1 makes this a failure)", err)
 	}
-	addr := freeAddr(t)
-	d := newDaemon(t, log, dir, addr, terminalConfig(dir, addr, "", ""))
+	d := newDaemon(t, log, dir, terminalConfig(dir, "", ""))
 	if _, err := d.start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -31,8 +31,7 @@ func TestKill9(t *testing.T) {
 	payers := sizeInt(t, "SHOWPOS_KILL9_PAYERS", 32, 32)
 
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	d := newDaemon(t, log, dir, addr, terminalConfig(dir, addr, "", ""))
+	d := newDaemon(t, log, dir, terminalConfig(dir, "", ""))
 	store := filepath.Join(dir, "data", "showpos.db")
 	ctx := t.Context()
 	began := time.Now()

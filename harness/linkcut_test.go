@@ -53,8 +53,7 @@ func TestLinkCut(t *testing.T) {
 	t.Cleanup(eth.Close)
 
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	d := newDaemon(t, log, dir, addr, terminalConfig(dir, addr, fmt.Sprintf(`
+	d := newDaemon(t, log, dir, terminalConfig(dir, fmt.Sprintf(`
 rpc = [%q]
 confirmations = 1
 call_timeout = "2s"
@@ -96,9 +95,18 @@ batch_size = 50
 		if time.Since(began) > cutFor {
 			break
 		}
+		// Cut at a random moment once payments are queued or in flight
+		// again (up to 2 s more): on a fast machine a backlog drains
+		// within the random wait, and a cut then tests nothing.
 		sleep(ctx, time.Duration(200+rng.IntN(1800))*time.Millisecond)
-		if st, err := d.status(ctx); err == nil && st.Queue["queued"]+st.Queue["broadcast"] > 0 {
-			cutsInFlight++
+		for wait := time.Now().Add(2 * time.Second); ; sleep(ctx, 20*time.Millisecond) {
+			if st, err := d.status(ctx); err == nil && st.Queue["queued"]+st.Queue["broadcast"] > 0 {
+				cutsInFlight++
+				break
+			}
+			if time.Now().After(wait) {
+				break
+			}
 		}
 		link.cut()
 		cuts++

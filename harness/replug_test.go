@@ -35,8 +35,7 @@ func TestReplug(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sc.unplug)
-	addr := freeAddr(t)
-	d := newDaemon(t, log, dir, addr, terminalConfig(dir, addr, "", fmt.Sprintf(`
+	d := newDaemon(t, log, dir, terminalConfig(dir, "", fmt.Sprintf(`
 [board.display]
 driver = "virtual"
 width = 320
@@ -47,8 +46,8 @@ driver = "virtual"
 driver = "serial"
 path = %q
 [board.virtual]
-listen = %q
-`, sc.link, freeAddr(t))))
+listen = "127.0.0.1:0"
+`, sc.link)))
 	if _, err := d.start(ctx); err != nil {
 		t.Fatal(err)
 	}

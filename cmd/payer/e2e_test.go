@@ -22,6 +22,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	"showpos/terminal/qrread"
 	"showpos/terminal/screen"
 )
 
@@ -55,9 +56,9 @@ func TestAgainstRealPosdAndDevnet(t *testing.T) {
 		}
 	}
 
-	rpcAddr, simAddr, apiAddr := freeAddr(t), freeAddr(t), freeAddr(t)
-	rpc := "http://" + rpcAddr
-	start(t, filepath.Join(bin, "devnet"), "-addr", rpcAddr, "-payers", "3")
+	// Every server binds port 0 and says where it is: devnet on its
+	// output, posd in its status.
+	rpc := endpoint(t, start(t, filepath.Join(bin, "devnet"), "-addr", "127.0.0.1:0", "-payers", "3"))
 	waitRPC(t, rpc)
 
 	dir := t.TempDir()
@@ -67,7 +68,7 @@ func TestAgainstRealPosdAndDevnet(t *testing.T) {
 id = "payer-e2e"
 data_dir = %q
 [api]
-listen = %q
+listen = "127.0.0.1:0"
 [chain]
 id = 1337
 rpc = [%q]
@@ -95,14 +96,22 @@ driver = "virtual"
 [board.indicator]
 driver = "virtual"
 [board.virtual]
-listen = %q
-`, filepath.Join(dir, "data"), apiAddr, rpc, simAddr)), 0o600)
+listen = "127.0.0.1:0"
+`, filepath.Join(dir, "data"), rpc)), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
 	start(t, filepath.Join(bin, "posd"), "-config", cfg)
 	op := unixClient(filepath.Join(dir, "data", "posd.sock"))
 	waitOK(t, op, "http://posd/v1/payments")
+	var st struct {
+		Listen struct{ API, Simulator string }
+	}
+	if err := json.Unmarshal(getBody(t, op, "http://posd/v1/status"), &st); err != nil || st.Listen.API == "" || st.Listen.Simulator == "" {
+		t.Fatalf("status listen: %+v %v", st.Listen, err)
+	}
+	apiAddr := st.Listen.API
+	simAddr := strings.TrimSuffix(strings.TrimPrefix(st.Listen.Simulator, "http://"), "/")
 	terminal := "http://" + apiAddr
 	state := t.TempDir()
 	base := []string{"-terminal", terminal, "-rpc", rpc, "-state", state}
@@ -172,7 +181,7 @@ listen = %q
 			}
 			resp.Body.Close()
 		}
-		waitOnScreen(t, "http://"+apiAddr)
+		waitOnScreen(t, "http://"+apiAddr, "http://"+simAddr)
 		code, out, _ := runPayer(t, append(append(base, "-payer", "0", "-json"), via...)...)
 		res = result{}
 		if code != exitOK || json.Unmarshal([]byte(out), &res) != nil {
@@ -195,30 +204,73 @@ func waitPaidScreen(t *testing.T, sim string, want image.Image) {
 	t.Fatal("the simulated display never showed PAID")
 }
 
-// waitOnScreen waits until the terminal shows a pending request.
-func waitOnScreen(t *testing.T, api string) {
+// waitOnScreen waits until the terminal has a pending request and the
+// simulated display shows its QR: the request is stored, and answered on
+// the API, a moment before the cashier has drawn it.
+func waitOnScreen(t *testing.T, api, sim string) {
 	t.Helper()
-	for range 200 {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
 		resp, err := http.Get(api + "/api/showpos/getPaymentRequest")
 		if err == nil {
-			var d struct{ Status string }
+			var d struct{ Status, URI string }
 			json.NewDecoder(resp.Body).Decode(&d)
 			resp.Body.Close()
 			if d.Status == "pending" {
-				return
+				img, err := png.Decode(bytes.NewReader(getBody(t, http.DefaultClient, sim+"/sim/screen.png")))
+				if err == nil {
+					if uri, err := qrread.Read(img); err == nil && uri == d.URI {
+						return
+					}
+				}
 			}
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	t.Fatal("no pending request on screen")
+	t.Fatal("no pending request's QR on screen")
 }
 
-// start runs a binary until the test ends, then interrupts it.
-func start(t *testing.T, path string, args ...string) {
+// output is what a started binary wrote, read while it runs.
+type output struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.Write(p)
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.buf.String()
+}
+
+// endpoint waits for the JSON-RPC endpoint devnet prints at start.
+func endpoint(t *testing.T, devnet *output) string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		for line := range strings.Lines(devnet.String()) {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "endpoint" {
+				return f[1]
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("devnet printed no endpoint:\n%s", devnet.String())
+	return ""
+}
+
+// start runs a binary until the test ends, then interrupts it; its output
+// (stdout and stderr) is returned, and logged if the test fails.
+func start(t *testing.T, path string, args ...string) *output {
 	t.Helper()
 	cmd := exec.Command(path, args...)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := new(output)
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -236,16 +288,7 @@ func start(t *testing.T, path string, args ...string) {
 			t.Logf("%s log:\n%s", filepath.Base(path), logs.String())
 		}
 	})
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return logs
 }
 
 func unixClient(sock string) *http.Client {

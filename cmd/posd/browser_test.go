@@ -13,11 +13,10 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"showpos/drivers/virtual/cdp"
 	"showpos/terminal/paytx"
+	"showpos/terminal/qrread"
 )
 
 // A sale as a cashier sees it in a browser: the whole daemon on the
@@ -66,10 +65,7 @@ func TestSaleInTheBrowser(t *testing.T) {
 			t.Fatal("no readable QR in the browser")
 		}
 		shot := screenshot(t, ctx, page)
-		bmp, _ := gozxing.NewBinaryBitmapFromImage(shot)
-		if res, err := qrcode.NewQRCodeReader().Decode(bmp, nil); err == nil {
-			uri = res.GetText()
-		}
+		uri, _ = qrread.Read(shot)
 	}
 	doc := fetchRequest(t, addr)
 	if doc.URI != uri || doc.AmountDisplay != "0.3" {

@@ -47,7 +47,7 @@ func TestKillDuringApplyLeavesOldOrNewConfig(t *testing.T) {
 	priv, fleetTable := fleetKeys(t)
 	tm := writeTerminal(t, headless+fleetTable)
 	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "-config", tm.cfgPath, "-listen", tm.addr)
+		cmd := exec.Command(bin, "-config", tm.cfgPath, "-listen", anyPort)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -50,19 +50,25 @@ type daemon struct {
 	till    *checkout.Service
 	cash    *cashier.Cashier // nil on a headless terminal
 	bgCtx   context.Context  // the background parts' lifetime
+	at      Listen           // set before the servers serve
 }
 
 // run is the daemon. It returns when ctx ends, after draining, or when a
 // server fails.
 func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen string) error {
 	// The flags override the file at every read, reloads included; both
-	// name keys that change only at a restart.
+	// name keys that change only at a restart. So does the port the
+	// network API was given where api.listen asks for port 0.
+	boundPort := 0
 	override := func(c *config.Config) {
 		if dataDir != "" {
 			c.Terminal.DataDir = dataDir
 		}
 		if listen != "" {
 			c.OverrideListen(listen)
+		}
+		if boundPort != 0 {
+			c.ListenBound(boundPort)
 		}
 	}
 	first, err := config.Load(configPath)
@@ -83,6 +89,19 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 			log.Error("close store", "err", err)
 		}
 	}()
+
+	// The network API is bound before the config is read for good: with
+	// port 0 the port the system picks is in api.listen, and in the
+	// default public_url the signed requests carry, from the first read.
+	// A fleet bundle cannot change [api], so this is the listener the
+	// config will name.
+	// It holds at most api.max_conns connections at once (restart-only).
+	networkLn, err := httpapi.ListenTCP(first.API.Listen, first.API.MaxConns)
+	if err != nil {
+		return fmt.Errorf("network API: %w", err)
+	}
+	defer networkLn.Close() // if run fails before the server owns it
+	boundPort = networkLn.Addr().(*net.TCPAddr).Port
 
 	bgCtx, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBg()
@@ -189,9 +208,19 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		ConfigVersion: func() uint64 { return d.mgr.Status().Version },
 	})
 
-	servers, err := d.listen(cfg, tel)
+	servers, err := d.listen(cfg, tel, networkLn)
 	if err != nil {
 		return err
+	}
+	d.at = Listen{API: servers[0].addr()}
+	for _, s := range servers {
+		if s.name == "metrics" {
+			d.at.Metrics = s.addr()
+		}
+	}
+	if d.devs.Sim != nil {
+		d.at.Simulator = d.devs.Sim.URL()
+		log.Info("listening", "api", "simulator", "addr", d.at.Simulator)
 	}
 
 	// The chain prober, the broadcaster, the cashier and the fleet puller
@@ -357,9 +386,9 @@ type fleetPush struct{ m *fleet.Manager }
 
 func (f fleetPush) Push(ctx context.Context, raw []byte) (any, error) { return f.m.Push(ctx, raw) }
 
-// listen opens the network API (first), the operator socket and, if
-// configured, the metrics listener.
-func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry) (servers []server, err error) {
+// listen serves the network API on networkLn (first), and opens the
+// operator socket and, if configured, the metrics listener.
+func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn net.Listener) (servers []server, err error) {
 	defer func() {
 		if err != nil {
 			for _, s := range servers {
@@ -380,10 +409,9 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry) (servers [
 		}
 		network.srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
-	if network.ln, err = httpapi.ListenTCP(cfg.API.Listen, cfg.API.MaxConns); err != nil {
-		return nil, fmt.Errorf("network API: %w", err)
-	}
+	network.ln = networkLn
 	servers = append(servers, network)
+	d.log.Info("listening", "api", "network", "addr", network.addr(), "tls", network.tls)
 
 	if err := os.MkdirAll(filepath.Dir(cfg.SocketPath()), 0o750); err != nil {
 		return servers, fmt.Errorf("operator socket dir: %w", err)
@@ -407,6 +435,7 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry) (servers [
 		mux.Handle("GET /metrics", tel.Handler())
 		m.srv = httpapi.NewServer(mux, d.log)
 		servers = append(servers, m)
+		d.log.Info("listening", "api", "metrics", "addr", m.addr())
 	}
 	return servers, nil
 }

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/big"
 	"net/http"
 	"os"
@@ -35,7 +34,7 @@ type terminal struct {
 	t       *testing.T
 	dir     string
 	cfgPath string
-	addr    string // network API
+	addr    string // network API, as the running daemon's status says
 	op      *http.Client
 	stop    func()
 }
@@ -53,7 +52,7 @@ func newTerminal(t *testing.T, cfgText string) *terminal {
 func writeTerminal(t *testing.T, cfgText string) *terminal {
 	t.Helper()
 	dir := t.TempDir()
-	tm := &terminal{t: t, dir: dir, cfgPath: filepath.Join(dir, "posd.toml"), addr: freeAddr(t),
+	tm := &terminal{t: t, dir: dir, cfgPath: filepath.Join(dir, "posd.toml"),
 		op: unixClient(filepath.Join(dir, "data", "posd.sock")), stop: func() {}}
 	tm.write(cfgText)
 	return tm
@@ -72,7 +71,7 @@ func (tm *terminal) start() {
 	tm.t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, slog.New(slog.DiscardHandler), tm.cfgPath, "", tm.addr) }()
+	go func() { errc <- run(ctx, testLog(tm.t), tm.cfgPath, "", anyPort) }()
 	stopped := false
 	tm.stop = func() {
 		if !stopped {
@@ -84,6 +83,7 @@ func (tm *terminal) start() {
 		}
 	}
 	waitFor(tm.t, tm.op, errc)
+	tm.addr = listening(tm.t, tm.op).API
 }
 
 func (tm *terminal) restart() {
@@ -142,10 +142,12 @@ func (tm *terminal) sign(method, path, body, number, key string) signedCall {
 
 // send makes a signed call on a fresh connection: a kept-alive one to a
 // daemon since restarted would answer a POST with EOF, and a POST is not
-// retried.
+// retried. It goes to the daemon running now: after a restart its port
+// has changed (the signature does not cover the host).
 func (tm *terminal) send(c signedCall) answer {
 	tm.t.Helper()
 	req, _ := http.NewRequest(c.method, c.url, bytes.NewReader(c.body))
+	req.URL.Host = tm.addr
 	req.Header = c.header.Clone()
 	req.Close = true
 	return do(tm.t, http.DefaultClient, req)

@@ -46,13 +46,15 @@ symbol = "ETH"
 	return p
 }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+// anyPort is the -listen of a daemon under test: the system picks a free
+// port when posd binds, and the status says which (listening). A port
+// picked by the test and closed again could be taken meanwhile by any
+// process on the machine: other packages' tests run at the same time.
+const anyPort = "127.0.0.1:0"
+
+// testLog is a daemon's log in the test's output (shown when it fails).
+func testLog(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), nil))
 }
 
 func unixClient(sock string) *http.Client {
@@ -89,12 +91,11 @@ func waitFor(t *testing.T, c *http.Client, errc <-chan error) {
 func TestPosdEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	cfgPath := writeConfig(t, dir)
-	addr := freeAddr(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := testLog(t)
 	start := func() (context.CancelFunc, chan error) {
 		ctx, cancel := context.WithCancel(context.Background())
 		errc := make(chan error, 1)
-		go func() { errc <- run(ctx, log, cfgPath, "", addr) }()
+		go func() { errc <- run(ctx, log, cfgPath, "", anyPort) }()
 		return cancel, errc
 	}
 	sock := filepath.Join(dir, "data", "posd.sock")
@@ -102,6 +103,7 @@ func TestPosdEndToEnd(t *testing.T) {
 
 	stop, errc := start()
 	waitFor(t, op, errc)
+	addr := listening(t, op).API
 
 	resp, err := op.Post("http://posd/v1/requests", "application/json", strings.NewReader(`{"amount":"0.02"}`))
 	if err != nil {
@@ -138,7 +140,7 @@ func TestPosdEndToEnd(t *testing.T) {
 	}
 
 	// A second daemon on the same data directory must not start.
-	err = run(context.Background(), log, cfgPath, "", freeAddr(t))
+	err = run(context.Background(), log, cfgPath, "", anyPort)
 	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, "data", "showpos.db")) {
 		t.Fatalf("second daemon: err = %v, want a lock error naming the store", err)
 	}
@@ -176,7 +178,7 @@ func TestPosdRefusesADamagedStore(t *testing.T) {
 	if err := os.WriteFile(store, bytes.Repeat([]byte("not a bolt file "), 1024), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err := run(context.Background(), slog.New(slog.DiscardHandler), cfgPath, "", freeAddr(t))
+	err := run(context.Background(), slog.New(slog.DiscardHandler), cfgPath, "", anyPort)
 	if err == nil || !strings.Contains(err.Error(), store) {
 		t.Fatalf("err = %v, want an error naming %s", err, store)
 	}
@@ -281,11 +283,11 @@ symbol = "ETH"
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, slog.New(slog.DiscardHandler), cfgPath, "", addr) }()
+	go func() { errc <- run(ctx, testLog(t), cfgPath, "", anyPort) }()
 	t.Cleanup(func() { cancel(); <-errc })
-	waitFor(t, unixClient(filepath.Join(dir, "data", "posd.sock")), errc)
-	return node, dir, addr
+	op := unixClient(filepath.Join(dir, "data", "posd.sock"))
+	waitFor(t, op, errc)
+	return node, dir, listening(t, op).API
 }

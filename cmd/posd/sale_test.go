@@ -16,12 +16,11 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/ethclient"
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
 	"go.bug.st/serial"
 
 	"showpos/sync/devchain"
 	"showpos/terminal/paytx"
+	"showpos/terminal/qrread"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
 )
@@ -159,9 +158,8 @@ func waitQR(t *testing.T, simURL string) string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second) // decoding is slow on a loaded machine
 	for time.Now().Before(deadline) {
-		bmp, _ := gozxing.NewBinaryBitmapFromImage(screenPNG(t, simURL))
-		if res, err := qrcode.NewQRCodeReader().Decode(bmp, nil); err == nil {
-			return res.GetText()
+		if uri, err := qrread.Read(screenPNG(t, simURL)); err == nil {
+			return uri
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -202,9 +200,19 @@ listen = %q
 // returns the chain, the simulator's page URL and the payer API address.
 func startSimTerminal(t *testing.T) (*devchain.Chain, string, string) {
 	t.Helper()
-	sim := freeAddr(t)
-	node, _, addr := startChainTerminal(t, simBoard(sim))
-	return node, "http://" + sim, addr
+	node, dir, addr := startChainTerminal(t, simBoard(anyPort))
+	return node, simPage(t, dir), addr
+}
+
+// simPage is the simulator's page of the terminal in dir, without the
+// trailing slash.
+func simPage(t *testing.T, dir string) string {
+	t.Helper()
+	page := listening(t, unixClient(filepath.Join(dir, "data", "posd.sock"))).Simulator
+	if page == "" {
+		t.Fatal("status names no simulator page")
+	}
+	return strings.TrimSuffix(page, "/")
 }
 
 // A cash register creates the request over the network: the simulated
@@ -214,8 +222,7 @@ func TestRegisterRequestGoesOnTheSimulatedScreen(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole daemon with a dev chain")
 	}
-	sim := freeAddr(t)
-	_, dir, addr := startChainTerminal(t, simBoard(sim))
+	_, dir, addr := startChainTerminal(t, simBoard(anyPort))
 	tm := &terminal{t: t, dir: dir, addr: addr, op: unixClient(filepath.Join(dir, "data", "posd.sock"))}
 	number, key := tm.addClient("Till 4 register", "register")
 	a := tm.send(tm.sign("POST", "/v1/requests", `{"amount":"3.5","memo":"order 12"}`, number, key))
@@ -226,7 +233,7 @@ func TestRegisterRequestGoesOnTheSimulatedScreen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if uri := waitQR(t, "http://"+sim); uri != doc.URI {
+	if uri := waitQR(t, simPage(t, dir)); uri != doc.URI {
 		t.Errorf("screen shows %q, the register made %q", uri, doc.URI)
 	}
 

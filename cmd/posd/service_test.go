@@ -100,9 +100,9 @@ func TestPosdUnderSystemd(t *testing.T) {
 	bin := buildPosd(t)
 	sock, notes := listenNotify(t)
 	tm := writeTerminal(t, headless)
-	cmd := exec.Command(bin, "-config", tm.cfgPath, "-listen", tm.addr)
+	cmd := exec.Command(bin, "-config", tm.cfgPath, "-listen", anyPort)
 	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=200000")
-	var logs bytes.Buffer
+	var logs lockedBuffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -115,6 +115,7 @@ func TestPosdUnderSystemd(t *testing.T) {
 	})
 
 	seen := notes.wait(t, "READY=1", 0)
+	tm.addr = listening(t, tm.op).API
 	seen = notes.wait(t, "WATCHDOG=1", seen)
 	notes.wait(t, "WATCHDOG=1", seen)
 
@@ -128,8 +129,11 @@ func TestPosdUnderSystemd(t *testing.T) {
 	// on the socket and pays it over HTTP, until the daemon stops answering.
 	var mu sync.Mutex
 	var acked []string
+	busy := make(chan struct{}) // closed once every worker has a payment acknowledged
 	var wg sync.WaitGroup
-	for range 8 {
+	const workers = 8
+	started := 0
+	for range workers {
 		wg.Go(func() {
 			payer, _ := crypto.GenerateKey()
 			for i := uint64(0); ; i++ {
@@ -167,11 +171,25 @@ func TestPosdUnderSystemd(t *testing.T) {
 				}
 				mu.Lock()
 				acked = append(acked, tx.Hash().Hex())
+				if i == 0 {
+					if started++; started == workers {
+						close(busy)
+					}
+				}
 				mu.Unlock()
 			}
 		})
 	}
-	time.Sleep(300 * time.Millisecond)
+	// SIGTERM once every worker is selling, not after a set time: on a
+	// loaded machine 300 ms was not always enough for one payment.
+	select {
+	case <-busy:
+	case <-time.After(30 * time.Second):
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		t.Fatalf("only %d payments acknowledged in 30 s, before any SIGTERM (a worker stops at its first refusal):\n%s", n, logs.String())
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,16 @@ type Status struct {
 	LastSync    time.Time `json:"lastSync,omitzero"`
 	LastSyncErr string    `json:"lastSyncError,omitempty"`
 	Devices     []Device  `json:"devices"`
+	// Listen is where the terminal listens on the network, with the port
+	// the system picked where the config asked for port 0.
+	Listen Listen `json:"listen"`
+}
+
+// Listen is the addresses of the network listeners.
+type Listen struct {
+	API       string `json:"api"`                 // the network API (payer, integrator, fleet): host:port
+	Metrics   string `json:"metrics,omitempty"`   // api.metrics_listen, if set: host:port
+	Simulator string `json:"simulator,omitempty"` // the simulator's page, if the board has one: its URL
 }
 
 // Device is one configured device of the board.
@@ -63,7 +73,7 @@ func (d *daemon) status(ctx context.Context) (Status, error) {
 		Version: buildVersion(), Terminal: cfg.Terminal.ID, Started: d.started,
 		Config: d.mgr.Status(), Online: st.Online, Endpoint: st.Endpoint, LastContact: st.LastContact,
 		Queue: map[string]int{}, LastSync: synced.At, LastSyncErr: synced.Err,
-		Devices: devices(cfg.Board, d.devs),
+		Devices: devices(cfg.Board, d.devs), Listen: d.at,
 	}
 	s.ConfigVersion = s.Config.Version
 	for state, n := range counts {

@@ -298,13 +298,15 @@ func TestRunPublishesOnlineOfflineOnline(t *testing.T) {
 	if st := c.Status(); st.Online || st.Since != t0 || !st.LastContact.IsZero() {
 		t.Fatalf("initial %+v", st)
 	}
+	// The clock moves before Run starts: Run probes at once, and a probe
+	// scheduled before the Advance found the node at t0.
+	clock.Advance(time.Minute)
+	t1 := clock.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	go func() { c.Run(ctx); close(stopped) }()
 	defer func() { cancel(); <-stopped }()
 
-	clock.Advance(time.Minute)
-	t1 := clock.Now()
 	st := recv(t, c)
 	if !st.Online || st.Since != t1 || st.LastContact != t1 || st.Err != "" || st.Endpoint != node.URL() {
 		t.Fatalf("first change %+v, want online since %v", st, t1)

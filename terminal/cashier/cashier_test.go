@@ -15,8 +15,6 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
 	"go.bug.st/serial"
 
 	"showpos/device"
@@ -28,6 +26,7 @@ import (
 	"showpos/terminal/config"
 	"showpos/terminal/nfcpay"
 	"showpos/terminal/paytx"
+	"showpos/terminal/qrread"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
 )
@@ -150,8 +149,7 @@ func (s *shop) charge(keys ...string) *request.Document {
 	for {
 		doc, err := s.till.Request("")
 		if err == nil {
-			bmp, _ := gozxing.NewBinaryBitmapFromImage(s.board.Screen())
-			if res, err := qrcode.NewQRCodeReader().Decode(bmp, nil); err == nil && res.GetText() == doc.URI {
+			if uri, err := qrread.Read(s.board.Screen()); err == nil && uri == doc.URI {
 				return doc
 			}
 		}

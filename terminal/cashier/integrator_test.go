@@ -5,12 +5,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
-
 	"showpos/terminal/asset"
 	"showpos/terminal/cashier"
 	"showpos/terminal/paytx"
+	"showpos/terminal/qrread"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
 )
@@ -20,8 +18,7 @@ func (s *shop) waitQR(doc *request.Document) {
 	s.t.Helper()
 	deadline := time.Now().Add(15 * time.Second) // decoding is slow on a loaded machine
 	for {
-		bmp, _ := gozxing.NewBinaryBitmapFromImage(s.board.Screen())
-		if res, err := qrcode.NewQRCodeReader().Decode(bmp, nil); err == nil && res.GetText() == doc.URI {
+		if uri, err := qrread.Read(s.board.Screen()); err == nil && uri == doc.URI {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -133,6 +134,19 @@ func (c *Config) OverrideListen(addr string) {
 		c.Terminal.PublicURL = defaultPublicURL(API{Listen: addr, TLSCert: c.API.TLSCert})
 	}
 	c.API.Listen = addr
+}
+
+// ListenBound records the port the network API was given where api.listen
+// asks for port 0 (the system picks one): api.listen keeps its host and
+// takes that port, and a public_url that was the default follows it as
+// with OverrideListen, so the requests the terminal signs point payers at
+// a port that answers, not at ":0". Any other api.listen is left as is.
+func (c *Config) ListenBound(port int) {
+	host, p, err := net.SplitHostPort(c.API.Listen)
+	if err != nil || p != "0" {
+		return
+	}
+	c.OverrideListen(net.JoinHostPort(host, strconv.Itoa(port)))
 }
 
 func defaultPublicURL(a API) string {

@@ -186,6 +186,33 @@ func TestBoardRefusals(t *testing.T) {
 	}
 }
 
+// Port 0 becomes the port the system gave, in api.listen and in a default
+// public URL; a public URL the file sets, and a port of its own, stay.
+func TestListenBound(t *testing.T) {
+	base := "[terminal]\nid = \"t\"\nPUBLIC\n[api]\nlisten = \"LISTEN\"\nTLS\n[chain]\nid = 1\n[merchant]\naddress = \"0x000000000000000000000000000000000000dEaD\"\n[[assets]]\nsymbol = \"ETH\"\n"
+	for _, tc := range []struct {
+		name, listen, public, tls string
+		wantListen, wantPublic    string
+	}{
+		{"loopback port 0", "127.0.0.1:0", "", "", "127.0.0.1:41234", "http://127.0.0.1:41234"},
+		{"every interface, port 0", ":0", "", "", ":41234", "http://:41234"},
+		{"port 0 over TLS", "[::1]:0", "", "tls_cert = \"c.pem\"\ntls_key = \"k.pem\"", "[::1]:41234", "https://[::1]:41234"},
+		{"a public URL of the file's own", "127.0.0.1:0", "public_url = \"https://till.example\"", "", "127.0.0.1:41234", "https://till.example"},
+		{"a port of its own", "127.0.0.1:8080", "", "", "127.0.0.1:8080", "http://127.0.0.1:8080"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(strings.NewReplacer("PUBLIC", tc.public, "LISTEN", tc.listen, "TLS", tc.tls).Replace(base)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.ListenBound(41234)
+			if c.API.Listen != tc.wantListen || c.Terminal.PublicURL != tc.wantPublic {
+				t.Errorf("listen %s, public URL %s; want %s, %s", c.API.Listen, c.Terminal.PublicURL, tc.wantListen, tc.wantPublic)
+			}
+		})
+	}
+}
+
 // -listen moves the default public URL with it; a public URL the file
 // sets stays.
 func TestOverrideListen(t *testing.T) {

@@ -21,8 +21,6 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"showpos/sync/outbox"
 	"showpos/terminal/asset"
@@ -30,6 +28,7 @@ import (
 	"showpos/terminal/config"
 	"showpos/terminal/httpapi"
 	"showpos/terminal/paytx"
+	"showpos/terminal/qrread"
 	"showpos/terminal/request"
 )
 
@@ -557,13 +556,12 @@ func TestQRImageOfTheRequestOnScreen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	text, err := qrread.Read(img)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.GetText() != doc.URI {
-		t.Errorf("QR reads %q, want %q", res.GetText(), doc.URI)
+	if text != doc.URI {
+		t.Errorf("QR reads %q, want %q", text, doc.URI)
 	}
 }
 

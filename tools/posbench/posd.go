@@ -41,29 +41,17 @@ type terminal struct {
 	dir     string // holds posd.toml and data/
 	cfgPath string
 	data    string
-	addr    string // network API, loopback
 }
 
+// newTerminal writes a terminal whose network API binds a loopback port
+// the system picks at each start (the daemon's status says which).
 func newTerminal(dir string) (*terminal, error) {
-	addr, err := freeAddr()
-	if err != nil {
-		return nil, err
-	}
-	t := &terminal{dir: dir, cfgPath: filepath.Join(dir, "posd.toml"), data: filepath.Join(dir, "data"), addr: addr}
-	text := strings.NewReplacer("DATA", t.data, "ADDR", addr).Replace(configText)
+	t := &terminal{dir: dir, cfgPath: filepath.Join(dir, "posd.toml"), data: filepath.Join(dir, "data")}
+	text := strings.NewReplacer("DATA", t.data, "ADDR", "127.0.0.1:0").Replace(configText)
 	if err := os.MkdirAll(t.data, 0o750); err != nil {
 		return nil, err
 	}
 	return t, os.WriteFile(t.cfgPath, []byte(text), 0o600)
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // daemon is a running posd.
@@ -75,6 +63,7 @@ type daemon struct {
 	ready   time.Duration // start to READY=1
 	op      *http.Client  // the operator socket
 	payer   *http.Client  // the network API
+	addr    string        // the network API's address, from the status
 	log     *os.File
 }
 
@@ -129,6 +118,10 @@ func startPosd(bin string, t *terminal, within time.Duration) (*daemon, error) {
 	select {
 	case at := <-readyc:
 		d.ready = at.Sub(d.started)
+		if d.addr, err = d.networkAddr(); err != nil {
+			d.stop()
+			return nil, err
+		}
 		return d, nil
 	case err := <-d.exited:
 		logf.Close()
@@ -137,6 +130,24 @@ func startPosd(bin string, t *terminal, within time.Duration) (*daemon, error) {
 		d.stop()
 		return nil, fmt.Errorf("posd sent no READY=1 within %s", within)
 	}
+}
+
+// networkAddr reads where the network API listens from posd's status.
+func (d *daemon) networkAddr() (string, error) {
+	resp, err := d.op.Get("http://posd/v1/status")
+	if err != nil {
+		return "", fmt.Errorf("status: %w", err)
+	}
+	defer resp.Body.Close()
+	var st struct {
+		Listen struct {
+			API string `json:"api"`
+		} `json:"listen"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || st.Listen.API == "" {
+		return "", fmt.Errorf("status names no network API (%d, %v)", resp.StatusCode, err)
+	}
+	return st.Listen.API, nil
 }
 
 // stop sends SIGTERM and waits for posd to exit (it drains for up to 10 s).
@@ -236,7 +247,7 @@ func (d *daemon) newRequests(n int, amount, symbol string) ([]*request.Request, 
 // broadcastTx posts a signed payment to the payer API and wants 202.
 func (d *daemon) broadcastTx(requestID string, raw []byte) error {
 	body, _ := json.Marshal(map[string]string{"requestId": requestID, "rawTx": hexutil.Encode(raw)})
-	resp, err := d.payer.Post("http://"+d.t.addr+"/api/showpos/broadcastTx", "application/json", bytes.NewReader(body))
+	resp, err := d.payer.Post("http://"+d.addr+"/api/showpos/broadcastTx", "application/json", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
