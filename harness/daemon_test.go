@@ -231,6 +231,14 @@ func (d *daemon) stop() error {
 	return nil
 }
 
+// networkAddr is the running process's network API address, as its
+// status said ("" while it is not up).
+func (d *daemon) networkAddr() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.addr
+}
+
 // forgetAddr stops payments going to the network API of a process about
 // to go: once it has, its port is free for any other process to take.
 func (d *daemon) forgetAddr() {
@@ -337,9 +345,7 @@ func (d *daemon) pay(ctx context.Context, id string, raw []byte) (reply, error) 
 	if err != nil {
 		return reply{}, fmt.Errorf("encode payment: %w", err)
 	}
-	d.mu.Lock()
-	addr := d.addr
-	d.mu.Unlock()
+	addr := d.networkAddr()
 	if addr == "" {
 		return reply{}, errNotRunning
 	}

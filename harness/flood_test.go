@@ -73,11 +73,11 @@ func TestQRFlood(t *testing.T) {
 	began := time.Now()
 
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	d := newDaemon(t, log, dir, addr, terminalConfig(dir, addr, "", ""))
+	d := newDaemon(t, log, dir, terminalConfig(dir, "", ""))
 	if _, err := d.start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	addr := d.networkAddr()
 	pid := d.pid()
 	var ids []string
 	for range 6 {
@@ -208,12 +208,12 @@ func TestConnFlood(t *testing.T) {
 	began := time.Now()
 
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	cfg := strings.Replace(terminalConfig(dir, addr, "", ""), "[api]\n", fmt.Sprintf("[api]\nmax_conns = %d\n", maxConns), 1)
-	d := newDaemon(t, log, dir, addr, cfg)
+	cfg := strings.Replace(terminalConfig(dir, "", ""), "[api]\n", fmt.Sprintf("[api]\nmax_conns = %d\n", maxConns), 1)
+	d := newDaemon(t, log, dir, cfg)
 	if _, err := d.start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	addr := d.networkAddr()
 	pid := d.pid()
 	r, err := d.newRequest(ctx, "0.01")
 	if err != nil {
@@ -345,12 +345,12 @@ func TestBodyFlood(t *testing.T) {
 	began := time.Now()
 
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	cfg := strings.Replace(terminalConfig(dir, addr, "", ""), "[api]\n", fmt.Sprintf("[api]\nmax_conns = %d\n", maxConns), 1)
-	d := newDaemon(t, log, dir, addr, cfg)
+	cfg := strings.Replace(terminalConfig(dir, "", ""), "[api]\n", fmt.Sprintf("[api]\nmax_conns = %d\n", maxConns), 1)
+	d := newDaemon(t, log, dir, cfg)
 	if _, err := d.start(ctx); err != nil {
 		t.Fatal(err)
 	}
+	addr := d.networkAddr()
 	pid := d.pid()
 	r, err := d.newRequest(ctx, "0.01")
 	if err != nil {
