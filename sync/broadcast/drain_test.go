@@ -222,10 +222,29 @@ func (r *rig) waitSettled(within time.Duration) map[outbox.PaymentState]int {
 			return counts
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("not settled after %s: %v (last round %+v)", within, counts, r.bc.Last())
+			r.t.Fatalf("not settled after %s: %v; %s", within, counts, r.unsettled())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// unsettled names the first payments still queued or broadcast, with
+// their delivery state, and the last round: what a drain is stuck on.
+func (r *rig) unsettled() string {
+	var b strings.Builder
+	for _, st := range []outbox.PaymentState{outbox.PaymentQueued, outbox.PaymentBroadcast} {
+		ps, err := r.store.Payments(outbox.PaymentFilter{State: st, Limit: 10})
+		if err != nil {
+			fmt.Fprintf(&b, "read %s payments: %v\n", st, err)
+		}
+		for _, p := range ps {
+			d := p.Delivery
+			fmt.Fprintf(&b, "  %s %s nonce %d: %s, attempts %d, next attempt %s, last error %q, sent %s, block %d %s\n",
+				p.TxHash.Hex(), p.From.Hex(), p.Nonce, p.State, d.Attempts, d.NextAttempt.Format(time.RFC3339Nano),
+				d.LastError, d.SentAt.Format(time.RFC3339Nano), d.Block, d.BlockHash.TerminalString())
+		}
+	}
+	return fmt.Sprintf("stuck payments (the first of each state):\n%slast round %+v\nlast online round %+v", b.String(), r.bc.Last(), r.bc.LastSync())
 }
 
 // Payments accepted while the node is unreachable are all mined once it
@@ -302,13 +321,21 @@ func TestDrainThroughAFlakyLink(t *testing.T) {
 	r.link.restore(t)
 	// Cut and restore at random moments until the drain is done; count
 	// the cuts that hit while payments were still in flight.
+	// The drain takes some 20s on a loaded machine; a broadcaster that
+	// makes no headway through the flaps (each round all or nothing, say)
+	// fails here, naming what is stuck, instead of hanging the package.
+	const within = 3 * time.Minute
 	rng := rand.New(rand.NewPCG(1, 2))
 	cutsMidDrain := 0
+	deadline := time.Now().Add(within)
 	for {
 		time.Sleep(time.Duration(10+rng.IntN(60)) * time.Millisecond)
 		c, _ := r.store.Counts()
 		if c[outbox.PaymentQueued]+c[outbox.PaymentBroadcast] == 0 {
 			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not drained through a flaky link after %s (%d cuts): %v; %s", within, cutsMidDrain, c, r.unsettled())
 		}
 		r.link.cut()
 		cutsMidDrain++
