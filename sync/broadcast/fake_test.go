@@ -42,7 +42,11 @@ type fakeChain struct {
 	canonical int                 // heights asked for headers
 	cutNext   int                 // SendBatch calls to fail as the link, from the next
 	cutIf     func([]sentTx) bool // fail a batch as the link when it says so
-	changes   chan chain.Status
+	// cutReceipts, if set, fails a Receipts call as the link when it says
+	// so; call counts the Receipts calls from 1.
+	cutReceipts  func(call int, hs []common.Hash) bool
+	receiptCalls int
+	changes      chan chain.Status
 }
 
 type sentTx struct {
@@ -147,6 +151,10 @@ func (f *fakeChain) SendBatch(_ context.Context, raws [][]byte) ([]error, error)
 func (f *fakeChain) Receipts(_ context.Context, hs []common.Hash) ([]*types.Receipt, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.receiptCalls++
+	if f.cutReceipts != nil && f.cutReceipts(f.receiptCalls, hs) {
+		return nil, &chain.TransportError{Reason: "fake: link cut", Err: errors.New("link cut")}
+	}
 	f.receipts += len(hs)
 	out := make([]*types.Receipt, len(hs))
 	for i, h := range hs {

@@ -50,7 +50,11 @@ type view struct {
 
 // follow looks up every payment that may be on chain: those sent, those
 // any send was tried for (a node may have taken one whose answer was
-// lost), and the confirmed ones, until final.
+// lost), and the confirmed ones, until final. It goes BatchSize payments
+// at a time, each chunk's receipts, then the canonical headers at their
+// heights, then its judgement: when the link fails under a later chunk,
+// what the earlier ones found is kept (the round records it), so a link
+// that carries only a few requests at a time still gets payments on.
 func (rd *roundState) follow(ctx context.Context, ps []outbox.Payment) error {
 	var look []outbox.Payment
 	for _, p := range ps {
@@ -58,27 +62,22 @@ func (rd *roundState) follow(ctx context.Context, ps []outbox.Payment) error {
 			look = append(look, p)
 		}
 	}
-	if len(look) == 0 {
-		return nil
-	}
 	size := rd.b.o.BatchSize
-	receipts := make([]*types.Receipt, 0, len(look))
+	var unmined []outbox.Payment
 	for start := 0; start < len(look); start += size {
 		chunk := look[start:min(start+size, len(look))]
-		rs, err := rd.b.o.Chain.Receipts(ctx, hashes(chunk))
+		receipts, err := rd.b.o.Chain.Receipts(ctx, hashes(chunk))
 		if err != nil {
 			return fmt.Errorf("receipts: %w", err)
 		}
-		receipts = append(receipts, rs...)
-	}
-	views, err := rd.canonical(ctx, look, receipts)
-	if err != nil {
-		return err
-	}
-	var unmined []outbox.Payment
-	for i, p := range look {
-		if rd.judge(ctx, p, receipts[i], views) {
-			unmined = append(unmined, p)
+		views, err := rd.canonical(ctx, chunk, receipts)
+		if err != nil {
+			return err
+		}
+		for i, p := range chunk {
+			if rd.judge(ctx, p, receipts[i], views) {
+				unmined = append(unmined, p)
+			}
 		}
 	}
 	// A sent payment with no receipt should be in the node's pool; one the
@@ -108,8 +107,8 @@ func (rd *roundState) follow(ctx context.Context, ps []outbox.Payment) error {
 	return nil
 }
 
-// canonical asks the canonical headers at every height the receipts name
-// and every stored block height, once each, BatchSize heights a batch.
+// canonical asks the canonical headers at every height a chunk's receipts
+// name and every stored block height, once each, BatchSize heights a batch.
 func (rd *roundState) canonical(ctx context.Context, look []outbox.Payment, receipts []*types.Receipt) (map[uint64]view, error) {
 	set := make(map[uint64]bool)
 	for i, p := range look {
