@@ -25,6 +25,15 @@
 //  4. classifies every answer (see Classify) and records the whole round's
 //     changes in one durable store transaction.
 //
+// The confirmed payments of step 1 are looked up after the window's sends
+// (and sent again, if their block was lost, after that), unless the link
+// failed under the window: following them until final, every round, must
+// never stand between a queued payment and the network. Lookups go
+// BatchSize payments at a time (receipts, then the canonical headers at
+// their heights); when the link fails under one batch, what the earlier
+// ones found is recorded, so a link that carries only a few requests at a
+// time still moves payments on.
+//
 // The cursor then moves past the window's last key; successive sweeps make
 // a pass over the whole index and wrap around to its start, so every
 // sender is reached once a pass, whatever its place in the index. When a

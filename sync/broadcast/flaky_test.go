@@ -1,6 +1,8 @@
 package broadcast_test
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +11,44 @@ import (
 	"showpos/sync/broadcast"
 	"showpos/sync/outbox"
 )
+
+// A link that fails whenever the confirmed payments are looked up (as a
+// flaky one does within a round's first few requests): a payment waiting
+// to be sent is sent all the same. Following the confirmed payments until
+// final, every round, must not stand between the queue and the network.
+func TestFollowingConfirmedPaymentsDoesNotHoldUpASend(t *testing.T) {
+	var seeded []outbox.Payment
+	payers := []common.Address{addrN(1), addrN(2), addrN(3), addrN(4), addrN(5), addrN(6)}
+	r := newFakeRig(t, func(s *outbox.Store) { seeded = seedStore(t, s, payers, 1, 1, time.Now()) })
+	r.edit(func(c *fakeChain) {
+		for _, p := range seeded {
+			c.mined[p.TxHash] = 90
+		}
+	})
+	r.start(broadcast.Options{BatchSize: 2})
+	for _, p := range seeded {
+		if got := r.syncRound(p.TxHash); got.State != outbox.PaymentConfirmed {
+			t.Fatalf("seeded payment %s, want confirmed", got.State)
+		}
+	}
+	confirmed := map[common.Hash]bool{}
+	for _, p := range seeded {
+		confirmed[p.TxHash] = true
+	}
+	r.edit(func(c *fakeChain) {
+		c.cutReceipts = func(_ int, hs []common.Hash) bool {
+			return slices.ContainsFunc(hs, func(h common.Hash) bool { return confirmed[h] })
+		}
+	})
+	fresh := r.accept(addrN(7), 0)
+	got := r.syncRound(fresh.TxHash)
+	if got.State != outbox.PaymentBroadcast || !slices.Contains(r.chain.sends(), sentTx{From: addrN(7), Nonce: 0}) {
+		t.Fatalf("payment waiting to be sent: %s, %+v; want sent (last round %+v)", got.State, got.Delivery, r.bc.Last())
+	}
+	if last := r.bc.Last(); !strings.Contains(last.Err, "receipts") {
+		t.Errorf("round error %q, want the failed lookup of the confirmed payments reported", last.Err)
+	}
+}
 
 // A link that carries one request in two: each round's follow is cut
 // short, and what it found before the cut is kept, so every payment gets

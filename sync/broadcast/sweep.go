@@ -130,20 +130,10 @@ func (b *Broadcaster) sweepWindow(ctx context.Context, now time.Time, r *Report)
 			r.Err = joinErr(r.Err, err.Error())
 		}
 		// A failed lookup comes after every send was made.
-		ok := err == nil || errors.Is(err, errLookUp)
-		if ok && len(rd.resend) > 0 && len(unfinal) > 0 {
-			// Confirmed payments whose block was lost (or whose receipt
-			// is stale) are sent again; their window is not the pass's.
-			untried := rd.untried
-			if err := rd.send(ctx, unfinal); err != nil {
-				r.Err = joinErr(r.Err, err.Error())
-			}
-			rd.untried = untried
-		}
-		return ok
+		return err == nil || errors.Is(err, errLookUp)
 	}
 	done := false
-	if err := rd.follow(ctx, append(window[:len(window):len(window)], unfinal...)); err != nil {
+	if err := rd.follow(ctx, window); err != nil {
 		r.Err = err.Error()
 		// Without the lookups nothing can be expired, but sending is still
 		// safe (a node answers a known transaction without harm) unless
@@ -156,13 +146,37 @@ func (b *Broadcaster) sweepWindow(ctx context.Context, now time.Time, r *Report)
 		rd.expire(window)
 		done = send()
 	}
+	// Then the confirmed payments, until final: after the window's sends,
+	// so that following them (a window of lookups of its own, every round
+	// until final, some 13 minutes on Ethereum) never holds up a payment
+	// waiting to be sent, on a link that fails every few requests. Not
+	// when the link failed under the window (done is false): the round
+	// is over.
+	followed := false // the unfinal window was looked at: its cursor moves on
+	if len(unfinal) > 0 && done {
+		err := rd.follow(ctx, unfinal)
+		followed = err == nil || !chain.IsTransport(err)
+		if err != nil {
+			r.Err = joinErr(r.Err, err.Error())
+		} else if len(rd.resend) > 0 {
+			// Confirmed payments whose block was lost (or whose receipt
+			// is stale) are sent again; their window is not the pass's.
+			untried := rd.untried
+			if err := rd.send(ctx, unfinal); err != nil {
+				r.Err = joinErr(r.Err, err.Error())
+			}
+			rd.untried = untried
+		}
+	}
 	if !b.record(ctx, rd, r) {
 		return
 	}
-	l.ucursor = nil
-	if len(unfinal) == b.o.Window {
-		k := unfinal[len(unfinal)-1].OpenKey()
-		l.ucursor = &k
+	if followed || len(unfinal) == 0 {
+		l.ucursor = nil
+		if len(unfinal) == b.o.Window {
+			k := unfinal[len(unfinal)-1].OpenKey()
+			l.ucursor = &k
+		}
 	}
 	if !done && rd.untried != nil {
 		// Cut short after some sends: go on from the first untried
