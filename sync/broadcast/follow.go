@@ -64,14 +64,14 @@ func (rd *roundState) follow(ctx context.Context, ps []outbox.Payment) error {
 	}
 	size := rd.b.o.BatchSize
 	var unmined []outbox.Payment
+	views := make(map[uint64]view) // each height asked once per follow
 	for start := 0; start < len(look); start += size {
 		chunk := look[start:min(start+size, len(look))]
 		receipts, err := rd.b.o.Chain.Receipts(ctx, hashes(chunk))
 		if err != nil {
 			return fmt.Errorf("receipts: %w", err)
 		}
-		views, err := rd.canonical(ctx, chunk, receipts)
-		if err != nil {
+		if err := rd.canonical(ctx, chunk, receipts, views); err != nil {
 			return err
 		}
 		for i, p := range chunk {
@@ -108,8 +108,9 @@ func (rd *roundState) follow(ctx context.Context, ps []outbox.Payment) error {
 }
 
 // canonical asks the canonical headers at every height a chunk's receipts
-// name and every stored block height, once each, BatchSize heights a batch.
-func (rd *roundState) canonical(ctx context.Context, look []outbox.Payment, receipts []*types.Receipt) (map[uint64]view, error) {
+// name and every stored block height that views does not hold yet, once
+// each, BatchSize heights a batch, and adds them to views.
+func (rd *roundState) canonical(ctx context.Context, look []outbox.Payment, receipts []*types.Receipt, views map[uint64]view) error {
 	set := make(map[uint64]bool)
 	for i, p := range look {
 		if r := receipts[i]; r != nil && r.BlockNumber != nil {
@@ -121,22 +122,23 @@ func (rd *roundState) canonical(ctx context.Context, look []outbox.Payment, rece
 	}
 	heights := make([]uint64, 0, len(set))
 	for h := range set {
-		heights = append(heights, h)
+		if _, ok := views[h]; !ok {
+			heights = append(heights, h)
+		}
 	}
 	slices.Sort(heights)
-	views := make(map[uint64]view, len(heights))
 	size := rd.b.o.BatchSize
 	for start := 0; start < len(heights); start += size {
 		chunk := heights[start:min(start+size, len(heights))]
 		c, err := rd.b.o.Chain.Canonical(ctx, chunk)
 		if err != nil {
-			return nil, fmt.Errorf("canonical headers: %w", err)
+			return fmt.Errorf("canonical headers: %w", err)
 		}
 		for i, h := range chunk {
 			views[h] = view{header: c.Headers[i], latest: c.Latest.Number, finalized: c.Finalized}
 		}
 	}
-	return views, nil
+	return nil
 }
 
 // judge decides what p's receipt r (nil: none) and the canonical views
