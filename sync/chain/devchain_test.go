@@ -86,10 +86,15 @@ func TestAgainstDevChain(t *testing.T) {
 		t.Errorf("BlockNumber = %d, %v", n, err)
 	}
 
+	// Resending a mined transaction: "nonce too low" once the pool has
+	// taken the new head; "already known" in the moment before it has (its
+	// reset after a block is asynchronous: seen once in a loaded run). The
+	// broadcaster takes both for ours (a lookup, or success).
 	err = c.Send(ctx, raws[0])
 	var ne *chain.NodeError
-	if !errors.As(err, &ne) || chain.IsTransport(err) || !strings.Contains(ne.Message, "nonce too low") {
-		t.Errorf("resend: %#v, want geth's nonce too low", err)
+	if !errors.As(err, &ne) || chain.IsTransport(err) ||
+		!strings.Contains(ne.Message, "nonce too low") && !strings.Contains(ne.Message, "already known") {
+		t.Errorf("resend: %#v, want geth's nonce too low (or already known)", err)
 	}
 
 	// balanceOf(payer) on the test token: a plain eth_call.
