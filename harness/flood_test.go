@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -207,18 +208,8 @@ func TestConnFlood(t *testing.T) {
 	ctx := t.Context()
 	began := time.Now()
 
-	dir := t.TempDir()
-	cfg := strings.Replace(terminalConfig(dir, "", ""), "[api]\n", fmt.Sprintf("[api]\nmax_conns = %d\n", maxConns), 1)
-	d := newDaemon(t, log, dir, cfg)
-	if _, err := d.start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	addr := d.networkAddr()
-	pid := d.pid()
-	r, err := d.newRequest(ctx, "0.01")
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, r := startCapped(t, log, maxConns)
+	addr, pid := d.networkAddr(), d.pid()
 	fds0, err := openFDs(pid)
 	if err != nil {
 		t.Fatal(err)
@@ -344,18 +335,8 @@ func TestBodyFlood(t *testing.T) {
 	ctx := t.Context()
 	began := time.Now()
 
-	dir := t.TempDir()
-	cfg := strings.Replace(terminalConfig(dir, "", ""), "[api]\n", fmt.Sprintf("[api]\nmax_conns = %d\n", maxConns), 1)
-	d := newDaemon(t, log, dir, cfg)
-	if _, err := d.start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	addr := d.networkAddr()
-	pid := d.pid()
-	r, err := d.newRequest(ctx, "0.01")
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, r := startCapped(t, log, maxConns)
+	addr, pid := d.networkAddr(), d.pid()
 	body := []byte(fmt.Sprintf(`{"requestId":%q,"rawTx":"0x%s"}`, r.ID, strings.Repeat("02", 128<<10)))
 	post := func() (reply, error) {
 		c := &http.Client{Timeout: time.Minute, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -419,4 +400,21 @@ func TestBodyFlood(t *testing.T) {
 	if growth > bodyFloodGrowthBound {
 		t.Errorf("posd's peak memory rose %s while the bodies were held, more than %s", mib(growth), mib(bodyFloodGrowthBound))
 	}
+}
+
+// startCapped starts posd with api.max_conns = maxConns and makes one
+// request for the flood's payers to pay.
+func startCapped(t *testing.T, log *slog.Logger, maxConns int) (*daemon, *request.Request) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := strings.Replace(terminalConfig(dir, "", ""), "[api]\n", fmt.Sprintf("[api]\nmax_conns = %d\n", maxConns), 1)
+	d := newDaemon(t, log, dir, cfg)
+	if _, err := d.start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	r, err := d.newRequest(t.Context(), "0.01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, r
 }
