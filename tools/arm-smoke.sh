@@ -184,7 +184,7 @@ echo "arm-smoke: request $id2 paid through $pty: $tx2 stored"
 
 # 3. A clean stop, and the payments are still there after a restart.
 stop_posd || fail "posd exited with status $? on SIGTERM"
-grep -q 'msg="outbox: closed"' "$log" || fail "posd stopped without closing its store"
+grep -q 'msg="store: closed"' "$log" || fail "posd stopped without closing its store"
 start_posd
 list=$(ctl payments) || fail "posctl payments after the restart"
 n=$(grep -c -e "\"txHash\": \"$tx1\"" -e "\"txHash\": \"$tx2\"" <<<"$list") || true

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/auth"
+	"showpos/terminal/store"
 )
 
 // client calls posd: over its unix socket, trusted by the socket's file
@@ -84,8 +84,8 @@ func loadCredentials(number, keyFile string) (*credentials, error) {
 		return nil, fmt.Errorf("read service key: %w", err)
 	}
 	key := strings.TrimRight(string(b), "\r\n")
-	if len(key) < outbox.MinSecret || len(key) > outbox.MaxSecret {
-		return nil, fmt.Errorf("service key in %s: %d bytes, want %d to %d", keyFile, len(key), outbox.MinSecret, outbox.MaxSecret)
+	if len(key) < store.MinSecret || len(key) > store.MaxSecret {
+		return nil, fmt.Errorf("service key in %s: %d bytes, want %d to %d", keyFile, len(key), store.MinSecret, store.MaxSecret)
 	}
 	return &credentials{number: number, key: []byte(key)}, nil
 }

@@ -13,11 +13,11 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
 	"showpos/terminal/httpapi"
 	"showpos/terminal/qrread"
+	"showpos/terminal/store"
 )
 
 // daemon is what posd puts behind its operator socket: the real operator
@@ -25,7 +25,7 @@ import (
 type daemon struct {
 	id     string
 	socket string
-	store  *outbox.Store
+	store  *store.Store
 	till   *checkout.Service
 	fleet  *fakeFleet
 }
@@ -54,24 +54,24 @@ decimals = 6
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := outbox.Open(cfg.StorePath(), nil)
+	st, err := store.Open(cfg.StorePath(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	key, _ := crypto.GenerateKey()
-	d := &daemon{id: id, socket: cfg.SocketPath(), store: store, fleet: &fakeFleet{},
-		till: checkout.New(checkout.Options{Config: cfg, Key: key, Store: store})}
+	d := &daemon{id: id, socket: cfg.SocketPath(), store: st, fleet: &fakeFleet{},
+		till: checkout.New(checkout.Options{Config: cfg, Key: key, Store: st})}
 	ln, err := httpapi.ListenUnix(cfg.SocketPath())
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: httpapi.Operator(httpapi.OperatorOptions{
-		Register: d.till, Clients: store, Status: d.status, Fleet: d.fleet,
+		Register: d.till, Clients: st, Status: d.status, Fleet: d.fleet,
 	})}
 	go srv.Serve(ln)
 	t.Cleanup(func() {
 		srv.Close()
-		store.Close()
+		st.Close()
 	})
 	fi, err := os.Stat(cfg.SocketPath())
 	if err != nil || fi.Mode().Perm() != 0o660 {

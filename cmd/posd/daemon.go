@@ -19,7 +19,6 @@ import (
 	"showpos/device/board"
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
-	"showpos/sync/outbox"
 	"showpos/terminal/asset"
 	"showpos/terminal/auth"
 	"showpos/terminal/cashier"
@@ -31,6 +30,7 @@ import (
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
 	"showpos/terminal/sdnotify"
+	"showpos/terminal/store"
 	"showpos/terminal/telemetry"
 	"showpos/terminal/termkey"
 )
@@ -42,7 +42,7 @@ const drainFor = 10 * time.Second
 type daemon struct {
 	log     *slog.Logger
 	started time.Time
-	store   *outbox.Store
+	store   *store.Store
 	mgr     *fleet.Manager
 	devs    *board.Devices
 	node    *chain.Client
@@ -80,12 +80,12 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		return fmt.Errorf("data dir: %w", err)
 	}
 	warnLoosePermissions(log, first.StorePath(), first.KeyPath(), first.SealKeyPath())
-	store, err := outbox.Open(first.StorePath(), &outbox.Options{Logger: log.With("part", "store"), SealKeyPath: first.SealKeyPath()})
+	st, err := store.Open(first.StorePath(), &store.Options{Logger: log.With("part", "store"), SealKeyPath: first.SealKeyPath()})
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if err := store.Close(); err != nil {
+		if err := st.Close(); err != nil {
 			log.Error("close store", "err", err)
 		}
 	}()
@@ -105,10 +105,10 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 
 	bgCtx, stopBg := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopBg()
-	d := &daemon{log: log, started: time.Now(), store: store, bgCtx: bgCtx}
+	d := &daemon{log: log, started: time.Now(), store: st, bgCtx: bgCtx}
 	// The effective config: the file with the last accepted fleet bundle
 	// laid over it.
-	d.mgr, err = fleet.New(fleet.Options{LocalPath: configPath, Store: store, Override: override,
+	d.mgr, err = fleet.New(fleet.Options{LocalPath: configPath, Store: st, Override: override,
 		Apply: d.apply, Logger: log.With("part", "config")})
 	if err != nil {
 		return err
@@ -153,7 +153,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		log.Warn("no chain.rpc endpoints: payments are taken and stored, and broadcast once a config names endpoints")
 	}
 	d.bc = broadcast.New(broadcast.Options{
-		Store:         store,
+		Store:         st,
 		Chain:         d.node,
 		Logger:        log.With("part", "broadcast"),
 		Confirmations: cfg.Chain.Confirmations,
@@ -164,7 +164,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		Poll:          cfg.Broadcast.Poll,
 		OnRound:       func(r broadcast.Report) { countRound(tel, r) },
 	})
-	d.till = checkout.New(checkout.Options{Config: cfg, Key: key, Store: store, Logger: log.With("part", "till"),
+	d.till = checkout.New(checkout.Options{Config: cfg, Key: key, Store: st, Logger: log.With("part", "till"),
 		OnAccept: func(r checkout.Receipt) {
 			tel.Accepted()
 			d.bc.Kick()
@@ -179,7 +179,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 			}
 		},
 	})
-	d.cash, err = newCashier(cfg, d.devs, d.till, store, d.node, d.bc, log.With("part", "cashier"))
+	d.cash, err = newCashier(cfg, d.devs, d.till, st, d.node, d.bc, log.With("part", "cashier"))
 	if err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	}
 	tel.Gauges(telemetry.Gauges{
 		Queue: func() map[string]int {
-			c, err := store.Counts()
+			c, err := st.Counts()
 			if err != nil {
 				return nil
 			}
@@ -289,7 +289,7 @@ loop:
 			}
 			notify.Ready()
 		case reply := <-pings:
-			_, err := store.Counts()
+			_, err := st.Counts()
 			reply <- err
 		}
 	}
@@ -443,7 +443,7 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 // newCashier wires the cashier's screen and keys to the board's devices;
 // nil when the board has neither a display nor a keypad (a headless
 // terminal driven only over its APIs).
-func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service, store *outbox.Store,
+func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service, st *store.Store,
 	node *chain.Client, bc *broadcast.Broadcaster, log *slog.Logger) (*cashier.Cashier, error) {
 	if devs.Display == nil && devs.Keypad == nil {
 		return nil, nil
@@ -462,11 +462,11 @@ func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service,
 		Display: devs.Display, Keypad: devs.Keypad, Scanner: devs.Scanner, NFC: devs.NFC, Indicator: devs.Indicator,
 		Merchant: cfg.Terminal.MerchantName, Welcome: cfg.Texts.Welcome, Assets: assets(cfg),
 		Queued: func() int {
-			c, err := store.Counts()
+			c, err := st.Counts()
 			if err != nil {
 				return 0
 			}
-			return c[outbox.PaymentQueued] + c[outbox.PaymentBroadcast]
+			return c[store.PaymentQueued] + c[store.PaymentBroadcast]
 		},
 		Online:  func() bool { return node.Status().Online },
 		SyncNow: func(ctx context.Context) error { _, err := bc.Sync(ctx); return err },

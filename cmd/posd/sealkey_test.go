@@ -13,7 +13,7 @@ import (
 	"sync"
 	"testing"
 
-	"showpos/sync/outbox"
+	"showpos/terminal/store"
 )
 
 // recorder is a slog.Handler that keeps every record, for tests that read
@@ -116,8 +116,8 @@ func TestPosdSealsServiceKeys(t *testing.T) {
 	tm.stop()
 
 	data := filepath.Join(tm.dir, "data")
-	store, keyFile := filepath.Join(data, "showpos.db"), filepath.Join(data, "seal.key")
-	raw, err := os.ReadFile(store)
+	st, keyFile := filepath.Join(data, "showpos.db"), filepath.Join(data, "seal.key")
+	raw, err := os.ReadFile(st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func TestPosdSealsServiceKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = run(context.Background(), slog.New(slog.DiscardHandler), tm.cfgPath, "", tm.addr)
-	if !errors.Is(err, outbox.ErrSealKey) || !strings.Contains(err.Error(), keyFile) {
+	if !errors.Is(err, store.ErrSealKey) || !strings.Contains(err.Error(), keyFile) {
 		t.Fatalf("posd without its sealing key file: %v; want ErrSealKey naming %s", err, keyFile)
 	}
 	if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
@@ -146,7 +146,7 @@ func TestPosdSealsServiceKeys(t *testing.T) {
 	if err := os.WriteFile(keyFile, sealKey, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chmod(store, 0o640); err != nil {
+	if err := os.Chmod(st, 0o640); err != nil {
 		t.Fatal(err)
 	}
 	rec := &recorder{}
@@ -161,8 +161,8 @@ func TestPosdSealsServiceKeys(t *testing.T) {
 	}()
 	tm.op.CloseIdleConnections()
 	waitFor(t, tm.op, errc)
-	if got := rec.warnings(); got[store] != "0640" || len(got) != 1 {
-		t.Errorf("start-up warnings %v; want one for %s, mode 0640", got, store)
+	if got := rec.warnings(); got[st] != "0640" || len(got) != 1 {
+		t.Errorf("start-up warnings %v; want one for %s, mode 0640", got, st)
 	}
 	if a := tm.send(tm.sign("GET", "/v1/status", "", number, key)); a.status != http.StatusOK {
 		t.Fatalf("signed call with the key file restored: %d %s", a.status, a.raw)

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"showpos/sync/broadcast"
-	"showpos/sync/outbox"
+	"showpos/terminal/store"
 )
 
 // BenchmarkDrain measures emptying an outbox of queued payments into the
@@ -38,7 +38,7 @@ func BenchmarkDrain(b *testing.B) {
 					counts := r.waitSettled(10 * time.Minute)
 					elapsed := time.Since(start)
 					b.StopTimer()
-					if counts[outbox.PaymentConfirmed]+counts[outbox.PaymentFinal] != n {
+					if counts[store.PaymentConfirmed]+counts[store.PaymentFinal] != n {
 						b.Fatalf("drained %v", counts)
 					}
 					b.ReportMetric(float64(n)/elapsed.Seconds(), "payments/s")

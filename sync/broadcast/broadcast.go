@@ -102,20 +102,20 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"showpos/sync/chain"
-	"showpos/sync/outbox"
+	"showpos/terminal/store"
 )
 
 // Store is what the broadcaster needs from the outbox. Every read is
 // windowed (OpenPaymentsAfter, Payments after a Seq, OpenBefore, LastSeq):
 // no round holds more than Window payments (see the package comment).
 type Store interface {
-	OpenPaymentsAfter(after *outbox.OpenKey, limit int) ([]outbox.Payment, error)
-	UnfinalAfter(after *outbox.OpenKey, limit int) ([]outbox.Payment, error)
-	OpenBefore(from common.Address, nonce uint64) (outbox.Payment, bool, error)
+	OpenPaymentsAfter(after *store.OpenKey, limit int) ([]store.Payment, error)
+	UnfinalAfter(after *store.OpenKey, limit int) ([]store.Payment, error)
+	OpenBefore(from common.Address, nonce uint64) (store.Payment, bool, error)
 	LastSeq() (uint64, error)
-	Counts() (map[outbox.PaymentState]int, error)
-	Payments(f outbox.PaymentFilter) ([]outbox.Payment, error)
-	Apply(ctx context.Context, now time.Time, changes []outbox.Change) ([]outbox.Payment, error)
+	Counts() (map[store.PaymentState]int, error)
+	Payments(f store.PaymentFilter) ([]store.Payment, error)
+	Apply(ctx context.Context, now time.Time, changes []store.Change) ([]store.Payment, error)
 }
 
 // Chain is what the broadcaster needs from the network.
@@ -191,7 +191,7 @@ type Options struct {
 // confirmed because its block was lost (Delivery.Reorgs, ReorgNote): the
 // cashier showed it paid, and it is being sent again.
 type Event struct {
-	Payment outbox.Payment
+	Payment store.Payment
 }
 
 // Report sums up a round.
@@ -334,7 +334,7 @@ func (b *Broadcaster) Subscribe() (<-chan Event, func()) {
 	}
 }
 
-func (b *Broadcaster) publish(p outbox.Payment) {
+func (b *Broadcaster) publish(p store.Payment) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for ch := range b.subs {
@@ -438,11 +438,11 @@ func (b *Broadcaster) backoff(attempts int) time.Duration {
 
 // Queue is the outbox as an operator sees it.
 type Queue struct {
-	Counts       map[outbox.PaymentState]int `json:"counts"`
-	OldestQueued *time.Time                  `json:"oldestQueued,omitempty"`
-	OldestAge    string                      `json:"oldestQueuedAge,omitempty"`
-	Chain        ChainView                   `json:"chain"`
-	LastRound    RoundView                   `json:"lastRound"`
+	Counts       map[store.PaymentState]int `json:"counts"`
+	OldestQueued *time.Time                 `json:"oldestQueued,omitempty"`
+	OldestAge    string                     `json:"oldestQueuedAge,omitempty"`
+	Chain        ChainView                  `json:"chain"`
+	LastRound    RoundView                  `json:"lastRound"`
 	// RecentFailures are the latest payments that failed after they were
 	// accepted, newest first, with the reason: what the cashier and the
 	// fleet must hear about.
@@ -500,7 +500,7 @@ func (b *Broadcaster) Queue() (Queue, error) {
 		LastRound: RoundView{At: timePtr(last.At), Sent: last.Sent, Confirmed: last.Confirmed, Final: last.Final,
 			Reorged: last.Reorged, Failed: last.Failed, Retrying: last.Retrying, Err: last.Err},
 	}
-	failed, err := b.o.Store.Payments(outbox.PaymentFilter{State: outbox.PaymentFailed, Newest: true, Limit: recentFailures})
+	failed, err := b.o.Store.Payments(store.PaymentFilter{State: store.PaymentFailed, Newest: true, Limit: recentFailures})
 	if err != nil {
 		return Queue{}, fmt.Errorf("queue: %w", err)
 	}
@@ -509,7 +509,7 @@ func (b *Broadcaster) Queue() (Queue, error) {
 		q.RecentFailures[i] = Failure{TxHash: p.TxHash.Hex(), RequestID: p.RequestID, From: p.From.Hex(), Nonce: p.Nonce,
 			Asset: p.Asset, Amount: p.Amount.String(), Reason: p.Reason, At: p.UpdatedAt}
 	}
-	if !last.OldestQueued.IsZero() && counts[outbox.PaymentQueued] > 0 {
+	if !last.OldestQueued.IsZero() && counts[store.PaymentQueued] > 0 {
 		q.OldestQueued = timePtr(last.OldestQueued)
 		q.OldestAge = b.o.Clock.Now().Sub(last.OldestQueued).Round(time.Second).String()
 	}

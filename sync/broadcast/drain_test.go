@@ -24,10 +24,10 @@ import (
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
 	"showpos/sync/devchain"
-	"showpos/sync/outbox"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
 	"showpos/terminal/paytx"
+	"showpos/terminal/store"
 )
 
 // link is a TCP proxy between the terminal and the node, which a test
@@ -64,14 +64,14 @@ type rig struct {
 	link   *link
 	cfg    *config.Config
 	path   string
-	store  *outbox.Store
+	store  *store.Store
 	till   *checkout.Service
 	client *chain.Client
 	bc     *broadcast.Broadcaster
 	eth    *ethclient.Client
 	stop   func()
 	// wrap, if set, is what the broadcaster reads the store through.
-	wrap func(*outbox.Store) broadcast.Store
+	wrap func(*store.Store) broadcast.Store
 	// wrapChain, if set, is what the broadcaster reaches the node through.
 	wrapChain func(*chain.Client) broadcast.Chain
 }
@@ -92,14 +92,14 @@ func newRig(t testing.TB, node *devchain.Chain, o broadcast.Options) *rig {
 }
 
 // newRigWith is newRig with the broadcaster reading the store through wrap.
-func newRigWith(t testing.TB, node *devchain.Chain, o broadcast.Options, wrap func(*outbox.Store) broadcast.Store) *rig {
+func newRigWith(t testing.TB, node *devchain.Chain, o broadcast.Options, wrap func(*store.Store) broadcast.Store) *rig {
 	t.Helper()
 	return newRigChain(t, node, o, wrap, nil)
 }
 
 // newRigChain is newRigWith with the broadcaster reaching the node through
 // wrapChain.
-func newRigChain(t testing.TB, node *devchain.Chain, o broadcast.Options, wrap func(*outbox.Store) broadcast.Store,
+func newRigChain(t testing.TB, node *devchain.Chain, o broadcast.Options, wrap func(*store.Store) broadcast.Store,
 	wrapChain func(*chain.Client) broadcast.Chain) *rig {
 	t.Helper()
 	r := &rig{t: t, node: node, link: newLink(t, node.Endpoint()), wrap: wrap, wrapChain: wrapChain}
@@ -136,7 +136,7 @@ decimals = 6
 // open starts the terminal's parts on r.path (again, after a stop).
 func (r *rig) open(o broadcast.Options) {
 	t := r.t
-	store, err := outbox.Open(r.path, nil)
+	st, err := store.Open(r.path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,9 +148,9 @@ func (r *rig) open(o broadcast.Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.Store, o.Chain = store, client
+	o.Store, o.Chain = st, client
 	if r.wrap != nil {
-		o.Store = r.wrap(store)
+		o.Store = r.wrap(st)
 	}
 	if r.wrapChain != nil {
 		o.Chain = r.wrapChain(client)
@@ -162,8 +162,8 @@ func (r *rig) open(o broadcast.Options) {
 		o.MinBackoff, o.MaxBackoff = 50*time.Millisecond, 400*time.Millisecond
 	}
 	bc := broadcast.New(o)
-	r.store, r.client, r.bc = store, client, bc
-	r.till = checkout.New(checkout.Options{Config: r.cfg, Key: key, Store: store, OnAccept: func(checkout.Receipt) { bc.Kick() }})
+	r.store, r.client, r.bc = st, client, bc
+	r.till = checkout.New(checkout.Options{Config: r.cfg, Key: key, Store: st, OnAccept: func(checkout.Receipt) { bc.Kick() }})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { client.Run(ctx) })
@@ -177,7 +177,7 @@ func (r *rig) open(o broadcast.Options) {
 		cancel()
 		wg.Wait()
 		client.Close()
-		store.Close()
+		st.Close()
 	}
 	t.Cleanup(r.stop)
 }
@@ -210,7 +210,7 @@ func (r *rig) tryPay(amount, symbol string, key *ecdsa.PrivateKey, nonce uint64)
 }
 
 // waitSettled waits until no payment is queued or broadcast.
-func (r *rig) waitSettled(within time.Duration) map[outbox.PaymentState]int {
+func (r *rig) waitSettled(within time.Duration) map[store.PaymentState]int {
 	r.t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -218,7 +218,7 @@ func (r *rig) waitSettled(within time.Duration) map[outbox.PaymentState]int {
 		if err != nil {
 			r.t.Fatal(err)
 		}
-		if counts[outbox.PaymentQueued]+counts[outbox.PaymentBroadcast] == 0 {
+		if counts[store.PaymentQueued]+counts[store.PaymentBroadcast] == 0 {
 			return counts
 		}
 		if time.Now().After(deadline) {
@@ -232,8 +232,8 @@ func (r *rig) waitSettled(within time.Duration) map[outbox.PaymentState]int {
 // their delivery state, and the last round: what a drain is stuck on.
 func (r *rig) unsettled() string {
 	var b strings.Builder
-	for _, st := range []outbox.PaymentState{outbox.PaymentQueued, outbox.PaymentBroadcast} {
-		ps, err := r.store.Payments(outbox.PaymentFilter{State: st, Limit: 10})
+	for _, st := range []store.PaymentState{store.PaymentQueued, store.PaymentBroadcast} {
+		ps, err := r.store.Payments(store.PaymentFilter{State: st, Limit: 10})
 		if err != nil {
 			fmt.Fprintf(&b, "read %s payments: %v\n", st, err)
 		}
@@ -261,12 +261,12 @@ func TestDrainAfterTheNodeComesUp(t *testing.T) {
 			txs[i] = append(txs[i], r.pay("0.001", "ETH", acct.Key, uint64(n)))
 		}
 	}
-	if c, _ := r.store.Counts(); c[outbox.PaymentQueued] != payers*each {
+	if c, _ := r.store.Counts(); c[store.PaymentQueued] != payers*each {
 		t.Fatalf("accepted offline: %v", c)
 	}
 	r.link.restore(t)
 	counts := r.waitSettled(3 * time.Minute)
-	if counts[outbox.PaymentConfirmed]+counts[outbox.PaymentFinal] != payers*each || counts[outbox.PaymentFailed] != 0 {
+	if counts[store.PaymentConfirmed]+counts[store.PaymentFinal] != payers*each || counts[store.PaymentFailed] != 0 {
 		t.Fatalf("after drain: %v", counts)
 	}
 	r.minedInOrder(txs)
@@ -331,7 +331,7 @@ func TestDrainThroughAFlakyLink(t *testing.T) {
 	for {
 		time.Sleep(time.Duration(10+rng.IntN(60)) * time.Millisecond)
 		c, _ := r.store.Counts()
-		if c[outbox.PaymentQueued]+c[outbox.PaymentBroadcast] == 0 {
+		if c[store.PaymentQueued]+c[store.PaymentBroadcast] == 0 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -347,7 +347,7 @@ func TestDrainThroughAFlakyLink(t *testing.T) {
 	if cutsMidDrain < 5 {
 		t.Errorf("only %d cuts landed during the drain; the test did not test a flaky link", cutsMidDrain)
 	}
-	if counts[outbox.PaymentConfirmed]+counts[outbox.PaymentFinal] != payers*each || counts[outbox.PaymentFailed] != 0 {
+	if counts[store.PaymentConfirmed]+counts[store.PaymentFinal] != payers*each || counts[store.PaymentFailed] != 0 {
 		t.Fatalf("after a flaky drain: %v", counts)
 	}
 	for i, acct := range node.Payers() {
@@ -374,7 +374,7 @@ func TestDrainResumesAfterRestart(t *testing.T) {
 	// Stop as soon as some, not all, are confirmed.
 	for {
 		c, _ := r.store.Counts()
-		if c[outbox.PaymentConfirmed]+c[outbox.PaymentFinal] > 0 || c[outbox.PaymentBroadcast] > 20 {
+		if c[store.PaymentConfirmed]+c[store.PaymentFinal] > 0 || c[store.PaymentBroadcast] > 20 {
 			break
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -382,7 +382,7 @@ func TestDrainResumesAfterRestart(t *testing.T) {
 	r.stop()
 	r.open(o)
 	counts := r.waitSettled(2 * time.Minute)
-	if counts[outbox.PaymentConfirmed]+counts[outbox.PaymentFinal] != payers*each || counts[outbox.PaymentFailed] != 0 {
+	if counts[store.PaymentConfirmed]+counts[store.PaymentFinal] != payers*each || counts[store.PaymentFailed] != 0 {
 		t.Fatalf("after restart: %v", counts)
 	}
 	if u, _ := r.store.Unsettled("ETH"); u.Sign() != 0 {
@@ -417,20 +417,20 @@ func TestConflictingTransactionFailsThePayment(t *testing.T) {
 	r.link.restore(t)
 	r.waitSettled(time.Minute)
 	p, _ := r.store.Payment(accepted.Hash())
-	if p.State != outbox.PaymentFailed || !strings.Contains(p.Reason, "conflict") {
+	if p.State != store.PaymentFailed || !strings.Contains(p.Reason, "conflict") {
 		t.Fatalf("payment %s: %q, want failed with a conflict reason", p.State, p.Reason)
 	}
 	q, err := r.bc.Queue()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if q.Counts[outbox.PaymentFailed] != 1 || len(q.RecentFailures) != 1 ||
+	if q.Counts[store.PaymentFailed] != 1 || len(q.RecentFailures) != 1 ||
 		q.RecentFailures[0].TxHash != accepted.Hash().Hex() || q.RecentFailures[0].Reason != p.Reason || !q.Chain.Online {
 		t.Errorf("queue view after the failure: %+v", q)
 	}
 	select {
 	case ev := <-events:
-		if ev.Payment.TxHash != accepted.Hash() || ev.Payment.State != outbox.PaymentFailed {
+		if ev.Payment.TxHash != accepted.Hash() || ev.Payment.State != store.PaymentFailed {
 			t.Errorf("event %+v", ev.Payment)
 		}
 	case <-time.After(5 * time.Second):
@@ -470,7 +470,7 @@ func TestRevertingTokenPaymentFails(t *testing.T) {
 	r.link.restore(t)
 	r.waitSettled(time.Minute)
 	p, _ := r.store.Payment(accepted.Hash())
-	if p.State != outbox.PaymentFailed || !strings.Contains(p.Reason, "reverted") || !strings.Contains(p.Reason, "insufficient balance") {
+	if p.State != store.PaymentFailed || !strings.Contains(p.Reason, "reverted") || !strings.Contains(p.Reason, "insufficient balance") {
 		t.Fatalf("token payment: %s %q, want failed with the revert reason", p.State, p.Reason)
 	}
 	rcpt := waitMined(t, r.eth, accepted.Hash())
@@ -479,7 +479,7 @@ func TestRevertingTokenPaymentFails(t *testing.T) {
 	}
 	select {
 	case ev := <-events:
-		if ev.Payment.TxHash != accepted.Hash() || ev.Payment.State != outbox.PaymentFailed {
+		if ev.Payment.TxHash != accepted.Hash() || ev.Payment.State != store.PaymentFailed {
 			t.Errorf("event %+v", ev.Payment)
 		}
 	case <-time.After(5 * time.Second):
@@ -519,7 +519,7 @@ func TestForgottenPaymentIsSentAgain(t *testing.T) {
 	payer := first.Payers()[0]
 	tx := r.pay("0.02", "ETH", payer.Key, 0)
 	rcpt := waitMined(t, r.eth, tx.Hash())
-	waitState(t, r, tx.Hash(), func(p outbox.Payment) bool { return p.Delivery.Block == rcpt.BlockNumber.Uint64() })
+	waitState(t, r, tx.Hash(), func(p store.Payment) bool { return p.Delivery.Block == rcpt.BlockNumber.Uint64() })
 
 	// The node behind the link is replaced by one that never saw it.
 	second := startNode(t, 2)
@@ -547,7 +547,7 @@ func TestForgottenPaymentIsSentAgain(t *testing.T) {
 	}
 }
 
-func waitState(t testing.TB, r *rig, h common.Hash, ok func(outbox.Payment) bool) {
+func waitState(t testing.TB, r *rig, h common.Hash, ok func(store.Payment) bool) {
 	t.Helper()
 	for range 400 {
 		if p, err := r.store.Payment(h); err == nil && ok(p) {
@@ -568,7 +568,7 @@ func TestInsufficientFundsFailsAfterItsWindow(t *testing.T) {
 	tx := r.pay("0.01", "ETH", broke, 0)
 	r.waitSettled(30 * time.Second)
 	p, _ := r.store.Payment(tx.Hash())
-	if p.State != outbox.PaymentFailed || !strings.Contains(p.Reason, "insufficient funds") || p.Delivery.Attempts < 2 {
+	if p.State != store.PaymentFailed || !strings.Contains(p.Reason, "insufficient funds") || p.Delivery.Attempts < 2 {
 		t.Fatalf("payment %s after %d attempts: %q", p.State, p.Delivery.Attempts, p.Reason)
 	}
 }
@@ -590,7 +590,7 @@ func TestNothingIsRetriedPastMaxAge(t *testing.T) {
 	}
 	r.waitSettled(30 * time.Second)
 	p, _ := r.store.Payment(tx.Hash())
-	if p.State != outbox.PaymentFailed || !strings.Contains(p.Reason, "not mined within 1s") {
+	if p.State != store.PaymentFailed || !strings.Contains(p.Reason, "not mined within 1s") {
 		t.Fatalf("payment %s: %q", p.State, p.Reason)
 	}
 	if _, err := r.eth.TransactionReceipt(context.Background(), tx.Hash()); err == nil {

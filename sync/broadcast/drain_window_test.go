@@ -8,7 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"showpos/sync/broadcast"
-	"showpos/sync/outbox"
+	"showpos/terminal/store"
 )
 
 // A backlog six times the window, accepted while the node is unreachable,
@@ -22,7 +22,7 @@ func TestDrainABacklogLargerThanTheWindow(t *testing.T) {
 	const payers, each, window = 60, 50, 500
 	node := startNode(t, payers)
 	reads := &readCounter{}
-	r := newRigWith(t, node, broadcast.Options{Window: window}, func(s *outbox.Store) broadcast.Store {
+	r := newRigWith(t, node, broadcast.Options{Window: window}, func(s *store.Store) broadcast.Store {
 		reads.Store = s
 		return reads
 	})
@@ -47,14 +47,14 @@ func TestDrainABacklogLargerThanTheWindow(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if c, _ := r.store.Counts(); c[outbox.PaymentQueued] != payers*each {
+	if c, _ := r.store.Counts(); c[store.PaymentQueued] != payers*each {
 		t.Fatalf("accepted offline: %v", c)
 	}
 	began := time.Now()
 	r.link.restore(t)
 	counts := r.waitSettled(5 * time.Minute)
 	t.Logf("%d payments drained in %s", payers*each, time.Since(began).Round(time.Millisecond))
-	if counts[outbox.PaymentConfirmed]+counts[outbox.PaymentFinal] != payers*each || counts[outbox.PaymentFailed] != 0 {
+	if counts[store.PaymentConfirmed]+counts[store.PaymentFinal] != payers*each || counts[store.PaymentFailed] != 0 {
 		t.Fatalf("after drain: %v", counts)
 	}
 	r.minedInOrder(txs)

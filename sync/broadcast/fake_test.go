@@ -15,7 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"showpos/sync/chain"
-	"showpos/sync/outbox"
+	"showpos/terminal/store"
 )
 
 // fakeChain is a node that takes every transaction, keeps it in its pool
@@ -198,16 +198,16 @@ func (f *fakeChain) lookedUp() int {
 // 0..each-1 each, accepted at now in order of nonce; broadcast says how
 // many of each sender's first nonces are already broadcast. It runs many
 // writers at once so that group commit makes it quick.
-func seedStore(t testing.TB, store *outbox.Store, payers []common.Address, each, broadcast int, now time.Time) []outbox.Payment {
+func seedStore(t testing.TB, st *store.Store, payers []common.Address, each, broadcast int, now time.Time) []store.Payment {
 	t.Helper()
 	ctx := context.Background()
-	out := make([]outbox.Payment, len(payers)*each)
+	out := make([]store.Payment, len(payers)*each)
 	var wg sync.WaitGroup
 	errs := make(chan error, len(payers))
 	for i, from := range payers {
 		wg.Go(func() {
 			for n := range each {
-				p, err := acceptFake(ctx, store, from, uint64(n), now)
+				p, err := acceptFake(ctx, st, from, uint64(n), now)
 				if err != nil {
 					errs <- err
 					return
@@ -221,16 +221,16 @@ func seedStore(t testing.TB, store *outbox.Store, payers []common.Address, each,
 	for err := range errs {
 		t.Fatal(err)
 	}
-	var changes []outbox.Change
+	var changes []store.Change
 	for i := range payers {
 		for n := range broadcast {
 			p := out[i*each+n]
-			changes = append(changes, outbox.Change{Hash: p.TxHash, State: outbox.PaymentBroadcast,
-				Delivery: outbox.Delivery{Attempts: 1, SentAt: now}})
+			changes = append(changes, store.Change{Hash: p.TxHash, State: store.PaymentBroadcast,
+				Delivery: store.Delivery{Attempts: 1, SentAt: now}})
 		}
 	}
 	for start := 0; start < len(changes); start += 1000 {
-		if _, err := store.Apply(ctx, now, changes[start:min(start+1000, len(changes))]); err != nil {
+		if _, err := st.Apply(ctx, now, changes[start:min(start+1000, len(changes))]); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -238,18 +238,18 @@ func seedStore(t testing.TB, store *outbox.Store, payers []common.Address, each,
 }
 
 // acceptFake stores a request and a payment for it from from at nonce.
-func acceptFake(ctx context.Context, store *outbox.Store, from common.Address, nonce uint64, now time.Time) (outbox.Payment, error) {
+func acceptFake(ctx context.Context, st *store.Store, from common.Address, nonce uint64, now time.Time) (store.Payment, error) {
 	id := fmt.Sprintf("%x-%d", from, nonce)
-	if err := store.PutRequest(ctx, outbox.Request{ID: id, Asset: "ETH", Amount: big.NewInt(1000),
+	if err := st.PutRequest(ctx, store.Request{ID: id, Asset: "ETH", Amount: big.NewInt(1000),
 		CreatedAt: now, ExpiresAt: now.Add(time.Hour), Doc: []byte(`{}`)}); err != nil {
-		return outbox.Payment{}, fmt.Errorf("request %s: %w", id, err)
+		return store.Payment{}, fmt.Errorf("request %s: %w", id, err)
 	}
 	raw := fakeRaw(from, nonce)
 	h := common.BytesToHash(append(append([]byte(nil), raw[:28]...), 0xfe, 0xed, 0xfa, 0xce))
-	p, _, err := store.Accept(ctx, outbox.Payment{TxHash: h, RequestID: id, From: from, Nonce: nonce,
-		Asset: "ETH", Amount: big.NewInt(1000), Raw: raw, State: outbox.PaymentQueued}, now, nil)
+	p, _, err := st.Accept(ctx, store.Payment{TxHash: h, RequestID: id, From: from, Nonce: nonce,
+		Asset: "ETH", Amount: big.NewInt(1000), Raw: raw, State: store.PaymentQueued}, now, nil)
 	if err != nil {
-		return outbox.Payment{}, fmt.Errorf("accept %s: %w", id, err)
+		return store.Payment{}, fmt.Errorf("accept %s: %w", id, err)
 	}
 	return p, nil
 }

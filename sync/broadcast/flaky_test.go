@@ -9,7 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"showpos/sync/broadcast"
-	"showpos/sync/outbox"
+	"showpos/terminal/store"
 )
 
 // A link that fails whenever the confirmed payments are looked up (as a
@@ -17,9 +17,9 @@ import (
 // to be sent is sent all the same. Following the confirmed payments until
 // final, every round, must not stand between the queue and the network.
 func TestFollowingConfirmedPaymentsDoesNotHoldUpASend(t *testing.T) {
-	var seeded []outbox.Payment
+	var seeded []store.Payment
 	payers := []common.Address{addrN(1), addrN(2), addrN(3), addrN(4), addrN(5), addrN(6)}
-	r := newFakeRig(t, func(s *outbox.Store) { seeded = seedStore(t, s, payers, 1, 1, time.Now()) })
+	r := newFakeRig(t, func(s *store.Store) { seeded = seedStore(t, s, payers, 1, 1, time.Now()) })
 	r.edit(func(c *fakeChain) {
 		for _, p := range seeded {
 			c.mined[p.TxHash] = 90
@@ -27,7 +27,7 @@ func TestFollowingConfirmedPaymentsDoesNotHoldUpASend(t *testing.T) {
 	})
 	r.start(broadcast.Options{BatchSize: 2})
 	for _, p := range seeded {
-		if got := r.syncRound(p.TxHash); got.State != outbox.PaymentConfirmed {
+		if got := r.syncRound(p.TxHash); got.State != store.PaymentConfirmed {
 			t.Fatalf("seeded payment %s, want confirmed", got.State)
 		}
 	}
@@ -42,7 +42,7 @@ func TestFollowingConfirmedPaymentsDoesNotHoldUpASend(t *testing.T) {
 	})
 	fresh := r.accept(addrN(7), 0)
 	got := r.syncRound(fresh.TxHash)
-	if got.State != outbox.PaymentBroadcast || !slices.Contains(r.chain.sends(), sentTx{From: addrN(7), Nonce: 0}) {
+	if got.State != store.PaymentBroadcast || !slices.Contains(r.chain.sends(), sentTx{From: addrN(7), Nonce: 0}) {
 		t.Fatalf("payment waiting to be sent: %s, %+v; want sent (last round %+v)", got.State, got.Delivery, r.bc.Last())
 	}
 	if last := r.bc.Last(); !strings.Contains(last.Err, "receipts") {
@@ -54,12 +54,12 @@ func TestFollowingConfirmedPaymentsDoesNotHoldUpASend(t *testing.T) {
 // short, and what it found before the cut is kept, so every payment gets
 // confirmed in a few rounds (all or nothing, none ever would).
 func TestAFollowCutShortKeepsWhatItFound(t *testing.T) {
-	var seeded []outbox.Payment
+	var seeded []store.Payment
 	var payers []common.Address
 	for i := range 6 {
 		payers = append(payers, addrN(i+1))
 	}
-	r := newFakeRig(t, func(s *outbox.Store) { seeded = seedStore(t, s, payers, 1, 1, time.Now()) })
+	r := newFakeRig(t, func(s *store.Store) { seeded = seedStore(t, s, payers, 1, 1, time.Now()) })
 	r.edit(func(c *fakeChain) {
 		for _, p := range seeded {
 			c.mined[p.TxHash] = 90
@@ -69,7 +69,7 @@ func TestAFollowCutShortKeepsWhatItFound(t *testing.T) {
 	r.start(broadcast.Options{BatchSize: 2})
 	for range 6 {
 		r.syncRound(seeded[0].TxHash)
-		if c, _ := r.store.Counts(); c[outbox.PaymentConfirmed] == len(seeded) {
+		if c, _ := r.store.Counts(); c[store.PaymentConfirmed] == len(seeded) {
 			return
 		}
 	}

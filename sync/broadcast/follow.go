@@ -9,7 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"showpos/sync/chain"
-	"showpos/sync/outbox"
+	"showpos/terminal/store"
 )
 
 // Following a payment on the canonical chain.
@@ -55,15 +55,15 @@ type view struct {
 // heights, then its judgement: when the link fails under a later chunk,
 // what the earlier ones found is kept (the round records it), so a link
 // that carries only a few requests at a time still gets payments on.
-func (rd *roundState) follow(ctx context.Context, ps []outbox.Payment) error {
-	var look []outbox.Payment
+func (rd *roundState) follow(ctx context.Context, ps []store.Payment) error {
+	var look []store.Payment
 	for _, p := range ps {
-		if p.State == outbox.PaymentBroadcast || p.State == outbox.PaymentConfirmed || p.Delivery.Attempts > 0 {
+		if p.State == store.PaymentBroadcast || p.State == store.PaymentConfirmed || p.Delivery.Attempts > 0 {
 			look = append(look, p)
 		}
 	}
 	size := rd.b.o.BatchSize
-	var unmined []outbox.Payment
+	var unmined []store.Payment
 	views := make(map[uint64]view) // each height asked once per follow
 	for start := 0; start < len(look); start += size {
 		chunk := look[start:min(start+size, len(look))]
@@ -82,9 +82,9 @@ func (rd *roundState) follow(ctx context.Context, ps []outbox.Payment) error {
 	}
 	// A sent payment with no receipt should be in the node's pool; one the
 	// node has forgotten (restarted, evicted, reorged out) is sent again.
-	var sent []outbox.Payment
+	var sent []store.Payment
 	for _, p := range unmined {
-		if p.State == outbox.PaymentBroadcast {
+		if p.State == store.PaymentBroadcast {
 			sent = append(sent, p)
 		}
 	}
@@ -110,13 +110,13 @@ func (rd *roundState) follow(ctx context.Context, ps []outbox.Payment) error {
 // canonical asks the canonical headers at every height a chunk's receipts
 // name and every stored block height that views does not hold yet, once
 // each, BatchSize heights a batch, and adds them to views.
-func (rd *roundState) canonical(ctx context.Context, look []outbox.Payment, receipts []*types.Receipt, views map[uint64]view) error {
+func (rd *roundState) canonical(ctx context.Context, look []store.Payment, receipts []*types.Receipt, views map[uint64]view) error {
 	set := make(map[uint64]bool)
 	for i, p := range look {
 		if r := receipts[i]; r != nil && r.BlockNumber != nil {
 			set[r.BlockNumber.Uint64()] = true
 		}
-		if p.Delivery.Block != 0 && (p.Delivery.BlockHash != (common.Hash{}) || p.State == outbox.PaymentConfirmed) {
+		if p.Delivery.Block != 0 && (p.Delivery.BlockHash != (common.Hash{}) || p.State == store.PaymentConfirmed) {
 			set[p.Delivery.Block] = true
 		}
 	}
@@ -144,7 +144,7 @@ func (rd *roundState) canonical(ctx context.Context, look []outbox.Payment, rece
 // judge decides what p's receipt r (nil: none) and the canonical views
 // say (see the comment at the top of this file). It reports whether p is
 // unmined as far as the lookups tell: no receipt and no block known lost.
-func (rd *roundState) judge(ctx context.Context, p outbox.Payment, r *types.Receipt, views map[uint64]view) bool {
+func (rd *roundState) judge(ctx context.Context, p store.Payment, r *types.Receipt, views map[uint64]view) bool {
 	d := p.Delivery
 	var stored view
 	hasStored := d.Block != 0 && d.BlockHash != (common.Hash{})
@@ -185,7 +185,7 @@ func (rd *roundState) judge(ctx context.Context, p outbox.Payment, r *types.Rece
 		rd.markResend(p.TxHash)
 		return false
 	}
-	if p.State == outbox.PaymentConfirmed {
+	if p.State == store.PaymentConfirmed {
 		if v := views[d.Block]; d.Block != 0 && v.header == nil {
 			rd.markResend(p.TxHash) // as above: not yet, sent again
 		}
@@ -200,7 +200,7 @@ func (rd *roundState) judge(ctx context.Context, p outbox.Payment, r *types.Rece
 // included records that p is in the canonical block of r, at view v's
 // depth: broadcast while shallower than Confirmations, confirmed, or final.
 // lost says the block it was stored in was replaced meanwhile.
-func (rd *roundState) included(ctx context.Context, p outbox.Payment, r *types.Receipt, v view, lost bool) {
+func (rd *roundState) included(ctx context.Context, p store.Payment, r *types.Receipt, v view, lost bool) {
 	o := &rd.b.o
 	block, hash := r.BlockNumber.Uint64(), r.BlockHash
 	c := rd.change(p)
@@ -217,7 +217,7 @@ func (rd *roundState) included(ctx context.Context, p outbox.Payment, r *types.R
 	}
 	rd.settle(p.TxHash)
 	if r.Status != types.ReceiptStatusSuccessful {
-		c.State = outbox.PaymentFailed
+		c.State = store.PaymentFailed
 		c.Reason = "reverted in block " + fmt.Sprint(block) + rd.revertReason(ctx, p, block)
 		return
 	}
@@ -226,29 +226,29 @@ func (rd *roundState) included(ctx context.Context, p outbox.Payment, r *types.R
 		depth = v.latest - block + 1
 	}
 	switch {
-	case depth < o.Confirmations && p.State == outbox.PaymentConfirmed && !moved:
+	case depth < o.Confirmations && p.State == store.PaymentConfirmed && !moved:
 		// Its block is the one it was confirmed in: a view this shallow
 		// is a backend behind, not a lost block. It stays confirmed.
 	case depth < o.Confirmations:
-		c.State = outbox.PaymentBroadcast // mined, waiting for confirmations
+		c.State = store.PaymentBroadcast // mined, waiting for confirmations
 	case v.finalized != nil && v.finalized.Number >= block, v.finalized == nil && depth >= o.FinalDepth:
-		c.State = outbox.PaymentFinal
+		c.State = store.PaymentFinal
 	default:
-		c.State = outbox.PaymentConfirmed
+		c.State = store.PaymentConfirmed
 	}
 }
 
 // lose records that p's stored block was replaced and the transaction is
 // not found in it any more: it is sent again, and a confirmed payment goes
 // back to broadcast.
-func (rd *roundState) lose(p outbox.Payment, stored view) {
+func (rd *roundState) lose(p store.Payment, stored view) {
 	c := rd.change(p)
 	c.Delivery.Reorgs++
 	c.Delivery.ReorgNote = fmt.Sprintf("block %d (%s) was replaced by %s and the transaction is no longer in it; sent again",
 		p.Delivery.Block, p.Delivery.BlockHash.TerminalString(), stored.header.Hash.TerminalString())
 	c.Delivery.Block, c.Delivery.BlockHash = 0, common.Hash{}
-	if c.State == outbox.PaymentConfirmed {
-		c.State = outbox.PaymentBroadcast
+	if c.State == store.PaymentConfirmed {
+		c.State = store.PaymentBroadcast
 	}
 }
 
@@ -256,7 +256,7 @@ func (rd *roundState) lose(p outbox.Payment, stored view) {
 // (store schema 2) whose receipt the node no longer gives: once the
 // canonical chain is final past its block it is taken as final, as it was
 // recorded. With a receipt it is checked like any other (judge).
-func (rd *roundState) unchecked(p outbox.Payment, v view) {
+func (rd *roundState) unchecked(p store.Payment, v view) {
 	if v.header == nil {
 		return
 	}
@@ -266,7 +266,7 @@ func (rd *roundState) unchecked(p outbox.Payment, v view) {
 	}
 	if v.finalized != nil && v.finalized.Number >= p.Delivery.Block || v.finalized == nil && depth >= rd.b.o.FinalDepth {
 		c := rd.change(p)
-		c.State = outbox.PaymentFinal
+		c.State = store.PaymentFinal
 		rd.b.log.Warn("a payment confirmed before block hashes were kept has no receipt to check; its block is final, so it is taken as final",
 			"tx", p.TxHash.Hex(), "block", p.Delivery.Block)
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"showpos/sync/broadcast"
-	"showpos/sync/outbox"
+	"showpos/terminal/store"
 )
 
 // BenchmarkKickRound measures the round a kick starts online: one payment
@@ -24,20 +24,20 @@ func BenchmarkKickRound(b *testing.B) {
 	for _, open := range []int{1000, 20000} {
 		b.Run(fmt.Sprintf("open=%d", open), func(b *testing.B) {
 			const payers = 100
-			store, err := outbox.Open(filepath.Join(b.TempDir(), "showpos.db"), nil)
+			st, err := store.Open(filepath.Join(b.TempDir(), "showpos.db"), nil)
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer store.Close()
+			defer st.Close()
 			now := time.Now()
 			senders := make([]common.Address, payers)
 			for i := range senders {
 				senders[i] = addrN(i)
 			}
-			seedStore(b, store, senders, open/payers, open/payers, now)
+			seedStore(b, st, senders, open/payers, open/payers, now)
 			f := newFakeChain()
 			rounds := make(chan broadcast.Report, 1024)
-			bc := broadcast.New(broadcast.Options{Store: store, Chain: f, Poll: time.Hour,
+			bc := broadcast.New(broadcast.Options{Store: st, Chain: f, Poll: time.Hour,
 				OnRound: func(r broadcast.Report) { rounds <- r }})
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
@@ -54,7 +54,7 @@ func BenchmarkKickRound(b *testing.B) {
 			b.ResetTimer()
 			for i := range b.N {
 				b.StopTimer()
-				if _, err := acceptFake(ctx, store, addrN(1000+i), 0, now); err != nil {
+				if _, err := acceptFake(ctx, st, addrN(1000+i), 0, now); err != nil {
 					b.Fatal(err)
 				}
 				b.StartTimer()

@@ -12,25 +12,25 @@ import (
 
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
-	"showpos/sync/outbox"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
 	"showpos/terminal/paytx"
+	"showpos/terminal/store"
 )
 
 // countingStore counts the payments the broadcaster reads from the outbox.
 type countingStore struct {
-	*outbox.Store
+	*store.Store
 	reads atomic.Int32
 }
 
-func (s *countingStore) OpenPaymentsAfter(after *outbox.OpenKey, limit int) ([]outbox.Payment, error) {
+func (s *countingStore) OpenPaymentsAfter(after *store.OpenKey, limit int) ([]store.Payment, error) {
 	ps, err := s.Store.OpenPaymentsAfter(after, limit)
 	s.reads.Add(int32(len(ps)))
 	return ps, err
 }
 
-func (s *countingStore) Payments(f outbox.PaymentFilter) ([]outbox.Payment, error) {
+func (s *countingStore) Payments(f store.PaymentFilter) ([]store.Payment, error) {
 	ps, err := s.Store.Payments(f)
 	s.reads.Add(int32(len(ps)))
 	return ps, err
@@ -54,12 +54,12 @@ symbol = "ETH"
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := outbox.Open(filepath.Join(t.TempDir(), "showpos.db"), nil)
+	st, err := store.Open(filepath.Join(t.TempDir(), "showpos.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
-	counting := &countingStore{Store: store}
+	defer st.Close()
+	counting := &countingStore{Store: st}
 	client, err := chain.New(chain.Options{Endpoints: cfg.Chain.RPC, ChainID: cfg.ChainID, CallTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ symbol = "ETH"
 	client.Probe(context.Background()) // offline: nothing listens there
 	bc := broadcast.New(broadcast.Options{Store: counting, Chain: client, Poll: 10 * time.Millisecond})
 	key, _ := crypto.GenerateKey()
-	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: store, OnAccept: func(checkout.Receipt) { bc.Kick() }})
+	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: st, OnAccept: func(checkout.Receipt) { bc.Kick() }})
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { bc.Run(ctx) })
@@ -92,7 +92,7 @@ symbol = "ETH"
 			t.Fatal(err)
 		}
 		if i == 0 {
-			p, _ := store.Payment(rec.TxHash)
+			p, _ := st.Payment(rec.TxHash)
 			first = p.AcceptedAt
 		}
 		time.Sleep(2 * time.Millisecond) // let the kicked round run
@@ -119,7 +119,7 @@ symbol = "ETH"
 		t.Errorf("LastSync %s, but the terminal was never online", at)
 	}
 	q, err := bc.Queue()
-	if err != nil || q.Counts[outbox.PaymentQueued] != n || q.OldestQueued == nil || !q.OldestQueued.Equal(first) {
+	if err != nil || q.Counts[store.PaymentQueued] != n || q.OldestQueued == nil || !q.OldestQueued.Equal(first) {
 		t.Errorf("queue %+v, %v", q, err)
 	}
 }

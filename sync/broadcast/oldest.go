@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"showpos/sync/outbox"
+	"showpos/terminal/store"
 )
 
 // The oldest queued payment (Report.OldestQueued) is found from a mark in
@@ -30,13 +30,13 @@ type warmup struct {
 }
 
 // note takes in a window whose round is recorded: what it left queued.
-func (w *warmup) note(window []outbox.Payment, rd *roundState) {
+func (w *warmup) note(window []store.Payment, rd *roundState) {
 	for _, p := range window {
 		state := p.State
 		if c, ok := rd.changes[p.TxHash]; ok {
 			state = c.State
 		}
-		if state != outbox.PaymentQueued {
+		if state != store.PaymentQueued {
 			continue
 		}
 		if p.Seq <= w.mark && p.Seq > 0 {
@@ -71,15 +71,15 @@ func (b *Broadcaster) oldestQueued(r *Report, queued int) error {
 		}
 	}
 	budget, n := b.o.Window, 1
-	var last outbox.Payment
+	var last store.Payment
 	for budget > 0 {
 		n = min(n, budget)
-		ps, err := b.o.Store.Payments(outbox.PaymentFilter{AfterSeq: l.mark, Limit: n})
+		ps, err := b.o.Store.Payments(store.PaymentFilter{AfterSeq: l.mark, Limit: n})
 		if err != nil {
 			return fmt.Errorf("oldest queued: %w", err)
 		}
 		for _, p := range ps {
-			if p.State == outbox.PaymentQueued {
+			if p.State == store.PaymentQueued {
 				r.OldestQueued = p.AcceptedAt
 				return nil
 			}
@@ -99,7 +99,7 @@ func (b *Broadcaster) oldestQueued(r *Report, queued int) error {
 	if err != nil {
 		return fmt.Errorf("oldest queued: %w", err)
 	}
-	if counts[outbox.PaymentQueued] > 0 {
+	if counts[store.PaymentQueued] > 0 {
 		r.OldestQueued = last.AcceptedAt
 	}
 	return nil
@@ -113,14 +113,14 @@ func (b *Broadcaster) markFromOpen() error {
 	if err != nil {
 		return fmt.Errorf("oldest queued: %w", err)
 	}
-	var after *outbox.OpenKey
+	var after *store.OpenKey
 	for {
 		window, err := b.o.Store.OpenPaymentsAfter(after, b.o.Window)
 		if err != nil {
 			return fmt.Errorf("oldest queued: %w", err)
 		}
 		for _, p := range window {
-			if p.State == outbox.PaymentQueued && p.Seq <= seq && p.Seq > 0 {
+			if p.State == store.PaymentQueued && p.Seq <= seq && p.Seq > 0 {
 				seq = p.Seq - 1
 			}
 		}

@@ -9,7 +9,7 @@ import (
 
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
-	"showpos/sync/outbox"
+	"showpos/terminal/store"
 )
 
 // noFinalized is a node without the "finalized" tag (a chain without a
@@ -42,8 +42,8 @@ func TestAPaymentInABlockTheNodeLosesIsMinedAgain(t *testing.T) {
 			tx := r.pay("0.02", "ETH", node.Payers()[0].Key, 0)
 			rcpt := waitMined(t, r.eth, tx.Hash())
 			block := rcpt.BlockNumber.Uint64()
-			waitState(t, r, tx.Hash(), func(p outbox.Payment) bool {
-				return p.State == outbox.PaymentConfirmed && p.Delivery.BlockHash == rcpt.BlockHash
+			waitState(t, r, tx.Hash(), func(p store.Payment) bool {
+				return p.State == store.PaymentConfirmed && p.Delivery.BlockHash == rcpt.BlockHash
 			})
 
 			if err := node.Rewind(block - 1); err != nil {
@@ -52,13 +52,13 @@ func TestAPaymentInABlockTheNodeLosesIsMinedAgain(t *testing.T) {
 			if err := node.Mine(1); err != nil { // another block at its height
 				t.Fatal(err)
 			}
-			waitState(t, r, tx.Hash(), func(p outbox.Payment) bool {
-				return p.Delivery.Reorgs == 1 && p.State == outbox.PaymentConfirmed && p.Delivery.Block > block
+			waitState(t, r, tx.Hash(), func(p store.Payment) bool {
+				return p.Delivery.Reorgs == 1 && p.State == store.PaymentConfirmed && p.Delivery.Block > block
 			})
 			if err := node.Mine(40); err != nil {
 				t.Fatal(err)
 			}
-			waitState(t, r, tx.Hash(), func(p outbox.Payment) bool { return p.State == outbox.PaymentFinal })
+			waitState(t, r, tx.Hash(), func(p store.Payment) bool { return p.State == store.PaymentFinal })
 
 			p, _ := r.store.Payment(tx.Hash())
 			header, err := r.eth.HeaderByNumber(context.Background(), new(big.Int).SetUint64(p.Delivery.Block))
@@ -73,7 +73,7 @@ func TestAPaymentInABlockTheNodeLosesIsMinedAgain(t *testing.T) {
 				t.Errorf("merchant holds %v wei (%v), want 2e16: paid once", paid, err)
 			}
 			counts, _ := r.store.Counts()
-			if counts[outbox.PaymentFinal] != 1 || counts[outbox.PaymentConfirmed]+counts[outbox.PaymentBroadcast]+counts[outbox.PaymentQueued]+counts[outbox.PaymentFailed] != 0 {
+			if counts[store.PaymentFinal] != 1 || counts[store.PaymentConfirmed]+counts[store.PaymentBroadcast]+counts[store.PaymentQueued]+counts[store.PaymentFailed] != 0 {
 				t.Errorf("counts %v: want one final", counts)
 			}
 			if u, _ := r.store.Unsettled("ETH"); u.Sign() != 0 {

@@ -12,19 +12,19 @@ import (
 
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
-	"showpos/sync/outbox"
+	"showpos/terminal/store"
 )
 
 // oneBroadcast seeds a store with one payment already broadcast.
-func oneBroadcast(t *testing.T) (func(*outbox.Store), *outbox.Payment) {
-	p := new(outbox.Payment)
-	return func(s *outbox.Store) {
+func oneBroadcast(t *testing.T) (func(*store.Store), *store.Payment) {
+	p := new(store.Payment)
+	return func(s *store.Store) {
 		*p = seedStore(t, s, []common.Address{addrN(1)}, 1, 1, time.Now())[0]
 	}, p
 }
 
 // syncRound runs one sweep round now and returns the payment after it.
-func (r *fakeRig) syncRound(h common.Hash) outbox.Payment {
+func (r *fakeRig) syncRound(h common.Hash) store.Payment {
 	r.t.Helper()
 	if _, err := r.bc.Sync(context.Background()); err != nil {
 		r.t.Fatal(err)
@@ -52,7 +52,7 @@ func TestAStaleReceiptNeverConfirms(t *testing.T) {
 	r.edit(func(c *fakeChain) { c.stale[p.TxHash] = chain.BlockRef{Number: 90, Hash: blockHash(90, 7)} })
 	r.start(broadcast.Options{Confirmations: 5, MinBackoff: time.Millisecond})
 	for i := range 5 {
-		if got := r.syncRound(p.TxHash); got.State != outbox.PaymentBroadcast || got.Delivery.Block != 0 {
+		if got := r.syncRound(p.TxHash); got.State != store.PaymentBroadcast || got.Delivery.Block != 0 {
 			t.Fatalf("round %d: payment %s in block %d, want broadcast and in no block", i, got.State, got.Delivery.Block)
 		}
 	}
@@ -71,7 +71,7 @@ func TestANodeRewoundBelowAConfirmedPayment(t *testing.T) {
 	r := newFakeRig(t, seed)
 	r.edit(func(c *fakeChain) { c.mined[p.TxHash] = 90 })
 	r.start(broadcast.Options{Confirmations: 1})
-	if got := r.syncRound(p.TxHash); got.State != outbox.PaymentConfirmed {
+	if got := r.syncRound(p.TxHash); got.State != store.PaymentConfirmed {
 		t.Fatalf("payment %s, want confirmed", got.State)
 	}
 	sent := len(r.chain.sends())
@@ -80,14 +80,14 @@ func TestANodeRewoundBelowAConfirmedPayment(t *testing.T) {
 		c.stale[p.TxHash] = chain.BlockRef{Number: 90, Hash: blockHash(90, 0)}
 	})
 	got := r.syncRound(p.TxHash)
-	if got.State != outbox.PaymentConfirmed || got.Delivery.Reorgs != 0 {
+	if got.State != store.PaymentConfirmed || got.Delivery.Reorgs != 0 {
 		t.Fatalf("rewound: %s, %+v; want confirmed still (not yet lost)", got.State, got.Delivery)
 	}
 	if n := len(r.chain.sends()); n <= sent {
 		t.Errorf("%d sends after the rewind, want it sent again", n)
 	}
 	r.edit(func(c *fakeChain) { c.head, c.forks[90] = 90, 1; delete(c.stale, p.TxHash); delete(c.mined, p.TxHash) })
-	if got = r.syncRound(p.TxHash); got.State != outbox.PaymentBroadcast || got.Delivery.Reorgs != 1 {
+	if got = r.syncRound(p.TxHash); got.State != store.PaymentBroadcast || got.Delivery.Reorgs != 1 {
 		t.Fatalf("another block 90: %s, %+v; want broadcast, one reorg", got.State, got.Delivery)
 	}
 }
@@ -104,11 +104,11 @@ func TestAPaymentWhoseBlockIsLostIsSentAgain(t *testing.T) {
 	r.start(broadcast.Options{Confirmations: 3})
 	events, stop := r.bc.Subscribe()
 	defer stop()
-	books := func(step string, want outbox.PaymentState, unsettled int64) {
+	books := func(step string, want store.PaymentState, unsettled int64) {
 		t.Helper()
 		counts, _ := r.store.Counts()
 		u, _ := r.store.Unsettled("ETH")
-		for _, s := range outbox.PaymentStates {
+		for _, s := range store.PaymentStates {
 			if n := counts[s]; (s == want) != (n == 1) || n > 1 {
 				t.Fatalf("%s: counts %v, want one %s", step, counts, want)
 			}
@@ -117,7 +117,7 @@ func TestAPaymentWhoseBlockIsLostIsSentAgain(t *testing.T) {
 			t.Fatalf("%s: unsettled %s, want %d", step, u, unsettled)
 		}
 	}
-	event := func(step string, want outbox.PaymentState) outbox.Payment {
+	event := func(step string, want store.PaymentState) store.Payment {
 		t.Helper()
 		select {
 		case e := <-events:
@@ -128,52 +128,52 @@ func TestAPaymentWhoseBlockIsLostIsSentAgain(t *testing.T) {
 		case <-time.After(5 * time.Second):
 			t.Fatalf("%s: no event", step)
 		}
-		return outbox.Payment{}
+		return store.Payment{}
 	}
 
 	got := r.syncRound(p.TxHash)
-	if got.State != outbox.PaymentConfirmed || got.Delivery.Block != 90 || got.Delivery.BlockHash != blockHash(90, 0) {
+	if got.State != store.PaymentConfirmed || got.Delivery.Block != 90 || got.Delivery.BlockHash != blockHash(90, 0) {
 		t.Fatalf("payment %s in block %d %s, want confirmed in block 90", got.State, got.Delivery.Block, got.Delivery.BlockHash)
 	}
-	event("confirmed", outbox.PaymentConfirmed)
-	books("confirmed", outbox.PaymentConfirmed, 0)
+	event("confirmed", store.PaymentConfirmed)
+	books("confirmed", store.PaymentConfirmed, 0)
 
 	// Block 90 is replaced; the transaction is in no block.
 	sent := len(r.chain.sends())
 	r.edit(func(c *fakeChain) { c.forks[90] = 1; delete(c.mined, p.TxHash) })
 	got = r.syncRound(p.TxHash)
-	if got.State != outbox.PaymentBroadcast || got.Delivery.Reorgs != 1 || got.Delivery.ReorgNote == "" || got.Delivery.Block != 0 {
+	if got.State != store.PaymentBroadcast || got.Delivery.Reorgs != 1 || got.Delivery.ReorgNote == "" || got.Delivery.Block != 0 {
 		t.Fatalf("after its block was lost: %s, %+v", got.State, got.Delivery)
 	}
 	if n := len(r.chain.sends()); n != sent+1 {
 		t.Errorf("%d sends after the block was lost, want %d", n, sent+1)
 	}
-	if e := event("lost", outbox.PaymentBroadcast); e.Delivery.Reorgs != 1 {
+	if e := event("lost", store.PaymentBroadcast); e.Delivery.Reorgs != 1 {
 		t.Errorf("event %+v", e.Delivery)
 	}
-	books("lost", outbox.PaymentBroadcast, 1000)
+	books("lost", store.PaymentBroadcast, 1000)
 	if rep := r.bc.Last(); rep.Reorged != 1 {
 		t.Errorf("report %+v, want one reorged", rep)
 	}
 
 	// Mined again, in block 95; two blocks on top of it is not enough.
 	r.edit(func(c *fakeChain) { c.mined[p.TxHash] = 95; c.head = 96 })
-	if got = r.syncRound(p.TxHash); got.State != outbox.PaymentBroadcast || got.Delivery.Block != 95 {
+	if got = r.syncRound(p.TxHash); got.State != store.PaymentBroadcast || got.Delivery.Block != 95 {
 		t.Fatalf("mined 2 deep: %s in block %d, want broadcast in block 95", got.State, got.Delivery.Block)
 	}
 	r.edit(func(c *fakeChain) { c.head = 97 })
-	if got = r.syncRound(p.TxHash); got.State != outbox.PaymentConfirmed || got.Delivery.BlockHash != blockHash(95, 0) {
+	if got = r.syncRound(p.TxHash); got.State != store.PaymentConfirmed || got.Delivery.BlockHash != blockHash(95, 0) {
 		t.Fatalf("mined 3 deep: %s, %+v", got.State, got.Delivery)
 	}
-	event("confirmed again", outbox.PaymentConfirmed)
-	books("confirmed again", outbox.PaymentConfirmed, 0)
+	event("confirmed again", store.PaymentConfirmed)
+	books("confirmed again", store.PaymentConfirmed, 0)
 
 	r.edit(func(c *fakeChain) { c.finalized = 95 })
-	if got = r.syncRound(p.TxHash); got.State != outbox.PaymentFinal || got.Delivery.Reorgs != 1 {
+	if got = r.syncRound(p.TxHash); got.State != store.PaymentFinal || got.Delivery.Reorgs != 1 {
 		t.Fatalf("finalized: %s, %+v", got.State, got.Delivery)
 	}
-	event("final", outbox.PaymentFinal)
-	books("final", outbox.PaymentFinal, 0)
+	event("final", store.PaymentFinal)
+	books("final", store.PaymentFinal, 0)
 
 	// Final: never looked up again.
 	r.chain.mu.Lock()
@@ -197,12 +197,12 @@ func TestFinalFromTheTagOrTheDepth(t *testing.T) {
 		finalized   int64 // <0: no tag
 		head        uint64
 		then        func(c *fakeChain)
-		firstState  outbox.PaymentState
-		secondState outbox.PaymentState
+		firstState  store.PaymentState
+		secondState store.PaymentState
 	}{
-		{"tag below the block, then at it", 94, 100, func(c *fakeChain) { c.finalized = 95 }, outbox.PaymentConfirmed, outbox.PaymentFinal},
-		{"tag present: depth alone is not final", 94, 100, func(c *fakeChain) { c.head = 200 }, outbox.PaymentConfirmed, outbox.PaymentConfirmed},
-		{"no tag: 9 deep, then 10", -1, 103, func(c *fakeChain) { c.head = 104 }, outbox.PaymentConfirmed, outbox.PaymentFinal},
+		{"tag below the block, then at it", 94, 100, func(c *fakeChain) { c.finalized = 95 }, store.PaymentConfirmed, store.PaymentFinal},
+		{"tag present: depth alone is not final", 94, 100, func(c *fakeChain) { c.head = 200 }, store.PaymentConfirmed, store.PaymentConfirmed},
+		{"no tag: 9 deep, then 10", -1, 103, func(c *fakeChain) { c.head = 104 }, store.PaymentConfirmed, store.PaymentFinal},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			seed, p := oneBroadcast(t)
@@ -291,12 +291,12 @@ func TestALoadBalancerAnsweringFromTwoHeadsConfusesNothing(t *testing.T) {
 			c.mined[p.TxHash] = 90
 			c.mu.Unlock()
 		}
-		var got outbox.Payment
+		var got store.Payment
 		// A round whose receipts and headers both come from the backend
 		// ahead comes one time in four; 200 rounds miss it with odds of
 		// about 1e-25.
 		for range 200 {
-			if got = r.syncRound(p.TxHash); got.State == outbox.PaymentFinal {
+			if got = r.syncRound(p.TxHash); got.State == store.PaymentFinal {
 				break
 			}
 		}
@@ -304,11 +304,11 @@ func TestALoadBalancerAnsweringFromTwoHeadsConfusesNothing(t *testing.T) {
 		wg.Wait()
 		stop()
 		close(events)
-		if got.State != outbox.PaymentFinal || got.Delivery.Reorgs != 0 || got.Delivery.BlockHash != blockHash(90, 0) {
+		if got.State != store.PaymentFinal || got.Delivery.Reorgs != 0 || got.Delivery.BlockHash != blockHash(90, 0) {
 			t.Fatalf("seed %d: payment %s, %+v; want final in block 90, never lost", seed, got.State, got.Delivery)
 		}
 		for e := range events {
-			if e.Payment.State == outbox.PaymentBroadcast || e.Payment.Delivery.Reorgs != 0 {
+			if e.Payment.State == store.PaymentBroadcast || e.Payment.Delivery.Reorgs != 0 {
 				t.Errorf("seed %d: event %s %+v", seed, e.Payment.State, e.Payment.Delivery)
 			}
 		}
@@ -324,18 +324,18 @@ func TestABackendBehindDoesNotUnconfirm(t *testing.T) {
 	r := newFakeRig(t, seed)
 	r.edit(func(c *fakeChain) { c.mined[p.TxHash] = 90 })
 	r.start(broadcast.Options{Confirmations: 1})
-	if got := r.syncRound(p.TxHash); got.State != outbox.PaymentConfirmed {
+	if got := r.syncRound(p.TxHash); got.State != store.PaymentConfirmed {
 		t.Fatalf("payment %s, want confirmed", got.State)
 	}
 	r.edit(func(c *fakeChain) { c.head = 80 }) // now answering from a backend 20 blocks behind
 	for range 3 {
-		if got := r.syncRound(p.TxHash); got.State != outbox.PaymentConfirmed || got.Delivery.Reorgs != 0 ||
+		if got := r.syncRound(p.TxHash); got.State != store.PaymentConfirmed || got.Delivery.Reorgs != 0 ||
 			got.Delivery.Block != 90 || got.Delivery.BlockHash != blockHash(90, 0) {
 			t.Fatalf("behind: %s, %+v", got.State, got.Delivery)
 		}
 	}
 	r.edit(func(c *fakeChain) { c.head, c.finalized = 100, 90 }) // caught up
-	if got := r.syncRound(p.TxHash); got.State != outbox.PaymentFinal || got.Delivery.Reorgs != 0 {
+	if got := r.syncRound(p.TxHash); got.State != store.PaymentFinal || got.Delivery.Reorgs != 0 {
 		t.Fatalf("caught up: %s, %+v; want final", got.State, got.Delivery)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"showpos/sync/chain"
-	"showpos/sync/outbox"
+	"showpos/terminal/store"
 )
 
 // round is one round; see the package comment. Offline it reads the
@@ -32,9 +32,9 @@ func (b *Broadcaster) round(ctx context.Context, kind roundKind) Report {
 		b.readFailed(&r, "read outbox", err)
 		return r
 	}
-	queued := counts[outbox.PaymentQueued]
-	r.Open = queued + counts[outbox.PaymentBroadcast]
-	r.Unfinal = counts[outbox.PaymentConfirmed]
+	queued := counts[store.PaymentQueued]
+	r.Open = queued + counts[store.PaymentBroadcast]
+	r.Unfinal = counts[store.PaymentConfirmed]
 	switch {
 	case !st.Online:
 		if r.Open+r.Unfinal > 0 {
@@ -57,7 +57,7 @@ func (b *Broadcaster) round(ctx context.Context, kind roundKind) Report {
 }
 
 func (b *Broadcaster) newRound(now time.Time) *roundState {
-	return &roundState{b: b, now: now, changes: make(map[common.Hash]*outbox.Change), orig: make(map[common.Hash]outbox.Payment)}
+	return &roundState{b: b, now: now, changes: make(map[common.Hash]*store.Change), orig: make(map[common.Hash]store.Payment)}
 }
 
 // record commits rd and tells r and the subscribers what it settled;
@@ -81,17 +81,17 @@ func (b *Broadcaster) record(ctx context.Context, rd *roundState, r *Report) boo
 			if p.Delivery.LastError != "" && !p.State.Settled() {
 				r.Retrying++
 			}
-		case p.State == outbox.PaymentConfirmed:
+		case p.State == store.PaymentConfirmed:
 			r.Confirmed++
 			b.publish(p)
-		case p.State == outbox.PaymentFinal:
+		case p.State == store.PaymentFinal:
 			r.Final++
 			b.publish(p)
-		case p.State == outbox.PaymentFailed:
+		case p.State == store.PaymentFailed:
 			r.Failed++
 			b.log.Warn("payment failed after acceptance", "tx", p.TxHash.Hex(), "request", p.RequestID, "reason", p.Reason)
 			b.publish(p)
-		case was.State == outbox.PaymentConfirmed:
+		case was.State == store.PaymentConfirmed:
 			// Back to broadcast: the cashier was told it was paid.
 			b.publish(p)
 		case p.Delivery.LastError != "":
@@ -106,8 +106,8 @@ func (b *Broadcaster) record(ctx context.Context, rd *roundState, r *Report) boo
 type roundState struct {
 	b       *Broadcaster
 	now     time.Time
-	changes map[common.Hash]*outbox.Change
-	orig    map[common.Hash]outbox.Payment // each changed payment as read
+	changes map[common.Hash]*store.Change
+	orig    map[common.Hash]store.Payment // each changed payment as read
 	order   []common.Hash
 	sent    int
 	// resend holds broadcast payments the node has forgotten.
@@ -115,15 +115,15 @@ type roundState struct {
 	// settled holds payments decided this round (mined, reverted, failed).
 	settled map[common.Hash]bool
 	// untried is the first due payment a send cut short never tried.
-	untried *outbox.OpenKey
+	untried *store.OpenKey
 }
 
 // change returns the pending change for p, starting from its stored state.
-func (rd *roundState) change(p outbox.Payment) *outbox.Change {
+func (rd *roundState) change(p store.Payment) *store.Change {
 	if c, ok := rd.changes[p.TxHash]; ok {
 		return c
 	}
-	c := &outbox.Change{Hash: p.TxHash, State: p.State, Reason: p.Reason, Delivery: p.Delivery}
+	c := &store.Change{Hash: p.TxHash, State: p.State, Reason: p.Reason, Delivery: p.Delivery}
 	rd.changes[p.TxHash] = c
 	rd.orig[p.TxHash] = p
 	rd.order = append(rd.order, p.TxHash)
@@ -139,7 +139,7 @@ func (rd *roundState) settle(h common.Hash) {
 
 // revertReason replays the transaction on the state before its block to
 // read the contract's reason (Error(string)); best effort, "" if none.
-func (rd *roundState) revertReason(ctx context.Context, p outbox.Payment, block uint64) string {
+func (rd *roundState) revertReason(ctx context.Context, p store.Payment, block uint64) string {
 	var tx types.Transaction
 	if err := tx.UnmarshalBinary(p.Raw); err != nil || tx.To() == nil || block == 0 {
 		return ""
@@ -164,7 +164,7 @@ func (rd *roundState) revertReason(ctx context.Context, p outbox.Payment, block 
 }
 
 // expire fails every payment past its maximum age that is not mined.
-func (rd *roundState) expire(ps []outbox.Payment) {
+func (rd *roundState) expire(ps []store.Payment) {
 	for _, p := range ps {
 		if rd.settled[p.TxHash] || p.Delivery.Block != 0 && !rd.resend[p.TxHash] {
 			continue
@@ -173,7 +173,7 @@ func (rd *roundState) expire(ps []outbox.Payment) {
 			continue
 		}
 		c := rd.change(p)
-		c.State = outbox.PaymentFailed
+		c.State = store.PaymentFailed
 		c.Reason = fmt.Sprintf("not mined within %s of acceptance", rd.b.o.MaxAge)
 		if p.Delivery.LastError != "" {
 			c.Reason += " (last answer: " + p.Delivery.LastError + ")"
@@ -187,14 +187,14 @@ func (rd *roundState) expire(ps []outbox.Payment) {
 // waiting out a backoff: a later nonce cannot be mined before it anyway.
 // The stop is remembered (loop.blocked) so that it holds in later windows
 // and kick rounds too, until a sweep reads that payment again.
-func (rd *roundState) send(ctx context.Context, ps []outbox.Payment) error {
+func (rd *roundState) send(ctx context.Context, ps []store.Payment) error {
 	l := &rd.b.loop
-	var due []outbox.Payment
+	var due []store.Payment
 	for _, p := range ps {
 		if l.held(p) || rd.settled[p.TxHash] {
 			continue
 		}
-		needs := p.State == outbox.PaymentQueued || rd.resend[p.TxHash]
+		needs := p.State == store.PaymentQueued || rd.resend[p.TxHash]
 		if !needs {
 			continue
 		}
@@ -208,7 +208,7 @@ func (rd *roundState) send(ctx context.Context, ps []outbox.Payment) error {
 	if rd.b.o.OneAtATime {
 		size = 1
 	}
-	var lookups []outbox.Payment
+	var lookups []store.Payment
 	for start := 0; start < len(due); start += size {
 		chunk := due[start:min(start+size, len(due))]
 		raws := make([][]byte, len(chunk))
@@ -232,7 +232,7 @@ func (rd *roundState) send(ctx context.Context, ps []outbox.Payment) error {
 		}
 		for i, p := range chunk {
 			v := Classify(results[i])
-			if c := rd.changes[p.TxHash]; c != nil && c.State == outbox.PaymentConfirmed && v != Sent {
+			if c := rd.changes[p.TxHash]; c != nil && c.State == store.PaymentConfirmed && v != Sent {
 				// Sent again on a stale receipt while confirmed: what one
 				// node answers moves nothing; follow decides (see follow).
 				c.Delivery.LastError = results[i].Error()
@@ -241,11 +241,11 @@ func (rd *roundState) send(ctx context.Context, ps []outbox.Payment) error {
 			switch v {
 			case Sent:
 				c := rd.change(p)
-				if c.State != outbox.PaymentConfirmed {
+				if c.State != store.PaymentConfirmed {
 					// A confirmed payment sent again on a stale receipt
 					// stays confirmed: a node taking it proves nothing
 					// (a backend behind takes it too); follow decides.
-					c.State = outbox.PaymentBroadcast
+					c.State = store.PaymentBroadcast
 				}
 				c.Delivery.Attempts++
 				c.Delivery.LastError, c.Delivery.NextAttempt, c.Delivery.Retrying = "", time.Time{}, time.Time{}
@@ -281,7 +281,7 @@ func (rd *roundState) send(ctx context.Context, ps []outbox.Payment) error {
 // lookUp settles "nonce too low" and "replacement transaction
 // underpriced": if the node knows our transaction it is ours (mined or
 // pending); otherwise another transaction took the sender's nonce.
-func (rd *roundState) lookUp(ctx context.Context, ps []outbox.Payment) error {
+func (rd *roundState) lookUp(ctx context.Context, ps []store.Payment) error {
 	for start := 0; start < len(ps); start += rd.b.o.BatchSize {
 		chunk := ps[start:min(start+rd.b.o.BatchSize, len(ps))]
 		infos, err := rd.b.o.Chain.Transactions(ctx, hashes(chunk))
@@ -294,8 +294,8 @@ func (rd *roundState) lookUp(ctx context.Context, ps []outbox.Payment) error {
 		for i, p := range chunk {
 			c := rd.change(p)
 			if infos[i].Known {
-				if c.State != outbox.PaymentConfirmed {
-					c.State = outbox.PaymentBroadcast
+				if c.State != store.PaymentConfirmed {
+					c.State = store.PaymentBroadcast
 				}
 				if c.Delivery.SentAt.IsZero() {
 					c.Delivery.SentAt = rd.now
@@ -303,7 +303,7 @@ func (rd *roundState) lookUp(ctx context.Context, ps []outbox.Payment) error {
 				c.Delivery.LastError = ""
 				continue
 			}
-			c.State = outbox.PaymentFailed
+			c.State = store.PaymentFailed
 			c.Reason = fmt.Sprintf("conflict: nonce %d of %s was used by another transaction (%s)", p.Nonce, p.From.Hex(), c.Delivery.LastError)
 		}
 	}
@@ -315,7 +315,7 @@ func (rd *roundState) lookUp(ctx context.Context, ps []outbox.Payment) error {
 // payment not settled waits out a backoff.
 var errLookUp = errors.New("look up")
 
-func (rd *roundState) retry(p outbox.Payment, why string) {
+func (rd *roundState) retry(p store.Payment, why string) {
 	c := rd.change(p)
 	c.Delivery.Attempts++
 	c.Delivery.LastError = why
@@ -323,20 +323,20 @@ func (rd *roundState) retry(p outbox.Payment, why string) {
 	rd.b.loop.block(p.From, p.Nonce)
 }
 
-func (rd *roundState) fail(p outbox.Payment, why string) {
+func (rd *roundState) fail(p store.Payment, why string) {
 	c := rd.change(p)
 	c.Delivery.Attempts++
 	c.Delivery.LastError = why
-	c.State = outbox.PaymentFailed
+	c.State = store.PaymentFailed
 	c.Reason = "refused by the network: " + why
 }
 
 // commit records the round's changes in one durable transaction.
-func (rd *roundState) commit(ctx context.Context) ([]outbox.Payment, error) {
+func (rd *roundState) commit(ctx context.Context) ([]store.Payment, error) {
 	if len(rd.order) == 0 {
 		return nil, nil
 	}
-	changes := make([]outbox.Change, len(rd.order))
+	changes := make([]store.Change, len(rd.order))
 	for i, h := range rd.order {
 		changes[i] = *rd.changes[h]
 	}
@@ -345,7 +345,7 @@ func (rd *roundState) commit(ctx context.Context) ([]outbox.Payment, error) {
 	return rd.b.o.Store.Apply(context.WithoutCancel(ctx), rd.now, changes)
 }
 
-func hashes(ps []outbox.Payment) []common.Hash {
+func hashes(ps []store.Payment) []common.Hash {
 	hs := make([]common.Hash, len(ps))
 	for i, p := range ps {
 		hs[i] = p.TxHash

@@ -10,7 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"showpos/sync/chain"
-	"showpos/sync/outbox"
+	"showpos/terminal/store"
 )
 
 // roundKind is what an online round reads and does.
@@ -28,10 +28,10 @@ const (
 // loop is Run's own state; only Run's goroutine touches it.
 type loop struct {
 	// The pass over the open index, a window per sweep round.
-	cursor *outbox.OpenKey // the last key the pass has done; nil: start at the first
+	cursor *store.OpenKey // the last key the pass has done; nil: start at the first
 	// ucursor is the last key of the unfinal index followed; each sweep
 	// round follows the next window of it, wrapping around at its end.
-	ucursor   *outbox.OpenKey
+	ucursor   *store.OpenKey
 	passing   bool // a pass is under way
 	passStart time.Time
 	swept     bool          // a whole pass has ended since Run began
@@ -111,7 +111,7 @@ func (b *Broadcaster) sweepWindow(ctx context.Context, now time.Time, r *Report)
 		return
 	}
 	end := len(window) < b.o.Window
-	var hi *outbox.OpenKey // the last key the window covers; nil: all to the end
+	var hi *store.OpenKey // the last key the window covers; nil: all to the end
 	if !end {
 		k := window[len(window)-1].OpenKey()
 		hi = &k
@@ -181,7 +181,7 @@ func (b *Broadcaster) sweepWindow(ctx context.Context, now time.Time, r *Report)
 	if !done && rd.untried != nil {
 		// Cut short after some sends: go on from the first untried
 		// payment, a Poll from now.
-		i := slices.IndexFunc(window, func(p outbox.Payment) bool { return p.OpenKey() == *rd.untried })
+		i := slices.IndexFunc(window, func(p store.Payment) bool { return p.OpenKey() == *rd.untried })
 		if i > 0 {
 			if !l.markOK {
 				l.warm.note(window[:i], rd)
@@ -214,7 +214,7 @@ func (b *Broadcaster) sweepWindow(ctx context.Context, now time.Time, r *Report)
 	l.warm.done(l)
 	l.sweepIn = min(b.o.Poll, max(0, b.o.Poll-now.Sub(l.passStart)))
 	if counts, err := b.o.Store.Counts(); err == nil &&
-		counts[outbox.PaymentQueued]+counts[outbox.PaymentBroadcast]+counts[outbox.PaymentConfirmed] == 0 {
+		counts[store.PaymentQueued]+counts[store.PaymentBroadcast]+counts[store.PaymentConfirmed] == 0 {
 		l.sweepIn, l.idle = time.Minute, true // nothing open or to follow: kicks wake it
 	}
 }
@@ -226,7 +226,7 @@ func joinErr(a, b string) string {
 	return a + "; " + b
 }
 
-func cursorString(k *outbox.OpenKey) string {
+func cursorString(k *store.OpenKey) string {
 	if k == nil {
 		return "start"
 	}
@@ -239,7 +239,7 @@ func cursorString(k *outbox.OpenKey) string {
 func (b *Broadcaster) sendFresh(ctx context.Context, now time.Time, r *Report) {
 	l := &b.loop
 	l.kickMore = false
-	fresh, err := b.o.Store.Payments(outbox.PaymentFilter{AfterSeq: l.lastSeq, Limit: b.o.Window})
+	fresh, err := b.o.Store.Payments(store.PaymentFilter{AfterSeq: l.lastSeq, Limit: b.o.Window})
 	if err != nil {
 		b.readFailed(r, "read new payments", err)
 		return
@@ -265,17 +265,17 @@ func (b *Broadcaster) sendFresh(ctx context.Context, now time.Time, r *Report) {
 // tried, within their maximum age, and next in their sender's line: no
 // earlier nonce of the sender is queued (unless it goes in this round,
 // ahead) or waiting out a backoff. Sorted by sender, then nonce.
-func (b *Broadcaster) inTurn(now time.Time, fresh []outbox.Payment) ([]outbox.Payment, error) {
-	var ps []outbox.Payment
+func (b *Broadcaster) inTurn(now time.Time, fresh []store.Payment) ([]store.Payment, error) {
+	var ps []store.Payment
 	for _, p := range fresh {
-		if p.State == outbox.PaymentQueued && p.Delivery.Attempts == 0 && !p.Delivery.NextAttempt.After(now) &&
+		if p.State == store.PaymentQueued && p.Delivery.Attempts == 0 && !p.Delivery.NextAttempt.After(now) &&
 			now.Sub(p.AcceptedAt) <= b.o.MaxAge {
 			ps = append(ps, p)
 		}
 	}
-	slices.SortFunc(ps, func(x, y outbox.Payment) int { return x.OpenKey().Compare(y.OpenKey()) })
-	var due []outbox.Payment
-	going := make(map[outbox.OpenKey]bool)
+	slices.SortFunc(ps, func(x, y store.Payment) int { return x.OpenKey().Compare(y.OpenKey()) })
+	var due []store.Payment
+	going := make(map[store.OpenKey]bool)
 	l := &b.loop
 	for _, p := range ps {
 		if l.held(p) {
@@ -292,7 +292,7 @@ func (b *Broadcaster) inTurn(now time.Time, fresh []outbox.Payment) ([]outbox.Pa
 		if err != nil {
 			return nil, err
 		}
-		if ok && prev.State == outbox.PaymentQueued && !going[prev.OpenKey()] {
+		if ok && prev.State == store.PaymentQueued && !going[prev.OpenKey()] {
 			continue
 		}
 		due = append(due, p)
@@ -314,9 +314,9 @@ func (l *loop) block(from common.Address, nonce uint64) {
 // unblock forgets the blocks whose key lies in the window (lo, hi] (nil:
 // unbounded) about to be read: the window's walk finds them again if they
 // still hold, or finds the payment sent, settled or gone.
-func (l *loop) unblock(lo, hi *outbox.OpenKey) {
+func (l *loop) unblock(lo, hi *store.OpenKey) {
 	for from, nonce := range l.blocked {
-		k := outbox.OpenKey{From: from, Nonce: nonce}
+		k := store.OpenKey{From: from, Nonce: nonce}
 		if (lo == nil || lo.Compare(k) < 0) && (hi == nil || k.Compare(*hi) <= 0) {
 			delete(l.blocked, from)
 		}
@@ -324,7 +324,7 @@ func (l *loop) unblock(lo, hi *outbox.OpenKey) {
 }
 
 // held reports whether p must wait for an earlier nonce of its sender.
-func (l *loop) held(p outbox.Payment) bool {
+func (l *loop) held(p store.Payment) bool {
 	n, ok := l.blocked[p.From]
 	return ok && p.Nonce > n
 }

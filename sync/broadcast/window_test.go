@@ -16,12 +16,12 @@ import (
 
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
-	"showpos/sync/outbox"
+	"showpos/terminal/store"
 )
 
 // readCounter counts what the broadcaster reads from the store.
 type readCounter struct {
-	*outbox.Store
+	*store.Store
 	mu       sync.Mutex
 	payments int // payments returned, all reads together
 	most     int // most payments one read returned
@@ -40,19 +40,19 @@ func (c *readCounter) snapshot() (payments, most int) {
 	return c.payments, c.most
 }
 
-func (c *readCounter) OpenPaymentsAfter(after *outbox.OpenKey, limit int) ([]outbox.Payment, error) {
+func (c *readCounter) OpenPaymentsAfter(after *store.OpenKey, limit int) ([]store.Payment, error) {
 	ps, err := c.Store.OpenPaymentsAfter(after, limit)
 	c.count(len(ps))
 	return ps, err
 }
 
-func (c *readCounter) Payments(f outbox.PaymentFilter) ([]outbox.Payment, error) {
+func (c *readCounter) Payments(f store.PaymentFilter) ([]store.Payment, error) {
 	ps, err := c.Store.Payments(f)
 	c.count(len(ps))
 	return ps, err
 }
 
-func (c *readCounter) OpenBefore(from common.Address, nonce uint64) (outbox.Payment, bool, error) {
+func (c *readCounter) OpenBefore(from common.Address, nonce uint64) (store.Payment, bool, error) {
 	p, ok, err := c.Store.OpenBefore(from, nonce)
 	if ok {
 		c.count(1)
@@ -63,7 +63,7 @@ func (c *readCounter) OpenBefore(from common.Address, nonce uint64) (outbox.Paym
 // fakeRig is a broadcaster on a real store in front of a fakeChain.
 type fakeRig struct {
 	t      *testing.T
-	store  *outbox.Store
+	store  *store.Store
 	reads  *readCounter
 	chain  *fakeChain
 	bc     *broadcast.Broadcaster
@@ -71,17 +71,17 @@ type fakeRig struct {
 	now    time.Time
 }
 
-func newFakeRig(t *testing.T, seed func(*outbox.Store)) *fakeRig {
+func newFakeRig(t *testing.T, seed func(*store.Store)) *fakeRig {
 	t.Helper()
-	store, err := outbox.Open(filepath.Join(t.TempDir(), "showpos.db"), nil)
+	st, err := store.Open(filepath.Join(t.TempDir(), "showpos.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { store.Close() })
+	t.Cleanup(func() { st.Close() })
 	if seed != nil {
-		seed(store)
+		seed(st)
 	}
-	return &fakeRig{t: t, store: store, reads: &readCounter{Store: store}, chain: newFakeChain(),
+	return &fakeRig{t: t, store: st, reads: &readCounter{Store: st}, chain: newFakeChain(),
 		rounds: make(chan broadcast.Report, 4096), now: time.Now()}
 }
 
@@ -128,7 +128,7 @@ func (r *fakeRig) waitRound(what string, ok func(broadcast.Report) bool) broadca
 	}
 }
 
-func (r *fakeRig) accept(from common.Address, nonce uint64) outbox.Payment {
+func (r *fakeRig) accept(from common.Address, nonce uint64) store.Payment {
 	r.t.Helper()
 	p, err := acceptFake(context.Background(), r.store, from, nonce, r.now)
 	if err != nil {
@@ -182,7 +182,7 @@ func TestKickRoundReadsNewPaymentsNotTheOpenOnes(t *testing.T) {
 	for i := range payers {
 		senders = append(senders, addrN(i))
 	}
-	r := newFakeRig(t, func(s *outbox.Store) { seedStore(t, s, senders, each, each, time.Now()) })
+	r := newFakeRig(t, func(s *store.Store) { seedStore(t, s, senders, each, each, time.Now()) })
 	r.start(broadcast.Options{Window: window, Poll: time.Hour})
 	first := r.waitRound("ending the first pass", func(broadcast.Report) bool { return r.chain.lookedUp() >= payers*each })
 	r.quiet()
@@ -230,8 +230,8 @@ func TestPassesWrapAroundAndReachEverySender(t *testing.T) {
 		senders = append(senders, addrN(i))
 		want[addrN(i)] = each
 	}
-	var ps []outbox.Payment
-	r := newFakeRig(t, func(s *outbox.Store) { ps = seedStore(t, s, senders, each, 0, time.Now()) })
+	var ps []store.Payment
+	r := newFakeRig(t, func(s *store.Store) { ps = seedStore(t, s, senders, each, 0, time.Now()) })
 	r.start(broadcast.Options{Window: 5, BatchSize: 2, Poll: 50 * time.Millisecond})
 	inNonceOrder(t, r.waitSent(payers*each), want)
 	r.chain.mu.Lock()
@@ -245,7 +245,7 @@ func TestPassesWrapAroundAndReachEverySender(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c[outbox.PaymentConfirmed] == payers*each {
+		if c[store.PaymentConfirmed] == payers*each {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -264,7 +264,7 @@ func TestPassesWrapAroundAndReachEverySender(t *testing.T) {
 // sender is sent until it is.
 func TestBackoffHoldsLaterNoncesAcrossWindows(t *testing.T) {
 	a, s, z := common.HexToAddress("0x0a"), common.HexToAddress("0x5a"), common.HexToAddress("0xfa")
-	r := newFakeRig(t, func(st *outbox.Store) {
+	r := newFakeRig(t, func(st *store.Store) {
 		seedStore(t, st, []common.Address{a}, 3, 0, time.Now())
 		seedStore(t, st, []common.Address{s}, 10, 0, time.Now())
 		seedStore(t, st, []common.Address{z}, 2, 0, time.Now())
@@ -333,8 +333,8 @@ func TestOldestQueuedOnline(t *testing.T) {
 	for i := range 20 {
 		senders = append(senders, addrN(i))
 	}
-	var ps []outbox.Payment
-	r := newFakeRig(t, func(st *outbox.Store) {
+	var ps []store.Payment
+	r := newFakeRig(t, func(st *store.Store) {
 		for i, from := range senders { // accepted a minute apart
 			ps = append(ps, seedStore(t, st, []common.Address{from}, 5, 0, base.Add(time.Duration(i)*time.Minute))...)
 		}
@@ -367,8 +367,8 @@ func TestOldestQueuedOnline(t *testing.T) {
 	mu.Unlock()
 	r.waitSent(20 * 5)
 	rep := r.waitRound("with nothing queued", func(rep broadcast.Report) bool { return rep.OldestQueued.IsZero() })
-	if c, _ := r.store.Counts(); c[outbox.PaymentQueued] != 0 {
-		t.Errorf("report %+v, but %d still queued", rep, c[outbox.PaymentQueued])
+	if c, _ := r.store.Counts(); c[store.PaymentQueued] != 0 {
+		t.Errorf("report %+v, but %d still queued", rep, c[store.PaymentQueued])
 	}
 }
 
@@ -416,13 +416,13 @@ func TestABatchThatAlwaysFailsHoldsUpNoOtherSender(t *testing.T) {
 
 // countsFail is a store whose Counts fails once told to.
 type countsFail struct {
-	*outbox.Store
+	*store.Store
 	fail atomic.Bool
 }
 
-func (s *countsFail) Counts() (map[outbox.PaymentState]int, error) {
+func (s *countsFail) Counts() (map[store.PaymentState]int, error) {
 	if s.fail.Load() {
-		return nil, fmt.Errorf("counts: %w", outbox.ErrCorrupt)
+		return nil, fmt.Errorf("counts: %w", store.ErrCorrupt)
 	}
 	return s.Store.Counts()
 }
@@ -430,17 +430,17 @@ func (s *countsFail) Counts() (map[outbox.PaymentState]int, error) {
 // A store read that fails (a damaged counts value) is tried again a Poll
 // later, not at once: the broadcaster must not spin and flood the log.
 func TestAFailingStoreReadIsNotRetriedAtOnce(t *testing.T) {
-	store, err := outbox.Open(filepath.Join(t.TempDir(), "showpos.db"), nil)
+	db, err := store.Open(filepath.Join(t.TempDir(), "showpos.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer db.Close()
 	for i := range 6 {
-		if _, err := acceptFake(context.Background(), store, addrN(i+1), 0, time.Now()); err != nil {
+		if _, err := acceptFake(context.Background(), db, addrN(i+1), 0, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	st := &countsFail{Store: store}
+	st := &countsFail{Store: db}
 	var rounds, failed atomic.Int32
 	first := make(chan struct{})
 	bc := broadcast.New(broadcast.Options{Store: st, Chain: newFakeChain(), Window: 2, Poll: time.Hour,
@@ -465,14 +465,14 @@ func TestAFailingStoreReadIsNotRetriedAtOnce(t *testing.T) {
 
 // windowFail is a store whose next-window read fails once, after a key.
 type windowFail struct {
-	*outbox.Store
-	after  outbox.OpenKey
+	*store.Store
+	after  store.OpenKey
 	failed atomic.Bool
 }
 
-func (s *windowFail) OpenPaymentsAfter(after *outbox.OpenKey, limit int) ([]outbox.Payment, error) {
+func (s *windowFail) OpenPaymentsAfter(after *store.OpenKey, limit int) ([]store.Payment, error) {
 	if after != nil && *after == s.after && s.failed.CompareAndSwap(false, true) {
-		return nil, fmt.Errorf("window after %v: %w", *after, outbox.ErrCorrupt)
+		return nil, fmt.Errorf("window after %v: %w", *after, store.ErrCorrupt)
 	}
 	return s.Store.OpenPaymentsAfter(after, limit)
 }
@@ -481,13 +481,13 @@ func (s *windowFail) OpenPaymentsAfter(after *outbox.OpenKey, limit int) ([]outb
 // waits out a backoff: until the pass has read the rest of the run, a kick
 // round must not send the sender's new payment past the waiting one.
 func TestAKickRoundWaitsForThePassToReadTheRestOfASendersRun(t *testing.T) {
-	store, err := outbox.Open(filepath.Join(t.TempDir(), "showpos.db"), nil)
+	db, err := store.Open(filepath.Join(t.TempDir(), "showpos.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer db.Close()
 	x, s := addrN(0x05), addrN(0x10) // x sorts first
-	st := &windowFail{Store: store, after: outbox.OpenKey{From: s, Nonce: 1}}
+	st := &windowFail{Store: db, after: store.OpenKey{From: s, Nonce: 1}}
 	node := newFakeChain()
 	var refusedS1 atomic.Bool
 	node.refuse = func(tx sentTx) error {
@@ -502,7 +502,7 @@ func TestAKickRoundWaitsForThePassToReadTheRestOfASendersRun(t *testing.T) {
 	var wg sync.WaitGroup
 	defer func() { cancel(); wg.Wait() }()
 	accept := func(from common.Address, nonce uint64) {
-		if _, err := acceptFake(ctx, store, from, nonce, time.Now()); err != nil {
+		if _, err := acceptFake(ctx, db, from, nonce, time.Now()); err != nil {
 			t.Error(err)
 		}
 	}

@@ -1,6 +1,6 @@
 // Package sealkey keeps the 32-byte key that seals the secrets the store
 // must keep but must not give away: the integrator clients' service keys
-// (sync/outbox). The terminal has to recover each service key to check a
+// (terminal/store). The terminal has to recover each service key to check a
 // request's HMAC, so they cannot be hashed; instead each is sealed with
 // AES-256-GCM under this key, which lives in its own file, outside the
 // store file. A copy of the store file alone then yields no service key;

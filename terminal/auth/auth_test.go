@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/auth"
+	"showpos/terminal/store"
 )
 
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -46,7 +46,7 @@ func (c *fakeClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 type env struct {
 	t     *testing.T
 	path  string
-	store *outbox.Store
+	store *store.Store
 	clock *fakeClock
 	srv   *httptest.Server
 	hits  atomic.Int32
@@ -58,9 +58,9 @@ func newEnv(t *testing.T) *env {
 	e := &env{t: t, path: filepath.Join(t.TempDir(), "pos.db"), clock: &fakeClock{now: t0}}
 	e.open()
 	ctx := context.Background()
-	for _, c := range []outbox.Client{
-		{Number: regNumber, Name: "till 4", Role: outbox.RoleRegister, Keys: []outbox.ClientKey{{Secret: regKey}}, Created: t0},
-		{Number: fleetNumber, Name: "fleet", Role: outbox.RoleFleet, Keys: []outbox.ClientKey{{Secret: fleetKey}}, Created: t0},
+	for _, c := range []store.Client{
+		{Number: regNumber, Name: "till 4", Role: store.RoleRegister, Keys: []store.ClientKey{{Secret: regKey}}, Created: t0},
+		{Number: fleetNumber, Name: "fleet", Role: store.RoleFleet, Keys: []store.ClientKey{{Secret: fleetKey}}, Created: t0},
 	} {
 		if err := e.store.PutClient(ctx, c); err != nil {
 			t.Fatal(err)
@@ -72,7 +72,7 @@ func newEnv(t *testing.T) *env {
 // open opens the store file and starts a server on it.
 func (e *env) open() {
 	e.t.Helper()
-	s, err := outbox.Open(e.path, nil)
+	s, err := store.Open(e.path, nil)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func (e *env) open() {
 		b, _ := io.ReadAll(r.Body)
 		fmt.Fprintf(w, "%s %s", c.Number, b)
 	})
-	e.srv = httptest.NewServer(v.Require(h, outbox.RoleRegister))
+	e.srv = httptest.NewServer(v.Require(h, store.RoleRegister))
 	e.t.Cleanup(e.close)
 }
 
@@ -355,9 +355,9 @@ func TestRequireRoles(t *testing.T) {
 	e := newEnv(t)
 	v := &auth.Verifier{Store: e.store, Clock: e.clock.Now}
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
-	fleetOnly := httptest.NewServer(v.Require(ok, outbox.RoleFleet))
+	fleetOnly := httptest.NewServer(v.Require(ok, store.RoleFleet))
 	defer fleetOnly.Close()
-	both := httptest.NewServer(v.Require(ok, outbox.RoleFleet, outbox.RoleRegister))
+	both := httptest.NewServer(v.Require(ok, store.RoleFleet, store.RoleRegister))
 	defer both.Close()
 	send := func(url, number string, key []byte) int {
 		req, _ := http.NewRequest("GET", url+"/v1/config", nil)

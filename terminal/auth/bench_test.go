@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/auth"
+	"showpos/terminal/store"
 )
 
 // BenchmarkVerify is one signed call's check on a real store: HMAC over the
@@ -22,18 +22,18 @@ func BenchmarkVerify(b *testing.B) {
 			name = "64-concurrent"
 		}
 		b.Run(name, func(b *testing.B) {
-			store, err := outbox.Open(filepath.Join(b.TempDir(), "pos.db"), nil)
+			st, err := store.Open(filepath.Join(b.TempDir(), "pos.db"), nil)
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer store.Close()
+			defer st.Close()
 			key := []byte("register-key-0123456789abcdef012")
-			err = store.PutClient(context.Background(), outbox.Client{Number: regNumber, Name: "bench", Role: outbox.RoleRegister,
-				Keys: []outbox.ClientKey{{Secret: key}}, Created: time.Now()})
+			err = st.PutClient(context.Background(), store.Client{Number: regNumber, Name: "bench", Role: store.RoleRegister,
+				Keys: []store.ClientKey{{Secret: key}}, Created: time.Now()})
 			if err != nil {
 				b.Fatal(err)
 			}
-			v := &auth.Verifier{Store: store}
+			v := &auth.Verifier{Store: st}
 			body := []byte(`{"amount":"12.50","asset":"TUSD","memo":"order 77"}`)
 			verify := func() {
 				req, _ := http.NewRequest("POST", "http://till/v1/requests", bytes.NewReader(body))

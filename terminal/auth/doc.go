@@ -1,7 +1,7 @@
 // Package auth authenticates calls to the terminal's network API from
 // integrators: cash registers and back offices (role "register") and fleet
 // managers (role "fleet"). Clients, their keys and the nonces they have
-// used live in the store (sync/outbox); this package signs and verifies.
+// used live in the store (terminal/store); this package signs and verifies.
 //
 // # The scheme
 //

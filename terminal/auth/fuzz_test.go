@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/auth"
+	"showpos/terminal/store"
 )
 
 func TestNewNonceIsValid(t *testing.T) {
@@ -34,9 +34,9 @@ func TestNewNonceIsValid(t *testing.T) {
 // failingStore stands for a store that cannot be read.
 type failingStore struct{}
 
-func (failingStore) Client(string) (outbox.Client, error) { return outbox.Client{}, outbox.ErrClosed }
+func (failingStore) Client(string) (store.Client, error) { return store.Client{}, store.ErrClosed }
 func (failingStore) UseNonce(context.Context, string, string, time.Time, time.Time) error {
-	return outbox.ErrClosed
+	return store.ErrClosed
 }
 
 func TestStoreFailureIsInternal(t *testing.T) {
@@ -45,11 +45,11 @@ func TestStoreFailureIsInternal(t *testing.T) {
 	auth.Sign(req, nil, regNumber, regKey, t0, auth.NewNonce())
 	_, err := v.Verify(req)
 	var e *auth.Error
-	if !errors.As(err, &e) || e.Code != auth.CodeInternal || e.Status != 500 || !errors.Is(err, outbox.ErrClosed) {
+	if !errors.As(err, &e) || e.Code != auth.CodeInternal || e.Status != 500 || !errors.Is(err, store.ErrClosed) {
 		t.Fatalf("Verify with a failing store: %v", err)
 	}
 	rec := httptest.NewRecorder()
-	v.Require(http.NotFoundHandler(), outbox.RoleRegister).ServeHTTP(rec, req)
+	v.Require(http.NotFoundHandler(), store.RoleRegister).ServeHTTP(rec, req)
 	if rec.Code != 500 || strings.Contains(rec.Body.String(), "closed") {
 		t.Fatalf("Require: %d %q; want 500 without the cause", rec.Code, rec.Body)
 	}
@@ -64,27 +64,27 @@ var (
 	rotKey, graceKey, expiredKey              = []byte("rotated-key-0123456789abcdef0123"), []byte("grace-key-0123456789abcdef012345"), []byte("expired-key-0123456789abcdef0123")
 )
 
-func fuzzClients() map[string]outbox.Client {
-	return map[string]outbox.Client{
-		regNumber:       {Number: regNumber, Role: outbox.RoleRegister, Keys: []outbox.ClientKey{{Secret: regKey}}, Created: t0},
-		fleetFuzzNumber: {Number: fleetFuzzNumber, Role: outbox.RoleFleet, Keys: []outbox.ClientKey{{Secret: fleetKey}}, Created: t0},
-		rotNumber: {Number: rotNumber, Role: outbox.RoleRegister, Created: t0, Keys: []outbox.ClientKey{
+func fuzzClients() map[string]store.Client {
+	return map[string]store.Client{
+		regNumber:       {Number: regNumber, Role: store.RoleRegister, Keys: []store.ClientKey{{Secret: regKey}}, Created: t0},
+		fleetFuzzNumber: {Number: fleetFuzzNumber, Role: store.RoleFleet, Keys: []store.ClientKey{{Secret: fleetKey}}, Created: t0},
+		rotNumber: {Number: rotNumber, Role: store.RoleRegister, Created: t0, Keys: []store.ClientKey{
 			{Secret: rotKey}, {Secret: graceKey, NotAfter: t0.Add(time.Hour)}, {Secret: expiredKey, NotAfter: t0.Add(-time.Second)}}},
-		revokedNumber: {Number: revokedNumber, Role: outbox.RoleRegister, Keys: []outbox.ClientKey{{Secret: regKey}}, Created: t0, Revoked: t0.Add(-time.Hour)},
+		revokedNumber: {Number: revokedNumber, Role: store.RoleRegister, Keys: []store.ClientKey{{Secret: regKey}}, Created: t0, Revoked: t0.Add(-time.Hour)},
 	}
 }
 
 // memStore is a Verifier's store in memory, fresh for each input, so the
 // fuzzer's thousands of calls cost no fsync and each input is judged alone.
 type memStore struct {
-	clients map[string]outbox.Client
+	clients map[string]store.Client
 	used    map[string]bool
 }
 
-func (s *memStore) Client(number string) (outbox.Client, error) {
+func (s *memStore) Client(number string) (store.Client, error) {
 	c, ok := s.clients[number]
 	if !ok {
-		return outbox.Client{}, outbox.ErrUnknownClient
+		return store.Client{}, store.ErrUnknownClient
 	}
 	return c, nil
 }
@@ -92,7 +92,7 @@ func (s *memStore) Client(number string) (outbox.Client, error) {
 func (s *memStore) UseNonce(_ context.Context, number, nonce string, _, _ time.Time) error {
 	k := number + "\x00" + nonce
 	if s.used[k] {
-		return outbox.ErrNonceReplayed
+		return store.ErrNonceReplayed
 	}
 	s.used[k] = true
 	return nil
@@ -190,12 +190,12 @@ func FuzzVerifyHeaders(f *testing.F) {
 			Clock: func() time.Time { return now }, MaxBody: maxBody}
 		var reached int
 		var gotBody []byte
-		var gotClient outbox.Client
+		var gotClient store.Client
 		h := v.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			reached++
 			gotBody, _ = io.ReadAll(r.Body)
 			gotClient, _ = auth.ClientFrom(r.Context())
-		}), outbox.RoleRegister)
+		}), store.RoleRegister)
 
 		newReq := func() *http.Request {
 			req := httptest.NewRequest("GET", "/", bytes.NewReader(body))
@@ -242,7 +242,7 @@ func FuzzVerifyHeaders(f *testing.F) {
 		case want != "":
 		case !rightlySigned:
 			want = auth.CodeBadSignature
-		case fuzzClients()[number].Role != outbox.RoleRegister:
+		case fuzzClients()[number].Role != store.RoleRegister:
 			want = auth.CodeForbiddenRole
 		}
 

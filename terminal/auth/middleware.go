@@ -7,14 +7,14 @@ import (
 	"net/http"
 	"slices"
 
-	"showpos/sync/outbox"
+	"showpos/terminal/store"
 )
 
 type clientKey struct{}
 
 // ClientFrom returns the client Require verified for this request.
-func ClientFrom(ctx context.Context) (outbox.Client, bool) {
-	c, ok := ctx.Value(clientKey{}).(outbox.Client)
+func ClientFrom(ctx context.Context) (store.Client, bool) {
+	c, ok := ctx.Value(clientKey{}).(store.Client)
 	return c, ok
 }
 
@@ -24,7 +24,7 @@ func ClientFrom(ctx context.Context) (outbox.Client, bool) {
 // {"error":{"code":…,"message":…}}; a role not in roles gets 403
 // forbidden_role. Require panics if roles is empty: a handler no one may
 // call is a wiring mistake.
-func (v *Verifier) Require(h http.Handler, roles ...outbox.Role) http.Handler {
+func (v *Verifier) Require(h http.Handler, roles ...store.Role) http.Handler {
 	if len(roles) == 0 {
 		panic("auth: Require without roles")
 	}

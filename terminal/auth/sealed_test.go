@@ -19,8 +19,8 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/auth"
+	"showpos/terminal/store"
 )
 
 // envAt is a terminal on the store file at path as it is: no client is
@@ -61,7 +61,7 @@ func TestSealedServiceKeyVerifiesAfterRestartAndNeedsItsKeyFile(t *testing.T) {
 	e.close()
 	wantNoKeyIn(t, e.path, regKey, fleetKey)
 
-	keyPath := filepath.Join(filepath.Dir(e.path), outbox.DefaultSealKeyName)
+	keyPath := filepath.Join(filepath.Dir(e.path), store.DefaultSealKeyName)
 	sealKey, err := os.ReadFile(keyPath)
 	if err != nil {
 		t.Fatal(err)
@@ -71,12 +71,12 @@ func TestSealedServiceKeyVerifiesAfterRestartAndNeedsItsKeyFile(t *testing.T) {
 		"with another key":     func() { _ = os.WriteFile(keyPath, []byte(strings.Repeat("5a", 32)+"\n"), 0o600) },
 	} {
 		prepare()
-		s, err := outbox.Open(e.path, nil)
+		s, err := store.Open(e.path, nil)
 		if err == nil {
 			s.Close()
 			t.Fatalf("%s: the store opened", name)
 		}
-		if !errors.Is(err, outbox.ErrSealKey) || !strings.Contains(err.Error(), keyPath) {
+		if !errors.Is(err, store.ErrSealKey) || !strings.Contains(err.Error(), keyPath) {
 			t.Fatalf("%s: %v; want ErrSealKey naming %s", name, err, keyPath)
 		}
 	}
@@ -146,7 +146,7 @@ func TestSwappedSealedKeyIsRefusedAsDamage(t *testing.T) {
 	}
 }
 
-// withCRC is the store's value framing (sync/outbox/checksum.go): value,
+// withCRC is the store's value framing (terminal/store/checksum.go): value,
 // then CRC-32C over uvarint(len(bucket)) || bucket || uvarint(len(key)) ||
 // key || value, 4 bytes big-endian. An attacker can compute it too.
 func withCRC(bucket, key, value []byte) []byte {

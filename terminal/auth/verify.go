@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"time"
 
-	"showpos/sync/outbox"
+	"showpos/terminal/store"
 )
 
 // Defaults for a Verifier's zero fields.
@@ -21,13 +21,13 @@ const (
 	DefaultMaxBody = 1 << 20
 )
 
-// Store is what a Verifier needs of the store; *outbox.Store has it.
+// Store is what a Verifier needs of the store; *store.Store has it.
 type Store interface {
-	Client(number string) (outbox.Client, error)
+	Client(number string) (store.Client, error)
 	UseNonce(ctx context.Context, number, nonce string, expires, now time.Time) error
 }
 
-var _ Store = (*outbox.Store)(nil)
+var _ Store = (*store.Store)(nil)
 
 // Verifier checks signed requests. Its fields are set once, before use;
 // then it is safe for concurrent use.
@@ -70,43 +70,43 @@ func (v *Verifier) maxBody() int64 {
 // A refusal is an *Error; see the Code constants for the order of checks.
 // The nonce is recorded only once the signature verifies, so a forged
 // request cannot burn an honest client's nonce.
-func (v *Verifier) Verify(r *http.Request) (outbox.Client, error) {
+func (v *Verifier) Verify(r *http.Request) (store.Client, error) {
 	number := r.Header.Get(HeaderClient)
 	tsText := r.Header.Get(HeaderTimestamp)
 	nonce := r.Header.Get(HeaderNonce)
 	sigText := r.Header.Get(HeaderSignature)
 	if number == "" || tsText == "" || nonce == "" || sigText == "" {
-		return outbox.Client{}, refuse(CodeMissingAuth, "the headers "+HeaderClient+", "+HeaderTimestamp+", "+HeaderNonce+" and "+HeaderSignature+" are required", nil)
+		return store.Client{}, refuse(CodeMissingAuth, "the headers "+HeaderClient+", "+HeaderTimestamp+", "+HeaderNonce+" and "+HeaderSignature+" are required", nil)
 	}
 	ts, err := strconv.ParseInt(tsText, 10, 64)
 	if err != nil || ts < 0 || strconv.FormatInt(ts, 10) != tsText {
-		return outbox.Client{}, refuse(CodeStaleTimestamp, HeaderTimestamp+" must be decimal Unix seconds", nil)
+		return store.Client{}, refuse(CodeStaleTimestamp, HeaderTimestamp+" must be decimal Unix seconds", nil)
 	}
 	if !validNonce(nonce) {
-		return outbox.Client{}, refuse(CodeBadNonce, fmt.Sprintf("%s must be %d to %d characters of [A-Za-z0-9_-]", HeaderNonce, MinNonce, MaxNonce), nil)
+		return store.Client{}, refuse(CodeBadNonce, fmt.Sprintf("%s must be %d to %d characters of [A-Za-z0-9_-]", HeaderNonce, MinNonce, MaxNonce), nil)
 	}
 	c, err := v.Store.Client(number)
 	switch {
-	case errors.Is(err, outbox.ErrUnknownClient):
-		return outbox.Client{}, refuse(CodeUnknownClient, "unknown service number", err)
+	case errors.Is(err, store.ErrUnknownClient):
+		return store.Client{}, refuse(CodeUnknownClient, "unknown service number", err)
 	case err != nil:
-		return outbox.Client{}, refuse(CodeInternal, "the terminal could not check the request", err)
+		return store.Client{}, refuse(CodeInternal, "the terminal could not check the request", err)
 	case !c.Revoked.IsZero():
-		return outbox.Client{}, refuse(CodeRevokedClient, "this service number is revoked", nil)
+		return store.Client{}, refuse(CodeRevokedClient, "this service number is revoked", nil)
 	}
 	now := v.now()
 	win := v.window()
 	when := time.Unix(ts, 0)
 	if d := now.Sub(when); d > win || d < -win {
-		return outbox.Client{}, refuse(CodeStaleTimestamp, fmt.Sprintf("timestamp is more than %d s from the terminal's clock (%d)", int(win.Seconds()), now.Unix()), nil)
+		return store.Client{}, refuse(CodeStaleTimestamp, fmt.Sprintf("timestamp is more than %d s from the terminal's clock (%d)", int(win.Seconds()), now.Unix()), nil)
 	}
 	body, err := v.readBody(r)
 	if err != nil {
-		return outbox.Client{}, err
+		return store.Client{}, err
 	}
 	want, err := hex.DecodeString(sigText)
 	if err != nil || len(want) != 32 {
-		return outbox.Client{}, refuse(CodeBadSignature, HeaderSignature+" must be 64 hex digits", nil)
+		return store.Client{}, refuse(CodeBadSignature, HeaderSignature+" must be 64 hex digits", nil)
 	}
 	sts := StringToSign(r.Method, requestTarget(r), ts, nonce, body)
 	ok := false
@@ -118,14 +118,14 @@ func (v *Verifier) Verify(r *http.Request) (outbox.Client, error) {
 		}
 	}
 	if !ok {
-		return outbox.Client{}, refuse(CodeBadSignature, "the signature does not match the request", nil)
+		return store.Client{}, refuse(CodeBadSignature, "the signature does not match the request", nil)
 	}
 	err = v.Store.UseNonce(r.Context(), number, nonce, when.Add(win), now)
 	switch {
-	case errors.Is(err, outbox.ErrNonceReplayed):
-		return outbox.Client{}, refuse(CodeReplayedNonce, "this nonce was already used", err)
+	case errors.Is(err, store.ErrNonceReplayed):
+		return store.Client{}, refuse(CodeReplayedNonce, "this nonce was already used", err)
 	case err != nil:
-		return outbox.Client{}, refuse(CodeInternal, "the terminal could not record the nonce", err)
+		return store.Client{}, refuse(CodeInternal, "the terminal could not record the nonce", err)
 	}
 	return c, nil
 }

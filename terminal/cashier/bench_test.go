@@ -15,13 +15,13 @@ import (
 
 	"showpos/device"
 	"showpos/drivers/virtual"
-	"showpos/sync/outbox"
 	"showpos/terminal/asset"
 	"showpos/terminal/cashier"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
 	"showpos/terminal/paytx"
 	"showpos/terminal/screen"
+	"showpos/terminal/store"
 )
 
 // timedDisplay notes when each frame is drawn.
@@ -47,11 +47,11 @@ func BenchmarkScanToResult(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	store, err := outbox.Open(filepath.Join(b.TempDir(), "showpos.db"), nil)
+	st, err := store.Open(filepath.Join(b.TempDir(), "showpos.db"), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer store.Close()
+	defer st.Close()
 	board, err := virtual.New(&virtual.Opts{Width: 320, Height: 240})
 	if err != nil {
 		b.Fatal(err)
@@ -60,7 +60,7 @@ func BenchmarkScanToResult(b *testing.B) {
 	screens, _ := screen.New(screen.Size{W: 320, H: 240})
 	key, _ := crypto.GenerateKey()
 	payer, _ := crypto.GenerateKey()
-	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: store})
+	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: st})
 	disp := &timedDisplay{Display: board.Display(), drawn: make(chan time.Time, 8)}
 	c := cashier.New(cashier.Options{
 		Till: till, Screens: screens, Display: disp, Keypad: board.Keypad(), Scanner: board.Scanner(),

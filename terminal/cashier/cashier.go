@@ -30,13 +30,13 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"showpos/device"
-	"showpos/sync/outbox"
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/nfcpay"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
+	"showpos/terminal/store"
 )
 
 // Till is what the cashier needs from the terminal's till.
@@ -45,7 +45,7 @@ type Till interface {
 	Request(id string) (*request.Document, error)
 	Cancel(ctx context.Context, id string) (*request.Document, error)
 	Pay(ctx context.Context, requestID string, raw []byte) (checkout.Receipt, error)
-	Payments(f outbox.PaymentFilter) ([]checkout.PaymentView, error)
+	Payments(f store.PaymentFilter) ([]checkout.PaymentView, error)
 	Totals(from, to time.Time) (checkout.Totals, error)
 }
 
@@ -138,7 +138,7 @@ type event struct {
 	nfcFor  string // request id the tap was for
 	hasNFC  bool
 	paid    *checkout.Receipt
-	final   *outbox.Payment
+	final   *store.Payment
 	hasScan bool
 	shown   *request.Document
 	setup   *Setup
@@ -187,7 +187,7 @@ func (c *Cashier) Accepted(r checkout.Receipt) {
 // Settled tells the cashier of a broadcaster event: a payment confirmed,
 // final, failed after acceptance, or back to broadcast because the block
 // it was confirmed in was lost (it is being sent again).
-func (c *Cashier) Settled(p outbox.Payment) {
+func (c *Cashier) Settled(p store.Payment) {
 	select {
 	case c.ev <- event{final: &p}:
 	default:
@@ -375,21 +375,21 @@ func (c *Cashier) handle(ctx context.Context, e event) {
 
 func (c *Cashier) show(doc *request.Document) {
 	onScreen := c.doc != nil && c.doc.ID == doc.ID
-	switch outbox.RequestStatus(doc.Status) {
-	case outbox.RequestPending:
+	switch store.RequestStatus(doc.Status) {
+	case store.RequestPending:
 		if onScreen {
 			return
 		}
 		// The news may be stale: keys queued behind it may have cancelled
 		// this request already (the cashier's own, keyed and cancelled
 		// quickly). Only a request still pending goes on screen.
-		if now, err := c.o.Till.Request(doc.ID); err != nil || now.Status != string(outbox.RequestPending) {
+		if now, err := c.o.Till.Request(doc.ID); err != nil || now.Status != string(store.RequestPending) {
 			return
 		}
 		c.log.Info("request from the till shown", "request", doc.ID)
 		c.setRequest(doc)
 		c.mode, c.pending = modeRequest, common.Hash{}
-	case outbox.RequestCancelled:
+	case store.RequestCancelled:
 		if onScreen && c.mode == modeRequest {
 			c.setRequest(nil)
 			c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: "request cancelled"})
@@ -446,12 +446,12 @@ func (c *Cashier) accepted(rec checkout.Receipt) {
 	c.showResult(screen.Result{Kind: screen.ResultAccepted})
 }
 
-func (c *Cashier) settled(p outbox.Payment) {
-	if p.State == outbox.PaymentFailed {
+func (c *Cashier) settled(p store.Payment) {
+	if p.State == store.PaymentFailed {
 		c.notice = "PAYMENT FAILED: " + p.Reason
 		c.signal(device.SignalAttention)
 	}
-	if p.State == outbox.PaymentBroadcast && p.Delivery.Reorgs > 0 {
+	if p.State == store.PaymentBroadcast && p.Delivery.Reorgs > 0 {
 		// It was shown PAID; its money is not on the chain any more
 		// until it is mined again. Said like a failure, until OK.
 		c.notice = "PAID PAYMENT UNDONE: block lost, sending again " + shortHash(p.TxHash)

@@ -19,7 +19,6 @@ import (
 
 	"showpos/device"
 	"showpos/drivers/virtual"
-	"showpos/sync/outbox"
 	"showpos/terminal/asset"
 	"showpos/terminal/cashier"
 	"showpos/terminal/checkout"
@@ -29,6 +28,7 @@ import (
 	"showpos/terminal/qrread"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
+	"showpos/terminal/store"
 )
 
 const cfgText = `
@@ -52,7 +52,7 @@ decimals = 6
 type shop struct {
 	t       *testing.T
 	board   *virtual.Board
-	store   *outbox.Store
+	store   *store.Store
 	till    *checkout.Service
 	screens *screen.Renderer
 	c       *cashier.Cashier
@@ -68,7 +68,7 @@ func openShop(t *testing.T) *shop {
 		t.Fatal(err)
 	}
 	s := &shop{t: t}
-	s.store, err = outbox.Open(filepath.Join(t.TempDir(), "showpos.db"), nil)
+	s.store, err = store.Open(filepath.Join(t.TempDir(), "showpos.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +194,7 @@ func TestSaleThroughTheScannerOffline(t *testing.T) {
 	}
 	s.scan(s.sign(doc, paytx.Options{Type: types.DynamicFeeTxType}))
 	s.waitScreen(s.screens.Result(screen.Result{Kind: screen.ResultAccepted}))
-	ps, _ := s.store.Payments(outbox.PaymentFilter{})
+	ps, _ := s.store.Payments(store.PaymentFilter{})
 	if len(ps) != 1 || ps[0].RequestID != doc.ID {
 		t.Fatalf("stored payments: %+v", ps)
 	}
@@ -226,7 +226,7 @@ func TestSaleByNFCTapInTUSD(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.waitScreen(s.screens.Result(screen.Result{Kind: screen.ResultAccepted}))
-	if ps, _ := s.store.Payments(outbox.PaymentFilter{}); len(ps) != 1 || ps[0].RequestID != doc.ID || ps[0].Asset != "TUSD" {
+	if ps, _ := s.store.Payments(store.PaymentFilter{}); len(ps) != 1 || ps[0].RequestID != doc.ID || ps[0].Asset != "TUSD" {
 		t.Fatalf("stored payments: %+v", ps)
 	}
 }
@@ -243,7 +243,7 @@ func TestPaymentOverHTTPMovesTheScreenAndSettles(t *testing.T) {
 	}
 	s.waitScreen(s.screens.Result(screen.Result{Kind: screen.ResultAccepted, Reason: "confirming…"}))
 	p, _ := s.store.Payment(rec.TxHash)
-	p.State = outbox.PaymentConfirmed
+	p.State = store.PaymentConfirmed
 	s.c.Settled(p)
 	s.waitScreen(s.screens.Result(screen.Result{Kind: screen.ResultPaid}))
 }
@@ -253,7 +253,7 @@ func TestRefusedPaymentShowsTheReason(t *testing.T) {
 	doc := s.charge("5")
 	s.scan(s.sign(doc, paytx.Options{Value: big.NewInt(1)}))
 	s.waitScreen(s.screens.Result(screen.Result{Kind: screen.ResultRejected, Reason: "underpaid"}))
-	if ps, _ := s.store.Payments(outbox.PaymentFilter{}); len(ps) != 0 {
+	if ps, _ := s.store.Payments(store.PaymentFilter{}); len(ps) != 0 {
 		t.Errorf("a refused payment was stored")
 	}
 	waitSignal(t, s.board, device.SignalRejected)
@@ -276,7 +276,7 @@ func TestCancelTakesTheRequestOffScreen(t *testing.T) {
 
 func TestFailureAfterAcceptanceStaysUntilAcknowledged(t *testing.T) {
 	s := openShop(t)
-	s.c.Settled(outbox.Payment{State: outbox.PaymentFailed, Reason: "conflict: nonce 0 used"})
+	s.c.Settled(store.Payment{State: store.PaymentFailed, Reason: "conflict: nonce 0 used"})
 	notice := s.screens.Idle(screen.Idle{Merchant: "Test Shop", Notice: "PAYMENT FAILED: conflict: nonce 0 used"})
 	s.waitScreen(notice)
 	s.press("cancel") // not an acknowledgement
@@ -292,8 +292,8 @@ func TestAPaidPaymentWhoseBlockIsLostIsShown(t *testing.T) {
 	s := openShop(t)
 	var h common.Hash
 	h[0], h[1], h[30], h[31] = 0x12, 0x34, 0xab, 0xcd
-	p := outbox.Payment{TxHash: h,
-		State: outbox.PaymentBroadcast, Delivery: outbox.Delivery{Reorgs: 1, ReorgNote: "block 9 was replaced"}}
+	p := store.Payment{TxHash: h,
+		State: store.PaymentBroadcast, Delivery: store.Delivery{Reorgs: 1, ReorgNote: "block 9 was replaced"}}
 	s.c.Settled(p)
 	notice := s.screens.Idle(screen.Idle{Merchant: "Test Shop", Notice: "PAID PAYMENT UNDONE: block lost, sending again 0x1234…abcd"})
 	s.waitScreen(notice)
@@ -324,7 +324,7 @@ func TestScanWithNoSaleOpenChangesNothing(t *testing.T) {
 	s.scan(s.sign(doc, paytx.Options{}))
 	waitSignal(t, s.board, device.SignalAttention)
 	s.waitScreen(s.screens.Idle(screen.Idle{Merchant: "Test Shop"}))
-	if ps, _ := s.store.Payments(outbox.PaymentFilter{}); len(ps) != 0 {
+	if ps, _ := s.store.Payments(store.PaymentFilter{}); len(ps) != 0 {
 		t.Errorf("a payment scanned on the idle screen was stored: %+v", ps)
 	}
 }

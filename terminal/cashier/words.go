@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"strings"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/screen"
+	"showpos/terminal/store"
 )
 
 // reasons says each refusal in a few words a cashier can read aloud.
@@ -74,7 +74,7 @@ func (c *Cashier) menu() screen.Menu {
 	switch c.menuPage {
 	case 0:
 		m := screen.Menu{Title: "LAST PAYMENTS", Hint: "F2 next  CANCEL back"}
-		ps, err := c.o.Till.Payments(outbox.PaymentFilter{Newest: true, Limit: 5})
+		ps, err := c.o.Till.Payments(store.PaymentFilter{Newest: true, Limit: 5})
 		if err != nil {
 			m.Lines = []string{"cannot read payments"}
 			return m

@@ -11,10 +11,10 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
 	"showpos/terminal/paytx"
+	"showpos/terminal/store"
 )
 
 // payments prepares n requests on a fresh terminal and one signed payment
@@ -34,13 +34,13 @@ symbol = "ETH"
 	if err != nil {
 		b.Fatal(err)
 	}
-	store, err := outbox.Open(filepath.Join(b.TempDir(), "showpos.db"), nil)
+	st, err := store.Open(filepath.Join(b.TempDir(), "showpos.db"), nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { store.Close() })
+	b.Cleanup(func() { st.Close() })
 	key, _ := crypto.GenerateKey()
-	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: store})
+	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: st})
 	payer, _ := crypto.GenerateKey()
 	ids := make([]string, n)
 	raws := make([][]byte, n)
@@ -95,18 +95,18 @@ func BenchmarkPayParallel64(b *testing.B) {
 // fsync a real store spends on every request.
 type memStore struct {
 	checkout.Store // only PutRequest and Request are used
-	reqs           map[string]outbox.Request
+	reqs           map[string]store.Request
 }
 
-func (m *memStore) PutRequest(_ context.Context, r outbox.Request) error {
+func (m *memStore) PutRequest(_ context.Context, r store.Request) error {
 	m.reqs[r.ID] = r
 	return nil
 }
 
-func (m *memStore) Request(id string) (outbox.Request, error) {
+func (m *memStore) Request(id string) (store.Request, error) {
 	r, ok := m.reqs[id]
 	if !ok {
-		return outbox.Request{}, outbox.ErrUnknownRequest
+		return store.Request{}, store.ErrUnknownRequest
 	}
 	return r, nil
 }
@@ -136,19 +136,19 @@ decimals = 6
 		b.Fatal(err)
 	}
 	key, _ := crypto.GenerateKey()
-	for _, store := range []string{"bbolt", "memory"} {
-		b.Run("store="+store, func(b *testing.B) {
+	for _, st := range []string{"bbolt", "memory"} {
+		b.Run("store="+st, func(b *testing.B) {
 			var s checkout.Store
 			path := filepath.Join(b.TempDir(), "showpos.db")
-			if store == "bbolt" {
-				db, err := outbox.Open(path, nil)
+			if st == "bbolt" {
+				db, err := store.Open(path, nil)
 				if err != nil {
 					b.Fatal(err)
 				}
 				defer db.Close()
 				s = db
 			} else {
-				s = &memStore{reqs: map[string]outbox.Request{}}
+				s = &memStore{reqs: map[string]store.Request{}}
 			}
 			till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: s})
 			ctx := context.Background()
@@ -167,7 +167,7 @@ decimals = 6
 				b.Fatal(err)
 			}
 			b.ReportMetric(float64(len(rec.Doc)), "doc-B")
-			if store == "bbolt" {
+			if st == "bbolt" {
 				fi, err := os.Stat(path)
 				if err != nil {
 					b.Fatal(err)

@@ -23,19 +23,19 @@ import (
 	"sync/atomic"
 	"time"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/check"
 	"showpos/terminal/config"
 	"showpos/terminal/request"
+	"showpos/terminal/store"
 )
 
 // Store is what the till needs from the durable store.
 type Store interface {
-	PutRequest(ctx context.Context, r outbox.Request) error
-	Request(id string) (outbox.Request, error)
-	CancelRequest(ctx context.Context, id string, now time.Time) (outbox.Request, error)
-	Accept(ctx context.Context, p outbox.Payment, now time.Time, maxUnsettled *big.Int) (outbox.Payment, bool, error)
-	Payments(f outbox.PaymentFilter) ([]outbox.Payment, error)
+	PutRequest(ctx context.Context, r store.Request) error
+	Request(id string) (store.Request, error)
+	CancelRequest(ctx context.Context, id string, now time.Time) (store.Request, error)
+	Accept(ctx context.Context, p store.Payment, now time.Time, maxUnsettled *big.Int) (store.Payment, bool, error)
+	Payments(f store.PaymentFilter) ([]store.Payment, error)
 }
 
 // Clock tells the time; tests pass a fake.

@@ -10,13 +10,13 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
 	"showpos/terminal/paytx"
 	"showpos/terminal/request"
+	"showpos/terminal/store"
 )
 
 const withToken = `
@@ -39,20 +39,20 @@ type clock struct{ now time.Time }
 
 func (c *clock) Now() time.Time { return c.now }
 
-func newTill(t *testing.T, cfgText string, store *outbox.Store, c *clock) *checkout.Service {
+func newTill(t *testing.T, cfgText string, st *store.Store, c *clock) *checkout.Service {
 	t.Helper()
 	cfg, err := config.Parse([]byte(cfgText))
 	if err != nil {
 		t.Fatal(err)
 	}
 	key, _ := crypto.GenerateKey()
-	return checkout.New(checkout.Options{Config: cfg, Key: key, Store: store, Clock: c})
+	return checkout.New(checkout.Options{Config: cfg, Key: key, Store: st, Clock: c})
 }
 
-func openStore(t *testing.T) (*outbox.Store, string) {
+func openStore(t *testing.T) (*store.Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "showpos.db")
-	s, err := outbox.Open(path, nil)
+	s, err := store.Open(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,9 +61,9 @@ func openStore(t *testing.T) (*outbox.Store, string) {
 }
 
 func TestNewRequestRefusals(t *testing.T) {
-	store, _ := openStore(t)
+	st, _ := openStore(t)
 	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	till := newTill(t, withToken, store, now)
+	till := newTill(t, withToken, st, now)
 	ctx := context.Background()
 	tests := []struct {
 		name, amount, symbol, memo string
@@ -93,16 +93,16 @@ func TestNewRequestRefusals(t *testing.T) {
 		t.Errorf("refused requests put something on screen: %v", err)
 	}
 
-	booted1970 := newTill(t, withToken, store, &clock{time.Unix(60, 0)})
+	booted1970 := newTill(t, withToken, st, &clock{time.Unix(60, 0)})
 	if _, err := booted1970.NewRequest(ctx, "0.1", "", ""); !errors.Is(err, request.ErrClock) {
 		t.Errorf("clock in 1970: err = %v, want ErrClock", err)
 	}
 }
 
 func TestPayAfterRestartAndAfterConfigDropsTheAsset(t *testing.T) {
-	store, _ := openStore(t)
+	st, _ := openStore(t)
 	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	before := newTill(t, withToken, store, now)
+	before := newTill(t, withToken, st, now)
 	ctx := context.Background()
 	ethDoc, err := before.NewRequest(ctx, "0.1", "ETH", "")
 	if err != nil {
@@ -116,7 +116,7 @@ func TestPayAfterRestartAndAfterConfigDropsTheAsset(t *testing.T) {
 	// A new till (a restarted daemon: nothing cached) whose config no
 	// longer takes TUSD.
 	ethOnly := strings.Split(withToken, "[[assets]]\nsymbol = \"TUSD\"")[0]
-	after := newTill(t, ethOnly, store, now)
+	after := newTill(t, ethOnly, st, now)
 	payer, _ := crypto.GenerateKey()
 	tx, err := paytx.Build(ethDoc.Request(), payer, paytx.Options{})
 	if err != nil {
@@ -139,15 +139,15 @@ func TestPayAfterRestartAndAfterConfigDropsTheAsset(t *testing.T) {
 	if !errors.As(err, &r) || r.Code != check.CodeUnknownRequest || !strings.Contains(r.Msg, "no longer takes") {
 		t.Errorf("asset dropped from config: err = %v", err)
 	}
-	if _, err := store.Payment(tx2.Hash()); !errors.Is(err, outbox.ErrUnknownPayment) {
+	if _, err := st.Payment(tx2.Hash()); !errors.Is(err, store.ErrUnknownPayment) {
 		t.Errorf("refused payment stored: %v", err)
 	}
 }
 
 func TestRequestStatusFollowsTheStore(t *testing.T) {
-	store, _ := openStore(t)
+	st, _ := openStore(t)
 	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	till := newTill(t, withToken, store, now)
+	till := newTill(t, withToken, st, now)
 	ctx := context.Background()
 	doc, err := till.NewRequest(ctx, "3", "TUSD", "table 4")
 	if err != nil {
@@ -167,7 +167,7 @@ func TestRequestStatusFollowsTheStore(t *testing.T) {
 	if err != nil || cancelled.Status != "cancelled" {
 		t.Errorf("cancel: %v, %v", cancelled, err)
 	}
-	if _, err := till.Cancel(ctx, "nope"); !errors.Is(err, outbox.ErrUnknownRequest) {
+	if _, err := till.Cancel(ctx, "nope"); !errors.Is(err, store.ErrUnknownRequest) {
 		t.Errorf("cancel unknown: %v", err)
 	}
 }

@@ -8,11 +8,11 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
 	"showpos/terminal/config"
 	"showpos/terminal/request"
+	"showpos/terminal/store"
 )
 
 // Receipt is the answer to an accepted payment.
@@ -20,7 +20,7 @@ type Receipt struct {
 	RequestID string
 	TxHash    common.Hash
 	From      common.Address
-	Status    outbox.PaymentState
+	Status    store.PaymentState
 	// Repeat is true when this exact transaction had already been accepted
 	// for this request: the answer is the earlier one.
 	Repeat bool
@@ -30,10 +30,10 @@ type Receipt struct {
 // {"requestId","txHash","from","status"}.
 func (r Receipt) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
-		RequestID string              `json:"requestId"`
-		TxHash    string              `json:"txHash"`
-		From      string              `json:"from"`
-		Status    outbox.PaymentState `json:"status"`
+		RequestID string             `json:"requestId"`
+		TxHash    string             `json:"txHash"`
+		From      string             `json:"from"`
+		Status    store.PaymentState `json:"status"`
 	}{r.RequestID, r.TxHash.Hex(), r.From.Hex(), r.Status})
 }
 
@@ -84,7 +84,7 @@ func (s *Service) pay(ctx context.Context, requestID string, raw []byte) (Receip
 	if err != nil {
 		return Receipt{}, err
 	}
-	stored, repeat, err := s.store.Accept(ctx, outbox.Payment{
+	stored, repeat, err := s.store.Accept(ctx, store.Payment{
 		TxHash:    pay.TxHash,
 		RequestID: requestID,
 		From:      pay.From,
@@ -92,7 +92,7 @@ func (s *Service) pay(ctx context.Context, requestID string, raw []byte) (Receip
 		Asset:     a.Symbol,
 		Amount:    pay.Paid,
 		Raw:       raw,
-		State:     outbox.PaymentQueued,
+		State:     store.PaymentQueued,
 	}, s.clock.Now(), a.MaxUnsettled)
 	if err != nil {
 		return Receipt{}, refusal(err, requestID, pay, a)
@@ -108,7 +108,7 @@ func (s *Service) pay(ctx context.Context, requestID string, raw []byte) (Receip
 	return rec, nil
 }
 
-func receipt(p outbox.Payment, repeat bool) Receipt {
+func receipt(p store.Payment, repeat bool) Receipt {
 	return Receipt{RequestID: p.RequestID, TxHash: p.TxHash, From: p.From, Status: p.State, Repeat: repeat}
 }
 
@@ -116,19 +116,19 @@ func receipt(p outbox.Payment, repeat bool) Receipt {
 // store error passes through (the payment was not stored).
 func refusal(err error, id string, pay check.Payment, a config.Asset) error {
 	switch {
-	case errors.Is(err, outbox.ErrUnknownRequest):
+	case errors.Is(err, store.ErrUnknownRequest):
 		return check.Refuse(check.CodeUnknownRequest, "no payment request %s", id)
-	case errors.Is(err, outbox.ErrExpired):
+	case errors.Is(err, store.ErrExpired):
 		return check.Refuse(check.CodeExpired, "payment request %s has expired", id)
-	case errors.Is(err, outbox.ErrCancelled):
+	case errors.Is(err, store.ErrCancelled):
 		return check.Refuse(check.CodeCancelled, "payment request %s was cancelled", id)
-	case errors.Is(err, outbox.ErrAlreadyPaid):
+	case errors.Is(err, store.ErrAlreadyPaid):
 		return check.Refuse(check.CodeAlreadyPaid, "payment request %s is already paid by another transaction", id)
-	case errors.Is(err, outbox.ErrTxReused):
+	case errors.Is(err, store.ErrTxReused):
 		return check.Refuse(check.CodeTxReused, "transaction %s already paid another request", pay.TxHash.Hex())
-	case errors.Is(err, outbox.ErrNonceConflict):
+	case errors.Is(err, store.ErrNonceConflict):
 		return check.Refuse(check.CodeNonceConflict, "sender %s nonce %d is already used by another payment (waiting to settle, or mined)", pay.From.Hex(), pay.Nonce)
-	case errors.Is(err, outbox.ErrExposureLimit):
+	case errors.Is(err, store.ErrExposureLimit):
 		return check.Refuse(check.CodeExposureLimit, "too much %s is waiting to settle; the terminal takes more once it is online (limit %s %s)",
 			a.Symbol, asset.FormatAmount(a.MaxUnsettled, a.Decimals), a.Symbol)
 	}
@@ -144,7 +144,7 @@ func (s *Service) lookup(id string) (*request.Request, error) {
 		return r, nil
 	}
 	rec, err := s.store.Request(id)
-	if errors.Is(err, outbox.ErrUnknownRequest) {
+	if errors.Is(err, store.ErrUnknownRequest) {
 		return nil, check.Refuse(check.CodeUnknownRequest, "no payment request %s", id)
 	}
 	if err != nil {

@@ -10,19 +10,19 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
 	"showpos/terminal/paytx"
 	"showpos/terminal/request"
+	"showpos/terminal/store"
 )
 
 // A running till takes a new config (a fleet bundle) without a restart:
 // new requests follow it at once, a request already signed keeps its
 // terms, and limits apply from the next payment.
 func TestReconfigureWhileRunning(t *testing.T) {
-	store, _ := openStore(t)
+	st, _ := openStore(t)
 	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
 	var refused []check.Code
 	var shown []string
@@ -31,7 +31,7 @@ func TestReconfigureWhileRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	key, _ := crypto.GenerateKey()
-	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: store, Clock: now,
+	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: st, Clock: now,
 		OnRefuse:  func(c check.Code) { refused = append(refused, c) },
 		OnRequest: func(d *request.Document) { shown = append(shown, d.ID+" "+d.Status) }})
 	ctx := context.Background()
@@ -101,10 +101,10 @@ func isRefusal(err error, code check.Code) bool {
 }
 
 func TestTotalsPerAssetAndState(t *testing.T) {
-	store, _ := openStore(t)
+	st, _ := openStore(t)
 	day := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
 	now := &clock{day.Add(9 * time.Hour)}
-	till := newTill(t, withToken, store, now)
+	till := newTill(t, withToken, st, now)
 	ctx := context.Background()
 	payer, _ := crypto.GenerateKey()
 	var nonce uint64
@@ -131,10 +131,10 @@ func TestTotalsPerAssetAndState(t *testing.T) {
 	failed := pay("4", "TUSD")
 	now.now = day.Add(25 * time.Hour) // the next day: not in the totals
 	pay("100", "TUSD")
-	if _, err := store.SetPaymentState(ctx, confirmed, outbox.PaymentConfirmed, "", now.now); err != nil {
+	if _, err := st.SetPaymentState(ctx, confirmed, store.PaymentConfirmed, "", now.now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.SetPaymentState(ctx, failed, outbox.PaymentFailed, "reverted", now.now); err != nil {
+	if _, err := st.SetPaymentState(ctx, failed, store.PaymentFailed, "reverted", now.now); err != nil {
 		t.Fatal(err)
 	}
 

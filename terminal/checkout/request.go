@@ -6,11 +6,11 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
 	"showpos/terminal/config"
 	"showpos/terminal/request"
+	"showpos/terminal/store"
 )
 
 // Signer is the terminal's address: the key that signs its requests (the
@@ -68,13 +68,13 @@ func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (
 	if err != nil {
 		return nil, fmt.Errorf("new request: %w", err)
 	}
-	err = s.store.PutRequest(ctx, outbox.Request{
+	err = s.store.PutRequest(ctx, store.Request{
 		ID:        r.ID,
 		Asset:     a.Symbol,
 		Amount:    units,
 		CreatedAt: r.CreatedAt,
 		ExpiresAt: r.ExpiresAt,
-		Status:    outbox.RequestPending,
+		Status:    store.RequestPending,
 		Doc:       raw,
 	})
 	if err != nil {
@@ -86,7 +86,7 @@ func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (
 	s.mu.Unlock()
 	s.log.Info("payment request created", "request", r.ID, "asset", a.Symbol,
 		"amount", asset.FormatAmount(units, a.Decimals), "expires", r.ExpiresAt)
-	doc.Status = string(outbox.RequestPending)
+	doc.Status = string(store.RequestPending)
 	if s.onRequest != nil {
 		s.onRequest(doc)
 	}
@@ -135,7 +135,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (*request.Document, err
 // document rebuilds the stored request's document, as first served, with
 // its current status. rec.Doc is the compact form, or for requests made
 // before it the JSON document: request.ParseStored reads both.
-func (s *Service) document(rec outbox.Request) (*request.Document, error) {
+func (s *Service) document(rec store.Request) (*request.Document, error) {
 	doc, err := storedDocument(rec)
 	if err != nil {
 		return nil, err
@@ -149,16 +149,16 @@ func (s *Service) document(rec outbox.Request) (*request.Document, error) {
 
 // storedDocument rebuilds the signed document the store keeps for rec. A
 // record that does not parse, or names another request, is damage in the
-// store (outbox.ErrCorrupt), not the caller's mistake: the parser's own
+// store (store.ErrCorrupt), not the caller's mistake: the parser's own
 // error kinds (an amount, a memo refused) are reported as text only, so
 // no one answers a payer "invalid amount" for a damaged record.
-func storedDocument(rec outbox.Request) (*request.Document, error) {
+func storedDocument(rec store.Request) (*request.Document, error) {
 	doc, err := request.ParseStored(rec.Doc)
 	if err != nil {
-		return nil, fmt.Errorf("stored request %s: %v: %w", rec.ID, err, outbox.ErrCorrupt)
+		return nil, fmt.Errorf("stored request %s: %v: %w", rec.ID, err, store.ErrCorrupt)
 	}
 	if doc.ID != rec.ID {
-		return nil, fmt.Errorf("stored request %s holds the document of request %s: %w", rec.ID, doc.ID, outbox.ErrCorrupt)
+		return nil, fmt.Errorf("stored request %s holds the document of request %s: %w", rec.ID, doc.ID, store.ErrCorrupt)
 	}
 	return doc, nil
 }

@@ -14,18 +14,18 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
 	"showpos/terminal/paytx"
 	"showpos/terminal/request"
+	"showpos/terminal/store"
 )
 
 // putOldRequest stores a request exactly as builds before the compact form
 // did: Sign, NewDocument, and the whole JSON document in Request.Doc.
-func putOldRequest(t *testing.T, store *outbox.Store, cfg *config.Config, key *ecdsa.PrivateKey, now time.Time) *request.Document {
+func putOldRequest(t *testing.T, st *store.Store, cfg *config.Config, key *ecdsa.PrivateKey, now time.Time) *request.Document {
 	t.Helper()
 	a, _ := cfg.Asset("TUSD")
 	units, err := asset.ParseAmount("4.20", a.Decimals)
@@ -51,9 +51,9 @@ func putOldRequest(t *testing.T, store *outbox.Store, cfg *config.Config, key *e
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = store.PutRequest(context.Background(), outbox.Request{
+	err = st.PutRequest(context.Background(), store.Request{
 		ID: r.ID, Asset: a.Symbol, Amount: units, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
-		Status: outbox.RequestPending, Doc: raw,
+		Status: store.RequestPending, Doc: raw,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func jsonOf(t *testing.T, d *request.Document) []byte {
 // same way, across a restart: the document served is byte for byte the one
 // first served.
 func TestStoredRequestsOfBothFormsAreServedAndPaid(t *testing.T) {
-	store, path := openStore(t)
+	st, path := openStore(t)
 	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
 	cfg, err := config.Parse([]byte(withToken))
 	if err != nil {
@@ -85,19 +85,19 @@ func TestStoredRequestsOfBothFormsAreServedAndPaid(t *testing.T) {
 	key, _ := crypto.GenerateKey()
 	ctx := context.Background()
 
-	old := putOldRequest(t, store, cfg, key, now.now)
-	before := checkout.New(checkout.Options{Config: cfg, Key: key, Store: store, Clock: now})
+	old := putOldRequest(t, st, cfg, key, now.now)
+	before := checkout.New(checkout.Options{Config: cfg, Key: key, Store: st, Clock: now})
 	fresh, err := before.NewRequest(ctx, "7", "TUSD", "after the upgrade")
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	// What is on disk: the old record as it was, the new one compact.
-	oldRec, err := store.Request(old.ID)
+	oldRec, err := st.Request(old.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	freshRec, err := store.Request(fresh.ID)
+	freshRec, err := st.Request(fresh.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,17 +111,17 @@ func TestStoredRequestsOfBothFormsAreServedAndPaid(t *testing.T) {
 
 	// Restart: the store reopened (and checked whole), a till with nothing
 	// cached.
-	if err := store.Close(); err != nil {
+	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	store, err = outbox.Open(path, nil)
+	st, err = store.Open(path, nil)
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
-	t.Cleanup(func() { store.Close() })
-	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: store, Clock: now})
+	t.Cleanup(func() { st.Close() })
+	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: st, Clock: now})
 
-	old.Status = string(outbox.RequestPending)
+	old.Status = string(store.RequestPending)
 	payer, _ := crypto.GenerateKey()
 	for i, first := range []*request.Document{old, fresh} {
 		t.Run([]string{"JSON record", "compact record"}[i], func(t *testing.T) {
@@ -156,7 +156,7 @@ func TestStoredRequestsOfBothFormsAreServedAndPaid(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if paid.Status != string(outbox.RequestPaid) || paid.PaidTx != tx.Hash().Hex() {
+			if paid.Status != string(store.RequestPaid) || paid.PaidTx != tx.Hash().Hex() {
 				t.Errorf("after payment: status %q, paidTx %q; want paid, %s", paid.Status, paid.PaidTx, tx.Hash().Hex())
 			}
 			want := *first
@@ -169,13 +169,13 @@ func TestStoredRequestsOfBothFormsAreServedAndPaid(t *testing.T) {
 }
 
 // A record whose document does not parse, or is another request's, is
-// damage in the store (outbox.ErrCorrupt) for that one request: never a
+// damage in the store (store.ErrCorrupt) for that one request: never a
 // crash, never taken for the caller's mistake, and no payment is stored
 // against it.
 func TestUnreadableStoredRequest(t *testing.T) {
-	store, _ := openStore(t)
+	st, _ := openStore(t)
 	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	till := newTill(t, withToken, store, now)
+	till := newTill(t, withToken, st, now)
 	ctx := context.Background()
 	other, err := till.NewRequest(ctx, "0.01", "ETH", "")
 	if err != nil {
@@ -194,14 +194,14 @@ func TestUnreadableStoredRequest(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := fmt.Sprintf("0123456789abcdef0123456789abcde%d", i)
-			err := store.PutRequest(ctx, outbox.Request{
+			err := st.PutRequest(ctx, store.Request{
 				ID: id, Asset: "ETH", Amount: big.NewInt(1), CreatedAt: now.now, ExpiresAt: now.now.Add(time.Minute),
-				Status: outbox.RequestPending, Doc: tc.doc,
+				Status: store.RequestPending, Doc: tc.doc,
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := till.Request(id); !errors.Is(err, outbox.ErrCorrupt) {
+			if _, err := till.Request(id); !errors.Is(err, store.ErrCorrupt) {
 				t.Errorf("Request = %v, want ErrCorrupt", err)
 			}
 			payer, _ := crypto.GenerateKey()
@@ -212,10 +212,10 @@ func TestUnreadableStoredRequest(t *testing.T) {
 				t.Fatal(err)
 			}
 			raw, _ := tx.MarshalBinary()
-			if _, err := till.Pay(ctx, id, raw); !errors.Is(err, outbox.ErrCorrupt) {
+			if _, err := till.Pay(ctx, id, raw); !errors.Is(err, store.ErrCorrupt) {
 				t.Errorf("Pay = %v, want ErrCorrupt", err)
 			}
-			if _, err := store.Payment(tx.Hash()); !errors.Is(err, outbox.ErrUnknownPayment) {
+			if _, err := st.Payment(tx.Hash()); !errors.Is(err, store.ErrUnknownPayment) {
 				t.Errorf("payment for an unreadable request stored: %v", err)
 			}
 		})
@@ -230,12 +230,12 @@ func TestATillWithAMismatchedKeyMakesNoRequest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, _ := openStore(t)
+	st, _ := openStore(t)
 	key, _ := crypto.GenerateKey()
 	other, _ := crypto.GenerateKey()
 	mismatched := *key
 	mismatched.PublicKey = other.PublicKey
-	till := checkout.New(checkout.Options{Config: cfg, Key: &mismatched, Store: store})
+	till := checkout.New(checkout.Options{Config: cfg, Key: &mismatched, Store: st})
 	doc, err := till.NewRequest(context.Background(), "1", "", "")
 	if !errors.Is(err, request.ErrKey) || doc != nil {
 		t.Fatalf("NewRequest with a mismatched key = %v, %v; want ErrKey", doc, err)

@@ -6,8 +6,8 @@ import (
 	"sort"
 	"time"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/asset"
+	"showpos/terminal/store"
 )
 
 // Totals sums the payments accepted in [From, To) per asset.
@@ -66,7 +66,7 @@ func (s *Service) Totals(from, to time.Time) (Totals, error) {
 	byAsset := map[string]*acc{}
 	var after uint64
 	for {
-		ps, err := s.store.Payments(outbox.PaymentFilter{Since: from, Until: to, AfterSeq: after, Limit: totalsPage})
+		ps, err := s.store.Payments(store.PaymentFilter{Since: from, Until: to, AfterSeq: after, Limit: totalsPage})
 		if err != nil {
 			return Totals{}, fmt.Errorf("totals: %w", err)
 		}
@@ -78,10 +78,10 @@ func (s *Service) Totals(from, to time.Time) (Totals, error) {
 				byAsset[p.Asset] = a
 			}
 			switch p.State {
-			case outbox.PaymentFailed:
+			case store.PaymentFailed:
 				add(&a.failed, p.Amount)
 				continue
-			case outbox.PaymentConfirmed, outbox.PaymentFinal:
+			case store.PaymentConfirmed, store.PaymentFinal:
 				// Final is confirmed money whose block is final.
 				add(&a.confirmed, p.Amount)
 			default:

@@ -5,25 +5,25 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"time"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/asset"
 	"showpos/terminal/config"
+	"showpos/terminal/store"
 )
 
 // PaymentView is a stored payment as the operator sees it.
 type PaymentView struct {
-	TxHash        string              `json:"txHash"`
-	RequestID     string              `json:"requestId"`
-	From          string              `json:"from"` // EIP-55
-	Nonce         uint64              `json:"nonce"`
-	Asset         string              `json:"asset"`
-	Amount        string              `json:"amount"`
-	AmountDisplay string              `json:"amountDisplay"`
-	State         outbox.PaymentState `json:"state"`
-	Reason        string              `json:"reason,omitempty"`
-	AcceptedAt    time.Time           `json:"acceptedAt"`
-	UpdatedAt     time.Time           `json:"updatedAt"`
-	Seq           uint64              `json:"seq"`
+	TxHash        string             `json:"txHash"`
+	RequestID     string             `json:"requestId"`
+	From          string             `json:"from"` // EIP-55
+	Nonce         uint64             `json:"nonce"`
+	Asset         string             `json:"asset"`
+	Amount        string             `json:"amount"`
+	AmountDisplay string             `json:"amountDisplay"`
+	State         store.PaymentState `json:"state"`
+	Reason        string             `json:"reason,omitempty"`
+	AcceptedAt    time.Time          `json:"acceptedAt"`
+	UpdatedAt     time.Time          `json:"updatedAt"`
+	Seq           uint64             `json:"seq"`
 	// Block and BlockHash name the canonical block it is in, once mined
 	// (checked against the canonical chain until final).
 	Block     uint64 `json:"block,omitempty"`
@@ -35,7 +35,7 @@ type PaymentView struct {
 }
 
 // Payments lists stored payments in acceptance order.
-func (s *Service) Payments(f outbox.PaymentFilter) ([]PaymentView, error) {
+func (s *Service) Payments(f store.PaymentFilter) ([]PaymentView, error) {
 	ps, err := s.store.Payments(f)
 	if err != nil {
 		return nil, fmt.Errorf("list payments: %w", err)
@@ -59,7 +59,7 @@ func (s *Service) Payments(f outbox.PaymentFilter) ([]PaymentView, error) {
 
 // decimals of a stored payment's asset: from the running config, or, for
 // an asset a later config dropped, from the request it paid.
-func (s *Service) decimals(cfg *config.Config, p outbox.Payment) uint8 {
+func (s *Service) decimals(cfg *config.Config, p store.Payment) uint8 {
 	if a, ok := cfg.Asset(p.Asset); ok {
 		return a.Decimals
 	}

@@ -61,7 +61,7 @@
 // only bounds when it may be taken.
 //
 // An accepted bundle is stored with its version as the highest accepted in
-// one store transaction (outbox.Store.PutFleetBundle), and only then
+// one store transaction (store.Store.PutFleetBundle), and only then
 // applied. The effective config at start is computed from the local file
 // and the stored bundle alone, so a crash at any point leaves the old
 // config or the new one, never a mix; and a version once accepted is never

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/config"
+	"showpos/terminal/store"
 )
 
 // t0 is the tests' "now"; bundles expire a week after it unless a test says.
@@ -88,7 +88,7 @@ type fixture struct {
 	now    time.Time
 	logs   *syncBuffer
 
-	store    *outbox.Store
+	store    *store.Store
 	m        *Manager
 	override func(*config.Config)
 
@@ -124,7 +124,7 @@ func (f *fixture) writeLocal(s string) {
 // start opens the store and a Manager on it, as posd does at start.
 func (f *fixture) start() {
 	f.t.Helper()
-	s, err := outbox.Open(f.dbPath, nil)
+	s, err := store.Open(f.dbPath, nil)
 	if err != nil {
 		f.t.Fatal(err)
 	}

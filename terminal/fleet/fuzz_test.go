@@ -135,7 +135,7 @@ func FuzzOpen(f *testing.F) {
 }
 
 // memStore is the Manager's Store in memory: the fuzzer pushes thousands
-// of bundles, and what a store must do durably is outbox's to test.
+// of bundles, and what a store must do durably is the store's to test.
 type memStore struct {
 	version uint64
 	raw     []byte

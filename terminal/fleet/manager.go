@@ -16,7 +16,7 @@ import (
 	"showpos/terminal/config"
 )
 
-// Store keeps the accepted bundle durably; *outbox.Store is one.
+// Store keeps the accepted bundle durably; *store.Store is one.
 type Store interface {
 	// FleetBundle returns the last bundle stored and its version, which is
 	// the highest ever stored; (0, nil, nil) if none.

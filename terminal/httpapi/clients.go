@@ -13,20 +13,20 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"showpos/sync/outbox"
+	"showpos/terminal/store"
 	"showpos/terminal/strictjson"
 )
 
 // Clients is what the operator API needs to manage integrator clients;
-// *outbox.Store has it.
+// *store.Store has it.
 type Clients interface {
-	PutClient(ctx context.Context, c outbox.Client) error
-	Clients() ([]outbox.Client, error)
-	RotateClientKey(ctx context.Context, number string, newSecret []byte, grace time.Duration, now time.Time) (outbox.Client, error)
-	RevokeClient(ctx context.Context, number string, now time.Time) (outbox.Client, error)
+	PutClient(ctx context.Context, c store.Client) error
+	Clients() ([]store.Client, error)
+	RotateClientKey(ctx context.Context, number string, newSecret []byte, grace time.Duration, now time.Time) (store.Client, error)
+	RevokeClient(ctx context.Context, number string, now time.Time) (store.Client, error)
 }
 
-var _ Clients = (*outbox.Store)(nil)
+var _ Clients = (*store.Store)(nil)
 
 // Grace periods of a key rotation: the old key stays honoured this long.
 const (
@@ -45,8 +45,8 @@ const (
 
 // NewClientBody is the body of POST /v1/clients.
 type NewClientBody struct {
-	Name string      `json:"name"`
-	Role outbox.Role `json:"role"`
+	Name string     `json:"name"`
+	Role store.Role `json:"role"`
 	// Number and Key, both or neither, register a client whose service
 	// number and key were made elsewhere: a fleet manager's one credential,
 	// registered on every terminal it manages. Without them the terminal
@@ -62,11 +62,11 @@ const MinImportedKey = 32
 // NewClient answers POST /v1/clients. Key is the service key: this is the
 // only time the terminal shows it.
 type NewClient struct {
-	Number  string      `json:"number"`
-	Name    string      `json:"name"`
-	Role    outbox.Role `json:"role"`
-	Created time.Time   `json:"created"`
-	Key     string      `json:"key"`
+	Number  string     `json:"number"`
+	Name    string     `json:"name"`
+	Role    store.Role `json:"role"`
+	Created time.Time  `json:"created"`
+	Key     string     `json:"key"`
 }
 
 // RotateBody is the body of POST /v1/clients/{number}/rotate; an empty
@@ -87,12 +87,12 @@ type RotatedKey struct {
 // are those honoured now: the current one, then old ones in their grace
 // period; a revoked client has none.
 type ClientView struct {
-	Number  string      `json:"number"`
-	Name    string      `json:"name"`
-	Role    outbox.Role `json:"role"`
-	Created time.Time   `json:"created"`
-	Revoked time.Time   `json:"revoked,omitzero"`
-	Keys    []KeyView   `json:"keys"`
+	Number  string     `json:"number"`
+	Name    string     `json:"name"`
+	Role    store.Role `json:"role"`
+	Created time.Time  `json:"created"`
+	Revoked time.Time  `json:"revoked,omitzero"`
+	Keys    []KeyView  `json:"keys"`
 }
 
 // KeyView is one honoured key: the current one, or an old one with the end
@@ -107,7 +107,7 @@ type ClientList struct {
 	Clients []ClientView `json:"clients"`
 }
 
-func viewClient(c outbox.Client, now time.Time) ClientView {
+func viewClient(c store.Client, now time.Time) ClientView {
 	v := ClientView{Number: c.Number, Name: c.Name, Role: c.Role, Created: c.Created, Revoked: c.Revoked, Keys: []KeyView{}}
 	if !c.Revoked.IsZero() {
 		return v
@@ -150,7 +150,7 @@ func (a *api) addClient(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !in.Role.Valid() {
-		writeCoded(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("role %q: want %q (cash registers, back offices) or %q (fleet managers)", in.Role, outbox.RoleRegister, outbox.RoleFleet))
+		writeCoded(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("role %q: want %q (cash registers, back offices) or %q (fleet managers)", in.Role, store.RoleRegister, store.RoleFleet))
 		return
 	}
 	if (in.Number == "") != (in.Key == "") {
@@ -161,7 +161,7 @@ func (a *api) addClient(w http.ResponseWriter, r *http.Request) {
 	// holds the same credential (nonces are per terminal). Only a fleet
 	// client, whose calls carry their own signed, targeted bundles, may
 	// share one; a register gets a credential of this terminal alone.
-	if in.Number != "" && in.Role != outbox.RoleFleet {
+	if in.Number != "" && in.Role != store.RoleFleet {
 		writeCoded(w, http.StatusBadRequest, codeBadRequest, "only a fleet client may be registered with a number and key made elsewhere; a register gets its own")
 		return
 	}
@@ -169,8 +169,8 @@ func (a *api) addClient(w http.ResponseWriter, r *http.Request) {
 		writeCoded(w, http.StatusBadRequest, codeBadRequest, "number must be 3 to 64 characters of [A-Za-z0-9_-]")
 		return
 	}
-	if in.Key != "" && (len(in.Key) < MinImportedKey || len(in.Key) > outbox.MaxSecret) {
-		writeCoded(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("key of %d bytes: want %d to %d", len(in.Key), MinImportedKey, outbox.MaxSecret))
+	if in.Key != "" && (len(in.Key) < MinImportedKey || len(in.Key) > store.MaxSecret) {
+		writeCoded(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("key of %d bytes: want %d to %d", len(in.Key), MinImportedKey, store.MaxSecret))
 		return
 	}
 	now := a.now().UTC()
@@ -178,11 +178,11 @@ func (a *api) addClient(w http.ResponseWriter, r *http.Request) {
 	if key == "" {
 		key = newServiceKey()
 	}
-	c := outbox.Client{Name: in.Name, Role: in.Role, Created: now, Keys: []outbox.ClientKey{{Secret: []byte(key)}}}
+	c := store.Client{Name: in.Name, Role: in.Role, Created: now, Keys: []store.ClientKey{{Secret: []byte(key)}}}
 	if in.Number != "" {
 		c.Number = in.Number
 		err = a.clients.PutClient(r.Context(), c)
-		if errors.Is(err, outbox.ErrClientExists) {
+		if errors.Is(err, store.ErrClientExists) {
 			writeCoded(w, http.StatusConflict, codeClientExists, "a client with service number "+in.Number+" is already registered")
 			return
 		}
@@ -191,7 +191,7 @@ func (a *api) addClient(w http.ResponseWriter, r *http.Request) {
 		// the store and simply drawn again.
 		for range 3 {
 			c.Number = newServiceNumber()
-			if err = a.clients.PutClient(r.Context(), c); !errors.Is(err, outbox.ErrClientExists) {
+			if err = a.clients.PutClient(r.Context(), c); !errors.Is(err, store.ErrClientExists) {
 				break
 			}
 		}
@@ -209,8 +209,8 @@ func checkClientName(name string) string {
 	switch {
 	case name == "":
 		return "name is required: say which register or office this is, e.g. \"Till 4 register\""
-	case len(name) > outbox.MaxClientName:
-		return fmt.Sprintf("name of %d bytes: at most %d", len(name), outbox.MaxClientName)
+	case len(name) > store.MaxClientName:
+		return fmt.Sprintf("name of %d bytes: at most %d", len(name), store.MaxClientName)
 	case !utf8.ValidString(name):
 		return "name must be UTF-8 text"
 	}
@@ -299,7 +299,7 @@ func (a *api) revokeClient(w http.ResponseWriter, r *http.Request) {
 // number is answered as unknown.
 func clientNumber(w http.ResponseWriter, r *http.Request) (string, bool) {
 	n := r.PathValue("number")
-	if len(n) > outbox.MaxClientNumber {
+	if len(n) > store.MaxClientNumber {
 		writeCoded(w, http.StatusNotFound, codeUnknownClient, "no such client")
 		return "", false
 	}
@@ -321,7 +321,7 @@ func newServiceKey() string {
 // validNumber reports whether n is fit to be a service number given from
 // outside: 3 to 64 characters of [A-Za-z0-9_-], like the ones drawn here.
 func validNumber(n string) bool {
-	if len(n) < 3 || len(n) > outbox.MaxClientNumber {
+	if len(n) < 3 || len(n) > store.MaxClientNumber {
 		return false
 	}
 	for _, c := range n {

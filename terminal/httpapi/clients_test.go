@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/httpapi"
+	"showpos/terminal/store"
 )
 
 var (
@@ -19,7 +19,7 @@ var (
 
 // addClient registers a client over the operator socket and returns its
 // service number and key.
-func addClient(t *testing.T, opURL, name string, role outbox.Role) (number, key string) {
+func addClient(t *testing.T, opURL, name string, role store.Role) (number, key string) {
 	t.Helper()
 	a := call(t, "POST", opURL+"/v1/clients", `{"name":"`+name+`","role":"`+string(role)+`"}`)
 	if a.status != 201 {
@@ -50,7 +50,7 @@ func TestClientsAddListRotateRevoke(t *testing.T) {
 	if err != nil || len(c.Keys) != 1 || string(c.Keys[0].Secret) != key {
 		t.Fatalf("stored client %+v, %v", c, err)
 	}
-	fleetNumber, _ := addClient(t, op.URL, "Fleet HQ", outbox.RoleFleet)
+	fleetNumber, _ := addClient(t, op.URL, "Fleet HQ", store.RoleFleet)
 
 	list := call(t, "GET", op.URL+"/v1/clients", "")
 	if list.status != 200 || len(list.body["clients"].([]any)) != 2 {
@@ -111,7 +111,7 @@ func TestClientsImportAGivenNumberAndKey(t *testing.T) {
 		t.Fatalf("import: %d %v", a.status, a.body)
 	}
 	c, err := tm.store.Client("sn_fleet-hq")
-	if err != nil || c.Role != outbox.RoleFleet || string(c.Keys[0].Secret) != key {
+	if err != nil || c.Role != store.RoleFleet || string(c.Keys[0].Secret) != key {
 		t.Errorf("stored %+v, %v", c, err)
 	}
 }
@@ -119,7 +119,7 @@ func TestClientsImportAGivenNumberAndKey(t *testing.T) {
 func TestClientsRefuseBadInput(t *testing.T) {
 	tm := newTerminal(t)
 	op := operatorServer(t, tm)
-	number, _ := addClient(t, op.URL, "Back office", outbox.RoleRegister)
+	number, _ := addClient(t, op.URL, "Back office", store.RoleRegister)
 	tests := []struct {
 		name, path, body string
 		status           int

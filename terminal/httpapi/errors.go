@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"strings"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/request"
+	"showpos/terminal/store"
 )
 
 // Codes the HTTP layer adds to the check's refusal codes.
@@ -109,21 +109,21 @@ func classify(err error) apiError {
 		return apiError{http.StatusBadRequest, codeInvalidAmount, err.Error()}
 	case errors.Is(err, request.ErrMemo):
 		return apiError{http.StatusBadRequest, codeInvalidRequest, err.Error()}
-	case errors.Is(err, outbox.ErrUnknownRequest):
+	case errors.Is(err, store.ErrUnknownRequest):
 		return apiError{http.StatusNotFound, string(check.CodeUnknownRequest), "no such payment request"}
-	case errors.Is(err, outbox.ErrAlreadyPaid):
+	case errors.Is(err, store.ErrAlreadyPaid):
 		return apiError{http.StatusConflict, string(check.CodeAlreadyPaid), "the payment request is already paid"}
-	case errors.Is(err, outbox.ErrExpired):
+	case errors.Is(err, store.ErrExpired):
 		return apiError{http.StatusGone, string(check.CodeExpired), "the payment request has expired"}
-	case errors.Is(err, outbox.ErrUnknownClient):
+	case errors.Is(err, store.ErrUnknownClient):
 		return apiError{http.StatusNotFound, codeUnknownClient, "no such client"}
-	case errors.Is(err, outbox.ErrClientRevoked):
+	case errors.Is(err, store.ErrClientRevoked):
 		return apiError{http.StatusConflict, codeRevokedClient, "the client is revoked; add a new one instead"}
 	case errors.Is(err, request.ErrClock):
 		// A board without a real-time clock boots in 1970; requests wait
 		// for the time to be set (NTP).
 		return apiError{http.StatusServiceUnavailable, codeClockNotSet, "the terminal's clock is not set yet; wait for it to sync and try again"}
-	case errors.Is(err, outbox.ErrCorrupt):
+	case errors.Is(err, store.ErrCorrupt):
 		// Sending again will not mend it; the operator must look (logged).
 		return apiError{http.StatusInternalServerError, codeStoreDamaged, "the terminal's store holds a damaged record for this; the operator has to look at it"}
 	case errors.Is(err, request.ErrTTL), errors.Is(err, request.ErrChainID), errors.Is(err, request.ErrURL),

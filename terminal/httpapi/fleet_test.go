@@ -10,9 +10,9 @@ import (
 	"sync"
 	"testing"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/fleet"
 	"showpos/terminal/httpapi"
+	"showpos/terminal/store"
 )
 
 // fakeFleet answers every push with err, or with the version it was told.
@@ -63,7 +63,7 @@ func TestFleetBundleRefusalsKeepTheirCode(t *testing.T) {
 			f := &fakeFleet{err: tc.err}
 			op := operatorServer(t, tm, httpapi.OperatorOptions{Fleet: f})
 			nw := networkServer(t, tm, httpapi.NetworkOptions{Fleet: f})
-			number, key := addClient(t, op.URL, "Fleet HQ", outbox.RoleFleet)
+			number, key := addClient(t, op.URL, "Fleet HQ", store.RoleFleet)
 			for where, a := range map[string]answer{
 				"socket":  call(t, "POST", op.URL+"/v1/fleet/bundle", `{"v":1}`),
 				"network": tm.signed("POST", nw.URL+"/v1/fleet/bundle", `{"v":1}`, number, key),
@@ -101,7 +101,7 @@ func TestStatusAndFleetNotConfigured(t *testing.T) {
 	tm := newTerminal(t)
 	op := operatorServer(t, tm)
 	nw := networkServer(t, tm, httpapi.NetworkOptions{})
-	number, key := addClient(t, op.URL, "Fleet HQ", outbox.RoleFleet)
+	number, key := addClient(t, op.URL, "Fleet HQ", store.RoleFleet)
 	for _, c := range []struct{ method, path string }{{"GET", "/v1/status"}, {"POST", "/v1/fleet/bundle"}} {
 		if a := call(t, c.method, op.URL+c.path, "{}"); a.status != 501 || a.code() != "not_configured" {
 			t.Errorf("socket %s %s: %d %v", c.method, c.path, a.status, a.body)

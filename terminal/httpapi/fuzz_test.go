@@ -22,7 +22,6 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
@@ -30,6 +29,7 @@ import (
 	"showpos/terminal/httpapi"
 	"showpos/terminal/paytx"
 	"showpos/terminal/request"
+	"showpos/terminal/store"
 	"showpos/terminal/strictjson"
 )
 
@@ -60,7 +60,7 @@ func (fzClock) Now() time.Time { return fzNow }
 // so the fsync a payment or a request costs is a memory write.
 type fzTerminal struct {
 	cfg   *config.Config
-	store *outbox.Store
+	store *store.Store
 	till  *checkout.Service
 	payer http.Handler
 	op    http.Handler
@@ -84,16 +84,16 @@ func newFzTerminal(f *testing.F) *fzTerminal {
 	if err != nil {
 		f.Fatal(err)
 	}
-	store, err := outbox.Open(fzDir(f)+"/showpos.db", nil)
+	st, err := store.Open(fzDir(f)+"/showpos.db", nil)
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Cleanup(func() { _ = store.Close() })
-	till := checkout.New(checkout.Options{Config: cfg, Key: fzTermKey, Store: store, Clock: fzClock{},
+	f.Cleanup(func() { _ = st.Close() })
+	till := checkout.New(checkout.Options{Config: cfg, Key: fzTermKey, Store: st, Clock: fzClock{},
 		Random: rand.NewChaCha8([32]byte{'s', 'h', 'o', 'w', 'p', 'o', 's'})})
-	tm := &fzTerminal{cfg: cfg, store: store, till: till, reqs: map[string]*request.Request{},
+	tm := &fzTerminal{cfg: cfg, store: st, till: till, reqs: map[string]*request.Request{},
 		payer: httpapi.Payer(till, nil),
-		op:    httpapi.Operator(httpapi.OperatorOptions{Register: till, Clients: store, Clock: fzClock{}.Now, Location: time.UTC})}
+		op:    httpapi.Operator(httpapi.OperatorOptions{Register: till, Clients: st, Clock: fzClock{}.Now, Location: time.UTC})}
 	ctx := context.Background()
 	newReq := func(amount, symbol string) *request.Request {
 		doc, err := till.NewRequest(ctx, amount, symbol, "table 4")
@@ -444,7 +444,7 @@ func checkNewClient(t *testing.T, tm *fzTerminal, b []byte) {
 		t.Fatalf("201 for %+v: %+v", in, out)
 	}
 	if in.Number != "" {
-		if in.Role != outbox.RoleFleet || out.Number != in.Number || out.Key != in.Key || len(in.Key) < httpapi.MinImportedKey {
+		if in.Role != store.RoleFleet || out.Number != in.Number || out.Key != in.Key || len(in.Key) < httpapi.MinImportedKey {
 			t.Fatalf("201 for %+v: %+v", in, out)
 		}
 	} else if !serviceNumber.MatchString(out.Number) || !serviceKey.MatchString(out.Key) {

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"time"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/auth"
+	"showpos/terminal/store"
 )
 
 // MaxNetworkBody is the largest body a network API call takes: a fleet
@@ -75,10 +75,10 @@ func Network(o NetworkOptions) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/api/showpos/", payerAPI(o.Till, a.log, a.qrs))
 	for _, rt := range a.registerRoutes() {
-		mux.Handle(rt.pattern, v.Require(rt.h, outbox.RoleRegister))
+		mux.Handle(rt.pattern, v.Require(rt.h, store.RoleRegister))
 	}
-	mux.Handle("GET /v1/status", v.Require(http.HandlerFunc(a.statusNow), outbox.RoleRegister, outbox.RoleFleet))
-	mux.Handle("POST /v1/fleet/bundle", v.Require(http.HandlerFunc(a.pushBundle), outbox.RoleFleet))
+	mux.Handle("GET /v1/status", v.Require(http.HandlerFunc(a.statusNow), store.RoleRegister, store.RoleFleet))
+	mux.Handle("POST /v1/fleet/bundle", v.Require(http.HandlerFunc(a.pushBundle), store.RoleFleet))
 	mux.HandleFunc("/", notFound)
 	return mux
 }

@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/auth"
 	"showpos/terminal/checkout"
 	"showpos/terminal/httpapi"
 	"showpos/terminal/paytx"
+	"showpos/terminal/store"
 )
 
 // networkServer serves the network API of tm, authenticating against its
@@ -69,7 +69,7 @@ func TestNetworkServesSignedRegisterCalls(t *testing.T) {
 	tm := newTerminal(t)
 	op := operatorServer(t, tm)
 	nw := networkServer(t, tm, httpapi.NetworkOptions{Status: staticStatus})
-	number, key := addClient(t, op.URL, "Till 4 register", outbox.RoleRegister)
+	number, key := addClient(t, op.URL, "Till 4 register", store.RoleRegister)
 
 	a := tm.signed("POST", nw.URL+"/v1/requests", `{"amount":"0.02","memo":"table 4"}`, number, key)
 	if a.status != 201 || a.body["amount"] != "20000000000000000" || a.body["status"] != "pending" {
@@ -112,7 +112,7 @@ func TestNetworkHonoursOldKeyOnlyDuringGrace(t *testing.T) {
 	tm := newTerminal(t)
 	op := operatorServer(t, tm)
 	nw := networkServer(t, tm, httpapi.NetworkOptions{})
-	number, oldKey := addClient(t, op.URL, "Back office", outbox.RoleRegister)
+	number, oldKey := addClient(t, op.URL, "Back office", store.RoleRegister)
 	rot := call(t, "POST", op.URL+"/v1/clients/"+number+"/rotate", `{"grace":"1h"}`)
 	newKey := rot.body["key"].(string)
 
@@ -135,9 +135,9 @@ func TestNetworkRefusesWhoMayNot(t *testing.T) {
 	op := operatorServer(t, tm)
 	fleet := &fakeFleet{}
 	nw := networkServer(t, tm, httpapi.NetworkOptions{Status: staticStatus, Fleet: fleet})
-	reg, regKey := addClient(t, op.URL, "Till 1", outbox.RoleRegister)
-	fl, flKey := addClient(t, op.URL, "Fleet HQ", outbox.RoleFleet)
-	gone, goneKey := addClient(t, op.URL, "Till 2", outbox.RoleRegister)
+	reg, regKey := addClient(t, op.URL, "Till 1", store.RoleRegister)
+	fl, flKey := addClient(t, op.URL, "Fleet HQ", store.RoleFleet)
+	gone, goneKey := addClient(t, op.URL, "Till 2", store.RoleRegister)
 	call(t, "POST", op.URL+"/v1/clients/"+gone+"/revoke", "")
 
 	tests := []struct {
@@ -167,7 +167,7 @@ func TestNetworkRefusesWhoMayNot(t *testing.T) {
 	if fleet.pushes != 1 {
 		t.Errorf("%d bundles reached the fleet, want 1", fleet.pushes)
 	}
-	if ps, _ := tm.store.Payments(outbox.PaymentFilter{}); len(ps) != 0 {
+	if ps, _ := tm.store.Payments(store.PaymentFilter{}); len(ps) != 0 {
 		t.Errorf("refused calls stored payments")
 	}
 	if _, err := tm.till.Request(""); err == nil {
@@ -181,7 +181,7 @@ func TestNetworkHasNoOperatorCalls(t *testing.T) {
 	tm := newTerminal(t)
 	op := operatorServer(t, tm)
 	nw := networkServer(t, tm, httpapi.NetworkOptions{})
-	reg, regKey := addClient(t, op.URL, "Till 1", outbox.RoleRegister)
+	reg, regKey := addClient(t, op.URL, "Till 1", store.RoleRegister)
 	for _, c := range []struct{ method, path string }{
 		{"POST", "/v1/clients"}, {"GET", "/v1/clients"}, {"POST", "/v1/clients/" + reg + "/rotate"},
 		{"POST", "/v1/clients/" + reg + "/revoke"}, {"GET", "/v1/queue"}, {"POST", "/v1/sync"},
@@ -236,7 +236,7 @@ func TestNetworkReadsNoMoreThanItsLargestBody(t *testing.T) {
 	tm := newTerminal(t)
 	op := operatorServer(t, tm)
 	nw := networkServer(t, tm, httpapi.NetworkOptions{})
-	number, _ := addClient(t, op.URL, "Fleet HQ", outbox.RoleFleet)
+	number, _ := addClient(t, op.URL, "Fleet HQ", store.RoleFleet)
 	for _, tc := range []struct {
 		name string
 		size int

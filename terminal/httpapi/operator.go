@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"showpos/sync/broadcast"
-	"showpos/sync/outbox"
 	"showpos/terminal/checkout"
 	"showpos/terminal/request"
+	"showpos/terminal/store"
 	"showpos/terminal/strictjson"
 )
 
@@ -21,7 +21,7 @@ type Register interface {
 	NewRequest(ctx context.Context, amount, symbol, memo string) (*request.Document, error)
 	Request(id string) (*request.Document, error)
 	Cancel(ctx context.Context, id string) (*request.Document, error)
-	Payments(f outbox.PaymentFilter) ([]checkout.PaymentView, error)
+	Payments(f store.PaymentFilter) ([]checkout.PaymentView, error)
 	Totals(from, to time.Time) (checkout.Totals, error)
 }
 
@@ -260,8 +260,8 @@ type PaymentList struct {
 
 func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var f outbox.PaymentFilter
-	switch st := outbox.PaymentState(q.Get("state")); {
+	var f store.PaymentFilter
+	switch st := store.PaymentState(q.Get("state")); {
 	case st == "", st.Known():
 		f.State = st
 	default:

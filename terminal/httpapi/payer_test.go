@@ -22,7 +22,6 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/asset"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
@@ -30,6 +29,7 @@ import (
 	"showpos/terminal/paytx"
 	"showpos/terminal/qrread"
 	"showpos/terminal/request"
+	"showpos/terminal/store"
 )
 
 const testConfig = `
@@ -77,7 +77,7 @@ type terminal struct {
 	t     *testing.T
 	path  string
 	cfg   *config.Config
-	store *outbox.Store
+	store *store.Store
 	till  *checkout.Service
 	clock *fakeClock
 	srv   *httptest.Server
@@ -90,19 +90,19 @@ func newTerminal(t *testing.T) *terminal {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "showpos.db")
-	store, err := outbox.Open(path, nil)
+	st, err := store.Open(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	key, _ := crypto.GenerateKey()
 	clock := &fakeClock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: store, Clock: clock})
+	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: st, Clock: clock})
 	srv := httptest.NewServer(httpapi.Payer(till, nil))
 	t.Cleanup(func() {
 		srv.Close()
-		store.Close()
+		st.Close()
 	})
-	return &terminal{t: t, path: path, cfg: cfg, store: store, till: till, clock: clock, srv: srv}
+	return &terminal{t: t, path: path, cfg: cfg, store: st, till: till, clock: clock, srv: srv}
 }
 
 func (tm *terminal) request(amount, symbol string) *request.Request {
@@ -241,7 +241,7 @@ func TestPaymentAcceptedOnceAndRepeatAnswersTheSame(t *testing.T) {
 				t.Fatal(err)
 			}
 			raw, _ := tx.MarshalBinary()
-			if !bytes.Equal(p.Raw, raw) || p.State != outbox.PaymentQueued || p.Nonce != 7 {
+			if !bytes.Equal(p.Raw, raw) || p.State != store.PaymentQueued || p.Nonce != 7 {
 				t.Errorf("stored payment = %+v", p)
 			}
 		})
@@ -423,7 +423,7 @@ func TestBroadcastBadBodies(t *testing.T) {
 	if a := tm.get(checkout.BroadcastPath); a.status != 405 || a.code() != "method_not_allowed" {
 		t.Errorf("GET broadcastTx: %d %v", a.status, a.body)
 	}
-	ps, err := tm.store.Payments(outbox.PaymentFilter{})
+	ps, err := tm.store.Payments(store.PaymentFilter{})
 	if err != nil || len(ps) != 0 {
 		t.Errorf("bad bodies stored %d payments (%v)", len(ps), err)
 	}
@@ -462,7 +462,7 @@ func TestBroadcastRefusesMemberNamesNotExactlyDeclared(t *testing.T) {
 			}
 		})
 	}
-	ps, err := tm.store.Payments(outbox.PaymentFilter{})
+	ps, err := tm.store.Payments(store.PaymentFilter{})
 	if err != nil || len(ps) != 0 {
 		t.Fatalf("refused bodies stored %d payments (%v)", len(ps), err)
 	}
@@ -502,14 +502,14 @@ func TestAcceptedPaymentsSurviveReopen(t *testing.T) {
 	if err := tm.store.Close(); err != nil {
 		t.Fatal(err)
 	}
-	store, err := outbox.Open(tm.path, nil)
+	st, err := store.Open(tm.path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer store.Close()
+	defer st.Close()
 	accepted := 0
 	for i, res := range results {
-		p, err := store.Payment(res.tx.Hash())
+		p, err := st.Payment(res.tx.Hash())
 		switch res.status {
 		case http.StatusAccepted:
 			accepted++
@@ -572,9 +572,9 @@ func TestDamagedStoredRequest(t *testing.T) {
 	tm := newTerminal(t)
 	const id = "0123456789abcdef0123456789abcdef"
 	now := tm.clock.Now()
-	err := tm.store.PutRequest(context.Background(), outbox.Request{
+	err := tm.store.PutRequest(context.Background(), store.Request{
 		ID: id, Asset: "ETH", Amount: big.NewInt(1), CreatedAt: now, ExpiresAt: now.Add(time.Minute),
-		Status: outbox.RequestPending, Doc: []byte{request.CompactVersion, 0x00, 0x01},
+		Status: store.RequestPending, Doc: []byte{request.CompactVersion, 0x00, 0x01},
 	})
 	if err != nil {
 		t.Fatal(err)

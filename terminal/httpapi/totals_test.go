@@ -9,25 +9,25 @@ import (
 	"testing"
 	"time"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/httpapi"
 	"showpos/terminal/paytx"
+	"showpos/terminal/store"
 )
 
 // pay accepts a payment of amount through the payer API and moves it to
 // state.
-func (tm *terminal) pay(amount, symbol string, state outbox.PaymentState) {
+func (tm *terminal) pay(amount, symbol string, state store.PaymentState) {
 	tm.t.Helper()
 	r := tm.request(amount, symbol)
 	tx := sign(tm.t, r, newKey(tm.t), paytx.Options{})
 	if a := tm.broadcast(r.ID, tx); a.status != 202 {
 		tm.t.Fatalf("pay %s %s: %d %v", amount, symbol, a.status, a.body)
 	}
-	if state == outbox.PaymentQueued {
+	if state == store.PaymentQueued {
 		return
 	}
 	reason := ""
-	if state == outbox.PaymentFailed {
+	if state == store.PaymentFailed {
 		reason = "reverted"
 	}
 	if _, err := tm.store.SetPaymentState(context.Background(), tx.Hash(), state, reason, tm.clock.Now()); err != nil {
@@ -55,20 +55,20 @@ func TestTotalsPerAssetAndState(t *testing.T) {
 	op := operatorServer(t, tm, httpapi.OperatorOptions{Location: plus13})
 
 	tm.clock.Add(-time.Hour - time.Second) // 23:59:59 the day before, local
-	tm.pay("0.01", "ETH", outbox.PaymentQueued)
+	tm.pay("0.01", "ETH", store.PaymentQueued)
 	tm.clock.Add(time.Hour + time.Second)
 
-	tm.pay("0.1", "ETH", outbox.PaymentConfirmed)
-	tm.pay("0.25", "ETH", outbox.PaymentConfirmed)
-	tm.pay("0.05", "ETH", outbox.PaymentQueued)
-	tm.pay("0.3", "ETH", outbox.PaymentBroadcast)
-	tm.pay("0.2", "ETH", outbox.PaymentFailed)
-	tm.pay("12.5", "TUSD", outbox.PaymentConfirmed)
-	tm.pay("3", "TUSD", outbox.PaymentQueued)
-	tm.pay("1.25", "TUSD", outbox.PaymentFailed)
+	tm.pay("0.1", "ETH", store.PaymentConfirmed)
+	tm.pay("0.25", "ETH", store.PaymentConfirmed)
+	tm.pay("0.05", "ETH", store.PaymentQueued)
+	tm.pay("0.3", "ETH", store.PaymentBroadcast)
+	tm.pay("0.2", "ETH", store.PaymentFailed)
+	tm.pay("12.5", "TUSD", store.PaymentConfirmed)
+	tm.pay("3", "TUSD", store.PaymentQueued)
+	tm.pay("1.25", "TUSD", store.PaymentFailed)
 
 	tm.clock.Add(24 * time.Hour) // the next local day
-	tm.pay("7", "TUSD", outbox.PaymentQueued)
+	tm.pay("7", "TUSD", store.PaymentQueued)
 
 	a := call(t, "GET", op.URL+"/v1/totals?day=2026-11-24", "")
 	want := `{"assets":[` +

@@ -13,7 +13,7 @@ import (
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
 	"showpos/sync/devchain"
-	"showpos/sync/outbox"
+	"showpos/terminal/store"
 )
 
 // drainResult is one drain: how many, how long.
@@ -68,11 +68,11 @@ func measureDrain(ctx context.Context, dir, queued string, n int, oneAtATime boo
 	if err := copyFile(queued, path); err != nil {
 		return drainResult{}, err
 	}
-	store, err := outbox.Open(path, nil)
+	st, err := store.Open(path, nil)
 	if err != nil {
 		return drainResult{}, err
 	}
-	defer store.Close()
+	defer st.Close()
 	node, err := devchain.Start(ctx, devchain.Options{Payers: drainPayers})
 	if err != nil {
 		return drainResult{}, err
@@ -84,7 +84,7 @@ func measureDrain(ctx context.Context, dir, queued string, n int, oneAtATime boo
 		return drainResult{}, err
 	}
 	defer client.Close()
-	bc := broadcast.New(broadcast.Options{Store: store, Chain: client, OneAtATime: oneAtATime, BatchSize: 100,
+	bc := broadcast.New(broadcast.Options{Store: st, Chain: client, OneAtATime: oneAtATime, BatchSize: 100,
 		Poll: 20 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 400 * time.Millisecond})
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -94,13 +94,13 @@ func measureDrain(ctx context.Context, dir, queued string, n int, oneAtATime boo
 	wg.Go(func() { bc.Run(runCtx) })
 	deadline := start.Add(15 * time.Minute)
 	for {
-		counts, err := store.Counts()
+		counts, err := st.Counts()
 		if err != nil {
 			return drainResult{}, err
 		}
-		if counts[outbox.PaymentQueued]+counts[outbox.PaymentBroadcast] == 0 {
+		if counts[store.PaymentQueued]+counts[store.PaymentBroadcast] == 0 {
 			took := time.Since(start)
-			if counts[outbox.PaymentConfirmed]+counts[outbox.PaymentFinal] != n {
+			if counts[store.PaymentConfirmed]+counts[store.PaymentFinal] != n {
 				return drainResult{}, fmt.Errorf("drain: %v, want %d confirmed", counts, n)
 			}
 			return drainResult{n: n, took: took}, nil

@@ -15,11 +15,11 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/sync/outbox"
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
 	"showpos/terminal/paytx"
+	"showpos/terminal/store"
 	"showpos/terminal/termkey"
 )
 
@@ -31,7 +31,7 @@ func benchConfig(dataDir string) (*config.Config, error) {
 
 // till is a terminal's store and till, in this process.
 type till struct {
-	store *outbox.Store
+	store *store.Store
 	till  *checkout.Service
 }
 
@@ -45,11 +45,11 @@ func openTill(dataDir string, cfg *config.Config, onAccept func(checkout.Receipt
 	if err != nil {
 		return nil, err
 	}
-	store, err := outbox.Open(filepath.Join(dataDir, "showpos.db"), nil)
+	st, err := store.Open(filepath.Join(dataDir, "showpos.db"), nil)
 	if err != nil {
 		return nil, err
 	}
-	return &till{store: store, till: checkout.New(checkout.Options{Config: cfg, Key: key, Store: store, OnAccept: onAccept})}, nil
+	return &till{store: st, till: checkout.New(checkout.Options{Config: cfg, Key: key, Store: st, OnAccept: onAccept})}, nil
 }
 
 // payer is a wallet: a key and its next nonce.
@@ -113,8 +113,8 @@ func (t *till) fill(ctx context.Context, n, writers int, payers []*payer, fee *b
 						return
 					}
 				}
-				_, _, err = t.store.Accept(ctx, outbox.Payment{TxHash: tx.Hash(), RequestID: r.ID, From: from, Nonce: p.nonce,
-					Asset: r.Asset.Symbol, Amount: r.Amount, Raw: raw, State: outbox.PaymentQueued}, time.Now(), nil)
+				_, _, err = t.store.Accept(ctx, store.Payment{TxHash: tx.Hash(), RequestID: r.ID, From: from, Nonce: p.nonce,
+					Asset: r.Asset.Symbol, Amount: r.Amount, Raw: raw, State: store.PaymentQueued}, time.Now(), nil)
 				if err != nil {
 					fail(fmt.Errorf("payment of request %s: %w", r.ID, err))
 					return
@@ -131,8 +131,8 @@ func (t *till) fill(ctx context.Context, n, writers int, payers []*payer, fee *b
 	if err != nil {
 		return err
 	}
-	if counts[outbox.PaymentQueued] < n {
-		return fmt.Errorf("fill: %d queued, want %d", counts[outbox.PaymentQueued], n)
+	if counts[store.PaymentQueued] < n {
+		return fmt.Errorf("fill: %d queued, want %d", counts[store.PaymentQueued], n)
 	}
 	return nil
 }

@@ -1,0 +1,213 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+)
+
+// Accept stores p as the payment for request p.RequestID, in one durable
+// transaction. p.State must be PaymentQueued; the store sets Seq,
+// AcceptedAt and UpdatedAt (both now) and keeps its own copy of Raw.
+//
+// Rules, checked in this order inside the write transaction, so that two
+// payers racing for one request can never both succeed:
+//  1. a payment with p.TxHash exists: for the same RequestID it returns
+//     (existing, true, nil) and writes nothing (an idempotent repeat);
+//     for another RequestID, ErrTxReused.
+//  2. the request is missing: ErrUnknownRequest; cancelled: ErrCancelled;
+//     paid: ErrAlreadyPaid; pending but now >= ExpiresAt: ErrExpired.
+//  3. the sender+nonce index holds another hash: if that payment is queued
+//     or broadcast, ErrNonceConflict; if it is confirmed, ErrNonceConflict
+//     (the nonce is used on chain); if it failed, the nonce is free again
+//     and p may take it (the failed payment keeps its record).
+//  4. maxUnsettled != nil and Unsettled(p.Asset) + p.Amount > maxUnsettled:
+//     ErrExposureLimit.
+//  5. it writes the payment with the next Seq, the tx-hash, sender+nonce,
+//     open and acceptance-order indexes (the sender+nonce and open entries
+//     now name p, even if a failed payment held them), marks the request
+//     paid by p.TxHash and adds p.Amount to Unsettled(p.Asset).
+//
+// (stored, false, nil) is returned only after that transaction is committed
+// and fsynced. Any error means nothing of p was stored. If ctx is done
+// before the write is taken into a commit, Accept returns ctx.Err() and
+// writes nothing; once taken, it waits for the commit's outcome.
+func (s *Store) Accept(ctx context.Context, p Payment, now time.Time, maxUnsettled *big.Int) (Payment, bool, error) {
+	if err := validatePayment(p); err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", p.TxHash, err)
+	}
+	now = storeTime(now)
+	p.Amount = new(big.Int).Set(p.Amount)
+	p.Raw = bytes.Clone(p.Raw)
+	p.Reason = ""
+	p.AcceptedAt, p.UpdatedAt = now, now
+	p.Seq = 0
+
+	var (
+		out    Payment
+		repeat bool
+	)
+	err := s.write(ctx, func(w *wtx) error {
+		var err error
+		out, repeat, err = accept(w, p, now, maxUnsettled)
+		return err
+	})
+	if err != nil {
+		return Payment{}, false, err
+	}
+	return out, repeat, nil
+}
+
+// nonceFree decides rule 3 of Accept: p wants a sender+nonce that the index
+// gives to the payment with hash other. Only a failed payment gives its
+// nonce up: it was dropped or refused and can no longer be mined, so the
+// payer may sign a new transaction with the same nonce. A queued or
+// broadcast one may still be mined, a confirmed one was: at most one
+// transaction per sender+nonce ever is.
+//
+// Every older payment at that sender+nonce failed before the index moved on
+// (failed is final), so the payment the index names is the only one to ask.
+func nonceFree(w *wtx, p Payment, other []byte) error {
+	holder, err := decodeStored(w, other)
+	if err != nil {
+		return fmt.Errorf("sender %s nonce %d index names 0x%x: %w", p.From, p.Nonce, other, err)
+	}
+	switch holder.State {
+	case PaymentFailed:
+		return nil
+	case PaymentConfirmed, PaymentFinal:
+		return fmt.Errorf("sender %s nonce %d already used on chain by %s: %w", p.From, p.Nonce, holder.TxHash, ErrNonceConflict)
+	case PaymentQueued, PaymentBroadcast:
+		return fmt.Errorf("sender %s nonce %d already used by %s (%s): %w", p.From, p.Nonce, holder.TxHash, holder.State, ErrNonceConflict)
+	}
+	return fmt.Errorf("sender %s nonce %d: payment %s has state %q: %w", p.From, p.Nonce, holder.TxHash, holder.State, ErrCorrupt)
+}
+
+// decodeStored reads the payment with that hash, which an index names: its
+// absence is damage, not an unknown payment.
+func decodeStored(w *wtx, hash []byte) (Payment, error) {
+	v, err := w.getChecked(bucketPayments, hash)
+	if err != nil {
+		return Payment{}, err
+	}
+	if v == nil {
+		return Payment{}, fmt.Errorf("payment 0x%x missing: %w", hash, ErrCorrupt)
+	}
+	return decodePayment(v)
+}
+
+func validatePayment(p Payment) error {
+	switch {
+	case p.State != PaymentQueued:
+		return fmt.Errorf("new payment in state %q, want %q: %w", p.State, PaymentQueued, ErrBadTransition)
+	case p.RequestID == "":
+		return errors.New("empty request ID")
+	case p.Asset == "":
+		return errors.New("empty asset")
+	case p.Amount == nil || p.Amount.Sign() < 0:
+		return fmt.Errorf("amount %v: want a non-negative amount", p.Amount)
+	}
+	return nil
+}
+
+// accept is Accept's transaction body: all reads and checks, then writes.
+func accept(w *wtx, p Payment, now time.Time, maxUnsettled *big.Int) (Payment, bool, error) {
+	hash := p.TxHash
+	v, err := w.getChecked(bucketPayments, hash[:])
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	if v != nil {
+		existing, err := decodePayment(v)
+		if err != nil {
+			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+		}
+		if existing.RequestID == p.RequestID {
+			return existing, true, nil
+		}
+		return Payment{}, false, fmt.Errorf("accept %s: stored for request %q: %w", hash, existing.RequestID, ErrTxReused)
+	}
+
+	v, err = w.getChecked(bucketRequests, []byte(p.RequestID))
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	if v == nil {
+		return Payment{}, false, fmt.Errorf("accept %s: request %q: %w", hash, p.RequestID, ErrUnknownRequest)
+	}
+	req, err := decodeRequest(v)
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	switch {
+	case req.Status == RequestCancelled:
+		return Payment{}, false, fmt.Errorf("accept %s: request %q: %w", hash, req.ID, ErrCancelled)
+	case req.Status == RequestPaid:
+		return Payment{}, false, fmt.Errorf("accept %s: request %q paid by %s: %w", hash, req.ID, req.PaidTx, ErrAlreadyPaid)
+	case req.StatusAt(now) == RequestExpired:
+		return Payment{}, false, fmt.Errorf("accept %s: request %q expired at %s: %w", hash, req.ID, req.ExpiresAt.Format(time.RFC3339), ErrExpired)
+	case req.Status != RequestPending:
+		return Payment{}, false, fmt.Errorf("accept %s: request %q has status %q: %w", hash, req.ID, req.Status, ErrCorrupt)
+	}
+
+	snKey := senderNonceKey(p.From, p.Nonce)
+	other, err := w.getChecked(bucketBySender, snKey)
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	if other != nil && !bytes.Equal(other, hash[:]) {
+		if err := nonceFree(w, p, other); err != nil {
+			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+		}
+	}
+
+	u, err := w.getChecked(bucketUnsettled, []byte(p.Asset))
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	unsettled, err := decodeAmount(p.Asset, u)
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	unsettled.Add(unsettled, p.Amount)
+	if maxUnsettled != nil && unsettled.Cmp(maxUnsettled) > 0 {
+		return Payment{}, false, fmt.Errorf("accept %s: unsettled %s would be %s, limit %s: %w", hash, p.Asset, unsettled, maxUnsettled, ErrExposureLimit)
+	}
+	count, err := readCount(w.tx, PaymentQueued)
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+
+	// Checks done; from here on, only writes.
+	seq, err := w.nextSeq(bucketBySeq)
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: next seq: %w", hash, err)
+	}
+	p.Seq = seq
+	req.Status, req.PaidTx = RequestPaid, hash
+	encP, err := encodePayment(p)
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	encR, err := encodeRequest(req)
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	for _, kv := range []struct{ b, k, v []byte }{
+		{bucketPayments, hash[:], encP},
+		{bucketBySender, snKey, hash[:]},
+		{bucketOpen, snKey, hash[:]},
+		{bucketBySeq, seqKey(seq), hash[:]},
+		{bucketRequests, []byte(req.ID), encR},
+		{bucketUnsettled, []byte(p.Asset), []byte(unsettled.String())},
+		{bucketCounts, []byte(PaymentQueued), countBytes(count + 1)},
+	} {
+		if err := w.putChecked(kv.b, kv.k, kv.v); err != nil {
+			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+		}
+	}
+	return p, false, nil
+}

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+
+	"go.etcd.io/bbolt"
+)
+
+// Every value the store writes (schema 2) ends with a CRC-32C (Castagnoli),
+// 4 bytes big-endian, over
+//
+//	uvarint(len(bucket)) || bucket || uvarint(len(key)) || key || value
+//
+// so that a value changed on disk, or moved to another key or bucket, is
+// found when it is read. bbolt checksums only its meta pages; without this a
+// flipped byte in a data page that leaves the B+tree valid would be served
+// as a true record. Keys carry no CRC of their own: a value's CRC covers its
+// key, and Open checks that every index entry names a stored payment.
+//
+// All writes go through wtx.putChecked and all reads through getChecked or
+// checkValue; wtx.put (commit.go) writes raw bytes and is for them alone.
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+const crcLen = 4
+
+func recordCRC(bucket, key, value []byte) uint32 {
+	var n [binary.MaxVarintLen64]byte
+	crc := crc32.Update(0, castagnoli, n[:binary.PutUvarint(n[:], uint64(len(bucket)))])
+	crc = crc32.Update(crc, castagnoli, bucket)
+	crc = crc32.Update(crc, castagnoli, n[:binary.PutUvarint(n[:], uint64(len(key)))])
+	crc = crc32.Update(crc, castagnoli, key)
+	return crc32.Update(crc, castagnoli, value)
+}
+
+// seal returns value with its CRC appended, in a new slice.
+func seal(bucket, key, value []byte) []byte {
+	out := make([]byte, len(value), len(value)+crcLen)
+	copy(out, value)
+	return binary.BigEndian.AppendUint32(out, recordCRC(bucket, key, value))
+}
+
+// checkValue checks a stored value read under key from bucket and returns
+// it without its CRC (a sub-slice of v, valid as long as v is). A nil v
+// (absent) gives nil, nil. A mismatch is an error wrapping ErrCorrupt that
+// names the bucket and key.
+func checkValue(bucket, key, v []byte) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	if len(v) < crcLen {
+		return nil, fmt.Errorf("bucket %s key %q: value of %d bytes has no room for its CRC: %w", bucket, key, len(v), ErrCorrupt)
+	}
+	body := v[:len(v)-crcLen]
+	if got, want := recordCRC(bucket, key, body), binary.BigEndian.Uint32(v[len(body):]); got != want {
+		return nil, fmt.Errorf("bucket %s key %q: CRC mismatch (stored %08x, computed %08x): %w", bucket, key, want, got, ErrCorrupt)
+	}
+	return body, nil
+}
+
+// getChecked returns the value stored under key in the top-level bucket,
+// CRC checked; nil, nil if there is none. The value is valid for the life
+// of tx.
+func getChecked(tx *bbolt.Tx, bucket, key []byte) ([]byte, error) {
+	b := tx.Bucket(bucket)
+	if b == nil {
+		return nil, fmt.Errorf("bucket %s missing: %w", bucket, ErrCorrupt)
+	}
+	return checkValue(bucket, key, b.Get(key))
+}
+
+// getChecked is getChecked in the write transaction.
+func (w *wtx) getChecked(bucket, key []byte) ([]byte, error) { return getChecked(w.tx, bucket, key) }
+
+// putChecked stores value under key in bucket with its CRC appended.
+func (w *wtx) putChecked(bucket, key, value []byte) error {
+	return w.put(bucket, key, seal(bucket, key, value))
+}

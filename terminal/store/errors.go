@@ -1,0 +1,41 @@
+package store
+
+import "errors"
+
+// Sentinel errors. Methods return them wrapped with the operation and its
+// subject (for example "accept 0xab…: tx hash reused for another request");
+// test with errors.Is. Invalid arguments (a nil amount, an empty ID, a state
+// that is not a PaymentState) are reported with plain errors: they are
+// programming mistakes, not refusals.
+var (
+	// ErrUnknownRequest: no request with that ID is stored.
+	ErrUnknownRequest = errors.New("unknown request")
+	// ErrRequestExists: PutRequest was given an ID that is already stored.
+	ErrRequestExists = errors.New("request already exists")
+	// ErrCancelled: the request was cancelled and can no longer be paid.
+	ErrCancelled = errors.New("request cancelled")
+	// ErrAlreadyPaid: the request is paid by another transaction.
+	ErrAlreadyPaid = errors.New("request already paid")
+	// ErrExpired: the request is pending but its expiry has passed.
+	ErrExpired = errors.New("request expired")
+	// ErrTxReused: the transaction hash is stored for a different request.
+	ErrTxReused = errors.New("tx hash already used for another request")
+	// ErrNonceConflict: another transaction from the same sender with the
+	// same nonce is stored and queued, broadcast or confirmed (the message
+	// then says "used on chain"); at most one of them can ever be mined. A
+	// failed one does not block its nonce.
+	ErrNonceConflict = errors.New("sender nonce already used by another tx")
+	// ErrExposureLimit: accepting would raise the unsettled amount of the
+	// asset above the caller's limit.
+	ErrExposureLimit = errors.New("unsettled exposure limit reached")
+	// ErrUnknownPayment: no payment with that hash (or sender and nonce).
+	ErrUnknownPayment = errors.New("unknown payment")
+	// ErrBadTransition: the payment state change is not allowed.
+	ErrBadTransition = errors.New("illegal payment state transition")
+	// ErrLocked: another process holds the store's file lock.
+	ErrLocked = errors.New("store file locked by another process")
+	// ErrCorrupt: the store file is damaged or not a store file.
+	ErrCorrupt = errors.New("store file corrupt")
+	// ErrClosed: the Store was closed.
+	ErrClosed = errors.New("store closed")
+)

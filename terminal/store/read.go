@@ -1,0 +1,215 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"runtime/debug"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"go.etcd.io/bbolt"
+)
+
+// Reads run in their own bbolt read transactions, concurrently with each
+// other and with the committer. Each sees one consistent committed state.
+// A read may see a commit a moment before it is fsynced (bbolt publishes
+// the new meta page, then syncs it); the writer's call has not returned
+// yet then.
+
+// view runs fn in a read transaction. A panic or memory fault while reading
+// (the file damaged after Open) becomes an error wrapping ErrCorrupt.
+func (s *Store) view(fn func(*bbolt.Tx) error) (err error) {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			err = corruptf(s.path, "read failed: %v", r)
+		}
+	}()
+	err = s.db.View(fn)
+	if errors.Is(err, bbolt.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}
+
+// Request returns the stored request; ErrUnknownRequest if there is none.
+func (s *Store) Request(id string) (Request, error) {
+	var r Request
+	err := s.view(func(tx *bbolt.Tx) error {
+		v, err := getChecked(tx, bucketRequests, []byte(id))
+		if err != nil {
+			return fmt.Errorf("request %q: %w", id, err)
+		}
+		if v == nil {
+			return fmt.Errorf("request %q: %w", id, ErrUnknownRequest)
+		}
+		r, err = decodeRequest(v)
+		return err
+	})
+	return r, err
+}
+
+// Payment returns the payment with that tx hash; ErrUnknownPayment if none.
+func (s *Store) Payment(hash common.Hash) (Payment, error) {
+	var p Payment
+	err := s.view(func(tx *bbolt.Tx) error {
+		var err error
+		p, err = paymentByHash(tx, hash[:])
+		return err
+	})
+	return p, err
+}
+
+// PaymentBySenderNonce returns the latest payment accepted from that sender
+// with that nonce; ErrUnknownPayment if none. There is more than one only
+// when earlier ones failed (Accept lets a failed payment's nonce be paid
+// again): the latest is then the only one that may not have failed. The
+// earlier ones keep their records, found by Payment and Payments.
+func (s *Store) PaymentBySenderNonce(from common.Address, nonce uint64) (Payment, error) {
+	var p Payment
+	err := s.view(func(tx *bbolt.Tx) error {
+		h, err := getChecked(tx, bucketBySender, senderNonceKey(from, nonce))
+		if err != nil {
+			return fmt.Errorf("payment from %s nonce %d: %w", from, nonce, err)
+		}
+		if h == nil {
+			return fmt.Errorf("payment from %s nonce %d: %w", from, nonce, ErrUnknownPayment)
+		}
+		p, err = paymentByHash(tx, h)
+		return err
+	})
+	return p, err
+}
+
+func paymentByHash(tx *bbolt.Tx, hash []byte) (Payment, error) {
+	v, err := getChecked(tx, bucketPayments, hash)
+	if err != nil {
+		return Payment{}, err
+	}
+	if v == nil {
+		return Payment{}, fmt.Errorf("payment 0x%x: %w", hash, ErrUnknownPayment)
+	}
+	return decodePayment(v)
+}
+
+// PaymentFilter selects payments for Payments.
+type PaymentFilter struct {
+	State    PaymentState // "" = any
+	Since    time.Time    // AcceptedAt >= Since; zero = open
+	Until    time.Time    // AcceptedAt < Until; zero = open
+	AfterSeq uint64       // only Seq > AfterSeq: page with the last Seq seen
+	Limit    int          // at most this many; 0 (or less) = 100
+	// Newest lists from the newest payment backwards (AfterSeq is then
+	// ignored): the latest failures, say.
+	Newest bool
+}
+
+// Payments returns the payments matching f in acceptance order (Seq
+// ascending), or newest first with f.Newest. Cost: it scans the acceptance index from AfterSeq, so a
+// selective State or time filter over many payments reads them all.
+func (s *Store) Payments(f PaymentFilter) ([]Payment, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []Payment
+	if f.AfterSeq == math.MaxUint64 {
+		return out, nil
+	}
+	err := s.view(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketBySeq).Cursor()
+		first, next := func() ([]byte, []byte) { return c.Seek(seqKey(f.AfterSeq + 1)) }, c.Next
+		if f.Newest {
+			first, next = c.Last, c.Prev
+		}
+		for k, v := first(); k != nil && len(out) < limit; k, v = next() {
+			h, err := checkValue(bucketBySeq, k, v)
+			if err != nil {
+				return fmt.Errorf("payments: %w", err)
+			}
+			p, err := paymentByHash(tx, h)
+			if err != nil {
+				return fmt.Errorf("payments: seq index 0x%x: %w", k, err)
+			}
+			if f.State != "" && p.State != f.State ||
+				!f.Since.IsZero() && p.AcceptedAt.Before(f.Since) ||
+				!f.Until.IsZero() && !p.AcceptedAt.Before(f.Until) {
+				continue
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Unsettled returns the total Amount of queued and broadcast payments in
+// asset: the terminal's exposure to payments not yet final. Never nil.
+func (s *Store) Unsettled(asset string) (*big.Int, error) {
+	var n *big.Int
+	err := s.view(func(tx *bbolt.Tx) error {
+		v, err := getChecked(tx, bucketUnsettled, []byte(asset))
+		if err != nil {
+			return err
+		}
+		n, err = decodeAmount(asset, v)
+		return err
+	})
+	if err != nil {
+		return new(big.Int), err
+	}
+	return n, nil
+}
+
+// Counts returns the number of payments in each state; every state is
+// present, zero included. It reads counters kept by the writes, not a scan.
+func (s *Store) Counts() (map[PaymentState]int, error) {
+	m := make(map[PaymentState]int, len(PaymentStates))
+	err := s.view(func(tx *bbolt.Tx) error {
+		for _, st := range PaymentStates {
+			n, err := readCount(tx, st)
+			if err != nil {
+				return err
+			}
+			m[st] = int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// OpenPayments returns every queued or broadcast payment, ordered by sender
+// and, for each sender, by nonce: the order in which the broadcaster must
+// send them. It reads the open index, so its cost follows the number of
+// unsettled payments, not the whole history; but it holds them all at
+// once, so the broadcaster reads them a window at a time instead
+// (OpenPaymentsAfter).
+func (s *Store) OpenPayments() ([]Payment, error) {
+	var out []Payment
+	err := s.view(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketOpen).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			p, err := openPayment(tx, k, v)
+			if err != nil {
+				return fmt.Errorf("open payments: %w", err)
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

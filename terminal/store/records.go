@@ -1,0 +1,331 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+)
+
+// Layout of the bbolt file (schema version 4). Every bucket lives at the
+// top level; no nested buckets. Every value shown below is followed by its
+// CRC-32C (see checksum.go); schema 1 had schema 2's layout without CRCs,
+// schema 2 kept client keys in the clear, schema 3 had no unfinal bucket;
+// Open migrates each (migrate.go, clients_seal.go).
+var (
+	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion (schema 1: "1", no CRC); "seal_check" -> sealed check (clients_seal.go)
+	bucketRequests  = []byte("requests")        // request ID -> requestRecord (JSON)
+	bucketPayments  = []byte("payments")        // tx hash (32 bytes) -> paymentRecord (JSON)
+	bucketBySender  = []byte("by_sender_nonce") // sender (20) || nonce (8, big-endian) -> tx hash
+	bucketBySeq     = []byte("by_seq")          // Seq (8, big-endian) -> tx hash; its bucket sequence issues Seq
+	bucketUnsettled = []byte("unsettled")       // asset -> decimal amount in queued or broadcast payments
+	bucketCounts    = []byte("counts")          // payment state -> count (8, big-endian)
+	bucketOpen      = []byte("open")            // sender (20) || nonce (8) -> tx hash, for queued and broadcast payments only
+	bucketUnfinal   = []byte("unfinal")         // sender (20) || nonce (8) -> tx hash, for confirmed payments only (followed until final)
+
+	allBuckets = [][]byte{bucketMeta, bucketRequests, bucketPayments, bucketBySender,
+		bucketBySeq, bucketUnsettled, bucketCounts, bucketOpen, bucketUnfinal,
+		bucketClients, bucketClientNonces, bucketNonceExpiry, bucketFleet}
+
+	keySchema = []byte("schema")
+)
+
+// schemaVersion is the schema this build writes; schemaV1 to schemaV3 are
+// the older ones it reads, and migrates at Open. Schema 3 sealed client
+// keys (a build that reads only schema 2 refuses it rather than take a
+// sealed key for an empty one); schema 4 added the unfinal index.
+const (
+	schemaVersion = "4"
+	schemaV3      = "3"
+	schemaV2      = "2"
+	schemaV1      = "1"
+)
+
+// RequestStatus is the life stage of a payment request.
+type RequestStatus string
+
+const (
+	RequestPending   RequestStatus = "pending"
+	RequestPaid      RequestStatus = "paid"
+	RequestCancelled RequestStatus = "cancelled"
+	// RequestExpired is never stored: it is derived by StatusAt.
+	RequestExpired RequestStatus = "expired"
+)
+
+// Request is a payment request shown to a payer.
+type Request struct {
+	ID        string
+	Asset     string   // asset symbol, e.g. "ETH", "TUSD"
+	Amount    *big.Int // base units
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	// Status as stored: pending, paid or cancelled. "expired" is derived,
+	// see StatusAt.
+	Status RequestStatus
+	PaidTx common.Hash // set when paid
+	Doc    []byte      // the signed request in the till's stored form (request.ParseStored), opaque to the store
+}
+
+// StatusAt is the status as seen at now: a pending request whose expiry is
+// at or before now is expired.
+func (r Request) StatusAt(now time.Time) RequestStatus {
+	if r.Status == RequestPending && !now.Before(r.ExpiresAt) {
+		return RequestExpired
+	}
+	return r.Status
+}
+
+// PaymentState is where a payment is on its way to the chain.
+type PaymentState string
+
+const (
+	PaymentQueued    PaymentState = "queued"
+	PaymentBroadcast PaymentState = "broadcast"
+	// PaymentConfirmed: mined in a block that is on the canonical chain at
+	// the configured depth; followed until that block is final, and moved
+	// back to broadcast if the block is lost.
+	PaymentConfirmed PaymentState = "confirmed"
+	// PaymentFinal: its block is final (the node's finalized block, or the
+	// configured depth where the node has none). Terminal.
+	PaymentFinal  PaymentState = "final"
+	PaymentFailed PaymentState = "failed"
+)
+
+// PaymentStates lists every state, in the order of a payment's life.
+var PaymentStates = []PaymentState{PaymentQueued, PaymentBroadcast, PaymentConfirmed, PaymentFinal, PaymentFailed}
+
+// Known reports whether s is one of PaymentStates.
+func (s PaymentState) Known() bool { return s.rank() >= 0 }
+
+// Settled reports whether money in state s is on the chain (confirmed or
+// final): what totals count as confirmed.
+func (s PaymentState) Settled() bool { return s == PaymentConfirmed || s == PaymentFinal }
+
+// rank orders states for SetPaymentState: a payment moves to a higher
+// rank, except that a confirmed one whose block is lost goes back to
+// broadcast (see allowed). Unknown states have rank -1.
+func (s PaymentState) rank() int {
+	switch s {
+	case PaymentQueued:
+		return 0
+	case PaymentBroadcast:
+		return 1
+	case PaymentConfirmed:
+		return 2
+	case PaymentFinal, PaymentFailed:
+		return 3
+	}
+	return -1
+}
+
+// allowed reports whether a payment may move from s to to (to == s: its
+// Delivery changes). Final and failed are terminal.
+func (s PaymentState) allowed(to PaymentState) bool {
+	switch {
+	case to.rank() < 0 || s.terminal():
+		return false
+	case s == PaymentConfirmed && to == PaymentBroadcast:
+		return true // its block was lost: sent again
+	}
+	return to.rank() >= s.rank()
+}
+
+// terminal reports whether s is a state a payment never leaves.
+func (s PaymentState) terminal() bool { return s == PaymentFinal || s == PaymentFailed }
+
+// unsettled reports whether a payment in state s counts toward Unsettled
+// and is in the open index. Confirmed payments do not: their money is on
+// the canonical chain; one whose block is lost counts again.
+func (s PaymentState) unsettled() bool { return s == PaymentQueued || s == PaymentBroadcast }
+
+// unfinal reports whether a payment in state s is in the unfinal index.
+func (s PaymentState) unfinal() bool { return s == PaymentConfirmed }
+
+// Payment is an accepted, signed transaction paying one request.
+type Payment struct {
+	TxHash     common.Hash
+	RequestID  string
+	From       common.Address
+	Nonce      uint64
+	Asset      string
+	Amount     *big.Int // amount paid, base units of Asset
+	Raw        []byte   // the signed tx exactly as received
+	State      PaymentState
+	Reason     string // why failed
+	AcceptedAt time.Time
+	UpdatedAt  time.Time
+	Seq        uint64 // assigned by the store: acceptance order, strictly increasing, never reused
+	// Delivery is the broadcaster's bookkeeping, changed only through Apply.
+	Delivery Delivery
+}
+
+// Delivery records how a payment is getting to the chain.
+type Delivery struct {
+	Attempts    int       // sends tried
+	NextAttempt time.Time // not before; zero: at once
+	LastError   string    // the node's or the link's last answer that was not success
+	SentAt      time.Time // when a node first took it (zero: never)
+	Block       uint64    // block it was mined in (0: not seen mined)
+	// BlockHash is the hash of Block as the receipt named it and the
+	// canonical header at that height had it when last checked (zero: not
+	// known; records written before schema 3 have none).
+	BlockHash common.Hash
+	// Reorgs counts the times a block this payment was mined in was lost
+	// (the canonical chain took another block at its height and the
+	// transaction was no longer found there); ReorgNote says what happened
+	// the last time.
+	Reorgs    int
+	ReorgNote string
+	// Retrying is when the current run of one retryable kind of error
+	// began (e.g. "insufficient funds"), for windows shorter than the
+	// payment's whole life; zero when the last attempt did not fail so.
+	Retrying time.Time
+}
+
+// The stored forms. Amounts are decimal strings, byte fields base64, times
+// RFC 3339 in UTC. Separate from the API types so the file format changes
+// only on purpose.
+type requestRecord struct {
+	ID        string        `json:"id"`
+	Asset     string        `json:"asset"`
+	Amount    string        `json:"amount"`
+	CreatedAt time.Time     `json:"created_at"`
+	ExpiresAt time.Time     `json:"expires_at"`
+	Status    RequestStatus `json:"status"`
+	PaidTx    *common.Hash  `json:"paid_tx,omitempty"`
+	Doc       []byte        `json:"doc"`
+}
+
+type paymentRecord struct {
+	TxHash     common.Hash     `json:"tx_hash"`
+	RequestID  string          `json:"request_id"`
+	From       common.Address  `json:"from"`
+	Nonce      uint64          `json:"nonce"`
+	Asset      string          `json:"asset"`
+	Amount     string          `json:"amount"`
+	Raw        []byte          `json:"raw"`
+	State      PaymentState    `json:"state"`
+	Reason     string          `json:"reason,omitempty"`
+	AcceptedAt time.Time       `json:"accepted_at"`
+	UpdatedAt  time.Time       `json:"updated_at"`
+	Seq        uint64          `json:"seq"`
+	Delivery   *deliveryRecord `json:"delivery,omitempty"`
+}
+
+type deliveryRecord struct {
+	Attempts    int       `json:"attempts,omitempty"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	LastError   string    `json:"last_error,omitempty"`
+	SentAt      time.Time `json:"sent_at,omitzero"`
+	Block       uint64    `json:"block,omitempty"`
+	Retrying    time.Time `json:"retrying,omitzero"`
+	// Schema 3 added these; older records have none, and read as zero.
+	BlockHash *common.Hash `json:"block_hash,omitempty"`
+	Reorgs    int          `json:"reorgs,omitempty"`
+	ReorgNote string       `json:"reorg_note,omitempty"`
+}
+
+func encodeRequest(r Request) ([]byte, error) {
+	rec := requestRecord{
+		ID: r.ID, Asset: r.Asset, Amount: r.Amount.String(),
+		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, Status: r.Status, Doc: r.Doc,
+	}
+	if r.PaidTx != (common.Hash{}) {
+		h := r.PaidTx
+		rec.PaidTx = &h
+	}
+	return json.Marshal(rec)
+}
+
+func decodeRequest(b []byte) (Request, error) {
+	var rec requestRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return Request{}, fmt.Errorf("decode request: %v: %w", err, ErrCorrupt)
+	}
+	amount, ok := new(big.Int).SetString(rec.Amount, 10)
+	if !ok {
+		return Request{}, fmt.Errorf("decode request %s: bad amount %q: %w", rec.ID, rec.Amount, ErrCorrupt)
+	}
+	r := Request{
+		ID: rec.ID, Asset: rec.Asset, Amount: amount,
+		CreatedAt: rec.CreatedAt, ExpiresAt: rec.ExpiresAt, Status: rec.Status, Doc: rec.Doc,
+	}
+	if rec.PaidTx != nil {
+		r.PaidTx = *rec.PaidTx
+	}
+	return r, nil
+}
+
+func encodePayment(p Payment) ([]byte, error) {
+	rec := paymentRecord{
+		TxHash: p.TxHash, RequestID: p.RequestID, From: p.From, Nonce: p.Nonce,
+		Asset: p.Asset, Amount: p.Amount.String(), Raw: p.Raw, State: p.State,
+		Reason: p.Reason, AcceptedAt: p.AcceptedAt, UpdatedAt: p.UpdatedAt, Seq: p.Seq,
+	}
+	if d := p.Delivery; d != (Delivery{}) {
+		rec.Delivery = &deliveryRecord{
+			Attempts: d.Attempts, NextAttempt: d.NextAttempt, LastError: d.LastError,
+			SentAt: d.SentAt, Block: d.Block, Retrying: d.Retrying,
+			Reorgs: d.Reorgs, ReorgNote: d.ReorgNote,
+		}
+		if d.BlockHash != (common.Hash{}) {
+			h := d.BlockHash
+			rec.Delivery.BlockHash = &h
+		}
+	}
+	return json.Marshal(rec)
+}
+
+func decodePayment(b []byte) (Payment, error) {
+	var rec paymentRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return Payment{}, fmt.Errorf("decode payment: %v: %w", err, ErrCorrupt)
+	}
+	amount, ok := new(big.Int).SetString(rec.Amount, 10)
+	if !ok {
+		return Payment{}, fmt.Errorf("decode payment %s: bad amount %q: %w", rec.TxHash, rec.Amount, ErrCorrupt)
+	}
+	p := Payment{
+		TxHash: rec.TxHash, RequestID: rec.RequestID, From: rec.From, Nonce: rec.Nonce,
+		Asset: rec.Asset, Amount: amount, Raw: rec.Raw, State: rec.State,
+		Reason: rec.Reason, AcceptedAt: rec.AcceptedAt, UpdatedAt: rec.UpdatedAt, Seq: rec.Seq,
+	}
+	if d := rec.Delivery; d != nil {
+		p.Delivery = Delivery{
+			Attempts: d.Attempts, NextAttempt: d.NextAttempt, LastError: d.LastError,
+			SentAt: d.SentAt, Block: d.Block, Retrying: d.Retrying,
+			Reorgs: d.Reorgs, ReorgNote: d.ReorgNote,
+		}
+		if d.BlockHash != nil {
+			p.Delivery.BlockHash = *d.BlockHash
+		}
+	}
+	return p, nil
+}
+
+// storeTime drops the monotonic reading and the zone so that a time reads
+// back from the file equal (==) to what was returned when it was written.
+func storeTime(t time.Time) time.Time { return t.Round(0).UTC() }
+
+func senderNonceKey(from common.Address, nonce uint64) []byte {
+	k := make([]byte, common.AddressLength+8)
+	copy(k, from[:])
+	binary.BigEndian.PutUint64(k[common.AddressLength:], nonce)
+	return k
+}
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+func decodeAmount(asset string, v []byte) (*big.Int, error) {
+	if v == nil {
+		return new(big.Int), nil
+	}
+	n, ok := new(big.Int).SetString(string(v), 10)
+	if !ok {
+		return nil, fmt.Errorf("unsettled %s: bad amount %q: %w", asset, v, ErrCorrupt)
+	}
+	return n, nil
+}

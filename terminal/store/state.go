@@ -1,0 +1,290 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+)
+
+// SetPaymentState moves a payment forward along
+// queued -> broadcast -> confirmed -> final | failed (steps may be
+// skipped, e.g. queued -> failed) and returns it; the change is durable on
+// return. The one move back is confirmed -> broadcast: the payment's block
+// was lost and it is sent again. reason is stored with the new state
+// (meant for failed). UpdatedAt becomes now. Leaving the unsettled states
+// (queued, broadcast) subtracts Amount from Unsettled(Asset) and removes
+// the payment from the open index; coming back to them adds it again.
+// Entering confirmed enters the unfinal index; leaving it, leaves it.
+//
+// Setting the state a queued, broadcast or confirmed payment already has
+// is a no-op that returns it unchanged. Any move out of final or failed,
+// or any other move backwards, gives ErrBadTransition; an unknown hash
+// ErrUnknownPayment.
+func (s *Store) SetPaymentState(ctx context.Context, hash common.Hash, state PaymentState, reason string, now time.Time) (Payment, error) {
+	var out Payment
+	err := s.write(ctx, func(w *wtx) error {
+		p, err := loadPayment(w, hash)
+		if err != nil {
+			return fmt.Errorf("set state %s: %w", hash, err)
+		}
+		if p.State == state && !state.terminal() {
+			out = p
+			return nil
+		}
+		next := p
+		next.State, next.Reason = state, reason
+		pw, err := planTransition(w, p, next, storeTime(now))
+		if err != nil {
+			return fmt.Errorf("set state %s: %w", hash, err)
+		}
+		if err := pw.do(w); err != nil {
+			return fmt.Errorf("set state %s: %w", hash, err)
+		}
+		out = pw.p
+		return nil
+	})
+	if err != nil {
+		return Payment{}, err
+	}
+	return out, nil
+}
+
+// Change is one update Apply makes to a payment: its new state, reason and
+// delivery bookkeeping. State may stay what it is.
+type Change struct {
+	Hash     common.Hash
+	State    PaymentState
+	Reason   string
+	Delivery Delivery
+}
+
+// Apply makes all changes in one durable transaction, so a broadcaster's
+// round of sends and lookups is recorded whole or not at all, with one
+// fsync. Each change keeps the transition rules of SetPaymentState, except
+// that a queued, broadcast or confirmed payment may keep its state while
+// its Delivery changes. If any change is refused (unknown payment, illegal transition),
+// none is made. It returns the payments as stored, in the order given.
+func (s *Store) Apply(ctx context.Context, now time.Time, changes []Change) ([]Payment, error) {
+	if len(changes) == 0 {
+		return nil, nil
+	}
+	now = storeTime(now)
+	out := make([]Payment, len(changes))
+	err := s.write(ctx, func(w *wtx) error {
+		// Plan every change against the transaction's view first, counting
+		// earlier changes of this batch, then write.
+		plans := make([]*plannedWrite, len(changes))
+		staged := make(map[common.Hash]Payment, len(changes))
+		counts := newCountDeltas()
+		for i, c := range changes {
+			p, ok := staged[c.Hash]
+			if !ok {
+				var err error
+				if p, err = loadPayment(w, c.Hash); err != nil {
+					return fmt.Errorf("apply %s: %w", c.Hash, err)
+				}
+			}
+			next := p
+			next.State, next.Reason, next.Delivery = c.State, c.Reason, c.Delivery
+			if c.State == "" {
+				next.State = p.State
+			}
+			pw, err := planTransitionWith(w, p, next, now, counts)
+			if err != nil {
+				return fmt.Errorf("apply %s: %w", c.Hash, err)
+			}
+			plans[i], staged[c.Hash] = pw, pw.p
+		}
+		for i, pw := range plans {
+			if err := pw.do(w); err != nil {
+				return fmt.Errorf("apply %s: %w", changes[i].Hash, err)
+			}
+			out[i] = pw.p
+		}
+		return counts.write(w)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func loadPayment(w *wtx, hash common.Hash) (Payment, error) {
+	v, err := w.getChecked(bucketPayments, hash[:])
+	if err != nil {
+		return Payment{}, err
+	}
+	if v == nil {
+		return Payment{}, ErrUnknownPayment
+	}
+	return decodePayment(v)
+}
+
+// plannedWrite is a checked transition waiting to be written.
+type plannedWrite struct {
+	p      Payment
+	puts   []kv
+	key    []byte   // the payment's sender+nonce key
+	dels   [][]byte // indexes (open, unfinal) whose entry at key it leaves
+	adds   [][]byte // indexes it enters at key
+	counts *countDeltas
+}
+
+type kv struct{ b, k, v []byte }
+
+// planTransition checks the move from p to next and plans its writes:
+// the record, the state counters, the unsettled sum and the open index.
+func planTransition(w *wtx, p, next Payment, now time.Time) (*plannedWrite, error) {
+	counts := newCountDeltas()
+	pw, err := planTransitionWith(w, p, next, now, counts)
+	if err != nil {
+		return nil, err
+	}
+	pw.counts = counts
+	return pw, nil
+}
+
+func planTransitionWith(w *wtx, p, next Payment, now time.Time, counts *countDeltas) (*plannedWrite, error) {
+	from, to := p.State, next.State
+	if to.rank() < 0 {
+		return nil, fmt.Errorf("unknown state %q: %w", to, ErrBadTransition)
+	}
+	if !from.allowed(to) {
+		return nil, fmt.Errorf("%s -> %s: %w", from, to, ErrBadTransition)
+	}
+	pw := &plannedWrite{}
+	if from != to {
+		counts.add(from, -1)
+		counts.add(to, +1)
+	}
+	if from.unsettled() != to.unsettled() {
+		v, err := w.getChecked(bucketUnsettled, []byte(p.Asset))
+		if err != nil {
+			return nil, err
+		}
+		u, err := decodeAmount(p.Asset, v)
+		if err != nil {
+			return nil, err
+		}
+		// An earlier change in the same batch may already have moved it.
+		if pending, ok := counts.unsettled[p.Asset]; ok {
+			u = pending
+		}
+		if to.unsettled() {
+			// A confirmed payment whose block was lost: its money is
+			// not on the chain any more, so it counts again (it may
+			// take the sum over the exposure limit; new payments are
+			// then refused until it settles).
+			u.Add(u, p.Amount)
+		} else if u.Sub(u, p.Amount); u.Sign() < 0 {
+			return nil, fmt.Errorf("unsettled %s would be negative: %w", p.Asset, ErrCorrupt)
+		}
+		counts.unsettled[p.Asset] = u
+	}
+	key := senderNonceKey(p.From, p.Nonce)
+	if from.unsettled() && !to.unsettled() {
+		pw.dels = append(pw.dels, bucketOpen)
+	}
+	if to.unsettled() && !from.unsettled() {
+		pw.adds = append(pw.adds, bucketOpen)
+	}
+	if from.unfinal() && !to.unfinal() {
+		pw.dels = append(pw.dels, bucketUnfinal)
+	}
+	if to.unfinal() && !from.unfinal() {
+		pw.adds = append(pw.adds, bucketUnfinal)
+	}
+	pw.key = key
+	next.UpdatedAt = now
+	enc, err := encodePayment(next)
+	if err != nil {
+		return nil, err
+	}
+	pw.p = next
+	pw.puts = append(pw.puts, kv{bucketPayments, p.TxHash[:], enc})
+	return pw, nil
+}
+
+// do writes a planned transition (and, for a single one, its counters).
+func (pw *plannedWrite) do(w *wtx) error {
+	for _, e := range pw.puts {
+		if err := w.putChecked(e.b, e.k, e.v); err != nil {
+			return err
+		}
+	}
+	// Remove an index entry only if it is this payment's. It always is: a
+	// payment leaves the open index when it settles, and only then (failed)
+	// can another payment take its sender+nonce. Checked so that no
+	// transition can ever drop an entry naming another payment.
+	for _, b := range pw.dels {
+		held, err := w.getChecked(b, pw.key)
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(held, pw.p.TxHash[:]) {
+			if err := w.del(b, pw.key); err != nil {
+				return err
+			}
+		}
+	}
+	// Enter an index at the payment's sender+nonce. No other payment can
+	// hold that key: Accept refuses a nonce held by a confirmed payment, so
+	// none was accepted at it while this one was confirmed.
+	for _, b := range pw.adds {
+		held, err := w.getChecked(b, pw.key)
+		if err != nil {
+			return err
+		}
+		if held != nil && !bytes.Equal(held, pw.p.TxHash[:]) {
+			return fmt.Errorf("bucket %s: key %x names 0x%x, not %s: %w", b, pw.key, held, pw.p.TxHash, ErrCorrupt)
+		}
+		if err := w.putChecked(b, pw.key, pw.p.TxHash[:]); err != nil {
+			return err
+		}
+	}
+	if pw.counts != nil {
+		return pw.counts.write(w)
+	}
+	return nil
+}
+
+// countDeltas gathers changes to the per-state counters and the unsettled
+// sums of a batch, written once at its end.
+type countDeltas struct {
+	states    map[PaymentState]int64
+	unsettled map[string]*big.Int
+}
+
+func newCountDeltas() *countDeltas {
+	return &countDeltas{states: map[PaymentState]int64{}, unsettled: map[string]*big.Int{}}
+}
+
+func (c *countDeltas) add(s PaymentState, d int64) { c.states[s] += d }
+
+func (c *countDeltas) write(w *wtx) error {
+	for st, d := range c.states {
+		if d == 0 {
+			continue
+		}
+		n, err := readCount(w.tx, st)
+		if err != nil {
+			return err
+		}
+		if int64(n)+d < 0 {
+			return fmt.Errorf("count of %s would be negative: %w", st, ErrCorrupt)
+		}
+		if err := w.putChecked(bucketCounts, []byte(st), countBytes(uint64(int64(n)+d))); err != nil {
+			return err
+		}
+	}
+	for asset, u := range c.unsettled {
+		if err := w.putChecked(bucketUnsettled, []byte(asset), []byte(u.String())); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,290 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"showpos/sync/sealkey"
+)
+
+// Options configure Open. A nil *Options means the zero value.
+type Options struct {
+	// LockTimeout is how long Open waits for the file lock held by another
+	// process; 0 means 1s. (bbolt's own 0 would mean wait forever.)
+	LockTimeout time.Duration
+	// Logger receives open, close and commit-failure events; nil discards.
+	Logger *slog.Logger
+	// SealKeyPath is the file holding the key that seals the clients'
+	// service keys (sync/sealkey); "" means DefaultSealKeyName in the
+	// store's directory. Open makes it (mode 0600) while the store holds no
+	// sealed key, and requires it once the store does (see clients_seal.go).
+	SealKeyPath string
+}
+
+// Store is the terminal's durable store: one bbolt file, one writer
+// goroutine (the committer), any number of concurrent readers. Its methods
+// are safe for concurrent use.
+type Store struct {
+	path   string
+	db     *bbolt.DB
+	log    *slog.Logger
+	key    *sealkey.Key // seals the clients' service keys
+	c      *committer
+	closed atomic.Bool
+}
+
+// Open opens the store at path, creating it if no file exists there. A
+// new store is made whole under a temporary name and then linked into
+// place (and the directory fsynced), so a file at path is always a store
+// Open finished making: an empty file there is damage (a truncation) and
+// is refused like any other, never taken for a new store. Before returning
+// it takes the
+// file lock, checks the meta pages and file size, reads every page of the
+// file and runs bbolt's consistency check: damage is reported as an error
+// wrapping ErrCorrupt that names the file, never as a crash, and never
+// ignored. A file locked by another process gives an error wrapping
+// ErrLocked after LockTimeout. Last it loads the key that seals the
+// clients' service keys (Options.SealKeyPath), making it while the store
+// holds no sealed key, seals an older store's clear keys, and refuses a
+// store holding sealed keys whose key file is missing or another key with
+// an error wrapping ErrSealKey that names both files (clients_seal.go).
+func Open(path string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = time.Second
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+
+	fresh, err := preflight(path, o.LockTimeout)
+	if err != nil {
+		return nil, err
+	}
+	if fresh {
+		if err := create(path, o.LockTimeout); err != nil {
+			return nil, fmt.Errorf("store: create %s: %w", path, err)
+		}
+		log.Info("store: created a new store", "path", path)
+	}
+	db, err := openVerified(path, &bbolt.Options{Timeout: o.LockTimeout})
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(db, path, log); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := initSchema(db); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	keyPath := o.SealKeyPath
+	if keyPath == "" {
+		keyPath = filepath.Join(filepath.Dir(path), DefaultSealKeyName)
+	}
+	db, key, err := openSealing(db, path, keyPath, o.LockTimeout, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrateUnfinal(db, path, log); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s := &Store{path: path, db: db, log: log, key: key, c: newCommitter(db, path, log)}
+	log.Info("store: opened", "path", path, "new", fresh)
+	return s, nil
+}
+
+// Path is the file the store was opened from.
+func (s *Store) Path() string { return s.path }
+
+// Close stops accepting writes (they get ErrClosed), waits until every
+// write already submitted has its commit outcome, then closes the file.
+// Closing twice returns nil.
+func (s *Store) Close() error {
+	if s.closed.Swap(true) {
+		return nil
+	}
+	s.c.close()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: close %s: %w", s.path, err)
+	}
+	s.log.Info("store: closed", "path", s.path)
+	return nil
+}
+
+// openVerified opens the bbolt file and checks all of it. Reads of a damaged
+// mmap fault or panic; here both become an ErrCorrupt error.
+func openVerified(path string, bopts *bbolt.Options) (db *bbolt.DB, err error) {
+	var file *os.File
+	bopts.OpenFile = func(name string, flag int, mode os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, mode)
+		file = f
+		return f, err
+	}
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if r := recover(); r != nil {
+			if db != nil {
+				_ = db.Close()
+			} else if file != nil {
+				// bbolt.Open panicked, leaving its mmap, which holds the
+				// open file and so its flock: release the lock by hand.
+				// The mapping itself leaks; this happens once, at boot.
+				unlockFile(file)
+				_ = file.Close()
+			}
+			db, err = nil, corruptf(path, "reading it failed: %v", r)
+		}
+	}()
+
+	db, err = bbolt.Open(path, 0o600, bopts)
+	switch {
+	case errors.Is(err, bbolt.ErrTimeout):
+		return nil, lockedErr(path, bopts.Timeout)
+	case errors.Is(err, bbolt.ErrInvalid), errors.Is(err, bbolt.ErrVersionMismatch),
+		errors.Is(err, bbolt.ErrChecksum):
+		return nil, corruptf(path, "%v", err)
+	case err != nil:
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	schema, err := dbSchema(db)
+	if err != nil {
+		_ = db.Close()
+		return nil, corruptErr(path, err)
+	}
+	if schema != "" && schema != schemaV1 && schema != schemaV2 && schema != schemaV3 && schema != schemaVersion {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: open %s: unknown schema version %q (this build reads %q to %q)", path, schema, schemaV1, schemaVersion)
+	}
+	if err := verify(db, schema); err != nil {
+		_ = db.Close()
+		return nil, corruptErr(path, err)
+	}
+	return db, nil
+}
+
+// dbSchema reads the file's schema version ("" for a new file).
+func dbSchema(db *bbolt.DB) (schema string, err error) {
+	err = db.View(func(tx *bbolt.Tx) error {
+		schema, err = readSchema(tx)
+		return err
+	})
+	return schema, err
+}
+
+// corruptErr reports err, found checking the file at path, as damage naming
+// the file.
+func corruptErr(path string, err error) error {
+	if errors.Is(err, ErrCorrupt) {
+		return fmt.Errorf("store: %s: %w", path, err)
+	}
+	return corruptf(path, "%v", err)
+}
+
+func corruptf(path, format string, args ...any) error {
+	return fmt.Errorf("store: %s: %s: %w", path, fmt.Sprintf(format, args...), ErrCorrupt)
+}
+
+func lockedErr(path string, waited time.Duration) error {
+	return fmt.Errorf("store: %s: another process (posd) holds the file lock; waited %s: %w", path, waited, ErrLocked)
+}
+
+// create makes a new, empty store at path: bbolt's file with the buckets
+// and the schema version, built under a temporary name in the same
+// directory, fsynced (bbolt syncs every commit), then hard-linked to path
+// and the directory fsynced, so the new file's name is durable before any
+// commit to it is reported durable. Linking, unlike renaming, fails when a
+// file appeared at path meanwhile (another process made it first): that
+// file is kept, and Open goes on to check it. On a filesystem without hard
+// links it renames instead, where still no file is.
+func create(path string, lockTimeout time.Duration) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".new-*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	defer os.Remove(name)
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	db, err := bbolt.Open(name, 0o600, &bbolt.Options{Timeout: lockTimeout})
+	if err != nil {
+		return err
+	}
+	if err := initSchema(db); err != nil {
+		_ = db.Close()
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	if err := os.Link(name, path); err != nil && !errors.Is(err, os.ErrExist) {
+		// A filesystem without hard links (vfat): rename, which would
+		// replace a file made meanwhile, so only where none is yet.
+		if _, serr := os.Lstat(path); errors.Is(serr, os.ErrNotExist) {
+			if rerr := os.Rename(name, path); rerr != nil {
+				return fmt.Errorf("link: %v; rename: %w", err, rerr)
+			}
+		}
+	}
+	if err := syncDir(dir); err != nil {
+		return fmt.Errorf("sync directory: %w", err)
+	}
+	return nil
+}
+
+// initSchema creates the buckets and records the schema version on first
+// open, and creates the buckets an older file lacks. openVerified has
+// already refused a file of an unknown schema, and migrate has brought a
+// schema 1 file to schema 2 (openSealing takes it on to 3, migrateUnfinal
+// to 4).
+func initSchema(db *bbolt.DB) error {
+	complete := true
+	err := db.View(func(tx *bbolt.Tx) error {
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil {
+				complete = false
+			}
+		}
+		return nil
+	})
+	if err != nil || complete {
+		return err
+	}
+	return db.Update(func(tx *bbolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		m := tx.Bucket(bucketMeta)
+		if m.Get(keySchema) == nil {
+			return m.Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion)))
+		}
+		return nil
+	})
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}

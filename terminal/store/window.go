@@ -1,0 +1,151 @@
+package store
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/ethereum/go-ethereum/common"
+	"go.etcd.io/bbolt"
+)
+
+// Windowed reads: for a broadcaster that must not read every open payment
+// on every round. Each costs what it returns (plus one index seek), not
+// the number of open payments or the history.
+
+// OpenKey is a place in the open index, which is ordered by sender (as
+// bytes), then nonce: a payment's From and Nonce.
+type OpenKey struct {
+	From  common.Address
+	Nonce uint64
+}
+
+// bytes returns k as stored: sender (20) || nonce (8, big-endian).
+func (k OpenKey) bytes() []byte { return senderNonceKey(k.From, k.Nonce) }
+
+// Compare orders keys as the open index does: -1 if k comes before o, 1
+// after, 0 if they are the same.
+func (k OpenKey) Compare(o OpenKey) int {
+	if c := bytes.Compare(k.From[:], o.From[:]); c != 0 {
+		return c
+	}
+	return cmp.Compare(k.Nonce, o.Nonce)
+}
+
+// OpenKey returns p's place in the open index (while it is queued or
+// broadcast).
+func (p Payment) OpenKey() OpenKey { return OpenKey{From: p.From, Nonce: p.Nonce} }
+
+// OpenPaymentsAfter returns at most limit queued or broadcast payments in
+// OpenPayments' order (sender, then nonce), starting with the first whose
+// key is after after, or with the very first if after is nil; limit 0 (or
+// less) means 100. Fewer than limit means the index ends there. Passing the
+// key of the last payment returned reads the index a window at a time; a
+// payment accepted meanwhile is met if its key is after the window read.
+func (s *Store) OpenPaymentsAfter(after *OpenKey, limit int) ([]Payment, error) {
+	return s.indexAfter(bucketOpen, after, limit)
+}
+
+// UnfinalAfter is OpenPaymentsAfter over the unfinal index: the confirmed
+// payments, followed until their block is final, a window at a time.
+func (s *Store) UnfinalAfter(after *OpenKey, limit int) ([]Payment, error) {
+	return s.indexAfter(bucketUnfinal, after, limit)
+}
+
+func (s *Store) indexAfter(bucket []byte, after *OpenKey, limit int) ([]Payment, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	var out []Payment
+	err := s.view(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucket).Cursor()
+		k, v := c.First()
+		if after != nil {
+			from := after.bytes()
+			k, v = c.Seek(from)
+			if k != nil && bytes.Equal(k, from) {
+				k, v = c.Next()
+			}
+		}
+		for ; k != nil && len(out) < limit; k, v = c.Next() {
+			p, err := indexedPayment(tx, bucket, k, v)
+			if err != nil {
+				return fmt.Errorf("%s payments after: %w", bucket, err)
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// OpenBefore returns the queued or broadcast payment of from with the
+// highest nonce below nonce: the one that goes to the chain just before
+// it. ok is false if from has none open below nonce.
+func (s *Store) OpenBefore(from common.Address, nonce uint64) (p Payment, ok bool, err error) {
+	err = s.view(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketOpen).Cursor()
+		k, v := c.Seek(senderNonceKey(from, nonce))
+		if k == nil {
+			k, v = c.Last()
+		} else {
+			k, v = c.Prev()
+		}
+		if k == nil || len(k) != common.AddressLength+8 || !bytes.Equal(k[:common.AddressLength], from[:]) {
+			return nil
+		}
+		var err error
+		if p, err = openPayment(tx, k, v); err != nil {
+			return fmt.Errorf("open payment before %s nonce %d: %w", from, nonce, err)
+		}
+		ok = true
+		return nil
+	})
+	if err != nil {
+		return Payment{}, false, err
+	}
+	return p, ok, nil
+}
+
+// LastSeq returns the Seq of the latest accepted payment; 0 if there is
+// none. Every payment accepted later has a higher Seq.
+func (s *Store) LastSeq() (uint64, error) {
+	var seq uint64
+	err := s.view(func(tx *bbolt.Tx) error {
+		k, v := tx.Bucket(bucketBySeq).Cursor().Last()
+		if k == nil {
+			return nil
+		}
+		if _, err := checkValue(bucketBySeq, k, v); err != nil {
+			return fmt.Errorf("last seq: %w", err)
+		}
+		if len(k) != 8 {
+			return fmt.Errorf("last seq: key 0x%x of %d bytes: %w", k, len(k), ErrCorrupt)
+		}
+		seq = binary.BigEndian.Uint64(k)
+		return nil
+	})
+	return seq, err
+}
+
+// openPayment reads the payment an open index entry names, CRC checked.
+func openPayment(tx *bbolt.Tx, k, v []byte) (Payment, error) {
+	return indexedPayment(tx, bucketOpen, k, v)
+}
+
+// indexedPayment reads the payment an entry of the index bucket names.
+func indexedPayment(tx *bbolt.Tx, bucket, k, v []byte) (Payment, error) {
+	h, err := checkValue(bucket, k, v)
+	if err != nil {
+		return Payment{}, err
+	}
+	p, err := paymentByHash(tx, h)
+	if err != nil {
+		return Payment{}, fmt.Errorf("index 0x%x: %w", k, err)
+	}
+	return p, nil
+}

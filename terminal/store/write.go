@@ -1,0 +1,116 @@
+package store
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// write runs fn through the committer: nil means committed and fsynced.
+func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return s.c.do(ctx, fn)
+}
+
+func readCount(tx *bbolt.Tx, state PaymentState) (uint64, error) {
+	v, err := getChecked(tx, bucketCounts, []byte(state))
+	if err != nil {
+		return 0, err
+	}
+	switch len(v) {
+	case 0:
+		return 0, nil
+	case 8:
+		return binary.BigEndian.Uint64(v), nil
+	}
+	return 0, fmt.Errorf("count of %s: %d bytes: %w", state, len(v), ErrCorrupt)
+}
+
+func countBytes(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+// PutRequest stores a new request; it is durable when PutRequest returns
+// nil. r.Status must be pending (or empty, meaning pending) and PaidTx
+// unset. An existing ID gives ErrRequestExists and changes nothing.
+func (s *Store) PutRequest(ctx context.Context, r Request) error {
+	if r.Status == "" {
+		r.Status = RequestPending
+	}
+	switch {
+	case r.ID == "":
+		return errors.New("put request: empty ID")
+	case r.Status != RequestPending:
+		return fmt.Errorf("put request %q: status %q, want %q", r.ID, r.Status, RequestPending)
+	case r.Amount == nil || r.Amount.Sign() < 0:
+		return fmt.Errorf("put request %q: amount %v: want a non-negative amount", r.ID, r.Amount)
+	case r.ExpiresAt.IsZero():
+		return fmt.Errorf("put request %q: no expiry", r.ID)
+	case r.PaidTx != [32]byte{}:
+		return fmt.Errorf("put request %q: PaidTx set on a new request", r.ID)
+	}
+	r.CreatedAt, r.ExpiresAt = storeTime(r.CreatedAt), storeTime(r.ExpiresAt)
+	enc, err := encodeRequest(r)
+	if err != nil {
+		return fmt.Errorf("put request %q: %w", r.ID, err)
+	}
+	return s.write(ctx, func(w *wtx) error {
+		if old, err := w.getChecked(bucketRequests, []byte(r.ID)); err != nil {
+			return fmt.Errorf("put request %q: %w", r.ID, err)
+		} else if old != nil {
+			return fmt.Errorf("put request %q: %w", r.ID, ErrRequestExists)
+		}
+		if err := w.putChecked(bucketRequests, []byte(r.ID), enc); err != nil {
+			return fmt.Errorf("put request %q: %w", r.ID, err)
+		}
+		return nil
+	})
+}
+
+// CancelRequest moves a pending request to cancelled, durably, and returns
+// it. A request already cancelled is returned unchanged with no error.
+// Errors: ErrUnknownRequest, ErrAlreadyPaid, ErrExpired (pending and
+// now >= ExpiresAt: it can no longer be paid, so there is nothing to cancel).
+func (s *Store) CancelRequest(ctx context.Context, id string, now time.Time) (Request, error) {
+	var out Request
+	err := s.write(ctx, func(w *wtx) error {
+		v, err := w.getChecked(bucketRequests, []byte(id))
+		if err != nil {
+			return fmt.Errorf("cancel request %q: %w", id, err)
+		}
+		if v == nil {
+			return fmt.Errorf("cancel request %q: %w", id, ErrUnknownRequest)
+		}
+		r, err := decodeRequest(v)
+		if err != nil {
+			return fmt.Errorf("cancel request %q: %w", id, err)
+		}
+		switch {
+		case r.Status == RequestCancelled:
+			out = r
+			return nil
+		case r.Status == RequestPaid:
+			return fmt.Errorf("cancel request %q: paid by %s: %w", id, r.PaidTx, ErrAlreadyPaid)
+		case r.StatusAt(now) == RequestExpired:
+			return fmt.Errorf("cancel request %q: %w", id, ErrExpired)
+		}
+		r.Status = RequestCancelled
+		enc, err := encodeRequest(r)
+		if err != nil {
+			return fmt.Errorf("cancel request %q: %w", id, err)
+		}
+		if err := w.putChecked(bucketRequests, []byte(id), enc); err != nil {
+			return fmt.Errorf("cancel request %q: %w", id, err)
+		}
+		out = r
+		return nil
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	return out, nil
+}
