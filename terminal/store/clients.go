@@ -8,7 +8,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	"showpos/sync/sealkey"
+	"showpos/terminal/sealkey"
 )
 
 // Integrator clients: cash registers, back offices and fleet managers that
@@ -17,7 +17,7 @@ import (
 // how requests are signed with it).
 //
 // The terminal must recover each service key to check a request's HMAC, so
-// keys cannot be hashed; they are sealed (AES-256-GCM, sync/sealkey) with a
+// keys cannot be hashed; they are sealed (AES-256-GCM, terminal/sealkey) with a
 // key kept in its own file outside the store (Options.SealKeyPath). A copy
 // of the store file alone yields no service key; the store file and the
 // sealing key file together yield them all. Each sealed key is bound, as

@@ -12,7 +12,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	"showpos/sync/sealkey"
+	"showpos/terminal/sealkey"
 )
 
 // Sealing at Open (see clients.go for what is sealed and how).

@@ -16,7 +16,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	"showpos/sync/sealkey"
+	"showpos/terminal/sealkey"
 )
 
 // A copy of the store file alone must not yield any service key: the

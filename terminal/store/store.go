@@ -12,7 +12,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
-	"showpos/sync/sealkey"
+	"showpos/terminal/sealkey"
 )
 
 // Options configure Open. A nil *Options means the zero value.
@@ -23,7 +23,7 @@ type Options struct {
 	// Logger receives open, close and commit-failure events; nil discards.
 	Logger *slog.Logger
 	// SealKeyPath is the file holding the key that seals the clients'
-	// service keys (sync/sealkey); "" means DefaultSealKeyName in the
+	// service keys (terminal/sealkey); "" means DefaultSealKeyName in the
 	// store's directory. Open makes it (mode 0600) while the store holds no
 	// sealed key, and requires it once the store does (see clients_seal.go).
 	SealKeyPath string

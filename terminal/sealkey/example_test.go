@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"showpos/sync/sealkey"
+	"showpos/terminal/sealkey"
 )
 
 func Example() {
