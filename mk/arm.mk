@@ -16,7 +16,7 @@ QEMU_AARCH64 ?= qemu-aarch64-static
 ARM_TEST_PKGS ?= \
 	./terminal/asset ./terminal/check ./terminal/request ./terminal/checkout \
 	./terminal/auth ./terminal/fleet ./terminal/config ./terminal/screen \
-	./terminal/nfcpay ./terminal/termkey ./terminal/store ./device ./device/board \
+	./terminal/nfcpay ./terminal/termkey ./terminal/store ./device ./cmd/posd/board \
 	./drivers/pn532 ./drivers/serialscanner ./drivers/fbdev ./drivers/ssd1306 \
 	./drivers/st7789 ./drivers/matrixkeypad ./drivers/evdev ./drivers/gpioindicator \
 	./drivers/virtual

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"showpos/device/board"
+	"showpos/cmd/posd/board"
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
 	"showpos/terminal/asset"

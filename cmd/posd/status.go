@@ -6,7 +6,7 @@ import (
 	"runtime/debug"
 	"time"
 
-	"showpos/device/board"
+	"showpos/cmd/posd/board"
 	"showpos/terminal/config"
 	"showpos/terminal/fleet"
 )

@@ -7,7 +7,7 @@ import (
 )
 
 // Board is the [board] table: which driver serves each device the
-// terminal uses, and where it is attached. device/board opens them.
+// terminal uses, and where it is attached. cmd/posd/board opens them.
 type Board struct {
 	Display   Display   `toml:"display"`
 	Keypad    Keypad    `toml:"keypad"`

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"showpos/cmd/posd/board"
 	"showpos/device"
-	"showpos/device/board"
 	"showpos/terminal/config"
 )
 
