@@ -4,7 +4,7 @@
 // print what happened as figures — counts, durations, p50/p99 — at the
 // end of each. Real parts only: real bbolt files, HTTP on loopback, the
 // operator unix socket, ptys for the scanner, the in-process dev chain
-// (sync/devchain) behind an in-process toxiproxy.
+// (tools/devchain) behind an in-process toxiproxy.
 //
 // The harnesses skip unless SHOWPOS_HARNESS=1, so `go test ./...` stays
 // fast. Run them with make (mk/harness.mk): `make kill9`, `make linkcut`,

@@ -20,8 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"showpos/sync/devchain"
 	"showpos/terminal/paytx"
+	"showpos/tools/devchain"
 )
 
 // TestLinkCut: payments arrive and drain into a real dev chain while the

@@ -1,6 +1,6 @@
 // Command devnet runs a local Ethereum dev chain for trying showpos: a real
 // go-ethereum node in memory that mines each transaction as it arrives,
-// with funded payer accounts and the Test USD token (see sync/devchain).
+// with funded payer accounts and the Test USD token (see tools/devchain).
 //
 //	devnet [-addr 127.0.0.1:8545] [-chain-id 1337] [-payers 50]
 //
@@ -27,7 +27,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/sync/devchain"
+	"showpos/tools/devchain"
 )
 
 func main() {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/rpc"
 
-	"showpos/sync/devchain"
+	"showpos/tools/devchain"
 )
 
 // syncBuffer is a bytes.Buffer that run may write while the test reads.

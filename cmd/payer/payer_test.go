@@ -14,10 +14,10 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"showpos/drivers/virtual"
-	"showpos/sync/devchain"
 	"showpos/terminal/asset"
 	"showpos/terminal/nfcpay"
 	"showpos/terminal/paytx"
+	"showpos/tools/devchain"
 )
 
 // Offline, the payer signs with devchain.PayerKey(N), hands the payment to

@@ -17,8 +17,8 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/sync/devchain/devkeys"
 	"showpos/terminal/request"
+	"showpos/tools/devchain/devkeys"
 )
 
 // options is the parsed command line.

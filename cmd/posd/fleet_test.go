@@ -22,11 +22,11 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/sync/devchain"
 	"showpos/terminal/auth"
 	"showpos/terminal/fleet"
 	"showpos/terminal/paytx"
 	"showpos/terminal/request"
+	"showpos/tools/devchain"
 )
 
 // terminal is a posd run in process on a config file the test writes.

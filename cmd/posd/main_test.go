@@ -20,7 +20,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
-	"showpos/sync/devchain"
+	"showpos/tools/devchain"
 
 	"showpos/terminal/paytx"
 	"showpos/terminal/request"

@@ -23,11 +23,11 @@ import (
 
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
-	"showpos/sync/devchain"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
 	"showpos/terminal/paytx"
 	"showpos/terminal/store"
+	"showpos/tools/devchain"
 )
 
 // link is a TCP proxy between the terminal and the node, which a test

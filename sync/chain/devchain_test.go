@@ -12,7 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"showpos/sync/chain"
-	"showpos/sync/devchain"
+	"showpos/tools/devchain"
 )
 
 // Through a real geth dev chain: two payments in one batch are accepted

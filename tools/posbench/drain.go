@@ -12,8 +12,8 @@ import (
 
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
-	"showpos/sync/devchain"
 	"showpos/terminal/store"
+	"showpos/tools/devchain"
 )
 
 // drainResult is one drain: how many, how long.

@@ -295,8 +295,8 @@ func drainRows(ctx context.Context, o options, dir string) []row {
 		}
 		rw := row{What: what(name), Value: fmt.Sprintf("%s (%.1f s)", rate(r.perSecond(), "payments"), r.took.Seconds()),
 			How: fmt.Sprintf("posbench's own drain, in this process: %d payments queued beforehand in one store, untimed: for each, the till (terminal/checkout NewRequest) makes and signs a request, "+
-				"a signed EIP-1559 payment to it from one of %d sync/devchain accounts (nonce order each; 1 in 1,000 also through terminal/check) is built, "+
-				"and store.Store.Accept stores it queued (no HTTP, no check otherwise); %d writers at once. Each drain: a copy of that store file, a fresh sync/devchain, "+
+				"a signed EIP-1559 payment to it from one of %d tools/devchain accounts (nonce order each; 1 in 1,000 also through terminal/check) is built, "+
+				"and store.Store.Accept stores it queued (no HTTP, no check otherwise); %d writers at once. Each drain: a copy of that store file, a fresh tools/devchain, "+
 				"sync/chain's client (2 s call timeout) and sync/broadcast's broadcaster (%s, lookups in batches of up to 100; a pass at most every 20 ms; retry backoff 50–400 ms), "+
 				"timed from starting the client and broadcaster until no payment is queued or broadcast (store polled every 20 ms), all %d confirmed",
 				o.drainN, drainPayers, drainPayers, sends, o.drainN)}

@@ -2,7 +2,7 @@
 pragma solidity 0.8.37;
 
 /// @title Test USD (TUSD), the showpos dev chain's test ERC-20.
-/// @notice Only its runtime code is used: sync/devchain places it at a fixed
+/// @notice Only its runtime code is used: tools/devchain places it at a fixed
 /// address in the genesis block and presets its storage (totalSupply and the
 /// payers' balances), so it has no constructor. The storage layout is part of
 /// that contract with the Go side: totalSupply is slot 0, balanceOf slot 1,

@@ -5,7 +5,7 @@
 //
 //   npm ci --prefix tools/token && node tools/token/build.js [OUT.go]
 //
-// OUT.go defaults to sync/devchain/token_bytecode.go; the Go test
+// OUT.go defaults to tools/devchain/token_bytecode.go; the Go test
 // TestTokenBytecodeIsReproducible writes to a temp file and compares.
 'use strict';
 
@@ -99,7 +99,7 @@ function goFile(contract) {
 }
 
 function main() {
-  const out = path.resolve(process.argv[2] || path.join(__dirname, '..', '..', 'sync', 'devchain', 'token_bytecode.go'));
+  const out = path.resolve(process.argv[2] || path.join(__dirname, '..', 'devchain', 'token_bytecode.go'));
   const text = goFile(compile());
   const tmp = out + '.tmp';
   fs.writeFileSync(tmp, text);

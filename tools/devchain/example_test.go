@@ -8,7 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
 
-	"showpos/sync/devchain"
+	"showpos/tools/devchain"
 )
 
 // A test starts a chain, pays from payer 0, and reads the receipt. (Not run

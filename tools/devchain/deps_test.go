@@ -11,7 +11,7 @@ import (
 // in posd's dependency graph (each path and everything under it).
 func TestPosdDoesNotLinkTheDevChain(t *testing.T) {
 	forbidden := []string{
-		"showpos/sync/devchain",
+		"showpos/tools/devchain",
 		"github.com/ethereum/go-ethereum/eth",
 		"github.com/ethereum/go-ethereum/node",
 		"github.com/ethereum/go-ethereum/miner",

@@ -8,7 +8,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/sync/devchain/devkeys"
+	"showpos/tools/devchain/devkeys"
 )
 
 // Account is a funded payer: its address and private key.
