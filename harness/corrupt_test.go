@@ -19,7 +19,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/terminal/paytx"
+	"showpos/tools/paytx"
 )
 
 // TestCorrupt: the store file truncated or with bytes flipped, case after

@@ -18,8 +18,8 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"golang.org/x/sys/unix"
 
-	"showpos/terminal/paytx"
 	"showpos/terminal/request"
+	"showpos/tools/paytx"
 )
 
 // TestDiskFull: the disk fills up while payments are accepted. Payers must

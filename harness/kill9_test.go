@@ -16,8 +16,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/terminal/paytx"
 	"showpos/terminal/request"
+	"showpos/tools/paytx"
 )
 
 // TestKill9: kill -9 the posd binary at random moments while payers pay

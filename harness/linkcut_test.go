@@ -20,8 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"showpos/terminal/paytx"
 	"showpos/tools/devchain"
+	"showpos/tools/paytx"
 )
 
 // TestLinkCut: payments arrive and drain into a real dev chain while the

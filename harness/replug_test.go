@@ -15,7 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/terminal/paytx"
+	"showpos/tools/paytx"
 )
 
 // TestReplug: the serial scanner is unplugged and plugged back in (a new

@@ -18,8 +18,8 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
-	"showpos/terminal/paytx"
 	"showpos/terminal/request"
+	"showpos/tools/paytx"
 )
 
 // maxImage caps a QR image read from a URL.

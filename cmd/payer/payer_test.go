@@ -16,8 +16,8 @@ import (
 	"showpos/drivers/virtual"
 	"showpos/terminal/asset"
 	"showpos/terminal/nfcpay"
-	"showpos/terminal/paytx"
 	"showpos/tools/devchain"
+	"showpos/tools/paytx"
 )
 
 // Offline, the payer signs with devchain.PayerKey(N), hands the payment to

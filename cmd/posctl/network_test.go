@@ -18,7 +18,7 @@ import (
 
 	"showpos/terminal/auth"
 	"showpos/terminal/httpapi"
-	"showpos/terminal/paytx"
+	"showpos/tools/paytx"
 )
 
 // fakeFleet takes every bundle and says which version it was given.

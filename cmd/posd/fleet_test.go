@@ -24,9 +24,9 @@ import (
 
 	"showpos/terminal/auth"
 	"showpos/terminal/fleet"
-	"showpos/terminal/paytx"
 	"showpos/terminal/request"
 	"showpos/tools/devchain"
+	"showpos/tools/paytx"
 )
 
 // terminal is a posd run in process on a config file the test writes.

@@ -22,8 +22,8 @@ import (
 
 	"showpos/tools/devchain"
 
-	"showpos/terminal/paytx"
 	"showpos/terminal/request"
+	"showpos/tools/paytx"
 )
 
 func writeConfig(t *testing.T, dir string) string {

@@ -18,8 +18,8 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/terminal/paytx"
 	"showpos/terminal/request"
+	"showpos/tools/paytx"
 )
 
 // requestByID reads a request from the operator socket.

@@ -25,9 +25,9 @@ import (
 	"showpos/sync/chain"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
-	"showpos/terminal/paytx"
 	"showpos/terminal/store"
 	"showpos/tools/devchain"
+	"showpos/tools/paytx"
 )
 
 // link is a TCP proxy between the terminal and the node, which a test

@@ -14,8 +14,8 @@ import (
 	"showpos/sync/chain"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
-	"showpos/terminal/paytx"
 	"showpos/terminal/store"
+	"showpos/tools/paytx"
 )
 
 // countingStore counts the payments the broadcaster reads from the outbox.

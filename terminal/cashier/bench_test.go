@@ -19,9 +19,9 @@ import (
 	"showpos/terminal/cashier"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
-	"showpos/terminal/paytx"
 	"showpos/terminal/screen"
 	"showpos/terminal/store"
+	"showpos/tools/paytx"
 )
 
 // timedDisplay notes when each frame is drawn.

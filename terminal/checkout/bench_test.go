@@ -13,8 +13,8 @@ import (
 
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
-	"showpos/terminal/paytx"
 	"showpos/terminal/store"
+	"showpos/tools/paytx"
 )
 
 // payments prepares n requests on a fresh terminal and one signed payment

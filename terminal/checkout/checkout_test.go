@@ -14,9 +14,9 @@ import (
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
-	"showpos/terminal/paytx"
 	"showpos/terminal/request"
 	"showpos/terminal/store"
+	"showpos/tools/paytx"
 )
 
 const withToken = `

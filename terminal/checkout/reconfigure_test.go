@@ -13,9 +13,9 @@ import (
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
-	"showpos/terminal/paytx"
 	"showpos/terminal/request"
 	"showpos/terminal/store"
+	"showpos/tools/paytx"
 )
 
 // A running till takes a new config (a fleet bundle) without a restart:

@@ -18,9 +18,9 @@ import (
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
-	"showpos/terminal/paytx"
 	"showpos/terminal/request"
 	"showpos/terminal/store"
+	"showpos/tools/paytx"
 )
 
 // putOldRequest stores a request exactly as builds before the compact form

@@ -27,10 +27,10 @@ import (
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
 	"showpos/terminal/httpapi"
-	"showpos/terminal/paytx"
 	"showpos/terminal/request"
 	"showpos/terminal/store"
 	"showpos/terminal/strictjson"
+	"showpos/tools/paytx"
 )
 
 // The fixed clock, keys and random stream: request ids and signatures are

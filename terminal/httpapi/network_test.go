@@ -13,8 +13,8 @@ import (
 	"showpos/terminal/auth"
 	"showpos/terminal/checkout"
 	"showpos/terminal/httpapi"
-	"showpos/terminal/paytx"
 	"showpos/terminal/store"
+	"showpos/tools/paytx"
 )
 
 // networkServer serves the network API of tm, authenticating against its

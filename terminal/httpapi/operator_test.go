@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"showpos/terminal/httpapi"
-	"showpos/terminal/paytx"
 	"showpos/terminal/request"
+	"showpos/tools/paytx"
 )
 
 // operatorServer serves the operator API of tm with its store as the

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"showpos/terminal/httpapi"
-	"showpos/terminal/paytx"
 	"showpos/terminal/store"
+	"showpos/tools/paytx"
 )
 
 // pay accepts a payment of amount through the payer API and moves it to

@@ -18,9 +18,9 @@ import (
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
-	"showpos/terminal/paytx"
 	"showpos/terminal/store"
 	"showpos/terminal/termkey"
+	"showpos/tools/paytx"
 )
 
 // benchConfig is posd's benchmark config for a terminal with its data in

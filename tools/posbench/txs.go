@@ -11,8 +11,8 @@ import (
 
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
-	"showpos/terminal/paytx"
 	"showpos/terminal/request"
+	"showpos/tools/paytx"
 )
 
 // The terminal every figure is measured on: chain 1337 (the dev chain's),
