@@ -22,8 +22,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
 
-	"showpos/terminal/qrread"
 	"showpos/terminal/screen"
+	"showpos/tools/qrread"
 )
 
 // TestAgainstRealPosdAndDevnet builds the real posd and devnet binaries and

@@ -7,7 +7,7 @@ import (
 	_ "image/jpeg" // a phone photo of the screen
 	_ "image/png"
 
-	"showpos/terminal/qrread"
+	"showpos/tools/qrread"
 )
 
 // decodeQR reads the one QR code in an image (PNG or JPEG) and returns its

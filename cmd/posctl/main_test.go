@@ -16,8 +16,8 @@ import (
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
 	"showpos/terminal/httpapi"
-	"showpos/terminal/qrread"
 	"showpos/terminal/store"
+	"showpos/tools/qrread"
 )
 
 // daemon is what posd puts behind its operator socket: the real operator

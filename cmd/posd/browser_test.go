@@ -15,8 +15,8 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"showpos/drivers/virtual/cdp"
-	"showpos/terminal/qrread"
 	"showpos/tools/paytx"
+	"showpos/tools/qrread"
 )
 
 // A sale as a cashier sees it in a browser: the whole daemon on the

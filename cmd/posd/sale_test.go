@@ -18,11 +18,11 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"go.bug.st/serial"
 
-	"showpos/terminal/qrread"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
 	"showpos/tools/devchain"
 	"showpos/tools/paytx"
+	"showpos/tools/qrread"
 )
 
 // A sale as a cashier and a payer make it, through the whole daemon with

@@ -24,11 +24,11 @@ import (
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
 	"showpos/terminal/nfcpay"
-	"showpos/terminal/qrread"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
 	"showpos/terminal/store"
 	"showpos/tools/paytx"
+	"showpos/tools/qrread"
 )
 
 const cfgText = `

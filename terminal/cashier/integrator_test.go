@@ -7,10 +7,10 @@ import (
 
 	"showpos/terminal/asset"
 	"showpos/terminal/cashier"
-	"showpos/terminal/qrread"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
 	"showpos/tools/paytx"
+	"showpos/tools/qrread"
 )
 
 // waitQR waits until the screen shows a QR code of doc's URI.

@@ -26,10 +26,10 @@ import (
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
 	"showpos/terminal/httpapi"
-	"showpos/terminal/qrread"
 	"showpos/terminal/request"
 	"showpos/terminal/store"
 	"showpos/tools/paytx"
+	"showpos/tools/qrread"
 )
 
 const testConfig = `
