@@ -8,13 +8,13 @@ import (
 	"image/png"
 	"math/big"
 	"net/http"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
-	"showpos/drivers/virtual/cdp"
+	"showpos/tools/browser"
 	"showpos/tools/paytx"
 	"showpos/tools/qrread"
 )
@@ -27,32 +27,17 @@ func TestSaleInTheBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole daemon with a dev chain and a browser")
 	}
-	chromium, err := cdp.Chromium()
-	if err != nil {
-		if os.Getenv("SHOWPOS_REQUIRE_BROWSER") == "1" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
+	tab := browser.New(t)
 	node, simURL, addr := startSimTerminal(t)
 
-	ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(tab, 90*time.Second)
 	defer cancel()
-	br, err := cdp.Launch(ctx, chromium, t.TempDir())
-	if err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(simURL+"/")); err != nil {
 		t.Fatal(err)
-	}
-	defer br.Close()
-	page, err := br.NewPage(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := page.Navigate(ctx, simURL+"/"); err != nil {
-		t.Fatalf("%v\nchromium: %s", err, br.Stderr())
 	}
 	for _, k := range []string{"0", ".", "3", "enter"} {
-		var clicked bool
-		if err := page.Eval(ctx, `(() => { const b = document.querySelector('[data-key="`+k+`"]'); if (!b) return false; b.click(); return true })()`, &clicked); err != nil || !clicked {
+		clicked, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const b = document.querySelector('[data-key="`+k+`"]'); if (!b) return false; b.click(); return true })()`))
+		if err != nil || !clicked {
 			t.Fatalf("click %q: %v (found %v)", k, err, clicked)
 		}
 		time.Sleep(100 * time.Millisecond) // a person's pace; the page sends keys in order anyway
@@ -64,7 +49,7 @@ func TestSaleInTheBrowser(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("no readable QR in the browser")
 		}
-		shot := screenshot(t, ctx, page)
+		shot := screenshot(t, ctx)
 		uri, _ = qrread.Read(shot)
 	}
 	doc := fetchRequest(t, addr)
@@ -85,12 +70,12 @@ func TestSaleInTheBrowser(t *testing.T) {
 	resp.Body.Close()
 
 	// PAID fills the screen green: read it where the page shows the screen.
-	var rect struct{ X, Y, W, H float64 }
-	if err := page.Eval(ctx, `(() => { const r = document.querySelector('img').getBoundingClientRect(); return {X: r.x, Y: r.y, W: r.width, H: r.height} })()`, &rect); err != nil || rect.W == 0 {
+	rect, err := chromedp.Run(ctx, chromedp.Evaluate[struct{ X, Y, W, H float64 }](`(() => { const r = document.querySelector('img').getBoundingClientRect(); return {X: r.x, Y: r.y, W: r.width, H: r.height} })()`))
+	if err != nil || rect.W == 0 {
 		t.Fatalf("screen element: %+v %v", rect, err)
 	}
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		shot := screenshot(t, ctx, page)
+		shot := screenshot(t, ctx)
 		r, g, b, _ := shot.At(int(rect.X+rect.W*0.05), int(rect.Y+rect.H*0.05)).RGBA()
 		if g>>8 > 100 && r>>8 < 80 && b>>8 < 80 {
 			break
@@ -101,9 +86,9 @@ func TestSaleInTheBrowser(t *testing.T) {
 	}
 }
 
-func screenshot(t *testing.T, ctx context.Context, page *cdp.Page) image.Image {
+func screenshot(t *testing.T, ctx context.Context) image.Image {
 	t.Helper()
-	b, err := page.Screenshot(ctx)
+	b, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		t.Fatal(err)
 	}
