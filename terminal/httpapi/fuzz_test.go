@@ -455,3 +455,13 @@ func checkNewClient(t *testing.T, tm *fzTerminal, b []byte) {
 		t.Fatalf("stored %+v, %v", c, err)
 	}
 }
+
+// The table the fuzz targets hold answers to names every refusal code
+// check declares (the README's table, which it mirrors, must too).
+func TestCodeStatusNamesEveryRefusalCode(t *testing.T) {
+	for _, c := range check.Codes() {
+		if _, ok := codeStatus[string(c)]; !ok {
+			t.Errorf("codeStatus lacks %s", c)
+		}
+	}
+}
