@@ -24,7 +24,7 @@ func TestEveryStoreRuleIsARefusalWithItsCode(t *testing.T) {
 	ctx := context.Background()
 	st, _ := openStore(t)
 	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	till := newTill(t, withToken+"max_unsettled = \"1\"\n", st, now)
+	till := newTill(t, withToken+"[[assets]]\nsymbol = \"TUSD\"\nmax_unsettled = \"1\"\n", st, now)
 	payer, _ := crypto.GenerateKey()
 	other, _ := crypto.GenerateKey()
 
