@@ -26,6 +26,7 @@ import (
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/httpapi"
 	"showpos/terminal/request"
 	"showpos/terminal/store"
@@ -80,10 +81,7 @@ func fzDir(f *testing.F) string {
 
 func newFzTerminal(f *testing.F) *fzTerminal {
 	f.Helper()
-	cfg, err := config.Parse([]byte(testConfig)) // payer_test.go: a native coin and a token, a fee floor, limits
-	if err != nil {
-		f.Fatal(err)
-	}
+	cfg := configtest.New(f, testConfig) // payer_test.go: a native coin and a token, a fee floor, limits
 	st, err := store.Open(fzDir(f)+"/showpos.db", nil)
 	if err != nil {
 		f.Fatal(err)
