@@ -81,8 +81,8 @@ decimals = 6
 }
 
 // status is what the daemon says of itself: its id and config version.
-func (d *daemon) status(context.Context) (any, error) {
-	return map[string]any{"terminal": d.id, "configVersion": 7}, nil
+func (d *daemon) status(context.Context) (httpapi.Status, error) {
+	return httpapi.Status{Terminal: d.id, ConfigVersion: 7}, nil
 }
 
 func posctl(t *testing.T, args ...string) (map[string]any, error) {

@@ -50,7 +50,7 @@ type daemon struct {
 	till    *checkout.Service
 	cash    *cashier.Cashier // nil on a headless terminal
 	bgCtx   context.Context  // the background parts' lifetime
-	at      Listen           // set before the servers serve
+	at      httpapi.Listen   // set before the servers serve
 }
 
 // run is the daemon. It returns when ctx ends, after draining, or when a
@@ -212,7 +212,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	if err != nil {
 		return err
 	}
-	d.at = Listen{API: servers[0].addr()}
+	d.at = httpapi.Listen{API: servers[0].addr()}
 	for _, s := range servers {
 		if s.name == "metrics" {
 			d.at.Metrics = s.addr()
@@ -396,10 +396,9 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 			}
 		}
 	}()
-	status := func(ctx context.Context) (any, error) { return d.status(ctx) }
 	network := server{name: "network API", tls: cfg.API.TLS()}
 	network.srv = httpapi.NewServer(tel.Middleware("network", httpapi.Network(httpapi.NetworkOptions{
-		Till: d.till, Register: d.till, Status: status, Fleet: fleetPush{d.mgr},
+		Till: d.till, Register: d.till, Status: d.status, Fleet: fleetPush{d.mgr},
 		Verifier: &auth.Verifier{Store: d.store}, Logger: d.log.With("part", "network-api"),
 	})), d.log)
 	if network.tls {
@@ -421,7 +420,7 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 		return servers, err
 	}
 	op.srv = httpapi.NewServer(tel.Middleware("operator", httpapi.Operator(httpapi.OperatorOptions{
-		Register: d.till, Queue: d.bc, Clients: d.store, Status: status, Fleet: fleetPush{d.mgr},
+		Register: d.till, Queue: d.bc, Clients: d.store, Status: d.status, Fleet: fleetPush{d.mgr},
 		Metrics: tel.Handler(), Logger: d.log.With("part", "operator-api"),
 	})), d.log)
 	servers = append(servers, op)

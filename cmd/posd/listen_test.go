@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"showpos/terminal/httpapi"
 	"showpos/terminal/request"
 )
 
@@ -115,14 +116,14 @@ metrics_listen = "127.0.0.1:0"
 }
 
 // listening is what the terminal's status says of its listeners.
-func listening(t *testing.T, op *http.Client) Listen {
+func listening(t *testing.T, op *http.Client) httpapi.Listen {
 	t.Helper()
 	resp, err := op.Get("http://posd/v1/status")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var st Status
+	var st httpapi.Status
 	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
 		t.Fatalf("status: %v", err)
 	}

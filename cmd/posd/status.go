@@ -8,68 +8,25 @@ import (
 
 	"showpos/cmd/posd/board"
 	"showpos/terminal/config"
-	"showpos/terminal/fleet"
+	"showpos/terminal/httpapi"
 )
 
 // version is the build's version; `-ldflags "-X main.version=v1.2.3"` sets
 // it, else it is the VCS revision Go recorded at build time.
 var version = ""
 
-// Status is the answer of GET /v1/status (operator socket; network API for
-// register and fleet clients): what a fleet dashboard shows per terminal.
-type Status struct {
-	Version  string    `json:"version"`
-	Terminal string    `json:"terminal"`
-	Started  time.Time `json:"started"`
-	// ConfigVersion is the fleet bundle in effect (0: the local file
-	// alone); Config says when it came, how, and the last refusal.
-	ConfigVersion uint64       `json:"configVersion"`
-	Config        fleet.Status `json:"config"`
-	Online        bool         `json:"online"`
-	Endpoint      string       `json:"endpoint,omitempty"` // redacted
-	LastContact   time.Time    `json:"lastContact,omitzero"`
-	// Queue counts payments by state; OldestQueuedAgeSeconds is how long
-	// the oldest payment not yet on chain has waited.
-	Queue                  map[string]int `json:"queue"`
-	OldestQueuedAgeSeconds float64        `json:"oldestQueuedAgeSeconds"`
-	// LastSync is when the broadcaster last finished a round while online
-	// (LastSyncErr: why that round stopped short, if it did); zero: not
-	// since start.
-	LastSync    time.Time `json:"lastSync,omitzero"`
-	LastSyncErr string    `json:"lastSyncError,omitempty"`
-	Devices     []Device  `json:"devices"`
-	// Listen is where the terminal listens on the network, with the port
-	// the system picked where the config asked for port 0.
-	Listen Listen `json:"listen"`
-}
-
-// Listen is the addresses of the network listeners.
-type Listen struct {
-	API       string `json:"api"`                 // the network API (payer, integrator, fleet): host:port
-	Metrics   string `json:"metrics,omitempty"`   // api.metrics_listen, if set: host:port
-	Simulator string `json:"simulator,omitempty"` // the simulator's page, if the board has one: its URL
-}
-
-// Device is one configured device of the board.
-type Device struct {
-	Kind    string `json:"kind"`   // display, keypad, scanner, nfc, indicator
-	Driver  string `json:"driver"` // as in [board.*]
-	Present bool   `json:"present"`
-	Name    string `json:"name,omitempty"`
-}
-
-func (d *daemon) status(ctx context.Context) (Status, error) {
+func (d *daemon) status(ctx context.Context) (httpapi.Status, error) {
 	if err := ctx.Err(); err != nil {
-		return Status{}, err
+		return httpapi.Status{}, err
 	}
 	cfg := d.till.Config()
 	counts, err := d.store.Counts()
 	if err != nil {
-		return Status{}, fmt.Errorf("status: %w", err)
+		return httpapi.Status{}, fmt.Errorf("status: %w", err)
 	}
 	st := d.node.Status()
 	round, synced := d.bc.Last(), d.bc.LastSync()
-	s := Status{
+	s := httpapi.Status{
 		Version: buildVersion(), Terminal: cfg.Terminal.ID, Started: d.started,
 		Config: d.mgr.Status(), Online: st.Online, Endpoint: st.Endpoint, LastContact: st.LastContact,
 		Queue: map[string]int{}, LastSync: synced.At, LastSyncErr: synced.Err,
@@ -88,8 +45,8 @@ func (d *daemon) status(ctx context.Context) (Status, error) {
 // devices lists the board's configured devices and whether each is there
 // now: opened at start and, for one that can go away (a USB scanner),
 // still attached.
-func devices(b config.Board, devs *board.Devices) []Device {
-	var out []Device
+func devices(b config.Board, devs *board.Devices) []httpapi.Device {
+	var out []httpapi.Device
 	for _, d := range []struct {
 		kind, driver string
 		dev          any
@@ -101,7 +58,7 @@ func devices(b config.Board, devs *board.Devices) []Device {
 		if d.driver == "" || d.driver == "none" {
 			continue
 		}
-		v := Device{Kind: d.kind, Driver: d.driver, Present: d.dev != nil}
+		v := httpapi.Device{Kind: d.kind, Driver: d.driver, Present: d.dev != nil}
 		if p, ok := d.dev.(interface{ Present() bool }); ok && v.Present {
 			v.Present = p.Present()
 		}

@@ -18,7 +18,7 @@ import (
 	"showpos/terminal/asset"
 	"showpos/terminal/cashier"
 	"showpos/terminal/checkout"
-	"showpos/terminal/config"
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/screen"
 	"showpos/terminal/store"
 	"showpos/tools/paytx"
@@ -43,10 +43,7 @@ func (d *timedDisplay) Draw(r image.Rectangle, src image.Image, sp image.Point) 
 // simulator's pty until the result screen is drawn: the pty, the check,
 // the fsync'd commit and the render. It reports p50 and p99.
 func BenchmarkScanToResult(b *testing.B) {
-	cfg, err := config.Parse([]byte(cfgText))
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg := configtest.New(b, cfgText)
 	st, err := store.Open(filepath.Join(b.TempDir(), "showpos.db"), nil)
 	if err != nil {
 		b.Fatal(err)

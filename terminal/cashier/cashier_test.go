@@ -22,7 +22,7 @@ import (
 	"showpos/terminal/asset"
 	"showpos/terminal/cashier"
 	"showpos/terminal/checkout"
-	"showpos/terminal/config"
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/nfcpay"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
@@ -31,20 +31,11 @@ import (
 	"showpos/tools/qrread"
 )
 
+// cfgText is laid over the fixture (configtest: ETH and TUSD).
 const cfgText = `
 [terminal]
 id = "cashier-test"
 merchant_name = "Test Shop"
-[chain]
-id = 1337
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
-[[assets]]
-symbol = "ETH"
-[[assets]]
-symbol = "TUSD"
-token = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-decimals = 6
 `
 
 // shop is a whole terminal with simulated hardware: a real store, the
@@ -63,11 +54,9 @@ type shop struct {
 
 func openShop(t *testing.T) *shop {
 	t.Helper()
-	cfg, err := config.Parse([]byte(cfgText))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := configtest.New(t, cfgText)
 	s := &shop{t: t}
+	var err error
 	s.store, err = store.Open(filepath.Join(t.TempDir(), "showpos.db"), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -191,3 +191,24 @@ func TestSymbolNamesTheAssetEvenWithoutASymbol(t *testing.T) {
 		}
 	}
 }
+
+// Codes lists every code once, the ones Check decides among them: the
+// other packages' tables (HTTP statuses, a cashier's words) are checked
+// against it.
+func TestCodesListsEveryCodeOnce(t *testing.T) {
+	seen := map[Code]bool{}
+	for _, c := range Codes() {
+		if seen[c] {
+			t.Errorf("%s listed twice", c)
+		}
+		seen[c] = true
+	}
+	if len(seen) != 23 {
+		t.Errorf("%d codes listed, want 23", len(seen))
+	}
+	for _, c := range producible {
+		if !seen[c] {
+			t.Errorf("Codes lacks %s, which Check returns", c)
+		}
+	}
+}

@@ -27,7 +27,10 @@ const (
 	CodePaymentLimit      Code = "payment_limit"       // paid amount above the per-payment maximum for the asset
 )
 
-// Refusals enforced by the store, mapped to these codes by the caller.
+// Refusals enforced by the store. The till (terminal/checkout) is the one
+// place a store error gets one of these codes: every refusal it returns is
+// a *Refusal, so the HTTP API, the cashier's screen and the metrics read
+// the code from there and never from a store error.
 const (
 	CodeUnknownRequest Code = "unknown_request" // no such request (or its asset is no longer taken)
 	CodeExpired        Code = "expired"         // the request expired before the tx arrived
@@ -38,16 +41,37 @@ const (
 	CodeExposureLimit  Code = "exposure_limit"  // too much unsettled value for this asset
 )
 
+// Codes returns every refusal code: those Check decides, then those the
+// store enforces, in the order declared above. Tests walk it to prove each
+// code is answered (an HTTP status, a cashier's words).
+func Codes() []Code {
+	return []Code{
+		CodeTxTooLarge, CodeInvalidTx, CodeUnsupportedTxType, CodeWrongChain, CodeBadSignature,
+		CodeWrongRecipient, CodeUnderpaid, CodeOverpaid, CodeGasTooLow, CodeGasTooHigh,
+		CodeUnexpectedData, CodeUnexpectedValue, CodeWrongTransfer, CodeFeeTooLow, CodeFeeInvalid,
+		CodePaymentLimit,
+		CodeUnknownRequest, CodeExpired, CodeCancelled, CodeAlreadyPaid, CodeTxReused,
+		CodeNonceConflict, CodeExposureLimit,
+	}
+}
+
 // Refusal is why a payment was not accepted. Msg is short and human ("paid
 // 0.009 ETH, request is 0.01 ETH"), fit for a payer's phone or a cashier's
 // screen; Code is what programs match on.
 type Refusal struct {
 	Code Code
 	Msg  string
+	// Err, if set, is the refused rule as its enforcer reported it (a
+	// store error): errors.Is sees through the refusal to it. It is not
+	// part of Error's text.
+	Err error
 }
 
 // Error returns "code: msg".
 func (r *Refusal) Error() string { return string(r.Code) + ": " + r.Msg }
+
+// Unwrap returns Err.
+func (r *Refusal) Unwrap() error { return r.Err }
 
 // Refuse builds a Refusal whose message is fmt.Sprintf(format, args...).
 func Refuse(code Code, format string, args ...any) *Refusal {

@@ -26,7 +26,8 @@
 // The first failing step decides the answer, a [*Refusal] carrying a stable
 // [Code]. The stateful checks (request status, tx hash reuse, sender+nonce
 // conflicts, unsettled exposure) are the store's job; their codes are declared
-// here too so that the whole refusal vocabulary lives in one file (codes.go).
+// here too so that the whole refusal vocabulary lives in one file (codes.go),
+// and the till (terminal/checkout) turns the store's errors into them.
 //
 // What an offline check cannot know: whether the sender has the funds, whether
 // the nonce is current, whether the token contract will let the transfer

@@ -12,7 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"showpos/terminal/checkout"
-	"showpos/terminal/config"
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/store"
 	"showpos/tools/paytx"
 )
@@ -21,19 +21,10 @@ import (
 // for each, outside the timer.
 func payments(b *testing.B, n int) (*checkout.Service, []string, [][]byte) {
 	b.Helper()
-	cfg, err := config.Parse([]byte(`
+	cfg := configtest.New(b, `
 [terminal]
 id = "bench"
-[chain]
-id = 1337
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
-[[assets]]
-symbol = "ETH"
-`))
-	if err != nil {
-		b.Fatal(err)
-	}
+`)
 	st, err := store.Open(filepath.Join(b.TempDir(), "showpos.db"), nil)
 	if err != nil {
 		b.Fatal(err)
@@ -117,24 +108,11 @@ func (m *memStore) Request(id string) (store.Request, error) {
 // the real store, the file's size per request (file-B/req, meaningful once
 // b.N is in the thousands).
 func BenchmarkNewRequest(b *testing.B) {
-	cfg, err := config.Parse([]byte(`
+	cfg := configtest.New(b, `
 [terminal]
 id = "bench"
 public_url = "https://till-7.example.com:8443"
-[chain]
-id = 1337
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
-[[assets]]
-symbol = "ETH"
-[[assets]]
-symbol = "TUSD"
-token = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-decimals = 6
-`))
-	if err != nil {
-		b.Fatal(err)
-	}
+`)
 	key, _ := crypto.GenerateKey()
 	for _, st := range []string{"bbolt", "memory"} {
 		b.Run("store="+st, func(b *testing.B) {

@@ -13,26 +13,19 @@ import (
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
-	"showpos/terminal/config"
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/request"
 	"showpos/terminal/store"
 	"showpos/tools/paytx"
 )
 
+// withToken is the fixture (configtest: ETH and TUSD) with an ETH limit.
 const withToken = `
 [terminal]
 id = "unit-till"
-[chain]
-id = 1337
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
 [[assets]]
 symbol = "ETH"
 max_payment = "0.5"
-[[assets]]
-symbol = "TUSD"
-token = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-decimals = 6
 `
 
 type clock struct{ now time.Time }
@@ -41,10 +34,7 @@ func (c *clock) Now() time.Time { return c.now }
 
 func newTill(t *testing.T, cfgText string, st *store.Store, c *clock) *checkout.Service {
 	t.Helper()
-	cfg, err := config.Parse([]byte(cfgText))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := configtest.New(t, cfgText)
 	key, _ := crypto.GenerateKey()
 	return checkout.New(checkout.Options{Config: cfg, Key: key, Store: st, Clock: c})
 }
@@ -115,8 +105,10 @@ func TestPayAfterRestartAndAfterConfigDropsTheAsset(t *testing.T) {
 
 	// A new till (a restarted daemon: nothing cached) whose config no
 	// longer takes TUSD.
-	ethOnly := strings.Split(withToken, "[[assets]]\nsymbol = \"TUSD\"")[0]
-	after := newTill(t, ethOnly, st, now)
+	ethOnly := configtest.New(t, withToken)
+	ethOnly.Assets = ethOnly.Assets[:1] // ETH only: TUSD dropped
+	key, _ := crypto.GenerateKey()
+	after := checkout.New(checkout.Options{Config: ethOnly, Key: key, Store: st, Clock: now})
 	payer, _ := crypto.GenerateKey()
 	tx, err := paytx.Build(ethDoc.Request(), payer, paytx.Options{})
 	if err != nil {

@@ -112,27 +112,34 @@ func receipt(p store.Payment, repeat bool) Receipt {
 	return Receipt{RequestID: p.RequestID, TxHash: p.TxHash, From: p.From, Status: p.State, Repeat: repeat}
 }
 
-// refusal turns the store's rule violations into coded refusals; any other
-// store error passes through (the payment was not stored).
+// refusal turns the store's rule violations into coded refusals
+// (storeRules), told as a payment's; any other store error passes through
+// (the payment was not stored).
 func refusal(err error, id string, pay check.Payment, a config.Asset) error {
-	switch {
-	case errors.Is(err, store.ErrUnknownRequest):
-		return check.Refuse(check.CodeUnknownRequest, "no payment request %s", id)
-	case errors.Is(err, store.ErrExpired):
-		return check.Refuse(check.CodeExpired, "payment request %s has expired", id)
-	case errors.Is(err, store.ErrCancelled):
-		return check.Refuse(check.CodeCancelled, "payment request %s was cancelled", id)
-	case errors.Is(err, store.ErrAlreadyPaid):
-		return check.Refuse(check.CodeAlreadyPaid, "payment request %s is already paid by another transaction", id)
-	case errors.Is(err, store.ErrTxReused):
-		return check.Refuse(check.CodeTxReused, "transaction %s already paid another request", pay.TxHash.Hex())
-	case errors.Is(err, store.ErrNonceConflict):
-		return check.Refuse(check.CodeNonceConflict, "sender %s nonce %d is already used by another payment (waiting to settle, or mined)", pay.From.Hex(), pay.Nonce)
-	case errors.Is(err, store.ErrExposureLimit):
-		return check.Refuse(check.CodeExposureLimit, "too much %s is waiting to settle; the terminal takes more once it is online (limit %s %s)",
-			a.Symbol, asset.FormatAmount(a.MaxUnsettled, a.Decimals), a.Symbol)
+	r := storeRefusal(err, func(c check.Code) string {
+		switch c {
+		case check.CodeUnknownRequest:
+			return fmt.Sprintf("no payment request %s", id)
+		case check.CodeExpired:
+			return fmt.Sprintf("payment request %s has expired", id)
+		case check.CodeCancelled:
+			return fmt.Sprintf("payment request %s was cancelled", id)
+		case check.CodeAlreadyPaid:
+			return fmt.Sprintf("payment request %s is already paid by another transaction", id)
+		case check.CodeTxReused:
+			return fmt.Sprintf("transaction %s already paid another request", pay.TxHash.Hex())
+		case check.CodeNonceConflict:
+			return fmt.Sprintf("sender %s nonce %d is already used by another payment (waiting to settle, or mined)", pay.From.Hex(), pay.Nonce)
+		case check.CodeExposureLimit:
+			return fmt.Sprintf("too much %s is waiting to settle; the terminal takes more once it is online (limit %s %s)",
+				a.Symbol, asset.FormatAmount(a.MaxUnsettled, a.Decimals), a.Symbol)
+		}
+		return string(c)
+	})
+	if r == nil {
+		return fmt.Errorf("pay %s: %w", id, err)
 	}
-	return fmt.Errorf("pay %s: %w", id, err)
+	return r
 }
 
 // lookup returns the parsed request, from the cache or the store.
@@ -144,11 +151,9 @@ func (s *Service) lookup(id string) (*request.Request, error) {
 		return r, nil
 	}
 	rec, err := s.store.Request(id)
-	if errors.Is(err, store.ErrUnknownRequest) {
-		return nil, check.Refuse(check.CodeUnknownRequest, "no payment request %s", id)
-	}
 	if err != nil {
-		return nil, fmt.Errorf("pay %s: %w", id, err)
+		// Of the store's rules, reading a request meets only an unknown id.
+		return nil, refusal(err, id, check.Payment{}, config.Asset{})
 	}
 	doc, err := storedDocument(rec) // compact, or JSON from before it
 	if err != nil {

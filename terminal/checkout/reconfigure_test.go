@@ -12,7 +12,7 @@ import (
 
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
-	"showpos/terminal/config"
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/request"
 	"showpos/terminal/store"
 	"showpos/tools/paytx"
@@ -26,10 +26,7 @@ func TestReconfigureWhileRunning(t *testing.T) {
 	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
 	var refused []check.Code
 	var shown []string
-	cfg, err := config.Parse([]byte(withToken))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := configtest.New(t, withToken)
 	key, _ := crypto.GenerateKey()
 	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: st, Clock: now,
 		OnRefuse:  func(c check.Code) { refused = append(refused, c) },
@@ -41,12 +38,13 @@ func TestReconfigureWhileRunning(t *testing.T) {
 	}
 
 	newMerchant := "0x00000000000000000000000000000000000bEEF1"
-	next := strings.Replace(withToken, "0x000000000000000000000000000000000000dEaD", newMerchant, 1)
-	next = strings.Replace(next, "decimals = 6\n", "decimals = 6\nmax_payment = \"10\"\n", 1)
-	nextCfg, err := config.Parse([]byte(next))
-	if err != nil {
-		t.Fatal(err)
-	}
+	nextCfg := configtest.New(t, withToken+`
+[merchant]
+address = "`+newMerchant+`"
+[[assets]]
+symbol = "TUSD"
+max_payment = "10"
+`)
 	till.Reconfigure(nextCfg)
 	if till.Config() != nextCfg {
 		t.Fatal("Config() is not the new config")

@@ -98,7 +98,8 @@ func requestURL(cfg *config.Config, id string) string {
 }
 
 // Request returns the request document with its current status; id ""
-// means the request on screen.
+// means the request on screen (ErrNoRequest if there is none). An unknown
+// id is a *check.Refusal (unknown_request).
 func (s *Service) Request(id string) (*request.Document, error) {
 	if id == "" {
 		s.mu.Lock()
@@ -110,16 +111,18 @@ func (s *Service) Request(id string) (*request.Document, error) {
 	}
 	rec, err := s.store.Request(id)
 	if err != nil {
-		return nil, err
+		return nil, requestRefusal(err)
 	}
 	return s.document(rec)
 }
 
-// Cancel cancels a pending request.
+// Cancel cancels a pending request. A request already cancelled is
+// answered as it is; one that cannot be cancelled is a *check.Refusal
+// (unknown_request, already_paid, expired).
 func (s *Service) Cancel(ctx context.Context, id string) (*request.Document, error) {
 	rec, err := s.store.CancelRequest(ctx, id, s.clock.Now())
 	if err != nil {
-		return nil, err
+		return nil, requestRefusal(err)
 	}
 	s.log.Info("payment request cancelled", "request", id)
 	doc, err := s.document(rec)

@@ -18,6 +18,7 @@ import (
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/request"
 	"showpos/terminal/store"
 	"showpos/tools/paytx"
@@ -78,10 +79,7 @@ func jsonOf(t *testing.T, d *request.Document) []byte {
 func TestStoredRequestsOfBothFormsAreServedAndPaid(t *testing.T) {
 	st, path := openStore(t)
 	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
-	cfg, err := config.Parse([]byte(withToken))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := configtest.New(t, withToken)
 	key, _ := crypto.GenerateKey()
 	ctx := context.Background()
 
@@ -226,10 +224,7 @@ func TestUnreadableStoredRequest(t *testing.T) {
 // naming the wrong signer, which every payer then refuses: the till makes
 // no request with it, and stores nothing.
 func TestATillWithAMismatchedKeyMakesNoRequest(t *testing.T) {
-	cfg, err := config.Parse([]byte(withToken))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := configtest.New(t, withToken)
 	st, _ := openStore(t)
 	key, _ := crypto.GenerateKey()
 	other, _ := crypto.GenerateKey()

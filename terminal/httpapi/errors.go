@@ -34,7 +34,10 @@ const (
 	codeStoreDamaged     = "store_damaged"
 )
 
-// refusalStatus is the HTTP status for each refusal code.
+// refusalStatus is the HTTP status for each refusal code. Which code an
+// error has is the till's to say (every refusal it returns is a
+// *check.Refusal, store rules included); this table only says how each
+// is answered over HTTP.
 var refusalStatus = map[check.Code]int{
 	check.CodeTxTooLarge:        http.StatusRequestEntityTooLarge,
 	check.CodeInvalidTx:         http.StatusBadRequest,
@@ -77,7 +80,8 @@ type codedError interface {
 }
 
 // classify maps an error from the till, the store or another part of the
-// terminal to what the client is told. Errors it does not know are the
+// terminal to what the client is told: a refusal by its code, the API's
+// own failures (clients, the clock, the store's damage) by their codes. Errors it does not know are the
 // terminal's own failure (503): nothing was accepted, and the client may
 // try again.
 func classify(err error) apiError {
@@ -109,12 +113,6 @@ func classify(err error) apiError {
 		return apiError{http.StatusBadRequest, codeInvalidAmount, err.Error()}
 	case errors.Is(err, request.ErrMemo):
 		return apiError{http.StatusBadRequest, codeInvalidRequest, err.Error()}
-	case errors.Is(err, store.ErrUnknownRequest):
-		return apiError{http.StatusNotFound, string(check.CodeUnknownRequest), "no such payment request"}
-	case errors.Is(err, store.ErrAlreadyPaid):
-		return apiError{http.StatusConflict, string(check.CodeAlreadyPaid), "the payment request is already paid"}
-	case errors.Is(err, store.ErrExpired):
-		return apiError{http.StatusGone, string(check.CodeExpired), "the payment request has expired"}
 	case errors.Is(err, store.ErrUnknownClient):
 		return apiError{http.StatusNotFound, codeUnknownClient, "no such client"}
 	case errors.Is(err, store.ErrClientRevoked):

@@ -6,11 +6,6 @@ import (
 	"net/http"
 )
 
-// StatusFunc assembles the terminal's status for GET /v1/status; the
-// daemon decides what it holds. Fleet tools read its "terminal" and
-// "configVersion" fields.
-type StatusFunc func(ctx context.Context) (any, error)
-
 // Fleet takes signed configuration bundles. Push answers what it applied,
 // as JSON; a refusal it wants the caller to see implements
 //

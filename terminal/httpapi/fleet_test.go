@@ -118,7 +118,7 @@ func TestStatusOnTheSocket(t *testing.T) {
 	if a := call(t, "GET", op.URL+"/v1/status", ""); a.status != 200 || a.body["terminal"] != "test-till" || a.body["configVersion"] != 3.0 {
 		t.Errorf("status: %d %v", a.status, a.body)
 	}
-	failing := operatorServer(t, tm, httpapi.OperatorOptions{Status: func(context.Context) (any, error) { return nil, errors.New("no") }})
+	failing := operatorServer(t, tm, httpapi.OperatorOptions{Status: func(context.Context) (httpapi.Status, error) { return httpapi.Status{}, errors.New("no") }})
 	if a := call(t, "GET", failing.URL+"/v1/status", ""); a.status != 503 || a.code() != "unavailable" {
 		t.Errorf("failing status: %d %v", a.status, a.body)
 	}

@@ -26,6 +26,7 @@ import (
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/httpapi"
 	"showpos/terminal/request"
 	"showpos/terminal/store"
@@ -80,10 +81,7 @@ func fzDir(f *testing.F) string {
 
 func newFzTerminal(f *testing.F) *fzTerminal {
 	f.Helper()
-	cfg, err := config.Parse([]byte(testConfig)) // payer_test.go: a native coin and a token, a fee floor, limits
-	if err != nil {
-		f.Fatal(err)
-	}
+	cfg := configtest.New(f, testConfig) // payer_test.go: a native coin and a token, a fee floor, limits
 	st, err := store.Open(fzDir(f)+"/showpos.db", nil)
 	if err != nil {
 		f.Fatal(err)
@@ -453,5 +451,15 @@ func checkNewClient(t *testing.T, tm *fzTerminal, b []byte) {
 	c, err := tm.store.Client(out.Number)
 	if err != nil || c.Name != in.Name || c.Role != in.Role || len(c.Keys) != 1 || string(c.Keys[0].Secret) != out.Key {
 		t.Fatalf("stored %+v, %v", c, err)
+	}
+}
+
+// The table the fuzz targets hold answers to names every refusal code
+// check declares (the README's table, which it mirrors, must too).
+func TestCodeStatusNamesEveryRefusalCode(t *testing.T) {
+	for _, c := range check.Codes() {
+		if _, ok := codeStatus[string(c)]; !ok {
+			t.Errorf("codeStatus lacks %s", c)
+		}
 	}
 }

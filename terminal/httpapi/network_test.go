@@ -61,8 +61,8 @@ func (tm *terminal) signed(method, url, body, number, key string) answer {
 	return decodeAnswer(tm.t, &http.Response{StatusCode: resp.StatusCode, Body: io.NopCloser(bytes.NewReader(b))})
 }
 
-func staticStatus(ctx context.Context) (any, error) {
-	return map[string]any{"terminal": "test-till", "configVersion": 3}, nil
+func staticStatus(ctx context.Context) (httpapi.Status, error) {
+	return httpapi.Status{Terminal: "test-till", ConfigVersion: 3}, nil
 }
 
 func TestNetworkServesSignedRegisterCalls(t *testing.T) {

@@ -25,6 +25,7 @@ import (
 	"showpos/terminal/asset"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/httpapi"
 	"showpos/terminal/request"
 	"showpos/terminal/store"
@@ -32,17 +33,13 @@ import (
 	"showpos/tools/qrread"
 )
 
+// testConfig is laid over the fixture (configtest: ETH and TUSD): a fee
+// floor, ETH limits, a TUSD gas minimum.
 const testConfig = `
 [terminal]
 id = "test-till"
 request_ttl = "2m"
 public_url = "http://pos.test"
-
-[chain]
-id = 1337
-
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
 
 [payments]
 min_fee_cap_wei = "1000000000"
@@ -54,8 +51,6 @@ max_unsettled = "1.5"
 
 [[assets]]
 symbol = "TUSD"
-token = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-decimals = 6
 min_gas = 45000
 `
 
@@ -85,10 +80,7 @@ type terminal struct {
 
 func newTerminal(t *testing.T) *terminal {
 	t.Helper()
-	cfg, err := config.Parse([]byte(testConfig))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := configtest.New(t, testConfig)
 	path := filepath.Join(t.TempDir(), "showpos.db")
 	st, err := store.Open(path, nil)
 	if err != nil {

@@ -1,0 +1,63 @@
+package checkout
+
+import (
+	"errors"
+
+	"showpos/terminal/check"
+	"showpos/terminal/store"
+)
+
+// storeRules is the one place a store error gets its refusal code. The
+// store enforces these rules inside the write that would record a payment
+// (or a cancellation); the till answers each broken rule with a
+// *check.Refusal of this code, whichever of its methods met it.
+var storeRules = []struct {
+	err  error
+	code check.Code
+}{
+	{store.ErrUnknownRequest, check.CodeUnknownRequest},
+	{store.ErrExpired, check.CodeExpired},
+	{store.ErrCancelled, check.CodeCancelled},
+	{store.ErrAlreadyPaid, check.CodeAlreadyPaid},
+	{store.ErrTxReused, check.CodeTxReused},
+	{store.ErrNonceConflict, check.CodeNonceConflict},
+	{store.ErrExposureLimit, check.CodeExposureLimit},
+}
+
+// storeRefusal returns the refusal for a store error that breaks one of
+// storeRules, its message msg(code) and its cause err; nil for any other
+// error (the store failing: nothing was refused).
+func storeRefusal(err error, msg func(check.Code) string) *check.Refusal {
+	for _, r := range storeRules {
+		if errors.Is(err, r.err) {
+			return &check.Refusal{Code: r.code, Msg: msg(r.code), Err: err}
+		}
+	}
+	return nil
+}
+
+// requestMessages are what a caller asking about a request (Request,
+// Cancel) is told when the store refuses; a payment's refusals say more
+// (Pay).
+var requestMessages = map[check.Code]string{
+	check.CodeUnknownRequest: "no such payment request",
+	check.CodeAlreadyPaid:    "the payment request is already paid",
+	check.CodeExpired:        "the payment request has expired",
+}
+
+// requestRefusal is storeRefusal for Request and Cancel; err passes
+// through unchanged when it breaks no rule. The store gives these two
+// only the three rules requestMessages names; another rule (never met
+// today) would be told by its code.
+func requestRefusal(err error) error {
+	r := storeRefusal(err, func(c check.Code) string {
+		if m, ok := requestMessages[c]; ok {
+			return m
+		}
+		return string(c)
+	})
+	if r == nil {
+		return err
+	}
+	return r
+}

@@ -1,0 +1,57 @@
+package httpapi
+
+import (
+	"context"
+	"time"
+
+	"showpos/terminal/fleet"
+)
+
+// StatusFunc assembles the terminal's status for GET /v1/status; the
+// daemon fills it from its parts. Fleet tools read its "terminal" and
+// "configVersion" fields.
+type StatusFunc func(ctx context.Context) (Status, error)
+
+// Status is the answer of GET /v1/status (operator socket; network API for
+// register and fleet clients): what a fleet dashboard shows per terminal.
+// Its JSON is public API: fields are added, never renamed.
+type Status struct {
+	Version  string    `json:"version"`
+	Terminal string    `json:"terminal"`
+	Started  time.Time `json:"started"`
+	// ConfigVersion is the fleet bundle in effect (0: the local file
+	// alone); Config says when it came, how, and the last refusal.
+	ConfigVersion uint64       `json:"configVersion"`
+	Config        fleet.Status `json:"config"`
+	Online        bool         `json:"online"`
+	Endpoint      string       `json:"endpoint,omitempty"` // redacted
+	LastContact   time.Time    `json:"lastContact,omitzero"`
+	// Queue counts payments by state; OldestQueuedAgeSeconds is how long
+	// the oldest payment not yet on chain has waited.
+	Queue                  map[string]int `json:"queue"`
+	OldestQueuedAgeSeconds float64        `json:"oldestQueuedAgeSeconds"`
+	// LastSync is when the broadcaster last finished a round while online
+	// (LastSyncErr: why that round stopped short, if it did); zero: not
+	// since start.
+	LastSync    time.Time `json:"lastSync,omitzero"`
+	LastSyncErr string    `json:"lastSyncError,omitempty"`
+	Devices     []Device  `json:"devices"`
+	// Listen is where the terminal listens on the network, with the port
+	// the system picked where the config asked for port 0.
+	Listen Listen `json:"listen"`
+}
+
+// Listen is the addresses of the network listeners.
+type Listen struct {
+	API       string `json:"api"`                 // the network API (payer, integrator, fleet): host:port
+	Metrics   string `json:"metrics,omitempty"`   // api.metrics_listen, if set: host:port
+	Simulator string `json:"simulator,omitempty"` // the simulator's page, if the board has one: its URL
+}
+
+// Device is one configured device of the board.
+type Device struct {
+	Kind    string `json:"kind"`   // display, keypad, scanner, nfc, indicator
+	Driver  string `json:"driver"` // as in [board.*]
+	Present bool   `json:"present"`
+	Name    string `json:"name,omitempty"`
+}
