@@ -121,7 +121,7 @@ func TestNetworkHonoursOldKeyOnlyDuringGrace(t *testing.T) {
 			t.Errorf("during the grace: %d %v", a.status, a.body)
 		}
 	}
-	tm.clock.Add(time.Hour)
+	tm.clock.Advance(time.Hour)
 	if a := tm.signed("GET", nw.URL+"/v1/payments", "", number, oldKey); a.status != 401 || a.code() != "bad_signature" {
 		t.Errorf("old key after the grace: %d %v", a.status, a.body)
 	}
