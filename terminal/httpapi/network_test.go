@@ -21,8 +21,8 @@ import (
 // store at its clock; o adds Status and Fleet.
 func networkServer(t *testing.T, tm *terminal, o httpapi.NetworkOptions) *httptest.Server {
 	t.Helper()
-	o.Till, o.Register, o.Clock = tm.till, tm.till, tm.clock.Now
-	o.Verifier = &auth.Verifier{Store: tm.store, Clock: tm.clock.Now}
+	o.Till, o.Register, o.Clock = tm.till, tm.till, tm.clock
+	o.Verifier = &auth.Verifier{Store: tm.store, Clock: tm.clock}
 	srv := httptest.NewServer(httpapi.Network(o))
 	t.Cleanup(srv.Close)
 	return srv

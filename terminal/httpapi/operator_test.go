@@ -22,7 +22,7 @@ func operatorServer(t *testing.T, tm *terminal, o ...httpapi.OperatorOptions) *h
 	if len(o) > 0 {
 		opts = o[0]
 	}
-	opts.Register, opts.Clients, opts.Clock = tm.till, tm.store, tm.clock.Now
+	opts.Register, opts.Clients, opts.Clock = tm.till, tm.store, tm.clock
 	srv := httptest.NewServer(httpapi.Operator(opts))
 	t.Cleanup(srv.Close)
 	return srv
