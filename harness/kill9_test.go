@@ -16,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"showpos/device/clock"
 	"showpos/terminal/request"
 	"showpos/tools/paytx"
 )
@@ -247,7 +248,7 @@ func createRequest(ctx context.Context, d *daemon, amount string) *request.Reque
 		if r, err := d.newRequest(ctx, amount); err == nil {
 			return r
 		}
-		sleep(ctx, 20*time.Millisecond)
+		_ = clock.Sleep(ctx, 20*time.Millisecond)
 	}
 	return nil
 }
@@ -278,7 +279,7 @@ func sendUntilAnswered(ctx context.Context, d *daemon, id string, raw []byte, rn
 			s.r, s.ok = r, true
 			return s
 		}
-		sleep(ctx, time.Duration(10+rng.IntN(20))*time.Millisecond)
+		_ = clock.Sleep(ctx, time.Duration(10+rng.IntN(20))*time.Millisecond)
 	}
 	return s
 }
@@ -301,20 +302,13 @@ func killDuringBoot(ctx context.Context, d *daemon, after time.Duration) (ready 
 			cancel()
 			ready = err == nil && r.status == http.StatusOK
 		}
-		sleep(ctx, min(2*time.Millisecond, time.Until(deadline)))
+		_ = clock.Sleep(ctx, min(2*time.Millisecond, time.Until(deadline)))
 	}
 	if !d.running() {
 		return false, fmt.Errorf("posd exited by itself while booting: %s (log %s)", d.cmd.ProcessState, d.logPath)
 	}
 	d.kill()
 	return ready, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	select {
-	case <-ctx.Done():
-	case <-time.After(d):
-	}
 }
 
 // verdict checks the store, through the restarted daemon, against the

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"showpos/device/clock"
 	"showpos/tools/devchain"
 	"showpos/tools/paytx"
 )
@@ -88,7 +89,7 @@ batch_size = 50
 	var down durations
 	for off := 2 * time.Second; ; off = time.Duration(100+rng.IntN(1900)) * time.Millisecond {
 		down = append(down, off)
-		sleep(ctx, off)
+		_ = clock.Sleep(ctx, off)
 		if err := link.restore(); err != nil {
 			t.Fatal(err)
 		}
@@ -98,8 +99,8 @@ batch_size = 50
 		// Cut at a random moment once payments are queued or in flight
 		// again (up to 2 s more): on a fast machine a backlog drains
 		// within the random wait, and a cut then tests nothing.
-		sleep(ctx, time.Duration(200+rng.IntN(1800))*time.Millisecond)
-		for wait := time.Now().Add(2 * time.Second); ; sleep(ctx, 20*time.Millisecond) {
+		_ = clock.Sleep(ctx, time.Duration(200+rng.IntN(1800))*time.Millisecond)
+		for wait := time.Now().Add(2 * time.Second); ; _ = clock.Sleep(ctx, 20*time.Millisecond) {
 			if st, err := d.status(ctx); err == nil && st.Queue["queued"]+st.Queue["broadcast"] > 0 {
 				cutsInFlight++
 				break
@@ -130,7 +131,7 @@ batch_size = 50
 		if time.Since(restored) > 5*time.Minute {
 			t.Fatalf("not drained 5 minutes after the last restore: %v", st.Queue)
 		}
-		sleep(ctx, 100*time.Millisecond)
+		_ = clock.Sleep(ctx, 100*time.Millisecond)
 	}
 	drain := time.Since(restored)
 
@@ -256,7 +257,7 @@ func payChain(ctx context.Context, d *daemon, key *ecdsa.PrivateKey, each int, p
 		if err != nil || r.status != http.StatusAccepted {
 			return // later nonces could never be mined
 		}
-		sleep(ctx, pause/2+time.Duration(rng.Int64N(int64(pause))))
+		_ = clock.Sleep(ctx, pause/2+time.Duration(rng.Int64N(int64(pause))))
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"showpos/device/clock"
 	"showpos/tools/paytx"
 )
 
@@ -191,7 +192,7 @@ func waitScanner(ctx context.Context, d *daemon, present bool) error {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("scanner present=%v not seen within 10s: %+v", present, st.Devices)
 		}
-		sleep(ctx, 2*time.Millisecond)
+		_ = clock.Sleep(ctx, 2*time.Millisecond)
 	}
 }
 
@@ -212,6 +213,6 @@ func waitPaid(ctx context.Context, d *daemon, id string, within time.Duration) e
 		if time.Now().After(deadline) {
 			return fmt.Errorf("request %s not paid within %s: %d %s", id, within, r.status, r.body)
 		}
-		sleep(ctx, 2*time.Millisecond)
+		_ = clock.Sleep(ctx, 2*time.Millisecond)
 	}
 }

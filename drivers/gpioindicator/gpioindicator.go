@@ -9,6 +9,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"showpos/device"
+	"showpos/device/clock"
 )
 
 // Step is one segment of a pattern: both pins are set to the given levels
@@ -26,7 +27,8 @@ type Opts struct {
 	// missing from it is refused by Signal.
 	Patterns map[device.Signal][]Step
 	// Sleep waits d or until ctx ends, returning ctx's error in that case.
-	// Nil means a real timer. Tests replace it to record the durations.
+	// Nil means clock.Sleep, a real timer. Tests replace it to record the
+	// durations.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
@@ -103,7 +105,7 @@ func New(buzzer, led gpio.PinOut, o *Opts) (*Dev, error) {
 		}
 	}
 	if d.sleep == nil {
-		d.sleep = sleep
+		d.sleep = clock.Sleep
 	}
 	for _, p := range []gpio.PinOut{d.buzzer, d.led} {
 		if p != nil {
@@ -213,15 +215,4 @@ func (d *Dev) Halt() error {
 	d.busy <- struct{}{} // wait for a playing pattern to stop
 	defer func() { <-d.busy }()
 	return d.allLow()
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

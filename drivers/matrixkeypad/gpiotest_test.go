@@ -12,6 +12,7 @@ import (
 	"periph.io/x/conn/v3/gpio/gpiotest"
 
 	"showpos/device"
+	"showpos/device/clock"
 )
 
 // gtPad is a 4×4 keypad made of periph's own fakes: every column is a
@@ -136,7 +137,7 @@ func TestGpiotestPinsEveryKey(t *testing.T) {
 			settles = append(settles, ls)
 			mu.Unlock()
 		}
-		return sleep(ctx, d)
+		return clock.Sleep(ctx, d)
 	}
 	d, err := New(p.rowPins(), p.colPins(), DefaultKeymap(), o)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"showpos/device"
+	"showpos/device/clock"
 )
 
 // Opts configures the scanning.
@@ -31,8 +32,9 @@ type Opts struct {
 	// Buffer is how many presses are kept while nobody calls ReadKey; a
 	// press beyond it is dropped. 0 means 16.
 	Buffer int
-	// Sleep waits d or until ctx ends (returning ctx's error). Nil means a
-	// real timer; tests pass their own to record and control time.
+	// Sleep waits d or until ctx ends (returning ctx's error). Nil means
+	// clock.Sleep, a real timer; tests pass their own to record and control
+	// time.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
@@ -88,7 +90,7 @@ func New(rows []gpio.PinIO, cols []gpio.PinOut, keymap [][]device.Key, o *Opts) 
 		opts.Buffer = DefaultOpts.Buffer
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleep
+		opts.Sleep = clock.Sleep
 	}
 	if len(rows) == 0 || len(cols) == 0 || len(rows) > 64 {
 		return nil, fmt.Errorf("matrixkeypad: %d rows × %d columns", len(rows), len(cols))
@@ -209,7 +211,7 @@ func (d *Dev) watch(p gpio.PinIO) {
 		// A pin that returns false at once (not set up for edges, or an
 		// interrupted wait) must not turn this loop into a busy one.
 		if rest := d.opts.EdgeTimeout - time.Since(start); rest > d.opts.EdgeTimeout/2 {
-			_ = sleep(d.ctx, rest)
+			_ = clock.Sleep(d.ctx, rest)
 		}
 	}
 }
@@ -371,16 +373,5 @@ func (d *Dev) deliver(r result) {
 	select {
 	case d.out <- r:
 	default:
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

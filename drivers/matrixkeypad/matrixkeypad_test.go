@@ -14,6 +14,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"showpos/device"
+	"showpos/device/clock"
 )
 
 // fastOpts: real time, short enough for tests.
@@ -93,7 +94,7 @@ func TestScanDrivesOneColumnLowAtATime(t *testing.T) {
 		m.mu.Lock()
 		m.addLog("sleep=" + d.String())
 		m.mu.Unlock()
-		return sleep(ctx, d)
+		return clock.Sleep(ctx, d)
 	}
 	d := newPad(t, m, o)
 	if got, want := m.takeLog(), strings.Fields("c0=Low c1=Low c2=Low c3=Low"); !slices.Equal(got, want) {
@@ -184,7 +185,7 @@ func (g *gate) sleep(ctx context.Context, d time.Duration) error {
 			return ctx.Err()
 		}
 	}
-	return sleep(ctx, d)
+	return clock.Sleep(ctx, d)
 }
 
 func TestBounceReportsOnePress(t *testing.T) {
@@ -237,7 +238,7 @@ func TestHeldKeyReportsOnce(t *testing.T) {
 		if d == o.ScanSettle {
 			settles.Add(1)
 		}
-		return sleep(ctx, d)
+		return clock.Sleep(ctx, d)
 	}
 	d := newPad(t, m, o)
 	k := [2]int{2, 3} // Enter
@@ -344,7 +345,7 @@ func TestReleaseDuringScanIsNotLost(t *testing.T) {
 				close(released)
 			}
 		}
-		return sleep(ctx, dur)
+		return clock.Sleep(ctx, dur)
 	}
 	d = newPad(t, m, o)
 	m.press([2]int{0, 2})
@@ -369,7 +370,7 @@ func TestStuckRowDoesNotLoop(t *testing.T) {
 		if d == o.ScanSettle {
 			settles.Add(1)
 		}
-		return sleep(ctx, d)
+		return clock.Sleep(ctx, d)
 	}
 	d := newPad(t, m, o)
 	m.press([2]int{1, 0}, [2]int{1, 1}, [2]int{1, 2}, [2]int{1, 3})

@@ -12,6 +12,7 @@ import (
 	"go.bug.st/serial"
 
 	"showpos/device"
+	"showpos/device/clock"
 )
 
 // Port is the serial line to the chip. A go.bug.st/serial Port is one; so
@@ -283,7 +284,7 @@ func (d *Dev) WaitTap(ctx context.Context) (device.Tap, error) {
 			}
 			return t, nil
 		}
-		if err := sleep(ctx, d.o.PollPause); err != nil {
+		if err := clock.Sleep(ctx, d.o.PollPause); err != nil {
 			return nil, err
 		}
 	}
@@ -370,15 +371,4 @@ func (d *Dev) release(ctx context.Context, tg byte) error {
 		return &StatusError{Cmd: "InRelease", Code: c}
 	}
 	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -101,6 +101,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 
+	"showpos/device/clock"
 	"showpos/sync/chain"
 	"showpos/terminal/store"
 )
@@ -130,18 +131,11 @@ type Chain interface {
 	Call(ctx context.Context, msg chain.CallMsg, block string) ([]byte, error)
 }
 
-// Clock tells the time; tests pass a fake.
-type Clock interface{ Now() time.Time }
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
-
 // Options configure a Broadcaster. Store and Chain are required.
 type Options struct {
 	Store  Store
 	Chain  Chain
-	Clock  Clock // nil: the system clock
+	Clock  clock.Clock // nil: clock.System
 	Logger *slog.Logger
 
 	// Confirmations a receipt needs before the payment is confirmed: its
@@ -233,7 +227,7 @@ type Broadcaster struct {
 // New returns a broadcaster; Run starts it.
 func New(o Options) *Broadcaster {
 	if o.Clock == nil {
-		o.Clock = systemClock{}
+		o.Clock = clock.System{}
 	}
 	if o.Confirmations == 0 {
 		o.Confirmations = 1

@@ -12,6 +12,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+
+	"showpos/device/clock/clocktest"
 )
 
 const testChain = 1337
@@ -292,7 +294,7 @@ func recv(t *testing.T, c *Client) Status {
 
 func TestRunPublishesOnlineOfflineOnline(t *testing.T) {
 	node := newFakeNode(t, testChain)
-	clock := newFakeClock()
+	clock := clocktest.NewFake(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 	t0 := clock.Now()
 	c := newTestClient(t, Options{ProbeEvery: 20 * time.Millisecond, Clock: clock}, node.URL())
 	if st := c.Status(); st.Online || st.Since != t0 || !st.LastContact.IsZero() {
@@ -346,7 +348,7 @@ func TestRunPublishesOnlineOfflineOnline(t *testing.T) {
 // a succeeding call marks it online again.
 func TestCallsMoveStatus(t *testing.T) {
 	node := newFakeNode(t, testChain)
-	clock := newFakeClock()
+	clock := clocktest.NewFake(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 	c := newTestClient(t, Options{Clock: clock}, node.URL())
 	if _, err := c.BlockNumber(context.Background()); err != nil {
 		t.Fatal(err)

@@ -14,16 +14,9 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/rpc"
+
+	"showpos/device/clock"
 )
-
-// Clock tells the time. Tests pass a fake; nil means the system clock.
-// It is used for Status times and for how long a chain id check is
-// trusted, never for waiting: timers and timeouts use real time.
-type Clock interface{ Now() time.Time }
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
 
 // Defaults for zero Options fields.
 const (
@@ -71,8 +64,9 @@ type Options struct {
 	// DefaultProbeEvery. After a failed probe Run retries sooner: 1 s,
 	// doubling, jittered, never longer than ProbeEvery.
 	ProbeEvery time.Duration
-	// Clock gives Status times; nil means the system clock.
-	Clock Clock
+	// Clock gives Status times and how long a chain id check is trusted,
+	// never waits: timers and timeouts use real time.
+	Clock clock.Clock // nil: clock.System
 	// Logger receives online/offline flips (Info/Warn) and failovers
 	// (Debug); nil discards.
 	Logger *slog.Logger
@@ -82,7 +76,7 @@ type Options struct {
 // methods are safe for concurrent use.
 type Client struct {
 	opts    Options
-	clock   Clock
+	clock   clock.Clock
 	log     *slog.Logger
 	hc      *http.Client
 	recheck time.Duration
@@ -131,7 +125,7 @@ func New(o Options) (*Client, error) {
 		changes: make(chan Status, 1),
 	}
 	if c.clock == nil {
-		c.clock = systemClock{}
+		c.clock = clock.System{}
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

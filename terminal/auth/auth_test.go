@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"showpos/device/clock/clocktest"
 	"showpos/terminal/auth"
 	"showpos/terminal/store"
 )
@@ -31,23 +32,13 @@ var (
 	fleetKey = []byte("fleet-key-0123456789abcdef012345")
 )
 
-// fakeClock is the verifier's clock, moved by the test.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) Set(t time.Time)         { c.mu.Lock(); c.now = t; c.mu.Unlock() }
-func (c *fakeClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
-
 // env is a terminal: a real store file, a verifier and an HTTP server
 // whose every path is guarded by Require(register).
 type env struct {
 	t     *testing.T
 	path  string
 	store *store.Store
-	clock *fakeClock
+	clock *clocktest.Fake // the verifier's clock, moved by the test
 	srv   *httptest.Server
 	hits  atomic.Int32
 	seq   atomic.Int64
@@ -55,7 +46,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, path: filepath.Join(t.TempDir(), "pos.db"), clock: &fakeClock{now: t0}}
+	e := &env{t: t, path: filepath.Join(t.TempDir(), "pos.db"), clock: clocktest.NewFake(t0)}
 	e.open()
 	ctx := context.Background()
 	for _, c := range []store.Client{
@@ -77,7 +68,7 @@ func (e *env) open() {
 		e.t.Fatal(err)
 	}
 	e.store = s
-	v := &auth.Verifier{Store: s, Clock: e.clock.Now, MaxBody: 1024}
+	v := &auth.Verifier{Store: s, Clock: e.clock, MaxBody: 1024}
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		e.hits.Add(1)
 		c, _ := auth.ClientFrom(r.Context())
@@ -353,7 +344,7 @@ func TestRevokedClientRefused(t *testing.T) {
 
 func TestRequireRoles(t *testing.T) {
 	e := newEnv(t)
-	v := &auth.Verifier{Store: e.store, Clock: e.clock.Now}
+	v := &auth.Verifier{Store: e.store, Clock: e.clock}
 	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})
 	fleetOnly := httptest.NewServer(v.Require(ok, store.RoleFleet))
 	defer fleetOnly.Close()
@@ -387,7 +378,7 @@ func TestRequireRoles(t *testing.T) {
 
 func TestVerifyRestoresBody(t *testing.T) {
 	e := newEnv(t)
-	v := &auth.Verifier{Store: e.store, Clock: e.clock.Now}
+	v := &auth.Verifier{Store: e.store, Clock: e.clock}
 	req := httptest.NewRequest("POST", "/v1/requests?a=1", strings.NewReader("hello"))
 	auth.Sign(req, []byte("hello"), regNumber, regKey, e.clock.Now(), e.nonce())
 	c, err := v.Verify(req)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"showpos/device/clock/clocktest"
 	"showpos/terminal/auth"
 	"showpos/terminal/store"
 )
@@ -40,7 +41,7 @@ func (failingStore) UseNonce(context.Context, string, string, time.Time, time.Ti
 }
 
 func TestStoreFailureIsInternal(t *testing.T) {
-	v := &auth.Verifier{Store: failingStore{}, Clock: func() time.Time { return t0 }}
+	v := &auth.Verifier{Store: failingStore{}, Clock: clocktest.NewFake(t0)}
 	req := httptest.NewRequest("GET", "/v1/x", nil)
 	auth.Sign(req, nil, regNumber, regKey, t0, auth.NewNonce())
 	_, err := v.Verify(req)
@@ -187,7 +188,7 @@ func FuzzVerifyHeaders(f *testing.F) {
 	f.Fuzz(func(t *testing.T, number, ts, nonce, sig, method, target string, body []byte, mode uint8) {
 		mode %= sigModes
 		v := &auth.Verifier{Store: &memStore{clients: fuzzClients(), used: map[string]bool{}},
-			Clock: func() time.Time { return now }, MaxBody: maxBody}
+			Clock: clocktest.NewFake(now), MaxBody: maxBody}
 		var reached int
 		var gotBody []byte
 		var gotClient store.Client

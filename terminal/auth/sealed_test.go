@@ -19,6 +19,7 @@ import (
 
 	"go.etcd.io/bbolt"
 
+	"showpos/device/clock/clocktest"
 	"showpos/terminal/auth"
 	"showpos/terminal/store"
 )
@@ -27,7 +28,7 @@ import (
 // registered.
 func envAt(t *testing.T, path string) *env {
 	t.Helper()
-	e := &env{t: t, path: path, clock: &fakeClock{now: t0}}
+	e := &env{t: t, path: path, clock: clocktest.NewFake(t0)}
 	e.open()
 	return e
 }

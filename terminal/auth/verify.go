@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	"showpos/device/clock"
 	"showpos/terminal/store"
 )
 
@@ -33,8 +34,7 @@ var _ Store = (*store.Store)(nil)
 // then it is safe for concurrent use.
 type Verifier struct {
 	Store Store
-	// Clock gives the current time; nil means time.Now.
-	Clock func() time.Time
+	Clock clock.Clock // the current time; nil: clock.System
 	// Window is how far a request's timestamp may be from now, either way;
 	// 0 means DefaultWindow (300 s).
 	Window time.Duration
@@ -45,9 +45,9 @@ type Verifier struct {
 
 func (v *Verifier) now() time.Time {
 	if v.Clock != nil {
-		return v.Clock()
+		return v.Clock.Now()
 	}
-	return time.Now()
+	return clock.System{}.Now()
 }
 
 func (v *Verifier) window() time.Duration {

@@ -30,6 +30,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"showpos/device"
+	"showpos/device/clock"
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
@@ -58,13 +59,6 @@ type Renderer interface {
 	Menu(v screen.Menu) image.Image
 }
 
-// Clock tells the time.
-type Clock interface{ Now() time.Time }
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
-
 // Options wire a cashier. Till and Screens are required; any device may be
 // nil (a terminal without that device).
 type Options struct {
@@ -85,7 +79,7 @@ type Options struct {
 	Queued  func() int
 	SyncNow func(ctx context.Context) error
 
-	Clock  Clock
+	Clock  clock.Clock // nil: clock.System
 	Logger *slog.Logger
 	// ResultFor is how long a result stays on screen. Default 4s.
 	ResultFor time.Duration
@@ -154,7 +148,7 @@ type Setup struct {
 // New returns a cashier; Run starts it.
 func New(o Options) *Cashier {
 	if o.Clock == nil {
-		o.Clock = systemClock{}
+		o.Clock = clock.System{}
 	}
 	if o.ResultFor <= 0 {
 		o.ResultFor = 4 * time.Second

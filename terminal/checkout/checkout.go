@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"showpos/device/clock"
 	"showpos/terminal/check"
 	"showpos/terminal/config"
 	"showpos/terminal/request"
@@ -37,13 +38,6 @@ type Store interface {
 	Accept(ctx context.Context, p store.Payment, now time.Time, maxUnsettled *big.Int) (store.Payment, bool, error)
 	Payments(f store.PaymentFilter) ([]store.Payment, error)
 }
-
-// Clock tells the time; tests pass a fake.
-type Clock interface{ Now() time.Time }
-
-type systemClock struct{}
-
-func (systemClock) Now() time.Time { return time.Now() }
 
 // Errors for request creation; payment refusals are *check.Refusal.
 var (
@@ -62,8 +56,8 @@ type Options struct {
 	Config *config.Config
 	Key    *ecdsa.PrivateKey
 	Store  Store
-	Clock  Clock     // nil: the system clock
-	Random io.Reader // nil: crypto/rand
+	Clock  clock.Clock // nil: clock.System
+	Random io.Reader   // nil: crypto/rand
 	Logger *slog.Logger
 	// OnAccept, if set, is called after each newly accepted payment is
 	// durable (the broadcaster's kick). It must not block.
@@ -83,7 +77,7 @@ type Service struct {
 	signer    *request.Signer // nil when signerErr says why
 	signerErr error
 	store     Store
-	clock     Clock
+	clock     clock.Clock
 	random    io.Reader
 	log       *slog.Logger
 	accept    func(Receipt)
@@ -113,7 +107,7 @@ func New(o Options) *Service {
 		terms:     make(map[string]*request.Request),
 	}
 	if s.clock == nil {
-		s.clock = systemClock{}
+		s.clock = clock.System{}
 	}
 	if s.random == nil {
 		s.random = rand.Reader

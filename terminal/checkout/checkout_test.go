@@ -10,6 +10,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"showpos/device/clock/clocktest"
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
@@ -28,11 +29,7 @@ symbol = "ETH"
 max_payment = "0.5"
 `
 
-type clock struct{ now time.Time }
-
-func (c *clock) Now() time.Time { return c.now }
-
-func newTill(t *testing.T, cfgText string, st *store.Store, c *clock) *checkout.Service {
+func newTill(t *testing.T, cfgText string, st *store.Store, c *clocktest.Fake) *checkout.Service {
 	t.Helper()
 	cfg := configtest.New(t, cfgText)
 	key, _ := crypto.GenerateKey()
@@ -52,7 +49,7 @@ func openStore(t *testing.T) (*store.Store, string) {
 
 func TestNewRequestRefusals(t *testing.T) {
 	st, _ := openStore(t)
-	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	now := clocktest.NewFake(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 	till := newTill(t, withToken, st, now)
 	ctx := context.Background()
 	tests := []struct {
@@ -83,7 +80,7 @@ func TestNewRequestRefusals(t *testing.T) {
 		t.Errorf("refused requests put something on screen: %v", err)
 	}
 
-	booted1970 := newTill(t, withToken, st, &clock{time.Unix(60, 0)})
+	booted1970 := newTill(t, withToken, st, clocktest.NewFake(time.Unix(60, 0)))
 	if _, err := booted1970.NewRequest(ctx, "0.1", "", ""); !errors.Is(err, request.ErrClock) {
 		t.Errorf("clock in 1970: err = %v, want ErrClock", err)
 	}
@@ -91,7 +88,7 @@ func TestNewRequestRefusals(t *testing.T) {
 
 func TestPayAfterRestartAndAfterConfigDropsTheAsset(t *testing.T) {
 	st, _ := openStore(t)
-	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	now := clocktest.NewFake(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 	before := newTill(t, withToken, st, now)
 	ctx := context.Background()
 	ethDoc, err := before.NewRequest(ctx, "0.1", "ETH", "")
@@ -138,7 +135,7 @@ func TestPayAfterRestartAndAfterConfigDropsTheAsset(t *testing.T) {
 
 func TestRequestStatusFollowsTheStore(t *testing.T) {
 	st, _ := openStore(t)
-	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	now := clocktest.NewFake(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 	till := newTill(t, withToken, st, now)
 	ctx := context.Background()
 	doc, err := till.NewRequest(ctx, "3", "TUSD", "table 4")

@@ -10,6 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"showpos/device/clock/clocktest"
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config/configtest"
@@ -23,7 +24,7 @@ import (
 // terms, and limits apply from the next payment.
 func TestReconfigureWhileRunning(t *testing.T) {
 	st, _ := openStore(t)
-	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	now := clocktest.NewFake(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 	var refused []check.Code
 	var shown []string
 	cfg := configtest.New(t, withToken)
@@ -101,7 +102,7 @@ func isRefusal(err error, code check.Code) bool {
 func TestTotalsPerAssetAndState(t *testing.T) {
 	st, _ := openStore(t)
 	day := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
-	now := &clock{day.Add(9 * time.Hour)}
+	now := clocktest.NewFake(day.Add(9 * time.Hour))
 	till := newTill(t, withToken, st, now)
 	ctx := context.Background()
 	payer, _ := crypto.GenerateKey()
@@ -127,12 +128,12 @@ func TestTotalsPerAssetAndState(t *testing.T) {
 	confirmed := pay("1.5", "TUSD")
 	pay("2", "TUSD")
 	failed := pay("4", "TUSD")
-	now.now = day.Add(25 * time.Hour) // the next day: not in the totals
+	now.Set(day.Add(25 * time.Hour)) // the next day: not in the totals
 	pay("100", "TUSD")
-	if _, err := st.SetPaymentState(ctx, confirmed, store.PaymentConfirmed, "", now.now); err != nil {
+	if _, err := st.SetPaymentState(ctx, confirmed, store.PaymentConfirmed, "", now.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.SetPaymentState(ctx, failed, store.PaymentFailed, "reverted", now.now); err != nil {
+	if _, err := st.SetPaymentState(ctx, failed, store.PaymentFailed, "reverted", now.Now()); err != nil {
 		t.Fatal(err)
 	}
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"showpos/device/clock/clocktest"
 	"showpos/terminal/check"
 	"showpos/terminal/store"
 	"showpos/tools/paytx"
@@ -23,7 +24,7 @@ import (
 func TestEveryStoreRuleIsARefusalWithItsCode(t *testing.T) {
 	ctx := context.Background()
 	st, _ := openStore(t)
-	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	now := clocktest.NewFake(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 	till := newTill(t, withToken+"[[assets]]\nsymbol = \"TUSD\"\nmax_unsettled = \"1\"\n", st, now)
 	payer, _ := crypto.GenerateKey()
 	other, _ := crypto.GenerateKey()
@@ -63,7 +64,7 @@ func TestEveryStoreRuleIsARefusalWithItsCode(t *testing.T) {
 		t.Fatal(err)
 	}
 	expired := request("0.25")
-	now.now = now.now.Add(time.Hour)
+	now.Advance(time.Hour)
 	if _, err := pay(request("0.5"), payer, 1); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"showpos/device/clock/clocktest"
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
@@ -78,12 +79,12 @@ func jsonOf(t *testing.T, d *request.Document) []byte {
 // first served.
 func TestStoredRequestsOfBothFormsAreServedAndPaid(t *testing.T) {
 	st, path := openStore(t)
-	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	now := clocktest.NewFake(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 	cfg := configtest.New(t, withToken)
 	key, _ := crypto.GenerateKey()
 	ctx := context.Background()
 
-	old := putOldRequest(t, st, cfg, key, now.now)
+	old := putOldRequest(t, st, cfg, key, now.Now())
 	before := checkout.New(checkout.Options{Config: cfg, Key: key, Store: st, Clock: now})
 	fresh, err := before.NewRequest(ctx, "7", "TUSD", "after the upgrade")
 	if err != nil {
@@ -172,7 +173,7 @@ func TestStoredRequestsOfBothFormsAreServedAndPaid(t *testing.T) {
 // against it.
 func TestUnreadableStoredRequest(t *testing.T) {
 	st, _ := openStore(t)
-	now := &clock{time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	now := clocktest.NewFake(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 	till := newTill(t, withToken, st, now)
 	ctx := context.Background()
 	other, err := till.NewRequest(ctx, "0.01", "ETH", "")
@@ -193,7 +194,7 @@ func TestUnreadableStoredRequest(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			id := fmt.Sprintf("0123456789abcdef0123456789abcde%d", i)
 			err := st.PutRequest(ctx, store.Request{
-				ID: id, Asset: "ETH", Amount: big.NewInt(1), CreatedAt: now.now, ExpiresAt: now.now.Add(time.Minute),
+				ID: id, Asset: "ETH", Amount: big.NewInt(1), CreatedAt: now.Now(), ExpiresAt: now.Now().Add(time.Minute),
 				Status: store.RequestPending, Doc: tc.doc,
 			})
 			if err != nil {

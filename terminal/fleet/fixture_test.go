@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"showpos/device/clock/clocktest"
 	"showpos/terminal/config"
 	"showpos/terminal/store"
 )
@@ -85,7 +86,7 @@ type fixture struct {
 	dbPath string
 	pub    ed25519.PublicKey
 	priv   ed25519.PrivateKey
-	now    time.Time
+	clock  *clocktest.Fake
 	logs   *syncBuffer
 
 	store    *store.Store
@@ -108,7 +109,7 @@ func newFixtureOverride(t *testing.T, fleet string, override func(*config.Config
 	pub, priv := testKey(1)
 	dir := t.TempDir()
 	f := &fixture{t: t, local: filepath.Join(dir, "posd.toml"), dbPath: filepath.Join(dir, "s.db"),
-		pub: pub, priv: priv, now: t0, logs: &syncBuffer{}, override: override}
+		pub: pub, priv: priv, clock: clocktest.NewFake(t0), logs: &syncBuffer{}, override: override}
 	f.writeLocal(localFile(pub, fleet))
 	f.start()
 	return f
@@ -139,7 +140,7 @@ func (f *fixture) start() {
 			f.applied = append(f.applied, c)
 		},
 		Override: f.override,
-		Clock:    func() time.Time { return f.now },
+		Clock:    f.clock,
 		Logger:   slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
@@ -166,7 +167,7 @@ func (f *fixture) applies() []*config.Config {
 // the fixture's now; edits change the payload before signing.
 func (f *fixture) bundle(v uint64, frag string, edits ...func(*Payload)) []byte {
 	f.t.Helper()
-	p := Payload{Version: v, Issued: f.now.Add(-time.Minute), Expires: f.now.Add(7 * 24 * time.Hour), Config: frag}
+	p := Payload{Version: v, Issued: f.clock.Now().Add(-time.Minute), Expires: f.clock.Now().Add(7 * 24 * time.Hour), Config: frag}
 	for _, e := range edits {
 		e(&p)
 	}
@@ -205,8 +206,8 @@ func (f *fixture) wantRefusal(raw []byte, code string) {
 	}
 	st := f.m.Status()
 	if st.LastRefusal == nil || st.LastRefusal.Code != code || st.LastRefusal.Source != SourcePush ||
-		st.LastRefusal.Message != r.Message || !st.LastRefusal.At.Equal(f.now) {
-		f.t.Errorf("Status().LastRefusal = %+v, want %s from push at %s", st.LastRefusal, code, f.now)
+		st.LastRefusal.Message != r.Message || !st.LastRefusal.At.Equal(f.clock.Now()) {
+		f.t.Errorf("Status().LastRefusal = %+v, want %s from push at %s", st.LastRefusal, code, f.clock.Now())
 	}
 	if st.Version != status.Version || st.Source != status.Source {
 		f.t.Errorf("refusal changed the status: %+v, was %+v", st, status)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"showpos/device/clock/clocktest"
 	"showpos/terminal/config"
 )
 
@@ -245,7 +246,7 @@ func FuzzPush(f *testing.F) {
 
 		store := &memStore{version: 0}
 		var applied []*config.Config
-		o := Options{LocalPath: path, Store: store, Clock: func() time.Time { return t0 },
+		o := Options{LocalPath: path, Store: store, Clock: clocktest.NewFake(t0),
 			Apply: func(c *config.Config) { applied = append(applied, c) }}
 		m, err := New(o)
 		if err != nil {

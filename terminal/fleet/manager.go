@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"showpos/device/clock"
 	"showpos/terminal/config"
 )
 
@@ -38,9 +39,9 @@ type Options struct {
 	// read (command-line flags that override the file). What it changes
 	// should be restart-only keys: they then hold for every bundle too.
 	Override func(*config.Config)
-	Client   *http.Client     // for pulls; nil: a client with a 30 s timeout
-	Clock    func() time.Time // nil: time.Now
-	Logger   *slog.Logger     // nil: discard
+	Client   *http.Client // for pulls; nil: a client with a 30 s timeout
+	Clock    clock.Clock  // nil: clock.System
+	Logger   *slog.Logger // nil: discard
 }
 
 // ClockSkew is how far a bundle's issued time may be ahead of the
@@ -113,7 +114,7 @@ func New(o Options) (*Manager, error) {
 		o.Client = &http.Client{Timeout: 30 * time.Second}
 	}
 	if o.Clock == nil {
-		o.Clock = time.Now
+		o.Clock = clock.System{}
 	}
 	m := &Manager{o: o, log: o.Logger}
 	if m.log == nil {
@@ -224,7 +225,7 @@ func (m *Manager) vet(raw []byte) (Payload, *config.Config, error) {
 	if m.bundle != nil && bytes.Equal(raw, m.bundle.raw) {
 		return p, nil, nil
 	}
-	now := m.o.Clock()
+	now := m.o.Clock.Now()
 	if !now.Before(p.Expires) {
 		return p, nil, refuse(CodeExpired, p.Version, "bundle v%d expired at %s (terminal clock %s)",
 			p.Version, p.Expires.Format(time.RFC3339), now.Format(time.RFC3339))
@@ -268,7 +269,7 @@ func (m *Manager) install(c *config.Config, a *accepted, source string) {
 		m.status.Version, m.status.AppliedAt, m.status.Source = 0, time.Time{}, ""
 		return
 	}
-	m.status.Version, m.status.AppliedAt, m.status.Source = a.p.Version, m.o.Clock(), source
+	m.status.Version, m.status.AppliedAt, m.status.Source = a.p.Version, m.o.Clock.Now(), source
 }
 
 func (m *Manager) apply(c *config.Config) {
@@ -281,7 +282,7 @@ func (m *Manager) apply(c *config.Config) {
 // (the same code for the same version) logs at debug level: the server
 // offers the same bundle every interval, and some reasons name the clock.
 func (m *Manager) refused(r *Refusal, source string) {
-	info := &RefusalInfo{Code: r.Code, Message: r.Message, Version: r.Version, Source: source, At: m.o.Clock()}
+	info := &RefusalInfo{Code: r.Code, Message: r.Message, Version: r.Version, Source: source, At: m.o.Clock.Now()}
 	m.smu.Lock()
 	last := m.status.LastRefusal
 	m.status.LastRefusal = info

@@ -125,7 +125,7 @@ func TestPushRefusals(t *testing.T) {
 			return f.bundle(1, liveBundle, func(p *Payload) { p.Issued = t0.Add(ClockSkew + time.Second) })
 		}},
 		{"clock never set (1970): an expired bundle is not taken", CodeNotYetValid, func(f *fixture) []byte {
-			f.now = time.Unix(60, 0)
+			f.clock.Set(time.Unix(60, 0))
 			return f.bundle(1, liveBundle, func(p *Payload) { p.Issued, p.Expires = t0.Add(-2*time.Hour), t0.Add(-time.Hour) })
 		}},
 		{"zero merchant", CodeBadConfig, func(f *fixture) []byte {
@@ -202,7 +202,7 @@ func TestPushRefusesRollback(t *testing.T) {
 	}
 
 	// After a restart, with the clock set back a year: still refused.
-	f.now = t0.AddDate(-1, 0, 0)
+	f.clock.Set(t0.AddDate(-1, 0, 0))
 	f.restart()
 	wantLive(t, f.m.Current())
 	for _, v := range []uint64{5, 4, 1} {
@@ -222,7 +222,7 @@ func TestPushSameBundleIsQuiet(t *testing.T) {
 	raw := f.bundle(3, liveBundle)
 	f.mustPush(raw)
 	// Even once it has expired: it is the one running.
-	f.now = t0.Add(30 * 24 * time.Hour)
+	f.clock.Set(t0.Add(30 * 24 * time.Hour))
 	if a := f.mustPush(raw); a != (Applied{Version: 3}) {
 		t.Errorf("second Push = %+v, want v3 unchanged", a)
 	}
@@ -353,8 +353,8 @@ func TestReloadKeepsOverridesQuietly(t *testing.T) {
 func TestRepeatedPullRefusalLogsOnce(t *testing.T) {
 	f := newFixture(t, "")
 	for i := range 3 {
-		f.now = t0.Add(time.Duration(i) * time.Minute)
-		f.m.refused(refuse(CodeExpired, 7, "bundle v7 expired (terminal clock %s)", f.now), SourcePull)
+		f.clock.Set(t0.Add(time.Duration(i) * time.Minute))
+		f.m.refused(refuse(CodeExpired, 7, "bundle v7 expired (terminal clock %s)", f.clock.Now()), SourcePull)
 	}
 	if got := strings.Count(f.logs.String(), "level=WARN"); got != 1 {
 		t.Errorf("3 pulls of one expired bundle logged %d warnings, want 1:\n%s", got, f.logs)

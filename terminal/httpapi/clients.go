@@ -173,7 +173,7 @@ func (a *api) addClient(w http.ResponseWriter, r *http.Request) {
 		writeCoded(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("key of %d bytes: want %d to %d", len(in.Key), MinImportedKey, store.MaxSecret))
 		return
 	}
-	now := a.now().UTC()
+	now := a.clock.Now().UTC()
 	key := in.Key
 	if key == "" {
 		key = newServiceKey()
@@ -231,7 +231,7 @@ func (a *api) listClients(w http.ResponseWriter, r *http.Request) {
 		writeError(w, a.log, fmt.Errorf("list clients: %w", err))
 		return
 	}
-	now := a.now()
+	now := a.clock.Now()
 	out := ClientList{Clients: make([]ClientView, len(cs))}
 	for i, c := range cs {
 		out.Clients[i] = viewClient(c, now)
@@ -267,7 +267,7 @@ func (a *api) rotateClient(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	now := a.now().UTC()
+	now := a.clock.Now().UTC()
 	key := newServiceKey()
 	if _, err := a.clients.RotateClientKey(r.Context(), number, []byte(key), grace, now); err != nil {
 		writeError(w, a.log, err)
@@ -285,7 +285,7 @@ func (a *api) revokeClient(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	now := a.now().UTC()
+	now := a.clock.Now().UTC()
 	c, err := a.clients.RevokeClient(r.Context(), number, now)
 	if err != nil {
 		writeError(w, a.log, err)

@@ -77,7 +77,7 @@ func TestClientsAddListRotateRevoke(t *testing.T) {
 	if got := fmtJSON(view["keys"]); got != `[{"current":true},{"notAfter":"2026-11-23T14:00:00Z"}]` {
 		t.Errorf("keys after rotate: %s", got)
 	}
-	tm.clock.Add(2 * time.Hour)
+	tm.clock.Advance(2 * time.Hour)
 	view = findClient(t, call(t, "GET", op.URL+"/v1/clients", ""), number)
 	if got := fmtJSON(view["keys"]); got != `[{"current":true}]` {
 		t.Errorf("keys after the grace: %s", got)

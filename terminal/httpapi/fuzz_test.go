@@ -22,6 +22,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"showpos/device/clock/clocktest"
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
@@ -50,10 +51,6 @@ func fzKey(b byte) *ecdsa.PrivateKey {
 	}
 	return k
 }
-
-type fzClock struct{}
-
-func (fzClock) Now() time.Time { return fzNow }
 
 // fzTerminal is a whole terminal in process: the real till on a real
 // store, and the payer and operator handlers. One is built per fuzz worker
@@ -87,11 +84,12 @@ func newFzTerminal(f *testing.F) *fzTerminal {
 		f.Fatal(err)
 	}
 	f.Cleanup(func() { _ = st.Close() })
-	till := checkout.New(checkout.Options{Config: cfg, Key: fzTermKey, Store: st, Clock: fzClock{},
+	clk := clocktest.NewFake(fzNow)
+	till := checkout.New(checkout.Options{Config: cfg, Key: fzTermKey, Store: st, Clock: clk,
 		Random: rand.NewChaCha8([32]byte{'s', 'h', 'o', 'w', 'p', 'o', 's'})})
 	tm := &fzTerminal{cfg: cfg, store: st, till: till, reqs: map[string]*request.Request{},
 		payer: httpapi.Payer(till, nil),
-		op:    httpapi.Operator(httpapi.OperatorOptions{Register: till, Clients: st, Clock: fzClock{}.Now, Location: time.UTC})}
+		op:    httpapi.Operator(httpapi.OperatorOptions{Register: till, Clients: st, Clock: clk, Location: time.UTC})}
 	ctx := context.Background()
 	newReq := func(amount, symbol string) *request.Request {
 		doc, err := till.NewRequest(ctx, amount, symbol, "table 4")

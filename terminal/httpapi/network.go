@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"showpos/device/clock"
 	"showpos/terminal/auth"
 	"showpos/terminal/store"
 )
@@ -23,9 +24,9 @@ type NetworkOptions struct {
 	Fleet    Fleet
 	Verifier *auth.Verifier
 	Logger   *slog.Logger // nil: discard
-	// Clock gives the day totals default to; nil means time.Now. The
+	// Clock gives the day totals default to; nil means clock.System. The
 	// Verifier has its own.
-	Clock func() time.Time
+	Clock clock.Clock
 	// Location is the terminal's time zone for totals days; nil means
 	// time.Local.
 	Location *time.Location

@@ -21,8 +21,8 @@ import (
 // store at its clock; o adds Status and Fleet.
 func networkServer(t *testing.T, tm *terminal, o httpapi.NetworkOptions) *httptest.Server {
 	t.Helper()
-	o.Till, o.Register, o.Clock = tm.till, tm.till, tm.clock.Now
-	o.Verifier = &auth.Verifier{Store: tm.store, Clock: tm.clock.Now}
+	o.Till, o.Register, o.Clock = tm.till, tm.till, tm.clock
+	o.Verifier = &auth.Verifier{Store: tm.store, Clock: tm.clock}
 	srv := httptest.NewServer(httpapi.Network(o))
 	t.Cleanup(srv.Close)
 	return srv
@@ -121,7 +121,7 @@ func TestNetworkHonoursOldKeyOnlyDuringGrace(t *testing.T) {
 			t.Errorf("during the grace: %d %v", a.status, a.body)
 		}
 	}
-	tm.clock.Add(time.Hour)
+	tm.clock.Advance(time.Hour)
 	if a := tm.signed("GET", nw.URL+"/v1/payments", "", number, oldKey); a.status != 401 || a.code() != "bad_signature" {
 		t.Errorf("old key after the grace: %d %v", a.status, a.body)
 	}

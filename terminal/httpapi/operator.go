@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"showpos/device/clock"
 	"showpos/sync/broadcast"
 	"showpos/terminal/checkout"
 	"showpos/terminal/request"
@@ -52,8 +53,8 @@ type OperatorOptions struct {
 	Metrics  http.Handler
 	Logger   *slog.Logger // nil: discard
 	// Clock gives the time clients are created, rotated and revoked at,
-	// and the day totals default to; nil means time.Now.
-	Clock func() time.Time
+	// and the day totals default to; nil means clock.System.
+	Clock clock.Clock
 	// Location is the terminal's time zone: a totals day runs from its
 	// midnight to the next; nil means time.Local.
 	Location *time.Location
@@ -114,22 +115,22 @@ type api struct {
 	status  StatusFunc
 	fleet   Fleet
 	log     *slog.Logger
-	now     func() time.Time
+	clock   clock.Clock
 	loc     *time.Location
 	qrs     *qrPainter
 }
 
-func newAPI(reg Register, log *slog.Logger, clock func() time.Time, loc *time.Location) *api {
+func newAPI(reg Register, log *slog.Logger, clk clock.Clock, loc *time.Location) *api {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if clock == nil {
-		clock = time.Now
+	if clk == nil {
+		clk = clock.System{}
 	}
 	if loc == nil {
 		loc = time.Local
 	}
-	return &api{reg: reg, log: log, now: clock, loc: loc, qrs: newQRPainter()}
+	return &api{reg: reg, log: log, clock: clk, loc: loc, qrs: newQRPainter()}
 }
 
 type route struct {

@@ -22,7 +22,7 @@ func operatorServer(t *testing.T, tm *terminal, o ...httpapi.OperatorOptions) *h
 	if len(o) > 0 {
 		opts = o[0]
 	}
-	opts.Register, opts.Clients, opts.Clock = tm.till, tm.store, tm.clock.Now
+	opts.Register, opts.Clients, opts.Clock = tm.till, tm.store, tm.clock
 	srv := httptest.NewServer(httpapi.Operator(opts))
 	t.Cleanup(srv.Close)
 	return srv
@@ -132,7 +132,7 @@ func TestOperatorRequests(t *testing.T) {
 
 func TestOperatorSaysWhenTheClockIsNotSet(t *testing.T) {
 	tm := newTerminal(t)
-	tm.clock.Add(-time.Since(time.Unix(0, 0)))
+	tm.clock.Advance(-time.Since(time.Unix(0, 0)))
 	op := operatorServer(t, tm)
 	a := call(t, "POST", op.URL+"/v1/requests", `{"amount":"0.1"}`)
 	if a.status != 503 || a.code() != "clock_not_set" {

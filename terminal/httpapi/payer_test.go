@@ -22,6 +22,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"showpos/device/clock/clocktest"
 	"showpos/terminal/asset"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
@@ -54,18 +55,6 @@ symbol = "TUSD"
 min_gas = 45000
 `
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // terminal is a whole terminal on loopback: a real bbolt file, the real
 // till, and the payer API on a real HTTP server.
 type terminal struct {
@@ -74,7 +63,7 @@ type terminal struct {
 	cfg   *config.Config
 	store *store.Store
 	till  *checkout.Service
-	clock *fakeClock
+	clock *clocktest.Fake
 	srv   *httptest.Server
 }
 
@@ -87,7 +76,7 @@ func newTerminal(t *testing.T) *terminal {
 		t.Fatal(err)
 	}
 	key, _ := crypto.GenerateKey()
-	clock := &fakeClock{now: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)}
+	clock := clocktest.NewFake(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: st, Clock: clock})
 	srv := httptest.NewServer(httpapi.Payer(till, nil))
 	t.Cleanup(func() {
@@ -266,7 +255,7 @@ func TestGetPaymentRequest(t *testing.T) {
 	if a := tm.get(checkout.RequestPath + "?id=ffff"); a.status != http.StatusNotFound || a.code() != "unknown_request" {
 		t.Errorf("unknown id: %d %v", a.status, a.body)
 	}
-	tm.clock.Add(3 * time.Minute)
+	tm.clock.Advance(3 * time.Minute)
 	if a := tm.get(checkout.RequestPath + "?id=" + r.ID); a.body["status"] != "expired" {
 		t.Errorf("after ttl: %v", a.body["status"])
 	}
@@ -301,7 +290,7 @@ func TestBroadcastRefusals(t *testing.T) {
 		{name: "token not a transfer", symbol: "TUSD", amount: "5", opts: paytx.Options{Data: []byte{0x09, 0x5e, 0xa7, 0xb3}}, status: 422, code: "wrong_transfer"},
 		{name: "token to other", symbol: "TUSD", amount: "5", opts: paytx.Options{Data: paytx.TransferData(other, big.NewInt(5_000_000))}, status: 422, code: "wrong_transfer"},
 		{name: "token gas below minimum", symbol: "TUSD", amount: "5", opts: paytx.Options{Gas: 44_999}, status: 422, code: "gas_too_low"},
-		{name: "expired", mutate: func(tm *terminal, _ *request.Request) { tm.clock.Add(2 * time.Minute) }, status: 410, code: "expired"},
+		{name: "expired", mutate: func(tm *terminal, _ *request.Request) { tm.clock.Advance(2 * time.Minute) }, status: 410, code: "expired"},
 		{name: "cancelled", mutate: func(tm *terminal, r *request.Request) {
 			if _, err := tm.till.Cancel(context.Background(), r.ID); err != nil {
 				tm.t.Fatal(err)

@@ -83,7 +83,7 @@ func (a *api) totalsRange(q url.Values) (from, to time.Time, err error) {
 		from, to = checkout.Day(time.Date(d.Year(), d.Month(), d.Day(), 12, 0, 0, 0, a.loc))
 		return from, to, nil
 	}
-	from, to = checkout.Day(a.now().In(a.loc))
+	from, to = checkout.Day(a.clock.Now().In(a.loc))
 	return from, to, nil
 }
 

@@ -54,9 +54,9 @@ func TestTotalsPerAssetAndState(t *testing.T) {
 	tm := newTerminal(t) // 2026-11-23T12:00Z: 2026-11-24 01:00 at the terminal
 	op := operatorServer(t, tm, httpapi.OperatorOptions{Location: plus13})
 
-	tm.clock.Add(-time.Hour - time.Second) // 23:59:59 the day before, local
+	tm.clock.Advance(-time.Hour - time.Second) // 23:59:59 the day before, local
 	tm.pay("0.01", "ETH", store.PaymentQueued)
-	tm.clock.Add(time.Hour + time.Second)
+	tm.clock.Advance(time.Hour + time.Second)
 
 	tm.pay("0.1", "ETH", store.PaymentConfirmed)
 	tm.pay("0.25", "ETH", store.PaymentConfirmed)
@@ -67,7 +67,7 @@ func TestTotalsPerAssetAndState(t *testing.T) {
 	tm.pay("3", "TUSD", store.PaymentQueued)
 	tm.pay("1.25", "TUSD", store.PaymentFailed)
 
-	tm.clock.Add(24 * time.Hour) // the next local day
+	tm.clock.Advance(24 * time.Hour) // the next local day
 	tm.pay("7", "TUSD", store.PaymentQueued)
 
 	a := call(t, "GET", op.URL+"/v1/totals?day=2026-11-24", "")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"showpos/device"
+	"showpos/device/clock"
 )
 
 const (
@@ -131,7 +132,7 @@ func txInfo(ctx context.Context, tap device.Tap) (int, error) {
 			if time.Now().After(give) {
 				return 0, fmt.Errorf("nfcpay: %s: %w (%v)", step, ErrNotReady, ReadyTimeout)
 			}
-			if err := sleep(ctx, ReadyPoll); err != nil {
+			if err := clock.Sleep(ctx, ReadyPoll); err != nil {
 				return 0, fmt.Errorf("nfcpay: %s: waiting for the signature: %w", step, err)
 			}
 		case SWDeclined:
@@ -176,15 +177,4 @@ func expectOK(step string, data []byte, sw uint16) error {
 		return fmt.Errorf("nfcpay: %s: %w: % X before 90 00, want nothing", step, ErrMalformed, data)
 	}
 	return nil
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
