@@ -3,6 +3,7 @@
 // Tap sessions) and Indicator. cmd/posd/board wires drivers to them from
 // config. The terminal's domain (terminal/) depends on these interfaces,
 // never on a driver; cmd/posd wires real or simulated drivers in.
+// device/clock is the time both sides are handed (Clock, Sleep).
 //
 // The payment core (request, check, store, payer API) runs without any of
 // them: a terminal with no hardware is still a payment endpoint, driven over
