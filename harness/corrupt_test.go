@@ -49,7 +49,7 @@ func TestCorrupt(t *testing.T) {
 	for i := range cases {
 		c := corruption(rng, i, size, hw, ps)
 		dir := t.TempDir()
-		d := newDaemon(t, log, dir, terminalConfig(dir, "", ""))
+		d := newDaemon(t, log, dir, terminalConfig(t, dir, "", ""))
 		d.quiet = true
 		store := filepath.Join(dir, "data", "showpos.db")
 		if err := os.MkdirAll(filepath.Dir(store), 0o750); err != nil {
@@ -142,7 +142,7 @@ type pristineStore struct {
 // makeStore runs posd once and takes n payments, then stops it cleanly.
 func makeStore(ctx context.Context, t *testing.T, log *slog.Logger, n int) (*pristineStore, error) {
 	dir := t.TempDir()
-	d := newDaemon(t, log, dir, terminalConfig(dir, "", ""))
+	d := newDaemon(t, log, dir, terminalConfig(t, dir, "", ""))
 	d.quiet = true // a failure here is returned; later ones are the cases'
 	if _, err := d.start(ctx); err != nil {
 		return nil, err

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/request"
 )
 
@@ -47,25 +48,23 @@ type daemon struct {
 	quiet  bool // no log tail when the test fails (one of many)
 }
 
-// terminalConfig is a headless terminal (no board) with its data in
-// dir/data and its network API on a port the system picks at each start;
-// chain is more keys of [chain] (none: id 1337, no endpoints, payments
-// wait), extra more tables (board, broadcast).
-func terminalConfig(dir, chain, extra string) string {
-	return fmt.Sprintf(`
+// terminalConfig is a headless terminal (no board, ETH alone) laid over the
+// test config (configtest), with its data in dir/data and its network API
+// on a port the system picks at each start; chain is more keys of [chain]
+// (none: the dev chain's id 1337, no endpoints, payments wait), extra more
+// tables (board, broadcast).
+func terminalConfig(tb testing.TB, dir, chain, extra string) string {
+	tb.Helper()
+	return configtest.Text(tb, fmt.Sprintf(`
+assets = [{ symbol = "ETH" }]
 [terminal]
 id = "harness-till"
 data_dir = %q
 request_ttl = "1h"
 [api]
 listen = "127.0.0.1:0"
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
-[[assets]]
-symbol = "ETH"
 [chain]
-id = 1337
-`, filepath.Join(dir, "data")) + chain + "\n" + extra
+`, filepath.Join(dir, "data"))+chain+"\n"+extra)
 }
 
 // newDaemon writes cfgText to dir/posd.toml and returns a daemon on it, not

@@ -48,7 +48,7 @@ func TestDiskFull(t *testing.T) {
 		}
 		t.Skipf("diskfull: %v (SHOWPOS_HARNESS_REQUIRE=1 makes this a failure)", err)
 	}
-	d := newDaemon(t, log, dir, terminalConfig(dir, "", ""))
+	d := newDaemon(t, log, dir, terminalConfig(t, dir, "", ""))
 	if _, err := d.start(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func TestQRFlood(t *testing.T) {
 	began := time.Now()
 
 	dir := t.TempDir()
-	d := newDaemon(t, log, dir, terminalConfig(dir, "", ""))
+	d := newDaemon(t, log, dir, terminalConfig(t, dir, "", ""))
 	if _, err := d.start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +407,7 @@ func TestBodyFlood(t *testing.T) {
 func startCapped(t *testing.T, log *slog.Logger, maxConns int) (*daemon, *request.Request) {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := strings.Replace(terminalConfig(dir, "", ""), "[api]\n", fmt.Sprintf("[api]\nmax_conns = %d\n", maxConns), 1)
+	cfg := strings.Replace(terminalConfig(t, dir, "", ""), "[api]\n", fmt.Sprintf("[api]\nmax_conns = %d\n", maxConns), 1)
 	d := newDaemon(t, log, dir, cfg)
 	if _, err := d.start(t.Context()); err != nil {
 		t.Fatal(err)

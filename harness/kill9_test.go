@@ -32,7 +32,7 @@ func TestKill9(t *testing.T) {
 	payers := sizeInt(t, "SHOWPOS_KILL9_PAYERS", 32, 32)
 
 	dir := t.TempDir()
-	d := newDaemon(t, log, dir, terminalConfig(dir, "", ""))
+	d := newDaemon(t, log, dir, terminalConfig(t, dir, "", ""))
 	store := filepath.Join(dir, "data", "showpos.db")
 	ctx := t.Context()
 	began := time.Now()

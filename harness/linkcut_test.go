@@ -54,7 +54,7 @@ func TestLinkCut(t *testing.T) {
 	t.Cleanup(eth.Close)
 
 	dir := t.TempDir()
-	d := newDaemon(t, log, dir, terminalConfig(dir, fmt.Sprintf(`
+	d := newDaemon(t, log, dir, terminalConfig(t, dir, fmt.Sprintf(`
 rpc = [%q]
 confirmations = 1
 call_timeout = "2s"

@@ -36,7 +36,7 @@ func TestReplug(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(sc.unplug)
-	d := newDaemon(t, log, dir, terminalConfig(dir, "", fmt.Sprintf(`
+	d := newDaemon(t, log, dir, terminalConfig(t, dir, "", fmt.Sprintf(`
 [board.display]
 driver = "virtual"
 width = 320

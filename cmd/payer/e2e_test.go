@@ -22,6 +22,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/screen"
 	"showpos/tools/qrread"
 )
@@ -63,28 +64,20 @@ func TestAgainstRealPosdAndDevnet(t *testing.T) {
 
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "posd.toml")
-	err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
+	// Laid over the test config (configtest: the dev chain's id, ETH and TUSD).
+	err := os.WriteFile(cfg, []byte(configtest.Text(t, fmt.Sprintf(`
 [terminal]
 id = "payer-e2e"
 data_dir = %q
 [api]
 listen = "127.0.0.1:0"
 [chain]
-id = 1337
 rpc = [%q]
 probe_every = "200ms"
 [broadcast]
 poll = "50ms"
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
 [payments]
 min_fee_cap_wei = "1000000000"
-[[assets]]
-symbol = "ETH"
-[[assets]]
-symbol = "TUSD"
-token = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-decimals = 6
 [board.display]
 driver = "virtual"
 [board.keypad]
@@ -97,7 +90,7 @@ driver = "virtual"
 driver = "virtual"
 [board.virtual]
 listen = "127.0.0.1:0"
-`, filepath.Join(dir, "data"), rpc)), 0o600)
+`, filepath.Join(dir, "data"), rpc))), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}

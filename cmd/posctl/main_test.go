@@ -14,7 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"showpos/terminal/checkout"
-	"showpos/terminal/config"
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/httpapi"
 	"showpos/terminal/store"
 	"showpos/tools/qrread"
@@ -36,24 +36,11 @@ func startDaemon(t *testing.T) *daemon { return startTerminal(t, "cli-till") }
 func startTerminal(t *testing.T, id string) *daemon {
 	t.Helper()
 	dir := t.TempDir()
-	cfg, err := config.Parse([]byte(`
+	cfg := configtest.New(t, `
 [terminal]
-id = "` + id + `"
-data_dir = "` + dir + `"
-[chain]
-id = 1337
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
-[[assets]]
-symbol = "ETH"
-[[assets]]
-symbol = "TUSD"
-token = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
-decimals = 6
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
+id = "`+id+`"
+data_dir = "`+dir+`"
+`)
 	st, err := store.Open(cfg.StorePath(), nil)
 	if err != nil {
 		t.Fatal(err)

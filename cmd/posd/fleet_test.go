@@ -23,6 +23,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"showpos/terminal/auth"
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/fleet"
 	"showpos/terminal/request"
 	"showpos/tools/devchain"
@@ -39,9 +40,11 @@ type terminal struct {
 	stop    func()
 }
 
-func newTerminal(t *testing.T, cfgText string) *terminal {
+// newTerminal runs posd in process on over laid over the test config
+// (configtest) until the test ends.
+func newTerminal(t *testing.T, over string) *terminal {
 	t.Helper()
-	tm := writeTerminal(t, cfgText)
+	tm := writeTerminal(t, over)
 	tm.start()
 	t.Cleanup(func() { tm.stop() })
 	return tm
@@ -49,19 +52,20 @@ func newTerminal(t *testing.T, cfgText string) *terminal {
 
 // writeTerminal writes the config of a terminal not started yet (for a
 // posd binary the test runs itself).
-func writeTerminal(t *testing.T, cfgText string) *terminal {
+func writeTerminal(t *testing.T, over string) *terminal {
 	t.Helper()
 	dir := t.TempDir()
 	tm := &terminal{t: t, dir: dir, cfgPath: filepath.Join(dir, "posd.toml"),
 		op: unixClient(filepath.Join(dir, "data", "posd.sock")), stop: func() {}}
-	tm.write(cfgText)
+	tm.write(over)
 	return tm
 }
 
-// write puts the config file in place; DATA stands for the data directory.
-func (tm *terminal) write(cfgText string) {
+// write puts the config file in place: over laid over the test config
+// (configtest); DATA stands for the data directory.
+func (tm *terminal) write(over string) {
 	tm.t.Helper()
-	text := strings.ReplaceAll(cfgText, "DATA", filepath.Join(tm.dir, "data"))
+	text := configtest.Text(tm.t, strings.ReplaceAll(over, "DATA", filepath.Join(tm.dir, "data")))
 	if err := os.WriteFile(tm.cfgPath, []byte(text), 0o600); err != nil {
 		tm.t.Fatal(err)
 	}
@@ -163,16 +167,13 @@ func (tm *terminal) addClient(name, role string) (number, key string) {
 	return a.body["number"].(string), a.body["key"].(string)
 }
 
+// headless is laid over the test config (configtest): a terminal with no
+// board and ETH alone, its data under DATA.
 const headless = `
+assets = [{ symbol = "ETH" }]
 [terminal]
 id = "net-till"
 data_dir = "DATA"
-[chain]
-id = 1337
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
-[[assets]]
-symbol = "ETH"
 `
 
 // A cash register drives the terminal over the network with its service
@@ -306,6 +307,7 @@ func TestFleetBundleChangesTheRunningTerminal(t *testing.T) {
 	t.Cleanup(func() { node.Close() })
 	priv, fleetTable := fleetKeys(t)
 	local := fmt.Sprintf(`
+assets = [{ symbol = "ETH" }]
 [terminal]
 id = "fleet-till"
 data_dir = "DATA"
@@ -315,10 +317,6 @@ id = %d
 probe_every = "200ms"
 [broadcast]
 poll = "50ms"
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
-[[assets]]
-symbol = "ETH"
 `, node.ChainID().Uint64()) + fleetTable
 	tm := newTerminal(t, local)
 	const number, key = "sn_fleet-hq", "sk_fleet-hq-service-key-0123456789abcdef"

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/httpapi"
 	"showpos/terminal/request"
 )
@@ -35,11 +36,11 @@ func TestPortZeroListenersSayWhereTheyAre(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			cfgPath := filepath.Join(dir, "posd.toml")
-			cfg := strings.ReplaceAll(headless, "DATA", filepath.Join(dir, "data")) + fmt.Sprintf(`
+			cfg := configtest.Text(t, strings.ReplaceAll(headless, "DATA", filepath.Join(dir, "data"))+fmt.Sprintf(`
 [api]
 listen = %q
 metrics_listen = "127.0.0.1:0"
-`, tc.listen) + simBoard("127.0.0.1:0")
+`, tc.listen)+simBoard("127.0.0.1:0"))
 			if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 				t.Fatal(err)
 			}

@@ -22,6 +22,7 @@ import (
 
 	"showpos/tools/devchain"
 
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/request"
 	"showpos/tools/paytx"
 )
@@ -29,17 +30,12 @@ import (
 func writeConfig(t *testing.T, dir string) string {
 	t.Helper()
 	p := filepath.Join(dir, "posd.toml")
-	err := os.WriteFile(p, []byte(`
+	err := os.WriteFile(p, []byte(configtest.Text(t, `
+assets = [{ symbol = "ETH" }]
 [terminal]
 id = "e2e-till"
 data_dir = "`+filepath.Join(dir, "data")+`"
-[chain]
-id = 1337
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
-[[assets]]
-symbol = "ETH"
-`), 0o600)
+`)), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +260,8 @@ func startChainTerminal(t *testing.T, board string) (*devchain.Chain, string, st
 	t.Cleanup(func() { node.Close() })
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "posd.toml")
-	err = os.WriteFile(cfgPath, []byte(fmt.Sprintf(`
+	err = os.WriteFile(cfgPath, []byte(configtest.Text(t, fmt.Sprintf(`
+assets = [{ symbol = "ETH" }]
 [terminal]
 id = "e2e-chain"
 merchant_name = "Sale Test"
@@ -275,11 +272,7 @@ rpc = [%q]
 probe_every = "200ms"
 [broadcast]
 poll = "50ms"
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
-[[assets]]
-symbol = "ETH"
-`, filepath.Join(dir, "data"), node.ChainID().Uint64(), node.Endpoint())+board), 0o600)
+`, filepath.Join(dir, "data"), node.ChainID().Uint64(), node.Endpoint())+board)), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,7 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 func TestNetworkAPIOverTLS(t *testing.T) {
 	certDir := t.TempDir()
 	certFile, keyFile, pool := selfSigned(t, certDir)
-	tm := newTerminal(t, strings.Replace(headless, "[chain]", "[api]\ntls_cert = \""+certFile+"\"\ntls_key = \""+keyFile+"\"\n[chain]", 1))
+	tm := newTerminal(t, headless+"[api]\ntls_cert = \""+certFile+"\"\ntls_key = \""+keyFile+"\"\n")
 
 	_, a := tm.newRequest("0.01")
 	if !strings.Contains(string(a.raw), `"https://`+tm.addr) {

@@ -25,6 +25,7 @@ import (
 	"showpos/sync/chain"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/store"
 	"showpos/tools/devchain"
 	"showpos/tools/paytx"
@@ -103,27 +104,19 @@ func newRigChain(t testing.TB, node *devchain.Chain, o broadcast.Options, wrap f
 	wrapChain func(*chain.Client) broadcast.Chain) *rig {
 	t.Helper()
 	r := &rig{t: t, node: node, link: newLink(t, node.Endpoint()), wrap: wrap, wrapChain: wrapChain}
-	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+	r.cfg = configtest.New(t, fmt.Sprintf(`
 [terminal]
 id = "drain-till"
 request_ttl = "1h"
 [chain]
 id = %d
 rpc = [%q]
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
-[[assets]]
-symbol = "ETH"
 [[assets]]
 symbol = "TUSD"
 token = %q
-decimals = 6
-`, node.ChainID().Uint64(), r.link.url(), devchain.TokenAddress)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.cfg = cfg
+`, node.ChainID().Uint64(), r.link.url(), devchain.TokenAddress))
 	r.path = filepath.Join(t.TempDir(), "showpos.db")
+	var err error
 	r.eth, err = ethclient.Dial(node.Endpoint())
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
 	"showpos/terminal/checkout"
-	"showpos/terminal/config"
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/store"
 	"showpos/tools/paytx"
 )
@@ -40,20 +40,13 @@ func (s *countingStore) Payments(f store.PaymentFilter) ([]store.Payment, error)
 // read the counts, not the whole outbox, and still report the queue and
 // its oldest payment right.
 func TestOfflineRoundsDoNotReadTheOutbox(t *testing.T) {
-	cfg, err := config.Parse([]byte(`
+	cfg := configtest.New(t, `
+assets = [{ symbol = "ETH" }]
 [terminal]
 id = "offline-till"
 [chain]
-id = 1337
 rpc = ["http://127.0.0.1:1"]
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
-[[assets]]
-symbol = "ETH"
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	st, err := store.Open(filepath.Join(t.TempDir(), "showpos.db"), nil)
 	if err != nil {
 		t.Fatal(err)

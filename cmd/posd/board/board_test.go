@@ -13,26 +13,14 @@ import (
 	"showpos/cmd/posd/board"
 	"showpos/device"
 	"showpos/terminal/config"
+	"showpos/terminal/config/configtest"
 )
 
-const base = `
-[terminal]
-id = "board-test"
-[chain]
-id = 1337
-[merchant]
-address = "0x000000000000000000000000000000000000dEaD"
-[[assets]]
-symbol = "ETH"
-`
-
-func boardConfig(t *testing.T, extra string) config.Board {
+// boardConfig is the [board] table of board (TOML) laid over the test
+// config (configtest).
+func boardConfig(t *testing.T, board string) config.Board {
 	t.Helper()
-	c, err := config.Parse([]byte(base + extra))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c.Board
+	return configtest.New(t, board).Board
 }
 
 func TestSimulatedBoardOpensEveryDevice(t *testing.T) {

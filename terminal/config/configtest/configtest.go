@@ -40,7 +40,8 @@ decimals = 6
 // config.Parse; it fails the test if either does not decode or the result
 // is not a valid config. Tables merge key by key; an [[assets]] entry of
 // over merges into the fixture's asset of the same symbol, or is added
-// after them; any other value replaces the fixture's.
+// after them; any other value replaces the fixture's, so an inline array
+// (assets = [{ symbol = "ETH" }]) replaces the fixture's assets.
 func New(tb testing.TB, over string) *config.Config {
 	tb.Helper()
 	cfg, err := config.Parse([]byte(Text(tb, over)))
@@ -76,7 +77,7 @@ func merge(dst, src map[string]any) {
 				merge(d, v)
 				continue
 			}
-		case []map[string]any:
+		case []map[string]any: // [[assets]] tables; an inline array is []any and replaces
 			if d, ok := dst[k].([]map[string]any); ok && k == "assets" {
 				dst[k] = mergeAssets(d, v)
 				continue

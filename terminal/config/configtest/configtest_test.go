@@ -34,3 +34,13 @@ decimals = 18
 		t.Errorf("fixture alone: %q, %d assets", plain.Terminal.ID, len(plain.Assets))
 	}
 }
+
+func TestAnInlineAssetArrayReplacesTheFixturesAssets(t *testing.T) {
+	cfg := configtest.New(t, `assets = [{ symbol = "ETH", max_payment = "0.5" }]`)
+	if len(cfg.Assets) != 1 || cfg.Assets[0].Symbol != "ETH" || cfg.Assets[0].MaxPayment == nil {
+		t.Errorf("assets %+v, want ETH alone with its limit", cfg.Assets)
+	}
+	if cfg.Terminal.ID != "test-till" || cfg.ChainID != configtest.ChainID {
+		t.Errorf("terminal %q chain %d: the rest of the fixture is lost", cfg.Terminal.ID, cfg.ChainID)
+	}
+}
