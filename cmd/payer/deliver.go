@@ -4,15 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/ethclient"
 	"go.bug.st/serial"
 
+	"showpos/device/clock"
 	"showpos/drivers/virtual"
 	"showpos/terminal/nfcpay"
 )
@@ -132,4 +139,42 @@ func tapSim(ctx context.Context, sim string, raw []byte) error {
 		return fmt.Errorf("tap at %s: %s: %s", sim, resp.Status, bytes.TrimSpace(b))
 	}
 	return nil
+}
+
+// sendToChain sends raw to the chain at rpc with eth_sendRawTransaction,
+// as a wallet that scanned the QR does, and waits until it is mined: the
+// terminal is told nothing and learns of the payment by watching the chain.
+// It returns the block the transaction was mined in; a reverted transaction
+// is an error (it moved no money).
+func sendToChain(ctx context.Context, rpc string, chainID uint64, raw []byte) (uint64, error) {
+	c, err := ethclient.DialContext(ctx, rpc)
+	if err != nil {
+		return 0, fmt.Errorf("send to %s: %w", rpc, err)
+	}
+	defer c.Close()
+	id, err := c.ChainID(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("send to %s: %w", rpc, err)
+	}
+	if !id.IsUint64() || id.Uint64() != chainID {
+		return 0, fmt.Errorf("send to %s: %w: it is chain %s, the request is for %d", rpc, errWrongNetwork, id, chainID)
+	}
+	var hash common.Hash
+	if err := c.Client().CallContext(ctx, &hash, "eth_sendRawTransaction", hexutil.Encode(raw)); err != nil {
+		return 0, fmt.Errorf("send to %s: %w", rpc, err)
+	}
+	for {
+		r, err := c.TransactionReceipt(ctx, hash)
+		switch {
+		case err == nil && r.Status != types.ReceiptStatusSuccessful:
+			return 0, fmt.Errorf("transaction %s reverted in block %d", hash.Hex(), r.BlockNumber)
+		case err == nil:
+			return r.BlockNumber.Uint64(), nil
+		case !errors.Is(err, ethereum.NotFound):
+			return 0, fmt.Errorf("receipt of %s from %s: %w", hash.Hex(), rpc, err)
+		}
+		if err := clock.Sleep(ctx, 100*time.Millisecond); err != nil {
+			return 0, fmt.Errorf("transaction %s not mined: %w", hash.Hex(), err)
+		}
+	}
 }

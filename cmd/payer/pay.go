@@ -130,6 +130,14 @@ func pay(ctx context.Context, o *options, out *printer) (*result, error) {
 		}
 		out.line("tapped", "the phone was held to the reader at %s until the terminal released it", o.sim)
 		accepted, res.OK = true, true
+	case "chain":
+		block, err := sendToChain(ctx, o.rpc, doc.ChainID, raw)
+		if err != nil {
+			return res, err
+		}
+		res.Block = &block
+		out.line("mined", "in block %d of %s; the terminal learns of it from the chain alone", block, o.rpc)
+		accepted, res.OK = true, true
 	}
 	if accepted && o.wrong == "" && res.Nonce != nil {
 		if *res.Nonce+1 > st.NextNonce {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
 
 	"showpos/drivers/virtual"
 	"showpos/terminal/asset"
@@ -224,6 +226,8 @@ func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"-via", "nfc", "-sim", ""},
 		{"-via", "scanner"},
+		{"-via", "chain", "-rpc", ""},
+		{"-via", "carrier-pigeon"},
 		{"-wrong", "sideways"},
 		{"-wrong", "underpaid", "-via", "scanner", "-scanner", "/dev/null"},
 		{"-payer", "1", "-key", "0x01"},
@@ -235,5 +239,51 @@ func TestUsageErrors(t *testing.T) {
 		if code, _, _ := runPayer(t, args...); code != exitUsage {
 			t.Errorf("%q: exit %d, want %d", args, code, exitUsage)
 		}
+	}
+}
+
+// -via chain pays as a wallet that scanned the QR does: the transfer goes
+// straight to the chain and is mined there; the terminal is handed nothing.
+func TestViaChainSendsThePaymentToTheChainAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a dev chain")
+	}
+	node, err := devchain.Start(t.Context(), devchain.Options{Payers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	c, err := ethclient.Dial(node.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	merchant := common.HexToAddress(merchantHex)
+	before, err := c.BalanceAt(t.Context(), merchant, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const amount = 10_000_000_000_000_000
+	f := newFakeTerminal(t, eth, amount)
+	code, out, stderr := runPayer(t, "-terminal", f.srv.URL, "-payer", "1", "-rpc", node.Endpoint(), "-via", "chain",
+		"-state", t.TempDir(), "-signer", f.signer(), "-json")
+	var res result
+	if code != exitOK || json.Unmarshal([]byte(out), &res) != nil || !res.OK || res.Block == nil || res.Via != "chain" {
+		t.Fatalf("exit %d, %s %s", code, out, stderr)
+	}
+	if n := len(f.txs()); n != 0 {
+		t.Errorf("the terminal was handed %d payments, want none", n)
+	}
+	r, err := c.TransactionReceipt(t.Context(), common.HexToHash(res.TxHash))
+	if err != nil || r.Status != types.ReceiptStatusSuccessful || r.BlockNumber.Uint64() != *res.Block {
+		t.Fatalf("receipt %+v, %v; payer said block %d", r, err, *res.Block)
+	}
+	after, err := c.BalanceAt(t.Context(), merchant, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := new(big.Int).Sub(after, before); got.Cmp(big.NewInt(amount)) != 0 {
+		t.Errorf("the merchant received %s wei, want %d", got, amount)
 	}
 }

@@ -63,7 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.id, "id", "", "request id to pay (default: the one on screen)")
 	payerIdx := fs.Int("payer", 0, "dev-chain payer index: pays with devkeys.PayerKey(N)")
 	keyHex := fs.String("key", "", "payer private key, 0x and 64 hex digits (instead of -payer)")
-	fs.StringVar(&o.via, "via", "http", "how to hand the payment over: http, scanner or nfc")
+	fs.StringVar(&o.via, "via", "http", "how to hand the payment over: http, scanner or nfc; or chain: send it to -rpc yourself, as a wallet does (the terminal is not told)")
 	fs.StringVar(&o.scanner, "scanner", "", "the terminal's scanner serial port (the simulator's pty, see GET /sim/state)")
 	fs.StringVar(&o.sim, "sim", "http://127.0.0.1:8081", "the simulator's page, for -via nfc (POST /sim/tap holds the phone to its reader)")
 	fs.StringVar(&o.nonce, "nonce", "auto", "auto (ask -rpc, else the local counter) or a number")
@@ -119,8 +119,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		if o.sim == "" {
 			return nil, usagef("-via nfc needs -sim URL (the simulator's page)")
 		}
+	case "chain":
+		if o.rpc == "" {
+			return nil, usagef("-via chain needs -rpc URL (the chain the payment is sent to)")
+		}
 	default:
-		return nil, usagef("-via %q: want http, scanner or nfc", o.via)
+		return nil, usagef("-via %q: want http, scanner, nfc or chain", o.via)
 	}
 	if o.wrong != "" {
 		if _, ok := expectedCode[o.wrong]; !ok {
@@ -186,7 +190,8 @@ type result struct {
 	Wrong        string          `json:"wrong,omitempty"`
 	Expected     string          `json:"expectedCode,omitempty"`
 	HTTPStatus   int             `json:"httpStatus,omitempty"`
-	Code         string          `json:"code,omitempty"` // the terminal's refusal code
+	Block        *uint64         `json:"block,omitempty"` // -via chain: the block it was mined in
+	Code         string          `json:"code,omitempty"`  // the terminal's refusal code
 	Answer       json.RawMessage `json:"answer,omitempty"`
 }
 
