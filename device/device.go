@@ -109,6 +109,20 @@ type NFCReader interface {
 	Halt() error
 }
 
+// NFCTag is an NFC reader that can also be read: it acts for a while as an
+// NFC Forum Type 4 tag holding one NDEF message, so that a phone without
+// the showpos app (whose own reader reads any tag) gets the message, e.g.
+// a link that opens its browser or wallet. A reader that cannot is simply
+// not an NFCTag.
+type NFCTag interface {
+	// PresentTag acts as a read-only Type 4 tag holding ndef (an NDEF
+	// message) until a reader has read the whole message (read true), or
+	// no reader has come within wait (read false, nil error), or ctx
+	// ends. A reader that comes is served to the end of its read even
+	// past wait, within the driver's own bound.
+	PresentTag(ctx context.Context, ndef []byte, wait time.Duration) (read bool, err error)
+}
+
 // Tap is a session with one phone in the field.
 type Tap interface {
 	// ID is the target's identifier for this tap (phones randomise it).

@@ -12,6 +12,7 @@ FUZZ_TARGETS := \
 	drivers/pn532:FuzzParseFrame \
 	drivers/pn532:FuzzReadFrame \
 	drivers/pn532:FuzzChipAnswers \
+	drivers/pn532:FuzzTagAPDU \
 	terminal/nfcpay:FuzzPay \
 	terminal/nfcpay:FuzzPhoneRespond \
 	terminal/fleet:FuzzOpen \

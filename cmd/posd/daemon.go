@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"showpos/cmd/posd/board"
+	"showpos/device"
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
 	"showpos/terminal/asset"
@@ -27,6 +28,7 @@ import (
 	"showpos/terminal/config"
 	"showpos/terminal/fleet"
 	"showpos/terminal/httpapi"
+	"showpos/terminal/nfcpay"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
 	"showpos/terminal/sdnotify"
@@ -442,6 +444,14 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 // newCashier wires the cashier's screen and keys to the board's devices;
 // nil when the board has neither a display nor a keypad (a headless
 // terminal driven only over its APIs).
+// nfcTag is the NFC reader as a tag (board.nfc.tag), when it can be one.
+func nfcTag(c config.NFC, r device.NFCReader) device.NFCTag {
+	if t, ok := r.(device.NFCTag); ok && c.TagOn() {
+		return t
+	}
+	return nil
+}
+
 func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service, st *store.Store,
 	node *chain.Client, bc *broadcast.Broadcaster, log *slog.Logger) (*cashier.Cashier, error) {
 	if devs.Display == nil && devs.Keypad == nil {
@@ -459,6 +469,8 @@ func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service,
 	return cashier.New(cashier.Options{
 		Till: till, Screens: screens,
 		Display: devs.Display, Keypad: devs.Keypad, Scanner: devs.Scanner, NFC: devs.NFC, Indicator: devs.Indicator,
+		NFCTag: nfcTag(cfg.Board.NFC, devs.NFC), NFCTiming: nfcpay.Timing{
+			Reader: cfg.Board.NFC.ReaderWindow, Tag: cfg.Board.NFC.TagWindow, Rest: cfg.Board.NFC.TagRest},
 		Merchant: cfg.Terminal.MerchantName, Welcome: cfg.Texts.Welcome, Assets: assets(cfg),
 		Queued: func() int {
 			c, err := st.Counts()

@@ -36,6 +36,7 @@ var DefaultOpts = Opts{
 	ExchangeTimeout: time.Second,
 	PassiveRetries:  0x0A,
 	MaxAnswer:       4096,
+	TagSession:      time.Second,
 }
 
 // Opts are the link settings and the time budgets. A zero field takes the
@@ -70,6 +71,13 @@ type Opts struct {
 	// MaxAnswer caps the bytes of one Exchange answer, chained parts
 	// included.
 	MaxAnswer int
+	// TagSession bounds one reader's session with the emulated tag
+	// (PresentTag), from activation to the last byte of the NDEF file,
+	// and each wait for the reader's next APDU. A phone reads a small
+	// NDEF file in 5 to 7 APDUs of a few milliseconds each; a second
+	// leaves room for a slow phone and still frees the chip for the
+	// reader role soon after a phone that stopped talking.
+	TagSession time.Duration
 }
 
 func (o *Opts) withDefaults() (Opts, error) {
@@ -93,6 +101,7 @@ func (o *Opts) withDefaults() (Opts, error) {
 	set(&r.PollBudget, o.PollBudget)
 	set(&r.PollPause, o.PollPause)
 	set(&r.ExchangeTimeout, o.ExchangeTimeout)
+	set(&r.TagSession, o.TagSession)
 	if o.PassiveRetries != 0 {
 		r.PassiveRetries = o.PassiveRetries
 	}
@@ -153,7 +162,10 @@ type Dev struct {
 	closing bool       // Halt is sending its last command
 }
 
-var _ device.NFCReader = (*Dev)(nil)
+var (
+	_ device.NFCReader = (*Dev)(nil)
+	_ device.NFCTag    = (*Dev)(nil)
+)
 
 // New opens the serial device at path at o.Baud, 8N1, and sets the chip up
 // as NewPort does; Halt closes the port. The path is used as given: no other

@@ -69,6 +69,11 @@ type Options struct {
 	Scanner   device.Scanner
 	NFC       device.NFCReader
 	Indicator device.Indicator
+	// NFCTag, when set (the NFC reader can act as a tag, and the tag role
+	// is on), alternates with NFC while a request is on screen, holding
+	// the request's link for phones without the app (nfcpay.Roles).
+	NFCTag    device.NFCTag
+	NFCTiming nfcpay.Timing
 
 	Merchant string
 	Welcome  string        // a line on the idle screen; may be empty
@@ -119,6 +124,7 @@ type Cashier struct {
 	drawn    string // key of the last drawn screen, to skip identical redraws
 
 	onScreen atomic.Pointer[[]byte] // the request's JSON for the NFC loop; nil when none
+	link     atomic.Pointer[string] // the request's URL for the NFC tag; nil when none
 	signals  chan device.Signal
 }
 
@@ -273,10 +279,20 @@ func (c *Cashier) readScans(ctx context.Context) {
 	}
 }
 
-// readTaps serves phones held to the reader while a request is on screen.
+// readTaps serves phones held to the reader while a request is on screen:
+// phones with the app through the tap protocol, and, when the reader can
+// be a tag, phones without it through the request's link (nfcpay.Roles).
 func (c *Cashier) readTaps(ctx context.Context) {
+	roles := &nfcpay.Roles{Reader: c.o.NFC, Tag: c.o.NFCTag, Timing: c.o.NFCTiming, Clock: c.o.Clock,
+		OnRead: func(link string) { c.log.Info("nfc tag read", "link", link) }}
+	link := func() string {
+		if l := c.link.Load(); l != nil {
+			return *l
+		}
+		return ""
+	}
 	for {
-		tap, err := c.o.NFC.WaitTap(ctx)
+		tap, err := roles.WaitTap(ctx, link)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, device.ErrHalted) {
 				return
@@ -477,6 +493,7 @@ func (c *Cashier) setRequest(doc *request.Document) {
 	if doc == nil {
 		c.docJSON = nil
 		c.onScreen.Store(nil)
+		c.link.Store(nil)
 		return
 	}
 	b, err := json.Marshal(doc)
@@ -485,6 +502,8 @@ func (c *Cashier) setRequest(doc *request.Document) {
 	}
 	c.docJSON = b
 	c.onScreen.Store(&b)
+	l := doc.RequestURL
+	c.link.Store(&l)
 }
 
 func (c *Cashier) key(ctx context.Context, k device.Key) {

@@ -1,6 +1,7 @@
 package cashier_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"github.com/ethereum/go-ethereum/common"
@@ -54,6 +55,12 @@ type shop struct {
 
 func openShop(t *testing.T) *shop {
 	t.Helper()
+	return openShopWith(t, nil)
+}
+
+// openShopWith is openShop with the cashier's options changed by set.
+func openShopWith(t *testing.T, set func(*cashier.Options)) *shop {
+	t.Helper()
 	cfg := configtest.New(t, cfgText)
 	s := &shop{t: t}
 	var err error
@@ -79,14 +86,18 @@ func openShop(t *testing.T) *shop {
 	for _, a := range cfg.Assets {
 		assets = append(assets, a.Asset)
 	}
-	c = cashier.New(cashier.Options{
+	o := cashier.Options{
 		Till: s.till, Screens: s.screens,
 		Display: s.board.Display(), Keypad: s.board.Keypad(), Scanner: s.board.Scanner(),
 		NFC: s.board.NFC(), Indicator: s.board.Indicator(),
 		Merchant: cfg.Terminal.MerchantName, Assets: assets,
 		Online: s.online.Load, Queued: func() int { return 0 },
 		ResultFor: time.Hour, SettleWait: time.Hour,
-	})
+	}
+	if set != nil {
+		set(&o)
+	}
+	c = cashier.New(o)
 	s.c = c
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -217,6 +228,47 @@ func TestSaleByNFCTapInTUSD(t *testing.T) {
 	s.waitScreen(s.screens.Result(screen.Result{Kind: screen.ResultAccepted}))
 	if ps, _ := s.store.Payments(store.PaymentFilter{}); len(ps) != 1 || ps[0].RequestID != doc.ID || ps[0].Asset != "TUSD" {
 		t.Fatalf("stored payments: %+v", ps)
+	}
+}
+
+// recordingTag is the NFC chip's tag role: it keeps what it was asked to
+// hold, and no phone reads it.
+type recordingTag struct{ msgs chan []byte }
+
+func (r *recordingTag) PresentTag(ctx context.Context, ndef []byte, wait time.Duration) (bool, error) {
+	select {
+	case r.msgs <- ndef:
+	default:
+	}
+	select {
+	case <-ctx.Done():
+		return false, ctx.Err()
+	case <-time.After(wait):
+		return false, nil
+	}
+}
+
+func TestTheTagHoldsTheLinkOfTheRequestOnScreen(t *testing.T) {
+	tag := &recordingTag{msgs: make(chan []byte, 64)}
+	s := openShopWith(t, func(o *cashier.Options) {
+		o.NFCTag = tag
+		o.NFCTiming = nfcpay.Timing{Reader: 20 * time.Millisecond, Tag: 20 * time.Millisecond}
+	})
+	if len(tag.msgs) != 0 {
+		t.Fatal("the tag was presented with no request on screen")
+	}
+	doc := s.charge("6")
+	want, err := nfcpay.URIMessage(doc.RequestURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-tag.msgs:
+		if !bytes.Equal(got, want) {
+			t.Errorf("the tag holds % X, want the request's link %s", got, doc.RequestURL)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the tag never held the request's link")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Board is the [board] table: which driver serves each device the
@@ -67,7 +68,20 @@ type NFC struct {
 	Driver string `toml:"driver"` // virtual | pn532 | none
 	Path   string `toml:"path"`
 	Baud   int    `toml:"baud"`
+	// Tag turns the tag role on or off (default on): while a request is
+	// on screen a reader that can act as a tag (pn532) alternates between
+	// the tap protocol and a Type 4 tag holding the request's link.
+	Tag *bool `toml:"tag"`
+	// ReaderWindow, TagWindow and TagRest are the alternation's timing
+	// (nfcpay.DefaultTiming when zero): each reader window, each tag
+	// window, and how long the tag role rests after a phone read it.
+	ReaderWindow time.Duration `toml:"reader_window"`
+	TagWindow    time.Duration `toml:"tag_window"`
+	TagRest      time.Duration `toml:"tag_rest"`
 }
+
+// TagOn reports whether the tag role is on (board.nfc.tag, default true).
+func (n NFC) TagOn() bool { return n.Tag == nil || *n.Tag }
 
 // Indicator is [board.indicator].
 type Indicator struct {
@@ -194,6 +208,19 @@ func (b *Board) check() error {
 	if n.Driver == "pn532" {
 		if err := need("board.nfc.path", n.Path, n.Driver); err != nil {
 			return err
+		}
+	}
+	for _, w := range []struct {
+		key      string
+		v        time.Duration
+		min, max time.Duration
+	}{
+		{"board.nfc.reader_window", n.ReaderWindow, 50 * time.Millisecond, 10 * time.Second},
+		{"board.nfc.tag_window", n.TagWindow, 50 * time.Millisecond, 10 * time.Second},
+		{"board.nfc.tag_rest", n.TagRest, 50 * time.Millisecond, time.Minute},
+	} {
+		if w.v != 0 && (w.v < w.min || w.v > w.max) {
+			return invalid("%s %s out of range (%s to %s)", w.key, w.v, w.min, w.max)
 		}
 	}
 

@@ -173,6 +173,9 @@ func TestBoardRefusals(t *testing.T) {
 		{"[board.nfc]\ndriver = \"pn532\"", "board.nfc.path"},
 		{"[board.indicator]\ndriver = \"gpio\"", "buzzer_pin"},
 		{"[board.scanner]\ndriver = \"virtual\"\nspeed = 3", "board.scanner.speed"},
+		{"[board.nfc]\ndriver = \"none\"\nreader_window = \"10ms\"", "board.nfc.reader_window"},
+		{"[board.nfc]\ndriver = \"none\"\ntag_window = \"1m\"", "board.nfc.tag_window"},
+		{"[board.nfc]\ndriver = \"none\"\ntag_rest = \"2h\"", "board.nfc.tag_rest"},
 	}
 	for _, tc := range tests {
 		_, err := Parse([]byte(good + "\n" + tc.board + "\n"))
@@ -183,6 +186,26 @@ func TestBoardRefusals(t *testing.T) {
 	c, err := Parse([]byte(good))
 	if err != nil || c.Board.Display.Driver != "none" || c.Board.UsesVirtual() {
 		t.Errorf("no [board]: %+v, %v", c.Board, err)
+	}
+}
+
+func TestBoardNFCTagRole(t *testing.T) {
+	for _, tc := range []struct {
+		board  string
+		on     bool
+		reader time.Duration
+	}{
+		{"", true, 0},
+		{"[board.nfc]\ndriver = \"none\"\ntag = false", false, 0},
+		{"[board.nfc]\ndriver = \"none\"\ntag = true\nreader_window = \"800ms\"", true, 800 * time.Millisecond},
+	} {
+		c, err := Parse([]byte(good + "\n" + tc.board + "\n"))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.board, err)
+		}
+		if c.Board.NFC.TagOn() != tc.on || c.Board.NFC.ReaderWindow != tc.reader {
+			t.Errorf("%q: tag %v, reader window %v; want %v, %v", tc.board, c.Board.NFC.TagOn(), c.Board.NFC.ReaderWindow, tc.on, tc.reader)
+		}
 	}
 }
 

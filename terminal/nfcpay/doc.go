@@ -4,6 +4,13 @@
 // device.Tap; Phone is the phone side, for simulators, tests, and as the
 // reference for the app's developers.
 //
+// For phones without the app, the package also has the terminal's tag:
+// URIMessage is the NDEF message (one URI record, the request's link)
+// that a reader which can act as a tag (device.NFCTag) holds, and Roles
+// alternates the chip between the reader role and that tag role while a
+// request is on screen (see DefaultTiming for how long each lasts, and
+// Roles for the trade-off).
+//
 // The phone runs the payer's app in Host Card Emulation (Android
 // HostApduService, or iOS HCE where available) registered for the
 // proprietary AID F0 53 48 4F 57 50 4F 53 ("F0" + "SHOWPOS"). All APDUs are

@@ -4,11 +4,15 @@
 // master side as the chip does in HSU mode: ACK, then the response frame.
 //
 // It knows the commands the driver uses (GetFirmwareVersion,
-// SAMConfiguration, RFConfiguration, InListPassiveTarget, InDataExchange
-// with "more information" chaining, InRelease), holds at most one target
-// in its field (a phone with an APDU responder, or a sticker that does not
-// speak ISO-DEP), and can be told to misbehave: damaged checksums, NACK,
-// the error frame, garbage, silence, a phone pulled away.
+// SAMConfiguration, SetParameters, RFConfiguration, InListPassiveTarget,
+// InDataExchange with "more information" chaining, InRelease, and the
+// target mode's TgInitAsTarget, TgGetData, TgSetData), holds at most one
+// target in its field (a phone with an APDU responder, or a sticker that
+// does not speak ISO-DEP) and at most one reader (a phone's NFC stack
+// reading the chip while the chip acts as a tag: a PhoneReader script
+// whose APDUs the emulated chip relays), and can be told to misbehave:
+// damaged checksums, NACK, the error frame, garbage, silence, a phone
+// pulled away.
 //
 // Its frame codec is written apart from the driver's on purpose, so the
 // two check each other.
@@ -84,6 +88,10 @@ const (
 	CmdInDataExchange      = 0x40
 	CmdInListPassiveTarget = 0x4A
 	CmdInRelease           = 0x52
+	CmdSetParameters       = 0x12
+	CmdTgInitAsTarget      = 0x8C
+	CmdTgGetData           = 0x86
+	CmdTgSetData           = 0x8E
 )
 
 // Frames.
@@ -124,6 +132,12 @@ type Emulator struct {
 	chain     []byte      // the rest of an answer the host fetches next
 	rfItems   [][]byte    // RFConfiguration items received
 	buf       []byte
+
+	params   byte         // SetParameters flags
+	reader   *PhoneReader // a phone reading tags, in the field
+	sess     *readerSession
+	sessions int // reader sessions started (activations as a tag)
+	wg       sync.WaitGroup
 }
 
 // Start opens a pty and serves the chip on its master side; the field is
@@ -184,6 +198,10 @@ func (e *Emulator) Close() error {
 	e.mu.Unlock()
 	err := e.master.Close()
 	<-e.done
+	e.mu.Lock()
+	e.endSession()
+	e.mu.Unlock()
+	e.wg.Wait()
 	return errors.Join(err, e.tty.Close())
 }
 
@@ -300,6 +318,9 @@ func (e *Emulator) process() {
 				e.pending.Stop()
 				e.pending = nil
 			}
+			if e.sess != nil {
+				e.sess.getWaiting = false
+			}
 			continue
 		case f[0] == 0xFF && f[1] == 0x00: // NACK: send the answer again
 			e.buf = f[2:]
@@ -392,6 +413,12 @@ func (e *Emulator) command(cmd byte, p []byte) {
 		e.pending.Stop()
 		e.pending = nil
 	}
+	if e.sess != nil {
+		e.sess.getWaiting = false
+		if cmd != CmdTgGetData && cmd != CmdTgSetData {
+			e.endSession() // the host left the target role
+		}
+	}
 	fault := e.takeFault(cmd)
 	switch fault {
 	case NACK:
@@ -478,6 +505,17 @@ func (e *Emulator) answer(cmd byte, p []byte) (data []byte, delay time.Duration,
 	case CmdInRelease:
 		e.active, e.chain = false, nil
 		return []byte{0x00}, 0, true
+	case CmdSetParameters:
+		if len(p) == 1 {
+			e.params = p[0]
+		}
+		return nil, 0, true
+	case CmdTgInitAsTarget:
+		return e.initAsTarget(p)
+	case CmdTgGetData:
+		return e.tgGetData()
+	case CmdTgSetData:
+		return e.tgSetData(p), 0, true
 	}
 	return []byte{0x00}, 0, true
 }
