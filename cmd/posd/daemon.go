@@ -20,6 +20,7 @@ import (
 	"showpos/device"
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
+	"showpos/sync/preflight"
 	"showpos/terminal/asset"
 	"showpos/terminal/auth"
 	"showpos/terminal/cashier"
@@ -175,6 +176,9 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 			}
 		},
 		OnRefuse: func(c check.Code) { tel.Refused(string(c)) },
+		// The online pre-flight asks this network's client.
+		Preflight:   preflight.New(d.node),
+		OnPreflight: tel.Preflight,
 		OnRequest: func(doc *request.Document) {
 			if d.cash != nil {
 				d.cash.Shown(doc)

@@ -16,6 +16,9 @@
 //     and finalized blocks in one batch (so they are one backend's view
 //     even behind a load balancer); BlockNumber, NonceAt and Call are
 //     single calls.
+//   - Calls for the till's pre-flight: Account asks a sender's pending
+//     nonce, balance, token balance and whether the node knows a
+//     transaction, in one batch request.
 //
 // # Endpoints, chain id and failover
 //

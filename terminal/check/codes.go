@@ -39,10 +39,20 @@ const (
 	CodeTxReused       Code = "tx_reused"       // this tx hash already paid another request
 	CodeNonceConflict  Code = "nonce_conflict"  // sender+nonce held by another tx that is queued, broadcast or mined; a failed one frees it
 	CodeExposureLimit  Code = "exposure_limit"  // too much unsettled value for this asset
+	CodePayerLimit     Code = "payer_limit"     // too much unsettled value for this asset from this sender
+)
+
+// Refusals of the online pre-flight (terminal/checkout): the chain, asked
+// within a short budget, says the transaction cannot be mined as it is.
+// A chain that does not answer in time refuses nothing.
+const (
+	CodeNonceGap          Code = "nonce_gap"          // nonce above the sender's pending nonce (and above what the terminal holds of the sender)
+	CodeNonceUsed         Code = "nonce_used"         // nonce below the sender's pending nonce: another transaction took it
+	CodeInsufficientFunds Code = "insufficient_funds" // balance short of value + gas × max fee, or token balance short of the amount
 )
 
 // Codes returns every refusal code: those Check decides, then those the
-// store enforces, in the order declared above. Tests walk it to prove each
+// store enforces, then the pre-flight's, in the order declared above. Tests walk it to prove each
 // code is answered (an HTTP status, a cashier's words).
 func Codes() []Code {
 	return []Code{
@@ -51,7 +61,8 @@ func Codes() []Code {
 		CodeUnexpectedData, CodeUnexpectedValue, CodeWrongTransfer, CodeFeeTooLow, CodeFeeInvalid,
 		CodePaymentLimit,
 		CodeUnknownRequest, CodeExpired, CodeCancelled, CodeAlreadyPaid, CodeTxReused,
-		CodeNonceConflict, CodeExposureLimit,
+		CodeNonceConflict, CodeExposureLimit, CodePayerLimit,
+		CodeNonceGap, CodeNonceUsed, CodeInsufficientFunds,
 	}
 }
 

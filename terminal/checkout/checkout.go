@@ -9,6 +9,12 @@
 // state, tx hash and sender+nonce uniqueness, unsettled exposure) inside the
 // same fsync'd transaction that records the payment. Pay returns success only
 // after that commit: an accepted payment is on disk before anyone hears of it.
+//
+// Between the two, when a Preflight is given and the chain answers within
+// chain.preflight_budget, the chain is asked whether the transaction can be
+// mined as it is: the sender's pending nonce (nonce_used, nonce_gap) and its
+// balances (insufficient_funds). A chain that does not answer in time
+// refuses nothing: the payment is judged as it is offline.
 package checkout
 
 import (
@@ -23,6 +29,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"showpos/device/clock"
 	"showpos/terminal/check"
 	"showpos/terminal/config"
@@ -35,7 +43,9 @@ type Store interface {
 	PutRequest(ctx context.Context, r store.Request) error
 	Request(id string) (store.Request, error)
 	CancelRequest(ctx context.Context, id string, now time.Time) (store.Request, error)
-	Accept(ctx context.Context, p store.Payment, now time.Time, maxUnsettled *big.Int) (store.Payment, bool, error)
+	AcceptLimited(ctx context.Context, p store.Payment, now time.Time, lim store.Limits) (store.Payment, bool, error)
+	Payment(hash common.Hash) (store.Payment, error)
+	PaymentBySenderNonce(from common.Address, nonce uint64) (store.Payment, error)
 	Payments(f store.PaymentFilter) ([]store.Payment, error)
 }
 
@@ -69,20 +79,28 @@ type Options struct {
 	// through the till (doc.Status says which), so the screen can follow
 	// requests an integrator makes. It must not block.
 	OnRequest func(*request.Document)
+	// Preflight, if set, is asked about each handed-over payment that
+	// passed the offline check, within config chain.preflight_budget
+	// (see Pay); OnPreflight, if set, is told each outcome (metrics:
+	// PreflightOK, PreflightRefused, PreflightSkipped). It must not block.
+	Preflight   Preflight
+	OnPreflight func(outcome string)
 }
 
 // Service is the till.
 type Service struct {
-	rules     atomic.Pointer[rules]
-	signer    *request.Signer // nil when signerErr says why
-	signerErr error
-	store     Store
-	clock     clock.Clock
-	random    io.Reader
-	log       *slog.Logger
-	accept    func(Receipt)
-	onRefuse  func(check.Code)
-	onRequest func(*request.Document)
+	rules       atomic.Pointer[rules]
+	signer      *request.Signer // nil when signerErr says why
+	signerErr   error
+	store       Store
+	clock       clock.Clock
+	random      io.Reader
+	log         *slog.Logger
+	accept      func(Receipt)
+	onRefuse    func(check.Code)
+	onRequest   func(*request.Document)
+	pre         Preflight
+	onPreflight func(string)
 
 	mu      sync.Mutex
 	current string                      // id of the request on screen
@@ -97,14 +115,16 @@ const termsCacheSize = 256
 // New returns a till.
 func New(o Options) *Service {
 	s := &Service{
-		store:     o.Store,
-		clock:     o.Clock,
-		random:    o.Random,
-		log:       o.Logger,
-		accept:    o.OnAccept,
-		onRefuse:  o.OnRefuse,
-		onRequest: o.OnRequest,
-		terms:     make(map[string]*request.Request),
+		store:       o.Store,
+		clock:       o.Clock,
+		random:      o.Random,
+		log:         o.Logger,
+		accept:      o.OnAccept,
+		onRefuse:    o.OnRefuse,
+		onRequest:   o.OnRequest,
+		pre:         o.Preflight,
+		onPreflight: o.OnPreflight,
+		terms:       make(map[string]*request.Request),
 	}
 	if s.clock == nil {
 		s.clock = clock.System{}

@@ -84,7 +84,10 @@ func (s *Service) pay(ctx context.Context, requestID string, raw []byte) (Receip
 	if err != nil {
 		return Receipt{}, err
 	}
-	stored, repeat, err := s.store.Accept(ctx, store.Payment{
+	if err := s.preflight(ctx, rules.cfg, pay, a); err != nil {
+		return Receipt{}, err
+	}
+	stored, repeat, err := s.store.AcceptLimited(ctx, store.Payment{
 		TxHash:    pay.TxHash,
 		RequestID: requestID,
 		From:      pay.From,
@@ -93,7 +96,7 @@ func (s *Service) pay(ctx context.Context, requestID string, raw []byte) (Receip
 		Amount:    pay.Paid,
 		Raw:       raw,
 		State:     store.PaymentQueued,
-	}, s.clock.Now(), a.MaxUnsettled)
+	}, s.clock.Now(), store.Limits{Unsettled: a.MaxUnsettled, PerPayer: a.MaxUnsettledPerPayer})
 	if err != nil {
 		return Receipt{}, refusal(err, requestID, pay, a)
 	}
@@ -133,6 +136,9 @@ func refusal(err error, id string, pay check.Payment, a config.Asset) error {
 		case check.CodeExposureLimit:
 			return fmt.Sprintf("too much %s is waiting to settle; the terminal takes more once it is online (limit %s %s)",
 				a.Symbol, asset.FormatAmount(a.MaxUnsettled, a.Decimals), a.Symbol)
+		case check.CodePayerLimit:
+			return fmt.Sprintf("too much %s from %s is waiting to settle; it takes more once it is online (limit %s %s)",
+				a.Symbol, pay.From.Hex(), asset.FormatAmount(a.MaxUnsettledPerPayer, a.Decimals), a.Symbol)
 		}
 		return string(c)
 	})

@@ -176,7 +176,16 @@ type Chain struct {
 	FinalDepth  uint64
 	CallTimeout time.Duration
 	ProbeEvery  time.Duration
+	// PreflightBudget is how long the till waits for the chain's view of
+	// a handed-over payment's sender before accepting it on the offline
+	// check alone (chain.preflight_budget); 0: never asks.
+	PreflightBudget time.Duration
 }
+
+// DefaultPreflightBudget is chain.preflight_budget when the file sets
+// none: long enough for a batch round trip to a provider, short enough
+// that a payer at the counter does not notice a chain that does not answer.
+const DefaultPreflightBudget = 800 * time.Millisecond
 
 // Broadcast is the [broadcast] table.
 type Broadcast struct {
@@ -203,6 +212,9 @@ type Asset struct {
 	// accepted payments not yet confirmed on chain (nil: no cap). Base units.
 	MaxPayment   *big.Int
 	MaxUnsettled *big.Int
+	// MaxUnsettledPerPayer caps one sender's part of MaxUnsettled
+	// (max_unsettled_per_payer; nil: no cap). Base units.
+	MaxUnsettledPerPayer *big.Int
 }
 
 // Asset returns the configured asset with the symbol, case-insensitively.
@@ -263,6 +275,8 @@ type file struct {
 		FinalDepth    uint64        `toml:"final_depth"`
 		CallTimeout   time.Duration `toml:"call_timeout"`
 		ProbeEvery    time.Duration `toml:"probe_every"`
+		// A pointer: absent means the default, "0s" turns it off.
+		PreflightBudget *time.Duration `toml:"preflight_budget"`
 	} `toml:"chain"`
 	Broadcast struct {
 		MaxAge      time.Duration `toml:"max_age"`
@@ -297,6 +311,8 @@ type fileAsset struct {
 	MinGas       uint64 `toml:"min_gas"`
 	MaxPayment   string `toml:"max_payment"`
 	MaxUnsettled string `toml:"max_unsettled"`
+
+	MaxUnsettledPerPayer string `toml:"max_unsettled_per_payer"`
 }
 
 // maxFileSize bounds what Load reads: a config is a few kilobytes.
@@ -568,6 +584,13 @@ func (f *file) checkChain(c *Config) error {
 	if c.Chain.CallTimeout < 100*time.Millisecond || c.Chain.ProbeEvery < 100*time.Millisecond {
 		return invalid("chain.call_timeout and chain.probe_every must be at least 100ms")
 	}
+	c.Chain.PreflightBudget = DefaultPreflightBudget
+	if fc.PreflightBudget != nil {
+		c.Chain.PreflightBudget = *fc.PreflightBudget
+	}
+	if c.Chain.PreflightBudget < 0 || c.Chain.PreflightBudget > 10*time.Second {
+		return invalid("chain.preflight_budget %s is outside 0..10s (0 turns the pre-flight off)", c.Chain.PreflightBudget)
+	}
 	c.Broadcast = Broadcast{MaxAge: fb.MaxAge, FundsWindow: fb.FundsWindow, BatchSize: fb.BatchSize, Poll: fb.Poll}
 	if c.Broadcast.MaxAge == 0 {
 		c.Broadcast.MaxAge = 72 * time.Hour
@@ -641,6 +664,9 @@ func (fa *fileAsset) check(i int) (Asset, error) {
 	}
 	if a.MaxUnsettled, err = optAmount(fa.MaxUnsettled, a.Decimals); err != nil {
 		return a, invalid("assets[%d] (%s).max_unsettled: %v", i, a.Symbol, err)
+	}
+	if a.MaxUnsettledPerPayer, err = optAmount(fa.MaxUnsettledPerPayer, a.Decimals); err != nil {
+		return a, invalid("assets[%d] (%s).max_unsettled_per_payer: %v", i, a.Symbol, err)
 	}
 	return a, nil
 }

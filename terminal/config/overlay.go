@@ -155,7 +155,8 @@ func merge(dst, src map[string]any) {
 // KeepRestartOnly prepares c, freshly read from the local file, to replace
 // the running config: every value outside the live set (terminal.id,
 // data_dir, seal_key and public_url, [api], chain.id, confirmations,
-// final_depth, call_timeout and probe_every, [broadcast], [board], [fleet])
+// final_depth, call_timeout, probe_every and preflight_budget, [broadcast],
+// [board], [fleet])
 // is taken from running, since
 // only a restart can change it. It returns the keys whose value in c
 // differed, in a fixed order, for the caller to log as needing a restart.
@@ -216,6 +217,7 @@ var fields = []field{
 	leaf("chain.final_depth", func(c *Config) *uint64 { return &c.Chain.FinalDepth }),
 	leaf("chain.call_timeout", func(c *Config) *time.Duration { return &c.Chain.CallTimeout }),
 	leaf("chain.probe_every", func(c *Config) *time.Duration { return &c.Chain.ProbeEvery }),
+	leaf("chain.preflight_budget", func(c *Config) *time.Duration { return &c.Chain.PreflightBudget }),
 	leaf("broadcast.max_age", func(c *Config) *time.Duration { return &c.Broadcast.MaxAge }),
 	leaf("broadcast.funds_window", func(c *Config) *time.Duration { return &c.Broadcast.FundsWindow }),
 	leaf("broadcast.batch_size", func(c *Config) *int { return &c.Broadcast.BatchSize }),

@@ -149,7 +149,8 @@ var codeStatus = map[string]int{
 	"gas_too_low": 422, "gas_too_high": 422, "unexpected_data": 422, "unexpected_value": 422,
 	"wrong_transfer": 422, "fee_too_low": 422, "fee_invalid": 422, "payment_limit": 403,
 	"exposure_limit": 403, "unknown_request": 404, "expired": 410, "cancelled": 409,
-	"already_paid": 409, "tx_reused": 409, "nonce_conflict": 409,
+	"already_paid": 409, "tx_reused": 409, "nonce_conflict": 409, "payer_limit": 403,
+	"nonce_gap": 422, "nonce_used": 422, "insufficient_funds": 422,
 }
 
 // checkAnswer holds what every answer must be: JSON, one value; never a

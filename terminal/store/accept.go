@@ -25,7 +25,9 @@ import (
 //     (the nonce is used on chain); if it failed, the nonce is free again
 //     and p may take it (the failed payment keeps its record).
 //  4. maxUnsettled != nil and Unsettled(p.Asset) + p.Amount > maxUnsettled:
-//     ErrExposureLimit.
+//     ErrExposureLimit. (4b, with AcceptLimited only: the sender's own
+//     unsettled amount of p.Asset plus p.Amount above Limits.PerPayer:
+//     ErrPayerLimit.)
 //  5. it writes the payment with the next Seq, the tx-hash, sender+nonce,
 //     open and acceptance-order indexes (the sender+nonce and open entries
 //     now name p, even if a failed payment held them), marks the request
@@ -36,6 +38,10 @@ import (
 // before the write is taken into a commit, Accept returns ctx.Err() and
 // writes nothing; once taken, it waits for the commit's outcome.
 func (s *Store) Accept(ctx context.Context, p Payment, now time.Time, maxUnsettled *big.Int) (Payment, bool, error) {
+	return s.accept(ctx, p, now, Limits{Unsettled: maxUnsettled})
+}
+
+func (s *Store) accept(ctx context.Context, p Payment, now time.Time, lim Limits) (Payment, bool, error) {
 	if err := validatePayment(p); err != nil {
 		return Payment{}, false, fmt.Errorf("accept %s: %w", p.TxHash, err)
 	}
@@ -52,7 +58,7 @@ func (s *Store) Accept(ctx context.Context, p Payment, now time.Time, maxUnsettl
 	)
 	err := s.write(ctx, func(w *wtx) error {
 		var err error
-		out, repeat, err = accept(w, p, now, maxUnsettled)
+		out, repeat, err = accept(w, p, now, lim)
 		return err
 	})
 	if err != nil {
@@ -114,7 +120,7 @@ func validatePayment(p Payment) error {
 }
 
 // accept is Accept's transaction body: all reads and checks, then writes.
-func accept(w *wtx, p Payment, now time.Time, maxUnsettled *big.Int) (Payment, bool, error) {
+func accept(w *wtx, p Payment, now time.Time, lim Limits) (Payment, bool, error) {
 	hash := p.TxHash
 	v, err := w.getChecked(bucketPayments, hash[:])
 	if err != nil {
@@ -173,8 +179,17 @@ func accept(w *wtx, p Payment, now time.Time, maxUnsettled *big.Int) (Payment, b
 		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 	}
 	unsettled.Add(unsettled, p.Amount)
-	if maxUnsettled != nil && unsettled.Cmp(maxUnsettled) > 0 {
-		return Payment{}, false, fmt.Errorf("accept %s: unsettled %s would be %s, limit %s: %w", hash, p.Asset, unsettled, maxUnsettled, ErrExposureLimit)
+	if lim.Unsettled != nil && unsettled.Cmp(lim.Unsettled) > 0 {
+		return Payment{}, false, fmt.Errorf("accept %s: unsettled %s would be %s, limit %s: %w", hash, p.Asset, unsettled, lim.Unsettled, ErrExposureLimit)
+	}
+	if lim.PerPayer != nil {
+		mine, err := payerUnsettled(w, p.From, p.Asset)
+		if err != nil {
+			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+		}
+		if mine.Add(mine, p.Amount); mine.Cmp(lim.PerPayer) > 0 {
+			return Payment{}, false, fmt.Errorf("accept %s: unsettled %s of %s would be %s, limit %s: %w", hash, p.Asset, p.From, mine, lim.PerPayer, ErrPayerLimit)
+		}
 	}
 	count, err := readCount(w.tx, PaymentQueued)
 	if err != nil {

@@ -28,6 +28,9 @@ var (
 	// ErrExposureLimit: accepting would raise the unsettled amount of the
 	// asset above the caller's limit.
 	ErrExposureLimit = errors.New("unsettled exposure limit reached")
+	// ErrPayerLimit: accepting would raise one sender's unsettled amount
+	// of the asset above the caller's per-payer limit.
+	ErrPayerLimit = errors.New("unsettled per-payer limit reached")
 	// ErrUnknownPayment: no payment with that hash (or sender and nonce).
 	ErrUnknownPayment = errors.New("unknown payment")
 	// ErrBadTransition: the payment state change is not allowed.

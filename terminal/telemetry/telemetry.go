@@ -26,6 +26,7 @@ type Telemetry struct {
 	slow     *metrics.Counter
 	refused  *labelCap
 	outcomes *labelCap
+	flights  *labelCap
 	gauges   *collector
 	once     sync.Once // guards the registration of the gauges
 }
@@ -39,6 +40,7 @@ func New() *Telemetry {
 		slow:     set.NewCounter("showpos_telemetry_slow_collections_total"),
 		refused:  newLabelCap(MaxLabelValues),
 		outcomes: newLabelCap(MaxLabelValues),
+		flights:  newLabelCap(MaxLabelValues),
 	}
 	t.gauges = &collector{timeout: collectTimeout, slow: t.slow}
 	return t
@@ -60,6 +62,14 @@ func (t *Telemetry) Refused(code string) {
 func (t *Telemetry) Broadcast(outcome string) {
 	outcome = t.outcomes.admit(outcome)
 	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_broadcast_outcomes_total{outcome="%s"}`, outcome)).Inc()
+}
+
+// Preflight counts one outcome of the till's online pre-flight ("ok",
+// "refused", "skipped": the chain did not answer within the budget, and
+// the payment was judged offline), capped like [Telemetry.Refused].
+func (t *Telemetry) Preflight(outcome string) {
+	outcome = t.flights.admit(outcome)
+	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_preflight_total{outcome="%s"}`, outcome)).Inc()
 }
 
 // Handler serves the metrics as Prometheus text to GET and HEAD, wherever it

@@ -105,8 +105,10 @@ func TestCountersStartAtZeroAndCount(t *testing.T) {
 	tel.Broadcast("broadcast")
 	tel.Broadcast("confirmed")
 	tel.Broadcast("confirmed")
+	tel.Preflight("skipped")
 
 	s := scrape(t, tel)
+	want(t, s, `showpos_preflight_total{outcome="skipped"}`, 1)
 	want(t, s, "showpos_payments_accepted_total", 2)
 	want(t, s, `showpos_payments_refused_total{code="underpaid"}`, 2)
 	want(t, s, `showpos_payments_refused_total{code="expired"}`, 1)
