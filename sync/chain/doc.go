@@ -16,6 +16,12 @@
 //     and finalized blocks in one batch (so they are one backend's view
 //     even behind a load balancer); BlockNumber, NonceAt and Call are
 //     single calls.
+//   - Calls for the watcher of payments made straight to the merchant:
+//     Heads (the latest header, with the finalized block if asked, in one
+//     request), Headers and Blocks (headers, or blocks with their
+//     transactions, at many heights in one batch), Logs (eth_getLogs over
+//     a bounded range) and BalanceAt (a balance at a block hash, canonical
+//     only: EIP-1898).
 //
 // # Endpoints, chain id and failover
 //
