@@ -272,12 +272,17 @@ func (w *Watcher) settle(ctx context.Context, head uint64) error {
 		confirmed = head + 1 - w.o.Confirmations
 	}
 	switch {
+	case !w.askedOnce:
+		// Whether the node has a finalized block is not known yet: the
+		// depth rule is only for nodes without one. Final waits a round.
+		final = w.settledF
 	case w.tagged:
 		final = w.finalTag
 	case head+1 >= w.o.FinalDepth:
 		final = head + 1 - w.o.FinalDepth
 	}
-	confirmed, final = min(confirmed, w.cur.Height), min(final, confirmed)
+	confirmed = min(confirmed, w.cur.Height)
+	final = min(final, confirmed)
 	if confirmed == w.settledC && final == w.settledF {
 		return nil
 	}
