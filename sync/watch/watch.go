@@ -153,6 +153,15 @@ type Report struct {
 	Err       string
 }
 
+// Lag is how many blocks the cursor is behind the node's head after the
+// round (0 when the round did not reach the node).
+func (r Report) Lag() uint64 {
+	if r.Head > r.Height {
+		return r.Head - r.Height
+	}
+	return 0
+}
+
 // Status is the watcher's state for the operator.
 type Status struct {
 	Height    uint64    // every block up to here is processed
