@@ -29,7 +29,7 @@ type devRig struct {
 
 var devAssets = []asset.Asset{{Symbol: "ETH", Decimals: 18}, {Symbol: devchain.TokenSymbol, Decimals: devchain.TokenDecimals, Token: devchain.TokenAddr}}
 
-func newDevRig(t *testing.T, o watch.Options) *devRig {
+func newDevRig(t testing.TB, o watch.Options) *devRig {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a geth dev chain")
@@ -57,7 +57,7 @@ func newDevRig(t *testing.T, o watch.Options) *devRig {
 	return r
 }
 
-func (r *devRig) round(t *testing.T) watch.Report {
+func (r *devRig) round(t testing.TB) watch.Report {
 	t.Helper()
 	rep, err := r.w.Round(context.Background())
 	if err != nil {
@@ -68,7 +68,7 @@ func (r *devRig) round(t *testing.T) watch.Report {
 
 // send signs a transaction from payer i, sends it and waits until it is
 // mined; it returns its receipt.
-func (r *devRig) send(t *testing.T, i int, to common.Address, value *big.Int, data []byte, gas uint64) *types.Receipt {
+func (r *devRig) send(t testing.TB, i int, to common.Address, value *big.Int, data []byte, gas uint64) *types.Receipt {
 	t.Helper()
 	payer := r.node.Payers()[i]
 	tx, err := types.SignNewTx(payer.Key, types.LatestSignerForChainID(r.node.ChainID()), &types.DynamicFeeTx{
@@ -82,7 +82,7 @@ func (r *devRig) send(t *testing.T, i int, to common.Address, value *big.Int, da
 	return r.sendTx(t, tx)
 }
 
-func (r *devRig) sendTx(t *testing.T, tx *types.Transaction) *types.Receipt {
+func (r *devRig) sendTx(t testing.TB, tx *types.Transaction) *types.Receipt {
 	t.Helper()
 	raw, _ := tx.MarshalBinary()
 	ctx := context.Background()
@@ -108,7 +108,7 @@ func tokenTransfer(to common.Address, amount int64) []byte {
 }
 
 // untilCaughtUp runs rounds until the cursor is at the node's head.
-func (r *devRig) untilCaughtUp(t *testing.T) {
+func (r *devRig) untilCaughtUp(t testing.TB) {
 	t.Helper()
 	for range 1000 {
 		rep := r.round(t)

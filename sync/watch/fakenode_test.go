@@ -28,7 +28,7 @@ var transferTopic = crypto.Keccak256Hash([]byte("Transfer(address,address,uint25
 // chain is made up). Tests build blocks with what reaches the merchant and
 // replace blocks to make reorgs; every call is counted.
 type fakeNode struct {
-	t        *testing.T
+	t        testing.TB
 	srv      *httptest.Server
 	merchant common.Address
 
@@ -80,7 +80,7 @@ type (
 	} // the merchant's own transaction
 )
 
-func newFakeNode(t *testing.T, merchant common.Address, height uint64) *fakeNode {
+func newFakeNode(t testing.TB, merchant common.Address, height uint64) *fakeNode {
 	t.Helper()
 	f := &fakeNode{t: t, merchant: merchant, finalized: -1, calls: map[string]int{}}
 	f.blocks = []*fakeBlock{{number: 0, hash: common.Hash{0xff}, time: 1_700_000_000, balance: big.NewInt(1e18)}}

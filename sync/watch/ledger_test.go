@@ -18,7 +18,7 @@ import (
 // watcher uses it as the contract says (ranges follow the cursor,
 // transfers lie in the range, rewinds go down).
 type memLedger struct {
-	t *testing.T
+	t testing.TB
 
 	mu        sync.Mutex
 	cur       watch.Cursor
@@ -30,7 +30,7 @@ type memLedger struct {
 	failNext  error
 }
 
-func newMemLedger(t *testing.T) *memLedger { return &memLedger{t: t} }
+func newMemLedger(t testing.TB) *memLedger { return &memLedger{t: t} }
 
 func (l *memLedger) WatchCursor() (watch.Cursor, bool, error) {
 	l.mu.Lock()

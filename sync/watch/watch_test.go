@@ -35,7 +35,7 @@ type rig struct {
 	client *chain.Client
 }
 
-func newRig(t *testing.T, height uint64, o watch.Options, endpoints ...string) *rig {
+func newRig(t testing.TB, height uint64, o watch.Options, endpoints ...string) *rig {
 	t.Helper()
 	node := newFakeNode(t, merchant, height)
 	if len(endpoints) == 0 {
@@ -59,7 +59,7 @@ func newRig(t *testing.T, height uint64, o watch.Options, endpoints ...string) *
 }
 
 // round runs one round and fails the test on an error.
-func (r *rig) round(t *testing.T) watch.Report {
+func (r *rig) round(t testing.TB) watch.Report {
 	t.Helper()
 	rep, err := r.w.Round(context.Background())
 	if err != nil {
