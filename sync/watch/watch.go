@@ -260,7 +260,8 @@ func New(o Options) (*Watcher, error) {
 }
 
 // Kick asks for a round soon (a request was just shown, say). It never
-// blocks.
+// blocks. Each round costs at least one call: the cost bound of the
+// package comment counts Run's own rounds, not kicked ones.
 func (w *Watcher) Kick() {
 	select {
 	case w.kick <- struct{}{}:
@@ -277,11 +278,13 @@ func (w *Watcher) Status() Status {
 
 // Run follows the chain until ctx ends: a round at once, then one each
 // Poll (stretched to the block time), at once while catching up, and
-// when kicked. Errors are in Status and the reports; Run returns nil when
+// when kicked; after a failed round, later (doubling, at most a minute),
+// or when kicked. Errors are in Status and the reports; Run returns nil when
 // ctx ends.
 func (w *Watcher) Run(ctx context.Context) error {
 	t := time.NewTimer(0)
 	defer t.Stop()
+	fails := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -289,11 +292,20 @@ func (w *Watcher) Run(ctx context.Context) error {
 		case <-t.C:
 		case <-w.kick:
 		}
-		r, _ := w.Round(ctx)
+		r, err := w.Round(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		t.Reset(w.wait(r))
+		wait := w.wait(r)
+		if err != nil {
+			// Failing rounds (the chain offline, a node erring) back off:
+			// Poll, doubling, at most a minute.
+			fails = min(fails+1, 10)
+			wait = min(max(wait, w.o.Poll<<fails), time.Minute)
+		} else {
+			fails = 0
+		}
+		t.Reset(wait)
 	}
 }
 
