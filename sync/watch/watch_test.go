@@ -88,13 +88,13 @@ func TestTransfersToTheMerchantAreRecorded(t *testing.T) {
 	r := newRig(t, 10, watch.Options{})
 	r.round(t)
 	other := common.Address{0x99}
-	r.node.mine(native{from: payerA, value: 50_000})                                                                      // 11
-	r.node.mine(token{token: tusd, from: payerB, value: 1_250_000})                                                       // 12
-	r.node.mine(native{from: payerB, value: 7, failed: true}, token{token: common.Address{0xee}, from: payerA, value: 9}) // 13: failed; unknown token
-	r.node.mine(internal{value: 300})                                                                                     // 14: a contract wallet's call
-	r.node.mine(spend{to: other, value: 1000, fee: 21}, native{from: payerA, value: 60})                                  // 15: merchant spends, and is paid
-	r.node.mine(token{token: usdc, from: payerA, value: 3}, internal{value: 4}, native{from: payerB, value: 5})           // 16
-	r.node.mine()                                                                                                         // 17
+	r.node.mine(native{from: payerA, value: 50_000})                                                                                                          // 11
+	r.node.mine(token{token: tusd, from: payerB, value: 1_250_000})                                                                                           // 12
+	r.node.mine(native{from: payerB, value: 7, failed: true}, token{token: common.Address{0xee}, from: payerA, value: 9})                                     // 13: failed; unknown token
+	r.node.mine(internal{value: 300})                                                                                                                         // 14: a contract wallet's call
+	r.node.mine(spend{to: other, value: 1000, fee: 21}, native{from: payerA, value: 60})                                                                      // 15: merchant spends, and is paid
+	r.node.mine(token{token: usdc, from: payerA, value: 3}, internal{value: 4}, native{from: payerB, value: 5}, native{from: payerA, value: 8, failed: true}) // 16
+	r.node.mine()                                                                                                                                             // 17
 	rep := r.round(t)
 	want := []string{
 		"50000 ETH from 0xa11c @11",
@@ -110,6 +110,12 @@ func TestTransfersToTheMerchantAreRecorded(t *testing.T) {
 	}
 	if rep.Blocks != 7 || rep.Transfers != 7 || rep.Gaps != 2 || r.ledger.cursor().Height != 17 {
 		t.Errorf("report %+v, cursor %d", rep, r.ledger.cursor().Height)
+	}
+	// Receipts were read for the merchant's own transaction (15) and for
+	// the payments of block 16, where the balance rose by less than they
+	// carried (one failed); nowhere else.
+	if _, by := r.node.counts(); by["eth_getTransactionReceipt"] != 1+2 {
+		t.Errorf("%d receipts read, want 3", by["eth_getTransactionReceipt"])
 	}
 	// Recorded details: block hash and time from the header, the log's
 	// index and the transaction's.
