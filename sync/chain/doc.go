@@ -19,6 +19,12 @@
 //   - Calls for the till's pre-flight: Account asks a sender's pending
 //     nonce, balance, token balance and whether the node knows a
 //     transaction, in one batch request.
+//   - Calls for the watcher of payments made straight to the merchant:
+//     Heads (the latest header, with the finalized block if asked, in one
+//     request), Headers and Blocks (headers, or blocks with their
+//     transactions, at many heights in one batch), Logs (eth_getLogs over
+//     a bounded range) and BalanceAt (a balance at a block hash, canonical
+//     only: EIP-1898).
 //
 // # Endpoints, chain id and failover
 //

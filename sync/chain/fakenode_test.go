@@ -72,6 +72,11 @@ type fakeNode struct {
 	nonces    map[string]uint64          // "addr/block" → eth_getTransactionCount
 	callRes   map[common.Address]any     // eth_call result or *rpcErr, by "to"
 	lastCall  map[string]json.RawMessage // eth_call's first param, last seen
+	full      map[string]any             // eth_getBlockByNumber answers with transactions, by block param
+	logs      any                        // eth_getLogs answer (nil: [])
+	lastLogs  json.RawMessage            // eth_getLogs' filter, last seen
+	balances  map[string]any             // eth_getBalance answers by block param's JSON; absent: error
+	lastBal   json.RawMessage            // eth_getBalance's block param, last seen
 }
 
 func newFakeNode(t *testing.T, chainID uint64) *fakeNode {
@@ -273,7 +278,11 @@ func (f *fakeNode) answer(req rpcReq) rpcResp {
 		var full bool
 		if param(0, &block) && param(1, &full) {
 			if full {
-				resp.Error = &rpcErr{Code: -32602, Message: "fake: only headers"}
+				if f.full == nil {
+					resp.Error = &rpcErr{Code: -32602, Message: "fake: only headers"}
+					break
+				}
+				resp.Result = orNull(f.full[block])
 				break
 			}
 			if e, ok := f.headers[block].(*rpcErr); ok {
@@ -287,6 +296,32 @@ func (f *fakeNode) answer(req rpcReq) rpcResp {
 		var block string
 		if param(0, &addr) && param(1, &block) {
 			resp.Result = hexutil.Uint64(f.nonces[addr.Hex()+"/"+block])
+		}
+	case "eth_getLogs":
+		if len(req.Params) != 1 {
+			resp.Error = &rpcErr{Code: -32602, Message: "want one filter"}
+			break
+		}
+		f.lastLogs = req.Params[0]
+		resp.Result = f.logs
+		if f.logs == nil {
+			resp.Result = []any{}
+		}
+	case "eth_getBalance":
+		var addr common.Address
+		if !param(0, &addr) || len(req.Params) != 2 {
+			break
+		}
+		f.lastBal = req.Params[1]
+		var key bytes.Buffer
+		json.Compact(&key, req.Params[1])
+		switch v := f.balances[key.String()].(type) {
+		case *rpcErr:
+			resp.Error = v
+		case nil:
+			resp.Error = &rpcErr{Code: -32000, Message: "header not found"}
+		default:
+			resp.Result = v
 		}
 	case "eth_call":
 		var arg struct {

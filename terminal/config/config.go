@@ -64,6 +64,7 @@ type Config struct {
 	// means it only takes payments and never broadcasts them.
 	Chain     Chain
 	Broadcast Broadcast
+	Watch     Watch
 	Merchant  common.Address
 	Payments  Payments
 	// Assets in file order; the first is the default for new requests.
@@ -195,6 +196,18 @@ type Broadcast struct {
 	Poll        time.Duration
 }
 
+// Watch is the [watch] table: the chain watcher (sync/watch), which
+// records transfers to the merchant that wallets sent straight to the
+// chain.
+type Watch struct {
+	// Enabled: default true. The watcher runs when enabled and chain.rpc
+	// names endpoints (they may come later, without a restart).
+	Enabled     bool
+	Poll        time.Duration // least pause between rounds; default 2s
+	MaxRange    uint64        // blocks per round and per eth_getLogs; default 500
+	MaxLookback uint64        // blocks behind the head caught up after time offline; default 50000
+}
+
 // Payments is the [payments] table: rules every payment must meet.
 type Payments struct {
 	AllowOverpay bool
@@ -284,6 +297,12 @@ type file struct {
 		BatchSize   int           `toml:"batch_size"`
 		Poll        time.Duration `toml:"poll"`
 	} `toml:"broadcast"`
+	Watch struct {
+		Enabled     *bool         `toml:"enabled"`
+		Poll        time.Duration `toml:"poll"`
+		MaxRange    uint64        `toml:"max_range"`
+		MaxLookback uint64        `toml:"max_lookback"`
+	} `toml:"watch"`
 	Merchant struct {
 		Address string `toml:"address"`
 	} `toml:"merchant"`
@@ -613,6 +632,33 @@ func (f *file) checkChain(c *Config) error {
 		return invalid("broadcast.batch_size %d is outside 1..1000", c.Broadcast.BatchSize)
 	case c.Broadcast.Poll < 10*time.Millisecond:
 		return invalid("broadcast.poll %s is under 10ms", c.Broadcast.Poll)
+	}
+	return f.checkWatch(c)
+}
+
+// checkWatch reads [watch]; the defaults are sync/watch's.
+func (f *file) checkWatch(c *Config) error {
+	fw := f.Watch
+	c.Watch = Watch{Enabled: true, Poll: fw.Poll, MaxRange: fw.MaxRange, MaxLookback: fw.MaxLookback}
+	if fw.Enabled != nil {
+		c.Watch.Enabled = *fw.Enabled
+	}
+	if c.Watch.Poll == 0 {
+		c.Watch.Poll = 2 * time.Second
+	}
+	if c.Watch.MaxRange == 0 {
+		c.Watch.MaxRange = 500
+	}
+	if c.Watch.MaxLookback == 0 {
+		c.Watch.MaxLookback = 50_000
+	}
+	switch {
+	case c.Watch.Poll < 100*time.Millisecond:
+		return invalid("watch.poll %s is under 100ms", c.Watch.Poll)
+	case c.Watch.MaxRange > 10_000:
+		return invalid("watch.max_range %d is more than 10000 (nodes cap eth_getLogs ranges)", c.Watch.MaxRange)
+	case c.Watch.MaxLookback < c.Watch.MaxRange:
+		return invalid("watch.max_lookback %d is below watch.max_range %d", c.Watch.MaxLookback, c.Watch.MaxRange)
 	}
 	return nil
 }

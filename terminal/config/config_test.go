@@ -116,6 +116,9 @@ func TestParseRefusesBadConfig(t *testing.T) {
 		{"final depth too deep", "id = 1337", "id = 1337\nfinal_depth = 10001", "chain.final_depth 10001 is more than 10000"},
 		{"symbol with a space", `symbol = "TUSD"`, `symbol = "T USD"`, "assets[1]"},
 		{"empty symbol", `symbol = "TUSD"`, `symbol = ""`, "assets[1]"},
+		{"watch poll too short", "[merchant]", "[watch]\npoll = \"10ms\"\n[merchant]", "watch.poll"},
+		{"watch range too long", "[merchant]", "[watch]\nmax_range = 10001\n[merchant]", "watch.max_range"},
+		{"watch lookback below the range", "[merchant]", "[watch]\nmax_range = 100\nmax_lookback = 99\n[merchant]", "watch.max_lookback"},
 		{"public url too long", `id = "till-7"`, `id = "till-7"` + "\npublic_url = \"http://" + strings.Repeat("a", 250) + "\"", "public_url is too long"},
 	}
 	for _, tc := range tests {
@@ -130,6 +133,29 @@ func TestParseRefusesBadConfig(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.wantInErr) {
 				t.Errorf("err = %q, want it to mention %q", err, tc.wantInErr)
+			}
+		})
+	}
+}
+
+// [watch]: on by default (it runs once chain.rpc names endpoints);
+// enabled = false turns it off; the other keys have sync/watch's defaults.
+func TestWatchTable(t *testing.T) {
+	for _, tc := range []struct {
+		name, from, to string
+		want           Watch
+	}{
+		{"default", "", "", Watch{Enabled: true, Poll: 2 * time.Second, MaxRange: 500, MaxLookback: 50_000}},
+		{"turned off", "[merchant]", "[watch]\nenabled = false\n[merchant]", Watch{Enabled: false, Poll: 2 * time.Second, MaxRange: 500, MaxLookback: 50_000}},
+		{"set", "[merchant]", "[watch]\nenabled = true\npoll = \"12s\"\nmax_range = 100\nmax_lookback = 7200\n[merchant]", Watch{Enabled: true, Poll: 12 * time.Second, MaxRange: 100, MaxLookback: 7200}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(strings.Replace(good, tc.from, tc.to, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Watch != tc.want {
+				t.Errorf("watch %+v, want %+v", c.Watch, tc.want)
 			}
 		})
 	}

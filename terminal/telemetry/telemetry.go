@@ -72,6 +72,17 @@ func (t *Telemetry) Preflight(outcome string) {
 	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_preflight_total{outcome="%s"}`, outcome)).Inc()
 }
 
+// WatchRound counts one round of the chain watcher (sync/watch): the
+// JSON-RPC calls it asked, the blocks it processed and the transfers to
+// the merchant it recorded; lag is how many blocks its cursor is behind
+// the node's head after the round.
+func (t *Telemetry) WatchRound(calls, blocks, transfers int, lag uint64) {
+	t.set.GetOrCreateCounter("showpos_watch_rpc_calls_total").Add(calls)
+	t.set.GetOrCreateCounter("showpos_watch_blocks_total").Add(blocks)
+	t.set.GetOrCreateCounter("showpos_watch_transfers_total").Add(transfers)
+	t.set.GetOrCreateGauge("showpos_watch_lag_blocks", nil).Set(float64(lag))
+}
+
 // Handler serves the metrics as Prometheus text to GET and HEAD, wherever it
 // is mounted (by convention /metrics). Each request first reads the gauge
 // callbacks, waiting for them at most a short while.

@@ -325,3 +325,20 @@ func TestSlowGaugesDoNotHoldTheScrape(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// The chain watcher's rounds add up: calls, blocks and transfers are
+// counters, the lag is the last round's.
+func TestWatchRoundsAddUp(t *testing.T) {
+	tel := New()
+	tel.WatchRound(2, 1, 0, 0)
+	tel.WatchRound(5, 4, 2, 7)
+	got := scrape(t, tel)
+	for series, want := range map[string]float64{
+		"showpos_watch_rpc_calls_total": 7, "showpos_watch_blocks_total": 5,
+		"showpos_watch_transfers_total": 2, "showpos_watch_lag_blocks": 7,
+	} {
+		if got[series] != want {
+			t.Errorf("%s = %v, want %v", series, got[series], want)
+		}
+	}
+}
