@@ -45,6 +45,7 @@ func (s *Store) Accept(ctx context.Context, p Payment, now time.Time, maxUnsettl
 	p.Reason = ""
 	p.AcceptedAt, p.UpdatedAt = now, now
 	p.Seq = 0
+	p.Source = SourceHandover
 
 	var (
 		out    Payment
@@ -208,6 +209,9 @@ func accept(w *wtx, p Payment, now time.Time, maxUnsettled *big.Int) (Payment, b
 		if err := w.putChecked(kv.b, kv.k, kv.v); err != nil {
 			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 		}
+	}
+	if err := unreserve(w, req); err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 	}
 	return p, false, nil
 }
