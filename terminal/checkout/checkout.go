@@ -37,6 +37,7 @@ type Store interface {
 	CancelRequest(ctx context.Context, id string, now time.Time) (store.Request, error)
 	Accept(ctx context.Context, p store.Payment, now time.Time, maxUnsettled *big.Int) (store.Payment, bool, error)
 	Payments(f store.PaymentFilter) ([]store.Payment, error)
+	FreeAmount(asset string, amount, room *big.Int, now time.Time) (*big.Int, bool, error)
 }
 
 // Errors for request creation; payment refusals are *check.Refusal.

@@ -22,6 +22,7 @@ var storeRules = []struct {
 	{store.ErrTxReused, check.CodeTxReused},
 	{store.ErrNonceConflict, check.CodeNonceConflict},
 	{store.ErrExposureLimit, check.CodeExposureLimit},
+	{store.ErrAmountTaken, check.CodeAmountInUse},
 }
 
 // storeRefusal returns the refusal for a store error that breaks one of

@@ -56,6 +56,7 @@ var refusalStatus = map[check.Code]int{
 	check.CodeFeeInvalid:        http.StatusUnprocessableEntity,
 	check.CodePaymentLimit:      http.StatusForbidden,
 	check.CodeExposureLimit:     http.StatusForbidden,
+	check.CodeAmountInUse:       http.StatusConflict,
 	check.CodeUnknownRequest:    http.StatusNotFound,
 	check.CodeExpired:           http.StatusGone,
 	check.CodeCancelled:         http.StatusConflict,
