@@ -51,15 +51,17 @@ func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (
 	// A transfer on chain is told to pay this request by its amount alone:
 	// the store holds each pending amount unique, and the till asks it for
 	// the smallest free amount from the one keyed, up to a tail the screen
-	// does not show (Tail). Two tills racing for one amount: the store
-	// gives it to one, and the other asks again.
+	// does not show (Tail). Two requests racing for one amount: the store
+	// gives it to one, and the other looks above it, within the tail.
 	var (
 		r   *request.Request
 		doc *request.Document
 	)
-	for try := 0; ; try++ {
+	from := units
+	for {
 		now := s.clock.Now()
-		amount, ok, err := s.store.FreeAmount(a.Symbol, units, Tail(a.Decimals), now)
+		room := new(big.Int).Sub(new(big.Int).Add(units, Tail(a.Decimals)), from)
+		amount, ok, err := s.store.FreeAmount(a.Symbol, from, room, now)
 		if err != nil {
 			return nil, fmt.Errorf("new request: %w", err)
 		}
@@ -69,12 +71,11 @@ func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (
 		}
 		if r, doc, err = s.storeRequest(ctx, cfg, a, amount, memo, now); err == nil {
 			break
-		} else if !errors.Is(err, store.ErrAmountTaken) || try >= 3 {
-			if rr := storeRefusal(err, func(check.Code) string { return "the amount is held by another pending request; try again" }); rr != nil {
-				return nil, rr
-			}
+		} else if !errors.Is(err, store.ErrAmountTaken) {
 			return nil, err
 		}
+		// Another request took it meanwhile: look above it.
+		from = amount.Add(amount, big.NewInt(1))
 	}
 	s.mu.Lock()
 	s.current = r.ID
