@@ -9,7 +9,7 @@
 //	posctl request show [ID]          (no ID: the request on screen)
 //	posctl request cancel ID
 //	posctl request qr [ID] [-module N] -o FILE.png   (the request's EIP-681 QR code as PNG; -o - for stdout)
-//	posctl payments [-state queued|broadcast|confirmed|final|failed] [-since RFC3339] [-until RFC3339] [-limit N] [-after SEQ]
+//	posctl payments [-state queued|broadcast|seen|confirmed|final|failed|unmatched] [-since RFC3339] [-until RFC3339] [-limit N] [-after SEQ]
 //	posctl totals [-day YYYY-MM-DD | -from RFC3339 -to RFC3339] [-csv]
 //	posctl status
 //	posctl queue                      (payments per state, oldest queued, connectivity, last broadcast round)
@@ -54,6 +54,7 @@ commands:
   request qr [ID] [-module N] -o FILE                        write the request's QR code as PNG (-o - : stdout)
   payments [-state S] [-since T] [-until T] [-limit N] [-after SEQ]
                                                              list payments in acceptance order
+                                                             (-state unmatched: money received on chain that paid no request)
   totals [-day YYYY-MM-DD | -from T -to T] [-csv]            sums per asset and state (default: today)
   status                                                     the terminal's status
   queue                                                      payments per state, oldest queued, online, last round (socket)

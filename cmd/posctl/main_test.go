@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"image/png"
+	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"showpos/terminal/checkout"
@@ -211,5 +214,31 @@ func TestQueueWithoutChainSaysSo(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "not_configured") {
 			t.Errorf("%s on a terminal without chain endpoints: %v", cmd, err)
 		}
+	}
+}
+
+// posctl payments -state unmatched lists money received on chain that paid
+// no request, with its source and reason.
+func TestPaymentsListsUnmatchedReceipts(t *testing.T) {
+	d := startDaemon(t)
+	tr := store.Transfer{Block: 4, BlockTime: time.Now(), TxHash: common.Hash{0xdd}, From: common.Address{3},
+		Asset: "ETH", Amount: big.NewInt(49_000_000_000_000_000)}
+	if err := d.store.RecordRange(context.Background(), store.WatchCursor{Height: 4}, []store.Transfer{tr}); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SHOWPOS_SOCKET", d.socket)
+	list, err := posctl(t, "payments", "-state", "unmatched")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, _ := list["payments"].([]any)
+	if len(ps) != 1 {
+		t.Fatalf("unmatched: %v", list)
+	}
+	if u := ps[0].(map[string]any); u["source"] != "chain" || u["amountDisplay"] != "0.049" || u["state"] != "unmatched" {
+		t.Errorf("unmatched receipt %v", u)
+	}
+	if list, _ := posctl(t, "payments"); len(list["payments"].([]any)) != 0 {
+		t.Errorf("an unmatched receipt listed among the payments: %v", list)
 	}
 }

@@ -129,9 +129,9 @@ func TestNetworkModeWithTheKeyClientsAddPrinted(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
-	if len(lines) != 5 || lines[0] != "from,to,asset,decimals,state,count,amount,amount_display" ||
+	if len(lines) != 6 || lines[0] != "from,to,asset,decimals,state,count,amount,amount_display" ||
 		!strings.HasSuffix(lines[1], ",ETH,18,taken,1,10000000000000000,0.01") ||
-		!strings.HasSuffix(lines[4], ",ETH,18,failed,0,0,0") {
+		!strings.HasSuffix(lines[4], ",ETH,18,failed,0,0,0") || !strings.HasSuffix(lines[5], ",ETH,18,unmatched,0,0,0") {
 		t.Errorf("totals -csv printed\n%s", csv)
 	}
 

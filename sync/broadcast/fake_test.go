@@ -2,6 +2,7 @@ package broadcast_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -238,9 +239,12 @@ func seedStore(t testing.TB, st *store.Store, payers []common.Address, each, bro
 }
 
 // acceptFake stores a request and a payment for it from from at nonce.
+// Each request has an amount of its own (pending requests of one asset may
+// not share one); the payment's amount is the store's to count, not to check.
 func acceptFake(ctx context.Context, st *store.Store, from common.Address, nonce uint64, now time.Time) (store.Payment, error) {
 	id := fmt.Sprintf("%x-%d", from, nonce)
-	if err := st.PutRequest(ctx, store.Request{ID: id, Asset: "ETH", Amount: big.NewInt(1000),
+	sum := sha256.Sum256([]byte(id))
+	if err := st.PutRequest(ctx, store.Request{ID: id, Asset: "ETH", Amount: new(big.Int).SetBytes(sum[:]),
 		CreatedAt: now, ExpiresAt: now.Add(time.Hour), Doc: []byte(`{}`)}); err != nil {
 		return store.Payment{}, fmt.Errorf("request %s: %w", id, err)
 	}

@@ -7,7 +7,11 @@
 //	  └───────────────┴──────────────┘                             or any key)
 //
 // Every payment, whichever way it arrives, is judged by the till's Pay;
-// the cashier only shows the answer. A payment accepted while the chain is
+// the cashier only shows the answer. A payer's wallet may also send the
+// transfer itself: the chain watcher's Ledger tells the cashier (Accepted
+// with source chain), which shows SEEN at once and PAID when confirmed;
+// money received that paid no request is said under the request on
+// screen ("RECEIVED 0.049 ETH, NOT 0.05"). A payment accepted while the chain is
 // reachable shows PAID once it is confirmed (or ACCEPTED if that takes
 // long); accepted offline it shows ACCEPTED — WILL SETTLE WHEN ONLINE.
 // Failures found after acceptance (a conflict, a revert), and a payment
@@ -117,6 +121,8 @@ type Cashier struct {
 	doc      *request.Document
 	docJSON  []byte
 	pending  common.Hash // accepted, waiting to settle
+	onChain  bool        // pending was seen on chain (not handed over)
+	note     string      // under the request on screen: money received that did not pay it
 	result   screen.Result
 	until    time.Time // result or settling deadline
 	notice   string
@@ -139,6 +145,8 @@ type event struct {
 	hasNFC  bool
 	paid    *checkout.Receipt
 	final   *store.Payment
+	stray   *checkout.Unmatched
+	undone  *store.Payment
 	hasScan bool
 	shown   *request.Document
 	setup   *Setup
@@ -192,6 +200,31 @@ func (c *Cashier) Settled(p store.Payment) {
 	case c.ev <- event{final: &p}:
 	default:
 		c.log.Warn("cashier busy; settlement not shown", "tx", p.TxHash.Hex())
+	}
+}
+
+// Unmatched tells the cashier of money that reached the merchant on chain
+// and paid no request (a Ledger's OnUnmatched). While a sale is on screen
+// in that asset, the request screen says "RECEIVED 0.049 ETH, NOT 0.05"
+// under the amount, with the attention signal: the payer sent a wrong
+// amount (or too late) and the sale is still open. It never blocks.
+func (c *Cashier) Unmatched(u checkout.Unmatched) {
+	select {
+	case c.ev <- event{stray: &u}:
+	default:
+		c.log.Warn("cashier busy; unmatched receipt not shown", "tx", u.TxHash.Hex())
+	}
+}
+
+// Undone tells the cashier a payment seen on chain was taken back because
+// its block was reorganised away (a Ledger's OnRewind): its request is
+// pending again. Said like a failure after acceptance, until OK. It never
+// blocks.
+func (c *Cashier) Undone(p store.Payment) {
+	select {
+	case c.ev <- event{undone: &p}:
+	default:
+		c.log.Warn("cashier busy; undone chain payment not shown", "tx", p.TxHash.Hex())
 	}
 }
 
@@ -376,6 +409,10 @@ func (c *Cashier) handle(ctx context.Context, e event) {
 		}
 	case e.final != nil:
 		c.settled(*e.final)
+	case e.stray != nil:
+		c.unmatched(*e.stray)
+	case e.undone != nil:
+		c.undone(*e.undone)
 	case e.shown != nil:
 		c.show(e.shown)
 	case e.setup != nil:
@@ -448,6 +485,14 @@ func (c *Cashier) payRaw(ctx context.Context, via string, raw func() ([]byte, er
 func (c *Cashier) accepted(rec checkout.Receipt) {
 	c.signal(device.SignalAccepted)
 	c.setRequest(nil)
+	c.onChain = rec.Source == store.SourceChain
+	if c.onChain {
+		// The payer's wallet sent it and it is in a block: SEEN at once,
+		// PAID when Settled says confirmed.
+		c.mode, c.pending, c.until = modeSettling, rec.TxHash, c.o.Clock.Now().Add(c.o.SettleWait)
+		c.result = screen.Result{Kind: screen.ResultSeen, Reason: "confirming…"}
+		return
+	}
 	if c.o.Online != nil && c.o.Online() {
 		c.mode, c.pending, c.until = modeSettling, rec.TxHash, c.o.Clock.Now().Add(c.o.SettleWait)
 		c.result = screen.Result{Kind: screen.ResultAccepted, Reason: "confirming…"}
@@ -479,6 +524,34 @@ func (c *Cashier) settled(p store.Payment) {
 	c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: shortFailure(p.Reason)})
 }
 
+// unmatched shows money received that paid no request under the request
+// on screen, if it is in the request's asset.
+func (c *Cashier) unmatched(u checkout.Unmatched) {
+	if c.mode != modeRequest || c.doc == nil || c.doc.Asset.Symbol != u.Asset {
+		return
+	}
+	c.note = fmt.Sprintf("RECEIVED %s %s, NOT %s", u.AmountDisplay, u.Asset, c.shownAmount())
+	c.signal(device.SignalAttention)
+}
+
+func (c *Cashier) undone(p store.Payment) {
+	c.notice = "PAID PAYMENT UNDONE: block lost " + shortHash(p.TxHash)
+	c.signal(device.SignalAttention)
+	if c.mode == modeSettling && p.TxHash == c.pending {
+		c.pending = common.Hash{}
+		c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: "block lost"})
+	}
+}
+
+// shownAmount is the amount of the request on screen as the screen shows
+// it: without the tail that makes it unique (checkout.ShownAmount).
+func (c *Cashier) shownAmount() string {
+	if c.doc == nil {
+		return ""
+	}
+	return checkout.ShownAmount(c.doc.Amount, c.doc.Asset.Decimals)
+}
+
 func (c *Cashier) reject(reason string) {
 	c.signal(device.SignalRejected)
 	c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: reason})
@@ -489,7 +562,7 @@ func (c *Cashier) showResult(r screen.Result) {
 }
 
 func (c *Cashier) setRequest(doc *request.Document) {
-	c.doc = doc
+	c.doc, c.note = doc, ""
 	if doc == nil {
 		c.docJSON = nil
 		c.onScreen.Store(nil)
@@ -590,7 +663,11 @@ func (c *Cashier) tick(ctx context.Context) {
 		}
 	case modeSettling:
 		if !now.Before(c.until) {
-			c.showResult(screen.Result{Kind: screen.ResultAccepted}) // settles later
+			if c.onChain {
+				c.showResult(screen.Result{Kind: screen.ResultSeen}) // on chain; confirms later
+			} else {
+				c.showResult(screen.Result{Kind: screen.ResultAccepted}) // settles later
+			}
 		}
 	case modeResult:
 		if !now.Before(c.until) {
@@ -634,8 +711,9 @@ func (c *Cashier) draw() {
 			return
 		}
 		left := c.doc.ExpiresAt.Sub(c.o.Clock.Now()).Truncate(time.Second)
-		v := screen.Request{URI: c.doc.URI, ShortURI: c.doc.Request().URI(""), Amount: c.doc.AmountDisplay, Asset: c.doc.Asset.Symbol, Remaining: max(left, 0)}
-		key = fmt.Sprintf("request %s %s", c.doc.ID, v.Remaining)
+		v := screen.Request{URI: c.doc.URI, ShortURI: c.doc.Request().URI(""), Amount: c.shownAmount(), Asset: c.doc.Asset.Symbol,
+			Remaining: max(left, 0), Note: c.note}
+		key = fmt.Sprintf("request %s %s %s", c.doc.ID, v.Remaining, v.Note)
 		if key != c.drawn {
 			img = c.o.Screens.Request(v)
 		}

@@ -41,6 +41,7 @@ var reasons = map[check.Code]string{
 	check.CodeAlreadyPaid:       "already paid",
 	check.CodeTxReused:          "payment reused",
 	check.CodeNonceConflict:     "duplicate payment",
+	check.CodeAmountInUse:       "amount in use, wait",
 }
 
 // shortReason turns an error from the till into a few words.

@@ -39,6 +39,7 @@ const (
 	CodeTxReused       Code = "tx_reused"       // this tx hash already paid another request
 	CodeNonceConflict  Code = "nonce_conflict"  // sender+nonce held by another tx that is queued, broadcast or mined; a failed one frees it
 	CodeExposureLimit  Code = "exposure_limit"  // too much unsettled value for this asset
+	CodeAmountInUse    Code = "amount_in_use"   // new request: every amount its tail may take is held by another pending request of the asset
 	CodePayerLimit     Code = "payer_limit"     // too much unsettled value for this asset from this sender
 )
 
@@ -61,7 +62,7 @@ func Codes() []Code {
 		CodeUnexpectedData, CodeUnexpectedValue, CodeWrongTransfer, CodeFeeTooLow, CodeFeeInvalid,
 		CodePaymentLimit,
 		CodeUnknownRequest, CodeExpired, CodeCancelled, CodeAlreadyPaid, CodeTxReused,
-		CodeNonceConflict, CodeExposureLimit, CodePayerLimit,
+		CodeNonceConflict, CodeExposureLimit, CodePayerLimit, CodeAmountInUse,
 		CodeNonceGap, CodeNonceUsed, CodeInsufficientFunds,
 	}
 }

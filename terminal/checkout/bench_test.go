@@ -2,11 +2,13 @@ package checkout_test
 
 import (
 	"context"
+	"math/big"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -92,6 +94,10 @@ type memStore struct {
 func (m *memStore) PutRequest(_ context.Context, r store.Request) error {
 	m.reqs[r.ID] = r
 	return nil
+}
+
+func (m *memStore) FreeAmount(_ string, amount, _ *big.Int, _ time.Time) (*big.Int, bool, error) {
+	return amount, true, nil
 }
 
 func (m *memStore) Request(id string) (store.Request, error) {

@@ -47,6 +47,7 @@ type Store interface {
 	Payment(hash common.Hash) (store.Payment, error)
 	PaymentBySenderNonce(from common.Address, nonce uint64) (store.Payment, error)
 	Payments(f store.PaymentFilter) ([]store.Payment, error)
+	FreeAmount(asset string, amount, room *big.Int, now time.Time) (*big.Int, bool, error)
 }
 
 // Errors for request creation; payment refusals are *check.Refusal.

@@ -21,6 +21,9 @@ type Receipt struct {
 	TxHash    common.Hash
 	From      common.Address
 	Status    store.PaymentState
+	// Source is how the payment came: handover (Pay) or chain (a
+	// transfer the watcher saw, Ledger). Not in the payer API's answer.
+	Source store.PaymentSource
 	// Repeat is true when this exact transaction had already been accepted
 	// for this request: the answer is the earlier one.
 	Repeat bool
@@ -112,7 +115,7 @@ func (s *Service) pay(ctx context.Context, requestID string, raw []byte) (Receip
 }
 
 func receipt(p store.Payment, repeat bool) Receipt {
-	return Receipt{RequestID: p.RequestID, TxHash: p.TxHash, From: p.From, Status: p.State, Repeat: repeat}
+	return Receipt{RequestID: p.RequestID, TxHash: p.TxHash, From: p.From, Status: p.State, Source: p.Source, Repeat: repeat}
 }
 
 // refusal turns the store's rule violations into coded refusals

@@ -23,6 +23,7 @@ var storeRules = []struct {
 	{store.ErrNonceConflict, check.CodeNonceConflict},
 	{store.ErrExposureLimit, check.CodeExposureLimit},
 	{store.ErrPayerLimit, check.CodePayerLimit},
+	{store.ErrAmountTaken, check.CodeAmountInUse},
 }
 
 // storeRefusal returns the refusal for a store error that breaks one of

@@ -2,7 +2,10 @@ package checkout
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/big"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -45,52 +48,116 @@ func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (
 		return nil, check.Refuse(check.CodePaymentLimit, "%s %s is above this terminal's limit of %s %s per payment",
 			asset.FormatAmount(units, a.Decimals), a.Symbol, asset.FormatAmount(a.MaxPayment, a.Decimals), a.Symbol)
 	}
-	r, err := request.New(request.Params{
-		TerminalID: cfg.Terminal.ID,
-		Merchant:   cfg.Merchant,
-		ChainID:    cfg.ChainID,
-		Asset:      a.Asset,
-		Amount:     units,
-		Memo:       memo,
-		Now:        s.clock.Now(),
-		TTL:        cfg.Terminal.RequestTTL,
-	}, s.random)
-	if err != nil {
-		return nil, fmt.Errorf("new request: %w", err)
-	}
-	doc, err := s.signer.Document(r, requestURL(cfg, r.ID), cfg.Terminal.PublicURL+BroadcastPath)
-	if err != nil {
-		return nil, fmt.Errorf("new request: %w", err)
-	}
-	// The store keeps the compact form (about 260 bytes, not the 1.9 KB
-	// JSON document); document and lookup rebuild the same document from it.
-	raw, err := doc.Compact()
-	if err != nil {
-		return nil, fmt.Errorf("new request: %w", err)
-	}
-	err = s.store.PutRequest(ctx, store.Request{
-		ID:        r.ID,
-		Asset:     a.Symbol,
-		Amount:    units,
-		CreatedAt: r.CreatedAt,
-		ExpiresAt: r.ExpiresAt,
-		Status:    store.RequestPending,
-		Doc:       raw,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store request %s: %w", r.ID, err)
+	// A transfer on chain is told to pay this request by its amount alone:
+	// the store holds each pending amount unique, and the till asks it for
+	// the smallest free amount from the one keyed, up to a tail the screen
+	// does not show (Tail). Two requests racing for one amount: the store
+	// gives it to one, and the other looks above it, within the tail.
+	var (
+		r   *request.Request
+		doc *request.Document
+	)
+	from := units
+	for {
+		now := s.clock.Now()
+		room := new(big.Int).Sub(new(big.Int).Add(units, Tail(a.Decimals)), from)
+		amount, ok, err := s.store.FreeAmount(a.Symbol, from, room, now)
+		if err != nil {
+			return nil, fmt.Errorf("new request: %w", err)
+		}
+		if !ok {
+			return nil, check.Refuse(check.CodeAmountInUse, "%s %s and every amount up to %s more are held by other pending requests; wait for one to be paid, cancelled or expire",
+				asset.FormatAmount(units, a.Decimals), a.Symbol, asset.FormatAmount(new(big.Int).Sub(Tail(a.Decimals), big.NewInt(1)), a.Decimals))
+		}
+		if r, doc, err = s.storeRequest(ctx, cfg, a, amount, memo, now); err == nil {
+			break
+		} else if !errors.Is(err, store.ErrAmountTaken) {
+			return nil, err
+		}
+		// Another request took it meanwhile: look above it.
+		from = amount.Add(amount, big.NewInt(1))
 	}
 	s.mu.Lock()
 	s.current = r.ID
 	s.remember(r)
 	s.mu.Unlock()
 	s.log.Info("payment request created", "request", r.ID, "asset", a.Symbol,
-		"amount", asset.FormatAmount(units, a.Decimals), "expires", r.ExpiresAt)
+		"amount", asset.FormatAmount(r.Amount, a.Decimals), "keyed", asset.FormatAmount(units, a.Decimals), "expires", r.ExpiresAt)
 	doc.Status = string(store.RequestPending)
 	if s.onRequest != nil {
 		s.onRequest(doc)
 	}
 	return doc, nil
+}
+
+// storeRequest makes, signs and stores the request for amount.
+func (s *Service) storeRequest(ctx context.Context, cfg *config.Config, a config.Asset, amount *big.Int, memo string, now time.Time) (*request.Request, *request.Document, error) {
+	r, err := request.New(request.Params{
+		TerminalID: cfg.Terminal.ID,
+		Merchant:   cfg.Merchant,
+		ChainID:    cfg.ChainID,
+		Asset:      a.Asset,
+		Amount:     amount,
+		Memo:       memo,
+		Now:        now,
+		TTL:        cfg.Terminal.RequestTTL,
+	}, s.random)
+	if err != nil {
+		return nil, nil, fmt.Errorf("new request: %w", err)
+	}
+	doc, err := s.signer.Document(r, requestURL(cfg, r.ID), cfg.Terminal.PublicURL+BroadcastPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("new request: %w", err)
+	}
+	// The store keeps the compact form (about 260 bytes, not the 1.9 KB
+	// JSON document); document and lookup rebuild the same document from it.
+	raw, err := doc.Compact()
+	if err != nil {
+		return nil, nil, fmt.Errorf("new request: %w", err)
+	}
+	err = s.store.PutRequest(ctx, store.Request{
+		ID:        r.ID,
+		Asset:     a.Symbol,
+		Amount:    amount,
+		CreatedAt: r.CreatedAt,
+		ExpiresAt: r.ExpiresAt,
+		Status:    store.RequestPending,
+		Doc:       raw,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("store request %s: %w", r.ID, err)
+	}
+	return r, doc, nil
+}
+
+// Tail is how far above the keyed amount, exclusive, a request's amount may
+// go to be unique among the pending requests of its asset (in base units):
+// 1000 for an asset of 9 decimals or more (at most 999 wei of ETH; the
+// screen shows such amounts to decimals-3 places, ShownAmount), 100 for 4
+// to 8 decimals (at most 0.000099 of a 6-decimal token, which the screen
+// does show), none for 3 or fewer (a second pending request of the same
+// amount is refused, amount_in_use). The payer's wallet pays the amount
+// the QR code and the signed request carry, tail included: a transfer of
+// that exact amount is what pays it.
+func Tail(decimals uint8) *big.Int {
+	switch {
+	case decimals >= 9:
+		return big.NewInt(1000)
+	case decimals >= 4:
+		return big.NewInt(100)
+	}
+	return big.NewInt(1)
+}
+
+// ShownAmount is amount as a screen shows it: for an asset of 9 decimals
+// or more without its last 3 digits (where Tail puts the part that makes
+// it unique: "0.05" for 0.050000000000000002 ETH), otherwise whole.
+func ShownAmount(amount *big.Int, decimals uint8) string {
+	if amount == nil || decimals < 9 {
+		return asset.FormatAmount(amount, decimals)
+	}
+	cut := new(big.Int).Sub(amount, new(big.Int).Mod(amount, big.NewInt(1000)))
+	return asset.FormatAmount(cut, decimals)
 }
 
 func requestURL(cfg *config.Config, id string) string {

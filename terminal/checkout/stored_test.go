@@ -194,7 +194,7 @@ func TestUnreadableStoredRequest(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			id := fmt.Sprintf("0123456789abcdef0123456789abcde%d", i)
 			err := st.PutRequest(ctx, store.Request{
-				ID: id, Asset: "ETH", Amount: big.NewInt(1), CreatedAt: now.Now(), ExpiresAt: now.Now().Add(time.Minute),
+				ID: id, Asset: "ETH", Amount: big.NewInt(int64(1 + i)), CreatedAt: now.Now(), ExpiresAt: now.Now().Add(time.Minute),
 				Status: store.RequestPending, Doc: tc.doc,
 			})
 			if err != nil {

@@ -19,8 +19,11 @@ type Totals struct {
 
 // AssetTotal is one asset's sums. Taken is every payment the terminal
 // accepted and has not seen fail: Confirmed plus Pending (queued or
-// broadcast, still to settle). Failed payments are counted apart and are
-// not in Taken.
+// broadcast, still to settle, or seen on chain and not yet confirmed).
+// Failed payments are counted apart and are not in Taken. Unmatched is the
+// money that reached the merchant on chain in the period (by block time)
+// and paid no request: not a sale, never in Taken, for the operator to
+// refund or settle by hand.
 type AssetTotal struct {
 	Asset     string `json:"asset"`
 	Decimals  uint8  `json:"decimals"`
@@ -28,6 +31,7 @@ type AssetTotal struct {
 	Confirmed Sum    `json:"confirmed"`
 	Pending   Sum    `json:"pending"`
 	Failed    Sum    `json:"failed"`
+	Unmatched Sum    `json:"unmatched"`
 }
 
 // Sum is a count of payments and their amount, in base units and for
@@ -58,8 +62,8 @@ func (s *Service) Totals(from, to time.Time) (Totals, error) {
 		amount big.Int
 	}
 	type acc struct {
-		decimals                          uint8
-		taken, confirmed, pending, failed sum
+		decimals                                     uint8
+		taken, confirmed, pending, failed, unmatched sum
 	}
 	add := func(s *sum, v *big.Int) { s.n++; s.amount.Add(&s.amount, v) }
 	cfg := s.Config()
@@ -93,13 +97,32 @@ func (s *Service) Totals(from, to time.Time) (Totals, error) {
 			break
 		}
 	}
+	after = 0
+	for {
+		ps, err := s.store.Payments(store.PaymentFilter{State: store.PaymentUnmatched, Since: from, Until: to, AfterSeq: after, Limit: totalsPage})
+		if err != nil {
+			return Totals{}, fmt.Errorf("totals: %w", err)
+		}
+		for _, p := range ps {
+			after = p.Seq
+			a := byAsset[p.Asset]
+			if a == nil {
+				a = &acc{decimals: s.decimals(cfg, p)}
+				byAsset[p.Asset] = a
+			}
+			add(&a.unmatched, p.Amount)
+		}
+		if len(ps) < totalsPage {
+			break
+		}
+	}
 	out := Totals{From: from, To: to, Assets: []AssetTotal{}}
 	for sym, a := range byAsset {
 		view := func(s *sum) Sum {
 			return Sum{Count: s.n, Amount: s.amount.String(), AmountDisplay: asset.FormatAmount(&s.amount, a.decimals)}
 		}
 		out.Assets = append(out.Assets, AssetTotal{Asset: sym, Decimals: a.decimals, Taken: view(&a.taken),
-			Confirmed: view(&a.confirmed), Pending: view(&a.pending), Failed: view(&a.failed)})
+			Confirmed: view(&a.confirmed), Pending: view(&a.pending), Failed: view(&a.failed), Unmatched: view(&a.unmatched)})
 	}
 	sort.Slice(out.Assets, func(i, j int) bool { return out.Assets[i].Asset < out.Assets[j].Asset })
 	return out, nil

@@ -12,18 +12,21 @@ import (
 
 // PaymentView is a stored payment as the operator sees it.
 type PaymentView struct {
-	TxHash        string             `json:"txHash"`
-	RequestID     string             `json:"requestId"`
-	From          string             `json:"from"` // EIP-55
-	Nonce         uint64             `json:"nonce"`
-	Asset         string             `json:"asset"`
-	Amount        string             `json:"amount"`
-	AmountDisplay string             `json:"amountDisplay"`
-	State         store.PaymentState `json:"state"`
-	Reason        string             `json:"reason,omitempty"`
-	AcceptedAt    time.Time          `json:"acceptedAt"`
-	UpdatedAt     time.Time          `json:"updatedAt"`
-	Seq           uint64             `json:"seq"`
+	TxHash string `json:"txHash"`
+	// Source is how it came: "handover" (a signed transaction handed
+	// over) or "chain" (a transfer seen on chain; unmatched receipts too).
+	Source        store.PaymentSource `json:"source"`
+	RequestID     string              `json:"requestId"` // "" for an unmatched receipt near no request
+	From          string              `json:"from"`      // EIP-55
+	Nonce         uint64              `json:"nonce"`
+	Asset         string              `json:"asset"`
+	Amount        string              `json:"amount"`
+	AmountDisplay string              `json:"amountDisplay"`
+	State         store.PaymentState  `json:"state"`
+	Reason        string              `json:"reason,omitempty"`
+	AcceptedAt    time.Time           `json:"acceptedAt"`
+	UpdatedAt     time.Time           `json:"updatedAt"`
+	Seq           uint64              `json:"seq"`
 	// Block and BlockHash name the canonical block it is in, once mined
 	// (checked against the canonical chain until final).
 	Block     uint64 `json:"block,omitempty"`
@@ -34,7 +37,9 @@ type PaymentView struct {
 	ReorgNote string `json:"reorgNote,omitempty"`
 }
 
-// Payments lists stored payments in acceptance order.
+// Payments lists stored payments in acceptance order; with state
+// unmatched, the unmatched receipts in the order recorded (see
+// store.Store.Payments).
 func (s *Service) Payments(f store.PaymentFilter) ([]PaymentView, error) {
 	ps, err := s.store.Payments(f)
 	if err != nil {
@@ -45,7 +50,7 @@ func (s *Service) Payments(f store.PaymentFilter) ([]PaymentView, error) {
 	for i, p := range ps {
 		decimals := s.decimals(cfg, p)
 		out[i] = PaymentView{
-			TxHash: p.TxHash.Hex(), RequestID: p.RequestID, From: p.From.Hex(), Nonce: p.Nonce, Asset: p.Asset,
+			TxHash: p.TxHash.Hex(), Source: p.Source, RequestID: p.RequestID, From: p.From.Hex(), Nonce: p.Nonce, Asset: p.Asset,
 			Amount: p.Amount.String(), AmountDisplay: asset.FormatAmount(p.Amount, decimals),
 			State: p.State, Reason: p.Reason, AcceptedAt: p.AcceptedAt, UpdatedAt: p.UpdatedAt, Seq: p.Seq,
 			Block: p.Delivery.Block, Reorgs: p.Delivery.Reorgs, ReorgNote: p.Delivery.ReorgNote,
@@ -62,6 +67,9 @@ func (s *Service) Payments(f store.PaymentFilter) ([]PaymentView, error) {
 func (s *Service) decimals(cfg *config.Config, p store.Payment) uint8 {
 	if a, ok := cfg.Asset(p.Asset); ok {
 		return a.Decimals
+	}
+	if p.RequestID == "" {
+		return 0
 	}
 	if r, err := s.lookup(p.RequestID); err == nil {
 		return r.Asset.Decimals

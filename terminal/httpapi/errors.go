@@ -60,6 +60,7 @@ var refusalStatus = map[check.Code]int{
 	check.CodeNonceGap:          http.StatusUnprocessableEntity,
 	check.CodeNonceUsed:         http.StatusUnprocessableEntity,
 	check.CodeInsufficientFunds: http.StatusUnprocessableEntity,
+	check.CodeAmountInUse:       http.StatusConflict,
 	check.CodeUnknownRequest:    http.StatusNotFound,
 	check.CodeExpired:           http.StatusGone,
 	check.CodeCancelled:         http.StatusConflict,

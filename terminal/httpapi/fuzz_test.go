@@ -148,7 +148,7 @@ var codeStatus = map[string]int{
 	"bad_signature": 422, "wrong_recipient": 422, "underpaid": 422, "overpaid": 422,
 	"gas_too_low": 422, "gas_too_high": 422, "unexpected_data": 422, "unexpected_value": 422,
 	"wrong_transfer": 422, "fee_too_low": 422, "fee_invalid": 422, "payment_limit": 403,
-	"exposure_limit": 403, "unknown_request": 404, "expired": 410, "cancelled": 409,
+	"exposure_limit": 403, "amount_in_use": 409, "unknown_request": 404, "expired": 410, "cancelled": 409,
 	"already_paid": 409, "tx_reused": 409, "nonce_conflict": 409, "payer_limit": 403,
 	"nonce_gap": 422, "nonce_used": 422, "insufficient_funds": 422,
 }
@@ -409,7 +409,9 @@ func checkNewRequest(t *testing.T, tm *fzTerminal, b []byte) {
 	if err != nil {
 		t.Fatalf("201 with a document that does not parse: %v", err)
 	}
-	if doc.Amount.Cmp(units) != 0 || doc.Asset.Symbol != a.Symbol || doc.Asset.Token != a.Token || doc.Memo != in.Memo || doc.Status != "pending" {
+	// The amount asked, or above it by a tail (checkout.Tail) when another
+	// pending request holds it.
+	if doc.Amount.Cmp(units) < 0 || doc.Amount.Cmp(new(big.Int).Add(units, checkout.Tail(a.Decimals))) >= 0 || doc.Asset.Symbol != a.Symbol || doc.Asset.Token != a.Token || doc.Memo != in.Memo || doc.Status != "pending" {
 		t.Fatalf("asked %q %q %q, got %s %s %q %s", in.Amount, in.Asset, in.Memo, doc.Amount, doc.Asset.Symbol, doc.Memo, doc.Status)
 	}
 	if s, err := doc.Verify(); err != nil || s != tm.till.Signer() {

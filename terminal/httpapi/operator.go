@@ -266,7 +266,7 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 	case st == "", st.Known():
 		f.State = st
 	default:
-		writeCoded(w, http.StatusBadRequest, codeBadRequest, "state must be queued, broadcast, confirmed, final or failed")
+		writeCoded(w, http.StatusBadRequest, codeBadRequest, "state must be queued, broadcast, seen, confirmed, final, failed or unmatched")
 		return
 	}
 	var err error

@@ -2,15 +2,20 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"showpos/terminal/httpapi"
 	"showpos/terminal/request"
+	"showpos/terminal/store"
 	"showpos/tools/paytx"
 )
 
@@ -159,5 +164,35 @@ func TestOperatorRequestVerifies(t *testing.T) {
 	}
 	if signer, err := doc.Verify(); err != nil || signer != tm.till.Signer() {
 		t.Errorf("verifies to %s, %v; want %s", signer, err, tm.till.Signer())
+	}
+}
+
+// Payments carry their source; unmatched receipts are listed with
+// state=unmatched only, never among the sales.
+func TestOperatorListsUnmatchedReceiptsApart(t *testing.T) {
+	tm := newTerminal(t)
+	op := operatorServer(t, tm)
+	r := tm.request("0.01", "ETH")
+	if a := tm.broadcast(r.ID, sign(t, r, newKey(t), paytx.Options{})); a.status != 202 {
+		t.Fatalf("payment: %v", a.body)
+	}
+	stray := store.Transfer{Block: 3, BlockTime: tm.clock.Now(), TxHash: common.Hash{0xcc}, Index: 0,
+		From: common.Address{7}, Asset: "ETH", Amount: big.NewInt(49_000_000_000_000_000)}
+	if err := tm.store.RecordRange(context.Background(), store.WatchCursor{Height: 3}, []store.Transfer{stray}); err != nil {
+		t.Fatal(err)
+	}
+	a := call(t, "GET", op.URL+"/v1/payments", "")
+	ps := a.body["payments"].([]any)
+	if len(ps) != 1 || ps[0].(map[string]any)["source"] != "handover" {
+		t.Fatalf("payments: %v", a.body)
+	}
+	a = call(t, "GET", op.URL+"/v1/payments?state=unmatched", "")
+	us := a.body["payments"].([]any)
+	if a.status != 200 || len(us) != 1 {
+		t.Fatalf("unmatched: %d %v", a.status, a.body)
+	}
+	u := us[0].(map[string]any)
+	if u["source"] != "chain" || u["state"] != "unmatched" || u["amountDisplay"] != "0.049" || u["txHash"] != stray.TxHash.Hex() || u["reason"] != "no_request" {
+		t.Errorf("unmatched view %v", u)
 	}
 }

@@ -15,7 +15,8 @@ import (
 
 // totalsCSVHeader is the header row of GET /v1/totals as CSV. Each asset
 // then has one row per state, in this order: taken (confirmed + pending),
-// confirmed, pending (queued or broadcast), failed. amount is in base
+// confirmed, pending (queued or broadcast, or seen on chain), failed,
+// unmatched (money received on chain that paid no request: not a sale). amount is in base
 // units, amount_display in the asset's unit; from and to are RFC 3339.
 var totalsCSVHeader = []string{"from", "to", "asset", "decimals", "state", "count", "amount", "amount_display"}
 
@@ -116,7 +117,7 @@ func totalsCSV(t checkout.Totals) ([]byte, error) {
 		for _, s := range []struct {
 			state string
 			sum   checkout.Sum
-		}{{"taken", at.Taken}, {"confirmed", at.Confirmed}, {"pending", at.Pending}, {"failed", at.Failed}} {
+		}{{"taken", at.Taken}, {"confirmed", at.Confirmed}, {"pending", at.Pending}, {"failed", at.Failed}, {"unmatched", at.Unmatched}} {
 			_ = cw.Write([]string{from, to, at.Asset, strconv.Itoa(int(at.Decimals)), s.state,
 				strconv.Itoa(s.sum.Count), s.sum.Amount, s.sum.AmountDisplay})
 		}

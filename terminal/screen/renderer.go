@@ -129,6 +129,7 @@ var colourTheme = theme{
 		ResultPaid:     {green, white},
 		ResultAccepted: {amber, black},
 		ResultRejected: {red, white},
+		ResultSeen:     {amber, black},
 	},
 }
 
@@ -142,6 +143,7 @@ var monoTheme = theme{
 		ResultPaid:     {white, black},
 		ResultAccepted: {white, black},
 		ResultRejected: {black, white}, // inverted: unmistakable at a glance
+		ResultSeen:     {white, black},
 	},
 }
 

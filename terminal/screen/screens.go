@@ -41,6 +41,10 @@ type Request struct {
 	Amount    string // in words, e.g. "0.01"
 	Asset     string // e.g. "ETH"
 	Remaining time.Duration
+	// Note is a warning under the amount while the request stays on
+	// screen, e.g. "RECEIVED 0.049 ETH, NOT 0.05" for a transfer on chain
+	// that did not pay it. Empty: none.
+	Note string
 }
 
 // ResultKind is how a payment ended.
@@ -50,6 +54,7 @@ const (
 	ResultPaid     ResultKind = iota // settled on chain
 	ResultAccepted                   // accepted offline: will settle when online
 	ResultRejected                   // refused
+	ResultSeen                       // a transfer paying it is on chain, not yet at the configured depth
 	numResults
 )
 
@@ -61,6 +66,8 @@ func (k ResultKind) String() string {
 		return "accepted"
 	case ResultRejected:
 		return "rejected"
+	case ResultSeen:
+		return "seen"
 	}
 	return "result(" + strconv.Itoa(int(k)) + ")"
 }
@@ -164,11 +171,14 @@ func (r *Renderer) requestText(v Request) []para {
 	if v.Remaining <= 30*time.Second {
 		cd = t.warn
 	}
-	return []para{
-		{text: amount, style: bold, px: r.title, align: alignCenter, fg: t.fg},
-		{text: countdown(v.Remaining), style: bold, px: r.body, align: alignCenter, fg: cd, maxLines: 1},
-		{text: "CANCEL to stop", style: regular, px: r.small, align: alignCenter, fg: t.muted},
+	ps := []para{{text: amount, style: bold, px: r.title, align: alignCenter, fg: t.fg}}
+	if v.Note != "" {
+		ps = append(ps, para{text: v.Note, style: bold, px: r.small, align: alignCenter, fg: t.warn, maxLines: 2})
 	}
+	return append(ps,
+		para{text: countdown(v.Remaining), style: bold, px: r.body, align: alignCenter, fg: cd, maxLines: 1},
+		para{text: "CANCEL to stop", style: regular, px: r.small, align: alignCenter, fg: t.muted},
+	)
 }
 
 // layoutRequest places the QR code either beside the text (the whole
@@ -235,8 +245,10 @@ func countdown(d time.Duration) string {
 }
 
 // Result draws how a payment ended, big, and why in a few words: PAID
-// (green), ACCEPTED — WILL SETTLE WHEN ONLINE (amber), REJECTED (red). On a
-// mono screen REJECTED is white on black and ACCEPTED framed.
+// (green), ACCEPTED — WILL SETTLE WHEN ONLINE (amber), REJECTED (red),
+// SEEN (amber: a transfer paying it is on chain, waiting for its
+// confirmations). On a mono screen REJECTED is white on black, ACCEPTED
+// and SEEN framed.
 //
 // The last few results drawn are kept: a till shows the same few results
 // over and over, and the drawing (0.8–1.2 ms on a 320×240 or 240×240
@@ -268,12 +280,12 @@ func (r *Renderer) result(v Result) image.Image {
 	col := r.theme.result[k]
 	box := image.Rect(0, 0, W, H)
 	c.fill(box, col.bg)
-	if r.size.Mono && k == ResultAccepted {
+	if r.size.Mono && (k == ResultAccepted || k == ResultSeen) {
 		t := max(2, m/2)
 		c.frame(box, t, col.fg)
 		box = box.Inset(t)
 	}
-	word := [numResults]string{"PAID", "ACCEPTED", "REJECTED"}[k]
+	word := [numResults]string{"PAID", "ACCEPTED", "REJECTED", "SEEN"}[k]
 	ps := []para{{text: word, style: bold, px: H / 3, align: alignCenter, fg: col.fg, maxLines: 1}}
 	if k == ResultAccepted {
 		ps = append(ps, para{text: "WILL SETTLE WHEN ONLINE", style: bold, px: r.body, align: alignCenter, fg: col.fg})

@@ -51,6 +51,7 @@ func (s *Store) accept(ctx context.Context, p Payment, now time.Time, lim Limits
 	p.Reason = ""
 	p.AcceptedAt, p.UpdatedAt = now, now
 	p.Seq = 0
+	p.Source = SourceHandover
 
 	var (
 		out    Payment
@@ -223,6 +224,9 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits) (Payment, bool, error)
 		if err := w.putChecked(kv.b, kv.k, kv.v); err != nil {
 			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 		}
+	}
+	if err := unreserve(w, req); err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 	}
 	return p, false, nil
 }

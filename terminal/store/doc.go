@@ -113,7 +113,29 @@
 // the file lock gives ErrLocked after Options.LockTimeout. A file of an
 // unknown schema version is refused.
 //
+// # Payments seen on chain (schema 5)
+//
+// A payer's wallet may send the transfer itself. The chain watcher
+// (sync/watch) records what reached the merchant, a range of blocks at a
+// time, through RecordRange, Rewind and Settle (chain.go): each is one
+// durable write, with the watcher's cursor in the same write, so kill -9 at
+// any moment leaves a range recorded whole or not at all, never a transfer
+// twice. A transfer of exactly a pending request's amount, in its asset,
+// in a block timed from its creation to its expiry plus MatchGrace, pays
+// it: a Payment with Source chain and State seen (then confirmed, final).
+// Anything else is an unmatched receipt, kept in its own bucket and listed
+// with State unmatched. To tell requests apart by amount alone, no two
+// pending requests of one asset share an amount (PutRequest, FreeAmount,
+// amounts.go). Chain payments have no raw transaction and are in neither
+// the open nor the unfinal index, nor in Unsettled: their money is on
+// chain. Open checks the chain buckets against each other and the counts.
+//
 // # Schema versions
+//
+// Schema 5 is schema 4 with the chain watcher's buckets and the pending
+// amounts index; Open migrates a schema 4 file in one transaction that
+// makes them and enters every pending request in the index. Payment
+// records gained a source; older ones read as handover, unchanged.
 //
 // Schema 3 is schema 2 with the unfinal index; Open migrates a schema 2
 // file in one transaction by entering every confirmed payment in it, so

@@ -12,6 +12,10 @@ var (
 	ErrUnknownRequest = errors.New("unknown request")
 	// ErrRequestExists: PutRequest was given an ID that is already stored.
 	ErrRequestExists = errors.New("request already exists")
+	// ErrAmountTaken: another pending request of the same asset holds the
+	// amount (see PutRequest and FreeAmount): a transfer on chain could not
+	// tell the two apart.
+	ErrAmountTaken = errors.New("amount held by another pending request")
 	// ErrCancelled: the request was cancelled and can no longer be paid.
 	ErrCancelled = errors.New("request cancelled")
 	// ErrAlreadyPaid: the request is paid by another transaction.
@@ -33,7 +37,8 @@ var (
 	ErrPayerLimit = errors.New("unsettled per-payer limit reached")
 	// ErrUnknownPayment: no payment with that hash (or sender and nonce).
 	ErrUnknownPayment = errors.New("unknown payment")
-	// ErrBadTransition: the payment state change is not allowed.
+	// ErrBadTransition: the payment state change is not allowed (a chain
+	// payment's state is moved only by Settle and Rewind).
 	ErrBadTransition = errors.New("illegal payment state transition")
 	// ErrLocked: another process holds the store's file lock.
 	ErrLocked = errors.New("store file locked by another process")

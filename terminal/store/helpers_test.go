@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math/big"
 	"path/filepath"
 	"testing"
@@ -43,9 +44,11 @@ func randBytes(n int) []byte {
 	return b
 }
 
+// newRequest is a pending request of its own amount (100 plus a number
+// from its ID): pending requests of one asset may not share an amount.
 func newRequest(id string) Request {
 	return Request{
-		ID: id, Asset: "ETH", Amount: big.NewInt(100),
+		ID: id, Asset: "ETH", Amount: big.NewInt(100 + int64(crc32.ChecksumIEEE([]byte(id)))),
 		CreatedAt: t0, ExpiresAt: t0.Add(time.Hour),
 		Doc: []byte(`{"id":"` + id + `"}`),
 	}
@@ -62,7 +65,7 @@ func putRequest(t testing.TB, s *Store, id string) Request {
 
 func newPayment(reqID string) Payment {
 	return Payment{
-		TxHash: randHash(), RequestID: reqID, From: randAddr(), Nonce: 7,
+		TxHash: randHash(), Source: SourceHandover, RequestID: reqID, From: randAddr(), Nonce: 7,
 		Asset: "ETH", Amount: big.NewInt(100), Raw: randBytes(300), State: PaymentQueued,
 	}
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -274,8 +275,13 @@ func verify(db *bbolt.DB, schema string) error {
 				return err
 			}
 		}
-		if schema == schemaVersion {
+		if schema == schemaV4 || schema == schemaVersion {
 			if err := checkUnfinal(tx); err != nil {
+				return err
+			}
+		}
+		if schema == schemaVersion {
+			if err := checkChain(tx); err != nil {
 				return err
 			}
 		}
@@ -407,8 +413,136 @@ func checkUnfinal(tx *bbolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	if c != n {
-		return fmt.Errorf("bucket %s: %d entries, but %d payments are confirmed: %w", bucketUnfinal, n, c, ErrCorrupt)
+	// Confirmed chain payments are in their own index (checkChain).
+	chainConfirmed, _, err := countChainUnfinal(tx)
+	if err != nil {
+		return err
+	}
+	if c != n+chainConfirmed {
+		return fmt.Errorf("bucket %s: %d entries and %d confirmed chain payments, but %d payments are confirmed: %w", bucketUnfinal, n, chainConfirmed, c, ErrCorrupt)
 	}
 	return nil
+}
+
+// countChainUnfinal counts the chain_unfinal entries (schema 5) naming
+// confirmed and seen payments; it checks each names a chain payment in
+// one of those states at its own block. A file without the bucket has
+// none.
+func countChainUnfinal(tx *bbolt.Tx) (confirmed, seen uint64, err error) {
+	idx, payments := tx.Bucket(bucketChainUnfinal), tx.Bucket(bucketPayments)
+	if idx == nil || payments == nil {
+		return 0, 0, nil
+	}
+	err = idx.ForEach(func(k, v []byte) error {
+		h, err := checkValue(bucketChainUnfinal, k, v)
+		if err != nil {
+			return err
+		}
+		body, err := checkValue(bucketPayments, h, payments.Get(h))
+		if err != nil {
+			return err
+		}
+		p, err := decodePayment(body)
+		if err != nil {
+			return err
+		}
+		if len(k) != 8+common.HashLength || p.Source != SourceChain || binary.BigEndian.Uint64(k[:8]) != p.Delivery.Block ||
+			!bytes.Equal(k[8:], p.TxHash[:]) {
+			return fmt.Errorf("bucket %s: key %x names payment %s (%s, block %d): %w", bucketChainUnfinal, k, p.TxHash, p.Source, p.Delivery.Block, ErrCorrupt)
+		}
+		switch p.State {
+		case PaymentConfirmed:
+			confirmed++
+		case PaymentSeen:
+			seen++
+		default:
+			return fmt.Errorf("bucket %s: key %x names payment %s in state %s: %w", bucketChainUnfinal, k, p.TxHash, p.State, ErrCorrupt)
+		}
+		return nil
+	})
+	return confirmed, seen, err
+}
+
+// checkChain requires the schema 5 buckets to agree (see chain.go and
+// amounts.go): the chain_unfinal index names exactly the seen chain
+// payments (as many as the seen count) and confirmed ones at their own
+// blocks; every recorded transfer has its identity entry and the other way
+// round, and names what it became (a stored payment, an unmatched
+// receipt); as many unmatched receipts as the count says; every amounts
+// index entry names a stored request of that asset and amount; the
+// cursor, if any, decodes. A transfer recorded without its outcome would
+// be neither matched again (its identity says recorded) nor listed.
+func checkChain(tx *bbolt.Tx) error {
+	for _, name := range [][]byte{bucketWatch, bucketTransfers, bucketTransferIDs, bucketChainUnfinal, bucketUnmatched, bucketAmounts} {
+		if tx.Bucket(name) == nil {
+			return fmt.Errorf("bucket %s missing: %w", name, ErrCorrupt)
+		}
+	}
+	_, seen, err := countChainUnfinal(tx)
+	if err != nil {
+		return err
+	}
+	if c, err := readCount(tx, PaymentSeen); err != nil {
+		return err
+	} else if c != seen {
+		return fmt.Errorf("bucket %s: %d seen payments, but the count says %d: %w", bucketChainUnfinal, seen, c, ErrCorrupt)
+	}
+	if _, _, err := readCursor(tx); err != nil {
+		return err
+	}
+	ids, transfers, payments := tx.Bucket(bucketTransferIDs), tx.Bucket(bucketTransfers), tx.Bucket(bucketPayments)
+	unmatched := tx.Bucket(bucketUnmatched)
+	n := 0
+	if err := transfers.ForEach(func(k, v []byte) error {
+		n++
+		body, err := checkValue(bucketTransfers, k, v)
+		if err != nil {
+			return err
+		}
+		var rec transferRecord
+		if err := json.Unmarshal(body, &rec); err != nil || len(k) != 8+40 {
+			return fmt.Errorf("bucket %s: key %x: %v: %w", bucketTransfers, k, err, ErrCorrupt)
+		}
+		if b, err := checkValue(bucketTransferIDs, k[8:], ids.Get(k[8:])); err != nil || !bytes.Equal(b, k[:8]) {
+			return fmt.Errorf("bucket %s: key %x has no identity entry at its block: %w", bucketTransfers, k, ErrCorrupt)
+		}
+		switch rec.Outcome {
+		case outcomePayment, outcomeHandover:
+			if payments.Get(rec.TxHash[:]) == nil {
+				return fmt.Errorf("bucket %s: key %x names payment %s, which is not stored: %w", bucketTransfers, k, rec.TxHash, ErrCorrupt)
+			}
+		case outcomeUnmatched:
+			if unmatched.Get(seqKey(rec.Unmatched)) == nil {
+				return fmt.Errorf("bucket %s: key %x names unmatched receipt %d, which is not stored: %w", bucketTransfers, k, rec.Unmatched, ErrCorrupt)
+			}
+		default:
+			return fmt.Errorf("bucket %s: key %x: outcome %q: %w", bucketTransfers, k, rec.Outcome, ErrCorrupt)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if m := ids.Stats().KeyN; m != n {
+		return fmt.Errorf("bucket %s: %d entries for %d transfers: %w", bucketTransferIDs, m, n, ErrCorrupt)
+	}
+	if c, err := readCount(tx, PaymentUnmatched); err != nil {
+		return err
+	} else if m := unmatched.Stats().KeyN; uint64(m) != c {
+		return fmt.Errorf("bucket %s: %d receipts, but the count says %d: %w", bucketUnmatched, m, c, ErrCorrupt)
+	}
+	return tx.Bucket(bucketAmounts).ForEach(func(k, v []byte) error {
+		id, err := checkValue(bucketAmounts, k, v)
+		if err != nil {
+			return err
+		}
+		r, err := requestByID(tx, string(id))
+		if err != nil {
+			return fmt.Errorf("bucket %s: key %x: %w", bucketAmounts, k, err)
+		}
+		want, err := amountKey(r.Asset, r.Amount, r.ID)
+		if err != nil || !bytes.Equal(want, k) {
+			return fmt.Errorf("bucket %s: key %x names request %q of %s %s: %w", bucketAmounts, k, r.ID, r.Amount, r.Asset, ErrCorrupt)
+		}
+		return nil
+	})
 }

@@ -18,7 +18,7 @@ import (
 //
 // Other files are left as they are. Schema 2 to 3 (sealing the clients'
 // keys) needs the sealing key and is openSealing's (clients_seal.go);
-// schema 3 to 4 is migrateUnfinal's, after it.
+// schema 3 to 4 is migrateUnfinal's, after it, and 4 to 5 migrateChain's.
 func migrate(db *bbolt.DB, path string, log *slog.Logger) error {
 	schema, err := dbSchema(db)
 	if err != nil {
@@ -60,7 +60,7 @@ func migrateUnfinal(db *bbolt.DB, path string, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("store: open %s: migrate schema 3 to 4: %w", path, err)
 	}
-	if err := verify(db, schemaVersion); err != nil {
+	if err := verify(db, schemaV4); err != nil {
 		return corruptErr(path, fmt.Errorf("after migrating to schema 4: %w", err))
 	}
 	log.Info("store: migrated schema 3 to 4: confirmed payments are followed until final", "path", path,
@@ -93,6 +93,79 @@ func migrateV3(db *bbolt.DB) (int, error) {
 				key := senderNonceKey(p.From, p.Nonce)
 				n++
 				return u.Put(key, seal(bucketUnfinal, key, p.TxHash[:]))
+			}); err != nil {
+				return err
+			}
+		}
+		m, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		return m.Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaV4)))
+	})
+	return n, err
+}
+
+// migrateChain brings a schema 4 file (migrateUnfinal brings older ones
+// that far) to schema 5 in one bbolt transaction that also records the new
+// version: it makes the chain watcher's buckets (empty: the watcher starts
+// from its configured start, with no cursor) and enters every pending
+// request in the amounts index, so that a transfer paying a request made
+// by an older build is matched, and a new request cannot take its amount.
+// Payment records are not rewritten: one without a source reads as a
+// handover, which every payment of an older build is. It then verifies
+// the file again. Other files are left as they are.
+func migrateChain(db *bbolt.DB, path string, log *slog.Logger) error {
+	schema, err := dbSchema(db)
+	if err != nil {
+		return corruptErr(path, err)
+	}
+	if schema != schemaV4 {
+		return nil
+	}
+	began := time.Now()
+	n, err := migrateV4(db)
+	if err != nil {
+		return fmt.Errorf("store: open %s: migrate schema 4 to 5: %w", path, err)
+	}
+	if err := verify(db, schemaVersion); err != nil {
+		return corruptErr(path, fmt.Errorf("after migrating to schema 5: %w", err))
+	}
+	log.Info("store: migrated schema 4 to 5: payments seen on chain, pending amounts indexed", "path", path,
+		"pending", n, "took", time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// migrateV4 is the schema 4 to 5 step's transaction. It returns how many
+// pending requests it entered in the amounts index.
+func migrateV4(db *bbolt.DB) (int, error) {
+	n := 0
+	err := db.Update(func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketWatch, bucketTransfers, bucketTransferIDs, bucketChainUnfinal, bucketUnmatched, bucketAmounts} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		amounts := tx.Bucket(bucketAmounts)
+		if requests := tx.Bucket(bucketRequests); requests != nil {
+			if err := requests.ForEach(func(k, v []byte) error {
+				body, err := checkValue(bucketRequests, k, v)
+				if err != nil {
+					return err
+				}
+				r, err := decodeRequest(body)
+				if err != nil {
+					return fmt.Errorf("request %q: %w", k, err)
+				}
+				if r.Status != RequestPending {
+					return nil
+				}
+				key, err := amountKey(r.Asset, r.Amount, r.ID)
+				if err != nil {
+					return fmt.Errorf("request %q: %w", k, err)
+				}
+				n++
+				return amounts.Put(key, seal(bucketAmounts, key, []byte(r.ID)))
 			}); err != nil {
 				return err
 			}

@@ -110,7 +110,10 @@ type PaymentFilter struct {
 }
 
 // Payments returns the payments matching f in acceptance order (Seq
-// ascending), or newest first with f.Newest. Cost: it scans the acceptance index from AfterSeq, so a
+// ascending), or newest first with f.Newest. Unmatched receipts are not
+// payments of a request: they are listed only with State
+// PaymentUnmatched, in their own order (their Seq is their own, and
+// AcceptedAt the block's time). Cost: it scans the acceptance index from AfterSeq, so a
 // selective State or time filter over many payments reads them all.
 func (s *Store) Payments(f PaymentFilter) ([]Payment, error) {
 	limit := f.Limit
@@ -119,6 +122,17 @@ func (s *Store) Payments(f PaymentFilter) ([]Payment, error) {
 	}
 	var out []Payment
 	if f.AfterSeq == math.MaxUint64 {
+		return out, nil
+	}
+	if f.State == PaymentUnmatched {
+		err := s.view(func(tx *bbolt.Tx) error {
+			var err error
+			out, err = unmatchedPayments(tx, f, limit)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("payments: %w", err)
+		}
 		return out, nil
 	}
 	err := s.view(func(tx *bbolt.Tx) error {

@@ -10,10 +10,11 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 )
 
-// Layout of the bbolt file (schema version 4). Every bucket lives at the
+// Layout of the bbolt file (schema version 5). Every bucket lives at the
 // top level; no nested buckets. Every value shown below is followed by its
 // CRC-32C (see checksum.go); schema 1 had schema 2's layout without CRCs,
-// schema 2 kept client keys in the clear, schema 3 had no unfinal bucket;
+// schema 2 kept client keys in the clear, schema 3 had no unfinal bucket,
+// schema 4 none of the chain buckets nor pending_amounts;
 // Open migrates each (migrate.go, clients_seal.go).
 var (
 	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion (schema 1: "1", no CRC); "seal_check" -> sealed check (clients_seal.go)
@@ -24,11 +25,21 @@ var (
 	bucketUnsettled = []byte("unsettled")       // asset -> decimal amount in queued or broadcast payments
 	bucketCounts    = []byte("counts")          // payment state -> count (8, big-endian)
 	bucketOpen      = []byte("open")            // sender (20) || nonce (8) -> tx hash, for queued and broadcast payments only
-	bucketUnfinal   = []byte("unfinal")         // sender (20) || nonce (8) -> tx hash, for confirmed payments only (followed until final)
+	bucketUnfinal   = []byte("unfinal")         // sender (20) || nonce (8) -> tx hash, for confirmed handed-over payments only (followed until final)
+
+	// Schema 5: payments seen on chain (chain.go) and unique pending
+	// amounts (amounts.go).
+	bucketWatch        = []byte("watch")              // "cursor" -> cursorRecord (JSON): how far the chain watcher got
+	bucketTransfers    = []byte("chain_transfers")    // block (8) || transferID -> transferRecord (JSON): every transfer recorded, with its outcome
+	bucketTransferIDs  = []byte("chain_transfer_ids") // transferID -> block (8): a transfer is recorded once
+	bucketChainUnfinal = []byte("chain_unfinal")      // block (8) || tx hash -> tx hash, for chain payments seen or confirmed (Settle follows them to final)
+	bucketUnmatched    = []byte("unmatched")          // seq (8) -> unmatchedRecord (JSON); its bucket sequence issues the seq
+	bucketAmounts      = []byte("pending_amounts")    // len(asset) || asset || amount (32) || request ID -> request ID, for pending requests
 
 	allBuckets = [][]byte{bucketMeta, bucketRequests, bucketPayments, bucketBySender,
 		bucketBySeq, bucketUnsettled, bucketCounts, bucketOpen, bucketUnfinal,
-		bucketClients, bucketClientNonces, bucketNonceExpiry, bucketFleet}
+		bucketClients, bucketClientNonces, bucketNonceExpiry, bucketFleet,
+		bucketWatch, bucketTransfers, bucketTransferIDs, bucketChainUnfinal, bucketUnmatched, bucketAmounts}
 
 	keySchema = []byte("schema")
 )
@@ -36,9 +47,11 @@ var (
 // schemaVersion is the schema this build writes; schemaV1 to schemaV3 are
 // the older ones it reads, and migrates at Open. Schema 3 sealed client
 // keys (a build that reads only schema 2 refuses it rather than take a
-// sealed key for an empty one); schema 4 added the unfinal index.
+// sealed key for an empty one); schema 4 added the unfinal index; schema 5
+// the chain watcher's buckets and the pending amounts index.
 const (
-	schemaVersion = "4"
+	schemaVersion = "5"
+	schemaV4      = "4"
 	schemaV3      = "3"
 	schemaV2      = "2"
 	schemaV1      = "1"
@@ -92,21 +105,54 @@ const (
 	// configured depth where the node has none). Terminal.
 	PaymentFinal  PaymentState = "final"
 	PaymentFailed PaymentState = "failed"
+	// PaymentSeen: a transfer paying a request, seen on chain by the
+	// watcher (source chain), not yet at the configured depth. Chain
+	// payments go seen -> confirmed -> final (Settle), or are taken back
+	// whole when their block is reorganised away (Rewind); queued and
+	// broadcast are for handed-over payments only.
+	PaymentSeen PaymentState = "seen"
+	// PaymentUnmatched: money that reached the merchant on chain and paid
+	// no request (wrong amount, too late, a request cancelled or already
+	// paid, a balance gap). Not a sale: kept in its own bucket, listed
+	// only when asked for by this state, never counted in a sale's sums.
+	PaymentUnmatched PaymentState = "unmatched"
 )
 
-// PaymentStates lists every state, in the order of a payment's life.
-var PaymentStates = []PaymentState{PaymentQueued, PaymentBroadcast, PaymentConfirmed, PaymentFinal, PaymentFailed}
+// PaymentStates lists every state, in the order of a payment's life,
+// then unmatched (a receipt, not a payment of a request).
+var PaymentStates = []PaymentState{PaymentQueued, PaymentBroadcast, PaymentSeen, PaymentConfirmed, PaymentFinal, PaymentFailed, PaymentUnmatched}
 
 // Known reports whether s is one of PaymentStates.
-func (s PaymentState) Known() bool { return s.rank() >= 0 }
+func (s PaymentState) Known() bool {
+	for _, k := range PaymentStates {
+		if s == k {
+			return true
+		}
+	}
+	return false
+}
+
+// PaymentSource says how a payment reached the terminal.
+type PaymentSource string
+
+const (
+	// SourceHandover: the payer handed over a signed transaction (HTTP,
+	// NFC, scanner); the terminal broadcasts it. Records stored before
+	// sources existed read as handover.
+	SourceHandover PaymentSource = "handover"
+	// SourceChain: the payer's wallet sent the transfer itself; the
+	// chain watcher saw it and the store matched it to the request.
+	SourceChain PaymentSource = "chain"
+)
 
 // Settled reports whether money in state s is on the chain (confirmed or
 // final): what totals count as confirmed.
 func (s PaymentState) Settled() bool { return s == PaymentConfirmed || s == PaymentFinal }
 
-// rank orders states for SetPaymentState: a payment moves to a higher
-// rank, except that a confirmed one whose block is lost goes back to
-// broadcast (see allowed). Unknown states have rank -1.
+// rank orders the states of a handed-over payment for SetPaymentState: a
+// payment moves to a higher rank, except that a confirmed one whose block
+// is lost goes back to broadcast (see allowed). Seen and unmatched are not
+// a handed-over payment's (rank -1), nor are unknown states.
 func (s PaymentState) rank() int {
 	switch s {
 	case PaymentQueued:
@@ -146,7 +192,13 @@ func (s PaymentState) unfinal() bool { return s == PaymentConfirmed }
 
 // Payment is an accepted, signed transaction paying one request.
 type Payment struct {
-	TxHash     common.Hash
+	TxHash common.Hash
+	// Source is how it came: handover (a signed transaction handed over,
+	// the only kind Accept stores) or chain (a transfer the watcher saw).
+	// A chain payment has no Raw and no Nonce, is in neither the open nor
+	// the unfinal index and never counts toward Unsettled: its money is on
+	// chain already.
+	Source     PaymentSource
 	RequestID  string
 	From       common.Address
 	Nonce      uint64
@@ -213,6 +265,9 @@ type paymentRecord struct {
 	UpdatedAt  time.Time       `json:"updated_at"`
 	Seq        uint64          `json:"seq"`
 	Delivery   *deliveryRecord `json:"delivery,omitempty"`
+	// Schema 5 added it; omitted for handover, so records written before
+	// read as handover without a rewrite.
+	Source PaymentSource `json:"source,omitempty"`
 }
 
 type deliveryRecord struct {
@@ -265,6 +320,9 @@ func encodePayment(p Payment) ([]byte, error) {
 		Asset: p.Asset, Amount: p.Amount.String(), Raw: p.Raw, State: p.State,
 		Reason: p.Reason, AcceptedAt: p.AcceptedAt, UpdatedAt: p.UpdatedAt, Seq: p.Seq,
 	}
+	if p.Source != SourceHandover {
+		rec.Source = p.Source
+	}
 	if d := p.Delivery; d != (Delivery{}) {
 		rec.Delivery = &deliveryRecord{
 			Attempts: d.Attempts, NextAttempt: d.NextAttempt, LastError: d.LastError,
@@ -292,6 +350,10 @@ func decodePayment(b []byte) (Payment, error) {
 		TxHash: rec.TxHash, RequestID: rec.RequestID, From: rec.From, Nonce: rec.Nonce,
 		Asset: rec.Asset, Amount: amount, Raw: rec.Raw, State: rec.State,
 		Reason: rec.Reason, AcceptedAt: rec.AcceptedAt, UpdatedAt: rec.UpdatedAt, Seq: rec.Seq,
+		Source: rec.Source,
+	}
+	if p.Source == "" {
+		p.Source = SourceHandover
 	}
 	if d := rec.Delivery; d != nil {
 		p.Delivery = Delivery{

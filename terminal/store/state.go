@@ -150,6 +150,10 @@ func planTransition(w *wtx, p, next Payment, now time.Time) (*plannedWrite, erro
 
 func planTransitionWith(w *wtx, p, next Payment, now time.Time, counts *countDeltas) (*plannedWrite, error) {
 	from, to := p.State, next.State
+	if p.Source == SourceChain {
+		// Its state follows the chain: Settle and Rewind move it.
+		return nil, fmt.Errorf("chain payment %s: %s -> %s: moved only by the chain watcher: %w", p.TxHash, from, to, ErrBadTransition)
+	}
 	if to.rank() < 0 {
 		return nil, fmt.Errorf("unknown state %q: %w", to, ErrBadTransition)
 	}

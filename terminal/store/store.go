@@ -27,6 +27,10 @@ type Options struct {
 	// store's directory. Open makes it (mode 0600) while the store holds no
 	// sealed key, and requires it once the store does (see clients_seal.go).
 	SealKeyPath string
+	// Now is the clock for times the store sets itself (when an unmatched
+	// receipt was recorded, when Settle moved a chain payment); nil means
+	// time.Now. Other times come from the callers.
+	Now func() time.Time
 }
 
 // Store is the terminal's durable store: one bbolt file, one writer
@@ -38,6 +42,7 @@ type Store struct {
 	log    *slog.Logger
 	key    *sealkey.Key // seals the clients' service keys
 	c      *committer
+	now    func() time.Time
 	closed atomic.Bool
 }
 
@@ -103,7 +108,15 @@ func Open(path string, opts *Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s := &Store{path: path, db: db, log: log, key: key, c: newCommitter(db, path, log)}
+	if err := migrateChain(db, path, log); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	s := &Store{path: path, db: db, log: log, key: key, c: newCommitter(db, path, log), now: now}
 	log.Info("store: opened", "path", path, "new", fresh)
 	return s, nil
 }
@@ -166,7 +179,7 @@ func openVerified(path string, bopts *bbolt.Options) (db *bbolt.DB, err error) {
 		_ = db.Close()
 		return nil, corruptErr(path, err)
 	}
-	if schema != "" && schema != schemaV1 && schema != schemaV2 && schema != schemaV3 && schema != schemaVersion {
+	if schema != "" && schema != schemaV1 && schema != schemaV2 && schema != schemaV3 && schema != schemaV4 && schema != schemaVersion {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: unknown schema version %q (this build reads %q to %q)", path, schema, schemaV1, schemaVersion)
 	}
@@ -252,7 +265,7 @@ func create(path string, lockTimeout time.Duration) error {
 // open, and creates the buckets an older file lacks. openVerified has
 // already refused a file of an unknown schema, and migrate has brought a
 // schema 1 file to schema 2 (openSealing takes it on to 3, migrateUnfinal
-// to 4).
+// to 4, migrateChain to 5).
 func initSchema(db *bbolt.DB) error {
 	complete := true
 	err := db.View(func(tx *bbolt.Tx) error {

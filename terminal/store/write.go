@@ -37,6 +37,12 @@ func countBytes(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) 
 // PutRequest stores a new request; it is durable when PutRequest returns
 // nil. r.Status must be pending (or empty, meaning pending) and PaidTx
 // unset. An existing ID gives ErrRequestExists and changes nothing.
+//
+// The amount must be free: another request of the same asset and amount
+// that is pending and, at r.CreatedAt, before its expiry plus MatchGrace
+// gives ErrAmountTaken (FreeAmount finds a free one; see amounts.go). The
+// check and the reservation are one write, so of two requests made at once
+// for one amount only one gets it.
 func (s *Store) PutRequest(ctx context.Context, r Request) error {
 	if r.Status == "" {
 		r.Status = RequestPending
@@ -64,7 +70,23 @@ func (s *Store) PutRequest(ctx context.Context, r Request) error {
 		} else if old != nil {
 			return fmt.Errorf("put request %q: %w", r.ID, ErrRequestExists)
 		}
+		holder, stale, err := reservedBy(w.tx, r.Asset, r.Amount, r.CreatedAt)
+		if err != nil {
+			return fmt.Errorf("put request %q: %w", r.ID, err)
+		}
+		if holder != nil {
+			return fmt.Errorf("put request %q: %s %s is the amount of pending request %q until %s: %w",
+				r.ID, r.Amount, r.Asset, holder.ID, holder.ExpiresAt.Add(MatchGrace).Format(time.RFC3339), ErrAmountTaken)
+		}
+		for _, k := range stale {
+			if err := w.del(bucketAmounts, k); err != nil {
+				return fmt.Errorf("put request %q: %w", r.ID, err)
+			}
+		}
 		if err := w.putChecked(bucketRequests, []byte(r.ID), enc); err != nil {
+			return fmt.Errorf("put request %q: %w", r.ID, err)
+		}
+		if err := reserve(w, r); err != nil {
 			return fmt.Errorf("put request %q: %w", r.ID, err)
 		}
 		return nil
@@ -104,6 +126,9 @@ func (s *Store) CancelRequest(ctx context.Context, id string, now time.Time) (Re
 			return fmt.Errorf("cancel request %q: %w", id, err)
 		}
 		if err := w.putChecked(bucketRequests, []byte(id), enc); err != nil {
+			return fmt.Errorf("cancel request %q: %w", id, err)
+		}
+		if err := unreserve(w, r); err != nil {
 			return fmt.Errorf("cancel request %q: %w", id, err)
 		}
 		out = r

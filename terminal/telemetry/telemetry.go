@@ -21,33 +21,50 @@ const collectTimeout = 2 * time.Second
 // Telemetry holds the terminal's metrics. Its methods are safe for
 // concurrent use; the zero value is not usable, call [New].
 type Telemetry struct {
-	set      *metrics.Set
-	accepted *metrics.Counter
-	slow     *metrics.Counter
-	refused  *labelCap
-	outcomes *labelCap
-	flights  *labelCap
-	gauges   *collector
-	once     sync.Once // guards the registration of the gauges
+	set       *metrics.Set
+	accepted  *metrics.Counter
+	seen      *metrics.Counter
+	slow      *metrics.Counter
+	refused   *labelCap
+	unmatched *labelCap
+	outcomes  *labelCap
+	flights   *labelCap
+	gauges    *collector
+	once      sync.Once // guards the registration of the gauges
 }
 
 // New returns a Telemetry with its own registry and every counter at zero.
 func New() *Telemetry {
 	set := metrics.NewSet()
 	t := &Telemetry{
-		set:      set,
-		accepted: set.NewCounter("showpos_payments_accepted_total"),
-		slow:     set.NewCounter("showpos_telemetry_slow_collections_total"),
-		refused:  newLabelCap(MaxLabelValues),
-		outcomes: newLabelCap(MaxLabelValues),
-		flights:  newLabelCap(MaxLabelValues),
+		set:       set,
+		accepted:  set.NewCounter("showpos_payments_accepted_total"),
+		seen:      set.NewCounter("showpos_chain_payments_total"),
+		slow:      set.NewCounter("showpos_telemetry_slow_collections_total"),
+		refused:   newLabelCap(MaxLabelValues),
+		unmatched: newLabelCap(MaxLabelValues),
+		outcomes:  newLabelCap(MaxLabelValues),
+		flights:   newLabelCap(MaxLabelValues),
 	}
 	t.gauges = &collector{timeout: collectTimeout, slow: t.slow}
 	return t
 }
 
-// Accepted counts a payment the terminal stored and answered as accepted.
+// Accepted counts a handed-over payment the terminal stored and answered
+// as accepted.
 func (t *Telemetry) Accepted() { t.accepted.Inc() }
+
+// ChainPayment counts a payment seen on chain: a transfer the wallet sent
+// itself that paid a request (a handed-over payment counts in Accepted).
+func (t *Telemetry) ChainPayment() { t.seen.Inc() }
+
+// Unmatched counts money received on chain that paid no request, by its
+// reason ("no_request", "expired", "balance_gap", …), capped like
+// [Telemetry.Refused].
+func (t *Telemetry) Unmatched(reason string) {
+	reason = t.unmatched.admit(reason)
+	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_unmatched_receipts_total{reason="%s"}`, reason)).Inc()
+}
 
 // Refused counts a refused payment by its stable refusal code ("underpaid",
 // "expired", …). A code that is not a plain identifier, or one past the

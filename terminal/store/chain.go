@@ -1,0 +1,670 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"go.etcd.io/bbolt"
+)
+
+// Payments seen on chain.
+//
+// The chain watcher (sync/watch) follows the merchant's incoming transfers
+// block by block and records them here, a range of blocks at a time: the
+// store's methods below are its Ledger. Recording a range is one durable
+// write that records its transfers, matches them to requests and moves the
+// watcher's cursor together; so a crash (kill -9 included) leaves the range
+// recorded whole with the cursor after it, or not at all with the cursor
+// before it, and the watcher reads it again: no transfer recorded twice,
+// none lost.
+//
+// Matching (inside that write): a transfer pays the pending request of the
+// same asset whose amount equals the transfer's exactly, created at or
+// before the block's timestamp and expiring after it minus MatchGrace. The
+// request becomes paid by the transfer's transaction and a payment with
+// source chain and state seen is stored, with the next Seq like any other.
+// A transfer whose transaction is already a handed-over payment in the
+// store is that payment (recorded, not paid again). Anything else is an
+// unmatched receipt: a transfer of no pending request's amount, made
+// before a request was created or after its expiry plus grace, to a
+// request cancelled or already paid, a second transfer in one transaction,
+// a balance gap. Unmatched receipts are kept in their own bucket and never
+// dropped.
+
+// Transfer is money that reached the merchant in one block, as the watcher
+// saw it (sync/watch.Transfer, field for field).
+type Transfer struct {
+	Block     uint64
+	BlockHash common.Hash
+	BlockTime time.Time      // the block's timestamp
+	TxHash    common.Hash    // zero for a balance gap
+	Index     uint           // log index (ERC-20), or the transaction's index in the block (native)
+	From      common.Address // zero for a balance gap
+	Asset     string         // the configured asset's symbol
+	Amount    *big.Int       // base units
+	// Gap: an increase of the merchant's native balance over a processed
+	// range that no transaction explains; Block is the range's end.
+	Gap bool
+}
+
+// WatchCursor is how far the watcher has processed: every block up to
+// Height, and the hashes of the last blocks it processed, newest last
+// (sync/watch.Cursor, field for field).
+type WatchCursor struct {
+	Height uint64
+	Hashes []common.Hash
+}
+
+// maxCursorHashes bounds the hashes a cursor keeps (a final depth of 64
+// blocks on Ethereum, with room).
+const maxCursorHashes = 1024
+
+// Unmatched reasons, stored with each unmatched receipt (Payment.Reason).
+const (
+	UnmatchedNoRequest     = "no_request"     // no pending request of that asset and amount
+	UnmatchedBeforeRequest = "before_request" // a request of that amount was made after the block
+	UnmatchedExpired       = "expired"        // its request had expired (plus grace) at the block's time
+	UnmatchedSecondInTx    = "second_in_tx"   // one transaction's second transfer to the merchant
+	UnmatchedBalanceGap    = "balance_gap"    // a native balance increase no transaction explains
+)
+
+// Outcome of a recorded transfer.
+const (
+	outcomePayment   = "payment"   // paid a request: a chain payment
+	outcomeUnmatched = "unmatched" // an unmatched receipt
+	outcomeHandover  = "handover"  // the transfer of a handed-over payment already stored
+)
+
+type transferRecord struct {
+	Block     uint64         `json:"block"`
+	BlockHash common.Hash    `json:"block_hash"`
+	BlockTime time.Time      `json:"block_time"`
+	TxHash    common.Hash    `json:"tx_hash"`
+	Index     uint           `json:"index"`
+	From      common.Address `json:"from"`
+	Asset     string         `json:"asset"`
+	Amount    string         `json:"amount"`
+	Gap       bool           `json:"gap,omitempty"`
+	Outcome   string         `json:"outcome"`
+	Unmatched uint64         `json:"unmatched,omitempty"` // its unmatched seq
+}
+
+type unmatchedRecord struct {
+	Seq       uint64         `json:"seq"`
+	TxHash    common.Hash    `json:"tx_hash"`
+	Index     uint           `json:"index"`
+	From      common.Address `json:"from"`
+	Asset     string         `json:"asset"`
+	Amount    string         `json:"amount"`
+	Block     uint64         `json:"block"`
+	BlockHash common.Hash    `json:"block_hash"`
+	BlockTime time.Time      `json:"block_time"`
+	Gap       bool           `json:"gap,omitempty"`
+	Reason    string         `json:"reason"`
+	RequestID string         `json:"request_id,omitempty"` // the request of that amount, if one was near
+	Recorded  time.Time      `json:"recorded"`
+}
+
+type cursorRecord struct {
+	Height uint64        `json:"height"`
+	Hashes []common.Hash `json:"hashes"`
+}
+
+var keyCursor = []byte("cursor")
+
+// transferID is a transfer's identity: tx hash (32) || index (8). A balance
+// gap has no transaction: its identity is the zero hash || its block.
+func transferID(t Transfer) []byte {
+	k := make([]byte, 0, 40)
+	k = append(k, t.TxHash[:]...)
+	if t.Gap {
+		return binary.BigEndian.AppendUint64(k, t.Block)
+	}
+	return binary.BigEndian.AppendUint64(k, uint64(t.Index))
+}
+
+func blockKey(block uint64, rest []byte) []byte {
+	return append(binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(rest)), block), rest...)
+}
+
+// Recorded is what one RecordRange stored: the chain payments it made
+// (state seen) and the unmatched receipts, in the order given. Transfers
+// recorded before, and those of handed-over payments, are in neither.
+type Recorded struct {
+	Payments  []Payment
+	Unmatched []Payment // State PaymentUnmatched; Seq is the receipt's own
+}
+
+// WatchCursor returns the watcher's cursor; ok is false before its first
+// range.
+func (s *Store) WatchCursor() (c WatchCursor, ok bool, err error) {
+	err = s.view(func(tx *bbolt.Tx) error {
+		c, ok, err = readCursor(tx)
+		return err
+	})
+	return c, ok, err
+}
+
+func readCursor(tx *bbolt.Tx) (WatchCursor, bool, error) {
+	v, err := getChecked(tx, bucketWatch, keyCursor)
+	if err != nil || v == nil {
+		return WatchCursor{}, false, err
+	}
+	var rec cursorRecord
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return WatchCursor{}, false, fmt.Errorf("watch cursor: %v: %w", err, ErrCorrupt)
+	}
+	return WatchCursor{Height: rec.Height, Hashes: rec.Hashes}, true, nil
+}
+
+func writeCursor(w *wtx, c WatchCursor) error {
+	enc, err := json.Marshal(cursorRecord{Height: c.Height, Hashes: c.Hashes})
+	if err != nil {
+		return err
+	}
+	return w.putChecked(bucketWatch, keyCursor, enc)
+}
+
+func validCursor(c WatchCursor) error {
+	if len(c.Hashes) > maxCursorHashes {
+		return fmt.Errorf("cursor holds %d hashes, at most %d", len(c.Hashes), maxCursorHashes)
+	}
+	return nil
+}
+
+// RecordRange records the transfers of the blocks after the stored cursor
+// up to next.Height, matches them (see the top of this file) and moves the
+// cursor to next, in one durable write. Idempotent per transfer (TxHash,
+// Index): a transfer already recorded is not recorded again, and one whose
+// TxHash is a handed-over payment already stored is that payment.
+func (s *Store) RecordRange(ctx context.Context, next WatchCursor, ts []Transfer) error {
+	_, err := s.RecordRangeOutcome(ctx, next, ts)
+	return err
+}
+
+// RecordRangeOutcome is RecordRange, returning what it stored, so the till
+// can tell the screen (a sale on screen shown SEEN) and the metrics.
+func (s *Store) RecordRangeOutcome(ctx context.Context, next WatchCursor, ts []Transfer) (Recorded, error) {
+	if err := validCursor(next); err != nil {
+		return Recorded{}, fmt.Errorf("record range to %d: %w", next.Height, err)
+	}
+	for i, t := range ts {
+		if err := validTransfer(t, next.Height); err != nil {
+			return Recorded{}, fmt.Errorf("record range to %d: transfer %d: %w", next.Height, i, err)
+		}
+	}
+	now := storeTime(s.now())
+	var out Recorded
+	err := s.write(ctx, func(w *wtx) error {
+		out = Recorded{}
+		cur, ok, err := readCursor(w.tx)
+		if err != nil {
+			return fmt.Errorf("record range to %d: %w", next.Height, err)
+		}
+		if ok && next.Height < cur.Height {
+			return fmt.Errorf("record range to %d: the cursor is at %d; a reorg is Rewind's: %w", next.Height, cur.Height, ErrBadTransition)
+		}
+		// Record each transfer in order, seeing the ones before it (one
+		// transaction sees its own writes): a transfer's checks all come
+		// before its writes only per transfer, so any error after the first
+		// write aborts the whole batch (committer), never half a range.
+		for _, t := range ts {
+			if err := recordTransfer(w, t, now, &out); err != nil {
+				return fmt.Errorf("record range to %d: tx %s index %d: %w", next.Height, t.TxHash, t.Index, err)
+			}
+		}
+		if err := writeCursor(w, next); err != nil {
+			return fmt.Errorf("record range to %d: %w", next.Height, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Recorded{}, err
+	}
+	return out, nil
+}
+
+func validTransfer(t Transfer, height uint64) error {
+	switch {
+	case t.Block > height:
+		return fmt.Errorf("block %d above the range's end %d", t.Block, height)
+	case t.Amount == nil || t.Amount.Sign() <= 0 || t.Amount.BitLen() > 256:
+		return fmt.Errorf("amount %v: want 1 to 2^256-1", t.Amount)
+	case t.Asset == "" || len(t.Asset) > maxAssetKey:
+		return fmt.Errorf("asset %q: want 1 to %d bytes", t.Asset, maxAssetKey)
+	case t.Gap != (t.TxHash == common.Hash{}):
+		return fmt.Errorf("gap %v with tx hash %s: a gap, and only a gap, has none", t.Gap, t.TxHash)
+	}
+	return nil
+}
+
+// recordTransfer records one transfer inside RecordRange's write.
+func recordTransfer(w *wtx, t Transfer, now time.Time, out *Recorded) error {
+	id := transferID(t)
+	if v, err := w.getChecked(bucketTransferIDs, id); err != nil {
+		return err
+	} else if v != nil {
+		return nil // recorded before
+	}
+	rec := transferRecord{
+		Block: t.Block, BlockHash: t.BlockHash, BlockTime: storeTime(t.BlockTime), TxHash: t.TxHash,
+		Index: t.Index, From: t.From, Asset: t.Asset, Amount: t.Amount.String(), Gap: t.Gap,
+	}
+	reason, req := "", (*Request)(nil)
+	if t.Gap {
+		reason = UnmatchedBalanceGap
+	} else {
+		existing, err := w.getChecked(bucketPayments, t.TxHash[:])
+		if err != nil {
+			return err
+		}
+		if existing != nil {
+			p, err := decodePayment(existing)
+			if err != nil {
+				return err
+			}
+			if p.Source == SourceHandover {
+				rec.Outcome = outcomeHandover
+				return putTransfer(w, id, rec)
+			}
+			reason = UnmatchedSecondInTx
+		} else {
+			var err error
+			if req, reason, err = matchRequest(w, t); err != nil {
+				return err
+			}
+		}
+	}
+	if reason == "" {
+		p, err := payByChain(w, t, *req, now)
+		if err != nil {
+			return err
+		}
+		rec.Outcome = outcomePayment
+		if err := putTransfer(w, id, rec); err != nil {
+			return err
+		}
+		out.Payments = append(out.Payments, p)
+		return nil
+	}
+	u, err := putUnmatched(w, t, reason, req, now)
+	if err != nil {
+		return err
+	}
+	rec.Outcome, rec.Unmatched = outcomeUnmatched, u.Seq
+	if err := putTransfer(w, id, rec); err != nil {
+		return err
+	}
+	out.Unmatched = append(out.Unmatched, u)
+	return nil
+}
+
+// matchRequest finds the request t pays; none gives the reason it is
+// unmatched (and the nearest request of that amount, if any).
+func matchRequest(w *wtx, t Transfer) (*Request, string, error) {
+	rs, err := pendingWithAmount(w.tx, t.Asset, t.Amount)
+	if err != nil {
+		return nil, "", err
+	}
+	at := storeTime(t.BlockTime)
+	var early, late *Request
+	for i := range rs {
+		r := &rs[i]
+		switch {
+		case at.Before(r.CreatedAt):
+			early = r
+		case !at.Before(r.ExpiresAt.Add(MatchGrace)):
+			late = r
+		default:
+			return r, "", nil
+		}
+	}
+	switch {
+	case late != nil:
+		return late, UnmatchedExpired, nil
+	case early != nil:
+		return early, UnmatchedBeforeRequest, nil
+	}
+	return nil, UnmatchedNoRequest, nil
+}
+
+// payByChain marks r paid by t's transaction and stores the chain payment.
+func payByChain(w *wtx, t Transfer, r Request, now time.Time) (Payment, error) {
+	seen, err := readCount(w.tx, PaymentSeen)
+	if err != nil {
+		return Payment{}, err
+	}
+	seq, err := w.nextSeq(bucketBySeq)
+	if err != nil {
+		return Payment{}, fmt.Errorf("next seq: %w", err)
+	}
+	p := Payment{
+		TxHash: t.TxHash, Source: SourceChain, RequestID: r.ID, From: t.From,
+		Asset: t.Asset, Amount: new(big.Int).Set(t.Amount), State: PaymentSeen,
+		AcceptedAt: storeTime(t.BlockTime), UpdatedAt: now, Seq: seq,
+		Delivery: Delivery{Block: t.Block, BlockHash: t.BlockHash},
+	}
+	r.Status, r.PaidTx = RequestPaid, t.TxHash
+	encP, err := encodePayment(p)
+	if err != nil {
+		return Payment{}, err
+	}
+	encR, err := encodeRequest(r)
+	if err != nil {
+		return Payment{}, err
+	}
+	for _, e := range []kv{
+		{bucketPayments, t.TxHash[:], encP},
+		{bucketBySeq, seqKey(seq), t.TxHash[:]},
+		{bucketChainUnfinal, blockKey(t.Block, t.TxHash[:]), t.TxHash[:]},
+		{bucketRequests, []byte(r.ID), encR},
+		{bucketCounts, []byte(PaymentSeen), countBytes(seen + 1)},
+	} {
+		if err := w.putChecked(e.b, e.k, e.v); err != nil {
+			return Payment{}, err
+		}
+	}
+	if err := unreserve(w, r); err != nil {
+		return Payment{}, err
+	}
+	return p, nil
+}
+
+func putUnmatched(w *wtx, t Transfer, reason string, near *Request, now time.Time) (Payment, error) {
+	n, err := readCount(w.tx, PaymentUnmatched)
+	if err != nil {
+		return Payment{}, err
+	}
+	seq, err := w.nextSeq(bucketUnmatched)
+	if err != nil {
+		return Payment{}, fmt.Errorf("next unmatched seq: %w", err)
+	}
+	rec := unmatchedRecord{
+		Seq: seq, TxHash: t.TxHash, Index: t.Index, From: t.From, Asset: t.Asset, Amount: t.Amount.String(),
+		Block: t.Block, BlockHash: t.BlockHash, BlockTime: storeTime(t.BlockTime), Gap: t.Gap,
+		Reason: reason, Recorded: now,
+	}
+	if near != nil {
+		rec.RequestID = near.ID
+	}
+	enc, err := json.Marshal(rec)
+	if err != nil {
+		return Payment{}, err
+	}
+	if err := w.putChecked(bucketUnmatched, seqKey(seq), enc); err != nil {
+		return Payment{}, err
+	}
+	if err := w.putChecked(bucketCounts, []byte(PaymentUnmatched), countBytes(n+1)); err != nil {
+		return Payment{}, err
+	}
+	return rec.payment()
+}
+
+// payment shows an unmatched receipt as a Payment in state unmatched:
+// AcceptedAt is the block's time, Seq the receipt's own (unmatched
+// receipts are numbered apart from payments).
+func (u unmatchedRecord) payment() (Payment, error) {
+	amount, ok := new(big.Int).SetString(u.Amount, 10)
+	if !ok {
+		return Payment{}, fmt.Errorf("unmatched %d: bad amount %q: %w", u.Seq, u.Amount, ErrCorrupt)
+	}
+	return Payment{
+		TxHash: u.TxHash, Source: SourceChain, RequestID: u.RequestID, From: u.From, Asset: u.Asset,
+		Amount: amount, State: PaymentUnmatched, Reason: u.Reason, AcceptedAt: u.BlockTime,
+		UpdatedAt: u.Recorded, Seq: u.Seq, Delivery: Delivery{Block: u.Block, BlockHash: u.BlockHash},
+	}, nil
+}
+
+func putTransfer(w *wtx, id []byte, rec transferRecord) error {
+	enc, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if err := w.putChecked(bucketTransfers, blockKey(rec.Block, id), enc); err != nil {
+		return err
+	}
+	return w.putChecked(bucketTransferIDs, id, binary.BigEndian.AppendUint64(nil, rec.Block))
+}
+
+// Rewound is what one Rewind took back.
+type Rewound struct {
+	Payments  []Payment // chain payments removed (their requests pending again)
+	Unmatched []Payment // unmatched receipts removed
+}
+
+// Rewind takes back everything recorded from blocks above c.Height (their
+// blocks were reorganised away), in one durable write that also moves the
+// cursor to c: a chain payment is removed and its request is pending again
+// (expired, if its time has passed; it is paid again if the transfer is
+// mined again in time, MatchGrace included), an unmatched receipt is
+// removed, counts follow. A handed-over payment's transfer is only
+// forgotten: the broadcaster follows that payment itself. c.Height above
+// the stored cursor is refused.
+func (s *Store) Rewind(ctx context.Context, c WatchCursor) error {
+	_, err := s.RewindOutcome(ctx, c)
+	return err
+}
+
+// RewindOutcome is Rewind, returning what it took back.
+func (s *Store) RewindOutcome(ctx context.Context, c WatchCursor) (Rewound, error) {
+	if err := validCursor(c); err != nil {
+		return Rewound{}, fmt.Errorf("rewind to %d: %w", c.Height, err)
+	}
+	var out Rewound
+	err := s.write(ctx, func(w *wtx) error {
+		out = Rewound{}
+		cur, ok, err := readCursor(w.tx)
+		if err != nil {
+			return fmt.Errorf("rewind to %d: %w", c.Height, err)
+		}
+		if ok && c.Height > cur.Height {
+			return fmt.Errorf("rewind to %d: the cursor is at %d: %w", c.Height, cur.Height, ErrBadTransition)
+		}
+		// Collect first: bbolt does not promise a cursor survives a delete.
+		type entry struct{ k, v []byte }
+		var gone []entry
+		cr := w.bucket(bucketTransfers).Cursor()
+		for k, v := cr.Seek(blockKey(c.Height+1, nil)); k != nil; k, v = cr.Next() {
+			gone = append(gone, entry{bytes.Clone(k), bytes.Clone(v)})
+		}
+		counts := newCountDeltas()
+		for _, e := range gone {
+			if err := rewindTransfer(w, e.k, e.v, counts, &out); err != nil {
+				return fmt.Errorf("rewind to %d: %w", c.Height, err)
+			}
+		}
+		if err := counts.write(w); err != nil {
+			return fmt.Errorf("rewind to %d: %w", c.Height, err)
+		}
+		if err := writeCursor(w, c); err != nil {
+			return fmt.Errorf("rewind to %d: %w", c.Height, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Rewound{}, err
+	}
+	return out, nil
+}
+
+func rewindTransfer(w *wtx, k, v []byte, counts *countDeltas, out *Rewound) error {
+	body, err := checkValue(bucketTransfers, k, v)
+	if err != nil {
+		return err
+	}
+	var rec transferRecord
+	if err := json.Unmarshal(body, &rec); err != nil {
+		return fmt.Errorf("transfer 0x%x: %v: %w", k, err, ErrCorrupt)
+	}
+	switch rec.Outcome {
+	case outcomePayment:
+		p, err := loadPayment(w, rec.TxHash)
+		if err != nil {
+			return fmt.Errorf("transfer 0x%x names payment %s: %v: %w", k, rec.TxHash, err, ErrCorrupt)
+		}
+		r, err := requestByID(w.tx, p.RequestID)
+		if err != nil {
+			return err
+		}
+		if r.Status == RequestPaid && r.PaidTx == p.TxHash {
+			r.Status, r.PaidTx = RequestPending, common.Hash{}
+			enc, err := encodeRequest(r)
+			if err != nil {
+				return err
+			}
+			if err := w.putChecked(bucketRequests, []byte(r.ID), enc); err != nil {
+				return err
+			}
+			if err := reserve(w, r); err != nil {
+				return err
+			}
+		}
+		for _, d := range []kv{
+			{b: bucketPayments, k: p.TxHash[:]},
+			{b: bucketBySeq, k: seqKey(p.Seq)},
+			{b: bucketChainUnfinal, k: blockKey(p.Delivery.Block, p.TxHash[:])},
+		} {
+			if w.bucket(d.b).Get(d.k) != nil {
+				if err := w.del(d.b, d.k); err != nil {
+					return err
+				}
+			}
+		}
+		counts.add(p.State, -1)
+		out.Payments = append(out.Payments, p)
+	case outcomeUnmatched:
+		key := seqKey(rec.Unmatched)
+		uv, err := w.getChecked(bucketUnmatched, key)
+		if err != nil {
+			return err
+		}
+		if uv == nil {
+			return fmt.Errorf("transfer 0x%x names unmatched %d, which is not stored: %w", k, rec.Unmatched, ErrCorrupt)
+		}
+		u, err := decodeUnmatched(uv)
+		if err != nil {
+			return err
+		}
+		if err := w.del(bucketUnmatched, key); err != nil {
+			return err
+		}
+		counts.add(PaymentUnmatched, -1)
+		out.Unmatched = append(out.Unmatched, u)
+	case outcomeHandover:
+	default:
+		return fmt.Errorf("transfer 0x%x: outcome %q: %w", k, rec.Outcome, ErrCorrupt)
+	}
+	if err := w.del(bucketTransfers, k); err != nil {
+		return err
+	}
+	return w.del(bucketTransferIDs, k[8:])
+}
+
+func decodeUnmatched(v []byte) (Payment, error) {
+	var u unmatchedRecord
+	if err := json.Unmarshal(v, &u); err != nil {
+		return Payment{}, fmt.Errorf("decode unmatched: %v: %w", err, ErrCorrupt)
+	}
+	return u.payment()
+}
+
+// Settle marks chain payments in blocks at or below confirmed as
+// confirmed, and at or below final as final (leaving the index Settle
+// reads), in one durable write; idempotent. It returns the payments it
+// moved, as stored. Handed-over payments are the broadcaster's and are not
+// touched. Unmatched receipts have no state to settle.
+func (s *Store) Settle(ctx context.Context, confirmed, final uint64) error {
+	_, err := s.SettleOutcome(ctx, confirmed, final)
+	return err
+}
+
+// SettleOutcome is Settle, returning the payments it moved.
+func (s *Store) SettleOutcome(ctx context.Context, confirmed, final uint64) ([]Payment, error) {
+	now := storeTime(s.now())
+	upto := max(confirmed, final)
+	var out []Payment
+	err := s.write(ctx, func(w *wtx) error {
+		out = nil
+		type entry struct{ k, h []byte }
+		var due []entry
+		c := w.bucket(bucketChainUnfinal).Cursor()
+		for k, v := c.First(); k != nil && binary.BigEndian.Uint64(k[:8]) <= upto; k, v = c.Next() {
+			h, err := checkValue(bucketChainUnfinal, k, v)
+			if err != nil {
+				return fmt.Errorf("settle: %w", err)
+			}
+			due = append(due, entry{bytes.Clone(k), bytes.Clone(h)})
+		}
+		counts := newCountDeltas()
+		for _, e := range due {
+			p, err := loadPayment(w, common.BytesToHash(e.h))
+			if err != nil {
+				return fmt.Errorf("settle: index 0x%x: %v: %w", e.k, err, ErrCorrupt)
+			}
+			block := binary.BigEndian.Uint64(e.k[:8])
+			to := p.State
+			switch {
+			case block <= final:
+				to = PaymentFinal
+			case block <= confirmed:
+				to = PaymentConfirmed
+			}
+			if to == p.State {
+				continue
+			}
+			counts.add(p.State, -1)
+			counts.add(to, +1)
+			p.State, p.UpdatedAt = to, now
+			enc, err := encodePayment(p)
+			if err != nil {
+				return fmt.Errorf("settle %s: %w", p.TxHash, err)
+			}
+			if err := w.putChecked(bucketPayments, p.TxHash[:], enc); err != nil {
+				return fmt.Errorf("settle %s: %w", p.TxHash, err)
+			}
+			if to == PaymentFinal {
+				if err := w.del(bucketChainUnfinal, e.k); err != nil {
+					return fmt.Errorf("settle %s: %w", p.TxHash, err)
+				}
+			}
+			out = append(out, p)
+		}
+		return counts.write(w)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// unmatchedPayments lists unmatched receipts for Payments (state
+// unmatched): in their own order, filters as there.
+func unmatchedPayments(tx *bbolt.Tx, f PaymentFilter, limit int) ([]Payment, error) {
+	var out []Payment
+	c := tx.Bucket(bucketUnmatched).Cursor()
+	first, next := func() ([]byte, []byte) { return c.Seek(seqKey(f.AfterSeq + 1)) }, c.Next
+	if f.Newest {
+		first, next = c.Last, c.Prev
+	}
+	for k, v := first(); k != nil && len(out) < limit; k, v = next() {
+		body, err := checkValue(bucketUnmatched, k, v)
+		if err != nil {
+			return nil, err
+		}
+		p, err := decodeUnmatched(body)
+		if err != nil {
+			return nil, err
+		}
+		if !f.Since.IsZero() && p.AcceptedAt.Before(f.Since) || !f.Until.IsZero() && !p.AcceptedAt.Before(f.Until) {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
