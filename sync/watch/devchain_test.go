@@ -252,3 +252,37 @@ func TestDevChainAnInternalCallIsAGap(t *testing.T) {
 		t.Errorf("recorded %v, want %v", got, want)
 	}
 }
+
+// On geth: a fleet bundle moves the merchant to a new address and drops
+// the token. From the next round, ETH to the new address is recorded, and
+// neither ETH to the old one nor the token to the new one is; the new
+// address's balance is compared from the cursor on, so what it held
+// before is no gap.
+func TestDevChainReconfigureWatchesTheNewMerchantFromTheNextRound(t *testing.T) {
+	r := newDevRig(t, watch.Options{})
+	payers := r.node.Payers()
+	key, _ := crypto.GenerateKey()
+	next := crypto.PubkeyToAddress(key.PublicKey)
+	r.send(t, 0, next, big.NewInt(7e16), nil, 21_000) // held before the change
+	r.untilCaughtUp(t)
+	if got := r.ledger.got(); len(got) != 0 {
+		t.Fatalf("before: recorded %v", got)
+	}
+	if err := r.w.Reconfigure(next, devAssets[:1]); err != nil {
+		t.Fatal(err)
+	}
+	old := r.send(t, 0, r.merchant, big.NewInt(1e16), nil, 21_000)
+	tok := r.send(t, 1, devchain.TokenAddr, new(big.Int), tokenTransfer(next, 5_000_000), 100_000)
+	eth := r.send(t, 1, next, big.NewInt(3e16), nil, 21_000)
+	if old.Status != 1 || tok.Status != 1 || eth.Status != 1 {
+		t.Fatalf("statuses %d %d %d", old.Status, tok.Status, eth.Status)
+	}
+	r.untilCaughtUp(t)
+	want := []string{describeN(3e16, "ETH", payers[1].Address, eth.BlockNumber.Uint64())}
+	if got := r.ledger.got(); !slices.Equal(got, want) {
+		t.Fatalf("recorded %v, want %v", got, want)
+	}
+	if err := r.w.Reconfigure(common.Address{}, devAssets); err == nil {
+		t.Error("a zero merchant was taken")
+	}
+}

@@ -239,24 +239,57 @@ func New(o Options) (*Watcher, error) {
 	if o.Clock == nil {
 		o.Clock = clock.System{}
 	}
-	w := &Watcher{o: o, log: o.Logger, kick: make(chan struct{}, 1), tokens: map[common.Address]string{}, unfinal: true}
+	w := &Watcher{o: o, log: o.Logger, kick: make(chan struct{}, 1), unfinal: true}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
 	}
-	for _, a := range o.Assets {
-		switch {
-		case a.Native() && w.native != "":
-			return nil, fmt.Errorf("%w: two native assets (%s, %s)", ErrBadOptions, w.native, a.Symbol)
-		case a.Native():
-			w.native = a.Symbol
-		case w.tokens[a.Token] != "":
-			return nil, fmt.Errorf("%w: token %s listed twice", ErrBadOptions, a.Token.Hex())
-		default:
-			w.tokens[a.Token] = a.Symbol
-			w.tokenIDs = append(w.tokenIDs, a.Token)
-		}
+	var err error
+	if w.native, w.tokens, w.tokenIDs, err = watched(o.Assets); err != nil {
+		return nil, err
 	}
 	return w, nil
+}
+
+// watched sorts assets into the native coin's symbol ("" if not listed)
+// and the tokens by contract.
+func watched(assets []asset.Asset) (native string, tokens map[common.Address]string, ids []common.Address, err error) {
+	tokens = map[common.Address]string{}
+	for _, a := range assets {
+		switch {
+		case a.Native() && native != "":
+			return "", nil, nil, fmt.Errorf("%w: two native assets (%s, %s)", ErrBadOptions, native, a.Symbol)
+		case a.Native():
+			native = a.Symbol
+		case tokens[a.Token] != "":
+			return "", nil, nil, fmt.Errorf("%w: token %s listed twice", ErrBadOptions, a.Token.Hex())
+		default:
+			tokens[a.Token] = a.Symbol
+			ids = append(ids, a.Token)
+		}
+	}
+	return native, tokens, ids, nil
+}
+
+// Reconfigure watches another merchant address or other assets from the
+// next round on (a fleet bundle changed them): the blocks already
+// processed are not looked at again. A new merchant's native balance is
+// read afresh at the cursor before it is compared. It waits for a round
+// under way; on an error nothing changes.
+func (w *Watcher) Reconfigure(merchant common.Address, assets []asset.Asset) error {
+	if merchant == (common.Address{}) {
+		return fmt.Errorf("%w: no merchant address", ErrBadOptions)
+	}
+	native, tokens, ids, err := watched(assets)
+	if err != nil {
+		return err
+	}
+	w.round.Lock()
+	defer w.round.Unlock()
+	if merchant != w.o.Merchant {
+		w.o.Merchant, w.bal = merchant, nil
+	}
+	w.o.Assets, w.native, w.tokens, w.tokenIDs = assets, native, tokens, ids
+	return nil
 }
 
 // Kick asks for a round soon (a request was just shown, say). It never
