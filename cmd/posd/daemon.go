@@ -21,6 +21,7 @@ import (
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
 	"showpos/sync/preflight"
+	"showpos/sync/watch"
 	"showpos/terminal/asset"
 	"showpos/terminal/auth"
 	"showpos/terminal/cashier"
@@ -50,6 +51,7 @@ type daemon struct {
 	devs    *board.Devices
 	node    *chain.Client
 	bc      *broadcast.Broadcaster
+	watch   *watch.Watcher // nil: watch.enabled = false
 	till    *checkout.Service
 	cash    *cashier.Cashier // nil on a headless terminal
 	bgCtx   context.Context  // the background parts' lifetime
@@ -189,6 +191,11 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	if err != nil {
 		return err
 	}
+	if cfg.Watch.Enabled {
+		if d.watch, err = d.newWatcher(cfg, st, tel); err != nil {
+			return err
+		}
+	}
 	if created {
 		log.Info("created terminal key", "path", cfg.KeyPath(), "signer", d.till.Signer().Hex())
 	}
@@ -239,6 +246,9 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	}()
 	bg.Go(func() { d.node.Run(bgCtx) })
 	bg.Go(func() { d.bc.Run(bgCtx) })
+	if d.watch != nil {
+		bg.Go(func() { d.watch.Run(bgCtx) })
+	}
 	bg.Go(func() { d.mgr.Run(bgCtx) })
 	if d.cash != nil {
 		bg.Go(func() { d.cash.Run(bgCtx) })
@@ -346,6 +356,12 @@ func (d *daemon) apply(cfg *config.Config) {
 		d.cash.Reconfigure(d.bgCtx, cashier.Setup{Merchant: cfg.Terminal.MerchantName, Welcome: cfg.Texts.Welcome, Assets: assets(cfg)})
 	}
 	d.bc.Kick()
+	if d.watch != nil {
+		if err := d.watch.Reconfigure(cfg.Merchant, assets(cfg)); err != nil {
+			// The config's check refuses a zero merchant and duplicate assets.
+			d.log.Error("chain watcher not reconfigured", "err", err)
+		}
+	}
 	symbols := make([]string, len(cfg.Assets))
 	for i, a := range cfg.Assets {
 		symbols[i] = a.Symbol

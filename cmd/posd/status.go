@@ -36,6 +36,11 @@ func (d *daemon) status(ctx context.Context) (httpapi.Status, error) {
 	for state, n := range counts {
 		s.Queue[string(state)] = n
 	}
+	if d.watch != nil {
+		w := d.watch.Status()
+		s.Watch = &httpapi.Watch{Height: w.Height, Head: w.Head, Lag: w.Lag, LastRound: w.LastRound, Reorgs: w.Reorgs,
+			Skipped: w.Skipped, SkippedTo: w.SkippedTo, Err: w.Err}
+	}
 	if !round.OldestQueued.IsZero() {
 		s.OldestQueuedAgeSeconds = time.Since(round.OldestQueued).Seconds()
 	}

@@ -39,6 +39,25 @@ type Status struct {
 	// Listen is where the terminal listens on the network, with the port
 	// the system picked where the config asked for port 0.
 	Listen Listen `json:"listen"`
+	// Watch is the chain watcher's state; absent when watch.enabled is
+	// false.
+	Watch *Watch `json:"watch,omitempty"`
+}
+
+// Watch is how far the chain watcher (sync/watch) has read the chain for
+// transfers that wallets sent straight to the merchant.
+type Watch struct {
+	Height    uint64    `json:"height"` // every block up to here is processed
+	Head      uint64    `json:"head"`   // the node's head at the last round
+	Lag       uint64    `json:"lag"`    // head - height
+	LastRound time.Time `json:"lastRound,omitzero"`
+	Reorgs    int       `json:"reorgs"` // rewinds since start
+	// Skipped counts blocks never read because they were more than
+	// watch.max_lookback behind the head (since start); SkippedTo is the
+	// last of them.
+	Skipped   uint64 `json:"skipped"`
+	SkippedTo uint64 `json:"skippedTo,omitempty"`
+	Err       string `json:"error,omitempty"` // the last round's error
 }
 
 // Listen is the addresses of the network listeners.
