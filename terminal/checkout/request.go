@@ -2,6 +2,7 @@ package checkout
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -87,10 +88,21 @@ func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (
 	s.log.Info("payment request created", "request", r.ID, "asset", a.Symbol,
 		"amount", asset.FormatAmount(units, a.Decimals), "expires", r.ExpiresAt)
 	doc.Status = string(store.RequestPending)
+	doc.Certificate = certificate(cfg)
 	if s.onRequest != nil {
 		s.onRequest(doc)
 	}
 	return doc, nil
+}
+
+// certificate is the fleet's certificate the config holds, served with
+// every document (a renewed one with old requests too: it vouches for the
+// key, not for one request).
+func certificate(cfg *config.Config) json.RawMessage {
+	if cfg.Terminal.Certificate == "" {
+		return nil
+	}
+	return json.RawMessage(cfg.Terminal.Certificate)
 }
 
 func requestURL(cfg *config.Config, id string) string {
@@ -144,6 +156,7 @@ func (s *Service) document(rec store.Request) (*request.Document, error) {
 		return nil, err
 	}
 	doc.Status = string(rec.StatusAt(s.clock.Now()))
+	doc.Certificate = certificate(s.Config())
 	if rec.PaidTx != (common.Hash{}) {
 		doc.PaidTx = rec.PaidTx.Hex()
 	}
