@@ -63,6 +63,7 @@ function signedTerms(d) {
     memo: String(m.memo),
     expiresAt: Number(m.expiresAt) * 1000,
     chainId: BigInt(td.domain.chainId),
+    terminal: String(m.terminalId),
   };
 }
 
@@ -74,6 +75,35 @@ function verify(d) {
   rec.set(sig.subarray(0, 64), 1);
   const pub = secp.recoverPublicKey(rec, digest(d.typedData), { prehash: false, isCompressed: false });
   return address(pub);
+}
+
+const CERT_KIND = 'showpos-terminal-certificate/1';
+
+function base64(s) {
+  const bin = atob(String(s));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+// checkCertificate checks the fleet's terminal certificate (terminal/fleet):
+// ed25519 over the payload bytes by the fleet key it names, and that it
+// names this request's terminal, signer and merchant and has not expired.
+// It returns what it says; it throws what is wrong. Whether the fleet key
+// is the merchant's is the payer's to know: the page shows it.
+async function checkCertificate(cert, signer) {
+  const [ed, sha2] = await Promise.all([import('./vendor/ed25519/index.js'), import('./vendor/hashes/sha2.js')]);
+  ed.hashes.sha512 = sha2.sha512;
+  const payload = base64(cert.payload);
+  const sig = base64(cert.signature);
+  const c = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+  if (c.kind !== CERT_KIND) throw new Error('not a terminal certificate');
+  if (!/^[0-9a-f]{64}$/.test(String(c.fleetKey))) throw new Error('no fleet key');
+  if (!ed.verify(sig, payload, hexToBytes('0x' + c.fleetKey))) throw new Error('its signature does not verify');
+  if (c.terminal !== terms.terminal) throw new Error('it is for terminal ' + c.terminal + ', not ' + terms.terminal);
+  if (String(c.signer).toLowerCase() !== signer.toLowerCase()) throw new Error('it vouches for signer ' + c.signer + ', not ' + signer);
+  if (String(c.merchant).toLowerCase() !== terms.merchant.toLowerCase()) throw new Error('it names merchant ' + c.merchant + ', not ' + terms.merchant);
+  const exp = Date.parse(c.expires);
+  if (!(exp > Date.now())) throw new Error('it expired at ' + c.expires);
+  return c;
 }
 
 function show() {
@@ -131,6 +161,24 @@ async function load() {
   if (!terms) { phase = 'done'; state('error', 'Not a payment request'); return; }
   show();
   if (!verified) { phase = 'done'; state('error', 'Do not pay: the signature does not verify'); return; }
+  if (doc.certificate) {
+    try {
+      const c = await checkCertificate(doc.certificate, doc.signer);
+      $('cert').dataset.ok = 'true';
+      text('cert', 'certified by fleet key ' + c.fleetKey.slice(0, 8) + '…' + c.fleetKey.slice(-8) +
+        ' until ' + c.expires + ' (trust it if that is your merchant\'s fleet key)');
+      if (c.merchantName) {
+        text('merchant', c.merchantName);
+        text('merchant-note', '(named by the fleet certificate)');
+      }
+    } catch (e) {
+      $('cert').dataset.ok = 'false';
+      text('cert', 'CERTIFICATE DOES NOT CHECK: ' + errText(e));
+      phase = 'done';
+      state('error', 'Do not pay: the fleet certificate does not check');
+      return;
+    }
+  }
   if (doc.status !== 'pending') {
     phase = 'done';
     state(doc.status === 'paid' ? 'paid' : 'expired', doc.status.toUpperCase());
