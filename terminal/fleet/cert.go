@@ -150,3 +150,24 @@ func (c Certificate) Check(terminal string, signer, merchant common.Address, now
 	}
 	return nil
 }
+
+// CertificateKey returns the fleet key a certificate names, unverified: for
+// a payer with no fleet key pinned, to open it with (which proves only that
+// the certificate is whole) and to show which fleet it claims.
+func CertificateKey(raw []byte) (ed25519.PublicKey, error) {
+	var env envelope
+	if err := strictjson.Decode(raw, &env); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCertificate, err)
+	}
+	var w struct {
+		FleetKey string `json:"fleetKey"`
+	}
+	if err := json.Unmarshal(env.Payload, &w); err != nil {
+		return nil, fmt.Errorf("%w: payload: %w", ErrCertificate, err)
+	}
+	key, err := hex.DecodeString(w.FleetKey)
+	if err != nil || len(key) != ed25519.PublicKeySize {
+		return nil, fmt.Errorf("%w: fleetKey %q is not an ed25519 key", ErrCertificate, w.FleetKey)
+	}
+	return key, nil
+}
