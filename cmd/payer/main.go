@@ -8,12 +8,17 @@
 //	      [-via http|scanner|nfc] [-scanner /dev/pts/N] [-nonce auto|N]
 //	      [-rpc http://127.0.0.1:8545] [-qr screen.png | -from-screen http://127.0.0.1:8081/sim/screen.png]
 //	      [-wrong underpaid|overpaid|wrong-chain|reused|wrong-recipient|expired-fee]
-//	      [-signer 0xTERMINAL] [-type legacy|2930|1559] [-fee-cap-gwei 50] [-tip-gwei 1]
+//	      [-signer 0xTERMINAL] [-fleet-key HEX] [-type legacy|2930|1559] [-fee-cap-gwei 50] [-tip-gwei 1]
 //	      [-state DIR] [-json]
 //
 // The payer refuses to pay (exit 1) when the document does not verify, when
 // -signer is given and another key signed it, when the QR code's URI is not
-// the document's, or when the request is expired or no longer pending.
+// the document's, or when the request is expired or no longer pending. A
+// request carrying a terminal certificate (the fleet's signature over the
+// terminal id, its signer, the merchant and an expiry; terminal/fleet) is
+// checked: against -fleet-key when given, which then requires one, else
+// against the key it names (whole, but not pinned); one that does not check
+// is refused.
 //
 // Nonces: -nonce auto asks -rpc for the payer's pending nonce; when the
 // chain cannot be reached (an offline demo) it uses a counter kept per payer

@@ -46,6 +46,12 @@ func pay(ctx context.Context, o *options, out *printer) (*result, error) {
 	out.line("request", "%s: %s to %s on chain %d%s, from %s, expires %s", doc.ID, res.Amount, res.Merchant,
 		doc.ChainID, memo, src, doc.ExpiresAt.Format(time.RFC3339))
 	out.line("signer", "%s", signerNote(o, signer))
+	note, err := checkCertificate(o, doc, signer, time.Now())
+	res.Certificate = note
+	out.line("fleet", "%s", note)
+	if err != nil {
+		return res, err
+	}
 	if err := checkRequest(o, doc, signer, time.Now()); err != nil {
 		return res, err
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -17,6 +19,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"showpos/terminal/fleet"
 	"showpos/terminal/request"
 	"showpos/tools/devchain/devkeys"
 )
@@ -36,6 +39,7 @@ type options struct {
 	fromScreen   string
 	wrong        string
 	signer       *common.Address
+	fleetKey     ed25519.PublicKey // -fleet-key: a terminal certificate it signed is required
 	txType       uint8
 	feeCap       *big.Int
 	tip          *big.Int
@@ -72,6 +76,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.fromScreen, "from-screen", "", "read the request by decoding the QR code at this image URL (the simulator's /sim/screen.png)")
 	fs.StringVar(&o.wrong, "wrong", "", "send a payment the terminal must refuse: underpaid|overpaid|wrong-chain|reused|wrong-recipient|expired-fee")
 	signer := fs.String("signer", "", "the terminal address the request must be signed by")
+	fleetKey := fs.String("fleet-key", "", "the merchant fleet's ed25519 public key (64 hex digits): the request must carry a terminal certificate it signed for this terminal, signer and merchant")
 	txType := fs.String("type", "1559", "transaction type: legacy, 2930 or 1559")
 	feeCap := fs.Uint64("fee-cap-gwei", 50, "maxFeePerGas (gasPrice for legacy and 2930), gwei")
 	tip := fs.Uint64("tip-gwei", 1, "maxPriorityFeePerGas, gwei")
@@ -145,6 +150,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 			return nil, usagef("-nonce %q: want auto or a number", o.nonce)
 		}
 	}
+	if *fleetKey != "" {
+		k, err := hex.DecodeString(*fleetKey)
+		if err != nil || len(k) != ed25519.PublicKeySize {
+			return nil, usagef("-fleet-key %q: want 64 hex digits (the fleet's [fleet] public_key)", *fleetKey)
+		}
+		o.fleetKey = k
+	}
 	if *signer != "" {
 		if !common.IsHexAddress(*signer) {
 			return nil, usagef("-signer %q is not an address", *signer)
@@ -182,6 +194,7 @@ type result struct {
 	Source       string          `json:"source,omitempty"` // api, qr-file or screen
 	Signer       string          `json:"signer,omitempty"`
 	SignerPinned bool            `json:"signerPinned"`
+	Certificate  string          `json:"certificate,omitempty"` // what the terminal certificate check found
 	From         string          `json:"from,omitempty"`
 	Nonce        *uint64         `json:"nonce,omitempty"`
 	NonceSource  string          `json:"nonceSource,omitempty"` // chain, counter or flag
@@ -258,6 +271,41 @@ func signerNote(o *options, signer common.Address) string {
 		return signer.Hex() + " (DOES NOT match -signer " + o.signer.Hex() + ")"
 	}
 	return signer.Hex() + " (not pinned: pass -signer to check it is your terminal)"
+}
+
+// checkCertificate checks the request's terminal certificate: against
+// -fleet-key when given (then one is required), else against the key it
+// names, which shows only that it is whole. A certificate that does not
+// check is refused either way: the terminal should not serve one.
+func checkCertificate(o *options, d *request.Document, signer common.Address, now time.Time) (string, error) {
+	key := o.fleetKey
+	switch {
+	case len(d.Certificate) == 0 && key != nil:
+		return "none", fmt.Errorf("refusing to pay: request %s carries no terminal certificate, and -fleet-key asks for one", d.ID)
+	case len(d.Certificate) == 0:
+		return "none (pass -fleet-key to require one)", nil
+	case key == nil:
+		k, err := fleet.CertificateKey(d.Certificate)
+		if err != nil {
+			return "invalid", fmt.Errorf("refusing to pay: %w", err)
+		}
+		key = k
+	}
+	c, err := fleet.OpenCertificate(d.Certificate, key)
+	if err == nil {
+		err = c.Check(d.TerminalID, signer, d.Merchant, now)
+	}
+	if err != nil {
+		return "invalid", fmt.Errorf("refusing to pay: %w", err)
+	}
+	note := fmt.Sprintf("fleet key %s vouches for terminal %s until %s", hex.EncodeToString(key), c.Terminal, c.Expires.Format(time.RFC3339))
+	if c.MerchantName != "" {
+		note += fmt.Sprintf(" (merchant %q)", c.MerchantName)
+	}
+	if o.fleetKey != nil {
+		return note + " (matches -fleet-key)", nil
+	}
+	return note + " (not pinned: pass -fleet-key to check it is your merchant's fleet)", nil
 }
 
 // checkRequest refuses a verified document a careful payer would not pay.

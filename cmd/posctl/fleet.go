@@ -10,24 +10,28 @@ import (
 	"os"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"showpos/terminal/config"
 	"showpos/terminal/fleet"
 )
 
-// fleetLocal runs the fleet commands that need no terminal: "keygen" and
-// "sign". args are what follows "fleet".
+// fleetLocal runs the fleet commands that need no terminal: "keygen",
+// "sign" and "certify". args are what follows "fleet".
 //
 //	posctl fleet keygen -o FILE
 //	posctl fleet sign -key FILE -version N [-expires RFC3339 | -ttl DURATION] [-terminal ID]... [-group G]... CONFIG.toml
 func fleetLocal(args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usageErr("fleet needs a command: keygen or sign")
+		return usageErr("fleet needs a command: keygen, sign or certify")
 	}
 	switch args[0] {
 	case "keygen":
 		return fleetKeygen(args[1:], stdout)
 	case "sign":
 		return fleetSign(args[1:], stdout, time.Now())
+	case "certify":
+		return fleetCertify(args[1:], stdout, time.Now())
 	}
 	return usageErr("unknown fleet command %q", args[0])
 }
@@ -112,6 +116,60 @@ func fleetSign(args []string, stdout io.Writer, now time.Time) error {
 		Version: *version, Issued: issued, Expires: exp,
 		Targets: fleet.Targets{Terminals: terminals, Groups: groups},
 		Config:  string(frag),
+	})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "%s\n", raw)
+	return err
+}
+
+// fleetCertify prints a terminal certificate: the fleet key's word that
+// -signer (the address posd logs as signer) signs the requests of terminal
+// -terminal paying -merchant, until the expiry. Put it in that terminal's
+// terminal.certificate (its file, or a bundle).
+//
+//	posctl fleet certify -key FILE -terminal ID -signer 0x… -merchant 0x… [-name NAME] [-expires RFC3339 | -ttl DURATION]
+func fleetCertify(args []string, stdout io.Writer, now time.Time) error {
+	fs := flag.NewFlagSet("fleet certify", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	keyPath := fs.String("key", "", "fleet private key file")
+	terminal := fs.String("terminal", "", "terminal id")
+	signer := fs.String("signer", "", "the terminal's signing address (posd logs it at start)")
+	merchant := fs.String("merchant", "", "the merchant address it pays")
+	name := fs.String("name", "", "the merchant's name, as payers should see it (optional)")
+	expires := fs.String("expires", "", "expiry, RFC 3339")
+	ttl := fs.Duration("ttl", 365*24*time.Hour, "expiry from now (instead of -expires)")
+	if err := fs.Parse(args); err != nil {
+		return usageErr("fleet certify: %v", err)
+	}
+	ttlSet := false
+	fs.Visit(func(f *flag.Flag) { ttlSet = ttlSet || f.Name == "ttl" })
+	switch {
+	case *keyPath == "" || *terminal == "" || fs.NArg() != 0:
+		return usageErr("fleet certify needs -key FILE, -terminal ID, -signer 0x… and -merchant 0x…")
+	case !common.IsHexAddress(*signer) || !common.IsHexAddress(*merchant):
+		return usageErr("fleet certify: -signer and -merchant must be addresses (0x and 40 hex digits)")
+	case *expires != "" && ttlSet:
+		return usageErr("fleet certify takes -expires or -ttl, not both")
+	case *ttl <= 0:
+		return usageErr("fleet certify: -ttl must be positive")
+	}
+	exp := now.UTC().Truncate(time.Second).Add(*ttl)
+	if *expires != "" {
+		t, err := time.Parse(time.RFC3339, *expires)
+		if err != nil {
+			return usageErr("fleet certify: -expires: %v", err)
+		}
+		exp = t
+	}
+	priv, err := fleet.ReadPrivateKey(*keyPath)
+	if err != nil {
+		return err
+	}
+	raw, err := fleet.Certify(priv, fleet.Certificate{
+		Terminal: *terminal, Signer: common.HexToAddress(*signer), Merchant: common.HexToAddress(*merchant),
+		MerchantName: *name, Expires: exp,
 	})
 	if err != nil {
 		return err

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"showpos/terminal/fleet"
 )
 
@@ -123,6 +125,38 @@ func TestFleetLocalUsage(t *testing.T) {
 		var ee *exitError
 		if err := fleetLocal(args, &bytes.Buffer{}); !errors.As(err, &ee) || ee.code != 2 {
 			t.Errorf("fleet %q = %v, want a usage error", args, err)
+		}
+	}
+}
+
+// fleet certify prints a certificate that opens under the printed fleet
+// key and vouches for exactly the terminal, signer and merchant given.
+func TestFleetCertify(t *testing.T) {
+	keyFile, pub := runKeygen(t)
+	var out bytes.Buffer
+	signer, merchant := "0x00000000000000000000000000000000000000A1", "0x00000000000000000000000000000000000bEEF1"
+	if err := fleetLocal([]string{"certify", "-key", keyFile, "-terminal", "till-01", "-signer", signer,
+		"-merchant", merchant, "-name", "Night Cafe", "-ttl", "720h"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	c, err := fleet.OpenCertificate(bytes.TrimSpace(out.Bytes()), pub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check("till-01", common.HexToAddress(signer), common.HexToAddress(merchant), time.Now()); err != nil {
+		t.Error(err)
+	}
+	if c.MerchantName != "Night Cafe" || c.Expires.Before(time.Now().Add(719*time.Hour)) {
+		t.Errorf("certificate %+v", c)
+	}
+	for _, args := range [][]string{
+		{"certify", "-key", keyFile, "-signer", signer, "-merchant", merchant},
+		{"certify", "-key", keyFile, "-terminal", "t", "-signer", "0x12", "-merchant", merchant},
+		{"certify", "-key", keyFile, "-terminal", "t", "-signer", signer, "-merchant", merchant, "-ttl", "1h", "-expires", "2030-01-01T00:00:00Z"},
+	} {
+		var ee *exitError
+		if err := fleetLocal(args, &bytes.Buffer{}); !errors.As(err, &ee) || ee.code != 2 {
+			t.Errorf("%v: %v, want a usage error", args, err)
 		}
 	}
 }

@@ -162,7 +162,7 @@ func run(args []string, stdout io.Writer) error {
 	if len(rest) == 0 {
 		return usageErr("no command")
 	}
-	if rest[0] == "fleet" && len(rest) >= 2 && (rest[1] == "keygen" || rest[1] == "sign") {
+	if rest[0] == "fleet" && len(rest) >= 2 && (rest[1] == "keygen" || rest[1] == "sign" || rest[1] == "certify") {
 		return fleetLocal(rest[1:], stdout)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -31,6 +31,7 @@ import (
 	"showpos/terminal/fleet"
 	"showpos/terminal/httpapi"
 	"showpos/terminal/nfcpay"
+	"showpos/terminal/payerpage"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
 	"showpos/terminal/sdnotify"
@@ -422,6 +423,10 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 	network.srv = httpapi.NewServer(tel.Middleware("network", httpapi.Network(httpapi.NetworkOptions{
 		Till: d.till, Register: d.till, Status: d.status, Fleet: fleetPush{d.mgr},
 		Verifier: &auth.Verifier{Store: d.store}, Logger: d.log.With("part", "network-api"),
+		PayerPage: payerpage.Handler(payerpage.Options{
+			MerchantName: func() string { return d.till.Config().Terminal.MerchantName },
+			Logger:       d.log.With("part", "payer-page"),
+		}),
 	})), d.log)
 	if network.tls {
 		cert, err := tls.LoadX509KeyPair(cfg.API.TLSCert, cfg.API.TLSKey)

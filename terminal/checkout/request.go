@@ -2,6 +2,7 @@ package checkout
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -84,6 +85,7 @@ func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (
 	s.log.Info("payment request created", "request", r.ID, "asset", a.Symbol,
 		"amount", asset.FormatAmount(r.Amount, a.Decimals), "keyed", asset.FormatAmount(units, a.Decimals), "expires", r.ExpiresAt)
 	doc.Status = string(store.RequestPending)
+	doc.Certificate = certificate(cfg)
 	if s.onRequest != nil {
 		s.onRequest(doc)
 	}
@@ -160,6 +162,16 @@ func ShownAmount(amount *big.Int, decimals uint8) string {
 	return asset.FormatAmount(cut, decimals)
 }
 
+// certificate is the fleet's certificate the config holds, served with
+// every document (a renewed one with old requests too: it vouches for the
+// key, not for one request).
+func certificate(cfg *config.Config) json.RawMessage {
+	if cfg.Terminal.Certificate == "" {
+		return nil
+	}
+	return json.RawMessage(cfg.Terminal.Certificate)
+}
+
 func requestURL(cfg *config.Config, id string) string {
 	return cfg.Terminal.PublicURL + RequestPath + "?id=" + id
 }
@@ -211,6 +223,7 @@ func (s *Service) document(rec store.Request) (*request.Document, error) {
 		return nil, err
 	}
 	doc.Status = string(rec.StatusAt(s.clock.Now()))
+	doc.Certificate = certificate(s.Config())
 	if rec.PaidTx != (common.Hash{}) {
 		doc.PaidTx = rec.PaidTx.Hex()
 	}

@@ -7,8 +7,10 @@
 package config
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/big"
@@ -109,6 +111,9 @@ type Terminal struct {
 	// PublicURL is the base URL at which payer phones reach the payer API;
 	// it goes into every payment request so payer apps can fetch it.
 	PublicURL string
+	// Certificate is the fleet's terminal certificate (fleet.Certify's
+	// JSON, compacted), served with every request; "" for none.
+	Certificate string
 }
 
 // API is the [api] table.
@@ -272,6 +277,7 @@ type file struct {
 		SealKey      string        `toml:"seal_key"`
 		RequestTTL   time.Duration `toml:"request_ttl"`
 		PublicURL    string        `toml:"public_url"`
+		Certificate  string        `toml:"certificate"`
 	} `toml:"terminal"`
 	API struct {
 		Listen         string `toml:"listen"`
@@ -471,6 +477,15 @@ func (f *file) check() (*Config, error) {
 	// every QR code and is capped by the request document.
 	if n := len(c.Terminal.PublicURL) + len("/api/showpos/getPaymentRequest?id=") + 32; n > request.MaxURLLength {
 		return nil, invalid("terminal.public_url is too long: request URLs would be %d bytes, at most %d", n, request.MaxURLLength)
+	}
+	// The certificate goes into every request document as JSON: it must be
+	// one JSON object (its signature the payer checks, not the terminal).
+	if cert := strings.TrimSpace(f.Terminal.Certificate); cert != "" {
+		var buf bytes.Buffer
+		if err := json.Compact(&buf, []byte(cert)); err != nil || buf.Len() == 0 || buf.Bytes()[0] != '{' || buf.Len() > 4<<10 {
+			return nil, invalid("terminal.certificate is not a certificate (one JSON object of at most 4 KiB, as posctl fleet certify prints)")
+		}
+		c.Terminal.Certificate = buf.String()
 	}
 	if c.ChainID == 0 {
 		return nil, invalid("chain.id is required")

@@ -21,6 +21,7 @@ import (
 var liveKeys = []string{
 	"terminal.merchant_name",
 	"terminal.request_ttl",
+	"terminal.certificate",
 	"texts.welcome",
 	"merchant.address",
 	"payments",
@@ -205,6 +206,7 @@ var fields = []field{
 	leaf("terminal.seal_key", func(c *Config) *string { return &c.Terminal.SealKey }),
 	leaf("terminal.request_ttl", func(c *Config) *time.Duration { return &c.Terminal.RequestTTL }),
 	leaf("terminal.public_url", func(c *Config) *string { return &c.Terminal.PublicURL }),
+	leaf("terminal.certificate", func(c *Config) *string { return &c.Terminal.Certificate }),
 	leaf("api.listen", func(c *Config) *string { return &c.API.Listen }),
 	leaf("api.operator_socket", func(c *Config) *string { return &c.API.OperatorSocket }),
 	leaf("api.tls_cert", func(c *Config) *string { return &c.API.TLSCert }),

@@ -7,8 +7,14 @@
 // A terminal trusts one ed25519 key, pinned at provisioning in its local
 // file ([fleet] public_key, 64 hex digits). A terminal without one takes no
 // bundles. A bundle may set only the live keys (see config.Overlay):
-// merchant.address, terminal.merchant_name, terminal.request_ttl, [texts],
+// merchant.address, terminal.merchant_name, terminal.request_ttl,
+// terminal.certificate, [texts],
 // [payments], [[assets]] and chain.rpc; they change without a restart.
+//
+// The same key also signs terminal certificates (Certify, OpenCertificate):
+// its word, for payers, that a terminal's request-signing key belongs to
+// the fleet's merchant. A certificate's payload carries a "kind" that no
+// bundle payload may have, so one cannot be taken for the other.
 //
 // # Wire format
 //

@@ -3,10 +3,13 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"showpos/device/clock"
 	"showpos/terminal/auth"
+	"showpos/terminal/checkout"
 	"showpos/terminal/store"
 )
 
@@ -30,6 +33,11 @@ type NetworkOptions struct {
 	// Location is the terminal's time zone for totals days; nil means
 	// time.Local.
 	Location *time.Location
+	// PayerPage, when set, serves the payer page under /pay/
+	// (terminal/payerpage), and a browser opening a request's URL (the
+	// getPaymentRequest link in its QR, Accept: text/html) is sent there
+	// (303). Nil: no page, and the request URL answers JSON to everyone.
+	PayerPage http.Handler
 }
 
 // Network returns the handler of the network listener (api.listen): the
@@ -37,6 +45,7 @@ type NetworkOptions struct {
 // terminal/auth) by a client whose role may make it:
 //
 //	GET  /api/showpos/…             the payer API (Payer), unauthenticated
+//	GET  /pay/…                     the payer page (PayerPage), unauthenticated
 //	POST /v1/requests               register   (the same handlers as the operator socket's)
 //	GET  /v1/requests/current       register
 //	GET  /v1/requests/{id}          register
@@ -74,7 +83,12 @@ func Network(o NetworkOptions) http.Handler {
 		v.MaxBody = MaxNetworkBody
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/api/showpos/", payerAPI(o.Till, a.log, a.qrs))
+	payer := payerAPI(o.Till, a.log, a.qrs)
+	mux.Handle("/api/showpos/", payer)
+	if o.PayerPage != nil {
+		mux.Handle("/pay/", o.PayerPage)
+		mux.Handle("GET "+checkout.RequestPath, toPage(payer))
+	}
 	for _, rt := range a.registerRoutes() {
 		mux.Handle(rt.pattern, v.Require(rt.h, store.RoleRegister))
 	}
@@ -82,4 +96,23 @@ func Network(o NetworkOptions) http.Handler {
 	mux.Handle("POST /v1/fleet/bundle", v.Require(http.HandlerFunc(a.pushBundle), store.RoleFleet))
 	mux.HandleFunc("/", notFound)
 	return mux
+}
+
+// toPage sends a browser that opens a request's URL (it asks for HTML
+// first, as a navigation does) to the payer page of that request; every
+// other client (a wallet, an app, curl) gets the JSON from api as before.
+func toPage(api http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Vary", "Accept")
+		if !strings.Contains(r.Header.Get("Accept"), "text/html") {
+			api.ServeHTTP(w, r)
+			return
+		}
+		id := r.URL.Query().Get("id")
+		if len(id) > maxIDLen {
+			writeCoded(w, http.StatusBadRequest, codeBadRequest, "id is too long")
+			return
+		}
+		http.Redirect(w, r, "/pay/"+url.PathEscape(id), http.StatusSeeOther)
+	})
 }

@@ -56,6 +56,10 @@ type Document struct {
 	TypedData     apitypes.TypedData // exactly what the terminal signed
 	Signature     []byte             // 65 bytes, v = 27/28
 	Signer        common.Address     // the terminal's address: whose key made Signature (Verify checks it)
+	// Certificate is the fleet's terminal certificate (one JSON object, see
+	// terminal/fleet), when the terminal has one; not signed by the
+	// terminal: it carries the fleet's own signature, which the payer checks.
+	Certificate json.RawMessage
 }
 
 // NewDocument assembles the document for r. It recovers the signer from sig,
@@ -279,24 +283,25 @@ func checkURL(s string) error {
 // The JSON form. Field names are camelCase and stable; integers that can
 // exceed 2^53 are decimal strings; times are RFC 3339 UTC; addresses EIP-55.
 type wireDocument struct {
-	ID            string        `json:"id"`
-	TerminalID    string        `json:"terminalId"`
-	Merchant      string        `json:"merchant"`
-	ChainID       uint64        `json:"chainId"`
-	Asset         wireAsset     `json:"asset"`
-	Amount        string        `json:"amount"`
-	AmountDisplay string        `json:"amountDisplay"`
-	Memo          string        `json:"memo"`
-	CreatedAt     string        `json:"createdAt"`
-	ExpiresAt     string        `json:"expiresAt"`
-	Status        string        `json:"status,omitempty"`
-	PaidTx        string        `json:"paidTx,omitempty"`
-	URI           string        `json:"uri"`
-	RequestURL    string        `json:"requestUrl"`
-	BroadcastURL  string        `json:"broadcastUrl"`
-	TypedData     wireTypedData `json:"typedData"`
-	Signature     string        `json:"signature"`
-	Signer        string        `json:"signer"`
+	ID            string          `json:"id"`
+	TerminalID    string          `json:"terminalId"`
+	Merchant      string          `json:"merchant"`
+	ChainID       uint64          `json:"chainId"`
+	Asset         wireAsset       `json:"asset"`
+	Amount        string          `json:"amount"`
+	AmountDisplay string          `json:"amountDisplay"`
+	Memo          string          `json:"memo"`
+	CreatedAt     string          `json:"createdAt"`
+	ExpiresAt     string          `json:"expiresAt"`
+	Status        string          `json:"status,omitempty"`
+	PaidTx        string          `json:"paidTx,omitempty"`
+	URI           string          `json:"uri"`
+	RequestURL    string          `json:"requestUrl"`
+	BroadcastURL  string          `json:"broadcastUrl"`
+	TypedData     wireTypedData   `json:"typedData"`
+	Signature     string          `json:"signature"`
+	Signer        string          `json:"signer"`
+	Certificate   json.RawMessage `json:"certificate,omitempty"`
 }
 
 type wireAsset struct {
@@ -374,6 +379,9 @@ func (d Document) MarshalJSON() ([]byte, error) {
 		Signature: hexutil.Encode(d.Signature),
 		Signer:    d.Signer.Hex(),
 	}
+	if len(d.Certificate) > 0 {
+		w.Certificate = d.Certificate
+	}
 	if d.Amount != nil {
 		w.Amount = d.Amount.String()
 	}
@@ -403,6 +411,9 @@ func (d *Document) UnmarshalJSON(b []byte) error {
 		Asset:         asset.Asset{Symbol: w.Asset.Symbol, Decimals: w.Asset.Decimals},
 		AmountDisplay: w.AmountDisplay, Status: w.Status, PaidTx: w.PaidTx,
 		URI: w.URI, RequestURL: w.RequestURL, BroadcastURL: w.BroadcastURL,
+	}
+	if len(w.Certificate) > 0 && string(w.Certificate) != "null" {
+		out.Certificate = bytes.Clone(w.Certificate)
 	}
 	var errs []error
 	check := func(name string, err error) {

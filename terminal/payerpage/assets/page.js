@@ -1,0 +1,349 @@
+// The payer page's script. It trusts nothing the terminal says about its
+// own signature: it hashes the request's EIP-712 typed data and recovers
+// the signer here, and shows and pays only the signed message's terms.
+// Every text goes on the page through textContent, never as markup.
+import * as secp from './vendor/secp256k1/index.js';
+import { digest, address, hexToBytes } from './eip712.js';
+
+const API = '/api/showpos/';
+const $ = (id) => document.getElementById(id);
+const text = (id, t) => { $(id).textContent = t; };
+
+const pathID = decodeURIComponent(location.pathname.replace(/^\/pay\/?/, ''));
+let doc = null;       // the request as served
+let terms = null;     // the signed terms: {id, merchant, token, asset, decimals, amount, memo, expiresAt, chainId}
+let verified = false; // the signature recovers to the request's signer
+let phase = 'loading';  // loading, ready, working, accepted, sent, paid, done
+const wallets = [];   // EIP-6963 announcements: {name, provider}
+let chosen = null;
+
+function state(s, headline, detail = '') {
+  $('state').dataset.state = s;
+  text('state', headline);
+  text('detail', detail);
+}
+
+function canPay() {
+  return phase === 'ready' && verified && terms && Date.now() < terms.expiresAt && doc.status === 'pending';
+}
+
+function refresh() { $('pay').disabled = !canPay(); }
+
+// formatUnits writes base units in whole units, exactly (no floats).
+function formatUnits(units, decimals) {
+  const s = units.toString().padStart(decimals + 1, '0');
+  const whole = s.slice(0, s.length - decimals);
+  const frac = s.slice(s.length - decimals).replace(/0+$/, '');
+  return frac ? whole + '.' + frac : whole;
+}
+
+function errText(e) {
+  if (e && typeof e === 'object') {
+    const code = e.code !== undefined ? ' (' + e.code + ')' : '';
+    return String(e.message || e) + code;
+  }
+  return String(e);
+}
+
+// signedTerms reads the terms from the signed typed data, the only source
+// the page shows or pays.
+function signedTerms(d) {
+  const td = d.typedData;
+  if (!td || td.primaryType !== 'PaymentRequest' || !td.domain || td.domain.name !== 'showpos') {
+    throw new Error('the request is not a showpos PaymentRequest');
+  }
+  const m = td.message;
+  return {
+    id: String(m.id),
+    merchant: String(m.merchant),
+    token: String(m.token),
+    asset: String(m.asset),
+    decimals: Number(m.decimals),
+    amount: BigInt(m.amount),
+    memo: String(m.memo),
+    expiresAt: Number(m.expiresAt) * 1000,
+    chainId: BigInt(td.domain.chainId),
+    terminal: String(m.terminalId),
+  };
+}
+
+function verify(d) {
+  const sig = hexToBytes(d.signature);
+  if (sig.length !== 65 || (sig[64] !== 27 && sig[64] !== 28)) throw new Error('signature is not 65 bytes with v 27 or 28');
+  const rec = new Uint8Array(65);
+  rec[0] = sig[64] - 27;
+  rec.set(sig.subarray(0, 64), 1);
+  const pub = secp.recoverPublicKey(rec, digest(d.typedData), { prehash: false, isCompressed: false });
+  return address(pub);
+}
+
+const CERT_KIND = 'showpos-terminal-certificate/1';
+
+function base64(s) {
+  const bin = atob(String(s));
+  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
+}
+
+// checkCertificate checks the fleet's terminal certificate (terminal/fleet):
+// ed25519 over the payload bytes by the fleet key it names, and that it
+// names this request's terminal, signer and merchant and has not expired.
+// It returns what it says; it throws what is wrong. Whether the fleet key
+// is the merchant's is the payer's to know: the page shows it.
+async function checkCertificate(cert, signer) {
+  const [ed, sha2] = await Promise.all([import('./vendor/ed25519/index.js'), import('./vendor/hashes/sha2.js')]);
+  ed.hashes.sha512 = sha2.sha512;
+  const payload = base64(cert.payload);
+  const sig = base64(cert.signature);
+  const c = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+  if (c.kind !== CERT_KIND) throw new Error('not a terminal certificate');
+  if (!/^[0-9a-f]{64}$/.test(String(c.fleetKey))) throw new Error('no fleet key');
+  if (!ed.verify(sig, payload, hexToBytes('0x' + c.fleetKey))) throw new Error('its signature does not verify');
+  if (c.terminal !== terms.terminal) throw new Error('it is for terminal ' + c.terminal + ', not ' + terms.terminal);
+  if (String(c.signer).toLowerCase() !== signer.toLowerCase()) throw new Error('it vouches for signer ' + c.signer + ', not ' + signer);
+  if (String(c.merchant).toLowerCase() !== terms.merchant.toLowerCase()) throw new Error('it names merchant ' + c.merchant + ', not ' + terms.merchant);
+  const exp = Date.parse(c.expires);
+  if (!(exp > Date.now())) throw new Error('it expired at ' + c.expires);
+  return c;
+}
+
+function show() {
+  text('amount', formatUnits(terms.amount, terms.decimals));
+  text('asset', terms.asset);
+  text('memo', terms.memo);
+  text('to', terms.merchant);
+  text('chain', 'chain id ' + terms.chainId.toString());
+  text('signer', doc.signer);
+  tick();
+}
+
+function tick() {
+  if (!terms) return;
+  const left = Math.max(0, Math.floor((terms.expiresAt - Date.now()) / 1000));
+  text('countdown', left > 0 ? Math.floor(left / 60) + ':' + String(left % 60).padStart(2, '0') : 'expired');
+  if (left === 0 && phase === 'ready') {
+    phase = 'done';
+    state('expired', 'EXPIRED', 'Ask the cashier for a new request.');
+  }
+  refresh();
+}
+
+async function getRequest(id) {
+  const r = await fetch(API + 'getPaymentRequest' + (id ? '?id=' + encodeURIComponent(id) : ''),
+    { headers: { Accept: 'application/json' }, cache: 'no-store' });
+  const body = await r.json();
+  if (!r.ok) {
+    const e = body && body.error ? body.error : { code: String(r.status), message: '' };
+    throw Object.assign(new Error(e.message), { code: e.code, refused: true });
+  }
+  return body;
+}
+
+async function load() {
+  try {
+    doc = await getRequest(pathID);
+  } catch (e) {
+    phase = 'done';
+    state('error', e.refused ? 'No request: ' + e.code : 'The terminal did not answer', errText(e));
+    return;
+  }
+  try {
+    terms = signedTerms(doc);
+    const signer = verify(doc);
+    verified = signer.toLowerCase() === String(doc.signer).toLowerCase() && terms.id === doc.id;
+    const sig = $('sig');
+    sig.dataset.ok = String(verified);
+    text('sig', verified ? 'verifies (EIP-712, checked on this phone)' : 'DOES NOT VERIFY: recovered ' + signer);
+  } catch (e) {
+    verified = false;
+    $('sig').dataset.ok = 'false';
+    text('sig', 'DOES NOT VERIFY: ' + errText(e));
+  }
+  if (!terms) { phase = 'done'; state('error', 'Not a payment request'); return; }
+  show();
+  if (!verified) { phase = 'done'; state('error', 'Do not pay: the signature does not verify'); return; }
+  if (doc.certificate) {
+    try {
+      const c = await checkCertificate(doc.certificate, doc.signer);
+      $('cert').dataset.ok = 'true';
+      text('cert', 'certified by fleet key ' + c.fleetKey.slice(0, 8) + '…' + c.fleetKey.slice(-8) +
+        ' until ' + c.expires + ' (trust it if that is your merchant\'s fleet key)');
+      if (c.merchantName) {
+        text('merchant', c.merchantName);
+        text('merchant-note', '(named by the fleet certificate)');
+      }
+    } catch (e) {
+      $('cert').dataset.ok = 'false';
+      text('cert', 'CERTIFICATE DOES NOT CHECK: ' + errText(e));
+      phase = 'done';
+      state('error', 'Do not pay: the fleet certificate does not check');
+      return;
+    }
+  }
+  if (doc.status !== 'pending') {
+    phase = 'done';
+    state(doc.status === 'paid' ? 'paid' : 'expired', doc.status.toUpperCase());
+    return;
+  }
+  phase = 'ready';
+  state('ready', 'Ready to pay');
+  refresh();
+}
+
+// Wallets: EIP-6963 announcements, else window.ethereum (EIP-1193).
+window.addEventListener('eip6963:announceProvider', (ev) => {
+  const d = ev.detail;
+  if (!d || !d.provider || typeof d.provider.request !== 'function') return;
+  if (wallets.some((w) => w.provider === d.provider)) return;
+  wallets.push({ name: String((d.info && d.info.name) || 'Wallet'), provider: d.provider });
+  renderWallets();
+});
+
+function renderWallets() {
+  const box = $('wallets');
+  box.replaceChildren();
+  if (wallets.length < 2) return;
+  for (const w of wallets) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = (w === chosen ? '✓ ' : '') + w.name;
+    b.addEventListener('click', () => { chosen = w; renderWallets(); });
+    box.append(b);
+  }
+}
+
+function provider() {
+  if (chosen) return chosen.provider;
+  if (wallets.length > 0) return wallets[0].provider;
+  return window.ethereum && typeof window.ethereum.request === 'function' ? window.ethereum : null;
+}
+
+// unsupported reports a wallet's "I do not offer this method" (EIP-1193
+// 4200, JSON-RPC -32601 method not found, EIP-1474 -32004).
+function unsupported(e) {
+  return !!e && (e.code === 4200 || e.code === -32601 || e.code === -32004 ||
+    /not supported|unsupported|does not exist|not found|not available/i.test(String(e.message)));
+}
+
+function word(n) { return n.toString(16).padStart(64, '0'); }
+
+function transaction(from) {
+  const chainId = '0x' + terms.chainId.toString(16);
+  if (/^0x0{40}$/i.test(terms.token)) {
+    return { from, to: terms.merchant, value: '0x' + terms.amount.toString(16), gas: '0x5208', chainId };
+  }
+  const data = '0xa9059cbb' + word(BigInt(terms.merchant)) + word(terms.amount);
+  return { from, to: terms.token, value: '0x0', data, gas: '0xfde8', chainId };
+}
+
+async function pay() {
+  if (!canPay()) return;
+  const p = provider();
+  if (!p) {
+    state('error', 'No wallet found', 'Open this page in your wallet app\'s browser.');
+    return;
+  }
+  phase = 'working';
+  refresh();
+  try {
+    state('working', 'Connecting to your wallet…');
+    const accounts = await p.request({ method: 'eth_requestAccounts' });
+    const from = accounts[0];
+    const chainId = '0x' + terms.chainId.toString(16);
+    state('working', 'Switching your wallet to chain ' + terms.chainId.toString() + '…');
+    try {
+      await p.request({ method: 'wallet_switchEthereumChain', params: [{ chainId }] });
+    } catch (e) {
+      if (!unsupported(e)) throw e;
+      const now = await p.request({ method: 'eth_chainId' });
+      if (BigInt(now) !== terms.chainId) throw new Error('your wallet is on chain ' + BigInt(now) + ', the request is for ' + terms.chainId);
+    }
+    const tx = transaction(from);
+    state('working', 'Confirm the payment in your wallet…');
+    let signed = null;
+    try {
+      signed = await p.request({ method: 'eth_signTransaction', params: [tx] });
+    } catch (e) {
+      if (!unsupported(e)) throw e;
+    }
+    if (signed) {
+      await handOver(typeof signed === 'string' ? signed : signed.raw);
+      return;
+    }
+    state('working', 'Confirm the payment in your wallet…', 'Your wallet sends it to the network itself.');
+    const hash = await p.request({ method: 'eth_sendTransaction', params: [tx] });
+    phase = 'sent';
+    state('sent', 'SENT: waiting for the terminal to see it', 'Transaction ' + String(hash));
+    follow(() => requestPaid());
+  } catch (e) {
+    phase = 'ready';
+    if (e && e.code === 4001) {
+      state('declined', 'You declined in your wallet', 'Nothing was paid. Press Pay to try again.');
+    } else {
+      state('error', 'Your wallet could not pay', errText(e));
+    }
+    refresh();
+  }
+}
+
+async function broadcast(body) {
+  const r = await fetch(API + 'broadcastTx', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body, cache: 'no-store',
+  });
+  return { status: r.status, body: await r.json() };
+}
+
+async function handOver(raw) {
+  const body = JSON.stringify({ requestId: doc.id, rawTx: raw });
+  state('working', 'Handing your payment to the terminal…');
+  const a = await broadcast(body);
+  if (a.status !== 200 && a.status !== 202) {
+    const e = a.body.error || {};
+    phase = 'ready';
+    state('rejected', 'REJECTED: ' + String(e.code), String(e.message || ''));
+    refresh();
+    return;
+  }
+  phase = 'accepted';
+  state('accepted', 'ACCEPTED', 'The terminal has your payment (' + String(a.body.txHash) + '); it settles on chain.');
+  follow(async () => {
+    const now = await broadcast(body);
+    const s = now.body.status;
+    if (s === 'confirmed' || s === 'final') {
+      phase = 'paid';
+      state('paid', 'PAID', 'Transaction ' + String(now.body.txHash));
+      return true;
+    }
+    if (s === 'failed') {
+      phase = 'done';
+      state('rejected', 'FAILED on chain', 'Ask the cashier.');
+      return true;
+    }
+    return false;
+  });
+}
+
+async function requestPaid() {
+  const d = await getRequest(doc.id);
+  if (d.status === 'paid') {
+    phase = 'paid';
+    state('paid', 'PAID', d.paidTx ? 'Transaction ' + String(d.paidTx) : '');
+    return true;
+  }
+  return false;
+}
+
+// follow asks step every second until it says done; a failed ask (the
+// terminal briefly out of reach) is asked again.
+function follow(step) {
+  const again = () => setTimeout(async () => {
+    let done = false;
+    try { done = await step(); } catch (e) { /* asked again */ }
+    if (!done) again();
+  }, 1000);
+  again();
+}
+
+$('pay').addEventListener('click', pay);
+window.dispatchEvent(new Event('eip6963:requestProvider'));
+setInterval(tick, 1000);
+load();

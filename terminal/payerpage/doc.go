@@ -1,0 +1,36 @@
+// Package payerpage serves the payer page: the web page a wallet's in-app
+// browser opens at /pay/{id} (or /pay/ for the request on screen) to pay
+// a request with any EIP-1193 wallet.
+//
+// The page is self-contained: its HTML, style and script are embedded here,
+// with the pinned, vendored builds of @noble/secp256k1, @noble/ed25519 and
+// five files of @noble/hashes (under assets/vendor, byte for byte as npm
+// ships them; versions and licenses in assets/vendor/VENDOR.md, a test
+// compares them with tools/js/node_modules). It loads nothing from
+// anywhere but the terminal, and every answer carries a
+// Content-Security-Policy that forbids anything else, so it works with the
+// terminal cut off from the internet and no third party can put script on
+// it.
+//
+// What the page promises the payer, all checked in the page's own script
+// (the payer must not take the terminal's word for its own signature):
+// it reads the request from the payer API, hashes its EIP-712 typed data
+// and recovers the signer with secp256k1, and shows whether that is the
+// request's signer; amount, asset, merchant address, memo and expiry it
+// shows and pays are those of the signed message, never the unsigned JSON
+// beside it. Every text goes on the page as text (textContent), never as
+// markup. The merchant's display name is not signed: the handler renders
+// it, escaped, from the terminal's config, and the page says so.
+//
+// Paying: the wallet is found through EIP-6963 (announceProvider) or
+// window.ethereum (EIP-1193), switched to the request's chain
+// (wallet_switchEthereumChain), then asked to eth_signTransaction; the raw
+// transaction goes to the payer API's broadcastTx, so a payment works with
+// the terminal offline. A wallet without eth_signTransaction (most: the
+// method is unsupported, 4200 or -32601) is asked to eth_sendTransaction
+// instead and broadcasts itself; the terminal's chain watcher sees the
+// transfer. The page then follows the payment (broadcastTx again, which
+// answers the payment's state) or the request (getPaymentRequest) until
+// PAID, or shows REJECTED with the terminal's code and message. A wallet
+// prompt the payer declines (4001) is said plainly and Pay works again.
+package payerpage
