@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
 	"image"
 	"image/png"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -20,10 +22,13 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"showpos/terminal/config/configtest"
 	"showpos/terminal/screen"
+	"showpos/tools/devchain"
 	"showpos/tools/qrread"
 )
 
@@ -76,6 +81,8 @@ rpc = [%q]
 probe_every = "200ms"
 [broadcast]
 poll = "50ms"
+[watch]
+poll = "100ms"
 [payments]
 min_fee_cap_wei = "1000000000"
 [board.display]
@@ -118,6 +125,26 @@ listen = "127.0.0.1:0"
 		t.Fatalf("pay over HTTP: exit %d, %+v", code, res)
 	}
 	waitConfirmed(t, op, rpc, res.TxHash)
+
+	// A wallet that sends the transfer itself (-via chain): the terminal is
+	// handed nothing, its watcher sees the transfer on chain and the
+	// request is paid. The same request paid again, as a wallet would pay a
+	// request it paid before, is money that paid nothing: unmatched, listed
+	// apart, never lost.
+	doc = newRequest(t, op, `{"amount":"0.02"}`)
+	id := doc["id"].(string)
+	code, out, _ = runPayer(t, append(base, "-id", id, "-payer", "2", "-via", "chain", "-json")...)
+	res = result{}
+	if code != exitOK || json.Unmarshal([]byte(out), &res) != nil || res.Block == nil {
+		t.Fatalf("pay -via chain: exit %d, %s", code, out)
+	}
+	waitListed(t, op, "http://posd/v1/payments?state=confirmed", res.TxHash, `"source":"chain"`)
+	if body := string(getBody(t, http.DefaultClient, terminal+"/api/showpos/getPaymentRequest?id="+id)); !strings.Contains(body, `"status":"paid"`) ||
+		!strings.Contains(body, res.TxHash) {
+		t.Fatalf("request after a transfer on chain: %s", body)
+	}
+	again := sendValue(t, rpc, devchain.PayerKey(2), common.HexToAddress(doc["merchant"].(string)), doc["amount"].(string))
+	waitListed(t, op, "http://posd/v1/payments?state=unmatched", again.Hex(), `"source":"chain"`)
 
 	// Every -wrong variant draws its code. reused needs a fresh request of
 	// the same terms as the payment above.
@@ -380,4 +407,67 @@ func waitConfirmed(t *testing.T, op *http.Client, rpc, tx string) {
 	if err != nil || r.Status != 1 {
 		t.Fatalf("receipt of %s: %+v %v", tx, r, err)
 	}
+}
+
+// waitListed waits until url (an operator socket listing of payments)
+// lists tx, and checks that the listing has each of wants.
+func waitListed(t *testing.T, op *http.Client, url, tx string, wants ...string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		body := string(getBody(t, op, url))
+		if strings.Contains(body, tx) {
+			for _, w := range wants {
+				if !strings.Contains(body, w) {
+					t.Fatalf("%s lists %s without %s: %s", url, tx, w, body)
+				}
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not list %s: %s", url, tx, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// sendValue sends wei (a decimal string) from key to to on the chain at
+// rpc, as any wallet does, and waits until it is mined.
+func sendValue(t *testing.T, rpc string, key *ecdsa.PrivateKey, to common.Address, wei string) common.Hash {
+	t.Helper()
+	ctx := t.Context()
+	c, err := ethclient.Dial(rpc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	value, ok := new(big.Int).SetString(wei, 10)
+	if !ok {
+		t.Fatalf("amount %q", wei)
+	}
+	from := crypto.PubkeyToAddress(key.PublicKey)
+	nonce, err := c.PendingNonceAt(ctx, from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.ChainID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := types.SignNewTx(key, types.LatestSignerForChainID(id), &types.DynamicFeeTx{ChainID: id, Nonce: nonce,
+		GasTipCap: big.NewInt(1e9), GasFeeCap: big.NewInt(50e9), Gas: 21_000, To: &to, Value: value})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SendTransaction(ctx, tx); err != nil {
+		t.Fatal(err)
+	}
+	for range 200 {
+		if r, err := c.TransactionReceipt(ctx, tx.Hash()); err == nil && r.Status == types.ReceiptStatusSuccessful {
+			return tx.Hash()
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s not mined", tx.Hash().Hex())
+	return common.Hash{}
 }
