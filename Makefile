@@ -31,7 +31,7 @@ run: build
 	sleep 1; cat .run/devnet.txt; \
 	echo; \
 	echo "terminal   open http://127.0.0.1:8081/ : key an amount, press Enter"; \
-	echo "payer      $(BIN)/payer            (pays the request on screen; -via scanner|nfc, -wrong underpaid …)"; \
+	echo "payer      $(BIN)/payer            (pays the request on screen; -via scanner|nfc|chain, -wrong underpaid …)"; \
 	echo "operator   $(BIN)/posctl -socket .run/data/posd.sock queue"; \
 	echo "offline    kill -USR1 $$devnet     (cuts the chain's link; again restores it)"; \
 	echo; \
