@@ -60,16 +60,8 @@ func (c *Client) Heads(ctx context.Context, finalized bool) (Heads, error) {
 	}
 	out.Latest = *h
 	if finalized {
-		it := items[1]
-		switch ref, err := decodeHeader(it.res); {
-		case it.err != nil:
-			out.NoFinalized = it.err.Error()
-		case err != nil:
-			return Heads{}, fmt.Errorf("%w: eth_getBlockByNumber finalized: %v", ErrBadAnswer, err)
-		case ref == nil:
-			out.NoFinalized = "the node has no finalized block"
-		default:
-			out.Finalized = ref
+		if out.Finalized, out.NoFinalized, err = finalizedFrom(items[1]); err != nil {
+			return Heads{}, err
 		}
 	}
 	return out, nil

@@ -145,20 +145,28 @@ func (c *Client) Canonical(ctx context.Context, numbers []uint64) (Canonical, er
 		}
 		out.Headers[i] = ref
 	}
-	{
-		it := items[len(numbers)+1]
-		switch ref, err := decodeHeader(it.res); {
-		case it.err != nil:
-			out.NoFinalized = it.err.Error()
-		case err != nil:
-			return Canonical{}, fmt.Errorf("%w: eth_getBlockByNumber finalized: %v", ErrBadAnswer, err)
-		case ref == nil:
-			out.NoFinalized = "the node has no finalized block"
-		default:
-			out.Finalized = ref
-		}
+	fin, no, err := finalizedFrom(items[len(numbers)+1])
+	if err != nil {
+		return Canonical{}, err
 	}
+	out.Finalized, out.NoFinalized = fin, no
 	return out, nil
+}
+
+// finalizedFrom reads the answer to eth_getBlockByNumber("finalized"): the
+// block, or why the node has none (an error answer, or null), or an error
+// for an answer that is not a block.
+func finalizedFrom(it *item) (*BlockRef, string, error) {
+	ref, err := decodeHeader(it.res)
+	switch {
+	case it.err != nil:
+		return nil, it.err.Error(), nil
+	case err != nil:
+		return nil, "", fmt.Errorf("%w: eth_getBlockByNumber finalized: %v", ErrBadAnswer, err)
+	case ref == nil:
+		return nil, "the node has no finalized block", nil
+	}
+	return ref, "", nil
 }
 
 // decodeHeader reads a block's number and hash; nil for null.
