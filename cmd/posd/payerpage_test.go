@@ -353,10 +353,9 @@ func TestPayerPageSignedHandover(t *testing.T) {
 
 // A wallet without eth_signTransaction (as most are) sends the transfer
 // itself through the window.ethereum provider: the transaction is mined on
-// the dev chain, and the page says SENT and keeps following the request.
-// (It turns PAID when the terminal's chain watcher sees the transfer; the
-// watcher is another part of issue 14, so this test asserts what holds
-// without it: mined, and the page waiting.)
+// the dev chain, the page says SENT and follows the request, and the
+// terminal's chain watcher sees the transfer: the request is paid by it
+// and the page says PAID once it is confirmed.
 func TestPayerPageWalletSends(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole daemon with a dev chain and a browser")
@@ -406,7 +405,11 @@ func TestPayerPageWalletSends(t *testing.T) {
 	if want := `["eth_requestAccounts","wallet_switchEthereumChain","eth_signTransaction","eth_sendTransaction"]`; calls != want {
 		t.Errorf("wallet calls %s, want %s", calls, want)
 	}
-	b.waitState("SENT") // still following the request
+	b.waitState("PAID")
+	got := fetchRequest(t, addr)
+	if got.Status != "paid" || got.PaidTx != hash.Hex() || (got.PaidState != "confirmed" && got.PaidState != "final") {
+		t.Errorf("request after PAID: status %q, paid by %s (%q), want the wallet's %s confirmed", got.Status, got.PaidTx, got.PaidState, hash)
+	}
 	b.onlyFrom("http://" + addr)
 }
 

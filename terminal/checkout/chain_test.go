@@ -114,8 +114,8 @@ func TestLedgerPaysByChainAndTellsTheListeners(t *testing.T) {
 	if len(unmatched) != 1 || unmatched[0].AmountDisplay != "0.049" || unmatched[0].Reason != store.UnmatchedNoRequest {
 		t.Fatalf("unmatched told %+v", unmatched)
 	}
-	if got, _ := till.Request(doc.ID); got.Status != "paid" || got.PaidTx != pay.TxHash.Hex() {
-		t.Fatalf("request %s paid by %s", got.Status, got.PaidTx)
+	if got, _ := till.Request(doc.ID); got.Status != "paid" || got.PaidTx != pay.TxHash.Hex() || got.PaidState != "seen" {
+		t.Fatalf("request %s paid by %s (%s)", got.Status, got.PaidTx, got.PaidState)
 	}
 	// A later handover of another transaction: already_paid.
 	payer, _ := crypto.GenerateKey()
@@ -147,5 +147,9 @@ func TestLedgerPaysByChainAndTellsTheListeners(t *testing.T) {
 	}
 	if len(settled) != 1 || settled[0].State != store.PaymentConfirmed {
 		t.Fatalf("settled %+v", settled)
+	}
+	// The payer's page says PAID now, not at seen.
+	if got, _ := till.Request(doc.ID); got.PaidState != "confirmed" {
+		t.Fatalf("request's payment %q after Settle, want confirmed", got.PaidState)
 	}
 }

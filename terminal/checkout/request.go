@@ -226,6 +226,12 @@ func (s *Service) document(rec store.Request) (*request.Document, error) {
 	doc.Certificate = certificate(s.Config())
 	if rec.PaidTx != (common.Hash{}) {
 		doc.PaidTx = rec.PaidTx.Hex()
+		// Where the payment is, so a payer's page says PAID when it is
+		// confirmed, not when a transfer is first seen. A lookup that fails
+		// leaves it out: the status says paid all the same.
+		if p, err := s.store.Payment(rec.PaidTx); err == nil {
+			doc.PaidState = string(p.State)
+		}
 	}
 	return doc, nil
 }

@@ -155,11 +155,11 @@ func TestStoredRequestsOfBothFormsAreServedAndPaid(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if paid.Status != string(store.RequestPaid) || paid.PaidTx != tx.Hash().Hex() {
-				t.Errorf("after payment: status %q, paidTx %q; want paid, %s", paid.Status, paid.PaidTx, tx.Hash().Hex())
+			if paid.Status != string(store.RequestPaid) || paid.PaidTx != tx.Hash().Hex() || paid.PaidState != string(store.PaymentQueued) {
+				t.Errorf("after payment: status %q, paidTx %q (%q); want paid, %s (queued)", paid.Status, paid.PaidTx, paid.PaidState, tx.Hash().Hex())
 			}
 			want := *first
-			want.Status, want.PaidTx = paid.Status, paid.PaidTx
+			want.Status, want.PaidTx, want.PaidState = paid.Status, paid.PaidTx, paid.PaidState
 			if got, want := jsonOf(t, paid), jsonOf(t, &want); !bytes.Equal(got, want) {
 				t.Errorf("paid document:\n%s\nwant:\n%s", got, want)
 			}

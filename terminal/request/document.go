@@ -33,7 +33,7 @@ const MaxURLLength = 256
 
 // Document is a signed payment request as the payer API serves it
 // (GET /api/showpos/getPaymentRequest). Its JSON form is stable; see
-// MarshalJSON. Status and PaidTx are filled in by the server and are not
+// MarshalJSON. Status, PaidTx and PaidState are filled in by the server and are not
 // signed; everything a payer acts on is either signed (through TypedData) or
 // derived from signed fields and checked by Verify (URI, AmountDisplay).
 // RequestURL and BroadcastURL are not signed.
@@ -50,12 +50,16 @@ type Document struct {
 	ExpiresAt     time.Time
 	Status        string // server-side state (pending, paid, expired, cancelled); not signed
 	PaidTx        string // hash of the paying transaction, once known; not signed
-	URI           string // EIP-681, as shown in the QR code
-	RequestURL    string
-	BroadcastURL  string
-	TypedData     apitypes.TypedData // exactly what the terminal signed
-	Signature     []byte             // 65 bytes, v = 27/28
-	Signer        common.Address     // the terminal's address: whose key made Signature (Verify checks it)
+	// PaidState is where the paying transaction is (queued, broadcast,
+	// seen, confirmed, final, failed), once known; not signed. A payer's
+	// page says PAID at confirmed, not at seen.
+	PaidState    string
+	URI          string // EIP-681, as shown in the QR code
+	RequestURL   string
+	BroadcastURL string
+	TypedData    apitypes.TypedData // exactly what the terminal signed
+	Signature    []byte             // 65 bytes, v = 27/28
+	Signer       common.Address     // the terminal's address: whose key made Signature (Verify checks it)
 	// Certificate is the fleet's terminal certificate (one JSON object, see
 	// terminal/fleet), when the terminal has one; not signed by the
 	// terminal: it carries the fleet's own signature, which the payer checks.
@@ -295,6 +299,7 @@ type wireDocument struct {
 	ExpiresAt     string          `json:"expiresAt"`
 	Status        string          `json:"status,omitempty"`
 	PaidTx        string          `json:"paidTx,omitempty"`
+	PaidState     string          `json:"paidState,omitempty"`
 	URI           string          `json:"uri"`
 	RequestURL    string          `json:"requestUrl"`
 	BroadcastURL  string          `json:"broadcastUrl"`
@@ -361,6 +366,7 @@ func (d Document) MarshalJSON() ([]byte, error) {
 		ExpiresAt:     d.ExpiresAt.UTC().Format(time.RFC3339),
 		Status:        d.Status,
 		PaidTx:        d.PaidTx,
+		PaidState:     d.PaidState,
 		URI:           d.URI,
 		RequestURL:    d.RequestURL,
 		BroadcastURL:  d.BroadcastURL,
@@ -409,7 +415,7 @@ func (d *Document) UnmarshalJSON(b []byte) error {
 	out := Document{
 		ID: w.ID, TerminalID: w.TerminalID, ChainID: w.ChainID, Memo: w.Memo,
 		Asset:         asset.Asset{Symbol: w.Asset.Symbol, Decimals: w.Asset.Decimals},
-		AmountDisplay: w.AmountDisplay, Status: w.Status, PaidTx: w.PaidTx,
+		AmountDisplay: w.AmountDisplay, Status: w.Status, PaidTx: w.PaidTx, PaidState: w.PaidState,
 		URI: w.URI, RequestURL: w.RequestURL, BroadcastURL: w.BroadcastURL,
 	}
 	if len(w.Certificate) > 0 && string(w.Certificate) != "null" {

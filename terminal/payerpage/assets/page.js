@@ -322,14 +322,31 @@ async function handOver(raw) {
   });
 }
 
+// requestPaid follows the request after the wallet sent the transfer
+// itself: the terminal's chain watcher sees it (SEEN), and it is PAID once
+// confirmed. A terminal that names no paidState says paid when it is.
 async function requestPaid() {
   const d = await getRequest(doc.id);
-  if (d.status === 'paid') {
-    phase = 'paid';
-    state('paid', 'PAID', d.paidTx ? 'Transaction ' + String(d.paidTx) : '');
-    return true;
+  if (d.status !== 'paid') {
+    return false;
   }
-  return false;
+  const tx = d.paidTx ? 'Transaction ' + String(d.paidTx) : '';
+  switch (d.paidState) {
+    case 'seen':
+      state('sent', 'SEEN on chain: waiting for confirmation', tx);
+      return false;
+    case 'queued':
+    case 'broadcast':
+      state('accepted', 'ACCEPTED', tx);
+      return false;
+    case 'failed':
+      phase = 'done';
+      state('rejected', 'FAILED on chain', 'Ask the cashier.');
+      return true;
+  }
+  phase = 'paid';
+  state('paid', 'PAID', tx);
+  return true;
 }
 
 // follow asks step every second until it says done; a failed ask (the
