@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -55,12 +56,15 @@ func TestDiskFull(t *testing.T) {
 	startPID := d.pid()
 
 	// Requests first, while there is room: a full disk refuses new ones too.
+	// Each of its own amount: the terminal holds pending amounts unique
+	// (a tail tells apart at most 1,000 requests of one ETH amount).
 	reqs := make(chan *request.Request, requests)
 	var mk sync.WaitGroup
+	var made atomic.Int64
 	for range payers {
 		mk.Go(func() {
 			for range requests / payers {
-				r, err := d.newRequest(ctx, "0.001")
+				r, err := d.newRequest(ctx, fmt.Sprintf("0.%06d", made.Add(1)))
 				if err != nil {
 					t.Errorf("create requests: %v", err)
 					return
