@@ -6,15 +6,16 @@
 # (tools/posbench; README, "Performance", explains the rows). It builds
 # posd and starts it on loopback, runs the dev chain in process, and runs
 # ethers v6 in Node from tools/js as the check's peer (hence js). About 2
-# minutes on 2 cores; most of it is the 10,000-payment drains and the
-# 100,000-payment store.
+# minutes on 2 cores, most of it the 10,000-payment drains and the
+# 100,000-payment store, and under 2 more for the watch rows, which wait
+# for real 2-second blocks.
 #
 # CGO_ENABLED=0 for posbench and the posd it builds: the sender recovery
 # is then the pure-Go one the ARM builds ship (decred secp256k1), not
 # libsecp256k1 through cgo.
 #
 # BENCH_OUT is where the table is also written. BENCH_FLAGS passes flags to
-# posbench (go run ./tools/posbench -h): -only accept,check,drain,screens,memory
+# posbench (go run ./tools/posbench -h): -only accept,check,drain,screens,memory,watch
 # runs some sections, -dir DIR measures another disk, -fill-n, -drain-n …
 # change the sizes.
 BENCH_OUT   ?= $(BIN)/bench.md
@@ -24,8 +25,9 @@ bench: js
 	@mkdir -p $(dir $(BENCH_OUT))
 	CGO_ENABLED=0 $(GO) run ./tools/posbench -out $(BENCH_OUT) $(BENCH_FLAGS)
 
-# The same table in about a minute: fewer samples, 10,000 payments in the
-# store, 1,000 drained.
+# The same table in about a minute and a half: fewer samples, 10,000
+# payments in the store, 1,000 drained, the watcher over 10 blocks and 8
+# payments.
 bench-quick:
 	@$(MAKE) --no-print-directory bench BENCH_FLAGS="-quick $(BENCH_FLAGS)"
 

@@ -22,7 +22,10 @@
 //   - a scanner payload to the result screen, and the request screen with
 //     its QR code drawn;
 //   - posd's memory idle and with 100,000 payments queued, its stripped
-//     ARM binaries, and its boot to READY=1 on a NOTIFY_SOCKET.
+//     ARM binaries, and its boot to READY=1 on a NOTIFY_SOCKET;
+//   - posd's chain watcher on a dev chain making a block every 2 s: its
+//     JSON-RPC calls per new block (its metrics), against the bound of 2,
+//     and a wallet's payment mined to listed by posd, against watch.poll.
 //
 // The sender recovery is go-ethereum's: libsecp256k1 through cgo when
 // posbench is built with cgo, the pure-Go decred code otherwise (as in the

@@ -7,7 +7,6 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,7 +25,7 @@ import (
 // benchConfig is posd's benchmark config for a terminal with its data in
 // dataDir.
 func benchConfig(dataDir string) (*config.Config, error) {
-	return config.Parse([]byte(strings.NewReplacer("DATA", dataDir, "ADDR", "127.0.0.1:0").Replace(configText)))
+	return config.Parse([]byte(configFor(dataDir, "")))
 }
 
 // till is a terminal's store and till, in this process.

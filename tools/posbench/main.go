@@ -33,10 +33,14 @@ type options struct {
 	fillN       int           // payments queued in the store for the memory and boot figures
 	settle      time.Duration // idle time before RSS is read
 	bootWithin  time.Duration // how long a boot may take
+
+	watchBlocks   int           // blocks over which the watcher's calls are counted
+	watchEvery    time.Duration // the dev chain's pace for the watch rows
+	watchPayments int           // payments timed from mined to listed
 }
 
 // sections of the table, in order; -only names some of them.
-var sections = []string{"accept", "check", "drain", "screens", "memory"}
+var sections = []string{"accept", "check", "drain", "screens", "memory", "watch"}
 
 func main() {
 	var o options
@@ -56,6 +60,9 @@ func main() {
 	flag.IntVar(&o.fillN, "fill-n", 100_000, "payments queued in the store for the memory and boot figures")
 	flag.DurationVar(&o.settle, "settle", 3*time.Second, "how long posd idles before its memory is read")
 	flag.DurationVar(&o.bootWithin, "boot-within", 10*time.Minute, "how long posd may take to send READY=1")
+	flag.IntVar(&o.watchBlocks, "watch-blocks", 30, "new blocks over which the chain watcher's RPC calls are counted")
+	flag.DurationVar(&o.watchEvery, "watch-every", 2*time.Second, "the dev chain's block pace for the watch rows")
+	flag.IntVar(&o.watchPayments, "watch-payments", 20, "payments sent straight to the chain, timed from mined to listed by posd")
 	flag.Parse()
 	if only != "" {
 		for _, s := range strings.Split(only, ",") {
@@ -70,6 +77,7 @@ func main() {
 		o.latencyN, o.throughputN, o.checkFor, o.drainN, o.scanN, o.fillN, o.settle =
 			min(o.latencyN, 150), min(o.throughputN, 1024), min(o.checkFor, time.Second), min(o.drainN, 1000),
 			min(o.scanN, 50), min(o.fillN, 10_000), min(o.settle, time.Second)
+		o.watchBlocks, o.watchPayments = min(o.watchBlocks, 10), min(o.watchPayments, 8)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -112,7 +120,7 @@ func run(ctx context.Context, o options) error {
 
 	want := func(s string) bool { return len(o.only) == 0 || slices.Contains(o.only, s) }
 	var posd string
-	if want("accept") || want("memory") {
+	if want("accept") || want("memory") || want("watch") {
 		progress("building posd")
 		var err error
 		if posd, err = buildPosd(ctx, dir); err != nil {
@@ -139,12 +147,16 @@ func run(ctx context.Context, o options) error {
 	if want("memory") {
 		rows = append(rows, memoryRows(ctx, o, dir, posd, p50)...)
 	}
+	if want("watch") {
+		rows = append(rows, watchRows(ctx, o, dir, posd)...)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 
-	settings := fmt.Sprintf("-latency-n %d -throughput-n %d -payers %d -check-for %s -check-txs %d -drain-n %d -scan-n %d -fill-n %d",
-		o.latencyN, o.throughputN, o.payers, o.checkFor, o.checkTxs, o.drainN, o.scanN, o.fillN)
+	settings := fmt.Sprintf("-latency-n %d -throughput-n %d -payers %d -check-for %s -check-txs %d -drain-n %d -scan-n %d -fill-n %d "+
+		"-watch-blocks %d -watch-every %s -watch-payments %d",
+		o.latencyN, o.throughputN, o.payers, o.checkFor, o.checkTxs, o.drainN, o.scanN, o.fillN, o.watchBlocks, o.watchEvery, o.watchPayments)
 	if len(o.only) > 0 {
 		settings += " -only " + strings.Join(o.only, ",")
 	}

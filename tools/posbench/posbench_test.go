@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"showpos/terminal/telemetry"
 )
 
 // The first error is kept whatever the types of those after it (an
@@ -156,5 +160,23 @@ func TestConfigParses(t *testing.T) {
 	}
 	if cfg.ChainID != benchChainID || len(cfg.Assets) != 2 || cfg.Assets[1].Token != erc20.Asset.Token {
 		t.Errorf("config %+v", cfg)
+	}
+}
+
+// The watch rows read posd's counters from the metrics text posd serves:
+// the watcher's, not another metric whose name they begin.
+func TestCountersReadTheWatchersFromPosdsMetrics(t *testing.T) {
+	tel := telemetry.New()
+	tel.WatchRound(3, 2, 1, 0)
+	tel.WatchRound(2, 1, 0, 0)
+	rec := httptest.NewRecorder()
+	tel.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	got, err := counters(rec.Body, "showpos_watch_rpc_calls_total", "showpos_watch_blocks_total", "showpos_absent_total")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]uint64{"showpos_watch_rpc_calls_total": 5, "showpos_watch_blocks_total": 3}
+	if !maps.Equal(got, want) {
+		t.Errorf("got %v, want %v", got, want)
 	}
 }

@@ -44,10 +44,14 @@ type terminal struct {
 }
 
 // newTerminal writes a terminal whose network API binds a loopback port
-// the system picks at each start (the daemon's status says which).
-func newTerminal(dir string) (*terminal, error) {
+// the system picks at each start (the daemon's status says which), with
+// no chain endpoints.
+func newTerminal(dir string) (*terminal, error) { return newTerminalOn(dir, "") }
+
+// newTerminalOn is newTerminal with the chain endpoint rpc.
+func newTerminalOn(dir, rpc string) (*terminal, error) {
 	t := &terminal{dir: dir, cfgPath: filepath.Join(dir, "posd.toml"), data: filepath.Join(dir, "data")}
-	text := strings.NewReplacer("DATA", t.data, "ADDR", "127.0.0.1:0").Replace(configText)
+	text := configFor(t.data, rpc)
 	if err := os.MkdirAll(t.data, 0o750); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 	"math/big"
+	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -24,9 +25,10 @@ const (
 )
 
 // configText is posd's config for the benchmark; DATA and ADDR stand for
-// the data directory and the network API's address. No chain endpoints:
-// payments are taken and stay queued. Requests live 24 h so those made
-// beforehand are still payable.
+// the data directory and the network API's address, ENDPOINTS for the
+// chain.rpc line (none but for the watch rows: payments are taken and
+// stay queued). Requests live 24 h so those made beforehand are still
+// payable.
 const configText = `
 [terminal]
 id = "posbench"
@@ -37,6 +39,7 @@ request_ttl = "24h"
 listen = "ADDR"
 [chain]
 id = 1337
+ENDPOINTS
 [merchant]
 address = "` + benchMerchant + `"
 [[assets]]
@@ -46,6 +49,16 @@ symbol = "TUSD"
 token = "` + benchToken + `"
 decimals = 6
 `
+
+// configFor is configText for the data directory data, with the chain
+// endpoint rpc ("" for none).
+func configFor(data, rpc string) string {
+	endpoints := ""
+	if rpc != "" {
+		endpoints = fmt.Sprintf("rpc = [%q]", rpc)
+	}
+	return strings.NewReplacer("DATA", data, "ADDR", "127.0.0.1:0", "ENDPOINTS", endpoints).Replace(configText)
+}
 
 // kind is a payment asset: the native coin or the ERC-20.
 type kind struct {
