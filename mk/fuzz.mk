@@ -6,6 +6,7 @@
 # target is adding a line (fuzz-check fails on a Fuzz function not listed).
 FUZZ_TARGETS := \
 	terminal/check:FuzzCheck \
+	terminal/check:FuzzPaymentPayload \
 	drivers/serialscanner:FuzzScannerPayloads \
 	drivers/serialscanner:FuzzSplitter \
 	drivers/virtual:FuzzSplitter \

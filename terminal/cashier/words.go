@@ -42,6 +42,14 @@ var reasons = map[check.Code]string{
 	check.CodeTxReused:          "payment reused",
 	check.CodeNonceConflict:     "duplicate payment",
 	check.CodeAmountInUse:       "amount in use, wait",
+
+	// An EIP-3009 authorization (x402 payment payload).
+	check.CodeInvalidPayload:              "not a payment",
+	check.CodeBadAuthorization:            "bad signature",
+	check.CodeWrongAsset:                  "wrong token",
+	check.CodeAuthorizationNotYetValid:    "payment not valid yet",
+	check.CodeAuthorizationExpiresTooSoon: "payment expires too soon",
+	check.CodeAuthorizationReused:         "payment reused",
 }
 
 // shortReason turns an error from the till into a few words.

@@ -46,3 +46,35 @@ func BenchmarkDecodeHex(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheckAuthorization measures one whole check of a received x402
+// payment payload (the authorization check rate beside Check's): parse,
+// the EIP-712 digest, signer recovery and the match against the terms;
+// "parsed" is the check of an already parsed payload.
+func BenchmarkCheckAuthorization(b *testing.B) {
+	p := newPayer(b)
+	m := p.defaultMsg()
+	raw := payloadV2(m, p.signAuth(m))
+	c, terms := New(testPolicy()), authTerms()
+	b.Run("payload", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(raw)))
+		for b.Loop() {
+			if _, err := c.CheckPaymentPayload(raw, terms); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	a, err := ParsePaymentPayload(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("parsed", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.CheckAuthorization(a, terms); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

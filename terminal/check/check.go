@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -46,6 +47,12 @@ type Policy struct {
 	AllowOverpay bool
 
 	MinFeeCap *big.Int // floor for maxFeePerGas (gasPrice for legacy/0x01), in wei; nil: none
+
+	// SettleWindow is how long an EIP-3009 authorization must stay valid
+	// after it is taken ([Checker.CheckAuthorization]): the time the
+	// terminal may need to come online and settle it. Zero means
+	// DefaultSettleWindow; New panics on a negative one.
+	SettleWindow time.Duration
 }
 
 // Payment is what an accepted check learned, for the store.
@@ -67,18 +74,27 @@ type Checker struct {
 	signer       types.Signer
 	allowOverpay bool
 	minFeeCap    *big.Int
+	settleWindow time.Duration
 }
 
 // New returns a Checker for pol. It panics if pol.ChainID is nil or not
-// positive: a checker without a chain would accept replayable transactions,
-// and config validation is expected to have refused such a config already.
+// positive (a checker without a chain would accept replayable transactions)
+// or pol.SettleWindow is negative: config validation is expected to have
+// refused such a config already.
 func New(pol Policy) *Checker {
 	if pol.ChainID == nil || pol.ChainID.Sign() <= 0 {
 		panic("check: Policy.ChainID must be positive")
 	}
+	if pol.SettleWindow < 0 {
+		panic("check: Policy.SettleWindow must not be negative")
+	}
 	c := &Checker{
 		chainID:      new(big.Int).Set(pol.ChainID),
 		allowOverpay: pol.AllowOverpay,
+		settleWindow: pol.SettleWindow,
+	}
+	if c.settleWindow == 0 {
+		c.settleWindow = DefaultSettleWindow
 	}
 	c.signer = types.LatestSignerForChainID(c.chainID)
 	if pol.MinFeeCap != nil {

@@ -77,10 +77,13 @@ func TestCodesAreStable(t *testing.T) {
 		CodeFeeTooLow: "fee_too_low", CodeFeeInvalid: "fee_invalid", CodePaymentLimit: "payment_limit",
 		CodeUnknownRequest: "unknown_request", CodeExpired: "expired", CodeCancelled: "cancelled",
 		CodeAlreadyPaid: "already_paid", CodeTxReused: "tx_reused", CodeNonceConflict: "nonce_conflict",
-		CodeExposureLimit: "exposure_limit",
+		CodeExposureLimit:  "exposure_limit",
+		CodeInvalidPayload: "invalid_payload", CodeBadAuthorization: "bad_authorization", CodeWrongAsset: "wrong_asset",
+		CodeAuthorizationNotYetValid: "authorization_not_yet_valid", CodeAuthorizationExpiresTooSoon: "authorization_expires_too_soon",
+		CodeAuthorizationReused: "authorization_reused",
 	}
-	if len(want) != 23 {
-		t.Fatalf("%d distinct codes, want 23", len(want))
+	if len(want) != 29 {
+		t.Fatalf("%d distinct codes, want 29", len(want))
 	}
 	for c, s := range want {
 		if string(c) != s {
@@ -203,12 +206,17 @@ func TestCodesListsEveryCodeOnce(t *testing.T) {
 		}
 		seen[c] = true
 	}
-	if len(seen) != 28 { // 16 of Check, 9 of the store, 3 of the pre-flight
-		t.Errorf("%d codes listed, want 28", len(seen))
+	if len(seen) != 34 { // 16 of Check, 5 more of CheckAuthorization, 10 of the store, 3 of the pre-flight
+		t.Errorf("%d codes listed, want 34", len(seen))
 	}
 	for _, c := range producible {
 		if !seen[c] {
 			t.Errorf("Codes lacks %s, which Check returns", c)
+		}
+	}
+	for _, c := range authProducible {
+		if !seen[c] {
+			t.Errorf("Codes lacks %s, which CheckAuthorization returns", c)
 		}
 	}
 }

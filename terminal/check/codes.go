@@ -27,6 +27,18 @@ const (
 	CodePaymentLimit      Code = "payment_limit"       // paid amount above the per-payment maximum for the asset
 )
 
+// Refusals decided by [ParsePaymentPayload] and [Checker.CheckAuthorization]
+// for an EIP-3009 authorization in an x402 payment payload. wrong_chain,
+// wrong_recipient, underpaid, overpaid and payment_limit above mean there
+// what they mean for a transaction.
+const (
+	CodeInvalidPayload              Code = "invalid_payload"                // not an x402 v1/v2 "exact" payment payload: JSON, a member, a field's encoding or its size; the message names the field
+	CodeBadAuthorization            Code = "bad_authorization"              // the signature does not recover the authorization's from over the token's domain (or is not a low-s 65-byte signature)
+	CodeWrongAsset                  Code = "wrong_asset"                    // signed for another token contract or another EIP-712 domain name/version than the request's asset
+	CodeAuthorizationNotYetValid    Code = "authorization_not_yet_valid"    // validAfter is later than now
+	CodeAuthorizationExpiresTooSoon Code = "authorization_expires_too_soon" // validBefore is earlier than now + the settle window
+)
+
 // Refusals enforced by the store. The till (terminal/checkout) is the one
 // place a store error gets one of these codes: every refusal it returns is
 // a *Refusal, so the HTTP API, the cashier's screen and the metrics read
@@ -41,6 +53,8 @@ const (
 	CodeExposureLimit  Code = "exposure_limit"  // too much unsettled value for this asset
 	CodeAmountInUse    Code = "amount_in_use"   // new request: every amount its tail may take is held by another pending request of the asset
 	CodePayerLimit     Code = "payer_limit"     // too much unsettled value for this asset from this sender
+
+	CodeAuthorizationReused Code = "authorization_reused" // (token, from, nonce) of an authorization already taken, for this or another request
 )
 
 // Refusals of the online pre-flight (terminal/checkout): the chain, asked
@@ -52,8 +66,9 @@ const (
 	CodeInsufficientFunds Code = "insufficient_funds" // balance short of value + gas × max fee, or token balance short of the amount
 )
 
-// Codes returns every refusal code: those Check decides, then those the
-// store enforces, then the pre-flight's, in the order declared above. Tests walk it to prove each
+// Codes returns every refusal code: those Check decides, those of the
+// authorization check, then those the store enforces, then the
+// pre-flight's, in the order declared above. Tests walk it to prove each
 // code is answered (an HTTP status, a cashier's words).
 func Codes() []Code {
 	return []Code{
@@ -61,8 +76,11 @@ func Codes() []Code {
 		CodeWrongRecipient, CodeUnderpaid, CodeOverpaid, CodeGasTooLow, CodeGasTooHigh,
 		CodeUnexpectedData, CodeUnexpectedValue, CodeWrongTransfer, CodeFeeTooLow, CodeFeeInvalid,
 		CodePaymentLimit,
+		CodeInvalidPayload, CodeBadAuthorization, CodeWrongAsset, CodeAuthorizationNotYetValid,
+		CodeAuthorizationExpiresTooSoon,
 		CodeUnknownRequest, CodeExpired, CodeCancelled, CodeAlreadyPaid, CodeTxReused,
 		CodeNonceConflict, CodeExposureLimit, CodePayerLimit, CodeAmountInUse,
+		CodeAuthorizationReused,
 		CodeNonceGap, CodeNonceUsed, CodeInsufficientFunds,
 	}
 }

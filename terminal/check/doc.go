@@ -35,4 +35,15 @@
 // some other, unfunded, address; only a signature that recovers nothing is
 // refused as bad_signature. Those risks are what the store's exposure limits
 // are for.
+//
+// The same package checks the other way to pay a token request: an EIP-3009
+// transferWithAuthorization the payer signed as EIP-712 typed data, in an
+// x402 "exact" payment payload (v1 or v2). [ParsePaymentPayload] reads the
+// payload strictly and [Checker.CheckAuthorization] decides it, offline
+// too: the network and the accepted asset, the signature over the token's
+// domain, the recipient, the amount, the validity window against a settle
+// window ([Policy.SettleWindow]) and the per-payment limit; its doc lists
+// the order. That (token, from, nonce) is new is the store's rule
+// (authorization_reused), and again only the chain knows whether the payer
+// still holds the funds when the terminal settles.
 package check

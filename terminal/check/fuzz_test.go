@@ -150,3 +150,88 @@ func verifyPays(t *testing.T, raw []byte, p Payment, terms Terms, pol Policy) {
 		t.Fatalf("paid %s over the limit %s", p.Paid, terms.MaxPayment)
 	}
 }
+
+// authSetup is one pair of authorization terms and policy from the
+// authorization table, with the real Checker for it.
+type authSetup struct {
+	terms AuthorizationTerms
+	pol   Policy
+	c     *Checker
+}
+
+// FuzzPaymentPayload feeds arbitrary bytes, seeded with every payload of
+// the authorization table (each field in every encoding clients send:
+// decimal and hex numbers, 0x and 0X, leading zeros, oversize values,
+// wrong lengths), to the real Checker under every terms and policy the
+// table uses. It must never panic; a refusal is a *Refusal with one of
+// the codes the check documents, a message, and no payment; an acceptance
+// must, re-derived without the package (EIP-712 digest written out by
+// hand, signature recovered), pay exactly what the terms ask, within the
+// time window.
+func FuzzPaymentPayload(f *testing.F) {
+	var setups []authSetup
+	for _, tc := range authCases(f) {
+		i := slices.IndexFunc(setups, func(s authSetup) bool {
+			return reflect.DeepEqual(s.terms, tc.terms) && reflect.DeepEqual(s.pol, tc.pol)
+		})
+		if i < 0 {
+			i = len(setups)
+			setups = append(setups, authSetup{terms: tc.terms, pol: tc.pol, c: New(tc.pol)})
+		}
+		if len(tc.raw) <= 4096 {
+			f.Add(tc.raw, uint8(i))
+		}
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, which uint8) {
+		s := setups[int(which)%len(setups)]
+		p, err := s.c.CheckPaymentPayload(raw, s.terms)
+		if err != nil {
+			var r *Refusal
+			if !errors.As(err, &r) {
+				t.Fatalf("error %v is a %T, not a *Refusal", err, err)
+			}
+			if !slices.Contains(authProducible, r.Code) || r.Msg == "" {
+				t.Fatalf("refusal %q has an unknown code or no message", r)
+			}
+			if !reflect.DeepEqual(p, AuthorizedPayment{}) {
+				t.Fatalf("refusal %q came with a payment %+v", r, p)
+			}
+			if len(raw) > MaxPaymentPayloadSize && r.Code != CodeInvalidPayload {
+				t.Fatalf("%d bytes refused as %s, not %s", len(raw), r.Code, CodeInvalidPayload)
+			}
+			return
+		}
+		verifyAuthorizes(t, raw, p, s.terms, s.pol)
+	})
+}
+
+// verifyAuthorizes re-derives, without the package's code, that p is an
+// authorization of terms under pol.
+func verifyAuthorizes(t *testing.T, raw []byte, p AuthorizedPayment, terms AuthorizationTerms, pol Policy) {
+	t.Helper()
+	if len(raw) > MaxPaymentPayloadSize {
+		t.Fatalf("accepted %d bytes", len(raw))
+	}
+	m := authMsg{From: p.From, To: p.To, Value: p.Paid, ValidAfter: p.ValidAfter, ValidBefore: p.ValidBefore, Nonce: p.Nonce,
+		Name: terms.Domain.Name, Version: terms.Domain.Version, ChainID: pol.ChainID, Token: terms.Token}
+	if h := digestByHand(m); h != p.ID {
+		t.Fatalf("ID %s, the digest of what the payment says %s", p.ID, h)
+	}
+	checkSignatureNormalised(t, p)
+	if p.Token != terms.Token || p.To != terms.Merchant {
+		t.Fatalf("token %s to %s; terms %s to %s", p.Token.Hex(), p.To.Hex(), terms.Token.Hex(), terms.Merchant.Hex())
+	}
+	if d := p.Paid.Cmp(terms.Amount); d < 0 || (d > 0 && !pol.AllowOverpay) {
+		t.Fatalf("paid %s for a request of %s (overpay %v)", p.Paid, terms.Amount, pol.AllowOverpay)
+	}
+	if terms.MaxPayment != nil && p.Paid.Cmp(terms.MaxPayment) > 0 {
+		t.Fatalf("paid %s over the limit %s", p.Paid, terms.MaxPayment)
+	}
+	window := pol.SettleWindow
+	if window == 0 {
+		window = DefaultSettleWindow
+	}
+	if p.ValidAfter.Cmp(big.NewInt(terms.Now.Unix())) > 0 || p.ValidBefore.Cmp(big.NewInt(terms.Now.Add(window).Unix())) < 0 {
+		t.Fatalf("valid from %s to %s, taken at %d with a window of %s", p.ValidAfter, p.ValidBefore, terms.Now.Unix(), window)
+	}
+}

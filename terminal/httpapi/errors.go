@@ -67,6 +67,14 @@ var refusalStatus = map[check.Code]int{
 	check.CodeAlreadyPaid:       http.StatusConflict,
 	check.CodeTxReused:          http.StatusConflict,
 	check.CodeNonceConflict:     http.StatusConflict,
+
+	// An EIP-3009 authorization (x402 payment payload).
+	check.CodeInvalidPayload:              http.StatusBadRequest,
+	check.CodeBadAuthorization:            http.StatusUnprocessableEntity,
+	check.CodeWrongAsset:                  http.StatusUnprocessableEntity,
+	check.CodeAuthorizationNotYetValid:    http.StatusUnprocessableEntity,
+	check.CodeAuthorizationExpiresTooSoon: http.StatusUnprocessableEntity,
+	check.CodeAuthorizationReused:         http.StatusConflict,
 }
 
 type apiError struct {

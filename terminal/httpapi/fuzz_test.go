@@ -151,6 +151,8 @@ var codeStatus = map[string]int{
 	"exposure_limit": 403, "amount_in_use": 409, "unknown_request": 404, "expired": 410, "cancelled": 409,
 	"already_paid": 409, "tx_reused": 409, "nonce_conflict": 409, "payer_limit": 403,
 	"nonce_gap": 422, "nonce_used": 422, "insufficient_funds": 422,
+	"invalid_payload": 400, "bad_authorization": 422, "wrong_asset": 422, "authorization_not_yet_valid": 422,
+	"authorization_expires_too_soon": 422, "authorization_reused": 409,
 }
 
 // checkAnswer holds what every answer must be: JSON, one value; never a
