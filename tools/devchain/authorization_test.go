@@ -290,7 +290,7 @@ func TestTransferWithAuthorization(t *testing.T) {
 		out := bytes.Clone(s)
 		n := crypto.S256().Params().N
 		copy(out[32:64], common.LeftPadBytes(new(big.Int).Sub(n, new(big.Int).SetBytes(s[32:64])).Bytes(), 32))
-		out[64] ^= 1 // 27 ↔ 28
+		out[64] = 55 - out[64] // 27 ↔ 28
 		return out
 	}
 	zeroOneV := func(s []byte) []byte { out := bytes.Clone(s); out[64] -= 27; return out }
