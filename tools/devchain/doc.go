@@ -20,6 +20,9 @@
 //     tools/token/build.js) and storage are written straight into the
 //     genesis block. A transfer of more than the sender's balance reverts
 //     with "insufficient balance", so it is mined with receipt status 0.
+//     The token also takes EIP-3009 authorizations as USDC's FiatToken
+//     v2.2 does (domain TokenName, TokenVersion, the chain id, TokenAddr);
+//     SignAuthorization signs one.
 //   - HTTP JSON-RPC at Endpoint() with the eth, net, web3 and txpool
 //     namespaces (eth includes the filter API: eth_getLogs, eth_newFilter).
 //     geth's HTTP limits apply: batches of at most 1000 requests and 25 MB

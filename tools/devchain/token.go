@@ -23,6 +23,9 @@ var TokenAddr = common.HexToAddress(TokenAddress)
 
 // tokenAccount returns the genesis account of the token: its runtime code,
 // and storage in which each holder has balance and totalSupply is their sum.
+// The EIP-3009 authorization states (slotAuthorizationStates) and the
+// allowances start empty, and the EIP-712 domain needs no storage: the token
+// computes it from block.chainid at every call.
 func tokenAccount(holders []Account, balance *big.Int) types.Account {
 	storage := make(map[common.Hash]common.Hash, len(holders)+1)
 	total := new(big.Int)

@@ -36,6 +36,11 @@ const SLOTS = [
     goName: 'slotAllowance',
     type: 't_mapping(t_address,t_mapping(t_address,t_uint256))',
   },
+  {
+    label: '_authorizationStates',
+    goName: 'slotAuthorizationStates',
+    type: 't_mapping(t_address,t_mapping(t_bytes32,t_bool))',
+  },
 ];
 
 function fail(msg) {
