@@ -283,26 +283,65 @@ func TestNonceResyncAfterOutOfBandTransaction(t *testing.T) {
 	wantStates(t, j, a.ID, "confirmed")
 
 	to := common.HexToAddress("0xbeef")
-	tx, _ := types.SignNewTx(e.key, types.LatestSignerForChainID(e.dc.ChainID()), &types.DynamicFeeTx{
-		ChainID: e.dc.ChainID(), Nonce: 1, GasTipCap: big.NewInt(1e9), GasFeeCap: big.NewInt(100e9), Gas: 21_000, To: &to})
-	raw, _ := tx.MarshalBinary()
-	if err := e.c.Send(e.ctx, raw); err != nil {
-		t.Fatal(err)
+	for nonce := uint64(1); nonce <= 2; nonce++ { // two: a relayer that only counted up would need two tries
+		tx, _ := types.SignNewTx(e.key, types.LatestSignerForChainID(e.dc.ChainID()), &types.DynamicFeeTx{
+			ChainID: e.dc.ChainID(), Nonce: nonce, GasTipCap: big.NewInt(1e9), GasFeeCap: big.NewInt(100e9), Gas: 21_000, To: &to})
+		raw, _ := tx.MarshalBinary()
+		if err := e.c.Send(e.ctx, raw); err != nil {
+			t.Fatal(err)
+		}
+		e.settle()
 	}
-	e.settle()
 
 	j.add(b)
 	if err := r.Round(e.ctx); err == nil || !strings.Contains(err.Error(), "nonce too low") {
 		t.Fatalf("round with a stale nonce: %v, want nonce too low", err)
 	}
-	e.round(r) // drops the stale one, signs again at nonce 2
+	e.round(r) // drops the stale one, reads the nonce again, signs at 3
 	e.round(r)
 	wantStates(t, j, b.ID, "confirmed")
 	c := j.carrying(b.ID)
-	if len(c) != 2 || c[0].Nonce != 1 || c[0].State != TxDropped || c[1].Nonce != 2 || c[1].State != TxMined {
-		t.Fatalf("carried by %+v, want nonce 1 dropped then nonce 2 mined", c)
+	if len(c) != 2 || c[0].Nonce != 1 || c[0].State != TxDropped || c[1].Nonce != 3 || c[1].State != TxMined {
+		t.Fatalf("carried by %+v, want nonce 1 dropped then nonce 3 mined", c)
 	}
-	if n := e.minedNonce(); n != 3 {
-		t.Fatalf("mined nonce %d, want 3", n)
+	if n := e.minedNonce(); n != 4 {
+		t.Fatalf("mined nonce %d, want 4", n)
+	}
+}
+
+// Two authorizations from one payer that together exceed its balance both
+// pass the check alone and are sent in one round; the second reverts on
+// chain. Once its block is final it fails insufficient_balance, the first
+// is final, and nothing is sent again.
+func TestRevertOnChainFailsWithReason(t *testing.T) {
+	e := newEnv(t)
+	_, units := e.dc.PayerBalances()
+	part := new(big.Int).Add(new(big.Int).Rsh(units, 1), big.NewInt(1)) // just over half
+	a, b := e.auth(0, 0), e.auth(0, 0)
+	for _, x := range []*Authorization{&a, &b} {
+		x.Value = part
+		sig, err := devchain.SignAuthorization(devchain.PayerKey(0), e.dc.ChainID(), devchain.Authorization{From: x.From, To: x.To,
+			Value: x.Value, ValidAfter: x.ValidAfter, ValidBefore: x.ValidBefore, Nonce: x.Nonce})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x.Signature = sig
+	}
+	j := newMemJournal(a, b)
+	r := e.relayer(j, nil)
+	e.round(r)
+	e.round(r)
+	if err := e.dc.Mine(3); err != nil {
+		t.Fatal(err)
+	}
+	e.round(r)
+	wantStates(t, j, a.ID, "confirmed", "final")
+	wantStates(t, j, b.ID, "failed insufficient_balance")
+	if c := j.carrying(b.ID); len(c) != 1 || c[0].State != TxFinal {
+		t.Fatalf("b carried by %+v, want one final transaction", c)
+	}
+	e.round(r)
+	if n := e.minedNonce(); n != 2 {
+		t.Fatalf("mined nonce %d, want 2", n)
 	}
 }

@@ -214,3 +214,22 @@ func TestRunSettlesOnKick(t *testing.T) {
 		t.Fatalf("Run returned %v, want context.Canceled", err)
 	}
 }
+
+// A crash after a settlement was recorded but before it reached a node
+// (here: the endpoint lost it) loses nothing: the next relayer on the same
+// journal sends the recorded bytes again in its first round, without
+// waiting for the stuck delay and without a second transaction.
+func TestRestartAfterRecordBeforeSend(t *testing.T) {
+	e, p := newDropEnv(t, 1)
+	a := e.auth(0, 4_000)
+	j := newMemJournal(a)
+	e.round(e.relayer(j, nil)) // recorded; the send lost
+
+	second := e.relayer(j, nil)
+	e.round(second) // sends the recorded bytes again
+	e.round(second)
+	wantStates(t, j, a.ID, "confirmed")
+	if c := j.carrying(a.ID); len(c) != 1 || len(c[0].Hashes) != 1 || c[0].Hashes[0] != p.dropped[0] {
+		t.Fatalf("carried by %+v, want the recorded transaction, once", c)
+	}
+}
