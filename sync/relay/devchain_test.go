@@ -345,3 +345,34 @@ func TestRevertOnChainFailsWithReason(t *testing.T) {
 		t.Fatalf("mined nonce %d, want 2", n)
 	}
 }
+
+// A settlement whose block is reorganised away goes back to unconfirmed
+// (TxNotMined), is sent again at once (the node does not put it back in
+// its pool), and is confirmed again in the new block, then final.
+func TestReorgUnconfirmsThenSettlesAgain(t *testing.T) {
+	e := newEnv(t)
+	a := e.auth(0, 6_000)
+	j := newMemJournal(a)
+	r := e.relayer(j, nil)
+	e.round(r)
+	e.round(r)
+	wantStates(t, j, a.ID, "confirmed")
+	lost := *j.carrying(a.ID)[0].Block
+	if err := e.dc.Rewind(lost.Number - 1); err != nil {
+		t.Fatal(err)
+	}
+	e.round(r) // no receipt any more: unconfirmed, sent again
+	e.round(r)
+	wantStates(t, j, a.ID, "confirmed", "unconfirmed", "confirmed")
+	if now := j.carrying(a.ID)[0].Block; now == nil || now.Hash == lost.Hash {
+		t.Fatalf("block %+v after the reorg, want a new block (lost %+v)", now, lost)
+	}
+	if err := e.dc.Mine(3); err != nil {
+		t.Fatal(err)
+	}
+	e.round(r)
+	wantStates(t, j, a.ID, "confirmed", "unconfirmed", "confirmed", "final")
+	if c := j.carrying(a.ID); len(c) != 1 || len(c[0].Hashes) != 1 {
+		t.Fatalf("carried by %+v, want one transaction, one hash", c)
+	}
+}

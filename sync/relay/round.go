@@ -164,6 +164,12 @@ func (r *Relayer) follow(ctx context.Context, txs []Tx, mined uint64, fees Fees,
 			if err := r.o.Journal.Record(t); err != nil {
 				return nil, nil, fmt.Errorf("relay: journal: %w", err)
 			}
+			if mined <= t.Nonce {
+				// A node that lost the block does not put its
+				// transactions back in the pool: send it again now.
+				live, due = append(live, t), append(due, t)
+				continue
+			}
 		}
 		if mined > t.Nonce {
 			if err := r.dropped(ctx, t); err != nil {
