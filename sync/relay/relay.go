@@ -319,3 +319,6 @@ func (r *Relayer) covers(balance, feeCap *big.Int) uint64 {
 	}
 	return n.Uint64()
 }
+
+// A *chain.Client is the Chain a Relayer is given.
+var _ Chain = (*chain.Client)(nil)
