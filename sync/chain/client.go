@@ -227,6 +227,10 @@ func (c *Client) endpoints() []*endpoint {
 	return c.eps
 }
 
+// ChainID is the chain id the Client was made for (Options.ChainID): the
+// one every endpoint it uses has answered.
+func (c *Client) ChainID() uint64 { return c.opts.ChainID }
+
 // Close releases idle connections. Call it after Run has returned and no
 // call is in flight; the Client is not usable afterwards.
 func (c *Client) Close() {

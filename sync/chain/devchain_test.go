@@ -145,3 +145,27 @@ func TestDevChainHasAFinalizedBlock(t *testing.T) {
 		t.Fatalf("latest %v, headers %v: want head 1 and no block 2", got.Latest, got.Headers)
 	}
 }
+
+// FeeHistory against a real geth: the next block's base fee is there and
+// positive (London is active on the dev chain), one reward row per block.
+func TestFeeHistoryAgainstDevChain(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	dc, err := devchain.Start(ctx, devchain.Options{Payers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	c, err := chain.New(chain.Options{Endpoints: []string{dc.Endpoint()}, ChainID: dc.ChainID().Uint64()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	h, err := c.FeeHistory(ctx, 1, "latest", []float64{50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h.BaseFees) != 2 || h.NextBaseFee().Sign() <= 0 || len(h.Rewards) != 1 || len(h.Rewards[0]) != 1 {
+		t.Fatalf("got %+v", h)
+	}
+}

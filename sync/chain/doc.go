@@ -25,6 +25,9 @@
 //     transactions, at many heights in one batch), Logs (eth_getLogs over
 //     a bounded range) and BalanceAt (a balance at a block hash, canonical
 //     only: EIP-1898).
+//   - Calls for the relayer, which builds and signs its own transactions:
+//     FeeHistory (eth_feeHistory: the next block's base fee and the
+//     priority fees paid), with NonceAt, Account, Call and Receipts.
 //
 // # Endpoints, chain id and failover
 //

@@ -77,6 +77,7 @@ type fakeNode struct {
 	lastLogs  json.RawMessage            // eth_getLogs' filter, last seen
 	balances  map[string]any             // eth_getBalance answers by block param's JSON; absent: error
 	lastBal   json.RawMessage            // eth_getBalance's block param, last seen
+	feeHist   any                        // eth_feeHistory answer (nil: an error)
 }
 
 func newFakeNode(t *testing.T, chainID uint64) *fakeNode {
@@ -307,6 +308,12 @@ func (f *fakeNode) answer(req rpcReq) rpcResp {
 		if f.logs == nil {
 			resp.Result = []any{}
 		}
+	case "eth_feeHistory":
+		if f.feeHist == nil {
+			resp.Error = &rpcErr{Code: -32601, Message: "the method eth_feeHistory does not exist/is not available"}
+			break
+		}
+		resp.Result = f.feeHist
 	case "eth_getBalance":
 		var addr common.Address
 		if !param(0, &addr) || len(req.Params) != 2 {

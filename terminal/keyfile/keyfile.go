@@ -1,7 +1,8 @@
 // Package keyfile reads and makes the small secret files a terminal keeps:
 // one 32-byte key as 64 hex digits on one line, mode 0600. The terminal's
 // signing key (terminal/termkey) and the key that seals service keys
-// (terminal/sealkey) are such files.
+// (terminal/sealkey) and the relayer account's key (terminal/relaykey) are
+// such files.
 //
 // Read refuses a file that group or others may read or write, that is not
 // a regular file, or that is not exactly one key; its errors never quote
