@@ -255,7 +255,7 @@ type Asset struct {
 	// and DomainVersion (domain_name, domain_version) are then the token's
 	// EIP-712 domain name and version, both required (USDC on Ethereum
 	// and Base: "USD Coin", "2"; testnet deployments often "USDC").
-	Authorization              string
+	Authorization             string
 	DomainName, DomainVersion string
 }
 

@@ -75,7 +75,7 @@ func TestParseGoodConfig(t *testing.T) {
 	if tusd.Authorizes() || c.Payments.SettleWindow != DefaultSettleWindow {
 		t.Errorf("TUSD authorization %q, settle window %s: want none and the default", tusd.Authorization, c.Payments.SettleWindow)
 	}
-	c2, err := Parse([]byte(strings.Replace(good, `max_unsettled = "2000.25"`, `max_unsettled = "2000.25"`+"\nauthorization = \"eip3009\"\ndomain_name = \"USD Coin\"\ndomain_version = \"2\"", 1)+"\n"))
+	c2, err := Parse([]byte(strings.Replace(good, `max_unsettled = "2000.25"`, `max_unsettled = "2000.25"`+"\nauthorization = \"eip3009\"\ndomain_name = \"USD Coin\"\ndomain_version = \"2\"", 1) + "\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
