@@ -181,7 +181,9 @@ func TestAuthorizationRefusals(t *testing.T) {
 		{name: "accepted another token", edit: func(_ *devchain.Authorization, r *request.PaymentRequirements) { r.Asset = common.HexToAddress("0x2") }, status: 422, code: "wrong_asset"},
 		{name: "accepted another domain", edit: func(_ *devchain.Authorization, r *request.PaymentRequirements) { r.Name = "USD Coin" }, status: 422, code: "wrong_asset"},
 		{name: "from someone else", edit: func(a *devchain.Authorization, _ *request.PaymentRequirements) { a.From = other.from }, status: 422, code: "bad_authorization"},
-		{name: "not json numbers", raw: func(b []byte) []byte { return []byte(strings.Replace(string(b), `"validAfter":"0"`, `"validAfter":"zero"`, 1)) }, status: 400, code: "invalid_payload"},
+		{name: "not json numbers", raw: func(b []byte) []byte {
+			return []byte(strings.Replace(string(b), `"validAfter":"0"`, `"validAfter":"zero"`, 1))
+		}, status: 400, code: "invalid_payload"},
 		{name: "a transaction's fields", raw: func([]byte) []byte { return []byte(`{"x402Version":2,"rawTx":"0x00"}`) }, status: 400, code: "invalid_payload"},
 	}
 	for _, tc := range tests {
