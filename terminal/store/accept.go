@@ -143,6 +143,10 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits) (Payment, bool, error)
 		if existing.RequestID == p.RequestID {
 			return existing, true, nil
 		}
+		if p.Source == SourceAuthorization {
+			// The same authorization, so the same nonce.
+			return Payment{}, false, fmt.Errorf("accept %s: authorization stored for request %q: %w", hash, existing.RequestID, ErrAuthorizationReused)
+		}
 		return Payment{}, false, fmt.Errorf("accept %s: stored for request %q: %w", hash, existing.RequestID, ErrTxReused)
 	}
 

@@ -86,7 +86,9 @@ func payerSeqKey(from common.Address, seq uint64) []byte {
 //     is not a transaction).
 //   - rule 3 is (token, from, nonce): taken before by any authorization,
 //     whatever its request or state, it is ErrAuthorizationReused. The
-//     same authorization again for the same request is a repeat (rule 1).
+//     same authorization again for the same request is a repeat (rule 1);
+//     for another request it is ErrAuthorizationReused too (its nonce is
+//     taken), not ErrTxReused.
 //   - rules 4 and 4b (lim) count it like a queued handover: it adds to
 //     Unsettled(p.Asset) and to the payer's unsettled sum, whose handovers
 //     and authorizations count together.

@@ -95,6 +95,11 @@ func TestAcceptAuthorizationRefusesAReusedNonce(t *testing.T) {
 			}
 		})
 	}
+	// The very same authorization for another request.
+	same := first
+	same.RequestID = "r2"
+	_, _, err := acceptAuth(t, s, same, Limits{})
+	wantErr(t, "the same authorization for another request", err, ErrAuthorizationReused)
 	// Failed, its nonce stays taken: the payer's promise is one-time.
 	if _, err := s.SetPaymentState(context.Background(), first.TxHash, PaymentFailed, "used elsewhere", t0); err != nil {
 		t.Fatal(err)
@@ -102,7 +107,7 @@ func TestAcceptAuthorizationRefusesAReusedNonce(t *testing.T) {
 	second := newAuthorization("r2")
 	second.From = first.From
 	second.Authorization.Token, second.Authorization.Nonce = first.Authorization.Token, first.Authorization.Nonce
-	_, _, err := acceptAuth(t, s, second, Limits{})
+	_, _, err = acceptAuth(t, s, second, Limits{})
 	wantErr(t, "nonce of a failed authorization", err, ErrAuthorizationReused)
 	// Another token, same payer and nonce: another nonce space.
 	second.Authorization.Token = randAddr()
