@@ -174,6 +174,8 @@ listen = "127.0.0.1:0"
 		t.Fatalf("pay -via authorization: exit %d, %s", code, out)
 	}
 	waitListed(t, op, "http://posd/v1/payments?state=queued", res.TxHash, `"source":"authorization"`)
+	// The chain answered: the token's DOMAIN_SEPARATOR() is the configured domain's.
+	waitListed(t, op, "http://posd/v1/status", `"authorizations":[{"symbol":"TUSD"`, `"match":true`)
 	newRequest(t, op, `{"amount":"1.25","asset":"TUSD"}`)
 	for _, wrong := range []string{"reused", "underpaid", "overpaid", "wrong-chain", "wrong-recipient", "expires-soon", "bad-signature"} {
 		code, out, _ := runPayer(t, append(base, "-payer", "1", "-via", "authorization", "-wrong", wrong, "-json")...)

@@ -55,6 +55,9 @@ func (s *Service) payAuthorization(ctx context.Context, requestID string, payloa
 	if !a.Authorizes() {
 		return Receipt{}, check.Refuse(check.CodeWrongAsset, "request %s is for %s, which this terminal takes by transaction only, not by an EIP-3009 authorization", requestID, a.Symbol)
 	}
+	if s.domainRefused(a) {
+		return Receipt{}, check.Refuse(check.CodeWrongAsset, "the %s token's EIP-712 domain on chain is not the configured %q version %q; this terminal takes %s by transaction until its operator fixes the config", a.Symbol, a.DomainName, a.DomainVersion, a.Symbol)
+	}
 	now := s.clock.Now()
 	pay, err := rules.checker.CheckPaymentPayload(payload, check.AuthorizationTerms{
 		Terms: check.Terms{
@@ -123,11 +126,12 @@ func authorizationRefusal(err error, id string, pay check.AuthorizedPayment, a c
 const AdvertiseSlack = 10 * time.Minute
 
 // requirements are the x402 payment requirements a request advertises when
-// its asset takes authorizations under cfg, else nil; maxTimeoutSeconds is
+// its asset takes authorizations under cfg (and its domain is not known to
+// be wrong: SetDomainVerdict), else nil; maxTimeoutSeconds is
 // the settle window plus AdvertiseSlack.
-func requirements(cfg *config.Config, doc *request.Document) *request.PaymentRequirements {
+func (s *Service) requirements(cfg *config.Config, doc *request.Document) *request.PaymentRequirements {
 	a, ok := cfg.Asset(doc.Asset.Symbol)
-	if !ok || !a.Authorizes() || a.Token != doc.Asset.Token || doc.Amount == nil {
+	if !ok || !a.Authorizes() || a.Token != doc.Asset.Token || doc.Amount == nil || s.domainRefused(a) {
 		return nil
 	}
 	return &request.PaymentRequirements{

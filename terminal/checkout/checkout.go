@@ -108,6 +108,7 @@ type Service struct {
 	current string                      // id of the request on screen
 	terms   map[string]*request.Request // parsed requests by id, bounded
 	order   []string                    // insertion order of terms, for eviction
+	domains map[string]DomainVerdict    // by asset symbol (SetDomainVerdict)
 }
 
 // termsCacheSize bounds the parsed-request cache; a miss costs one store
