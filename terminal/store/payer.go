@@ -25,6 +25,7 @@ type Limits struct {
 // inside the write that records p, so two payments of one payer racing
 // cannot both pass.
 func (s *Store) AcceptLimited(ctx context.Context, p Payment, now time.Time, lim Limits) (Payment, bool, error) {
+	p.Authorization = nil // a handover; AcceptAuthorization takes authorizations
 	return s.accept(ctx, p, now, lim)
 }
 
