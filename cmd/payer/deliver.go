@@ -31,6 +31,12 @@ const maxAnswer = 64 << 10
 // and, for an error answer, its code.
 func broadcast(ctx context.Context, url, requestID string, raw []byte) (int, json.RawMessage, string, error) {
 	in, _ := json.Marshal(map[string]string{"requestId": requestID, "rawTx": hexutil.Encode(raw)})
+	return post(ctx, url, in)
+}
+
+// post posts a handover body to broadcastTx and returns the status, the
+// body and, for an error answer, its code.
+func post(ctx context.Context, url string, in []byte) (int, json.RawMessage, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(in))
 	if err != nil {
 		return 0, nil, "", fmt.Errorf("broadcastTx: %w", err)

@@ -85,6 +85,11 @@ poll = "50ms"
 poll = "100ms"
 [payments]
 min_fee_cap_wei = "1000000000"
+[[assets]]
+symbol = "TUSD"
+authorization = "eip3009"
+domain_name = %q
+domain_version = %q
 [board.display]
 driver = "virtual"
 [board.keypad]
@@ -97,7 +102,7 @@ driver = "virtual"
 driver = "virtual"
 [board.virtual]
 listen = "127.0.0.1:0"
-`, filepath.Join(dir, "data"), rpc))), 0o600)
+`, filepath.Join(dir, "data"), rpc, devchain.TokenName, devchain.TokenVersion))), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +160,29 @@ listen = "127.0.0.1:0"
 		json.Unmarshal([]byte(out), &res)
 		if code != exitOK || res.Code != expectedCode[wrong] {
 			t.Errorf("-wrong %s: exit %d, code %q, want %q", wrong, code, res.Code, expectedCode[wrong])
+		}
+	}
+
+	// An EIP-3009 authorization (-via authorization) for a TUSD request:
+	// accepted offline (202) and kept queued for the relayer; the chain is
+	// not involved. Then each wrong variant draws its code; reused needs
+	// the authorization above.
+	doc = newRequest(t, op, `{"amount":"1.25","asset":"TUSD"}`)
+	code, out, _ = runPayer(t, append(base, "-payer", "1", "-via", "authorization", "-signer", signer, "-json")...)
+	res = result{}
+	if code != exitOK || json.Unmarshal([]byte(out), &res) != nil || res.HTTPStatus != http.StatusAccepted || res.RequestID != doc["id"] || res.TxHash == "" {
+		t.Fatalf("pay -via authorization: exit %d, %s", code, out)
+	}
+	waitListed(t, op, "http://posd/v1/payments?state=queued", res.TxHash, `"source":"authorization"`)
+	// The chain answered: the token's DOMAIN_SEPARATOR() is the configured domain's.
+	waitListed(t, op, "http://posd/v1/status", `"authorizations":[{"symbol":"TUSD"`, `"match":true`)
+	newRequest(t, op, `{"amount":"1.25","asset":"TUSD"}`)
+	for _, wrong := range []string{"reused", "underpaid", "overpaid", "wrong-chain", "wrong-recipient", "expires-soon", "bad-signature"} {
+		code, out, _ := runPayer(t, append(base, "-payer", "1", "-via", "authorization", "-wrong", wrong, "-json")...)
+		var res result
+		json.Unmarshal([]byte(out), &res)
+		if code != exitOK || res.Code != expectedAuthCode[wrong] {
+			t.Errorf("-via authorization -wrong %s: exit %d, code %q, want %q (%s)", wrong, code, res.Code, expectedAuthCode[wrong], out)
 		}
 	}
 

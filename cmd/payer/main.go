@@ -5,7 +5,7 @@
 // the terminal's QR scanner port.
 //
 //	payer [-terminal http://127.0.0.1:8080] [-id ID] [-payer N | -key 0xHEX]
-//	      [-via http|scanner|nfc] [-scanner /dev/pts/N] [-nonce auto|N]
+//	      [-via http|scanner|nfc|chain|authorization] [-scanner /dev/pts/N] [-nonce auto|N]
 //	      [-rpc http://127.0.0.1:8545] [-qr screen.png | -from-screen http://127.0.0.1:8081/sim/screen.png]
 //	      [-wrong underpaid|overpaid|wrong-chain|reused|wrong-recipient|expired-fee]
 //	      [-signer 0xTERMINAL] [-fleet-key HEX] [-type legacy|2930|1559] [-fee-cap-gwei 50] [-tip-gwei 1]
@@ -35,6 +35,18 @@
 // It exits 0 when the terminal refuses with the matching code (underpaid,
 // overpaid, wrong_chain, tx_reused, wrong_recipient, fee_too_low) and 1
 // otherwise, so scripts can assert refusals.
+//
+// -via authorization pays a request whose asset takes EIP-3009
+// authorizations (its JSON carries "x402" requirements): it signs a
+// transferWithAuthorization over the token's advertised EIP-712 domain as
+// an x402 client does (validAfter 0, validBefore now + maxTimeoutSeconds, a
+// random nonce; no gas, no chain nonce) and posts {"requestId","payment":
+// <x402 v2 PaymentPayload>}. Its -wrong variants: underpaid, overpaid,
+// wrong-chain (network eip155:<id+1>), wrong-recipient, reused (the last
+// authorization's nonce again), expires-soon (valid for 300 s) and
+// bad-signature; the codes they must draw are underpaid, overpaid,
+// wrong_chain, wrong_recipient, authorization_reused,
+// authorization_expires_too_soon and bad_authorization.
 //
 // Exit status: 0 done (or refused as expected), 1 refused or failed, 2 usage.
 package main

@@ -30,6 +30,9 @@ var httpClient = &http.Client{Timeout: 10 * time.Second}
 // pay does one payment (or one wrong payment) and reports what happened.
 func pay(ctx context.Context, o *options, out *printer) (*result, error) {
 	res := &result{Via: o.via, Wrong: o.wrong, Expected: expectedCode[o.wrong]}
+	if o.via == "authorization" {
+		res.Expected = expectedAuthCode[o.wrong]
+	}
 	doc, src, err := readRequest(ctx, o)
 	res.Source = src
 	if err != nil {
@@ -65,6 +68,9 @@ func pay(ctx context.Context, o *options, out *printer) (*result, error) {
 	st, err := loadState(o.stateDir, from)
 	if err != nil {
 		return res, err
+	}
+	if o.via == "authorization" {
+		return res, payAuthorization(ctx, o, out, res, doc, src, st)
 	}
 	var raw []byte
 	var txHash common.Hash

@@ -67,7 +67,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.id, "id", "", "request id to pay (default: the one on screen)")
 	payerIdx := fs.Int("payer", 0, "dev-chain payer index: pays with devkeys.PayerKey(N)")
 	keyHex := fs.String("key", "", "payer private key, 0x and 64 hex digits (instead of -payer)")
-	fs.StringVar(&o.via, "via", "http", "how to hand the payment over: http, scanner or nfc; or chain: send it to -rpc yourself, as a wallet does (the terminal is not told)")
+	fs.StringVar(&o.via, "via", "http", "how to hand the payment over: http, scanner or nfc; or chain: send it to -rpc yourself, as a wallet does (the terminal is not told); or authorization: sign an EIP-3009 authorization for the request's x402 requirements and post it over HTTP")
 	fs.StringVar(&o.scanner, "scanner", "", "the terminal's scanner serial port (the simulator's pty, see GET /sim/state)")
 	fs.StringVar(&o.sim, "sim", "http://127.0.0.1:8081", "the simulator's page, for -via nfc (POST /sim/tap holds the phone to its reader)")
 	fs.StringVar(&o.nonce, "nonce", "auto", "auto (ask -rpc, else the local counter) or a number")
@@ -128,15 +128,20 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		if o.rpc == "" {
 			return nil, usagef("-via chain needs -rpc URL (the chain the payment is sent to)")
 		}
+	case "authorization":
 	default:
-		return nil, usagef("-via %q: want http, scanner, nfc or chain", o.via)
+		return nil, usagef("-via %q: want http, scanner, nfc, chain or authorization", o.via)
 	}
-	if o.wrong != "" {
+	if o.wrong != "" && o.via == "authorization" {
+		if _, ok := expectedAuthCode[o.wrong]; !ok {
+			return nil, usagef("-wrong %q with -via authorization: want underpaid, overpaid, wrong-chain, reused, wrong-recipient, expires-soon or bad-signature", o.wrong)
+		}
+	} else if o.wrong != "" {
 		if _, ok := expectedCode[o.wrong]; !ok {
 			return nil, usagef("-wrong %q: want underpaid, overpaid, wrong-chain, reused, wrong-recipient or expired-fee", o.wrong)
 		}
-		if o.via != "http" {
-			return nil, usagef("-wrong needs -via http: only the HTTP answer shows the terminal's refusal")
+		if o.via != "http" && o.via != "authorization" {
+			return nil, usagef("-wrong needs -via http (or authorization): only the HTTP answer shows the terminal's refusal")
 		}
 	}
 	if o.qrFile != "" && o.fromScreen != "" {

@@ -24,8 +24,11 @@ type payerState struct {
 
 type lastSent struct {
 	RequestID string `json:"requestId"`
-	RawTx     string `json:"rawTx"`
+	RawTx     string `json:"rawTx,omitempty"`
 	TxHash    string `json:"txHash"`
+	// AuthNonce is the nonce of the last authorization (-via
+	// authorization), for -wrong reused.
+	AuthNonce string `json:"authNonce,omitempty"`
 }
 
 // defaultStateDir is os.UserCacheDir()/showpos-payer: losing it costs only

@@ -21,6 +21,7 @@ import (
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
 	"showpos/sync/preflight"
+	"showpos/sync/tokendomain"
 	"showpos/sync/watch"
 	"showpos/terminal/asset"
 	"showpos/terminal/auth"
@@ -251,6 +252,11 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		bg.Go(func() { d.watch.Run(bgCtx) })
 	}
 	bg.Go(func() { d.mgr.Run(bgCtx) })
+	// The configured EIP-712 domains of authorizing assets, against their
+	// tokens' DOMAIN_SEPARATOR() when the chain answers.
+	domains := tokendomain.New(tokendomain.Options{Caller: d.node, Config: d.till.Config, OnVerdict: d.till.SetDomainVerdict,
+		Logger: log.With("part", "tokendomain")})
+	bg.Go(func() { domains.Run(bgCtx) })
 	if d.cash != nil {
 		bg.Go(func() { d.cash.Run(bgCtx) })
 		events, unsubscribe := d.bc.Subscribe()

@@ -41,6 +41,7 @@ func (d *daemon) status(ctx context.Context) (httpapi.Status, error) {
 		s.Watch = &httpapi.Watch{Height: w.Height, Head: w.Head, Lag: w.Lag, LastRound: w.LastRound, Reorgs: w.Reorgs,
 			Skipped: w.Skipped, SkippedTo: w.SkippedTo, Err: w.Err}
 	}
+	s.Authorizations = d.till.DomainVerdicts()
 	if !round.OldestQueued.IsZero() {
 		s.OldestQueuedAgeSeconds = time.Since(round.OldestQueued).Seconds()
 	}

@@ -1,7 +1,9 @@
 // Package serialscanner drives a QR/barcode scanner that types what it reads
 // over a serial port: a USB CDC-ACM device (/dev/ttyACM0) or a UART.
 //
-// A payer shows a QR code holding a signed Ethereum transaction as 0x-hex;
+// A payer shows a QR code holding a signed Ethereum transaction as 0x-hex
+// (or the payer API's handover JSON, one line starting with '{', for an
+// EIP-3009 authorization: the terminal tells them apart, not the driver);
 // the scanner sends the decoded text followed by a suffix — CR, LF or CRLF,
 // a per-unit setting made by scanning a config barcode from its manual. Dev
 // cuts the stream at that suffix (any of the three by default), trims

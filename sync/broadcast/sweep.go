@@ -268,7 +268,10 @@ func (b *Broadcaster) sendFresh(ctx context.Context, now time.Time, r *Report) {
 func (b *Broadcaster) inTurn(now time.Time, fresh []store.Payment) ([]store.Payment, error) {
 	var ps []store.Payment
 	for _, p := range fresh {
-		if p.State == store.PaymentQueued && p.Delivery.Attempts == 0 && !p.Delivery.NextAttempt.After(now) &&
+		// Only handed-over transactions are the broadcaster's: an EIP-3009
+		// authorization (in acceptance order beside them) has no raw
+		// transaction; the relayer submits it.
+		if p.Source == store.SourceHandover && p.State == store.PaymentQueued && p.Delivery.Attempts == 0 && !p.Delivery.NextAttempt.After(now) &&
 			now.Sub(p.AcceptedAt) <= b.o.MaxAge {
 			ps = append(ps, p)
 		}

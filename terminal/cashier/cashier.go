@@ -50,6 +50,7 @@ type Till interface {
 	Request(id string) (*request.Document, error)
 	Cancel(ctx context.Context, id string) (*request.Document, error)
 	Pay(ctx context.Context, requestID string, raw []byte) (checkout.Receipt, error)
+	PayHandover(ctx context.Context, h checkout.Handover) (checkout.Receipt, error)
 	Payments(f store.PaymentFilter) ([]checkout.PaymentView, error)
 	Totals(from, to time.Time) (checkout.Totals, error)
 }
@@ -392,7 +393,12 @@ func (c *Cashier) handle(ctx context.Context, e event) {
 			c.reject("code too long")
 			return
 		}
-		c.payRaw(ctx, "scanner", func() ([]byte, error) { return check.DecodeHex(string(e.scan)) })
+		c.payRaw(ctx, "scanner", func() ([]byte, error) {
+			if isHandoverJSON(e.scan) {
+				return e.scan, nil
+			}
+			return check.DecodeHex(string(e.scan))
+		})
 	case e.hasNFC:
 		if c.doc == nil || c.doc.ID != e.nfcFor {
 			return // the tap was for a request no longer on screen
@@ -471,7 +477,7 @@ func (c *Cashier) payRaw(ctx context.Context, via string, raw func() ([]byte, er
 	b, err := raw()
 	if err == nil {
 		var rec checkout.Receipt
-		rec, err = c.o.Till.Pay(ctx, c.doc.ID, b)
+		rec, err = c.pay(ctx, b)
 		if err == nil {
 			c.log.Info("payment accepted", "via", via, "request", c.doc.ID, "tx", rec.TxHash.Hex())
 			c.accepted(rec)
@@ -480,6 +486,34 @@ func (c *Cashier) payRaw(ctx context.Context, via string, raw func() ([]byte, er
 	}
 	c.log.Info("payment refused", "via", via, "request", c.doc.ID, "err", err)
 	c.reject(shortReason(err))
+}
+
+// isHandoverJSON reports whether a scanned line or an NFC payload is the
+// payer API's handover JSON ({"requestId", "payment"} or {"requestId",
+// "rawTx"}) rather than a transaction: it starts with '{', which neither a
+// transaction's hex nor its binary encoding does (0x7b is no transaction
+// type).
+func isHandoverJSON(b []byte) bool { return len(b) > 0 && b[0] == '{' }
+
+// pay pays the request on screen by b: a raw transaction, or handover JSON
+// naming that request (an EIP-3009 authorization, or a transaction), read
+// as the payer API reads it. JSON naming another request is refused
+// unknown_request: the payer meant another sale.
+func (c *Cashier) pay(ctx context.Context, b []byte) (checkout.Receipt, error) {
+	if !isHandoverJSON(b) {
+		return c.o.Till.Pay(ctx, c.doc.ID, b)
+	}
+	h, err := checkout.ParseHandover(b)
+	if errors.Is(err, checkout.ErrBadHandover) {
+		return checkout.Receipt{}, check.Refuse(check.CodeInvalidPayload, "%v", err)
+	}
+	if err != nil {
+		return checkout.Receipt{}, err
+	}
+	if h.RequestID != c.doc.ID {
+		return checkout.Receipt{}, check.Refuse(check.CodeUnknownRequest, "handed over for request %s, the request on screen is %s", h.RequestID, c.doc.ID)
+	}
+	return c.o.Till.PayHandover(ctx, h)
 }
 
 func (c *Cashier) accepted(rec checkout.Receipt) {

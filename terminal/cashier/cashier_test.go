@@ -61,7 +61,13 @@ func openShop(t *testing.T) *shop {
 // openShopWith is openShop with the cashier's options changed by set.
 func openShopWith(t *testing.T, set func(*cashier.Options)) *shop {
 	t.Helper()
-	cfg := configtest.New(t, cfgText)
+	return openShopText(t, cfgText, set)
+}
+
+// openShopText is openShopWith with its config laid over the fixture.
+func openShopText(t *testing.T, text string, set func(*cashier.Options)) *shop {
+	t.Helper()
+	cfg := configtest.New(t, text)
 	s := &shop{t: t}
 	var err error
 	s.store, err = store.Open(filepath.Join(t.TempDir(), "showpos.db"), nil)

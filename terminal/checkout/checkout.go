@@ -44,6 +44,7 @@ type Store interface {
 	Request(id string) (store.Request, error)
 	CancelRequest(ctx context.Context, id string, now time.Time) (store.Request, error)
 	AcceptLimited(ctx context.Context, p store.Payment, now time.Time, lim store.Limits) (store.Payment, bool, error)
+	AcceptAuthorization(ctx context.Context, p store.Payment, now time.Time, lim store.Limits) (store.Payment, bool, error)
 	Payment(hash common.Hash) (store.Payment, error)
 	PaymentBySenderNonce(from common.Address, nonce uint64) (store.Payment, error)
 	Payments(f store.PaymentFilter) ([]store.Payment, error)
@@ -107,6 +108,7 @@ type Service struct {
 	current string                      // id of the request on screen
 	terms   map[string]*request.Request // parsed requests by id, bounded
 	order   []string                    // insertion order of terms, for eviction
+	domains map[string]DomainVerdict    // by asset symbol (SetDomainVerdict)
 }
 
 // termsCacheSize bounds the parsed-request cache; a miss costs one store
@@ -160,6 +162,7 @@ func (s *Service) Reconfigure(cfg *config.Config) {
 		ChainID:      new(big.Int).SetUint64(cfg.ChainID),
 		AllowOverpay: cfg.Payments.AllowOverpay,
 		MinFeeCap:    cfg.Payments.MinFeeCap,
+		SettleWindow: cfg.Payments.SettleWindow,
 	})})
 }
 

@@ -21,8 +21,10 @@ type Receipt struct {
 	TxHash    common.Hash
 	From      common.Address
 	Status    store.PaymentState
-	// Source is how the payment came: handover (Pay) or chain (a
-	// transfer the watcher saw, Ledger). Not in the payer API's answer.
+	// Source is how the payment came: handover (Pay), authorization
+	// (PayAuthorization) or chain (a transfer the watcher saw, Ledger).
+	// Not in the payer API's answer. For an authorization, TxHash is the
+	// authorization's ID (the EIP-712 digest the payer signed).
 	Source store.PaymentSource
 	// Repeat is true when this exact transaction had already been accepted
 	// for this request: the answer is the earlier one.
@@ -50,6 +52,8 @@ func (r Receipt) MarshalJSON() ([]byte, error) {
 // the earlier answer (Receipt.Repeat). Only the store decides that, inside
 // its write path, so a repeat is never answered before the first payment's
 // commit is on disk.
+//
+// An EIP-3009 authorization (an x402 payment payload) is PayAuthorization's.
 func (s *Service) Pay(ctx context.Context, requestID string, raw []byte) (Receipt, error) {
 	rec, err := s.pay(ctx, requestID, raw)
 	if s.onRefuse != nil {

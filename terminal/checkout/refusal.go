@@ -24,6 +24,7 @@ var storeRules = []struct {
 	{store.ErrExposureLimit, check.CodeExposureLimit},
 	{store.ErrPayerLimit, check.CodePayerLimit},
 	{store.ErrAmountTaken, check.CodeAmountInUse},
+	{store.ErrAuthorizationReused, check.CodeAuthorizationReused},
 }
 
 // storeRefusal returns the refusal for a store error that breaks one of

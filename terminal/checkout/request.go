@@ -86,6 +86,7 @@ func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (
 		"amount", asset.FormatAmount(r.Amount, a.Decimals), "keyed", asset.FormatAmount(units, a.Decimals), "expires", r.ExpiresAt)
 	doc.Status = string(store.RequestPending)
 	doc.Certificate = certificate(cfg)
+	doc.X402 = s.requirements(cfg, doc)
 	if s.onRequest != nil {
 		s.onRequest(doc)
 	}
@@ -224,6 +225,7 @@ func (s *Service) document(rec store.Request) (*request.Document, error) {
 	}
 	doc.Status = string(rec.StatusAt(s.clock.Now()))
 	doc.Certificate = certificate(s.Config())
+	doc.X402 = s.requirements(s.Config(), doc)
 	if rec.PaidTx != (common.Hash{}) {
 		doc.PaidTx = rec.PaidTx.Hex()
 		// Where the payment is, so a payer's page says PAID when it is

@@ -219,7 +219,24 @@ type Payments struct {
 	// MinFeeCap is the floor for a payment's maxFeePerGas (gasPrice for
 	// legacy transactions), in wei; nil means no floor.
 	MinFeeCap *big.Int
+	// SettleWindow (settle_window) is how long an EIP-3009 authorization
+	// must stay valid after it is taken: the time the terminal may need to
+	// come online and settle it. Requests advertise it as x402's
+	// maxTimeoutSeconds. Default DefaultSettleWindow.
+	SettleWindow time.Duration
 }
+
+// DefaultSettleWindow is payments.settle_window when not set: a day.
+const DefaultSettleWindow = 24 * time.Hour
+
+// maxSettleWindow bounds payments.settle_window: an authorization valid
+// for longer is a promise the payer cannot take back for that long.
+const maxSettleWindow = 30 * 24 * time.Hour
+
+// AuthorizationEIP3009 is the one value of an asset's authorization key:
+// the token takes EIP-3009 transferWithAuthorization (USDC's FiatToken
+// v2), and payers may sign one instead of a transaction.
+const AuthorizationEIP3009 = "eip3009"
 
 // Asset is one [[assets]] entry.
 type Asset struct {
@@ -233,7 +250,18 @@ type Asset struct {
 	// MaxUnsettledPerPayer caps one sender's part of MaxUnsettled
 	// (max_unsettled_per_payer; nil: no cap). Base units.
 	MaxUnsettledPerPayer *big.Int
+	// Authorization is AuthorizationEIP3009 when the token takes EIP-3009
+	// authorizations (authorization = "eip3009"), else empty. DomainName
+	// and DomainVersion (domain_name, domain_version) are then the token's
+	// EIP-712 domain name and version, both required (USDC on Ethereum
+	// and Base: "USD Coin", "2"; testnet deployments often "USDC").
+	Authorization             string
+	DomainName, DomainVersion string
 }
+
+// Authorizes reports whether payers may pay in a by an EIP-3009
+// authorization.
+func (a Asset) Authorizes() bool { return a.Authorization == AuthorizationEIP3009 }
 
 // Asset returns the configured asset with the symbol, case-insensitively.
 func (c *Config) Asset(symbol string) (Asset, bool) {
@@ -313,8 +341,9 @@ type file struct {
 		Address string `toml:"address"`
 	} `toml:"merchant"`
 	Payments struct {
-		AllowOverpay bool   `toml:"allow_overpay"`
-		MinFeeCap    string `toml:"min_fee_cap_wei"`
+		AllowOverpay bool          `toml:"allow_overpay"`
+		MinFeeCap    string        `toml:"min_fee_cap_wei"`
+		SettleWindow time.Duration `toml:"settle_window"`
 	} `toml:"payments"`
 	Assets []fileAsset `toml:"assets"`
 	Board  Board       `toml:"board"`
@@ -338,6 +367,10 @@ type fileAsset struct {
 	MaxUnsettled string `toml:"max_unsettled"`
 
 	MaxUnsettledPerPayer string `toml:"max_unsettled_per_payer"`
+
+	Authorization string `toml:"authorization"`
+	DomainName    string `toml:"domain_name"`
+	DomainVersion string `toml:"domain_version"`
 }
 
 // maxFileSize bounds what Load reads: a config is a few kilobytes.
@@ -513,6 +546,13 @@ func (f *file) check() (*Config, error) {
 			return nil, invalid("payments.min_fee_cap_wei: %v", err)
 		}
 		c.Payments.MinFeeCap = v
+	}
+	c.Payments.SettleWindow = f.Payments.SettleWindow
+	switch w := c.Payments.SettleWindow; {
+	case w == 0:
+		c.Payments.SettleWindow = DefaultSettleWindow
+	case w < time.Minute || w > maxSettleWindow || w%time.Second != 0:
+		return nil, invalid("payments.settle_window %s: want whole seconds from 1m to %s", w, maxSettleWindow)
 	}
 	if len(c.Texts.Welcome) > maxDisplayText {
 		return nil, invalid("texts.welcome is longer than %d bytes", maxDisplayText)
@@ -728,6 +768,22 @@ func (fa *fileAsset) check(i int) (Asset, error) {
 	}
 	if a.MaxUnsettledPerPayer, err = optAmount(fa.MaxUnsettledPerPayer, a.Decimals); err != nil {
 		return a, invalid("assets[%d] (%s).max_unsettled_per_payer: %v", i, a.Symbol, err)
+	}
+	switch fa.Authorization {
+	case "":
+		if fa.DomainName != "" || fa.DomainVersion != "" {
+			return a, invalid("assets[%d] (%s): domain_name and domain_version are for authorization = %q", i, a.Symbol, AuthorizationEIP3009)
+		}
+	case AuthorizationEIP3009:
+		if a.Token == (common.Address{}) {
+			return a, invalid("assets[%d] (%s): authorization = %q is for a token; the native coin has no EIP-3009", i, a.Symbol, fa.Authorization)
+		}
+		if fa.DomainName == "" || fa.DomainVersion == "" || len(fa.DomainName) > 64 || len(fa.DomainVersion) > 16 {
+			return a, invalid("assets[%d] (%s): authorization = %q needs the token's EIP-712 domain_name (1..64 bytes) and domain_version (1..16 bytes)", i, a.Symbol, fa.Authorization)
+		}
+		a.Authorization, a.DomainName, a.DomainVersion = fa.Authorization, fa.DomainName, fa.DomainVersion
+	default:
+		return a, invalid("assets[%d] (%s): authorization %q: the one kind taken is %q", i, a.Symbol, fa.Authorization, AuthorizationEIP3009)
 	}
 	return a, nil
 }

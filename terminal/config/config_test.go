@@ -72,6 +72,16 @@ func TestParseGoodConfig(t *testing.T) {
 	if tusd.MaxUnsettled.Cmp(big.NewInt(2_000_250_000)) != 0 {
 		t.Errorf("TUSD max_unsettled %s", tusd.MaxUnsettled)
 	}
+	if tusd.Authorizes() || c.Payments.SettleWindow != DefaultSettleWindow {
+		t.Errorf("TUSD authorization %q, settle window %s: want none and the default", tusd.Authorization, c.Payments.SettleWindow)
+	}
+	c2, err := Parse([]byte(strings.Replace(good, `max_unsettled = "2000.25"`, `max_unsettled = "2000.25"`+"\nauthorization = \"eip3009\"\ndomain_name = \"USD Coin\"\ndomain_version = \"2\"", 1) + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := c2.Asset("TUSD"); !a.Authorizes() || a.DomainName != "USD Coin" || a.DomainVersion != "2" {
+		t.Errorf("TUSD with authorization = %+v", a)
+	}
 	if c.Chain.Confirmations != 1 || c.Chain.FinalDepth != DefaultFinalDepth {
 		t.Errorf("confirmations %d, final depth %d: want the defaults 1 and %d", c.Chain.Confirmations, c.Chain.FinalDepth, DefaultFinalDepth)
 	}
@@ -119,6 +129,12 @@ func TestParseRefusesBadConfig(t *testing.T) {
 		{"watch poll too short", "[merchant]", "[watch]\npoll = \"10ms\"\n[merchant]", "watch.poll"},
 		{"watch range too long", "[merchant]", "[watch]\nmax_range = 10001\n[merchant]", "watch.max_range"},
 		{"watch lookback below the range", "[merchant]", "[watch]\nmax_range = 100\nmax_lookback = 99\n[merchant]", "watch.max_lookback"},
+		{"authorization on the native coin", `max_payment = "0.5"`, `max_payment = "0.5"` + "\nauthorization = \"eip3009\"\ndomain_name = \"Ether\"\ndomain_version = \"1\"", "the native coin has no EIP-3009"},
+		{"authorization without a domain", `max_unsettled = "2000.25"`, `max_unsettled = "2000.25"` + "\nauthorization = \"eip3009\"\ndomain_name = \"USD Coin\"", "domain_version"},
+		{"unknown authorization", `max_unsettled = "2000.25"`, `max_unsettled = "2000.25"` + "\nauthorization = \"permit2\"", "the one kind taken is"},
+		{"domain without authorization", `max_unsettled = "2000.25"`, `max_unsettled = "2000.25"` + "\ndomain_name = \"USD Coin\"", "are for authorization"},
+		{"settle window too short", `min_fee_cap_wei = "1000000000"`, `min_fee_cap_wei = "1000000000"` + "\nsettle_window = \"30s\"", "payments.settle_window"},
+		{"settle window too long", `min_fee_cap_wei = "1000000000"`, `min_fee_cap_wei = "1000000000"` + "\nsettle_window = \"721h\"", "payments.settle_window"},
 		{"public url too long", `id = "till-7"`, `id = "till-7"` + "\npublic_url = \"http://" + strings.Repeat("a", 250) + "\"", "public_url is too long"},
 	}
 	for _, tc := range tests {

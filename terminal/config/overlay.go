@@ -231,6 +231,7 @@ var fields = []field{
 	leaf("merchant.address", func(c *Config) *common.Address { return &c.Merchant }),
 	leaf("payments.allow_overpay", func(c *Config) *bool { return &c.Payments.AllowOverpay }),
 	leaf("payments.min_fee_cap_wei", func(c *Config) **big.Int { return &c.Payments.MinFeeCap }),
+	leaf("payments.settle_window", func(c *Config) *time.Duration { return &c.Payments.SettleWindow }),
 	leaf("assets", func(c *Config) *[]Asset { return &c.Assets }),
 	leaf("board", func(c *Config) *Board { return &c.Board }),
 	leaf("texts.welcome", func(c *Config) *string { return &c.Texts.Welcome }),

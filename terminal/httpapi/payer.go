@@ -10,13 +10,14 @@ import (
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/request"
-	"showpos/terminal/strictjson"
 )
 
 // Till is what the payer API needs from the terminal.
 type Till interface {
 	Request(id string) (*request.Document, error)
-	Pay(ctx context.Context, requestID string, raw []byte) (checkout.Receipt, error)
+	// PayHandover pays by a signed transaction or an EIP-3009
+	// authorization (checkout.ParseHandover reads which).
+	PayHandover(ctx context.Context, h checkout.Handover) (checkout.Receipt, error)
 }
 
 // maxBroadcastBody caps a broadcastTx body: the largest transaction the
@@ -34,7 +35,7 @@ const maxIDLen = 64
 //
 //	GET  /api/showpos/getPaymentRequest?id=ID   the request (no id: the one on screen)
 //	GET  /api/showpos/qr.png?id=ID&module=N     the request's EIP-681 URI as a QR code (no id: on screen)
-//	POST /api/showpos/broadcastTx               {"requestId","rawTx"} → 202 receipt (200 on a repeat)
+//	POST /api/showpos/broadcastTx               {"requestId","rawTx"} or {"requestId","payment"} → 202 receipt (200 on a repeat)
 //
 // It answers any origin (CORS): payer web apps call it from the browser,
 // and every payload it serves or takes is signed.
@@ -103,11 +104,6 @@ func (p *payer) getRequest(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, doc)
 }
 
-type broadcastBody struct {
-	RequestID string `json:"requestId"`
-	RawTx     string `json:"rawTx"`
-}
-
 func (p *payer) broadcast(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		writeCoded(w, http.StatusMethodNotAllowed, codeMethodNotAllowed, "use POST")
@@ -118,21 +114,16 @@ func (p *payer) broadcast(w http.ResponseWriter, r *http.Request) {
 		writeBodyError(w, err)
 		return
 	}
-	var in broadcastBody
-	if err := strictjson.Decode(body, &in); err != nil {
-		writeCoded(w, http.StatusBadRequest, codeBadRequest, "body must be JSON {\"requestId\":…,\"rawTx\":\"0x…\"}: "+err.Error())
+	h, err := checkout.ParseHandover(body)
+	if errors.Is(err, checkout.ErrBadHandover) {
+		writeCoded(w, http.StatusBadRequest, codeBadRequest, "body must be JSON {\"requestId\":…,\"rawTx\":\"0x…\"} or {\"requestId\":…,\"payment\":{…}}: "+err.Error())
 		return
 	}
-	if in.RequestID == "" || len(in.RequestID) > maxIDLen {
-		writeCoded(w, http.StatusBadRequest, codeBadRequest, "requestId is required (at most 64 characters)")
-		return
-	}
-	raw, err := check.DecodeHex(in.RawTx)
 	if err != nil {
 		writeError(w, p.log, err)
 		return
 	}
-	rec, err := p.till.Pay(r.Context(), in.RequestID, raw)
+	rec, err := p.till.PayHandover(r.Context(), h)
 	if err != nil {
 		writeError(w, p.log, err)
 		return

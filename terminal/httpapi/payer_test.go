@@ -69,7 +69,12 @@ type terminal struct {
 
 func newTerminal(t *testing.T) *terminal {
 	t.Helper()
-	cfg := configtest.New(t, testConfig)
+	return newTerminalWith(t, testConfig)
+}
+
+func newTerminalWith(t *testing.T, cfgText string) *terminal {
+	t.Helper()
+	cfg := configtest.New(t, cfgText)
 	path := filepath.Join(t.TempDir(), "showpos.db")
 	st, err := store.Open(path, nil)
 	if err != nil {

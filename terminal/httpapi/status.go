@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"showpos/terminal/checkout"
 	"showpos/terminal/fleet"
 )
 
@@ -42,6 +43,11 @@ type Status struct {
 	// Watch is the chain watcher's state; absent when watch.enabled is
 	// false.
 	Watch *Watch `json:"watch,omitempty"`
+	// Authorizations is, per asset taking EIP-3009 authorizations whose
+	// token the chain has answered for, whether its DOMAIN_SEPARATOR() is
+	// the configured domain's (sync/tokendomain); on a mismatch the asset
+	// is not offered for authorizations. Absent before any answer.
+	Authorizations []checkout.DomainVerdict `json:"authorizations,omitempty"`
 }
 
 // Watch is how far the chain watcher (sync/watch) has read the chain for

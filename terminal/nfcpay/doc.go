@@ -50,6 +50,10 @@
 // [240·i, 240·i+240) of the raw transaction (the last one shorter). The raw
 // transaction is what eth_sendRawTransaction takes: the binary encoding of
 // a signed transaction (RLP for legacy, type byte + RLP for typed ones).
+// An app paying by an EIP-3009 authorization sends instead the payer API's
+// handover JSON, {"requestId", "payment": <x402 PaymentPayload>}, which
+// starts with '{' (no transaction does): the cashier reads it as the payer
+// API does (checkout.ParseHandover).
 //
 // Status words:
 //

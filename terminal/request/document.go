@@ -64,6 +64,30 @@ type Document struct {
 	// terminal/fleet), when the terminal has one; not signed by the
 	// terminal: it carries the fleet's own signature, which the payer checks.
 	Certificate json.RawMessage
+	// X402 is how to pay by an EIP-3009 authorization when the asset takes
+	// one (x402 v2's PaymentRequirements for the "exact" scheme), else
+	// nil. Not signed by the terminal, like Status: derived from the
+	// signed fields (amount, asset, merchant, chain) and the terminal's
+	// config (the token's EIP-712 domain, the settle window); a payer that
+	// signs an authorization signs the same amount, token and merchant
+	// the signed request names, and the terminal checks them again.
+	X402 *PaymentRequirements
+}
+
+// PaymentRequirements is an x402 v2 PaymentRequirements object for the
+// "exact" scheme on EVM, as a 402 response's accepts list holds it:
+// {scheme, network, amount, asset, payTo, maxTimeoutSeconds, extra:{name,
+// version}}. x402 clients sign validBefore = now + MaxTimeoutSeconds.
+type PaymentRequirements struct {
+	Scheme            string // "exact"
+	Network           string // CAIP-2: "eip155:<chain id>"
+	Amount            *big.Int
+	Asset             common.Address // the token contract
+	PayTo             common.Address // the merchant
+	MaxTimeoutSeconds uint64
+	// Name and Version are extra.name and extra.version: the token's
+	// EIP-712 domain.
+	Name, Version string
 }
 
 // NewDocument assembles the document for r. It recovers the signer from sig,
@@ -287,26 +311,42 @@ func checkURL(s string) error {
 // The JSON form. Field names are camelCase and stable; integers that can
 // exceed 2^53 are decimal strings; times are RFC 3339 UTC; addresses EIP-55.
 type wireDocument struct {
-	ID            string          `json:"id"`
-	TerminalID    string          `json:"terminalId"`
-	Merchant      string          `json:"merchant"`
-	ChainID       uint64          `json:"chainId"`
-	Asset         wireAsset       `json:"asset"`
-	Amount        string          `json:"amount"`
-	AmountDisplay string          `json:"amountDisplay"`
-	Memo          string          `json:"memo"`
-	CreatedAt     string          `json:"createdAt"`
-	ExpiresAt     string          `json:"expiresAt"`
-	Status        string          `json:"status,omitempty"`
-	PaidTx        string          `json:"paidTx,omitempty"`
-	PaidState     string          `json:"paidState,omitempty"`
-	URI           string          `json:"uri"`
-	RequestURL    string          `json:"requestUrl"`
-	BroadcastURL  string          `json:"broadcastUrl"`
-	TypedData     wireTypedData   `json:"typedData"`
-	Signature     string          `json:"signature"`
-	Signer        string          `json:"signer"`
-	Certificate   json.RawMessage `json:"certificate,omitempty"`
+	ID            string            `json:"id"`
+	TerminalID    string            `json:"terminalId"`
+	Merchant      string            `json:"merchant"`
+	ChainID       uint64            `json:"chainId"`
+	Asset         wireAsset         `json:"asset"`
+	Amount        string            `json:"amount"`
+	AmountDisplay string            `json:"amountDisplay"`
+	Memo          string            `json:"memo"`
+	CreatedAt     string            `json:"createdAt"`
+	ExpiresAt     string            `json:"expiresAt"`
+	Status        string            `json:"status,omitempty"`
+	PaidTx        string            `json:"paidTx,omitempty"`
+	PaidState     string            `json:"paidState,omitempty"`
+	URI           string            `json:"uri"`
+	RequestURL    string            `json:"requestUrl"`
+	BroadcastURL  string            `json:"broadcastUrl"`
+	TypedData     wireTypedData     `json:"typedData"`
+	Signature     string            `json:"signature"`
+	Signer        string            `json:"signer"`
+	Certificate   json.RawMessage   `json:"certificate,omitempty"`
+	X402          *wireRequirements `json:"x402,omitempty"`
+}
+
+type wireRequirements struct {
+	Scheme            string    `json:"scheme"`
+	Network           string    `json:"network"`
+	Amount            string    `json:"amount"`
+	Asset             string    `json:"asset"`
+	PayTo             string    `json:"payTo"`
+	MaxTimeoutSeconds uint64    `json:"maxTimeoutSeconds"`
+	Extra             wireExtra `json:"extra"`
+}
+
+type wireExtra struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
 }
 
 type wireAsset struct {
@@ -388,6 +428,15 @@ func (d Document) MarshalJSON() ([]byte, error) {
 	if len(d.Certificate) > 0 {
 		w.Certificate = d.Certificate
 	}
+	if x := d.X402; x != nil {
+		w.X402 = &wireRequirements{
+			Scheme: x.Scheme, Network: x.Network, Amount: "0", Asset: x.Asset.Hex(), PayTo: x.PayTo.Hex(),
+			MaxTimeoutSeconds: x.MaxTimeoutSeconds, Extra: wireExtra{Name: x.Name, Version: x.Version},
+		}
+		if x.Amount != nil {
+			w.X402.Amount = x.Amount.String()
+		}
+	}
 	if d.Amount != nil {
 		w.Amount = d.Amount.String()
 	}
@@ -447,6 +496,16 @@ func (d *Document) UnmarshalJSON(b []byte) error {
 	check("signature", err)
 	out.Signer, err = parseAddress(w.Signer)
 	check("signer", err)
+	if x := w.X402; x != nil {
+		r := &PaymentRequirements{Scheme: x.Scheme, Network: x.Network, MaxTimeoutSeconds: x.MaxTimeoutSeconds, Name: x.Extra.Name, Version: x.Extra.Version}
+		r.Amount, err = parseUnits(x.Amount)
+		check("x402.amount", err)
+		r.Asset, err = parseAddress(x.Asset)
+		check("x402.asset", err)
+		r.PayTo, err = parseAddress(x.PayTo)
+		check("x402.payTo", err)
+		out.X402 = r
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrDocument, errors.Join(errs...))
 	}

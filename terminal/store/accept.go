@@ -38,9 +38,12 @@ import (
 // before the write is taken into a commit, Accept returns ctx.Err() and
 // writes nothing; once taken, it waits for the commit's outcome.
 func (s *Store) Accept(ctx context.Context, p Payment, now time.Time, maxUnsettled *big.Int) (Payment, bool, error) {
+	p.Authorization = nil
 	return s.accept(ctx, p, now, Limits{Unsettled: maxUnsettled})
 }
 
+// accept stores p, a handover, or an authorization if p.Authorization is
+// set (AcceptAuthorization).
 func (s *Store) accept(ctx context.Context, p Payment, now time.Time, lim Limits) (Payment, bool, error) {
 	if err := validatePayment(p); err != nil {
 		return Payment{}, false, fmt.Errorf("accept %s: %w", p.TxHash, err)
@@ -52,6 +55,11 @@ func (s *Store) accept(ctx context.Context, p Payment, now time.Time, lim Limits
 	p.AcceptedAt, p.UpdatedAt = now, now
 	p.Seq = 0
 	p.Source = SourceHandover
+	if p.Authorization != nil {
+		p.Source = SourceAuthorization
+		p.Authorization = p.Authorization.clone()
+		p.Nonce, p.Raw = 0, nil
+	}
 
 	var (
 		out    Payment
@@ -135,6 +143,10 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits) (Payment, bool, error)
 		if existing.RequestID == p.RequestID {
 			return existing, true, nil
 		}
+		if p.Source == SourceAuthorization {
+			// The same authorization, so the same nonce.
+			return Payment{}, false, fmt.Errorf("accept %s: authorization stored for request %q: %w", hash, existing.RequestID, ErrAuthorizationReused)
+		}
 		return Payment{}, false, fmt.Errorf("accept %s: stored for request %q: %w", hash, existing.RequestID, ErrTxReused)
 	}
 
@@ -160,14 +172,29 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits) (Payment, bool, error)
 		return Payment{}, false, fmt.Errorf("accept %s: request %q has status %q: %w", hash, req.ID, req.Status, ErrCorrupt)
 	}
 
+	auth := p.Source == SourceAuthorization
 	snKey := senderNonceKey(p.From, p.Nonce)
-	other, err := w.getChecked(bucketBySender, snKey)
-	if err != nil {
-		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
-	}
-	if other != nil && !bytes.Equal(other, hash[:]) {
-		if err := nonceFree(w, p, other); err != nil {
+	if auth {
+		snKey = authNonceKey(p.Authorization.Token, p.From, p.Authorization.Nonce)
+		other, err := w.getChecked(bucketAuthNonces, snKey)
+		if err != nil {
 			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+		}
+		if other != nil {
+			// Never freed: the nonce is the payer's one-time promise,
+			// whatever became of the first authorization.
+			return Payment{}, false, fmt.Errorf("accept %s: token %s from %s nonce %s already taken by authorization 0x%x: %w",
+				hash, p.Authorization.Token, p.From, p.Authorization.Nonce, other, ErrAuthorizationReused)
+		}
+	} else {
+		other, err := w.getChecked(bucketBySender, snKey)
+		if err != nil {
+			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+		}
+		if other != nil && !bytes.Equal(other, hash[:]) {
+			if err := nonceFree(w, p, other); err != nil {
+				return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+			}
 		}
 	}
 
@@ -212,16 +239,22 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits) (Payment, bool, error)
 	if err != nil {
 		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 	}
-	for _, kv := range []struct{ b, k, v []byte }{
+	puts := []kv{{bucketBySender, snKey, hash[:]}, {bucketOpen, snKey, hash[:]}}
+	if auth {
+		puts = []kv{
+			{bucketAuthNonces, snKey, hash[:]},
+			{bucketAuthOpen, seqKey(seq), hash[:]},
+			{bucketAuthPayer, payerSeqKey(p.From, seq), hash[:]},
+		}
+	}
+	for _, e := range append(puts, []kv{
 		{bucketPayments, hash[:], encP},
-		{bucketBySender, snKey, hash[:]},
-		{bucketOpen, snKey, hash[:]},
 		{bucketBySeq, seqKey(seq), hash[:]},
 		{bucketRequests, []byte(req.ID), encR},
 		{bucketUnsettled, []byte(p.Asset), []byte(unsettled.String())},
 		{bucketCounts, []byte(PaymentQueued), countBytes(count + 1)},
-	} {
-		if err := w.putChecked(kv.b, kv.k, kv.v); err != nil {
+	}...) {
+		if err := w.putChecked(e.b, e.k, e.v); err != nil {
 			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 		}
 	}

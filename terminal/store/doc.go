@@ -130,7 +130,27 @@
 // the open nor the unfinal index, nor in Unsettled: their money is on
 // chain. Open checks the chain buckets against each other and the counts.
 //
+// # EIP-3009 authorizations (schema 6)
+//
+// A payer may sign an EIP-3009 transferWithAuthorization instead of a
+// transaction (terminal/checkout.PayAuthorization). AcceptAuthorization
+// stores it by Accept's rules, keyed by the authorization's ID (the
+// EIP-712 digest signed) with Source authorization and its fields and
+// signature (Payment.Authorization), and refuses a second authorization
+// with the same (token, from, nonce) (ErrAuthorizationReused). It counts
+// toward Unsettled and the per-payer cap like a queued handover, but it is
+// in neither the open nor the sender+nonce index (the broadcaster sends raw
+// transactions; an authorization has none): its own indexes are the
+// relayer's queue, OpenAuthorizations in acceptance order, and
+// UnfinalAuthorizations for confirmed ones. SetPaymentState and Apply move
+// it as a handover (leaving queued/broadcast frees its exposure). Open
+// checks those indexes against the records (authorization.go).
+//
 // # Schema versions
+//
+// Schema 6 is schema 5 with the authorizations' indexes (auth_nonces,
+// auth_open, auth_payer, auth_unfinal), empty after Open migrates a schema
+// 5 file in one transaction.
 //
 // Schema 5 is schema 4 with the chain watcher's buckets and the pending
 // amounts index; Open migrates a schema 4 file in one transaction that

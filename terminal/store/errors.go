@@ -29,6 +29,10 @@ var (
 	// then says "used on chain"); at most one of them can ever be mined. A
 	// failed one does not block its nonce.
 	ErrNonceConflict = errors.New("sender nonce already used by another tx")
+	// ErrAuthorizationReused: an EIP-3009 authorization with the same
+	// token, from and nonce was taken before (for any request, in any
+	// state): the token would refuse the second one.
+	ErrAuthorizationReused = errors.New("authorization nonce already used")
 	// ErrExposureLimit: accepting would raise the unsettled amount of the
 	// asset above the caller's limit.
 	ErrExposureLimit = errors.New("unsettled exposure limit reached")

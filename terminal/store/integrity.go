@@ -275,12 +275,12 @@ func verify(db *bbolt.DB, schema string) error {
 				return err
 			}
 		}
-		if schema == schemaV4 || schema == schemaVersion {
-			if err := checkUnfinal(tx); err != nil {
+		if schema == schemaV4 || schema == schemaV5 || schema == schemaVersion {
+			if err := checkUnfinal(tx, schema == schemaVersion); err != nil {
 				return err
 			}
 		}
-		if schema == schemaVersion {
+		if schema == schemaV5 || schema == schemaVersion {
 			if err := checkChain(tx); err != nil {
 				return err
 			}
@@ -382,7 +382,10 @@ func checkIndexes(tx *bbolt.Tx) error {
 // says. A payment confirmed but missing from the index would never be
 // followed to final, nor sent again if its block were lost. It decodes
 // only the payments the index names: the confirmed ones not yet final.
-func checkUnfinal(tx *bbolt.Tx) error {
+//
+// With auth (schema 6) it checks the authorizations' indexes too
+// (checkAuthorizations), whose confirmed ones are in auth_unfinal.
+func checkUnfinal(tx *bbolt.Tx, auth bool) error {
 	idx, payments := tx.Bucket(bucketUnfinal), tx.Bucket(bucketPayments)
 	if idx == nil || payments == nil {
 		return fmt.Errorf("bucket %s or %s missing: %w", bucketUnfinal, bucketPayments, ErrCorrupt)
@@ -418,8 +421,15 @@ func checkUnfinal(tx *bbolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	if c != n+chainConfirmed {
-		return fmt.Errorf("bucket %s: %d entries and %d confirmed chain payments, but %d payments are confirmed: %w", bucketUnfinal, n, chainConfirmed, c, ErrCorrupt)
+	var authConfirmed uint64
+	if auth {
+		if authConfirmed, err = checkAuthorizations(tx); err != nil {
+			return err
+		}
+	}
+	if c != n+chainConfirmed+authConfirmed {
+		return fmt.Errorf("bucket %s: %d entries, %d confirmed chain payments and %d confirmed authorizations, but %d payments are confirmed: %w",
+			bucketUnfinal, n, chainConfirmed, authConfirmed, c, ErrCorrupt)
 	}
 	return nil
 }

@@ -18,7 +18,8 @@ import (
 //
 // Other files are left as they are. Schema 2 to 3 (sealing the clients'
 // keys) needs the sealing key and is openSealing's (clients_seal.go);
-// schema 3 to 4 is migrateUnfinal's, after it, and 4 to 5 migrateChain's.
+// schema 3 to 4 is migrateUnfinal's, after it, 4 to 5 migrateChain's and
+// 5 to 6 migrateAuthorizations' (authorization.go).
 func migrate(db *bbolt.DB, path string, log *slog.Logger) error {
 	schema, err := dbSchema(db)
 	if err != nil {
@@ -128,7 +129,7 @@ func migrateChain(db *bbolt.DB, path string, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("store: open %s: migrate schema 4 to 5: %w", path, err)
 	}
-	if err := verify(db, schemaVersion); err != nil {
+	if err := verify(db, schemaV5); err != nil {
 		return corruptErr(path, fmt.Errorf("after migrating to schema 5: %w", err))
 	}
 	log.Info("store: migrated schema 4 to 5: payments seen on chain, pending amounts indexed", "path", path,
@@ -174,7 +175,7 @@ func migrateV4(db *bbolt.DB) (int, error) {
 		if err != nil {
 			return err
 		}
-		return m.Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion)))
+		return m.Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaV5)))
 	})
 	return n, err
 }

@@ -25,12 +25,13 @@ type Limits struct {
 // inside the write that records p, so two payments of one payer racing
 // cannot both pass.
 func (s *Store) AcceptLimited(ctx context.Context, p Payment, now time.Time, lim Limits) (Payment, bool, error) {
+	p.Authorization = nil // a handover; AcceptAuthorization takes authorizations
 	return s.accept(ctx, p, now, lim)
 }
 
 // payerUnsettled returns what from has waiting to settle in asset: the sum
-// of its queued and broadcast payments of that asset. It scans the open
-// index from from's first key (the index is keyed sender || nonce), so its
+// of its queued and broadcast payments of that asset, handed over or
+// authorized. It scans the open and auth_payer indexes from from's first key (the index is keyed sender || nonce), so its
 // cost grows with that payer's own open payments only, never with the
 // whole queue; no separate per-payer total is kept, so no schema change.
 func payerUnsettled(w *wtx, from common.Address, asset string) (*big.Int, error) {
@@ -38,6 +39,17 @@ func payerUnsettled(w *wtx, from common.Address, asset string) (*big.Int, error)
 	c := w.tx.Bucket(bucketOpen).Cursor()
 	for k, v := c.Seek(from[:]); k != nil && bytes.HasPrefix(k, from[:]); k, v = c.Next() {
 		p, err := openPayment(w.tx, k, v)
+		if err != nil {
+			return nil, fmt.Errorf("unsettled of %s: %w", from, err)
+		}
+		if p.Asset == asset {
+			sum.Add(sum, p.Amount)
+		}
+	}
+	// Its authorizations waiting to settle (schema 6) count the same.
+	c = w.tx.Bucket(bucketAuthPayer).Cursor()
+	for k, v := c.Seek(from[:]); k != nil && bytes.HasPrefix(k, from[:]); k, v = c.Next() {
+		p, err := indexedPayment(w.tx, bucketAuthPayer, k, v)
 		if err != nil {
 			return nil, fmt.Errorf("unsettled of %s: %w", from, err)
 		}

@@ -10,11 +10,12 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 )
 
-// Layout of the bbolt file (schema version 5). Every bucket lives at the
+// Layout of the bbolt file (schema version 6). Every bucket lives at the
 // top level; no nested buckets. Every value shown below is followed by its
 // CRC-32C (see checksum.go); schema 1 had schema 2's layout without CRCs,
 // schema 2 kept client keys in the clear, schema 3 had no unfinal bucket,
-// schema 4 none of the chain buckets nor pending_amounts;
+// schema 4 none of the chain buckets nor pending_amounts, schema 5 none
+// of the auth_ buckets;
 // Open migrates each (migrate.go, clients_seal.go).
 var (
 	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion (schema 1: "1", no CRC); "seal_check" -> sealed check (clients_seal.go)
@@ -36,10 +37,19 @@ var (
 	bucketUnmatched    = []byte("unmatched")          // seq (8) -> unmatchedRecord (JSON); its bucket sequence issues the seq
 	bucketAmounts      = []byte("pending_amounts")    // len(asset) || asset || amount (32) || request ID -> request ID, for pending requests
 
+	// Schema 6: EIP-3009 authorizations (authorization.go). They have no
+	// sender+nonce of a transaction, so they are in none of the indexes
+	// above but by_seq; these are theirs.
+	bucketAuthNonces  = []byte("auth_nonces")  // token (20) || from (20) || nonce (32) -> authorization ID, for every authorization ever taken
+	bucketAuthOpen    = []byte("auth_open")    // Seq (8) -> authorization ID, for queued and broadcast authorizations (the relayer's queue)
+	bucketAuthPayer   = []byte("auth_payer")   // from (20) || Seq (8) -> authorization ID, the same set by payer (the per-payer cap)
+	bucketAuthUnfinal = []byte("auth_unfinal") // Seq (8) -> authorization ID, for confirmed authorizations (followed until final)
+
 	allBuckets = [][]byte{bucketMeta, bucketRequests, bucketPayments, bucketBySender,
 		bucketBySeq, bucketUnsettled, bucketCounts, bucketOpen, bucketUnfinal,
 		bucketClients, bucketClientNonces, bucketNonceExpiry, bucketFleet,
-		bucketWatch, bucketTransfers, bucketTransferIDs, bucketChainUnfinal, bucketUnmatched, bucketAmounts}
+		bucketWatch, bucketTransfers, bucketTransferIDs, bucketChainUnfinal, bucketUnmatched, bucketAmounts,
+		bucketAuthNonces, bucketAuthOpen, bucketAuthPayer, bucketAuthUnfinal}
 
 	keySchema = []byte("schema")
 )
@@ -48,9 +58,11 @@ var (
 // the older ones it reads, and migrates at Open. Schema 3 sealed client
 // keys (a build that reads only schema 2 refuses it rather than take a
 // sealed key for an empty one); schema 4 added the unfinal index; schema 5
-// the chain watcher's buckets and the pending amounts index.
+// the chain watcher's buckets and the pending amounts index; schema 6 the
+// authorizations' indexes.
 const (
-	schemaVersion = "5"
+	schemaVersion = "6"
+	schemaV5      = "5"
 	schemaV4      = "4"
 	schemaV3      = "3"
 	schemaV2      = "2"
@@ -143,6 +155,12 @@ const (
 	// SourceChain: the payer's wallet sent the transfer itself; the
 	// chain watcher saw it and the store matched it to the request.
 	SourceChain PaymentSource = "chain"
+	// SourceAuthorization: the payer signed an EIP-3009
+	// transferWithAuthorization (an x402 "exact" payload); the terminal's
+	// relayer submits it. Accepted by AcceptAuthorization; its TxHash is
+	// the authorization's ID (the EIP-712 digest signed), not a
+	// transaction's hash, and Authorization holds what the relayer needs.
+	SourceAuthorization PaymentSource = "authorization"
 )
 
 // Settled reports whether money in state s is on the chain (confirmed or
@@ -212,6 +230,9 @@ type Payment struct {
 	Seq        uint64 // assigned by the store: acceptance order, strictly increasing, never reused
 	// Delivery is the broadcaster's bookkeeping, changed only through Apply.
 	Delivery Delivery
+	// Authorization is set for source authorization only: the signed
+	// EIP-3009 authorization (its from is From, its value Amount).
+	Authorization *Authorization
 }
 
 // Delivery records how a payment is getting to the chain.
@@ -268,6 +289,8 @@ type paymentRecord struct {
 	// Schema 5 added it; omitted for handover, so records written before
 	// read as handover without a rewrite.
 	Source PaymentSource `json:"source,omitempty"`
+	// Schema 6: set for source authorization only.
+	Auth *authorizationRecord `json:"authorization,omitempty"`
 }
 
 type deliveryRecord struct {
@@ -323,6 +346,9 @@ func encodePayment(p Payment) ([]byte, error) {
 	if p.Source != SourceHandover {
 		rec.Source = p.Source
 	}
+	if a := p.Authorization; a != nil {
+		rec.Auth = encodeAuthorization(a)
+	}
 	if d := p.Delivery; d != (Delivery{}) {
 		rec.Delivery = &deliveryRecord{
 			Attempts: d.Attempts, NextAttempt: d.NextAttempt, LastError: d.LastError,
@@ -354,6 +380,16 @@ func decodePayment(b []byte) (Payment, error) {
 	}
 	if p.Source == "" {
 		p.Source = SourceHandover
+	}
+	if rec.Auth != nil {
+		a, err := decodeAuthorization(rec.Auth)
+		if err != nil {
+			return Payment{}, fmt.Errorf("decode payment %s: %w", rec.TxHash, err)
+		}
+		p.Authorization = a
+	}
+	if (p.Source == SourceAuthorization) != (p.Authorization != nil) {
+		return Payment{}, fmt.Errorf("decode payment %s: source %s with authorization %v: %w", rec.TxHash, p.Source, p.Authorization != nil, ErrCorrupt)
 	}
 	if d := rec.Delivery; d != nil {
 		p.Delivery = Delivery{

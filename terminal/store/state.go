@@ -128,11 +128,15 @@ func loadPayment(w *wtx, hash common.Hash) (Payment, error) {
 type plannedWrite struct {
 	p      Payment
 	puts   []kv
-	key    []byte   // the payment's sender+nonce key
-	dels   [][]byte // indexes (open, unfinal) whose entry at key it leaves
-	adds   [][]byte // indexes it enters at key
+	dels   []index // index entries (open, unfinal) it leaves
+	adds   []index // index entries it enters
 	counts *countDeltas
 }
+
+// index is a payment's entry in an index: a handover's open and unfinal
+// entries are at its sender+nonce, an authorization's at its Seq
+// (auth_open, auth_unfinal) and its payer || Seq (auth_payer).
+type index struct{ b, k []byte }
 
 type kv struct{ b, k, v []byte }
 
@@ -189,20 +193,23 @@ func planTransitionWith(w *wtx, p, next Payment, now time.Time, counts *countDel
 		}
 		counts.unsettled[p.Asset] = u
 	}
-	key := senderNonceKey(p.From, p.Nonce)
+	open, unfinal := []index{{bucketOpen, senderNonceKey(p.From, p.Nonce)}}, []index{{bucketUnfinal, senderNonceKey(p.From, p.Nonce)}}
+	if p.Source == SourceAuthorization {
+		open = []index{{bucketAuthOpen, seqKey(p.Seq)}, {bucketAuthPayer, payerSeqKey(p.From, p.Seq)}}
+		unfinal = []index{{bucketAuthUnfinal, seqKey(p.Seq)}}
+	}
 	if from.unsettled() && !to.unsettled() {
-		pw.dels = append(pw.dels, bucketOpen)
+		pw.dels = append(pw.dels, open...)
 	}
 	if to.unsettled() && !from.unsettled() {
-		pw.adds = append(pw.adds, bucketOpen)
+		pw.adds = append(pw.adds, open...)
 	}
 	if from.unfinal() && !to.unfinal() {
-		pw.dels = append(pw.dels, bucketUnfinal)
+		pw.dels = append(pw.dels, unfinal...)
 	}
 	if to.unfinal() && !from.unfinal() {
-		pw.adds = append(pw.adds, bucketUnfinal)
+		pw.adds = append(pw.adds, unfinal...)
 	}
-	pw.key = key
 	next.UpdatedAt = now
 	enc, err := encodePayment(next)
 	if err != nil {
@@ -224,13 +231,13 @@ func (pw *plannedWrite) do(w *wtx) error {
 	// payment leaves the open index when it settles, and only then (failed)
 	// can another payment take its sender+nonce. Checked so that no
 	// transition can ever drop an entry naming another payment.
-	for _, b := range pw.dels {
-		held, err := w.getChecked(b, pw.key)
+	for _, e := range pw.dels {
+		held, err := w.getChecked(e.b, e.k)
 		if err != nil {
 			return err
 		}
 		if bytes.Equal(held, pw.p.TxHash[:]) {
-			if err := w.del(b, pw.key); err != nil {
+			if err := w.del(e.b, e.k); err != nil {
 				return err
 			}
 		}
@@ -238,15 +245,15 @@ func (pw *plannedWrite) do(w *wtx) error {
 	// Enter an index at the payment's sender+nonce. No other payment can
 	// hold that key: Accept refuses a nonce held by a confirmed payment, so
 	// none was accepted at it while this one was confirmed.
-	for _, b := range pw.adds {
-		held, err := w.getChecked(b, pw.key)
+	for _, e := range pw.adds {
+		held, err := w.getChecked(e.b, e.k)
 		if err != nil {
 			return err
 		}
 		if held != nil && !bytes.Equal(held, pw.p.TxHash[:]) {
-			return fmt.Errorf("bucket %s: key %x names 0x%x, not %s: %w", b, pw.key, held, pw.p.TxHash, ErrCorrupt)
+			return fmt.Errorf("bucket %s: key %x names 0x%x, not %s: %w", e.b, e.k, held, pw.p.TxHash, ErrCorrupt)
 		}
-		if err := w.putChecked(b, pw.key, pw.p.TxHash[:]); err != nil {
+		if err := w.putChecked(e.b, e.k, pw.p.TxHash[:]); err != nil {
 			return err
 		}
 	}

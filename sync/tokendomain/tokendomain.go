@@ -1,0 +1,141 @@
+// Package tokendomain checks, when the chain answers, that each asset
+// configured to take EIP-3009 authorizations names its token's EIP-712
+// domain rightly: the token's DOMAIN_SEPARATOR() must be the hash the
+// terminal computes from domain_name, domain_version, the chain id and the
+// token. A mismatch is logged and handed to the till, which then stops
+// offering the method for that asset (every honest authorization would be
+// signed over the wrong domain and refused); status shows every verdict.
+package tokendomain
+
+import (
+	"context"
+	"log/slog"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/math"
+	"github.com/ethereum/go-ethereum/signer/core/apitypes"
+
+	"showpos/device/clock"
+	"showpos/terminal/checkout"
+	"showpos/terminal/config"
+)
+
+// domainSeparatorSelector is DOMAIN_SEPARATOR()'s 4-byte selector.
+var domainSeparatorSelector = []byte{0x36, 0x44, 0xe5, 0x15}
+
+// Caller is the chain access the check needs (sync/chain.Client).
+type Caller interface {
+	CallContract(ctx context.Context, to common.Address, data []byte) ([]byte, error)
+}
+
+// Options configure a Checker. Caller, Config and OnVerdict are required.
+type Options struct {
+	Caller Caller
+	// Config returns the running config (it may change: a fleet bundle).
+	Config func() *config.Config
+	// OnVerdict is given each verdict (the till's SetDomainVerdict).
+	OnVerdict func(checkout.DomainVerdict)
+	// Every is how often the assets not yet checked, or changed, are
+	// tried; 0 means 30 s.
+	Every  time.Duration
+	Clock  clock.Clock // nil: clock.System
+	Logger *slog.Logger
+}
+
+// Checker checks the configured domains once each (again after a change
+// of token, name, version or chain), retrying while the chain does not
+// answer.
+type Checker struct {
+	o    Options
+	done map[string]string // symbol -> what was checked (key)
+}
+
+// New returns a Checker.
+func New(o Options) *Checker {
+	if o.Every <= 0 {
+		o.Every = 30 * time.Second
+	}
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Checker{o: o, done: map[string]string{}}
+}
+
+// Separator is the EIP-712 domain separator of a token's domain (name,
+// version, chainId, verifyingContract), as FiatToken's DOMAIN_SEPARATOR()
+// returns it.
+func Separator(chainID uint64, token common.Address, name, version string) (common.Hash, error) {
+	td := apitypes.TypedData{
+		Types: apitypes.Types{"EIP712Domain": {
+			{Name: "name", Type: "string"},
+			{Name: "version", Type: "string"},
+			{Name: "chainId", Type: "uint256"},
+			{Name: "verifyingContract", Type: "address"},
+		}},
+		Domain: apitypes.TypedDataDomain{Name: name, Version: version,
+			ChainId: (*math.HexOrDecimal256)(new(big.Int).SetUint64(chainID)), VerifyingContract: token.Hex()},
+	}
+	h, err := td.HashStruct("EIP712Domain", td.Domain.Map())
+	if err != nil {
+		return common.Hash{}, err
+	}
+	return common.BytesToHash(h), nil
+}
+
+// Run checks at once, then every Options.Every, until ctx ends.
+func (c *Checker) Run(ctx context.Context) {
+	for {
+		c.Check(ctx)
+		if err := clock.Sleep(ctx, c.o.Every); err != nil {
+			return
+		}
+	}
+}
+
+// Check asks the chain about each authorizing asset not checked yet under
+// its current terms. An asset the chain does not answer for (offline, a
+// node error) is tried again next time.
+func (c *Checker) Check(ctx context.Context) {
+	cfg := c.o.Config()
+	for _, a := range cfg.Assets {
+		if !a.Authorizes() {
+			continue
+		}
+		want, err := Separator(cfg.ChainID, a.Token, a.DomainName, a.DomainVersion)
+		if err != nil {
+			c.o.Logger.Error("token domain: cannot compute the separator", "asset", a.Symbol, "err", err)
+			continue
+		}
+		key := want.Hex()
+		if c.done[a.Symbol] == key {
+			continue
+		}
+		out, err := c.o.Caller.CallContract(ctx, a.Token, domainSeparatorSelector)
+		if err != nil {
+			if ctx.Err() == nil {
+				c.o.Logger.Debug("token domain: not checked", "asset", a.Symbol, "err", err)
+			}
+			continue
+		}
+		v := checkout.DomainVerdict{Symbol: a.Symbol, Token: a.Token, Name: a.DomainName, Version: a.DomainVersion,
+			Want: want, CheckedAt: c.o.Clock.Now()}
+		if len(out) == 32 {
+			v.Got = common.BytesToHash(out)
+		}
+		v.Match = len(out) == 32 && v.Got == want
+		c.done[a.Symbol] = key
+		if v.Match {
+			c.o.Logger.Info("token domain checked", "asset", a.Symbol, "separator", want.Hex())
+		} else {
+			c.o.Logger.Error("token domain mismatch: authorizations are not offered for this asset; fix domain_name/domain_version",
+				"asset", a.Symbol, "token", a.Token.Hex(), "domain_name", a.DomainName, "domain_version", a.DomainVersion,
+				"computed", want.Hex(), "on_chain", v.Got.Hex(), "answer_bytes", len(out))
+		}
+		c.o.OnVerdict(v)
+	}
+}
