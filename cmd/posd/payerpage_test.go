@@ -24,6 +24,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/payerpage"
 	"showpos/terminal/request"
 	"showpos/tools/browser"
@@ -42,7 +43,9 @@ import (
 // Modes: "sign" offers eth_signTransaction; "send" does not (4200) and
 // broadcasts with eth_sendTransaction; "reject-once" declines the first
 // prompt (4001) and signs the next; "underpay" signs one wei less than the
-// page asked.
+// page asked. In every mode it signs typed data (eth_signTypedData_v4, an
+// EIP-3009 authorization) with ethers' Wallet.signTypedData, for its own
+// account only.
 const walletJS = `
 (() => {
   const cfg = %s;
@@ -73,6 +76,13 @@ const walletJS = `
         if (cfg.mode === 'send') throw err(4200, 'The requested method is not supported by this Ethereum provider.');
         if (cfg.mode === 'reject-once' && !declined) { declined = true; throw err(4001, 'User rejected the request.'); }
         return sign(params[0], cfg.mode === 'underpay' ? 1n : 0n);
+      case 'eth_signTypedData_v4': {
+        if (cfg.mode === 'reject-once' && !declined) { declined = true; throw err(4001, 'User rejected the request.'); }
+        if (String(params[0]).toLowerCase() !== wallet.address.toLowerCase()) throw err(4100, 'not this wallet\'s account');
+        const td = JSON.parse(params[1]);
+        const types = Object.assign({}, td.types); delete types.EIP712Domain;
+        return wallet.signTypedData(td.domain, types, td.message);
+      }
       case 'eth_sendTransaction': {
         const raw = await sign(params[0], 0n);
         showposWalletSend(raw);
@@ -289,7 +299,13 @@ func jsString(s string) string { b, _ := json.Marshal(s); return string(b) }
 // newPageRequest makes a request with memo on the operator socket.
 func newPageRequest(t *testing.T, dir, amount, memo string) *request.Document {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"amount": amount, "memo": memo})
+	return newRequestOf(t, dir, map[string]string{"amount": amount, "memo": memo})
+}
+
+// newRequestOf makes the request fields describe on the operator socket.
+func newRequestOf(t *testing.T, dir string, fields map[string]string) *request.Document {
+	t.Helper()
+	body, _ := json.Marshal(fields)
 	op := unixClient(filepath.Join(dir, "data", "posd.sock"))
 	req, _ := http.NewRequest("POST", "http://posd/v1/requests", strings.NewReader(string(body)))
 	a := do(t, op, req)
@@ -542,4 +558,192 @@ func TestRequestURLOpensThePayerPage(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Security-Policy") != payerpage.CSP {
 		t.Errorf("page: %d CSP %q", resp.StatusCode, resp.Header.Get("Content-Security-Policy"))
 	}
+}
+
+// startAuthorizingTerminal is startChainTerminal with the dev chain's token
+// (TUSD) taking EIP-3009 authorizations, as configs/sim.toml has it.
+func startAuthorizingTerminal(t *testing.T) (*devchain.Chain, string, string) {
+	t.Helper()
+	node, err := devchain.Start(context.Background(), devchain.Options{Payers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "posd.toml")
+	err = os.WriteFile(cfgPath, []byte(configtest.Text(t, fmt.Sprintf(`
+[terminal]
+id = "e2e-sign"
+merchant_name = "Sale Test"
+data_dir = %q
+[chain]
+id = %d
+rpc = [%q]
+probe_every = "200ms"
+[broadcast]
+poll = "50ms"
+[[assets]]
+symbol = "TUSD"
+authorization = "eip3009"
+domain_name = %q
+domain_version = %q
+`, filepath.Join(dir, "data"), node.ChainID().Uint64(), node.Endpoint(), devchain.TokenName, devchain.TokenVersion))), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- run(ctx, testLog(t), cfgPath, "", anyPort) }()
+	t.Cleanup(func() { cancel(); <-errc })
+	op := unixClient(filepath.Join(dir, "data", "posd.sock"))
+	waitFor(t, op, errc)
+	return node, dir, listening(t, op).API
+}
+
+// operatorPayments lists the terminal's payments (GET /v1/payments).
+func operatorPayments(t *testing.T, dir string) []map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://posd/v1/payments", nil)
+	a := do(t, unixClient(filepath.Join(dir, "data", "posd.sock")), req)
+	var out struct{ Payments []map[string]any }
+	if a.status != http.StatusOK || json.Unmarshal(a.raw, &out) != nil {
+		t.Fatalf("payments: %d %s", a.status, a.raw)
+	}
+	return out.Payments
+}
+
+// broadcastCalls counts the browser's requests to broadcastTx.
+func (b *payerBrowser) broadcastCalls() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, u := range b.urls {
+		if strings.HasSuffix(u, "/api/showpos/broadcastTx") {
+			n++
+		}
+	}
+	return n
+}
+
+// A request in a token that takes EIP-3009 authorizations offers "Sign to
+// pay (no gas)" first: the wallet signs the TransferWithAuthorization the
+// page built from the signed terms (ethers' signTypedData, checked back in
+// the page), the terminal takes it offline (ACCEPTED, 202) and stores it
+// as an authorization, queued for its relayer, and the page keeps
+// following it (the same payload again answers its state). Nothing is
+// loaded from anywhere but the terminal.
+func TestPayerPageSignsAuthorization(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole daemon with a dev chain and a browser")
+	}
+	node, dir, addr := startAuthorizingTerminal(t)
+	b := newPayerBrowser(t, node, "sign", true)
+	doc := newRequestOf(t, dir, map[string]string{"amount": "1.25", "asset": "TUSD"})
+	if doc.X402 == nil {
+		t.Fatal("the TUSD request advertises no x402 requirements")
+	}
+
+	b.open("http://" + addr + payerpage.Prefix + doc.ID)
+	b.waitState("Ready to pay")
+	if got := b.eval(`(() => { const s = document.getElementById('sign'); return [s.hidden, s.disabled, s.textContent, document.getElementById('pay').textContent].join('|') })()`); got != "false|false|Sign to pay (no gas)|Pay by transaction" {
+		t.Fatalf("sign button hidden|disabled|label|pay label: %s", got)
+	}
+	before := time.Now().Unix()
+	if got := b.eval(`(() => { const s = document.getElementById('sign'); s.click(); return 'clicked' })()`); got != "clicked" {
+		t.Fatal(got)
+	}
+	b.waitState("ACCEPTED")
+	after := time.Now().Unix()
+
+	calls := b.eval(`JSON.stringify(window.__walletCalls.map(c => c.method))`)
+	if want := `["eth_requestAccounts","wallet_switchEthereumChain","eth_signTypedData_v4"]`; calls != want {
+		t.Fatalf("wallet calls %s, want %s", calls, want)
+	}
+	payer := node.Payers()[0].Address
+	if got := b.eval(`window.__walletCalls[2].params[0]`); !strings.EqualFold(got, payer.Hex()) {
+		t.Errorf("asked %s to sign, want the wallet's account %s", got, payer)
+	}
+	var td struct {
+		PrimaryType string
+		Domain      struct {
+			Name, Version     string
+			ChainID           json.Number
+			VerifyingContract string
+		}
+		Message struct{ From, To, Value, ValidAfter, ValidBefore, Nonce string }
+	}
+	if err := json.Unmarshal([]byte(b.eval(`window.__walletCalls[2].params[1]`)), &td); err != nil {
+		t.Fatal(err)
+	}
+	d, m := td.Domain, td.Message
+	if td.PrimaryType != "TransferWithAuthorization" || d.Name != devchain.TokenName || d.Version != devchain.TokenVersion ||
+		d.ChainID.String() != node.ChainID().String() || !strings.EqualFold(d.VerifyingContract, devchain.TokenAddr.Hex()) {
+		t.Errorf("signed domain %+v (%s), want %s %s chain %s token %s", d, td.PrimaryType, devchain.TokenName, devchain.TokenVersion, node.ChainID(), devchain.TokenAddr)
+	}
+	va, _ := new(big.Int).SetString(m.ValidAfter, 10)
+	vb, _ := new(big.Int).SetString(m.ValidBefore, 10)
+	timeout := int64(doc.X402.MaxTimeoutSeconds)
+	if !strings.EqualFold(m.From, payer.Hex()) || !strings.EqualFold(m.To, doc.Merchant.Hex()) || m.Value != "1250000" ||
+		va == nil || va.Int64() > before || vb == nil || vb.Int64() < before+timeout || vb.Int64() > after+timeout ||
+		len(m.Nonce) != 66 || m.Nonce == "0x"+strings.Repeat("0", 64) {
+		t.Errorf("signed message %+v; want from %s to %s value 1250000, validAfter ≤ %d, validBefore now+%d, a 32-byte nonce", m, payer, doc.Merchant, before, timeout)
+	}
+
+	ps := operatorPayments(t, dir)
+	if len(ps) != 1 || ps[0]["source"] != "authorization" || ps[0]["state"] != "queued" || ps[0]["requestId"] != doc.ID {
+		t.Fatalf("payments %v, want one authorization for %s, queued", ps, doc.ID)
+	}
+	if got := fetchRequest(t, addr); got.Status != "paid" || got.PaidState != "queued" {
+		t.Errorf("request %q (%q) after ACCEPTED", got.Status, got.PaidState)
+	}
+	// The page asks again with the same payload; the relayer is not wired
+	// into posd yet, so the answer is queued and the page says ACCEPTED.
+	for deadline := time.Now().Add(30 * time.Second); b.broadcastCalls() < 3; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the page asked broadcastTx %d times, never again after ACCEPTED", b.broadcastCalls())
+		}
+	}
+	if st := b.text("state"); st != "ACCEPTED" {
+		t.Errorf("page says %q while the store has the authorization queued", st)
+	}
+	if ps := operatorPayments(t, dir); len(ps) != 1 {
+		t.Errorf("%d payments after the page asked again, want the one", len(ps))
+	}
+	b.onlyFrom("http://" + addr)
+}
+
+// A payer who declines the signature prompt (4001) is told so, nothing is
+// stored, and Sign to pay works again: the second prompt, accepted, pays.
+func TestPayerPageAuthorizationDeclined(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole daemon with a dev chain and a browser")
+	}
+	node, dir, addr := startAuthorizingTerminal(t)
+	b := newPayerBrowser(t, node, "reject-once", true)
+	doc := newRequestOf(t, dir, map[string]string{"amount": "2", "asset": "TUSD"})
+
+	b.open("http://" + addr + payerpage.Prefix + doc.ID)
+	b.waitState("Ready to pay")
+	sign := `(() => { const s = document.getElementById('sign'); if (s.hidden || s.disabled) return 'unavailable'; s.click(); return 'clicked' })()`
+	if got := b.eval(sign); got != "clicked" {
+		t.Fatalf("Sign to pay is %s", got)
+	}
+	b.waitState("You declined in your wallet")
+	if d := b.text("detail"); !strings.Contains(d, "Nothing was signed") {
+		t.Errorf("detail %q", d)
+	}
+	if got := fetchRequest(t, addr); got.Status != "pending" {
+		t.Fatalf("request %s after a declined prompt", got.Status)
+	}
+	if ps := operatorPayments(t, dir); len(ps) != 0 {
+		t.Fatalf("payments %v after a declined prompt", ps)
+	}
+	if got := b.eval(sign); got != "clicked" {
+		t.Fatalf("Sign to pay is %s after a declined prompt", got)
+	}
+	b.waitState("ACCEPTED")
+	if ps := operatorPayments(t, dir); len(ps) != 1 || ps[0]["source"] != "authorization" {
+		t.Errorf("payments %v, want the authorization", ps)
+	}
+	b.onlyFrom("http://" + addr)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -27,6 +28,13 @@ import (
 // after signing.
 func signedDocument(t *testing.T, cert func(signer common.Address, merchant common.Address) []byte, edit func(map[string]any)) (string, []byte) {
 	t.Helper()
+	return signedDocumentIn(t, asset.Asset{Symbol: "ETH", Decimals: 18}, big.NewInt(5e16), cert, edit)
+}
+
+// signedDocumentIn is signedDocument for amount of a; a token's request
+// advertises x402 requirements as the terminal derives them.
+func signedDocumentIn(t *testing.T, a asset.Asset, amount *big.Int, cert func(signer common.Address, merchant common.Address) []byte, edit func(map[string]any)) (string, []byte) {
+	t.Helper()
 	key, err := crypto.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +46,7 @@ func signedDocument(t *testing.T, cert func(signer common.Address, merchant comm
 	merchant := common.HexToAddress("0x00000000000000000000000000000000000bEEF1")
 	r, err := request.New(request.Params{
 		TerminalID: "till-01", Merchant: merchant, ChainID: 1337,
-		Asset: asset.Asset{Symbol: "ETH", Decimals: 18}, Amount: big.NewInt(5e16), Memo: "order 7",
+		Asset: a, Amount: amount, Memo: "order 7",
 		Now: time.Now(), TTL: 5 * time.Minute,
 	}, nil)
 	if err != nil {
@@ -49,6 +57,12 @@ func signedDocument(t *testing.T, cert func(signer common.Address, merchant comm
 		t.Fatal(err)
 	}
 	doc.Status = "pending"
+	if !a.Native() {
+		doc.X402 = &request.PaymentRequirements{
+			Scheme: "exact", Network: "eip155:1337", Amount: amount, Asset: a.Token, PayTo: merchant,
+			MaxTimeoutSeconds: 87000, Name: "Test USD", Version: "2",
+		}
+	}
 	if cert != nil {
 		doc.Certificate = cert(s.Address(), merchant)
 	}
@@ -174,4 +188,107 @@ func hexString(b []byte) string {
 		out = append(out, digits[x>>4], digits[x&15])
 	}
 	return string(out)
+}
+
+// stubWallet records what the page asks a wallet, and answers nothing.
+const stubWallet = `window.__walletCalls = [];
+window.ethereum = { request: async (a) => { window.__walletCalls.push(a.method); throw Object.assign(new Error('stub'), { code: 4200 }); } };`
+
+// A token request's x402 requirements are not signed by the terminal: the
+// page offers "Sign to pay (no gas)" first only when they say what the
+// signed request says (amount, token, merchant, chain, the exact scheme, a
+// token domain); when any disagrees it does not offer it, says which term,
+// signs nothing when pressed, and still pays the signed terms by
+// transaction. A native-coin request carrying x402 is refused too.
+func TestPageOffersSignToPayOnlyForTheSignedTerms(t *testing.T) {
+	tusd := asset.Asset{Symbol: "TUSD", Decimals: 6, Token: common.HexToAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3")}
+	set := func(k string, v any) func(map[string]any) {
+		return func(m map[string]any) { m["x402"].(map[string]any)[k] = v }
+	}
+	docs := map[string][]byte{}
+	cases := []struct {
+		name string
+		a    asset.Asset
+		edit func(map[string]any)
+		note string // "" : offered
+	}{
+		{"agrees", tusd, nil, ""},
+		{"amount", tusd, set("amount", "1250001"), "amount 1250001, the signed amount is 1250000"},
+		{"asset", tusd, set("asset", "0x000000000000000000000000000000000000bad1"), "asset 0x000000000000000000000000000000000000bad1"},
+		{"payTo", tusd, set("payTo", "0x000000000000000000000000000000000000bad2"), "payTo 0x000000000000000000000000000000000000bad2"},
+		{"network", tusd, set("network", "eip155:1"), "network eip155:1, the signed chain is eip155:1337"},
+		{"scheme", tusd, set("scheme", "upto"), "scheme upto"},
+		{"amount as a number", tusd, set("amount", 1250000), "amount 1250000"},
+		{"no domain", tusd, set("extra", map[string]any{}), "no token domain"},
+		{"endless", tusd, set("maxTimeoutSeconds", 1e9), "maxTimeoutSeconds"},
+		{"native coin", asset.Asset{Symbol: "ETH", Decimals: 18}, func(m map[string]any) {
+			m["x402"] = map[string]any{"scheme": "exact", "network": "eip155:1337", "amount": "1250000",
+				"asset": "0x0000000000000000000000000000000000000000", "payTo": "0x00000000000000000000000000000000000bEEF1",
+				"maxTimeoutSeconds": 87000, "extra": map[string]any{"name": "x", "version": "1"}}
+		}, "the native coin takes no authorization"},
+	}
+	ids := map[string]string{}
+	for _, c := range cases {
+		id, raw := signedDocumentIn(t, c.a, big.NewInt(1250000), nil, c.edit)
+		docs[id], ids[c.name] = raw, id
+	}
+	mux := http.NewServeMux()
+	mux.Handle(payerpage.Prefix, payerpage.Handler(payerpage.Options{}))
+	mux.HandleFunc("/api/showpos/getPaymentRequest", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(docs[r.URL.Query().Get("id")])
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	tab := browser.New(t)
+	ctx, cancel := context.WithTimeout(tab, 60*time.Second)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: stubWallet}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+payerpage.Prefix+ids[c.name])); err != nil {
+				t.Fatal(err)
+			}
+			read := func() map[string]string {
+				v, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`(() => {
+				  const e = (id) => document.getElementById(id);
+				  return {state: e('state').textContent, note: e('x402').textContent,
+				    sign: e('sign').textContent, signHidden: String(e('sign').hidden), signDisabled: String(e('sign').disabled),
+				    pay: e('pay').textContent, payDisabled: String(e('pay').disabled)};
+				})()`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return v
+			}
+			var got map[string]string
+			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+				got = read()
+				if !strings.HasPrefix(got["state"], "Loading") || time.Now().After(deadline) {
+					break
+				}
+			}
+			if got["state"] != "Ready to pay" || got["payDisabled"] != "false" {
+				t.Fatalf("page %q: want Ready to pay, Pay enabled", got)
+			}
+			if c.note == "" {
+				if got["signHidden"] != "false" || got["signDisabled"] != "false" || got["sign"] != "Sign to pay (no gas)" ||
+					got["pay"] != "Pay by transaction" || got["note"] != "" {
+					t.Errorf("page %q: want Sign to pay (no gas) offered first, Pay by transaction second", got)
+				}
+				return
+			}
+			if got["signHidden"] != "true" || got["signDisabled"] != "true" || got["pay"] != "Pay" ||
+				!strings.HasPrefix(got["note"], "Sign to pay is not offered: ") || !strings.Contains(got["note"], c.note) {
+				t.Errorf("page %q: want sign to pay withheld, the note naming %q", got, c.note)
+			}
+			calls, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById('sign').click(); JSON.stringify(window.__walletCalls)`))
+			if err != nil || calls != "[]" {
+				t.Errorf("pressing the withheld Sign to pay asked the wallet %s (%v)", calls, err)
+			}
+		})
+	}
 }

@@ -33,4 +33,15 @@
 // answers the payment's state) or the request (getPaymentRequest) until
 // PAID, or shows REJECTED with the terminal's code and message. A wallet
 // prompt the payer declines (4001) is said plainly and Pay works again.
+//
+// Signing to pay: a request whose asset takes EIP-3009 authorizations
+// carries x402 requirements, which the terminal does not sign. The page
+// offers "Sign to pay (no gas)" first only when they agree with the signed
+// request (scheme exact, network the signed chain, amount, token and
+// merchant the signed ones, a token domain, a bounded maxTimeoutSeconds);
+// else it says which term disagrees and offers the transaction alone. The
+// wallet signs a TransferWithAuthorization built from the signed terms
+// (eth_signTypedData_v4; validBefore now + maxTimeoutSeconds, a random
+// 32-byte nonce); the page recovers the signature over what it built, and
+// hands the terminal an x402 v2 PaymentPayload through broadcastTx.
 package payerpage

@@ -3,7 +3,7 @@
 // the signer here, and shows and pays only the signed message's terms.
 // Every text goes on the page through textContent, never as markup.
 import * as secp from './vendor/secp256k1/index.js';
-import { digest, address, hexToBytes } from './eip712.js';
+import { digest, address, hexToBytes, bytesToHex } from './eip712.js';
 
 const API = '/api/showpos/';
 const $ = (id) => document.getElementById(id);
@@ -13,6 +13,7 @@ const pathID = decodeURIComponent(location.pathname.replace(/^\/pay\/?/, ''));
 let doc = null;       // the request as served
 let terms = null;     // the signed terms: {id, merchant, token, asset, decimals, amount, memo, expiresAt, chainId}
 let verified = false; // the signature recovers to the request's signer
+let offer = null;     // the x402 requirements, checked against the signed terms: sign to pay is offered
 let phase = 'loading';  // loading, ready, working, accepted, sent, paid, done
 const wallets = [];   // EIP-6963 announcements: {name, provider}
 let chosen = null;
@@ -27,7 +28,10 @@ function canPay() {
   return phase === 'ready' && verified && terms && Date.now() < terms.expiresAt && doc.status === 'pending';
 }
 
-function refresh() { $('pay').disabled = !canPay(); }
+function refresh() {
+  $('pay').disabled = !canPay();
+  $('sign').disabled = !(canPay() && offer);
+}
 
 // formatUnits writes base units in whole units, exactly (no floats).
 function formatUnits(units, decimals) {
@@ -184,9 +188,99 @@ async function load() {
     state(doc.status === 'paid' ? 'paid' : 'expired', doc.status.toUpperCase());
     return;
   }
+  if (doc.x402 !== undefined && doc.x402 !== null) {
+    try {
+      offer = authorizationOffer(doc.x402);
+      $('sign').hidden = false;
+      text('pay', 'Pay by transaction');
+    } catch (e) {
+      offer = null;
+      text('x402', 'Sign to pay is not offered: the terminal\'s x402 terms disagree with its signed request (' +
+        errText(e) + '). Pay by transaction pays the signed terms.');
+    }
+  }
   phase = 'ready';
   state('ready', 'Ready to pay');
   refresh();
+}
+
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const MAX_TIMEOUT = 31 * 24 * 3600; // the terminal's settle window is at most 30 days
+
+// authorizationOffer checks the request's x402 requirements (not signed by
+// the terminal) against the signed terms and returns what the page signs:
+// the signed amount, token, merchant and chain, never the unsigned object's
+// alone. It throws what disagrees.
+function authorizationOffer(x) {
+  if (typeof x !== 'object' || Array.isArray(x)) throw new Error('not an object');
+  if (x.scheme !== 'exact') throw new Error('scheme ' + String(x.scheme) + ', not exact');
+  if (/^0x0{40}$/i.test(terms.token)) throw new Error('the native coin takes no authorization');
+  if (x.network !== 'eip155:' + terms.chainId.toString()) {
+    throw new Error('network ' + String(x.network) + ', the signed chain is eip155:' + terms.chainId.toString());
+  }
+  if (typeof x.amount !== 'string' || !/^[0-9]{1,78}$/.test(x.amount) || BigInt(x.amount) !== terms.amount) {
+    throw new Error('amount ' + String(x.amount) + ', the signed amount is ' + terms.amount.toString());
+  }
+  if (typeof x.asset !== 'string' || !ADDRESS.test(x.asset) || x.asset.toLowerCase() !== terms.token.toLowerCase()) {
+    throw new Error('asset ' + String(x.asset) + ', the signed token is ' + terms.token);
+  }
+  if (typeof x.payTo !== 'string' || !ADDRESS.test(x.payTo) || x.payTo.toLowerCase() !== terms.merchant.toLowerCase()) {
+    throw new Error('payTo ' + String(x.payTo) + ', the signed merchant is ' + terms.merchant);
+  }
+  const timeout = x.maxTimeoutSeconds;
+  if (!Number.isSafeInteger(timeout) || timeout <= 0 || timeout > MAX_TIMEOUT) {
+    throw new Error('maxTimeoutSeconds ' + String(timeout));
+  }
+  const extra = x.extra;
+  if (!extra || typeof extra.name !== 'string' || typeof extra.version !== 'string' || !extra.name || !extra.version) {
+    throw new Error('no token domain (extra.name, extra.version)');
+  }
+  return { requirements: x, timeout, name: extra.name, version: extra.version };
+}
+
+// authorizationTypedData is the EIP-3009 TransferWithAuthorization the
+// payer signs, from the signed terms: the token's domain (its name and
+// version from the requirements; a wrong one only makes a signature the
+// token and the terminal refuse), the signed token as verifyingContract
+// and the signed chain; value the signed amount to the signed merchant.
+// validAfter is 10 minutes back and validBefore now + maxTimeoutSeconds,
+// as x402 clients sign them (the slack covers a phone clock off the
+// terminal's); the nonce is 32 random bytes.
+function authorizationTypedData(from) {
+  const now = Math.floor(Date.now() / 1000);
+  const nonce = new Uint8Array(32);
+  crypto.getRandomValues(nonce);
+  return {
+    types: {
+      EIP712Domain: [
+        { name: 'name', type: 'string' }, { name: 'version', type: 'string' },
+        { name: 'chainId', type: 'uint256' }, { name: 'verifyingContract', type: 'address' },
+      ],
+      TransferWithAuthorization: [
+        { name: 'from', type: 'address' }, { name: 'to', type: 'address' }, { name: 'value', type: 'uint256' },
+        { name: 'validAfter', type: 'uint256' }, { name: 'validBefore', type: 'uint256' }, { name: 'nonce', type: 'bytes32' },
+      ],
+    },
+    primaryType: 'TransferWithAuthorization',
+    domain: { name: offer.name, version: offer.version, chainId: Number(terms.chainId), verifyingContract: terms.token },
+    message: {
+      from, to: terms.merchant, value: terms.amount.toString(),
+      validAfter: String(Math.max(0, now - 600)), validBefore: String(now + offer.timeout), nonce: bytesToHex(nonce),
+    },
+  };
+}
+
+// recoverSigner is the address that made sig (65 bytes, v 27/28 or 0/1)
+// over the typed data's digest, as the token will recover it.
+function recoverSigner(td, sigHex) {
+  const sig = hexToBytes(sigHex);
+  if (sig.length !== 65) throw new Error('the wallet\'s signature is ' + sig.length + ' bytes, not 65');
+  const v = sig[64] >= 27 ? sig[64] - 27 : sig[64];
+  if (v !== 0 && v !== 1) throw new Error('the wallet\'s signature has v ' + sig[64]);
+  const rec = new Uint8Array(65);
+  rec[0] = v;
+  rec.set(sig.subarray(0, 64), 1);
+  return address(secp.recoverPublicKey(rec, digest(td), { prehash: false, isCompressed: false }));
 }
 
 // Wallets: EIP-6963 announcements, else window.ethereum (EIP-1193).
@@ -245,18 +339,7 @@ async function pay() {
   phase = 'working';
   refresh();
   try {
-    state('working', 'Connecting to your wallet…');
-    const accounts = await p.request({ method: 'eth_requestAccounts' });
-    const from = accounts[0];
-    const chainId = '0x' + terms.chainId.toString(16);
-    state('working', 'Switching your wallet to chain ' + terms.chainId.toString() + '…');
-    try {
-      await p.request({ method: 'wallet_switchEthereumChain', params: [{ chainId }] });
-    } catch (e) {
-      if (!unsupported(e)) throw e;
-      const now = await p.request({ method: 'eth_chainId' });
-      if (BigInt(now) !== terms.chainId) throw new Error('your wallet is on chain ' + BigInt(now) + ', the request is for ' + terms.chainId);
-    }
+    const from = await connect(p);
     const tx = transaction(from);
     state('working', 'Confirm the payment in your wallet…');
     let signed = null;
@@ -266,7 +349,7 @@ async function pay() {
       if (!unsupported(e)) throw e;
     }
     if (signed) {
-      await handOver(typeof signed === 'string' ? signed : signed.raw);
+      await handOver(JSON.stringify({ requestId: doc.id, rawTx: typeof signed === 'string' ? signed : signed.raw }), 'payment');
       return;
     }
     state('working', 'Confirm the payment in your wallet…', 'Your wallet sends it to the network itself.');
@@ -285,6 +368,76 @@ async function pay() {
   }
 }
 
+// connect asks the wallet for its account and switches it to the
+// request's chain (or checks it is there, when it cannot switch).
+async function connect(p) {
+  state('working', 'Connecting to your wallet…');
+  const accounts = await p.request({ method: 'eth_requestAccounts' });
+  if (!Array.isArray(accounts) || typeof accounts[0] !== 'string' || !ADDRESS.test(accounts[0])) {
+    throw new Error('the wallet named no account');
+  }
+  const chainId = '0x' + terms.chainId.toString(16);
+  state('working', 'Switching your wallet to chain ' + terms.chainId.toString() + '…');
+  try {
+    await p.request({ method: 'wallet_switchEthereumChain', params: [{ chainId }] });
+  } catch (e) {
+    if (!unsupported(e)) throw e;
+    const now = await p.request({ method: 'eth_chainId' });
+    if (BigInt(now) !== terms.chainId) throw new Error('your wallet is on chain ' + BigInt(now) + ', the request is for ' + terms.chainId);
+  }
+  return accounts[0];
+}
+
+// signToPay pays by an EIP-3009 authorization: the wallet signs typed
+// data (no gas, no nonce, nothing broadcast), the page checks the
+// signature is the account's over what it built, and the terminal gets it
+// as an x402 v2 PaymentPayload.
+async function signToPay() {
+  if (!canPay() || !offer) return;
+  const p = provider();
+  if (!p) {
+    state('error', 'No wallet found', 'Open this page in your wallet app\'s browser.');
+    return;
+  }
+  phase = 'working';
+  refresh();
+  try {
+    const from = await connect(p);
+    const td = authorizationTypedData(from);
+    state('working', 'Sign the payment in your wallet…', 'You sign ' + formatUnits(terms.amount, terms.decimals) + ' ' +
+      terms.asset + ' to ' + terms.merchant + '; you pay no gas.');
+    let sig;
+    try {
+      sig = await p.request({ method: 'eth_signTypedData_v4', params: [from, JSON.stringify(td)] });
+    } catch (e) {
+      if (unsupported(e)) throw new Error('your wallet cannot sign typed data; press Pay by transaction');
+      throw e;
+    }
+    const signer = recoverSigner(td, String(sig));
+    if (signer.toLowerCase() !== from.toLowerCase()) {
+      throw new Error('the wallet\'s signature is not ' + from + '\'s over this payment (it recovers ' + signer + ')');
+    }
+    const m = td.message;
+    const payment = {
+      x402Version: 2,
+      accepted: offer.requirements,
+      payload: {
+        signature: String(sig),
+        authorization: { from: m.from, to: m.to, value: m.value, validAfter: m.validAfter, validBefore: m.validBefore, nonce: m.nonce },
+      },
+    };
+    await handOver(JSON.stringify({ requestId: doc.id, payment }), 'signed authorization');
+  } catch (e) {
+    phase = 'ready';
+    if (e && e.code === 4001) {
+      state('declined', 'You declined in your wallet', 'Nothing was signed. Press Sign to pay to try again.');
+    } else {
+      state('error', 'Your wallet could not sign', errText(e));
+    }
+    refresh();
+  }
+}
+
 async function broadcast(body) {
   const r = await fetch(API + 'broadcastTx', {
     method: 'POST', headers: { 'Content-Type': 'application/json' }, body, cache: 'no-store',
@@ -292,8 +445,9 @@ async function broadcast(body) {
   return { status: r.status, body: await r.json() };
 }
 
-async function handOver(raw) {
-  const body = JSON.stringify({ requestId: doc.id, rawTx: raw });
+// handOver gives the terminal body (a raw transaction or an x402 payment,
+// what names the payment); the same body again answers its state.
+async function handOver(body, what) {
   state('working', 'Handing your payment to the terminal…');
   const a = await broadcast(body);
   if (a.status !== 200 && a.status !== 202) {
@@ -304,13 +458,13 @@ async function handOver(raw) {
     return;
   }
   phase = 'accepted';
-  state('accepted', 'ACCEPTED', 'The terminal has your payment (' + String(a.body.txHash) + '); it settles on chain.');
+  state('accepted', 'ACCEPTED', 'The terminal has your ' + what + ' (' + String(a.body.txHash) + '); it settles on chain.');
   follow(async () => {
     const now = await broadcast(body);
     const s = now.body.status;
     if (s === 'confirmed' || s === 'final') {
       phase = 'paid';
-      state('paid', 'PAID', 'Transaction ' + String(now.body.txHash));
+      state('paid', 'PAID', 'Your ' + what + ' ' + String(now.body.txHash));
       return true;
     }
     if (s === 'failed') {
@@ -361,6 +515,7 @@ function follow(step) {
 }
 
 $('pay').addEventListener('click', pay);
+$('sign').addEventListener('click', signToPay);
 window.dispatchEvent(new Event('eip6963:requestProvider'));
 setInterval(tick, 1000);
 load();
