@@ -2,7 +2,6 @@ package checkout
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -30,12 +29,7 @@ import (
 // asked (no pre-flight): the check is wholly offline.
 func (s *Service) PayAuthorization(ctx context.Context, requestID string, payload []byte) (Receipt, error) {
 	rec, err := s.payAuthorization(ctx, requestID, payload)
-	if s.onRefuse != nil {
-		var r *check.Refusal
-		if errors.As(err, &r) {
-			s.onRefuse(r.Code)
-		}
-	}
+	s.counted(err)
 	return rec, err
 }
 
@@ -43,14 +37,9 @@ func (s *Service) payAuthorization(ctx context.Context, requestID string, payloa
 	if len(payload) > check.MaxPaymentPayloadSize {
 		return Receipt{}, check.Refuse(check.CodeInvalidPayload, "payment payload is %d bytes, at most %d", len(payload), check.MaxPaymentPayloadSize)
 	}
-	req, err := s.lookup(requestID)
+	req, rules, a, err := s.payable(requestID)
 	if err != nil {
 		return Receipt{}, err
-	}
-	rules := s.rules.Load()
-	a, ok := rules.cfg.Asset(req.Asset.Symbol)
-	if !ok || a.Token != req.Asset.Token {
-		return Receipt{}, check.Refuse(check.CodeUnknownRequest, "request %s is for %s, which this terminal no longer takes", requestID, req.Asset.Symbol)
 	}
 	if !a.Authorizes() {
 		return Receipt{}, check.Refuse(check.CodeWrongAsset, "request %s is for %s, which this terminal takes by transaction only, not by an EIP-3009 authorization", requestID, a.Symbol)

@@ -56,27 +56,41 @@ func (r Receipt) MarshalJSON() ([]byte, error) {
 // An EIP-3009 authorization (an x402 payment payload) is PayAuthorization's.
 func (s *Service) Pay(ctx context.Context, requestID string, raw []byte) (Receipt, error) {
 	rec, err := s.pay(ctx, requestID, raw)
-	if s.onRefuse != nil {
-		var r *check.Refusal
-		if errors.As(err, &r) {
-			s.onRefuse(r.Code)
-		}
-	}
+	s.counted(err)
 	return rec, err
+}
+
+// counted tells the till's listener (metrics) of err if it is a refusal.
+func (s *Service) counted(err error) {
+	var r *check.Refusal
+	if s.onRefuse != nil && errors.As(err, &r) {
+		s.onRefuse(r.Code)
+	}
+}
+
+// payable returns the request requestID, the rules in force and the asset
+// the request is for as the config has it now; a request whose asset is
+// no longer taken (or is another token now) is refused unknown_request.
+func (s *Service) payable(requestID string) (*request.Request, *rules, config.Asset, error) {
+	req, err := s.lookup(requestID)
+	if err != nil {
+		return nil, nil, config.Asset{}, err
+	}
+	rules := s.rules.Load()
+	a, ok := rules.cfg.Asset(req.Asset.Symbol)
+	if !ok || a.Token != req.Asset.Token {
+		return nil, nil, config.Asset{}, check.Refuse(check.CodeUnknownRequest, "request %s is for %s, which this terminal no longer takes", requestID, req.Asset.Symbol)
+	}
+	return req, rules, a, nil
 }
 
 func (s *Service) pay(ctx context.Context, requestID string, raw []byte) (Receipt, error) {
 	if len(raw) > check.MaxTxSize {
 		return Receipt{}, check.Refuse(check.CodeTxTooLarge, "transaction is %d bytes, at most %d", len(raw), check.MaxTxSize)
 	}
-	req, err := s.lookup(requestID)
+	req, rules, a, err := s.payable(requestID)
 	if err != nil {
 		return Receipt{}, err
-	}
-	rules := s.rules.Load()
-	a, ok := rules.cfg.Asset(req.Asset.Symbol)
-	if !ok || a.Token != req.Asset.Token {
-		return Receipt{}, check.Refuse(check.CodeUnknownRequest, "request %s is for %s, which this terminal no longer takes", requestID, req.Asset.Symbol)
 	}
 	terms := check.Terms{
 		Merchant:   req.Merchant,
