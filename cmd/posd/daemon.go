@@ -401,12 +401,15 @@ func (d *daemon) apply(cfg *config.Config) {
 		"merchant_name", cfg.Terminal.MerchantName, "assets", symbols, "rpc_endpoints", len(cfg.Chain.RPC))
 }
 
-// relayerLow reports, for the idle screen, that the relayer's balance is
-// low while an asset takes authorizations (no warning on a terminal that
-// takes none).
+// relayerLow reports, for the idle screen, that the relayer's balance, as
+// the chain last told it, is low while an asset takes authorizations (no
+// warning on a terminal that takes none).
 func (d *daemon) relayerLow() bool {
-	if d.relay == nil || !d.relay.Status().Low {
+	if d.relay == nil {
 		return false
+	}
+	if s := d.relay.Status(); s.Balance == nil || !s.Low {
+		return false // not known yet (offline): nothing to fund yet
 	}
 	for _, a := range d.till.Config().Assets {
 		if a.Authorizes() {
