@@ -26,7 +26,7 @@ test: lint js
 run: build
 	@mkdir -p .run/data
 	@set -e; \
-	$(BIN)/devnet -addr 127.0.0.1:8545 -payers 5 > .run/devnet.txt 2>&1 & devnet=$$!; \
+	$(BIN)/devnet -addr 127.0.0.1:8545 -payers 5 -relayer-key .run/data/relayer.key > .run/devnet.txt 2>&1 & devnet=$$!; \
 	trap 'kill $$devnet 2>/dev/null; wait $$devnet 2>/dev/null' EXIT INT TERM; \
 	sleep 1; cat .run/devnet.txt; \
 	echo; \

@@ -50,6 +50,21 @@
 // which includes the store's integrity check at open and so grows with
 // the file.
 //
+// # kill9 while authorizations settle (TestKill9Settlements)
+//
+// Four dev-chain payers hand over EIP-3009 authorizations of TUSD
+// (SHOWPOS_KILL9_SETTLE_EACH each, full 12, CI 5) while posd's relayer
+// settles them on the dev chain (its account funded at genesis) and posd
+// is killed with SIGKILL every 50–450 ms (SHOWPOS_KILL9_SETTLE_KILLS, full
+// 20, CI 8), so kills fall between a settlement's submission and its
+// receipt. At the end every stored authorization is confirmed or final
+// (none failed, every acknowledged one there, once), each by a successful
+// transaction; the merchant holds exactly their sum; the relayer's account
+// sent one transaction per authorization (nothing sent twice); and once
+// the watcher has read the last block, no transfer was counted as a
+// payment of its own or an unmatched receipt. Run it with `go test -run
+// TestKill9Settlements ./harness` and SHOWPOS_HARNESS=1.
+//
 // # linkcut (TestLinkCut)
 //
 // posd broadcasts to the dev chain through a toxiproxy that is cut for

@@ -2,7 +2,7 @@
 // go-ethereum node in memory that mines each transaction as it arrives,
 // with funded payer accounts and the Test USD token (see tools/devchain).
 //
-//	devnet [-addr 127.0.0.1:8545] [-chain-id 1337] [-payers 50]
+//	devnet [-addr 127.0.0.1:8545] [-chain-id 1337] [-payers 50] [-relayer-key path]
 //
 // It prints the endpoint, chain id, token and every payer's address and
 // private key, then runs until SIGINT or SIGTERM. The keys are public
@@ -27,6 +27,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"showpos/terminal/relaykey"
 	"showpos/tools/devchain"
 )
 
@@ -35,6 +36,7 @@ func main() {
 	chainID := flag.Uint64("chain-id", devchain.DefaultChainID, "chain id")
 	payers := flag.Int("payers", devchain.DefaultPayers, "number of funded payer accounts")
 	verbose := flag.Bool("v", false, "log the node's own lines to stderr")
+	relayerKey := flag.String("relayer-key", "", "a terminal's relayer key file (posd's data_dir/relayer.key): made if absent, as posd makes it, and its account funded like a payer's in ETH, so the terminal can settle authorizations")
 	flag.Parse()
 
 	level := slog.LevelWarn
@@ -48,6 +50,14 @@ func main() {
 	toggle := make(chan os.Signal, 1)
 	signal.Notify(toggle, syscall.SIGUSR1)
 	o := devchain.Options{ChainID: *chainID, Payers: *payers, Logger: log}
+	if *relayerKey != "" {
+		k, _, err := relaykey.LoadOrCreate(*relayerKey)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "devnet: -relayer-key:", err)
+			os.Exit(1)
+		}
+		o.Fund = append(o.Fund, k.Address)
+	}
 	if err := run(ctx, os.Stdout, o, *addr, toggle); err != nil {
 		fmt.Fprintln(os.Stderr, "devnet:", err)
 		os.Exit(1)
@@ -109,6 +119,9 @@ func printChain(out io.Writer, c *devchain.Chain, endpoint string) error {
 	fmt.Fprintf(w, "chain id\t%s\n", c.ChainID())
 	fmt.Fprintf(w, "token\t%s  (%s, %s, %d decimals)\n", devchain.TokenAddr.Hex(), devchain.TokenName, devchain.TokenSymbol, devchain.TokenDecimals)
 	fmt.Fprintf(w, "payers\t%d, each with %s ETH and %s %s\n\n", len(c.Payers()), decimal(wei, 18), decimal(units, devchain.TokenDecimals), devchain.TokenSymbol)
+	for _, a := range c.Funded() {
+		fmt.Fprintf(w, "funded\t%s  (%s ETH: a terminal's relayer)\n", a.Hex(), decimal(wei, 18))
+	}
 	fmt.Fprintf(w, "#\taddress\tprivate key\n")
 	for i, p := range c.Payers() {
 		fmt.Fprintf(w, "%d\t%s\t%s\n", i, p.Address.Hex(), hexutil.Encode(crypto.FromECDSA(p.Key)))

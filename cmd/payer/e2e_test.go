@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -64,10 +65,16 @@ func TestAgainstRealPosdAndDevnet(t *testing.T) {
 
 	// Every server binds port 0 and says where it is: devnet on its
 	// output, posd in its status.
-	rpc := endpoint(t, start(t, filepath.Join(bin, "devnet"), "-addr", "127.0.0.1:0", "-payers", "3"))
+	// devnet makes the terminal's relayer key, as posd would, and funds
+	// its account: the relayer pays the gas of settling authorizations.
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "data"), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	rpc := endpoint(t, start(t, filepath.Join(bin, "devnet"), "-addr", "127.0.0.1:0", "-payers", "3",
+		"-relayer-key", filepath.Join(dir, "data", "relayer.key")))
 	waitRPC(t, rpc)
 
-	dir := t.TempDir()
 	cfg := filepath.Join(dir, "posd.toml")
 	// Laid over the test config (configtest: the dev chain's id, ETH and TUSD).
 	err := os.WriteFile(cfg, []byte(configtest.Text(t, fmt.Sprintf(`
@@ -83,6 +90,8 @@ probe_every = "200ms"
 poll = "50ms"
 [watch]
 poll = "100ms"
+[relay]
+poll = "200ms"
 [payments]
 min_fee_cap_wei = "1000000000"
 [[assets]]
@@ -173,9 +182,36 @@ listen = "127.0.0.1:0"
 	if code != exitOK || json.Unmarshal([]byte(out), &res) != nil || res.HTTPStatus != http.StatusAccepted || res.RequestID != doc["id"] || res.TxHash == "" {
 		t.Fatalf("pay -via authorization: exit %d, %s", code, out)
 	}
-	waitListed(t, op, "http://posd/v1/payments?state=queued", res.TxHash, `"source":"authorization"`)
 	// The chain answered: the token's DOMAIN_SEPARATOR() is the configured domain's.
 	waitListed(t, op, "http://posd/v1/status", `"authorizations":[{"symbol":"TUSD"`, `"match":true`)
+	// The relayer settles it: the payment is confirmed by its
+	// transferWithAuthorization, the tokens move once, and the watcher
+	// takes that transfer for the authorization's (no chain payment, no
+	// unmatched receipt).
+	merchant := common.HexToAddress(doc["merchant"].(string))
+	settled := waitSettled(t, op, rpc, res.TxHash)
+	if got := tokenBalance(t, rpc, merchant); got.Cmp(big.NewInt(1_250_000)) != 0 {
+		t.Errorf("the merchant holds %s TUSD units after the settlement, want 1250000", got)
+	}
+	waitWatched(t, op, rpc, settled)
+	for _, state := range []string{"unmatched", "seen", "confirmed", "final"} {
+		for _, p := range listPayments(t, op, state) {
+			if p.Source == "chain" && p.Asset == "TUSD" {
+				t.Errorf("the settlement was counted again: a %s chain payment %+v", state, p)
+			}
+		}
+	}
+	var status struct {
+		Relayer struct {
+			Address common.Address
+			Balance string
+			Low     bool
+		}
+	}
+	if err := json.Unmarshal(getBody(t, op, "http://posd/v1/status"), &status); err != nil || status.Relayer.Address == (common.Address{}) ||
+		status.Relayer.Balance == "" || status.Relayer.Low {
+		t.Errorf("status relayer: %+v %v", status.Relayer, err)
+	}
 	newRequest(t, op, `{"amount":"1.25","asset":"TUSD"}`)
 	for _, wrong := range []string{"reused", "underpaid", "overpaid", "wrong-chain", "wrong-recipient", "expires-soon", "bad-signature"} {
 		code, out, _ := runPayer(t, append(base, "-payer", "1", "-via", "authorization", "-wrong", wrong, "-json")...)
@@ -435,6 +471,97 @@ func waitConfirmed(t *testing.T, op *http.Client, rpc, tx string) {
 	if err != nil || r.Status != 1 {
 		t.Fatalf("receipt of %s: %+v %v", tx, r, err)
 	}
+}
+
+// waitSettled waits until the authorization auth is confirmed or final,
+// checks its settlement transaction succeeded on chain, and returns it.
+func waitSettled(t *testing.T, op *http.Client, rpc, auth string) common.Hash {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for _, state := range []string{"confirmed", "final"} {
+			for _, p := range listPayments(t, op, state) {
+				if p.TxHash != auth {
+					continue
+				}
+				if p.Source != "authorization" || p.Settlement == "" {
+					t.Fatalf("settled authorization: %+v", p)
+				}
+				c, err := ethclient.Dial(rpc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				r, err := c.TransactionReceipt(context.Background(), common.HexToHash(p.Settlement))
+				if err != nil || r.Status != 1 {
+					t.Fatalf("receipt of the settlement %s: %+v %v", p.Settlement, r, err)
+				}
+				return common.HexToHash(p.Settlement)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not settled: %s\nstatus %s", auth, getBody(t, op, "http://posd/v1/payments"), getBody(t, op, "http://posd/v1/status"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// listedPayment is a payment as GET /v1/payments lists it.
+type listedPayment struct {
+	TxHash, Source, Asset, State, Settlement string
+}
+
+func listPayments(t *testing.T, op *http.Client, state string) []listedPayment {
+	t.Helper()
+	var out struct{ Payments []listedPayment }
+	if err := json.Unmarshal(getBody(t, op, "http://posd/v1/payments?state="+state), &out); err != nil {
+		t.Fatalf("payments?state=%s: %v", state, err)
+	}
+	return out.Payments
+}
+
+// waitWatched waits until the watcher has read the block of tx.
+func waitWatched(t *testing.T, op *http.Client, rpc string, tx common.Hash) {
+	t.Helper()
+	c, err := ethclient.Dial(rpc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r, err := c.TransactionReceipt(t.Context(), tx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var st struct{ Watch struct{ Height uint64 } }
+		if err := json.Unmarshal(getBody(t, op, "http://posd/v1/status"), &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Watch.Height >= r.BlockNumber.Uint64() {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the watcher is at %d, the settlement at %d", st.Watch.Height, r.BlockNumber)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// tokenBalance is holder's Test USD balance at the chain's head.
+func tokenBalance(t *testing.T, rpc string, holder common.Address) *big.Int {
+	t.Helper()
+	c, err := ethclient.Dial(rpc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	data := append(common.FromHex("0x70a08231"), common.LeftPadBytes(holder[:], 32)...) // balanceOf(address)
+	out, err := c.CallContract(t.Context(), ethereum.CallMsg{To: &devchain.TokenAddr, Data: data}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return new(big.Int).SetBytes(out)
 }
 
 // waitListed waits until url (an operator socket listing of payments)

@@ -21,6 +21,7 @@ import (
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
 	"showpos/sync/preflight"
+	"showpos/sync/relay"
 	"showpos/sync/tokendomain"
 	"showpos/sync/watch"
 	"showpos/terminal/asset"
@@ -54,6 +55,7 @@ type daemon struct {
 	node    *chain.Client
 	bc      *broadcast.Broadcaster
 	watch   *watch.Watcher // nil: watch.enabled = false
+	relay   *relay.Relayer // nil: relay.enabled = false
 	till    *checkout.Service
 	cash    *cashier.Cashier // nil on a headless terminal
 	bgCtx   context.Context  // the background parts' lifetime
@@ -175,6 +177,9 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		OnAccept: func(r checkout.Receipt) {
 			tel.Accepted()
 			d.bc.Kick()
+			if d.relay != nil && r.Source == store.SourceAuthorization {
+				d.relay.Kick()
+			}
 			if d.cash != nil {
 				d.cash.Accepted(r)
 			}
@@ -189,7 +194,14 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 			}
 		},
 	})
-	d.cash, err = newCashier(cfg, d.devs, d.till, st, d.node, d.bc, log.With("part", "cashier"))
+	// The relayer settles authorizations from its own account, beside the
+	// broadcaster, on the same chain client.
+	if cfg.Relay.Enabled {
+		if d.relay, err = d.newRelayer(cfg, st, tel); err != nil {
+			return err
+		}
+	}
+	d.cash, err = newCashier(cfg, d.devs, d.till, st, d.node, d.bc, d.relayerLow, log.With("part", "cashier"))
 	if err != nil {
 		return err
 	}
@@ -221,6 +233,12 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		},
 		Online:        func() bool { return d.node.Status().Online },
 		ConfigVersion: func() uint64 { return d.mgr.Status().Version },
+		Relayer: func() telemetry.Relayer {
+			if d.relay == nil {
+				return telemetry.Relayer{}
+			}
+			return relayerHealth(d.relay)
+		},
 	})
 
 	servers, err := d.listen(cfg, tel, networkLn)
@@ -250,6 +268,9 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	bg.Go(func() { d.bc.Run(bgCtx) })
 	if d.watch != nil {
 		bg.Go(func() { d.watch.Run(bgCtx) })
+	}
+	if d.relay != nil {
+		bg.Go(func() { _ = d.relay.Run(bgCtx) })
 	}
 	bg.Go(func() { d.mgr.Run(bgCtx) })
 	// The configured EIP-712 domains of authorizing assets, against their
@@ -363,6 +384,9 @@ func (d *daemon) apply(cfg *config.Config) {
 		d.cash.Reconfigure(d.bgCtx, cashier.Setup{Merchant: cfg.Terminal.MerchantName, Welcome: cfg.Texts.Welcome, Assets: assets(cfg)})
 	}
 	d.bc.Kick()
+	if d.relay != nil {
+		d.relay.Kick()
+	}
 	if d.watch != nil {
 		if err := d.watch.Reconfigure(cfg.Merchant, assets(cfg)); err != nil {
 			// The config's check refuses a zero merchant and duplicate assets.
@@ -375,6 +399,24 @@ func (d *daemon) apply(cfg *config.Config) {
 	}
 	d.log.Info("config applied", "version", d.mgr.Status().Version, "merchant", cfg.Merchant.Hex(),
 		"merchant_name", cfg.Terminal.MerchantName, "assets", symbols, "rpc_endpoints", len(cfg.Chain.RPC))
+}
+
+// relayerLow reports, for the idle screen, that the relayer's balance, as
+// the chain last told it, is low while an asset takes authorizations (no
+// warning on a terminal that takes none).
+func (d *daemon) relayerLow() bool {
+	if d.relay == nil {
+		return false
+	}
+	if s := d.relay.Status(); s.Balance == nil || !s.Low {
+		return false // not known yet (offline): nothing to fund yet
+	}
+	for _, a := range d.till.Config().Assets {
+		if a.Authorizes() {
+			return true
+		}
+	}
+	return false
 }
 
 // countRound adds a broadcast round's outcomes to the metrics.
@@ -484,7 +526,7 @@ func nfcTag(c config.NFC, r device.NFCReader) device.NFCTag {
 }
 
 func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service, st *store.Store,
-	node *chain.Client, bc *broadcast.Broadcaster, log *slog.Logger) (*cashier.Cashier, error) {
+	node *chain.Client, bc *broadcast.Broadcaster, relayerLow func() bool, log *slog.Logger) (*cashier.Cashier, error) {
 	if devs.Display == nil && devs.Keypad == nil {
 		return nil, nil
 	}
@@ -510,9 +552,10 @@ func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service,
 			}
 			return c[store.PaymentQueued] + c[store.PaymentBroadcast]
 		},
-		Online:  func() bool { return node.Status().Online },
-		SyncNow: func(ctx context.Context) error { _, err := bc.Sync(ctx); return err },
-		Logger:  log,
+		Online:     func() bool { return node.Status().Online },
+		SyncNow:    func(ctx context.Context) error { _, err := bc.Sync(ctx); return err },
+		RelayerLow: relayerLow,
+		Logger:     log,
 	}), nil
 }
 

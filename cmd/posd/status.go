@@ -42,6 +42,9 @@ func (d *daemon) status(ctx context.Context) (httpapi.Status, error) {
 			Skipped: w.Skipped, SkippedTo: w.SkippedTo, Err: w.Err}
 	}
 	s.Authorizations = d.till.DomainVerdicts()
+	if d.relay != nil {
+		s.Relayer = relayerStatus(d.relay)
+	}
 	if !round.OldestQueued.IsZero() {
 		s.OldestQueuedAgeSeconds = time.Since(round.OldestQueued).Seconds()
 	}

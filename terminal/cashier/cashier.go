@@ -88,6 +88,9 @@ type Options struct {
 	Online  func() bool
 	Queued  func() int
 	SyncNow func(ctx context.Context) error
+	// RelayerLow reports that the relayer's balance is low: the idle
+	// screen says so. May be nil.
+	RelayerLow func() bool
 
 	Clock  clock.Clock // nil: clock.System
 	Logger *slog.Logger
@@ -725,6 +728,9 @@ func (c *Cashier) draw() {
 		}
 		if c.o.Queued != nil {
 			v.Queued = c.o.Queued()
+		}
+		if c.o.RelayerLow != nil {
+			v.RelayerLow = c.o.RelayerLow()
 		}
 		key = fmt.Sprintf("idle %+v", v)
 		if key != c.drawn {

@@ -14,7 +14,9 @@ import (
 type PaymentView struct {
 	TxHash string `json:"txHash"`
 	// Source is how it came: "handover" (a signed transaction handed
-	// over) or "chain" (a transfer seen on chain; unmatched receipts too).
+	// over), "authorization" (an EIP-3009 authorization the relayer
+	// settles) or "chain" (a transfer seen on chain; unmatched receipts
+	// too).
 	Source        store.PaymentSource `json:"source"`
 	RequestID     string              `json:"requestId"` // "" for an unmatched receipt near no request
 	From          string              `json:"from"`      // EIP-55
@@ -35,6 +37,9 @@ type PaymentView struct {
 	// again); ReorgNote says what happened the last time.
 	Reorgs    int    `json:"reorgs,omitempty"`
 	ReorgNote string `json:"reorgNote,omitempty"`
+	// Settlement is, for an authorization, the relayer's transaction that
+	// settled (or failed) it, once the relayer reported one.
+	Settlement string `json:"settlement,omitempty"`
 }
 
 // Payments lists stored payments in acceptance order; with state
@@ -57,6 +62,9 @@ func (s *Service) Payments(f store.PaymentFilter) ([]PaymentView, error) {
 		}
 		if p.Delivery.BlockHash != (common.Hash{}) {
 			out[i].BlockHash = p.Delivery.BlockHash.Hex()
+		}
+		if a := p.Authorization; a != nil && a.Settlement != (common.Hash{}) {
+			out[i].Settlement = a.Settlement.Hex()
 		}
 	}
 	return out, nil

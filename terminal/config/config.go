@@ -67,6 +67,7 @@ type Config struct {
 	Chain     Chain
 	Broadcast Broadcast
 	Watch     Watch
+	Relay     Relay
 	Merchant  common.Address
 	Payments  Payments
 	// Assets in file order; the first is the default for new requests.
@@ -213,6 +214,35 @@ type Watch struct {
 	MaxLookback uint64        // blocks behind the head caught up after time offline; default 50000
 }
 
+// Relay is the [relay] table: the relayer (sync/relay), which settles
+// EIP-3009 authorizations from the terminal's own account (relayer.key in
+// the data dir), paying the gas.
+type Relay struct {
+	// Enabled: default true. The relayer then runs (a fleet bundle may
+	// add an asset that takes authorizations without a restart), and
+	// settles once chain.rpc names endpoints; its low-balance warning
+	// shows while an asset takes authorizations.
+	Enabled bool
+	// MaxFeePerGas (max_fee_gwei, whole gwei) caps every settlement's fee
+	// per gas, bumps included: the most the merchant pays per gas.
+	// Default DefaultRelayMaxFeeGwei.
+	MaxFeePerGas *big.Int
+	// LowCovers (low_covers): status and the screen warn when the
+	// relayer's balance covers fewer settlements; default 20.
+	LowCovers uint64
+	// StuckAfter (stuck_after): a settlement unmined this long is sent
+	// again with fees 10% higher; default 3m.
+	StuckAfter time.Duration
+	// Poll is the pause between rounds (an accepted authorization starts
+	// one at once); default 15s.
+	Poll time.Duration
+}
+
+// DefaultRelayMaxFeeGwei is relay.max_fee_gwei when not set: far above a
+// quiet chain's base fee (the dev chain's is under 1 gwei), low enough
+// that a settlement of ~86,000 gas costs at most about 0.0086 ETH.
+const DefaultRelayMaxFeeGwei = 100
+
 // Payments is the [payments] table: rules every payment must meet.
 type Payments struct {
 	AllowOverpay bool
@@ -337,6 +367,13 @@ type file struct {
 		MaxRange    uint64        `toml:"max_range"`
 		MaxLookback uint64        `toml:"max_lookback"`
 	} `toml:"watch"`
+	Relay struct {
+		Enabled    *bool         `toml:"enabled"`
+		MaxFeeGwei uint64        `toml:"max_fee_gwei"`
+		LowCovers  uint64        `toml:"low_covers"`
+		StuckAfter time.Duration `toml:"stuck_after"`
+		Poll       time.Duration `toml:"poll"`
+	} `toml:"relay"`
 	Merchant struct {
 		Address string `toml:"address"`
 	} `toml:"merchant"`
@@ -580,6 +617,9 @@ func (f *file) check() (*Config, error) {
 	if natives > 1 {
 		return nil, invalid("more than one native asset (an asset without token)")
 	}
+	if err := f.checkRelay(c); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -715,6 +755,39 @@ func (f *file) checkWatch(c *Config) error {
 	case c.Watch.MaxLookback < c.Watch.MaxRange:
 		return invalid("watch.max_lookback %d is below watch.max_range %d", c.Watch.MaxLookback, c.Watch.MaxRange)
 	}
+	return nil
+}
+
+// checkRelay reads [relay]; the defaults are sync/relay's, but for the
+// fee cap, which it has none of.
+func (f *file) checkRelay(c *Config) error {
+	fr := f.Relay
+	c.Relay = Relay{Enabled: true, LowCovers: fr.LowCovers, StuckAfter: fr.StuckAfter, Poll: fr.Poll}
+	if fr.Enabled != nil {
+		c.Relay.Enabled = *fr.Enabled
+	}
+	gwei := fr.MaxFeeGwei
+	if gwei == 0 {
+		gwei = DefaultRelayMaxFeeGwei
+	}
+	if c.Relay.LowCovers == 0 {
+		c.Relay.LowCovers = 20
+	}
+	if c.Relay.StuckAfter == 0 {
+		c.Relay.StuckAfter = 3 * time.Minute
+	}
+	if c.Relay.Poll == 0 {
+		c.Relay.Poll = 15 * time.Second
+	}
+	switch {
+	case gwei > 1_000_000:
+		return invalid("relay.max_fee_gwei %d is more than 1000000", gwei)
+	case c.Relay.StuckAfter < 10*time.Second:
+		return invalid("relay.stuck_after %s is under 10s", c.Relay.StuckAfter)
+	case c.Relay.Poll < 100*time.Millisecond:
+		return invalid("relay.poll %s is under 100ms", c.Relay.Poll)
+	}
+	c.Relay.MaxFeePerGas = new(big.Int).Mul(new(big.Int).SetUint64(gwei), big.NewInt(1e9))
 	return nil
 }
 

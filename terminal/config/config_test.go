@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -135,6 +136,8 @@ func TestParseRefusesBadConfig(t *testing.T) {
 		{"domain without authorization", `max_unsettled = "2000.25"`, `max_unsettled = "2000.25"` + "\ndomain_name = \"USD Coin\"", "are for authorization"},
 		{"settle window too short", `min_fee_cap_wei = "1000000000"`, `min_fee_cap_wei = "1000000000"` + "\nsettle_window = \"30s\"", "payments.settle_window"},
 		{"settle window too long", `min_fee_cap_wei = "1000000000"`, `min_fee_cap_wei = "1000000000"` + "\nsettle_window = \"721h\"", "payments.settle_window"},
+		{"relay fee cap absurd", "[merchant]", "[relay]\nmax_fee_gwei = 1000001\n[merchant]", "relay.max_fee_gwei"},
+		{"relay stuck delay too short", "[merchant]", "[relay]\nstuck_after = \"5s\"\n[merchant]", "relay.stuck_after"},
 		{"public url too long", `id = "till-7"`, `id = "till-7"` + "\npublic_url = \"http://" + strings.Repeat("a", 250) + "\"", "public_url is too long"},
 	}
 	for _, tc := range tests {
@@ -172,6 +175,30 @@ func TestWatchTable(t *testing.T) {
 			}
 			if c.Watch != tc.want {
 				t.Errorf("watch %+v, want %+v", c.Watch, tc.want)
+			}
+		})
+	}
+}
+
+// [relay]: on by default, with a fee cap of DefaultRelayMaxFeeGwei; the
+// other keys have sync/relay's defaults.
+func TestRelayTable(t *testing.T) {
+	gwei := func(n int64) *big.Int { return new(big.Int).Mul(big.NewInt(n), big.NewInt(1e9)) }
+	for _, tc := range []struct {
+		name, from, to string
+		want           Relay
+	}{
+		{"default", "", "", Relay{Enabled: true, MaxFeePerGas: gwei(DefaultRelayMaxFeeGwei), LowCovers: 20, StuckAfter: 3 * time.Minute, Poll: 15 * time.Second}},
+		{"turned off", "[merchant]", "[relay]\nenabled = false\n[merchant]", Relay{Enabled: false, MaxFeePerGas: gwei(DefaultRelayMaxFeeGwei), LowCovers: 20, StuckAfter: 3 * time.Minute, Poll: 15 * time.Second}},
+		{"set", "[merchant]", "[relay]\nmax_fee_gwei = 7\nlow_covers = 5\nstuck_after = \"45s\"\npoll = \"1s\"\n[merchant]", Relay{Enabled: true, MaxFeePerGas: gwei(7), LowCovers: 5, StuckAfter: 45 * time.Second, Poll: time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(strings.Replace(good, tc.from, tc.to, 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(c.Relay, tc.want) {
+				t.Errorf("relay %+v, want %+v", c.Relay, tc.want)
 			}
 		})
 	}

@@ -157,7 +157,7 @@ func merge(dst, src map[string]any) {
 // the running config: every value outside the live set (terminal.id,
 // data_dir, seal_key and public_url, [api], chain.id, confirmations,
 // final_depth, call_timeout, probe_every and preflight_budget, [broadcast],
-// [watch], [board], [fleet])
+// [watch], [relay], [board], [fleet])
 // is taken from running, since
 // only a restart can change it. It returns the keys whose value in c
 // differed, in a fixed order, for the caller to log as needing a restart.
@@ -228,6 +228,11 @@ var fields = []field{
 	leaf("watch.poll", func(c *Config) *time.Duration { return &c.Watch.Poll }),
 	leaf("watch.max_range", func(c *Config) *uint64 { return &c.Watch.MaxRange }),
 	leaf("watch.max_lookback", func(c *Config) *uint64 { return &c.Watch.MaxLookback }),
+	leaf("relay.enabled", func(c *Config) *bool { return &c.Relay.Enabled }),
+	leaf("relay.max_fee_gwei", func(c *Config) **big.Int { return &c.Relay.MaxFeePerGas }),
+	leaf("relay.low_covers", func(c *Config) *uint64 { return &c.Relay.LowCovers }),
+	leaf("relay.stuck_after", func(c *Config) *time.Duration { return &c.Relay.StuckAfter }),
+	leaf("relay.poll", func(c *Config) *time.Duration { return &c.Relay.Poll }),
 	leaf("merchant.address", func(c *Config) *common.Address { return &c.Merchant }),
 	leaf("payments.allow_overpay", func(c *Config) *bool { return &c.Payments.AllowOverpay }),
 	leaf("payments.min_fee_cap_wei", func(c *Config) **big.Int { return &c.Payments.MinFeeCap }),

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"showpos/terminal/checkout"
 	"showpos/terminal/fleet"
 )
@@ -48,6 +50,28 @@ type Status struct {
 	// the configured domain's (sync/tokendomain); on a mismatch the asset
 	// is not offered for authorizations. Absent before any answer.
 	Authorizations []checkout.DomainVerdict `json:"authorizations,omitempty"`
+	// Relayer is the relayer's health (sync/relay): the account that
+	// settles authorizations and pays their gas. Absent when relay.enabled
+	// is false.
+	Relayer *Relayer `json:"relayer,omitempty"`
+}
+
+// Relayer is the relayer's account and how far its balance goes.
+type Relayer struct {
+	Address common.Address `json:"address"` // the account to fund with the network's coin
+	ChainID uint64         `json:"chainId"`
+	// Balance is in wei, decimal; absent before the node answered.
+	Balance string `json:"balance,omitempty"`
+	FeeCap  string `json:"feeCap"` // wei per gas a settlement is sent with now
+	// Covers is how many settlements Balance pays for at FeeCap; Low is
+	// Covers below relay.low_covers (or the balance not known yet):
+	// authorizations are still taken, and wait when it is empty.
+	Covers    uint64    `json:"covers"`
+	Low       bool      `json:"low"`
+	InFlight  int       `json:"inFlight"` // settlements sent and not final
+	Nonce     uint64    `json:"nonce"`    // the next one it will use
+	LastError string    `json:"error,omitempty"`
+	LastRound time.Time `json:"lastRound,omitzero"`
 }
 
 // Watch is how far the chain watcher (sync/watch) has read the chain for

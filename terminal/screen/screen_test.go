@@ -42,6 +42,9 @@ var screens = []struct {
 	{"idle_welcome", func(r *Renderer) image.Image {
 		return r.Idle(Idle{Merchant: "Café Lumière", Welcome: "Scan or tap to pay", Queued: 1})
 	}},
+	{"idle_relayer_low", func(r *Renderer) image.Image {
+		return r.Idle(Idle{Merchant: "Café Lumière", Online: true, Queued: 2, RelayerLow: true})
+	}},
 	{"idle_offline_notice", func(r *Renderer) image.Image {
 		return r.Idle(Idle{Merchant: "Café Lumière", Queued: 3, Notice: "PAYMENT FAILED: conflict — press OK"})
 	}},

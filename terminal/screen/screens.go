@@ -15,6 +15,10 @@ type Idle struct {
 	Welcome string
 	Online  bool
 	Queued  int // payments accepted offline, waiting to settle
+	// RelayerLow: the relayer's balance covers few settlements; the
+	// queued line says "relayer low" (authorizations wait when it is
+	// empty).
+	RelayerLow bool
 	// Notice is shown until the cashier acknowledges it, e.g.
 	// "PAYMENT FAILED: conflict — press OK". Empty: none.
 	Notice string
@@ -111,6 +115,12 @@ func (r *Renderer) Idle(v Idle) image.Image {
 		queued = strconv.Itoa(v.Queued) + " payments queued"
 	case !v.Online:
 		queued = "nothing queued"
+	}
+	if v.RelayerLow {
+		if queued != "" {
+			queued += " · "
+		}
+		queued += "relayer low"
 	}
 	if v.Notice == "" {
 		ps := []para{{text: status, style: bold, px: r.title * 2, align: alignCenter, fg: col, maxLines: 1}}

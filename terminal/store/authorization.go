@@ -27,6 +27,9 @@ type Authorization struct {
 	// Signature is r || s || v, v = 27 or 28, s low: what
 	// transferWithAuthorization(…, v, r, s) takes.
 	Signature [crypto.SignatureLength]byte
+	// Settlement is the relayer's transaction that settled or failed it
+	// (ReportRelayOutcome); zero before the relayer reported one.
+	Settlement common.Hash
 }
 
 func (a *Authorization) clone() *Authorization {
@@ -44,13 +47,22 @@ type authorizationRecord struct {
 	ValidBefore string         `json:"valid_before"`
 	Nonce       common.Hash    `json:"nonce"`
 	Signature   []byte         `json:"signature"`
+	Settlement  *common.Hash   `json:"settlement,omitempty"`
 }
 
 func encodeAuthorization(a *Authorization) *authorizationRecord {
 	return &authorizationRecord{
 		Token: a.Token, To: a.To, ValidAfter: a.ValidAfter.String(), ValidBefore: a.ValidBefore.String(),
 		Nonce: a.Nonce, Signature: bytes.Clone(a.Signature[:]),
+		Settlement: settlementPtr(a.Settlement),
 	}
+}
+
+func settlementPtr(h common.Hash) *common.Hash {
+	if h == (common.Hash{}) {
+		return nil
+	}
+	return &h
 }
 
 func decodeAuthorization(r *authorizationRecord) (*Authorization, error) {
@@ -61,6 +73,9 @@ func decodeAuthorization(r *authorizationRecord) (*Authorization, error) {
 	}
 	a := &Authorization{Token: r.Token, To: r.To, ValidAfter: after, ValidBefore: before, Nonce: r.Nonce}
 	copy(a.Signature[:], r.Signature)
+	if r.Settlement != nil {
+		a.Settlement = *r.Settlement
+	}
 	return a, nil
 }
 
@@ -182,12 +197,12 @@ func migrateAuthorizations(db *bbolt.DB, path string, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		return m.Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion)))
+		return m.Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaV6)))
 	})
 	if err != nil {
 		return fmt.Errorf("store: open %s: migrate schema 5 to 6: %w", path, err)
 	}
-	if err := verify(db, schemaVersion); err != nil {
+	if err := verify(db, schemaV6); err != nil {
 		return corruptErr(path, fmt.Errorf("after migrating to schema 6: %w", err))
 	}
 	log.Info("store: migrated schema 5 to 6: EIP-3009 authorizations", "path", path, "took", time.Since(began).Round(time.Millisecond))

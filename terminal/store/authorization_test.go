@@ -256,7 +256,7 @@ func TestOpenMigratesSchema5To6(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, b := range authBuckets {
+		for _, b := range append(authBuckets, relayBuckets...) {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
 			}
@@ -275,7 +275,7 @@ func TestOpenMigratesSchema5To6(t *testing.T) {
 	defer s.Close()
 	var schema string
 	_ = s.db.View(func(tx *bbolt.Tx) error { schema, _ = readSchema(tx); return nil })
-	if schema != "6" {
+	if schema != schemaVersion {
 		t.Fatalf("schema %q after migration", schema)
 	}
 	if got, _ := s.Payment(old.TxHash); got.Source != SourceHandover || got.State != PaymentQueued {

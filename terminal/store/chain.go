@@ -30,7 +30,8 @@ import (
 // request becomes paid by the transfer's transaction and a payment with
 // source chain and state seen is stored, with the next Seq like any other.
 // A transfer whose transaction is already a handed-over payment in the
-// store is that payment (recorded, not paid again). Anything else is an
+// store is that payment (recorded, not paid again); so is one whose
+// transaction the relayer signed to settle an authorization (relay.go). Anything else is an
 // unmatched receipt: a transfer of no pending request's amount, made
 // before a request was created or after its expiry plus grace, to a
 // request cancelled or already paid, a second transfer in one transaction,
@@ -79,6 +80,9 @@ const (
 	outcomePayment   = "payment"   // paid a request: a chain payment
 	outcomeUnmatched = "unmatched" // an unmatched receipt
 	outcomeHandover  = "handover"  // the transfer of a handed-over payment already stored
+	// the transfer of an authorization's settlement: a transaction the
+	// relayer signed (relay_hashes); the relayer reports its outcome
+	outcomeSettlement = "settlement"
 )
 
 type transferRecord struct {
@@ -260,6 +264,15 @@ func recordTransfer(w *wtx, t Transfer, now time.Time, out *Recorded) error {
 	if t.Gap {
 		reason = UnmatchedBalanceGap
 	} else {
+		// The relayer's settlement of an authorization moves the payer's
+		// tokens to the merchant in a transaction of its own: that
+		// authorization's payment, whose state the relayer follows.
+		if auth, err := w.getChecked(bucketRelayHashes, t.TxHash[:]); err != nil {
+			return err
+		} else if auth != nil {
+			rec.Outcome = outcomeSettlement
+			return putTransfer(w, id, rec)
+		}
 		existing, err := w.getChecked(bucketPayments, t.TxHash[:])
 		if err != nil {
 			return err

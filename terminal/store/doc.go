@@ -146,7 +146,25 @@
 // it as a handover (leaving queued/broadcast frees its exposure). Open
 // checks those indexes against the records (authorization.go).
 //
+// # The relayer's journal (schema 7)
+//
+// The relayer (sync/relay) settles authorizations from its own account.
+// RecordRelayTx stores each of its transactions, keyed by chain, relayer
+// and nonce, before it is sent, with every hash it was signed under; each
+// hash names its authorization (RelayAuthorization), so RecordRange takes
+// the settlement's transfer to the merchant for that authorization, never
+// for a chain payment or an unmatched receipt. RelayTxs returns the live
+// ones. ReportRelayOutcome moves the authorization's payment (confirmed,
+// back to broadcast when its block is lost, final, failed with a reason)
+// in the same durable write, and records the settling transaction
+// (Authorization.Settlement). Open checks the journal against itself and
+// the authorizations (relay.go).
+//
 // # Schema versions
+//
+// Schema 7 is schema 6 with the relayer's journal (relay_txs, relay_live,
+// relay_hashes), empty after Open migrates a schema 6 file in one
+// transaction; authorization records gained an optional settlement hash.
 //
 // Schema 6 is schema 5 with the authorizations' indexes (auth_nonces,
 // auth_open, auth_payer, auth_unfinal), empty after Open migrates a schema

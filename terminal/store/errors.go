@@ -44,6 +44,10 @@ var (
 	// ErrBadTransition: the payment state change is not allowed (a chain
 	// payment's state is moved only by Settle and Rewind).
 	ErrBadTransition = errors.New("illegal payment state transition")
+	// ErrBadRelayTx: the relayer's record or outcome does not fit the
+	// store: no authorization of that ID, a hash signed for another
+	// authorization, an unknown state, a failure without its reason.
+	ErrBadRelayTx = errors.New("relayer record refused")
 	// ErrLocked: another process holds the store's file lock.
 	ErrLocked = errors.New("store file locked by another process")
 	// ErrCorrupt: the store file is damaged or not a store file.

@@ -275,13 +275,18 @@ func verify(db *bbolt.DB, schema string) error {
 				return err
 			}
 		}
-		if schema == schemaV4 || schema == schemaV5 || schema == schemaVersion {
-			if err := checkUnfinal(tx, schema == schemaVersion); err != nil {
+		if schema == schemaV4 || schema == schemaV5 || schema == schemaV6 || schema == schemaVersion {
+			if err := checkUnfinal(tx, schema == schemaV6 || schema == schemaVersion); err != nil {
 				return err
 			}
 		}
-		if schema == schemaV5 || schema == schemaVersion {
-			if err := checkChain(tx); err != nil {
+		if schema == schemaV5 || schema == schemaV6 || schema == schemaVersion {
+			if err := checkChain(tx, schema == schemaVersion); err != nil {
+				return err
+			}
+		}
+		if schema == schemaVersion {
+			if err := checkRelay(tx); err != nil {
 				return err
 			}
 		}
@@ -482,7 +487,7 @@ func countChainUnfinal(tx *bbolt.Tx) (confirmed, seen uint64, err error) {
 // index entry names a stored request of that asset and amount; the
 // cursor, if any, decodes. A transfer recorded without its outcome would
 // be neither matched again (its identity says recorded) nor listed.
-func checkChain(tx *bbolt.Tx) error {
+func checkChain(tx *bbolt.Tx, relay bool) error {
 	for _, name := range [][]byte{bucketWatch, bucketTransfers, bucketTransferIDs, bucketChainUnfinal, bucketUnmatched, bucketAmounts} {
 		if tx.Bucket(name) == nil {
 			return fmt.Errorf("bucket %s missing: %w", name, ErrCorrupt)
@@ -520,6 +525,10 @@ func checkChain(tx *bbolt.Tx) error {
 		case outcomePayment, outcomeHandover:
 			if payments.Get(rec.TxHash[:]) == nil {
 				return fmt.Errorf("bucket %s: key %x names payment %s, which is not stored: %w", bucketTransfers, k, rec.TxHash, ErrCorrupt)
+			}
+		case outcomeSettlement:
+			if h := tx.Bucket(bucketRelayHashes); !relay || h == nil || h.Get(rec.TxHash[:]) == nil {
+				return fmt.Errorf("bucket %s: key %x names settlement %s, which the relayer did not sign: %w", bucketTransfers, k, rec.TxHash, ErrCorrupt)
 			}
 		case outcomeUnmatched:
 			if unmatched.Get(seqKey(rec.Unmatched)) == nil {

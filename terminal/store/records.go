@@ -15,7 +15,7 @@ import (
 // CRC-32C (see checksum.go); schema 1 had schema 2's layout without CRCs,
 // schema 2 kept client keys in the clear, schema 3 had no unfinal bucket,
 // schema 4 none of the chain buckets nor pending_amounts, schema 5 none
-// of the auth_ buckets;
+// of the auth_ buckets, schema 6 none of the relay_ buckets;
 // Open migrates each (migrate.go, clients_seal.go).
 var (
 	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion (schema 1: "1", no CRC); "seal_check" -> sealed check (clients_seal.go)
@@ -45,11 +45,17 @@ var (
 	bucketAuthPayer   = []byte("auth_payer")   // from (20) || Seq (8) -> authorization ID, the same set by payer (the per-payer cap)
 	bucketAuthUnfinal = []byte("auth_unfinal") // Seq (8) -> authorization ID, for confirmed authorizations (followed until final)
 
+	// Schema 7: the relayer's journal (relay.go).
+	bucketRelayTxs    = []byte("relay_txs")    // chain ID (8) || relayer (20) || nonce (8) -> relayTxRecord (JSON), every transaction the relayer signed
+	bucketRelayLive   = []byte("relay_live")   // the same key -> authorization ID, for the live ones (sent, mined)
+	bucketRelayHashes = []byte("relay_hashes") // tx hash (32) -> authorization ID, for every hash the relayer signed
+
 	allBuckets = [][]byte{bucketMeta, bucketRequests, bucketPayments, bucketBySender,
 		bucketBySeq, bucketUnsettled, bucketCounts, bucketOpen, bucketUnfinal,
 		bucketClients, bucketClientNonces, bucketNonceExpiry, bucketFleet,
 		bucketWatch, bucketTransfers, bucketTransferIDs, bucketChainUnfinal, bucketUnmatched, bucketAmounts,
-		bucketAuthNonces, bucketAuthOpen, bucketAuthPayer, bucketAuthUnfinal}
+		bucketAuthNonces, bucketAuthOpen, bucketAuthPayer, bucketAuthUnfinal,
+		bucketRelayTxs, bucketRelayLive, bucketRelayHashes}
 
 	keySchema = []byte("schema")
 )
@@ -59,9 +65,10 @@ var (
 // keys (a build that reads only schema 2 refuses it rather than take a
 // sealed key for an empty one); schema 4 added the unfinal index; schema 5
 // the chain watcher's buckets and the pending amounts index; schema 6 the
-// authorizations' indexes.
+// authorizations' indexes; schema 7 the relayer's journal.
 const (
-	schemaVersion = "6"
+	schemaVersion = "7"
+	schemaV6      = "6"
 	schemaV5      = "5"
 	schemaV4      = "4"
 	schemaV3      = "3"

@@ -23,6 +23,17 @@ type Gauges struct {
 	Online func() bool
 	// ConfigVersion returns the version of the running config.
 	ConfigVersion func() uint64
+	// Relayer returns the relayer's health (sync/relay.Status); nil when
+	// no relayer runs.
+	Relayer func() Relayer
+}
+
+// Relayer is the relayer's health as the gauges export it.
+type Relayer struct {
+	BalanceWei float64 // its account's balance (0 before the node answered)
+	Covers     uint64  // settlements the balance pays for at the current fee
+	Low        bool    // Covers below relay.low_covers
+	InFlight   int     // settlements sent and not final
 }
 
 // Gauges registers the callback gauges. Only the first call has an effect:
@@ -51,6 +62,7 @@ type snapshot struct {
 	oldest  time.Duration
 	online  bool
 	version uint64
+	relayer Relayer
 }
 
 func (c *collector) register(set *metrics.Set, g Gauges) {
@@ -80,6 +92,17 @@ func (c *collector) register(set *metrics.Set, g Gauges) {
 	if g.ConfigVersion != nil {
 		set.NewGauge("showpos_config_version", func() float64 {
 			return float64(c.read().version)
+		})
+	}
+	if g.Relayer != nil {
+		set.NewGauge("showpos_relay_balance_wei", func() float64 { return c.read().relayer.BalanceWei })
+		set.NewGauge("showpos_relay_covers", func() float64 { return float64(c.read().relayer.Covers) })
+		set.NewGauge("showpos_relay_in_flight", func() float64 { return float64(c.read().relayer.InFlight) })
+		set.NewGauge("showpos_relay_low", func() float64 {
+			if c.read().relayer.Low {
+				return 1
+			}
+			return 0
 		})
 	}
 }
@@ -130,6 +153,9 @@ func (c *collector) collect(g Gauges, done chan struct{}) {
 	}
 	if g.ConfigVersion != nil {
 		s.version = g.ConfigVersion()
+	}
+	if g.Relayer != nil {
+		s.relayer = g.Relayer()
 	}
 	c.mu.Lock()
 	c.last = s

@@ -29,6 +29,7 @@ type Telemetry struct {
 	unmatched *labelCap
 	outcomes  *labelCap
 	flights   *labelCap
+	settled   *labelCap
 	gauges    *collector
 	once      sync.Once // guards the registration of the gauges
 }
@@ -45,6 +46,7 @@ func New() *Telemetry {
 		unmatched: newLabelCap(MaxLabelValues),
 		outcomes:  newLabelCap(MaxLabelValues),
 		flights:   newLabelCap(MaxLabelValues),
+		settled:   newLabelCap(MaxLabelValues),
 	}
 	t.gauges = &collector{timeout: collectTimeout, slow: t.slow}
 	return t
@@ -87,6 +89,14 @@ func (t *Telemetry) Broadcast(outcome string) {
 func (t *Telemetry) Preflight(outcome string) {
 	outcome = t.flights.admit(outcome)
 	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_preflight_total{outcome="%s"}`, outcome)).Inc()
+}
+
+// Settlement counts one outcome the relayer reported for an EIP-3009
+// authorization ("confirmed", "unconfirmed", "final", "failed"), capped
+// like [Telemetry.Refused].
+func (t *Telemetry) Settlement(outcome string) {
+	outcome = t.settled.admit(outcome)
+	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_relay_settlements_total{outcome="%s"}`, outcome)).Inc()
 }
 
 // WatchRound counts one round of the chain watcher (sync/watch): the

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/eth"
 	"github.com/ethereum/go-ethereum/eth/catalyst"
@@ -35,6 +36,10 @@ type Options struct {
 	// TokenBalance is each payer's Test USD balance in base units (6
 	// decimals); nil means 1,000,000 TUSD. Zero funds nobody.
 	TokenBalance *big.Int
+	// Fund are more accounts given Balance in the native coin (no token)
+	// at genesis: e.g. a terminal's relayer account, which pays the gas
+	// of its settlements.
+	Fund []common.Address
 	// HTTPAddr is the JSON-RPC listen address; "" means "127.0.0.1:0" (a
 	// free port). The host must be a loopback address or "localhost": the
 	// payers' keys are public.
@@ -64,6 +69,7 @@ type Chain struct {
 	endpoint string
 	chainID  *big.Int
 	payers   []Account
+	fund     []common.Address
 	balance  *big.Int // each payer's genesis wei
 	tokenBal *big.Int // each payer's genesis TUSD base units
 	log      *slog.Logger
@@ -152,6 +158,7 @@ func Start(ctx context.Context, o Options) (*Chain, error) {
 	c := &Chain{
 		chainID:  new(big.Int).SetUint64(o.ChainID),
 		payers:   payers(o.Payers),
+		fund:     o.Fund,
 		balance:  new(big.Int).Set(o.Balance),
 		tokenBal: new(big.Int).Set(o.TokenBalance),
 		log:      o.Logger,
@@ -233,9 +240,15 @@ func (c *Chain) genesis(o Options) *core.Genesis {
 	for _, p := range c.payers {
 		g.Alloc[p.Address] = typesAccount(o.Balance)
 	}
+	for _, a := range o.Fund {
+		g.Alloc[a] = typesAccount(o.Balance)
+	}
 	g.Alloc[TokenAddr] = tokenAccount(c.payers, o.TokenBalance)
 	return g
 }
+
+// Funded returns Options.Fund: the accounts funded beside the payers.
+func (c *Chain) Funded() []common.Address { return append([]common.Address(nil), c.fund...) }
 
 // Endpoint returns the HTTP JSON-RPC URL, http://127.0.0.1:PORT.
 func (c *Chain) Endpoint() string { return c.endpoint }
