@@ -1,5 +1,5 @@
 // Package harness is the "nothing lost" half of the proof harness (issue
-// 7, and issue 12's floods): eight harnesses that put the real posd binary (built once per run
+// 7, issue 12's floods, issue 15's authorizations): ten harnesses that put the real posd binary (built once per run
 // from ./cmd/posd) through what a terminal in a shop goes through, and
 // print what happened as figures — counts, durations, p50/p99 — at the
 // end of each. Real parts only: real bbolt files, HTTP on loopback, the
@@ -50,6 +50,14 @@
 // which includes the store's integrity check at open and so grows with
 // the file.
 //
+// # kill9 while authorizations are handed over (TestKill9Authorizations)
+//
+// posd, offline (no chain), is killed with SIGKILL at random moments while
+// payers hand over EIP-3009 authorizations; after every restart every
+// authorization a payer was told was accepted (202, or 200 for a repeat)
+// is in the store as an authorization, queued, once, and the same payload
+// sent again after a lost answer is answered as a repeat (make kill9auth).
+//
 // # kill9 while authorizations settle (TestKill9Settlements)
 //
 // Four dev-chain payers hand over EIP-3009 authorizations of TUSD
@@ -63,7 +71,7 @@
 // sent one transaction per authorization (nothing sent twice); and once
 // the watcher has read the last block, no transfer was counted as a
 // payment of its own or an unmatched receipt. Run it with `go test -run
-// TestKill9Settlements ./harness` and SHOWPOS_HARNESS=1.
+// TestKill9Settlements ./harness` and SHOWPOS_HARNESS=1 (make kill9settle).
 //
 // # linkcut (TestLinkCut)
 //

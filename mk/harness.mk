@@ -1,9 +1,9 @@
-.PHONY: harness harness-ci kill9 linkcut diskfull corrupt replug qrflood connflood bodyflood
+.PHONY: harness harness-ci kill9 kill9auth kill9settle linkcut diskfull corrupt replug qrflood connflood bodyflood
 
 # The proof harness, "nothing lost" half (issue 7): each target runs the
 # real posd binary through one ordeal and prints figures at the end;
 # harness/doc.go says how to read them. Full size by default; harness-ci
-# runs all eight CI-sized (SHOWPOS_HARNESS_SIZE=ci, about 2 minutes on 2
+# runs all ten CI-sized (SHOWPOS_HARNESS_SIZE=ci, about 2 minutes on 2
 # cores). Sizes one by one, e.g. `SHOWPOS_LINKCUT_FOR=30s make linkcut`:
 #   SHOWPOS_KILL9_KILLS, SHOWPOS_KILL9_PAYMENTS, SHOWPOS_KILL9_PAYERS,
 #   SHOWPOS_LINKCUT_FOR, SHOWPOS_LINKCUT_PAYMENTS,
@@ -17,6 +17,14 @@ HARNESS_RUN = SHOWPOS_HARNESS=1 $(GO) test -v -count=1 -timeout=60m ./harness -r
 
 kill9:
 	$(HARNESS_RUN) '^TestKill9$$'
+
+# kill -9 while payers hand over EIP-3009 authorizations, and while the
+# relayer settles them on the dev chain.
+kill9auth:
+	$(HARNESS_RUN) '^TestKill9Authorizations$$'
+
+kill9settle:
+	$(HARNESS_RUN) '^TestKill9Settlements$$'
 
 linkcut:
 	$(HARNESS_RUN) '^TestLinkCut$$'
@@ -40,7 +48,7 @@ bodyflood:
 	$(HARNESS_RUN) '^TestBodyFlood$$'
 
 harness:
-	$(HARNESS_RUN) '^Test(Kill9|LinkCut|DiskFull|Corrupt|Replug|QRFlood|ConnFlood|BodyFlood)$$'
+	$(HARNESS_RUN) '^Test(Kill9|Kill9Authorizations|Kill9Settlements|LinkCut|DiskFull|Corrupt|Replug|QRFlood|ConnFlood|BodyFlood)$$'
 
 harness-ci:
-	SHOWPOS_HARNESS_SIZE=ci $(HARNESS_RUN) '^Test(Kill9|LinkCut|DiskFull|Corrupt|Replug|QRFlood|ConnFlood|BodyFlood)$$'
+	SHOWPOS_HARNESS_SIZE=ci $(HARNESS_RUN) '^Test(Kill9|Kill9Authorizations|Kill9Settlements|LinkCut|DiskFull|Corrupt|Replug|QRFlood|ConnFlood|BodyFlood)$$'
