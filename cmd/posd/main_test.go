@@ -247,11 +247,19 @@ func TestPosdBroadcastsToTheChain(t *testing.T) {
 	}
 }
 
-// startChainTerminal runs posd, broadcasting to a fresh dev chain, with
-// the board given as TOML ("" for none), until the test ends. It returns
-// the chain, the terminal's directory (data under dir/data) and the payer
-// API address.
+// startChainTerminal runs posd, broadcasting to a fresh dev chain, taking
+// ETH alone, with the board given as TOML ("" for none), until the test
+// ends. It returns the chain, the terminal's directory (data under
+// dir/data) and the payer API address.
 func startChainTerminal(t *testing.T, board string) (*devchain.Chain, string, string) {
+	t.Helper()
+	return startTerminalOnChain(t, `assets = [{ symbol = "ETH" }]`, board)
+}
+
+// startTerminalOnChain is startChainTerminal with the assets given as TOML
+// laid over configtest's (an inline array replaces them; [[assets]]
+// tables merge by symbol).
+func startTerminalOnChain(t *testing.T, assets, board string) (*devchain.Chain, string, string) {
 	t.Helper()
 	node, err := devchain.Start(context.Background(), devchain.Options{Payers: 1})
 	if err != nil {
@@ -260,8 +268,7 @@ func startChainTerminal(t *testing.T, board string) (*devchain.Chain, string, st
 	t.Cleanup(func() { node.Close() })
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "posd.toml")
-	err = os.WriteFile(cfgPath, []byte(configtest.Text(t, fmt.Sprintf(`
-assets = [{ symbol = "ETH" }]
+	err = os.WriteFile(cfgPath, []byte(configtest.Text(t, assets+fmt.Sprintf(`
 [terminal]
 id = "e2e-chain"
 merchant_name = "Sale Test"

@@ -24,7 +24,6 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
-	"showpos/terminal/config/configtest"
 	"showpos/terminal/payerpage"
 	"showpos/terminal/request"
 	"showpos/tools/browser"
@@ -561,43 +560,16 @@ func TestRequestURLOpensThePayerPage(t *testing.T) {
 }
 
 // startAuthorizingTerminal is startChainTerminal with the dev chain's token
-// (TUSD) taking EIP-3009 authorizations, as configs/sim.toml has it.
+// (TUSD) taking EIP-3009 authorizations beside ETH, as configs/sim.toml has it.
 func startAuthorizingTerminal(t *testing.T) (*devchain.Chain, string, string) {
 	t.Helper()
-	node, err := devchain.Start(context.Background(), devchain.Options{Payers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "posd.toml")
-	err = os.WriteFile(cfgPath, []byte(configtest.Text(t, fmt.Sprintf(`
-[terminal]
-id = "e2e-sign"
-merchant_name = "Sale Test"
-data_dir = %q
-[chain]
-id = %d
-rpc = [%q]
-probe_every = "200ms"
-[broadcast]
-poll = "50ms"
+	return startTerminalOnChain(t, fmt.Sprintf(`
 [[assets]]
 symbol = "TUSD"
 authorization = "eip3009"
 domain_name = %q
 domain_version = %q
-`, filepath.Join(dir, "data"), node.ChainID().Uint64(), node.Endpoint(), devchain.TokenName, devchain.TokenVersion))), 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error, 1)
-	go func() { errc <- run(ctx, testLog(t), cfgPath, "", anyPort) }()
-	t.Cleanup(func() { cancel(); <-errc })
-	op := unixClient(filepath.Join(dir, "data", "posd.sock"))
-	waitFor(t, op, errc)
-	return node, dir, listening(t, op).API
+`, devchain.TokenName, devchain.TokenVersion), "")
 }
 
 // operatorPayments lists the terminal's payments (GET /v1/payments).
