@@ -10,7 +10,6 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"showpos/sync/chain"
 	"showpos/tools/devchain"
 )
 
@@ -20,16 +19,7 @@ import (
 func TestAccountAgainstDevChain(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	dc, err := devchain.Start(ctx, devchain.Options{Payers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dc.Close()
-	c, err := chain.New(chain.Options{Endpoints: []string{dc.Endpoint()}, ChainID: dc.ChainID().Uint64()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	dc, c := devClient(t, ctx)
 	payer := dc.Payers()[0]
 	wei, units := dc.PayerBalances()
 

@@ -21,16 +21,7 @@ import (
 func TestAgainstDevChain(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	dc, err := devchain.Start(ctx, devchain.Options{Payers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dc.Close()
-	c, err := chain.New(chain.Options{Endpoints: []string{dc.Endpoint()}, ChainID: dc.ChainID().Uint64()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	dc, c := devClient(t, ctx)
 	if st := c.Probe(ctx); !st.Online {
 		t.Fatalf("probe: %+v", st)
 	}
@@ -124,16 +115,7 @@ func TestAgainstDevChain(t *testing.T) {
 func TestDevChainHasAFinalizedBlock(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	dc, err := devchain.Start(ctx, devchain.Options{Payers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dc.Close()
-	c, err := chain.New(chain.Options{Endpoints: []string{dc.Endpoint()}, ChainID: dc.ChainID().Uint64()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, c := devClient(t, ctx)
 	got, err := c.Canonical(ctx, []uint64{0, 1, 2})
 	if err != nil {
 		t.Fatal(err)
@@ -151,16 +133,7 @@ func TestDevChainHasAFinalizedBlock(t *testing.T) {
 func TestFeeHistoryAgainstDevChain(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	dc, err := devchain.Start(ctx, devchain.Options{Payers: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dc.Close()
-	c, err := chain.New(chain.Options{Endpoints: []string{dc.Endpoint()}, ChainID: dc.ChainID().Uint64()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	_, c := devClient(t, ctx)
 	h, err := c.FeeHistory(ctx, 1, "latest", []float64{50})
 	if err != nil {
 		t.Fatal(err)
@@ -168,4 +141,21 @@ func TestFeeHistoryAgainstDevChain(t *testing.T) {
 	if len(h.BaseFees) != 2 || h.NextBaseFee().Sign() <= 0 || len(h.Rewards) != 1 || len(h.Rewards[0]) != 1 {
 		t.Fatalf("got %+v", h)
 	}
+}
+
+// devClient starts a geth dev chain with one funded payer and a client of
+// it on its chain id; both stop when the test ends.
+func devClient(t *testing.T, ctx context.Context) (*devchain.Chain, *chain.Client) {
+	t.Helper()
+	dc, err := devchain.Start(ctx, devchain.Options{Payers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dc.Close() })
+	c, err := chain.New(chain.Options{Endpoints: []string{dc.Endpoint()}, ChainID: dc.ChainID().Uint64()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return dc, c
 }
