@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -14,6 +13,8 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"showpos/terminal/checkout"
+
+	"showpos/tools/jstools"
 )
 
 // A request's advertised x402 requirements, exactly as the payer API
@@ -23,16 +24,7 @@ import (
 // maxTimeoutSeconds (the settle window plus slack) is for: the client's
 // validBefore must clear the terminal's window.
 func TestAnX402ClientPaysTheAdvertisedRequirements(t *testing.T) {
-	dir, err := filepath.Abs(filepath.Join("..", "..", "tools", "js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "@x402", "evm", "package.json")); err != nil {
-		if os.Getenv("SHOWPOS_REQUIRE_JS") == "1" {
-			t.Fatalf("third-party JS check required (SHOWPOS_REQUIRE_JS=1) but @x402/evm is not installed; run: npm ci --prefix tools/js")
-		}
-		t.Skip("skipping third-party JS check: @x402/evm is not installed; run: npm ci --prefix tools/js")
-	}
+	dir := jstools.Dir(t, "@x402/evm")
 	tm := newTerminalWith(t, authConfig)
 	// The client reads the real clock; so does the terminal here, a few
 	// seconds ahead of it (the time to hand over).

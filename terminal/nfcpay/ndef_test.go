@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,8 @@ import (
 	"time"
 
 	"showpos/device"
+
+	"showpos/tools/jstools"
 )
 
 var uriCases = []struct {
@@ -127,26 +128,7 @@ func TestURIMessageDecodesWithTheNpmNdefPackage(t *testing.T) {
 // jsTools returns tools/js with the ndef package installed, or skips the
 // test (fails it when SHOWPOS_REQUIRE_JS=1, as in CI), as terminal/request's
 // JS checks do.
-func jsTools(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "tools", "js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	missing := ""
-	if _, err := exec.LookPath("node"); err != nil {
-		missing = "node is not on PATH"
-	} else if _, err := os.Stat(filepath.Join(dir, "node_modules", "ndef", "package.json")); err != nil {
-		missing = "ndef is not installed in " + dir
-	}
-	if missing != "" {
-		if os.Getenv("SHOWPOS_REQUIRE_JS") == "1" {
-			t.Fatalf("third-party JS check required (SHOWPOS_REQUIRE_JS=1) but %s; run: npm ci --prefix tools/js", missing)
-		}
-		t.Skipf("skipping third-party JS check: %s; run: npm ci --prefix tools/js (set SHOWPOS_REQUIRE_JS=1 to make this a failure)", missing)
-	}
-	return dir
-}
+func jsTools(t *testing.T) string { return jstools.Dir(t, "ndef") }
 
 // runNdefJS runs tools/js/ndef.js on msg and returns its JSON.
 func runNdefJS(t *testing.T, dir string, msg []byte) []byte {

@@ -6,7 +6,6 @@ import (
 	"crypto/ecdsa"
 	"encoding/json"
 	"math/big"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -20,6 +19,8 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
+
+	"showpos/tools/jstools"
 )
 
 // The EIP-3009 function signatures (FiatToken v2.2's), by which the tests
@@ -47,26 +48,7 @@ const (
 
 // jsSigner returns tools/js with ethers installed, or skips (fails when
 // SHOWPOS_REQUIRE_JS=1, as in CI).
-func jsSigner(t *testing.T) string {
-	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "js"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	missing := ""
-	if _, err := exec.LookPath("node"); err != nil {
-		missing = "node is not on PATH"
-	} else if _, err := os.Stat(filepath.Join(dir, "node_modules", "ethers", "package.json")); err != nil {
-		missing = "ethers is not installed in " + dir
-	}
-	if missing != "" {
-		if os.Getenv("SHOWPOS_REQUIRE_JS") == "1" {
-			t.Fatalf("third-party JS signer required (SHOWPOS_REQUIRE_JS=1) but %s; run: npm ci --prefix tools/js", missing)
-		}
-		t.Skipf("skipping: %s; run: npm ci --prefix tools/js (SHOWPOS_REQUIRE_JS=1 makes this a failure)", missing)
-	}
-	return dir
-}
+func jsSigner(t *testing.T) string { return jstools.Dir(t, "ethers") }
 
 // ethersSign signs td with key by ethers v6 Wallet.signTypedData
 // (tools/js/sign3009.mjs) and returns the 65-byte signature.
