@@ -1,6 +1,6 @@
 // Package device declares what the terminal needs from hardware, as small
 // interfaces named by role: Display, Keypad, Scanner, NFCReader (with its
-// Tap sessions) and Indicator. cmd/posd/board wires drivers to them from
+// Tap sessions), Indicator and Printer. cmd/posd/board wires drivers to them from
 // config. The terminal's domain (terminal/) depends on these interfaces,
 // never on a driver; cmd/posd wires real or simulated drivers in.
 // device/clock is the time both sides are handed (Clock, Sleep).
