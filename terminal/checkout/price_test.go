@@ -207,7 +207,7 @@ func TestTotalsSumTipsPerAssetAndFiatPerCurrency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Assets) != 1 || got.Assets[0].Tips != (checkout.Sum{Count: 2, Amount: "700000", AmountDisplay: "0.7"}) {
+	if len(got.Assets) != 1 || got.Assets[0].Tips == nil || *got.Assets[0].Tips != (checkout.Sum{Count: 2, Amount: "700000", AmountDisplay: "0.7"}) {
 		t.Errorf("asset totals: %+v", got.Assets)
 	}
 	want := []checkout.FiatTotal{{Currency: "EUR", Taken: checkout.FiatSum{Count: 2, Amount: "14.26"}, Tips: checkout.FiatSum{Count: 1, Amount: "0.46"}}}

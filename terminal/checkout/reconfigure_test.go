@@ -153,8 +153,7 @@ func TestTotalsPerAssetAndState(t *testing.T) {
 		Confirmed: checkout.Sum{Count: 1, Amount: "1500000", AmountDisplay: "1.5"},
 		Pending:   checkout.Sum{Count: 1, Amount: "2000000", AmountDisplay: "2"},
 		Failed:    checkout.Sum{Count: 1, Amount: "4000000", AmountDisplay: "4"},
-		Unmatched: checkout.Sum{Count: 0, Amount: "0", AmountDisplay: "0"},
-		Tips:      checkout.Sum{Count: 0, Amount: "0", AmountDisplay: "0"}}
+		Unmatched: checkout.Sum{Count: 0, Amount: "0", AmountDisplay: "0"}}
 	if tusd != wantTUSD {
 		t.Errorf("TUSD:\n got %+v\nwant %+v", tusd, wantTUSD)
 	}

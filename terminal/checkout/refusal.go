@@ -27,6 +27,12 @@ const (
 	CodeInvalidTip check.Code = "invalid_tip"
 )
 
+// RequestCodes returns the codes above, for tests that prove each is
+// answered (an HTTP status, a cashier's words).
+func RequestCodes() []check.Code {
+	return []check.Code{CodeInvalidFiat, CodeNoCurrency, CodeRateUnavailable, CodeInvalidTip}
+}
+
 // storeRules is the one place a store error gets its refusal code. The
 // store enforces these rules inside the write that would record a payment
 // (or a cancellation); the till answers each broken rule with a

@@ -22,7 +22,7 @@ type Totals struct {
 	Assets []AssetTotal `json:"assets"` // by symbol
 	// Fiat sums the taken payments (as in AssetTotal.Taken) of requests
 	// keyed in a currency, at the amounts signed in them; by currency.
-	Fiat []FiatTotal `json:"fiat"`
+	Fiat []FiatTotal `json:"fiat,omitempty"`
 }
 
 // FiatTotal is one currency's sums of taken payments of requests priced
@@ -55,8 +55,9 @@ type AssetTotal struct {
 	Failed    Sum    `json:"failed"`
 	Unmatched Sum    `json:"unmatched"`
 	// Tips sums the tip parts of the Taken payments' requests (a tip is
-	// inside its payment's amount, so it is in Taken too).
-	Tips Sum `json:"tips"`
+	// inside its payment's amount, so it is in Taken too); nil when none
+	// had a tip.
+	Tips *Sum `json:"tips,omitempty"`
 }
 
 // Sum is a count of payments and their amount, in base units and for
@@ -168,7 +169,7 @@ func (s *Service) Totals(from, to time.Time) (Totals, error) {
 			break
 		}
 	}
-	out := Totals{From: from, To: to, Assets: []AssetTotal{}, Fiat: []FiatTotal{}}
+	out := Totals{From: from, To: to, Assets: []AssetTotal{}}
 	for code, f := range byCurrency {
 		view := func(s *sum) FiatSum { return FiatSum{Count: s.n, Amount: f.c.Format(&s.amount)} }
 		out.Fiat = append(out.Fiat, FiatTotal{Currency: code, Taken: view(&f.taken), Tips: view(&f.tips)})
@@ -178,8 +179,13 @@ func (s *Service) Totals(from, to time.Time) (Totals, error) {
 		view := func(s *sum) Sum {
 			return Sum{Count: s.n, Amount: s.amount.String(), AmountDisplay: asset.FormatAmount(&s.amount, a.decimals)}
 		}
-		out.Assets = append(out.Assets, AssetTotal{Asset: sym, Decimals: a.decimals, Taken: view(&a.taken),
-			Confirmed: view(&a.confirmed), Pending: view(&a.pending), Failed: view(&a.failed), Unmatched: view(&a.unmatched), Tips: view(&a.tips)})
+		at := AssetTotal{Asset: sym, Decimals: a.decimals, Taken: view(&a.taken),
+			Confirmed: view(&a.confirmed), Pending: view(&a.pending), Failed: view(&a.failed), Unmatched: view(&a.unmatched)}
+		if a.tips.n > 0 {
+			tips := view(&a.tips)
+			at.Tips = &tips
+		}
+		out.Assets = append(out.Assets, at)
 	}
 	sort.Slice(out.Assets, func(i, j int) bool { return out.Assets[i].Asset < out.Assets[j].Asset })
 	return out, nil
