@@ -151,6 +151,10 @@ func (s *Service) rate(symbol string, c fiat.Currency) (fiat.Rate, error) {
 	if err := r.Validate(); err != nil {
 		return fiat.Rate{}, &check.Refusal{Code: CodeRateUnavailable, Msg: fmt.Sprintf("the rate of %s is unusable (%v); key the amount in %s", symbol, err, symbol), Err: err}
 	}
+	if r.At.Unix() <= 0 || r.At.Unix() > 253402300799 {
+		// Signed as Unix seconds: a rate must say when it was true.
+		return fiat.Rate{}, check.Refuse(CodeRateUnavailable, "the rate of %s has no time; key the amount in %s", symbol, symbol)
+	}
 	return r, nil
 }
 

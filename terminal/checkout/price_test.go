@@ -130,6 +130,7 @@ func TestFiatOrdersRefusedWithTheirCodes(t *testing.T) {
 		{"no rate for the asset", inEUR, fixedRates{}, checkout.Order{Fiat: "4.50"}, checkout.CodeRateUnavailable},
 		{"no rate source at all", inEUR, nil, checkout.Order{Fiat: "4.50"}, checkout.CodeRateUnavailable},
 		{"a rate in another currency", inEUR, fixedRates{"ETH": {Answer: big.NewInt(1), Currency: "USD", Source: "peg"}}, checkout.Order{Fiat: "4.50"}, checkout.CodeRateUnavailable},
+		{"a rate without a time", inEUR, fixedRates{"ETH": {Answer: big.NewInt(1), Currency: "EUR", Source: "peg"}}, checkout.Order{Fiat: "4.50"}, checkout.CodeRateUnavailable},
 		{"a zero rate", inEUR, fixedRates{"ETH": {Answer: new(big.Int), Currency: "EUR", Source: "peg"}}, checkout.Order{Fiat: "4.50"}, checkout.CodeRateUnavailable},
 		{"no shop currency", withToken, eurRates(), checkout.Order{Fiat: "4.50"}, checkout.CodeNoCurrency},
 		{"more decimals than cents", inEUR, eurRates(), checkout.Order{Fiat: "4.505"}, checkout.CodeInvalidFiat},
