@@ -15,6 +15,7 @@ import (
 	"showpos/terminal/checkout"
 	"showpos/terminal/config/configtest"
 	"showpos/terminal/fiat"
+	"showpos/terminal/request"
 	"showpos/terminal/store"
 	"showpos/tools/paytx"
 )
@@ -214,5 +215,16 @@ func TestTotalsSumTipsPerAssetAndFiatPerCurrency(t *testing.T) {
 	want := []checkout.FiatTotal{{Currency: "EUR", Taken: checkout.FiatSum{Count: 2, Amount: "14.26"}, Tips: checkout.FiatSum{Count: 1, Amount: "0.46"}}}
 	if fmt.Sprint(got.Fiat) != fmt.Sprint(want) {
 		t.Errorf("fiat totals %+v, want %+v", got.Fiat, want)
+	}
+}
+
+// A priced request's amount is the converted fiat amount plus the tail
+// that makes it unique; request.Validate allows less than MaxFiatSlack
+// above it, so every tail must fit in that.
+func TestEveryTailFitsTheSignedSlack(t *testing.T) {
+	for d := range 256 {
+		if tail := checkout.Tail(uint8(d)); tail.Cmp(big.NewInt(request.MaxFiatSlack)) > 0 {
+			t.Errorf("Tail(%d) = %s, above request.MaxFiatSlack %d", d, tail, request.MaxFiatSlack)
+		}
 	}
 }
