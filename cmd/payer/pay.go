@@ -18,6 +18,8 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	"showpos/terminal/asset"
+	"showpos/terminal/fiat"
 	"showpos/terminal/request"
 	"showpos/tools/paytx"
 )
@@ -48,6 +50,19 @@ func pay(ctx context.Context, o *options, out *printer) (*result, error) {
 	}
 	out.line("request", "%s: %s to %s on chain %d%s, from %s, expires %s", doc.ID, res.Amount, res.Merchant,
 		doc.ChainID, memo, src, doc.ExpiresAt.Format(time.RFC3339))
+	if f := doc.Fiat; f != nil {
+		// Verify (in readRequest) checked it is signed and that the amount
+		// is what it converts to at the signed rate.
+		c, _ := fiat.Lookup(f.Rate.Currency)
+		res.Fiat = c.Format(f.Amount) + " " + c.Code
+		if f.Tip != nil {
+			res.Fiat += " (tip " + c.Format(f.Tip) + ")"
+		}
+		res.Fiat += " at " + f.Rate.Price() + " " + c.Code + " per " + doc.Asset.Symbol
+		out.line("price", "%s, rate from %s at %s (signed)", res.Fiat, f.Rate.Source, f.Rate.At.Format(time.RFC3339))
+	} else if doc.Tip != nil {
+		out.line("price", "includes a tip of %s %s (signed)", asset.FormatAmount(doc.Tip, doc.Asset.Decimals), doc.Asset.Symbol)
+	}
 	out.line("signer", "%s", signerNote(o, signer))
 	note, err := checkCertificate(o, doc, signer, time.Now())
 	res.Certificate = note

@@ -190,10 +190,13 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 
 // result is what one run did; -json prints it.
 type result struct {
-	OK           bool            `json:"ok"`
-	Error        string          `json:"error,omitempty"`
-	RequestID    string          `json:"requestId,omitempty"`
-	Amount       string          `json:"amount,omitempty"` // e.g. "0.01 ETH"
+	OK        bool   `json:"ok"`
+	Error     string `json:"error,omitempty"`
+	RequestID string `json:"requestId,omitempty"`
+	Amount    string `json:"amount,omitempty"` // e.g. "0.01 ETH"
+	// Fiat is the signed price in the shop's currency, e.g. "4.95 EUR
+	// (tip 0.45) at 2500.00000000 EUR per ETH", when the request has one.
+	Fiat         string          `json:"fiat,omitempty"`
 	Merchant     string          `json:"merchant,omitempty"`
 	ChainID      uint64          `json:"chainId,omitempty"`
 	Source       string          `json:"source,omitempty"` // api, qr-file or screen

@@ -5,7 +5,7 @@
 // "posctl: CODE: message" with a non-zero exit status (1 for a refusal or a
 // failure, 2 for wrong usage).
 //
-//	posctl [-socket PATH | -config FILE] request new -amount 0.01 [-asset TUSD] [-memo TEXT]
+//	posctl [-socket PATH | -config FILE] request new -amount 0.01 | -fiat 4.50 [-asset TUSD] [-memo TEXT] [-tip AMOUNT | -tip-percent N]
 //	posctl request show [ID]          (no ID: the request on screen)
 //	posctl request cancel ID
 //	posctl request qr [ID] [-module N] -o FILE.png   (the request's EIP-681 QR code as PNG; -o - for stdout)
@@ -48,7 +48,9 @@ const usage = `usage: posctl [-socket PATH | -config FILE] COMMAND
        posctl -url URL -client SN -key-file FILE [-cacert FILE] COMMAND
 
 commands:
-  request new -amount AMOUNT [-asset SYMBOL] [-memo TEXT]   create a payment request and put it on screen
+  request new -amount AMOUNT | -fiat AMOUNT [-asset SYMBOL] [-memo TEXT] [-tip AMOUNT | -tip-percent N]
+                                                           create a payment request and put it on screen
+                                                           (-fiat: in terminal.currency, at the current rate)
   request show [ID]                                          show a request (no ID: the one on screen)
   request cancel ID                                          cancel a pending request
   request qr [ID] [-module N] -o FILE                        write the request's QR code as PNG (-o - : stdout)
@@ -249,15 +251,25 @@ func requestNew(ctx context.Context, c *client, args []string, stdout io.Writer)
 	fs := flag.NewFlagSet("request new", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	amount := fs.String("amount", "", "amount in the asset's unit, e.g. 0.01")
+	fiatAmount := fs.String("fiat", "", "amount in the shop's currency (terminal.currency), e.g. 4.50")
 	symbol := fs.String("asset", "", "asset symbol (default: the terminal's first asset)")
 	memo := fs.String("memo", "", "memo shown to the payer")
+	tip := fs.String("tip", "", "tip, in the unit of the amount")
+	tipPercent := fs.Uint("tip-percent", 0, "tip, as a percentage of the amount (1..100)")
 	if err := fs.Parse(args); err != nil {
 		return usageErr("request new: %v", err)
 	}
-	if *amount == "" || fs.NArg() > 0 {
-		return usageErr("request new needs -amount and nothing else")
+	if (*amount == "") == (*fiatAmount == "") || fs.NArg() > 0 {
+		return usageErr("request new needs one of -amount and -fiat, and nothing else")
 	}
-	body, err := json.Marshal(map[string]string{"amount": *amount, "asset": *symbol, "memo": *memo})
+	body, err := json.Marshal(struct {
+		Amount     string `json:"amount,omitempty"`
+		Fiat       string `json:"fiat,omitempty"`
+		Asset      string `json:"asset,omitempty"`
+		Memo       string `json:"memo,omitempty"`
+		Tip        string `json:"tip,omitempty"`
+		TipPercent uint   `json:"tipPercent,omitempty"`
+	}{*amount, *fiatAmount, *symbol, *memo, *tip, *tipPercent})
 	if err != nil {
 		return err
 	}

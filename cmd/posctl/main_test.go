@@ -116,6 +116,17 @@ func TestRequestNewShowCancel(t *testing.T) {
 	}
 }
 
+func TestRequestNewWithATip(t *testing.T) {
+	sock := startDaemon(t).socket
+	doc, err := posctl(t, "-socket", sock, "request", "new", "-amount", "2.5", "-asset", "TUSD", "-tip-percent", "10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc["amount"] != "2750000" || doc["tip"] != "250000" {
+		t.Errorf("request new -tip-percent 10 printed amount %v tip %v, want 2750000 and 250000", doc["amount"], doc["tip"])
+	}
+}
+
 func TestPaymentsListsJSON(t *testing.T) {
 	sock := startDaemon(t).socket
 	t.Setenv("SHOWPOS_SOCKET", sock)
@@ -141,6 +152,10 @@ func TestErrorsCarryCodeAndExitStatus(t *testing.T) {
 		{[]string{"request", "show"}, 1, "no_request"},
 		{[]string{"payments", "-state", "lost"}, 1, "bad_request"},
 		{[]string{"request", "new"}, 2, "-amount"},
+		{[]string{"request", "new", "-amount", "1", "-fiat", "4.50"}, 2, "-fiat"},
+		// The fiat amount reaches the till, which has no shop currency here.
+		{[]string{"request", "new", "-fiat", "4.50"}, 1, "no_currency"},
+		{[]string{"request", "new", "-amount", "1", "-tip", "1", "-tip-percent", "10"}, 1, "invalid_tip"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 	}
 	for _, tc := range tests {

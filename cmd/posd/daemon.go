@@ -30,6 +30,7 @@ import (
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
+	"showpos/terminal/fiat"
 	"showpos/terminal/fleet"
 	"showpos/terminal/httpapi"
 	"showpos/terminal/nfcpay"
@@ -545,6 +546,7 @@ func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service,
 		NFCTag: nfcTag(cfg.Board.NFC, devs.NFC), NFCTiming: nfcpay.Timing{
 			Reader: cfg.Board.NFC.ReaderWindow, Tag: cfg.Board.NFC.TagWindow, Rest: cfg.Board.NFC.TagRest},
 		Merchant: cfg.Terminal.MerchantName, Welcome: cfg.Texts.Welcome, Assets: assets(cfg),
+		Currency: shopCurrency(cfg), Tips: tipPercentages(cfg),
 		Queued: func() int {
 			c, err := st.Counts()
 			if err != nil {
@@ -557,6 +559,20 @@ func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service,
 		RelayerLow: relayerLow,
 		Logger:     log,
 	}), nil
+}
+
+// shopCurrency is terminal.currency (checked by config), or none.
+func shopCurrency(cfg *config.Config) fiat.Currency {
+	c, _ := fiat.Lookup(cfg.Terminal.Currency)
+	return c
+}
+
+// tipPercentages are the tips the payer is offered, none when [tips] is off.
+func tipPercentages(cfg *config.Config) []uint {
+	if !cfg.Tips.Enabled {
+		return nil
+	}
+	return cfg.Tips.Percentages
 }
 
 func assets(cfg *config.Config) []asset.Asset {

@@ -6,6 +6,10 @@
 //	  ▲               │ Cancel       │ Cancel / expiry            (after a few seconds
 //	  └───────────────┴──────────────┘                             or any key)
 //
+// The amount may be keyed in the shop's currency (F3 switches), and with
+// tips on, OK goes to the payer's tip screen first (1-3 a percentage, 0 no
+// tip, Cancel back to the amount); see price.go.
+//
 // Every payment, whichever way it arrives, is judged by the till's Pay;
 // the cashier only shows the answer. A payer's wallet may also send the
 // transfer itself: the chain watcher's Ledger tells the cashier (Accepted
@@ -27,6 +31,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"math/big"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,6 +43,7 @@ import (
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
+	"showpos/terminal/fiat"
 	"showpos/terminal/nfcpay"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
@@ -46,7 +52,8 @@ import (
 
 // Till is what the cashier needs from the terminal's till.
 type Till interface {
-	NewRequest(ctx context.Context, amount, symbol, memo string) (*request.Document, error)
+	Make(ctx context.Context, o checkout.Order) (*request.Document, error)
+	Quote(fiatAmount, symbol string) (*big.Int, error)
 	Request(id string) (*request.Document, error)
 	Cancel(ctx context.Context, id string) (*request.Document, error)
 	Pay(ctx context.Context, requestID string, raw []byte) (checkout.Receipt, error)
@@ -62,6 +69,7 @@ type Renderer interface {
 	Request(v screen.Request) image.Image
 	Result(v screen.Result) image.Image
 	Menu(v screen.Menu) image.Image
+	Tip(v screen.Tip) image.Image
 }
 
 // Options wire a cashier. Till and Screens are required; any device may be
@@ -83,6 +91,12 @@ type Options struct {
 	Merchant string
 	Welcome  string        // a line on the idle screen; may be empty
 	Assets   []asset.Asset // in config order; the first is the default
+	// Currency is the shop's currency (terminal.currency), in which the
+	// cashier may key amounts (F3); zero: amounts in the asset only.
+	Currency fiat.Currency
+	// Tips are the tip percentages the payer is offered after the amount
+	// ([tips], at most 3, keys 1 to 3); none: no tip screen.
+	Tips []uint
 	// Online and Queued feed the idle screen; SyncNow is the menu's
 	// "sync now". Each may be nil.
 	Online  func() bool
@@ -110,6 +124,7 @@ const (
 	modeSettling // accepted online, waiting for the confirmation
 	modeResult
 	modeMenu
+	modeTip // the payer chooses a tip for the keyed amount
 )
 
 // Cashier runs the terminal's screen and keys. Run owns its goroutines.
@@ -121,6 +136,7 @@ type Cashier struct {
 	// Loop state, touched only by Run's goroutine.
 	mode     mode
 	entry    entry
+	inFiat   bool // the entry is in Options.Currency, not the asset
 	assetIdx int
 	doc      *request.Document
 	docJSON  []byte
@@ -462,7 +478,7 @@ func (c *Cashier) setup(s Setup) {
 			c.assetIdx = i
 		}
 	}
-	if c.mode == modeAmount && c.asset().Symbol != symbol {
+	if (c.mode == modeAmount || c.mode == modeTip) && c.asset().Symbol != symbol {
 		// The asset being keyed is gone: start the amount again.
 		c.mode = modeIdle
 	}
@@ -625,8 +641,7 @@ func (c *Cashier) key(ctx context.Context, k device.Key) {
 		case k == device.KeyF2:
 			c.mode, c.menuPage = modeMenu, 0
 		case k == device.KeyDot || isDigit(k):
-			c.mode = modeAmount
-			c.entry = entry{decimals: c.asset().Decimals}
+			c.startAmount()
 			c.entry.press(k)
 		}
 	case modeAmount:
@@ -636,27 +651,15 @@ func (c *Cashier) key(ctx context.Context, k device.Key) {
 		case device.KeyF1:
 			if len(c.o.Assets) > 1 {
 				c.assetIdx = (c.assetIdx + 1) % len(c.o.Assets)
-				c.entry.decimals = c.asset().Decimals
-				// Keep what fits the new asset's decimals.
-				text := c.entry.text
-				c.entry.text = ""
-				for _, r := range text {
-					c.entry.press(keyOf(r))
+				if c.inFiat && !c.hasRate() {
+					c.inFiat = false // no rate for this one: key it in the asset
 				}
+				c.rekey() // keep what fits the new unit's decimals
 			}
+		case device.KeyF3:
+			c.toggleFiat()
 		case device.KeyEnter:
-			if c.entry.empty() {
-				c.signal(device.SignalAttention)
-				return
-			}
-			doc, err := c.o.Till.NewRequest(ctx, c.entry.amount(), c.asset().Symbol, "")
-			if err != nil {
-				c.log.Info("request refused", "err", err)
-				c.reject(shortReason(err))
-				return
-			}
-			c.mode = modeRequest
-			c.setRequest(doc)
+			c.charge(ctx)
 		default:
 			if !c.entry.press(k) {
 				c.signal(device.SignalAttention)
@@ -670,6 +673,8 @@ func (c *Cashier) key(ctx context.Context, k device.Key) {
 			c.setRequest(nil)
 			c.mode = modeIdle
 		}
+	case modeTip:
+		c.tipKey(ctx, k)
 	case modeResult:
 		c.mode = modeIdle
 	case modeMenu:
@@ -737,14 +742,16 @@ func (c *Cashier) draw() {
 			img = c.o.Screens.Idle(v)
 		}
 	case modeAmount:
-		hint := "OK to charge"
-		if len(c.o.Assets) > 1 {
-			hint += ", F1 asset"
-		}
-		v := screen.Amount{Entry: c.entry.text, Asset: c.asset().Symbol, Hint: hint}
+		v := c.amountView()
 		key = fmt.Sprintf("amount %+v", v)
 		if key != c.drawn {
 			img = c.o.Screens.Amount(v)
+		}
+	case modeTip:
+		v := c.tipView()
+		key = fmt.Sprintf("tip %+v", v)
+		if key != c.drawn {
+			img = c.o.Screens.Tip(v)
 		}
 	case modeRequest:
 		if c.doc == nil {

@@ -67,6 +67,12 @@ func openShopWith(t *testing.T, set func(*cashier.Options)) *shop {
 // openShopText is openShopWith with its config laid over the fixture.
 func openShopText(t *testing.T, text string, set func(*cashier.Options)) *shop {
 	t.Helper()
+	return openShopRates(t, text, nil, set)
+}
+
+// openShopRates is openShopText with a rate source for the till.
+func openShopRates(t *testing.T, text string, rates checkout.Rates, set func(*cashier.Options)) *shop {
+	t.Helper()
 	cfg := configtest.New(t, text)
 	s := &shop{t: t}
 	var err error
@@ -87,7 +93,7 @@ func openShopText(t *testing.T, text string, set func(*cashier.Options)) *shop {
 	var c *cashier.Cashier
 	s.till = checkout.New(checkout.Options{Config: cfg, Key: key, Store: s.store,
 		OnAccept:  func(r checkout.Receipt) { c.Accepted(r) },
-		OnRequest: func(d *request.Document) { c.Shown(d) }})
+		OnRequest: func(d *request.Document) { c.Shown(d) }, Rates: rates})
 	var assets []asset.Asset
 	for _, a := range cfg.Assets {
 		assets = append(assets, a.Asset)

@@ -50,6 +50,12 @@ var reasons = map[check.Code]string{
 	check.CodeAuthorizationNotYetValid:    "payment not valid yet",
 	check.CodeAuthorizationExpiresTooSoon: "payment expires too soon",
 	check.CodeAuthorizationReused:         "payment reused",
+
+	// A request priced in the shop's currency or with a tip.
+	checkout.CodeInvalidFiat:     "bad amount",
+	checkout.CodeNoCurrency:      "no shop currency",
+	checkout.CodeRateUnavailable: "no rate: key the asset",
+	checkout.CodeInvalidTip:      "bad tip",
 }
 
 // shortReason turns an error from the till into a few words.

@@ -5,12 +5,13 @@ import (
 	"testing"
 
 	"showpos/terminal/check"
+	"showpos/terminal/checkout"
 )
 
 // Every refusal code check declares has a few words of its own for the
 // cashier's screen, read from the refusal the till returns.
 func TestEveryRefusalCodeHasWords(t *testing.T) {
-	for _, c := range check.Codes() {
+	for _, c := range append(check.Codes(), checkout.RequestCodes()...) {
 		w, ok := reasons[c]
 		if !ok || w == "" {
 			t.Errorf("no words for %s", c)

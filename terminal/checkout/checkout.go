@@ -87,6 +87,10 @@ type Options struct {
 	// PreflightOK, PreflightRefused, PreflightSkipped). It must not block.
 	Preflight   Preflight
 	OnPreflight func(outcome string)
+	// Rates, if set, gives the current rate of each asset in the shop's
+	// currency (terminal.currency), for amounts keyed in it. Without it
+	// such amounts are refused (rate_unavailable).
+	Rates Rates
 }
 
 // Service is the till.
@@ -103,6 +107,7 @@ type Service struct {
 	onRequest   func(*request.Document)
 	pre         Preflight
 	onPreflight func(string)
+	rates       Rates
 
 	mu      sync.Mutex
 	current string                      // id of the request on screen
@@ -127,6 +132,7 @@ func New(o Options) *Service {
 		onRequest:   o.OnRequest,
 		pre:         o.Preflight,
 		onPreflight: o.OnPreflight,
+		rates:       o.Rates,
 		terms:       make(map[string]*request.Request),
 	}
 	if s.clock == nil {

@@ -7,6 +7,32 @@ import (
 	"showpos/terminal/store"
 )
 
+// Codes of a new request refused before anything is signed or stored,
+// beside amount_in_use and payment_limit. The HTTP API answers them 400
+// (input) or 409 (the terminal's state).
+const (
+	// CodeInvalidFiat: an amount keyed in the shop's currency is not one
+	// (syntax, more decimals than the currency has, not above zero, above
+	// fiat.MaxMajor), or both a fiat and an asset amount were given.
+	CodeInvalidFiat check.Code = "invalid_fiat"
+	// CodeNoCurrency: a fiat amount, but terminal.currency is not set.
+	CodeNoCurrency check.Code = "no_currency"
+	// CodeRateUnavailable: no current rate of the asset in the shop's
+	// currency (none known, too old, unusable); amounts keyed in the asset
+	// still work.
+	CodeRateUnavailable check.Code = "rate_unavailable"
+	// CodeInvalidTip: a tip that is not an amount in the unit keyed, both
+	// an amount and a percentage, a percentage above 100, or a tip not
+	// below the whole.
+	CodeInvalidTip check.Code = "invalid_tip"
+)
+
+// RequestCodes returns the codes above, for tests that prove each is
+// answered (an HTTP status, a cashier's words).
+func RequestCodes() []check.Code {
+	return []check.Code{CodeInvalidFiat, CodeNoCurrency, CodeRateUnavailable, CodeInvalidTip}
+}
+
 // storeRules is the one place a store error gets its refusal code. The
 // store enforces these rules inside the write that would record a payment
 // (or a cancellation); the till answers each broken rule with a

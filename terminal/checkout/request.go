@@ -28,23 +28,35 @@ func (s *Service) Signer() common.Address {
 
 // NewRequest creates, signs and durably stores a payment request for amount
 // (a decimal string in the asset's unit) of the asset with the given symbol
-// ("" means the default asset), and puts it on screen.
+// ("" means the default asset), and puts it on screen. It is Make of an
+// Order with no fiat amount and no tip.
 func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (*request.Document, error) {
+	return s.Make(ctx, Order{Amount: amount, Symbol: symbol, Memo: memo})
+}
+
+// Make creates, signs and durably stores the payment request o asks for,
+// and puts it on screen. An amount keyed in the shop's currency is
+// converted at the asset's current rate (Rates), rounded up by less than
+// one base unit (fiat.ToBase), and the request carries both, with the rate,
+// its source and time, and the tip, all signed. A refused order stores
+// nothing.
+func (s *Service) Make(ctx context.Context, o Order) (*request.Document, error) {
 	if s.signerErr != nil {
 		return nil, fmt.Errorf("new request: %w", s.signerErr)
 	}
 	cfg := s.Config()
 	a := cfg.Assets[0]
-	if symbol != "" {
+	if o.Symbol != "" {
 		var ok bool
-		if a, ok = cfg.Asset(symbol); !ok {
-			return nil, fmt.Errorf("new request: %w %q", ErrUnknownAsset, symbol)
+		if a, ok = cfg.Asset(o.Symbol); !ok {
+			return nil, fmt.Errorf("new request: %w %q", ErrUnknownAsset, o.Symbol)
 		}
 	}
-	units, err := asset.ParseAmount(amount, a.Decimals)
+	pr, err := s.price(cfg, a, o)
 	if err != nil {
-		return nil, fmt.Errorf("new request: amount %q: %w", amount, err)
+		return nil, fmt.Errorf("new request: %w", err)
 	}
+	units, memo := pr.units, o.Memo
 	if a.MaxPayment != nil && units.Cmp(a.MaxPayment) > 0 {
 		return nil, check.Refuse(check.CodePaymentLimit, "%s %s is above this terminal's limit of %s %s per payment",
 			asset.FormatAmount(units, a.Decimals), a.Symbol, asset.FormatAmount(a.MaxPayment, a.Decimals), a.Symbol)
@@ -70,7 +82,7 @@ func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (
 			return nil, check.Refuse(check.CodeAmountInUse, "%s %s and every amount up to %s more are held by other pending requests; wait for one to be paid, cancelled or expire",
 				asset.FormatAmount(units, a.Decimals), a.Symbol, asset.FormatAmount(new(big.Int).Sub(Tail(a.Decimals), big.NewInt(1)), a.Decimals))
 		}
-		if r, doc, err = s.storeRequest(ctx, cfg, a, amount, memo, now); err == nil {
+		if r, doc, err = s.storeRequest(ctx, cfg, a, amount, pr, memo, now); err == nil {
 			break
 		} else if !errors.Is(err, store.ErrAmountTaken) {
 			return nil, err
@@ -83,7 +95,7 @@ func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (
 	s.remember(r)
 	s.mu.Unlock()
 	s.log.Info("payment request created", "request", r.ID, "asset", a.Symbol,
-		"amount", asset.FormatAmount(r.Amount, a.Decimals), "keyed", asset.FormatAmount(units, a.Decimals), "expires", r.ExpiresAt)
+		"amount", asset.FormatAmount(r.Amount, a.Decimals), "keyed", pr.keyed, "tip", asset.FormatAmount(r.Tip, a.Decimals), "expires", r.ExpiresAt)
 	doc.Status = string(store.RequestPending)
 	doc.Certificate = certificate(cfg)
 	doc.X402 = s.requirements(cfg, doc)
@@ -94,7 +106,7 @@ func (s *Service) NewRequest(ctx context.Context, amount, symbol, memo string) (
 }
 
 // storeRequest makes, signs and stores the request for amount.
-func (s *Service) storeRequest(ctx context.Context, cfg *config.Config, a config.Asset, amount *big.Int, memo string, now time.Time) (*request.Request, *request.Document, error) {
+func (s *Service) storeRequest(ctx context.Context, cfg *config.Config, a config.Asset, amount *big.Int, pr priced, memo string, now time.Time) (*request.Request, *request.Document, error) {
 	r, err := request.New(request.Params{
 		TerminalID: cfg.Terminal.ID,
 		Merchant:   cfg.Merchant,
@@ -104,6 +116,8 @@ func (s *Service) storeRequest(ctx context.Context, cfg *config.Config, a config
 		Memo:       memo,
 		Now:        now,
 		TTL:        cfg.Terminal.RequestTTL,
+		Tip:        pr.tip,
+		Fiat:       pr.fiat,
 	}, s.random)
 	if err != nil {
 		return nil, nil, fmt.Errorf("new request: %w", err)

@@ -1,20 +1,42 @@
 package checkout
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"sort"
 	"time"
 
 	"showpos/terminal/asset"
+	"showpos/terminal/check"
+	"showpos/terminal/fiat"
+	"showpos/terminal/request"
 	"showpos/terminal/store"
 )
 
-// Totals sums the payments accepted in [From, To) per asset.
+// Totals sums the payments accepted in [From, To) per asset, and those of
+// requests priced in a currency per currency.
 type Totals struct {
 	From   time.Time    `json:"from"`
 	To     time.Time    `json:"to"`
 	Assets []AssetTotal `json:"assets"` // by symbol
+	// Fiat sums the taken payments (as in AssetTotal.Taken) of requests
+	// keyed in a currency, at the amounts signed in them; by currency.
+	Fiat []FiatTotal `json:"fiat,omitempty"`
+}
+
+// FiatTotal is one currency's sums of taken payments of requests priced
+// in it: their fiat amounts (tips included) and, apart, their tips.
+type FiatTotal struct {
+	Currency string  `json:"currency"`
+	Taken    FiatSum `json:"taken"`
+	Tips     FiatSum `json:"tips"`
+}
+
+// FiatSum is a count and an amount in a currency ("12.40").
+type FiatSum struct {
+	Count  int    `json:"count"`
+	Amount string `json:"amount"`
 }
 
 // AssetTotal is one asset's sums. Taken is every payment the terminal
@@ -32,6 +54,10 @@ type AssetTotal struct {
 	Pending   Sum    `json:"pending"`
 	Failed    Sum    `json:"failed"`
 	Unmatched Sum    `json:"unmatched"`
+	// Tips sums the tip parts of the Taken payments' requests (a tip is
+	// inside its payment's amount, so it is in Taken too); nil when none
+	// had a tip.
+	Tips *Sum `json:"tips,omitempty"`
 }
 
 // Sum is a count of payments and their amount, in base units and for
@@ -62,9 +88,14 @@ func (s *Service) Totals(from, to time.Time) (Totals, error) {
 		amount big.Int
 	}
 	type acc struct {
-		decimals                                     uint8
-		taken, confirmed, pending, failed, unmatched sum
+		decimals                                           uint8
+		taken, confirmed, pending, failed, unmatched, tips sum
 	}
+	type fiatAcc struct {
+		c           fiat.Currency
+		taken, tips sum
+	}
+	byCurrency := map[string]*fiatAcc{}
 	add := func(s *sum, v *big.Int) { s.n++; s.amount.Add(&s.amount, v) }
 	cfg := s.Config()
 	byAsset := map[string]*acc{}
@@ -92,6 +123,28 @@ func (s *Service) Totals(from, to time.Time) (Totals, error) {
 				add(&a.pending, p.Amount)
 			}
 			add(&a.taken, p.Amount)
+			if p.RequestID == "" {
+				continue
+			}
+			tip, price, err := s.requestPrice(p.RequestID)
+			if err != nil {
+				return Totals{}, fmt.Errorf("totals: %w", err)
+			}
+			if tip != nil {
+				add(&a.tips, tip)
+			}
+			if price != nil {
+				f := byCurrency[price.Rate.Currency]
+				if f == nil {
+					c, _ := fiat.Lookup(price.Rate.Currency)
+					f = &fiatAcc{c: c}
+					byCurrency[price.Rate.Currency] = f
+				}
+				add(&f.taken, price.Amount)
+				if price.Tip != nil {
+					add(&f.tips, price.Tip)
+				}
+			}
 		}
 		if len(ps) < totalsPage {
 			break
@@ -117,13 +170,37 @@ func (s *Service) Totals(from, to time.Time) (Totals, error) {
 		}
 	}
 	out := Totals{From: from, To: to, Assets: []AssetTotal{}}
+	for code, f := range byCurrency {
+		view := func(s *sum) FiatSum { return FiatSum{Count: s.n, Amount: f.c.Format(&s.amount)} }
+		out.Fiat = append(out.Fiat, FiatTotal{Currency: code, Taken: view(&f.taken), Tips: view(&f.tips)})
+	}
+	sort.Slice(out.Fiat, func(i, j int) bool { return out.Fiat[i].Currency < out.Fiat[j].Currency })
 	for sym, a := range byAsset {
 		view := func(s *sum) Sum {
 			return Sum{Count: s.n, Amount: s.amount.String(), AmountDisplay: asset.FormatAmount(&s.amount, a.decimals)}
 		}
-		out.Assets = append(out.Assets, AssetTotal{Asset: sym, Decimals: a.decimals, Taken: view(&a.taken),
-			Confirmed: view(&a.confirmed), Pending: view(&a.pending), Failed: view(&a.failed), Unmatched: view(&a.unmatched)})
+		at := AssetTotal{Asset: sym, Decimals: a.decimals, Taken: view(&a.taken),
+			Confirmed: view(&a.confirmed), Pending: view(&a.pending), Failed: view(&a.failed), Unmatched: view(&a.unmatched)}
+		if a.tips.n > 0 {
+			tips := view(&a.tips)
+			at.Tips = &tips
+		}
+		out.Assets = append(out.Assets, at)
 	}
 	sort.Slice(out.Assets, func(i, j int) bool { return out.Assets[i].Asset < out.Assets[j].Asset })
 	return out, nil
+}
+
+// requestPrice returns the tip (base units) and fiat price of the request
+// a payment paid, nil for none, from the parsed-request cache or the store.
+func (s *Service) requestPrice(id string) (*big.Int, *request.Fiat, error) {
+	r, err := s.lookup(id)
+	if err != nil {
+		var refusal *check.Refusal
+		if errors.As(err, &refusal) && refusal.Code == check.CodeUnknownRequest {
+			return nil, nil, nil // its asset no longer taken: no price to count
+		}
+		return nil, nil, err
+	}
+	return r.Tip, r.Fiat, nil
 }

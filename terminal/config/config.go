@@ -28,6 +28,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"showpos/terminal/asset"
+	"showpos/terminal/fiat"
 	"showpos/terminal/request"
 )
 
@@ -79,6 +80,8 @@ type Config struct {
 	// Fleet is how a fleet manager may configure this terminal; a zero
 	// Fleet (no public key) takes no bundles.
 	Fleet Fleet
+	// Tips is whether and which tips the payer is offered.
+	Tips Tips
 }
 
 // Texts is the [texts] table.
@@ -115,6 +118,17 @@ type Terminal struct {
 	// Certificate is the fleet's terminal certificate (fleet.Certify's
 	// JSON, compacted), served with every request; "" for none.
 	Certificate string
+	// Currency is the shop's currency (ISO 4217, e.g. "EUR") in which the
+	// cashier and integrators may key amounts; "" takes amounts in the
+	// asset only.
+	Currency string
+}
+
+// Tips is the [tips] table: whether the payer is offered a tip after the
+// amount, and which percentages (at most 3, keys 1 to 3 of the keypad).
+type Tips struct {
+	Enabled     bool
+	Percentages []uint
 }
 
 // API is the [api] table.
@@ -336,7 +350,12 @@ type file struct {
 		RequestTTL   time.Duration `toml:"request_ttl"`
 		PublicURL    string        `toml:"public_url"`
 		Certificate  string        `toml:"certificate"`
+		Currency     string        `toml:"currency"`
 	} `toml:"terminal"`
+	Tips struct {
+		Enabled     bool   `toml:"enabled"`
+		Percentages []uint `toml:"percentages"`
+	} `toml:"tips"`
 	API struct {
 		Listen         string `toml:"listen"`
 		OperatorSocket string `toml:"operator_socket"`
@@ -498,6 +517,24 @@ func (f *file) check() (*Config, error) {
 	}
 	if c.Terminal.ID == "" {
 		return nil, invalid("terminal.id is required")
+	}
+	if cur := strings.TrimSpace(f.Terminal.Currency); cur != "" {
+		if _, err := fiat.Lookup(cur); err != nil {
+			return nil, invalid("terminal.currency: %v", err)
+		}
+		c.Terminal.Currency = cur
+	}
+	c.Tips = Tips{Enabled: f.Tips.Enabled, Percentages: f.Tips.Percentages}
+	if c.Tips.Enabled && len(c.Tips.Percentages) == 0 {
+		c.Tips.Percentages = []uint{10, 15, 20}
+	}
+	if len(c.Tips.Percentages) > 3 {
+		return nil, invalid("tips.percentages has %d values, at most 3 (keys 1 to 3)", len(c.Tips.Percentages))
+	}
+	for _, p := range c.Tips.Percentages {
+		if p < 1 || p > fiat.MaxTipPercent {
+			return nil, invalid("tips.percentages: %d is outside 1..%d", p, fiat.MaxTipPercent)
+		}
 	}
 	if len(c.Terminal.ID) > 64 {
 		return nil, invalid("terminal.id is longer than 64 bytes")

@@ -138,6 +138,11 @@ func TestParseRefusesBadConfig(t *testing.T) {
 		{"settle window too long", `min_fee_cap_wei = "1000000000"`, `min_fee_cap_wei = "1000000000"` + "\nsettle_window = \"721h\"", "payments.settle_window"},
 		{"relay fee cap absurd", "[merchant]", "[relay]\nmax_fee_gwei = 1000001\n[merchant]", "relay.max_fee_gwei"},
 		{"relay stuck delay too short", "[merchant]", "[relay]\nstuck_after = \"5s\"\n[merchant]", "relay.stuck_after"},
+		{"unknown currency", `id = "till-7"`, `id = "till-7"` + "\ncurrency = \"EURO\"", "terminal.currency"},
+		{"currency in lower case", `id = "till-7"`, `id = "till-7"` + "\ncurrency = \"eur\"", "terminal.currency"},
+		{"four tips", "[merchant]", "[tips]\nenabled = true\npercentages = [5, 10, 15, 20]\n[merchant]", "at most 3"},
+		{"a tip of nothing", "[merchant]", "[tips]\nenabled = true\npercentages = [0, 10]\n[merchant]", "tips.percentages"},
+		{"a tip above the whole", "[merchant]", "[tips]\nenabled = true\npercentages = [101]\n[merchant]", "tips.percentages"},
 		{"public url too long", `id = "till-7"`, `id = "till-7"` + "\npublic_url = \"http://" + strings.Repeat("a", 250) + "\"", "public_url is too long"},
 	}
 	for _, tc := range tests {
@@ -154,6 +159,20 @@ func TestParseRefusesBadConfig(t *testing.T) {
 				t.Errorf("err = %q, want it to mention %q", err, tc.wantInErr)
 			}
 		})
+	}
+}
+
+func TestCurrencyAndTips(t *testing.T) {
+	c, err := Parse([]byte(strings.Replace(good, `id = "till-7"`, `id = "till-7"`+"\ncurrency = \"CHF\"", 1) + "\n[tips]\nenabled = true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Terminal.Currency != "CHF" || !c.Tips.Enabled || len(c.Tips.Percentages) != 3 || c.Tips.Percentages[1] != 15 {
+		t.Errorf("currency %q tips %+v; want CHF and 10, 15, 20 by default", c.Terminal.Currency, c.Tips)
+	}
+	c, err = Parse([]byte(good))
+	if err != nil || c.Terminal.Currency != "" || c.Tips.Enabled {
+		t.Errorf("by default: currency %q tips %+v (%v); want none and off", c.Terminal.Currency, c.Tips, err)
 	}
 }
 

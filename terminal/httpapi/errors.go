@@ -75,6 +75,12 @@ var refusalStatus = map[check.Code]int{
 	check.CodeAuthorizationNotYetValid:    http.StatusUnprocessableEntity,
 	check.CodeAuthorizationExpiresTooSoon: http.StatusUnprocessableEntity,
 	check.CodeAuthorizationReused:         http.StatusConflict,
+
+	// A new request priced in the shop's currency or with a tip.
+	checkout.CodeInvalidFiat:     http.StatusBadRequest,
+	checkout.CodeInvalidTip:      http.StatusBadRequest,
+	checkout.CodeNoCurrency:      http.StatusConflict,
+	checkout.CodeRateUnavailable: http.StatusConflict,
 }
 
 type apiError struct {

@@ -6,13 +6,15 @@ import (
 	"testing"
 
 	"showpos/terminal/check"
+	"showpos/terminal/checkout"
 )
 
 // Every refusal code check declares has its own HTTP status here: the
 // till decides an error's code, this package only how it is answered, so
 // a new code without a status would fall through to 422 unnoticed.
 func TestEveryRefusalCodeHasItsStatus(t *testing.T) {
-	for _, c := range check.Codes() {
+	codes := append(check.Codes(), checkout.RequestCodes()...)
+	for _, c := range codes {
 		t.Run(string(c), func(t *testing.T) {
 			want, ok := refusalStatus[c]
 			if !ok {
@@ -27,7 +29,7 @@ func TestEveryRefusalCodeHasItsStatus(t *testing.T) {
 			}
 		})
 	}
-	if len(refusalStatus) != len(check.Codes()) {
-		t.Errorf("%d statuses for %d codes", len(refusalStatus), len(check.Codes()))
+	if len(refusalStatus) != len(codes) {
+		t.Errorf("%d statuses for %d codes", len(refusalStatus), len(codes))
 	}
 }

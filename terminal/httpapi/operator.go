@@ -19,7 +19,7 @@ import (
 // register, on the network) need from the terminal; *checkout.Service has
 // it.
 type Register interface {
-	NewRequest(ctx context.Context, amount, symbol, memo string) (*request.Document, error)
+	Make(ctx context.Context, o checkout.Order) (*request.Document, error)
 	Request(id string) (*request.Document, error)
 	Cancel(ctx context.Context, id string) (*request.Document, error)
 	Payments(f store.PaymentFilter) ([]checkout.PaymentView, error)
@@ -177,11 +177,16 @@ func (a *api) answerQueue(w http.ResponseWriter, get func() (broadcast.Queue, er
 	writeJSON(w, http.StatusOK, q)
 }
 
-// NewRequestBody is the body of POST /v1/requests.
+// NewRequestBody is the body of POST /v1/requests: an amount in the asset
+// ("amount") or in the shop's currency ("fiat"), and optionally a tip in
+// the same unit ("tip") or as a percentage of the amount ("tipPercent").
 type NewRequestBody struct {
-	Amount string `json:"amount"`
-	Asset  string `json:"asset,omitempty"`
-	Memo   string `json:"memo,omitempty"`
+	Amount     string `json:"amount,omitempty"`
+	Fiat       string `json:"fiat,omitempty"`
+	Asset      string `json:"asset,omitempty"`
+	Memo       string `json:"memo,omitempty"`
+	Tip        string `json:"tip,omitempty"`
+	TipPercent uint   `json:"tipPercent,omitempty"`
 }
 
 func (a *api) newRequest(w http.ResponseWriter, r *http.Request) {
@@ -192,10 +197,10 @@ func (a *api) newRequest(w http.ResponseWriter, r *http.Request) {
 	}
 	var in NewRequestBody
 	if err := strictjson.Decode(body, &in); err != nil {
-		writeCoded(w, http.StatusBadRequest, codeBadRequest, "body must be JSON {\"amount\",\"asset\",\"memo\"}: "+err.Error())
+		writeCoded(w, http.StatusBadRequest, codeBadRequest, "body must be JSON {\"amount\" or \"fiat\",\"asset\",\"memo\",\"tip\" or \"tipPercent\"}: "+err.Error())
 		return
 	}
-	doc, err := a.reg.NewRequest(r.Context(), in.Amount, in.Asset, in.Memo)
+	doc, err := a.reg.Make(r.Context(), checkout.Order{Amount: in.Amount, Fiat: in.Fiat, Symbol: in.Asset, Memo: in.Memo, Tip: in.Tip, TipPercent: in.TipPercent})
 	if err != nil {
 		writeError(w, a.log, err)
 		return

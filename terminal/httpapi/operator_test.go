@@ -117,7 +117,7 @@ func TestOperatorRequests(t *testing.T) {
 		{`{"amount":"2"}`, 403, "payment_limit"},
 		{`{"amount":"1","memo":"bell\u0007"}`, 400, "invalid_request"},
 		{`{"amount":1}`, 400, "bad_request"},
-		{`{"amount":"1","tip":"2"}`, 400, "bad_request"},
+		{`{"amount":"1","tips":"2"}`, 400, "bad_request"},
 		// Member names as documented, each once: encoding/json alone took
 		// these (the last duplicate winning).
 		{`{"Amount":"1"}`, 400, "bad_request"},

@@ -74,6 +74,12 @@ func newTerminal(t *testing.T) *terminal {
 
 func newTerminalWith(t *testing.T, cfgText string) *terminal {
 	t.Helper()
+	return newTerminalRates(t, cfgText, nil)
+}
+
+// newTerminalRates is newTerminalWith a rate source for the till.
+func newTerminalRates(t *testing.T, cfgText string, rates checkout.Rates) *terminal {
+	t.Helper()
 	cfg := configtest.New(t, cfgText)
 	path := filepath.Join(t.TempDir(), "showpos.db")
 	st, err := store.Open(path, nil)
@@ -82,7 +88,7 @@ func newTerminalWith(t *testing.T, cfgText string) *terminal {
 	}
 	key, _ := crypto.GenerateKey()
 	clock := clocktest.NewFake(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
-	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: st, Clock: clock})
+	till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: st, Clock: clock, Rates: rates})
 	srv := httptest.NewServer(httpapi.Payer(till, nil))
 	t.Cleanup(func() {
 		srv.Close()

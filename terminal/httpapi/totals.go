@@ -108,6 +108,14 @@ func wantsCSV(format, accept string) (bool, error) {
 	return false, nil
 }
 
+// tipsOf is at's tips, or an empty sum when none.
+func tipsOf(at checkout.AssetTotal) checkout.Sum {
+	if at.Tips == nil {
+		return checkout.Sum{}
+	}
+	return *at.Tips
+}
+
 func totalsCSV(t checkout.Totals) ([]byte, error) {
 	var b bytes.Buffer
 	cw := csv.NewWriter(&b)
@@ -117,7 +125,10 @@ func totalsCSV(t checkout.Totals) ([]byte, error) {
 		for _, s := range []struct {
 			state string
 			sum   checkout.Sum
-		}{{"taken", at.Taken}, {"confirmed", at.Confirmed}, {"pending", at.Pending}, {"failed", at.Failed}, {"unmatched", at.Unmatched}} {
+		}{{"taken", at.Taken}, {"confirmed", at.Confirmed}, {"pending", at.Pending}, {"failed", at.Failed}, {"unmatched", at.Unmatched}, {"tips", tipsOf(at)}} {
+			if s.state == "tips" && at.Tips == nil {
+				continue
+			}
 			_ = cw.Write([]string{from, to, at.Asset, strconv.Itoa(int(at.Decimals)), s.state,
 				strconv.Itoa(s.sum.Count), s.sum.Amount, s.sum.AmountDisplay})
 		}

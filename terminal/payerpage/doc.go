@@ -18,7 +18,9 @@
 // and recovers the signer with secp256k1, and shows whether that is the
 // request's signer; amount, asset, merchant address, memo and expiry it
 // shows and pays are those of the signed message, never the unsigned JSON
-// beside it. Every text goes on the page as text (textContent), never as
+// beside it, and so is the price in the shop's currency shown beside the
+// amount ("= EUR 4.95 (tip EUR 0.45), at 2500.00 EUR per ETH") when the
+// request carries one. Every text goes on the page as text (textContent), never as
 // markup. The merchant's display name is not signed: the handler renders
 // it, escaped, from the terminal's config, and the page says so.
 //

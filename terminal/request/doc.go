@@ -14,7 +14,26 @@
 //	               uint64 createdAt, uint64 expiresAt)
 //
 // token is the zero address for the chain's native coin; createdAt and
-// expiresAt are Unix seconds. The signature is 65 bytes r||s||v with v = 27
+// expiresAt are Unix seconds.
+//
+// A request with a tip or a price in the shop's currency ([Fiat]) is signed
+// with seven more fields after expiresAt, all signed like the rest:
+//
+//	uint256 tip, string fiatCurrency, string fiatAmount, string fiatTip,
+//	string rate, string rateSource, uint64 rateAt
+//
+// amount stays the total the payer pays in base units and tip is the part
+// of it that is a tip; fiatAmount is the total in the currency ("4.95",
+// exactly its minor digits) and fiatTip its tip part; rate is the price of
+// one whole unit of the asset in the currency, written exactly
+// (Answer / 10^Decimals of a Chainlink answer, every decimal kept); rateAt
+// is the rate's time in Unix seconds. Without a fiat price the strings are
+// empty and rateAt 0; without a tip, tip is 0. Validate ties them together:
+// tip = fiat.ToBase(fiatTip) and fiat.ToBase(fiatAmount) ≤ amount <
+// fiat.ToBase(fiatAmount) + [MaxFiatSlack] (the till's uniqueness tail),
+// so a payer checks the conversion, rounded up by less than one base unit,
+// from the signed data alone. A request without tip or fiat price is
+// signed with the ten fields only, exactly as before prices existed. The signature is 65 bytes r||s||v with v = 27
 // or 28, exactly what a wallet's eth_signTypedData_v4 returns, so any EIP-712
 // library checks it (the tests check it with ethers v6).
 //
@@ -58,7 +77,8 @@
 // ([Document.Compact]), not the JSON: a versioned binary value of about 260
 // bytes (the JSON is about 1.9 KB) holding the fields, the 65-byte signature,
 // the signer and the request and broadcast URLs, and nothing derivable. Its
-// first byte is [CompactVersion] (0x01); the layout is in Compact's
+// first byte is [CompactVersion] (0x01), or [CompactPricedVersion] (0x02)
+// for a request with a tip or fiat price; the layout is in Compact's
 // documentation. [ParseCompact] rebuilds the typed data, URI and display
 // amount with the code that built them first, so the document read back is,
 // in JSON, byte for byte the one first served. It reads strictly (one

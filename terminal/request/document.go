@@ -21,6 +21,7 @@ import (
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
 
 	"showpos/terminal/asset"
+	"showpos/terminal/fiat"
 )
 
 // MaxDocumentSize bounds a document ParseDocument reads. A real one is about
@@ -45,11 +46,15 @@ type Document struct {
 	Asset         asset.Asset
 	Amount        *big.Int
 	AmountDisplay string // Amount in whole units, e.g. "0.01"
-	Memo          string
-	CreatedAt     time.Time
-	ExpiresAt     time.Time
-	Status        string // server-side state (pending, paid, expired, cancelled); not signed
-	PaidTx        string // hash of the paying transaction, once known; not signed
+	// Tip is the tip part of Amount in base units (nil: none) and Fiat the
+	// price in the shop's currency (nil: keyed in the asset); both signed.
+	Tip       *big.Int
+	Fiat      *Fiat
+	Memo      string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	Status    string // server-side state (pending, paid, expired, cancelled); not signed
+	PaidTx    string // hash of the paying transaction, once known; not signed
 	// PaidState is where the paying transaction is (queued, broadcast,
 	// seen, confirmed, final, failed), once known; not signed. A payer's
 	// page says PAID at confirmed, not at seen.
@@ -173,6 +178,8 @@ func assemble(r *Request, td apitypes.TypedData, sig []byte, signer common.Addre
 		Asset:         r.Asset,
 		Amount:        new(big.Int).Set(r.Amount),
 		AmountDisplay: asset.FormatAmount(r.Amount, r.Asset.Decimals),
+		Tip:           cloneInt(r.Tip),
+		Fiat:          cloneFiat(r.Fiat),
 		Memo:          r.Memo,
 		CreatedAt:     r.CreatedAt,
 		ExpiresAt:     r.ExpiresAt,
@@ -196,6 +203,8 @@ func (d *Document) Request() *Request {
 		Memo:       d.Memo,
 		CreatedAt:  d.CreatedAt,
 		ExpiresAt:  d.ExpiresAt,
+		Tip:        cloneInt(d.Tip),
+		Fiat:       cloneFiat(d.Fiat),
 	}
 	if d.Amount != nil {
 		r.Amount = new(big.Int).Set(d.Amount)
@@ -229,7 +238,7 @@ func (d *Document) Verify() (common.Address, error) {
 	}
 	// Hash the document's typed data only once it has our schema, so no
 	// stranger's type graph is walked.
-	if td := d.TypedData; td.PrimaryType != PrimaryType || !reflect.DeepEqual(td.Types, types()) {
+	if td := d.TypedData; td.PrimaryType != PrimaryType || !reflect.DeepEqual(td.Types, types(r.priced())) {
 		return common.Address{}, fmt.Errorf("verify document %s: %w: typedData.types or primaryType differ from the %s schema", d.ID, ErrMismatch, PrimaryType)
 	}
 	got, _, err := apitypes.TypedDataAndHash(d.TypedData)
@@ -318,6 +327,8 @@ type wireDocument struct {
 	Asset         wireAsset         `json:"asset"`
 	Amount        string            `json:"amount"`
 	AmountDisplay string            `json:"amountDisplay"`
+	Tip           string            `json:"tip,omitempty"`
+	Fiat          *wireFiat         `json:"fiat,omitempty"`
 	Memo          string            `json:"memo"`
 	CreatedAt     string            `json:"createdAt"`
 	ExpiresAt     string            `json:"expiresAt"`
@@ -332,6 +343,17 @@ type wireDocument struct {
 	Signer        string            `json:"signer"`
 	Certificate   json.RawMessage   `json:"certificate,omitempty"`
 	X402          *wireRequirements `json:"x402,omitempty"`
+}
+
+// wireFiat is the fiat price in the JSON form: amounts in the currency's
+// unit with exactly its minor digits ("4.95"), the rate exactly as signed.
+type wireFiat struct {
+	Currency   string `json:"currency"`
+	Amount     string `json:"amount"`
+	Tip        string `json:"tip,omitempty"`
+	Rate       string `json:"rate"`
+	RateSource string `json:"rateSource"`
+	RateAt     string `json:"rateAt"`
 }
 
 type wireRequirements struct {
@@ -440,6 +462,20 @@ func (d Document) MarshalJSON() ([]byte, error) {
 	if d.Amount != nil {
 		w.Amount = d.Amount.String()
 	}
+	if d.Tip != nil {
+		w.Tip = d.Tip.String()
+	}
+	if f := d.Fiat; f != nil {
+		c, _ := fiat.Lookup(f.Rate.Currency)
+		c.Code = f.Rate.Currency
+		w.Fiat = &wireFiat{Currency: c.Code, Amount: c.Format(f.Amount), Rate: "0", RateSource: f.Rate.Source, RateAt: f.Rate.At.UTC().Format(time.RFC3339)}
+		if f.Tip != nil {
+			w.Fiat.Tip = c.Format(f.Tip)
+		}
+		if f.Rate.Answer != nil {
+			w.Fiat.Rate = f.Rate.Price()
+		}
+	}
 	if !d.Asset.Native() {
 		token := d.Asset.Token.Hex()
 		w.Asset.Token = &token
@@ -488,6 +524,14 @@ func (d *Document) UnmarshalJSON(b []byte) error {
 	}
 	out.Amount, err = parseUnits(w.Amount)
 	check("amount", err)
+	if w.Tip != "" {
+		out.Tip, err = parseUnits(w.Tip)
+		check("tip", err)
+	}
+	if w.Fiat != nil {
+		out.Fiat, err = parseFiat(w.Fiat)
+		check("fiat", err)
+	}
 	out.CreatedAt, err = parseTime(w.CreatedAt)
 	check("createdAt", err)
 	out.ExpiresAt, err = parseTime(w.ExpiresAt)
@@ -568,6 +612,44 @@ func validStatus(s string) bool {
 		}
 	}
 	return true
+}
+
+// parseFiat reads the fiat price: a known currency, amounts with exactly
+// its minor digits, the rate as Price writes it, an RFC 3339 rate time.
+// The rules between them are Validate's.
+func parseFiat(w *wireFiat) (*Fiat, error) {
+	c, err := fiat.Lookup(w.Currency)
+	if err != nil {
+		return nil, err
+	}
+	f := &Fiat{Rate: fiat.Rate{Currency: c.Code, Source: w.RateSource}}
+	if f.Amount, err = parseMinor(c, w.Amount); err != nil {
+		return nil, fmt.Errorf("amount: %w", err)
+	}
+	if w.Tip != "" {
+		if f.Tip, err = parseMinor(c, w.Tip); err != nil {
+			return nil, fmt.Errorf("tip: %w", err)
+		}
+	}
+	if f.Rate.Answer, f.Rate.Decimals, err = fiat.ParsePrice(w.Rate); err != nil {
+		return nil, err
+	}
+	if f.Rate.At, err = parseTime(w.RateAt); err != nil {
+		return nil, fmt.Errorf("rateAt: %w", err)
+	}
+	return f, nil
+}
+
+// parseMinor reads an amount written by Currency.Format, in that one form.
+func parseMinor(c fiat.Currency, s string) (*big.Int, error) {
+	m, err := c.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if c.Format(m) != s {
+		return nil, fmt.Errorf("%q is not written with exactly %d decimals", clip(s), c.Minor)
+	}
+	return m, nil
 }
 
 // parseAddress accepts 0x and 40 hex digits, either all lowercase or with a

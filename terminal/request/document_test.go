@@ -159,7 +159,7 @@ func TestParseDocumentRefuses(t *testing.T) {
 		{"empty", func(t *testing.T) []byte { return nil }, ErrDocument},
 		{"not an object", func(t *testing.T) []byte { return []byte(`[1,2]`) }, ErrDocument},
 		{"trailing data", func(t *testing.T) []byte { return append(edit(t, func(map[string]any) {}), []byte(` {}`)...) }, ErrDocument},
-		{"unknown field", func(t *testing.T) []byte { return edit(t, func(m map[string]any) { m["tip"] = "1" }) }, ErrDocument},
+		{"unknown field", func(t *testing.T) []byte { return edit(t, func(m map[string]any) { m["tips"] = "1" }) }, ErrDocument},
 		{"unknown asset field", func(t *testing.T) []byte {
 			return edit(t, func(m map[string]any) { m["asset"].(map[string]any)["name"] = "x" })
 		}, ErrDocument},

@@ -42,3 +42,7 @@ var (
 	// ErrQR: the content cannot be drawn as a QR code at that module size.
 	ErrQR = errors.New("cannot draw QR code")
 )
+
+// ErrPrice: a request's tip or fiat price (amount, tip, rate) is invalid
+// or does not agree with its amount in the asset.
+var ErrPrice = errors.New("invalid price")

@@ -42,6 +42,11 @@ type Request struct {
 	Memo       string         // ≤ MaxMemoLength bytes, shown to the payer
 	CreatedAt  time.Time      // UTC, whole seconds
 	ExpiresAt  time.Time      // UTC, whole seconds, after CreatedAt
+	// Tip is the tip part of Amount in base units; nil when none.
+	Tip *big.Int
+	// Fiat is the price in the shop's currency the amount was converted
+	// from; nil when the amount was keyed in the asset.
+	Fiat *Fiat
 }
 
 // Params is what New needs to make a Request.
@@ -54,6 +59,8 @@ type Params struct {
 	Memo       string
 	Now        time.Time     // from the terminal's clock; truncated to whole seconds
 	TTL        time.Duration // how long the request is payable; truncated to whole seconds
+	Tip        *big.Int      // the tip part of Amount, base units; nil or 0: none; copied
+	Fiat       *Fiat         // the fiat price, when keyed in the shop's currency; copied
 }
 
 // New checks p and makes a request with a fresh id read from random (nil means
@@ -86,6 +93,16 @@ func New(p Params, random io.Reader) (*Request, error) {
 	}
 	if p.Amount != nil {
 		r.Amount = new(big.Int).Set(p.Amount)
+	}
+	if p.Tip != nil && p.Tip.Sign() != 0 {
+		r.Tip = new(big.Int).Set(p.Tip)
+	}
+	r.Fiat = cloneFiat(p.Fiat)
+	if r.Fiat != nil && r.Fiat.Tip != nil && r.Fiat.Tip.Sign() == 0 {
+		r.Fiat.Tip = nil
+	}
+	if r.Fiat != nil {
+		r.Fiat.Rate.At = r.Fiat.Rate.At.UTC().Truncate(time.Second)
 	}
 	if err := r.Validate(); err != nil {
 		return nil, fmt.Errorf("new request: %w", err)
@@ -136,7 +153,7 @@ func (r *Request) Validate() error {
 	if !r.ExpiresAt.After(r.CreatedAt) {
 		return fmt.Errorf("%w: expires %s, not after created %s", ErrTime, r.ExpiresAt.Format(time.RFC3339), r.CreatedAt.Format(time.RFC3339))
 	}
-	return nil
+	return r.validatePrice()
 }
 
 // validID reports whether s is 32 lowercase hex digits.

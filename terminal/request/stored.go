@@ -12,12 +12,22 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"showpos/terminal/asset"
+	"showpos/terminal/fiat"
 )
 
 // CompactVersion is the first byte of the compact stored form (see
 // Document.Compact). A JSON document begins with '{' (0x7b), so a stored
 // value tells which form it is by its first byte.
+//
+// Version 1 stores a request without tip or fiat price; version 2
+// (CompactPricedVersion) one with either. Compact writes version 1
+// whenever it can, so requests stored before version 2 existed and those
+// stored since without a price are the same bytes.
 const CompactVersion byte = 0x01
+
+// CompactPricedVersion is the first byte of the compact form of a request
+// with a tip or a fiat price.
+const CompactPricedVersion byte = 0x02
 
 // maxUnixTime is 9999-12-31T23:59:59Z, the last second RFC 3339 (and so the
 // JSON form) can write.
@@ -28,6 +38,8 @@ const (
 	compactToken     = 1 << 0 // an ERC-20 token address follows the decimals
 	compactIDSuffix  = 1 << 1 // the request URL ends with the id, which is left out
 	compactKnownBits = compactToken | compactIDSuffix
+	// compactFiat (version 2 only): the fiat price follows the tip.
+	compactFiat = 1 << 2
 )
 
 // Compact returns d's compact stored form: what the terminal keeps of a
@@ -60,6 +72,21 @@ const (
 //	broadcast URL        varint n, then string: the broadcast URL is the first
 //	                     n bytes of the (whole) request URL and this string,
 //	                     n being the longest prefix the two share
+//
+// Version 2 (first byte 0x02) is version 1 with flag bit 2 meaning a fiat
+// price, and after the broadcast URL:
+//
+//	tip                  string: big-endian base units, empty for no tip
+//	and if flag bit 2:
+//	fiat currency        string (ISO 4217)
+//	fiat amount          string: big-endian minor units
+//	fiat tip             string: big-endian minor units, empty for no tip
+//	rate answer          string: big-endian
+//	rate decimals        1 byte
+//	rate source          string
+//	rate time            varint, Unix seconds
+//
+// A request with neither tip nor fiat price is written as version 1 only.
 //
 // Each document has exactly one encoding. Compact refuses a document it
 // could not rebuild exactly: fields that break the rules New enforces (their
@@ -110,7 +137,14 @@ func appendCompact(b []byte, r *Request, sig []byte, signer common.Address, requ
 		flags |= compactIDSuffix
 		storedURL = s
 	}
-	b = append(b, CompactVersion, flags)
+	version := CompactVersion
+	if r.priced() {
+		version = CompactPricedVersion
+		if r.Fiat != nil {
+			flags |= compactFiat
+		}
+	}
+	b = append(b, version, flags)
 	b, _ = hex.AppendDecode(b, []byte(r.ID)) // Validate: 32 lowercase hex digits
 	b = appendString(b, r.TerminalID)
 	b = append(b, r.Merchant[:]...)
@@ -132,7 +166,34 @@ func appendCompact(b []byte, r *Request, sig []byte, signer common.Address, requ
 	b = appendString(b, storedURL)
 	shared := commonPrefix(requestURL, broadcastURL)
 	b = binary.AppendUvarint(b, uint64(shared))
-	return appendString(b, broadcastURL[shared:])
+	b = appendString(b, broadcastURL[shared:])
+	if version == CompactVersion {
+		return b
+	}
+	b = appendInt(b, r.Tip)
+	if f := r.Fiat; f != nil {
+		b = appendString(b, f.Rate.Currency)
+		b = appendInt(b, f.Amount)
+		b = appendInt(b, f.Tip)
+		b = appendInt(b, f.Rate.Answer)
+		b = append(b, f.Rate.Decimals)
+		b = appendString(b, f.Rate.Source)
+		b = binary.AppendUvarint(b, uint64(f.Rate.At.Unix()))
+	}
+	return b
+}
+
+// appendInt appends a non-negative integer as a string of its big-endian
+// bytes without leading zero bytes (nil and 0: empty).
+func appendInt(b []byte, v *big.Int) []byte {
+	if v == nil {
+		return binary.AppendUvarint(b, 0)
+	}
+	n := (v.BitLen() + 7) / 8
+	b = binary.AppendUvarint(b, uint64(n))
+	b = slices.Grow(b, n)[:len(b)+n]
+	v.FillBytes(b[len(b)-n:])
+	return b
 }
 
 func appendString(b []byte, s string) []byte {
@@ -182,20 +243,25 @@ func ParseStored(b []byte) (*Document, error) {
 	switch {
 	case len(b) > 0 && b[0] == '{':
 		return ParseDocument(b)
-	case len(b) > 0 && b[0] != CompactVersion:
-		return nil, fmt.Errorf("parse stored document: %w: first byte %#02x is neither compact form version %d nor '{'", ErrDocument, b[0], CompactVersion)
+	case len(b) > 0 && b[0] != CompactVersion && b[0] != CompactPricedVersion:
+		return nil, fmt.Errorf("parse stored document: %w: first byte %#02x is neither a compact form version (%d, %d) nor '{'", ErrDocument, b[0], CompactVersion, CompactPricedVersion)
 	}
 	return ParseCompact(b)
 }
 
 func parseCompact(b []byte) (*Document, error) {
 	c := compactReader{b: b}
-	if v := c.byte("version"); c.err == nil && v != CompactVersion {
-		return nil, fmt.Errorf("%w: version %d; this build reads version %d", ErrDocument, v, CompactVersion)
+	version := c.byte("version")
+	if c.err == nil && version != CompactVersion && version != CompactPricedVersion {
+		return nil, fmt.Errorf("%w: version %d; this build reads versions %d and %d", ErrDocument, version, CompactVersion, CompactPricedVersion)
+	}
+	known := byte(compactKnownBits)
+	if version == CompactPricedVersion {
+		known |= compactFiat
 	}
 	flags := c.byte("flags")
-	if c.err == nil && flags&^compactKnownBits != 0 {
-		return nil, fmt.Errorf("%w: unknown flags %#02x", ErrDocument, flags&^compactKnownBits)
+	if c.err == nil && flags&^known != 0 {
+		return nil, fmt.Errorf("%w: unknown flags %#02x", ErrDocument, flags&^known)
 	}
 	id := hex.EncodeToString(c.fixed(16, "id"))
 	r := &Request{
@@ -224,6 +290,27 @@ func parseCompact(b []byte) (*Document, error) {
 	requestURL := c.string(MaxURLLength, "request URL")
 	shared := c.uvarint("broadcast URL prefix")
 	rest := c.string(MaxURLLength, "broadcast URL")
+	if version == CompactPricedVersion {
+		r.Tip = c.int("tip")
+		if flags&compactFiat != 0 {
+			f := &Fiat{}
+			f.Rate.Currency = c.string(3, "fiat currency")
+			f.Amount = c.int("fiat amount")
+			f.Tip = c.int("fiat tip")
+			f.Rate.Answer = c.int("rate answer")
+			f.Rate.Decimals = c.byte("rate decimals")
+			f.Rate.Source = c.string(fiat.MaxSourceLength, "rate source")
+			at := c.uvarint("rate time")
+			if c.err == nil && at > maxUnixTime {
+				return nil, fmt.Errorf("%w: rate time %d after 9999", ErrDocument, at)
+			}
+			f.Rate.At = time.Unix(int64(at), 0).UTC()
+			r.Fiat = f
+		}
+		if c.err == nil && !r.priced() {
+			return nil, fmt.Errorf("%w: version %d without tip or fiat price; that is version %d", ErrDocument, version, CompactVersion)
+		}
+	}
 	if c.err != nil {
 		return nil, c.err
 	}
@@ -251,6 +338,20 @@ func parseCompact(b []byte) (*Document, error) {
 		return nil, fmt.Errorf("%w: %w", ErrDocument, err)
 	}
 	return assemble(r, r.TypedData(), sig, signer, requestURL, broadcastURL), nil
+}
+
+// int reads an integer appendInt wrote (empty: nil), refusing a leading
+// zero byte.
+func (c *compactReader) int(what string) *big.Int {
+	b := c.bytes(32, what)
+	if c.err != nil || len(b) == 0 {
+		return nil
+	}
+	if b[0] == 0 {
+		c.fail(what, "leading zero byte")
+		return nil
+	}
+	return new(big.Int).SetBytes(b)
 }
 
 // compactReader reads the compact form front to back. After the first

@@ -46,6 +46,9 @@ var compactCases = []struct {
 	{"broadcast URL a prefix of the request URL", func(p *Params) {}, testReqURL, "http://127.0.0.1:8080/api"},
 	{"broadcast URL the request URL and more", func(p *Params) {}, testReqURL, testReqURL + "&broadcast=1"},
 	{"URLs share nothing", func(p *Params) {}, "https://a.example/" + "00112233445566778899aabbccddeeff", "http://b.example/tx"},
+	{"priced in EUR with a tip", priceInEUR, testReqURL, testBcastURL},
+	{"priced in JPY, no tip, native coin", priceInJPY, testReqURL, testBcastURL},
+	{"a tip keyed in the asset", func(p *Params) { p.Tip = big.NewInt(1_250_000) }, testReqURL, testBcastURL},
 }
 
 // compactCaseDocument makes the document of compactCases[i], signed with the
@@ -85,8 +88,8 @@ func TestCompactRoundTrip(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := compactCaseDocument(t, i)
 			b := mustCompact(t, d)
-			if b[0] != CompactVersion {
-				t.Errorf("first byte %#x, want CompactVersion", b[0])
+			if want := map[bool]byte{false: CompactVersion, true: CompactPricedVersion}[d.Tip != nil || d.Fiat != nil]; b[0] != want {
+				t.Errorf("first byte %#x, want %#x", b[0], want)
 			}
 			back, err := ParseCompact(b)
 			if err != nil {
@@ -454,7 +457,15 @@ func FuzzParseCompact(f *testing.F) {
 // isTypedData is Compact's cheap check that a document's typed data is the
 // one its fields give; it must agree with comparing against TypedData.
 func TestIsTypedDataAgreesWithTypedData(t *testing.T) {
-	r := mustNew(t, goodParams())
+	t.Run("unpriced", func(t *testing.T) { isTypedDataAgrees(t, mustNew(t, goodParams())) })
+	t.Run("priced", func(t *testing.T) {
+		p := goodParams()
+		priceInEUR(&p)
+		isTypedDataAgrees(t, mustNew(t, p))
+	})
+}
+
+func isTypedDataAgrees(t *testing.T, r *Request) {
 	changes := map[string]func(td *apitypes.TypedData){
 		"nothing":            func(td *apitypes.TypedData) {},
 		"primaryType":        func(td *apitypes.TypedData) { td.PrimaryType = "EIP712Domain" },
@@ -475,14 +486,14 @@ func TestIsTypedDataAgreesWithTypedData(t *testing.T) {
 			f := td.Types[PrimaryType]
 			f[0], f[1] = f[1], f[0]
 		},
-		"extra message field":     func(td *apitypes.TypedData) { td.Message["tip"] = "1" },
+		"extra message field":     func(td *apitypes.TypedData) { td.Message["tipp"] = "1" },
 		"message value not text":  func(td *apitypes.TypedData) { td.Message["decimals"] = 6 },
 		"message field missing":   func(td *apitypes.TypedData) { delete(td.Message, "memo"); td.Message["mem0"] = r.Memo },
 		"merchant in lowercase":   func(td *apitypes.TypedData) { td.Message["merchant"] = strings.ToLower(r.Merchant.Hex()) },
 		"amount with leading 0":   func(td *apitypes.TypedData) { td.Message["amount"] = "0" + r.Amount.String() },
 		"createdAt one second on": func(td *apitypes.TypedData) { td.Message["createdAt"] = "1741964967" },
 	}
-	for _, f := range types()[PrimaryType] {
+	for _, f := range types(r.priced())[PrimaryType] {
 		changes["message "+f.Name] = func(td *apitypes.TypedData) { td.Message[f.Name] = "x" }
 	}
 	for name, change := range changes {

@@ -23,8 +23,13 @@ const (
 
 // types returns the EIP-712 types a request is signed with, EIP712Domain
 // included as wallets expect. The field order is part of the signature.
-func types() apitypes.Types {
-	return apitypes.Types{
+//
+// A request with a tip or a fiat price (priced) is signed with the fields
+// of pricedFields appended; one without is signed exactly as before they
+// existed, so its signature, its stored form and every payer app that
+// checks it are unchanged.
+func types(priced bool) apitypes.Types {
+	t := apitypes.Types{
 		"EIP712Domain": {
 			{Name: "name", Type: "string"},
 			{Name: "version", Type: "string"},
@@ -43,6 +48,12 @@ func types() apitypes.Types {
 			{Name: "expiresAt", Type: "uint64"},
 		},
 	}
+	if priced {
+		for _, f := range pricedFields {
+			t[PrimaryType] = append(t[PrimaryType], apitypes.Type{Name: f.Name, Type: f.Type})
+		}
+	}
+	return t
 }
 
 // TypedData returns the EIP-712 typed data the terminal signs for r, in the
@@ -53,8 +64,8 @@ func (r *Request) TypedData() apitypes.TypedData {
 	if r.Amount != nil {
 		amount = r.Amount.String()
 	}
-	return apitypes.TypedData{
-		Types:       types(),
+	td := apitypes.TypedData{
+		Types:       types(r.priced()),
 		PrimaryType: PrimaryType,
 		Domain: apitypes.TypedDataDomain{
 			Name:    DomainName,
@@ -74,6 +85,12 @@ func (r *Request) TypedData() apitypes.TypedData {
 			"expiresAt":  strconv.FormatInt(r.ExpiresAt.Unix(), 10),
 		},
 	}
+	if r.priced() {
+		for k, v := range r.pricedMessage() {
+			td.Message[k] = v
+		}
+	}
+	return td
 }
 
 // isTypedData reports whether td is exactly what r.TypedData() returns (as
@@ -81,7 +98,7 @@ func (r *Request) TypedData() apitypes.TypedData {
 // without building it: Compact checks every document it stores with it.
 // Keep it in step with types and TypedData; the tests compare the two.
 func (r *Request) isTypedData(td apitypes.TypedData) bool {
-	want := types()
+	want := types(r.priced())
 	if td.PrimaryType != PrimaryType || len(td.Types) != len(want) {
 		return false
 	}
@@ -99,6 +116,13 @@ func (r *Request) isTypedData(td apitypes.TypedData) bool {
 	amount := "0"
 	if r.Amount != nil {
 		amount = r.Amount.String()
+	}
+	if r.priced() {
+		for k, v := range r.pricedMessage() {
+			if !isString(m[k], v) {
+				return false
+			}
+		}
 	}
 	return len(m) == len(want[PrimaryType]) &&
 		isString(m["id"], r.ID) &&

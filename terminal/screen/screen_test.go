@@ -51,6 +51,15 @@ var screens = []struct {
 	{"amount", func(r *Renderer) image.Image {
 		return r.Amount(Amount{Entry: "12.5", Asset: "USDC", Hint: "OK to charge, F1 asset"})
 	}},
+	{"amount_fiat", func(r *Renderer) image.Image {
+		return r.Amount(Amount{Entry: "4.50", Asset: "EUR", Quote: "≈ 0.0018 ETH", Hint: "OK to charge, F3 ETH"})
+	}},
+	{"amount_no_rate", func(r *Renderer) image.Image {
+		return r.Amount(Amount{Entry: "0.0018", Asset: "ETH", Quote: "no rate: key ETH", Hint: "OK to charge, F1 asset"})
+	}},
+	{"tip", func(r *Renderer) image.Image {
+		return r.Tip(Tip{Amount: "EUR 4.50", Options: []TipOption{{10, "0.45"}, {15, "0.68"}, {20, "0.90"}}, Hint: "Cancel back"})
+	}},
 	{"request_native", func(r *Renderer) image.Image { return r.Request(nativeRequest) }},
 	{"request_erc20", func(r *Renderer) image.Image { return r.Request(erc20Request) }},
 	{"result_paid", func(r *Renderer) image.Image { return r.Result(Result{Kind: ResultPaid}) }},

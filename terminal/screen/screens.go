@@ -29,8 +29,26 @@ type Amount struct {
 	// Entry is what was keyed so far, e.g. "12.5"; the screen shows it
 	// followed by a cursor, "12.5_". Empty shows only the cursor.
 	Entry string
-	Asset string // symbol, e.g. "USDC"
+	Asset string // symbol, e.g. "USDC", or the shop's currency, e.g. "EUR"
 	Hint  string // e.g. "OK to charge, F1 asset"
+	// Quote is a line under the unit: what an amount keyed in the shop's
+	// currency comes to ("≈ 0.0013 ETH"), or why it cannot be keyed there
+	// ("no rate: key ETH"). Empty: none.
+	Quote string
+}
+
+// Tip is the payer-facing screen that offers a tip on the amount keyed:
+// each option on its key, 0 for no tip.
+type Tip struct {
+	Amount  string      // the amount keyed, with its unit, e.g. "EUR 4.50"
+	Options []TipOption // at most 3, on keys 1 to 3
+	Hint    string      // e.g. "0 no tip  Cancel back"
+}
+
+// TipOption is one tip the payer may choose.
+type TipOption struct {
+	Percent uint   // e.g. 15
+	Tip     string // the tip it comes to, e.g. "0.68"
 }
 
 // Request is the screen showing a payment request as a QR code.
@@ -156,6 +174,9 @@ func (r *Renderer) Amount(v Amount) image.Image {
 	ps := []para{{text: v.Entry + "_", style: bold, px: H / 3, align: alignCenter, fg: t.fg, maxLines: 1}}
 	if v.Asset != "" {
 		ps = append(ps, para{text: v.Asset, style: bold, px: r.title, align: alignCenter, fg: t.muted, maxLines: 1})
+	}
+	if v.Quote != "" {
+		ps = append(ps, para{text: v.Quote, style: regular, px: r.body, align: alignCenter, fg: t.fg, maxLines: 1})
 	}
 	r.drawBlock(c, ps, image.Rect(m, m, W-m, bottom), vCenter)
 	return c.done()
@@ -348,6 +369,22 @@ func (r *Renderer) Menu(v Menu) image.Image {
 		r.drawBlock(c, []para{{text: s, style: mono, px: f.px, minPx: f.px, align: alignLeft, fg: t.fg, maxLines: 1}}, row, vTop)
 	}
 	return c.done()
+}
+
+// Tip draws the tip offer: the amount in the banner ("Tip on EUR 4.50?"),
+// one line per option with its key ("1  10%  0.45") and "0  no tip", in
+// the menu's fixed-width face so the columns line up, and the hint.
+func (r *Renderer) Tip(v Tip) image.Image {
+	lines := make([]string, 0, len(v.Options)+1)
+	for i, o := range v.Options {
+		lines = append(lines, fmt.Sprintf("%d  %3d%%  %s", i+1, o.Percent, o.Tip))
+	}
+	lines = append(lines, "0  no tip")
+	hint := v.Hint
+	if r.size.Mono {
+		hint = "" // a 64-pixel OLED has rows for the options only
+	}
+	return r.Menu(Menu{Title: "Tip on " + v.Amount + "?", Lines: lines, Hint: hint})
 }
 
 // bannerParas is a screen's title banner text.

@@ -68,7 +68,27 @@ function signedTerms(d) {
     expiresAt: Number(m.expiresAt) * 1000,
     chainId: BigInt(td.domain.chainId),
     terminal: String(m.terminalId),
+    // A priced request (tip or price in the shop's currency) signs these
+    // too; an unpriced one has none of them.
+    tip: m.tip !== undefined ? BigInt(m.tip) : 0n,
+    fiatCurrency: m.fiatCurrency ? String(m.fiatCurrency) : '',
+    fiatAmount: String(m.fiatAmount || ''),
+    fiatTip: String(m.fiatTip || ''),
+    rate: String(m.rate || ''),
   };
+}
+
+// fiatLine is what the signed price says beside the asset amount:
+// "= EUR 4.95 (tip EUR 0.45), at 2500.00 EUR per ETH", or for a tip keyed
+// in the asset "incl. tip 0.5 TUSD"; '' for neither.
+function fiatLine(t) {
+  if (t.fiatCurrency) {
+    let s = '= ' + t.fiatCurrency + ' ' + t.fiatAmount;
+    if (t.fiatTip) s += ' (tip ' + t.fiatCurrency + ' ' + t.fiatTip + ')';
+    return s + ', at ' + t.rate + ' ' + t.fiatCurrency + ' per ' + t.asset;
+  }
+  if (t.tip > 0n) return 'incl. tip ' + formatUnits(t.tip, t.decimals) + ' ' + t.asset;
+  return '';
 }
 
 function verify(d) {
@@ -113,6 +133,9 @@ async function checkCertificate(cert, signer) {
 function show() {
   text('amount', formatUnits(terms.amount, terms.decimals));
   text('asset', terms.asset);
+  const fl = fiatLine(terms);
+  text('fiat', fl);
+  document.getElementById('fiat').hidden = fl === '';
   text('memo', terms.memo);
   text('to', terms.merchant);
   text('chain', 'chain id ' + terms.chainId.toString());
