@@ -4,12 +4,16 @@ import (
 	"context"
 	"image"
 	"math/big"
+	"reflect"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/core/types"
 
+	"showpos/device"
 	"showpos/terminal/cashier"
+	"showpos/terminal/receipt"
 	"showpos/terminal/screen"
 	"showpos/tools/paytx"
 )
@@ -128,4 +132,46 @@ max_payment = "10"
 		t.Errorf("reprinted %s %s, want %s accepted", p.requestID, p.kind, doc.ID)
 	}
 	rec.none(t)
+}
+
+// laterReceipts is Receipts set once the shop is open (the issuer needs
+// its store and key).
+type laterReceipts struct {
+	r atomic.Pointer[receipt.Printing]
+}
+
+func (l *laterReceipts) Print(ctx context.Context, requestID string, kind screen.ResultKind, reason string) {
+	l.r.Load().Print(ctx, requestID, kind, reason)
+}
+
+// The whole way: a sale paid by the scanner queues the signed receipt of
+// what the store holds, its QR the digital receipt's link.
+func TestASalePrintsItsSignedReceipt(t *testing.T) {
+	later := &laterReceipts{}
+	s := openShopWith(t, func(o *cashier.Options) { o.Receipts = later })
+	iss, err := receipt.NewIssuer(receipt.Options{Store: s.store, Key: s.key,
+		Shop: func() receipt.Shop { return receipt.Shop{MerchantName: "Test Shop", PublicURL: "https://pos.test"} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := make(chan device.PrintJob, 4)
+	later.r.Store(&receipt.Printing{Issuer: iss, Columns: func() int { return 32 }, Enqueue: func(j device.PrintJob) { jobs <- j }})
+	doc := s.charge("4")
+	s.scan(s.sign(doc, paytx.Options{}))
+	var job device.PrintJob
+	select {
+	case job = <-jobs:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no receipt queued")
+	}
+	want, err := iss.ForResult(doc.ID, receipt.StateAccepted, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.State != receipt.StateAccepted || want.Link != "https://pos.test/receipt/"+doc.ID {
+		t.Fatalf("receipt %+v", want.Receipt)
+	}
+	if !reflect.DeepEqual(job, receipt.Job(want, 32)) {
+		t.Errorf("queued %+v", job)
+	}
 }

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"math/big"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"showpos/device"
 	"showpos/device/clock/clocktest"
 	"showpos/terminal/receipt"
 	"showpos/terminal/request"
@@ -238,5 +240,26 @@ func TestStateFor(t *testing.T) {
 		if got := receipt.StateFor(k); got != want {
 			t.Errorf("StateFor(%s) = %s, want %s", k, got, want)
 		}
+	}
+}
+
+// Printing hands the printer queue the laid-out receipt of the result.
+func TestPrintingQueuesTheLaidOutReceipt(t *testing.T) {
+	tl := openTill(t)
+	doc := tl.request(1_500_000)
+	tl.handover(doc, hash(8))
+	var jobs []device.PrintJob
+	p := &receipt.Printing{Issuer: tl.iss, Columns: func() int { return 32 }, Enqueue: func(j device.PrintJob) { jobs = append(jobs, j) }}
+	p.Print(context.Background(), doc.ID, screen.ResultAccepted, "")
+	p.Print(context.Background(), "0123456789abcdef0123456789abcdef", screen.ResultPaid, "") // unknown: logged, nothing queued
+	if len(jobs) != 1 {
+		t.Fatalf("%d jobs queued, want 1", len(jobs))
+	}
+	s, err := tl.iss.ForResult(doc.ID, receipt.StateAccepted, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(jobs[0], receipt.Job(s, 32)) {
+		t.Errorf("queued %+v", jobs[0])
 	}
 }
