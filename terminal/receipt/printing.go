@@ -13,7 +13,8 @@ import (
 // store read and one signature), lays it out for the printer's columns and
 // hands the job to Enqueue, which must return at once (the print queue
 // reports a printer out of paper, open or gone). A receipt that cannot be
-// built is logged: a sale never waits on paper.
+// built is logged: a sale never waits on paper. Every field but Logger is
+// required.
 type Printing struct {
 	Issuer  *Issuer
 	Columns func() int // the printer's, device.Printer.Columns
