@@ -113,6 +113,10 @@ type Options struct {
 	// SettleWait is how long an accepted payment waits on screen for its
 	// confirmation before showing ACCEPTED (online only). Default 8s.
 	SettleWait time.Duration
+	// Receipts, when set, prints a receipt of each PAID or ACCEPTED
+	// result once it is on screen, and the menu reprints the last one
+	// (a REJECTED one only from there). Nil: no printer.
+	Receipts Receipts
 }
 
 type mode int
@@ -148,6 +152,11 @@ type Cashier struct {
 	notice   string
 	menuPage int
 	drawn    string // key of the last drawn screen, to skip identical redraws
+	// Receipts (receipts.go).
+	resultFor   string      // the request the next result is about
+	toPrint     *printOrder // a result to print once drawn
+	lastReceipt *printOrder // the last result, for the menu's reprint
+	reprinted   bool        // reprint pressed on this visit of the menu
 
 	onScreen atomic.Pointer[[]byte] // the request's JSON for the NFC loop; nil when none
 	link     atomic.Pointer[string] // the request's URL for the NFC tag; nil when none
@@ -303,6 +312,7 @@ func (c *Cashier) Run(ctx context.Context) error {
 			c.tick(ctx)
 		}
 		c.draw()
+		c.printDrawn(ctx)
 	}
 }
 
@@ -612,6 +622,7 @@ func (c *Cashier) reject(reason string) {
 
 func (c *Cashier) showResult(r screen.Result) {
 	c.result, c.mode, c.until = r, modeResult, c.o.Clock.Now().Add(c.o.ResultFor)
+	c.resultShown(r)
 }
 
 func (c *Cashier) setRequest(doc *request.Document) {
@@ -626,7 +637,7 @@ func (c *Cashier) setRequest(doc *request.Document) {
 	if err != nil {
 		c.log.Error("encode request", "err", err)
 	}
-	c.docJSON = b
+	c.docJSON, c.resultFor = b, doc.ID
 	c.onScreen.Store(&b)
 	l := doc.RequestURL
 	c.link.Store(&l)
@@ -639,7 +650,7 @@ func (c *Cashier) key(ctx context.Context, k device.Key) {
 		case k == device.KeyEnter && c.notice != "":
 			c.notice = "" // acknowledged
 		case k == device.KeyF2:
-			c.mode, c.menuPage = modeMenu, 0
+			c.mode, c.menuPage, c.reprinted = modeMenu, 0, false
 		case k == device.KeyDot || isDigit(k):
 			c.startAmount()
 			c.entry.press(k)
@@ -680,7 +691,11 @@ func (c *Cashier) key(ctx context.Context, k device.Key) {
 	case modeMenu:
 		switch k {
 		case device.KeyF2:
-			c.menuPage = (c.menuPage + 1) % 3
+			c.menuPage = (c.menuPage + 1) % c.menuPages()
+		case device.KeyF3:
+			if c.menuPage == receiptPage {
+				c.reprint(ctx)
+			}
 		case device.KeyF4:
 			if c.menuPage == 2 && c.o.SyncNow != nil {
 				sctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -51,6 +51,7 @@ type shop struct {
 	online  atomic.Bool
 	payer   *ecdsa.PrivateKey
 	nonce   uint64
+	key     *ecdsa.PrivateKey // the terminal key
 }
 
 func openShop(t *testing.T) *shop {
@@ -89,6 +90,7 @@ func openShopRates(t *testing.T, text string, rates checkout.Rates, set func(*ca
 		t.Fatal(err)
 	}
 	key, _ := crypto.GenerateKey()
+	s.key = key
 	s.payer, _ = crypto.GenerateKey()
 	var c *cashier.Cashier
 	s.till = checkout.New(checkout.Options{Config: cfg, Key: key, Store: s.store,

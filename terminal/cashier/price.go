@@ -188,6 +188,7 @@ func (c *Cashier) charge(ctx context.Context) {
 // makeRequest asks the till for the request of the keyed amount and the
 // tip (a percentage; 0 none), and shows it, or the refusal.
 func (c *Cashier) makeRequest(ctx context.Context, tipPercent uint) {
+	c.resultFor = "" // a refusal of this amount is about no request
 	o := checkout.Order{Symbol: c.asset().Symbol, TipPercent: tipPercent}
 	if c.inFiat {
 		o.Fiat = c.entry.amount()

@@ -88,7 +88,7 @@ func shortFailure(reason string) string {
 }
 
 // menu builds the current menu page: last payments, today's totals per
-// asset, or the queue.
+// asset, the queue, or (with a printer) the last receipt.
 func (c *Cashier) menu() screen.Menu {
 	switch c.menuPage {
 	case 0:
@@ -121,6 +121,8 @@ func (c *Cashier) menu() screen.Menu {
 			m.Lines = []string{"no sales today"}
 		}
 		return m
+	case receiptPage:
+		return c.receiptMenu()
 	}
 	m := screen.Menu{Title: "QUEUE", Hint: "F4 sync now  CANCEL back"}
 	online := "OFFLINE"

@@ -10,6 +10,7 @@ import (
 	"showpos/device/clock"
 	"showpos/terminal/auth"
 	"showpos/terminal/checkout"
+	"showpos/terminal/receipt"
 	"showpos/terminal/store"
 )
 
@@ -38,6 +39,9 @@ type NetworkOptions struct {
 	// getPaymentRequest link in its QR, Accept: text/html) is sent there
 	// (303). Nil: no page, and the request URL answers JSON to everyone.
 	PayerPage http.Handler
+	// Receipts, when set, serves GET /receipt/{id}: a request's signed
+	// receipt, HTML or JSON (see receiptPage). Nil: no receipts.
+	Receipts Receipts
 }
 
 // Network returns the handler of the network listener (api.listen): the
@@ -46,6 +50,7 @@ type NetworkOptions struct {
 //
 //	GET  /api/showpos/…             the payer API (Payer), unauthenticated
 //	GET  /pay/…                     the payer page (PayerPage), unauthenticated
+//	GET  /receipt/{id}              a request's signed receipt (Receipts), unauthenticated
 //	POST /v1/requests               register   (the same handlers as the operator socket's)
 //	GET  /v1/requests/current       register
 //	GET  /v1/requests/{id}          register
@@ -88,6 +93,9 @@ func Network(o NetworkOptions) http.Handler {
 	if o.PayerPage != nil {
 		mux.Handle("/pay/", o.PayerPage)
 		mux.Handle("GET "+checkout.RequestPath, toPage(payer))
+	}
+	if o.Receipts != nil {
+		mux.Handle(receipt.Path, receiptPage(o.Receipts, a.log))
 	}
 	for _, rt := range a.registerRoutes() {
 		mux.Handle(rt.pattern, v.Require(rt.h, store.RoleRegister))

@@ -65,6 +65,7 @@ type terminal struct {
 	till  *checkout.Service
 	clock *clocktest.Fake
 	srv   *httptest.Server
+	key   *ecdsa.PrivateKey // the terminal key
 }
 
 func newTerminal(t *testing.T) *terminal {
@@ -94,7 +95,7 @@ func newTerminalRates(t *testing.T, cfgText string, rates checkout.Rates) *termi
 		srv.Close()
 		st.Close()
 	})
-	return &terminal{t: t, path: path, cfg: cfg, store: st, till: till, clock: clock, srv: srv}
+	return &terminal{t: t, path: path, cfg: cfg, store: st, till: till, clock: clock, srv: srv, key: key}
 }
 
 func (tm *terminal) request(amount, symbol string) *request.Request {

@@ -1,0 +1,102 @@
+package cashier
+
+import (
+	"context"
+
+	"showpos/device"
+	"showpos/terminal/screen"
+)
+
+// Receipts prints the receipt of a result the cashier was shown. Print
+// must return at once: it queues the job (a printer out of paper, open or
+// gone is the queue's to report), so no sale waits on paper. The cashier
+// calls it only once the result is on the display.
+type Receipts interface {
+	Print(ctx context.Context, requestID string, kind screen.ResultKind, reason string)
+}
+
+// printOrder is a result to print: which request, and what was shown.
+type printOrder struct {
+	requestID string
+	kind      screen.ResultKind
+	reason    string
+}
+
+// receiptPage is the menu page of the last receipt, after the others.
+const receiptPage = 3
+
+// resultShown is called with each result put on screen: it keeps it as
+// the last receipt and, unless it is a refusal (printed only when the
+// cashier asks, from the menu), marks it to print once drawn.
+func (c *Cashier) resultShown(r screen.Result) {
+	if c.o.Receipts == nil || c.resultFor == "" {
+		return
+	}
+	o := printOrder{requestID: c.resultFor, kind: r.Kind, reason: r.Reason}
+	c.lastReceipt = &o
+	if r.Kind != screen.ResultRejected {
+		c.toPrint = &o
+	}
+}
+
+// printDrawn prints the result marked by resultShown, now that the screen
+// shows it.
+func (c *Cashier) printDrawn(ctx context.Context) {
+	if c.toPrint == nil {
+		return
+	}
+	o := *c.toPrint
+	c.toPrint = nil
+	c.o.Receipts.Print(ctx, o.requestID, o.kind, o.reason)
+}
+
+// menuPages is how many pages the menu has: the receipt page only with a
+// printer.
+func (c *Cashier) menuPages() int {
+	if c.o.Receipts == nil {
+		return receiptPage
+	}
+	return receiptPage + 1
+}
+
+// reprint prints the last receipt again (the menu's F3 on its page).
+func (c *Cashier) reprint(ctx context.Context) {
+	if c.lastReceipt == nil {
+		c.signal(device.SignalAttention)
+		return
+	}
+	o := *c.lastReceipt
+	c.o.Receipts.Print(ctx, o.requestID, o.kind, o.reason)
+	c.reprinted = true
+}
+
+// receiptMenu is the menu page of the last receipt.
+func (c *Cashier) receiptMenu() screen.Menu {
+	m := screen.Menu{Title: "RECEIPT", Hint: "F3 reprint  CANCEL back"}
+	if c.lastReceipt == nil {
+		m.Lines = []string{"no receipt yet"}
+		return m
+	}
+	o := c.lastReceipt
+	id := o.requestID
+	if len(id) > 8 {
+		id = id[:8] + "…"
+	}
+	last := "last: " + receiptWords[o.kind]
+	if o.reason != "" {
+		last += ", " + o.reason
+	}
+	m.Lines = []string{last, "request " + id}
+	if c.reprinted {
+		m.Lines = append(m.Lines, "sent to the printer")
+	}
+	return m
+}
+
+// receiptWords names a result on the receipt page.
+var receiptWords = map[screen.ResultKind]string{
+	screen.ResultPaid:     "PAID",
+	screen.ResultAccepted: "ACCEPTED",
+	screen.ResultSeen:     "SEEN",
+	screen.ResultRejected: "REJECTED",
+}
