@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
@@ -133,6 +134,31 @@ func (c *Chain) UpdateFeedAnswer(ctx context.Context, feed common.Address, answe
 		return fmt.Errorf("devchain: pack updateAnswer: %w", err)
 	}
 	return c.keeperCall(ctx, feed, data)
+}
+
+// HeartbeatFeed posts the feed's latest answer again as a new round at
+// the block's time, as a live feed does when its heartbeat passes without
+// a price move: cmd/devnet calls it so a long-running demo keeps a fresh
+// rate.
+func (c *Chain) HeartbeatFeed(ctx context.Context, feed common.Address) error {
+	ec, err := ethclient.DialContext(ctx, c.endpoint)
+	if err != nil {
+		return fmt.Errorf("devchain: feed heartbeat: %w", err)
+	}
+	defer ec.Close()
+	data, err := feedABI.Pack("latestAnswer")
+	if err != nil {
+		return fmt.Errorf("devchain: pack latestAnswer: %w", err)
+	}
+	out, err := ec.CallContract(ctx, ethereum.CallMsg{To: &feed, Data: data}, nil)
+	if err != nil {
+		return fmt.Errorf("devchain: latestAnswer of %s: %w", feed.Hex(), err)
+	}
+	vals, err := feedABI.Unpack("latestAnswer", out)
+	if err != nil {
+		return fmt.Errorf("devchain: latestAnswer of %s: %w", feed.Hex(), err)
+	}
+	return c.UpdateFeedAnswer(ctx, feed, vals[0].(*big.Int))
 }
 
 // keeperCall sends data to the feed from the keeper and waits for a
