@@ -26,6 +26,8 @@ var (
 	// ErrRateTooOld: the last good round is older than max_rate_age.
 	ErrRateTooOld = errors.New("exchange rate too old")
 	ErrBadOptions = errors.New("pricefeed: bad options")
+
+	errNoCaller = errors.New("no chain endpoints to read the feed from (chain.rpc)")
 )
 
 // Reasons a round is refused (Status.Refused, the log's "reason").
@@ -131,8 +133,10 @@ func SourcesOf(cfg *config.Config) []Source {
 	return out
 }
 
-// Options configure New. Caller is required when a source is a feed.
+// Options configure New.
 type Options struct {
+	// Caller reads the feeds; nil (a terminal with no chain.rpc): a feed
+	// has no rate, its Status says why, and pegs answer.
 	Caller  Caller
 	Sources []Source
 	// Every is the pause between two reads of every feed; 0 means 30 s.
@@ -211,9 +215,6 @@ func (r *Rates) Reconfigure(sources []Source) error {
 		if next[key] != nil {
 			return fmt.Errorf("%w: %s appears twice", ErrBadOptions, s.Symbol)
 		}
-		if !s.pegged() && r.o.Caller == nil {
-			return fmt.Errorf("%w: %s has a feed and there is no Caller", ErrBadOptions, s.Symbol)
-		}
 		next[key] = &feed{src: s}
 		order = append(order, key)
 	}
@@ -264,6 +265,10 @@ func (r *Rates) refresh(ctx context.Context, f *feed) {
 	r.mu.Lock()
 	src, decimals, known := f.src, f.decimals, f.known
 	r.mu.Unlock()
+	if r.o.Caller == nil {
+		r.failed(ctx, f, errNoCaller)
+		return
+	}
 	if !known {
 		d, err := r.read.Decimals(ctx, src.Feed)
 		if err != nil {

@@ -1,7 +1,10 @@
 package pricefeed_test
 
 import (
+	"context"
+	"errors"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,7 +51,13 @@ decimals = 18
 	if q, err := r.Latest("TUSD"); err != nil || q.Answer.Int64() != 86 || q.Decimals != 2 {
 		t.Fatalf("the peg 0.86: %+v, %v", q, err)
 	}
-	if _, err := pricefeed.New(pricefeed.Options{Sources: got}); err == nil {
-		t.Fatal("a feed without a Caller was taken")
+	// Without chain endpoints a feed has no rate, and says why.
+	r, err = pricefeed.New(pricefeed.Options{Sources: got})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Refresh(context.Background())
+	if _, err := r.Latest("ETH"); !errors.Is(err, pricefeed.ErrNoRate) || !strings.Contains(err.Error(), "chain.rpc") {
+		t.Fatalf("a feed without a chain: %v", err)
 	}
 }
