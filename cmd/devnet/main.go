@@ -1,11 +1,13 @@
 // Command devnet runs a local Ethereum dev chain for trying showpos: a real
 // go-ethereum node in memory that mines each transaction as it arrives,
-// with funded payer accounts and the Test USD token (see tools/devchain).
+// with funded payer accounts, the Test USD token and Chainlink-style price
+// feeds (see tools/devchain).
 //
-//	devnet [-addr 127.0.0.1:8545] [-chain-id 1337] [-payers 50] [-relayer-key path]
+//	devnet [-addr 127.0.0.1:8545] [-chain-id 1337] [-payers 50] [-relayer-key path] [-feed-every 10m]
 //
-// It prints the endpoint, chain id, token and every payer's address and
-// private key, then runs until SIGINT or SIGTERM. The keys are public
+// It prints the endpoint, chain id, token, price feeds and every payer's
+// address and private key, then runs until SIGINT or SIGTERM, posting each
+// feed's answer again every -feed-every as a live feed's heartbeat does. The keys are public
 // fixtures: the chain is for this machine only, and its HTTP address must
 // be a loopback one.
 package main
@@ -21,8 +23,10 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -36,6 +40,7 @@ func main() {
 	chainID := flag.Uint64("chain-id", devchain.DefaultChainID, "chain id")
 	payers := flag.Int("payers", devchain.DefaultPayers, "number of funded payer accounts")
 	verbose := flag.Bool("v", false, "log the node's own lines to stderr")
+	feedEvery := flag.Duration("feed-every", 10*time.Minute, "post each price feed's latest answer again this often, as a live feed's heartbeat (keep it under the terminal's price_heartbeat); 0: never")
 	relayerKey := flag.String("relayer-key", "", "a terminal's relayer key file (posd's data_dir/relayer.key): made if absent, as posd makes it, and its account funded like a payer's in ETH, so the terminal can settle authorizations")
 	flag.Parse()
 
@@ -58,7 +63,7 @@ func main() {
 		}
 		o.Fund = append(o.Fund, k.Address)
 	}
-	if err := run(ctx, os.Stdout, o, *addr, toggle); err != nil {
+	if err := run(ctx, os.Stdout, o, *addr, toggle, *feedEvery); err != nil {
 		fmt.Fprintln(os.Stderr, "devnet:", err)
 		os.Exit(1)
 	}
@@ -66,8 +71,9 @@ func main() {
 
 // run starts the chain behind a link on addr, prints what a user needs to
 // point a wallet or posd at it, cuts or restores the link on each value
-// from toggle (SIGUSR1), and stops when ctx ends.
-func run(ctx context.Context, out io.Writer, o devchain.Options, addr string, toggle <-chan os.Signal) error {
+// from toggle (SIGUSR1), posts a heartbeat round to every price feed each
+// feedEvery (0: never), and stops when ctx ends.
+func run(ctx context.Context, out io.Writer, o devchain.Options, addr string, toggle <-chan os.Signal, feedEvery time.Duration) error {
 	if o.Payers < 1 {
 		return fmt.Errorf("-payers must be at least 1, got %d", o.Payers)
 	}
@@ -90,6 +96,14 @@ func run(ctx context.Context, out io.Writer, o devchain.Options, addr string, to
 	if err := printChain(out, c, "http://"+l.addr); err != nil {
 		return err
 	}
+	if feedEvery > 0 {
+		// The feeds' keeper talks to the node itself, not through the link:
+		// while a demo's link is cut, the world's prices still move on.
+		var wg sync.WaitGroup
+		feedCtx, stopFeeds := context.WithCancel(ctx)
+		defer func() { stopFeeds(); wg.Wait() }()
+		wg.Go(func() { heartbeatFeeds(feedCtx, out, c, feedEvery) })
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -111,6 +125,23 @@ func run(ctx context.Context, out io.Writer, o devchain.Options, addr string, to
 	}
 }
 
+// heartbeatFeeds posts every feed's latest answer again each every, until
+// ctx ends.
+func heartbeatFeeds(ctx context.Context, out io.Writer, c *devchain.Chain, every time.Duration) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+		for _, f := range devchain.Feeds() {
+			if err := c.HeartbeatFeed(ctx, f.Address); err != nil && ctx.Err() == nil {
+				fmt.Fprintf(out, "price feed %s: %v\n", f.Description, err)
+			}
+		}
+	}
+}
+
 func printChain(out io.Writer, c *devchain.Chain, endpoint string) error {
 	wei, units := c.PayerBalances()
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
@@ -118,6 +149,9 @@ func printChain(out io.Writer, c *devchain.Chain, endpoint string) error {
 	fmt.Fprintf(w, "endpoint\t%s\n", endpoint)
 	fmt.Fprintf(w, "chain id\t%s\n", c.ChainID())
 	fmt.Fprintf(w, "token\t%s  (%s, %s, %d decimals)\n", devchain.TokenAddr.Hex(), devchain.TokenName, devchain.TokenSymbol, devchain.TokenDecimals)
+	for _, f := range devchain.Feeds() {
+		fmt.Fprintf(w, "feed\t%s  (%s price feed, Chainlink AggregatorV3, %d decimals, %s)\n", f.Address.Hex(), f.Description, f.Decimals, decimal(big.NewInt(f.Answer), int(f.Decimals)))
+	}
 	fmt.Fprintf(w, "payers\t%d, each with %s ETH and %s %s\n\n", len(c.Payers()), decimal(wei, 18), decimal(units, devchain.TokenDecimals), devchain.TokenSymbol)
 	for _, a := range c.Funded() {
 		fmt.Fprintf(w, "funded\t%s  (%s ETH: a terminal's relayer)\n", a.Hex(), decimal(wei, 18))

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"showpos/tools/devchain"
@@ -42,7 +43,7 @@ func TestRunPrintsTheChainAndStopsOnCancel(t *testing.T) {
 	done := make(chan error, 1)
 	toggle := make(chan os.Signal, 1)
 	go func() {
-		done <- run(ctx, &out, devchain.Options{ChainID: 4242, Payers: 2}, "127.0.0.1:0", toggle)
+		done <- run(ctx, &out, devchain.Options{ChainID: 4242, Payers: 2}, "127.0.0.1:0", toggle, 20*time.Millisecond)
 	}()
 
 	endpointRE := regexp.MustCompile(`endpoint\s+(http://127\.0\.0\.1:\d+)`)
@@ -67,6 +68,9 @@ func TestRunPrintsTheChainAndStopsOnCancel(t *testing.T) {
 		"each with 1000 ETH and 1000000 TUSD",
 		"0  0x632e1C3F6177f5d9FbE6388dda68Ef8Ca1bA5a80  0xdf2e549bce144c46ff37404cf047006758ad9b4cf674ec0a32ba01d90b46d823",
 		"1  0xA36b51eFf93d2Da294Df2c9C1e20d8eC60B8b90B  0x",
+		"feed      0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512  (ETH / USD price feed, Chainlink AggregatorV3, 8 decimals, 3000)",
+		"feed      0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0  (ETH / EUR price feed, Chainlink AggregatorV3, 8 decimals, 2600)",
+		"feed      0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9  (TUSD / EUR price feed, Chainlink AggregatorV3, 8 decimals, 0.86)",
 	} {
 		if !strings.Contains(printed, want) {
 			t.Errorf("output lacks %q:\n%s", want, printed)
@@ -83,6 +87,22 @@ func TestRunPrintsTheChainAndStopsOnCancel(t *testing.T) {
 	if err != nil || id != "0x1092" {
 		t.Fatalf("eth_chainId = %q, %v; want 0x1092", id, err)
 	}
+
+	// The feeds get heartbeat rounds: latestRoundData's round id grows.
+	feedRound := func() uint64 {
+		rc, err := rpc.Dial(endpoint)
+		if err != nil {
+			return 0
+		}
+		defer rc.Close()
+		var out hexutil.Bytes
+		call := map[string]any{"to": devchain.FeedETHUSD.Address, "input": hexutil.Bytes{0xfe, 0xaf, 0x96, 0x8c}} // latestRoundData()
+		if err := rc.Call(&out, "eth_call", call, "latest"); err != nil || len(out) != 5*32 {
+			return 0
+		}
+		return new(big.Int).SetBytes(out[:32]).Uint64()
+	}
+	waitUntil(t, func() bool { return feedRound() > 1 }, "no heartbeat round was posted to the ETH / USD feed")
 
 	// SIGUSR1 cuts the link, and again restores it; the chain is the same.
 	chainID := func() error {
@@ -126,7 +146,7 @@ func TestRunRefusesBadOptions(t *testing.T) {
 		{"127.0.0.1:0", devchain.Options{Payers: 0}},
 		{"nonsense", devchain.Options{Payers: 1}},
 	} {
-		if err := run(context.Background(), &bytes.Buffer{}, tc.o, tc.addr, nil); err == nil {
+		if err := run(context.Background(), &bytes.Buffer{}, tc.o, tc.addr, nil, 0); err == nil {
 			t.Errorf("run(%q, %+v) succeeded", tc.addr, tc.o)
 		}
 	}

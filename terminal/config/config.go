@@ -118,9 +118,10 @@ type Terminal struct {
 	// Certificate is the fleet's terminal certificate (fleet.Certify's
 	// JSON, compacted), served with every request; "" for none.
 	Certificate string
-	// Currency is the shop's currency (ISO 4217, e.g. "EUR") in which the
-	// cashier and integrators may key amounts; "" takes amounts in the
-	// asset only.
+	// Currency (currency) is the shop's currency, an ISO 4217 code in
+	// capitals ("EUR"; see fiat.Lookup); "" for none: amounts are then
+	// keyed in the asset only. An asset's price_feed or peg prices it in
+	// this currency.
 	Currency string
 }
 
@@ -301,7 +302,51 @@ type Asset struct {
 	// and Base: "USD Coin", "2"; testnet deployments often "USDC").
 	Authorization             string
 	DomainName, DomainVersion string
+	// Price says where the asset's price in terminal.currency comes from;
+	// the zero Price: nowhere (amounts in the asset only).
+	Price Price
 }
+
+// DefaultRateGrace is what max_rate_age adds to price_heartbeat when the
+// file sets none: a healthy feed's round is up to a heartbeat old, and a
+// terminal that lost the chain keeps its last rate 15 minutes beyond.
+const DefaultRateGrace = 15 * time.Minute
+
+// Bounds of price_heartbeat and max_rate_age.
+const (
+	minHeartbeat  = 10 * time.Second
+	maxHeartbeat  = 7 * 24 * time.Hour
+	maxMaxRateAge = 14 * 24 * time.Hour
+	// maxPegDigits bounds a peg's digits after the point (Chainlink's
+	// feeds have 8 or 18).
+	maxPegDigits = 18
+)
+
+// Price is an asset's source of exchange rates (sync/pricefeed): a
+// Chainlink feed or a fixed peg, never both.
+type Price struct {
+	// Feed (price_feed) is a Chainlink AggregatorV3 contract whose
+	// latestRoundData() answers the price of one whole unit of the asset in
+	// terminal.currency; the zero address: no feed.
+	Feed common.Address
+	// Heartbeat (price_heartbeat) is the feed's heartbeat: a round whose
+	// updatedAt is older is stale and not used. Required with Feed.
+	Heartbeat time.Duration
+	// MaxRateAge (max_rate_age) is how old, counted from its updatedAt, the
+	// last good round may be and still price a sale (offline, or while the
+	// feed's newer rounds are refused); at least Heartbeat, default
+	// Heartbeat + DefaultRateGrace.
+	MaxRateAge time.Duration
+	// Peg (peg) is a fixed price of one whole unit in terminal.currency,
+	// PegAnswer / 10^PegDecimals, as written in the file ("1", "0.92");
+	// "" for none.
+	Peg         string
+	PegAnswer   *big.Int
+	PegDecimals uint8
+}
+
+// Priced reports whether the asset has a source of exchange rates.
+func (p Price) Priced() bool { return p.Feed != (common.Address{}) || p.Peg != "" }
 
 // Authorizes reports whether payers may pay in a by an EIP-3009
 // authorization.
@@ -427,6 +472,11 @@ type fileAsset struct {
 	Authorization string `toml:"authorization"`
 	DomainName    string `toml:"domain_name"`
 	DomainVersion string `toml:"domain_version"`
+
+	PriceFeed      string        `toml:"price_feed"`
+	PriceHeartbeat time.Duration `toml:"price_heartbeat"`
+	MaxRateAge     time.Duration `toml:"max_rate_age"`
+	Peg            string        `toml:"peg"`
 }
 
 // maxFileSize bounds what Load reads: a config is a few kilobytes.
@@ -520,7 +570,7 @@ func (f *file) check() (*Config, error) {
 	}
 	if cur := strings.TrimSpace(f.Terminal.Currency); cur != "" {
 		if _, err := fiat.Lookup(cur); err != nil {
-			return nil, invalid("terminal.currency: %v", err)
+			return nil, invalid("terminal.currency %q is not an ISO 4217 currency code a shop prices in (three capitals, e.g. \"EUR\")", cur)
 		}
 		c.Terminal.Currency = cur
 	}
@@ -648,6 +698,9 @@ func (f *file) check() (*Config, error) {
 		}
 		if a.Native() {
 			natives++
+		}
+		if a.Price.Priced() && c.Terminal.Currency == "" {
+			return nil, invalid("assets[%d] (%s): price_feed and peg price the asset in terminal.currency, which is not set", i, a.Symbol)
 		}
 		c.Assets = append(c.Assets, a)
 	}
@@ -895,7 +948,75 @@ func (fa *fileAsset) check(i int) (Asset, error) {
 	default:
 		return a, invalid("assets[%d] (%s): authorization %q: the one kind taken is %q", i, a.Symbol, fa.Authorization, AuthorizationEIP3009)
 	}
+	if a.Price, err = fa.checkPrice(); err != nil {
+		return a, invalid("assets[%d] (%s): %v", i, a.Symbol, err)
+	}
 	return a, nil
+}
+
+// checkPrice reads an asset's price_feed, price_heartbeat, max_rate_age
+// and peg.
+func (fa *fileAsset) checkPrice() (Price, error) {
+	var p Price
+	if fa.PriceFeed == "" {
+		if fa.PriceHeartbeat != 0 || fa.MaxRateAge != 0 {
+			return p, fmt.Errorf("price_heartbeat and max_rate_age are for a price_feed")
+		}
+	}
+	if fa.PriceFeed != "" && fa.Peg != "" {
+		return p, fmt.Errorf("price_feed and peg exclude each other: the price comes from the feed or is fixed")
+	}
+	if fa.Peg != "" {
+		answer, decimals, err := parsePeg(fa.Peg)
+		if err != nil {
+			return p, err
+		}
+		p.Peg, p.PegAnswer, p.PegDecimals = fa.Peg, answer, decimals
+		return p, nil
+	}
+	if fa.PriceFeed == "" {
+		return p, nil
+	}
+	if !common.IsHexAddress(fa.PriceFeed) {
+		return p, fmt.Errorf("price_feed %q is not an address", fa.PriceFeed)
+	}
+	p.Feed = common.HexToAddress(fa.PriceFeed)
+	if p.Feed == (common.Address{}) {
+		return p, fmt.Errorf("price_feed is the zero address")
+	}
+	p.Heartbeat = fa.PriceHeartbeat
+	if p.Heartbeat < minHeartbeat || p.Heartbeat > maxHeartbeat {
+		return p, fmt.Errorf("price_heartbeat %s: want the feed's heartbeat, from %s to %s (price_feed needs it)", p.Heartbeat, minHeartbeat, maxHeartbeat)
+	}
+	p.MaxRateAge = fa.MaxRateAge
+	if p.MaxRateAge == 0 {
+		p.MaxRateAge = p.Heartbeat + DefaultRateGrace
+	}
+	if p.MaxRateAge < p.Heartbeat || p.MaxRateAge > maxMaxRateAge {
+		return p, fmt.Errorf("max_rate_age %s: want from price_heartbeat (%s: a healthy feed's round is up to that old) to %s", p.MaxRateAge, p.Heartbeat, maxMaxRateAge)
+	}
+	return p, nil
+}
+
+// parsePeg reads a positive decimal ("1", "0.92") as answer / 10^decimals.
+func parsePeg(s string) (*big.Int, uint8, error) {
+	bad := fmt.Errorf("peg %q is not a positive decimal (digits, at most one point, at most %d digits after it)", s, maxPegDigits)
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" || len(s) > 64 || len(frac) > maxPegDigits || (strings.Contains(s, ".") && frac == "") {
+		return nil, 0, bad
+	}
+	for _, part := range []string{whole, frac} {
+		for i := 0; i < len(part); i++ {
+			if part[i] < '0' || part[i] > '9' {
+				return nil, 0, bad
+			}
+		}
+	}
+	answer, ok := new(big.Int).SetString(whole+frac, 10)
+	if !ok || answer.Sign() <= 0 {
+		return nil, 0, bad
+	}
+	return answer, uint8(len(frac)), nil
 }
 
 func optAmount(s string, decimals uint8) (*big.Int, error) {

@@ -22,6 +22,7 @@ var liveKeys = []string{
 	"terminal.merchant_name",
 	"terminal.request_ttl",
 	"terminal.certificate",
+	"terminal.currency",
 	"texts.welcome",
 	"merchant.address",
 	"payments",

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/eth"
 	"github.com/ethereum/go-ethereum/eth/catalyst"
 	"github.com/ethereum/go-ethereum/eth/ethconfig"
@@ -73,6 +74,9 @@ type Chain struct {
 	balance  *big.Int // each payer's genesis wei
 	tokenBal *big.Int // each payer's genesis TUSD base units
 	log      *slog.Logger
+	// feedsAt is when the feeds' round 1 was answered (Start's time).
+	feedsAt  time.Time
+	keeperMu sync.Mutex // one feed keeper transaction at a time
 
 	closeOnce sync.Once
 	closeErr  error
@@ -162,6 +166,7 @@ func Start(ctx context.Context, o Options) (*Chain, error) {
 		balance:  new(big.Int).Set(o.Balance),
 		tokenBal: new(big.Int).Set(o.TokenBalance),
 		log:      o.Logger,
+		feedsAt:  time.Now(),
 	}
 
 	stack, err := node.New(&node.Config{
@@ -244,8 +249,16 @@ func (c *Chain) genesis(o Options) *core.Genesis {
 		g.Alloc[a] = typesAccount(o.Balance)
 	}
 	g.Alloc[TokenAddr] = tokenAccount(c.payers, o.TokenBalance)
+	for _, f := range Feeds() {
+		g.Alloc[f.Address] = feedAccount(f, c.feedsAt)
+	}
+	g.Alloc[crypto.PubkeyToAddress(FeedKeeperKey().PublicKey)] = typesAccount(o.Balance)
 	return g
 }
+
+// FeedsStarted returns when the feeds' genesis round (round 1) was
+// answered: its startedAt and updatedAt, in whole seconds.
+func (c *Chain) FeedsStarted() time.Time { return time.Unix(c.feedsAt.Unix(), 0) }
 
 // Funded returns Options.Fund: the accounts funded beside the payers.
 func (c *Chain) Funded() []common.Address { return append([]common.Address(nil), c.fund...) }

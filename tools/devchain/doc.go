@@ -23,6 +23,11 @@
 //     The token also takes EIP-3009 authorizations as USDC's FiatToken
 //     v2.2 does (domain TokenName, TokenVersion, the chain id, TokenAddr);
 //     SignAuthorization signs one.
+//   - Price feeds: Chainlink AggregatorV3-style contracts
+//     (tools/token/TestPriceFeed.sol) at fixed addresses from genesis,
+//     FeedETHUSD, FeedETHEUR and FeedTUSDEUR (8 decimals), round 1 answered
+//     when Start ran (FeedsStarted). SetFeedRound and UpdateFeedAnswer post
+//     rounds from a feed keeper account funded at genesis (not a payer).
 //   - HTTP JSON-RPC at Endpoint() with the eth, net, web3 and txpool
 //     namespaces (eth includes the filter API: eth_getLogs, eth_newFilter).
 //     geth's HTTP limits apply: batches of at most 1000 requests and 25 MB

@@ -14,10 +14,10 @@ import (
 )
 
 // The checked-in bytecode is what tools/token/build.js produces from
-// TestToken.sol with the pinned solc. Needs node and
+// TestToken.sol and TestPriceFeed.sol with the pinned solc. Needs node and
 // `npm ci --prefix tools/token`; skips without them unless
 // SHOWPOS_REQUIRE_JS=1 (as in CI), then fails.
-func TestTokenBytecodeIsReproducible(t *testing.T) {
+func TestContractBytecodeIsReproducible(t *testing.T) {
 	tools := filepath.Join("..", "..", "tools", "token")
 	var missing string
 	if _, err := exec.LookPath("node"); err != nil {
@@ -27,25 +27,27 @@ func TestTokenBytecodeIsReproducible(t *testing.T) {
 	}
 	if missing != "" {
 		if os.Getenv("SHOWPOS_REQUIRE_JS") == "1" {
-			t.Fatalf("the token build is required (SHOWPOS_REQUIRE_JS=1) but %s; run: npm ci --prefix tools/token", missing)
+			t.Fatalf("the contract build is required (SHOWPOS_REQUIRE_JS=1) but %s; run: npm ci --prefix tools/token", missing)
 		}
-		t.Skipf("cannot rebuild the token: %s (run: npm ci --prefix tools/token)", missing)
+		t.Skipf("cannot rebuild the contracts: %s (run: npm ci --prefix tools/token)", missing)
 	}
-	out := filepath.Join(t.TempDir(), "token_bytecode.go")
-	cmd := exec.Command("node", filepath.Join(tools, "build.js"), out)
+	dir := t.TempDir()
+	cmd := exec.Command("node", filepath.Join(tools, "build.js"), dir)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("node build.js: %v\n%s", err, msg)
 	}
-	got, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("token_bytecode.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Fatalf("token_bytecode.go differs from a fresh build of TestToken.sol; run: node tools/token/build.js\n--- fresh build ---\n%s", got)
+	for _, name := range []string{"token_bytecode.go", "feed_bytecode.go"} {
+		got, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from a fresh build; run: node tools/token/build.js\n--- fresh build ---\n%s", name, got)
+		}
 	}
 }
 

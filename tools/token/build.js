@@ -1,45 +1,68 @@
 #!/usr/bin/env node
-// Compiles TestToken.sol with the solc-js pinned in package-lock.json and
-// writes its runtime bytecode, ABI and storage slots as a Go file, so that the
-// Go build needs no node. Install and run from the repository root:
+// Compiles the dev chain's contracts (TestToken.sol, TestPriceFeed.sol) with
+// the solc-js pinned in package-lock.json and writes each one's runtime
+// bytecode, ABI and storage slots as a Go file, so that the Go build needs no
+// node. Install and run from the repository root:
 //
-//   npm ci --prefix tools/token && node tools/token/build.js [OUT.go]
+//   npm ci --prefix tools/token && node tools/token/build.js [OUTDIR]
 //
-// OUT.go defaults to tools/devchain/token_bytecode.go; the Go test
-// TestTokenBytecodeIsReproducible writes to a temp file and compares.
+// OUTDIR defaults to tools/devchain (token_bytecode.go, feed_bytecode.go);
+// the Go test TestContractBytecodeIsReproducible writes to a temp directory
+// and compares.
 'use strict';
 
 const fs = require('fs');
 const path = require('path');
 const solc = require('solc');
 
-const SOURCE = 'TestToken.sol';
-const CONTRACT = 'TestToken';
-// Pinned together with package.json's exact "solc" version and the pragma.
+// Pinned together with package.json's exact "solc" version and the pragmas.
 const SOLC_VERSION = '0.8.37';
-const SETTINGS = {
+const BASE_SETTINGS = {
   optimizer: { enabled: true, runs: 200 },
   evmVersion: 'prague',
   // No IPFS/Swarm hash of the metadata in the bytecode: the CBOR tail then
   // holds only the compiler version, and comment edits don't change the code.
   metadata: { bytecodeHash: 'none' },
-  outputSelection: {
-    [SOURCE]: { [CONTRACT]: ['abi', 'evm.deployedBytecode.object', 'storageLayout'] },
-  },
 };
-// The state variables whose slots the Go side computes genesis storage from.
-const SLOTS = [
-  { label: 'totalSupply', goName: 'slotTotalSupply', type: 't_uint256' },
-  { label: 'balanceOf', goName: 'slotBalanceOf', type: 't_mapping(t_address,t_uint256)' },
+// Each contract, the Go file it becomes, and the state variables whose slots
+// the Go side computes genesis storage from.
+const TARGETS = [
   {
-    label: 'allowance',
-    goName: 'slotAllowance',
-    type: 't_mapping(t_address,t_mapping(t_address,t_uint256))',
+    source: 'TestToken.sol',
+    contract: 'TestToken',
+    out: 'token_bytecode.go',
+    prefix: 'token', // tokenCompiler, tokenRuntimeHex
+    abiName: 'TokenABI',
+    slots: [
+      { label: 'totalSupply', goName: 'slotTotalSupply', type: 't_uint256' },
+      { label: 'balanceOf', goName: 'slotBalanceOf', type: 't_mapping(t_address,t_uint256)' },
+      {
+        label: 'allowance',
+        goName: 'slotAllowance',
+        type: 't_mapping(t_address,t_mapping(t_address,t_uint256))',
+      },
+      {
+        label: '_authorizationStates',
+        goName: 'slotAuthorizationStates',
+        type: 't_mapping(t_address,t_mapping(t_bytes32,t_bool))',
+      },
+    ],
   },
   {
-    label: '_authorizationStates',
-    goName: 'slotAuthorizationStates',
-    type: 't_mapping(t_address,t_mapping(t_bytes32,t_bool))',
+    source: 'TestPriceFeed.sol',
+    contract: 'TestPriceFeed',
+    out: 'feed_bytecode.go',
+    prefix: 'feed',
+    abiName: 'FeedABI',
+    slots: [
+      { label: 'decimals', goName: 'slotFeedDecimals', type: 't_uint8' },
+      { label: 'description', goName: 'slotFeedDescription', type: 't_string_storage' },
+      { label: 'latestRound', goName: 'slotFeedLatestRound', type: 't_uint80' },
+      { label: '_answers', goName: 'slotFeedAnswers', type: 't_mapping(t_uint80,t_int256)' },
+      { label: '_startedAt', goName: 'slotFeedStartedAt', type: 't_mapping(t_uint80,t_uint256)' },
+      { label: '_updatedAt', goName: 'slotFeedUpdatedAt', type: 't_mapping(t_uint80,t_uint256)' },
+      { label: '_answeredInRound', goName: 'slotFeedAnsweredInRound', type: 't_mapping(t_uint80,t_uint80)' },
+    ],
   },
 ];
 
@@ -48,54 +71,58 @@ function fail(msg) {
   process.exit(1);
 }
 
-function compile() {
+function compile(t) {
   if (!solc.version().startsWith(SOLC_VERSION + '+')) {
     fail(`solc-js is ${solc.version()}, want ${SOLC_VERSION}: run npm ci --prefix tools/token`);
   }
-  const content = fs.readFileSync(path.join(__dirname, SOURCE), 'utf8');
-  const input = { language: 'Solidity', sources: { [SOURCE]: { content } }, settings: SETTINGS };
+  const content = fs.readFileSync(path.join(__dirname, t.source), 'utf8');
+  const settings = {
+    ...BASE_SETTINGS,
+    outputSelection: { [t.source]: { [t.contract]: ['abi', 'evm.deployedBytecode.object', 'storageLayout'] } },
+  };
+  const input = { language: 'Solidity', sources: { [t.source]: { content } }, settings };
   const output = JSON.parse(solc.compile(JSON.stringify(input)));
   const errors = (output.errors || []).filter((e) => e.severity === 'error');
   if (errors.length > 0) fail(errors.map((e) => e.formattedMessage).join('\n'));
   const warnings = (output.errors || []).filter((e) => e.severity !== 'error');
   if (warnings.length > 0) fail('warnings:\n' + warnings.map((e) => e.formattedMessage).join('\n'));
-  return output.contracts[SOURCE][CONTRACT];
+  return output.contracts[t.source][t.contract];
 }
 
-function slotsOf(contract) {
+function slotsOf(t, contract) {
   const storage = contract.storageLayout.storage;
-  return SLOTS.map((want) => {
+  return t.slots.map((want) => {
     const got = storage.find((s) => s.label === want.label);
-    if (!got) fail(`no state variable ${want.label} in the storage layout`);
+    if (!got) fail(`${t.contract}: no state variable ${want.label} in the storage layout`);
     if (got.type !== want.type || got.offset !== 0) {
-      fail(`${want.label} is ${got.type} at offset ${got.offset}, want ${want.type} at offset 0`);
+      fail(`${t.contract}: ${want.label} is ${got.type} at offset ${got.offset}, want ${want.type} at offset 0`);
     }
     return { ...want, slot: Number(got.slot) };
   });
 }
 
-function goFile(contract) {
+function goFile(t, contract) {
   const code = contract.evm.deployedBytecode.object;
-  if (!/^[0-9a-f]+$/.test(code)) fail('runtime bytecode is not plain hex (unlinked library?)');
-  const slots = slotsOf(contract);
+  if (!/^[0-9a-f]+$/.test(code)) fail(`${t.contract}: runtime bytecode is not plain hex (unlinked library?)`);
+  const slots = slotsOf(t, contract);
   const width = Math.max(...slots.map((s) => s.goName.length));
   const s = (x) => JSON.stringify(x); // a JSON string is a valid Go string literal here
   return [
-    '// Code generated by tools/token/build.js from tools/token/TestToken.sol; DO NOT EDIT.',
+    `// Code generated by tools/token/build.js from tools/token/${t.source}; DO NOT EDIT.`,
     '',
     'package devchain',
     '',
-    `// tokenCompiler is the solc-js that produced tokenRuntimeHex, with the`,
-    `// optimizer on (${SETTINGS.optimizer.runs} runs), EVM version ${SETTINGS.evmVersion}, bytecodeHash none.`,
-    `const tokenCompiler = ${s(solc.version())}`,
+    `// ${t.prefix}Compiler is the solc-js that produced ${t.prefix}RuntimeHex, with the`,
+    `// optimizer on (${BASE_SETTINGS.optimizer.runs} runs), EVM version ${BASE_SETTINGS.evmVersion}, bytecodeHash none.`,
+    `const ${t.prefix}Compiler = ${s(solc.version())}`,
     '',
-    '// tokenRuntimeHex is TestToken\'s deployed (runtime) bytecode in hex, without 0x.',
-    `const tokenRuntimeHex = ${s(code)}`,
+    `// ${t.prefix}RuntimeHex is ${t.contract}'s deployed (runtime) bytecode in hex, without 0x.`,
+    `const ${t.prefix}RuntimeHex = ${s(code)}`,
     '',
-    '// TokenABI is TestToken\'s ABI as JSON (accounts/abi.JSON reads it).',
-    `const TokenABI = ${s(JSON.stringify(contract.abi))}`,
+    `// ${t.abiName} is ${t.contract}'s ABI as JSON (accounts/abi.JSON reads it).`,
+    `const ${t.abiName} = ${s(JSON.stringify(contract.abi))}`,
     '',
-    '// Storage slots of TestToken\'s state variables, from solc\'s storageLayout.',
+    `// Storage slots of ${t.contract}'s state variables, from solc's storageLayout.`,
     'const (',
     ...slots.map((x) => `\t${x.goName.padEnd(width)} = ${x.slot} // ${x.label}`),
     ')',
@@ -104,12 +131,15 @@ function goFile(contract) {
 }
 
 function main() {
-  const out = path.resolve(process.argv[2] || path.join(__dirname, '..', 'devchain', 'token_bytecode.go'));
-  const text = goFile(compile());
-  const tmp = out + '.tmp';
-  fs.writeFileSync(tmp, text);
-  fs.renameSync(tmp, out);
-  process.stdout.write(`wrote ${out} (${solc.version()})\n`);
+  const dir = path.resolve(process.argv[2] || path.join(__dirname, '..', 'devchain'));
+  for (const t of TARGETS) {
+    const out = path.join(dir, t.out);
+    const text = goFile(t, compile(t));
+    const tmp = out + '.tmp';
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, out);
+    process.stdout.write(`wrote ${out} (${solc.version()})\n`);
+  }
 }
 
 main();
