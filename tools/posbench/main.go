@@ -323,7 +323,7 @@ func drainRows(ctx context.Context, o options, dir string) []row {
 		}
 		rows = append(rows, rw)
 	}
-	return rows
+	return append(rows, settleRow(ctx, o, dir, batched))
 }
 
 func screenRows(ctx context.Context, o options, dir string) []row {
