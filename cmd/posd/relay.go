@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"path/filepath"
+	"sync"
 
 	"showpos/sync/relay"
 	"showpos/sync/relay/relaystore"
@@ -67,4 +70,75 @@ func relayerHealth(r *relay.Relayer) telemetry.Relayer {
 		h.BalanceWei, _ = new(big.Float).SetInt(s.Balance).Float64()
 	}
 	return h
+}
+
+// relayGate runs the relayer's loop (relay.Run) only while the config
+// names chain endpoints: with none there is nothing to settle against,
+// and every round would only warn so (each relay.poll, forever). A config
+// applied later that names some starts the loop; one that takes them away
+// stops it. Authorizations are taken and wait meanwhile.
+type relayGate struct {
+	r   *relay.Relayer
+	log *slog.Logger
+	mu  sync.Mutex // one configured at a time, so the latest one wins
+	set chan bool  // the latest config's: whether it names endpoints
+}
+
+// newRelayGate is the gate of r under the first config's endpoints.
+func newRelayGate(r *relay.Relayer, endpoints []string, log *slog.Logger) *relayGate {
+	g := &relayGate{r: r, log: log, set: make(chan bool, 1)}
+	g.set <- len(endpoints) > 0
+	return g
+}
+
+// configured is told the endpoints of each config applied: it opens or
+// closes the gate and asks for a round now (a new config may bring the
+// chain back). It never blocks.
+func (g *relayGate) configured(endpoints []string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	select {
+	case <-g.set: // not read yet: replaced by this one
+	default:
+	}
+	g.set <- len(endpoints) > 0
+	g.r.Kick()
+}
+
+// run runs the relayer's rounds while the gate is open, until ctx ends.
+// The loop it starts is stopped and waited for before run returns.
+func (g *relayGate) run(ctx context.Context) {
+	for {
+		if !g.await(ctx, true) {
+			return
+		}
+		g.log.Info("relayer started: chain.rpc names endpoints")
+		loopCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = g.r.Run(loopCtx)
+		}()
+		open := g.await(ctx, false)
+		stop()
+		<-done
+		if !open {
+			return
+		}
+		g.log.Info("relayer paused: no chain.rpc endpoints; authorizations wait")
+	}
+}
+
+// await returns true once the gate is set to want, false when ctx ends.
+func (g *relayGate) await(ctx context.Context, want bool) bool {
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case on := <-g.set:
+			if on == want {
+				return true
+			}
+		}
+	}
 }
