@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"fmt"
@@ -129,8 +130,9 @@ func authCheckRate(payloads [][]byte, now time.Time, d time.Duration) (float64, 
 
 // authCheckRow measures the authorization check's rate on one core, beside
 // txRate, the ERC-20 transaction check's rate measured in the same run (0:
-// not measured).
-func authCheckRow(o options, txRate float64) row {
+// not measured), and ethers v6's verifyTypedData in Node over the same
+// payloads.
+func authCheckRow(ctx context.Context, o options, dir string, txRate float64) row {
 	what := "Check rate, authorization (EIP-3009, x402 exact), one core"
 	now := time.Now()
 	progress("signing %d authorizations", o.checkTxs)
@@ -147,12 +149,20 @@ func authCheckRow(o options, txRate float64) row {
 		How: fmt.Sprintf("terminal/check's ParsePaymentPayload then CheckAuthorization (what the till runs on a handed-over payload: strict JSON decode, "+
 			"EIP-712 digest over the token's domain, signer recovery, terms, validity window against a 24 h settle window) over %d distinct x402 v2 payloads "+
 			"of 12.5 TUSD from 16 keys, each signed with tools/devchain.SignAuthorization (random nonces), one goroutine, GOMAXPROCS=1, for %s after a warm-up pass; "+
-			"peer: the ERC-20 transaction check's one-core rate above, same run, same method",
+			"peers: the ERC-20 transaction check's one-core rate above (same run, same method), and tools/js/authrate.mjs, ethers v6 JSON.parse then "+
+			"verifyTypedData over the same payloads (the same signers recovered), after one warm-up pass",
 			len(payloads), o.checkFor)}
+	rw.Peer, rw.Ratio = "ERC-20 transaction check: not measured", "—"
 	if txRate > 0 {
 		rw.Peer, rw.Ratio = "ERC-20 transaction check: "+rate(txRate, "tx"), ratio(r, txRate)
+	}
+	progress("ethers v6 in Node, authorizations")
+	peer, err := ethersAuthRate(ctx, dir, payloads, o.checkFor)
+	if err != nil {
+		rw.Peer += "; ethers: not measured (" + err.Error() + ")"
 	} else {
-		rw.Peer = "ERC-20 transaction check: not measured"
+		rw.Peer += fmt.Sprintf("; ethers %s verifyTypedData, Node %s: %s", peer.Ethers, peer.Node, rate(peer.PerSecond, "authorizations"))
+		rw.Ratio += "; ethers " + ratio(r, peer.PerSecond)
 	}
 	return rw
 }

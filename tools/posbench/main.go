@@ -227,7 +227,7 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 				Peer:  fmt.Sprintf("ethers %s, Node %s: %s", peer.Ethers, peer.Node, rate(peer.PerSecond, "tx")),
 				Ratio: ratio(goRate, peer.PerSecond), How: how})
 		}
-		checkRows = append(checkRows, authCheckRow(o, txRates[erc20.Name]))
+		checkRows = append(checkRows, authCheckRow(ctx, o, dir, txRates[erc20.Name]))
 	}
 	if !accept {
 		return checkRows, 0, nil
