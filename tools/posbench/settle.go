@@ -183,10 +183,10 @@ func settleRow(ctx context.Context, o options, dir string, batched drainResult) 
 			"(random nonces) through PayAuthorization (the offline check, then store.AcceptAuthorization); %d writers at once. Then: a copy of that store file, a fresh tools/devchain "+
 			"that funds a new relayer account at genesis, sync/chain's client (2 s call timeout) and sync/relay's relayer over sync/relay/relaystore (as posd runs it; "+
 			"shipped defaults: at most %d transactions sent and not mined (MaxInFlight, which bounds the rate: each round signs at most that many, sent in one JSON-RPC batch), "+
-			"fee cap %d gwei; its loop (Run) with %s between rounds, the drain rows' pass pace: posd's relay.poll is at least 100 ms and 15 s by default, "+
+			"fee cap %d gwei; its loop (Run) with %d ms between rounds, the drain rows' pass pace: posd's relay.poll is at least 100 ms and 15 s by default, "+
 			"so with the shipped poll a backlog settles at about %d per 15 s unless new authorizations kick rounds), timed from starting the client and relayer until no authorization is queued or broadcast (store polled every 20 ms), "+
 			"all %d confirmed (each transferWithAuthorization mined with its AuthorizationUsed event); peer: the batched handover drain above, same run",
-			o.drainN, drainPayers, settleWriters, relay.DefaultMaxInFlight, config.DefaultRelayMaxFeeGwei, settleEvery, relay.DefaultMaxInFlight, o.drainN)}
+			o.drainN, drainPayers, settleWriters, relay.DefaultMaxInFlight, config.DefaultRelayMaxFeeGwei, settleEvery.Milliseconds(), relay.DefaultMaxInFlight, o.drainN)}
 	if batched.n > 0 {
 		rw.Peer, rw.Ratio = "batched handover drain: "+rate(batched.perSecond(), "payments"), ratio(r.perSecond(), batched.perSecond())
 	} else {
