@@ -56,7 +56,7 @@ type daemon struct {
 	bc      *broadcast.Broadcaster
 	watch   *watch.Watcher // nil: watch.enabled = false
 	relay   *relay.Relayer // nil: relay.enabled = false
-	relayOn *relayGate     // runs relay's loop while chain.rpc names endpoints; nil with relay
+	relayOn *relayGate     // runs relay's loop while chain.rpc names endpoints; nil when relay is
 	till    *checkout.Service
 	cash    *cashier.Cashier // nil on a headless terminal
 	bgCtx   context.Context  // the background parts' lifetime
