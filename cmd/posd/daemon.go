@@ -57,6 +57,7 @@ type daemon struct {
 	bc      *broadcast.Broadcaster
 	watch   *watch.Watcher // nil: watch.enabled = false
 	relay   *relay.Relayer // nil: relay.enabled = false
+	relayOn *relayGate     // runs relay's loop while chain.rpc names endpoints; nil when relay is
 	till    *checkout.Service
 	cash    *cashier.Cashier // nil on a headless terminal
 	bgCtx   context.Context  // the background parts' lifetime
@@ -201,6 +202,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		if d.relay, err = d.newRelayer(cfg, st, tel); err != nil {
 			return err
 		}
+		d.relayOn = newRelayGate(d.relay, cfg.Chain.RPC, log.With("part", "relay"))
 	}
 	d.cash, err = newCashier(cfg, d.devs, d.till, st, d.node, d.bc, d.relayerLow, log.With("part", "cashier"))
 	if err != nil {
@@ -270,8 +272,8 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	if d.watch != nil {
 		bg.Go(func() { d.watch.Run(bgCtx) })
 	}
-	if d.relay != nil {
-		bg.Go(func() { _ = d.relay.Run(bgCtx) })
+	if d.relayOn != nil {
+		bg.Go(func() { d.relayOn.run(bgCtx) })
 	}
 	bg.Go(func() { d.mgr.Run(bgCtx) })
 	// The configured EIP-712 domains of authorizing assets, against their
@@ -385,8 +387,8 @@ func (d *daemon) apply(cfg *config.Config) {
 		d.cash.Reconfigure(d.bgCtx, cashier.Setup{Merchant: cfg.Terminal.MerchantName, Welcome: cfg.Texts.Welcome, Assets: assets(cfg)})
 	}
 	d.bc.Kick()
-	if d.relay != nil {
-		d.relay.Kick()
+	if d.relayOn != nil {
+		d.relayOn.configured(cfg.Chain.RPC)
 	}
 	if d.watch != nil {
 		if err := d.watch.Reconfigure(cfg.Merchant, assets(cfg)); err != nil {

@@ -3,14 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"path/filepath"
-	"time"
+	"sync"
 
-	"github.com/ethereum/go-ethereum/common"
-
-	"showpos/sync/chain"
 	"showpos/sync/relay"
+	"showpos/sync/relay/relaystore"
 	"showpos/terminal/config"
 	"showpos/terminal/httpapi"
 	"showpos/terminal/relaykey"
@@ -36,12 +35,12 @@ func (d *daemon) newRelayer(cfg *config.Config, st *store.Store, tel *telemetry.
 	if created {
 		log.Warn("created the relayer key: fund its address with the network's coin to settle authorizations", "path", path, "address", key.Address.Hex())
 	}
-	j := &journal{st: st, chainID: d.node.ChainID(), relayer: key.Address, outcome: func(o relay.Outcome, p store.Payment) {
+	j := relaystore.New(st, d.node.ChainID(), key.Address, func(o relay.Outcome, p store.Payment) {
 		tel.Settlement(string(o.State))
 		if d.cash != nil && (o.State == relay.OutcomeFinal || o.State == relay.OutcomeFailed) {
 			d.cash.Settled(p)
 		}
-	}}
+	})
 	r, err := relay.New(relay.Options{Key: key.Private, Chain: d.node, Queue: j, Journal: j,
 		MaxFeePerGas: cfg.Relay.MaxFeePerGas, StuckAfter: cfg.Relay.StuckAfter, LowCovers: cfg.Relay.LowCovers,
 		FinalDepth: cfg.Chain.FinalDepth, Every: cfg.Relay.Poll, Logger: log})
@@ -73,78 +72,73 @@ func relayerHealth(r *relay.Relayer) telemetry.Relayer {
 	return h
 }
 
-// journal is the relayer's Queue and Journal (sync/relay) over the store
-// (terminal/store's relay journal and authorizations): one relayer
-// account on one chain. The two sides' types differ in form only; this
-// converts them. An authorization's ID is its payment's hash in hex.
-type journal struct {
-	st      *store.Store
-	chainID uint64
-	relayer common.Address
-	outcome func(relay.Outcome, store.Payment) // after each stored outcome
+// relayGate runs the relayer's loop (relay.Run) only while the config
+// names chain endpoints: with none there is nothing to settle against,
+// and every round would only warn so (each relay.poll, forever). A config
+// applied later that names some starts the loop; one that takes them away
+// stops it. Authorizations are taken and wait meanwhile.
+type relayGate struct {
+	r   *relay.Relayer
+	log *slog.Logger
+	mu  sync.Mutex // one configured at a time, so the latest one wins
+	set chan bool  // the latest config's: whether it names endpoints
 }
 
-var (
-	_ relay.Queue   = (*journal)(nil)
-	_ relay.Journal = (*journal)(nil)
-)
-
-func (j *journal) Open(after string, limit int) ([]relay.Authorization, error) {
-	var from common.Hash
-	if after != "" {
-		from = common.HexToHash(after)
-	}
-	ps, err := j.st.OpenAuthorizationsAfter(from, limit)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]relay.Authorization, 0, len(ps))
-	for _, p := range ps {
-		a := p.Authorization
-		out = append(out, relay.Authorization{ID: p.TxHash.Hex(), Token: a.Token, From: p.From, To: a.To, Value: p.Amount,
-			ValidAfter: a.ValidAfter, ValidBefore: a.ValidBefore, Nonce: a.Nonce, Signature: a.Signature[:]})
-	}
-	return out, nil
+// newRelayGate is the gate of r under the first config's endpoints.
+func newRelayGate(r *relay.Relayer, endpoints []string, log *slog.Logger) *relayGate {
+	g := &relayGate{r: r, log: log, set: make(chan bool, 1)}
+	g.set <- len(endpoints) > 0
+	return g
 }
 
-func (j *journal) Txs() ([]relay.Tx, error) {
-	ts, err := j.st.RelayTxs(j.chainID, j.relayer)
-	if err != nil {
-		return nil, err
+// configured is told the endpoints of each config applied: it opens or
+// closes the gate and asks for a round now (a new config may bring the
+// chain back). It never blocks.
+func (g *relayGate) configured(endpoints []string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	select {
+	case <-g.set: // not read yet: replaced by this one
+	default:
 	}
-	out := make([]relay.Tx, len(ts))
-	for i, t := range ts {
-		out[i] = relay.Tx{Nonce: t.Nonce, AuthID: t.AuthID.Hex(), Token: t.Token, From: t.From, AuthNonce: t.AuthNonce,
-			Hashes: t.Hashes, Raw: t.Raw, Fees: relay.Fees{TipCap: t.TipCap, FeeCap: t.FeeCap}, SignedAt: t.SignedAt,
-			State: relay.TxState(t.State)}
-		if t.Mined {
-			out[i].Block = &chain.BlockRef{Number: t.Block, Hash: t.BlockHash}
+	g.set <- len(endpoints) > 0
+	g.r.Kick()
+}
+
+// run runs the relayer's rounds while the gate is open, until ctx ends.
+// The loop it starts is stopped and waited for before run returns.
+func (g *relayGate) run(ctx context.Context) {
+	for {
+		if !g.await(ctx, true) {
+			return
+		}
+		g.log.Info("relayer started: chain.rpc names endpoints")
+		loopCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = g.r.Run(loopCtx)
+		}()
+		open := g.await(ctx, false)
+		stop()
+		<-done
+		if !open {
+			return
+		}
+		g.log.Info("relayer paused: no chain.rpc endpoints; authorizations wait")
+	}
+}
+
+// await returns true once the gate is set to want, false when ctx ends.
+func (g *relayGate) await(ctx context.Context, want bool) bool {
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case on := <-g.set:
+			if on == want {
+				return true
+			}
 		}
 	}
-	return out, nil
-}
-
-func (j *journal) Record(t relay.Tx) error {
-	rt := store.RelayTx{ChainID: j.chainID, Relayer: j.relayer, Nonce: t.Nonce, AuthID: common.HexToHash(t.AuthID),
-		Token: t.Token, From: t.From, AuthNonce: t.AuthNonce, Hashes: t.Hashes, Raw: t.Raw,
-		TipCap: t.Fees.TipCap, FeeCap: t.Fees.FeeCap, SignedAt: t.SignedAt, State: store.RelayTxState(t.State)}
-	if t.Block != nil {
-		rt.Mined, rt.Block, rt.BlockHash = true, t.Block.Number, t.Block.Hash
-	}
-	return j.st.RecordRelayTx(context.Background(), rt, time.Now())
-}
-
-func (j *journal) Report(o relay.Outcome) error {
-	ro := store.RelayOutcome{AuthID: common.HexToHash(o.AuthID), State: store.RelayOutcomeState(o.State), Reason: o.Reason, Tx: o.Tx}
-	if o.Block != nil {
-		ro.Block, ro.BlockHash = o.Block.Number, o.Block.Hash
-	}
-	p, err := j.st.ReportRelayOutcome(context.Background(), ro, time.Now())
-	if err != nil {
-		return err
-	}
-	if j.outcome != nil {
-		j.outcome(o, p)
-	}
-	return nil
 }

@@ -204,6 +204,7 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 	var rows []row
 	var checkRows []row
 	if checks {
+		txRates := map[string]float64{} // measured in this run: the authorization row's peer
 		for _, k := range []kind{native, erc20} {
 			what := "Check rate, " + k.Name + ", one core (decode, sender recovery, terms)"
 			progress("check rate, %s, one core", k.Name)
@@ -212,6 +213,7 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 				checkRows = append(checkRows, failed(what, err))
 				continue
 			}
+			txRates[k.Name] = goRate
 			progress("ethers v6 in Node, %s", k.Name)
 			how := fmt.Sprintf("terminal/check's Check over %d distinct signed EIP-1559 payments (%s), one goroutine, GOMAXPROCS=1, for %s; "+
 				"peer: tools/js/checkrate.mjs, ethers v6 Transaction.from(raw).from over the same raw txs (same senders recovered), after one warm-up pass",
@@ -225,6 +227,7 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 				Peer:  fmt.Sprintf("ethers %s, Node %s: %s", peer.Ethers, peer.Node, rate(peer.PerSecond, "tx")),
 				Ratio: ratio(goRate, peer.PerSecond), How: how})
 		}
+		checkRows = append(checkRows, authCheckRow(ctx, o, dir, txRates[erc20.Name]))
 	}
 	if !accept {
 		return checkRows, 0, nil
@@ -320,7 +323,7 @@ func drainRows(ctx context.Context, o options, dir string) []row {
 		}
 		rows = append(rows, rw)
 	}
-	return rows
+	return append(rows, settleRow(ctx, o, dir, batched))
 }
 
 func screenRows(ctx context.Context, o options, dir string) []row {

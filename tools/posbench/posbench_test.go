@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -13,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"showpos/terminal/config"
 	"showpos/terminal/telemetry"
+	"showpos/tools/devchain"
 )
 
 // The first error is kept whatever the types of those after it (an
@@ -178,5 +181,50 @@ func TestCountersReadTheWatchersFromPosdsMetrics(t *testing.T) {
 	want := map[string]uint64{"showpos_watch_rpc_calls_total": 5, "showpos_watch_blocks_total": 3}
 	if !maps.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
+	}
+}
+
+// The authorization check rate's payloads pass the check: otherwise the
+// rate would be that of refusals.
+func TestSignedAuthorizationsPassTheCheck(t *testing.T) {
+	if _, err := signedAuthorizations(8, 3, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The settlement row's fill: the authorizing terminal's till advertises
+// the dev chain token's domain, takes an authorization signed for it and
+// queues it for the relayer.
+func TestAuthorizingTillQueuesADevChainAuthorization(t *testing.T) {
+	data := t.TempDir()
+	cfg, err := config.Parse([]byte(authConfigFor(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := cfg.Assets[1]; !a.Authorizes() || a.DomainName != devchain.TokenName || a.DomainVersion != devchain.TokenVersion {
+		t.Fatalf("TUSD in the authorizing config: %+v", a)
+	}
+	tl, err := openTill(data, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl.store.Close()
+	ctx := context.Background()
+	doc, err := tl.till.NewRequest(ctx, "0.01", "TUSD", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.X402 == nil {
+		t.Fatal("the TUSD request advertises no authorization")
+	}
+	payload, err := newAuthorization(devchain.PayerKey(0), doc.X402, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tl.till.PayAuthorization(ctx, doc.ID, payload); err != nil {
+		t.Fatalf("PayAuthorization: %v", err)
+	}
+	if open, err := tl.store.OpenAuthorizations(0, 0); err != nil || len(open) != 1 {
+		t.Fatalf("open authorizations %d, %v; want 1", len(open), err)
 	}
 }
