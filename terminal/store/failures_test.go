@@ -36,7 +36,7 @@ func TestEveryFailureIsKeptUntilAcknowledged(t *testing.T) {
 	b := failedPayment(t, s, "r2", "reverted: transfer amount exceeds balance", 2, true)
 	putRequest(t, s, "r3-fine")
 	mustAccept(t, s, newPayment("r3-fine")) // not failed: no entry
-	s = reopenStore(t, s) // a restart forgets nothing
+	s = reopenStore(t, s)                   // a restart forgets nothing
 
 	if n, err := s.OpenFailures(); err != nil || n != 2 {
 		t.Fatalf("OpenFailures = %d, %v; want 2", n, err)
