@@ -227,6 +227,16 @@ func (b *Books) Z(n uint64) (Report, error) {
 	return decode(z)
 }
 
+// LastZ returns the latest Z report, and false when none was taken yet.
+func (b *Books) LastZ() (Report, bool, error) {
+	z, ok, err := b.o.Store.LastZ()
+	if err != nil || !ok {
+		return Report{}, false, err
+	}
+	r, err := decode(z)
+	return r, err == nil, err
+}
+
 func decode(z store.Z) (Report, error) {
 	var r Report
 	if err := json.Unmarshal(z.Doc, &r); err != nil {
