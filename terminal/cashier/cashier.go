@@ -39,6 +39,7 @@ import (
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/nfcpay"
+	"showpos/terminal/report"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
 	"showpos/terminal/store"
@@ -91,6 +92,9 @@ type Options struct {
 	// RelayerLow reports that the relayer's balance is low: the idle
 	// screen says so. May be nil.
 	RelayerLow func() bool
+	// Books: failures kept until acknowledged, X and Z reports (books.go).
+	// May be nil.
+	Books Books
 
 	Clock  clock.Clock // nil: clock.System
 	Logger *slog.Logger
@@ -110,6 +114,8 @@ const (
 	modeSettling // accepted online, waiting for the confirmation
 	modeResult
 	modeMenu
+	modeReport   // an X or Z report on screen (books.go)
+	modeConfirmZ // "close the day?" before a Z (books.go)
 )
 
 // Cashier runs the terminal's screen and keys. Run owns its goroutines.
@@ -132,6 +138,9 @@ type Cashier struct {
 	notice   string
 	menuPage int
 	drawn    string // key of the last drawn screen, to skip identical redraws
+
+	failAfter uint64        // the FAILURES page shows the first open failure after this id (books.go)
+	report    report.Report // the report on screen (books.go)
 
 	onScreen atomic.Pointer[[]byte] // the request's JSON for the NFC loop; nil when none
 	link     atomic.Pointer[string] // the request's URL for the NFC tag; nil when none
@@ -672,10 +681,15 @@ func (c *Cashier) key(ctx context.Context, k device.Key) {
 		}
 	case modeResult:
 		c.mode = modeIdle
+	case modeReport, modeConfirmZ:
+		c.booksModeKey(ctx, k)
 	case modeMenu:
+		if c.menuPage >= pageFailures && c.booksKey(ctx, k) {
+			return
+		}
 		switch k {
 		case device.KeyF2:
-			c.menuPage = (c.menuPage + 1) % 3
+			c.menuPage = (c.menuPage + 1) % c.menuPages()
 		case device.KeyF4:
 			if c.menuPage == 2 && c.o.SyncNow != nil {
 				sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -732,6 +746,7 @@ func (c *Cashier) draw() {
 		if c.o.RelayerLow != nil {
 			v.RelayerLow = c.o.RelayerLow()
 		}
+		v.Failures = c.openFailures()
 		key = fmt.Sprintf("idle %+v", v)
 		if key != c.drawn {
 			img = c.o.Screens.Idle(v)
@@ -762,8 +777,11 @@ func (c *Cashier) draw() {
 		if key != c.drawn {
 			img = c.o.Screens.Result(c.result)
 		}
-	case modeMenu:
+	case modeMenu, modeReport, modeConfirmZ:
 		v := c.menu()
+		if c.mode != modeMenu {
+			v = c.booksScreen()
+		}
 		key = fmt.Sprintf("menu %+v", v)
 		if key != c.drawn {
 			img = c.o.Screens.Menu(v)

@@ -84,6 +84,9 @@ func shortFailure(reason string) string {
 // menu builds the current menu page: last payments, today's totals per
 // asset, or the queue.
 func (c *Cashier) menu() screen.Menu {
+	if c.menuPage >= pageFailures {
+		return c.booksPage() // books.go
+	}
 	switch c.menuPage {
 	case 0:
 		m := screen.Menu{Title: "LAST PAYMENTS", Hint: "F2 next  CANCEL back"}
