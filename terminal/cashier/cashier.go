@@ -17,7 +17,10 @@
 // Failures found after acceptance (a conflict, a revert), and a payment
 // shown PAID whose block the node then lost (it is being sent again),
 // stay on the idle screen as a notice until the cashier acknowledges it
-// with OK.
+// with OK. Failures are also kept in the store until acknowledged: the
+// idle screen counts them, and the menu's FAILURES page acknowledges each
+// or asks the payer again; its REPORTS page reads the X and takes the Z
+// report (books.go).
 package cashier
 
 import (

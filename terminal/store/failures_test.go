@@ -247,3 +247,23 @@ func TestZRefusedWhenThePeriodGainedARecordMeanwhile(t *testing.T) {
 		t.Fatalf("TakeZ after a new failure: %v, want ErrZMoved", err)
 	}
 }
+
+// An authorization the relayer could not settle (used elsewhere) is a
+// failure like a handover's, kept from the same write.
+func TestARelayerFailureIsKeptAsAFailure(t *testing.T) {
+	s := openTemp(t)
+	auth := acceptedAuth(t, s, "r1")
+	p := report(t, s, RelayOutcome{AuthID: auth.TxHash, State: RelayFailed, Reason: "authorization_used"})
+	if p.State != PaymentFailed {
+		t.Fatalf("state %s", p.State)
+	}
+	got, err := s.Failures(FailureFilter{Open: true})
+	if err != nil || len(got) != 1 || got[0].Payment.TxHash != auth.TxHash || got[0].Payment.Reason != "authorization_used" ||
+		got[0].Payment.Source != SourceAuthorization || !got[0].FailedAt.Equal(t0) {
+		t.Fatalf("failures: %+v, %v", got, err)
+	}
+	s = reopenStore(t, s)
+	if n, _ := s.OpenFailures(); n != 1 {
+		t.Fatalf("open after a restart: %d", n)
+	}
+}
