@@ -54,21 +54,26 @@ func (c *Cashier) openFailures() int {
 }
 
 // shownFailure is the open failure the FAILURES page shows: the first
-// after failAfter, or, past the last, the first of all.
+// after failAfter, or, past the last, the first of all; with how many are
+// open. It reads two failures at most, however many are open.
 func (c *Cashier) shownFailure() (report.Failure, int, bool) {
-	open, err := c.o.Books.Failures(store.FailureFilter{Open: true, Limit: 1000})
-	if err != nil {
-		c.log.Warn("list failures", "err", err)
+	n, err := c.o.Books.OpenFailures()
+	if err != nil || n == 0 {
+		if err != nil {
+			c.log.Warn("count failures", "err", err)
+		}
 		return report.Failure{}, 0, false
 	}
-	for _, f := range open {
-		if f.ID > c.failAfter {
-			return f, len(open), true
+	for _, after := range []uint64{c.failAfter, 0} {
+		fs, err := c.o.Books.Failures(store.FailureFilter{Open: true, AfterID: after, Limit: 1})
+		if err != nil {
+			c.log.Warn("list failures", "err", err)
+			return report.Failure{}, 0, false
 		}
-	}
-	if len(open) > 0 {
-		c.failAfter = 0
-		return open[0], len(open), true
+		if len(fs) == 1 {
+			c.failAfter = after
+			return fs[0], n, true
+		}
 	}
 	return report.Failure{}, 0, false
 }
