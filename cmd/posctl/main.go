@@ -11,6 +11,8 @@
 //	posctl request qr [ID] [-module N] -o FILE.png   (the request's EIP-681 QR code as PNG; -o - for stdout)
 //	posctl payments [-state queued|broadcast|seen|confirmed|final|failed|unmatched] [-since RFC3339] [-until RFC3339] [-limit N] [-after SEQ]
 //	posctl totals [-day YYYY-MM-DD | -from RFC3339 -to RFC3339] [-csv]
+//	posctl failures [-all] | failures ack ID|all   (failures after acceptance; books.go)
+//	posctl report x|z [-key K] [-json] | report show N|last   (X and Z reports as a table, or JSON)
 //	posctl status
 //	posctl queue                      (payments per state, oldest queued, connectivity, last broadcast round)
 //	posctl sync                       (probe the chain and broadcast now; prints the queue after)
@@ -58,6 +60,11 @@ commands:
                                                              list payments in acceptance order
                                                              (-state unmatched: money received on chain that paid no request)
   totals [-day YYYY-MM-DD | -from T -to T] [-csv]            sums per asset and state (default: today)
+  failures [-all] [-after ID] [-limit N]                     failures after acceptance not yet acknowledged (-all: every one)
+  failures ack ID|all                                        acknowledge one failure, or every open one
+  report x [-json] [-columns N]                              the X report: running totals since the last Z (a table)
+  report z [-key KEY] [-json] [-columns N]                   take the Z report, the close; the same -key again answers the same Z
+  report show N|last [-json] [-columns N]                    a stored Z report
   status                                                     the terminal's status
   queue                                                      payments per state, oldest queued, online, last round (socket)
   sync                                                       probe the chain and broadcast now, then show the queue (socket)
@@ -225,6 +232,10 @@ func dispatch(ctx context.Context, c *client, rest []string, stdout io.Writer) e
 		return c.do(ctx, http.MethodPost, "/v1/sync", nil, stdout)
 	case rest[0] == "clients":
 		return clients(ctx, c, rest[1:], stdout)
+	case rest[0] == "failures":
+		return failures(ctx, c, rest[1:], stdout)
+	case rest[0] == "report":
+		return reportCmd(ctx, c, rest[1:], stdout)
 	case rest[0] == "fleet" && sub == "push":
 		return fleetPush(ctx, c, rest[2:], stdout)
 	}

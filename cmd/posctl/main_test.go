@@ -19,6 +19,7 @@ import (
 	"showpos/terminal/checkout"
 	"showpos/terminal/config/configtest"
 	"showpos/terminal/httpapi"
+	"showpos/terminal/report"
 	"showpos/terminal/store"
 	"showpos/tools/qrread"
 )
@@ -57,6 +58,7 @@ data_dir = "`+dir+`"
 	}
 	srv := &http.Server{Handler: httpapi.Operator(httpapi.OperatorOptions{
 		Register: d.till, Clients: st, Status: d.status, Fleet: d.fleet,
+		Books: report.New(report.Options{Store: st, Till: d.till, Terminal: id}),
 	})}
 	go srv.Serve(ln)
 	t.Cleanup(func() {

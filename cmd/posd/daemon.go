@@ -35,6 +35,7 @@ import (
 	"showpos/terminal/httpapi"
 	"showpos/terminal/nfcpay"
 	"showpos/terminal/payerpage"
+	"showpos/terminal/report"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
 	"showpos/terminal/sdnotify"
@@ -60,6 +61,7 @@ type daemon struct {
 	relayOn *relayGate     // runs relay's loop while chain.rpc names endpoints; nil when relay is
 	till    *checkout.Service
 	cash    *cashier.Cashier // nil on a headless terminal
+	books   *report.Books    // failures kept until acknowledged, X and Z reports
 	bgCtx   context.Context  // the background parts' lifetime
 	at      httpapi.Listen   // set before the servers serve
 }
@@ -196,6 +198,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 			}
 		},
 	})
+	d.books = report.New(report.Options{Store: st, Till: d.till, Terminal: cfg.Terminal.ID, Logger: log.With("part", "books")})
 	// The relayer settles authorizations from its own account, beside the
 	// broadcaster, on the same chain client.
 	if cfg.Relay.Enabled {
@@ -204,7 +207,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		}
 		d.relayOn = newRelayGate(d.relay, cfg.Chain.RPC, log.With("part", "relay"))
 	}
-	d.cash, err = newCashier(cfg, d.devs, d.till, st, d.node, d.bc, d.relayerLow, log.With("part", "cashier"))
+	d.cash, err = newCashier(cfg, d.devs, d.till, st, d.node, d.bc, d.relayerLow, d.books, log.With("part", "cashier"))
 	if err != nil {
 		return err
 	}
@@ -472,7 +475,7 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 	}()
 	network := server{name: "network API", tls: cfg.API.TLS()}
 	network.srv = httpapi.NewServer(tel.Middleware("network", httpapi.Network(httpapi.NetworkOptions{
-		Till: d.till, Register: d.till, Status: d.status, Fleet: fleetPush{d.mgr},
+		Till: d.till, Register: d.till, Status: d.status, Fleet: fleetPush{d.mgr}, Books: d.books,
 		Verifier: &auth.Verifier{Store: d.store}, Logger: d.log.With("part", "network-api"),
 		PayerPage: payerpage.Handler(payerpage.Options{
 			MerchantName: func() string { return d.till.Config().Terminal.MerchantName },
@@ -499,7 +502,7 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 	}
 	op.srv = httpapi.NewServer(tel.Middleware("operator", httpapi.Operator(httpapi.OperatorOptions{
 		Register: d.till, Queue: d.bc, Clients: d.store, Status: d.status, Fleet: fleetPush{d.mgr},
-		Metrics: tel.Handler(), Logger: d.log.With("part", "operator-api"),
+		Books: d.books, Metrics: tel.Handler(), Logger: d.log.With("part", "operator-api"),
 	})), d.log)
 	servers = append(servers, op)
 
@@ -529,7 +532,7 @@ func nfcTag(c config.NFC, r device.NFCReader) device.NFCTag {
 }
 
 func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service, st *store.Store,
-	node *chain.Client, bc *broadcast.Broadcaster, relayerLow func() bool, log *slog.Logger) (*cashier.Cashier, error) {
+	node *chain.Client, bc *broadcast.Broadcaster, relayerLow func() bool, books cashier.Books, log *slog.Logger) (*cashier.Cashier, error) {
 	if devs.Display == nil && devs.Keypad == nil {
 		return nil, nil
 	}
@@ -559,6 +562,7 @@ func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service,
 		Online:     func() bool { return node.Status().Online },
 		SyncNow:    func(ctx context.Context) error { _, err := bc.Sync(ctx); return err },
 		RelayerLow: relayerLow,
+		Books:      books,
 		Logger:     log,
 	}), nil
 }

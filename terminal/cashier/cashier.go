@@ -21,7 +21,10 @@
 // Failures found after acceptance (a conflict, a revert), and a payment
 // shown PAID whose block the node then lost (it is being sent again),
 // stay on the idle screen as a notice until the cashier acknowledges it
-// with OK.
+// with OK. Failures are also kept in the store until acknowledged: the
+// idle screen counts them, and the menu's FAILURES page acknowledges each
+// or asks the payer again; its REPORTS page reads the X and takes the Z
+// report (books.go).
 package cashier
 
 import (
@@ -45,6 +48,7 @@ import (
 	"showpos/terminal/checkout"
 	"showpos/terminal/fiat"
 	"showpos/terminal/nfcpay"
+	"showpos/terminal/report"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
 	"showpos/terminal/store"
@@ -105,6 +109,9 @@ type Options struct {
 	// RelayerLow reports that the relayer's balance is low: the idle
 	// screen says so. May be nil.
 	RelayerLow func() bool
+	// Books: failures kept until acknowledged, X and Z reports (books.go).
+	// May be nil.
+	Books Books
 
 	Clock  clock.Clock // nil: clock.System
 	Logger *slog.Logger
@@ -129,6 +136,8 @@ const (
 	modeResult
 	modeMenu
 	modeTip // the payer chooses a tip for the keyed amount
+	modeReport   // an X or Z report on screen (books.go)
+	modeConfirmZ // "close the day?" before a Z (books.go)
 )
 
 // Cashier runs the terminal's screen and keys. Run owns its goroutines.
@@ -157,6 +166,9 @@ type Cashier struct {
 	toPrint     *printOrder // a result to print once drawn
 	lastReceipt *printOrder // the last result, for the menu's reprint
 	reprinted   bool        // reprint pressed on this visit of the menu
+
+	failAfter uint64        // the FAILURES page shows the first open failure after this id (books.go)
+	report    report.Report // the report on screen (books.go)
 
 	onScreen atomic.Pointer[[]byte] // the request's JSON for the NFC loop; nil when none
 	link     atomic.Pointer[string] // the request's URL for the NFC tag; nil when none
@@ -688,12 +700,17 @@ func (c *Cashier) key(ctx context.Context, k device.Key) {
 		c.tipKey(ctx, k)
 	case modeResult:
 		c.mode = modeIdle
+	case modeReport, modeConfirmZ:
+		c.booksModeKey(ctx, k)
 	case modeMenu:
+		if (c.menuPage == pageFailures || c.menuPage == pageReports) && c.booksKey(ctx, k) {
+			return
+		}
 		switch k {
 		case device.KeyF2:
-			c.menuPage = (c.menuPage + 1) % c.menuPages()
+			c.menuPage = c.nextMenuPage()
 		case device.KeyF3:
-			if c.menuPage == receiptPage {
+			if c.menuPage == pageReceipt {
 				c.reprint(ctx)
 			}
 		case device.KeyF4:
@@ -752,6 +769,7 @@ func (c *Cashier) draw() {
 		if c.o.RelayerLow != nil {
 			v.RelayerLow = c.o.RelayerLow()
 		}
+		v.Failures = c.openFailures()
 		key = fmt.Sprintf("idle %+v", v)
 		if key != c.drawn {
 			img = c.o.Screens.Idle(v)
@@ -784,8 +802,11 @@ func (c *Cashier) draw() {
 		if key != c.drawn {
 			img = c.o.Screens.Result(c.result)
 		}
-	case modeMenu:
+	case modeMenu, modeReport, modeConfirmZ:
 		v := c.menu()
+		if c.mode != modeMenu {
+			v = c.booksScreen()
+		}
 		key = fmt.Sprintf("menu %+v", v)
 		if key != c.drawn {
 			img = c.o.Screens.Menu(v)

@@ -6,7 +6,9 @@ import (
 	"crypto/ecdsa"
 	"github.com/ethereum/go-ethereum/common"
 	"image"
+	"image/png"
 	"math/big"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -25,6 +27,7 @@ import (
 	"showpos/terminal/checkout"
 	"showpos/terminal/config/configtest"
 	"showpos/terminal/nfcpay"
+	"showpos/terminal/report"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
 	"showpos/terminal/store"
@@ -107,6 +110,7 @@ func openShopRates(t *testing.T, text string, rates checkout.Rates, set func(*ca
 		Merchant: cfg.Terminal.MerchantName, Assets: assets,
 		Online: s.online.Load, Queued: func() int { return 0 },
 		ResultFor: time.Hour, SettleWait: time.Hour,
+		Books: report.New(report.Options{Store: s.store, Till: s.till}),
 	}
 	if set != nil {
 		set(&o)
@@ -148,6 +152,14 @@ func (s *shop) waitScreen(want image.Image) {
 			return
 		}
 		if time.Now().After(deadline) {
+			if dir := os.Getenv("CASHIER_SCREEN_DUMP"); dir != "" {
+				// Debugging: what was on screen and what was wanted.
+				var got, exp bytes.Buffer
+				png.Encode(&got, s.board.Screen())
+				png.Encode(&exp, want)
+				os.WriteFile(filepath.Join(dir, "got.png"), got.Bytes(), 0o644)
+				os.WriteFile(filepath.Join(dir, "want.png"), exp.Bytes(), 0o644)
+			}
 			s.t.Fatal("the screen never showed the expected picture")
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -22,9 +22,6 @@ type printOrder struct {
 	reason    string
 }
 
-// receiptPage is the menu page of the last receipt, after the others.
-const receiptPage = 3
-
 // resultShown is called with each result put on screen: it keeps it as
 // the last receipt and, unless it is a refusal (printed only when the
 // cashier asks, from the menu), marks it to print once drawn.
@@ -48,15 +45,6 @@ func (c *Cashier) printDrawn(ctx context.Context) {
 	o := *c.toPrint
 	c.toPrint = nil
 	c.o.Receipts.Print(ctx, o.requestID, o.kind, o.reason)
-}
-
-// menuPages is how many pages the menu has: the receipt page only with a
-// printer.
-func (c *Cashier) menuPages() int {
-	if c.o.Receipts == nil {
-		return receiptPage
-	}
-	return receiptPage + 1
 }
 
 // reprint prints the last receipt again (the menu's F3 on its page).

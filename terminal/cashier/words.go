@@ -90,6 +90,9 @@ func shortFailure(reason string) string {
 // menu builds the current menu page: last payments, today's totals per
 // asset, the queue, or (with a printer) the last receipt.
 func (c *Cashier) menu() screen.Menu {
+	if c.menuPage == pageFailures || c.menuPage == pageReports {
+		return c.booksPage() // books.go
+	}
 	switch c.menuPage {
 	case 0:
 		m := screen.Menu{Title: "LAST PAYMENTS", Hint: "F2 next  CANCEL back"}
@@ -121,7 +124,7 @@ func (c *Cashier) menu() screen.Menu {
 			m.Lines = []string{"no sales today"}
 		}
 		return m
-	case receiptPage:
+	case pageReceipt:
 		return c.receiptMenu()
 	}
 	m := screen.Menu{Title: "QUEUE", Hint: "F4 sync now  CANCEL back"}

@@ -53,21 +53,30 @@ func (s *Service) Payments(f store.PaymentFilter) ([]PaymentView, error) {
 	cfg := s.Config()
 	out := make([]PaymentView, len(ps))
 	for i, p := range ps {
-		decimals := s.decimals(cfg, p)
-		out[i] = PaymentView{
-			TxHash: p.TxHash.Hex(), Source: p.Source, RequestID: p.RequestID, From: p.From.Hex(), Nonce: p.Nonce, Asset: p.Asset,
-			Amount: p.Amount.String(), AmountDisplay: asset.FormatAmount(p.Amount, decimals),
-			State: p.State, Reason: p.Reason, AcceptedAt: p.AcceptedAt, UpdatedAt: p.UpdatedAt, Seq: p.Seq,
-			Block: p.Delivery.Block, Reorgs: p.Delivery.Reorgs, ReorgNote: p.Delivery.ReorgNote,
-		}
-		if p.Delivery.BlockHash != (common.Hash{}) {
-			out[i].BlockHash = p.Delivery.BlockHash.Hex()
-		}
-		if a := p.Authorization; a != nil && a.Settlement != (common.Hash{}) {
-			out[i].Settlement = a.Settlement.Hex()
-		}
+		out[i] = s.view(cfg, p)
 	}
 	return out, nil
+}
+
+// PaymentView is one stored payment as Payments shows it (a failure's
+// payment, say).
+func (s *Service) PaymentView(p store.Payment) PaymentView { return s.view(s.Config(), p) }
+
+func (s *Service) view(cfg *config.Config, p store.Payment) PaymentView {
+	decimals := s.decimals(cfg, p)
+	v := PaymentView{
+		TxHash: p.TxHash.Hex(), Source: p.Source, RequestID: p.RequestID, From: p.From.Hex(), Nonce: p.Nonce, Asset: p.Asset,
+		Amount: p.Amount.String(), AmountDisplay: asset.FormatAmount(p.Amount, decimals),
+		State: p.State, Reason: p.Reason, AcceptedAt: p.AcceptedAt, UpdatedAt: p.UpdatedAt, Seq: p.Seq,
+		Block: p.Delivery.Block, Reorgs: p.Delivery.Reorgs, ReorgNote: p.Delivery.ReorgNote,
+	}
+	if p.Delivery.BlockHash != (common.Hash{}) {
+		v.BlockHash = p.Delivery.BlockHash.Hex()
+	}
+	if a := p.Authorization; a != nil && a.Settlement != (common.Hash{}) {
+		v.Settlement = a.Settlement.Hex()
+	}
+	return v
 }
 
 // decimals of a stored payment's asset: from the running config, or, for

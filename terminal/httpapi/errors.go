@@ -10,6 +10,7 @@ import (
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
+	"showpos/terminal/report"
 	"showpos/terminal/request"
 	"showpos/terminal/store"
 )
@@ -140,6 +141,14 @@ func classify(err error) apiError {
 		// A board without a real-time clock boots in 1970; requests wait
 		// for the time to be set (NTP).
 		return apiError{http.StatusServiceUnavailable, codeClockNotSet, "the terminal's clock is not set yet; wait for it to sync and try again"}
+	case errors.Is(err, store.ErrUnknownFailure):
+		return apiError{http.StatusNotFound, codeUnknownFailure, "no failure with that id"}
+	case errors.Is(err, store.ErrUnknownZ):
+		return apiError{http.StatusNotFound, codeUnknownReport, "no Z report with that number"}
+	case errors.Is(err, report.ErrClockBehind):
+		return apiError{http.StatusConflict, codeClockBehind, err.Error()}
+	case errors.Is(err, report.ErrBusy):
+		return apiError{http.StatusServiceUnavailable, codeBooksBusy, "payments kept arriving while the Z report was read; take it again"}
 	case errors.Is(err, store.ErrCorrupt):
 		// Sending again will not mend it; the operator must look (logged).
 		return apiError{http.StatusInternalServerError, codeStoreDamaged, "the terminal's store holds a damaged record for this; the operator has to look at it"}

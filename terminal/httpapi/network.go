@@ -26,6 +26,7 @@ type NetworkOptions struct {
 	Register Register
 	Status   StatusFunc
 	Fleet    Fleet
+	Books    Books // failures and reports, role register (books.go); nil: 501
 	Verifier *auth.Verifier
 	Logger   *slog.Logger // nil: discard
 	// Clock gives the day totals default to; nil means clock.System. The
@@ -58,6 +59,8 @@ type NetworkOptions struct {
 //	POST /v1/requests/{id}/cancel   register
 //	GET  /v1/payments               register
 //	GET  /v1/totals                 register
+//	GET  /v1/failures, POST /v1/failures/{id}/ack   register
+//	GET  /v1/reports/x, POST /v1/reports/z, GET /v1/reports/z/{number}   register
 //	GET  /v1/status                 register, fleet
 //	POST /v1/fleet/bundle           fleet
 //
@@ -79,7 +82,7 @@ func Network(o NetworkOptions) http.Handler {
 		panic("httpapi: Network needs Till, Register and Verifier")
 	}
 	a := newAPI(o.Register, o.Logger, o.Clock, o.Location)
-	a.status, a.fleet = o.Status, o.Fleet
+	a.status, a.fleet, a.books = o.Status, o.Fleet, o.Books
 	// The body is read (for its hash) before the signature is checked,
 	// for anyone naming a service number, and service numbers are public:
 	// so no more of it is read than the largest body a route here takes.

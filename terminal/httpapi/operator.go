@@ -50,6 +50,7 @@ type OperatorOptions struct {
 	Clients  Clients
 	Status   StatusFunc
 	Fleet    Fleet
+	Books    Books // failures and reports (books.go); nil: 501
 	Metrics  http.Handler
 	Logger   *slog.Logger // nil: discard
 	// Clock gives the time clients are created, rotated and revoked at,
@@ -70,6 +71,8 @@ type OperatorOptions struct {
 //	POST /v1/requests/{id}/cancel   cancel a pending request
 //	GET  /v1/payments?state=&since=&until=&after=&limit=   payments in acceptance order
 //	GET  /v1/totals?day=YYYY-MM-DD | ?from=&to=  [&format=csv]   sums per asset and state
+//	GET  /v1/failures, POST /v1/failures/{id}/ack, GET /v1/reports/x,
+//	POST /v1/reports/z, GET /v1/reports/z/{number}   failures and reports (books.go)
 //	GET  /v1/queue                  the outbox: payments per state, oldest queued, connectivity, last round
 //	POST /v1/sync                   probe the chain and run a broadcast round now; answers the queue after it
 //	POST /v1/clients                {"name","role"} → 201 a new integrator client with its key (shown only here)
@@ -87,6 +90,7 @@ func Operator(o OperatorOptions) http.Handler {
 	}
 	a := newAPI(o.Register, o.Logger, o.Clock, o.Location)
 	a.queue, a.clients, a.status, a.fleet = o.Queue, o.Clients, o.Status, o.Fleet
+	a.books = o.Books
 	mux := http.NewServeMux()
 	for _, rt := range a.registerRoutes() {
 		mux.HandleFunc(rt.pattern, rt.h)
@@ -114,6 +118,7 @@ type api struct {
 	clients Clients
 	status  StatusFunc
 	fleet   Fleet
+	books   Books
 	log     *slog.Logger
 	clock   clock.Clock
 	loc     *time.Location
@@ -141,7 +146,7 @@ type route struct {
 // registerRoutes are the calls of a cash register or back office: served
 // as they are on the socket, and behind role register on the network.
 func (a *api) registerRoutes() []route {
-	return []route{
+	return append([]route{
 		{"POST /v1/requests", a.newRequest},
 		{"GET /v1/requests/current", a.current},
 		{"GET /v1/requests/{id}", a.request},
@@ -149,7 +154,7 @@ func (a *api) registerRoutes() []route {
 		{"POST /v1/requests/{id}/cancel", a.cancel},
 		{"GET /v1/payments", a.payments},
 		{"GET /v1/totals", a.totals},
-	}
+	}, a.booksRoutes()...) // books.go
 }
 
 func notFound(w http.ResponseWriter, r *http.Request) {

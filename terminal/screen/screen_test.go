@@ -48,6 +48,12 @@ var screens = []struct {
 	{"idle_offline_notice", func(r *Renderer) image.Image {
 		return r.Idle(Idle{Merchant: "Café Lumière", Queued: 3, Notice: "PAYMENT FAILED: conflict — press OK"})
 	}},
+	{"idle_failures", func(r *Renderer) image.Image {
+		return r.Idle(Idle{Merchant: "Café Lumière", Online: true, Failures: 2})
+	}},
+	{"idle_notice_and_failure", func(r *Renderer) image.Image {
+		return r.Idle(Idle{Merchant: "Café Lumière", Queued: 1, Notice: "PAID PAYMENT UNDONE: block lost", Failures: 1})
+	}},
 	{"amount", func(r *Renderer) image.Image {
 		return r.Amount(Amount{Entry: "12.5", Asset: "USDC", Hint: "OK to charge, F1 asset"})
 	}},

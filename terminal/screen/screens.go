@@ -22,6 +22,10 @@ type Idle struct {
 	// Notice is shown until the cashier acknowledges it, e.g.
 	// "PAYMENT FAILED: conflict — press OK". Empty: none.
 	Notice string
+	// Failures counts the failures after acceptance nobody acknowledged
+	// yet (the menu's FAILURES page lists them): said in the notice box
+	// while there are any.
+	Failures int
 }
 
 // Amount is the screen where the cashier keys an amount.
@@ -140,7 +144,18 @@ func (r *Renderer) Idle(v Idle) image.Image {
 		}
 		queued += "relayer low"
 	}
-	if v.Notice == "" {
+	notice := v.Notice
+	if v.Failures > 0 {
+		f := "1 FAILED PAYMENT: F2 menu"
+		if v.Failures > 1 {
+			f = strconv.Itoa(v.Failures) + " FAILED PAYMENTS: F2 menu"
+		}
+		if notice != "" {
+			f = notice + " · " + f
+		}
+		notice = f
+	}
+	if notice == "" {
 		ps := []para{{text: status, style: bold, px: r.title * 2, align: alignCenter, fg: col, maxLines: 1}}
 		if queued != "" {
 			ps = append(ps, para{text: queued, style: regular, px: r.body, align: alignCenter, fg: t.fg})
@@ -158,7 +173,7 @@ func (r *Renderer) Idle(v Idle) image.Image {
 		image.Rect(m, top+max(1, m/2), W-m, H/2), vTop)
 	box := image.Rect(0, used.Max.Y+max(1, m/2), W, H)
 	c.fill(box, t.noticeBg)
-	r.drawBlock(c, []para{{text: v.Notice, style: bold, px: r.body, align: alignCenter, fg: t.noticeFg}},
+	r.drawBlock(c, []para{{text: notice, style: bold, px: r.body, align: alignCenter, fg: t.noticeFg}},
 		box.Inset(m), vCenter)
 	return c.done()
 }

@@ -160,7 +160,22 @@
 // (Authorization.Settlement). Open checks the journal against itself and
 // the authorizations (relay.go).
 //
+// # Failures and the day's close (schema 8)
+//
+// Every payment that enters failed after acceptance (SetPaymentState, Apply,
+// ReportRelayOutcome) gets a failure number in the same write, and stays
+// open until acknowledged (AckFailure, AckAllFailures); Failures lists
+// them, OpenFailures counts the open ones (failures.go). TakeZ stores a Z
+// report, numbered 1, 2, … with each period starting at the last one's end,
+// never rewritten; a repeated call with the same idempotency key answers
+// the first Z (zreport.go). Open checks both against the payments.
+//
 // # Schema versions
+//
+// Schema 8 is schema 7 with the failures (failures, failures_open) and Z
+// reports (zreports, zreport_keys); Open migrates a schema 7 file in one
+// transaction that numbers every failed payment as an unacknowledged
+// failure (an older build showed each only until the next).
 //
 // Schema 7 is schema 6 with the relayer's journal (relay_txs, relay_live,
 // relay_hashes), empty after Open migrates a schema 6 file in one

@@ -48,6 +48,18 @@ var (
 	// store: no authorization of that ID, a hash signed for another
 	// authorization, an unknown state, a failure without its reason.
 	ErrBadRelayTx = errors.New("relayer record refused")
+	// ErrUnknownFailure: no failure with that number.
+	ErrUnknownFailure = errors.New("unknown failure")
+	// ErrUnknownZ: no Z report with that number.
+	ErrUnknownZ = errors.New("unknown Z report")
+	// ErrZPeriod: the Z's period does not start where the last Z ended
+	// (another Z was taken meanwhile: read the books again), or does not
+	// end after it starts (the clock is behind the last Z's end).
+	ErrZPeriod = errors.New("Z report period out of step")
+	// ErrZMoved: a record dated inside the Z's period was stored after
+	// the caller read the books (a payment accepted meanwhile): read them
+	// again.
+	ErrZMoved = errors.New("books moved while the Z report was read")
 	// ErrLocked: another process holds the store's file lock.
 	ErrLocked = errors.New("store file locked by another process")
 	// ErrCorrupt: the store file is damaged or not a store file.

@@ -10,12 +10,13 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 )
 
-// Layout of the bbolt file (schema version 6). Every bucket lives at the
+// Layout of the bbolt file (schema version 8). Every bucket lives at the
 // top level; no nested buckets. Every value shown below is followed by its
 // CRC-32C (see checksum.go); schema 1 had schema 2's layout without CRCs,
 // schema 2 kept client keys in the clear, schema 3 had no unfinal bucket,
 // schema 4 none of the chain buckets nor pending_amounts, schema 5 none
-// of the auth_ buckets, schema 6 none of the relay_ buckets;
+// of the auth_ buckets, schema 6 none of the relay_ buckets, schema 7 none of the failures
+// nor Z buckets;
 // Open migrates each (migrate.go, clients_seal.go).
 var (
 	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion (schema 1: "1", no CRC); "seal_check" -> sealed check (clients_seal.go)
@@ -50,12 +51,20 @@ var (
 	bucketRelayLive   = []byte("relay_live")   // the same key -> authorization ID, for the live ones (sent, mined)
 	bucketRelayHashes = []byte("relay_hashes") // tx hash (32) -> authorization ID, for every hash the relayer signed
 
+	// Schema 8: failures after acceptance kept until acknowledged
+	// (failures.go), and the day's closes, Z reports (zreport.go).
+	bucketFailures     = []byte("failures")      // failure number (8) -> failureRecord (JSON); its bucket sequence issues the number
+	bucketFailuresOpen = []byte("failures_open") // failure number (8) -> tx hash, for the unacknowledged ones
+	bucketZs           = []byte("zreports")      // Z number (8) -> zRecord (JSON), never rewritten
+	bucketZKeys        = []byte("zreport_keys")  // idempotency key -> Z number (8)
+
 	allBuckets = [][]byte{bucketMeta, bucketRequests, bucketPayments, bucketBySender,
 		bucketBySeq, bucketUnsettled, bucketCounts, bucketOpen, bucketUnfinal,
 		bucketClients, bucketClientNonces, bucketNonceExpiry, bucketFleet,
 		bucketWatch, bucketTransfers, bucketTransferIDs, bucketChainUnfinal, bucketUnmatched, bucketAmounts,
 		bucketAuthNonces, bucketAuthOpen, bucketAuthPayer, bucketAuthUnfinal,
-		bucketRelayTxs, bucketRelayLive, bucketRelayHashes}
+		bucketRelayTxs, bucketRelayLive, bucketRelayHashes,
+		bucketFailures, bucketFailuresOpen, bucketZs, bucketZKeys}
 
 	keySchema = []byte("schema")
 )
@@ -65,9 +74,11 @@ var (
 // keys (a build that reads only schema 2 refuses it rather than take a
 // sealed key for an empty one); schema 4 added the unfinal index; schema 5
 // the chain watcher's buckets and the pending amounts index; schema 6 the
-// authorizations' indexes; schema 7 the relayer's journal.
+// authorizations' indexes; schema 7 the relayer's journal; schema 8 the
+// failures kept until acknowledged and the Z reports.
 const (
-	schemaVersion = "7"
+	schemaVersion = "8"
+	schemaV7      = "7"
 	schemaV6      = "6"
 	schemaV5      = "5"
 	schemaV4      = "4"

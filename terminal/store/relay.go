@@ -376,12 +376,12 @@ func migrateRelay(db *bbolt.DB, path string, log *slog.Logger) error {
 		if err != nil {
 			return err
 		}
-		return m.Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion)))
+		return m.Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaV7)))
 	})
 	if err != nil {
 		return fmt.Errorf("store: open %s: migrate schema 6 to 7: %w", path, err)
 	}
-	if err := verify(db, schemaVersion); err != nil {
+	if err := verify(db, schemaV7); err != nil {
 		return corruptErr(path, fmt.Errorf("after migrating to schema 7: %w", err))
 	}
 	log.Info("store: migrated schema 6 to 7: the relayer's journal", "path", path, "took", time.Since(began).Round(time.Millisecond))

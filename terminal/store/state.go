@@ -131,6 +131,7 @@ type plannedWrite struct {
 	dels   []index // index entries (open, unfinal) it leaves
 	adds   []index // index entries it enters
 	counts *countDeltas
+	failed bool // it enters failed: it gets a failure number (failures.go)
 }
 
 // index is a payment's entry in an index: a handover's open and unfinal
@@ -164,7 +165,7 @@ func planTransitionWith(w *wtx, p, next Payment, now time.Time, counts *countDel
 	if !from.allowed(to) {
 		return nil, fmt.Errorf("%s -> %s: %w", from, to, ErrBadTransition)
 	}
-	pw := &plannedWrite{}
+	pw := &plannedWrite{failed: to == PaymentFailed && from != PaymentFailed}
 	if from != to {
 		counts.add(from, -1)
 		counts.add(to, +1)
@@ -224,6 +225,11 @@ func planTransitionWith(w *wtx, p, next Payment, now time.Time, counts *countDel
 func (pw *plannedWrite) do(w *wtx) error {
 	for _, e := range pw.puts {
 		if err := w.putChecked(e.b, e.k, e.v); err != nil {
+			return err
+		}
+	}
+	if pw.failed {
+		if err := recordFailure(w, pw.p, pw.p.UpdatedAt); err != nil {
 			return err
 		}
 	}
