@@ -135,7 +135,7 @@ const (
 	modeSettling // accepted online, waiting for the confirmation
 	modeResult
 	modeMenu
-	modeTip // the payer chooses a tip for the keyed amount
+	modeTip      // the payer chooses a tip for the keyed amount
 	modeReport   // an X or Z report on screen (books.go)
 	modeConfirmZ // "close the day?" before a Z (books.go)
 )

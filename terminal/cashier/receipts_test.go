@@ -90,7 +90,7 @@ func TestARefusalPrintsOnlyFromTheMenu(t *testing.T) {
 	s.scan(s.sign(doc, paytx.Options{Value: big.NewInt(1)}))
 	s.waitScreen(s.screens.Result(screen.Result{Kind: screen.ResultRejected, Reason: "underpaid"}))
 	rec.none(t)
-	s.press("enter") // back to idle
+	s.press("enter")                            // back to idle
 	s.press("F2", "F2", "F2", "F2", "F2", "F2") // the menu, then past the books' pages to the receipt
 	page := screen.Menu{Title: "RECEIPT", Hint: "F3 reprint  CANCEL back", Lines: []string{"last: REJECTED, underpaid", "request " + doc.ID[:8] + "…"}}
 	s.waitScreen(s.screens.Menu(page))
