@@ -21,6 +21,7 @@ import (
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
 	"showpos/sync/preflight"
+	"showpos/sync/pricefeed"
 	"showpos/sync/relay"
 	"showpos/sync/tokendomain"
 	"showpos/sync/watch"
@@ -62,6 +63,7 @@ type daemon struct {
 	till    *checkout.Service
 	cash    *cashier.Cashier // nil on a headless terminal
 	books   *report.Books    // failures kept until acknowledged, X and Z reports
+	rates   *pricefeed.Rates // the assets' prices in terminal.currency
 	bgCtx   context.Context  // the background parts' lifetime
 	at      httpapi.Listen   // set before the servers serve
 }
@@ -165,6 +167,12 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	if len(cfg.Chain.RPC) == 0 {
 		log.Warn("no chain.rpc endpoints: payments are taken and stored, and broadcast once a config names endpoints")
 	}
+	// Prices in the shop's currency: the assets' feeds read over the same
+	// chain client, or their pegs.
+	d.rates, err = pricefeed.New(pricefeed.Options{Caller: d.node, Sources: pricefeed.SourcesOf(cfg), Logger: log.With("part", "rates")})
+	if err != nil {
+		return err
+	}
 	d.bc = broadcast.New(broadcast.Options{
 		Store:         st,
 		Chain:         d.node,
@@ -178,6 +186,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		OnRound:       func(r broadcast.Report) { countRound(tel, r) },
 	})
 	d.till = checkout.New(checkout.Options{Config: cfg, Key: key, Store: st, Logger: log.With("part", "till"),
+		Rates: tillRates{r: d.rates, now: time.Now},
 		OnAccept: func(r checkout.Receipt) {
 			tel.Accepted()
 			d.bc.Kick()
@@ -272,6 +281,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	}()
 	bg.Go(func() { d.node.Run(bgCtx) })
 	bg.Go(func() { d.bc.Run(bgCtx) })
+	bg.Go(func() { d.rates.Run(bgCtx) })
 	if d.watch != nil {
 		bg.Go(func() { d.watch.Run(bgCtx) })
 	}
@@ -390,6 +400,10 @@ func (d *daemon) apply(cfg *config.Config) {
 		d.cash.Reconfigure(d.bgCtx, cashier.Setup{Merchant: cfg.Terminal.MerchantName, Welcome: cfg.Texts.Welcome, Assets: assets(cfg)})
 	}
 	d.bc.Kick()
+	if err := d.rates.Reconfigure(pricefeed.SourcesOf(cfg)); err != nil {
+		// The config's check refuses what Reconfigure would.
+		d.log.Error("price sources not changed", "err", err)
+	}
 	if d.relayOn != nil {
 		d.relayOn.configured(cfg.Chain.RPC)
 	}

@@ -42,6 +42,7 @@ func (d *daemon) status(ctx context.Context) (httpapi.Status, error) {
 			Skipped: w.Skipped, SkippedTo: w.SkippedTo, Err: w.Err}
 	}
 	s.Authorizations = d.till.DomainVerdicts()
+	s.Rates = d.rates.Status()
 	if d.relay != nil {
 		s.Relayer = relayerStatus(d.relay)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"showpos/sync/pricefeed"
 	"showpos/terminal/checkout"
 	"showpos/terminal/fleet"
 )
@@ -54,6 +55,11 @@ type Status struct {
 	// settles authorizations and pays their gas. Absent when relay.enabled
 	// is false.
 	Relayer *Relayer `json:"relayer,omitempty"`
+	// Rates is, per asset priced in terminal.currency (a price_feed or a
+	// peg), its source, whether a rate is usable now and why not, the last
+	// good round and the last refused one (sync/pricefeed). Absent when no
+	// asset is priced.
+	Rates []pricefeed.Status `json:"rates,omitempty"`
 }
 
 // Relayer is the relayer's account and how far its balance goes.

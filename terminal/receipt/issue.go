@@ -9,6 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"showpos/device/clock"
+	"showpos/terminal/fiat"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
 	"showpos/terminal/store"
@@ -139,9 +140,15 @@ func (i *Issuer) build(id string) (r Receipt, paid bool, err error) {
 		Amount:       doc.Amount,
 		Memo:         doc.Memo,
 		Link:         LinkFor(shop.PublicURL, doc.ID),
-		// Fiat amount, currency, rate and tip come from the request once
-		// it carries them (issue 16, prices in the shop's currency and
-		// tips); until then a receipt has none.
+		Tip:          doc.Tip,
+	}
+	if f := doc.Fiat; f != nil {
+		// The request was keyed in the shop's currency: its signed price.
+		c, err := fiat.Lookup(f.Rate.Currency)
+		if err != nil {
+			return Receipt{}, false, fmt.Errorf("receipt of %s: stored price: %w", id, err)
+		}
+		r.FiatAmount, r.Currency, r.Rate = c.Format(f.Amount), c.Code, f.Rate.Price()
 	}
 	if rec.PaidTx == (common.Hash{}) {
 		r.State, r.Reason, r.Time = StateUnpaid, string(rec.StatusAt(i.o.Clock.Now())), doc.CreatedAt
