@@ -303,6 +303,9 @@ func (q *Queue) check(ctx context.Context) bool {
 		}
 		return false
 	}
-	q.status.Online, q.status.PaperOut, q.status.PaperLow, q.status.CoverOpen = st.Online, st.PaperOut, st.PaperLow, st.CoverOpen
-	return st.Online && !st.PaperOut && !st.CoverOpen
+	// Some printers stay "online" with the cover open until they are
+	// asked to print: online here means able to print.
+	ok := st.Online && !st.PaperOut && !st.CoverOpen
+	q.status.Online, q.status.PaperOut, q.status.PaperLow, q.status.CoverOpen = ok, st.PaperOut, st.PaperLow, st.CoverOpen
+	return ok
 }
