@@ -34,6 +34,7 @@ import (
 	"showpos/terminal/httpapi"
 	"showpos/terminal/nfcpay"
 	"showpos/terminal/payerpage"
+	"showpos/terminal/printq"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
 	"showpos/terminal/sdnotify"
@@ -58,6 +59,7 @@ type daemon struct {
 	relay   *relay.Relayer // nil: relay.enabled = false
 	till    *checkout.Service
 	cash    *cashier.Cashier // nil on a headless terminal
+	printq  *printq.Queue    // nil when the board has no printer
 	bgCtx   context.Context  // the background parts' lifetime
 	at      httpapi.Listen   // set before the servers serve
 }
@@ -144,6 +146,13 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	}
 
 	tel := telemetry.New()
+	// Receipts wait for the printer in the print queue, never a sale.
+	if d.devs.Printer != nil {
+		if d.printq, err = printq.New(printq.Options{Printer: d.devs.Printer, OnOutcome: tel.Print,
+			Logger: log.With("part", "printq")}); err != nil {
+			return err
+		}
+	}
 	// The chain client and the broadcaster always run: with no endpoints
 	// the terminal is offline and its payments wait, until a config names
 	// some.
@@ -273,6 +282,9 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		bg.Go(func() { _ = d.relay.Run(bgCtx) })
 	}
 	bg.Go(func() { d.mgr.Run(bgCtx) })
+	if d.printq != nil {
+		bg.Go(func() { d.printq.Run(bgCtx) })
+	}
 	// The configured EIP-712 domains of authorizing assets, against their
 	// tokens' DOMAIN_SEPARATOR() when the chain answers.
 	domains := tokendomain.New(tokendomain.Options{Caller: d.node, Config: d.till.Config, OnVerdict: d.till.SetDomainVerdict,
