@@ -101,9 +101,20 @@ func (o *outcomes) count(s string) int {
 // start runs a queue on p until the test ends.
 func start(t *testing.T, p *printer, capacity int) (*Queue, *outcomes) {
 	t.Helper()
+	return startWith(t, p, capacity, 20*time.Millisecond)
+}
+
+// startOn runs a queue on a real driver until the test ends.
+func startOn(t *testing.T, p device.Printer) (*Queue, *outcomes) {
+	t.Helper()
+	return startWith(t, p, 16, 10*time.Second)
+}
+
+func startWith(t *testing.T, p device.Printer, capacity int, printTimeout time.Duration) (*Queue, *outcomes) {
+	t.Helper()
 	out := &outcomes{}
 	q, err := New(Options{Printer: p, Capacity: capacity, Retry: time.Millisecond, Poll: time.Millisecond,
-		PrintTimeout: 20 * time.Millisecond, OnOutcome: out.add})
+		PrintTimeout: printTimeout, OnOutcome: out.add})
 	if err != nil {
 		t.Fatal(err)
 	}
