@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -145,5 +147,64 @@ func TestBadOptionsAreRefused(t *testing.T) {
 	}
 	if _, err := OpenUSB("/dev/null", &Opts{Columns: 3}); err == nil {
 		t.Error("3 columns accepted")
+	}
+}
+
+// A printer switched off and on again (a USB printer gets a new device
+// node; here the udev-style link is pointed at a new pty) is reported gone
+// while it is away and printed on again once it is back, by opening its
+// path afresh.
+func TestPrinterSwitchedOffAndOnIsReopened(t *testing.T) {
+	for _, l := range []struct {
+		name string
+		open func(path string) (*Dev, error)
+	}{
+		{"serial", func(p string) (*Dev, error) {
+			return OpenSerial(p, 115200, &Opts{Columns: 32, StatusTimeout: 200 * time.Millisecond})
+		}},
+		{"usb lp file", func(p string) (*Dev, error) {
+			return OpenUSB(p, &Opts{Columns: 32, StatusTimeout: 200 * time.Millisecond})
+		}},
+	} {
+		t.Run(l.name, func(t *testing.T) {
+			link := filepath.Join(t.TempDir(), "lp0")
+			first, err := escpostest.Start(escpostest.Ready)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(first.Path(), link); err != nil {
+				t.Fatal(err)
+			}
+			d, err := l.open(link)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Halt()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			job := device.PrintJob{Lines: []device.PrintLine{{Text: "before"}}}
+			if err := d.Print(ctx, job); err != nil {
+				t.Fatalf("first printer: %v", err)
+			}
+
+			first.Close() // switched off: the pty hangs up
+			os.Remove(link)
+			if err := d.Print(ctx, job); !errors.Is(err, device.ErrPrinterGone) {
+				t.Fatalf("while it is off: %v, want ErrPrinterGone", err)
+			}
+
+			second := start(t, escpostest.Ready)
+			if err := os.Symlink(second.Path(), link); err != nil {
+				t.Fatal(err)
+			}
+			job = device.PrintJob{Lines: []device.PrintLine{{Text: "after"}}}
+			if err := d.Print(ctx, job); err != nil {
+				t.Fatalf("after it is back: %v", err)
+			}
+			want, _ := Layout{Columns: 32, CodeTable: 19}.Encode(job)
+			if got, err := second.WaitPrinted(ctx, len(want)); err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("the printer back on received % x (%v), want % x", got, err, want)
+			}
+		})
 	}
 }
