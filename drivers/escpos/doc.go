@@ -46,5 +46,6 @@
 // https://github.com/fjmduran/images/blob/master/blog/esc_pos_printer/ESCPOS_Command_Manual.pdf
 // and Rongta's RP32x command set
 // (https://cdn.shopify.com/s/files/1/0613/4205/6698/files/RP325_RP326_RP327_RP328-Command_Set_RT_V1.0.pdf,
-// DLE EOT n status bits); Linux Documentation/usb/usblp; go.bug.st/serial v1.8.0.
+// DLE EOT n status bits); Linux drivers/usb/class/usblp.c (the USB printer
+// class device: bulk OUT for the job, bulk IN for the answers); go.bug.st/serial v1.8.0.
 package escpos
