@@ -36,6 +36,7 @@ import (
 	"showpos/terminal/httpapi"
 	"showpos/terminal/nfcpay"
 	"showpos/terminal/payerpage"
+	"showpos/terminal/printq"
 	"showpos/terminal/report"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
@@ -64,6 +65,7 @@ type daemon struct {
 	cash    *cashier.Cashier // nil on a headless terminal
 	books   *report.Books    // failures kept until acknowledged, X and Z reports
 	rates   *pricefeed.Rates // the assets' prices in terminal.currency
+	printq  *printq.Queue    // nil when the board has no printer
 	bgCtx   context.Context  // the background parts' lifetime
 	at      httpapi.Listen   // set before the servers serve
 }
@@ -150,6 +152,13 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	}
 
 	tel := telemetry.New()
+	// Receipts wait for the printer in the print queue, never a sale.
+	if d.devs.Printer != nil {
+		if d.printq, err = printq.New(printq.Options{Printer: d.devs.Printer, OnOutcome: tel.Print,
+			Logger: log.With("part", "printq")}); err != nil {
+			return err
+		}
+	}
 	// The chain client and the broadcaster always run: with no endpoints
 	// the terminal is offline and its payments wait, until a config names
 	// some.
@@ -289,6 +298,9 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		bg.Go(func() { d.relayOn.run(bgCtx) })
 	}
 	bg.Go(func() { d.mgr.Run(bgCtx) })
+	if d.printq != nil {
+		bg.Go(func() { d.printq.Run(bgCtx) })
+	}
 	// The configured EIP-712 domains of authorizing assets, against their
 	// tokens' DOMAIN_SEPARATOR() when the chain answers.
 	domains := tokendomain.New(tokendomain.Options{Caller: d.node, Config: d.till.Config, OnVerdict: d.till.SetDomainVerdict,

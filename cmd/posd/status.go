@@ -46,6 +46,12 @@ func (d *daemon) status(ctx context.Context) (httpapi.Status, error) {
 	if d.relay != nil {
 		s.Relayer = relayerStatus(d.relay)
 	}
+	if d.printq != nil {
+		p := d.printq.Status()
+		s.Printer = &httpapi.Printer{Name: p.Printer, Online: p.Online, PaperOut: p.PaperOut, PaperLow: p.PaperLow,
+			CoverOpen: p.CoverOpen, Queued: p.Queued, Printed: p.Printed, Failed: p.Failed, Dropped: p.Dropped,
+			LastError: p.LastError, LastErrorAt: p.LastErrorAt, LastPrinted: p.LastPrinted}
+	}
 	if !round.OldestQueued.IsZero() {
 		s.OldestQueuedAgeSeconds = time.Since(round.OldestQueued).Seconds()
 	}
@@ -63,7 +69,7 @@ func devices(b config.Board, devs *board.Devices) []httpapi.Device {
 	}{
 		{"display", b.Display.Driver, devs.Display}, {"keypad", b.Keypad.Driver, devs.Keypad},
 		{"scanner", b.Scanner.Driver, devs.Scanner}, {"nfc", b.NFC.Driver, devs.NFC},
-		{"indicator", b.Indicator.Driver, devs.Indicator},
+		{"indicator", b.Indicator.Driver, devs.Indicator}, {"printer", b.Printer.Driver, devs.Printer},
 	} {
 		if d.driver == "" || d.driver == "none" {
 			continue

@@ -16,10 +16,11 @@ import (
 // DefaultOpts is a 320×240 colour panel on a random loopback port, with an
 // 8 KiB scanner line cap.
 var DefaultOpts = Opts{
-	Listen:     "127.0.0.1:0",
-	Width:      320,
-	Height:     240,
-	MaxPayload: 8 << 10,
+	Listen:         "127.0.0.1:0",
+	Width:          320,
+	Height:         240,
+	MaxPayload:     8 << 10,
+	PrinterColumns: 32,
 }
 
 // Opts configures a Board. Zero fields take DefaultOpts' values.
@@ -33,6 +34,9 @@ type Opts struct {
 	// Mono makes a 1-bit display: whatever is drawn becomes black or white
 	// by a luminance threshold of 50%, as on an SSD1306.
 	Mono bool
+	// PrinterColumns is the simulated printer's paper width in
+	// characters: 32 (58 mm) or 48 (80 mm).
+	PrinterColumns int
 	// MaxPayload caps one scanner line in bytes, terminator excluded;
 	// longer lines are dropped and ReadPayload reports device.ErrTooLarge.
 	MaxPayload int
@@ -51,8 +55,8 @@ var ErrNotLoopback = errors.New("virtual: listen address is not loopback")
 // maxJSONBody caps the body of the page's JSON requests.
 const maxJSONBody = 64 << 10
 
-// Board is a simulated terminal: display, keypad, scanner, NFC reader and
-// indicator, with a web page to see and press them.
+// Board is a simulated terminal: display, keypad, scanner, NFC reader,
+// indicator and receipt printer, with a web page to see and press them.
 type Board struct {
 	opts Opts
 	log  *slog.Logger
@@ -63,6 +67,7 @@ type Board struct {
 	scanner   *scanner
 	nfc       *nfc
 	indicator *indicator
+	printer   *printer
 
 	ln  net.Listener
 	srv *http.Server
@@ -82,6 +87,7 @@ var (
 	_ device.NFCReader = (*nfc)(nil)
 	_ device.Tap       = (*tap)(nil)
 	_ device.Indicator = (*indicator)(nil)
+	_ device.Printer   = (*printer)(nil)
 )
 
 // New starts a board: its scanner pty and its web page. opts nil means
@@ -99,6 +105,12 @@ func New(opts *Opts) (*Board, error) {
 		if o.MaxPayload == 0 {
 			o.MaxPayload = DefaultOpts.MaxPayload
 		}
+		if o.PrinterColumns == 0 {
+			o.PrinterColumns = DefaultOpts.PrinterColumns
+		}
+	}
+	if o.PrinterColumns < 16 || o.PrinterColumns > 255 {
+		return nil, fmt.Errorf("virtual: printer of %d columns: want 32 or 48", o.PrinterColumns)
 	}
 	if o.Width <= 0 || o.Height <= 0 || o.Width > 4096 || o.Height > 4096 {
 		return nil, fmt.Errorf("virtual: display size %d×%d out of range", o.Width, o.Height)
@@ -120,6 +132,7 @@ func New(opts *Opts) (*Board, error) {
 	b.keypad = newKeypad()
 	b.nfc = newNFC()
 	b.indicator = newIndicator(&b.hub)
+	b.printer = newPrinter(o.PrinterColumns, &b.hub)
 
 	b.scanner, err = newScanner(o.MaxPayload, log)
 	if err != nil {
@@ -196,6 +209,9 @@ func (b *Board) NFC() device.NFCReader { return b.nfc }
 // Indicator is the page's LED and beeper.
 func (b *Board) Indicator() device.Indicator { return b.indicator }
 
+// Printer is the page's receipt printer.
+func (b *Board) Printer() device.Printer { return b.printer }
+
 // Close halts every device, stops the web page (open event streams
 // included) and the scanner pty, and waits for the board's goroutines.
 // It is safe to call more than once.
@@ -205,6 +221,7 @@ func (b *Board) Close() error {
 		b.keypad.Halt()
 		b.nfc.Halt()
 		b.indicator.Halt()
+		b.printer.Halt()
 		b.scanner.Halt()
 		close(b.done)
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)

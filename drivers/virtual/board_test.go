@@ -85,7 +85,7 @@ func (s sse) next(t *testing.T) (event, data string) {
 	}
 }
 
-func TestEventsFollowDrawsAndSignals(t *testing.T) {
+func TestEventsFollowDrawsSignalsAndPrints(t *testing.T) {
 	b := newBoard(t, nil)
 	resp := get(t, b, "/sim/events")
 	if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
@@ -99,12 +99,17 @@ func TestEventsFollowDrawsAndSignals(t *testing.T) {
 		}
 	}
 	expect("screen", `{"version":0}`)
+	expect("printer", `{"version":0}`)
 	b.Display().Draw(image.Rect(0, 0, 10, 10), image.White, image.Point{})
 	expect("screen", `{"version":1}`)
 	b.Indicator().Signal(testCtx(t), device.SignalAccepted)
 	expect("signal", `{"signal":"accepted","seq":1}`)
 	b.Indicator().Signal(testCtx(t), device.SignalRejected)
 	expect("signal", `{"signal":"rejected","seq":2}`)
+	b.Printer().Print(testCtx(t), device.PrintJob{Lines: []device.PrintLine{{Text: "x"}}})
+	expect("printer", `{"version":1}`)
+	b.SetPrinter(PrinterState{PaperOut: true})
+	expect("printer", `{"version":2}`)
 	if got := b.Signals(); len(got) != 2 || got[0] != device.SignalAccepted || got[1] != device.SignalRejected {
 		t.Errorf("Signals() = %v", got)
 	}

@@ -1,7 +1,7 @@
 // Package virtual simulates a payment terminal's hardware so that showpos
 // runs on a laptop and in tests with no board attached.
 //
-// A Board bundles five simulated devices behind the interfaces of package
+// A Board bundles six simulated devices behind the interfaces of package
 // device:
 //
 //   - Display: an in-memory Width×Height picture (colour, or 1-bit with
@@ -16,6 +16,11 @@
 //     command APDU to a response APDU.
 //   - Indicator: records the signals and shows them on the page as a
 //     coloured LED and a beep text.
+//   - Printer: a receipt printer of Opts.PrinterColumns characters. What
+//     it prints appears on the page as paper (monospace text laid out as
+//     drivers/escpos lays it out, QR codes drawn), newest on top; the
+//     page's switches make it out of paper, low on paper, open or
+//     unplugged, and it then refuses jobs as a real one does.
 //
 // The page and its endpoints (listed on Board.handler in http.go) are served
 // on a loopback address only: whoever reaches them presses the terminal's

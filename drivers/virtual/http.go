@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"time"
 
+	qrcode "github.com/skip2/go-qrcode"
+
 	"showpos/device"
 	"showpos/terminal/strictjson"
 )
@@ -32,9 +34,16 @@ const sseHeartbeat = 15 * time.Second
 //	GET  /sim/screen.png  the screen now, as PNG (header X-Screen-Version)
 //	GET  /sim/state       JSON: size, mono, screen version, signals, scanner path, key names
 //	GET  /sim/events      Server-Sent Events: "screen" {"version":n} after each Draw,
-//	                      "signal" {"signal":"accepted","seq":n} after each Signal
+//	                      "signal" {"signal":"accepted","seq":n} after each Signal,
+//	                      "printer" {"version":n} after each print or switch
 //	POST /sim/key         {"key":"7"} presses a key (names as device.Key.String):
 //	                      204; 400 unknown key; 503 queue full or keypad halted
+//	GET  /sim/printer     JSON: the printer's paper width, switches and the
+//	                      receipts on its paper (the last 20), laid out
+//	POST /sim/printer     {"paperOut":b,"paperLow":b,"coverOpen":b,"gone":b} sets
+//	                      the printer's switches: 204; 400 bad JSON
+//	GET  /sim/printer/qr/{seq}/{line}  a printed QR code as PNG; 404 when
+//	                      that receipt has left the paper
 //	POST /sim/scan        the body is one payload, as if scanned: 204; 400 empty or
 //	                      several lines; 413 over MaxPayload (ReadPayload then
 //	                      reports device.ErrTooLarge); 503 queue full or halted
@@ -59,6 +68,9 @@ func (b *Board) handler() http.Handler {
 	mux.HandleFunc("POST /sim/key", b.serveKey)
 	mux.HandleFunc("POST /sim/scan", b.serveScan)
 	mux.HandleFunc("POST /sim/tap", b.serveTap)
+	mux.HandleFunc("GET /sim/printer", b.servePrinter)
+	mux.HandleFunc("POST /sim/printer", b.setPrinter)
+	mux.HandleFunc("GET /sim/printer/qr/{seq}/{line}", b.servePrinterQR)
 	return guard(mux)
 }
 
@@ -135,6 +147,9 @@ type state struct {
 	Signals   []string `json:"signals"`
 	Scanner   string   `json:"scanner"`
 	Keys      []string `json:"keys"`
+	// PrinterVersion counts prints and switch changes: the page fetches
+	// /sim/printer when it moves.
+	PrinterVersion uint64 `json:"printerVersion"`
 }
 
 func (b *Board) serveState(w http.ResponseWriter, r *http.Request) {
@@ -146,6 +161,8 @@ func (b *Board) serveState(w http.ResponseWriter, r *http.Request) {
 		Version: b.display.currentVersion(),
 		Scanner: b.scanner.path,
 		Signals: []string{},
+
+		PrinterVersion: b.printer.version(),
 	}
 	var last device.Signal
 	last, st.SignalSeq = b.indicator.last()
@@ -182,7 +199,7 @@ func (b *Board) serveEvents(w http.ResponseWriter, r *http.Request) {
 
 	heartbeat := time.NewTicker(sseHeartbeat)
 	defer heartbeat.Stop()
-	sentVersion, sentSeq := ^uint64(0), uint64(0)
+	sentVersion, sentSeq, sentPrinter := ^uint64(0), uint64(0), ^uint64(0)
 	msg := "retry: 1000\n\n"
 	for {
 		changed := b.hub.changed()
@@ -193,6 +210,10 @@ func (b *Board) serveEvents(w http.ResponseWriter, r *http.Request) {
 		if s, seq := b.indicator.last(); seq != sentSeq {
 			msg += fmt.Sprintf("event: signal\ndata: {\"signal\":%q,\"seq\":%d}\n\n", signalNames[s], seq)
 			sentSeq = seq
+		}
+		if v := b.printer.version(); v != sentPrinter {
+			msg += fmt.Sprintf("event: printer\ndata: {\"version\":%d}\n\n", v)
+			sentPrinter = v
 		}
 		if msg != "" {
 			rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
@@ -311,4 +332,58 @@ func (b *Board) serveTap(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (b *Board) servePrinter(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, b.printer.view())
+}
+
+func (b *Board) setPrinter(w http.ResponseWriter, r *http.Request) {
+	var s PrinterState
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err == nil {
+		err = strictjson.Decode(body, &s)
+	}
+	if err != nil {
+		http.Error(w, "virtual printer: want {\"paperOut\":…,\"paperLow\":…,\"coverOpen\":…,\"gone\":…}: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	b.printer.set(s)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// servePrinterQR draws a printed QR code, 4 px a module with its quiet
+// zone, as the printer would have.
+func (b *Board) servePrinterQR(w http.ResponseWriter, r *http.Request) {
+	seq, err1 := strconv.ParseUint(r.PathValue("seq"), 10, 64)
+	line, err2 := strconv.Atoi(r.PathValue("line"))
+	if err1 != nil || err2 != nil {
+		http.NotFound(w, r)
+		return
+	}
+	payload := ""
+	for _, rc := range b.printer.view().Receipts {
+		if rc.Seq == seq && line >= 0 && line < len(rc.Lines) {
+			payload = rc.Lines[line].QR
+		}
+	}
+	if payload == "" {
+		http.NotFound(w, r)
+		return
+	}
+	q, err := qrcode.New(payload, qrcode.Medium)
+	if err != nil {
+		http.Error(w, "virtual printer: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	img, err := q.PNG(-4)
+	if err != nil {
+		http.Error(w, "virtual printer: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "image/png")
+	h.Set("Cache-Control", "max-age=3600")
+	w.Write(img)
 }

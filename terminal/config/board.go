@@ -15,6 +15,7 @@ type Board struct {
 	Scanner   Scanner   `toml:"scanner"`
 	NFC       NFC       `toml:"nfc"`
 	Indicator Indicator `toml:"indicator"`
+	Printer   Printer   `toml:"printer"`
 	Virtual   Virtual   `toml:"virtual"`
 }
 
@@ -90,6 +91,21 @@ type Indicator struct {
 	LEDPin    string `toml:"led_pin"`
 }
 
+// Printer is [board.printer]: the receipt printer.
+type Printer struct {
+	Driver string `toml:"driver"` // virtual | serial | usb | none
+	// Path is the serial port (serial, required) or the USB printer class
+	// device (usb, default "/dev/usb/lp0").
+	Path string `toml:"path"`
+	Baud int    `toml:"baud"` // serial; default 9600
+	// Columns is the paper's width in characters: 48 on 80 mm paper (the
+	// default), 32 on 58 mm.
+	Columns int `toml:"columns"`
+	// CodeTable is ESC t's number for code page PC858 on this model
+	// (default 19, Epson's).
+	CodeTable int `toml:"code_table"`
+}
+
 // Virtual is [board.virtual]: the simulator's web page.
 type Virtual struct {
 	Listen string `toml:"listen"` // loopback address; default 127.0.0.1:8081
@@ -97,7 +113,7 @@ type Virtual struct {
 
 // UsesVirtual reports whether any device is simulated.
 func (b *Board) UsesVirtual() bool {
-	for _, d := range []string{b.Display.Driver, b.Keypad.Driver, b.Scanner.Driver, b.NFC.Driver, b.Indicator.Driver} {
+	for _, d := range []string{b.Display.Driver, b.Keypad.Driver, b.Scanner.Driver, b.NFC.Driver, b.Indicator.Driver, b.Printer.Driver} {
 		if d == "virtual" {
 			return true
 		}
@@ -122,7 +138,7 @@ func need(key, value, driver string) error {
 // check fills defaults and refuses what no driver could open. A board
 // table that is absent altogether means no devices (a headless terminal).
 func (b *Board) check() error {
-	for _, d := range []*string{&b.Display.Driver, &b.Keypad.Driver, &b.Scanner.Driver, &b.NFC.Driver, &b.Indicator.Driver} {
+	for _, d := range []*string{&b.Display.Driver, &b.Keypad.Driver, &b.Scanner.Driver, &b.NFC.Driver, &b.Indicator.Driver, &b.Printer.Driver} {
 		if *d == "" {
 			*d = "none"
 		}
@@ -231,6 +247,9 @@ func (b *Board) check() error {
 	if ind.Driver == "gpio" && ind.BuzzerPin == "" && ind.LEDPin == "" {
 		return invalid("board.indicator needs buzzer_pin or led_pin for driver \"gpio\"")
 	}
+	if err := b.Printer.check(); err != nil {
+		return err
+	}
 	if b.Virtual.Listen == "" {
 		b.Virtual.Listen = "127.0.0.1:8081"
 	}
@@ -238,6 +257,42 @@ func (b *Board) check() error {
 }
 
 func (b Board) String() string {
-	return fmt.Sprintf("display=%s keypad=%s scanner=%s nfc=%s indicator=%s",
-		b.Display.Driver, b.Keypad.Driver, b.Scanner.Driver, b.NFC.Driver, b.Indicator.Driver)
+	return fmt.Sprintf("display=%s keypad=%s scanner=%s nfc=%s indicator=%s printer=%s",
+		b.Display.Driver, b.Keypad.Driver, b.Scanner.Driver, b.NFC.Driver, b.Indicator.Driver, b.Printer.Driver)
+}
+
+func (p *Printer) check() error {
+	if err := oneOf("board.printer.driver", p.Driver, "none", "virtual", "serial", "usb"); err != nil {
+		return err
+	}
+	switch p.Driver {
+	case "none":
+		return nil
+	case "serial":
+		if err := need("board.printer.path", p.Path, p.Driver); err != nil {
+			return err
+		}
+		if p.Baud == 0 {
+			p.Baud = 9600
+		}
+	case "usb":
+		if p.Path == "" {
+			p.Path = "/dev/usb/lp0"
+		}
+	}
+	if p.Columns == 0 {
+		p.Columns = 48
+	}
+	if p.CodeTable == 0 {
+		p.CodeTable = 19
+	}
+	switch {
+	case p.Columns < 24 || p.Columns > 64:
+		return invalid("board.printer.columns %d: want 32 (58 mm paper) or 48 (80 mm)", p.Columns)
+	case p.Baud < 0:
+		return invalid("board.printer.baud %d out of range", p.Baud)
+	case p.CodeTable < 0 || p.CodeTable > 255:
+		return invalid("board.printer.code_table %d: want 0 to 255", p.CodeTable)
+	}
+	return nil
 }

@@ -264,6 +264,11 @@ func TestBoardRefusals(t *testing.T) {
 		{"[board.nfc]\ndriver = \"none\"\nreader_window = \"10ms\"", "board.nfc.reader_window"},
 		{"[board.nfc]\ndriver = \"none\"\ntag_window = \"1m\"", "board.nfc.tag_window"},
 		{"[board.nfc]\ndriver = \"none\"\ntag_rest = \"2h\"", "board.nfc.tag_rest"},
+		{"[board.printer]\ndriver = \"parallel\"", "board.printer.driver"},
+		{"[board.printer]\ndriver = \"serial\"", "board.printer.path"},
+		{"[board.printer]\ndriver = \"usb\"\ncolumns = 12", "board.printer.columns"},
+		{"[board.printer]\ndriver = \"serial\"\npath = \"/dev/ttyS1\"\nbaud = -1", "board.printer.baud"},
+		{"[board.printer]\ndriver = \"usb\"\ncode_table = 300", "board.printer.code_table"},
 	}
 	for _, tc := range tests {
 		_, err := Parse([]byte(good + "\n" + tc.board + "\n"))
@@ -272,8 +277,28 @@ func TestBoardRefusals(t *testing.T) {
 		}
 	}
 	c, err := Parse([]byte(good))
-	if err != nil || c.Board.Display.Driver != "none" || c.Board.UsesVirtual() {
+	if err != nil || c.Board.Display.Driver != "none" || c.Board.Printer.Driver != "none" || c.Board.UsesVirtual() {
 		t.Errorf("no [board]: %+v, %v", c.Board, err)
+	}
+}
+
+func TestPrinterDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		board string
+		want  Printer
+	}{
+		{"[board.printer]\ndriver = \"usb\"", Printer{Driver: "usb", Path: "/dev/usb/lp0", Columns: 48, CodeTable: 19}},
+		{"[board.printer]\ndriver = \"serial\"\npath = \"/dev/ttyS1\"\ncolumns = 32",
+			Printer{Driver: "serial", Path: "/dev/ttyS1", Baud: 9600, Columns: 32, CodeTable: 19}},
+		{"[board.printer]\ndriver = \"virtual\"", Printer{Driver: "virtual", Columns: 48, CodeTable: 19}},
+	} {
+		c, err := Parse([]byte(good + "\n" + tc.board + "\n"))
+		if err != nil || c.Board.Printer != tc.want {
+			t.Errorf("%q: %+v, %v; want %+v", tc.board, c.Board.Printer, err, tc.want)
+		}
+		if tc.want.Driver == "virtual" && !c.Board.UsesVirtual() {
+			t.Errorf("a virtual printer does not start the simulator")
+		}
 	}
 }
 

@@ -60,6 +60,27 @@ type Status struct {
 	// good round and the last refused one (sync/pricefeed). Absent when no
 	// asset is priced.
 	Rates []pricefeed.Status `json:"rates,omitempty"`
+	// Printer is the receipt printer and its print queue
+	// (terminal/printq); absent when the board has no printer.
+	Printer *Printer `json:"printer,omitempty"`
+}
+
+// Printer is the receipt printer as the print queue last saw it. Paper
+// out, cover open and a printer that does not answer hold receipts in the
+// queue, never a sale.
+type Printer struct {
+	Name        string    `json:"name"`   // the driver and its port
+	Online      bool      `json:"online"` // answered and can print
+	PaperOut    bool      `json:"paperOut"`
+	PaperLow    bool      `json:"paperLow"` // near end: change the roll soon
+	CoverOpen   bool      `json:"coverOpen"`
+	Queued      int       `json:"queued"`  // jobs waiting to print
+	Printed     uint64    `json:"printed"` // since start
+	Failed      uint64    `json:"failed"`  // jobs that could never print, since start
+	Dropped     uint64    `json:"dropped"` // jobs pushed out of a full queue, since start
+	LastError   string    `json:"lastError,omitempty"`
+	LastErrorAt time.Time `json:"lastErrorAt,omitzero"`
+	LastPrinted time.Time `json:"lastPrinted,omitzero"`
 }
 
 // Relayer is the relayer's account and how far its balance goes.
@@ -105,7 +126,7 @@ type Listen struct {
 
 // Device is one configured device of the board.
 type Device struct {
-	Kind    string `json:"kind"`   // display, keypad, scanner, nfc, indicator
+	Kind    string `json:"kind"`   // display, keypad, scanner, nfc, indicator, printer
 	Driver  string `json:"driver"` // as in [board.*]
 	Present bool   `json:"present"`
 	Name    string `json:"name,omitempty"`

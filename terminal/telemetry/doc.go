@@ -14,6 +14,7 @@
 //	showpos_online                                       1 while a chain endpoint on the right chain answers
 //	showpos_config_version                               the running config's version
 //	showpos_http_request_duration_seconds{api,route,code} a histogram with le buckets, one observation per request
+//	showpos_printer_jobs_total{outcome}                  print queue outcomes: printed, paper_out, cover_open, gone, failed, dropped
 //	showpos_telemetry_slow_collections_total             scrapes that served the previous gauge values
 //
 // and the Go runtime's and the process's own metrics (go_*, process_*).

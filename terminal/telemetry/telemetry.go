@@ -30,6 +30,7 @@ type Telemetry struct {
 	outcomes  *labelCap
 	flights   *labelCap
 	settled   *labelCap
+	printed   *labelCap
 	gauges    *collector
 	once      sync.Once // guards the registration of the gauges
 }
@@ -47,6 +48,7 @@ func New() *Telemetry {
 		outcomes:  newLabelCap(MaxLabelValues),
 		flights:   newLabelCap(MaxLabelValues),
 		settled:   newLabelCap(MaxLabelValues),
+		printed:   newLabelCap(MaxLabelValues),
 	}
 	t.gauges = &collector{timeout: collectTimeout, slow: t.slow}
 	return t
@@ -97,6 +99,15 @@ func (t *Telemetry) Preflight(outcome string) {
 func (t *Telemetry) Settlement(outcome string) {
 	outcome = t.settled.admit(outcome)
 	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_relay_settlements_total{outcome="%s"}`, outcome)).Inc()
+}
+
+// Print counts one outcome of the print queue (terminal/printq):
+// "printed", "paper_out", "cover_open", "gone" (each a try that waits for
+// the printer), "failed" (a job that could never print) or "dropped"
+// (pushed out of a full queue), capped like [Telemetry.Refused].
+func (t *Telemetry) Print(outcome string) {
+	outcome = t.printed.admit(outcome)
+	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_printer_jobs_total{outcome="%s"}`, outcome)).Inc()
 }
 
 // WatchRound counts one round of the chain watcher (sync/watch): the

@@ -349,3 +349,18 @@ func TestWatchRoundsAddUp(t *testing.T) {
 		}
 	}
 }
+
+func TestPrintOutcomesCount(t *testing.T) {
+	tel := New()
+	tel.Print("printed")
+	tel.Print("printed")
+	tel.Print("paper_out")
+	tel.Print("failed")
+	s := scrape(t, tel)
+	want(t, s, `showpos_printer_jobs_total{outcome="printed"}`, 2)
+	want(t, s, `showpos_printer_jobs_total{outcome="paper_out"}`, 1)
+	want(t, s, `showpos_printer_jobs_total{outcome="failed"}`, 1)
+	if n := len(family(s, "showpos_printer_jobs_total")); n != 3 {
+		t.Errorf("%d printer series, want 3", n)
+	}
+}

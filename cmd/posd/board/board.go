@@ -23,6 +23,7 @@ import (
 	"periph.io/x/host/v3"
 
 	"showpos/device"
+	"showpos/drivers/escpos"
 	"showpos/drivers/evdev"
 	"showpos/drivers/fbdev"
 	"showpos/drivers/gpioindicator"
@@ -45,6 +46,7 @@ type Devices struct {
 	Scanner   device.Scanner
 	NFC       device.NFCReader
 	Indicator device.Indicator
+	Printer   device.Printer
 	// Sim is the simulator when any device is virtual: its page, its
 	// scanner pty, its NFC taps.
 	Sim *virtual.Board
@@ -85,13 +87,14 @@ func Open(cfg config.Board, log *slog.Logger) (_ *Devices, err error) {
 	}
 	if cfg.UsesVirtual() {
 		sim, err := virtual.New(&virtual.Opts{
-			Listen:     cfg.Virtual.Listen,
-			Width:      cfg.Display.Width,
-			Height:     cfg.Display.Height,
-			Mono:       cfg.Display.Mono,
-			MaxPayload: cfg.Scanner.MaxPayload,
-			Logger:     log.With("device", "virtual"),
-			TapPhone:   tapPhone,
+			Listen:         cfg.Virtual.Listen,
+			Width:          cfg.Display.Width,
+			Height:         cfg.Display.Height,
+			Mono:           cfg.Display.Mono,
+			MaxPayload:     cfg.Scanner.MaxPayload,
+			PrinterColumns: cfg.Printer.Columns,
+			Logger:         log.With("device", "virtual"),
+			TapPhone:       tapPhone,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("board.virtual: start the simulator on %s (board.virtual.listen): %w", cfg.Virtual.Listen, err)
@@ -112,6 +115,9 @@ func Open(cfg config.Board, log *slog.Logger) (_ *Devices, err error) {
 		return nil, err
 	}
 	if err := d.openIndicator(cfg.Indicator); err != nil {
+		return nil, err
+	}
+	if err := d.openPrinter(cfg.Printer, log); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -310,6 +316,35 @@ func (d *Devices) openIndicator(c config.Indicator) error {
 		d.Indicator = dev
 		d.onClose(dev.Halt)
 	}
+	return nil
+}
+
+// openPrinter opens the receipt printer. A serial or USB printer that is
+// off or unplugged is not an error here: the driver reports it gone, and
+// opens it when it comes (a sale never waits on the printer).
+func (d *Devices) openPrinter(c config.Printer, log *slog.Logger) error {
+	o := escpos.DefaultOpts
+	o.Columns, o.CodeTable, o.Logger = c.Columns, byte(c.CodeTable), log.With("device", "printer")
+	var (
+		dev *escpos.Dev
+		err error
+	)
+	switch c.Driver {
+	case "none":
+		return nil
+	case "virtual":
+		d.Printer = d.Sim.Printer()
+		return nil
+	case "serial":
+		dev, err = escpos.OpenSerial(c.Path, c.Baud, &o)
+	case "usb":
+		dev, err = escpos.OpenUSB(c.Path, &o)
+	}
+	if err != nil {
+		return fmt.Errorf("board.printer (%s): %s (board.printer): %w", c.Driver, c.Path, err)
+	}
+	d.Printer = dev
+	d.onClose(dev.Halt)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package board_test
 
 import (
 	"context"
+	"errors"
 	"image"
 	"image/color"
 	"net"
@@ -37,6 +38,9 @@ driver = "virtual"
 driver = "virtual"
 [board.indicator]
 driver = "virtual"
+[board.printer]
+driver = "virtual"
+columns = 32
 [board.virtual]
 listen = "127.0.0.1:0"
 `)
@@ -45,8 +49,11 @@ listen = "127.0.0.1:0"
 		t.Fatal(err)
 	}
 	defer d.Close()
-	if d.Display == nil || d.Keypad == nil || d.Scanner == nil || d.NFC == nil || d.Indicator == nil || d.Sim == nil {
+	if d.Display == nil || d.Keypad == nil || d.Scanner == nil || d.NFC == nil || d.Indicator == nil || d.Printer == nil || d.Sim == nil {
 		t.Fatalf("devices: %+v", d)
+	}
+	if n := d.Printer.Columns(); n != 32 {
+		t.Errorf("printer of %d columns, want 32 (board.printer.columns)", n)
 	}
 	if b := d.Display.Bounds(); b.Dx() != 240 || b.Dy() != 240 {
 		t.Errorf("display bounds %v", b)
@@ -82,7 +89,7 @@ func TestHeadlessBoardHasNoDevices(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	if d.Display != nil || d.Keypad != nil || d.Scanner != nil || d.NFC != nil || d.Indicator != nil || d.Sim != nil {
+	if d.Display != nil || d.Keypad != nil || d.Scanner != nil || d.NFC != nil || d.Indicator != nil || d.Printer != nil || d.Sim != nil {
 		t.Errorf("a board with no [board] table opened devices: %+v", d)
 	}
 }
@@ -129,5 +136,30 @@ func TestMissingOrBusyDeviceNamesItsKey(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A serial or USB printer that is off or unplugged does not stop the
+// daemon: it is opened, and reported gone, naming its port.
+func TestAbsentPrinterIsReportedNotFatal(t *testing.T) {
+	for _, tc := range []struct{ board, name string }{
+		{"[board.printer]\ndriver = \"usb\"\npath = \"/dev/usb/no-such-lp\"", "/dev/usb/no-such-lp"},
+		{"[board.printer]\ndriver = \"serial\"\npath = \"/dev/no-such-tty\"\ncolumns = 32", "/dev/no-such-tty"},
+	} {
+		d, err := board.Open(boardConfig(t, tc.board), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if d.Printer == nil || !strings.Contains(d.Printer.String(), tc.name) {
+			t.Errorf("printer %v, want one on %s", d.Printer, tc.name)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if _, err := d.Printer.Status(ctx); !errors.Is(err, device.ErrPrinterGone) {
+			t.Errorf("%s: Status: %v, want ErrPrinterGone", tc.name, err)
+		}
+		cancel()
+		if err := d.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
 	}
 }

@@ -40,9 +40,63 @@
     beep.classList.add("flash");
   }
 
+  // Printer: the paper shows the receipts printed, newest on top; the
+  // switches set paper out, paper low, cover open and unplugged.
+  const paper = $("paper"), printerState = $("printer-state");
+  const switches = ["paperOut", "paperLow", "coverOpen", "gone"];
+  let printerVersion = -1;
+  async function showPrinter(v) {
+    if (v === printerVersion) return;
+    printerVersion = v;
+    let p;
+    try {
+      const r = await fetch("/sim/printer", { cache: "no-store" });
+      if (!r.ok) return;
+      p = await r.json();
+    } catch (e) { return; }
+    for (const k of switches) $("sw-" + k).checked = p.state[k];
+    const s = p.state;
+    printerState.textContent = s.gone ? "unplugged" : s.coverOpen ? "cover open" : s.paperOut ? "paper out"
+      : s.paperLow ? "paper low" : "ready";
+    printerState.dataset.state = printerState.textContent;
+    paper.style.setProperty("--cols", p.columns);
+    paper.replaceChildren();
+    for (const rc of p.receipts.slice().reverse()) {
+      const div = document.createElement("div");
+      div.className = "receipt";
+      div.dataset.seq = rc.seq;
+      rc.lines.forEach((l, i) => {
+        if (l.qr) {
+          const img = document.createElement("img");
+          img.className = "qr";
+          img.alt = l.qr;
+          img.src = `/sim/printer/qr/${rc.seq}/${i}`;
+          div.append(img);
+          return;
+        }
+        const line = document.createElement("div");
+        line.className = "line" + (l.bold ? " bold" : "") + (l.large ? " large" : "") + (l.align ? " " + l.align : "");
+        line.textContent = l.text;
+        div.append(line);
+      });
+      paper.append(div);
+    }
+  }
+  for (const k of switches) {
+    $("sw-" + k).addEventListener("change", async () => {
+      const body = {};
+      for (const s of switches) body[s] = $("sw-" + s).checked;
+      const r = await fetch("/sim/printer", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      });
+      error.textContent = r.ok ? "" : `printer: ${r.status} ${(await r.text()).trim()}`;
+    });
+  }
+
   function applyState(st) {
     showScreen(st.version);
     showSignal(st.signal, st.signalSeq);
+    showPrinter(st.printerVersion);
     $("scanner-path").textContent = st.scanner;
   }
   async function pollState() {
@@ -71,6 +125,7 @@
     es.addEventListener("open", () => { stopPolling(); setConn("live"); });
     es.addEventListener("screen", (e) => showScreen(JSON.parse(e.data).version));
     es.addEventListener("signal", (e) => { const s = JSON.parse(e.data); showSignal(s.signal, s.seq); });
+    es.addEventListener("printer", (e) => showPrinter(JSON.parse(e.data).version));
     es.addEventListener("error", startPolling);
   }
 
