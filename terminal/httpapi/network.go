@@ -46,6 +46,7 @@ type NetworkOptions struct {
 //
 //	GET  /api/showpos/…             the payer API (Payer), unauthenticated
 //	GET  /pay/…                     the payer page (PayerPage), unauthenticated
+//	GET  /R/{code}                  a request's short link (mountShortLinks), unauthenticated
 //	POST /v1/requests               register   (the same handlers as the operator socket's)
 //	GET  /v1/requests/current       register
 //	GET  /v1/requests/{id}          register
@@ -89,6 +90,7 @@ func Network(o NetworkOptions) http.Handler {
 		mux.Handle("/pay/", o.PayerPage)
 		mux.Handle("GET "+checkout.RequestPath, toPage(payer))
 	}
+	mountShortLinks(mux, o.Till, o.PayerPage != nil, a.log)
 	for _, rt := range a.registerRoutes() {
 		mux.Handle(rt.pattern, v.Require(rt.h, store.RoleRegister))
 	}
