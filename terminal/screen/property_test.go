@@ -95,8 +95,8 @@ func decodeQR(t *testing.T, img image.Image, rect image.Rectangle) (string, erro
 }
 
 // The request screen's QR code decodes to what its plan shows: the full
-// URI wherever it fits beside the text at MinModule pixels a module with
-// the standard quiet zone, else ShortURI; at MinModule pixels a module or
+// URI wherever it fits beside the text at FullMinModule pixels a module
+// with the standard quiet zone, else ShortURI; at MinModule pixels a module or
 // more wherever the short URI fits so; with the largest whole module and
 // as much quiet zone (all white, inside the screen) as fit the square the
 // layout gave it, measured on the pixels.
@@ -128,9 +128,11 @@ func TestRequestQR(t *testing.T) {
 				want := v.URI
 				if p.short {
 					want = v.ShortURI
-					if (modulesOf(t, v.URI)+2*quietZone)*MinModule <= beside {
-						t.Errorf("short URI shown though the full one fits at %d px/module", MinModule)
+					if (modulesOf(t, v.URI)+2*quietZone)*FullMinModule <= beside {
+						t.Errorf("short URI shown though the full one fits at %d px/module", FullMinModule)
 					}
+				} else if v.ShortURI != "" && p.module < FullMinModule && (modulesAt(t, v.ShortURI, qrcode.Low)+2*reducedQuietZone)*MinModule <= beside {
+					t.Errorf("full URI shown at %d px/module, though the short one fits at %d", p.module, MinModule)
 				}
 				if v.ShortURI != "" && (modulesAt(t, v.ShortURI, qrcode.Low)+2*reducedQuietZone)*MinModule <= beside && p.module < MinModule {
 					t.Errorf("%d px/module, though the short URI fits at %d", p.module, MinModule)

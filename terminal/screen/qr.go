@@ -16,11 +16,19 @@ const (
 )
 
 // MinModule is the fewest pixels a module the request screen draws when
-// any plan allows it. At one pixel a module a 0.96" OLED's modules are
-// 0.17 mm, about one camera pixel of a phone's preview at 20 cm, and they
-// do not decode once blurred (measured: qr_camera_test.go); at two they
-// do.
-const MinModule = 2
+// any plan allows it, and FullMinModule the fewest it draws the full URI
+// with when a short URI fits instead. Measured (qr_camera_test.go, a
+// phone's camera at 20 cm): a module must span about 2.3 camera pixels,
+// 0.33 mm, to decode once blurred. At one pixel a 0.96" OLED's modules
+// are 0.17 mm and do not decode; at two (0.34 mm) they do. A 1.3" 240×240
+// TFT's pixels are 0.0975 mm: the full URI at two pixels a module (0.195
+// mm) does not decode even unblurred, at three it would not fit; a 2.0"
+// 320×240's 0.127 mm pixels make three pixels a module 0.38 mm, which
+// does.
+const (
+	MinModule     = 2
+	FullMinModule = 3
+)
 
 // qrMemoSize is how many QR codes' modules are kept for the next frame:
 // the request screen is redrawn every second for its countdown, with the
@@ -61,36 +69,35 @@ func (p qrPlan) side() int { return len(p.bits)*p.module + 2*p.quiet }
 // quietModules is the quiet zone in whole modules.
 func (p qrPlan) quietModules() int { return p.quiet / p.module }
 
-// tier ranks what a plan shows, best first: the full URI with its
-// standard quiet zone at MinModule pixels or more (what every screen
-// shows when it fits); then the short URI, standard, then reduced quiet
-// zone; then the full URI with a reduced one (a screen without a short
-// URI); then, where nothing fits at MinModule, one pixel a module: the
-// short URI before the full one (fewer modules, so the smaller code of
-// the two, which a camera resolves more easily), standard quiet zone
-// before reduced.
+// tier ranks what a plan shows, best first:
+//
+//	0  the full URI, FullMinModule pixels a module or more, standard quiet zone
+//	1  the short URI, MinModule or more, standard quiet zone
+//	2  the short URI, MinModule or more, reduced quiet zone
+//	3  the full URI, MinModule or more, standard quiet zone
+//	4  the full URI, MinModule or more, reduced quiet zone
+//	5… one pixel a module: the short URI (the smaller code) before the
+//	   full one, standard quiet zone before reduced
+//
+// A 320×240 screen or larger shows tier 0, a 240×240 tier 1, a 128×64
+// OLED tier 2; 3 and 4 are for a screen given no short URI.
 func (p qrPlan) tier() int {
 	standard := p.quietModules() >= quietZone
-	if p.module >= MinModule {
-		switch {
-		case !p.short && standard:
-			return 0
-		case p.short && standard:
-			return 1
-		case p.short:
-			return 2
-		default:
-			return 3
-		}
-	}
-	t := 4
-	if !p.short {
-		t += 2
-	}
+	reduced := 0
 	if !standard {
-		t++
+		reduced = 1
 	}
-	return t
+	switch {
+	case !p.short && standard && p.module >= FullMinModule:
+		return 0
+	case p.short && p.module >= MinModule:
+		return 1 + reduced
+	case !p.short && p.module >= MinModule:
+		return 3 + reduced
+	case p.short:
+		return 5 + reduced
+	}
+	return 7 + reduced
 }
 
 // better reports whether p is a better choice than q: by tier, then the
