@@ -51,8 +51,8 @@ var crockford = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPaddi
 var ErrAmbiguousCode = errors.New("short code matches more than one payable request")
 
 // ShortCode is the short code of the request with that id: the first 40
-// bits of the id (hex) in Crockford's base32, e.g. "0048HGSN" for an id
-// starting 00112233445. "" for an id that is not at least 10 hex digits
+// bits of the id (hex) in Crockford's base32, e.g. "008J4CT4" for an id
+// starting 0011223344. "" for an id that is not at least 10 hex digits
 // (request.New makes 32).
 func ShortCode(id string) string {
 	if len(id) < shortCodeHex {
