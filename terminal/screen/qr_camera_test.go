@@ -3,6 +3,7 @@ package screen
 import (
 	"errors"
 	"image"
+	"image/draw"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -235,5 +236,30 @@ func BenchmarkRequestQRMargin(b *testing.B) {
 				b.ReportMetric(gd, "gozxing-cm")
 			}
 		})
+	}
+}
+
+// The OLED's quiet zone is measured, not assumed: past the panel's edge
+// is its dark bezel, and gozxing (ZXing's detector, what many phone
+// scanners run) reads the short link off the photo with the 7 pixels
+// (3.5 modules) the screen leaves, not with the 2-module quiet zone the
+// reduced plan would give (the same screen cut 3 pixels short on the
+// left, top and bottom, the bezel moving in).
+func TestOLEDQuietZoneInsideThePanelIsWideEnough(t *testing.T) {
+	r := mustNew(t, Size{128, 64, true})
+	img := r.Request(nativeRequest)
+	want := shown(r, nativeRequest)
+	cam := qrread.Phone(0.170)
+	for _, c := range []struct {
+		cut   int
+		reads bool
+	}{{0, true}, {3, false}} {
+		b := image.Rect(0, 0, 128-c.cut, 64-2*c.cut)
+		cut := image.NewGray(b)
+		draw.Draw(cut, b, img, image.Pt(c.cut, c.cut), draw.Src)
+		got, err := qrread.Read(cam.Photo(cut))
+		if (err == nil && got == want) != c.reads {
+			t.Errorf("quiet zone %d px: gozxing reads %q, %v; want it to read: %v", 7-c.cut, got, err, c.reads)
+		}
 	}
 }
