@@ -72,6 +72,11 @@ func newFakeTerminal(t *testing.T, a asset.Asset, amount int64) *fakeTerminal {
 		w.WriteHeader(http.StatusAccepted)
 		io.WriteString(w, `{"requestId":"`+in.RequestID+`","txHash":"`+tx.Hash().Hex()+`","status":"queued"}`)
 	})
+	// The short link of any code, as the terminal answers an app.
+	mux.HandleFunc("GET /R/{code}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", f.doc.URI)
+		w.WriteHeader(http.StatusSeeOther)
+	})
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	key, err := crypto.GenerateKey()

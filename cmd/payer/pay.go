@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -213,6 +214,9 @@ func readRequest(ctx context.Context, o *options) (*request.Document, string, er
 	if err != nil {
 		return nil, src, err
 	}
+	if text, err = followShortLink(ctx, text); err != nil {
+		return nil, src, err
+	}
 	uri, err := parseURI(text)
 	if err != nil {
 		return nil, src, fmt.Errorf("QR code %q: %w", clip(text), err)
@@ -232,6 +236,34 @@ func readRequest(ctx context.Context, o *options) (*request.Document, string, er
 		return nil, src, err
 	}
 	return d, src, nil
+}
+
+// followShortLink returns the EIP-681 URI a short link (what a small
+// screen's QR code carries: public_url/R/CODE) sends an app to, as its
+// 303's Location; any other text as it is.
+func followShortLink(ctx context.Context, text string) (string, error) {
+	l := strings.ToLower(text)
+	if !strings.HasPrefix(l, "http://") && !strings.HasPrefix(l, "https://") {
+		return text, nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, text, nil)
+	if err != nil {
+		return "", fmt.Errorf("QR code %q: %w", clip(text), err)
+	}
+	req.Header.Set("Accept", "application/json")
+	c := *httpClient
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("follow the QR code's short link: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "ethereum:") {
+		return "", fmt.Errorf("follow the QR code's short link %s: %s, Location %q: %s", text, resp.Status, clip(loc), clip(string(bytes.TrimSpace(body))))
+	}
+	return loc, nil
 }
 
 // verifiedDocument parses a document and checks its signature.

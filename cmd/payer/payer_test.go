@@ -117,6 +117,24 @@ func TestRefusesAQRCodeThatDisagreesWithTheDocument(t *testing.T) {
 	}
 }
 
+// A small screen's QR code is the request's short link: the payer asks
+// it for the EIP-681 URI (303 Location) and pays that as any QR code.
+func TestPaysFromAShortLinkQRCode(t *testing.T) {
+	f := newFakeTerminal(t, eth, 1000)
+	link := strings.ToUpper(f.srv.URL) + "/R/008J4CT4"
+	code, out, stderr := runPayer(t, "-qr", qrFile(t, link), "-nonce", "3", "-state", t.TempDir(), "-signer", f.signer())
+	if code != exitOK || !strings.Contains(out, "from qr-file") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if txs := f.txs(); len(txs) != 1 || !paysRequest(txs[0].Tx, f.doc) {
+		t.Fatalf("posted %+v", txs)
+	}
+	code, _, stderr = runPayer(t, "-qr", qrFile(t, f.srv.URL+"/nowhere"), "-nonce", "4", "-state", t.TempDir())
+	if code != exitFail || !strings.Contains(stderr, "short link") {
+		t.Errorf("a link that is not a short link: exit %d, stderr %q", code, stderr)
+	}
+}
+
 func TestDecodeQRReadsTheTerminalsCode(t *testing.T) {
 	f := newFakeTerminal(t, eth, 1000)
 	img, err := readFileT(t, qrFile(t, f.doc.URI))

@@ -791,7 +791,7 @@ func (c *Cashier) draw() {
 			return
 		}
 		left := c.doc.ExpiresAt.Sub(c.o.Clock.Now()).Truncate(time.Second)
-		v := screen.Request{URI: c.doc.URI, ShortURI: c.doc.Request().URI(""), Amount: c.shownAmount(), Asset: c.doc.Asset.Symbol,
+		v := screen.Request{URI: c.doc.URI, ShortURI: checkout.ShortLink(c.doc), Amount: c.shownAmount(), Asset: c.doc.Asset.Symbol,
 			Remaining: max(left, 0), Note: c.note}
 		key = fmt.Sprintf("request %s %s %s", c.doc.ID, v.Remaining, v.Note)
 		if key != c.drawn {

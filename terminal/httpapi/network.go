@@ -52,6 +52,7 @@ type NetworkOptions struct {
 //	GET  /api/showpos/…             the payer API (Payer), unauthenticated
 //	GET  /pay/…                     the payer page (PayerPage), unauthenticated
 //	GET  /receipt/{id}              a request's signed receipt (Receipts), unauthenticated
+//	GET  /R/{code}                  a request's short link (mountShortLinks), unauthenticated
 //	POST /v1/requests               register   (the same handlers as the operator socket's)
 //	GET  /v1/requests/current       register
 //	GET  /v1/requests/{id}          register
@@ -100,6 +101,7 @@ func Network(o NetworkOptions) http.Handler {
 	if o.Receipts != nil {
 		mux.Handle(receipt.Path, receiptPage(o.Receipts, a.log))
 	}
+	mountShortLinks(mux, o.Till, o.PayerPage != nil, a.log)
 	for _, rt := range a.registerRoutes() {
 		mux.Handle(rt.pattern, v.Require(rt.h, store.RoleRegister))
 	}

@@ -18,13 +18,23 @@
 //
 // The request screen draws the payment URI as a QR code as large as the
 // screen allows, with the largest whole number of pixels per module that
-// fits (fractional modules blur and cost scans), with the standard 4-module
-// quiet zone. When that does not fit at one pixel a module, it tries, in
-// order: the same URI with a 2-module quiet zone; [Request.ShortURI] with 4,
-// then 2 modules. A full EIP-681 URI with its req parameter is ~250 bytes, a
-// 65-module code: too tall for a 64-pixel OLED, where the short URI (the
-// URI without req, which any wallet can still pay) is shown instead. When
-// nothing fits, the screen says so in words beside the amount.
+// fits (fractional modules blur and cost scans) and never fewer than
+// [MinModule] (two) where anything fits at two. What a phone at 20 cm
+// reads is a module of about 0.33 mm (qr_camera_test.go measures it with
+// a camera model and zbar): one pixel of a 0.96" OLED is 0.17 mm, two
+// pixels of a 1.3" 240×240 TFT 0.195 mm. So the full URI (EIP-681 with
+// its req link, 53 to 61 modules) is shown only at [FullMinModule] (three)
+// pixels a module or more with the standard 4-module quiet zone: on a
+// 320×240 screen and larger. Otherwise [Request.ShortURI] is shown, the
+// request's short link (a version-2 code, 25 modules, for a typical
+// public_url): on a 240×240 at five pixels a module, on a 128×64 OLED at
+// two with a quiet zone of 3.5 modules, all inside the panel (its bezel
+// is dark, and a quiet zone that ran off the panel would not be one).
+// When nothing fits at two pixels a module (a screen under 58 pixels
+// high, or a very long public_url), one pixel a module it is: the short
+// URI (the smaller code) before the full one, the standard quiet zone
+// before the reduced one of 2 modules. When nothing fits at all, the
+// screen says so in words beside the amount.
 //
 // A Renderer caches parsed fonts, faces and the last QR codes it encoded; it
 // is safe for concurrent use (calls are serialised).

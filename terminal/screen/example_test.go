@@ -14,7 +14,7 @@ func Example() {
 	}
 	img := r.Request(screen.Request{
 		URI:       "ethereum:0x70997970C51812dc3A010C7d01b50e0d17dc79C8@31337?value=10000000000000000&req=http%3A%2F%2F10.0.0.5%3A8080%2Fapi%2Fshowpos%2FgetPaymentRequest%3Fid%3D00112233445566778899aabbccddeeff",
-		ShortURI:  "ethereum:0x70997970C51812dc3A010C7d01b50e0d17dc79C8@31337?value=10000000000000000",
+		ShortURI:  "HTTP://10.0.0.5:8080/R/008J4CT4",
 		Amount:    "0.01",
 		Asset:     "ETH",
 		Remaining: 5 * time.Minute,

@@ -94,9 +94,12 @@ func decodeQR(t *testing.T, img image.Image, rect image.Rectangle) (string, erro
 	return res.GetText(), nil
 }
 
-// The request screen's QR code decodes to the URI (or, where the URI
-// cannot fit at one pixel a module, to ShortURI), with the largest whole
-// module size that fits the square it was given, measured on the pixels.
+// The request screen's QR code decodes to what its plan shows: the full
+// URI wherever it fits beside the text at FullMinModule pixels a module
+// with the standard quiet zone, else ShortURI; at MinModule pixels a module or
+// more wherever the short URI fits so; with the largest whole module and
+// as much quiet zone (all white, inside the screen) as fit the square the
+// layout gave it, measured on the pixels.
 func TestRequestQR(t *testing.T) {
 	reqs := map[string]Request{"native": nativeRequest, "erc20": erc20Request,
 		"no-short": {URI: nativeURI, Amount: "0.01", Asset: "ETH", Remaining: time.Minute},
@@ -110,53 +113,74 @@ func TestRequestQR(t *testing.T) {
 				r.mu.Lock()
 				l := r.layoutRequest(v)
 				r.mu.Unlock()
+				beside := min(s.H, s.W-s.W/4) // the square the layout offers beside the text
 				if !l.ok {
 					// Only legitimate when nothing fits at one pixel a module.
 					side := min(s.H, s.W)
 					for _, c := range []string{v.URI, v.ShortURI} {
-						if c != "" && modulesOf(t, c)+2*reducedQuietZone <= side {
+						if c != "" && modulesAt(t, c, qrcode.Low)+2*reducedQuietZone <= side {
 							t.Fatalf("no QR code, but %q fits %d pixels with a reduced quiet zone", c, side)
 						}
 					}
 					return
 				}
+				p := l.plan
 				want := v.URI
-				if l.plan.short {
+				if p.short {
 					want = v.ShortURI
-					if n := modulesOf(t, v.URI) + 2*reducedQuietZone; n <= min(s.H, s.W) && s.W >= 2*n {
-						t.Errorf("short URI shown though the full one (%d px at 1 px/module) fits", n)
+					if (modulesOf(t, v.URI)+2*quietZone)*FullMinModule <= beside {
+						t.Errorf("short URI shown though the full one fits at %d px/module", FullMinModule)
 					}
+				} else if v.ShortURI != "" && p.module < FullMinModule && (modulesAt(t, v.ShortURI, qrcode.Low)+2*reducedQuietZone)*MinModule <= beside {
+					t.Errorf("full URI shown at %d px/module, though the short one fits at %d", p.module, MinModule)
 				}
-				if l.plan.quiet != quietZone && modulesOf(t, l.plan.content)+2*quietZone <= min(s.W, s.H) {
-					t.Errorf("reduced quiet zone though the standard one fits")
+				if v.ShortURI != "" && (modulesAt(t, v.ShortURI, qrcode.Low)+2*reducedQuietZone)*MinModule <= beside && p.module < MinModule {
+					t.Errorf("%d px/module, though the short URI fits at %d", p.module, MinModule)
 				}
-				got, err := decodeQR(t, img, l.qr.Inset(-4*l.plan.module).Intersect(img.Bounds()))
+				got, err := decodeQR(t, img, l.qr.Inset(-4*p.module).Intersect(img.Bounds()))
 				if err != nil || got != want {
 					t.Fatalf("QR decodes to %q, %v; want %q", got, err, want)
 				}
-				// Measure the module: the top-left finder pattern is 7 modules
-				// of dark pixels, starting after the quiet zone.
-				n := modulesOf(t, want) + 2*l.plan.quiet
-				if l.qr.Dx() != l.qr.Dy() || l.qr.Dx()%n != 0 {
-					t.Fatalf("QR area %v is not %d whole modules square", l.qr, n)
+				// Measure: the QR area is white but for the code, which
+				// starts with the top-left finder pattern (7 modules of dark
+				// pixels) after the quiet zone, the same on every side.
+				n := modulesAt(t, want, p.level)
+				if l.qr.Dx() != l.qr.Dy() || l.qr.Dx() != n*p.module+2*p.quiet {
+					t.Fatalf("QR area %v is not %d modules of %d px and 2×%d px of quiet zone", l.qr, n, p.module, p.quiet)
 				}
-				m := l.qr.Dx() / n
-				x0, y0 := l.qr.Min.X+l.plan.quiet*m, l.qr.Min.Y+l.plan.quiet*m
-				run := 0
-				for x := x0; x < l.qr.Max.X && dark(img.At(x, y0)); x++ {
+				code := image.Rect(0, 0, n*p.module, n*p.module).Add(l.qr.Min).Add(image.Pt(p.quiet, p.quiet))
+				for y := l.qr.Min.Y; y < l.qr.Max.Y; y++ {
+					for x := l.qr.Min.X; x < l.qr.Max.X; x++ {
+						if !image.Pt(x, y).In(code) && dark(img.At(x, y)) {
+							t.Fatalf("dark pixel (%d,%d) in the quiet zone", x, y)
+						}
+					}
+				}
+				m, run := p.module, 0
+				for x := code.Min.X; x < code.Max.X && dark(img.At(x, code.Min.Y)); x++ {
 					run++
 				}
-				if dark(img.At(x0-1, y0)) || run != 7*m {
+				if run != 7*m {
 					t.Fatalf("finder pattern is %d pixels wide, want 7 modules of %d", run, m)
+				}
+				if p.quiet < reducedQuietZone*m || p.quiet > quietZone*m {
+					t.Errorf("quiet zone %d px at %d px/module", p.quiet, m)
 				}
 				// The largest that fits: one more pixel a module would not fit
 				// the square the layout offered (the whole height beside the
-				// text, or the width above it).
-				avail := min(s.H, s.W-s.W/4)
+				// text, or the width above it), with the quiet zone chosen.
+				avail := beside
 				if !l.beside {
 					avail = min(s.W, s.H-l.text.Dy())
 				}
-				if n*(m+1) <= avail {
+				q := quietZone
+				if p.quietModules() < quietZone {
+					q = reducedQuietZone
+					if (n+2*quietZone)*m <= avail && m >= MinModule {
+						t.Errorf("reduced quiet zone though the standard one fits at %d px/module", m)
+					}
+				}
+				if (n+2*q)*(m+1) <= avail {
 					t.Errorf("module %d px, but %d px fit in %d", m, m+1, avail)
 				}
 				if !l.qr.In(img.Bounds()) || l.qr.Overlaps(l.text) {
@@ -167,38 +191,57 @@ func TestRequestQR(t *testing.T) {
 	}
 }
 
+// modulesAt is content's QR code side in modules, without quiet zone, as
+// skip2/go-qrcode encodes it at lvl.
+func modulesAt(t *testing.T, content string, lvl qrcode.RecoveryLevel) int {
+	t.Helper()
+	q, err := qrcode.New(content, lvl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 17 + 4*q.VersionNumber
+}
+
 func dark(c color.Color) bool { return color.GrayModel.Convert(c).(color.Gray).Y < 0x80 }
 
-// On the 128×64 OLED: the full native URI (53 modules) fits with the
-// standard quiet zone; a 57-module URI only with the reduced one; the full
-// ERC-20 URI (61 modules) not at all, so its short URI is shown; without a
-// short URI the screen says so.
-func TestRequestOLEDFallbacks(t *testing.T) {
+// On the 128×64 OLED the short link (25 modules at level M, or at L for a
+// longer public_url) is drawn at two pixels a module with 7 pixels (3.5
+// modules) of quiet zone; a short link too long for that at any level
+// falls back to one pixel a module (still the short link: the smaller
+// code); without a short link the full native
+// URI (53 modules) is drawn at one pixel a module, and the full ERC-20
+// URI (61 modules) not at all: the screen says so.
+func TestRequestOLEDShowsTheShortLinkAtTwoPixelsAModule(t *testing.T) {
 	r := mustNew(t, Size{128, 64, true})
-	mid := nativeRequest
-	mid.URI = strings.Replace(nativeURI, "10.0.0.5", "pos17.cafe-lumiere.example", 1)
-	if n := modulesOf(t, mid.URI); n != 57 {
-		t.Fatalf("test URI has %d modules, want 57", n)
-	}
-	noShort := erc20Request
+	long := nativeRequest
+	long.ShortURI = "HTTPS://POS17.CAFE-LUMIERE.EXAMPLE/R/008J4CT4"
+	tooLong := nativeRequest
+	tooLong.ShortURI = "https://shop.example/terminals/pos17/R/008J4CT4"
+	noShort := nativeRequest
 	noShort.ShortURI = ""
+	erc20NoShort := erc20Request
+	erc20NoShort.ShortURI = ""
 	for _, c := range []struct {
 		name          string
 		v             Request
 		ok, short     bool
-		quiet, decode int
+		level         qrcode.RecoveryLevel
+		module, quiet int
 	}{
-		{"native", nativeRequest, true, false, quietZone, 0},
-		{"57 modules", mid, true, false, reducedQuietZone, 0},
-		{"erc20", erc20Request, true, true, quietZone, 0},
-		{"erc20 without short", noShort, false, false, 0, 0},
+		{"native", nativeRequest, true, true, qrcode.Medium, 2, 7},
+		{"erc20", erc20Request, true, true, qrcode.Medium, 2, 7},
+		{"long public_url", long, true, true, qrcode.Low, 2, 7},
+		{"public_url with a path", tooLong, true, true, qrcode.Medium, 1, 4},
+		{"native without short", noShort, true, false, qrcode.Medium, 1, 4},
+		{"erc20 without short", erc20NoShort, false, false, 0, 0, 0},
 	} {
 		r.mu.Lock()
 		l := r.layoutRequest(c.v)
 		r.mu.Unlock()
-		if l.ok != c.ok || l.plan.short != c.short || l.plan.quiet != c.quiet || (l.ok && l.plan.module != 1) {
-			t.Errorf("%s: ok %v short %v quiet %d module %d; want ok %v short %v quiet %d module 1",
-				c.name, l.ok, l.plan.short, l.plan.quiet, l.plan.module, c.ok, c.short, c.quiet)
+		p := l.plan
+		if l.ok != c.ok || (l.ok && (p.short != c.short || p.level != c.level || p.module != c.module || p.quiet != c.quiet)) {
+			t.Errorf("%s: ok %v short %v level %d module %d quiet %d px; want ok %v short %v level %d module %d quiet %d px",
+				c.name, l.ok, p.short, p.level, p.module, p.quiet, c.ok, c.short, c.level, c.module, c.quiet)
 		}
 		if !l.ok {
 			continue

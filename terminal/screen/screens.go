@@ -58,11 +58,11 @@ type TipOption struct {
 // Request is the screen showing a payment request as a QR code.
 type Request struct {
 	URI string // what the QR code carries, e.g. an EIP-681 URI with req
-	// ShortURI is shown instead of URI when URI's QR code cannot fit the
-	// screen at one pixel a module, e.g. the EIP-681 URI without its req
-	// parameter (request.Request.URI("")): any wallet can still pay it,
-	// though a showpos-aware payer app loses the signed request. Empty:
-	// none.
+	// ShortURI is shown instead of URI when URI's QR code does not fit
+	// the screen at MinModule pixels a module with the standard quiet
+	// zone: the request's short link (checkout.ShortLink), which a
+	// phone's camera opens as the payer page and which sends an app to
+	// the EIP-681 URI. Empty: none.
 	ShortURI  string
 	Amount    string // in words, e.g. "0.01"
 	Asset     string // e.g. "ETH"
@@ -259,9 +259,9 @@ func (r *Renderer) layoutRequest(v Request) requestLayout {
 }
 
 // Request draws a payment request: its QR code as large as the screen
-// allows at a whole number of pixels a module, the amount and asset, the
-// time left, and how to stop. See the package doc for when ShortURI is
-// shown instead of URI.
+// allows at a whole number of pixels a module (at least MinModule where
+// any plan allows it), the amount and asset, the time left, and how to
+// stop. See the package doc for when ShortURI is shown instead of URI.
 func (r *Renderer) Request(v Request) image.Image {
 	r.mu.Lock()
 	defer r.mu.Unlock()

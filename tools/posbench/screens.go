@@ -151,12 +151,12 @@ func renderTimes(s screen.Size, n int) (fresh, tick time.Duration, err error) {
 	}
 	const (
 		uri   = "ethereum:0x5FbDB2315678afecb367f032d93F642f64180aa3@1337/transfer?address=0x000000000000000000000000000000000000dEaD&uint256=12500000&req=http%3A%2F%2F192.168.1.20%3A8080%2Fapi%2Fshowpos%2FgetPaymentRequest%3Fid%3D"
-		short = "ethereum:0x5FbDB2315678afecb367f032d93F642f64180aa3@1337/transfer?address=0x000000000000000000000000000000000000dEaD&uint256=12500000"
+		short = "HTTP://192.168.1.20:8080/R/" // the short link: checkout.ShortLink
 	)
 	v := screen.Request{Amount: "12.5", Asset: "TUSD", Remaining: 4*time.Minute + 59*time.Second}
 	id := func(i int) string { return fmt.Sprintf("%032s", strconv.Itoa(i)) } // a request id's length
 	f, err := timeEach(n, func(i int) error {
-		v.URI, v.ShortURI = uri+id(i), short+"&n="+strconv.Itoa(i) // a new QR code each time
+		v.URI, v.ShortURI = uri+id(i), short+fmt.Sprintf("%08d", i) // a new QR code each time
 		r.Request(v)
 		return nil
 	})

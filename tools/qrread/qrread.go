@@ -11,6 +11,12 @@
 // and each turn changes what the detector meets first. The test of this
 // package holds the rate at zero on request codes of every shape the
 // terminal draws.
+//
+// It also makes a phone camera's picture of a screen (Camera, Phone: the
+// model is documented there) and reads a picture with zbar (ReadZbar, the
+// zbarimg command of Debian's zbar-tools), a decoder independent of
+// gozxing: terminal/screen's tests read every display's request screen off
+// such a photo at 20 cm with it.
 package qrread
 
 import (

@@ -58,8 +58,11 @@ func TestReadsEveryRequestScreen(t *testing.T) {
 			rng := rand.New(rand.NewPCG(12, uint64(size.W)))
 			missedUpright := 0
 			for range n {
-				uri, short := requestURI(rng)
-				img := r.Request(screen.Request{URI: uri, ShortURI: short, Amount: "0.25", Asset: "ETH", Remaining: 4*time.Minute + 39*time.Second})
+				// No short link: the screen then shows the full URI, the
+				// version-9 code whose data the detector mistakes, also on
+				// the 240×240, which shows a short link when it has one.
+				uri, _ := requestURI(rng)
+				img := r.Request(screen.Request{URI: uri, Amount: "0.25", Asset: "ETH", Remaining: 4*time.Minute + 39*time.Second})
 				if got, err := upright(img); err != nil || got != uri {
 					missedUpright++
 				}
