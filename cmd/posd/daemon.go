@@ -37,6 +37,7 @@ import (
 	"showpos/terminal/nfcpay"
 	"showpos/terminal/payerpage"
 	"showpos/terminal/printq"
+	"showpos/terminal/receipt"
 	"showpos/terminal/report"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
@@ -51,23 +52,24 @@ const drainFor = 10 * time.Second
 
 // daemon holds the running parts that a new config reaches.
 type daemon struct {
-	log     *slog.Logger
-	started time.Time
-	store   *store.Store
-	mgr     *fleet.Manager
-	devs    *board.Devices
-	node    *chain.Client
-	bc      *broadcast.Broadcaster
-	watch   *watch.Watcher // nil: watch.enabled = false
-	relay   *relay.Relayer // nil: relay.enabled = false
-	relayOn *relayGate     // runs relay's loop while chain.rpc names endpoints; nil when relay is
-	till    *checkout.Service
-	cash    *cashier.Cashier // nil on a headless terminal
-	books   *report.Books    // failures kept until acknowledged, X and Z reports
-	rates   *pricefeed.Rates // the assets' prices in terminal.currency
-	printq  *printq.Queue    // nil when the board has no printer
-	bgCtx   context.Context  // the background parts' lifetime
-	at      httpapi.Listen   // set before the servers serve
+	log      *slog.Logger
+	started  time.Time
+	store    *store.Store
+	mgr      *fleet.Manager
+	devs     *board.Devices
+	node     *chain.Client
+	bc       *broadcast.Broadcaster
+	watch    *watch.Watcher // nil: watch.enabled = false
+	relay    *relay.Relayer // nil: relay.enabled = false
+	relayOn  *relayGate     // runs relay's loop while chain.rpc names endpoints; nil when relay is
+	till     *checkout.Service
+	cash     *cashier.Cashier // nil on a headless terminal
+	books    *report.Books    // failures kept until acknowledged, X and Z reports
+	rates    *pricefeed.Rates // the assets' prices in terminal.currency
+	printq   *printq.Queue    // nil when the board has no printer
+	receipts *receipt.Issuer
+	bgCtx    context.Context // the background parts' lifetime
+	at       httpapi.Listen  // set before the servers serve
 }
 
 // run is the daemon. It returns when ctx ends, after draining, or when a
@@ -216,7 +218,17 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 			}
 		},
 	})
-	d.books = report.New(report.Options{Store: st, Till: d.till, Terminal: cfg.Terminal.ID, Logger: log.With("part", "books")})
+	d.books = report.New(report.Options{Store: st, Till: d.till, Terminal: cfg.Terminal.ID, Logger: log.With("part", "books"),
+		OnZ: d.printReport})
+	// Receipts, signed by the terminal key: served on the payer API, and
+	// printed after each result when the board has a printer.
+	d.receipts, err = receipt.NewIssuer(receipt.Options{Store: st, Key: key, Shop: func() receipt.Shop {
+		t := d.till.Config().Terminal
+		return receipt.Shop{MerchantName: t.MerchantName, PublicURL: t.PublicURL}
+	}})
+	if err != nil {
+		return err
+	}
 	// The relayer settles authorizations from its own account, beside the
 	// broadcaster, on the same chain client.
 	if cfg.Relay.Enabled {
@@ -225,7 +237,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		}
 		d.relayOn = newRelayGate(d.relay, cfg.Chain.RPC, log.With("part", "relay"))
 	}
-	d.cash, err = newCashier(cfg, d.devs, d.till, st, d.node, d.bc, d.relayerLow, d.books, log.With("part", "cashier"))
+	d.cash, err = newCashier(cfg, d.devs, d.till, st, d.node, d.bc, d.relayerLow, d.books, d.printing(log), log.With("part", "cashier"))
 	if err != nil {
 		return err
 	}
@@ -501,7 +513,7 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 	}()
 	network := server{name: "network API", tls: cfg.API.TLS()}
 	network.srv = httpapi.NewServer(tel.Middleware("network", httpapi.Network(httpapi.NetworkOptions{
-		Till: d.till, Register: d.till, Status: d.status, Fleet: fleetPush{d.mgr}, Books: d.books,
+		Till: d.till, Register: d.till, Status: d.status, Fleet: fleetPush{d.mgr}, Books: d.books, Receipts: d.receipts,
 		Verifier: &auth.Verifier{Store: d.store}, Logger: d.log.With("part", "network-api"),
 		PayerPage: payerpage.Handler(payerpage.Options{
 			MerchantName: func() string { return d.till.Config().Terminal.MerchantName },
@@ -558,7 +570,7 @@ func nfcTag(c config.NFC, r device.NFCReader) device.NFCTag {
 }
 
 func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service, st *store.Store,
-	node *chain.Client, bc *broadcast.Broadcaster, relayerLow func() bool, books cashier.Books, log *slog.Logger) (*cashier.Cashier, error) {
+	node *chain.Client, bc *broadcast.Broadcaster, relayerLow func() bool, books cashier.Books, paper paper, log *slog.Logger) (*cashier.Cashier, error) {
 	if devs.Display == nil && devs.Keypad == nil {
 		return nil, nil
 	}
@@ -589,7 +601,8 @@ func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service,
 		SyncNow:    func(ctx context.Context) error { _, err := bc.Sync(ctx); return err },
 		RelayerLow: relayerLow,
 		Books:      books,
-		Logger:     log,
+		Receipts:   paper.receipts, PrintReport: paper.report,
+		Logger: log,
 	}), nil
 }
 

@@ -261,6 +261,13 @@ func startChainTerminal(t *testing.T, board string) (*devchain.Chain, string, st
 // tables merge by symbol).
 func startTerminalOnChain(t *testing.T, assets, board string) (*devchain.Chain, string, string) {
 	t.Helper()
+	return startTerminalWith(t, "", assets, board)
+}
+
+// startTerminalWith is startTerminalOnChain with more [terminal] keys
+// (TOML lines).
+func startTerminalWith(t *testing.T, terminal, assets, board string) (*devchain.Chain, string, string) {
+	t.Helper()
 	node, err := devchain.Start(context.Background(), devchain.Options{Payers: 1})
 	if err != nil {
 		t.Fatal(err)
@@ -273,13 +280,14 @@ func startTerminalOnChain(t *testing.T, assets, board string) (*devchain.Chain, 
 id = "e2e-chain"
 merchant_name = "Sale Test"
 data_dir = %q
+%s
 [chain]
 id = %d
 rpc = [%q]
 probe_every = "200ms"
 [broadcast]
 poll = "50ms"
-`, filepath.Join(dir, "data"), node.ChainID().Uint64(), node.Endpoint())+board)), 0o600)
+`, filepath.Join(dir, "data"), terminal, node.ChainID().Uint64(), node.Endpoint())+board)), 0o600)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -136,6 +136,9 @@ func (c *Cashier) booksKey(ctx context.Context, k device.Key) bool {
 			return true
 		}
 		c.report, c.mode = x, modeReport
+		if c.o.PrintReport != nil {
+			c.o.PrintReport(x)
+		}
 		return true
 	case c.menuPage == pageReports && k == device.KeyF3:
 		c.mode = modeConfirmZ

@@ -112,6 +112,9 @@ type Options struct {
 	// Books: failures kept until acknowledged, X and Z reports (books.go).
 	// May be nil.
 	Books Books
+	// PrintReport, when set, prints an X report the menu shows (a Z is
+	// printed by whoever the books tell of each Z taken). Must not block.
+	PrintReport func(report.Report)
 
 	Clock  clock.Clock // nil: clock.System
 	Logger *slog.Logger

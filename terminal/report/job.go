@@ -23,7 +23,8 @@ func (r Report) Title() string {
 // Job lays the report out for a receipt printer of columns characters a
 // line (32 on 58 mm paper, 48 on 80 mm; at least 16): its title, period,
 // each asset's sums (count and amount: taken, of it confirmed and pending;
-// failed; unmatched receipts), then each failure of the period. No line is
+// failed; unmatched receipts; tips), the sums of requests keyed in the
+// shop's currency (taken, tips), then each failure of the period. No line is
 // wider than columns.
 func (r Report) Job(columns int) device.PrintJob {
 	columns = max(columns, 16)
@@ -53,6 +54,16 @@ func (r Report) Job(columns int) device.PrintJob {
 		two(fmt.Sprintf(" pending %d", a.Pending.Count), a.Pending.AmountDisplay)
 		two(fmt.Sprintf("failed %d", a.Failed.Count), a.Failed.AmountDisplay)
 		two(fmt.Sprintf("unmatched %d", a.Unmatched.Count), a.Unmatched.AmountDisplay)
+		if a.Tips != nil && a.Tips.Count > 0 {
+			two(fmt.Sprintf(" tips %d", a.Tips.Count), a.Tips.AmountDisplay)
+		}
+	}
+	for _, f := range r.Fiat {
+		add(device.PrintLine{Text: cut(f.Currency+" (keyed in it)", columns), Bold: true})
+		two(fmt.Sprintf("taken %d", f.Taken.Count), f.Taken.Amount)
+		if f.Tips.Count > 0 {
+			two(fmt.Sprintf(" tips %d", f.Tips.Count), f.Tips.Amount)
+		}
 	}
 	add(device.PrintLine{Rule: true})
 	add(device.PrintLine{Text: fmt.Sprintf("FAILURES %d", len(r.Failures)), Bold: true})

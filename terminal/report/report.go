@@ -57,6 +57,10 @@ type Options struct {
 	Terminal string      // the terminal's id, printed on reports
 	Clock    clock.Clock // nil: clock.System
 	Logger   *slog.Logger
+	// OnZ, if set, is called with each Z report when it is taken (once:
+	// not when a repeated key answers it again), whichever way it was
+	// asked for, e.g. to print it. It must not block.
+	OnZ func(Report)
 }
 
 // Books reads and closes the terminal's books. Safe for concurrent use.
@@ -211,6 +215,9 @@ func (b *Books) TakeZ(ctx context.Context, key string) (Report, bool, error) {
 		}
 		if created {
 			b.log.Info("Z report taken", "number", z.Number, "from", z.From, "to", z.To)
+			if b.o.OnZ != nil {
+				b.o.OnZ(out)
+			}
 		}
 		return out, created, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -32,6 +33,7 @@ type shop struct {
 	books *report.Books
 	clock *clocktest.Fake
 	nonce uint64
+	onZ   []uint64 // the numbers OnZ was called with
 }
 
 func openShop(t *testing.T) *shop {
@@ -52,7 +54,8 @@ func (s *shop) open() {
 	key, _ := crypto.GenerateKey()
 	s.st = st
 	s.till = checkout.New(checkout.Options{Config: configtest.New(s.t, `terminal.id = "till-7"`), Key: key, Store: st, Clock: s.clock})
-	s.books = report.New(report.Options{Store: st, Till: s.till, Terminal: "till-7", Clock: s.clock})
+	s.books = report.New(report.Options{Store: st, Till: s.till, Terminal: "till-7", Clock: s.clock,
+		OnZ: func(r report.Report) { s.onZ = append(s.onZ, r.Number) }})
 }
 
 func (s *shop) restart() {
@@ -157,6 +160,10 @@ func TestZReportsAreNumberedStoredAndTakenOncePerKey(t *testing.T) {
 	}
 	if eth := taken(z2, "ETH"); eth.Taken.Count != 0 || eth.Failed.Count != 1 || len(z2.Failures) != 1 {
 		t.Errorf("second Z covers the first's sale: %+v", z2)
+	}
+	// Each Z reached OnZ (to be printed) once, the repeat not at all.
+	if !slices.Equal(s.onZ, []uint64{1, 2}) {
+		t.Errorf("OnZ called with %v, want [1 2]", s.onZ)
 	}
 	// Stored: the same after a restart, and never rewritten by new sales.
 	s.restart()
