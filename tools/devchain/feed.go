@@ -205,7 +205,12 @@ func (c *Chain) keeperCall(ctx context.Context, to common.Address, data []byte) 
 			if rc.Status != types.ReceiptStatusSuccessful {
 				return fmt.Errorf("devchain: feed keeper transaction %s reverted", tx.Hash().Hex())
 			}
-			return nil
+			// geth indexes a block's receipts a moment before it makes
+			// the block its head: wait for the head, so a call at
+			// "latest" made next reads the new round.
+			if n, err := ec.BlockNumber(ctx); err == nil && n >= rc.BlockNumber.Uint64() {
+				return nil
+			}
 		}
 		select {
 		case <-ctx.Done():
