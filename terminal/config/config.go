@@ -248,7 +248,8 @@ type Relay struct {
 	// StuckAfter (stuck_after): a settlement unmined this long is sent
 	// again with fees 10% higher; default 3m.
 	StuckAfter time.Duration
-	// Poll is the pause between rounds (an accepted authorization starts
+	// Poll is the pause between rounds while no settlement waits to be
+	// mined, and after a failed round (an accepted authorization starts
 	// one at once); default 15s.
 	Poll time.Duration
 	// FollowUp (follow_up) is the least pause between rounds while
