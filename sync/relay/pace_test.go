@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"errors"
 	"math/big"
 	"slices"
 	"sync/atomic"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 )
 
 // roundCounter is the real Chain with a count of rounds: each round
@@ -201,5 +203,20 @@ func TestNextPause(t *testing.T) {
 				t.Fatalf("nextPause(%+v, failed %t, %s) = %s, %s; want %s, %s", c.p, c.failed, c.pause, wait, next, c.wait, c.new)
 			}
 		})
+	}
+}
+
+// A negative pause would make Run spin: New refuses it.
+func TestNewRefusesNegativePauses(t *testing.T) {
+	key, _ := crypto.GenerateKey()
+	for _, mod := range []func(*Options){
+		func(o *Options) { o.Every = -time.Second },
+		func(o *Options) { o.FollowUp = -time.Second },
+	} {
+		o := Options{Key: key, Chain: &roundCounter{}, Queue: newMemJournal(), Journal: newMemJournal(), MaxFeePerGas: big.NewInt(1)}
+		mod(&o)
+		if _, err := New(o); !errors.Is(err, ErrBadOptions) {
+			t.Errorf("New(Every %s, FollowUp %s) = %v, want ErrBadOptions", o.Every, o.FollowUp, err)
+		}
 	}
 }

@@ -226,6 +226,8 @@ func New(o Options) (*Relayer, error) {
 		return nil, fmt.Errorf("%w: Key, Chain, Queue and Journal are required", ErrBadOptions)
 	case o.MaxFeePerGas == nil || o.MaxFeePerGas.Sign() <= 0:
 		return nil, fmt.Errorf("%w: MaxFeePerGas must be set", ErrBadOptions)
+	case o.Every < 0 || o.FollowUp < 0:
+		return nil, fmt.Errorf("%w: Every and FollowUp must not be negative (a round without pause)", ErrBadOptions)
 	}
 	if o.MinTip == nil {
 		o.MinTip = big.NewInt(1e9)
