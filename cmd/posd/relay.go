@@ -43,7 +43,7 @@ func (d *daemon) newRelayer(cfg *config.Config, st *store.Store, tel *telemetry.
 	})
 	r, err := relay.New(relay.Options{Key: key.Private, Chain: d.node, Queue: j, Journal: j,
 		MaxFeePerGas: cfg.Relay.MaxFeePerGas, StuckAfter: cfg.Relay.StuckAfter, LowCovers: cfg.Relay.LowCovers,
-		FinalDepth: cfg.Chain.FinalDepth, Every: cfg.Relay.Poll, Logger: log})
+		FinalDepth: cfg.Chain.FinalDepth, Every: cfg.Relay.Poll, FollowUp: cfg.Relay.FollowUp, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("relayer: %w", err)
 	}

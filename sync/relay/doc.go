@@ -12,7 +12,7 @@
 // *chain.Client) and the relayer's key. One Relayer serves one chain: its
 // nonce, fees and balance are its own.
 //
-// # A round (Round; Run does one every Options.Every or on Kick)
+// # A round (Round; Run paces them, see Pace)
 //
 //  1. Reads the relayer's mined and pending nonce, its balance and
 //     eth_feeHistory: the tip is the median of recent blocks' priority fee
@@ -43,6 +43,17 @@
 //  4. Sends everything due in one batch, in nonce order. "nonce too low"
 //     makes the next round read the nonce from the chain again;
 //     underpriced waits for the bump; other refusals are kept in Status.
+//
+// # Pace
+//
+// Run does a round every Every (or on Kick) while nothing it sent waits to
+// be mined. While something does, the next round comes after a follow-up
+// pause instead, from FollowUp, doubled after a round that found nothing
+// newly mined (up to Every) and halved after one that did: so a backlog (a
+// day of authorizations taken offline) goes out MaxInFlight at a time, a
+// batch per block or two, never more than MaxInFlight unmined at once,
+// and a transaction sent alone is confirmed a block later, not a poll
+// later. A round that fails waits Every: offline, nothing spins.
 //
 // # Promises
 //

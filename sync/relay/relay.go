@@ -125,6 +125,7 @@ const (
 	DefaultStuckAfter    = 3 * time.Minute
 	DefaultExpiryMargin  = 2 * time.Minute
 	DefaultEvery         = 15 * time.Second
+	DefaultFollowUp      = time.Second
 	DefaultMaxInFlight   = 16 // geth keeps 16 executable transactions per account for sure (txpool AccountSlots)
 	DefaultFinalDepth    = 64
 	DefaultTipPercentile = 50
@@ -165,11 +166,19 @@ type Options struct {
 	// LowCovers: Status.Low when the balance covers fewer settlements; 0
 	// means DefaultLowCovers.
 	LowCovers uint64
-	// Every is Run's pause between rounds; Kick starts one sooner. 0
-	// means DefaultEvery.
-	Every  time.Duration
-	Clock  clock.Clock  // nil: clock.System
-	Logger *slog.Logger // nil discards
+	// Every is Run's pause between rounds while no settlement waits to be
+	// mined; Kick starts one sooner. 0 means DefaultEvery.
+	Every time.Duration
+	// FollowUp is Run's least pause after a round that leaves settlements
+	// sent and not mined: the next round reads their receipts and sends
+	// the next ones, so a backlog drains at the chain's pace, not one
+	// MaxInFlight per Every. The pause doubles after each such round that
+	// found nothing newly mined and halves after one that did, between
+	// FollowUp and Every. 0 means DefaultFollowUp; more than Every means
+	// Every.
+	FollowUp time.Duration
+	Clock    clock.Clock  // nil: clock.System
+	Logger   *slog.Logger // nil discards
 }
 
 // ErrBadOptions is returned by New for missing or wrong Options.
@@ -217,6 +226,8 @@ func New(o Options) (*Relayer, error) {
 		return nil, fmt.Errorf("%w: Key, Chain, Queue and Journal are required", ErrBadOptions)
 	case o.MaxFeePerGas == nil || o.MaxFeePerGas.Sign() <= 0:
 		return nil, fmt.Errorf("%w: MaxFeePerGas must be set", ErrBadOptions)
+	case o.Every < 0 || o.FollowUp < 0:
+		return nil, fmt.Errorf("%w: Every and FollowUp must not be negative (a round without pause)", ErrBadOptions)
 	}
 	if o.MinTip == nil {
 		o.MinTip = big.NewInt(1e9)
@@ -245,6 +256,10 @@ func New(o Options) (*Relayer, error) {
 	if o.Every == 0 {
 		o.Every = DefaultEvery
 	}
+	if o.FollowUp == 0 {
+		o.FollowUp = DefaultFollowUp
+	}
+	o.FollowUp = min(o.FollowUp, o.Every)
 	if o.Clock == nil {
 		o.Clock = clock.System{}
 	}
@@ -287,15 +302,22 @@ func (r *Relayer) Kick() {
 }
 
 // Run does rounds until ctx ends: one at once, then one every
-// Options.Every or on Kick. A round's trouble is logged and kept in
-// Status, never returned: the relayer waits and tries again. It returns
-// ctx's error; it starts no goroutine.
+// Options.Every or on Kick while no settlement waits to be mined. While
+// some do (a backlog going out MaxInFlight at a time, or one just sent),
+// the next round comes after a follow-up pause (nextPause), to read their
+// receipts and send the next ones. A round's trouble is logged and kept in
+// Status, never returned: the relayer waits Every and tries again. It
+// returns ctx's error; it starts no goroutine.
 func (r *Relayer) Run(ctx context.Context) error {
+	pause := r.o.FollowUp
 	for {
-		if err := r.Round(ctx); err != nil && ctx.Err() == nil {
+		p, err := r.runRound(ctx)
+		if err != nil && ctx.Err() == nil {
 			r.log.Warn("relay: round", "err", err)
 		}
-		t := time.NewTimer(r.o.Every)
+		var wait time.Duration
+		wait, pause = nextPause(p, err != nil, pause, r.o.FollowUp, r.o.Every)
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -305,6 +327,28 @@ func (r *Relayer) Run(ctx context.Context) error {
 		}
 		t.Stop()
 	}
+}
+
+// nextPause is Run's wait after a round that did p (failed: returned an
+// error), and the follow-up pause it keeps for the next. A failed round,
+// or one that leaves nothing sent and unmined, waits every: offline
+// nothing spins, and idle rounds stay at the poll. Otherwise the round
+// after comes one follow-up pause later: halved (down to followUp) when
+// this one found transactions newly mined, doubled (up to every) when it
+// found none mined and sent none (a block slower than the pause, or a
+// transaction lost until StuckAfter), kept when it only sent. So the
+// pause settles near the chain's block time and the rounds stay within
+// about two per block.
+func nextPause(p progress, failed bool, pause, followUp, every time.Duration) (wait, next time.Duration) {
+	switch {
+	case failed || p.unmined == 0:
+		return every, pause
+	case p.mined > 0:
+		pause = max(pause/2, followUp)
+	case p.sent == 0:
+		pause = min(pause*2, every)
+	}
+	return pause, pause
 }
 
 // covers is how many settlements balance pays for at feeCap.

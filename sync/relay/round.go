@@ -33,9 +33,21 @@ var (
 // settlements and sends everything due in one batch, in nonce order. Run
 // calls it; tests call it directly. Rounds never overlap.
 func (r *Relayer) Round(ctx context.Context) error {
+	_, err := r.runRound(ctx)
+	return err
+}
+
+// progress is what a round did, for Run's pace (nextPause).
+type progress struct {
+	unmined int // transactions sent and not mined when it ended
+	mined   int // transactions unmined when it started that it found mined, or ended
+	sent    int // transactions it sent: new ones, replacements, the same again
+}
+
+func (r *Relayer) runRound(ctx context.Context) (progress, error) {
 	r.round.Lock()
 	defer r.round.Unlock()
-	err := r.doRound(ctx)
+	p, err := r.doRound(ctx)
 	r.mu.Lock()
 	r.st.At = r.o.Clock.Now()
 	r.st.LastError = ""
@@ -44,55 +56,71 @@ func (r *Relayer) Round(ctx context.Context) error {
 	}
 	r.st.Nonce = r.next
 	r.mu.Unlock()
-	return err
+	return p, err
 }
 
-func (r *Relayer) doRound(ctx context.Context) error {
+func (r *Relayer) doRound(ctx context.Context) (progress, error) {
+	var p progress
 	now := r.o.Clock.Now()
 	c := r.o.Chain
 	// The mined count is read before the receipts: a nonce counted here
 	// whose transaction has none of our hashes was taken by another one.
 	mined, err := c.NonceAt(ctx, r.addr, "latest")
 	if err != nil {
-		return fmt.Errorf("relay: nonce: %w", err)
+		return p, fmt.Errorf("relay: nonce: %w", err)
 	}
 	acct, err := c.Account(ctx, r.addr, common.Address{}, common.Hash{})
 	if err != nil {
-		return fmt.Errorf("relay: account: %w", err)
+		return p, fmt.Errorf("relay: account: %w", err)
 	}
 	hist, err := c.FeeHistory(ctx, feeBlocks, "latest", []float64{r.o.TipPercentile})
 	if err != nil {
-		return fmt.Errorf("relay: fees: %w", err)
+		return p, fmt.Errorf("relay: fees: %w", err)
 	}
 	fees, feesOK := suggestFees(hist, r.o.MinTip, r.o.MaxFeePerGas)
 	r.health(acct.Balance, fees.FeeCap)
 
 	txs, err := r.o.Journal.Txs()
 	if err != nil {
-		return fmt.Errorf("relay: journal: %w", err)
+		return p, fmt.Errorf("relay: journal: %w", err)
 	}
 	if !r.synced {
 		r.next = acct.Nonce
 		r.synced = true
 		r.log.Info("relay: nonce from the chain", "pending", acct.Nonce, "live", len(txs))
 	}
+	unmined := make(map[uint64]bool, len(txs))
 	for _, t := range txs {
 		r.next = max(r.next, t.Nonce+1)
+		if t.State == TxSent {
+			unmined[t.Nonce] = true
+		}
 	}
 
 	live, due, err := r.follow(ctx, txs, mined, fees, now)
 	if err != nil {
-		return err
+		return p, err
+	}
+	p.mined = len(unmined)
+	for _, t := range live {
+		if t.State == TxSent {
+			p.unmined++
+			if unmined[t.Nonce] {
+				p.mined--
+			}
+		}
 	}
 	fresh, prepErr := r.prepare(ctx, live, fees, feesOK, acct.Balance, now)
 	due = append(due, fresh...)
+	p.unmined += len(fresh)
 	r.mu.Lock()
 	r.st.InFlight = len(live) + len(fresh)
 	r.mu.Unlock()
 	if err := r.send(ctx, due); err != nil {
-		return err
+		return p, err
 	}
-	return prepErr
+	p.sent = len(due)
+	return p, prepErr
 }
 
 // health updates the balance part of Status.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,16 +25,24 @@ import (
 // dropProxy stands in front of geth and swallows the first drop
 // eth_sendRawTransaction calls: it answers them with the transaction's
 // hash, as a node would that took it and then lost it, and forwards
-// nothing. Everything else goes to geth unchanged.
+// nothing. Everything else goes to geth unchanged, unless offline is set
+// (every request is answered 503, as by a gateway whose node is gone) or
+// refuseSends (so is every request that sends a transaction).
 type dropProxy struct {
-	target  string
-	mu      sync.Mutex
-	drop    int
-	dropped []common.Hash
+	target      string
+	offline     atomic.Bool
+	refuseSends atomic.Bool
+	mu          sync.Mutex
+	drop        int
+	dropped     []common.Hash
 }
 
 func (p *dropProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	if p.offline.Load() || p.refuseSends.Load() && bytes.Contains(body, []byte("eth_sendRawTransaction")) {
+		http.Error(w, "no node", http.StatusServiceUnavailable)
+		return
+	}
 	var req struct {
 		ID     json.RawMessage   `json:"id"`
 		Method string            `json:"method"`

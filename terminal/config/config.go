@@ -248,9 +248,14 @@ type Relay struct {
 	// StuckAfter (stuck_after): a settlement unmined this long is sent
 	// again with fees 10% higher; default 3m.
 	StuckAfter time.Duration
-	// Poll is the pause between rounds (an accepted authorization starts
+	// Poll is the pause between rounds while no settlement waits to be
+	// mined, and after a failed round (an accepted authorization starts
 	// one at once); default 15s.
 	Poll time.Duration
+	// FollowUp (follow_up) is the least pause between rounds while
+	// settlements wait to be mined, so a backlog drains at the chain's
+	// pace (sync/relay Options.FollowUp); default 1s, at most Poll.
+	FollowUp time.Duration
 }
 
 // DefaultRelayMaxFeeGwei is relay.max_fee_gwei when not set: far above a
@@ -437,6 +442,7 @@ type file struct {
 		LowCovers  uint64        `toml:"low_covers"`
 		StuckAfter time.Duration `toml:"stuck_after"`
 		Poll       time.Duration `toml:"poll"`
+		FollowUp   time.Duration `toml:"follow_up"`
 	} `toml:"relay"`
 	Merchant struct {
 		Address string `toml:"address"`
@@ -852,7 +858,7 @@ func (f *file) checkWatch(c *Config) error {
 // fee cap, which it has none of.
 func (f *file) checkRelay(c *Config) error {
 	fr := f.Relay
-	c.Relay = Relay{Enabled: true, LowCovers: fr.LowCovers, StuckAfter: fr.StuckAfter, Poll: fr.Poll}
+	c.Relay = Relay{Enabled: true, LowCovers: fr.LowCovers, StuckAfter: fr.StuckAfter, Poll: fr.Poll, FollowUp: fr.FollowUp}
 	if fr.Enabled != nil {
 		c.Relay.Enabled = *fr.Enabled
 	}
@@ -869,6 +875,9 @@ func (f *file) checkRelay(c *Config) error {
 	if c.Relay.Poll == 0 {
 		c.Relay.Poll = 15 * time.Second
 	}
+	if c.Relay.FollowUp == 0 {
+		c.Relay.FollowUp = min(time.Second, c.Relay.Poll)
+	}
 	switch {
 	case gwei > 1_000_000:
 		return invalid("relay.max_fee_gwei %d is more than 1000000", gwei)
@@ -876,6 +885,10 @@ func (f *file) checkRelay(c *Config) error {
 		return invalid("relay.stuck_after %s is under 10s", c.Relay.StuckAfter)
 	case c.Relay.Poll < 100*time.Millisecond:
 		return invalid("relay.poll %s is under 100ms", c.Relay.Poll)
+	case c.Relay.FollowUp < 100*time.Millisecond:
+		return invalid("relay.follow_up %s is under 100ms", c.Relay.FollowUp)
+	case c.Relay.FollowUp > c.Relay.Poll:
+		return invalid("relay.follow_up %s is more than relay.poll %s", c.Relay.FollowUp, c.Relay.Poll)
 	}
 	c.Relay.MaxFeePerGas = new(big.Int).Mul(new(big.Int).SetUint64(gwei), big.NewInt(1e9))
 	return nil

@@ -138,6 +138,8 @@ func TestParseRefusesBadConfig(t *testing.T) {
 		{"settle window too long", `min_fee_cap_wei = "1000000000"`, `min_fee_cap_wei = "1000000000"` + "\nsettle_window = \"721h\"", "payments.settle_window"},
 		{"relay fee cap absurd", "[merchant]", "[relay]\nmax_fee_gwei = 1000001\n[merchant]", "relay.max_fee_gwei"},
 		{"relay stuck delay too short", "[merchant]", "[relay]\nstuck_after = \"5s\"\n[merchant]", "relay.stuck_after"},
+		{"relay follow-up too short", "[merchant]", "[relay]\nfollow_up = \"10ms\"\n[merchant]", "relay.follow_up 10ms is under 100ms"},
+		{"relay follow-up past the poll", "[merchant]", "[relay]\npoll = \"2s\"\nfollow_up = \"3s\"\n[merchant]", "relay.follow_up 3s is more than relay.poll 2s"},
 		{"unknown currency", `id = "till-7"`, `id = "till-7"` + "\ncurrency = \"EURO\"", "terminal.currency"},
 		{"currency in lower case", `id = "till-7"`, `id = "till-7"` + "\ncurrency = \"eur\"", "terminal.currency"},
 		{"four tips", "[merchant]", "[tips]\nenabled = true\npercentages = [5, 10, 15, 20]\n[merchant]", "at most 3"},
@@ -207,9 +209,10 @@ func TestRelayTable(t *testing.T) {
 		name, from, to string
 		want           Relay
 	}{
-		{"default", "", "", Relay{Enabled: true, MaxFeePerGas: gwei(DefaultRelayMaxFeeGwei), LowCovers: 20, StuckAfter: 3 * time.Minute, Poll: 15 * time.Second}},
-		{"turned off", "[merchant]", "[relay]\nenabled = false\n[merchant]", Relay{Enabled: false, MaxFeePerGas: gwei(DefaultRelayMaxFeeGwei), LowCovers: 20, StuckAfter: 3 * time.Minute, Poll: 15 * time.Second}},
-		{"set", "[merchant]", "[relay]\nmax_fee_gwei = 7\nlow_covers = 5\nstuck_after = \"45s\"\npoll = \"1s\"\n[merchant]", Relay{Enabled: true, MaxFeePerGas: gwei(7), LowCovers: 5, StuckAfter: 45 * time.Second, Poll: time.Second}},
+		{"default", "", "", Relay{Enabled: true, MaxFeePerGas: gwei(DefaultRelayMaxFeeGwei), LowCovers: 20, StuckAfter: 3 * time.Minute, Poll: 15 * time.Second, FollowUp: time.Second}},
+		{"turned off", "[merchant]", "[relay]\nenabled = false\n[merchant]", Relay{Enabled: false, MaxFeePerGas: gwei(DefaultRelayMaxFeeGwei), LowCovers: 20, StuckAfter: 3 * time.Minute, Poll: 15 * time.Second, FollowUp: time.Second}},
+		{"set", "[merchant]", "[relay]\nmax_fee_gwei = 7\nlow_covers = 5\nstuck_after = \"45s\"\npoll = \"1s\"\nfollow_up = \"250ms\"\n[merchant]", Relay{Enabled: true, MaxFeePerGas: gwei(7), LowCovers: 5, StuckAfter: 45 * time.Second, Poll: time.Second, FollowUp: 250 * time.Millisecond}},
+		{"a poll under a second: the follow-up defaults to it", "[merchant]", "[relay]\npoll = \"400ms\"\n[merchant]", Relay{Enabled: true, MaxFeePerGas: gwei(DefaultRelayMaxFeeGwei), LowCovers: 20, StuckAfter: 3 * time.Minute, Poll: 400 * time.Millisecond, FollowUp: 400 * time.Millisecond}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse([]byte(strings.Replace(good, tc.from, tc.to, 1)))

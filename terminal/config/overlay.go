@@ -237,6 +237,7 @@ var fields = []field{
 	leaf("relay.low_covers", func(c *Config) *uint64 { return &c.Relay.LowCovers }),
 	leaf("relay.stuck_after", func(c *Config) *time.Duration { return &c.Relay.StuckAfter }),
 	leaf("relay.poll", func(c *Config) *time.Duration { return &c.Relay.Poll }),
+	leaf("relay.follow_up", func(c *Config) *time.Duration { return &c.Relay.FollowUp }),
 	leaf("merchant.address", func(c *Config) *common.Address { return &c.Merchant }),
 	leaf("payments.allow_overpay", func(c *Config) *bool { return &c.Payments.AllowOverpay }),
 	leaf("payments.min_fee_cap_wei", func(c *Config) **big.Int { return &c.Payments.MinFeeCap }),

@@ -123,8 +123,7 @@ func measureSettle(ctx context.Context, dir, queued string, n int) (drainResult,
 	}
 	defer client.Close()
 	j := relaystore.New(st, client.ChainID(), addr, nil)
-	r, err := relay.New(relay.Options{Key: key, Chain: client, Queue: j, Journal: j, MaxFeePerGas: big.NewInt(config.DefaultRelayMaxFeeGwei * 1e9),
-		Every: settleEvery})
+	r, err := relay.New(relay.Options{Key: key, Chain: client, Queue: j, Journal: j, MaxFeePerGas: big.NewInt(config.DefaultRelayMaxFeeGwei * 1e9)})
 	if err != nil {
 		return drainResult{}, err
 	}
@@ -157,10 +156,6 @@ func measureSettle(ctx context.Context, dir, queued string, n int) (drainResult,
 	}
 }
 
-// settleEvery is the relayer's pause between rounds in the settlement
-// row: the broadcaster's pass pace in the drain rows.
-const settleEvery = 20 * time.Millisecond
-
 // settleRow measures settling o.drainN authorizations into the dev chain,
 // beside batched, the batched handover drain of the same run (n 0: not
 // measured).
@@ -182,11 +177,13 @@ func settleRow(ctx context.Context, o options, dir string, batched drainResult) 
 			"on a terminal whose TUSD takes EIP-3009 authorizations, and takes an x402 v2 payload signed with tools/devchain.SignAuthorization by one of %d tools/devchain accounts "+
 			"(random nonces) through PayAuthorization (the offline check, then store.AcceptAuthorization); %d writers at once. Then: a copy of that store file, a fresh tools/devchain "+
 			"that funds a new relayer account at genesis, sync/chain's client (2 s call timeout) and sync/relay's relayer over sync/relay/relaystore (as posd runs it; "+
-			"shipped defaults: at most %d transactions sent and not mined (MaxInFlight, which bounds the rate: each round signs at most that many, sent in one JSON-RPC batch), "+
-			"fee cap %d gwei; its loop (Run) with %d ms between rounds, the drain rows' pass pace: posd's relay.poll is at least 100 ms and 15 s by default, "+
-			"so with the shipped poll a backlog settles at about %d per 15 s unless new authorizations kick rounds), timed from starting the client and relayer until no authorization is queued or broadcast (store polled every 20 ms), "+
+			"shipped defaults, posd's own: at most %d transactions sent and not mined (MaxInFlight: each round signs at most that many, sent in one JSON-RPC batch), "+
+			"fee cap %d gwei; its loop (Run) as posd runs it, with no new authorization to kick a round: relay.poll %s between rounds while nothing waits to be mined, "+
+			"relay.follow_up %s while something does (doubling after a round that finds nothing newly mined, halving after one that does; the dev chain mines within milliseconds, "+
+			"so here a round every %s, each taking the last one's receipts and sending the next %d)), timed from starting the client and relayer until no authorization is queued or broadcast (store polled every 20 ms), "+
 			"all %d confirmed (each transferWithAuthorization mined with its AuthorizationUsed event); peer: the batched handover drain above, same run",
-			o.drainN, drainPayers, settleWriters, relay.DefaultMaxInFlight, config.DefaultRelayMaxFeeGwei, settleEvery.Milliseconds(), relay.DefaultMaxInFlight, o.drainN)}
+			o.drainN, drainPayers, settleWriters, relay.DefaultMaxInFlight, config.DefaultRelayMaxFeeGwei, relay.DefaultEvery, relay.DefaultFollowUp,
+			relay.DefaultFollowUp, relay.DefaultMaxInFlight, o.drainN)}
 	if batched.n > 0 {
 		rw.Peer, rw.Ratio = "batched handover drain: "+rate(batched.perSecond(), "payments"), ratio(r.perSecond(), batched.perSecond())
 	} else {
