@@ -581,6 +581,7 @@ func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service,
 		if err != nil {
 			return nil, fmt.Errorf("screens for %s: %w", devs.Display, err)
 		}
+		warnShortLinkQR(log, r, cfg.Terminal.PublicURL)
 		screens = r
 	}
 	return cashier.New(cashier.Options{

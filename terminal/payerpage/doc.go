@@ -36,6 +36,22 @@
 // PAID, or shows REJECTED with the terminal's code and message. A wallet
 // prompt the payer declines (4001) is said plainly and Pay works again.
 //
+// Open in wallet app: a phone's camera opens the short link or the NFC
+// tag's link in a plain browser, where no wallet is injected. The page
+// then offers first (and otherwise last) a link whose href is the
+// request's EIP-681 URI, which the phone hands to the wallet app that
+// claims ethereum: (EIP-681 is the standard; no vendor's deep link is
+// used). The URI is the document's uri, not signed, so the page takes it
+// only when it is byte for byte the one the signed terms give (addresses
+// in EIP-55 case, the req link query-escaped as the terminal does), as
+// request.Document.Verify does; else it says so and offers no link. The
+// link is navigation, not a fetch: the CSP, which lets nothing load from
+// elsewhere, does not govern it (navigate-to never shipped; form-action
+// is about forms). The wallet app sends the transfer itself, so it pays
+// by a transaction, with gas, even for a token that takes authorizations
+// (the page says so); the page then follows the request until the
+// terminal's chain watcher sees the transfer.
+//
 // Signing to pay: a request whose asset takes EIP-3009 authorizations
 // carries x402 requirements, which the terminal does not sign. The page
 // offers "Sign to pay (no gas)" first only when they agree with the signed

@@ -169,3 +169,18 @@ func drawQR(c *canvas, p qrPlan, at image.Point) {
 		}
 	}
 }
+
+// RequestQR says how Request draws v's QR code: the pixels a module and
+// whether it is the ShortURI's; module 0 when no QR code fits. It is the
+// same plan Request draws, so a config check can say ahead of the first
+// request what the screen will show (posd warns when a public_url makes
+// the short link's code too dense: under MinModule pixels a module).
+func (r *Renderer) RequestQR(v Request) (module int, short bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := r.layoutRequest(v)
+	if !l.ok {
+		return 0, false
+	}
+	return l.plan.module, l.plan.short
+}

@@ -105,3 +105,19 @@ export function digest(td) {
 export function address(pub) {
   return bytesToHex(keccak_256(pub.subarray(1)).subarray(12));
 }
+
+// checksum writes a 20-byte hex address in EIP-55 mixed case: a letter is
+// upper case where the keccak-256 of the lower-case hex has a nibble of 8
+// or more at its place (how the terminal writes addresses in its EIP-681
+// URIs).
+export function checksum(addr) {
+  if (typeof addr !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(addr)) throw new Error('not an address: ' + addr);
+  const lower = addr.slice(2).toLowerCase();
+  const h = keccak_256(enc.encode(lower));
+  let out = '0x';
+  for (let i = 0; i < 40; i++) {
+    const nibble = i % 2 === 0 ? h[i >> 1] >> 4 : h[i >> 1] & 0xf;
+    out += nibble >= 8 ? lower[i].toUpperCase() : lower[i];
+  }
+  return out;
+}

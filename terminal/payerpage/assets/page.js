@@ -3,7 +3,7 @@
 // the signer here, and shows and pays only the signed message's terms.
 // Every text goes on the page through textContent, never as markup.
 import * as secp from './vendor/secp256k1/index.js';
-import { digest, address, hexToBytes, bytesToHex } from './eip712.js';
+import { digest, address, hexToBytes, bytesToHex, checksum } from './eip712.js';
 
 const API = '/api/showpos/';
 const $ = (id) => document.getElementById(id);
@@ -14,6 +14,9 @@ let doc = null;       // the request as served
 let terms = null;     // the signed terms: {id, merchant, token, asset, decimals, amount, memo, expiresAt, chainId}
 let verified = false; // the signature recovers to the request's signer
 let offer = null;     // the x402 requirements, checked against the signed terms: sign to pay is offered
+let walletURI = '';   // the request's EIP-681 URI, once it is the one the signed terms give: Open in wallet app
+let walletRefusal = ''; // why Open in wallet app is not offered, when the URI is not the signed terms'
+let watching = false; // the request is followed for a payment the wallet app sends
 let phase = 'loading';  // loading, ready, working, accepted, sent, paid, done
 const wallets = [];   // EIP-6963 announcements: {name, provider}
 let chosen = null;
@@ -31,6 +34,26 @@ function canPay() {
 function refresh() {
   $('pay').disabled = !canPay();
   $('sign').disabled = !(canPay() && offer);
+  // Open in wallet app: a link to the request's EIP-681 URI, which a phone
+  // hands to its wallet app. It is navigation, not a fetch, so the page's
+  // Content-Security-Policy (nothing loads from anywhere else) does not
+  // stop it. First when this browser has no wallet, else the last way.
+  const a = $('wallet-app');
+  const shown = walletURI !== '' && canPay();
+  const none = provider() === null;
+  a.hidden = !shown;
+  if (shown) a.setAttribute('href', walletURI); else a.removeAttribute('href');
+  a.classList.toggle('primary', none);
+  let note = walletRefusal;
+  if (shown) {
+    note = none ? 'No wallet in this browser: Open in wallet app hands the payment to your phone\'s wallet app; ' +
+      'or open this page in your wallet app\'s browser.' : '';
+    if (offer) {
+      note += (note ? ' ' : '') + 'The wallet app pays by a transaction, which it sends itself and pays the gas for; ' +
+        'to sign to pay without gas, open this page in a wallet\'s browser.';
+    }
+  }
+  text('wallet-app-note', note);
 }
 
 // formatUnits writes base units in whole units, exactly (no floats).
@@ -89,6 +112,43 @@ function fiatLine(t) {
   }
   if (t.tip > 0n) return 'incl. tip ' + formatUnits(t.tip, t.decimals) + ' ' + t.asset;
   return '';
+}
+
+// queryEscape escapes s as Go's url.QueryEscape does (the terminal's
+// req parameter): every byte but A-Z a-z 0-9 - _ . ~ as %XX, space as +.
+function queryEscape(s) {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()).replace(/%20/g, '+');
+}
+
+// eip681 is the EIP-681 URI the terminal writes for the signed terms
+// (terminal/request's URI): ethereum:<merchant>@<chain>?value=<wei> for the
+// native coin, ethereum:<token>@<chain>/transfer?address=<merchant>&uint256=<units>
+// for a token, addresses in EIP-55 case, then &req=<the request URL> when
+// there is one.
+function eip681(t, requestURL) {
+  const chain = t.chainId.toString();
+  let uri = /^0x0{40}$/i.test(t.token)
+    ? 'ethereum:' + checksum(t.merchant) + '@' + chain + '?value=' + t.amount.toString()
+    : 'ethereum:' + checksum(t.token) + '@' + chain + '/transfer?address=' + checksum(t.merchant) + '&uint256=' + t.amount.toString();
+  if (requestURL) uri += '&req=' + queryEscape(requestURL);
+  return uri;
+}
+
+// offerWalletApp takes the request's EIP-681 URI for Open in wallet app
+// only when it is, byte for byte, the one the signed terms give: the uri
+// beside the typed data is not signed, and a payer's wallet app pays
+// whatever it says.
+function offerWalletApp() {
+  try {
+    const want = eip681(terms, typeof doc.requestUrl === 'string' ? doc.requestUrl : '');
+    if (doc.uri === want) {
+      walletURI = doc.uri;
+      return;
+    }
+    walletRefusal = 'Open in wallet app is not offered: the request\'s EIP-681 URI is not the one its signed terms give (' + want + ').';
+  } catch (e) {
+    walletRefusal = 'Open in wallet app is not offered: ' + errText(e);
+  }
 }
 
 function verify(d) {
@@ -222,6 +282,7 @@ async function load() {
         errText(e) + '). Pay by transaction pays the signed terms.');
     }
   }
+  offerWalletApp();
   phase = 'ready';
   state('ready', 'Ready to pay');
   refresh();
@@ -313,6 +374,7 @@ window.addEventListener('eip6963:announceProvider', (ev) => {
   if (wallets.some((w) => w.provider === d.provider)) return;
   wallets.push({ name: String((d.info && d.info.name) || 'Wallet'), provider: d.provider });
   renderWallets();
+  refresh();
 });
 
 function renderWallets() {
@@ -356,7 +418,7 @@ async function pay() {
   if (!canPay()) return;
   const p = provider();
   if (!p) {
-    state('error', 'No wallet found', 'Open this page in your wallet app\'s browser.');
+    state('error', 'No wallet found', 'Press Open in wallet app, or open this page in your wallet app\'s browser.');
     return;
   }
   phase = 'working';
@@ -419,7 +481,7 @@ async function signToPay() {
   if (!canPay() || !offer) return;
   const p = provider();
   if (!p) {
-    state('error', 'No wallet found', 'Open this page in your wallet app\'s browser.');
+    state('error', 'No wallet found', 'Press Open in wallet app, or open this page in your wallet app\'s browser.');
     return;
   }
   phase = 'working';
@@ -502,8 +564,8 @@ async function handOver(body, what) {
 // requestPaid follows the request after the wallet sent the transfer
 // itself: the terminal's chain watcher sees it (SEEN), and it is PAID once
 // confirmed. A terminal that names no paidState says paid when it is.
-async function requestPaid() {
-  const d = await getRequest(doc.id);
+async function requestPaid(known) {
+  const d = known || await getRequest(doc.id);
   if (d.status !== 'paid') {
     return false;
   }
@@ -526,6 +588,34 @@ async function requestPaid() {
   return true;
 }
 
+// watchWalletApp follows the request after the payer pressed Open in
+// wallet app: the wallet app sends the transfer itself and the terminal's
+// chain watcher sees it. The page stays payable meanwhile (the payer may
+// come back without paying); the watch ends when the page pays another
+// way or the request is paid, expired or cancelled.
+function watchWalletApp() {
+  state('sent', 'Pay in your wallet app', 'It sends the transfer itself; this page says PAID once the terminal sees it on chain.');
+  if (watching) return;
+  watching = true;
+  follow(async () => {
+    if (phase !== 'ready' && phase !== 'working') return true;
+    const d = await getRequest(doc.id);
+    if (d.status === 'paid') {
+      phase = 'sent';
+      refresh();
+      if (!(await requestPaid(d))) follow(() => requestPaid());
+      return true;
+    }
+    if (d.status !== 'pending') {
+      phase = 'done';
+      state('expired', String(d.status).toUpperCase());
+      refresh();
+      return true;
+    }
+    return false;
+  });
+}
+
 // follow asks step every second until it says done; a failed ask (the
 // terminal briefly out of reach) is asked again.
 function follow(step) {
@@ -539,6 +629,7 @@ function follow(step) {
 
 $('pay').addEventListener('click', pay);
 $('sign').addEventListener('click', signToPay);
+$('wallet-app').addEventListener('click', watchWalletApp);
 window.dispatchEvent(new Event('eip6963:requestProvider'));
 setInterval(tick, 1000);
 load();
