@@ -88,13 +88,9 @@ func (a *api) failures(w http.ResponseWriter, r *http.Request) {
 		}
 		f.AfterID = n
 	}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxListLimit {
-			writeCoded(w, http.StatusBadRequest, codeBadRequest, "limit must be 1..1000")
-			return
-		}
-		f.Limit = n
+	var ok bool
+	if f.Limit, ok = listLimit(w, q, f.Limit); !ok {
+		return
 	}
 	fs, err := a.books.Failures(f)
 	if err != nil {

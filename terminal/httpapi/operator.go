@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -38,8 +40,24 @@ type Queue interface {
 // maxOperatorBody caps operator request bodies: they are a few fields.
 const maxOperatorBody = 16 << 10
 
-// maxListLimit caps one page of the payment list.
+// maxListLimit caps one page of a list (payments, failures).
 const maxListLimit = 1000
+
+// listLimit reads a list's page size from the query's "limit" (1 to
+// maxListLimit; def when absent). A bad one is answered 400 bad_request
+// here, and ok is false.
+func listLimit(w http.ResponseWriter, q url.Values, def int) (n int, ok bool) {
+	s := q.Get("limit")
+	if s == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxListLimit {
+		writeCoded(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("limit must be 1..%d", maxListLimit))
+		return 0, false
+	}
+	return n, true
+}
 
 // OperatorOptions configure the operator API. Register is required; a nil
 // Queue, Clients, Status or Fleet makes its calls answer 501
@@ -294,14 +312,9 @@ func (a *api) payments(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	f.Limit = 100
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > maxListLimit {
-			writeCoded(w, http.StatusBadRequest, codeBadRequest, "limit must be 1..1000")
-			return
-		}
-		f.Limit = n
+	var ok bool
+	if f.Limit, ok = listLimit(w, q, 100); !ok {
+		return
 	}
 	ps, err := a.reg.Payments(f)
 	if err != nil {

@@ -64,11 +64,7 @@ func fillForDrain(ctx context.Context, dir string, n int) (string, error) {
 func measureDrain(ctx context.Context, dir, queued string, n int, oneAtATime bool) (drainResult, error) {
 	data := filepath.Join(dir, fmt.Sprintf("drain-%t", oneAtATime))
 	defer os.RemoveAll(data)
-	path := filepath.Join(data, "showpos.db")
-	if err := copyFile(queued, path); err != nil {
-		return drainResult{}, err
-	}
-	st, err := store.Open(path, nil)
+	st, err := openCopy(queued, data)
 	if err != nil {
 		return drainResult{}, err
 	}
@@ -113,6 +109,16 @@ func measureDrain(ctx context.Context, dir, queued string, n int, oneAtATime boo
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// openCopy opens a copy of the store file at queued, made under data, so
+// every drain starts from the same queue.
+func openCopy(queued, data string) (*store.Store, error) {
+	path := filepath.Join(data, "showpos.db")
+	if err := copyFile(queued, path); err != nil {
+		return nil, err
+	}
+	return store.Open(path, nil)
 }
 
 func copyFile(from, to string) error {

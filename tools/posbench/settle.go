@@ -97,11 +97,7 @@ func fillForSettle(ctx context.Context, dir string, n int) (string, error) {
 func measureSettle(ctx context.Context, dir, queued string, n int) (drainResult, error) {
 	data := filepath.Join(dir, "settle")
 	defer os.RemoveAll(data)
-	path := filepath.Join(data, "showpos.db")
-	if err := copyFile(queued, path); err != nil {
-		return drainResult{}, err
-	}
-	st, err := store.Open(path, nil)
+	st, err := openCopy(queued, data)
 	if err != nil {
 		return drainResult{}, err
 	}
