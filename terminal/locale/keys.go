@@ -142,7 +142,7 @@ const (
 	ReportFrom
 	ReportStart
 	ReportTo
-	ReportTaken    // "taken %d"
+	ReportTaken // "taken %d"
 	ReportConfirmed
 	ReportPending
 	ReportFailed
