@@ -187,3 +187,34 @@ func (l Locale) Stamp(t time.Time) string { return t.Format(l.T(LayoutStamp)) }
 // Short writes a moment for a screen line: "12-07 14:05" in English,
 // "07.12. 14:05" in German, "07/12 14:05" in French and Spanish.
 func (l Locale) Short(t time.Time) string { return t.Format(l.T(LayoutShort)) }
+
+// Reasons are kept and signed in English (a signed receipt's reason must
+// read the same to every auditor); these two translate them for print and
+// back. Only the refusal and failure reasons of the catalog are looked up.
+
+// Reason returns the words, in l, of the reason whose English words are
+// english; anything else (a reason from the chain, say) as it is.
+func (l Locale) Reason(english string) string {
+	if k, ok := reasonKey(English, english); ok {
+		return l.T(k)
+	}
+	return english
+}
+
+// EnglishReason returns the English words of the reason l says as words;
+// anything else as it is.
+func EnglishReason(l Locale, words string) string {
+	if k, ok := reasonKey(l, words); ok {
+		return English.T(k)
+	}
+	return words
+}
+
+func reasonKey(l Locale, words string) (Key, bool) {
+	for k := ReasonCodeTooLong; k <= FailFailed; k++ {
+		if words != "" && l.Text(k) == words {
+			return k, true
+		}
+	}
+	return 0, false
+}

@@ -103,3 +103,17 @@ func TestTFallsBackAndFormats(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// A reason kept in English prints in the language, and back.
+func TestReasonsTranslate(t *testing.T) {
+	de, _ := locale.Parse("de")
+	if got := de.Reason("underpaid"); got != "zu wenig bezahlt" {
+		t.Errorf("de.Reason = %q", got)
+	}
+	if got := locale.EnglishReason(de, "zu wenig bezahlt"); got != "underpaid" {
+		t.Errorf("EnglishReason = %q", got)
+	}
+	if got := de.Reason("conflict: nonce 3 used by 0xabc"); got != "conflict: nonce 3 used by 0xabc" {
+		t.Errorf("a reason outside the catalog changed: %q", got)
+	}
+}
