@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"showpos/device"
+	"showpos/terminal/locale"
 	"showpos/terminal/receipt"
 )
 
@@ -120,5 +121,45 @@ func TestEveryLineFitsThePaper(t *testing.T) {
 	}
 	for _, cols := range []int{24, 32, 48} {
 		plain(t, receipt.Job(s, cols), cols) // fails the test on a line too wide
+	}
+}
+
+// The receipt in German on 58 mm paper: the words from the catalog, the
+// amounts with a decimal comma (thousands grouped), the date as Germans
+// write it, the signed reason (English, "underpaid") printed in German.
+func TestJobGoldensInGerman(t *testing.T) {
+	de, err := locale.Parse("de")
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid := paidTUSD()
+	paid.Amount, paid.FiatAmount, paid.Rate = big.NewInt(1_234_567_500), "1133.18", "0.917874"
+	accepted := paidTUSD()
+	accepted.State = receipt.StateAccepted
+	rejected := paidTUSD()
+	rejected.State, rejected.Reason = receipt.StateRejected, "underpaid"
+	rejected.Method, rejected.TxHash, rejected.From = "", common.Hash{}, common.Address{}
+	for name, r := range map[string]receipt.Receipt{"de-paid": paid, "de-accepted": accepted, "de-rejected": rejected} {
+		s, err := receipt.Sign(r, termKey(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(name, func(t *testing.T) {
+			const cols = 32
+			got := plain(t, receipt.JobIn(de, s, cols), cols)
+			path := filepath.Join("testdata", fmt.Sprintf("%s-%d.txt", name, cols))
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to write it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("%s differs from the golden:\n%s\nwant:\n%s", path, got, want)
+			}
+		})
 	}
 }
