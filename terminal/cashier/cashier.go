@@ -509,7 +509,7 @@ func (c *Cashier) show(doc *request.Document) {
 	case store.RequestCancelled:
 		if onScreen && c.mode == modeRequest {
 			c.setRequest(nil)
-			c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: "request cancelled"})
+			c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: c.o.Locale.T(locale.ReasonCancelled)})
 		}
 	}
 }
@@ -760,7 +760,7 @@ func (c *Cashier) tick(ctx context.Context) {
 	case modeRequest:
 		if c.doc != nil && !now.Before(c.doc.ExpiresAt) {
 			c.setRequest(nil)
-			c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: "request expired"})
+			c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: c.o.Locale.T(locale.ReasonExpired)})
 		}
 	case modeSettling:
 		if !now.Before(c.until) {
