@@ -170,7 +170,7 @@ type Cashier struct {
 	note     string      // under the request on screen: money received that did not pay it
 	result   screen.Result
 	until    time.Time // result or settling deadline
-	notice   string
+	notice   notice
 	menuPage int
 	drawn    string // key of the last drawn screen, to skip identical redraws
 	// Receipts (receipts.go).
@@ -604,13 +604,13 @@ func (c *Cashier) accepted(rec checkout.Receipt) {
 
 func (c *Cashier) settled(p store.Payment) {
 	if p.State == store.PaymentFailed {
-		c.notice = c.o.Locale.T(locale.PaymentFailed, p.Reason)
+		c.notice = notice{locale.PaymentFailed, p.Reason}
 		c.signal(device.SignalAttention)
 	}
 	if p.State == store.PaymentBroadcast && p.Delivery.Reorgs > 0 {
 		// It was shown PAID; its money is not on the chain any more
 		// until it is mined again. Said like a failure, until OK.
-		c.notice = c.o.Locale.T(locale.UndoneResending, shortHash(p.TxHash))
+		c.notice = notice{locale.UndoneResending, shortHash(p.TxHash)}
 		c.signal(device.SignalAttention)
 		return
 	}
@@ -637,7 +637,7 @@ func (c *Cashier) unmatched(u checkout.Unmatched) {
 }
 
 func (c *Cashier) undone(p store.Payment) {
-	c.notice = c.o.Locale.T(locale.Undone, shortHash(p.TxHash))
+	c.notice = notice{locale.Undone, shortHash(p.TxHash)}
 	c.signal(device.SignalAttention)
 	if c.mode == modeSettling && p.TxHash == c.pending {
 		c.pending = common.Hash{}
@@ -657,6 +657,22 @@ func (c *Cashier) shownAmount() string {
 func (c *Cashier) reject(reason string) {
 	c.signal(device.SignalRejected)
 	c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: reason})
+}
+
+// notice is what the idle screen says until OK (a failure after
+// acceptance, a block lost): kept as the catalog's key and its argument,
+// so that it is said in the language of the moment.
+type notice struct {
+	key locale.Key
+	arg string
+}
+
+// noticeText is the notice in the cashier's language; "" for none.
+func (c *Cashier) noticeText() string {
+	if c.notice == (notice{}) {
+		return ""
+	}
+	return c.o.Locale.T(c.notice.key, c.notice.arg)
 }
 
 func (c *Cashier) showResult(r screen.Result) {
@@ -686,8 +702,8 @@ func (c *Cashier) key(ctx context.Context, k device.Key) {
 	switch c.mode {
 	case modeIdle:
 		switch {
-		case k == device.KeyEnter && c.notice != "":
-			c.notice = "" // acknowledged
+		case k == device.KeyEnter && c.notice != (notice{}):
+			c.notice = notice{} // acknowledged
 		case k == device.KeyF2:
 			c.mode, c.menuPage, c.reprinted = modeMenu, 0, false
 		case k == device.KeyDot || isDigit(k):
@@ -786,7 +802,7 @@ func (c *Cashier) draw() {
 	var key string
 	switch c.mode {
 	case modeIdle:
-		v := screen.Idle{Merchant: c.o.Merchant, Welcome: c.o.Welcome, Notice: c.notice}
+		v := screen.Idle{Merchant: c.o.Merchant, Welcome: c.o.Welcome, Notice: c.noticeText()}
 		if c.o.Online != nil {
 			v.Online = c.o.Online()
 		}

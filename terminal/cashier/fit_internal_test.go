@@ -133,7 +133,7 @@ func fitScreens(t *testing.T, l locale.Locale) []fitScreen {
 	c.lastReceipt = &printOrder{requestID: "0123456789abcdef", kind: screen.ResultRejected, reason: "payment expires too soon"}
 	c.reprinted = true
 	menu("menu receipt", c.receiptMenu())
-	c.notice = l.T(locale.PaymentFailed, "conflict")
+	c.notice = notice{locale.PaymentFailed, "conflict"}
 	c.menuPage = 2
 	menu("menu queue notice", c.menu())
 

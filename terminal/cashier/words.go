@@ -158,8 +158,8 @@ func (c *Cashier) menu() screen.Menu {
 		queued = c.o.Queued()
 	}
 	m.Lines = []string{online, w.T(locale.WaitingToSettle, queued)}
-	if c.notice != "" {
-		m.Lines = append(m.Lines, c.notice)
+	if n := c.noticeText(); n != "" {
+		m.Lines = append(m.Lines, n)
 	}
 	return m
 }
