@@ -78,7 +78,10 @@ func fitScreens(t *testing.T, l locale.Locale) []fitScreen {
 	for k := locale.ReasonCodeTooLong; k <= locale.FailFailed; k++ {
 		reason := l.T(k)
 		if k == locale.ReasonNoZ {
-			reason = l.T(k, l.T(locale.ReasonBusy))
+			for _, why := range []locale.Key{locale.ReasonBusy, locale.ReasonClockBehind, locale.ReasonTerminalError} {
+				result("rejected no Z: "+locale.English.Text(why), screen.Result{Kind: screen.ResultRejected, Reason: l.T(k, l.T(why))})
+			}
+			continue
 		}
 		result(fmt.Sprintf("rejected %q", locale.English.Text(k)), screen.Result{Kind: screen.ResultRejected, Reason: reason})
 	}
@@ -92,6 +95,10 @@ func fitScreens(t *testing.T, l locale.Locale) []fitScreen {
 	idle("idle one queued", screen.Idle{Merchant: "Café", Queued: 1})
 	idle("idle failures", screen.Idle{Merchant: "Café", Online: true, Failures: 3})
 	idle("idle failure", screen.Idle{Merchant: "Café", Online: true, Failures: 1})
+	idle("idle offline queued failure", screen.Idle{Merchant: "Café", Queued: 2, Failures: 1})
+	idle("idle offline one queued failure", screen.Idle{Merchant: "Café", Queued: 1, Failures: 1})
+	idle("idle offline nothing queued failure", screen.Idle{Merchant: "Café", Failures: 1})
+	idle("idle online relayer low failure", screen.Idle{Merchant: "Café", Online: true, RelayerLow: true, Failures: 1})
 	idle("idle notice failed", screen.Idle{Merchant: "Café", Online: true, Notice: l.T(locale.PaymentFailed, "conflict")})
 	idle("idle notice undone", screen.Idle{Merchant: "Café", Online: true, Notice: l.T(locale.UndoneResending, "0x1234…abcd")})
 	idle("idle notice undone lost", screen.Idle{Merchant: "Café", Online: true, Notice: l.T(locale.Undone, "0x1234…abcd")})
@@ -108,7 +115,7 @@ func fitScreens(t *testing.T, l locale.Locale) []fitScreen {
 
 	c := fitCashier(t, l)
 	c.startAmount()
-	for _, keyed := range []string{"", "1234.5"} {
+	for _, keyed := range []string{"", "1234.5", "1234567.89"} {
 		c.entry.text = keyed
 		v := c.amountView()
 		add("amount "+keyed, func(r *screen.Renderer) image.Image { return r.Amount(v) })

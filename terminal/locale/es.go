@@ -6,7 +6,7 @@ var es = table{
 	Offline:       "SIN CONEXIÓN",
 	OneQueued:     "1 pago en cola",
 	ManyQueued:    "%d pagos en cola",
-	NothingQueued: "nada en cola",
+	NothingQueued: "0 en cola",
 	RelayerLow:    "relayer bajo",
 	OneFailed:     "1 PAGO FALLIDO: F2 menú",
 	ManyFailed:    "%d PAGOS FALLIDOS: F2 menú",

@@ -8,7 +8,7 @@ var fr = table{
 	Offline:       "HORS LIGNE",
 	OneQueued:     "1 paiement en attente",
 	ManyQueued:    "%d paiements en attente",
-	NothingQueued: "rien en attente",
+	NothingQueued: "file vide",
 	RelayerLow:    "relayeur bas",
 	OneFailed:     "1 PAIEMENT KO\u00a0: F2 menu",
 	ManyFailed:    "%d PAIEMENTS KO\u00a0: F2 menu",
