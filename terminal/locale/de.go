@@ -155,7 +155,7 @@ var de = table{
 	ReceiptAccepted:   "ANGENOMMEN",
 	ReceiptWillSettle: "WIRD VERBUCHT",
 	ReceiptRejected:   "ABGELEHNT",
-	ReceiptNotPaid:    "NICHT BEZAHLT",
+	ReceiptNotPaid:    "UNBEZAHLT",
 
 	LayoutStamp: "02.01.2006 15:04:05",
 	LayoutShort: "02.01. 15:04",

@@ -167,7 +167,7 @@ const (
 	ReceiptSignedBy
 	ReceiptCheck
 	ReceiptThanks
-	ReceiptPaid // large letters: at most 16 characters
+	ReceiptPaid // large letters, two columns each: at most 12 characters (24-column paper)
 	ReceiptAccepted
 	ReceiptWillSettle
 	ReceiptRejected

@@ -163,3 +163,24 @@ func TestJobGoldensInGerman(t *testing.T) {
 		})
 	}
 }
+
+// Every language's receipt fits the paper in every state, down to
+// MinColumns: the state in large letters (two columns each) included.
+func TestEveryLanguageFitsThePaper(t *testing.T) {
+	for _, l := range locale.All() {
+		for _, st := range []receipt.State{receipt.StatePaid, receipt.StateAccepted, receipt.StateRejected, receipt.StateUnpaid} {
+			r := paidTUSD()
+			r.State, r.Reason = st, "payment expires too soon"
+			r.Amount, _ = new(big.Int).SetString("123456789012345678901234567890", 10)
+			s, err := receipt.Sign(r, termKey(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, cols := range []int{receipt.MinColumns, 32, 48} {
+				t.Run(fmt.Sprintf("%s-%s-%d", l, st, cols), func(t *testing.T) {
+					plain(t, receipt.JobIn(l, s, cols), cols) // fails the test on a line too wide
+				})
+			}
+		}
+	}
+}
