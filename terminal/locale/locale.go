@@ -114,6 +114,19 @@ func Tags() []string {
 // String is the locale's language tag, e.g. "de".
 func (l Locale) String() string { return langs[l.i].tag.String() }
 
+// MarshalText writes the tag, so a locale reads as "de" in JSON and logs.
+func (l Locale) MarshalText() ([]byte, error) { return []byte(l.String()), nil }
+
+// UnmarshalText reads a tag as Parse does.
+func (l *Locale) UnmarshalText(b []byte) error {
+	p, err := Parse(string(b))
+	if err != nil {
+		return err
+	}
+	*l = p
+	return nil
+}
+
 // Text returns key's words as they are in the catalog, placeholders
 // unfilled; "" for a key the catalog lacks.
 func (l Locale) Text(k Key) string {

@@ -1,6 +1,7 @@
 package locale_test
 
 import (
+	"encoding/json"
 	"errors"
 	"regexp"
 	"slices"
@@ -59,6 +60,13 @@ func TestParse(t *testing.T) {
 		if err != nil || l.String() != c.want {
 			t.Errorf("Parse(%q) = %v, %v; want %s", c.in, l, err, c.want)
 		}
+	}
+	var l locale.Locale
+	if err := json.Unmarshal([]byte(`"fr-CA"`), &l); err != nil || l.String() != "fr" {
+		t.Errorf("JSON \"fr-CA\": %v, %v", l, err)
+	}
+	if b, _ := json.Marshal(l); string(b) != `"fr"` {
+		t.Errorf("JSON of fr: %s", b)
 	}
 	for _, in := range []string{"it", "pt-BR", "xx", "de_DE!", "german"} {
 		if _, err := locale.Parse(in); !errors.Is(err, locale.ErrUnknown) {
