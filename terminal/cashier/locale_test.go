@@ -2,12 +2,14 @@ package cashier_test
 
 import (
 	"context"
+	"math/big"
 	"testing"
 
 	"showpos/terminal/asset"
 	"showpos/terminal/cashier"
 	"showpos/terminal/locale"
 	"showpos/terminal/screen"
+	"showpos/tools/paytx"
 )
 
 // A new terminal.locale reaches the screens without a restart: the idle
@@ -33,4 +35,25 @@ func TestReconfigureSwitchesTheLanguage(t *testing.T) {
 	s.press("cancel")
 	s.c.Reconfigure(context.Background(), cashier.Setup{Merchant: "Test Shop", Assets: eth})
 	s.waitScreen(english.Idle(screen.Idle{Merchant: "Test Shop"}))
+}
+
+// In German the refusal and the receipt page say it in German, and the
+// reason handed to the printer (which signs it on the receipt) stays
+// English, the same words for every reader.
+func TestARefusalInGermanSignsItsReasonInEnglish(t *testing.T) {
+	de, _ := locale.Parse("de")
+	var s *shop
+	rec := &recordingReceipts{shop: func() *shop { return s }, calls: make(chan printed, 16)}
+	s = openShopWith(t, func(o *cashier.Options) { o.Receipts, o.Locale = rec, de })
+	doc := s.charge("5")
+	s.scan(s.sign(doc, paytx.Options{Value: big.NewInt(1)}))
+	s.waitScreen(s.screens.Result(screen.Result{Kind: screen.ResultRejected, Reason: "zu wenig bezahlt"}))
+	s.press("enter")
+	s.press("F2", "F2", "F2", "F2", "F2", "F2")
+	s.waitScreen(s.screens.Menu(screen.Menu{Title: "BELEG", Hint: "F3 Druck  CANCEL zurück",
+		Lines: []string{"zuletzt: ABGELEHNT, zu wenig bezahlt", "Anfrage " + doc.ID[:8] + "…"}}))
+	s.press("F3")
+	if p := rec.next(t); p.requestID != doc.ID || p.kind != screen.ResultRejected || p.reason != "underpaid" {
+		t.Errorf("printed %s %s %q, want %s rejected underpaid", p.requestID, p.kind, p.reason, doc.ID)
+	}
 }
