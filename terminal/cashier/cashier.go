@@ -25,6 +25,11 @@
 // idle screen counts them, and the menu's FAILURES page acknowledges each
 // or asks the payer again; its REPORTS page reads the X and takes the Z
 // report (books.go).
+//
+// Every word the cashier shows comes from the message catalog
+// (terminal/locale) in Options.Locale, switched live by Reconfigure;
+// refusal reasons by code are in words.go. A reason handed to the printer
+// stays English: it is signed on the receipt (receipts.go).
 package cashier
 
 import (
