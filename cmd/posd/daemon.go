@@ -421,7 +421,8 @@ func (d *daemon) apply(cfg *config.Config) {
 		d.log.Error("chain endpoints not changed", "err", err)
 	}
 	if d.cash != nil {
-		d.cash.Reconfigure(d.bgCtx, cashier.Setup{Merchant: cfg.Terminal.MerchantName, Welcome: cfg.Texts.Welcome, Assets: assets(cfg)})
+		d.cash.Reconfigure(d.bgCtx, cashier.Setup{Merchant: cfg.Terminal.MerchantName, Welcome: cfg.Texts.Welcome, Assets: assets(cfg),
+			Locale: cfg.Terminal.Locale})
 	}
 	d.bc.Kick()
 	if err := d.rates.Reconfigure(pricefeed.SourcesOf(cfg)); err != nil {
@@ -590,7 +591,7 @@ func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service,
 		NFCTag: nfcTag(cfg.Board.NFC, devs.NFC), NFCTiming: nfcpay.Timing{
 			Reader: cfg.Board.NFC.ReaderWindow, Tag: cfg.Board.NFC.TagWindow, Rest: cfg.Board.NFC.TagRest},
 		Merchant: cfg.Terminal.MerchantName, Welcome: cfg.Texts.Welcome, Assets: assets(cfg),
-		Currency: shopCurrency(cfg), Tips: tipPercentages(cfg),
+		Currency: shopCurrency(cfg), Tips: tipPercentages(cfg), Locale: cfg.Terminal.Locale,
 		Queued: func() int {
 			c, err := st.Counts()
 			if err != nil {

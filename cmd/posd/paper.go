@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"showpos/terminal/cashier"
+	"showpos/terminal/locale"
 	"showpos/terminal/receipt"
 	"showpos/terminal/report"
 )
@@ -23,7 +24,7 @@ func (d *daemon) printing(log *slog.Logger) paper {
 	}
 	return paper{
 		receipts: &receipt.Printing{Issuer: d.receipts, Columns: d.devs.Printer.Columns, Enqueue: d.printq.Submit,
-			Logger: log.With("part", "receipts")},
+			Locale: d.locale, Logger: log.With("part", "receipts")},
 		report: d.printReport,
 	}
 }
@@ -32,6 +33,10 @@ func (d *daemon) printing(log *slog.Logger) paper {
 // however asked for) on the printer, if the board has one.
 func (d *daemon) printReport(r report.Report) {
 	if d.printq != nil {
-		d.printq.Submit(r.Job(d.devs.Printer.Columns()))
+		d.printq.Submit(r.JobIn(d.locale(), d.devs.Printer.Columns()))
 	}
 }
+
+// locale is the language printed now: terminal.locale of the running
+// config (a fleet bundle may change it).
+func (d *daemon) locale() locale.Locale { return d.mgr.Current().Terminal.Locale }

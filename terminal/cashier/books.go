@@ -9,6 +9,7 @@ import (
 
 	"showpos/device"
 	"showpos/terminal/checkout"
+	"showpos/terminal/locale"
 	"showpos/terminal/report"
 	"showpos/terminal/screen"
 	"showpos/terminal/store"
@@ -88,21 +89,22 @@ func (c *Cashier) shownFailure() (report.Failure, int, bool) {
 
 // booksPage draws the FAILURES and REPORTS pages of the menu.
 func (c *Cashier) booksPage() screen.Menu {
+	w := c.o.Locale
 	if c.menuPage == pageReports {
-		return screen.Menu{Title: "REPORTS", Hint: "F2 next  CANCEL back",
-			Lines: []string{"F1 X report (running)", "F3 Z report (close)"}}
+		return screen.Menu{Title: w.T(locale.TitleReports), Hint: w.T(locale.HintMenuNext),
+			Lines: []string{w.T(locale.XReportLine), w.T(locale.ZReportLine)}}
 	}
 	f, n, ok := c.shownFailure()
 	if !ok {
-		return screen.Menu{Title: "FAILURES", Hint: "F2 next  CANCEL back", Lines: []string{"no failed payments"}}
+		return screen.Menu{Title: w.T(locale.TitleFailures), Hint: w.T(locale.HintMenuNext), Lines: []string{w.T(locale.NoFailedPayments)}}
 	}
 	return screen.Menu{
-		Title: fmt.Sprintf("FAILED #%d (%d open)", f.ID, n),
-		Hint:  "OK ack  F1 ask again  F3 next",
+		Title: w.T(locale.TitleFailedOpen, f.ID, n),
+		Hint:  w.T(locale.HintFailure),
 		Lines: []string{
-			f.AmountDisplay + " " + f.Asset,
+			w.Amount(f.AmountDisplay) + " " + f.Asset,
 			f.Reason,
-			f.FailedAt.In(c.o.Clock.Now().Location()).Format("01-02 15:04"),
+			w.Short(f.FailedAt.In(c.o.Clock.Now().Location())),
 		},
 	}
 }
@@ -160,14 +162,14 @@ func (c *Cashier) askAgain(ctx context.Context, f report.Failure) {
 	}
 	if !ok || idx < 0 {
 		c.log.Info("ask again: asset no longer taken", "failure", f.ID, "asset", f.Asset)
-		c.reject("asset not taken")
+		c.reject(c.o.Locale.T(locale.ReasonAssetNotTaken))
 		return
 	}
 	c.resultFor = "" // a refusal of this amount is about no request
 	doc, err := c.o.Till.Make(ctx, checkout.Order{Symbol: f.Asset, Amount: checkout.ShownAmount(amount, c.o.Assets[idx].Decimals)})
 	if err != nil {
 		c.log.Info("ask again refused", "failure", f.ID, "err", err)
-		c.reject(shortReason(err))
+		c.reject(shortReason(c.o.Locale, err))
 		return
 	}
 	c.log.Info("asked again", "failure", f.ID, "request", doc.ID)
@@ -186,7 +188,7 @@ func (c *Cashier) booksModeKey(ctx context.Context, k device.Key) {
 		cancel()
 		if err != nil {
 			c.log.Warn("Z report", "err", err)
-			c.reject("no Z report: " + zReason(err))
+			c.reject(c.o.Locale.T(locale.ReasonNoZ, zReason(c.o.Locale, err)))
 			return
 		}
 		c.report, c.mode = z, modeReport
@@ -195,36 +197,37 @@ func (c *Cashier) booksModeKey(ctx context.Context, k device.Key) {
 	}
 }
 
-func zReason(err error) string {
+func zReason(l locale.Locale, err error) string {
 	switch {
 	case errors.Is(err, report.ErrClockBehind):
-		return "clock behind"
+		return l.T(locale.ReasonClockBehind)
 	case errors.Is(err, report.ErrBusy):
-		return "busy, try again"
+		return l.T(locale.ReasonBusy)
 	}
-	return "terminal error"
+	return l.T(locale.ReasonTerminalError)
 }
 
 // booksScreen is the report or the Z confirmation, drawn as a menu page.
 func (c *Cashier) booksScreen() screen.Menu {
+	w := c.o.Locale
 	if c.mode == modeConfirmZ {
-		return screen.Menu{Title: "CLOSE THE DAY?", Hint: "OK take Z  CANCEL back",
-			Lines: []string{"Takes the Z report:", "numbered, stored, final"}}
+		return screen.Menu{Title: w.T(locale.TitleCloseDay), Hint: w.T(locale.HintCloseDay),
+			Lines: []string{w.T(locale.CloseDayLine1), w.T(locale.CloseDayLine2)}}
 	}
 	r := c.report
-	m := screen.Menu{Title: r.Title(), Hint: "any key back"}
+	m := screen.Menu{Title: r.TitleIn(w), Hint: w.T(locale.HintAnyKey)}
 	for _, a := range r.Assets {
-		m.Lines = append(m.Lines, fmt.Sprintf("%s %s (%d)", a.Taken.AmountDisplay, a.Asset, a.Taken.Count))
+		m.Lines = append(m.Lines, fmt.Sprintf("%s %s (%d)", w.Amount(a.Taken.AmountDisplay), a.Asset, a.Taken.Count))
 		if a.Failed.Count > 0 {
-			m.Lines = append(m.Lines, fmt.Sprintf(" failed %s (%d)", a.Failed.AmountDisplay, a.Failed.Count))
+			m.Lines = append(m.Lines, w.T(locale.MenuFailedSum, w.Amount(a.Failed.AmountDisplay), a.Failed.Count))
 		}
 		if a.Unmatched.Count > 0 {
-			m.Lines = append(m.Lines, fmt.Sprintf(" unmatched %s (%d)", a.Unmatched.AmountDisplay, a.Unmatched.Count))
+			m.Lines = append(m.Lines, w.T(locale.MenuUnmatchedSum, w.Amount(a.Unmatched.AmountDisplay), a.Unmatched.Count))
 		}
 	}
 	if len(r.Assets) == 0 {
-		m.Lines = append(m.Lines, "no payments")
+		m.Lines = append(m.Lines, w.T(locale.NoPayments))
 	}
-	m.Lines = append(m.Lines, fmt.Sprintf("%d failures", len(r.Failures)))
+	m.Lines = append(m.Lines, w.T(locale.FailuresCount, len(r.Failures)))
 	return m
 }

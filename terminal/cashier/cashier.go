@@ -25,6 +25,11 @@
 // idle screen counts them, and the menu's FAILURES page acknowledges each
 // or asks the payer again; its REPORTS page reads the X and takes the Z
 // report (books.go).
+//
+// Every word the cashier shows comes from the message catalog
+// (terminal/locale) in Options.Locale, switched live by Reconfigure;
+// refusal reasons by code are in words.go. A reason handed to the printer
+// stays English: it is signed on the receipt (receipts.go).
 package cashier
 
 import (
@@ -47,6 +52,7 @@ import (
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/fiat"
+	"showpos/terminal/locale"
 	"showpos/terminal/nfcpay"
 	"showpos/terminal/report"
 	"showpos/terminal/request"
@@ -127,7 +133,15 @@ type Options struct {
 	// result once it is on screen, and the menu reprints the last one
 	// (a REJECTED one only from there). Nil: no printer.
 	Receipts Receipts
+	// Locale is the language of every word the cashier shows
+	// (terminal.locale); the zero value is English. A Screens that speaks
+	// a locale too (screen.Renderer's SetLocale) is set to it.
+	Locale locale.Locale
 }
+
+// localeScreens is a Renderer whose own words (titles, hints) follow a
+// locale: *screen.Renderer.
+type localeScreens interface{ SetLocale(locale.Locale) }
 
 type mode int
 
@@ -161,7 +175,7 @@ type Cashier struct {
 	note     string      // under the request on screen: money received that did not pay it
 	result   screen.Result
 	until    time.Time // result or settling deadline
-	notice   string
+	notice   notice
 	menuPage int
 	drawn    string // key of the last drawn screen, to skip identical redraws
 	// Receipts (receipts.go).
@@ -201,6 +215,7 @@ type Setup struct {
 	Merchant string
 	Welcome  string
 	Assets   []asset.Asset
+	Locale   locale.Locale // the zero value is English
 }
 
 // New returns a cashier; Run starts it.
@@ -219,6 +234,7 @@ func New(o Options) *Cashier {
 		log = slog.New(slog.DiscardHandler)
 	}
 	c := &Cashier{o: o, log: log, ev: make(chan event, 16), signals: make(chan device.Signal, 4)}
+	c.setLocale(o.Locale)
 	if len(o.Assets) > 0 {
 		c.entry.decimals = o.Assets[0].Decimals
 	}
@@ -286,8 +302,17 @@ func (c *Cashier) Shown(doc *request.Document) {
 	}
 }
 
-// Reconfigure changes the merchant name, the welcome line and the assets
-// the cashier offers (a new config, without a restart). It waits for the
+// setLocale makes the cashier and its screens speak l.
+func (c *Cashier) setLocale(l locale.Locale) {
+	c.o.Locale = l
+	if s, ok := c.o.Screens.(localeScreens); ok {
+		s.SetLocale(l)
+	}
+	c.drawn = "" // the same screen, in other words
+}
+
+// Reconfigure changes the merchant name, the welcome line, the assets
+// and the language the cashier offers (a new config, without a restart). It waits for the
 // cashier's loop to take it, or for ctx.
 func (c *Cashier) Reconfigure(ctx context.Context, s Setup) {
 	select {
@@ -434,7 +459,7 @@ func (c *Cashier) handle(ctx context.Context, e event) {
 		c.key(ctx, e.key)
 	case e.hasScan:
 		if e.scanErr != nil {
-			c.reject("code too long")
+			c.reject(c.o.Locale.T(locale.ReasonCodeTooLong))
 			return
 		}
 		c.payRaw(ctx, "scanner", func() ([]byte, error) {
@@ -489,13 +514,16 @@ func (c *Cashier) show(doc *request.Document) {
 	case store.RequestCancelled:
 		if onScreen && c.mode == modeRequest {
 			c.setRequest(nil)
-			c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: "request cancelled"})
+			c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: c.o.Locale.T(locale.ReasonCancelled)})
 		}
 	}
 }
 
 func (c *Cashier) setup(s Setup) {
 	c.o.Merchant, c.o.Welcome = s.Merchant, s.Welcome
+	if s.Locale != c.o.Locale {
+		c.setLocale(s.Locale)
+	}
 	symbol := c.asset().Symbol
 	c.o.Assets, c.assetIdx = s.Assets, 0
 	for i, a := range s.Assets {
@@ -529,7 +557,7 @@ func (c *Cashier) payRaw(ctx context.Context, via string, raw func() ([]byte, er
 		}
 	}
 	c.log.Info("payment refused", "via", via, "request", c.doc.ID, "err", err)
-	c.reject(shortReason(err))
+	c.reject(shortReason(c.o.Locale, err))
 }
 
 // isHandoverJSON reports whether a scanned line or an NFC payload is the
@@ -568,12 +596,12 @@ func (c *Cashier) accepted(rec checkout.Receipt) {
 		// The payer's wallet sent it and it is in a block: SEEN at once,
 		// PAID when Settled says confirmed.
 		c.mode, c.pending, c.until = modeSettling, rec.TxHash, c.o.Clock.Now().Add(c.o.SettleWait)
-		c.result = screen.Result{Kind: screen.ResultSeen, Reason: "confirming…"}
+		c.result = screen.Result{Kind: screen.ResultSeen, Reason: c.o.Locale.T(locale.Confirming)}
 		return
 	}
 	if c.o.Online != nil && c.o.Online() {
 		c.mode, c.pending, c.until = modeSettling, rec.TxHash, c.o.Clock.Now().Add(c.o.SettleWait)
-		c.result = screen.Result{Kind: screen.ResultAccepted, Reason: "confirming…"}
+		c.result = screen.Result{Kind: screen.ResultAccepted, Reason: c.o.Locale.T(locale.Confirming)}
 		return
 	}
 	c.showResult(screen.Result{Kind: screen.ResultAccepted})
@@ -581,13 +609,13 @@ func (c *Cashier) accepted(rec checkout.Receipt) {
 
 func (c *Cashier) settled(p store.Payment) {
 	if p.State == store.PaymentFailed {
-		c.notice = "PAYMENT FAILED: " + p.Reason
+		c.notice = notice{locale.PaymentFailed, p.Reason}
 		c.signal(device.SignalAttention)
 	}
 	if p.State == store.PaymentBroadcast && p.Delivery.Reorgs > 0 {
 		// It was shown PAID; its money is not on the chain any more
 		// until it is mined again. Said like a failure, until OK.
-		c.notice = "PAID PAYMENT UNDONE: block lost, sending again " + shortHash(p.TxHash)
+		c.notice = notice{locale.UndoneResending, shortHash(p.TxHash)}
 		c.signal(device.SignalAttention)
 		return
 	}
@@ -599,7 +627,7 @@ func (c *Cashier) settled(p store.Payment) {
 		c.showResult(screen.Result{Kind: screen.ResultPaid})
 		return
 	}
-	c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: shortFailure(p.Reason)})
+	c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: shortFailure(c.o.Locale, p.Reason)})
 }
 
 // unmatched shows money received that paid no request under the request
@@ -608,16 +636,17 @@ func (c *Cashier) unmatched(u checkout.Unmatched) {
 	if c.mode != modeRequest || c.doc == nil || c.doc.Asset.Symbol != u.Asset {
 		return
 	}
-	c.note = fmt.Sprintf("RECEIVED %s %s, NOT %s", u.AmountDisplay, u.Asset, c.shownAmount())
+	w := c.o.Locale
+	c.note = w.T(locale.ReceivedNot, w.Amount(u.AmountDisplay), u.Asset, w.Amount(c.shownAmount()))
 	c.signal(device.SignalAttention)
 }
 
 func (c *Cashier) undone(p store.Payment) {
-	c.notice = "PAID PAYMENT UNDONE: block lost " + shortHash(p.TxHash)
+	c.notice = notice{locale.Undone, shortHash(p.TxHash)}
 	c.signal(device.SignalAttention)
 	if c.mode == modeSettling && p.TxHash == c.pending {
 		c.pending = common.Hash{}
-		c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: "block lost"})
+		c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: c.o.Locale.T(locale.ReasonBlockLost)})
 	}
 }
 
@@ -633,6 +662,22 @@ func (c *Cashier) shownAmount() string {
 func (c *Cashier) reject(reason string) {
 	c.signal(device.SignalRejected)
 	c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: reason})
+}
+
+// notice is what the idle screen says until OK (a failure after
+// acceptance, a block lost): kept as the catalog's key and its argument,
+// so that it is said in the language of the moment.
+type notice struct {
+	key locale.Key
+	arg string
+}
+
+// noticeText is the notice in the cashier's language; "" for none.
+func (c *Cashier) noticeText() string {
+	if c.notice == (notice{}) {
+		return ""
+	}
+	return c.o.Locale.T(c.notice.key, c.notice.arg)
 }
 
 func (c *Cashier) showResult(r screen.Result) {
@@ -662,8 +707,8 @@ func (c *Cashier) key(ctx context.Context, k device.Key) {
 	switch c.mode {
 	case modeIdle:
 		switch {
-		case k == device.KeyEnter && c.notice != "":
-			c.notice = "" // acknowledged
+		case k == device.KeyEnter && c.notice != (notice{}):
+			c.notice = notice{} // acknowledged
 		case k == device.KeyF2:
 			c.mode, c.menuPage, c.reprinted = modeMenu, 0, false
 		case k == device.KeyDot || isDigit(k):
@@ -736,7 +781,7 @@ func (c *Cashier) tick(ctx context.Context) {
 	case modeRequest:
 		if c.doc != nil && !now.Before(c.doc.ExpiresAt) {
 			c.setRequest(nil)
-			c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: "request expired"})
+			c.showResult(screen.Result{Kind: screen.ResultRejected, Reason: c.o.Locale.T(locale.ReasonExpired)})
 		}
 	case modeSettling:
 		if !now.Before(c.until) {
@@ -762,7 +807,7 @@ func (c *Cashier) draw() {
 	var key string
 	switch c.mode {
 	case modeIdle:
-		v := screen.Idle{Merchant: c.o.Merchant, Welcome: c.o.Welcome, Notice: c.notice}
+		v := screen.Idle{Merchant: c.o.Merchant, Welcome: c.o.Welcome, Notice: c.noticeText()}
 		if c.o.Online != nil {
 			v.Online = c.o.Online()
 		}
@@ -794,7 +839,7 @@ func (c *Cashier) draw() {
 			return
 		}
 		left := c.doc.ExpiresAt.Sub(c.o.Clock.Now()).Truncate(time.Second)
-		v := screen.Request{URI: c.doc.URI, ShortURI: checkout.ShortLink(c.doc), Amount: c.shownAmount(), Asset: c.doc.Asset.Symbol,
+		v := screen.Request{URI: c.doc.URI, ShortURI: checkout.ShortLink(c.doc), Amount: c.o.Locale.Amount(c.shownAmount()), Asset: c.doc.Asset.Symbol,
 			Remaining: max(left, 0), Note: c.note}
 		key = fmt.Sprintf("request %s %s %s", c.doc.ID, v.Remaining, v.Note)
 		if key != c.drawn {

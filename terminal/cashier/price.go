@@ -11,6 +11,7 @@ import (
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
 	"showpos/terminal/fiat"
+	"showpos/terminal/locale"
 	"showpos/terminal/screen"
 )
 
@@ -81,23 +82,24 @@ func (c *Cashier) toggleFiat() {
 // amountView is the amount screen: the entry, its unit, the quote line
 // and the keys.
 func (c *Cashier) amountView() screen.Amount {
-	hint := "OK to charge"
+	w := c.o.Locale
+	hint := w.T(locale.HintCharge)
 	if len(c.o.Assets) > 1 {
-		hint += ", F1 asset"
+		hint += w.T(locale.HintAsset)
 	}
-	v := screen.Amount{Entry: c.entry.text, Asset: c.unit()}
+	v := screen.Amount{Entry: w.Amount(c.entry.text), Asset: c.unit()}
 	if c.o.Currency.Code != "" {
 		other := c.o.Currency.Code
 		if c.inFiat {
 			other = c.asset().Symbol
 		}
-		hint += ", F3 " + other
+		hint += w.T(locale.HintOtherUnit, other)
 		switch {
 		case !c.hasRate():
-			v.Quote = "no rate: key " + c.asset().Symbol
+			v.Quote = w.T(locale.NoRate, c.asset().Symbol)
 		case c.inFiat && !c.entry.empty():
 			if units, err := c.o.Till.Quote(c.entry.amount(), c.asset().Symbol); err == nil {
-				v.Quote = "≈ " + approx(units, c.asset().Decimals) + " " + c.asset().Symbol
+				v.Quote = "≈ " + w.Amount(approx(units, c.asset().Decimals)) + " " + c.asset().Symbol
 			}
 		}
 	}
@@ -132,13 +134,13 @@ func (c *Cashier) keyedTip(percent uint) string {
 		if err != nil {
 			return "?"
 		}
-		return c.o.Currency.Format(fiat.Tip(m, percent))
+		return c.o.Locale.Amount(c.o.Currency.Format(fiat.Tip(m, percent)))
 	}
 	u, err := asset.ParseAmount(c.entry.amount(), c.asset().Decimals)
 	if err != nil {
 		return "?"
 	}
-	return asset.FormatAmount(fiat.Tip(u, percent), c.asset().Decimals)
+	return c.o.Locale.Amount(asset.FormatAmount(fiat.Tip(u, percent), c.asset().Decimals))
 }
 
 // tipView is the tip screen for the keyed amount.
@@ -147,7 +149,7 @@ func (c *Cashier) tipView() screen.Tip {
 	if m, err := c.o.Currency.Parse(amount); c.inFiat && err == nil {
 		amount = c.o.Currency.Format(m) // "4.50", as the currency writes it
 	}
-	v := screen.Tip{Amount: c.unit() + " " + amount, Hint: "Cancel back"}
+	v := screen.Tip{Amount: c.unit() + " " + c.o.Locale.Amount(amount), Hint: c.o.Locale.T(locale.HintTipBack)}
 	for _, p := range c.o.Tips {
 		v.Options = append(v.Options, screen.TipOption{Percent: p, Tip: c.keyedTip(p)})
 	}
@@ -198,7 +200,7 @@ func (c *Cashier) makeRequest(ctx context.Context, tipPercent uint) {
 	doc, err := c.o.Till.Make(ctx, o)
 	if err != nil {
 		c.log.Info("request refused", "err", err)
-		c.reject(shortReason(err))
+		c.reject(shortReason(c.o.Locale, err))
 		return
 	}
 	c.mode = modeRequest

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"showpos/device"
+	"showpos/terminal/locale"
 	"showpos/terminal/screen"
 )
 
@@ -29,7 +30,9 @@ func (c *Cashier) resultShown(r screen.Result) {
 	if c.o.Receipts == nil || c.resultFor == "" {
 		return
 	}
-	o := printOrder{requestID: c.resultFor, kind: r.Kind, reason: r.Reason}
+	// The reason goes on the signed receipt: in English, the same for
+	// every reader (the printer says it in the terminal's language).
+	o := printOrder{requestID: c.resultFor, kind: r.Kind, reason: locale.EnglishReason(c.o.Locale, r.Reason)}
 	c.lastReceipt = &o
 	if r.Kind != screen.ResultRejected {
 		c.toPrint = &o
@@ -60,9 +63,10 @@ func (c *Cashier) reprint(ctx context.Context) {
 
 // receiptMenu is the menu page of the last receipt.
 func (c *Cashier) receiptMenu() screen.Menu {
-	m := screen.Menu{Title: "RECEIPT", Hint: "F3 reprint  CANCEL back"}
+	w := c.o.Locale
+	m := screen.Menu{Title: w.T(locale.TitleReceipt), Hint: w.T(locale.HintReceipt)}
 	if c.lastReceipt == nil {
-		m.Lines = []string{"no receipt yet"}
+		m.Lines = []string{w.T(locale.NoReceiptYet)}
 		return m
 	}
 	o := c.lastReceipt
@@ -70,21 +74,21 @@ func (c *Cashier) receiptMenu() screen.Menu {
 	if len(id) > 8 {
 		id = id[:8] + "…"
 	}
-	last := "last: " + receiptWords[o.kind]
+	last := w.T(receiptWords[o.kind])
 	if o.reason != "" {
-		last += ", " + o.reason
+		last += ", " + w.Reason(o.reason)
 	}
-	m.Lines = []string{last, "request " + id}
+	m.Lines = []string{w.T(locale.LastReceipt, last), w.T(locale.RequestID, id)}
 	if c.reprinted {
-		m.Lines = append(m.Lines, "sent to the printer")
+		m.Lines = append(m.Lines, w.T(locale.SentToPrinter))
 	}
 	return m
 }
 
 // receiptWords names a result on the receipt page.
-var receiptWords = map[screen.ResultKind]string{
-	screen.ResultPaid:     "PAID",
-	screen.ResultAccepted: "ACCEPTED",
-	screen.ResultSeen:     "SEEN",
-	screen.ResultRejected: "REJECTED",
+var receiptWords = map[screen.ResultKind]locale.Key{
+	screen.ResultPaid:     locale.Paid,
+	screen.ResultAccepted: locale.Accepted,
+	screen.ResultSeen:     locale.Seen,
+	screen.ResultRejected: locale.Rejected,
 }

@@ -8,83 +8,103 @@ import (
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
+	"showpos/terminal/locale"
 	"showpos/terminal/screen"
 	"showpos/terminal/store"
 )
 
-// reasons says each refusal in a few words a cashier can read aloud.
-var reasons = map[check.Code]string{
-	check.CodeTxTooLarge:        "code too long",
-	check.CodeInvalidTx:         "not a payment",
-	check.CodeUnsupportedTxType: "wrong payment type",
-	check.CodeWrongChain:        "wrong network",
-	check.CodeBadSignature:      "bad signature",
-	check.CodeWrongRecipient:    "wrong recipient",
-	check.CodeUnderpaid:         "underpaid",
-	check.CodeOverpaid:          "overpaid",
-	check.CodeGasTooLow:         "gas too low",
-	check.CodeGasTooHigh:        "gas too high",
-	check.CodeUnexpectedData:    "not a plain payment",
-	check.CodeUnexpectedValue:   "not a token payment",
-	check.CodeWrongTransfer:     "wrong token transfer",
-	check.CodeFeeTooLow:         "fee too low",
-	check.CodeFeeInvalid:        "bad fee",
-	check.CodePaymentLimit:      "over payment limit",
-	check.CodeExposureLimit:     "offline limit reached",
-	check.CodePayerLimit:        "payer limit reached",
-	check.CodeNonceGap:          "payment out of order",
-	check.CodeNonceUsed:         "payment already spent",
-	check.CodeInsufficientFunds: "not enough funds",
-	check.CodeUnknownRequest:    "unknown request",
-	check.CodeExpired:           "request expired",
-	check.CodeCancelled:         "request cancelled",
-	check.CodeAlreadyPaid:       "already paid",
-	check.CodeTxReused:          "payment reused",
-	check.CodeNonceConflict:     "duplicate payment",
-	check.CodeAmountInUse:       "amount in use, wait",
+// reasons says each refusal in a few words a cashier can read aloud, in
+// the terminal's language (the catalog's keys).
+var reasons = map[check.Code]locale.Key{
+	check.CodeTxTooLarge:        locale.ReasonCodeTooLong,
+	check.CodeInvalidTx:         locale.ReasonNotPayment,
+	check.CodeUnsupportedTxType: locale.ReasonWrongType,
+	check.CodeWrongChain:        locale.ReasonWrongChain,
+	check.CodeBadSignature:      locale.ReasonBadSignature,
+	check.CodeWrongRecipient:    locale.ReasonWrongRecipient,
+	check.CodeUnderpaid:         locale.ReasonUnderpaid,
+	check.CodeOverpaid:          locale.ReasonOverpaid,
+	check.CodeGasTooLow:         locale.ReasonGasLow,
+	check.CodeGasTooHigh:        locale.ReasonGasHigh,
+	check.CodeUnexpectedData:    locale.ReasonNotPlain,
+	check.CodeUnexpectedValue:   locale.ReasonNotToken,
+	check.CodeWrongTransfer:     locale.ReasonWrongTransfer,
+	check.CodeFeeTooLow:         locale.ReasonFeeLow,
+	check.CodeFeeInvalid:        locale.ReasonBadFee,
+	check.CodePaymentLimit:      locale.ReasonPaymentLimit,
+	check.CodeExposureLimit:     locale.ReasonExposureLimit,
+	check.CodePayerLimit:        locale.ReasonPayerLimit,
+	check.CodeNonceGap:          locale.ReasonNonceGap,
+	check.CodeNonceUsed:         locale.ReasonNonceUsed,
+	check.CodeInsufficientFunds: locale.ReasonNoFunds,
+	check.CodeUnknownRequest:    locale.ReasonUnknownRequest,
+	check.CodeExpired:           locale.ReasonExpired,
+	check.CodeCancelled:         locale.ReasonCancelled,
+	check.CodeAlreadyPaid:       locale.ReasonAlreadyPaid,
+	check.CodeTxReused:          locale.ReasonReused,
+	check.CodeNonceConflict:     locale.ReasonDuplicate,
+	check.CodeAmountInUse:       locale.ReasonAmountInUse,
 
 	// An EIP-3009 authorization (x402 payment payload).
-	check.CodeInvalidPayload:              "not a payment",
-	check.CodeBadAuthorization:            "bad signature",
-	check.CodeWrongAsset:                  "wrong token",
-	check.CodeAuthorizationNotYetValid:    "payment not valid yet",
-	check.CodeAuthorizationExpiresTooSoon: "payment expires too soon",
-	check.CodeAuthorizationReused:         "payment reused",
+	check.CodeInvalidPayload:              locale.ReasonNotPayment,
+	check.CodeBadAuthorization:            locale.ReasonBadSignature,
+	check.CodeWrongAsset:                  locale.ReasonWrongToken,
+	check.CodeAuthorizationNotYetValid:    locale.ReasonNotYetValid,
+	check.CodeAuthorizationExpiresTooSoon: locale.ReasonExpiresSoon,
+	check.CodeAuthorizationReused:         locale.ReasonReused,
 
 	// A request priced in the shop's currency or with a tip.
-	checkout.CodeInvalidFiat:     "bad amount",
-	checkout.CodeNoCurrency:      "no shop currency",
-	checkout.CodeRateUnavailable: "no rate: key the asset",
-	checkout.CodeInvalidTip:      "bad tip",
+	checkout.CodeInvalidFiat:     locale.ReasonBadAmount,
+	checkout.CodeNoCurrency:      locale.ReasonNoCurrency,
+	checkout.CodeRateUnavailable: locale.ReasonNoRateKeyAsset,
+	checkout.CodeInvalidTip:      locale.ReasonBadTip,
 }
 
-// shortReason turns an error from the till into a few words.
-func shortReason(err error) string {
+// shortReason turns an error from the till into a few words in l.
+func shortReason(l locale.Locale, err error) string {
 	var r *check.Refusal
 	if errors.As(err, &r) {
-		if w, ok := reasons[r.Code]; ok {
-			return w
+		if k, ok := reasons[r.Code]; ok {
+			return l.T(k)
 		}
 		return strings.ReplaceAll(string(r.Code), "_", " ")
 	}
 	switch {
 	case errors.Is(err, asset.ErrPrecision), errors.Is(err, asset.ErrSyntax), errors.Is(err, asset.ErrOverflow):
-		return "bad amount"
+		return l.T(locale.ReasonBadAmount)
 	}
-	return "terminal error"
+	return l.T(locale.ReasonTerminalError)
 }
 
-// shortFailure says why a payment failed after acceptance, shortly.
-func shortFailure(reason string) string {
+// shortFailure says why a payment failed after acceptance, shortly, in l.
+func shortFailure(l locale.Locale, reason string) string {
 	switch {
 	case strings.HasPrefix(reason, "conflict"):
-		return "conflict"
+		return l.T(locale.FailConflict)
 	case strings.HasPrefix(reason, "reverted"):
-		return "reverted"
+		return l.T(locale.FailReverted)
 	case strings.HasPrefix(reason, "not mined"):
-		return "not mined"
+		return l.T(locale.FailNotMined)
 	}
-	return "failed"
+	return l.T(locale.FailFailed)
+}
+
+// stateWords names a payment's state on the last payments' page.
+var stateWords = map[store.PaymentState]locale.Key{
+	store.PaymentQueued:    locale.StateQueued,
+	store.PaymentBroadcast: locale.StateBroadcast,
+	store.PaymentConfirmed: locale.StateConfirmed,
+	store.PaymentFinal:     locale.StateFinal,
+	store.PaymentFailed:    locale.StateFailed,
+	store.PaymentSeen:      locale.StateSeen,
+	store.PaymentUnmatched: locale.StateUnmatched,
+}
+
+func stateWord(l locale.Locale, s store.PaymentState) string {
+	if k, ok := stateWords[s]; ok {
+		return l.T(k)
+	}
+	return string(s)
 }
 
 // menu builds the current menu page: last payments, today's totals per
@@ -93,52 +113,53 @@ func (c *Cashier) menu() screen.Menu {
 	if c.menuPage == pageFailures || c.menuPage == pageReports {
 		return c.booksPage() // books.go
 	}
+	w := c.o.Locale
 	switch c.menuPage {
 	case 0:
-		m := screen.Menu{Title: "LAST PAYMENTS", Hint: "F2 next  CANCEL back"}
+		m := screen.Menu{Title: w.T(locale.TitleLastPayments), Hint: w.T(locale.HintMenuNext)}
 		ps, err := c.o.Till.Payments(store.PaymentFilter{Newest: true, Limit: 5})
 		if err != nil {
-			m.Lines = []string{"cannot read payments"}
+			m.Lines = []string{w.T(locale.CannotRead)}
 			return m
 		}
 		for _, p := range ps {
-			m.Lines = append(m.Lines, fmt.Sprintf("%s %s %s", p.AmountDisplay, p.Asset, p.State))
+			m.Lines = append(m.Lines, fmt.Sprintf("%s %s %s", w.Amount(p.AmountDisplay), p.Asset, stateWord(w, p.State)))
 		}
 		if len(m.Lines) == 0 {
-			m.Lines = []string{"no payments yet"}
+			m.Lines = []string{w.T(locale.NoPaymentsYet)}
 		}
 		return m
 	case 1:
-		m := screen.Menu{Title: "TODAY", Hint: "F2 next  CANCEL back"}
+		m := screen.Menu{Title: w.T(locale.TitleToday), Hint: w.T(locale.HintMenuNext)}
 		totals, err := c.o.Till.Totals(checkout.Day(c.o.Clock.Now()))
 		if err != nil {
-			m.Lines = []string{"cannot read payments"}
+			m.Lines = []string{w.T(locale.CannotRead)}
 			return m
 		}
 		for _, a := range totals.Assets {
 			if a.Taken.Count > 0 {
-				m.Lines = append(m.Lines, fmt.Sprintf("%s %s (%d)", a.Taken.AmountDisplay, a.Asset, a.Taken.Count))
+				m.Lines = append(m.Lines, fmt.Sprintf("%s %s (%d)", w.Amount(a.Taken.AmountDisplay), a.Asset, a.Taken.Count))
 			}
 		}
 		if len(m.Lines) == 0 {
-			m.Lines = []string{"no sales today"}
+			m.Lines = []string{w.T(locale.NoSalesToday)}
 		}
 		return m
 	case pageReceipt:
 		return c.receiptMenu()
 	}
-	m := screen.Menu{Title: "QUEUE", Hint: "F4 sync now  CANCEL back"}
-	online := "OFFLINE"
+	m := screen.Menu{Title: w.T(locale.TitleQueue), Hint: w.T(locale.HintQueue)}
+	online := w.T(locale.Offline)
 	if c.o.Online != nil && c.o.Online() {
-		online = "ONLINE"
+		online = w.T(locale.Online)
 	}
 	queued := 0
 	if c.o.Queued != nil {
 		queued = c.o.Queued()
 	}
-	m.Lines = []string{online, fmt.Sprintf("%d waiting to settle", queued)}
-	if c.notice != "" {
-		m.Lines = append(m.Lines, c.notice)
+	m.Lines = []string{online, w.T(locale.WaitingToSettle, queued)}
+	if n := c.noticeText(); n != "" {
+		m.Lines = append(m.Lines, n)
 	}
 	return m
 }

@@ -29,6 +29,7 @@ import (
 
 	"showpos/terminal/asset"
 	"showpos/terminal/fiat"
+	"showpos/terminal/locale"
 	"showpos/terminal/request"
 )
 
@@ -123,6 +124,11 @@ type Terminal struct {
 	// keyed in the asset only. An asset's price_feed or peg prices it in
 	// this currency.
 	Currency string
+	// Locale (locale) is the language of every word the screens and the
+	// printed receipts and reports show, and how they write amounts and
+	// times: "en" (the default), "de", "fr" or "es"; a BCP 47 tag
+	// ("de-AT") is taken by its language.
+	Locale locale.Locale
 }
 
 // Tips is the [tips] table: whether the payer is offered a tip after the
@@ -401,6 +407,7 @@ type file struct {
 		PublicURL    string        `toml:"public_url"`
 		Certificate  string        `toml:"certificate"`
 		Currency     string        `toml:"currency"`
+		Locale       string        `toml:"locale"`
 	} `toml:"terminal"`
 	Tips struct {
 		Enabled     bool   `toml:"enabled"`
@@ -580,6 +587,12 @@ func (f *file) check() (*Config, error) {
 		}
 		c.Terminal.Currency = cur
 	}
+	loc, err := locale.Parse(f.Terminal.Locale)
+	if err != nil {
+		return nil, invalid("terminal.locale %q is not a language the terminal speaks (%s; or a BCP 47 tag of one, e.g. \"de-AT\")",
+			f.Terminal.Locale, strings.Join(locale.Tags(), ", "))
+	}
+	c.Terminal.Locale = loc
 	c.Tips = Tips{Enabled: f.Tips.Enabled, Percentages: f.Tips.Percentages}
 	if c.Tips.Enabled && len(c.Tips.Percentages) == 0 {
 		c.Tips.Percentages = []uint{10, 15, 20}

@@ -12,6 +12,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/ethereum/go-ethereum/common"
+
+	"showpos/terminal/locale"
 )
 
 // liveKeys are the keys a fleet bundle may set and a running terminal
@@ -23,6 +25,7 @@ var liveKeys = []string{
 	"terminal.request_ttl",
 	"terminal.certificate",
 	"terminal.currency",
+	"terminal.locale",
 	"texts.welcome",
 	"merchant.address",
 	"payments",
@@ -209,6 +212,7 @@ var fields = []field{
 	leaf("terminal.public_url", func(c *Config) *string { return &c.Terminal.PublicURL }),
 	leaf("terminal.certificate", func(c *Config) *string { return &c.Terminal.Certificate }),
 	leaf("terminal.currency", func(c *Config) *string { return &c.Terminal.Currency }),
+	leaf("terminal.locale", func(c *Config) *locale.Locale { return &c.Terminal.Locale }),
 	leaf("tips.enabled", func(c *Config) *bool { return &c.Tips.Enabled }),
 	leaf("tips.percentages", func(c *Config) *[]uint { return &c.Tips.Percentages }),
 	leaf("api.listen", func(c *Config) *string { return &c.API.Listen }),

@@ -6,68 +6,63 @@ import (
 
 	"showpos/device"
 	"showpos/terminal/asset"
+	"showpos/terminal/locale"
 )
 
-// wording is every word printed on receipts, in one place for the
-// message catalog.
-type wording struct {
-	terminal, amount, total, tip, rate string
-	request, memo, payer, tx, settled  string
-	authNonce, signedBy, check, thanks string
-	// states gives each state in large letters, then a second line in
-	// normal ones: a 58 mm printer fits 16 large characters.
-	states map[State][2]string
-}
-
-var words = wording{
-	terminal: "Terminal", amount: "Amount", total: "Total", tip: "Tip", rate: "Rate",
-	request: "Request", memo: "Memo", payer: "Paid by", tx: "Transaction", settled: "Settlement",
-	authNonce: "Authorization nonce", signedBy: "Signed by terminal",
-	check:  "Scan to check this receipt's signature (EIP-712)",
-	thanks: "Thank you",
-	states: map[State][2]string{
-		StatePaid:     {"PAID", ""},
-		StateAccepted: {"ACCEPTED", "WILL SETTLE"},
-		StateRejected: {"REJECTED", ""},
-		StateUnpaid:   {"NOT PAID", ""},
-	},
+// stateWords gives each state in large letters, then a second line in
+// normal ones: a 58 mm printer fits 16 large characters.
+var stateWords = map[State][2]locale.Key{
+	StatePaid:     {locale.ReceiptPaid, -1},
+	StateAccepted: {locale.ReceiptAccepted, locale.ReceiptWillSettle},
+	StateRejected: {locale.ReceiptRejected, -1},
+	StateUnpaid:   {locale.ReceiptNotPaid, -1},
 }
 
 // MinColumns is the narrowest paper Job lays out for; narrower is laid out
 // as this.
 const MinColumns = 24
 
-// Job lays s out for a receipt printer of the given columns (32 on 58 mm
+// Job is JobIn in English.
+func Job(s Signed, columns int) device.PrintJob { return JobIn(locale.English, s, columns) }
+
+// JobIn lays s out, in l's words, amounts and times, for a receipt printer of the given columns (32 on 58 mm
 // paper, 48 on 80 mm): the merchant and terminal, the time, the amounts in
 // two columns, the state large and bold, the payment's identity (hashes
 // wrapped to the width), the request id, a QR of the digital receipt's link
 // and a footer with the signer. Every line fits columns characters (Large
-// lines count double).
-func Job(s Signed, columns int) device.PrintJob {
+// lines count double). Only the words change with l: what was signed (the
+// reason kept in English, say) is printed in l where the catalog has it.
+func JobIn(l locale.Locale, s Signed, columns int) device.PrintJob {
 	columns = max(columns, MinColumns)
+	amt := l.Amount
 	r := s.Receipt
 	var j jobBuilder
 	j.cols = columns
 	j.wrapped(r.MerchantName, device.AlignCenter, true)
-	j.wrapped(words.terminal+" "+r.TerminalID, device.AlignCenter, false)
-	j.line(device.PrintLine{Text: r.Time.UTC().Format("2006-01-02 15:04:05 UTC"), Align: device.AlignCenter})
+	j.wrapped(l.T(locale.ReceiptTerminal)+" "+r.TerminalID, device.AlignCenter, false)
+	j.line(device.PrintLine{Text: l.Stamp(r.Time.UTC()) + " UTC", Align: device.AlignCenter})
 	j.rule()
 
 	sym := r.Asset.Symbol
 	if r.Currency != "" {
-		j.pair(words.total, r.FiatAmount+" "+r.Currency)
+		j.pair(l.T(locale.ReceiptTotal), amt(r.FiatAmount)+" "+r.Currency)
 	}
 	if r.Tip != nil && r.Tip.Sign() > 0 {
-		j.pair(words.tip, asset.FormatAmount(r.Tip, r.Asset.Decimals)+" "+sym)
+		j.pair(l.T(locale.ReceiptTip), amt(asset.FormatAmount(r.Tip, r.Asset.Decimals))+" "+sym)
 	}
-	j.pair(words.amount, asset.FormatAmount(r.Amount, r.Asset.Decimals)+" "+sym)
+	j.pair(l.T(locale.ReceiptAmount), amt(asset.FormatAmount(r.Amount, r.Asset.Decimals))+" "+sym)
 	if r.Currency != "" && r.Rate != "" {
-		j.pair(words.rate, "1 "+sym+" = "+r.Rate+" "+r.Currency)
+		j.pair(l.T(locale.ReceiptRate), "1 "+sym+" = "+amt(r.Rate)+" "+r.Currency)
 	}
 	j.rule()
 
-	st := words.states[r.State]
-	if st[0] == "" {
+	var st [2]string
+	if k, ok := stateWords[r.State]; ok {
+		st[0] = l.T(k[0])
+		if k[1] >= 0 {
+			st[1] = l.T(k[1])
+		}
+	} else {
 		st[0] = strings.ToUpper(string(r.State))
 	}
 	j.line(device.PrintLine{Text: st[0], Align: device.AlignCenter, Bold: true, Large: true})
@@ -75,34 +70,34 @@ func Job(s Signed, columns int) device.PrintJob {
 		j.line(device.PrintLine{Text: st[1], Align: device.AlignCenter, Bold: true})
 	}
 	if r.Reason != "" {
-		j.wrapped(r.Reason, device.AlignCenter, false)
+		j.wrapped(l.Reason(r.Reason), device.AlignCenter, false)
 	}
 	j.rule()
 
-	j.field(words.request, r.RequestID)
+	j.field(l.T(locale.ReceiptRequest), r.RequestID)
 	if r.Memo != "" {
-		j.field(words.memo, r.Memo)
+		j.field(l.T(locale.ReceiptMemo), r.Memo)
 	}
 	if r.From != ([20]byte{}) {
-		j.field(words.payer, r.From.Hex())
+		j.field(l.T(locale.ReceiptPayer), r.From.Hex())
 	}
 	if r.AuthNonce != ([32]byte{}) {
-		j.field(words.authNonce, r.AuthNonce.Hex())
+		j.field(l.T(locale.ReceiptAuthNonce), r.AuthNonce.Hex())
 		if r.TxHash != ([32]byte{}) {
-			j.field(words.settled, r.TxHash.Hex())
+			j.field(l.T(locale.ReceiptSettled), r.TxHash.Hex())
 		}
 	} else if r.TxHash != ([32]byte{}) {
-		j.field(words.tx, r.TxHash.Hex())
+		j.field(l.T(locale.ReceiptTx), r.TxHash.Hex())
 	}
 	if r.Link != "" {
 		j.rule()
 		j.line(device.PrintLine{QR: r.Link})
 		j.wrapped(r.Link, device.AlignCenter, false)
-		j.wrapped(words.check, device.AlignCenter, false)
+		j.wrapped(l.T(locale.ReceiptCheck), device.AlignCenter, false)
 	}
 	j.rule()
-	j.field(words.signedBy, s.Signer.Hex())
-	j.line(device.PrintLine{Text: words.thanks, Align: device.AlignCenter, Bold: true})
+	j.field(l.T(locale.ReceiptSignedBy), s.Signer.Hex())
+	j.line(device.PrintLine{Text: l.T(locale.ReceiptThanks), Align: device.AlignCenter, Bold: true})
 	return device.PrintJob{Lines: j.lines}
 }
 
@@ -156,7 +151,7 @@ func width(s string) int { return utf8.RuneCountInString(s) }
 func wrap(s string, cols int) []string {
 	var out []string
 	cur := ""
-	for _, w := range strings.Fields(s) {
+	for _, w := range strings.FieldsFunc(s, isBreak) {
 		if n := width(w); n > cols {
 			// A hash, an address, a link: cut in pieces of even length
 			// (66 characters on 32 columns are 3 lines of 22, not 32, 32
@@ -186,3 +181,7 @@ func wrap(s string, cols int) []string {
 	}
 	return out
 }
+
+// isBreak reports whether a line may break at r: at a space, but not at a
+// no-break space (U+00A0, which French amounts group with).
+func isBreak(r rune) bool { return r == ' ' }

@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"showpos/device"
+	"showpos/terminal/locale"
 	"showpos/terminal/receipt"
 )
 
@@ -120,5 +121,66 @@ func TestEveryLineFitsThePaper(t *testing.T) {
 	}
 	for _, cols := range []int{24, 32, 48} {
 		plain(t, receipt.Job(s, cols), cols) // fails the test on a line too wide
+	}
+}
+
+// The receipt in German on 58 mm paper: the words from the catalog, the
+// amounts with a decimal comma (thousands grouped), the date as Germans
+// write it, the signed reason (English, "underpaid") printed in German.
+func TestJobGoldensInGerman(t *testing.T) {
+	de, err := locale.Parse("de")
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid := paidTUSD()
+	paid.Amount, paid.FiatAmount, paid.Rate = big.NewInt(1_234_567_500), "1133.18", "0.917874"
+	accepted := paidTUSD()
+	accepted.State = receipt.StateAccepted
+	rejected := paidTUSD()
+	rejected.State, rejected.Reason = receipt.StateRejected, "underpaid"
+	rejected.Method, rejected.TxHash, rejected.From = "", common.Hash{}, common.Address{}
+	for name, r := range map[string]receipt.Receipt{"de-paid": paid, "de-accepted": accepted, "de-rejected": rejected} {
+		s, err := receipt.Sign(r, termKey(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(name, func(t *testing.T) {
+			const cols = 32
+			got := plain(t, receipt.JobIn(de, s, cols), cols)
+			path := filepath.Join("testdata", fmt.Sprintf("%s-%d.txt", name, cols))
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update to write it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("%s differs from the golden:\n%s\nwant:\n%s", path, got, want)
+			}
+		})
+	}
+}
+
+// Every language's receipt fits the paper in every state, down to
+// MinColumns: the state in large letters (two columns each) included.
+func TestEveryLanguageFitsThePaper(t *testing.T) {
+	for _, l := range locale.All() {
+		for _, st := range []receipt.State{receipt.StatePaid, receipt.StateAccepted, receipt.StateRejected, receipt.StateUnpaid} {
+			r := paidTUSD()
+			r.State, r.Reason = st, "payment expires too soon"
+			r.Amount, _ = new(big.Int).SetString("123456789012345678901234567890", 10)
+			s, err := receipt.Sign(r, termKey(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, cols := range []int{receipt.MinColumns, 32, 48} {
+				t.Run(fmt.Sprintf("%s-%s-%d", l, st, cols), func(t *testing.T) {
+					plain(t, receipt.JobIn(l, s, cols), cols) // fails the test on a line too wide
+				})
+			}
+		}
 	}
 }

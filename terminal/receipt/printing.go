@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"showpos/device"
+	"showpos/terminal/locale"
 	"showpos/terminal/screen"
 )
 
@@ -19,7 +20,10 @@ type Printing struct {
 	Issuer  *Issuer
 	Columns func() int // the printer's, device.Printer.Columns
 	Enqueue func(device.PrintJob)
-	Logger  *slog.Logger // nil: discard
+	// Locale is the language receipts print in, asked at each receipt
+	// (terminal.locale may change while running); nil: English.
+	Locale func() locale.Locale
+	Logger *slog.Logger // nil: discard
 }
 
 // Print queues the receipt of the result kind (with reason) shown for
@@ -32,5 +36,9 @@ func (p *Printing) Print(_ context.Context, requestID string, kind screen.Result
 		}
 		return
 	}
-	p.Enqueue(Job(s, p.Columns()))
+	l := locale.English
+	if p.Locale != nil {
+		l = p.Locale()
+	}
+	p.Enqueue(JobIn(l, s, p.Columns()))
 }

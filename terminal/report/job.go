@@ -6,73 +6,79 @@ import (
 	"unicode/utf8"
 
 	"showpos/device"
+	"showpos/terminal/locale"
 )
 
-// timeLayout is how a report prints times: to the second, in the zone the
-// report was taken in.
-const timeLayout = "2006-01-02 15:04:05"
-
 // Title is the report's heading: "X REPORT" or "Z REPORT 3".
-func (r Report) Title() string {
+func (r Report) Title() string { return r.TitleIn(locale.English) }
+
+// TitleIn is the report's heading in l: "Z-BERICHT 3" in German.
+func (r Report) TitleIn(l locale.Locale) string {
 	if r.Kind == KindZ {
-		return fmt.Sprintf("Z REPORT %d", r.Number)
+		return l.T(locale.ZReport, r.Number)
 	}
-	return "X REPORT"
+	return l.T(locale.XReport)
 }
 
-// Job lays the report out for a receipt printer of columns characters a
-// line (32 on 58 mm paper, 48 on 80 mm; at least 16): its title, period,
+// Job is JobIn in English.
+func (r Report) Job(columns int) device.PrintJob { return r.JobIn(locale.English, columns) }
+
+// JobIn lays the report out, in l's words, amounts and times, for a
+// receipt printer of columns characters a line (32 on 58 mm paper, 48 on 80 mm; at least 16): its title, period,
 // each asset's sums (count and amount: taken, of it confirmed and pending;
 // failed; unmatched receipts; tips), the sums of requests keyed in the
-// shop's currency (taken, tips), then each failure of the period. No line is
-// wider than columns.
-func (r Report) Job(columns int) device.PrintJob {
+// shop's currency (taken, tips), then each failure of the period (its
+// reason as kept, in English unless the catalog has it). Times are to the
+// second, in the zone the report was taken in. No line is wider than
+// columns.
+func (r Report) JobIn(l locale.Locale, columns int) device.PrintJob {
 	columns = max(columns, 16)
 	var j device.PrintJob
 	add := func(l device.PrintLine) { j.Lines = append(j.Lines, l) }
 	two := func(left, right string) {
 		add(device.PrintLine{Text: cut(left, columns-utf8.RuneCountInString(right)-1), Right: right})
 	}
-	add(device.PrintLine{Text: r.Title(), Align: device.AlignCenter, Bold: true})
+	amt := l.Amount
+	add(device.PrintLine{Text: r.TitleIn(l), Align: device.AlignCenter, Bold: true})
 	if r.Terminal != "" {
-		add(device.PrintLine{Text: cut("terminal "+r.Terminal, columns), Align: device.AlignCenter})
+		add(device.PrintLine{Text: cut(l.T(locale.ReportTerminal, r.Terminal), columns), Align: device.AlignCenter})
 	}
-	from := "start"
+	from := l.T(locale.ReportStart)
 	if !r.From.IsZero() {
-		from = r.From.Format(timeLayout)
+		from = l.Stamp(r.From)
 	}
-	two("from", from)
-	two("to", r.To.Format(timeLayout))
+	two(l.T(locale.ReportFrom), from)
+	two(l.T(locale.ReportTo), l.Stamp(r.To))
 	add(device.PrintLine{Rule: true})
 	if len(r.Assets) == 0 {
-		add(device.PrintLine{Text: "no payments"})
+		add(device.PrintLine{Text: l.T(locale.NoPayments)})
 	}
 	for _, a := range r.Assets {
 		add(device.PrintLine{Text: cut(a.Asset, columns), Bold: true})
-		two(fmt.Sprintf("taken %d", a.Taken.Count), a.Taken.AmountDisplay)
-		two(fmt.Sprintf(" confirmed %d", a.Confirmed.Count), a.Confirmed.AmountDisplay)
-		two(fmt.Sprintf(" pending %d", a.Pending.Count), a.Pending.AmountDisplay)
-		two(fmt.Sprintf("failed %d", a.Failed.Count), a.Failed.AmountDisplay)
-		two(fmt.Sprintf("unmatched %d", a.Unmatched.Count), a.Unmatched.AmountDisplay)
+		two(l.T(locale.ReportTaken, a.Taken.Count), amt(a.Taken.AmountDisplay))
+		two(l.T(locale.ReportConfirmed, a.Confirmed.Count), amt(a.Confirmed.AmountDisplay))
+		two(l.T(locale.ReportPending, a.Pending.Count), amt(a.Pending.AmountDisplay))
+		two(l.T(locale.ReportFailed, a.Failed.Count), amt(a.Failed.AmountDisplay))
+		two(l.T(locale.ReportUnmatched, a.Unmatched.Count), amt(a.Unmatched.AmountDisplay))
 		if a.Tips != nil && a.Tips.Count > 0 {
-			two(fmt.Sprintf(" tips %d", a.Tips.Count), a.Tips.AmountDisplay)
+			two(l.T(locale.ReportTips, a.Tips.Count), amt(a.Tips.AmountDisplay))
 		}
 	}
 	for _, f := range r.Fiat {
-		add(device.PrintLine{Text: cut(f.Currency+" (keyed in it)", columns), Bold: true})
-		two(fmt.Sprintf("taken %d", f.Taken.Count), f.Taken.Amount)
+		add(device.PrintLine{Text: cut(l.T(locale.ReportKeyedIn, f.Currency), columns), Bold: true})
+		two(l.T(locale.ReportTaken, f.Taken.Count), amt(f.Taken.Amount))
 		if f.Tips.Count > 0 {
-			two(fmt.Sprintf(" tips %d", f.Tips.Count), f.Tips.Amount)
+			two(l.T(locale.ReportTips, f.Tips.Count), amt(f.Tips.Amount))
 		}
 	}
 	add(device.PrintLine{Rule: true})
-	add(device.PrintLine{Text: fmt.Sprintf("FAILURES %d", len(r.Failures)), Bold: true})
+	add(device.PrintLine{Text: l.T(locale.ReportFailures, len(r.Failures)), Bold: true})
 	for _, f := range r.Failures {
-		two(fmt.Sprintf("#%d %s", f.ID, f.FailedAt.Format("01-02 15:04")), f.AmountDisplay+" "+f.Asset)
-		add(device.PrintLine{Text: cut("  "+f.Reason, columns)})
+		two(fmt.Sprintf("#%d %s", f.ID, l.Short(f.FailedAt)), amt(f.AmountDisplay)+" "+f.Asset)
+		add(device.PrintLine{Text: cut("  "+l.Reason(f.Reason), columns)})
 	}
 	add(device.PrintLine{Rule: true})
-	two("taken", r.TakenAt.Format(timeLayout))
+	two(l.T(locale.ReportTakenAt), l.Stamp(r.TakenAt))
 	return j
 }
 

@@ -15,6 +15,7 @@ import (
 	"showpos/device/clock/clocktest"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config/configtest"
+	"showpos/terminal/locale"
 	"showpos/terminal/report"
 	"showpos/terminal/store"
 	"showpos/tools/paytx"
@@ -220,9 +221,20 @@ func TestZReportJobGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, cols := range []int{32, 48} {
-		got := report.Text(z.Job(cols), cols)
-		name := filepath.Join("testdata", "z-"+itoa(cols)+".txt")
+	de, err := locale.Parse("de")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// English at both widths, and German (the catalog's words, decimal
+	// commas, German dates; a failure's reason as kept) on 58 mm paper.
+	for _, c := range []struct {
+		l    locale.Locale
+		cols int
+		name string
+	}{{locale.English, 32, "z-32.txt"}, {locale.English, 48, "z-48.txt"}, {de, 32, "z-de-32.txt"}} {
+		cols := c.cols
+		got := report.Text(z.JobIn(c.l, cols), cols)
+		name := filepath.Join("testdata", c.name)
 		if *update {
 			if err := os.WriteFile(name, []byte(got), 0o644); err != nil {
 				t.Fatal(err)

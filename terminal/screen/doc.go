@@ -14,7 +14,16 @@
 // wider than a line even at the smallest face is cut with "…", so no text
 // ever runs off the screen. Positions are whole pixels. On a monochrome panel
 // text is rendered in gray and thresholded at 50%, so there are no
-// anti-aliasing greys for the panel to dither.
+// anti-aliasing greys for the panel to dither. [Renderer.Cut] tells what
+// the last screen had to cut or leave out, so that a test can hold every
+// translation to its screen. A French amount's no-break space (U+00A0)
+// is not a place to break a line.
+//
+// The screens' own words (ONLINE, PAID, the hints under a request, "no
+// tip") come from the message catalog in the language [Renderer.SetLocale]
+// sets (English by default); the caller's (reasons, menu lines, amounts)
+// come translated and formatted. The Go fonts have the accented Latin
+// letters German, French and Spanish need.
 //
 // The request screen draws the payment URI as a QR code as large as the
 // screen allows, with the largest whole number of pixels per module that

@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/draw"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/gofont/gobold"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/image/font/gofont/goregular"
 	"golang.org/x/image/font/opentype"
 
+	"showpos/terminal/locale"
 	"showpos/terminal/memo"
 )
 
@@ -57,7 +59,35 @@ type Renderer struct {
 	fonts      [numStyles]*opentype.Font
 	faces      map[faceKey]*faceInfo
 	qrMemo     *memo.Cache[string, [][]bool] // QR modules by content
-	resultMemo *memo.Cache[Result, image.Image]
+	resultMemo *memo.Cache[resultKey, image.Image]
+	// cut is what the last screen drawn cut or left out (see Cut).
+	cut []string
+
+	loc atomic.Pointer[locale.Locale] // nil: English
+}
+
+// SetLocale makes every screen drawn from now on speak l (the words the
+// screens choose themselves: result titles, idle lines, hints). The
+// caller's words (reasons, menu lines, amounts) are its own to translate.
+func (r *Renderer) SetLocale(l locale.Locale) { r.loc.Store(&l) }
+
+// words is the locale screens speak.
+func (r *Renderer) words() locale.Locale {
+	if l := r.loc.Load(); l != nil {
+		return *l
+	}
+	return locale.English
+}
+
+// Cut returns the texts the last screen drawn could not show whole: cut
+// with "…" at the smallest size the renderer shrinks text to, or left out
+// for want of room. Empty: everything fitted. A result served from the
+// memo (Result) reports what the screen drawn before it cut. It lets a
+// test fail when a translation does not fit its screen.
+func (r *Renderer) Cut() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.cut...)
 }
 
 // New returns a Renderer for size, or ErrSize if size is below MinW×MinH or
@@ -68,7 +98,7 @@ func New(size Size) (*Renderer, error) {
 		return nil, fmt.Errorf("%w: %v, want %d×%d to %d×%d", ErrSize, size, MinW, MinH, MaxSide, MaxSide)
 	}
 	r := &Renderer{size: size, faces: make(map[faceKey]*faceInfo),
-		qrMemo: memo.New[string, [][]bool](qrMemoSize), resultMemo: memo.New[Result, image.Image](resultMemoSize)}
+		qrMemo: memo.New[string, [][]bool](qrMemoSize), resultMemo: memo.New[resultKey, image.Image](resultMemoSize)}
 	for i, ttf := range [numStyles][]byte{regular: goregular.TTF, bold: gobold.TTF, mono: gomono.TTF, monoBold: gomonobold.TTF} {
 		f, err := opentype.Parse(ttf)
 		if err != nil {
@@ -159,6 +189,7 @@ type canvas struct {
 }
 
 func (r *Renderer) newCanvas() *canvas {
+	r.cut = r.cut[:0]
 	rect := image.Rect(0, 0, r.size.W, r.size.H)
 	c := &canvas{mono: r.size.Mono}
 	if c.mono {

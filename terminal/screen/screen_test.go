@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"showpos/terminal/locale"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the rendered screens")
@@ -90,6 +92,49 @@ var screens = []struct {
 	}},
 }
 
+// germanScreens are golden cases drawn in German (terminal.locale = "de"):
+// the screens' own words from the catalog, the caller's (hints, quotes,
+// reasons, amounts with a decimal comma) as the cashier passes them.
+var germanScreens = []struct {
+	name string
+	draw func(*Renderer) image.Image
+}{
+	{"de_idle_offline", func(r *Renderer) image.Image {
+		return r.Idle(Idle{Merchant: "Café Lumière", Queued: 2})
+	}},
+	{"de_idle_failures", func(r *Renderer) image.Image {
+		return r.Idle(Idle{Merchant: "Café Lumière", Online: true, Failures: 2})
+	}},
+	{"de_amount_fiat", func(r *Renderer) image.Image {
+		de := mustLocale("de")
+		return r.Amount(Amount{Entry: de.Amount("1234.50"), Asset: "EUR", Quote: "≈ " + de.Amount("0.4938") + " ETH",
+			Hint: de.T(locale.HintCharge) + de.T(locale.HintOtherUnit, "ETH")})
+	}},
+	{"de_tip", func(r *Renderer) image.Image {
+		de := mustLocale("de")
+		return r.Tip(Tip{Amount: "EUR " + de.Amount("4.50"), Options: []TipOption{{10, de.Amount("0.45")}, {15, de.Amount("0.68")}, {20, de.Amount("0.90")}},
+			Hint: de.T(locale.HintTipBack)})
+	}},
+	{"de_request", func(r *Renderer) image.Image {
+		v := erc20Request
+		v.Amount = mustLocale("de").Amount(v.Amount)
+		return r.Request(v)
+	}},
+	{"de_result_paid", func(r *Renderer) image.Image { return r.Result(Result{Kind: ResultPaid}) }},
+	{"de_result_accepted", func(r *Renderer) image.Image { return r.Result(Result{Kind: ResultAccepted}) }},
+	{"de_result_rejected", func(r *Renderer) image.Image {
+		return r.Result(Result{Kind: ResultRejected, Reason: mustLocale("de").T(locale.ReasonUnderpaid)})
+	}},
+}
+
+func mustLocale(tag string) locale.Locale {
+	l, err := locale.Parse(tag)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
 func goldenPath(name string, s Size) string {
 	return filepath.Join("testdata", "golden", fmt.Sprintf("%s_%dx%d.png", name, s.W, s.H))
 }
@@ -109,32 +154,41 @@ func encodePNG(t testing.TB, img image.Image) []byte {
 func TestGolden(t *testing.T) {
 	for _, s := range sizes {
 		r := mustNew(t, s)
+		de := mustNew(t, s)
+		de.SetLocale(mustLocale("de"))
 		for _, sc := range screens {
-			t.Run(fmt.Sprintf("%s_%dx%d", sc.name, s.W, s.H), func(t *testing.T) {
-				got := sc.draw(r)
-				path := goldenPath(sc.name, s)
-				if *update {
-					if err := os.WriteFile(path, encodePNG(t, got), 0o644); err != nil {
-						t.Fatal(err)
-					}
-					return
-				}
-				f, err := os.Open(path)
-				if err != nil {
-					t.Fatalf("%v (run go test -update to write it)", err)
-				}
-				defer f.Close()
-				want, err := png.Decode(f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if n, at := diff(got, want); n > 0 {
-					out := filepath.Join(t.TempDir(), filepath.Base(path))
-					os.WriteFile(out, encodePNG(t, got), 0o644)
-					t.Errorf("%d pixels differ from %s, first at %v; got is in %s", n, path, at, out)
-				}
-			})
+			t.Run(fmt.Sprintf("%s_%dx%d", sc.name, s.W, s.H), func(t *testing.T) { golden(t, sc.name, s, sc.draw(r)) })
 		}
+		for _, sc := range germanScreens {
+			t.Run(fmt.Sprintf("%s_%dx%d", sc.name, s.W, s.H), func(t *testing.T) { golden(t, sc.name, s, sc.draw(de)) })
+		}
+	}
+}
+
+// golden compares got with the picture of name at size s, or writes it
+// with -update.
+func golden(t *testing.T, name string, s Size, got image.Image) {
+	t.Helper()
+	path := goldenPath(name, s)
+	if *update {
+		if err := os.WriteFile(path, encodePNG(t, got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to write it)", err)
+	}
+	defer f.Close()
+	want, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, at := diff(got, want); n > 0 {
+		out := filepath.Join(t.TempDir(), filepath.Base(path))
+		os.WriteFile(out, encodePNG(t, got), 0o644)
+		t.Errorf("%d pixels differ from %s, first at %v; got is in %s", n, path, at, out)
 	}
 }
 

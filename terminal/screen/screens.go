@@ -5,6 +5,8 @@ import (
 	"image"
 	"strconv"
 	"time"
+
+	"showpos/terminal/locale"
 )
 
 // Idle is the screen between payments.
@@ -118,37 +120,37 @@ type Menu struct {
 func (r *Renderer) Idle(v Idle) image.Image {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c, t, m := r.newCanvas(), r.theme, r.margin
+	c, t, m, w := r.newCanvas(), r.theme, r.margin, r.words()
 	W, H := r.size.W, r.size.H
 	merchant := v.Merchant
 	if merchant == "" {
 		merchant = "showpos"
 	}
 	top := r.banner(c, merchant)
-	status, col := "OFFLINE", t.offline
+	status, col := w.T(locale.Offline), t.offline
 	if v.Online {
-		status, col = "ONLINE", t.online
+		status, col = w.T(locale.Online), t.online
 	}
 	queued := ""
 	switch {
 	case v.Queued == 1:
-		queued = "1 payment queued"
+		queued = w.T(locale.OneQueued)
 	case v.Queued > 1:
-		queued = strconv.Itoa(v.Queued) + " payments queued"
+		queued = w.T(locale.ManyQueued, v.Queued)
 	case !v.Online:
-		queued = "nothing queued"
+		queued = w.T(locale.NothingQueued)
 	}
 	if v.RelayerLow {
 		if queued != "" {
 			queued += " · "
 		}
-		queued += "relayer low"
+		queued += w.T(locale.RelayerLow)
 	}
 	notice := v.Notice
 	if v.Failures > 0 {
-		f := "1 FAILED PAYMENT: F2 menu"
+		f := w.T(locale.OneFailed)
 		if v.Failures > 1 {
-			f = strconv.Itoa(v.Failures) + " FAILED PAYMENTS: F2 menu"
+			f = w.T(locale.ManyFailed, v.Failures)
 		}
 		if notice != "" {
 			f = notice + " · " + f
@@ -208,7 +210,7 @@ type requestLayout struct {
 
 // requestText is the request screen's text, most important first.
 func (r *Renderer) requestText(v Request) []para {
-	t := r.theme
+	t, w := r.theme, r.words()
 	amount := v.Amount
 	if v.Asset != "" {
 		amount += " " + v.Asset
@@ -223,7 +225,7 @@ func (r *Renderer) requestText(v Request) []para {
 	}
 	return append(ps,
 		para{text: countdown(v.Remaining), style: bold, px: r.body, align: alignCenter, fg: cd, maxLines: 1},
-		para{text: "CANCEL to stop", style: regular, px: r.small, align: alignCenter, fg: t.muted},
+		para{text: w.T(locale.HintStop), style: regular, px: r.small, align: alignCenter, fg: t.muted},
 	)
 }
 
@@ -271,7 +273,7 @@ func (r *Renderer) Request(v Request) image.Image {
 	if l.ok {
 		drawQR(c, l.plan, l.qr.Min)
 	} else {
-		ps = append(ps, para{text: "QR code too large for this screen", style: regular, px: r.small, align: alignCenter, fg: r.theme.fg})
+		ps = append(ps, para{text: r.words().T(locale.QRTooLarge), style: regular, px: r.small, align: alignCenter, fg: r.theme.fg})
 	}
 	r.drawBlock(c, ps, l.text, vCenter)
 	return c.done()
@@ -302,14 +304,22 @@ func countdown(d time.Duration) string {
 // sees. So the same Result gives the same image; callers must not draw on
 // it.
 func (r *Renderer) Result(v Result) image.Image {
-	if img, ok := r.resultMemo.Get(v); ok {
+	k := resultKey{v, r.words()}
+	if img, ok := r.resultMemo.Get(k); ok {
 		return img
 	}
 	r.mu.Lock()
 	img := r.result(v)
 	r.mu.Unlock()
-	r.resultMemo.Put(v, img)
+	r.resultMemo.Put(k, img)
 	return img
+}
+
+// resultKey is a memoised result: the same result in another language is
+// another image.
+type resultKey struct {
+	v   Result
+	loc locale.Locale
 }
 
 // resultMemoSize is how many result screens are kept.
@@ -331,10 +341,11 @@ func (r *Renderer) result(v Result) image.Image {
 		c.frame(box, t, col.fg)
 		box = box.Inset(t)
 	}
-	word := [numResults]string{"PAID", "ACCEPTED", "REJECTED", "SEEN"}[k]
+	w := r.words()
+	word := w.T([numResults]locale.Key{locale.Paid, locale.Accepted, locale.Rejected, locale.Seen}[k])
 	ps := []para{{text: word, style: bold, px: H / 3, align: alignCenter, fg: col.fg, maxLines: 1}}
 	if k == ResultAccepted {
-		ps = append(ps, para{text: "WILL SETTLE WHEN ONLINE", style: bold, px: r.body, align: alignCenter, fg: col.fg})
+		ps = append(ps, para{text: w.T(locale.WillSettle), style: bold, px: r.body, align: alignCenter, fg: col.fg})
 	}
 	if v.Reason != "" {
 		ps = append(ps, para{text: v.Reason, style: regular, px: r.title, align: alignCenter, fg: col.fg})
@@ -376,7 +387,7 @@ func (r *Renderer) Menu(v Menu) image.Image {
 	rows, area := r.menuRows(v)
 	lines := v.Lines
 	if len(lines) > rows && rows > 0 {
-		lines = append(lines[:rows-1:rows-1], fmt.Sprintf("+%d more", len(v.Lines)-(rows-1)))
+		lines = append(lines[:rows-1:rows-1], r.words().T(locale.MoreLines, len(v.Lines)-(rows-1)))
 	}
 	f := r.face(mono, r.menuPx())
 	for i, s := range lines[:min(rows, len(lines))] {
@@ -390,16 +401,17 @@ func (r *Renderer) Menu(v Menu) image.Image {
 // one line per option with its key ("1  10%  0.45") and "0  no tip", in
 // the menu's fixed-width face so the columns line up, and the hint.
 func (r *Renderer) Tip(v Tip) image.Image {
+	w := r.words()
 	lines := make([]string, 0, len(v.Options)+1)
 	for i, o := range v.Options {
 		lines = append(lines, fmt.Sprintf("%d  %3d%%  %s", i+1, o.Percent, o.Tip))
 	}
-	lines = append(lines, "0  no tip")
+	lines = append(lines, "0  "+w.T(locale.NoTip))
 	hint := v.Hint
 	if r.size.Mono {
 		hint = "" // a 64-pixel OLED has rows for the options only
 	}
-	return r.Menu(Menu{Title: "Tip on " + v.Amount + "?", Lines: lines, Hint: hint})
+	return r.Menu(Menu{Title: w.T(locale.TipTitle, v.Amount), Lines: lines, Hint: hint})
 }
 
 // bannerParas is a screen's title banner text.

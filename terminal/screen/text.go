@@ -41,6 +41,7 @@ type line struct {
 	align align
 	fg    color.Color
 	gap   int // blank pixels above the line
+	para  int // index of the paragraph it is from
 }
 
 // minPx is the smallest face the renderer shrinks text to.
@@ -96,7 +97,7 @@ func withEllipsis(f font.Face, s string, w int) string {
 func wrap(f font.Face, text string, w, maxLines int) (lines []string, cut bool) {
 	for _, p := range strings.Split(text, "\n") {
 		cur := ""
-		for _, word := range strings.Fields(p) {
+		for _, word := range strings.FieldsFunc(p, isBreak) {
 			if cur != "" {
 				if c := cur + " " + word; textWidth(f, c) <= w {
 					cur = c
@@ -124,9 +125,18 @@ func wrap(f font.Face, text string, w, maxLines int) (lines []string, cut bool) 
 // that still do not fit are dropped, the last kept one ending in "…".
 // r.mu is held.
 func (r *Renderer) layout(ps []para, w, h int) []line {
+	ls, _ := r.layoutCut(ps, w, h)
+	return ls
+}
+
+// layoutCut is layout, also returning the texts of the paragraphs it cut
+// or dropped lines of.
+func (r *Renderer) layoutCut(ps []para, w, h int) ([]line, []string) {
 	var out []line
+	cut := make([]bool, len(ps))
 	for scale := 100; ; scale -= 10 {
 		out = out[:0]
+		clear(cut)
 		atMin := true
 		for i, p := range ps {
 			lo := p.minPx
@@ -141,9 +151,8 @@ func (r *Renderer) layout(ps []para, w, h int) []line {
 			var f *faceInfo
 			for px := hi; px >= lo; px-- {
 				f = r.face(p.style, px)
-				var cut bool
-				texts, cut = wrap(f, p.text, w, p.maxLines)
-				if !cut {
+				texts, cut[i] = wrap(f, p.text, w, p.maxLines)
+				if !cut[i] {
 					break
 				}
 			}
@@ -153,7 +162,7 @@ func (r *Renderer) layout(ps []para, w, h int) []line {
 			}
 			for j, t := range texts {
 				left, width := measure(f, t)
-				out = append(out, line{text: t, face: f, left: left, width: width, align: p.align, fg: p.fg})
+				out = append(out, line{text: t, face: f, left: left, width: width, align: p.align, fg: p.fg, para: i})
 				if j == 0 {
 					out[len(out)-1].gap = gap
 				}
@@ -165,14 +174,22 @@ func (r *Renderer) layout(ps []para, w, h int) []line {
 	}
 	// Drop what still overflows; say so on the last line kept.
 	for len(out) > 0 && blockHeight(out) > h {
+		cut[out[len(out)-1].para] = true
 		out = out[:len(out)-1]
 		if n := len(out); n > 0 {
 			l := &out[n-1]
+			cut[l.para] = true
 			l.text = withEllipsis(l.face, strings.TrimSuffix(l.text, ellipsis), w)
 			l.left, l.width = measure(l.face, l.text)
 		}
 	}
-	return out
+	var texts []string
+	for i, c := range cut {
+		if c {
+			texts = append(texts, ps[i].text)
+		}
+	}
+	return out, texts
 }
 
 func blockHeight(ls []line) int {
@@ -194,7 +211,8 @@ const (
 // drawBlock lays ps out in box and draws them, aligned vertically as v. It
 // returns the rectangle the lines took.
 func (r *Renderer) drawBlock(c *canvas, ps []para, box image.Rectangle, v valign) image.Rectangle {
-	ls := r.layout(ps, box.Dx(), box.Dy())
+	ls, cut := r.layoutCut(ps, box.Dx(), box.Dy())
+	r.cut = append(r.cut, cut...)
 	h := blockHeight(ls)
 	y := box.Min.Y
 	switch v {
@@ -220,3 +238,8 @@ func (r *Renderer) drawBlock(c *canvas, ps []para, box image.Rectangle, v valign
 	}
 	return used
 }
+
+// isBreak reports whether text may break at r: at spaces, but not at a
+// no-break space (U+00A0), which French puts in amounts ("1 234,50") and
+// before ":" and "?".
+func isBreak(r rune) bool { return r == ' ' || r == '\t' }
