@@ -422,7 +422,7 @@ func (d *daemon) apply(cfg *config.Config) {
 	}
 	if d.cash != nil {
 		d.cash.Reconfigure(d.bgCtx, cashier.Setup{Merchant: cfg.Terminal.MerchantName, Welcome: cfg.Texts.Welcome, Assets: assets(cfg),
-			Locale: cfg.Terminal.Locale})
+			Locale: cfg.Terminal.Locale, Currency: shopCurrency(cfg)})
 	}
 	d.bc.Kick()
 	if err := d.rates.Reconfigure(pricefeed.SourcesOf(cfg)); err != nil {

@@ -216,6 +216,7 @@ type Setup struct {
 	Welcome  string
 	Assets   []asset.Asset
 	Locale   locale.Locale // the zero value is English
+	Currency fiat.Currency // the zero value: amounts in the asset only
 }
 
 // New returns a cashier; Run starts it.
@@ -534,6 +535,14 @@ func (c *Cashier) setup(s Setup) {
 	if (c.mode == modeAmount || c.mode == modeTip) && c.asset().Symbol != symbol {
 		// The asset being keyed is gone: start the amount again.
 		c.mode = modeIdle
+	}
+	if s.Currency != c.o.Currency {
+		c.o.Currency = s.Currency
+		if c.mode == modeAmount || c.mode == modeTip {
+			// The amount was keyed in a currency the shop no longer
+			// prices in: start it again.
+			c.mode = modeIdle
+		}
 	}
 }
 

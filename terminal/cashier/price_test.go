@@ -1,12 +1,15 @@
 package cashier_test
 
 import (
+	"context"
 	"fmt"
 	"math/big"
 	"testing"
 	"time"
 
+	"showpos/terminal/asset"
 	"showpos/terminal/cashier"
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/fiat"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
@@ -116,4 +119,21 @@ func TestF3SwitchesToTheAsset(t *testing.T) {
 	if doc.AmountDisplay != "2" || doc.Fiat != nil {
 		t.Errorf("request %s %s fiat %+v, want 2 ETH", doc.AmountDisplay, doc.Asset.Symbol, doc.Fiat)
 	}
+}
+
+// A fleet bundle that sets the shop's currency reaches the keypad at once:
+// the next amount is keyed in euros.
+func TestReconfigureSetsTheShopsCurrency(t *testing.T) {
+	rates := fixedRates{"ETH": {Answer: big.NewInt(250000000000), Decimals: 8, Currency: "EUR", Source: "peg", At: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	s := openShopRates(t, inEUR, rates, nil) // the keypad not told of a currency yet
+	s.press("4", ".", "5")
+	s.waitScreen(s.screens.Amount(screen.Amount{Entry: "4.5", Asset: "ETH", Hint: "OK to charge, F1 asset"}))
+	s.press("cancel")
+	var assets []asset.Asset
+	for _, a := range configtest.New(t, inEUR).Assets {
+		assets = append(assets, a.Asset)
+	}
+	s.c.Reconfigure(context.Background(), cashier.Setup{Merchant: "Test Shop", Assets: assets, Currency: eur(t)})
+	s.press("4", ".", "5")
+	s.waitScreen(s.screens.Amount(screen.Amount{Entry: "4.5", Asset: "EUR", Quote: "≈ 0.0018 ETH", Hint: "OK to charge, F1 asset, F3 ETH"}))
 }

@@ -8,7 +8,7 @@
 // file ([fleet] public_key, 64 hex digits). A terminal without one takes no
 // bundles. A bundle may set only the live keys (see config.Overlay):
 // merchant.address, terminal.merchant_name, terminal.request_ttl,
-// terminal.certificate, [texts],
+// terminal.certificate, terminal.currency, terminal.locale, [texts],
 // [payments], [[assets]] and chain.rpc; they change without a restart.
 //
 // The same key also signs terminal certificates (Certify, OpenCertificate):
