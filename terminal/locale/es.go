@@ -156,15 +156,18 @@ var es = table{
 	ReceiptRejected:   "RECHAZADO",
 	ReceiptNotPaid:    "NO PAGADO",
 
-	PageReceipt:     "Recibo",
-	PageToken:       "Token",
-	PagePaidTo:      "Pagado a",
-	PageNetwork:     "Red",
-	PageChain:       "cadena %d",
-	PageMethod:      "Método",
-	PageSignedBy:    "Firmado por",
-	PageTheTerminal: "(el terminal)",
-	PageSignature:   "Firma",
+	PageReceipt:       "Recibo",
+	PageToken:         "Token",
+	PagePaidTo:        "Pagado a",
+	PageNetwork:       "Red",
+	PageChain:         "cadena %d",
+	PageMethod:        "Método",
+	PageHandover:      "entrega",
+	PageOnChain:       "en cadena",
+	PageAuthorization: "autorización",
+	PageSignedBy:      "Firmado por",
+	PageTheTerminal:   "(el terminal)",
+	PageSignature:     "Firma",
 	PageHowTo: "Cómo comprobarlo: este recibo son datos tipados EIP-712 (tipo principal Receipt, dominio showpos versión 1, cadena %d) " +
 		"firmados con la clave del terminal. Descargue %s y pase sus campos typedData y signature a cualquier biblioteca EIP-712, " +
 		"p.\u00a0ej. verifyTypedData(domain, types, message, signature) de ethers: debe devolver %s, " +

@@ -180,7 +180,10 @@ const (
 	PagePaidTo   // the merchant's address
 	PageNetwork  // followed by PageChain
 	PageChain    // "chain %d"
-	PageMethod   // how the payment came (handover, nfc, ...: kept as it is)
+	PageMethod   // how the payment came: one of the three below
+	PageHandover // the payer handed the signed transaction over (HTTP, NFC, scanner)
+	PageOnChain  // the terminal saw the payment on chain
+	PageAuthorization
 	PageSignedBy // "Signed by", then the address and PageTheTerminal
 	PageTheTerminal
 	PageSignature
