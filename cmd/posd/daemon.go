@@ -514,7 +514,7 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 	}()
 	network := server{name: "network API", tls: cfg.API.TLS()}
 	network.srv = httpapi.NewServer(tel.Middleware("network", httpapi.Network(httpapi.NetworkOptions{
-		Till: d.till, Register: d.till, Status: d.status, Fleet: fleetPush{d.mgr}, Books: d.books, Receipts: d.receipts,
+		Till: d.till, Register: d.till, Status: d.status, Fleet: fleetPush{d.mgr}, Books: d.books, Receipts: d.receipts, Locale: d.locale,
 		Verifier: &auth.Verifier{Store: d.store}, Logger: d.log.With("part", "network-api"),
 		PayerPage: payerpage.Handler(payerpage.Options{
 			MerchantName: func() string { return d.till.Config().Terminal.MerchantName },

@@ -10,6 +10,7 @@ import (
 	"showpos/device/clock"
 	"showpos/terminal/auth"
 	"showpos/terminal/checkout"
+	"showpos/terminal/locale"
 	"showpos/terminal/receipt"
 	"showpos/terminal/store"
 )
@@ -43,6 +44,10 @@ type NetworkOptions struct {
 	// Receipts, when set, serves GET /receipt/{id}: a request's signed
 	// receipt, HTML or JSON (see receiptPage). Nil: no receipts.
 	Receipts Receipts
+	// Locale gives the language the receipt page speaks, asked at each
+	// request (terminal.locale, which a fleet bundle may change). Nil:
+	// English.
+	Locale func() locale.Locale
 }
 
 // Network returns the handler of the network listener (api.listen): the
@@ -99,7 +104,7 @@ func Network(o NetworkOptions) http.Handler {
 		mux.Handle("GET "+checkout.RequestPath, toPage(payer))
 	}
 	if o.Receipts != nil {
-		mux.Handle(receipt.Path, receiptPage(o.Receipts, a.log))
+		mux.Handle(receipt.Path, receiptPage(o.Receipts, o.Locale, a.log))
 	}
 	mountShortLinks(mux, o.Till, o.PayerPage != nil, a.log)
 	for _, rt := range a.registerRoutes() {

@@ -157,6 +157,27 @@ var de = table{
 	ReceiptRejected:   "ABGELEHNT",
 	ReceiptNotPaid:    "UNBEZAHLT",
 
+	PageReceipt:       "Beleg",
+	PageToken:         "Token",
+	PagePaidTo:        "Bezahlt an",
+	PageNetwork:       "Netzwerk",
+	PageChain:         "Chain %d",
+	PageMethod:        "Methode",
+	PageHandover:      "Übergabe",
+	PageOnChain:       "On-Chain",
+	PageAuthorization: "Autorisierung",
+	PageSignedBy:      "Signiert von",
+	PageTheTerminal:   "(dem Terminal)",
+	PageSignature:     "Signatur",
+	PageHowTo: "So prüfen Sie ihn: Dieser Beleg besteht aus typisierten EIP-712-Daten (Primärtyp Receipt, Domain showpos Version 1, Chain %d), " +
+		"signiert mit dem Schlüssel des Terminals. Laden Sie %s und geben Sie dessen Felder typedData und signature an eine beliebige EIP-712-Bibliothek, " +
+		"z.\u00a0B. an verifyTypedData(domain, types, message, signature) von ethers: Das Ergebnis muss %s sein, " +
+		"dieselbe Adresse, die die Ihnen gezeigte Zahlungsanforderung signiert hat.",
+	PageJSONLink:  "sein JSON",
+	PagePending:   "offen",
+	PageExpired:   "abgelaufen",
+	PageCancelled: "storniert",
+
 	LayoutStamp: "02.01.2006 15:04:05",
 	LayoutShort: "02.01. 15:04",
 }

@@ -156,6 +156,27 @@ var en = table{
 	ReceiptRejected:   "REJECTED",
 	ReceiptNotPaid:    "NOT PAID",
 
+	PageReceipt:       "Receipt",
+	PageToken:         "Token",
+	PagePaidTo:        "Paid to",
+	PageNetwork:       "Network",
+	PageChain:         "chain %d",
+	PageMethod:        "Method",
+	PageHandover:      "handover",
+	PageOnChain:       "chain",
+	PageAuthorization: "authorization",
+	PageSignedBy:      "Signed by",
+	PageTheTerminal:   "(the terminal)",
+	PageSignature:     "Signature",
+	PageHowTo: "How to check it: this receipt is EIP-712 typed data (primary type Receipt, domain showpos version 1, chain %d) " +
+		"signed by the terminal's key. Fetch %s and give its typedData and signature to any EIP-712 library, " +
+		"e.g. ethers' verifyTypedData(domain, types, message, signature): it must give %s, " +
+		"the same address that signed the payment request you were shown.",
+	PageJSONLink:  "its JSON",
+	PagePending:   "pending",
+	PageExpired:   "expired",
+	PageCancelled: "cancelled",
+
 	LayoutStamp: "2006-01-02 15:04:05",
 	LayoutShort: "01-02 15:04",
 }

@@ -156,6 +156,27 @@ var es = table{
 	ReceiptRejected:   "RECHAZADO",
 	ReceiptNotPaid:    "NO PAGADO",
 
+	PageReceipt:       "Recibo",
+	PageToken:         "Token",
+	PagePaidTo:        "Pagado a",
+	PageNetwork:       "Red",
+	PageChain:         "cadena %d",
+	PageMethod:        "Método",
+	PageHandover:      "entrega",
+	PageOnChain:       "en cadena",
+	PageAuthorization: "autorización",
+	PageSignedBy:      "Firmado por",
+	PageTheTerminal:   "(el terminal)",
+	PageSignature:     "Firma",
+	PageHowTo: "Cómo comprobarlo: este recibo son datos tipados EIP-712 (tipo principal Receipt, dominio showpos versión 1, cadena %d) " +
+		"firmados con la clave del terminal. Descargue %s y pase sus campos typedData y signature a cualquier biblioteca EIP-712, " +
+		"p.\u00a0ej. verifyTypedData(domain, types, message, signature) de ethers: debe devolver %s, " +
+		"la misma dirección que firmó la solicitud de pago que se le mostró.",
+	PageJSONLink:  "su JSON",
+	PagePending:   "pendiente",
+	PageExpired:   "caducada",
+	PageCancelled: "cancelada",
+
 	LayoutStamp: "02/01/2006 15:04:05",
 	LayoutShort: "02/01 15:04",
 }

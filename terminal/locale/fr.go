@@ -158,6 +158,27 @@ var fr = table{
 	ReceiptRejected:   "REFUSÉ",
 	ReceiptNotPaid:    "NON PAYÉ",
 
+	PageReceipt:       "Reçu",
+	PageToken:         "Jeton",
+	PagePaidTo:        "Payé à",
+	PageNetwork:       "Réseau",
+	PageChain:         "chaîne %d",
+	PageMethod:        "Méthode",
+	PageHandover:      "remise",
+	PageOnChain:       "sur la chaîne",
+	PageAuthorization: "autorisation",
+	PageSignedBy:      "Signé par",
+	PageTheTerminal:   "(le terminal)",
+	PageSignature:     "Signature",
+	PageHowTo: "Comment le vérifier\u00a0: ce reçu est fait de données typées EIP-712 (type principal Receipt, domaine showpos version 1, chaîne %d) " +
+		"signées par la clé du terminal. Récupérez %s et passez ses champs typedData et signature à n'importe quelle bibliothèque EIP-712, " +
+		"par exemple verifyTypedData(domain, types, message, signature) d'ethers\u00a0: elle doit donner %s, " +
+		"la même adresse que celle qui a signé la demande de paiement qui vous a été présentée.",
+	PageJSONLink:  "son JSON",
+	PagePending:   "en attente",
+	PageExpired:   "expirée",
+	PageCancelled: "annulée",
+
 	LayoutStamp: "02/01/2006 15:04:05",
 	LayoutShort: "02/01 15:04",
 }

@@ -173,6 +173,26 @@ const (
 	ReceiptRejected
 	ReceiptNotPaid
 
+	// The digital receipt, the page GET /receipt/{id} (terminal/httpapi):
+	// the printed receipt's words above, and these.
+	PageReceipt  // the page's title and, with no merchant name, its heading
+	PageToken    // the token contract's address
+	PagePaidTo   // the merchant's address
+	PageNetwork  // followed by PageChain
+	PageChain    // "chain %d"
+	PageMethod   // how the payment came: one of the three below
+	PageHandover // the payer handed the signed transaction over (HTTP, NFC, scanner)
+	PageOnChain  // the terminal saw the payment on chain
+	PageAuthorization
+	PageSignedBy // "Signed by", then the address and PageTheTerminal
+	PageTheTerminal
+	PageSignature
+	PageHowTo    // "How to check it: ... chain %d ... Fetch %s ... it must give %s, ...": %s are the JSON link and the signer
+	PageJSONLink // the link's words in PageHowTo: "its JSON"
+	PagePending  // an unpaid request's status, said under NOT PAID
+	PageExpired
+	PageCancelled
+
 	// Time layouts (package time): a moment to the second as receipts and
 	// reports print it, and a short one for a screen line.
 	LayoutStamp

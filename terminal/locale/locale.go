@@ -1,7 +1,7 @@
 // Package locale is the terminal's message catalog: every word the
-// cashier's screens and the printed receipts and reports show, in English,
-// German, French and Spanish, and how each language writes amounts and
-// times.
+// cashier's screens, the printed receipts and reports and the digital
+// receipt's page (terminal/httpapi) show, in English, German, French and
+// Spanish, and how each language writes amounts and times.
 //
 // A Locale is a small value; its zero value is English, the default, whose
 // words and formats are the ones the terminal always had (so English
