@@ -484,7 +484,11 @@ func waitMined(t testing.TB, eth *ethclient.Client, h common.Hash) *types.Receip
 	t.Helper()
 	for range 200 {
 		if rcpt, err := eth.TransactionReceipt(context.Background(), h); err == nil {
-			return rcpt
+			// The receipt is indexed a moment before its block is the
+			// head: state read next at "latest" must hold it.
+			if n, err := eth.BlockNumber(context.Background()); err == nil && n >= rcpt.BlockNumber.Uint64() {
+				return rcpt
+			}
 		}
 		time.Sleep(25 * time.Millisecond)
 	}

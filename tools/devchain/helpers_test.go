@@ -78,8 +78,8 @@ func tokenTransferTx(t *testing.T, c *Chain, from Account, nonce uint64, to comm
 	return signTx(t, c, from, nonce, TokenAddr, new(big.Int), 100_000, data)
 }
 
-// waitReceipt polls for tx's receipt for up to 5 s and returns it with the
-// time it took.
+// waitReceipt polls for tx's receipt, and for its block to be the head
+// (or below it), for up to 5 s and returns it with the time it took.
 func waitReceipt(t *testing.T, ec *ethclient.Client, hash common.Hash) (*types.Receipt, time.Duration) {
 	t.Helper()
 	begin := time.Now()
@@ -88,9 +88,13 @@ func waitReceipt(t *testing.T, ec *ethclient.Client, hash common.Hash) (*types.R
 	for {
 		r, err := ec.TransactionReceipt(ctx, hash)
 		if err == nil {
-			return r, time.Since(begin)
-		}
-		if err != ethereum.NotFound {
+			// geth indexes a block's receipts a moment before the block
+			// is the head: wait for the head, so what the test reads
+			// next at "latest" holds the transaction.
+			if n, herr := ec.BlockNumber(ctx); herr == nil && n >= r.BlockNumber.Uint64() {
+				return r, time.Since(begin)
+			}
+		} else if err != ethereum.NotFound {
 			t.Fatalf("receipt %s: %v", hash, err)
 		}
 		select {
