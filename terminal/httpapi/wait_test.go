@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"context"
+	"log/slog"
+	"net"
 	"net/http"
 	"runtime"
 	"testing"
@@ -252,5 +254,27 @@ func TestWaitRefusesABadWait(t *testing.T) {
 	}
 	if a := call(t, "GET", op.URL+"/v1/requests/"+r.ID, ""); a.body["status"] != "pending" {
 		t.Errorf("after refused waits: %v", a.body)
+	}
+}
+
+// TestWaitOutlastsTheServersTimeouts serves the socket's API with the
+// daemon's server (NewServer: 15 s read and write timeouts) and waits
+// longer than them: the wait is answered at its end, not cut off.
+func TestWaitOutlastsTheServersTimeouts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits 17 s")
+	}
+	tm := newTerminal(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httpapi.NewServer(httpapi.Operator(httpapi.OperatorOptions{Register: tm.till, Clock: tm.clock}), slog.New(slog.DiscardHandler))
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	r := tm.request("0.01", "ETH")
+	a := call(t, "GET", "http://"+ln.Addr().String()+"/v1/requests/"+r.ID+"?wait=17s", "")
+	if a.status != 200 || a.body["status"] != "pending" {
+		t.Fatalf("answer %d %v", a.status, a.body)
 	}
 }
