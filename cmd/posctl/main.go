@@ -6,7 +6,7 @@
 // failure, 2 for wrong usage).
 //
 //	posctl [-socket PATH | -config FILE] request new -amount 0.01 | -fiat 4.50 [-asset TUSD] [-memo TEXT] [-tip AMOUNT | -tip-percent N]
-//	posctl request show [ID]          (no ID: the request on screen)
+//	posctl request show [ID] [-wait 30s]   (no ID: the request on screen; -wait: once it is not pending, or after the wait)
 //	posctl request cancel ID
 //	posctl request qr [ID] [-module N] -o FILE.png   (the request's EIP-681 QR code as PNG; -o - for stdout)
 //	posctl payments [-state queued|broadcast|seen|confirmed|final|failed|unmatched] [-since RFC3339] [-until RFC3339] [-limit N] [-after SEQ]
@@ -53,7 +53,8 @@ commands:
   request new -amount AMOUNT | -fiat AMOUNT [-asset SYMBOL] [-memo TEXT] [-tip AMOUNT | -tip-percent N]
                                                            create a payment request and put it on screen
                                                            (-fiat: in terminal.currency, at the current rate)
-  request show [ID]                                          show a request (no ID: the one on screen)
+  request show [ID] [-wait D]                                show a request (no ID: the one on screen)
+                                                             (-wait 30s: once it is no longer pending, or after D; 1s to 60s)
   request cancel ID                                          cancel a pending request
   request qr [ID] [-module N] -o FILE                        write the request's QR code as PNG (-o - : stdout)
   payments [-state S] [-since T] [-until T] [-limit N] [-after SEQ]
@@ -206,13 +207,7 @@ func dispatch(ctx context.Context, c *client, rest []string, stdout io.Writer) e
 	case rest[0] == "request" && sub == "new":
 		return requestNew(ctx, c, rest[2:], stdout)
 	case rest[0] == "request" && sub == "show":
-		id := "current"
-		if len(rest) == 3 {
-			id = rest[2]
-		} else if len(rest) > 3 {
-			return usageErr("request show takes at most one ID")
-		}
-		return c.do(ctx, http.MethodGet, "/v1/requests/"+url.PathEscape(id), nil, stdout)
+		return requestShow(ctx, c, rest[2:], stdout)
 	case rest[0] == "request" && sub == "cancel":
 		if len(rest) != 3 {
 			return usageErr("request cancel takes one ID")
@@ -285,6 +280,36 @@ func requestNew(ctx context.Context, c *client, args []string, stdout io.Writer)
 		return err
 	}
 	return c.do(ctx, http.MethodPost, "/v1/requests", body, stdout)
+}
+
+// requestShow prints a request ("current": the one on screen); with
+// -wait D (an ID's only), once it is no longer pending or after D.
+func requestShow(ctx context.Context, c *client, args []string, stdout io.Writer) error {
+	id := "current"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		id, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet("request show", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	wait := fs.Duration("wait", 0, "answer once the request is not pending, or after this (1s to 60s)")
+	if err := fs.Parse(args); err != nil {
+		return usageErr("request show: %v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErr("request show takes at most one ID")
+	}
+	path := "/v1/requests/" + url.PathEscape(id)
+	if *wait != 0 {
+		if id == "current" {
+			return usageErr("request show -wait needs the request's ID")
+		}
+		path += "?wait=" + url.QueryEscape(wait.String())
+		// The command's own 30 s would cut a longer wait off.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), *wait+30*time.Second)
+		defer cancel()
+	}
+	return c.do(ctx, http.MethodGet, path, nil, stdout)
 }
 
 func requestQR(ctx context.Context, c *client, args []string, stdout io.Writer) error {

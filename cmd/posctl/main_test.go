@@ -116,6 +116,17 @@ func TestRequestNewShowCancel(t *testing.T) {
 	if err != nil || shown["status"] != "cancelled" {
 		t.Errorf("show after cancel = %v, %v", shown["status"], err)
 	}
+	// A wait on a request no longer pending answers at once.
+	shown, err = posctl(t, "-socket", sock, "request", "show", id, "-wait", "60s")
+	if err != nil || shown["status"] != "cancelled" {
+		t.Errorf("show -wait after cancel = %v, %v", shown["status"], err)
+	}
+	if _, err := posctl(t, "-socket", sock, "request", "show", id, "-wait", "500ms"); err == nil || !strings.Contains(err.Error(), "bad_request") {
+		t.Errorf("show -wait 500ms: %v", err)
+	}
+	if _, err := posctl(t, "-socket", sock, "request", "show", "-wait", "30s"); err == nil || !strings.Contains(err.Error(), "needs the request's ID") {
+		t.Errorf("show -wait without an ID: %v", err)
+	}
 }
 
 func TestRequestNewWithATip(t *testing.T) {

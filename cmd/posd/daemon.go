@@ -516,6 +516,9 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 	network.srv = httpapi.NewServer(tel.Middleware("network", httpapi.Network(httpapi.NetworkOptions{
 		Till: d.till, Register: d.till, Status: d.status, Fleet: fleetPush{d.mgr}, Books: d.books, Receipts: d.receipts, Locale: d.locale,
 		Verifier: &auth.Verifier{Store: d.store}, Logger: d.log.With("part", "network-api"),
+		// Waiting registers hold at most a quarter of the connection slots
+		// (api.max_conns): the rest stay the payers'.
+		MaxWaits: max(cfg.API.MaxConns/4, 1),
 		PayerPage: payerpage.Handler(payerpage.Options{
 			MerchantName: func() string { return d.till.Config().Terminal.MerchantName },
 			Logger:       d.log.With("part", "payer-page"),

@@ -79,6 +79,7 @@ func (s *Service) payAuthorization(ctx context.Context, requestID string, payloa
 		return Receipt{}, authorizationRefusal(err, requestID, pay, a)
 	}
 	rec := receipt(stored, repeat)
+	s.changed(stored.RequestID)
 	if !repeat {
 		s.log.Info("payment accepted", "request", requestID, "authorization", stored.TxHash.Hex(), "from", stored.From.Hex(),
 			"nonce", pay.Nonce.Hex(), "asset", a.Symbol, "amount", asset.FormatAmount(stored.Amount, a.Decimals),

@@ -35,8 +35,11 @@ type Unmatched struct {
 // LedgerOptions wire a Ledger. Store is required; every callback may be
 // nil and must not block.
 type LedgerOptions struct {
-	Store  ChainStore
-	Till   *Service // for the assets' decimals; nil: amounts shown in base units
+	Store ChainStore
+	// Till gives the assets' decimals (nil: amounts shown in base units)
+	// and is told of each request a transfer paid, to wake its watchers
+	// (Service.Watch).
+	Till   *Service
 	Logger *slog.Logger
 	// OnAccept is called with each payment a transfer made (state seen),
 	// like the till's OnAccept for a handed-over one: the cashier shows
@@ -83,6 +86,9 @@ func (l *Ledger) RecordRange(ctx context.Context, next store.WatchCursor, ts []s
 	for _, p := range out.Payments {
 		l.log.Info("payment seen on chain", "request", p.RequestID, "tx", p.TxHash.Hex(), "from", p.From.Hex(),
 			"asset", p.Asset, "amount", l.display(p.Asset, p.Amount), "block", p.Delivery.Block)
+		if l.o.Till != nil {
+			l.o.Till.changed(p.RequestID)
+		}
 		if l.o.OnAccept != nil {
 			l.o.OnAccept(Receipt{RequestID: p.RequestID, TxHash: p.TxHash, From: p.From, Status: p.State, Source: store.SourceChain})
 		}

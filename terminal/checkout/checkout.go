@@ -115,6 +115,8 @@ type Service struct {
 	terms   map[string]*request.Request // parsed requests by id, bounded
 	order   []string                    // insertion order of terms, for eviction
 	domains map[string]DomainVerdict    // by asset symbol (SetDomainVerdict)
+
+	watch watchers // Watch (watch.go)
 }
 
 // termsCacheSize bounds the parsed-request cache; a miss costs one store
@@ -135,6 +137,7 @@ func New(o Options) *Service {
 		onPreflight: o.OnPreflight,
 		rates:       o.Rates,
 		terms:       make(map[string]*request.Request),
+		watch:       watchers{max: MaxWatchers},
 	}
 	if s.clock == nil {
 		s.clock = clock.System{}

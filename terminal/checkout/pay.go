@@ -122,6 +122,7 @@ func (s *Service) pay(ctx context.Context, requestID string, raw []byte) (Receip
 		return Receipt{}, refusal(err, requestID, pay, a)
 	}
 	rec := receipt(stored, repeat)
+	s.changed(stored.RequestID)
 	if !repeat {
 		s.log.Info("payment accepted", "request", requestID, "tx", stored.TxHash.Hex(), "from", stored.From.Hex(),
 			"nonce", stored.Nonce, "asset", a.Symbol, "amount", asset.FormatAmount(stored.Amount, a.Decimals))

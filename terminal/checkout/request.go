@@ -219,6 +219,7 @@ func (s *Service) Cancel(ctx context.Context, id string) (*request.Document, err
 		return nil, requestRefusal(err)
 	}
 	s.log.Info("payment request cancelled", "request", id)
+	s.changed(id)
 	doc, err := s.document(rec)
 	if err != nil {
 		return nil, err

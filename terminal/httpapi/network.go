@@ -48,6 +48,10 @@ type NetworkOptions struct {
 	// request (terminal.locale, which a fleet bundle may change). Nil:
 	// English.
 	Locale func() locale.Locale
+	// MaxWaits caps the GET /v1/requests/{id}?wait= open at once on this
+	// listener (each holds one of its api.max_conns connections); more are
+	// answered 503 too_many_waits. 0: DefaultMaxWaits.
+	MaxWaits int
 }
 
 // Network returns the handler of the network listener (api.listen): the
@@ -60,7 +64,7 @@ type NetworkOptions struct {
 //	GET  /R/{code}                  a request's short link (mountShortLinks), unauthenticated
 //	POST /v1/requests               register   (the same handlers as the operator socket's)
 //	GET  /v1/requests/current       register
-//	GET  /v1/requests/{id}          register
+//	GET  /v1/requests/{id}          register (?wait=30s: answered once not pending, wait.go)
 //	GET  /v1/requests/{id}/qr.png   register
 //	POST /v1/requests/{id}/cancel   register
 //	GET  /v1/payments               register
@@ -89,6 +93,10 @@ func Network(o NetworkOptions) http.Handler {
 	}
 	a := newAPI(o.Register, o.Logger, o.Clock, o.Location)
 	a.status, a.fleet, a.books = o.Status, o.Fleet, o.Books
+	if o.MaxWaits <= 0 {
+		o.MaxWaits = DefaultMaxWaits
+	}
+	a.waitSlots = make(chan struct{}, o.MaxWaits)
 	// The body is read (for its hash) before the signature is checked,
 	// for anyone naming a service number, and service numbers are public:
 	// so no more of it is read than the largest body a route here takes.

@@ -24,6 +24,8 @@ type Register interface {
 	Make(ctx context.Context, o checkout.Order) (*request.Document, error)
 	Request(id string) (*request.Document, error)
 	Cancel(ctx context.Context, id string) (*request.Document, error)
+	// Watch wakes a waiting GET /v1/requests/{id}?wait= (wait.go).
+	Watch(id string) (changed <-chan struct{}, stop func(), err error)
 	Payments(f store.PaymentFilter) ([]checkout.PaymentView, error)
 	Totals(from, to time.Time) (checkout.Totals, error)
 }
@@ -85,6 +87,7 @@ type OperatorOptions struct {
 //	POST /v1/requests               {"amount":"0.01","asset":"ETH","memo":"…"} → 201 request
 //	GET  /v1/requests/current       the request on screen
 //	GET  /v1/requests/{id}          a request with its status ("current": the one on screen)
+//	GET  /v1/requests/{id}?wait=30s answered once it is not pending, or after the wait (wait.go)
 //	GET  /v1/requests/{id}/qr.png?module=N   its EIP-681 URI as a PNG QR code, N pixels a module
 //	POST /v1/requests/{id}/cancel   cancel a pending request
 //	GET  /v1/payments?state=&since=&until=&after=&limit=   payments in acceptance order
@@ -141,6 +144,9 @@ type api struct {
 	clock   clock.Clock
 	loc     *time.Location
 	qrs     *qrPainter
+	// waitSlots caps the waits open on this API (wait.go); nil: only the
+	// till's cap.
+	waitSlots chan struct{}
 }
 
 func newAPI(reg Register, log *slog.Logger, clk clock.Clock, loc *time.Location) *api {
@@ -246,12 +252,14 @@ func (a *api) request(w http.ResponseWriter, r *http.Request) {
 		writeCoded(w, http.StatusBadRequest, codeBadRequest, "id is too long")
 		return
 	}
-	doc, err := a.reg.Request(id)
-	if err != nil {
-		writeError(w, a.log, err)
-		return
+	wait, ok := waitParam(w, r)
+	switch {
+	case !ok:
+	case wait > 0:
+		a.waitRequest(w, r, id, wait)
+	default:
+		a.answerRequest(w, id)
 	}
-	writeJSON(w, http.StatusOK, doc)
 }
 
 func (a *api) qr(w http.ResponseWriter, r *http.Request) {
