@@ -516,6 +516,7 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 	network.srv = httpapi.NewServer(tel.Middleware("network", httpapi.Network(httpapi.NetworkOptions{
 		Till: d.till, Register: d.till, Status: d.status, Fleet: fleetPush{d.mgr}, Books: d.books, Receipts: d.receipts, Locale: d.locale,
 		Verifier: &auth.Verifier{Store: d.store}, Logger: d.log.With("part", "network-api"),
+		Registrations: d.store, RegistrationTTL: cfg.API.RegistrationTTL,
 		PayerPage: payerpage.Handler(payerpage.Options{
 			MerchantName: func() string { return d.till.Config().Terminal.MerchantName },
 			Logger:       d.log.With("part", "payer-page"),
@@ -542,6 +543,7 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 	op.srv = httpapi.NewServer(tel.Middleware("operator", httpapi.Operator(httpapi.OperatorOptions{
 		Register: d.till, Queue: d.bc, Clients: d.store, Status: d.status, Fleet: fleetPush{d.mgr},
 		Books: d.books, Metrics: tel.Handler(), Logger: d.log.With("part", "operator-api"),
+		Registrations: d.store,
 	})), d.log)
 	servers = append(servers, op)
 
