@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"showpos/terminal/auth"
 	"showpos/terminal/httpapi"
 )
 
@@ -213,5 +214,13 @@ func TestRegistrationApproveNeedsARole(t *testing.T) {
 	// The role granted is the operator's, whatever was asked.
 	if a := call(t, "POST", op+"/v1/registrations/"+id+"/approve", `{"role":"fleet"}`); a.status != 200 || a.body["granted"] != "fleet" {
 		t.Fatalf("approve as fleet: %d %v", a.status, a.body)
+	}
+}
+
+// The README's worked example of a pickup signature.
+func TestReadmePickupSignature(t *testing.T) {
+	sts := auth.StringToSign("POST", "/v1/registrations/rg_00a1b2c3d4e5f607/pickup", 1740830400, "Zq3v9Xc1Lr7sTm2P", nil)
+	if got := auth.Signature([]byte("ps_example-pickup-secret-0123456789"), sts); got != "4de70f509585727a2929f95703196cdf9932330ef199664e96fc6674580c85b8" {
+		t.Fatalf("signature %s", got)
 	}
 }
