@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -193,3 +195,19 @@ func TestOpenMigratesSchema8ToRegistrations(t *testing.T) {
 }
 
 func errorsIs(err, target error) bool { return errors.Is(err, target) }
+
+// A pending registration's pickup secret is sealed: a store holding one
+// and no client still needs its sealing key, as one with clients does.
+func TestOpenWithRegistrationsNeedsTheSealKey(t *testing.T) {
+	s := openTemp(t)
+	if err := s.PutRegistration(context.Background(), newRegistration("rg_1", t0), t0); err != nil {
+		t.Fatal(err)
+	}
+	path := s.Path()
+	s.Close()
+	if err := os.Remove(filepath.Join(filepath.Dir(path), DefaultSealKeyName)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Open(path, nil)
+	wantErr(t, "Open without the key file", err, ErrSealKey)
+}
