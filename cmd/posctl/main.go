@@ -20,6 +20,9 @@
 //	posctl clients list
 //	posctl clients rotate NUMBER [-grace 24h]
 //	posctl clients revoke NUMBER
+//	posctl registrations [-all] | registrations approve ID -role register|fleet | registrations reject ID
+//	posctl register -url URL -name N -contact C -role R -reason TEXT   (a third party asks; no credentials)
+//	posctl register pickup -url URL -id ID -secret-file FILE [-key-out FILE]   (collects its number and key, once)
 //	posctl fleet push FILE            (a signed config bundle)
 //	posctl fleet versions URL...      (each terminal's id and config version, signed as a fleet client)
 //	posctl fleet keygen …, fleet sign …   (local: the fleet key and bundles)
@@ -75,6 +78,14 @@ commands:
   clients list                                               the integrators, never their keys (socket)
   clients rotate NUMBER [-grace 24h]                         a new key; the old one works for the grace (socket)
   clients revoke NUMBER                                      refuse the client from now on (socket)
+  registrations [-all]                                       third parties' registrations waiting (-all: every one kept) (socket)
+  registrations approve ID -role register|fleet              approve one: its client is made, its key kept for one pickup (socket)
+  registrations reject ID                                    reject one (socket)
+  register -url URL -name N -contact C -role R -reason TEXT  a third party asks for a service number (no credentials);
+                                                             prints the registration ID and pickup secret, once
+  register pickup -url URL -id ID -secret-file FILE [-key-out FILE]
+                                                             collect the service number and key once approved,
+                                                             signed with the pickup secret; -key-out: a new key file
   fleet push FILE                                            send a signed config bundle
   fleet versions URL...                                      each terminal's id and config version, signed
                                                              with -client/-key-file as a fleet client
@@ -162,7 +173,7 @@ func (g globals) networkClient(u string) (*client, error) {
 
 // socketOnly are the operator's commands: the network API does not serve
 // them.
-var socketOnly = map[string]bool{"clients": true, "queue": true, "sync": true}
+var socketOnly = map[string]bool{"clients": true, "queue": true, "sync": true, "registrations": true}
 
 func run(args []string, stdout io.Writer) error {
 	g, rest, err := parseGlobals(args)
@@ -179,6 +190,9 @@ func run(args []string, stdout io.Writer) error {
 	defer cancel()
 	if rest[0] == "fleet" && len(rest) >= 2 && rest[1] == "versions" {
 		return fleetVersions(ctx, g, rest[2:], stdout)
+	}
+	if rest[0] == "register" {
+		return register(ctx, g, rest[1:], stdout)
 	}
 	var c *client
 	if g.url != "" {
@@ -227,6 +241,8 @@ func dispatch(ctx context.Context, c *client, rest []string, stdout io.Writer) e
 		return c.do(ctx, http.MethodPost, "/v1/sync", nil, stdout)
 	case rest[0] == "clients":
 		return clients(ctx, c, rest[1:], stdout)
+	case rest[0] == "registrations":
+		return registrations(ctx, c, rest[1:], stdout)
 	case rest[0] == "failures":
 		return failures(ctx, c, rest[1:], stdout)
 	case rest[0] == "report":

@@ -40,7 +40,7 @@ func (d *daemon) serveNetwork(t *testing.T) (url, caFile string) {
 	t.Helper()
 	srv := httptest.NewTLSServer(httpapi.Network(httpapi.NetworkOptions{
 		Till: d.till, Register: d.till, Status: d.status, Fleet: d.fleet,
-		Verifier: &auth.Verifier{Store: d.store},
+		Verifier: &auth.Verifier{Store: d.store}, Registrations: d.store,
 	}))
 	t.Cleanup(srv.Close)
 	caFile = filepath.Join(t.TempDir(), "terminal.pem")

@@ -518,7 +518,8 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 		Verifier: &auth.Verifier{Store: d.store}, Logger: d.log.With("part", "network-api"),
 		// Waiting registers hold at most a quarter of the connection slots
 		// (api.max_conns): the rest stay the payers'.
-		MaxWaits: max(cfg.API.MaxConns/4, 1),
+		MaxWaits:      max(cfg.API.MaxConns/4, 1),
+		Registrations: d.store, RegistrationTTL: cfg.API.RegistrationTTL,
 		PayerPage: payerpage.Handler(payerpage.Options{
 			MerchantName: func() string { return d.till.Config().Terminal.MerchantName },
 			Logger:       d.log.With("part", "payer-page"),
@@ -545,6 +546,7 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 	op.srv = httpapi.NewServer(tel.Middleware("operator", httpapi.Operator(httpapi.OperatorOptions{
 		Register: d.till, Queue: d.bc, Clients: d.store, Status: d.status, Fleet: fleetPush{d.mgr},
 		Books: d.books, Metrics: tel.Handler(), Logger: d.log.With("part", "operator-api"),
+		Registrations: d.store,
 	})), d.log)
 	servers = append(servers, op)
 

@@ -51,6 +51,9 @@ const (
 	// MaxMaxConns bounds api.max_conns: past it the connections alone
 	// could cost a small board tens of MiB.
 	MaxMaxConns = 1024
+	// DefaultRegistrationTTL is how long a third party's registration
+	// waits for the operator (api.registration_ttl): a week of holidays.
+	DefaultRegistrationTTL = 7 * 24 * time.Hour
 	// DefaultTokenMinGas is the gas floor for an ERC-20 transfer when an
 	// asset sets none: a plain transfer costs 35–52k gas; a payer's wallet
 	// that estimates well leaves headroom above that.
@@ -153,6 +156,9 @@ type API struct {
 	// MaxConns is how many connections the network API holds open at
 	// once; more wait in the kernel's queue until one closes.
 	MaxConns int
+	// RegistrationTTL is how long a third party's registration waits for
+	// the operator's approval before it expires (1h..90 days).
+	RegistrationTTL time.Duration
 }
 
 // OverrideListen sets api.listen (the -listen flag). A public_url that
@@ -420,6 +426,8 @@ type file struct {
 		TLSKey         string `toml:"tls_key"`
 		MetricsListen  string `toml:"metrics_listen"`
 		MaxConns       int    `toml:"max_conns"`
+		// RegistrationTTL: see API.RegistrationTTL.
+		RegistrationTTL time.Duration `toml:"registration_ttl"`
 	} `toml:"api"`
 	Chain struct {
 		ID            uint64        `toml:"id"`
@@ -573,7 +581,8 @@ func (f *file) check() (*Config, error) {
 			PublicURL:    strings.TrimRight(f.Terminal.PublicURL, "/"),
 		},
 		API: API{Listen: f.API.Listen, OperatorSocket: f.API.OperatorSocket,
-			TLSCert: f.API.TLSCert, TLSKey: f.API.TLSKey, MetricsListen: f.API.MetricsListen, MaxConns: f.API.MaxConns},
+			TLSCert: f.API.TLSCert, TLSKey: f.API.TLSKey, MetricsListen: f.API.MetricsListen, MaxConns: f.API.MaxConns,
+			RegistrationTTL: f.API.RegistrationTTL},
 		Texts:    Texts{Welcome: strings.TrimSpace(f.Texts.Welcome)},
 		ChainID:  f.Chain.ID,
 		Payments: Payments{AllowOverpay: f.Payments.AllowOverpay},
@@ -642,6 +651,12 @@ func (f *file) check() (*Config, error) {
 	}
 	if c.API.MaxConns < 1 || c.API.MaxConns > MaxMaxConns {
 		return nil, invalid("api.max_conns %d is outside 1..%d", c.API.MaxConns, MaxMaxConns)
+	}
+	if c.API.RegistrationTTL == 0 {
+		c.API.RegistrationTTL = DefaultRegistrationTTL
+	}
+	if c.API.RegistrationTTL < time.Hour || c.API.RegistrationTTL > 90*24*time.Hour {
+		return nil, invalid("api.registration_ttl %s is outside 1h..2160h (90 days)", c.API.RegistrationTTL)
 	}
 	if c.Terminal.PublicURL == "" {
 		c.Terminal.PublicURL = defaultPublicURL(c.API)

@@ -50,6 +50,9 @@ func TestParseGoodConfig(t *testing.T) {
 	if c.API.Listen != DefaultListen || c.Terminal.PublicURL != "http://"+DefaultListen {
 		t.Errorf("defaults: listen %q public %q", c.API.Listen, c.Terminal.PublicURL)
 	}
+	if c.API.RegistrationTTL != DefaultRegistrationTTL {
+		t.Errorf("defaults: registration_ttl %s, want %s", c.API.RegistrationTTL, DefaultRegistrationTTL)
+	}
 	if c.API.MaxConns != DefaultMaxConns {
 		t.Errorf("defaults: max_conns %d, want %d", c.API.MaxConns, DefaultMaxConns)
 	}
@@ -121,6 +124,8 @@ func TestParseRefusesBadConfig(t *testing.T) {
 		{"bad listen", "[chain]", "[api]\nlisten = \"nonsense\"\n[chain]", "api.listen"},
 		{"no connections", "[chain]", "[api]\nmax_conns = -1\n[chain]", "api.max_conns"},
 		{"too many connections", "[chain]", "[api]\nmax_conns = 1025\n[chain]", "api.max_conns"},
+		{"registrations expire at once", "[chain]", "[api]\nregistration_ttl = \"1m\"\n[chain]", "api.registration_ttl"},
+		{"registrations wait too long", "[chain]", "[api]\nregistration_ttl = \"2161h\"\n[chain]", "api.registration_ttl"},
 		{"not toml", "[chain]", "[chain", ""},
 		{"chain id past JavaScript's exact range", "id = 1337", "id = 9007199254740992", "chain.id"},
 		{"final depth below confirmations", "id = 1337", "id = 1337\nconfirmations = 5\nfinal_depth = 4", "chain.final_depth 4 is below chain.confirmations 5"},

@@ -221,6 +221,7 @@ var fields = []field{
 	leaf("api.tls_key", func(c *Config) *string { return &c.API.TLSKey }),
 	leaf("api.metrics_listen", func(c *Config) *string { return &c.API.MetricsListen }),
 	leaf("api.max_conns", func(c *Config) *int { return &c.API.MaxConns }),
+	leaf("api.registration_ttl", func(c *Config) *time.Duration { return &c.API.RegistrationTTL }),
 	leaf("chain.id", func(c *Config) *uint64 { return &c.ChainID }),
 	leaf("chain.rpc", func(c *Config) *[]string { return &c.Chain.RPC }),
 	leaf("chain.confirmations", func(c *Config) *uint64 { return &c.Chain.Confirmations }),

@@ -52,6 +52,14 @@ type NetworkOptions struct {
 	// listener (each holds one of its api.max_conns connections); more are
 	// answered 503 too_many_waits. 0: DefaultMaxWaits.
 	MaxWaits int
+	// Registrations, when set, takes third parties' registrations and
+	// their pickups (registrations.go), unauthenticated but for the
+	// pickup's signature; they wait RegistrationTTL (0: 7 days) for the
+	// operator, and come no faster than RegistrationLimits allow. Nil: no
+	// such routes (404).
+	Registrations      Registrations
+	RegistrationTTL    time.Duration
+	RegistrationLimits RegistrationLimits
 }
 
 // Network returns the handler of the network listener (api.listen): the
@@ -73,6 +81,8 @@ type NetworkOptions struct {
 //	GET  /v1/reports/x, POST /v1/reports/z, GET /v1/reports/z/{number}   register
 //	GET  /v1/status                 register, fleet
 //	POST /v1/fleet/bundle           fleet
+//	POST /v1/registrations          unauthenticated, rate-limited (Registrations)
+//	POST /v1/registrations/{id}/pickup   signed with the registration's pickup secret
 //
 // Clients, the queue, sync and metrics stay on the socket. Any other
 // method and path is 404 not_found before authentication: the paths above
@@ -120,6 +130,9 @@ func Network(o NetworkOptions) http.Handler {
 	}
 	mux.Handle("GET /v1/status", v.Require(http.HandlerFunc(a.statusNow), store.RoleRegister, store.RoleFleet))
 	mux.Handle("POST /v1/fleet/bundle", v.Require(http.HandlerFunc(a.pushBundle), store.RoleFleet))
+	if o.Registrations != nil {
+		newRegistrationAPI(o.Registrations, o.RegistrationTTL, o.RegistrationLimits, &v, o.Clock, a.log).mountPublic(mux)
+	}
 	mux.HandleFunc("/", notFound)
 	return mux
 }

@@ -71,8 +71,11 @@ type OperatorOptions struct {
 	Status   StatusFunc
 	Fleet    Fleet
 	Books    Books // failures and reports (books.go); nil: 501
-	Metrics  http.Handler
-	Logger   *slog.Logger // nil: discard
+	// Registrations, when set, lets the operator list, approve and reject
+	// third parties' registrations (registrations.go); nil: 404.
+	Registrations Registrations
+	Metrics       http.Handler
+	Logger        *slog.Logger // nil: discard
 	// Clock gives the time clients are created, rotated and revoked at,
 	// and the day totals default to; nil means clock.System.
 	Clock clock.Clock
@@ -102,6 +105,9 @@ type OperatorOptions struct {
 //	POST /v1/clients/{number}/revoke  revoke the client: none of its keys is honoured from now
 //	GET  /v1/status                 the terminal's status, as Status assembles it
 //	POST /v1/fleet/bundle           a signed fleet configuration bundle (body, at most 256 KiB)
+//	GET  /v1/registrations?all=1    third parties' registrations (waiting ones only without all)
+//	POST /v1/registrations/{id}/approve  {"role":"register"} → the registration with its new service number
+//	POST /v1/registrations/{id}/reject   reject a pending registration
 //	GET  /metrics                   the Metrics handler
 //
 // Operator panics if Register is nil: a wiring mistake.
@@ -124,6 +130,9 @@ func Operator(o OperatorOptions) http.Handler {
 	mux.HandleFunc("POST /v1/clients/{number}/revoke", a.revokeClient)
 	mux.HandleFunc("GET /v1/status", a.statusNow)
 	mux.HandleFunc("POST /v1/fleet/bundle", a.pushBundle)
+	if o.Registrations != nil {
+		newRegistrationAPI(o.Registrations, 0, RegistrationLimits{}, nil, o.Clock, a.log).mountOperator(mux)
+	}
 	if o.Metrics != nil {
 		mux.Handle("GET /metrics", o.Metrics)
 	}

@@ -24,7 +24,8 @@ import (
 //
 // The rules, in order:
 //
-//   - A store holding sealed keys (any client record with a key) needs its
+//   - A store holding sealed keys (any client record with a key, or any
+//     registration: its pickup secret is sealed) needs its
 //     key file: missing, or holding a key that does not open the check, the
 //     store is refused with ErrSealKey naming both files. A new key would
 //     open none of the keys and lock every client out without a word.
@@ -77,6 +78,13 @@ func readSealState(db *bbolt.DB) (sealState, error) {
 			return err
 		}
 		st.check = bytes.Clone(st.check)
+		// A registration holds a sealed pickup secret: it needs the key
+		// as a client's sealed key does.
+		if r := tx.Bucket(bucketRegistrations); r != nil {
+			if k, _ := r.Cursor().First(); k != nil {
+				st.sealed = true
+			}
+		}
 		return tx.Bucket(bucketClients).ForEach(func(k, v []byte) error {
 			body, err := checkValue(bucketClients, k, v)
 			if err != nil {

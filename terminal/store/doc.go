@@ -170,7 +170,20 @@
 // never rewritten; a repeated call with the same idempotency key answers
 // the first Z (zreport.go). Open checks both against the payments.
 //
+// # Third parties' registrations (schema 9)
+//
+// PutRegistration stores a third party's request for a service number
+// with its pickup secret sealed; ApproveRegistration creates its client in
+// the same write and keeps a sealed copy of the key until
+// CollectRegistration hands it out once and erases it; RejectRegistration
+// and expiry end the others, which PruneRegistrations (and every
+// PutRegistration, a few at a time) deletes (registrations.go).
+//
 // # Schema versions
+//
+// Schema 9 is schema 8 with the registrations (registrations,
+// registration_expiry), empty after Open migrates a schema 8 file in one
+// transaction.
 //
 // Schema 8 is schema 7 with the failures (failures, failures_open) and Z
 // reports (zreports, zreport_keys); Open migrates a schema 7 file in one

@@ -10,13 +10,13 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 )
 
-// Layout of the bbolt file (schema version 8). Every bucket lives at the
+// Layout of the bbolt file (schema version 9). Every bucket lives at the
 // top level; no nested buckets. Every value shown below is followed by its
 // CRC-32C (see checksum.go); schema 1 had schema 2's layout without CRCs,
 // schema 2 kept client keys in the clear, schema 3 had no unfinal bucket,
 // schema 4 none of the chain buckets nor pending_amounts, schema 5 none
 // of the auth_ buckets, schema 6 none of the relay_ buckets, schema 7 none of the failures
-// nor Z buckets;
+// nor Z buckets, schema 8 none of the registrations' buckets;
 // Open migrates each (migrate.go, clients_seal.go).
 var (
 	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion (schema 1: "1", no CRC); "seal_check" -> sealed check (clients_seal.go)
@@ -58,13 +58,17 @@ var (
 	bucketZs           = []byte("zreports")      // Z number (8) -> zRecord (JSON), never rewritten
 	bucketZKeys        = []byte("zreport_keys")  // idempotency key -> Z number (8)
 
+	// Schema 9: third parties' registrations (registrations.go):
+	// bucketRegistrations and bucketRegExpiry.
+
 	allBuckets = [][]byte{bucketMeta, bucketRequests, bucketPayments, bucketBySender,
 		bucketBySeq, bucketUnsettled, bucketCounts, bucketOpen, bucketUnfinal,
 		bucketClients, bucketClientNonces, bucketNonceExpiry, bucketFleet,
 		bucketWatch, bucketTransfers, bucketTransferIDs, bucketChainUnfinal, bucketUnmatched, bucketAmounts,
 		bucketAuthNonces, bucketAuthOpen, bucketAuthPayer, bucketAuthUnfinal,
 		bucketRelayTxs, bucketRelayLive, bucketRelayHashes,
-		bucketFailures, bucketFailuresOpen, bucketZs, bucketZKeys}
+		bucketFailures, bucketFailuresOpen, bucketZs, bucketZKeys,
+		bucketRegistrations, bucketRegExpiry}
 
 	keySchema = []byte("schema")
 )
@@ -75,9 +79,11 @@ var (
 // sealed key for an empty one); schema 4 added the unfinal index; schema 5
 // the chain watcher's buckets and the pending amounts index; schema 6 the
 // authorizations' indexes; schema 7 the relayer's journal; schema 8 the
-// failures kept until acknowledged and the Z reports.
+// failures kept until acknowledged and the Z reports; schema 9 the third
+// parties' registrations.
 const (
-	schemaVersion = "8"
+	schemaVersion = "9"
+	schemaV8      = "8"
 	schemaV7      = "7"
 	schemaV6      = "6"
 	schemaV5      = "5"

@@ -124,6 +124,10 @@ func Open(path string, opts *Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	if err := migrateRegistrations(db, path, log); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	now := o.Now
 	if now == nil {
 		now = time.Now
@@ -191,7 +195,7 @@ func openVerified(path string, bopts *bbolt.Options) (db *bbolt.DB, err error) {
 		_ = db.Close()
 		return nil, corruptErr(path, err)
 	}
-	if schema != "" && schema != schemaV1 && schema != schemaV2 && schema != schemaV3 && schema != schemaV4 && schema != schemaV5 && schema != schemaV6 && schema != schemaV7 && schema != schemaVersion {
+	if schema != "" && schema != schemaV1 && schema != schemaV2 && schema != schemaV3 && schema != schemaV4 && schema != schemaV5 && schema != schemaV6 && schema != schemaV7 && schema != schemaV8 && schema != schemaVersion {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: unknown schema version %q (this build reads %q to %q)", path, schema, schemaV1, schemaVersion)
 	}
@@ -277,7 +281,7 @@ func create(path string, lockTimeout time.Duration) error {
 // open, and creates the buckets an older file lacks. openVerified has
 // already refused a file of an unknown schema, and migrate has brought a
 // schema 1 file to schema 2 (openSealing takes it on to 3, migrateUnfinal
-// to 4, migrateChain to 5, migrateAuthorizations to 6, migrateRelay to 7, migrateFailures to 8).
+// to 4, migrateChain to 5, migrateAuthorizations to 6, migrateRelay to 7, migrateFailures to 8, migrateRegistrations to 9).
 func initSchema(db *bbolt.DB) error {
 	complete := true
 	err := db.View(func(tx *bbolt.Tx) error {
