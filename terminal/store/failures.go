@@ -65,7 +65,22 @@ func recordFailure(w *wtx, p Payment, now time.Time) error {
 	if err := w.putChecked(bucketFailures, seqKey(n), enc); err != nil {
 		return err
 	}
-	return w.putChecked(bucketFailuresOpen, seqKey(n), p.TxHash[:])
+	if err := w.putChecked(bucketFailuresOpen, seqKey(n), p.TxHash[:]); err != nil {
+		return err
+	}
+	return addOpen(w, 1)
+}
+
+// addOpen moves the count of open failures, kept as the open index's
+// bucket sequence, so the idle screen's count (OpenFailures) is one read
+// however many are open. Open checks it against the index.
+func addOpen(w *wtx, d int) error {
+	b := w.bucket(bucketFailuresOpen)
+	n := int64(b.Sequence()) + int64(d)
+	if n < 0 {
+		return fmt.Errorf("bucket %s: open count below zero: %w", bucketFailuresOpen, ErrCorrupt)
+	}
+	return b.SetSequence(uint64(n))
 }
 
 // Failures returns the failures f selects, in the order they failed.
@@ -111,14 +126,11 @@ func (s *Store) Failure(id uint64) (Failure, error) {
 }
 
 // OpenFailures counts the unacknowledged failures (the idle screen's
-// count). It walks their index: as many entries as are unacknowledged.
+// count): one read of the count the writes keep, however many are open.
 func (s *Store) OpenFailures() (int, error) {
 	n := 0
 	err := s.view(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bucketFailuresOpen).Cursor()
-		for k, _ := c.First(); k != nil; k, _ = c.Next() {
-			n++
-		}
+		n = int(tx.Bucket(bucketFailuresOpen).Sequence())
 		return nil
 	})
 	return n, err
@@ -191,7 +203,10 @@ func ackFailure(w *wtx, fl Failure) error {
 	if err := w.putChecked(bucketFailures, seqKey(fl.ID), enc); err != nil {
 		return err
 	}
-	return w.del(bucketFailuresOpen, seqKey(fl.ID))
+	if err := w.del(bucketFailuresOpen, seqKey(fl.ID)); err != nil {
+		return err
+	}
+	return addOpen(w, -1)
 }
 
 // failureAt reads failure id with its payment.
@@ -324,8 +339,8 @@ func checkFailures(tx *bbolt.Tx) error {
 	if b := tx.Bucket(bucketFailures); last > b.Sequence() {
 		return fmt.Errorf("bucket %s: sequence %d below the highest number %d: %w", bucketFailures, b.Sequence(), last, ErrCorrupt)
 	}
-	if n := tx.Bucket(bucketFailuresOpen).Stats().KeyN; n != open {
-		return fmt.Errorf("bucket %s: %d entries, %d failures unacknowledged: %w", bucketFailuresOpen, n, open, ErrCorrupt)
+	if b := tx.Bucket(bucketFailuresOpen); b.Stats().KeyN != open || b.Sequence() != uint64(open) {
+		return fmt.Errorf("bucket %s: %d entries, counted %d, %d failures unacknowledged: %w", bucketFailuresOpen, b.Stats().KeyN, b.Sequence(), open, ErrCorrupt)
 	}
 	failed, err := readCount(tx, PaymentFailed)
 	if err != nil {

@@ -152,6 +152,7 @@ func TestOpenRefusesFailuresOutOfStep(t *testing.T) {
 		{"an open entry for nothing", func(tx *bbolt.Tx) error {
 			return tx.Bucket(bucketFailuresOpen).Put(seqKey(7), seal(bucketFailuresOpen, seqKey(7), make([]byte, 32)))
 		}},
+		{"the open count off", func(tx *bbolt.Tx) error { return tx.Bucket(bucketFailuresOpen).SetSequence(2) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := openTemp(t)
