@@ -27,7 +27,7 @@ var update = flag.Bool("update", false, "rewrite the golden reports in testdata"
 var t0 = time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
 
 type shop struct {
-	t     *testing.T
+	t     testing.TB
 	path  string
 	st    *store.Store
 	till  *checkout.Service
@@ -37,7 +37,7 @@ type shop struct {
 	onZ   []uint64 // the numbers OnZ was called with
 }
 
-func openShop(t *testing.T) *shop {
+func openShop(t testing.TB) *shop {
 	t.Helper()
 	s := &shop{t: t, path: filepath.Join(t.TempDir(), "showpos.db"), clock: clocktest.NewFake(t0)}
 	s.open()
