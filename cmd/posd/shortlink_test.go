@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"showpos/terminal/request"
+	"showpos/tools/devchain"
 	"showpos/tools/qrread"
 )
 
@@ -27,23 +28,7 @@ func TestOLEDShowsAShortLinkThatLeadsToTheRequest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole daemon with a dev chain")
 	}
-	_, dir, addr := startChainTerminal(t, oledBoard(anyPort))
-	op := unixClient(filepath.Join(dir, "data", "posd.sock"))
-	resp, err := op.Post("http://posd/v1/requests", "application/json", strings.NewReader(`{"amount":"0.5"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	doc, err := request.ParseDocument(body)
-	if err != nil {
-		t.Fatalf("%s: %v", body, err)
-	}
-	sim := simPage(t, dir)
-	var link string
-	for deadline := time.Now().Add(20 * time.Second); link == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		link, _ = qrread.Read(upscale(screenPNG(t, sim), 4))
-	}
+	_, addr, doc, link := oledRequest(t, "0.5")
 	if want := "HTTP://" + strings.ToUpper(addr) + "/R/"; !strings.HasPrefix(link, want) || len(link) != len(want)+8 {
 		t.Fatalf("the OLED shows %q, want %s and an 8-character code", link, want)
 	}
@@ -85,4 +70,30 @@ func upscale(img image.Image, k int) image.Image {
 		}
 	}
 	return out
+}
+
+// oledRequest runs posd on a dev chain with a 128×64 OLED, makes a request
+// for amount ETH on its operator socket and reads the QR code off the
+// simulated screen as a phone would. It returns the chain, the payer API
+// address, the request and what the QR says.
+func oledRequest(t *testing.T, amount string) (*devchain.Chain, string, *request.Document, string) {
+	t.Helper()
+	node, dir, addr := startChainTerminal(t, oledBoard(anyPort))
+	op := unixClient(filepath.Join(dir, "data", "posd.sock"))
+	resp, err := op.Post("http://posd/v1/requests", "application/json", strings.NewReader(`{"amount":"`+amount+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	doc, err := request.ParseDocument(body)
+	if err != nil {
+		t.Fatalf("%s: %v", body, err)
+	}
+	sim := simPage(t, dir)
+	var link string
+	for deadline := time.Now().Add(20 * time.Second); link == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		link, _ = qrread.Read(upscale(screenPNG(t, sim), 4))
+	}
+	return node, addr, doc, link
 }

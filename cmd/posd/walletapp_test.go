@@ -22,7 +22,6 @@ import (
 	"showpos/terminal/request"
 	"showpos/tools/browser"
 	"showpos/tools/jstools"
-	"showpos/tools/qrread"
 )
 
 // A phone's camera reads the OLED's short link and opens it in the
@@ -38,23 +37,7 @@ func TestOLEDShortLinkOpensTheWalletApp(t *testing.T) {
 		t.Skip("whole daemon with a dev chain and a browser")
 	}
 	js := jstools.Dir(t, "eth-url-parser")
-	node, dir, addr := startChainTerminal(t, oledBoard(anyPort))
-	op := unixClient(filepath.Join(dir, "data", "posd.sock"))
-	resp, err := op.Post("http://posd/v1/requests", "application/json", strings.NewReader(`{"amount":"0.02"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	doc, err := request.ParseDocument(body)
-	if err != nil {
-		t.Fatalf("%s: %v", body, err)
-	}
-	sim := simPage(t, dir)
-	var link string
-	for deadline := time.Now().Add(20 * time.Second); link == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		link, _ = qrread.Read(upscale(screenPNG(t, sim), 4))
-	}
+	node, addr, doc, link := oledRequest(t, "0.02")
 	if !strings.Contains(link, "/R/") {
 		t.Fatalf("the OLED shows %q, want a short link", link)
 	}
