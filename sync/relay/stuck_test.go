@@ -192,7 +192,20 @@ func TestEmptyRelayerWaitsThenSettles(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	e.round(r)
+	// geth's pool takes in a new head after the RPC shows it: until then
+	// it still refuses the send for the balance it had. The relayer says
+	// so and tries again, as it would the next round.
+	for tries := 0; ; tries++ {
+		err := r.Round(e.ctx)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrLowBalance) || tries == 200 {
+			t.Fatalf("round after funding: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.settle()
 	e.round(r)
 	wantStates(t, j, a.ID, "confirmed")
 	if st := r.Status(); st.Low || st.Covers == 0 || st.LastError != "" {
