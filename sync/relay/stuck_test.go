@@ -194,19 +194,18 @@ func TestEmptyRelayerWaitsThenSettles(t *testing.T) {
 	}
 	// geth's pool takes in a new head after the RPC shows it: until then
 	// it still refuses the send for the balance it had. The relayer says
-	// so and tries again, as it would the next round.
-	for tries := 0; ; tries++ {
-		err := r.Round(e.ctx)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, ErrLowBalance) || tries == 200 {
+	// so and tries again, as it would the next round; rounds go on until
+	// the settlement is sent and its receipt read.
+	for tries := 0; len(j.states(a.ID)) == 0; tries++ {
+		if err := r.Round(e.ctx); err != nil && (!errors.Is(err, ErrLowBalance) || tries == 200) {
 			t.Fatalf("round after funding: %v", err)
+		}
+		e.settle()
+		if tries == 200 {
+			t.Fatal("the funded relayer never settled")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	e.settle()
-	e.round(r)
 	wantStates(t, j, a.ID, "confirmed")
 	if st := r.Status(); st.Low || st.Covers == 0 || st.LastError != "" {
 		t.Fatalf("funded relayer: status %+v", st)
