@@ -35,8 +35,9 @@ const (
 // wtx is the write transaction as ops see it. Writes go through put and
 // nextSeq so the committer knows whether, and when, an op wrote.
 type wtx struct {
-	tx     *bbolt.Tx
-	writes int
+	tx       *bbolt.Tx
+	writes   int
+	decimals Decimals // for the events' amount_display; nil: none
 }
 
 func (w *wtx) bucket(name []byte) *bbolt.Bucket { return w.tx.Bucket(name) }
@@ -95,15 +96,18 @@ type committer struct {
 	stopped chan struct{}
 	commits atomic.Uint64 // successful bbolt commits; read by tests
 
+	// decimals is Options.Decimals, for the events' display amounts.
+	decimals Decimals
+
 	// beforeCommit, if set, runs in the committer just before the bbolt
 	// transaction of a batch that wrote commits. Tests set it (before any
 	// write they observe) to hold a commit open; nil in production.
 	beforeCommit func()
 }
 
-func newCommitter(db *bbolt.DB, path string, log *slog.Logger) *committer {
+func newCommitter(db *bbolt.DB, path string, log *slog.Logger, decimals Decimals) *committer {
 	c := &committer{
-		db: db, path: path, log: log,
+		db: db, path: path, log: log, decimals: decimals,
 		queue:   make(chan *op, maxBatch),
 		stopped: make(chan struct{}),
 	}
@@ -229,7 +233,7 @@ func (c *committer) apply(ops []*op) (errs []error, err error) {
 			err = fmt.Errorf("store %s: panic in transaction: %v: %w", c.path, r, ErrCorrupt)
 		}
 	}()
-	w := &wtx{tx: tx}
+	w := &wtx{tx: tx, decimals: c.decimals}
 	errs = make([]error, len(ops))
 	for i, o := range ops {
 		before := w.writes

@@ -267,12 +267,12 @@ func migrateFailures(db *bbolt.DB, path string, log *slog.Logger) error {
 			}
 			n++
 		}
-		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion)))
+		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaV8)))
 	})
 	if err != nil {
 		return fmt.Errorf("store: open %s: migrate schema 7 to 8: %w", path, err)
 	}
-	if err := verify(db, schemaVersion); err != nil {
+	if err := verify(db, schemaV8); err != nil {
 		return corruptErr(path, fmt.Errorf("after migrating to schema 8: %w", err))
 	}
 	log.Info("store: migrated schema 7 to 8: failures kept until acknowledged, Z reports", "path", path,

@@ -10,13 +10,13 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 )
 
-// Layout of the bbolt file (schema version 8). Every bucket lives at the
+// Layout of the bbolt file (schema version 9). Every bucket lives at the
 // top level; no nested buckets. Every value shown below is followed by its
 // CRC-32C (see checksum.go); schema 1 had schema 2's layout without CRCs,
 // schema 2 kept client keys in the clear, schema 3 had no unfinal bucket,
 // schema 4 none of the chain buckets nor pending_amounts, schema 5 none
 // of the auth_ buckets, schema 6 none of the relay_ buckets, schema 7 none of the failures
-// nor Z buckets;
+// nor Z buckets, schema 8 none of the event log's;
 // Open migrates each (migrate.go, clients_seal.go).
 var (
 	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion (schema 1: "1", no CRC); "seal_check" -> sealed check (clients_seal.go)
@@ -58,13 +58,21 @@ var (
 	bucketZs           = []byte("zreports")      // Z number (8) -> zRecord (JSON), never rewritten
 	bucketZKeys        = []byte("zreport_keys")  // idempotency key -> Z number (8)
 
+	// Schema 9: the event log and its sinks' cursors (events.go), and
+	// the pending requests by expiry, for the sweep that reports them
+	// expired (expiry.go).
+	bucketEvents        = []byte("events")         // event seq (8) -> the event's JSON (Event.Body); its bucket sequence issues the seq
+	bucketEventSinks    = []byte("event_sinks")    // sink name -> sinkRecord (JSON): how far that sink has delivered
+	bucketRequestExpiry = []byte("request_expiry") // expiry (8, unix ns) || request ID -> request ID, for pending requests not yet reported expired
+
 	allBuckets = [][]byte{bucketMeta, bucketRequests, bucketPayments, bucketBySender,
 		bucketBySeq, bucketUnsettled, bucketCounts, bucketOpen, bucketUnfinal,
 		bucketClients, bucketClientNonces, bucketNonceExpiry, bucketFleet,
 		bucketWatch, bucketTransfers, bucketTransferIDs, bucketChainUnfinal, bucketUnmatched, bucketAmounts,
 		bucketAuthNonces, bucketAuthOpen, bucketAuthPayer, bucketAuthUnfinal,
 		bucketRelayTxs, bucketRelayLive, bucketRelayHashes,
-		bucketFailures, bucketFailuresOpen, bucketZs, bucketZKeys}
+		bucketFailures, bucketFailuresOpen, bucketZs, bucketZKeys,
+		bucketEvents, bucketEventSinks, bucketRequestExpiry}
 
 	keySchema = []byte("schema")
 )
@@ -75,9 +83,11 @@ var (
 // sealed key for an empty one); schema 4 added the unfinal index; schema 5
 // the chain watcher's buckets and the pending amounts index; schema 6 the
 // authorizations' indexes; schema 7 the relayer's journal; schema 8 the
-// failures kept until acknowledged and the Z reports.
+// failures kept until acknowledged and the Z reports; schema 9 the event
+// log, its sinks and the expiry index.
 const (
-	schemaVersion = "8"
+	schemaVersion = "9"
+	schemaV8      = "8"
 	schemaV7      = "7"
 	schemaV6      = "6"
 	schemaV5      = "5"
@@ -110,6 +120,11 @@ type Request struct {
 	Status RequestStatus
 	PaidTx common.Hash // set when paid
 	Doc    []byte      // the signed request in the till's stored form (request.ParseStored), opaque to the store
+	// LastEvent is the seq of the last event that reported this request
+	// (request.paid, request.cancelled, ...); 0: none (a request made
+	// before the log, or never reported). Set by the store: a pruner may
+	// delete the request once every sink has delivered it.
+	LastEvent uint64
 }
 
 // StatusAt is the status as seen at now: a pending request whose expiry is
@@ -251,6 +266,12 @@ type Payment struct {
 	// Authorization is set for source authorization only: the signed
 	// EIP-3009 authorization (its from is From, its value Amount).
 	Authorization *Authorization
+	// LastEvent is the seq of the event that reported the payment's
+	// latest state (payment.accepted, payment.final, ...); 0: none (a
+	// payment stored before the log). Set by the store, in the write that
+	// appends that event: a pruner may delete the payment once every sink
+	// has delivered that seq (LowestDelivered).
+	LastEvent uint64
 }
 
 // Delivery records how a payment is getting to the chain.
@@ -288,6 +309,7 @@ type requestRecord struct {
 	Status    RequestStatus `json:"status"`
 	PaidTx    *common.Hash  `json:"paid_tx,omitempty"`
 	Doc       []byte        `json:"doc"`
+	LastEvent uint64        `json:"last_event,omitempty"` // schema 9; older records have none
 }
 
 type paymentRecord struct {
@@ -309,6 +331,8 @@ type paymentRecord struct {
 	Source PaymentSource `json:"source,omitempty"`
 	// Schema 6: set for source authorization only.
 	Auth *authorizationRecord `json:"authorization,omitempty"`
+	// Schema 9; older records have none.
+	LastEvent uint64 `json:"last_event,omitempty"`
 }
 
 type deliveryRecord struct {
@@ -328,6 +352,7 @@ func encodeRequest(r Request) ([]byte, error) {
 	rec := requestRecord{
 		ID: r.ID, Asset: r.Asset, Amount: r.Amount.String(),
 		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, Status: r.Status, Doc: r.Doc,
+		LastEvent: r.LastEvent,
 	}
 	if r.PaidTx != (common.Hash{}) {
 		h := r.PaidTx
@@ -348,6 +373,7 @@ func decodeRequest(b []byte) (Request, error) {
 	r := Request{
 		ID: rec.ID, Asset: rec.Asset, Amount: amount,
 		CreatedAt: rec.CreatedAt, ExpiresAt: rec.ExpiresAt, Status: rec.Status, Doc: rec.Doc,
+		LastEvent: rec.LastEvent,
 	}
 	if rec.PaidTx != nil {
 		r.PaidTx = *rec.PaidTx
@@ -360,6 +386,7 @@ func encodePayment(p Payment) ([]byte, error) {
 		TxHash: p.TxHash, RequestID: p.RequestID, From: p.From, Nonce: p.Nonce,
 		Asset: p.Asset, Amount: p.Amount.String(), Raw: p.Raw, State: p.State,
 		Reason: p.Reason, AcceptedAt: p.AcceptedAt, UpdatedAt: p.UpdatedAt, Seq: p.Seq,
+		LastEvent: p.LastEvent,
 	}
 	if p.Source != SourceHandover {
 		rec.Source = p.Source
@@ -394,7 +421,7 @@ func decodePayment(b []byte) (Payment, error) {
 		TxHash: rec.TxHash, RequestID: rec.RequestID, From: rec.From, Nonce: rec.Nonce,
 		Asset: rec.Asset, Amount: amount, Raw: rec.Raw, State: rec.State,
 		Reason: rec.Reason, AcceptedAt: rec.AcceptedAt, UpdatedAt: rec.UpdatedAt, Seq: rec.Seq,
-		Source: rec.Source,
+		Source: rec.Source, LastEvent: rec.LastEvent,
 	}
 	if p.Source == "" {
 		p.Source = SourceHandover

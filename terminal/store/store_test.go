@@ -253,14 +253,14 @@ func TestOpenRefusesUnknownSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := db.Update(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte("9")))
+		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte("99")))
 	}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
 	_, err = Open(path, nil)
-	if err == nil || !strings.Contains(err.Error(), `schema version "9"`) {
-		t.Fatalf("Open of a schema 9 file: %v; want an unknown schema error", err)
+	if err == nil || !strings.Contains(err.Error(), `schema version "99"`) {
+		t.Fatalf("Open of a schema 99 file: %v; want an unknown schema error", err)
 	}
 }
 

@@ -89,6 +89,9 @@ func (s *Store) PutRequest(ctx context.Context, r Request) error {
 		if err := reserve(w, r); err != nil {
 			return fmt.Errorf("put request %q: %w", r.ID, err)
 		}
+		if err := enterExpiry(w, r); err != nil {
+			return fmt.Errorf("put request %q: %w", r.ID, err)
+		}
 		return nil
 	})
 }
@@ -121,6 +124,11 @@ func (s *Store) CancelRequest(ctx context.Context, id string, now time.Time) (Re
 			return fmt.Errorf("cancel request %q: %w", id, ErrExpired)
 		}
 		r.Status = RequestCancelled
+		seq, err := w.nextEvent()
+		if err != nil {
+			return fmt.Errorf("cancel request %q: %w", id, err)
+		}
+		r.LastEvent = seq
 		enc, err := encodeRequest(r)
 		if err != nil {
 			return fmt.Errorf("cancel request %q: %w", id, err)
@@ -129,6 +137,12 @@ func (s *Store) CancelRequest(ctx context.Context, id string, now time.Time) (Re
 			return fmt.Errorf("cancel request %q: %w", id, err)
 		}
 		if err := unreserve(w, r); err != nil {
+			return fmt.Errorf("cancel request %q: %w", id, err)
+		}
+		if err := leaveExpiry(w, r); err != nil {
+			return fmt.Errorf("cancel request %q: %w", id, err)
+		}
+		if err := w.putEvent(seq, w.requestEvent(EventRequestCancelled, r, RequestCancelled, now)); err != nil {
 			return fmt.Errorf("cancel request %q: %w", id, err)
 		}
 		out = r
