@@ -128,8 +128,8 @@ func loadPayment(w *wtx, hash common.Hash) (Payment, error) {
 type plannedWrite struct {
 	p      Payment
 	from   PaymentState // the state it leaves (p.State if it stays)
-	dels   []index // index entries (open, unfinal) it leaves
-	adds   []index // index entries it enters
+	dels   []index      // index entries (open, unfinal) it leaves
+	adds   []index      // index entries it enters
 	counts *countDeltas
 	failed bool // it enters failed: it gets a failure number (failures.go)
 }
