@@ -218,13 +218,17 @@ func TestEveryStateChangeWritesExactlyItsEventsInItsOwnCommit(t *testing.T) {
 		{"Settle straight to final", chainSeen,
 			func(s *Store, f *fixture) error { return s.Settle(bg, 10, 10) }, []EventKind{EventPaymentFinal}, true},
 		{"Rewind of a chain payment reports it rewound, its request reopened", chainSeen,
-			func(s *Store, f *fixture) error { return s.Rewind(bg, WatchCursor{Height: 9, Hashes: []common.Hash{randHash()}}) },
+			func(s *Store, f *fixture) error {
+				return s.Rewind(bg, WatchCursor{Height: 9, Hashes: []common.Hash{randHash()}})
+			},
 			[]EventKind{EventPaymentRewound, EventRequestReopened}, false},
 		{"Rewind of an unmatched receipt", func(t *testing.T, s *Store) fixture {
 			f := chainPending(t, s)
 			f.p = record(t, s, 10, transfer(10, t0.Add(time.Minute), "ETH", 4999)).Unmatched[0]
 			return f
-		}, func(s *Store, f *fixture) error { return s.Rewind(bg, WatchCursor{Height: 9, Hashes: []common.Hash{randHash()}}) },
+		}, func(s *Store, f *fixture) error {
+			return s.Rewind(bg, WatchCursor{Height: 9, Hashes: []common.Hash{randHash()}})
+		},
 			[]EventKind{EventPaymentRewound}, true},
 		{"ExpireRequests before the grace has passed writes nothing", pending,
 			func(s *Store, f *fixture) error {
@@ -568,7 +572,7 @@ func TestEventsAndStateChangesSurviveKill9Together(t *testing.T) {
 			t.Fatalf("child: %q, %v", line, err)
 		}
 		time.Sleep(time.Duration(20+round*15) * time.Millisecond) // mid-stream, between or inside commits
-		if err := cmd.Process.Kill(); err != nil { // SIGKILL
+		if err := cmd.Process.Kill(); err != nil {                // SIGKILL
 			t.Fatal(err)
 		}
 		_ = cmd.Wait()
