@@ -37,6 +37,7 @@ const (
 type wtx struct {
 	tx       *bbolt.Tx
 	writes   int
+	events   int      // events appended (putEvent): readers are woken after the commit
 	decimals Decimals // for the events' amount_display; nil: none
 }
 
@@ -98,6 +99,10 @@ type committer struct {
 
 	// decimals is Options.Decimals, for the events' display amounts.
 	decimals Decimals
+	// appended is closed, and replaced, after each commit that appended
+	// events (Store.EventsAppended).
+	appendMu sync.Mutex
+	appended chan struct{}
 
 	// beforeCommit, if set, runs in the committer just before the bbolt
 	// transaction of a batch that wrote commits. Tests set it (before any
@@ -107,7 +112,7 @@ type committer struct {
 
 func newCommitter(db *bbolt.DB, path string, log *slog.Logger, decimals Decimals) *committer {
 	c := &committer{
-		db: db, path: path, log: log, decimals: decimals,
+		db: db, path: path, log: log, decimals: decimals, appended: make(chan struct{}),
 		queue:   make(chan *op, maxBatch),
 		stopped: make(chan struct{}),
 	}
@@ -258,5 +263,22 @@ func (c *committer) apply(ops []*op) (errs []error, err error) {
 		return nil, fmt.Errorf("store %s: commit: %w", c.path, err)
 	}
 	c.commits.Add(1)
+	if w.events > 0 {
+		c.eventsAppended()
+	}
 	return errs, nil
+}
+
+// eventsAppended wakes every reader waiting on the current channel.
+func (c *committer) eventsAppended() {
+	c.appendMu.Lock()
+	close(c.appended)
+	c.appended = make(chan struct{})
+	c.appendMu.Unlock()
+}
+
+func (c *committer) appendedChan() <-chan struct{} {
+	c.appendMu.Lock()
+	defer c.appendMu.Unlock()
+	return c.appended
 }

@@ -222,7 +222,8 @@
 // written by a sweep, ExpireRequests, from the request_expiry index
 // (pending requests by expiry, entered by PutRequest and a reopening, left
 // when paid, cancelled or reported): it reads only what it reports, and
-// reports each request once, when no transfer can pay it any more. Every
+// reports a request once, when no transfer can pay it any more (once more
+// if a reorg reopens it). Every
 // payment, unmatched receipt and request record names its latest event
 // (LastEvent), so a pruner can tell whether it has been delivered.
 //
@@ -231,7 +232,8 @@
 // is a no-op), MarkDelivered(sink, seq) (every event up to seq delivered;
 // durable; never moves back), Sink and Sinks (the backlog: a count and one
 // seek), RemoveSink. Events(after, limit) reads in order from a cursor: a
-// seek, then the events returned. PruneEvents(keep, limit) deletes, in one
+// seek, then the events returned; EventsAppended wakes a reader when a
+// commit appends more. PruneEvents(keep, limit) deletes, in one
 // small write, the oldest events every sink has delivered, keeping the
 // newest keep (with no sink, only keep bounds the log). EventLog gives
 // the first and last seq and the lowest delivered seq.

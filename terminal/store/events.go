@@ -163,8 +163,15 @@ func (w *wtx) putEvent(seq uint64, e Event) error {
 	if err := w.putChecked(bucketEvents, seqKey(seq), body); err != nil {
 		return fmt.Errorf("event %d: %w", seq, err)
 	}
+	w.events++
 	return nil
 }
+
+// EventsAppended returns a channel that is closed once a commit appends
+// events after this call, so a sink waits for new events without polling:
+// take the channel, read Events, and wait on it only if there were none
+// (taken before the read, it cannot miss an append after it).
+func (s *Store) EventsAppended() <-chan struct{} { return s.c.appendedChan() }
 
 // paymentEvent is p (as stored after the change) reported as kind.
 func (w *wtx) paymentEvent(kind EventKind, p Payment, prev PaymentState, at time.Time) Event {

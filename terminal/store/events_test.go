@@ -737,3 +737,58 @@ func checkLogMatchesRecords(t *testing.T, s *Store) int {
 	}
 	return len(all)
 }
+
+func TestEventsAppendedWakesAReaderAfterTheCommitOnly(t *testing.T) {
+	s := openTemp(t)
+	ch := s.EventsAppended()
+	putRequest(t, s, "r1") // a commit with no event
+	select {
+	case <-ch:
+		t.Fatal("woken by a commit that appended no event")
+	default:
+	}
+	mustAccept(t, s, newPayment("r1"))
+	select {
+	case <-ch:
+	default:
+		t.Fatal("not woken by the commit that appended payment.accepted")
+	}
+	if es := eventsAfter(t, s, 0); len(es) != 2 {
+		t.Fatalf("woken, and %d events to read", len(es))
+	}
+	select {
+	case <-s.EventsAppended():
+		t.Fatal("a channel taken after the append is closed already")
+	default:
+	}
+}
+
+func TestExpireRequestsReportsInExpiryOrderALimitAtATime(t *testing.T) {
+	s := openTemp(t)
+	for i, id := range []string{"c", "a", "b"} {
+		r := newRequest(id)
+		r.ExpiresAt = t0.Add(time.Duration(10-i) * time.Minute) // c last, b first
+		if err := s.PutRequest(bg, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	late := t0.Add(time.Hour)
+	for _, want := range []int{2, 1, 0} {
+		if n, err := s.ExpireRequests(bg, late, 2); err != nil || n != want {
+			t.Fatalf("ExpireRequests(limit 2) = %d, %v; want %d", n, err, want)
+		}
+	}
+	var ids []string
+	for _, e := range eventsAfter(t, s, 0) {
+		if e.Kind != EventRequestExpired || e.Request.Status != RequestExpired {
+			t.Fatalf("event %s %+v", e.Kind, e.Request)
+		}
+		ids = append(ids, e.Request.ID)
+	}
+	if !slices.Equal(ids, []string{"b", "a", "c"}) {
+		t.Fatalf("expired in order %v, want b a c (by expiry)", ids)
+	}
+	if r, err := s.Request("a"); err != nil || r.Status != RequestPending || r.StatusAt(late) != RequestExpired || r.LastEvent != 2 {
+		t.Fatalf("request a after the sweep: %+v, %v (its status is still derived; it names its event)", r, err)
+	}
+}

@@ -26,7 +26,7 @@ import (
 // chain, well inside the grace.)
 
 func expiryKey(r Request) []byte {
-	k := binary.BigEndian.AppendUint64(nil, uint64(r.ExpiresAt.UnixNano()))
+	k := binary.BigEndian.AppendUint64(nil, uint64(max(0, r.ExpiresAt.UnixNano()))) // before 1970: first
 	return append(k, r.ID...)
 }
 
