@@ -35,10 +35,11 @@ const (
 // wtx is the write transaction as ops see it. Writes go through put and
 // nextSeq so the committer knows whether, and when, an op wrote.
 type wtx struct {
-	tx       *bbolt.Tx
-	writes   int
-	events   int      // events appended (putEvent): readers are woken after the commit
-	decimals Decimals // for the events' amount_display; nil: none
+	tx        *bbolt.Tx
+	writes    int
+	events    int      // events appended (putEvent): readers are woken after the commit
+	decimals  Decimals // for the events' amount_display; nil: none
+	retention uint64   // Options.EventRetention (0: the default)
 }
 
 func (w *wtx) bucket(name []byte) *bbolt.Bucket { return w.tx.Bucket(name) }
@@ -98,7 +99,8 @@ type committer struct {
 	commits atomic.Uint64 // successful bbolt commits; read by tests
 
 	// decimals is Options.Decimals, for the events' display amounts.
-	decimals Decimals
+	decimals  Decimals
+	retention uint64 // Options.EventRetention
 	// appended is closed, and replaced, after each commit that appended
 	// events (Store.EventsAppended).
 	appendMu sync.Mutex
@@ -110,9 +112,9 @@ type committer struct {
 	beforeCommit func()
 }
 
-func newCommitter(db *bbolt.DB, path string, log *slog.Logger, decimals Decimals) *committer {
+func newCommitter(db *bbolt.DB, path string, log *slog.Logger, decimals Decimals, retention uint64) *committer {
 	c := &committer{
-		db: db, path: path, log: log, decimals: decimals, appended: make(chan struct{}),
+		db: db, path: path, log: log, decimals: decimals, retention: retention, appended: make(chan struct{}),
 		queue:   make(chan *op, maxBatch),
 		stopped: make(chan struct{}),
 	}
@@ -238,7 +240,7 @@ func (c *committer) apply(ops []*op) (errs []error, err error) {
 			err = fmt.Errorf("store %s: panic in transaction: %v: %w", c.path, r, ErrCorrupt)
 		}
 	}()
-	w := &wtx{tx: tx, decimals: c.decimals}
+	w := &wtx{tx: tx, decimals: c.decimals, retention: c.retention}
 	errs = make([]error, len(ops))
 	for i, o := range ops {
 		before := w.writes

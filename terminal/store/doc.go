@@ -233,10 +233,13 @@
 // durable; never moves back), Sink and Sinks (the backlog: a count and one
 // seek), RemoveSink. Events(after, limit) reads in order from a cursor: a
 // seek, then the events returned; EventsAppended wakes a reader when a
-// commit appends more. PruneEvents(keep, limit) deletes, in one
-// small write, the oldest events every sink has delivered, keeping the
-// newest keep (with no sink, only keep bounds the log). EventLog gives
-// the first and last seq and the lowest delivered seq.
+// commit appends more. The log bounds itself: beyond Options.EventRetention
+// (DefaultEventRetention, 10,000) each append drops up to two of the oldest
+// events that every sink has delivered (any, with no sink registered), in
+// its own write. PruneEvents(keep, limit) deletes more at once, in one
+// small write: the oldest events every sink has delivered, keeping the
+// newest keep. EventLog gives the first and last seq and the lowest
+// delivered seq.
 //
 // What the next parts call:
 //

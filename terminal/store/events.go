@@ -164,6 +164,34 @@ func (w *wtx) putEvent(seq uint64, e Event) error {
 		return fmt.Errorf("event %d: %w", seq, err)
 	}
 	w.events++
+	return trimEvents(w, 2)
+}
+
+// DefaultEventRetention is Options.EventRetention's default: about 3.5 MB
+// of events (a handed-over payment's life is five, 1.7 KB).
+const DefaultEventRetention = 10_000
+
+// trimEvents deletes up to n of the oldest events, in the write that just
+// appended one, while the log holds more than the retention and the oldest
+// is delivered by every sink (any, with none registered). So the log stays
+// bounded with no pruner running, at the cost of a seek and a delete per
+// append; deleting up to two per append brings a log that grew while a
+// sink lagged back to the retention once the sink catches up.
+func trimEvents(w *wtx, n int) error {
+	retain := w.retention
+	if retain == 0 {
+		retain = DefaultEventRetention
+	}
+	st, err := logState(w.tx)
+	if err != nil {
+		return err
+	}
+	for ; n > 0 && st.First > 0 && st.Last-st.First+1 > retain && st.First <= st.LowestDelivered; n-- {
+		if err := w.del(bucketEvents, seqKey(st.First)); err != nil {
+			return err
+		}
+		st.First++
+	}
 	return nil
 }
 

@@ -792,3 +792,39 @@ func TestExpireRequestsReportsInExpiryOrderALimitAtATime(t *testing.T) {
 		t.Fatalf("request a after the sweep: %+v, %v (its status is still derived; it names its event)", r, err)
 	}
 }
+
+// TestTheLogStaysBoundedWithNoPruner: beyond Options.EventRetention each
+// append drops the oldest events, but never one a sink has not delivered;
+// once the sink catches up, the log shrinks back to the retention.
+func TestTheLogStaysBoundedWithNoPruner(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "pos.db"), &Options{EventRetention: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	pay := func(from, to int) {
+		for i := from; i < to; i++ {
+			putRequest(t, s, reqID(i))
+			mustAccept(t, s, newPayment(reqID(i))) // two events
+		}
+	}
+	wantLog := func(first, last uint64) {
+		t.Helper()
+		st, err := s.EventLog()
+		if err != nil || st.First != first || st.Last != last {
+			t.Fatalf("EventLog = %+v, %v; want %d..%d", st, err, first, last)
+		}
+	}
+	pay(0, 5)
+	wantLog(7, 10) // no sink: the newest 4
+	if _, err := s.RegisterSink(bg, "mqtt", SinkFromEnd, t0); err != nil {
+		t.Fatal(err)
+	}
+	pay(5, 8)
+	wantLog(11, 16) // 7..10 were delivered (the sink began at 10) and go; 11..16 are not, and stay
+	if err := s.MarkDelivered(bg, "mqtt", 16); err != nil {
+		t.Fatal(err)
+	}
+	pay(8, 10) // four appends, each dropping up to two delivered events
+	wantLog(17, 20)
+}

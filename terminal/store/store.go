@@ -36,6 +36,11 @@ type Options struct {
 	// event so every delivery of it is the same bytes; nil: events carry
 	// base units only.
 	Decimals Decimals
+	// EventRetention is how many events the log keeps at least: beyond
+	// it, each append also drops the oldest events that every sink has
+	// delivered (any, with no sink registered), so the log stays bounded
+	// with no pruner running. 0 means DefaultEventRetention.
+	EventRetention uint64
 }
 
 // Store is the terminal's durable store: one bbolt file, one writer
@@ -137,7 +142,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s := &Store{path: path, db: db, log: log, key: key, c: newCommitter(db, path, log, o.Decimals), now: now}
+	s := &Store{path: path, db: db, log: log, key: key, c: newCommitter(db, path, log, o.Decimals, o.EventRetention), now: now}
 	log.Info("store: opened", "path", path, "new", fresh)
 	return s, nil
 }
