@@ -182,6 +182,11 @@ func trimEvents(w *wtx, n int) error {
 	if retain == 0 {
 		retain = DefaultEventRetention
 	}
+	b := w.bucket(bucketEvents)
+	k, _ := b.Cursor().First()
+	if k == nil || b.Sequence()-binary.BigEndian.Uint64(k)+1 <= retain {
+		return nil // within the retention: no need to read the sinks
+	}
 	st, err := logState(w.tx)
 	if err != nil {
 		return err
