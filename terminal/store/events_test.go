@@ -177,6 +177,11 @@ func TestEveryStateChangeWritesExactlyItsEventsInItsOwnCommit(t *testing.T) {
 				_, err := s.Apply(bg, t0, []Change{{Hash: f.p.TxHash, State: PaymentBroadcast}, {Hash: f.p.TxHash, State: PaymentConfirmed}})
 				return err
 			}, []EventKind{EventPaymentBroadcast, EventPaymentConfirmed}, true},
+		{"a state change then bookkeeping in one Apply: the record still names the event", accepted,
+			func(s *Store, f *fixture) error {
+				_, err := s.Apply(bg, t0, []Change{{Hash: f.p.TxHash, State: PaymentBroadcast}, {Hash: f.p.TxHash, Delivery: Delivery{Attempts: 2}}})
+				return err
+			}, []EventKind{EventPaymentBroadcast}, true},
 		{"the relayer's first send is broadcast", authAccepted,
 			func(s *Store, f *fixture) error {
 				return s.RecordRelayTx(bg, relayTx(f.p, randAddr(), 0, RelayTxSent, randHash()), t0)

@@ -99,10 +99,17 @@ func (s *Store) Apply(ctx context.Context, now time.Time, changes []Change) ([]P
 			}
 			plans[i], staged[c.Hash] = pw, pw.p
 		}
+		// A later change to the same payment was planned before an
+		// earlier one took its event: carry the event it took forward.
+		lastEvent := make(map[common.Hash]uint64, len(plans))
 		for i, pw := range plans {
+			if ev, ok := lastEvent[pw.p.TxHash]; ok {
+				pw.p.LastEvent = ev
+			}
 			if err := pw.do(w); err != nil {
 				return fmt.Errorf("apply %s: %w", changes[i].Hash, err)
 			}
+			lastEvent[pw.p.TxHash] = pw.p.LastEvent
 			out[i] = pw.p
 		}
 		return counts.write(w)
