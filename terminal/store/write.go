@@ -60,6 +60,7 @@ func (s *Store) PutRequest(ctx context.Context, r Request) error {
 		return fmt.Errorf("put request %q: PaidTx set on a new request", r.ID)
 	}
 	r.CreatedAt, r.ExpiresAt = storeTime(r.CreatedAt), storeTime(r.ExpiresAt)
+	r.LastEvent = 0 // the store's to set
 	enc, err := encodeRequest(r)
 	if err != nil {
 		return fmt.Errorf("put request %q: %w", r.ID, err)
