@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"sort"
 	"strings"
@@ -279,6 +280,9 @@ const maxEventsRead = 1000
 func (s *Store) Events(after uint64, limit int) ([]Event, error) {
 	if limit <= 0 || limit > maxEventsRead {
 		limit = maxEventsRead
+	}
+	if after == math.MaxUint64 {
+		return nil, nil // after+1 would wrap to the start
 	}
 	var out []Event
 	err := s.db.View(func(tx *bbolt.Tx) error {
