@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"math/big"
@@ -641,10 +640,3 @@ func checkEvents(tx *bbolt.Tx) error {
 	}
 	return nil
 }
-
-var (
-	// ErrUnknownSink: no sink of that name is registered.
-	ErrUnknownSink = errors.New("unknown event sink")
-	// ErrBadSink: a sink name or cursor that cannot be.
-	ErrBadSink = errors.New("bad event sink request")
-)
