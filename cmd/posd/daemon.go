@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -99,7 +100,23 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		return fmt.Errorf("data dir: %w", err)
 	}
 	warnLoosePermissions(log, first.StorePath(), first.KeyPath(), first.SealKeyPath())
-	st, err := store.Open(first.StorePath(), &store.Options{Logger: log.With("part", "store"), SealKeyPath: first.SealKeyPath()})
+	// Events name an amount in whole units by the asset's decimals in the
+	// config in effect (the file's until the fleet manager starts).
+	var mgr atomic.Pointer[fleet.Manager]
+	decimals := func(sym string) (uint8, bool) {
+		cfg := first
+		if m := mgr.Load(); m != nil {
+			cfg = m.Current()
+		}
+		for _, a := range cfg.Assets {
+			if a.Symbol == sym {
+				return a.Decimals, true
+			}
+		}
+		return 0, false
+	}
+	st, err := store.Open(first.StorePath(), &store.Options{Logger: log.With("part", "store"), SealKeyPath: first.SealKeyPath(),
+		Decimals: decimals})
 	if err != nil {
 		return err
 	}
@@ -132,6 +149,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	if err != nil {
 		return err
 	}
+	mgr.Store(d.mgr)
 	cfg := d.mgr.Current()
 
 	d.devs, err = board.Open(cfg.Board, log.With("part", "board"))
@@ -310,6 +328,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		bg.Go(func() { d.relayOn.run(bgCtx) })
 	}
 	bg.Go(func() { d.mgr.Run(bgCtx) })
+	bg.Go(func() { sweepExpiries(bgCtx, st, log.With("part", "expiry")) })
 	if d.printq != nil {
 		bg.Go(func() { d.printq.Run(bgCtx) })
 	}

@@ -231,6 +231,16 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits) (Payment, bool, error)
 	}
 	p.Seq = seq
 	req.Status, req.PaidTx = RequestPaid, hash
+	// Its events, in this write: payment.accepted, then request.paid.
+	pEv, err := w.nextEvent()
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	rEv, err := w.nextEvent()
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	p.LastEvent, req.LastEvent = pEv, rEv
 	encP, err := encodePayment(p)
 	if err != nil {
 		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
@@ -259,6 +269,15 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits) (Payment, bool, error)
 		}
 	}
 	if err := unreserve(w, req); err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	if err := leaveExpiry(w, req); err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	if err := w.putEvent(pEv, w.paymentEvent(EventPaymentAccepted, p, "", now)); err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	}
+	if err := w.putEvent(rEv, w.requestEvent(EventRequestPaid, req, RequestPaid, now)); err != nil {
 		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 	}
 	return p, false, nil

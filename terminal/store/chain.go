@@ -113,6 +113,7 @@ type unmatchedRecord struct {
 	Reason    string         `json:"reason"`
 	RequestID string         `json:"request_id,omitempty"` // the request of that amount, if one was near
 	Recorded  time.Time      `json:"recorded"`
+	LastEvent uint64         `json:"last_event,omitempty"` // schema 9: its payment.unmatched event
 }
 
 type cursorRecord struct {
@@ -364,6 +365,15 @@ func payByChain(w *wtx, t Transfer, r Request, now time.Time) (Payment, error) {
 		Delivery: Delivery{Block: t.Block, BlockHash: t.BlockHash},
 	}
 	r.Status, r.PaidTx = RequestPaid, t.TxHash
+	pEv, err := w.nextEvent()
+	if err != nil {
+		return Payment{}, err
+	}
+	rEv, err := w.nextEvent()
+	if err != nil {
+		return Payment{}, err
+	}
+	p.LastEvent, r.LastEvent = pEv, rEv
 	encP, err := encodePayment(p)
 	if err != nil {
 		return Payment{}, err
@@ -386,6 +396,15 @@ func payByChain(w *wtx, t Transfer, r Request, now time.Time) (Payment, error) {
 	if err := unreserve(w, r); err != nil {
 		return Payment{}, err
 	}
+	if err := leaveExpiry(w, r); err != nil {
+		return Payment{}, err
+	}
+	if err := w.putEvent(pEv, w.paymentEvent(EventPaymentSeen, p, "", now)); err != nil {
+		return Payment{}, err
+	}
+	if err := w.putEvent(rEv, w.requestEvent(EventRequestPaid, r, RequestPaid, now)); err != nil {
+		return Payment{}, err
+	}
 	return p, nil
 }
 
@@ -406,6 +425,9 @@ func putUnmatched(w *wtx, t Transfer, reason string, near *Request, now time.Tim
 	if near != nil {
 		rec.RequestID = near.ID
 	}
+	if rec.LastEvent, err = w.nextEvent(); err != nil {
+		return Payment{}, err
+	}
 	enc, err := json.Marshal(rec)
 	if err != nil {
 		return Payment{}, err
@@ -416,7 +438,14 @@ func putUnmatched(w *wtx, t Transfer, reason string, near *Request, now time.Tim
 	if err := w.putChecked(bucketCounts, []byte(PaymentUnmatched), countBytes(n+1)); err != nil {
 		return Payment{}, err
 	}
-	return rec.payment()
+	p, err := rec.payment()
+	if err != nil {
+		return Payment{}, err
+	}
+	if err := w.putEvent(rec.LastEvent, w.paymentEvent(EventPaymentUnmatched, p, "", now)); err != nil {
+		return Payment{}, err
+	}
+	return p, nil
 }
 
 // payment shows an unmatched receipt as a Payment in state unmatched:
@@ -431,6 +460,7 @@ func (u unmatchedRecord) payment() (Payment, error) {
 		TxHash: u.TxHash, Source: SourceChain, RequestID: u.RequestID, From: u.From, Asset: u.Asset,
 		Amount: amount, State: PaymentUnmatched, Reason: u.Reason, AcceptedAt: u.BlockTime,
 		UpdatedAt: u.Recorded, Seq: u.Seq, Delivery: Delivery{Block: u.Block, BlockHash: u.BlockHash},
+		LastEvent: u.LastEvent,
 	}, nil
 }
 
@@ -470,6 +500,7 @@ func (s *Store) RewindOutcome(ctx context.Context, c WatchCursor) (Rewound, erro
 		return Rewound{}, fmt.Errorf("rewind to %d: %w", c.Height, err)
 	}
 	var out Rewound
+	now := storeTime(s.now())
 	err := s.write(ctx, func(w *wtx) error {
 		out = Rewound{}
 		cur, ok, err := readCursor(w.tx)
@@ -488,7 +519,7 @@ func (s *Store) RewindOutcome(ctx context.Context, c WatchCursor) (Rewound, erro
 		}
 		counts := newCountDeltas()
 		for _, e := range gone {
-			if err := rewindTransfer(w, e.k, e.v, counts, &out); err != nil {
+			if err := rewindTransfer(w, e.k, e.v, counts, now, &out); err != nil {
 				return fmt.Errorf("rewind to %d: %w", c.Height, err)
 			}
 		}
@@ -506,7 +537,7 @@ func (s *Store) RewindOutcome(ctx context.Context, c WatchCursor) (Rewound, erro
 	return out, nil
 }
 
-func rewindTransfer(w *wtx, k, v []byte, counts *countDeltas, out *Rewound) error {
+func rewindTransfer(w *wtx, k, v []byte, counts *countDeltas, now time.Time, out *Rewound) error {
 	body, err := checkValue(bucketTransfers, k, v)
 	if err != nil {
 		return err
@@ -525,8 +556,18 @@ func rewindTransfer(w *wtx, k, v []byte, counts *countDeltas, out *Rewound) erro
 		if err != nil {
 			return err
 		}
+		pEv, err := w.nextEvent()
+		if err != nil {
+			return err
+		}
+		if err := w.putEvent(pEv, w.paymentEvent(EventPaymentRewound, p, "", now)); err != nil {
+			return err
+		}
 		if r.Status == RequestPaid && r.PaidTx == p.TxHash {
 			r.Status, r.PaidTx = RequestPending, common.Hash{}
+			if r.LastEvent, err = w.nextEvent(); err != nil {
+				return err
+			}
 			enc, err := encodeRequest(r)
 			if err != nil {
 				return err
@@ -535,6 +576,14 @@ func rewindTransfer(w *wtx, k, v []byte, counts *countDeltas, out *Rewound) erro
 				return err
 			}
 			if err := reserve(w, r); err != nil {
+				return err
+			}
+			// Its expiry is to be reported again (the sweep reports it at
+			// once if its time and grace have passed).
+			if err := enterExpiry(w, r); err != nil {
+				return err
+			}
+			if err := w.putEvent(r.LastEvent, w.requestEvent(EventRequestReopened, r, r.StatusAt(now), now)); err != nil {
 				return err
 			}
 		}
@@ -565,6 +614,13 @@ func rewindTransfer(w *wtx, k, v []byte, counts *countDeltas, out *Rewound) erro
 			return err
 		}
 		if err := w.del(bucketUnmatched, key); err != nil {
+			return err
+		}
+		seq, err := w.nextEvent()
+		if err != nil {
+			return err
+		}
+		if err := w.putEvent(seq, w.paymentEvent(EventPaymentRewound, u, "", now)); err != nil {
 			return err
 		}
 		counts.add(PaymentUnmatched, -1)
@@ -633,7 +689,20 @@ func (s *Store) SettleOutcome(ctx context.Context, confirmed, final uint64) ([]P
 			}
 			counts.add(p.State, -1)
 			counts.add(to, +1)
+			from := p.State
 			p.State, p.UpdatedAt = to, now
+			seq, err := w.nextEvent()
+			if err != nil {
+				return fmt.Errorf("settle %s: %w", p.TxHash, err)
+			}
+			p.LastEvent = seq
+			kind := EventPaymentConfirmed
+			if to == PaymentFinal {
+				kind = EventPaymentFinal
+			}
+			if err := w.putEvent(seq, w.paymentEvent(kind, p, from, now)); err != nil {
+				return fmt.Errorf("settle %s: %w", p.TxHash, err)
+			}
 			enc, err := encodePayment(p)
 			if err != nil {
 				return fmt.Errorf("settle %s: %w", p.TxHash, err)

@@ -35,8 +35,11 @@ const (
 // wtx is the write transaction as ops see it. Writes go through put and
 // nextSeq so the committer knows whether, and when, an op wrote.
 type wtx struct {
-	tx     *bbolt.Tx
-	writes int
+	tx        *bbolt.Tx
+	writes    int
+	events    int      // events appended (putEvent): readers are woken after the commit
+	decimals  Decimals // for the events' amount_display; nil: none
+	retention uint64   // Options.EventRetention (0: the default)
 }
 
 func (w *wtx) bucket(name []byte) *bbolt.Bucket { return w.tx.Bucket(name) }
@@ -95,15 +98,23 @@ type committer struct {
 	stopped chan struct{}
 	commits atomic.Uint64 // successful bbolt commits; read by tests
 
+	// decimals is Options.Decimals, for the events' display amounts.
+	decimals  Decimals
+	retention uint64 // Options.EventRetention
+	// appended is closed, and replaced, after each commit that appended
+	// events (Store.EventsAppended).
+	appendMu sync.Mutex
+	appended chan struct{}
+
 	// beforeCommit, if set, runs in the committer just before the bbolt
 	// transaction of a batch that wrote commits. Tests set it (before any
 	// write they observe) to hold a commit open; nil in production.
 	beforeCommit func()
 }
 
-func newCommitter(db *bbolt.DB, path string, log *slog.Logger) *committer {
+func newCommitter(db *bbolt.DB, path string, log *slog.Logger, decimals Decimals, retention uint64) *committer {
 	c := &committer{
-		db: db, path: path, log: log,
+		db: db, path: path, log: log, decimals: decimals, retention: retention, appended: make(chan struct{}),
 		queue:   make(chan *op, maxBatch),
 		stopped: make(chan struct{}),
 	}
@@ -229,7 +240,7 @@ func (c *committer) apply(ops []*op) (errs []error, err error) {
 			err = fmt.Errorf("store %s: panic in transaction: %v: %w", c.path, r, ErrCorrupt)
 		}
 	}()
-	w := &wtx{tx: tx}
+	w := &wtx{tx: tx, decimals: c.decimals, retention: c.retention}
 	errs = make([]error, len(ops))
 	for i, o := range ops {
 		before := w.writes
@@ -254,5 +265,22 @@ func (c *committer) apply(ops []*op) (errs []error, err error) {
 		return nil, fmt.Errorf("store %s: commit: %w", c.path, err)
 	}
 	c.commits.Add(1)
+	if w.events > 0 {
+		c.eventsAppended()
+	}
 	return errs, nil
+}
+
+// eventsAppended wakes every reader waiting on the current channel.
+func (c *committer) eventsAppended() {
+	c.appendMu.Lock()
+	close(c.appended)
+	c.appended = make(chan struct{})
+	c.appendMu.Unlock()
+}
+
+func (c *committer) appendedChan() <-chan struct{} {
+	c.appendMu.Lock()
+	defer c.appendMu.Unlock()
+	return c.appended
 }

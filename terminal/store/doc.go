@@ -34,8 +34,8 @@
 //
 // # Guarantees
 //
-//   - Durable on return. PutRequest, CancelRequest, Accept and
-//     SetPaymentState return success only after their transaction is
+//   - Durable on return. PutRequest, CancelRequest, Accept,
+//     SetPaymentState and every other write return success only after their transaction is
 //     committed and fsynced (bbolt with NoSync, NoGrowSync and
 //     NoFreelistSync all false: data pages are fdatasynced, then the meta
 //     page is written and fdatasynced). When Open creates the file it also
@@ -179,11 +179,105 @@
 // and expiry end the others, which PruneRegistrations (and every
 // PutRegistration, a few at a time) deletes (registrations.go).
 //
+// # The event log (schema 10)
+//
+// Every change of a payment's or a request's state appends an event to a
+// log in the store, in the same bbolt transaction as the change: a crash at
+// any moment keeps both or neither (events.go). This is what the MQTT
+// events topic, webhooks and the bounded store are built on: each publishes
+// or waits on the log, never on the live records.
+//
+// Each event has a seq, the terminal's own: issued by the events bucket's
+// sequence in the writing transaction, so monotonic, never reused (not
+// after pruning, not after a restart), with no gaps (a seq is taken only
+// with its event, or the batch aborts). It is stored as the JSON that is
+// delivered (Event.Body), so a redelivered event is the same bytes; a
+// consumer drops duplicates by seq. The payload is versioned ("v": 1):
+//
+//	{"v":1,"seq":42,"kind":"payment.confirmed","at":"2026-12-07T06:10:24Z",
+//	 "payment":{"id":"0x…","source":"handover","request_id":"r-7","from":"0x…",
+//	   "asset":"TUSD","amount":"12500000","amount_display":"12.5",
+//	   "state":"confirmed","previous":"broadcast","accepted_at":"…",
+//	   "block":1234,"block_hash":"0x…"}}
+//
+// "at" is when the store recorded the change. A payment event carries
+// "payment" (id: the tx hash, or an authorization's ID; source; request_id;
+// from; asset; amount in base units as a decimal string; amount_display in
+// whole units when Options.Decimals knows the asset; state; previous, the
+// state it left; reason, for failed and unmatched; accepted_at; block and
+// block_hash once mined; settlement, an authorization's settling
+// transaction; receipt, an unmatched receipt's number). A request event
+// carries "request" (id, asset, amount, amount_display, status, paid_by,
+// created_at, expires_at). Hashes and addresses are lowercase 0x hex; times
+// RFC 3339 in UTC. The kinds, whose names are stable:
+//
+//	payment.accepted     Accept, AcceptAuthorization (state queued); request.paid follows
+//	payment.broadcast    queued -> broadcast (SetPaymentState, Apply, RecordRelayTx)
+//	payment.seen         RecordRange: a transfer paid a request; request.paid follows
+//	payment.confirmed    -> confirmed (SetPaymentState, Apply, ReportRelayOutcome, Settle)
+//	payment.unconfirmed  confirmed -> broadcast: its block was lost
+//	payment.final        -> final (terminal)
+//	payment.failed       -> failed, with the reason (terminal)
+//	payment.unmatched    RecordRange: money that paid no request, with the reason
+//	payment.rewound      Rewind: a chain payment or unmatched receipt taken back
+//	request.paid         with payment.accepted or payment.seen
+//	request.cancelled    CancelRequest
+//	request.expired      ExpireRequests, once ExpiresAt + MatchGrace has passed unpaid
+//	request.reopened     Rewind took back the chain payment that paid it
+//
+// A change of delivery bookkeeping alone (Apply with the same state), a
+// repeat and a refusal write no event. Expiry changes nothing stored (a
+// request's expiry is derived from the clock), so request.expired is
+// written by a sweep, ExpireRequests, from the request_expiry index
+// (pending requests by expiry, entered by PutRequest and a reopening, left
+// when paid, cancelled or reported): it reads only what it reports, and
+// reports a request once, when no transfer can pay it any more (once more
+// if a reorg reopens it). Every
+// payment, unmatched receipt and request record names its latest event
+// (LastEvent), so a pruner can tell whether it has been delivered.
+//
+// Sinks are named cursors ("mqtt", "webhook:<client>"): RegisterSink
+// (from the log's end, or from the oldest event kept; registering again
+// is a no-op), MarkDelivered(sink, seq) (every event up to seq delivered;
+// durable; never moves back), Sink and Sinks (the backlog: a count and one
+// seek), RemoveSink. Events(after, limit) reads in order from a cursor: a
+// seek, then the events returned; EventsAppended wakes a reader when a
+// commit appends more. The log bounds itself: beyond Options.EventRetention
+// (DefaultEventRetention, 10,000) each append drops up to two of the oldest
+// events that every sink has delivered (any, with no sink registered), in
+// its own write. PruneEvents(keep, limit) deletes more at once, in one
+// small write: the oldest events every sink has delivered, keeping the
+// newest keep. EventLog gives the first and last seq and the lowest
+// delivered seq.
+//
+// What the next parts call:
+//
+//   - the MQTT publisher: RegisterSink("mqtt", SinkFromOldest) at start;
+//     loop Events(delivered, n), publish each Body at QoS 1 in seq order,
+//     and on the broker's PUBACK for a prefix, MarkDelivered up to it.
+//   - a webhook deliverer: the same, with "webhook:<client>", signing Body;
+//     RemoveSink when the client's webhook is removed.
+//   - the daemon: ExpireRequests(now, limit) now and then, until it
+//     returns less than limit.
+//   - the bounded store: PruneEvents(keep, limit) in a loop; a payment or
+//     request may go once its LastEvent <= EventLog().LowestDelivered
+//     (any LastEvent, with no sink registered).
+//
+// Open checks the log with bounded work: the seq counter at or above the
+// last key, and each sink's cursor within the log (from one below its first
+// event to its last). It never walks the log for it (the whole-file CRC walk
+// reads every value, events included, as it does every bucket's).
+//
 // # Schema versions
 //
 // Schema 9 is schema 8 with the registrations (registrations,
 // registration_expiry), empty after Open migrates a schema 8 file in one
-// transaction.
+// transaction. Schema 10 is schema 9 with the event log (events, event_sinks) and the
+// expiry index (request_expiry); Open migrates a schema 9 file in one
+// transaction that makes them, the log and sinks empty (the log reports
+// what happens from then on), and enters in the index every pending request
+// that can still be paid (one that expired before is not reported). Payment,
+// unmatched and request records gained last_event; older ones read as 0.
 //
 // Schema 8 is schema 7 with the failures (failures, failures_open) and Z
 // reports (zreports, zreport_keys); Open migrates a schema 7 file in one

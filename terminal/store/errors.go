@@ -66,4 +66,9 @@ var (
 	ErrCorrupt = errors.New("store file corrupt")
 	// ErrClosed: the Store was closed.
 	ErrClosed = errors.New("store closed")
+	// ErrUnknownSink: no event sink of that name is registered (events.go).
+	ErrUnknownSink = errors.New("unknown event sink")
+	// ErrBadSink: a sink name, start or cursor that cannot be: a name that
+	// is empty, too long or not printable, a delivered seq beyond the log.
+	ErrBadSink = errors.New("bad event sink request")
 )

@@ -125,7 +125,7 @@ func TestOpenMigratesSchema7FailedPaymentsAsUnacknowledged(t *testing.T) {
 	defer s.Close()
 	var schema string
 	_ = s.db.View(func(tx *bbolt.Tx) error { schema, _ = readSchema(tx); return nil })
-	if schema != schemaVersion {
+	if schema != schemaVersion { // migrated on to the newest
 		t.Fatalf("schema %q after migration", schema)
 	}
 	got, err := s.Failures(FailureFilter{Open: true})

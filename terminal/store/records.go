@@ -16,7 +16,8 @@ import (
 // schema 2 kept client keys in the clear, schema 3 had no unfinal bucket,
 // schema 4 none of the chain buckets nor pending_amounts, schema 5 none
 // of the auth_ buckets, schema 6 none of the relay_ buckets, schema 7 none of the failures
-// nor Z buckets, schema 8 none of the registrations' buckets;
+// nor Z buckets, schema 8 none of the registrations' buckets, schema 9 none
+// of the event log's;
 // Open migrates each (migrate.go, clients_seal.go).
 var (
 	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion (schema 1: "1", no CRC); "seal_check" -> sealed check (clients_seal.go)
@@ -60,6 +61,12 @@ var (
 
 	// Schema 9: third parties' registrations (registrations.go):
 	// bucketRegistrations and bucketRegExpiry.
+	// Schema 10: the event log and its sinks' cursors (events.go), and
+	// the pending requests by expiry, for the sweep that reports them
+	// expired (expiry.go).
+	bucketEvents        = []byte("events")         // event seq (8) -> the event's JSON (Event.Body); its bucket sequence issues the seq
+	bucketEventSinks    = []byte("event_sinks")    // sink name -> sinkRecord (JSON): how far that sink has delivered
+	bucketRequestExpiry = []byte("request_expiry") // expiry (8, unix ns) || request ID -> request ID, for pending requests not yet reported expired
 
 	allBuckets = [][]byte{bucketMeta, bucketRequests, bucketPayments, bucketBySender,
 		bucketBySeq, bucketUnsettled, bucketCounts, bucketOpen, bucketUnfinal,
@@ -68,7 +75,8 @@ var (
 		bucketAuthNonces, bucketAuthOpen, bucketAuthPayer, bucketAuthUnfinal,
 		bucketRelayTxs, bucketRelayLive, bucketRelayHashes,
 		bucketFailures, bucketFailuresOpen, bucketZs, bucketZKeys,
-		bucketRegistrations, bucketRegExpiry}
+		bucketRegistrations, bucketRegExpiry,
+		bucketEvents, bucketEventSinks, bucketRequestExpiry}
 
 	keySchema = []byte("schema")
 )
@@ -80,9 +88,11 @@ var (
 // the chain watcher's buckets and the pending amounts index; schema 6 the
 // authorizations' indexes; schema 7 the relayer's journal; schema 8 the
 // failures kept until acknowledged and the Z reports; schema 9 the third
-// parties' registrations.
+// parties' registrations; schema 10 the event log, its sinks and the
+// expiry index.
 const (
-	schemaVersion = "9"
+	schemaVersion = "10"
+	schemaV9      = "9"
 	schemaV8      = "8"
 	schemaV7      = "7"
 	schemaV6      = "6"
@@ -116,6 +126,11 @@ type Request struct {
 	Status RequestStatus
 	PaidTx common.Hash // set when paid
 	Doc    []byte      // the signed request in the till's stored form (request.ParseStored), opaque to the store
+	// LastEvent is the seq of the last event that reported this request
+	// (request.paid, request.cancelled, ...); 0: none (a request made
+	// before the log, or never reported). Set by the store: a pruner may
+	// delete the request once every sink has delivered it.
+	LastEvent uint64
 }
 
 // StatusAt is the status as seen at now: a pending request whose expiry is
@@ -257,6 +272,12 @@ type Payment struct {
 	// Authorization is set for source authorization only: the signed
 	// EIP-3009 authorization (its from is From, its value Amount).
 	Authorization *Authorization
+	// LastEvent is the seq of the event that reported the payment's
+	// latest state (payment.accepted, payment.final, ...); 0: none (a
+	// payment stored before the log). Set by the store, in the write that
+	// appends that event: a pruner may delete the payment once every sink
+	// has delivered that seq (LowestDelivered).
+	LastEvent uint64
 }
 
 // Delivery records how a payment is getting to the chain.
@@ -294,6 +315,7 @@ type requestRecord struct {
 	Status    RequestStatus `json:"status"`
 	PaidTx    *common.Hash  `json:"paid_tx,omitempty"`
 	Doc       []byte        `json:"doc"`
+	LastEvent uint64        `json:"last_event,omitempty"` // schema 9; older records have none
 }
 
 type paymentRecord struct {
@@ -315,6 +337,8 @@ type paymentRecord struct {
 	Source PaymentSource `json:"source,omitempty"`
 	// Schema 6: set for source authorization only.
 	Auth *authorizationRecord `json:"authorization,omitempty"`
+	// Schema 9; older records have none.
+	LastEvent uint64 `json:"last_event,omitempty"`
 }
 
 type deliveryRecord struct {
@@ -334,6 +358,7 @@ func encodeRequest(r Request) ([]byte, error) {
 	rec := requestRecord{
 		ID: r.ID, Asset: r.Asset, Amount: r.Amount.String(),
 		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, Status: r.Status, Doc: r.Doc,
+		LastEvent: r.LastEvent,
 	}
 	if r.PaidTx != (common.Hash{}) {
 		h := r.PaidTx
@@ -354,6 +379,7 @@ func decodeRequest(b []byte) (Request, error) {
 	r := Request{
 		ID: rec.ID, Asset: rec.Asset, Amount: amount,
 		CreatedAt: rec.CreatedAt, ExpiresAt: rec.ExpiresAt, Status: rec.Status, Doc: rec.Doc,
+		LastEvent: rec.LastEvent,
 	}
 	if rec.PaidTx != nil {
 		r.PaidTx = *rec.PaidTx
@@ -366,6 +392,7 @@ func encodePayment(p Payment) ([]byte, error) {
 		TxHash: p.TxHash, RequestID: p.RequestID, From: p.From, Nonce: p.Nonce,
 		Asset: p.Asset, Amount: p.Amount.String(), Raw: p.Raw, State: p.State,
 		Reason: p.Reason, AcceptedAt: p.AcceptedAt, UpdatedAt: p.UpdatedAt, Seq: p.Seq,
+		LastEvent: p.LastEvent,
 	}
 	if p.Source != SourceHandover {
 		rec.Source = p.Source
@@ -400,7 +427,7 @@ func decodePayment(b []byte) (Payment, error) {
 		TxHash: rec.TxHash, RequestID: rec.RequestID, From: rec.From, Nonce: rec.Nonce,
 		Asset: rec.Asset, Amount: amount, Raw: rec.Raw, State: rec.State,
 		Reason: rec.Reason, AcceptedAt: rec.AcceptedAt, UpdatedAt: rec.UpdatedAt, Seq: rec.Seq,
-		Source: rec.Source,
+		Source: rec.Source, LastEvent: rec.LastEvent,
 	}
 	if p.Source == "" {
 		p.Source = SourceHandover

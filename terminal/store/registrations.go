@@ -435,12 +435,12 @@ func migrateRegistrations(db *bbolt.DB, path string, log *slog.Logger) error {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
-		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion)))
+		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaV9)))
 	})
 	if err != nil {
 		return fmt.Errorf("store: open %s: migrate schema 8 to 9: %w", path, err)
 	}
-	if err := verify(db, schemaVersion); err != nil {
+	if err := verify(db, schemaV9); err != nil {
 		return corruptErr(path, fmt.Errorf("after migrating to schema 9: %w", err))
 	}
 	log.Info("store: migrated schema 8 to 9: third parties' registrations", "path", path)

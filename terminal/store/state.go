@@ -99,10 +99,17 @@ func (s *Store) Apply(ctx context.Context, now time.Time, changes []Change) ([]P
 			}
 			plans[i], staged[c.Hash] = pw, pw.p
 		}
+		// A later change to the same payment was planned before an
+		// earlier one took its event: carry the event it took forward.
+		lastEvent := make(map[common.Hash]uint64, len(plans))
 		for i, pw := range plans {
+			if ev, ok := lastEvent[pw.p.TxHash]; ok {
+				pw.p.LastEvent = ev
+			}
 			if err := pw.do(w); err != nil {
 				return fmt.Errorf("apply %s: %w", changes[i].Hash, err)
 			}
+			lastEvent[pw.p.TxHash] = pw.p.LastEvent
 			out[i] = pw.p
 		}
 		return counts.write(w)
@@ -127,9 +134,9 @@ func loadPayment(w *wtx, hash common.Hash) (Payment, error) {
 // plannedWrite is a checked transition waiting to be written.
 type plannedWrite struct {
 	p      Payment
-	puts   []kv
-	dels   []index // index entries (open, unfinal) it leaves
-	adds   []index // index entries it enters
+	from   PaymentState // the state it leaves (p.State if it stays)
+	dels   []index      // index entries (open, unfinal) it leaves
+	adds   []index      // index entries it enters
 	counts *countDeltas
 	failed bool // it enters failed: it gets a failure number (failures.go)
 }
@@ -165,7 +172,7 @@ func planTransitionWith(w *wtx, p, next Payment, now time.Time, counts *countDel
 	if !from.allowed(to) {
 		return nil, fmt.Errorf("%s -> %s: %w", from, to, ErrBadTransition)
 	}
-	pw := &plannedWrite{failed: to == PaymentFailed && from != PaymentFailed}
+	pw := &plannedWrite{failed: to == PaymentFailed && from != PaymentFailed, from: from}
 	if from != to {
 		counts.add(from, -1)
 		counts.add(to, +1)
@@ -212,19 +219,38 @@ func planTransitionWith(w *wtx, p, next Payment, now time.Time, counts *countDel
 		pw.adds = append(pw.adds, unfinal...)
 	}
 	next.UpdatedAt = now
-	enc, err := encodePayment(next)
-	if err != nil {
-		return nil, err
+	if _, err := encodePayment(next); err != nil {
+		return nil, err // refused before any write; do encodes it again
 	}
 	pw.p = next
-	pw.puts = append(pw.puts, kv{bucketPayments, p.TxHash[:], enc})
 	return pw, nil
 }
 
 // do writes a planned transition (and, for a single one, its counters).
 func (pw *plannedWrite) do(w *wtx) error {
-	for _, e := range pw.puts {
-		if err := w.putChecked(e.b, e.k, e.v); err != nil {
+	// A change of state is reported by its event, in this write, and the
+	// record names it (LastEvent); a change of Delivery alone is not.
+	kind := EventKind("")
+	if pw.from != pw.p.State {
+		kind = transitionKind(pw.from, pw.p.State)
+	}
+	var seq uint64
+	if kind != "" {
+		var err error
+		if seq, err = w.nextEvent(); err != nil {
+			return err
+		}
+		pw.p.LastEvent = seq
+	}
+	enc, err := encodePayment(pw.p)
+	if err != nil {
+		return err
+	}
+	if err := w.putChecked(bucketPayments, pw.p.TxHash[:], enc); err != nil {
+		return err
+	}
+	if kind != "" {
+		if err := w.putEvent(seq, w.paymentEvent(kind, pw.p, pw.from, pw.p.UpdatedAt)); err != nil {
 			return err
 		}
 	}

@@ -31,6 +31,16 @@ type Options struct {
 	// receipt was recorded, when Settle moved a chain payment); nil means
 	// time.Now. Other times come from the callers.
 	Now func() time.Time
+	// Decimals gives an asset's decimals, so that events carry each
+	// amount in whole units too (amount_display), written once with the
+	// event so every delivery of it is the same bytes; nil: events carry
+	// base units only.
+	Decimals Decimals
+	// EventRetention is how many events the log keeps at least: beyond
+	// it, each append also drops the oldest events that every sink has
+	// delivered (any, with no sink registered), so the log stays bounded
+	// with no pruner running. 0 means DefaultEventRetention.
+	EventRetention uint64
 }
 
 // Store is the terminal's durable store: one bbolt file, one writer
@@ -132,7 +142,11 @@ func Open(path string, opts *Options) (*Store, error) {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Store{path: path, db: db, log: log, key: key, c: newCommitter(db, path, log), now: now}
+	if err := migrateEvents(db, path, log, now()); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s := &Store{path: path, db: db, log: log, key: key, c: newCommitter(db, path, log, o.Decimals, o.EventRetention), now: now}
 	log.Info("store: opened", "path", path, "new", fresh)
 	return s, nil
 }
@@ -195,7 +209,7 @@ func openVerified(path string, bopts *bbolt.Options) (db *bbolt.DB, err error) {
 		_ = db.Close()
 		return nil, corruptErr(path, err)
 	}
-	if schema != "" && schema != schemaV1 && schema != schemaV2 && schema != schemaV3 && schema != schemaV4 && schema != schemaV5 && schema != schemaV6 && schema != schemaV7 && schema != schemaV8 && schema != schemaVersion {
+	if schema != "" && schema != schemaV1 && schema != schemaV2 && schema != schemaV3 && schema != schemaV4 && schema != schemaV5 && schema != schemaV6 && schema != schemaV7 && schema != schemaV8 && schema != schemaV9 && schema != schemaVersion {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: unknown schema version %q (this build reads %q to %q)", path, schema, schemaV1, schemaVersion)
 	}
@@ -281,7 +295,7 @@ func create(path string, lockTimeout time.Duration) error {
 // open, and creates the buckets an older file lacks. openVerified has
 // already refused a file of an unknown schema, and migrate has brought a
 // schema 1 file to schema 2 (openSealing takes it on to 3, migrateUnfinal
-// to 4, migrateChain to 5, migrateAuthorizations to 6, migrateRelay to 7, migrateFailures to 8, migrateRegistrations to 9).
+// to 4, migrateChain to 5, migrateAuthorizations to 6, migrateRelay to 7, migrateFailures to 8, migrateRegistrations to 9, migrateEvents to 10).
 func initSchema(db *bbolt.DB) error {
 	complete := true
 	err := db.View(func(tx *bbolt.Tx) error {

@@ -60,6 +60,7 @@ func (s *Store) PutRequest(ctx context.Context, r Request) error {
 		return fmt.Errorf("put request %q: PaidTx set on a new request", r.ID)
 	}
 	r.CreatedAt, r.ExpiresAt = storeTime(r.CreatedAt), storeTime(r.ExpiresAt)
+	r.LastEvent = 0 // the store's to set
 	enc, err := encodeRequest(r)
 	if err != nil {
 		return fmt.Errorf("put request %q: %w", r.ID, err)
@@ -87,6 +88,9 @@ func (s *Store) PutRequest(ctx context.Context, r Request) error {
 			return fmt.Errorf("put request %q: %w", r.ID, err)
 		}
 		if err := reserve(w, r); err != nil {
+			return fmt.Errorf("put request %q: %w", r.ID, err)
+		}
+		if err := enterExpiry(w, r); err != nil {
 			return fmt.Errorf("put request %q: %w", r.ID, err)
 		}
 		return nil
@@ -121,6 +125,11 @@ func (s *Store) CancelRequest(ctx context.Context, id string, now time.Time) (Re
 			return fmt.Errorf("cancel request %q: %w", id, ErrExpired)
 		}
 		r.Status = RequestCancelled
+		seq, err := w.nextEvent()
+		if err != nil {
+			return fmt.Errorf("cancel request %q: %w", id, err)
+		}
+		r.LastEvent = seq
 		enc, err := encodeRequest(r)
 		if err != nil {
 			return fmt.Errorf("cancel request %q: %w", id, err)
@@ -129,6 +138,12 @@ func (s *Store) CancelRequest(ctx context.Context, id string, now time.Time) (Re
 			return fmt.Errorf("cancel request %q: %w", id, err)
 		}
 		if err := unreserve(w, r); err != nil {
+			return fmt.Errorf("cancel request %q: %w", id, err)
+		}
+		if err := leaveExpiry(w, r); err != nil {
+			return fmt.Errorf("cancel request %q: %w", id, err)
+		}
+		if err := w.putEvent(seq, w.requestEvent(EventRequestCancelled, r, RequestCancelled, now)); err != nil {
 			return fmt.Errorf("cancel request %q: %w", id, err)
 		}
 		out = r
