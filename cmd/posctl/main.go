@@ -186,6 +186,9 @@ func run(args []string, stdout io.Writer) error {
 	if rest[0] == "fleet" && len(rest) >= 2 && (rest[1] == "keygen" || rest[1] == "sign" || rest[1] == "certify") {
 		return fleetLocal(rest[1:], stdout)
 	}
+	if rest[0] == "fleet" && len(rest) >= 2 && (rest[1] == "watch" || rest[1] == "publish") {
+		return fleetMQTT(rest[1:], stdout) // a broker, not a terminal
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if rest[0] == "fleet" && len(rest) >= 2 && rest[1] == "versions" {
