@@ -466,3 +466,92 @@ func lockedBroker(t *testing.T) (b *mosquitto.Broker, user, passFile string) {
 	}
 	return mosquitto.Start(t, mosquitto.Options{Extra: []string{"allow_anonymous false", "password_file " + pwFile}}), "fleet-hq", passFile
 }
+
+// syncBuffer is a bytes.Buffer written by the watch loop and read by the
+// test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// lastFrame is the last table drawn.
+func (s *syncBuffer) lastFrame() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	frames := strings.Split(s.b.String(), "\x1b[H\x1b[2J")
+	return frames[len(frames)-1]
+}
+
+// On a terminal, watch redraws as statuses come, change and go: a new
+// terminal appears, a last will marks one disconnected while what it said
+// before stays, a removed status drops its row, and after the broker
+// restarts watch subscribes again and shows what comes next.
+func TestFleetWatchLiveRedraws(t *testing.T) {
+	b := mosquitto.Start(t, mosquitto.Options{})
+	pub := mqttClient(t, b.URL(), "fleet-sim", nil)
+	topic := func(id string) string { return uplink.Topics{Prefix: "showpos", Terminal: id}.Status() }
+	now := time.Now()
+	up := func(id string, version uint64) []byte {
+		return statusJSON(t, uplink.Status{V: 1, Terminal: id, Connected: true, At: now, ConfigVersion: version, Online: true})
+	}
+	publishRetained(t, pub, topic("till-1"), up("till-1", 5))
+
+	m := mqttFlags{broker: b.URL(), prefix: "showpos"}
+	o, err := m.clientOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- watchLive(ctx, &m, o, newFleetTable("showpos"), &out, func() time.Time { return now }) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("watchLive = %v", err)
+		}
+	})
+	// until waits for the last frame drawn to hold every line given.
+	until := func(step string, lines ...string) {
+		t.Helper()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			frame, all := out.lastFrame(), true
+			for _, l := range lines {
+				all = all && strings.Contains(frame, l)
+			}
+			if all {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the last frame\n%s\nlacks one of %q", step, frame, lines)
+			}
+		}
+	}
+	until("retained", "1 terminals, 1 connected", "till-1    yes        online  v5")
+
+	publishRetained(t, pub, topic("till-2"), up("till-2", 6))
+	until("a new terminal", "2 terminals, 2 connected", "till-1    yes", "till-2    yes        online  v6")
+
+	publishRetained(t, pub, topic("till-1"), statusJSON(t, uplink.Status{V: 1, Terminal: "till-1", Connected: false}))
+	until("a last will", "2 terminals, 1 connected", "till-1    no         online  v5")
+
+	publishRetained(t, pub, topic("till-2"), nil)
+	until("a status removed", "1 terminals, 0 connected")
+	if strings.Contains(out.lastFrame(), "till-2") {
+		t.Errorf("till-2 still shown:\n%s", out.lastFrame())
+	}
+
+	b.Restart() // in memory: the retained statuses are gone
+	pub = mqttClient(t, b.URL(), "fleet-sim-2", nil)
+	publishRetained(t, pub, topic("till-3"), up("till-3", 7))
+	until("after a broker restart", "till-3    yes        online  v7")
+	if frame := out.lastFrame(); strings.Contains(frame, "broker:") {
+		t.Errorf("the frame still reports a broker problem:\n%s", frame)
+	}
+}
