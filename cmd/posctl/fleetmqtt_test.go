@@ -554,4 +554,18 @@ func TestFleetWatchLiveRedraws(t *testing.T) {
 	if frame := out.lastFrame(); strings.Contains(frame, "broker:") {
 		t.Errorf("the frame still reports a broker problem:\n%s", frame)
 	}
+
+	// Events are counted by seq, a duplicate once, a message without a
+	// seq not at all; a terminal known by its events alone is listed.
+	for _, ev := range []string{`{"v":1,"seq":1}`, `{"v":1,"seq":2}`, `{"v":1,"seq":2}`, `not JSON`, `{"v":1,"seq":3}`} {
+		if tok := pub.Publish("showpos/till-3/events", 1, false, ev); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+		if tok := pub.Publish("showpos/till-4/events", 1, false, ev); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatal(tok.Error())
+		}
+	}
+	until("events", "EVENTS/MIN  LAST SEQ  NOTE",
+		"till-3    yes        online  v7      0      -              -             0s          #0          3           #3",
+		"till-4    -          -       -       -      -              -             -           -           3           #3")
 }

@@ -69,7 +69,7 @@ func fleetWatch(ctx context.Context, args []string, stdout, stderr io.Writer, no
 			_, err = stdout.Write(append(b, '\n'))
 			return err
 		}
-		return renderFleet(stdout, rows, now())
+		return renderFleet(stdout, rows, now(), false)
 	}
 	return watchLive(ctx, &m, o, ft, stdout, now)
 }
@@ -120,13 +120,21 @@ func watchLive(ctx context.Context, m *mqttFlags, o *paho.ClientOptions, ft *fle
 	o.SetAutoReconnect(true).SetMaxReconnectInterval(30 * time.Second)
 	o.SetOnConnectHandler(func(c paho.Client) {
 		// paho runs this on a goroutine of its own: waiting here holds
-		// up nothing else.
-		tok := c.Subscribe(filter, 1, func(_ paho.Client, msg paho.Message) { ft.take(msg.Topic(), msg.Payload()) })
-		if !tok.WaitTimeout(mqttTimeout) {
+		// up nothing else. Events are counted at QoS 0: a screen needs
+		// no redelivery, and the broker keeps no queue for it.
+		tok := c.SubscribeMultiple(map[string]byte{filter: 1, uplink.EventsFilter(m.prefix): 0}, func(_ paho.Client, msg paho.Message) {
+			if strings.HasSuffix(msg.Topic(), "/events") {
+				ft.takeEvent(msg.Topic(), msg.Payload(), now())
+				return
+			}
+			ft.take(msg.Topic(), msg.Payload())
+		})
+		switch {
+		case !tok.WaitTimeout(mqttTimeout):
 			ft.setLink("subscribe " + filter + ": no SUBACK")
-		} else if err := tok.Error(); err != nil {
-			ft.setLink("subscribe " + filter + ": " + err.Error())
-		} else {
+		case tok.Error() != nil:
+			ft.setLink("subscribe " + filter + ": " + tok.Error().Error())
+		default:
 			ft.setLink("")
 		}
 	})
@@ -153,7 +161,7 @@ func watchLive(ctx context.Context, m *mqttFlags, o *paho.ClientOptions, ft *fle
 			fmt.Fprintf(&b, "broker: %s\n", link)
 		}
 		b.WriteString("\n")
-		if err := renderFleet(&b, rows, now()); err != nil {
+		if err := renderFleet(&b, rows, now(), true); err != nil {
 			return err
 		}
 		if _, err := io.WriteString(w, b.String()); err != nil {
@@ -185,6 +193,11 @@ type fleetRow struct {
 	// a status; Status is then the one before it, if any.
 	Bad    string         `json:"bad,omitempty"`
 	Status *uplink.Status `json:"status,omitempty"`
+
+	// Live only, from P/T/events: the highest seq received and when each
+	// event of the last minute came (duplicates, by seq, not counted).
+	seq    uint64
+	recent []time.Time
 }
 
 // fleetTable is what fleet watch knows of the fleet, fed by paho's
@@ -221,9 +234,15 @@ func (ft *fleetTable) take(topic string, payload []byte) {
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
 	defer ft.notify()
-	prev := ft.rows[id]
+	row := ft.rows[id]
+	row.Terminal = id
 	if len(payload) == 0 {
-		delete(ft.rows, id)
+		row.Status, row.Bad = nil, ""
+		if row.seq == 0 {
+			delete(ft.rows, id)
+		} else {
+			ft.rows[id] = row
+		}
 		return
 	}
 	var st uplink.Status
@@ -236,19 +255,53 @@ func (ft *fleetTable) take(topic string, payload []byte) {
 	case st.Terminal != id:
 		bad = fmt.Sprintf("bad status: it names terminal %q", st.Terminal)
 	}
-	if bad != "" {
-		if len(bad) > maxBadShown {
-			bad = bad[:maxBadShown] + "…"
+	if len(bad) > maxBadShown {
+		bad = bad[:maxBadShown] + "…"
+	}
+	row.Bad = bad
+	if bad == "" {
+		if !st.Connected && st.At.IsZero() && row.Status != nil {
+			was := *row.Status
+			was.Connected = false
+			st = was
 		}
-		ft.rows[id] = fleetRow{Terminal: id, Bad: bad, Status: prev.Status}
+		row.Status = &st
+	}
+	ft.rows[id] = row
+}
+
+// takeEvent counts one message from P/T/events received at now: only its
+// seq is read, and a seq not above the highest seen is a duplicate.
+func (ft *fleetTable) takeEvent(topic string, payload []byte, now time.Time) {
+	id, ok := strings.CutPrefix(topic, ft.prefix+"/")
+	if !ok {
 		return
 	}
-	if !st.Connected && st.At.IsZero() && prev.Status != nil {
-		was := *prev.Status
-		was.Connected = false
-		st = was
+	if id, ok = strings.CutSuffix(id, "/events"); !ok || strings.Contains(id, "/") {
+		return
 	}
-	ft.rows[id] = fleetRow{Terminal: id, Status: &st}
+	var ev struct {
+		Seq uint64 `json:"seq"`
+	}
+	if json.Unmarshal(payload, &ev) != nil || ev.Seq == 0 {
+		return
+	}
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	row := ft.rows[id]
+	if ev.Seq <= row.seq {
+		return
+	}
+	row.Terminal, row.seq = id, ev.Seq
+	// Only the last minute is shown: drop what is older (reslicing
+	// leaves the times a snapshot holds as they were).
+	i := 0
+	for i < len(row.recent) && now.Sub(row.recent[i]) >= time.Minute {
+		i++
+	}
+	row.recent = append(row.recent[i:], now)
+	ft.rows[id] = row
+	ft.notify()
 }
 
 func (ft *fleetTable) notify() {
@@ -277,25 +330,49 @@ func (ft *fleetTable) snapshot() []fleetRow {
 	defer ft.mu.Unlock()
 	rows := make([]fleetRow, 0, len(ft.rows))
 	for _, r := range ft.rows {
+		r.recent = slices.Clone(r.recent)
 		rows = append(rows, r)
 	}
 	slices.SortFunc(rows, func(a, b fleetRow) int { return strings.Compare(a.Terminal, b.Terminal) })
 	return rows
 }
 
-// fleetColumns head the table; renderFleet fills them in this order.
-var fleetColumns = []string{"TERMINAL", "CONNECTED", "CHAIN", "CONFIG", "QUEUE", "OLDEST QUEUED", "LAST PAYMENT", "STATUS AGE", "LAST EVENT", "NOTE"}
+// fleetColumns head the table; renderFleet fills them in this order, and
+// live adds eventColumns before NOTE.
+var (
+	fleetColumns = []string{"TERMINAL", "CONNECTED", "CHAIN", "CONFIG", "QUEUE", "OLDEST QUEUED", "LAST PAYMENT", "STATUS AGE", "LAST EVENT", "NOTE"}
+	eventColumns = []string{"EVENTS/MIN", "LAST SEQ"}
+)
 
 // renderFleet writes rows as a plain-text table, ages counted to now.
 // QUEUE is the payments not yet on chain (queued and broadcast); a
 // terminal known only by its last will shows "-" for what it never said;
-// NOTE says why a terminal's last status could not be read.
-func renderFleet(w io.Writer, rows []fleetRow, now time.Time) error {
+// NOTE says why a terminal's last status could not be read. With events,
+// EVENTS/MIN counts the events received in the minute to now and LAST SEQ
+// is the highest seq received (LAST EVENT, the terminal's newest, above
+// it is what the broker has yet to bring).
+func renderFleet(w io.Writer, rows []fleetRow, now time.Time, events bool) error {
 	var buf bytes.Buffer
 	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(fleetColumns, "\t"))
+	head := fleetColumns
+	if events {
+		head = slices.Insert(slices.Clone(head), len(head)-1, eventColumns...)
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	for _, r := range rows {
 		cells := []string{r.Terminal, "-", "-", "-", "-", "-", "-", "-", "-", r.Bad}
+		if events {
+			perMin, seq := 0, "-"
+			for _, at := range r.recent {
+				if now.Sub(at) < time.Minute {
+					perMin++
+				}
+			}
+			if r.seq > 0 {
+				seq = fmt.Sprintf("#%d", r.seq)
+			}
+			cells = slices.Insert(cells, len(cells)-1, fmt.Sprint(perMin), seq)
+		}
 		if st := r.Status; st != nil {
 			cells[1] = yesNo(st.Connected)
 			if !st.At.IsZero() {
