@@ -85,26 +85,34 @@ func watchRetained(ctx context.Context, m *mqttFlags, o *paho.ClientOptions, ft 
 	marker := m.prefix + "/posctl/" + o.ClientID + "/watched"
 	back := make(chan struct{})
 	var backOnce sync.Once
-	if err := waitToken(ctx, c.Subscribe(marker, 1, func(paho.Client, paho.Message) {
-		backOnce.Do(func() { close(back) })
-	})); err != nil {
-		return fmt.Errorf("%s: subscribe %s: %w", codeBrokerRefused, marker, err)
-	}
 	filter := uplink.StatusFilter(m.prefix)
-	if err := waitToken(ctx, c.Subscribe(filter, 1, func(_ paho.Client, msg paho.Message) {
+	if err := subscribed(ctx, c.Subscribe(filter, 1, func(_ paho.Client, msg paho.Message) {
 		ft.take(msg.Topic(), msg.Payload())
 	})); err != nil {
-		return fmt.Errorf("%s: subscribe %s: %w", codeBrokerRefused, filter, err)
+		return fmt.Errorf("%s: broker %s: subscribe %s: %w", codeBrokerRefused, m.broker, filter, err)
 	}
-	if err := waitToken(ctx, c.Publish(marker, 1, false, []byte("watched"))); err != nil {
-		return fmt.Errorf("%s: publish %s: %w", codeBrokerUnreachable, marker, err)
+	// An ACL may deny posctl its marker: then the table is what came
+	// within -wait, with a warning.
+	echo := true
+	if err := subscribed(ctx, c.Subscribe(marker, 1, func(paho.Client, paho.Message) {
+		backOnce.Do(func() { close(back) })
+	})); err != nil {
+		fmt.Fprintf(stderr, "posctl: warning: %v: the table holds the statuses that came in %s\n", err, wait)
+		echo = false
+	}
+	if echo {
+		if err := waitToken(ctx, c.Publish(marker, 1, false, []byte("watched"))); err != nil {
+			return fmt.Errorf("%s: broker %s: publish %s: %w", codeBrokerUnreachable, m.broker, marker, err)
+		}
 	}
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-back:
 	case <-t.C:
-		fmt.Fprintf(stderr, "posctl: warning: the broker did not echo %s in %s (an ACL?): the table holds the statuses that came in that time\n", marker, wait)
+		if echo {
+			fmt.Fprintf(stderr, "posctl: warning: the broker did not echo %s in %s (an ACL? watch reads %s, and writes and reads %s/posctl/#): the table holds the statuses that came in that time\n", marker, wait, filter, m.prefix)
+		}
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -129,12 +137,9 @@ func watchLive(ctx context.Context, m *mqttFlags, o *paho.ClientOptions, ft *fle
 			}
 			ft.take(msg.Topic(), msg.Payload())
 		})
-		switch {
-		case !tok.WaitTimeout(mqttTimeout):
-			ft.setLink("subscribe " + filter + ": no SUBACK")
-		case tok.Error() != nil:
-			ft.setLink("subscribe " + filter + ": " + tok.Error().Error())
-		default:
+		if err := subscribed(context.Background(), tok); err != nil {
+			ft.setLink("subscribe " + filter + ": " + err.Error())
+		} else {
 			ft.setLink("")
 		}
 	})

@@ -184,3 +184,19 @@ func fleetMQTT(args []string, stdout io.Writer) error {
 	defer cancel()
 	return fleetPublish(ctx, args[1:], stdout)
 }
+
+// subscribed waits for tok's SUBACK, and fails if the broker refused a
+// filter (return code 0x80: an ACL, usually).
+func subscribed(ctx context.Context, tok paho.Token) error {
+	if err := waitToken(ctx, tok); err != nil {
+		return err
+	}
+	if st, ok := tok.(*paho.SubscribeToken); ok {
+		for filter, code := range st.Result() {
+			if code == 0x80 {
+				return fmt.Errorf("the broker refused the subscription to %s", filter)
+			}
+		}
+	}
+	return nil
+}
