@@ -342,6 +342,12 @@ func TestFleetPublishRefusesBadBundles(t *testing.T) {
 	_, otherKey := runKeygen(t)
 	forBars, _ := signedBundle(t, 3, "-group", "bars")
 	forTill, _ := signedBundle(t, 3, "-terminal", "till-1")
+	_, fleetKey, _ := fleet.GenerateKey(nil)
+	expired, err := fleet.Sign(fleetKey, fleet.Payload{Version: 5, Issued: time.Now().Add(-2 * time.Hour), Expires: time.Now().Add(-time.Hour),
+		Targets: fleet.Targets{Groups: []string{"cafes"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -351,6 +357,7 @@ func TestFleetPublishRefusesBadBundles(t *testing.T) {
 		{"empty", []string{"-group", "cafes", write("empty.json", nil)}, "bad_bundle: empty bundle"},
 		{"oversize", []string{"-group", "cafes", write("big.json", oversize)}, "bad_bundle: bundle is larger than"},
 		{"a signature of another key", []string{"-group", "cafes", "-public-key", fmt.Sprintf("%x", otherKey), good}, "bad_bundle_signature"},
+		{"expired", []string{"-group", "cafes", write("expired.json", expired)}, "expired: "},
 		{"another group's", []string{"-group", "cafes", forBars}, "wrong_target"},
 		{"a terminal's, to a group", []string{"-group", "cafes", forTill}, "wrong_target"},
 		{"a group's, to a terminal", []string{"-terminal", "till-1", good}, "wrong_target"},

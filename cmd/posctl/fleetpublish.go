@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"time"
 
 	"showpos/sync/uplink"
 	"showpos/terminal/fleet"
@@ -27,7 +28,7 @@ import (
 // envelope, payload; with -public-key also the signature) and its targets,
 // if it names any, must name the group or the terminal; a bundle that fails
 // is refused with the terminal's code (bad_bundle, bad_bundle_signature,
-// wrong_target) and nothing is published. The bundle is published retained
+// expired, wrong_target) and nothing is published. The bundle is published retained
 // at QoS 1 and posctl waits for the broker's PUBACK. -clear publishes an
 // empty retained message, which removes the retained bundle.
 //
@@ -41,7 +42,7 @@ func fleetPublish(ctx context.Context, args []string, stdout io.Writer) error {
 	m.register(fs)
 	group := fs.String("group", "", "publish to P/config/GROUP")
 	terminal := fs.String("terminal", "", "publish to P/TERMINAL/config")
-	clear := fs.Bool("clear", false, "remove the retained bundle instead (no FILE)")
+	clearIt := fs.Bool("clear", false, "remove the retained bundle instead (no FILE)")
 	pubHex := fs.String("public-key", "", "fleet public key (64 hex digits): check the signature too")
 	if err := fs.Parse(args); err != nil {
 		return usageErr("fleet publish: %v", err)
@@ -49,9 +50,9 @@ func fleetPublish(ctx context.Context, args []string, stdout io.Writer) error {
 	switch {
 	case (*group == "") == (*terminal == ""):
 		return usageErr("fleet publish needs one of -group G and -terminal T")
-	case *clear && fs.NArg() != 0:
+	case *clearIt && fs.NArg() != 0:
 		return usageErr("fleet publish -clear takes no FILE")
-	case !*clear && fs.NArg() != 1:
+	case !*clearIt && fs.NArg() != 1:
 		return usageErr("fleet publish takes one bundle FILE (or -clear)")
 	}
 	level := *group + *terminal
@@ -77,8 +78,8 @@ func fleetPublish(ctx context.Context, args []string, stdout io.Writer) error {
 
 	var raw []byte
 	var version uint64
-	if !*clear {
-		if raw, version, err = readBundleFor(fs.Arg(0), *group, *terminal, pub); err != nil {
+	if !*clearIt {
+		if raw, version, err = readBundleFor(fs.Arg(0), *group, *terminal, pub, time.Now()); err != nil {
 			return err
 		}
 	}
@@ -96,16 +97,17 @@ func fleetPublish(ctx context.Context, args []string, stdout io.Writer) error {
 		Cleared  bool   `json:"cleared,omitempty"`
 		Version  uint64 `json:"version,omitempty"`
 		Bytes    int    `json:"bytes"`
-	}{topic, !*clear, *clear, version, len(raw)}
+	}{topic, !*clearIt, *clearIt, version, len(raw)}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }
 
 // readBundleFor reads the bundle in path and checks it as a terminal of
-// that group, or that terminal, would before its own rules (version,
-// expiry, config): see fleetPublish.
-func readBundleFor(path, group, terminal string, pub ed25519.PublicKey) ([]byte, uint64, error) {
+// that group, or that terminal, would, but for its own rules (version,
+// config): see fleetPublish. A bundle expired by now is refused: no
+// terminal would take it.
+func readBundleFor(path, group, terminal string, pub ed25519.PublicKey, now time.Time) ([]byte, uint64, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, 0, fmt.Errorf("read bundle: %w", err)
@@ -126,6 +128,10 @@ func readBundleFor(path, group, terminal string, pub ed25519.PublicKey) ([]byte,
 	}
 	if err != nil {
 		return nil, 0, fmt.Errorf("%w (%s)", err, path)
+	}
+	if !p.Expires.After(now) {
+		return nil, 0, &fleet.Refusal{Code: fleet.CodeExpired, Version: p.Version,
+			Message: fmt.Sprintf("%s: bundle v%d expired at %s: sign it again", path, p.Version, p.Expires.Format(time.RFC3339))}
 	}
 	t := p.Targets
 	if len(t.Terminals)+len(t.Groups) > 0 {
