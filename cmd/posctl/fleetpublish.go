@@ -28,9 +28,10 @@ import (
 // envelope, payload; with -public-key also the signature) and its targets,
 // if it names any, must name the group or the terminal; a bundle that fails
 // is refused with the terminal's code (bad_bundle, bad_bundle_signature,
-// expired, wrong_target) and nothing is published. The bundle is published retained
-// at QoS 1 and posctl waits for the broker's PUBACK. -clear publishes an
-// empty retained message, which removes the retained bundle.
+// expired, wrong_target) and nothing is published. The bundle is
+// published retained at QoS 1 and posctl waits for the broker's PUBACK.
+// -clear publishes an empty retained message, which removes the retained
+// bundle.
 //
 // Over MQTT 3.1.1 a broker that denies the publish by ACL still
 // acknowledges it: posctl cannot tell; "fleet watch" shows each terminal's

@@ -25,8 +25,8 @@ import (
 //
 //	posctl fleet watch -broker URL [-prefix P] [broker options] [-once] [-json] [-wait D]
 //
-// On a terminal it redraws the table as statuses change, until
-// interrupted. With -once, -json, or when stdout is not a terminal, it
+// On a terminal it redraws the table as statuses change, and counts the
+// events each terminal publishes on P/T/events, until interrupted. With -once, -json, or when stdout is not a terminal, it
 // prints the table once the broker has sent every retained status, and
 // exits: to know when that is, posctl subscribes, then publishes one
 // message to a topic of its own (P/posctl/CLIENT-ID/watched) and waits for
