@@ -26,6 +26,8 @@
 //	posctl fleet push FILE            (a signed config bundle)
 //	posctl fleet versions URL...      (each terminal's id and config version, signed as a fleet client)
 //	posctl fleet keygen …, fleet sign …   (local: the fleet key and bundles)
+//	posctl fleet watch -broker URL [-prefix P] [-once|-json]   (every terminal's retained MQTT status; fleetwatch.go)
+//	posctl fleet publish -broker URL -group G | -terminal T FILE | -clear   (a bundle retained on the broker; fleetpublish.go)
 //
 // Over the network (-url https://10.0.0.7:8080 -client SN -key-file FILE
 // [-cacert FILE]) the register calls, totals, status and fleet push work;
@@ -90,6 +92,14 @@ commands:
   fleet versions URL...                                      each terminal's id and config version, signed
                                                              with -client/-key-file as a fleet client
   fleet keygen ..., fleet sign ...                           make the fleet key, sign bundles (no terminal)
+  fleet watch -broker URL [-prefix P] [-once | -json] [-wait D]
+                                                             every terminal under the prefix from its retained MQTT
+                                                             status, redrawn live (-once, -json or a pipe: printed once)
+  fleet publish -broker URL -group G | -terminal T [-prefix P] [-public-key HEX] FILE | -clear
+                                                             retain a signed bundle on P/config/G or P/T/config
+                                                             (checked first; -clear removes it)
+    broker options: -broker mqtt://HOST[:1883] | mqtts://HOST[:8883] [-cacert F]
+                    [-cert F -key F] [-user U -password-file F]
 
 The socket is -socket, else $SHOWPOS_SOCKET, else the one -config names,
 else /var/lib/showpos/posd.sock. With -url (or $SHOWPOS_URL) every call
@@ -185,6 +195,9 @@ func run(args []string, stdout io.Writer) error {
 	}
 	if rest[0] == "fleet" && len(rest) >= 2 && (rest[1] == "keygen" || rest[1] == "sign" || rest[1] == "certify") {
 		return fleetLocal(rest[1:], stdout)
+	}
+	if rest[0] == "fleet" && len(rest) >= 2 && (rest[1] == "watch" || rest[1] == "publish") {
+		return fleetMQTT(rest[1:], stdout) // a broker, not a terminal
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

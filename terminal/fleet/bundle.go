@@ -106,24 +106,53 @@ func Open(raw []byte, pub ed25519.PublicKey) (Payload, error) {
 	if len(pub) != ed25519.PublicKeySize {
 		return Payload{}, refuse(CodeNoFleetKey, 0, "this terminal pins no fleet key ([fleet] public_key)")
 	}
-	switch {
-	case len(raw) == 0:
-		return Payload{}, refuse(CodeBadBundle, 0, "empty bundle")
-	case len(raw) > MaxBundle:
-		return Payload{}, refuse(CodeBadBundle, 0, "bundle is larger than %d bytes", MaxBundle)
-	}
-	var env envelope
-	if err := strictjson.Decode(raw, &env); err != nil {
-		return Payload{}, refuse(CodeBadBundle, 0, "bundle: %v", err)
-	}
-	if len(env.Payload) == 0 || len(env.Signature) == 0 {
-		return Payload{}, refuse(CodeBadBundle, 0, "bundle: payload and signature are required")
+	env, err := readEnvelope(raw)
+	if err != nil {
+		return Payload{}, err
 	}
 	if len(env.Signature) != ed25519.SignatureSize || !ed25519.Verify(pub, env.Payload, env.Signature) {
 		return Payload{}, refuse(CodeBadSignature, 0, "signature does not verify with the pinned fleet key")
 	}
+	return readPayload(env.Payload)
+}
+
+// Inspect reads raw as Open does, size, envelope and payload, but checks
+// no signature: it is for a sender that holds no fleet key (posctl fleet
+// publish) to refuse, before sending, what no terminal could take. What it
+// returns is unverified: never apply it. Errors are *Refusal, bad_bundle.
+func Inspect(raw []byte) (Payload, error) {
+	env, err := readEnvelope(raw)
+	if err != nil {
+		return Payload{}, err
+	}
+	if len(env.Signature) != ed25519.SignatureSize {
+		return Payload{}, refuse(CodeBadBundle, 0, "bundle: signature of %d bytes, want %d", len(env.Signature), ed25519.SignatureSize)
+	}
+	return readPayload(env.Payload)
+}
+
+// readEnvelope checks raw's size and reads its envelope.
+func readEnvelope(raw []byte) (envelope, error) {
+	switch {
+	case len(raw) == 0:
+		return envelope{}, refuse(CodeBadBundle, 0, "empty bundle")
+	case len(raw) > MaxBundle:
+		return envelope{}, refuse(CodeBadBundle, 0, "bundle is larger than %d bytes", MaxBundle)
+	}
+	var env envelope
+	if err := strictjson.Decode(raw, &env); err != nil {
+		return envelope{}, refuse(CodeBadBundle, 0, "bundle: %v", err)
+	}
+	if len(env.Payload) == 0 || len(env.Signature) == 0 {
+		return envelope{}, refuse(CodeBadBundle, 0, "bundle: payload and signature are required")
+	}
+	return env, nil
+}
+
+// readPayload reads and checks the payload's bytes.
+func readPayload(b []byte) (Payload, error) {
 	var p Payload
-	if err := strictjson.Decode(env.Payload, &p); err != nil {
+	if err := strictjson.Decode(b, &p); err != nil {
 		return Payload{}, refuse(CodeBadBundle, 0, "payload: %v", err)
 	}
 	if err := p.check(); err != nil {

@@ -94,6 +94,41 @@ func TestOpenRefusesMemberNamesNotExactlyDeclared(t *testing.T) {
 	}
 }
 
+// Inspect reads a bundle as Open does but for the signature: a sender
+// holding no key sees the payload of any well-formed bundle, whoever
+// signed it, and the same bad_bundle refusals as a terminal would give.
+func TestInspectReadsWithoutAKey(t *testing.T) {
+	_, priv := testKey(1)
+	want := Payload{Version: 9, Issued: t0, Expires: t0.Add(time.Hour), Targets: Targets{Groups: []string{"cafes"}}}
+	raw, err := Sign(priv, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Inspect(raw); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Inspect = %+v, %v; want %+v", got, err, want)
+	}
+	payload, _ := json.Marshal(want)
+	shortSig, _ := json.Marshal(map[string][]byte{"payload": payload, "signature": []byte("short")})
+	for _, tc := range []struct{ name, raw, says string }{
+		{"empty", ``, "empty bundle"},
+		{"not JSON", `hello`, "bundle:"},
+		{"oversize", `{"payload":"` + strings.Repeat("A", MaxBundle) + `"}`, "larger than"},
+		{"no signature", `{"payload":"e30="}`, "payload and signature are required"},
+		{"short signature", string(shortSig), "signature of 5 bytes"},
+		{"bad payload", string(envelopeOf(t, priv, []byte(`{"version":0}`))), "payload:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Inspect([]byte(tc.raw))
+			if err == nil {
+				t.Fatal("Inspect took it")
+			}
+			if r := asRefusal(t, err); r.Code != CodeBadBundle || !strings.Contains(r.Message, tc.says) {
+				t.Errorf("Inspect = %v; want bad_bundle saying %q", r, tc.says)
+			}
+		})
+	}
+}
+
 func TestSignRefusesBadPayloads(t *testing.T) {
 	_, priv := testKey(1)
 	for name, p := range map[string]Payload{

@@ -104,6 +104,15 @@ func FuzzOpen(f *testing.F) {
 			t.Fatalf("opened without a key: %v", err)
 		}
 		p, err := Open(in, pub)
+		// Inspect reads what Open reads, the signature aside: whatever
+		// Open takes, Inspect gives the same; what it refuses is bad_bundle.
+		ip, ierr := Inspect(in)
+		if ierr != nil && asRefusal(t, ierr).Code != CodeBadBundle {
+			t.Fatalf("Inspect refused with %v", ierr)
+		}
+		if err == nil && (ierr != nil || !reflect.DeepEqual(ip, p)) {
+			t.Fatalf("Open took %+v; Inspect = %+v, %v", p, ip, ierr)
+		}
 		if err != nil {
 			r := asRefusal(t, err)
 			if r.Code != CodeBadBundle && r.Code != CodeBadSignature {
