@@ -20,7 +20,7 @@ type hooks struct {
 	d *webhook.Deliverer
 }
 
-func (h hooks) WebhookStatus() ([]webhook.Status, error) { return h.d.Status() }
+func (h hooks) WebhookStatus() ([]webhook.Status, error)   { return h.d.Status() }
 func (h hooks) WebhookLog(number string) []webhook.Attempt { return h.d.Log(number) }
 
 func newHooks(t *testing.T, tm *terminal) hooks {
