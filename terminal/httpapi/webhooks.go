@@ -28,12 +28,6 @@ type Webhooks interface {
 	WebhookLog(number string) []webhook.Attempt
 }
 
-// Codes of the webhook routes.
-const (
-	codeBadWebhookURL = "bad_webhook_url"
-	codeNoWebhook     = "no_webhook"
-)
-
 // maxWebhookBody caps the body of PUT …/webhook.
 const maxWebhookBody = 4 << 10
 
