@@ -322,7 +322,9 @@ func (d *Deliverer) deliverEvent(ctx context.Context, number string, cs *clientS
 		took := d.o.Clock.Now().Sub(at)
 		if err == nil {
 			if err := d.o.Store.WebhookDelivered(ctx, number, e.Seq, false); err != nil {
-				log.Error("webhook: record a delivery", "seq", e.Seq, "err", err)
+				if !removed(err) {
+					log.Error("webhook: record a delivery", "seq", e.Seq, "err", err)
+				}
 				return false
 			}
 			d.record(cs, Attempt{Seq: e.Seq, Kind: string(e.Kind), At: at, Result: ResultDelivered, Status: status, Duration: took})
@@ -333,7 +335,9 @@ func (d *Deliverer) deliverEvent(ctx context.Context, number string, cs *clientS
 		if h.FailingSeq != e.Seq {
 			since = at
 			if err := d.o.Store.WebhookFailing(ctx, number, e.Seq, since); err != nil {
-				log.Error("webhook: record a failure", "seq", e.Seq, "err", err)
+				if !removed(err) {
+					log.Error("webhook: record a failure", "seq", e.Seq, "err", err)
+				}
 				return false
 			}
 		}
@@ -356,6 +360,12 @@ func (d *Deliverer) deliverEvent(ctx context.Context, number string, cs *clientS
 			return false
 		}
 	}
+}
+
+// removed reports whether err says the webhook was removed (or its client
+// revoked) while it was being delivered to: no failure of delivery.
+func removed(err error) bool {
+	return errors.Is(err, store.ErrNoWebhook) || errors.Is(err, store.ErrUnknownSink)
 }
 
 // pause waits out a backoff, or less when the webhook is set again.
