@@ -271,11 +271,14 @@ func (d *Deliverer) deliverTo(ctx context.Context, number string, cs *clientStat
 		// Taken before the read: an append after it closes this channel.
 		appended := d.o.Store.EventsAppended()
 		sk, err := d.o.Store.Sink(name)
-		if errors.Is(err, store.ErrUnknownSink) {
-			return // removed: Run stops this goroutine on its next pass
-		}
 		var evs []store.Event
-		if err == nil {
+		switch {
+		case errors.Is(err, store.ErrUnknownSink):
+			// Removed: Run stops this goroutine on its next pass, unless
+			// the webhook was set again meanwhile (a new sink, found on
+			// the next append or kick).
+			err = nil
+		case err == nil:
 			d.setBacklog(cs, sk.Pending)
 			evs, err = d.o.Store.Events(sk.Delivered, 100)
 		}
@@ -291,6 +294,7 @@ func (d *Deliverer) deliverTo(ctx context.Context, number string, cs *clientStat
 			case <-ctx.Done():
 				return
 			case <-appended:
+			case <-cs.kick:
 			}
 			continue
 		}

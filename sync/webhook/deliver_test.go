@@ -489,3 +489,31 @@ func TestVerify(t *testing.T) {
 		})
 	}
 }
+
+// A webhook removed and set again before the deliverer hears of the
+// removal keeps being delivered to: its goroutine outlives a sink that
+// went away and comes back.
+func TestAWebhookRemovedAndSetAgainIsStillDelivered(t *testing.T) {
+	f := newFixture(t)
+	rc := newReceiver(t, nil)
+	f.addHook(t, "sn_a", rc.srv.URL)
+	d := start(t, webhook.Options{Store: f.st, Clock: f.clock})
+	f.events(t, 1)
+	waitFor(t, "the first delivery", func() bool { return len(rc.delivered()) == 1 })
+	if _, err := f.st.RemoveWebhook(context.Background(), "sn_a"); err != nil {
+		t.Fatal(err)
+	}
+	f.events(t, 1) // wakes the goroutine while its sink is gone
+	// Not a timing condition: a pause that lets the goroutine see the
+	// sink gone before it comes back, the case this test is about.
+	time.Sleep(50 * time.Millisecond)
+	if _, _, err := f.st.SetWebhook(context.Background(), "sn_a", rc.srv.URL+"/again", []byte(testSecret), false, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	d.Changed()
+	evs := f.events(t, 1)
+	waitFor(t, "a delivery after setting it again", func() bool {
+		got := rc.delivered()
+		return len(got) == 2 && got[1] == evs[0].Seq
+	})
+}
