@@ -10,11 +10,11 @@ import (
 	"strings"
 )
 
-// clients runs "clients add|list|rotate|revoke": the integrators that may
+// clients runs "clients add|list|rotate|revoke|webhook|webhooks": the integrators that may
 // call the terminal's network API. The operator socket only.
 func clients(ctx context.Context, c *client, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return usageErr("clients needs add, list, rotate or revoke")
+		return usageErr("clients needs add, list, rotate, revoke, webhook or webhooks")
 	}
 	switch args[0] {
 	case "add":
@@ -74,6 +74,13 @@ func clients(ctx context.Context, c *client, args []string, stdout io.Writer) er
 			return usageErr("clients revoke takes one NUMBER")
 		}
 		return c.do(ctx, http.MethodPost, "/v1/clients/"+url.PathEscape(args[1])+"/revoke", nil, stdout)
+	case "webhook":
+		return clientWebhook(ctx, c, args[1:], stdout) // webhooks.go
+	case "webhooks":
+		if len(args) != 1 {
+			return usageErr("clients webhooks takes nothing more")
+		}
+		return c.do(ctx, http.MethodGet, "/v1/webhooks", nil, stdout)
 	}
 	return usageErr("unknown command \"clients %s\"", args[0])
 }

@@ -20,6 +20,8 @@
 //	posctl clients list
 //	posctl clients rotate NUMBER [-grace 24h]
 //	posctl clients revoke NUMBER
+//	posctl clients webhook NUMBER [URL [-rotate] | -off]   (set: prints the webhook secret when new, shown once)
+//	posctl clients webhooks
 //	posctl registrations [-all] | registrations approve ID -role register|fleet | registrations reject ID
 //	posctl register -url URL -name N -contact C -role R -reason TEXT   (a third party asks; no credentials)
 //	posctl register pickup -url URL -id ID -secret-file FILE [-key-out FILE]   (collects its number and key, once)
@@ -80,6 +82,9 @@ commands:
   clients list                                               the integrators, never their keys (socket)
   clients rotate NUMBER [-grace 24h]                         a new key; the old one works for the grace (socket)
   clients revoke NUMBER                                      refuse the client from now on (socket)
+  clients webhook NUMBER URL [-rotate]                       set its webhook; a new secret is shown once (socket)
+  clients webhook NUMBER [-off]                              its delivery status and last attempts, or remove it (socket)
+  clients webhooks                                           every webhook's delivery status (socket)
   registrations [-all]                                       third parties' registrations waiting (-all: every one kept) (socket)
   registrations approve ID -role register|fleet              approve one: its client is made, its key kept for one pickup (socket)
   registrations reject ID                                    reject one (socket)

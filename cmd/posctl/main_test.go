@@ -57,7 +57,7 @@ data_dir = "`+dir+`"
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: httpapi.Operator(httpapi.OperatorOptions{
-		Register: d.till, Clients: st, Status: d.status, Fleet: d.fleet, Registrations: st,
+		Register: d.till, Clients: st, Status: d.status, Fleet: d.fleet, Registrations: st, Webhooks: testHooks(t, st),
 		Books: report.New(report.Options{Store: st, Till: d.till, Terminal: id}),
 	})}
 	go srv.Serve(ln)

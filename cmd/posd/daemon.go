@@ -69,6 +69,7 @@ type daemon struct {
 	rates    *pricefeed.Rates // the assets' prices in terminal.currency
 	printq   *printq.Queue    // nil when the board has no printer
 	receipts *receipt.Issuer
+	hooks    webhooks        // the clients' webhooks and their deliverer (webhooks.go)
 	bgCtx    context.Context // the background parts' lifetime
 	at       httpapi.Listen  // set before the servers serve
 }
@@ -264,6 +265,9 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 			return err
 		}
 	}
+	if d.hooks, err = newWebhooks(cfg, st, tel, log.With("part", "webhooks")); err != nil {
+		return err
+	}
 	if created {
 		log.Info("created terminal key", "path", cfg.KeyPath(), "signer", d.till.Signer().Hex())
 	}
@@ -329,6 +333,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	}
 	bg.Go(func() { d.mgr.Run(bgCtx) })
 	bg.Go(func() { sweepExpiries(bgCtx, st, log.With("part", "expiry")) })
+	bg.Go(func() { d.hooks.d.Run(bgCtx) })
 	if d.printq != nil {
 		bg.Go(func() { d.printq.Run(bgCtx) })
 	}
@@ -539,6 +544,7 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 		// (api.max_conns): the rest stay the payers'.
 		MaxWaits:      max(cfg.API.MaxConns/4, 1),
 		Registrations: d.store, RegistrationTTL: cfg.API.RegistrationTTL,
+		Webhooks: d.hooks, WebhookOptions: httpapi.WebhookOptions{AllowHTTP: cfg.Webhooks.AllowHTTP},
 		PayerPage: payerpage.Handler(payerpage.Options{
 			MerchantName: func() string { return d.till.Config().Terminal.MerchantName },
 			Logger:       d.log.With("part", "payer-page"),
@@ -563,9 +569,10 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 		return servers, err
 	}
 	op.srv = httpapi.NewServer(tel.Middleware("operator", httpapi.Operator(httpapi.OperatorOptions{
-		Register: d.till, Queue: d.bc, Clients: d.store, Status: d.status, Fleet: fleetPush{d.mgr},
+		Register: d.till, Queue: d.bc, Clients: revokingClients{d.store, d.hooks}, Status: d.status, Fleet: fleetPush{d.mgr},
 		Books: d.books, Metrics: tel.Handler(), Logger: d.log.With("part", "operator-api"),
 		Registrations: d.store,
+		Webhooks:      d.hooks, WebhookOptions: httpapi.WebhookOptions{AllowHTTP: cfg.Webhooks.AllowHTTP},
 	})), d.log)
 	servers = append(servers, op)
 

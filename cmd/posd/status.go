@@ -52,6 +52,7 @@ func (d *daemon) status(ctx context.Context) (httpapi.Status, error) {
 			CoverOpen: p.CoverOpen, Queued: p.Queued, Printed: p.Printed, Failed: p.Failed, Dropped: p.Dropped,
 			LastError: p.LastError, LastErrorAt: p.LastErrorAt, LastPrinted: p.LastPrinted}
 	}
+	s.Webhooks = d.hooks.status(d.log)
 	if !round.OldestQueued.IsZero() {
 		s.OldestQueuedAgeSeconds = time.Since(round.OldestQueued).Seconds()
 	}

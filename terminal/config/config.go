@@ -86,6 +86,8 @@ type Config struct {
 	Fleet Fleet
 	// Tips is whether and which tips the payer is offered.
 	Tips Tips
+	// Webhooks is how events reach the clients' webhooks (webhooks.go).
+	Webhooks Webhooks
 }
 
 // Texts is the [texts] table.
@@ -459,6 +461,7 @@ type file struct {
 		Poll       time.Duration `toml:"poll"`
 		FollowUp   time.Duration `toml:"follow_up"`
 	} `toml:"relay"`
+	Webhooks fileWebhooks `toml:"webhooks"`
 	Merchant struct {
 		Address string `toml:"address"`
 	} `toml:"merchant"`
@@ -742,6 +745,9 @@ func (f *file) check() (*Config, error) {
 		return nil, invalid("more than one native asset (an asset without token)")
 	}
 	if err := f.checkRelay(c); err != nil {
+		return nil, err
+	}
+	if err := f.checkWebhooks(c); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -161,7 +161,7 @@ func merge(dst, src map[string]any) {
 // the running config: every value outside the live set (terminal.id,
 // data_dir, seal_key and public_url, [api], chain.id, confirmations,
 // final_depth, call_timeout, probe_every and preflight_budget, [broadcast],
-// [watch], [relay], [board], [fleet])
+// [watch], [relay], [webhooks], [board], [fleet])
 // is taken from running, since
 // only a restart can change it. It returns the keys whose value in c
 // differed, in a fixed order, for the caller to log as needing a restart.
@@ -243,6 +243,10 @@ var fields = []field{
 	leaf("relay.stuck_after", func(c *Config) *time.Duration { return &c.Relay.StuckAfter }),
 	leaf("relay.poll", func(c *Config) *time.Duration { return &c.Relay.Poll }),
 	leaf("relay.follow_up", func(c *Config) *time.Duration { return &c.Relay.FollowUp }),
+	leaf("webhooks.give_up", func(c *Config) *time.Duration { return &c.Webhooks.GiveUp }),
+	leaf("webhooks.timeout", func(c *Config) *time.Duration { return &c.Webhooks.Timeout }),
+	leaf("webhooks.max_backoff", func(c *Config) *time.Duration { return &c.Webhooks.MaxBackoff }),
+	leaf("webhooks.allow_http", func(c *Config) *bool { return &c.Webhooks.AllowHTTP }),
 	leaf("merchant.address", func(c *Config) *common.Address { return &c.Merchant }),
 	leaf("payments.allow_overpay", func(c *Config) *bool { return &c.Payments.AllowOverpay }),
 	leaf("payments.min_fee_cap_wei", func(c *Config) **big.Int { return &c.Payments.MinFeeCap }),

@@ -4,11 +4,12 @@
 //     their own signatures;
 //   - Operator: the operator API that posctl calls over a unix socket
 //     guarded by its file mode (0660): payment requests, payments, totals,
-//     the outbox, integrator clients and their keys, status, fleet bundles,
-//     metrics;
+//     the outbox, integrator clients and their keys and webhooks, status,
+//     fleet bundles, metrics;
 //   - Network: the network listener's handler, the payer API plus the
 //     integrator API for cash registers (role register) and fleet managers
-//     (role fleet), every integrator call signed as terminal/auth describes.
+//     (role fleet), every integrator call signed as terminal/auth describes;
+//     a register sets its own webhook there (webhooks.go).
 //
 // The register calls (requests, payments, totals) are the same handlers on
 // the socket and on the network; only what guards them differs.

@@ -33,6 +33,9 @@ const (
 	codeClientExists     = "client_exists"
 	codeRevokedClient    = "revoked_client"
 	codeStoreDamaged     = "store_damaged"
+	// The webhook routes' (webhooks.go).
+	codeBadWebhookURL = "bad_webhook_url"
+	codeNoWebhook     = "no_webhook"
 )
 
 // refusalStatus is the HTTP status for each refusal code. Which code an

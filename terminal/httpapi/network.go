@@ -60,6 +60,11 @@ type NetworkOptions struct {
 	Registrations      Registrations
 	RegistrationTTL    time.Duration
 	RegistrationLimits RegistrationLimits
+	// Webhooks, when set, lets a register set, read and remove its own
+	// webhook (webhooks.go), URLs checked as WebhookOptions say. Nil: no
+	// such routes (404).
+	Webhooks       Webhooks
+	WebhookOptions WebhookOptions
 }
 
 // Network returns the handler of the network listener (api.listen): the
@@ -83,6 +88,7 @@ type NetworkOptions struct {
 //	POST /v1/fleet/bundle           fleet
 //	POST /v1/registrations          unauthenticated, rate-limited (Registrations)
 //	POST /v1/registrations/{id}/pickup   signed with the registration's pickup secret
+//	PUT, GET, DELETE /v1/webhook    register: its own webhook (Webhooks)
 //
 // Clients, the queue, sync and metrics stay on the socket. Any other
 // method and path is 404 not_found before authentication: the paths above
@@ -132,6 +138,9 @@ func Network(o NetworkOptions) http.Handler {
 	mux.Handle("POST /v1/fleet/bundle", v.Require(http.HandlerFunc(a.pushBundle), store.RoleFleet))
 	if o.Registrations != nil {
 		newRegistrationAPI(o.Registrations, o.RegistrationTTL, o.RegistrationLimits, &v, o.Clock, a.log).mountPublic(mux)
+	}
+	if o.Webhooks != nil {
+		newWebhookAPI(o.Webhooks, o.WebhookOptions, a).mountNetwork(mux, &v)
 	}
 	mux.HandleFunc("/", notFound)
 	return mux

@@ -74,8 +74,12 @@ type OperatorOptions struct {
 	// Registrations, when set, lets the operator list, approve and reject
 	// third parties' registrations (registrations.go); nil: 404.
 	Registrations Registrations
-	Metrics       http.Handler
-	Logger        *slog.Logger // nil: discard
+	// Webhooks, when set, lets the operator set, read and remove any
+	// client's webhook (webhooks.go); nil: 404.
+	Webhooks       Webhooks
+	WebhookOptions WebhookOptions
+	Metrics        http.Handler
+	Logger         *slog.Logger // nil: discard
 	// Clock gives the time clients are created, rotated and revoked at,
 	// and the day totals default to; nil means clock.System.
 	Clock clock.Clock
@@ -108,6 +112,9 @@ type OperatorOptions struct {
 //	GET  /v1/registrations?all=1    third parties' registrations (waiting ones only without all)
 //	POST /v1/registrations/{id}/approve  {"role":"register"} → the registration with its new service number
 //	POST /v1/registrations/{id}/reject   reject a pending registration
+//	PUT  /v1/clients/{number}/webhook  {"url","rotate"} → the webhook, with its secret when new (shown only here)
+//	GET  /v1/clients/{number}/webhook  its delivery status and the attempts kept; DELETE removes it
+//	GET  /v1/webhooks               every webhook's delivery status
 //	GET  /metrics                   the Metrics handler
 //
 // Operator panics if Register is nil: a wiring mistake.
@@ -132,6 +139,9 @@ func Operator(o OperatorOptions) http.Handler {
 	mux.HandleFunc("POST /v1/fleet/bundle", a.pushBundle)
 	if o.Registrations != nil {
 		newRegistrationAPI(o.Registrations, 0, RegistrationLimits{}, nil, o.Clock, a.log).mountOperator(mux)
+	}
+	if o.Webhooks != nil {
+		newWebhookAPI(o.Webhooks, o.WebhookOptions, a).mountOperator(mux)
 	}
 	if o.Metrics != nil {
 		mux.Handle("GET /metrics", o.Metrics)

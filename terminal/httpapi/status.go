@@ -7,6 +7,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"showpos/sync/pricefeed"
+	"showpos/sync/webhook"
 	"showpos/terminal/checkout"
 	"showpos/terminal/fleet"
 )
@@ -63,6 +64,10 @@ type Status struct {
 	// Printer is the receipt printer and its print queue
 	// (terminal/printq); absent when the board has no printer.
 	Printer *Printer `json:"printer,omitempty"`
+	// Webhooks is each client's webhook delivery (sync/webhook): URL
+	// (without its query), delivered seq, backlog, last success and
+	// error, next retry, events given up. Absent when no client has one.
+	Webhooks []webhook.Status `json:"webhooks,omitempty"`
 }
 
 // Printer is the receipt printer as the print queue last saw it. Paper

@@ -111,7 +111,8 @@ func (s *Store) RotateClientKey(ctx context.Context, number string, newSecret []
 // from then on none of its keys is honoured, and none is kept: the record
 // keeps the client's number, name, role and times, and drops its sealed
 // keys. A client whose keys do not open (damage, see clients.go) can
-// still be revoked. Revoking a revoked client returns it unchanged with no
+// still be revoked. Its webhook, if any, and the webhook's event sink are
+// removed in the same write. Revoking a revoked client returns it unchanged with no
 // error. Errors: ErrUnknownClient.
 func (s *Store) RevokeClient(ctx context.Context, number string, now time.Time) (Client, error) {
 	var out Client
@@ -140,6 +141,10 @@ func (s *Store) RevokeClient(ctx context.Context, number string, now time.Time) 
 			return fmt.Errorf("revoke client %q: %w", number, err)
 		}
 		if err := w.putChecked(bucketClients, []byte(number), enc); err != nil {
+			return fmt.Errorf("revoke client %q: %w", number, err)
+		}
+		// Its webhook and the webhook's sink go with its keys.
+		if _, err := dropWebhook(w, number); err != nil {
 			return fmt.Errorf("revoke client %q: %w", number, err)
 		}
 		out, err = decodeClient([]byte(number), enc, s.key)

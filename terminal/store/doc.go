@@ -255,13 +255,25 @@
 //   - the MQTT publisher: RegisterSink("mqtt", SinkFromOldest) at start;
 //     loop Events(delivered, n), publish each Body at QoS 1 in seq order,
 //     and on the broker's PUBACK for a prefix, MarkDelivered up to it.
-//   - a webhook deliverer: the same, with "webhook:<client>", signing Body;
-//     RemoveSink when the client's webhook is removed.
+//   - the webhook deliverer (sync/webhook): the same, with
+//     "webhook:<client>", one POST of Body a 2xx before each
+//     WebhookDelivered; SetWebhook, RemoveWebhook and RevokeClient
+//     register and remove the sink in their own writes.
 //   - the daemon: ExpireRequests(now, limit) now and then, until it
 //     returns less than limit.
 //   - the bounded store: PruneEvents(keep, limit) in a loop; a payment or
 //     request may go once its LastEvent <= EventLog().LowestDelivered
 //     (any LastEvent, with no sink registered).
+//
+// # Webhooks (schema 11)
+//
+// A client's webhook (webhooks.go) is its URL, a secret sealed with the
+// sealing key as service keys are (bound to the client and the secret's
+// creation), and what delivery must remember across a restart: the event
+// failing since when (FailingSeq, FailingSince) and the events given up.
+// SetWebhook registers the sink "webhook:<client>" at the log's end with
+// the first URL; WebhookDelivered moves that sink and ends the failing
+// period in one write (with gaveUp, counts the event given up instead).
 //
 // Open checks the log with bounded work: the seq counter at or above the
 // last key, and each sink's cursor within the log (from one below its first
@@ -269,6 +281,9 @@
 // reads every value, events included, as it does every bucket's).
 //
 // # Schema versions
+//
+// Schema 11 is schema 10 with the webhooks (webhooks), empty after Open
+// migrates a schema 10 file in one transaction.
 //
 // Schema 9 is schema 8 with the registrations (registrations,
 // registration_expiry), empty after Open migrates a schema 8 file in one

@@ -71,4 +71,6 @@ var (
 	// ErrBadSink: a sink name, start or cursor that cannot be: a name that
 	// is empty, too long or not printable, a delivered seq beyond the log.
 	ErrBadSink = errors.New("bad event sink request")
+	// ErrNoWebhook: the client has no webhook (webhooks.go).
+	ErrNoWebhook = errors.New("no webhook")
 )
