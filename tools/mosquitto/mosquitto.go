@@ -54,6 +54,10 @@ type Options struct {
 	Persist bool
 	// Extra lines appended to mosquitto.conf (e.g. max_connections).
 	Extra []string
+	// Users, when not nil, are the only clients let in (user name to
+	// password; mosquitto_passwd hashes them): anonymous clients are
+	// refused, and with an empty map every client is.
+	Users map[string]string
 }
 
 // Broker is a running mosquitto. Its methods may be called from any
@@ -120,9 +124,17 @@ func (b *Broker) Log() string {
 
 func (b *Broker) start(port int) error {
 	conf := filepath.Join(b.dir, "mosquitto.conf")
+	anonymous := "allow_anonymous true"
+	if b.opts.Users != nil {
+		pw, err := b.passwords()
+		if err != nil {
+			return err
+		}
+		anonymous = "allow_anonymous false\npassword_file " + pw
+	}
 	lines := []string{
 		fmt.Sprintf("listener %d 127.0.0.1", port),
-		"allow_anonymous true",
+		anonymous,
 		// Started as root, mosquitto would drop to the mosquitto user,
 		// who cannot write the test's directory: stay who we are.
 		"user " + username(),
@@ -225,6 +237,32 @@ func (b *Broker) Restart() {
 		time.Sleep(100 * time.Millisecond)
 	}
 	b.tb.Fatalf("mosquitto restart: %v", err)
+}
+
+// passwords writes Users to a mosquitto password file, hashed by
+// mosquitto_passwd (beside the broker, from the same package).
+func (b *Broker) passwords() (string, error) {
+	path := filepath.Join(b.dir, "passwords")
+	var plain strings.Builder
+	for u, p := range b.opts.Users {
+		fmt.Fprintf(&plain, "%s:%s\n", u, p)
+	}
+	if err := os.WriteFile(path, []byte(plain.String()), 0o600); err != nil {
+		return "", err
+	}
+	if len(b.opts.Users) == 0 {
+		return path, nil
+	}
+	tool := filepath.Join(filepath.Dir(b.bin), "mosquitto_passwd")
+	if _, err := os.Stat(tool); err != nil {
+		if tool, err = exec.LookPath("mosquitto_passwd"); err != nil {
+			return "", fmt.Errorf("mosquitto_passwd not found: %w", err)
+		}
+	}
+	if out, err := exec.Command(tool, "-U", path).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("mosquitto_passwd -U: %v: %s", err, out)
+	}
+	return path, nil
 }
 
 func username() string {
