@@ -79,7 +79,8 @@ type Options struct {
 
 	Log EventLog
 	// Status reads the terminal's status. The Link sets V, Terminal,
-	// Connected, At and LastEvent. Called every CheckEvery from the Link's
+	// Connected, At and LastEvent, and LastPayment if left zero (the last
+	// payment.accepted or payment.seen it has published). Called every CheckEvery from the Link's
 	// goroutine: it must answer quickly.
 	Status func() Status
 	// Config takes a bundle that arrived on a config topic (verified and
@@ -117,6 +118,10 @@ type Link struct {
 	log    *slog.Logger
 	topics Topics
 	broker string // redacted
+
+	// lastPayment is the time of the last payment event published, for
+	// a status whose source leaves LastPayment zero. Run's alone.
+	lastPayment time.Time
 
 	mu sync.Mutex
 	st LinkStatus

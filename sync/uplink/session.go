@@ -8,6 +8,8 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+
+	"showpos/terminal/store"
 )
 
 // inflight is an event published and not yet acknowledged.
@@ -60,17 +62,24 @@ func (l *Link) session(ctx context.Context, c *conn, cur *cursor) error {
 	var lastStatusAt time.Time
 	status := func(force bool) {
 		s := l.o.Status()
-		s.V, s.Terminal, s.Connected, s.At = 1, l.o.Terminal, true, time.Time{}
+		s.V, s.Terminal, s.Connected = 1, l.o.Terminal, true
 		if st, err := l.o.Log.EventLog(); err == nil {
 			s.LastEvent = st.Last
 		}
-		key, err := json.Marshal(s)
+		if s.LastPayment.IsZero() {
+			s.LastPayment = l.lastPayment
+		}
+		// A change is a change of anything but the time and the oldest
+		// payment's age, which grows every second something is queued.
+		key := s
+		key.At, key.OldestQueuedAgeSeconds = time.Time{}, 0
+		k, err := json.Marshal(key)
 		if err != nil {
 			l.log.Error("mqtt: status", "err", err)
 			return
 		}
 		now := l.o.Now()
-		if !force && bytes.Equal(key, lastStatus) && now.Sub(lastStatusAt) < l.o.StatusEvery {
+		if !force && bytes.Equal(k, lastStatus) && now.Sub(lastStatusAt) < l.o.StatusEvery {
 			return
 		}
 		s.At = now.UTC()
@@ -78,7 +87,7 @@ func (l *Link) session(ctx context.Context, c *conn, cur *cursor) error {
 		// Its acknowledgement is not awaited: a connection that cannot
 		// carry it is lost, and the next one publishes the status again.
 		c.Publish(l.topics.Status(), 1, true, body)
-		lastStatus, lastStatusAt = key, now
+		lastStatus, lastStatusAt = k, now
 	}
 
 	var win []inflight
@@ -97,6 +106,9 @@ func (l *Link) session(ctx context.Context, c *conn, cur *cursor) error {
 				return
 			}
 			for _, e := range evs {
+				if e.Kind == store.EventPaymentAccepted || e.Kind == store.EventPaymentSeen {
+					l.lastPayment = e.At
+				}
 				win = append(win, inflight{seq: e.Seq, tok: c.Publish(l.topics.Events(), 1, false, e.Body)})
 				next = e.Seq
 			}
