@@ -303,7 +303,10 @@ func (l *Link) Run(ctx context.Context) error {
 				l.goodbye(client)
 				return nil
 			}
-			client.Disconnect(0)
+			// The connection may still be open (a subscription refused, a
+			// write timed out): a clean disconnect drops the will, so say
+			// offline first.
+			l.goodbye(client)
 			if l.o.Now().Sub(start) > l.o.MaxBackoff {
 				wait = l.o.MinBackoff // it held a while: not a refusal loop
 			}
@@ -372,9 +375,11 @@ type conn struct {
 // goodbye publishes the terminal offline (retained, as the will would)
 // and disconnects cleanly: a clean disconnect does not fire the will.
 func (l *Link) goodbye(c paho.Client) {
-	tok := c.Publish(l.topics.Status(), 1, true, l.offline())
-	if !tok.WaitTimeout(2*time.Second) || tok.Error() != nil {
-		l.log.Warn("mqtt: offline status not acknowledged", "err", tok.Error())
+	if c.IsConnectionOpen() {
+		tok := c.Publish(l.topics.Status(), 1, true, l.offline())
+		if !tok.WaitTimeout(2*time.Second) || tok.Error() != nil {
+			l.log.Warn("mqtt: offline status not acknowledged", "err", tok.Error())
+		}
 	}
 	c.Disconnect(250)
 	l.log.Info("mqtt: disconnected", "broker", l.broker)

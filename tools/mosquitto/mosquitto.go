@@ -58,6 +58,17 @@ type Options struct {
 	// password; mosquitto_passwd hashes them): anonymous clients are
 	// refused, and with an empty map every client is.
 	Users map[string]string
+	// TLS, when set, makes the listener speak TLS (URL gives mqtts://).
+	TLS *TLS
+}
+
+// TLS is a TLS listener's files (PEM).
+type TLS struct {
+	CertFile, KeyFile string // the broker's certificate and key
+	// CAFile signs the client certificates the broker takes; with
+	// RequireCertificate a client without one is refused.
+	CAFile             string
+	RequireCertificate bool
 }
 
 // Broker is a running mosquitto. Its methods may be called from any
@@ -98,11 +109,16 @@ func Start(tb testing.TB, o Options) *Broker {
 	return nil
 }
 
-// URL is the broker's address for a client: mqtt://127.0.0.1:PORT.
+// URL is the broker's address for a client: mqtt://127.0.0.1:PORT, or
+// mqtts:// with Options.TLS.
 func (b *Broker) URL() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return fmt.Sprintf("mqtt://127.0.0.1:%d", b.port)
+	scheme := "mqtt"
+	if b.opts.TLS != nil {
+		scheme = "mqtts"
+	}
+	return fmt.Sprintf("%s://127.0.0.1:%d", scheme, b.port)
 }
 
 // Addr is host:port.
@@ -143,6 +159,15 @@ func (b *Broker) start(port int) error {
 		"log_type warning",
 		"log_type notice",
 		"log_type information",
+	}
+	if t := b.opts.TLS; t != nil {
+		lines = append(lines, "certfile "+t.CertFile, "keyfile "+t.KeyFile)
+		if t.CAFile != "" {
+			lines = append(lines, "cafile "+t.CAFile)
+		}
+		if t.RequireCertificate {
+			lines = append(lines, "require_certificate true")
+		}
 	}
 	if b.opts.Persist {
 		lines = append(lines, "persistence true", "persistence_location "+b.dir+"/")
