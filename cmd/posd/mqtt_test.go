@@ -273,6 +273,16 @@ func TestPosdMQTTEventsAcrossABrokerRestart(t *testing.T) {
 	tm := newTerminal(t, mqttTerminal(b.URL()))
 	hashes := []string{mustPay(t, tm), mustPay(t, tm)}
 	backOffice.until(hashes)
+	screen := mqttSubscribe(t, b, "screen", "showpos/net-till/status", false)
+	for {
+		var s uplink.Status
+		if err := json.Unmarshal(nextMsg(t, screen, "a status naming the payments").payload, &s); err != nil {
+			t.Fatal(err)
+		}
+		if s.Queue["queued"] == 2 && !s.LastPayment.IsZero() && s.LastEvent >= backOffice.highest {
+			break // the retained one, or the next within a second
+		}
+	}
 
 	b.Stop()
 	for range 3 {

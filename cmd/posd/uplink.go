@@ -61,8 +61,9 @@ func (d *daemon) newUplink(ctx context.Context, cfg *config.Config, st *store.St
 }
 
 // uplinkStatus is the terminal's status as the uplink publishes it: the
-// /v1/status fields a fleet screen shows. Read every second: a count of
-// the store's payments and the parts' last states, no network call.
+// /v1/status fields a fleet screen shows, and when the newest payment was
+// accepted. Read every second: a count of the store's payments, one seek,
+// the parts' last states; no network call.
 func (d *daemon) uplinkStatus() uplink.Status {
 	s := uplink.Status{Version: buildVersion(), Started: d.started, ConfigVersion: d.mgr.Status().Version,
 		Online: d.node.Status().Online}
@@ -74,6 +75,10 @@ func (d *daemon) uplinkStatus() uplink.Status {
 	}
 	if r := d.bc.Last(); !r.OldestQueued.IsZero() {
 		s.OldestQueuedAgeSeconds = time.Since(r.OldestQueued).Seconds()
+	}
+	// The newest payment: one seek to the end of the acceptance index.
+	if ps, err := d.store.Payments(store.PaymentFilter{Newest: true, Limit: 1}); err == nil && len(ps) == 1 {
+		s.LastPayment = ps[0].AcceptedAt
 	}
 	return s
 }
