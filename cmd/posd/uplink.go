@@ -12,6 +12,7 @@ import (
 
 	"showpos/sync/uplink"
 	"showpos/terminal/config"
+	"showpos/terminal/fleet"
 	"showpos/terminal/httpapi"
 	"showpos/terminal/store"
 	"showpos/terminal/telemetry"
@@ -55,8 +56,9 @@ func (d *daemon) newUplink(ctx context.Context, cfg *config.Config, st *store.St
 			_, err := d.mgr.TakeMQTT(ctx, raw)
 			return err
 		},
-		OnAcked: tel.MQTTPublished,
-		Logger:  log,
+		MaxConfig: fleet.MaxBundle,
+		OnAcked:   tel.MQTTPublished,
+		Logger:    log,
 	})
 }
 
