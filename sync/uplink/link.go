@@ -292,24 +292,20 @@ func (l *Link) Run(ctx context.Context) error {
 	wait := l.o.MinBackoff
 	for {
 		client, err := l.connect(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
 		if err == nil {
 			start := l.o.Now()
 			err = l.session(ctx, client, c)
 			l.setConnected(false, time.Time{})
-			if ctx.Err() != nil {
-				l.goodbye(client)
-				return nil
-			}
-			// The connection may still be open (a subscription refused, a
-			// write timed out): a clean disconnect drops the will, so say
-			// offline first.
+			// Stopping, or the connection may still be open (a
+			// subscription refused, a write timed out): a clean
+			// disconnect drops the will, so say offline first.
 			l.goodbye(client)
 			if l.o.Now().Sub(start) > l.o.MaxBackoff {
 				wait = l.o.MinBackoff // it held a while: not a refusal loop
 			}
+		}
+		if ctx.Err() != nil {
+			return nil
 		}
 		l.setError(err)
 		l.log.Warn("mqtt: not connected; trying again", "broker", l.broker, "in", wait, "err", err)
