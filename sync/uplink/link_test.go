@@ -500,3 +500,60 @@ func TestNewRefusesWhatCannotBeATopicOrABroker(t *testing.T) {
 		t.Fatalf("Redact = %s", got)
 	}
 }
+
+// counting is the store's log with its reads and cursor writes counted.
+type counting struct {
+	*store.Store
+	mu            sync.Mutex
+	reads, writes int
+}
+
+func (c *counting) Events(after uint64, limit int) ([]store.Event, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.Store.Events(after, limit)
+}
+
+func (c *counting) MarkDelivered(ctx context.Context, name string, seq uint64) error {
+	c.mu.Lock()
+	c.writes++
+	c.mu.Unlock()
+	return c.Store.MarkDelivered(ctx, name, seq)
+}
+
+func (c *counting) counts() (reads, writes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads, c.writes
+}
+
+// A caught-up Link waits for the store to say events were appended: it
+// does not read the log while nothing is. The cursor is written at most
+// once per MarkEvery however many events are acknowledged.
+func TestTheLinkWaitsForAppendsAndBatchesItsCursor(t *testing.T) {
+	b := mosquitto.Start(t, mosquitto.Options{})
+	s := &counting{Store: openStore(t)}
+	ch := subscribe(t, b, "backoffice", "showpos/t1/events", false)
+	l, _ := run(t, uplink.Options{Broker: b.URL(), Log: s, MarkEvery: 100 * time.Millisecond})
+	eventually(t, "connected", func() bool { return l.Status().Connected })
+
+	reads, _ := s.counts()
+	time.Sleep(300 * time.Millisecond)
+	if again, _ := s.counts(); again != reads {
+		t.Fatalf("the log was read %d times with nothing appended", again-reads)
+	}
+
+	start := time.Now()
+	last := addEvents(t, s.Store, 300)
+	eventsBySeq(t, ch, s.Store, 1, last)
+	eventually(t, "the cursor at the last event", func() bool {
+		sk, err := s.Sink(uplink.SinkName)
+		return err == nil && sk.Delivered == last
+	})
+	_, writes := s.counts()
+	if most := int(time.Since(start)/(100*time.Millisecond)) + 1; writes > most {
+		t.Fatalf("%d cursor writes in %s for %d events; want at most one per 100 ms (%d)", writes, time.Since(start), last, most)
+	}
+	t.Logf("%d events, %d cursor writes", last, writes)
+}
