@@ -25,6 +25,7 @@ import (
 	"showpos/sync/pricefeed"
 	"showpos/sync/relay"
 	"showpos/sync/tokendomain"
+	"showpos/sync/uplink"
 	"showpos/sync/watch"
 	"showpos/terminal/asset"
 	"showpos/terminal/auth"
@@ -68,6 +69,7 @@ type daemon struct {
 	books    *report.Books    // failures kept until acknowledged, X and Z reports
 	rates    *pricefeed.Rates // the assets' prices in terminal.currency
 	printq   *printq.Queue    // nil when the board has no printer
+	uplink   *uplink.Link     // nil: mqtt.enabled = false
 	receipts *receipt.Issuer
 	hooks    webhooks        // the clients' webhooks and their deliverer (webhooks.go)
 	bgCtx    context.Context // the background parts' lifetime
@@ -268,6 +270,11 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	if d.hooks, err = newWebhooks(cfg, st, tel, log.With("part", "webhooks")); err != nil {
 		return err
 	}
+	// The MQTT uplink publishes from the store's event log in its own
+	// goroutine: nothing in a sale waits on the broker.
+	if d.uplink, err = d.newUplink(ctx, cfg, st, tel, log.With("part", "mqtt")); err != nil {
+		return err
+	}
 	if created {
 		log.Info("created terminal key", "path", cfg.KeyPath(), "signer", d.till.Signer().Hex())
 	}
@@ -297,6 +304,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 			}
 			return relayerHealth(d.relay)
 		},
+		MQTTConnected: d.mqttConnected(),
 	})
 
 	servers, err := d.listen(cfg, tel, networkLn)
@@ -334,6 +342,13 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	bg.Go(func() { d.mgr.Run(bgCtx) })
 	bg.Go(func() { sweepExpiries(bgCtx, st, log.With("part", "expiry")) })
 	bg.Go(func() { d.hooks.d.Run(bgCtx) })
+	if d.uplink != nil {
+		bg.Go(func() {
+			if err := d.uplink.Run(bgCtx); err != nil {
+				log.Error("mqtt uplink stopped", "err", err)
+			}
+		})
+	}
 	if d.printq != nil {
 		bg.Go(func() { d.printq.Run(bgCtx) })
 	}

@@ -56,6 +56,7 @@ func (d *daemon) status(ctx context.Context) (httpapi.Status, error) {
 	if !round.OldestQueued.IsZero() {
 		s.OldestQueuedAgeSeconds = time.Since(round.OldestQueued).Seconds()
 	}
+	s.MQTT = d.mqttStatus()
 	return s, nil
 }
 

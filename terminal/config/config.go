@@ -27,6 +27,7 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/ethereum/go-ethereum/common"
 
+	"showpos/sync/uplink"
 	"showpos/terminal/asset"
 	"showpos/terminal/fiat"
 	"showpos/terminal/locale"
@@ -88,6 +89,32 @@ type Config struct {
 	Tips Tips
 	// Webhooks is how events reach the clients' webhooks (webhooks.go).
 	Webhooks Webhooks
+	// MQTT is the uplink to a fleet's broker (sync/uplink); off unless
+	// enabled.
+	MQTT MQTT
+}
+
+// MQTT is the [mqtt] table, read at start only. The client id is
+// terminal.id.
+type MQTT struct {
+	Enabled bool
+	// Broker is mqtt://host:port or mqtts://host:port (TLS), with no user
+	// information: credentials are Username and Password.
+	Broker   string
+	Username string
+	// Password, or PasswordFile: a file holding it (read at start, its
+	// surrounding whitespace trimmed). At most one is set.
+	Password     string
+	PasswordFile string
+	// CAFile is the CA (PEM) an mqtts broker's certificate is checked
+	// against (empty: the system's roots); CertFile and KeyFile the
+	// terminal's client certificate, both or neither. mqtts only.
+	CAFile, CertFile, KeyFile string
+	// TopicPrefix is the topics' prefix, one or more topic levels
+	// (default "showpos").
+	TopicPrefix string
+	StatusEvery time.Duration // the status is published at least this often
+	Keepalive   time.Duration // the MQTT keepalive
 }
 
 // Texts is the [texts] table.
@@ -481,6 +508,19 @@ type file struct {
 		PullURL   string        `toml:"pull_url"`
 		PullEvery time.Duration `toml:"pull_every"`
 	} `toml:"fleet"`
+	MQTT struct {
+		Enabled      bool          `toml:"enabled"`
+		Broker       string        `toml:"broker"`
+		Username     string        `toml:"username"`
+		Password     string        `toml:"password"`
+		PasswordFile string        `toml:"password_file"`
+		CAFile       string        `toml:"ca_file"`
+		CertFile     string        `toml:"cert_file"`
+		KeyFile      string        `toml:"key_file"`
+		TopicPrefix  string        `toml:"topic_prefix"`
+		StatusEvery  time.Duration `toml:"status_every"`
+		Keepalive    time.Duration `toml:"keepalive"`
+	} `toml:"mqtt"`
 }
 
 type fileAsset struct {
@@ -721,6 +761,9 @@ func (f *file) check() (*Config, error) {
 	if err := f.checkFleet(c); err != nil {
 		return nil, err
 	}
+	if err := f.checkMQTT(c); err != nil {
+		return nil, err
+	}
 	if len(f.Assets) == 0 {
 		return nil, invalid("at least one [[assets]] entry is required")
 	}
@@ -792,6 +835,70 @@ func (f *file) checkFleet(c *Config) error {
 	} else if c.Fleet.PullEvery != 0 {
 		return invalid("fleet.pull_every without fleet.pull_url")
 	}
+	return nil
+}
+
+// Defaults of [mqtt].
+const (
+	DefaultMQTTStatusEvery = 60 * time.Second
+	DefaultMQTTKeepalive   = 30 * time.Second
+)
+
+func (f *file) checkMQTT(c *Config) error {
+	fm := f.MQTT
+	m := MQTT{Enabled: fm.Enabled, Broker: strings.TrimSpace(fm.Broker), Username: fm.Username, Password: fm.Password,
+		PasswordFile: fm.PasswordFile, CAFile: fm.CAFile, CertFile: fm.CertFile, KeyFile: fm.KeyFile,
+		TopicPrefix: fm.TopicPrefix, StatusEvery: fm.StatusEvery, Keepalive: fm.Keepalive}
+	if m.TopicPrefix == "" {
+		m.TopicPrefix = uplink.DefaultPrefix
+	}
+	if m.StatusEvery == 0 {
+		m.StatusEvery = DefaultMQTTStatusEvery
+	}
+	if m.Keepalive == 0 {
+		m.Keepalive = DefaultMQTTKeepalive
+	}
+	switch {
+	case m.Enabled && m.Broker == "":
+		return invalid("mqtt.broker is required when mqtt.enabled is true")
+	case m.StatusEvery < time.Second:
+		return invalid("mqtt.status_every %s is under a second", m.StatusEvery)
+	case m.Keepalive < time.Second || m.Keepalive%time.Second != 0:
+		return invalid("mqtt.keepalive %s: want whole seconds, at least 1s", m.Keepalive)
+	case m.Password != "" && m.PasswordFile != "":
+		return invalid("mqtt.password and mqtt.password_file: set one")
+	case (m.Password != "" || m.PasswordFile != "") && m.Username == "":
+		return invalid("mqtt.password needs mqtt.username (MQTT 3.1.1 sends no password alone)")
+	case (m.CertFile == "") != (m.KeyFile == ""):
+		return invalid("mqtt.cert_file and mqtt.key_file go together")
+	}
+	if err := uplink.ValidPrefix(m.TopicPrefix); err != nil {
+		return invalid("mqtt.topic_prefix: %v", err)
+	}
+	if m.Broker != "" {
+		u, err := url.Parse(m.Broker)
+		switch {
+		case err != nil || (u.Scheme != "mqtt" && u.Scheme != "mqtts") || u.Host == "":
+			return invalid("mqtt.broker %q: want mqtt://host:port or mqtts://host:port", m.Broker)
+		case u.User != nil:
+			return invalid("mqtt.broker: put the user name and password in mqtt.username and mqtt.password, not in the URL")
+		case u.Scheme == "mqtt" && (m.CAFile != "" || m.CertFile != ""):
+			return invalid("mqtt.ca_file, cert_file and key_file need an mqtts:// broker")
+		}
+	}
+	if m.Enabled {
+		// The terminal id is the client id and a topic level; the groups
+		// are topic levels too.
+		if err := uplink.ValidLevel(c.Terminal.ID); err != nil {
+			return invalid("terminal.id cannot be the MQTT client id and topic level: %v", err)
+		}
+		for i, g := range c.Fleet.Groups {
+			if err := uplink.ValidLevel(g); err != nil {
+				return invalid("fleet.groups[%d] cannot be an MQTT topic level: %v", i, err)
+			}
+		}
+	}
+	c.MQTT = m
 	return nil
 }
 

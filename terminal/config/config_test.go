@@ -378,3 +378,63 @@ func TestOverrideListen(t *testing.T) {
 		t.Errorf("configured public URL changed to %s", c.Terminal.PublicURL)
 	}
 }
+
+// [mqtt]: off by default with the documented defaults; a broker URL that
+// is not mqtt(s), credentials in the URL, a password without a user, TLS
+// files on a plain broker, and a terminal id or group that cannot be a
+// topic level are refused at load, naming the key.
+func TestMQTTTable(t *testing.T) {
+	def := MQTT{TopicPrefix: "showpos", StatusEvery: time.Minute, Keepalive: 30 * time.Second}
+	on := "[mqtt]\nenabled = true\nbroker = \"mqtts://broker.example.net:8883\"\n"
+	for _, tc := range []struct {
+		name, from, to string
+		want           MQTT
+		wantErr        string
+	}{
+		{name: "off by default", want: def},
+		{name: "set", from: "[merchant]", to: on + "username = \"till-7\"\npassword_file = \"/etc/showpos/mqtt.pw\"\nca_file = \"/etc/showpos/ca.pem\"\ntopic_prefix = \"acme/shops\"\nstatus_every = \"30s\"\nkeepalive = \"10s\"\n[merchant]",
+			want: MQTT{Enabled: true, Broker: "mqtts://broker.example.net:8883", Username: "till-7", PasswordFile: "/etc/showpos/mqtt.pw",
+				CAFile: "/etc/showpos/ca.pem", TopicPrefix: "acme/shops", StatusEvery: 30 * time.Second, Keepalive: 10 * time.Second}},
+		{name: "enabled without a broker", from: "[merchant]", to: "[mqtt]\nenabled = true\n[merchant]", wantErr: "mqtt.broker is required"},
+		{name: "an http broker", from: "[merchant]", to: "[mqtt]\nbroker = \"http://b:1883\"\n[merchant]", wantErr: "mqtt.broker"},
+		{name: "credentials in the URL", from: "[merchant]", to: "[mqtt]\nbroker = \"mqtt://u:p@b:1883\"\n[merchant]", wantErr: "mqtt.username"},
+		{name: "a password without a user", from: "[merchant]", to: on + "password = \"x\"\n[merchant]", wantErr: "needs mqtt.username"},
+		{name: "password and password_file", from: "[merchant]", to: on + "username = \"u\"\npassword = \"x\"\npassword_file = \"/f\"\n[merchant]", wantErr: "set one"},
+		{name: "a certificate without its key", from: "[merchant]", to: on + "cert_file = \"/c.pem\"\n[merchant]", wantErr: "go together"},
+		{name: "TLS files on a plain broker", from: "[merchant]", to: "[mqtt]\nbroker = \"mqtt://b:1883\"\nca_file = \"/ca.pem\"\n[merchant]", wantErr: "mqtts://"},
+		{name: "a wildcard in the prefix", from: "[merchant]", to: "[mqtt]\ntopic_prefix = \"shops/#\"\n[merchant]", wantErr: "mqtt.topic_prefix"},
+		{name: "an empty prefix level", from: "[merchant]", to: "[mqtt]\ntopic_prefix = \"shops/\"\n[merchant]", wantErr: "mqtt.topic_prefix"},
+		{name: "a keepalive in milliseconds", from: "[merchant]", to: "[mqtt]\nkeepalive = \"1500ms\"\n[merchant]", wantErr: "mqtt.keepalive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(strings.Replace(good, tc.from, tc.to, 1)))
+			if tc.wantErr != "" {
+				if err == nil || !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("Parse: %v; want an invalid config naming %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(c.MQTT, tc.want) {
+				t.Errorf("mqtt %+v, want %+v", c.MQTT, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct{ name, from, to, wantErr string }{
+		{"a terminal id with a slash", `id = "till-7"`, `id = "till/7"`, "terminal.id cannot be the MQTT client id"},
+		{"a group with a plus", "[merchant]", "[fleet]\npublic_key = \"3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c\"\ngroups = [\"eu+north\"]\n[merchant]", "fleet.groups[0] cannot be an MQTT topic level"},
+	} {
+		t.Run(tc.name+" with mqtt on", func(t *testing.T) {
+			cfg := strings.Replace(good, tc.from, tc.to, 1) + "\n" + on
+			if _, err := Parse([]byte(cfg)); err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Parse: %v; want %q", err, tc.wantErr)
+			}
+			off := strings.Replace(good, tc.from, tc.to, 1)
+			if _, err := Parse([]byte(off)); err != nil {
+				t.Fatalf("with mqtt off: %v; the id is fine for everything else", err)
+			}
+		})
+	}
+}

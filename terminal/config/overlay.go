@@ -161,7 +161,7 @@ func merge(dst, src map[string]any) {
 // the running config: every value outside the live set (terminal.id,
 // data_dir, seal_key and public_url, [api], chain.id, confirmations,
 // final_depth, call_timeout, probe_every and preflight_budget, [broadcast],
-// [watch], [relay], [webhooks], [board], [fleet])
+// [watch], [relay], [webhooks], [board], [fleet], [mqtt])
 // is taken from running, since
 // only a restart can change it. It returns the keys whose value in c
 // differed, in a fixed order, for the caller to log as needing a restart.
@@ -258,4 +258,15 @@ var fields = []field{
 	leaf("fleet.groups", func(c *Config) *[]string { return &c.Fleet.Groups }),
 	leaf("fleet.pull_url", func(c *Config) *string { return &c.Fleet.PullURL }),
 	leaf("fleet.pull_every", func(c *Config) *time.Duration { return &c.Fleet.PullEvery }),
+	leaf("mqtt.enabled", func(c *Config) *bool { return &c.MQTT.Enabled }),
+	leaf("mqtt.broker", func(c *Config) *string { return &c.MQTT.Broker }),
+	leaf("mqtt.username", func(c *Config) *string { return &c.MQTT.Username }),
+	leaf("mqtt.password", func(c *Config) *string { return &c.MQTT.Password }),
+	leaf("mqtt.password_file", func(c *Config) *string { return &c.MQTT.PasswordFile }),
+	leaf("mqtt.ca_file", func(c *Config) *string { return &c.MQTT.CAFile }),
+	leaf("mqtt.cert_file", func(c *Config) *string { return &c.MQTT.CertFile }),
+	leaf("mqtt.key_file", func(c *Config) *string { return &c.MQTT.KeyFile }),
+	leaf("mqtt.topic_prefix", func(c *Config) *string { return &c.MQTT.TopicPrefix }),
+	leaf("mqtt.status_every", func(c *Config) *time.Duration { return &c.MQTT.StatusEvery }),
+	leaf("mqtt.keepalive", func(c *Config) *time.Duration { return &c.MQTT.Keepalive }),
 }

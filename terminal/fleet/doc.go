@@ -51,8 +51,9 @@
 //
 // # Acceptance
 //
-// A bundle arrives by push (Manager.Push, from the HTTP API) or by pull
-// (Manager.Run fetches [fleet] pull_url every pull_every). It is checked in
+// A bundle arrives by push (Manager.Push, from the HTTP API), by pull
+// (Manager.Run fetches [fleet] pull_url every pull_every) or on an MQTT
+// config topic (Manager.TakeMQTT, from sync/uplink). It is checked in
 // this order, and the first failure is the refusal (a Refusal with a stable
 // code; the running config is kept): size and format (bad_bundle), the
 // signature against the pinned key (bad_bundle_signature), the target

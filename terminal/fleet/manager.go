@@ -52,6 +52,7 @@ const ClockSkew = 5 * time.Minute
 const (
 	SourcePush  = "push"
 	SourcePull  = "pull"
+	SourceMQTT  = "mqtt"  // a retained config topic (sync/uplink)
 	SourceStore = "store" // read from the store at start
 )
 
@@ -182,6 +183,13 @@ func (m *Manager) Push(ctx context.Context, raw []byte) (Applied, error) {
 	return m.take(ctx, raw, SourcePush)
 }
 
+// TakeMQTT takes a bundle that came on an MQTT config topic, as Push
+// does. A retained bundle comes again at every reconnect: the one running
+// is taken quietly, and a refusal repeated logs as a repeated pull's does.
+func (m *Manager) TakeMQTT(ctx context.Context, raw []byte) (Applied, error) {
+	return m.take(ctx, raw, SourceMQTT)
+}
+
 func (m *Manager) take(ctx context.Context, raw []byte, source string) (Applied, error) {
 	// Whitespace around the JSON is not part of the bundle: a file with a
 	// final newline pushed is the same bundle as the one pulled without.
@@ -278,9 +286,10 @@ func (m *Manager) apply(c *config.Config) {
 	}
 }
 
-// refused records and logs r. A pull refused again for the same reason
-// (the same code for the same version) logs at debug level: the server
-// offers the same bundle every interval, and some reasons name the clock.
+// refused records and logs r. A pull or an MQTT bundle refused again for
+// the same reason (the same code for the same version) logs at debug
+// level: the server offers the same bundle every interval, the broker its
+// retained one at every reconnect, and some reasons name the clock.
 func (m *Manager) refused(r *Refusal, source string) {
 	info := &RefusalInfo{Code: r.Code, Message: r.Message, Version: r.Version, Source: source, At: m.o.Clock.Now()}
 	m.smu.Lock()
@@ -288,7 +297,7 @@ func (m *Manager) refused(r *Refusal, source string) {
 	m.status.LastRefusal = info
 	m.smu.Unlock()
 	level := slog.LevelWarn
-	if last != nil && source == SourcePull && last.Source == source && last.Code == r.Code && last.Version == r.Version {
+	if last != nil && (source == SourcePull || source == SourceMQTT) && last.Source == source && last.Code == r.Code && last.Version == r.Version {
 		level = slog.LevelDebug
 	}
 	m.log.Log(context.Background(), level, "fleet: bundle refused", "code", r.Code, "version", r.Version, "source", source, "reason", r.Message)

@@ -350,18 +350,42 @@ func TestReloadKeepsOverridesQuietly(t *testing.T) {
 
 // A pull refused again for the same bundle logs at warn once, also when the
 // reason names the terminal's clock, which moves between pulls.
+// So does a retained MQTT bundle, which comes again at every reconnect.
 func TestRepeatedPullRefusalLogsOnce(t *testing.T) {
+	for _, source := range []string{SourcePull, SourceMQTT} {
+		t.Run(source, func(t *testing.T) {
+			f := newFixture(t, "")
+			for i := range 3 {
+				f.clock.Set(t0.Add(time.Duration(i) * time.Minute))
+				f.m.refused(refuse(CodeExpired, 7, "bundle v7 expired (terminal clock %s)", f.clock.Now()), source)
+			}
+			if got := strings.Count(f.logs.String(), "level=WARN"); got != 1 {
+				t.Errorf("3 refusals of one expired bundle logged %d warnings, want 1:\n%s", got, f.logs)
+			}
+			f.m.refused(refuse(CodeExpired, 8, "bundle v8 expired"), source)
+			if got := strings.Count(f.logs.String(), "level=WARN"); got != 2 {
+				t.Errorf("a new version's refusal logged %d warnings in all, want 2", got)
+			}
+		})
+	}
+}
+
+// A bundle taken from MQTT is applied as a pushed one, says it came by
+// MQTT, and is quiet when it comes again (a retained message at every
+// reconnect).
+func TestTakeMQTTAppliesAndIsQuietAgain(t *testing.T) {
 	f := newFixture(t, "")
-	for i := range 3 {
-		f.clock.Set(t0.Add(time.Duration(i) * time.Minute))
-		f.m.refused(refuse(CodeExpired, 7, "bundle v7 expired (terminal clock %s)", f.clock.Now()), SourcePull)
+	raw := f.bundle(3, liveBundle)
+	for range 2 {
+		if _, err := f.m.TakeMQTT(context.Background(), raw); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if got := strings.Count(f.logs.String(), "level=WARN"); got != 1 {
-		t.Errorf("3 pulls of one expired bundle logged %d warnings, want 1:\n%s", got, f.logs)
+	if st := f.m.Status(); st.Version != 3 || st.Source != SourceMQTT || st.LastRefusal != nil {
+		t.Errorf("Status = %+v; want v3 from mqtt, no refusal", st)
 	}
-	f.m.refused(refuse(CodeExpired, 8, "bundle v8 expired"), SourcePull)
-	if got := strings.Count(f.logs.String(), "level=WARN"); got != 2 {
-		t.Errorf("a new version's refusal logged %d warnings in all, want 2", got)
+	if n := len(f.applies()); n != 1 {
+		t.Errorf("Apply called %d times, want once", n)
 	}
 }
 

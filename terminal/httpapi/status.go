@@ -68,6 +68,26 @@ type Status struct {
 	// (without its query), delivered seq, backlog, last success and
 	// error, next retry, events given up. Absent when no client has one.
 	Webhooks []webhook.Status `json:"webhooks,omitempty"`
+	// MQTT is the uplink to the fleet's broker (sync/uplink); absent when
+	// mqtt.enabled is false.
+	MQTT *MQTT `json:"mqtt,omitempty"`
+}
+
+// MQTT is how the MQTT uplink stands. A broker that is down or refuses
+// the terminal holds up no sale: events wait in the store (Backlog).
+type MQTT struct {
+	Connected bool   `json:"connected"`
+	Broker    string `json:"broker"` // mqtt.broker, without user information
+	// LastConnect is when it last connected; LastError why the last
+	// attempt failed or the last connection ended (e.g. the broker's
+	// "not Authorized"), at LastErrorAt.
+	LastConnect time.Time `json:"lastConnect,omitzero"`
+	LastError   string    `json:"lastError,omitempty"`
+	LastErrorAt time.Time `json:"lastErrorAt,omitzero"`
+	// Delivered is the highest event seq the broker acknowledged, with
+	// every one before it; Backlog counts the events after it.
+	Delivered uint64 `json:"delivered"`
+	Backlog   uint64 `json:"backlog"`
 }
 
 // Printer is the receipt printer as the print queue last saw it. Paper

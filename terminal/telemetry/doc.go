@@ -16,6 +16,8 @@
 //	showpos_http_request_duration_seconds{api,route,code} a histogram with le buckets, one observation per request
 //	showpos_printer_jobs_total{outcome}                  print queue outcomes: printed, paper_out, cover_open, gone, failed, dropped
 //	showpos_telemetry_slow_collections_total             scrapes that served the previous gauge values
+//	showpos_mqtt_connected                               1 while the MQTT uplink is connected (mqtt.enabled only)
+//	showpos_mqtt_events_published_total                  events the MQTT broker acknowledged (a redelivery counts again)
 //
 // and the Go runtime's and the process's own metrics (go_*, process_*).
 //

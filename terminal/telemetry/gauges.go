@@ -26,6 +26,9 @@ type Gauges struct {
 	// Relayer returns the relayer's health (sync/relay.Status); nil when
 	// no relayer runs.
 	Relayer func() Relayer
+	// MQTTConnected reports whether the MQTT uplink (sync/uplink) is
+	// connected to its broker; nil when mqtt.enabled is false.
+	MQTTConnected func() bool
 }
 
 // Relayer is the relayer's health as the gauges export it.
@@ -63,6 +66,7 @@ type snapshot struct {
 	online  bool
 	version uint64
 	relayer Relayer
+	mqtt    bool
 }
 
 func (c *collector) register(set *metrics.Set, g Gauges) {
@@ -92,6 +96,14 @@ func (c *collector) register(set *metrics.Set, g Gauges) {
 	if g.ConfigVersion != nil {
 		set.NewGauge("showpos_config_version", func() float64 {
 			return float64(c.read().version)
+		})
+	}
+	if g.MQTTConnected != nil {
+		set.NewGauge("showpos_mqtt_connected", func() float64 {
+			if c.read().mqtt {
+				return 1
+			}
+			return 0
 		})
 	}
 	if g.Relayer != nil {
@@ -156,6 +168,9 @@ func (c *collector) collect(g Gauges, done chan struct{}) {
 	}
 	if g.Relayer != nil {
 		s.relayer = g.Relayer()
+	}
+	if g.MQTTConnected != nil {
+		s.mqtt = g.MQTTConnected()
 	}
 	c.mu.Lock()
 	c.last = s

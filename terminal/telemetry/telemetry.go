@@ -121,6 +121,12 @@ func (t *Telemetry) WatchRound(calls, blocks, transfers int, lag uint64) {
 	t.set.GetOrCreateGauge("showpos_watch_lag_blocks", nil).Set(float64(lag))
 }
 
+// MQTTPublished counts n events the MQTT uplink's broker acknowledged
+// (sync/uplink; a redelivered event counts again).
+func (t *Telemetry) MQTTPublished(n int) {
+	t.set.GetOrCreateCounter("showpos_mqtt_events_published_total").Add(n)
+}
+
 // Handler serves the metrics as Prometheus text to GET and HEAD, wherever it
 // is mounted (by convention /metrics). Each request first reads the gauge
 // callbacks, waiting for them at most a short while.

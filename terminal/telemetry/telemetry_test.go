@@ -242,6 +242,7 @@ func TestGaugesReadTheirCallbacksAtScrapeTime(t *testing.T) {
 		OldestQueuedAge: func() time.Duration { return 90 * time.Second },
 		Online:          online.Load,
 		ConfigVersion:   version.Load,
+		MQTTConnected:   online.Load,
 	})
 
 	queued.Store(2)
@@ -269,6 +270,15 @@ func TestGaugesReadTheirCallbacksAtScrapeTime(t *testing.T) {
 	want(t, s, `showpos_queue_depth{state="queued"}`, 5)
 	want(t, s, "showpos_online", 1)
 	want(t, s, "showpos_config_version", 42)
+	want(t, s, "showpos_mqtt_connected", 1)
+}
+
+// The MQTT uplink's acknowledged events add up.
+func TestMQTTPublishedCounts(t *testing.T) {
+	tel := New()
+	tel.MQTTPublished(3)
+	tel.MQTTPublished(2)
+	want(t, scrape(t, tel), "showpos_mqtt_events_published_total", 5)
 }
 
 func TestNilGaugeCallbacksAreLeftOut(t *testing.T) {
@@ -276,7 +286,7 @@ func TestNilGaugeCallbacksAreLeftOut(t *testing.T) {
 	tel.Gauges(Gauges{Online: func() bool { return true }})
 	s := scrape(t, tel)
 	want(t, s, "showpos_online", 1)
-	for _, name := range []string{"showpos_queue_depth", "showpos_queue_oldest_age_seconds", "showpos_config_version"} {
+	for _, name := range []string{"showpos_queue_depth", "showpos_queue_oldest_age_seconds", "showpos_config_version", "showpos_mqtt_connected"} {
 		if f := family(s, name); len(f) > 0 {
 			t.Errorf("%s exported without a callback: %v", name, f)
 		}

@@ -54,6 +54,21 @@ type Options struct {
 	Persist bool
 	// Extra lines appended to mosquitto.conf (e.g. max_connections).
 	Extra []string
+	// Users, when not nil, are the only clients let in (user name to
+	// password; mosquitto_passwd hashes them): anonymous clients are
+	// refused, and with an empty map every client is.
+	Users map[string]string
+	// TLS, when set, makes the listener speak TLS (URL gives mqtts://).
+	TLS *TLS
+}
+
+// TLS is a TLS listener's files (PEM).
+type TLS struct {
+	CertFile, KeyFile string // the broker's certificate and key
+	// CAFile signs the client certificates the broker takes; with
+	// RequireCertificate a client without one is refused.
+	CAFile             string
+	RequireCertificate bool
 }
 
 // Broker is a running mosquitto. Its methods may be called from any
@@ -112,11 +127,16 @@ func launch(bin, dir string, o Options) (*Broker, error) {
 	return nil, fmt.Errorf("mosquitto: %w", last)
 }
 
-// URL is the broker's address for a client: mqtt://127.0.0.1:PORT.
+// URL is the broker's address for a client: mqtt://127.0.0.1:PORT, or
+// mqtts:// with Options.TLS.
 func (b *Broker) URL() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return fmt.Sprintf("mqtt://127.0.0.1:%d", b.port)
+	scheme := "mqtt"
+	if b.opts.TLS != nil {
+		scheme = "mqtts"
+	}
+	return fmt.Sprintf("%s://127.0.0.1:%d", scheme, b.port)
 }
 
 // Addr is host:port.
@@ -138,9 +158,17 @@ func (b *Broker) Log() string {
 
 func (b *Broker) start(port int) error {
 	conf := filepath.Join(b.dir, "mosquitto.conf")
+	anonymous := "allow_anonymous true"
+	if b.opts.Users != nil {
+		pw, err := b.passwords()
+		if err != nil {
+			return err
+		}
+		anonymous = "allow_anonymous false\npassword_file " + pw
+	}
 	lines := []string{
 		fmt.Sprintf("listener %d 127.0.0.1", port),
-		"allow_anonymous true",
+		anonymous,
 		// Started as root, mosquitto would drop to the mosquitto user,
 		// who cannot write the test's directory: stay who we are.
 		"user " + username(),
@@ -149,6 +177,15 @@ func (b *Broker) start(port int) error {
 		"log_type warning",
 		"log_type notice",
 		"log_type information",
+	}
+	if t := b.opts.TLS; t != nil {
+		lines = append(lines, "certfile "+t.CertFile, "keyfile "+t.KeyFile)
+		if t.CAFile != "" {
+			lines = append(lines, "cafile "+t.CAFile)
+		}
+		if t.RequireCertificate {
+			lines = append(lines, "require_certificate true")
+		}
 	}
 	if b.opts.Persist {
 		lines = append(lines, "persistence true", "persistence_location "+b.dir+"/")
@@ -243,6 +280,32 @@ func (b *Broker) Restart() {
 		time.Sleep(100 * time.Millisecond)
 	}
 	b.tb.Fatalf("mosquitto restart: %v", err)
+}
+
+// passwords writes Users to a mosquitto password file, hashed by
+// mosquitto_passwd (beside the broker, from the same package).
+func (b *Broker) passwords() (string, error) {
+	path := filepath.Join(b.dir, "passwords")
+	var plain strings.Builder
+	for u, p := range b.opts.Users {
+		fmt.Fprintf(&plain, "%s:%s\n", u, p)
+	}
+	if err := os.WriteFile(path, []byte(plain.String()), 0o600); err != nil {
+		return "", err
+	}
+	if len(b.opts.Users) == 0 {
+		return path, nil
+	}
+	tool := filepath.Join(filepath.Dir(b.bin), "mosquitto_passwd")
+	if _, err := os.Stat(tool); err != nil {
+		if tool, err = exec.LookPath("mosquitto_passwd"); err != nil {
+			return "", fmt.Errorf("mosquitto_passwd not found: %w", err)
+		}
+	}
+	if out, err := exec.Command(tool, "-U", path).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("mosquitto_passwd -U: %v: %s", err, out)
+	}
+	return path, nil
 }
 
 func username() string {
