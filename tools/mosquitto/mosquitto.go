@@ -63,7 +63,7 @@ type Options struct {
 // Broker is a running mosquitto. Its methods may be called from any
 // goroutine.
 type Broker struct {
-	tb   testing.TB
+	tb   testing.TB // nil for one from Launch
 	bin  string
 	dir  string
 	opts Options
@@ -85,17 +85,35 @@ func Start(tb testing.TB, o Options) *Broker {
 		}
 		tb.Skip(err)
 	}
-	b := &Broker{tb: tb, bin: bin, dir: tb.TempDir(), opts: o}
+	b, err := launch(bin, tb.TempDir(), o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	b.tb = tb
+	tb.Cleanup(b.Stop)
+	return b
+}
+
+// Launch runs a broker outside a test (the fleet benchmark), keeping its
+// files in dir; the caller stops it.
+func Launch(dir string, o Options) (*Broker, error) {
+	bin, err := Binary()
+	if err != nil {
+		return nil, err
+	}
+	return launch(bin, dir, o)
+}
+
+func launch(bin, dir string, o Options) (*Broker, error) {
+	b := &Broker{bin: bin, dir: dir, opts: o}
 	var last error
 	for range 10 {
 		port := 20000 + rand.IntN(40000)
 		if last = b.start(port); last == nil {
-			tb.Cleanup(b.Stop)
-			return b
+			return b, nil
 		}
 	}
-	tb.Fatalf("mosquitto: %v", last)
-	return nil
+	return nil, fmt.Errorf("mosquitto: %w", last)
 }
 
 // URL is the broker's address for a client: mqtt://127.0.0.1:PORT.
@@ -220,7 +238,7 @@ func (b *Broker) signal(sig syscall.Signal) {
 
 // Restart starts a stopped broker again on the same port (a client
 // reconnects to the same URL). Another process may have taken the port
-// meanwhile; the test then fails.
+// meanwhile; the test then fails. Only for a broker from Start.
 func (b *Broker) Restart() {
 	b.tb.Helper()
 	b.mu.Lock()
