@@ -112,6 +112,9 @@ func Launch(dir string, o Options) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("mosquitto: %w", err)
+	}
 	return launch(bin, dir, o)
 }
 

@@ -25,7 +25,11 @@
 //     ARM binaries, and its boot to READY=1 on a NOTIFY_SOCKET;
 //   - posd's chain watcher on a dev chain making a block every 2 s: its
 //     JSON-RPC calls per new block (its metrics), against the bound of 2,
-//     and a wallet's payment mined to listed by posd, against watch.poll.
+//     and a wallet's payment mined to listed by posd, against watch.poll;
+//   - a fleet of 1,000 terminals' MQTT side (sync/uplink's Links) against
+//     one Mosquitto (tools/mosquitto): their retained statuses and their
+//     events fanned in to one subscriber, and a retained bundle fanned out
+//     to all, each against as many bare paho clients doing the same.
 //
 // The sender recovery is go-ethereum's: libsecp256k1 through cgo when
 // posbench is built with cgo, the pure-Go decred code otherwise (as in the

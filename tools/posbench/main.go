@@ -37,10 +37,13 @@ type options struct {
 	watchBlocks   int           // blocks over which the watcher's calls are counted
 	watchEvery    time.Duration // the dev chain's pace for the watch rows
 	watchPayments int           // payments timed from mined to listed
+
+	fleetN      int // terminals whose MQTT side runs against one broker
+	fleetEvents int // events each of them publishes
 }
 
 // sections of the table, in order; -only names some of them.
-var sections = []string{"accept", "check", "drain", "screens", "memory", "watch"}
+var sections = []string{"accept", "check", "drain", "screens", "memory", "watch", "fleet"}
 
 func main() {
 	var o options
@@ -63,6 +66,8 @@ func main() {
 	flag.IntVar(&o.watchBlocks, "watch-blocks", 30, "new blocks over which the chain watcher's RPC calls are counted")
 	flag.DurationVar(&o.watchEvery, "watch-every", 2*time.Second, "the dev chain's block pace for the watch rows")
 	flag.IntVar(&o.watchPayments, "watch-payments", 20, "payments sent straight to the chain, timed from mined to listed by posd")
+	flag.IntVar(&o.fleetN, "fleet-n", 1000, "terminals whose MQTT side runs in this process against one Mosquitto")
+	flag.IntVar(&o.fleetEvents, "fleet-events", 20, "events each fleet terminal publishes")
 	flag.Parse()
 	if only != "" {
 		for _, s := range strings.Split(only, ",") {
@@ -78,6 +83,7 @@ func main() {
 			min(o.latencyN, 150), min(o.throughputN, 1024), min(o.checkFor, time.Second), min(o.drainN, 1000),
 			min(o.scanN, 50), min(o.fillN, 10_000), min(o.settle, time.Second)
 		o.watchBlocks, o.watchPayments = min(o.watchBlocks, 10), min(o.watchPayments, 8)
+		o.fleetN = min(o.fleetN, 200)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -150,13 +156,17 @@ func run(ctx context.Context, o options) error {
 	if want("watch") {
 		rows = append(rows, watchRows(ctx, o, dir, posd)...)
 	}
+	if want("fleet") {
+		rows = append(rows, fleetRows(ctx, o, dir)...)
+	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 
 	settings := fmt.Sprintf("-latency-n %d -throughput-n %d -payers %d -check-for %s -check-txs %d -drain-n %d -scan-n %d -fill-n %d "+
-		"-watch-blocks %d -watch-every %s -watch-payments %d",
-		o.latencyN, o.throughputN, o.payers, o.checkFor, o.checkTxs, o.drainN, o.scanN, o.fillN, o.watchBlocks, o.watchEvery, o.watchPayments)
+		"-watch-blocks %d -watch-every %s -watch-payments %d -fleet-n %d -fleet-events %d",
+		o.latencyN, o.throughputN, o.payers, o.checkFor, o.checkTxs, o.drainN, o.scanN, o.fillN, o.watchBlocks, o.watchEvery, o.watchPayments,
+		o.fleetN, o.fleetEvents)
 	if len(o.only) > 0 {
 		settings += " -only " + strings.Join(o.only, ",")
 	}
