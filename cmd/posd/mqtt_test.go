@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -30,8 +29,6 @@ import (
 	"showpos/tools/paytx"
 )
 
-const mqttWait = 30 * time.Second
-
 // mqttTerminal is headless with [mqtt] on, to broker.
 func mqttTerminal(broker string) string {
 	return headless + fmt.Sprintf(`
@@ -40,58 +37,6 @@ enabled = true
 broker = %q
 keepalive = "5s"
 `, broker)
-}
-
-// mqttMsg is one message a test client received.
-type mqttMsg struct {
-	topic    string
-	payload  []byte
-	retained bool
-}
-
-// mqttSubscribe connects a client of the broker that takes filter at QoS
-// 1 until the test ends. persistent: the broker keeps its session (and
-// what is published for it) while it is away, also across a clean
-// restart of a persistent broker.
-func mqttSubscribe(t *testing.T, b *mosquitto.Broker, id, filter string, persistent bool) <-chan mqttMsg {
-	t.Helper()
-	ch := make(chan mqttMsg, 100000)
-	handler := func(_ paho.Client, m paho.Message) {
-		ch <- mqttMsg{topic: m.Topic(), payload: bytes.Clone(m.Payload()), retained: m.Retained()}
-	}
-	o := paho.NewClientOptions().AddBroker(b.URL()).SetClientID(id).SetCleanSession(!persistent).
-		SetAutoReconnect(true).SetMaxReconnectInterval(200 * time.Millisecond).SetConnectRetry(true).
-		SetConnectRetryInterval(200 * time.Millisecond).SetResumeSubs(true).SetOrderMatters(true).
-		SetOnConnectHandler(func(c paho.Client) { c.Subscribe(filter, 1, handler) })
-	c := paho.NewClient(o)
-	if tok := c.Connect(); !tok.WaitTimeout(mqttWait) || tok.Error() != nil {
-		t.Fatalf("subscriber connect: %v", tok.Error())
-	}
-	t.Cleanup(func() { c.Disconnect(100) })
-	return ch
-}
-
-func mqttPublish(t *testing.T, b *mosquitto.Broker, topic string, payload []byte) {
-	t.Helper()
-	c := paho.NewClient(paho.NewClientOptions().AddBroker(b.URL()).SetClientID("fleet-hq"))
-	if tok := c.Connect(); !tok.WaitTimeout(mqttWait) || tok.Error() != nil {
-		t.Fatalf("publisher connect: %v", tok.Error())
-	}
-	defer c.Disconnect(100)
-	if tok := c.Publish(topic, 1, true, payload); !tok.WaitTimeout(mqttWait) || tok.Error() != nil {
-		t.Fatalf("publish %s: %v", topic, tok.Error())
-	}
-}
-
-func nextMsg(t *testing.T, ch <-chan mqttMsg, what string) mqttMsg {
-	t.Helper()
-	select {
-	case m := <-ch:
-		return m
-	case <-time.After(mqttWait):
-		t.Fatalf("no %s within %s", what, mqttWait)
-		return mqttMsg{}
-	}
 }
 
 // pay makes a request on the operator socket and hands over a payment for
@@ -150,23 +95,23 @@ func mustPay(t *testing.T, tm *terminal) string {
 // before it.
 type eventLog struct {
 	t        *testing.T
-	ch       <-chan mqttMsg
+	ch       <-chan mosquitto.Message
 	seen     map[uint64]string // seq to kind
 	accepted map[string]uint64 // a payment.accepted's tx hash to its seq
 	highest  uint64
 	repeats  int
 }
 
-func newEventLog(t *testing.T, ch <-chan mqttMsg) *eventLog {
+func newEventLog(t *testing.T, ch <-chan mosquitto.Message) *eventLog {
 	return &eventLog{t: t, ch: ch, seen: map[uint64]string{}, accepted: map[string]uint64{}}
 }
 
 func (l *eventLog) read() {
 	l.t.Helper()
-	m := nextMsg(l.t, l.ch, fmt.Sprintf("event after %d", l.highest))
+	m := mosquitto.Next(l.t, l.ch, fmt.Sprintf("event after %d", l.highest))
 	var e store.Event
-	if err := json.Unmarshal(m.payload, &e); err != nil || e.Seq == 0 || e.V != 1 {
-		l.t.Fatalf("event %s: %v", m.payload, err)
+	if err := json.Unmarshal(m.Payload, &e); err != nil || e.Seq == 0 || e.V != 1 {
+		l.t.Fatalf("event %s: %v", m.Payload, err)
 	}
 	if _, dup := l.seen[e.Seq]; dup {
 		l.repeats++
@@ -215,23 +160,23 @@ func TestPosdMQTTStatusAndLastWill(t *testing.T) {
 		s := mqttStatusOf(t, tm)
 		return s.MQTT != nil && s.MQTT.Connected
 	})
-	m := nextMsg(t, mqttSubscribe(t, b, "screen1", "showpos/+/status", false), "retained status")
+	m := mosquitto.Next(t, mosquitto.Subscribe(t, b, "screen1", "showpos/+/status", false), "retained status")
 	var s uplink.Status
-	if err := json.Unmarshal(m.payload, &s); err != nil || !m.retained || m.topic != "showpos/net-till/status" ||
+	if err := json.Unmarshal(m.Payload, &s); err != nil || !m.Retained || m.Topic != "showpos/net-till/status" ||
 		!s.Connected || s.Terminal != "net-till" || s.Version == "" || s.Started.IsZero() {
-		t.Fatalf("status on %s (retained %v): %s, %v", m.topic, m.retained, m.payload, err)
+		t.Fatalf("status on %s (retained %v): %s, %v", m.Topic, m.Retained, m.Payload, err)
 	}
 	cmd.Process.Kill() // SIGKILL: no goodbye
 	cmd.Wait()
-	screen := mqttSubscribe(t, b, "screen2", "showpos/net-till/status", false)
+	screen := mosquitto.Subscribe(t, b, "screen2", "showpos/net-till/status", false)
 	for {
-		m := nextMsg(t, screen, "the last will")
-		if err := json.Unmarshal(m.payload, &s); err != nil {
+		m := mosquitto.Next(t, screen, "the last will")
+		if err := json.Unmarshal(m.Payload, &s); err != nil {
 			t.Fatal(err)
 		}
 		if !s.Connected {
-			if !m.retained || s.Terminal != "net-till" {
-				t.Fatalf("last will %s, retained %v", m.payload, m.retained)
+			if !m.Retained || s.Terminal != "net-till" {
+				t.Fatalf("last will %s, retained %v", m.Payload, m.Retained)
 			}
 			return
 		}
@@ -269,14 +214,14 @@ func startBinary(t *testing.T, bin string, tm *terminal) *exec.Cmd {
 // event arrives, in seq order, at least once.
 func TestPosdMQTTEventsAcrossABrokerRestart(t *testing.T) {
 	b := mosquitto.Start(t, mosquitto.Options{Persist: true})
-	backOffice := newEventLog(t, mqttSubscribe(t, b, "backoffice", "showpos/+/events", true))
+	backOffice := newEventLog(t, mosquitto.Subscribe(t, b, "backoffice", "showpos/+/events", true))
 	tm := newTerminal(t, mqttTerminal(b.URL()))
 	hashes := []string{mustPay(t, tm), mustPay(t, tm)}
 	backOffice.until(hashes)
-	screen := mqttSubscribe(t, b, "screen", "showpos/net-till/status", false)
+	screen := mosquitto.Subscribe(t, b, "screen", "showpos/net-till/status", false)
 	for {
 		var s uplink.Status
-		if err := json.Unmarshal(nextMsg(t, screen, "a status naming the payments").payload, &s); err != nil {
+		if err := json.Unmarshal(mosquitto.Next(t, screen, "a status naming the payments").Payload, &s); err != nil {
 			t.Fatal(err)
 		}
 		if s.Queue["queued"] == 2 && !s.LastPayment.IsZero() && s.LastEvent >= backOffice.highest {
@@ -308,7 +253,7 @@ func TestPosdMQTTEventsAcrossKill9(t *testing.T) {
 		t.Skip("builds and kills the daemon")
 	}
 	b := mosquitto.Start(t, mosquitto.Options{})
-	backOffice := newEventLog(t, mqttSubscribe(t, b, "backoffice", "showpos/+/events", false))
+	backOffice := newEventLog(t, mosquitto.Subscribe(t, b, "backoffice", "showpos/+/events", false))
 	bin := buildPosd(t)
 	tm := writeTerminal(t, mqttTerminal(b.URL()))
 	var accepted []string
@@ -356,7 +301,7 @@ func TestPosdMQTTConfigBundles(t *testing.T) {
 	b := mosquitto.Start(t, mosquitto.Options{})
 	priv, fleetTable := fleetKeys(t)
 	merchant, _, v1 := versionedConfig(1)
-	mqttPublish(t, b, "showpos/config/cafes", []byte(bundle(t, priv, fleet.Payload{Version: 1,
+	mosquitto.Publish(t, b, "fleet-hq", "showpos/config/cafes", true, []byte(bundle(t, priv, fleet.Payload{Version: 1,
 		Targets: fleet.Targets{Groups: []string{"cafes"}}, Config: v1})))
 	tm := newTerminal(t, mqttTerminal(b.URL())+fleetTable)
 	waitUntil(t, "the retained bundle applied", func() bool { return mqttStatusOf(t, tm).ConfigVersion == 1 })
@@ -379,7 +324,7 @@ func TestPosdMQTTConfigBundles(t *testing.T) {
 		{"oversize", fleet.CodeBadBundle, huge},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			mqttPublish(t, b, "showpos/net-till/config", tc.payload)
+			mosquitto.Publish(t, b, "fleet-hq", "showpos/net-till/config", true, tc.payload)
 			waitUntil(t, "the refusal recorded", func() bool {
 				r := mqttStatusOf(t, tm).Config.LastRefusal
 				return r != nil && r.Code == tc.code && r.Source == fleet.SourceMQTT
@@ -390,7 +335,7 @@ func TestPosdMQTTConfigBundles(t *testing.T) {
 			if r, a := tm.newRequest("0.001"); r == nil || r.Merchant != merchant {
 				t.Fatalf("request after a refused bundle: %s; want v1's merchant %s", a.raw, merchant.Hex())
 			}
-			mqttPublish(t, b, "showpos/net-till/config", nil) // cleared: ignored
+			mosquitto.Publish(t, b, "fleet-hq", "showpos/net-till/config", true, nil) // cleared: ignored
 		})
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	paho "github.com/eclipse/paho.mqtt.golang"
 
 	"showpos/sync/uplink"
 	"showpos/terminal/store"
@@ -62,63 +61,15 @@ func addEvents(t *testing.T, s *store.Store, n int) uint64 {
 	return st.Last
 }
 
-// msg is one message a subscriber got.
-type msg struct {
-	topic    string
-	payload  []byte
-	retained bool
-}
 
-// subscribe connects a client that takes filter at QoS 1 and returns what
-// it receives. persistent: a session the broker keeps across the client's
-// (and a persistent broker's) restarts, so nothing published for it while
-// it is away is lost.
-func subscribe(t *testing.T, b *mosquitto.Broker, id, filter string, persistent bool) <-chan msg {
-	t.Helper()
-	ch := make(chan msg, 10000)
-	handler := func(_ paho.Client, m paho.Message) {
-		ch <- msg{topic: m.Topic(), payload: bytes.Clone(m.Payload()), retained: m.Retained()}
-	}
-	o := paho.NewClientOptions().AddBroker(b.URL()).SetClientID(id).SetCleanSession(!persistent).
-		SetAutoReconnect(true).SetMaxReconnectInterval(200 * time.Millisecond).SetConnectRetry(true).
-		SetConnectRetryInterval(200 * time.Millisecond).SetResumeSubs(true).SetOrderMatters(true).
-		SetOnConnectHandler(func(c paho.Client) { c.Subscribe(filter, 1, handler) })
-	c := paho.NewClient(o)
-	if tok := c.Connect(); !tok.WaitTimeout(wait) || tok.Error() != nil {
-		t.Fatalf("subscriber connect: %v", tok.Error())
-	}
-	t.Cleanup(func() { c.Disconnect(100) })
-	return ch
-}
 
-func publish(t *testing.T, b *mosquitto.Broker, topic string, retained bool, payload []byte) {
-	t.Helper()
-	c := paho.NewClient(paho.NewClientOptions().AddBroker(b.URL()).SetClientID("publisher"))
-	if tok := c.Connect(); !tok.WaitTimeout(wait) || tok.Error() != nil {
-		t.Fatalf("publisher connect: %v", tok.Error())
-	}
-	defer c.Disconnect(100)
-	if tok := c.Publish(topic, 1, retained, payload); !tok.WaitTimeout(wait) || tok.Error() != nil {
-		t.Fatalf("publish %s: %v", topic, tok.Error())
-	}
-}
 
-func next(t *testing.T, ch <-chan msg, what string) msg {
-	t.Helper()
-	select {
-	case m := <-ch:
-		return m
-	case <-time.After(wait):
-		t.Fatalf("no %s within %s", what, wait)
-		return msg{}
-	}
-}
 
-func status(t *testing.T, m msg) uplink.Status {
+func status(t *testing.T, m mosquitto.Message) uplink.Status {
 	t.Helper()
 	var s uplink.Status
-	if err := json.Unmarshal(m.payload, &s); err != nil {
-		t.Fatalf("status %s: %v", m.payload, err)
+	if err := json.Unmarshal(m.Payload, &s); err != nil {
+		t.Fatalf("status %s: %v", m.Payload, err)
 	}
 	return s
 }
@@ -175,14 +126,14 @@ func TestStatusIsRetainedWhileConnectedAndOfflineAfterAStop(t *testing.T) {
 		Status: func() uplink.Status { return uplink.Status{Online: true, ConfigVersion: 7} }})
 	eventually(t, "connected", func() bool { return l.Status().Connected })
 
-	got := status(t, next(t, subscribe(t, b, "screen1", "showpos/+/status", false), "retained status"))
+	got := status(t, mosquitto.Next(t, mosquitto.Subscribe(t, b, "screen1", "showpos/+/status", false), "retained status"))
 	if !got.Connected || got.Terminal != "t1" || got.V != 1 || !got.Online || got.ConfigVersion != 7 || got.At.IsZero() {
 		t.Fatalf("retained status %+v; want v1, t1, connected, online, config 7, at set", got)
 	}
 	stop()
-	m := next(t, subscribe(t, b, "screen2", "showpos/t1/status", false), "status after the stop")
-	if want := `{"v":1,"terminal":"t1","connected":false,"configVersion":0,"online":false,"oldestQueuedAgeSeconds":0,"lastEvent":0}`; !m.retained || string(m.payload) != want {
-		t.Fatalf("after a stop: %s (retained %v); want %s retained", m.payload, m.retained, want)
+	m := mosquitto.Next(t, mosquitto.Subscribe(t, b, "screen2", "showpos/t1/status", false), "status after the stop")
+	if want := `{"v":1,"terminal":"t1","connected":false,"configVersion":0,"online":false,"oldestQueuedAgeSeconds":0,"lastEvent":0}`; !m.Retained || string(m.Payload) != want {
+		t.Fatalf("after a stop: %s (retained %v); want %s retained", m.Payload, m.Retained, want)
 	}
 }
 
@@ -274,12 +225,12 @@ func TestTheLastWillMarksTheTerminalOfflineWhenItsConnectionDies(t *testing.T) {
 	p := newProxy(t, b.Addr())
 	l, _ := run(t, uplink.Options{Broker: p.URL(), Terminal: "t9", Log: openStore(t)})
 	eventually(t, "connected", func() bool { return l.Status().Connected })
-	screen := subscribe(t, b, "screen", "showpos/t9/status", false)
-	if s := status(t, next(t, screen, "status")); !s.Connected {
+	screen := mosquitto.Subscribe(t, b, "screen", "showpos/t9/status", false)
+	if s := status(t, mosquitto.Next(t, screen, "status")); !s.Connected {
 		t.Fatalf("status before the cut: %+v", s)
 	}
 	p.Close()
-	s := status(t, next(t, screen, "the last will"))
+	s := status(t, mosquitto.Next(t, screen, "the last will"))
 	if s.Connected || s.Terminal != "t9" {
 		t.Fatalf("after the connection died: %+v; want t9 not connected", s)
 	}
@@ -289,7 +240,7 @@ func TestTheLastWillMarksTheTerminalOfflineWhenItsConnectionDies(t *testing.T) {
 // eventsBySeq reads events from ch until every seq first..last has arrived
 // and checks each against the store's bytes and that they arrived in seq
 // order (first arrivals; a repeat of one already seen is allowed).
-func eventsBySeq(t *testing.T, ch <-chan msg, s *store.Store, first, last uint64) {
+func eventsBySeq(t *testing.T, ch <-chan mosquitto.Message, s *store.Store, first, last uint64) {
 	t.Helper()
 	want, err := s.Events(0, int(last))
 	if err != nil {
@@ -298,13 +249,13 @@ func eventsBySeq(t *testing.T, ch <-chan msg, s *store.Store, first, last uint64
 	seen := map[uint64]bool{}
 	highest := first - 1
 	for uint64(len(seen)) < last-first+1 {
-		m := next(t, ch, fmt.Sprintf("event (have %d of %d)", len(seen), last))
+		m := mosquitto.Next(t, ch, fmt.Sprintf("event (have %d of %d)", len(seen), last))
 		var e struct{ Seq uint64 }
-		if err := json.Unmarshal(m.payload, &e); err != nil || e.Seq < first || e.Seq > last {
-			t.Fatalf("event %s: %v", m.payload, err)
+		if err := json.Unmarshal(m.Payload, &e); err != nil || e.Seq < first || e.Seq > last {
+			t.Fatalf("event %s: %v", m.Payload, err)
 		}
-		if !bytes.Equal(m.payload, want[e.Seq-1].Body) {
-			t.Fatalf("event %d is %s; the store has %s", e.Seq, m.payload, want[e.Seq-1].Body)
+		if !bytes.Equal(m.Payload, want[e.Seq-1].Body) {
+			t.Fatalf("event %d is %s; the store has %s", e.Seq, m.Payload, want[e.Seq-1].Body)
 		}
 		if !seen[e.Seq] {
 			if e.Seq != highest+1 {
@@ -322,7 +273,7 @@ func eventsBySeq(t *testing.T, ch <-chan msg, s *store.Store, first, last uint64
 func TestEventsArriveInOrderAcrossABrokerRestart(t *testing.T) {
 	b := mosquitto.Start(t, mosquitto.Options{Persist: true})
 	s := openStore(t)
-	backOffice := subscribe(t, b, "backoffice", "showpos/+/events", true)
+	backOffice := mosquitto.Subscribe(t, b, "backoffice", "showpos/+/events", true)
 	l, _ := run(t, uplink.Options{Broker: b.URL(), Log: s, Window: 4})
 	addEvents(t, s, 10)
 	eventually(t, "10 delivered", func() bool { return l.Status().Delivered == 10 })
@@ -350,7 +301,7 @@ func TestEventsNotAcknowledgedArePublishedAgain(t *testing.T) {
 	b := mosquitto.Start(t, mosquitto.Options{})
 	p := newProxy(t, b.Addr())
 	s := openStore(t)
-	backOffice := subscribe(t, b, "backoffice", "showpos/+/events", false)
+	backOffice := mosquitto.Subscribe(t, b, "backoffice", "showpos/+/events", false)
 	l, _ := run(t, uplink.Options{Broker: p.URL(), Log: s})
 	eventsBySeq(t, backOffice, s, 1, addEvents(t, s, 3))
 	eventually(t, "3 marked delivered", func() bool {
@@ -385,11 +336,11 @@ func TestALinkResumesFromTheDurableCursor(t *testing.T) {
 	if err := s.MarkDelivered(bg, uplink.SinkName, 4); err != nil {
 		t.Fatal(err)
 	}
-	ch := subscribe(t, b, "backoffice", "showpos/t1/events", false)
+	ch := mosquitto.Subscribe(t, b, "backoffice", "showpos/t1/events", false)
 	run(t, uplink.Options{Broker: b.URL(), Log: s})
 	for _, want := range []uint64{5, 6} {
 		var e struct{ Seq uint64 }
-		if err := json.Unmarshal(next(t, ch, "event").payload, &e); err != nil || e.Seq != want {
+		if err := json.Unmarshal(mosquitto.Next(t, ch, "event").Payload, &e); err != nil || e.Seq != want {
 			t.Fatalf("event seq %d (%v), want %d", e.Seq, err, want)
 		}
 	}
@@ -401,8 +352,8 @@ func TestALinkResumesFromTheDurableCursor(t *testing.T) {
 // past the cap, for the fleet manager to refuse.
 func TestConfigMessagesAreHandedOver(t *testing.T) {
 	b := mosquitto.Start(t, mosquitto.Options{})
-	publish(t, b, "fleet/config/g2", true, []byte("group bundle"))
-	publish(t, b, "fleet/config/g3", true, []byte("another group's"))
+	mosquitto.Publish(t, b, "publisher", "fleet/config/g2", true, []byte("group bundle"))
+	mosquitto.Publish(t, b, "publisher", "fleet/config/g3", true, []byte("another group's"))
 	got := make(chan string, 10)
 	l, _ := run(t, uplink.Options{Broker: b.URL(), Prefix: "fleet", Terminal: "t1", Groups: []string{"g1", "g2"},
 		Log: openStore(t), MaxConfig: 100,
@@ -411,9 +362,9 @@ func TestConfigMessagesAreHandedOver(t *testing.T) {
 		t.Fatalf("handed %q first, want the retained group bundle", m)
 	}
 	eventually(t, "connected", func() bool { return l.Status().Connected })
-	publish(t, b, "fleet/t1/config", true, []byte("terminal bundle"))
-	publish(t, b, "fleet/t1/config", true, nil) // cleared
-	publish(t, b, "fleet/config/g1", false, bytes.Repeat([]byte("x"), 500))
+	mosquitto.Publish(t, b, "publisher", "fleet/t1/config", true, []byte("terminal bundle"))
+	mosquitto.Publish(t, b, "publisher", "fleet/t1/config", true, nil) // cleared
+	mosquitto.Publish(t, b, "publisher", "fleet/config/g1", false, bytes.Repeat([]byte("x"), 500))
 	for _, want := range []string{"terminal bundle", strings.Repeat("x", 101)} {
 		select {
 		case m := <-got:
@@ -452,25 +403,25 @@ func TestStatusIsPublishedOnChange(t *testing.T) {
 	b := mosquitto.Start(t, mosquitto.Options{})
 	var mu sync.Mutex
 	online := false
-	screen := subscribe(t, b, "screen", "showpos/t1/status", false)
+	screen := mosquitto.Subscribe(t, b, "screen", "showpos/t1/status", false)
 	run(t, uplink.Options{Broker: b.URL(), Log: openStore(t), CheckEvery: 20 * time.Millisecond,
 		Status: func() uplink.Status {
 			mu.Lock()
 			defer mu.Unlock()
 			return uplink.Status{Online: online}
 		}})
-	if s := status(t, next(t, screen, "status")); s.Online {
+	if s := status(t, mosquitto.Next(t, screen, "status")); s.Online {
 		t.Fatalf("first status %+v", s)
 	}
 	select {
 	case m := <-screen:
-		t.Fatalf("published again with nothing changed: %s", m.payload)
+		t.Fatalf("published again with nothing changed: %s", m.Payload)
 	case <-time.After(300 * time.Millisecond):
 	}
 	mu.Lock()
 	online = true
 	mu.Unlock()
-	if s := status(t, next(t, screen, "status after the change")); !s.Online || !s.Connected {
+	if s := status(t, mosquitto.Next(t, screen, "status after the change")); !s.Online || !s.Connected {
 		t.Fatalf("status after going online %+v", s)
 	}
 }
@@ -534,7 +485,7 @@ func (c *counting) counts() (reads, writes int) {
 func TestTheLinkWaitsForAppendsAndBatchesItsCursor(t *testing.T) {
 	b := mosquitto.Start(t, mosquitto.Options{})
 	s := &counting{Store: openStore(t)}
-	ch := subscribe(t, b, "backoffice", "showpos/t1/events", false)
+	ch := mosquitto.Subscribe(t, b, "backoffice", "showpos/t1/events", false)
 	l, _ := run(t, uplink.Options{Broker: b.URL(), Log: s, MarkEvery: 100 * time.Millisecond})
 	eventually(t, "connected", func() bool { return l.Status().Connected })
 
