@@ -9,7 +9,6 @@ import (
 	"showpos/tools/mosquitto"
 )
 
-
 // Over mqtts, publish and watch trust the broker by -cacert and present a
 // client certificate by -cert and -key; without them the connection fails
 // with a clear error, and nothing is published.

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-
 	"showpos/sync/uplink"
 	"showpos/terminal/store"
 	"showpos/tools/mosquitto"
@@ -60,10 +59,6 @@ func addEvents(t *testing.T, s *store.Store, n int) uint64 {
 	}
 	return st.Last
 }
-
-
-
-
 
 func status(t *testing.T, m mosquitto.Message) uplink.Status {
 	t.Helper()

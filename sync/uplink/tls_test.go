@@ -9,7 +9,6 @@ import (
 	"showpos/tools/mosquitto"
 )
 
-
 // An mqtts broker that requires a client certificate takes the terminal
 // with the CA file and its certificate, and refuses it without one (the
 // status says why); a broker whose certificate the CA did not sign is
