@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -54,6 +55,10 @@ type Store struct {
 	c      *committer
 	now    func() time.Time
 	closed atomic.Bool
+	// pruneMu serialises Prune calls; prune is where their walks stand
+	// (prune.go).
+	pruneMu sync.Mutex
+	prune   pruneWalk
 }
 
 // Open opens the store at path, creating it if no file exists there. A

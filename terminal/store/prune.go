@@ -1,0 +1,471 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// The bounded store: Prune deletes what can no longer change and has been
+// delivered, a few records per write, so the file stops growing (bbolt
+// reuses the freed pages; it never shrinks the file: posctl store compact
+// does that offline).
+//
+// What is prunable (all of it accepted, or made, before the bar; see
+// Prune):
+//
+//   - a payment in state final (its block is final: no reorg can take it
+//     back), handed over or seen on chain, with the transfers the watcher
+//     recorded for it (chain_transfers, chain_transfer_ids), its index
+//     entries (by_seq, and by_sender_nonce while it names it) and the
+//     request it paid;
+//   - a payment in state failed whose failure was acknowledged, with its
+//     failure record and the request it was for;
+//   - a request cancelled, or pending and reported expired by
+//     ExpireRequests (out of the expiry index) more than AmountKeep after
+//     its expiry, with its leftover pending_amounts entry.
+//
+// Never prunable: queued, broadcast, seen and confirmed payments (a
+// confirmed payment's block may still be lost until final), a failure not
+// acknowledged, a request still pending or paid by a payment kept, any
+// record whose LastEvent a registered sink has not delivered
+// (EventLog().LowestDelivered), and for now authorizations (their relay
+// journal rows have no index from the authorization; an authorization's
+// nonce is its replay guard) and unmatched receipts (nothing acknowledges
+// them yet: they are money to give back or book by hand).
+//
+// The bar is before, or the end of the last Z report if that is earlier:
+// a payment of the current period (since the last Z) is never pruned, so
+// an X report of it, and the next Z, read the same books whatever the
+// pruner did. Z reports themselves are kept: they are small and they are
+// the books.
+//
+// One thing a pruned payment no longer does: hold its sender+nonce. A
+// payer handing over, again, a transaction whose payment was final and
+// pruned is no longer refused as a nonce conflict by the store; the
+// broadcast fails (nonce too low) and the failure is reported like that of
+// any transaction whose nonce was used elsewhere, which the terminal
+// cannot see offline either.
+
+// PruneResult is what one Prune call deleted.
+type PruneResult struct {
+	Payments int // payments deleted (final, failed and acknowledged)
+	Requests int // requests deleted: those of the payments, and cancelled or expired ones
+	// More: the walk has not reached its end; call again (after a pause,
+	// to leave the writer to the till).
+	More bool
+}
+
+// pruneWalk is where the pruner's walks stand between calls: the next
+// acceptance Seq, failure number and request ID to look at. It lives in
+// memory only: after a restart the walks begin again from the start,
+// which reads what the last run skipped (records still kept) once more.
+type pruneWalk struct {
+	seq      uint64 // next by_seq key
+	failure  uint64 // next failure number
+	request  []byte // next request ID (nil: from the first)
+	requests bool   // the request walk is under way (request nil means its start)
+}
+
+// pruneScan bounds the keys one Prune call looks at per walk, as a
+// multiple of its limit, so a head of records that must be kept (an
+// unacknowledged failure, a stuck payment) costs a bounded read per call.
+const pruneScan = 8
+
+// Prune deletes, in one durable write, up to limit prunable records (see
+// the top of this file): payments accepted before the bar and failed
+// payments with acknowledged failures, with everything that belongs only
+// to them, and finished requests made before the bar. now says whether a
+// reported expired request is past AmountKeep. limit <= 0 means 100; keep
+// it small (100-200) so an accept queued behind the write waits little.
+// Every count and index Open checks stays consistent.
+//
+// Call it again while More is true. It walks payments in acceptance
+// order, failures by number and requests by ID, each from where the last
+// call stopped, reading at most pruneScan*limit keys of each.
+func (s *Store) Prune(ctx context.Context, before time.Time, limit int) (PruneResult, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	before, now := storeTime(before), storeTime(s.now())
+	s.pruneMu.Lock()
+	defer s.pruneMu.Unlock()
+	walk := s.prune
+	var res PruneResult
+	err := s.write(ctx, func(w *wtx) error {
+		// Run once per call, but start from the call's view each time.
+		next := pruneWalk{seq: walk.seq, failure: walk.failure, request: bytes.Clone(walk.request), requests: walk.requests}
+		plan, r, err := planPrune(w.tx, &next, before, now, limit)
+		if err != nil {
+			return err
+		}
+		if err := plan.do(w); err != nil {
+			return err
+		}
+		res = r
+		walk = next
+		return nil
+	})
+	if err != nil {
+		return PruneResult{}, fmt.Errorf("prune before %s: %w", before.Format(time.RFC3339), err)
+	}
+	s.prune = walk
+	return res, nil
+}
+
+// prunePlan is one Prune's deletions and count changes, all read before
+// the first write (an op must not fail after writing: see op).
+type prunePlan struct {
+	dels   []kv // b and k only
+	counts map[PaymentState]uint64
+	seen   map[string]bool // bucket+key already planned
+}
+
+func (p *prunePlan) del(b, k []byte) {
+	id := string(b) + "\x00" + string(k)
+	if p.seen[id] {
+		return
+	}
+	p.seen[id] = true
+	p.dels = append(p.dels, kv{b: b, k: bytes.Clone(k)})
+}
+
+func (p *prunePlan) do(w *wtx) error {
+	for _, d := range p.dels {
+		if err := w.del(d.b, d.k); err != nil {
+			return err
+		}
+	}
+	for _, st := range PaymentStates {
+		if n, ok := p.counts[st]; ok {
+			if err := w.putChecked(bucketCounts, []byte(st), countBytes(n)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// pruner holds what planPrune reads once per call.
+type pruner struct {
+	tx        *bbolt.Tx
+	plan      *prunePlan
+	bar, now  time.Time
+	delivered uint64 // LowestDelivered; every seq when no sink is registered
+	sinks     bool
+	payments  int
+	requests  int
+}
+
+func (pr *pruner) isDelivered(last uint64) bool { return !pr.sinks || last <= pr.delivered }
+
+func planPrune(tx *bbolt.Tx, walk *pruneWalk, before, now time.Time, limit int) (*prunePlan, PruneResult, error) {
+	st, err := logState(tx)
+	if err != nil {
+		return nil, PruneResult{}, err
+	}
+	bar := before
+	if z, ok, err := lastZ(tx); err != nil {
+		return nil, PruneResult{}, err
+	} else if ok && z.To.Before(bar) {
+		bar = z.To
+	}
+	pr := &pruner{
+		tx: tx, plan: &prunePlan{counts: map[PaymentState]uint64{}, seen: map[string]bool{}},
+		bar: bar, now: now, delivered: st.LowestDelivered, sinks: st.Sinks,
+	}
+	more := false
+	// Payments in acceptance order (final ones; failed ones go with their
+	// failure, below, so the failures and the failed count stay in step).
+	m, err := pr.walkPayments(walk, limit)
+	if err != nil {
+		return nil, PruneResult{}, err
+	}
+	more = more || m
+	if m, err = pr.walkFailures(walk, limit); err != nil {
+		return nil, PruneResult{}, err
+	}
+	more = more || m
+	if m, err = pr.walkRequests(walk, limit); err != nil {
+		return nil, PruneResult{}, err
+	}
+	more = more || m
+	return pr.plan, PruneResult{Payments: pr.payments, Requests: pr.requests, More: more}, nil
+}
+
+// full reports whether this call has planned its limit.
+func (pr *pruner) full(limit int) bool { return pr.payments+pr.requests >= limit }
+
+// walkPayments plans final payments, from walk.seq on. It returns whether
+// the walk stopped short of its end.
+func (pr *pruner) walkPayments(walk *pruneWalk, limit int) (bool, error) {
+	c := pr.tx.Bucket(bucketBySeq).Cursor()
+	scanned := 0
+	for k, v := c.Seek(seqKey(walk.seq)); k != nil; k, v = c.Next() {
+		if pr.full(limit) || scanned >= pruneScan*limit {
+			walk.seq = binary.BigEndian.Uint64(k)
+			return true, nil
+		}
+		scanned++
+		h, err := checkValue(bucketBySeq, k, v)
+		if err != nil {
+			return false, err
+		}
+		p, err := paymentByHash(pr.tx, h)
+		if err != nil {
+			return false, fmt.Errorf("bucket %s: key %x: %w", bucketBySeq, k, err)
+		}
+		if !p.AcceptedAt.Before(pr.bar) {
+			// Acceptance order is time order, give or take a chain
+			// payment's block time (a transfer recorded late): the rest
+			// are newer. One older than this, behind it, is reached once
+			// the bar passes this one: later, never skipped for good.
+			break
+		}
+		if p.State != PaymentFinal || p.Source == SourceAuthorization {
+			continue
+		}
+		if err := pr.payment(p); err != nil {
+			return false, err
+		}
+	}
+	walk.seq = 0
+	return false, nil
+}
+
+// walkFailures plans failed payments whose failure is acknowledged.
+func (pr *pruner) walkFailures(walk *pruneWalk, limit int) (bool, error) {
+	c := pr.tx.Bucket(bucketFailures).Cursor()
+	scanned := 0
+	for k, _ := c.Seek(seqKey(walk.failure)); k != nil; k, _ = c.Next() {
+		if pr.full(limit) || scanned >= pruneScan*limit {
+			walk.failure = binary.BigEndian.Uint64(k)
+			return true, nil
+		}
+		scanned++
+		if len(k) != 8 {
+			return false, fmt.Errorf("bucket %s: key %x: %w", bucketFailures, k, ErrCorrupt)
+		}
+		fl, err := failureAt(pr.tx, binary.BigEndian.Uint64(k))
+		if err != nil {
+			return false, err
+		}
+		if !fl.Acked() || fl.Payment.Source == SourceAuthorization || !fl.Payment.AcceptedAt.Before(pr.bar) {
+			continue
+		}
+		before := len(pr.plan.dels)
+		if err := pr.payment(fl.Payment); err != nil {
+			return false, err
+		}
+		if len(pr.plan.dels) != before {
+			pr.plan.del(bucketFailures, k)
+		}
+	}
+	walk.failure = 0
+	return false, nil
+}
+
+// walkRequests plans finished requests no payment holds: cancelled, and
+// pending ones reported expired more than AmountKeep after their expiry.
+func (pr *pruner) walkRequests(walk *pruneWalk, limit int) (bool, error) {
+	c := pr.tx.Bucket(bucketRequests).Cursor()
+	var k, v []byte
+	if walk.requests {
+		k, v = c.Seek(walk.request)
+	} else {
+		k, v = c.First()
+	}
+	scanned := 0
+	for ; k != nil; k, v = c.Next() {
+		if pr.full(limit) || scanned >= pruneScan*limit {
+			walk.request, walk.requests = bytes.Clone(k), true
+			return true, nil
+		}
+		scanned++
+		body, err := checkValue(bucketRequests, k, v)
+		if err != nil {
+			return false, err
+		}
+		r, err := decodeRequest(body)
+		if err != nil {
+			return false, fmt.Errorf("request %q: %w", k, err)
+		}
+		if !pr.finished(r) {
+			continue
+		}
+		if err := pr.request(r); err != nil {
+			return false, err
+		}
+	}
+	walk.request, walk.requests = nil, false
+	return false, nil
+}
+
+// finished reports whether r, paid by no payment, can go.
+func (pr *pruner) finished(r Request) bool {
+	if !pr.isDelivered(r.LastEvent) || !r.CreatedAt.Before(pr.bar) {
+		return false
+	}
+	switch r.Status {
+	case RequestCancelled:
+		return true
+	case RequestPending:
+		// Reported expired (out of the index), and past the time a late
+		// transfer could still find it in the amounts index.
+		gone := !r.ExpiresAt.Add(AmountKeep).After(pr.now) && r.ExpiresAt.Before(pr.bar)
+		return gone && pr.tx.Bucket(bucketRequestExpiry).Get(expiryKey(r)) == nil
+	}
+	return false
+}
+
+// request plans r's deletion with its index entries.
+func (pr *pruner) request(r Request) error {
+	pr.plan.del(bucketRequests, []byte(r.ID))
+	if k, err := amountKey(r.Asset, r.Amount, r.ID); err == nil && pr.tx.Bucket(bucketAmounts).Get(k) != nil {
+		pr.plan.del(bucketAmounts, k)
+	}
+	if k := expiryKey(r); pr.tx.Bucket(bucketRequestExpiry).Get(k) != nil {
+		pr.plan.del(bucketRequestExpiry, k)
+	}
+	pr.requests++
+	return nil
+}
+
+// payment plans p's deletion (final, or failed with its failure
+// acknowledged: the caller checked) with its request, index entries and
+// recorded transfers, if p and its request have been delivered. It plans
+// nothing otherwise.
+func (pr *pruner) payment(p Payment) error {
+	if !pr.isDelivered(p.LastEvent) {
+		return nil
+	}
+	var req *Request
+	v, err := getChecked(pr.tx, bucketRequests, []byte(p.RequestID))
+	if err != nil {
+		return err
+	}
+	if v != nil {
+		r, err := decodeRequest(v)
+		if err != nil {
+			return fmt.Errorf("request %q: %w", p.RequestID, err)
+		}
+		if r.Status == RequestPaid && r.PaidTx == p.TxHash {
+			if !pr.isDelivered(r.LastEvent) {
+				return nil
+			}
+			req = &r
+		}
+	}
+	if _, ok := pr.plan.counts[p.State]; !ok {
+		n, err := readCount(pr.tx, p.State)
+		if err != nil {
+			return err
+		}
+		pr.plan.counts[p.State] = n
+	}
+	if pr.plan.counts[p.State] == 0 {
+		return fmt.Errorf("payment %s: count of %s is 0: %w", p.TxHash, p.State, ErrCorrupt)
+	}
+	pr.plan.counts[p.State]--
+	pr.plan.del(bucketPayments, p.TxHash[:])
+	pr.plan.del(bucketBySeq, seqKey(p.Seq))
+	if p.Source == SourceHandover {
+		sn := senderNonceKey(p.From, p.Nonce)
+		for _, b := range [][]byte{bucketBySender, bucketOpen, bucketUnfinal} {
+			if h, err := getChecked(pr.tx, b, sn); err != nil {
+				return err
+			} else if bytes.Equal(h, p.TxHash[:]) {
+				pr.plan.del(b, sn)
+			}
+		}
+	}
+	if p.Delivery.Block > 0 {
+		if err := pr.transfers(p); err != nil {
+			return err
+		}
+	}
+	if req != nil {
+		if err := pr.request(*req); err != nil {
+			return err
+		}
+	}
+	pr.payments++
+	return nil
+}
+
+// transfers plans the deletion of the transfers the watcher recorded for
+// p (a chain payment's, or a handed-over payment's seen mined), at its
+// block.
+func (pr *pruner) transfers(p Payment) error {
+	prefix := blockKey(p.Delivery.Block, p.TxHash[:])
+	c := pr.tx.Bucket(bucketTransfers).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		body, err := checkValue(bucketTransfers, k, v)
+		if err != nil {
+			return err
+		}
+		var rec transferRecord
+		if err := json.Unmarshal(body, &rec); err != nil {
+			return fmt.Errorf("bucket %s: key %x: %v: %w", bucketTransfers, k, err, ErrCorrupt)
+		}
+		if (rec.Outcome != outcomePayment && rec.Outcome != outcomeHandover) || rec.TxHash != p.TxHash {
+			continue // an unmatched second transfer of the same transaction stays
+		}
+		pr.plan.del(bucketTransfers, k)
+		pr.plan.del(bucketTransferIDs, k[8:])
+	}
+	return nil
+}
+
+// StoreStats is what status shows of the store's size.
+type StoreStats struct {
+	FileBytes int64                // the file's size: pages in use, free pages bbolt reuses, and its growth room
+	Payments  map[PaymentState]int // live payments by state (Counts)
+	// OldestAccepted is when the oldest payment kept was accepted (zero:
+	// none kept).
+	OldestAccepted time.Time
+}
+
+// Stats reads the store's file size, its counts and its oldest payment: a
+// stat and a few keys, cheap enough for every status read.
+func (s *Store) Stats() (StoreStats, error) {
+	st := StoreStats{Payments: map[PaymentState]int{}}
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return StoreStats{}, fmt.Errorf("store stats: %w", err)
+	}
+	st.FileBytes = fi.Size()
+	err = s.view(func(tx *bbolt.Tx) error {
+		for _, state := range PaymentStates {
+			n, err := readCount(tx, state)
+			if err != nil {
+				return err
+			}
+			st.Payments[state] = int(n)
+		}
+		k, v := tx.Bucket(bucketBySeq).Cursor().First()
+		if k == nil {
+			return nil
+		}
+		h, err := checkValue(bucketBySeq, k, v)
+		if err != nil {
+			return err
+		}
+		p, err := paymentByHash(tx, h)
+		if err != nil {
+			return err
+		}
+		st.OldestAccepted = p.AcceptedAt
+		return nil
+	})
+	if err != nil {
+		return StoreStats{}, fmt.Errorf("store stats: %w", err)
+	}
+	return st, nil
+}
