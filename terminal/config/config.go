@@ -86,6 +86,8 @@ type Config struct {
 	Fleet Fleet
 	// Tips is whether and which tips the payer is offered.
 	Tips Tips
+	// Store is how long settled records are kept (store.go).
+	Store Store
 }
 
 // Texts is the [texts] table.
@@ -478,6 +480,7 @@ type file struct {
 		PullURL   string        `toml:"pull_url"`
 		PullEvery time.Duration `toml:"pull_every"`
 	} `toml:"fleet"`
+	Store fileStore `toml:"store"`
 }
 
 type fileAsset struct {
@@ -590,6 +593,11 @@ func (f *file) check() (*Config, error) {
 	if c.Terminal.ID == "" {
 		return nil, invalid("terminal.id is required")
 	}
+	st, err := f.Store.check()
+	if err != nil {
+		return nil, err
+	}
+	c.Store = st
 	if cur := strings.TrimSpace(f.Terminal.Currency); cur != "" {
 		if _, err := fiat.Lookup(cur); err != nil {
 			return nil, invalid("terminal.currency %q is not an ISO 4217 currency code a shop prices in (three capitals, e.g. \"EUR\")", cur)
