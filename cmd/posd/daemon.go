@@ -69,6 +69,7 @@ type daemon struct {
 	rates    *pricefeed.Rates // the assets' prices in terminal.currency
 	printq   *printq.Queue    // nil when the board has no printer
 	receipts *receipt.Issuer
+	pruner   *pruner         // the bounded store (store.keep; prune.go)
 	bgCtx    context.Context // the background parts' lifetime
 	at       httpapi.Listen  // set before the servers serve
 }
@@ -295,6 +296,21 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		},
 	})
 
+	// The bounded store: settled records older than store.keep go, a
+	// small write at a time.
+	d.pruner = &pruner{st: st, keep: func() *time.Duration { return d.till.Config().Store.Keep },
+		log: log.With("part", "prune"), onPrune: tel.Pruned, every: pruneEvery, pause: prunePause}
+	tel.StoreGauges(func() (int64, int) {
+		s, err := st.Stats()
+		if err != nil {
+			return 0, 0
+		}
+		n := 0
+		for _, c := range s.Payments {
+			n += c
+		}
+		return s.FileBytes, n
+	})
 	servers, err := d.listen(cfg, tel, networkLn)
 	if err != nil {
 		return err
@@ -329,6 +345,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	}
 	bg.Go(func() { d.mgr.Run(bgCtx) })
 	bg.Go(func() { sweepExpiries(bgCtx, st, log.With("part", "expiry")) })
+	bg.Go(func() { d.pruner.Run(bgCtx) })
 	if d.printq != nil {
 		bg.Go(func() { d.printq.Run(bgCtx) })
 	}

@@ -52,6 +52,9 @@ func (d *daemon) status(ctx context.Context) (httpapi.Status, error) {
 			CoverOpen: p.CoverOpen, Queued: p.Queued, Printed: p.Printed, Failed: p.Failed, Dropped: p.Dropped,
 			LastError: p.LastError, LastErrorAt: p.LastErrorAt, LastPrinted: p.LastPrinted}
 	}
+	if s.Store, err = storeStatus(d.store, cfg.Store.Keep, d.pruner); err != nil {
+		return httpapi.Status{}, fmt.Errorf("status: %w", err)
+	}
 	if !round.OldestQueued.IsZero() {
 		s.OldestQueuedAgeSeconds = time.Since(round.OldestQueued).Seconds()
 	}

@@ -63,6 +63,9 @@ type Status struct {
 	// Printer is the receipt printer and its print queue
 	// (terminal/printq); absent when the board has no printer.
 	Printer *Printer `json:"printer,omitempty"`
+	// Store is the store file's size, the payments it keeps and the
+	// pruner's last round (storestatus.go).
+	Store *StoreStatus `json:"store,omitempty"`
 }
 
 // Printer is the receipt printer as the print queue last saw it. Paper
