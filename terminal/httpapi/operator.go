@@ -104,6 +104,7 @@ type OperatorOptions struct {
 //	POST /v1/clients/{number}/rotate  {"grace":"24h"} → a new key; the old one is honoured for grace
 //	POST /v1/clients/{number}/revoke  revoke the client: none of its keys is honoured from now
 //	GET  /v1/status                 the terminal's status, as Status assembles it
+//	GET  /v1/payments/export?from=&to=&format=csv|jsonl   every payment of a period, streamed (export.go)
 //	POST /v1/fleet/bundle           a signed fleet configuration bundle (body, at most 256 KiB)
 //	GET  /v1/registrations?all=1    third parties' registrations (waiting ones only without all)
 //	POST /v1/registrations/{id}/approve  {"role":"register"} → the registration with its new service number
@@ -129,6 +130,7 @@ func Operator(o OperatorOptions) http.Handler {
 	mux.HandleFunc("POST /v1/clients/{number}/rotate", a.rotateClient)
 	mux.HandleFunc("POST /v1/clients/{number}/revoke", a.revokeClient)
 	mux.HandleFunc("GET /v1/status", a.statusNow)
+	mux.HandleFunc("GET /v1/payments/export", a.exportPayments) // export.go
 	mux.HandleFunc("POST /v1/fleet/bundle", a.pushBundle)
 	if o.Registrations != nil {
 		newRegistrationAPI(o.Registrations, 0, RegistrationLimits{}, nil, o.Clock, a.log).mountOperator(mux)
