@@ -161,7 +161,7 @@ func merge(dst, src map[string]any) {
 // the running config: every value outside the live set (terminal.id,
 // data_dir, seal_key and public_url, [api], chain.id, confirmations,
 // final_depth, call_timeout, probe_every and preflight_budget, [broadcast],
-// [watch], [relay], [board], [fleet])
+// [watch], [relay], [board], [fleet], [store])
 // is taken from running, since
 // only a restart can change it. It returns the keys whose value in c
 // differed, in a fixed order, for the caller to log as needing a restart.
@@ -254,4 +254,7 @@ var fields = []field{
 	leaf("fleet.groups", func(c *Config) *[]string { return &c.Fleet.Groups }),
 	leaf("fleet.pull_url", func(c *Config) *string { return &c.Fleet.PullURL }),
 	leaf("fleet.pull_every", func(c *Config) *time.Duration { return &c.Fleet.PullEvery }),
+	// Read at start: deleting records is the local file's decision, not a
+	// bundle's.
+	leaf("store.keep", func(c *Config) **time.Duration { return &c.Store.Keep }),
 }
