@@ -176,12 +176,12 @@ func migrateEvents(db *bbolt.DB, path string, log *slog.Logger, now time.Time) e
 		}); err != nil {
 			return err
 		}
-		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion)))
+		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaV10)))
 	})
 	if err != nil {
 		return fmt.Errorf("store: open %s: migrate schema 9 to 10: %w", path, err)
 	}
-	if err := verify(db, schemaVersion); err != nil {
+	if err := verify(db, schemaV10); err != nil {
 		return corruptErr(path, fmt.Errorf("after migrating to schema 10: %w", err))
 	}
 	log.Info("store: migrated schema 9 to 10: the event log", "path", path,

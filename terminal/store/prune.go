@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"go.etcd.io/bbolt"
 )
 
@@ -21,12 +22,18 @@ import (
 // Prune):
 //
 //   - a payment in state final (its block is final: no reorg can take it
-//     back), handed over or seen on chain, with the transfers the watcher
-//     recorded for it (chain_transfers, chain_transfer_ids), its index
-//     entries (by_seq, and by_sender_nonce while it names it) and the
-//     request it paid;
+//     back), handed over, seen on chain or an EIP-3009 authorization, with
+//     the transfers the watcher recorded for it (chain_transfers,
+//     chain_transfer_ids), its index entries (by_seq, by_sender_nonce or
+//     auth_nonces while they name it) and the request it paid; a
+//     handed-over one leaves its sender's nonce in spent_nonces (below);
 //   - a payment in state failed whose failure was acknowledged, with its
 //     failure record and the request it was for;
+//   - for an authorization, also every row of the relayer's journal for
+//     it (relay_by_auth), their hashes (relay_hashes) and the settlement
+//     transfers recorded for those; only once its validBefore has passed
+//     (the till refuses it from then on, so its nonce guards nothing) and
+//     none of its rows is live (the relayer follows a sent or mined one);
 //   - a request cancelled, or pending and reported expired by
 //     ExpireRequests (out of the expiry index) more than AmountKeep after
 //     its expiry, with its leftover pending_amounts entry.
@@ -35,10 +42,8 @@ import (
 // confirmed payment's block may still be lost until final), a failure not
 // acknowledged, a request still pending or paid by a payment kept, any
 // record whose LastEvent a registered sink has not delivered
-// (EventLog().LowestDelivered), and for now authorizations (their relay
-// journal rows have no index from the authorization; an authorization's
-// nonce is its replay guard) and unmatched receipts (nothing acknowledges
-// them yet: they are money to give back or book by hand).
+// (EventLog().LowestDelivered), and unmatched receipts (nothing
+// acknowledges them yet: they are money to give back or book by hand).
 //
 // The bar is before, or the end of the last Z report if that is earlier:
 // a payment of the current period (since the last Z) is never pruned, so
@@ -46,12 +51,12 @@ import (
 // pruner did. Z reports themselves are kept: they are small and they are
 // the books.
 //
-// One thing a pruned payment no longer does: hold its sender+nonce. A
-// payer handing over, again, a transaction whose payment was final and
-// pruned is no longer refused as a nonce conflict by the store; the
-// broadcast fails (nonce too low) and the failure is reported like that of
-// any transaction whose nonce was used elsewhere, which the terminal
-// cannot see offline either.
+// A handed-over payment held its sender+nonce while stored: Accept refused
+// another transaction with it. A final one's nonce was mined, and so was
+// every lower one of that sender, so when Prune deletes it the sender's
+// highest such nonce goes into spent_nonces (schema11.go) and Accept
+// refuses any nonce at or below it: the guard outlives the record, at one
+// entry per payer. A failed payment's nonce was free already.
 
 // PruneResult is what one Prune call deleted.
 type PruneResult struct {
@@ -125,6 +130,9 @@ type prunePlan struct {
 	dels   []kv // b and k only
 	counts map[PaymentState]uint64
 	seen   map[string]bool // bucket+key already planned
+	// spent is, per sender, the highest nonce of a final handed-over
+	// payment deleted (or already recorded): spent_nonces after the write.
+	spent map[common.Address]uint64
 }
 
 func (p *prunePlan) del(b, k []byte) {
@@ -147,6 +155,11 @@ func (p *prunePlan) do(w *wtx) error {
 			if err := w.putChecked(bucketCounts, []byte(st), countBytes(n)); err != nil {
 				return err
 			}
+		}
+	}
+	for from, nonce := range p.spent {
+		if err := w.putChecked(bucketSpentNonces, from[:], binary.BigEndian.AppendUint64(nil, nonce)); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -177,7 +190,7 @@ func planPrune(tx *bbolt.Tx, walk *pruneWalk, before, now time.Time, limit int) 
 		bar = z.To
 	}
 	pr := &pruner{
-		tx: tx, plan: &prunePlan{counts: map[PaymentState]uint64{}, seen: map[string]bool{}},
+		tx: tx, plan: &prunePlan{counts: map[PaymentState]uint64{}, seen: map[string]bool{}, spent: map[common.Address]uint64{}},
 		bar: bar, now: now, delivered: st.LowestDelivered, sinks: st.Sinks,
 	}
 	more := false
@@ -228,7 +241,7 @@ func (pr *pruner) walkPayments(walk *pruneWalk, limit int) (bool, error) {
 			// the bar passes this one: later, never skipped for good.
 			break
 		}
-		if p.State != PaymentFinal || p.Source == SourceAuthorization {
+		if p.State != PaymentFinal {
 			continue
 		}
 		if err := pr.payment(p); err != nil {
@@ -256,7 +269,7 @@ func (pr *pruner) walkFailures(walk *pruneWalk, limit int) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		if !fl.Acked() || fl.Payment.Source == SourceAuthorization || !fl.Payment.AcceptedAt.Before(pr.bar) {
+		if !fl.Acked() || !fl.Payment.AcceptedAt.Before(pr.bar) {
 			continue
 		}
 		before := len(pr.plan.dels)
@@ -345,6 +358,19 @@ func (pr *pruner) payment(p Payment) error {
 	if !pr.isDelivered(p.LastEvent) {
 		return nil
 	}
+	var rows []relayRow
+	if p.Source == SourceAuthorization {
+		// Its nonce guards it from being taken twice until it expires:
+		// after that the till refuses it anyway (check: validBefore).
+		if a := p.Authorization; a == nil || a.ValidBefore == nil || !a.ValidBefore.IsInt64() || !time.Unix(a.ValidBefore.Int64(), 0).Before(pr.now) {
+			return nil
+		}
+		var ok bool
+		var err error
+		if rows, ok, err = pr.relayRows(p.TxHash); err != nil || !ok {
+			return err
+		}
+	}
 	var req *Request
 	v, err := getChecked(pr.tx, bucketRequests, []byte(p.RequestID))
 	if err != nil {
@@ -375,13 +401,32 @@ func (pr *pruner) payment(p Payment) error {
 	pr.plan.counts[p.State]--
 	pr.plan.del(bucketPayments, p.TxHash[:])
 	pr.plan.del(bucketBySeq, seqKey(p.Seq))
-	if p.Source == SourceHandover {
+	switch p.Source {
+	case SourceHandover:
 		sn := senderNonceKey(p.From, p.Nonce)
 		for _, b := range [][]byte{bucketBySender, bucketOpen, bucketUnfinal} {
 			if h, err := getChecked(pr.tx, b, sn); err != nil {
 				return err
 			} else if bytes.Equal(h, p.TxHash[:]) {
 				pr.plan.del(b, sn)
+			}
+		}
+		if p.State == PaymentFinal {
+			if err := pr.spend(p.From, p.Nonce); err != nil {
+				return err
+			}
+		}
+	case SourceAuthorization:
+		a := p.Authorization
+		k := authNonceKey(a.Token, p.From, a.Nonce)
+		if h, err := getChecked(pr.tx, bucketAuthNonces, k); err != nil {
+			return err
+		} else if bytes.Equal(h, p.TxHash[:]) {
+			pr.plan.del(bucketAuthNonces, k)
+		}
+		for _, row := range rows {
+			if err := pr.relayRow(p.TxHash, row); err != nil {
+				return err
 			}
 		}
 	}
@@ -396,6 +441,103 @@ func (pr *pruner) payment(p Payment) error {
 		}
 	}
 	pr.payments++
+	return nil
+}
+
+// spend records that from's nonce was mined (spent_nonces keeps the
+// highest).
+func (pr *pruner) spend(from common.Address, nonce uint64) error {
+	cur, ok := pr.plan.spent[from]
+	if !ok {
+		n, had, err := spentNonce(pr.tx, from)
+		if err != nil {
+			return err
+		}
+		cur, ok = n, had
+	}
+	if !ok || nonce > cur {
+		cur = nonce
+	}
+	pr.plan.spent[from] = cur
+	return nil
+}
+
+// relayRow is one row of the relayer's journal.
+type relayRow struct {
+	key []byte
+	tx  RelayTx
+}
+
+// relayRows reads every journal row of the authorization auth
+// (relay_by_auth); ok is false when one is still live (sent or mined):
+// the relayer follows it, so the authorization stays.
+func (pr *pruner) relayRows(auth common.Hash) (rows []relayRow, ok bool, err error) {
+	c := pr.tx.Bucket(bucketRelayByAuth).Cursor()
+	for k, _ := c.Seek(auth[:]); k != nil && bytes.HasPrefix(k, auth[:]); k, _ = c.Next() {
+		rk := bytes.Clone(k[common.HashLength:])
+		body, err := getChecked(pr.tx, bucketRelayTxs, rk)
+		if err != nil {
+			return nil, false, err
+		}
+		if body == nil {
+			return nil, false, fmt.Errorf("bucket %s: key %x names no journal row: %w", bucketRelayByAuth, k, ErrCorrupt)
+		}
+		t, err := decodeRelayTx(body)
+		if err != nil {
+			return nil, false, err
+		}
+		if t.State.live() {
+			return nil, false, nil
+		}
+		rows = append(rows, relayRow{key: rk, tx: t})
+	}
+	return rows, true, nil
+}
+
+// relayRow plans the deletion of one ended journal row of auth: the row,
+// its index entry, its hashes and the settlement transfers the watcher
+// recorded for them.
+func (pr *pruner) relayRow(auth common.Hash, row relayRow) error {
+	pr.plan.del(bucketRelayTxs, row.key)
+	pr.plan.del(bucketRelayByAuth, relayByAuthKey(auth, row.key))
+	if held, err := getChecked(pr.tx, bucketRelayLive, row.key); err != nil {
+		return err
+	} else if held != nil {
+		pr.plan.del(bucketRelayLive, row.key)
+	}
+	for _, h := range row.tx.Hashes {
+		held, err := getChecked(pr.tx, bucketRelayHashes, h[:])
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(held, auth[:]) {
+			continue
+		}
+		pr.plan.del(bucketRelayHashes, h[:])
+		ids := pr.tx.Bucket(bucketTransferIDs).Cursor()
+		for id, v := ids.Seek(h[:]); id != nil && bytes.HasPrefix(id, h[:]); id, v = ids.Next() {
+			block, err := checkValue(bucketTransferIDs, id, v)
+			if err != nil {
+				return err
+			}
+			if len(block) != 8 {
+				return fmt.Errorf("bucket %s: key %x: %w", bucketTransferIDs, id, ErrCorrupt)
+			}
+			tk := append(bytes.Clone(block), id...)
+			body, err := getChecked(pr.tx, bucketTransfers, tk)
+			if err != nil {
+				return err
+			}
+			var rec transferRecord
+			if err := json.Unmarshal(body, &rec); err != nil {
+				return fmt.Errorf("bucket %s: key %x: %v: %w", bucketTransfers, tk, err, ErrCorrupt)
+			}
+			if rec.Outcome == outcomeSettlement && rec.TxHash == h {
+				pr.plan.del(bucketTransfers, tk)
+				pr.plan.del(bucketTransferIDs, id)
+			}
+		}
+	}
 	return nil
 }
 

@@ -54,12 +54,19 @@ func pruneAll(t testing.TB, s *Store, before time.Time, limit int) PruneResult {
 // the payment to state (failed ones get reason "dropped").
 func paidAt(t testing.TB, s *Store, id string, at time.Time, state PaymentState) Payment {
 	t.Helper()
+	return paidFrom(t, s, id, at, state, randAddr(), 7)
+}
+
+// paidFrom is paidAt with the payer's address and nonce given.
+func paidFrom(t testing.TB, s *Store, id string, at time.Time, state PaymentState, from common.Address, nonce uint64) Payment {
+	t.Helper()
 	r := newRequest(id)
 	r.CreatedAt, r.ExpiresAt = at, at.Add(time.Hour)
 	if err := s.PutRequest(bg, r); err != nil {
 		t.Fatalf("PutRequest(%s): %v", id, err)
 	}
 	p := newPayment(id)
+	p.From, p.Nonce = from, nonce
 	p, _, err := s.Accept(bg, p, at, nil)
 	if err != nil {
 		t.Fatalf("Accept(%s): %v", id, err)
@@ -298,7 +305,10 @@ func TestPruneKeepsThePeriodSinceTheLastZ(t *testing.T) {
 }
 
 // A long fill-and-settle run with keep = 0: once the pruner keeps up, the
-// file stops growing (bbolt reuses the pages pruning frees).
+// file stops growing (bbolt reuses the pages pruning frees). The payers
+// are 20 regulars, each paying with its next nonce: what the store keeps
+// of a pruned payment is its payer's highest nonce (spent_nonces), one
+// entry a payer.
 func TestTheFileStopsGrowingWhenSettledPaymentsArePruned(t *testing.T) {
 	rounds := 3000
 	if testing.Short() {
@@ -319,10 +329,14 @@ func TestTheFileStopsGrowingWhenSettledPaymentsArePruned(t *testing.T) {
 		return fi.Size()
 	}
 	var mid int64
+	payers := make([]common.Address, 20)
+	for i := range payers {
+		payers[i] = randAddr()
+	}
 	for i := range rounds {
 		at := t0.Add(time.Duration(i) * time.Second)
 		clock.set(at)
-		paidAt(t, s, fmt.Sprintf("f-%d", i), at, PaymentFinal)
+		paidFrom(t, s, fmt.Sprintf("f-%d", i), at, PaymentFinal, payers[i%len(payers)], uint64(i/len(payers)))
 		if i%50 == 49 {
 			pruneAll(t, s, at.Add(time.Second), 100)
 			if _, err := s.PruneEvents(bg, 200, 1000); err != nil {

@@ -76,7 +76,8 @@ var (
 		bucketRelayTxs, bucketRelayLive, bucketRelayHashes,
 		bucketFailures, bucketFailuresOpen, bucketZs, bucketZKeys,
 		bucketRegistrations, bucketRegExpiry,
-		bucketEvents, bucketEventSinks, bucketRequestExpiry}
+		bucketEvents, bucketEventSinks, bucketRequestExpiry,
+		bucketSpentNonces, bucketRelayByAuth}
 
 	keySchema = []byte("schema")
 )
@@ -89,9 +90,11 @@ var (
 // authorizations' indexes; schema 7 the relayer's journal; schema 8 the
 // failures kept until acknowledged and the Z reports; schema 9 the third
 // parties' registrations; schema 10 the event log, its sinks and the
-// expiry index.
+// expiry index; schema 11 the bounded store's spent nonces and the relay
+// journal by authorization (schema11.go).
 const (
-	schemaVersion = "10"
+	schemaVersion = "11"
+	schemaV10     = "10"
 	schemaV9      = "9"
 	schemaV8      = "8"
 	schemaV7      = "7"

@@ -7,10 +7,13 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/ethereum/go-ethereum/common"
 )
 
-// BenchmarkStoreSize reports the store file's size after n payments, each
-// requested, accepted and settled (final) through the real committer,
+// BenchmarkStoreSize reports the store file's size after n payments (from
+// 1,000 payers), each requested, accepted and settled (final) through the
+// real committer,
 // with everything kept and with keep = 0 (Prune every 1,000 payments,
 // then the event log down to its retention): the bounded store's file
 // stops growing. n is 100,000 (-short: 5,000); `make bench` runs it once.
@@ -47,13 +50,21 @@ func fillSettled(b *testing.B, n int, prune bool) (int64, int) {
 	}
 	defer s.Close()
 	const writers, step = 8, 1000
+	// 1,000 payers, each paying with its next nonce: a pruned payment
+	// leaves its payer's highest nonce (spent_nonces), one entry a payer.
+	// Writer w pays as payers w, w+8, …, so each payer's nonces come in
+	// order.
+	payers := make([]common.Address, 1000)
+	for i := range payers {
+		payers[i] = randAddr()
+	}
 	for base := 0; base < n; base += step {
 		var wg sync.WaitGroup
 		for w := range writers {
 			wg.Go(func() {
 				for i := base + w; i < min(base+step, n); i += writers {
 					at := t0.Add(time.Duration(i) * time.Second)
-					paidAt(b, s, fmt.Sprintf("s-%07d", i), at, PaymentFinal)
+					paidFrom(b, s, fmt.Sprintf("s-%07d", i), at, PaymentFinal, payers[i%len(payers)], uint64(i/len(payers)))
 				}
 			})
 		}
