@@ -79,9 +79,11 @@ type pruneWalk struct {
 }
 
 // pruneScan bounds the keys one Prune call looks at per walk, as a
-// multiple of its limit, so a head of records that must be kept (an
-// unacknowledged failure, a stuck payment) costs a bounded read per call.
-const pruneScan = 8
+// multiple of its limit, so records that must be kept (an unacknowledged
+// failure, a stuck payment, the requests of the last days: the request
+// walk goes through them all, in ID order) cost a bounded read per call:
+// at limit 150, at most 600 records decoded per walk, inside the write.
+const pruneScan = 4
 
 // Prune deletes, in one durable write, up to limit prunable records (see
 // the top of this file): payments accepted before the bar and failed

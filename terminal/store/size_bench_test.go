@@ -13,11 +13,12 @@ import (
 
 // BenchmarkStoreSize reports the store file's size after n payments (from
 // 1,000 payers), each requested, accepted and settled (final) through the
-// real committer,
-// with everything kept and with keep = 0 (Prune every 1,000 payments,
-// then the event log down to its retention): the bounded store's file
-// stops growing. n is 100,000 (-short: 5,000); `make bench` runs it once.
-// Measured figures are in the README ("Bounded store").
+// real committer, with everything kept and with keep = 0 (Prune every
+// 1,000 payments, then the event log down to its retention): the bounded
+// store's file stops growing. With keep = 0 it also reports the longest
+// Prune call (150 records, one durable write). n is 100,000 (-short:
+// 5,000); `make bench-go` runs it once. Measured figures are in the README
+// ("Bounded store").
 func BenchmarkStoreSize(b *testing.B) {
 	n := 100_000
 	if testing.Short() {
@@ -26,10 +27,13 @@ func BenchmarkStoreSize(b *testing.B) {
 	for _, keep := range []string{"all", "0"} {
 		b.Run(fmt.Sprintf("payments=%d/keep=%s", n, keep), func(b *testing.B) {
 			for range b.N {
-				bytes, live := fillSettled(b, n, keep == "0")
+				bytes, live, longest := fillSettled(b, n, keep == "0")
 				b.ReportMetric(float64(bytes), "file-bytes")
 				b.ReportMetric(float64(bytes)/float64(n), "bytes/payment")
 				b.ReportMetric(float64(live), "payments-kept")
+				if keep == "0" {
+					b.ReportMetric(float64(longest.Microseconds())/1000, "longest-prune-ms")
+				}
 			}
 		})
 	}
@@ -37,8 +41,9 @@ func BenchmarkStoreSize(b *testing.B) {
 
 // fillSettled makes n settled payments in a new store, 8 writers at once
 // (so commits batch as under load), pruning as it goes when prune is set,
-// and returns the file's size and the payments kept.
-func fillSettled(b *testing.B, n int, prune bool) (int64, int) {
+// and returns the file's size, the payments kept and the longest Prune
+// call (one durable write: what an accept queued behind it could wait).
+func fillSettled(b *testing.B, n int, prune bool) (int64, int, time.Duration) {
 	b.Helper()
 	var mu sync.Mutex
 	clock := t0
@@ -50,6 +55,7 @@ func fillSettled(b *testing.B, n int, prune bool) (int64, int) {
 	}
 	defer s.Close()
 	const writers, step = 8, 1000
+	var longest time.Duration
 	// 1,000 payers, each paying with its next nonce: a pruned payment
 	// leaves its payer's highest nonce (spent_nonces), one entry a payer.
 	// Writer w pays as payers w, w+8, …, so each payer's nonces come in
@@ -74,7 +80,17 @@ func fillSettled(b *testing.B, n int, prune bool) (int64, int) {
 			mu.Lock()
 			clock = end
 			mu.Unlock()
-			pruneAll(b, s, end, 150)
+			for {
+				began := time.Now()
+				r, err := s.Prune(bg, end, 150)
+				longest = max(longest, time.Since(began))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if !r.More {
+					break
+				}
+			}
 			for {
 				k, err := s.PruneEvents(bg, DefaultEventRetention, 1000)
 				if err != nil {
@@ -98,5 +114,5 @@ func fillSettled(b *testing.B, n int, prune bool) (int64, int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return fi.Size(), live
+	return fi.Size(), live, longest
 }
