@@ -95,7 +95,8 @@ const pruneScan = 4
 //
 // Call it again while More is true. It walks payments in acceptance
 // order, failures by number and requests by ID, each from where the last
-// call stopped, reading at most pruneScan*limit keys of each.
+// call stopped, reading at most pruneScan*limit keys of each, in a read
+// transaction; the write then reads again only the records picked.
 func (s *Store) Prune(ctx context.Context, before time.Time, limit int) (PruneResult, error) {
 	if limit <= 0 {
 		limit = 100
@@ -103,27 +104,59 @@ func (s *Store) Prune(ctx context.Context, before time.Time, limit int) (PruneRe
 	before, now := storeTime(before), storeTime(s.now())
 	s.pruneMu.Lock()
 	defer s.pruneMu.Unlock()
-	walk := s.prune
-	var res PruneResult
-	err := s.write(ctx, func(w *wtx) error {
-		// Run once per call, but start from the call's view each time.
-		next := pruneWalk{seq: walk.seq, failure: walk.failure, request: bytes.Clone(walk.request), requests: walk.requests}
-		plan, r, err := planPrune(w.tx, &next, before, now, limit)
+	// The walks read in a read transaction, beside the writer; the write
+	// reads again only what they picked (at most limit records), checks
+	// it still may go, and deletes it: an accept queued behind it waits
+	// for that alone.
+	next := pruneWalk{seq: s.prune.seq, failure: s.prune.failure, request: bytes.Clone(s.prune.request), requests: s.prune.requests}
+	var picked pruneCandidates
+	var more bool
+	err := s.view(func(tx *bbolt.Tx) error {
+		pr, err := newPruner(tx, before, now)
 		if err != nil {
 			return err
 		}
-		if err := plan.do(w); err != nil {
-			return err
-		}
-		res = r
-		walk = next
-		return nil
+		more, err = pr.walk(&next, limit)
+		picked = pr.picked
+		return err
 	})
 	if err != nil {
 		return PruneResult{}, fmt.Errorf("prune before %s: %w", before.Format(time.RFC3339), err)
 	}
-	s.prune = walk
+	res := PruneResult{More: more}
+	if !picked.empty() {
+		err = s.write(ctx, func(w *wtx) error {
+			pr, err := newPruner(w.tx, before, now)
+			if err != nil {
+				return err
+			}
+			if err := pr.replan(picked); err != nil {
+				return err
+			}
+			if err := pr.plan.do(w); err != nil {
+				return err
+			}
+			res.Payments, res.Requests = pr.payments, pr.requests
+			return nil
+		})
+		if err != nil {
+			return PruneResult{}, fmt.Errorf("prune before %s: %w", before.Format(time.RFC3339), err)
+		}
+	}
+	s.prune = next
 	return res, nil
+}
+
+// pruneCandidates are what the walks picked, by key, for the write to
+// read again.
+type pruneCandidates struct {
+	payments []common.Hash // final payments
+	failures []uint64      // acknowledged failures, with their payments
+	requests []string      // finished requests no payment holds
+}
+
+func (c pruneCandidates) empty() bool {
+	return len(c.payments)+len(c.failures)+len(c.requests) == 0
 }
 
 // prunePlan is one Prune's deletions and count changes, all read before
@@ -167,10 +200,12 @@ func (p *prunePlan) do(w *wtx) error {
 	return nil
 }
 
-// pruner holds what planPrune reads once per call.
+// pruner holds what one transaction of Prune reads once, and what it
+// planned.
 type pruner struct {
 	tx        *bbolt.Tx
 	plan      *prunePlan
+	picked    pruneCandidates
 	bar, now  time.Time
 	delivered uint64 // LowestDelivered; every seq when no sink is registered
 	sinks     bool
@@ -180,38 +215,110 @@ type pruner struct {
 
 func (pr *pruner) isDelivered(last uint64) bool { return !pr.sinks || last <= pr.delivered }
 
-func planPrune(tx *bbolt.Tx, walk *pruneWalk, before, now time.Time, limit int) (*prunePlan, PruneResult, error) {
+// newPruner reads the bar (before, or the last Z's end if earlier) and
+// the sinks' lowest cursor in tx.
+func newPruner(tx *bbolt.Tx, before, now time.Time) (*pruner, error) {
 	st, err := logState(tx)
 	if err != nil {
-		return nil, PruneResult{}, err
+		return nil, err
 	}
 	bar := before
 	if z, ok, err := lastZ(tx); err != nil {
-		return nil, PruneResult{}, err
+		return nil, err
 	} else if ok && z.To.Before(bar) {
 		bar = z.To
 	}
-	pr := &pruner{
+	return &pruner{
 		tx: tx, plan: &prunePlan{counts: map[PaymentState]uint64{}, seen: map[string]bool{}, spent: map[common.Address]uint64{}},
 		bar: bar, now: now, delivered: st.LowestDelivered, sinks: st.Sinks,
-	}
-	more := false
+	}, nil
+}
+
+// walk runs the three walks from where walk stands, picking up to limit
+// records, and reports whether one stopped short of its end.
+func (pr *pruner) walk(walk *pruneWalk, limit int) (bool, error) {
 	// Payments in acceptance order (final ones; failed ones go with their
 	// failure, below, so the failures and the failed count stay in step).
-	m, err := pr.walkPayments(walk, limit)
+	more, err := pr.walkPayments(walk, limit)
 	if err != nil {
-		return nil, PruneResult{}, err
+		return false, err
 	}
-	more = more || m
-	if m, err = pr.walkFailures(walk, limit); err != nil {
-		return nil, PruneResult{}, err
+	m, err := pr.walkFailures(walk, limit)
+	if err != nil {
+		return false, err
 	}
 	more = more || m
 	if m, err = pr.walkRequests(walk, limit); err != nil {
-		return nil, PruneResult{}, err
+		return false, err
 	}
-	more = more || m
-	return pr.plan, PruneResult{Payments: pr.payments, Requests: pr.requests, More: more}, nil
+	return more || m, nil
+}
+
+// replan plans, in the write, the records the walks picked that still may
+// go (each read again: a sink, a Z or the relayer may have moved since).
+func (pr *pruner) replan(c pruneCandidates) error {
+	for _, h := range c.payments {
+		if pr.tx.Bucket(bucketPayments).Get(h[:]) == nil {
+			continue
+		}
+		p, err := paymentByHash(pr.tx, h[:])
+		if err != nil {
+			return err
+		}
+		if p.State == PaymentFinal && p.AcceptedAt.Before(pr.bar) {
+			if err := pr.payment(p); err != nil {
+				return err
+			}
+		}
+	}
+	for _, n := range c.failures {
+		if pr.tx.Bucket(bucketFailures).Get(seqKey(n)) == nil {
+			continue
+		}
+		if err := pr.failure(n); err != nil {
+			return err
+		}
+	}
+	for _, id := range c.requests {
+		v, err := getChecked(pr.tx, bucketRequests, []byte(id))
+		if err != nil {
+			return err
+		}
+		if v == nil {
+			continue
+		}
+		r, err := decodeRequest(v)
+		if err != nil {
+			return fmt.Errorf("request %q: %w", id, err)
+		}
+		if pr.finished(r) {
+			if err := pr.request(r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// failure plans failure n's deletion with its payment, if it is
+// acknowledged and the payment may go.
+func (pr *pruner) failure(n uint64) error {
+	fl, err := failureAt(pr.tx, n)
+	if err != nil {
+		return err
+	}
+	if !fl.Acked() || !fl.Payment.AcceptedAt.Before(pr.bar) {
+		return nil
+	}
+	before := pr.payments
+	if err := pr.payment(fl.Payment); err != nil {
+		return err
+	}
+	if pr.payments != before {
+		pr.plan.del(bucketFailures, seqKey(n))
+		pr.picked.failures = append(pr.picked.failures, n)
+	}
+	return nil
 }
 
 // full reports whether this call has planned its limit.
@@ -246,8 +353,12 @@ func (pr *pruner) walkPayments(walk *pruneWalk, limit int) (bool, error) {
 		if p.State != PaymentFinal {
 			continue
 		}
+		before := pr.payments
 		if err := pr.payment(p); err != nil {
 			return false, err
+		}
+		if pr.payments != before {
+			pr.picked.payments = append(pr.picked.payments, p.TxHash)
 		}
 	}
 	walk.seq = 0
@@ -267,19 +378,8 @@ func (pr *pruner) walkFailures(walk *pruneWalk, limit int) (bool, error) {
 		if len(k) != 8 {
 			return false, fmt.Errorf("bucket %s: key %x: %w", bucketFailures, k, ErrCorrupt)
 		}
-		fl, err := failureAt(pr.tx, binary.BigEndian.Uint64(k))
-		if err != nil {
+		if err := pr.failure(binary.BigEndian.Uint64(k)); err != nil {
 			return false, err
-		}
-		if !fl.Acked() || !fl.Payment.AcceptedAt.Before(pr.bar) {
-			continue
-		}
-		before := len(pr.plan.dels)
-		if err := pr.payment(fl.Payment); err != nil {
-			return false, err
-		}
-		if len(pr.plan.dels) != before {
-			pr.plan.del(bucketFailures, k)
 		}
 	}
 	walk.failure = 0
@@ -317,6 +417,7 @@ func (pr *pruner) walkRequests(walk *pruneWalk, limit int) (bool, error) {
 		if err := pr.request(r); err != nil {
 			return false, err
 		}
+		pr.picked.requests = append(pr.picked.requests, r.ID)
 	}
 	walk.request, walk.requests = nil, false
 	return false, nil

@@ -186,3 +186,49 @@ func TestOpenRefusesARelayIndexOutOfStep(t *testing.T) {
 		t.Fatalf("Open with a journal row missing from relay_by_auth: %v", err)
 	}
 }
+
+// The walks pick in a read transaction; the write reads each pick again
+// and keeps what may no longer go: here a sink registered in between that
+// has not delivered the payment's events.
+func TestPruneWriteChecksItsPicksAgain(t *testing.T) {
+	clock := newClock(t0)
+	s := openPruneStore(t, filepath.Join(t.TempDir(), "pos.db"), clock)
+	defer func() { _ = s.Close() }()
+	p := paidAt(t, s, "a", t0.Add(-48*time.Hour), PaymentFinal)
+
+	var picked pruneCandidates
+	walk := pruneWalk{}
+	err := s.view(func(tx *bbolt.Tx) error {
+		pr, err := newPruner(tx, t0, t0)
+		if err != nil {
+			return err
+		}
+		_, err = pr.walk(&walk, 10)
+		picked = pr.picked
+		return err
+	})
+	if err != nil || len(picked.payments) != 1 {
+		t.Fatalf("picked %+v, %v", picked, err)
+	}
+	if _, err := s.RegisterSink(bg, "late", SinkFromOldest, t0); err != nil {
+		t.Fatal(err)
+	}
+	planned := -1
+	err = s.write(bg, func(w *wtx) error {
+		pr, err := newPruner(w.tx, t0, t0)
+		if err != nil {
+			return err
+		}
+		if err := pr.replan(picked); err != nil {
+			return err
+		}
+		planned = pr.payments
+		return pr.plan.do(w)
+	})
+	if err != nil || planned != 0 {
+		t.Fatalf("the write planned %d payments (%v), want 0: the new sink has not delivered it", planned, err)
+	}
+	if _, err := s.Payment(p.TxHash); err != nil {
+		t.Fatalf("payment: %v", err)
+	}
+}
