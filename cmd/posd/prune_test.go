@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"io"
 	"math/big"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
+	"showpos/terminal/httpapi"
 	"showpos/terminal/request"
 	"showpos/tools/paytx"
 )
@@ -61,6 +63,17 @@ func TestPosdPrunesAFinalPaymentWithKeepZero(t *testing.T) {
 	if code := getStatus(t, op, "http://posd/v1/requests/"+doc.ID); code != http.StatusOK {
 		t.Fatalf("the request before pruning: %d", code)
 	}
+	// Archived first: the export reads through the running daemon, which
+	// holds the store file.
+	resp, err = op.Get("http://posd/v1/payments/export?format=csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(resp.Body).ReadAll()
+	resp.Body.Close()
+	if err != nil || len(recs) != 2 || recs[1][0] != tx.Hash().Hex() || recs[1][2] != doc.ID || resp.Trailer.Get(httpapi.ExportRowsTrailer) != "1" {
+		t.Fatalf("export before pruning: %v, %v", recs, err)
+	}
 
 	// Mine past the final depth until the payment is final, then pruned.
 	deadline := time.Now().Add(60 * time.Second)
@@ -87,6 +100,17 @@ func TestPosdPrunesAFinalPaymentWithKeepZero(t *testing.T) {
 	}
 	if code := getStatus(t, op, "http://posd/v1/requests/"+doc.ID); code != http.StatusNotFound {
 		t.Errorf("the pruned payment's request: %d, want 404", code)
+	}
+	resp, err = op.Get("http://posd/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`showpos_store_pruned_total{kind="payments"} 1`, "showpos_store_payments 0", "showpos_store_bytes "} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("metrics lack %q", want)
+		}
 	}
 }
 
