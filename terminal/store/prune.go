@@ -82,16 +82,18 @@ type pruneWalk struct {
 // multiple of its limit, so records that must be kept (an unacknowledged
 // failure, a stuck payment, the requests of the last days: the request
 // walk goes through them all, in ID order) cost a bounded read per call:
-// at limit 150, at most 600 records decoded per walk, inside the write.
+// at limit 150, at most 600 records decoded per walk, in the read
+// transaction (the write reads only what was picked).
 const pruneScan = 4
 
 // Prune deletes, in one durable write, up to limit prunable records (see
-// the top of this file): payments accepted before the bar and failed
-// payments with acknowledged failures, with everything that belongs only
-// to them, and finished requests made before the bar. now says whether a
-// reported expired request is past AmountKeep. limit <= 0 means 100; keep
-// it small (100-200) so an accept queued behind the write waits little.
-// Every count and index Open checks stays consistent.
+// the top of this file): final payments accepted before the bar and
+// failed ones with acknowledged failures, with everything that belongs
+// only to them, and finished requests made before the bar (a reported
+// expired one also AmountKeep past its expiry, by the store's clock).
+// limit <= 0 means 100; keep it small (100-200) so an accept queued
+// behind the write waits little. Every count and index Open checks stays
+// consistent; a crash at any moment leaves the write whole or not at all.
 //
 // Call it again while More is true. It walks payments in acceptance
 // order, failures by number and requests by ID, each from where the last
