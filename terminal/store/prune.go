@@ -36,14 +36,16 @@ import (
 //     none of its rows is live (the relayer follows a sent or mined one);
 //   - a request cancelled, or pending and reported expired by
 //     ExpireRequests (out of the expiry index) more than AmountKeep after
-//     its expiry, with its leftover pending_amounts entry.
+//     its expiry, with its leftover pending_amounts entry;
+//   - an unmatched receipt the operator acknowledged (AckUnmatched: it was
+//     given back or booked by hand), in a block below the watcher's reorg
+//     window, with its recorded transfer.
 //
 // Never prunable: queued, broadcast, seen and confirmed payments (a
-// confirmed payment's block may still be lost until final), a failure not
-// acknowledged, a request still pending or paid by a payment kept, any
-// record whose LastEvent a registered sink has not delivered
-// (EventLog().LowestDelivered), and unmatched receipts (nothing
-// acknowledges them yet: they are money to give back or book by hand).
+// confirmed payment's block may still be lost until final), a failure or
+// an unmatched receipt not acknowledged, a request still pending or paid
+// by a payment kept, and any record whose LastEvent a registered sink has
+// not delivered (EventLog().LowestDelivered).
 //
 // The bar is before, or the end of the last Z report if that is earlier:
 // a payment of the current period (since the last Z) is never pruned, so
@@ -60,7 +62,7 @@ import (
 
 // PruneResult is what one Prune call deleted.
 type PruneResult struct {
-	Payments int // payments deleted (final, failed and acknowledged)
+	Payments int // payments deleted (final, failed and acknowledged) and acknowledged unmatched receipts
 	Requests int // requests deleted: those of the payments, and cancelled or expired ones
 	// More: the walk has not reached its end; call again (after a pause,
 	// to leave the writer to the till).
@@ -76,6 +78,7 @@ type pruneWalk struct {
 	failure  uint64 // next failure number
 	request  []byte // next request ID (nil: from the first)
 	requests bool   // the request walk is under way (request nil means its start)
+	receipt  uint64 // next unmatched receipt
 }
 
 // pruneScan bounds the keys one Prune call looks at per walk, as a
@@ -110,7 +113,8 @@ func (s *Store) Prune(ctx context.Context, before time.Time, limit int) (PruneRe
 	// reads again only what they picked (at most limit records), checks
 	// it still may go, and deletes it: an accept queued behind it waits
 	// for that alone.
-	next := pruneWalk{seq: s.prune.seq, failure: s.prune.failure, request: bytes.Clone(s.prune.request), requests: s.prune.requests}
+	next := s.prune
+	next.request = bytes.Clone(next.request)
 	var picked pruneCandidates
 	var more bool
 	err := s.view(func(tx *bbolt.Tx) error {
@@ -155,10 +159,11 @@ type pruneCandidates struct {
 	payments []common.Hash // final payments
 	failures []uint64      // acknowledged failures, with their payments
 	requests []string      // finished requests no payment holds
+	receipts []uint64      // acknowledged unmatched receipts
 }
 
 func (c pruneCandidates) empty() bool {
-	return len(c.payments)+len(c.failures)+len(c.requests) == 0
+	return len(c.payments)+len(c.failures)+len(c.requests)+len(c.receipts) == 0
 }
 
 // prunePlan is one Prune's deletions and count changes, all read before
@@ -253,6 +258,10 @@ func (pr *pruner) walk(walk *pruneWalk, limit int) (bool, error) {
 	if m, err = pr.walkRequests(walk, limit); err != nil {
 		return false, err
 	}
+	more = more || m
+	if m, err = pr.walkReceipts(walk, limit); err != nil {
+		return false, err
+	}
 	return more || m, nil
 }
 
@@ -299,6 +308,81 @@ func (pr *pruner) replan(c pruneCandidates) error {
 			}
 		}
 	}
+	for _, n := range c.receipts {
+		if pr.tx.Bucket(bucketUnmatched).Get(seqKey(n)) == nil {
+			continue
+		}
+		if err := pr.receipt(n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// walkReceipts plans acknowledged unmatched receipts.
+func (pr *pruner) walkReceipts(walk *pruneWalk, limit int) (bool, error) {
+	c := pr.tx.Bucket(bucketUnmatched).Cursor()
+	scanned := 0
+	for k, _ := c.Seek(seqKey(walk.receipt)); k != nil; k, _ = c.Next() {
+		if pr.full(limit) || scanned >= pruneScan*limit {
+			walk.receipt = binary.BigEndian.Uint64(k)
+			return true, nil
+		}
+		scanned++
+		if len(k) != 8 {
+			return false, fmt.Errorf("bucket %s: key %x: %w", bucketUnmatched, k, ErrCorrupt)
+		}
+		if err := pr.receipt(binary.BigEndian.Uint64(k)); err != nil {
+			return false, err
+		}
+	}
+	walk.receipt = 0
+	return false, nil
+}
+
+// receipt plans unmatched receipt n's deletion with its recorded transfer
+// and its count, if it is acknowledged, delivered, dated before the bar
+// and in a block below the watcher's reorg window (the blocks whose
+// hashes its cursor keeps, chain.final_depth of them): no Rewind can take
+// it back then.
+func (pr *pruner) receipt(n uint64) error {
+	body, err := getChecked(pr.tx, bucketUnmatched, seqKey(n))
+	if err != nil {
+		return err
+	}
+	var u unmatchedRecord
+	if err := json.Unmarshal(body, &u); err != nil {
+		return fmt.Errorf("unmatched receipt %d: %v: %w", n, err, ErrCorrupt)
+	}
+	if u.AckedAt.IsZero() || !u.BlockTime.Before(pr.bar) || !pr.isDelivered(u.LastEvent) {
+		return nil
+	}
+	cur, ok, err := readCursor(pr.tx)
+	if err != nil {
+		return err
+	}
+	if !ok || u.Block+uint64(len(cur.Hashes)) > cur.Height {
+		return nil
+	}
+	if _, ok := pr.plan.counts[PaymentUnmatched]; !ok {
+		c, err := readCount(pr.tx, PaymentUnmatched)
+		if err != nil {
+			return err
+		}
+		pr.plan.counts[PaymentUnmatched] = c
+	}
+	if pr.plan.counts[PaymentUnmatched] == 0 {
+		return fmt.Errorf("unmatched receipt %d: count of unmatched is 0: %w", n, ErrCorrupt)
+	}
+	pr.plan.counts[PaymentUnmatched]--
+	pr.plan.del(bucketUnmatched, seqKey(n))
+	id := transferID(Transfer{Block: u.Block, TxHash: u.TxHash, Index: u.Index, Gap: u.Gap})
+	if tk := blockKey(u.Block, id); pr.tx.Bucket(bucketTransfers).Get(tk) != nil {
+		pr.plan.del(bucketTransfers, tk)
+		pr.plan.del(bucketTransferIDs, id)
+	}
+	pr.payments++
+	pr.picked.receipts = append(pr.picked.receipts, n)
 	return nil
 }
 

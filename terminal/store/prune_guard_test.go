@@ -232,3 +232,54 @@ func TestPruneWriteChecksItsPicksAgain(t *testing.T) {
 		t.Fatalf("payment: %v", err)
 	}
 }
+
+// An unmatched receipt goes once the operator acknowledged it, its
+// block is below the watcher's reorg window and it is older than the bar;
+// AckUnmatched is idempotent and refuses an unknown number.
+func TestPruneDeletesAcknowledgedUnmatchedReceipts(t *testing.T) {
+	clock := newClock(t0)
+	s := openPruneStore(t, filepath.Join(t.TempDir(), "pos.db"), clock)
+	defer func() { _ = s.Close() }()
+	old := t0.Add(-48 * time.Hour)
+	got := record(t, s, 11, transfer(11, old, "ETH", 7), transfer(11, old, "ETH", 8), transfer(11, t0, "ETH", 9))
+	acked, unacked, recent := got.Unmatched[0], got.Unmatched[1], got.Unmatched[2]
+	windowed := record(t, s, 20, transfer(20, old, "ETH", 10)).Unmatched[0] // the cursor's one hash is block 20's
+	for _, u := range []Payment{acked, recent, windowed} {
+		p, err := s.AckUnmatched(bg, u.Seq, t0)
+		if err != nil || p.AckedAt != t0 || p.State != PaymentUnmatched {
+			t.Fatalf("AckUnmatched(%d): %+v, %v", u.Seq, p, err)
+		}
+	}
+	if p, err := s.AckUnmatched(bg, acked.Seq, t0.Add(time.Hour)); err != nil || p.AckedAt != t0 {
+		t.Fatalf("acknowledging again: %v, %v; want the first time kept", p.AckedAt, err)
+	}
+	if _, err := s.AckUnmatched(bg, 999, t0); !errors.Is(err, ErrUnknownReceipt) {
+		t.Fatalf("AckUnmatched(999): %v", err)
+	}
+
+	if sum := pruneAll(t, s, t0.Add(-time.Hour), 10); sum.Payments != 1 {
+		t.Fatalf("pruned %+v, want the one acknowledged receipt below the window and the bar", sum)
+	}
+	s = reopenChecked(t, s, clock) // the chain buckets and the unmatched count check
+	kept := map[uint64]bool{}
+	for _, u := range unmatchedList(t, s) {
+		kept[u.Seq] = true
+	}
+	for _, tc := range []struct {
+		name string
+		u    Payment
+		kept bool
+	}{
+		{"acknowledged, below the window", acked, false},
+		{"not acknowledged", unacked, true},
+		{"after the bar", recent, true},
+		{"inside the watcher's reorg window", windowed, true},
+	} {
+		if kept[tc.u.Seq] != tc.kept {
+			t.Errorf("%s: kept %v, want %v", tc.name, kept[tc.u.Seq], tc.kept)
+		}
+	}
+	if c, _ := s.Counts(); c[PaymentUnmatched] != 3 {
+		t.Errorf("unmatched count %d, want 3", c[PaymentUnmatched])
+	}
+}

@@ -281,6 +281,9 @@ type Payment struct {
 	// appends that event: a pruner may delete the payment once every sink
 	// has delivered that seq (LowestDelivered).
 	LastEvent uint64
+	// AckedAt is, for an unmatched receipt, when the operator acknowledged
+	// it (AckUnmatched); zero otherwise.
+	AckedAt time.Time
 }
 
 // Delivery records how a payment is getting to the chain.
