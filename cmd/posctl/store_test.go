@@ -202,3 +202,27 @@ func TestStoreCompact(t *testing.T) {
 		}
 	}
 }
+
+// posctl unmatched ack N acknowledges an unmatched receipt; an unknown
+// number is the daemon's refusal.
+func TestUnmatchedAck(t *testing.T) {
+	d := startDaemon(t)
+	tr := store.Transfer{Block: 4, BlockTime: time.Now(), TxHash: common.Hash{0xdd}, From: common.Address{3},
+		Asset: "ETH", Amount: big.NewInt(49_000_000_000_000_000)}
+	if err := d.store.RecordRange(context.Background(), store.WatchCursor{Height: 4}, []store.Transfer{tr}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := posctl(t, "-socket", d.socket, "unmatched", "ack", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["txHash"] != tr.TxHash.Hex() || got["acknowledgedAt"] == nil {
+		t.Fatalf("unmatched ack: %v", got)
+	}
+	if _, err := posctl(t, "-socket", d.socket, "unmatched", "ack", "2"); err == nil || !strings.Contains(err.Error(), "unknown_receipt") {
+		t.Errorf("unknown receipt: %v", err)
+	}
+	if _, err := posctl(t, "-socket", d.socket, "unmatched", "ack"); err == nil || !strings.Contains(err.Error(), "one receipt number") {
+		t.Errorf("no number: %v", err)
+	}
+}

@@ -583,6 +583,7 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 		Register: d.till, Queue: d.bc, Clients: d.store, Status: d.status, Fleet: fleetPush{d.mgr},
 		Books: d.books, Metrics: tel.Handler(), Logger: d.log.With("part", "operator-api"),
 		Registrations: d.store,
+		Unmatched:     d.till, // acknowledging unmatched receipts (the bounded store prunes them then)
 	})), d.log)
 	servers = append(servers, op)
 

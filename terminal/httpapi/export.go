@@ -25,7 +25,7 @@ import (
 // and the JSON lines' keys.
 var ExportColumns = []string{
 	"id", "source", "request_id", "from", "nonce", "asset", "amount", "amount_display",
-	"state", "reason", "accepted_at", "updated_at", "seq", "block", "block_hash", "settlement",
+	"state", "reason", "accepted_at", "updated_at", "seq", "block", "block_hash", "settlement", "acknowledged_at",
 }
 
 // ExportRowsTrailer is the trailer that ends a whole export with its
@@ -40,10 +40,14 @@ func exportRow(p checkout.PaymentView) []string {
 	if p.Block > 0 {
 		block = strconv.FormatUint(p.Block, 10)
 	}
+	acked := ""
+	if !p.AcknowledgedAt.IsZero() {
+		acked = p.AcknowledgedAt.UTC().Format(time.RFC3339Nano)
+	}
 	return []string{
 		p.TxHash, string(p.Source), p.RequestID, p.From, strconv.FormatUint(p.Nonce, 10), p.Asset, p.Amount, p.AmountDisplay,
 		string(p.State), p.Reason, p.AcceptedAt.UTC().Format(time.RFC3339Nano), p.UpdatedAt.UTC().Format(time.RFC3339Nano),
-		strconv.FormatUint(p.Seq, 10), block, p.BlockHash, p.Settlement,
+		strconv.FormatUint(p.Seq, 10), block, p.BlockHash, p.Settlement, acked,
 	}
 }
 

@@ -104,7 +104,7 @@ func TestExportStreamsEveryPaymentOfThePeriod(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 || string(b) != "id,source,request_id,from,nonce,asset,amount,amount_display,state,reason,accepted_at,updated_at,seq,block,block_hash,settlement\n" ||
+		if resp.StatusCode != 200 || string(b) != "id,source,request_id,from,nonce,asset,amount,amount_display,state,reason,accepted_at,updated_at,seq,block,block_hash,settlement,acknowledged_at\n" ||
 			resp.Trailer.Get(httpapi.ExportRowsTrailer) != "0" {
 			t.Errorf("%d %q trailer %q", resp.StatusCode, b, resp.Trailer.Get(httpapi.ExportRowsTrailer))
 		}

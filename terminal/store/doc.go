@@ -277,10 +277,11 @@
 // never pruned), with their requests, index entries, failure records and
 // recorded transfers, and an authorization's relay journal rows once its
 // validBefore has passed; cancelled requests and pending ones reported
-// expired (ExpireRequests) over AmountKeep ago. Queued, broadcast, seen
-// and confirmed payments (a confirmed block may still be lost until
-// final), unacknowledged failures and unmatched receipts are never
-// pruned. A record whose LastEvent a registered sink has not delivered is
+// expired (ExpireRequests) over AmountKeep ago; unmatched receipts the
+// operator acknowledged (AckUnmatched) below the watcher's reorg window.
+// Queued, broadcast, seen and confirmed payments (a confirmed block may
+// still be lost until final) and unacknowledged failures and receipts are
+// never pruned. A record whose LastEvent a registered sink has not delivered is
 // kept. Counts and indexes stay as Open checks them. A pruned final
 // handover leaves its sender's highest mined nonce in spent_nonces, so
 // Accept goes on refusing that nonce and lower ones (ErrNonceConflict).
