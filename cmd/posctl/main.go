@@ -13,6 +13,9 @@
 //	posctl totals [-day YYYY-MM-DD | -from RFC3339 -to RFC3339] [-csv]
 //	posctl failures [-all] | failures ack ID|all   (failures after acceptance; books.go)
 //	posctl report x|z [-key K] [-json] | report show N|last   (X and Z reports as a table, or JSON)
+//	posctl unmatched ack SEQ   (an unmatched receipt given back or booked: the bounded store may delete it then)
+//	posctl export [-from T] [-to T] [-format csv|jsonl] [-o FILE]   (every payment of a period, for archiving; socket)
+//	posctl store compact [-store PATH] -o NEW | -in-place   (offline, posd stopped: bbolt's compaction, checked)
 //	posctl status
 //	posctl queue                      (payments per state, oldest queued, connectivity, last broadcast round)
 //	posctl sync                       (probe the chain and broadcast now; prints the queue after)
@@ -73,6 +76,13 @@ commands:
   report x [-json] [-columns N]                              the X report: running totals since the last Z (a table)
   report z [-key KEY] [-json] [-columns N]                   take the Z report, the close; the same -key again answers the same Z
   report show N|last [-json] [-columns N]                    a stored Z report
+  unmatched ack SEQ                                          acknowledge an unmatched receipt (given back or booked by
+                                                             hand); the bounded store deletes it once old enough (socket)
+  export [-from T] [-to T] [-format csv|jsonl] [-o FILE]     every payment of a period, all states, streamed for
+                                                             archiving (T: RFC 3339 or YYYY-MM-DD, UTC) (socket)
+  store compact [-store PATH] -o NEW | -in-place             rewrite the store file compacted, offline with posd
+                                                             stopped; checked before it replaces anything
+                                                             (-in-place keeps the old one as PATH.before-compact)
   status                                                     the terminal's status
   queue                                                      payments per state, oldest queued, online, last round (socket)
   sync                                                       probe the chain and broadcast now, then show the queue (socket)
@@ -188,7 +198,7 @@ func (g globals) networkClient(u string) (*client, error) {
 
 // socketOnly are the operator's commands: the network API does not serve
 // them.
-var socketOnly = map[string]bool{"clients": true, "queue": true, "sync": true, "registrations": true}
+var socketOnly = map[string]bool{"clients": true, "queue": true, "sync": true, "registrations": true, "export": true, "unmatched": true}
 
 func run(args []string, stdout io.Writer) error {
 	g, rest, err := parseGlobals(args)
@@ -212,6 +222,9 @@ func run(args []string, stdout io.Writer) error {
 	if rest[0] == "register" {
 		return register(ctx, g, rest[1:], stdout)
 	}
+	if rest[0] == "store" {
+		return storeCmd(g, rest[1:], stdout) // offline, on the file (store.go)
+	}
 	var c *client
 	if g.url != "" {
 		if socketOnly[rest[0]] {
@@ -226,6 +239,10 @@ func run(args []string, stdout io.Writer) error {
 			return err
 		}
 		c = newSocketClient(path)
+	}
+	if rest[0] == "export" {
+		// Streamed, however long it takes (store.go).
+		return export(context.Background(), c, rest[1:], stdout)
 	}
 	return dispatch(ctx, c, rest, stdout)
 }
@@ -249,6 +266,11 @@ func dispatch(ctx context.Context, c *client, rest []string, stdout io.Writer) e
 		return requestQR(ctx, c, rest[2:], stdout)
 	case rest[0] == "payments":
 		return payments(ctx, c, rest[1:], stdout)
+	case rest[0] == "unmatched" && sub == "ack":
+		if len(rest) != 3 {
+			return usageErr("unmatched ack takes one receipt number (its seq in payments -state unmatched)")
+		}
+		return c.do(ctx, http.MethodPost, "/v1/payments/unmatched/"+url.PathEscape(rest[2])+"/ack", nil, stdout)
 	case rest[0] == "totals":
 		return totals(ctx, c, rest[1:], stdout)
 	case rest[0] == "status" && len(rest) == 1:

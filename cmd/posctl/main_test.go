@@ -58,7 +58,8 @@ data_dir = "`+dir+`"
 	}
 	srv := &http.Server{Handler: httpapi.Operator(httpapi.OperatorOptions{
 		Register: d.till, Clients: st, Status: d.status, Fleet: d.fleet, Registrations: st, Webhooks: testHooks(t, st),
-		Books: report.New(report.Options{Store: st, Till: d.till, Terminal: id}),
+		Books:     report.New(report.Options{Store: st, Till: d.till, Terminal: id}),
+		Unmatched: d.till,
 	})}
 	go srv.Serve(ln)
 	t.Cleanup(func() {

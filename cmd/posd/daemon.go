@@ -72,6 +72,7 @@ type daemon struct {
 	uplink   *uplink.Link     // nil: mqtt.enabled = false
 	receipts *receipt.Issuer
 	hooks    webhooks        // the clients' webhooks and their deliverer (webhooks.go)
+	pruner   *pruner         // the bounded store (store.keep; prune.go)
 	bgCtx    context.Context // the background parts' lifetime
 	at       httpapi.Listen  // set before the servers serve
 }
@@ -307,6 +308,21 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		MQTTConnected: d.mqttConnected(),
 	})
 
+	// The bounded store: settled records older than store.keep go, a
+	// small write at a time.
+	d.pruner = &pruner{st: st, keep: func() *time.Duration { return d.till.Config().Store.Keep },
+		log: log.With("part", "prune"), onPrune: tel.Pruned, every: pruneEvery, pause: prunePause}
+	tel.StoreGauges(func() (int64, int) {
+		s, err := st.Stats()
+		if err != nil {
+			return 0, 0
+		}
+		n := 0
+		for _, c := range s.Payments {
+			n += c
+		}
+		return s.FileBytes, n
+	})
 	servers, err := d.listen(cfg, tel, networkLn)
 	if err != nil {
 		return err
@@ -349,6 +365,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 			}
 		})
 	}
+	bg.Go(func() { d.pruner.Run(bgCtx) })
 	if d.printq != nil {
 		bg.Go(func() { d.printq.Run(bgCtx) })
 	}
@@ -588,6 +605,7 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 		Books: d.books, Metrics: tel.Handler(), Logger: d.log.With("part", "operator-api"),
 		Registrations: d.store,
 		Webhooks:      d.hooks, WebhookOptions: httpapi.WebhookOptions{AllowHTTP: cfg.Webhooks.AllowHTTP},
+		Unmatched: d.till, // acknowledging unmatched receipts (the bounded store prunes them then)
 	})), d.log)
 	servers = append(servers, op)
 

@@ -53,6 +53,9 @@ func (d *daemon) status(ctx context.Context) (httpapi.Status, error) {
 			LastError: p.LastError, LastErrorAt: p.LastErrorAt, LastPrinted: p.LastPrinted}
 	}
 	s.Webhooks = d.hooks.status(d.log)
+	if s.Store, err = storeStatus(d.store, cfg.Store.Keep, d.pruner); err != nil {
+		return httpapi.Status{}, fmt.Errorf("status: %w", err)
+	}
 	if !round.OldestQueued.IsZero() {
 		s.OldestQueuedAgeSeconds = time.Since(round.OldestQueued).Seconds()
 	}

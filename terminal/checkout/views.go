@@ -40,6 +40,9 @@ type PaymentView struct {
 	// Settlement is, for an authorization, the relayer's transaction that
 	// settled (or failed) it, once the relayer reported one.
 	Settlement string `json:"settlement,omitempty"`
+	// AcknowledgedAt is, for an unmatched receipt, when the operator
+	// acknowledged it (AckUnmatched); absent until then.
+	AcknowledgedAt time.Time `json:"acknowledgedAt,omitzero"`
 }
 
 // Payments lists stored payments in acceptance order; with state
@@ -69,6 +72,7 @@ func (s *Service) view(cfg *config.Config, p store.Payment) PaymentView {
 		Amount: p.Amount.String(), AmountDisplay: asset.FormatAmount(p.Amount, decimals),
 		State: p.State, Reason: p.Reason, AcceptedAt: p.AcceptedAt, UpdatedAt: p.UpdatedAt, Seq: p.Seq,
 		Block: p.Delivery.Block, Reorgs: p.Delivery.Reorgs, ReorgNote: p.Delivery.ReorgNote,
+		AcknowledgedAt: p.AckedAt,
 	}
 	if p.Delivery.BlockHash != (common.Hash{}) {
 		v.BlockHash = p.Delivery.BlockHash.Hex()

@@ -89,6 +89,8 @@ type Config struct {
 	Tips Tips
 	// Webhooks is how events reach the clients' webhooks (webhooks.go).
 	Webhooks Webhooks
+	// Store is how long settled records are kept (store.go).
+	Store Store
 	// MQTT is the uplink to a fleet's broker (sync/uplink); off unless
 	// enabled.
 	MQTT MQTT
@@ -521,6 +523,7 @@ type file struct {
 		StatusEvery  time.Duration `toml:"status_every"`
 		Keepalive    time.Duration `toml:"keepalive"`
 	} `toml:"mqtt"`
+	Store fileStore `toml:"store"`
 }
 
 type fileAsset struct {
@@ -633,6 +636,11 @@ func (f *file) check() (*Config, error) {
 	if c.Terminal.ID == "" {
 		return nil, invalid("terminal.id is required")
 	}
+	st, err := f.Store.check()
+	if err != nil {
+		return nil, err
+	}
+	c.Store = st
 	if cur := strings.TrimSpace(f.Terminal.Currency); cur != "" {
 		if _, err := fiat.Lookup(cur); err != nil {
 			return nil, invalid("terminal.currency %q is not an ISO 4217 currency code a shop prices in (three capitals, e.g. \"EUR\")", cur)

@@ -161,7 +161,7 @@ func merge(dst, src map[string]any) {
 // the running config: every value outside the live set (terminal.id,
 // data_dir, seal_key and public_url, [api], chain.id, confirmations,
 // final_depth, call_timeout, probe_every and preflight_budget, [broadcast],
-// [watch], [relay], [webhooks], [board], [fleet], [mqtt])
+// [watch], [relay], [webhooks], [board], [fleet], [mqtt], [store])
 // is taken from running, since
 // only a restart can change it. It returns the keys whose value in c
 // differed, in a fixed order, for the caller to log as needing a restart.
@@ -269,4 +269,7 @@ var fields = []field{
 	leaf("mqtt.topic_prefix", func(c *Config) *string { return &c.MQTT.TopicPrefix }),
 	leaf("mqtt.status_every", func(c *Config) *time.Duration { return &c.MQTT.StatusEvery }),
 	leaf("mqtt.keepalive", func(c *Config) *time.Duration { return &c.MQTT.Keepalive }),
+	// Read at start: deleting records is the local file's decision, not a
+	// bundle's.
+	leaf("store.keep", func(c *Config) **time.Duration { return &c.Store.Keep }),
 }

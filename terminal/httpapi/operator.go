@@ -86,6 +86,10 @@ type OperatorOptions struct {
 	// Location is the terminal's time zone: a totals day runs from its
 	// midnight to the next; nil means time.Local.
 	Location *time.Location
+
+	// Unmatched, when set, lets the operator acknowledge unmatched
+	// receipts (unmatched.go); nil: 404.
+	Unmatched Unmatched
 }
 
 // Operator returns the operator API handler, served on the unix socket.
@@ -108,6 +112,8 @@ type OperatorOptions struct {
 //	POST /v1/clients/{number}/rotate  {"grace":"24h"} → a new key; the old one is honoured for grace
 //	POST /v1/clients/{number}/revoke  revoke the client: none of its keys is honoured from now
 //	GET  /v1/status                 the terminal's status, as Status assembles it
+//	GET  /v1/payments/export?from=&to=&format=csv|jsonl   every payment of a period, streamed (export.go)
+//	POST /v1/payments/unmatched/{seq}/ack   acknowledge an unmatched receipt (unmatched.go)
 //	POST /v1/fleet/bundle           a signed fleet configuration bundle (body, at most 256 KiB)
 //	GET  /v1/registrations?all=1    third parties' registrations (waiting ones only without all)
 //	POST /v1/registrations/{id}/approve  {"role":"register"} → the registration with its new service number
@@ -136,6 +142,10 @@ func Operator(o OperatorOptions) http.Handler {
 	mux.HandleFunc("POST /v1/clients/{number}/rotate", a.rotateClient)
 	mux.HandleFunc("POST /v1/clients/{number}/revoke", a.revokeClient)
 	mux.HandleFunc("GET /v1/status", a.statusNow)
+	mux.HandleFunc("GET /v1/payments/export", a.exportPayments) // export.go
+	if o.Unmatched != nil {
+		mux.HandleFunc("POST /v1/payments/unmatched/{seq}/ack", a.ackUnmatched(o.Unmatched)) // unmatched.go
+	}
 	mux.HandleFunc("POST /v1/fleet/bundle", a.pushBundle)
 	if o.Registrations != nil {
 		newRegistrationAPI(o.Registrations, 0, RegistrationLimits{}, nil, o.Clock, a.log).mountOperator(mux)

@@ -71,6 +71,9 @@ type Status struct {
 	// MQTT is the uplink to the fleet's broker (sync/uplink); absent when
 	// mqtt.enabled is false.
 	MQTT *MQTT `json:"mqtt,omitempty"`
+	// Store is the store file's size, the payments it keeps and the
+	// pruner's last round (storestatus.go).
+	Store *StoreStatus `json:"store,omitempty"`
 }
 
 // MQTT is how the MQTT uplink stands. A broker that is down or refuses

@@ -196,6 +196,13 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits) (Payment, bool, error)
 				return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 			}
 		}
+		// A nonce at or below one of a final payment since pruned was
+		// mined: no transaction with it can be (schema11.go).
+		if spent, ok, err := spentNonce(w.tx, p.From); err != nil {
+			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+		} else if ok && p.Nonce <= spent {
+			return Payment{}, false, fmt.Errorf("accept %s: sender %s nonce %d already used on chain (nonce %d was final): %w", hash, p.From, p.Nonce, spent, ErrNonceConflict)
+		}
 	}
 
 	u, err := w.getChecked(bucketUnsettled, []byte(p.Asset))

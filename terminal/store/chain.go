@@ -114,6 +114,9 @@ type unmatchedRecord struct {
 	RequestID string         `json:"request_id,omitempty"` // the request of that amount, if one was near
 	Recorded  time.Time      `json:"recorded"`
 	LastEvent uint64         `json:"last_event,omitempty"` // schema 9: its payment.unmatched event
+	// AckedAt: when the operator acknowledged it (AckUnmatched, unmatched.go);
+	// zero: not yet. Older records have none.
+	AckedAt time.Time `json:"acked_at,omitzero"`
 }
 
 type cursorRecord struct {
@@ -460,7 +463,7 @@ func (u unmatchedRecord) payment() (Payment, error) {
 		TxHash: u.TxHash, Source: SourceChain, RequestID: u.RequestID, From: u.From, Asset: u.Asset,
 		Amount: amount, State: PaymentUnmatched, Reason: u.Reason, AcceptedAt: u.BlockTime,
 		UpdatedAt: u.Recorded, Seq: u.Seq, Delivery: Delivery{Block: u.Block, BlockHash: u.BlockHash},
-		LastEvent: u.LastEvent,
+		LastEvent: u.LastEvent, AckedAt: u.AckedAt,
 	}, nil
 }
 

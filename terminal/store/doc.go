@@ -280,10 +280,37 @@
 // event to its last). It never walks the log for it (the whole-file CRC walk
 // reads every value, events included, as it does every bucket's).
 //
+// # The bounded store (schema 12)
+//
+// Prune (prune.go) deletes, in one small durable write per call, what can
+// no longer change and every sink has delivered: final payments and
+// failed ones whose failure was acknowledged, accepted before a bar (the
+// caller's "keep", or the last Z's end if earlier: the current period is
+// never pruned), with their requests, index entries, failure records and
+// recorded transfers, and an authorization's relay journal rows once its
+// validBefore has passed; cancelled requests and pending ones reported
+// expired (ExpireRequests) over AmountKeep ago; unmatched receipts the
+// operator acknowledged (AckUnmatched) below the watcher's reorg window.
+// Queued, broadcast, seen and confirmed payments (a confirmed block may
+// still be lost until final) and unacknowledged failures and receipts are
+// never pruned. A record whose LastEvent a registered sink has not delivered is
+// kept. Counts and indexes stay as Open checks them. A pruned final
+// handover leaves its sender's highest mined nonce in spent_nonces, so
+// Accept goes on refusing that nonce and lower ones (ErrNonceConflict).
+// bbolt reuses the freed pages, so the file stops growing; it never
+// shrinks: compacting is an offline rewrite (posctl store compact). Stats
+// gives the file's size, the counts and the oldest payment kept.
+//
 // # Schema versions
 //
 // Schema 11 is schema 10 with the webhooks (webhooks), empty after Open
 // migrates a schema 10 file in one transaction.
+// Schema 12 is schema 11 with spent_nonces (sender -> the highest nonce of
+// a final handed-over payment pruned) and relay_by_auth (the relayer's
+// journal by authorization), for the bounded store; Open migrates a
+// schema 11 file in one transaction that indexes the journal there and
+// leaves spent_nonces empty. Open checks relay_by_auth against the
+// journal, row for row.
 //
 // Schema 9 is schema 8 with the registrations (registrations,
 // registration_expiry), empty after Open migrates a schema 8 file in one

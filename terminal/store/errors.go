@@ -66,6 +66,8 @@ var (
 	ErrCorrupt = errors.New("store file corrupt")
 	// ErrClosed: the Store was closed.
 	ErrClosed = errors.New("store closed")
+	// ErrUnknownReceipt: no unmatched receipt with that number.
+	ErrUnknownReceipt = errors.New("unknown unmatched receipt")
 	// ErrUnknownSink: no event sink of that name is registered (events.go).
 	ErrUnknownSink = errors.New("unknown event sink")
 	// ErrBadSink: a sink name, start or cursor that cannot be: a name that

@@ -275,22 +275,22 @@ func verify(db *bbolt.DB, schema string) error {
 				return err
 			}
 		}
-		if schema == schemaV4 || schema == schemaV5 || schema == schemaV6 || schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaVersion {
-			if err := checkUnfinal(tx, schema == schemaV6 || schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaVersion); err != nil {
+		if schema == schemaV4 || schema == schemaV5 || schema == schemaV6 || schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaVersion {
+			if err := checkUnfinal(tx, schema == schemaV6 || schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaVersion); err != nil {
 				return err
 			}
 		}
-		if schema == schemaV5 || schema == schemaV6 || schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaVersion {
-			if err := checkChain(tx, schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaVersion); err != nil {
+		if schema == schemaV5 || schema == schemaV6 || schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaVersion {
+			if err := checkChain(tx, schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaVersion); err != nil {
 				return err
 			}
 		}
-		if schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaVersion {
+		if schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaVersion {
 			if err := checkRelay(tx); err != nil {
 				return err
 			}
 		}
-		if schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaVersion {
+		if schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaVersion {
 			if err := checkFailures(tx); err != nil {
 				return err
 			}
@@ -298,13 +298,18 @@ func verify(db *bbolt.DB, schema string) error {
 				return err
 			}
 		}
-		if schema == schemaV10 || schema == schemaVersion {
+		if schema == schemaV10 || schema == schemaV11 || schema == schemaVersion {
 			if err := checkEvents(tx); err != nil {
 				return err
 			}
 		}
-		if schema == schemaVersion {
+		if schema == schemaV11 || schema == schemaVersion {
 			if err := checkWebhooks(tx); err != nil {
+				return err
+			}
+		}
+		if schema == schemaVersion {
+			if err := checkBounded(tx); err != nil {
 				return err
 			}
 		}

@@ -77,7 +77,8 @@ var (
 		bucketFailures, bucketFailuresOpen, bucketZs, bucketZKeys,
 		bucketRegistrations, bucketRegExpiry,
 		bucketEvents, bucketEventSinks, bucketRequestExpiry,
-		bucketWebhooks}
+		bucketWebhooks,
+		bucketSpentNonces, bucketRelayByAuth}
 
 	keySchema = []byte("schema")
 )
@@ -90,9 +91,12 @@ var (
 // authorizations' indexes; schema 7 the relayer's journal; schema 8 the
 // failures kept until acknowledged and the Z reports; schema 9 the third
 // parties' registrations; schema 10 the event log, its sinks and the
-// expiry index; schema 11 the clients' webhooks (webhooks.go).
+// expiry index; schema 11 the clients' webhooks (webhooks.go); schema 12
+// the bounded store's spent nonces and the relay journal by authorization
+// (bounded.go).
 const (
-	schemaVersion = "11"
+	schemaVersion = "12"
+	schemaV11     = "11"
 	schemaV10     = "10"
 	schemaV9      = "9"
 	schemaV8      = "8"
@@ -280,6 +284,9 @@ type Payment struct {
 	// appends that event: a pruner may delete the payment once every sink
 	// has delivered that seq (LowestDelivered).
 	LastEvent uint64
+	// AckedAt is, for an unmatched receipt, when the operator acknowledged
+	// it (AckUnmatched); zero otherwise.
+	AckedAt time.Time
 }
 
 // Delivery records how a payment is getting to the chain.

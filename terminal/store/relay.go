@@ -197,6 +197,26 @@ func (s *Store) RecordRelayTx(ctx context.Context, t RelayTx, now time.Time) err
 				return fmt.Errorf("record relay tx %d: hash %s settles authorization 0x%x already: %w", t.Nonce, h, held, ErrBadRelayTx)
 			}
 		}
+		// The row by authorization (schema 11), moved if the nonce's row
+		// named another one before.
+		var before *common.Hash
+		if old, err := w.getChecked(bucketRelayTxs, key); err != nil {
+			return err
+		} else if old != nil {
+			prev, err := decodeRelayTx(old)
+			if err != nil {
+				return fmt.Errorf("record relay tx %d: %w", t.Nonce, err)
+			}
+			before = &prev.AuthID
+		}
+		if before != nil && *before != t.AuthID {
+			if err := w.del(bucketRelayByAuth, relayByAuthKey(*before, key)); err != nil {
+				return err
+			}
+		}
+		if err := w.putChecked(bucketRelayByAuth, relayByAuthKey(t.AuthID, key), nil); err != nil {
+			return err
+		}
 		for _, h := range t.Hashes {
 			if err := w.putChecked(bucketRelayHashes, h[:], t.AuthID[:]); err != nil {
 				return err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -54,6 +55,10 @@ type Store struct {
 	c      *committer
 	now    func() time.Time
 	closed atomic.Bool
+	// pruneMu serialises Prune calls; prune is where their walks stand
+	// (prune.go).
+	pruneMu sync.Mutex
+	prune   pruneWalk
 }
 
 // Open opens the store at path, creating it if no file exists there. A
@@ -150,6 +155,10 @@ func Open(path string, opts *Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	if err := migrateBounded(db, path, log); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	s := &Store{path: path, db: db, log: log, key: key, c: newCommitter(db, path, log, o.Decimals, o.EventRetention), now: now}
 	log.Info("store: opened", "path", path, "new", fresh)
 	return s, nil
@@ -213,7 +222,7 @@ func openVerified(path string, bopts *bbolt.Options) (db *bbolt.DB, err error) {
 		_ = db.Close()
 		return nil, corruptErr(path, err)
 	}
-	if schema != "" && schema != schemaV1 && schema != schemaV2 && schema != schemaV3 && schema != schemaV4 && schema != schemaV5 && schema != schemaV6 && schema != schemaV7 && schema != schemaV8 && schema != schemaV9 && schema != schemaV10 && schema != schemaVersion {
+	if schema != "" && schema != schemaV1 && schema != schemaV2 && schema != schemaV3 && schema != schemaV4 && schema != schemaV5 && schema != schemaV6 && schema != schemaV7 && schema != schemaV8 && schema != schemaV9 && schema != schemaV10 && schema != schemaV11 && schema != schemaVersion {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: unknown schema version %q (this build reads %q to %q)", path, schema, schemaV1, schemaVersion)
 	}
@@ -299,7 +308,7 @@ func create(path string, lockTimeout time.Duration) error {
 // open, and creates the buckets an older file lacks. openVerified has
 // already refused a file of an unknown schema, and migrate has brought a
 // schema 1 file to schema 2 (openSealing takes it on to 3, migrateUnfinal
-// to 4, migrateChain to 5, migrateAuthorizations to 6, migrateRelay to 7, migrateFailures to 8, migrateRegistrations to 9, migrateEvents to 10, migrateWebhooks to 11).
+// to 4, migrateChain to 5, migrateAuthorizations to 6, migrateRelay to 7, migrateFailures to 8, migrateRegistrations to 9, migrateEvents to 10, migrateWebhooks to 11, migrateBounded to 12).
 func initSchema(db *bbolt.DB) error {
 	complete := true
 	err := db.View(func(tx *bbolt.Tx) error {

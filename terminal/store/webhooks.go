@@ -409,12 +409,12 @@ func migrateWebhooks(db *bbolt.DB, path string, log *slog.Logger) error {
 		if _, err := tx.CreateBucketIfNotExists(bucketWebhooks); err != nil {
 			return fmt.Errorf("create bucket %s: %w", bucketWebhooks, err)
 		}
-		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion)))
+		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaV11)))
 	})
 	if err != nil {
 		return fmt.Errorf("store: open %s: migrate schema 10 to 11: %w", path, err)
 	}
-	if err := verify(db, schemaVersion); err != nil {
+	if err := verify(db, schemaV11); err != nil {
 		return corruptErr(path, fmt.Errorf("after migrating to schema 11: %w", err))
 	}
 	log.Info("store: migrated schema 10 to 11: webhooks", "path", path)

@@ -1,0 +1,147 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"go.etcd.io/bbolt"
+)
+
+// Schema 11: what the bounded store needs to delete records without
+// losing a guard (prune.go).
+//
+// spent_nonces keeps, per sender, the highest nonce of a handed-over
+// payment that was final when Prune deleted it. A final payment's nonce
+// was mined, and an account's nonces are mined in order, so no
+// transaction of that sender with that nonce or a lower one can ever be
+// mined: Accept refuses one with ErrNonceConflict, as it did while the
+// payment was stored (and for lower nonces too). One entry per payer,
+// whatever the number of its payments.
+//
+// relay_by_auth indexes the relayer's journal by authorization, so that
+// Prune finds every row (and through them every hash) of the
+// authorization it deletes, a seek instead of a walk of the journal.
+var (
+	bucketSpentNonces = []byte("spent_nonces")  // sender (20) -> nonce (8): the highest nonce of a final handed-over payment pruned
+	bucketRelayByAuth = []byte("relay_by_auth") // authorization ID (32) || relay_txs key (36) -> "" : every journal row of each authorization
+)
+
+func relayByAuthKey(auth common.Hash, rowKey []byte) []byte {
+	return append(append(make([]byte, 0, common.HashLength+len(rowKey)), auth[:]...), rowKey...)
+}
+
+// spentNonce is the highest nonce of from's pruned final payments; ok
+// false when none was pruned.
+func spentNonce(tx *bbolt.Tx, from common.Address) (nonce uint64, ok bool, err error) {
+	v, err := getChecked(tx, bucketSpentNonces, from[:])
+	if err != nil || v == nil {
+		return 0, false, err
+	}
+	if len(v) != 8 {
+		return 0, false, fmt.Errorf("bucket %s: key %x: %d bytes: %w", bucketSpentNonces, from, len(v), ErrCorrupt)
+	}
+	return binary.BigEndian.Uint64(v), true, nil
+}
+
+// migrateBounded brings a schema 11 file to schema 12 in one bbolt
+// transaction that also records the new version: spent_nonces starts
+// empty (nothing was pruned before), relay_by_auth gets an entry for every
+// row of the journal. It then verifies the file again.
+func migrateBounded(db *bbolt.DB, path string, log *slog.Logger) error {
+	schema, err := dbSchema(db)
+	if err != nil {
+		return corruptErr(path, err)
+	}
+	if schema != schemaV11 {
+		return nil
+	}
+	began := time.Now()
+	rows := 0
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketSpentNonces, bucketRelayByAuth} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		w := &wtx{tx: tx}
+		if err := tx.Bucket(bucketRelayTxs).ForEach(func(k, v []byte) error {
+			body, err := checkValue(bucketRelayTxs, k, v)
+			if err != nil {
+				return err
+			}
+			t, err := decodeRelayTx(body)
+			if err != nil {
+				return fmt.Errorf("bucket %s: key %x: %w", bucketRelayTxs, k, err)
+			}
+			rows++
+			return w.putChecked(bucketRelayByAuth, relayByAuthKey(t.AuthID, k), nil)
+		}); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion)))
+	})
+	if err != nil {
+		return fmt.Errorf("store: open %s: migrate schema 11 to 12: %w", path, err)
+	}
+	if err := verify(db, schemaVersion); err != nil {
+		return corruptErr(path, fmt.Errorf("after migrating to schema 12: %w", err))
+	}
+	log.Info("store: migrated schema 11 to 12: the bounded store's guards", "path", path,
+		"relay_rows", rows, "took", time.Since(began).Round(time.Millisecond))
+	return nil
+}
+
+// checkBounded requires relay_by_auth to hold exactly one entry per
+// journal row, under the row's own authorization, and every spent_nonces
+// entry to be a sender and a nonce.
+func checkBounded(tx *bbolt.Tx) error {
+	idx, rows := tx.Bucket(bucketRelayByAuth), tx.Bucket(bucketRelayTxs)
+	spent := tx.Bucket(bucketSpentNonces)
+	if idx == nil || rows == nil || spent == nil {
+		return fmt.Errorf("schema 12 buckets missing: %w", ErrCorrupt)
+	}
+	n := 0
+	if err := idx.ForEach(func(k, v []byte) error {
+		n++
+		if _, err := checkValue(bucketRelayByAuth, k, v); err != nil {
+			return err
+		}
+		if len(k) != common.HashLength+36 {
+			return fmt.Errorf("bucket %s: key %x of %d bytes: %w", bucketRelayByAuth, k, len(k), ErrCorrupt)
+		}
+		body, err := checkValue(bucketRelayTxs, k[common.HashLength:], rows.Get(k[common.HashLength:]))
+		if err != nil {
+			return err
+		}
+		if body == nil {
+			return fmt.Errorf("bucket %s: key %x names no journal row: %w", bucketRelayByAuth, k, ErrCorrupt)
+		}
+		t, err := decodeRelayTx(body)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(t.AuthID[:], k[:common.HashLength]) {
+			return fmt.Errorf("bucket %s: key %x, but the row is authorization %s's: %w", bucketRelayByAuth, k, t.AuthID, ErrCorrupt)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if m := rows.Stats().KeyN; m != n {
+		return fmt.Errorf("bucket %s: %d entries for %d journal rows: %w", bucketRelayByAuth, n, m, ErrCorrupt)
+	}
+	return spent.ForEach(func(k, v []byte) error {
+		body, err := checkValue(bucketSpentNonces, k, v)
+		if err != nil {
+			return err
+		}
+		if len(k) != common.AddressLength || len(body) != 8 {
+			return fmt.Errorf("bucket %s: key %x, value of %d bytes: %w", bucketSpentNonces, k, len(body), ErrCorrupt)
+		}
+		return nil
+	})
+}
