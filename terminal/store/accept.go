@@ -149,6 +149,11 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits) (Payment, bool, error)
 		}
 		return Payment{}, false, fmt.Errorf("accept %s: stored for request %q: %w", hash, existing.RequestID, ErrTxReused)
 	}
+	if pruned, err := prunedChainTx(w.tx, hash); err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
+	} else if pruned {
+		return Payment{}, false, fmt.Errorf("accept %s: mined for a payment since pruned: %w", hash, ErrTxReused)
+	}
 
 	v, err = w.getChecked(bucketRequests, []byte(p.RequestID))
 	if err != nil {

@@ -22,13 +22,29 @@ import (
 // payment was stored (and for lower nonces too). One entry per payer,
 // whatever the number of its payments.
 //
+// pruned_chain_txs keeps the hash of each transaction a wallet sent
+// itself (a chain payment, seen by the watcher) that Prune deleted once
+// final. Its raw transaction stays readable on chain, and handed over for
+// a later request it would be taken offline and then found mined: Accept
+// refuses it with ErrTxReused, as it did while the payment was stored. The
+// store keeps no nonce for a chain payment, so this is one key a payment
+// (about 50 bytes with bbolt's overhead), not one a payer.
+//
 // relay_by_auth indexes the relayer's journal by authorization, so that
 // Prune finds every row (and through them every hash) of the
 // authorization it deletes, a seek instead of a walk of the journal.
 var (
 	bucketSpentNonces = []byte("spent_nonces")  // sender (20) -> nonce (8): the highest nonce of a final handed-over payment pruned
 	bucketRelayByAuth = []byte("relay_by_auth") // authorization ID (32) || relay_txs key (36) -> "" : every journal row of each authorization
+	// tx hash (32) -> "": a chain payment's transaction, pruned when final
+	bucketPrunedChainTxs = []byte("pruned_chain_txs")
 )
+
+// prunedChainTx says whether hash is a chain payment Prune deleted.
+func prunedChainTx(tx *bbolt.Tx, hash common.Hash) (bool, error) {
+	v, err := getChecked(tx, bucketPrunedChainTxs, hash[:])
+	return v != nil, err
+}
 
 func relayByAuthKey(auth common.Hash, rowKey []byte) []byte {
 	return append(append(make([]byte, 0, common.HashLength+len(rowKey)), auth[:]...), rowKey...)
@@ -62,7 +78,7 @@ func migrateBounded(db *bbolt.DB, path string, log *slog.Logger) error {
 	began := time.Now()
 	rows := 0
 	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, name := range [][]byte{bucketSpentNonces, bucketRelayByAuth} {
+		for _, name := range [][]byte{bucketSpentNonces, bucketRelayByAuth, bucketPrunedChainTxs} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
@@ -101,7 +117,9 @@ func migrateBounded(db *bbolt.DB, path string, log *slog.Logger) error {
 func checkBounded(tx *bbolt.Tx) error {
 	idx, rows := tx.Bucket(bucketRelayByAuth), tx.Bucket(bucketRelayTxs)
 	spent := tx.Bucket(bucketSpentNonces)
-	if idx == nil || rows == nil || spent == nil {
+	// pruned_chain_txs is not walked: it grows with the chain payments
+	// ever pruned, and Accept checks the one value it reads.
+	if idx == nil || rows == nil || spent == nil || tx.Bucket(bucketPrunedChainTxs) == nil {
 		return fmt.Errorf("schema 12 buckets missing: %w", ErrCorrupt)
 	}
 	n := 0

@@ -305,7 +305,8 @@
 //
 // Schema 11 is schema 10 with the webhooks (webhooks), empty after Open
 // migrates a schema 10 file in one transaction.
-// Schema 12 is schema 11 with spent_nonces (sender -> the highest nonce of
+// Schema 12 is schema 11 with pruned_chain_txs (the hashes of chain
+// payments pruned) and spent_nonces (sender -> the highest nonce of
 // a final handed-over payment pruned) and relay_by_auth (the relayer's
 // journal by authorization), for the bounded store; Open migrates a
 // schema 11 file in one transaction that indexes the journal there and

@@ -175,6 +175,9 @@ type prunePlan struct {
 	// spent is, per sender, the highest nonce of a final handed-over
 	// payment deleted (or already recorded): spent_nonces after the write.
 	spent map[common.Address]uint64
+	// chainTxs are the chain payments deleted: pruned_chain_txs after the
+	// write.
+	chainTxs []common.Hash
 }
 
 func (p *prunePlan) del(b, k []byte) {
@@ -201,6 +204,11 @@ func (p *prunePlan) do(w *wtx) error {
 	}
 	for from, nonce := range p.spent {
 		if err := w.putChecked(bucketSpentNonces, from[:], binary.BigEndian.AppendUint64(nil, nonce)); err != nil {
+			return err
+		}
+	}
+	for _, h := range p.chainTxs {
+		if err := w.putChecked(bucketPrunedChainTxs, h[:], nil); err != nil {
 			return err
 		}
 	}
@@ -605,6 +613,8 @@ func (pr *pruner) payment(p Payment) error {
 				return err
 			}
 		}
+	case SourceChain:
+		pr.plan.chainTxs = append(pr.plan.chainTxs, p.TxHash)
 	case SourceAuthorization:
 		a := p.Authorization
 		k := authNonceKey(a.Token, p.From, a.Nonce)

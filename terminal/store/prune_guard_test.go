@@ -283,3 +283,41 @@ func TestPruneDeletesAcknowledgedUnmatchedReceipts(t *testing.T) {
 		t.Errorf("unmatched count %d, want 3", c[PaymentUnmatched])
 	}
 }
+
+// A transaction a wallet sent itself (seen on chain) and pruned once final
+// stays spent: its raw transaction, which anyone can read off the chain,
+// handed over for a new request of the same amount is refused as reused,
+// as it was while the payment was stored. Without the guard the terminal
+// would take it offline, and the broadcaster would find it mined and call
+// the second sale confirmed.
+func TestAPrunedChainPaymentsTransactionStaysSpent(t *testing.T) {
+	clock := newClock(t0)
+	s := openPruneStore(t, filepath.Join(t.TempDir(), "pos.db"), clock)
+	defer func() { _ = s.Close() }()
+	old := t0.Add(-48 * time.Hour)
+	r := newRequest("seen")
+	r.Amount, r.CreatedAt, r.ExpiresAt = big.NewInt(50_000), old, old.Add(time.Hour)
+	if err := s.PutRequest(bg, r); err != nil {
+		t.Fatal(err)
+	}
+	tr := transfer(10, old.Add(time.Minute), "ETH", 50_000)
+	record(t, s, 10, tr)
+	if err := s.Settle(bg, 10, 10); err != nil { // its block is final
+		t.Fatal(err)
+	}
+	if p, err := s.Payment(tr.TxHash); err != nil || p.State != PaymentFinal {
+		t.Fatalf("after Settle: %+v, %v", p, err)
+	}
+	if sum := pruneAll(t, s, t0, 10); sum.Payments != 1 {
+		t.Fatalf("pruned %+v, want the chain payment", sum)
+	}
+	s = reopenChecked(t, s, clock)
+	if _, err := s.Payment(tr.TxHash); !errors.Is(err, ErrUnknownPayment) {
+		t.Fatalf("Payment after the prune: %v, want it gone", err)
+	}
+	putRequest(t, s, "again")
+	p := newPayment("again")
+	p.TxHash = tr.TxHash
+	_, _, err := s.Accept(bg, p, t0, nil)
+	wantErr(t, "Accept of the pruned chain payment's transaction", err, ErrTxReused)
+}

@@ -78,7 +78,7 @@ var (
 		bucketRegistrations, bucketRegExpiry,
 		bucketEvents, bucketEventSinks, bucketRequestExpiry,
 		bucketWebhooks,
-		bucketSpentNonces, bucketRelayByAuth}
+		bucketSpentNonces, bucketRelayByAuth, bucketPrunedChainTxs}
 
 	keySchema = []byte("schema")
 )
