@@ -45,6 +45,12 @@ func (d *daemon) newUplink(ctx context.Context, cfg *config.Config, st *store.St
 			return nil, err
 		}
 	}
+	// The sink is registered now, before the pruner's first round: a
+	// payment must not be pruned before the uplink has published its
+	// events (the Link registers it again as it starts: a no-op).
+	if _, err := st.RegisterSink(ctx, uplink.SinkName, store.SinkFromOldest, time.Now()); err != nil {
+		return nil, fmt.Errorf("mqtt: %w", err)
+	}
 	return uplink.New(uplink.Options{
 		Broker: m.Broker, TLS: tlsc, Username: m.Username, Password: password,
 		Prefix: m.TopicPrefix, Terminal: cfg.Terminal.ID, Groups: cfg.Fleet.Groups,
