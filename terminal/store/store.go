@@ -71,7 +71,9 @@ type Store struct {
 // file and runs bbolt's consistency check: damage is reported as an error
 // wrapping ErrCorrupt that names the file, never as a crash, and never
 // ignored. A file locked by another process gives an error wrapping
-// ErrLocked after LockTimeout. Last it loads the key that seals the
+// ErrLocked after LockTimeout; one renamed away from path while Open
+// waited for its lock (posctl store compact -in-place) is let go and path
+// opened again, so Open never runs on a file no longer at path. Last it loads the key that seals the
 // clients' service keys (Options.SealKeyPath), making it while the store
 // holds no sealed key, seals an older store's clear keys, and refuses a
 // store holding sealed keys whose key file is missing or another key with
