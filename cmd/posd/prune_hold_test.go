@@ -44,8 +44,8 @@ func (w *pausingWriter) Write(b []byte) (int, error) {
 
 // An export is whole even when the pruner runs while it streams: the
 // export holds its period, so a prune round between its pages deletes
-// none of the rows it has not reached yet; once it ends, the round
-// deletes them.
+// none of the rows it has not reached yet (and only what is older than
+// the period); once it ends, the next round deletes them.
 func TestExportHoldsThePrunerOffItsPeriod(t *testing.T) {
 	st, err := store.Open(filepath.Join(t.TempDir(), "showpos.db"), nil)
 	if err != nil {
@@ -55,8 +55,15 @@ func TestExportHoldsThePrunerOffItsPeriod(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Second)
 	at := now.Add(-2 * time.Hour)
+	// n in the period exported, accepted at at; before them, earlier
+	// ones accepted a day before, outside it.
 	const n = 620 // more than one page of the export (500)
-	for i := range n {
+	const earlier = 30
+	for i := range earlier + n {
+		at := at
+		if i < earlier {
+			at = at.Add(-24 * time.Hour)
+		}
 		id := fmt.Sprintf("req-%04d", i)
 		r := store.Request{ID: id, Asset: "ETH", Amount: big.NewInt(int64(1000 + i)), CreatedAt: at, ExpiresAt: at.Add(time.Hour),
 			Doc: []byte(`{"id":"` + id + `"}`)}
@@ -81,11 +88,12 @@ func TestExportHoldsThePrunerOffItsPeriod(t *testing.T) {
 	op := httpapi.Operator(httpapi.OperatorOptions{Register: till, ExportHold: p})
 
 	for _, tc := range []struct {
-		name  string
-		query string
+		name   string
+		query  string
+		pruned int // by the round during the export: what is outside its period
 	}{
-		{"a period", "?from=" + url.QueryEscape(at.Add(-time.Hour).Format(time.RFC3339)) + "&to=" + url.QueryEscape(now.Format(time.RFC3339))},
-		{"everything", ""},
+		{"a period", "?from=" + url.QueryEscape(at.Add(-time.Hour).Format(time.RFC3339)) + "&to=" + url.QueryEscape(now.Format(time.RFC3339)), earlier},
+		{"everything", "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := &pausingWriter{ResponseRecorder: httptest.NewRecorder(), between: func() { p.round(ctx) }}
@@ -105,8 +113,8 @@ func TestExportHoldsThePrunerOffItsPeriod(t *testing.T) {
 			if len(recs)-1 != n || rows != n {
 				t.Fatalf("export has %d rows, trailer %d; want all %d: the pruner deleted rows it had not reached", len(recs)-1, rows, n)
 			}
-			if last := p.Last(); last == nil || last.Err != "" || last.Payments != 0 {
-				t.Fatalf("the prune round during the export: %+v; want it to delete nothing", last)
+			if last := p.Last(); last == nil || last.Err != "" || last.Payments != tc.pruned {
+				t.Fatalf("the prune round during the export: %+v; want it to delete %d, those outside the period", last, tc.pruned)
 			}
 		})
 	}
