@@ -454,6 +454,28 @@ func TestFleetMQTTBrokerFailures(t *testing.T) {
 	}
 }
 
+// posctl reads a password file as posd reads mqtt.password_file: white
+// space around the password (an editor's trailing blank, a tab, CRLF) is
+// not part of it, so the file that logs posd in logs posctl in too.
+func TestFleetMQTTPasswordFileTrimmedAsPosdTrimsIt(t *testing.T) {
+	locked, user, _ := lockedBroker(t)
+	file, _ := signedBundle(t, 1)
+	for _, tc := range []struct{ name, content string }{
+		{"trailing blanks", "s3cret  \n"},
+		{"leading tab and CRLF", "\ts3cret\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pass := filepath.Join(t.TempDir(), "password")
+			if err := os.WriteFile(pass, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := posctl(t, "fleet", "publish", "-broker", locked.URL(), "-user", user, "-password-file", pass, "-group", "g", file); err != nil {
+				t.Errorf("publish with the password file %q: %v", tc.content, err)
+			}
+		})
+	}
+}
+
 // lockedBroker is a broker that takes one user, with the password in the
 // file it returns.
 func lockedBroker(t *testing.T) (b *mosquitto.Broker, user, passFile string) {

@@ -31,8 +31,8 @@
 //	posctl fleet push FILE            (a signed config bundle)
 //	posctl fleet versions URL...      (each terminal's id and config version, signed as a fleet client)
 //	posctl fleet keygen …, fleet sign …   (local: the fleet key and bundles)
-//	posctl fleet watch -broker URL [-prefix P] [-once|-json]   (every terminal's retained MQTT status; fleetwatch.go)
-//	posctl fleet publish -broker URL -group G | -terminal T FILE | -clear   (a bundle retained on the broker; fleetpublish.go)
+//	posctl fleet watch -broker URL [-prefix P] [-once [-wait D] | -json]   (every terminal's retained MQTT status; fleetwatch.go)
+//	posctl fleet publish -broker URL -group G | -terminal T [-prefix P] [-public-key HEX] FILE | -clear   (a bundle retained on the broker; fleetpublish.go)
 //
 // Over the network (-url https://10.0.0.7:8080 -client SN -key-file FILE
 // [-cacert FILE]) the register calls, totals, status and fleet push work;
@@ -115,6 +115,8 @@ commands:
                                                              (checked first; -clear removes it)
     broker options: -broker mqtt://HOST[:1883] | mqtts://HOST[:8883] [-cacert F]
                     [-cert F -key F] [-user U -password-file F]
+                    (-password-file: white space around the password is trimmed, as posd
+                    trims mqtt.password_file)
 
 The socket is -socket, else $SHOWPOS_SOCKET, else the one -config names,
 else /var/lib/showpos/posd.sock. With -url (or $SHOWPOS_URL) every call

@@ -41,7 +41,7 @@ func (m *mqttFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&m.broker, "broker", "", "broker URL: mqtt://HOST[:PORT] or mqtts://HOST[:PORT]")
 	fs.StringVar(&m.prefix, "prefix", uplink.DefaultPrefix, "topic prefix (the terminals' mqtt.topic_prefix)")
 	fs.StringVar(&m.user, "user", "", "user name for the broker")
-	fs.StringVar(&m.passwordFile, "password-file", "", "file holding the broker password (one line)")
+	fs.StringVar(&m.passwordFile, "password-file", "", "file holding the broker password (white space around it is trimmed, as posd trims mqtt.password_file)")
 	fs.StringVar(&m.caCert, "cacert", "", "PEM CA certificate to trust for mqtts (default: the system's)")
 	fs.StringVar(&m.cert, "cert", "", "PEM client certificate for mqtts")
 	fs.StringVar(&m.key, "key", "", "PEM key of the client certificate")
@@ -116,7 +116,8 @@ func (m *mqttFlags) clientOptions() (*paho.ClientOptions, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read broker password: %w", err)
 		}
-		o.SetPassword(strings.TrimRight(string(b), "\r\n"))
+		// Trimmed as posd trims mqtt.password_file: one file serves both.
+		o.SetPassword(strings.TrimSpace(string(b)))
 	}
 	if tlsOn {
 		conf, err := tlsConfig(m.caCert)

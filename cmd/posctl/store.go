@@ -173,8 +173,13 @@ const compactLock = time.Second
 // with store.Open's whole checks, and then either leaves it at out or, in
 // place, renames it over src after linking src to src.before-compact. src
 // is checked by store.Open first and held under bbolt's shared lock
-// throughout, so a running posd (which holds it exclusively) is refused
-// and one starting meanwhile waits.
+// throughout, so a running posd (which holds it exclusively) is refused.
+// A posd starting meanwhile waits for the lock (and gives up after its
+// lock timeout); if it was already waiting in bbolt's flock when the
+// rename happened, the lock it then gets is on the old file, now only
+// src.before-compact: store.Open sees the file is no longer the one at
+// src and opens src again, so it runs on the compacted file
+// (openVerified in terminal/store/store.go).
 func compact(src, out string, inPlace bool, keyPath string) (compactResult, error) {
 	res := compactResult{Store: src}
 	fi, err := os.Stat(src)

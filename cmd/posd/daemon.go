@@ -605,7 +605,8 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 		Books: d.books, Metrics: tel.Handler(), Logger: d.log.With("part", "operator-api"),
 		Registrations: d.store,
 		Webhooks:      d.hooks, WebhookOptions: httpapi.WebhookOptions{AllowHTTP: cfg.Webhooks.AllowHTTP},
-		Unmatched: d.till, // acknowledging unmatched receipts (the bounded store prunes them then)
+		Unmatched:  d.till,   // acknowledging unmatched receipts (the bounded store prunes them then)
+		ExportHold: d.pruner, // the pruner deletes nothing of an export under way
 	})), d.log)
 	servers = append(servers, op)
 

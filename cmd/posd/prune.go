@@ -38,6 +38,52 @@ type pruner struct {
 
 	mu   sync.Mutex
 	last *httpapi.PruneRound
+
+	// holdMu is held across each store.Prune call and guards holds: the
+	// exports under way, each by the start of its period (Hold).
+	holdMu sync.Mutex
+	holds  map[*time.Time]struct{}
+}
+
+var _ httpapi.ExportHold = (*pruner)(nil)
+
+// Hold keeps the pruner off records accepted at or after from until
+// release (zero from: off every record) while an export reads them: the
+// prune calls from then on use from as their bar if it is earlier than
+// keep's. It waits for a prune write under way, so none lands after Hold
+// returns.
+func (p *pruner) Hold(from time.Time) (release func()) {
+	p.holdMu.Lock()
+	defer p.holdMu.Unlock()
+	if p.holds == nil {
+		p.holds = map[*time.Time]struct{}{}
+	}
+	h := &from
+	p.holds[h] = struct{}{}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			p.holdMu.Lock()
+			delete(p.holds, h)
+			p.holdMu.Unlock()
+		})
+	}
+}
+
+// prune is one store.Prune call with the bar lowered to the earliest
+// export hold.
+func (p *pruner) prune(ctx context.Context, before time.Time) (store.PruneResult, error) {
+	p.holdMu.Lock()
+	defer p.holdMu.Unlock()
+	for h := range p.holds {
+		if h.IsZero() {
+			return store.PruneResult{}, nil // an export of everything: nothing goes
+		}
+		if h.Before(before) {
+			before = *h
+		}
+	}
+	return p.st.Prune(ctx, before, pruneLimit)
 }
 
 // Run prunes a round at once, then every p.every, until ctx ends.
@@ -62,7 +108,7 @@ func (p *pruner) round(ctx context.Context) {
 	r := httpapi.PruneRound{}
 	before := time.Now().Add(-*keep)
 	err := p.calls(ctx, func() (bool, error) {
-		res, err := p.st.Prune(ctx, before, pruneLimit)
+		res, err := p.prune(ctx, before)
 		r.Payments += res.Payments
 		r.Requests += res.Requests
 		p.onPrune("payments", res.Payments)

@@ -21,6 +21,17 @@ import (
 // client tells a whole export (the trailer, with the number of rows) from
 // a broken one.
 
+// ExportHold keeps the bounded store's pruner off what an export reads.
+// Hold returns once no prune write is under way; from then until release
+// is called the pruner deletes nothing accepted at or after from (zero
+// from: nothing at all). So an export whose trailer says it is whole has
+// every row the store held in its period when it began, however long the
+// client takes to read it (a page at a time, exportPage rows a read). It
+// is the consumer's interface: posd's pruner (cmd/posd/prune.go) has it.
+type ExportHold interface {
+	Hold(from time.Time) (release func())
+}
+
 // ExportColumns are the export's columns, in order: the CSV header row
 // and the JSON lines' keys.
 var ExportColumns = []string{
@@ -75,6 +86,12 @@ func (a *api) exportPayments(w http.ResponseWriter, r *http.Request) {
 	default:
 		writeCoded(w, http.StatusBadRequest, codeBadRequest, "format must be csv or jsonl")
 		return
+	}
+	// Held before the first read: no page of this period goes while the
+	// export runs.
+	if a.exportHold != nil {
+		release := a.exportHold.Hold(f.Since)
+		defer release()
 	}
 	// Read the first page before answering, so a store that cannot be
 	// read is an error status, not an empty file.

@@ -90,6 +90,10 @@ type OperatorOptions struct {
 	// Unmatched, when set, lets the operator acknowledge unmatched
 	// receipts (unmatched.go); nil: 404.
 	Unmatched Unmatched
+
+	// ExportHold, when set, is held while an export streams, so the
+	// pruner deletes none of its rows (export.go); nil: no pruner runs.
+	ExportHold ExportHold
 }
 
 // Operator returns the operator API handler, served on the unix socket.
@@ -130,7 +134,7 @@ func Operator(o OperatorOptions) http.Handler {
 	}
 	a := newAPI(o.Register, o.Logger, o.Clock, o.Location)
 	a.queue, a.clients, a.status, a.fleet = o.Queue, o.Clients, o.Status, o.Fleet
-	a.books = o.Books
+	a.books, a.exportHold = o.Books, o.ExportHold
 	mux := http.NewServeMux()
 	for _, rt := range a.registerRoutes() {
 		mux.HandleFunc(rt.pattern, rt.h)
@@ -176,6 +180,9 @@ type api struct {
 	// waitSlots caps the waits open on this API (wait.go); nil: only the
 	// till's cap.
 	waitSlots chan struct{}
+	// exportHold keeps the pruner off an export's period (export.go);
+	// nil: none.
+	exportHold ExportHold
 }
 
 func newAPI(reg Register, log *slog.Logger, clk clock.Clock, loc *time.Location) *api {

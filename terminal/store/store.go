@@ -71,7 +71,9 @@ type Store struct {
 // file and runs bbolt's consistency check: damage is reported as an error
 // wrapping ErrCorrupt that names the file, never as a crash, and never
 // ignored. A file locked by another process gives an error wrapping
-// ErrLocked after LockTimeout. Last it loads the key that seals the
+// ErrLocked after LockTimeout; one renamed away from path while Open
+// waited for its lock (posctl store compact -in-place) is let go and path
+// opened again, so Open never runs on a file no longer at path. Last it loads the key that seals the
 // clients' service keys (Options.SealKeyPath), making it while the store
 // holds no sealed key, seals an older store's clear keys, and refuses a
 // store holding sealed keys whose key file is missing or another key with
@@ -182,9 +184,34 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// replacedTries bounds how often openVerified reopens a path whose file
+// was replaced while it waited for the lock.
+const replacedTries = 3
+
+// errReplaced: the file opened is no longer the one at its path.
+var errReplaced = errors.New("the file was replaced under its name while Open waited for its lock")
+
 // openVerified opens the bbolt file and checks all of it. Reads of a damaged
 // mmap fault or panic; here both become an ErrCorrupt error.
-func openVerified(path string, bopts *bbolt.Options) (db *bbolt.DB, err error) {
+//
+// bbolt takes its flock on the file it opened, by then maybe no longer the
+// one at path: posctl store compact -in-place renames the compacted file
+// over the store while it holds the old file's lock, and an Open waiting
+// on that lock would get it on the old file (now only
+// STORE.before-compact), take payments into it, and the next start would
+// never read them. So once the lock is held Open checks that the file is
+// the one at path, and if not closes it and opens the path again.
+func openVerified(path string, bopts *bbolt.Options) (*bbolt.DB, error) {
+	for range replacedTries {
+		db, err := openVerifiedOnce(path, bopts)
+		if !errors.Is(err, errReplaced) {
+			return db, err
+		}
+	}
+	return nil, fmt.Errorf("store: open %s: %w, %d times", path, errReplaced, replacedTries)
+}
+
+func openVerifiedOnce(path string, bopts *bbolt.Options) (db *bbolt.DB, err error) {
 	var file *os.File
 	bopts.OpenFile = func(name string, flag int, mode os.FileMode) (*os.File, error) {
 		f, err := os.OpenFile(name, flag, mode)
@@ -217,6 +244,13 @@ func openVerified(path string, bopts *bbolt.Options) (db *bbolt.DB, err error) {
 	case err != nil:
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	if at, err := stillAt(file, path); err != nil || !at {
+		_ = db.Close()
+		if err == nil {
+			err = errReplaced
+		}
+		return nil, err
+	}
 	schema, err := dbSchema(db)
 	if err != nil {
 		_ = db.Close()
@@ -231,6 +265,21 @@ func openVerified(path string, bopts *bbolt.Options) (db *bbolt.DB, err error) {
 		return nil, corruptErr(path, err)
 	}
 	return db, nil
+}
+
+// stillAt reports whether f, opened from path, is still the file there.
+func stillAt(f *os.File, path string) (bool, error) {
+	held, err := f.Stat()
+	if err != nil {
+		return false, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	now, err := os.Stat(path)
+	if err != nil {
+		// Gone (moved away meanwhile) is an error too, not a retry:
+		// opening again would make an empty file there.
+		return false, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return os.SameFile(held, now), nil
 }
 
 // dbSchema reads the file's schema version ("" for a new file).
