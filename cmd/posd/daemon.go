@@ -312,16 +312,16 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	// small write at a time.
 	d.pruner = &pruner{st: st, keep: func() *time.Duration { return d.till.Config().Store.Keep },
 		log: log.With("part", "prune"), onPrune: tel.Pruned, every: pruneEvery, pause: prunePause}
-	tel.StoreGauges(func() (int64, int) {
+	tel.StoreGauges(func() (int64, int, time.Time) {
 		s, err := st.Stats()
 		if err != nil {
-			return 0, 0
+			return 0, 0, time.Time{}
 		}
 		n := 0
 		for _, c := range s.Payments {
 			n += c
 		}
-		return s.FileBytes, n
+		return s.FileBytes, n, s.OldestAccepted
 	})
 	servers, err := d.listen(cfg, tel, networkLn)
 	if err != nil {

@@ -1,23 +1,34 @@
 package telemetry
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // StoreSize is what the store gauges read at scrape time: the file's size
-// in bytes and the payments it keeps (every state, unmatched receipts
-// included).
-type StoreSize func() (fileBytes int64, payments int)
+// in bytes, the payments it keeps (every state, unmatched receipts
+// included) and when the oldest of them was accepted (zero: none).
+type StoreSize func() (fileBytes int64, payments int, oldest time.Time)
 
-// StoreGauges registers showpos_store_bytes and showpos_store_payments,
-// read from size at scrape time (it should be cheap: a stat and a few
-// keys). Only the first call has an effect.
+// StoreGauges registers showpos_store_bytes, showpos_store_payments and
+// showpos_store_oldest_payment_timestamp_seconds (Unix seconds; 0 with no
+// payment kept), read from size at scrape time (it should be cheap: a
+// stat and a few keys). Only the first call has an effect.
 func (t *Telemetry) StoreGauges(size StoreSize) {
 	t.set.GetOrCreateGauge("showpos_store_bytes", func() float64 {
-		b, _ := size()
+		b, _, _ := size()
 		return float64(b)
 	})
 	t.set.GetOrCreateGauge("showpos_store_payments", func() float64 {
-		_, n := size()
+		_, n, _ := size()
 		return float64(n)
+	})
+	t.set.GetOrCreateGauge("showpos_store_oldest_payment_timestamp_seconds", func() float64 {
+		_, _, oldest := size()
+		if oldest.IsZero() {
+			return 0
+		}
+		return float64(oldest.Unix())
 	})
 }
 

@@ -1,11 +1,15 @@
 package telemetry
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestStoreGaugesAndPrunedCounts(t *testing.T) {
 	tel := New()
 	bytes, payments := int64(1<<20), 42
-	tel.StoreGauges(func() (int64, int) { return bytes, payments })
+	oldest := time.Unix(1_796_000_000, 0)
+	tel.StoreGauges(func() (int64, int, time.Time) { return bytes, payments, oldest })
 	tel.Pruned("payments", 150)
 	tel.Pruned("payments", 50)
 	tel.Pruned("events", 7)
@@ -13,11 +17,12 @@ func TestStoreGaugesAndPrunedCounts(t *testing.T) {
 	tel.Pruned("bogus\"label", 1)
 	got := scrape(t, tel)
 	for series, want := range map[string]float64{
-		"showpos_store_bytes":                         1 << 20,
-		"showpos_store_payments":                      42,
-		`showpos_store_pruned_total{kind="payments"}`: 200,
-		`showpos_store_pruned_total{kind="events"}`:   7,
-		`showpos_store_pruned_total{kind="other"}`:    1,
+		"showpos_store_bytes":                            1 << 20,
+		"showpos_store_payments":                         42,
+		"showpos_store_oldest_payment_timestamp_seconds": 1_796_000_000,
+		`showpos_store_pruned_total{kind="payments"}`:    200,
+		`showpos_store_pruned_total{kind="events"}`:      7,
+		`showpos_store_pruned_total{kind="other"}`:       1,
 	} {
 		if got[series] != want {
 			t.Errorf("%s = %v, want %v", series, got[series], want)
@@ -26,8 +31,10 @@ func TestStoreGaugesAndPrunedCounts(t *testing.T) {
 	if _, ok := got[`showpos_store_pruned_total{kind="requests"}`]; ok {
 		t.Error("a prune of nothing made a series")
 	}
-	bytes, payments = 2<<20, 40 // read at scrape time
-	if got := scrape(t, tel); got["showpos_store_bytes"] != 2<<20 || got["showpos_store_payments"] != 40 {
-		t.Errorf("second scrape: %v bytes, %v payments", got["showpos_store_bytes"], got["showpos_store_payments"])
+	bytes, payments, oldest = 2<<20, 40, time.Time{} // read at scrape time
+	if got := scrape(t, tel); got["showpos_store_bytes"] != 2<<20 || got["showpos_store_payments"] != 40 ||
+		got["showpos_store_oldest_payment_timestamp_seconds"] != 0 {
+		t.Errorf("second scrape: %v bytes, %v payments, oldest %v", got["showpos_store_bytes"], got["showpos_store_payments"],
+			got["showpos_store_oldest_payment_timestamp_seconds"])
 	}
 }
