@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,13 +42,12 @@ type receiver struct {
 	srv   *httptest.Server
 	mu    sync.Mutex
 	got   []delivery
-	seen  chan struct{} // gets a value per POST
 	fail  func(seq uint64, attempt int, w http.ResponseWriter) (status int, handled bool)
 	tries map[uint64]int
 }
 
 func newReceiver(t *testing.T, fail func(seq uint64, attempt int, w http.ResponseWriter) (int, bool)) *receiver {
-	rc := &receiver{seen: make(chan struct{}, 1000), fail: fail, tries: map[uint64]int{}}
+	rc := &receiver{fail: fail, tries: map[uint64]int{}}
 	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		seq, _ := strconv.ParseUint(r.Header.Get(webhook.HeaderSeq), 10, 64)
@@ -68,7 +68,6 @@ func newReceiver(t *testing.T, fail func(seq uint64, attempt int, w http.Respons
 			header: r.Header.Clone(), answered: status, terminalH: r.Header.Get(webhook.HeaderTerminal)})
 		rc.mu.Unlock()
 		w.WriteHeader(status)
-		rc.seen <- struct{}{}
 	}))
 	t.Cleanup(rc.srv.Close)
 	return rc
@@ -516,4 +515,107 @@ func TestAWebhookRemovedAndSetAgainIsStillDelivered(t *testing.T) {
 		got := rc.delivered()
 		return len(got) == 2 && got[1] == evs[0].Seq
 	})
+}
+
+func TestAReceiverDeadForGiveUpLetsTheBacklogDrainUntilItAnswersAgain(t *testing.T) {
+	f := newFixture(t)
+	var down atomic.Bool
+	down.Store(true)
+	var failAgain atomic.Uint64 // an event failed twice after the receiver came back
+	rc := newReceiver(t, func(seq uint64, n int, w http.ResponseWriter) (int, bool) {
+		if down.Load() || (seq == failAgain.Load() && n < 2) {
+			return http.StatusServiceUnavailable, false
+		}
+		return 0, false
+	})
+	f.addHook(t, "sn_a", rc.srv.URL+"/hook")
+	const giveUp = 3 * time.Hour
+	var slept []time.Duration
+	var mu sync.Mutex
+	var givenUp atomic.Int64
+	d := start(t, webhook.Options{Store: f.st, Clock: f.clock, GiveUp: giveUp, Sleep: f.sleepAdvancing(&slept, &mu),
+		OnAttempt: func(r string) {
+			if r == webhook.ResultGivenUp {
+				givenUp.Add(1)
+			}
+		}})
+	tries := func() int {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		n := 0
+		for _, k := range rc.tries {
+			n += k
+		}
+		return n
+	}
+	sink := func() store.Sink {
+		sk, err := f.st.Sink(store.WebhookSink("sn_a"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sk
+	}
+
+	// The first event is retried for the whole give-up period; then the
+	// receiver counts as gone, and 300 events made meanwhile drain, each
+	// tried once, with no further pause.
+	first := f.events(t, 1)[0]
+	waitFor(t, "the first event given up", func() bool { return sink().Delivered == first.Seq })
+	retries := tries()
+	mu.Lock()
+	pauses := len(slept)
+	mu.Unlock()
+	const backlog = 300
+	f.events(t, backlog)
+	last := mustLast(t, f.st)
+	waitFor(t, "the backlog drained (or too many attempts)", func() bool {
+		return sink().Delivered == last || tries() > retries+2*backlog
+	})
+	if got := sink().Delivered; got != last {
+		t.Fatalf("sink at %d after %d attempts; want the log's end %d: a receiver gone for %s must not hold each event for another %s",
+			got, tries()-retries, last, giveUp, giveUp)
+	}
+	if n := tries() - retries; n > backlog {
+		t.Errorf("%d attempts for %d events after the give-up period: want at most one each", n, backlog)
+	}
+	mu.Lock()
+	if len(slept) != pauses {
+		t.Errorf("%d pauses while draining: want none, each event given up at once", len(slept)-pauses)
+	}
+	mu.Unlock()
+	h, err := f.st.Webhook("sn_a")
+	if err != nil || h.GivenUp != backlog+1 || h.LastGivenUp != last || !h.FailingSince.Equal(t0) {
+		t.Errorf("webhook after draining: %+v, %v; want %d given up, the last %d, failing since %v", h, err, backlog+1, last, t0)
+	}
+	if n := givenUp.Load(); n != backlog+1 {
+		t.Errorf("the metric counted %d given up, want %d", n, backlog+1)
+	}
+	st, err := d.Status()
+	if err != nil || len(st) != 1 || st[0].GivenUp != backlog+1 || !st[0].GivingUp || st[0].Backlog != 0 {
+		t.Errorf("Status = %+v, %v; want %d given up, givingUp, no backlog", st, err, backlog+1)
+	}
+
+	// The receiver answers again: the next event is delivered, the failing
+	// period ends, and a later failure is retried as before, not given up.
+	down.Store(false)
+	back := f.events(t, 1)[0]
+	waitFor(t, "the event after the receiver came back delivered", func() bool { return sink().Delivered == back.Seq })
+	if got := rc.delivered(); len(got) != 1 || got[0] != back.Seq {
+		t.Fatalf("delivered %v, want %d", got, back.Seq)
+	}
+	failAgain.Store(mustLast(t, f.st) + 1)
+	again := f.events(t, 2)
+	waitFor(t, "both later events delivered", func() bool { return sink().Delivered == again[1].Seq })
+	if got := rc.delivered(); fmt.Sprint(got) != fmt.Sprint([]uint64{back.Seq, again[0].Seq, again[1].Seq}) {
+		t.Errorf("delivered %v after the receiver came back; want %d %d %d in order", got, back.Seq, again[0].Seq, again[1].Seq)
+	}
+	rc.mu.Lock()
+	n := rc.tries[again[0].Seq]
+	rc.mu.Unlock()
+	if n != 3 {
+		t.Errorf("the event failing after the receiver came back was tried %d times, want 3 (retried, not given up)", n)
+	}
+	if h, _ := f.st.Webhook("sn_a"); h.GivenUp != backlog+1 || !h.FailingSince.IsZero() {
+		t.Errorf("after the receiver came back: %+v; want nothing more given up, not failing", h)
+	}
 }

@@ -6,9 +6,9 @@ import "time"
 // log to the register clients' webhooks (sync/webhook). A restart applies
 // changes.
 type Webhooks struct {
-	// GiveUp (give_up) is how long one event is retried from its first
-	// failure before it is given up and delivery moves on; default 24h,
-	// 1m to 720h.
+	// GiveUp (give_up) is how long a receiver may fail, with no 2xx,
+	// before events are given up: the failing one is retried until then,
+	// later ones tried once each until a 2xx; default 24h, 1m to 720h.
 	GiveUp time.Duration
 	// Timeout bounds one attempt, connection to the answer's headers;
 	// default 10s, 1s to 60s.
