@@ -52,14 +52,16 @@ func (w webhooks) WebhookStatus() ([]webhook.Status, error) { return w.d.Status(
 func (w webhooks) WebhookLog(number string) []webhook.Attempt { return w.d.Log(number) }
 
 // status is the webhooks for /v1/status, every register and fleet client
-// reading it: URLs without their query (httpapi.RedactWebhookURL).
+// reading it: URLs as webhook.RedactURL shows them, scheme and host only
+// (errors are recorded redacted already). The full URL is only for the
+// client itself (GET /v1/webhook) and the operator (GET /v1/webhooks).
 func (w webhooks) status(log *slog.Logger) []webhook.Status {
 	all, err := w.d.Status()
 	if err != nil {
 		log.Error("webhook status", "err", err)
 	}
 	for i := range all {
-		all[i].URL = httpapi.RedactWebhookURL(all[i].URL)
+		all[i].URL = webhook.RedactURL(all[i].URL)
 	}
 	return all
 }

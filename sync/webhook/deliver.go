@@ -425,13 +425,13 @@ func (d *Deliverer) backoff(n int) time.Duration {
 const maxAnswer = 4 << 10
 
 // post sends e to h once. A 2xx is nil; anything else an error saying
-// what came back.
+// what came back, naming the URL only as RedactURL shows it.
 func (d *Deliverer) post(ctx context.Context, h store.Webhook, e store.Event, at time.Time) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.o.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(e.Body))
 	if err != nil {
-		return 0, fmt.Errorf("request: %w", err)
+		return 0, fmt.Errorf("request: %w", redactErr(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "showpos-webhook/1")
@@ -443,7 +443,9 @@ func (d *Deliverer) post(ctx context.Context, h store.Webhook, e store.Event, at
 	}
 	resp, err := d.o.Client.Do(req)
 	if err != nil {
-		return 0, err
+		// Its text names the URL, whose path or query may hold the
+		// receiver's token: the log and status show it redacted.
+		return 0, redactErr(err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
 	resp.Body.Close()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -618,4 +619,82 @@ func TestAReceiverDeadForGiveUpLetsTheBacklogDrainUntilItAnswersAgain(t *testing
 	if h, _ := f.st.Webhook("sn_a"); h.GivenUp != backlog+1 || !h.FailingSince.IsZero() {
 		t.Errorf("after the receiver came back: %+v; want nothing more given up, not failing", h)
 	}
+}
+
+func TestRedactURLKeepsSchemeAndHostOnly(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"https://pos.example", "https://pos.example"},
+		{"https://pos.example/", "https://pos.example/"},
+		{"https://pos.example:8443/hooks/tok_123", "https://pos.example:8443/…"},
+		{"https://pos.example?token=abc", "https://pos.example/…"},
+		{"http://127.0.0.1:9000/a%2Fb?x=1", "http://127.0.0.1:9000/…"},
+		{"https://user:pw@pos.example/x", "https://pos.example/…"},
+		{"https://[::1]:443/x", "https://[::1]:443/…"},
+		{"not a url", ""},
+		{"https://pos.example/%zz", ""},
+	} {
+		if got := webhook.RedactURL(c.in); got != c.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// A receiver's token in the URL's path or query shows in neither the
+// recorded errors nor the log: a failed connection's error (Go's
+// *url.Error names the whole URL) is kept with the URL redacted.
+func TestAFailedAttemptsErrorAndLogNameTheURLRedacted(t *testing.T) {
+	f := newFixture(t)
+	rc := newReceiver(t, func(seq uint64, n int, w http.ResponseWriter) (int, bool) {
+		if n == 0 {
+			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				c.Close() // no answer: the client's error names the URL
+			}
+			return 0, true
+		}
+		return 0, false
+	})
+	f.addHook(t, "sn_a", rc.srv.URL+"/s3cr3t-path/in?token=t0ken-value")
+	var logged bytes.Buffer
+	var lmu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&lmu, &logged}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var slept []time.Duration
+	var mu sync.Mutex
+	d := start(t, webhook.Options{Store: f.st, Clock: f.clock, Sleep: f.sleepAdvancing(&slept, &mu), Logger: logger})
+	ev := f.events(t, 1)[0]
+	waitFor(t, "the event delivered after a failure", func() bool { return len(rc.delivered()) == 1 })
+	waitFor(t, "the delivery logged", func() bool {
+		log := d.Log("sn_a")
+		return len(log) == 2 && log[1].Result == webhook.ResultDelivered
+	})
+	failed := d.Log("sn_a")[0]
+	st, err := d.Status()
+	if err != nil || len(st) != 1 {
+		t.Fatalf("Status = %+v, %v", st, err)
+	}
+	lmu.Lock()
+	text := logged.String()
+	lmu.Unlock()
+	redacted := webhook.RedactURL(rc.srv.URL + "/x")
+	for what, s := range map[string]string{"the attempt's error": failed.Error, "status' lastError": st[0].LastError, "the log": text} {
+		if strings.Contains(s, "s3cr3t") || strings.Contains(s, "t0ken") || strings.Contains(s, "token=") {
+			t.Errorf("%s shows the URL's path or query: %s", what, s)
+		}
+		if !strings.Contains(s, redacted) {
+			t.Errorf("%s does not name the receiver as %s: %s", what, redacted, s)
+		}
+	}
+	if failed.Seq != ev.Seq || failed.Result != webhook.ResultFailed {
+		t.Errorf("first attempt %+v, want a failure of %d", failed, ev.Seq)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

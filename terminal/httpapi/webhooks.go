@@ -209,17 +209,3 @@ func loopbackHost(h string) bool {
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
 }
-
-// RedactWebhookURL is u as status shows it to every register and fleet
-// client: scheme, host and path, without the query, which often holds a
-// receiver's token.
-func RedactWebhookURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return ""
-	}
-	if p.RawQuery != "" {
-		p.RawQuery = "…"
-	}
-	return p.String()
-}
