@@ -26,7 +26,8 @@ func newWebhooks(cfg *config.Config, st *store.Store, tel *telemetry.Telemetry, 
 	d, err := webhook.New(webhook.Options{
 		Store: st, Terminal: cfg.Terminal.ID,
 		Timeout: cfg.Webhooks.Timeout, GiveUp: cfg.Webhooks.GiveUp, MaxBackoff: cfg.Webhooks.MaxBackoff,
-		OnAttempt: tel.Webhook, OnBacklog: tel.WebhookBacklog, Logger: log,
+		AllowLoopback: cfg.Webhooks.AllowLoopback,
+		OnAttempt:     tel.Webhook, OnBacklog: tel.WebhookBacklog, Logger: log,
 	})
 	return webhooks{st: st, d: d}, err
 }

@@ -217,8 +217,11 @@ func TestWebhookThroughTheDaemon(t *testing.T) {
 }
 
 // webhooksOnLoopback is laid over a test config whose receivers are on
-// loopback.
-const webhooksOnLoopback = ``
+// loopback, set by their clients over the network.
+const webhooksOnLoopback = `
+[webhooks]
+allow_loopback = true
+`
 
 func grepLines(s, word string) string {
 	var out []string
@@ -239,7 +242,7 @@ func TestKillDuringWebhookDeliveryLosesNoEvent(t *testing.T) {
 	}
 	bin := buildPosd(t)
 	rc := newHookReceiver(t, func() time.Duration { return time.Duration(rand.IntN(4)) * time.Millisecond })
-	tm := writeTerminal(t, headless)
+	tm := writeTerminal(t, headless+webhooksOnLoopback)
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "-config", tm.cfgPath, "-listen", anyPort)
 		if err := cmd.Start(); err != nil {

@@ -67,8 +67,12 @@ type Options struct {
 	// LogSize is how many attempts are kept per client; 0: DefaultLogSize.
 	LogSize int
 	// Client sends the requests; nil: one with Timeout that follows no
-	// redirect (a 3xx is a failure: the URL is the one the client set).
-	Client *http.Client
+	// redirect (a 3xx is a failure: the URL is the one the client set)
+	// and does not connect to the terminal itself through a name that
+	// resolves to it (self.go), unless AllowLoopback
+	// (webhooks.allow_loopback).
+	Client        *http.Client
+	AllowLoopback bool
 	// Clock gives the signature's t and the give-up period's times; nil:
 	// clock.System. Sleep waits out a backoff; nil: clock.Sleep. Tests
 	// pass a fake clock and a Sleep that advances it.
@@ -162,7 +166,9 @@ func New(o Options) (*Deliverer, error) {
 		o.LogSize = DefaultLogSize
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: o.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = dialer(o.Timeout, o.AllowLoopback)
+		o.Client = &http.Client{Timeout: o.Timeout, Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}}
 	}

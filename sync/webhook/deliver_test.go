@@ -7,8 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -697,4 +699,62 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// The deliverer does not connect to the terminal itself through a name
+// that resolves to it (set before the rule, or rebound after the URL was
+// checked): the attempt fails, the receiver gets nothing. Written as
+// 127.0.0.1 or localhost (the operator's to set), or with AllowLoopback,
+// it is delivered.
+func TestANameResolvingToTheTerminalItselfIsNotConnected(t *testing.T) {
+	// A name of this machine's that resolves to it: its hostname, which
+	// /etc/hosts maps to a loopback or an interface address (no DNS here).
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ips, err := net.LookupIP(host)
+	if err != nil || len(ips) == 0 || !webhook.SelfHost(ips[0].String()) {
+		t.Skipf("the hostname %q resolves to %v (%v), not to this machine: no name to test with", host, ips, err)
+	}
+	rc := newReceiver(t, nil)
+	_, port, _ := strings.Cut(strings.TrimPrefix(rc.srv.URL, "http://"), ":")
+	byName := "http://" + host + ":" + port + "/hook" // resolves to the terminal, not written as it
+	for _, c := range []struct {
+		name, url     string
+		allowLoopback bool
+		delivered     bool
+	}{
+		{"a name resolving to loopback", byName, false, false},
+		{"the same with webhooks.allow_loopback", byName, true, true},
+		{"127.0.0.1 as written", rc.srv.URL + "/hook", false, true},
+		{"localhost as written", "http://localhost:" + port + "/hook", false, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.addHook(t, "sn_a", c.url)
+			var slept []time.Duration
+			var mu sync.Mutex
+			d := start(t, webhook.Options{Store: f.st, Clock: f.clock, AllowLoopback: c.allowLoopback, Sleep: f.sleepAdvancing(&slept, &mu)})
+			before := len(rc.delivered())
+			ev := f.events(t, 1)[0]
+			waitFor(t, "an attempt", func() bool { return len(d.Log("sn_a")) > 0 })
+			a := d.Log("sn_a")[0]
+			if c.delivered {
+				// The hostname may resolve to a loopback address other
+				// than the receiver's 127.0.0.1: then not refused is all.
+				if strings.Contains(a.Error, "the terminal itself") ||
+					(ips[0].Equal(net.IPv4(127, 0, 0, 1)) || c.url != byName) && (a.Result != webhook.ResultDelivered || len(rc.delivered()) != before+1) {
+					t.Errorf("attempt %+v; want %d delivered", a, ev.Seq)
+				}
+				return
+			}
+			if a.Result != webhook.ResultFailed || !strings.Contains(a.Error, "the terminal itself") {
+				t.Errorf("attempt %+v; want a failure saying the name is the terminal itself", a)
+			}
+			if n := len(rc.delivered()); n != before {
+				t.Errorf("the receiver got %d deliveries", n-before)
+			}
+		})
+	}
 }
