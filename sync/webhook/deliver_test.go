@@ -590,6 +590,8 @@ func TestAReceiverDeadForGiveUpLetsTheBacklogDrainUntilItAnswersAgain(t *testing
 	if err != nil || h.GivenUp != backlog+1 || h.LastGivenUp != last || !h.FailingSince.Equal(t0) {
 		t.Errorf("webhook after draining: %+v, %v; want %d given up, the last %d, failing since %v", h, err, backlog+1, last, t0)
 	}
+	// The store's write comes before the attempt is recorded and counted.
+	waitFor(t, "the last give-up counted", func() bool { return givenUp.Load() >= backlog+1 })
 	if n := givenUp.Load(); n != backlog+1 {
 		t.Errorf("the metric counted %d given up, want %d", n, backlog+1)
 	}
