@@ -576,7 +576,7 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 		// (api.max_conns): the rest stay the payers'.
 		MaxWaits:      max(cfg.API.MaxConns/4, 1),
 		Registrations: d.store, RegistrationTTL: cfg.API.RegistrationTTL,
-		Webhooks: d.hooks, WebhookOptions: httpapi.WebhookOptions{AllowHTTP: cfg.Webhooks.AllowHTTP},
+		Webhooks: d.hooks, WebhookOptions: httpapi.WebhookOptions{AllowHTTP: cfg.Webhooks.AllowHTTP, AllowLoopback: cfg.Webhooks.AllowLoopback},
 		PayerPage: payerpage.Handler(payerpage.Options{
 			MerchantName: func() string { return d.till.Config().Terminal.MerchantName },
 			Logger:       d.log.With("part", "payer-page"),
@@ -604,7 +604,7 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 		Register: d.till, Queue: d.bc, Clients: revokingClients{d.store, d.hooks}, Status: d.status, Fleet: fleetPush{d.mgr},
 		Books: d.books, Metrics: tel.Handler(), Logger: d.log.With("part", "operator-api"),
 		Registrations: d.store,
-		Webhooks:      d.hooks, WebhookOptions: httpapi.WebhookOptions{AllowHTTP: cfg.Webhooks.AllowHTTP},
+		Webhooks:      d.hooks, WebhookOptions: httpapi.WebhookOptions{AllowHTTP: cfg.Webhooks.AllowHTTP, AllowLoopback: cfg.Webhooks.AllowLoopback},
 		Unmatched:  d.till,   // acknowledging unmatched receipts (the bounded store prunes them then)
 		ExportHold: d.pruner, // the pruner deletes nothing of an export under way
 	})), d.log)

@@ -26,7 +26,8 @@ func newWebhooks(cfg *config.Config, st *store.Store, tel *telemetry.Telemetry, 
 	d, err := webhook.New(webhook.Options{
 		Store: st, Terminal: cfg.Terminal.ID,
 		Timeout: cfg.Webhooks.Timeout, GiveUp: cfg.Webhooks.GiveUp, MaxBackoff: cfg.Webhooks.MaxBackoff,
-		OnAttempt: tel.Webhook, OnBacklog: tel.WebhookBacklog, Logger: log,
+		AllowLoopback: cfg.Webhooks.AllowLoopback,
+		OnAttempt:     tel.Webhook, OnBacklog: tel.WebhookBacklog, Logger: log,
 	})
 	return webhooks{st: st, d: d}, err
 }
@@ -52,14 +53,16 @@ func (w webhooks) WebhookStatus() ([]webhook.Status, error) { return w.d.Status(
 func (w webhooks) WebhookLog(number string) []webhook.Attempt { return w.d.Log(number) }
 
 // status is the webhooks for /v1/status, every register and fleet client
-// reading it: URLs without their query (httpapi.RedactWebhookURL).
+// reading it: URLs as webhook.RedactURL shows them, scheme and host only
+// (errors are recorded redacted already). The full URL is only for the
+// client itself (GET /v1/webhook) and the operator (GET /v1/webhooks).
 func (w webhooks) status(log *slog.Logger) []webhook.Status {
 	all, err := w.d.Status()
 	if err != nil {
 		log.Error("webhook status", "err", err)
 	}
 	for i := range all {
-		all[i].URL = httpapi.RedactWebhookURL(all[i].URL)
+		all[i].URL = webhook.RedactURL(all[i].URL)
 	}
 	return all
 }

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,12 +24,14 @@ import (
 )
 
 // hookReceiver is a register's webhook endpoint: a real HTTP server on
-// loopback that records every delivery it answers 204.
+// loopback that records every delivery it answers 204 (but for the
+// first, when dropFirst: its connection is closed unanswered).
 type hookReceiver struct {
-	srv   *httptest.Server
-	delay func() time.Duration // before answering; nil: none
-	mu    sync.Mutex
-	got   []hookDelivery
+	srv       *httptest.Server
+	delay     func() time.Duration // before answering; nil: none
+	dropFirst atomic.Bool
+	mu        sync.Mutex
+	got       []hookDelivery
 }
 
 type hookDelivery struct {
@@ -42,6 +45,12 @@ func newHookReceiver(t *testing.T, delay func() time.Duration) *hookReceiver {
 	rc := &hookReceiver{delay: delay}
 	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		if rc.dropFirst.CompareAndSwap(true, false) {
+			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				c.Close()
+			}
+			return
+		}
 		if rc.delay != nil {
 			time.Sleep(rc.delay())
 		}
@@ -100,12 +109,16 @@ func (tm *terminal) webhookStatus() []webhook.Status {
 // A register sets its webhook over the signed API; a sale reaches it as
 // payment.accepted then request.paid, each signed with the secret shown
 // once, checked by the openssl line of the README; status and metrics
-// say so.
+// say so. The URL's path and query (the receiver's token) show to the
+// client itself and the operator only: status, which every register and
+// fleet client reads, names its scheme and host, its lastError too.
 func TestWebhookThroughTheDaemon(t *testing.T) {
 	rc := newHookReceiver(t, nil)
-	tm := newTerminal(t, headless)
+	rc.dropFirst.Store(true) // a failed attempt: Go's error names the whole URL
+	tm := newTerminal(t, headless+webhooksOnLoopback)
 	number, key := tm.addClient("Till 4 register", "register")
-	set := tm.send(tm.sign("PUT", "/v1/webhook", `{"url":"`+rc.srv.URL+`/hook?token=t0k"}`, number, key))
+	hookURL := rc.srv.URL + "/s3cr3t/hook?token=t0k"
+	set := tm.send(tm.sign("PUT", "/v1/webhook", `{"url":"`+hookURL+`"}`, number, key))
 	secret, _ := set.body["secret"].(string)
 	if set.status != 200 || secret == "" {
 		t.Fatalf("PUT /v1/webhook: %d %s", set.status, set.raw)
@@ -165,8 +178,29 @@ func TestWebhookThroughTheDaemon(t *testing.T) {
 		return len(st) == 1 && st[0].Delivered == got[1].seq && st[0].Backlog == 0
 	})
 	st := tm.webhookStatus()[0]
-	if st.Client != number || strings.Contains(st.URL, "t0k") || !strings.HasPrefix(st.URL, rc.srv.URL+"/hook") || st.LastSuccess.IsZero() {
-		t.Errorf("status webhooks: %+v; want the client, its URL without the query, a last success", st)
+	if st.Client != number || st.URL != rc.srv.URL+"/…" || st.LastSuccess.IsZero() || st.LastError == "" {
+		t.Errorf("status webhooks: %+v; want the client, its URL as %s, a last success, the first attempt's error", st, rc.srv.URL+"/…")
+	}
+	fleetNumber, fleetKey := tm.addClient("fleet", "fleet")
+	for who, a := range map[string]answer{
+		"operator /v1/status": tm.operator("GET", "/v1/status", ""),
+		"register /v1/status": tm.send(tm.sign("GET", "/v1/status", "", number, key)),
+		"fleet /v1/status":    tm.send(tm.sign("GET", "/v1/status", "", fleetNumber, fleetKey)),
+	} {
+		if a.status != 200 || !strings.Contains(string(a.raw), `"webhooks"`) {
+			t.Errorf("%s: %d %s", who, a.status, a.raw)
+		}
+		if s := string(a.raw); strings.Contains(s, "s3cr3t") || strings.Contains(s, "t0k") || strings.Contains(s, "/hook") {
+			t.Errorf("%s shows the webhook URL's path or query: %s", who, s)
+		}
+	}
+	for who, a := range map[string]answer{
+		"the client's GET /v1/webhook":    tm.send(tm.sign("GET", "/v1/webhook", "", number, key)),
+		"the operator's GET /v1/webhooks": tm.operator("GET", "/v1/webhooks", ""),
+	} {
+		if a.status != 200 || !strings.Contains(string(a.raw), hookURL) {
+			t.Errorf("%s: %d %s; want the full URL %s", who, a.status, a.raw, hookURL)
+		}
 	}
 	m := tm.operator("GET", "/metrics", "")
 	if !strings.Contains(string(m.raw), `showpos_webhook_deliveries_total{result="delivered"} 2`) ||
@@ -181,6 +215,13 @@ func TestWebhookThroughTheDaemon(t *testing.T) {
 		t.Errorf("status after revoking the client: %+v", st)
 	}
 }
+
+// webhooksOnLoopback is laid over a test config whose receivers are on
+// loopback, set by their clients over the network.
+const webhooksOnLoopback = `
+[webhooks]
+allow_loopback = true
+`
 
 func grepLines(s, word string) string {
 	var out []string
@@ -201,7 +242,7 @@ func TestKillDuringWebhookDeliveryLosesNoEvent(t *testing.T) {
 	}
 	bin := buildPosd(t)
 	rc := newHookReceiver(t, func() time.Duration { return time.Duration(rand.IntN(4)) * time.Millisecond })
-	tm := writeTerminal(t, headless)
+	tm := writeTerminal(t, headless+webhooksOnLoopback)
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "-config", tm.cfgPath, "-listen", anyPort)
 		if err := cmd.Start(); err != nil {

@@ -53,8 +53,10 @@ type Options struct {
 	// Timeout bounds one attempt, connection to the end of the answer's
 	// headers; 0: DefaultTimeout.
 	Timeout time.Duration
-	// GiveUp is how long one event is retried from its first failure
-	// before it is given up (webhooks.give_up); 0: DefaultGiveUp.
+	// GiveUp is how long a receiver may fail, with no 2xx, before events
+	// are given up (webhooks.give_up): the event it is failing on is
+	// retried until then, and after it each event is tried once and
+	// given up if that fails, until a 2xx; 0: DefaultGiveUp.
 	GiveUp time.Duration
 	// MinBackoff and MaxBackoff: the pause after the nth failure of an
 	// event is drawn uniformly from [MinBackoff, min(MaxBackoff,
@@ -65,8 +67,12 @@ type Options struct {
 	// LogSize is how many attempts are kept per client; 0: DefaultLogSize.
 	LogSize int
 	// Client sends the requests; nil: one with Timeout that follows no
-	// redirect (a 3xx is a failure: the URL is the one the client set).
-	Client *http.Client
+	// redirect (a 3xx is a failure: the URL is the one the client set)
+	// and does not connect to the terminal itself through a name that
+	// resolves to it (self.go), unless AllowLoopback
+	// (webhooks.allow_loopback).
+	Client        *http.Client
+	AllowLoopback bool
 	// Clock gives the signature's t and the give-up period's times; nil:
 	// clock.System. Sleep waits out a backoff; nil: clock.Sleep. Tests
 	// pass a fake clock and a Sleep that advances it.
@@ -100,11 +106,14 @@ type Status struct {
 	LastSuccess time.Time `json:"lastSuccess,omitzero"`
 	LastError   string    `json:"lastError,omitempty"`
 	LastErrorAt time.Time `json:"lastErrorAt,omitzero"`
-	// FailingSeq is the event being retried since FailingSince, next at
-	// NextRetry.
+	// FailingSince is when the receiver began failing, with no 2xx since;
+	// FailingSeq the event being retried, next at NextRetry. GivingUp: it
+	// has been failing for over webhooks.give_up, so each event is tried
+	// once and given up if that fails, until the receiver answers 2xx.
 	FailingSeq   uint64    `json:"failingSeq,omitempty"`
 	FailingSince time.Time `json:"failingSince,omitzero"`
 	NextRetry    time.Time `json:"nextRetry,omitzero"`
+	GivingUp     bool      `json:"givingUp,omitempty"`
 	GivenUp      uint64    `json:"givenUp"`
 	LastGivenUp  uint64    `json:"lastGivenUp,omitempty"`
 }
@@ -157,7 +166,9 @@ func New(o Options) (*Deliverer, error) {
 		o.LogSize = DefaultLogSize
 	}
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: o.Timeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = dialer(o.Timeout, o.AllowLoopback)
+		o.Client = &http.Client{Timeout: o.Timeout, Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}}
 	}
@@ -306,8 +317,8 @@ func (d *Deliverer) deliverTo(ctx context.Context, number string, cs *clientStat
 	}
 }
 
-// deliverEvent delivers e until a 2xx, or gives it up after GiveUp; it
-// returns false when delivery to this client must stop or start over
+// deliverEvent delivers e until a 2xx, or gives it up once the receiver
+// has been failing for GiveUp (retrying until then); it returns false when delivery to this client must stop or start over
 // (ctx ended, the webhook is gone, the store refused a write).
 func (d *Deliverer) deliverEvent(ctx context.Context, number string, cs *clientState, e store.Event, log *slog.Logger) bool {
 	for n := 0; ; n++ {
@@ -335,9 +346,18 @@ func (d *Deliverer) deliverEvent(ctx context.Context, number string, cs *clientS
 			return true
 		}
 		a := Attempt{Seq: e.Seq, Kind: string(e.Kind), At: at, Result: ResultFailed, Status: status, Error: err.Error(), Duration: took}
-		since := h.FailingSince
-		if h.FailingSeq != e.Seq {
+		// The failing period is the receiver's: it started with its first
+		// failure after its last 2xx, whichever event that was, and giving
+		// events up does not end it. Once it is longer than GiveUp, each
+		// event gets this one attempt and is given up at once, so a
+		// receiver gone for good lets the backlog drain (and the log be
+		// trimmed) instead of holding each event for a full GiveUp.
+		since, now := h.FailingSince, d.o.Clock.Now()
+		if since.IsZero() {
 			since = at
+		}
+		gone := !now.Before(since.Add(d.o.GiveUp))
+		if h.FailingSince.IsZero() || (h.FailingSeq != e.Seq && !gone) {
 			if err := d.o.Store.WebhookFailing(ctx, number, e.Seq, since); err != nil {
 				if !removed(err) {
 					log.Error("webhook: record a failure", "seq", e.Seq, "err", err)
@@ -345,15 +365,20 @@ func (d *Deliverer) deliverEvent(ctx context.Context, number string, cs *clientS
 				return false
 			}
 		}
-		now := d.o.Clock.Now()
-		if deadline := since.Add(d.o.GiveUp); !now.Before(deadline) {
+		if gone {
 			if err := d.o.Store.WebhookDelivered(ctx, number, e.Seq, true); err != nil {
-				log.Error("webhook: record a given-up event", "seq", e.Seq, "err", err)
+				if !removed(err) {
+					log.Error("webhook: record a given-up event", "seq", e.Seq, "err", err)
+				}
 				return false
 			}
 			a.Result = ResultGivenUp
 			d.record(cs, a)
-			log.Warn("webhook: gave up an event", "seq", e.Seq, "kind", e.Kind, "failing_since", since, "err", a.Error)
+			if n > 0 || h.FailingSeq == e.Seq {
+				log.Warn("webhook: gave up an event; each event is now tried once until the receiver answers", "seq", e.Seq, "kind", e.Kind, "failing_since", since, "err", a.Error)
+			} else {
+				log.Info("webhook: receiver failing for over give_up; event given up after one attempt", "seq", e.Seq, "kind", e.Kind, "failing_since", since, "err", a.Error)
+			}
 			return true
 		}
 		// The last retry falls on the give-up deadline, not after it.
@@ -406,13 +431,13 @@ func (d *Deliverer) backoff(n int) time.Duration {
 const maxAnswer = 4 << 10
 
 // post sends e to h once. A 2xx is nil; anything else an error saying
-// what came back.
+// what came back, naming the URL only as RedactURL shows it.
 func (d *Deliverer) post(ctx context.Context, h store.Webhook, e store.Event, at time.Time) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.o.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(e.Body))
 	if err != nil {
-		return 0, fmt.Errorf("request: %w", err)
+		return 0, fmt.Errorf("request: %w", redactErr(err))
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "showpos-webhook/1")
@@ -424,7 +449,9 @@ func (d *Deliverer) post(ctx context.Context, h store.Webhook, e store.Event, at
 	}
 	resp, err := d.o.Client.Do(req)
 	if err != nil {
-		return 0, err
+		// Its text names the URL, whose path or query may hold the
+		// receiver's token: the log and status show it redacted.
+		return 0, redactErr(err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswer))
 	resp.Body.Close()
@@ -514,7 +541,8 @@ func (d *Deliverer) Status() ([]Status, error) {
 	out := make([]Status, 0, len(hooks))
 	for _, h := range hooks {
 		s := Status{Client: h.Client, URL: h.URL, FailingSeq: h.FailingSeq, FailingSince: h.FailingSince,
-			GivenUp: h.GivenUp, LastGivenUp: h.LastGivenUp}
+			GivenUp: h.GivenUp, LastGivenUp: h.LastGivenUp,
+			GivingUp: !h.FailingSince.IsZero() && !d.o.Clock.Now().Before(h.FailingSince.Add(d.o.GiveUp))}
 		if sk, serr := d.o.Store.Sink(h.SinkName()); serr == nil {
 			s.Delivered, s.Backlog = sk.Delivered, sk.Pending
 		} else {

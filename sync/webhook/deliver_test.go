@@ -5,14 +5,18 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -41,13 +45,12 @@ type receiver struct {
 	srv   *httptest.Server
 	mu    sync.Mutex
 	got   []delivery
-	seen  chan struct{} // gets a value per POST
 	fail  func(seq uint64, attempt int, w http.ResponseWriter) (status int, handled bool)
 	tries map[uint64]int
 }
 
 func newReceiver(t *testing.T, fail func(seq uint64, attempt int, w http.ResponseWriter) (int, bool)) *receiver {
-	rc := &receiver{seen: make(chan struct{}, 1000), fail: fail, tries: map[uint64]int{}}
+	rc := &receiver{fail: fail, tries: map[uint64]int{}}
 	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		seq, _ := strconv.ParseUint(r.Header.Get(webhook.HeaderSeq), 10, 64)
@@ -68,7 +71,6 @@ func newReceiver(t *testing.T, fail func(seq uint64, attempt int, w http.Respons
 			header: r.Header.Clone(), answered: status, terminalH: r.Header.Get(webhook.HeaderTerminal)})
 		rc.mu.Unlock()
 		w.WriteHeader(status)
-		rc.seen <- struct{}{}
 	}))
 	t.Cleanup(rc.srv.Close)
 	return rc
@@ -516,4 +518,245 @@ func TestAWebhookRemovedAndSetAgainIsStillDelivered(t *testing.T) {
 		got := rc.delivered()
 		return len(got) == 2 && got[1] == evs[0].Seq
 	})
+}
+
+func TestAReceiverDeadForGiveUpLetsTheBacklogDrainUntilItAnswersAgain(t *testing.T) {
+	f := newFixture(t)
+	var down atomic.Bool
+	down.Store(true)
+	var failAgain atomic.Uint64 // an event failed twice after the receiver came back
+	rc := newReceiver(t, func(seq uint64, n int, w http.ResponseWriter) (int, bool) {
+		if down.Load() || (seq == failAgain.Load() && n < 2) {
+			return http.StatusServiceUnavailable, false
+		}
+		return 0, false
+	})
+	f.addHook(t, "sn_a", rc.srv.URL+"/hook")
+	const giveUp = 3 * time.Hour
+	var slept []time.Duration
+	var mu sync.Mutex
+	var givenUp atomic.Int64
+	d := start(t, webhook.Options{Store: f.st, Clock: f.clock, GiveUp: giveUp, Sleep: f.sleepAdvancing(&slept, &mu),
+		OnAttempt: func(r string) {
+			if r == webhook.ResultGivenUp {
+				givenUp.Add(1)
+			}
+		}})
+	tries := func() int {
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		n := 0
+		for _, k := range rc.tries {
+			n += k
+		}
+		return n
+	}
+	sink := func() store.Sink {
+		sk, err := f.st.Sink(store.WebhookSink("sn_a"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sk
+	}
+
+	// The first event is retried for the whole give-up period; then the
+	// receiver counts as gone, and 300 events made meanwhile drain, each
+	// tried once, with no further pause.
+	first := f.events(t, 1)[0]
+	waitFor(t, "the first event given up", func() bool { return sink().Delivered == first.Seq })
+	retries := tries()
+	mu.Lock()
+	pauses := len(slept)
+	mu.Unlock()
+	const backlog = 300
+	f.events(t, backlog)
+	last := mustLast(t, f.st)
+	waitFor(t, "the backlog drained (or too many attempts)", func() bool {
+		return sink().Delivered == last || tries() > retries+2*backlog
+	})
+	if got := sink().Delivered; got != last {
+		t.Fatalf("sink at %d after %d attempts; want the log's end %d: a receiver gone for %s must not hold each event for another %s",
+			got, tries()-retries, last, giveUp, giveUp)
+	}
+	if n := tries() - retries; n > backlog {
+		t.Errorf("%d attempts for %d events after the give-up period: want at most one each", n, backlog)
+	}
+	mu.Lock()
+	if len(slept) != pauses {
+		t.Errorf("%d pauses while draining: want none, each event given up at once", len(slept)-pauses)
+	}
+	mu.Unlock()
+	h, err := f.st.Webhook("sn_a")
+	if err != nil || h.GivenUp != backlog+1 || h.LastGivenUp != last || !h.FailingSince.Equal(t0) {
+		t.Errorf("webhook after draining: %+v, %v; want %d given up, the last %d, failing since %v", h, err, backlog+1, last, t0)
+	}
+	// The store's write comes before the attempt is recorded and counted.
+	waitFor(t, "the last give-up counted", func() bool { return givenUp.Load() >= backlog+1 })
+	if n := givenUp.Load(); n != backlog+1 {
+		t.Errorf("the metric counted %d given up, want %d", n, backlog+1)
+	}
+	st, err := d.Status()
+	if err != nil || len(st) != 1 || st[0].GivenUp != backlog+1 || !st[0].GivingUp || st[0].Backlog != 0 {
+		t.Errorf("Status = %+v, %v; want %d given up, givingUp, no backlog", st, err, backlog+1)
+	}
+
+	// The receiver answers again: the next event is delivered, the failing
+	// period ends, and a later failure is retried as before, not given up.
+	down.Store(false)
+	back := f.events(t, 1)[0]
+	waitFor(t, "the event after the receiver came back delivered", func() bool { return sink().Delivered == back.Seq })
+	if got := rc.delivered(); len(got) != 1 || got[0] != back.Seq {
+		t.Fatalf("delivered %v, want %d", got, back.Seq)
+	}
+	failAgain.Store(mustLast(t, f.st) + 1)
+	again := f.events(t, 2)
+	waitFor(t, "both later events delivered", func() bool { return sink().Delivered == again[1].Seq })
+	if got := rc.delivered(); fmt.Sprint(got) != fmt.Sprint([]uint64{back.Seq, again[0].Seq, again[1].Seq}) {
+		t.Errorf("delivered %v after the receiver came back; want %d %d %d in order", got, back.Seq, again[0].Seq, again[1].Seq)
+	}
+	rc.mu.Lock()
+	n := rc.tries[again[0].Seq]
+	rc.mu.Unlock()
+	if n != 3 {
+		t.Errorf("the event failing after the receiver came back was tried %d times, want 3 (retried, not given up)", n)
+	}
+	if h, _ := f.st.Webhook("sn_a"); h.GivenUp != backlog+1 || !h.FailingSince.IsZero() {
+		t.Errorf("after the receiver came back: %+v; want nothing more given up, not failing", h)
+	}
+}
+
+func TestRedactURLKeepsSchemeAndHostOnly(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"https://pos.example", "https://pos.example"},
+		{"https://pos.example/", "https://pos.example/"},
+		{"https://pos.example:8443/hooks/tok_123", "https://pos.example:8443/…"},
+		{"https://pos.example?token=abc", "https://pos.example/…"},
+		{"http://127.0.0.1:9000/a%2Fb?x=1", "http://127.0.0.1:9000/…"},
+		{"https://user:pw@pos.example/x", "https://pos.example/…"},
+		{"https://[::1]:443/x", "https://[::1]:443/…"},
+		{"not a url", ""},
+		{"https://pos.example/%zz", ""},
+	} {
+		if got := webhook.RedactURL(c.in); got != c.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// A receiver's token in the URL's path or query shows in neither the
+// recorded errors nor the log: a failed connection's error (Go's
+// *url.Error names the whole URL) is kept with the URL redacted.
+func TestAFailedAttemptsErrorAndLogNameTheURLRedacted(t *testing.T) {
+	f := newFixture(t)
+	rc := newReceiver(t, func(seq uint64, n int, w http.ResponseWriter) (int, bool) {
+		if n == 0 {
+			if c, _, err := w.(http.Hijacker).Hijack(); err == nil {
+				c.Close() // no answer: the client's error names the URL
+			}
+			return 0, true
+		}
+		return 0, false
+	})
+	f.addHook(t, "sn_a", rc.srv.URL+"/s3cr3t-path/in?token=t0ken-value")
+	var logged bytes.Buffer
+	var lmu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&lmu, &logged}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var slept []time.Duration
+	var mu sync.Mutex
+	d := start(t, webhook.Options{Store: f.st, Clock: f.clock, Sleep: f.sleepAdvancing(&slept, &mu), Logger: logger})
+	ev := f.events(t, 1)[0]
+	waitFor(t, "the event delivered after a failure", func() bool { return len(rc.delivered()) == 1 })
+	waitFor(t, "the delivery logged", func() bool {
+		log := d.Log("sn_a")
+		return len(log) == 2 && log[1].Result == webhook.ResultDelivered
+	})
+	failed := d.Log("sn_a")[0]
+	st, err := d.Status()
+	if err != nil || len(st) != 1 {
+		t.Fatalf("Status = %+v, %v", st, err)
+	}
+	lmu.Lock()
+	text := logged.String()
+	lmu.Unlock()
+	redacted := webhook.RedactURL(rc.srv.URL + "/x")
+	for what, s := range map[string]string{"the attempt's error": failed.Error, "status' lastError": st[0].LastError, "the log": text} {
+		if strings.Contains(s, "s3cr3t") || strings.Contains(s, "t0ken") || strings.Contains(s, "token=") {
+			t.Errorf("%s shows the URL's path or query: %s", what, s)
+		}
+		if !strings.Contains(s, redacted) {
+			t.Errorf("%s does not name the receiver as %s: %s", what, redacted, s)
+		}
+	}
+	if failed.Seq != ev.Seq || failed.Result != webhook.ResultFailed {
+		t.Errorf("first attempt %+v, want a failure of %d", failed, ev.Seq)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// The deliverer does not connect to the terminal itself through a name
+// that resolves to it (set before the rule, or rebound after the URL was
+// checked): the attempt fails, the receiver gets nothing. Written as
+// 127.0.0.1 or localhost (the operator's to set), or with AllowLoopback,
+// it is delivered.
+func TestANameResolvingToTheTerminalItselfIsNotConnected(t *testing.T) {
+	// A name of this machine's that resolves to it: its hostname, which
+	// /etc/hosts maps to a loopback or an interface address (no DNS here).
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ips, err := net.LookupIP(host)
+	if err != nil || len(ips) == 0 || !webhook.SelfHost(ips[0].String()) {
+		t.Skipf("the hostname %q resolves to %v (%v), not to this machine: no name to test with", host, ips, err)
+	}
+	rc := newReceiver(t, nil)
+	_, port, _ := strings.Cut(strings.TrimPrefix(rc.srv.URL, "http://"), ":")
+	byName := "http://" + host + ":" + port + "/hook" // resolves to the terminal, not written as it
+	for _, c := range []struct {
+		name, url     string
+		allowLoopback bool
+		delivered     bool
+	}{
+		{"a name resolving to loopback", byName, false, false},
+		{"the same with webhooks.allow_loopback", byName, true, true},
+		{"127.0.0.1 as written", rc.srv.URL + "/hook", false, true},
+		{"localhost as written", "http://localhost:" + port + "/hook", false, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.addHook(t, "sn_a", c.url)
+			var slept []time.Duration
+			var mu sync.Mutex
+			d := start(t, webhook.Options{Store: f.st, Clock: f.clock, AllowLoopback: c.allowLoopback, Sleep: f.sleepAdvancing(&slept, &mu)})
+			before := len(rc.delivered())
+			ev := f.events(t, 1)[0]
+			waitFor(t, "an attempt", func() bool { return len(d.Log("sn_a")) > 0 })
+			a := d.Log("sn_a")[0]
+			if c.delivered {
+				// The hostname may resolve to a loopback address other
+				// than the receiver's 127.0.0.1: then not refused is all.
+				if strings.Contains(a.Error, "the terminal itself") ||
+					(ips[0].Equal(net.IPv4(127, 0, 0, 1)) || c.url != byName) && (a.Result != webhook.ResultDelivered || len(rc.delivered()) != before+1) {
+					t.Errorf("attempt %+v; want %d delivered", a, ev.Seq)
+				}
+				return
+			}
+			if a.Result != webhook.ResultFailed || !strings.Contains(a.Error, "the terminal itself") {
+				t.Errorf("attempt %+v; want a failure saying the name is the terminal itself", a)
+			}
+			if n := len(rc.delivered()); n != before {
+				t.Errorf("the receiver got %d deliveries", n-before)
+			}
+		})
+	}
 }

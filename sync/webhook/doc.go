@@ -19,9 +19,14 @@
 // failing period; a kill -9 at any moment loses none (the event in flight
 // is sent again, with the same seq and body). A failing event is retried
 // with capped exponential backoff and jitter while the events after it
-// wait (order per client is never broken), for up to Options.GiveUp from
-// its first failure (kept in the store, so a restart does not reset it);
-// then it is recorded as given up and delivery moves on. One goroutine per
+// wait (order per client is never broken). The failing period is the
+// receiver's, from its first failure after its last 2xx (kept in the
+// store, so a restart does not reset it, and not ended by giving an event
+// up): once it is longer than Options.GiveUp, the event is given up, and
+// so is each later one whose single attempt fails, until one gets a 2xx
+// (then failures are retried again). So a receiver gone for good does not
+// hold the log, and through it the bounded store's pruning, one event a
+// give-up period at a time: its backlog drains. One goroutine per
 // webhook, each with its own timeouts: a slow or dead receiver holds up
 // neither a sale nor another client's deliveries, and every goroutine ends
 // with Run's context. New events wake the goroutines through the store's

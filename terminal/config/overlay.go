@@ -247,6 +247,7 @@ var fields = []field{
 	leaf("webhooks.timeout", func(c *Config) *time.Duration { return &c.Webhooks.Timeout }),
 	leaf("webhooks.max_backoff", func(c *Config) *time.Duration { return &c.Webhooks.MaxBackoff }),
 	leaf("webhooks.allow_http", func(c *Config) *bool { return &c.Webhooks.AllowHTTP }),
+	leaf("webhooks.allow_loopback", func(c *Config) *bool { return &c.Webhooks.AllowLoopback }),
 	leaf("merchant.address", func(c *Config) *common.Address { return &c.Merchant }),
 	leaf("payments.allow_overpay", func(c *Config) *bool { return &c.Payments.AllowOverpay }),
 	leaf("payments.min_fee_cap_wei", func(c *Config) **big.Int { return &c.Payments.MinFeeCap }),

@@ -6,9 +6,9 @@ import "time"
 // log to the register clients' webhooks (sync/webhook). A restart applies
 // changes.
 type Webhooks struct {
-	// GiveUp (give_up) is how long one event is retried from its first
-	// failure before it is given up and delivery moves on; default 24h,
-	// 1m to 720h.
+	// GiveUp (give_up) is how long a receiver may fail, with no 2xx,
+	// before events are given up: the failing one is retried until then,
+	// later ones tried once each until a 2xx; default 24h, 1m to 720h.
 	GiveUp time.Duration
 	// Timeout bounds one attempt, connection to the answer's headers;
 	// default 10s, 1s to 60s.
@@ -19,19 +19,25 @@ type Webhooks struct {
 	// AllowHTTP (allow_http) takes plain http:// webhook URLs to any
 	// host; default false: https://, or http:// to a loopback address.
 	AllowHTTP bool
+	// AllowLoopback (allow_loopback) lets a register client set, over
+	// the network, a webhook to the terminal itself (a loopback address,
+	// localhost, its own addresses); default false: only the operator
+	// may, since each attempt's status or error is shown to the client.
+	AllowLoopback bool
 }
 
 type fileWebhooks struct {
-	GiveUp     time.Duration `toml:"give_up"`
-	Timeout    time.Duration `toml:"timeout"`
-	MaxBackoff time.Duration `toml:"max_backoff"`
-	AllowHTTP  bool          `toml:"allow_http"`
+	GiveUp        time.Duration `toml:"give_up"`
+	Timeout       time.Duration `toml:"timeout"`
+	MaxBackoff    time.Duration `toml:"max_backoff"`
+	AllowHTTP     bool          `toml:"allow_http"`
+	AllowLoopback bool          `toml:"allow_loopback"`
 }
 
 // checkWebhooks reads [webhooks], with sync/webhook's defaults.
 func (f *file) checkWebhooks(c *Config) error {
 	fw := f.Webhooks
-	c.Webhooks = Webhooks{GiveUp: fw.GiveUp, Timeout: fw.Timeout, MaxBackoff: fw.MaxBackoff, AllowHTTP: fw.AllowHTTP}
+	c.Webhooks = Webhooks{GiveUp: fw.GiveUp, Timeout: fw.Timeout, MaxBackoff: fw.MaxBackoff, AllowHTTP: fw.AllowHTTP, AllowLoopback: fw.AllowLoopback}
 	if c.Webhooks.GiveUp == 0 {
 		c.Webhooks.GiveUp = 24 * time.Hour
 	}

@@ -16,8 +16,8 @@ func TestWebhooksTable(t *testing.T) {
 		wantInErr string
 	}{
 		{"default", "", def, ""},
-		{"set", "[webhooks]\ngive_up = \"2h\"\ntimeout = \"3s\"\nmax_backoff = \"1m\"\nallow_http = true\n",
-			Webhooks{GiveUp: 2 * time.Hour, Timeout: 3 * time.Second, MaxBackoff: time.Minute, AllowHTTP: true}, ""},
+		{"set", "[webhooks]\ngive_up = \"2h\"\ntimeout = \"3s\"\nmax_backoff = \"1m\"\nallow_http = true\nallow_loopback = true\n",
+			Webhooks{GiveUp: 2 * time.Hour, Timeout: 3 * time.Second, MaxBackoff: time.Minute, AllowHTTP: true, AllowLoopback: true}, ""},
 		{"give_up too short", "[webhooks]\ngive_up = \"10s\"\n", Webhooks{}, "webhooks.give_up"},
 		{"give_up too long", "[webhooks]\ngive_up = \"721h\"\n", Webhooks{}, "webhooks.give_up"},
 		{"timeout too long", "[webhooks]\ntimeout = \"2m\"\n", Webhooks{}, "webhooks.timeout"},

@@ -67,6 +67,12 @@ type WebhookOptions struct {
 	// host; otherwise http:// only to a loopback address (a register on
 	// the same box, tests) and https:// elsewhere.
 	AllowHTTP bool
+	// AllowLoopback (webhooks.allow_loopback) lets a client set, over the
+	// network, a webhook to the terminal itself (webhook.SelfHost):
+	// otherwise only the operator may, since the client reads each
+	// attempt's status or error back, a scanner of the terminal's
+	// loopback. LAN addresses are the client's to use either way.
+	AllowLoopback bool
 }
 
 type webhookAPI struct {
@@ -74,6 +80,9 @@ type webhookAPI struct {
 	opts  WebhookOptions
 	clock clock.Clock
 	a     *api
+	// network: the routes are a client's own, over the network (the
+	// terminal itself is refused unless AllowLoopback).
+	network bool
 }
 
 func newWebhookAPI(h Webhooks, o WebhookOptions, a *api) *webhookAPI {
@@ -82,6 +91,7 @@ func newWebhookAPI(h Webhooks, o WebhookOptions, a *api) *webhookAPI {
 
 // mountNetwork adds a register's own routes, behind its signature.
 func (wa *webhookAPI) mountNetwork(mux *http.ServeMux, v *auth.Verifier) {
+	wa.network = true
 	self := func(h func(w http.ResponseWriter, r *http.Request, number string)) http.Handler {
 		return v.Require(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, _ := auth.ClientFrom(r.Context())
@@ -115,7 +125,7 @@ func (wa *webhookAPI) set(w http.ResponseWriter, r *http.Request, number string)
 		writeCoded(w, http.StatusBadRequest, codeBadRequest, `body must be JSON {"url":"https://…","rotate":false}: `+err.Error())
 		return
 	}
-	if msg := checkWebhookURL(in.URL, wa.opts.AllowHTTP); msg != "" {
+	if msg := checkWebhookURL(in.URL, wa.opts.AllowHTTP, !wa.network || wa.opts.AllowLoopback); msg != "" {
 		writeCoded(w, http.StatusBadRequest, codeBadWebhookURL, msg)
 		return
 	}
@@ -176,7 +186,9 @@ func newWebhookSecret() string {
 }
 
 // checkWebhookURL says what is wrong with u as a webhook URL, or "".
-func checkWebhookURL(u string, allowHTTP bool) string {
+// allowSelf: it may name the terminal itself (the operator, or
+// webhooks.allow_loopback).
+func checkWebhookURL(u string, allowHTTP, allowSelf bool) string {
 	if u == "" {
 		return "url is required"
 	}
@@ -196,6 +208,8 @@ func checkWebhookURL(u string, allowHTTP bool) string {
 		return "url must not carry a user or password: put a token in the path if the receiver needs one"
 	case p.Fragment != "" || strings.Contains(u, "#"):
 		return "url must not carry a #fragment"
+	case !allowSelf && webhook.SelfHost(p.Hostname()):
+		return "url must not point at the terminal itself (localhost, a loopback address or one of its own): only the operator may set that, unless webhooks.allow_loopback is set"
 	case p.Scheme == "http" && !allowHTTP && !loopbackHost(p.Hostname()):
 		return "url must be https:// (http:// only to a loopback address, unless webhooks.allow_http is set)"
 	}
@@ -208,18 +222,4 @@ func loopbackHost(h string) bool {
 	}
 	ip := net.ParseIP(h)
 	return ip != nil && ip.IsLoopback()
-}
-
-// RedactWebhookURL is u as status shows it to every register and fleet
-// client: scheme, host and path, without the query, which often holds a
-// receiver's token.
-func RedactWebhookURL(u string) string {
-	p, err := url.Parse(u)
-	if err != nil {
-		return ""
-	}
-	if p.RawQuery != "" {
-		p.RawQuery = "…"
-	}
-	return p.String()
 }

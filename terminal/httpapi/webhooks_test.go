@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"errors"
+	"net"
 	"regexp"
 	"strings"
 	"testing"
@@ -140,6 +141,68 @@ func TestWebhookRefusalsHaveStableCodesAndChangeNothing(t *testing.T) {
 				if one.status != 200 || one.body["log"] == nil {
 					t.Errorf("GET one: %d %v", one.status, one.body)
 				}
+			}
+		})
+	}
+}
+
+// A register client reads each attempt's status or error back, so over the
+// network it may not point its webhook at the terminal itself (a scanner
+// of its loopback) unless webhooks.allow_loopback; LAN addresses are its
+// to use, and the operator may still set loopback.
+func TestAClientMayNotPointItsWebhookAtTheTerminalItself(t *testing.T) {
+	type tc struct {
+		name, url     string
+		allowLoopback bool
+		status        int
+	}
+	cases := []tc{
+		{"http to 127.0.0.1", "http://127.0.0.1:9000/hook", false, 400},
+		{"https to 127.0.0.2", "https://127.0.0.2:22/", false, 400},
+		{"localhost", "http://localhost:9000/hook", false, 400},
+		{"localhost with a dot", "https://LOCALHOST.:9000/hook", false, 400},
+		{"a name under .localhost", "https://api.localhost/hook", false, 400},
+		{"::1", "http://[::1]:9000/hook", false, 400},
+		{"0.0.0.0", "https://0.0.0.0:8443/hook", false, 400},
+		{"a LAN address", "https://192.168.1.20:8443/hook", false, 200},
+		{"a LAN name", "https://till-4.lan/hook", false, 200},
+		{"loopback allowed by config", "http://127.0.0.1:9000/hook", true, 200},
+	}
+	// One of the terminal's own addresses other than loopback, if it has
+	// one: its API port is there.
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && !n.IP.IsLoopback() && n.IP.To4() != nil {
+				cases = append(cases, tc{"its own address " + n.IP.String(), "https://" + n.IP.String() + ":8443/hook", false, 400})
+				break
+			}
+		}
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tm := newTerminal(t)
+			h := newHooks(t, tm)
+			op := operatorServer(t, tm, httpapi.OperatorOptions{Webhooks: h})
+			netSrv := networkServer(t, tm, httpapi.NetworkOptions{Webhooks: h, WebhookOptions: httpapi.WebhookOptions{AllowLoopback: c.allowLoopback}})
+			number, key := addClient(t, op.URL, "Till 4", store.RoleRegister)
+			a := tm.signed("PUT", netSrv.URL+"/v1/webhook", `{"url":"`+c.url+`"}`, number, key)
+			if a.status != c.status {
+				t.Fatalf("PUT /v1/webhook %s: %d %v; want %d", c.url, a.status, a.body, c.status)
+			}
+			_, err := tm.store.Webhook(number)
+			if c.status != 200 {
+				if a.code() != "bad_webhook_url" || !strings.Contains(fmtJSON(a.body), "terminal itself") {
+					t.Errorf("refusal: %v; want bad_webhook_url saying why", a.body)
+				}
+				if !errors.Is(err, store.ErrNoWebhook) {
+					t.Errorf("after a refusal the store holds a webhook (%v)", err)
+				}
+				// The operator may set it (a register on the same box).
+				if op := call(t, "PUT", op.URL+"/v1/clients/"+number+"/webhook", `{"url":"`+c.url+`"}`); op.status != 200 {
+					t.Errorf("the operator's PUT: %d %v", op.status, op.body)
+				}
+			} else if err != nil {
+				t.Errorf("accepted but not stored: %v", err)
 			}
 		})
 	}

@@ -269,11 +269,13 @@
 //
 // A client's webhook (webhooks.go) is its URL, a secret sealed with the
 // sealing key as service keys are (bound to the client and the secret's
-// creation), and what delivery must remember across a restart: the event
-// failing since when (FailingSeq, FailingSince) and the events given up.
-// SetWebhook registers the sink "webhook:<client>" at the log's end with
-// the first URL; WebhookDelivered moves that sink and ends the failing
-// period in one write (with gaveUp, counts the event given up instead).
+// creation), and what delivery must remember across a restart: since when
+// the receiver has failed with no 2xx since (FailingSince), the event being
+// retried (FailingSeq) and the events given up. SetWebhook registers the
+// sink "webhook:<client>" at the log's end with the first URL;
+// WebhookDelivered moves that sink and, after a 2xx, ends the failing
+// period in one write (with gaveUp, counts the event given up instead and
+// keeps the period: giving up is not the receiver answering).
 //
 // Open checks the log with bounded work: the seq counter at or above the
 // last key, and each sink's cursor within the log (from one below its first

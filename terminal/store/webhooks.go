@@ -30,9 +30,13 @@ import (
 // the log back.
 //
 // The record also keeps what delivery must not forget across a restart:
-// since when the event at the head of its queue has been failing (so a
-// restart does not restart webhooks.give_up's clock) and how many events
-// were given up. The per-attempt log is the deliverer's, in memory.
+// since when the receiver has been failing, with no 2xx since (so a
+// restart does not restart webhooks.give_up's clock), which event is
+// being retried, and how many events were given up. The failing period is
+// the receiver's, not one event's: giving an event up does not end it,
+// only a 2xx (or setting the URL again) does, so a receiver gone for good
+// is known as such and its backlog drains (sync/webhook). The
+// per-attempt log is the deliverer's, in memory.
 var bucketWebhooks = []byte("webhooks") // service number -> webhookRecord (JSON)
 
 // Limits on what SetWebhook accepts. The URL's scheme and host are the
@@ -51,8 +55,9 @@ type Webhook struct {
 	Secret  []byte
 	Created time.Time // when the secret was made
 	Updated time.Time // when the URL was last set
-	// FailingSeq is the event being retried (0: none), failing since
-	// FailingSince: the start of webhooks.give_up's period.
+	// FailingSince is when the receiver began failing, with no 2xx since
+	// (zero: it is not failing): the start of webhooks.give_up's period.
+	// FailingSeq is the event being retried in it (0: none).
 	FailingSeq   uint64
 	FailingSince time.Time
 	// GivenUp counts events abandoned after webhooks.give_up; LastGivenUp
@@ -290,9 +295,11 @@ func (s *Store) Webhooks() ([]Webhook, error) {
 }
 
 // WebhookFailing records, durably, that delivering event seq to the
-// client's webhook failed first at since. It is a no-op while seq is the
-// event already recorded as failing, so the period's start is kept across
-// attempts and restarts. Errors: ErrNoWebhook.
+// client's webhook failed, the receiver failing since since unless it was
+// already failing: an earlier start is kept (across events, attempts and
+// restarts), so webhooks.give_up counts from the receiver's first failure
+// after its last 2xx. It is a no-op while seq is already the event
+// recorded as failing. Errors: ErrNoWebhook.
 func (s *Store) WebhookFailing(ctx context.Context, number string, seq uint64, since time.Time) error {
 	err := s.write(ctx, func(w *wtx) error {
 		rec, ok, err := w.webhook(number)
@@ -302,10 +309,13 @@ func (s *Store) WebhookFailing(ctx context.Context, number string, seq uint64, s
 		if !ok {
 			return ErrNoWebhook
 		}
-		if rec.FailingSeq == seq {
+		if rec.FailingSeq == seq && !rec.FailingSince.IsZero() {
 			return nil
 		}
-		rec.FailingSeq, rec.FailingSince = seq, storeTime(since)
+		rec.FailingSeq = seq
+		if rec.FailingSince.IsZero() {
+			rec.FailingSince = storeTime(since)
+		}
 		return w.putWebhook(rec)
 	})
 	if err != nil {
@@ -315,11 +325,12 @@ func (s *Store) WebhookFailing(ctx context.Context, number string, seq uint64, s
 }
 
 // WebhookDelivered moves the webhook's sink past seq after a 2xx (as
-// MarkDelivered) and, in the same write, ends the failing period if it was
-// seq's. gaveUp true records instead that seq was abandoned after
+// MarkDelivered) and, in the same write, ends the receiver's failing
+// period. gaveUp true records instead that seq was abandoned after
 // webhooks.give_up: counted, remembered as LastGivenUp, and passed over
-// all the same, so the next event is delivered. Errors: ErrNoWebhook,
-// ErrUnknownSink, ErrBadSink (seq beyond the log).
+// all the same, so the next event is delivered; the failing period goes
+// on (FailingSince is kept: the receiver still has not answered). Errors:
+// ErrNoWebhook, ErrUnknownSink, ErrBadSink (seq beyond the log).
 func (s *Store) WebhookDelivered(ctx context.Context, number string, seq uint64, gaveUp bool) error {
 	name := WebhookSink(number)
 	err := s.write(ctx, func(w *wtx) error {
@@ -350,7 +361,10 @@ func (s *Store) WebhookDelivered(ctx context.Context, number string, seq uint64,
 		}
 		changed := false
 		if rec.FailingSeq != 0 && rec.FailingSeq <= seq {
-			rec.FailingSeq, rec.FailingSince, changed = 0, time.Time{}, true
+			rec.FailingSeq, changed = 0, true
+		}
+		if !gaveUp && !rec.FailingSince.IsZero() {
+			rec.FailingSince, changed = time.Time{}, true
 		}
 		if gaveUp {
 			rec.GivenUp, rec.LastGivenUp, changed = rec.GivenUp+1, seq, true

@@ -171,7 +171,7 @@ func TestWebhookDeliveryStateSurvivesAndGivesUp(t *testing.T) {
 	if s, err = Open(path, nil); err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	defer func() { s.Close() }()
 	h, err := s.Webhook("sn_a")
 	if err != nil || h.FailingSeq != first || !h.FailingSince.Equal(t0) {
 		t.Fatalf("after a restart: failing %d since %v (%v); want %d since the first failure %v", h.FailingSeq, h.FailingSince, err, first, t0)
@@ -184,8 +184,28 @@ func TestWebhookDeliveryStateSurvivesAndGivesUp(t *testing.T) {
 	if h.GivenUp != 1 || h.LastGivenUp != first || h.FailingSeq != 0 || sk.Delivered != first {
 		t.Fatalf("after giving up %d: %+v, sink at %d", first, h, sk.Delivered)
 	}
+	// Giving up is not the receiver answering: its failing period goes on,
+	// through the next event's failure and a restart, until a 2xx.
+	if !h.FailingSince.Equal(t0) {
+		t.Fatalf("after giving up %d: failing since %v, want the receiver's first failure %v kept", first, h.FailingSince, t0)
+	}
+	if err := s.WebhookFailing(ctx, "sn_a", second, t0.Add(25*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if s, err = Open(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	h, _ = s.Webhook("sn_a")
+	if h.FailingSeq != second || !h.FailingSince.Equal(t0) {
+		t.Fatalf("the next event failing, after a restart: failing %d since %v; want %d since %v", h.FailingSeq, h.FailingSince, second, t0)
+	}
 	if err := s.WebhookDelivered(ctx, "sn_a", second, false); err != nil {
 		t.Fatal(err)
+	}
+	h, _ = s.Webhook("sn_a")
+	if h.FailingSeq != 0 || !h.FailingSince.IsZero() {
+		t.Fatalf("after a 2xx: failing %d since %v; want the period ended", h.FailingSeq, h.FailingSince)
 	}
 	if err := s.WebhookDelivered(ctx, "sn_a", first, true); err != nil {
 		t.Fatal(err)
