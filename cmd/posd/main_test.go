@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 
@@ -187,30 +188,7 @@ func TestPosdBroadcastsToTheChain(t *testing.T) {
 	node, dir, addr := startChainTerminal(t, "")
 	op := unixClient(filepath.Join(dir, "data", "posd.sock"))
 
-	resp, err := op.Post("http://posd/v1/requests", "application/json", strings.NewReader(`{"amount":"0.5"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	doc, err := request.ParseDocument(body)
-	if err != nil {
-		t.Fatalf("%s: %v", body, err)
-	}
-	tx, err := paytx.Build(doc.Request(), node.Payers()[0].Key, paytx.Options{FeeCap: big.NewInt(50e9)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := tx.MarshalBinary()
-	in, _ := json.Marshal(map[string]string{"requestId": doc.ID, "rawTx": hexutil.Encode(raw)})
-	resp, err = http.Post("http://"+addr+"/api/showpos/broadcastTx", "application/json", bytes.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("broadcast: %d", resp.StatusCode)
-	}
+	_, tx := sellOnChain(t, node, op, addr, "0.5")
 
 	var q struct {
 		Counts map[string]int `json:"counts"`
@@ -250,6 +228,39 @@ func TestPosdBroadcastsToTheChain(t *testing.T) {
 // startChainTerminal runs posd, broadcasting to a fresh dev chain, taking
 // ETH alone, with the board given as TOML ("" for none), until the test
 // ends. It returns the chain, the terminal's directory (data under
+// sellOnChain makes a request of amount on the operator socket op and
+// hands over a payment for it, signed by the dev chain's first payer, on
+// the payer API at addr (202 or the test fails); it returns the request
+// and the transaction.
+func sellOnChain(t *testing.T, node *devchain.Chain, op *http.Client, addr, amount string) (*request.Document, *types.Transaction) {
+	t.Helper()
+	resp, err := op.Post("http://posd/v1/requests", "application/json", strings.NewReader(`{"amount":"`+amount+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	doc, err := request.ParseDocument(body)
+	if err != nil {
+		t.Fatalf("%s: %v", body, err)
+	}
+	tx, err := paytx.Build(doc.Request(), node.Payers()[0].Key, paytx.Options{FeeCap: big.NewInt(50e9)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := tx.MarshalBinary()
+	in, _ := json.Marshal(map[string]string{"requestId": doc.ID, "rawTx": hexutil.Encode(raw)})
+	resp, err = http.Post("http://"+addr+"/api/showpos/broadcastTx", "application/json", bytes.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("broadcast: %d", resp.StatusCode)
+	}
+	return doc, tx
+}
+
 // dir/data) and the payer API address.
 func startChainTerminal(t *testing.T, board string) (*devchain.Chain, string, string) {
 	t.Helper()

@@ -1,22 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"io"
-	"math/big"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common/hexutil"
-
 	"showpos/terminal/httpapi"
-	"showpos/terminal/request"
-	"showpos/tools/paytx"
 )
 
 // With store.keep = "0s" a payment goes from the store once it is final:
@@ -33,30 +26,7 @@ func TestPosdPrunesAFinalPaymentWithKeepZero(t *testing.T) {
 	if st := status(t, op).Store; st == nil || st.Keep != "0s" || st.FileBytes <= 0 {
 		t.Fatalf("status.store before a sale: %+v", st)
 	}
-	resp, err := op.Post("http://posd/v1/requests", "application/json", strings.NewReader(`{"amount":"0.5"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	doc, err := request.ParseDocument(body)
-	if err != nil {
-		t.Fatalf("%s: %v", body, err)
-	}
-	tx, err := paytx.Build(doc.Request(), node.Payers()[0].Key, paytx.Options{FeeCap: big.NewInt(50e9)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := tx.MarshalBinary()
-	in, _ := json.Marshal(map[string]string{"requestId": doc.ID, "rawTx": hexutil.Encode(raw)})
-	resp, err = http.Post("http://"+addr+"/api/showpos/broadcastTx", "application/json", bytes.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("broadcast: %d", resp.StatusCode)
-	}
+	doc, tx := sellOnChain(t, node, op, addr, "0.5")
 	if st := status(t, op).Store; st.Total != 1 || st.OldestAccepted.IsZero() {
 		t.Fatalf("status.store after the sale: %+v", st)
 	}
@@ -65,7 +35,7 @@ func TestPosdPrunesAFinalPaymentWithKeepZero(t *testing.T) {
 	}
 	// Archived first: the export reads through the running daemon, which
 	// holds the store file.
-	resp, err = op.Get("http://posd/v1/payments/export?format=csv")
+	resp, err := op.Get("http://posd/v1/payments/export?format=csv")
 	if err != nil {
 		t.Fatal(err)
 	}
