@@ -127,6 +127,9 @@ func sameValue(path string, a, b any) bool {
 		if !ok {
 			return false
 		}
+		if a == b { // the same text; math/big refuses exponents past 1e6
+			return true
+		}
 		x, okx := new(big.Rat).SetString(string(a))
 		y, oky := new(big.Rat).SetString(string(b))
 		return okx && oky && x.Cmp(y) == 0
