@@ -154,6 +154,12 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits) (Payment, bool, error)
 	} else if pruned {
 		return Payment{}, false, fmt.Errorf("accept %s: mined for a payment since pruned: %w", hash, ErrTxReused)
 	}
+	// A transfer the watcher recorded with no payment of this hash is an
+	// unmatched receipt: that money already waits to be given back, and
+	// would count twice (transfer IDs begin with the tx hash).
+	if k, _ := w.bucket(bucketTransferIDs).Cursor().Seek(hash[:]); k != nil && bytes.HasPrefix(k, hash[:]) {
+		return Payment{}, false, fmt.Errorf("accept %s: on chain already, an unmatched receipt: %w", hash, ErrTxReused)
+	}
 
 	v, err = w.getChecked(bucketRequests, []byte(p.RequestID))
 	if err != nil {

@@ -24,7 +24,7 @@ import (
 //
 // pruned_chain_txs keeps the hash of each transaction a wallet sent
 // itself (a chain payment, seen by the watcher) that Prune deleted once
-// final. Its raw transaction stays readable on chain, and handed over for
+// final, and of each acknowledged unmatched receipt it deleted. Its raw transaction stays readable on chain, and handed over for
 // a later request it would be taken offline and then found mined: Accept
 // refuses it with ErrTxReused, as it did while the payment was stored. The
 // store keeps no nonce for a chain payment, so this is one key a payment

@@ -384,6 +384,9 @@ func (pr *pruner) receipt(n uint64) error {
 	}
 	pr.plan.counts[PaymentUnmatched]--
 	pr.plan.del(bucketUnmatched, seqKey(n))
+	if !u.Gap {
+		pr.plan.chainTxs = append(pr.plan.chainTxs, u.TxHash) // still refused handed over
+	}
 	id := transferID(Transfer{Block: u.Block, TxHash: u.TxHash, Index: u.Index, Gap: u.Gap})
 	if tk := blockKey(u.Block, id); pr.tx.Bucket(bucketTransfers).Get(tk) != nil {
 		pr.plan.del(bucketTransfers, tk)

@@ -321,3 +321,41 @@ func TestAPrunedChainPaymentsTransactionStaysSpent(t *testing.T) {
 	_, _, err := s.Accept(bg, p, t0, nil)
 	wantErr(t, "Accept of the pruned chain payment's transaction", err, ErrTxReused)
 }
+
+// A transaction the watcher recorded as an unmatched receipt (money that
+// paid no request: late, or the wrong amount) cannot then pay a request
+// handed over: the receipt already asks for the money back, and the sale
+// would count it a second time. Once the receipt is acknowledged and
+// pruned, its transaction stays refused.
+func TestAnUnmatchedReceiptsTransactionPaysNoRequestHandedOver(t *testing.T) {
+	clock := newClock(t0)
+	s := openPruneStore(t, filepath.Join(t.TempDir(), "pos.db"), clock)
+	defer func() { _ = s.Close() }()
+	old := t0.Add(-48 * time.Hour)
+	tr := transfer(10, old, "ETH", 50_000) // no request of this amount
+	if out := record(t, s, 10, tr); len(out.Unmatched) != 1 {
+		t.Fatalf("recorded %+v, want one unmatched receipt", out)
+	}
+	handOver := func(id string) error {
+		t.Helper()
+		putRequest(t, s, id)
+		p := newPayment(id)
+		p.TxHash = tr.TxHash
+		_, _, err := s.Accept(bg, p, t0, nil)
+		return err
+	}
+	wantErr(t, "Accept of an unmatched receipt's transaction", handOver("late"), ErrTxReused)
+
+	us := unmatchedList(t, s)
+	if _, err := s.AckUnmatched(bg, us[0].Seq, old); err != nil {
+		t.Fatal(err)
+	}
+	for h := uint64(11); h <= 200; h++ { // the receipt's block below the reorg window
+		record(t, s, h)
+	}
+	if sum := pruneAll(t, s, t0, 10); sum.Payments != 1 {
+		t.Fatalf("pruned %+v, want the receipt", sum)
+	}
+	s = reopenChecked(t, s, clock)
+	wantErr(t, "Accept of a pruned receipt's transaction", handOver("later"), ErrTxReused)
+}
