@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"go.etcd.io/bbolt"
@@ -68,47 +67,25 @@ func spentNonce(tx *bbolt.Tx, from common.Address) (nonce uint64, ok bool, err e
 // empty (nothing was pruned before), relay_by_auth gets an entry for every
 // row of the journal. It then verifies the file again.
 func migrateBounded(db *bbolt.DB, path string, log *slog.Logger) error {
-	schema, err := dbSchema(db)
-	if err != nil {
-		return corruptErr(path, err)
-	}
-	if schema != schemaV11 {
-		return nil
-	}
-	began := time.Now()
-	rows := 0
-	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, name := range [][]byte{bucketSpentNonces, bucketRelayByAuth, bucketPrunedChainTxs} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("create bucket %s: %w", name, err)
-			}
-		}
-		w := &wtx{tx: tx}
-		if err := tx.Bucket(bucketRelayTxs).ForEach(func(k, v []byte) error {
-			body, err := checkValue(bucketRelayTxs, k, v)
-			if err != nil {
-				return err
-			}
-			t, err := decodeRelayTx(body)
-			if err != nil {
-				return fmt.Errorf("bucket %s: key %x: %w", bucketRelayTxs, k, err)
-			}
-			rows++
-			return w.putChecked(bucketRelayByAuth, relayByAuthKey(t.AuthID, k), nil)
-		}); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion)))
-	})
-	if err != nil {
-		return fmt.Errorf("store: open %s: migrate schema 11 to 12: %w", path, err)
-	}
-	if err := verify(db, schemaVersion); err != nil {
-		return corruptErr(path, fmt.Errorf("after migrating to schema 12: %w", err))
-	}
-	log.Info("store: migrated schema 11 to 12: the bounded store's guards", "path", path,
-		"relay_rows", rows, "took", time.Since(began).Round(time.Millisecond))
-	return nil
+	return migration{from: schemaV11, to: schemaVersion, what: "the bounded store's guards",
+		buckets: [][]byte{bucketSpentNonces, bucketRelayByAuth, bucketPrunedChainTxs},
+		fill: func(tx *bbolt.Tx) ([]any, error) {
+			rows := 0
+			w := &wtx{tx: tx}
+			err := tx.Bucket(bucketRelayTxs).ForEach(func(k, v []byte) error {
+				body, err := checkValue(bucketRelayTxs, k, v)
+				if err != nil {
+					return err
+				}
+				t, err := decodeRelayTx(body)
+				if err != nil {
+					return fmt.Errorf("bucket %s: key %x: %w", bucketRelayTxs, k, err)
+				}
+				rows++
+				return w.putChecked(bucketRelayByAuth, relayByAuthKey(t.AuthID, k), nil)
+			})
+			return []any{"relay_rows", rows}, err
+		}}.run(db, path, log)
 }
 
 // checkBounded requires relay_by_auth to hold exactly one entry per

@@ -143,48 +143,26 @@ func (s *Store) NextExpiry() (at time.Time, ok bool, err error) {
 // pending request already past its expiry and grace is not: it expired
 // before the log began. It then verifies the file again.
 func migrateEvents(db *bbolt.DB, path string, log *slog.Logger, now time.Time) error {
-	schema, err := dbSchema(db)
-	if err != nil {
-		return corruptErr(path, err)
-	}
-	if schema != schemaV9 {
-		return nil
-	}
-	began := time.Now()
-	n := 0
-	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, name := range [][]byte{bucketEvents, bucketEventSinks, bucketRequestExpiry} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("create bucket %s: %w", name, err)
-			}
-		}
-		w := &wtx{tx: tx}
-		if err := tx.Bucket(bucketRequests).ForEach(func(k, v []byte) error {
-			body, err := checkValue(bucketRequests, k, v)
-			if err != nil {
-				return err
-			}
-			r, err := decodeRequest(body)
-			if err != nil {
-				return fmt.Errorf("request %q: %w", k, err)
-			}
-			if r.Status != RequestPending || !r.ExpiresAt.Add(MatchGrace).After(now) {
-				return nil
-			}
-			n++
-			return enterExpiry(w, r)
-		}); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaV10)))
-	})
-	if err != nil {
-		return fmt.Errorf("store: open %s: migrate schema 9 to 10: %w", path, err)
-	}
-	if err := verify(db, schemaV10); err != nil {
-		return corruptErr(path, fmt.Errorf("after migrating to schema 10: %w", err))
-	}
-	log.Info("store: migrated schema 9 to 10: the event log", "path", path,
-		"pending", n, "took", time.Since(began).Round(time.Millisecond))
-	return nil
+	return migration{from: schemaV9, to: schemaV10, what: "the event log",
+		buckets: [][]byte{bucketEvents, bucketEventSinks, bucketRequestExpiry},
+		fill: func(tx *bbolt.Tx) ([]any, error) {
+			n := 0
+			w := &wtx{tx: tx}
+			err := tx.Bucket(bucketRequests).ForEach(func(k, v []byte) error {
+				body, err := checkValue(bucketRequests, k, v)
+				if err != nil {
+					return err
+				}
+				r, err := decodeRequest(body)
+				if err != nil {
+					return fmt.Errorf("request %q: %w", k, err)
+				}
+				if r.Status != RequestPending || !r.ExpiresAt.Add(MatchGrace).After(now) {
+					return nil
+				}
+				n++
+				return enterExpiry(w, r)
+			})
+			return []any{"pending", n}, err
+		}}.run(db, path, log)
 }

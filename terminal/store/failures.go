@@ -239,60 +239,43 @@ func failureAt(tx *bbolt.Tx, id uint64) (Failure, error) {
 // acknowledges them, one by one or all at once. It then verifies the file
 // again. Other files are left as they are.
 func migrateFailures(db *bbolt.DB, path string, log *slog.Logger) error {
-	schema, err := dbSchema(db)
-	if err != nil {
-		return corruptErr(path, err)
-	}
-	if schema != schemaV7 {
-		return nil
-	}
-	began := time.Now()
-	n := 0
-	err = db.Update(func(tx *bbolt.Tx) error {
-		// A schema 7 file has none of these buckets, or only the empty
-		// ones initSchema made; the failures are numbered from 1 afresh.
-		for _, name := range [][]byte{bucketFailures, bucketFailuresOpen} {
-			if tx.Bucket(name) != nil {
-				if err := tx.DeleteBucket(name); err != nil {
-					return fmt.Errorf("delete bucket %s: %w", name, err)
+	return migration{from: schemaV7, to: schemaV8, what: "failures kept until acknowledged, Z reports",
+		buckets: [][]byte{bucketZs, bucketZKeys},
+		fill: func(tx *bbolt.Tx) ([]any, error) {
+			// A schema 7 file has none of these buckets, or only the empty
+			// ones initSchema made; the failures are numbered from 1 afresh.
+			for _, name := range [][]byte{bucketFailures, bucketFailuresOpen} {
+				if tx.Bucket(name) != nil {
+					if err := tx.DeleteBucket(name); err != nil {
+						return nil, fmt.Errorf("delete bucket %s: %w", name, err)
+					}
+				}
+				if _, err := tx.CreateBucket(name); err != nil {
+					return nil, fmt.Errorf("create bucket %s: %w", name, err)
 				}
 			}
-		}
-		for _, name := range [][]byte{bucketFailures, bucketFailuresOpen, bucketZs, bucketZKeys} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("create bucket %s: %w", name, err)
+			n := 0
+			w := &wtx{tx: tx}
+			c := tx.Bucket(bucketBySeq).Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				h, err := checkValue(bucketBySeq, k, v)
+				if err != nil {
+					return nil, err
+				}
+				p, err := paymentByHash(tx, h)
+				if err != nil {
+					return nil, err
+				}
+				if p.State != PaymentFailed {
+					continue
+				}
+				if err := recordFailure(w, p, p.UpdatedAt); err != nil {
+					return nil, err
+				}
+				n++
 			}
-		}
-		w := &wtx{tx: tx}
-		c := tx.Bucket(bucketBySeq).Cursor()
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			h, err := checkValue(bucketBySeq, k, v)
-			if err != nil {
-				return err
-			}
-			p, err := paymentByHash(tx, h)
-			if err != nil {
-				return err
-			}
-			if p.State != PaymentFailed {
-				continue
-			}
-			if err := recordFailure(w, p, p.UpdatedAt); err != nil {
-				return err
-			}
-			n++
-		}
-		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaV8)))
-	})
-	if err != nil {
-		return fmt.Errorf("store: open %s: migrate schema 7 to 8: %w", path, err)
-	}
-	if err := verify(db, schemaV8); err != nil {
-		return corruptErr(path, fmt.Errorf("after migrating to schema 8: %w", err))
-	}
-	log.Info("store: migrated schema 7 to 8: failures kept until acknowledged, Z reports", "path", path,
-		"failures", n, "took", time.Since(began).Round(time.Millisecond))
-	return nil
+			return []any{"failures", n}, nil
+		}}.run(db, path, log)
 }
 
 // checkFailures requires the failures buckets (schema 8) to agree with the

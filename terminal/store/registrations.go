@@ -422,27 +422,6 @@ func pruneRegistrations(w *wtx, now time.Time, max int) (int, error) {
 // registrations' buckets (empty: an older build took no registrations).
 // It then verifies the file again.
 func migrateRegistrations(db *bbolt.DB, path string, log *slog.Logger) error {
-	schema, err := dbSchema(db)
-	if err != nil {
-		return corruptErr(path, err)
-	}
-	if schema != schemaV8 {
-		return nil
-	}
-	err = db.Update(func(tx *bbolt.Tx) error {
-		for _, name := range [][]byte{bucketRegistrations, bucketRegExpiry} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("create bucket %s: %w", name, err)
-			}
-		}
-		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaV9)))
-	})
-	if err != nil {
-		return fmt.Errorf("store: open %s: migrate schema 8 to 9: %w", path, err)
-	}
-	if err := verify(db, schemaV9); err != nil {
-		return corruptErr(path, fmt.Errorf("after migrating to schema 9: %w", err))
-	}
-	log.Info("store: migrated schema 8 to 9: third parties' registrations", "path", path)
-	return nil
+	return migration{from: schemaV8, to: schemaV9, what: "third parties' registrations",
+		buckets: [][]byte{bucketRegistrations, bucketRegExpiry}}.run(db, path, log)
 }

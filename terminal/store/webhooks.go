@@ -412,25 +412,5 @@ func checkWebhooks(tx *bbolt.Tx) error {
 // transaction that also records the new version: the webhooks bucket,
 // empty. It then verifies the file again.
 func migrateWebhooks(db *bbolt.DB, path string, log *slog.Logger) error {
-	schema, err := dbSchema(db)
-	if err != nil {
-		return corruptErr(path, err)
-	}
-	if schema != schemaV10 {
-		return nil
-	}
-	err = db.Update(func(tx *bbolt.Tx) error {
-		if _, err := tx.CreateBucketIfNotExists(bucketWebhooks); err != nil {
-			return fmt.Errorf("create bucket %s: %w", bucketWebhooks, err)
-		}
-		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaV11)))
-	})
-	if err != nil {
-		return fmt.Errorf("store: open %s: migrate schema 10 to 11: %w", path, err)
-	}
-	if err := verify(db, schemaV11); err != nil {
-		return corruptErr(path, fmt.Errorf("after migrating to schema 11: %w", err))
-	}
-	log.Info("store: migrated schema 10 to 11: webhooks", "path", path)
-	return nil
+	return migration{from: schemaV10, to: schemaV11, what: "webhooks", buckets: [][]byte{bucketWebhooks}}.run(db, path, log)
 }
