@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"net"
 	"os"
 	"regexp"
 	"slices"
@@ -141,6 +142,11 @@ func TestRunPrintsTheChainAndStopsOnCancel(t *testing.T) {
 }
 
 func TestRunRefusesBadOptions(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
 	for _, tc := range []struct {
 		nets []network
 		o    devchain.Options
@@ -150,6 +156,8 @@ func TestRunRefusesBadOptions(t *testing.T) {
 		{[]network{{1337, "nonsense"}}, devchain.Options{Payers: 1}},
 		{[]network{{1337, "127.0.0.1:0"}, {1338, "0.0.0.0:0"}}, devchain.Options{Payers: 1}},
 		{nil, devchain.Options{Payers: 1}},
+		{[]network{{1337, "127.0.0.1:0"}, {1338, busy.Addr().String()}}, devchain.Options{Payers: 1}},
+		{[]network{{1337, "127.0.0.1:0"}, {1338, "127.0.0.1:0"}, {1339, "127.0.0.1:0"}}, devchain.Options{Payers: 1}},
 	} {
 		if err := run(context.Background(), &bytes.Buffer{}, tc.o, tc.nets, nil, 0); err == nil {
 			t.Errorf("run(%+v, %+v) succeeded", tc.nets, tc.o)
