@@ -38,6 +38,15 @@
 //   - Transactions need a tip of at least 1 wei: the pool refuses less
 //     ("transaction underpriced") and the miner takes anything from 1 wei.
 //
+// # Several chains in one process
+//
+// Each Start is a node of its own: its own genesis, pool, miner, HTTP
+// server and logger, and no package state is shared but the fixed
+// addresses and keys. Two chains with different chain ids run side by side
+// (cmd/devnet -chains 2, and tests of a terminal on several networks) with
+// the same payers, token and feeds at the same addresses, and closing one
+// leaves the other running (TestTwoChainsInOneProcessAreIndependent).
+//
 // # Cost and cleanup
 //
 // Start takes 0.1–0.3 s on a 2-core machine; a transaction's receipt is
