@@ -3,7 +3,9 @@ package config
 import (
 	"errors"
 	"math/big"
+	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -262,5 +264,41 @@ func TestNetworksOverlay(t *testing.T) {
 				t.Errorf("err = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// The commented [[networks]] example in configs/posd.toml is a working
+// config once uncommented.
+func TestExampleNetworksParse(t *testing.T) {
+	b, err := os.ReadFile("../../configs/posd.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\n")
+	start := slices.Index(lines, "# [[networks]]")
+	if start < 0 {
+		t.Fatal("no commented [[networks]] example in configs/posd.toml")
+	}
+	var example strings.Builder
+	for _, l := range lines[start:] {
+		if !strings.HasPrefix(l, "#") {
+			break
+		}
+		example.WriteString(strings.TrimPrefix(strings.TrimPrefix(l, "#"), " ") + "\n")
+	}
+	head, _, _ := strings.Cut(twoNetworks, "[relay]")
+	// The example pegs USDC, which prices it in terminal.currency.
+	head = strings.Replace(head, `data_dir = "/tmp/x"`, `data_dir = "/tmp/x"`+"\ncurrency = \"USD\"", 1)
+	c, err := Parse([]byte(head + example.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Networks) != 2 || c.Networks[0].Name != "base" || c.Networks[1].ChainID != 42161 {
+		t.Fatalf("networks %+v", c.Networks)
+	}
+	for _, n := range c.Networks {
+		if u, ok := n.Asset("USDC"); !ok || !u.Authorizes() || u.DomainName != "USD Coin" || u.DomainVersion != "2" {
+			t.Errorf("%s USDC %+v", n.Name, u)
+		}
 	}
 }
