@@ -67,6 +67,11 @@ const (
 type Config struct {
 	Terminal Terminal
 	API      API
+	// Networks are the chains payments are taken on (networks.go), the
+	// first the default: the [[networks]] entries, or the one network
+	// of a file with [chain] and [[assets]]. ChainID, Chain, Relay,
+	// Assets and Payments.MinFeeCap are the default network's.
+	Networks []Network
 	ChainID  uint64
 	// Chain is how the terminal reaches the network; no RPC endpoints
 	// means it only takes payments and never broadcasts them.
@@ -461,14 +466,8 @@ type file struct {
 		RegistrationTTL time.Duration `toml:"registration_ttl"`
 	} `toml:"api"`
 	Chain struct {
-		ID            uint64        `toml:"id"`
-		RPC           []string      `toml:"rpc"`
-		Confirmations uint64        `toml:"confirmations"`
-		FinalDepth    uint64        `toml:"final_depth"`
-		CallTimeout   time.Duration `toml:"call_timeout"`
-		ProbeEvery    time.Duration `toml:"probe_every"`
-		// A pointer: absent means the default, "0s" turns it off.
-		PreflightBudget *time.Duration `toml:"preflight_budget"`
+		ID uint64 `toml:"id"`
+		fileChainKeys
 	} `toml:"chain"`
 	Broadcast struct {
 		MaxAge      time.Duration `toml:"max_age"`
@@ -483,12 +482,9 @@ type file struct {
 		MaxLookback uint64        `toml:"max_lookback"`
 	} `toml:"watch"`
 	Relay struct {
-		Enabled    *bool         `toml:"enabled"`
-		MaxFeeGwei uint64        `toml:"max_fee_gwei"`
-		LowCovers  uint64        `toml:"low_covers"`
-		StuckAfter time.Duration `toml:"stuck_after"`
-		Poll       time.Duration `toml:"poll"`
-		FollowUp   time.Duration `toml:"follow_up"`
+		Enabled *bool         `toml:"enabled"`
+		Poll    time.Duration `toml:"poll"`
+		fileNetRelay
 	} `toml:"relay"`
 	Webhooks fileWebhooks `toml:"webhooks"`
 	Merchant struct {
@@ -500,8 +496,12 @@ type file struct {
 		SettleWindow time.Duration `toml:"settle_window"`
 	} `toml:"payments"`
 	Assets []fileAsset `toml:"assets"`
-	Board  Board       `toml:"board"`
-	Texts  struct {
+	// Networks is [[networks]] (networks.go); legacy says which of the
+	// one-chain keys the file defines, which a file with networks may not.
+	Networks []fileNetwork `toml:"networks"`
+	legacy   []string
+	Board    Board `toml:"board"`
+	Texts    struct {
 		Welcome string `toml:"welcome"`
 	} `toml:"texts"`
 	Fleet struct {
@@ -594,6 +594,11 @@ func Parse(b []byte) (*Config, error) {
 	if len(odd) > 0 {
 		sort.Strings(odd)
 		return nil, fmt.Errorf("%w: unknown key(s) %s (keys are lowercase)", ErrInvalid, strings.Join(slices.Compact(odd), ", "))
+	}
+	for _, k := range []string{"chain", "assets", "payments.min_fee_cap_wei"} {
+		if md.IsDefined(strings.Split(k, ".")...) {
+			f.legacy = append(f.legacy, k)
+		}
 	}
 	return f.check()
 }
@@ -729,12 +734,6 @@ func (f *file) check() (*Config, error) {
 		}
 		c.Terminal.Certificate = buf.String()
 	}
-	if c.ChainID == 0 {
-		return nil, invalid("chain.id is required")
-	}
-	if c.ChainID > request.MaxChainID {
-		return nil, invalid("chain.id %d is above %d, the largest a payer's JavaScript wallet reads exactly", c.ChainID, uint64(request.MaxChainID))
-	}
 	if err := f.checkChain(c); err != nil {
 		return nil, err
 	}
@@ -772,30 +771,18 @@ func (f *file) check() (*Config, error) {
 	if err := f.checkMQTT(c); err != nil {
 		return nil, err
 	}
-	if len(f.Assets) == 0 {
-		return nil, invalid("at least one [[assets]] entry is required")
-	}
-	natives := 0
-	for i := range f.Assets {
-		a, err := f.Assets[i].check(i)
-		if err != nil {
+	if len(f.Networks) == 0 {
+		if len(f.Assets) == 0 {
+			return nil, invalid("at least one [[assets]] entry is required")
+		}
+		if c.Assets, err = checkAssets("assets", f.Assets, c.Terminal.Currency); err != nil {
 			return nil, err
 		}
-		if _, dup := c.Asset(a.Symbol); dup {
-			return nil, invalid("assets[%d]: symbol %q appears twice", i, a.Symbol)
-		}
-		if a.Native() {
-			natives++
-		}
-		if a.Price.Priced() && c.Terminal.Currency == "" {
-			return nil, invalid("assets[%d] (%s): price_feed and peg price the asset in terminal.currency, which is not set", i, a.Symbol)
-		}
-		c.Assets = append(c.Assets, a)
-	}
-	if natives > 1 {
-		return nil, invalid("more than one native asset (an asset without token)")
 	}
 	if err := f.checkRelay(c); err != nil {
+		return nil, err
+	}
+	if err := f.checkNetworks(c); err != nil {
 		return nil, err
 	}
 	if err := f.checkWebhooks(c); err != nil {
@@ -910,45 +897,19 @@ func (f *file) checkMQTT(c *Config) error {
 	return nil
 }
 
+// checkChain reads [chain] (when the file has no [[networks]]: those
+// carry their own chain settings, checkNetworks), [broadcast] and [watch].
 func (f *file) checkChain(c *Config) error {
-	fc, fb := f.Chain, f.Broadcast
-	for i, u := range fc.RPC {
-		pu, err := url.Parse(u)
-		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			return invalid("chain.rpc[%d] is not an http(s) URL", i)
+	fb := f.Broadcast
+	if len(f.Networks) == 0 {
+		id, err := checkChainID("chain.id", f.Chain.ID)
+		if err != nil {
+			return err
 		}
-	}
-	c.Chain = Chain{RPC: fc.RPC, Confirmations: fc.Confirmations, FinalDepth: fc.FinalDepth, CallTimeout: fc.CallTimeout, ProbeEvery: fc.ProbeEvery}
-	if c.Chain.Confirmations == 0 {
-		c.Chain.Confirmations = 1
-	}
-	if c.Chain.Confirmations > 1000 {
-		return invalid("chain.confirmations %d is more than 1000", c.Chain.Confirmations)
-	}
-	if c.Chain.FinalDepth == 0 {
-		c.Chain.FinalDepth = max(DefaultFinalDepth, c.Chain.Confirmations)
-	}
-	switch {
-	case c.Chain.FinalDepth < c.Chain.Confirmations:
-		return invalid("chain.final_depth %d is below chain.confirmations %d: a payment is final only once confirmed", c.Chain.FinalDepth, c.Chain.Confirmations)
-	case c.Chain.FinalDepth > 10000:
-		return invalid("chain.final_depth %d is more than 10000", c.Chain.FinalDepth)
-	}
-	if c.Chain.CallTimeout == 0 {
-		c.Chain.CallTimeout = 5 * time.Second
-	}
-	if c.Chain.ProbeEvery == 0 {
-		c.Chain.ProbeEvery = 5 * time.Second
-	}
-	if c.Chain.CallTimeout < 100*time.Millisecond || c.Chain.ProbeEvery < 100*time.Millisecond {
-		return invalid("chain.call_timeout and chain.probe_every must be at least 100ms")
-	}
-	c.Chain.PreflightBudget = DefaultPreflightBudget
-	if fc.PreflightBudget != nil {
-		c.Chain.PreflightBudget = *fc.PreflightBudget
-	}
-	if c.Chain.PreflightBudget < 0 || c.Chain.PreflightBudget > 10*time.Second {
-		return invalid("chain.preflight_budget %s is outside 0..10s (0 turns the pre-flight off)", c.Chain.PreflightBudget)
+		c.ChainID = id
+		if c.Chain, err = f.Chain.fileChainKeys.check("chain"); err != nil {
+			return err
+		}
 	}
 	c.Broadcast = Broadcast{MaxAge: fb.MaxAge, FundsWindow: fb.FundsWindow, BatchSize: fb.BatchSize, Poll: fb.Poll}
 	if c.Broadcast.MaxAge == 0 {
@@ -1007,53 +968,81 @@ func (f *file) checkWatch(c *Config) error {
 // fee cap, which it has none of.
 func (f *file) checkRelay(c *Config) error {
 	fr := f.Relay
-	c.Relay = Relay{Enabled: true, LowCovers: fr.LowCovers, StuckAfter: fr.StuckAfter, Poll: fr.Poll, FollowUp: fr.FollowUp}
+	base := Relay{Enabled: true, Poll: fr.Poll, LowCovers: 20, StuckAfter: 3 * time.Minute,
+		MaxFeePerGas: new(big.Int).Mul(big.NewInt(DefaultRelayMaxFeeGwei), big.NewInt(1e9))}
 	if fr.Enabled != nil {
-		c.Relay.Enabled = *fr.Enabled
+		base.Enabled = *fr.Enabled
 	}
-	gwei := fr.MaxFeeGwei
-	if gwei == 0 {
-		gwei = DefaultRelayMaxFeeGwei
+	if base.Poll == 0 {
+		base.Poll = 15 * time.Second
 	}
-	if c.Relay.LowCovers == 0 {
-		c.Relay.LowCovers = 20
+	if base.Poll < 100*time.Millisecond {
+		return invalid("relay.poll %s is under 100ms", base.Poll)
 	}
-	if c.Relay.StuckAfter == 0 {
-		c.Relay.StuckAfter = 3 * time.Minute
+	r, err := fr.fileNetRelay.over("relay", base)
+	if err != nil {
+		return err
 	}
-	if c.Relay.Poll == 0 {
-		c.Relay.Poll = 15 * time.Second
-	}
-	if c.Relay.FollowUp == 0 {
-		c.Relay.FollowUp = min(time.Second, c.Relay.Poll)
-	}
-	switch {
-	case gwei > 1_000_000:
-		return invalid("relay.max_fee_gwei %d is more than 1000000", gwei)
-	case c.Relay.StuckAfter < 10*time.Second:
-		return invalid("relay.stuck_after %s is under 10s", c.Relay.StuckAfter)
-	case c.Relay.Poll < 100*time.Millisecond:
-		return invalid("relay.poll %s is under 100ms", c.Relay.Poll)
-	case c.Relay.FollowUp < 100*time.Millisecond:
-		return invalid("relay.follow_up %s is under 100ms", c.Relay.FollowUp)
-	case c.Relay.FollowUp > c.Relay.Poll:
-		return invalid("relay.follow_up %s is more than relay.poll %s", c.Relay.FollowUp, c.Relay.Poll)
-	}
-	c.Relay.MaxFeePerGas = new(big.Int).Mul(new(big.Int).SetUint64(gwei), big.NewInt(1e9))
+	c.Relay = r
 	return nil
 }
 
-func (fa *fileAsset) check(i int) (Asset, error) {
+// fileNetRelay is the part of [relay] a network may set for itself
+// ([networks.relay]): what depends on the chain's fees, its coin and its
+// pace. Zero values are unset.
+type fileNetRelay struct {
+	MaxFeeGwei uint64        `toml:"max_fee_gwei"`
+	LowCovers  uint64        `toml:"low_covers"`
+	StuckAfter time.Duration `toml:"stuck_after"`
+	FollowUp   time.Duration `toml:"follow_up"`
+}
+
+// over is base with the keys fr sets, checked; key names the table in
+// errors ("relay", "networks[1].relay"). follow_up, unset, is the least
+// of 1s and poll.
+func (fr fileNetRelay) over(key string, base Relay) (Relay, error) {
+	r := base
+	r.MaxFeePerGas = new(big.Int).Set(base.MaxFeePerGas)
+	if fr.MaxFeeGwei != 0 {
+		if fr.MaxFeeGwei > 1_000_000 {
+			return r, invalid("%s.max_fee_gwei %d is more than 1000000", key, fr.MaxFeeGwei)
+		}
+		r.MaxFeePerGas.Mul(new(big.Int).SetUint64(fr.MaxFeeGwei), big.NewInt(1e9))
+	}
+	if fr.LowCovers != 0 {
+		r.LowCovers = fr.LowCovers
+	}
+	if fr.StuckAfter != 0 {
+		r.StuckAfter = fr.StuckAfter
+	}
+	if fr.FollowUp != 0 {
+		r.FollowUp = fr.FollowUp
+	}
+	if r.FollowUp == 0 {
+		r.FollowUp = min(time.Second, r.Poll)
+	}
+	switch {
+	case r.StuckAfter < 10*time.Second:
+		return r, invalid("%s.stuck_after %s is under 10s", key, r.StuckAfter)
+	case r.FollowUp < 100*time.Millisecond:
+		return r, invalid("%s.follow_up %s is under 100ms", key, r.FollowUp)
+	case r.FollowUp > r.Poll:
+		return r, invalid("%s.follow_up %s is more than relay.poll %s", key, r.FollowUp, r.Poll)
+	}
+	return r, nil
+}
+
+func (fa *fileAsset) check(key string) (Asset, error) {
 	var a Asset
 	a.Symbol = fa.Symbol
 	if len(a.Symbol) > 12 {
-		return a, invalid("assets[%d].symbol must be 1..12 characters", i)
+		return a, invalid("%s.symbol must be 1..12 characters", key)
 	}
 	switch {
 	case fa.Token == "":
 		a.Decimals = nativeDecimals
 		if fa.Decimals != nil && *fa.Decimals != nativeDecimals {
-			return a, invalid("assets[%d] (%s): the native coin has 18 decimals, not %d", i, a.Symbol, *fa.Decimals)
+			return a, invalid("%s.decimals (%s): the native coin has 18 decimals, not %d", key, a.Symbol, *fa.Decimals)
 		}
 		a.MinGas = 21_000
 		if fa.MinGas > a.MinGas {
@@ -1062,13 +1051,13 @@ func (fa *fileAsset) check(i int) (Asset, error) {
 	case common.IsHexAddress(fa.Token):
 		a.Token = common.HexToAddress(fa.Token)
 		if a.Token == (common.Address{}) {
-			return a, invalid("assets[%d] (%s): token is the zero address", i, a.Symbol)
+			return a, invalid("%s.token (%s) is the zero address", key, a.Symbol)
 		}
 		if fa.Decimals == nil {
-			return a, invalid("assets[%d] (%s): decimals is required for a token", i, a.Symbol)
+			return a, invalid("%s.decimals (%s): decimals is required for a token", key, a.Symbol)
 		}
 		if *fa.Decimals > 36 {
-			return a, invalid("assets[%d] (%s): decimals %d is more than 36", i, a.Symbol, *fa.Decimals)
+			return a, invalid("%s.decimals (%s): decimals %d is more than 36", key, a.Symbol, *fa.Decimals)
 		}
 		a.Decimals = *fa.Decimals
 		a.MinGas = fa.MinGas
@@ -1076,42 +1065,42 @@ func (fa *fileAsset) check(i int) (Asset, error) {
 			a.MinGas = DefaultTokenMinGas
 		}
 		if a.MinGas < 21_000 {
-			return a, invalid("assets[%d] (%s): min_gas %d is below 21000", i, a.Symbol, a.MinGas)
+			return a, invalid("%s.min_gas (%s): min_gas %d is below 21000", key, a.Symbol, a.MinGas)
 		}
 	default:
-		return a, invalid("assets[%d] (%s): token %q is not an address", i, a.Symbol, fa.Token)
+		return a, invalid("%s.token (%s): token %q is not an address", key, a.Symbol, fa.Token)
 	}
 	if err := a.Asset.Validate(); err != nil {
-		return a, invalid("assets[%d] (%q): %v", i, a.Symbol, err)
+		return a, invalid("%s.symbol (%q): %v", key, a.Symbol, err)
 	}
 	var err error
 	if a.MaxPayment, err = optAmount(fa.MaxPayment, a.Decimals); err != nil {
-		return a, invalid("assets[%d] (%s).max_payment: %v", i, a.Symbol, err)
+		return a, invalid("%s.max_payment (%s): %v", key, a.Symbol, err)
 	}
 	if a.MaxUnsettled, err = optAmount(fa.MaxUnsettled, a.Decimals); err != nil {
-		return a, invalid("assets[%d] (%s).max_unsettled: %v", i, a.Symbol, err)
+		return a, invalid("%s.max_unsettled (%s): %v", key, a.Symbol, err)
 	}
 	if a.MaxUnsettledPerPayer, err = optAmount(fa.MaxUnsettledPerPayer, a.Decimals); err != nil {
-		return a, invalid("assets[%d] (%s).max_unsettled_per_payer: %v", i, a.Symbol, err)
+		return a, invalid("%s.max_unsettled_per_payer (%s): %v", key, a.Symbol, err)
 	}
 	switch fa.Authorization {
 	case "":
 		if fa.DomainName != "" || fa.DomainVersion != "" {
-			return a, invalid("assets[%d] (%s): domain_name and domain_version are for authorization = %q", i, a.Symbol, AuthorizationEIP3009)
+			return a, invalid("%s.domain_name (%s): domain_name and domain_version are for authorization = %q", key, a.Symbol, AuthorizationEIP3009)
 		}
 	case AuthorizationEIP3009:
 		if a.Token == (common.Address{}) {
-			return a, invalid("assets[%d] (%s): authorization = %q is for a token; the native coin has no EIP-3009", i, a.Symbol, fa.Authorization)
+			return a, invalid("%s.authorization (%s): authorization = %q is for a token; the native coin has no EIP-3009", key, a.Symbol, fa.Authorization)
 		}
 		if fa.DomainName == "" || fa.DomainVersion == "" || len(fa.DomainName) > 64 || len(fa.DomainVersion) > 16 {
-			return a, invalid("assets[%d] (%s): authorization = %q needs the token's EIP-712 domain_name (1..64 bytes) and domain_version (1..16 bytes)", i, a.Symbol, fa.Authorization)
+			return a, invalid("%s.authorization (%s): authorization = %q needs the token's EIP-712 domain_name (1..64 bytes) and domain_version (1..16 bytes)", key, a.Symbol, fa.Authorization)
 		}
 		a.Authorization, a.DomainName, a.DomainVersion = fa.Authorization, fa.DomainName, fa.DomainVersion
 	default:
-		return a, invalid("assets[%d] (%s): authorization %q: the one kind taken is %q", i, a.Symbol, fa.Authorization, AuthorizationEIP3009)
+		return a, invalid("%s.authorization (%s): authorization %q: the one kind taken is %q", key, a.Symbol, fa.Authorization, AuthorizationEIP3009)
 	}
 	if a.Price, err = fa.checkPrice(); err != nil {
-		return a, invalid("assets[%d] (%s): %v", i, a.Symbol, err)
+		return a, invalid("%s (%s): %v", key, a.Symbol, err)
 	}
 	return a, nil
 }

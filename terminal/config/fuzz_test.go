@@ -29,7 +29,7 @@ func exampleConfigs(f *testing.F) []string {
 		}
 		out = append(out, string(b))
 	}
-	return append(out, good)
+	return append(out, good, twoNetworks)
 }
 
 // checkAccepted holds a config Parse or Overlay took to the rules of the
@@ -48,8 +48,32 @@ func checkAccepted(t *testing.T, c *Config) {
 	case c.Chain.Confirmations < 1 || c.Chain.FinalDepth < c.Chain.Confirmations || c.Broadcast.BatchSize < 1 || c.Broadcast.MaxAge < time.Minute:
 		t.Fatalf("chain %+v broadcast %+v", c.Chain, c.Broadcast)
 	}
+	checkAssetRules(t, c.Assets)
+	// Networks: at least one, names and chain ids unique, the first the
+	// one the one-chain views show.
+	if len(c.Networks) == 0 || c.Networks[0].ChainID != c.ChainID || !reflect.DeepEqual(c.Networks[0].Assets, c.Assets) ||
+		!reflect.DeepEqual(c.Networks[0].Chain, c.Chain) || !reflect.DeepEqual(c.Networks[0].Relay, c.Relay) {
+		t.Fatalf("networks %+v: want the first to be the default views", c.Networks)
+	}
+	names, ids := map[string]bool{}, map[uint64]bool{}
+	for _, n := range c.Networks {
+		if !validNetworkName(n.Name) || names[n.Name] || ids[n.ChainID] || n.ChainID == 0 || len(n.Assets) == 0 ||
+			n.Chain.Confirmations < 1 || n.Chain.FinalDepth < n.Chain.Confirmations {
+			t.Fatalf("network %+v", n)
+		}
+		names[n.Name], ids[n.ChainID] = true, true
+		checkAssetRules(t, n.Assets)
+	}
+	if len(c.Fleet.PublicKey) != 0 && len(c.Fleet.PublicKey) != 32 {
+		t.Fatalf("fleet key of %d bytes", len(c.Fleet.PublicKey))
+	}
+}
+
+// checkAssetRules holds one network's assets to the documented rules.
+func checkAssetRules(t *testing.T, assets []Asset) {
+	t.Helper()
 	natives, symbols := 0, map[string]bool{}
-	for _, a := range c.Assets {
+	for _, a := range assets {
 		if symbols[strings.ToLower(a.Symbol)] || a.MinGas < 21_000 || a.Decimals > 36 {
 			t.Fatalf("asset %+v", a)
 		}
@@ -65,9 +89,6 @@ func checkAccepted(t *testing.T, c *Config) {
 	}
 	if natives > 1 {
 		t.Fatalf("%d native assets", natives)
-	}
-	if len(c.Fleet.PublicKey) != 0 && len(c.Fleet.PublicKey) != 32 {
-		t.Fatalf("fleet key of %d bytes", len(c.Fleet.PublicKey))
 	}
 }
 

@@ -161,7 +161,8 @@ func merge(dst, src map[string]any) {
 // the running config: every value outside the live set (terminal.id,
 // data_dir, seal_key and public_url, [api], chain.id, confirmations,
 // final_depth, call_timeout, probe_every and preflight_budget, [broadcast],
-// [watch], [relay], [webhooks], [board], [fleet], [mqtt], [store])
+// [watch], [relay], [webhooks], [board], [fleet], [mqtt], [store], and
+// every [[networks]] entry with the default network's values)
 // is taken from running, since
 // only a restart can change it. It returns the keys whose value in c
 // differed, in a fixed order, for the caller to log as needing a restart.
@@ -273,4 +274,30 @@ var fields = []field{
 	// Read at start: deleting records is the local file's decision, not a
 	// bundle's.
 	leaf("store.keep", func(c *Config) **time.Duration { return &c.Store.Keep }),
+	// Last: it reads the values the entries above settled.
+	networksField,
 }
+
+// networksField keeps the networks restart-only. The one network of a
+// one-chain file is a view of [chain], [[assets]] and the rest, so it is
+// rebuilt from them as kept (its assets and endpoints stay live). Networks
+// from [[networks]] are all taken from running, and with them the default
+// network's values that ChainID, Chain, Assets, Relay and
+// Payments.MinFeeCap show: a fleet bundle cannot change them yet.
+var networksField = field{
+	key: "networks",
+	ptr: func(c *Config) any { return &c.Networks },
+	keep: func(c, running *Config) bool {
+		if oneChain(c) && oneChain(running) {
+			c.Networks = []Network{{Name: LegacyNetworkName(c.ChainID), ChainID: c.ChainID, Chain: c.Chain,
+				FeeFloor: c.Payments.MinFeeCap, Relay: c.Relay, Assets: c.Assets, oneChain: true}}
+			return false
+		}
+		differ := !reflect.DeepEqual(c.Networks, running.Networks)
+		c.Networks = running.Networks
+		c.ChainID, c.Chain, c.Assets, c.Relay, c.Payments.MinFeeCap = running.ChainID, running.Chain, running.Assets, running.Relay, running.Payments.MinFeeCap
+		return differ
+	},
+}
+
+func oneChain(c *Config) bool { return len(c.Networks) == 1 && c.Networks[0].oneChain }
