@@ -3,8 +3,10 @@ package relay
 import (
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/rpc"
 
 	"showpos/device/clock/clocktest"
 	"showpos/sync/chain"
@@ -116,18 +119,40 @@ func (e *env) minedNonce() uint64 {
 	return n
 }
 
-// settle waits until the dev chain has mined everything in its pool (it
-// seals a block a few milliseconds after a transaction arrives).
+// settle waits until the dev chain has mined everything of the relayer's
+// that it can mine (it seals a block a few milliseconds after a
+// transaction arrives). geth takes a sent transaction into its queue at
+// once and promotes it to pending a moment later, so the pending nonce
+// alone can still read as mined: settle also waits until the pool holds
+// nothing of the account at or below the next nonce. A transaction
+// queued behind a gap (its predecessor lost) is never mined and does not
+// hold settle up.
 func (e *env) settle() {
 	e.t.Helper()
 	addr := crypto.PubkeyToAddress(e.key.PublicKey)
+	rc, err := rpc.DialContext(e.ctx, e.dc.Endpoint())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer rc.Close()
 	for {
 		p, err1 := e.c.NonceAt(e.ctx, addr, "pending")
 		l, err2 := e.c.NonceAt(e.ctx, addr, "latest")
-		if err1 != nil || err2 != nil {
-			e.t.Fatal(err1, err2)
+		var pool struct {
+			Pending map[string]json.RawMessage `json:"pending"`
+			Queued  map[string]json.RawMessage `json:"queued"`
 		}
-		if p == l {
+		err3 := rc.CallContext(e.ctx, &pool, "txpool_contentFrom", addr)
+		if err1 != nil || err2 != nil || err3 != nil {
+			e.t.Fatal(err1, err2, err3)
+		}
+		waiting := len(pool.Pending) > 0
+		for n := range pool.Queued {
+			if v, err := strconv.ParseUint(n, 10, 64); err == nil && v <= l {
+				waiting = true
+			}
+		}
+		if p == l && !waiting {
 			return
 		}
 		select {
