@@ -56,6 +56,26 @@ func (c *Config) Network(name string) (Network, bool) {
 	return Network{}, false
 }
 
+// NetAsset is one network's asset.
+type NetAsset struct {
+	Network Network
+	Asset   Asset
+}
+
+// Offers returns every network that takes the asset with the symbol
+// (case-insensitively), with its asset there, in config order: the
+// networks a request for it may be paid on. The default network, when it
+// takes the symbol, comes first.
+func (c *Config) Offers(symbol string) []NetAsset {
+	var out []NetAsset
+	for _, n := range c.Networks {
+		if a, ok := n.Asset(symbol); ok {
+			out = append(out, NetAsset{Network: n, Asset: a})
+		}
+	}
+	return out
+}
+
 // LegacyNetworkName is the name of the one network of a file without
 // [[networks]]: "chain-" and its chain id ("chain-1337").
 func LegacyNetworkName(chainID uint64) string { return fmt.Sprintf("chain-%d", chainID) }
@@ -246,6 +266,20 @@ func (f *file) checkNetworks(c *Config) error {
 			return err
 		}
 		c.Networks = append(c.Networks, n)
+	}
+	// A symbol means one amount everywhere: a request for 2.50 USDC is
+	// payable with the same base units on every network that takes USDC,
+	// and the store keeps pending amounts unique per symbol.
+	seen := map[string]Asset{}
+	for i, n := range c.Networks {
+		for _, a := range n.Assets {
+			key := strings.ToUpper(a.Symbol)
+			if o, ok := seen[key]; ok && o.Decimals != a.Decimals {
+				return invalid("networks[%d] (%s): %s has %d decimals here and %d on an earlier network; one symbol must have one number of decimals on every network (name the other token differently, e.g. %s.%s)",
+					i, n.Name, a.Symbol, a.Decimals, o.Decimals, a.Symbol, n.Name)
+			}
+			seen[key] = a
+		}
 	}
 	d := c.Networks[0]
 	c.ChainID, c.Chain, c.Assets, c.Relay, c.Payments.MinFeeCap = d.ChainID, d.Chain, d.Assets, d.Relay, d.FeeFloor

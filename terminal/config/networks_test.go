@@ -145,6 +145,28 @@ func TestTwoNetworks(t *testing.T) {
 	}
 }
 
+// Offers lists, for a symbol, each network that takes it in config order.
+func TestOffers(t *testing.T) {
+	c, err := Parse([]byte(twoNetworks))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range c.Offers("usdc") {
+		got = append(got, o.Network.Name+":"+o.Asset.Token.Hex())
+	}
+	want := []string{"base:0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913", "arbitrum:0xaf88d065e77c8cC2239327C5EDb3A432268e5831"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Offers(usdc) = %v, want %v", got, want)
+	}
+	if o := c.Offers("ETH"); len(o) != 1 || o[0].Network.Name != "base" || !o[0].Asset.Native() {
+		t.Errorf("Offers(ETH) = %+v, want base's native coin only", o)
+	}
+	if o := c.Offers("DAI"); len(o) != 0 {
+		t.Errorf("Offers(DAI) = %+v", o)
+	}
+}
+
 // A network without endpoints is taken, as [chain] without rpc is today:
 // the terminal takes its payments and broadcasts none.
 func TestNetworkWithoutRPC(t *testing.T) {
@@ -186,6 +208,7 @@ func TestNetworksRefused(t *testing.T) {
 		{"networks and [chain]", "[relay]", "[chain]\nid = 1\n[relay]", "chain and [[networks]]"},
 		{"networks and [[assets]]", "[relay]", "[[assets]]\nsymbol = \"ETH\"\n[relay]", "assets and [[networks]]"},
 		{"networks and payments.min_fee_cap_wei", "[relay]", "[payments]\nmin_fee_cap_wei = \"1\"\n[relay]", "payments.min_fee_cap_wei and [[networks]]"},
+		{"one symbol, two decimals", "decimals = 6\nmax_unsettled", "decimals = 18\nmax_unsettled", "networks[1] (arbitrum): USDC has 18 decimals here and 6 on an earlier network"},
 		{"asset key misspelt", `decimals = 6`, `decimal = 6`, "networks.assets.decimal"},
 	}
 	for _, tc := range tests {

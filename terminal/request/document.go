@@ -77,6 +77,13 @@ type Document struct {
 	// signs an authorization signs the same amount, token and merchant
 	// the signed request names, and the terminal checks them again.
 	X402 *PaymentRequirements
+	// Network is the primary option's network name (Request.Network) and
+	// Also the other options (Request.Also, signed). Offers lists every
+	// option, primary first, with its URI and x402 requirements: what the
+	// payer page and the NFC tag offer, and the keypad switches between.
+	Network string
+	Also    []Option
+	Offers  []Offer
 }
 
 // PaymentRequirements is an x402 v2 PaymentRequirements object for the

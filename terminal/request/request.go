@@ -47,6 +47,13 @@ type Request struct {
 	// Fiat is the price in the shop's currency the amount was converted
 	// from; nil when the amount was keyed in the asset.
 	Fiat *Fiat
+	// Network is the name of the chain ChainID is in the terminal's config
+	// (display only, not signed; "" in a request made before networks).
+	Network string
+	// Also are the other networks the request may be paid on, each with
+	// the asset's token there (see Option); signed. Empty: ChainID only,
+	// and the request is signed exactly as before networks existed.
+	Also []Option
 }
 
 // Params is what New needs to make a Request.
@@ -61,6 +68,8 @@ type Params struct {
 	TTL        time.Duration // how long the request is payable; truncated to whole seconds
 	Tip        *big.Int      // the tip part of Amount, base units; nil or 0: none; copied
 	Fiat       *Fiat         // the fiat price, when keyed in the shop's currency; copied
+	Network    string        // ChainID's name in the config; display only
+	Also       []Option      // the other networks it may be paid on; copied
 }
 
 // New checks p and makes a request with a fresh id read from random (nil means

@@ -137,6 +137,11 @@ type Request struct {
 	// before the log, or never reported). Set by the store: a pruner may
 	// delete the request once every sink has delivered it.
 	LastEvent uint64
+	// Chains are the chain ids the request may be paid on (schema 13),
+	// its primary first: a transfer the watcher sees on another chain
+	// does not pay it. A request stored before schema 13 is payable on
+	// the store's home chain (Options.HomeChainID) only.
+	Chains []uint64
 }
 
 // StatusAt is the status as seen at now: a pending request whose expiry is
@@ -287,6 +292,11 @@ type Payment struct {
 	// AckedAt is, for an unmatched receipt, when the operator acknowledged
 	// it (AckUnmatched); zero otherwise.
 	AckedAt time.Time
+	// ChainID is the chain the payment is on (schema 13): the handed-over
+	// transaction's, the authorization's token domain's, or the chain the
+	// watcher saw the transfer on. Sender+nonce uniqueness, the open and
+	// unfinal indexes and the unsettled sums are per chain.
+	ChainID uint64
 }
 
 // Delivery records how a payment is getting to the chain.
