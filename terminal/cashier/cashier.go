@@ -10,6 +10,11 @@
 // tips on, OK goes to the payer's tip screen first (1-3 a percentage, 0 no
 // tip, Cancel back to the amount); see price.go.
 //
+// A request payable on several networks (Document.Offers) shows its
+// primary offer's QR code, named under the amount ("base 1/2"); F4 shows
+// the next network's. The NFC tag holds the request's link, which opens
+// the payer page, where the payer picks the network.
+//
 // Every payment, whichever way it arrives, is judged by the till's Pay;
 // the cashier only shows the answer. A payer's wallet may also send the
 // transfer itself: the chain watcher's Ledger tells the cashier (Accepted
@@ -112,6 +117,13 @@ type Options struct {
 	Online  func() bool
 	Queued  func() int
 	SyncNow func(ctx context.Context) error
+	// Networks, when set, tells each network's state on a terminal on
+	// several networks: the idle screen and the menu's queue page name
+	// those offline while another is online ("OFFLINE: arbitrum"). Nil:
+	// Online alone says online or offline, as with one network. Online
+	// still decides whether an accepted payment waits on screen for its
+	// confirmation.
+	Networks func() []NetworkState
 	// RelayerLow reports that the relayer's balance is low: the idle
 	// screen says so. May be nil.
 	RelayerLow func() bool
@@ -137,6 +149,13 @@ type Options struct {
 	// (terminal.locale); the zero value is English. A Screens that speaks
 	// a locale too (screen.Renderer's SetLocale) is set to it.
 	Locale locale.Locale
+}
+
+// NetworkState is one network's state as the idle screen says it: its
+// name in the config ("base") and whether its chain is reachable.
+type NetworkState struct {
+	Name   string
+	Online bool
 }
 
 // localeScreens is a Renderer whose own words (titles, hints) follow a
@@ -170,6 +189,7 @@ type Cashier struct {
 	assetIdx int
 	doc      *request.Document
 	docJSON  []byte
+	offer    int         // the offer of doc whose URI the QR code shows (F4 switches)
 	pending  common.Hash // accepted, waiting to settle
 	onChain  bool        // pending was seen on chain (not handed over)
 	note     string      // under the request on screen: money received that did not pay it
@@ -695,7 +715,7 @@ func (c *Cashier) showResult(r screen.Result) {
 }
 
 func (c *Cashier) setRequest(doc *request.Document) {
-	c.doc, c.note = doc, ""
+	c.doc, c.note, c.offer = doc, "", 0
 	if doc == nil {
 		c.docJSON = nil
 		c.onScreen.Store(nil)
@@ -708,8 +728,47 @@ func (c *Cashier) setRequest(doc *request.Document) {
 	}
 	c.docJSON, c.resultFor = b, doc.ID
 	c.onScreen.Store(&b)
+	// The tag holds the request's link alone, on several networks too:
+	// it opens the payer page, where the payer picks the network. A
+	// record per network after it would reach no wallet (a phone acts on
+	// the first record: Android's tag dispatch looks at nothing else)
+	// and would cost the tag window more reads (README, "Why the tag
+	// does not carry the EIP-681 URI too").
 	l := doc.RequestURL
 	c.link.Store(&l)
+}
+
+// shownOffer is the offer whose URI the QR code shows, its number from
+// 1 and how many there are; ok false for a request on one network (no
+// Offers, or one), whose QR code is its URI as always.
+func (c *Cashier) shownOffer() (o request.Offer, n, of int, ok bool) {
+	if c.doc == nil || len(c.doc.Offers) < 2 {
+		return request.Offer{}, 0, 0, false
+	}
+	i := c.offer % len(c.doc.Offers)
+	return c.doc.Offers[i], i + 1, len(c.doc.Offers), true
+}
+
+// networks says which networks are offline while another is online
+// (Options.Networks), and whether the terminal is online: any network
+// is, or Options.Online without Networks.
+func (c *Cashier) networks() (online bool, offline []string) {
+	if c.o.Networks != nil {
+		if ns := c.o.Networks(); len(ns) > 0 {
+			for _, n := range ns {
+				if n.Online {
+					online = true
+				} else {
+					offline = append(offline, n.Name)
+				}
+			}
+			if !online || len(ns) == 1 {
+				offline = nil // OFFLINE says it all
+			}
+			return online, offline
+		}
+	}
+	return c.o.Online != nil && c.o.Online(), nil
 }
 
 func (c *Cashier) key(ctx context.Context, k device.Key) {
@@ -746,6 +805,13 @@ func (c *Cashier) key(ctx context.Context, k device.Key) {
 			}
 		}
 	case modeRequest:
+		if k == device.KeyF4 && c.doc != nil && len(c.doc.Offers) > 1 {
+			// The payer's wallet is on another network: show that
+			// network's QR code (the short link, where the screen shows
+			// it, leads to the payer page, which offers them all).
+			c.offer = (c.offer + 1) % len(c.doc.Offers)
+			return
+		}
 		if k == device.KeyCancel && c.doc != nil {
 			if _, err := c.o.Till.Cancel(ctx, c.doc.ID); err != nil {
 				c.log.Warn("cancel request", "request", c.doc.ID, "err", err)
@@ -817,9 +883,7 @@ func (c *Cashier) draw() {
 	switch c.mode {
 	case modeIdle:
 		v := screen.Idle{Merchant: c.o.Merchant, Welcome: c.o.Welcome, Notice: c.noticeText()}
-		if c.o.Online != nil {
-			v.Online = c.o.Online()
-		}
+		v.Online, v.Offline = c.networks()
 		if c.o.Queued != nil {
 			v.Queued = c.o.Queued()
 		}
@@ -850,7 +914,10 @@ func (c *Cashier) draw() {
 		left := c.doc.ExpiresAt.Sub(c.o.Clock.Now()).Truncate(time.Second)
 		v := screen.Request{URI: c.doc.URI, ShortURI: checkout.ShortLink(c.doc), Amount: c.o.Locale.Amount(c.shownAmount()), Asset: c.doc.Asset.Symbol,
 			Remaining: max(left, 0), Note: c.note}
-		key = fmt.Sprintf("request %s %s %s", c.doc.ID, v.Remaining, v.Note)
+		if o, n, of, ok := c.shownOffer(); ok {
+			v.URI, v.Network, v.Offer, v.Offers = o.URI, o.Network, n, of
+		}
+		key = fmt.Sprintf("request %s %s %s %d", c.doc.ID, v.Remaining, v.Note, v.Offer)
 		if key != c.drawn {
 			img = c.o.Screens.Request(v)
 		}

@@ -101,6 +101,9 @@ func fitScreens(t *testing.T, l locale.Locale) []fitScreen {
 	idle("idle online relayer low failure", screen.Idle{Merchant: "Café", Online: true, RelayerLow: true, Failures: 1})
 	idle("idle notice failed", screen.Idle{Merchant: "Café", Online: true, Notice: l.T(locale.PaymentFailed, "conflict")})
 	idle("idle notice undone", screen.Idle{Merchant: "Café", Online: true, Notice: l.T(locale.UndoneResending, "0x1234…abcd")})
+	idle("idle one network offline", screen.Idle{Merchant: "Café", Online: true, Offline: []string{"arbitrum"}, Queued: 12})
+	idle("idle two networks offline", screen.Idle{Merchant: "Café", Online: true, Offline: []string{"arbitrum", "optimism"}})
+	idle("idle network offline failure", screen.Idle{Merchant: "Café", Online: true, Offline: []string{"arbitrum"}, Failures: 1})
 	idle("idle notice undone lost", screen.Idle{Merchant: "Café", Online: true, Notice: l.T(locale.Undone, "0x1234…abcd")})
 
 	req := func(name string, v screen.Request) {
@@ -112,6 +115,10 @@ func fitScreens(t *testing.T, l locale.Locale) []fitScreen {
 	req("request", screen.Request{URI: uri, ShortURI: short, Amount: l.Amount("1234.56"), Asset: "USDC", Remaining: 90 * time.Second})
 	req("request note", screen.Request{URI: uri, ShortURI: short, Amount: l.Amount("12.5"), Asset: "USDC", Remaining: 90 * time.Second,
 		Note: l.T(locale.ReceivedNot, l.Amount("12.49"), "USDC", l.Amount("12.5"))})
+	req("request two networks", screen.Request{URI: uri, ShortURI: short, Amount: l.Amount("1234.56"), Asset: "USDC", Remaining: 90 * time.Second,
+		Network: "arbitrum", Offer: 2, Offers: 2})
+	req("request two networks note", screen.Request{URI: uri, ShortURI: short, Amount: l.Amount("12.5"), Asset: "USDC", Remaining: 90 * time.Second,
+		Note: l.T(locale.ReceivedNot, l.Amount("12.49"), "USDC", l.Amount("12.5")), Network: "optimism", Offer: 3, Offers: 3})
 
 	c := fitCashier(t, l)
 	c.startAmount()
@@ -140,8 +147,11 @@ func fitScreens(t *testing.T, l locale.Locale) []fitScreen {
 	c.lastReceipt = &printOrder{requestID: "0123456789abcdef", kind: screen.ResultRejected, reason: "payment expires too soon"}
 	c.reprinted = true
 	menu("menu receipt", c.receiptMenu())
-	c.notice = notice{locale.PaymentFailed, "conflict"}
+	c.o.Networks = func() []NetworkState { return []NetworkState{{"base", true}, {"arbitrum", false}, {"optimism", false}} }
 	c.menuPage = 2
+	menu("menu queue networks offline", c.menu())
+	c.o.Networks = nil
+	c.notice = notice{locale.PaymentFailed, "conflict"}
 	menu("menu queue notice", c.menu())
 
 	c.mode = modeConfirmZ

@@ -150,7 +150,10 @@ func (c *Cashier) menu() screen.Menu {
 	}
 	m := screen.Menu{Title: w.T(locale.TitleQueue), Hint: w.T(locale.HintQueue)}
 	online := w.T(locale.Offline)
-	if c.o.Online != nil && c.o.Online() {
+	switch up, down := c.networks(); {
+	case len(down) > 0:
+		online = w.T(locale.OfflineSome, strings.Join(down, ", "))
+	case up:
 		online = w.T(locale.Online)
 	}
 	queued := 0

@@ -5,6 +5,7 @@ package locale
 var de = table{
 	Online:        "ONLINE",
 	Offline:       "OFFLINE",
+	OfflineSome:   "OFFLINE: %s",
 	OneQueued:     "1 Zahlung wartet",
 	ManyQueued:    "%d Zahlungen warten",
 	NothingQueued: "nichts wartet",
@@ -21,6 +22,8 @@ var de = table{
 	HintTipBack:   "CANCEL zurück",
 
 	HintStop:    "CANCEL bricht ab",
+	HintNetwork: ", F4 Netz",
+	OnNetwork:   "%s %d/%d",
 	QRTooLarge:  "QR-Code zu groß für diesen Bildschirm",
 	ReceivedNot: "ERHALTEN %s %s, NICHT %s",
 

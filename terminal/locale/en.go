@@ -4,6 +4,7 @@ package locale
 var en = table{
 	Online:        "ONLINE",
 	Offline:       "OFFLINE",
+	OfflineSome:   "OFFLINE: %s",
 	OneQueued:     "1 payment queued",
 	ManyQueued:    "%d payments queued",
 	NothingQueued: "nothing queued",
@@ -20,6 +21,8 @@ var en = table{
 	HintTipBack:   "Cancel back",
 
 	HintStop:    "CANCEL to stop",
+	HintNetwork: ", F4 network",
+	OnNetwork:   "%s %d/%d",
 	QRTooLarge:  "QR code too large for this screen",
 	ReceivedNot: "RECEIVED %s %s, NOT %s",
 

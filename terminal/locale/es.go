@@ -4,6 +4,7 @@ package locale
 var es = table{
 	Online:        "EN LÍNEA",
 	Offline:       "SIN CONEXIÓN",
+	OfflineSome:   "SIN CONEXIÓN: %s",
 	OneQueued:     "1 pago en cola",
 	ManyQueued:    "%d pagos en cola",
 	NothingQueued: "0 en cola",
@@ -20,6 +21,8 @@ var es = table{
 	HintTipBack:   "CANCEL volver",
 
 	HintStop:    "CANCEL para parar",
+	HintNetwork: ", F4 red",
+	OnNetwork:   "%s %d/%d",
 	QRTooLarge:  "código QR demasiado grande para esta pantalla",
 	ReceivedNot: "RECIBIDO %s %s, NO %s",
 

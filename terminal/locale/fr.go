@@ -6,6 +6,7 @@ package locale
 var fr = table{
 	Online:        "EN LIGNE",
 	Offline:       "HORS LIGNE",
+	OfflineSome:   "HORS LIGNE\u00a0: %s",
 	OneQueued:     "1 paiement en attente",
 	ManyQueued:    "%d paiements en attente",
 	NothingQueued: "file vide",
@@ -22,6 +23,8 @@ var fr = table{
 	HintTipBack:   "CANCEL retour",
 
 	HintStop:    "CANCEL pour arrêter",
+	HintNetwork: ", F4 réseau",
+	OnNetwork:   "%s %d/%d",
 	QRTooLarge:  "code QR trop grand pour cet écran",
 	ReceivedNot: "REÇU %s %s, PAS %s",
 

@@ -12,6 +12,7 @@ const (
 	// The idle screen.
 	Online Key = iota
 	Offline
+	OfflineSome   // "OFFLINE: %s": the networks offline while another is online
 	OneQueued     // "1 payment queued"
 	ManyQueued    // "%d payments queued"
 	NothingQueued // offline, nothing waiting
@@ -30,6 +31,8 @@ const (
 
 	// The request screen.
 	HintStop
+	HintNetwork // appended: ", F4 network" (a request on several networks)
+	OnNetwork   // "%s %d/%d": the network whose QR code is shown, of how many ("base 1/2": a name and numbers, the same in every language so far)
 	QRTooLarge
 	ReceivedNot // "RECEIVED %s %s, NOT %s"
 

@@ -33,6 +33,15 @@ var uriPrefixes = [...]string{
 // to 255 bytes is a short record (SR: D1 01 len 55 …); a longer one has a
 // 4-byte length (C1 01 00 00 hi lo 55 …).
 //
+// A request payable on several networks gets the same one record, its
+// link: a phone acts on the first record of a tag's message (Android's
+// tag dispatch, ACTION_NDEF_DISCOVERED, opens the first record's URI;
+// later records reach only an app that reads the tag itself, and no
+// wallet reads them for EIP-681 URIs), and the link opens the payer
+// page, where the payer chooses the network. A URI record per network
+// after it would add about 190 to 250 bytes each, more READ BINARY commands in
+// a 400 ms tag window, for nothing a phone uses.
+//
 // link must be 1 to MaxLink bytes of printable ASCII (a URL as
 // request.Document carries it: already percent-encoded), so a phone shows
 // and opens exactly it; anything else is an error that wraps

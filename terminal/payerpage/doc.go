@@ -52,6 +52,19 @@
 // (the page says so); the page then follows the request until the
 // terminal's chain watcher sees the transfer.
 //
+// Several networks: a request payable on several (issue 18) signs every
+// network it offers in its typed data (options: PaymentOption[], chain id
+// and token, its own first) and serves each one's name, EIP-681 URI and
+// x402 requirements beside it (the JSON's options). The page offers a
+// button per signed network, named as served (unsigned: shown as text),
+// its own chosen first; a network the JSON serves that the signature
+// does not name is not offered. The choice is the network everything
+// below pays on: the terms are the signed ones with that network's chain
+// and token, Open in wallet app links that network's URI only when it is
+// the one those terms give, Sign to pay uses that network's x402
+// requirements only when they agree with them, and Pay switches the
+// wallet to that chain and sends that token.
+//
 // Signing to pay: a request whose asset takes EIP-3009 authorizations
 // carries x402 requirements, which the terminal does not sign. The page
 // offers "Sign to pay (no gas)" first only when they agree with the signed

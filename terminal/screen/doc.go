@@ -45,6 +45,11 @@
 // before the reduced one of 2 modules. When nothing fits at all, the
 // screen says so in words beside the amount.
 //
+// A request payable on several networks ([Request.Offers] of 2 or more)
+// names the network whose URI is shown under the amount ("base 1/2"),
+// and its hint says F4 shows the next (the 128×64 OLED keeps the amount,
+// the name and the time left, and cuts the hint).
+//
 // A Renderer caches parsed fonts, faces and the last QR codes it encoded; it
 // is safe for concurrent use (calls are serialised).
 package screen

@@ -72,6 +72,14 @@ var screens = []struct {
 	}},
 	{"request_native", func(r *Renderer) image.Image { return r.Request(nativeRequest) }},
 	{"request_erc20", func(r *Renderer) image.Image { return r.Request(erc20Request) }},
+	{"request_two_networks", func(r *Renderer) image.Image {
+		v := erc20Request
+		v.Network, v.Offer, v.Offers = "arbitrum", 2, 2
+		return r.Request(v)
+	}},
+	{"idle_one_network_offline", func(r *Renderer) image.Image {
+		return r.Idle(Idle{Merchant: "Café Lumière", Online: true, Offline: []string{"arbitrum"}, Queued: 1})
+	}},
 	{"result_paid", func(r *Renderer) image.Image { return r.Result(Result{Kind: ResultPaid}) }},
 	{"result_accepted", func(r *Renderer) image.Image { return r.Result(Result{Kind: ResultAccepted}) }},
 	{"result_rejected", func(r *Renderer) image.Image {
@@ -119,6 +127,15 @@ var germanScreens = []struct {
 		v := erc20Request
 		v.Amount = mustLocale("de").Amount(v.Amount)
 		return r.Request(v)
+	}},
+	{"de_request_two_networks", func(r *Renderer) image.Image {
+		v := erc20Request
+		v.Amount = mustLocale("de").Amount(v.Amount)
+		v.Network, v.Offer, v.Offers = "base", 1, 2
+		return r.Request(v)
+	}},
+	{"de_idle_one_network_offline", func(r *Renderer) image.Image {
+		return r.Idle(Idle{Merchant: "Café Lumière", Online: true, Offline: []string{"arbitrum"}})
 	}},
 	{"de_result_paid", func(r *Renderer) image.Image { return r.Result(Result{Kind: ResultPaid}) }},
 	{"de_result_accepted", func(r *Renderer) image.Image { return r.Result(Result{Kind: ResultAccepted}) }},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"strconv"
+	"strings"
 	"time"
 
 	"showpos/terminal/locale"
@@ -16,6 +17,10 @@ type Idle struct {
 	// none.
 	Welcome string
 	Online  bool
+	// Offline names the networks that are offline while another is
+	// online (a terminal on several networks): the state says which,
+	// "OFFLINE: arbitrum", instead of ONLINE. Empty: Online says it all.
+	Offline []string
 	Queued  int // payments accepted offline, waiting to settle
 	// RelayerLow: the relayer's balance covers few settlements; the
 	// queued line says "relayer low" (authorizations wait when it is
@@ -73,6 +78,12 @@ type Request struct {
 	// screen, e.g. "RECEIVED 0.049 ETH, NOT 0.05" for a transfer on chain
 	// that did not pay it. Empty: none.
 	Note string
+	// Network is the name of the network whose URI is shown (the offer
+	// Offer of Offers, from 1), for a request payable on several: the
+	// screen says "base 1/2" under the amount and that F4 shows the
+	// next. With Offers under 2 nothing is said, as for one network.
+	Network       string
+	Offer, Offers int
 }
 
 // ResultKind is how a payment ended.
@@ -128,7 +139,13 @@ func (r *Renderer) Idle(v Idle) image.Image {
 	}
 	top := r.banner(c, merchant)
 	status, col := w.T(locale.Offline), t.offline
-	if v.Online {
+	statusPx := r.title * 2
+	switch {
+	case len(v.Offline) > 0:
+		// Longer than ONLINE: the names must fit, so the state is
+		// smaller (and may take two lines), in the offline colour.
+		status, statusPx = w.T(locale.OfflineSome, strings.Join(v.Offline, ", ")), r.title
+	case v.Online:
 		status, col = w.T(locale.Online), t.online
 	}
 	queued := ""
@@ -158,7 +175,7 @@ func (r *Renderer) Idle(v Idle) image.Image {
 		notice = f
 	}
 	if notice == "" {
-		ps := []para{{text: status, style: bold, px: r.title * 2, align: alignCenter, fg: col, maxLines: 1}}
+		ps := []para{{text: status, style: bold, px: statusPx, align: alignCenter, fg: col, maxLines: 1 + min(1, len(v.Offline))}}
 		if queued != "" {
 			ps = append(ps, para{text: queued, style: regular, px: r.body, align: alignCenter, fg: t.fg})
 		}
@@ -220,12 +237,17 @@ func (r *Renderer) requestText(v Request) []para {
 		cd = t.warn
 	}
 	ps := []para{{text: amount, style: bold, px: r.title, align: alignCenter, fg: t.fg}}
+	hint := w.T(locale.HintStop)
+	if v.Offers > 1 {
+		ps = append(ps, para{text: w.T(locale.OnNetwork, v.Network, v.Offer, v.Offers), style: bold, px: r.small, align: alignCenter, fg: t.fg, maxLines: 1})
+		hint += w.T(locale.HintNetwork)
+	}
 	if v.Note != "" {
 		ps = append(ps, para{text: v.Note, style: bold, px: r.small, align: alignCenter, fg: t.warn, maxLines: 2})
 	}
 	return append(ps,
 		para{text: countdown(v.Remaining), style: bold, px: r.body, align: alignCenter, fg: cd, maxLines: 1},
-		para{text: w.T(locale.HintStop), style: regular, px: r.small, align: alignCenter, fg: t.muted},
+		para{text: hint, style: regular, px: r.small, align: alignCenter, fg: t.muted},
 	)
 }
 

@@ -11,10 +11,12 @@ const text = (id, t) => { $(id).textContent = t; };
 
 const pathID = decodeURIComponent(location.pathname.replace(/^\/pay\/?/, ''));
 let doc = null;       // the request as served
-let terms = null;     // the signed terms: {id, merchant, token, asset, decimals, amount, memo, expiresAt, chainId}
+let primary = null;   // the signed terms on the request's own network, with every signed option (networks)
+let terms = null;     // the signed terms on the chosen network: {id, merchant, token, asset, decimals, amount, memo, expiresAt, chainId}
+let choice = 0;       // the network the payer chose: an index into primary.options (0: the request's own)
 let verified = false; // the signature recovers to the request's signer
 let offer = null;     // the x402 requirements, checked against the signed terms: sign to pay is offered
-let walletURI = '';   // the request's EIP-681 URI, once it is the one the signed terms give: Open in wallet app
+let walletURI = '';   // the chosen network's EIP-681 URI, once it is the one the signed terms give: Open in wallet app
 let walletRefusal = ''; // why Open in wallet app is not offered, when the URI is not the signed terms'
 let watching = false; // the request is followed for a payment the wallet app sends
 let phase = 'loading';  // loading, ready, working, accepted, sent, paid, done
@@ -33,6 +35,7 @@ function canPay() {
 
 function refresh() {
   $('pay').disabled = !canPay();
+  for (const b of $('networks').children) b.disabled = !canPay();
   $('sign').disabled = !(canPay() && offer);
   // Open in wallet app: a link to the request's EIP-681 URI, which a phone
   // hands to its wallet app. It is navigation, not a fetch, so the page's
@@ -80,7 +83,20 @@ function signedTerms(d) {
     throw new Error('the request is not a showpos PaymentRequest');
   }
   const m = td.message;
+  const chainId = BigInt(td.domain.chainId);
+  // The networks it may be paid on, the request's own first: the signed
+  // options list (options: PaymentOption[]) of a request on several,
+  // else its one chain and token.
+  let options = [{ chainId, token: String(m.token) }];
+  if (m.options !== undefined) {
+    if (!Array.isArray(m.options) || m.options.length === 0) throw new Error('the signed options are not a list');
+    options = m.options.map((o) => ({ chainId: BigInt(o.chainId), token: String(o.token) }));
+    if (options[0].chainId !== chainId || options[0].token.toLowerCase() !== String(m.token).toLowerCase()) {
+      throw new Error('the first signed option is not the request\'s own chain and token');
+    }
+  }
   return {
+    options,
     id: String(m.id),
     merchant: String(m.merchant),
     token: String(m.token),
@@ -89,7 +105,7 @@ function signedTerms(d) {
     amount: BigInt(m.amount),
     memo: String(m.memo),
     expiresAt: Number(m.expiresAt) * 1000,
-    chainId: BigInt(td.domain.chainId),
+    chainId,
     terminal: String(m.terminalId),
     // A priced request (tip or price in the shop's currency) signs these
     // too; an unpriced one has none of them.
@@ -134,15 +150,85 @@ function eip681(t, requestURL) {
   return uri;
 }
 
-// offerWalletApp takes the request's EIP-681 URI for Open in wallet app
-// only when it is, byte for byte, the one the signed terms give: the uri
-// beside the typed data is not signed, and a payer's wallet app pays
-// whatever it says.
+// served is what the document serves beside the signed option i (not
+// signed): its network's name, EIP-681 URI and x402 requirements. The
+// request's own network's URI and requirements are the top-level uri and
+// x402; another's are in the options list, found by its chain id.
+function served(i) {
+  const id = primary.options[i].chainId;
+  const list = Array.isArray(doc.options) ? doc.options : [];
+  const o = list.find((x) => {
+    try { return x && typeof x === 'object' && BigInt(x.chainId) === id; } catch (e) { return false; }
+  }) || {};
+  const name = typeof o.network === 'string' && o.network !== '' ? o.network
+    : (i === 0 && typeof doc.network === 'string' && doc.network !== '' ? doc.network : 'chain id ' + id.toString());
+  return i === 0 ? { name, uri: doc.uri, x402: doc.x402 } : { name, uri: o.uri, x402: o.x402 };
+}
+
+// choose makes network i the one the page pays on: the signed terms
+// with that option's chain and token, its x402 requirements and its
+// EIP-681 URI, each checked against them as for a request on one network.
+function choose(i) {
+  choice = i;
+  terms = Object.assign({}, primary, { chainId: primary.options[i].chainId, token: primary.options[i].token });
+  show();
+  offerAuthorization();
+  offerWalletApp();
+  renderNetworks();
+  refresh();
+}
+
+// renderNetworks draws a button per signed network when there are
+// several (names as the terminal serves them, unsigned: as text), the
+// chosen one pressed.
+function renderNetworks() {
+  const box = $('networks');
+  box.replaceChildren();
+  box.hidden = primary.options.length < 2;
+  if (box.hidden) return;
+  primary.options.forEach((o, i) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = served(i).name;
+    b.dataset.chainId = o.chainId.toString();
+    b.setAttribute('aria-pressed', String(i === choice));
+    b.addEventListener('click', () => { if (canPay() && i !== choice) choose(i); });
+    box.append(b);
+  });
+}
+
+// offerAuthorization offers Sign to pay on the chosen network when its
+// x402 requirements agree with the signed terms there.
+function offerAuthorization() {
+  offer = null;
+  $('sign').hidden = true;
+  text('pay', 'Pay');
+  text('x402', '');
+  const x = served(choice).x402;
+  if (x === undefined || x === null) return;
+  try {
+    offer = authorizationOffer(x);
+    $('sign').hidden = false;
+    text('pay', 'Pay by transaction');
+  } catch (e) {
+    offer = null;
+    text('x402', 'Sign to pay is not offered: the terminal\'s x402 terms disagree with its signed request (' +
+      errText(e) + '). Pay by transaction pays the signed terms.');
+  }
+}
+
+// offerWalletApp takes the chosen network's EIP-681 URI for Open in
+// wallet app only when it is, byte for byte, the one the signed terms
+// give: the uri beside the typed data is not signed, and a payer's
+// wallet app pays whatever it says.
 function offerWalletApp() {
+  walletURI = '';
+  walletRefusal = '';
   try {
     const want = eip681(terms, typeof doc.requestUrl === 'string' ? doc.requestUrl : '');
-    if (doc.uri === want) {
-      walletURI = doc.uri;
+    const uri = served(choice).uri;
+    if (uri === want) {
+      walletURI = uri;
       return;
     }
     walletRefusal = 'Open in wallet app is not offered: the request\'s EIP-681 URI is not the one its signed terms give (' + want + ').';
@@ -198,7 +284,8 @@ function show() {
   document.getElementById('fiat').hidden = fl === '';
   text('memo', terms.memo);
   text('to', terms.merchant);
-  text('chain', 'chain id ' + terms.chainId.toString());
+  text('chain', primary.options.length > 1 ? served(choice).name + ' (chain id ' + terms.chainId.toString() + ')'
+    : 'chain id ' + terms.chainId.toString());
   text('signer', doc.signer);
   tick();
 }
@@ -234,7 +321,8 @@ async function load() {
     return;
   }
   try {
-    terms = signedTerms(doc);
+    primary = signedTerms(doc);
+    terms = primary;
     const signer = verify(doc);
     verified = signer.toLowerCase() === String(doc.signer).toLowerCase() && terms.id === doc.id;
     const sig = $('sig');
@@ -271,21 +359,9 @@ async function load() {
     state(doc.status === 'paid' ? 'paid' : 'expired', doc.status.toUpperCase());
     return;
   }
-  if (doc.x402 !== undefined && doc.x402 !== null) {
-    try {
-      offer = authorizationOffer(doc.x402);
-      $('sign').hidden = false;
-      text('pay', 'Pay by transaction');
-    } catch (e) {
-      offer = null;
-      text('x402', 'Sign to pay is not offered: the terminal\'s x402 terms disagree with its signed request (' +
-        errText(e) + '). Pay by transaction pays the signed terms.');
-    }
-  }
-  offerWalletApp();
   phase = 'ready';
+  choose(0);
   state('ready', 'Ready to pay');
-  refresh();
 }
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;
