@@ -350,14 +350,18 @@ func optionsDifference(got, want apitypes.TypedData) string {
 }
 
 // checkOffers requires d.Offers to be the offers of r at d.RequestURL
-// (Request.offers), X402 aside. Errors wrap ErrMismatch.
+// (Request.offers), X402 aside. The caller has checked d.URI is r's, the
+// primary offer's URI: it is compared, not built again. Errors wrap
+// ErrMismatch.
 func (d *Document) checkOffers(r *Request) error {
-	want := r.offers(d.RequestURL)
-	if len(d.Offers) != len(want) {
-		return fmt.Errorf("%w: %d offers, but the signed options are %d", ErrMismatch, len(d.Offers), len(want))
+	if n := 1 + len(r.Also); len(d.Offers) != n {
+		return fmt.Errorf("%w: %d offers, but the signed options are %d", ErrMismatch, len(d.Offers), n)
 	}
 	for i, o := range d.Offers {
-		w := want[i]
+		w := Offer{Option: r.option(i), URI: d.URI}
+		if i > 0 {
+			w.URI = r.OptionURI(w.Option, d.RequestURL)
+		}
 		switch {
 		case o.ChainID != w.ChainID || o.Token != w.Token:
 			return fmt.Errorf("%w: offer %d is on chain %d token %s, but the signed option %d is on chain %d token %s",

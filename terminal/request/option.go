@@ -131,15 +131,22 @@ func (r *Request) OptionURI(o Option, requestURL string) string {
 // option with its URI, X402 left to the till. A one-network request's one
 // offer is unnamed, as its document is (see Document.Network).
 func (r *Request) offers(requestURL string) []Offer {
-	opts := r.Options()
-	if !r.multi() {
-		opts[0].Network = ""
-	}
-	out := make([]Offer, len(opts))
-	for i, o := range opts {
+	out := make([]Offer, 1+len(r.Also))
+	for i := range out {
+		o := r.option(i)
 		out[i] = Offer{Option: o, URI: r.OptionURI(o, requestURL)}
 	}
 	return out
+}
+
+// option returns r's option i as its document names it (0: the primary,
+// unnamed on a one-network request; then Also), without building the list
+// Options returns.
+func (r *Request) option(i int) Option {
+	if i > 0 {
+		return r.Also[i-1]
+	}
+	return Option{Network: r.documentNetwork(), ChainID: r.ChainID, Token: r.Asset.Token}
 }
 
 // cloneOptions copies os; an empty list is nil (no other network).
