@@ -33,7 +33,26 @@
 // fiat.ToBase(fiatAmount) + [MaxFiatSlack] (the till's uniqueness tail),
 // so a payer checks the conversion, rounded up by less than one base unit,
 // from the signed data alone. A request without tip or fiat price is
-// signed with the ten fields only, exactly as before prices existed. The signature is 65 bytes r||s||v with v = 27
+// signed with the ten fields only, exactly as before prices existed.
+//
+// A request may be payable on several networks (USDC on Base and on
+// Arbitrum, say): Request.Also lists the others, each an [Option] (chain
+// id and the asset's token there; amount, symbol, decimals, merchant and
+// memo are the request's on every network), at most [MaxOptions] in all,
+// no chain twice. Such a request is signed with one more field after all
+// the others, listing every option, its own chain id and token first:
+//
+//	PaymentOption[] options    with PaymentOption(uint256 chainId, address token)
+//
+// The domain's chainId stays the primary option's. A request on one
+// network is signed without it, exactly as before networks existed. A
+// network's name (Request.Network, Option.Network) is for display and not
+// signed. The document lists every option as an [Offer] with its own
+// EIP-681 URI ([Request.OptionURI]: the option's token on the option's
+// chain), and Verify holds each to the signed options; the payer's wallet
+// picks one, and the terminal takes one payment on any of them.
+//
+// The signature is 65 bytes r||s||v with v = 27
 // or 28, exactly what a wallet's eth_signTypedData_v4 returns, so any EIP-712
 // library checks it (the tests check it with ethers v6).
 //
@@ -77,9 +96,10 @@
 // ([Document.Compact]), not the JSON: a versioned binary value of about 260
 // bytes (the JSON is about 1.9 KB) holding the fields, the 65-byte signature,
 // the signer and the request and broadcast URLs, and nothing derivable. Its
-// first byte is [CompactVersion] (0x01), or [CompactPricedVersion] (0x02)
-// for a request with a tip or fiat price; the layout is in Compact's
-// documentation. [ParseCompact] rebuilds the typed data, URI and display
+// first byte is [CompactVersion] (0x01), [CompactPricedVersion] (0x02)
+// for a request with a tip or fiat price, or [CompactNetworksVersion]
+// (0x03) for a request on several networks (about 30 bytes a network
+// more); the layout is in Compact's documentation. [ParseCompact] rebuilds the typed data, URI and display
 // amount with the code that built them first, so the document read back is,
 // in JSON, byte for byte the one first served. It reads strictly (one
 // encoding per document; anything else wraps [ErrDocument], never a panic)

@@ -25,8 +25,11 @@ import (
 )
 
 // MaxDocumentSize bounds a document ParseDocument reads. A real one is about
-// 2 KiB; a memo full of escaped characters adds under 1 KiB.
-const MaxDocumentSize = 16 << 10
+// 2 KiB on one network and about 1 KiB more for every other network; the
+// largest the terminal can make (MaxOptions networks, every field at its
+// limit and escaped in JSON, x402 requirements on every offer, a fleet
+// certificate of its largest) is about 26 KiB.
+const MaxDocumentSize = 32 << 10
 
 // MaxURLLength bounds the request and broadcast URLs: the request URL rides
 // in the QR code, where every byte makes the code denser.
@@ -81,6 +84,12 @@ type Document struct {
 	// Also the other options (Request.Also, signed). Offers lists every
 	// option, primary first, with its URI and x402 requirements: what the
 	// payer page and the NFC tag offer, and the keypad switches between.
+	//
+	// A one-network document (Also empty) has one offer, its URI the
+	// document's, and names no network: Network and Offers[0].Network are
+	// "" whatever the request's Network, as neither its JSON nor its stored
+	// form carries the name (today's documents stay byte for byte what they
+	// were). Offers[0].X402 of a document read from JSON is then X402.
 	Network string
 	Also    []Option
 	Offers  []Offer
@@ -177,6 +186,7 @@ func (s *Signer) Document(r *Request, requestURL, broadcastURL string) (*Documen
 // Signer.Document, ParseCompact) goes through it, so the same parts always give
 // the same document. sig is kept, not copied.
 func assemble(r *Request, td apitypes.TypedData, sig []byte, signer common.Address, requestURL, broadcastURL string) *Document {
+	offers := r.offers(requestURL)
 	return &Document{
 		ID:            r.ID,
 		TerminalID:    r.TerminalID,
@@ -190,13 +200,25 @@ func assemble(r *Request, td apitypes.TypedData, sig []byte, signer common.Addre
 		Memo:          r.Memo,
 		CreatedAt:     r.CreatedAt,
 		ExpiresAt:     r.ExpiresAt,
-		URI:           r.URI(requestURL),
+		URI:           offers[0].URI, // the primary's: r.URI(requestURL)
 		RequestURL:    requestURL,
 		BroadcastURL:  broadcastURL,
 		TypedData:     td,
 		Signature:     sig,
 		Signer:        signer,
+		Network:       r.documentNetwork(),
+		Also:          cloneOptions(r.Also),
+		Offers:        offers,
 	}
+}
+
+// documentNetwork is the Network of r's document: r's, when r is on
+// several networks; none for one.
+func (r *Request) documentNetwork() string {
+	if !r.multi() {
+		return ""
+	}
+	return r.Network
 }
 
 // Request returns the request the document's fields describe, unchecked.
@@ -212,6 +234,8 @@ func (d *Document) Request() *Request {
 		ExpiresAt:  d.ExpiresAt,
 		Tip:        cloneInt(d.Tip),
 		Fiat:       cloneFiat(d.Fiat),
+		Network:    d.Network,
+		Also:       cloneOptions(d.Also),
 	}
 	if d.Amount != nil {
 		r.Amount = new(big.Int).Set(d.Amount)
@@ -228,6 +252,9 @@ func (d *Document) Request() *Request {
 //     the fields an app would read cannot disagree),
 //   - requires URI and AmountDisplay to be the ones the fields produce (they
 //     are what a payer pays and reads, and are not signed themselves),
+//   - requires Offers to be the signed options, primary first, each with
+//     the URI its option gives (Request.OptionURI) and the network names
+//     of Network and Also (X402 is the till's, not checked),
 //   - recovers the signer from Signature and requires it to be Signer.
 //
 // Verify proves only that the holder of Signer's key made this request. A
@@ -245,8 +272,11 @@ func (d *Document) Verify() (common.Address, error) {
 	}
 	// Hash the document's typed data only once it has our schema, so no
 	// stranger's type graph is walked.
-	if td := d.TypedData; td.PrimaryType != PrimaryType || !reflect.DeepEqual(td.Types, types(r.priced())) {
+	if td := d.TypedData; td.PrimaryType != PrimaryType || !reflect.DeepEqual(td.Types, types(r.priced(), r.multi())) {
 		return common.Address{}, fmt.Errorf("verify document %s: %w: typedData.types or primaryType differ from the %s schema", d.ID, ErrMismatch, PrimaryType)
+	}
+	if r.multi() && !optionsShaped(d.TypedData.Message[optionField.Name]) {
+		return common.Address{}, fmt.Errorf("verify document %s: %w: typedData.message.options is not a list of options", d.ID, ErrMismatch)
 	}
 	got, _, err := apitypes.TypedDataAndHash(d.TypedData)
 	if err != nil {
@@ -257,6 +287,9 @@ func (d *Document) Verify() (common.Address, error) {
 	}
 	if uri := r.URI(d.RequestURL); d.URI != uri {
 		return common.Address{}, fmt.Errorf("verify document %s: %w: uri %q, but the signed fields give %q", d.ID, ErrMismatch, clip(d.URI), clip(uri))
+	}
+	if err := d.checkOffers(r); err != nil {
+		return common.Address{}, fmt.Errorf("verify document %s: %w", d.ID, err)
 	}
 	if display := asset.FormatAmount(r.Amount, r.Asset.Decimals); d.AmountDisplay != display {
 		return common.Address{}, fmt.Errorf("verify document %s: %w: amountDisplay %q, but amount %s at %d decimals is %q",
@@ -282,6 +315,12 @@ func (d *Document) typedDataDifference(want apitypes.TypedData) string {
 		return "typedData.domain differs from the fields (name, version or chainId)"
 	}
 	for _, f := range want.Types[PrimaryType] {
+		if f == optionField {
+			if diff := optionsDifference(got, want); diff != "" {
+				return diff
+			}
+			continue
+		}
 		g, err1 := got.EncodePrimitiveValue(f.Type, got.Message[f.Name], 1)
 		w, err2 := want.EncodePrimitiveValue(f.Type, want.Message[f.Name], 1)
 		if err1 != nil || err2 != nil || !bytes.Equal(g, w) {
@@ -289,6 +328,51 @@ func (d *Document) typedDataDifference(want apitypes.TypedData) string {
 		}
 	}
 	return "typedData.message has fields beyond the schema"
+}
+
+// optionsDifference names the first signed option of got (whose types are
+// want's) that differs from want's, or returns "".
+func optionsDifference(got, want apitypes.TypedData) string {
+	g, _ := got.Message[optionField.Name].([]any)
+	w, _ := want.Message[optionField.Name].([]any)
+	if len(g) != len(w) {
+		return fmt.Sprintf("typedData.message.options lists %d options, the document %d", len(g), len(w))
+	}
+	for i := range w {
+		gm, _ := g[i].(map[string]any)
+		gh, err1 := got.HashStruct(optionTypeName, gm)
+		wh, err2 := want.HashStruct(optionTypeName, w[i].(map[string]any))
+		if err1 != nil || err2 != nil || !bytes.Equal(gh, wh) {
+			return fmt.Sprintf("typedData.message.options[%d] differs from the document's option %d", i, i)
+		}
+	}
+	return ""
+}
+
+// checkOffers requires d.Offers to be the offers of r at d.RequestURL
+// (Request.offers), X402 aside. The caller has checked d.URI is r's, the
+// primary offer's URI: it is compared, not built again. Errors wrap
+// ErrMismatch.
+func (d *Document) checkOffers(r *Request) error {
+	if n := 1 + len(r.Also); len(d.Offers) != n {
+		return fmt.Errorf("%w: %d offers, but the signed options are %d", ErrMismatch, len(d.Offers), n)
+	}
+	for i, o := range d.Offers {
+		w := Offer{Option: r.option(i), URI: d.URI}
+		if i > 0 {
+			w.URI = r.OptionURI(w.Option, d.RequestURL)
+		}
+		switch {
+		case o.ChainID != w.ChainID || o.Token != w.Token:
+			return fmt.Errorf("%w: offer %d is on chain %d token %s, but the signed option %d is on chain %d token %s",
+				ErrMismatch, i, o.ChainID, o.Token.Hex(), i, w.ChainID, w.Token.Hex())
+		case o.Network != w.Network:
+			return fmt.Errorf("%w: offer %d names network %q, but the document names it %q", ErrMismatch, i, clip(o.Network), clip(w.Network))
+		case o.URI != w.URI:
+			return fmt.Errorf("%w: offer %d (chain %d): uri %q, but the signed fields give %q", ErrMismatch, i, o.ChainID, clip(o.URI), clip(w.URI))
+		}
+	}
+	return nil
 }
 
 // checkURLs checks a document's request and broadcast URLs with checkURL.
@@ -331,6 +415,7 @@ type wireDocument struct {
 	TerminalID    string            `json:"terminalId"`
 	Merchant      string            `json:"merchant"`
 	ChainID       uint64            `json:"chainId"`
+	Network       string            `json:"network,omitempty"`
 	Asset         wireAsset         `json:"asset"`
 	Amount        string            `json:"amount"`
 	AmountDisplay string            `json:"amountDisplay"`
@@ -343,6 +428,7 @@ type wireDocument struct {
 	PaidTx        string            `json:"paidTx,omitempty"`
 	PaidState     string            `json:"paidState,omitempty"`
 	URI           string            `json:"uri"`
+	Options       []wireOffer       `json:"options,omitempty"`
 	RequestURL    string            `json:"requestUrl"`
 	BroadcastURL  string            `json:"broadcastUrl"`
 	TypedData     wireTypedData     `json:"typedData"`
@@ -350,6 +436,18 @@ type wireDocument struct {
 	Signer        string            `json:"signer"`
 	Certificate   json.RawMessage   `json:"certificate,omitempty"`
 	X402          *wireRequirements `json:"x402,omitempty"`
+}
+
+// wireOffer is one offer in the JSON form: a multi-network document's
+// "options", primary first. chainId is a JSON number like the document's
+// own (MaxChainID keeps it exact); token is absent for a native coin, as
+// in asset; x402 has the form of the document's "x402".
+type wireOffer struct {
+	Network string            `json:"network"`
+	ChainID uint64            `json:"chainId"`
+	Token   *string           `json:"token,omitempty"`
+	URI     string            `json:"uri"`
+	X402    *wireRequirements `json:"x402,omitempty"`
 }
 
 // wireFiat is the fiat price in the JSON form: amounts in the currency's
@@ -457,13 +555,16 @@ func (d Document) MarshalJSON() ([]byte, error) {
 	if len(d.Certificate) > 0 {
 		w.Certificate = d.Certificate
 	}
-	if x := d.X402; x != nil {
-		w.X402 = &wireRequirements{
-			Scheme: x.Scheme, Network: x.Network, Amount: "0", Asset: x.Asset.Hex(), PayTo: x.PayTo.Hex(),
-			MaxTimeoutSeconds: x.MaxTimeoutSeconds, Extra: wireExtra{Name: x.Name, Version: x.Version},
-		}
-		if x.Amount != nil {
-			w.X402.Amount = x.Amount.String()
+	w.X402 = toWireRequirements(d.X402)
+	if len(d.Also) > 0 {
+		w.Network = d.Network
+		w.Options = make([]wireOffer, len(d.Offers))
+		for i, o := range d.Offers {
+			w.Options[i] = wireOffer{Network: o.Network, ChainID: o.ChainID, URI: o.URI, X402: toWireRequirements(o.X402)}
+			if o.Token != (common.Address{}) {
+				token := o.Token.Hex()
+				w.Options[i].Token = &token
+			}
 		}
 	}
 	if d.Amount != nil {
@@ -490,6 +591,35 @@ func (d Document) MarshalJSON() ([]byte, error) {
 	return json.Marshal(w)
 }
 
+// toWireRequirements is x in the JSON form; nil for nil.
+func toWireRequirements(x *PaymentRequirements) *wireRequirements {
+	if x == nil {
+		return nil
+	}
+	w := &wireRequirements{
+		Scheme: x.Scheme, Network: x.Network, Amount: "0", Asset: x.Asset.Hex(), PayTo: x.PayTo.Hex(),
+		MaxTimeoutSeconds: x.MaxTimeoutSeconds, Extra: wireExtra{Name: x.Name, Version: x.Version},
+	}
+	if x.Amount != nil {
+		w.Amount = x.Amount.String()
+	}
+	return w
+}
+
+// parseRequirements reads x402 requirements in the JSON form, reporting
+// each malformed part to check under the name prefix.
+func parseRequirements(x *wireRequirements, prefix string, check func(string, error)) *PaymentRequirements {
+	r := &PaymentRequirements{Scheme: x.Scheme, Network: x.Network, MaxTimeoutSeconds: x.MaxTimeoutSeconds, Name: x.Extra.Name, Version: x.Extra.Version}
+	var err error
+	r.Amount, err = parseUnits(x.Amount)
+	check(prefix+".amount", err)
+	r.Asset, err = parseAddress(x.Asset)
+	check(prefix+".asset", err)
+	r.PayTo, err = parseAddress(x.PayTo)
+	check(prefix+".payTo", err)
+	return r
+}
+
 // UnmarshalJSON reads the JSON form strictly: unknown fields, trailing data,
 // malformed addresses, amounts, times or signatures are refused with
 // ErrDocument. It does not check the rules of Request or the signature: use
@@ -505,7 +635,7 @@ func (d *Document) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("%w: data after the JSON object", ErrDocument)
 	}
 	out := Document{
-		ID: w.ID, TerminalID: w.TerminalID, ChainID: w.ChainID, Memo: w.Memo,
+		ID: w.ID, TerminalID: w.TerminalID, ChainID: w.ChainID, Memo: w.Memo, Network: w.Network,
 		Asset:         asset.Asset{Symbol: w.Asset.Symbol, Decimals: w.Asset.Decimals},
 		AmountDisplay: w.AmountDisplay, Status: w.Status, PaidTx: w.PaidTx, PaidState: w.PaidState,
 		URI: w.URI, RequestURL: w.RequestURL, BroadcastURL: w.BroadcastURL,
@@ -547,15 +677,43 @@ func (d *Document) UnmarshalJSON(b []byte) error {
 	check("signature", err)
 	out.Signer, err = parseAddress(w.Signer)
 	check("signer", err)
-	if x := w.X402; x != nil {
-		r := &PaymentRequirements{Scheme: x.Scheme, Network: x.Network, MaxTimeoutSeconds: x.MaxTimeoutSeconds, Name: x.Extra.Name, Version: x.Extra.Version}
-		r.Amount, err = parseUnits(x.Amount)
-		check("x402.amount", err)
-		r.Asset, err = parseAddress(x.Asset)
-		check("x402.asset", err)
-		r.PayTo, err = parseAddress(x.PayTo)
-		check("x402.payTo", err)
-		out.X402 = r
+	if w.X402 != nil {
+		out.X402 = parseRequirements(w.X402, "x402", check)
+	}
+	switch {
+	case w.Options == nil && w.Network != "":
+		check("network", errors.New("named without options; a one-network document names no network"))
+	case w.Options == nil:
+		// One network: its one offer is the document's own.
+		out.Offers = []Offer{{Option: Option{ChainID: out.ChainID, Token: out.Asset.Token}, URI: out.URI}}
+		if w.X402 != nil {
+			out.Offers[0].X402 = parseRequirements(w.X402, "x402", check)
+		}
+	case len(w.Options) < 2:
+		check("options", fmt.Errorf("%d options; a document lists none or at least 2", len(w.Options)))
+	default:
+		out.Offers = make([]Offer, len(w.Options))
+		for i, o := range w.Options {
+			name := fmt.Sprintf("options[%d]", i)
+			f := Offer{Option: Option{Network: o.Network, ChainID: o.ChainID}, URI: o.URI}
+			if o.Token != nil {
+				f.Token, err = parseAddress(*o.Token)
+				if err == nil && f.Token == (common.Address{}) {
+					err = errors.New("the zero address; leave token out for the native coin")
+				}
+				check(name+".token", err)
+			}
+			if o.X402 != nil {
+				f.X402 = parseRequirements(o.X402, name+".x402", check)
+			}
+			out.Offers[i] = f
+		}
+		if p := out.Offers[0]; p.Network != out.Network || p.ChainID != out.ChainID || p.Token != out.Asset.Token {
+			check("options[0]", errors.New("the primary option is not the document's network, chainId and asset.token"))
+		}
+		for _, f := range out.Offers[1:] {
+			out.Also = append(out.Also, f.Option)
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrDocument, errors.Join(errs...))

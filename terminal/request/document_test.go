@@ -218,7 +218,7 @@ func TestParseDocumentRefuses(t *testing.T) {
 }
 
 func FuzzParseDocument(f *testing.F) {
-	for _, file := range []string{"document-erc20.json", "document-native.json"} {
+	for _, file := range []string{"document-erc20.json", "document-native.json", "document-networks.json"} {
 		b, err := os.ReadFile(filepath.Join("testdata", file))
 		if err != nil {
 			f.Fatal(err)

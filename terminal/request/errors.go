@@ -46,3 +46,8 @@ var (
 // ErrPrice: a request's tip or fiat price (amount, tip, rate) is invalid
 // or does not agree with its amount in the asset.
 var ErrPrice = errors.New("invalid price")
+
+// ErrOptions: a request's networks are more than MaxOptions, name a chain
+// id out of range or twice (the primary's included), or a network name is
+// not short plain text.
+var ErrOptions = errors.New("invalid payment options")

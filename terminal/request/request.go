@@ -99,6 +99,8 @@ func New(p Params, random io.Reader) (*Request, error) {
 		Memo:       p.Memo,
 		CreatedAt:  created,
 		ExpiresAt:  created.Add(ttl),
+		Network:    p.Network,
+		Also:       cloneOptions(p.Also),
 	}
 	if p.Amount != nil {
 		r.Amount = new(big.Int).Set(p.Amount)
@@ -136,6 +138,9 @@ func (r *Request) Validate() error {
 	}
 	if r.ChainID == 0 || r.ChainID > MaxChainID {
 		return fmt.Errorf("%w: %d, want 1 to %d", ErrChainID, r.ChainID, uint64(MaxChainID))
+	}
+	if err := r.validateOptions(); err != nil {
+		return err
 	}
 	if err := r.Asset.Validate(); err != nil {
 		return err

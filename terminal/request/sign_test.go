@@ -176,6 +176,7 @@ func rewrite(d *Document, change func(*Request)) {
 		Amount: r.Amount, Memo: r.Memo, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
 		URI: r.URI(d.RequestURL), RequestURL: d.RequestURL, BroadcastURL: d.BroadcastURL,
 		TypedData: r.TypedData(), Signature: d.Signature, Signer: d.Signer,
+		Network: r.documentNetwork(), Also: r.Also, Offers: r.offers(d.RequestURL),
 	}
 	d.AmountDisplay = asset.FormatAmount(r.Amount, r.Asset.Decimals)
 }

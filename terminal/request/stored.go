@@ -20,14 +20,20 @@ import (
 // value tells which form it is by its first byte.
 //
 // Version 1 stores a request without tip or fiat price; version 2
-// (CompactPricedVersion) one with either. Compact writes version 1
-// whenever it can, so requests stored before version 2 existed and those
-// stored since without a price are the same bytes.
+// (CompactPricedVersion) one with either; version 3
+// (CompactNetworksVersion) one on several networks, priced or not.
+// Compact writes the lowest version that holds the request, so requests
+// stored before a version existed and those stored since without what it
+// adds are the same bytes.
 const CompactVersion byte = 0x01
 
 // CompactPricedVersion is the first byte of the compact form of a request
 // with a tip or a fiat price.
 const CompactPricedVersion byte = 0x02
+
+// CompactNetworksVersion is the first byte of the compact form of a request
+// payable on more than one network (Request.Also not empty).
+const CompactNetworksVersion byte = 0x03
 
 // maxUnixTime is 9999-12-31T23:59:59Z, the last second RFC 3339 (and so the
 // JSON form) can write.
@@ -38,7 +44,7 @@ const (
 	compactToken     = 1 << 0 // an ERC-20 token address follows the decimals
 	compactIDSuffix  = 1 << 1 // the request URL ends with the id, which is left out
 	compactKnownBits = compactToken | compactIDSuffix
-	// compactFiat (version 2 only): the fiat price follows the tip.
+	// compactFiat (versions 2 and 3): the fiat price follows the tip.
 	compactFiat = 1 << 2
 )
 
@@ -88,13 +94,31 @@ const (
 //
 // A request with neither tip nor fiat price is written as version 1 only.
 //
+// Version 3 (first byte 0x03) is version 2 for a request on several
+// networks, priced or not (tip empty and flag bit 2 clear when not), and
+// after the tip and fiat price:
+//
+//	network              string: the primary option's network name
+//	options              varint n, 1 to MaxOptions-1: the other networks
+//	and n times:
+//	  network            string: the option's name
+//	  chainId            varint
+//	  token              string: 20 bytes, or empty for the native coin
+//
+// A request on one network is written as version 1 or 2 only, and without
+// its network's name (its document names none; see Document.Network): a
+// second network costs about 30 bytes.
+//
 // Each document has exactly one encoding. Compact refuses a document it
 // could not rebuild exactly: fields that break the rules New enforces (their
 // sentinel errors), times after 9999 (ErrTime), URLs other than absolute
 // http(s) URLs of at most MaxURLLength bytes of UTF-8 (ErrURL), a signature
 // not of the form Sign makes (ErrSignature),
 // and a URI, display amount or typed data other than the fields give
-// (ErrMismatch). It does not check that Signer made Signature: Verify does.
+// (ErrMismatch), offers other than the options give (ErrMismatch, X402
+// aside: the till's, like Status), and a network named on a one-network
+// document (ErrMismatch). It does not check that Signer made Signature:
+// Verify does.
 func (d *Document) Compact() ([]byte, error) {
 	r := d.Request()
 	if err := checkStorable(r, d.Signature, d.RequestURL, d.BroadcastURL); err != nil {
@@ -108,6 +132,12 @@ func (d *Document) Compact() ([]byte, error) {
 	}
 	if !r.isTypedData(d.TypedData) {
 		return nil, fmt.Errorf("compact document %s: %w: typedData is not what the fields give", d.ID, ErrMismatch)
+	}
+	if !r.multi() && d.Network != "" {
+		return nil, fmt.Errorf("compact document %s: %w: network %q named on a one-network document, whose JSON and stored form name none", d.ID, ErrMismatch, clip(d.Network))
+	}
+	if err := d.checkOffers(r); err != nil {
+		return nil, fmt.Errorf("compact document %s: %w", d.ID, err)
 	}
 	return appendCompact(make([]byte, 0, 320), r, d.Signature, d.Signer, d.RequestURL, d.BroadcastURL), nil
 }
@@ -138,11 +168,14 @@ func appendCompact(b []byte, r *Request, sig []byte, signer common.Address, requ
 		storedURL = s
 	}
 	version := CompactVersion
-	if r.priced() {
+	switch {
+	case r.multi():
+		version = CompactNetworksVersion
+	case r.priced():
 		version = CompactPricedVersion
-		if r.Fiat != nil {
-			flags |= compactFiat
-		}
+	}
+	if version != CompactVersion && r.Fiat != nil {
+		flags |= compactFiat
 	}
 	b = append(b, version, flags)
 	b, _ = hex.AppendDecode(b, []byte(r.ID)) // Validate: 32 lowercase hex digits
@@ -179,6 +212,20 @@ func appendCompact(b []byte, r *Request, sig []byte, signer common.Address, requ
 		b = append(b, f.Rate.Decimals)
 		b = appendString(b, f.Rate.Source)
 		b = binary.AppendUvarint(b, uint64(f.Rate.At.Unix()))
+	}
+	if version == CompactPricedVersion {
+		return b
+	}
+	b = appendString(b, r.Network)
+	b = binary.AppendUvarint(b, uint64(len(r.Also)))
+	for _, o := range r.Also {
+		b = appendString(b, o.Network)
+		b = binary.AppendUvarint(b, o.ChainID)
+		if o.Token == (common.Address{}) {
+			b = binary.AppendUvarint(b, 0)
+		} else {
+			b = appendString(b, string(o.Token[:]))
+		}
 	}
 	return b
 }
@@ -243,8 +290,8 @@ func ParseStored(b []byte) (*Document, error) {
 	switch {
 	case len(b) > 0 && b[0] == '{':
 		return ParseDocument(b)
-	case len(b) > 0 && b[0] != CompactVersion && b[0] != CompactPricedVersion:
-		return nil, fmt.Errorf("parse stored document: %w: first byte %#02x is neither a compact form version (%d, %d) nor '{'", ErrDocument, b[0], CompactVersion, CompactPricedVersion)
+	case len(b) > 0 && (b[0] < CompactVersion || b[0] > CompactNetworksVersion):
+		return nil, fmt.Errorf("parse stored document: %w: first byte %#02x is neither a compact form version (%d to %d) nor '{'", ErrDocument, b[0], CompactVersion, CompactNetworksVersion)
 	}
 	return ParseCompact(b)
 }
@@ -252,11 +299,11 @@ func ParseStored(b []byte) (*Document, error) {
 func parseCompact(b []byte) (*Document, error) {
 	c := compactReader{b: b}
 	version := c.byte("version")
-	if c.err == nil && version != CompactVersion && version != CompactPricedVersion {
-		return nil, fmt.Errorf("%w: version %d; this build reads versions %d and %d", ErrDocument, version, CompactVersion, CompactPricedVersion)
+	if c.err == nil && (version < CompactVersion || version > CompactNetworksVersion) {
+		return nil, fmt.Errorf("%w: version %d; this build reads versions %d to %d", ErrDocument, version, CompactVersion, CompactNetworksVersion)
 	}
 	known := byte(compactKnownBits)
-	if version == CompactPricedVersion {
+	if version != CompactVersion {
 		known |= compactFiat
 	}
 	flags := c.byte("flags")
@@ -290,7 +337,7 @@ func parseCompact(b []byte) (*Document, error) {
 	requestURL := c.string(MaxURLLength, "request URL")
 	shared := c.uvarint("broadcast URL prefix")
 	rest := c.string(MaxURLLength, "broadcast URL")
-	if version == CompactPricedVersion {
+	if version != CompactVersion {
 		r.Tip = c.int("tip")
 		if flags&compactFiat != 0 {
 			f := &Fiat{}
@@ -307,9 +354,12 @@ func parseCompact(b []byte) (*Document, error) {
 			f.Rate.At = time.Unix(int64(at), 0).UTC()
 			r.Fiat = f
 		}
-		if c.err == nil && !r.priced() {
+		if c.err == nil && version == CompactPricedVersion && !r.priced() {
 			return nil, fmt.Errorf("%w: version %d without tip or fiat price; that is version %d", ErrDocument, version, CompactVersion)
 		}
+	}
+	if version == CompactNetworksVersion {
+		c.options(r)
 	}
 	if c.err != nil {
 		return nil, c.err
@@ -338,6 +388,30 @@ func parseCompact(b []byte) (*Document, error) {
 		return nil, fmt.Errorf("%w: %w", ErrDocument, err)
 	}
 	return assemble(r, r.TypedData(), sig, signer, requestURL, broadcastURL), nil
+}
+
+// options reads version 3's networks into r: the primary's name and the
+// other options, at least one. Validate checks chain ids and names.
+func (c *compactReader) options(r *Request) {
+	r.Network = c.string(MaxNetworkNameLength, "network")
+	n := c.uvarint("options")
+	if c.err == nil && (n == 0 || n > MaxOptions-1) {
+		c.fail("options", "%d other networks, want 1 to %d (a one-network request is version %d or %d)", n, MaxOptions-1, CompactVersion, CompactPricedVersion)
+	}
+	for i := 0; c.err == nil && uint64(i) < n; i++ {
+		o := Option{Network: c.string(MaxNetworkNameLength, "option network"), ChainID: c.uvarint("option chainId")}
+		switch token := c.bytes(common.AddressLength, "option token"); {
+		case c.err != nil:
+		case len(token) == common.AddressLength:
+			o.Token = common.Address(token)
+			if o.Token == (common.Address{}) {
+				c.fail("option token", "the zero address; the native coin's token is empty")
+			}
+		case len(token) != 0:
+			c.fail("option token", "%d bytes, want 20 or none", len(token))
+		}
+		r.Also = append(r.Also, o)
+	}
 }
 
 // int reads an integer appendInt wrote (empty: nil), refusing a leading

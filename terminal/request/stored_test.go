@@ -49,6 +49,19 @@ var compactCases = []struct {
 	{"priced in EUR with a tip", priceInEUR, testReqURL, testBcastURL},
 	{"priced in JPY, no tip, native coin", priceInJPY, testReqURL, testBcastURL},
 	{"a tip keyed in the asset", func(p *Params) { p.Tip = big.NewInt(1_250_000) }, testReqURL, testBcastURL},
+	{"two networks", twoNetworks, testReqURL, testBcastURL},
+	{"three networks, priced in EUR with a tip", func(p *Params) { threeNetworks(p); priceInEUR(p) }, testReqURL, testBcastURL},
+	{"MaxOptions networks, unnamed, native on one", func(p *Params) {
+		manyNetworks(MaxOptions)(p)
+		p.Network, p.Also[3].Token = "", common.Address{}
+		for i := range p.Also {
+			p.Also[i].Network = ""
+		}
+	}, testReqURL, testBcastURL},
+	{"two networks, names and chain ids at their limits", func(p *Params) {
+		twoNetworks(p)
+		p.Network, p.Also[0].Network, p.Also[0].ChainID = strings.Repeat("n", MaxNetworkNameLength), strings.Repeat("é", MaxNetworkNameLength/2), MaxChainID
+	}, testReqURL, testBcastURL},
 }
 
 // compactCaseDocument makes the document of compactCases[i], signed with the
@@ -88,7 +101,11 @@ func TestCompactRoundTrip(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := compactCaseDocument(t, i)
 			b := mustCompact(t, d)
-			if want := map[bool]byte{false: CompactVersion, true: CompactPricedVersion}[d.Tip != nil || d.Fiat != nil]; b[0] != want {
+			want := map[bool]byte{false: CompactVersion, true: CompactPricedVersion}[d.Tip != nil || d.Fiat != nil]
+			if len(d.Also) > 0 {
+				want = CompactNetworksVersion
+			}
+			if b[0] != want {
 				t.Errorf("first byte %#x, want %#x", b[0], want)
 			}
 			back, err := ParseCompact(b)
@@ -413,6 +430,9 @@ func FuzzParseCompact(f *testing.F) {
 		tc.change(&raw)
 		f.Add(raw.bytes())
 	}
+	for _, tc := range networkRefusals {
+		f.Add(tc.stored(f))
+	}
 	f.Add([]byte{})
 	f.Add([]byte{CompactVersion})
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -463,6 +483,51 @@ func TestIsTypedDataAgreesWithTypedData(t *testing.T) {
 		priceInEUR(&p)
 		isTypedDataAgrees(t, mustNew(t, p))
 	})
+	t.Run("three networks", func(t *testing.T) {
+		p := goodParams()
+		threeNetworks(&p)
+		isTypedDataAgrees(t, mustNew(t, p))
+	})
+	t.Run("two networks, priced", func(t *testing.T) {
+		p := goodParams()
+		twoNetworks(&p)
+		priceInEUR(&p)
+		isTypedDataAgrees(t, mustNew(t, p))
+	})
+}
+
+// optionChanges are changes to a multi-network request's typed data
+// options for isTypedDataAgrees.
+func optionChanges(r *Request) map[string]func(td *apitypes.TypedData) {
+	if !r.multi() {
+		return nil
+	}
+	opt := func(td *apitypes.TypedData, i int) map[string]any {
+		return td.Message["options"].([]any)[i].(map[string]any)
+	}
+	return map[string]func(td *apitypes.TypedData){
+		"options missing":          func(td *apitypes.TypedData) { delete(td.Message, "options") },
+		"options empty":            func(td *apitypes.TypedData) { td.Message["options"] = []any{} },
+		"options not a list":       func(td *apitypes.TypedData) { td.Message["options"] = map[string]any{} },
+		"options typed as strings": func(td *apitypes.TypedData) { td.Message["options"] = []string{"a"} },
+		"an option null":           func(td *apitypes.TypedData) { td.Message["options"].([]any)[1] = nil },
+		"an option dropped":        func(td *apitypes.TypedData) { td.Message["options"] = td.Message["options"].([]any)[:1] },
+		"an option repeated": func(td *apitypes.TypedData) {
+			td.Message["options"] = append(td.Message["options"].([]any), td.Message["options"].([]any)[1])
+		},
+		"options swapped": func(td *apitypes.TypedData) {
+			o := td.Message["options"].([]any)
+			o[0], o[1] = o[1], o[0]
+		},
+		"an option's chain id":         func(td *apitypes.TypedData) { opt(td, 1)["chainId"] = "10" },
+		"an option's chain id number":  func(td *apitypes.TypedData) { opt(td, 1)["chainId"] = 42161 },
+		"an option's token lowercase":  func(td *apitypes.TypedData) { opt(td, 1)["token"] = strings.ToLower(arbitrumUSDC) },
+		"an option with an extra key":  func(td *apitypes.TypedData) { opt(td, 0)["network"] = "dev" },
+		"an option's key renamed":      func(td *apitypes.TypedData) { delete(opt(td, 0), "token"); opt(td, 0)["tokn"] = testToken },
+		"PaymentOption fields swapped": func(td *apitypes.TypedData) { f := td.Types["PaymentOption"]; f[0], f[1] = f[1], f[0] },
+		"PaymentOption missing":        func(td *apitypes.TypedData) { delete(td.Types, "PaymentOption") },
+		"options typed PaymentOption":  func(td *apitypes.TypedData) { f := td.Types[PrimaryType]; f[len(f)-1].Type = "PaymentOption" },
+	}
 }
 
 func isTypedDataAgrees(t *testing.T, r *Request) {
@@ -493,8 +558,11 @@ func isTypedDataAgrees(t *testing.T, r *Request) {
 		"amount with leading 0":   func(td *apitypes.TypedData) { td.Message["amount"] = "0" + r.Amount.String() },
 		"createdAt one second on": func(td *apitypes.TypedData) { td.Message["createdAt"] = "1741964967" },
 	}
-	for _, f := range types(r.priced())[PrimaryType] {
+	for _, f := range types(r.priced(), r.multi())[PrimaryType] {
 		changes["message "+f.Name] = func(td *apitypes.TypedData) { td.Message[f.Name] = "x" }
+	}
+	for name, change := range optionChanges(r) {
+		changes[name] = change
 	}
 	for name, change := range changes {
 		t.Run(name, func(t *testing.T) {

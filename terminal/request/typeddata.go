@@ -28,7 +28,12 @@ const (
 // of pricedFields appended; one without is signed exactly as before they
 // existed, so its signature, its stored form and every payer app that
 // checks it are unchanged.
-func types(priced bool) apitypes.Types {
+//
+// A request on more than one network (multi) is signed with one more
+// field after those, options: PaymentOption[], every option primary first,
+// with the type PaymentOption(uint256 chainId, address token). A request
+// on one network is signed without it, as before networks existed.
+func types(priced, multi bool) apitypes.Types {
 	t := apitypes.Types{
 		"EIP712Domain": {
 			{Name: "name", Type: "string"},
@@ -53,6 +58,10 @@ func types(priced bool) apitypes.Types {
 			t[PrimaryType] = append(t[PrimaryType], apitypes.Type{Name: f.Name, Type: f.Type})
 		}
 	}
+	if multi {
+		t[PrimaryType] = append(t[PrimaryType], optionField)
+		t[optionTypeName] = slices.Clone(optionTypes)
+	}
 	return t
 }
 
@@ -65,7 +74,7 @@ func (r *Request) TypedData() apitypes.TypedData {
 		amount = r.Amount.String()
 	}
 	td := apitypes.TypedData{
-		Types:       types(r.priced()),
+		Types:       types(r.priced(), r.multi()),
 		PrimaryType: PrimaryType,
 		Domain: apitypes.TypedDataDomain{
 			Name:    DomainName,
@@ -90,6 +99,9 @@ func (r *Request) TypedData() apitypes.TypedData {
 			td.Message[k] = v
 		}
 	}
+	if r.multi() {
+		td.Message[optionField.Name] = r.optionsMessage()
+	}
 	return td
 }
 
@@ -98,7 +110,7 @@ func (r *Request) TypedData() apitypes.TypedData {
 // without building it: Compact checks every document it stores with it.
 // Keep it in step with types and TypedData; the tests compare the two.
 func (r *Request) isTypedData(td apitypes.TypedData) bool {
-	want := types(r.priced())
+	want := types(r.priced(), r.multi())
 	if td.PrimaryType != PrimaryType || len(td.Types) != len(want) {
 		return false
 	}
@@ -123,6 +135,9 @@ func (r *Request) isTypedData(td apitypes.TypedData) bool {
 				return false
 			}
 		}
+	}
+	if r.multi() && !r.isOptionsMessage(m[optionField.Name]) {
+		return false
 	}
 	return len(m) == len(want[PrimaryType]) &&
 		isString(m["id"], r.ID) &&
