@@ -3,8 +3,8 @@ package preflight_test
 import (
 	"context"
 	"math/big"
-	"strings"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
