@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -202,6 +203,21 @@ func TestARequestIsOfferedOnEveryNetworkThatTakesItsAsset(t *testing.T) {
 			}
 			if len(doc.Also) != len(tc.want)-1 {
 				t.Errorf("also %+v, want the %d others", doc.Also, len(tc.want)-1)
+			}
+			// The store is told every chain it may be paid on, primary
+			// first (kept from schema 13 on).
+			rec, err := n.st.Request(doc.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rec.Chains) != 0 {
+				var want []uint64
+				for _, w := range tc.want {
+					want = append(want, w.chainID)
+				}
+				if !slices.Equal(rec.Chains, want) {
+					t.Errorf("stored chains %v, want %v", rec.Chains, want)
+				}
 			}
 		})
 	}
