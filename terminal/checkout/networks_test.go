@@ -475,3 +475,23 @@ func TestTotalsPerNetwork(t *testing.T) {
 		}
 	}
 }
+
+// A network dropped from the config takes no more payments for requests
+// offered on it before (unknown_request, as for an asset dropped), and
+// the request stays payable on the networks still configured.
+func TestANetworkDroppedFromTheConfigTakesNoMorePayments(t *testing.T) {
+	n := newTwoNetTill(t)
+	ctx := context.Background()
+	doc := n.request(t, "1", "USDC")
+	baseOnly, err := config.Parse([]byte(twoNetworks[:strings.Index(twoNetworks, "[[networks]]\nname = \"arbitrum\"")]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.till.Reconfigure(baseOnly)
+	payer, _ := crypto.GenerateKey()
+	_, err = n.till.Pay(ctx, doc.ID, txOn(t, doc, 1338, arbUSDC, payer, 0))
+	refused(t, err, check.CodeUnknownRequest, "no longer takes")
+	if _, err := n.till.Pay(ctx, doc.ID, txOn(t, doc, 1337, baseUSDC, payer, 0)); err != nil {
+		t.Fatalf("on the network still configured: %v", err)
+	}
+}

@@ -65,7 +65,6 @@ func (s *Service) Make(ctx context.Context, o Order) (*request.Document, error) 
 		return nil, check.Refuse(check.CodePaymentLimit, "%s %s is above this terminal's limit of %s %s per payment on %s",
 			asset.FormatAmount(units, a.Decimals), a.Symbol, asset.FormatAmount(a.MaxPayment, a.Decimals), a.Symbol, all[0].Network.Name)
 	}
-	nets := offered(cfg, symbol, units)
 	// A transfer on chain is told to pay this request by its amount alone:
 	// the store holds each pending amount unique, and the till asks it for
 	// the smallest free amount from the one keyed, up to a tail the screen
@@ -87,7 +86,7 @@ func (s *Service) Make(ctx context.Context, o Order) (*request.Document, error) 
 			return nil, check.Refuse(check.CodeAmountInUse, "%s %s and every amount up to %s more are held by other pending requests; wait for one to be paid, cancelled or expire",
 				asset.FormatAmount(units, a.Decimals), a.Symbol, asset.FormatAmount(new(big.Int).Sub(Tail(a.Decimals), big.NewInt(1)), a.Decimals))
 		}
-		if r, doc, err = s.storeRequest(ctx, cfg, nets, amount, pr, memo, now); err == nil {
+		if r, doc, err = s.storeRequest(ctx, cfg, offered(cfg, symbol, amount), amount, pr, memo, now); err == nil {
 			break
 		} else if !errors.Is(err, store.ErrAmountTaken) {
 			return nil, err
