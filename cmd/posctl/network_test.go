@@ -129,9 +129,9 @@ func TestNetworkModeWithTheKeyClientsAddPrinted(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
-	if len(lines) != 6 || lines[0] != "from,to,asset,decimals,state,count,amount,amount_display" ||
-		!strings.HasSuffix(lines[1], ",ETH,18,taken,1,10000000000000000,0.01") ||
-		!strings.HasSuffix(lines[4], ",ETH,18,failed,0,0,0") || !strings.HasSuffix(lines[5], ",ETH,18,unmatched,0,0,0") {
+	if len(lines) != 6 || lines[0] != "from,to,asset,decimals,state,count,amount,amount_display,network" ||
+		!strings.HasSuffix(lines[1], ",ETH,18,taken,1,10000000000000000,0.01,chain-1337") ||
+		!strings.HasSuffix(lines[4], ",ETH,18,failed,0,0,0,chain-1337") || !strings.HasSuffix(lines[5], ",ETH,18,unmatched,0,0,0,chain-1337") {
 		t.Errorf("totals -csv printed\n%s", csv)
 	}
 
@@ -333,7 +333,7 @@ func TestStatusAndTotalsOnTheSocket(t *testing.T) {
 		t.Errorf("totals: %v, %v", tot, err)
 	}
 	csv, err := posctlRaw(t, "-socket", d.socket, "totals", "-csv")
-	if err != nil || string(csv) != "from,to,asset,decimals,state,count,amount,amount_display\n" {
+	if err != nil || string(csv) != "from,to,asset,decimals,state,count,amount,amount_display,network\n" {
 		t.Errorf("totals -csv on an empty store: %q, %v", csv, err)
 	}
 	if _, err := posctl(t, "-socket", d.socket, "totals", "-day", "23.11.2026"); err == nil || !strings.Contains(err.Error(), "bad_request") {

@@ -231,8 +231,14 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 			}
 		},
 		OnRefuse: func(c check.Code) { tel.Refused(string(c)) },
-		// The online pre-flight asks this network's client.
-		Preflight:   preflight.New(d.node),
+		// The online pre-flight asks the client of the payment's network:
+		// the one it runs, the default network's (issue 18: one per network).
+		Preflights: func(id uint64) checkout.Preflight {
+			if id != cfg.ChainID {
+				return nil
+			}
+			return preflight.New(d.node)
+		},
 		OnPreflight: tel.Preflight,
 		OnRequest: func(doc *request.Document) {
 			if d.cash != nil {

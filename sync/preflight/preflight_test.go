@@ -57,7 +57,7 @@ func newRig(t *testing.T, c *chain.Client, over string, onAccept func(checkout.R
 	key, _ := crypto.GenerateKey()
 	r := &rig{st: st, out: &outcomes{}}
 	r.till = checkout.New(checkout.Options{Config: configtest.New(t, over), Key: key, Store: st,
-		Preflight: preflight.New(c), OnPreflight: r.out.add, OnAccept: onAccept})
+		Preflights: func(uint64) checkout.Preflight { return preflight.New(c) }, OnPreflight: r.out.add, OnAccept: onAccept})
 	return r
 }
 

@@ -110,9 +110,9 @@ func (c *Checker) CheckAuthorization(a *Authorization, t AuthorizationTerms) (Au
 		panic("check: AuthorizationTerms.Domain needs a name and a version")
 	}
 	// What the signature is over.
-	id, err := networkChainID(a.Network, a.X402Version)
+	id, err := a.ChainID()
 	if err != nil {
-		return AuthorizedPayment{}, Refuse(CodeWrongChain, "network %s is %v", clip(a.Network), err)
+		return AuthorizedPayment{}, err
 	}
 	if new(big.Int).SetUint64(id).Cmp(c.chainID) != 0 {
 		return AuthorizedPayment{}, Refuse(CodeWrongChain, "signed for network %s, this terminal is on eip155:%s", a.Network, c.chainID)

@@ -119,38 +119,9 @@ func (c *Checker) Check(raw []byte, t Terms) (Payment, error) {
 	if t.Amount == nil || t.Amount.Sign() <= 0 {
 		panic("check: Terms.Amount must be positive")
 	}
-	// Size, decode, type.
-	if len(raw) > MaxTxSize {
-		return Payment{}, Refuse(CodeTxTooLarge, "transaction is %d bytes, at most %d", len(raw), MaxTxSize)
-	}
-	if len(raw) == 0 {
-		return Payment{}, Refuse(CodeInvalidTx, "empty transaction")
-	}
-	if b := raw[0]; b <= 0x7f && b != types.AccessListTxType && b != types.DynamicFeeTxType &&
-		b != types.BlobTxType && b != types.SetCodeTxType {
-		// geth reads the envelope's type byte before anything else, too.
-		return Payment{}, Refuse(CodeUnsupportedTxType, "unknown transaction type 0x%02x", b)
-	}
-	tx := new(types.Transaction)
-	if err := tx.UnmarshalBinary(raw); err != nil {
-		return Payment{}, decodeRefusal(err, raw[0])
-	}
-	switch tx.Type() {
-	case types.LegacyTxType:
-		if !tx.Protected() {
-			return Payment{}, Refuse(CodeUnsupportedTxType, "unprotected legacy transaction (no EIP-155 chain id)")
-		}
-		// v in 29..34 is "protected" to geth but names no chain: (v-35)/2 underflows.
-		if v, _, _ := tx.RawSignatureValues(); v.BitLen() <= 8 && v.Uint64() < 35 {
-			return Payment{}, Refuse(CodeBadSignature, "invalid signature v value %d", v.Uint64())
-		}
-	case types.AccessListTxType, types.DynamicFeeTxType:
-	case types.BlobTxType:
-		return Payment{}, Refuse(CodeUnsupportedTxType, "blob transaction (type 3)")
-	case types.SetCodeTxType:
-		return Payment{}, Refuse(CodeUnsupportedTxType, "set-code transaction (type 4)")
-	default: // not reachable with go-ethereum v1.17; kept for future types
-		return Payment{}, Refuse(CodeUnsupportedTxType, "unknown transaction type 0x%02x", tx.Type())
+	tx, err := decode(raw)
+	if err != nil {
+		return Payment{}, err
 	}
 	value, feeCap, tipCap := tx.Value(), tx.GasFeeCap(), tx.GasTipCap()
 	if err := rangeCheck(tx, value, feeCap, tipCap); err != nil {
@@ -216,6 +187,62 @@ func (c *Checker) Check(raw []byte, t Terms) (Payment, error) {
 		FeeCap: feeCap,
 		TipCap: tipCap,
 	}, nil
+}
+
+// decode is Check's first three steps (size, decoding, type): the
+// transaction raw is, or the *Refusal Check would answer for it.
+func decode(raw []byte) (*types.Transaction, error) {
+	if len(raw) > MaxTxSize {
+		return nil, Refuse(CodeTxTooLarge, "transaction is %d bytes, at most %d", len(raw), MaxTxSize)
+	}
+	if len(raw) == 0 {
+		return nil, Refuse(CodeInvalidTx, "empty transaction")
+	}
+	if b := raw[0]; b <= 0x7f && b != types.AccessListTxType && b != types.DynamicFeeTxType &&
+		b != types.BlobTxType && b != types.SetCodeTxType {
+		// geth reads the envelope's type byte before anything else, too.
+		return nil, Refuse(CodeUnsupportedTxType, "unknown transaction type 0x%02x", b)
+	}
+	tx := new(types.Transaction)
+	if err := tx.UnmarshalBinary(raw); err != nil {
+		return nil, decodeRefusal(err, raw[0])
+	}
+	switch tx.Type() {
+	case types.LegacyTxType:
+		if !tx.Protected() {
+			return nil, Refuse(CodeUnsupportedTxType, "unprotected legacy transaction (no EIP-155 chain id)")
+		}
+		// v in 29..34 is "protected" to geth but names no chain: (v-35)/2 underflows.
+		if v, _, _ := tx.RawSignatureValues(); v.BitLen() <= 8 && v.Uint64() < 35 {
+			return nil, Refuse(CodeBadSignature, "invalid signature v value %d", v.Uint64())
+		}
+	case types.AccessListTxType, types.DynamicFeeTxType:
+	case types.BlobTxType:
+		return nil, Refuse(CodeUnsupportedTxType, "blob transaction (type 3)")
+	case types.SetCodeTxType:
+		return nil, Refuse(CodeUnsupportedTxType, "set-code transaction (type 4)")
+	default: // not reachable with go-ethereum v1.17; kept for future types
+		return nil, Refuse(CodeUnsupportedTxType, "unknown transaction type 0x%02x", tx.Type())
+	}
+	return tx, nil
+}
+
+// ChainIDOf returns the chain id raw, a signed transaction in its binary
+// encoding, is signed for, read as [Checker.Check] reads it: what it
+// refuses in its first three steps (size, decoding, type) is refused here
+// with the same *Refusal, so a terminal on several chains can pick the
+// chain's Checker before it checks. A chain id above 2^64-1, which no
+// chain a terminal is configured for has, is refused wrong_chain.
+func ChainIDOf(raw []byte) (uint64, error) {
+	tx, err := decode(raw)
+	if err != nil {
+		return 0, err
+	}
+	id := tx.ChainId()
+	if !id.IsUint64() {
+		return 0, Refuse(CodeWrongChain, "signed for chain %s", id)
+	}
+	return id.Uint64(), nil
 }
 
 // native checks a payment in the chain's coin and returns the amount paid.

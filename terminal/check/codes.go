@@ -12,7 +12,7 @@ const (
 	CodeTxTooLarge        Code = "tx_too_large"        // raw tx over MaxTxSize bytes (or its hex over 2*MaxTxSize digits)
 	CodeInvalidTx         Code = "invalid_tx"          // not hex, not decodable, or a field out of range
 	CodeUnsupportedTxType Code = "unsupported_tx_type" // anything but EIP-155 legacy, 0x01, 0x02; the message names the type
-	CodeWrongChain        Code = "wrong_chain"         // signed for another chain
+	CodeWrongChain        Code = "wrong_chain"         // signed for another chain (the till: for a chain the request is not offered on)
 	CodeBadSignature      Code = "bad_signature"       // sender not recoverable
 	CodeWrongRecipient    Code = "wrong_recipient"     // native: to != merchant (or contract creation); ERC-20: to != token
 	CodeUnderpaid         Code = "underpaid"           // paid less than the request's amount

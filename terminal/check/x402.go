@@ -406,3 +406,15 @@ func networkChainID(n string, version int) (uint64, error) {
 	}
 	return 0, errNetwork
 }
+
+// ChainID returns the chain id of the network a names (eip155:<id>, or a
+// v1 name), refused wrong_chain as [Checker.CheckAuthorization] refuses a
+// network it cannot read: a terminal on several chains picks the chain's
+// Checker by it before it checks.
+func (a *Authorization) ChainID() (uint64, error) {
+	id, err := networkChainID(a.Network, a.X402Version)
+	if err != nil {
+		return 0, Refuse(CodeWrongChain, "network %s is %v", clip(a.Network), err)
+	}
+	return id, nil
+}

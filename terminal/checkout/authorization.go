@@ -24,9 +24,12 @@ import (
 // (the money is unsettled until the relayer settles it). Receipt.TxHash is
 // the authorization's ID.
 //
-// The request's asset must take authorizations (config authorization =
-// "eip3009"), else the payment is refused wrong_asset. The chain is not
-// asked (no pre-flight): the check is wholly offline.
+// The payload's network (eip155:<chain id>) picks the request's option on
+// it (wrong_chain if the request is not offered there), and the asset as
+// that network has it must take authorizations (config authorization =
+// "eip3009"), else the payment is refused wrong_asset; the token's
+// EIP-712 domain is that network's asset's. The chain is not asked (no
+// pre-flight): the check is wholly offline.
 func (s *Service) PayAuthorization(ctx context.Context, requestID string, payload []byte) (Receipt, error) {
 	rec, err := s.payAuthorization(ctx, requestID, payload)
 	s.counted(err)
@@ -37,21 +40,40 @@ func (s *Service) payAuthorization(ctx context.Context, requestID string, payloa
 	if len(payload) > check.MaxPaymentPayloadSize {
 		return Receipt{}, check.Refuse(check.CodeInvalidPayload, "payment payload is %d bytes, at most %d", len(payload), check.MaxPaymentPayloadSize)
 	}
-	req, rules, a, err := s.payable(requestID)
+	req, err := s.lookup(requestID)
 	if err != nil {
 		return Receipt{}, err
 	}
-	if !a.Authorizes() {
-		return Receipt{}, check.Refuse(check.CodeWrongAsset, "request %s is for %s, which this terminal takes by transaction only, not by an EIP-3009 authorization", requestID, a.Symbol)
+	rules := s.rules.Load()
+	if err := s.authorizable(rules, req); err != nil {
+		return Receipt{}, err
 	}
-	if s.domainRefused(a) {
-		return Receipt{}, check.Refuse(check.CodeWrongAsset, "the %s token's EIP-712 domain on chain is not the configured %q version %q; this terminal takes %s by transaction until its operator fixes the config", a.Symbol, a.DomainName, a.DomainVersion, a.Symbol)
+	// The network the payload names picks the request's option on it, and
+	// with it the network's checker and the token's domain there.
+	auth, err := check.ParsePaymentPayload(payload)
+	if err != nil {
+		return Receipt{}, err
+	}
+	chainID, err := auth.ChainID()
+	if err != nil {
+		return Receipt{}, err
+	}
+	o, err := rules.optionOn(req, chainID)
+	if err != nil {
+		return Receipt{}, err
+	}
+	a := o.asset
+	if !a.Authorizes() {
+		return Receipt{}, check.Refuse(check.CodeWrongAsset, "request %s is for %s, which this terminal takes by transaction only, not by an EIP-3009 authorization", requestID, o.label())
+	}
+	if s.domainRefused(chainID, a) {
+		return Receipt{}, check.Refuse(check.CodeWrongAsset, "the %s token's EIP-712 domain on chain is not the configured %q version %q; this terminal takes %s by transaction until its operator fixes the config", o.label(), a.DomainName, a.DomainVersion, o.label())
 	}
 	now := s.clock.Now()
-	pay, err := rules.checker.CheckPaymentPayload(payload, check.AuthorizationTerms{
+	pay, err := o.net.checker.CheckAuthorization(auth, check.AuthorizationTerms{
 		Terms: check.Terms{
 			Merchant:   req.Merchant,
-			Token:      req.Asset.Token,
+			Token:      o.Token,
 			Symbol:     req.Asset.Symbol,
 			Decimals:   req.Asset.Decimals,
 			Amount:     req.Amount,
@@ -70,19 +92,20 @@ func (s *Service) payAuthorization(ctx context.Context, requestID string, payloa
 		Asset:     a.Symbol,
 		Amount:    pay.Paid,
 		State:     store.PaymentQueued,
+		ChainID:   chainID,
 		Authorization: &store.Authorization{
 			Token: pay.Token, To: pay.To, ValidAfter: pay.ValidAfter, ValidBefore: pay.ValidBefore,
 			Nonce: pay.Nonce, Signature: pay.Signature,
 		},
 	}, now, store.Limits{Unsettled: a.MaxUnsettled, PerPayer: a.MaxUnsettledPerPayer})
 	if err != nil {
-		return Receipt{}, authorizationRefusal(err, requestID, pay, a)
+		return Receipt{}, authorizationRefusal(err, requestID, pay, o)
 	}
 	rec := receipt(stored, repeat)
 	s.changed(stored.RequestID)
 	if !repeat {
 		s.log.Info("payment accepted", "request", requestID, "authorization", stored.TxHash.Hex(), "from", stored.From.Hex(),
-			"nonce", pay.Nonce.Hex(), "asset", a.Symbol, "amount", asset.FormatAmount(stored.Amount, a.Decimals),
+			"nonce", pay.Nonce.Hex(), "asset", a.Symbol, "network", o.net.Name, "amount", asset.FormatAmount(stored.Amount, a.Decimals),
 			"valid_before", pay.ValidBefore.String())
 		if s.accept != nil {
 			s.accept(rec)
@@ -91,10 +114,40 @@ func (s *Service) payAuthorization(ctx context.Context, requestID string, payloa
 	return rec, nil
 }
 
+// authorizable refuses (wrong_asset), before the payload is read, a
+// request whose asset takes authorizations on none of the networks it is
+// offered on as the running config has it, or only where its token's
+// domain is known to be wrong (SetDomainVerdict).
+func (s *Service) authorizable(r *rules, req *request.Request) error {
+	var refused *option
+	for _, o := range req.Options() {
+		n, ok := r.network(o.ChainID)
+		if !ok {
+			continue
+		}
+		a, ok := n.Asset(req.Asset.Symbol)
+		if !ok || a.Token != o.Token || !a.Authorizes() {
+			continue
+		}
+		if !s.domainRefused(o.ChainID, a) {
+			return nil
+		}
+		if refused == nil {
+			refused = &option{Option: o, net: n, asset: a}
+		}
+	}
+	if refused != nil {
+		a := refused.asset
+		return check.Refuse(check.CodeWrongAsset, "the %s token's EIP-712 domain on chain is not the configured %q version %q; this terminal takes %s by transaction until its operator fixes the config",
+			refused.label(), a.DomainName, a.DomainVersion, refused.label())
+	}
+	return check.Refuse(check.CodeWrongAsset, "request %s is for %s, which this terminal takes by transaction only, not by an EIP-3009 authorization", req.ID, req.Asset.Symbol)
+}
+
 // authorizationRefusal is refusal for an authorization: the store's rules
 // as codes, told with the authorization's terms.
-func authorizationRefusal(err error, id string, pay check.AuthorizedPayment, a config.Asset) error {
-	switch r := refusal(err, id, check.Payment{TxHash: pay.ID, From: pay.From}, a).(type) {
+func authorizationRefusal(err error, id string, pay check.AuthorizedPayment, o option) error {
+	switch r := refusal(err, id, check.Payment{TxHash: pay.ID, From: pay.From}, o).(type) {
 	case *check.Refusal:
 		switch r.Code {
 		case check.CodeAuthorizationReused:
@@ -115,18 +168,25 @@ func authorizationRefusal(err error, id string, pay check.AuthorizedPayment, a c
 // handing over and a phone's clock running behind the terminal's.
 const AdvertiseSlack = 10 * time.Minute
 
-// requirements are the x402 payment requirements a request advertises when
-// its asset takes authorizations under cfg (and its domain is not known to
-// be wrong: SetDomainVerdict), else nil; maxTimeoutSeconds is
-// the settle window plus AdvertiseSlack.
-func (s *Service) requirements(cfg *config.Config, doc *request.Document) *request.PaymentRequirements {
-	a, ok := cfg.Asset(doc.Asset.Symbol)
-	if !ok || !a.Authorizes() || a.Token != doc.Asset.Token || doc.Amount == nil || s.domainRefused(a) {
+// requirements are the x402 payment requirements doc advertises for its
+// option o when the asset takes authorizations on o's network under cfg
+// (as the same token, and its domain there is not known to be wrong:
+// SetDomainVerdict), else nil; maxTimeoutSeconds is the settle window plus
+// AdvertiseSlack.
+func (s *Service) requirements(cfg *config.Config, doc *request.Document, o request.Option) *request.PaymentRequirements {
+	var a config.Asset
+	ok := false
+	for _, n := range cfg.Networks {
+		if n.ChainID == o.ChainID {
+			a, ok = n.Asset(doc.Asset.Symbol)
+		}
+	}
+	if !ok || !a.Authorizes() || a.Token != o.Token || doc.Amount == nil || s.domainRefused(o.ChainID, a) {
 		return nil
 	}
 	return &request.PaymentRequirements{
 		Scheme:            "exact",
-		Network:           "eip155:" + strconv.FormatUint(cfg.ChainID, 10),
+		Network:           "eip155:" + strconv.FormatUint(o.ChainID, 10),
 		Amount:            doc.Amount,
 		Asset:             a.Token,
 		PayTo:             doc.Merchant,

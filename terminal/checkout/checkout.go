@@ -10,11 +10,19 @@
 // same fsync'd transaction that records the payment. Pay returns success only
 // after that commit: an accepted payment is on disk before anyone hears of it.
 //
-// Between the two, when a Preflight is given and the chain answers within
-// chain.preflight_budget, the chain is asked whether the transaction can be
-// mined as it is: the sender's pending nonce (nonce_used, nonce_gap) and its
-// balances (insufficient_funds). A chain that does not answer in time
-// refuses nothing: the payment is judged as it is offline.
+// Between the two, when the payment's network has a Preflight and answers
+// within its preflight_budget, the chain is asked whether the transaction
+// can be mined as it is: the sender's pending nonce (nonce_used, nonce_gap)
+// and its balances (insufficient_funds). A chain that does not answer in
+// time refuses nothing: the payment is judged as it is offline.
+//
+// A terminal may take payments on several networks (config [[networks]]).
+// A request is offered on every network that takes its asset, the default
+// network's first (its primary option), all under one signature; a
+// payment on any of them pays it once. The chain a transaction is signed
+// for, or an authorization's network, picks the request's option on that
+// network, and the payment is judged by that network's checker, fee floor
+// and the asset as that network has it (token, gas, limits).
 package checkout
 
 import (
@@ -82,11 +90,13 @@ type Options struct {
 	// through the till (doc.Status says which), so the screen can follow
 	// requests an integrator makes. It must not block.
 	OnRequest func(*request.Document)
-	// Preflight, if set, is asked about each handed-over payment that
-	// passed the offline check, within config chain.preflight_budget
-	// (see Pay); OnPreflight, if set, is told each outcome (metrics:
-	// PreflightOK, PreflightRefused, PreflightSkipped). It must not block.
-	Preflight   Preflight
+	// Preflights, if set, gives the pre-flight of the network on a chain
+	// id (nil: none for it), asked about each handed-over payment on that
+	// chain that passed the offline check, within the network's
+	// preflight_budget (see Pay); OnPreflight, if set, is told each
+	// outcome (metrics: PreflightOK, PreflightRefused, PreflightSkipped).
+	// It must not block.
+	Preflights  func(chainID uint64) Preflight
 	OnPreflight func(outcome string)
 	// Rates, if set, gives the current rate of each asset in the shop's
 	// currency (terminal.currency), for amounts keyed in it. Without it
@@ -106,7 +116,7 @@ type Service struct {
 	accept      func(Receipt)
 	onRefuse    func(check.Code)
 	onRequest   func(*request.Document)
-	pre         Preflight
+	pre         func(chainID uint64) Preflight
 	onPreflight func(string)
 	rates       Rates
 
@@ -114,7 +124,7 @@ type Service struct {
 	current string                      // id of the request on screen
 	terms   map[string]*request.Request // parsed requests by id, bounded
 	order   []string                    // insertion order of terms, for eviction
-	domains map[string]DomainVerdict    // by asset symbol (SetDomainVerdict)
+	domains map[domainKey]DomainVerdict // by chain and asset (SetDomainVerdict)
 
 	watch watchers // Watch (watch.go)
 }
@@ -133,7 +143,7 @@ func New(o Options) *Service {
 		accept:      o.OnAccept,
 		onRefuse:    o.OnRefuse,
 		onRequest:   o.OnRequest,
-		pre:         o.Preflight,
+		pre:         o.Preflights,
 		onPreflight: o.OnPreflight,
 		rates:       o.Rates,
 		terms:       make(map[string]*request.Request),
@@ -155,25 +165,47 @@ func New(o Options) *Service {
 	return s
 }
 
-// rules are what the till judges by: the running config and the checker
-// built from it. They change together, atomically, so a payment is judged
-// wholly by the old config or wholly by the new one.
+// rules are what the till judges by: the running config and, for each of
+// its networks, the checker built from it. They change together,
+// atomically, so a payment is judged wholly by the old config or wholly by
+// the new one.
 type rules struct {
-	cfg     *config.Config
+	cfg  *config.Config
+	nets []network // config order, the default network first
+}
+
+// network is one configured network with its checker: the chain id it
+// takes transactions for and its fee floor.
+type network struct {
+	config.Network
 	checker *check.Checker
+}
+
+// network returns the configured network on chain id.
+func (r *rules) network(chainID uint64) (*network, bool) {
+	for i := range r.nets {
+		if r.nets[i].ChainID == chainID {
+			return &r.nets[i], true
+		}
+	}
+	return nil, false
 }
 
 // Reconfigure makes cfg the till's running config (a fleet bundle or a
 // reload). Requests already made keep the terms they were signed with; new
-// requests, limits and the assets taken follow cfg at once. cfg must not
-// be modified afterwards.
+// requests, limits, the networks and the assets taken follow cfg at once.
+// cfg must not be modified afterwards.
 func (s *Service) Reconfigure(cfg *config.Config) {
-	s.rules.Store(&rules{cfg: cfg, checker: check.New(check.Policy{
-		ChainID:      new(big.Int).SetUint64(cfg.ChainID),
-		AllowOverpay: cfg.Payments.AllowOverpay,
-		MinFeeCap:    cfg.Payments.MinFeeCap,
-		SettleWindow: cfg.Payments.SettleWindow,
-	})})
+	r := &rules{cfg: cfg}
+	for _, n := range cfg.Networks {
+		r.nets = append(r.nets, network{Network: n, checker: check.New(check.Policy{
+			ChainID:      new(big.Int).SetUint64(n.ChainID),
+			AllowOverpay: cfg.Payments.AllowOverpay,
+			MinFeeCap:    n.FeeFloor,
+			SettleWindow: cfg.Payments.SettleWindow,
+		})})
+	}
+	s.rules.Store(r)
 }
 
 // Config returns the till's running config; do not modify it.

@@ -104,6 +104,7 @@ func TestPayAfterRestartAndAfterConfigDropsTheAsset(t *testing.T) {
 	// longer takes TUSD.
 	ethOnly := configtest.New(t, withToken)
 	ethOnly.Assets = ethOnly.Assets[:1] // ETH only: TUSD dropped
+	ethOnly.Networks[0].Assets = ethOnly.Assets
 	key, _ := crypto.GenerateKey()
 	after := checkout.New(checkout.Options{Config: ethOnly, Key: key, Store: st, Clock: now})
 	payer, _ := crypto.GenerateKey()

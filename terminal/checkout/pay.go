@@ -10,7 +10,6 @@ import (
 
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
-	"showpos/terminal/config"
 	"showpos/terminal/request"
 	"showpos/terminal/store"
 )
@@ -68,44 +67,41 @@ func (s *Service) counted(err error) {
 	}
 }
 
-// payable returns the request requestID, the rules in force and the asset
-// the request is for as the config has it now; a request whose asset is
-// no longer taken (or is another token now) is refused unknown_request.
-func (s *Service) payable(requestID string) (*request.Request, *rules, config.Asset, error) {
-	req, err := s.lookup(requestID)
-	if err != nil {
-		return nil, nil, config.Asset{}, err
-	}
-	rules := s.rules.Load()
-	a, ok := rules.cfg.Asset(req.Asset.Symbol)
-	if !ok || a.Token != req.Asset.Token {
-		return nil, nil, config.Asset{}, check.Refuse(check.CodeUnknownRequest, "request %s is for %s, which this terminal no longer takes", requestID, req.Asset.Symbol)
-	}
-	return req, rules, a, nil
-}
-
 func (s *Service) pay(ctx context.Context, requestID string, raw []byte) (Receipt, error) {
 	if len(raw) > check.MaxTxSize {
 		return Receipt{}, check.Refuse(check.CodeTxTooLarge, "transaction is %d bytes, at most %d", len(raw), check.MaxTxSize)
 	}
-	req, rules, a, err := s.payable(requestID)
+	req, err := s.lookup(requestID)
 	if err != nil {
 		return Receipt{}, err
 	}
+	// The chain the transaction is signed for picks the request's option
+	// on it, and with it the network's checker and the asset as that
+	// network has it (token, gas, limits).
+	chainID, err := check.ChainIDOf(raw)
+	if err != nil {
+		return Receipt{}, err
+	}
+	rules := s.rules.Load()
+	o, err := rules.optionOn(req, chainID)
+	if err != nil {
+		return Receipt{}, err
+	}
+	a := o.asset
 	terms := check.Terms{
 		Merchant:   req.Merchant,
-		Token:      req.Asset.Token,
+		Token:      o.Token,
 		Symbol:     req.Asset.Symbol,
 		Decimals:   req.Asset.Decimals,
 		Amount:     req.Amount,
 		MinGas:     a.MinGas,
 		MaxPayment: a.MaxPayment,
 	}
-	pay, err := rules.checker.Check(raw, terms)
+	pay, err := o.net.checker.Check(raw, terms)
 	if err != nil {
 		return Receipt{}, err
 	}
-	if err := s.preflight(ctx, rules.cfg, pay, a); err != nil {
+	if err := s.preflight(ctx, o, pay); err != nil {
 		return Receipt{}, err
 	}
 	stored, repeat, err := s.store.AcceptLimited(ctx, store.Payment{
@@ -117,15 +113,16 @@ func (s *Service) pay(ctx context.Context, requestID string, raw []byte) (Receip
 		Amount:    pay.Paid,
 		Raw:       raw,
 		State:     store.PaymentQueued,
+		ChainID:   chainID,
 	}, s.clock.Now(), store.Limits{Unsettled: a.MaxUnsettled, PerPayer: a.MaxUnsettledPerPayer})
 	if err != nil {
-		return Receipt{}, refusal(err, requestID, pay, a)
+		return Receipt{}, refusal(err, requestID, pay, o)
 	}
 	rec := receipt(stored, repeat)
 	s.changed(stored.RequestID)
 	if !repeat {
 		s.log.Info("payment accepted", "request", requestID, "tx", stored.TxHash.Hex(), "from", stored.From.Hex(),
-			"nonce", stored.Nonce, "asset", a.Symbol, "amount", asset.FormatAmount(stored.Amount, a.Decimals))
+			"nonce", stored.Nonce, "asset", a.Symbol, "network", o.net.Name, "amount", asset.FormatAmount(stored.Amount, a.Decimals))
 		if s.accept != nil {
 			s.accept(rec)
 		}
@@ -138,10 +135,12 @@ func receipt(p store.Payment, repeat bool) Receipt {
 }
 
 // refusal turns the store's rule violations into coded refusals
-// (storeRules), told as a payment's; any other store error passes through
-// (the payment was not stored).
-func refusal(err error, id string, pay check.Payment, a config.Asset) error {
+// (storeRules), told as a payment's on option o (its asset and network
+// named); any other store error passes through (the payment was not
+// stored).
+func refusal(err error, id string, pay check.Payment, o option) error {
 	r := storeRefusal(err, func(c check.Code) string {
+		a := o.asset
 		switch c {
 		case check.CodeUnknownRequest:
 			return fmt.Sprintf("no payment request %s", id)
@@ -154,13 +153,13 @@ func refusal(err error, id string, pay check.Payment, a config.Asset) error {
 		case check.CodeTxReused:
 			return fmt.Sprintf("transaction %s already paid another request", pay.TxHash.Hex())
 		case check.CodeNonceConflict:
-			return fmt.Sprintf("sender %s nonce %d is already used by another payment (waiting to settle, or mined)", pay.From.Hex(), pay.Nonce)
+			return fmt.Sprintf("sender %s nonce %d on %s is already used by another payment (waiting to settle, or mined)", pay.From.Hex(), pay.Nonce, o.net.Name)
 		case check.CodeExposureLimit:
 			return fmt.Sprintf("too much %s is waiting to settle; the terminal takes more once it is online (limit %s %s)",
-				a.Symbol, asset.FormatAmount(a.MaxUnsettled, a.Decimals), a.Symbol)
+				o.label(), asset.FormatAmount(a.MaxUnsettled, a.Decimals), a.Symbol)
 		case check.CodePayerLimit:
 			return fmt.Sprintf("too much %s from %s is waiting to settle; it takes more once it is online (limit %s %s)",
-				a.Symbol, pay.From.Hex(), asset.FormatAmount(a.MaxUnsettledPerPayer, a.Decimals), a.Symbol)
+				o.label(), pay.From.Hex(), asset.FormatAmount(a.MaxUnsettledPerPayer, a.Decimals), a.Symbol)
 		}
 		return string(c)
 	})
@@ -181,7 +180,7 @@ func (s *Service) lookup(id string) (*request.Request, error) {
 	rec, err := s.store.Request(id)
 	if err != nil {
 		// Of the store's rules, reading a request meets only an unknown id.
-		return nil, refusal(err, id, check.Payment{}, config.Asset{})
+		return nil, refusal(err, id, check.Payment{}, option{})
 	}
 	doc, err := storedDocument(rec) // compact, or JSON from before it
 	if err != nil {

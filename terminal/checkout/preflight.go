@@ -9,13 +9,12 @@ import (
 
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
-	"showpos/terminal/config"
 	"showpos/terminal/store"
 )
 
 // Preflight is what the till asks one network about a handed-over
-// payment's sender before accepting it (the online pre-flight). One
-// terminal on several networks runs one per chain client. sync/preflight
+// payment's sender before accepting it (the online pre-flight). A
+// terminal on several networks has one per network (Options.Preflights). sync/preflight
 // implements it over a sync/chain client.
 type Preflight interface {
 	// Sender returns what the network says now of q.From, in one round
@@ -51,16 +50,22 @@ const (
 // nonce and the payment's the till looks for among the payments it holds.
 const maxHeldAhead = 16
 
-// preflight asks s.pre, within the config's budget, whether pay can be
-// mined as it is. It returns nil (go on and store it), or a
-// *check.Refusal: nonce_used, nonce_gap, insufficient_funds. A network
-// that does not answer in time, or fails, refuses nothing: that is logged
-// and counted as skipped, and the payment is judged as offline.
-func (s *Service) preflight(ctx context.Context, cfg *config.Config, pay check.Payment, a config.Asset) error {
-	budget := cfg.Chain.PreflightBudget
+// preflight asks the pre-flight of o's network, within that network's
+// budget, whether pay can be mined as it is. It returns nil (go on and
+// store it), or a *check.Refusal: nonce_used, nonce_gap,
+// insufficient_funds. A network that does not answer in time, or fails,
+// refuses nothing: that is logged and counted as skipped, and the payment
+// is judged as offline. A network without a pre-flight is not asked.
+func (s *Service) preflight(ctx context.Context, o option, pay check.Payment) error {
+	budget := o.net.Chain.PreflightBudget
 	if s.pre == nil || budget <= 0 {
 		return nil
 	}
+	pre := s.pre(o.ChainID)
+	if pre == nil {
+		return nil
+	}
+	a := o.asset
 	// This very transaction is stored already: the store answers it (the
 	// earlier receipt, or tx_reused), whatever the chain says of it now.
 	if _, err := s.store.Payment(pay.TxHash); err == nil {
@@ -68,7 +73,7 @@ func (s *Service) preflight(ctx context.Context, cfg *config.Config, pay check.P
 	}
 	cctx, cancel := context.WithTimeout(ctx, budget)
 	defer cancel()
-	st, err := s.pre.Sender(cctx, SenderQuery{From: pay.From, Token: a.Token, Tx: pay.TxHash})
+	st, err := pre.Sender(cctx, SenderQuery{From: pay.From, Token: a.Token, Tx: pay.TxHash})
 	if err == nil && (st.Balance == nil || (a.Token != (common.Address{}) && st.TokenBalance == nil)) {
 		err = errors.New("the answer has no balance")
 	}
@@ -76,12 +81,12 @@ func (s *Service) preflight(ctx context.Context, cfg *config.Config, pay check.P
 		if ctx.Err() != nil {
 			return ctx.Err() // the payer went away: nothing to decide
 		}
-		s.log.Info("pre-flight skipped: accepting on the offline check", "tx", pay.TxHash.Hex(), "budget", budget, "err", err)
+		s.log.Info("pre-flight skipped: accepting on the offline check", "tx", pay.TxHash.Hex(), "network", o.net.Name, "budget", budget, "err", err)
 		s.preflightOutcome(PreflightSkipped)
 		return nil
 	}
-	if r := s.judge(pay, a, st); r != nil {
-		s.log.Info("pre-flight refused", "tx", pay.TxHash.Hex(), "from", pay.From.Hex(), "code", r.Code, "why", r.Msg)
+	if r := s.judge(o, pay, st); r != nil {
+		s.log.Info("pre-flight refused", "tx", pay.TxHash.Hex(), "network", o.net.Name, "from", pay.From.Hex(), "code", r.Code, "why", r.Msg)
 		s.preflightOutcome(PreflightRefused)
 		return r
 	}
@@ -96,47 +101,50 @@ func (s *Service) preflightOutcome(o string) {
 }
 
 // judge decides the pre-flight from the network's answer st.
-func (s *Service) judge(pay check.Payment, a config.Asset, st SenderState) *check.Refusal {
+func (s *Service) judge(o option, pay check.Payment, st SenderState) *check.Refusal {
+	a := o.asset
 	if st.TxKnown {
 		return nil // on its way already: its nonce and funds are spoken for by itself
 	}
 	switch {
 	case pay.Nonce < st.Nonce:
-		return check.Refuse(check.CodeNonceUsed, "nonce %d of %s is used: its next nonce on chain is %d", pay.Nonce, pay.From.Hex(), st.Nonce)
-	case pay.Nonce > st.Nonce && !s.heldUpTo(pay.From, st.Nonce, pay.Nonce):
-		return check.Refuse(check.CodeNonceGap, "nonce %d of %s leaves a gap: its next nonce on chain is %d", pay.Nonce, pay.From.Hex(), st.Nonce)
+		return check.Refuse(check.CodeNonceUsed, "nonce %d of %s is used: its next nonce on %s is %d", pay.Nonce, pay.From.Hex(), o.net.Name, st.Nonce)
+	case pay.Nonce > st.Nonce && !s.heldUpTo(o.ChainID, pay.From, st.Nonce, pay.Nonce):
+		return check.Refuse(check.CodeNonceGap, "nonce %d of %s leaves a gap: its next nonce on %s is %d", pay.Nonce, pay.From.Hex(), o.net.Name, st.Nonce)
 	}
 	gas := new(big.Int).Mul(new(big.Int).SetUint64(pay.Gas), pay.FeeCap)
 	if a.Token == (common.Address{}) {
 		need := new(big.Int).Add(pay.Paid, gas)
 		if st.Balance.Cmp(need) < 0 {
 			return check.Refuse(check.CodeInsufficientFunds, "%s holds %s %s, the payment and its gas need %s", pay.From.Hex(),
-				asset.FormatAmount(st.Balance, a.Decimals), a.Symbol, asset.FormatAmount(need, a.Decimals))
+				asset.FormatAmount(st.Balance, a.Decimals), o.label(), asset.FormatAmount(need, a.Decimals))
 		}
 		return nil
 	}
 	if st.TokenBalance.Cmp(pay.Paid) < 0 {
 		return check.Refuse(check.CodeInsufficientFunds, "%s holds %s %s, the payment is %s", pay.From.Hex(),
-			asset.FormatAmount(st.TokenBalance, a.Decimals), a.Symbol, asset.FormatAmount(pay.Paid, a.Decimals))
+			asset.FormatAmount(st.TokenBalance, a.Decimals), o.label(), asset.FormatAmount(pay.Paid, a.Decimals))
 	}
 	if st.Balance.Cmp(gas) < 0 {
-		return check.Refuse(check.CodeInsufficientFunds, "%s holds %s wei, the gas may cost %s wei", pay.From.Hex(), st.Balance, gas)
+		return check.Refuse(check.CodeInsufficientFunds, "%s holds %s wei on %s, the gas may cost %s wei", pay.From.Hex(), st.Balance, o.net.Name, gas)
 	}
 	return nil
 }
 
 // heldUpTo reports whether the till holds an open (queued or broadcast)
-// payment of from at every nonce in [next, nonce): they go to the chain
-// before this one, so nonce is no gap. (Their cost is not taken from the
+// payment of from on chain id at every nonce in [next, nonce): they go to
+// the chain before this one, so nonce is no gap. A payment held on another
+// chain fills no gap on this one. (Their cost is not taken from the
 // balance judged: a payer short of money for all of them is caught by the
 // node when they are sent.)
-func (s *Service) heldUpTo(from common.Address, next, nonce uint64) bool {
+func (s *Service) heldUpTo(chainID uint64, from common.Address, next, nonce uint64) bool {
 	if nonce-next > maxHeldAhead {
 		return false
 	}
+	cfg := s.Config()
 	for n := next; n < nonce; n++ {
 		p, err := s.store.PaymentBySenderNonce(from, n)
-		if err != nil || (p.State != store.PaymentQueued && p.State != store.PaymentBroadcast) {
+		if err != nil || (p.State != store.PaymentQueued && p.State != store.PaymentBroadcast) || chainOf(cfg, p) != chainID {
 			return false
 		}
 	}

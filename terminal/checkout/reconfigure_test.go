@@ -148,7 +148,7 @@ func TestTotalsPerAssetAndState(t *testing.T) {
 	if eth.Taken != (checkout.Sum{Count: 1, Amount: "250000000000000000", AmountDisplay: "0.25"}) || eth.Pending.Count != 1 {
 		t.Errorf("ETH: %+v", eth)
 	}
-	wantTUSD := checkout.AssetTotal{Asset: "TUSD", Decimals: 6,
+	wantTUSD := checkout.AssetTotal{Asset: "TUSD", Network: "chain-1337", ChainID: 1337, Decimals: 6,
 		Taken:     checkout.Sum{Count: 2, Amount: "3500000", AmountDisplay: "3.5"},
 		Confirmed: checkout.Sum{Count: 1, Amount: "1500000", AmountDisplay: "1.5"},
 		Pending:   checkout.Sum{Count: 1, Amount: "2000000", AmountDisplay: "2"},

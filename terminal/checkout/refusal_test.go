@@ -97,9 +97,9 @@ func TestEveryStoreRuleIsARefusalWithItsCode(t *testing.T) {
 			return err
 		}, check.CodeTxReused, "already paid another request", store.ErrTxReused},
 		{"pay with a nonce already used", func() error { _, err := pay(request("0.1"), payer, 0); return err },
-			check.CodeNonceConflict, "nonce 0 is already used by another payment (waiting to settle, or mined)", store.ErrNonceConflict},
+			check.CodeNonceConflict, "nonce 0 on chain-1337 is already used by another payment (waiting to settle, or mined)", store.ErrNonceConflict},
 		{"pay above the unsettled limit", func() error { _, err := pay(request("0.5"), other, 5); return err },
-			check.CodeExposureLimit, "too much TUSD is waiting to settle; the terminal takes more once it is online (limit 1 TUSD)", store.ErrExposureLimit},
+			check.CodeExposureLimit, "too much TUSD on chain-1337 is waiting to settle; the terminal takes more once it is online (limit 1 TUSD)", store.ErrExposureLimit},
 	}
 	reached := map[check.Code]bool{}
 	for _, tc := range tests {

@@ -45,21 +45,25 @@ func (s *Service) Make(ctx context.Context, o Order) (*request.Document, error) 
 		return nil, fmt.Errorf("new request: %w", s.signerErr)
 	}
 	cfg := s.Config()
-	a := cfg.Assets[0]
-	if o.Symbol != "" {
-		var ok bool
-		if a, ok = cfg.Asset(o.Symbol); !ok {
-			return nil, fmt.Errorf("new request: %w %q", ErrUnknownAsset, o.Symbol)
-		}
+	symbol := o.Symbol
+	if symbol == "" {
+		symbol = cfg.Assets[0].Symbol
 	}
+	// The asset as its primary network has it prices the request; one
+	// symbol has one number of decimals on every network (config).
+	all := cfg.Offers(symbol)
+	if len(all) == 0 {
+		return nil, fmt.Errorf("new request: %w %q", ErrUnknownAsset, o.Symbol)
+	}
+	a := all[0].Asset
 	pr, err := s.price(cfg, a, o)
 	if err != nil {
 		return nil, fmt.Errorf("new request: %w", err)
 	}
 	units, memo := pr.units, o.Memo
 	if a.MaxPayment != nil && units.Cmp(a.MaxPayment) > 0 {
-		return nil, check.Refuse(check.CodePaymentLimit, "%s %s is above this terminal's limit of %s %s per payment",
-			asset.FormatAmount(units, a.Decimals), a.Symbol, asset.FormatAmount(a.MaxPayment, a.Decimals), a.Symbol)
+		return nil, check.Refuse(check.CodePaymentLimit, "%s %s is above this terminal's limit of %s %s per payment on %s",
+			asset.FormatAmount(units, a.Decimals), a.Symbol, asset.FormatAmount(a.MaxPayment, a.Decimals), a.Symbol, all[0].Network.Name)
 	}
 	// A transfer on chain is told to pay this request by its amount alone:
 	// the store holds each pending amount unique, and the till asks it for
@@ -82,7 +86,7 @@ func (s *Service) Make(ctx context.Context, o Order) (*request.Document, error) 
 			return nil, check.Refuse(check.CodeAmountInUse, "%s %s and every amount up to %s more are held by other pending requests; wait for one to be paid, cancelled or expire",
 				asset.FormatAmount(units, a.Decimals), a.Symbol, asset.FormatAmount(new(big.Int).Sub(Tail(a.Decimals), big.NewInt(1)), a.Decimals))
 		}
-		if r, doc, err = s.storeRequest(ctx, cfg, a, amount, pr, memo, now); err == nil {
+		if r, doc, err = s.storeRequest(ctx, cfg, offered(cfg, symbol, amount), amount, pr, memo, now); err == nil {
 			break
 		} else if !errors.Is(err, store.ErrAmountTaken) {
 			return nil, err
@@ -94,23 +98,32 @@ func (s *Service) Make(ctx context.Context, o Order) (*request.Document, error) 
 	s.current = r.ID
 	s.remember(r)
 	s.mu.Unlock()
-	s.log.Info("payment request created", "request", r.ID, "asset", a.Symbol,
+	s.log.Info("payment request created", "request", r.ID, "asset", a.Symbol, "network", r.Network, "also", len(r.Also),
 		"amount", asset.FormatAmount(r.Amount, a.Decimals), "keyed", pr.keyed, "tip", asset.FormatAmount(r.Tip, a.Decimals), "expires", r.ExpiresAt)
 	doc.Status = string(store.RequestPending)
 	doc.Certificate = certificate(cfg)
-	doc.X402 = s.requirements(cfg, doc)
+	s.fillOffers(cfg, doc)
 	if s.onRequest != nil {
 		s.onRequest(doc)
 	}
 	return doc, nil
 }
 
-// storeRequest makes, signs and stores the request for amount.
-func (s *Service) storeRequest(ctx context.Context, cfg *config.Config, a config.Asset, amount *big.Int, pr priced, memo string, now time.Time) (*request.Request, *request.Document, error) {
+// storeRequest makes, signs and stores the request for amount of the
+// asset nets offer, payable on each of them (the first its primary).
+func (s *Service) storeRequest(ctx context.Context, cfg *config.Config, nets []config.NetAsset, amount *big.Int, pr priced, memo string, now time.Time) (*request.Request, *request.Document, error) {
+	primary := nets[0]
+	var also []request.Option
+	chains := []uint64{primary.Network.ChainID}
+	for _, na := range nets[1:] {
+		also = append(also, request.Option{Network: na.Network.Name, ChainID: na.Network.ChainID, Token: na.Asset.Token})
+		chains = append(chains, na.Network.ChainID)
+	}
+	a := primary.Asset
 	r, err := request.New(request.Params{
 		TerminalID: cfg.Terminal.ID,
 		Merchant:   cfg.Merchant,
-		ChainID:    cfg.ChainID,
+		ChainID:    primary.Network.ChainID,
 		Asset:      a.Asset,
 		Amount:     amount,
 		Memo:       memo,
@@ -118,13 +131,21 @@ func (s *Service) storeRequest(ctx context.Context, cfg *config.Config, a config
 		TTL:        cfg.Terminal.RequestTTL,
 		Tip:        pr.tip,
 		Fiat:       pr.fiat,
+		Network:    primary.Network.Name,
+		Also:       also,
 	}, s.random)
 	if err != nil {
 		return nil, nil, fmt.Errorf("new request: %w", err)
 	}
+	// What Params asks is the request's, whether or not this version of
+	// the request package copies it.
+	r.Network, r.Also = primary.Network.Name, also
 	doc, err := s.signer.Document(r, requestURL(cfg, r.ID), cfg.Terminal.PublicURL+BroadcastPath)
 	if err != nil {
 		return nil, nil, fmt.Errorf("new request: %w", err)
+	}
+	if doc.Network == "" && len(doc.Also) == 0 {
+		doc.Network, doc.Also = r.Network, r.Also
 	}
 	// The store keeps the compact form (about 260 bytes, not the 1.9 KB
 	// JSON document); document and lookup rebuild the same document from it.
@@ -140,6 +161,7 @@ func (s *Service) storeRequest(ctx context.Context, cfg *config.Config, a config
 		ExpiresAt: r.ExpiresAt,
 		Status:    store.RequestPending,
 		Doc:       raw,
+		Chains:    chains,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("store request %s: %w", r.ID, err)
@@ -240,7 +262,7 @@ func (s *Service) document(rec store.Request) (*request.Document, error) {
 	}
 	doc.Status = string(rec.StatusAt(s.clock.Now()))
 	doc.Certificate = certificate(s.Config())
-	doc.X402 = s.requirements(s.Config(), doc)
+	s.fillOffers(s.Config(), doc)
 	if rec.PaidTx != (common.Hash{}) {
 		doc.PaidTx = rec.PaidTx.Hex()
 		// Where the payment is, so a payer's page says PAID when it is

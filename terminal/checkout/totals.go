@@ -14,12 +14,12 @@ import (
 	"showpos/terminal/store"
 )
 
-// Totals sums the payments accepted in [From, To) per asset, and those of
-// requests priced in a currency per currency.
+// Totals sums the payments accepted in [From, To) per network and asset,
+// and those of requests priced in a currency per currency.
 type Totals struct {
 	From   time.Time    `json:"from"`
 	To     time.Time    `json:"to"`
-	Assets []AssetTotal `json:"assets"` // by symbol
+	Assets []AssetTotal `json:"assets"` // by symbol, then network in config order
 	// Fiat sums the taken payments (as in AssetTotal.Taken) of requests
 	// keyed in a currency, at the amounts signed in them; by currency.
 	Fiat []FiatTotal `json:"fiat,omitempty"`
@@ -46,8 +46,14 @@ type FiatSum struct {
 // money that reached the merchant on chain in the period (by block time)
 // and paid no request: not a sale, never in Taken, for the operator to
 // refund or settle by hand.
+//
+// One AssetTotal is one asset on one network: USDC taken on two networks
+// is two of them. Network is the network's name in the config
+// ("chain-<id>" for one no longer configured), ChainID its chain.
 type AssetTotal struct {
 	Asset     string `json:"asset"`
+	Network   string `json:"network,omitempty"`
+	ChainID   uint64 `json:"chainId,omitempty"`
 	Decimals  uint8  `json:"decimals"`
 	Taken     Sum    `json:"taken"`
 	Confirmed Sum    `json:"confirmed"`
@@ -81,7 +87,8 @@ func Day(t time.Time) (from, to time.Time) {
 const totalsPage = 500
 
 // Totals sums the payments accepted from from (inclusive) to to
-// (exclusive), per asset.
+// (exclusive), per network and asset. A payment stored before payments
+// carried their chain counts on the default network.
 func (s *Service) Totals(from, to time.Time) (Totals, error) {
 	type sum struct {
 		n      int
@@ -98,7 +105,20 @@ func (s *Service) Totals(from, to time.Time) (Totals, error) {
 	byCurrency := map[string]*fiatAcc{}
 	add := func(s *sum, v *big.Int) { s.n++; s.amount.Add(&s.amount, v) }
 	cfg := s.Config()
-	byAsset := map[string]*acc{}
+	type key struct {
+		chainID uint64
+		symbol  string
+	}
+	byAsset := map[key]*acc{}
+	accOf := func(p store.Payment) *acc {
+		k := key{chainOf(cfg, p), p.Asset}
+		a := byAsset[k]
+		if a == nil {
+			a = &acc{decimals: s.decimals(cfg, p)}
+			byAsset[k] = a
+		}
+		return a
+	}
 	var after uint64
 	for {
 		ps, err := s.store.Payments(store.PaymentFilter{Since: from, Until: to, AfterSeq: after, Limit: totalsPage})
@@ -107,11 +127,7 @@ func (s *Service) Totals(from, to time.Time) (Totals, error) {
 		}
 		for _, p := range ps {
 			after = p.Seq
-			a := byAsset[p.Asset]
-			if a == nil {
-				a = &acc{decimals: s.decimals(cfg, p)}
-				byAsset[p.Asset] = a
-			}
+			a := accOf(p)
 			switch p.State {
 			case store.PaymentFailed:
 				add(&a.failed, p.Amount)
@@ -158,11 +174,7 @@ func (s *Service) Totals(from, to time.Time) (Totals, error) {
 		}
 		for _, p := range ps {
 			after = p.Seq
-			a := byAsset[p.Asset]
-			if a == nil {
-				a = &acc{decimals: s.decimals(cfg, p)}
-				byAsset[p.Asset] = a
-			}
+			a := accOf(p)
 			add(&a.unmatched, p.Amount)
 		}
 		if len(ps) < totalsPage {
@@ -175,11 +187,11 @@ func (s *Service) Totals(from, to time.Time) (Totals, error) {
 		out.Fiat = append(out.Fiat, FiatTotal{Currency: code, Taken: view(&f.taken), Tips: view(&f.tips)})
 	}
 	sort.Slice(out.Fiat, func(i, j int) bool { return out.Fiat[i].Currency < out.Fiat[j].Currency })
-	for sym, a := range byAsset {
+	for k, a := range byAsset {
 		view := func(s *sum) Sum {
 			return Sum{Count: s.n, Amount: s.amount.String(), AmountDisplay: asset.FormatAmount(&s.amount, a.decimals)}
 		}
-		at := AssetTotal{Asset: sym, Decimals: a.decimals, Taken: view(&a.taken),
+		at := AssetTotal{Asset: k.symbol, Network: networkName(cfg, k.chainID), ChainID: k.chainID, Decimals: a.decimals, Taken: view(&a.taken),
 			Confirmed: view(&a.confirmed), Pending: view(&a.pending), Failed: view(&a.failed), Unmatched: view(&a.unmatched)}
 		if a.tips.n > 0 {
 			tips := view(&a.tips)
@@ -187,7 +199,24 @@ func (s *Service) Totals(from, to time.Time) (Totals, error) {
 		}
 		out.Assets = append(out.Assets, at)
 	}
-	sort.Slice(out.Assets, func(i, j int) bool { return out.Assets[i].Asset < out.Assets[j].Asset })
+	order := func(chainID uint64) int {
+		for i, n := range cfg.Networks {
+			if n.ChainID == chainID {
+				return i
+			}
+		}
+		return len(cfg.Networks)
+	}
+	sort.Slice(out.Assets, func(i, j int) bool {
+		x, y := out.Assets[i], out.Assets[j]
+		if x.Asset != y.Asset {
+			return x.Asset < y.Asset
+		}
+		if ox, oy := order(x.ChainID), order(y.ChainID); ox != oy {
+			return ox < oy
+		}
+		return x.ChainID < y.ChainID
+	})
 	return out, nil
 }
 

@@ -14,11 +14,13 @@ import (
 )
 
 // totalsCSVHeader is the header row of GET /v1/totals as CSV. Each asset
-// then has one row per state, in this order: taken (confirmed + pending),
+// on each network (network: its name in the config, last so that readers
+// of the columns before it read them where they were) then has one row
+// per state, in this order: taken (confirmed + pending),
 // confirmed, pending (queued or broadcast, or seen on chain), failed,
 // unmatched (money received on chain that paid no request: not a sale). amount is in base
 // units, amount_display in the asset's unit; from and to are RFC 3339.
-var totalsCSVHeader = []string{"from", "to", "asset", "decimals", "state", "count", "amount", "amount_display"}
+var totalsCSVHeader = []string{"from", "to", "asset", "decimals", "state", "count", "amount", "amount_display", "network"}
 
 func (a *api) totals(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -130,7 +132,7 @@ func totalsCSV(t checkout.Totals) ([]byte, error) {
 				continue
 			}
 			_ = cw.Write([]string{from, to, at.Asset, strconv.Itoa(int(at.Decimals)), s.state,
-				strconv.Itoa(s.sum.Count), s.sum.Amount, s.sum.AmountDisplay})
+				strconv.Itoa(s.sum.Count), s.sum.Amount, s.sum.AmountDisplay, at.Network})
 		}
 	}
 	cw.Flush()

@@ -39,17 +39,17 @@ func (tm *terminal) pay(amount, symbol string, state store.PaymentState) {
 // at 12:00Z it is already 01:00 the next day.
 var plus13 = time.FixedZone("UTC+13", 13*60*60)
 
-const totalsDayCSV = `from,to,asset,decimals,state,count,amount,amount_display
-2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,ETH,18,taken,4,700000000000000000,0.7
-2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,ETH,18,confirmed,2,350000000000000000,0.35
-2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,ETH,18,pending,2,350000000000000000,0.35
-2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,ETH,18,failed,1,200000000000000000,0.2
-2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,ETH,18,unmatched,0,0,0
-2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,TUSD,6,taken,2,15500000,15.5
-2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,TUSD,6,confirmed,1,12500000,12.5
-2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,TUSD,6,pending,1,3000000,3
-2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,TUSD,6,failed,1,1250000,1.25
-2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,TUSD,6,unmatched,0,0,0
+const totalsDayCSV = `from,to,asset,decimals,state,count,amount,amount_display,network
+2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,ETH,18,taken,4,700000000000000000,0.7,chain-1337
+2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,ETH,18,confirmed,2,350000000000000000,0.35,chain-1337
+2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,ETH,18,pending,2,350000000000000000,0.35,chain-1337
+2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,ETH,18,failed,1,200000000000000000,0.2,chain-1337
+2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,ETH,18,unmatched,0,0,0,chain-1337
+2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,TUSD,6,taken,2,15500000,15.5,chain-1337
+2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,TUSD,6,confirmed,1,12500000,12.5,chain-1337
+2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,TUSD,6,pending,1,3000000,3,chain-1337
+2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,TUSD,6,failed,1,1250000,1.25,chain-1337
+2026-11-24T00:00:00+13:00,2026-11-25T00:00:00+13:00,TUSD,6,unmatched,0,0,0,chain-1337
 `
 
 func TestTotalsPerAssetAndState(t *testing.T) {
@@ -74,14 +74,14 @@ func TestTotalsPerAssetAndState(t *testing.T) {
 
 	a := call(t, "GET", op.URL+"/v1/totals?day=2026-11-24", "")
 	want := `{"assets":[` +
-		`{"asset":"ETH","confirmed":{"amount":"350000000000000000","amountDisplay":"0.35","count":2},"decimals":18,` +
+		`{"asset":"ETH","chainId":1337,"confirmed":{"amount":"350000000000000000","amountDisplay":"0.35","count":2},"decimals":18,` +
 		`"failed":{"amount":"200000000000000000","amountDisplay":"0.2","count":1},` +
-		`"pending":{"amount":"350000000000000000","amountDisplay":"0.35","count":2},` +
+		`"network":"chain-1337","pending":{"amount":"350000000000000000","amountDisplay":"0.35","count":2},` +
 		`"taken":{"amount":"700000000000000000","amountDisplay":"0.7","count":4},` +
 		`"unmatched":{"amount":"0","amountDisplay":"0","count":0}},` +
-		`{"asset":"TUSD","confirmed":{"amount":"12500000","amountDisplay":"12.5","count":1},"decimals":6,` +
+		`{"asset":"TUSD","chainId":1337,"confirmed":{"amount":"12500000","amountDisplay":"12.5","count":1},"decimals":6,` +
 		`"failed":{"amount":"1250000","amountDisplay":"1.25","count":1},` +
-		`"pending":{"amount":"3000000","amountDisplay":"3","count":1},` +
+		`"network":"chain-1337","pending":{"amount":"3000000","amountDisplay":"3","count":1},` +
 		`"taken":{"amount":"15500000","amountDisplay":"15.5","count":2},` +
 		`"unmatched":{"amount":"0","amountDisplay":"0","count":0}}],` +
 		`"from":"2026-11-24T00:00:00+13:00","to":"2026-11-25T00:00:00+13:00"}`
@@ -110,11 +110,11 @@ func TestTotalsPerAssetAndState(t *testing.T) {
 	}
 
 	days := []struct{ name, query, want string }{
-		{"today by default", "", `{"assets":[{"asset":"TUSD","confirmed":{"amount":"0","amountDisplay":"0","count":0},"decimals":6,` +
-			`"failed":{"amount":"0","amountDisplay":"0","count":0},"pending":{"amount":"7000000","amountDisplay":"7","count":1},` +
+		{"today by default", "", `{"assets":[{"asset":"TUSD","chainId":1337,"confirmed":{"amount":"0","amountDisplay":"0","count":0},"decimals":6,` +
+			`"failed":{"amount":"0","amountDisplay":"0","count":0},"network":"chain-1337","pending":{"amount":"7000000","amountDisplay":"7","count":1},` +
 			`"taken":{"amount":"7000000","amountDisplay":"7","count":1},"unmatched":{"amount":"0","amountDisplay":"0","count":0}}],"from":"2026-11-25T00:00:00+13:00","to":"2026-11-26T00:00:00+13:00"}`},
-		{"the day before", "?day=2026-11-23", `{"assets":[{"asset":"ETH","confirmed":{"amount":"0","amountDisplay":"0","count":0},"decimals":18,` +
-			`"failed":{"amount":"0","amountDisplay":"0","count":0},"pending":{"amount":"10000000000000000","amountDisplay":"0.01","count":1},` +
+		{"the day before", "?day=2026-11-23", `{"assets":[{"asset":"ETH","chainId":1337,"confirmed":{"amount":"0","amountDisplay":"0","count":0},"decimals":18,` +
+			`"failed":{"amount":"0","amountDisplay":"0","count":0},"network":"chain-1337","pending":{"amount":"10000000000000000","amountDisplay":"0.01","count":1},` +
 			`"taken":{"amount":"10000000000000000","amountDisplay":"0.01","count":1},"unmatched":{"amount":"0","amountDisplay":"0","count":0}}],"from":"2026-11-23T00:00:00+13:00","to":"2026-11-24T00:00:00+13:00"}`},
 		{"a day with nothing", "?day=2026-01-01", `{"assets":[],"from":"2026-01-01T00:00:00+13:00","to":"2026-01-02T00:00:00+13:00"}`},
 	}

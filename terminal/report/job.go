@@ -25,7 +25,8 @@ func (r Report) Job(columns int) device.PrintJob { return r.JobIn(locale.English
 
 // JobIn lays the report out, in l's words, amounts and times, for a
 // receipt printer of columns characters a line (32 on 58 mm paper, 48 on 80 mm; at least 16): its title, period,
-// each asset's sums (count and amount: taken, of it confirmed and pending;
+// each asset's sums on each network (the network named beside the asset;
+// count and amount: taken, of it confirmed and pending;
 // failed; unmatched receipts; tips), the sums of requests keyed in the
 // shop's currency (taken, tips), then each failure of the period (its
 // reason as kept, in English unless the catalog has it). Times are to the
@@ -54,7 +55,9 @@ func (r Report) JobIn(l locale.Locale, columns int) device.PrintJob {
 		add(device.PrintLine{Text: l.T(locale.NoPayments)})
 	}
 	for _, a := range r.Assets {
-		add(device.PrintLine{Text: cut(a.Asset, columns), Bold: true})
+		// The asset and, flush right, the network it was taken on (none
+		// in a Z stored before networks).
+		add(device.PrintLine{Text: cut(a.Asset, columns-utf8.RuneCountInString(a.Network)-1), Right: a.Network, Bold: true})
 		two(l.T(locale.ReportTaken, a.Taken.Count), amt(a.Taken.AmountDisplay))
 		two(l.T(locale.ReportConfirmed, a.Confirmed.Count), amt(a.Confirmed.AmountDisplay))
 		two(l.T(locale.ReportPending, a.Pending.Count), amt(a.Pending.AmountDisplay))
