@@ -167,8 +167,10 @@ func TestARequestIsOfferedOnEveryNetworkThatTakesItsAsset(t *testing.T) {
 	}{
 		{"USDC on both, the default network first", "USDC", []offer{{"base", 1337, baseUSDC}, {"arbitrum", 1338, arbUSDC}}, []bool{true, true}},
 		{"the default asset, on the default network only", "", []offer{{"base", 1337, baseUSDC}, {"arbitrum", 1338, arbUSDC}}, []bool{true, true}},
-		{"ETH on base only", "ETH", []offer{{"base", 1337, common.Address{}}}, []bool{false}},
-		{"DAI on arbitrum only: its primary is arbitrum", "dai", []offer{{"arbitrum", 1338, dai}}, []bool{false}},
+		// A request on one network names none (request.Document): its
+		// JSON and stored form are as before networks.
+		{"ETH on base only", "ETH", []offer{{"", 1337, common.Address{}}}, []bool{false}},
+		{"DAI on arbitrum only: its primary is arbitrum", "dai", []offer{{"", 1338, dai}}, []bool{false}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -112,34 +112,12 @@ func networkName(cfg *config.Config, chainID uint64) string {
 	return config.LegacyNetworkName(chainID)
 }
 
-// fillOffers gives doc, when the request package left them out (a
-// document of a request made before options, or rebuilt from a stored form
-// that does not carry them), its Network and one offer per option of its
-// request, each with its EIP-681 URI; then the x402 requirements of each
-// offer and of the primary (Document.X402) under cfg.
+// fillOffers gives each of doc's offers (the request package builds one
+// per option, a one-network document's included) its x402 requirements
+// under cfg, and the primary's to Document.X402. (A one-network document
+// names no network: its JSON and stored form have none, and Verify holds
+// the offers to them.)
 func (s *Service) fillOffers(cfg *config.Config, doc *request.Document) {
-	if len(doc.Offers) == 0 {
-		r := doc.Request()
-		if r.Network == "" {
-			r.Network = doc.Network
-		}
-		if len(r.Also) == 0 {
-			r.Also = doc.Also
-		}
-		if r.Network == "" {
-			r.Network = networkName(cfg, r.ChainID)
-		}
-		doc.Network = r.Network
-		for i, o := range r.Options() {
-			uri := doc.URI
-			if i > 0 {
-				on := *r
-				on.ChainID, on.Asset.Token = o.ChainID, o.Token
-				uri = on.URI(doc.RequestURL)
-			}
-			doc.Offers = append(doc.Offers, request.Offer{Option: o, URI: uri})
-		}
-	}
 	doc.X402 = nil
 	for i := range doc.Offers {
 		doc.Offers[i].X402 = s.requirements(cfg, doc, doc.Offers[i].Option)

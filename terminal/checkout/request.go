@@ -137,15 +137,9 @@ func (s *Service) storeRequest(ctx context.Context, cfg *config.Config, nets []c
 	if err != nil {
 		return nil, nil, fmt.Errorf("new request: %w", err)
 	}
-	// What Params asks is the request's, whether or not this version of
-	// the request package copies it.
-	r.Network, r.Also = primary.Network.Name, also
 	doc, err := s.signer.Document(r, requestURL(cfg, r.ID), cfg.Terminal.PublicURL+BroadcastPath)
 	if err != nil {
 		return nil, nil, fmt.Errorf("new request: %w", err)
-	}
-	if doc.Network == "" && len(doc.Also) == 0 {
-		doc.Network, doc.Also = r.Network, r.Also
 	}
 	// The store keeps the compact form (about 260 bytes, not the 1.9 KB
 	// JSON document); document and lookup rebuild the same document from it.
