@@ -183,7 +183,7 @@ listen = "127.0.0.1:0"
 		t.Fatalf("pay -via authorization: exit %d, %s", code, out)
 	}
 	// The chain answered: the token's DOMAIN_SEPARATOR() is the configured domain's.
-	waitListed(t, op, "http://posd/v1/status", `"authorizations":[{"symbol":"TUSD"`, `"match":true`)
+	waitListed(t, op, "http://posd/v1/status", `"authorizations":[{"chainId":1337,"symbol":"TUSD"`, `"match":true`)
 	// The relayer settles it: the payment is confirmed by its
 	// transferWithAuthorization, the tokens move once, and the watcher
 	// takes that transfer for the authorization's (no chain payment, no
