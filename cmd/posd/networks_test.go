@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -375,4 +377,102 @@ func TestReorgOnOneNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	tm.waitState(txA.Hash(), "final")
+}
+
+// kill -9 while payments on two networks are being settled, again and
+// again: after the last restart every payment that was answered accepted
+// is in the store and ends confirmed or final, mined once on its own
+// chain and never on the other; each payer's nonces on each chain are
+// used without a gap. The same sender and nonce pay on both chains.
+func TestKillDuringSettlementOnTwoNetworks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds posd, runs two dev chains and kills the daemon")
+	}
+	bin := buildPosd(t)
+	nets := startDevNets(t, 1337, 1338)
+	dir := t.TempDir()
+	tm := &terminal{t: t, dir: dir, cfgPath: filepath.Join(dir, "posd.toml"), op: unixClient(filepath.Join(dir, "data", "posd.sock"))}
+	text := fmt.Sprintf("[terminal]\nid = \"kill-nets\"\ndata_dir = %q\n[merchant]\naddress = \"0x000000000000000000000000000000000000dEaD\"\n[broadcast]\npoll = \"20ms\"\n",
+		filepath.Join(dir, "data")) + networksTOML(nets...)
+	if err := os.WriteFile(tm.cfgPath, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "-config", tm.cfgPath, "-listen", anyPort)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			req, _ := http.NewRequest("GET", "http://posd/v1/status", nil)
+			if resp, err := tm.op.Do(req); err == nil {
+				var st struct {
+					Listen struct {
+						API string `json:"api"`
+					} `json:"listen"`
+				}
+				json.NewDecoder(resp.Body).Decode(&st)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					tm.addr = st.Listen.API
+					return cmd
+				}
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatal("posd did not come up")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+
+	type sent struct {
+		net *devNet
+		tx  *types.Transaction
+	}
+	var accepted []sent
+	nonce := map[*devNet]uint64{}
+	const rounds = 12
+	for round := range rounds {
+		cmd := start()
+		// Two payments a round, one on each network, then a kill while
+		// their broadcasters and the store are at work.
+		for _, n := range nets {
+			code, body, tx := tm.payOn(tm.newDoc(fmt.Sprintf("0.0%d", round%9+1)), n, nonce[n])
+			if code != http.StatusAccepted {
+				t.Fatalf("round %d: pay on %s: %d %s", round, n.name, code, body)
+			}
+			nonce[n]++
+			accepted = append(accepted, sent{n, tx})
+		}
+		time.Sleep(time.Duration(rand.IntN(40)) * time.Millisecond)
+		cmd.Process.Kill() // SIGKILL
+		cmd.Wait()
+		tm.op.CloseIdleConnections()
+	}
+	cmd := start()
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	for _, s := range accepted {
+		tm.waitState(s.tx.Hash(), "confirmed", "final")
+		other := nets[0]
+		if s.net == nets[0] {
+			other = nets[1]
+		}
+		if !mined(t, s.net.chain, s.tx.Hash()) || mined(t, other.chain, s.tx.Hash()) {
+			t.Errorf("%s's payment %s: want it mined on its chain alone", s.net.name, s.tx.Hash().Hex())
+		}
+	}
+	for _, n := range nets {
+		ec, err := ethclient.Dial(n.chain.Endpoint())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ec.NonceAt(context.Background(), n.chain.Payers()[0].Address, nil)
+		ec.Close()
+		if err != nil || got != nonce[n] {
+			t.Errorf("%s: the payer's mined nonce is %d (%v), want %d: every accepted payment mined once", n.name, got, err, nonce[n])
+		}
+	}
+	t.Logf("%d kills, %d payments on two networks: every one settled once on its own chain", rounds, len(accepted))
 }
