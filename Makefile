@@ -22,18 +22,19 @@ test: lint js
 	SHOWPOS_REQUIRE_JS=1 SHOWPOS_REQUIRE_BROWSER=$${SHOWPOS_REQUIRE_BROWSER:-0} $(GO) test -count=1 ./...
 
 # A development terminal on 127.0.0.1:8080 with its data under .run/, and
-# the embedded dev chain on 127.0.0.1:8545 it broadcasts to. Ctrl-C stops both.
+# the two embedded dev chains on 127.0.0.1:8545 and :8546 (its networks dev
+# and dev2) it broadcasts to. Ctrl-C stops both.
 run: build
 	@mkdir -p .run/data
 	@set -e; \
-	$(BIN)/devnet -addr 127.0.0.1:8545 -payers 5 -relayer-key .run/data/relayer.key > .run/devnet.txt 2>&1 & devnet=$$!; \
+	$(BIN)/devnet -addr 127.0.0.1:8545 -chains 2 -payers 5 -relayer-key .run/data/relayer.key > .run/devnet.txt 2>&1 & devnet=$$!; \
 	trap 'kill $$devnet 2>/dev/null; wait $$devnet 2>/dev/null' EXIT INT TERM; \
 	sleep 1; cat .run/devnet.txt; \
 	echo; \
 	echo "terminal   open http://127.0.0.1:8081/ : key an amount, press Enter"; \
 	echo "payer      $(BIN)/payer            (pays the request on screen; -via scanner|nfc|chain, -wrong underpaid …)"; \
 	echo "operator   $(BIN)/posctl -socket .run/data/posd.sock queue"; \
-	echo "offline    kill -USR1 $$devnet     (cuts the chain's link; again restores it)"; \
+	echo "offline    kill -USR1 $$devnet     (cuts network dev's link; again restores it; -USR2: dev2's)"; \
 	echo; \
 	$(BIN)/posd -config configs/sim.toml
 

@@ -20,13 +20,9 @@ import (
 	"showpos/cmd/posd/board"
 	"showpos/device"
 	"showpos/sync/broadcast"
-	"showpos/sync/chain"
-	"showpos/sync/preflight"
 	"showpos/sync/pricefeed"
-	"showpos/sync/relay"
 	"showpos/sync/tokendomain"
 	"showpos/sync/uplink"
-	"showpos/sync/watch"
 	"showpos/terminal/asset"
 	"showpos/terminal/auth"
 	"showpos/terminal/cashier"
@@ -59,11 +55,8 @@ type daemon struct {
 	store    *store.Store
 	mgr      *fleet.Manager
 	devs     *board.Devices
-	node     *chain.Client
-	bc       *broadcast.Broadcaster
-	watch    *watch.Watcher // nil: watch.enabled = false
-	relay    *relay.Relayer // nil: relay.enabled = false
-	relayOn  *relayGate     // runs relay's loop while chain.rpc names endpoints; nil when relay is
+	nets     *networks // one chain client, broadcaster, watcher and relayer per network (networks.go)
+	tel      *telemetry.Telemetry
 	till     *checkout.Service
 	cash     *cashier.Cashier // nil on a headless terminal
 	books    *report.Books    // failures kept until acknowledged, X and Z reports
@@ -149,7 +142,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	// The effective config: the file with the last accepted fleet bundle
 	// laid over it.
 	d.mgr, err = fleet.New(fleet.Options{LocalPath: configPath, Store: st, Override: override,
-		Apply: d.apply, Logger: log.With("part", "config")})
+		Apply: d.apply, Retire: d.retire, Logger: log.With("part", "config")})
 	if err != nil {
 		return err
 	}
@@ -176,6 +169,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	}
 
 	tel := telemetry.New()
+	d.tel = tel
 	// Receipts wait for the printer in the print queue, never a sale.
 	if d.devs.Printer != nil {
 		if d.printq, err = printq.New(printq.Options{Printer: d.devs.Printer, OnOutcome: tel.Print,
@@ -183,62 +177,29 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 			return err
 		}
 	}
-	// The chain client and the broadcaster always run: with no endpoints
-	// the terminal is offline and its payments wait, until a config names
-	// some.
-	d.node, err = chain.New(chain.Options{
-		Endpoints:   cfg.Chain.RPC,
-		ChainID:     cfg.ChainID,
-		CallTimeout: cfg.Chain.CallTimeout,
-		ProbeEvery:  cfg.Chain.ProbeEvery,
-		Logger:      log.With("part", "chain"),
-	})
+	// Each network's chain client and broadcaster always run: with no
+	// endpoints the network is offline and its payments wait, until a
+	// config names some. They start below, once the till and the cashier
+	// they report to exist.
+	d.nets = &networks{d: d}
+	// Prices in the shop's currency: the assets' feeds read over the
+	// default network's chain client, or their pegs.
+	d.rates, err = pricefeed.New(pricefeed.Options{Caller: defaultChain{d.nets}, Sources: pricefeed.SourcesOf(cfg), Logger: log.With("part", "rates")})
 	if err != nil {
 		return err
 	}
-	defer d.node.Close()
-	if len(cfg.Chain.RPC) == 0 {
-		log.Warn("no chain.rpc endpoints: payments are taken and stored, and broadcast once a config names endpoints")
-	}
-	// Prices in the shop's currency: the assets' feeds read over the same
-	// chain client, or their pegs.
-	d.rates, err = pricefeed.New(pricefeed.Options{Caller: d.node, Sources: pricefeed.SourcesOf(cfg), Logger: log.With("part", "rates")})
-	if err != nil {
-		return err
-	}
-	d.bc = broadcast.New(broadcast.Options{
-		Store:         st,
-		Chain:         d.node,
-		Logger:        log.With("part", "broadcast"),
-		Confirmations: cfg.Chain.Confirmations,
-		FinalDepth:    cfg.Chain.FinalDepth,
-		MaxAge:        cfg.Broadcast.MaxAge,
-		FundsWindow:   cfg.Broadcast.FundsWindow,
-		BatchSize:     cfg.Broadcast.BatchSize,
-		Poll:          cfg.Broadcast.Poll,
-		OnRound:       func(r broadcast.Report) { countRound(tel, r) },
-	})
 	d.till = checkout.New(checkout.Options{Config: cfg, Key: key, Store: st, Logger: log.With("part", "till"),
 		Rates: tillRates{r: d.rates, now: time.Now},
 		OnAccept: func(r checkout.Receipt) {
 			tel.Accepted()
-			d.bc.Kick()
-			if d.relay != nil && r.Source == store.SourceAuthorization {
-				d.relay.Kick()
-			}
+			d.nets.kick(r.Source == store.SourceAuthorization)
 			if d.cash != nil {
 				d.cash.Accepted(r)
 			}
 		},
 		OnRefuse: func(c check.Code) { tel.Refused(string(c)) },
-		// The online pre-flight asks the client of the payment's network:
-		// the one it runs, the default network's (issue 18: one per network).
-		Preflights: func(id uint64) checkout.Preflight {
-			if id != cfg.ChainID {
-				return nil
-			}
-			return preflight.New(d.node)
-		},
+		// The online pre-flight asks the client of the payment's network.
+		Preflights: d.nets.preflight,
 		OnPreflight: tel.Preflight,
 		OnRequest: func(doc *request.Document) {
 			if d.cash != nil {
@@ -257,22 +218,9 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	if err != nil {
 		return err
 	}
-	// The relayer settles authorizations from its own account, beside the
-	// broadcaster, on the same chain client.
-	if cfg.Relay.Enabled {
-		if d.relay, err = d.newRelayer(cfg, st, tel); err != nil {
-			return err
-		}
-		d.relayOn = newRelayGate(d.relay, cfg.Chain.RPC, log.With("part", "relay"))
-	}
-	d.cash, err = newCashier(cfg, d.devs, d.till, st, d.node, d.bc, d.relayerLow, d.books, d.printing(log), log.With("part", "cashier"))
+	d.cash, err = newCashier(cfg, d.devs, d.till, st, d.nets, d.relayerLow, d.books, d.printing(log), log.With("part", "cashier"))
 	if err != nil {
 		return err
-	}
-	if cfg.Watch.Enabled {
-		if d.watch, err = d.newWatcher(cfg, st, tel); err != nil {
-			return err
-		}
 	}
 	if d.hooks, err = newWebhooks(cfg, st, tel, log.With("part", "webhooks")); err != nil {
 		return err
@@ -286,31 +234,8 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		log.Info("created terminal key", "path", cfg.KeyPath(), "signer", d.till.Signer().Hex())
 	}
 	tel.Gauges(telemetry.Gauges{
-		Queue: func() map[string]int {
-			c, err := st.Counts()
-			if err != nil {
-				return nil
-			}
-			out := make(map[string]int, len(c))
-			for s, n := range c {
-				out[string(s)] = n
-			}
-			return out
-		},
-		OldestQueuedAge: func() time.Duration {
-			if r := d.bc.Last(); !r.OldestQueued.IsZero() {
-				return time.Since(r.OldestQueued)
-			}
-			return 0
-		},
-		Online:        func() bool { return d.node.Status().Online },
+		Networks:      d.networkHealth,
 		ConfigVersion: func() uint64 { return d.mgr.Status().Version },
-		Relayer: func() telemetry.Relayer {
-			if d.relay == nil {
-				return telemetry.Relayer{}
-			}
-			return relayerHealth(d.relay)
-		},
 		MQTTConnected: d.mqttConnected(),
 	})
 
@@ -351,16 +276,12 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	defer func() {
 		stopBg()
 		bg.Wait()
+		d.nets.closeAll()
 	}()
-	bg.Go(func() { d.node.Run(bgCtx) })
-	bg.Go(func() { d.bc.Run(bgCtx) })
+	// The networks: each its chain client, broadcaster, watcher and
+	// relayer, started, changed and stopped by apply as configs come.
+	d.nets.reconcile(bgCtx, d.mgr.Current(), tel)
 	bg.Go(func() { d.rates.Run(bgCtx) })
-	if d.watch != nil {
-		bg.Go(func() { d.watch.Run(bgCtx) })
-	}
-	if d.relayOn != nil {
-		bg.Go(func() { d.relayOn.run(bgCtx) })
-	}
 	bg.Go(func() { d.mgr.Run(bgCtx) })
 	bg.Go(func() { sweepExpiries(bgCtx, st, log.With("part", "expiry")) })
 	bg.Go(func() { d.hooks.d.Run(bgCtx) })
@@ -377,23 +298,11 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	}
 	// The configured EIP-712 domains of authorizing assets, against their
 	// tokens' DOMAIN_SEPARATOR() when the chain answers.
-	domains := tokendomain.New(tokendomain.Options{Caller: d.node, Config: d.till.Config, OnVerdict: d.till.SetDomainVerdict,
+	domains := tokendomain.New(tokendomain.Options{Caller: d.nets.caller, Config: d.till.Config, OnVerdict: d.till.SetDomainVerdict,
 		Logger: log.With("part", "tokendomain")})
 	bg.Go(func() { domains.Run(bgCtx) })
 	if d.cash != nil {
 		bg.Go(func() { d.cash.Run(bgCtx) })
-		events, unsubscribe := d.bc.Subscribe()
-		bg.Go(func() {
-			defer unsubscribe()
-			for {
-				select {
-				case <-bgCtx.Done():
-					return
-				case e := <-events:
-					d.cash.Settled(e.Payment)
-				}
-			}
-		})
 	}
 
 	// SIGHUP is caught before the first request can be answered: a reload
@@ -410,7 +319,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	bg.Go(func() {
 		notify.Watchdog(bgCtx, func(ctx context.Context) error { return ping(ctx, pings) })
 	})
-	log.Info("posd ready", "terminal", cfg.Terminal.ID, "chain", cfg.ChainID, "merchant", cfg.Merchant.Hex(),
+	log.Info("posd ready", "terminal", cfg.Terminal.ID, "networks", networkNames(d.mgr.Current()), "merchant", cfg.Merchant.Hex(),
 		"signer", d.till.Signer().Hex(), "network_api", servers[0].addr(), "tls", cfg.API.TLS(),
 		"operator_socket", cfg.SocketPath(), "store", cfg.StorePath(), "config_version", d.mgr.Status().Version)
 	notify.Ready()
@@ -478,60 +387,53 @@ func ping(ctx context.Context, pings chan<- chan error) error {
 // endpoints and the cashier's screens change at once.
 func (d *daemon) apply(cfg *config.Config) {
 	d.till.Reconfigure(cfg)
-	if err := d.node.SetEndpoints(cfg.Chain.RPC); err != nil {
-		// The config's check accepts only http(s) URLs, which always dial.
-		d.log.Error("chain endpoints not changed", "err", err)
+	// Before the first apply's networks start (run starts them), there
+	// are none to reconcile.
+	if d.nets != nil && len(d.nets.all()) > 0 {
+		d.nets.reconcile(d.bgCtx, cfg, d.tel)
 	}
 	if d.cash != nil {
 		d.cash.Reconfigure(d.bgCtx, cashier.Setup{Merchant: cfg.Terminal.MerchantName, Welcome: cfg.Texts.Welcome, Assets: assets(cfg),
 			Locale: cfg.Terminal.Locale, Currency: shopCurrency(cfg)})
 	}
-	d.bc.Kick()
 	if err := d.rates.Reconfigure(pricefeed.SourcesOf(cfg)); err != nil {
 		// The config's check refuses what Reconfigure would.
 		d.log.Error("price sources not changed", "err", err)
-	}
-	if d.relayOn != nil {
-		d.relayOn.configured(cfg.Chain.RPC)
-	}
-	if d.watch != nil {
-		if err := d.watch.Reconfigure(cfg.Merchant, assets(cfg)); err != nil {
-			// The config's check refuses a zero merchant and duplicate assets.
-			d.log.Error("chain watcher not reconfigured", "err", err)
-		}
 	}
 	symbols := make([]string, len(cfg.Assets))
 	for i, a := range cfg.Assets {
 		symbols[i] = a.Symbol
 	}
 	d.log.Info("config applied", "version", d.mgr.Status().Version, "merchant", cfg.Merchant.Hex(),
-		"merchant_name", cfg.Terminal.MerchantName, "assets", symbols, "rpc_endpoints", len(cfg.Chain.RPC))
+		"merchant_name", cfg.Terminal.MerchantName, "assets", symbols, "networks", networkNames(cfg))
 }
 
 // relayerLow reports, for the idle screen, that the relayer's balance, as
 // the chain last told it, is low while an asset takes authorizations (no
 // warning on a terminal that takes none).
 func (d *daemon) relayerLow() bool {
-	if d.relay == nil {
-		return false
-	}
-	if s := d.relay.Status(); s.Balance == nil || !s.Low {
-		return false // not known yet (offline): nothing to fund yet
-	}
-	for _, a := range d.till.Config().Assets {
-		if a.Authorizes() {
-			return true
+	for _, n := range d.nets.all() {
+		if n.relay == nil {
+			continue
+		}
+		if s := n.relay.Status(); s.Balance == nil || !s.Low {
+			continue // not known yet (offline): nothing to fund yet
+		}
+		for _, a := range n.cfg.Assets {
+			if a.Authorizes() {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// countRound adds a broadcast round's outcomes to the metrics.
-func countRound(tel *telemetry.Telemetry, r broadcast.Report) {
+// countRound adds a network's broadcast round's outcomes to the metrics.
+func countRound(tel *telemetry.Telemetry, network string, r broadcast.Report) {
 	for outcome, n := range map[string]int{"sent": r.Sent, "confirmed": r.Confirmed, "final": r.Final,
 		"reorged": r.Reorged, "failed": r.Failed, "retrying": r.Retrying} {
 		for range n {
-			tel.Broadcast(outcome)
+			tel.Broadcast(network, outcome)
 		}
 	}
 }
@@ -607,7 +509,7 @@ func (d *daemon) listen(cfg *config.Config, tel *telemetry.Telemetry, networkLn 
 		return servers, err
 	}
 	op.srv = httpapi.NewServer(tel.Middleware("operator", httpapi.Operator(httpapi.OperatorOptions{
-		Register: d.till, Queue: d.bc, Clients: revokingClients{d.store, d.hooks}, Status: d.status, Fleet: fleetPush{d.mgr},
+		Register: d.till, Queue: d.nets, Clients: revokingClients{d.store, d.hooks}, Status: d.status, Fleet: fleetPush{d.mgr},
 		Books: d.books, Metrics: tel.Handler(), Logger: d.log.With("part", "operator-api"),
 		Registrations: d.store,
 		Webhooks:      d.hooks, WebhookOptions: httpapi.WebhookOptions{AllowHTTP: cfg.Webhooks.AllowHTTP, AllowLoopback: cfg.Webhooks.AllowLoopback},
@@ -642,7 +544,7 @@ func nfcTag(c config.NFC, r device.NFCReader) device.NFCTag {
 }
 
 func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service, st *store.Store,
-	node *chain.Client, bc *broadcast.Broadcaster, relayerLow func() bool, books cashier.Books, paper paper, log *slog.Logger) (*cashier.Cashier, error) {
+	nets *networks, relayerLow func() bool, books cashier.Books, paper paper, log *slog.Logger) (*cashier.Cashier, error) {
 	if devs.Display == nil && devs.Keypad == nil {
 		return nil, nil
 	}
@@ -670,8 +572,9 @@ func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service,
 			}
 			return c[store.PaymentQueued] + c[store.PaymentBroadcast]
 		},
-		Online:     func() bool { return node.Status().Online },
-		SyncNow:    func(ctx context.Context) error { _, err := bc.Sync(ctx); return err },
+		Online:     nets.allOnline,
+		Networks:   nets.states,
+		SyncNow:    func(ctx context.Context) error { _, err := nets.Sync(ctx); return err },
 		RelayerLow: relayerLow,
 		Books:      books,
 		Receipts:   paper.receipts, PrintReport: paper.report,
@@ -694,9 +597,24 @@ func tipPercentages(cfg *config.Config) []uint {
 }
 
 func assets(cfg *config.Config) []asset.Asset {
-	out := make([]asset.Asset, len(cfg.Assets))
-	for i, a := range cfg.Assets {
+	return networkAssets(cfg.Networks[0])
+}
+
+// networkAssets are a network's assets as the watcher and the cashier
+// take them.
+func networkAssets(n config.Network) []asset.Asset {
+	out := make([]asset.Asset, len(n.Assets))
+	for i, a := range n.Assets {
 		out[i] = a.Asset
+	}
+	return out
+}
+
+// networkNames are the config's network names, default first.
+func networkNames(cfg *config.Config) []string {
+	out := make([]string, len(cfg.Networks))
+	for i, n := range cfg.Networks {
+		out[i] = n.Name
 	}
 	return out
 }

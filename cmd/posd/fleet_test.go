@@ -238,7 +238,7 @@ func TestIntegratorOverTheNetwork(t *testing.T) {
 	}
 	metrics := tm.operator("GET", "/metrics", "")
 	if !strings.Contains(string(metrics.raw), "showpos_payments_accepted_total 1\n") ||
-		!strings.Contains(string(metrics.raw), `showpos_queue_depth{state="queued"} 1`) {
+		!strings.Contains(string(metrics.raw), `showpos_queue_depth{network="chain-1337",state="queued"} 1`) {
 		t.Errorf("metrics:\n%s", metrics.raw)
 	}
 

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"showpos/sync/chain"
 	"showpos/sync/relay"
 	"showpos/sync/relay/relaystore"
 	"showpos/terminal/config"
@@ -20,34 +21,35 @@ import (
 // relayKeyName is the relayer's key file in the data dir.
 const relayKeyName = "relayer.key"
 
-// newRelayer builds the relayer of this chain client: it settles the
-// store's authorizations from the account whose key is relayer.key in the
-// data dir (made at first start). Outcomes move the authorizations in the
+// newRelayer builds the relayer of one network: it settles that chain's
+// authorizations from the account whose key is relayer.key in the data dir
+// (made at first start; the same address on every network, funded on
+// each with that network's coin). Outcomes move the authorizations in the
 // store, are counted in the metrics and shown to the cashier like the
 // broadcaster's.
-func (d *daemon) newRelayer(cfg *config.Config, st *store.Store, tel *telemetry.Telemetry) (*relay.Relayer, error) {
+func (d *daemon) newRelayer(cfg *config.Config, nc config.Network, node *chain.Client, tel *telemetry.Telemetry) (*relay.Relayer, error) {
 	path := filepath.Join(cfg.Terminal.DataDir, relayKeyName)
 	key, created, err := relaykey.LoadOrCreate(path)
 	if err != nil {
 		return nil, err
 	}
-	log := d.log.With("part", "relay")
+	log := d.log.With("part", "relay", "network", nc.Name)
 	if created {
-		log.Warn("created the relayer key: fund its address with the network's coin to settle authorizations", "path", path, "address", key.Address.Hex())
+		log.Warn("created the relayer key: fund its address with each network's coin to settle authorizations", "path", path, "address", key.Address.Hex())
 	}
-	j := relaystore.New(st, d.node.ChainID(), key.Address, func(o relay.Outcome, p store.Payment) {
-		tel.Settlement(string(o.State))
+	j := relaystore.New(d.store, nc.ChainID, key.Address, func(o relay.Outcome, p store.Payment) {
+		tel.Settlement(nc.Name, string(o.State))
 		if d.cash != nil && (o.State == relay.OutcomeFinal || o.State == relay.OutcomeFailed) {
 			d.cash.Settled(p)
 		}
 	})
-	r, err := relay.New(relay.Options{Key: key.Private, Chain: d.node, Queue: j, Journal: j,
-		MaxFeePerGas: cfg.Relay.MaxFeePerGas, StuckAfter: cfg.Relay.StuckAfter, LowCovers: cfg.Relay.LowCovers,
-		FinalDepth: cfg.Chain.FinalDepth, Every: cfg.Relay.Poll, FollowUp: cfg.Relay.FollowUp, Logger: log})
+	r, err := relay.New(relay.Options{Key: key.Private, Chain: node, Queue: j, Journal: j,
+		MaxFeePerGas: nc.Relay.MaxFeePerGas, StuckAfter: nc.Relay.StuckAfter, LowCovers: nc.Relay.LowCovers,
+		FinalDepth: nc.Chain.FinalDepth, Every: nc.Relay.Poll, FollowUp: nc.Relay.FollowUp, Logger: log})
 	if err != nil {
-		return nil, fmt.Errorf("relayer: %w", err)
+		return nil, fmt.Errorf("relayer on %s: %w", nc.Name, err)
 	}
-	log.Info("relayer", "address", key.Address.Hex(), "max_fee_gwei", new(big.Int).Quo(cfg.Relay.MaxFeePerGas, big.NewInt(1e9)))
+	log.Info("relayer", "address", key.Address.Hex(), "max_fee_gwei", new(big.Int).Quo(nc.Relay.MaxFeePerGas, big.NewInt(1e9)))
 	return r, nil
 }
 

@@ -24,28 +24,30 @@ func (d *daemon) status(ctx context.Context) (httpapi.Status, error) {
 	if err != nil {
 		return httpapi.Status{}, fmt.Errorf("status: %w", err)
 	}
-	st := d.node.Status()
-	round, synced := d.bc.Last(), d.bc.LastSync()
 	s := httpapi.Status{
 		Version: buildVersion(), Terminal: cfg.Terminal.ID, Started: d.started,
-		Config: d.mgr.Status(), Online: st.Online, Endpoint: st.Endpoint, LastContact: st.LastContact,
-		Queue: map[string]int{}, LastSync: synced.At, LastSyncErr: synced.Err,
+		Config: d.mgr.Status(), Online: true, Queue: map[string]int{},
 		Devices: devices(cfg.Board, d.devs), Listen: d.at,
 	}
 	s.ConfigVersion = s.Config.Version
 	for state, n := range counts {
 		s.Queue[string(state)] = n
 	}
-	if d.watch != nil {
-		w := d.watch.Status()
-		s.Watch = &httpapi.Watch{Height: w.Height, Head: w.Head, Lag: w.Lag, LastRound: w.LastRound, Reorgs: w.Reorgs,
-			Skipped: w.Skipped, SkippedTo: w.SkippedTo, Err: w.Err}
+	for i, n := range d.nets.all() {
+		ns, err := d.networkStatus(n)
+		if err != nil {
+			return httpapi.Status{}, fmt.Errorf("status: %w", err)
+		}
+		s.Networks = append(s.Networks, ns)
+		s.Online = s.Online && ns.Online
+		s.OldestQueuedAgeSeconds = max(s.OldestQueuedAgeSeconds, ns.OldestQueuedAgeSeconds)
+		if i == 0 {
+			s.Endpoint, s.LastContact, s.LastSync, s.LastSyncErr = ns.Endpoint, ns.LastContact, ns.LastSync, ns.LastSyncErr
+			s.Watch, s.Relayer = ns.Watch, ns.Relayer
+		}
 	}
 	s.Authorizations = d.till.DomainVerdicts()
 	s.Rates = d.rates.Status()
-	if d.relay != nil {
-		s.Relayer = relayerStatus(d.relay)
-	}
 	if d.printq != nil {
 		p := d.printq.Status()
 		s.Printer = &httpapi.Printer{Name: p.Printer, Online: p.Online, PaperOut: p.PaperOut, PaperLow: p.PaperLow,
@@ -56,11 +58,39 @@ func (d *daemon) status(ctx context.Context) (httpapi.Status, error) {
 	if s.Store, err = storeStatus(d.store, cfg.Store.Keep, d.pruner); err != nil {
 		return httpapi.Status{}, fmt.Errorf("status: %w", err)
 	}
-	if !round.OldestQueued.IsZero() {
-		s.OldestQueuedAgeSeconds = time.Since(round.OldestQueued).Seconds()
-	}
 	s.MQTT = d.mqttStatus()
 	return s, nil
+}
+
+// networkStatus is one network in the status.
+func (d *daemon) networkStatus(n *chainNetwork) (httpapi.NetworkStatus, error) {
+	st := n.node.Status()
+	round, synced := n.bc.Last(), n.bc.LastSync()
+	out := httpapi.NetworkStatus{Name: n.cfg.Name, ChainID: n.cfg.ChainID, Confirmations: n.cfg.Chain.Confirmations,
+		FinalDepth: n.cfg.Chain.FinalDepth, Online: st.Online, Endpoint: st.Endpoint, LastContact: st.LastContact,
+		Queue: map[string]int{}, LastSync: synced.At, LastSyncErr: synced.Err}
+	if !st.Online {
+		out.Reason = st.Err
+	}
+	counts, err := d.chainStore(n.cfg.ChainID).Counts()
+	if err != nil {
+		return out, fmt.Errorf("network %s: %w", n.cfg.Name, err)
+	}
+	for state, k := range counts {
+		out.Queue[string(state)] = k
+	}
+	if !round.OldestQueued.IsZero() {
+		out.OldestQueuedAgeSeconds = time.Since(round.OldestQueued).Seconds()
+	}
+	if n.watch != nil {
+		w := n.watch.Status()
+		out.Watch = &httpapi.Watch{Height: w.Height, Head: w.Head, Lag: w.Lag, LastRound: w.LastRound, Reorgs: w.Reorgs,
+			Skipped: w.Skipped, SkippedTo: w.SkippedTo, Err: w.Err}
+	}
+	if n.relay != nil {
+		out.Relayer = relayerStatus(n.relay)
+	}
+	return out, nil
 }
 
 // devices lists the board's configured devices and whether each is there

@@ -74,15 +74,17 @@ func (d *daemon) newUplink(ctx context.Context, cfg *config.Config, st *store.St
 // the parts' last states; no network call.
 func (d *daemon) uplinkStatus() uplink.Status {
 	s := uplink.Status{Version: buildVersion(), Started: d.started, ConfigVersion: d.mgr.Status().Version,
-		Online: d.node.Status().Online}
+		Online: d.nets.allOnline()}
 	if counts, err := d.store.Counts(); err == nil {
 		s.Queue = make(map[string]int, len(counts))
 		for state, n := range counts {
 			s.Queue[string(state)] = n
 		}
 	}
-	if r := d.bc.Last(); !r.OldestQueued.IsZero() {
-		s.OldestQueuedAgeSeconds = time.Since(r.OldestQueued).Seconds()
+	for _, n := range d.nets.all() {
+		if r := n.bc.Last(); !r.OldestQueued.IsZero() {
+			s.OldestQueuedAgeSeconds = max(s.OldestQueuedAgeSeconds, time.Since(r.OldestQueued).Seconds())
+		}
 	}
 	// The newest payment: one seek to the end of the acceptance index.
 	if ps, err := d.store.Payments(store.PaymentFilter{Newest: true, Limit: 1}); err == nil && len(ps) == 1 {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 
+	"showpos/sync/chain"
 	"showpos/sync/watch"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
@@ -15,17 +16,17 @@ import (
 // matches them to requests; the cashier hears of each (SEEN, then PAID;
 // money that paid no request; a payment a reorg took back) and the
 // metrics count them.
-func (d *daemon) newWatcher(cfg *config.Config, st *store.Store, tel *telemetry.Telemetry) (*watch.Watcher, error) {
-	log := d.log.With("part", "watch")
-	l := checkout.NewLedger(checkout.LedgerOptions{Store: st, Till: d.till, Logger: log,
+func (d *daemon) newWatcher(cfg *config.Config, nc config.Network, node *chain.Client, tel *telemetry.Telemetry) (*watch.Watcher, error) {
+	log := d.log.With("part", "watch", "network", nc.Name)
+	l := checkout.NewLedger(checkout.LedgerOptions{Store: d.chainStore(nc.ChainID), Till: d.till, Logger: log,
 		OnAccept: func(r checkout.Receipt) {
-			tel.ChainPayment()
+			tel.ChainPayment(nc.Name)
 			if d.cash != nil {
 				d.cash.Accepted(r)
 			}
 		},
 		OnUnmatched: func(u checkout.Unmatched) {
-			tel.Unmatched(u.Reason)
+			tel.Unmatched(nc.Name, u.Reason)
 			if d.cash != nil {
 				d.cash.Unmatched(u)
 			}
@@ -42,11 +43,11 @@ func (d *daemon) newWatcher(cfg *config.Config, st *store.Store, tel *telemetry.
 		},
 	})
 	return watch.New(watch.Options{
-		Ledger: ledger{l}, Chain: d.node, Merchant: cfg.Merchant, Assets: assets(cfg),
-		Confirmations: cfg.Chain.Confirmations, FinalDepth: cfg.Chain.FinalDepth,
+		Ledger: ledger{l}, Chain: node, Merchant: cfg.Merchant, Assets: networkAssets(nc),
+		Confirmations: nc.Chain.Confirmations, FinalDepth: nc.Chain.FinalDepth,
 		Poll: cfg.Watch.Poll, MaxRange: cfg.Watch.MaxRange, MaxLookback: cfg.Watch.MaxLookback,
 		Logger:  log,
-		OnRound: func(r watch.Report) { tel.WatchRound(r.Calls, r.Blocks, r.Transfers, r.Lag()) },
+		OnRound: func(r watch.Report) { tel.WatchRound(nc.Name, r.Calls, r.Blocks, r.Transfers, r.Lag()) },
 	})
 }
 

@@ -46,9 +46,9 @@ func TestAWatchedPaymentWhoseBlockIsLostIsTakenBack(t *testing.T) {
 	t.Cleanup(func() { st.Close() })
 	cfg := configtest.New(t, "")
 	key, _ := crypto.GenerateKey()
-	d := &daemon{log: slog.New(slog.DiscardHandler), node: client, store: st,
+	d := &daemon{log: slog.New(slog.DiscardHandler), store: st,
 		till: checkout.New(checkout.Options{Config: cfg, Key: key, Store: st})}
-	w, err := d.newWatcher(cfg, st, telemetry.New())
+	w, err := d.newWatcher(cfg, cfg.Networks[0], client, telemetry.New())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,6 +95,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -441,6 +442,53 @@ type Queue struct {
 	// accepted, newest first, with the reason: what the cashier and the
 	// fleet must hear about.
 	RecentFailures []Failure `json:"recentFailures"`
+	// Network and ChainID name the network of one broadcaster's queue;
+	// Networks holds each network's own queue in a merged one (Merge).
+	Network  string  `json:"network,omitempty"`
+	ChainID  uint64  `json:"chainId,omitempty"`
+	Networks []Queue `json:"networks,omitempty"`
+}
+
+// Merge is the queues of several networks' broadcasters as one: counts
+// summed, the oldest queued payment of all, online only when every
+// network is (Chain is the first offline network's otherwise), the
+// default network's (the first) last round, the latest failures of all,
+// and each network's own queue in Networks. One queue is returned as it
+// is.
+func Merge(qs []Queue) Queue {
+	switch len(qs) {
+	case 0:
+		return Queue{Counts: map[store.PaymentState]int{}, RecentFailures: []Failure{}}
+	case 1:
+		return qs[0]
+	}
+	out := Queue{Counts: map[store.PaymentState]int{}, Chain: qs[0].Chain, LastRound: qs[0].LastRound, Networks: qs}
+	seen := map[string]bool{}
+	for _, q := range qs {
+		for s, n := range q.Counts {
+			out.Counts[s] += n
+		}
+		if q.OldestQueued != nil && (out.OldestQueued == nil || q.OldestQueued.Before(*out.OldestQueued)) {
+			out.OldestQueued, out.OldestAge = q.OldestQueued, q.OldestAge
+		}
+		if !q.Chain.Online && out.Chain.Online {
+			out.Chain = q.Chain
+		}
+		for _, f := range q.RecentFailures {
+			if !seen[f.TxHash] {
+				seen[f.TxHash] = true
+				out.RecentFailures = append(out.RecentFailures, f)
+			}
+		}
+	}
+	slices.SortStableFunc(out.RecentFailures, func(a, b Failure) int { return b.At.Compare(a.At) })
+	if len(out.RecentFailures) > recentFailures {
+		out.RecentFailures = out.RecentFailures[:recentFailures]
+	}
+	if out.RecentFailures == nil {
+		out.RecentFailures = []Failure{}
+	}
+	return out
 }
 
 // Failure is a payment that failed after acceptance.

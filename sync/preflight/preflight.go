@@ -15,6 +15,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"showpos/sync/chain"
 	"showpos/terminal/checkout"
 )
@@ -22,15 +24,23 @@ import (
 // ErrOffline: the chain client is offline; nothing was asked.
 var ErrOffline = errors.New("preflight: chain offline")
 
+// Node is what the pre-flight asks of a network; *chain.Client is one.
+type Node interface {
+	Status() chain.Status
+	Account(ctx context.Context, addr, token common.Address, tx common.Hash) (chain.Account, error)
+}
+
+var _ Node = (*chain.Client)(nil)
+
 // Preflight is a checkout.Preflight over one chain client.
 type Preflight struct {
-	c *chain.Client
+	c Node
 }
 
 var _ checkout.Preflight = (*Preflight)(nil)
 
 // New returns the pre-flight of the network c reaches.
-func New(c *chain.Client) *Preflight { return &Preflight{c: c} }
+func New(c Node) *Preflight { return &Preflight{c: c} }
 
 // Sender asks the network about q's sender in one batch request.
 func (p *Preflight) Sender(ctx context.Context, q checkout.SenderQuery) (checkout.SenderState, error) {

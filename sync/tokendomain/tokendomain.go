@@ -9,6 +9,7 @@ package tokendomain
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/big"
 	"time"
@@ -32,7 +33,9 @@ type Caller interface {
 
 // Options configure a Checker. Caller, Config and OnVerdict are required.
 type Options struct {
-	Caller Caller
+	// Caller is the chain client of the network on chain id; nil: that
+	// network's assets are not checked this time (it is not running).
+	Caller func(chainID uint64) Caller
 	// Config returns the running config (it may change: a fleet bundle).
 	Config func() *config.Config
 	// OnVerdict is given each verdict (the till's SetDomainVerdict).
@@ -49,7 +52,7 @@ type Options struct {
 // answer.
 type Checker struct {
 	o    Options
-	done map[string]string // symbol -> what was checked (key)
+	done map[string]string // chain id and symbol -> what was checked (key)
 }
 
 // New returns a Checker.
@@ -101,39 +104,50 @@ func (c *Checker) Run(ctx context.Context) {
 // its current terms. An asset the chain does not answer for (offline, a
 // node error) is tried again next time.
 func (c *Checker) Check(ctx context.Context) {
-	cfg := c.o.Config()
-	for _, a := range cfg.Assets {
+	for _, n := range c.o.Config().Networks {
+		caller := c.o.Caller(n.ChainID)
+		if caller == nil {
+			continue
+		}
+		c.checkNetwork(ctx, n, caller)
+	}
+}
+
+// checkNetwork checks one network's authorizing assets over its chain
+// client.
+func (c *Checker) checkNetwork(ctx context.Context, n config.Network, caller Caller) {
+	for _, a := range n.Assets {
 		if !a.Authorizes() {
 			continue
 		}
-		want, err := Separator(cfg.ChainID, a.Token, a.DomainName, a.DomainVersion)
+		want, err := Separator(n.ChainID, a.Token, a.DomainName, a.DomainVersion)
 		if err != nil {
-			c.o.Logger.Error("token domain: cannot compute the separator", "asset", a.Symbol, "err", err)
+			c.o.Logger.Error("token domain: cannot compute the separator", "network", n.Name, "asset", a.Symbol, "err", err)
 			continue
 		}
-		key := want.Hex()
-		if c.done[a.Symbol] == key {
+		key, at := want.Hex(), fmt.Sprintf("%d/%s", n.ChainID, a.Symbol)
+		if c.done[at] == key {
 			continue
 		}
-		out, err := c.o.Caller.CallContract(ctx, a.Token, domainSeparatorSelector)
+		out, err := caller.CallContract(ctx, a.Token, domainSeparatorSelector)
 		if err != nil {
 			if ctx.Err() == nil {
-				c.o.Logger.Debug("token domain: not checked", "asset", a.Symbol, "err", err)
+				c.o.Logger.Debug("token domain: not checked", "network", n.Name, "asset", a.Symbol, "err", err)
 			}
 			continue
 		}
-		v := checkout.DomainVerdict{Symbol: a.Symbol, Token: a.Token, Name: a.DomainName, Version: a.DomainVersion,
+		v := checkout.DomainVerdict{ChainID: n.ChainID, Symbol: a.Symbol, Token: a.Token, Name: a.DomainName, Version: a.DomainVersion,
 			Want: want, CheckedAt: c.o.Clock.Now()}
 		if len(out) == 32 {
 			v.Got = common.BytesToHash(out)
 		}
 		v.Match = len(out) == 32 && v.Got == want
-		c.done[a.Symbol] = key
+		c.done[at] = key
 		if v.Match {
-			c.o.Logger.Info("token domain checked", "asset", a.Symbol, "separator", want.Hex())
+			c.o.Logger.Info("token domain checked", "network", n.Name, "asset", a.Symbol, "separator", want.Hex())
 		} else {
-			c.o.Logger.Error("token domain mismatch: authorizations are not offered for this asset; fix domain_name/domain_version",
-				"asset", a.Symbol, "token", a.Token.Hex(), "domain_name", a.DomainName, "domain_version", a.DomainVersion,
+			c.o.Logger.Error("token domain mismatch: authorizations are not offered for this asset on this network; fix domain_name/domain_version",
+				"network", n.Name, "asset", a.Symbol, "token", a.Token.Hex(), "domain_name", a.DomainName, "domain_version", a.DomainVersion,
 				"computed", want.Hex(), "on_chain", v.Got.Hex(), "answer_bytes", len(out))
 		}
 		c.o.OnVerdict(v)

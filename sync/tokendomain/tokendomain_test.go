@@ -65,7 +65,7 @@ domain_version = "2"
 			till := checkout.New(checkout.Options{Config: cfg, Key: key, Store: st})
 			var mu sync.Mutex
 			var got []checkout.DomainVerdict
-			chk := tokendomain.New(tokendomain.Options{Caller: c, Config: till.Config, OnVerdict: func(v checkout.DomainVerdict) {
+			chk := tokendomain.New(tokendomain.Options{Caller: func(uint64) tokendomain.Caller { return c }, Config: till.Config, OnVerdict: func(v checkout.DomainVerdict) {
 				mu.Lock()
 				got = append(got, v)
 				mu.Unlock()
@@ -100,7 +100,7 @@ domain_version = "2"
 	defer off.Close()
 	cfg := configtest.New(t, "[[assets]]\nsymbol = \"TUSD\"\nauthorization = \"eip3009\"\ndomain_name = \"x\"\ndomain_version = \"2\"\n")
 	n := 0
-	tokendomain.New(tokendomain.Options{Caller: off, Config: func() *config.Config { return cfg }, OnVerdict: func(checkout.DomainVerdict) { n++ }}).Check(ctx)
+	tokendomain.New(tokendomain.Options{Caller: func(uint64) tokendomain.Caller { return off }, Config: func() *config.Config { return cfg }, OnVerdict: func(checkout.DomainVerdict) { n++ }}).Check(ctx)
 	if n != 0 {
 		t.Fatalf("%d verdicts with the chain unreachable", n)
 	}

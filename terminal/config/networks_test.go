@@ -237,24 +237,51 @@ func TestNetworkWithoutAssetsRefused(t *testing.T) {
 	}
 }
 
-// Networks are restart-only: a changed [[networks]] file keeps the running
-// networks and default views, and says "networks" needs a restart; a
-// one-chain file's network follows its live assets and endpoints.
-func TestNetworksKeepRestartOnly(t *testing.T) {
+// Networks are live: a changed [[networks]] file (endpoints, limits, a
+// network added or removed) is taken on reload, with the default
+// network's views following; [relay]'s enabled and poll stay restart-only
+// in every network. A one-chain file's network follows its live assets
+// and endpoints, and its chain id stays restart-only.
+func TestNetworksLive(t *testing.T) {
 	running, err := Parse([]byte(twoNetworks))
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := Parse([]byte(strings.NewReplacer(`max_payment = "500"`, `max_payment = "5"`, `"https://mainnet.base.org"`, `"https://base.example.net"`).Replace(twoNetworks)))
+	edited := strings.NewReplacer(`max_payment = "500"`, `max_payment = "5"`, `"https://mainnet.base.org"`, `"https://base.example.net"`,
+		`poll = "10s"`, `poll = "20s"`).Replace(twoNetworks)
+	c, err := Parse([]byte(edited))
 	if err != nil {
 		t.Fatal(err)
 	}
-	changed := c.KeepRestartOnly(running)
-	if !reflect.DeepEqual(changed, []string{"networks"}) {
-		t.Errorf("changed %v, want [networks]", changed)
+	if changed := c.KeepRestartOnly(running); !reflect.DeepEqual(changed, []string{"relay.poll"}) {
+		t.Errorf("restart needed for %v, want [relay.poll]", changed)
 	}
-	if !reflect.DeepEqual(c.Networks, running.Networks) || !reflect.DeepEqual(c.Assets, running.Assets) || !reflect.DeepEqual(c.Chain, running.Chain) {
-		t.Errorf("networks or default views not kept: %+v", c.Networks)
+	base, _ := c.Network("base")
+	usdc, _ := base.Asset("USDC")
+	if !slices.Equal(base.Chain.RPC, []string{"https://base.example.net"}) || usdc.MaxPayment.Cmp(big.NewInt(5_000_000)) != 0 {
+		t.Errorf("base %+v, USDC max_payment %v: want the edited endpoint and limit", base.Chain, usdc.MaxPayment)
+	}
+	for _, n := range c.Networks {
+		if n.Relay.Poll != 10*time.Second {
+			t.Errorf("%s relay poll %s, want the running 10s", n.Name, n.Relay.Poll)
+		}
+	}
+	if !reflect.DeepEqual(c.Chain, base.Chain) || !reflect.DeepEqual(c.Assets, base.Assets) || c.ChainID != 8453 {
+		t.Errorf("default views %d %+v %+v: want base's as edited", c.ChainID, c.Chain, c.Assets)
+	}
+
+	// Removing a network and adding another.
+	i := strings.Index(twoNetworks, "[[networks]]\nname = \"arbitrum\"")
+	op := twoNetworks[:i] + "[[networks]]\nname = \"optimism\"\nchain_id = 10\n[[networks.assets]]\nsymbol = \"ETH\"\n"
+	c, err = Parse([]byte(op))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed := c.KeepRestartOnly(running); len(changed) != 0 {
+		t.Errorf("restart needed for %v", changed)
+	}
+	if len(c.Networks) != 2 || c.Networks[1].Name != "optimism" {
+		t.Errorf("networks %+v: want base and optimism", c.Networks)
 	}
 
 	running, err = Parse([]byte(good))
@@ -273,12 +300,25 @@ func TestNetworksKeepRestartOnly(t *testing.T) {
 	}
 }
 
-// A fleet bundle cannot set networks (restart-only in this release), and
-// a bundle's [[assets]] over a file with networks is refused, not merged
-// as a second chain.
+// A fleet bundle's [[networks]] replaces the file's networks, whether the
+// file has [[networks]] or one chain ([chain], [[assets]]); a bundle's
+// [[assets]] over a file with networks is refused, not merged as a second
+// chain.
 func TestNetworksOverlay(t *testing.T) {
+	opBundle := "[[networks]]\nname = \"op\"\nchain_id = 10\nrpc = [\"https://op.example.net\"]\n[[networks.assets]]\nsymbol = \"ETH\"\n"
+	for _, file := range []struct{ name, src string }{{"over networks", twoNetworks}, {"over one chain", good}} {
+		t.Run(file.name, func(t *testing.T) {
+			c, err := Overlay([]byte(file.src), []byte(opBundle))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(c.Networks) != 1 || c.Networks[0].Name != "op" || c.ChainID != 10 || c.Chain.RPC[0] != "https://op.example.net" {
+				t.Errorf("networks %+v: want op alone", c.Networks)
+			}
+		})
+	}
 	for _, tc := range []struct{ name, bundle, want string }{
-		{"networks", "[[networks]]\nname = \"op\"\nchain_id = 10\n", "may not set networks"},
+		{"network without assets", "[[networks]]\nname = \"op\"\nchain_id = 10\n", "networks[0].assets: at least one"},
 		{"assets over networks", "[[assets]]\nsymbol = \"ETH\"\n", "assets and [[networks]]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -31,6 +31,7 @@ var liveKeys = []string{
 	"payments",
 	"assets",
 	"chain.rpc",
+	"networks",
 }
 
 // live reports whether key is a live key or lies inside one.
@@ -61,6 +62,17 @@ func Overlay(local, bundle []byte) (*Config, error) {
 	over, err := decodeBundle(bundle)
 	if err != nil {
 		return nil, err
+	}
+	// A bundle's [[networks]] replaces the file's networks, however the
+	// file names them: as [[networks]], or as the one chain of [chain],
+	// [[assets]] and payments.min_fee_cap_wei, which a file with networks
+	// may not also have. The rest of [chain] has no meaning then either.
+	if _, ok := over["networks"]; ok {
+		delete(base, "chain")
+		delete(base, "assets")
+		if p, ok := base["payments"].(map[string]any); ok {
+			delete(p, "min_fee_cap_wei")
+		}
 	}
 	merge(base, over)
 	var buf bytes.Buffer
@@ -171,7 +183,7 @@ func merge(dst, src map[string]any) {
 func (c *Config) KeepRestartOnly(running *Config) []string {
 	var changed []string
 	for _, f := range fields {
-		if !live(f.key) && f.keep(c, running) {
+		if (f.always || !live(f.key)) && f.keep(c, running) {
 			changed = append(changed, f.key)
 		}
 	}
@@ -187,6 +199,9 @@ type field struct {
 	// keep sets the field in c to running's value and reports whether
 	// they differed.
 	keep func(c, running *Config) bool
+	// always: keep runs even for a live key (it settles values that
+	// depend on restart-only ones).
+	always bool
 }
 
 func leaf[T any](key string, p func(*Config) *T) field {
@@ -278,25 +293,34 @@ var fields = []field{
 	networksField,
 }
 
-// networksField keeps the networks restart-only. The one network of a
-// one-chain file is a view of [chain], [[assets]] and the rest, so it is
-// rebuilt from them as kept (its assets and endpoints stay live). Networks
-// from [[networks]] are all taken from running, and with them the default
-// network's values that ChainID, Chain, Assets, Relay and
-// Payments.MinFeeCap show: a fleet bundle cannot change them yet.
+// networksField settles the networks. The one network of a one-chain
+// file is a view of [chain], [[assets]] and the rest, so it is rebuilt
+// from them as kept (its assets and endpoints are live, its chain id
+// restart-only). Networks from [[networks]] are live, whole: a bundle or a
+// reload may add, change and remove them (posd starts and stops each
+// network's parts, and refuses to drop one with payments still open).
+// Their relay settings keep [relay]'s restart-only enabled and poll, and
+// ChainID, Chain, Assets, Relay and Payments.MinFeeCap show the default
+// network as read.
 var networksField = field{
-	key: "networks",
-	ptr: func(c *Config) any { return &c.Networks },
+	key:    "networks",
+	always: true,
+	ptr:    func(c *Config) any { return &c.Networks },
 	keep: func(c, running *Config) bool {
 		if oneChain(c) && oneChain(running) {
 			c.Networks = []Network{{Name: LegacyNetworkName(c.ChainID), ChainID: c.ChainID, Chain: c.Chain,
 				FeeFloor: c.Payments.MinFeeCap, Relay: c.Relay, Assets: c.Assets, oneChain: true}}
 			return false
 		}
-		differ := !reflect.DeepEqual(c.Networks, running.Networks)
-		c.Networks = running.Networks
-		c.ChainID, c.Chain, c.Assets, c.Relay, c.Payments.MinFeeCap = running.ChainID, running.Chain, running.Assets, running.Relay, running.Payments.MinFeeCap
-		return differ
+		nets := make([]Network, len(c.Networks))
+		for i, n := range c.Networks {
+			n.Relay.Enabled, n.Relay.Poll = running.Relay.Enabled, running.Relay.Poll
+			nets[i] = n
+		}
+		c.Networks = nets
+		d := nets[0]
+		c.ChainID, c.Chain, c.Assets, c.Relay, c.Payments.MinFeeCap = d.ChainID, d.Chain, d.Assets, d.Relay, d.FeeFloor
+		return false
 	},
 }
 

@@ -95,6 +95,10 @@ type fixture struct {
 
 	mu      sync.Mutex
 	applied []*config.Config
+	// busy names the networks (by chain id) Retire says have payments
+	// open; the networks Retire was asked about are in retired.
+	busy    map[uint64]bool
+	retired [][]string
 }
 
 func newFixture(t *testing.T, fleet string) *fixture {
@@ -140,7 +144,22 @@ func (f *fixture) start() {
 			f.applied = append(f.applied, c)
 		},
 		Override: f.override,
-		Clock:    f.clock,
+		Retire: func(gone []config.Network) error {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			var names []string
+			for _, n := range gone {
+				names = append(names, n.Name)
+			}
+			f.retired = append(f.retired, names)
+			for _, n := range gone {
+				if f.busy[n.ChainID] {
+					return fmt.Errorf("network %s has payments to settle", n.Name)
+				}
+			}
+			return nil
+		},
+		Clock: f.clock,
 		Logger:   slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,9 +40,14 @@ type Options struct {
 	// read (command-line flags that override the file). What it changes
 	// should be restart-only keys: they then hold for every bundle too.
 	Override func(*config.Config)
-	Client   *http.Client // for pulls; nil: a client with a 30 s timeout
-	Clock    clock.Clock  // nil: clock.System
-	Logger   *slog.Logger // nil: discard
+	// Retire, if set, is asked before a config that drops networks the
+	// running one has is taken, by a bundle or a reload: an error keeps
+	// the running config (a bundle is refused network_open). posd says no
+	// while a network has payments to settle.
+	Retire func(gone []config.Network) error
+	Client *http.Client // for pulls; nil: a client with a 30 s timeout
+	Clock  clock.Clock  // nil: clock.System
+	Logger *slog.Logger // nil: discard
 }
 
 // ClockSkew is how far a bundle's issued time may be ahead of the
@@ -259,7 +265,28 @@ func (m *Manager) vet(raw []byte) (Payload, *config.Config, error) {
 	// The file's restart-only values as running, not as last read: a
 	// change to them waits for a restart (Reload logged it).
 	next.KeepRestartOnly(cur)
+	if err := m.retire(cur, next); err != nil {
+		return p, nil, refuse(CodeNetworkOpen, p.Version, "bundle v%d: %v", p.Version, err)
+	}
 	return p, next, nil
+}
+
+// retire asks Options.Retire whether the networks of cur that next has no
+// more (by chain id) may go.
+func (m *Manager) retire(cur, next *config.Config) error {
+	if m.o.Retire == nil {
+		return nil
+	}
+	var gone []config.Network
+	for _, n := range cur.Networks {
+		if !slices.ContainsFunc(next.Networks, func(o config.Network) bool { return o.ChainID == n.ChainID }) {
+			gone = append(gone, n)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	return m.o.Retire(gone)
 }
 
 // install makes c the effective config and a the bundle in effect (nil:
@@ -319,7 +346,6 @@ func (m *Manager) Reload(ctx context.Context) error {
 		m.log.Error("config: reload failed; keeping the running config", "err", err)
 		return err
 	}
-	m.local = local
 	next, a := base, m.bundle
 	if a != nil {
 		c, err := config.Overlay(local, []byte(a.p.Config))
@@ -330,7 +356,13 @@ func (m *Manager) Reload(ctx context.Context) error {
 			next = m.override(c)
 		}
 	}
-	if restart := next.KeepRestartOnly(m.Current()); len(restart) > 0 {
+	restart := next.KeepRestartOnly(m.Current())
+	if err := m.retire(m.Current(), next); err != nil {
+		m.log.Error("config: reload refused; keeping the running config", "err", err)
+		return fmt.Errorf("reload: %w", err)
+	}
+	m.local = local
+	if len(restart) > 0 {
 		m.log.Warn("config: changed in the file; needs a restart", "keys", restart)
 	}
 	m.install(next, a, "")

@@ -334,6 +334,46 @@ func TestReload(t *testing.T) {
 // Command-line overrides (posd -listen) are not edits to the file: a
 // reload with a bundle in effect must not report them as changes that need
 // a restart, and they stay in effect.
+// A reload whose file drops a network with payments open keeps the
+// running config, and the file as last read for later bundles; once the
+// network is settled the same reload takes.
+func TestReloadKeepsABusyNetwork(t *testing.T) {
+	f := newFixture(t, "")
+	oneChain := "[chain]\nid = 1337\nrpc = [\"http://127.0.0.1:8545\"]\n"
+	file := localFile(f.pub, "")
+	i, j := strings.Index(file, oneChain), strings.Index(file, "[[assets]]")
+	withNetworks := func(nets string) string {
+		return file[:i] + file[i+len(oneChain):j] + strings.Replace(file[j:], "[[assets]]\nsymbol = \"ETH\"\nmax_payment = \"1\"\n", "", 1) + nets
+	}
+	f.writeLocal(withNetworks(twoNetworksBundle))
+	if err := f.m.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	running := f.m.Current()
+	if len(running.Networks) != 2 {
+		t.Fatalf("networks %+v", running.Networks)
+	}
+	f.mu.Lock()
+	f.busy = map[uint64]bool{1338: true}
+	f.mu.Unlock()
+	f.writeLocal(withNetworks(twoNetworksBundle[:strings.Index(twoNetworksBundle, "[[networks]]\nname = \"dev2\"")]))
+	if err := f.m.Reload(context.Background()); err == nil || !strings.Contains(err.Error(), "dev2 has payments to settle") {
+		t.Fatalf("reload dropping busy dev2: %v", err)
+	}
+	if f.m.Current() != running {
+		t.Fatal("a refused reload changed the running config")
+	}
+	f.mu.Lock()
+	f.busy = nil
+	f.mu.Unlock()
+	if err := f.m.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if c := f.m.Current(); len(c.Networks) != 1 || c.Networks[0].Name != "dev" {
+		t.Errorf("networks %+v, want dev alone", c.Networks)
+	}
+}
+
 func TestReloadKeepsOverridesQuietly(t *testing.T) {
 	f := newFixtureOverride(t, "", func(c *config.Config) { c.OverrideListen("127.0.0.1:9999") })
 	f.mustPush(f.bundle(1, liveBundle))
@@ -403,5 +443,62 @@ func TestPushStoreFailure(t *testing.T) {
 	}
 	if f.m.Current() != before || len(f.applies()) != 0 || f.m.Status().LastRefusal != nil {
 		t.Errorf("a store failure changed something")
+	}
+}
+
+// twoNetworksBundle moves a one-chain terminal to two networks.
+const twoNetworksBundle = `
+[[networks]]
+name = "dev"
+chain_id = 1337
+rpc = ["http://127.0.0.1:8545"]
+[[networks.assets]]
+symbol = "ETH"
+
+[[networks]]
+name = "dev2"
+chain_id = 1338
+rpc = ["http://127.0.0.1:8546"]
+[[networks.assets]]
+symbol = "ETH"
+`
+
+// A bundle may add networks, and remove one only when the terminal says
+// it may go (no payments left to settle on it): otherwise it is refused
+// network_open and the running config stays. A reload that drops a busy
+// network is refused the same way.
+func TestBundleAddsAndRemovesNetworks(t *testing.T) {
+	f := newFixture(t, "")
+	f.mustPush(f.bundle(1, twoNetworksBundle))
+	c := f.m.Current()
+	if len(c.Networks) != 2 || c.Networks[0].ChainID != 1337 || c.Networks[1].Name != "dev2" {
+		t.Fatalf("networks %+v: want dev and dev2", c.Networks)
+	}
+	if len(f.retired) != 0 {
+		t.Errorf("Retire asked %v: the file's chain-1337 is dev's chain, nothing goes", f.retired)
+	}
+
+	one := twoNetworksBundle[:strings.Index(twoNetworksBundle, "[[networks]]\nname = \"dev2\"")]
+	f.mu.Lock()
+	f.busy = map[uint64]bool{1338: true}
+	f.mu.Unlock()
+	_, err := f.m.Push(context.Background(), f.bundle(2, one))
+	var r *Refusal
+	if !errors.As(err, &r) || r.Code != CodeNetworkOpen || r.HTTPStatus() != 409 || !strings.Contains(r.Message, "dev2 has payments to settle") {
+		t.Fatalf("push removing a busy network: %v, want network_open naming dev2", err)
+	}
+	if f.m.Current() != c || len(f.applies()) != 1 {
+		t.Fatal("a refused bundle changed the running config")
+	}
+	if st := f.m.Status(); st.LastRefusal == nil || st.LastRefusal.Code != CodeNetworkOpen {
+		t.Errorf("status %+v", st)
+	}
+
+	f.mu.Lock()
+	f.busy = nil
+	f.mu.Unlock()
+	f.mustPush(f.bundle(3, one))
+	if c := f.m.Current(); len(c.Networks) != 1 || c.Networks[0].Name != "dev" {
+		t.Errorf("networks %+v: want dev alone", c.Networks)
 	}
 }

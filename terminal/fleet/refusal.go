@@ -15,6 +15,7 @@ const (
 	CodeExpired      = "expired"              // 422: expired by the terminal's clock
 	CodeNotYetValid  = "not_yet_valid"        // 422: issued after the terminal's clock (by more than ClockSkew): its clock is not set, or the bundle is from the future
 	CodeBadConfig    = "bad_config"           // 422: the config it makes is invalid, or it sets a key a bundle may not
+	CodeNetworkOpen  = "network_open"         // 409: it removes a network that still has payments to settle
 )
 
 // Refusal is why a bundle was not taken. Message is fit to show the fleet
@@ -44,7 +45,7 @@ func (r *Refusal) HTTPStatus() int {
 		return http.StatusNotImplemented
 	case CodeBadSignature:
 		return http.StatusForbidden
-	case CodeNotNewer:
+	case CodeNotNewer, CodeNetworkOpen:
 		return http.StatusConflict
 	}
 	return http.StatusUnprocessableEntity

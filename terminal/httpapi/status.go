@@ -21,6 +21,13 @@ type StatusFunc func(ctx context.Context) (Status, error)
 // register and fleet clients): what a fleet dashboard shows per terminal.
 // Its JSON is public API: fields are added, never renamed.
 type Status struct {
+	// Networks is each network the terminal takes payments on, the
+	// default first: its chain, connectivity, queue, watcher and
+	// relayer. Online, Endpoint, LastContact, Queue and the rest at the
+	// top level are the whole terminal's: online only when every network
+	// is, the queue summed, the oldest queued payment of any; Endpoint,
+	// LastContact, LastSync, Watch and Relayer are the default network's.
+	Networks []NetworkStatus `json:"networks,omitempty"`
 	Version  string    `json:"version"`
 	Terminal string    `json:"terminal"`
 	Started  time.Time `json:"started"`
@@ -127,6 +134,26 @@ type Relayer struct {
 	Nonce     uint64    `json:"nonce"`    // the next one it will use
 	LastError string    `json:"error,omitempty"`
 	LastRound time.Time `json:"lastRound,omitzero"`
+}
+
+// NetworkStatus is one network in the status.
+type NetworkStatus struct {
+	Name          string `json:"name"`
+	ChainID       uint64 `json:"chainId"`
+	Confirmations uint64 `json:"confirmations"`
+	FinalDepth    uint64 `json:"finalDepth"`
+	Online        bool   `json:"online"`
+	// Reason is why the network is offline, as its chain client last
+	// saw it; Endpoint the endpoint in use (redacted).
+	Reason                 string         `json:"reason,omitempty"`
+	Endpoint               string         `json:"endpoint,omitempty"`
+	LastContact            time.Time      `json:"lastContact,omitzero"`
+	Queue                  map[string]int `json:"queue"`
+	OldestQueuedAgeSeconds float64        `json:"oldestQueuedAgeSeconds"`
+	LastSync               time.Time      `json:"lastSync,omitzero"`
+	LastSyncErr            string         `json:"lastSyncError,omitempty"`
+	Watch                  *Watch         `json:"watch,omitempty"`
+	Relayer                *Relayer       `json:"relayer,omitempty"`
 }
 
 // Watch is how far the chain watcher (sync/watch) has read the chain for

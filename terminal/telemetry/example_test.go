@@ -13,8 +13,10 @@ import (
 func Example() {
 	tel := telemetry.New()
 	tel.Gauges(telemetry.Gauges{
-		Queue:  func() map[string]int { return map[string]int{"queued": 3} }, // store.Counts, in posd
-		Online: func() bool { return true },
+		// Each network's queue (its store.Counts, in posd) and health.
+		Networks: func() []telemetry.Network {
+			return []telemetry.Network{{Name: "base", Queue: map[string]int{"queued": 3}, Online: true}}
+		},
 	})
 
 	api := http.NewServeMux()
@@ -31,13 +33,13 @@ func Example() {
 	for sc.Scan() {
 		line := sc.Text()
 		if strings.HasPrefix(line, "showpos_http_request_duration_seconds_count") || strings.HasPrefix(line, "showpos_payments_refused") ||
-			strings.HasPrefix(line, `showpos_queue_depth{state="queued"}`) || strings.HasPrefix(line, "showpos_online") {
+			strings.HasPrefix(line, `showpos_queue_depth{network="base",state="queued"}`) || strings.HasPrefix(line, "showpos_online") {
 			fmt.Println(line)
 		}
 	}
 	// Output:
 	// showpos_http_request_duration_seconds_count{api="payer",route="POST /api/showpos/broadcastTx",code="4xx"} 1
-	// showpos_online 1
+	// showpos_online{network="base"} 1
 	// showpos_payments_refused_total{code="underpaid"} 1
-	// showpos_queue_depth{state="queued"} 3
+	// showpos_queue_depth{network="base",state="queued"} 3
 }

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -12,24 +13,37 @@ import (
 // leaves its gauge out. They should answer quickly (a read transaction, not
 // a network call); a scrape waits for them only a couple of seconds.
 type Gauges struct {
-	// Queue returns the number of payments per state. showpos_queue_depth
-	// is exported for queued, broadcast, confirmed, final and failed (0 when
-	// missing from the map); other keys are ignored.
-	Queue func() map[string]int
-	// OldestQueuedAge returns how long the oldest queued payment has
-	// waited; zero when nothing is queued.
-	OldestQueuedAge func() time.Duration
-	// Online reports whether a chain endpoint on the right chain answers.
-	Online func() bool
+	// Networks returns each running network's health: its series carry
+	// the label network="<name>", and a network that is no longer
+	// returned (a bundle removed it) has its series removed.
+	Networks func() []Network
 	// ConfigVersion returns the version of the running config.
 	ConfigVersion func() uint64
-	// Relayer returns the relayer's health (sync/relay.Status); nil when
-	// no relayer runs.
-	Relayer func() Relayer
 	// MQTTConnected reports whether the MQTT uplink (sync/uplink) is
 	// connected to its broker; nil when mqtt.enabled is false.
 	MQTTConnected func() bool
 }
+
+// Network is one network's health as the gauges export it.
+type Network struct {
+	Name string // the config's network name: the label's value
+	// Queue is the number of the network's payments per state.
+	// showpos_queue_depth is exported for queued, broadcast, confirmed,
+	// final and failed (0 when missing from the map); other keys are
+	// ignored.
+	Queue map[string]int
+	// OldestQueuedAge is how long the network's oldest queued payment has
+	// waited; zero when nothing is queued.
+	OldestQueuedAge time.Duration
+	// Online: a chain endpoint on the network's chain answers.
+	Online bool
+	// Relayer is the network's relayer's health (sync/relay.Status); nil
+	// when no relayer runs.
+	Relayer *Relayer
+}
+
+// queueStates are the states showpos_queue_depth is exported for.
+var queueStates = []string{"queued", "broadcast", "confirmed", "final", "failed"}
 
 // Relayer is the relayer's health as the gauges export it.
 type Relayer struct {
@@ -50,8 +64,10 @@ func (t *Telemetry) Gauges(g Gauges) {
 // collector runs the gauge callbacks once per scrape and keeps what they
 // returned; the gauges themselves only read that snapshot.
 type collector struct {
-	timeout time.Duration
-	slow    *metrics.Counter
+	timeout  time.Duration
+	slow     *metrics.Counter
+	set      *metrics.Set
+	networks *labelCap
 
 	mu      sync.Mutex
 	funcs   Gauges
@@ -61,38 +77,15 @@ type collector struct {
 
 // snapshot is what one collection read.
 type snapshot struct {
-	queue   map[string]int
-	oldest  time.Duration
-	online  bool
 	version uint64
-	relayer Relayer
 	mqtt    bool
+	series  map[string]float64 // the networks' series, by full name
 }
 
 func (c *collector) register(set *metrics.Set, g Gauges) {
 	c.mu.Lock()
 	c.funcs = g
 	c.mu.Unlock()
-	if g.Queue != nil {
-		for _, state := range []string{"queued", "broadcast", "confirmed", "final", "failed"} {
-			set.NewGauge(`showpos_queue_depth{state="`+state+`"}`, func() float64 {
-				return float64(c.read().queue[state])
-			})
-		}
-	}
-	if g.OldestQueuedAge != nil {
-		set.NewGauge("showpos_queue_oldest_age_seconds", func() float64 {
-			return c.read().oldest.Seconds()
-		})
-	}
-	if g.Online != nil {
-		set.NewGauge("showpos_online", func() float64 {
-			if c.read().online {
-				return 1
-			}
-			return 0
-		})
-	}
 	if g.ConfigVersion != nil {
 		set.NewGauge("showpos_config_version", func() float64 {
 			return float64(c.read().version)
@@ -106,17 +99,32 @@ func (c *collector) register(set *metrics.Set, g Gauges) {
 			return 0
 		})
 	}
-	if g.Relayer != nil {
-		set.NewGauge("showpos_relay_balance_wei", func() float64 { return c.read().relayer.BalanceWei })
-		set.NewGauge("showpos_relay_covers", func() float64 { return float64(c.read().relayer.Covers) })
-		set.NewGauge("showpos_relay_in_flight", func() float64 { return float64(c.read().relayer.InFlight) })
-		set.NewGauge("showpos_relay_low", func() float64 {
-			if c.read().relayer.Low {
-				return 1
-			}
-			return 0
-		})
+}
+
+// networkSeries is every series of the networks' health, by full name.
+func (c *collector) networkSeries(ns []Network) map[string]float64 {
+	out := map[string]float64{}
+	b01 := func(b bool) float64 {
+		if b {
+			return 1
+		}
+		return 0
 	}
+	for _, n := range ns {
+		l := c.networks.admit(n.Name)
+		for _, state := range queueStates {
+			out[fmt.Sprintf(`showpos_queue_depth{network="%s",state="%s"}`, l, state)] = float64(n.Queue[state])
+		}
+		out[fmt.Sprintf(`showpos_queue_oldest_age_seconds{network="%s"}`, l)] = n.OldestQueuedAge.Seconds()
+		out[fmt.Sprintf(`showpos_online{network="%s"}`, l)] = b01(n.Online)
+		if r := n.Relayer; r != nil {
+			out[fmt.Sprintf(`showpos_relay_balance_wei{network="%s"}`, l)] = r.BalanceWei
+			out[fmt.Sprintf(`showpos_relay_covers{network="%s"}`, l)] = float64(r.Covers)
+			out[fmt.Sprintf(`showpos_relay_in_flight{network="%s"}`, l)] = float64(r.InFlight)
+			out[fmt.Sprintf(`showpos_relay_low{network="%s"}`, l)] = b01(r.Low)
+		}
+	}
+	return out
 }
 
 func (c *collector) read() snapshot {
@@ -154,25 +162,26 @@ func (c *collector) refresh(ctx context.Context) {
 // long anyone waits for it, and starts no second one while it runs.
 func (c *collector) collect(g Gauges, done chan struct{}) {
 	var s snapshot
-	if g.Queue != nil {
-		s.queue = g.Queue()
-	}
-	if g.OldestQueuedAge != nil {
-		s.oldest = g.OldestQueuedAge()
-	}
-	if g.Online != nil {
-		s.online = g.Online()
+	if g.Networks != nil {
+		s.series = c.networkSeries(g.Networks())
 	}
 	if g.ConfigVersion != nil {
 		s.version = g.ConfigVersion()
-	}
-	if g.Relayer != nil {
-		s.relayer = g.Relayer()
 	}
 	if g.MQTTConnected != nil {
 		s.mqtt = g.MQTTConnected()
 	}
 	c.mu.Lock()
+	// The networks' series are plain gauges set from the snapshot; those
+	// of a network gone since the last collection go with it.
+	for name := range c.last.series {
+		if _, ok := s.series[name]; !ok {
+			c.set.UnregisterMetric(name)
+		}
+	}
+	for name, v := range s.series {
+		c.set.GetOrCreateGauge(name, nil).Set(v)
+	}
 	c.last = s
 	c.running = nil
 	c.mu.Unlock()

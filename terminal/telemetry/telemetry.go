@@ -23,8 +23,8 @@ const collectTimeout = 2 * time.Second
 type Telemetry struct {
 	set       *metrics.Set
 	accepted  *metrics.Counter
-	seen      *metrics.Counter
 	slow      *metrics.Counter
+	networks  *labelCap
 	refused   *labelCap
 	unmatched *labelCap
 	outcomes  *labelCap
@@ -41,8 +41,8 @@ func New() *Telemetry {
 	t := &Telemetry{
 		set:       set,
 		accepted:  set.NewCounter("showpos_payments_accepted_total"),
-		seen:      set.NewCounter("showpos_chain_payments_total"),
 		slow:      set.NewCounter("showpos_telemetry_slow_collections_total"),
+		networks:  newLabelCap(MaxLabelValues),
 		refused:   newLabelCap(MaxLabelValues),
 		unmatched: newLabelCap(MaxLabelValues),
 		outcomes:  newLabelCap(MaxLabelValues),
@@ -50,7 +50,7 @@ func New() *Telemetry {
 		settled:   newLabelCap(MaxLabelValues),
 		printed:   newLabelCap(MaxLabelValues),
 	}
-	t.gauges = &collector{timeout: collectTimeout, slow: t.slow}
+	t.gauges = &collector{timeout: collectTimeout, slow: t.slow, set: set, networks: t.networks}
 	return t
 }
 
@@ -58,16 +58,20 @@ func New() *Telemetry {
 // as accepted.
 func (t *Telemetry) Accepted() { t.accepted.Inc() }
 
-// ChainPayment counts a payment seen on chain: a transfer the wallet sent
-// itself that paid a request (a handed-over payment counts in Accepted).
-func (t *Telemetry) ChainPayment() { t.seen.Inc() }
+// ChainPayment counts a payment seen on chain on the network: a transfer
+// the wallet sent itself that paid a request (a handed-over payment counts
+// in Accepted).
+func (t *Telemetry) ChainPayment(network string) {
+	network = t.networks.admit(network)
+	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_chain_payments_total{network="%s"}`, network)).Inc()
+}
 
-// Unmatched counts money received on chain that paid no request, by its
-// reason ("no_request", "expired", "balance_gap", …), capped like
-// [Telemetry.Refused].
-func (t *Telemetry) Unmatched(reason string) {
-	reason = t.unmatched.admit(reason)
-	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_unmatched_receipts_total{reason="%s"}`, reason)).Inc()
+// Unmatched counts money received on chain on the network that paid no
+// request, by its reason ("no_request", "expired", "balance_gap", …),
+// capped like [Telemetry.Refused].
+func (t *Telemetry) Unmatched(network, reason string) {
+	network, reason = t.networks.admit(network), t.unmatched.admit(reason)
+	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_unmatched_receipts_total{network="%s",reason="%s"}`, network, reason)).Inc()
 }
 
 // Refused counts a refused payment by its stable refusal code ("underpaid",
@@ -78,11 +82,11 @@ func (t *Telemetry) Refused(code string) {
 	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_payments_refused_total{code="%s"}`, code)).Inc()
 }
 
-// Broadcast counts one outcome of the broadcaster ("broadcast",
+// Broadcast counts one outcome of the network's broadcaster ("broadcast",
 // "confirmed", "failed", …), capped like [Telemetry.Refused].
-func (t *Telemetry) Broadcast(outcome string) {
-	outcome = t.outcomes.admit(outcome)
-	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_broadcast_outcomes_total{outcome="%s"}`, outcome)).Inc()
+func (t *Telemetry) Broadcast(network, outcome string) {
+	network, outcome = t.networks.admit(network), t.outcomes.admit(outcome)
+	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_broadcast_outcomes_total{network="%s",outcome="%s"}`, network, outcome)).Inc()
 }
 
 // Preflight counts one outcome of the till's online pre-flight ("ok",
@@ -93,12 +97,12 @@ func (t *Telemetry) Preflight(outcome string) {
 	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_preflight_total{outcome="%s"}`, outcome)).Inc()
 }
 
-// Settlement counts one outcome the relayer reported for an EIP-3009
-// authorization ("confirmed", "unconfirmed", "final", "failed"), capped
-// like [Telemetry.Refused].
-func (t *Telemetry) Settlement(outcome string) {
-	outcome = t.settled.admit(outcome)
-	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_relay_settlements_total{outcome="%s"}`, outcome)).Inc()
+// Settlement counts one outcome the network's relayer reported for an
+// EIP-3009 authorization ("confirmed", "unconfirmed", "final", "failed"),
+// capped like [Telemetry.Refused].
+func (t *Telemetry) Settlement(network, outcome string) {
+	network, outcome = t.networks.admit(network), t.settled.admit(outcome)
+	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_relay_settlements_total{network="%s",outcome="%s"}`, network, outcome)).Inc()
 }
 
 // Print counts one outcome of the print queue (terminal/printq):
@@ -110,15 +114,16 @@ func (t *Telemetry) Print(outcome string) {
 	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_printer_jobs_total{outcome="%s"}`, outcome)).Inc()
 }
 
-// WatchRound counts one round of the chain watcher (sync/watch): the
-// JSON-RPC calls it asked, the blocks it processed and the transfers to
-// the merchant it recorded; lag is how many blocks its cursor is behind
-// the node's head after the round.
-func (t *Telemetry) WatchRound(calls, blocks, transfers int, lag uint64) {
-	t.set.GetOrCreateCounter("showpos_watch_rpc_calls_total").Add(calls)
-	t.set.GetOrCreateCounter("showpos_watch_blocks_total").Add(blocks)
-	t.set.GetOrCreateCounter("showpos_watch_transfers_total").Add(transfers)
-	t.set.GetOrCreateGauge("showpos_watch_lag_blocks", nil).Set(float64(lag))
+// WatchRound counts one round of the network's chain watcher
+// (sync/watch): the JSON-RPC calls it asked, the blocks it processed and
+// the transfers to the merchant it recorded; lag is how many blocks its
+// cursor is behind the node's head after the round.
+func (t *Telemetry) WatchRound(network string, calls, blocks, transfers int, lag uint64) {
+	l := fmt.Sprintf(`{network="%s"}`, t.networks.admit(network))
+	t.set.GetOrCreateCounter("showpos_watch_rpc_calls_total" + l).Add(calls)
+	t.set.GetOrCreateCounter("showpos_watch_blocks_total" + l).Add(blocks)
+	t.set.GetOrCreateCounter("showpos_watch_transfers_total" + l).Add(transfers)
+	t.set.GetOrCreateGauge("showpos_watch_lag_blocks"+l, nil).Set(float64(lag))
 }
 
 // MQTTPublished counts n events the MQTT uplink's broker acknowledged

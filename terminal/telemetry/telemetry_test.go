@@ -102,25 +102,27 @@ func TestCountersStartAtZeroAndCount(t *testing.T) {
 	tel.Refused("underpaid")
 	tel.Refused("underpaid")
 	tel.Refused("expired")
-	tel.Broadcast("broadcast")
-	tel.Broadcast("confirmed")
-	tel.Broadcast("confirmed")
+	tel.Broadcast("base", "broadcast")
+	tel.Broadcast("base", "confirmed")
+	tel.Broadcast("base", "confirmed")
+	tel.Broadcast("arbitrum", "confirmed")
 	tel.Preflight("skipped")
-	tel.ChainPayment()
-	tel.Unmatched("no_request")
-	tel.Unmatched("no_request")
-	tel.Unmatched("balance_gap")
+	tel.ChainPayment("base")
+	tel.Unmatched("base", "no_request")
+	tel.Unmatched("base", "no_request")
+	tel.Unmatched("arbitrum", "balance_gap")
 
 	s := scrape(t, tel)
 	want(t, s, `showpos_preflight_total{outcome="skipped"}`, 1)
-	want(t, s, "showpos_chain_payments_total", 1)
-	want(t, s, `showpos_unmatched_receipts_total{reason="no_request"}`, 2)
-	want(t, s, `showpos_unmatched_receipts_total{reason="balance_gap"}`, 1)
+	want(t, s, `showpos_chain_payments_total{network="base"}`, 1)
+	want(t, s, `showpos_unmatched_receipts_total{network="base",reason="no_request"}`, 2)
+	want(t, s, `showpos_unmatched_receipts_total{network="arbitrum",reason="balance_gap"}`, 1)
 	want(t, s, "showpos_payments_accepted_total", 2)
 	want(t, s, `showpos_payments_refused_total{code="underpaid"}`, 2)
 	want(t, s, `showpos_payments_refused_total{code="expired"}`, 1)
-	want(t, s, `showpos_broadcast_outcomes_total{outcome="broadcast"}`, 1)
-	want(t, s, `showpos_broadcast_outcomes_total{outcome="confirmed"}`, 2)
+	want(t, s, `showpos_broadcast_outcomes_total{network="base",outcome="broadcast"}`, 1)
+	want(t, s, `showpos_broadcast_outcomes_total{network="base",outcome="confirmed"}`, 2)
+	want(t, s, `showpos_broadcast_outcomes_total{network="arbitrum",outcome="confirmed"}`, 1)
 	if n := len(family(s, "showpos_payments_refused_total")); n != 2 {
 		t.Errorf("%d refusal series, want 2", n)
 	}
@@ -175,11 +177,11 @@ func TestOddLabelValuesFoldIntoOther(t *testing.T) {
 		"\xff",
 	} {
 		tel.Refused(code)
-		tel.Broadcast(code)
+		tel.Broadcast(code, code)
 	}
 	s := scrape(t, tel) // scrape also checks every line is well-formed
 	want(t, s, `showpos_payments_refused_total{code="other"}`, 7)
-	want(t, s, `showpos_broadcast_outcomes_total{outcome="other"}`, 7)
+	want(t, s, `showpos_broadcast_outcomes_total{network="other",outcome="other"}`, 7)
 }
 
 func TestCountersAreSafeForConcurrentUse(t *testing.T) {
@@ -233,44 +235,61 @@ func TestGaugesReadTheirCallbacksAtScrapeTime(t *testing.T) {
 		online  atomic.Bool
 		version atomic.Uint64
 		calls   atomic.Int64
+		two     atomic.Bool
 	)
 	tel.Gauges(Gauges{
-		Queue: func() map[string]int {
+		Networks: func() []Network {
 			calls.Add(1)
-			return map[string]int{"queued": int(queued.Load()), "confirmed": 7, "final": 5, "mystery": 3}
+			ns := []Network{{Name: "base", Queue: map[string]int{"queued": int(queued.Load()), "confirmed": 7, "final": 5, "mystery": 3},
+				OldestQueuedAge: 90 * time.Second, Online: online.Load(), Relayer: &Relayer{Covers: 12, Low: true}}}
+			if two.Load() {
+				ns = append(ns, Network{Name: "arbitrum", Queue: map[string]int{"queued": 1}, Online: true})
+			}
+			return ns
 		},
-		OldestQueuedAge: func() time.Duration { return 90 * time.Second },
-		Online:          online.Load,
-		ConfigVersion:   version.Load,
-		MQTTConnected:   online.Load,
+		ConfigVersion: version.Load,
+		MQTTConnected: online.Load,
 	})
 
 	queued.Store(2)
 	version.Store(41)
+	two.Store(true)
 	s := scrape(t, tel)
-	want(t, s, `showpos_queue_depth{state="queued"}`, 2)
-	want(t, s, `showpos_queue_depth{state="broadcast"}`, 0)
-	want(t, s, `showpos_queue_depth{state="confirmed"}`, 7)
-	want(t, s, `showpos_queue_depth{state="final"}`, 5)
-	want(t, s, `showpos_queue_depth{state="failed"}`, 0)
-	want(t, s, "showpos_queue_oldest_age_seconds", 90)
-	want(t, s, "showpos_online", 0)
+	want(t, s, `showpos_queue_depth{network="base",state="queued"}`, 2)
+	want(t, s, `showpos_queue_depth{network="base",state="broadcast"}`, 0)
+	want(t, s, `showpos_queue_depth{network="base",state="confirmed"}`, 7)
+	want(t, s, `showpos_queue_depth{network="base",state="final"}`, 5)
+	want(t, s, `showpos_queue_depth{network="base",state="failed"}`, 0)
+	want(t, s, `showpos_queue_depth{network="arbitrum",state="queued"}`, 1)
+	want(t, s, `showpos_queue_oldest_age_seconds{network="base"}`, 90)
+	want(t, s, `showpos_online{network="base"}`, 0)
+	want(t, s, `showpos_online{network="arbitrum"}`, 1)
+	want(t, s, `showpos_relay_covers{network="base"}`, 12)
+	want(t, s, `showpos_relay_low{network="base"}`, 1)
 	want(t, s, "showpos_config_version", 41)
-	if n := len(family(s, "showpos_queue_depth")); n != 5 {
-		t.Errorf("%d queue depth series, want the 5 known states", n)
+	if n := len(family(s, "showpos_queue_depth")); n != 10 {
+		t.Errorf("%d queue depth series, want the 5 known states of 2 networks", n)
+	}
+	if n := len(family(s, "showpos_relay_covers")); n != 1 {
+		t.Errorf("%d relay series, want base's alone (arbitrum runs no relayer)", n)
 	}
 	if n := calls.Load(); n != 1 {
-		t.Errorf("Queue called %d times for one scrape, want 1", n)
+		t.Errorf("Networks called %d times for one scrape, want 1", n)
 	}
 
+	// arbitrum removed: its series go.
 	queued.Store(5)
 	online.Store(true)
 	version.Store(42)
+	two.Store(false)
 	s = scrape(t, tel)
-	want(t, s, `showpos_queue_depth{state="queued"}`, 5)
-	want(t, s, "showpos_online", 1)
+	want(t, s, `showpos_queue_depth{network="base",state="queued"}`, 5)
+	want(t, s, `showpos_online{network="base"}`, 1)
 	want(t, s, "showpos_config_version", 42)
 	want(t, s, "showpos_mqtt_connected", 1)
+	if f := family(s, "showpos_online"); len(f) != 1 {
+		t.Errorf("online series %v: want base's alone once arbitrum is gone", f)
+	}
 }
 
 // The MQTT uplink's acknowledged events add up.
@@ -283,10 +302,10 @@ func TestMQTTPublishedCounts(t *testing.T) {
 
 func TestNilGaugeCallbacksAreLeftOut(t *testing.T) {
 	tel := New()
-	tel.Gauges(Gauges{Online: func() bool { return true }})
+	tel.Gauges(Gauges{Networks: func() []Network { return []Network{{Name: "base", Online: true}} }})
 	s := scrape(t, tel)
-	want(t, s, "showpos_online", 1)
-	for _, name := range []string{"showpos_queue_depth", "showpos_queue_oldest_age_seconds", "showpos_config_version", "showpos_mqtt_connected"} {
+	want(t, s, `showpos_online{network="base"}`, 1)
+	for _, name := range []string{"showpos_relay_covers", "showpos_config_version", "showpos_mqtt_connected"} {
 		if f := family(s, name); len(f) > 0 {
 			t.Errorf("%s exported without a callback: %v", name, f)
 		}
@@ -347,12 +366,14 @@ func TestSlowGaugesDoNotHoldTheScrape(t *testing.T) {
 // counters, the lag is the last round's.
 func TestWatchRoundsAddUp(t *testing.T) {
 	tel := New()
-	tel.WatchRound(2, 1, 0, 0)
-	tel.WatchRound(5, 4, 2, 7)
+	tel.WatchRound("base", 2, 1, 0, 0)
+	tel.WatchRound("base", 5, 4, 2, 7)
+	tel.WatchRound("arbitrum", 1, 1, 0, 3)
 	got := scrape(t, tel)
 	for series, want := range map[string]float64{
-		"showpos_watch_rpc_calls_total": 7, "showpos_watch_blocks_total": 5,
-		"showpos_watch_transfers_total": 2, "showpos_watch_lag_blocks": 7,
+		`showpos_watch_rpc_calls_total{network="base"}`: 7, `showpos_watch_blocks_total{network="base"}`: 5,
+		`showpos_watch_transfers_total{network="base"}`: 2, `showpos_watch_lag_blocks{network="base"}`: 7,
+		`showpos_watch_lag_blocks{network="arbitrum"}`: 3,
 	} {
 		if got[series] != want {
 			t.Errorf("%s = %v, want %v", series, got[series], want)

@@ -167,11 +167,12 @@ func TestConfigParses(t *testing.T) {
 }
 
 // The watch rows read posd's counters from the metrics text posd serves:
-// the watcher's, not another metric whose name they begin.
+// the watchers', every network's added up, not another metric whose name
+// they begin.
 func TestCountersReadTheWatchersFromPosdsMetrics(t *testing.T) {
 	tel := telemetry.New()
-	tel.WatchRound(3, 2, 1, 0)
-	tel.WatchRound(2, 1, 0, 0)
+	tel.WatchRound("base", 3, 2, 1, 0)
+	tel.WatchRound("arbitrum", 2, 1, 0, 0)
 	rec := httptest.NewRecorder()
 	tel.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	got, err := counters(rec.Body, "showpos_watch_rpc_calls_total", "showpos_watch_blocks_total", "showpos_absent_total")

@@ -194,7 +194,8 @@ func counters(r io.Reader, names ...string) (map[string]uint64, error) {
 	out := map[string]uint64{}
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		name, value, ok := strings.Cut(sc.Text(), " ")
+		series, value, ok := strings.Cut(sc.Text(), " ")
+		name, _, _ := strings.Cut(series, "{") // every network's series adds up
 		if !ok || !slices.Contains(names, name) {
 			continue
 		}
@@ -202,7 +203,7 @@ func counters(r io.Reader, names ...string) (map[string]uint64, error) {
 		if err != nil {
 			return nil, fmt.Errorf("metrics: %s: %w", sc.Text(), err)
 		}
-		out[name] = uint64(v)
+		out[name] += uint64(v)
 	}
 	return out, sc.Err()
 }

@@ -1,0 +1,383 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"showpos/sync/broadcast"
+	"showpos/sync/chain"
+	"showpos/sync/preflight"
+	"showpos/sync/relay"
+	"showpos/sync/tokendomain"
+	"showpos/sync/watch"
+	"showpos/terminal/cashier"
+	"showpos/terminal/checkout"
+	"showpos/terminal/config"
+	"showpos/terminal/store"
+	"showpos/terminal/telemetry"
+)
+
+// chainNetwork is one [[networks]] entry running: its chain client (with its
+// endpoints' failover), broadcaster, watcher and relayer, under their own
+// context, so a network fails, starts and stops on its own: one network
+// offline leaves the others settling, and a fleet bundle can add or
+// remove one while the terminal takes payments on the rest.
+type chainNetwork struct {
+	cfg     config.Network // as started
+	node    *chain.Client
+	bc      *broadcast.Broadcaster
+	watch   *watch.Watcher // nil: watch.enabled = false
+	relay   *relay.Relayer // nil: relay.enabled = false
+	relayOn *relayGate     // runs relay's loop while the network names endpoints; nil when relay is
+	pre     *preflight.Preflight
+	log     *slog.Logger
+
+	stop context.CancelFunc
+	wg   sync.WaitGroup
+}
+
+// networks are the running networks, in the config's order (the default
+// first). Each apply reconciles them with the config.
+type networks struct {
+	d *daemon
+
+	mu   sync.Mutex
+	list []*chainNetwork
+}
+
+// all returns the running networks, default first.
+func (ns *networks) all() []*chainNetwork {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return slices.Clone(ns.list)
+}
+
+// byChain returns the running network of the chain id.
+func (ns *networks) byChain(id uint64) (*chainNetwork, bool) {
+	for _, n := range ns.all() {
+		if n.cfg.ChainID == id {
+			return n, true
+		}
+	}
+	return nil, false
+}
+
+// primary is the default network (the config's first).
+func (ns *networks) primary() *chainNetwork {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return ns.list[0]
+}
+
+// start builds the network's parts and runs them under ctx (the daemon's
+// background context); stop ends them.
+func (d *daemon) startNetwork(ctx context.Context, cfg *config.Config, nc config.Network, tel *telemetry.Telemetry) (*chainNetwork, error) {
+	n := &chainNetwork{cfg: nc, log: d.log.With("network", nc.Name)}
+	var err error
+	n.node, err = chain.New(chain.Options{
+		Endpoints:   nc.Chain.RPC,
+		ChainID:     nc.ChainID,
+		CallTimeout: nc.Chain.CallTimeout,
+		ProbeEvery:  nc.Chain.ProbeEvery,
+		Logger:      n.log.With("part", "chain"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("network %s: %w", nc.Name, err)
+	}
+	if len(nc.Chain.RPC) == 0 {
+		n.log.Warn("no rpc endpoints: payments on this network are taken and stored, and broadcast once a config names endpoints")
+	}
+	n.pre = preflight.New(n.node)
+	cs := d.chainStore(nc.ChainID)
+	n.bc = broadcast.New(broadcast.Options{
+		Store:         cs,
+		Chain:         n.node,
+		Logger:        n.log.With("part", "broadcast"),
+		Confirmations: nc.Chain.Confirmations,
+		FinalDepth:    nc.Chain.FinalDepth,
+		MaxAge:        cfg.Broadcast.MaxAge,
+		FundsWindow:   cfg.Broadcast.FundsWindow,
+		BatchSize:     cfg.Broadcast.BatchSize,
+		Poll:          cfg.Broadcast.Poll,
+		OnRound:       func(r broadcast.Report) { countRound(tel, nc.Name, r) },
+	})
+	if nc.Relay.Enabled {
+		if n.relay, err = d.newRelayer(cfg, nc, n.node, tel); err != nil {
+			n.node.Close()
+			return nil, err
+		}
+		n.relayOn = newRelayGate(n.relay, nc.Chain.RPC, n.log.With("part", "relay"))
+	}
+	if cfg.Watch.Enabled {
+		if n.watch, err = d.newWatcher(cfg, nc, n.node, tel); err != nil {
+			n.node.Close()
+			return nil, err
+		}
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	n.stop = stop
+	n.wg.Go(func() { n.node.Run(runCtx) })
+	n.wg.Go(func() { n.bc.Run(runCtx) })
+	if n.watch != nil {
+		n.wg.Go(func() { n.watch.Run(runCtx) })
+	}
+	if n.relayOn != nil {
+		n.wg.Go(func() { n.relayOn.run(runCtx) })
+	}
+	// The cashier hears of each payment this network's broadcaster
+	// settles (final, failed).
+	events, unsubscribe := n.bc.Subscribe()
+	n.wg.Go(func() {
+		defer unsubscribe()
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case e := <-events:
+				if d.cash != nil {
+					d.cash.Settled(e.Payment)
+				}
+			}
+		}
+	})
+	n.log.Info("network started", "chain", nc.ChainID, "rpc_endpoints", len(nc.Chain.RPC),
+		"confirmations", nc.Chain.Confirmations, "final_depth", nc.Chain.FinalDepth, "relay", n.relay != nil, "watch", n.watch != nil)
+	return n, nil
+}
+
+// close stops the network's parts and waits for them.
+func (n *chainNetwork) close() {
+	n.stop()
+	n.wg.Wait()
+	n.node.Close()
+	n.log.Info("network stopped")
+}
+
+// restartNeeded reports whether a network's new config differs from the
+// one it runs in a way only new parts take: anything but its endpoints
+// and its assets (the chain client takes new endpoints, the watcher new
+// assets, the till new limits).
+func restartNeeded(old, nw config.Network) bool {
+	a, b := old, nw
+	a.Chain.RPC, b.Chain.RPC = nil, nil
+	a.Assets, b.Assets = nil, nil
+	return !reflect.DeepEqual(a, b)
+}
+
+// reconcile makes the running networks those of cfg: new ones start,
+// removed ones stop (the fleet manager has asked retire first), changed
+// ones take new endpoints and assets, or restart when more changed. It
+// runs under the fleet manager's lock, from apply.
+func (ns *networks) reconcile(ctx context.Context, cfg *config.Config, tel *telemetry.Telemetry) {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	var next []*chainNetwork
+	closed := map[*chainNetwork]bool{}
+	for _, nc := range cfg.Networks {
+		i := slices.IndexFunc(ns.list, func(n *chainNetwork) bool { return n.cfg.ChainID == nc.ChainID })
+		if i >= 0 && !restartNeeded(ns.list[i].cfg, nc) {
+			n := ns.list[i]
+			if err := n.node.SetEndpoints(nc.Chain.RPC); err != nil {
+				// The config's check accepts only http(s) URLs, which always dial.
+				n.log.Error("endpoints not changed", "err", err)
+			}
+			if n.watch != nil {
+				if err := n.watch.Reconfigure(cfg.Merchant, networkAssets(nc)); err != nil {
+					// The config's check refuses a zero merchant and duplicate assets.
+					n.log.Error("chain watcher not reconfigured", "err", err)
+				}
+			}
+			if n.relayOn != nil {
+				n.relayOn.configured(nc.Chain.RPC)
+			}
+			n.cfg = nc
+			n.bc.Kick()
+			next = append(next, n)
+			continue
+		}
+		if i >= 0 {
+			ns.list[i].log.Info("network changed: restarting its parts")
+			ns.list[i].close()
+			closed[ns.list[i]] = true
+		}
+		n, err := ns.d.startNetwork(ctx, cfg, nc, tel)
+		if err != nil {
+			// What the config's check lets through always starts; a relayer
+			// key that cannot be read is the one way this fails.
+			ns.d.log.Error("network not started", "network", nc.Name, "err", err)
+			continue
+		}
+		next = append(next, n)
+	}
+	for _, n := range ns.list {
+		if !closed[n] && !slices.Contains(next, n) {
+			n.close()
+		}
+	}
+	ns.list = next
+}
+
+// errNetworkOpen is why a network cannot be removed yet.
+var errNetworkOpen = errors.New("payments still to settle")
+
+// retire says whether the networks may be removed from the config: not
+// while one has payments to settle (queued, broadcast, seen or confirmed
+// and not yet final: its broadcaster, watcher or relayer must follow them
+// to the end).
+func (d *daemon) retire(gone []config.Network) error {
+	for _, n := range gone {
+		c, err := d.chainStore(n.ChainID).Counts()
+		if err != nil {
+			return fmt.Errorf("network %s: %w", n.Name, err)
+		}
+		open := c[store.PaymentQueued] + c[store.PaymentBroadcast] + c[store.PaymentSeen] + c[store.PaymentConfirmed]
+		if open > 0 {
+			return fmt.Errorf("network %s (chain %d) has %d %s: %w; remove it once they are final or failed",
+				n.Name, n.ChainID, open, plural(open, "payment", "payments"), errNetworkOpen)
+		}
+	}
+	return nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// preflight is the online pre-flight of the network on chain id, nil for
+// a chain no network runs (checkout.Options.Preflights).
+func (ns *networks) preflight(id uint64) checkout.Preflight {
+	if n, ok := ns.byChain(id); ok {
+		return n.pre
+	}
+	return nil
+}
+
+// caller is the chain client of the network on chain id, nil for a chain
+// no network runs (tokendomain.Options.Caller).
+func (ns *networks) caller(id uint64) tokendomain.Caller {
+	if n, ok := ns.byChain(id); ok {
+		return n.node
+	}
+	return nil
+}
+
+// closeAll stops every network (at shutdown, after the daemon's
+// background context has ended).
+func (ns *networks) closeAll() {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	for _, n := range ns.list {
+		n.close()
+	}
+	ns.list = nil
+}
+
+// kick asks every network's broadcaster for a round now, and its relayer
+// too when an authorization was taken: a payment is on one network, and
+// a round with nothing to do reads one index.
+func (ns *networks) kick(relayer bool) {
+	for _, n := range ns.all() {
+		n.bc.Kick()
+		if relayer && n.relay != nil {
+			n.relay.Kick()
+		}
+	}
+}
+
+// allOnline reports whether every network's chain client is online: the
+// cashier's single "online" (its Networks say which one is not).
+func (ns *networks) allOnline() bool {
+	for _, n := range ns.all() {
+		if !n.node.Status().Online {
+			return false
+		}
+	}
+	return true
+}
+
+// states are the networks' health as the cashier shows it: the idle
+// screen names the offline ones.
+func (ns *networks) states() []cashier.NetworkState {
+	var out []cashier.NetworkState
+	for _, n := range ns.all() {
+		out = append(out, cashier.NetworkState{Name: n.cfg.Name, Online: n.node.Status().Online})
+	}
+	return out
+}
+
+// Queue is the outbox as an operator sees it: every network's queue,
+// summed, with each network's own in Networks (httpapi.Queue).
+func (ns *networks) Queue() (broadcast.Queue, error) {
+	var qs []broadcast.Queue
+	for _, n := range ns.all() {
+		q, err := n.bc.Queue()
+		if err != nil {
+			return broadcast.Queue{}, fmt.Errorf("network %s: %w", n.cfg.Name, err)
+		}
+		q.Network, q.ChainID = n.cfg.Name, n.cfg.ChainID
+		qs = append(qs, q)
+	}
+	return broadcast.Merge(qs), nil
+}
+
+// Sync asks every network for a round now, at once, and returns the queue
+// when all are done (httpapi.Queue; the cashier's sync key).
+func (ns *networks) Sync(ctx context.Context) (broadcast.Queue, error) {
+	all := ns.all()
+	errs := make([]error, len(all))
+	var wg sync.WaitGroup
+	for i, n := range all {
+		wg.Go(func() {
+			if _, err := n.bc.Sync(ctx); err != nil {
+				errs[i] = fmt.Errorf("network %s: %w", n.cfg.Name, err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return broadcast.Queue{}, err
+	}
+	return ns.Queue()
+}
+
+// networkHealth is every network's gauges.
+func (d *daemon) networkHealth() []telemetry.Network {
+	var out []telemetry.Network
+	for _, n := range d.nets.all() {
+		h := telemetry.Network{Name: n.cfg.Name, Online: n.node.Status().Online}
+		if c, err := d.chainStore(n.cfg.ChainID).Counts(); err == nil {
+			h.Queue = make(map[string]int, len(c))
+			for s, k := range c {
+				h.Queue[string(s)] = k
+			}
+		}
+		if r := n.bc.Last(); !r.OldestQueued.IsZero() {
+			h.OldestQueuedAge = time.Since(r.OldestQueued)
+		}
+		if n.relay != nil {
+			r := relayerHealth(n.relay)
+			h.Relayer = &r
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// defaultChain is the default network's chain client, whichever it is
+// now (a bundle may change the default): the price feeds read it.
+type defaultChain struct{ ns *networks }
+
+func (c defaultChain) CallContract(ctx context.Context, to common.Address, data []byte) ([]byte, error) {
+	return c.ns.primary().node.CallContract(ctx, to, data)
+}

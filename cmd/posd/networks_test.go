@@ -1,0 +1,478 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"showpos/terminal/fleet"
+	"showpos/terminal/request"
+	"showpos/tools/devchain"
+	"showpos/tools/paytx"
+)
+
+// cutProxy stands between posd and one dev chain: while cut, every
+// JSON-RPC call is answered 503, as by a gateway whose node is gone.
+type cutProxy struct {
+	cut atomic.Bool
+	rp  *httputil.ReverseProxy
+}
+
+func (p *cutProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p.cut.Load() {
+		http.Error(w, "no node", http.StatusServiceUnavailable)
+		return
+	}
+	p.rp.ServeHTTP(w, r)
+}
+
+// devNet is one dev chain and the proxy posd reaches it through.
+type devNet struct {
+	name  string
+	chain *devchain.Chain
+	proxy *cutProxy
+	url   string // the proxy's
+}
+
+// startDevNets starts dev chains with the ids, each behind a cutProxy,
+// named a, b, …
+func startDevNets(t *testing.T, ids ...uint64) []*devNet {
+	t.Helper()
+	var out []*devNet
+	for i, id := range ids {
+		c, err := devchain.Start(context.Background(), devchain.Options{ChainID: id, Payers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		u, _ := url.Parse(c.Endpoint())
+		p := &cutProxy{rp: httputil.NewSingleHostReverseProxy(u)}
+		srv := httptest.NewServer(p)
+		t.Cleanup(srv.Close)
+		out = append(out, &devNet{name: string(rune('a' + i)), chain: c, proxy: p, url: srv.URL})
+	}
+	return out
+}
+
+// networksTOML is the [[networks]] of nets, each taking ETH, confirmed
+// at one block and final three deep (so a test can make payments final
+// by mining a few blocks).
+func networksTOML(nets ...*devNet) string {
+	var b strings.Builder
+	for _, n := range nets {
+		fmt.Fprintf(&b, "\n[[networks]]\nname = %q\nchain_id = %d\nrpc = [%q]\nprobe_every = \"200ms\"\nfinal_depth = 3\n[[networks.assets]]\nsymbol = \"ETH\"\nmax_unsettled = \"50\"\n",
+			n.name, n.chain.ChainID().Uint64(), n.url)
+	}
+	return b.String()
+}
+
+// startNetworksTerminal runs posd in process on the networks, with more
+// TOML (a [fleet] table, say), until the test ends.
+func startNetworksTerminal(t *testing.T, more string, nets ...*devNet) *terminal {
+	t.Helper()
+	dir := t.TempDir()
+	tm := &terminal{t: t, dir: dir, cfgPath: filepath.Join(dir, "posd.toml"),
+		op: unixClient(filepath.Join(dir, "data", "posd.sock")), stop: func() {}}
+	text := fmt.Sprintf(`
+[terminal]
+id = "two-nets"
+data_dir = %q
+[merchant]
+address = "0x000000000000000000000000000000000000dEaD"
+[broadcast]
+poll = "50ms"
+[watch]
+poll = "100ms"
+`, filepath.Join(dir, "data")) + more + networksTOML(nets...)
+	if err := os.WriteFile(tm.cfgPath, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tm.start()
+	return tm
+}
+
+// offer is the request's option on the chain, or the test fails.
+func offer(t *testing.T, doc *request.Document, chainID uint64) request.Offer {
+	t.Helper()
+	for _, o := range doc.Offers {
+		if o.ChainID == chainID {
+			return o
+		}
+	}
+	t.Fatalf("request %s offers %+v, not chain %d", doc.ID, doc.Offers, chainID)
+	return request.Offer{}
+}
+
+// newDoc makes a request of amount ETH on the operator socket.
+func (tm *terminal) newDoc(amount string) *request.Document {
+	tm.t.Helper()
+	a := tm.operator("POST", "/v1/requests", `{"amount":"`+amount+`"}`)
+	if a.status != http.StatusCreated {
+		tm.t.Fatalf("new request: %d %s", a.status, a.raw)
+	}
+	doc, err := request.ParseDocument(a.raw)
+	if err != nil {
+		tm.t.Fatal(err)
+	}
+	return doc
+}
+
+// payOn hands over a payment of doc on n's chain, from n's first payer
+// with the nonce, and returns the answer's status, body and transaction.
+func (tm *terminal) payOn(doc *request.Document, n *devNet, nonce uint64) (int, []byte, *types.Transaction) {
+	tm.t.Helper()
+	o := offer(tm.t, doc, n.chain.ChainID().Uint64())
+	r := doc.Request()
+	r.ChainID, r.Asset.Token = o.ChainID, o.Token
+	tx, err := paytx.Build(r, n.chain.Payers()[0].Key, paytx.Options{Nonce: nonce, FeeCap: big.NewInt(50e9)})
+	if err != nil {
+		tm.t.Fatal(err)
+	}
+	raw, _ := tx.MarshalBinary()
+	in, _ := json.Marshal(map[string]string{"requestId": doc.ID, "rawTx": hexutil.Encode(raw)})
+	resp, err := http.Post("http://"+tm.addr+"/api/showpos/broadcastTx", "application/json", bytes.NewReader(in))
+	if err != nil {
+		tm.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body, tx
+}
+
+// paymentState is the payment's state in the store, "" if it has none.
+func (tm *terminal) paymentState(hash common.Hash) string {
+	tm.t.Helper()
+	a := tm.operator("GET", "/v1/payments?limit=1000", "")
+	var list struct {
+		Payments []struct {
+			TxHash string `json:"txHash"`
+			State  string `json:"state"`
+		} `json:"payments"`
+	}
+	if err := json.Unmarshal(a.raw, &list); err != nil {
+		tm.t.Fatalf("payments: %d %s", a.status, a.raw)
+	}
+	for _, p := range list.Payments {
+		if strings.EqualFold(p.TxHash, hash.Hex()) {
+			return p.State
+		}
+	}
+	return ""
+}
+
+// waitState waits until the payment is in one of the states.
+func (tm *terminal) waitState(hash common.Hash, states ...string) {
+	tm.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := tm.paymentState(hash)
+		for _, s := range states {
+			if got == s {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			tm.t.Fatalf("payment %s is %q, want one of %v", hash.Hex(), got, states)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// networkStatus is one network of /v1/status.
+type networkStatusView struct {
+	Name   string         `json:"name"`
+	Online bool           `json:"online"`
+	Queue  map[string]int `json:"queue"`
+}
+
+func (tm *terminal) networks() (online bool, nets map[string]networkStatusView) {
+	tm.t.Helper()
+	a := tm.operator("GET", "/v1/status", "")
+	var st struct {
+		Online   bool                `json:"online"`
+		Networks []networkStatusView `json:"networks"`
+	}
+	if err := json.Unmarshal(a.raw, &st); err != nil {
+		tm.t.Fatal(err)
+	}
+	nets = map[string]networkStatusView{}
+	for _, n := range st.Networks {
+		nets[n.Name] = n
+	}
+	return st.Online, nets
+}
+
+// mined reports the transaction's receipt status on the chain (false if
+// it has none).
+func mined(t *testing.T, c *devchain.Chain, hash common.Hash) bool {
+	t.Helper()
+	ec, err := ethclient.Dial(c.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ec.Close()
+	r, err := ec.TransactionReceipt(context.Background(), hash)
+	return err == nil && r.Status == 1
+}
+
+// A terminal on two networks, one of them offline: a request offers both;
+// paid on the online one it confirms there, paid on the offline one it is
+// taken and queued, and status says which network is offline; a second
+// payment of a paid request on the other network is refused; when the
+// offline network comes back its payment confirms, and neither chain got
+// the other's transaction.
+func TestTwoNetworksOneOffline(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two dev chains")
+	}
+	nets := startDevNets(t, 1337, 1338)
+	a, b := nets[0], nets[1]
+	b.proxy.cut.Store(true)
+	tm := startNetworksTerminal(t, "", a, b)
+
+	first := tm.newDoc("0.5")
+	if len(first.Offers) != 2 || first.Offers[0].Network != "a" || first.Offers[1].Network != "b" {
+		t.Fatalf("offers %+v, want a then b", first.Offers)
+	}
+	code, body, txA := tm.payOn(first, a, 0)
+	if code != http.StatusAccepted {
+		t.Fatalf("pay on a: %d %s", code, body)
+	}
+	second := tm.newDoc("0.25")
+	code, body, txB := tm.payOn(second, b, 0) // the same sender and nonce, on the other chain
+	if code != http.StatusAccepted {
+		t.Fatalf("pay on b (offline): %d %s", code, body)
+	}
+	tm.waitState(txA.Hash(), "confirmed", "final")
+	if got := tm.paymentState(txB.Hash()); got != "queued" {
+		t.Errorf("b's payment is %q while b is offline, want queued", got)
+	}
+	online, st := tm.networks()
+	if online || !st["a"].Online || st["b"].Online {
+		t.Errorf("status online %v, networks %+v: want a online, b offline, the terminal not all online", online, st)
+	}
+	if st["b"].Queue["queued"] != 1 || st["a"].Queue["queued"] != 0 {
+		t.Errorf("queues %+v: want b's payment queued on b alone", st)
+	}
+	// The first request is paid: its amount on b pays nothing.
+	if code, body, _ := tm.payOn(first, b, 1); code == http.StatusAccepted || !strings.Contains(string(body), "already_paid") {
+		t.Errorf("second payment of a paid request on the other network: %d %s, want already_paid", code, body)
+	}
+
+	b.proxy.cut.Store(false)
+	tm.waitState(txB.Hash(), "confirmed", "final")
+	if !mined(t, a.chain, txA.Hash()) || !mined(t, b.chain, txB.Hash()) {
+		t.Error("a payment is not mined on its own chain")
+	}
+	if mined(t, b.chain, txA.Hash()) || mined(t, a.chain, txB.Hash()) {
+		t.Error("a payment was sent to the other network")
+	}
+	if online, _ := tm.networks(); !online {
+		t.Error("both networks back, status still offline")
+	}
+}
+
+// A fleet bundle adds a network to a running terminal: its parts start,
+// requests offer it and a payment on it settles there. A bundle removing
+// it while a payment on it is open is refused network_open; once the
+// payment is final the same removal is taken and the network stops.
+func TestBundleAddsAndRemovesANetworkLive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two dev chains")
+	}
+	nets := startDevNets(t, 1337, 1338)
+	a, b := nets[0], nets[1]
+	priv, fleetTable := fleetKeys(t)
+	tm := startNetworksTerminal(t, fleetTable, a)
+	if _, st := tm.networks(); len(st) != 1 {
+		t.Fatalf("networks %+v, want a alone", st)
+	}
+	push := func(v uint64, nets ...*devNet) answer {
+		return tm.operator("POST", "/v1/fleet/bundle", bundle(t, priv, fleet.Payload{Version: v, Config: networksTOML(nets...)}))
+	}
+	if r := push(1, a, b); r.status != http.StatusOK {
+		t.Fatalf("bundle adding b: %d %s", r.status, r.raw)
+	}
+	until(t, "b online", func() bool { _, st := tm.networks(); return st["b"].Online })
+	doc := tm.newDoc("0.3")
+	b.proxy.cut.Store(true) // the payment stays open on b
+	code, body, tx := tm.payOn(doc, b, 0)
+	if code != http.StatusAccepted {
+		t.Fatalf("pay on the added network: %d %s", code, body)
+	}
+	r := push(2, a)
+	if r.status != http.StatusConflict || r.code() != fleet.CodeNetworkOpen {
+		t.Fatalf("bundle removing b with a payment open: %d %s, want 409 network_open", r.status, r.raw)
+	}
+	if _, st := tm.networks(); len(st) != 2 {
+		t.Fatalf("a refused bundle changed the networks: %+v", st)
+	}
+	b.proxy.cut.Store(false)
+	tm.waitState(tx.Hash(), "confirmed", "final")
+	if err := b.chain.Mine(4); err != nil {
+		t.Fatal(err)
+	}
+	tm.waitState(tx.Hash(), "final")
+	if r := push(3, a); r.status != http.StatusOK {
+		t.Fatalf("bundle removing a settled b: %d %s", r.status, r.raw)
+	}
+	if _, st := tm.networks(); len(st) != 1 || !st["a"].Online {
+		t.Errorf("networks %+v, want a alone", st)
+	}
+	if doc := tm.newDoc("0.3"); len(doc.Offers) > 1 {
+		t.Errorf("offers %+v after b is removed", doc.Offers)
+	}
+}
+
+// A payment confirmed on one network whose block that network then loses
+// goes back to broadcast and is sent again and confirmed, while the other
+// network's payment settles untouched.
+func TestReorgOnOneNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two dev chains")
+	}
+	nets := startDevNets(t, 1337, 1338)
+	a, b := nets[0], nets[1]
+	tm := startNetworksTerminal(t, "", a, b)
+	_, _, txA := tm.payOn(tm.newDoc("0.5"), a, 0)
+	_, _, txB := tm.payOn(tm.newDoc("0.5"), b, 0)
+	tm.waitState(txB.Hash(), "confirmed")
+	tm.waitState(txA.Hash(), "confirmed")
+	head := b.chain.Head()
+	if err := b.chain.Rewind(head - 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.chain.Mine(2); err != nil { // another block at its height
+		t.Fatal(err)
+	}
+	until(t, "b's payment reorged and confirmed again", func() bool {
+		m := tm.operator("GET", "/metrics", "")
+		return strings.Contains(string(m.raw), `showpos_broadcast_outcomes_total{network="b",outcome="reorged"} 1`) &&
+			tm.paymentState(txB.Hash()) == "confirmed" && mined(t, b.chain, txB.Hash())
+	})
+	if m := tm.operator("GET", "/metrics", ""); strings.Contains(string(m.raw), `showpos_broadcast_outcomes_total{network="a",outcome="reorged"}`) {
+		t.Error("network a counted a reorg")
+	}
+	if err := a.chain.Mine(4); err != nil {
+		t.Fatal(err)
+	}
+	tm.waitState(txA.Hash(), "final")
+}
+
+// kill -9 while payments on two networks are being settled, again and
+// again: after the last restart every payment that was answered accepted
+// is in the store and ends confirmed or final, mined once on its own
+// chain and never on the other; each payer's nonces on each chain are
+// used without a gap. The same sender and nonce pay on both chains.
+func TestKillDuringSettlementOnTwoNetworks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds posd, runs two dev chains and kills the daemon")
+	}
+	bin := buildPosd(t)
+	nets := startDevNets(t, 1337, 1338)
+	dir := t.TempDir()
+	tm := &terminal{t: t, dir: dir, cfgPath: filepath.Join(dir, "posd.toml"), op: unixClient(filepath.Join(dir, "data", "posd.sock"))}
+	text := fmt.Sprintf("[terminal]\nid = \"kill-nets\"\ndata_dir = %q\n[merchant]\naddress = \"0x000000000000000000000000000000000000dEaD\"\n[broadcast]\npoll = \"20ms\"\n",
+		filepath.Join(dir, "data")) + networksTOML(nets...)
+	if err := os.WriteFile(tm.cfgPath, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "-config", tm.cfgPath, "-listen", anyPort)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			req, _ := http.NewRequest("GET", "http://posd/v1/status", nil)
+			if resp, err := tm.op.Do(req); err == nil {
+				var st struct {
+					Listen struct {
+						API string `json:"api"`
+					} `json:"listen"`
+				}
+				json.NewDecoder(resp.Body).Decode(&st)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					tm.addr = st.Listen.API
+					return cmd
+				}
+			}
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				cmd.Wait()
+				t.Fatal("posd did not come up")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+
+	type sent struct {
+		net *devNet
+		tx  *types.Transaction
+	}
+	var accepted []sent
+	nonce := map[*devNet]uint64{}
+	const rounds = 12
+	for round := range rounds {
+		cmd := start()
+		// Two payments a round, one on each network, then a kill while
+		// their broadcasters and the store are at work.
+		for _, n := range nets {
+			code, body, tx := tm.payOn(tm.newDoc(fmt.Sprintf("0.0%d", round%9+1)), n, nonce[n])
+			if code != http.StatusAccepted {
+				t.Fatalf("round %d: pay on %s: %d %s", round, n.name, code, body)
+			}
+			nonce[n]++
+			accepted = append(accepted, sent{n, tx})
+		}
+		time.Sleep(time.Duration(rand.IntN(40)) * time.Millisecond)
+		cmd.Process.Kill() // SIGKILL
+		cmd.Wait()
+		tm.op.CloseIdleConnections()
+	}
+	cmd := start()
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	for _, s := range accepted {
+		tm.waitState(s.tx.Hash(), "confirmed", "final")
+		other := nets[0]
+		if s.net == nets[0] {
+			other = nets[1]
+		}
+		if !mined(t, s.net.chain, s.tx.Hash()) || mined(t, other.chain, s.tx.Hash()) {
+			t.Errorf("%s's payment %s: want it mined on its chain alone", s.net.name, s.tx.Hash().Hex())
+		}
+	}
+	for _, n := range nets {
+		ec, err := ethclient.Dial(n.chain.Endpoint())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ec.NonceAt(context.Background(), n.chain.Payers()[0].Address, nil)
+		ec.Close()
+		if err != nil || got != nonce[n] {
+			t.Errorf("%s: the payer's mined nonce is %d (%v), want %d: every accepted payment mined once", n.name, got, err, nonce[n])
+		}
+	}
+	t.Logf("%d kills, %d payments on two networks: every one settled once on its own chain", rounds, len(accepted))
+}
