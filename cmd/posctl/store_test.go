@@ -15,6 +15,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/httpapi"
 	"showpos/terminal/store"
 )
@@ -28,7 +29,7 @@ func TestExportWritesTheDaemonsExport(t *testing.T) {
 		{Block: 4, BlockTime: now, TxHash: common.Hash{0xdd}, From: common.Address{3}, Asset: "ETH", Amount: big.NewInt(49_000_000_000_000_000)},
 		{Block: 4, BlockTime: now, TxHash: common.Hash{0xde}, From: common.Address{4}, Asset: "ETH", Amount: big.NewInt(1)},
 	}
-	if err := d.store.RecordRange(context.Background(), store.WatchCursor{Height: 4}, ts); err != nil {
+	if err := d.store.Chain(configtest.ChainID).RecordRange(context.Background(), store.WatchCursor{Height: 4}, ts); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "archive.csv")
@@ -97,7 +98,7 @@ func fillAndPrune(t *testing.T, path string, n int) []store.Payment {
 			t.Fatal(err)
 		}
 		p := store.Payment{TxHash: common.BigToHash(big.NewInt(int64(i + 1))), RequestID: id, From: common.Address{byte(i), byte(i >> 8)},
-			Nonce: uint64(i), Asset: "ETH", Amount: big.NewInt(int64(1000 + i)), Raw: make([]byte, 300), State: store.PaymentQueued}
+			Nonce: uint64(i), Asset: "ETH", Amount: big.NewInt(int64(1000 + i)), Raw: make([]byte, 300), State: store.PaymentQueued, ChainID: configtest.ChainID}
 		if _, _, err := st.Accept(ctx, p, when, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -209,7 +210,7 @@ func TestUnmatchedAck(t *testing.T) {
 	d := startDaemon(t)
 	tr := store.Transfer{Block: 4, BlockTime: time.Now(), TxHash: common.Hash{0xdd}, From: common.Address{3},
 		Asset: "ETH", Amount: big.NewInt(49_000_000_000_000_000)}
-	if err := d.store.RecordRange(context.Background(), store.WatchCursor{Height: 4}, []store.Transfer{tr}); err != nil {
+	if err := d.store.Chain(configtest.ChainID).RecordRange(context.Background(), store.WatchCursor{Height: 4}, []store.Transfer{tr}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := posctl(t, "-socket", d.socket, "unmatched", "ack", "1")

@@ -120,7 +120,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		return 0, false
 	}
 	st, err := store.Open(first.StorePath(), &store.Options{Logger: log.With("part", "store"), SealKeyPath: first.SealKeyPath(),
-		Decimals: decimals})
+		Decimals: decimals, HomeChainID: first.ChainID})
 	if err != nil {
 		return err
 	}
@@ -207,7 +207,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		return err
 	}
 	d.bc = broadcast.New(broadcast.Options{
-		Store:         st,
+		Store:         st.Chain(cfg.ChainID),
 		Chain:         d.node,
 		Logger:        log.With("part", "broadcast"),
 		Confirmations: cfg.Chain.Confirmations,

@@ -35,7 +35,7 @@ func (d *daemon) newRelayer(cfg *config.Config, st *store.Store, tel *telemetry.
 	if created {
 		log.Warn("created the relayer key: fund its address with the network's coin to settle authorizations", "path", path, "address", key.Address.Hex())
 	}
-	j := relaystore.New(st, d.node.ChainID(), key.Address, func(o relay.Outcome, p store.Payment) {
+	j := relaystore.New(st.Chain(d.node.ChainID()), key.Address, func(o relay.Outcome, p store.Payment) {
 		tel.Settlement(string(o.State))
 		if d.cash != nil && (o.State == relay.OutcomeFinal || o.State == relay.OutcomeFailed) {
 			d.cash.Settled(p)

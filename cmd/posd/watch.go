@@ -17,7 +17,7 @@ import (
 // metrics count them.
 func (d *daemon) newWatcher(cfg *config.Config, st *store.Store, tel *telemetry.Telemetry) (*watch.Watcher, error) {
 	log := d.log.With("part", "watch")
-	l := checkout.NewLedger(checkout.LedgerOptions{Store: st, Till: d.till, Logger: log,
+	l := checkout.NewLedger(checkout.LedgerOptions{Store: st.Chain(cfg.ChainID), Till: d.till, Logger: log,
 		OnAccept: func(r checkout.Receipt) {
 			tel.ChainPayment()
 			if d.cash != nil {

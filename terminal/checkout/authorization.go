@@ -70,6 +70,7 @@ func (s *Service) payAuthorization(ctx context.Context, requestID string, payloa
 		Asset:     a.Symbol,
 		Amount:    pay.Paid,
 		State:     store.PaymentQueued,
+		ChainID:   req.ChainID,
 		Authorization: &store.Authorization{
 			Token: pay.Token, To: pay.To, ValidAfter: pay.ValidAfter, ValidBefore: pay.ValidBefore,
 			Nonce: pay.Nonce, Signature: pay.Signature,

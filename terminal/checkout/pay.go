@@ -117,6 +117,7 @@ func (s *Service) pay(ctx context.Context, requestID string, raw []byte) (Receip
 		Amount:    pay.Paid,
 		Raw:       raw,
 		State:     store.PaymentQueued,
+		ChainID:   req.ChainID,
 	}, s.clock.Now(), store.Limits{Unsettled: a.MaxUnsettled, PerPayer: a.MaxUnsettledPerPayer})
 	if err != nil {
 		return Receipt{}, refusal(err, requestID, pay, a)

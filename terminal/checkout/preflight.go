@@ -80,7 +80,7 @@ func (s *Service) preflight(ctx context.Context, cfg *config.Config, pay check.P
 		s.preflightOutcome(PreflightSkipped)
 		return nil
 	}
-	if r := s.judge(pay, a, st); r != nil {
+	if r := s.judge(cfg.ChainID, pay, a, st); r != nil {
 		s.log.Info("pre-flight refused", "tx", pay.TxHash.Hex(), "from", pay.From.Hex(), "code", r.Code, "why", r.Msg)
 		s.preflightOutcome(PreflightRefused)
 		return r
@@ -96,14 +96,14 @@ func (s *Service) preflightOutcome(o string) {
 }
 
 // judge decides the pre-flight from the network's answer st.
-func (s *Service) judge(pay check.Payment, a config.Asset, st SenderState) *check.Refusal {
+func (s *Service) judge(chainID uint64, pay check.Payment, a config.Asset, st SenderState) *check.Refusal {
 	if st.TxKnown {
 		return nil // on its way already: its nonce and funds are spoken for by itself
 	}
 	switch {
 	case pay.Nonce < st.Nonce:
 		return check.Refuse(check.CodeNonceUsed, "nonce %d of %s is used: its next nonce on chain is %d", pay.Nonce, pay.From.Hex(), st.Nonce)
-	case pay.Nonce > st.Nonce && !s.heldUpTo(pay.From, st.Nonce, pay.Nonce):
+	case pay.Nonce > st.Nonce && !s.heldUpTo(chainID, pay.From, st.Nonce, pay.Nonce):
 		return check.Refuse(check.CodeNonceGap, "nonce %d of %s leaves a gap: its next nonce on chain is %d", pay.Nonce, pay.From.Hex(), st.Nonce)
 	}
 	gas := new(big.Int).Mul(new(big.Int).SetUint64(pay.Gas), pay.FeeCap)
@@ -126,16 +126,16 @@ func (s *Service) judge(pay check.Payment, a config.Asset, st SenderState) *chec
 }
 
 // heldUpTo reports whether the till holds an open (queued or broadcast)
-// payment of from at every nonce in [next, nonce): they go to the chain
+// payment of from on chainID at every nonce in [next, nonce): they go to the chain
 // before this one, so nonce is no gap. (Their cost is not taken from the
 // balance judged: a payer short of money for all of them is caught by the
 // node when they are sent.)
-func (s *Service) heldUpTo(from common.Address, next, nonce uint64) bool {
+func (s *Service) heldUpTo(chainID uint64, from common.Address, next, nonce uint64) bool {
 	if nonce-next > maxHeldAhead {
 		return false
 	}
 	for n := next; n < nonce; n++ {
-		p, err := s.store.PaymentBySenderNonce(from, n)
+		p, err := s.store.Chain(chainID).PaymentBySenderNonce(from, n)
 		if err != nil || (p.State != store.PaymentQueued && p.State != store.PaymentBroadcast) {
 			return false
 		}
