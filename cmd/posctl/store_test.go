@@ -227,3 +227,25 @@ func TestUnmatchedAck(t *testing.T) {
 		t.Errorf("no number: %v", err)
 	}
 }
+
+// An older build's store (schema 12, with payments) is not compacted: it
+// needs its home chain, which posd gives it at start; the operator is
+// told so, and nothing is written.
+func TestStoreCompactOfAnOlderStoreSaysStartPosdFirst(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile("../../terminal/store/testdata/schema12.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "showpos.db")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = posctlRaw(t, "store", "compact", "-store", path, "-o", filepath.Join(dir, "new.db"))
+	if err == nil || !strings.Contains(err.Error(), "start posd on it once") {
+		t.Fatalf("compact of a schema 12 store: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new.db")); !os.IsNotExist(err) {
+		t.Fatalf("a refused compaction left new.db: %v", err)
+	}
+}
