@@ -15,6 +15,8 @@ import (
 //
 // Rules, checked in this order inside the write transaction, so that two
 // payers racing for one request can never both succeed:
+//  0. p.ChainID is 0: a plain error (a caller's bug). Every rule below but
+//     the tx hash's is per chain: the sender+nonce index, the sums.
 //  1. a payment with p.TxHash exists: for the same RequestID it returns
 //     (existing, true, nil) and writes nothing (an idempotent repeat);
 //     for another RequestID, ErrTxReused.
@@ -24,8 +26,6 @@ import (
 //     or broadcast, ErrNonceConflict; if it is confirmed, ErrNonceConflict
 //     (the nonce is used on chain); if it failed, the nonce is free again
 //     and p may take it (the failed payment keeps its record).
-//  0. p.ChainID is 0: a plain error (a caller's bug). Every rule below but
-//     the tx hash's is per chain: the sender+nonce index, the sums.
 //  4. maxUnsettled != nil and Unsettled(p.Asset) + p.Amount > maxUnsettled:
 //     ErrExposureLimit. (4b, with AcceptLimited only: the sender's own
 //     unsettled amount of p.Asset plus p.Amount above Limits.PerPayer:

@@ -145,14 +145,14 @@ func (s *Store) AcceptAuthorization(ctx context.Context, p Payment, now time.Tim
 // the queue ends there. Passing the Seq of the last one returned reads the
 // queue a window at a time; one accepted meanwhile comes later (a higher
 // Seq). This is the relayer's queue: it costs what it returns.
-func (c *ChainStore) OpenAuthorizations(after uint64, limit int) ([]Payment, error) {
-	return c.seqIndexAfter(bucketAuthOpen, after, limit)
+func (cs *ChainStore) OpenAuthorizations(after uint64, limit int) ([]Payment, error) {
+	return cs.seqIndexAfter(bucketAuthOpen, after, limit)
 }
 
 // UnfinalAuthorizations is OpenAuthorizations over the confirmed
 // authorizations, followed until their block is final.
-func (c *ChainStore) UnfinalAuthorizations(after uint64, limit int) ([]Payment, error) {
-	return c.seqIndexAfter(bucketAuthUnfinal, after, limit)
+func (cs *ChainStore) UnfinalAuthorizations(after uint64, limit int) ([]Payment, error) {
+	return cs.seqIndexAfter(bucketAuthUnfinal, after, limit)
 }
 
 func (cs *ChainStore) seqIndexAfter(bucket []byte, after uint64, limit int) ([]Payment, error) {

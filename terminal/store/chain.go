@@ -199,15 +199,15 @@ func validCursor(c WatchCursor) error {
 // moves the chain's cursor to next, in one durable write. Idempotent per transfer (TxHash,
 // Index): a transfer already recorded is not recorded again, and one whose
 // TxHash is a handed-over payment already stored is that payment.
-func (c *ChainStore) RecordRange(ctx context.Context, next WatchCursor, ts []Transfer) error {
-	_, err := c.RecordRangeOutcome(ctx, next, ts)
+func (cs *ChainStore) RecordRange(ctx context.Context, next WatchCursor, ts []Transfer) error {
+	_, err := cs.RecordRangeOutcome(ctx, next, ts)
 	return err
 }
 
 // RecordRangeOutcome is RecordRange, returning what it stored, so the till
 // can tell the screen (a sale on screen shown SEEN) and the metrics.
-func (c *ChainStore) RecordRangeOutcome(ctx context.Context, next WatchCursor, ts []Transfer) (Recorded, error) {
-	s, chain := c.s, c.id
+func (cs *ChainStore) RecordRangeOutcome(ctx context.Context, next WatchCursor, ts []Transfer) (Recorded, error) {
+	s, chain := cs.s, cs.id
 	if err := validCursor(next); err != nil {
 		return Recorded{}, fmt.Errorf("record range to %d: %w", next.Height, err)
 	}
@@ -664,8 +664,8 @@ func decodeUnmatched(v []byte) (Payment, error) {
 // reads), in one durable write; idempotent. It returns the payments it
 // moved, as stored. Handed-over payments are the broadcaster's and are not
 // touched. Unmatched receipts have no state to settle.
-func (c *ChainStore) Settle(ctx context.Context, confirmed, final uint64) error {
-	_, err := c.SettleOutcome(ctx, confirmed, final)
+func (cs *ChainStore) Settle(ctx context.Context, confirmed, final uint64) error {
+	_, err := cs.SettleOutcome(ctx, confirmed, final)
 	return err
 }
 

@@ -23,34 +23,34 @@ type ChainStore struct {
 func (s *Store) Chain(id uint64) *ChainStore { return &ChainStore{s: s, id: id} }
 
 // ID is the view's chain id.
-func (c *ChainStore) ID() uint64 { return c.id }
+func (cs *ChainStore) ID() uint64 { return cs.id }
 
 // Store is the whole store the view is of.
-func (c *ChainStore) Store() *Store { return c.s }
+func (cs *ChainStore) Store() *Store { return cs.s }
 
 // Payment is Store.Payment: a hash is one chain's already.
-func (c *ChainStore) Payment(hash common.Hash) (Payment, error) { return c.s.Payment(hash) }
+func (cs *ChainStore) Payment(hash common.Hash) (Payment, error) { return cs.s.Payment(hash) }
 
 // Payments is Store.Payments on the chain alone (f.ChainID is set to it).
-func (c *ChainStore) Payments(f PaymentFilter) ([]Payment, error) {
-	f.ChainID = c.id
-	return c.s.Payments(f)
+func (cs *ChainStore) Payments(f PaymentFilter) ([]Payment, error) {
+	f.ChainID = cs.id
+	return cs.s.Payments(f)
 }
 
 // LastSeq is Store.LastSeq: Seq is the store's order across chains.
-func (c *ChainStore) LastSeq() (uint64, error) { return c.s.LastSeq() }
+func (cs *ChainStore) LastSeq() (uint64, error) { return cs.s.LastSeq() }
 
 // Apply is Store.Apply: changes name payments by hash.
-func (c *ChainStore) Apply(ctx context.Context, now time.Time, changes []Change) ([]Payment, error) {
-	return c.s.Apply(ctx, now, changes)
+func (cs *ChainStore) Apply(ctx context.Context, now time.Time, changes []Change) ([]Payment, error) {
+	return cs.s.Apply(ctx, now, changes)
 }
 
 // RecordRelayTx is Store.RecordRelayTx; t.ChainID is the journal row's chain.
-func (c *ChainStore) RecordRelayTx(ctx context.Context, t RelayTx, now time.Time) error {
-	return c.s.RecordRelayTx(ctx, t, now)
+func (cs *ChainStore) RecordRelayTx(ctx context.Context, t RelayTx, now time.Time) error {
+	return cs.s.RecordRelayTx(ctx, t, now)
 }
 
 // ReportRelayOutcome is Store.ReportRelayOutcome.
-func (c *ChainStore) ReportRelayOutcome(ctx context.Context, o RelayOutcome, now time.Time) (Payment, error) {
-	return c.s.ReportRelayOutcome(ctx, o, now)
+func (cs *ChainStore) ReportRelayOutcome(ctx context.Context, o RelayOutcome, now time.Time) (Payment, error) {
+	return cs.s.ReportRelayOutcome(ctx, o, now)
 }

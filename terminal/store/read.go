@@ -71,10 +71,10 @@ func (s *Store) Payment(hash common.Hash) (Payment, error) {
 // when earlier ones failed (Accept lets a failed payment's nonce be paid
 // again): the latest is then the only one that may not have failed. The
 // earlier ones keep their records, found by Payment and Payments.
-func (c *ChainStore) PaymentBySenderNonce(from common.Address, nonce uint64) (Payment, error) {
+func (cs *ChainStore) PaymentBySenderNonce(from common.Address, nonce uint64) (Payment, error) {
 	var p Payment
-	err := c.s.view(func(tx *bbolt.Tx) error {
-		h, err := getChecked(tx, bucketBySender, senderNonceKey(c.id, from, nonce))
+	err := cs.s.view(func(tx *bbolt.Tx) error {
+		h, err := getChecked(tx, bucketBySender, senderNonceKey(cs.id, from, nonce))
 		if err != nil {
 			return fmt.Errorf("payment from %s nonce %d: %w", from, nonce, err)
 		}
@@ -172,10 +172,10 @@ func (s *Store) Payments(f PaymentFilter) ([]Payment, error) {
 // Unsettled returns the total Amount of queued and broadcast payments in
 // asset on the chain: the terminal's exposure to payments not yet final
 // there. Never nil.
-func (c *ChainStore) Unsettled(asset string) (*big.Int, error) {
+func (cs *ChainStore) Unsettled(asset string) (*big.Int, error) {
 	var n *big.Int
-	err := c.s.view(func(tx *bbolt.Tx) error {
-		v, err := getChecked(tx, bucketUnsettled, chainKey(c.id, []byte(asset)))
+	err := cs.s.view(func(tx *bbolt.Tx) error {
+		v, err := getChecked(tx, bucketUnsettled, chainKey(cs.id, []byte(asset)))
 		if err != nil {
 			return err
 		}
@@ -242,11 +242,11 @@ func (s *Store) CountsByChain() (map[uint64]map[PaymentState]int, error) {
 }
 
 // Counts is Store.Counts on the chain alone.
-func (c *ChainStore) Counts() (map[PaymentState]int, error) {
+func (cs *ChainStore) Counts() (map[PaymentState]int, error) {
 	m := make(map[PaymentState]int, len(PaymentStates))
-	err := c.s.view(func(tx *bbolt.Tx) error {
+	err := cs.s.view(func(tx *bbolt.Tx) error {
 		for _, st := range PaymentStates {
-			n, err := readChainCount(tx, c.id, st)
+			n, err := readChainCount(tx, cs.id, st)
 			if err != nil {
 				return err
 			}

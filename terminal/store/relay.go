@@ -357,16 +357,16 @@ func (s *Store) ReportRelayOutcome(ctx context.Context, o RelayOutcome, now time
 // OpenAuthorizationsAfter is OpenAuthorizations after the authorization
 // whose ID is after (the zero hash: from the first), for a queue that
 // names authorizations by ID: it reads after's Seq, whatever its state now.
-func (c *ChainStore) OpenAuthorizationsAfter(after common.Hash, limit int) ([]Payment, error) {
+func (cs *ChainStore) OpenAuthorizationsAfter(after common.Hash, limit int) ([]Payment, error) {
 	seq := uint64(0)
 	if after != (common.Hash{}) {
-		p, err := c.s.Payment(after)
+		p, err := cs.s.Payment(after)
 		if err != nil {
 			return nil, fmt.Errorf("open authorizations after %s: %w", after, err)
 		}
 		seq = p.Seq
 	}
-	return c.OpenAuthorizations(seq, limit)
+	return cs.OpenAuthorizations(seq, limit)
 }
 
 // relayBuckets are the buckets schema 7 added.

@@ -46,14 +46,14 @@ func (p Payment) OpenKey() OpenKey { return OpenKey{From: p.From, Nonce: p.Nonce
 //
 // Only the chain's own payments are read: another chain's queue costs
 // nothing here.
-func (c *ChainStore) OpenPaymentsAfter(after *OpenKey, limit int) ([]Payment, error) {
-	return c.indexAfter(bucketOpen, after, limit)
+func (cs *ChainStore) OpenPaymentsAfter(after *OpenKey, limit int) ([]Payment, error) {
+	return cs.indexAfter(bucketOpen, after, limit)
 }
 
 // UnfinalAfter is OpenPaymentsAfter over the unfinal index: the confirmed
 // payments, followed until their block is final, a window at a time.
-func (c *ChainStore) UnfinalAfter(after *OpenKey, limit int) ([]Payment, error) {
-	return c.indexAfter(bucketUnfinal, after, limit)
+func (cs *ChainStore) UnfinalAfter(after *OpenKey, limit int) ([]Payment, error) {
+	return cs.indexAfter(bucketUnfinal, after, limit)
 }
 
 func (cs *ChainStore) indexAfter(bucket []byte, after *OpenKey, limit int) ([]Payment, error) {
