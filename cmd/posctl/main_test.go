@@ -252,7 +252,7 @@ func TestPaymentsListsUnmatchedReceipts(t *testing.T) {
 	d := startDaemon(t)
 	tr := store.Transfer{Block: 4, BlockTime: time.Now(), TxHash: common.Hash{0xdd}, From: common.Address{3},
 		Asset: "ETH", Amount: big.NewInt(49_000_000_000_000_000)}
-	if err := d.store.RecordRange(context.Background(), store.WatchCursor{Height: 4}, []store.Transfer{tr}); err != nil {
+	if err := d.store.Chain(configtest.ChainID).RecordRange(context.Background(), store.WatchCursor{Height: 4}, []store.Transfer{tr}); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("SHOWPOS_SOCKET", d.socket)

@@ -192,6 +192,9 @@ func compact(src, out string, inPlace bool, keyPath string) (compactResult, erro
 	if errors.Is(err, store.ErrLocked) {
 		return res, fmt.Errorf("store compact: %s is in use (is posd running? stop it first): %w", src, err)
 	}
+	if errors.Is(err, store.ErrNoHomeChain) {
+		return res, fmt.Errorf("store compact: %s is an older build's store: start posd on it once (it moves the store to this build's schema under the default network's chain), then compact it: %w", src, err)
+	}
 	if err != nil {
 		return res, fmt.Errorf("store compact: the store does not open cleanly, not compacting it: %w", err)
 	}

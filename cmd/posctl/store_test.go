@@ -15,6 +15,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/httpapi"
 	"showpos/terminal/store"
 )
@@ -28,7 +29,7 @@ func TestExportWritesTheDaemonsExport(t *testing.T) {
 		{Block: 4, BlockTime: now, TxHash: common.Hash{0xdd}, From: common.Address{3}, Asset: "ETH", Amount: big.NewInt(49_000_000_000_000_000)},
 		{Block: 4, BlockTime: now, TxHash: common.Hash{0xde}, From: common.Address{4}, Asset: "ETH", Amount: big.NewInt(1)},
 	}
-	if err := d.store.RecordRange(context.Background(), store.WatchCursor{Height: 4}, ts); err != nil {
+	if err := d.store.Chain(configtest.ChainID).RecordRange(context.Background(), store.WatchCursor{Height: 4}, ts); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "archive.csv")
@@ -97,7 +98,7 @@ func fillAndPrune(t *testing.T, path string, n int) []store.Payment {
 			t.Fatal(err)
 		}
 		p := store.Payment{TxHash: common.BigToHash(big.NewInt(int64(i + 1))), RequestID: id, From: common.Address{byte(i), byte(i >> 8)},
-			Nonce: uint64(i), Asset: "ETH", Amount: big.NewInt(int64(1000 + i)), Raw: make([]byte, 300), State: store.PaymentQueued}
+			Nonce: uint64(i), Asset: "ETH", Amount: big.NewInt(int64(1000 + i)), Raw: make([]byte, 300), State: store.PaymentQueued, ChainID: configtest.ChainID}
 		if _, _, err := st.Accept(ctx, p, when, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -209,7 +210,7 @@ func TestUnmatchedAck(t *testing.T) {
 	d := startDaemon(t)
 	tr := store.Transfer{Block: 4, BlockTime: time.Now(), TxHash: common.Hash{0xdd}, From: common.Address{3},
 		Asset: "ETH", Amount: big.NewInt(49_000_000_000_000_000)}
-	if err := d.store.RecordRange(context.Background(), store.WatchCursor{Height: 4}, []store.Transfer{tr}); err != nil {
+	if err := d.store.Chain(configtest.ChainID).RecordRange(context.Background(), store.WatchCursor{Height: 4}, []store.Transfer{tr}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := posctl(t, "-socket", d.socket, "unmatched", "ack", "1")
@@ -224,5 +225,27 @@ func TestUnmatchedAck(t *testing.T) {
 	}
 	if _, err := posctl(t, "-socket", d.socket, "unmatched", "ack"); err == nil || !strings.Contains(err.Error(), "one receipt number") {
 		t.Errorf("no number: %v", err)
+	}
+}
+
+// An older build's store (schema 12, with payments) is not compacted: it
+// needs its home chain, which posd gives it at start; the operator is
+// told so, and nothing is written.
+func TestStoreCompactOfAnOlderStoreSaysStartPosdFirst(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile("../../terminal/store/testdata/schema12.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "showpos.db")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = posctlRaw(t, "store", "compact", "-store", path, "-o", filepath.Join(dir, "new.db"))
+	if err == nil || !strings.Contains(err.Error(), "start posd on it once") {
+		t.Fatalf("compact of a schema 12 store: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new.db")); !os.IsNotExist(err) {
+		t.Fatalf("a refused compaction left new.db: %v", err)
 	}
 }

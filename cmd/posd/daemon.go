@@ -113,7 +113,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		return 0, false
 	}
 	st, err := store.Open(first.StorePath(), &store.Options{Logger: log.With("part", "store"), SealKeyPath: first.SealKeyPath(),
-		Decimals: decimals})
+		Decimals: decimals, HomeChainID: first.ChainID})
 	if err != nil {
 		return err
 	}

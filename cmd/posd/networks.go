@@ -96,7 +96,7 @@ func (d *daemon) startNetwork(ctx context.Context, cfg *config.Config, nc config
 		n.log.Warn("no rpc endpoints: payments on this network are taken and stored, and broadcast once a config names endpoints")
 	}
 	n.pre = preflight.New(n.node)
-	cs := d.chainStore(nc.ChainID)
+	cs := d.store.Chain(nc.ChainID)
 	n.bc = broadcast.New(broadcast.Options{
 		Store:         cs,
 		Chain:         n.node,
@@ -234,7 +234,7 @@ var errNetworkOpen = errors.New("payments still to settle")
 // to the end).
 func (d *daemon) retire(gone []config.Network) error {
 	for _, n := range gone {
-		c, err := d.chainStore(n.ChainID).Counts()
+		c, err := d.store.Chain(n.ChainID).Counts()
 		if err != nil {
 			return fmt.Errorf("network %s: %w", n.Name, err)
 		}
@@ -356,7 +356,7 @@ func (d *daemon) networkHealth() []telemetry.Network {
 	var out []telemetry.Network
 	for _, n := range d.nets.all() {
 		h := telemetry.Network{Name: n.cfg.Name, Online: n.node.Status().Online}
-		if c, err := d.chainStore(n.cfg.ChainID).Counts(); err == nil {
+		if c, err := d.store.Chain(n.cfg.ChainID).Counts(); err == nil {
 			h.Queue = make(map[string]int, len(c))
 			for s, k := range c {
 				h.Queue[string(s)] = k

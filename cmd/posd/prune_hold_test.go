@@ -72,7 +72,7 @@ func TestExportHoldsThePrunerOffItsPeriod(t *testing.T) {
 		}
 		p := store.Payment{TxHash: common.BigToHash(big.NewInt(int64(i + 1))), Source: store.SourceHandover, RequestID: id,
 			From: common.BigToAddress(big.NewInt(int64(i + 1))), Nonce: 7, Asset: "ETH", Amount: big.NewInt(int64(1000 + i)),
-			Raw: []byte{0x02, byte(i)}, State: store.PaymentQueued}
+			Raw: []byte{0x02, byte(i)}, State: store.PaymentQueued, ChainID: configtest.ChainID}
 		if _, _, err := st.Accept(ctx, p, at, nil); err != nil {
 			t.Fatal(err)
 		}

@@ -37,7 +37,7 @@ func (d *daemon) newRelayer(cfg *config.Config, nc config.Network, node *chain.C
 	if created {
 		log.Warn("created the relayer key: fund its address with each network's coin to settle authorizations", "path", path, "address", key.Address.Hex())
 	}
-	j := relaystore.New(d.store, nc.ChainID, key.Address, func(o relay.Outcome, p store.Payment) {
+	j := relaystore.New(d.store.Chain(nc.ChainID), key.Address, func(o relay.Outcome, p store.Payment) {
 		tel.Settlement(nc.Name, string(o.State))
 		if d.cash != nil && (o.State == relay.OutcomeFinal || o.State == relay.OutcomeFailed) {
 			d.cash.Settled(p)

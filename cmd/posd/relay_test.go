@@ -37,7 +37,7 @@ func TestRelayerRoundsOnlyWhileTheConfigNamesEndpoints(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j := relaystore.New(st, devchain.DefaultChainID, crypto.PubkeyToAddress(key.PublicKey), nil)
+	j := relaystore.New(st.Chain(devchain.DefaultChainID), crypto.PubkeyToAddress(key.PublicKey), nil)
 	var logs lockedBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	r, err := relay.New(relay.Options{Key: key, Chain: node, Queue: j, Journal: j, MaxFeePerGas: big.NewInt(100e9),

@@ -72,7 +72,7 @@ func (d *daemon) networkStatus(n *chainNetwork) (httpapi.NetworkStatus, error) {
 	if !st.Online {
 		out.Reason = st.Err
 	}
-	counts, err := d.chainStore(n.cfg.ChainID).Counts()
+	counts, err := d.store.Chain(n.cfg.ChainID).Counts()
 	if err != nil {
 		return out, fmt.Errorf("network %s: %w", n.cfg.Name, err)
 	}

@@ -18,7 +18,7 @@ import (
 // metrics count them.
 func (d *daemon) newWatcher(cfg *config.Config, nc config.Network, node *chain.Client, tel *telemetry.Telemetry) (*watch.Watcher, error) {
 	log := d.log.With("part", "watch", "network", nc.Name)
-	l := checkout.NewLedger(checkout.LedgerOptions{Store: d.chainStore(nc.ChainID), Till: d.till, Logger: log,
+	l := checkout.NewLedger(checkout.LedgerOptions{Store: d.store.Chain(nc.ChainID), Till: d.till, Logger: log,
 		OnAccept: func(r checkout.Receipt) {
 			tel.ChainPayment(nc.Name)
 			if d.cash != nil {

@@ -24,7 +24,7 @@ func TestAKickRoundLeavesAuthorizationsToTheRelayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	auth, _, err := r.store.AcceptAuthorization(ctx, store.Payment{TxHash: common.HexToHash("0xa1"), RequestID: "auth",
-		From: addrN(7), Asset: "TUSD", Amount: big.NewInt(5), State: store.PaymentQueued,
+		From: addrN(7), Asset: "TUSD", Amount: big.NewInt(5), State: store.PaymentQueued, ChainID: fakeChainID,
 		Authorization: &store.Authorization{Token: addrN(8), To: addrN(9), ValidAfter: new(big.Int), ValidBefore: big.NewInt(1 << 40),
 			Nonce: common.HexToHash("0x01"), Signature: [65]byte{64: 27}}}, r.now, store.Limits{})
 	if err != nil {

@@ -72,7 +72,7 @@ type rig struct {
 	eth    *ethclient.Client
 	stop   func()
 	// wrap, if set, is what the broadcaster reads the store through.
-	wrap func(*store.Store) broadcast.Store
+	wrap func(*store.ChainStore) broadcast.Store
 	// wrapChain, if set, is what the broadcaster reaches the node through.
 	wrapChain func(*chain.Client) broadcast.Chain
 }
@@ -93,14 +93,14 @@ func newRig(t testing.TB, node *devchain.Chain, o broadcast.Options) *rig {
 }
 
 // newRigWith is newRig with the broadcaster reading the store through wrap.
-func newRigWith(t testing.TB, node *devchain.Chain, o broadcast.Options, wrap func(*store.Store) broadcast.Store) *rig {
+func newRigWith(t testing.TB, node *devchain.Chain, o broadcast.Options, wrap func(*store.ChainStore) broadcast.Store) *rig {
 	t.Helper()
 	return newRigChain(t, node, o, wrap, nil)
 }
 
 // newRigChain is newRigWith with the broadcaster reaching the node through
 // wrapChain.
-func newRigChain(t testing.TB, node *devchain.Chain, o broadcast.Options, wrap func(*store.Store) broadcast.Store,
+func newRigChain(t testing.TB, node *devchain.Chain, o broadcast.Options, wrap func(*store.ChainStore) broadcast.Store,
 	wrapChain func(*chain.Client) broadcast.Chain) *rig {
 	t.Helper()
 	r := &rig{t: t, node: node, link: newLink(t, node.Endpoint()), wrap: wrap, wrapChain: wrapChain}
@@ -141,9 +141,9 @@ func (r *rig) open(o broadcast.Options) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.Store, o.Chain = st, client
+	o.Store, o.Chain = st.Chain(r.cfg.ChainID), client
 	if r.wrap != nil {
-		o.Store = r.wrap(st)
+		o.Store = r.wrap(st.Chain(r.cfg.ChainID))
 	}
 	if r.wrapChain != nil {
 		o.Chain = r.wrapChain(client)
@@ -294,7 +294,7 @@ func (r *rig) minedInOrder(txs [][]*types.Transaction) {
 			}
 		}
 	}
-	if u, _ := r.store.Unsettled("ETH"); u.Sign() != 0 {
+	if u, _ := r.store.Chain(r.cfg.ChainID).Unsettled("ETH"); u.Sign() != 0 {
 		t.Errorf("unsettled after drain: %s", u)
 	}
 }
@@ -378,7 +378,7 @@ func TestDrainResumesAfterRestart(t *testing.T) {
 	if counts[store.PaymentConfirmed]+counts[store.PaymentFinal] != payers*each || counts[store.PaymentFailed] != 0 {
 		t.Fatalf("after restart: %v", counts)
 	}
-	if u, _ := r.store.Unsettled("ETH"); u.Sign() != 0 {
+	if u, _ := r.store.Chain(r.cfg.ChainID).Unsettled("ETH"); u.Sign() != 0 {
 		t.Errorf("unsettled %s after drain: double-counted or lost", u)
 	}
 }

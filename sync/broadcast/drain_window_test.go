@@ -22,8 +22,8 @@ func TestDrainABacklogLargerThanTheWindow(t *testing.T) {
 	const payers, each, window = 60, 50, 500
 	node := startNode(t, payers)
 	reads := &readCounter{}
-	r := newRigWith(t, node, broadcast.Options{Window: window}, func(s *store.Store) broadcast.Store {
-		reads.Store = s
+	r := newRigWith(t, node, broadcast.Options{Window: window}, func(s *store.ChainStore) broadcast.Store {
+		reads.ChainStore = s
 		return reads
 	})
 	r.link.cut()

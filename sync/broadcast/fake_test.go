@@ -241,6 +241,9 @@ func seedStore(t testing.TB, st *store.Store, payers []common.Address, each, bro
 // acceptFake stores a request and a payment for it from from at nonce.
 // Each request has an amount of its own (pending requests of one asset may
 // not share one); the payment's amount is the store's to count, not to check.
+// fakeChainID is the chain the fake payments are on.
+const fakeChainID = 1337
+
 func acceptFake(ctx context.Context, st *store.Store, from common.Address, nonce uint64, now time.Time) (store.Payment, error) {
 	id := fmt.Sprintf("%x-%d", from, nonce)
 	sum := sha256.Sum256([]byte(id))
@@ -251,7 +254,7 @@ func acceptFake(ctx context.Context, st *store.Store, from common.Address, nonce
 	raw := fakeRaw(from, nonce)
 	h := common.BytesToHash(append(append([]byte(nil), raw[:28]...), 0xfe, 0xed, 0xfa, 0xce))
 	p, _, err := st.Accept(ctx, store.Payment{TxHash: h, RequestID: id, From: from, Nonce: nonce,
-		Asset: "ETH", Amount: big.NewInt(1000), Raw: raw, State: store.PaymentQueued}, now, nil)
+		Asset: "ETH", Amount: big.NewInt(1000), Raw: raw, State: store.PaymentQueued, ChainID: fakeChainID}, now, nil)
 	if err != nil {
 		return store.Payment{}, fmt.Errorf("accept %s: %w", id, err)
 	}

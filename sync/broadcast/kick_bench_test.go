@@ -37,7 +37,7 @@ func BenchmarkKickRound(b *testing.B) {
 			seedStore(b, st, senders, open/payers, open/payers, now)
 			f := newFakeChain()
 			rounds := make(chan broadcast.Report, 1024)
-			bc := broadcast.New(broadcast.Options{Store: st, Chain: f, Poll: time.Hour,
+			bc := broadcast.New(broadcast.Options{Store: st.Chain(fakeChainID), Chain: f, Poll: time.Hour,
 				OnRound: func(r broadcast.Report) { rounds <- r }})
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup

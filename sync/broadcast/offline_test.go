@@ -20,18 +20,18 @@ import (
 
 // countingStore counts the payments the broadcaster reads from the outbox.
 type countingStore struct {
-	*store.Store
+	*store.ChainStore
 	reads atomic.Int32
 }
 
 func (s *countingStore) OpenPaymentsAfter(after *store.OpenKey, limit int) ([]store.Payment, error) {
-	ps, err := s.Store.OpenPaymentsAfter(after, limit)
+	ps, err := s.ChainStore.OpenPaymentsAfter(after, limit)
 	s.reads.Add(int32(len(ps)))
 	return ps, err
 }
 
 func (s *countingStore) Payments(f store.PaymentFilter) ([]store.Payment, error) {
-	ps, err := s.Store.Payments(f)
+	ps, err := s.ChainStore.Payments(f)
 	s.reads.Add(int32(len(ps)))
 	return ps, err
 }
@@ -52,7 +52,7 @@ rpc = ["http://127.0.0.1:1"]
 		t.Fatal(err)
 	}
 	defer st.Close()
-	counting := &countingStore{Store: st}
+	counting := &countingStore{ChainStore: st.Chain(cfg.ChainID)}
 	client, err := chain.New(chain.Options{Endpoints: cfg.Chain.RPC, ChainID: cfg.ChainID, CallTimeout: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -76,7 +76,7 @@ func TestAPaymentInABlockTheNodeLosesIsMinedAgain(t *testing.T) {
 			if counts[store.PaymentFinal] != 1 || counts[store.PaymentConfirmed]+counts[store.PaymentBroadcast]+counts[store.PaymentQueued]+counts[store.PaymentFailed] != 0 {
 				t.Errorf("counts %v: want one final", counts)
 			}
-			if u, _ := r.store.Unsettled("ETH"); u.Sign() != 0 {
+			if u, _ := r.store.Chain(r.cfg.ChainID).Unsettled("ETH"); u.Sign() != 0 {
 				t.Errorf("unsettled %s, want 0", u)
 			}
 		})

@@ -107,7 +107,7 @@ func TestAPaymentWhoseBlockIsLostIsSentAgain(t *testing.T) {
 	books := func(step string, want store.PaymentState, unsettled int64) {
 		t.Helper()
 		counts, _ := r.store.Counts()
-		u, _ := r.store.Unsettled("ETH")
+		u, _ := r.store.Chain(fakeChainID).Unsettled("ETH")
 		for _, s := range store.PaymentStates {
 			if n := counts[s]; (s == want) != (n == 1) || n > 1 {
 				t.Fatalf("%s: counts %v, want one %s", step, counts, want)
@@ -269,7 +269,7 @@ func TestALoadBalancerAnsweringFromTwoHeadsConfusesNothing(t *testing.T) {
 		behind.head, behind.finalized = 80, 64
 		lb := &balancer{fakeChain: ahead, rnd: rand.New(rand.NewPCG(seed, 1)), backends: []*fakeChain{ahead, behind}}
 		events := make(chan broadcast.Event, 64)
-		o := broadcast.Options{Confirmations: 5, Store: r.store, Chain: lb}
+		o := broadcast.Options{Confirmations: 5, Store: r.store.Chain(fakeChainID), Chain: lb}
 		r.bc = broadcast.New(o)
 		sub, stop := r.bc.Subscribe()
 		ctx, cancel := context.WithCancel(context.Background())

@@ -21,7 +21,7 @@ import (
 
 // readCounter counts what the broadcaster reads from the store.
 type readCounter struct {
-	*store.Store
+	*store.ChainStore
 	mu       sync.Mutex
 	payments int // payments returned, all reads together
 	most     int // most payments one read returned
@@ -41,19 +41,19 @@ func (c *readCounter) snapshot() (payments, most int) {
 }
 
 func (c *readCounter) OpenPaymentsAfter(after *store.OpenKey, limit int) ([]store.Payment, error) {
-	ps, err := c.Store.OpenPaymentsAfter(after, limit)
+	ps, err := c.ChainStore.OpenPaymentsAfter(after, limit)
 	c.count(len(ps))
 	return ps, err
 }
 
 func (c *readCounter) Payments(f store.PaymentFilter) ([]store.Payment, error) {
-	ps, err := c.Store.Payments(f)
+	ps, err := c.ChainStore.Payments(f)
 	c.count(len(ps))
 	return ps, err
 }
 
 func (c *readCounter) OpenBefore(from common.Address, nonce uint64) (store.Payment, bool, error) {
-	p, ok, err := c.Store.OpenBefore(from, nonce)
+	p, ok, err := c.ChainStore.OpenBefore(from, nonce)
 	if ok {
 		c.count(1)
 	}
@@ -81,7 +81,7 @@ func newFakeRig(t *testing.T, seed func(*store.Store)) *fakeRig {
 	if seed != nil {
 		seed(st)
 	}
-	return &fakeRig{t: t, store: st, reads: &readCounter{Store: st}, chain: newFakeChain(),
+	return &fakeRig{t: t, store: st, reads: &readCounter{ChainStore: st.Chain(fakeChainID)}, chain: newFakeChain(),
 		rounds: make(chan broadcast.Report, 4096), now: time.Now()}
 }
 
@@ -416,7 +416,7 @@ func TestABatchThatAlwaysFailsHoldsUpNoOtherSender(t *testing.T) {
 
 // countsFail is a store whose Counts fails once told to.
 type countsFail struct {
-	*store.Store
+	*store.ChainStore
 	fail atomic.Bool
 }
 
@@ -424,7 +424,7 @@ func (s *countsFail) Counts() (map[store.PaymentState]int, error) {
 	if s.fail.Load() {
 		return nil, fmt.Errorf("counts: %w", store.ErrCorrupt)
 	}
-	return s.Store.Counts()
+	return s.ChainStore.Counts()
 }
 
 // A store read that fails (a damaged counts value) is tried again a Poll
@@ -440,7 +440,7 @@ func TestAFailingStoreReadIsNotRetriedAtOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st := &countsFail{Store: db}
+	st := &countsFail{ChainStore: db.Chain(fakeChainID)}
 	var rounds, failed atomic.Int32
 	first := make(chan struct{})
 	bc := broadcast.New(broadcast.Options{Store: st, Chain: newFakeChain(), Window: 2, Poll: time.Hour,
@@ -465,7 +465,7 @@ func TestAFailingStoreReadIsNotRetriedAtOnce(t *testing.T) {
 
 // windowFail is a store whose next-window read fails once, after a key.
 type windowFail struct {
-	*store.Store
+	*store.ChainStore
 	after  store.OpenKey
 	failed atomic.Bool
 }
@@ -474,7 +474,7 @@ func (s *windowFail) OpenPaymentsAfter(after *store.OpenKey, limit int) ([]store
 	if after != nil && *after == s.after && s.failed.CompareAndSwap(false, true) {
 		return nil, fmt.Errorf("window after %v: %w", *after, store.ErrCorrupt)
 	}
-	return s.Store.OpenPaymentsAfter(after, limit)
+	return s.ChainStore.OpenPaymentsAfter(after, limit)
 }
 
 // A window ends inside a sender's run while a later nonce of the sender
@@ -487,7 +487,7 @@ func TestAKickRoundWaitsForThePassToReadTheRestOfASendersRun(t *testing.T) {
 	}
 	defer db.Close()
 	x, s := addrN(0x05), addrN(0x10) // x sorts first
-	st := &windowFail{Store: db, after: store.OpenKey{From: s, Nonce: 1}}
+	st := &windowFail{ChainStore: db.Chain(fakeChainID), after: store.OpenKey{From: s, Nonce: 1}}
 	node := newFakeChain()
 	var refusedS1 atomic.Bool
 	node.refuse = func(tx sentTx) error {

@@ -258,7 +258,7 @@ func TestPreflightedPaymentSentAtOnce(t *testing.T) {
 	var bc *broadcast.Broadcaster
 	r := newRig(t, c, "", func(checkout.Receipt) { bc.Kick() })
 	// A poll of an hour: only the kick can send it within the test.
-	bc = broadcast.New(broadcast.Options{Store: r.st, Chain: c, Poll: time.Hour})
+	bc = broadcast.New(broadcast.Options{Store: r.st.Chain(configtest.ChainID), Chain: c, Poll: time.Hour})
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Go(func() { bc.Run(runCtx) })

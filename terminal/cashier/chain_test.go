@@ -10,6 +10,7 @@ import (
 
 	"showpos/device"
 	"showpos/terminal/checkout"
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
 	"showpos/terminal/store"
@@ -18,7 +19,7 @@ import (
 // ledger is the chain watcher's Ledger over the shop's store, telling its
 // cashier, as the daemon wires it.
 func (s *shop) ledger() *checkout.Ledger {
-	return checkout.NewLedger(checkout.LedgerOptions{Store: s.store, Till: s.till,
+	return checkout.NewLedger(checkout.LedgerOptions{Store: s.store.Chain(configtest.ChainID), Till: s.till,
 		OnAccept: s.c.Accepted, OnUnmatched: s.c.Unmatched, OnSettle: s.c.Settled, OnRewind: s.c.Undone})
 }
 

@@ -14,6 +14,7 @@ import (
 	"showpos/device/clock/clocktest"
 	"showpos/terminal/check"
 	"showpos/terminal/checkout"
+	"showpos/terminal/config/configtest"
 	"showpos/terminal/store"
 	"showpos/tools/paytx"
 )
@@ -95,7 +96,7 @@ func TestLedgerPaysByChainAndTellsTheListeners(t *testing.T) {
 	var seen []checkout.Receipt
 	var unmatched []checkout.Unmatched
 	var settled []store.Payment
-	l := checkout.NewLedger(checkout.LedgerOptions{Store: st, Till: till,
+	l := checkout.NewLedger(checkout.LedgerOptions{Store: st.Chain(configtest.ChainID), Till: till,
 		OnAccept:    func(r checkout.Receipt) { seen = append(seen, r) },
 		OnUnmatched: func(u checkout.Unmatched) { unmatched = append(unmatched, u) },
 		OnSettle:    func(p store.Payment) { settled = append(settled, p) },

@@ -55,7 +55,8 @@ type Store interface {
 	AcceptLimited(ctx context.Context, p store.Payment, now time.Time, lim store.Limits) (store.Payment, bool, error)
 	AcceptAuthorization(ctx context.Context, p store.Payment, now time.Time, lim store.Limits) (store.Payment, bool, error)
 	Payment(hash common.Hash) (store.Payment, error)
-	PaymentBySenderNonce(from common.Address, nonce uint64) (store.Payment, error)
+	// Chain is one chain's view: its sender+nonce index (pre-flight).
+	Chain(id uint64) *store.ChainStore
 	Payments(f store.PaymentFilter) ([]store.Payment, error)
 	FreeAmount(asset string, amount, room *big.Int, now time.Time) (*big.Int, bool, error)
 }

@@ -141,10 +141,9 @@ func (s *Service) heldUpTo(chainID uint64, from common.Address, next, nonce uint
 	if nonce-next > maxHeldAhead {
 		return false
 	}
-	cfg := s.Config()
 	for n := next; n < nonce; n++ {
-		p, err := s.store.PaymentBySenderNonce(from, n)
-		if err != nil || (p.State != store.PaymentQueued && p.State != store.PaymentBroadcast) || chainOf(cfg, p) != chainID {
+		p, err := s.store.Chain(chainID).PaymentBySenderNonce(from, n)
+		if err != nil || (p.State != store.PaymentQueued && p.State != store.PaymentBroadcast) {
 			return false
 		}
 	}

@@ -152,7 +152,7 @@ func TestAuthorizationAcceptedOfflineOnceAndRepeatAnswersTheSame(t *testing.T) {
 	if open, _ := tm.store.OpenPayments(); len(open) != 0 {
 		t.Fatalf("open payments %v", open)
 	}
-	if q, _ := tm.store.OpenAuthorizations(0, 0); len(q) != 1 || q[0].TxHash != id {
+	if q, _ := tm.store.Chain(tm.cfg.ChainID).OpenAuthorizations(0, 0); len(q) != 1 || q[0].TxHash != id {
 		t.Fatalf("open authorizations %v", q)
 	}
 }
@@ -258,7 +258,7 @@ func TestAuthorizationsCountTowardTheLimits(t *testing.T) {
 		t.Fatalf("16 + 15 in all: %d %v", a.status, a.body)
 	}
 	// Settled by the relayer, the first frees its room.
-	q, _ := tm.store.OpenAuthorizations(0, 0)
+	q, _ := tm.store.Chain(tm.cfg.ChainID).OpenAuthorizations(0, 0)
 	if _, err := tm.store.SetPaymentState(context.Background(), q[0].TxHash, store.PaymentConfirmed, "", now); err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestAuthorizationsSurviveReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	q, err := st.OpenAuthorizations(0, 0)
+	q, err := st.Chain(tm.cfg.ChainID).OpenAuthorizations(0, 0)
 	if err != nil || len(q) != 1 || q[0].TxHash.Hex() != first.body["txHash"] || q[0].Authorization == nil {
 		t.Fatalf("after reopen: %v %v", q, err)
 	}

@@ -39,7 +39,7 @@ func TestExportStreamsEveryPaymentOfThePeriod(t *testing.T) {
 	}
 	stray := store.Transfer{Block: 3, BlockTime: tm.clock.Now(), TxHash: common.Hash{0xcc}, Index: 0,
 		From: common.Address{7}, Asset: "ETH", Amount: big.NewInt(49_000_000_000_000_000)}
-	if err := tm.store.RecordRange(context.Background(), store.WatchCursor{Height: 3}, []store.Transfer{stray}); err != nil {
+	if err := tm.store.Chain(tm.cfg.ChainID).RecordRange(context.Background(), store.WatchCursor{Height: 3}, []store.Transfer{stray}); err != nil {
 		t.Fatal(err)
 	}
 	now := tm.clock.Now()

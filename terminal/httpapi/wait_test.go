@@ -69,7 +69,7 @@ func TestWaitAnswersAsSoonAsTheRequestLeavesPending(t *testing.T) {
 			}
 		}, "paid"},
 		{"a payment seen on chain", func(t *testing.T, tm *terminal, r *request.Request) {
-			l := checkout.NewLedger(checkout.LedgerOptions{Store: tm.store, Till: tm.till})
+			l := checkout.NewLedger(checkout.LedgerOptions{Store: tm.store.Chain(tm.cfg.ChainID), Till: tm.till})
 			tr := store.Transfer{Block: 5, BlockHash: common.Hash{5}, BlockTime: tm.clock.Now(), TxHash: common.Hash{0xaa}, Index: 1,
 				From: common.Address{1}, Asset: "ETH", Amount: r.Amount}
 			if err := l.RecordRange(context.Background(), store.WatchCursor{Height: 5}, []store.Transfer{tr}); err != nil {

@@ -95,7 +95,7 @@ var payer = common.HexToAddress("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC")
 func (tl *till) handover(doc *request.Document, tx common.Hash) store.Payment {
 	tl.t.Helper()
 	p, _, err := tl.st.Accept(context.Background(), store.Payment{TxHash: tx, Source: store.SourceHandover, RequestID: doc.ID,
-		From: payer, Nonce: uint64(tx[0]), Asset: tusd.Symbol, Amount: doc.Amount, Raw: []byte{0x02, tx[0]}, State: store.PaymentQueued},
+		From: payer, Nonce: uint64(tx[0]), Asset: tusd.Symbol, Amount: doc.Amount, Raw: []byte{0x02, tx[0]}, State: store.PaymentQueued, ChainID: 1337},
 		t0.Add(time.Minute), nil)
 	if err != nil {
 		tl.t.Fatal(err)
@@ -144,7 +144,7 @@ func TestAReceiptSaysWhatTheStoreHolds(t *testing.T) {
 			TxHash: hash(4), From: payer, Time: t0.Add(time.Minute), Amount: big.NewInt(4_500_000)}},
 		{"an authorization is named by payer and nonce", func(tl *till, doc *request.Document) {
 			p := store.Payment{TxHash: hash(5), Source: store.SourceAuthorization, RequestID: doc.ID, From: payer, Asset: tusd.Symbol,
-				Amount: doc.Amount, State: store.PaymentQueued, Authorization: &store.Authorization{Token: tusd.Token, To: merchant,
+				Amount: doc.Amount, State: store.PaymentQueued, ChainID: 1337, Authorization: &store.Authorization{Token: tusd.Token, To: merchant,
 					ValidAfter: big.NewInt(0), ValidBefore: big.NewInt(t0.Add(time.Hour).Unix()), Nonce: nonce}}
 			p.Authorization.Signature[64] = 27
 			if _, _, err := tl.st.AcceptAuthorization(context.Background(), p, t0.Add(time.Minute), store.Limits{}); err != nil {

@@ -15,6 +15,8 @@ import (
 //
 // Rules, checked in this order inside the write transaction, so that two
 // payers racing for one request can never both succeed:
+//  0. p.ChainID is 0: a plain error (a caller's bug). Every rule below but
+//     the tx hash's is per chain: the sender+nonce index, the sums.
 //  1. a payment with p.TxHash exists: for the same RequestID it returns
 //     (existing, true, nil) and writes nothing (an idempotent repeat);
 //     for another RequestID, ErrTxReused.
@@ -124,6 +126,9 @@ func validatePayment(p Payment) error {
 		return errors.New("empty asset")
 	case p.Amount == nil || p.Amount.Sign() < 0:
 		return fmt.Errorf("amount %v: want a non-negative amount", p.Amount)
+	case p.ChainID == 0:
+		// A caller's bug, not a payer's: every payment is on one chain.
+		return errors.New("no chain id")
 	}
 	return nil
 }
@@ -184,9 +189,10 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits) (Payment, bool, error)
 	}
 
 	auth := p.Source == SourceAuthorization
-	snKey := senderNonceKey(p.From, p.Nonce)
+	chain := p.ChainID
+	snKey := senderNonceKey(chain, p.From, p.Nonce)
 	if auth {
-		snKey = authNonceKey(p.Authorization.Token, p.From, p.Authorization.Nonce)
+		snKey = authNonceKey(chain, p.Authorization.Token, p.From, p.Authorization.Nonce)
 		other, err := w.getChecked(bucketAuthNonces, snKey)
 		if err != nil {
 			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
@@ -209,14 +215,15 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits) (Payment, bool, error)
 		}
 		// A nonce at or below one of a final payment since pruned was
 		// mined: no transaction with it can be (schema11.go).
-		if spent, ok, err := spentNonce(w.tx, p.From); err != nil {
+		if spent, ok, err := spentNonce(w.tx, chain, p.From); err != nil {
 			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 		} else if ok && p.Nonce <= spent {
 			return Payment{}, false, fmt.Errorf("accept %s: sender %s nonce %d already used on chain (nonce %d was final): %w", hash, p.From, p.Nonce, spent, ErrNonceConflict)
 		}
 	}
 
-	u, err := w.getChecked(bucketUnsettled, []byte(p.Asset))
+	uKey := chainKey(chain, []byte(p.Asset))
+	u, err := w.getChecked(bucketUnsettled, uKey)
 	if err != nil {
 		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 	}
@@ -226,10 +233,10 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits) (Payment, bool, error)
 	}
 	unsettled.Add(unsettled, p.Amount)
 	if lim.Unsettled != nil && unsettled.Cmp(lim.Unsettled) > 0 {
-		return Payment{}, false, fmt.Errorf("accept %s: unsettled %s would be %s, limit %s: %w", hash, p.Asset, unsettled, lim.Unsettled, ErrExposureLimit)
+		return Payment{}, false, fmt.Errorf("accept %s: unsettled %s on chain %d would be %s, limit %s: %w", hash, p.Asset, chain, unsettled, lim.Unsettled, ErrExposureLimit)
 	}
 	if lim.PerPayer != nil {
-		mine, err := payerUnsettled(w, p.From, p.Asset)
+		mine, err := payerUnsettled(w, chain, p.From, p.Asset)
 		if err != nil {
 			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 		}
@@ -237,7 +244,7 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits) (Payment, bool, error)
 			return Payment{}, false, fmt.Errorf("accept %s: unsettled %s of %s would be %s, limit %s: %w", hash, p.Asset, p.From, mine, lim.PerPayer, ErrPayerLimit)
 		}
 	}
-	count, err := readCount(w.tx, PaymentQueued)
+	count, err := readChainCount(w.tx, chain, PaymentQueued)
 	if err != nil {
 		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 	}
@@ -271,16 +278,16 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits) (Payment, bool, error)
 	if auth {
 		puts = []kv{
 			{bucketAuthNonces, snKey, hash[:]},
-			{bucketAuthOpen, seqKey(seq), hash[:]},
-			{bucketAuthPayer, payerSeqKey(p.From, seq), hash[:]},
+			{bucketAuthOpen, chainKey(chain, seqKey(seq)), hash[:]},
+			{bucketAuthPayer, payerSeqKey(chain, p.From, seq), hash[:]},
 		}
 	}
 	for _, e := range append(puts, []kv{
 		{bucketPayments, hash[:], encP},
 		{bucketBySeq, seqKey(seq), hash[:]},
 		{bucketRequests, []byte(req.ID), encR},
-		{bucketUnsettled, []byte(p.Asset), []byte(unsettled.String())},
-		{bucketCounts, []byte(PaymentQueued), countBytes(count + 1)},
+		{bucketUnsettled, uKey, []byte(unsettled.String())},
+		{bucketCounts, countKey(chain, PaymentQueued), countBytes(count + 1)},
 	}...) {
 		if err := w.putChecked(e.b, e.k, e.v); err != nil {
 			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)

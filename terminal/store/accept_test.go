@@ -196,7 +196,7 @@ func TestAcceptRules(t *testing.T) {
 			if err != nil || r.Status != RequestPaid || r.PaidTx != p.TxHash {
 				t.Fatalf("request after Accept: %+v, %v; want paid by %s", r, err, p.TxHash)
 			}
-			bySN, err := s.PaymentBySenderNonce(p.From, p.Nonce)
+			bySN, err := s.Chain(testChain).PaymentBySenderNonce(p.From, p.Nonce)
 			if err != nil || bySN.TxHash != p.TxHash {
 				t.Fatalf("PaymentBySenderNonce: %v, %v", bySN.TxHash, err)
 			}
@@ -286,7 +286,7 @@ func TestRacingPayersOnlyOneWins(t *testing.T) {
 	if counts[PaymentQueued] != 1 {
 		t.Fatalf("queued payments: %d, want 1", counts[PaymentQueued])
 	}
-	if u, _ := s.Unsettled("ETH"); u.Int64() != 100 {
+	if u, _ := s.Chain(testChain).Unsettled("ETH"); u.Int64() != 100 {
 		t.Fatalf("unsettled %s, want 100", u)
 	}
 }
@@ -370,7 +370,7 @@ func TestReopenKeepsEveryAcknowledgedPayment(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("payment %s changed across reopen:\ngot  %+v\nwant %+v", want.TxHash, got, want)
 		}
-		if bySN, err := s2.PaymentBySenderNonce(want.From, want.Nonce); err != nil || bySN.TxHash != want.TxHash {
+		if bySN, err := s2.Chain(testChain).PaymentBySenderNonce(want.From, want.Nonce); err != nil || bySN.TxHash != want.TxHash {
 			t.Fatalf("sender+nonce index for %s: %v %v", want.TxHash, bySN.TxHash, err)
 		}
 		if r, err := s2.Request(want.RequestID); err != nil || r.PaidTx != want.TxHash {

@@ -81,13 +81,23 @@ func decodeAuthorization(r *authorizationRecord) (*Authorization, error) {
 
 // authNonceKey is an authorization's key in auth_nonces: token || from ||
 // nonce, what the token itself keys its used nonces by (per token).
-func authNonceKey(token, from common.Address, nonce common.Hash) []byte {
+func authNonceKey(chain uint64, token, from common.Address, nonce common.Hash) []byte {
+	return chainKey(chain, legacyAuthNonceKey(token, from, nonce))
+}
+
+// legacyAuthNonceKey is authNonceKey before schema 13: no chain.
+func legacyAuthNonceKey(token, from common.Address, nonce common.Hash) []byte {
 	k := make([]byte, 0, 2*common.AddressLength+common.HashLength)
 	return append(append(append(k, token[:]...), from[:]...), nonce[:]...)
 }
 
-// payerSeqKey is an authorization's key in auth_payer: from || Seq.
-func payerSeqKey(from common.Address, seq uint64) []byte {
+// payerSeqKey is an authorization's key in auth_payer: chain || from || Seq.
+func payerSeqKey(chain uint64, from common.Address, seq uint64) []byte {
+	return chainKey(chain, legacyPayerSeqKey(from, seq))
+}
+
+// legacyPayerSeqKey is payerSeqKey before schema 13: no chain.
+func legacyPayerSeqKey(from common.Address, seq uint64) []byte {
 	return binary.BigEndian.AppendUint64(bytes.Clone(from[:]), seq)
 }
 
@@ -135,17 +145,17 @@ func (s *Store) AcceptAuthorization(ctx context.Context, p Payment, now time.Tim
 // the queue ends there. Passing the Seq of the last one returned reads the
 // queue a window at a time; one accepted meanwhile comes later (a higher
 // Seq). This is the relayer's queue: it costs what it returns.
-func (s *Store) OpenAuthorizations(after uint64, limit int) ([]Payment, error) {
-	return s.seqIndexAfter(bucketAuthOpen, after, limit)
+func (cs *ChainStore) OpenAuthorizations(after uint64, limit int) ([]Payment, error) {
+	return cs.seqIndexAfter(bucketAuthOpen, after, limit)
 }
 
 // UnfinalAuthorizations is OpenAuthorizations over the confirmed
 // authorizations, followed until their block is final.
-func (s *Store) UnfinalAuthorizations(after uint64, limit int) ([]Payment, error) {
-	return s.seqIndexAfter(bucketAuthUnfinal, after, limit)
+func (cs *ChainStore) UnfinalAuthorizations(after uint64, limit int) ([]Payment, error) {
+	return cs.seqIndexAfter(bucketAuthUnfinal, after, limit)
 }
 
-func (s *Store) seqIndexAfter(bucket []byte, after uint64, limit int) ([]Payment, error) {
+func (cs *ChainStore) seqIndexAfter(bucket []byte, after uint64, limit int) ([]Payment, error) {
 	if limit <= 0 {
 		limit = 100
 	}
@@ -153,9 +163,10 @@ func (s *Store) seqIndexAfter(bucket []byte, after uint64, limit int) ([]Payment
 	if after == ^uint64(0) {
 		return nil, nil // no Seq comes after it
 	}
-	err := s.view(func(tx *bbolt.Tx) error {
+	prefix := chainPrefix(cs.id)
+	err := cs.s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucket).Cursor()
-		for k, v := c.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+		for k, v := c.Seek(chainKey(cs.id, seqKey(after+1))); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = c.Next() {
 			p, err := indexedPayment(tx, bucket, k, v)
 			if err != nil {
 				return fmt.Errorf("%s after %d: %w", bucket, after, err)
@@ -217,7 +228,7 @@ func migrateAuthorizations(db *bbolt.DB, path string, log *slog.Logger) error {
 // how many authorizations are confirmed, for checkUnfinal's count. An
 // authorization missing from auth_open would never be settled; one missing
 // from auth_nonces could be taken twice.
-func checkAuthorizations(tx *bbolt.Tx) (confirmed uint64, err error) {
+func checkAuthorizations(tx *bbolt.Tx, v13 bool) (confirmed uint64, err error) {
 	for _, name := range authBuckets {
 		if tx.Bucket(name) == nil {
 			return 0, fmt.Errorf("bucket %s missing: %w", name, ErrCorrupt)
@@ -241,7 +252,7 @@ func checkAuthorizations(tx *bbolt.Tx) (confirmed uint64, err error) {
 		if err != nil {
 			return err
 		}
-		if !bytes.Equal(k, authNonceKey(p.Authorization.Token, p.From, p.Authorization.Nonce)) {
+		if !bytes.Equal(k, keyed(v13, p.ChainID, legacyAuthNonceKey(p.Authorization.Token, p.From, p.Authorization.Nonce))) {
 			return bad(bucketAuthNonces, k, p)
 		}
 		return nil
@@ -255,9 +266,9 @@ func checkAuthorizations(tx *bbolt.Tx) (confirmed uint64, err error) {
 			if err != nil {
 				return err
 			}
-			want := seqKey(p.Seq)
+			want := keyed(v13, p.ChainID, seqKey(p.Seq))
 			if i == 1 {
-				want = payerSeqKey(p.From, p.Seq)
+				want = keyed(v13, p.ChainID, legacyPayerSeqKey(p.From, p.Seq))
 			}
 			if !p.State.unsettled() || !bytes.Equal(k, want) {
 				return bad(b, k, p)
@@ -276,7 +287,7 @@ func checkAuthorizations(tx *bbolt.Tx) (confirmed uint64, err error) {
 		if err != nil {
 			return err
 		}
-		if !p.State.unfinal() || !bytes.Equal(k, seqKey(p.Seq)) {
+		if !p.State.unfinal() || !bytes.Equal(k, keyed(v13, p.ChainID, seqKey(p.Seq))) {
 			return bad(bucketAuthUnfinal, k, p)
 		}
 		confirmed++

@@ -50,13 +50,13 @@ func TestAcceptAuthorizationStoresItForTheRelayerNotTheBroadcaster(t *testing.T)
 	if r, _ := s.Request("r1"); r.Status != RequestPaid || r.PaidTx != in.TxHash {
 		t.Fatalf("request %+v", r)
 	}
-	if u, _ := s.Unsettled("ETH"); u.Cmp(in.Amount) != 0 {
+	if u, _ := s.Chain(testChain).Unsettled("ETH"); u.Cmp(in.Amount) != 0 {
 		t.Fatalf("unsettled %s, want %s", u, in.Amount)
 	}
 	if open, _ := s.OpenPayments(); len(open) != 0 {
 		t.Fatalf("the broadcaster's open index holds %d payments; an authorization has no raw transaction", len(open))
 	}
-	if q, err := s.OpenAuthorizations(0, 0); err != nil || len(q) != 1 || q[0].TxHash != in.TxHash {
+	if q, err := s.Chain(testChain).OpenAuthorizations(0, 0); err != nil || len(q) != 1 || q[0].TxHash != in.TxHash {
 		t.Fatalf("OpenAuthorizations: %v %v", q, err)
 	}
 
@@ -146,13 +146,13 @@ func TestAuthorizationsCountTowardTheLimits(t *testing.T) {
 			t.Fatalf("-> %s: %v", st, err)
 		}
 	}
-	if u, _ := s.Unsettled("ETH"); u.Sign() != 0 {
+	if u, _ := s.Chain(testChain).Unsettled("ETH"); u.Sign() != 0 {
 		t.Fatalf("unsettled %s after confirmation", u)
 	}
-	if q, _ := s.OpenAuthorizations(0, 0); len(q) != 0 {
+	if q, _ := s.Chain(testChain).OpenAuthorizations(0, 0); len(q) != 0 {
 		t.Fatalf("confirmed authorization still open: %v", q)
 	}
-	if q, _ := s.UnfinalAuthorizations(0, 0); len(q) != 1 {
+	if q, _ := s.Chain(testChain).UnfinalAuthorizations(0, 0); len(q) != 1 {
 		t.Fatalf("confirmed authorization not followed to final: %v", q)
 	}
 	if _, _, err := acceptAuth(t, s, b, Limits{PerPayer: big.NewInt(150), Unsettled: big.NewInt(150)}); err != nil {
@@ -161,7 +161,7 @@ func TestAuthorizationsCountTowardTheLimits(t *testing.T) {
 	if _, err := s.SetPaymentState(ctx, a.TxHash, PaymentFinal, "", t0); err != nil {
 		t.Fatal(err)
 	}
-	if q, _ := s.UnfinalAuthorizations(0, 0); len(q) != 0 {
+	if q, _ := s.Chain(testChain).UnfinalAuthorizations(0, 0); len(q) != 0 {
 		t.Fatalf("final authorization still unfinal: %v", q)
 	}
 	if err := verify(s.db, schemaVersion); err != nil {
@@ -187,7 +187,7 @@ func TestOpenAuthorizationsReadsInAcceptanceOrderAWindowAtATime(t *testing.T) {
 	var got []Payment
 	after := uint64(0)
 	for {
-		w, err := s.OpenAuthorizations(after, 3)
+		w, err := s.Chain(testChain).OpenAuthorizations(after, 3)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,7 +223,7 @@ func TestReopenKeepsAuthorizationsAndVerifiesTheirIndexes(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}
-	if q, _ := s.OpenAuthorizations(0, 0); len(q) != 1 || q[0].Authorization == nil {
+	if q, _ := s.Chain(testChain).OpenAuthorizations(0, 0); len(q) != 1 || q[0].Authorization == nil {
 		t.Fatalf("after reopen: %v", q)
 	}
 	s.Close()
@@ -233,7 +233,7 @@ func TestReopenKeepsAuthorizationsAndVerifiesTheirIndexes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketAuthPayer).Delete(payerSeqKey(a.From, 1)) }); err != nil {
+	if err := db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketAuthPayer).Delete(payerSeqKey(testChain, a.From, 1)) }); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -256,6 +256,9 @@ func TestOpenMigratesSchema5To6(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
+		if err := unchain(tx); err != nil {
+			return err
+		}
 		for _, b := range append(authBuckets, relayBuckets...) {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
@@ -268,7 +271,7 @@ func TestOpenMigratesSchema5To6(t *testing.T) {
 	}
 	db.Close()
 
-	s, err = Open(path, nil)
+	s, err = Open(path, &Options{HomeChainID: testChain})
 	if err != nil {
 		t.Fatalf("Open of a schema 5 file: %v", err)
 	}

@@ -33,7 +33,7 @@ import (
 // Prune finds every row (and through them every hash) of the
 // authorization it deletes, a seek instead of a walk of the journal.
 var (
-	bucketSpentNonces = []byte("spent_nonces")  // sender (20) -> nonce (8): the highest nonce of a final handed-over payment pruned
+	bucketSpentNonces = []byte("spent_nonces")  // chain (8) || sender (20) -> nonce (8): the highest nonce of a final handed-over payment pruned
 	bucketRelayByAuth = []byte("relay_by_auth") // authorization ID (32) || relay_txs key (36) -> "" : every journal row of each authorization
 	// tx hash (32) -> "": a chain payment's transaction, pruned when final
 	bucketPrunedChainTxs = []byte("pruned_chain_txs")
@@ -51,8 +51,8 @@ func relayByAuthKey(auth common.Hash, rowKey []byte) []byte {
 
 // spentNonce is the highest nonce of from's pruned final payments; ok
 // false when none was pruned.
-func spentNonce(tx *bbolt.Tx, from common.Address) (nonce uint64, ok bool, err error) {
-	v, err := getChecked(tx, bucketSpentNonces, from[:])
+func spentNonce(tx *bbolt.Tx, chain uint64, from common.Address) (nonce uint64, ok bool, err error) {
+	v, err := getChecked(tx, bucketSpentNonces, chainKey(chain, from[:]))
 	if err != nil || v == nil {
 		return 0, false, err
 	}
@@ -67,7 +67,7 @@ func spentNonce(tx *bbolt.Tx, from common.Address) (nonce uint64, ok bool, err e
 // empty (nothing was pruned before), relay_by_auth gets an entry for every
 // row of the journal. It then verifies the file again.
 func migrateBounded(db *bbolt.DB, path string, log *slog.Logger) error {
-	return migration{from: schemaV11, to: schemaVersion, what: "the bounded store's guards",
+	return migration{from: schemaV11, to: schemaV12, what: "the bounded store's guards",
 		buckets: [][]byte{bucketSpentNonces, bucketRelayByAuth, bucketPrunedChainTxs},
 		fill: func(tx *bbolt.Tx) ([]any, error) {
 			rows := 0
@@ -90,8 +90,8 @@ func migrateBounded(db *bbolt.DB, path string, log *slog.Logger) error {
 
 // checkBounded requires relay_by_auth to hold exactly one entry per
 // journal row, under the row's own authorization, and every spent_nonces
-// entry to be a sender and a nonce.
-func checkBounded(tx *bbolt.Tx) error {
+// entry to be a sender (under its chain, from schema 13 on) and a nonce.
+func checkBounded(tx *bbolt.Tx, v13 bool) error {
 	idx, rows := tx.Bucket(bucketRelayByAuth), tx.Bucket(bucketRelayTxs)
 	spent := tx.Bucket(bucketSpentNonces)
 	// pruned_chain_txs is not walked: it grows with the chain payments
@@ -134,7 +134,7 @@ func checkBounded(tx *bbolt.Tx) error {
 		if err != nil {
 			return err
 		}
-		if len(k) != common.AddressLength || len(body) != 8 {
+		if len(k) != keyLen(v13, common.AddressLength) || len(body) != 8 {
 			return fmt.Errorf("bucket %s: key %x, value of %d bytes: %w", bucketSpentNonces, k, len(body), ErrCorrupt)
 		}
 		return nil

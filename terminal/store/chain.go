@@ -114,6 +114,7 @@ type unmatchedRecord struct {
 	RequestID string         `json:"request_id,omitempty"` // the request of that amount, if one was near
 	Recorded  time.Time      `json:"recorded"`
 	LastEvent uint64         `json:"last_event,omitempty"` // schema 9: its payment.unmatched event
+	ChainID   uint64         `json:"chain_id"`             // schema 13: the chain it was seen on (the migration writes the home chain's)
 	// AckedAt: when the operator acknowledged it (AckUnmatched, unmatched.go);
 	// zero: not yet. Older records have none.
 	AckedAt time.Time `json:"acked_at,omitzero"`
@@ -124,6 +125,8 @@ type cursorRecord struct {
 	Hashes []common.Hash `json:"hashes"`
 }
 
+// keyCursor is the cursor's key before schema 13; from 13 on each chain's
+// is under its chain id (chainPrefix).
 var keyCursor = []byte("cursor")
 
 // transferID is a transfer's identity: tx hash (32) || index (8). A balance
@@ -137,8 +140,10 @@ func transferID(t Transfer) []byte {
 	return binary.BigEndian.AppendUint64(k, uint64(t.Index))
 }
 
-func blockKey(block uint64, rest []byte) []byte {
-	return append(binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(rest)), block), rest...)
+// blockKey is a key of chain_transfers and chain_unfinal: chain (8) ||
+// block (8) || rest.
+func blockKey(chain, block uint64, rest []byte) []byte {
+	return chainKey(chain, append(binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(rest)), block), rest...))
 }
 
 // Recorded is what one RecordRange stored: the chain payments it made
@@ -151,16 +156,18 @@ type Recorded struct {
 
 // WatchCursor returns the watcher's cursor; ok is false before its first
 // range.
-func (s *Store) WatchCursor() (c WatchCursor, ok bool, err error) {
-	err = s.view(func(tx *bbolt.Tx) error {
-		c, ok, err = readCursor(tx)
+func (cs *ChainStore) WatchCursor() (c WatchCursor, ok bool, err error) {
+	err = cs.s.view(func(tx *bbolt.Tx) error {
+		c, ok, err = readCursor(tx, chainPrefix(cs.id))
 		return err
 	})
 	return c, ok, err
 }
 
-func readCursor(tx *bbolt.Tx) (WatchCursor, bool, error) {
-	v, err := getChecked(tx, bucketWatch, keyCursor)
+// readCursor reads the cursor under key: a chain's (chainPrefix), or
+// keyCursor in a file before schema 13.
+func readCursor(tx *bbolt.Tx, key []byte) (WatchCursor, bool, error) {
+	v, err := getChecked(tx, bucketWatch, key)
 	if err != nil || v == nil {
 		return WatchCursor{}, false, err
 	}
@@ -171,12 +178,12 @@ func readCursor(tx *bbolt.Tx) (WatchCursor, bool, error) {
 	return WatchCursor{Height: rec.Height, Hashes: rec.Hashes}, true, nil
 }
 
-func writeCursor(w *wtx, c WatchCursor) error {
+func writeCursor(w *wtx, chain uint64, c WatchCursor) error {
 	enc, err := json.Marshal(cursorRecord{Height: c.Height, Hashes: c.Hashes})
 	if err != nil {
 		return err
 	}
-	return w.putChecked(bucketWatch, keyCursor, enc)
+	return w.putChecked(bucketWatch, chainPrefix(chain), enc)
 }
 
 func validCursor(c WatchCursor) error {
@@ -186,19 +193,21 @@ func validCursor(c WatchCursor) error {
 	return nil
 }
 
-// RecordRange records the transfers of the blocks after the stored cursor
-// up to next.Height, matches them (see the top of this file) and moves the
-// cursor to next, in one durable write. Idempotent per transfer (TxHash,
+// RecordRange records the transfers of the blocks after the chain's
+// stored cursor up to next.Height, matches them (see the top of this
+// file) to pending requests offered on the chain (Request.Chains) and
+// moves the chain's cursor to next, in one durable write. Idempotent per transfer (TxHash,
 // Index): a transfer already recorded is not recorded again, and one whose
 // TxHash is a handed-over payment already stored is that payment.
-func (s *Store) RecordRange(ctx context.Context, next WatchCursor, ts []Transfer) error {
-	_, err := s.RecordRangeOutcome(ctx, next, ts)
+func (cs *ChainStore) RecordRange(ctx context.Context, next WatchCursor, ts []Transfer) error {
+	_, err := cs.RecordRangeOutcome(ctx, next, ts)
 	return err
 }
 
 // RecordRangeOutcome is RecordRange, returning what it stored, so the till
 // can tell the screen (a sale on screen shown SEEN) and the metrics.
-func (s *Store) RecordRangeOutcome(ctx context.Context, next WatchCursor, ts []Transfer) (Recorded, error) {
+func (cs *ChainStore) RecordRangeOutcome(ctx context.Context, next WatchCursor, ts []Transfer) (Recorded, error) {
+	s, chain := cs.s, cs.id
 	if err := validCursor(next); err != nil {
 		return Recorded{}, fmt.Errorf("record range to %d: %w", next.Height, err)
 	}
@@ -211,7 +220,7 @@ func (s *Store) RecordRangeOutcome(ctx context.Context, next WatchCursor, ts []T
 	var out Recorded
 	err := s.write(ctx, func(w *wtx) error {
 		out = Recorded{}
-		cur, ok, err := readCursor(w.tx)
+		cur, ok, err := readCursor(w.tx, chainPrefix(chain))
 		if err != nil {
 			return fmt.Errorf("record range to %d: %w", next.Height, err)
 		}
@@ -223,11 +232,11 @@ func (s *Store) RecordRangeOutcome(ctx context.Context, next WatchCursor, ts []T
 		// before its writes only per transfer, so any error after the first
 		// write aborts the whole batch (committer), never half a range.
 		for _, t := range ts {
-			if err := recordTransfer(w, t, now, &out); err != nil {
+			if err := recordTransfer(w, chain, s.home, t, now, &out); err != nil {
 				return fmt.Errorf("record range to %d: tx %s index %d: %w", next.Height, t.TxHash, t.Index, err)
 			}
 		}
-		if err := writeCursor(w, next); err != nil {
+		if err := writeCursor(w, chain, next); err != nil {
 			return fmt.Errorf("record range to %d: %w", next.Height, err)
 		}
 		return nil
@@ -253,7 +262,7 @@ func validTransfer(t Transfer, height uint64) error {
 }
 
 // recordTransfer records one transfer inside RecordRange's write.
-func recordTransfer(w *wtx, t Transfer, now time.Time, out *Recorded) error {
+func recordTransfer(w *wtx, chain, home uint64, t Transfer, now time.Time, out *Recorded) error {
 	id := transferID(t)
 	if v, err := w.getChecked(bucketTransferIDs, id); err != nil {
 		return err
@@ -275,7 +284,7 @@ func recordTransfer(w *wtx, t Transfer, now time.Time, out *Recorded) error {
 			return err
 		} else if auth != nil {
 			rec.Outcome = outcomeSettlement
-			return putTransfer(w, id, rec)
+			return putTransfer(w, chain, id, rec)
 		}
 		existing, err := w.getChecked(bucketPayments, t.TxHash[:])
 		if err != nil {
@@ -288,43 +297,44 @@ func recordTransfer(w *wtx, t Transfer, now time.Time, out *Recorded) error {
 			}
 			if p.Source == SourceHandover {
 				rec.Outcome = outcomeHandover
-				return putTransfer(w, id, rec)
+				return putTransfer(w, chain, id, rec)
 			}
 			reason = UnmatchedSecondInTx
 		} else {
 			var err error
-			if req, reason, err = matchRequest(w, t); err != nil {
+			if req, reason, err = matchRequest(w, chain, home, t); err != nil {
 				return err
 			}
 		}
 	}
 	if reason == "" {
-		p, err := payByChain(w, t, *req, now)
+		p, err := payByChain(w, chain, t, *req, now)
 		if err != nil {
 			return err
 		}
 		rec.Outcome = outcomePayment
-		if err := putTransfer(w, id, rec); err != nil {
+		if err := putTransfer(w, chain, id, rec); err != nil {
 			return err
 		}
 		out.Payments = append(out.Payments, p)
 		return nil
 	}
-	u, err := putUnmatched(w, t, reason, req, now)
+	u, err := putUnmatched(w, chain, t, reason, req, now)
 	if err != nil {
 		return err
 	}
 	rec.Outcome, rec.Unmatched = outcomeUnmatched, u.Seq
-	if err := putTransfer(w, id, rec); err != nil {
+	if err := putTransfer(w, chain, id, rec); err != nil {
 		return err
 	}
 	out.Unmatched = append(out.Unmatched, u)
 	return nil
 }
 
-// matchRequest finds the request t pays; none gives the reason it is
-// unmatched (and the nearest request of that amount, if any).
-func matchRequest(w *wtx, t Transfer) (*Request, string, error) {
+// matchRequest finds the request t, seen on chain, pays; none gives the
+// reason it is unmatched (and the nearest request of that amount, if
+// any). A request not offered on chain is not one t can pay, nor near.
+func matchRequest(w *wtx, chain, home uint64, t Transfer) (*Request, string, error) {
 	rs, err := pendingWithAmount(w.tx, t.Asset, t.Amount)
 	if err != nil {
 		return nil, "", err
@@ -334,6 +344,7 @@ func matchRequest(w *wtx, t Transfer) (*Request, string, error) {
 	for i := range rs {
 		r := &rs[i]
 		switch {
+		case !r.offeredOn(chain, home):
 		case at.Before(r.CreatedAt):
 			early = r
 		case !at.Before(r.ExpiresAt.Add(MatchGrace)):
@@ -352,8 +363,8 @@ func matchRequest(w *wtx, t Transfer) (*Request, string, error) {
 }
 
 // payByChain marks r paid by t's transaction and stores the chain payment.
-func payByChain(w *wtx, t Transfer, r Request, now time.Time) (Payment, error) {
-	seen, err := readCount(w.tx, PaymentSeen)
+func payByChain(w *wtx, chain uint64, t Transfer, r Request, now time.Time) (Payment, error) {
+	seen, err := readChainCount(w.tx, chain, PaymentSeen)
 	if err != nil {
 		return Payment{}, err
 	}
@@ -365,7 +376,7 @@ func payByChain(w *wtx, t Transfer, r Request, now time.Time) (Payment, error) {
 		TxHash: t.TxHash, Source: SourceChain, RequestID: r.ID, From: t.From,
 		Asset: t.Asset, Amount: new(big.Int).Set(t.Amount), State: PaymentSeen,
 		AcceptedAt: storeTime(t.BlockTime), UpdatedAt: now, Seq: seq,
-		Delivery: Delivery{Block: t.Block, BlockHash: t.BlockHash},
+		Delivery: Delivery{Block: t.Block, BlockHash: t.BlockHash}, ChainID: chain,
 	}
 	r.Status, r.PaidTx = RequestPaid, t.TxHash
 	pEv, err := w.nextEvent()
@@ -388,9 +399,9 @@ func payByChain(w *wtx, t Transfer, r Request, now time.Time) (Payment, error) {
 	for _, e := range []kv{
 		{bucketPayments, t.TxHash[:], encP},
 		{bucketBySeq, seqKey(seq), t.TxHash[:]},
-		{bucketChainUnfinal, blockKey(t.Block, t.TxHash[:]), t.TxHash[:]},
+		{bucketChainUnfinal, blockKey(chain, t.Block, t.TxHash[:]), t.TxHash[:]},
 		{bucketRequests, []byte(r.ID), encR},
-		{bucketCounts, []byte(PaymentSeen), countBytes(seen + 1)},
+		{bucketCounts, countKey(chain, PaymentSeen), countBytes(seen + 1)},
 	} {
 		if err := w.putChecked(e.b, e.k, e.v); err != nil {
 			return Payment{}, err
@@ -411,8 +422,8 @@ func payByChain(w *wtx, t Transfer, r Request, now time.Time) (Payment, error) {
 	return p, nil
 }
 
-func putUnmatched(w *wtx, t Transfer, reason string, near *Request, now time.Time) (Payment, error) {
-	n, err := readCount(w.tx, PaymentUnmatched)
+func putUnmatched(w *wtx, chain uint64, t Transfer, reason string, near *Request, now time.Time) (Payment, error) {
+	n, err := readChainCount(w.tx, chain, PaymentUnmatched)
 	if err != nil {
 		return Payment{}, err
 	}
@@ -423,7 +434,7 @@ func putUnmatched(w *wtx, t Transfer, reason string, near *Request, now time.Tim
 	rec := unmatchedRecord{
 		Seq: seq, TxHash: t.TxHash, Index: t.Index, From: t.From, Asset: t.Asset, Amount: t.Amount.String(),
 		Block: t.Block, BlockHash: t.BlockHash, BlockTime: storeTime(t.BlockTime), Gap: t.Gap,
-		Reason: reason, Recorded: now,
+		Reason: reason, Recorded: now, ChainID: chain,
 	}
 	if near != nil {
 		rec.RequestID = near.ID
@@ -438,7 +449,7 @@ func putUnmatched(w *wtx, t Transfer, reason string, near *Request, now time.Tim
 	if err := w.putChecked(bucketUnmatched, seqKey(seq), enc); err != nil {
 		return Payment{}, err
 	}
-	if err := w.putChecked(bucketCounts, []byte(PaymentUnmatched), countBytes(n+1)); err != nil {
+	if err := w.putChecked(bucketCounts, countKey(chain, PaymentUnmatched), countBytes(n+1)); err != nil {
 		return Payment{}, err
 	}
 	p, err := rec.payment()
@@ -463,19 +474,19 @@ func (u unmatchedRecord) payment() (Payment, error) {
 		TxHash: u.TxHash, Source: SourceChain, RequestID: u.RequestID, From: u.From, Asset: u.Asset,
 		Amount: amount, State: PaymentUnmatched, Reason: u.Reason, AcceptedAt: u.BlockTime,
 		UpdatedAt: u.Recorded, Seq: u.Seq, Delivery: Delivery{Block: u.Block, BlockHash: u.BlockHash},
-		LastEvent: u.LastEvent, AckedAt: u.AckedAt,
+		LastEvent: u.LastEvent, AckedAt: u.AckedAt, ChainID: u.ChainID,
 	}, nil
 }
 
-func putTransfer(w *wtx, id []byte, rec transferRecord) error {
+func putTransfer(w *wtx, chain uint64, id []byte, rec transferRecord) error {
 	enc, err := json.Marshal(rec)
 	if err != nil {
 		return err
 	}
-	if err := w.putChecked(bucketTransfers, blockKey(rec.Block, id), enc); err != nil {
+	if err := w.putChecked(bucketTransfers, blockKey(chain, rec.Block, id), enc); err != nil {
 		return err
 	}
-	return w.putChecked(bucketTransferIDs, id, binary.BigEndian.AppendUint64(nil, rec.Block))
+	return w.putChecked(bucketTransferIDs, id, blockKey(chain, rec.Block, nil))
 }
 
 // Rewound is what one Rewind took back.
@@ -484,7 +495,7 @@ type Rewound struct {
 	Unmatched []Payment // unmatched receipts removed
 }
 
-// Rewind takes back everything recorded from blocks above c.Height (their
+// Rewind takes back everything recorded on the chain from blocks above c.Height (their
 // blocks were reorganised away), in one durable write that also moves the
 // cursor to c: a chain payment is removed and its request is pending again
 // (expired, if its time has passed; it is paid again if the transfer is
@@ -492,13 +503,14 @@ type Rewound struct {
 // removed, counts follow. A handed-over payment's transfer is only
 // forgotten: the broadcaster follows that payment itself. c.Height above
 // the stored cursor is refused.
-func (s *Store) Rewind(ctx context.Context, c WatchCursor) error {
-	_, err := s.RewindOutcome(ctx, c)
+func (cs *ChainStore) Rewind(ctx context.Context, c WatchCursor) error {
+	_, err := cs.RewindOutcome(ctx, c)
 	return err
 }
 
 // RewindOutcome is Rewind, returning what it took back.
-func (s *Store) RewindOutcome(ctx context.Context, c WatchCursor) (Rewound, error) {
+func (cs *ChainStore) RewindOutcome(ctx context.Context, c WatchCursor) (Rewound, error) {
+	s, chain := cs.s, cs.id
 	if err := validCursor(c); err != nil {
 		return Rewound{}, fmt.Errorf("rewind to %d: %w", c.Height, err)
 	}
@@ -506,7 +518,7 @@ func (s *Store) RewindOutcome(ctx context.Context, c WatchCursor) (Rewound, erro
 	now := storeTime(s.now())
 	err := s.write(ctx, func(w *wtx) error {
 		out = Rewound{}
-		cur, ok, err := readCursor(w.tx)
+		cur, ok, err := readCursor(w.tx, chainPrefix(chain))
 		if err != nil {
 			return fmt.Errorf("rewind to %d: %w", c.Height, err)
 		}
@@ -517,7 +529,8 @@ func (s *Store) RewindOutcome(ctx context.Context, c WatchCursor) (Rewound, erro
 		type entry struct{ k, v []byte }
 		var gone []entry
 		cr := w.bucket(bucketTransfers).Cursor()
-		for k, v := cr.Seek(blockKey(c.Height+1, nil)); k != nil; k, v = cr.Next() {
+		prefix := chainPrefix(chain)
+		for k, v := cr.Seek(blockKey(chain, c.Height+1, nil)); k != nil && bytes.HasPrefix(k, prefix); k, v = cr.Next() {
 			gone = append(gone, entry{bytes.Clone(k), bytes.Clone(v)})
 		}
 		counts := newCountDeltas()
@@ -529,7 +542,7 @@ func (s *Store) RewindOutcome(ctx context.Context, c WatchCursor) (Rewound, erro
 		if err := counts.write(w); err != nil {
 			return fmt.Errorf("rewind to %d: %w", c.Height, err)
 		}
-		if err := writeCursor(w, c); err != nil {
+		if err := writeCursor(w, chain, c); err != nil {
 			return fmt.Errorf("rewind to %d: %w", c.Height, err)
 		}
 		return nil
@@ -593,7 +606,7 @@ func rewindTransfer(w *wtx, k, v []byte, counts *countDeltas, now time.Time, out
 		for _, d := range []kv{
 			{b: bucketPayments, k: p.TxHash[:]},
 			{b: bucketBySeq, k: seqKey(p.Seq)},
-			{b: bucketChainUnfinal, k: blockKey(p.Delivery.Block, p.TxHash[:])},
+			{b: bucketChainUnfinal, k: blockKey(p.ChainID, p.Delivery.Block, p.TxHash[:])},
 		} {
 			if w.bucket(d.b).Get(d.k) != nil {
 				if err := w.del(d.b, d.k); err != nil {
@@ -601,7 +614,7 @@ func rewindTransfer(w *wtx, k, v []byte, counts *countDeltas, now time.Time, out
 				}
 			}
 		}
-		counts.add(p.State, -1)
+		counts.add(p.ChainID, p.State, -1)
 		out.Payments = append(out.Payments, p)
 	case outcomeUnmatched:
 		key := seqKey(rec.Unmatched)
@@ -626,7 +639,7 @@ func rewindTransfer(w *wtx, k, v []byte, counts *countDeltas, now time.Time, out
 		if err := w.putEvent(seq, w.paymentEvent(EventPaymentRewound, u, "", now)); err != nil {
 			return err
 		}
-		counts.add(PaymentUnmatched, -1)
+		counts.add(u.ChainID, PaymentUnmatched, -1)
 		out.Unmatched = append(out.Unmatched, u)
 	case outcomeHandover:
 	default:
@@ -635,7 +648,7 @@ func rewindTransfer(w *wtx, k, v []byte, counts *countDeltas, now time.Time, out
 	if err := w.del(bucketTransfers, k); err != nil {
 		return err
 	}
-	return w.del(bucketTransferIDs, k[8:])
+	return w.del(bucketTransferIDs, k[16:])
 }
 
 func decodeUnmatched(v []byte) (Payment, error) {
@@ -646,18 +659,19 @@ func decodeUnmatched(v []byte) (Payment, error) {
 	return u.payment()
 }
 
-// Settle marks chain payments in blocks at or below confirmed as
+// Settle marks the chain's chain payments in blocks at or below confirmed as
 // confirmed, and at or below final as final (leaving the index Settle
 // reads), in one durable write; idempotent. It returns the payments it
 // moved, as stored. Handed-over payments are the broadcaster's and are not
 // touched. Unmatched receipts have no state to settle.
-func (s *Store) Settle(ctx context.Context, confirmed, final uint64) error {
-	_, err := s.SettleOutcome(ctx, confirmed, final)
+func (cs *ChainStore) Settle(ctx context.Context, confirmed, final uint64) error {
+	_, err := cs.SettleOutcome(ctx, confirmed, final)
 	return err
 }
 
 // SettleOutcome is Settle, returning the payments it moved.
-func (s *Store) SettleOutcome(ctx context.Context, confirmed, final uint64) ([]Payment, error) {
+func (cs *ChainStore) SettleOutcome(ctx context.Context, confirmed, final uint64) ([]Payment, error) {
+	s, chain := cs.s, cs.id
 	now := storeTime(s.now())
 	upto := max(confirmed, final)
 	var out []Payment
@@ -666,7 +680,8 @@ func (s *Store) SettleOutcome(ctx context.Context, confirmed, final uint64) ([]P
 		type entry struct{ k, h []byte }
 		var due []entry
 		c := w.bucket(bucketChainUnfinal).Cursor()
-		for k, v := c.First(); k != nil && binary.BigEndian.Uint64(k[:8]) <= upto; k, v = c.Next() {
+		prefix := chainPrefix(chain)
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && binary.BigEndian.Uint64(k[8:16]) <= upto; k, v = c.Next() {
 			h, err := checkValue(bucketChainUnfinal, k, v)
 			if err != nil {
 				return fmt.Errorf("settle: %w", err)
@@ -679,7 +694,7 @@ func (s *Store) SettleOutcome(ctx context.Context, confirmed, final uint64) ([]P
 			if err != nil {
 				return fmt.Errorf("settle: index 0x%x: %v: %w", e.k, err, ErrCorrupt)
 			}
-			block := binary.BigEndian.Uint64(e.k[:8])
+			block := binary.BigEndian.Uint64(e.k[8:16])
 			to := p.State
 			switch {
 			case block <= final:
@@ -690,8 +705,8 @@ func (s *Store) SettleOutcome(ctx context.Context, confirmed, final uint64) ([]P
 			if to == p.State {
 				continue
 			}
-			counts.add(p.State, -1)
-			counts.add(to, +1)
+			counts.add(chain, p.State, -1)
+			counts.add(chain, to, +1)
 			from := p.State
 			p.State, p.UpdatedAt = to, now
 			seq, err := w.nextEvent()
@@ -746,7 +761,8 @@ func unmatchedPayments(tx *bbolt.Tx, f PaymentFilter, limit int) ([]Payment, err
 		if err != nil {
 			return nil, err
 		}
-		if !f.Since.IsZero() && p.AcceptedAt.Before(f.Since) || !f.Until.IsZero() && !p.AcceptedAt.Before(f.Until) {
+		if !f.Since.IsZero() && p.AcceptedAt.Before(f.Since) || !f.Until.IsZero() && !p.AcceptedAt.Before(f.Until) ||
+			f.ChainID != 0 && p.ChainID != f.ChainID {
 			continue
 		}
 		out = append(out, p)

@@ -33,7 +33,7 @@ func transfer(block uint64, at time.Time, asset string, amount int64) Transfer {
 
 func record(t testing.TB, s *Store, height uint64, ts ...Transfer) Recorded {
 	t.Helper()
-	out, err := s.RecordRangeOutcome(context.Background(), WatchCursor{Height: height, Hashes: []common.Hash{randHash()}}, ts)
+	out, err := s.Chain(testChain).RecordRangeOutcome(context.Background(), WatchCursor{Height: height, Hashes: []common.Hash{randHash()}}, ts)
 	if err != nil {
 		t.Fatalf("RecordRange(%d): %v", height, err)
 	}
@@ -214,7 +214,7 @@ func TestHandedOverPaymentSeenOnChainIsOnePayment(t *testing.T) {
 		t.Fatalf("payment %+v", got)
 	}
 	// Rewinding it forgets the transfer only.
-	if err := s.Rewind(context.Background(), WatchCursor{Height: 9}); err != nil {
+	if err := s.Chain(testChain).Rewind(context.Background(), WatchCursor{Height: 9}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := s.Payment(p.TxHash); got.State != PaymentQueued {
@@ -312,7 +312,7 @@ func TestRewindTakesTheMatchBack(t *testing.T) {
 	stray := transfer(11, t0.Add(2*time.Minute), "ETH", 6)
 	record(t, s, 9, keep)
 	record(t, s, 11, pay, stray)
-	back, err := s.RewindOutcome(ctx, WatchCursor{Height: 9, Hashes: []common.Hash{keep.BlockHash}})
+	back, err := s.Chain(testChain).RewindOutcome(ctx, WatchCursor{Height: 9, Hashes: []common.Hash{keep.BlockHash}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func TestRewindTakesTheMatchBack(t *testing.T) {
 	if us := unmatchedList(t, s); len(us) != 1 || us[0].TxHash != keep.TxHash {
 		t.Fatalf("unmatched after rewind: %+v", us)
 	}
-	if c, ok, _ := s.WatchCursor(); !ok || c.Height != 9 || len(c.Hashes) != 1 || c.Hashes[0] != keep.BlockHash {
+	if c, ok, _ := s.Chain(testChain).WatchCursor(); !ok || c.Height != 9 || len(c.Hashes) != 1 || c.Hashes[0] != keep.BlockHash {
 		t.Fatalf("cursor %+v %v", c, ok)
 	}
 	// Its amount is held again, and the transfer mined again pays again.
@@ -344,10 +344,10 @@ func TestRewindTakesTheMatchBack(t *testing.T) {
 	if out := record(t, s, 10, pay); len(out.Payments) != 1 {
 		t.Fatalf("mined again: %+v", out)
 	}
-	if _, err := s.RewindOutcome(ctx, WatchCursor{Height: 12}); !errors.Is(err, ErrBadTransition) {
+	if _, err := s.Chain(testChain).RewindOutcome(ctx, WatchCursor{Height: 12}); !errors.Is(err, ErrBadTransition) {
 		t.Fatalf("rewind forward: %v", err)
 	}
-	if _, err := s.RecordRangeOutcome(ctx, WatchCursor{Height: 5}, nil); !errors.Is(err, ErrBadTransition) {
+	if _, err := s.Chain(testChain).RecordRangeOutcome(ctx, WatchCursor{Height: 5}, nil); !errors.Is(err, ErrBadTransition) {
 		t.Fatalf("record backwards: %v", err)
 	}
 	reopenStore(t, s)
@@ -376,15 +376,15 @@ func TestSettleFollowsChainPaymentsToFinal(t *testing.T) {
 	a, b := transfer(10, t0.Add(time.Minute), "ETH", 700), transfer(12, t0.Add(time.Minute), "ETH", 800)
 	record(t, s, 12, a, b)
 	state := func(h common.Hash) PaymentState { p, _ := s.Payment(h); return p.State }
-	moved, err := s.SettleOutcome(ctx, 11, 0)
+	moved, err := s.Chain(testChain).SettleOutcome(ctx, 11, 0)
 	if err != nil || len(moved) != 1 || state(a.TxHash) != PaymentConfirmed || state(b.TxHash) != PaymentSeen {
 		t.Fatalf("settle(11, 0): %+v %v; states %s %s", moved, err, state(a.TxHash), state(b.TxHash))
 	}
-	if moved, _ := s.SettleOutcome(ctx, 11, 0); len(moved) != 0 {
+	if moved, _ := s.Chain(testChain).SettleOutcome(ctx, 11, 0); len(moved) != 0 {
 		t.Fatalf("settle again moved %+v", moved)
 	}
 	s = reopenStore(t, s) // a confirmed chain payment is not in the unfinal index, and Open agrees
-	if err := s.Settle(ctx, 12, 10); err != nil {
+	if err := s.Chain(testChain).Settle(ctx, 12, 10); err != nil {
 		t.Fatal(err)
 	}
 	if state(a.TxHash) != PaymentFinal || state(b.TxHash) != PaymentConfirmed {
@@ -395,11 +395,11 @@ func TestSettleFollowsChainPaymentsToFinal(t *testing.T) {
 		t.Fatalf("counts %v", counts)
 	}
 	// Chain payments never count as exposure nor reach the broadcaster.
-	if u, _ := s.Unsettled("ETH"); u.Sign() != 0 {
+	if u, _ := s.Chain(testChain).Unsettled("ETH"); u.Sign() != 0 {
 		t.Fatalf("unsettled %s", u)
 	}
 	open, _ := s.OpenPayments()
-	unfinal, _ := s.UnfinalAfter(nil, 0)
+	unfinal, _ := s.Chain(testChain).UnfinalAfter(nil, 0)
 	if len(open) != 0 || len(unfinal) != 0 {
 		t.Fatalf("broadcaster's indexes hold %d open, %d unfinal", len(open), len(unfinal))
 	}
@@ -416,11 +416,11 @@ func TestRecordRangeIsAllOrNothing(t *testing.T) {
 	chainReq(t, s, "r1", 700)
 	good := transfer(10, t0.Add(time.Minute), "ETH", 700)
 	bad := transfer(11, t0.Add(time.Minute), "ETH", 5)
-	_, err := s.RecordRangeOutcome(context.Background(), WatchCursor{Height: 10}, []Transfer{good, bad})
+	_, err := s.Chain(testChain).RecordRangeOutcome(context.Background(), WatchCursor{Height: 10}, []Transfer{good, bad})
 	if err == nil {
 		t.Fatal("a transfer above the range's end was taken")
 	}
-	if _, ok, _ := s.WatchCursor(); ok {
+	if _, ok, _ := s.Chain(testChain).WatchCursor(); ok {
 		t.Fatal("cursor moved")
 	}
 	if r, _ := s.Request("r1"); r.Status != RequestPending {
@@ -490,6 +490,9 @@ func TestOpenMigratesASchema4File(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
+		if err := unchain(tx); err != nil {
+			return err
+		}
 		for _, b := range [][]byte{bucketWatch, bucketTransfers, bucketTransferIDs, bucketChainUnfinal, bucketUnmatched, bucketAmounts} {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
@@ -502,7 +505,7 @@ func TestOpenMigratesASchema4File(t *testing.T) {
 	}
 	db.Close()
 
-	s, err = Open(path, nil)
+	s, err = Open(path, &Options{HomeChainID: testChain})
 	if err != nil {
 		t.Fatalf("Open of a schema 4 file: %v", err)
 	}
@@ -513,7 +516,7 @@ func TestOpenMigratesASchema4File(t *testing.T) {
 	r := newRequest("r-new")
 	r.Amount = big.NewInt(700)
 	wantErr(t, "PutRequest of a migrated pending amount", s.PutRequest(context.Background(), r), ErrAmountTaken)
-	if _, ok, err := s.WatchCursor(); ok || err != nil {
+	if _, ok, err := s.Chain(testChain).WatchCursor(); ok || err != nil {
 		t.Fatalf("cursor after migration: %v %v", ok, err)
 	}
 	tr := transfer(10, t0.Add(time.Minute), "ETH", 700)

@@ -135,7 +135,7 @@ func TestReadOfAValueChangedAfterOpenFailsCorrupt(t *testing.T) {
 	wantErr(t, "Request", err, ErrCorrupt)
 	_, err = s.Payment(f.payment.TxHash)
 	wantErr(t, "Payment", err, ErrCorrupt)
-	_, err = s.PaymentBySenderNonce(f.payment.From, f.payment.Nonce)
+	_, err = s.Chain(testChain).PaymentBySenderNonce(f.payment.From, f.payment.Nonce)
 	wantErr(t, "PaymentBySenderNonce", err, ErrCorrupt)
 	_, err = s.Payments(PaymentFilter{})
 	wantErr(t, "Payments", err, ErrCorrupt)
@@ -206,7 +206,7 @@ func writeSchema1(t *testing.T, path string, r Request, p Payment, c Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sn := senderNonceKey(p.From, p.Nonce)
+	sn := legacySenderNonceKey(p.From, p.Nonce)
 	nk := nonceKey(c.Number, "n1")
 	exp := expiryBytes(t0.Add(time.Hour))
 	err = db.Update(func(tx *bbolt.Tx) error {
@@ -254,9 +254,10 @@ func TestOpenMigratesASchema1File(t *testing.T) {
 	c := newClient("sn_old")
 	c.Created = t0
 	writeSchema1(t, path, r, p, c)
+	r.Chains = []uint64{testChain} // schema 13 puts it under the home chain
 
 	var logs bytes.Buffer
-	s, err := Open(path, &Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	s, err := Open(path, &Options{Logger: slog.New(slog.NewTextHandler(&logs, nil)), HomeChainID: testChain})
 	if err != nil {
 		t.Fatalf("Open of a schema 1 file: %v", err)
 	}
@@ -271,7 +272,7 @@ func TestOpenMigratesASchema1File(t *testing.T) {
 		if got, err := s.Payment(p.TxHash); err != nil || !reflect.DeepEqual(got, p) {
 			t.Errorf("Payment: %+v, %v; want %+v", got, err, p)
 		}
-		if got, err := s.PaymentBySenderNonce(p.From, p.Nonce); err != nil || got.TxHash != p.TxHash {
+		if got, err := s.Chain(testChain).PaymentBySenderNonce(p.From, p.Nonce); err != nil || got.TxHash != p.TxHash {
 			t.Errorf("PaymentBySenderNonce: %v, %v", got.TxHash, err)
 		}
 		if got, err := s.OpenPayments(); err != nil || len(got) != queued {
@@ -280,7 +281,7 @@ func TestOpenMigratesASchema1File(t *testing.T) {
 		if got, err := s.Counts(); err != nil || got[PaymentQueued] != queued {
 			t.Errorf("Counts: %v, %v", got, err)
 		}
-		if got, err := s.Unsettled("ETH"); err != nil || got.Cmp(big.NewInt(100*int64(queued))) != 0 {
+		if got, err := s.Chain(testChain).Unsettled("ETH"); err != nil || got.Cmp(big.NewInt(100*int64(queued))) != 0 {
 			t.Errorf("Unsettled: %v, %v", got, err)
 		}
 		if got, err := s.Client(c.Number); err != nil || !reflect.DeepEqual(got, c) {

@@ -80,7 +80,7 @@ func TestApplyRecordsDeliveryAndStatesInOneCommit(t *testing.T) {
 	if counts[PaymentQueued] != 1 || counts[PaymentBroadcast] != 1 || counts[PaymentFailed] != 1 {
 		t.Errorf("counts %v", counts)
 	}
-	if u, _ := s.Unsettled("ETH"); u.Cmp(big.NewInt(200)) != 0 {
+	if u, _ := s.Chain(testChain).Unsettled("ETH"); u.Cmp(big.NewInt(200)) != 0 {
 		t.Errorf("unsettled %s, want 200", u)
 	}
 	open, _ := s.OpenPayments()
@@ -128,7 +128,7 @@ func TestApplyTwoChangesToOnePaymentInABatch(t *testing.T) {
 	if counts[PaymentQueued] != 0 || counts[PaymentBroadcast] != 0 || counts[PaymentConfirmed] != 1 {
 		t.Errorf("counts %v", counts)
 	}
-	if u, _ := s.Unsettled("ETH"); u.Sign() != 0 {
+	if u, _ := s.Chain(testChain).Unsettled("ETH"); u.Sign() != 0 {
 		t.Errorf("unsettled %s, want 0", u)
 	}
 }

@@ -17,6 +17,32 @@
 // confirmed payment's money is on the chain; one whose block is lost
 // counts again) and a count of payments per state.
 //
+// # Several chains (schema 13)
+//
+// Every payment is on one chain (Payment.ChainID; Accept refuses none with
+// a plain error), and everything that is one chain's is kept per chain:
+// the sender+nonce, open and unfinal indexes, the authorizations' reuse
+// key (chain, token, from, nonce) and queues, spent_nonces, the
+// unsettled sums and the per-payer sums (Limits apply per chain and
+// asset), the counts, the watcher's cursor and its recorded transfers.
+// Their keys begin with the chain id (8 bytes, big-endian), so one chain's
+// queue is a range of its own. Store.Chain(id) is one chain's view (a
+// ChainStore): the broadcaster, the watcher and the relayer of a network
+// each work through theirs (OpenPaymentsAfter, UnfinalAfter, OpenBefore,
+// Unsettled, Counts, WatchCursor, RecordRange, Rewind, Settle,
+// OpenAuthorizations, UnfinalAuthorizations, RelayTxs,
+// PaymentBySenderNonce). What names a record by hash stays the store's
+// (Payment, Apply): an EIP-155 transaction names its chain. Payments
+// filters by PaymentFilter.ChainID; Counts sums every chain,
+// CountsByChain splits them. A request lists the chains it is offered on
+// (Request.Chains, at most 8); a transfer the watcher sees on a chain pays
+// only a request offered there (one stored before schema 13 is the home
+// chain's: Options.HomeChainID, the default network's). Open migrates a
+// schema 12 file in one transaction, putting every record, index, sum,
+// count and the cursor under the home chain; a file holding payments,
+// authorizations, a cursor or a relay journal is refused with
+// ErrNoHomeChain when no home chain is given.
+//
 // It also keeps the integrator clients (service numbers, their keys and
 // roles, see clients.go) and the request nonces seen inside the
 // authentication window, so a replayed request is refused after a
@@ -198,7 +224,7 @@
 //	 "payment":{"id":"0x…","source":"handover","request_id":"r-7","from":"0x…",
 //	   "asset":"TUSD","amount":"12500000","amount_display":"12.5",
 //	   "state":"confirmed","previous":"broadcast","accepted_at":"…",
-//	   "block":1234,"block_hash":"0x…"}}
+//	   "block":1234,"block_hash":"0x…","chain_id":8453}}
 //
 // "at" is when the store recorded the change. A payment event carries
 // "payment" (id: the tx hash, or an authorization's ID; source; request_id;
@@ -206,7 +232,8 @@
 // whole units when Options.Decimals knows the asset; state; previous, the
 // state it left; reason, for failed and unmatched; accepted_at; block and
 // block_hash once mined; settlement, an authorization's settling
-// transaction; receipt, an unmatched receipt's number). A request event
+// transaction; receipt, an unmatched receipt's number; chain_id, the chain
+// it is on, a number, in every event written from schema 13 on). A request event
 // carries "request" (id, asset, amount, amount_display, status, paid_by,
 // created_at, expires_at). Hashes and addresses are lowercase 0x hex; times
 // RFC 3339 in UTC. The kinds, whose names are stable:
@@ -305,6 +332,9 @@
 //
 // # Schema versions
 //
+// Schema 13 is schema 12 with every per-chain key under its chain id and
+// the chain in every payment, unmatched receipt and request record (see
+// Several chains above; schema13.go).
 // Schema 11 is schema 10 with the webhooks (webhooks), empty after Open
 // migrates a schema 10 file in one transaction.
 // Schema 12 is schema 11 with pruned_chain_txs (the hashes of chain

@@ -8,6 +8,10 @@ import "errors"
 // that is not a PaymentState) are reported with plain errors: they are
 // programming mistakes, not refusals.
 var (
+	// ErrNoHomeChain: Open was asked to migrate a store from before
+	// schema 13 that holds payments, authorizations, a watch cursor or a
+	// relay journal, with no Options.HomeChainID to put them under.
+	ErrNoHomeChain = errors.New("a store before schema 13 holds payments of one chain: its chain id (Options.HomeChainID) is needed to migrate it")
 	// ErrUnknownRequest: no request with that ID is stored.
 	ErrUnknownRequest = errors.New("unknown request")
 	// ErrRequestExists: PutRequest was given an ID that is already stored.

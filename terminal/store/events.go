@@ -110,6 +110,7 @@ type EventPayment struct {
 	BlockHash     common.Hash    `json:"block_hash,omitzero"`
 	Settlement    common.Hash    `json:"settlement,omitzero"` // an authorization's settling transaction
 	Receipt       uint64         `json:"receipt,omitempty"`   // an unmatched receipt's number
+	ChainID       uint64         `json:"chain_id,omitempty"`  // the chain it is on (schema 13; events written before have none)
 }
 
 // EventRequest is a request as an event reports it.
@@ -212,7 +213,7 @@ func (w *wtx) paymentEvent(kind EventKind, p Payment, prev PaymentState, at time
 		ID: p.TxHash, Source: p.Source, RequestID: p.RequestID, From: p.From, Asset: p.Asset,
 		Amount: p.Amount.String(), AmountDisplay: w.display(p.Asset, p.Amount),
 		State: p.State, Previous: prev, Reason: p.Reason, AcceptedAt: p.AcceptedAt,
-		Block: p.Delivery.Block, BlockHash: p.Delivery.BlockHash,
+		Block: p.Delivery.Block, BlockHash: p.Delivery.BlockHash, ChainID: p.ChainID,
 	}
 	if p.Authorization != nil {
 		ep.Settlement = p.Authorization.Settlement

@@ -210,21 +210,21 @@ func TestEveryStateChangeWritesExactlyItsEventsInItsOwnCommit(t *testing.T) {
 			func(s *Store, f *fixture) error {
 				tr := transfer(10, t0.Add(time.Minute), "ETH", 5000)
 				f.p.TxHash = tr.TxHash
-				return s.RecordRange(bg, WatchCursor{Height: 10, Hashes: []common.Hash{randHash()}}, []Transfer{tr})
+				return s.Chain(testChain).RecordRange(bg, WatchCursor{Height: 10, Hashes: []common.Hash{randHash()}}, []Transfer{tr})
 			}, []EventKind{EventPaymentSeen, EventRequestPaid}, false},
 		{"a transfer paying nothing is payment.unmatched", chainPending,
 			func(s *Store, f *fixture) error {
 				tr := transfer(10, t0.Add(time.Minute), "ETH", 4999)
 				f.p.TxHash = tr.TxHash
-				return s.RecordRange(bg, WatchCursor{Height: 10, Hashes: []common.Hash{randHash()}}, []Transfer{tr})
+				return s.Chain(testChain).RecordRange(bg, WatchCursor{Height: 10, Hashes: []common.Hash{randHash()}}, []Transfer{tr})
 			}, []EventKind{EventPaymentUnmatched}, true},
 		{"Settle confirmed", chainSeen,
-			func(s *Store, f *fixture) error { return s.Settle(bg, 10, 0) }, []EventKind{EventPaymentConfirmed}, true},
+			func(s *Store, f *fixture) error { return s.Chain(testChain).Settle(bg, 10, 0) }, []EventKind{EventPaymentConfirmed}, true},
 		{"Settle straight to final", chainSeen,
-			func(s *Store, f *fixture) error { return s.Settle(bg, 10, 10) }, []EventKind{EventPaymentFinal}, true},
+			func(s *Store, f *fixture) error { return s.Chain(testChain).Settle(bg, 10, 10) }, []EventKind{EventPaymentFinal}, true},
 		{"Rewind of a chain payment reports it rewound, its request reopened", chainSeen,
 			func(s *Store, f *fixture) error {
-				return s.Rewind(bg, WatchCursor{Height: 9, Hashes: []common.Hash{randHash()}})
+				return s.Chain(testChain).Rewind(bg, WatchCursor{Height: 9, Hashes: []common.Hash{randHash()}})
 			},
 			[]EventKind{EventPaymentRewound, EventRequestReopened}, false},
 		{"Rewind of an unmatched receipt", func(t *testing.T, s *Store) fixture {
@@ -232,7 +232,7 @@ func TestEveryStateChangeWritesExactlyItsEventsInItsOwnCommit(t *testing.T) {
 			f.p = record(t, s, 10, transfer(10, t0.Add(time.Minute), "ETH", 4999)).Unmatched[0]
 			return f
 		}, func(s *Store, f *fixture) error {
-			return s.Rewind(bg, WatchCursor{Height: 9, Hashes: []common.Hash{randHash()}})
+			return s.Chain(testChain).Rewind(bg, WatchCursor{Height: 9, Hashes: []common.Hash{randHash()}})
 		},
 			[]EventKind{EventPaymentRewound}, true},
 		{"ExpireRequests before the grace has passed writes nothing", pending,
@@ -442,7 +442,7 @@ func TestAReopenedRequestIsReportedExpiredAgainOnlyOnce(t *testing.T) {
 	s := openTemp(t)
 	r := chainReq(t, s, "rc", 5000)
 	record(t, s, 10, transfer(10, t0.Add(time.Minute), "ETH", 5000))
-	if err := s.Rewind(bg, WatchCursor{Height: 9, Hashes: []common.Hash{randHash()}}); err != nil {
+	if err := s.Chain(testChain).Rewind(bg, WatchCursor{Height: 9, Hashes: []common.Hash{randHash()}}); err != nil {
 		t.Fatal(err)
 	}
 	late := r.ExpiresAt.Add(MatchGrace)
@@ -474,6 +474,9 @@ func TestOpenMigratesSchema9ToAnEmptyLogAndIndexesOnlyLiveRequests(t *testing.T)
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
+		if err := unchain(tx); err != nil {
+			return err
+		}
 		for _, name := range [][]byte{bucketEvents, bucketEventSinks, bucketRequestExpiry} {
 			if err := tx.DeleteBucket(name); err != nil {
 				return err
@@ -485,7 +488,7 @@ func TestOpenMigratesSchema9ToAnEmptyLogAndIndexesOnlyLiveRequests(t *testing.T)
 		t.Fatal(err)
 	}
 	db.Close()
-	s, err = Open(path, &Options{Now: func() time.Time { return t0 }})
+	s, err = Open(path, &Options{HomeChainID: testChain, Now: func() time.Time { return t0 }})
 	if err != nil {
 		t.Fatalf("Open of a schema 9 file: %v", err)
 	}

@@ -34,7 +34,7 @@ func Example() {
 		TxHash: common.HexToHash("0x01"), RequestID: "coffee-42",
 		From: common.HexToAddress("0xaa"), Nonce: 0,
 		Asset: "TUSD", Amount: big.NewInt(3_500_000), Raw: []byte{0x02},
-		State: store.PaymentQueued,
+		State: store.PaymentQueued, ChainID: 8453, // Base
 	}
 	limit := big.NewInt(100_000_000) // at most 100 TUSD unsettled
 	p, repeat, err := s.Accept(ctx, pay, now, limit)
@@ -48,10 +48,10 @@ func Example() {
 	_, _, err = s.Accept(ctx, other, now, limit)
 	fmt.Println(err)
 
-	u, _ := s.Unsettled("TUSD")
+	u, _ := s.Chain(8453).Unsettled("TUSD")
 	fmt.Println("unsettled:", u)
 	_, _ = s.SetPaymentState(ctx, pay.TxHash, store.PaymentConfirmed, "", now.Add(time.Minute))
-	u, _ = s.Unsettled("TUSD")
+	u, _ = s.Chain(8453).Unsettled("TUSD")
 	fmt.Println("unsettled:", u)
 	// Output:
 	// 1 queued false <nil>

@@ -107,6 +107,9 @@ func TestOpenMigratesSchema7FailedPaymentsAsUnacknowledged(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
+		if err := unchain(tx); err != nil {
+			return err
+		}
 		for _, name := range [][]byte{bucketFailures, bucketFailuresOpen, bucketZs, bucketZKeys} {
 			if err := tx.DeleteBucket(name); err != nil {
 				return err
@@ -118,7 +121,7 @@ func TestOpenMigratesSchema7FailedPaymentsAsUnacknowledged(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	s, err = Open(path, nil)
+	s, err = Open(path, &Options{HomeChainID: testChain})
 	if err != nil {
 		t.Fatalf("Open of a schema 7 file: %v", err)
 	}

@@ -67,6 +67,7 @@ func newPayment(reqID string) Payment {
 	return Payment{
 		TxHash: randHash(), Source: SourceHandover, RequestID: reqID, From: randAddr(), Nonce: 7,
 		Asset: "ETH", Amount: big.NewInt(100), Raw: randBytes(300), State: PaymentQueued,
+		ChainID: testChain,
 	}
 }
 
@@ -106,7 +107,7 @@ func takeSnapshot(t testing.TB, s *Store, reqIDs ...string) snapshot {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := s.Unsettled("ETH")
+	u, err := s.Chain(testChain).Unsettled("ETH")
 	if err != nil {
 		t.Fatal(err)
 	}

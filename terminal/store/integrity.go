@@ -270,27 +270,29 @@ func verify(db *bbolt.DB, schema string) error {
 		}); err != nil {
 			return err
 		}
+		// Schema 13 keys every per-chain entry by its chain first.
+		v13 := schema == schemaVersion
 		if checked {
-			if err := checkIndexes(tx); err != nil {
+			if err := checkIndexes(tx, v13); err != nil {
 				return err
 			}
 		}
-		if schema == schemaV4 || schema == schemaV5 || schema == schemaV6 || schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaVersion {
-			if err := checkUnfinal(tx, schema == schemaV6 || schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaVersion); err != nil {
+		if schema == schemaV4 || schema == schemaV5 || schema == schemaV6 || schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaV12 || schema == schemaVersion {
+			if err := checkUnfinal(tx, schema == schemaV6 || schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaV12 || schema == schemaVersion, v13); err != nil {
 				return err
 			}
 		}
-		if schema == schemaV5 || schema == schemaV6 || schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaVersion {
-			if err := checkChain(tx, schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaVersion); err != nil {
+		if schema == schemaV5 || schema == schemaV6 || schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaV12 || schema == schemaVersion {
+			if err := checkChain(tx, schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaV12 || schema == schemaVersion, v13); err != nil {
 				return err
 			}
 		}
-		if schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaVersion {
+		if schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaV12 || schema == schemaVersion {
 			if err := checkRelay(tx); err != nil {
 				return err
 			}
 		}
-		if schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaVersion {
+		if schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaV12 || schema == schemaVersion {
 			if err := checkFailures(tx); err != nil {
 				return err
 			}
@@ -298,18 +300,23 @@ func verify(db *bbolt.DB, schema string) error {
 				return err
 			}
 		}
-		if schema == schemaV10 || schema == schemaV11 || schema == schemaVersion {
+		if schema == schemaV10 || schema == schemaV11 || schema == schemaV12 || schema == schemaVersion {
 			if err := checkEvents(tx); err != nil {
 				return err
 			}
 		}
-		if schema == schemaV11 || schema == schemaVersion {
+		if schema == schemaV11 || schema == schemaV12 || schema == schemaVersion {
 			if err := checkWebhooks(tx); err != nil {
 				return err
 			}
 		}
-		if schema == schemaVersion {
-			if err := checkBounded(tx); err != nil {
+		if schema == schemaV12 || schema == schemaVersion {
+			if err := checkBounded(tx, v13); err != nil {
+				return err
+			}
+		}
+		if v13 {
+			if err := checkChainKeys(tx); err != nil {
 				return err
 			}
 		}
@@ -324,6 +331,24 @@ func verify(db *bbolt.DB, schema string) error {
 		}
 		return nil
 	})
+}
+
+// keyLen is the length of a per-chain key whose rest is n bytes: from
+// schema 13 on the chain id (8) comes first.
+func keyLen(v13 bool, n int) int {
+	if v13 {
+		return 8 + n
+	}
+	return n
+}
+
+// keyed is a per-chain entry's key as stored: under chain from schema 13
+// on, rest alone before.
+func keyed(v13 bool, chain uint64, rest []byte) []byte {
+	if v13 {
+		return chainKey(chain, rest)
+	}
+	return rest
 }
 
 func knownBucket(name []byte) bool {
@@ -367,7 +392,7 @@ func walkBucket(b *bbolt.Bucket, name []byte, checked bool) error {
 // index's length, and the by_seq bucket's sequence, which issues Seq, to be
 // at or above every Seq used, so that no Seq is issued twice. A damaged key
 // fails its value's CRC already; this catches an entry whose record is gone.
-func checkIndexes(tx *bbolt.Tx) error {
+func checkIndexes(tx *bbolt.Tx, v13 bool) error {
 	payments := tx.Bucket(bucketPayments)
 	if payments == nil {
 		return nil // a store from before the buckets were made; Open makes them
@@ -375,7 +400,7 @@ func checkIndexes(tx *bbolt.Tx) error {
 	for _, idx := range []struct {
 		name   []byte
 		keyLen int
-	}{{bucketBySender, common.AddressLength + 8}, {bucketOpen, common.AddressLength + 8}, {bucketUnfinal, common.AddressLength + 8}, {bucketBySeq, 8}} {
+	}{{bucketBySender, keyLen(v13, common.AddressLength+8)}, {bucketOpen, keyLen(v13, common.AddressLength+8)}, {bucketUnfinal, keyLen(v13, common.AddressLength+8)}, {bucketBySeq, 8}} {
 		b := tx.Bucket(idx.name)
 		if b == nil {
 			continue
@@ -413,7 +438,7 @@ func checkIndexes(tx *bbolt.Tx) error {
 //
 // With auth (schema 6) it checks the authorizations' indexes too
 // (checkAuthorizations), whose confirmed ones are in auth_unfinal.
-func checkUnfinal(tx *bbolt.Tx, auth bool) error {
+func checkUnfinal(tx *bbolt.Tx, auth, v13 bool) error {
 	idx, payments := tx.Bucket(bucketUnfinal), tx.Bucket(bucketPayments)
 	if idx == nil || payments == nil {
 		return fmt.Errorf("bucket %s or %s missing: %w", bucketUnfinal, bucketPayments, ErrCorrupt)
@@ -433,7 +458,7 @@ func checkUnfinal(tx *bbolt.Tx, auth bool) error {
 		if err != nil {
 			return err
 		}
-		if !p.State.unfinal() || !bytes.Equal(k, senderNonceKey(p.From, p.Nonce)) {
+		if !p.State.unfinal() || !bytes.Equal(k, keyed(v13, p.ChainID, legacySenderNonceKey(p.From, p.Nonce))) {
 			return fmt.Errorf("bucket %s: key %x names payment %s, %s from %s nonce %d: %w", bucketUnfinal, k, p.TxHash, p.State, p.From, p.Nonce, ErrCorrupt)
 		}
 		return nil
@@ -445,13 +470,13 @@ func checkUnfinal(tx *bbolt.Tx, auth bool) error {
 		return err
 	}
 	// Confirmed chain payments are in their own index (checkChain).
-	chainConfirmed, _, err := countChainUnfinal(tx)
+	chainConfirmed, _, err := countChainUnfinal(tx, v13)
 	if err != nil {
 		return err
 	}
 	var authConfirmed uint64
 	if auth {
-		if authConfirmed, err = checkAuthorizations(tx); err != nil {
+		if authConfirmed, err = checkAuthorizations(tx, v13); err != nil {
 			return err
 		}
 	}
@@ -466,7 +491,7 @@ func checkUnfinal(tx *bbolt.Tx, auth bool) error {
 // confirmed and seen payments; it checks each names a chain payment in
 // one of those states at its own block. A file without the bucket has
 // none.
-func countChainUnfinal(tx *bbolt.Tx) (confirmed, seen uint64, err error) {
+func countChainUnfinal(tx *bbolt.Tx, v13 bool) (confirmed, seen uint64, err error) {
 	idx, payments := tx.Bucket(bucketChainUnfinal), tx.Bucket(bucketPayments)
 	if idx == nil || payments == nil {
 		return 0, 0, nil
@@ -484,8 +509,8 @@ func countChainUnfinal(tx *bbolt.Tx) (confirmed, seen uint64, err error) {
 		if err != nil {
 			return err
 		}
-		if len(k) != 8+common.HashLength || p.Source != SourceChain || binary.BigEndian.Uint64(k[:8]) != p.Delivery.Block ||
-			!bytes.Equal(k[8:], p.TxHash[:]) {
+		want := keyed(v13, p.ChainID, append(binary.BigEndian.AppendUint64(nil, p.Delivery.Block), p.TxHash[:]...))
+		if p.Source != SourceChain || !bytes.Equal(k, want) {
 			return fmt.Errorf("bucket %s: key %x names payment %s (%s, block %d): %w", bucketChainUnfinal, k, p.TxHash, p.Source, p.Delivery.Block, ErrCorrupt)
 		}
 		switch p.State {
@@ -510,13 +535,13 @@ func countChainUnfinal(tx *bbolt.Tx) (confirmed, seen uint64, err error) {
 // index entry names a stored request of that asset and amount; the
 // cursor, if any, decodes. A transfer recorded without its outcome would
 // be neither matched again (its identity says recorded) nor listed.
-func checkChain(tx *bbolt.Tx, relay bool) error {
+func checkChain(tx *bbolt.Tx, relay, v13 bool) error {
 	for _, name := range [][]byte{bucketWatch, bucketTransfers, bucketTransferIDs, bucketChainUnfinal, bucketUnmatched, bucketAmounts} {
 		if tx.Bucket(name) == nil {
 			return fmt.Errorf("bucket %s missing: %w", name, ErrCorrupt)
 		}
 	}
-	_, seen, err := countChainUnfinal(tx)
+	_, seen, err := countChainUnfinal(tx, v13)
 	if err != nil {
 		return err
 	}
@@ -525,9 +550,17 @@ func checkChain(tx *bbolt.Tx, relay bool) error {
 	} else if c != seen {
 		return fmt.Errorf("bucket %s: %d seen payments, but the count says %d: %w", bucketChainUnfinal, seen, c, ErrCorrupt)
 	}
-	if _, _, err := readCursor(tx); err != nil {
+	if err := tx.Bucket(bucketWatch).ForEach(func(k, _ []byte) error {
+		if v13 != (len(k) == 8) || !v13 && !bytes.Equal(k, keyCursor) {
+			return fmt.Errorf("bucket %s: key %x: %w", bucketWatch, k, ErrCorrupt)
+		}
+		_, _, err := readCursor(tx, k)
+		return err
+	}); err != nil {
 		return err
 	}
+	// A transfer's key: [chain (8) ||] block (8) || its identity (40).
+	at := keyLen(v13, 8)
 	ids, transfers, payments := tx.Bucket(bucketTransferIDs), tx.Bucket(bucketTransfers), tx.Bucket(bucketPayments)
 	unmatched := tx.Bucket(bucketUnmatched)
 	n := 0
@@ -538,10 +571,10 @@ func checkChain(tx *bbolt.Tx, relay bool) error {
 			return err
 		}
 		var rec transferRecord
-		if err := json.Unmarshal(body, &rec); err != nil || len(k) != 8+40 {
+		if err := json.Unmarshal(body, &rec); err != nil || len(k) != at+40 {
 			return fmt.Errorf("bucket %s: key %x: %v: %w", bucketTransfers, k, err, ErrCorrupt)
 		}
-		if b, err := checkValue(bucketTransferIDs, k[8:], ids.Get(k[8:])); err != nil || !bytes.Equal(b, k[:8]) {
+		if b, err := checkValue(bucketTransferIDs, k[at:], ids.Get(k[at:])); err != nil || !bytes.Equal(b, k[:at]) {
 			return fmt.Errorf("bucket %s: key %x has no identity entry at its block: %w", bucketTransfers, k, ErrCorrupt)
 		}
 		switch rec.Outcome {

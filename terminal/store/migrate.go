@@ -91,7 +91,7 @@ func migrateV3(db *bbolt.DB) (int, error) {
 				if !p.State.unfinal() {
 					return nil
 				}
-				key := senderNonceKey(p.From, p.Nonce)
+				key := legacySenderNonceKey(p.From, p.Nonce)
 				n++
 				return u.Put(key, seal(bucketUnfinal, key, p.TxHash[:]))
 			}); err != nil {

@@ -36,7 +36,7 @@ func openEntry(t *testing.T, s *Store, p Payment) []byte {
 	t.Helper()
 	var h []byte
 	if err := s.db.View(func(tx *bbolt.Tx) error {
-		v, err := getChecked(tx, bucketOpen, senderNonceKey(p.From, p.Nonce))
+		v, err := getChecked(tx, bucketOpen, senderNonceKey(testChain, p.From, p.Nonce))
 		h = append([]byte(nil), v...)
 		return err
 	}); err != nil {
@@ -78,7 +78,7 @@ func TestFailedPaymentsNonceCanBePaidAgain(t *testing.T) {
 	ctx := context.Background()
 	putRequest(t, s, "r1")
 	p := sameNonceAfter(t, s, PaymentFailed)
-	old, err := s.PaymentBySenderNonce(p.From, p.Nonce)
+	old, err := s.Chain(testChain).PaymentBySenderNonce(p.From, p.Nonce)
 	if err != nil || old.State != PaymentFailed {
 		t.Fatalf("before: PaymentBySenderNonce = %+v, %v; want the failed payment", old, err)
 	}
@@ -89,7 +89,7 @@ func TestFailedPaymentsNonceCanBePaidAgain(t *testing.T) {
 	repaid := mustAccept(t, s, p)
 
 	// Both indexes now name the new payment.
-	if got, err := s.PaymentBySenderNonce(p.From, p.Nonce); err != nil || got.TxHash != repaid.TxHash {
+	if got, err := s.Chain(testChain).PaymentBySenderNonce(p.From, p.Nonce); err != nil || got.TxHash != repaid.TxHash {
 		t.Fatalf("PaymentBySenderNonce = %s, %v; want the new %s", got.TxHash, err, repaid.TxHash)
 	}
 	if h := openEntry(t, s, p); string(h) != string(repaid.TxHash[:]) {
@@ -111,7 +111,7 @@ func TestFailedPaymentsNonceCanBePaidAgain(t *testing.T) {
 	if counts[PaymentFailed] != 1 || counts[PaymentQueued] != 1 || sum(counts) != 2 {
 		t.Fatalf("counts %v: want one failed, one queued", counts)
 	}
-	if u, _ := s.Unsettled("ETH"); u.Int64() != 100 {
+	if u, _ := s.Chain(testChain).Unsettled("ETH"); u.Int64() != 100 {
 		t.Fatalf("unsettled %s, want 100 (only the new payment)", u)
 	}
 
@@ -132,7 +132,7 @@ func TestFailedPaymentsNonceCanBePaidAgain(t *testing.T) {
 		t.Fatalf("open index entry 0x%x after the new payment failed, want none", h)
 	}
 	mustAccept(t, s, third)
-	if got, _ := s.PaymentBySenderNonce(p.From, p.Nonce); got.TxHash != third.TxHash {
+	if got, _ := s.Chain(testChain).PaymentBySenderNonce(p.From, p.Nonce); got.TxHash != third.TxHash {
 		t.Fatalf("PaymentBySenderNonce = %s, want the third payment %s", got.TxHash, third.TxHash)
 	}
 	if h := openEntry(t, s, p); string(h) != string(third.TxHash[:]) {
@@ -146,7 +146,7 @@ func TestNonceFreedAndRepaidInOneBatch(t *testing.T) {
 	s := openTemp(t)
 	putRequest(t, s, "r1")
 	p := sameNonceAfter(t, s, PaymentQueued)
-	old, _ := s.PaymentBySenderNonce(p.From, p.Nonce)
+	old, _ := s.Chain(testChain).PaymentBySenderNonce(p.From, p.Nonce)
 	failed := old
 	failed.State = PaymentFailed
 	fail := &op{ctx: context.Background(), done: make(chan error, 1), fn: func(w *wtx) error {

@@ -11,7 +11,8 @@ import (
 )
 
 // Limits cap what waits to settle offline: the value of queued and
-// broadcast payments, in the base units of the payment's asset.
+// broadcast payments, in the base units of the payment's asset, on the
+// payment's chain (each network's asset has its own caps).
 type Limits struct {
 	// Unsettled caps the asset's total (rule 4 of Accept); nil: no cap.
 	Unsettled *big.Int
@@ -31,13 +32,15 @@ func (s *Store) AcceptLimited(ctx context.Context, p Payment, now time.Time, lim
 
 // payerUnsettled returns what from has waiting to settle in asset: the sum
 // of its queued and broadcast payments of that asset, handed over or
-// authorized. It scans the open and auth_payer indexes from from's first key (the index is keyed sender || nonce), so its
+// authorized, on chain. It scans the open and auth_payer indexes from
+// from's first key on chain (the index is keyed chain || sender || nonce), so its
 // cost grows with that payer's own open payments only, never with the
 // whole queue; no separate per-payer total is kept, so no schema change.
-func payerUnsettled(w *wtx, from common.Address, asset string) (*big.Int, error) {
+func payerUnsettled(w *wtx, chain uint64, from common.Address, asset string) (*big.Int, error) {
 	sum := new(big.Int)
+	prefix := chainKey(chain, from[:])
 	c := w.tx.Bucket(bucketOpen).Cursor()
-	for k, v := c.Seek(from[:]); k != nil && bytes.HasPrefix(k, from[:]); k, v = c.Next() {
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		p, err := openPayment(w.tx, k, v)
 		if err != nil {
 			return nil, fmt.Errorf("unsettled of %s: %w", from, err)
@@ -48,7 +51,7 @@ func payerUnsettled(w *wtx, from common.Address, asset string) (*big.Int, error)
 	}
 	// Its authorizations waiting to settle (schema 6) count the same.
 	c = w.tx.Bucket(bucketAuthPayer).Cursor()
-	for k, v := c.Seek(from[:]); k != nil && bytes.HasPrefix(k, from[:]); k, v = c.Next() {
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		p, err := indexedPayment(w.tx, bucketAuthPayer, k, v)
 		if err != nil {
 			return nil, fmt.Errorf("unsettled of %s: %w", from, err)

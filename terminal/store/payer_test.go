@@ -65,14 +65,14 @@ func TestAcceptPerPayerLimit(t *testing.T) {
 				putRequest(t, s, id)
 				p := newPayment(id)
 				p.From, p.Nonce, p.Asset, p.Amount = st.from, nonces[st.from], st.asset, big.NewInt(st.amount)
-				before, err := s.Unsettled(st.asset)
+				before, err := s.Chain(testChain).Unsettled(st.asset)
 				if err != nil {
 					t.Fatal(err)
 				}
 				_, _, err = s.AcceptLimited(ctx, p, t0, Limits{PerPayer: tc.limit})
 				if st.want != nil {
 					wantErr(t, fmt.Sprintf("step %d", i), err, st.want)
-					after, err := s.Unsettled(st.asset)
+					after, err := s.Chain(testChain).Unsettled(st.asset)
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -170,11 +170,11 @@ func (c pruneCandidates) empty() bool {
 // the first write (an op must not fail after writing: see op).
 type prunePlan struct {
 	dels   []kv // b and k only
-	counts map[PaymentState]uint64
+	counts map[chainState]uint64
 	seen   map[string]bool // bucket+key already planned
 	// spent is, per sender, the highest nonce of a final handed-over
 	// payment deleted (or already recorded): spent_nonces after the write.
-	spent map[common.Address]uint64
+	spent map[spentKey]uint64
 	// chainTxs are the chain payments deleted: pruned_chain_txs after the
 	// write.
 	chainTxs []common.Hash
@@ -195,15 +195,13 @@ func (p *prunePlan) do(w *wtx) error {
 			return err
 		}
 	}
-	for _, st := range PaymentStates {
-		if n, ok := p.counts[st]; ok {
-			if err := w.putChecked(bucketCounts, []byte(st), countBytes(n)); err != nil {
-				return err
-			}
+	for cs, n := range p.counts {
+		if err := w.putChecked(bucketCounts, countKey(cs.chain, cs.state), countBytes(n)); err != nil {
+			return err
 		}
 	}
-	for from, nonce := range p.spent {
-		if err := w.putChecked(bucketSpentNonces, from[:], binary.BigEndian.AppendUint64(nil, nonce)); err != nil {
+	for k, nonce := range p.spent {
+		if err := w.putChecked(bucketSpentNonces, chainKey(k.chain, k.from[:]), binary.BigEndian.AppendUint64(nil, nonce)); err != nil {
 			return err
 		}
 	}
@@ -244,7 +242,7 @@ func newPruner(tx *bbolt.Tx, before, now time.Time) (*pruner, error) {
 		bar = z.To
 	}
 	return &pruner{
-		tx: tx, plan: &prunePlan{counts: map[PaymentState]uint64{}, seen: map[string]bool{}, spent: map[common.Address]uint64{}},
+		tx: tx, plan: &prunePlan{counts: map[chainState]uint64{}, seen: map[string]bool{}, spent: map[spentKey]uint64{}},
 		bar: bar, now: now, delivered: st.LowestDelivered, sinks: st.Sinks,
 	}, nil
 }
@@ -365,30 +363,31 @@ func (pr *pruner) receipt(n uint64) error {
 	if u.AckedAt.IsZero() || !u.BlockTime.Before(pr.bar) || !pr.isDelivered(u.LastEvent) {
 		return nil
 	}
-	cur, ok, err := readCursor(pr.tx)
+	cur, ok, err := readCursor(pr.tx, chainPrefix(u.ChainID))
 	if err != nil {
 		return err
 	}
 	if !ok || u.Block+uint64(len(cur.Hashes)) > cur.Height {
 		return nil
 	}
-	if _, ok := pr.plan.counts[PaymentUnmatched]; !ok {
-		c, err := readCount(pr.tx, PaymentUnmatched)
+	ck := chainState{u.ChainID, PaymentUnmatched}
+	if _, ok := pr.plan.counts[ck]; !ok {
+		c, err := readChainCount(pr.tx, u.ChainID, PaymentUnmatched)
 		if err != nil {
 			return err
 		}
-		pr.plan.counts[PaymentUnmatched] = c
+		pr.plan.counts[ck] = c
 	}
-	if pr.plan.counts[PaymentUnmatched] == 0 {
-		return fmt.Errorf("unmatched receipt %d: count of unmatched is 0: %w", n, ErrCorrupt)
+	if pr.plan.counts[ck] == 0 {
+		return fmt.Errorf("unmatched receipt %d: count of unmatched on chain %d is 0: %w", n, u.ChainID, ErrCorrupt)
 	}
-	pr.plan.counts[PaymentUnmatched]--
+	pr.plan.counts[ck]--
 	pr.plan.del(bucketUnmatched, seqKey(n))
 	if !u.Gap {
 		pr.plan.chainTxs = append(pr.plan.chainTxs, u.TxHash) // still refused handed over
 	}
 	id := transferID(Transfer{Block: u.Block, TxHash: u.TxHash, Index: u.Index, Gap: u.Gap})
-	if tk := blockKey(u.Block, id); pr.tx.Bucket(bucketTransfers).Get(tk) != nil {
+	if tk := blockKey(u.ChainID, u.Block, id); pr.tx.Bucket(bucketTransfers).Get(tk) != nil {
 		pr.plan.del(bucketTransfers, tk)
 		pr.plan.del(bucketTransferIDs, id)
 	}
@@ -588,22 +587,23 @@ func (pr *pruner) payment(p Payment) error {
 			req = &r
 		}
 	}
-	if _, ok := pr.plan.counts[p.State]; !ok {
-		n, err := readCount(pr.tx, p.State)
+	ck := chainState{p.ChainID, p.State}
+	if _, ok := pr.plan.counts[ck]; !ok {
+		n, err := readChainCount(pr.tx, p.ChainID, p.State)
 		if err != nil {
 			return err
 		}
-		pr.plan.counts[p.State] = n
+		pr.plan.counts[ck] = n
 	}
-	if pr.plan.counts[p.State] == 0 {
-		return fmt.Errorf("payment %s: count of %s is 0: %w", p.TxHash, p.State, ErrCorrupt)
+	if pr.plan.counts[ck] == 0 {
+		return fmt.Errorf("payment %s: count of %s on chain %d is 0: %w", p.TxHash, p.State, p.ChainID, ErrCorrupt)
 	}
-	pr.plan.counts[p.State]--
+	pr.plan.counts[ck]--
 	pr.plan.del(bucketPayments, p.TxHash[:])
 	pr.plan.del(bucketBySeq, seqKey(p.Seq))
 	switch p.Source {
 	case SourceHandover:
-		sn := senderNonceKey(p.From, p.Nonce)
+		sn := senderNonceKey(p.ChainID, p.From, p.Nonce)
 		for _, b := range [][]byte{bucketBySender, bucketOpen, bucketUnfinal} {
 			if h, err := getChecked(pr.tx, b, sn); err != nil {
 				return err
@@ -612,7 +612,7 @@ func (pr *pruner) payment(p Payment) error {
 			}
 		}
 		if p.State == PaymentFinal {
-			if err := pr.spend(p.From, p.Nonce); err != nil {
+			if err := pr.spend(p.ChainID, p.From, p.Nonce); err != nil {
 				return err
 			}
 		}
@@ -620,7 +620,7 @@ func (pr *pruner) payment(p Payment) error {
 		pr.plan.chainTxs = append(pr.plan.chainTxs, p.TxHash)
 	case SourceAuthorization:
 		a := p.Authorization
-		k := authNonceKey(a.Token, p.From, a.Nonce)
+		k := authNonceKey(p.ChainID, a.Token, p.From, a.Nonce)
 		if h, err := getChecked(pr.tx, bucketAuthNonces, k); err != nil {
 			return err
 		} else if bytes.Equal(h, p.TxHash[:]) {
@@ -648,10 +648,11 @@ func (pr *pruner) payment(p Payment) error {
 
 // spend records that from's nonce was mined (spent_nonces keeps the
 // highest).
-func (pr *pruner) spend(from common.Address, nonce uint64) error {
-	cur, ok := pr.plan.spent[from]
+func (pr *pruner) spend(chain uint64, from common.Address, nonce uint64) error {
+	key := spentKey{chain, from}
+	cur, ok := pr.plan.spent[key]
 	if !ok {
-		n, had, err := spentNonce(pr.tx, from)
+		n, had, err := spentNonce(pr.tx, chain, from)
 		if err != nil {
 			return err
 		}
@@ -660,8 +661,14 @@ func (pr *pruner) spend(from common.Address, nonce uint64) error {
 	if !ok || nonce > cur {
 		cur = nonce
 	}
-	pr.plan.spent[from] = cur
+	pr.plan.spent[key] = cur
 	return nil
+}
+
+// spentKey is an entry of spent_nonces: a sender on a chain.
+type spentKey struct {
+	chain uint64
+	from  common.Address
 }
 
 // relayRow is one row of the relayer's journal.
@@ -722,7 +729,7 @@ func (pr *pruner) relayRow(auth common.Hash, row relayRow) error {
 			if err != nil {
 				return err
 			}
-			if len(block) != 8 {
+			if len(block) != 16 {
 				return fmt.Errorf("bucket %s: key %x: %w", bucketTransferIDs, id, ErrCorrupt)
 			}
 			tk := append(bytes.Clone(block), id...)
@@ -747,7 +754,7 @@ func (pr *pruner) relayRow(auth common.Hash, row relayRow) error {
 // p (a chain payment's, or a handed-over payment's seen mined), at its
 // block.
 func (pr *pruner) transfers(p Payment) error {
-	prefix := blockKey(p.Delivery.Block, p.TxHash[:])
+	prefix := blockKey(p.ChainID, p.Delivery.Block, p.TxHash[:])
 	c := pr.tx.Bucket(bucketTransfers).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 		body, err := checkValue(bucketTransfers, k, v)
@@ -762,7 +769,7 @@ func (pr *pruner) transfers(p Payment) error {
 			continue // an unmatched second transfer of the same transaction stays
 		}
 		pr.plan.del(bucketTransfers, k)
-		pr.plan.del(bucketTransferIDs, k[8:])
+		pr.plan.del(bucketTransferIDs, k[16:])
 	}
 	return nil
 }

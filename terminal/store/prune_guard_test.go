@@ -112,7 +112,7 @@ func TestPruneDeletesAnExpiredSettledAuthorizationWithItsJournal(t *testing.T) {
 			t.Errorf("authorization %s: %v, %v; want kept", p.TxHash, got.State, err)
 		}
 	}
-	if live, _ := s.RelayTxs(testChain, relayer); len(live) != 1 || live[0].AuthID != followed.TxHash {
+	if live, _ := s.Chain(testChain).RelayTxs(relayer); len(live) != 1 || live[0].AuthID != followed.TxHash {
 		t.Errorf("live rows after pruning: %+v", live)
 	}
 }
@@ -130,6 +130,9 @@ func TestOpenMigratesSchema10To11(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
+		if err := unchain(tx); err != nil {
+			return err
+		}
 		for _, b := range [][]byte{bucketSpentNonces, bucketRelayByAuth} {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
@@ -141,7 +144,7 @@ func TestOpenMigratesSchema10To11(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	s, err = Open(path, nil)
+	s, err = Open(path, &Options{HomeChainID: testChain})
 	if err != nil {
 		t.Fatalf("Open of a schema 11 file: %v", err)
 	}
@@ -302,7 +305,7 @@ func TestAPrunedChainPaymentsTransactionStaysSpent(t *testing.T) {
 	}
 	tr := transfer(10, old.Add(time.Minute), "ETH", 50_000)
 	record(t, s, 10, tr)
-	if err := s.Settle(bg, 10, 10); err != nil { // its block is final
+	if err := s.Chain(testChain).Settle(bg, 10, 10); err != nil { // its block is final
 		t.Fatal(err)
 	}
 	if p, err := s.Payment(tr.TxHash); err != nil || p.State != PaymentFinal {

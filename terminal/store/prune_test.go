@@ -144,7 +144,7 @@ func TestPruneDeletesOnlySettledRecordsAndOpenStillChecksTheFile(t *testing.T) {
 	if len(got.Payments) != 1 {
 		t.Fatalf("chain transfer recorded as %+v", got)
 	}
-	if err := s.Settle(bg, 10, 10); err != nil {
+	if err := s.Chain(testChain).Settle(bg, 10, 10); err != nil {
 		t.Fatal(err)
 	}
 	add("chain, final", got.Payments[0], true)

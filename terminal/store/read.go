@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -70,10 +71,10 @@ func (s *Store) Payment(hash common.Hash) (Payment, error) {
 // when earlier ones failed (Accept lets a failed payment's nonce be paid
 // again): the latest is then the only one that may not have failed. The
 // earlier ones keep their records, found by Payment and Payments.
-func (s *Store) PaymentBySenderNonce(from common.Address, nonce uint64) (Payment, error) {
+func (cs *ChainStore) PaymentBySenderNonce(from common.Address, nonce uint64) (Payment, error) {
 	var p Payment
-	err := s.view(func(tx *bbolt.Tx) error {
-		h, err := getChecked(tx, bucketBySender, senderNonceKey(from, nonce))
+	err := cs.s.view(func(tx *bbolt.Tx) error {
+		h, err := getChecked(tx, bucketBySender, senderNonceKey(cs.id, from, nonce))
 		if err != nil {
 			return fmt.Errorf("payment from %s nonce %d: %w", from, nonce, err)
 		}
@@ -107,6 +108,9 @@ type PaymentFilter struct {
 	// Newest lists from the newest payment backwards (AfterSeq is then
 	// ignored): the latest failures, say.
 	Newest bool
+	// ChainID: only payments (or unmatched receipts) on that chain; 0:
+	// every chain.
+	ChainID uint64
 }
 
 // Payments returns the payments matching f in acceptance order (Seq
@@ -150,7 +154,7 @@ func (s *Store) Payments(f PaymentFilter) ([]Payment, error) {
 			if err != nil {
 				return fmt.Errorf("payments: seq index 0x%x: %w", k, err)
 			}
-			if f.State != "" && p.State != f.State ||
+			if f.State != "" && p.State != f.State || f.ChainID != 0 && p.ChainID != f.ChainID ||
 				!f.Since.IsZero() && p.AcceptedAt.Before(f.Since) ||
 				!f.Until.IsZero() && !p.AcceptedAt.Before(f.Until) {
 				continue
@@ -166,11 +170,12 @@ func (s *Store) Payments(f PaymentFilter) ([]Payment, error) {
 }
 
 // Unsettled returns the total Amount of queued and broadcast payments in
-// asset: the terminal's exposure to payments not yet final. Never nil.
-func (s *Store) Unsettled(asset string) (*big.Int, error) {
+// asset on the chain: the terminal's exposure to payments not yet final
+// there. Never nil.
+func (cs *ChainStore) Unsettled(asset string) (*big.Int, error) {
 	var n *big.Int
-	err := s.view(func(tx *bbolt.Tx) error {
-		v, err := getChecked(tx, bucketUnsettled, []byte(asset))
+	err := cs.s.view(func(tx *bbolt.Tx) error {
+		v, err := getChecked(tx, bucketUnsettled, chainKey(cs.id, []byte(asset)))
 		if err != nil {
 			return err
 		}
@@ -183,8 +188,9 @@ func (s *Store) Unsettled(asset string) (*big.Int, error) {
 	return n, nil
 }
 
-// Counts returns the number of payments in each state; every state is
-// present, zero included. It reads counters kept by the writes, not a scan.
+// Counts returns the number of payments in each state on every chain;
+// every state is present, zero included. It reads counters kept by the
+// writes, not a scan.
 func (s *Store) Counts() (map[PaymentState]int, error) {
 	m := make(map[PaymentState]int, len(PaymentStates))
 	err := s.view(func(tx *bbolt.Tx) error {
@@ -203,8 +209,59 @@ func (s *Store) Counts() (map[PaymentState]int, error) {
 	return m, nil
 }
 
-// OpenPayments returns every queued or broadcast payment, ordered by sender
-// and, for each sender, by nonce: the order in which the broadcaster must
+// CountsByChain returns Counts per chain: every chain that has held a
+// payment or an unmatched receipt, each with every state, zero included.
+func (s *Store) CountsByChain() (map[uint64]map[PaymentState]int, error) {
+	out := map[uint64]map[PaymentState]int{}
+	err := s.view(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketCounts).ForEach(func(k, v []byte) error {
+			if len(k) <= 8 {
+				return fmt.Errorf("count key %x: %w", k, ErrCorrupt)
+			}
+			n, err := decodeCount(k, v)
+			if err != nil {
+				return err
+			}
+			chain := binary.BigEndian.Uint64(k[:8])
+			m := out[chain]
+			if m == nil {
+				m = make(map[PaymentState]int, len(PaymentStates))
+				for _, st := range PaymentStates {
+					m[st] = 0
+				}
+				out[chain] = m
+			}
+			m[PaymentState(k[8:])] += int(n)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Counts is Store.Counts on the chain alone.
+func (cs *ChainStore) Counts() (map[PaymentState]int, error) {
+	m := make(map[PaymentState]int, len(PaymentStates))
+	err := cs.s.view(func(tx *bbolt.Tx) error {
+		for _, st := range PaymentStates {
+			n, err := readChainCount(tx, cs.id, st)
+			if err != nil {
+				return err
+			}
+			m[st] = int(n)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// OpenPayments returns every queued or broadcast payment, ordered by
+// chain, then sender and, for each sender, by nonce: the order in which the broadcaster must
 // send them. It reads the open index, so its cost follows the number of
 // unsettled payments, not the whole history; but it holds them all at
 // once, so the broadcaster reads them a window at a time instead

@@ -99,7 +99,7 @@ func TestLookupsOfUnknownPayments(t *testing.T) {
 	s := openTemp(t)
 	_, err := s.Payment(randHash())
 	wantErr(t, "Payment", err, ErrUnknownPayment)
-	_, err = s.PaymentBySenderNonce(randAddr(), 1)
+	_, err = s.Chain(testChain).PaymentBySenderNonce(randAddr(), 1)
 	wantErr(t, "PaymentBySenderNonce", err, ErrUnknownPayment)
 }
 

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 )
 
-// Layout of the bbolt file (schema version 9). Every bucket lives at the
+// Layout of the bbolt file (schema version 13; per-chain keys begin with
+// the chain id, 8 bytes big-endian, from 13 on). Every bucket lives at the
 // top level; no nested buckets. Every value shown below is followed by its
 // CRC-32C (see checksum.go); schema 1 had schema 2's layout without CRCs,
 // schema 2 kept client keys in the clear, schema 3 had no unfinal bucket,
@@ -23,29 +25,29 @@ var (
 	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion (schema 1: "1", no CRC); "seal_check" -> sealed check (clients_seal.go)
 	bucketRequests  = []byte("requests")        // request ID -> requestRecord (JSON)
 	bucketPayments  = []byte("payments")        // tx hash (32 bytes) -> paymentRecord (JSON)
-	bucketBySender  = []byte("by_sender_nonce") // sender (20) || nonce (8, big-endian) -> tx hash
+	bucketBySender  = []byte("by_sender_nonce") // chain (8) || sender (20) || nonce (8, big-endian) -> tx hash
 	bucketBySeq     = []byte("by_seq")          // Seq (8, big-endian) -> tx hash; its bucket sequence issues Seq
-	bucketUnsettled = []byte("unsettled")       // asset -> decimal amount in queued or broadcast payments
-	bucketCounts    = []byte("counts")          // payment state -> count (8, big-endian)
-	bucketOpen      = []byte("open")            // sender (20) || nonce (8) -> tx hash, for queued and broadcast payments only
-	bucketUnfinal   = []byte("unfinal")         // sender (20) || nonce (8) -> tx hash, for confirmed handed-over payments only (followed until final)
+	bucketUnsettled = []byte("unsettled")       // chain (8) || asset -> decimal amount in queued or broadcast payments
+	bucketCounts    = []byte("counts")          // chain (8) || payment state -> count (8, big-endian)
+	bucketOpen      = []byte("open")            // chain (8) || sender (20) || nonce (8) -> tx hash, for queued and broadcast payments only
+	bucketUnfinal   = []byte("unfinal")         // chain (8) || sender (20) || nonce (8) -> tx hash, for confirmed handed-over payments only (followed until final)
 
 	// Schema 5: payments seen on chain (chain.go) and unique pending
 	// amounts (amounts.go).
-	bucketWatch        = []byte("watch")              // "cursor" -> cursorRecord (JSON): how far the chain watcher got
-	bucketTransfers    = []byte("chain_transfers")    // block (8) || transferID -> transferRecord (JSON): every transfer recorded, with its outcome
-	bucketTransferIDs  = []byte("chain_transfer_ids") // transferID -> block (8): a transfer is recorded once
-	bucketChainUnfinal = []byte("chain_unfinal")      // block (8) || tx hash -> tx hash, for chain payments seen or confirmed (Settle follows them to final)
+	bucketWatch        = []byte("watch")              // chain (8) -> cursorRecord (JSON): how far that chain's watcher got (before 13: "cursor")
+	bucketTransfers    = []byte("chain_transfers")    // chain (8) || block (8) || transferID -> transferRecord (JSON): every transfer recorded, with its outcome
+	bucketTransferIDs  = []byte("chain_transfer_ids") // transferID -> chain (8) || block (8): a transfer is recorded once
+	bucketChainUnfinal = []byte("chain_unfinal")      // chain (8) || block (8) || tx hash -> tx hash, for chain payments seen or confirmed (Settle follows them to final)
 	bucketUnmatched    = []byte("unmatched")          // seq (8) -> unmatchedRecord (JSON); its bucket sequence issues the seq
 	bucketAmounts      = []byte("pending_amounts")    // len(asset) || asset || amount (32) || request ID -> request ID, for pending requests
 
 	// Schema 6: EIP-3009 authorizations (authorization.go). They have no
 	// sender+nonce of a transaction, so they are in none of the indexes
 	// above but by_seq; these are theirs.
-	bucketAuthNonces  = []byte("auth_nonces")  // token (20) || from (20) || nonce (32) -> authorization ID, for every authorization ever taken
-	bucketAuthOpen    = []byte("auth_open")    // Seq (8) -> authorization ID, for queued and broadcast authorizations (the relayer's queue)
-	bucketAuthPayer   = []byte("auth_payer")   // from (20) || Seq (8) -> authorization ID, the same set by payer (the per-payer cap)
-	bucketAuthUnfinal = []byte("auth_unfinal") // Seq (8) -> authorization ID, for confirmed authorizations (followed until final)
+	bucketAuthNonces  = []byte("auth_nonces")  // chain (8) || token (20) || from (20) || nonce (32) -> authorization ID, for every authorization ever taken
+	bucketAuthOpen    = []byte("auth_open")    // chain (8) || Seq (8) -> authorization ID, for queued and broadcast authorizations (the relayer's queue)
+	bucketAuthPayer   = []byte("auth_payer")   // chain (8) || from (20) || Seq (8) -> authorization ID, the same set by payer (the per-payer cap)
+	bucketAuthUnfinal = []byte("auth_unfinal") // chain (8) || Seq (8) -> authorization ID, for confirmed authorizations (followed until final)
 
 	// Schema 7: the relayer's journal (relay.go).
 	bucketRelayTxs    = []byte("relay_txs")    // chain ID (8) || relayer (20) || nonce (8) -> relayTxRecord (JSON), every transaction the relayer signed
@@ -93,9 +95,11 @@ var (
 // parties' registrations; schema 10 the event log, its sinks and the
 // expiry index; schema 11 the clients' webhooks (webhooks.go); schema 12
 // the bounded store's spent nonces and the relay journal by authorization
-// (bounded.go).
+// (bounded.go); schema 13 keys every per-chain index, sum, count and
+// cursor by chain id (schema13.go).
 const (
-	schemaVersion = "12"
+	schemaVersion = "13"
+	schemaV12     = "12"
 	schemaV11     = "11"
 	schemaV10     = "10"
 	schemaV9      = "9"
@@ -142,6 +146,17 @@ type Request struct {
 	// does not pay it. A request stored before schema 13 is payable on
 	// the store's home chain (Options.HomeChainID) only.
 	Chains []uint64
+}
+
+// offeredOn reports whether r may be paid on chain: one of its Chains, or,
+// for a request with none (stored before schema 13), the home chain; a
+// store opened with no home chain (one network, none named) takes such a
+// request as any chain's.
+func (r Request) offeredOn(chain, home uint64) bool {
+	if len(r.Chains) == 0 {
+		return home == 0 || chain == home
+	}
+	return slices.Contains(r.Chains, chain)
 }
 
 // StatusAt is the status as seen at now: a pending request whose expiry is
@@ -335,6 +350,7 @@ type requestRecord struct {
 	PaidTx    *common.Hash  `json:"paid_tx,omitempty"`
 	Doc       []byte        `json:"doc"`
 	LastEvent uint64        `json:"last_event,omitempty"` // schema 9; older records have none
+	Chains    []uint64      `json:"chains,omitempty"`     // schema 13; older records have none (the home chain's)
 }
 
 type paymentRecord struct {
@@ -358,6 +374,9 @@ type paymentRecord struct {
 	Auth *authorizationRecord `json:"authorization,omitempty"`
 	// Schema 9; older records have none.
 	LastEvent uint64 `json:"last_event,omitempty"`
+	// Schema 13: every record has one (the migration writes the home
+	// chain's into older ones).
+	ChainID uint64 `json:"chain_id"`
 }
 
 type deliveryRecord struct {
@@ -377,7 +396,7 @@ func encodeRequest(r Request) ([]byte, error) {
 	rec := requestRecord{
 		ID: r.ID, Asset: r.Asset, Amount: r.Amount.String(),
 		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, Status: r.Status, Doc: r.Doc,
-		LastEvent: r.LastEvent,
+		LastEvent: r.LastEvent, Chains: r.Chains,
 	}
 	if r.PaidTx != (common.Hash{}) {
 		h := r.PaidTx
@@ -398,7 +417,7 @@ func decodeRequest(b []byte) (Request, error) {
 	r := Request{
 		ID: rec.ID, Asset: rec.Asset, Amount: amount,
 		CreatedAt: rec.CreatedAt, ExpiresAt: rec.ExpiresAt, Status: rec.Status, Doc: rec.Doc,
-		LastEvent: rec.LastEvent,
+		LastEvent: rec.LastEvent, Chains: rec.Chains,
 	}
 	if rec.PaidTx != nil {
 		r.PaidTx = *rec.PaidTx
@@ -411,7 +430,7 @@ func encodePayment(p Payment) ([]byte, error) {
 		TxHash: p.TxHash, RequestID: p.RequestID, From: p.From, Nonce: p.Nonce,
 		Asset: p.Asset, Amount: p.Amount.String(), Raw: p.Raw, State: p.State,
 		Reason: p.Reason, AcceptedAt: p.AcceptedAt, UpdatedAt: p.UpdatedAt, Seq: p.Seq,
-		LastEvent: p.LastEvent,
+		LastEvent: p.LastEvent, ChainID: p.ChainID,
 	}
 	if p.Source != SourceHandover {
 		rec.Source = p.Source
@@ -446,7 +465,7 @@ func decodePayment(b []byte) (Payment, error) {
 		TxHash: rec.TxHash, RequestID: rec.RequestID, From: rec.From, Nonce: rec.Nonce,
 		Asset: rec.Asset, Amount: amount, Raw: rec.Raw, State: rec.State,
 		Reason: rec.Reason, AcceptedAt: rec.AcceptedAt, UpdatedAt: rec.UpdatedAt, Seq: rec.Seq,
-		Source: rec.Source, LastEvent: rec.LastEvent,
+		Source: rec.Source, LastEvent: rec.LastEvent, ChainID: rec.ChainID,
 	}
 	if p.Source == "" {
 		p.Source = SourceHandover
@@ -478,12 +497,28 @@ func decodePayment(b []byte) (Payment, error) {
 // back from the file equal (==) to what was returned when it was written.
 func storeTime(t time.Time) time.Time { return t.Round(0).UTC() }
 
-func senderNonceKey(from common.Address, nonce uint64) []byte {
+// senderNonceKey is a handover's key in by_sender_nonce, open and
+// unfinal: chain (8, big-endian) || sender (20) || nonce (8, big-endian).
+func senderNonceKey(chain uint64, from common.Address, nonce uint64) []byte {
+	return append(chainKey(chain, from[:]), binary.BigEndian.AppendUint64(nil, nonce)...)
+}
+
+// legacySenderNonceKey is senderNonceKey before schema 13: no chain.
+func legacySenderNonceKey(from common.Address, nonce uint64) []byte {
 	k := make([]byte, common.AddressLength+8)
 	copy(k, from[:])
 	binary.BigEndian.PutUint64(k[common.AddressLength:], nonce)
 	return k
 }
+
+// chainKey is rest under chain: chain (8, big-endian) || rest, the key
+// of every per-chain entry from schema 13 on.
+func chainKey(chain uint64, rest []byte) []byte {
+	return append(binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(rest)), chain), rest...)
+}
+
+// chainPrefix is the first 8 bytes of a per-chain key.
+func chainPrefix(chain uint64) []byte { return binary.BigEndian.AppendUint64(nil, chain) }
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 

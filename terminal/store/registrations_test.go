@@ -168,6 +168,9 @@ func TestOpenMigratesSchema8ToRegistrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
+		if err := unchain(tx); err != nil {
+			return err
+		}
 		for _, name := range [][]byte{bucketRegistrations, bucketRegExpiry} {
 			if err := tx.DeleteBucket(name); err != nil {
 				return err
@@ -179,7 +182,7 @@ func TestOpenMigratesSchema8ToRegistrations(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	s, err = Open(path, nil)
+	s, err = Open(path, &Options{HomeChainID: testChain})
 	if err != nil {
 		t.Fatalf("Open of a schema 8 file: %v", err)
 	}

@@ -126,10 +126,10 @@ func bigOrZero(x *big.Int) *big.Int {
 
 // RelayTxs returns the live (sent, mined) transactions of one relayer
 // account on one chain, in nonce order. It costs what it returns.
-func (s *Store) RelayTxs(chainID uint64, relayer common.Address) ([]RelayTx, error) {
+func (cs *ChainStore) RelayTxs(relayer common.Address) ([]RelayTx, error) {
 	var out []RelayTx
-	prefix := relayPrefix(chainID, relayer)
-	err := s.view(func(tx *bbolt.Tx) error {
+	prefix := relayPrefix(cs.id, relayer)
+	err := cs.s.view(func(tx *bbolt.Tx) error {
 		c, txs := tx.Bucket(bucketRelayLive).Cursor(), tx.Bucket(bucketRelayTxs)
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 			body, err := checkValue(bucketRelayTxs, k, txs.Get(k))
@@ -357,16 +357,16 @@ func (s *Store) ReportRelayOutcome(ctx context.Context, o RelayOutcome, now time
 // OpenAuthorizationsAfter is OpenAuthorizations after the authorization
 // whose ID is after (the zero hash: from the first), for a queue that
 // names authorizations by ID: it reads after's Seq, whatever its state now.
-func (s *Store) OpenAuthorizationsAfter(after common.Hash, limit int) ([]Payment, error) {
+func (cs *ChainStore) OpenAuthorizationsAfter(after common.Hash, limit int) ([]Payment, error) {
 	seq := uint64(0)
 	if after != (common.Hash{}) {
-		p, err := s.Payment(after)
+		p, err := cs.s.Payment(after)
 		if err != nil {
 			return nil, fmt.Errorf("open authorizations after %s: %w", after, err)
 		}
 		seq = p.Seq
 	}
-	return s.OpenAuthorizations(seq, limit)
+	return cs.OpenAuthorizations(seq, limit)
 }
 
 // relayBuckets are the buckets schema 7 added.

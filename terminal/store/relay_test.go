@@ -60,11 +60,11 @@ func TestRelayJournalFollowsASettlementToFinal(t *testing.T) {
 		t.Fatalf("after the first record the authorization is %s, want broadcast", p.State)
 	}
 	recordTx(t, s, relayTx(auth, relayer, 7, RelayTxSent, h1, h2))
-	live, err := s.RelayTxs(testChain, relayer)
+	live, err := s.Chain(testChain).RelayTxs(relayer)
 	if err != nil || len(live) != 1 || len(live[0].Hashes) != 2 || live[0].FeeCap.Cmp(big.NewInt(3e9)) != 0 {
 		t.Fatalf("RelayTxs: %+v %v", live, err)
 	}
-	if other, _ := s.RelayTxs(testChain+1, relayer); len(other) != 0 {
+	if other, _ := s.Chain(testChain + 1).RelayTxs(relayer); len(other) != 0 {
 		t.Fatalf("another chain's journal holds %d", len(other))
 	}
 	for _, h := range []common.Hash{h1, h2} {
@@ -72,7 +72,7 @@ func TestRelayJournalFollowsASettlementToFinal(t *testing.T) {
 			t.Fatalf("RelayAuthorization(%s) = %s %v %v", h, id, ok, err)
 		}
 	}
-	if q, _ := s.OpenAuthorizations(0, 0); len(q) != 1 {
+	if q, _ := s.Chain(testChain).OpenAuthorizations(0, 0); len(q) != 1 {
 		t.Fatalf("a sent authorization leaves the queue: %d open", len(q))
 	}
 
@@ -80,10 +80,10 @@ func TestRelayJournalFollowsASettlementToFinal(t *testing.T) {
 	if p.State != PaymentConfirmed || p.Authorization.Settlement != h2 || p.Delivery.Block != 40 {
 		t.Fatalf("confirmed: %+v", p)
 	}
-	if u, _ := s.Unsettled(auth.Asset); u.Sign() != 0 {
+	if u, _ := s.Chain(testChain).Unsettled(auth.Asset); u.Sign() != 0 {
 		t.Fatalf("unsettled %s after confirmation", u)
 	}
-	if q, _ := s.UnfinalAuthorizations(0, 0); len(q) != 1 {
+	if q, _ := s.Chain(testChain).UnfinalAuthorizations(0, 0); len(q) != 1 {
 		t.Fatalf("unfinal authorizations: %d", len(q))
 	}
 	mined := relayTx(auth, relayer, 7, RelayTxMined, h1, h2)
@@ -96,10 +96,10 @@ func TestRelayJournalFollowsASettlementToFinal(t *testing.T) {
 		t.Fatalf("repeat: %s", p.State)
 	}
 	recordTx(t, s, relayTx(auth, relayer, 7, RelayTxFinal, h1, h2))
-	if live, _ := s.RelayTxs(testChain, relayer); len(live) != 0 {
+	if live, _ := s.Chain(testChain).RelayTxs(relayer); len(live) != 0 {
 		t.Fatalf("an ended transaction is live: %+v", live)
 	}
-	if q, _ := s.OpenAuthorizations(0, 0); len(q) != 0 {
+	if q, _ := s.Chain(testChain).OpenAuthorizations(0, 0); len(q) != 0 {
 		t.Fatalf("a final authorization is open")
 	}
 	if _, err := s.ReportRelayOutcome(context.Background(), RelayOutcome{AuthID: auth.TxHash, State: RelayFailed, Reason: "authorization_used"}, t0); !errors.Is(err, ErrBadTransition) {
@@ -142,10 +142,10 @@ func TestRelayOutcomesMoveTheAuthorization(t *testing.T) {
 			if p.State != tc.want || p.Reason != tc.reason {
 				t.Fatalf("%s %q, want %s %q", p.State, p.Reason, tc.want, tc.reason)
 			}
-			if q, _ := s.OpenAuthorizations(0, 0); len(q) != tc.open {
+			if q, _ := s.Chain(testChain).OpenAuthorizations(0, 0); len(q) != tc.open {
 				t.Fatalf("%d open, want %d", len(q), tc.open)
 			}
-			if u, _ := s.Unsettled(auth.Asset); (u.Sign() != 0) != tc.unsettled {
+			if u, _ := s.Chain(testChain).Unsettled(auth.Asset); (u.Sign() != 0) != tc.unsettled {
 				t.Fatalf("unsettled %s", u)
 			}
 			reopenStore(t, s)
@@ -244,6 +244,9 @@ func TestOpenMigratesSchema6To7(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
+		if err := unchain(tx); err != nil {
+			return err
+		}
 		for _, b := range relayBuckets {
 			if err := tx.DeleteBucket(b); err != nil {
 				return err
@@ -255,7 +258,7 @@ func TestOpenMigratesSchema6To7(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	s, err = Open(path, nil)
+	s, err = Open(path, &Options{HomeChainID: testChain})
 	if err != nil {
 		t.Fatalf("Open of a schema 6 file: %v", err)
 	}
@@ -265,7 +268,7 @@ func TestOpenMigratesSchema6To7(t *testing.T) {
 	if schema != schemaVersion { // migrated on to the newest
 		t.Fatalf("schema %q after migration", schema)
 	}
-	if q, _ := s.OpenAuthorizations(0, 0); len(q) != 1 || q[0].TxHash != auth.TxHash {
+	if q, _ := s.Chain(testChain).OpenAuthorizations(0, 0); len(q) != 1 || q[0].TxHash != auth.TxHash {
 		t.Fatalf("queue after migration: %+v", q)
 	}
 	recordTx(t, s, relayTx(auth, randAddr(), 0, RelayTxSent, randHash()))

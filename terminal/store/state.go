@@ -173,12 +173,14 @@ func planTransitionWith(w *wtx, p, next Payment, now time.Time, counts *countDel
 		return nil, fmt.Errorf("%s -> %s: %w", from, to, ErrBadTransition)
 	}
 	pw := &plannedWrite{failed: to == PaymentFailed && from != PaymentFailed, from: from}
+	chain := p.ChainID
 	if from != to {
-		counts.add(from, -1)
-		counts.add(to, +1)
+		counts.add(chain, from, -1)
+		counts.add(chain, to, +1)
 	}
 	if from.unsettled() != to.unsettled() {
-		v, err := w.getChecked(bucketUnsettled, []byte(p.Asset))
+		uKey := unsettledKey{chain, p.Asset}
+		v, err := w.getChecked(bucketUnsettled, uKey.bytes())
 		if err != nil {
 			return nil, err
 		}
@@ -187,7 +189,7 @@ func planTransitionWith(w *wtx, p, next Payment, now time.Time, counts *countDel
 			return nil, err
 		}
 		// An earlier change in the same batch may already have moved it.
-		if pending, ok := counts.unsettled[p.Asset]; ok {
+		if pending, ok := counts.unsettled[uKey]; ok {
 			u = pending
 		}
 		if to.unsettled() {
@@ -199,12 +201,12 @@ func planTransitionWith(w *wtx, p, next Payment, now time.Time, counts *countDel
 		} else if u.Sub(u, p.Amount); u.Sign() < 0 {
 			return nil, fmt.Errorf("unsettled %s would be negative: %w", p.Asset, ErrCorrupt)
 		}
-		counts.unsettled[p.Asset] = u
+		counts.unsettled[uKey] = u
 	}
-	open, unfinal := []index{{bucketOpen, senderNonceKey(p.From, p.Nonce)}}, []index{{bucketUnfinal, senderNonceKey(p.From, p.Nonce)}}
+	open, unfinal := []index{{bucketOpen, senderNonceKey(chain, p.From, p.Nonce)}}, []index{{bucketUnfinal, senderNonceKey(chain, p.From, p.Nonce)}}
 	if p.Source == SourceAuthorization {
-		open = []index{{bucketAuthOpen, seqKey(p.Seq)}, {bucketAuthPayer, payerSeqKey(p.From, p.Seq)}}
-		unfinal = []index{{bucketAuthUnfinal, seqKey(p.Seq)}}
+		open = []index{{bucketAuthOpen, chainKey(chain, seqKey(p.Seq))}, {bucketAuthPayer, payerSeqKey(chain, p.From, p.Seq)}}
+		unfinal = []index{{bucketAuthUnfinal, chainKey(chain, seqKey(p.Seq))}}
 	}
 	if from.unsettled() && !to.unsettled() {
 		pw.dels = append(pw.dels, open...)
@@ -295,37 +297,50 @@ func (pw *plannedWrite) do(w *wtx) error {
 	return nil
 }
 
-// countDeltas gathers changes to the per-state counters and the unsettled
-// sums of a batch, written once at its end.
+// countDeltas gathers one write's changes to the per-chain counts and
+// unsettled sums, written once at its end.
 type countDeltas struct {
-	states    map[PaymentState]int64
-	unsettled map[string]*big.Int
+	states    map[chainState]int64
+	unsettled map[unsettledKey]*big.Int
 }
+
+type chainState struct {
+	chain uint64
+	state PaymentState
+}
+
+// unsettledKey is an entry of the unsettled bucket: an asset on a chain.
+type unsettledKey struct {
+	chain uint64
+	asset string
+}
+
+func (k unsettledKey) bytes() []byte { return chainKey(k.chain, []byte(k.asset)) }
 
 func newCountDeltas() *countDeltas {
-	return &countDeltas{states: map[PaymentState]int64{}, unsettled: map[string]*big.Int{}}
+	return &countDeltas{states: map[chainState]int64{}, unsettled: map[unsettledKey]*big.Int{}}
 }
 
-func (c *countDeltas) add(s PaymentState, d int64) { c.states[s] += d }
+func (c *countDeltas) add(chain uint64, s PaymentState, d int64) { c.states[chainState{chain, s}] += d }
 
 func (c *countDeltas) write(w *wtx) error {
-	for st, d := range c.states {
+	for cs, d := range c.states {
 		if d == 0 {
 			continue
 		}
-		n, err := readCount(w.tx, st)
+		n, err := readChainCount(w.tx, cs.chain, cs.state)
 		if err != nil {
 			return err
 		}
 		if int64(n)+d < 0 {
-			return fmt.Errorf("count of %s would be negative: %w", st, ErrCorrupt)
+			return fmt.Errorf("count of %s on chain %d would be negative: %w", cs.state, cs.chain, ErrCorrupt)
 		}
-		if err := w.putChecked(bucketCounts, []byte(st), countBytes(uint64(int64(n)+d))); err != nil {
+		if err := w.putChecked(bucketCounts, countKey(cs.chain, cs.state), countBytes(uint64(int64(n)+d))); err != nil {
 			return err
 		}
 	}
-	for asset, u := range c.unsettled {
-		if err := w.putChecked(bucketUnsettled, []byte(asset), []byte(u.String())); err != nil {
+	for k, u := range c.unsettled {
+		if err := w.putChecked(bucketUnsettled, k.bytes(), []byte(u.String())); err != nil {
 			return err
 		}
 	}

@@ -98,7 +98,7 @@ func TestExposureIsCountedAndReleasedBySettlement(t *testing.T) {
 	}
 	unsettled := func(want int64) {
 		t.Helper()
-		if u, err := s.Unsettled("ETH"); err != nil || u.Int64() != want {
+		if u, err := s.Chain(testChain).Unsettled("ETH"); err != nil || u.Int64() != want {
 			t.Fatalf("Unsettled(ETH) = %v, %v; want %d", u, err, want)
 		}
 	}
@@ -125,7 +125,7 @@ func TestExposureIsCountedAndReleasedBySettlement(t *testing.T) {
 		t.Fatalf("Accept after release: %v", err)
 	}
 	unsettled(100)
-	if u, _ := s.Unsettled("NONE"); u == nil || u.Sign() != 0 {
+	if u, _ := s.Chain(testChain).Unsettled("NONE"); u == nil || u.Sign() != 0 {
 		t.Fatalf("Unsettled of an unseen asset = %v, want 0", u)
 	}
 }

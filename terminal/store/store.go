@@ -42,6 +42,12 @@ type Options struct {
 	// delivered (any, with no sink registered), so the log stays bounded
 	// with no pruner running. 0 means DefaultEventRetention.
 	EventRetention uint64
+	// HomeChainID is the chain of the default network: the chain of every
+	// payment, authorization, cursor and index a store before schema 13
+	// holds (that schema keyed them by chain), and of a request stored
+	// with no Chains. Open refuses to migrate a file holding any of them
+	// without it; a new or empty store needs none.
+	HomeChainID uint64
 }
 
 // Store is the terminal's durable store: one bbolt file, one writer
@@ -59,6 +65,7 @@ type Store struct {
 	// (prune.go).
 	pruneMu sync.Mutex
 	prune   pruneWalk
+	home    uint64 // Options.HomeChainID
 }
 
 // Open opens the store at path, creating it if no file exists there. A
@@ -161,7 +168,11 @@ func Open(path string, opts *Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s := &Store{path: path, db: db, log: log, key: key, c: newCommitter(db, path, log, o.Decimals, o.EventRetention), now: now}
+	if err := migrateChains(db, path, log, o.HomeChainID); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s := &Store{path: path, db: db, log: log, key: key, c: newCommitter(db, path, log, o.Decimals, o.EventRetention), now: now, home: o.HomeChainID}
 	log.Info("store: opened", "path", path, "new", fresh)
 	return s, nil
 }
@@ -256,7 +267,7 @@ func openVerifiedOnce(path string, bopts *bbolt.Options) (db *bbolt.DB, err erro
 		_ = db.Close()
 		return nil, corruptErr(path, err)
 	}
-	if schema != "" && schema != schemaV1 && schema != schemaV2 && schema != schemaV3 && schema != schemaV4 && schema != schemaV5 && schema != schemaV6 && schema != schemaV7 && schema != schemaV8 && schema != schemaV9 && schema != schemaV10 && schema != schemaV11 && schema != schemaVersion {
+	if schema != "" && schema != schemaV1 && schema != schemaV2 && schema != schemaV3 && schema != schemaV4 && schema != schemaV5 && schema != schemaV6 && schema != schemaV7 && schema != schemaV8 && schema != schemaV9 && schema != schemaV10 && schema != schemaV11 && schema != schemaV12 && schema != schemaVersion {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: unknown schema version %q (this build reads %q to %q)", path, schema, schemaV1, schemaVersion)
 	}
@@ -357,7 +368,7 @@ func create(path string, lockTimeout time.Duration) error {
 // open, and creates the buckets an older file lacks. openVerified has
 // already refused a file of an unknown schema, and migrate has brought a
 // schema 1 file to schema 2 (openSealing takes it on to 3, migrateUnfinal
-// to 4, migrateChain to 5, migrateAuthorizations to 6, migrateRelay to 7, migrateFailures to 8, migrateRegistrations to 9, migrateEvents to 10, migrateWebhooks to 11, migrateBounded to 12).
+// to 4, migrateChain to 5, migrateAuthorizations to 6, migrateRelay to 7, migrateFailures to 8, migrateRegistrations to 9, migrateEvents to 10, migrateWebhooks to 11, migrateBounded to 12, migrateChains to 13).
 func initSchema(db *bbolt.DB) error {
 	complete := true
 	err := db.View(func(tx *bbolt.Tx) error {

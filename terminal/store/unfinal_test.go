@@ -28,19 +28,19 @@ func readBooks(t *testing.T, s *Store) books {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, err := s.Unsettled("ETH")
+	u, err := s.Chain(testChain).Unsettled("ETH")
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := books{counts: counts, unsettled: u.Int64()}
-	open, err := s.OpenPaymentsAfter(nil, 1000)
+	open, err := s.Chain(testChain).OpenPaymentsAfter(nil, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range open {
 		b.open = append(b.open, p.TxHash)
 	}
-	unfinal, err := s.UnfinalAfter(nil, 1000)
+	unfinal, err := s.Chain(testChain).UnfinalAfter(nil, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestOpenRefusesAnUnfinalIndexOutOfStep(t *testing.T) {
 		damage func(tx *bbolt.Tx, p Payment) error
 	}{
 		{"a confirmed payment missing", func(tx *bbolt.Tx, p Payment) error {
-			return tx.Bucket(bucketUnfinal).Delete(senderNonceKey(p.From, p.Nonce))
+			return tx.Bucket(bucketUnfinal).Delete(senderNonceKey(testChain, p.From, p.Nonce))
 		}},
 		{"an entry for a final payment", func(tx *bbolt.Tx, p Payment) error {
 			p.State = PaymentFinal
@@ -187,6 +187,9 @@ func TestOpenMigratesAnOlderFileIntoTheUnfinalIndex(t *testing.T) {
 			}
 			old := ps[1]
 			err = db.Update(func(tx *bbolt.Tx) error {
+				if err := unchain(tx); err != nil {
+					return err
+				}
 				if err := tx.DeleteBucket(bucketUnfinal); err != nil {
 					return err
 				}
@@ -204,7 +207,7 @@ func TestOpenMigratesAnOlderFileIntoTheUnfinalIndex(t *testing.T) {
 			}
 			db.Close()
 
-			s, err = Open(path, nil)
+			s, err = Open(path, &Options{HomeChainID: testChain})
 			if err != nil {
 				t.Fatalf("Open of a schema %s file: %v", schema, err)
 			}
@@ -222,7 +225,7 @@ func TestOpenMigratesAnOlderFileIntoTheUnfinalIndex(t *testing.T) {
 			if _, err := s.SetPaymentState(ctx, old.TxHash, PaymentBroadcast, "", t0.Add(time.Minute)); err != nil {
 				t.Fatal(err)
 			}
-			if u, _ := s.Unsettled("ETH"); u.Cmp(big.NewInt(200)) != 0 {
+			if u, _ := s.Chain(testChain).Unsettled("ETH"); u.Cmp(big.NewInt(200)) != 0 {
 				t.Errorf("unsettled %s after the old confirmed payment went back, want 200", u)
 			}
 		})

@@ -261,6 +261,9 @@ func TestOpenMigratesSchema10ToWebhooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
+		if err := unchain(tx); err != nil {
+			return err
+		}
 		if err := tx.DeleteBucket(bucketWebhooks); err != nil {
 			return err
 		}
@@ -270,7 +273,7 @@ func TestOpenMigratesSchema10ToWebhooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, err = Open(path, nil); err != nil {
+	if s, err = Open(path, &Options{HomeChainID: testChain}); err != nil {
 		t.Fatalf("Open of a schema 10 file: %v", err)
 	}
 	defer s.Close()

@@ -14,15 +14,15 @@ import (
 // on every round. Each costs what it returns (plus one index seek), not
 // the number of open payments or the history.
 
-// OpenKey is a place in the open index, which is ordered by sender (as
-// bytes), then nonce: a payment's From and Nonce.
+// OpenKey is a place in one chain's open index, which is ordered by
+// sender (as bytes), then nonce: a payment's From and Nonce.
 type OpenKey struct {
 	From  common.Address
 	Nonce uint64
 }
 
-// bytes returns k as stored: sender (20) || nonce (8, big-endian).
-func (k OpenKey) bytes() []byte { return senderNonceKey(k.From, k.Nonce) }
+// bytes returns k as stored on chain: chain (8) || sender (20) || nonce (8, big-endian).
+func (k OpenKey) bytes(chain uint64) []byte { return senderNonceKey(chain, k.From, k.Nonce) }
 
 // Compare orders keys as the open index does: -1 if k comes before o, 1
 // after, 0 if they are the same.
@@ -43,32 +43,36 @@ func (p Payment) OpenKey() OpenKey { return OpenKey{From: p.From, Nonce: p.Nonce
 // less) means 100. Fewer than limit means the index ends there. Passing the
 // key of the last payment returned reads the index a window at a time; a
 // payment accepted meanwhile is met if its key is after the window read.
-func (s *Store) OpenPaymentsAfter(after *OpenKey, limit int) ([]Payment, error) {
-	return s.indexAfter(bucketOpen, after, limit)
+//
+// Only the chain's own payments are read: another chain's queue costs
+// nothing here.
+func (cs *ChainStore) OpenPaymentsAfter(after *OpenKey, limit int) ([]Payment, error) {
+	return cs.indexAfter(bucketOpen, after, limit)
 }
 
 // UnfinalAfter is OpenPaymentsAfter over the unfinal index: the confirmed
 // payments, followed until their block is final, a window at a time.
-func (s *Store) UnfinalAfter(after *OpenKey, limit int) ([]Payment, error) {
-	return s.indexAfter(bucketUnfinal, after, limit)
+func (cs *ChainStore) UnfinalAfter(after *OpenKey, limit int) ([]Payment, error) {
+	return cs.indexAfter(bucketUnfinal, after, limit)
 }
 
-func (s *Store) indexAfter(bucket []byte, after *OpenKey, limit int) ([]Payment, error) {
+func (cs *ChainStore) indexAfter(bucket []byte, after *OpenKey, limit int) ([]Payment, error) {
 	if limit <= 0 {
 		limit = 100
 	}
 	var out []Payment
-	err := s.view(func(tx *bbolt.Tx) error {
+	prefix := chainPrefix(cs.id)
+	err := cs.s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucket).Cursor()
-		k, v := c.First()
+		k, v := c.Seek(prefix)
 		if after != nil {
-			from := after.bytes()
+			from := after.bytes(cs.id)
 			k, v = c.Seek(from)
 			if k != nil && bytes.Equal(k, from) {
 				k, v = c.Next()
 			}
 		}
-		for ; k != nil && len(out) < limit; k, v = c.Next() {
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = c.Next() {
 			p, err := indexedPayment(tx, bucket, k, v)
 			if err != nil {
 				return fmt.Errorf("%s payments after: %w", bucket, err)
@@ -86,16 +90,17 @@ func (s *Store) indexAfter(bucket []byte, after *OpenKey, limit int) ([]Payment,
 // OpenBefore returns the queued or broadcast payment of from with the
 // highest nonce below nonce: the one that goes to the chain just before
 // it. ok is false if from has none open below nonce.
-func (s *Store) OpenBefore(from common.Address, nonce uint64) (p Payment, ok bool, err error) {
-	err = s.view(func(tx *bbolt.Tx) error {
+func (cs *ChainStore) OpenBefore(from common.Address, nonce uint64) (p Payment, ok bool, err error) {
+	prefix := chainKey(cs.id, from[:])
+	err = cs.s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketOpen).Cursor()
-		k, v := c.Seek(senderNonceKey(from, nonce))
+		k, v := c.Seek(senderNonceKey(cs.id, from, nonce))
 		if k == nil {
 			k, v = c.Last()
 		} else {
 			k, v = c.Prev()
 		}
-		if k == nil || len(k) != common.AddressLength+8 || !bytes.Equal(k[:common.AddressLength], from[:]) {
+		if k == nil || len(k) != 8+common.AddressLength+8 || !bytes.HasPrefix(k, prefix) {
 			return nil
 		}
 		var err error

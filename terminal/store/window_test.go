@@ -68,7 +68,7 @@ func TestOpenPaymentsAfterReadsTheIndexAWindowAtATime(t *testing.T) {
 			var got []Payment
 			var after *OpenKey
 			for range len(f.open) + 1 {
-				w, err := f.s.OpenPaymentsAfter(after, limit)
+				w, err := f.s.Chain(testChain).OpenPaymentsAfter(after, limit)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -104,7 +104,7 @@ func TestOpenPaymentsAfterAKeyNotInTheIndex(t *testing.T) {
 		{OpenKey{f.c, 0}, nil},
 		{OpenKey{common.HexToAddress("0xff"), 1 << 63}, nil},
 	} {
-		got, err := f.s.OpenPaymentsAfter(&tc.after, 10)
+		got, err := f.s.Chain(testChain).OpenPaymentsAfter(&tc.after, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,7 +135,7 @@ func TestOpenBeforeIsTheSendersPreviousOpenPayment(t *testing.T) {
 		{common.HexToAddress("0xff"), 3, nil},
 		{common.Address{}, 3, nil},
 	} {
-		p, ok, err := f.s.OpenBefore(tc.from, tc.nonce)
+		p, ok, err := f.s.Chain(testChain).OpenBefore(tc.from, tc.nonce)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,9 +178,9 @@ func TestWindowedReadsOfADamagedValueFailCorrupt(t *testing.T) {
 		}
 		defer s.Close()
 		flipMarker(t, f.path, f.paymentMark)
-		_, err = s.OpenPaymentsAfter(nil, 10)
+		_, err = s.Chain(testChain).OpenPaymentsAfter(nil, 10)
 		wantErr(t, "OpenPaymentsAfter", err, ErrCorrupt)
-		_, _, err = s.OpenBefore(f.payment.From, f.payment.Nonce+1)
+		_, _, err = s.Chain(testChain).OpenBefore(f.payment.From, f.payment.Nonce+1)
 		wantErr(t, "OpenBefore", err, ErrCorrupt)
 	})
 	t.Run("open index", func(t *testing.T) {
@@ -189,17 +189,17 @@ func TestWindowedReadsOfADamagedValueFailCorrupt(t *testing.T) {
 		p := mustAccept(t, s, newPayment(reqID(0)))
 		mustAccept(t, s, newPayment(reqID(1)))
 		err := s.db.Update(func(tx *bbolt.Tx) error {
-			return tx.Bucket(bucketOpen).Put(p.OpenKey().bytes(), append(p.TxHash.Bytes(), 0, 0, 0, 0))
+			return tx.Bucket(bucketOpen).Put(p.OpenKey().bytes(testChain), append(p.TxHash.Bytes(), 0, 0, 0, 0))
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = s.OpenPaymentsAfter(nil, 10)
+		_, err = s.Chain(testChain).OpenPaymentsAfter(nil, 10)
 		wantErr(t, "OpenPaymentsAfter", err, ErrCorrupt)
 		if !strings.Contains(err.Error(), "bucket open ") {
 			t.Errorf("OpenPaymentsAfter: %v; want the bucket named", err)
 		}
-		_, _, err = s.OpenBefore(p.From, p.Nonce+1)
+		_, _, err = s.Chain(testChain).OpenBefore(p.From, p.Nonce+1)
 		wantErr(t, "OpenBefore", err, ErrCorrupt)
 	})
 	t.Run("seq index", func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -18,21 +19,70 @@ func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 	return s.c.do(ctx, fn)
 }
 
+// readCount is the count of payments in state on every chain.
+// Counts are few (states times chains): it reads them all.
 func readCount(tx *bbolt.Tx, state PaymentState) (uint64, error) {
-	v, err := getChecked(tx, bucketCounts, []byte(state))
+	var sum uint64
+	err := tx.Bucket(bucketCounts).ForEach(func(k, v []byte) error {
+		// A file before schema 13 (checked as it migrates) keys the
+		// count by state alone.
+		if !(len(k) == 8+len(state) && string(k[8:]) == string(state)) && string(k) != string(state) {
+			return nil
+		}
+		n, err := decodeCount(k, v)
+		sum += n
+		return err
+	})
+	return sum, err
+}
+
+// readChainCount is the count of payments in state on chain.
+func readChainCount(tx *bbolt.Tx, chain uint64, state PaymentState) (uint64, error) {
+	k := countKey(chain, state)
+	v := tx.Bucket(bucketCounts).Get(k)
+	if v == nil {
+		return 0, nil
+	}
+	return decodeCount(k, v)
+}
+
+func countKey(chain uint64, state PaymentState) []byte { return chainKey(chain, []byte(state)) }
+
+func decodeCount(k, v []byte) (uint64, error) {
+	body, err := checkValue(bucketCounts, k, v)
 	if err != nil {
 		return 0, err
 	}
-	switch len(v) {
+	switch len(body) {
 	case 0:
 		return 0, nil
 	case 8:
-		return binary.BigEndian.Uint64(v), nil
+		return binary.BigEndian.Uint64(body), nil
 	}
-	return 0, fmt.Errorf("count of %s: %d bytes: %w", state, len(v), ErrCorrupt)
+	return 0, fmt.Errorf("count %x: %d bytes: %w", k, len(body), ErrCorrupt)
 }
 
 func countBytes(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+// maxChains is how many chains a request may be offered on: request.MaxOptions.
+const maxChains = 8
+
+// validChains checks a request's Chains: at most maxChains, none 0, no
+// two the same. None is allowed: the home chain's (Options.HomeChainID).
+func validChains(chains []uint64) error {
+	if len(chains) > maxChains {
+		return fmt.Errorf("%d chains, at most %d", len(chains), maxChains)
+	}
+	for i, c := range chains {
+		if c == 0 {
+			return fmt.Errorf("chain %d of %d is 0", i, len(chains))
+		}
+		if slices.Contains(chains[:i], c) {
+			return fmt.Errorf("chain %d offered twice", c)
+		}
+	}
+	return nil
+}
 
 // PutRequest stores a new request; it is durable when PutRequest returns
 // nil. r.Status must be pending (or empty, meaning pending) and PaidTx
@@ -59,6 +109,10 @@ func (s *Store) PutRequest(ctx context.Context, r Request) error {
 	case r.PaidTx != [32]byte{}:
 		return fmt.Errorf("put request %q: PaidTx set on a new request", r.ID)
 	}
+	if err := validChains(r.Chains); err != nil {
+		return fmt.Errorf("put request %q: %w", r.ID, err)
+	}
+	r.Chains = slices.Clone(r.Chains)
 	r.CreatedAt, r.ExpiresAt = storeTime(r.CreatedAt), storeTime(r.ExpiresAt)
 	r.LastEvent = 0 // the store's to set
 	enc, err := encodeRequest(r)

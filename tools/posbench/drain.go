@@ -80,7 +80,7 @@ func measureDrain(ctx context.Context, dir, queued string, n int, oneAtATime boo
 		return drainResult{}, err
 	}
 	defer client.Close()
-	bc := broadcast.New(broadcast.Options{Store: st, Chain: client, OneAtATime: oneAtATime, BatchSize: 100,
+	bc := broadcast.New(broadcast.Options{Store: st.Chain(client.ChainID()), Chain: client, OneAtATime: oneAtATime, BatchSize: 100,
 		Poll: 20 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 400 * time.Millisecond})
 	runCtx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup

@@ -113,7 +113,7 @@ func (t *till) fill(ctx context.Context, n, writers int, payers []*payer, fee *b
 					}
 				}
 				_, _, err = t.store.Accept(ctx, store.Payment{TxHash: tx.Hash(), RequestID: r.ID, From: from, Nonce: p.nonce,
-					Asset: r.Asset.Symbol, Amount: r.Amount, Raw: raw, State: store.PaymentQueued}, time.Now(), nil)
+					Asset: r.Asset.Symbol, Amount: r.Amount, Raw: raw, State: store.PaymentQueued, ChainID: r.ChainID}, time.Now(), nil)
 				if err != nil {
 					fail(fmt.Errorf("payment of request %s: %w", r.ID, err))
 					return

@@ -225,7 +225,7 @@ func TestAuthorizingTillQueuesADevChainAuthorization(t *testing.T) {
 	if _, err := tl.till.PayAuthorization(ctx, doc.ID, payload); err != nil {
 		t.Fatalf("PayAuthorization: %v", err)
 	}
-	if open, err := tl.store.OpenAuthorizations(0, 0); err != nil || len(open) != 1 {
+	if open, err := tl.store.Chain(benchChainID).OpenAuthorizations(0, 0); err != nil || len(open) != 1 {
 		t.Fatalf("open authorizations %d, %v; want 1", len(open), err)
 	}
 }

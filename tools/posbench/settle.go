@@ -79,7 +79,7 @@ func fillForSettle(ctx context.Context, dir string, n int) (string, error) {
 	err = failed.get()
 	if err == nil {
 		var open []store.Payment
-		if open, err = t.store.OpenAuthorizations(0, n+1); err == nil && len(open) != n {
+		if open, err = t.store.Chain(benchChainID).OpenAuthorizations(0, n+1); err == nil && len(open) != n {
 			err = fmt.Errorf("fill: %d authorizations open, want %d", len(open), n)
 		}
 	}
@@ -118,7 +118,7 @@ func measureSettle(ctx context.Context, dir, queued string, n int) (drainResult,
 		return drainResult{}, err
 	}
 	defer client.Close()
-	j := relaystore.New(st, client.ChainID(), addr, nil)
+	j := relaystore.New(st.Chain(client.ChainID()), addr, nil)
 	r, err := relay.New(relay.Options{Key: key, Chain: client, Queue: j, Journal: j, MaxFeePerGas: big.NewInt(config.DefaultRelayMaxFeeGwei * 1e9)})
 	if err != nil {
 		return drainResult{}, err

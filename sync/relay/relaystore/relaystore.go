@@ -1,6 +1,7 @@
 // Package relaystore is the relayer's Queue and Journal (sync/relay) over
 // the terminal's store (terminal/store: its open authorizations and its
-// relay journal), for one relayer account on one chain. posd settles
+// relay journal), for one relayer account on one chain (a store.ChainStore:
+// one chain's view of the store). posd settles
 // authorizations through it, and posbench times settlement through the
 // same code. The two sides' types differ in form only; this converts
 // them. An authorization's ID on the relayer's side is its payment's hash
@@ -20,7 +21,7 @@ import (
 
 // Journal is a relay.Queue and relay.Journal over a store.
 type Journal struct {
-	st      *store.Store
+	st      *store.ChainStore
 	chainID uint64
 	relayer common.Address
 	outcome func(relay.Outcome, store.Payment)
@@ -31,12 +32,11 @@ var (
 	_ relay.Journal = (*Journal)(nil)
 )
 
-// New is the queue and journal of relayer's account on chain chainID in
-// st. outcome, when not nil, is called after each outcome is stored, with
+// New is the queue and journal of relayer's account on st's chain. outcome, when not nil, is called after each outcome is stored, with
 // the payment as it now stands (to count it and tell the cashier); it
 // must not block for long: the relayer's round waits for it.
-func New(st *store.Store, chainID uint64, relayer common.Address, outcome func(relay.Outcome, store.Payment)) *Journal {
-	return &Journal{st: st, chainID: chainID, relayer: relayer, outcome: outcome}
+func New(st *store.ChainStore, relayer common.Address, outcome func(relay.Outcome, store.Payment)) *Journal {
+	return &Journal{st: st, chainID: st.ID(), relayer: relayer, outcome: outcome}
 }
 
 // Open returns up to limit open (queued or broadcast) authorizations in
@@ -63,7 +63,7 @@ func (j *Journal) Open(after string, limit int) ([]relay.Authorization, error) {
 // Txs returns the account's live transactions on the chain, in nonce
 // order.
 func (j *Journal) Txs() ([]relay.Tx, error) {
-	ts, err := j.st.RelayTxs(j.chainID, j.relayer)
+	ts, err := j.st.RelayTxs(j.relayer)
 	if err != nil {
 		return nil, err
 	}

@@ -67,7 +67,7 @@ func accept(t *testing.T, st *store.Store, n int) []store.Payment {
 		}
 		a.Signature[64] = 27
 		p, _, err := st.AcceptAuthorization(ctx, store.Payment{TxHash: randomHash(t), RequestID: id,
-			From: randomAddr(t), Asset: "TUSD", Amount: amount, State: store.PaymentQueued, Authorization: a}, now, store.Limits{})
+			From: randomAddr(t), Asset: "TUSD", Amount: amount, State: store.PaymentQueued, ChainID: testChain, Authorization: a}, now, store.Limits{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +91,7 @@ func TestOpenReturnsTheStoresAuthorizationsInAcceptanceOrder(t *testing.T) {
 	for i, p := range ps {
 		all[i] = p.TxHash.Hex()
 	}
-	j := New(st, testChain, relayer, nil)
+	j := New(st.Chain(testChain), relayer, nil)
 	for _, tc := range []struct {
 		name  string
 		after string
@@ -126,7 +126,7 @@ func TestOpenReturnsTheStoresAuthorizationsInAcceptanceOrder(t *testing.T) {
 func TestRecordedTransactionsComeBackFromTxs(t *testing.T) {
 	st := openStore(t)
 	ps := accept(t, st, 2)
-	j := New(st, testChain, relayer, nil)
+	j := New(st.Chain(testChain), relayer, nil)
 	signed := time.Now().Truncate(time.Second)
 	sent := relay.Tx{Nonce: 5, AuthID: ps[0].TxHash.Hex(), Token: token, From: ps[0].From, AuthNonce: ps[0].Authorization.Nonce,
 		Hashes: []common.Hash{randomHash(t)}, Raw: []byte{0x02, 0xf8, 0x01}, Fees: relay.Fees{TipCap: big.NewInt(1e9), FeeCap: big.NewInt(3e9)},
@@ -169,7 +169,7 @@ func TestRecordedTransactionsComeBackFromTxs(t *testing.T) {
 	if p, _ := st.Payment(ps[0].TxHash); p.State != store.PaymentBroadcast {
 		t.Fatalf("recorded authorization is %s, want broadcast", p.State)
 	}
-	for _, other := range []*Journal{New(st, testChain+1, relayer, nil), New(st, testChain, payee, nil)} {
+	for _, other := range []*Journal{New(st.Chain(testChain+1), relayer, nil), New(st.Chain(testChain), payee, nil)} {
 		if txs, err := other.Txs(); err != nil || len(txs) != 0 {
 			t.Fatalf("another journal's Txs = %v %v", txs, err)
 		}
@@ -184,7 +184,7 @@ func TestReportMovesThePaymentThenTellsOutcome(t *testing.T) {
 		p store.Payment
 	}
 	var heard []told
-	j := New(st, testChain, relayer, func(o relay.Outcome, p store.Payment) { heard = append(heard, told{o, p}) })
+	j := New(st.Chain(testChain), relayer, func(o relay.Outcome, p store.Payment) { heard = append(heard, told{o, p}) })
 	block := &chain.BlockRef{Number: 9, Hash: randomHash(t)}
 	tx := randomHash(t)
 	for _, tc := range []struct {

@@ -1,0 +1,222 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"go.etcd.io/bbolt"
+)
+
+// Schema 13: payments on several chains at once. Every per-chain index,
+// sum, count and cursor is keyed by the chain id first (8 bytes,
+// big-endian), so that one chain's queue is a range of its own (the
+// broadcaster of one network never walks another's) and a sender's nonce
+// is unique per chain. Payment and unmatched receipt records carry their
+// chain_id, requests their Chains. Tx hashes stay store-wide: an EIP-155
+// transaction names its chain.
+
+// chainKeyed are the buckets whose every key schema 13 puts under a chain.
+var chainKeyed = [][]byte{
+	bucketBySender, bucketOpen, bucketUnfinal, bucketUnsettled, bucketCounts,
+	bucketTransfers, bucketChainUnfinal,
+	bucketAuthNonces, bucketAuthOpen, bucketAuthPayer, bucketAuthUnfinal,
+	bucketSpentNonces,
+}
+
+// needHome are the buckets a schema 12 file cannot migrate without a home
+// chain while any holds a key: what they hold is one chain's.
+var needHome = [][]byte{
+	bucketPayments, bucketUnmatched, bucketWatch, bucketTransfers, bucketAuthNonces,
+	bucketRelayTxs, bucketSpentNonces, bucketBySender,
+}
+
+// migrateChains brings a schema 12 file to schema 13 in one bbolt
+// transaction (the migration runner's): every payment and unmatched
+// receipt gets home as its chain, every request with no Chains gets
+// [home], every key of the per-chain buckets goes under home, and the
+// watcher's cursor becomes home's. A crash leaves the file wholly 12 or
+// wholly 13. A file holding nothing of a chain needs no home: its zero
+// counts and sums are dropped.
+func migrateChains(db *bbolt.DB, path string, log *slog.Logger, home uint64) error {
+	return migration{from: schemaV12, to: schemaVersion, what: "payments, indexes, sums and the cursor per chain",
+		fill: func(tx *bbolt.Tx) ([]any, error) {
+			if home == 0 {
+				for _, b := range needHome {
+					if k, _ := tx.Bucket(b).Cursor().First(); k != nil {
+						return nil, fmt.Errorf("bucket %s holds entries: %w", b, ErrNoHomeChain)
+					}
+				}
+				return nil, dropZeros(tx)
+			}
+			w := &wtx{tx: tx}
+			payments, err := rewriteValues(w, bucketPayments, func(body []byte) ([]byte, error) {
+				p, err := decodePayment(body)
+				if err != nil {
+					return nil, err
+				}
+				p.ChainID = home
+				return encodePayment(p)
+			})
+			if err != nil {
+				return nil, err
+			}
+			if _, err := rewriteValues(w, bucketUnmatched, func(body []byte) ([]byte, error) {
+				var u unmatchedRecord
+				if err := json.Unmarshal(body, &u); err != nil {
+					return nil, fmt.Errorf("unmatched: %v: %w", err, ErrCorrupt)
+				}
+				u.ChainID = home
+				return json.Marshal(u)
+			}); err != nil {
+				return nil, err
+			}
+			if _, err := rewriteValues(w, bucketRequests, func(body []byte) ([]byte, error) {
+				r, err := decodeRequest(body)
+				if err != nil {
+					return nil, err
+				}
+				if len(r.Chains) == 0 {
+					r.Chains = []uint64{home}
+				}
+				return encodeRequest(r)
+			}); err != nil {
+				return nil, err
+			}
+			for _, b := range chainKeyed {
+				if err := rekey(w, b, home); err != nil {
+					return nil, err
+				}
+			}
+			// A transfer's identity entry names its key's head: now chain || block.
+			if _, err := rewriteValues(w, bucketTransferIDs, func(block []byte) ([]byte, error) {
+				if len(block) != 8 {
+					return nil, fmt.Errorf("bucket %s: value of %d bytes: %w", bucketTransferIDs, len(block), ErrCorrupt)
+				}
+				return chainKey(home, block), nil
+			}); err != nil {
+				return nil, err
+			}
+			if v, err := getChecked(tx, bucketWatch, keyCursor); err != nil {
+				return nil, err
+			} else if v != nil {
+				v = bytes.Clone(v)
+				if err := w.del(bucketWatch, keyCursor); err != nil {
+					return nil, err
+				}
+				if err := w.putChecked(bucketWatch, chainPrefix(home), v); err != nil {
+					return nil, err
+				}
+			}
+			return []any{"home_chain", home, "payments", payments}, nil
+		}}.run(db, path, log)
+}
+
+// rewriteValues puts f of every value of bucket back under its key. It
+// returns how many it rewrote.
+func rewriteValues(w *wtx, bucket []byte, f func([]byte) ([]byte, error)) (int, error) {
+	type entry struct{ k, v []byte }
+	var all []entry
+	// Collect first: bbolt does not promise a cursor survives a Put.
+	if err := w.bucket(bucket).ForEach(func(k, v []byte) error {
+		body, err := checkValue(bucket, k, v)
+		if err != nil {
+			return err
+		}
+		nv, err := f(body)
+		if err != nil {
+			return fmt.Errorf("bucket %s: key %x: %w", bucket, k, err)
+		}
+		all = append(all, entry{bytes.Clone(k), nv})
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	for _, e := range all {
+		if err := w.putChecked(bucket, e.k, e.v); err != nil {
+			return 0, err
+		}
+	}
+	return len(all), nil
+}
+
+// rekey moves every entry of bucket under chain (its CRC, which covers
+// the key, sealed again).
+func rekey(w *wtx, bucket []byte, chain uint64) error {
+	type entry struct{ k, v []byte }
+	var all []entry
+	if err := w.bucket(bucket).ForEach(func(k, v []byte) error {
+		body, err := checkValue(bucket, k, v)
+		if err != nil {
+			return err
+		}
+		all = append(all, entry{bytes.Clone(k), bytes.Clone(body)})
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, e := range all {
+		if err := w.del(bucket, e.k); err != nil {
+			return err
+		}
+	}
+	for _, e := range all {
+		if err := w.putChecked(bucket, chainKey(chain, e.k), e.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dropZeros deletes the counts and sums of a file that holds no payment:
+// all zero, under no chain. One that is not zero is damage.
+func dropZeros(tx *bbolt.Tx) error {
+	w := &wtx{tx: tx}
+	for _, b := range [][]byte{bucketCounts, bucketUnsettled} {
+		var keys [][]byte
+		if err := tx.Bucket(b).ForEach(func(k, v []byte) error {
+			body, err := checkValue(b, k, v)
+			if err != nil {
+				return err
+			}
+			zero := string(body) == "0" || len(body) == 0 || bytes.Equal(body, countBytes(0))
+			if !zero {
+				return fmt.Errorf("bucket %s: key %q holds %x with no payment stored: %w", b, k, body, ErrCorrupt)
+			}
+			keys = append(keys, bytes.Clone(k))
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := w.del(b, k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkChainKeys requires, in a schema 13 file, every count to be a
+// chain's count of a known state and every unsettled sum a chain's sum of
+// an asset: a key without its chain would be counted by no chain's view.
+// (The other per-chain buckets' keys are checked against the records
+// they name, with their chain: checkIndexes, checkUnfinal, checkChain,
+// checkAuthorizations, checkBounded.)
+func checkChainKeys(tx *bbolt.Tx) error {
+	if err := tx.Bucket(bucketCounts).ForEach(func(k, _ []byte) error {
+		if len(k) <= 8 || !PaymentState(k[8:]).Known() {
+			return fmt.Errorf("bucket %s: key %q is no chain's count of a state: %w", bucketCounts, k, ErrCorrupt)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketUnsettled).ForEach(func(k, _ []byte) error {
+		if len(k) <= 8 {
+			return fmt.Errorf("bucket %s: key %q is no chain's asset: %w", bucketUnsettled, k, ErrCorrupt)
+		}
+		return nil
+	})
+}
