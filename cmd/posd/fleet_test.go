@@ -228,7 +228,7 @@ func TestIntegratorOverTheNetwork(t *testing.T) {
 		t.Fatalf("pay: %d", resp.StatusCode)
 	}
 	csv := tm.send(tm.sign("GET", "/v1/totals?format=csv", "", number, key))
-	if csv.status != http.StatusOK || !strings.Contains(string(csv.raw), ",ETH,18,taken,1,20000000000000000,0.02\n") {
+	if csv.status != http.StatusOK || !strings.Contains(string(csv.raw), ",ETH,18,taken,1,20000000000000000,0.02,chain-1337\n") {
 		t.Errorf("totals CSV: %d %s", csv.status, csv.raw)
 	}
 	st := tm.send(tm.sign("GET", "/v1/status", "", number, key))

@@ -75,8 +75,7 @@ func startDevNets(t *testing.T, ids ...uint64) []*devNet {
 }
 
 // networksTOML is the [[networks]] of nets, each taking ETH, confirmed
-// at one block and final three deep (so a test can make payments final
-// by mining a few blocks).
+// at one block (final at the dev chain's finalized block).
 func networksTOML(nets ...*devNet) string {
 	var b strings.Builder
 	for _, n := range nets {
@@ -198,7 +197,24 @@ func (tm *terminal) waitState(hash common.Hash, states ...string) {
 	}
 }
 
-// networkStatus is one network of /v1/status.
+// finalize mines blocks on n until the payment is final: the dev chain's
+// simulated beacon finalizes every 32nd block, and the broadcaster takes
+// the node's finalized tag over final_depth.
+func (tm *terminal) finalize(n *devNet, hash common.Hash) {
+	tm.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for tm.paymentState(hash) != "final" {
+		if time.Now().After(deadline) {
+			tm.t.Fatalf("payment %s on %s is %q, not final", hash.Hex(), n.name, tm.paymentState(hash))
+		}
+		if err := n.chain.Mine(8); err != nil {
+			tm.t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// networkStatusView is one network of /v1/status.
 type networkStatusView struct {
 	Name   string         `json:"name"`
 	Online bool           `json:"online"`
@@ -329,10 +345,7 @@ func TestBundleAddsAndRemovesANetworkLive(t *testing.T) {
 	}
 	b.proxy.cut.Store(false)
 	tm.waitState(tx.Hash(), "confirmed", "final")
-	if err := b.chain.Mine(4); err != nil {
-		t.Fatal(err)
-	}
-	tm.waitState(tx.Hash(), "final")
+	tm.finalize(b, tx.Hash())
 	if r := push(3, a); r.status != http.StatusOK {
 		t.Fatalf("bundle removing a settled b: %d %s", r.status, r.raw)
 	}
@@ -373,10 +386,7 @@ func TestReorgOnOneNetwork(t *testing.T) {
 	if m := tm.operator("GET", "/metrics", ""); strings.Contains(string(m.raw), `showpos_broadcast_outcomes_total{network="a",outcome="reorged"}`) {
 		t.Error("network a counted a reorg")
 	}
-	if err := a.chain.Mine(4); err != nil {
-		t.Fatal(err)
-	}
-	tm.waitState(txA.Hash(), "final")
+	tm.finalize(a, txA.Hash())
 }
 
 // kill -9 while payments on two networks are being settled, again and
