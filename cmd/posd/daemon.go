@@ -199,7 +199,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		},
 		OnRefuse: func(c check.Code) { tel.Refused(string(c)) },
 		// The online pre-flight asks the client of the payment's network.
-		Preflights: d.nets.preflight,
+		Preflights:  d.nets.preflight,
 		OnPreflight: tel.Preflight,
 		OnRequest: func(doc *request.Document) {
 			if d.cash != nil {

@@ -159,8 +159,8 @@ func (f *fixture) start() {
 			}
 			return nil
 		},
-		Clock: f.clock,
-		Logger:   slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Clock:  f.clock,
+		Logger: slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	if err != nil {
 		f.t.Fatal(err)

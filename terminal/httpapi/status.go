@@ -28,9 +28,9 @@ type Status struct {
 	// is, the queue summed, the oldest queued payment of any; Endpoint,
 	// LastContact, LastSync, Watch and Relayer are the default network's.
 	Networks []NetworkStatus `json:"networks,omitempty"`
-	Version  string    `json:"version"`
-	Terminal string    `json:"terminal"`
-	Started  time.Time `json:"started"`
+	Version  string          `json:"version"`
+	Terminal string          `json:"terminal"`
+	Started  time.Time       `json:"started"`
 	// ConfigVersion is the fleet bundle in effect (0: the local file
 	// alone); Config says when it came, how, and the last refusal.
 	ConfigVersion uint64       `json:"configVersion"`
