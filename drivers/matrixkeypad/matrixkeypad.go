@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
@@ -57,8 +58,10 @@ type Dev struct {
 	cancel context.CancelFunc
 	wake   chan struct{} // an edge was seen; capacity 1
 	out    chan result   // presses and scan errors for ReadKey
-	wg     sync.WaitGroup
-	halt   sync.Once
+	// dropped counts presses (and errors) deliver dropped for a full out.
+	dropped atomic.Int64
+	wg      sync.WaitGroup
+	halt    sync.Once
 }
 
 type result struct {
@@ -373,5 +376,6 @@ func (d *Dev) deliver(r result) {
 	select {
 	case d.out <- r:
 	default:
+		d.dropped.Add(1)
 	}
 }

@@ -525,11 +525,24 @@ func TestUnreadPressesAreBounded(t *testing.T) {
 	o := fastOpts()
 	o.Buffer = 2
 	d := newPad(t, m, o)
-	for _, k := range [][2]int{{0, 0}, {0, 1}, {0, 2}} {
+	// Each key is held until the driver has taken its press (queued, or
+	// for the third, dropped), not for a time: under emulation a scan
+	// can take longer than any short hold.
+	taken := func() int { return len(d.out) + int(d.dropped.Load()) }
+	for i, k := range [][2]int{{0, 0}, {0, 1}, {0, 2}} {
 		m.press(k)
-		time.Sleep(15 * time.Millisecond)
+		deadline := time.Now().Add(5 * time.Second)
+		for taken() < i+1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("press %d never taken", i+1)
+			}
+			time.Sleep(time.Millisecond)
+		}
 		m.release(k)
 		time.Sleep(15 * time.Millisecond)
+	}
+	if n := d.dropped.Load(); n != 1 {
+		t.Errorf("%d presses dropped, want the third", n)
 	}
 	if a, b := readKey(t, d), readKey(t, d); a != device.Key1 || b != device.Key2 {
 		t.Errorf("read %v %v, want the first two", a, b)
