@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	crand "crypto/rand"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -20,12 +21,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
 
 	"showpos/terminal/fleet"
+	"showpos/terminal/relaykey"
 	"showpos/terminal/request"
 	"showpos/tools/devchain"
 	"showpos/tools/paytx"
@@ -58,9 +61,16 @@ type devNet struct {
 // named a, b, …
 func startDevNets(t *testing.T, ids ...uint64) []*devNet {
 	t.Helper()
+	return startFundedDevNets(t, nil, ids...)
+}
+
+// startFundedDevNets is startDevNets with more accounts funded in the
+// native coin on every chain (a terminal's relayer).
+func startFundedDevNets(t *testing.T, fund []common.Address, ids ...uint64) []*devNet {
+	t.Helper()
 	var out []*devNet
 	for i, id := range ids {
-		c, err := devchain.Start(context.Background(), devchain.Options{ChainID: id, Payers: 2})
+		c, err := devchain.Start(context.Background(), devchain.Options{ChainID: id, Payers: 2, Fund: fund})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -74,13 +84,16 @@ func startDevNets(t *testing.T, ids ...uint64) []*devNet {
 	return out
 }
 
-// networksTOML is the [[networks]] of nets, each taking ETH, confirmed
-// at one block (final at the dev chain's finalized block).
+// networksTOML is the [[networks]] of nets, each taking ETH (the
+// default asset) and the dev chain's TUSD by EIP-3009 authorization,
+// confirmed at one block (final at the dev chain's finalized block).
 func networksTOML(nets ...*devNet) string {
 	var b strings.Builder
 	for _, n := range nets {
-		fmt.Fprintf(&b, "\n[[networks]]\nname = %q\nchain_id = %d\nrpc = [%q]\nprobe_every = \"200ms\"\nfinal_depth = 3\n[[networks.assets]]\nsymbol = \"ETH\"\nmax_unsettled = \"50\"\n",
-			n.name, n.chain.ChainID().Uint64(), n.url)
+		fmt.Fprintf(&b, "\n[[networks]]\nname = %q\nchain_id = %d\nrpc = [%q]\nprobe_every = \"200ms\"\nfinal_depth = 3\n"+
+			"[[networks.assets]]\nsymbol = \"ETH\"\nmax_unsettled = \"50\"\n"+
+			"[[networks.assets]]\nsymbol = \"TUSD\"\ntoken = %q\ndecimals = 6\nmin_gas = 45000\nauthorization = \"eip3009\"\ndomain_name = \"Test USD\"\ndomain_version = \"2\"\n",
+			n.name, n.chain.ChainID().Uint64(), n.url, devchain.TokenAddr.Hex())
 	}
 	return b.String()
 }
@@ -125,7 +138,13 @@ func offer(t *testing.T, doc *request.Document, chainID uint64) request.Offer {
 // newDoc makes a request of amount ETH on the operator socket.
 func (tm *terminal) newDoc(amount string) *request.Document {
 	tm.t.Helper()
-	a := tm.operator("POST", "/v1/requests", `{"amount":"`+amount+`"}`)
+	return tm.newDocIn(amount, "ETH")
+}
+
+// newDocIn makes a request of amount of the asset on the operator socket.
+func (tm *terminal) newDocIn(amount, symbol string) *request.Document {
+	tm.t.Helper()
+	a := tm.operator("POST", "/v1/requests", `{"amount":"`+amount+`","asset":"`+symbol+`"}`)
 	if a.status != http.StatusCreated {
 		tm.t.Fatalf("new request: %d %s", a.status, a.raw)
 	}
@@ -156,6 +175,61 @@ func (tm *terminal) payOn(doc *request.Document, n *devNet, nonce uint64) (int, 
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, body, tx
+}
+
+// authorizeOn pays doc (a TUSD request) on n's chain by an EIP-3009
+// authorization from n's first payer, signed over that chain's token
+// domain for that offer's x402 requirements, and returns the answer's
+// status and body and the payment's id (the authorization's digest).
+func (tm *terminal) authorizeOn(doc *request.Document, n *devNet) (int, []byte, common.Hash) {
+	tm.t.Helper()
+	o := offer(tm.t, doc, n.chain.ChainID().Uint64())
+	req := o.X402
+	if req == nil || req.Network != fmt.Sprintf("eip155:%d", o.ChainID) || req.Asset != o.Token {
+		tm.t.Fatalf("offer on %s: x402 %+v, want its own chain and token", n.name, req)
+	}
+	key := n.chain.Payers()[0].Key
+	a := devchain.Authorization{From: n.chain.Payers()[0].Address, To: req.PayTo, Value: req.Amount, ValidAfter: new(big.Int),
+		ValidBefore: big.NewInt(time.Now().Unix() + int64(req.MaxTimeoutSeconds))}
+	if _, err := crand.Read(a.Nonce[:]); err != nil {
+		tm.t.Fatal(err)
+	}
+	sig, err := devchain.SignAuthorization(key, n.chain.ChainID(), a)
+	if err != nil {
+		tm.t.Fatal(err)
+	}
+	payload, err := paytx.PaymentPayload(req, paytx.Authorization{From: a.From, To: a.To, Value: a.Value,
+		ValidAfter: a.ValidAfter, ValidBefore: a.ValidBefore, Nonce: a.Nonce, Signature: sig})
+	if err != nil {
+		tm.t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+tm.addr+"/api/showpos/broadcastTx", "application/json", bytes.NewReader(paytx.HandoverJSON(doc.ID, payload)))
+	if err != nil {
+		tm.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var answer struct {
+		TxHash common.Hash `json:"txHash"`
+	}
+	json.Unmarshal(body, &answer)
+	return resp.StatusCode, body, answer.TxHash
+}
+
+// tokenBalance is addr's TUSD balance on the chain.
+func tokenBalance(t *testing.T, c *devchain.Chain, addr common.Address) *big.Int {
+	t.Helper()
+	ec, err := ethclient.Dial(c.Endpoint())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ec.Close()
+	data := append([]byte{0x70, 0xa0, 0x82, 0x31}, common.LeftPadBytes(addr.Bytes(), 32)...) // balanceOf(address)
+	out, err := ec.CallContract(context.Background(), ethereum.CallMsg{To: &devchain.TokenAddr, Data: data}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return new(big.Int).SetBytes(out)
 }
 
 // paymentState is the payment's state in the store, "" if it has none.
@@ -394,13 +468,24 @@ func TestReorgOnOneNetwork(t *testing.T) {
 // is in the store and ends confirmed or final, mined once on its own
 // chain and never on the other; each payer's nonces on each chain are
 // used without a gap. The same sender and nonce pay on both chains.
+// Authorizations on both networks are settled by the relayer once each:
+// the merchant receives each one's tokens once, on its own chain, and the
+// relayer's account spends one nonce per authorization there.
 func TestKillDuringSettlementOnTwoNetworks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds posd, runs two dev chains and kills the daemon")
 	}
 	bin := buildPosd(t)
-	nets := startDevNets(t, 1337, 1338)
 	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	relayer, _, err := relaykey.LoadOrCreate(filepath.Join(dir, "data", relayKeyName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nets := startFundedDevNets(t, []common.Address{relayer.Address}, 1337, 1338)
+	merchant := common.HexToAddress("0x000000000000000000000000000000000000dEaD")
 	tm := &terminal{t: t, dir: dir, cfgPath: filepath.Join(dir, "posd.toml"), op: unixClient(filepath.Join(dir, "data", "posd.sock"))}
 	text := fmt.Sprintf("[terminal]\nid = \"kill-nets\"\ndata_dir = %q\n[merchant]\naddress = \"0x000000000000000000000000000000000000dEaD\"\n[broadcast]\npoll = \"20ms\"\n",
 		filepath.Join(dir, "data")) + networksTOML(nets...)
@@ -443,6 +528,11 @@ func TestKillDuringSettlementOnTwoNetworks(t *testing.T) {
 	}
 	var accepted []sent
 	nonce := map[*devNet]uint64{}
+	authorized := map[*devNet][]common.Hash{}
+	authorizedValue := map[*devNet]*big.Int{}
+	for _, n := range nets {
+		authorizedValue[n] = new(big.Int)
+	}
 	const rounds = 12
 	for round := range rounds {
 		cmd := start()
@@ -455,6 +545,13 @@ func TestKillDuringSettlementOnTwoNetworks(t *testing.T) {
 			}
 			nonce[n]++
 			accepted = append(accepted, sent{n, tx})
+			doc := tm.newDocIn(fmt.Sprintf("1.%d", round+1), "TUSD")
+			code, body, id := tm.authorizeOn(doc, n)
+			if code != http.StatusAccepted && code != http.StatusOK {
+				t.Fatalf("round %d: authorize on %s: %d %s", round, n.name, code, body)
+			}
+			authorized[n] = append(authorized[n], id)
+			authorizedValue[n].Add(authorizedValue[n], doc.Amount)
 		}
 		time.Sleep(time.Duration(rand.IntN(40)) * time.Millisecond)
 		cmd.Process.Kill() // SIGKILL
@@ -474,15 +571,26 @@ func TestKillDuringSettlementOnTwoNetworks(t *testing.T) {
 		}
 	}
 	for _, n := range nets {
+		for _, id := range authorized[n] {
+			tm.waitState(id, "confirmed", "final")
+		}
 		ec, err := ethclient.Dial(n.chain.Endpoint())
 		if err != nil {
 			t.Fatal(err)
 		}
 		got, err := ec.NonceAt(context.Background(), n.chain.Payers()[0].Address, nil)
+		relayed, err2 := ec.NonceAt(context.Background(), relayer.Address, nil)
 		ec.Close()
 		if err != nil || got != nonce[n] {
 			t.Errorf("%s: the payer's mined nonce is %d (%v), want %d: every accepted payment mined once", n.name, got, err, nonce[n])
 		}
+		if err2 != nil || relayed != uint64(len(authorized[n])) {
+			t.Errorf("%s: the relayer sent %d transactions (%v), want one per authorization, %d", n.name, relayed, err2, len(authorized[n]))
+		}
+		if got := tokenBalance(t, n.chain, merchant); got.Cmp(authorizedValue[n]) != 0 {
+			t.Errorf("%s: the merchant holds %s TUSD units, want the authorizations' %s, each once", n.name, got, authorizedValue[n])
+		}
 	}
-	t.Logf("%d kills, %d payments on two networks: every one settled once on its own chain", rounds, len(accepted))
+	t.Logf("%d kills, %d handed-over payments and %d authorizations on two networks: every one settled once on its own chain",
+		rounds, len(accepted), len(authorized[nets[0]])+len(authorized[nets[1]]))
 }
