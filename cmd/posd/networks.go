@@ -100,6 +100,7 @@ func (d *daemon) startNetwork(ctx context.Context, cfg *config.Config, nc config
 	n.bc = broadcast.New(broadcast.Options{
 		Store:         cs,
 		Chain:         n.node,
+		ChainID:       nc.ChainID,
 		Logger:        n.log.With("part", "broadcast"),
 		Confirmations: nc.Chain.Confirmations,
 		FinalDepth:    nc.Chain.FinalDepth,

@@ -179,6 +179,13 @@ type Options struct {
 	// OnRound, if set, is called with each round's report (metrics). It
 	// must not block.
 	OnRound func(Report)
+	// ChainID is the chain this broadcaster's network is (0: not
+	// checked). A stored transaction signed for another chain is never
+	// sent to this one: it stays queued, retried with backoff, with a
+	// LastError naming both chains (a store whose records were filed
+	// under the wrong network; a node would refuse the transaction and
+	// the payment would fail for good).
+	ChainID uint64
 }
 
 // Event tells that a payment changed state in a way its watchers must

@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"showpos/sync/chain"
+	"showpos/terminal/check"
 	"showpos/terminal/store"
 )
 
@@ -201,6 +202,13 @@ func (rd *roundState) send(ctx context.Context, ps []store.Payment) error {
 		if p.Delivery.NextAttempt.After(rd.now) {
 			l.block(p.From, p.Nonce)
 			continue
+		}
+		if id := rd.b.o.ChainID; id != 0 {
+			// What cannot be decoded is the node's to refuse, as before.
+			if got, err := check.ChainIDOf(p.Raw); err == nil && got != 0 && got != id {
+				rd.retry(p, fmt.Sprintf("signed for chain %d, not this network's chain %d: not sent", got, id))
+				continue
+			}
 		}
 		due = append(due, p)
 	}
