@@ -36,6 +36,7 @@ import (
 	"showpos/terminal/payerpage"
 	"showpos/terminal/printq"
 	"showpos/terminal/receipt"
+	"showpos/terminal/relaykey"
 	"showpos/terminal/report"
 	"showpos/terminal/request"
 	"showpos/terminal/screen"
@@ -55,7 +56,8 @@ type daemon struct {
 	store    *store.Store
 	mgr      *fleet.Manager
 	devs     *board.Devices
-	nets     *networks // one chain client, broadcaster, watcher and relayer per network (networks.go)
+	nets     *networks    // one chain client, broadcaster, watcher and relayer per network (networks.go)
+	relayKey *relaykey.Key // every network's relayer account; nil: relay.enabled = false
 	tel      *telemetry.Telemetry
 	till     *checkout.Service
 	cash     *cashier.Cashier // nil on a headless terminal
@@ -148,6 +150,9 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	}
 	mgr.Store(d.mgr)
 	cfg := d.mgr.Current()
+	if err := stranded(st, cfg); err != nil {
+		return err
+	}
 
 	d.devs, err = board.Open(cfg.Board, log.With("part", "board"))
 	if err != nil {
@@ -182,6 +187,11 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	// config names some. They start below, once the till and the cashier
 	// they report to exist.
 	d.nets = &networks{d: d}
+	if cfg.Relay.Enabled {
+		if d.relayKey, err = loadRelayerKey(cfg, log.With("part", "relay")); err != nil {
+			return err
+		}
+	}
 	// Prices in the shop's currency: the assets' feeds read over the
 	// default network's chain client, or their pegs.
 	d.rates, err = pricefeed.New(pricefeed.Options{Caller: defaultChain{d.nets}, Sources: pricefeed.SourcesOf(cfg), Logger: log.With("part", "rates")})
@@ -254,6 +264,15 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		}
 		return s.FileBytes, n, s.OldestAccepted
 	})
+	// The networks: each its chain client, broadcaster, watcher and
+	// relayer, started now, changed and stopped by apply as configs come,
+	// all stopped at the end (after the background parts, before the
+	// store closes).
+	err = d.nets.reconcile(bgCtx, d.mgr.Current(), tel)
+	defer d.nets.closeAll()
+	if err != nil {
+		return err
+	}
 	servers, err := d.listen(cfg, tel, networkLn)
 	if err != nil {
 		return err
@@ -276,11 +295,8 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	defer func() {
 		stopBg()
 		bg.Wait()
-		d.nets.closeAll()
 	}()
-	// The networks: each its chain client, broadcaster, watcher and
-	// relayer, started, changed and stopped by apply as configs come.
-	d.nets.reconcile(bgCtx, d.mgr.Current(), tel)
+
 	bg.Go(func() { d.rates.Run(bgCtx) })
 	bg.Go(func() { d.mgr.Run(bgCtx) })
 	bg.Go(func() { sweepExpiries(bgCtx, st, log.With("part", "expiry")) })
@@ -387,10 +403,10 @@ func ping(ctx context.Context, pings chan<- chan error) error {
 // endpoints and the cashier's screens change at once.
 func (d *daemon) apply(cfg *config.Config) {
 	d.till.Reconfigure(cfg)
-	// Before the first apply's networks start (run starts them), there
-	// are none to reconcile.
-	if d.nets != nil && len(d.nets.all()) > 0 {
-		d.nets.reconcile(d.bgCtx, cfg, d.tel)
+	// Before run starts the networks, there are none to reconcile.
+	if d.nets != nil && d.nets.isStarted() {
+		// A network that does not start is logged; the others run.
+		_ = d.nets.reconcile(d.bgCtx, cfg, d.tel)
 	}
 	if d.cash != nil {
 		d.cash.Reconfigure(d.bgCtx, cashier.Setup{Merchant: cfg.Terminal.MerchantName, Welcome: cfg.Texts.Welcome, Assets: assets(cfg),
@@ -419,7 +435,7 @@ func (d *daemon) relayerLow() bool {
 		if s := n.relay.Status(); s.Balance == nil || !s.Low {
 			continue // not known yet (offline): nothing to fund yet
 		}
-		for _, a := range n.cfg.Assets {
+		for _, a := range *n.assets.Load() {
 			if a.Authorizes() {
 				return true
 			}

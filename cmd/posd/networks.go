@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -31,7 +33,12 @@ import (
 // offline leaves the others settling, and a fleet bundle can add or
 // remove one while the terminal takes payments on the rest.
 type chainNetwork struct {
-	cfg     config.Network // as started
+	// cfg is the network as started, never written after: a change of
+	// anything but its endpoints and assets restarts the network
+	// (restartNeeded), and those two live in the chain client and in
+	// assets.
+	cfg     config.Network
+	assets  atomic.Pointer[[]config.Asset] // the network's assets as last applied
 	node    *chain.Client
 	bc      *broadcast.Broadcaster
 	watch   *watch.Watcher // nil: watch.enabled = false
@@ -49,8 +56,9 @@ type chainNetwork struct {
 type networks struct {
 	d *daemon
 
-	mu   sync.Mutex
-	list []*chainNetwork
+	mu      sync.Mutex
+	list    []*chainNetwork
+	started bool // the first reconcile has run
 }
 
 // all returns the running networks, default first.
@@ -70,10 +78,21 @@ func (ns *networks) byChain(id uint64) (*chainNetwork, bool) {
 	return nil, false
 }
 
-// primary is the default network (the config's first).
+// isStarted reports whether the first reconcile has run.
+func (ns *networks) isStarted() bool {
+	ns.mu.Lock()
+	defer ns.mu.Unlock()
+	return ns.started
+}
+
+// primary is the default network (the config's first); nil before the
+// networks start.
 func (ns *networks) primary() *chainNetwork {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
+	if len(ns.list) == 0 {
+		return nil
+	}
 	return ns.list[0]
 }
 
@@ -81,6 +100,7 @@ func (ns *networks) primary() *chainNetwork {
 // background context); stop ends them.
 func (d *daemon) startNetwork(ctx context.Context, cfg *config.Config, nc config.Network, tel *telemetry.Telemetry) (*chainNetwork, error) {
 	n := &chainNetwork{cfg: nc, log: d.log.With("network", nc.Name)}
+	n.assets.Store(&nc.Assets)
 	var err error
 	n.node, err = chain.New(chain.Options{
 		Endpoints:   nc.Chain.RPC,
@@ -110,8 +130,8 @@ func (d *daemon) startNetwork(ctx context.Context, cfg *config.Config, nc config
 		Poll:          cfg.Broadcast.Poll,
 		OnRound:       func(r broadcast.Report) { countRound(tel, nc.Name, r) },
 	})
-	if nc.Relay.Enabled {
-		if n.relay, err = d.newRelayer(cfg, nc, n.node, tel); err != nil {
+	if nc.Relay.Enabled && d.relayKey != nil {
+		if n.relay, err = d.newRelayer(nc, n.node, tel); err != nil {
 			n.node.Close()
 			return nil, err
 		}
@@ -176,10 +196,14 @@ func restartNeeded(old, nw config.Network) bool {
 // reconcile makes the running networks those of cfg: new ones start,
 // removed ones stop (the fleet manager has asked retire first), changed
 // ones take new endpoints and assets, or restart when more changed. It
-// runs under the fleet manager's lock, from apply.
-func (ns *networks) reconcile(ctx context.Context, cfg *config.Config, tel *telemetry.Telemetry) {
+// runs under the fleet manager's lock, from apply. A network that does
+// not start (only an invalid option could do it: the config's check
+// refuses those) is left out, logged, and returned in the error: run
+// does not start without it.
+func (ns *networks) reconcile(ctx context.Context, cfg *config.Config, tel *telemetry.Telemetry) error {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
+	var failed []error
 	var next []*chainNetwork
 	closed := map[*chainNetwork]bool{}
 	for _, nc := range cfg.Networks {
@@ -199,7 +223,7 @@ func (ns *networks) reconcile(ctx context.Context, cfg *config.Config, tel *tele
 			if n.relayOn != nil {
 				n.relayOn.configured(nc.Chain.RPC)
 			}
-			n.cfg = nc
+			n.assets.Store(&nc.Assets)
 			n.bc.Kick()
 			next = append(next, n)
 			continue
@@ -214,6 +238,7 @@ func (ns *networks) reconcile(ctx context.Context, cfg *config.Config, tel *tele
 			// What the config's check lets through always starts; a relayer
 			// key that cannot be read is the one way this fails.
 			ns.d.log.Error("network not started", "network", nc.Name, "err", err)
+			failed = append(failed, err)
 			continue
 		}
 		next = append(next, n)
@@ -224,6 +249,8 @@ func (ns *networks) reconcile(ctx context.Context, cfg *config.Config, tel *tele
 		}
 	}
 	ns.list = next
+	ns.started = true
+	return errors.Join(failed...)
 }
 
 // errNetworkOpen is why a network cannot be removed yet.
@@ -246,6 +273,29 @@ func (d *daemon) retire(gone []config.Network) error {
 		}
 	}
 	return nil
+}
+
+// stranded refuses a start whose config names no network for a chain the
+// store still has payments to settle on (a network removed from the file
+// with payments open: a reload or a bundle would have been refused
+// network_open): nothing would ever broadcast or follow them.
+func stranded(st *store.Store, cfg *config.Config) error {
+	byChain, err := st.CountsByChain()
+	if err != nil {
+		return fmt.Errorf("networks: %w", err)
+	}
+	var errs []error
+	for _, id := range slices.Sorted(maps.Keys(byChain)) {
+		c := byChain[id]
+		if slices.ContainsFunc(cfg.Networks, func(n config.Network) bool { return n.ChainID == id }) {
+			continue
+		}
+		if open := c[store.PaymentQueued] + c[store.PaymentBroadcast] + c[store.PaymentSeen] + c[store.PaymentConfirmed]; open > 0 {
+			errs = append(errs, fmt.Errorf("the store has %d %s to settle on chain %d, which no network of the config names: "+
+				"add that network back (with its rpc) until they are final or failed", open, plural(open, "payment", "payments"), id))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func plural(n int, one, many string) string {
@@ -297,9 +347,14 @@ func (ns *networks) kick(relayer bool) {
 }
 
 // allOnline reports whether every network's chain client is online: the
-// cashier's single "online" (its Networks say which one is not).
+// cashier's single "online" (its Networks say which one is not). With no
+// network running it is offline.
 func (ns *networks) allOnline() bool {
-	for _, n := range ns.all() {
+	all := ns.all()
+	if len(all) == 0 {
+		return false
+	}
+	for _, n := range all {
 		if !n.node.Status().Online {
 			return false
 		}
@@ -380,5 +435,9 @@ func (d *daemon) networkHealth() []telemetry.Network {
 type defaultChain struct{ ns *networks }
 
 func (c defaultChain) CallContract(ctx context.Context, to common.Address, data []byte) ([]byte, error) {
-	return c.ns.primary().node.CallContract(ctx, to, data)
+	n := c.ns.primary()
+	if n == nil {
+		return nil, errors.New("no network is running")
+	}
+	return n.node.CallContract(ctx, to, data)
 }

@@ -120,6 +120,7 @@ poll = "100ms"
 		t.Fatal(err)
 	}
 	tm.start()
+	t.Cleanup(func() { tm.stop() }) // the daemon running at the end, whichever
 	return tm
 }
 
@@ -593,4 +594,41 @@ func TestKillDuringSettlementOnTwoNetworks(t *testing.T) {
 	}
 	t.Logf("%d kills, %d handed-over payments and %d authorizations on two networks: every one settled once on its own chain",
 		rounds, len(accepted), len(authorized[nets[0]])+len(authorized[nets[1]]))
+}
+
+// A start whose config no longer names a network the store still has
+// payments to settle on is refused, naming the chain (a reload or a
+// bundle would have been refused network_open): nothing would ever send
+// them. With the network back the terminal starts and settles them.
+func TestStartRefusesAConfigThatDropsANetworkWithOpenPayments(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two dev chains")
+	}
+	nets := startDevNets(t, 1337, 1338)
+	a, b := nets[0], nets[1]
+	b.proxy.cut.Store(true)
+	tm := startNetworksTerminal(t, "", a, b)
+	_, _, tx := tm.payOn(tm.newDoc("0.2"), b, 0)
+	tm.stop()
+	tm.op.CloseIdleConnections()
+
+	both, err := os.ReadFile(tm.cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(both), "\n[[networks]]\nname = \"b\"")
+	if err := os.WriteFile(tm.cfgPath, both[:i], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = run(context.Background(), testLog(t), tm.cfgPath, "", anyPort)
+	if err == nil || !strings.Contains(err.Error(), "1 payment to settle on chain 1338, which no network of the config names") {
+		t.Fatalf("start without b: %v, want a refusal naming chain 1338", err)
+	}
+
+	if err := os.WriteFile(tm.cfgPath, both, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b.proxy.cut.Store(false)
+	tm.start()
+	tm.waitState(tx.Hash(), "confirmed", "final")
 }

@@ -21,22 +21,30 @@ import (
 // relayKeyName is the relayer's key file in the data dir.
 const relayKeyName = "relayer.key"
 
-// newRelayer builds the relayer of one network: it settles that chain's
-// authorizations from the account whose key is relayer.key in the data dir
-// (made at first start; the same address on every network, funded on
-// each with that network's coin). Outcomes move the authorizations in the
-// store, are counted in the metrics and shown to the cashier like the
-// broadcaster's.
-func (d *daemon) newRelayer(cfg *config.Config, nc config.Network, node *chain.Client, tel *telemetry.Telemetry) (*relay.Relayer, error) {
+// loadRelayerKey reads relayer.key in the data dir, made at first start:
+// the account every network's relayer settles from (the same address on
+// every network, funded on each with that network's coin). Read once, at
+// start: a key that cannot be read stops the start, as it always has,
+// and a network added later by a bundle cannot fail on it.
+func loadRelayerKey(cfg *config.Config, log *slog.Logger) (*relaykey.Key, error) {
 	path := filepath.Join(cfg.Terminal.DataDir, relayKeyName)
 	key, created, err := relaykey.LoadOrCreate(path)
 	if err != nil {
 		return nil, err
 	}
-	log := d.log.With("part", "relay", "network", nc.Name)
 	if created {
 		log.Warn("created the relayer key: fund its address with each network's coin to settle authorizations", "path", path, "address", key.Address.Hex())
 	}
+	return &key, nil
+}
+
+// newRelayer builds the relayer of one network: it settles that chain's
+// authorizations from the relayer key's account. Outcomes move the
+// authorizations in the store, are counted in the metrics and shown to
+// the cashier like the broadcaster's.
+func (d *daemon) newRelayer(nc config.Network, node *chain.Client, tel *telemetry.Telemetry) (*relay.Relayer, error) {
+	key := d.relayKey
+	log := d.log.With("part", "relay", "network", nc.Name)
 	j := relaystore.New(d.store.Chain(nc.ChainID), key.Address, func(o relay.Outcome, p store.Payment) {
 		tel.Settlement(nc.Name, string(o.State))
 		if d.cash != nil && (o.State == relay.OutcomeFinal || o.State == relay.OutcomeFailed) {
