@@ -182,9 +182,10 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	// config names some. They start below, once the till and the cashier
 	// they report to exist.
 	d.nets = &networks{d: d}
-	// Prices in the shop's currency: the assets' feeds read over the
-	// default network's chain client, or their pegs.
-	d.rates, err = pricefeed.New(pricefeed.Options{Caller: defaultChain{d.nets}, Sources: pricefeed.SourcesOf(cfg), Logger: log.With("part", "rates")})
+	// Prices in the shop's currency: each asset's feed read over the
+	// chain client of the network it is configured on, or its peg.
+	d.rates, err = pricefeed.New(pricefeed.Options{Caller: func(id uint64) pricefeed.Caller { return d.nets.caller(id) },
+		Sources: pricefeed.SourcesOf(cfg), Logger: log.With("part", "rates")})
 	if err != nil {
 		return err
 	}
@@ -199,7 +200,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		},
 		OnRefuse: func(c check.Code) { tel.Refused(string(c)) },
 		// The online pre-flight asks the client of the payment's network.
-		Preflights: d.nets.preflight,
+		Preflights:  d.nets.preflight,
 		OnPreflight: tel.Preflight,
 		OnRequest: func(doc *request.Document) {
 			if d.cash != nil {

@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
-
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
 	"showpos/sync/preflight"
@@ -372,12 +370,4 @@ func (d *daemon) networkHealth() []telemetry.Network {
 		out = append(out, h)
 	}
 	return out
-}
-
-// defaultChain is the default network's chain client, whichever it is
-// now (a bundle may change the default): the price feeds read it.
-type defaultChain struct{ ns *networks }
-
-func (c defaultChain) CallContract(ctx context.Context, to common.Address, data []byte) ([]byte, error) {
-	return c.ns.primary().node.CallContract(ctx, to, data)
 }
