@@ -35,6 +35,10 @@ type fakeTerminal struct {
 	key    *ecdsa.PrivateKey
 	doc    *request.Document
 	docRaw []byte
+	// network and also, when set before sign, make the request one on
+	// several networks (request.Params.Network and Also).
+	network string
+	also    []request.Option
 
 	mu     sync.Mutex
 	posted []postedTx
@@ -98,6 +102,8 @@ func (f *fakeTerminal) sign(t *testing.T, key *ecdsa.PrivateKey, a asset.Asset, 
 		Asset:      a,
 		Amount:     big.NewInt(amount),
 		Memo:       "two coffees",
+		Network:    f.network,
+		Also:       f.also,
 		Now:        time.Now(),
 		TTL:        time.Minute,
 	}, nil)

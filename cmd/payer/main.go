@@ -6,7 +6,7 @@
 //
 //	payer [-terminal http://127.0.0.1:8080] [-id ID] [-payer N | -key 0xHEX]
 //	      [-via http|scanner|nfc|chain|authorization] [-scanner /dev/pts/N] [-nonce auto|N]
-//	      [-rpc http://127.0.0.1:8545] [-qr screen.png | -from-screen http://127.0.0.1:8081/sim/screen.png]
+//	      [-rpc http://127.0.0.1:8545] [-network NAME|CHAINID] [-qr screen.png | -from-screen http://127.0.0.1:8081/sim/screen.png]
 //	      [-wrong underpaid|overpaid|wrong-chain|reused|wrong-recipient|expired-fee]
 //	      [-signer 0xTERMINAL] [-fleet-key HEX] [-type legacy|2930|1559] [-fee-cap-gwei 50] [-tip-gwei 1]
 //	      [-state DIR] [-json]
@@ -19,6 +19,15 @@
 // checked: against -fleet-key when given, which then requires one, else
 // against the key it names (whole, but not pinned); one that does not check
 // is refused.
+//
+// Networks: a request signed for several networks is paid on the one
+// -network names (the terminal's name for it, or its chain id), else on
+// the network of the QR code read (the terminal's keypad switches it),
+// else on the request's own. The chosen option is rebuilt from the signed
+// options (chain id and token; its URI from the signed terms, refused if
+// the document serves another), and -rpc must be that chain's: -nonce auto
+// and -via chain check its chain id. A network the request is not signed
+// for is refused, naming those it is.
 //
 // Nonces: -nonce auto asks -rpc for the payer's pending nonce; when the
 // chain cannot be reached (an offline demo) it uses a counter kept per payer

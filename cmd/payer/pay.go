@@ -36,10 +36,30 @@ func pay(ctx context.Context, o *options, out *printer) (*result, error) {
 	if o.via == "authorization" {
 		res.Expected = expectedAuthCode[o.wrong]
 	}
-	doc, src, err := readRequest(ctx, o)
+	doc, src, qrChain, err := readRequest(ctx, o)
 	res.Source = src
 	if err != nil {
 		return res, err
+	}
+	// The network paid on: -network's, else the QR code's, else the
+	// request's own; every later step pays doc as rebuilt for it.
+	sel := o.network
+	if qrChain != 0 && qrChain != doc.ChainID {
+		qs := strconv.FormatUint(qrChain, 10)
+		if sel == "" {
+			sel = qs
+		} else if opt, _, err := onNetwork(doc, sel); err == nil && opt.ChainID != qrChain {
+			return res, fmt.Errorf("refusing to pay: the QR code is for chain %d, -network %q is chain %d", qrChain, sel, opt.ChainID)
+		}
+	}
+	res.Offered = 1 + len(doc.Also)
+	doc, chosen, err := onNetwork(doc, sel)
+	if err != nil {
+		return res, err
+	}
+	res.Network = chosen.Network
+	if res.Offered > 1 {
+		out.line("network", "%s of %d offered (chain %d, token %s; rebuilt from the signed options)", chosen.Network, res.Offered, chosen.ChainID, tokenName(tokenOf(chosen.Token)))
 	}
 	res.RequestID, res.Merchant, res.ChainID = doc.ID, doc.Merchant.Hex(), doc.ChainID
 	res.Amount = doc.AmountDisplay + " " + doc.Asset.Symbol
@@ -188,19 +208,20 @@ func codeOr(code string, status int) string {
 }
 
 // readRequest gets the request document, verified, from the payer API or
-// from the QR code's req URL; src says which.
-func readRequest(ctx context.Context, o *options) (*request.Document, string, error) {
+// from the QR code's req URL; src says which, and qrChain is the chain the
+// QR code pays on (one of the document's networks; 0 from the API).
+func readRequest(ctx context.Context, o *options) (_ *request.Document, src string, qrChain uint64, _ error) {
 	if o.qrFile == "" && o.fromScreen == "" {
 		body, err := get(ctx, o.docURL(), request.MaxDocumentSize+1)
 		if err != nil {
-			return nil, "api", fmt.Errorf("get payment request: %w", err)
+			return nil, "api", 0, fmt.Errorf("get payment request: %w", err)
 		}
 		d, err := verifiedDocument(body)
-		return d, "api", err
+		return d, "api", 0, err
 	}
 	var img []byte
 	var err error
-	src := "qr-file"
+	src = "qr-file"
 	if o.qrFile != "" {
 		img, err = os.ReadFile(o.qrFile)
 	} else {
@@ -208,34 +229,42 @@ func readRequest(ctx context.Context, o *options) (*request.Document, string, er
 		img, err = get(ctx, o.fromScreen, maxImage)
 	}
 	if err != nil {
-		return nil, src, fmt.Errorf("read QR image: %w", err)
+		return nil, src, 0, fmt.Errorf("read QR image: %w", err)
 	}
 	text, err := decodeQR(img)
 	if err != nil {
-		return nil, src, err
+		return nil, src, 0, err
 	}
 	if text, err = followShortLink(ctx, text); err != nil {
-		return nil, src, err
+		return nil, src, 0, err
 	}
 	uri, err := parseURI(text)
 	if err != nil {
-		return nil, src, fmt.Errorf("QR code %q: %w", clip(text), err)
+		return nil, src, 0, fmt.Errorf("QR code %q: %w", clip(text), err)
 	}
 	if uri.RequestURL == "" {
-		return nil, src, fmt.Errorf("QR code %q has no req parameter: a plain EIP-681 wallet could pay it, but this payer only pays signed requests", clip(text))
+		return nil, src, 0, fmt.Errorf("QR code %q has no req parameter: a plain EIP-681 wallet could pay it, but this payer only pays signed requests", clip(text))
 	}
 	body, err := get(ctx, uri.RequestURL, request.MaxDocumentSize+1)
 	if err != nil {
-		return nil, src, fmt.Errorf("get the signed request named by the QR code: %w", err)
+		return nil, src, 0, fmt.Errorf("get the signed request named by the QR code: %w", err)
 	}
 	d, err := verifiedDocument(body)
 	if err != nil {
-		return nil, src, err
+		return nil, src, 0, err
 	}
-	if err := uriMatches(uri, text, d); err != nil {
-		return nil, src, err
+	// A QR code of another network the request offers (the keypad
+	// switched it) is checked against that network's terms.
+	shown := d
+	if uri.ChainID != d.ChainID {
+		if shown, _, err = onNetwork(d, strconv.FormatUint(uri.ChainID, 10)); err != nil {
+			return nil, src, 0, fmt.Errorf("refusing to pay: the QR code's chain id is %d but the signed request is not offered there (%w)", uri.ChainID, err)
+		}
 	}
-	return d, src, nil
+	if err := uriMatches(uri, text, shown); err != nil {
+		return nil, src, 0, err
+	}
+	return d, src, uri.ChainID, nil
 }
 
 // followShortLink returns the EIP-681 URI a short link (what a small

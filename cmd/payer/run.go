@@ -35,6 +35,7 @@ type options struct {
 	sim          string
 	nonce        string
 	rpc          string
+	network      string // -network: the option to pay on, by name or chain id; "" the request's own
 	qrFile       string
 	fromScreen   string
 	wrong        string
@@ -71,7 +72,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.scanner, "scanner", "", "the terminal's scanner serial port (the simulator's pty, see GET /sim/state)")
 	fs.StringVar(&o.sim, "sim", "http://127.0.0.1:8081", "the simulator's page, for -via nfc (POST /sim/tap holds the phone to its reader)")
 	fs.StringVar(&o.nonce, "nonce", "auto", "auto (ask -rpc, else the local counter) or a number")
-	fs.StringVar(&o.rpc, "rpc", "http://127.0.0.1:8545", "chain JSON-RPC endpoint for -nonce auto")
+	fs.StringVar(&o.rpc, "rpc", "http://127.0.0.1:8545", "chain JSON-RPC endpoint for -nonce auto and -via chain: the chain of the network paid on")
+	fs.StringVar(&o.network, "network", "", "pay on this network the request offers, by its name (arbitrum) or chain id (42161); default: the network of the QR code read, else the request's own")
 	fs.StringVar(&o.qrFile, "qr", "", "read the request by decoding the QR code in this PNG/JPEG file")
 	fs.StringVar(&o.fromScreen, "from-screen", "", "read the request by decoding the QR code at this image URL (the simulator's /sim/screen.png)")
 	fs.StringVar(&o.wrong, "wrong", "", "send a payment the terminal must refuse: underpaid|overpaid|wrong-chain|reused|wrong-recipient|expired-fee")
@@ -198,8 +200,10 @@ type result struct {
 	// (tip 0.45) at 2500.00000000 EUR per ETH", when the request has one.
 	Fiat         string          `json:"fiat,omitempty"`
 	Merchant     string          `json:"merchant,omitempty"`
-	ChainID      uint64          `json:"chainId,omitempty"`
-	Source       string          `json:"source,omitempty"` // api, qr-file or screen
+	ChainID      uint64          `json:"chainId,omitempty"` // the chain paid on
+	Network      string          `json:"network,omitempty"` // its name, when the request names its networks
+	Offered      int             `json:"offered,omitempty"` // how many networks the request offers
+	Source       string          `json:"source,omitempty"`  // api, qr-file or screen
 	Signer       string          `json:"signer,omitempty"`
 	SignerPinned bool            `json:"signerPinned"`
 	Certificate  string          `json:"certificate,omitempty"` // what the terminal certificate check found

@@ -56,7 +56,7 @@ type daemon struct {
 	store    *store.Store
 	mgr      *fleet.Manager
 	devs     *board.Devices
-	nets     *networks    // one chain client, broadcaster, watcher and relayer per network (networks.go)
+	nets     *networks     // one chain client, broadcaster, watcher and relayer per network (networks.go)
 	relayKey *relaykey.Key // every network's relayer account; nil: relay.enabled = false
 	tel      *telemetry.Telemetry
 	till     *checkout.Service
@@ -192,9 +192,10 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 			return err
 		}
 	}
-	// Prices in the shop's currency: the assets' feeds read over the
-	// default network's chain client, or their pegs.
-	d.rates, err = pricefeed.New(pricefeed.Options{Caller: defaultChain{d.nets}, Sources: pricefeed.SourcesOf(cfg), Logger: log.With("part", "rates")})
+	// Prices in the shop's currency: each asset's feed read over the
+	// chain client of the network it is configured on, or its peg.
+	d.rates, err = pricefeed.New(pricefeed.Options{Caller: func(id uint64) pricefeed.Caller { return d.nets.caller(id) },
+		Sources: pricefeed.SourcesOf(cfg), Logger: log.With("part", "rates")})
 	if err != nil {
 		return err
 	}

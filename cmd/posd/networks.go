@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
-
 	"showpos/sync/broadcast"
 	"showpos/sync/chain"
 	"showpos/sync/preflight"
@@ -83,17 +81,6 @@ func (ns *networks) isStarted() bool {
 	ns.mu.Lock()
 	defer ns.mu.Unlock()
 	return ns.started
-}
-
-// primary is the default network (the config's first); nil before the
-// networks start.
-func (ns *networks) primary() *chainNetwork {
-	ns.mu.Lock()
-	defer ns.mu.Unlock()
-	if len(ns.list) == 0 {
-		return nil
-	}
-	return ns.list[0]
 }
 
 // start builds the network's parts and runs them under ctx (the daemon's
@@ -428,16 +415,4 @@ func (d *daemon) networkHealth() []telemetry.Network {
 		out = append(out, h)
 	}
 	return out
-}
-
-// defaultChain is the default network's chain client, whichever it is
-// now (a bundle may change the default): the price feeds read it.
-type defaultChain struct{ ns *networks }
-
-func (c defaultChain) CallContract(ctx context.Context, to common.Address, data []byte) ([]byte, error) {
-	n := c.ns.primary()
-	if n == nil {
-		return nil, errors.New("no network is running")
-	}
-	return n.node.CallContract(ctx, to, data)
 }

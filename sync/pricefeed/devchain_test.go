@@ -61,12 +61,15 @@ var ethUSD = devchain.FeedETHUSD
 // ethSource is the dev chain's ETH / USD feed with a 1 h heartbeat, used
 // for 75 minutes.
 func ethSource() pricefeed.Source {
-	return pricefeed.Source{Symbol: "ETH", Currency: "USD", Feed: ethUSD.Address, Heartbeat: time.Hour, MaxRateAge: 75 * time.Minute}
+	return pricefeed.Source{Symbol: "ETH", Currency: "USD", ChainID: configtest.ChainID, Feed: ethUSD.Address, Heartbeat: time.Hour, MaxRateAge: 75 * time.Minute}
 }
 
 func newRates(t *testing.T, c pricefeed.Caller, clk *clocktest.Fake, log *logBuffer, sources ...pricefeed.Source) *pricefeed.Rates {
 	t.Helper()
-	o := pricefeed.Options{Caller: c, Sources: sources, Clock: clk}
+	o := pricefeed.Options{Sources: sources, Clock: clk}
+	if c != nil {
+		o.Caller = func(uint64) pricefeed.Caller { return c }
+	}
 	if log != nil {
 		o.Logger = slog.New(slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
@@ -252,8 +255,8 @@ func TestNoRateUntilAGoodRound(t *testing.T) {
 	notFeed := common.HexToAddress("0x000000000000000000000000000000000000bEEF") // no code
 	r := newRates(t, c, clk, nil,
 		ethSource(),
-		pricefeed.Source{Symbol: "TUSD", Currency: "USD", Feed: devchain.TokenAddr, Heartbeat: time.Hour, MaxRateAge: time.Hour},
-		pricefeed.Source{Symbol: "XYZ", Currency: "USD", Feed: notFeed, Heartbeat: time.Hour, MaxRateAge: time.Hour})
+		pricefeed.Source{Symbol: "TUSD", Currency: "USD", ChainID: configtest.ChainID, Feed: devchain.TokenAddr, Heartbeat: time.Hour, MaxRateAge: time.Hour},
+		pricefeed.Source{Symbol: "XYZ", Currency: "USD", ChainID: configtest.ChainID, Feed: notFeed, Heartbeat: time.Hour, MaxRateAge: time.Hour})
 	if _, err := r.Latest("ETH"); !errors.Is(err, pricefeed.ErrNoRate) || !strings.Contains(err.Error(), "not read yet") {
 		t.Fatalf("before any read: %v", err)
 	}

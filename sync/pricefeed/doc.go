@@ -6,7 +6,9 @@
 // # Sources
 //
 // A feed is a Chainlink AggregatorV3 contract read with eth_call over the
-// terminal's own chain client: decimals() once, then latestRoundData()
+// chain client of the network it is configured on (Source.ChainID,
+// Options.Caller); a symbol is priced once, from the first network that
+// prices it (SourcesOf): decimals() once, then latestRoundData()
 // every Options.Every (30 s by default). A Quote's price of one whole unit
 // of the asset is Answer / 10^Decimals, exactly as the feed answers it; its
 // time is the round's updatedAt, its Source "chainlink:0x<feed>". A peg

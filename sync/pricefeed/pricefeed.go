@@ -30,6 +30,11 @@ var (
 	errNoCaller = errors.New("no chain endpoints to read the feed from (chain.rpc)")
 )
 
+// notRunning is a read of a feed whose network has no chain client now.
+func notRunning(s Source) error {
+	return fmt.Errorf("network %s (chain %d) is not running: no chain client to read the feed from", s.Network, s.ChainID)
+}
+
 // Reasons a round is refused (Status.Refused, the log's "reason").
 const (
 	ReasonNoUpdate        = "no_update"
@@ -70,10 +75,16 @@ type Quote struct {
 }
 
 // Source is where one asset's rate comes from: a feed (Feed with
-// Heartbeat and MaxRateAge) or a peg (PegAnswer / 10^PegDecimals).
+// Heartbeat and MaxRateAge, on the chain ChainID) or a peg (PegAnswer /
+// 10^PegDecimals).
 type Source struct {
-	Symbol      string
-	Currency    string
+	Symbol   string
+	Currency string
+	// ChainID is the chain the feed is read on (Options.Caller's
+	// argument), Network the config's name for it (for messages); a peg
+	// needs neither.
+	ChainID     uint64
+	Network     string
 	Feed        common.Address
 	Heartbeat   time.Duration
 	MaxRateAge  time.Duration
@@ -92,9 +103,10 @@ func (s Source) name() string {
 }
 
 // sameOrigin reports whether s and o give the same rounds: the same feed
-// (or peg) in the same currency. Heartbeat and MaxRateAge may differ.
+// on the same chain (or peg) in the same currency. Heartbeat, MaxRateAge
+// and the network's name may differ.
 func (s Source) sameOrigin(o Source) bool {
-	if s.Currency != o.Currency || s.Feed != o.Feed || s.PegDecimals != o.PegDecimals || s.pegged() != o.pegged() {
+	if s.Currency != o.Currency || s.Feed != o.Feed || (!s.pegged() && s.ChainID != o.ChainID) || s.PegDecimals != o.PegDecimals || s.pegged() != o.pegged() {
 		return false
 	}
 	return !s.pegged() || s.PegAnswer.Cmp(o.PegAnswer) == 0
@@ -112,32 +124,45 @@ func (s Source) check() error {
 		return fmt.Errorf("%w: %s: a peg of %s", ErrBadOptions, s.Symbol, s.PegAnswer)
 	case !s.pegged() && s.Feed == (common.Address{}):
 		return fmt.Errorf("%w: %s: neither a feed nor a peg", ErrBadOptions, s.Symbol)
+	case !s.pegged() && s.ChainID == 0:
+		return fmt.Errorf("%w: %s: a feed on no chain", ErrBadOptions, s.Symbol)
 	case !s.pegged() && (s.Heartbeat <= 0 || s.MaxRateAge < s.Heartbeat):
 		return fmt.Errorf("%w: %s: heartbeat %s, max rate age %s", ErrBadOptions, s.Symbol, s.Heartbeat, s.MaxRateAge)
 	}
 	return nil
 }
 
-// SourcesOf returns the sources the config names: one per asset with a
-// price_feed or peg, in file order.
+// SourcesOf returns the sources the config names: one per symbol with a
+// price_feed or peg on some network, in file order, its feed read on that
+// network's chain. A symbol priced on several networks (USDC on two, each
+// with its own price_feed) is priced once, from the first network in
+// config order that prices it (the default network first): a rate is of
+// the symbol in the shop's currency, the same on every network, and the
+// till asks it by symbol.
 func SourcesOf(cfg *config.Config) []Source {
 	var out []Source
-	for _, a := range cfg.Assets {
-		p := a.Price
-		if !p.Priced() {
-			continue
+	seen := map[string]bool{}
+	for _, n := range cfg.Networks {
+		for _, a := range n.Assets {
+			p, key := a.Price, strings.ToUpper(a.Symbol)
+			if !p.Priced() || seen[key] {
+				continue
+			}
+			seen[key] = true
+			out = append(out, Source{Symbol: a.Symbol, Currency: cfg.Terminal.Currency, ChainID: n.ChainID, Network: n.Name, Feed: p.Feed,
+				Heartbeat: p.Heartbeat, MaxRateAge: p.MaxRateAge, PegAnswer: p.PegAnswer, PegDecimals: p.PegDecimals})
 		}
-		out = append(out, Source{Symbol: a.Symbol, Currency: cfg.Terminal.Currency, Feed: p.Feed,
-			Heartbeat: p.Heartbeat, MaxRateAge: p.MaxRateAge, PegAnswer: p.PegAnswer, PegDecimals: p.PegDecimals})
 	}
 	return out
 }
 
 // Options configure New.
 type Options struct {
-	// Caller reads the feeds; nil (a terminal with no chain.rpc): a feed
-	// has no rate, its Status says why, and pegs answer.
-	Caller  Caller
+	// Caller returns the chain access of a feed's network, by its chain
+	// id, at every read: nil there (that network is not running now), the
+	// feed has no new rate and its Status says why. A nil Caller (a
+	// terminal with no chain.rpc): no feed has a rate, and pegs answer.
+	Caller  func(chainID uint64) Caller
 	Sources []Source
 	// Every is the pause between two reads of every feed; 0 means 30 s.
 	Every time.Duration
@@ -188,7 +213,7 @@ func New(o Options) (*Rates, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	rd, err := newReader(o.Caller)
+	rd, err := newReader()
 	if err != nil {
 		return nil, err
 	}
@@ -269,8 +294,13 @@ func (r *Rates) refresh(ctx context.Context, f *feed) {
 		r.failed(ctx, f, errNoCaller)
 		return
 	}
+	c := r.o.Caller(src.ChainID)
+	if c == nil {
+		r.failed(ctx, f, notRunning(src))
+		return
+	}
 	if !known {
-		d, err := r.read.Decimals(ctx, src.Feed)
+		d, err := r.read.Decimals(ctx, c, src.Feed)
 		if err != nil {
 			r.failed(ctx, f, err)
 			return
@@ -287,7 +317,7 @@ func (r *Rates) refresh(ctx context.Context, f *feed) {
 		f.decimals, f.known = d, true
 		r.mu.Unlock()
 	}
-	rd, err := r.read.Latest(ctx, src.Feed)
+	rd, err := r.read.Latest(ctx, c, src.Feed)
 	if err != nil {
 		r.failed(ctx, f, err)
 		return
@@ -309,7 +339,7 @@ func (r *Rates) refresh(ctx context.Context, f *feed) {
 		return
 	}
 	if f.good == nil || f.refused != "" {
-		r.o.Logger.Info("price feed: rate taken", "asset", src.Symbol, "currency", src.Currency, "feed", src.Feed.Hex(),
+		r.o.Logger.Info("price feed: rate taken", "asset", src.Symbol, "currency", src.Currency, "network", src.Network, "feed", src.Feed.Hex(),
 			"price", decimalString(rd.Answer, decimals), "round", rd.RoundID, "updated_at", at)
 	}
 	f.refused, f.refusedRound, f.refusedAt = "", nil, time.Time{}
@@ -349,7 +379,7 @@ func (r *Rates) refuse(f *feed, reason string, round *big.Int, detail string) {
 		return
 	}
 	f.refusals++
-	r.o.Logger.Warn("price feed: round refused, the last good rate is kept", "asset", f.src.Symbol, "feed", f.src.Feed.Hex(),
+	r.o.Logger.Warn("price feed: round refused, the last good rate is kept", "asset", f.src.Symbol, "network", f.src.Network, "feed", f.src.Feed.Hex(),
 		"reason", reason, "round", round, "detail", detail)
 }
 
@@ -362,7 +392,7 @@ func (r *Rates) failed(ctx context.Context, f *feed, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if f.err != err.Error() {
-		r.o.Logger.Warn("price feed: not read, the last good rate is kept", "asset", f.src.Symbol, "feed", f.src.Feed.Hex(), "err", err)
+		r.o.Logger.Warn("price feed: not read, the last good rate is kept", "asset", f.src.Symbol, "network", f.src.Network, "feed", f.src.Feed.Hex(), "err", err)
 	}
 	f.err = err.Error()
 }
@@ -412,7 +442,11 @@ func (r *Rates) latest(f *feed, now time.Time) (Quote, string, error) {
 type Status struct {
 	Symbol   string `json:"symbol"`
 	Currency string `json:"currency"`
-	Source   string `json:"source"` // "chainlink:0x…" or "peg"
+	// Network and ChainID name the network a feed is read on (none for a
+	// peg).
+	Network string `json:"network,omitempty"`
+	ChainID uint64 `json:"chainId,omitempty"`
+	Source  string `json:"source"` // "chainlink:0x…" or "peg"
 	// Usable: Latest answers a rate now. Unusable says why not:
 	// "no_rate" (no good round since start) or "rate_too_old" (older than
 	// max_rate_age).
@@ -453,6 +487,9 @@ func (r *Rates) Status() []Status {
 		st := Status{Symbol: s.Symbol, Currency: s.Currency, Source: s.name(), Refused: f.refused,
 			RefusedAt: f.refusedAt, Refusals: f.refusals, LastRead: f.lastRead, Error: f.err,
 			HeartbeatSeconds: s.Heartbeat.Seconds(), MaxRateAgeSeconds: s.MaxRateAge.Seconds()}
+		if !s.pegged() {
+			st.Network, st.ChainID = s.Network, s.ChainID
+		}
 		if f.refusedRound != nil {
 			st.RefusedRound = f.refusedRound.String()
 		}

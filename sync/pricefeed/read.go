@@ -36,26 +36,25 @@ type Caller interface {
 	CallContract(ctx context.Context, to common.Address, data []byte) ([]byte, error)
 }
 
-// reader calls feeds through the ABI.
+// reader calls feeds through the ABI, each over its network's Caller.
 type reader struct {
 	abi abi.ABI
-	c   Caller
 }
 
-func newReader(c Caller) (*reader, error) {
+func newReader() (*reader, error) {
 	a, err := abi.JSON(strings.NewReader(aggregatorV3))
 	if err != nil {
 		return nil, fmt.Errorf("pricefeed: AggregatorV3 ABI: %w", err)
 	}
-	return &reader{abi: a, c: c}, nil
+	return &reader{abi: a}, nil
 }
 
-func (r *reader) call(ctx context.Context, feed common.Address, method string) ([]any, error) {
+func (r *reader) call(ctx context.Context, c Caller, feed common.Address, method string) ([]any, error) {
 	data, err := r.abi.Pack(method)
 	if err != nil {
 		return nil, fmt.Errorf("pricefeed: pack %s: %w", method, err)
 	}
-	out, err := r.c.CallContract(ctx, feed, data)
+	out, err := c.CallContract(ctx, feed, data)
 	if err != nil {
 		return nil, fmt.Errorf("%s() on %s: %w", method, feed.Hex(), err)
 	}
@@ -69,8 +68,8 @@ func (r *reader) call(ctx context.Context, feed common.Address, method string) (
 }
 
 // Decimals reads the feed's decimals().
-func (r *reader) Decimals(ctx context.Context, feed common.Address) (uint8, error) {
-	vals, err := r.call(ctx, feed, "decimals")
+func (r *reader) Decimals(ctx context.Context, c Caller, feed common.Address) (uint8, error) {
+	vals, err := r.call(ctx, c, feed, "decimals")
 	if err != nil {
 		return 0, err
 	}
@@ -78,8 +77,8 @@ func (r *reader) Decimals(ctx context.Context, feed common.Address) (uint8, erro
 }
 
 // Latest reads the feed's latestRoundData().
-func (r *reader) Latest(ctx context.Context, feed common.Address) (Round, error) {
-	vals, err := r.call(ctx, feed, "latestRoundData")
+func (r *reader) Latest(ctx context.Context, c Caller, feed common.Address) (Round, error) {
+	vals, err := r.call(ctx, c, feed, "latestRoundData")
 	if err != nil {
 		return Round{}, err
 	}

@@ -37,7 +37,7 @@ decimals = 18
 		t.Fatalf("%d sources, want ETH and TUSD: %+v", len(got), got)
 	}
 	eth, tusd := got[0], got[1]
-	if eth.Symbol != "ETH" || eth.Currency != "EUR" || eth.Feed != common.HexToAddress("0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0") ||
+	if eth.Symbol != "ETH" || eth.Currency != "EUR" || eth.ChainID != configtest.ChainID || eth.Network != "chain-1337" || eth.Feed != common.HexToAddress("0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0") ||
 		eth.Heartbeat != time.Hour || eth.MaxRateAge != 75*time.Minute || eth.PegAnswer != nil {
 		t.Errorf("ETH %+v", eth)
 	}

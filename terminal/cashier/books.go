@@ -3,7 +3,6 @@ package cashier
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/big"
 	"time"
 
@@ -216,8 +215,9 @@ func (c *Cashier) booksScreen() screen.Menu {
 	}
 	r := c.report
 	m := screen.Menu{Title: r.TitleIn(w), Hint: w.T(locale.HintAnyKey)}
+	label := c.labelNetworks(r.Assets)
 	for _, a := range r.Assets {
-		m.Lines = append(m.Lines, fmt.Sprintf("%s %s (%d)", w.Amount(a.Taken.AmountDisplay), a.Asset, a.Taken.Count))
+		m.Lines = append(m.Lines, totalsLine(w, a, label))
 		if a.Failed.Count > 0 {
 			m.Lines = append(m.Lines, w.T(locale.MenuFailedSum, w.Amount(a.Failed.AmountDisplay), a.Failed.Count))
 		}

@@ -108,7 +108,7 @@ func stateWord(l locale.Locale, s store.PaymentState) string {
 }
 
 // menu builds the current menu page: last payments, today's totals per
-// asset, the queue, or (with a printer) the last receipt.
+// asset (and network, totals.go), the queue, or (with a printer) the last receipt.
 func (c *Cashier) menu() screen.Menu {
 	if c.menuPage == pageFailures || c.menuPage == pageReports {
 		return c.booksPage() // books.go
@@ -136,9 +136,10 @@ func (c *Cashier) menu() screen.Menu {
 			m.Lines = []string{w.T(locale.CannotRead)}
 			return m
 		}
+		label := c.labelNetworks(totals.Assets)
 		for _, a := range totals.Assets {
 			if a.Taken.Count > 0 {
-				m.Lines = append(m.Lines, fmt.Sprintf("%s %s (%d)", w.Amount(a.Taken.AmountDisplay), a.Asset, a.Taken.Count))
+				m.Lines = append(m.Lines, totalsLine(w, a, label))
 			}
 		}
 		if len(m.Lines) == 0 {

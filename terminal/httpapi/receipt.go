@@ -222,6 +222,17 @@ func howTo(l locale.Locale, chainID uint64, signer string) template.HTML {
 	return template.HTML(fmt.Sprintf(textEscaper.Replace(l.Text(locale.PageHowTo)), chainID, link, code)) // every piece is escaped here
 }
 
+// chainIn is the network a receipt's payment was made on: "chain 42161",
+// after the terminal's name for it where the request named its networks
+// ("arbitrum · chain 42161").
+func chainIn(l locale.Locale, r receipt.Receipt) string {
+	c := l.T(locale.PageChain, r.ChainID)
+	if r.Network != "" {
+		return r.Network + " · " + c
+	}
+	return c
+}
+
 // textEscaper escapes text between tags (quotes need no escaping there,
 // and the English paragraph keeps its apostrophes as they always were).
 var textEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
@@ -236,7 +247,7 @@ func htmlReceipt(l locale.Locale, s receipt.Signed) htmlView {
 		RequestID: r.RequestID, TerminalID: r.TerminalID, MerchantName: r.MerchantName,
 		Time: l.Stamp(r.Time.UTC()) + " UTC", State: string(r.State), StateWords: stateIn(l, r.State),
 		Reason: reasonIn(l, r), Amount: l.Amount(asset.FormatAmount(r.Amount, r.Asset.Decimals)) + " " + sym, Memo: r.Memo,
-		Merchant: r.Merchant.Hex(), Method: methodIn(l, r.Method), Chain: l.T(locale.PageChain, r.ChainID),
+		Merchant: r.Merchant.Hex(), Method: methodIn(l, r.Method), Chain: chainIn(l, r),
 		Signer: s.Signer.Hex(), Signature: hexutil.Encode(s.Signature),
 		HowTo: howTo(l, r.ChainID, s.Signer.Hex()),
 	}

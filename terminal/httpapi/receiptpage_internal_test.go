@@ -86,3 +86,29 @@ func TestReceiptPageGolden(t *testing.T) {
 		}
 	}
 }
+
+// A receipt of a payment on a named network shows the name before the
+// chain id; one without a name shows the chain id alone, as before.
+func TestReceiptPageNamesTheNetwork(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		network string
+		chain   uint64
+		want    string
+	}{
+		{"a named network", "arbitrum", 42161, "<dd>arbitrum · chain 42161</dd>"},
+		{"an unnamed network", "", 1337, "<dd>chain 1337</dd>"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := fixedReceipts()["accepted"]
+			s.Receipt.Network, s.Receipt.ChainID = tc.network, tc.chain
+			var buf bytes.Buffer
+			if err := receiptHTML.Execute(&buf, htmlReceipt(locale.English, s)); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(buf.Bytes(), []byte(tc.want)) {
+				t.Errorf("page lacks %s:\n%s", tc.want, buf.String())
+			}
+		})
+	}
+}

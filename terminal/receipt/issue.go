@@ -119,7 +119,9 @@ func (i *Issuer) sign(r Receipt) (Signed, error) {
 }
 
 // build reads request id and its payment and makes the unsigned receipt;
-// paid reports whether a payment was found.
+// paid reports whether a payment was found. A paid receipt names the chain
+// and token of the network the payment was made on (one of the request's
+// signed options); an unpaid one the request's primary network.
 func (i *Issuer) build(id string) (r Receipt, paid bool, err error) {
 	rec, err := i.o.Store.Request(id)
 	if err != nil {
@@ -157,6 +159,19 @@ func (i *Issuer) build(id string) (r Receipt, paid bool, err error) {
 	p, err := i.o.Store.Payment(rec.PaidTx)
 	if err != nil {
 		return Receipt{}, false, fmt.Errorf("receipt of %s: payment %s: %w", id, rec.PaidTx.Hex(), err)
+	}
+	if o, ok := doc.Request().Option(r.ChainID); ok {
+		r.Network = o.Network
+	}
+	if p.ChainID != 0 && p.ChainID != r.ChainID {
+		// Paid on another network the request offered: the receipt names
+		// that chain and the asset's token on it, as the payer paid it.
+		o, ok := doc.Request().Option(p.ChainID)
+		if !ok {
+			return Receipt{}, false, fmt.Errorf("receipt of %s: payment %s on chain %d, which the request does not offer: %w",
+				id, rec.PaidTx.Hex(), p.ChainID, store.ErrCorrupt)
+		}
+		r.ChainID, r.Asset.Token, r.Network = o.ChainID, o.Token, o.Network
 	}
 	r.Time, r.Amount, r.From = p.AcceptedAt, p.Amount, p.From
 	r.Method = string(p.Source)

@@ -58,11 +58,19 @@ func (tl *till) open() {
 	}
 }
 
-// request stores a signed request for amount TUSD base units.
+// request stores a signed request for amount TUSD base units, on chain
+// 1337 alone.
 func (tl *till) request(amount int64) *request.Document {
 	tl.t.Helper()
+	return tl.requestOn(amount, "", nil)
+}
+
+// requestOn stores a signed request for amount TUSD base units on chain
+// 1337 (named network) and the also options.
+func (tl *till) requestOn(amount int64, network string, also []request.Option) *request.Document {
+	tl.t.Helper()
 	tl.n++
-	r, err := request.New(request.Params{TerminalID: "till-1", Merchant: merchant, ChainID: 1337, Asset: tusd,
+	r, err := request.New(request.Params{TerminalID: "till-1", Merchant: merchant, ChainID: 1337, Network: network, Also: also, Asset: tusd,
 		Amount: big.NewInt(amount), Memo: "table 4", Now: tl.clock.Now(), TTL: 5 * time.Minute}, bytes.NewReader(bytes.Repeat([]byte{tl.n}, 64)))
 	if err != nil {
 		tl.t.Fatal(err)
@@ -79,8 +87,14 @@ func (tl *till) request(amount int64) *request.Document {
 	if err != nil {
 		tl.t.Fatal(err)
 	}
+	var chains []uint64
+	if len(also) > 0 {
+		for _, o := range r.Options() {
+			chains = append(chains, o.ChainID)
+		}
+	}
 	if err := tl.st.PutRequest(context.Background(), store.Request{ID: r.ID, Asset: tusd.Symbol, Amount: r.Amount,
-		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, Status: store.RequestPending, Doc: raw}); err != nil {
+		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, Status: store.RequestPending, Doc: raw, Chains: chains}); err != nil {
 		tl.t.Fatal(err)
 	}
 	return doc
@@ -173,6 +187,59 @@ func TestAReceiptSaysWhatTheStoreHolds(t *testing.T) {
 			}
 			if err := s.Verify(); err != nil || s.Signer != tl.iss.Signer() {
 				t.Errorf("signature: %v, signer %s", err, s.Signer.Hex())
+			}
+		})
+	}
+}
+
+// A request offered on two networks and paid on the second: its receipt
+// names the chain and token the payment was made on, not the request's
+// primary ones, and its signature verifies over them.
+func TestAReceiptNamesTheNetworkThePaymentWasMadeOn(t *testing.T) {
+	second := request.Option{Network: "arbitrum", ChainID: 42161, Token: common.HexToAddress("0xaf88d065e77c8cC2239327C5EDb3A432268e5831")}
+	for _, tc := range []struct {
+		name      string
+		chain     uint64
+		wantToken common.Address
+		network   string
+	}{
+		{"paid on the primary network", 1337, tusd.Token, "dev"},
+		{"paid on the second network", second.ChainID, second.Token, "arbitrum"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tl := openTill(t)
+			doc := tl.requestOn(3_000_000, "dev", []request.Option{second})
+			tx := hash(0x31)
+			if _, _, err := tl.st.Accept(context.Background(), store.Payment{TxHash: tx, Source: store.SourceHandover, RequestID: doc.ID,
+				From: payer, Nonce: 7, Asset: tusd.Symbol, Amount: doc.Amount, Raw: []byte{0x02, 7}, State: store.PaymentQueued, ChainID: tc.chain},
+				t0.Add(time.Minute), nil); err != nil {
+				t.Fatal(err)
+			}
+			tl.setState(tx, store.PaymentConfirmed, "")
+			s, err := tl.iss.Receipt(doc.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tusd
+			want.Token = tc.wantToken
+			if got := s.Receipt; got.ChainID != tc.chain || got.Asset != want || got.Network != tc.network || got.State != receipt.StatePaid || got.TxHash != tx {
+				t.Errorf("receipt says chain %d (%q) asset %+v state %s tx %s, want chain %d (%q) asset %+v paid %s",
+					got.ChainID, got.Network, got.Asset, got.State, got.TxHash.Hex(), tc.chain, tc.network, want, tx.Hex())
+			}
+			if err := s.Verify(); err != nil || s.Signer != tl.iss.Signer() {
+				t.Errorf("signature: %v, signer %s", err, s.Signer.Hex())
+			}
+			// What a payer's check reads back from the wire form.
+			raw, err := s.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := receipt.ParseJSON(raw)
+			if err != nil {
+				t.Fatalf("wire form: %v", err)
+			}
+			if c := back.TypedData.Domain.ChainId; c == nil || (*big.Int)(c).Uint64() != tc.chain || back.TypedData.Message["token"] != tc.wantToken.Hex() {
+				t.Errorf("wire form: chain %v token %v, want %d %s", c, back.TypedData.Message["token"], tc.chain, tc.wantToken.Hex())
 			}
 		})
 	}

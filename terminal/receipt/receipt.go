@@ -92,6 +92,10 @@ type Receipt struct {
 	// Link is the digital receipt's address, <public_url>/receipt/<id>.
 	// Not signed: where the receipt is served is not a claim about it.
 	Link string
+	// Network is the terminal's name for ChainID ("arbitrum") where the
+	// request named its networks; "" otherwise. Not signed, as a request's
+	// network names are not: a chain is named by its id.
+	Network string
 }
 
 // Path is where the payer API serves a request's receipt: Path + id.
