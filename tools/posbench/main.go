@@ -151,7 +151,9 @@ func run(ctx context.Context, o options) error {
 		rows = append(rows, screenRows(ctx, o, dir)...)
 	}
 	if want("memory") {
-		rows = append(rows, memoryRows(ctx, o, dir, posd, p50)...)
+		var one memFigures
+		rows = append(rows, memoryRows(ctx, o, dir, posd, p50, &one)...)
+		rows = append(rows, memoryTwoRows(ctx, o, dir, posd, one)...)
 	}
 	if want("watch") {
 		rows = append(rows, watchRows(ctx, o, dir, posd)...)
@@ -262,10 +264,9 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 	if err != nil {
 		return nil, 0, err
 	}
-	defer d.stop()
 	progress("accept latency: one payer, %d payments over HTTP", o.latencyN)
 	what1 := "Accept over HTTP, one payer: p50 / p99"
-	lat, err := acceptLatency(d, o.latencyN, 20)
+	lat, err := acceptLatency(d, o.latencyN, 20, nil)
 	if err != nil {
 		rows = append(rows, failed(what1, err))
 	} else {
@@ -279,7 +280,7 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 	}
 	progress("accept throughput: %d payers, %d payments", o.payers, o.throughputN)
 	what2 := fmt.Sprintf("Accept throughput, %d concurrent payers", o.payers)
-	tput, err := acceptThroughput(d, o.payers, o.throughputN)
+	tput, err := acceptThroughput(d, o.payers, o.throughputN, nil)
 	if err != nil {
 		rows = append(rows, failed(what2, err))
 	} else {
@@ -292,6 +293,10 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 				"payers run on the same machine",
 				o.throughputN, roundSize, roundSize, o.payers, (roundSize+o.payers-1)/o.payers)})
 	}
+	if err := d.stop(); err != nil {
+		return nil, 0, fmt.Errorf("stop posd: %w", err)
+	}
+	rows = append(rows, acceptTwoRows(o, dir, posd, lat, tput)...)
 	return append(rows, checkRows...), lat.median(), nil
 }
 
@@ -300,7 +305,7 @@ func drainRows(ctx context.Context, o options, dir string) []row {
 		return fmt.Sprintf("Drain of %s queued payments into the dev chain, %s", thousands(int64(o.drainN)), name)
 	}
 	progress("drain: queueing %d payments", o.drainN)
-	queued, err := fillForDrain(ctx, dir, o.drainN)
+	queued, err := fillForDrain(ctx, dir, o.drainN, nil)
 	if err != nil {
 		return []row{failed(what("batched"), err)}
 	}
@@ -313,7 +318,7 @@ func drainRows(ctx context.Context, o options, dir string) []row {
 			name, sends = "one call per transaction", "each transaction sent in its own call"
 		}
 		progress("drain, %s: %d payments", name, o.drainN)
-		r, err := measureDrain(ctx, dir, queued, o.drainN, one)
+		r, err := measureDrain(ctx, dir, queued, o.drainN, one, nil)
 		if err != nil {
 			rows = append(rows, failed(what(name), err))
 			continue
@@ -333,7 +338,7 @@ func drainRows(ctx context.Context, o options, dir string) []row {
 		}
 		rows = append(rows, rw)
 	}
-	return append(rows, settleRow(ctx, o, dir, batched))
+	return append(rows, drainTwoRow(ctx, o, dir, batched), settleRow(ctx, o, dir, batched))
 }
 
 func screenRows(ctx context.Context, o options, dir string) []row {
@@ -375,7 +380,9 @@ func mustSigned(k kind, n int) [][]byte {
 	return raws
 }
 
-func memoryRows(ctx context.Context, o options, dir, posd string, emptyP50 time.Duration) []row {
+// memoryRows measures posd's size, memory and boot on one network; it
+// keeps the figures the two-network rows are set beside in one.
+func memoryRows(ctx context.Context, o options, dir, posd string, emptyP50 time.Duration, one *memFigures) []row {
 	var rows []row
 	progress("stripped ARM builds of posd")
 	arm, arm64, err := armSizes(ctx, dir)
@@ -408,6 +415,9 @@ func memoryRows(ctx context.Context, o options, dir, posd string, emptyP50 time.
 		quiet, err = idleFor(d, o.settle)
 		return err
 	}()
+	if err == nil {
+		one.quiet, one.bootEmpty = quiet, bootEmpty
+	}
 	if err != nil {
 		rows = append(rows, failed(whatIdle, err), failed(whatBootEmpty, err))
 	} else {
@@ -429,7 +439,7 @@ func memoryRows(ctx context.Context, o options, dir, posd string, emptyP50 time.
 	var fillTook time.Duration
 	var storeSize int64
 	if err == nil {
-		fillTook, storeSize, err = fillStore(ctx, full, o.fillN)
+		fillTook, storeSize, err = fillStore(ctx, full, o.fillN, nil)
 	}
 	if err != nil {
 		return append(rows, failed(whatFull, err), failed(whatBootFull, err), failed(whatQ, err))
@@ -451,6 +461,7 @@ func memoryRows(ctx context.Context, o options, dir, posd string, emptyP50 time.
 		return append(rows, failed(whatBootFull, err), failed(whatFull, err), failed(whatQ, err))
 	}
 	defer d.stop()
+	one.cold, one.warm, one.storeSize = cold, warm, storeSize
 	rows = append(rows, row{What: whatBootFull,
 		Value: fmt.Sprintf("%s cold / %s warm", ms(cold.median()), ms(warm.median())),
 		Peer:  "empty store: " + ms(bootEmpty.median()), Ratio: "cold " + ratio(float64(cold.median()), float64(bootEmpty.median())),
@@ -461,6 +472,7 @@ func memoryRows(ctx context.Context, o options, dir, posd string, emptyP50 time.
 	if err != nil {
 		return append(rows, failed(whatFull, err), failed(whatQ, err))
 	}
+	one.busy = busy
 	rows = append(rows, row{What: whatFull,
 		Value: fmt.Sprintf("%s (%s)", mib(busy.mem["VmRSS"]), mib(busy.mem["VmHWM"])),
 		Peer:  "idle, empty store: " + mib(quiet.mem["VmRSS"]), Ratio: ratio(float64(busy.mem["VmRSS"]), float64(quiet.mem["VmRSS"])),
@@ -477,7 +489,7 @@ func memoryRows(ctx context.Context, o options, dir, posd string, emptyP50 time.
 	}
 	cpuBefore, _ := d.cpuTime()
 	began := time.Now()
-	lat, err := acceptLatency(d, n, 5)
+	lat, err := acceptLatency(d, n, 5, nil)
 	if err != nil {
 		return append(rows, failed(whatQ, err))
 	}
@@ -496,9 +508,10 @@ func memoryRows(ctx context.Context, o options, dir, posd string, emptyP50 time.
 }
 
 // fillStore queues n accepted payments in t's store, in this process,
-// before posd is started on it.
-func fillStore(ctx context.Context, t *terminal, n int) (time.Duration, int64, error) {
-	cfg, err := benchConfig(t.data)
+// before posd is started on it: on chainOf(chains, i) each, on a till
+// with that many networks (none: one network).
+func fillStore(ctx context.Context, t *terminal, n int, chains []uint64) (time.Duration, int64, error) {
+	cfg, err := benchConfig(t.data, max(1, len(chains)))
 	if err != nil {
 		return 0, 0, err
 	}
@@ -517,7 +530,7 @@ func fillStore(ctx context.Context, t *terminal, n int) (time.Duration, int64, e
 		}
 		payers[i] = &payer{key: k}
 	}
-	err = tl.fill(ctx, n, writers, payers, nil)
+	err = tl.fill(ctx, n, writers, payers, nil, chains)
 	if cerr := tl.store.Close(); err == nil {
 		err = cerr
 	}
