@@ -16,10 +16,12 @@ import (
 	"showpos/tools/devchain"
 )
 
-// drainResult is one drain: how many, how long.
+// drainResult is one drain: how many, how long, and when each chain's
+// share was done (no payment of it queued or broadcast), from the start.
 type drainResult struct {
 	n    int
 	took time.Duration
+	done map[uint64]time.Duration
 }
 
 func (r drainResult) perSecond() float64 { return float64(r.n) / r.took.Seconds() }
@@ -102,17 +104,27 @@ func measureDrain(ctx context.Context, dir, queued string, n int, oneAtATime boo
 		wg.Go(func() { run(runCtx) })
 	}
 	deadline := start.Add(15 * time.Minute)
+	done := map[uint64]time.Duration{}
 	for {
-		counts, err := st.Counts()
+		byChain, err := st.CountsByChain()
 		if err != nil {
 			return drainResult{}, err
 		}
+		now := time.Since(start)
+		counts := map[store.PaymentState]int{}
+		for id, c := range byChain {
+			if _, ok := done[id]; !ok && c[store.PaymentQueued]+c[store.PaymentBroadcast] == 0 {
+				done[id] = now
+			}
+			for state, k := range c {
+				counts[state] += k
+			}
+		}
 		if counts[store.PaymentQueued]+counts[store.PaymentBroadcast] == 0 {
-			took := time.Since(start)
 			if counts[store.PaymentConfirmed]+counts[store.PaymentFinal] != n {
 				return drainResult{}, fmt.Errorf("drain: %v, want %d confirmed", counts, n)
 			}
-			return drainResult{n: n, took: took}, nil
+			return drainResult{n: n, took: now, done: done}, nil
 		}
 		if err := ctx.Err(); err != nil {
 			return drainResult{}, err
