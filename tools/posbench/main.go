@@ -264,9 +264,15 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 	if err != nil {
 		return nil, 0, err
 	}
-	progress("accept latency: one payer, %d payments over HTTP", o.latencyN)
+	defer d.stop()
+	// The two-network posd's rows are measured in turn with these.
+	d2, err2 := startTwoNetworks(o, dir, posd)
+	if d2 != nil {
+		defer d2.stop()
+	}
+	progress("accept latency: one payer, %d payments over HTTP, on one network and on two in turn", o.latencyN)
 	what1 := "Accept over HTTP, one payer: p50 / p99"
-	lat, err := acceptLatency(d, o.latencyN, 20, nil)
+	lat, lat2, err, latErr2 := latencyInTurn(d, d2, o.latencyN, err2)
 	if err != nil {
 		rows = append(rows, failed(what1, err))
 	} else {
@@ -275,12 +281,13 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 			Peer:  fmt.Sprintf("floor %s (fsync'd bbolt commit %s + sender recovery %s)", ms(fl.total()), ms(fl.commit), ms(fl.recover)),
 			Ratio: "p50 " + ratio(float64(lat.median()), float64(fl.total())),
 			How: fmt.Sprintf("posd binary on loopback (no chain endpoints: payments stay queued); requests made on the operator socket beforehand; "+
-				"one payer POSTs %d signed EIP-1559 payments to /api/showpos/broadcastTx one after another (keep-alive), 202 each; "+
-				"floor: medians of 200 bare bbolt Updates (one 512-byte Put, fsynced) in the same directory and of crypto.Ecrecover", len(lat))})
+				"one payer POSTs %d signed EIP-1559 payments to /api/showpos/broadcastTx one after another (keep-alive), 202 each (in %d parts, each after 20 unmeasured ones, "+
+				"taking turns with the two-network posd's); "+
+				"floor: medians of 200 bare bbolt Updates (one 512-byte Put, fsynced) in the same directory and of crypto.Ecrecover", len(lat), inTurn)})
 	}
-	progress("accept throughput: %d payers, %d payments", o.payers, o.throughputN)
+	progress("accept throughput: %d payers, %d payments, on one network and on two in turn", o.payers, o.throughputN)
 	what2 := fmt.Sprintf("Accept throughput, %d concurrent payers", o.payers)
-	tput, err := acceptThroughput(d, o.payers, o.throughputN, nil)
+	tput, tput2, err, tputErr2 := throughputInTurn(d, d2, o.payers, o.throughputN, err2)
 	if err != nil {
 		rows = append(rows, failed(what2, err))
 	} else {
@@ -290,13 +297,10 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 			How: fmt.Sprintf("the same posd; %d payments in rounds of %d requests made beforehand on the operator socket (the till caches %d), "+
 				"each round paid by %d payers at once, one payment after another each (up to %d each per round); rounds timed, request making not; "+
 				"a round ends with its slowest payer, so every round's time includes the payers starting and finishing: below the steady rate, more so for few payments per payer; "+
-				"payers run on the same machine",
-				o.throughputN, roundSize, roundSize, o.payers, (roundSize+o.payers-1)/o.payers)})
+				"payers run on the same machine; in %d parts taking turns with the two-network posd's",
+				o.throughputN, roundSize, roundSize, o.payers, (roundSize+o.payers-1)/o.payers, inTurn)})
 	}
-	if err := d.stop(); err != nil {
-		return nil, 0, fmt.Errorf("stop posd: %w", err)
-	}
-	rows = append(rows, acceptTwoRows(o, dir, posd, lat, tput)...)
+	rows = append(rows, acceptTwoRows(o, lat2, latErr2, tput2, tputErr2, lat, tput)...)
 	return append(rows, checkRows...), lat.median(), nil
 }
 

@@ -213,6 +213,26 @@ func TestChainOfTakesTheChainsInTurn(t *testing.T) {
 	}
 }
 
+// The accept rows' parts add up to the whole, as even as can be.
+func TestShareSplitsEvenly(t *testing.T) {
+	for _, tc := range []struct {
+		n, parts int
+		want     []int
+	}{
+		{150, 3, []int{50, 50, 50}},
+		{1024, 3, []int{342, 341, 341}},
+		{2, 3, []int{1, 1, 0}},
+	} {
+		var got []int
+		for i := range tc.parts {
+			got = append(got, share(tc.n, tc.parts, i))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("share(%d, %d): %v, want %v", tc.n, tc.parts, got, tc.want)
+		}
+	}
+}
+
 // A payer's nonces count on each chain apart, as a wallet's do.
 func TestPayerNoncesArePerChain(t *testing.T) {
 	p := &payer{}

@@ -13,44 +13,109 @@ import (
 // [[networks]] dev-a (chain 1337, ETH and TUSD, the default) and dev-b
 // (chain 1338, ETH).
 
-// acceptTwoRows measures one payer's accept latency on a two-network posd,
-// paying on the second network, and the concurrent payers' throughput
-// with payments half on each; one and oneTput are the one-network
-// figures of the same run (empty, zero: not measured).
-func acceptTwoRows(o options, dir, posd string, one samples, oneTput float64) []row {
-	what1 := "Accept over HTTP, one payer, two networks, paying on the second: p50 / p99"
-	what2 := fmt.Sprintf("Accept throughput, %d concurrent payers, two networks, half the payments on each", o.payers)
+// inTurn is how many parts the accept rows' payments are made in, one
+// posd's part after the other's, so that the machine's drift (the disk's
+// fsync time, other work) falls on one network and two alike.
+const inTurn = 3
+
+// share is part i of n split in parts as even as can be.
+func share(n, parts, i int) int {
+	out := n / parts
+	if i < n%parts {
+		out++
+	}
+	return out
+}
+
+// startTwoNetworks starts posd on a two-network terminal: dev-a (chain
+// 1337, ETH and TUSD, the default) and dev-b (chain 1338, ETH).
+func startTwoNetworks(o options, dir, posd string) (*daemon, error) {
 	t, err := newTerminalNets(filepath.Join(dir, "accept-2"), 2)
 	if err != nil {
-		return []row{failed(what1, err), failed(what2, err)}
+		return nil, err
 	}
-	d, err := startPosd(posd, t, o.bootWithin)
-	if err != nil {
-		return []row{failed(what1, err), failed(what2, err)}
+	return startPosd(posd, t, o.bootWithin)
+}
+
+// latencyInTurn is acceptLatency of n payments on d, paying each
+// request's own (only) network, and of n on d2, paying the second
+// network, in turn in inTurn parts. d2 is skipped when err2 is set (it
+// could not start), or after its first error.
+func latencyInTurn(d, d2 *daemon, n int, err2 error) (lat, lat2 samples, err1, errTwo error) {
+	errTwo = err2
+	for i := range inTurn {
+		k := share(n, inTurn, i)
+		if err1 == nil {
+			var s samples
+			s, err1 = acceptLatency(d, k, 20, nil)
+			lat = append(lat, s...)
+		}
+		if errTwo == nil {
+			var s samples
+			s, errTwo = acceptLatency(d2, k, 20, []uint64{benchChainID2})
+			lat2 = append(lat2, s...)
+		}
 	}
-	defer d.stop()
+	return lat, lat2, err1, errTwo
+}
+
+// throughputInTurn is acceptThroughput of total payments on d and of
+// total on d2, half on each network, in turn in inTurn parts; each rate
+// is its parts' payments over their summed time.
+func throughputInTurn(d, d2 *daemon, payers, total int, err2 error) (tput, tput2 float64, err1, errTwo error) {
+	errTwo = err2
+	var busy1, busy2 float64 // seconds
+	for i := range inTurn {
+		k := share(total, inTurn, i)
+		if err1 == nil {
+			var r float64
+			if r, err1 = acceptThroughput(d, payers, k, nil); err1 == nil {
+				busy1 += float64(k) / r
+			}
+		}
+		if errTwo == nil {
+			var r float64
+			if r, errTwo = acceptThroughput(d2, payers, k, benchChains); errTwo == nil {
+				busy2 += float64(k) / r
+			}
+		}
+	}
+	if err1 == nil {
+		tput = float64(total) / busy1
+	}
+	if errTwo == nil {
+		tput2 = float64(total) / busy2
+	}
+	return tput, tput2, err1, errTwo
+}
+
+// acceptTwoRows are the two-network accept rows: one payer's latency
+// paying on the second network (lat), the concurrent payers' throughput
+// with payments half on each (tput), each with its error; one and oneTput
+// are the one-network figures measured in turn with them (empty, zero:
+// not measured).
+func acceptTwoRows(o options, lat samples, latErr error, tput float64, tputErr error, one samples, oneTput float64) []row {
+	what1 := "Accept over HTTP, one payer, two networks, paying on the second: p50 / p99"
+	what2 := fmt.Sprintf("Accept throughput, %d concurrent payers, two networks, half the payments on each", o.payers)
 	var rows []row
-	progress("accept latency, two networks: one payer, %d payments on the second", o.latencyN)
-	lat, err := acceptLatency(d, o.latencyN, 20, []uint64{benchChainID2})
-	if err != nil {
-		rows = append(rows, failed(what1, err))
+	if latErr != nil {
+		rows = append(rows, failed(what1, latErr))
 	} else {
 		r := row{What: what1, Value: fmt.Sprintf("%s / %s", ms(lat.median()), ms(lat.pct(99))),
-			How: fmt.Sprintf("as the one-payer row, on a posd with two [[networks]] (dev-a: chain %d, ETH and TUSD, the default; dev-b: chain %d, ETH; no endpoints); "+
-				"each request offers ETH on both, and each of the %d payments is signed for chain %d, the second option", benchChainID, benchChainID2, len(lat), benchChainID2)}
+			How: fmt.Sprintf("as the one-payer row, on a second posd, with two [[networks]] (dev-a: chain %d, ETH and TUSD, the default; dev-b: chain %d, ETH; no endpoints), "+
+				"running beside the first; each request offers ETH on both, and each of the %d payments is signed for chain %d, the second option; "+
+				"in %d parts, one posd's after the other's", benchChainID, benchChainID2, len(lat), benchChainID2, inTurn)}
 		if len(one) > 0 {
 			r.Peer = fmt.Sprintf("one network: %s / %s", ms(one.median()), ms(one.pct(99)))
 			r.Ratio = "p50 " + ratio(float64(lat.median()), float64(one.median()))
 		}
 		rows = append(rows, r)
 	}
-	progress("accept throughput, two networks: %d payers, %d payments", o.payers, o.throughputN)
-	tput, err := acceptThroughput(d, o.payers, o.throughputN, benchChains)
-	if err != nil {
-		return append(rows, failed(what2, err))
+	if tputErr != nil {
+		return append(rows, failed(what2, tputErr))
 	}
 	r := row{What: what2, Value: rate(tput, "payments"),
-		How: fmt.Sprintf("as the throughput row, on the two-network posd: payment i of a round on chain %d if i is even, %d if odd (so each payer pays on one of them)",
+		How: fmt.Sprintf("as the throughput row, on the two-network posd, in turn with it: payment i of a round on chain %d if i is even, %d if odd (so each payer pays on one of them)",
 			benchChainID, benchChainID2)}
 	if oneTput > 0 {
 		r.Peer, r.Ratio = "one network: "+rate(oneTput, "payments"), ratio(tput, oneTput)
