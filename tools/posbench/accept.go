@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/ecdsa"
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
@@ -79,14 +78,15 @@ func measureFloor(dir string, raws [][]byte, n int) (floor, error) {
 // acceptLatency is one payer paying n requests one after another over
 // HTTP, each request made on the operator socket beforehand (in chunks,
 // so that the till's cache of recent requests holds them, as it holds the
-// request on screen). The first warm ones are not counted.
-func acceptLatency(d *daemon, n, warm int) (samples, error) {
-	payer, err := crypto.GenerateKey()
+// request on screen). The first warm ones are not counted. Payment i is
+// paid on chainOf(chains, i) (none: each request's own chain).
+func acceptLatency(d *daemon, n, warm int, chains []uint64) (samples, error) {
+	key, err := crypto.GenerateKey()
 	if err != nil {
 		return nil, err
 	}
+	p := &payer{key: key}
 	var lat samples
-	nonce := uint64(0)
 	for done := 0; done < n+warm; {
 		chunk := min(200, n+warm-done)
 		reqs, err := d.newRequests(chunk, "0.001", "ETH")
@@ -95,11 +95,13 @@ func acceptLatency(d *daemon, n, warm int) (samples, error) {
 		}
 		raws := make([][]byte, chunk)
 		for i, r := range reqs {
-			raws[i], err = signFor(r, payer, nonce)
-			if err != nil {
+			id := chainOf(chains, done+i)
+			if id == 0 {
+				id = r.ChainID
+			}
+			if raws[i], err = signFor(r, p.key, p.next(id), id); err != nil {
 				return nil, err
 			}
-			nonce++
 		}
 		for i, r := range reqs {
 			start := time.Now()
@@ -121,12 +123,9 @@ const roundSize = 256
 
 // acceptThroughput is `payers` payers at once, each posting its signed
 // payments one after another, for rounds of roundSize requests made
-// beforehand on the operator socket. Only the rounds are timed.
-func acceptThroughput(d *daemon, payers, total int) (perSecond float64, err error) {
-	type payer struct {
-		key   *ecdsa.PrivateKey
-		nonce uint64
-	}
+// beforehand on the operator socket. Only the rounds are timed. Payment
+// i of a round is paid on chainOf(chains, i) (none: the request's own).
+func acceptThroughput(d *daemon, payers, total int, chains []uint64) (perSecond float64, err error) {
 	keys := make([]*payer, payers)
 	for i := range keys {
 		k, err := crypto.GenerateKey()
@@ -147,10 +146,13 @@ func acceptThroughput(d *daemon, payers, total int) (perSecond float64, err erro
 		raws := make([][]byte, n)
 		for i, r := range reqs {
 			k := keys[i%payers]
-			if raws[i], err = signFor(r, k.key, k.nonce); err != nil {
+			id := chainOf(chains, i)
+			if id == 0 {
+				id = r.ChainID
+			}
+			if raws[i], err = signFor(r, k.key, k.next(id), id); err != nil {
 				return 0, err
 			}
-			k.nonce++
 		}
 		var failed firstError
 		var wg sync.WaitGroup

@@ -26,6 +26,11 @@
 //   - posd's chain watcher on a dev chain making a block every 2 s: its
 //     JSON-RPC calls per new block (its metrics), against the bound of 2,
 //     and a wallet's payment mined to listed by posd, against watch.poll;
+//   - with two networks configured (issue 18) beside one, in the same
+//     run: accept latency paying on the second network and throughput
+//     with payments half on each, a drain half into each of two dev
+//     chains (a chain client and a broadcaster per chain), posd's idle
+//     memory and boot on an empty store and on one filled half on each;
 //   - a fleet of 1,000 terminals' MQTT side (sync/uplink's Links) against
 //     one Mosquitto (tools/mosquitto): their retained statuses and their
 //     events fanned in to one subscriber, and a retained bundle fanned out

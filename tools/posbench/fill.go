@@ -23,9 +23,13 @@ import (
 )
 
 // benchConfig is posd's benchmark config for a terminal with its data in
-// dataDir.
-func benchConfig(dataDir string) (*config.Config, error) {
-	return config.Parse([]byte(configFor(dataDir, "")))
+// dataDir, on nets networks (configForNets).
+func benchConfig(dataDir string, nets int) (*config.Config, error) {
+	text, err := configForNets(dataDir, nets)
+	if err != nil {
+		return nil, err
+	}
+	return config.Parse([]byte(text))
 }
 
 // till is a terminal's store and till, in this process.
@@ -51,10 +55,30 @@ func openTill(dataDir string, cfg *config.Config, onAccept func(checkout.Receipt
 	return &till{store: st, till: checkout.New(checkout.Options{Config: cfg, Key: key, Store: st, OnAccept: onAccept})}, nil
 }
 
-// payer is a wallet: a key and its next nonce.
+// payer is a wallet: a key and its next nonce on each chain.
 type payer struct {
-	key   *ecdsa.PrivateKey
-	nonce uint64
+	key    *ecdsa.PrivateKey
+	nonces map[uint64]uint64
+}
+
+// next returns the payer's next nonce on chain id and counts it used.
+func (p *payer) next(id uint64) uint64 {
+	if p.nonces == nil {
+		p.nonces = map[uint64]uint64{}
+	}
+	n := p.nonces[id]
+	p.nonces[id] = n + 1
+	return n
+}
+
+// chainOf is the chain payment i is made on when payments are split over
+// chains in turn: chains[i mod len(chains)]; 0 (the request's own chain)
+// for no chains.
+func chainOf(chains []uint64, i int) uint64 {
+	if len(chains) == 0 {
+		return 0
+	}
+	return chains[i%len(chains)]
 }
 
 // fill queues n accepted payments, as posd's till would store them: a
@@ -66,8 +90,10 @@ type payer struct {
 // store keeps. Writers goroutines work at once so that the store's
 // group commit shares their fsyncs; writer w pays as payers[w] in nonce
 // order, so there must be at least as many payers. fee is the max fee per
-// gas (nil: the payer default).
-func (t *till) fill(ctx context.Context, n, writers int, payers []*payer, fee *big.Int) error {
+// gas (nil: the payer default). Payment i is made on chainOf(chains, i),
+// so half on each of two chains; the till must offer them all (none: the
+// request's own chain).
+func (t *till) fill(ctx context.Context, n, writers int, payers []*payer, fee *big.Int, chains []uint64) error {
 	if writers > len(payers) {
 		return fmt.Errorf("fill: %d writers for %d payers", writers, len(payers))
 	}
@@ -81,7 +107,6 @@ func (t *till) fill(ctx context.Context, n, writers int, payers []*payer, fee *b
 		opts.FeeCap, opts.TipCap = fee, big.NewInt(1e9)
 	}
 	fail := failed.set
-	c := checker()
 	for w := range writers {
 		wg.Go(func() {
 			p := payers[w]
@@ -96,9 +121,17 @@ func (t *till) fill(ctx context.Context, n, writers int, payers []*payer, fee *b
 					fail(err)
 					return
 				}
-				o := opts
-				o.Nonce = p.nonce
 				r := doc.Request()
+				id := chainOf(chains, int(i-1))
+				if id == 0 {
+					id = r.ChainID
+				}
+				if _, ok := r.Option(id); !ok {
+					fail(fmt.Errorf("fill: request %s is not offered on chain %d", r.ID, id))
+					return
+				}
+				o := opts
+				o.Nonce, o.ChainID = p.next(id), new(big.Int).SetUint64(id)
 				tx, err := paytx.Build(r, p.key, o)
 				if err != nil {
 					fail(err)
@@ -106,19 +139,18 @@ func (t *till) fill(ctx context.Context, n, writers int, payers []*payer, fee *b
 				}
 				raw, _ := tx.MarshalBinary()
 				if i%1000 == 1 { // a sample through the check: it must pass, as the till's would
-					pay, err := c.Check(raw, check.Terms{Merchant: r.Merchant, Amount: r.Amount})
+					pay, err := checkerOn(id).Check(raw, check.Terms{Merchant: r.Merchant, Amount: r.Amount})
 					if err != nil || pay.From != from || pay.TxHash != tx.Hash() {
 						fail(fmt.Errorf("fill: payment %d: check says %+v, %v", i, pay, err))
 						return
 					}
 				}
-				_, _, err = t.store.Accept(ctx, store.Payment{TxHash: tx.Hash(), RequestID: r.ID, From: from, Nonce: p.nonce,
-					Asset: r.Asset.Symbol, Amount: r.Amount, Raw: raw, State: store.PaymentQueued, ChainID: r.ChainID}, time.Now(), nil)
+				_, _, err = t.store.Accept(ctx, store.Payment{TxHash: tx.Hash(), RequestID: r.ID, From: from, Nonce: o.Nonce,
+					Asset: r.Asset.Symbol, Amount: r.Amount, Raw: raw, State: store.PaymentQueued, ChainID: id}, time.Now(), nil)
 				if err != nil {
 					fail(fmt.Errorf("payment of request %s: %w", r.ID, err))
 					return
 				}
-				p.nonce++
 			}
 		})
 	}

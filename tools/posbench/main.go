@@ -151,7 +151,9 @@ func run(ctx context.Context, o options) error {
 		rows = append(rows, screenRows(ctx, o, dir)...)
 	}
 	if want("memory") {
-		rows = append(rows, memoryRows(ctx, o, dir, posd, p50)...)
+		var one memFigures
+		rows = append(rows, memoryRows(ctx, o, dir, posd, p50, &one)...)
+		rows = append(rows, memoryTwoRows(ctx, o, dir, posd, one)...)
 	}
 	if want("watch") {
 		rows = append(rows, watchRows(ctx, o, dir, posd)...)
@@ -263,9 +265,14 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 		return nil, 0, err
 	}
 	defer d.stop()
-	progress("accept latency: one payer, %d payments over HTTP", o.latencyN)
+	// The two-network posd's rows are measured in turn with these.
+	d2, err2 := startTwoNetworks(o, dir, posd)
+	if d2 != nil {
+		defer d2.stop()
+	}
+	progress("accept latency: one payer, %d payments over HTTP, on one network and on two in turn", o.latencyN)
 	what1 := "Accept over HTTP, one payer: p50 / p99"
-	lat, err := acceptLatency(d, o.latencyN, 20)
+	lat, lat2, err, latErr2 := latencyInTurn(d, d2, o.latencyN, err2)
 	if err != nil {
 		rows = append(rows, failed(what1, err))
 	} else {
@@ -274,12 +281,13 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 			Peer:  fmt.Sprintf("floor %s (fsync'd bbolt commit %s + sender recovery %s)", ms(fl.total()), ms(fl.commit), ms(fl.recover)),
 			Ratio: "p50 " + ratio(float64(lat.median()), float64(fl.total())),
 			How: fmt.Sprintf("posd binary on loopback (no chain endpoints: payments stay queued); requests made on the operator socket beforehand; "+
-				"one payer POSTs %d signed EIP-1559 payments to /api/showpos/broadcastTx one after another (keep-alive), 202 each; "+
-				"floor: medians of 200 bare bbolt Updates (one 512-byte Put, fsynced) in the same directory and of crypto.Ecrecover", len(lat))})
+				"one payer POSTs %d signed EIP-1559 payments to /api/showpos/broadcastTx one after another (keep-alive), 202 each (in %d parts, each after 20 unmeasured ones, "+
+				"taking turns with the two-network posd's); "+
+				"floor: medians of 200 bare bbolt Updates (one 512-byte Put, fsynced) in the same directory and of crypto.Ecrecover", len(lat), inTurn)})
 	}
-	progress("accept throughput: %d payers, %d payments", o.payers, o.throughputN)
+	progress("accept throughput: %d payers, %d payments, on one network and on two in turn", o.payers, o.throughputN)
 	what2 := fmt.Sprintf("Accept throughput, %d concurrent payers", o.payers)
-	tput, err := acceptThroughput(d, o.payers, o.throughputN)
+	tput, tput2, err, tputErr2 := throughputInTurn(d, d2, o.payers, o.throughputN, err2)
 	if err != nil {
 		rows = append(rows, failed(what2, err))
 	} else {
@@ -289,9 +297,10 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 			How: fmt.Sprintf("the same posd; %d payments in rounds of %d requests made beforehand on the operator socket (the till caches %d), "+
 				"each round paid by %d payers at once, one payment after another each (up to %d each per round); rounds timed, request making not; "+
 				"a round ends with its slowest payer, so every round's time includes the payers starting and finishing: below the steady rate, more so for few payments per payer; "+
-				"payers run on the same machine",
-				o.throughputN, roundSize, roundSize, o.payers, (roundSize+o.payers-1)/o.payers)})
+				"payers run on the same machine; in %d parts taking turns with the two-network posd's",
+				o.throughputN, roundSize, roundSize, o.payers, (roundSize+o.payers-1)/o.payers, inTurn)})
 	}
+	rows = append(rows, acceptTwoRows(o, lat2, latErr2, tput2, tputErr2, lat, tput)...)
 	return append(rows, checkRows...), lat.median(), nil
 }
 
@@ -300,7 +309,7 @@ func drainRows(ctx context.Context, o options, dir string) []row {
 		return fmt.Sprintf("Drain of %s queued payments into the dev chain, %s", thousands(int64(o.drainN)), name)
 	}
 	progress("drain: queueing %d payments", o.drainN)
-	queued, err := fillForDrain(ctx, dir, o.drainN)
+	queued, err := fillForDrain(ctx, dir, o.drainN, nil)
 	if err != nil {
 		return []row{failed(what("batched"), err)}
 	}
@@ -313,7 +322,7 @@ func drainRows(ctx context.Context, o options, dir string) []row {
 			name, sends = "one call per transaction", "each transaction sent in its own call"
 		}
 		progress("drain, %s: %d payments", name, o.drainN)
-		r, err := measureDrain(ctx, dir, queued, o.drainN, one)
+		r, err := measureDrain(ctx, dir, queued, o.drainN, one, nil)
 		if err != nil {
 			rows = append(rows, failed(what(name), err))
 			continue
@@ -333,7 +342,7 @@ func drainRows(ctx context.Context, o options, dir string) []row {
 		}
 		rows = append(rows, rw)
 	}
-	return append(rows, settleRow(ctx, o, dir, batched))
+	return append(rows, drainTwoRow(ctx, o, dir, batched), settleRow(ctx, o, dir, batched))
 }
 
 func screenRows(ctx context.Context, o options, dir string) []row {
@@ -375,7 +384,9 @@ func mustSigned(k kind, n int) [][]byte {
 	return raws
 }
 
-func memoryRows(ctx context.Context, o options, dir, posd string, emptyP50 time.Duration) []row {
+// memoryRows measures posd's size, memory and boot on one network; it
+// keeps the figures the two-network rows are set beside in one.
+func memoryRows(ctx context.Context, o options, dir, posd string, emptyP50 time.Duration, one *memFigures) []row {
 	var rows []row
 	progress("stripped ARM builds of posd")
 	arm, arm64, err := armSizes(ctx, dir)
@@ -408,6 +419,9 @@ func memoryRows(ctx context.Context, o options, dir, posd string, emptyP50 time.
 		quiet, err = idleFor(d, o.settle)
 		return err
 	}()
+	if err == nil {
+		one.quiet, one.bootEmpty = quiet, bootEmpty
+	}
 	if err != nil {
 		rows = append(rows, failed(whatIdle, err), failed(whatBootEmpty, err))
 	} else {
@@ -429,7 +443,7 @@ func memoryRows(ctx context.Context, o options, dir, posd string, emptyP50 time.
 	var fillTook time.Duration
 	var storeSize int64
 	if err == nil {
-		fillTook, storeSize, err = fillStore(ctx, full, o.fillN)
+		fillTook, storeSize, err = fillStore(ctx, full, o.fillN, nil)
 	}
 	if err != nil {
 		return append(rows, failed(whatFull, err), failed(whatBootFull, err), failed(whatQ, err))
@@ -451,6 +465,7 @@ func memoryRows(ctx context.Context, o options, dir, posd string, emptyP50 time.
 		return append(rows, failed(whatBootFull, err), failed(whatFull, err), failed(whatQ, err))
 	}
 	defer d.stop()
+	one.cold, one.warm, one.storeSize = cold, warm, storeSize
 	rows = append(rows, row{What: whatBootFull,
 		Value: fmt.Sprintf("%s cold / %s warm", ms(cold.median()), ms(warm.median())),
 		Peer:  "empty store: " + ms(bootEmpty.median()), Ratio: "cold " + ratio(float64(cold.median()), float64(bootEmpty.median())),
@@ -461,6 +476,7 @@ func memoryRows(ctx context.Context, o options, dir, posd string, emptyP50 time.
 	if err != nil {
 		return append(rows, failed(whatFull, err), failed(whatQ, err))
 	}
+	one.busy = busy
 	rows = append(rows, row{What: whatFull,
 		Value: fmt.Sprintf("%s (%s)", mib(busy.mem["VmRSS"]), mib(busy.mem["VmHWM"])),
 		Peer:  "idle, empty store: " + mib(quiet.mem["VmRSS"]), Ratio: ratio(float64(busy.mem["VmRSS"]), float64(quiet.mem["VmRSS"])),
@@ -477,7 +493,7 @@ func memoryRows(ctx context.Context, o options, dir, posd string, emptyP50 time.
 	}
 	cpuBefore, _ := d.cpuTime()
 	began := time.Now()
-	lat, err := acceptLatency(d, n, 5)
+	lat, err := acceptLatency(d, n, 5, nil)
 	if err != nil {
 		return append(rows, failed(whatQ, err))
 	}
@@ -496,9 +512,10 @@ func memoryRows(ctx context.Context, o options, dir, posd string, emptyP50 time.
 }
 
 // fillStore queues n accepted payments in t's store, in this process,
-// before posd is started on it.
-func fillStore(ctx context.Context, t *terminal, n int) (time.Duration, int64, error) {
-	cfg, err := benchConfig(t.data)
+// before posd is started on it: on chainOf(chains, i) each, on a till
+// with that many networks (none: one network).
+func fillStore(ctx context.Context, t *terminal, n int, chains []uint64) (time.Duration, int64, error) {
+	cfg, err := benchConfig(t.data, max(1, len(chains)))
 	if err != nil {
 		return 0, 0, err
 	}
@@ -517,7 +534,7 @@ func fillStore(ctx context.Context, t *terminal, n int) (time.Duration, int64, e
 		}
 		payers[i] = &payer{key: k}
 	}
-	err = tl.fill(ctx, n, writers, payers, nil)
+	err = tl.fill(ctx, n, writers, payers, nil, chains)
 	if cerr := tl.store.Close(); err == nil {
 		err = cerr
 	}

@@ -9,12 +9,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"showpos/terminal/config"
+	"showpos/terminal/store"
 	"showpos/terminal/telemetry"
 	"showpos/tools/devchain"
 )
@@ -156,13 +158,173 @@ func TestSignedPaymentsPassTheCheck(t *testing.T) {
 	}
 }
 
-func TestConfigParses(t *testing.T) {
-	cfg, err := benchConfig(t.TempDir())
+// The bench terminals: one network as before, or two [[networks]] that
+// both take ETH, the default first; nothing else.
+func TestBenchConfigHasOneOrTwoNetworks(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		nets      int
+		ethChains []uint64 // the chains a request for ETH is offered on
+	}{
+		{"one network", 1, []uint64{benchChainID}},
+		{"two networks", 2, benchChains},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := benchConfig(t.TempDir(), tc.nets)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cfg.Networks) != tc.nets || cfg.ChainID != benchChainID || len(cfg.Assets) != 2 || cfg.Assets[1].Token != erc20.Asset.Token {
+				t.Errorf("config %+v", cfg)
+			}
+			var got []uint64
+			for _, na := range cfg.Offers("ETH") {
+				got = append(got, na.Network.ChainID)
+			}
+			if !slices.Equal(got, tc.ethChains) {
+				t.Errorf("ETH offered on %v, want %v", got, tc.ethChains)
+			}
+		})
+	}
+	for _, nets := range []int{0, 3} {
+		if _, err := benchConfig(t.TempDir(), nets); err == nil {
+			t.Errorf("%d networks: no error", nets)
+		}
+	}
+}
+
+// Payments split over chains take them in turn; none means the request's.
+func TestChainOfTakesTheChainsInTurn(t *testing.T) {
+	for _, tc := range []struct {
+		chains []uint64
+		want   []uint64 // payments 0..4
+	}{
+		{nil, []uint64{0, 0, 0, 0, 0}},
+		{[]uint64{benchChainID2}, []uint64{1338, 1338, 1338, 1338, 1338}},
+		{benchChains, []uint64{1337, 1338, 1337, 1338, 1337}},
+	} {
+		var got []uint64
+		for i := range 5 {
+			got = append(got, chainOf(tc.chains, i))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("chainOf(%v): %v, want %v", tc.chains, got, tc.want)
+		}
+	}
+}
+
+// The accept rows' parts add up to the whole, as even as can be.
+func TestShareSplitsEvenly(t *testing.T) {
+	for _, tc := range []struct {
+		n, parts int
+		want     []int
+	}{
+		{150, 3, []int{50, 50, 50}},
+		{1024, 3, []int{342, 341, 341}},
+		{2, 3, []int{1, 1, 0}},
+	} {
+		var got []int
+		for i := range tc.parts {
+			got = append(got, share(tc.n, tc.parts, i))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("share(%d, %d): %v, want %v", tc.n, tc.parts, got, tc.want)
+		}
+	}
+}
+
+// A payer's nonces count on each chain apart, as a wallet's do.
+func TestPayerNoncesArePerChain(t *testing.T) {
+	p := &payer{}
+	var got []uint64
+	for _, id := range []uint64{1337, 1338, 1337, 1337, 1338} {
+		got = append(got, p.next(id))
+	}
+	if want := []uint64{0, 0, 1, 2, 1}; !slices.Equal(got, want) {
+		t.Errorf("nonces %v, want %v", got, want)
+	}
+}
+
+// The fill queues what the figures say: with two chains, half on each
+// (one in 1,000 through the check for its chain); with none, all on the
+// one network's chain.
+func TestFillQueuesPaymentsOnEachChainInTurn(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		chains []uint64
+		n      int
+		want   map[uint64]int // queued per chain
+	}{
+		{"one network", nil, 6, map[uint64]int{benchChainID: 6}},
+		{"two networks", benchChains, 7, map[uint64]int{benchChainID: 4, benchChainID2: 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := t.TempDir()
+			cfg, err := benchConfig(data, max(1, len(tc.chains)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tl, err := openTill(data, cfg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tl.store.Close()
+			payers := []*payer{{key: devchain.PayerKey(0)}, {key: devchain.PayerKey(1)}}
+			if err := tl.fill(context.Background(), tc.n, 2, payers, nil, tc.chains); err != nil {
+				t.Fatal(err)
+			}
+			byChain, err := tl.store.CountsByChain()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[uint64]int{}
+			for id, c := range byChain {
+				if c[store.PaymentQueued] > 0 {
+					got[id] = c[store.PaymentQueued]
+				}
+			}
+			if !maps.Equal(got, tc.want) {
+				t.Errorf("queued per chain %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// A payment signed for a request's second option is one the till takes
+// on that chain (what the two-network accept rows post to posd), and one
+// for a chain the request does not offer is not signed at all.
+func TestSignForPaysTheSecondNetwork(t *testing.T) {
+	data := t.TempDir()
+	cfg, err := benchConfig(data, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.ChainID != benchChainID || len(cfg.Assets) != 2 || cfg.Assets[1].Token != erc20.Asset.Token {
-		t.Errorf("config %+v", cfg)
+	tl, err := openTill(data, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tl.store.Close()
+	ctx := context.Background()
+	doc, err := tl.till.NewRequest(ctx, "0.001", "ETH", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := signFor(doc.Request(), devchain.PayerKey(0), 0, benchChainID2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tl.till.Pay(ctx, doc.ID, raw); err != nil {
+		t.Fatalf("Pay on the second network: %v", err)
+	}
+	byChain, err := tl.store.CountsByChain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if byChain[benchChainID2][store.PaymentQueued] != 1 {
+		t.Errorf("counts by chain %v, want one queued on %d", byChain, benchChainID2)
+	}
+	if _, err := signFor(doc.Request(), devchain.PayerKey(0), 1, 5); err == nil {
+		t.Error("signed for chain 5, which the request does not offer")
 	}
 }
 

@@ -50,8 +50,22 @@ func newTerminal(dir string) (*terminal, error) { return newTerminalOn(dir, "") 
 
 // newTerminalOn is newTerminal with the chain endpoint rpc.
 func newTerminalOn(dir, rpc string) (*terminal, error) {
+	return writeTerminal(dir, func(data string) (string, error) { return configFor(data, rpc), nil })
+}
+
+// newTerminalNets is newTerminal on nets networks (configForNets).
+func newTerminalNets(dir string, nets int) (*terminal, error) {
+	return writeTerminal(dir, func(data string) (string, error) { return configForNets(data, nets) })
+}
+
+// writeTerminal writes the config that config makes for the terminal's
+// data directory under dir.
+func writeTerminal(dir string, config func(data string) (string, error)) (*terminal, error) {
 	t := &terminal{dir: dir, cfgPath: filepath.Join(dir, "posd.toml"), data: filepath.Join(dir, "data")}
-	text := configFor(t.data, rpc)
+	text, err := config(t.data)
+	if err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(t.data, 0o750); err != nil {
 		return nil, err
 	}

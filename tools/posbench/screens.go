@@ -50,7 +50,7 @@ func (d *timedDisplay) Draw(r image.Rectangle, src image.Image, sp image.Point) 
 // drawn (the pty, the check, the fsync'd commit and the render).
 func scanToResult(ctx context.Context, dir string, n int) (samples, error) {
 	data := filepath.Join(dir, "cashier")
-	cfg, err := benchConfig(data)
+	cfg, err := benchConfig(data, 1)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +131,7 @@ func pendingPayment(t *till, payer *ecdsa.PrivateKey, nonce uint64) ([]byte, str
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if d, err := t.till.Request(""); err == nil && d.Status == "pending" {
-			raw, err := signFor(d.Request(), payer, nonce)
+			raw, err := signFor(d.Request(), payer, nonce, 0)
 			return raw, d.ID, err
 		}
 		time.Sleep(time.Millisecond)

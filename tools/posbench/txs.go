@@ -37,11 +37,11 @@ data_dir = "DATA"
 request_ttl = "24h"
 [api]
 listen = "ADDR"
+[merchant]
+address = "` + benchMerchant + `"
 [chain]
 id = 1337
 ENDPOINTS
-[merchant]
-address = "` + benchMerchant + `"
 [[assets]]
 symbol = "ETH"
 [[assets]]
@@ -58,6 +58,52 @@ func configFor(data, rpc string) string {
 		endpoints = fmt.Sprintf("rpc = [%q]", rpc)
 	}
 	return strings.NewReplacer("DATA", data, "ADDR", "127.0.0.1:0", "ENDPOINTS", endpoints).Replace(configText)
+}
+
+// benchChainID2 is the second network's chain id in the two-network
+// figures: a second dev chain's.
+const benchChainID2 = 1338
+
+// benchChains are the chains of the two-network figures, the default
+// network's first.
+var benchChains = []uint64{benchChainID, benchChainID2}
+
+// networksText is configText's [chain] and [[assets]] as two
+// [[networks]]: "dev-a", the one-network terminal's chain and assets, the
+// default; "dev-b", a second dev chain taking ETH. No endpoints: payments
+// are taken and stay queued, as on the one-network terminal.
+const networksText = `
+[[networks]]
+name = "dev-a"
+chain_id = 1337
+[[networks.assets]]
+symbol = "ETH"
+[[networks.assets]]
+symbol = "TUSD"
+token = "` + benchToken + `"
+decimals = 6
+[[networks]]
+name = "dev-b"
+chain_id = 1338
+[[networks.assets]]
+symbol = "ETH"
+`
+
+// configForNets is posd's config for the data directory data on nets
+// networks (1 or 2), no endpoints: configFor's for one, its terminal with
+// networksText for two.
+func configForNets(data string, nets int) (string, error) {
+	switch nets {
+	case 1:
+		return configFor(data, ""), nil
+	case 2:
+		head, _, ok := strings.Cut(configText, "[chain]")
+		if !ok {
+			return "", fmt.Errorf("configText has no [chain]")
+		}
+		return strings.NewReplacer("DATA", data, "ADDR", "127.0.0.1:0").Replace(head + networksText), nil
+	}
+	return "", fmt.Errorf("a bench terminal has 1 or 2 networks, not %d", nets)
 }
 
 // kind is a payment asset: the native coin or the ERC-20.
@@ -87,7 +133,12 @@ func (k kind) request() *request.Request {
 }
 
 // checker is the terminal's check for the bench chain.
-func checker() *check.Checker { return check.New(check.Policy{ChainID: big.NewInt(benchChainID)}) }
+func checker() *check.Checker { return checkerOn(benchChainID) }
+
+// checkerOn is the terminal's check for chain id.
+func checkerOn(id uint64) *check.Checker {
+	return check.New(check.Policy{ChainID: new(big.Int).SetUint64(id)})
+}
 
 // signedTxs signs n distinct EIP-1559 payments of k, as wallets send them:
 // payers keys, each with consecutive nonces.
@@ -120,9 +171,17 @@ func signedTxs(k kind, n, payers int) ([][]byte, error) {
 	return out, nil
 }
 
-// signFor signs the EIP-1559 payment of r from key at nonce.
-func signFor(r *request.Request, key *ecdsa.PrivateKey, nonce uint64) ([]byte, error) {
-	tx, err := paytx.Build(r, key, paytx.Options{Type: types.DynamicFeeTxType, Nonce: nonce})
+// signFor signs the EIP-1559 payment of r from key at nonce on chain id
+// (0: the request's own chain), as a wallet paying that option.
+func signFor(r *request.Request, key *ecdsa.PrivateKey, nonce, id uint64) ([]byte, error) {
+	o := paytx.Options{Type: types.DynamicFeeTxType, Nonce: nonce}
+	if id != 0 {
+		if _, ok := r.Option(id); !ok {
+			return nil, fmt.Errorf("request %s is not offered on chain %d", r.ID, id)
+		}
+		o.ChainID = new(big.Int).SetUint64(id)
+	}
+	tx, err := paytx.Build(r, key, o)
 	if err != nil {
 		return nil, err
 	}
