@@ -41,7 +41,9 @@
 // schema 12 file in one transaction, putting every record, index, sum,
 // count and the cursor under the home chain; a file holding payments,
 // authorizations, a cursor or a relay journal is refused with
-// ErrNoHomeChain when no home chain is given.
+// ErrNoHomeChain when no home chain is given, and one whose handed-over
+// payments are signed for another chain than the home chain with
+// ErrHomeChain (nothing written).
 //
 // It also keeps the integrator clients (service numbers, their keys and
 // roles, see clients.go) and the request nonces seen inside the

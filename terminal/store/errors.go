@@ -12,6 +12,12 @@ var (
 	// schema 13 that holds payments, authorizations, a watch cursor or a
 	// relay journal, with no Options.HomeChainID to put them under.
 	ErrNoHomeChain = errors.New("a store before schema 13 holds payments of one chain: its chain id (Options.HomeChainID) is needed to migrate it")
+	// ErrHomeChain: Open was asked to migrate a store from before schema
+	// 13 under a home chain (Options.HomeChainID) that its handed-over
+	// payments are not signed for: filed there, the home network's
+	// broadcaster would send them to a node that refuses them. Nothing is
+	// written; start once with their chain as the first network.
+	ErrHomeChain = errors.New("a store before schema 13 holds payments signed for another chain than the home chain")
 	// ErrUnknownRequest: no request with that ID is stored.
 	ErrUnknownRequest = errors.New("unknown request")
 	// ErrRequestExists: PutRequest was given an ID that is already stored.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/ethereum/go-ethereum/core/types"
 	"go.etcd.io/bbolt"
 )
 
@@ -49,6 +50,9 @@ func migrateChains(db *bbolt.DB, path string, log *slog.Logger, home uint64) err
 					}
 				}
 				return nil, dropZeros(tx)
+			}
+			if err := handoversOn(tx, home); err != nil {
+				return nil, err
 			}
 			w := &wtx{tx: tx}
 			payments, err := rewriteValues(w, bucketPayments, func(body []byte) ([]byte, error) {
@@ -111,6 +115,52 @@ func migrateChains(db *bbolt.DB, path string, log *slog.Logger, home uint64) err
 			}
 			return []any{"home_chain", home, "payments", payments}, nil
 		}}.run(db, path, log)
+}
+
+// handoversOn checks, before anything is written, that the handed-over
+// payments of a schema 12 file are signed for home: their Raw names the
+// chain (EIP-155). Filed under another, the home network's broadcaster
+// would send them to a node that refuses them, and they would fail for
+// good. A legacy transaction with no chain id (before EIP-155) is any
+// chain's and does not count; a Raw that does not decode is left to
+// Open's checks (the till stored only what decoded).
+func handoversOn(tx *bbolt.Tx, home uint64) error {
+	on := map[uint64]int{}
+	err := tx.Bucket(bucketPayments).ForEach(func(k, v []byte) error {
+		body, err := checkValue(bucketPayments, k, v)
+		if err != nil {
+			return err
+		}
+		p, err := decodePayment(body)
+		if err != nil {
+			return fmt.Errorf("bucket %s: key %x: %w", bucketPayments, k, err)
+		}
+		if p.Source != SourceHandover || len(p.Raw) == 0 {
+			return nil
+		}
+		var t types.Transaction
+		if t.UnmarshalBinary(p.Raw) != nil || !t.Protected() {
+			return nil
+		}
+		if c := t.ChainId(); c.IsUint64() && c.Uint64() != home {
+			on[c.Uint64()]++
+		}
+		return nil
+	})
+	if err != nil || len(on) == 0 {
+		return err
+	}
+	// Name the chain most of them are on (a schema 12 file is one
+	// chain's: all of them, unless it was written by hand).
+	var chain uint64
+	for c, n := range on {
+		if n > on[chain] || (n == on[chain] && c < chain) {
+			chain = c
+		}
+	}
+	return fmt.Errorf("%d payments of the store are signed for chain %d, not for chain %d (the first network's): "+
+		"start this release once with chain %d as the first network, then change the networks: %w",
+		on[chain], chain, home, chain, ErrHomeChain)
 }
 
 // rewriteValues puts f of every value of bucket back under its key. It
