@@ -203,16 +203,31 @@ func TestOpenMigratesASchema12FileUnderTheHomeChain(t *testing.T) {
 			t.Errorf("request %s: %+v, want %+v", k, now, was)
 		}
 	}
-	for k, v := range old[string(bucketTransferIDs)] {
-		if want := chainKey(home, v); !bytes.Equal(got[string(bucketTransferIDs)][k], want) {
-			t.Errorf("transfer id %x: %x, want %x", k, got[string(bucketTransferIDs)][k], want)
+	// Transfers: under the home chain, their identity ending with it.
+	if len(old[string(bucketTransfers)]) == 0 {
+		t.Errorf("bucket %s is empty in the fixture: the test proves nothing of it", bucketTransfers)
+	}
+	home8 := chainPrefix(home)
+	for k, v := range old[string(bucketTransfers)] {
+		if nk := string(chainKey(home, append([]byte(k), home8...))); !bytes.Equal(got[string(bucketTransfers)][nk], v) {
+			t.Errorf("transfer %x: not under chain %d as %x", k, home, nk)
 		}
+	}
+	for k, v := range old[string(bucketTransferIDs)] {
+		nk := string(append([]byte(k), home8...))
+		if want := chainKey(home, v); !bytes.Equal(got[string(bucketTransferIDs)][nk], want) {
+			t.Errorf("transfer id %x: %x, want %x", nk, got[string(bucketTransferIDs)][nk], want)
+		}
+	}
+	if len(got[string(bucketTransfers)]) != len(old[string(bucketTransfers)]) || len(got[string(bucketTransferIDs)]) != len(old[string(bucketTransferIDs)]) {
+		t.Errorf("transfers %d and ids %d, were %d and %d", len(got[string(bucketTransfers)]), len(got[string(bucketTransferIDs)]),
+			len(old[string(bucketTransfers)]), len(old[string(bucketTransferIDs)]))
 	}
 	if c := got[string(bucketWatch)]; len(c) != 1 || !bytes.Equal(c[string(chainPrefix(home))], old[string(bucketWatch)][string(keyCursor)]) {
 		t.Errorf("watch bucket %v, want the cursor under chain %d", c, home)
 	}
 	// Everything else is as it was, but for the schema.
-	rewritten := append(slices.Clone(chainKeyed), bucketPayments, bucketUnmatched, bucketRequests, bucketTransferIDs, bucketWatch, bucketMeta)
+	rewritten := append(slices.Clone(chainKeyed), bucketPayments, bucketUnmatched, bucketRequests, bucketTransfers, bucketTransferIDs, bucketWatch, bucketMeta)
 	for name, entries := range old {
 		if slices.ContainsFunc(rewritten, func(b []byte) bool { return string(b) == name }) {
 			continue
