@@ -71,7 +71,7 @@ const (
 	UnmatchedNoRequest     = "no_request"     // no pending request of that asset and amount
 	UnmatchedBeforeRequest = "before_request" // a request of that amount was made after the block
 	UnmatchedExpired       = "expired"        // its request had expired (plus grace) at the block's time
-	UnmatchedSecondInTx    = "second_in_tx"   // one transaction's second transfer to the merchant
+	UnmatchedSecondInTx    = "second_in_tx"   // one transaction's second transfer to the merchant, or its replay on another chain
 	UnmatchedBalanceGap    = "balance_gap"    // a native balance increase no transaction explains
 )
 
@@ -305,10 +305,13 @@ func recordTransfer(w *wtx, chain, home uint64, t Transfer, now time.Time, out *
 			if err != nil {
 				return err
 			}
-			if p.Source == SourceHandover {
+			if p.Source == SourceHandover && p.ChainID == chain {
 				rec.Outcome = outcomeHandover
 				return putTransfer(w, chain, id, rec)
 			}
+			// A second transfer of its transaction, or the transaction
+			// replayed on another chain (one with no chain id has one
+			// hash everywhere): the merchant got it a second time.
 			reason = UnmatchedSecondInTx
 		} else {
 			var err error

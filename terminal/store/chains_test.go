@@ -620,3 +620,27 @@ func TestTransfersAtOneHeightOnTwoChainsAreBothRecorded(t *testing.T) {
 		})
 	}
 }
+
+// A handed-over payment's transaction seen mined on its own chain is that
+// payment's transfer; the same transaction replayed on another chain (one
+// with no chain id has one hash on every chain) is money the merchant got
+// a second time there: an unmatched receipt on that chain.
+func TestAHandoverReplayedOnAnotherChainIsUnmatchedThere(t *testing.T) {
+	s := openTemp(t)
+	putRequest(t, s, "r1")
+	p := on(chainA, newPayment("r1"))
+	mustAccept(t, s, p)
+	tr := Transfer{Block: 10, BlockTime: t0.Add(time.Minute), TxHash: p.TxHash, From: p.From, Asset: "ETH", Amount: big.NewInt(100)}
+	for _, tc := range []struct {
+		chain     uint64
+		unmatched int
+	}{{chainA, 0}, {chainB, 1}} {
+		out, err := s.Chain(tc.chain).RecordRangeOutcome(bg, WatchCursor{Height: 10, Hashes: []common.Hash{randHash()}}, []Transfer{tr})
+		if err != nil || len(out.Payments) != 0 || len(out.Unmatched) != tc.unmatched {
+			t.Fatalf("chain %d: recorded %+v, %v, want %d unmatched", tc.chain, out, err, tc.unmatched)
+		}
+		if tc.unmatched > 0 && (out.Unmatched[0].ChainID != tc.chain || out.Unmatched[0].Reason != UnmatchedSecondInTx) {
+			t.Fatalf("chain %d: unmatched %+v, want one of that chain, reason %s", tc.chain, out.Unmatched[0], UnmatchedSecondInTx)
+		}
+	}
+}
