@@ -19,7 +19,8 @@ import (
 //     the tx hash's is per chain: the sender+nonce index, the sums.
 //  1. a payment with p.TxHash exists: for the same RequestID it returns
 //     (existing, true, nil) and writes nothing (an idempotent repeat);
-//     for another RequestID, ErrTxReused.
+//     for another RequestID, ErrTxReused. Then, p.ChainID retired
+//     (RetireChains: its network was removed): ErrChainRetired.
 //  2. the request is missing: ErrUnknownRequest; cancelled: ErrCancelled;
 //     paid: ErrAlreadyPaid; pending but now >= ExpiresAt: ErrExpired.
 //  3. the sender+nonce index holds another hash: if that payment is queued
@@ -69,7 +70,7 @@ func (s *Store) accept(ctx context.Context, p Payment, now time.Time, lim Limits
 	)
 	err := s.write(ctx, func(w *wtx) error {
 		var err error
-		out, repeat, err = accept(w, p, now, lim)
+		out, repeat, err = accept(w, p, now, lim, s.isRetired(p.ChainID))
 		return err
 	})
 	if err != nil {
@@ -134,7 +135,9 @@ func validatePayment(p Payment) error {
 }
 
 // accept is Accept's transaction body: all reads and checks, then writes.
-func accept(w *wtx, p Payment, now time.Time, lim Limits) (Payment, bool, error) {
+// retired is whether p's chain is retired (RetireChains), read in the
+// same write.
+func accept(w *wtx, p Payment, now time.Time, lim Limits, retired bool) (Payment, bool, error) {
 	hash := p.TxHash
 	v, err := w.getChecked(bucketPayments, hash[:])
 	if err != nil {
@@ -153,6 +156,9 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits) (Payment, bool, error)
 			return Payment{}, false, fmt.Errorf("accept %s: authorization stored for request %q: %w", hash, existing.RequestID, ErrAuthorizationReused)
 		}
 		return Payment{}, false, fmt.Errorf("accept %s: stored for request %q: %w", hash, existing.RequestID, ErrTxReused)
+	}
+	if retired {
+		return Payment{}, false, fmt.Errorf("accept %s: chain %d is retired (its network was removed): %w", hash, p.ChainID, ErrChainRetired)
 	}
 	if pruned, err := prunedChainTx(w.tx, hash); err != nil {
 		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)

@@ -71,7 +71,7 @@ const (
 	UnmatchedNoRequest     = "no_request"     // no pending request of that asset and amount
 	UnmatchedBeforeRequest = "before_request" // a request of that amount was made after the block
 	UnmatchedExpired       = "expired"        // its request had expired (plus grace) at the block's time
-	UnmatchedSecondInTx    = "second_in_tx"   // one transaction's second transfer to the merchant
+	UnmatchedSecondInTx    = "second_in_tx"   // one transaction's second transfer to the merchant, or its replay on another chain
 	UnmatchedBalanceGap    = "balance_gap"    // a native balance increase no transaction explains
 )
 
@@ -129,16 +129,26 @@ type cursorRecord struct {
 // is under its chain id (chainPrefix).
 var keyCursor = []byte("cursor")
 
-// transferID is a transfer's identity: tx hash (32) || index (8). A balance
-// gap has no transaction: its identity is the zero hash || its block.
-func transferID(t Transfer) []byte {
-	k := make([]byte, 0, 40)
+// transferID is a transfer's identity on chain: tx hash (32) || index
+// (8) || chain (8). A balance gap has no transaction: its identity is the
+// zero hash || its block || chain. The chain is in it because neither a
+// gap's block nor the hash of a transaction with no chain id (before
+// EIP-155, replayable on every chain) names one; it is last so that every
+// transfer of a tx hash, on any chain, is one range (Accept refuses a
+// hash the watcher recorded unmatched anywhere).
+func transferID(chain uint64, t Transfer) []byte {
+	k := make([]byte, 0, transferIDLen)
 	k = append(k, t.TxHash[:]...)
 	if t.Gap {
-		return binary.BigEndian.AppendUint64(k, t.Block)
+		k = binary.BigEndian.AppendUint64(k, t.Block)
+	} else {
+		k = binary.BigEndian.AppendUint64(k, uint64(t.Index))
 	}
-	return binary.BigEndian.AppendUint64(k, uint64(t.Index))
+	return binary.BigEndian.AppendUint64(k, chain)
 }
+
+// transferIDLen is a transferID's length (40 before schema 13).
+const transferIDLen = 32 + 8 + 8
 
 // blockKey is a key of chain_transfers and chain_unfinal: chain (8) ||
 // block (8) || rest.
@@ -263,7 +273,7 @@ func validTransfer(t Transfer, height uint64) error {
 
 // recordTransfer records one transfer inside RecordRange's write.
 func recordTransfer(w *wtx, chain, home uint64, t Transfer, now time.Time, out *Recorded) error {
-	id := transferID(t)
+	id := transferID(chain, t)
 	if v, err := w.getChecked(bucketTransferIDs, id); err != nil {
 		return err
 	} else if v != nil {
@@ -295,10 +305,13 @@ func recordTransfer(w *wtx, chain, home uint64, t Transfer, now time.Time, out *
 			if err != nil {
 				return err
 			}
-			if p.Source == SourceHandover {
+			if p.Source == SourceHandover && p.ChainID == chain {
 				rec.Outcome = outcomeHandover
 				return putTransfer(w, chain, id, rec)
 			}
+			// A second transfer of its transaction, or the transaction
+			// replayed on another chain (one with no chain id has one
+			// hash everywhere): the merchant got it a second time.
 			reason = UnmatchedSecondInTx
 		} else {
 			var err error

@@ -569,3 +569,78 @@ func TestAChainsReadsNeverReadAnotherChainsEntries(t *testing.T) {
 		t.Fatalf("chain 1 (below A) read further: %v", err)
 	}
 }
+
+// A transfer's identity is its chain's: a balance gap on one chain at the
+// height of one recorded on another, and a transaction replayed on both
+// (a legacy one with no chain id has one hash everywhere), are each
+// recorded on both, not dropped as recorded before; a rewind of one chain
+// takes back its own only, and Open's checks pass on what is left.
+func TestTransfersAtOneHeightOnTwoChainsAreBothRecorded(t *testing.T) {
+	tests := []struct {
+		name string
+		tr   Transfer
+	}{
+		{"a balance gap", Transfer{Block: 10, BlockTime: t0.Add(time.Minute), Asset: "ETH", Amount: big.NewInt(7), Gap: true}},
+		{"a replayed transaction", Transfer{Block: 10, BlockTime: t0.Add(time.Minute), TxHash: randHash(), Index: 3, From: randAddr(), Asset: "ETH", Amount: big.NewInt(7)}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTemp(t)
+			for _, chain := range []uint64{chainA, chainB} {
+				out, err := s.Chain(chain).RecordRangeOutcome(bg, WatchCursor{Height: 10, Hashes: []common.Hash{randHash()}}, []Transfer{tc.tr})
+				if err != nil || len(out.Unmatched) != 1 {
+					t.Fatalf("chain %d: recorded %+v, %v, want one unmatched receipt", chain, out, err)
+				}
+			}
+			perChain := func() map[uint64]int {
+				m := map[uint64]int{}
+				for _, u := range unmatchedList(t, s) {
+					m[u.ChainID]++
+				}
+				return m
+			}
+			if m := perChain(); m[chainA] != 1 || m[chainB] != 1 {
+				t.Fatalf("unmatched receipts per chain %v, want one on each", m)
+			}
+			if err := s.Chain(chainB).Rewind(bg, WatchCursor{Height: 9, Hashes: []common.Hash{randHash()}}); err != nil {
+				t.Fatal(err)
+			}
+			if m := perChain(); m[chainA] != 1 || m[chainB] != 0 {
+				t.Fatalf("after chain %d's rewind: unmatched receipts per chain %v", chainB, m)
+			}
+			path := s.Path()
+			if err := s.Close(); err != nil {
+				t.Fatal(err)
+			}
+			s2, err := Open(path, nil)
+			if err != nil {
+				t.Fatalf("Open after recording on two chains: %v", err)
+			}
+			s2.Close()
+		})
+	}
+}
+
+// A handed-over payment's transaction seen mined on its own chain is that
+// payment's transfer; the same transaction replayed on another chain (one
+// with no chain id has one hash on every chain) is money the merchant got
+// a second time there: an unmatched receipt on that chain.
+func TestAHandoverReplayedOnAnotherChainIsUnmatchedThere(t *testing.T) {
+	s := openTemp(t)
+	putRequest(t, s, "r1")
+	p := on(chainA, newPayment("r1"))
+	mustAccept(t, s, p)
+	tr := Transfer{Block: 10, BlockTime: t0.Add(time.Minute), TxHash: p.TxHash, From: p.From, Asset: "ETH", Amount: big.NewInt(100)}
+	for _, tc := range []struct {
+		chain     uint64
+		unmatched int
+	}{{chainA, 0}, {chainB, 1}} {
+		out, err := s.Chain(tc.chain).RecordRangeOutcome(bg, WatchCursor{Height: 10, Hashes: []common.Hash{randHash()}}, []Transfer{tr})
+		if err != nil || len(out.Payments) != 0 || len(out.Unmatched) != tc.unmatched {
+			t.Fatalf("chain %d: recorded %+v, %v, want %d unmatched", tc.chain, out, err, tc.unmatched)
+		}
+		if tc.unmatched > 0 && (out.Unmatched[0].ChainID != tc.chain || out.Unmatched[0].Reason != UnmatchedSecondInTx) {
+			t.Fatalf("chain %d: unmatched %+v, want one of that chain, reason %s", tc.chain, out.Unmatched[0], UnmatchedSecondInTx)
+		}
+	}
+}

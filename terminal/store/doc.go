@@ -41,7 +41,11 @@
 // schema 12 file in one transaction, putting every record, index, sum,
 // count and the cursor under the home chain; a file holding payments,
 // authorizations, a cursor or a relay journal is refused with
-// ErrNoHomeChain when no home chain is given.
+// ErrNoHomeChain when no home chain is given, and one whose handed-over
+// payments are signed for another chain than the home chain with
+// ErrHomeChain (nothing written). RetireChains takes a removed network's
+// chain out of service in one write, refused while it has payments to
+// settle; Accept then refuses a payment on it (ErrChainRetired).
 //
 // It also keeps the integrator clients (service numbers, their keys and
 // roles, see clients.go) and the request nonces seen inside the

@@ -12,6 +12,19 @@ var (
 	// schema 13 that holds payments, authorizations, a watch cursor or a
 	// relay journal, with no Options.HomeChainID to put them under.
 	ErrNoHomeChain = errors.New("a store before schema 13 holds payments of one chain: its chain id (Options.HomeChainID) is needed to migrate it")
+	// ErrHomeChain: Open was asked to migrate a store from before schema
+	// 13 under a home chain (Options.HomeChainID) that its handed-over
+	// payments are not signed for: filed there, the home network's
+	// broadcaster would send them to a node that refuses them. Nothing is
+	// written; start once with their chain as the first network.
+	ErrHomeChain = errors.New("a store before schema 13 holds payments signed for another chain than the home chain")
+	// ErrChainOpen: RetireChains was asked to retire a chain that has
+	// payments still to settle (queued, broadcast, seen or confirmed).
+	ErrChainOpen = errors.New("chain has payments still to settle")
+	// ErrChainRetired: a payment on a chain RetireChains retired (its
+	// network was removed from the config). The till answers it as a
+	// payment on a chain the request is not offered on.
+	ErrChainRetired = errors.New("chain retired")
 	// ErrUnknownRequest: no request with that ID is stored.
 	ErrUnknownRequest = errors.New("unknown request")
 	// ErrRequestExists: PutRequest was given an ID that is already stored.

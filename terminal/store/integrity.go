@@ -559,8 +559,9 @@ func checkChain(tx *bbolt.Tx, relay, v13 bool) error {
 	}); err != nil {
 		return err
 	}
-	// A transfer's key: [chain (8) ||] block (8) || its identity (40).
-	at := keyLen(v13, 8)
+	// A transfer's key: [chain (8) ||] block (8) || its identity (40, and
+	// from schema 13 on its chain's 8 more: the key's own).
+	at, idLen := keyLen(v13, 8), keyLen(v13, 40)
 	ids, transfers, payments := tx.Bucket(bucketTransferIDs), tx.Bucket(bucketTransfers), tx.Bucket(bucketPayments)
 	unmatched := tx.Bucket(bucketUnmatched)
 	n := 0
@@ -571,8 +572,11 @@ func checkChain(tx *bbolt.Tx, relay, v13 bool) error {
 			return err
 		}
 		var rec transferRecord
-		if err := json.Unmarshal(body, &rec); err != nil || len(k) != at+40 {
+		if err := json.Unmarshal(body, &rec); err != nil || len(k) != at+idLen {
 			return fmt.Errorf("bucket %s: key %x: %v: %w", bucketTransfers, k, err, ErrCorrupt)
+		}
+		if v13 && !bytes.Equal(k[:8], k[len(k)-8:]) {
+			return fmt.Errorf("bucket %s: key %x: its identity names another chain: %w", bucketTransfers, k, ErrCorrupt)
 		}
 		if b, err := checkValue(bucketTransferIDs, k[at:], ids.Get(k[at:])); err != nil || !bytes.Equal(b, k[:at]) {
 			return fmt.Errorf("bucket %s: key %x has no identity entry at its block: %w", bucketTransfers, k, ErrCorrupt)

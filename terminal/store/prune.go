@@ -386,7 +386,7 @@ func (pr *pruner) receipt(n uint64) error {
 	if !u.Gap {
 		pr.plan.chainTxs = append(pr.plan.chainTxs, u.TxHash) // still refused handed over
 	}
-	id := transferID(Transfer{Block: u.Block, TxHash: u.TxHash, Index: u.Index, Gap: u.Gap})
+	id := transferID(u.ChainID, Transfer{Block: u.Block, TxHash: u.TxHash, Index: u.Index, Gap: u.Gap})
 	if tk := blockKey(u.ChainID, u.Block, id); pr.tx.Bucket(bucketTransfers).Get(tk) != nil {
 		pr.plan.del(bucketTransfers, tk)
 		pr.plan.del(bucketTransferIDs, id)

@@ -2,10 +2,12 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 
+	"github.com/ethereum/go-ethereum/core/types"
 	"go.etcd.io/bbolt"
 )
 
@@ -15,12 +17,17 @@ import (
 // broadcaster of one network never walks another's) and a sender's nonce
 // is unique per chain. Payment and unmatched receipt records carry their
 // chain_id, requests their Chains. Tx hashes stay store-wide: an EIP-155
-// transaction names its chain.
+// transaction names its chain. A transfer the watcher recorded is its
+// chain's (transferID ends with the chain): a balance gap has no hash, and
+// a transaction with no chain id (before EIP-155) has one hash on every
+// chain it is replayed on.
 
-// chainKeyed are the buckets whose every key schema 13 puts under a chain.
+// chainKeyed are the buckets whose every key schema 13 puts under a chain
+// (the transfers' buckets too, their identity ending with it:
+// rekeyTransfers).
 var chainKeyed = [][]byte{
 	bucketBySender, bucketOpen, bucketUnfinal, bucketUnsettled, bucketCounts,
-	bucketTransfers, bucketChainUnfinal,
+	bucketChainUnfinal,
 	bucketAuthNonces, bucketAuthOpen, bucketAuthPayer, bucketAuthUnfinal,
 	bucketSpentNonces,
 }
@@ -49,6 +56,9 @@ func migrateChains(db *bbolt.DB, path string, log *slog.Logger, home uint64) err
 					}
 				}
 				return nil, dropZeros(tx)
+			}
+			if err := handoversOn(tx, home); err != nil {
+				return nil, err
 			}
 			w := &wtx{tx: tx}
 			payments, err := rewriteValues(w, bucketPayments, func(body []byte) ([]byte, error) {
@@ -89,13 +99,7 @@ func migrateChains(db *bbolt.DB, path string, log *slog.Logger, home uint64) err
 					return nil, err
 				}
 			}
-			// A transfer's identity entry names its key's head: now chain || block.
-			if _, err := rewriteValues(w, bucketTransferIDs, func(block []byte) ([]byte, error) {
-				if len(block) != 8 {
-					return nil, fmt.Errorf("bucket %s: value of %d bytes: %w", bucketTransferIDs, len(block), ErrCorrupt)
-				}
-				return chainKey(home, block), nil
-			}); err != nil {
+			if err := rekeyTransfers(w, home); err != nil {
 				return nil, err
 			}
 			if v, err := getChecked(tx, bucketWatch, keyCursor); err != nil {
@@ -111,6 +115,52 @@ func migrateChains(db *bbolt.DB, path string, log *slog.Logger, home uint64) err
 			}
 			return []any{"home_chain", home, "payments", payments}, nil
 		}}.run(db, path, log)
+}
+
+// handoversOn checks, before anything is written, that the handed-over
+// payments of a schema 12 file are signed for home: their Raw names the
+// chain (EIP-155). Filed under another, the home network's broadcaster
+// would send them to a node that refuses them, and they would fail for
+// good. A legacy transaction with no chain id (before EIP-155) is any
+// chain's and does not count; a Raw that does not decode is left to
+// Open's checks (the till stored only what decoded).
+func handoversOn(tx *bbolt.Tx, home uint64) error {
+	on := map[uint64]int{}
+	err := tx.Bucket(bucketPayments).ForEach(func(k, v []byte) error {
+		body, err := checkValue(bucketPayments, k, v)
+		if err != nil {
+			return err
+		}
+		p, err := decodePayment(body)
+		if err != nil {
+			return fmt.Errorf("bucket %s: key %x: %w", bucketPayments, k, err)
+		}
+		if p.Source != SourceHandover || len(p.Raw) == 0 {
+			return nil
+		}
+		var t types.Transaction
+		if t.UnmarshalBinary(p.Raw) != nil || !t.Protected() {
+			return nil
+		}
+		if c := t.ChainId(); c.IsUint64() && c.Uint64() != home {
+			on[c.Uint64()]++
+		}
+		return nil
+	})
+	if err != nil || len(on) == 0 {
+		return err
+	}
+	// Name the chain most of them are on (a schema 12 file is one
+	// chain's: all of them, unless it was written by hand).
+	var chain uint64
+	for c, n := range on {
+		if n > on[chain] || (n == on[chain] && c < chain) {
+			chain = c
+		}
+	}
+	return fmt.Errorf("%d payments of the store are signed for chain %d, not for chain %d (the first network's): "+
+		"start this release once with chain %d as the first network, then change the networks: %w",
+		on[chain], chain, home, chain, ErrHomeChain)
 }
 
 // rewriteValues puts f of every value of bucket back under its key. It
@@ -144,6 +194,33 @@ func rewriteValues(w *wtx, bucket []byte, f func([]byte) ([]byte, error)) (int, 
 // rekey moves every entry of bucket under chain (its CRC, which covers
 // the key, sealed again).
 func rekey(w *wtx, bucket []byte, chain uint64) error {
+	return rekeyBy(w, bucket, func(k, v []byte) ([]byte, []byte, error) { return chainKey(chain, k), v, nil })
+}
+
+// rekeyTransfers puts the watcher's transfers under chain: a transfer's
+// identity (tx hash || index, or zero || block for a gap) gains the chain
+// at its end (transferID), its key in chain_transfers becomes chain ||
+// block || identity, and its identity entry names chain || block.
+func rekeyTransfers(w *wtx, chain uint64) error {
+	if err := rekeyBy(w, bucketTransfers, func(k, v []byte) ([]byte, []byte, error) {
+		if len(k) != 8+40 {
+			return nil, nil, fmt.Errorf("bucket %s: key %x: %w", bucketTransfers, k, ErrCorrupt)
+		}
+		return chainKey(chain, binary.BigEndian.AppendUint64(bytes.Clone(k), chain)), v, nil
+	}); err != nil {
+		return err
+	}
+	return rekeyBy(w, bucketTransferIDs, func(k, block []byte) ([]byte, []byte, error) {
+		if len(k) != 40 || len(block) != 8 {
+			return nil, nil, fmt.Errorf("bucket %s: key %x, value of %d bytes: %w", bucketTransferIDs, k, len(block), ErrCorrupt)
+		}
+		return binary.BigEndian.AppendUint64(bytes.Clone(k), chain), chainKey(chain, block), nil
+	})
+}
+
+// rekeyBy puts every entry of bucket back as f makes it: a new key and
+// value (its CRC, which covers the key, sealed again).
+func rekeyBy(w *wtx, bucket []byte, f func(k, v []byte) ([]byte, []byte, error)) error {
 	type entry struct{ k, v []byte }
 	var all []entry
 	if err := w.bucket(bucket).ForEach(func(k, v []byte) error {
@@ -162,7 +239,11 @@ func rekey(w *wtx, bucket []byte, chain uint64) error {
 		}
 	}
 	for _, e := range all {
-		if err := w.putChecked(bucket, chainKey(chain, e.k), e.v); err != nil {
+		k, v, err := f(e.k, e.v)
+		if err != nil {
+			return err
+		}
+		if err := w.putChecked(bucket, k, v); err != nil {
 			return err
 		}
 	}

@@ -76,8 +76,33 @@ func unchain(tx *bbolt.Tx) error {
 	if err := rewrite(bucketRequests, drop("chains")); err != nil {
 		return err
 	}
-	if err := rewrite(bucketTransferIDs, func(_, body []byte) ([]byte, error) { return body[8:], nil }); err != nil {
-		return err
+	// The transfers' identities end with their chain too.
+	for _, b := range [][]byte{bucketTransfers, bucketTransferIDs} {
+		var all []entry
+		if err := tx.Bucket(b).ForEach(func(k, v []byte) error {
+			body, err := checkValue(b, k, v)
+			if err != nil {
+				return err
+			}
+			all = append(all, entry{bytes.Clone(k), bytes.Clone(body)})
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, e := range all {
+			if err := tx.Bucket(b).Delete(e.k); err != nil {
+				return err
+			}
+		}
+		for _, e := range all {
+			k, v := e.k[8:len(e.k)-8], e.v
+			if bytes.Equal(b, bucketTransferIDs) {
+				k, v = e.k[:len(e.k)-8], e.v[8:]
+			}
+			if err := tx.Bucket(b).Put(k, seal(b, k, v)); err != nil {
+				return err
+			}
+		}
 	}
 	w := tx.Bucket(bucketWatch)
 	k, v := w.Cursor().First()

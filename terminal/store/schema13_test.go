@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"math/big"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
 	"go.etcd.io/bbolt"
 )
 
@@ -200,16 +203,31 @@ func TestOpenMigratesASchema12FileUnderTheHomeChain(t *testing.T) {
 			t.Errorf("request %s: %+v, want %+v", k, now, was)
 		}
 	}
-	for k, v := range old[string(bucketTransferIDs)] {
-		if want := chainKey(home, v); !bytes.Equal(got[string(bucketTransferIDs)][k], want) {
-			t.Errorf("transfer id %x: %x, want %x", k, got[string(bucketTransferIDs)][k], want)
+	// Transfers: under the home chain, their identity ending with it.
+	if len(old[string(bucketTransfers)]) == 0 {
+		t.Errorf("bucket %s is empty in the fixture: the test proves nothing of it", bucketTransfers)
+	}
+	home8 := chainPrefix(home)
+	for k, v := range old[string(bucketTransfers)] {
+		if nk := string(chainKey(home, append([]byte(k), home8...))); !bytes.Equal(got[string(bucketTransfers)][nk], v) {
+			t.Errorf("transfer %x: not under chain %d as %x", k, home, nk)
 		}
+	}
+	for k, v := range old[string(bucketTransferIDs)] {
+		nk := string(append([]byte(k), home8...))
+		if want := chainKey(home, v); !bytes.Equal(got[string(bucketTransferIDs)][nk], want) {
+			t.Errorf("transfer id %x: %x, want %x", nk, got[string(bucketTransferIDs)][nk], want)
+		}
+	}
+	if len(got[string(bucketTransfers)]) != len(old[string(bucketTransfers)]) || len(got[string(bucketTransferIDs)]) != len(old[string(bucketTransferIDs)]) {
+		t.Errorf("transfers %d and ids %d, were %d and %d", len(got[string(bucketTransfers)]), len(got[string(bucketTransferIDs)]),
+			len(old[string(bucketTransfers)]), len(old[string(bucketTransferIDs)]))
 	}
 	if c := got[string(bucketWatch)]; len(c) != 1 || !bytes.Equal(c[string(chainPrefix(home))], old[string(bucketWatch)][string(keyCursor)]) {
 		t.Errorf("watch bucket %v, want the cursor under chain %d", c, home)
 	}
 	// Everything else is as it was, but for the schema.
-	rewritten := append(slices.Clone(chainKeyed), bucketPayments, bucketUnmatched, bucketRequests, bucketTransferIDs, bucketWatch, bucketMeta)
+	rewritten := append(slices.Clone(chainKeyed), bucketPayments, bucketUnmatched, bucketRequests, bucketTransfers, bucketTransferIDs, bucketWatch, bucketMeta)
 	for name, entries := range old {
 		if slices.ContainsFunc(rewritten, func(b []byte) bool { return string(b) == name }) {
 			continue
@@ -323,4 +341,123 @@ func equalJSON(t *testing.T, a, b any) bool {
 		t.Fatal(err)
 	}
 	return bytes.Equal(ea, eb)
+}
+
+// signFixture gives every handover of the schema 12 file at path a Raw
+// signed as a payer's wallet would on chain 1337 (the fixture's are bytes
+// that decode to nothing), but one: a legacy transaction with no chain id
+// (before EIP-155), which is any chain's. It returns how many name 1337.
+func signFixture(t *testing.T, path string) (onChain int) {
+	t.Helper()
+	key, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketPayments)
+		type entry struct{ k, v []byte }
+		var all []entry
+		if err := b.ForEach(func(k, v []byte) error {
+			body, err := checkValue(bucketPayments, k, v)
+			if err != nil {
+				return err
+			}
+			var rec map[string]json.RawMessage
+			if err := json.Unmarshal(body, &rec); err != nil {
+				return err
+			}
+			if src := string(rec["source"]); src != "" && src != `"handover"` {
+				return nil
+			}
+			signer := types.Signer(types.LatestSignerForChainID(big.NewInt(testChain)))
+			if len(all) == 0 {
+				signer = types.HomesteadSigner{}
+			} else {
+				onChain++
+			}
+			signed, err := types.SignNewTx(key, signer, &types.LegacyTx{Nonce: uint64(len(all)), Gas: 21000, GasPrice: big.NewInt(1), Value: big.NewInt(100)})
+			if err != nil {
+				return err
+			}
+			raw, err := signed.MarshalBinary()
+			if err != nil {
+				return err
+			}
+			if rec["raw"], err = json.Marshal(raw); err != nil {
+				return err
+			}
+			nv, err := json.Marshal(rec)
+			all = append(all, entry{bytes.Clone(k), nv})
+			return err
+		}); err != nil {
+			return err
+		}
+		for _, e := range all {
+			if err := b.Put(e.k, seal(bucketPayments, e.k, e.v)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if onChain == 0 {
+		t.Fatal("the fixture holds no handover: the test proves nothing")
+	}
+	return onChain
+}
+
+// A schema 12 file whose handed-over payments are signed for another chain
+// than the home chain is refused, naming both chains and how many, and
+// left as it was: filed under the home chain, the home network's
+// broadcaster would send them to a node that refuses them for good. A
+// legacy transaction with no chain id counts against no chain.
+func TestOpenOfASchema12FileRefusesAHomeChainItsPaymentsAreNotOn(t *testing.T) {
+	tests := []struct {
+		name    string
+		home    uint64
+		refused bool
+	}{
+		{"another chain first is refused", testChain + 1, true},
+		{"its own chain first migrates", testChain, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := copyFixture(t)
+			n := signFixture(t, path)
+			_, before := dump(t, path)
+			s, err := Open(path, &Options{HomeChainID: tc.home})
+			if !tc.refused {
+				if err != nil {
+					t.Fatalf("Open with home chain %d: %v", tc.home, err)
+				}
+				s.Close()
+				return
+			}
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open with home chain %d: migrated payments signed for chain %d", tc.home, testChain)
+			}
+			for _, want := range []string{"chain 1337", "chain 1338", fmt.Sprintf("%d payments", n)} {
+				if !errors.Is(err, ErrHomeChain) || !strings.Contains(err.Error(), want) {
+					t.Fatalf("Open with home chain %d: %v, want ErrHomeChain naming %q", tc.home, err, want)
+				}
+			}
+			schema, after := dump(t, path)
+			// Open seals its check with the key file it made (this
+			// directory had none) before it migrates: that is no
+			// migration's.
+			delete(after[string(bucketMeta)], string(keySealCheck))
+			delete(before[string(bucketMeta)], string(keySealCheck))
+			if schema != schemaV12 || !maps.EqualFunc(after, before, func(a, b map[string][]byte) bool { return maps.EqualFunc(a, b, bytes.Equal) }) {
+				t.Fatalf("the refused file changed: schema %q", schema)
+			}
+		})
+	}
 }

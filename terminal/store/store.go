@@ -66,6 +66,10 @@ type Store struct {
 	pruneMu sync.Mutex
 	prune   pruneWalk
 	home    uint64 // Options.HomeChainID
+	// retired are the chains RetireChains took out of service (retire.go),
+	// set and read inside writes (ActivateChains outside).
+	retireMu sync.Mutex
+	retired  map[uint64]bool
 }
 
 // Open opens the store at path, creating it if no file exists there. A
