@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -107,9 +109,12 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		if m := mgr.Load(); m != nil {
 			cfg = m.Current()
 		}
-		for _, a := range cfg.Assets {
-			if a.Symbol == sym {
-				return a.Decimals, true
+		// One symbol has one number of decimals on every network.
+		for _, n := range cfg.Networks {
+			for _, a := range n.Assets {
+				if a.Symbol == sym {
+					return a.Decimals, true
+				}
 			}
 		}
 		return 0, false
@@ -613,8 +618,19 @@ func tipPercentages(cfg *config.Config) []uint {
 	return cfg.Tips.Percentages
 }
 
+// assets are every asset a request may be made in, in config order:
+// each symbol once, as the first network taking it has it (the keypad's
+// asset switch; a request is then offered on every network taking it).
 func assets(cfg *config.Config) []asset.Asset {
-	return networkAssets(cfg.Networks[0])
+	var out []asset.Asset
+	for _, n := range cfg.Networks {
+		for _, a := range n.Assets {
+			if !slices.ContainsFunc(out, func(o asset.Asset) bool { return strings.EqualFold(o.Symbol, a.Symbol) }) {
+				out = append(out, a.Asset)
+			}
+		}
+	}
+	return out
 }
 
 // networkAssets are a network's assets as the watcher and the cashier

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -237,27 +238,36 @@ func (ns *networks) reconcile(ctx context.Context, cfg *config.Config, tel *tele
 	}
 	ns.list = next
 	ns.started = true
+	// The config's chains take payments (again: a removal refused after
+	// RetireChains, or a network added back).
+	ids := make([]uint64, len(cfg.Networks))
+	for i, nc := range cfg.Networks {
+		ids[i] = nc.ChainID
+	}
+	ns.d.store.ActivateChains(ids)
 	return errors.Join(failed...)
 }
-
-// errNetworkOpen is why a network cannot be removed yet.
-var errNetworkOpen = errors.New("payments still to settle")
 
 // retire says whether the networks may be removed from the config: not
 // while one has payments to settle (queued, broadcast, seen or confirmed
 // and not yet final: its broadcaster, watcher or relayer must follow them
-// to the end).
+// to the end). The store decides in one write (RetireChains), so a
+// payment the till judged under the old config either committed before
+// (and the removal is refused) or is refused after (wrong_chain): none is
+// left on a chain no network runs. reconcile activates the config's
+// chains again, a refused or failed change included.
 func (d *daemon) retire(gone []config.Network) error {
-	for _, n := range gone {
-		c, err := d.store.Chain(n.ChainID).Counts()
-		if err != nil {
-			return fmt.Errorf("network %s: %w", n.Name, err)
+	ids := make([]uint64, len(gone))
+	for i, n := range gone {
+		ids[i] = n.ChainID
+	}
+	if err := d.store.RetireChains(context.Background(), ids); err != nil {
+		for _, n := range gone {
+			if strings.Contains(err.Error(), fmt.Sprintf("chain %d:", n.ChainID)) {
+				return fmt.Errorf("network %s: %w; remove it once they are final or failed", n.Name, err)
+			}
 		}
-		open := c[store.PaymentQueued] + c[store.PaymentBroadcast] + c[store.PaymentSeen] + c[store.PaymentConfirmed]
-		if open > 0 {
-			return fmt.Errorf("network %s (chain %d) has %d %s: %w; remove it once they are final or failed",
-				n.Name, n.ChainID, open, plural(open, "payment", "payments"), errNetworkOpen)
-		}
+		return fmt.Errorf("networks: %w", err)
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/ethclient"
 
+	"showpos/terminal/config"
 	"showpos/terminal/fleet"
 	"showpos/terminal/relaykey"
 	"showpos/terminal/request"
@@ -37,8 +38,9 @@ import (
 // cutProxy stands between posd and one dev chain: while cut, every
 // JSON-RPC call is answered 503, as by a gateway whose node is gone.
 type cutProxy struct {
-	cut atomic.Bool
-	rp  *httputil.ReverseProxy
+	cut   atomic.Bool
+	delay atomic.Int64 // each call is answered this many nanoseconds late
+	rp    *httputil.ReverseProxy
 }
 
 func (p *cutProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -46,6 +48,7 @@ func (p *cutProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no node", http.StatusServiceUnavailable)
 		return
 	}
+	time.Sleep(time.Duration(p.delay.Load()))
 	p.rp.ServeHTTP(w, r)
 }
 
@@ -631,4 +634,106 @@ func TestStartRefusesAConfigThatDropsANetworkWithOpenPayments(t *testing.T) {
 	b.proxy.cut.Store(false)
 	tm.start()
 	tm.waitState(tx.Hash(), "confirmed", "final")
+}
+
+// A bundle removing a network while a payment on it is being judged (its
+// pre-flight waits on a slow node) never leaves that payment on a chain no
+// network runs: the store decides which came first, so either the
+// removal is refused network_open (the payment was stored) or the payment
+// is refused wrong_chain (the network was gone).
+func TestRemovingANetworkWhileAPaymentOnItIsJudged(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs two dev chains")
+	}
+	nets := startDevNets(t, 1337, 1338)
+	a, b := nets[0], nets[1]
+	priv, fleetTable := fleetKeys(t)
+	tm := startNetworksTerminal(t, fleetTable, a, b)
+	until(t, "b online", func() bool { _, st := tm.networks(); return st["b"].Online })
+	version, nonce := uint64(0), uint64(0)
+	push := func(nets ...*devNet) answer {
+		version++
+		return tm.operator("POST", "/v1/fleet/bundle", bundle(t, priv, fleet.Payload{Version: version, Config: networksTOML(nets...)}))
+	}
+	for round, lag := range []time.Duration{0, 100 * time.Millisecond, 300 * time.Millisecond, 500 * time.Millisecond} {
+		doc := tm.newDoc(fmt.Sprintf("0.0%d", round+1))
+		b.proxy.delay.Store(int64(600 * time.Millisecond)) // the pre-flight waits on b
+		type paid struct {
+			code int
+			body []byte
+			tx   *types.Transaction
+		}
+		done := make(chan paid, 1)
+		go func() {
+			code, body, tx := tm.payOn(doc, b, nonce)
+			done <- paid{code, body, tx}
+		}()
+		time.Sleep(lag)
+		r := push(a)
+		p := <-done
+		b.proxy.delay.Store(0)
+		if p.code == http.StatusAccepted {
+			nonce++
+		}
+		switch {
+		case r.status == http.StatusOK && p.code == http.StatusAccepted:
+			t.Fatalf("round %d: b removed (200) and a payment on b accepted: %s", round, p.body)
+		case r.status == http.StatusOK:
+			if !strings.Contains(string(p.body), "wrong_chain") {
+				t.Errorf("round %d: b removed; the payment on b answered %d %s, want wrong_chain", round, p.code, p.body)
+			}
+		case r.code() == fleet.CodeNetworkOpen:
+			if p.code != http.StatusAccepted {
+				t.Errorf("round %d: removal refused network_open, but the payment was not taken: %d %s", round, p.code, p.body)
+			}
+			tm.waitState(p.tx.Hash(), "confirmed", "final")
+			tm.finalize(b, p.tx.Hash())
+			if r := push(a); r.status != http.StatusOK {
+				t.Fatalf("round %d: removal once settled: %d %s", round, r.status, r.raw)
+			}
+		default:
+			t.Fatalf("round %d: bundle %d %s", round, r.status, r.raw)
+		}
+		t.Logf("round %d, push %s into the payment: bundle %d, payment %d %s", round, lag, r.status, p.code, p.body)
+		// b back for the next round.
+		if r := push(a, b); r.status != http.StatusOK {
+			t.Fatalf("round %d: adding b back: %d %s", round, r.status, r.raw)
+		}
+		until(t, "b online", func() bool { _, st := tm.networks(); return st["b"].Online })
+	}
+}
+
+// The keypad's assets are every network's, each symbol once, in config
+// order: an asset taken on a second network only can be keyed too.
+func TestAssetsOfEveryNetwork(t *testing.T) {
+	cfg, err := config.Parse([]byte(`
+[terminal]
+id = "t"
+[merchant]
+address = "0x000000000000000000000000000000000000dEaD"
+[[networks]]
+name = "a"
+chain_id = 1337
+[[networks.assets]]
+symbol = "ETH"
+[[networks]]
+name = "b"
+chain_id = 1338
+[[networks.assets]]
+symbol = "ETH"
+[[networks.assets]]
+symbol = "DAI"
+token = "0xDA10009cBd5D07dd0CeCc66161FC93D7c9000da1"
+decimals = 18
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range assets(cfg) {
+		got = append(got, a.Symbol)
+	}
+	if strings.Join(got, ",") != "ETH,DAI" {
+		t.Errorf("assets %v, want ETH then DAI", got)
+	}
 }

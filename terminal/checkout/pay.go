@@ -152,6 +152,8 @@ func refusal(err error, id string, pay check.Payment, o option) error {
 			return fmt.Sprintf("payment request %s is already paid by another transaction", id)
 		case check.CodeTxReused:
 			return fmt.Sprintf("transaction %s already paid another request", pay.TxHash.Hex())
+		case check.CodeWrongChain:
+			return fmt.Sprintf("this terminal no longer takes payments on %s: pay request %s on another network it offers", o.net.Name, id)
 		case check.CodeNonceConflict:
 			return fmt.Sprintf("sender %s nonce %d on %s is already used by another payment (waiting to settle, or mined)", pay.From.Hex(), pay.Nonce, o.net.Name)
 		case check.CodeExposureLimit:

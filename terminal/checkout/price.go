@@ -164,14 +164,15 @@ func (s *Service) rate(symbol string, c fiat.Currency) (fiat.Rate, error) {
 // give (no_currency, invalid_fiat, rate_unavailable).
 func (s *Service) Quote(fiatAmount, symbol string) (*big.Int, error) {
 	cfg := s.Config()
-	a := cfg.Assets[0]
-	if symbol != "" {
-		var ok bool
-		if a, ok = cfg.Asset(symbol); !ok {
-			return nil, fmt.Errorf("quote: %w %q", ErrUnknownAsset, symbol)
-		}
+	if symbol == "" {
+		symbol = cfg.Assets[0].Symbol
 	}
-	p, err := s.price(cfg, a, Order{Fiat: fiatAmount})
+	// The asset as the first network taking it has it: Make's primary.
+	offers := cfg.Offers(symbol)
+	if len(offers) == 0 {
+		return nil, fmt.Errorf("quote: %w %q", ErrUnknownAsset, symbol)
+	}
+	p, err := s.price(cfg, offers[0].Asset, Order{Fiat: fiatAmount})
 	if err != nil {
 		return nil, err
 	}

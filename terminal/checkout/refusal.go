@@ -48,6 +48,9 @@ var storeRules = []struct {
 	{store.ErrTxReused, check.CodeTxReused},
 	{store.ErrNonceConflict, check.CodeNonceConflict},
 	{store.ErrExposureLimit, check.CodeExposureLimit},
+	// The network was removed from the config while the payment was
+	// judged under the old one: it is not offered there any more.
+	{store.ErrChainRetired, check.CodeWrongChain},
 	{store.ErrPayerLimit, check.CodePayerLimit},
 	{store.ErrAmountTaken, check.CodeAmountInUse},
 	{store.ErrAuthorizationReused, check.CodeAuthorizationReused},

@@ -274,6 +274,12 @@ func (f *file) checkNetworks(c *Config) error {
 	for i, n := range c.Networks {
 		for _, a := range n.Assets {
 			key := strings.ToUpper(a.Symbol)
+			if o, ok := seen[key]; ok && o.Symbol != a.Symbol {
+				// The store keeps pending amounts and matches transfers by
+				// the symbol as spelled.
+				return invalid("networks[%d] (%s): asset %q is spelled %q on an earlier network; spell one symbol the same on every network",
+					i, n.Name, a.Symbol, o.Symbol)
+			}
 			if o, ok := seen[key]; ok && o.Decimals != a.Decimals {
 				return invalid("networks[%d] (%s): %s has %d decimals here and %d on an earlier network; one symbol must have one number of decimals on every network (name the other token differently, e.g. %s.%s)",
 					i, n.Name, a.Symbol, a.Decimals, o.Decimals, a.Symbol, n.Name)

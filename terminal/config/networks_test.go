@@ -208,6 +208,7 @@ func TestNetworksRefused(t *testing.T) {
 		{"networks and [chain]", "[relay]", "[chain]\nid = 1\n[relay]", "chain and [[networks]]"},
 		{"networks and [[assets]]", "[relay]", "[[assets]]\nsymbol = \"ETH\"\n[relay]", "assets and [[networks]]"},
 		{"networks and payments.min_fee_cap_wei", "[relay]", "[payments]\nmin_fee_cap_wei = \"1\"\n[relay]", "payments.min_fee_cap_wei and [[networks]]"},
+		{"one symbol, two spellings", "symbol = \"USDC\"\ntoken = \"0xaf88", "symbol = \"Usdc\"\ntoken = \"0xaf88", `networks[1] (arbitrum): asset "Usdc" is spelled "USDC" on an earlier network`},
 		{"one symbol, two decimals", "decimals = 6\nmax_unsettled", "decimals = 18\nmax_unsettled", "networks[1] (arbitrum): USDC has 18 decimals here and 6 on an earlier network"},
 		{"asset key misspelt", `decimals = 6`, `decimal = 6`, "networks.assets.decimal"},
 	}

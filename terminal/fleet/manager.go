@@ -215,6 +215,9 @@ func (m *Manager) take(ctx context.Context, raw []byte, source string) (Applied,
 		return Applied{Version: p.Version}, nil
 	}
 	if err := m.o.Store.PutFleetBundle(ctx, p.Version, raw); err != nil {
+		// Retire may have taken networks out of service for this bundle:
+		// the running config, applied again, puts them back.
+		m.apply(m.Current())
 		return Applied{}, fmt.Errorf("store bundle v%d: %w", p.Version, err)
 	}
 	m.install(next, &accepted{raw: raw, p: p}, source)
