@@ -80,8 +80,10 @@
 // most MaxNDEF bytes. Every APDU's length is checked against its Lc/Le;
 // one that is malformed gets an error status and changes nothing (the
 // selection and how far the file was read stay as they were). Which NDEF
-// message is held is the caller's: the terminal puts one URI record with
-// the request's link (nfcpay.URIMessage).
+// message is held is the caller's: the terminal puts a URI record with
+// the request's link, then for a request on several networks one with
+// each network's EIP-681 URI, at most MaxNDEF bytes in all
+// (nfcpay.TagMessage).
 //
 // The chip plays one role at a time: polling with its field on (WaitTap)
 // or listening as a card (PresentTag). A caller alternates the two

@@ -99,7 +99,8 @@ type Options struct {
 	Indicator device.Indicator
 	// NFCTag, when set (the NFC reader can act as a tag, and the tag role
 	// is on), alternates with NFC while a request is on screen, holding
-	// the request's link for phones without the app (nfcpay.Roles).
+	// the request's link for phones without the app, then for a request
+	// on several networks each network's EIP-681 URI (nfcpay.Roles).
 	NFCTag    device.NFCTag
 	NFCTiming nfcpay.Timing
 
@@ -207,8 +208,8 @@ type Cashier struct {
 	failAfter uint64        // the FAILURES page shows the first open failure after this id (books.go)
 	report    report.Report // the report on screen (books.go)
 
-	onScreen atomic.Pointer[[]byte] // the request's JSON for the NFC loop; nil when none
-	link     atomic.Pointer[string] // the request's URL for the NFC tag; nil when none
+	onScreen atomic.Pointer[[]byte]            // the request's JSON for the NFC loop; nil when none
+	tag      atomic.Pointer[nfcpay.TagContent] // what the NFC tag holds for the request; nil when none
 	signals  chan device.Signal
 }
 
@@ -409,14 +410,14 @@ func (c *Cashier) readScans(ctx context.Context) {
 func (c *Cashier) readTaps(ctx context.Context) {
 	roles := &nfcpay.Roles{Reader: c.o.NFC, Tag: c.o.NFCTag, Timing: c.o.NFCTiming, Clock: c.o.Clock,
 		OnRead: func(link string) { c.log.Info("nfc tag read", "link", link) }}
-	link := func() string {
-		if l := c.link.Load(); l != nil {
-			return *l
+	content := func() nfcpay.TagContent {
+		if t := c.tag.Load(); t != nil {
+			return *t
 		}
-		return ""
+		return nfcpay.TagContent{}
 	}
 	for {
-		tap, err := roles.WaitTap(ctx, link)
+		tap, err := roles.WaitTap(ctx, content)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, device.ErrHalted) {
 				return
@@ -719,7 +720,7 @@ func (c *Cashier) setRequest(doc *request.Document) {
 	if doc == nil {
 		c.docJSON = nil
 		c.onScreen.Store(nil)
-		c.link.Store(nil)
+		c.tag.Store(nil)
 		return
 	}
 	b, err := json.Marshal(doc)
@@ -728,14 +729,20 @@ func (c *Cashier) setRequest(doc *request.Document) {
 	}
 	c.docJSON, c.resultFor = b, doc.ID
 	c.onScreen.Store(&b)
-	// The tag holds the request's link alone, on several networks too:
-	// it opens the payer page, where the payer picks the network. A
-	// record per network after it would reach no wallet (a phone acts on
-	// the first record: Android's tag dispatch looks at nothing else)
-	// and would cost the tag window more reads (README, "Why the tag
-	// does not carry the EIP-681 URI too").
-	l := doc.RequestURL
-	c.link.Store(&l)
+	// The tag holds the request's link first: a phone opens the first
+	// record (Android's tag dispatch looks at nothing else), the payer
+	// page, where the payer picks the network. A request on several
+	// networks offers each after it, its EIP-681 URI in Offers' order
+	// (the primary first, whichever the QR code shows), as many as the
+	// tag holds (nfcpay.TagMessage). One on one network keeps the link
+	// alone, byte for byte as before (README, "What the tag holds").
+	tag := nfcpay.TagContent{Link: doc.RequestURL}
+	if len(doc.Offers) > 1 {
+		for _, o := range doc.Offers {
+			tag.URIs = append(tag.URIs, o.URI)
+		}
+	}
+	c.tag.Store(&tag)
 }
 
 // shownOffer is the offer whose URI the QR code shows, its number from

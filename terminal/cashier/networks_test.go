@@ -168,39 +168,57 @@ func TestIdleNamesTheOfflineNetworks(t *testing.T) {
 }
 
 // The NFC tag of a request on two networks holds the request's link
-// alone, as for one: it opens the payer page, which offers both (a phone
-// acts on the first record only, so a record per network would reach no
-// wallet); F4 does not change it.
-func TestTheTagOfARequestOnTwoNetworksHoldsItsLink(t *testing.T) {
-	tag := &recordingTag{msgs: make(chan []byte, 64)}
-	s := openShopWith(t, func(o *cashier.Options) {
-		o.Till = twoNetworks{o.Till}
-		o.NFCTag = tag
-		o.NFCTiming = nfcpay.Timing{Reader: 20 * time.Millisecond, Tag: 20 * time.Millisecond}
-	})
-	s.press("2", "F1")
-	doc := withOffers(s.charge())
-	want, err := nfcpay.URIMessage(doc.RequestURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, press := range []bool{false, true} {
-		if press {
-			s.press("F4")
-			s.waitQR(&request.Document{URI: doc.Offers[1].URI})
-		}
-		// Drain what was presented before; the next presentation is of
-		// the request as it stands.
-		for len(tag.msgs) > 0 {
-			<-tag.msgs
-		}
-		select {
-		case got := <-tag.msgs:
-			if !bytes.Equal(got, want) {
-				t.Errorf("presentation %d: the tag holds % X, want the request's link %s", i, got, doc.RequestURL)
+// first (a phone opens it: the payer page, which offers both), then each
+// network's EIP-681 URI, the primary first, for an app that reads the
+// tag's records; F4 changes the QR code, not the tag. A terminal whose
+// one network is listed as an offer keeps the link alone, as ever.
+func TestTheTagOfARequestOnTwoNetworksHoldsItsLinkThenEachNetworksURI(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		till func(cashier.Till) cashier.Till
+		uris func(doc *request.Document) []string
+	}{
+		{"two networks", func(t cashier.Till) cashier.Till { return twoNetworks{t} },
+			func(doc *request.Document) []string { return []string{doc.Offers[0].URI, doc.Offers[1].URI} }},
+		{"one network listed as an offer", func(t cashier.Till) cashier.Till { return oneOffer{t} },
+			func(*request.Document) []string { return nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tag := &recordingTag{msgs: make(chan []byte, 64)}
+			s := openShopWith(t, func(o *cashier.Options) {
+				o.Till = tc.till(o.Till)
+				o.NFCTag = tag
+				o.NFCTiming = nfcpay.Timing{Reader: 20 * time.Millisecond, Tag: 20 * time.Millisecond}
+			})
+			s.press("2", "F1")
+			doc := withOffers(s.charge())
+			want, held, err := nfcpay.TagMessage(doc.RequestURL, tc.uris(doc))
+			if err != nil || held != len(tc.uris(doc)) {
+				t.Fatalf("TagMessage holds %d URIs, %v", held, err)
 			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("the tag never held the request")
-		}
+			presses := []bool{false}
+			if tc.uris(doc) != nil {
+				presses = append(presses, true)
+			}
+			for i, press := range presses {
+				if press {
+					s.press("F4")
+					s.waitQR(&request.Document{URI: doc.Offers[1].URI})
+				}
+				// Drain what was presented before; the next presentation is of
+				// the request as it stands.
+				for len(tag.msgs) > 0 {
+					<-tag.msgs
+				}
+				select {
+				case got := <-tag.msgs:
+					if !bytes.Equal(got, want) {
+						t.Errorf("presentation %d: the tag holds % X, want the request's link %s then the URIs %q", i, got, doc.RequestURL, tc.uris(doc))
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("the tag never held the request")
+				}
+			}
+		})
 	}
 }

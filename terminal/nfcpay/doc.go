@@ -5,8 +5,11 @@
 // reference for the app's developers.
 //
 // For phones without the app, the package also has the terminal's tag:
-// URIMessage is the NDEF message (one URI record, the request's link)
-// that a reader which can act as a tag (device.NFCTag) holds, and Roles
+// TagMessage is the NDEF message that a reader which can act as a tag
+// (device.NFCTag) holds: a URI record of the request's link, which a
+// phone opens, then for a request on several networks a URI record of
+// each network's EIP-681 URI, as many as the tag's 1 KiB holds (URIMessage
+// is the link alone, a request on one network's message), and Roles
 // alternates the chip between the reader role and that tag role while a
 // request is on screen (see DefaultTiming for how long each lasts, and
 // Roles for the trade-off).

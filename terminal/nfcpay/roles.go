@@ -49,7 +49,9 @@ func (t Timing) withDefaults() Timing {
 // screen: the reader, which finds a phone running the showpos app in card
 // emulation (the tap protocol, Pay), and the tag, which a phone without
 // the app reads to get the request's link (its browser or wallet opens
-// it). With no Tag, or no link, it is the reader alone, as before.
+// it; for a request on several networks each network's EIP-681 URI
+// follows, TagMessage). With no Tag, or no link, it is the reader alone,
+// as before.
 //
 // The two roles cannot overlap: a chip is either polling with its field on
 // or listening as a card. So each costs the other its window: a phone with
@@ -68,14 +70,22 @@ type Roles struct {
 	restUntil time.Time
 }
 
+// TagContent is what the tag holds for the request on screen (see
+// TagMessage): its link, and for a request on several networks each
+// network's EIP-681 URI, primary first.
+type TagContent struct {
+	Link string   // the request's URL; "" when there is no request on screen
+	URIs []string // nil for a request on one network: the tag holds the link alone
+}
+
 // WaitTap returns the next phone with the showpos app (a Tap, as
-// Reader.WaitTap does), serving the tag role in between when link gives a
-// link (the URL of the request on screen; "" when there is none). link is
-// asked before each tag window, so a request that leaves the screen stops
-// being offered at the next window. A link URIMessage refuses is an error
-// (nothing is presented); so is any error of either role but the end of
-// a reader window.
-func (r *Roles) WaitTap(ctx context.Context, link func() string) (device.Tap, error) {
+// Reader.WaitTap does), serving the tag role in between when content
+// gives a link (the request on screen; a zero TagContent when there is
+// none). content is asked before each tag window, so a request that
+// leaves the screen stops being offered at the next window. Content
+// TagMessage refuses is an error (nothing is presented); so is any error
+// of either role but the end of a reader window.
+func (r *Roles) WaitTap(ctx context.Context, content func() TagContent) (device.Tap, error) {
 	if r.Tag == nil {
 		return r.Reader.WaitTap(ctx)
 	}
@@ -96,11 +106,11 @@ func (r *Roles) WaitTap(ctx context.Context, link func() string) (device.Tap, er
 		case !errors.Is(err, context.DeadlineExceeded):
 			return nil, err
 		}
-		l := link()
-		if l == "" || clk.Now().Before(r.restUntil) {
+		c := content()
+		if c.Link == "" || clk.Now().Before(r.restUntil) {
 			continue
 		}
-		msg, err := URIMessage(l)
+		msg, _, err := TagMessage(c.Link, c.URIs)
 		if err != nil {
 			return nil, err
 		}
@@ -114,7 +124,7 @@ func (r *Roles) WaitTap(ctx context.Context, link func() string) (device.Tap, er
 		if read {
 			r.restUntil = clk.Now().Add(t.Rest)
 			if r.OnRead != nil {
-				r.OnRead(l)
+				r.OnRead(c.Link)
 			}
 		}
 	}

@@ -59,7 +59,7 @@ func TestRolesAPlainPhoneReadsTheLinkOnTheWire(t *testing.T) {
 		Timing: nfcpay.Timing{Reader: 70 * time.Millisecond, Tag: 300 * time.Millisecond, Rest: time.Hour},
 		OnRead: func(l string) { reads = append(reads, l); cancel() },
 	}
-	tap, err := r.WaitTap(ctx, func() string { return roleLink })
+	tap, err := r.WaitTap(ctx, linkOnly(roleLink))
 	if tap != nil || !errors.Is(err, context.Canceled) {
 		t.Fatalf("WaitTap = %v, %v; want the context's end after the read", tap, err)
 	}
@@ -97,7 +97,7 @@ func TestRolesAPhoneWithTheAppStillPays(t *testing.T) {
 	r := &nfcpay.Roles{Reader: d, Tag: d, Timing: nfcpay.Timing{Reader: 200 * time.Millisecond, Tag: 50 * time.Millisecond}}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tap, err := r.WaitTap(ctx, func() string { return roleLink })
+	tap, err := r.WaitTap(ctx, linkOnly(roleLink))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestRolesSchedule(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		rd := &fakeReader{each: func(int) { cancel() }}
 		r := &nfcpay.Roles{Reader: rd}
-		if _, err := r.WaitTap(ctx, func() string { return roleLink }); !errors.Is(err, context.Canceled) {
+		if _, err := r.WaitTap(ctx, linkOnly(roleLink)); !errors.Is(err, context.Canceled) {
 			t.Fatal(err)
 		}
 		if rd.calls != 1 || rd.deadline[0] {
@@ -165,7 +165,7 @@ func TestRolesSchedule(t *testing.T) {
 		}}
 		tag := &fakeTag{}
 		r := &nfcpay.Roles{Reader: rd, Tag: tag, Timing: quick}
-		if _, err := r.WaitTap(ctx, func() string { return "" }); !errors.Is(err, context.Canceled) {
+		if _, err := r.WaitTap(ctx, linkOnly("")); !errors.Is(err, context.Canceled) {
 			t.Fatal(err)
 		}
 		if len(tag.msgs) != 0 {
@@ -181,7 +181,7 @@ func TestRolesSchedule(t *testing.T) {
 		}}
 		tag := &fakeTag{}
 		r := &nfcpay.Roles{Reader: rd, Tag: tag, Timing: quick}
-		r.WaitTap(ctx, func() string { return roleLink })
+		r.WaitTap(ctx, linkOnly(roleLink))
 		want, _ := nfcpay.URIMessage(roleLink)
 		if len(tag.msgs) != 2 || !bytes.Equal(tag.msgs[0], want) || tag.waits[0] != quick.Tag {
 			t.Errorf("presented %d times (waits %v), want 2 with the link's message and %v", len(tag.msgs), tag.waits, quick.Tag)
@@ -210,7 +210,7 @@ func TestRolesSchedule(t *testing.T) {
 		r := &nfcpay.Roles{Reader: rd, Tag: tag, Timing: quick, Clock: clk}
 		var reads int
 		r.OnRead = func(string) { reads++ }
-		r.WaitTap(ctx, func() string { return roleLink })
+		r.WaitTap(ctx, linkOnly(roleLink))
 		// Window 1, tag read; windows 2-4 rest; window 4's end is past the
 		// rest: tag again before window 5, and after it.
 		if want := []int{0, 1, 1, 1, 2, 3}; !equalInts(presentedAt, want) {
@@ -223,7 +223,7 @@ func TestRolesSchedule(t *testing.T) {
 	t.Run("a link the tag cannot carry is an error", func(t *testing.T) {
 		tag := &fakeTag{}
 		r := &nfcpay.Roles{Reader: &fakeReader{}, Tag: tag, Timing: quick}
-		if _, err := r.WaitTap(context.Background(), func() string { return "https://a.io/x y" }); !errors.Is(err, nfcpay.ErrMalformed) {
+		if _, err := r.WaitTap(context.Background(), linkOnly("https://a.io/x y")); !errors.Is(err, nfcpay.ErrMalformed) {
 			t.Errorf("err = %v, want ErrMalformed", err)
 		}
 		if len(tag.msgs) != 0 {
@@ -233,7 +233,7 @@ func TestRolesSchedule(t *testing.T) {
 	t.Run("a tag fault is an error naming the role", func(t *testing.T) {
 		tag := &fakeTag{err: device.ErrHalted}
 		r := &nfcpay.Roles{Reader: &fakeReader{}, Tag: tag, Timing: quick}
-		if _, err := r.WaitTap(context.Background(), func() string { return roleLink }); !errors.Is(err, device.ErrHalted) {
+		if _, err := r.WaitTap(context.Background(), linkOnly(roleLink)); !errors.Is(err, device.ErrHalted) {
 			t.Errorf("err = %v, want ErrHalted", err)
 		}
 	})
@@ -249,4 +249,9 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// linkOnly is the tag's content for a request on one network: its link.
+func linkOnly(link string) func() nfcpay.TagContent {
+	return func() nfcpay.TagContent { return nfcpay.TagContent{Link: link} }
 }

@@ -3,6 +3,7 @@ package payerpage_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -14,7 +15,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/signer/core/apitypes"
 
 	"showpos/terminal/asset"
 	"showpos/terminal/payerpage"
@@ -32,13 +32,10 @@ const (
 var otherToken = common.HexToAddress("0xaf88d065e77c8cC2239327C5EDb3A432268e5831")
 
 // twoNetworkDocument is a request for 1.25 TUSD on chain 1337 ("base")
-// and on chain 1338 ("arbitrum"), signed once by a fresh terminal key in
-// the form issue 18 agreed (terminal/request): the typed data's
-// PaymentRequest gains options: PaymentOption[] (uint256 chainId, address
-// token), every network primary first; the JSON gains "network" and
-// "options": [{network, chainId, token, uri, x402}]. The typed data is
-// extended and signed here, over go-ethereum's EIP-712 hash, until the
-// request package signs options itself. edit may change the JSON after
+// and on chain 1338 ("arbitrum"), made by request.New with Also and signed
+// once by a fresh terminal key's request.Signer: exactly the document the
+// terminal serves for a request on two networks, with each offer's x402
+// requirements filled in as the till does. edit may change the JSON after
 // signing. It returns the id, the JSON and each network's EIP-681 URI.
 func twoNetworkDocument(t *testing.T, edit func(map[string]any)) (string, []byte, [2]string) {
 	t.Helper()
@@ -54,7 +51,8 @@ func twoNetworkDocument(t *testing.T, edit func(map[string]any)) (string, []byte
 	merchant := common.HexToAddress("0x00000000000000000000000000000000000bEEF1")
 	amount := big.NewInt(1250000)
 	r, err := request.New(request.Params{
-		TerminalID: "till-01", Merchant: merchant, ChainID: 1337,
+		TerminalID: "till-01", Merchant: merchant, ChainID: 1337, Network: "base",
+		Also:  []request.Option{{Network: otherName, ChainID: otherChain, Token: otherToken}},
 		Asset: tusd, Amount: amount, Memo: "order 7",
 		Now: time.Now(), TTL: 5 * time.Minute,
 	}, nil)
@@ -66,56 +64,35 @@ func twoNetworkDocument(t *testing.T, edit func(map[string]any)) (string, []byte
 	if err != nil {
 		t.Fatal(err)
 	}
-	td := doc.TypedData
-	td.Types = apitypes.Types{}
-	for k, v := range doc.TypedData.Types {
-		td.Types[k] = append([]apitypes.Type(nil), v...)
+	if len(doc.Offers) != 2 {
+		t.Fatalf("the document offers %d networks, want 2", len(doc.Offers))
 	}
-	td.Types["PaymentOption"] = []apitypes.Type{{Name: "chainId", Type: "uint256"}, {Name: "token", Type: "address"}}
-	td.Types["PaymentRequest"] = append(td.Types["PaymentRequest"], apitypes.Type{Name: "options", Type: "PaymentOption[]"})
-	td.Message = apitypes.TypedDataMessage{}
-	for k, v := range doc.TypedData.Message {
-		td.Message[k] = v
+	x402 := func(o request.Offer) *request.PaymentRequirements {
+		return &request.PaymentRequirements{Scheme: "exact", Network: fmt.Sprintf("eip155:%d", o.ChainID), Amount: amount,
+			Asset: o.Token, PayTo: merchant, MaxTimeoutSeconds: 87000, Name: "Test USD", Version: "2"}
 	}
-	td.Message["options"] = []any{
-		map[string]any{"chainId": "1337", "token": tusd.Token.Hex()},
-		map[string]any{"chainId": "1338", "token": otherToken.Hex()},
+	doc.Status = "pending"
+	doc.X402 = x402(doc.Offers[0])
+	for i := range doc.Offers {
+		doc.Offers[i].X402 = x402(doc.Offers[i])
 	}
-	hash, _, err := apitypes.TypedDataAndHash(td)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig, err := crypto.Sign(hash, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sig[64] += 27
-	doc.TypedData, doc.Signature, doc.Status = td, sig, "pending"
-	x402 := func(chain string, token common.Address) map[string]any {
-		return map[string]any{"scheme": "exact", "network": "eip155:" + chain, "amount": "1250000", "asset": token.Hex(),
-			"payTo": merchant.Hex(), "maxTimeoutSeconds": 87000, "extra": map[string]any{"name": "Test USD", "version": "2"}}
-	}
-	other := *r
-	other.ChainID, other.Asset.Token = otherChain, otherToken
-	uris := [2]string{doc.URI, other.URI(requestURL)}
+	uris := [2]string{doc.Offers[0].URI, doc.Offers[1].URI}
 	raw, err := json.Marshal(doc)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if edit == nil {
+		return r.ID, raw, uris
 	}
 	var m map[string]any
 	if err := json.Unmarshal(raw, &m); err != nil {
 		t.Fatal(err)
 	}
-	m["x402"] = x402("1337", tusd.Token)
-	m["network"] = "base"
-	m["options"] = []any{
-		map[string]any{"network": "base", "chainId": "1337", "token": tusd.Token.Hex(), "uri": uris[0], "x402": x402("1337", tusd.Token)},
-		map[string]any{"network": otherName, "chainId": "1338", "token": otherToken.Hex(), "uri": uris[1], "x402": x402("1338", otherToken)},
+	edit(m)
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if edit != nil {
-		edit(m)
-	}
-	out, _ := json.Marshal(m)
 	return r.ID, out, uris
 }
 
@@ -189,7 +166,7 @@ func TestPayerChoosesTheNetwork(t *testing.T) {
 	offer := func(m map[string]any, i int) map[string]any { return m["options"].([]any)[i].(map[string]any) }
 	add("two networks", nil)
 	add("an unsigned third network served", func(m map[string]any) {
-		m["options"] = append(m["options"].([]any), map[string]any{"network": "evil", "chainId": "1", "token": otherToken.Hex(),
+		m["options"] = append(m["options"].([]any), map[string]any{"network": "evil", "chainId": 1, "token": otherToken.Hex(),
 			"uri": "ethereum:" + otherToken.Hex() + "@1/transfer?address=0x00000000000000000000000000000000000bad01&uint256=1250000"})
 	})
 	add("arbitrum's uri not its signed terms", func(m map[string]any) {

@@ -3,7 +3,8 @@
 // (pinned in package.json), and prints JSON: each record's TNF, type, and
 // URI (for a well-known "U" record), whether re-encoding the decoded
 // records gives the same bytes, and what `ndef.uriRecord(uri)` encodes for
-// the first URI (its own choice of prefix code).
+// the URIs, as one message of a record each (its own choice of prefix
+// code, flags and lengths), when every record is a URI record.
 'use strict';
 const ndef = require('ndef');
 
@@ -23,8 +24,8 @@ process.stdin.on('end', () => {
   });
   const reencoded = Buffer.from(ndef.encodeMessage(records)).toString('hex');
   let ownEncoding = '';
-  if (out.length > 0 && out[0].uri !== undefined) {
-    ownEncoding = Buffer.from(ndef.encodeMessage([ndef.uriRecord(out[0].uri)])).toString('hex');
+  if (out.length > 0 && out.every((r) => r.uri !== undefined)) {
+    ownEncoding = Buffer.from(ndef.encodeMessage(out.map((r) => ndef.uriRecord(r.uri)))).toString('hex');
   }
   process.stdout.write(JSON.stringify({
     records: out,
