@@ -22,6 +22,7 @@ import (
 	"showpos/terminal/cashier"
 	"showpos/terminal/checkout"
 	"showpos/terminal/config"
+	"showpos/terminal/fleet"
 	"showpos/terminal/store"
 	"showpos/terminal/telemetry"
 )
@@ -238,11 +239,12 @@ func (ns *networks) reconcile(ctx context.Context, cfg *config.Config, tel *tele
 	}
 	ns.list = next
 	ns.started = true
-	// The config's chains take payments (again: a removal refused after
-	// RetireChains, or a network added back).
-	ids := make([]uint64, len(cfg.Networks))
-	for i, nc := range cfg.Networks {
-		ids[i] = nc.ChainID
+	// The running networks' chains take payments (again: a removal
+	// refused after RetireChains, or a network added back); one that did
+	// not start takes none.
+	ids := make([]uint64, len(next))
+	for i, n := range next {
+		ids[i] = n.cfg.ChainID
 	}
 	ns.d.store.ActivateChains(ids)
 	return errors.Join(failed...)
@@ -261,15 +263,19 @@ func (d *daemon) retire(gone []config.Network) error {
 	for i, n := range gone {
 		ids[i] = n.ChainID
 	}
-	if err := d.store.RetireChains(context.Background(), ids); err != nil {
-		for _, n := range gone {
-			if strings.Contains(err.Error(), fmt.Sprintf("chain %d:", n.ChainID)) {
-				return fmt.Errorf("network %s: %w; remove it once they are final or failed", n.Name, err)
-			}
-		}
-		return fmt.Errorf("networks: %w", err)
+	err := d.store.RetireChains(context.Background(), ids)
+	switch {
+	case err == nil:
+		return nil
+	case !errors.Is(err, store.ErrChainOpen):
+		return fmt.Errorf("networks: %w", err) // the store failed: no refusal
 	}
-	return nil
+	for _, n := range gone {
+		if strings.Contains(err.Error(), fmt.Sprintf("chain %d:", n.ChainID)) {
+			return fmt.Errorf("%w: network %s: %v; remove it once they are final or failed", fleet.ErrNetworkOpen, n.Name, err)
+		}
+	}
+	return fmt.Errorf("%w: %v", fleet.ErrNetworkOpen, err)
 }
 
 // stranded refuses a start whose config names no network for a chain the

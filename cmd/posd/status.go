@@ -26,13 +26,15 @@ func (d *daemon) status(ctx context.Context) (httpapi.Status, error) {
 	}
 	s := httpapi.Status{
 		Version: buildVersion(), Terminal: cfg.Terminal.ID, Started: d.started,
-		Config: d.mgr.Status(), Online: true, Queue: map[string]int{},
+		Config: d.mgr.Status(), Queue: map[string]int{},
 		Devices: devices(cfg.Board, d.devs), Listen: d.at,
 	}
 	s.ConfigVersion = s.Config.Version
 	for state, n := range counts {
 		s.Queue[string(state)] = n
 	}
+	// Online only while every network is, and never with none running.
+	s.Online = len(d.nets.all()) > 0
 	for i, n := range d.nets.all() {
 		ns, err := d.networkStatus(n)
 		if err != nil {

@@ -30,7 +30,7 @@ type outcomes struct {
 	got []string
 }
 
-func (o *outcomes) add(s string) { o.mu.Lock(); o.got = append(o.got, s); o.mu.Unlock() }
+func (o *outcomes) add(_, s string) { o.mu.Lock(); o.got = append(o.got, s); o.mu.Unlock() }
 func (o *outcomes) last() string {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -95,10 +95,11 @@ type Options struct {
 	// id (nil: none for it), asked about each handed-over payment on that
 	// chain that passed the offline check, within the network's
 	// preflight_budget (see Pay); OnPreflight, if set, is told each
-	// outcome (metrics: PreflightOK, PreflightRefused, PreflightSkipped).
+	// outcome with the network's name (metrics: PreflightOK,
+	// PreflightRefused, PreflightSkipped).
 	// It must not block.
 	Preflights  func(chainID uint64) Preflight
-	OnPreflight func(outcome string)
+	OnPreflight func(network, outcome string)
 	// Rates, if set, gives the current rate of each asset in the shop's
 	// currency (terminal.currency), for amounts keyed in it. Without it
 	// such amounts are refused (rate_unavailable).
@@ -118,7 +119,7 @@ type Service struct {
 	onRefuse    func(check.Code)
 	onRequest   func(*request.Document)
 	pre         func(chainID uint64) Preflight
-	onPreflight func(string)
+	onPreflight func(network, outcome string)
 	rates       Rates
 
 	mu      sync.Mutex

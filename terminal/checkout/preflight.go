@@ -82,21 +82,21 @@ func (s *Service) preflight(ctx context.Context, o option, pay check.Payment) er
 			return ctx.Err() // the payer went away: nothing to decide
 		}
 		s.log.Info("pre-flight skipped: accepting on the offline check", "tx", pay.TxHash.Hex(), "network", o.net.Name, "budget", budget, "err", err)
-		s.preflightOutcome(PreflightSkipped)
+		s.preflightOutcome(o.net.Name, PreflightSkipped)
 		return nil
 	}
 	if r := s.judge(o, pay, st); r != nil {
 		s.log.Info("pre-flight refused", "tx", pay.TxHash.Hex(), "network", o.net.Name, "from", pay.From.Hex(), "code", r.Code, "why", r.Msg)
-		s.preflightOutcome(PreflightRefused)
+		s.preflightOutcome(o.net.Name, PreflightRefused)
 		return r
 	}
-	s.preflightOutcome(PreflightOK)
+	s.preflightOutcome(o.net.Name, PreflightOK)
 	return nil
 }
 
-func (s *Service) preflightOutcome(o string) {
+func (s *Service) preflightOutcome(network, o string) {
 	if s.onPreflight != nil {
-		s.onPreflight(o)
+		s.onPreflight(network, o)
 	}
 }
 

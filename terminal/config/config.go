@@ -405,10 +405,18 @@ func (p Price) Priced() bool { return p.Feed != (common.Address{}) || p.Peg != "
 // authorization.
 func (a Asset) Authorizes() bool { return a.Authorization == AuthorizationEIP3009 }
 
-// Asset returns the configured asset with the symbol, case-insensitively.
+// Asset returns the configured asset with the symbol, case-insensitively:
+// the default network's, else the first network's that takes it.
 func (c *Config) Asset(symbol string) (Asset, bool) {
 	for _, a := range c.Assets {
 		if strings.EqualFold(a.Symbol, symbol) {
+			return a, true
+		}
+	}
+	// An asset a later network takes alone: one symbol has one number of
+	// decimals on every network, so its amounts read the same.
+	for _, n := range c.Networks {
+		if a, ok := n.Asset(symbol); ok {
 			return a, true
 		}
 	}

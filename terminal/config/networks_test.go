@@ -366,3 +366,19 @@ func TestExampleNetworksParse(t *testing.T) {
 		}
 	}
 }
+
+// Config.Asset finds an asset a later network takes alone (the amounts
+// of its unmatched receipts and payments are shown by it).
+func TestAssetOfALaterNetwork(t *testing.T) {
+	c, err := Parse([]byte(strings.Replace(twoNetworks, "[[networks.assets]]\nsymbol = \"USDC\"\ntoken = \"0xaf88",
+		"[[networks.assets]]\nsymbol = \"DAI\"\ntoken = \"0xDA10009cBd5D07dd0CeCc66161FC93D7c9000da1\"\ndecimals = 18\n\n[[networks.assets]]\nsymbol = \"USDC\"\ntoken = \"0xaf88", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, ok := c.Asset("dai"); !ok || a.Decimals != 18 {
+		t.Errorf("Asset(dai) = %+v, %v: want arbitrum's DAI", a, ok)
+	}
+	if a, ok := c.Asset("USDC"); !ok || a.Token != common.HexToAddress("0x833589fCD6eDb6E08f4c7C32D4f71b54bdA02913") {
+		t.Errorf("Asset(USDC) = %+v: want the default network's", a)
+	}
+}

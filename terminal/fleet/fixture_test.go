@@ -99,6 +99,7 @@ type fixture struct {
 	// open; the networks Retire was asked about are in retired.
 	busy    map[uint64]bool
 	retired [][]string
+	broken  error // what Retire answers when set: the terminal failing
 }
 
 func newFixture(t *testing.T, fleet string) *fixture {
@@ -152,9 +153,12 @@ func (f *fixture) start() {
 				names = append(names, n.Name)
 			}
 			f.retired = append(f.retired, names)
+			if f.broken != nil {
+				return f.broken
+			}
 			for _, n := range gone {
 				if f.busy[n.ChainID] {
-					return fmt.Errorf("network %s has payments to settle", n.Name)
+					return fmt.Errorf("%w: network %s has payments to settle", ErrNetworkOpen, n.Name)
 				}
 			}
 			return nil

@@ -42,8 +42,8 @@ type Options struct {
 	Override func(*config.Config)
 	// Retire, if set, is asked before a config that drops networks the
 	// running one has is taken, by a bundle or a reload: an error keeps
-	// the running config (a bundle is refused network_open). posd says no
-	// while a network has payments to settle.
+	// the running config; one wrapping ErrNetworkOpen refuses a bundle
+	// network_open. posd says no while a network has payments to settle.
 	Retire func(gone []config.Network) error
 	Client *http.Client // for pulls; nil: a client with a 30 s timeout
 	Clock  clock.Clock  // nil: clock.System
@@ -268,8 +268,10 @@ func (m *Manager) vet(raw []byte) (Payload, *config.Config, error) {
 	// The file's restart-only values as running, not as last read: a
 	// change to them waits for a restart (Reload logged it).
 	next.KeepRestartOnly(cur)
-	if err := m.retire(cur, next); err != nil {
+	if err := m.retire(cur, next); errors.Is(err, ErrNetworkOpen) {
 		return p, nil, refuse(CodeNetworkOpen, p.Version, "bundle v%d: %v", p.Version, err)
+	} else if err != nil {
+		return p, nil, fmt.Errorf("check bundle v%d: %w", p.Version, err)
 	}
 	return p, next, nil
 }

@@ -502,3 +502,24 @@ func TestBundleAddsAndRemovesNetworks(t *testing.T) {
 		t.Errorf("networks %+v: want dev alone", c.Networks)
 	}
 }
+
+// A Retire that fails (the store, not a network with payments) is the
+// terminal's error, not a refusal: no network_open, nothing recorded as
+// the bundle's fault, the running config kept.
+func TestRetireFailingIsNotARefusal(t *testing.T) {
+	f := newFixture(t, "")
+	f.mustPush(f.bundle(1, twoNetworksBundle))
+	running := f.m.Current()
+	f.mu.Lock()
+	f.broken = errors.New("store: disk full")
+	f.mu.Unlock()
+	one := twoNetworksBundle[:strings.Index(twoNetworksBundle, "[[networks]]\nname = \"dev2\"")]
+	_, err := f.m.Push(context.Background(), f.bundle(2, one))
+	var r *Refusal
+	if err == nil || errors.As(err, &r) || !strings.Contains(err.Error(), "disk full") {
+		t.Fatalf("push with Retire failing: %v, want the store's error, not a refusal", err)
+	}
+	if f.m.Current() != running || f.m.Status().LastRefusal != nil {
+		t.Errorf("config changed or a refusal recorded: %+v", f.m.Status())
+	}
+}

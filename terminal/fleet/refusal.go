@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 )
@@ -17,6 +18,11 @@ const (
 	CodeBadConfig    = "bad_config"           // 422: the config it makes is invalid, or it sets a key a bundle may not
 	CodeNetworkOpen  = "network_open"         // 409: it removes a network that still has payments to settle
 )
+
+// ErrNetworkOpen is what Options.Retire wraps to say a network may not go
+// yet (it has payments to settle): the bundle is refused network_open.
+// Any other error of Retire is the terminal failing, not a refusal.
+var ErrNetworkOpen = errors.New("network has payments to settle")
 
 // Refusal is why a bundle was not taken. Message is fit to show the fleet
 // manager; Version is the bundle's, when it was read that far (else 0).

@@ -89,12 +89,13 @@ func (t *Telemetry) Broadcast(network, outcome string) {
 	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_broadcast_outcomes_total{network="%s",outcome="%s"}`, network, outcome)).Inc()
 }
 
-// Preflight counts one outcome of the till's online pre-flight ("ok",
+// Preflight counts one outcome of the till's online pre-flight on the
+// network ("ok",
 // "refused", "skipped": the chain did not answer within the budget, and
 // the payment was judged offline), capped like [Telemetry.Refused].
-func (t *Telemetry) Preflight(outcome string) {
-	outcome = t.flights.admit(outcome)
-	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_preflight_total{outcome="%s"}`, outcome)).Inc()
+func (t *Telemetry) Preflight(network, outcome string) {
+	network, outcome = t.networks.admit(network), t.flights.admit(outcome)
+	t.set.GetOrCreateCounter(fmt.Sprintf(`showpos_preflight_total{network="%s",outcome="%s"}`, network, outcome)).Inc()
 }
 
 // Settlement counts one outcome the network's relayer reported for an
