@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
 )
 
 // RetireChains refuses a chain with payments still to settle (queued,
@@ -172,4 +177,60 @@ func TestRetireChainsRacingAcceptNeverLeavesAPaymentOnARetiredChain(t *testing.T
 		}
 	}
 	t.Logf("%d rounds retired, %d refused", retired, refusedRetire)
+}
+
+// A transfer the watcher records on a retired chain pays no request, even
+// one offered there and payable by its time: the network was removed and
+// nothing will follow a payment on it. It is kept as an unmatched receipt
+// (network_removed, naming that request), the request stays pending and no
+// payment is stored. Here the watcher records late (the store's clock is
+// past the request's expiry plus grace, so RetireChains let the chain go)
+// a transfer made in time.
+func TestATransferOnARetiredChainPaysNoRequest(t *testing.T) {
+	clock := newClock(t0.Add(2 * time.Hour))
+	s := openPruneStore(t, filepath.Join(t.TempDir(), "pos.db"), clock)
+	t.Cleanup(func() { _ = s.Close() })
+	r := newRequest("r1")
+	r.Chains = []uint64{chainA, chainB}
+	if err := s.PutRequest(bg, r); err != nil {
+		t.Fatal(err)
+	}
+	before, err := s.Chain(chainB).Counts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RetireChains(bg, []uint64{chainB}); err != nil {
+		t.Fatal(err)
+	}
+	tr := Transfer{Block: 5, BlockHash: common.Hash{5}, BlockTime: t0.Add(time.Minute), TxHash: randHash(), From: randAddr(), Asset: "ETH", Amount: r.Amount}
+	out, err := s.Chain(chainB).RecordRangeOutcome(bg, WatchCursor{Height: 5}, []Transfer{tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Payments) != 0 {
+		t.Fatalf("a transfer on a retired chain paid %+v", out.Payments)
+	}
+	if len(out.Unmatched) != 1 || out.Unmatched[0].Reason != UnmatchedNetworkRemoved || out.Unmatched[0].RequestID != "r1" || out.Unmatched[0].ChainID != chainB {
+		t.Fatalf("unmatched %+v, want one network_removed naming r1 on chain B", out.Unmatched)
+	}
+	if got, _ := s.Request("r1"); got.Status != RequestPending || got.PaidTx != (common.Hash{}) {
+		t.Fatalf("request %s paid by %s, want pending", got.Status, got.PaidTx)
+	}
+	if p, err := s.Payment(tr.TxHash); !errors.Is(err, ErrUnknownPayment) {
+		t.Fatalf("Payment(%s): %+v, %v; want none", tr.TxHash, p, err)
+	}
+	after, err := s.Chain(chainB).Counts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before[PaymentUnmatched]++
+	if !maps.Equal(after, before) {
+		t.Fatalf("chain B's counts %v, want %v (one unmatched more)", after, before)
+	}
+	// Taken back into service, the chain's next transfer of that amount pays it.
+	s.ActivateChains([]uint64{chainB})
+	tr.TxHash, tr.Block = randHash(), 6
+	if out, err := s.Chain(chainB).RecordRangeOutcome(bg, WatchCursor{Height: 6}, []Transfer{tr}); err != nil || len(out.Payments) != 1 {
+		t.Fatalf("on chain B activated again: %+v, %v; want r1 paid", out, err)
+	}
 }
