@@ -19,8 +19,10 @@ var (
 	// written; start once with their chain as the first network.
 	ErrHomeChain = errors.New("a store before schema 13 holds payments signed for another chain than the home chain")
 	// ErrChainOpen: RetireChains was asked to retire a chain that has
-	// payments still to settle (queued, broadcast, seen or confirmed).
-	ErrChainOpen = errors.New("chain has payments still to settle")
+	// payments still to settle (queued, broadcast, seen or confirmed) or
+	// requests offered on it still payable (pending, before expiry plus
+	// MatchGrace).
+	ErrChainOpen = errors.New("chain has payments still to settle or requests still payable")
 	// ErrChainRetired: a payment on a chain RetireChains retired (its
 	// network was removed from the config). The till answers it as a
 	// payment on a chain the request is not offered on.

@@ -234,3 +234,67 @@ func TestATransferOnARetiredChainPaysNoRequest(t *testing.T) {
 		t.Fatalf("on chain B activated again: %+v, %v; want r1 paid", out, err)
 	}
 }
+
+// RetireChains refuses a chain while a request offered on it is pending
+// and could still be paid there (the watcher pays one by a transfer up to
+// its expiry plus MatchGrace, by the store's clock): a payer could pay its
+// EIP-681 URI on the removed network with nothing watching. A request
+// cancelled, paid, past its expiry plus grace, or offered elsewhere only,
+// lets the chain go.
+func TestRetireChainsRefusesAChainARequestIsStillPayableOn(t *testing.T) {
+	expiry := t0.Add(time.Hour) // newRequest's
+	tests := []struct {
+		name  string
+		at    time.Time                               // the store's clock when retiring
+		chain []uint64                                // the request's Chains
+		after func(t *testing.T, s *Store, r Request) // what became of it
+		open  bool
+	}{
+		{"pending and offered on the chain", t0, []uint64{chainA, chainB}, nil, true},
+		{"pending, in the grace after its expiry", expiry.Add(MatchGrace - time.Second), []uint64{chainB}, nil, true},
+		{"pending, offered on another chain only", t0, []uint64{chainA}, nil, false},
+		{"past its expiry plus grace", expiry.Add(MatchGrace), []uint64{chainA, chainB}, nil, false},
+		{"cancelled", t0, []uint64{chainA, chainB}, func(t *testing.T, s *Store, r Request) {
+			if _, err := s.CancelRequest(bg, r.ID, t0); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"paid on another chain", t0, []uint64{chainA, chainB}, func(t *testing.T, s *Store, r Request) {
+			tr := Transfer{Block: 1, BlockHash: common.Hash{1}, BlockTime: t0.Add(time.Minute), TxHash: randHash(), From: randAddr(), Asset: r.Asset, Amount: r.Amount}
+			if out, err := s.Chain(chainA).RecordRangeOutcome(bg, WatchCursor{Height: 1}, []Transfer{tr}); err != nil || len(out.Payments) != 1 {
+				t.Fatalf("paying %s on chain A: %+v, %v", r.ID, out, err)
+			}
+		}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newClock(t0)
+			s := openPruneStore(t, filepath.Join(t.TempDir(), "pos.db"), clock)
+			t.Cleanup(func() { _ = s.Close() })
+			r := newRequest("r1")
+			r.Chains = tc.chain
+			if err := s.PutRequest(bg, r); err != nil {
+				t.Fatal(err)
+			}
+			if tc.after != nil {
+				tc.after(t, s, r)
+			}
+			clock.set(tc.at)
+			err := s.RetireChains(bg, []uint64{chainB})
+			if !tc.open {
+				if err != nil {
+					t.Fatalf("RetireChains with a request %s: %v", tc.name, err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrChainOpen) || !strings.Contains(err.Error(), "chain 42161:") || !strings.Contains(err.Error(), "1 request") {
+				t.Fatalf("RetireChains with a request %s: %v, want ErrChainOpen naming chain 42161 and 1 request", tc.name, err)
+			}
+			// Refused, the chain still pays the request.
+			tr := Transfer{Block: 1, BlockHash: common.Hash{1}, BlockTime: t0.Add(time.Minute), TxHash: randHash(), From: randAddr(), Asset: r.Asset, Amount: r.Amount}
+			if out, err := s.Chain(chainB).RecordRangeOutcome(bg, WatchCursor{Height: 1}, []Transfer{tr}); err != nil || len(out.Payments) != 1 {
+				t.Fatalf("paying %s on chain B after the refusal: %+v, %v", r.ID, out, err)
+			}
+		})
+	}
+}
