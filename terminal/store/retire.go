@@ -30,7 +30,10 @@ import (
 //
 // While a chain is retired, Accept, AcceptLimited and AcceptAuthorization
 // refuse a payment on it with ErrChainRetired (inside their write, after
-// rule 1: a repeat of a stored payment is still answered as one).
+// rule 1: a repeat of a stored payment is still answered as one),
+// PutRequest refuses a request offered on it with ErrChainRetired, and
+// a transfer the watcher records on it pays no request (unmatched
+// network_removed).
 //
 // The retired set lives in memory only, not in the file: a restarted
 // posd starts without the removed network, and its till refuses that
@@ -105,6 +108,25 @@ func (s *Store) isRetired(chain uint64) bool {
 	s.retireMu.Lock()
 	defer s.retireMu.Unlock()
 	return s.retired[chain]
+}
+
+// retiredOffer returns a retired chain r is offered on (Request.Chains;
+// none: the home chain), if any. A request with no Chains in a store with
+// no home chain names no chain and is not refused (the till always names
+// its chains). Called inside a write (PutRequest's).
+func (s *Store) retiredOffer(r Request) (uint64, bool) {
+	chains := r.Chains
+	if len(chains) == 0 && s.home != 0 {
+		chains = []uint64{s.home}
+	}
+	s.retireMu.Lock()
+	defer s.retireMu.Unlock()
+	for _, chain := range chains {
+		if s.retired[chain] {
+			return chain, true
+		}
+	}
+	return 0, false
 }
 
 // toSettle reports whether a payment in state s is still followed on its

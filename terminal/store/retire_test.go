@@ -298,3 +298,34 @@ func TestRetireChainsRefusesAChainARequestIsStillPayableOn(t *testing.T) {
 		})
 	}
 }
+
+// PutRequest refuses a request offered on a retired chain with
+// ErrChainRetired and stores nothing: made after RetireChains (the till
+// still under the config that named the network), it could be paid there
+// with nothing watching, the gap RetireChains closes for requests made
+// before. Offered elsewhere, or on the chain activated again, it is stored.
+func TestPutRequestRefusesARequestOfferedOnARetiredChain(t *testing.T) {
+	s := openTemp(t)
+	if err := s.RetireChains(bg, []uint64{chainB}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(id string, chains ...uint64) error {
+		r := newRequest(id)
+		r.Chains = chains
+		return s.PutRequest(bg, r)
+	}
+	err := put("both", chainA, chainB)
+	if !errors.Is(err, ErrChainRetired) || !strings.Contains(err.Error(), "chain 42161") {
+		t.Fatalf("PutRequest offered on a retired chain: %v, want ErrChainRetired naming chain 42161", err)
+	}
+	if _, err := s.Request("both"); !errors.Is(err, ErrUnknownRequest) {
+		t.Fatalf("the refused request: %v, want it not stored", err)
+	}
+	if err := put("only-a", chainA); err != nil {
+		t.Fatalf("PutRequest offered on a running chain only: %v", err)
+	}
+	s.ActivateChains([]uint64{chainB})
+	if err := put("both", chainA, chainB); err != nil {
+		t.Fatalf("PutRequest on the chain activated again: %v", err)
+	}
+}
