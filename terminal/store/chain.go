@@ -36,8 +36,8 @@ import (
 // before a request was created or after its expiry plus grace, to a
 // request cancelled or already paid, a second transfer in one transaction,
 // a balance gap, one that would pay a request but is seen on a chain
-// RetireChains took out of service (network_removed). Unmatched receipts are kept in their own bucket and never
-// dropped.
+// RetireChains took out of service (network_removed). Unmatched receipts
+// are kept in their own bucket and never dropped.
 
 // Transfer is money that reached the merchant in one block, as the watcher
 // saw it (sync/watch.Transfer, field for field).
