@@ -35,8 +35,9 @@ import (
 // unmatched receipt: a transfer of no pending request's amount, made
 // before a request was created or after its expiry plus grace, to a
 // request cancelled or already paid, a second transfer in one transaction,
-// a balance gap. Unmatched receipts are kept in their own bucket and never
-// dropped.
+// a balance gap, one that would pay a request but is seen on a chain
+// RetireChains took out of service (network_removed). Unmatched receipts
+// are kept in their own bucket and never dropped.
 
 // Transfer is money that reached the merchant in one block, as the watcher
 // saw it (sync/watch.Transfer, field for field).
@@ -73,6 +74,10 @@ const (
 	UnmatchedExpired       = "expired"        // its request had expired (plus grace) at the block's time
 	UnmatchedSecondInTx    = "second_in_tx"   // one transaction's second transfer to the merchant, or its replay on another chain
 	UnmatchedBalanceGap    = "balance_gap"    // a native balance increase no transaction explains
+	// UnmatchedNetworkRemoved: seen on a chain RetireChains took out of
+	// service (its network removed from the config), where no request is
+	// paid any more; the request it would have paid, if any, is named.
+	UnmatchedNetworkRemoved = "network_removed"
 )
 
 // Outcome of a recorded transfer.
@@ -241,8 +246,11 @@ func (cs *ChainStore) RecordRangeOutcome(ctx context.Context, next WatchCursor, 
 		// transaction sees its own writes): a transfer's checks all come
 		// before its writes only per transfer, so any error after the first
 		// write aborts the whole batch (committer), never half a range.
+		// Asked inside the write: the committer's order decides between
+		// this range and RetireChains, as for Accept.
+		retired := s.isRetired(chain)
 		for _, t := range ts {
-			if err := recordTransfer(w, chain, s.home, t, now, &out); err != nil {
+			if err := recordTransfer(w, chain, s.home, retired, t, now, &out); err != nil {
 				return fmt.Errorf("record range to %d: tx %s index %d: %w", next.Height, t.TxHash, t.Index, err)
 			}
 		}
@@ -271,8 +279,10 @@ func validTransfer(t Transfer, height uint64) error {
 	return nil
 }
 
-// recordTransfer records one transfer inside RecordRange's write.
-func recordTransfer(w *wtx, chain, home uint64, t Transfer, now time.Time, out *Recorded) error {
+// recordTransfer records one transfer inside RecordRange's write. On a
+// retired chain (RetireChains) it pays no request: what would have is
+// unmatched network_removed, naming the request.
+func recordTransfer(w *wtx, chain, home uint64, retired bool, t Transfer, now time.Time, out *Recorded) error {
 	id := transferID(chain, t)
 	if v, err := w.getChecked(bucketTransferIDs, id); err != nil {
 		return err
@@ -317,6 +327,13 @@ func recordTransfer(w *wtx, chain, home uint64, t Transfer, now time.Time, out *
 			var err error
 			if req, reason, err = matchRequest(w, chain, home, t); err != nil {
 				return err
+			}
+			if retired && reason == "" {
+				// Nothing follows a payment on a removed network to
+				// confirmed (its watcher is stopping): the money is
+				// kept as a receipt, the request stays payable where
+				// it is still offered.
+				reason = UnmatchedNetworkRemoved
 			}
 		}
 	}

@@ -14,13 +14,18 @@ var (
 	ErrNoHomeChain = errors.New("a store before schema 13 holds payments of one chain: its chain id (Options.HomeChainID) is needed to migrate it")
 	// ErrHomeChain: Open was asked to migrate a store from before schema
 	// 13 under a home chain (Options.HomeChainID) that its handed-over
-	// payments are not signed for: filed there, the home network's
-	// broadcaster would send them to a node that refuses them. Nothing is
-	// written; start once with their chain as the first network.
-	ErrHomeChain = errors.New("a store before schema 13 holds payments signed for another chain than the home chain")
+	// payments, or (by Options.RequestChain) the requests of its open
+	// payments and its pending requests, are not signed for: filed there,
+	// the home network's broadcaster would send them to a node that
+	// refuses them, its relayer settle an authorization where it fails.
+	// Nothing is written; start once with their chain as the first
+	// network.
+	ErrHomeChain = errors.New("a store before schema 13 holds payments or requests signed for another chain than the home chain")
 	// ErrChainOpen: RetireChains was asked to retire a chain that has
-	// payments still to settle (queued, broadcast, seen or confirmed).
-	ErrChainOpen = errors.New("chain has payments still to settle")
+	// payments still to settle (queued, broadcast, seen or confirmed) or
+	// requests offered on it still payable (pending, before expiry plus
+	// MatchGrace).
+	ErrChainOpen = errors.New("chain has payments still to settle or requests still payable")
 	// ErrChainRetired: a payment on a chain RetireChains retired (its
 	// network was removed from the config). The till answers it as a
 	// payment on a chain the request is not offered on.

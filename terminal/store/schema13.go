@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/ethereum/go-ethereum/core/types"
 	"go.etcd.io/bbolt"
@@ -45,8 +46,11 @@ var needHome = [][]byte{
 // [home], every key of the per-chain buckets goes under home, and the
 // watcher's cursor becomes home's. A crash leaves the file wholly 12 or
 // wholly 13. A file holding nothing of a chain needs no home: its zero
-// counts and sums are dropped.
-func migrateChains(db *bbolt.DB, path string, log *slog.Logger, home uint64) error {
+// counts and sums are dropped. It refuses home, writing nothing, when what
+// the file holds to settle or to pay is signed for another chain
+// (signedOn; chainOf reads a request's document, nil: only handovers'
+// raw transactions are read).
+func migrateChains(db *bbolt.DB, path string, log *slog.Logger, home uint64, chainOf func([]byte) (uint64, error)) error {
 	return migration{from: schemaV12, to: schemaVersion, what: "payments, indexes, sums and the cursor per chain",
 		fill: func(tx *bbolt.Tx) ([]any, error) {
 			if home == 0 {
@@ -57,7 +61,7 @@ func migrateChains(db *bbolt.DB, path string, log *slog.Logger, home uint64) err
 				}
 				return nil, dropZeros(tx)
 			}
-			if err := handoversOn(tx, home); err != nil {
+			if err := signedOn(tx, home, chainOf); err != nil {
 				return nil, err
 			}
 			w := &wtx{tx: tx}
@@ -117,15 +121,44 @@ func migrateChains(db *bbolt.DB, path string, log *slog.Logger, home uint64) err
 		}}.run(db, path, log)
 }
 
-// handoversOn checks, before anything is written, that the handed-over
-// payments of a schema 12 file are signed for home: their Raw names the
-// chain (EIP-155). Filed under another, the home network's broadcaster
-// would send them to a node that refuses them, and they would fail for
-// good. A legacy transaction with no chain id (before EIP-155) is any
-// chain's and does not count; a Raw that does not decode is left to
-// Open's checks (the till stored only what decoded).
-func handoversOn(tx *bbolt.Tx, home uint64) error {
-	on := map[uint64]int{}
+// signedOn checks, before anything is written, that what a schema 12 file
+// holds still to settle or to pay is signed for home. Filed under another
+// chain, the home network's broadcaster would send a handover to a node
+// that refuses it, the relayer would settle an authorization where it
+// fails for good, and a request would be watched for where its payer does
+// not pay. Each counts against the chain it names:
+//
+//   - a handed-over payment, in any state: the chain its Raw names
+//     (EIP-155). A legacy transaction with no chain id (before EIP-155) is
+//     any chain's, and a Raw that does not decode is left to Open's checks
+//     (the till stored only what decoded): such a handover is judged as
+//     the others below;
+//   - every other payment not final and not failed (queued, broadcast,
+//     seen or confirmed: an authorization, a chain payment): the chain of
+//     its request's signed document, by chainOf (Options.RequestChain);
+//   - every request stored pending (expired ones too: before schema 13 all
+//     are one chain's, so they tell the same chain): its document's chain.
+//
+// With chainOf nil only the handovers' Raw is checked. A document that
+// chainOf cannot read (or reads as chain 0), or a payment whose request is
+// gone, tells no chain and does not count.
+func signedOn(tx *bbolt.Tx, home uint64, chainOf func([]byte) (uint64, error)) error {
+	payments, requests := map[uint64]int{}, map[uint64]int{}
+	docChain := func(id string) (uint64, bool) {
+		if chainOf == nil {
+			return 0, false
+		}
+		v, err := getChecked(tx, bucketRequests, []byte(id))
+		if err != nil || v == nil {
+			return 0, false // damage is Open's checks' to report
+		}
+		r, err := decodeRequest(v)
+		if err != nil {
+			return 0, false
+		}
+		c, err := chainOf(r.Doc)
+		return c, err == nil && c != 0
+	}
 	err := tx.Bucket(bucketPayments).ForEach(func(k, v []byte) error {
 		body, err := checkValue(bucketPayments, k, v)
 		if err != nil {
@@ -135,32 +168,75 @@ func handoversOn(tx *bbolt.Tx, home uint64) error {
 		if err != nil {
 			return fmt.Errorf("bucket %s: key %x: %w", bucketPayments, k, err)
 		}
-		if p.Source != SourceHandover || len(p.Raw) == 0 {
+		if p.Source == SourceHandover && len(p.Raw) > 0 {
+			var t types.Transaction
+			if t.UnmarshalBinary(p.Raw) == nil && t.Protected() {
+				if c := t.ChainId(); c.IsUint64() && c.Uint64() != home {
+					payments[c.Uint64()]++
+				}
+				return nil
+			}
+		}
+		if !p.State.toSettle() {
 			return nil
 		}
-		var t types.Transaction
-		if t.UnmarshalBinary(p.Raw) != nil || !t.Protected() {
-			return nil
-		}
-		if c := t.ChainId(); c.IsUint64() && c.Uint64() != home {
-			on[c.Uint64()]++
+		if c, ok := docChain(p.RequestID); ok && c != home {
+			payments[c]++
 		}
 		return nil
 	})
-	if err != nil || len(on) == 0 {
+	if err != nil {
 		return err
+	}
+	if chainOf != nil {
+		err = tx.Bucket(bucketRequests).ForEach(func(k, v []byte) error {
+			body, err := checkValue(bucketRequests, k, v)
+			if err != nil {
+				return err
+			}
+			r, err := decodeRequest(body)
+			if err != nil {
+				return fmt.Errorf("bucket %s: key %q: %w", bucketRequests, k, err)
+			}
+			if r.Status != RequestPending {
+				return nil
+			}
+			if c, err := chainOf(r.Doc); err == nil && c != 0 && c != home {
+				requests[c]++
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(payments)+len(requests) == 0 {
+		return nil
 	}
 	// Name the chain most of them are on (a schema 12 file is one
 	// chain's: all of them, unless it was written by hand).
 	var chain uint64
-	for c, n := range on {
-		if n > on[chain] || (n == on[chain] && c < chain) {
+	n := func(c uint64) int { return payments[c] + requests[c] }
+	for c := range payments {
+		if n(c) > n(chain) || (n(c) == n(chain) && c < chain) {
 			chain = c
 		}
 	}
-	return fmt.Errorf("%d payments of the store are signed for chain %d, not for chain %d (the first network's): "+
+	for c := range requests {
+		if n(c) > n(chain) || (n(c) == n(chain) && c < chain) {
+			chain = c
+		}
+	}
+	var what []string
+	if p := payments[chain]; p > 0 {
+		what = append(what, fmt.Sprintf("%d %s", p, plural(p, "payment", "payments")))
+	}
+	if r := requests[chain]; r > 0 {
+		what = append(what, fmt.Sprintf("%d pending %s", r, plural(r, "request", "requests")))
+	}
+	return fmt.Errorf("the store holds %s signed for chain %d, not for chain %d (the first network's): "+
 		"start this release once with chain %d as the first network, then change the networks: %w",
-		on[chain], chain, home, chain, ErrHomeChain)
+		strings.Join(what, " and "), chain, home, chain, ErrHomeChain)
 }
 
 // rewriteValues puts f of every value of bucket back under its key. It

@@ -461,3 +461,115 @@ func TestOpenOfASchema12FileRefusesAHomeChainItsPaymentsAreNotOn(t *testing.T) {
 		})
 	}
 }
+
+// docChain is the tests' Options.RequestChain: a fixture request's doc is
+// {"id":...}, and one stepped by chainDocs also names "chainId"; a doc
+// without one does not parse.
+func docChain(doc []byte) (uint64, error) {
+	var d struct {
+		ChainID *uint64 `json:"chainId"`
+	}
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return 0, err
+	}
+	if d.ChainID == nil {
+		return 0, errors.New("no chainId")
+	}
+	return *d.ChainID, nil
+}
+
+// chainDocs puts "chainId": chain in the docs of the schema 12 file's
+// requests ids.
+func chainDocs(t *testing.T, path string, chain uint64, ids ...string) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketRequests)
+		for _, id := range ids {
+			body, err := checkValue(bucketRequests, []byte(id), b.Get([]byte(id)))
+			if err != nil {
+				return fmt.Errorf("request %s: %w", id, err)
+			}
+			var rec map[string]json.RawMessage
+			if err := json.Unmarshal(body, &rec); err != nil {
+				return err
+			}
+			doc := fmt.Sprintf(`{"id":%q,"chainId":%d}`, id, chain)
+			if rec["doc"], err = json.Marshal([]byte(doc)); err != nil {
+				return err
+			}
+			nv, err := json.Marshal(rec)
+			if err != nil {
+				return err
+			}
+			if err := b.Put([]byte(id), seal(bucketRequests, []byte(id), nv)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A schema 12 file whose open payments are authorizations or seen on chain
+// (no raw transaction to tell their chain) is refused under a home chain
+// their requests are not signed for, naming both chains and how many, and
+// left as it was: filed there, the relayer would settle the authorization
+// on the wrong chain, where it fails for good. Their requests' signed
+// documents tell the chain (Options.RequestChain). Payments final or
+// failed do not count, nor requests whose document does not parse (the
+// fixture's other ones); a pending request does. With no RequestChain
+// nothing is checked but the handovers' raw transactions.
+func TestOpenOfASchema12FileRefusesAHomeChainItsRequestsAreNotOn(t *testing.T) {
+	tests := []struct {
+		name    string
+		home    uint64
+		chainOf func([]byte) (uint64, error)
+		refused bool
+	}{
+		{"another chain first is refused", testChain + 1, docChain, true},
+		{"its own chain first migrates", testChain, docChain, false},
+		{"no RequestChain: not checked", testChain + 1, nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := copyFixture(t)
+			// A queued authorization, a payment seen on chain, the pending
+			// request; a final payment's request, which counts for nothing.
+			chainDocs(t, path, testChain, "auth-queued", "chain-seen", "pending", "final")
+			_, before := dump(t, path)
+			s, err := Open(path, &Options{HomeChainID: tc.home, RequestChain: tc.chainOf})
+			if !tc.refused {
+				if err != nil {
+					t.Fatalf("Open with home chain %d: %v", tc.home, err)
+				}
+				if r, err := s.Request("auth-queued"); err != nil || !slices.Equal(r.Chains, []uint64{tc.home}) {
+					t.Fatalf("migrated request %+v, %v; want it on chain %d", r, err, tc.home)
+				}
+				s.Close()
+				return
+			}
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open with home chain %d: migrated payments whose requests are signed for chain %d", tc.home, testChain)
+			}
+			for _, want := range []string{"chain 1337", "chain 1338", "2 payments", "1 pending request"} {
+				if !errors.Is(err, ErrHomeChain) || !strings.Contains(err.Error(), want) {
+					t.Fatalf("Open with home chain %d: %v, want ErrHomeChain naming %q", tc.home, err, want)
+				}
+			}
+			schema, after := dump(t, path)
+			delete(after[string(bucketMeta)], string(keySealCheck))
+			delete(before[string(bucketMeta)], string(keySealCheck))
+			if schema != schemaV12 || !maps.EqualFunc(after, before, func(a, b map[string][]byte) bool { return maps.EqualFunc(a, b, bytes.Equal) }) {
+				t.Fatalf("the refused file changed: schema %q", schema)
+			}
+		})
+	}
+}

@@ -48,6 +48,12 @@ type Options struct {
 	// with no Chains. Open refuses to migrate a file holding any of them
 	// without it; a new or empty store needs none.
 	HomeChainID uint64
+	// RequestChain gives the chain a request's signed document (Request.Doc,
+	// the till's stored form) is signed for; posd builds it on
+	// request.ParseStored. The migration to schema 13 uses it to check that
+	// the open payments and pending requests of a store before it are the
+	// home chain's (see signedOn). nil: not checked.
+	RequestChain func(doc []byte) (uint64, error)
 }
 
 // Store is the terminal's durable store: one bbolt file, one writer
@@ -172,7 +178,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	if err := migrateChains(db, path, log, o.HomeChainID); err != nil {
+	if err := migrateChains(db, path, log, o.HomeChainID, o.RequestChain); err != nil {
 		_ = db.Close()
 		return nil, err
 	}

@@ -92,7 +92,9 @@ func validChains(chains []uint64) error {
 // that is pending and, at r.CreatedAt, before its expiry plus MatchGrace
 // gives ErrAmountTaken (FreeAmount finds a free one; see amounts.go). The
 // check and the reservation are one write, so of two requests made at once
-// for one amount only one gets it.
+// for one amount only one gets it. A request offered on a chain
+// RetireChains retired gives ErrChainRetired (its network is being
+// removed: the till makes it again under the new config).
 func (s *Store) PutRequest(ctx context.Context, r Request) error {
 	if r.Status == "" {
 		r.Status = RequestPending
@@ -124,6 +126,11 @@ func (s *Store) PutRequest(ctx context.Context, r Request) error {
 			return fmt.Errorf("put request %q: %w", r.ID, err)
 		} else if old != nil {
 			return fmt.Errorf("put request %q: %w", r.ID, ErrRequestExists)
+		}
+		// Inside the write, as Accept: a request made after RetireChains
+		// could be paid on the removed network with nothing watching.
+		if chain, ok := s.retiredOffer(r); ok {
+			return fmt.Errorf("put request %q: offered on chain %d, which is retired (its network is being removed): %w", r.ID, chain, ErrChainRetired)
 		}
 		holder, stale, err := reservedBy(w.tx, r.Asset, r.Amount, r.CreatedAt)
 		if err != nil {
