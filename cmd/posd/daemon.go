@@ -120,7 +120,16 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		return 0, false
 	}
 	st, err := store.Open(first.StorePath(), &store.Options{Logger: log.With("part", "store"), SealKeyPath: first.SealKeyPath(),
-		Decimals: decimals, HomeChainID: first.ChainID})
+		Decimals: decimals, HomeChainID: first.ChainID,
+		// A store from before networks is upgraded only under the chain
+		// its requests were signed for.
+		RequestChain: func(doc []byte) (uint64, error) {
+			d, err := request.ParseStored(doc)
+			if err != nil {
+				return 0, err
+			}
+			return d.ChainID, nil
+		}})
 	if err != nil {
 		return err
 	}

@@ -253,7 +253,7 @@ func (ns *networks) reconcile(ctx context.Context, cfg *config.Config, tel *tele
 // retire says whether the networks may be removed from the config: not
 // while one has payments to settle (queued, broadcast, seen or confirmed
 // and not yet final: its broadcaster, watcher or relayer must follow them
-// to the end). The store decides in one write (RetireChains), so a
+// to the end), nor while a request offered on it may still be paid there. The store decides in one write (RetireChains), so a
 // payment the till judged under the old config either committed before
 // (and the removal is refused) or is refused after (wrong_chain): none is
 // left on a chain no network runs. reconcile activates the config's
@@ -272,7 +272,7 @@ func (d *daemon) retire(gone []config.Network) error {
 	}
 	for _, n := range gone {
 		if strings.Contains(err.Error(), fmt.Sprintf("chain %d:", n.ChainID)) {
-			return fmt.Errorf("%w: network %s: %v; remove it once they are final or failed", fleet.ErrNetworkOpen, n.Name, err)
+			return fmt.Errorf("%w: network %s: %v; remove it once its payments are final or failed and the requests offered on it paid, cancelled or expired", fleet.ErrNetworkOpen, n.Name, err)
 		}
 	}
 	return fmt.Errorf("%w: %v", fleet.ErrNetworkOpen, err)

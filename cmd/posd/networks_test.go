@@ -639,8 +639,9 @@ func TestStartRefusesAConfigThatDropsANetworkWithOpenPayments(t *testing.T) {
 // A bundle removing a network while a payment on it is being judged (its
 // pre-flight waits on a slow node) never leaves that payment on a chain no
 // network runs: the store decides which came first, so either the
-// removal is refused network_open (the payment was stored) or the payment
-// is refused (wrong_chain or unknown_request: the network was gone).
+// removal is refused network_open (the payment was stored, or its request
+// is still payable there) or the payment is refused (wrong_chain or
+// unknown_request: the network was gone).
 func TestRemovingANetworkWhileAPaymentOnItIsJudged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs two dev chains")

@@ -557,12 +557,21 @@ func (r *Relayer) send(ctx context.Context, due []Tx) error {
 		switch sendErrorAction(ne.Message) {
 		case sendOK:
 		case sendResync:
+			r.resent = false
 			r.synced = false
 			r.log.Warn("relay: nonce too low; reading it from the chain again", "nonce", due[i].Nonce, "node", ne.Message)
 			first = firstErr(first, fmt.Errorf("relay: send nonce %d: %w", due[i].Nonce, e))
 		case sendNoFunds:
+			// Not in the node's pool: sent again next round, not only once
+			// it is stuck (a pool that has not yet seen a funding block
+			// refuses it so for a moment).
+			r.resent = false
 			first = firstErr(first, fmt.Errorf("%w: %v", ErrLowBalance, e))
+		case sendUnderfee:
+			// Waits for StuckAfter, when it is replaced with higher fees.
+			first = firstErr(first, fmt.Errorf("relay: send nonce %d: %w", due[i].Nonce, e))
 		default:
+			r.resent = false
 			first = firstErr(first, fmt.Errorf("relay: send nonce %d: %w", due[i].Nonce, e))
 		}
 	}

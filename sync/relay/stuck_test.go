@@ -35,6 +35,7 @@ type dropProxy struct {
 	mu          sync.Mutex
 	drop        int
 	dropped     []common.Hash
+	noFunds     int // the next sends answered as geth answers a sender it sees unfunded
 }
 
 func (p *dropProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -54,7 +55,17 @@ func (p *dropProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if drop {
 			p.drop--
 		}
+		poor := !drop && p.noFunds > 0
+		if poor {
+			p.noFunds--
+		}
 		p.mu.Unlock()
+		if poor {
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(map[string]any{"jsonrpc": "2.0", "id": req.ID,
+				"error": map[string]any{"code": -32000, "message": "insufficient funds for gas * price + value: balance 0, tx cost 100000"}})
+			return
+		}
 		var raw hexutil.Bytes
 		var tx types.Transaction
 		if drop && json.Unmarshal(req.Params[0], &raw) == nil && tx.UnmarshalBinary(raw) == nil {
@@ -256,4 +267,23 @@ func TestRestartAfterRecordBeforeSend(t *testing.T) {
 	if c := j.carrying(a.ID); len(c) != 1 || len(c[0].Hashes) != 1 || c[0].Hashes[0] != p.dropped[0] {
 		t.Fatalf("carried by %+v, want the recorded transaction, once", c)
 	}
+}
+
+// A send the node refuses for funds (a pool that has not yet seen the
+// relayer's funding block answers so for a moment) is sent again the
+// next round, not only once StuckAfter has passed: the clock does not
+// move here, and the settlement is mined.
+func TestRefusedForFundsIsSentAgainNextRound(t *testing.T) {
+	e, p := newDropEnv(t, 0)
+	p.noFunds = 1
+	a := e.auth(0, 5_000)
+	j := newMemJournal(a)
+	r := e.relayer(j, nil)
+	if err := r.Round(e.ctx); !errors.Is(err, ErrLowBalance) {
+		t.Fatalf("first round: %v, want ErrLowBalance (the send refused for funds)", err)
+	}
+	e.settle()
+	e.round(r) // sent again: mined
+	e.round(r) // receipt
+	wantStates(t, j, a.ID, "confirmed")
 }

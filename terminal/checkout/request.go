@@ -10,6 +10,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"showpos/device/clock"
 	"showpos/terminal/asset"
 	"showpos/terminal/check"
 	"showpos/terminal/config"
@@ -75,6 +76,7 @@ func (s *Service) Make(ctx context.Context, o Order) (*request.Document, error) 
 		doc *request.Document
 	)
 	from := units
+	retired := 0 // tries that met a chain just retired
 	for {
 		now := s.clock.Now()
 		room := new(big.Int).Sub(new(big.Int).Add(units, Tail(a.Decimals)), from)
@@ -88,6 +90,16 @@ func (s *Service) Make(ctx context.Context, o Order) (*request.Document, error) 
 		}
 		if r, doc, err = s.storeRequest(ctx, cfg, offered(cfg, symbol, amount), amount, pr, memo, now); err == nil {
 			break
+		} else if errors.Is(err, store.ErrChainRetired) && retired < 3 {
+			// A bundle removing a network is being applied: the store took
+			// its chain out of service a moment before the till's config
+			// follows. Offer the networks of the config as it is now.
+			retired++
+			if err := clock.Sleep(ctx, 10*time.Millisecond); err != nil {
+				return nil, fmt.Errorf("new request: %w", err)
+			}
+			cfg = s.Config()
+			continue
 		} else if !errors.Is(err, store.ErrAmountTaken) {
 			return nil, err
 		}
