@@ -302,6 +302,6 @@ func TestViaChainSendsThePaymentToTheChainAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := new(big.Int).Sub(after, before); got.Cmp(big.NewInt(amount)) != 0 {
-		t.Errorf("the merchant received %s wei, want %d", got, amount)
+		t.Errorf("the merchant received %s wei, want %d", got, int64(amount))
 	}
 }

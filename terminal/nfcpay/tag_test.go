@@ -39,7 +39,7 @@ func networksDocument(t *testing.T, n int, publicURL string) *request.Document {
 	var also []request.Option
 	for i := range n - 1 {
 		also = append(also, request.Option{Network: fmt.Sprintf("net-%d", i+1), ChainID: uint64(42161 + i),
-			Token: common.BigToAddress(big.NewInt(int64(0xaf88d065e77c + i)))})
+			Token: common.BigToAddress(big.NewInt(0xaf88d065e77c + int64(i)))})
 	}
 	r, err := request.New(request.Params{
 		TerminalID: "till-01", Merchant: common.HexToAddress("0x00000000000000000000000000000000000bEEF1"),
