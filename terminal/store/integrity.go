@@ -271,28 +271,28 @@ func verify(db *bbolt.DB, schema string) error {
 			return err
 		}
 		// Schema 13 keys every per-chain entry by its chain first.
-		v13 := schema == schemaVersion
+		v13 := schemaAtLeast(schema, 13)
 		if checked {
 			if err := checkIndexes(tx, v13); err != nil {
 				return err
 			}
 		}
-		if schema == schemaV4 || schema == schemaV5 || schema == schemaV6 || schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaV12 || schema == schemaVersion {
-			if err := checkUnfinal(tx, schema == schemaV6 || schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaV12 || schema == schemaVersion, v13); err != nil {
+		if schemaAtLeast(schema, 4) {
+			if err := checkUnfinal(tx, schemaAtLeast(schema, 6), v13); err != nil {
 				return err
 			}
 		}
-		if schema == schemaV5 || schema == schemaV6 || schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaV12 || schema == schemaVersion {
-			if err := checkChain(tx, schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaV12 || schema == schemaVersion, v13); err != nil {
+		if schemaAtLeast(schema, 5) {
+			if err := checkChain(tx, schemaAtLeast(schema, 7), v13); err != nil {
 				return err
 			}
 		}
-		if schema == schemaV7 || schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaV12 || schema == schemaVersion {
+		if schemaAtLeast(schema, 7) {
 			if err := checkRelay(tx); err != nil {
 				return err
 			}
 		}
-		if schema == schemaV8 || schema == schemaV9 || schema == schemaV10 || schema == schemaV11 || schema == schemaV12 || schema == schemaVersion {
+		if schemaAtLeast(schema, 8) {
 			if err := checkFailures(tx); err != nil {
 				return err
 			}
@@ -300,17 +300,17 @@ func verify(db *bbolt.DB, schema string) error {
 				return err
 			}
 		}
-		if schema == schemaV10 || schema == schemaV11 || schema == schemaV12 || schema == schemaVersion {
+		if schemaAtLeast(schema, 10) {
 			if err := checkEvents(tx); err != nil {
 				return err
 			}
 		}
-		if schema == schemaV11 || schema == schemaV12 || schema == schemaVersion {
+		if schemaAtLeast(schema, 11) {
 			if err := checkWebhooks(tx); err != nil {
 				return err
 			}
 		}
-		if schema == schemaV12 || schema == schemaVersion {
+		if schemaAtLeast(schema, 12) {
 			if err := checkBounded(tx, v13); err != nil {
 				return err
 			}

@@ -113,6 +113,32 @@ const (
 	schemaV1      = "1"
 )
 
+// schemaNumber is a known schema's number (1 to schemaVersion's); 0 for
+// any other string, a newer build's version included.
+func schemaNumber(schema string) int {
+	n := 0
+	for _, c := range schema {
+		if c < '0' || c > '9' || n > 1000 {
+			return 0
+		}
+		n = 10*n + int(c-'0')
+	}
+	if schema == "" || schema[0] == '0' || n > schemaLatest {
+		return 0
+	}
+	return n
+}
+
+// schemaLatest is schemaVersion as a number: change the two together.
+const schemaLatest = 13
+
+// schemaKnown reports whether this build reads schema (and migrates it).
+func schemaKnown(schema string) bool { return schemaNumber(schema) != 0 }
+
+// schemaAtLeast reports whether schema is a known schema at or after n:
+// the checks of a layout apply to every later schema that kept it.
+func schemaAtLeast(schema string, n int) bool { return schemaNumber(schema) >= n }
+
 // RequestStatus is the life stage of a payment request.
 type RequestStatus string
 

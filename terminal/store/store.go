@@ -277,7 +277,7 @@ func openVerifiedOnce(path string, bopts *bbolt.Options) (db *bbolt.DB, err erro
 		_ = db.Close()
 		return nil, corruptErr(path, err)
 	}
-	if schema != "" && schema != schemaV1 && schema != schemaV2 && schema != schemaV3 && schema != schemaV4 && schema != schemaV5 && schema != schemaV6 && schema != schemaV7 && schema != schemaV8 && schema != schemaV9 && schema != schemaV10 && schema != schemaV11 && schema != schemaV12 && schema != schemaVersion {
+	if schema != "" && !schemaKnown(schema) {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: unknown schema version %q (this build reads %q to %q)", path, schema, schemaV1, schemaVersion)
 	}
