@@ -107,3 +107,15 @@ func corePercent(cpu, over time.Duration) string {
 	}
 	return fmt.Sprintf("%.2f%%", v)
 }
+
+// size formats bytes in B, KiB or MiB, whichever reads best: a boot's reads
+// run from a few KiB to hundreds of MiB.
+func size(b int64) string {
+	switch {
+	case b < 1<<10:
+		return fmt.Sprintf("%d B", b)
+	case b < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(b)/(1<<10))
+	}
+	return mib(b)
+}

@@ -133,7 +133,7 @@ func (l storeLayout) describe(n int) string {
 			b.name, per(b.alloc), thousands(int64(b.keyN)), b.leaf, b.branch, b.overflow, pct))
 	}
 	if restBuckets > 0 {
-		parts = append(parts, fmt.Sprintf("%d other buckets %s", restBuckets, per(rest)))
+		parts = append(parts, fmt.Sprintf("%d other buckets, each under 1%% of the file, %s", restBuckets, per(rest)))
 	}
 	parts = append(parts, fmt.Sprintf("root, meta and freelist pages %s", per(l.root+l.meta+l.freelist)),
 		fmt.Sprintf("free pages %s (%s)", per(l.free), mib(l.free)))
