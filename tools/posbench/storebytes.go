@@ -99,16 +99,6 @@ func storeBytes(path string, timeout time.Duration) (storeLayout, error) {
 	return l, nil
 }
 
-// keys is the number of keys in the top-level bucket name (0 if none).
-func (l storeLayout) keys(name string) int {
-	for _, b := range l.buckets {
-		if b.name == name {
-			return b.keyN
-		}
-	}
-	return 0
-}
-
 // describe says where the bytes go per payment, of n: each top-level
 // bucket holding at least 1% of the file (the rest summed), the free
 // pages, and what the file holds beyond its high-water mark.
