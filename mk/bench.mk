@@ -7,8 +7,9 @@
 # posd and starts it on loopback, runs the dev chain in process, and runs
 # ethers v6 in Node from tools/js as the check's peer (hence js). About 2
 # minutes on 2 cores, most of it the 10,000-payment drains and the
-# 100,000-payment store, and under 2 more for the watch rows, which wait
-# for real 2-second blocks.
+# 100,000-payment store, under 2 more for the watch rows, which wait
+# for real 2-second blocks, and 2 more for issue 19's idle CPU row (posd
+# left alone a minute, then measured over a minute).
 #
 # CGO_ENABLED=0 for posbench and the posd it builds: the sender recovery
 # is then the pure-Go one the ARM builds ship (decred secp256k1), not
@@ -27,7 +28,7 @@ bench: js
 
 # The same table in about a minute and a half: fewer samples, 10,000
 # payments in the store, 1,000 drained, the watcher over 10 blocks and 8
-# payments.
+# payments, idle CPU over 10 s after 10 s.
 bench-quick:
 	@$(MAKE) --no-print-directory bench BENCH_FLAGS="-quick $(BENCH_FLAGS)"
 

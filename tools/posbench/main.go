@@ -33,6 +33,8 @@ type options struct {
 	fillN       int           // payments queued in the store for the memory and boot figures
 	settle      time.Duration // idle time before RSS is read
 	bootWithin  time.Duration // how long a boot may take
+	idleWarm    time.Duration // how long posd idles before its idle CPU is measured
+	idleFor     time.Duration // over how long its idle CPU is measured
 
 	watchBlocks   int           // blocks over which the watcher's calls are counted
 	watchEvery    time.Duration // the dev chain's pace for the watch rows
@@ -62,6 +64,8 @@ func main() {
 	flag.IntVar(&o.scanN, "scan-n", 200, "sales paid through the scanner")
 	flag.IntVar(&o.fillN, "fill-n", 100_000, "payments queued in the store for the memory and boot figures")
 	flag.DurationVar(&o.settle, "settle", 3*time.Second, "how long posd idles before its memory is read")
+	flag.DurationVar(&o.idleWarm, "idle-warm", time.Minute, "how long posd is left alone after READY=1 before its idle CPU is measured")
+	flag.DurationVar(&o.idleFor, "idle-for", time.Minute, "over how long posd's idle CPU is measured")
 	flag.DurationVar(&o.bootWithin, "boot-within", 10*time.Minute, "how long posd may take to send READY=1")
 	flag.IntVar(&o.watchBlocks, "watch-blocks", 30, "new blocks over which the chain watcher's RPC calls are counted")
 	flag.DurationVar(&o.watchEvery, "watch-every", 2*time.Second, "the dev chain's block pace for the watch rows")
@@ -84,6 +88,7 @@ func main() {
 			min(o.scanN, 50), min(o.fillN, 10_000), min(o.settle, time.Second)
 		o.watchBlocks, o.watchPayments = min(o.watchBlocks, 10), min(o.watchPayments, 8)
 		o.fleetN = min(o.fleetN, 200)
+		o.idleWarm, o.idleFor = min(o.idleWarm, 10*time.Second), min(o.idleFor, 10*time.Second)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -135,10 +140,8 @@ func run(ctx context.Context, o options) error {
 	}
 
 	var rows []row
-	var p50 time.Duration // one payer's accept latency, empty queue
 	if want("accept") || want("check") {
-		r, lat, err := acceptAndCheck(ctx, o, dir, posd, want("accept"), want("check"))
-		p50 = lat
+		r, err := acceptAndCheck(ctx, o, dir, posd, want("accept"), want("check"))
 		if err != nil {
 			return err
 		}
@@ -152,7 +155,7 @@ func run(ctx context.Context, o options) error {
 	}
 	if want("memory") {
 		var one memFigures
-		rows = append(rows, memoryRows(ctx, o, dir, posd, p50, &one)...)
+		rows = append(rows, memoryRows(ctx, o, dir, posd, &one)...)
 		rows = append(rows, memoryTwoRows(ctx, o, dir, posd, one)...)
 	}
 	if want("watch") {
@@ -166,9 +169,9 @@ func run(ctx context.Context, o options) error {
 	}
 
 	settings := fmt.Sprintf("-latency-n %d -throughput-n %d -payers %d -check-for %s -check-txs %d -drain-n %d -scan-n %d -fill-n %d "+
-		"-watch-blocks %d -watch-every %s -watch-payments %d -fleet-n %d -fleet-events %d",
-		o.latencyN, o.throughputN, o.payers, o.checkFor, o.checkTxs, o.drainN, o.scanN, o.fillN, o.watchBlocks, o.watchEvery, o.watchPayments,
-		o.fleetN, o.fleetEvents)
+		"-idle-warm %s -idle-for %s -watch-blocks %d -watch-every %s -watch-payments %d -fleet-n %d -fleet-events %d",
+		o.latencyN, o.throughputN, o.payers, o.checkFor, o.checkTxs, o.drainN, o.scanN, o.fillN, o.idleWarm, o.idleFor,
+		o.watchBlocks, o.watchEvery, o.watchPayments, o.fleetN, o.fleetEvents)
 	if len(o.only) > 0 {
 		settings += " -only " + strings.Join(o.only, ",")
 	}
@@ -202,14 +205,13 @@ func loadTriple(line string) string {
 
 // acceptAndCheck measures the check's rates (one core, all cores, and
 // ethers' in Node), the floor, and posd's accept latency and throughput.
-// It also returns the one-payer p50, for the figure with a full queue.
-func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, checks bool) ([]row, time.Duration, error) {
+func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, checks bool) ([]row, error) {
 	progress("signing %d payments of each asset", o.checkTxs)
 	txs := map[string][][]byte{}
 	for _, k := range []kind{native, erc20} {
 		raws, err := signedTxs(k, o.checkTxs, 16)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
 		txs[k.Name] = raws
 	}
@@ -242,27 +244,27 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 		checkRows = append(checkRows, authCheckRow(ctx, o, dir, txRates[erc20.Name]))
 	}
 	if !accept {
-		return checkRows, 0, nil
+		return checkRows, nil
 	}
 
 	progress("check on all %d cores (the CPU ceiling)", runtime.NumCPU())
 	ceiling, err := checkRate(txs[native.Name], native, runtime.NumCPU(), o.checkFor)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	progress("floor: fsync'd bbolt commits and sender recoveries")
 	fl, err := measureFloor(dir, txs[native.Name], 200)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 
 	t, err := newTerminal(filepath.Join(dir, "accept"))
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	d, err := startPosd(posd, t, o.bootWithin)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	defer d.stop()
 	// The two-network posd's rows are measured in turn with these.
@@ -272,14 +274,15 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 	}
 	progress("accept latency: one payer, %d payments over HTTP, on one network and on two in turn", o.latencyN)
 	what1 := "Accept over HTTP, one payer: p50 / p99"
-	lat, lat2, err, latErr2 := latencyInTurn(d, d2, o.latencyN, err2)
+	lat, lat2, err, latErr2 := latencyInTurn(d, d2, o.latencyN, err2, []uint64{benchChainID2})
 	if err != nil {
 		rows = append(rows, failed(what1, err))
 	} else {
 		rows = append(rows, row{What: what1,
 			Value: fmt.Sprintf("%s / %s", ms(lat.median()), ms(lat.pct(99))),
-			Peer:  fmt.Sprintf("floor %s (fsync'd bbolt commit %s + sender recovery %s)", ms(fl.total()), ms(fl.commit), ms(fl.recover)),
-			Ratio: "p50 " + ratio(float64(lat.median()), float64(fl.total())),
+			Peer: fmt.Sprintf("floor %s (fsync'd bbolt commit %s + sender recovery %s); bound: p99 within %s× the floor (issue 19)",
+				ms(fl.total()), ms(fl.commit), ms(fl.recover), trimFloat(p99FloorBound)),
+			Ratio: fmt.Sprintf("p50 %s, p99 %s", ratio(float64(lat.median()), float64(fl.total())), ratio(float64(lat.pct(99)), float64(fl.total()))),
 			How: fmt.Sprintf("posd binary on loopback (no chain endpoints: payments stay queued); requests made on the operator socket beforehand; "+
 				"one payer POSTs %d signed EIP-1559 payments to /api/showpos/broadcastTx one after another (keep-alive), 202 each (in %d parts, each after 20 unmeasured ones, "+
 				"taking turns with the two-network posd's); "+
@@ -301,7 +304,7 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 				o.throughputN, roundSize, roundSize, o.payers, (roundSize+o.payers-1)/o.payers, inTurn)})
 	}
 	rows = append(rows, acceptTwoRows(o, lat2, latErr2, tput2, tputErr2, lat, tput)...)
-	return append(rows, checkRows...), lat.median(), nil
+	return append(rows, checkRows...), nil
 }
 
 func drainRows(ctx context.Context, o options, dir string) []row {
@@ -382,133 +385,6 @@ func mustSigned(k kind, n int) [][]byte {
 		panic(err)
 	}
 	return raws
-}
-
-// memoryRows measures posd's size, memory and boot on one network; it
-// keeps the figures the two-network rows are set beside in one.
-func memoryRows(ctx context.Context, o options, dir, posd string, emptyP50 time.Duration, one *memFigures) []row {
-	var rows []row
-	progress("stripped ARM builds of posd")
-	arm, arm64, err := armSizes(ctx, dir)
-	if err != nil {
-		rows = append(rows, failed("posd binary, stripped", err))
-	} else {
-		how := "go build -trimpath -ldflags='-s -w' ./cmd/posd with CGO_ENABLED=0 GOOS=linux GOARCH=%s (as make build-arm, without the version stamp)"
-		rows = append(rows,
-			row{What: "posd binary, linux/arm (ARMv7), stripped", Value: mib(arm), How: fmt.Sprintf(how, "arm GOARM=7")},
-			row{What: "posd binary, linux/arm64, stripped", Value: mib(arm64), How: fmt.Sprintf(how, "arm64")})
-	}
-	mem := func(m map[string]int64) string {
-		return fmt.Sprintf("anon %s, file %s", mib(m["RssAnon"]), mib(m["RssFile"]))
-	}
-
-	progress("boot to READY=1 and memory, empty store")
-	whatIdle, whatBootEmpty := "posd memory, idle, empty store: VmRSS (VmHWM)", "posd boot to READY=1, empty store"
-	var bootEmpty samples
-	var quiet idle
-	err = func() error {
-		empty, err := newTerminal(filepath.Join(dir, "empty"))
-		if err != nil {
-			return err
-		}
-		var d *daemon
-		if bootEmpty, d, err = boots(posd, empty, 5, true, o.bootWithin); err != nil {
-			return err
-		}
-		defer d.stop()
-		quiet, err = idleFor(d, o.settle)
-		return err
-	}()
-	if err == nil {
-		one.quiet, one.bootEmpty = quiet, bootEmpty
-	}
-	if err != nil {
-		rows = append(rows, failed(whatIdle, err), failed(whatBootEmpty, err))
-	} else {
-		rows = append(rows,
-			row{What: whatIdle, Value: fmt.Sprintf("%s (%s)", mib(quiet.mem["VmRSS"]), mib(quiet.mem["VmHWM"])),
-				How: fmt.Sprintf("/proc/PID/status of the posd binary %s after READY=1 (headless, no chain endpoints): %s; CPU used meanwhile %s",
-					o.settle, mem(quiet.mem), ms(quiet.cpu))},
-			row{What: whatBootEmpty, Value: ms(bootEmpty.median()),
-				How: fmt.Sprintf("process start to READY=1 on a NOTIFY_SOCKET we listen on; median of %d boots (the first one, %s, creates the store and the terminal key)",
-					len(bootEmpty), ms(bootEmpty[0]))})
-	}
-
-	fillN := thousands(int64(o.fillN))
-	whatFull := fmt.Sprintf("posd memory, %s payments queued: VmRSS (VmHWM)", fillN)
-	whatBootFull := fmt.Sprintf("posd boot to READY=1, %s payments queued", fillN)
-	whatQ := fmt.Sprintf("Accept over HTTP, one payer, %s payments queued: p50 / p99", fillN)
-	progress("filling a store with %d accepted payments", o.fillN)
-	full, err := newTerminal(filepath.Join(dir, "full"))
-	var fillTook time.Duration
-	var storeSize int64
-	if err == nil {
-		fillTook, storeSize, err = fillStore(ctx, full, o.fillN, nil)
-	}
-	if err != nil {
-		return append(rows, failed(whatFull, err), failed(whatBootFull, err), failed(whatQ, err))
-	}
-	storePath := filepath.Join(full.data, "showpos.db")
-
-	progress("boot to READY=1, %d payments queued, from a cold page cache", o.fillN)
-	var cold, warm samples
-	err = evict(storePath)
-	if err == nil {
-		cold, _, err = boots(posd, full, 1, false, o.bootWithin)
-	}
-	if err != nil {
-		return append(rows, failed(whatBootFull, err), failed(whatFull, err), failed(whatQ, err))
-	}
-	progress("boot to READY=1 and memory, %d payments queued", o.fillN)
-	warm, d, err := boots(posd, full, 3, true, o.bootWithin)
-	if err != nil {
-		return append(rows, failed(whatBootFull, err), failed(whatFull, err), failed(whatQ, err))
-	}
-	defer d.stop()
-	one.cold, one.warm, one.storeSize = cold, warm, storeSize
-	rows = append(rows, row{What: whatBootFull,
-		Value: fmt.Sprintf("%s cold / %s warm", ms(cold.median()), ms(warm.median())),
-		Peer:  "empty store: " + ms(bootEmpty.median()), Ratio: "cold " + ratio(float64(cold.median()), float64(bootEmpty.median())),
-		How: fmt.Sprintf("as above, on the %s store; cold: its pages dropped from the page cache first (posix_fadvise DONTNEED), one boot; warm: median of %d",
-			mib(storeSize), len(warm))})
-
-	busy, err := idleFor(d, o.settle)
-	if err != nil {
-		return append(rows, failed(whatFull, err), failed(whatQ, err))
-	}
-	one.busy = busy
-	rows = append(rows, row{What: whatFull,
-		Value: fmt.Sprintf("%s (%s)", mib(busy.mem["VmRSS"]), mib(busy.mem["VmHWM"])),
-		Peer:  "idle, empty store: " + mib(quiet.mem["VmRSS"]), Ratio: ratio(float64(busy.mem["VmRSS"]), float64(quiet.mem["VmRSS"])),
-		How: fmt.Sprintf("the same, %s after READY=1 on a %s store filled beforehand with %s accepted payments (64 writers sharing commits, %.0f s): "+
-			"%s (file: bbolt's mmap of the store, which the integrity check at open reads whole); CPU used while idle %s",
-			o.settle, mib(storeSize), fillN, fillTook.Seconds(), mem(busy.mem), ms(busy.cpu))})
-
-	n := max(20, o.latencyN/5)
-	progress("accept latency with %d payments queued: %d payments", o.fillN, n)
-	// The disk's fsync time drifts over minutes: a floor of its own.
-	fl, err := measureFloor(full.dir, mustSigned(native, 64), 100)
-	if err != nil {
-		return append(rows, failed(whatQ, err))
-	}
-	cpuBefore, _ := d.cpuTime()
-	began := time.Now()
-	lat, err := acceptLatency(d, n, 5, nil)
-	if err != nil {
-		return append(rows, failed(whatQ, err))
-	}
-	cpuUsed, _ := d.cpuTime()
-	wall := time.Since(began)
-	after, _ := d.status()
-	q := row{What: whatQ, Value: fmt.Sprintf("%s / %s", ms(lat.median()), ms(lat.pct(99))),
-		Peer:  fmt.Sprintf("floor %s, measured just before", ms(fl.total())),
-		Ratio: "p50 " + ratio(float64(lat.median()), float64(fl.total())),
-		How: fmt.Sprintf("as the one-payer figure, %d payments, on posd booted on the full store; posd used %.1f s of CPU in those %.1f s; then VmRSS %s, VmHWM %s",
-			len(lat), (cpuUsed - cpuBefore).Seconds(), wall.Seconds(), mib(after["VmRSS"]), mib(after["VmHWM"]))}
-	if emptyP50 > 0 {
-		q.How += "; with a (nearly) empty queue, p50 " + ms(emptyP50)
-	}
-	return append(rows, q)
 }
 
 // fillStore queues n accepted payments in t's store, in this process,

@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -92,4 +94,246 @@ func evict(path string) error {
 		return err
 	}
 	return unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+}
+
+// Issue 19's bounds, printed beside the figures they hold.
+const (
+	bootBound      = 300 * time.Millisecond // cold boot to READY=1 with the full queue
+	bootReadsBound = 5 << 20                // bytes read from the disk before READY=1, whatever the store's size
+	idleBound      = 0.5                    // % of one core, idle with the full queue and no chain
+	perPaymentMax  = 1000                   // bytes of store file per payment (1 KB)
+	queueBound     = 1.2                    // accept p50 and p99 with the full queue over the empty queue's
+	p99FloorBound  = 2.0                    // one payer's accept p99 over the fsync + recovery floor
+)
+
+// trimFloat writes f in as few digits as it needs: 1.2, 2.
+func trimFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// coldBoot drops t's data from the page cache (evictDir) and starts posd
+// on it; the daemon's readyIO is then what the boot read from the disk.
+// It also returns the files dropped.
+func coldBoot(bin string, t *terminal, within time.Duration) (*daemon, []string, error) {
+	names, err := evictDir(t.data)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := startPosd(bin, t, within)
+	if err != nil {
+		return nil, nil, err
+	}
+	if d.readyIOErr != nil {
+		d.stop()
+		return nil, nil, fmt.Errorf("bytes read before READY=1: %w", d.readyIOErr)
+	}
+	return d, names, nil
+}
+
+// reads formats what a boot read: read_bytes (rchar).
+func reads(p procIO) string {
+	return fmt.Sprintf("%s (rchar %s)", size(p.readBytes), size(p.rchar))
+}
+
+// memoryRows measures posd's size, memory, boot, bytes read at boot, bytes
+// of store per payment, accept with a full queue and idle CPU on one
+// network; it keeps the figures the two-network rows are set beside in one.
+func memoryRows(ctx context.Context, o options, dir, posd string, one *memFigures) []row {
+	var rows []row
+	progress("stripped ARM builds of posd")
+	arm, arm64, err := armSizes(ctx, dir)
+	if err != nil {
+		rows = append(rows, failed("posd binary, stripped", err))
+	} else {
+		how := "go build -trimpath -ldflags='-s -w' ./cmd/posd with CGO_ENABLED=0 GOOS=linux GOARCH=%s (as make build-arm, without the version stamp)"
+		rows = append(rows,
+			row{What: "posd binary, linux/arm (ARMv7), stripped", Value: mib(arm), How: fmt.Sprintf(how, "arm GOARM=7")},
+			row{What: "posd binary, linux/arm64, stripped", Value: mib(arm64), How: fmt.Sprintf(how, "arm64")})
+	}
+	mem := func(m map[string]int64) string {
+		return fmt.Sprintf("anon %s, file %s", mib(m["RssAnon"]), mib(m["RssFile"]))
+	}
+	fillN := thousands(int64(o.fillN))
+	whatIdle, whatBootEmpty := "posd memory, idle, empty store: VmRSS (VmHWM)", "posd boot to READY=1, empty store"
+	whatBootFull := fmt.Sprintf("posd boot to READY=1, %s payments queued", fillN)
+	whatReads := fmt.Sprintf("posd reads from the disk before READY=1, %s payments queued, cold: read_bytes (rchar)", fillN)
+	whatBytes := fmt.Sprintf("Store file per payment, %s payments queued", fillN)
+	whatFull := fmt.Sprintf("posd memory, %s payments queued: VmRSS (VmHWM)", fillN)
+	whatQ := fmt.Sprintf("Accept over HTTP, one payer, %s payments queued: p50 / p99", fillN)
+	whatCPU := fmt.Sprintf("posd idle CPU, %s payments queued, no chain: share of one core over %s after the first %s", fillN, o.idleFor, o.idleWarm)
+	fullRows := func(err error) []row {
+		return append(rows, failed(whatBootFull, err), failed(whatReads, err), failed(whatBytes, err), failed(whatFull, err), failed(whatQ, err), failed(whatCPU, err))
+	}
+
+	// The empty store: boots, then a cold one kept running, the peer of
+	// the full store's figures through to the accept rows.
+	progress("boot to READY=1 and memory, empty store")
+	var bootEmpty samples
+	var quiet idle
+	var dEmpty *daemon
+	empty, err := newTerminal(filepath.Join(dir, "empty"))
+	if err == nil {
+		bootEmpty, _, err = boots(posd, empty, 5, false, o.bootWithin)
+	}
+	if err == nil {
+		dEmpty, _, err = coldBoot(posd, empty, o.bootWithin)
+	}
+	if err == nil {
+		defer dEmpty.stop()
+		quiet, err = idleFor(dEmpty, o.settle)
+	}
+	if err != nil {
+		rows = append(rows, failed(whatIdle, err), failed(whatBootEmpty, err))
+		return fullRows(fmt.Errorf("no empty-store peer: %w", err))
+	}
+	one.quiet, one.bootEmpty = quiet, bootEmpty
+	rows = append(rows,
+		row{What: whatIdle, Value: fmt.Sprintf("%s (%s)", mib(quiet.mem["VmRSS"]), mib(quiet.mem["VmHWM"])),
+			How: fmt.Sprintf("/proc/PID/status of the posd binary %s after READY=1 (headless, no chain endpoints): %s; CPU used meanwhile %s",
+				o.settle, mem(quiet.mem), ms(quiet.cpu))},
+		row{What: whatBootEmpty, Value: ms(bootEmpty.median()),
+			How: fmt.Sprintf("process start to READY=1 on a NOTIFY_SOCKET we listen on; median of %d boots (the first one, %s, creates the store and the terminal key); "+
+				"a sixth from a cold page cache (the data directory's files dropped): %s",
+				len(bootEmpty), ms(bootEmpty[0]), ms(dEmpty.ready))})
+
+	progress("filling a store with %d accepted payments", o.fillN)
+	full, err := newTerminal(filepath.Join(dir, "full"))
+	var fillTook time.Duration
+	var storeSize int64
+	if err == nil {
+		fillTook, storeSize, err = fillStore(ctx, full, o.fillN, nil)
+	}
+	if err != nil {
+		return fullRows(err)
+	}
+	storePath := filepath.Join(full.data, "showpos.db")
+
+	// Bytes per payment: the file as the fill left it, before any posd
+	// opened it, so it holds exactly the fill's payments and requests.
+	if l, err := storeBytes(storePath, 10*time.Second); err != nil {
+		rows = append(rows, failed(whatBytes, err))
+	} else {
+		per := float64(storeSize) / float64(o.fillN)
+		rows = append(rows, row{What: whatBytes,
+			Value: fmt.Sprintf("%s B (%s / %s)", thousands(int64(per+0.5)), mib(storeSize), fillN),
+			Peer:  fmt.Sprintf("bound %s B (1 KB, issue 19)", thousands(perPaymentMax)), Ratio: ratio(per, perPaymentMax),
+			How: fmt.Sprintf("the store file's size over the payments right after the fill below (%s accepted payments, each with its request; 64 writers sharing commits), "+
+				"before any posd opened it; where the bytes go, per payment, from the file opened read-only with go.etcd.io/bbolt (each top-level bucket's Stats, "+
+				"nested buckets included; the pages by Tx.Page; %s-byte pages, high-water mark %s): %s",
+				fillN, thousands(int64(l.pageSize)), mib(l.pages*int64(l.pageSize)), l.describe(o.fillN))})
+	}
+
+	progress("boot to READY=1, %d payments queued, from a cold page cache", o.fillN)
+	dCold, dropped, err := coldBoot(posd, full, o.bootWithin)
+	if err != nil {
+		return fullRows(err)
+	}
+	cold, coldIO := samples{dCold.ready}, dCold.readyIO
+	if err := dCold.stop(); err != nil {
+		return fullRows(fmt.Errorf("stop posd: %w", err))
+	}
+	progress("boot to READY=1 and memory, %d payments queued", o.fillN)
+	warm, d, err := boots(posd, full, 3, true, o.bootWithin)
+	if err != nil {
+		return fullRows(err)
+	}
+	defer d.stop()
+	one.cold, one.warm, one.storeSize = cold, warm, storeSize
+	rows = append(rows,
+		row{What: whatBootFull,
+			Value: fmt.Sprintf("%s cold / %s warm", ms(cold.median()), ms(warm.median())),
+			Peer:  fmt.Sprintf("bound %s cold (issue 19); empty store: %s, cold %s", ms(bootBound), ms(bootEmpty.median()), ms(dEmpty.ready)),
+			Ratio: fmt.Sprintf("cold %s the bound, %s empty's cold", ratio(float64(cold.median()), float64(bootBound)), ratio(float64(cold.median()), float64(dEmpty.ready))),
+			How: fmt.Sprintf("as above, on the %s store; cold: the data directory's files (%s) dropped from the page cache first "+
+				"(posix_fadvise DONTNEED after fsync; posd's binary stays cached), one boot; warm: median of %d", mib(storeSize), strings.Join(dropped, ", "), len(warm))},
+		row{What: whatReads, Value: reads(coldIO),
+			Peer:  fmt.Sprintf("bound %s of read_bytes (issue 19); empty store, cold: %s", mib(bootReadsBound), reads(dEmpty.readyIO)),
+			Ratio: ratio(float64(coldIO.readBytes), bootReadsBound) + " the bound",
+			How: "/proc/PID/io of the cold boot above, read the moment READY=1 is read from the notify socket: read_bytes, what posd made the block layer fetch " +
+				"(bbolt's mmap faults included), and rchar, what it passed through read(2) (page cache or not; mmap not counted); " +
+				"posd starts its work after READY (the store's scrub) at once and the read comes a little after READY=1, so the figure can only err high"})
+
+	busy, err := idleFor(d, o.settle)
+	if err != nil {
+		rows = append(rows, failed(whatFull, err))
+	} else {
+		one.busy = busy
+		rows = append(rows, row{What: whatFull,
+			Value: fmt.Sprintf("%s (%s)", mib(busy.mem["VmRSS"]), mib(busy.mem["VmHWM"])),
+			Peer:  "idle, empty store: " + mib(quiet.mem["VmRSS"]), Ratio: ratio(float64(busy.mem["VmRSS"]), float64(quiet.mem["VmRSS"])),
+			How: fmt.Sprintf("the same, %s after READY=1 on the %s store filled beforehand with %s accepted payments (64 writers sharing commits, %.0f s): "+
+				"%s (file: the pages of bbolt's mmap of the store that posd has touched); CPU used while idle %s",
+				o.settle, mib(storeSize), fillN, fillTook.Seconds(), mem(busy.mem), ms(busy.cpu))})
+	}
+
+	progress("accept latency, %d payments queued and empty, in turn: %d payments each", o.fillN, o.latencyN)
+	// The disk's fsync time drifts over minutes: a floor of its own.
+	fl, err := measureFloor(full.dir, mustSigned(native, 64), 100)
+	if err != nil {
+		rows = append(rows, failed(whatQ, err))
+	} else {
+		cpuBefore, _ := d.cpuTime()
+		began := time.Now()
+		lat, latEmpty, err, errEmpty := latencyInTurn(d, dEmpty, o.latencyN, nil, nil)
+		cpuUsed, _ := d.cpuTime()
+		wall := time.Since(began)
+		if err == nil {
+			err = errEmpty
+		}
+		if err != nil {
+			rows = append(rows, failed(whatQ, err))
+		} else {
+			after, _ := d.status()
+			rows = append(rows, row{What: whatQ, Value: fmt.Sprintf("%s / %s", ms(lat.median()), ms(lat.pct(99))),
+				Peer: fmt.Sprintf("empty queue, in turn: %s / %s; bound %s× each (issue 19)",
+					ms(latEmpty.median()), ms(latEmpty.pct(99)), trimFloat(queueBound)),
+				Ratio: fmt.Sprintf("p50 %s, p99 %s", ratio(float64(lat.median()), float64(latEmpty.median())), ratio(float64(lat.pct(99)), float64(latEmpty.pct(99)))),
+				How: fmt.Sprintf("as the one-payer row, %d payments on the posd booted on the full store and %d on the empty-store posd above (its queue holds only these), "+
+					"in %d parts taking turns, each after 20 unmeasured ones; floor measured just before: %s; the full-store posd used %.1f s of CPU in those %.1f s "+
+					"(its turns and the other's); then VmRSS %s, VmHWM %s",
+					len(lat), len(latEmpty), inTurn, ms(fl.total()), (cpuUsed - cpuBefore).Seconds(), wall.Seconds(), mib(after["VmRSS"]), mib(after["VmHWM"]))})
+		}
+	}
+
+	// Idle CPU: both stores' posds booted afresh, left alone together.
+	d.stop()
+	dEmpty.stop()
+	progress("idle CPU, %d payments queued and empty, at once: %s, then %s measured", o.fillN, o.idleWarm, o.idleFor)
+	return append(rows, idleCPURow(ctx, o, posd, full, empty, whatCPU))
+}
+
+// idleCPURow boots posd on the full and the empty store (warm), checks
+// from their status that neither has a chain or an uplink, leaves both
+// alone for o.idleWarm and measures their CPU over the next o.idleFor.
+func idleCPURow(ctx context.Context, o options, posd string, full, empty *terminal, what string) row {
+	var ds []*daemon
+	defer func() {
+		for _, d := range ds {
+			d.stop()
+		}
+	}()
+	var said []string
+	for _, t := range []*terminal{full, empty} {
+		d, err := startPosd(posd, t, o.bootWithin)
+		if err != nil {
+			return failed(what, err)
+		}
+		ds = append(ds, d)
+		s, err := d.chainless()
+		if err != nil {
+			return failed(what, err)
+		}
+		said = append(said, s)
+	}
+	got, err := idleCPUOf(ctx, ds, o.idleWarm, o.idleFor)
+	if err != nil {
+		return failed(what, err)
+	}
+	f, e := got[0], got[1]
+	pct := 100 * f.cpu.Seconds() / f.window.Seconds()
+	return row{What: what, Value: fmt.Sprintf("%s (%s of CPU in %.1f s)", corePercent(f.cpu, f.window), ms(f.cpu), f.window.Seconds()),
+		Peer:  fmt.Sprintf("bound %s%% (issue 19); empty store, same window: %s", trimFloat(idleBound), corePercent(e.cpu, e.window)),
+		Ratio: ratio(pct, idleBound) + " the bound",
+		How: fmt.Sprintf("posd booted (warm) on the full store and on the empty one, both at once, then left alone: nothing paid, no operator call; "+
+			"user + system CPU time from /proc/PID/stat (10 ms ticks) over %s, after the first %s (the boot's work after READY, such as the store's scrub, "+
+			"may fall in the first); what each status said: full: %s; empty: %s; read from the disk over the window: full %s, empty %s",
+			o.idleFor, o.idleWarm, said[0], said[1], reads(f.read), reads(e.read))}
 }

@@ -83,6 +83,14 @@ type daemon struct {
 	payer   *http.Client  // the network API
 	addr    string        // the network API's address, from the status
 	log     *os.File
+	// readyIO is /proc/PID/io read as soon as READY=1 was read from the
+	// notify socket (readyIOErr: why it could not be): what posd read to
+	// get there, and a little more if its work after READY began first.
+	readyIO    procIO
+	readyIOErr error
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // startPosd starts bin on t with a NOTIFY_SOCKET of ours and returns once
@@ -113,7 +121,13 @@ func startPosd(bin string, t *terminal, within time.Duration) (*daemon, error) {
 	d.cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sockPath)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
 
-	readyc := make(chan time.Time, 1)
+	type ready struct {
+		at  time.Time
+		io  procIO
+		err error
+	}
+	readyc := make(chan ready, 1)
+	pidc := make(chan int, 1) // posd's pid, once started
 	go func() {
 		buf := make([]byte, 4096)
 		for {
@@ -122,7 +136,11 @@ func startPosd(bin string, t *terminal, within time.Duration) (*daemon, error) {
 				return
 			}
 			if bytes.Contains(buf[:n], []byte("READY=1")) {
-				readyc <- time.Now()
+				r := ready{at: time.Now()}
+				// At once: posd's work after READY (the store's scrub)
+				// reads on, so the figure can only err high.
+				r.io, r.err = readProcIO(<-pidc)
+				readyc <- r
 				return
 			}
 		}
@@ -132,10 +150,11 @@ func startPosd(bin string, t *terminal, within time.Duration) (*daemon, error) {
 		logf.Close()
 		return nil, fmt.Errorf("start posd: %w", err)
 	}
+	pidc <- d.cmd.Process.Pid
 	go func() { d.exited <- d.cmd.Wait() }()
 	select {
-	case at := <-readyc:
-		d.ready = at.Sub(d.started)
+	case r := <-readyc:
+		d.ready, d.readyIO, d.readyIOErr = r.at.Sub(d.started), r.io, r.err
 		if d.addr, err = d.networkAddr(); err != nil {
 			d.stop()
 			return nil, err
@@ -169,17 +188,20 @@ func (d *daemon) networkAddr() (string, error) {
 }
 
 // stop sends SIGTERM and waits for posd to exit (it drains for up to 10 s).
+// Stopping again returns the first stop's answer.
 func (d *daemon) stop() error {
-	defer d.log.Close()
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-d.exited:
-		return err
-	case <-time.After(30 * time.Second):
-		_ = d.cmd.Process.Kill()
-		<-d.exited
-		return errors.New("posd did not stop within 30 s of SIGTERM; killed")
-	}
+	d.stopOnce.Do(func() {
+		defer d.log.Close()
+		_ = d.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case d.stopErr = <-d.exited:
+		case <-time.After(30 * time.Second):
+			_ = d.cmd.Process.Kill()
+			<-d.exited
+			d.stopErr = errors.New("posd did not stop within 30 s of SIGTERM; killed")
+		}
+	})
+	return d.stopErr
 }
 
 // status reads fields of /proc/PID/status, in bytes: VmRSS, VmHWM,
