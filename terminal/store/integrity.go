@@ -320,6 +320,11 @@ func verify(db *bbolt.DB, schema string) error {
 				return err
 			}
 		}
+		if schemaAtLeast(schema, 14) {
+			if err := checkQueued(tx); err != nil {
+				return err
+			}
+		}
 		var problems []string
 		for err := range tx.Check() {
 			if len(problems) < 5 {

@@ -70,6 +70,9 @@ var (
 	bucketEventSinks    = []byte("event_sinks")    // sink name -> sinkRecord (JSON): how far that sink has delivered
 	bucketRequestExpiry = []byte("request_expiry") // expiry (8, unix ns) || request ID -> request ID, for pending requests not yet reported expired
 
+	// Schema 14: the queued payments in acceptance order (queued.go).
+	bucketQueued = []byte("queued") // chain (8) || Seq (8) -> tx hash or authorization ID, for queued payments only
+
 	allBuckets = [][]byte{bucketMeta, bucketRequests, bucketPayments, bucketBySender,
 		bucketBySeq, bucketUnsettled, bucketCounts, bucketOpen, bucketUnfinal,
 		bucketClients, bucketClientNonces, bucketNonceExpiry, bucketFleet,
@@ -80,7 +83,8 @@ var (
 		bucketRegistrations, bucketRegExpiry,
 		bucketEvents, bucketEventSinks, bucketRequestExpiry,
 		bucketWebhooks,
-		bucketSpentNonces, bucketRelayByAuth, bucketPrunedChainTxs}
+		bucketSpentNonces, bucketRelayByAuth, bucketPrunedChainTxs,
+		bucketQueued}
 
 	keySchema = []byte("schema")
 )
@@ -96,9 +100,11 @@ var (
 // expiry index; schema 11 the clients' webhooks (webhooks.go); schema 12
 // the bounded store's spent nonces and the relay journal by authorization
 // (bounded.go); schema 13 keys every per-chain index, sum, count and
-// cursor by chain id (schema13.go).
+// cursor by chain id (schema13.go); schema 14 adds the queued index
+// (queued.go, schema14.go).
 const (
-	schemaVersion = "13"
+	schemaVersion = "14"
+	schemaV13     = "13"
 	schemaV12     = "12"
 	schemaV11     = "11"
 	schemaV10     = "10"
@@ -130,7 +136,7 @@ func schemaNumber(schema string) int {
 }
 
 // schemaLatest is schemaVersion as a number: change the two together.
-const schemaLatest = 13
+const schemaLatest = 14
 
 // schemaKnown reports whether this build reads schema (and migrates it).
 func schemaKnown(schema string) bool { return schemaNumber(schema) != 0 }

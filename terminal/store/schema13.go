@@ -51,7 +51,7 @@ var needHome = [][]byte{
 // (signedOn; chainOf reads a request's document, nil: only handovers'
 // raw transactions are read).
 func migrateChains(db *bbolt.DB, path string, log *slog.Logger, home uint64, chainOf func([]byte) (uint64, error)) error {
-	return migration{from: schemaV12, to: schemaVersion, what: "payments, indexes, sums and the cursor per chain",
+	return migration{from: schemaV12, to: schemaV13, what: "payments, indexes, sums and the cursor per chain",
 		fill: func(tx *bbolt.Tx) ([]any, error) {
 			if home == 0 {
 				for _, b := range needHome {

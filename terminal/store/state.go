@@ -214,6 +214,10 @@ func planTransitionWith(w *wtx, p, next Payment, now time.Time, counts *countDel
 	if to.unsettled() && !from.unsettled() {
 		pw.adds = append(pw.adds, open...)
 	}
+	if from == PaymentQueued && to != PaymentQueued {
+		// No payment comes back to queued: it only ever leaves the index.
+		pw.dels = append(pw.dels, index{bucketQueued, queuedKey(chain, p.Seq)})
+	}
 	if from.unfinal() && !to.unfinal() {
 		pw.dels = append(pw.dels, unfinal...)
 	}
