@@ -125,7 +125,7 @@ func requestByID(tx *bbolt.Tx, id string) (Request, error) {
 	if v == nil {
 		return Request{}, fmt.Errorf("request %q missing: %w", id, ErrCorrupt)
 	}
-	return decodeRequest(v)
+	return decodeRequest([]byte(id), v)
 }
 
 // unreserve removes r's entry from the amounts index (it was paid or

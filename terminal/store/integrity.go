@@ -459,7 +459,7 @@ func checkUnfinal(tx *bbolt.Tx, auth, v13 bool) error {
 		if err != nil {
 			return err
 		}
-		p, err := decodePayment(body)
+		p, err := decodePayment(h, body)
 		if err != nil {
 			return err
 		}
@@ -510,7 +510,7 @@ func countChainUnfinal(tx *bbolt.Tx, v13 bool) (confirmed, seen uint64, err erro
 		if err != nil {
 			return err
 		}
-		p, err := decodePayment(body)
+		p, err := decodePayment(h, body)
 		if err != nil {
 			return err
 		}

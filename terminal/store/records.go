@@ -424,7 +424,45 @@ type deliveryRecord struct {
 	ReorgNote string       `json:"reorg_note,omitempty"`
 }
 
+// encodeRequest is r's record as schema 14 writes it: binary, or JSON
+// where the binary form cannot say it exactly (binrecord.go).
 func encodeRequest(r Request) ([]byte, error) {
+	b, err := encodeRequestBinary(r)
+	return jsonOrBinary(b, err, func() ([]byte, error) { return encodeRequestJSON(r) })
+}
+
+// decodeRequest reads a request record stored under id, in either form.
+func decodeRequest(id, b []byte) (Request, error) {
+	if len(b) > 0 && b[0] == binVersion {
+		return decodeRequestBinary(id, b)
+	}
+	return decodeRequestJSON(b)
+}
+
+// encodePayment is p's record as schema 14 writes it: binary, or JSON
+// where the binary form cannot say it exactly (binrecord.go).
+func encodePayment(p Payment) ([]byte, error) {
+	b, err := encodePaymentBinary(p)
+	return jsonOrBinary(b, err, func() ([]byte, error) { return encodePaymentJSON(p) })
+}
+
+// decodePayment reads a payment record stored under hash, in either form.
+func decodePayment(hash, b []byte) (Payment, error) {
+	if len(b) == 0 || b[0] != binVersion {
+		return decodePaymentJSON(b)
+	}
+	p, err := decodePaymentBinary(hash, b)
+	if err != nil {
+		return Payment{}, err
+	}
+	if (p.Source == SourceAuthorization) != (p.Authorization != nil) {
+		return Payment{}, fmt.Errorf("decode payment %s: source %s with authorization %v: %w", p.TxHash, p.Source, p.Authorization != nil, ErrCorrupt)
+	}
+	return p, nil
+}
+
+// encodeRequestJSON is r's record as JSON, the form before schema 14.
+func encodeRequestJSON(r Request) ([]byte, error) {
 	rec := requestRecord{
 		ID: r.ID, Asset: r.Asset, Amount: r.Amount.String(),
 		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, Status: r.Status, Doc: r.Doc,
@@ -437,7 +475,7 @@ func encodeRequest(r Request) ([]byte, error) {
 	return json.Marshal(rec)
 }
 
-func decodeRequest(b []byte) (Request, error) {
+func decodeRequestJSON(b []byte) (Request, error) {
 	var rec requestRecord
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return Request{}, fmt.Errorf("decode request: %v: %w", err, ErrCorrupt)
@@ -457,7 +495,8 @@ func decodeRequest(b []byte) (Request, error) {
 	return r, nil
 }
 
-func encodePayment(p Payment) ([]byte, error) {
+// encodePaymentJSON is p's record as JSON, the form before schema 14.
+func encodePaymentJSON(p Payment) ([]byte, error) {
 	rec := paymentRecord{
 		TxHash: p.TxHash, RequestID: p.RequestID, From: p.From, Nonce: p.Nonce,
 		Asset: p.Asset, Amount: p.Amount.String(), Raw: p.Raw, State: p.State,
@@ -484,7 +523,7 @@ func encodePayment(p Payment) ([]byte, error) {
 	return json.Marshal(rec)
 }
 
-func decodePayment(b []byte) (Payment, error) {
+func decodePaymentJSON(b []byte) (Payment, error) {
 	var rec paymentRecord
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return Payment{}, fmt.Errorf("decode payment: %v: %w", err, ErrCorrupt)

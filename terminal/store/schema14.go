@@ -11,7 +11,8 @@ import (
 )
 
 // Schema 14: the queued index (queued.go), so the oldest queued payment is
-// one seek away.
+// one seek away, and payments and requests in a binary form
+// (binrecord.go) of about a third of the JSON's size.
 //
 // The migration from 13 runs in small transactions, migrateChunk records
 // each, not in one: a 250 MB store rewritten in one bbolt transaction
@@ -19,8 +20,10 @@ import (
 // safe to stop between chunks and run again from the start: the queued
 // index is emptied and rebuilt whole. The schema is written "14" in the
 // last transaction, after every step, so a crash anywhere leaves a schema
-// 13 file that Open migrates on; no build serves it meanwhile (a schema 13
-// build refuses the queued bucket it does not know).
+// 13 file that Open migrates on. A record is rewritten in the binary form
+// only once (a record already binary is passed over); both forms read
+// the same meanwhile. No older build serves the file: a schema 13 build
+// refuses the queued bucket it does not know.
 
 // migrateChunk is how many records one transaction of the migration to
 // schema 14 reads and writes.
@@ -83,6 +86,40 @@ func migrate14(db *bbolt.DB, path string, log *slog.Logger, chunk int, after fun
 			return fail(err)
 		}
 	}
+	// Payments and requests in the binary form (binrecord.go), a chunk at
+	// a time; one already binary (an earlier run's) is passed over.
+	rewritten := 0
+	reencode := func(bucket []byte, re func(k, body []byte) ([]byte, error)) func(w *wtx, k, body []byte) error {
+		return func(w *wtx, k, body []byte) error {
+			if len(body) > 0 && body[0] == binVersion {
+				return nil
+			}
+			nv, err := re(k, body)
+			if err != nil {
+				return fmt.Errorf("key %x: %w", k, err)
+			}
+			rewritten++
+			return w.putChecked(bucket, k, nv)
+		}
+	}
+	if err := inChunks(db, bucketPayments, chunk, step, reencode(bucketPayments, func(k, body []byte) ([]byte, error) {
+		p, err := decodePayment(k, body)
+		if err != nil {
+			return nil, err
+		}
+		return encodePayment(p)
+	})); err != nil {
+		return fail(err)
+	}
+	if err := inChunks(db, bucketRequests, chunk, step, reencode(bucketRequests, func(k, body []byte) ([]byte, error) {
+		r, err := decodeRequest(k, body)
+		if err != nil {
+			return nil, err
+		}
+		return encodeRequest(r)
+	})); err != nil {
+		return fail(err)
+	}
 	if err := db.Update(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion)))
 	}); err != nil {
@@ -91,8 +128,8 @@ func migrate14(db *bbolt.DB, path string, log *slog.Logger, chunk int, after fun
 	if err := verify(db, schemaVersion); err != nil {
 		return corruptErr(path, fmt.Errorf("after migrating to schema %s: %w", schemaVersion, err))
 	}
-	log.Info(fmt.Sprintf("store: migrated schema %s to %s: the queued payments indexed in acceptance order", schemaV13, schemaVersion),
-		"path", path, "queued", queued, "took", time.Since(began).Round(time.Millisecond))
+	log.Info(fmt.Sprintf("store: migrated schema %s to %s: the queued payments indexed in acceptance order, payments and requests binary", schemaV13, schemaVersion),
+		"path", path, "queued", queued, "records", rewritten, "took", time.Since(began).Round(time.Millisecond))
 	return nil
 }
 

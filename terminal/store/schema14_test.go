@@ -15,10 +15,30 @@ import (
 )
 
 // back13 steps a schema 14 file back to schema 13, in tx: no queued
-// index. The migration tests of older schemas make their file with this
-// build and step it back so (unchain begins with it).
+// index, payments and requests as JSON. The migration tests of older
+// schemas make their file with this build and step it back so (unchain
+// begins with it).
 func back13(tx *bbolt.Tx) error {
 	if err := tx.DeleteBucket(bucketQueued); err != nil {
+		return err
+	}
+	w := &wtx{tx: tx}
+	if _, err := rewriteValues(w, bucketPayments, func(k, body []byte) ([]byte, error) {
+		p, err := decodePayment(k, body)
+		if err != nil {
+			return nil, err
+		}
+		return encodePaymentJSON(p)
+	}); err != nil {
+		return err
+	}
+	if _, err := rewriteValues(w, bucketRequests, func(k, body []byte) ([]byte, error) {
+		r, err := decodeRequest(k, body)
+		if err != nil {
+			return nil, err
+		}
+		return encodeRequestJSON(r)
+	}); err != nil {
 		return err
 	}
 	return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaV13)))

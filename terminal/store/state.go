@@ -128,7 +128,7 @@ func loadPayment(w *wtx, hash common.Hash) (Payment, error) {
 	if v == nil {
 		return Payment{}, ErrUnknownPayment
 	}
-	return decodePayment(v)
+	return decodePayment(hash[:], v)
 }
 
 // plannedWrite is a checked transition waiting to be written.
