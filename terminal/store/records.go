@@ -11,8 +11,9 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 )
 
-// Layout of the bbolt file (schema version 13; per-chain keys begin with
-// the chain id, 8 bytes big-endian, from 13 on). Every bucket lives at the
+// Layout of the bbolt file (schema version 14; per-chain keys begin with
+// the chain id, 8 bytes big-endian, from 13 on; payment and request
+// records are binary from 14 on, JSON before, and both read: binrecord.go). Every bucket lives at the
 // top level; no nested buckets. Every value shown below is followed by its
 // CRC-32C (see checksum.go); schema 1 had schema 2's layout without CRCs,
 // schema 2 kept client keys in the clear, schema 3 had no unfinal bucket,
@@ -23,8 +24,8 @@ import (
 // Open migrates each (migrate.go, clients_seal.go).
 var (
 	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion (schema 1: "1", no CRC); "seal_check" -> sealed check (clients_seal.go)
-	bucketRequests  = []byte("requests")        // request ID -> requestRecord (JSON)
-	bucketPayments  = []byte("payments")        // tx hash (32 bytes) -> paymentRecord (JSON)
+	bucketRequests  = []byte("requests")        // request ID -> the binary request record (JSON requestRecord before 14)
+	bucketPayments  = []byte("payments")        // tx hash (32 bytes) -> the binary payment record (JSON paymentRecord before 14)
 	bucketBySender  = []byte("by_sender_nonce") // chain (8) || sender (20) || nonce (8, big-endian) -> tx hash
 	bucketBySeq     = []byte("by_seq")          // Seq (8, big-endian) -> tx hash; its bucket sequence issues Seq
 	bucketUnsettled = []byte("unsettled")       // chain (8) || asset -> decimal amount in queued or broadcast payments
@@ -369,8 +370,9 @@ type Delivery struct {
 	Retrying time.Time
 }
 
-// The stored forms. Amounts are decimal strings, byte fields base64, times
-// RFC 3339 in UTC. Separate from the API types so the file format changes
+// The JSON forms, written before schema 14 and still read (and written
+// for a record the binary form cannot say exactly). Amounts are decimal
+// strings, byte fields base64, times RFC 3339 in UTC. Separate from the API types so the file format changes
 // only on purpose.
 type requestRecord struct {
 	ID        string        `json:"id"`
