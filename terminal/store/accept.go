@@ -291,7 +291,7 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits, retired bool) (Payment
 	for _, e := range append(puts, []kv{
 		{bucketPayments, hash[:], encP},
 		{bucketBySeq, seqKey(seq), hash[:]},
-		{bucketQueued, queuedKey(chain, seq), hash[:]},
+		{bucketQueued, queuedKey(chain, seq), nil}, // bare: by_seq names it
 		{bucketRequests, []byte(req.ID), encR},
 		{bucketUnsettled, uKey, []byte(unsettled.String())},
 		{bucketCounts, countKey(chain, PaymentQueued), countBytes(count + 1)},

@@ -8,8 +8,9 @@ import (
 	"go.etcd.io/bbolt"
 )
 
-// The queued index (schema 14): chain (8) || Seq (8) -> payment id (the tx
-// hash of a handed-over payment, the ID of an authorization), for every
+// The queued index (schema 14): chain (8) || Seq (8) -> nothing (the
+// value is its CRC alone: by_seq names the payment of a Seq, the tx hash
+// of a handed-over payment or the ID of an authorization), for every
 // payment in state queued, whatever its source. A payment enters it in the
 // write that accepts it (accept) and leaves it in the write that moves it
 // out of queued (planTransitionWith: SetPaymentState, Apply,
@@ -34,7 +35,7 @@ func (cs *ChainStore) OldestQueued() (p Payment, ok bool, err error) {
 			return nil
 		}
 		var err error
-		if p, err = indexedPayment(tx, bucketQueued, k, v); err != nil {
+		if p, err = queuedPayment(tx, k, v); err != nil {
 			return fmt.Errorf("oldest queued: %w", err)
 		}
 		ok = true
@@ -44,6 +45,30 @@ func (cs *ChainStore) OldestQueued() (p Payment, ok bool, err error) {
 		return Payment{}, false, err
 	}
 	return p, ok, nil
+}
+
+// queuedPayment reads the payment a queued entry names: its Seq's in
+// by_seq. The entry's CRC, length and emptiness are checked first.
+func queuedPayment(tx *bbolt.Tx, k, v []byte) (Payment, error) {
+	body, err := checkValue(bucketQueued, k, v)
+	if err != nil {
+		return Payment{}, err
+	}
+	if len(k) != 16 || len(body) != 0 {
+		return Payment{}, fmt.Errorf("bucket %s: key %x of %d bytes with a %d-byte value, want 16 and none: %w", bucketQueued, k, len(k), len(body), ErrCorrupt)
+	}
+	h, err := getChecked(tx, bucketBySeq, k[8:])
+	if err != nil {
+		return Payment{}, fmt.Errorf("bucket %s: key %x: %w", bucketQueued, k, err)
+	}
+	if h == nil {
+		return Payment{}, fmt.Errorf("bucket %s: key %x: Seq %d has no payment: %w", bucketQueued, k, binary.BigEndian.Uint64(k[8:]), ErrCorrupt)
+	}
+	p, err := paymentByHash(tx, h)
+	if err != nil {
+		return Payment{}, fmt.Errorf("bucket %s: key %x: %w", bucketQueued, k, err)
+	}
+	return p, nil
 }
 
 // checkQueued requires the queued index (schema 14) to hold exactly the
@@ -60,16 +85,9 @@ func checkQueued(tx *bbolt.Tx) error {
 	}
 	n := map[uint64]uint64{}
 	if err := idx.ForEach(func(k, v []byte) error {
-		h, err := checkValue(bucketQueued, k, v)
+		p, err := queuedPayment(tx, k, v)
 		if err != nil {
 			return err
-		}
-		if len(k) != 16 {
-			return fmt.Errorf("bucket %s: key %x of %d bytes, want 16: %w", bucketQueued, k, len(k), ErrCorrupt)
-		}
-		p, err := paymentByHash(tx, h)
-		if err != nil {
-			return fmt.Errorf("bucket %s: key %x: %w", bucketQueued, k, err)
 		}
 		chain, seq := binary.BigEndian.Uint64(k[:8]), binary.BigEndian.Uint64(k[8:])
 		if p.State != PaymentQueued || p.ChainID != chain || p.Seq != seq {

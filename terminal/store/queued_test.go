@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
 	"go.etcd.io/bbolt"
 )
 
@@ -97,30 +96,33 @@ func TestOpenRefusesAQueuedIndexThatIsNotTheQueue(t *testing.T) {
 		}},
 		{"a broadcast payment in it", func(tx *bbolt.Tx, _, s Payment) error {
 			k := queuedKey(s.ChainID, s.Seq)
-			return tx.Bucket(bucketQueued).Put(k, seal(bucketQueued, k, s.TxHash[:]))
+			return tx.Bucket(bucketQueued).Put(k, seal(bucketQueued, k, nil))
 		}},
 		{"an entry at another Seq", func(tx *bbolt.Tx, q, _ Payment) error {
 			if err := tx.Bucket(bucketQueued).Delete(queuedKey(q.ChainID, q.Seq)); err != nil {
 				return err
 			}
 			k := queuedKey(q.ChainID, q.Seq+100)
-			return tx.Bucket(bucketQueued).Put(k, seal(bucketQueued, k, q.TxHash[:]))
+			return tx.Bucket(bucketQueued).Put(k, seal(bucketQueued, k, nil))
 		}},
 		{"an entry on another chain", func(tx *bbolt.Tx, q, _ Payment) error {
 			if err := tx.Bucket(bucketQueued).Delete(queuedKey(q.ChainID, q.Seq)); err != nil {
 				return err
 			}
 			k := queuedKey(q.ChainID+1, q.Seq)
-			return tx.Bucket(bucketQueued).Put(k, seal(bucketQueued, k, q.TxHash[:]))
+			return tx.Bucket(bucketQueued).Put(k, seal(bucketQueued, k, nil))
 		}},
 		{"an entry naming no payment", func(tx *bbolt.Tx, q, _ Payment) error {
 			k := queuedKey(q.ChainID, q.Seq+1000)
-			h := common.Hash{1}
-			return tx.Bucket(bucketQueued).Put(k, seal(bucketQueued, k, h[:]))
+			return tx.Bucket(bucketQueued).Put(k, seal(bucketQueued, k, nil))
+		}},
+		{"an entry with a value", func(tx *bbolt.Tx, q, _ Payment) error {
+			k := queuedKey(q.ChainID, q.Seq)
+			return tx.Bucket(bucketQueued).Put(k, seal(bucketQueued, k, q.TxHash[:]))
 		}},
 		{"a short key", func(tx *bbolt.Tx, q, _ Payment) error {
 			k := chainPrefix(q.ChainID)
-			return tx.Bucket(bucketQueued).Put(k, seal(bucketQueued, k, q.TxHash[:]))
+			return tx.Bucket(bucketQueued).Put(k, seal(bucketQueued, k, nil))
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

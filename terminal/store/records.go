@@ -72,7 +72,7 @@ var (
 	bucketRequestExpiry = []byte("request_expiry") // expiry (8, unix ns) || request ID -> request ID, for pending requests not yet reported expired
 
 	// Schema 14: the queued payments in acceptance order (queued.go).
-	bucketQueued = []byte("queued") // chain (8) || Seq (8) -> tx hash or authorization ID, for queued payments only
+	bucketQueued = []byte("queued") // chain (8) || Seq (8) -> nothing (by_seq names the payment), for queued payments only
 
 	allBuckets = [][]byte{bucketMeta, bucketRequests, bucketPayments, bucketBySender,
 		bucketBySeq, bucketUnsettled, bucketCounts, bucketOpen, bucketUnfinal,

@@ -79,7 +79,7 @@ func migrate14(db *bbolt.DB, path string, log *slog.Logger, chunk int, after fun
 			return nil
 		}
 		queued++
-		return w.putChecked(bucketQueued, queuedKey(p.ChainID, p.Seq), p.TxHash[:])
+		return w.putChecked(bucketQueued, queuedKey(p.ChainID, p.Seq), nil)
 	}
 	for _, b := range [][]byte{bucketOpen, bucketAuthOpen} {
 		if err := inChunks(db, b, chunk, step, enter); err != nil {
