@@ -193,6 +193,9 @@ func TestBinaryRecordsReadAsTheirJSON(t *testing.T) {
 		if (err == nil) != (jerr == nil) || !sameRequest(gotQ, wantQ) {
 			t.Fatalf("request %d: binary reads\n%+v (%v)\nJSON reads\n%+v (%v)", i, gotQ, err, wantQ, jerr)
 		}
+		if status, expires, err := requestHoldBinary(bq); err != nil || status != wantQ.Status || expires != wantQ.ExpiresAt {
+			t.Fatalf("request %d: hold reads %s %s (%v), want %s %s", i, status, expires, err, wantQ.Status, wantQ.ExpiresAt)
+		}
 	}
 }
 
