@@ -103,8 +103,9 @@ import (
 
 // Store is what the broadcaster needs from the outbox. Every read is
 // windowed (OpenPaymentsAfter, Payments after a Seq, OpenBefore, LastSeq)
-// or one seek (OldestQueued, Counts): no round holds more than Window
-// payments (see the package comment).
+// or one seek (OldestQueued, Counts), or reads the failures alone
+// (RecentFailures): no round holds more than Window payments (see the
+// package comment).
 type Store interface {
 	OpenPaymentsAfter(after *store.OpenKey, limit int) ([]store.Payment, error)
 	UnfinalAfter(after *store.OpenKey, limit int) ([]store.Payment, error)
@@ -112,6 +113,7 @@ type Store interface {
 	LastSeq() (uint64, error)
 	Counts() (map[store.PaymentState]int, error)
 	OldestQueued() (store.Payment, bool, error)
+	RecentFailures(limit int) ([]store.Payment, error)
 	Payments(f store.PaymentFilter) ([]store.Payment, error)
 	Apply(ctx context.Context, now time.Time, changes []store.Change) ([]store.Payment, error)
 }
@@ -545,7 +547,7 @@ func (b *Broadcaster) Queue() (Queue, error) {
 		LastRound: RoundView{At: timePtr(last.At), Sent: last.Sent, Confirmed: last.Confirmed, Final: last.Final,
 			Reorged: last.Reorged, Failed: last.Failed, Retrying: last.Retrying, Err: last.Err},
 	}
-	failed, err := b.o.Store.Payments(store.PaymentFilter{State: store.PaymentFailed, Newest: true, Limit: recentFailures})
+	failed, err := b.o.Store.RecentFailures(recentFailures)
 	if err != nil {
 		return Queue{}, fmt.Errorf("queue: %w", err)
 	}

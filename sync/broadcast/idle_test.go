@@ -92,3 +92,34 @@ func (r *fakeRig) open() int {
 	}
 	return c[store.PaymentQueued] + c[store.PaymentBroadcast]
 }
+
+// The operator's queue (posctl queue, the cashier's sync key) lists the
+// latest failures from the failures the store keeps, not by reading every
+// payment back from the newest until five failed ones turn up: with 2,000
+// queued and two failed, it reads the two.
+func TestQueueReadsTheFailuresNotThePayments(t *testing.T) {
+	var ps []store.Payment
+	r := newFakeRig(t, func(st *store.Store) {
+		ps = seedStore(t, st, []common.Address{addrN(1), addrN(2)}, 1000, 0, time.Now().Add(-time.Minute))
+	})
+	for _, p := range []store.Payment{ps[0], ps[1000]} {
+		if _, err := r.store.SetPaymentState(context.Background(), p.TxHash, store.PaymentFailed, "conflict "+p.TxHash.Hex(), time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.chain.online.Store(false)
+	r.start(broadcast.Options{Window: 50, Poll: 10 * time.Millisecond})
+	r.waitRound("at start", func(broadcast.Report) bool { return true })
+	before, _ := r.reads.snapshot()
+	q, err := r.bc.Queue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := r.reads.snapshot(); after-before > 2 {
+		t.Errorf("Queue read %d payments; want the 2 failed", after-before)
+	}
+	if len(q.RecentFailures) != 2 || q.RecentFailures[0].TxHash != ps[1000].TxHash.Hex() || q.RecentFailures[1].TxHash != ps[0].TxHash.Hex() ||
+		q.RecentFailures[0].Reason != "conflict "+ps[1000].TxHash.Hex() {
+		t.Errorf("recent failures %+v, want the two, the latest first", q.RecentFailures)
+	}
+}

@@ -60,6 +60,12 @@ func (c *readCounter) OldestQueued() (store.Payment, bool, error) {
 	return p, ok, err
 }
 
+func (c *readCounter) RecentFailures(limit int) ([]store.Payment, error) {
+	ps, err := c.ChainStore.RecentFailures(limit)
+	c.count(len(ps))
+	return ps, err
+}
+
 func (c *readCounter) OpenBefore(from common.Address, nonce uint64) (store.Payment, bool, error) {
 	p, ok, err := c.ChainStore.OpenBefore(from, nonce)
 	if ok {
