@@ -29,7 +29,7 @@
 // queue is a range of its own. Store.Chain(id) is one chain's view (a
 // ChainStore): the broadcaster, the watcher and the relayer of a network
 // each work through theirs (OpenPaymentsAfter, UnfinalAfter, OpenBefore,
-// Unsettled, Counts, WatchCursor, RecordRange, Rewind, Settle,
+// OldestQueued, RecentFailures, Unsettled, Counts, WatchCursor, RecordRange, Rewind, Settle,
 // OpenAuthorizations, UnfinalAuthorizations, RelayTxs,
 // PaymentBySenderNonce). What names a record by hash stays the store's
 // (Payment, Apply): an EIP-155 transaction names its chain. Payments
