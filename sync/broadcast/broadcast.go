@@ -71,18 +71,12 @@
 //
 // Report.Open is the count of queued and broadcast payments before the
 // round (Store.Counts). Report.OldestQueued is the AcceptedAt of the first
-// payment in acceptance order still queued after the round, found from a
-// mark below which no payment is queued any more (see oldest.go): exact
-// every round once the mark is known, after the first whole pass since
-// start or the first offline round; until then, the oldest the pass has
-// left queued so far (which errs low). A round moves the mark over at most
-// Window payments; if that is not enough, it reports the last one passed
-// over, whose age is above the oldest queued payment's, until a later
-// round gets there (and nothing when none is queued).
+// payment in acceptance order still queued after the round, read every
+// round from the store's queued index (Store.OldestQueued: one seek).
 //
 // While offline, a round (on each kick, on Sync, and each minute) reads
-// the counts and finds the oldest queued payment from the mark; only the
-// first offline round before the mark is known reads every open payment.
+// the counts and the oldest queued payment, nothing else: its cost does
+// not grow with the queue.
 //
 // A restart at any point resumes from the store: a payment sent but not
 // yet recorded as sent is sent again, and the node's answer ("already
@@ -108,14 +102,18 @@ import (
 )
 
 // Store is what the broadcaster needs from the outbox. Every read is
-// windowed (OpenPaymentsAfter, Payments after a Seq, OpenBefore, LastSeq):
-// no round holds more than Window payments (see the package comment).
+// windowed (OpenPaymentsAfter, Payments after a Seq, OpenBefore, LastSeq)
+// or one seek (OldestQueued, Counts), or reads the failures alone
+// (RecentFailures): no round holds more than Window payments (see the
+// package comment).
 type Store interface {
 	OpenPaymentsAfter(after *store.OpenKey, limit int) ([]store.Payment, error)
 	UnfinalAfter(after *store.OpenKey, limit int) ([]store.Payment, error)
 	OpenBefore(from common.Address, nonce uint64) (store.Payment, bool, error)
 	LastSeq() (uint64, error)
 	Counts() (map[store.PaymentState]int, error)
+	OldestQueued() (store.Payment, bool, error)
+	RecentFailures(limit int) ([]store.Payment, error)
 	Payments(f store.PaymentFilter) ([]store.Payment, error)
 	Apply(ctx context.Context, now time.Time, changes []store.Change) ([]store.Payment, error)
 }
@@ -211,8 +209,8 @@ type Report struct {
 	// has another block at its height and the transaction is no longer
 	// in it): sent again, or found in another block.
 	Reorged int
-	// OldestQueued is the AcceptedAt of the oldest payment still queued
-	// after the round (zero: none); the package comment says how fresh.
+	// OldestQueued is the AcceptedAt of the first payment in acceptance
+	// order still queued after the round (zero: none).
 	OldestQueued time.Time
 	Err          string // why the round stopped short, if it did
 }
@@ -549,7 +547,7 @@ func (b *Broadcaster) Queue() (Queue, error) {
 		LastRound: RoundView{At: timePtr(last.At), Sent: last.Sent, Confirmed: last.Confirmed, Final: last.Final,
 			Reorged: last.Reorged, Failed: last.Failed, Retrying: last.Retrying, Err: last.Err},
 	}
-	failed, err := b.o.Store.Payments(store.PaymentFilter{State: store.PaymentFailed, Newest: true, Limit: recentFailures})
+	failed, err := b.o.Store.RecentFailures(recentFailures)
 	if err != nil {
 		return Queue{}, fmt.Errorf("queue: %w", err)
 	}

@@ -19,8 +19,9 @@ import (
 )
 
 // round is one round; see the package comment. Offline it reads the
-// counts and the oldest queued payment; online a window of the open index
-// (sweepRound) or the payments accepted since the last kick round.
+// counts and the oldest queued payment (one seek each, whatever the
+// queue's length); online also a window of the open index (sweepRound) or
+// the payments accepted since the last kick round.
 func (b *Broadcaster) round(ctx context.Context, kind roundKind) Report {
 	now := b.o.Clock.Now()
 	st := b.o.Chain.Status()
@@ -33,8 +34,7 @@ func (b *Broadcaster) round(ctx context.Context, kind roundKind) Report {
 		b.readFailed(&r, "read outbox", err)
 		return r
 	}
-	queued := counts[store.PaymentQueued]
-	r.Open = queued + counts[store.PaymentBroadcast]
+	r.Open = counts[store.PaymentQueued] + counts[store.PaymentBroadcast]
 	r.Unfinal = counts[store.PaymentConfirmed]
 	switch {
 	case !st.Online:
@@ -48,7 +48,7 @@ func (b *Broadcaster) round(ctx context.Context, kind roundKind) Report {
 		b.sweepWindow(ctx, now, &r)
 		b.loop.last = kind
 	}
-	if err := b.oldestQueued(&r, queued); err != nil {
+	if err := b.oldestQueued(&r); err != nil {
 		b.log.Error("read outbox", "err", err)
 		if r.Err == "" {
 			r.Err = fmt.Sprintf("read outbox: %v", err)

@@ -49,11 +49,6 @@ type loop struct {
 	lastSeq  uint64
 	seqOK    bool
 	kickMore bool // the last kick round stopped at Window payments
-
-	// The oldest queued payment; see oldest.go.
-	mark   uint64 // every payment with Seq <= mark has left the queued state
-	markOK bool
-	warm   warmup
 }
 
 // next chooses the round to run, if any: while offline, one on every
@@ -100,7 +95,6 @@ func (b *Broadcaster) sweepWindow(ctx context.Context, now time.Time, r *Report)
 			return
 		}
 		l.passing, l.passStart, l.cursor = true, now, nil
-		l.warm = warmup{mark: seq}
 		// The pass reads every payment accepted up to seq; kick rounds
 		// need only look after it.
 		l.lastSeq, l.seqOK = max(l.lastSeq, seq), true
@@ -183,9 +177,6 @@ func (b *Broadcaster) sweepWindow(ctx context.Context, now time.Time, r *Report)
 		// payment, a Poll from now.
 		i := slices.IndexFunc(window, func(p store.Payment) bool { return p.OpenKey() == *rd.untried })
 		if i > 0 {
-			if !l.markOK {
-				l.warm.note(window[:i], rd)
-			}
 			k := window[i-1].OpenKey()
 			l.cursor, l.stuck = &k, 0
 			return
@@ -199,9 +190,6 @@ func (b *Broadcaster) sweepWindow(ctx context.Context, now time.Time, r *Report)
 			"after", cursorString(l.cursor), "payments", len(window), "err", r.Err)
 	}
 	l.stuck = 0
-	if !l.markOK {
-		l.warm.note(window, rd)
-	}
 	if !end {
 		l.cursor, l.sweepIn = hi, 0
 		if !done {
@@ -211,7 +199,6 @@ func (b *Broadcaster) sweepWindow(ctx context.Context, now time.Time, r *Report)
 	}
 	// The pass is over; the next starts a Poll after this one began.
 	l.passing, l.cursor, l.swept = false, nil, true
-	l.warm.done(l)
 	l.sweepIn = min(b.o.Poll, max(0, b.o.Poll-now.Sub(l.passStart)))
 	if counts, err := b.o.Store.Counts(); err == nil &&
 		counts[store.PaymentQueued]+counts[store.PaymentBroadcast]+counts[store.PaymentConfirmed] == 0 {

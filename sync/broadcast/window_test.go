@@ -52,6 +52,20 @@ func (c *readCounter) Payments(f store.PaymentFilter) ([]store.Payment, error) {
 	return ps, err
 }
 
+func (c *readCounter) OldestQueued() (store.Payment, bool, error) {
+	p, ok, err := c.ChainStore.OldestQueued()
+	if ok {
+		c.count(1)
+	}
+	return p, ok, err
+}
+
+func (c *readCounter) RecentFailures(limit int) ([]store.Payment, error) {
+	ps, err := c.ChainStore.RecentFailures(limit)
+	c.count(len(ps))
+	return ps, err
+}
+
 func (c *readCounter) OpenBefore(from common.Address, nonce uint64) (store.Payment, bool, error) {
 	p, ok, err := c.ChainStore.OpenBefore(from, nonce)
 	if ok {

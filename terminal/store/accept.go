@@ -114,7 +114,7 @@ func decodeStored(w *wtx, hash []byte) (Payment, error) {
 	if v == nil {
 		return Payment{}, fmt.Errorf("payment 0x%x missing: %w", hash, ErrCorrupt)
 	}
-	return decodePayment(v)
+	return decodePayment(hash, v)
 }
 
 func validatePayment(p Payment) error {
@@ -144,7 +144,7 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits, retired bool) (Payment
 		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 	}
 	if v != nil {
-		existing, err := decodePayment(v)
+		existing, err := decodePayment(hash[:], v)
 		if err != nil {
 			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 		}
@@ -179,7 +179,7 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits, retired bool) (Payment
 	if v == nil {
 		return Payment{}, false, fmt.Errorf("accept %s: request %q: %w", hash, p.RequestID, ErrUnknownRequest)
 	}
-	req, err := decodeRequest(v)
+	req, err := decodeRequest([]byte(p.RequestID), v)
 	if err != nil {
 		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 	}
@@ -291,6 +291,7 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits, retired bool) (Payment
 	for _, e := range append(puts, []kv{
 		{bucketPayments, hash[:], encP},
 		{bucketBySeq, seqKey(seq), hash[:]},
+		{bucketQueued, queuedKey(chain, seq), nil}, // bare: by_seq names it
 		{bucketRequests, []byte(req.ID), encR},
 		{bucketUnsettled, uKey, []byte(unsettled.String())},
 		{bucketCounts, countKey(chain, PaymentQueued), countBytes(count + 1)},

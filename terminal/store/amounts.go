@@ -63,7 +63,8 @@ func amountKey(asset string, amount *big.Int, id string) ([]byte, error) {
 }
 
 // reservedBy returns the pending request that holds (asset, amount) at
-// now: pending, and now before its expiry plus MatchGrace. It also returns
+// now: pending, and now before its expiry plus MatchGrace (its ID, status
+// and expiry: each request of the amount is read for those alone). It also returns
 // the index entries of that (asset, amount) that are stale at now (their
 // request no longer pending, or expired more than AmountKeep ago), for
 // the caller to prune.
@@ -78,15 +79,15 @@ func reservedBy(tx *bbolt.Tx, asset string, amount *big.Int, now time.Time) (hol
 		if err != nil {
 			return nil, nil, err
 		}
-		r, err := requestByID(tx, string(id))
+		status, expires, err := requestHold(tx, id)
 		if err != nil {
 			return nil, nil, fmt.Errorf("amounts index names request %q: %w", id, err)
 		}
 		switch {
-		case r.Status != RequestPending || !now.Before(r.ExpiresAt.Add(AmountKeep)):
+		case status != RequestPending || !now.Before(expires.Add(AmountKeep)):
 			stale = append(stale, bytes.Clone(k))
-		case now.Before(r.ExpiresAt.Add(MatchGrace)) && holder == nil:
-			holder = &r
+		case now.Before(expires.Add(MatchGrace)) && holder == nil:
+			holder = &Request{ID: string(id), Status: status, ExpiresAt: expires}
 		}
 	}
 	return holder, stale, nil
@@ -117,6 +118,24 @@ func pendingWithAmount(tx *bbolt.Tx, asset string, amount *big.Int) ([]Request, 
 	return out, nil
 }
 
+// requestHold reads the status and expiry of the request stored under id,
+// which an index names (its absence is damage): of a binary record those
+// alone, of a JSON one the whole record.
+func requestHold(tx *bbolt.Tx, id []byte) (RequestStatus, time.Time, error) {
+	v, err := getChecked(tx, bucketRequests, id)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	switch {
+	case v == nil:
+		return "", time.Time{}, fmt.Errorf("request %q missing: %w", id, ErrCorrupt)
+	case len(v) > 0 && v[0] == binVersion:
+		return requestHoldBinary(v)
+	}
+	r, err := decodeRequestJSON(v)
+	return r.Status, r.ExpiresAt, err
+}
+
 func requestByID(tx *bbolt.Tx, id string) (Request, error) {
 	v, err := getChecked(tx, bucketRequests, []byte(id))
 	if err != nil {
@@ -125,7 +144,7 @@ func requestByID(tx *bbolt.Tx, id string) (Request, error) {
 	if v == nil {
 		return Request{}, fmt.Errorf("request %q missing: %w", id, ErrCorrupt)
 	}
-	return decodeRequest(v)
+	return decodeRequest([]byte(id), v)
 }
 
 // unreserve removes r's entry from the amounts index (it was paid or

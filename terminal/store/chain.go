@@ -311,7 +311,7 @@ func recordTransfer(w *wtx, chain, home uint64, retired bool, t Transfer, now ti
 			return err
 		}
 		if existing != nil {
-			p, err := decodePayment(existing)
+			p, err := decodePayment(t.TxHash[:], existing)
 			if err != nil {
 				return err
 			}

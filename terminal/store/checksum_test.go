@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"log/slog"
 	"math/big"
@@ -18,8 +17,9 @@ import (
 )
 
 // crcFixture is a closed store holding one request, one payment and one
-// client, each with a marker that appears in its value alone (base64 in the
-// JSON), so a test can change that value on disk and leave it decodable.
+// client, each with a marker that appears in its value alone (random bytes
+// as they are in a binary record, the client's name), so a test can change
+// that value on disk and leave it decodable.
 type crcFixture struct {
 	path                                 string
 	request                              Request
@@ -48,8 +48,8 @@ func newCRCFixture(t *testing.T) *crcFixture {
 	if err := s.PutClient(ctx, f.client); err != nil {
 		t.Fatal(err)
 	}
-	f.requestMark = []byte(base64.StdEncoding.EncodeToString(f.request.Doc))
-	f.paymentMark = []byte(base64.StdEncoding.EncodeToString(f.payment.Raw[:48]))
+	f.requestMark = bytes.Clone(f.request.Doc)
+	f.paymentMark = bytes.Clone(f.payment.Raw[:48])
 	f.clientMark = []byte(f.client.Name)
 	return f
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -46,7 +47,14 @@ func (w *wtx) bucket(name []byte) *bbolt.Bucket { return w.tx.Bucket(name) }
 
 func (w *wtx) put(bucket, key, value []byte) error {
 	w.writes++
-	if err := w.tx.Bucket(bucket).Put(key, value); err != nil {
+	b := w.tx.Bucket(bucket)
+	if appendOnly(bucket) {
+		// bbolt's default (0.5) splits a page half full, which an
+		// ascending key never fills again: by_seq was half empty. The
+		// setting holds for the transaction (bbolt caches the bucket).
+		b.FillPercent = 1.0
+	}
+	if err := b.Put(key, value); err != nil {
 		return fmt.Errorf("put %s: %w", bucket, err)
 	}
 	return nil
@@ -283,4 +291,17 @@ func (c *committer) appendedChan() <-chan struct{} {
 	c.appendMu.Lock()
 	defer c.appendMu.Unlock()
 	return c.appended
+}
+
+// appendOnly reports whether bucket's keys only ever grow (a sequence, or
+// a Seq under its chain), so its pages can be filled whole: nothing is
+// ever put between two keys already there.
+func appendOnly(bucket []byte) bool {
+	for _, b := range [][]byte{bucketBySeq, bucketQueued, bucketAuthOpen, bucketEvents, bucketUnmatched,
+		bucketFailures, bucketFailuresOpen, bucketZs} {
+		if bytes.Equal(b, bucket) {
+			return true
+		}
+	}
+	return false
 }

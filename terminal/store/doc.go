@@ -29,7 +29,7 @@
 // queue is a range of its own. Store.Chain(id) is one chain's view (a
 // ChainStore): the broadcaster, the watcher and the relayer of a network
 // each work through theirs (OpenPaymentsAfter, UnfinalAfter, OpenBefore,
-// Unsettled, Counts, WatchCursor, RecordRange, Rewind, Settle,
+// OldestQueued, RecentFailures, Unsettled, Counts, WatchCursor, RecordRange, Rewind, Settle,
 // OpenAuthorizations, UnfinalAuthorizations, RelayTxs,
 // PaymentBySenderNonce). What names a record by hash stays the store's
 // (Payment, Apply): an EIP-155 transaction names its chain. Payments
@@ -336,6 +336,16 @@
 //
 // # Schema versions
 //
+// Schema 14 is schema 13 with the queued index (queued: chain || Seq ->
+// payment id for every queued payment, so ChainStore.OldestQueued is one
+// seek; Open checks it holds exactly the queued payments, each chain's
+// as many as its count) and payments and requests written in a binary
+// form (binrecord.go), read beside the JSON records of older schemas by
+// their first byte. Open migrates a schema 13 file in small transactions
+// (schema14.go): the index rebuilt, then every record rewritten, a few
+// thousand to a transaction, the version written last, so a crash
+// anywhere leaves a schema 13 file that the next Open migrates on.
+// Buckets whose keys only grow fill their pages whole (appendOnly).
 // Schema 13 is schema 12 with every per-chain key under its chain id and
 // the chain in every payment, unmatched receipt and request record (see
 // Several chains above; schema13.go).

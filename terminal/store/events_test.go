@@ -688,7 +688,7 @@ func checkLogMatchesRecords(t *testing.T, s *Store) int {
 			if err != nil {
 				return err
 			}
-			p, err := decodePayment(body)
+			p, err := decodePayment(k, body)
 			if err != nil {
 				return err
 			}
@@ -713,7 +713,7 @@ func checkLogMatchesRecords(t *testing.T, s *Store) int {
 			if err != nil {
 				return err
 			}
-			r, err := decodeRequest(body)
+			r, err := decodeRequest(k, body)
 			if err != nil {
 				return err
 			}

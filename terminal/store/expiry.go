@@ -153,7 +153,7 @@ func migrateEvents(db *bbolt.DB, path string, log *slog.Logger, now time.Time) e
 				if err != nil {
 					return err
 				}
-				r, err := decodeRequest(body)
+				r, err := decodeRequest(k, body)
 				if err != nil {
 					return fmt.Errorf("request %q: %w", k, err)
 				}

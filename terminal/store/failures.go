@@ -114,6 +114,34 @@ func (s *Store) Failures(f FailureFilter) ([]Failure, error) {
 	return out, nil
 }
 
+// RecentFailures returns the chain's latest limit payments that failed
+// after acceptance, the latest failed first, from the failures the store
+// keeps (newest number first): it reads the failures, never the queue, so
+// its cost does not grow with the payments waiting.
+func (cs *ChainStore) RecentFailures(limit int) ([]Payment, error) {
+	var out []Payment
+	err := cs.s.view(func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketFailures).Cursor()
+		for k, _ := c.Last(); k != nil && len(out) < limit; k, _ = c.Prev() {
+			if len(k) != 8 {
+				return fmt.Errorf("bucket %s: key %x: %w", bucketFailures, k, ErrCorrupt)
+			}
+			fl, err := failureAt(tx, binary.BigEndian.Uint64(k))
+			if err != nil {
+				return err
+			}
+			if fl.Payment.ChainID == cs.id {
+				out = append(out, fl.Payment)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recent failures: %w", err)
+	}
+	return out, nil
+}
+
 // Failure returns failure id; ErrUnknownFailure if there is none.
 func (s *Store) Failure(id uint64) (Failure, error) {
 	var out Failure

@@ -320,6 +320,11 @@ func verify(db *bbolt.DB, schema string) error {
 				return err
 			}
 		}
+		if schemaAtLeast(schema, 14) {
+			if err := checkQueued(tx); err != nil {
+				return err
+			}
+		}
 		var problems []string
 		for err := range tx.Check() {
 			if len(problems) < 5 {
@@ -454,7 +459,7 @@ func checkUnfinal(tx *bbolt.Tx, auth, v13 bool) error {
 		if err != nil {
 			return err
 		}
-		p, err := decodePayment(body)
+		p, err := decodePayment(h, body)
 		if err != nil {
 			return err
 		}
@@ -505,7 +510,7 @@ func countChainUnfinal(tx *bbolt.Tx, v13 bool) (confirmed, seen uint64, err erro
 		if err != nil {
 			return err
 		}
-		p, err := decodePayment(body)
+		p, err := decodePayment(h, body)
 		if err != nil {
 			return err
 		}

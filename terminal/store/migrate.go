@@ -84,7 +84,7 @@ func migrateV3(db *bbolt.DB) (int, error) {
 				if err != nil {
 					return err
 				}
-				p, err := decodePayment(body)
+				p, err := decodePayment(k, body)
 				if err != nil {
 					return fmt.Errorf("payment 0x%x: %w", k, err)
 				}
@@ -154,7 +154,7 @@ func migrateV4(db *bbolt.DB) (int, error) {
 				if err != nil {
 					return err
 				}
-				r, err := decodeRequest(body)
+				r, err := decodeRequest(k, body)
 				if err != nil {
 					return fmt.Errorf("request %q: %w", k, err)
 				}

@@ -31,7 +31,7 @@ func (s *Store) RequestsWithPrefix(prefix string, limit int) ([]Request, error) 
 			if err != nil {
 				return err
 			}
-			r, err := decodeRequest(body)
+			r, err := decodeRequest(k, body)
 			if err != nil {
 				return err
 			}

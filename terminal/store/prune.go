@@ -304,7 +304,7 @@ func (pr *pruner) replan(c pruneCandidates) error {
 		if v == nil {
 			continue
 		}
-		r, err := decodeRequest(v)
+		r, err := decodeRequest([]byte(id), v)
 		if err != nil {
 			return fmt.Errorf("request %q: %w", id, err)
 		}
@@ -503,7 +503,7 @@ func (pr *pruner) walkRequests(walk *pruneWalk, limit int) (bool, error) {
 		if err != nil {
 			return false, err
 		}
-		r, err := decodeRequest(body)
+		r, err := decodeRequest(k, body)
 		if err != nil {
 			return false, fmt.Errorf("request %q: %w", k, err)
 		}
@@ -576,7 +576,7 @@ func (pr *pruner) payment(p Payment) error {
 		return err
 	}
 	if v != nil {
-		r, err := decodeRequest(v)
+		r, err := decodeRequest([]byte(p.RequestID), v)
 		if err != nil {
 			return fmt.Errorf("request %q: %w", p.RequestID, err)
 		}

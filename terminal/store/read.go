@@ -49,7 +49,7 @@ func (s *Store) Request(id string) (Request, error) {
 		if v == nil {
 			return fmt.Errorf("request %q: %w", id, ErrUnknownRequest)
 		}
-		r, err = decodeRequest(v)
+		r, err = decodeRequest([]byte(id), v)
 		return err
 	})
 	return r, err
@@ -95,7 +95,7 @@ func paymentByHash(tx *bbolt.Tx, hash []byte) (Payment, error) {
 	if v == nil {
 		return Payment{}, fmt.Errorf("payment 0x%x: %w", hash, ErrUnknownPayment)
 	}
-	return decodePayment(v)
+	return decodePayment(hash, v)
 }
 
 // PaymentFilter selects payments for Payments.

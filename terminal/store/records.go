@@ -11,8 +11,9 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 )
 
-// Layout of the bbolt file (schema version 13; per-chain keys begin with
-// the chain id, 8 bytes big-endian, from 13 on). Every bucket lives at the
+// Layout of the bbolt file (schema version 14; per-chain keys begin with
+// the chain id, 8 bytes big-endian, from 13 on; payment and request
+// records are binary from 14 on, JSON before, and both read: binrecord.go). Every bucket lives at the
 // top level; no nested buckets. Every value shown below is followed by its
 // CRC-32C (see checksum.go); schema 1 had schema 2's layout without CRCs,
 // schema 2 kept client keys in the clear, schema 3 had no unfinal bucket,
@@ -23,8 +24,8 @@ import (
 // Open migrates each (migrate.go, clients_seal.go).
 var (
 	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion (schema 1: "1", no CRC); "seal_check" -> sealed check (clients_seal.go)
-	bucketRequests  = []byte("requests")        // request ID -> requestRecord (JSON)
-	bucketPayments  = []byte("payments")        // tx hash (32 bytes) -> paymentRecord (JSON)
+	bucketRequests  = []byte("requests")        // request ID -> the binary request record (JSON requestRecord before 14)
+	bucketPayments  = []byte("payments")        // tx hash (32 bytes) -> the binary payment record (JSON paymentRecord before 14)
 	bucketBySender  = []byte("by_sender_nonce") // chain (8) || sender (20) || nonce (8, big-endian) -> tx hash
 	bucketBySeq     = []byte("by_seq")          // Seq (8, big-endian) -> tx hash; its bucket sequence issues Seq
 	bucketUnsettled = []byte("unsettled")       // chain (8) || asset -> decimal amount in queued or broadcast payments
@@ -70,6 +71,9 @@ var (
 	bucketEventSinks    = []byte("event_sinks")    // sink name -> sinkRecord (JSON): how far that sink has delivered
 	bucketRequestExpiry = []byte("request_expiry") // expiry (8, unix ns) || request ID -> request ID, for pending requests not yet reported expired
 
+	// Schema 14: the queued payments in acceptance order (queued.go).
+	bucketQueued = []byte("queued") // chain (8) || Seq (8) -> nothing (by_seq names the payment), for queued payments only
+
 	allBuckets = [][]byte{bucketMeta, bucketRequests, bucketPayments, bucketBySender,
 		bucketBySeq, bucketUnsettled, bucketCounts, bucketOpen, bucketUnfinal,
 		bucketClients, bucketClientNonces, bucketNonceExpiry, bucketFleet,
@@ -80,7 +84,8 @@ var (
 		bucketRegistrations, bucketRegExpiry,
 		bucketEvents, bucketEventSinks, bucketRequestExpiry,
 		bucketWebhooks,
-		bucketSpentNonces, bucketRelayByAuth, bucketPrunedChainTxs}
+		bucketSpentNonces, bucketRelayByAuth, bucketPrunedChainTxs,
+		bucketQueued}
 
 	keySchema = []byte("schema")
 )
@@ -96,9 +101,11 @@ var (
 // expiry index; schema 11 the clients' webhooks (webhooks.go); schema 12
 // the bounded store's spent nonces and the relay journal by authorization
 // (bounded.go); schema 13 keys every per-chain index, sum, count and
-// cursor by chain id (schema13.go).
+// cursor by chain id (schema13.go); schema 14 adds the queued index
+// (queued.go, schema14.go).
 const (
-	schemaVersion = "13"
+	schemaVersion = "14"
+	schemaV13     = "13"
 	schemaV12     = "12"
 	schemaV11     = "11"
 	schemaV10     = "10"
@@ -130,7 +137,7 @@ func schemaNumber(schema string) int {
 }
 
 // schemaLatest is schemaVersion as a number: change the two together.
-const schemaLatest = 13
+const schemaLatest = 14
 
 // schemaKnown reports whether this build reads schema (and migrates it).
 func schemaKnown(schema string) bool { return schemaNumber(schema) != 0 }
@@ -363,8 +370,9 @@ type Delivery struct {
 	Retrying time.Time
 }
 
-// The stored forms. Amounts are decimal strings, byte fields base64, times
-// RFC 3339 in UTC. Separate from the API types so the file format changes
+// The JSON forms, written before schema 14 and still read (and written
+// for a record the binary form cannot say exactly). Amounts are decimal
+// strings, byte fields base64, times RFC 3339 in UTC. Separate from the API types so the file format changes
 // only on purpose.
 type requestRecord struct {
 	ID        string        `json:"id"`
@@ -418,7 +426,45 @@ type deliveryRecord struct {
 	ReorgNote string       `json:"reorg_note,omitempty"`
 }
 
+// encodeRequest is r's record as schema 14 writes it: binary, or JSON
+// where the binary form cannot say it exactly (binrecord.go).
 func encodeRequest(r Request) ([]byte, error) {
+	b, err := encodeRequestBinary(r)
+	return jsonOrBinary(b, err, func() ([]byte, error) { return encodeRequestJSON(r) })
+}
+
+// decodeRequest reads a request record stored under id, in either form.
+func decodeRequest(id, b []byte) (Request, error) {
+	if len(b) > 0 && b[0] == binVersion {
+		return decodeRequestBinary(id, b)
+	}
+	return decodeRequestJSON(b)
+}
+
+// encodePayment is p's record as schema 14 writes it: binary, or JSON
+// where the binary form cannot say it exactly (binrecord.go).
+func encodePayment(p Payment) ([]byte, error) {
+	b, err := encodePaymentBinary(p)
+	return jsonOrBinary(b, err, func() ([]byte, error) { return encodePaymentJSON(p) })
+}
+
+// decodePayment reads a payment record stored under hash, in either form.
+func decodePayment(hash, b []byte) (Payment, error) {
+	if len(b) == 0 || b[0] != binVersion {
+		return decodePaymentJSON(b)
+	}
+	p, err := decodePaymentBinary(hash, b)
+	if err != nil {
+		return Payment{}, err
+	}
+	if (p.Source == SourceAuthorization) != (p.Authorization != nil) {
+		return Payment{}, fmt.Errorf("decode payment %s: source %s with authorization %v: %w", p.TxHash, p.Source, p.Authorization != nil, ErrCorrupt)
+	}
+	return p, nil
+}
+
+// encodeRequestJSON is r's record as JSON, the form before schema 14.
+func encodeRequestJSON(r Request) ([]byte, error) {
 	rec := requestRecord{
 		ID: r.ID, Asset: r.Asset, Amount: r.Amount.String(),
 		CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt, Status: r.Status, Doc: r.Doc,
@@ -431,7 +477,7 @@ func encodeRequest(r Request) ([]byte, error) {
 	return json.Marshal(rec)
 }
 
-func decodeRequest(b []byte) (Request, error) {
+func decodeRequestJSON(b []byte) (Request, error) {
 	var rec requestRecord
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return Request{}, fmt.Errorf("decode request: %v: %w", err, ErrCorrupt)
@@ -451,7 +497,8 @@ func decodeRequest(b []byte) (Request, error) {
 	return r, nil
 }
 
-func encodePayment(p Payment) ([]byte, error) {
+// encodePaymentJSON is p's record as JSON, the form before schema 14.
+func encodePaymentJSON(p Payment) ([]byte, error) {
 	rec := paymentRecord{
 		TxHash: p.TxHash, RequestID: p.RequestID, From: p.From, Nonce: p.Nonce,
 		Asset: p.Asset, Amount: p.Amount.String(), Raw: p.Raw, State: p.State,
@@ -478,7 +525,7 @@ func encodePayment(p Payment) ([]byte, error) {
 	return json.Marshal(rec)
 }
 
-func decodePayment(b []byte) (Payment, error) {
+func decodePaymentJSON(b []byte) (Payment, error) {
 	var rec paymentRecord
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return Payment{}, fmt.Errorf("decode payment: %v: %w", err, ErrCorrupt)

@@ -51,7 +51,7 @@ var needHome = [][]byte{
 // (signedOn; chainOf reads a request's document, nil: only handovers'
 // raw transactions are read).
 func migrateChains(db *bbolt.DB, path string, log *slog.Logger, home uint64, chainOf func([]byte) (uint64, error)) error {
-	return migration{from: schemaV12, to: schemaVersion, what: "payments, indexes, sums and the cursor per chain",
+	return migration{from: schemaV12, to: schemaV13, what: "payments, indexes, sums and the cursor per chain",
 		fill: func(tx *bbolt.Tx) ([]any, error) {
 			if home == 0 {
 				for _, b := range needHome {
@@ -65,8 +65,8 @@ func migrateChains(db *bbolt.DB, path string, log *slog.Logger, home uint64, cha
 				return nil, err
 			}
 			w := &wtx{tx: tx}
-			payments, err := rewriteValues(w, bucketPayments, func(body []byte) ([]byte, error) {
-				p, err := decodePayment(body)
+			payments, err := rewriteValues(w, bucketPayments, func(k, body []byte) ([]byte, error) {
+				p, err := decodePayment(k, body)
 				if err != nil {
 					return nil, err
 				}
@@ -76,7 +76,7 @@ func migrateChains(db *bbolt.DB, path string, log *slog.Logger, home uint64, cha
 			if err != nil {
 				return nil, err
 			}
-			if _, err := rewriteValues(w, bucketUnmatched, func(body []byte) ([]byte, error) {
+			if _, err := rewriteValues(w, bucketUnmatched, func(k, body []byte) ([]byte, error) {
 				var u unmatchedRecord
 				if err := json.Unmarshal(body, &u); err != nil {
 					return nil, fmt.Errorf("unmatched: %v: %w", err, ErrCorrupt)
@@ -86,8 +86,8 @@ func migrateChains(db *bbolt.DB, path string, log *slog.Logger, home uint64, cha
 			}); err != nil {
 				return nil, err
 			}
-			if _, err := rewriteValues(w, bucketRequests, func(body []byte) ([]byte, error) {
-				r, err := decodeRequest(body)
+			if _, err := rewriteValues(w, bucketRequests, func(k, body []byte) ([]byte, error) {
+				r, err := decodeRequest(k, body)
 				if err != nil {
 					return nil, err
 				}
@@ -152,7 +152,7 @@ func signedOn(tx *bbolt.Tx, home uint64, chainOf func([]byte) (uint64, error)) e
 		if err != nil || v == nil {
 			return 0, false // damage is Open's checks' to report
 		}
-		r, err := decodeRequest(v)
+		r, err := decodeRequest([]byte(id), v)
 		if err != nil {
 			return 0, false
 		}
@@ -164,7 +164,7 @@ func signedOn(tx *bbolt.Tx, home uint64, chainOf func([]byte) (uint64, error)) e
 		if err != nil {
 			return err
 		}
-		p, err := decodePayment(body)
+		p, err := decodePayment(k, body)
 		if err != nil {
 			return fmt.Errorf("bucket %s: key %x: %w", bucketPayments, k, err)
 		}
@@ -194,7 +194,7 @@ func signedOn(tx *bbolt.Tx, home uint64, chainOf func([]byte) (uint64, error)) e
 			if err != nil {
 				return err
 			}
-			r, err := decodeRequest(body)
+			r, err := decodeRequest(k, body)
 			if err != nil {
 				return fmt.Errorf("bucket %s: key %q: %w", bucketRequests, k, err)
 			}
@@ -241,7 +241,7 @@ func signedOn(tx *bbolt.Tx, home uint64, chainOf func([]byte) (uint64, error)) e
 
 // rewriteValues puts f of every value of bucket back under its key. It
 // returns how many it rewrote.
-func rewriteValues(w *wtx, bucket []byte, f func([]byte) ([]byte, error)) (int, error) {
+func rewriteValues(w *wtx, bucket []byte, f func(k, body []byte) ([]byte, error)) (int, error) {
 	type entry struct{ k, v []byte }
 	var all []entry
 	// Collect first: bbolt does not promise a cursor survives a Put.
@@ -250,7 +250,7 @@ func rewriteValues(w *wtx, bucket []byte, f func([]byte) ([]byte, error)) (int, 
 		if err != nil {
 			return err
 		}
-		nv, err := f(body)
+		nv, err := f(k, body)
 		if err != nil {
 			return fmt.Errorf("bucket %s: key %x: %w", bucket, k, err)
 		}

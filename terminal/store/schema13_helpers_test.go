@@ -13,6 +13,9 @@ import (
 // key, the records without chain_id or chains. The migration tests of
 // older schemas make their file with this build and step it back so.
 func unchain(tx *bbolt.Tx) error {
+	if err := back13(tx); err != nil {
+		return err
+	}
 	type entry struct{ k, v []byte }
 	for _, b := range chainKeyed {
 		var all []entry

@@ -168,11 +168,11 @@ func TestOpenMigratesASchema12FileUnderTheHomeChain(t *testing.T) {
 	}
 	// Records: each the same but for its chain.
 	for k, v := range old[string(bucketPayments)] {
-		was, err := decodePayment(v)
+		was, err := decodePayment([]byte(k), v)
 		if err != nil {
 			t.Fatal(err)
 		}
-		now, err := decodePayment(got[string(bucketPayments)][k])
+		now, err := decodePayment([]byte(k), got[string(bucketPayments)][k])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,8 +193,8 @@ func TestOpenMigratesASchema12FileUnderTheHomeChain(t *testing.T) {
 		}
 	}
 	for k, v := range old[string(bucketRequests)] {
-		was, _ := decodeRequest(v)
-		now, err := decodeRequest(got[string(bucketRequests)][k])
+		was, _ := decodeRequest([]byte(k), v)
+		now, err := decodeRequest([]byte(k), got[string(bucketRequests)][k])
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -128,7 +128,7 @@ func loadPayment(w *wtx, hash common.Hash) (Payment, error) {
 	if v == nil {
 		return Payment{}, ErrUnknownPayment
 	}
-	return decodePayment(v)
+	return decodePayment(hash[:], v)
 }
 
 // plannedWrite is a checked transition waiting to be written.
@@ -143,8 +143,13 @@ type plannedWrite struct {
 
 // index is a payment's entry in an index: a handover's open and unfinal
 // entries are at its sender+nonce, an authorization's at its Seq
-// (auth_open, auth_unfinal) and its payer || Seq (auth_payer).
-type index struct{ b, k []byte }
+// (auth_open, auth_unfinal) and its payer || Seq (auth_payer). Their
+// values are the payment's hash; a bare entry's value is empty, its key
+// (one Seq's, never another payment's) naming the payment (queued).
+type index struct {
+	b, k []byte
+	bare bool
+}
 
 type kv struct{ b, k, v []byte }
 
@@ -203,16 +208,20 @@ func planTransitionWith(w *wtx, p, next Payment, now time.Time, counts *countDel
 		}
 		counts.unsettled[uKey] = u
 	}
-	open, unfinal := []index{{bucketOpen, senderNonceKey(chain, p.From, p.Nonce)}}, []index{{bucketUnfinal, senderNonceKey(chain, p.From, p.Nonce)}}
+	open, unfinal := []index{{b: bucketOpen, k: senderNonceKey(chain, p.From, p.Nonce)}}, []index{{b: bucketUnfinal, k: senderNonceKey(chain, p.From, p.Nonce)}}
 	if p.Source == SourceAuthorization {
-		open = []index{{bucketAuthOpen, chainKey(chain, seqKey(p.Seq))}, {bucketAuthPayer, payerSeqKey(chain, p.From, p.Seq)}}
-		unfinal = []index{{bucketAuthUnfinal, chainKey(chain, seqKey(p.Seq))}}
+		open = []index{{b: bucketAuthOpen, k: chainKey(chain, seqKey(p.Seq))}, {b: bucketAuthPayer, k: payerSeqKey(chain, p.From, p.Seq)}}
+		unfinal = []index{{b: bucketAuthUnfinal, k: chainKey(chain, seqKey(p.Seq))}}
 	}
 	if from.unsettled() && !to.unsettled() {
 		pw.dels = append(pw.dels, open...)
 	}
 	if to.unsettled() && !from.unsettled() {
 		pw.adds = append(pw.adds, open...)
+	}
+	if from == PaymentQueued && to != PaymentQueued {
+		// No payment comes back to queued: it only ever leaves the index.
+		pw.dels = append(pw.dels, index{bucketQueued, queuedKey(chain, p.Seq), true})
 	}
 	if from.unfinal() && !to.unfinal() {
 		pw.dels = append(pw.dels, unfinal...)
@@ -270,7 +279,7 @@ func (pw *plannedWrite) do(w *wtx) error {
 		if err != nil {
 			return err
 		}
-		if bytes.Equal(held, pw.p.TxHash[:]) {
+		if e.bare && held != nil || bytes.Equal(held, pw.p.TxHash[:]) {
 			if err := w.del(e.b, e.k); err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -179,6 +180,10 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	if err := migrateChains(db, path, log, o.HomeChainID, o.RequestChain); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := migrateQueued(db, path, log); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -378,7 +383,7 @@ func create(path string, lockTimeout time.Duration) error {
 // open, and creates the buckets an older file lacks. openVerified has
 // already refused a file of an unknown schema, and migrate has brought a
 // schema 1 file to schema 2 (openSealing takes it on to 3, migrateUnfinal
-// to 4, migrateChain to 5, migrateAuthorizations to 6, migrateRelay to 7, migrateFailures to 8, migrateRegistrations to 9, migrateEvents to 10, migrateWebhooks to 11, migrateBounded to 12, migrateChains to 13).
+// to 4, migrateChain to 5, migrateAuthorizations to 6, migrateRelay to 7, migrateFailures to 8, migrateRegistrations to 9, migrateEvents to 10, migrateWebhooks to 11, migrateBounded to 12, migrateChains to 13, migrateQueued to 14).
 func initSchema(db *bbolt.DB) error {
 	complete := true
 	err := db.View(func(tx *bbolt.Tx) error {
@@ -393,13 +398,20 @@ func initSchema(db *bbolt.DB) error {
 		return err
 	}
 	return db.Update(func(tx *bbolt.Tx) error {
+		m, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return fmt.Errorf("create bucket %s: %w", bucketMeta, err)
+		}
+		older := m.Get(keySchema) != nil
 		for _, name := range allBuckets {
+			if older && bytes.Equal(name, bucketQueued) {
+				continue // migrateQueued makes it: a file it refuses stays as it was
+			}
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
 		}
-		m := tx.Bucket(bucketMeta)
-		if m.Get(keySchema) == nil {
+		if !older {
 			return m.Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion)))
 		}
 		return nil

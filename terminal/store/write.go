@@ -172,7 +172,7 @@ func (s *Store) CancelRequest(ctx context.Context, id string, now time.Time) (Re
 		if v == nil {
 			return fmt.Errorf("cancel request %q: %w", id, ErrUnknownRequest)
 		}
-		r, err := decodeRequest(v)
+		r, err := decodeRequest([]byte(id), v)
 		if err != nil {
 			return fmt.Errorf("cancel request %q: %w", id, err)
 		}

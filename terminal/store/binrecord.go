@@ -1,0 +1,592 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+)
+
+// Binary records (schema 14). Payments and requests are the store's big
+// records, one of each per sale: as JSON (hex and base64, field names in
+// every record) they took about 1 KB each of file in a 100,000-payment
+// fill. From schema 14 they are written in this form:
+//
+//	version (1 byte, binVersion) || fields (uvarint bit set of the
+//	optional fields present) || the fields, in a fixed order
+//
+// with addresses (20) and hashes (32) fixed width, times as Unix
+// nanoseconds (8, big-endian, UTC), counts and numbers as uvarints, a
+// big.Int as uvarint(len(abs)<<1 | negative) || abs (big-endian), strings
+// and byte strings as uvarint(len) || bytes, and a state, source or status
+// as one byte: its place in its list from 1, or 0 and the string. Nothing
+// the key holds is repeated: a payment's tx hash, a request's ID.
+//
+// A JSON record begins with '{', so the decoders tell the forms apart by
+// the first byte and a record written before schema 14 reads as it did.
+// A record holding what the binary form cannot say exactly (a time outside
+// Unix nanoseconds or not in UTC, a negative count, a nil amount) is
+// written as JSON, as before: both forms decode to the same record.
+
+// binVersion is the first byte of a binary record.
+const binVersion = 0x01
+
+// errNotBinary: the record holds something the binary form cannot say
+// exactly; it is written as JSON.
+var errNotBinary = errors.New("not representable in the binary form")
+
+// Optional fields of a payment record, in the order they follow the
+// fixed ones.
+const (
+	payReason = 1 << iota
+	payAcceptedAt
+	payUpdatedAt
+	payDelivery
+	payAuth
+	payLastEvent
+	payRaw
+	payAll = 1<<iota - 1
+)
+
+// Optional fields of a payment's delivery.
+const (
+	delAttempts = 1 << iota
+	delNextAttempt
+	delLastError
+	delSentAt
+	delBlock
+	delBlockHash
+	delReorgs
+	delReorgNote
+	delRetrying
+	delAll = 1<<iota - 1
+)
+
+// Optional fields of a request record.
+const (
+	reqCreatedAt = 1 << iota
+	reqExpiresAt
+	reqPaidTx
+	reqDoc
+	reqLastEvent
+	reqChains
+	reqAll = 1<<iota - 1
+)
+
+var (
+	paymentSources  = []string{string(SourceHandover), string(SourceChain), string(SourceAuthorization)}
+	requestStatuses = []string{string(RequestPending), string(RequestPaid), string(RequestCancelled), string(RequestExpired)}
+	paymentStates   = func() []string {
+		out := make([]string, len(PaymentStates))
+		for i, s := range PaymentStates {
+			out[i] = string(s)
+		}
+		return out
+	}()
+)
+
+// binWriter appends a binary record's fields; the first field it cannot
+// say exactly sets err (errNotBinary).
+type binWriter struct {
+	b   []byte
+	err error
+}
+
+func (w *binWriter) uvarint(x uint64) { w.b = binary.AppendUvarint(w.b, x) }
+func (w *binWriter) fixed(b []byte)   { w.b = append(w.b, b...) }
+func (w *binWriter) bytes(b []byte)   { w.uvarint(uint64(len(b))); w.b = append(w.b, b...) }
+func (w *binWriter) str(s string)     { w.uvarint(uint64(len(s))); w.b = append(w.b, s...) }
+
+func (w *binWriter) count(n int) {
+	if n < 0 {
+		w.err = errNotBinary
+		return
+	}
+	w.uvarint(uint64(n))
+}
+
+// time writes a time that is not zero: it must read back == itself.
+func (w *binWriter) time(t time.Time) {
+	t = t.Round(0)
+	ns := t.UnixNano()
+	if time.Unix(0, ns).UTC() != t {
+		w.err = errNotBinary
+		return
+	}
+	w.b = binary.BigEndian.AppendUint64(w.b, uint64(ns))
+}
+
+func (w *binWriter) bigInt(x *big.Int) {
+	if x == nil {
+		w.err = errNotBinary
+		return
+	}
+	abs := x.Bytes()
+	neg := uint64(0)
+	if x.Sign() < 0 {
+		neg = 1
+	}
+	w.uvarint(uint64(len(abs))<<1 | neg)
+	w.b = append(w.b, abs...)
+}
+
+func (w *binWriter) code(s string, list []string) {
+	for i, k := range list {
+		if s == k {
+			w.b = append(w.b, byte(i+1))
+			return
+		}
+	}
+	w.b = append(w.b, 0)
+	w.str(s)
+}
+
+// binReader reads a binary record's fields; the first one cut short or
+// out of range sets err, and every later read returns zero.
+type binReader struct {
+	b   []byte
+	err error
+}
+
+func (r *binReader) fail(what string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("binary record: bad %s: %w", what, ErrCorrupt)
+	}
+}
+
+func (r *binReader) uvarint(what string) uint64 {
+	if r.err != nil {
+		return 0
+	}
+	x, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.fail(what)
+		return 0
+	}
+	r.b = r.b[n:]
+	return x
+}
+
+func (r *binReader) fixed(what string, n int) []byte {
+	if r.err != nil {
+		return make([]byte, n)
+	}
+	if len(r.b) < n {
+		r.fail(what)
+		return make([]byte, n)
+	}
+	out := r.b[:n:n]
+	r.b = r.b[n:]
+	return out
+}
+
+func (r *binReader) bytes(what string) []byte {
+	n := r.uvarint(what)
+	if r.err == nil && n > uint64(len(r.b)) {
+		r.fail(what)
+	}
+	if r.err != nil {
+		return nil
+	}
+	return append([]byte{}, r.fixed(what, int(n))...)
+}
+
+func (r *binReader) str(what string) string { return string(r.bytes(what)) }
+
+// skip passes over a string or byte string.
+func (r *binReader) skip(what string) {
+	n := r.uvarint(what)
+	if r.err == nil && n > uint64(len(r.b)) {
+		r.fail(what)
+	}
+	if r.err == nil {
+		r.b = r.b[n:]
+	}
+}
+
+func (r *binReader) count(what string) int {
+	n := r.uvarint(what)
+	if n > uint64(^uint(0)>>1) {
+		r.fail(what)
+		return 0
+	}
+	return int(n)
+}
+
+func (r *binReader) time(what string) time.Time {
+	b := r.fixed(what, 8)
+	if r.err != nil {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(binary.BigEndian.Uint64(b))).UTC()
+}
+
+func (r *binReader) bigInt(what string) *big.Int {
+	h := r.uvarint(what)
+	if r.err == nil && h>>1 > uint64(len(r.b)) {
+		r.fail(what)
+	}
+	if r.err != nil {
+		return new(big.Int)
+	}
+	x := new(big.Int).SetBytes(r.fixed(what, int(h>>1)))
+	if h&1 == 1 {
+		x.Neg(x)
+	}
+	return x
+}
+
+func (r *binReader) code(what string, list []string) string {
+	c := r.fixed(what, 1)[0]
+	switch {
+	case r.err != nil:
+		return ""
+	case c == 0:
+		return r.str(what)
+	case int(c) > len(list):
+		r.fail(what)
+		return ""
+	}
+	return list[c-1]
+}
+
+// bits reads a bit set of optional fields; one outside all is damage.
+func (r *binReader) bits(what string, all uint64) uint64 {
+	b := r.uvarint(what)
+	if b&^all != 0 {
+		r.fail(what)
+	}
+	return b
+}
+
+// end requires the record to end here.
+func (r *binReader) end() error {
+	if r.err == nil && len(r.b) != 0 {
+		r.fail("length: trailing bytes")
+	}
+	return r.err
+}
+
+// encodePaymentBinary is p's binary record, or errNotBinary.
+func encodePaymentBinary(p Payment) ([]byte, error) {
+	var bits uint64
+	set := func(bit uint64, on bool) {
+		if on {
+			bits |= bit
+		}
+	}
+	d := p.Delivery
+	set(payReason, p.Reason != "")
+	set(payAcceptedAt, !p.AcceptedAt.IsZero())
+	set(payUpdatedAt, !p.UpdatedAt.IsZero())
+	set(payDelivery, d != (Delivery{}))
+	set(payAuth, p.Authorization != nil)
+	set(payLastEvent, p.LastEvent != 0)
+	set(payRaw, p.Raw != nil)
+	w := &binWriter{b: make([]byte, 0, 96+len(p.Raw)+len(p.RequestID))}
+	w.b = append(w.b, binVersion)
+	w.uvarint(bits)
+	source := string(p.Source)
+	if source == "" {
+		source = string(SourceHandover) // as the JSON form reads it
+	}
+	w.code(source, paymentSources)
+	w.code(string(p.State), paymentStates)
+	w.str(p.RequestID)
+	w.fixed(p.From[:])
+	w.uvarint(p.Nonce)
+	w.str(p.Asset)
+	w.bigInt(p.Amount)
+	w.uvarint(p.Seq)
+	w.uvarint(p.ChainID)
+	if bits&payReason != 0 {
+		w.str(p.Reason)
+	}
+	if bits&payAcceptedAt != 0 {
+		w.time(p.AcceptedAt)
+	}
+	if bits&payUpdatedAt != 0 {
+		w.time(p.UpdatedAt)
+	}
+	if bits&payDelivery != 0 {
+		encodeDelivery(w, d)
+	}
+	if a := p.Authorization; a != nil {
+		w.fixed(a.Token[:])
+		w.fixed(a.To[:])
+		w.bigInt(a.ValidAfter)
+		w.bigInt(a.ValidBefore)
+		w.fixed(a.Nonce[:])
+		w.fixed(a.Signature[:])
+		if a.Settlement == (common.Hash{}) {
+			w.b = append(w.b, 0)
+		} else {
+			w.b = append(w.b, 1)
+			w.fixed(a.Settlement[:])
+		}
+	}
+	if bits&payLastEvent != 0 {
+		w.uvarint(p.LastEvent)
+	}
+	if bits&payRaw != 0 {
+		w.bytes(p.Raw)
+	}
+	return w.b, w.err
+}
+
+func encodeDelivery(w *binWriter, d Delivery) {
+	var bits uint64
+	set := func(bit uint64, on bool) {
+		if on {
+			bits |= bit
+		}
+	}
+	set(delAttempts, d.Attempts != 0)
+	set(delNextAttempt, !d.NextAttempt.IsZero())
+	set(delLastError, d.LastError != "")
+	set(delSentAt, !d.SentAt.IsZero())
+	set(delBlock, d.Block != 0)
+	set(delBlockHash, d.BlockHash != (common.Hash{}))
+	set(delReorgs, d.Reorgs != 0)
+	set(delReorgNote, d.ReorgNote != "")
+	set(delRetrying, !d.Retrying.IsZero())
+	w.uvarint(bits)
+	if bits&delAttempts != 0 {
+		w.count(d.Attempts)
+	}
+	if bits&delNextAttempt != 0 {
+		w.time(d.NextAttempt)
+	}
+	if bits&delLastError != 0 {
+		w.str(d.LastError)
+	}
+	if bits&delSentAt != 0 {
+		w.time(d.SentAt)
+	}
+	if bits&delBlock != 0 {
+		w.uvarint(d.Block)
+	}
+	if bits&delBlockHash != 0 {
+		w.fixed(d.BlockHash[:])
+	}
+	if bits&delReorgs != 0 {
+		w.count(d.Reorgs)
+	}
+	if bits&delReorgNote != 0 {
+		w.str(d.ReorgNote)
+	}
+	if bits&delRetrying != 0 {
+		w.time(d.Retrying)
+	}
+}
+
+// decodePaymentBinary reads a binary payment record stored under hash.
+func decodePaymentBinary(hash, b []byte) (Payment, error) {
+	if len(hash) != common.HashLength {
+		return Payment{}, fmt.Errorf("payment key %x: %w", hash, ErrCorrupt)
+	}
+	r := &binReader{b: b[1:]}
+	bits := r.bits("fields", payAll)
+	p := Payment{TxHash: common.BytesToHash(hash)}
+	p.Source = PaymentSource(r.code("source", paymentSources))
+	p.State = PaymentState(r.code("state", paymentStates))
+	p.RequestID = r.str("request id")
+	p.From = common.BytesToAddress(r.fixed("from", common.AddressLength))
+	p.Nonce = r.uvarint("nonce")
+	p.Asset = r.str("asset")
+	p.Amount = r.bigInt("amount")
+	p.Seq = r.uvarint("seq")
+	p.ChainID = r.uvarint("chain id")
+	if bits&payReason != 0 {
+		p.Reason = r.str("reason")
+	}
+	if bits&payAcceptedAt != 0 {
+		p.AcceptedAt = r.time("accepted at")
+	}
+	if bits&payUpdatedAt != 0 {
+		p.UpdatedAt = r.time("updated at")
+	}
+	if bits&payDelivery != 0 {
+		p.Delivery = decodeDelivery(r)
+	}
+	if bits&payAuth != 0 {
+		a := &Authorization{}
+		a.Token = common.BytesToAddress(r.fixed("token", common.AddressLength))
+		a.To = common.BytesToAddress(r.fixed("to", common.AddressLength))
+		a.ValidAfter = r.bigInt("valid after")
+		a.ValidBefore = r.bigInt("valid before")
+		a.Nonce = common.BytesToHash(r.fixed("authorization nonce", common.HashLength))
+		copy(a.Signature[:], r.fixed("signature", crypto.SignatureLength))
+		switch r.fixed("settlement", 1)[0] {
+		case 0:
+		case 1:
+			a.Settlement = common.BytesToHash(r.fixed("settlement", common.HashLength))
+		default:
+			r.fail("settlement")
+		}
+		p.Authorization = a
+	}
+	if bits&payLastEvent != 0 {
+		p.LastEvent = r.uvarint("last event")
+	}
+	if bits&payRaw != 0 {
+		p.Raw = r.bytes("raw")
+	}
+	if err := r.end(); err != nil {
+		return Payment{}, fmt.Errorf("decode payment %s: %w", p.TxHash, err)
+	}
+	return p, nil
+}
+
+func decodeDelivery(r *binReader) Delivery {
+	var d Delivery
+	bits := r.bits("delivery fields", delAll)
+	if bits&delAttempts != 0 {
+		d.Attempts = r.count("attempts")
+	}
+	if bits&delNextAttempt != 0 {
+		d.NextAttempt = r.time("next attempt")
+	}
+	if bits&delLastError != 0 {
+		d.LastError = r.str("last error")
+	}
+	if bits&delSentAt != 0 {
+		d.SentAt = r.time("sent at")
+	}
+	if bits&delBlock != 0 {
+		d.Block = r.uvarint("block")
+	}
+	if bits&delBlockHash != 0 {
+		d.BlockHash = common.BytesToHash(r.fixed("block hash", common.HashLength))
+	}
+	if bits&delReorgs != 0 {
+		d.Reorgs = r.count("reorgs")
+	}
+	if bits&delReorgNote != 0 {
+		d.ReorgNote = r.str("reorg note")
+	}
+	if bits&delRetrying != 0 {
+		d.Retrying = r.time("retrying")
+	}
+	return d
+}
+
+// requestHoldBinary reads only the status and expiry of a binary request
+// record: what the amounts index needs of a request (reservedBy), without
+// copying its document.
+func requestHoldBinary(b []byte) (RequestStatus, time.Time, error) {
+	r := &binReader{b: b[1:]}
+	bits := r.bits("fields", reqAll)
+	status := RequestStatus(r.code("status", requestStatuses))
+	r.skip("asset")
+	if h := r.uvarint("amount"); r.err == nil {
+		r.fixed("amount", int(min(h>>1, uint64(len(r.b)+1))))
+	}
+	if bits&reqCreatedAt != 0 {
+		r.fixed("created at", 8)
+	}
+	var expires time.Time
+	if bits&reqExpiresAt != 0 {
+		expires = r.time("expires at")
+	}
+	if r.err != nil {
+		return "", time.Time{}, fmt.Errorf("decode request: %w", r.err)
+	}
+	return status, expires, nil
+}
+
+// encodeRequestBinary is r's binary record (its ID is its key), or
+// errNotBinary.
+func encodeRequestBinary(q Request) ([]byte, error) {
+	var bits uint64
+	set := func(bit uint64, on bool) {
+		if on {
+			bits |= bit
+		}
+	}
+	set(reqCreatedAt, !q.CreatedAt.IsZero())
+	set(reqExpiresAt, !q.ExpiresAt.IsZero())
+	set(reqPaidTx, q.PaidTx != (common.Hash{}))
+	set(reqDoc, q.Doc != nil)
+	set(reqLastEvent, q.LastEvent != 0)
+	set(reqChains, len(q.Chains) > 0)
+	w := &binWriter{b: make([]byte, 0, 64+len(q.Doc))}
+	w.b = append(w.b, binVersion)
+	w.uvarint(bits)
+	w.code(string(q.Status), requestStatuses)
+	w.str(q.Asset)
+	w.bigInt(q.Amount)
+	if bits&reqCreatedAt != 0 {
+		w.time(q.CreatedAt)
+	}
+	if bits&reqExpiresAt != 0 {
+		w.time(q.ExpiresAt)
+	}
+	if bits&reqPaidTx != 0 {
+		w.fixed(q.PaidTx[:])
+	}
+	if bits&reqDoc != 0 {
+		w.bytes(q.Doc)
+	}
+	if bits&reqLastEvent != 0 {
+		w.uvarint(q.LastEvent)
+	}
+	if bits&reqChains != 0 {
+		w.uvarint(uint64(len(q.Chains)))
+		for _, c := range q.Chains {
+			w.uvarint(c)
+		}
+	}
+	return w.b, w.err
+}
+
+// decodeRequestBinary reads a binary request record stored under id.
+func decodeRequestBinary(id, b []byte) (Request, error) {
+	r := &binReader{b: b[1:]}
+	bits := r.bits("fields", reqAll)
+	q := Request{ID: string(id)}
+	q.Status = RequestStatus(r.code("status", requestStatuses))
+	q.Asset = r.str("asset")
+	q.Amount = r.bigInt("amount")
+	if bits&reqCreatedAt != 0 {
+		q.CreatedAt = r.time("created at")
+	}
+	if bits&reqExpiresAt != 0 {
+		q.ExpiresAt = r.time("expires at")
+	}
+	if bits&reqPaidTx != 0 {
+		q.PaidTx = common.BytesToHash(r.fixed("paid tx", common.HashLength))
+	}
+	if bits&reqDoc != 0 {
+		q.Doc = r.bytes("doc")
+	}
+	if bits&reqLastEvent != 0 {
+		q.LastEvent = r.uvarint("last event")
+	}
+	if bits&reqChains != 0 {
+		n := r.uvarint("chains")
+		if n == 0 || n > uint64(len(r.b)) {
+			r.fail("chains")
+		}
+		for i := uint64(0); i < n && r.err == nil; i++ {
+			q.Chains = append(q.Chains, r.uvarint("chain"))
+		}
+	}
+	if err := r.end(); err != nil {
+		return Request{}, fmt.Errorf("decode request %q: %w", id, err)
+	}
+	return q, nil
+}
+
+// jsonOrBinary is the binary record enc makes, or, where it cannot say
+// the record exactly, the JSON one.
+func jsonOrBinary(bin []byte, err error, asJSON func() ([]byte, error)) ([]byte, error) {
+	if errors.Is(err, errNotBinary) {
+		return asJSON()
+	}
+	return bin, err
+}
