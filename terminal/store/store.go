@@ -76,6 +76,10 @@ type Store struct {
 	// set and read inside writes (ActivateChains outside).
 	retireMu sync.Mutex
 	retired  map[uint64]bool
+	// integ is what the scrubs found (scrub.go); moneyDamaged is set once
+	// one found damage in what matters to money: write refuses then.
+	integ        integrityState
+	moneyDamaged atomic.Bool
 }
 
 // Open opens the store at path, creating it if no file exists there. A
@@ -281,7 +285,7 @@ func openVerifiedOnce(path string, bopts *bbolt.Options) (db *bbolt.DB, err erro
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: unknown schema version %q (this build reads %q to %q)", path, schema, schemaV1, schemaVersion)
 	}
-	if err := verify(db, schema); err != nil {
+	if err := verifyAtOpen(db, schema); err != nil {
 		_ = db.Close()
 		return nil, corruptErr(path, err)
 	}
