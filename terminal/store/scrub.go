@@ -80,6 +80,10 @@ type integrityState struct {
 	cur  Integrity
 	seen map[string]int // bucket + "\x00" + key -> index in all
 	all  []Damage
+	// afterChunk, if set, runs after each chunk's read transaction has
+	// ended, with the bucket walked and the bytes read. Tests set it
+	// before Scrub; nil in production.
+	afterChunk func(bucket []byte, size int)
 }
 
 // Integrity returns what the scrubs since Open found.
@@ -290,6 +294,9 @@ func (sc *scrubber) walk(bucket []byte, money bool, check entryCheck) error {
 		if err != nil {
 			sc.report(bucket, after, fmt.Errorf("bucket %s after key %x: %w", bucket, after, err), money)
 			done = true
+		}
+		if h := sc.s.integ.afterChunk; h != nil {
+			h(bucket, size)
 		}
 		if err := sc.account(int64(size)); err != nil {
 			return err
