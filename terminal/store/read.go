@@ -81,9 +81,21 @@ func (cs *ChainStore) PaymentBySenderNonce(from common.Address, nonce uint64) (P
 		if h == nil {
 			return fmt.Errorf("payment from %s nonce %d: %w", from, nonce, ErrUnknownPayment)
 		}
-		p, err = paymentByHash(tx, h)
+		p, err = namedPayment(tx, bucketBySender, h)
 		return err
 	})
+	return p, err
+}
+
+// namedPayment reads the payment an entry of index names: a payment that
+// is not stored is damage (ErrCorrupt), not an unknown payment. Open no
+// longer walks every index against the records (the scrub does, after
+// READY), so a read may be first to meet it.
+func namedPayment(tx *bbolt.Tx, index, hash []byte) (Payment, error) {
+	p, err := paymentByHash(tx, hash)
+	if errors.Is(err, ErrUnknownPayment) {
+		return Payment{}, fmt.Errorf("bucket %s names payment 0x%x, which is not stored: %w", index, hash, ErrCorrupt)
+	}
 	return p, err
 }
 
@@ -150,7 +162,7 @@ func (s *Store) Payments(f PaymentFilter) ([]Payment, error) {
 			if err != nil {
 				return fmt.Errorf("payments: %w", err)
 			}
-			p, err := paymentByHash(tx, h)
+			p, err := namedPayment(tx, bucketBySeq, h)
 			if err != nil {
 				return fmt.Errorf("payments: seq index 0x%x: %w", k, err)
 			}

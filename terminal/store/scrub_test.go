@@ -242,3 +242,42 @@ func TestScrubReadsInChunksAndWritesGoOn(t *testing.T) {
 		t.Fatalf("%d chunks of requests, %d writes between chunks; want 3 or more and some", requestChunks, writes)
 	}
 }
+
+// An index entry whose payment is gone (a key flipped on disk moves the
+// record away from its hash) reads as damage, not as an unknown payment:
+// Open no longer checks every index against the records, so a read may be
+// first to meet it, and the API answers store_damaged, not "try again".
+// The scrub reports it as money damage (the open index names it).
+func TestAnIndexNamingAMissingPaymentReadsAsDamage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pos.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	putRequest(t, s, "r-gone")
+	gone := mustAccept(t, s, newPayment("r-gone"))
+	s.Close()
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketPayments).Delete(gone.TxHash[:]) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err = Open(path, nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	_, err = s.Payments(PaymentFilter{Limit: 10})
+	wantErr(t, "Payments", err, ErrCorrupt)
+	_, err = s.Chain(testChain).PaymentBySenderNonce(gone.From, gone.Nonce)
+	wantErr(t, "PaymentBySenderNonce", err, ErrCorrupt)
+	if err := s.Scrub(bg, ScrubOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if in := s.Integrity(); !in.MoneyDamaged {
+		t.Fatalf("Integrity: %+v; want money damage", in)
+	}
+}
