@@ -611,12 +611,13 @@ func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service,
 			}
 			return c[store.PaymentQueued] + c[store.PaymentBroadcast]
 		},
-		Online:     nets.allOnline,
-		Networks:   nets.states,
-		SyncNow:    func(ctx context.Context) error { _, err := nets.Sync(ctx); return err },
-		RelayerLow: relayerLow,
-		Books:      books,
-		Receipts:   paper.receipts, PrintReport: paper.report,
+		Online:       nets.allOnline,
+		Networks:     nets.states,
+		SyncNow:      func(ctx context.Context) error { _, err := nets.Sync(ctx); return err },
+		RelayerLow:   relayerLow,
+		StoreDamaged: func() bool { return st.Integrity().MoneyDamaged },
+		Books:        books,
+		Receipts:     paper.receipts, PrintReport: paper.report,
 		Logger: log,
 	}), nil
 }
