@@ -550,11 +550,11 @@ var finalChecks = []finalCheck{
 	{"chain_keys", true, checkChainKeys},
 }
 
-// final runs verify's cross-index checks and bbolt's tx.Check in one
-// read transaction (the checks compare whole indexes with each other, so
-// they need one state). A check that fails on a record the walks already
-// reported adds nothing; one that fails otherwise is reported under
-// "check:<name>". Its reads are accounted as the file's size.
+// final runs verify's cross-index checks in one read transaction (they
+// compare whole indexes with each other, so they need one state), then
+// bbolt's tx.Check (bboltCheck). A check that fails on a record the walks
+// already reported adds nothing; one that fails otherwise is reported
+// under "check:<name>". Its reads are accounted as the file's size.
 func (sc *scrubber) final() error {
 	var size int64
 	err := sc.s.view(func(tx *bbolt.Tx) error {
@@ -567,25 +567,75 @@ func (sc *scrubber) final() error {
 				sc.report([]byte("check:"+c.name), nil, err, c.money)
 			}
 		}
-		if sc.ctx.Err() != nil {
-			return nil
-		}
-		var problems []string
-		for err := range tx.Check() {
-			if len(problems) < 5 {
-				problems = append(problems, err.Error())
-			}
-		}
-		if len(problems) > 0 {
-			sc.report([]byte("check:bbolt"), nil, fmt.Errorf("consistency check: %s: %w", strings.Join(problems, "; "), ErrCorrupt), true)
-		}
 		return nil
 	})
 	if errors.Is(err, ErrClosed) {
 		return err
 	}
 	if err != nil {
-		sc.report([]byte("check:bbolt"), nil, err, true)
+		sc.report([]byte("check:indexes"), nil, err, false)
+	}
+	if err := sc.ctx.Err(); err != nil {
+		return err
+	}
+	if err := sc.bboltCheck(); err != nil {
+		return err
 	}
 	return sc.account(size)
+}
+
+// bboltCheck runs bbolt's tx.Check. It reads the live freelist, which a
+// write transaction changes under a read transaction (pages it frees are
+// still reachable from the reader's state), so problems a read
+// transaction finds may be a write's doing. Those are confirmed, or not,
+// by the check run again in the committer, in a write transaction that
+// writes nothing: no other write runs then, and writes wait for it. Only
+// what that run finds is reported.
+func (sc *scrubber) bboltCheck() error {
+	var problems []string
+	err := sc.s.view(func(tx *bbolt.Tx) error {
+		problems = txProblems(tx)
+		return nil
+	})
+	if err != nil {
+		return sc.bboltFailed(err)
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	err = sc.s.operatorWrite(sc.ctx, func(w *wtx) error {
+		problems = txProblems(w.tx)
+		return nil
+	})
+	if err != nil {
+		return sc.bboltFailed(err)
+	}
+	sc.bboltReport(problems)
+	return nil
+}
+
+func txProblems(tx *bbolt.Tx) []string {
+	var problems []string
+	for err := range tx.Check() {
+		if len(problems) < 5 {
+			problems = append(problems, err.Error())
+		}
+	}
+	return problems
+}
+
+func (sc *scrubber) bboltReport(problems []string) {
+	if len(problems) > 0 {
+		sc.report([]byte("check:bbolt"), nil, fmt.Errorf("consistency check: %s: %w", strings.Join(problems, "; "), ErrCorrupt), true)
+	}
+}
+
+// bboltFailed reports a check that could not run (a fault reading a
+// page: damage) and passes on the store closing or ctx ending.
+func (sc *scrubber) bboltFailed(err error) error {
+	if errors.Is(err, ErrClosed) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	sc.report([]byte("check:bbolt"), nil, err, true)
+	return nil
 }
