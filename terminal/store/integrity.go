@@ -520,21 +520,34 @@ func checkIndexes(tx *bbolt.Tx, v13 bool) error {
 			continue
 		}
 		if err := b.ForEach(func(k, v []byte) error {
-			h, err := checkValue(idx.name, k, v)
-			if err != nil {
-				return err
-			}
-			if len(k) != idx.keyLen {
-				return fmt.Errorf("bucket %s: key %x of %d bytes, want %d: %w", idx.name, k, len(k), idx.keyLen, ErrCorrupt)
-			}
-			if len(h) != common.HashLength || payments.Get(h) == nil {
-				return fmt.Errorf("bucket %s: key %x names payment 0x%x, which is not stored: %w", idx.name, k, h, ErrCorrupt)
-			}
-			return nil
+			return checkIndexEntry(payments, idx.name, idx.keyLen, k, v)
 		}); err != nil {
 			return err
 		}
 	}
+	return checkSeqSequence(tx)
+}
+
+// checkIndexEntry is checkIndexes' check of one entry (k, v) of the
+// payment index name, whose keys are keyLen bytes: the scrub runs it a
+// chunk at a time (scrub.go).
+func checkIndexEntry(payments *bbolt.Bucket, name []byte, keyLen int, k, v []byte) error {
+	h, err := checkValue(name, k, v)
+	if err != nil {
+		return err
+	}
+	if len(k) != keyLen {
+		return fmt.Errorf("bucket %s: key %x of %d bytes, want %d: %w", name, k, len(k), keyLen, ErrCorrupt)
+	}
+	if len(h) != common.HashLength || payments.Get(h) == nil {
+		return fmt.Errorf("bucket %s: key %x names payment 0x%x, which is not stored: %w", name, k, h, ErrCorrupt)
+	}
+	return nil
+}
+
+// checkSeqSequence requires by_seq's sequence, which issues Seq, to be at
+// or above every Seq used (one seek).
+func checkSeqSequence(tx *bbolt.Tx) error {
 	if b := tx.Bucket(bucketBySeq); b != nil {
 		if k, _ := b.Cursor().Last(); k != nil && binary.BigEndian.Uint64(k) > b.Sequence() {
 			return fmt.Errorf("bucket %s: sequence %d below the highest Seq %d: %w", bucketBySeq, b.Sequence(), binary.BigEndian.Uint64(k), ErrCorrupt)

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"go.etcd.io/bbolt"
 )
 
@@ -46,6 +47,10 @@ const (
 	scrubChunkBytes = 256 << 10
 	// maxDamageListed bounds Integrity.Damage; Integrity.Damaged counts all.
 	maxDamageListed = 32
+	// maxDamageTracked bounds the records remembered (to report and log
+	// each once): past it, a file damaged throughout is counted, not
+	// remembered record by record.
+	maxDamageTracked = 10000
 )
 
 // Damage is one damaged record (or check) the scrub found.
@@ -111,6 +116,16 @@ func (s *Store) damage(d Damage) {
 	defer s.integ.mu.Unlock()
 	if s.integ.seen == nil {
 		s.integ.seen = map[string]int{}
+	}
+	if len(s.integ.all) >= maxDamageTracked {
+		s.integ.cur.Damaged++
+		if s.integ.cur.Damaged == maxDamageTracked+1 {
+			s.log.Error("store: more damage found by the scrub; counted, no longer logged one by one", "path", s.path, "tracked", maxDamageTracked)
+		}
+		if d.Money {
+			s.markMoneyDamaged()
+		}
+		return
 	}
 	id := d.Bucket + "\x00" + d.Key
 	if i, ok := s.integ.seen[id]; ok {
@@ -181,7 +196,11 @@ func (s *Store) Scrub(ctx context.Context, o ScrubOptions) error {
 		if isMoneyIndex(name) {
 			continue // walked in (a)
 		}
-		if err := sc.walk(name, moneyBucket(name), crcOnly); err != nil {
+		check := entryChecks[string(name)]
+		if check == nil {
+			check = crcOnly
+		}
+		if err := sc.walk(name, moneyBucket(name), check); err != nil {
 			return err
 		}
 	}
@@ -246,6 +265,22 @@ func (sc *scrubber) report(bucket, k []byte, err error, money bool) {
 type entryCheck func(tx *bbolt.Tx, k, v []byte) error
 
 func crcOnly(_ *bbolt.Tx, _, _ []byte) error { return nil } // walk checks every CRC
+
+// entryChecks are the second part's checks of one entry beyond its CRC,
+// for the buckets that grow with every payment: verify's checkIndexes,
+// split so that they run a chunk at a time, not in the last long read
+// transaction.
+var entryChecks = map[string]entryCheck{
+	string(bucketBySender): func(tx *bbolt.Tx, k, v []byte) error {
+		return checkIndexEntry(tx.Bucket(bucketPayments), bucketBySender, senderNonceKeyLen, k, v)
+	},
+	string(bucketBySeq): func(tx *bbolt.Tx, k, v []byte) error {
+		return checkIndexEntry(tx.Bucket(bucketPayments), bucketBySeq, 8, k, v)
+	},
+}
+
+// senderNonceKeyLen is a by_sender_nonce key's length: chain, sender, nonce.
+const senderNonceKeyLen = 8 + common.AddressLength + 8
 
 // walk checks every entry of bucket, a chunk per read transaction, each
 // value's CRC first, then check. A chunk whose read fails (a page damaged
@@ -538,7 +573,9 @@ type finalCheck struct {
 // (a by_sender_nonce entry of a pruned payment, a settled authorization's
 // journal), and a damaged settled record they trip on must not stop sales.
 var finalChecks = []finalCheck{
-	{"indexes", false, func(tx *bbolt.Tx) error { return checkIndexes(tx, true) }},
+	// checkIndexes' entries were checked a chunk at a time (entryChecks
+	// and the first part); its one seek is left.
+	{"seq", true, checkSeqSequence},
 	{"unfinal", false, func(tx *bbolt.Tx) error { return checkUnfinal(tx, true, true) }},
 	{"chain", false, func(tx *bbolt.Tx) error { return checkChain(tx, true, true) }},
 	{"relay", false, checkRelay},
