@@ -33,7 +33,10 @@ type ScrubStatus struct {
 	// State is "waiting" (not started yet, or stopped), "running" or
 	// "done" (ran to its end since start).
 	State string `json:"state"`
-	// CheckedBytes of InUseBytes read so far by the current (or last) pass.
+	// CheckedBytes is what the current (or last) pass has read: keys and
+	// values (an open payment twice, through its index and in its
+	// bucket), and the file's size once for the last check, so it ends
+	// above InUseBytes, the file's pages in use when it began.
 	CheckedBytes int64 `json:"checkedBytes"`
 	InUseBytes   int64 `json:"inUseBytes"`
 	// FinishedAt is when it finished; absent while running.

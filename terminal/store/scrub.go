@@ -69,8 +69,10 @@ type Integrity struct {
 	// Verified: a scrub ran to its end since Open (damage found or not).
 	Verified   bool
 	FinishedAt time.Time // when it did
-	// CheckedBytes is what the current (or last) scrub has read so far;
-	// InUseBytes the file's size in use when it began.
+	// CheckedBytes is what the current (or last) scrub has read so far
+	// (keys and values, an open payment twice, and the file's size once
+	// for the last check: it ends above InUseBytes); InUseBytes the
+	// file's size in use when it began.
 	CheckedBytes, InUseBytes int64
 	Damaged                  int      // damaged records found since Open
 	Damage                   []Damage // the first maxDamageListed of them
@@ -210,7 +212,8 @@ func (s *Store) Scrub(ctx context.Context, o ScrubOptions) error {
 	s.integ.mu.Lock()
 	s.integ.cur.Verified, s.integ.cur.FinishedAt = true, s.now()
 	s.integ.mu.Unlock()
-	s.log.Info("store: scrub finished", "path", s.path, "checked_bytes", sc.read, "took", time.Since(sc.began).Round(time.Millisecond), "damaged", s.Integrity().Damaged)
+	s.log.Info("store: scrub finished", "path", s.path, "checked_bytes", sc.read, "took", time.Since(sc.began).Round(time.Millisecond),
+		"longest_read_tx", sc.longest.Round(time.Millisecond), "damaged", s.Integrity().Damaged)
 	return nil
 }
 
@@ -220,6 +223,16 @@ type scrubber struct {
 	rate  int64
 	began time.Time
 	read  int64
+	// longest is the longest read transaction the scrub held (logged): a
+	// chunk's is short; the last checks' one is the file's whole walk.
+	longest time.Duration
+}
+
+// view is the Store's view, timed.
+func (sc *scrubber) view(fn func(*bbolt.Tx) error) error {
+	began := time.Now()
+	defer func() { sc.longest = max(sc.longest, time.Since(began)) }()
+	return sc.s.view(fn)
 }
 
 // account adds n bytes read and sleeps, on the context, until the rate
@@ -292,7 +305,7 @@ func (sc *scrubber) walk(bucket []byte, money bool, check entryCheck) error {
 		var last []byte
 		var n, size int
 		done := false
-		err := sc.s.view(func(tx *bbolt.Tx) error {
+		err := sc.view(func(tx *bbolt.Tx) error {
 			b := tx.Bucket(bucket)
 			if b == nil {
 				done = true
@@ -495,7 +508,7 @@ func checkFailureOpenEntry(tx *bbolt.Tx, k, v []byte) error {
 // the rest of chain_unfinal; auth_open and auth_payer hold as many.
 func (sc *scrubber) counts() error {
 	var size int64
-	err := sc.s.view(func(tx *bbolt.Tx) error {
+	err := sc.view(func(tx *bbolt.Tx) error {
 		keys := func(name []byte) uint64 {
 			var n uint64
 			c := tx.Bucket(name).Cursor()
@@ -594,7 +607,7 @@ var finalChecks = []finalCheck{
 // under "check:<name>". Its reads are accounted as the file's size.
 func (sc *scrubber) final() error {
 	var size int64
-	err := sc.s.view(func(tx *bbolt.Tx) error {
+	err := sc.view(func(tx *bbolt.Tx) error {
 		size = tx.Size()
 		for _, c := range finalChecks {
 			if sc.ctx.Err() != nil {
@@ -630,7 +643,7 @@ func (sc *scrubber) final() error {
 // what that run finds is reported.
 func (sc *scrubber) bboltCheck() error {
 	var problems []string
-	err := sc.s.view(func(tx *bbolt.Tx) error {
+	err := sc.view(func(tx *bbolt.Tx) error {
 		problems = txProblems(tx)
 		return nil
 	})
