@@ -20,8 +20,21 @@ import (
 // yet then.
 
 // view runs fn in a read transaction. A panic or memory fault while reading
-// (the file damaged after Open) becomes an error wrapping ErrCorrupt.
-func (s *Store) view(fn func(*bbolt.Tx) error) (err error) {
+// (the file damaged after Open) becomes an error wrapping ErrCorrupt. Once
+// the scrub has found damage in what matters to money it refuses, with an
+// error wrapping ErrCorrupt: the store is out of service, as one refused
+// at Open (a damaged B+tree can leave records out of a range read with no
+// error at all).
+func (s *Store) view(fn func(*bbolt.Tx) error) error {
+	if err := s.moneyDamagedErr(); err != nil {
+		return err
+	}
+	return s.viewAny(fn)
+}
+
+// viewAny is view in a store out of service too: for the counts that
+// status and the watchdog read (bounded, checked at Open), and the scrub.
+func (s *Store) viewAny(fn func(*bbolt.Tx) error) (err error) {
 	if s.closed.Load() {
 		return ErrClosed
 	}
@@ -205,7 +218,7 @@ func (cs *ChainStore) Unsettled(asset string) (*big.Int, error) {
 // writes, not a scan.
 func (s *Store) Counts() (map[PaymentState]int, error) {
 	m := make(map[PaymentState]int, len(PaymentStates))
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.viewAny(func(tx *bbolt.Tx) error {
 		for _, st := range PaymentStates {
 			n, err := readCount(tx, st)
 			if err != nil {
@@ -225,7 +238,7 @@ func (s *Store) Counts() (map[PaymentState]int, error) {
 // payment or an unmatched receipt, each with every state, zero included.
 func (s *Store) CountsByChain() (map[uint64]map[PaymentState]int, error) {
 	out := map[uint64]map[PaymentState]int{}
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.viewAny(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketCounts).ForEach(func(k, v []byte) error {
 			if len(k) <= 8 {
 				return fmt.Errorf("count key %x: %w", k, ErrCorrupt)
@@ -256,7 +269,7 @@ func (s *Store) CountsByChain() (map[uint64]map[PaymentState]int, error) {
 // Counts is Store.Counts on the chain alone.
 func (cs *ChainStore) Counts() (map[PaymentState]int, error) {
 	m := make(map[PaymentState]int, len(PaymentStates))
-	err := cs.s.view(func(tx *bbolt.Tx) error {
+	err := cs.s.viewAny(func(tx *bbolt.Tx) error {
 		for _, st := range PaymentStates {
 			n, err := readChainCount(tx, cs.id, st)
 			if err != nil {

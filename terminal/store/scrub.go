@@ -167,7 +167,7 @@ func (s *Store) markMoneyDamaged() {
 // call while one runs returns at once with an error.
 func (s *Store) Scrub(ctx context.Context, o ScrubOptions) error {
 	var size int64
-	if err := s.view(func(tx *bbolt.Tx) error { size = tx.Size(); return nil }); err != nil {
+	if err := s.viewAny(func(tx *bbolt.Tx) error { size = tx.Size(); return nil }); err != nil {
 		return err
 	}
 	s.integ.mu.Lock()
@@ -226,13 +226,15 @@ type scrubber struct {
 	// longest is the longest read transaction the scrub held (logged): a
 	// chunk's is short; the last checks' one is the file's whole walk.
 	longest time.Duration
+	// unreadable: a chunk's read faulted or panicked (bboltCheck).
+	unreadable bool
 }
 
 // view is the Store's view, timed.
 func (sc *scrubber) view(fn func(*bbolt.Tx) error) error {
 	began := time.Now()
 	defer func() { sc.longest = max(sc.longest, time.Since(began)) }()
-	return sc.s.view(fn)
+	return sc.s.viewAny(fn)
 }
 
 // account adds n bytes read and sleeps, on the context, until the rate
@@ -318,6 +320,13 @@ func (sc *scrubber) walk(bucket []byte, money bool, check entryCheck) error {
 					k, v = c.Next()
 				}
 			}
+			if started && k != nil && bytes.Compare(k, after) <= 0 {
+				// A damaged branch page: the tree is out of order here,
+				// and resuming could walk in circles.
+				sc.report(bucket, after, fmt.Errorf("bucket %s: after key %x the next is %x: keys out of order: %w", bucket, after, k, ErrCorrupt), true)
+				done = true
+				return nil
+			}
 			for ; k != nil; k, v = c.Next() {
 				n++
 				size += len(k) + len(v)
@@ -340,7 +349,10 @@ func (sc *scrubber) walk(bucket []byte, money bool, check entryCheck) error {
 			return err
 		}
 		if err != nil {
-			sc.report(bucket, after, fmt.Errorf("bucket %s after key %x: %w", bucket, after, err), money)
+			// The tree itself is damaged (a fault or a panic following
+			// it): not one record's damage, whatever the bucket.
+			sc.unreadable = true
+			sc.report(bucket, after, fmt.Errorf("bucket %s after key %x: %w", bucket, after, err), true)
 			done = true
 		}
 		if h := sc.s.integ.afterChunk; h != nil {
@@ -350,6 +362,10 @@ func (sc *scrubber) walk(bucket []byte, money bool, check entryCheck) error {
 			return err
 		}
 		if done {
+			return nil
+		}
+		if started && bytes.Compare(last, after) <= 0 {
+			sc.report(bucket, after, fmt.Errorf("bucket %s: a chunk after key %x ended at %x: keys out of order: %w", bucket, after, last, ErrCorrupt), true)
 			return nil
 		}
 		after = last
@@ -641,7 +657,15 @@ func (sc *scrubber) final() error {
 // by the check run again in the committer, in a write transaction that
 // writes nothing: no other write runs then, and writes wait for it. Only
 // what that run finds is reported.
+//
+// It is not run once a walk could not read a chunk: tx.Check walks the
+// pages in a goroutine of its own, where a fault on a damaged page kills
+// the process (no recover catches it); the walks, in this goroutine,
+// touched every page it would, so with none unreadable it meets none.
 func (sc *scrubber) bboltCheck() error {
+	if sc.unreadable {
+		return nil
+	}
 	var problems []string
 	err := sc.view(func(tx *bbolt.Tx) error {
 		problems = txProblems(tx)
