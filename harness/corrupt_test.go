@@ -313,6 +313,10 @@ func waitScrub(ctx context.Context, d *daemon, within time.Duration) (scrubRepor
 	for {
 		r, err := d.operator(ctx, "GET", "/v1/status", nil)
 		if err != nil {
+			if !d.running() {
+				b, _ := os.ReadFile(d.logPath)
+				return scrubReport{}, fmt.Errorf("exited (%s) while the scrub ran: %s", d.cmd.ProcessState, crashLines(b))
+			}
 			return scrubReport{}, err
 		}
 		var s struct {
@@ -466,7 +470,7 @@ func tryStart(ctx context.Context, d *daemon, store string) outcome {
 			// posd's refusal is one error line and exit status 1; a panic
 			// or a fatal error exits 2, a fault kills it by signal.
 			if d.cmd.ProcessState.ExitCode() != 1 {
-				o.kind, o.msg = "hung", fmt.Sprintf("crashed (%s): %s", d.cmd.ProcessState, tail(b, 6))
+				o.kind, o.msg = "hung", fmt.Sprintf("crashed (%s): %s", d.cmd.ProcessState, crashLines(b))
 			}
 			o.namesFile = bytes.Contains([]byte(o.msg), []byte(store))
 			return o
@@ -484,4 +488,16 @@ func lastLine(b []byte) string { return tail(b, 1) }
 func tail(b []byte, n int) string {
 	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
 	return string(bytes.Join(lines[max(0, len(lines)-n):], []byte(" | ")))
+}
+
+// crashLines is what a crash printed that says what it was: the panic or
+// fatal error line and the first frames of the goroutine it was in.
+func crashLines(b []byte) string {
+	lines := bytes.Split(b, []byte("\n"))
+	for i, l := range lines {
+		if bytes.HasPrefix(l, []byte("panic:")) || bytes.HasPrefix(l, []byte("fatal error:")) || bytes.HasPrefix(l, []byte("unexpected fault")) {
+			return string(bytes.Join(lines[i:min(len(lines), i+24)], []byte(" | ")))
+		}
+	}
+	return tail(b, 6)
 }
