@@ -46,8 +46,9 @@ type ScrubStatus struct {
 	Damaged int           `json:"damaged"`
 	Damage  []StoreDamage `json:"damage,omitempty"`
 	// MoneyDamaged: damage in what matters to money (an open payment, its
-	// indexes, the counts) was found; the terminal takes no sale
-	// (store_damaged) until the file is restored.
+	// indexes, the counts, the file's tree) was found; the terminal takes
+	// no sale and serves no record (store_damaged) until the file is
+	// restored.
 	MoneyDamaged bool `json:"moneyDamaged"`
 }
 

@@ -30,8 +30,9 @@ import (
 //
 // Damage it finds is reported through Integrity, logged once per record,
 // and, when it is in what matters to money, takes the store out of
-// service for money: every write but the operator's is refused with an
-// error wrapping ErrCorrupt, as a store refused at Open takes no sale.
+// service: every write but the operator's, and every read but the counts,
+// is refused with an error wrapping ErrCorrupt, as a store refused at
+// Open takes no sale.
 // Damage in settled history only is reported; that record is refused
 // when read (its CRC), and sales go on.
 
