@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/big"
 	"math/rand/v2"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -24,7 +26,13 @@ import (
 
 // TestCorrupt: the store file truncated or with bytes flipped, case after
 // case (seeded, reproducible): posd must refuse to start with a message
-// naming the file, or start with every stored payment intact.
+// naming the file, or start with every stored payment intact, or (since
+// posd reads at start only what does not grow with sales, and its scrub
+// the rest after READY) start and, once the scrub has finished, report the
+// damage in its status, serve no damaged record (each refused
+// store_damaged) and, with damage in what matters to money, take no sale.
+// Started-damaged is anything served changed, or damage the finished
+// scrub did not report.
 func TestCorrupt(t *testing.T) {
 	log := harness(t)
 	cases := sizeInt(t, "SHOWPOS_CORRUPT_CASES", 400, 60)
@@ -45,11 +53,12 @@ func TestCorrupt(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 0xc0))
 	n := map[string]int{} // by outcome, and by outcome and damage
 	var notes []string    // what went wrong, worst first
-	var refuseTook durations
+	var refuseTook, startTook durations
 	for i := range cases {
 		c := corruption(rng, i, size, hw, ps)
 		dir := t.TempDir()
-		d := newDaemon(t, log, dir, terminalConfig(t, dir, "", ""))
+		// The scrub unbounded: the harness waits for it to finish.
+		d := newDaemon(t, log, dir, terminalConfig(t, dir, "", "[store]\nscrub_rate = \"0\"\n"))
 		d.quiet = true
 		store := filepath.Join(dir, "data", "showpos.db")
 		if err := os.MkdirAll(filepath.Dir(store), 0o750); err != nil {
@@ -67,12 +76,41 @@ func TestCorrupt(t *testing.T) {
 		}
 		o := tryStart(ctx, d, store)
 		if o.kind == "started" {
-			if part, why := pristine.differs(ctx, d, store); part != "" {
-				o.kind = "damaged"
-				n["damaged "+part]++
-				notes = append(notes, fmt.Sprintf("%s: started on a damaged store: %s", c, why))
-			} else {
-				o.kind = "intact"
+			rep, err := waitScrub(ctx, d, 20*time.Second)
+			switch {
+			case err != nil:
+				o.kind, o.msg = "hung", err.Error()
+			case rep.Damaged > 0:
+				o.kind = "reported"
+				refused, sold, why := pristine.servedOrRefused(ctx, d)
+				switch {
+				case why != "":
+					o.kind = "damaged"
+					n["damaged served"]++
+					b, _ := os.ReadFile(d.logPath)
+					notes = append(notes, fmt.Sprintf("%s: started, the scrub reported %d damaged, but %s; posd said: %s", c, rep.Damaged, why, tail(b, 3)))
+				case rep.MoneyDamaged && sold:
+					o.kind = "damaged"
+					n["damaged sold"]++
+					notes = append(notes, fmt.Sprintf("%s: the scrub found damage in what matters to money, but a sale was taken", c))
+				}
+				if o.kind == "reported" {
+					n["refused records"] += refused
+					if rep.MoneyDamaged {
+						n["reported money"]++
+					}
+					if sold {
+						n["reported sold"]++
+					}
+				}
+			default:
+				if part, why := pristine.differs(ctx, d, store); part != "" {
+					o.kind = "damaged"
+					n["damaged "+part]++
+					notes = append(notes, fmt.Sprintf("%s: started on a damaged store the scrub did not report: %s", c, why))
+				} else {
+					o.kind = "intact"
+				}
 			}
 		}
 		n[o.kind]++
@@ -95,6 +133,8 @@ func TestCorrupt(t *testing.T) {
 			refuseTook = append(refuseTook, o.took)
 		case o.kind == "hung":
 			notes = append([]string{fmt.Sprintf("%s: %s", c, o.msg)}, notes...)
+		case o.kind == "reported":
+			startTook = append(startTook, o.took)
 		case i == 0 && o.kind != "intact":
 			t.Errorf("the undamaged control case did not start intact: %s %s", o.kind, o.msg)
 		}
@@ -106,16 +146,19 @@ func TestCorrupt(t *testing.T) {
 	f.add("store", "%d payments, %d requests; file %d bytes, pages in use %d bytes (%d-byte pages)",
 		len(pristine.list), pristine.requests, size, hw, ps)
 	f.add("cases", "%d (seed %d): %d truncated (1 to 0 bytes), %d with 1–3 bytes flipped, 1 undamaged control",
-		cases, seed, n["refused truncated"]+n["intact truncated"]+n["damaged truncated"]+n["hung truncated"],
-		n["refused flipped"]+n["intact flipped"]+n["damaged flipped"]+n["hung flipped"])
+		cases, seed, n["refused truncated"]+n["intact truncated"]+n["reported truncated"]+n["damaged truncated"]+n["hung truncated"],
+		n["refused flipped"]+n["intact flipped"]+n["reported flipped"]+n["damaged flipped"]+n["hung flipped"])
 	f.add("refused", "%d (%d truncated, %d flipped); %d without naming the file (must be 0)",
 		n["refused"], n["refused truncated"], n["refused flipped"], n["unclear"])
 	f.add("refused but changed", "%d (the damaged file not byte-for-byte as it was; must be 0)", n["changed"])
 	f.add("refusal time", "%s (exec to exit)", refuseTook)
-	f.add("started-intact", "%d (%d truncated past the pages in use, %d with flips bbolt never reads, the control)",
+	f.add("started-intact", "%d (%d truncated past the pages in use, %d with flips bbolt never reads, the control); the scrub found nothing",
 		n["intact"], n["intact truncated"], n["intact flipped"])
-	f.add("started-damaged", "%d (must be 0): %d with payment records changed or unreadable, %d with only request records changed, %d other records",
-		n["damaged"], n["damaged payments"], n["damaged requests"], n["damaged other"])
+	f.add("started-reported", "%d (%d truncated, %d flipped): the finished scrub reported the damage; %d in what matters to money (sales refused), %d took a sale; %d stored payments refused store_damaged, none served changed",
+		n["reported"], n["reported truncated"], n["reported flipped"], n["reported money"], n["reported sold"], n["refused records"])
+	f.add("reported start", "%s (exec to status answering)", startTook)
+	f.add("started-damaged", "%d (must be 0): %d with payment records changed or unreadable, %d with only request records changed, %d other records (none reported by the scrub); %d served a record changed, %d sold with money damage",
+		n["damaged"], n["damaged payments"], n["damaged requests"], n["damaged other"], n["damaged served"], n["damaged sold"])
 	f.add("hung or crashed", "%d (must be 0)", n["hung"])
 	f.add("wall time", "%s", time.Since(began).Round(time.Millisecond))
 	f.print()
@@ -257,6 +300,87 @@ func (p *pristineStore) differs(ctx context.Context, d *daemon, store string) (p
 	return "other", fmt.Sprintf("records changed: %v", changed)
 }
 
+// scrubReport is the store's scrub as the status reports it.
+type scrubReport struct {
+	State        string `json:"state"`
+	Damaged      int    `json:"damaged"`
+	MoneyDamaged bool   `json:"moneyDamaged"`
+}
+
+// waitScrub waits until the status says the store's scrub has finished.
+func waitScrub(ctx context.Context, d *daemon, within time.Duration) (scrubReport, error) {
+	deadline := time.Now().Add(within)
+	for {
+		r, err := d.operator(ctx, "GET", "/v1/status", nil)
+		if err != nil {
+			if !d.running() {
+				b, _ := os.ReadFile(d.logPath)
+				return scrubReport{}, fmt.Errorf("exited (%s) while the scrub ran: %s", d.cmd.ProcessState, crashLines(b))
+			}
+			return scrubReport{}, err
+		}
+		var s struct {
+			Store struct {
+				Scrub *scrubReport `json:"scrub"`
+			} `json:"store"`
+		}
+		if r.status != http.StatusOK {
+			return scrubReport{}, fmt.Errorf("status: %d %s", r.status, r.body)
+		}
+		if err := json.Unmarshal(r.body, &s); err != nil {
+			return scrubReport{}, fmt.Errorf("status: %w", err)
+		}
+		if s.Store.Scrub == nil {
+			return scrubReport{}, fmt.Errorf("status has no store scrub: %s", r.body)
+		}
+		if s.Store.Scrub.State == "done" {
+			return *s.Store.Scrub, nil
+		}
+		if time.Now().After(deadline) {
+			return scrubReport{}, fmt.Errorf("the store scrub did not finish within %s (state %s)", within, s.Store.Scrub.State)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// servedOrRefused reads every stored payment, one by one, from the
+// started daemon: each must be served as it was stored, or refused with
+// store_damaged. It returns how many were refused, whether a new sale
+// (a request) was taken, and, if one was served changed or gone, why.
+func (p *pristineStore) servedOrRefused(ctx context.Context, d *daemon) (refused int, sold bool, why string) {
+	for _, want := range p.list {
+		q := url.Values{"limit": {"1"}, "after": {fmt.Sprint(want.Seq - 1)}}
+		r, err := d.operator(ctx, "GET", "/v1/payments?"+q.Encode(), nil)
+		if err != nil {
+			return refused, false, "payment " + want.TxHash + ": " + err.Error()
+		}
+		if r.status == http.StatusInternalServerError && r.code() == "store_damaged" {
+			refused++
+			continue
+		}
+		var page struct {
+			Payments []payment `json:"payments"`
+		}
+		if r.status != http.StatusOK || json.Unmarshal(r.body, &page) != nil {
+			return refused, false, fmt.Sprintf("payment %s: %d %s", want.TxHash, r.status, r.body)
+		}
+		if len(page.Payments) != 1 || !reflect.DeepEqual(page.Payments[0], want) {
+			return refused, false, fmt.Sprintf("payment %s (seq %d) served changed or gone: %+v", want.TxHash, want.Seq, page.Payments)
+		}
+	}
+	r, err := d.operator(ctx, "POST", "/v1/requests", map[string]string{"amount": "0.7"})
+	if err != nil {
+		return refused, false, "new request: " + err.Error()
+	}
+	switch {
+	case r.status == http.StatusCreated:
+		sold = true
+	case r.status != http.StatusInternalServerError || r.code() != "store_damaged":
+		return refused, false, fmt.Sprintf("new request: %d %s, want 201 or 500 store_damaged", r.status, r.body)
+	}
+	return refused, sold, ""
+}
+
 // damage is one corruption case.
 type damage struct {
 	i        int
@@ -346,7 +470,7 @@ func tryStart(ctx context.Context, d *daemon, store string) outcome {
 			// posd's refusal is one error line and exit status 1; a panic
 			// or a fatal error exits 2, a fault kills it by signal.
 			if d.cmd.ProcessState.ExitCode() != 1 {
-				o.kind, o.msg = "hung", fmt.Sprintf("crashed (%s): %s", d.cmd.ProcessState, tail(b, 6))
+				o.kind, o.msg = "hung", fmt.Sprintf("crashed (%s): %s", d.cmd.ProcessState, crashLines(b))
 			}
 			o.namesFile = bytes.Contains([]byte(o.msg), []byte(store))
 			return o
@@ -364,4 +488,16 @@ func lastLine(b []byte) string { return tail(b, 1) }
 func tail(b []byte, n int) string {
 	lines := bytes.Split(bytes.TrimSpace(b), []byte("\n"))
 	return string(bytes.Join(lines[max(0, len(lines)-n):], []byte(" | ")))
+}
+
+// crashLines is what a crash printed that says what it was: the panic or
+// fatal error line and the first frames of the goroutine it was in.
+func crashLines(b []byte) string {
+	lines := bytes.Split(b, []byte("\n"))
+	for i, l := range lines {
+		if bytes.HasPrefix(l, []byte("panic:")) || bytes.HasPrefix(l, []byte("fatal error:")) || bytes.HasPrefix(l, []byte("unexpected fault")) {
+			return string(bytes.Join(lines[i:min(len(lines), i+24)], []byte(" | ")))
+		}
+	}
+	return tail(b, 6)
 }

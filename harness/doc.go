@@ -127,19 +127,28 @@
 // boundary), even cases flip 1–3 bytes (each in the two meta pages one
 // time in four, else anywhere in the pages in use). The damage is
 // reproducible for a seed; the pristine store is made afresh each run
-// (its ids, keys and times differ). For each, posd is started on a copy.
+// (its ids, keys and times differ). For each, posd is started on a copy
+// with store.scrub_rate "0", and once its status answers the harness
+// waits for the store's scrub to finish (status store.scrub.state done):
+// posd reads at start only what does not grow with sales, the scrub the
+// rest after READY.
 //
 // Figures: refused (posd exited non-zero, its last log line naming the
 // file: unnamed refusals must be 0); refused but changed (the damaged
 // file not byte-for-byte as it was after the refusal: must be 0);
-// started-intact (posd started and
+// started-intact (posd started, the scrub found nothing, and
 // every key and value of every bucket, read afterwards, and every payment
 // it lists equals the pristine store's: damage in free pages, in bytes
-// bbolt never reads, or a cut past the pages in use); started-damaged
-// (posd started and served a store whose records differ from the
-// pristine one, broken down into payment records changed or unreadable,
-// only request records changed, and other records: must be 0); hung or
-// crashed (must be 0).
+// bbolt never reads, or a cut past the pages in use); started-reported
+// (posd started and the finished scrub reported the damage: every stored
+// payment, read one by one, is served as stored or refused 500
+// store_damaged, and with damage in what matters to money a new request
+// is refused store_damaged; with damage only in history sales go on);
+// started-damaged (must be 0: a payment served changed or gone, a sale
+// taken with money damage, or, the scrub having reported nothing, a
+// store whose records differ from the pristine one, broken down into
+// payment records changed or unreadable, only request records changed,
+// and other records); hung or crashed (must be 0).
 //
 // # replug (TestReplug)
 //

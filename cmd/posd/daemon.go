@@ -279,6 +279,10 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		}
 		return s.FileBytes, n, s.OldestAccepted
 	})
+	tel.StoreIntegrityGauges(func() (int64, int, bool) {
+		in := st.Integrity()
+		return in.CheckedBytes, in.Damaged, in.Verified
+	})
 	// The networks: each its chain client, broadcaster, watcher and
 	// relayer, started now, changed and stopped by apply as configs come,
 	// all stopped at the end (after the background parts, before the
@@ -354,6 +358,10 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		"signer", d.till.Signer().Hex(), "network_api", servers[0].addr(), "tls", cfg.API.TLS(),
 		"operator_socket", cfg.SocketPath(), "store", cfg.StorePath(), "config_version", d.mgr.Status().Version)
 	notify.Ready()
+	// The scrub verifies, after READY, what Open did not read (Open reads
+	// only what does not grow with sales: the boot stays fast with a long
+	// queue). It stops with the background parts, before the store closes.
+	bg.Go(func() { scrubStore(bgCtx, st, cfg.Store.ScrubRate, log.With("part", "scrub")) })
 
 	// The main loop: signals, server failures, and the watchdog's pings,
 	// answered only while the store answers.
@@ -603,12 +611,13 @@ func newCashier(cfg *config.Config, devs *board.Devices, till *checkout.Service,
 			}
 			return c[store.PaymentQueued] + c[store.PaymentBroadcast]
 		},
-		Online:     nets.allOnline,
-		Networks:   nets.states,
-		SyncNow:    func(ctx context.Context) error { _, err := nets.Sync(ctx); return err },
-		RelayerLow: relayerLow,
-		Books:      books,
-		Receipts:   paper.receipts, PrintReport: paper.report,
+		Online:       nets.allOnline,
+		Networks:     nets.states,
+		SyncNow:      func(ctx context.Context) error { _, err := nets.Sync(ctx); return err },
+		RelayerLow:   relayerLow,
+		StoreDamaged: func() bool { return st.Integrity().MoneyDamaged },
+		Books:        books,
+		Receipts:     paper.receipts, PrintReport: paper.report,
 		Logger: log,
 	}), nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -169,6 +170,11 @@ func (p *pruner) Last() *httpapi.PruneRound {
 // storeStatus is /v1/status's store part.
 func storeStatus(st *store.Store, keep *time.Duration, p *pruner) (*httpapi.StoreStatus, error) {
 	stats, err := st.Stats()
+	if errors.Is(err, store.ErrCorrupt) {
+		// The oldest payment's record is damaged: the status still says
+		// what the scrub found, which is what the operator needs now.
+		return &httpapi.StoreStatus{Scrub: scrubStatus(st.Integrity())}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -183,5 +189,6 @@ func storeStatus(st *store.Store, keep *time.Duration, p *pruner) (*httpapi.Stor
 	if p != nil {
 		s.LastPrune = p.Last()
 	}
+	s.Scrub = scrubStatus(st.Integrity())
 	return s, nil
 }

@@ -128,6 +128,10 @@ type Options struct {
 	// RelayerLow reports that the relayer's balance is low: the idle
 	// screen says so. May be nil.
 	RelayerLow func() bool
+	// StoreDamaged reports that the store's scrub found damage in what
+	// matters to money (the store refuses every sale): the idle screen
+	// says so. May be nil.
+	StoreDamaged func() bool
 	// Books: failures kept until acknowledged, X and Z reports (books.go).
 	// May be nil.
 	Books Books
@@ -896,6 +900,9 @@ func (c *Cashier) draw() {
 		}
 		if c.o.RelayerLow != nil {
 			v.RelayerLow = c.o.RelayerLow()
+		}
+		if c.o.StoreDamaged != nil {
+			v.StoreDamaged = c.o.StoreDamaged()
 		}
 		v.Failures = c.openFailures()
 		key = fmt.Sprintf("idle %+v", v)

@@ -289,6 +289,7 @@ var fields = []field{
 	// Read at start: deleting records is the local file's decision, not a
 	// bundle's.
 	leaf("store.keep", func(c *Config) **time.Duration { return &c.Store.Keep }),
+	leaf("store.scrub_rate", func(c *Config) *int64 { return &c.Store.ScrubRate }),
 	// Last: it reads the values the entries above settled.
 	networksField,
 }

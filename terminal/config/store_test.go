@@ -54,4 +54,45 @@ func TestStoreKeep(t *testing.T) {
 	}
 }
 
+func TestStoreScrubRate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		toml string // under [store]; "" sets nothing
+		want int64
+		bad  bool
+	}{
+		{name: "unset is the default", want: DefaultScrubRate},
+		{name: "MiB", toml: `scrub_rate = "4MiB"`, want: 4 << 20},
+		{name: "KiB", toml: `scrub_rate = "512KiB"`, want: 512 << 10},
+		{name: "bytes", toml: `scrub_rate = "4096B"`, want: 4096},
+		{name: "zero is unbounded", toml: `scrub_rate = "0"`, want: 0},
+		{name: "no unit", toml: `scrub_rate = "8"`, bad: true},
+		{name: "zero with a unit", toml: `scrub_rate = "0MiB"`, bad: true},
+		{name: "a fraction", toml: `scrub_rate = "1.5MiB"`, bad: true},
+		{name: "negative", toml: `scrub_rate = "-1MiB"`, bad: true},
+		{name: "per second written out", toml: `scrub_rate = "8MiB/s"`, bad: true},
+		{name: "not a string", toml: `scrub_rate = 8`, bad: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			text := good
+			if tc.toml != "" {
+				text += "\n[store]\n" + tc.toml + "\n"
+			}
+			c, err := Parse([]byte(text))
+			if tc.bad {
+				if !errors.Is(err, ErrInvalid) {
+					t.Fatalf("Parse: %v, want ErrInvalid", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Store.ScrubRate != tc.want {
+				t.Fatalf("scrub rate %d, want %d", c.Store.ScrubRate, tc.want)
+			}
+		})
+	}
+}
+
 func ptr[T any](v T) *T { return &v }

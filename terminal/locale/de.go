@@ -12,6 +12,7 @@ var de = table{
 	RelayerLow:    "Relayer knapp",
 	OneFailed:     "1 FEHLZAHLUNG: F2 Menü",
 	ManyFailed:    "%d FEHLZAHLUNGEN: F2 Menü",
+	StoreDamaged:  "SPEICHER BESCHÄDIGT: KEIN VERKAUF, Betreiber rufen",
 
 	HintCharge:    "OK kassieren",
 	HintAsset:     ", F1 Asset",

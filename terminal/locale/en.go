@@ -11,6 +11,7 @@ var en = table{
 	RelayerLow:    "relayer low",
 	OneFailed:     "1 FAILED PAYMENT: F2 menu",
 	ManyFailed:    "%d FAILED PAYMENTS: F2 menu",
+	StoreDamaged:  "STORE DAMAGED: NO SALES, call the operator",
 
 	HintCharge:    "OK to charge",
 	HintAsset:     ", F1 asset",

@@ -11,6 +11,7 @@ var es = table{
 	RelayerLow:    "relayer bajo",
 	OneFailed:     "1 PAGO FALLIDO: F2 menú",
 	ManyFailed:    "%d PAGOS FALLIDOS: F2 menú",
+	StoreDamaged:  "ALMACÉN DAÑADO: SIN VENTAS, llame al operador",
 
 	HintCharge:    "OK para cobrar",
 	HintAsset:     ", F1 activo",

@@ -13,6 +13,7 @@ var fr = table{
 	RelayerLow:    "relayeur bas",
 	OneFailed:     "1 PAIEMENT KO\u00a0: F2 menu",
 	ManyFailed:    "%d PAIEMENTS KO\u00a0: F2 menu",
+	StoreDamaged:  "STOCKAGE ENDOMMAGÉ\u00a0: PAS DE VENTE, appelez l’opérateur",
 
 	HintCharge:    "OK encaisser",
 	HintAsset:     ", F1 actif",

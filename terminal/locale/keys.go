@@ -19,6 +19,9 @@ const (
 	RelayerLow
 	OneFailed  // the idle screen's notice of one failure kept
 	ManyFailed // "%d FAILED PAYMENTS: F2 menu"
+	// The store's scrub found damage in an open payment: no sale until
+	// the file is restored.
+	StoreDamaged
 
 	// The amount and tip screens.
 	HintCharge    // "OK to charge"

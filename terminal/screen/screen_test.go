@@ -58,6 +58,9 @@ var screens = []struct {
 	{"idle_notice_and_failure", func(r *Renderer) image.Image {
 		return r.Idle(Idle{Merchant: "Café Lumière", Queued: 1, Notice: "PAID PAYMENT UNDONE: block lost", Failures: 1})
 	}},
+	{"idle_store_damaged", func(r *Renderer) image.Image {
+		return r.Idle(Idle{Merchant: "Café Lumière", Online: true, Queued: 3, StoreDamaged: true})
+	}},
 	{"amount", func(r *Renderer) image.Image {
 		return r.Amount(Amount{Entry: "12.5", Asset: "USDC", Hint: "OK to charge, F1 asset"})
 	}},

@@ -33,6 +33,9 @@ type Idle struct {
 	// yet (the menu's FAILURES page lists them): said in the notice box
 	// while there are any.
 	Failures int
+	// StoreDamaged: the store's scrub found damage in what matters to
+	// money and the terminal takes no sale; said first in the notice box.
+	StoreDamaged bool
 }
 
 // Amount is the screen where the cashier keys an amount.
@@ -173,6 +176,13 @@ func (r *Renderer) Idle(v Idle) image.Image {
 			f = notice + " · " + f
 		}
 		notice = f
+	}
+	if v.StoreDamaged {
+		d := w.T(locale.StoreDamaged)
+		if notice != "" {
+			d += " · " + notice
+		}
+		notice = d
 	}
 	if notice == "" {
 		ps := []para{{text: status, style: bold, px: statusPx, align: alignCenter, fg: col, maxLines: 1 + min(1, len(v.Offline))}}

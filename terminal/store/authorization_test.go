@@ -237,7 +237,7 @@ func TestReopenKeepsAuthorizationsAndVerifiesTheirIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	_, err = Open(path, nil)
+	err = openOrScrub(path, nil)
 	wantErr(t, "Open with an authorization missing from auth_payer", err, ErrCorrupt)
 }
 

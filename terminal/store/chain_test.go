@@ -463,7 +463,7 @@ func TestOpenRefusesChainBucketsOutOfStep(t *testing.T) {
 				t.Fatal(err)
 			}
 			db.Close()
-			if _, err := Open(path, nil); !errors.Is(err, ErrCorrupt) {
+			if err := openOrScrub(path, nil); !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("Open: %v, want ErrCorrupt", err)
 			}
 		})

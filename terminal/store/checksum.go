@@ -51,14 +51,25 @@ func checkValue(bucket, key, v []byte) ([]byte, error) {
 		return nil, nil
 	}
 	if len(v) < crcLen {
-		return nil, fmt.Errorf("bucket %s key %q: value of %d bytes has no room for its CRC: %w", bucket, key, len(v), ErrCorrupt)
+		return nil, &recordError{bucket: string(bucket), key: string(key), msg: fmt.Sprintf("bucket %s key %q: value of %d bytes has no room for its CRC", bucket, key, len(v))}
 	}
 	body := v[:len(v)-crcLen]
 	if got, want := recordCRC(bucket, key, body), binary.BigEndian.Uint32(v[len(body):]); got != want {
-		return nil, fmt.Errorf("bucket %s key %q: CRC mismatch (stored %08x, computed %08x): %w", bucket, key, want, got, ErrCorrupt)
+		return nil, &recordError{bucket: string(bucket), key: string(key), msg: fmt.Sprintf("bucket %s key %q: CRC mismatch (stored %08x, computed %08x)", bucket, key, want, got)}
 	}
 	return body, nil
 }
+
+// recordError is checkValue's refusal of one stored value: it wraps
+// ErrCorrupt and names the record, so the scrub reports the damaged
+// record itself whichever index led to it (scrub.go).
+type recordError struct {
+	bucket, key string
+	msg         string
+}
+
+func (e *recordError) Error() string { return e.msg + ": " + ErrCorrupt.Error() }
+func (e *recordError) Unwrap() error { return ErrCorrupt }
 
 // getChecked returns the value stored under key in the top-level bucket,
 // CRC checked; nil, nil if there is none. The value is valid for the life

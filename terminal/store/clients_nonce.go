@@ -51,7 +51,7 @@ func (s *Store) UseNonce(ctx context.Context, number, nonce string, expires, now
 	}
 	key := nonceKey(number, nonce)
 	exp := expiryBytes(expires)
-	return s.write(ctx, func(w *wtx) error {
+	return s.operatorWrite(ctx, func(w *wtx) error {
 		old, err := w.getChecked(bucketClientNonces, key)
 		if err != nil {
 			return fmt.Errorf("use nonce of client %q: %w", number, err)

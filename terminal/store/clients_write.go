@@ -63,7 +63,7 @@ func (s *Store) RotateClientKey(ctx context.Context, number string, newSecret []
 	}
 	secret := append([]byte(nil), newSecret...)
 	var out Client
-	err := s.write(ctx, func(w *wtx) error {
+	err := s.operatorWrite(ctx, func(w *wtx) error {
 		v, err := w.getChecked(bucketClients, []byte(number))
 		if err != nil {
 			return fmt.Errorf("rotate key of client %q: %w", number, err)
@@ -116,7 +116,7 @@ func (s *Store) RotateClientKey(ctx context.Context, number string, newSecret []
 // error. Errors: ErrUnknownClient.
 func (s *Store) RevokeClient(ctx context.Context, number string, now time.Time) (Client, error) {
 	var out Client
-	err := s.write(ctx, func(w *wtx) error {
+	err := s.operatorWrite(ctx, func(w *wtx) error {
 		v, err := w.getChecked(bucketClients, []byte(number))
 		if err != nil {
 			return fmt.Errorf("revoke client %q: %w", number, err)

@@ -170,7 +170,7 @@ func (s *Store) OpenFailures() (int, error) {
 // ErrUnknownFailure.
 func (s *Store) AckFailure(ctx context.Context, id uint64, now time.Time) (Failure, error) {
 	var out Failure
-	err := s.write(ctx, func(w *wtx) error {
+	err := s.operatorWrite(ctx, func(w *wtx) error {
 		fl, err := failureAt(w.tx, id)
 		if err != nil {
 			return fmt.Errorf("acknowledge: %w", err)
@@ -196,7 +196,7 @@ func (s *Store) AckFailure(ctx context.Context, id uint64, now time.Time) (Failu
 // durable write and returns how many it acknowledged (0: none was open).
 func (s *Store) AckAllFailures(ctx context.Context, now time.Time) (int, error) {
 	n := 0
-	err := s.write(ctx, func(w *wtx) error {
+	err := s.operatorWrite(ctx, func(w *wtx) error {
 		n = 0
 		var ids []uint64
 		c := w.bucket(bucketFailuresOpen).Cursor()

@@ -170,10 +170,7 @@ func TestOpenRefusesFailuresOutOfStep(t *testing.T) {
 				t.Fatal(err)
 			}
 			db.Close()
-			if s, err := Open(path, nil); !errors.Is(err, ErrCorrupt) {
-				if s != nil {
-					s.Close()
-				}
+			if err := openOrScrub(path, nil); !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("Open: %v, want ErrCorrupt", err)
 			}
 		})

@@ -185,7 +185,7 @@ func TestOpenRefusesARelayIndexOutOfStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	if _, err := Open(path, nil); !errors.Is(err, ErrCorrupt) {
+	if err := openOrScrub(path, nil); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Open with a journal row missing from relay_by_auth: %v", err)
 	}
 }

@@ -20,8 +20,21 @@ import (
 // yet then.
 
 // view runs fn in a read transaction. A panic or memory fault while reading
-// (the file damaged after Open) becomes an error wrapping ErrCorrupt.
-func (s *Store) view(fn func(*bbolt.Tx) error) (err error) {
+// (the file damaged after Open) becomes an error wrapping ErrCorrupt. Once
+// the scrub has found damage in what matters to money it refuses, with an
+// error wrapping ErrCorrupt: the store is out of service, as one refused
+// at Open (a damaged B+tree can leave records out of a range read with no
+// error at all).
+func (s *Store) view(fn func(*bbolt.Tx) error) error {
+	if err := s.moneyDamagedErr(); err != nil {
+		return err
+	}
+	return s.viewAny(fn)
+}
+
+// viewAny is view in a store out of service too: for the counts that
+// status and the watchdog read (bounded, checked at Open), and the scrub.
+func (s *Store) viewAny(fn func(*bbolt.Tx) error) (err error) {
 	if s.closed.Load() {
 		return ErrClosed
 	}
@@ -81,9 +94,21 @@ func (cs *ChainStore) PaymentBySenderNonce(from common.Address, nonce uint64) (P
 		if h == nil {
 			return fmt.Errorf("payment from %s nonce %d: %w", from, nonce, ErrUnknownPayment)
 		}
-		p, err = paymentByHash(tx, h)
+		p, err = namedPayment(tx, bucketBySender, h)
 		return err
 	})
+	return p, err
+}
+
+// namedPayment reads the payment an entry of index names: a payment that
+// is not stored is damage (ErrCorrupt), not an unknown payment. Open no
+// longer walks every index against the records (the scrub does, after
+// READY), so a read may be first to meet it.
+func namedPayment(tx *bbolt.Tx, index, hash []byte) (Payment, error) {
+	p, err := paymentByHash(tx, hash)
+	if errors.Is(err, ErrUnknownPayment) {
+		return Payment{}, fmt.Errorf("bucket %s names payment 0x%x, which is not stored: %w", index, hash, ErrCorrupt)
+	}
 	return p, err
 }
 
@@ -150,7 +175,7 @@ func (s *Store) Payments(f PaymentFilter) ([]Payment, error) {
 			if err != nil {
 				return fmt.Errorf("payments: %w", err)
 			}
-			p, err := paymentByHash(tx, h)
+			p, err := namedPayment(tx, bucketBySeq, h)
 			if err != nil {
 				return fmt.Errorf("payments: seq index 0x%x: %w", k, err)
 			}
@@ -193,7 +218,7 @@ func (cs *ChainStore) Unsettled(asset string) (*big.Int, error) {
 // writes, not a scan.
 func (s *Store) Counts() (map[PaymentState]int, error) {
 	m := make(map[PaymentState]int, len(PaymentStates))
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.viewAny(func(tx *bbolt.Tx) error {
 		for _, st := range PaymentStates {
 			n, err := readCount(tx, st)
 			if err != nil {
@@ -213,7 +238,7 @@ func (s *Store) Counts() (map[PaymentState]int, error) {
 // payment or an unmatched receipt, each with every state, zero included.
 func (s *Store) CountsByChain() (map[uint64]map[PaymentState]int, error) {
 	out := map[uint64]map[PaymentState]int{}
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.viewAny(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketCounts).ForEach(func(k, v []byte) error {
 			if len(k) <= 8 {
 				return fmt.Errorf("count key %x: %w", k, ErrCorrupt)
@@ -244,7 +269,7 @@ func (s *Store) CountsByChain() (map[uint64]map[PaymentState]int, error) {
 // Counts is Store.Counts on the chain alone.
 func (cs *ChainStore) Counts() (map[PaymentState]int, error) {
 	m := make(map[PaymentState]int, len(PaymentStates))
-	err := cs.s.view(func(tx *bbolt.Tx) error {
+	err := cs.s.viewAny(func(tx *bbolt.Tx) error {
 		for _, st := range PaymentStates {
 			n, err := readChainCount(tx, cs.id, st)
 			if err != nil {

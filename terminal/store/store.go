@@ -77,6 +77,10 @@ type Store struct {
 	// set and read inside writes (ActivateChains outside).
 	retireMu sync.Mutex
 	retired  map[uint64]bool
+	// integ is what the scrubs found (scrub.go); moneyDamaged is set once
+	// one found damage in what matters to money: write refuses then.
+	integ        integrityState
+	moneyDamaged atomic.Bool
 }
 
 // Open opens the store at path, creating it if no file exists there. A
@@ -85,10 +89,11 @@ type Store struct {
 // Open finished making: an empty file there is damage (a truncation) and
 // is refused like any other, never taken for a new store. Before returning
 // it takes the
-// file lock, checks the meta pages and file size, reads every page of the
-// file and runs bbolt's consistency check: damage is reported as an error
-// wrapping ErrCorrupt that names the file, never as a crash, and never
-// ignored. A file locked by another process gives an error wrapping
+// file lock, checks the meta pages and file size, and reads what does not
+// grow with sales (verifyAtOpen; an older schema's file all of it): damage
+// there is reported as an error wrapping ErrCorrupt that names the file,
+// never as a crash, and never ignored. The rest is Scrub's, after the
+// terminal is serving (scrub.go). A file locked by another process gives an error wrapping
 // ErrLocked after LockTimeout; one renamed away from path while Open
 // waited for its lock (posctl store compact -in-place) is let go and path
 // opened again, so Open never runs on a file no longer at path. Last it loads the key that seals the
@@ -217,7 +222,7 @@ const replacedTries = 3
 // errReplaced: the file opened is no longer the one at its path.
 var errReplaced = errors.New("the file was replaced under its name while Open waited for its lock")
 
-// openVerified opens the bbolt file and checks all of it. Reads of a damaged
+// openVerified opens the bbolt file and checks it (verifyAtOpen). Reads of a damaged
 // mmap fault or panic; here both become an ErrCorrupt error.
 //
 // bbolt takes its flock on the file it opened, by then maybe no longer the
@@ -286,7 +291,7 @@ func openVerifiedOnce(path string, bopts *bbolt.Options) (db *bbolt.DB, err erro
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: unknown schema version %q (this build reads %q to %q)", path, schema, schemaV1, schemaVersion)
 	}
-	if err := verify(db, schema); err != nil {
+	if err := verifyAtOpen(db, schema); err != nil {
 		_ = db.Close()
 		return nil, corruptErr(path, err)
 	}

@@ -147,7 +147,7 @@ func TestOpenRefusesAnUnfinalIndexOutOfStep(t *testing.T) {
 				t.Fatal(err)
 			}
 			db.Close()
-			if _, err := Open(path, nil); !errors.Is(err, ErrCorrupt) {
+			if err := openOrScrub(path, nil); !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("Open: %v, want ErrCorrupt", err)
 			}
 		})

@@ -19,7 +19,7 @@ import (
 func (s *Store) AckUnmatched(ctx context.Context, seq uint64, now time.Time) (Payment, error) {
 	now = storeTime(now)
 	var out Payment
-	err := s.write(ctx, func(w *wtx) error {
+	err := s.operatorWrite(ctx, func(w *wtx) error {
 		v, err := w.getChecked(bucketUnmatched, seqKey(seq))
 		if err != nil {
 			return err

@@ -148,7 +148,7 @@ func indexedPayment(tx *bbolt.Tx, bucket, k, v []byte) (Payment, error) {
 	if err != nil {
 		return Payment{}, err
 	}
-	p, err := paymentByHash(tx, h)
+	p, err := namedPayment(tx, bucket, h)
 	if err != nil {
 		return Payment{}, fmt.Errorf("index 0x%x: %w", k, err)
 	}

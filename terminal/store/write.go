@@ -12,7 +12,21 @@ import (
 )
 
 // write runs fn through the committer: nil means committed and fsynced.
+// Once the scrub has found damage in what matters to money it refuses,
+// with an error wrapping ErrCorrupt, as Open refuses a damaged store:
+// no sale, no request, no payment moved (scrub.go).
 func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
+	if err := s.moneyDamagedErr(); err != nil {
+		return err
+	}
+	return s.operatorWrite(ctx, fn)
+}
+
+// operatorWrite is write that goes on in a store out of service for money
+// damage: the operator's acknowledgements and revocations, and the
+// integrator's request nonces (so that reads for reconciliation still
+// authenticate). None of them takes or moves money.
+func (s *Store) operatorWrite(ctx context.Context, fn func(*wtx) error) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}

@@ -32,6 +32,32 @@ func (t *Telemetry) StoreGauges(size StoreSize) {
 	})
 }
 
+// StoreIntegrity is what the store integrity gauges read at scrape time:
+// the bytes the scrub has read, the records found damaged, and whether a
+// scrub has verified the store since start.
+type StoreIntegrity func() (checkedBytes int64, damaged int, verified bool)
+
+// StoreIntegrityGauges registers showpos_store_scrub_checked_bytes,
+// showpos_store_damaged_records and showpos_store_verified (1 once a
+// scrub ran to its end since start, damage found or not), read from in at
+// scrape time. Only the first call has an effect.
+func (t *Telemetry) StoreIntegrityGauges(in StoreIntegrity) {
+	t.set.GetOrCreateGauge("showpos_store_scrub_checked_bytes", func() float64 {
+		b, _, _ := in()
+		return float64(b)
+	})
+	t.set.GetOrCreateGauge("showpos_store_damaged_records", func() float64 {
+		_, n, _ := in()
+		return float64(n)
+	})
+	t.set.GetOrCreateGauge("showpos_store_verified", func() float64 {
+		if _, _, v := in(); v {
+			return 1
+		}
+		return 0
+	})
+}
+
 // Pruned counts records the bounded store deleted, by kind ("payments",
 // "requests", "events"): showpos_store_pruned_total.
 func (t *Telemetry) Pruned(kind string, n int) {

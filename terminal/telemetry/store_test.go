@@ -5,6 +5,21 @@ import (
 	"time"
 )
 
+func TestStoreIntegrityGaugesReadAtScrapeTime(t *testing.T) {
+	tel := New()
+	checked, damaged, verified := int64(0), 0, false
+	tel.StoreIntegrityGauges(func() (int64, int, bool) { return checked, damaged, verified })
+	got := scrape(t, tel)
+	if got["showpos_store_scrub_checked_bytes"] != 0 || got["showpos_store_damaged_records"] != 0 || got["showpos_store_verified"] != 0 {
+		t.Errorf("before the scrub: %v", got)
+	}
+	checked, damaged, verified = 5<<20, 2, true
+	got = scrape(t, tel)
+	if got["showpos_store_scrub_checked_bytes"] != 5<<20 || got["showpos_store_damaged_records"] != 2 || got["showpos_store_verified"] != 1 {
+		t.Errorf("after the scrub: %v", got)
+	}
+}
+
 func TestStoreGaugesAndPrunedCounts(t *testing.T) {
 	tel := New()
 	bytes, payments := int64(1<<20), 42

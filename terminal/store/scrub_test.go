@@ -1,0 +1,329 @@
+package store
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	"go.etcd.io/bbolt"
+)
+
+// tamper changes one byte of the value stored at key in bucket, leaving its
+// CRC as it was: what a bit flip on the medium does to a record.
+func tamper(t *testing.T, path string, bucket, key []byte) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucket)
+		v := b.Get(key)
+		if len(v) <= crcLen {
+			t.Fatalf("bucket %s key %x: value %x to tamper with", bucket, key, v)
+		}
+		changed := append([]byte(nil), v...)
+		changed[0] ^= 0x01
+		return b.Put(key, changed)
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A flipped record of settled history no longer stops the terminal at
+// Open: it opens (Open reads only the bounded set), the scrub finds the
+// record and reports it, not as money damage; reading it is refused; and
+// sales go on.
+func TestScrubFindsSettledDamageAndSalesGoOn(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pos.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settled := paidFrom(t, s, "r-settled", t0, PaymentFinal, randAddr(), 1)
+	s.Close()
+	tamper(t, path, bucketPayments, settled.TxHash[:])
+
+	s, err = Open(path, nil)
+	if err != nil {
+		t.Fatalf("Open with a settled payment damaged: %v (want it opened: the scrub checks settled history)", err)
+	}
+	defer s.Close()
+	if in := s.Integrity(); in.Verified || in.Damaged != 0 {
+		t.Fatalf("before the scrub: %+v", in)
+	}
+	if err := s.Scrub(bg, ScrubOptions{}); err != nil {
+		t.Fatalf("Scrub: %v", err)
+	}
+	in := s.Integrity()
+	if !in.Verified || in.Running || in.Damaged != 1 || in.MoneyDamaged || in.FinishedAt.IsZero() || in.CheckedBytes <= 0 || in.InUseBytes <= 0 {
+		t.Fatalf("Integrity after the scrub: %+v; want verified, one record damaged, not money", in)
+	}
+	if d := in.Damage[0]; d.Bucket != string(bucketPayments) || d.Key != hex.EncodeToString(settled.TxHash[:]) || d.Money {
+		t.Fatalf("damage reported: %+v; want payments %x, not money", d, settled.TxHash)
+	}
+	if _, err := s.Payment(settled.TxHash); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("reading the damaged payment: %v, want ErrCorrupt", err)
+	}
+	putRequest(t, s, "r-after")
+	mustAccept(t, s, newPayment("r-after"))
+}
+
+// A flipped open payment is money damage: the scrub reports it so, and the
+// store then takes no sale, no request, moves no payment and serves no
+// record (ErrCorrupt, which the till and the API answer store_damaged),
+// while the operator's acknowledgements and the counts still go through.
+func TestScrubFindsOpenPaymentDamageAndRefusesSales(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pos.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	putRequest(t, s, "r-open")
+	open := mustAccept(t, s, newPayment("r-open"))
+	other := mustAccept(t, s, func() Payment { putRequest(t, s, "r-other"); return newPayment("r-other") }())
+	s.Close()
+	tamper(t, path, bucketPayments, open.TxHash[:])
+
+	s, err = Open(path, nil)
+	if err != nil {
+		t.Fatalf("Open: %v (want it opened: open payments are the scrub's first part)", err)
+	}
+	defer s.Close()
+	putRequest(t, s, "r-before") // sales go on until the scrub finds it
+	if err := s.Scrub(bg, ScrubOptions{}); err != nil {
+		t.Fatalf("Scrub: %v", err)
+	}
+	in := s.Integrity()
+	if !in.Verified || !in.MoneyDamaged || in.Damaged != 1 {
+		t.Fatalf("Integrity: %+v; want verified, one record, money damage", in)
+	}
+	if d := in.Damage[0]; d.Bucket != string(bucketPayments) || d.Key != hex.EncodeToString(open.TxHash[:]) || !d.Money {
+		t.Fatalf("damage reported: %+v", d)
+	}
+	_, _, err = s.Accept(bg, newPayment("r-before"), t0, nil)
+	wantErr(t, "Accept after money damage", err, ErrCorrupt)
+	wantErr(t, "PutRequest after money damage", s.PutRequest(bg, newRequest("r-new")), ErrCorrupt)
+	_, err = s.SetPaymentState(bg, other.TxHash, PaymentBroadcast, "", t0)
+	wantErr(t, "SetPaymentState after money damage", err, ErrCorrupt)
+	if _, err := s.AckAllFailures(bg, t0); err != nil {
+		t.Fatalf("the operator's AckAllFailures after money damage: %v", err)
+	}
+	// Out of service as a store refused at Open: reads too (a damaged
+	// tree can leave records out of a list with no error), but the counts
+	// that status and the watchdog read.
+	_, err = s.Payment(other.TxHash)
+	wantErr(t, "reading a payment after money damage", err, ErrCorrupt)
+	_, err = s.Payments(PaymentFilter{Limit: 10})
+	wantErr(t, "listing payments after money damage", err, ErrCorrupt)
+	if c, err := s.Counts(); err != nil || c[PaymentQueued] != 2 {
+		t.Fatalf("Counts after money damage: %v %v", c, err)
+	}
+}
+
+// What Open still reads is still refused at Open: a client, the fleet
+// high-water mark, a pending request, a count. None of them grows with
+// sales, and each decides money (who may ask, which config, what a payer
+// pays, what is owed).
+func TestOpenStillRefusesDamageInTheBoundedSet(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		bucket, key []byte
+	}{
+		{"a client", bucketClients, []byte("sn_bounded")},
+		{"the fleet high-water mark", bucketFleet, []byte("highest")},
+		{"a pending request", bucketRequests, []byte("r-pending")},
+		{"a count", bucketCounts, countKey(testChain, PaymentQueued)},
+		{"a pending amount", bucketAmounts, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "pos.db")
+			s, err := Open(path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.PutClient(bg, newClient("sn_bounded")); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.PutFleetBundle(bg, 3, []byte(`{"v":3}`)); err != nil {
+				t.Fatal(err)
+			}
+			putRequest(t, s, "r-paid")
+			mustAccept(t, s, newPayment("r-paid"))
+			pending := putRequest(t, s, "r-pending")
+			s.Close()
+			key := tc.key
+			if key == nil {
+				if key, err = amountKey(pending.Asset, pending.Amount, pending.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tamper(t, path, tc.bucket, key)
+			s, err = Open(path, nil)
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open with %s damaged succeeded", tc.name)
+			}
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Open: %v, want ErrCorrupt", err)
+			}
+		})
+	}
+}
+
+// The scrub ends with its context, also while it waits for its rate.
+func TestScrubStopsWithItsContext(t *testing.T) {
+	s := openTemp(t)
+	seedRequests(t, s, 3000)
+	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	first := make(chan struct{})
+	var chunks atomic.Int32 // from the first that read bytes, which the rate makes it wait for
+	s.integ.afterChunk = func(_ []byte, size int) {
+		switch {
+		case chunks.Load() > 0:
+			chunks.Add(1) // read after the first one with bytes
+		case size > 0:
+			chunks.Add(1)
+			close(first)
+		}
+	}
+	done := make(chan error, 1)
+	// 1 byte a second: after its first chunk the scrub would sleep for
+	// days; only its context ends it.
+	go func() { done <- s.Scrub(ctx, ScrubOptions{BytesPerSecond: 1}) }()
+	<-first
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Scrub: %v, want context.Canceled", err)
+	}
+	if in := s.Integrity(); in.Running || in.Verified {
+		t.Fatalf("Integrity after a cancelled scrub: %+v", in)
+	}
+	if n := chunks.Load(); n != 1 {
+		t.Fatalf("%d chunks read after the context ended, want none", n-1)
+	}
+	// It can be run again, to its end.
+	if err := s.Scrub(bg, ScrubOptions{}); err != nil || !s.Integrity().Verified {
+		t.Fatalf("second Scrub: %v, %+v", err, s.Integrity())
+	}
+}
+
+// The scrub reads in chunks, each its own read transaction: between two
+// chunks none is open (nothing pins the pages writes free), and a write
+// commits there; the scrub goes on to its end and takes none of the
+// writes made meanwhile for damage.
+func TestScrubReadsInChunksAndWritesGoOn(t *testing.T) {
+	s := openTemp(t)
+	seedRequests(t, s, 2500) // 3 chunks of requests at least
+	putRequest(t, s, "r-open")
+	mustAccept(t, s, newPayment("r-open"))
+	var chunks, requestChunks, writes int
+	s.integ.afterChunk = func(bucket []byte, _ int) {
+		chunks++
+		if string(bucket) == string(bucketRequests) {
+			requestChunks++
+		}
+		if n := s.db.Stats().OpenTxN; n != 0 {
+			t.Errorf("after a chunk of %s: %d read transactions open", bucket, n)
+		}
+		if chunks%4 == 0 {
+			id := "w-" + reqID(chunks)
+			putRequest(t, s, id)
+			mustAccept(t, s, newPayment(id))
+			writes++
+		}
+	}
+	if err := s.Scrub(bg, ScrubOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	in := s.Integrity()
+	if !in.Verified || in.Damaged != 0 {
+		t.Fatalf("Integrity: %+v; want verified, nothing damaged", in)
+	}
+	if requestChunks < 3 || writes == 0 {
+		t.Fatalf("%d chunks of requests, %d writes between chunks; want 3 or more and some", requestChunks, writes)
+	}
+}
+
+// An index entry whose payment is gone (a key flipped on disk moves the
+// record away from its hash) reads as damage, not as an unknown payment:
+// Open no longer checks every index against the records, so a read may be
+// first to meet it, and the API answers store_damaged, not "try again".
+// The scrub reports it as money damage (the open index names it).
+func TestAnIndexNamingAMissingPaymentReadsAsDamage(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pos.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	putRequest(t, s, "r-gone")
+	gone := mustAccept(t, s, newPayment("r-gone"))
+	s.Close()
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketPayments).Delete(gone.TxHash[:]) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err = Open(path, nil)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	_, err = s.Payments(PaymentFilter{Limit: 10})
+	wantErr(t, "Payments", err, ErrCorrupt)
+	_, err = s.Chain(testChain).PaymentBySenderNonce(gone.From, gone.Nonce)
+	wantErr(t, "PaymentBySenderNonce", err, ErrCorrupt)
+	if err := s.Scrub(bg, ScrubOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if in := s.Integrity(); !in.MoneyDamaged {
+		t.Fatalf("Integrity: %+v; want money damage", in)
+	}
+}
+
+// Writes committing while the scrub runs, through its last check too
+// (bbolt's tx.Check reads the live freelist, which a commit changes under
+// a read transaction), are never taken for damage.
+func TestScrubTakesNoConcurrentWriteForDamage(t *testing.T) {
+	s := openTemp(t)
+	seedRequests(t, s, 2000)
+	ctx, stop := context.WithCancel(bg)
+	var wrote atomic.Int64
+	first := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ctx.Err() == nil; i++ {
+			id := "c-" + reqID(i)
+			if err := s.PutRequest(ctx, newRequest(id)); err != nil {
+				return
+			}
+			if _, _, err := s.Accept(ctx, newPayment(id), t0, nil); err != nil {
+				return
+			}
+			if wrote.Add(1) == 1 {
+				close(first)
+			}
+		}
+	}()
+	defer func() { stop(); <-done }()
+	<-first
+	// Scrub again and again while the writer goes on, until 200 of its
+	// sales have committed during scrubs.
+	for scrubs := 0; scrubs < 3 || wrote.Load() < 200; scrubs++ {
+		if err := s.Scrub(bg, ScrubOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if in := s.Integrity(); in.Damaged != 0 {
+			t.Fatalf("scrub %d, %d sales committed so far: damage reported: %+v", scrubs, wrote.Load(), in.Damage)
+		}
+	}
+}
