@@ -397,6 +397,7 @@ var moneyIndexes = []moneyIndex{
 	{bucketAuthUnfinal, func(tx *bbolt.Tx, k, v []byte) error {
 		return checkAuthSeqEntry(tx, bucketAuthUnfinal, k, v, PaymentState.unfinal)
 	}},
+	{bucketQueued, checkQueuedEntry},
 	{bucketChainUnfinal, checkChainUnfinalEntry},
 	{bucketRelayLive, checkRelayLiveEntry},
 	{bucketFailuresOpen, checkFailureOpenEntry},
@@ -566,6 +567,9 @@ func (sc *scrubber) counts() error {
 		if q, ok := count(PaymentQueued); ok {
 			if b, ok := count(PaymentBroadcast); ok && q+b != open+authOpen {
 				bad("%d payments queued and %d broadcast, but the open indexes hold %d and %d", q, b, open, authOpen)
+			}
+			if queued := keys(bucketQueued); q != queued {
+				bad("%d payments queued, but %s holds %d", q, bucketQueued, queued)
 			}
 		}
 		if n, ok := count(PaymentConfirmed); ok && n != unfinal+authUnfinal+chainConfirmed {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -325,5 +326,58 @@ func TestScrubTakesNoConcurrentWriteForDamage(t *testing.T) {
 		if in := s.Integrity(); in.Damaged != 0 {
 			t.Fatalf("scrub %d, %d sales committed so far: damage reported: %+v", scrubs, wrote.Load(), in.Damage)
 		}
+	}
+}
+
+// The queued index is one of the money indexes the scrub checks first: an
+// entry left behind for a payment that was sent (its CRC intact, so only
+// the check against the record finds it) would have the broadcaster
+// report a payment waiting that is not; the scrub reports it as money
+// damage, entry by entry and against the queued count.
+func TestScrubFindsAQueuedEntryLeftBehind(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pos.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	putRequest(t, s, "r-sent")
+	sent := mustAccept(t, s, newPayment("r-sent"))
+	putRequest(t, s, "r-queued")
+	mustAccept(t, s, newPayment("r-queued"))
+	if _, err := s.SetPaymentState(bg, sent.TxHash, PaymentBroadcast, "", t0); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := queuedKey(sent.ChainID, sent.Seq)
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketQueued).Put(k, seal(bucketQueued, k, nil))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err = Open(path, nil)
+	if err != nil {
+		t.Fatalf("Open: %v (want it opened: the queued index is the scrub's)", err)
+	}
+	defer s.Close()
+	if err := s.Scrub(bg, ScrubOptions{}); err != nil {
+		t.Fatalf("Scrub: %v", err)
+	}
+	in := s.Integrity()
+	if !in.Verified || !in.MoneyDamaged {
+		t.Fatalf("Integrity: %+v; want verified with money damage", in)
+	}
+	var entry, count bool
+	for _, d := range in.Damage {
+		entry = entry || (d.Bucket == string(bucketQueued) && d.Key == hex.EncodeToString(k) && d.Money)
+		count = count || (d.Bucket == string(bucketCounts) && strings.Contains(d.Err, string(bucketQueued)))
+	}
+	if !entry || !count {
+		t.Fatalf("damage reported: %+v; want the queued entry and the queued count, both money", in.Damage)
 	}
 }
