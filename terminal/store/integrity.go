@@ -435,6 +435,12 @@ func checkPendingRequests(tx *bbolt.Tx) error {
 	}); err != nil {
 		return err
 	}
+	return checkAmounts(tx)
+}
+
+// checkAmounts requires every pending_amounts entry to name a stored
+// request, CRC checked, of that entry's asset and amount.
+func checkAmounts(tx *bbolt.Tx) error {
 	return tx.Bucket(bucketAmounts).ForEach(func(k, v []byte) error {
 		id, err := checkValue(bucketAmounts, k, v)
 		if err != nil {
@@ -741,19 +747,5 @@ func checkChain(tx *bbolt.Tx, relay, v13 bool) error {
 	} else if m := unmatched.Stats().KeyN; uint64(m) != c {
 		return fmt.Errorf("bucket %s: %d receipts, but the count says %d: %w", bucketUnmatched, m, c, ErrCorrupt)
 	}
-	return tx.Bucket(bucketAmounts).ForEach(func(k, v []byte) error {
-		id, err := checkValue(bucketAmounts, k, v)
-		if err != nil {
-			return err
-		}
-		r, err := requestByID(tx, string(id))
-		if err != nil {
-			return fmt.Errorf("bucket %s: key %x: %w", bucketAmounts, k, err)
-		}
-		want, err := amountKey(r.Asset, r.Amount, r.ID)
-		if err != nil || !bytes.Equal(want, k) {
-			return fmt.Errorf("bucket %s: key %x names request %q of %s %s: %w", bucketAmounts, k, r.ID, r.Amount, r.Asset, ErrCorrupt)
-		}
-		return nil
-	})
+	return checkAmounts(tx)
 }
