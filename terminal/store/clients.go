@@ -218,10 +218,12 @@ func validSecret(s []byte) error {
 }
 
 // Client returns the client with that service number; ErrUnknownClient if
-// there is none.
+// there is none. It answers in a store out of service too (the clients
+// are checked at Open, before READY): integrators and the fleet still
+// authenticate to read the status that reports the damage.
 func (s *Store) Client(number string) (Client, error) {
 	var c Client
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.viewAny(func(tx *bbolt.Tx) error {
 		v, err := getChecked(tx, bucketClients, []byte(number))
 		if err != nil {
 			return fmt.Errorf("client %q: %w", number, err)
@@ -242,7 +244,7 @@ func (s *Store) Client(number string) (Client, error) {
 // order.
 func (s *Store) Clients() ([]Client, error) {
 	var out []Client
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.viewAny(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketClients).ForEach(func(k, v []byte) error {
 			v, err := checkValue(bucketClients, k, v)
 			if err != nil {

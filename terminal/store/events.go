@@ -285,7 +285,7 @@ func (s *Store) Events(after uint64, limit int) ([]Event, error) {
 		return nil, nil // after+1 would wrap to the start
 	}
 	var out []Event
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketEvents).Cursor()
 		for k, v := c.Seek(seqKey(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
 			e, err := decodeEvent(k, v)
@@ -321,7 +321,7 @@ type EventLogState struct {
 // and the sinks, never the log.
 func (s *Store) EventLog() (EventLogState, error) {
 	var st EventLogState
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.viewAny(func(tx *bbolt.Tx) error {
 		var err error
 		st, err = logState(tx)
 		return err
@@ -505,7 +505,7 @@ func readSinks(tx *bbolt.Tx) (map[string]sinkRecord, error) {
 // seek, not a walk). An unknown name is ErrUnknownSink.
 func (s *Store) Sink(name string) (Sink, error) {
 	var out Sink
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		rec, err := sinkAt(tx, name)
 		if err != nil {
 			return err
@@ -522,7 +522,7 @@ func (s *Store) Sink(name string) (Sink, error) {
 // Sinks lists every sink by name, as Sink does.
 func (s *Store) Sinks() ([]Sink, error) {
 	var out []Sink
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		recs, err := readSinks(tx)
 		if err != nil {
 			return err

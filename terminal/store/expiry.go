@@ -118,7 +118,7 @@ func (s *Store) ExpireRequests(ctx context.Context, now time.Time, limit int) (i
 // request waits to be reported. It reads one key, so a daemon can ask it
 // often instead of writing a sweep that finds nothing.
 func (s *Store) NextExpiry() (at time.Time, ok bool, err error) {
-	err = s.db.View(func(tx *bbolt.Tx) error {
+	err = s.viewAny(func(tx *bbolt.Tx) error {
 		k, _ := tx.Bucket(bucketRequestExpiry).Cursor().First()
 		if k == nil {
 			return nil

@@ -792,13 +792,20 @@ func (s *Store) Stats() (StoreStats, error) {
 		return StoreStats{}, fmt.Errorf("store stats: %w", err)
 	}
 	st.FileBytes = fi.Size()
-	err = s.view(func(tx *bbolt.Tx) error {
+	// The counts are read in a store out of service too (checked at Open,
+	// like the status's): its gauges then say what it holds, not zero. The
+	// oldest payment is a record, not read then.
+	out := s.moneyDamagedErr() != nil
+	err = s.viewAny(func(tx *bbolt.Tx) error {
 		for _, state := range PaymentStates {
 			n, err := readCount(tx, state)
 			if err != nil {
 				return err
 			}
 			st.Payments[state] = int(n)
+		}
+		if out {
+			return nil
 		}
 		k, v := tx.Bucket(bucketBySeq).Cursor().First()
 		if k == nil {

@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -85,6 +88,7 @@ func TestScrubFindsOpenPaymentDamageAndRefusesSales(t *testing.T) {
 		t.Fatal(err)
 	}
 	putRequest(t, s, "r-open")
+	putClient(t, s, "sn_money")
 	open := mustAccept(t, s, newPayment("r-open"))
 	other := mustAccept(t, s, func() Payment { putRequest(t, s, "r-other"); return newPayment("r-other") }())
 	s.Close()
@@ -123,6 +127,22 @@ func TestScrubFindsOpenPaymentDamageAndRefusesSales(t *testing.T) {
 	wantErr(t, "listing payments after money damage", err, ErrCorrupt)
 	if c, err := s.Counts(); err != nil || c[PaymentQueued] != 2 {
 		t.Fatalf("Counts after money damage: %v %v", c, err)
+	}
+	// The event log is records too (its sinks read it from their own
+	// goroutines); the log's ends are not.
+	_, err = s.Events(0, 10)
+	wantErr(t, "reading events after money damage", err, ErrCorrupt)
+	if _, err := s.EventLog(); err != nil {
+		t.Errorf("EventLog after money damage: %v", err)
+	}
+	// Clients still authenticate (checked at Open), so the fleet and the
+	// integrators can read the status that says the store is damaged.
+	if _, err := s.Client("sn_money"); err != nil {
+		t.Errorf("Client after money damage: %v", err)
+	}
+	// The gauges keep the counts, not zero.
+	if st, err := s.Stats(); err != nil || st.Payments[PaymentQueued] != 2 {
+		t.Errorf("Stats after money damage: %+v %v; want 2 queued", st, err)
 	}
 }
 
@@ -380,4 +400,60 @@ func TestScrubFindsAQueuedEntryLeftBehind(t *testing.T) {
 	if !entry || !count {
 		t.Fatalf("damage reported: %+v; want the queued entry and the queued count, both money", in.Damage)
 	}
+}
+
+// The event log is not read before READY, and its sinks read it from
+// their own goroutines: a damaged page of it met by Events is an error
+// wrapping ErrCorrupt, never a panic that would kill posd at every start.
+func TestADamagedEventsPageIsAnErrorNotACrash(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pos.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		id := fmt.Sprintf("e-%04d", i)
+		putRequest(t, s, id)
+		mustAccept(t, s, newPayment(id))
+	}
+	s.Close()
+
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root uint64
+	ps := db.Info().PageSize
+	_ = db.View(func(tx *bbolt.Tx) error { root = uint64(tx.Bucket(bucketEvents).Root()); return nil })
+	db.Close()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := make([]byte, ps)
+	if _, err := f.ReadAt(page, int64(root)*int64(ps)); err != nil {
+		t.Fatal(err)
+	}
+	// A branch page: 16-byte header (id, flags, count, overflow), then
+	// elements of pos, ksize (4 bytes each) and the child's page id (8).
+	ne := binary.NativeEndian
+	if flags, count := ne.Uint16(page[8:]), ne.Uint16(page[10:]); flags != 0x01 || count < 3 {
+		t.Fatalf("events root page %d: flags %#x, %d elements; want a branch of 3 or more", root, flags, count)
+	}
+	el := 16 + 16*int(ne.Uint16(page[10:])/2)
+	pos, ksize := ne.Uint32(page[el:]), ne.Uint32(page[el+4:])
+	child := ne.Uint64(page[el+8:])
+	seq := binary.BigEndian.Uint64(page[el+int(pos) : el+int(pos)+int(ksize)])
+	if _, err := f.WriteAt([]byte{0x40, 0x00}, int64(child)*int64(ps)+8); err != nil { // flags no page type has
+		t.Fatal(err)
+	}
+	f.Close()
+
+	s, err = Open(path, nil)
+	if err != nil {
+		t.Fatalf("Open: %v (want it opened: the event log is the scrub's)", err)
+	}
+	defer s.Close()
+	_, err = s.Events(seq-1, 10)
+	wantErr(t, "Events over the damaged page", err, ErrCorrupt)
 }
