@@ -378,7 +378,13 @@ func verifyBounded(db *bbolt.DB, schema string) error {
 			return err
 		}
 		// A layout bucket missing is made, empty, by initSchema (as for
-		// verify); the scrub's counts check finds an index lost so.
+		// verify); the scrub's counts check finds an index lost so. But for
+		// the queued index (schema 14), which initSchema makes only in a new
+		// file: a 14 without it is damage, refused here, not a store whose
+		// every accept then fails.
+		if schemaAtLeast(schema, 14) && tx.Bucket(bucketQueued) == nil {
+			return fmt.Errorf("bucket %s missing: %w", bucketQueued, ErrCorrupt)
+		}
 		for _, name := range boundedBuckets {
 			if b := tx.Bucket(name); b != nil {
 				if err := walkBucket(b, name, true); err != nil {

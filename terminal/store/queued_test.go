@@ -155,3 +155,27 @@ func TestAQueuedIndexThatIsNotTheQueueIsRefused(t *testing.T) {
 		})
 	}
 }
+
+// A schema 14 file without its queued index is damage refused at Open,
+// not a store that opens and then fails every accept.
+func TestOpenRefusesASchema14FileWithoutItsQueuedIndex(t *testing.T) {
+	s := openTemp(t)
+	putRequest(t, s, "q")
+	mustAccept(t, s, newPayment("q"))
+	path := s.Path()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error { return tx.DeleteBucket(bucketQueued) })
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(path, nil); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("Open: %v, want ErrCorrupt", err)
+	}
+}

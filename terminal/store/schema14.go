@@ -120,13 +120,16 @@ func migrate14(db *bbolt.DB, path string, log *slog.Logger, chunk int, after fun
 	})); err != nil {
 		return fail(err)
 	}
+	// The whole check before the version is written, not after: a file
+	// that says 14 gets only the bounded check at the next Open, so one
+	// failing here must stay a 13 that is checked whole (and migrated) again.
+	if err := verify(db, schemaVersion); err != nil {
+		return corruptErr(path, fmt.Errorf("after migrating to schema %s: %w", schemaVersion, err))
+	}
 	if err := db.Update(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion)))
 	}); err != nil {
 		return fail(err)
-	}
-	if err := verify(db, schemaVersion); err != nil {
-		return corruptErr(path, fmt.Errorf("after migrating to schema %s: %w", schemaVersion, err))
 	}
 	log.Info(fmt.Sprintf("store: migrated schema %s to %s: the queued payments indexed in acceptance order, payments and requests binary", schemaV13, schemaVersion),
 		"path", path, "queued", queued, "records", rewritten, "took", time.Since(began).Round(time.Millisecond))
