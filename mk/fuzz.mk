@@ -31,7 +31,8 @@ FUZZ_TARGETS := \
 	terminal/request:FuzzParseCompact \
 	cmd/payer:FuzzParseURI \
 	drivers/evdev:FuzzDecode \
-	drivers/fbdev:FuzzParseFixScreenInfo
+	drivers/fbdev:FuzzParseFixScreenInfo \
+	terminal/store:FuzzDecodeBinaryPayment
 
 FUZZTIME ?= 30s
 # How long a new interesting input may be minimized. Go's default, 60s,
