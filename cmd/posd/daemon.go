@@ -121,6 +121,9 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	}
 	st, err := store.Open(first.StorePath(), &store.Options{Logger: log.With("part", "store"), SealKeyPath: first.SealKeyPath(),
 		Decimals: decimals, HomeChainID: first.ChainID,
+		// Open reads a bounded set; no sale until the scrub started after
+		// READY has checked the open payments (503 unavailable until then).
+		VerifyBeforeSales: true,
 		// A store from before networks is upgraded only under the chain
 		// its requests were signed for.
 		RequestChain: func(doc []byte) (uint64, error) {

@@ -68,7 +68,7 @@ func (s *Store) accept(ctx context.Context, p Payment, now time.Time, lim Limits
 		out    Payment
 		repeat bool
 	)
-	err := s.write(ctx, func(w *wtx) error {
+	err := s.saleWrite(ctx, func(w *wtx) error {
 		var err error
 		out, repeat, err = accept(w, p, now, lim, s.isRetired(p.ChainID))
 		return err

@@ -86,6 +86,11 @@ var (
 	ErrLocked = errors.New("store file locked by another process")
 	// ErrCorrupt: the store file is damaged or not a store file.
 	ErrCorrupt = errors.New("store file corrupt")
+	// ErrVerifying: Accept or RetireChains came after a start with
+	// Options.VerifyBeforeSales, before the scrub had checked the open
+	// payments and their indexes; try again in a moment (the API's 503
+	// unavailable, send the same request again).
+	ErrVerifying = errors.New("store: checking the open payments after start; try again in a moment")
 	// ErrClosed: the Store was closed.
 	ErrClosed = errors.New("store closed")
 	// ErrUnknownReceipt: no unmatched receipt with that number.

@@ -42,7 +42,7 @@ import (
 func (s *Store) RetireChains(ctx context.Context, ids []uint64) error {
 	ids = slices.Clone(ids)
 	var marked []uint64 // retired by this call, not before it
-	err := s.write(ctx, func(w *wtx) error {
+	err := s.saleWrite(ctx, func(w *wtx) error {
 		for _, id := range ids {
 			n := 0
 			for _, st := range PaymentStates {

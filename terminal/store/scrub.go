@@ -183,9 +183,11 @@ func (s *Store) Scrub(ctx context.Context, o ScrubOptions) error {
 		s.integ.cur.Running = false
 		s.integ.mu.Unlock()
 	}()
-	sc := &scrubber{s: s, ctx: ctx, rate: o.BytesPerSecond, began: time.Now()}
 	// (a) What matters to money: every open payment, through the indexes
-	// that name them, then the counts against those indexes.
+	// that name them, then the counts against those indexes. At full
+	// speed: its cost grows with the queue, not the history, and sales
+	// wait for it (Options.VerifyBeforeSales).
+	sc := &scrubber{s: s, ctx: ctx, began: time.Now()}
 	for _, ix := range moneyIndexes {
 		if err := sc.walk(ix.bucket, true, ix.check); err != nil {
 			return err
@@ -194,6 +196,13 @@ func (s *Store) Scrub(ctx context.Context, o ScrubOptions) error {
 	if err := sc.counts(); err != nil {
 		return err
 	}
+	if !s.moneyVerified.Load() {
+		s.moneyVerified.Store(true) // damage found refuses sales anyway (write)
+		s.log.Info("store: open payments and their indexes checked; sales taken", "path", s.path,
+			"took", time.Since(sc.began).Round(time.Millisecond), "damage", s.moneyDamaged.Load())
+	}
+	// (b) The rest at o.BytesPerSecond, paced from here.
+	sc.rate, sc.paced, sc.pacedFrom = o.BytesPerSecond, time.Now(), sc.read
 	// (b) Everything else: every value's CRC, bucket by bucket.
 	for _, name := range allBuckets {
 		if isMoneyIndex(name) {
@@ -223,7 +232,11 @@ type scrubber struct {
 	ctx   context.Context
 	rate  int64
 	began time.Time
-	read  int64
+	// paced and pacedFrom are where the rate counts from: the time and the
+	// bytes read when the paced part began.
+	paced     time.Time
+	pacedFrom int64
+	read      int64
 	// longest is the longest read transaction the scrub held (logged): a
 	// chunk's is short; the last checks' one is the file's whole walk.
 	longest time.Duration
@@ -253,7 +266,7 @@ func (sc *scrubber) account(n int64) error {
 	if sc.rate <= 0 {
 		return nil
 	}
-	due := sc.began.Add(time.Duration(float64(sc.read) / float64(sc.rate) * float64(time.Second)))
+	due := sc.paced.Add(time.Duration(float64(sc.read-sc.pacedFrom) / float64(sc.rate) * float64(time.Second)))
 	wait := time.Until(due)
 	if wait <= 0 {
 		return nil

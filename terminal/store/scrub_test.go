@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -456,4 +457,49 @@ func TestADamagedEventsPageIsAnErrorNotACrash(t *testing.T) {
 	defer s.Close()
 	_, err = s.Events(seq-1, 10)
 	wantErr(t, "Events over the damaged page", err, ErrCorrupt)
+}
+
+// With VerifyBeforeSales (posd), no sale is decided before the scrub has
+// checked the open payments and their indexes: Accept and RetireChains
+// are refused ErrVerifying (send again) until its first part is done,
+// even while its paced second part still runs; requests are made at once.
+func TestNoSaleBeforeTheOpenPaymentsAreChecked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pos.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	putRequest(t, s, "r-queued")
+	mustAccept(t, s, newPayment("r-queued"))
+	s.Close()
+
+	s, err = Open(path, &Options{VerifyBeforeSales: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	putRequest(t, s, "r-early") // a request decides no sale: taken at once
+	_, _, err = s.Accept(bg, newPayment("r-early"), t0, nil)
+	wantErr(t, "Accept before the scrub", err, ErrVerifying)
+	wantErr(t, "RetireChains before the scrub", s.RetireChains(bg, []uint64{testChain + 1}), ErrVerifying)
+
+	ctx, cancel := context.WithCancel(bg)
+	defer cancel()
+	paced := make(chan struct{})
+	var once sync.Once
+	s.integ.afterChunk = func(bucket []byte, _ int) {
+		if !isMoneyIndex(bucket) {
+			once.Do(func() { close(paced) })
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Scrub(ctx, ScrubOptions{BytesPerSecond: 1}) }()
+	<-paced // the first part is done; the second crawls at 1 byte a second
+	if _, _, err := s.Accept(bg, newPayment("r-early"), t0, nil); err != nil {
+		t.Fatalf("Accept once the open payments are checked: %v", err)
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Scrub: %v", err)
+	}
 }

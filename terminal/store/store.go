@@ -49,6 +49,14 @@ type Options struct {
 	// with no Chains. Open refuses to migrate a file holding any of them
 	// without it; a new or empty store needs none.
 	HomeChainID uint64
+	// VerifyBeforeSales: Accept and RetireChains are refused with
+	// ErrVerifying until Scrub has checked the open payments and their
+	// indexes (its first part, run at full speed: its cost is the queue's,
+	// not the history's). Open reads only a bounded set before it
+	// returns, so without this a sale could be decided against an index
+	// the scrub has yet to find damaged. posd sets it and starts Scrub at
+	// once; false: they are taken at once (tests, tools).
+	VerifyBeforeSales bool
 	// RequestChain gives the chain a request's signed document (Request.Doc,
 	// the till's stored form) is signed for; posd builds it on
 	// request.ParseStored. The migration to schema 13 uses it to check that
@@ -81,6 +89,10 @@ type Store struct {
 	// one found damage in what matters to money: write refuses then.
 	integ        integrityState
 	moneyDamaged atomic.Bool
+	// moneyVerified is set once the open payments and their indexes are
+	// known sound: at Open without Options.VerifyBeforeSales, else by the
+	// scrub's first part; saleWrite refuses until then.
+	moneyVerified atomic.Bool
 }
 
 // Open opens the store at path, creating it if no file exists there. A
@@ -193,6 +205,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{path: path, db: db, log: log, key: key, c: newCommitter(db, path, log, o.Decimals, o.EventRetention), now: now, home: o.HomeChainID}
+	s.moneyVerified.Store(!o.VerifyBeforeSales)
 	log.Info("store: opened", "path", path, "new", fresh)
 	return s, nil
 }

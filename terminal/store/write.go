@@ -22,6 +22,19 @@ func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 	return s.operatorWrite(ctx, fn)
 }
 
+// saleWrite is write for what decides against the open payments and their
+// indexes (Accept, RetireChains): refused with ErrVerifying until they are
+// known sound (Options.VerifyBeforeSales).
+func (s *Store) saleWrite(ctx context.Context, fn func(*wtx) error) error {
+	if !s.moneyVerified.Load() {
+		if err := s.moneyDamagedErr(); err != nil {
+			return err
+		}
+		return ErrVerifying
+	}
+	return s.write(ctx, fn)
+}
+
 // operatorWrite is write that goes on in a store out of service for money
 // damage: the operator's acknowledgements and revocations, and the
 // integrator's request nonces (so that reads for reconciliation still
