@@ -141,14 +141,19 @@
 //   - The scrub (Store.Scrub; posd runs it right after READY, config
 //     store.scrub_rate) verifies the rest, in chunks of at most 1,000 keys
 //     or 256 KiB, each its own short read transaction (a long one would
-//     pin the pages writes free, and the file would grow), at most
-//     ScrubOptions.BytesPerSecond. First what matters to money: every
-//     entry of open, unfinal, auth_open, auth_unfinal, chain_unfinal,
-//     relay_live and failures_open, the record it names read and CRC
-//     checked, in a state of that index and at its own key; then the
-//     counts against those indexes. Then every value's CRC in every other
-//     bucket, then the cross-index checks of verify and bbolt's tx.Check,
-//     in one read transaction.
+//     pin the pages writes free, and the file would grow). First, at full
+//     speed (its cost grows with the queue, not the history), what
+//     matters to money: every entry of open, unfinal, queued, auth_open,
+//     auth_unfinal, chain_unfinal, relay_live and failures_open, the
+//     record it names read and CRC checked, in a state of that index and
+//     at its own key; then the counts against those indexes. With
+//     Options.VerifyBeforeSales (posd) Accept and RetireChains answer
+//     ErrVerifying until then: no sale is decided against an index the
+//     scrub has yet to check. Then, at most ScrubOptions.BytesPerSecond,
+//     every value's CRC in every other bucket and the cross-index checks
+//     of verify (one read transaction), and last bbolt's tx.Check, in the
+//     committer: it copies the live freelist, which a commit changes, so
+//     writes wait for it (once per start; the scrub logs how long).
 //   - Damage the scrub finds is reported by Store.Integrity (bucket, key,
 //     error, whether it is in what matters to money) and logged once.
 //     Damage in what matters to money (and a tree the walk could not
@@ -161,11 +166,10 @@
 //     store_damaged. Reads too: a damaged B+tree can leave records out of
 //     a range with no error at all. Damage in settled history only is
 //     reported, that record is refused when read, and sales go on.
-//   - Between READY and the end of the scrub's first part, a read may
-//     meet damage Open did not look for: a record's CRC still refuses it;
-//     a damaged tree may go unnoticed by that read until the scrub
-//     reports it. The first part reads every open payment first for that
-//     reason (30,000 queued: the whole scrub 0.45 s unbounded).
+//   - Between READY and the end of the scrub's first part, a read (the
+//     status's, the broadcaster's) may meet damage Open did not look for:
+//     a record's CRC still refuses it; a damaged tree may go unnoticed by
+//     that read until the scrub reports it. No sale is taken then (above).
 //   - Damage done after Open is found when the record is read: every read
 //     checks the CRC and fails with an error wrapping ErrCorrupt naming the
 //     bucket and key; nothing damaged is returned.
