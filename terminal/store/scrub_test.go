@@ -503,3 +503,34 @@ func TestNoSaleBeforeTheOpenPaymentsAreChecked(t *testing.T) {
 		t.Fatalf("Scrub: %v", err)
 	}
 }
+
+// The scrub's rate counts what it reads: an index entry's check reads the
+// payment record it names, several times the entry, and that is counted
+// too (else the paced part reads several times store.scrub_rate).
+func TestScrubCountsTheRecordsItsIndexChecksRead(t *testing.T) {
+	s := openTemp(t)
+	var records int
+	for i := range 50 {
+		id := fmt.Sprintf("c-%02d", i)
+		putRequest(t, s, id)
+		p := mustAccept(t, s, newPayment(id))
+		if err := s.viewAny(func(tx *bbolt.Tx) error {
+			records += len(tx.Bucket(bucketPayments).Get(p.TxHash[:]))
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := map[string]int{}
+	s.integ.afterChunk = func(bucket []byte, size int) { read[string(bucket)] += size }
+	if err := s.Scrub(bg, ScrubOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// Each of these names all 50 payments: their records are counted
+	// with each (the payments bucket's own walk counts them once more).
+	for _, b := range [][]byte{bucketOpen, bucketQueued, bucketBySender, bucketBySeq} {
+		if read[string(b)] < records {
+			t.Errorf("bucket %s: %d bytes counted, want at least the %d bytes of the records its entries name", b, read[string(b)], records)
+		}
+	}
+}
