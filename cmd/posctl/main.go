@@ -15,7 +15,7 @@
 //	posctl report x|z [-key K] [-json] | report show N|last   (X and Z reports as a table, or JSON)
 //	posctl unmatched ack SEQ   (an unmatched receipt given back or booked: the bounded store may delete it then)
 //	posctl export [-from T] [-to T] [-format csv|jsonl] [-o FILE]   (every payment of a period, for archiving; socket)
-//	posctl store compact [-store PATH] -o NEW | -in-place   (offline, posd stopped: bbolt's compaction, checked)
+//	posctl store compact [-store PATH] -o NEW | -in-place   (offline, posd stopped: bbolt's compaction, opened and scrubbed whole)
 //	posctl status
 //	posctl queue                      (payments per state, oldest queued, connectivity, last broadcast round)
 //	posctl sync                       (probe the chain and broadcast now; prints the queue after)
@@ -81,7 +81,7 @@ commands:
   export [-from T] [-to T] [-format csv|jsonl] [-o FILE]     every payment of a period, all states, streamed for
                                                              archiving (T: RFC 3339 or YYYY-MM-DD, UTC) (socket)
   store compact [-store PATH] -o NEW | -in-place             rewrite the store file compacted, offline with posd
-                                                             stopped; checked before it replaces anything
+                                                             stopped; opened and scrubbed whole before it replaces anything
                                                              (-in-place keeps the old one as PATH.before-compact)
   status                                                     the terminal's status
   queue                                                      payments per state, oldest queued, online, last round (socket)

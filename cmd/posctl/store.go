@@ -161,7 +161,9 @@ type compactResult struct {
 	Compacted   string `json:"compacted"`
 	BytesBefore int64  `json:"bytesBefore"`
 	BytesAfter  int64  `json:"bytesAfter"`
-	Backup      string `json:"backup,omitempty"`
+	// VerifiedBytes is what the scrub of the compacted file read.
+	VerifiedBytes int64  `json:"verifiedBytes"`
+	Backup        string `json:"backup,omitempty"`
 }
 
 // compactLock is how long compact waits for the store's lock: posd holds
@@ -170,9 +172,12 @@ const compactLock = time.Second
 
 // compact rewrites src into a new file with bbolt's compaction (every key
 // and value, the buckets' sequences, pages filled), checks the new file
-// with store.Open's whole checks, and then either leaves it at out or, in
-// place, renames it over src after linking src to src.before-compact. src
-// is checked by store.Open first and held under bbolt's shared lock
+// with store.Open (the bounded set it reads) and then the store's scrub,
+// run whole (everything else: what posd verifies after READY), and then
+// either leaves it at out or, in place, renames it over src after linking
+// src to src.before-compact. Damage in src that Open does not read is
+// copied as it is and found by that scrub: nothing is replaced. src is
+// opened by store.Open first and held under bbolt's shared lock
 // throughout, so a running posd (which holds it exclusively) is refused.
 // A posd starting meanwhile waits for the lock (and gives up after its
 // lock timeout); if it was already waiting in bbolt's flock when the
@@ -241,15 +246,24 @@ func compact(src, out string, inPlace bool, keyPath string) (compactResult, erro
 	if err := to.Close(); err != nil {
 		return res, fmt.Errorf("store compact: %w", err)
 	}
-	// The new file must pass everything Open checks before it replaces
-	// anything.
+	// The new file must pass every check of the store's before it
+	// replaces anything: Open's (the bounded set) and the scrub's, which
+	// posd runs after READY (everything else: every record's CRC, the
+	// cross-index checks, bbolt's consistency check), here whole and
+	// unbounded in rate. Open alone would pass a file whose settled
+	// history is damaged.
 	check, err := store.Open(name, opts)
 	if err != nil {
 		return res, fmt.Errorf("store compact: the compacted file fails the store's checks, nothing replaced: %w", err)
 	}
-	if err := check.Close(); err != nil {
-		return res, err
+	verified, err := scrubWhole(check)
+	if cerr := check.Close(); err == nil && cerr != nil {
+		err = cerr
 	}
+	if err != nil {
+		return res, fmt.Errorf("store compact: the compacted file fails the store's checks, nothing replaced: %w", err)
+	}
+	res.VerifiedBytes = verified
 	if fi, err := os.Stat(name); err == nil {
 		res.BytesAfter = fi.Size()
 	}
@@ -270,6 +284,24 @@ func compact(src, out string, inPlace bool, keyPath string) (compactResult, erro
 	keep = true
 	res.Compacted, res.Backup = src, backup
 	return res, syncDir(dir)
+}
+
+// scrubWhole runs st's scrub to its end at no rate bound and returns the
+// bytes it read, or an error naming the first damage it found (of how
+// many): a store posd would report damaged after READY.
+func scrubWhole(st *store.Store) (int64, error) {
+	if err := st.Scrub(context.Background(), store.ScrubOptions{}); err != nil {
+		return 0, fmt.Errorf("scrub: %w", err)
+	}
+	in := st.Integrity()
+	if !in.Verified {
+		return in.CheckedBytes, errors.New("scrub: it did not run to its end")
+	}
+	if in.Damaged > 0 {
+		d := in.Damage[0]
+		return in.CheckedBytes, fmt.Errorf("the scrub found damage (%d records); the first: bucket %s key %s: %s", in.Damaged, d.Bucket, d.Key, d.Err)
+	}
+	return in.CheckedBytes, nil
 }
 
 func syncDir(dir string) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"go.etcd.io/bbolt"
 
 	"showpos/terminal/config/configtest"
 	"showpos/terminal/httpapi"
@@ -131,8 +133,8 @@ func fillAndPrune(t *testing.T, path string, n int) []store.Payment {
 }
 
 // posctl store compact rewrites a pruned store smaller, checked by the
-// store's Open, to a new file or in place with a backup, and refuses a
-// store posd holds.
+// store's Open and its whole scrub, to a new file or in place with a
+// backup, and refuses a store posd holds.
 func TestStoreCompact(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "showpos.db")
@@ -176,7 +178,7 @@ func TestStoreCompact(t *testing.T) {
 		t.Fatal(err)
 	}
 	var res compactResult
-	if err := json.Unmarshal(raw, &res); err != nil || res.BytesAfter <= 0 || res.BytesAfter >= res.BytesBefore {
+	if err := json.Unmarshal(raw, &res); err != nil || res.BytesAfter <= 0 || res.BytesAfter >= res.BytesBefore || res.VerifiedBytes < res.BytesAfter/2 {
 		t.Fatalf("compact: %s (%v)", raw, err)
 	}
 	t.Logf("compacted %d bytes to %d", res.BytesBefore, res.BytesAfter)
@@ -201,6 +203,70 @@ func TestStoreCompact(t *testing.T) {
 		if _, err := posctlRaw(t, args...); err == nil || !strings.Contains(err.Error(), "store") {
 			t.Errorf("%v: %v", args, err)
 		}
+	}
+}
+
+// A store whose settled history is damaged opens (store.Open reads only
+// the bounded set: the scrub checks history after READY), and bbolt's
+// compaction copies the damaged record as it is; compact scrubs the new
+// file whole before it replaces anything, so it refuses, naming the
+// record, and neither writes -o nor touches the store in place.
+func TestStoreCompactRefusesDamageOpenDoesNotRead(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "showpos.db")
+	kept := fillAndPrune(t, path, 50)
+	damaged := kept[0].TxHash
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		b := tx.Bucket([]byte("payments"))
+		v := append([]byte(nil), b.Get(damaged[:])...)
+		if len(v) == 0 {
+			return fmt.Errorf("payment %s not in the payments bucket", damaged)
+		}
+		v[0] ^= 0x01 // a bit flip: the record's CRC no longer matches
+		return b.Put(damaged[:], v)
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The premise: the bounded Open does not read it.
+	st, err := store.Open(path, &store.Options{SealKeyPath: filepath.Join(dir, store.DefaultSealKeyName)})
+	if err != nil {
+		t.Fatalf("open with a settled payment damaged: %v (want it opened: the scrub checks settled history)", err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for _, args := range [][]string{{"-o", filepath.Join(dir, "new.db")}, {"-in-place"}} {
+		_, err := posctlRaw(t, append([]string{"store", "compact", "-store", path}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), "nothing replaced") || !strings.Contains(err.Error(), "payments") ||
+			!strings.Contains(err.Error(), fmt.Sprintf("%x", damaged[:])) {
+			t.Fatalf("compact %v of a store with damaged history: %v; want it refused, naming payments %x", args, err, damaged)
+		}
+		t.Logf("compact %v: %v", args, err)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != "showpos.db" && e.Name() != store.DefaultSealKeyName {
+			t.Errorf("a refused compaction left %s", e.Name())
+		}
+	}
+	if after, err := os.ReadFile(path); err != nil || !bytes.Equal(after, before) {
+		t.Errorf("a refused compaction in place changed the store (%v)", err)
 	}
 }
 

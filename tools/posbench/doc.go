@@ -28,9 +28,13 @@
 //     the cold boot's time and the bytes posd read from the disk before
 //     READY=1 (/proc/PID/io the moment READY=1 arrives), the store file's
 //     bytes per payment after the fill and where they go (bbolt's bucket
-//     stats, read-only), accept p50 and p99 with the queue full against
-//     an empty queue's in turn, and posd's CPU left alone with the queue
-//     full and no chain, over a minute after the first;
+//     stats, read-only), the store scrub posd runs after READY=1 on the
+//     full store, READY=1 to done (status store.scrub), accept p50 and
+//     p99 with the queue full against an empty queue's in turn, measured
+//     once both posds' scrub is done (before, the full store's reads the
+//     file and, last, holds writes for bbolt's check), and posd's CPU left
+//     alone with the queue full and no chain, over a minute after the
+//     first;
 //   - posd's chain watcher on a dev chain making a block every 2 s: its
 //     JSON-RPC calls per new block (its metrics), against the bound of 2,
 //     and a wallet's payment mined to listed by posd, against watch.poll;

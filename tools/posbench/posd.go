@@ -83,6 +83,7 @@ type daemon struct {
 	payer   *http.Client  // the network API
 	addr    string        // the network API's address, from the status
 	log     *os.File
+	logFrom int64 // the log's size when this posd started: its lines follow
 	// readyIO is /proc/PID/io read as soon as READY=1 was read from the
 	// notify socket (readyIOErr: why it could not be): what posd read to
 	// get there, and a little more if its work after READY began first.
@@ -116,6 +117,9 @@ func startPosd(bin string, t *terminal, within time.Duration) (*daemon, error) {
 			MaxIdleConnsPerHost: 64,
 		}},
 		payer: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxIdleConns: 128}},
+	}
+	if fi, err := logf.Stat(); err == nil {
+		d.logFrom = fi.Size()
 	}
 	d.cmd = exec.Command(bin, "-config", t.cfgPath)
 	d.cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+sockPath)
