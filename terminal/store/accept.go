@@ -68,9 +68,14 @@ func (s *Store) accept(ctx context.Context, p Payment, now time.Time, lim Limits
 		out    Payment
 		repeat bool
 	)
-	err := s.saleWrite(ctx, func(w *wtx) error {
+	// Before the open payments are checked (Options.VerifyBeforeSales) a
+	// repeat of a stored payment is still answered as one; a new one is
+	// refused ErrVerifying (send again), so a 503 never names a payment
+	// that is stored.
+	verifying := !s.moneyVerified.Load()
+	err := s.write(ctx, func(w *wtx) error {
 		var err error
-		out, repeat, err = accept(w, p, now, lim, s.isRetired(p.ChainID))
+		out, repeat, err = accept(w, p, now, lim, s.isRetired(p.ChainID), verifying)
 		return err
 	})
 	if err != nil {
@@ -137,7 +142,7 @@ func validatePayment(p Payment) error {
 // accept is Accept's transaction body: all reads and checks, then writes.
 // retired is whether p's chain is retired (RetireChains), read in the
 // same write.
-func accept(w *wtx, p Payment, now time.Time, lim Limits, retired bool) (Payment, bool, error) {
+func accept(w *wtx, p Payment, now time.Time, lim Limits, retired, verifying bool) (Payment, bool, error) {
 	hash := p.TxHash
 	v, err := w.getChecked(bucketPayments, hash[:])
 	if err != nil {
@@ -156,6 +161,9 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits, retired bool) (Payment
 			return Payment{}, false, fmt.Errorf("accept %s: authorization stored for request %q: %w", hash, existing.RequestID, ErrAuthorizationReused)
 		}
 		return Payment{}, false, fmt.Errorf("accept %s: stored for request %q: %w", hash, existing.RequestID, ErrTxReused)
+	}
+	if verifying {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, ErrVerifying)
 	}
 	if retired {
 		return Payment{}, false, fmt.Errorf("accept %s: chain %d is retired (its network was removed): %w", hash, p.ChainID, ErrChainRetired)

@@ -157,7 +157,7 @@ func TestNonceFreedAndRepaidInOneBatch(t *testing.T) {
 		return pw.do(w)
 	}}
 	acc := &op{ctx: context.Background(), done: make(chan error, 1), fn: func(w *wtx) error {
-		_, _, err := accept(w, p, t0, Limits{}, false)
+		_, _, err := accept(w, p, t0, Limits{}, false, false)
 		return err
 	}}
 	s.c.commit([]*op{fail, acc})

@@ -470,7 +470,8 @@ func TestNoSaleBeforeTheOpenPaymentsAreChecked(t *testing.T) {
 		t.Fatal(err)
 	}
 	putRequest(t, s, "r-queued")
-	mustAccept(t, s, newPayment("r-queued"))
+	sent := newPayment("r-queued")
+	stored := mustAccept(t, s, sent)
 	s.Close()
 
 	s, err = Open(path, &Options{VerifyBeforeSales: true})
@@ -481,6 +482,12 @@ func TestNoSaleBeforeTheOpenPaymentsAreChecked(t *testing.T) {
 	putRequest(t, s, "r-early") // a request decides no sale: taken at once
 	_, _, err = s.Accept(bg, newPayment("r-early"), t0, nil)
 	wantErr(t, "Accept before the scrub", err, ErrVerifying)
+	// A payer sending again a payment stored before the restart (its
+	// answer lost) is told it is accepted, never "send again" for a
+	// payment that is stored.
+	if got, repeat, err := s.Accept(bg, sent, t0, nil); err != nil || !repeat || got.TxHash != stored.TxHash {
+		t.Fatalf("repeat before the scrub: %v, repeat %v, %s; want the stored payment as a repeat", err, repeat, got.TxHash)
+	}
 	wantErr(t, "RetireChains before the scrub", s.RetireChains(bg, []uint64{testChain + 1}), ErrVerifying)
 
 	ctx, cancel := context.WithCancel(bg)
