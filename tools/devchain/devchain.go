@@ -295,7 +295,12 @@ func (c *Chain) Close() error {
 }
 
 // sealFirstBlock seals block 1 and waits until the transaction indexer
-// reports done.
+// reports done. geth's indexer learns of a new head from a chain head
+// event it subscribes to in a goroutine of its own; a block sealed before
+// that subscription is missed, and the indexer then waits for the next
+// head (seen under CI load: a second chain in the process never became
+// ready). So while it is not done, another empty block is sealed every
+// second: the head moves past 1 only in that case.
 func sealFirstBlock(ctx context.Context, backend *eth.Ethereum, beacon *catalyst.SimulatedBeacon) error {
 	beacon.Commit()
 	chain := backend.BlockChain()
@@ -304,11 +309,16 @@ func sealFirstBlock(ctx context.Context, backend *eth.Ethereum, beacon *catalyst
 	}
 	tick := time.NewTicker(time.Millisecond)
 	defer tick.Stop()
+	again := time.Now().Add(time.Second)
 	for !chain.TxIndexDone() {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-tick.C:
+		case now := <-tick.C:
+			if now.After(again) {
+				beacon.Commit()
+				again = now.Add(time.Second)
+			}
 		}
 	}
 	return nil
