@@ -89,16 +89,33 @@ func TestOpenReadsABoundedPartOfABigStore(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	dropCache(t, path)
-	if r, size := residentBytes(t, path); r > size/4 {
-		t.Skipf("the page cache kept %d of %d bytes after DONTNEED: cannot measure here", r, size)
+	// What the cache kept (DONTNEED drops clean pages only, and a busy
+	// machine may keep some) is counted out: Open's reads are what it adds.
+	// The kernel's readahead varies with what it saw before (a CI run once
+	// counted 5 MiB here, this machine 120 KiB), so Open is measured up
+	// to three times and the least is taken: the old Open read the whole
+	// file every time.
+	read, size := int64(-1), int64(0)
+	for attempt := 0; attempt < 3 && (read < 0 || read > openReadBound); attempt++ {
+		if attempt > 0 {
+			s.Close()
+		}
+		dropCache(t, path)
+		kept, total := residentBytes(t, path)
+		if kept > total/4 {
+			t.Skipf("the page cache kept %d of %d bytes after DONTNEED: cannot measure here", kept, total)
+		}
+		if s, err = Open(path, nil); err != nil {
+			t.Fatal(err)
+		}
+		after, total := residentBytes(t, path)
+		t.Logf("Open of a %d-byte store with %d payments queued added %d bytes to the page cache (%.1f%%; %d were still cached before it)",
+			total, queued, after-kept, 100*float64(after-kept)/float64(total), kept)
+		if read < 0 || after-kept < read {
+			read = after - kept
+		}
+		size = total
 	}
-	s, err = Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	read, size := residentBytes(t, path)
-	t.Logf("Open of a %d-byte store with %d payments queued read %d bytes (%.1f%%)", size, queued, read, 100*float64(read)/float64(size))
 	if read > openReadBound {
 		t.Errorf("Open read %d bytes of %d; want under %d whatever the queue's length", read, size, openReadBound)
 	}
