@@ -52,9 +52,17 @@ func (l *link) url() string { return "http://" + l.p.Listen }
 func (l *link) cut()        { l.p.Stop() }
 func (l *link) restore(t testing.TB) {
 	t.Helper()
-	if err := l.p.Start(); err != nil {
-		t.Fatalf("restore link: %v", err)
+	// cut gave the port up; another process's connection may hold it as
+	// its source port for a moment (seen in CI: "address already in
+	// use"), so the restore tries again for a while before failing.
+	var err error
+	for range 50 {
+		if err = l.p.Start(); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
+	t.Fatalf("restore link: %v", err)
 }
 
 // rig is a terminal (store, till, chain client, broadcaster) in front of a
