@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -246,7 +247,14 @@ func (r *binReader) code(what string, list []string) string {
 	case r.err != nil:
 		return ""
 	case c == 0:
-		return r.str(what)
+		// Code 0 carries a string the list does not hold; a listed one
+		// written out is not what the writer makes.
+		s := r.str(what)
+		if slices.Contains(list, s) {
+			r.fail(what)
+			return ""
+		}
+		return s
 	case int(c) > len(list):
 		r.fail(what)
 		return ""
@@ -393,6 +401,9 @@ func decodePaymentBinary(hash, b []byte) (Payment, error) {
 	bits := r.bits("fields", payAll)
 	p := Payment{TxHash: common.BytesToHash(hash)}
 	p.Source = PaymentSource(r.code("source", paymentSources))
+	if p.Source == "" && r.err == nil {
+		r.fail("source") // the writer stores no source as handover
+	}
 	p.State = PaymentState(r.code("state", paymentStates))
 	p.RequestID = r.str("request id")
 	p.From = common.BytesToAddress(r.fixed("from", common.AddressLength))

@@ -289,3 +289,35 @@ func FuzzDecodeBinaryPayment(f *testing.F) {
 		}
 	})
 }
+
+// A code is written one way only: a listed name as its number, and no
+// source as handover. A record spelling a listed name out, or holding no
+// source, is not one the writer made and reads as damage (CI's fuzz run
+// found the empty source read back as handover).
+func TestANonCanonicalCodeIsCorrupt(t *testing.T) {
+	p := randomPayment(rand.New(rand.NewPCG(5, 6)))
+	p.Source = SourceChain
+	b, err := encodePaymentBinary(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, n := binary.Uvarint(b[1:]) // the field bits; the source's code follows
+	at := 1 + n
+	if b[at] != 2 {
+		t.Fatalf("source code %d, want 2 (chain)", b[at])
+	}
+	spell := func(s string) []byte {
+		out := append(bytes.Clone(b[:at]), 0)
+		out = binary.AppendUvarint(out, uint64(len(s)))
+		out = append(out, s...)
+		return append(out, b[at+1:]...)
+	}
+	if got, err := decodePayment(p.TxHash[:], spell("bridge")); err != nil || got.Source != "bridge" {
+		t.Fatalf("an unlisted source: %q, %v; want it read", got.Source, err)
+	}
+	for _, s := range []string{"", string(SourceChain), string(SourceHandover)} {
+		if got, err := decodePayment(p.TxHash[:], spell(s)); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("source %q spelled out: %+v, %v; want ErrCorrupt", s, got.Source, err)
+		}
+	}
+}
