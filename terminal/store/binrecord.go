@@ -41,9 +41,13 @@ import (
 // ErrCorrupt the forms the writer never makes: a listed code spelled out,
 // no source, a request.New ID as a string, an UpdatedAt written equal to
 // AcceptedAt, "updated when accepted" with no AcceptedAt or with an
-// UpdatedAt written, a field bit no version knows, bytes cut short or
-// left over. So damage cannot read as another payment that would be
-// written differently.
+// UpdatedAt written, an optional field's bit with a zero value (an empty
+// reason, delivery or last error, last event 0, a zero settlement hash),
+// a field bit no version knows, bytes cut short or left over; and, in any
+// record, a uvarint longer than AppendUvarint writes it, a big.Int with a
+// leading zero byte or minus zero. What the payment decoder reads, the
+// writer writes back byte for byte (FuzzDecodeBinaryPayment): damage
+// cannot pass for a record the store made.
 //
 // A JSON record begins with '{', so the decoders tell the forms apart by
 // the first byte and a record written before schema 14 reads as it did.
@@ -190,7 +194,9 @@ func (r *binReader) uvarint(what string) uint64 {
 		return 0
 	}
 	x, n := binary.Uvarint(r.b)
-	if n <= 0 {
+	// n <= 0: cut short or over 64 bits; a last byte 0 after others: a
+	// number written longer than AppendUvarint writes it.
+	if n <= 0 || n > 1 && r.b[n-1] == 0 {
 		r.fail(what)
 		return 0
 	}
@@ -260,7 +266,12 @@ func (r *binReader) bigInt(what string) *big.Int {
 	if r.err != nil {
 		return new(big.Int)
 	}
-	x := new(big.Int).SetBytes(r.fixed(what, int(h>>1)))
+	abs := r.fixed(what, int(h>>1))
+	// Bytes() has no leading zero, and zero no sign.
+	if r.err == nil && (len(abs) > 0 && abs[0] == 0 || h == 1) {
+		r.fail(what)
+	}
+	x := new(big.Int).SetBytes(abs)
 	if h&1 == 1 {
 		x.Neg(x)
 	}
@@ -482,17 +493,24 @@ func decodePaymentBinary(hash, b []byte) (Payment, error) {
 			r.fail("updated at: written equal to accepted at")
 		}
 	}
+	// An optional field's bit is set only for a value that is not zero.
 	if bits&payDelivery != 0 {
-		p.Delivery = decodeDelivery(r)
+		if p.Delivery = decodeDelivery(r); p.Delivery == (Delivery{}) {
+			r.fail("delivery: empty")
+		}
 	}
 	if bits&payLastEvent != 0 {
-		p.LastEvent = r.uvarint("last event")
+		if p.LastEvent = r.uvarint("last event"); p.LastEvent == 0 {
+			r.fail("last event: 0")
+		}
 	}
 	if bits&payRaw != 0 {
 		p.Raw = r.bytes("raw")
 	}
 	if bits&payReason != 0 {
-		p.Reason = r.str("reason")
+		if p.Reason = r.str("reason"); p.Reason == "" {
+			r.fail("reason: empty")
+		}
 	}
 	if bits&payAuth != 0 {
 		a := &Authorization{}
@@ -505,7 +523,9 @@ func decodePaymentBinary(hash, b []byte) (Payment, error) {
 		switch r.fixed("settlement", 1)[0] {
 		case 0:
 		case 1:
-			a.Settlement = common.BytesToHash(r.fixed("settlement", common.HashLength))
+			if a.Settlement = common.BytesToHash(r.fixed("settlement", common.HashLength)); a.Settlement == (common.Hash{}) {
+				r.fail("settlement: zero")
+			}
 		default:
 			r.fail("settlement")
 		}
@@ -520,29 +540,42 @@ func decodePaymentBinary(hash, b []byte) (Payment, error) {
 func decodeDelivery(r *binReader) Delivery {
 	var d Delivery
 	bits := r.bits("delivery fields", delAll)
+	// A field's bit is set only for a value that is not zero (a time
+	// read is never zero).
+	nonzero := func(what string, zero bool) {
+		if zero {
+			r.fail(what + ": zero")
+		}
+	}
 	if bits&delAttempts != 0 {
 		d.Attempts = r.count("attempts")
+		nonzero("attempts", d.Attempts == 0)
 	}
 	if bits&delNextAttempt != 0 {
 		d.NextAttempt = r.time("next attempt")
 	}
 	if bits&delLastError != 0 {
 		d.LastError = r.str("last error")
+		nonzero("last error", d.LastError == "")
 	}
 	if bits&delSentAt != 0 {
 		d.SentAt = r.time("sent at")
 	}
 	if bits&delBlock != 0 {
 		d.Block = r.uvarint("block")
+		nonzero("block", d.Block == 0)
 	}
 	if bits&delBlockHash != 0 {
 		d.BlockHash = common.BytesToHash(r.fixed("block hash", common.HashLength))
+		nonzero("block hash", d.BlockHash == (common.Hash{}))
 	}
 	if bits&delReorgs != 0 {
 		d.Reorgs = r.count("reorgs")
+		nonzero("reorgs", d.Reorgs == 0)
 	}
 	if bits&delReorgNote != 0 {
 		d.ReorgNote = r.str("reorg note")
+		nonzero("reorg note", d.ReorgNote == "")
 	}
 	if bits&delRetrying != 0 {
 		d.Retrying = r.time("retrying")

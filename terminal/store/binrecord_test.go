@@ -276,7 +276,8 @@ func TestADamagedBinaryRecordIsCorrupt(t *testing.T) {
 }
 
 // FuzzDecodeBinaryPayment: no input makes the decoder panic, and what it
-// reads it writes back the same.
+// reads it writes back byte for byte: a payment has one encoding, so a
+// record read is the one the writer made of it.
 func FuzzDecodeBinaryPayment(f *testing.F) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for range 8 {
@@ -295,6 +296,9 @@ func FuzzDecodeBinaryPayment(f *testing.F) {
 		again, err := encodePayment(p)
 		if err != nil {
 			t.Fatalf("re-encode: %v", err)
+		}
+		if !bytes.Equal(again, b) {
+			t.Fatalf("read %x as %+v, written back as %x", b, p, again)
 		}
 		q, err := decodePayment(h, again)
 		if err != nil || !samePayment(p, q) {
@@ -511,5 +515,66 @@ func TestAQueuedPaymentsRecordSize(t *testing.T) {
 	t.Logf("%d bytes, raw tx %d", len(b), len(p.Raw))
 	if len(b) != want {
 		t.Errorf("record is %d bytes, want %d", len(b), want)
+	}
+}
+
+// The rest of a payment record is written one way only too: a number as
+// AppendUvarint writes it, an amount with no leading zero byte and zero
+// with no sign, an optional field's bit only for a value that is not
+// zero. Each form the writer never makes, made from a record it did make
+// changed in that one respect, is damage.
+func TestAPaymentsNumbersAndOptionalFieldsHaveOneForm(t *testing.T) {
+	p := typicalQueuedPayment(t)
+	p.Reason, p.Delivery = "dropped", Delivery{LastError: "nonce too low", Block: 77}
+	p.UpdatedAt = p.AcceptedAt.Add(time.Second)
+	auth := p
+	auth.Source = SourceAuthorization
+	auth.Authorization = &Authorization{ValidAfter: big.NewInt(0), ValidBefore: big.NewInt(1 << 40)}
+	auth.Authorization.Settlement[31] = 0x5e
+	zero := p
+	zero.Amount = new(big.Int)
+	enc := func(q Payment) []byte {
+		b, err := encodePaymentBinary(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := decodePayment(q.TxHash[:], b); err != nil || !samePayment(got, q) {
+			t.Fatalf("the record as written: %+v, %v; want it read", got, err)
+		}
+		return b
+	}
+	replace := func(b, old, new []byte) []byte {
+		if bytes.Count(b, old) != 1 {
+			t.Fatalf("%x is not once in the record", old)
+		}
+		return bytes.Replace(bytes.Clone(b), old, new, 1)
+	}
+	event := binary.AppendUvarint(nil, p.LastEvent)
+	overlong := append(bytes.Clone(event), 0)
+	overlong[len(event)-1] |= 0x80
+	amount := p.Amount.Bytes()
+	settlement := append([]byte{1}, auth.Authorization.Settlement[:]...)
+	for _, tc := range []struct {
+		name string
+		b    []byte
+	}{
+		{"a number written long", replace(enc(p), event, overlong)},
+		{"an amount with a leading zero byte", replace(enc(p),
+			append([]byte{byte(len(amount) << 1)}, amount...), append([]byte{byte(len(amount)+1) << 1, 0}, amount...))},
+		{"minus zero", replace(enc(zero), []byte("\x03ETH\x00"), []byte("\x03ETH\x01"))},
+		{"last event 0", replace(enc(p), event, []byte{0})},
+		{"an empty reason", replace(enc(p), []byte("\x07dropped"), []byte{0})},
+		{"an empty delivery", replace(enc(p), []byte("\x14\x0dnonce too low\x4d"), []byte{0})},
+		{"an empty last error", replace(enc(p), []byte("\x0dnonce too low"), []byte{0})},
+		{"block 0", replace(enc(p), []byte("nonce too low\x4d"), []byte("nonce too low\x00"))},
+		{"a settlement of zeros", replace(enc(auth), settlement, append([]byte{1}, make([]byte, 32)...))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := decodePayment(p.TxHash[:], tc.b)
+			if !errors.Is(err, ErrCorrupt) {
+				t.Errorf("read as %+v, %v; want ErrCorrupt", got, err)
+			}
+			t.Log(err)
+		})
 	}
 }
