@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/big"
@@ -18,7 +19,8 @@ import (
 // fill. From schema 14 they are written in this form:
 //
 //	version (1 byte, binVersion) || fields (uvarint bit set of the
-//	optional fields present) || the fields, in a fixed order
+//	optional fields present, and of how some fields are written) ||
+//	the fields, in a fixed order
 //
 // with addresses (20) and hashes (32) fixed width, times as Unix
 // nanoseconds (8, big-endian, UTC), counts and numbers as uvarints, a
@@ -26,6 +28,26 @@ import (
 // and byte strings as uvarint(len) || bytes, and a state, source or status
 // as one byte: its place in its list from 1, or 0 and the string. Nothing
 // the key holds is repeated: a payment's tx hash, a request's ID.
+//
+// A payment record holds no byte it can do without. A request ID of 32
+// lowercase hex digits (request.New's) is written as the 16 bytes they
+// spell (field bit payRequestID16), any other (an older ID, none) as the
+// string it is; the decoder gives back the lowercase string. An UpdatedAt
+// equal to AcceptedAt, as it is until the payment first changes, is not
+// written (payUpdatedAccepted). A queued handed-over payment takes 187
+// bytes, 118 of them its signed transaction (TestAQueuedPaymentsRecordSize).
+//
+// A payment is written one way only, and the decoder refuses as
+// ErrCorrupt the forms the writer never makes: a listed code spelled out,
+// no source, a request.New ID as a string, an UpdatedAt written equal to
+// AcceptedAt, "updated when accepted" with no AcceptedAt or with an
+// UpdatedAt written, an optional field's bit with a zero value (an empty
+// reason, delivery or last error, last event 0, a zero settlement hash),
+// a field bit no version knows, bytes cut short or left over; and, in any
+// record, a uvarint longer than AppendUvarint writes it, a big.Int with a
+// leading zero byte or minus zero. What the payment decoder reads, the
+// writer writes back byte for byte (FuzzDecodeBinaryPayment): damage
+// cannot pass for a record the store made.
 //
 // A JSON record begins with '{', so the decoders tell the forms apart by
 // the first byte and a record written before schema 14 reads as it did.
@@ -40,16 +62,24 @@ const binVersion = 0x01
 // exactly; it is written as JSON.
 var errNotBinary = errors.New("not representable in the binary form")
 
-// Optional fields of a payment record, in the order they follow the
-// fixed ones.
+// Field bits of a payment record: the optional fields, in the order they
+// follow the fixed ones, and two that say how a field is written. A
+// payment as Accept stores it sets the first seven at most, so its bit set
+// is one byte; Reason (a failed payment's) and Auth come last.
 const (
-	payReason = 1 << iota
+	// payRequestID16: the request ID, a fixed field, is 32 lowercase hex
+	// digits (request.New's) and is written as the 16 bytes they spell.
+	payRequestID16 = 1 << iota
 	payAcceptedAt
 	payUpdatedAt
+	// payUpdatedAccepted: UpdatedAt equals AcceptedAt (the payment has
+	// not changed since it was accepted) and is not written.
+	payUpdatedAccepted
 	payDelivery
-	payAuth
 	payLastEvent
 	payRaw
+	payReason
+	payAuth
 	payAll = 1<<iota - 1
 )
 
@@ -164,7 +194,9 @@ func (r *binReader) uvarint(what string) uint64 {
 		return 0
 	}
 	x, n := binary.Uvarint(r.b)
-	if n <= 0 {
+	// n <= 0: cut short or over 64 bits; a last byte 0 after others: a
+	// number written longer than AppendUvarint writes it.
+	if n <= 0 || n > 1 && r.b[n-1] == 0 {
 		r.fail(what)
 		return 0
 	}
@@ -234,7 +266,12 @@ func (r *binReader) bigInt(what string) *big.Int {
 	if r.err != nil {
 		return new(big.Int)
 	}
-	x := new(big.Int).SetBytes(r.fixed(what, int(h>>1)))
+	abs := r.fixed(what, int(h>>1))
+	// Bytes() has no leading zero, and zero no sign.
+	if r.err == nil && (len(abs) > 0 && abs[0] == 0 || h == 1) {
+		r.fail(what)
+	}
+	x := new(big.Int).SetBytes(abs)
 	if h&1 == 1 {
 		x.Neg(x)
 	}
@@ -288,13 +325,18 @@ func encodePaymentBinary(p Payment) ([]byte, error) {
 		}
 	}
 	d := p.Delivery
-	set(payReason, p.Reason != "")
+	// An UpdatedAt the same time as AcceptedAt, zone included (the
+	// binary form holds UTC only; any other is written as JSON).
+	updatedAccepted := !p.UpdatedAt.IsZero() && p.UpdatedAt.Round(0) == p.AcceptedAt.Round(0)
+	set(payRequestID16, isRequestID16(p.RequestID))
 	set(payAcceptedAt, !p.AcceptedAt.IsZero())
-	set(payUpdatedAt, !p.UpdatedAt.IsZero())
+	set(payUpdatedAt, !p.UpdatedAt.IsZero() && !updatedAccepted)
+	set(payUpdatedAccepted, updatedAccepted)
 	set(payDelivery, d != (Delivery{}))
-	set(payAuth, p.Authorization != nil)
 	set(payLastEvent, p.LastEvent != 0)
 	set(payRaw, p.Raw != nil)
+	set(payReason, p.Reason != "")
+	set(payAuth, p.Authorization != nil)
 	w := &binWriter{b: make([]byte, 0, 96+len(p.Raw)+len(p.RequestID))}
 	w.b = append(w.b, binVersion)
 	w.uvarint(bits)
@@ -304,16 +346,18 @@ func encodePaymentBinary(p Payment) ([]byte, error) {
 	}
 	w.code(source, paymentSources)
 	w.code(string(p.State), paymentStates)
-	w.str(p.RequestID)
+	if bits&payRequestID16 != 0 {
+		id, _ := hex.DecodeString(p.RequestID) // isRequestID16 checked it
+		w.fixed(id)
+	} else {
+		w.str(p.RequestID)
+	}
 	w.fixed(p.From[:])
 	w.uvarint(p.Nonce)
 	w.str(p.Asset)
 	w.bigInt(p.Amount)
 	w.uvarint(p.Seq)
 	w.uvarint(p.ChainID)
-	if bits&payReason != 0 {
-		w.str(p.Reason)
-	}
 	if bits&payAcceptedAt != 0 {
 		w.time(p.AcceptedAt)
 	}
@@ -322,6 +366,15 @@ func encodePaymentBinary(p Payment) ([]byte, error) {
 	}
 	if bits&payDelivery != 0 {
 		encodeDelivery(w, d)
+	}
+	if bits&payLastEvent != 0 {
+		w.uvarint(p.LastEvent)
+	}
+	if bits&payRaw != 0 {
+		w.bytes(p.Raw)
+	}
+	if bits&payReason != 0 {
+		w.str(p.Reason)
 	}
 	if a := p.Authorization; a != nil {
 		w.fixed(a.Token[:])
@@ -337,13 +390,21 @@ func encodePaymentBinary(p Payment) ([]byte, error) {
 			w.fixed(a.Settlement[:])
 		}
 	}
-	if bits&payLastEvent != 0 {
-		w.uvarint(p.LastEvent)
-	}
-	if bits&payRaw != 0 {
-		w.bytes(p.Raw)
-	}
 	return w.b, w.err
+}
+
+// isRequestID16 reports whether id is 32 lowercase hex digits, the form
+// request.New makes: such an ID is written as the 16 bytes it spells.
+func isRequestID16(id string) bool {
+	if len(id) != 32 {
+		return false
+	}
+	for i := range len(id) {
+		if c := id[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 func encodeDelivery(w *binWriter, d Delivery) {
@@ -405,24 +466,51 @@ func decodePaymentBinary(hash, b []byte) (Payment, error) {
 		r.fail("source") // the writer stores no source as handover
 	}
 	p.State = PaymentState(r.code("state", paymentStates))
-	p.RequestID = r.str("request id")
+	if bits&payRequestID16 != 0 {
+		p.RequestID = hex.EncodeToString(r.fixed("request id", 16))
+	} else if p.RequestID = r.str("request id"); isRequestID16(p.RequestID) {
+		r.fail("request id: 32 lowercase hex digits written as text")
+	}
 	p.From = common.BytesToAddress(r.fixed("from", common.AddressLength))
 	p.Nonce = r.uvarint("nonce")
 	p.Asset = r.str("asset")
 	p.Amount = r.bigInt("amount")
 	p.Seq = r.uvarint("seq")
 	p.ChainID = r.uvarint("chain id")
-	if bits&payReason != 0 {
-		p.Reason = r.str("reason")
-	}
 	if bits&payAcceptedAt != 0 {
 		p.AcceptedAt = r.time("accepted at")
 	}
-	if bits&payUpdatedAt != 0 {
+	switch {
+	case bits&payUpdatedAccepted != 0:
+		// Said only of an AcceptedAt written and no UpdatedAt.
+		if bits&(payAcceptedAt|payUpdatedAt) != payAcceptedAt {
+			r.fail("fields: updated when accepted")
+		}
+		p.UpdatedAt = p.AcceptedAt
+	case bits&payUpdatedAt != 0:
 		p.UpdatedAt = r.time("updated at")
+		if bits&payAcceptedAt != 0 && p.UpdatedAt == p.AcceptedAt {
+			r.fail("updated at: written equal to accepted at")
+		}
 	}
+	// An optional field's bit is set only for a value that is not zero.
 	if bits&payDelivery != 0 {
-		p.Delivery = decodeDelivery(r)
+		if p.Delivery = decodeDelivery(r); p.Delivery == (Delivery{}) {
+			r.fail("delivery: empty")
+		}
+	}
+	if bits&payLastEvent != 0 {
+		if p.LastEvent = r.uvarint("last event"); p.LastEvent == 0 {
+			r.fail("last event: 0")
+		}
+	}
+	if bits&payRaw != 0 {
+		p.Raw = r.bytes("raw")
+	}
+	if bits&payReason != 0 {
+		if p.Reason = r.str("reason"); p.Reason == "" {
+			r.fail("reason: empty")
+		}
 	}
 	if bits&payAuth != 0 {
 		a := &Authorization{}
@@ -435,17 +523,13 @@ func decodePaymentBinary(hash, b []byte) (Payment, error) {
 		switch r.fixed("settlement", 1)[0] {
 		case 0:
 		case 1:
-			a.Settlement = common.BytesToHash(r.fixed("settlement", common.HashLength))
+			if a.Settlement = common.BytesToHash(r.fixed("settlement", common.HashLength)); a.Settlement == (common.Hash{}) {
+				r.fail("settlement: zero")
+			}
 		default:
 			r.fail("settlement")
 		}
 		p.Authorization = a
-	}
-	if bits&payLastEvent != 0 {
-		p.LastEvent = r.uvarint("last event")
-	}
-	if bits&payRaw != 0 {
-		p.Raw = r.bytes("raw")
 	}
 	if err := r.end(); err != nil {
 		return Payment{}, fmt.Errorf("decode payment %s: %w", p.TxHash, err)
@@ -456,29 +540,42 @@ func decodePaymentBinary(hash, b []byte) (Payment, error) {
 func decodeDelivery(r *binReader) Delivery {
 	var d Delivery
 	bits := r.bits("delivery fields", delAll)
+	// A field's bit is set only for a value that is not zero (a time
+	// read is never zero).
+	nonzero := func(what string, zero bool) {
+		if zero {
+			r.fail(what + ": zero")
+		}
+	}
 	if bits&delAttempts != 0 {
 		d.Attempts = r.count("attempts")
+		nonzero("attempts", d.Attempts == 0)
 	}
 	if bits&delNextAttempt != 0 {
 		d.NextAttempt = r.time("next attempt")
 	}
 	if bits&delLastError != 0 {
 		d.LastError = r.str("last error")
+		nonzero("last error", d.LastError == "")
 	}
 	if bits&delSentAt != 0 {
 		d.SentAt = r.time("sent at")
 	}
 	if bits&delBlock != 0 {
 		d.Block = r.uvarint("block")
+		nonzero("block", d.Block == 0)
 	}
 	if bits&delBlockHash != 0 {
 		d.BlockHash = common.BytesToHash(r.fixed("block hash", common.HashLength))
+		nonzero("block hash", d.BlockHash == (common.Hash{}))
 	}
 	if bits&delReorgs != 0 {
 		d.Reorgs = r.count("reorgs")
+		nonzero("reorgs", d.Reorgs == 0)
 	}
 	if bits&delReorgNote != 0 {
 		d.ReorgNote = r.str("reorg note")
+		nonzero("reorg note", d.ReorgNote == "")
 	}
 	if bits&delRetrying != 0 {
 		d.Retrying = r.time("retrying")

@@ -3,14 +3,18 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"math/big"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/crypto"
 )
 
 // randomPayment is a payment with every field drawn at random, each
@@ -46,6 +50,15 @@ func randomPayment(r *rand.Rand) Payment {
 		ChainID: r.Uint64() >> r.IntN(64),
 	}
 	copy(p.From[:], randBytesFrom(r, 20))
+	switch r.IntN(4) {
+	case 0: // request.New's form
+		p.RequestID = hex.EncodeToString(randBytesFrom(r, 16))
+	case 1: // the same in upper case: not its form
+		p.RequestID = strings.ToUpper(hex.EncodeToString(randBytesFrom(r, 16)))
+	}
+	if pick() {
+		p.UpdatedAt = p.AcceptedAt // a payment not changed since it was accepted
+	}
 	if r.IntN(6) == 0 {
 		p.State = "unknown-" + PaymentState(str())
 	}
@@ -263,7 +276,8 @@ func TestADamagedBinaryRecordIsCorrupt(t *testing.T) {
 }
 
 // FuzzDecodeBinaryPayment: no input makes the decoder panic, and what it
-// reads it writes back the same.
+// reads it writes back byte for byte: a payment has one encoding, so a
+// record read is the one the writer made of it.
 func FuzzDecodeBinaryPayment(f *testing.F) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for range 8 {
@@ -282,6 +296,9 @@ func FuzzDecodeBinaryPayment(f *testing.F) {
 		again, err := encodePayment(p)
 		if err != nil {
 			t.Fatalf("re-encode: %v", err)
+		}
+		if !bytes.Equal(again, b) {
+			t.Fatalf("read %x as %+v, written back as %x", b, p, again)
 		}
 		q, err := decodePayment(h, again)
 		if err != nil || !samePayment(p, q) {
@@ -319,5 +336,245 @@ func TestANonCanonicalCodeIsCorrupt(t *testing.T) {
 		if got, err := decodePayment(p.TxHash[:], spell(s)); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("source %q spelled out: %+v, %v; want ErrCorrupt", s, got.Source, err)
 		}
+	}
+}
+
+// typicalQueuedPayment is a handed-over payment as Accept stores it: a
+// request.New ID (32 lowercase hex digits), AcceptedAt == UpdatedAt, a
+// real signed EIP-1559 transfer of 0.0123 ETH as Raw, with the seq and
+// event of a store 100,000 payments in. Its key is deterministic (so is
+// the signature, RFC 6979): the record's size is the same every run.
+func typicalQueuedPayment(t testing.TB) Payment {
+	t.Helper()
+	key, err := crypto.ToECDSA(bytes.Repeat([]byte{0x19}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const chainID = 8453
+	to := common.HexToAddress("0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed")
+	amount := big.NewInt(12_300_000_000_000_000)
+	tx, err := types.SignTx(types.NewTx(&types.DynamicFeeTx{
+		ChainID: big.NewInt(chainID), Nonce: 41, GasTipCap: big.NewInt(1_000_000), GasFeeCap: big.NewInt(30_000_000),
+		Gas: 21_000, To: &to, Value: amount,
+	}), types.LatestSignerForChainID(big.NewInt(chainID)), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := tx.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Payment{
+		TxHash: tx.Hash(), Source: SourceHandover, RequestID: "9f86d081884c7d659a2feaa0c55ad015",
+		From: crypto.PubkeyToAddress(key.PublicKey), Nonce: tx.Nonce(), Asset: "ETH", Amount: amount,
+		Raw: raw, State: PaymentQueued, AcceptedAt: t0, UpdatedAt: t0, Seq: 100_000, LastEvent: 300_000,
+		ChainID: chainID,
+	}
+}
+
+// A request ID of request.New's form (32 lowercase hex digits) costs its
+// 16 bytes, any other its length and text, and an UpdatedAt equal to
+// AcceptedAt (a payment not changed since it was accepted) costs nothing;
+// each reads back exactly as it was. The bytes are counted against the
+// same payment with no request ID and no UpdatedAt.
+func TestAPaymentsRequestIDAndUpdatedAtCostOnlyWhatTheyHold(t *testing.T) {
+	base := typicalQueuedPayment(t)
+	base.RequestID, base.UpdatedAt = "", time.Time{}
+	bare, err := encodePaymentBinary(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		p      func(Payment) Payment
+		extra  int
+		asJSON bool
+	}{
+		{"a request.New ID: its 16 bytes", func(p Payment) Payment { p.RequestID = "9f86d081884c7d659a2feaa0c55ad015"; return p }, 15, false},
+		{"an ID of 32 upper-case hex digits: as text", func(p Payment) Payment { p.RequestID = "9F86D081884C7D659A2FEAA0C55AD015"; return p }, 32, false},
+		{"an ID of 31 hex digits: as text", func(p Payment) Payment { p.RequestID = "9f86d081884c7d659a2feaa0c55ad01"; return p }, 31, false},
+		{"an ID of 34 hex digits: as text", func(p Payment) Payment { p.RequestID = "9f86d081884c7d659a2feaa0c55ad01500"; return p }, 34, false},
+		{"an older ID: as text", func(p Payment) Payment { p.RequestID = "r-1"; return p }, 3, false},
+		{"UpdatedAt equal to AcceptedAt: not written", func(p Payment) Payment { p.UpdatedAt = p.AcceptedAt; return p }, 0, false},
+		{"UpdatedAt after AcceptedAt: written", func(p Payment) Payment { p.UpdatedAt = p.AcceptedAt.Add(time.Nanosecond); return p }, 8, false},
+		{"UpdatedAt with no AcceptedAt: written", func(p Payment) Payment { p.UpdatedAt, p.AcceptedAt = p.AcceptedAt, time.Time{}; return p }, 0, false},
+		{"both, as Accept stores them", func(p Payment) Payment {
+			p.RequestID, p.UpdatedAt = "00000000000000000000000000000000", p.AcceptedAt
+			return p
+		}, 15, false},
+		{"UpdatedAt the same instant in another zone: JSON, as before", func(p Payment) Payment {
+			p.UpdatedAt = p.AcceptedAt.In(time.FixedZone("x", 3600))
+			return p
+		}, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.p(base)
+			b, err := encodePayment(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := decodePayment(p.TxHash[:], b)
+			if tc.asJSON {
+				// JSON keeps the offset, not the zone's name.
+				if b[0] != '{' || err != nil || got.UpdatedAt.Format(time.RFC3339Nano) != p.UpdatedAt.Format(time.RFC3339Nano) {
+					t.Fatalf("written as %q, read back %s (%v); want JSON, %s", b[:1], got.UpdatedAt, err, p.UpdatedAt)
+				}
+				return
+			}
+			if err != nil || !samePayment(got, p) {
+				t.Fatalf("read back\n%+v (%v), want\n%+v", got, err, p)
+			}
+			if b[0] != binVersion {
+				t.Fatalf("written as %q, want binary", b[:1])
+			}
+			if extra := len(b) - len(bare); extra != tc.extra {
+				t.Errorf("%d bytes more than with neither field, want %d", extra, tc.extra)
+			}
+		})
+	}
+}
+
+// A payment record is written one way only; the forms the writer never
+// makes are damage: a request.New ID written as text, an UpdatedAt
+// written that equals AcceptedAt, "updated when accepted" with no
+// AcceptedAt or with an UpdatedAt written too, "the ID as bytes" with its
+// bytes missing. Each is made from a record the writer did make, changed
+// in that one respect.
+func TestAPaymentRecordTheWriterWouldNotMakeIsCorrupt(t *testing.T) {
+	p := typicalQueuedPayment(t)
+	lower := p.RequestID
+	upper := strings.ToUpper(lower)
+	at := binary.BigEndian.AppendUint64(nil, uint64(p.AcceptedAt.UnixNano()))
+	later := binary.BigEndian.AppendUint64(nil, uint64(p.AcceptedAt.UnixNano()+1))
+	enc := func(f func(*Payment)) []byte {
+		q := p
+		f(&q)
+		b, err := encodePaymentBinary(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b[1] >= 0x80 {
+			t.Fatalf("field bits %x take more than a byte", b[1])
+		}
+		return b
+	}
+	replace := func(b, old, new []byte) []byte {
+		if bytes.Count(b, old) != 1 {
+			t.Fatalf("%x is not once in the record", old)
+		}
+		return bytes.Replace(bytes.Clone(b), old, new, 1)
+	}
+	for _, tc := range []struct {
+		name string
+		b    []byte
+	}{
+		{"a request.New ID as text", replace(enc(func(q *Payment) { q.RequestID = upper }), []byte(upper), []byte(lower))},
+		{"UpdatedAt written equal to AcceptedAt", replace(enc(func(q *Payment) { q.UpdatedAt = q.AcceptedAt.Add(1) }), later, at)},
+		{"updated when accepted, with no AcceptedAt", func() []byte {
+			b := replace(enc(func(*Payment) {}), at, nil)
+			b[1] &^= payAcceptedAt
+			return b
+		}()},
+		{"updated when accepted, and UpdatedAt written", func() []byte {
+			b := replace(enc(func(*Payment) {}), at, append(bytes.Clone(at), later...))
+			b[1] |= payUpdatedAt
+			return b
+		}()},
+		{"the ID as bytes, with its bytes missing", func() []byte {
+			id, _ := hex.DecodeString(lower)
+			return replace(enc(func(*Payment) {}), id, nil)
+		}()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := decodePayment(p.TxHash[:], tc.b)
+			if !errors.Is(err, ErrCorrupt) {
+				t.Errorf("read as %+v, %v; want ErrCorrupt", got, err)
+			}
+			t.Log(err)
+		})
+	}
+	if got, err := decodePayment(p.TxHash[:], enc(func(*Payment) {})); err != nil || !samePayment(got, p) {
+		t.Fatalf("the record as written: %+v, %v; want it read", got, err)
+	}
+}
+
+// A queued handed-over payment's record: its size is pinned so a change
+// to the format says what it costs. Schema 14 as first written took 212
+// bytes for this payment: 25 more, the request ID as 33 bytes of text and
+// UpdatedAt written though equal to AcceptedAt. Of the 187: the signed tx
+// 118 (117 and its length), the request ID 16, From 20, AcceptedAt 8,
+// the rest (version, field bits, source, state, nonce, asset, amount,
+// seq, chain, last event) 25.
+func TestAQueuedPaymentsRecordSize(t *testing.T) {
+	const want = 187
+	p := typicalQueuedPayment(t)
+	b, err := encodePayment(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d bytes, raw tx %d", len(b), len(p.Raw))
+	if len(b) != want {
+		t.Errorf("record is %d bytes, want %d", len(b), want)
+	}
+}
+
+// The rest of a payment record is written one way only too: a number as
+// AppendUvarint writes it, an amount with no leading zero byte and zero
+// with no sign, an optional field's bit only for a value that is not
+// zero. Each form the writer never makes, made from a record it did make
+// changed in that one respect, is damage.
+func TestAPaymentsNumbersAndOptionalFieldsHaveOneForm(t *testing.T) {
+	p := typicalQueuedPayment(t)
+	p.Reason, p.Delivery = "dropped", Delivery{LastError: "nonce too low", Block: 77}
+	p.UpdatedAt = p.AcceptedAt.Add(time.Second)
+	auth := p
+	auth.Source = SourceAuthorization
+	auth.Authorization = &Authorization{ValidAfter: big.NewInt(0), ValidBefore: big.NewInt(1 << 40)}
+	auth.Authorization.Settlement[31] = 0x5e
+	zero := p
+	zero.Amount = new(big.Int)
+	enc := func(q Payment) []byte {
+		b, err := encodePaymentBinary(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := decodePayment(q.TxHash[:], b); err != nil || !samePayment(got, q) {
+			t.Fatalf("the record as written: %+v, %v; want it read", got, err)
+		}
+		return b
+	}
+	replace := func(b, old, new []byte) []byte {
+		if bytes.Count(b, old) != 1 {
+			t.Fatalf("%x is not once in the record", old)
+		}
+		return bytes.Replace(bytes.Clone(b), old, new, 1)
+	}
+	event := binary.AppendUvarint(nil, p.LastEvent)
+	overlong := append(bytes.Clone(event), 0)
+	overlong[len(event)-1] |= 0x80
+	amount := p.Amount.Bytes()
+	settlement := append([]byte{1}, auth.Authorization.Settlement[:]...)
+	for _, tc := range []struct {
+		name string
+		b    []byte
+	}{
+		{"a number written long", replace(enc(p), event, overlong)},
+		{"an amount with a leading zero byte", replace(enc(p),
+			append([]byte{byte(len(amount) << 1)}, amount...), append([]byte{byte(len(amount)+1) << 1, 0}, amount...))},
+		{"minus zero", replace(enc(zero), []byte("\x03ETH\x00"), []byte("\x03ETH\x01"))},
+		{"last event 0", replace(enc(p), event, []byte{0})},
+		{"an empty reason", replace(enc(p), []byte("\x07dropped"), []byte{0})},
+		{"an empty delivery", replace(enc(p), []byte("\x14\x0dnonce too low\x4d"), []byte{0})},
+		{"an empty last error", replace(enc(p), []byte("\x0dnonce too low"), []byte{0})},
+		{"block 0", replace(enc(p), []byte("nonce too low\x4d"), []byte("nonce too low\x00"))},
+		{"a settlement of zeros", replace(enc(auth), settlement, append([]byte{1}, make([]byte, 32)...))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := decodePayment(p.TxHash[:], tc.b)
+			if !errors.Is(err, ErrCorrupt) {
+				t.Errorf("read as %+v, %v; want ErrCorrupt", got, err)
+			}
+			t.Log(err)
+		})
 	}
 }
