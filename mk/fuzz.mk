@@ -29,6 +29,7 @@ FUZZ_TARGETS := \
 	terminal/strictjson:FuzzDecode \
 	terminal/request:FuzzParseDocument \
 	terminal/request:FuzzParseCompact \
+	terminal/request:FuzzParseStoredParts \
 	cmd/payer:FuzzParseURI \
 	drivers/evdev:FuzzDecode \
 	drivers/fbdev:FuzzParseFixScreenInfo \

@@ -154,8 +154,11 @@ func (s *Service) storeRequest(ctx context.Context, cfg *config.Config, nets []c
 		return nil, nil, fmt.Errorf("new request: %w", err)
 	}
 	// The store keeps the compact form (about 260 bytes, not the 1.9 KB
-	// JSON document); document and lookup rebuild the same document from it.
-	raw, err := doc.Compact()
+	// JSON document), split: the part this terminal's requests share
+	// (terminal id, merchant, signer, URLs) is kept once, the request's
+	// own part (about 145 bytes) with it. document and lookup rebuild the
+	// same document from the two.
+	raw, shared, err := doc.CompactParts()
 	if err != nil {
 		return nil, nil, fmt.Errorf("new request: %w", err)
 	}
@@ -167,6 +170,7 @@ func (s *Service) storeRequest(ctx context.Context, cfg *config.Config, nets []c
 		ExpiresAt: r.ExpiresAt,
 		Status:    store.RequestPending,
 		Doc:       raw,
+		DocShared: shared,
 		Chains:    chains,
 	})
 	if err != nil {
@@ -259,8 +263,9 @@ func (s *Service) Cancel(ctx context.Context, id string) (*request.Document, err
 }
 
 // document rebuilds the stored request's document, as first served, with
-// its current status. rec.Doc is the compact form, or for requests made
-// before it the JSON document: request.ParseStored reads both.
+// its current status. rec.Doc is the compact form (split from its shared
+// part, rec.DocShared, since schema 14), or for requests made before it
+// the JSON document: request.ParseStoredParts reads them all.
 func (s *Service) document(rec store.Request) (*request.Document, error) {
 	doc, err := storedDocument(rec)
 	if err != nil {
@@ -287,7 +292,7 @@ func (s *Service) document(rec store.Request) (*request.Document, error) {
 // error kinds (an amount, a memo refused) are reported as text only, so
 // no one answers a payer "invalid amount" for a damaged record.
 func storedDocument(rec store.Request) (*request.Document, error) {
-	doc, err := request.ParseStored(rec.Doc)
+	doc, err := request.ParseStoredParts(rec.Doc, rec.DocShared)
 	if err != nil {
 		return nil, fmt.Errorf("stored request %s: %v: %w", rec.ID, err, store.ErrCorrupt)
 	}

@@ -127,7 +127,7 @@ func (i *Issuer) build(id string) (r Receipt, paid bool, err error) {
 	if err != nil {
 		return Receipt{}, false, fmt.Errorf("receipt of %s: %w", id, err)
 	}
-	doc, err := request.ParseStored(rec.Doc)
+	doc, err := request.ParseStoredParts(rec.Doc, rec.DocShared)
 	if err != nil || doc.ID != rec.ID {
 		return Receipt{}, false, fmt.Errorf("receipt of %s: stored request unreadable (%v): %w", id, err, store.ErrCorrupt)
 	}

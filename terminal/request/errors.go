@@ -37,6 +37,9 @@ var (
 	// ErrDocument: a document is not well-formed JSON of the expected shape,
 	// or a stored value is not the compact form Document.Compact writes.
 	ErrDocument = errors.New("malformed payment request document")
+	// ErrSharedMissing: a stored request split by Document.CompactParts
+	// was read without its shared part.
+	ErrSharedMissing = errors.New("stored request read without its shared part")
 	// ErrTooLarge: a document is larger than MaxDocumentSize.
 	ErrTooLarge = errors.New("payment request document too large")
 	// ErrQR: the content cannot be drawn as a QR code at that module size.

@@ -41,9 +41,13 @@ const maxUnixTime = 253402300799
 
 // Flag bits of the compact form's second byte.
 const (
-	compactToken     = 1 << 0 // an ERC-20 token address follows the decimals
-	compactIDSuffix  = 1 << 1 // the request URL ends with the id, which is left out
-	compactKnownBits = compactToken | compactIDSuffix
+	compactToken    = 1 << 0 // an ERC-20 token address follows the decimals
+	compactIDSuffix = 1 << 1 // the request URL ends with the id, which is left out
+	// compactShared (any version): the terminal id, merchant, signer and
+	// both URLs are left out, kept once in the shared part (CompactParts).
+	// It comes with compactIDSuffix.
+	compactShared    = 1 << 3
+	compactKnownBits = compactToken | compactIDSuffix | compactShared
 	// compactFiat (versions 2 and 3): the fiat price follows the tip.
 	compactFiat = 1 << 2
 )
@@ -60,7 +64,10 @@ const (
 // shortest encoding; a string is a varint byte length and the bytes):
 //
 //	0x01                 CompactVersion
-//	flags                1 byte: bit 0 token present, bit 1 request URL ends with the id; others 0
+//	flags                1 byte: bit 0 token present, bit 1 request URL ends with the id,
+//	                     bit 3 the shared part is left out (any version; with bit 1; see
+//	                     CompactParts): then terminalId, merchant, signer, request URL
+//	                     and broadcast URL are not written; others 0
 //	id                   16 bytes (the 32 hex digits)
 //	terminalId           string
 //	merchant             20 bytes
@@ -139,7 +146,7 @@ func (d *Document) Compact() ([]byte, error) {
 	if err := d.checkOffers(r); err != nil {
 		return nil, fmt.Errorf("compact document %s: %w", d.ID, err)
 	}
-	return appendCompact(make([]byte, 0, 320), r, d.Signature, d.Signer, d.RequestURL, d.BroadcastURL), nil
+	return appendCompact(make([]byte, 0, 320), r, d.Signature, d.Signer, d.RequestURL, d.BroadcastURL, false), nil
 }
 
 // checkStorable checks what Compact stores and ParseCompact reads back.
@@ -156,9 +163,14 @@ func checkStorable(r *Request, sig []byte, requestURL, broadcastURL string) erro
 	return checkSignatureForm(sig)
 }
 
-// appendCompact appends the compact form of parts checkStorable accepted.
-func appendCompact(b []byte, r *Request, sig []byte, signer common.Address, requestURL, broadcastURL string) []byte {
+// appendCompact appends the compact form of parts checkStorable accepted;
+// shared leaves out what the shared part holds (the request URL must end
+// with the id).
+func appendCompact(b []byte, r *Request, sig []byte, signer common.Address, requestURL, broadcastURL string, shared bool) []byte {
 	var flags byte
+	if shared {
+		flags |= compactShared
+	}
 	if !r.Asset.Native() {
 		flags |= compactToken
 	}
@@ -179,8 +191,10 @@ func appendCompact(b []byte, r *Request, sig []byte, signer common.Address, requ
 	}
 	b = append(b, version, flags)
 	b, _ = hex.AppendDecode(b, []byte(r.ID)) // Validate: 32 lowercase hex digits
-	b = appendString(b, r.TerminalID)
-	b = append(b, r.Merchant[:]...)
+	if !shared {
+		b = appendString(b, r.TerminalID)
+		b = append(b, r.Merchant[:]...)
+	}
 	b = binary.AppendUvarint(b, r.ChainID)
 	b = appendString(b, r.Asset.Symbol)
 	b = append(b, r.Asset.Decimals)
@@ -195,11 +209,10 @@ func appendCompact(b []byte, r *Request, sig []byte, signer common.Address, requ
 	b = binary.AppendUvarint(b, uint64(r.CreatedAt.Unix()))
 	b = binary.AppendUvarint(b, uint64(r.ExpiresAt.Unix()-r.CreatedAt.Unix()))
 	b = append(b, sig...)
-	b = append(b, signer[:]...)
-	b = appendString(b, storedURL)
-	shared := commonPrefix(requestURL, broadcastURL)
-	b = binary.AppendUvarint(b, uint64(shared))
-	b = appendString(b, broadcastURL[shared:])
+	if !shared {
+		b = append(b, signer[:]...)
+		b = appendURLs(b, storedURL, requestURL, broadcastURL)
+	}
 	if version == CompactVersion {
 		return b
 	}
@@ -228,6 +241,16 @@ func appendCompact(b []byte, r *Request, sig []byte, signer common.Address, requ
 		}
 	}
 	return b
+}
+
+// appendURLs appends the request URL as stored (without a trailing id, if
+// flagged so) and the broadcast URL as the length of the prefix it shares
+// with the whole request URL and the rest.
+func appendURLs(b []byte, storedURL, requestURL, broadcastURL string) []byte {
+	b = appendString(b, storedURL)
+	n := commonPrefix(requestURL, broadcastURL)
+	b = binary.AppendUvarint(b, uint64(n))
+	return appendString(b, broadcastURL[n:])
 }
 
 // appendInt appends a non-negative integer as a string of its big-endian
@@ -273,7 +296,7 @@ func commonPrefix(a, b string) int {
 // terminal's own checksummed store, and recovery costs an ecrecover): it
 // rebuilds Signer as stored. Call Verify to check the signature.
 func ParseCompact(b []byte) (*Document, error) {
-	d, err := parseCompact(b)
+	d, err := parseCompact(b, nil)
 	if err != nil {
 		return nil, fmt.Errorf("parse compact document: %w", err)
 	}
@@ -296,7 +319,7 @@ func ParseStored(b []byte) (*Document, error) {
 	return ParseCompact(b)
 }
 
-func parseCompact(b []byte) (*Document, error) {
+func parseCompact(b []byte, sh *Shared) (*Document, error) {
 	c := compactReader{b: b}
 	version := c.byte("version")
 	if c.err == nil && (version < CompactVersion || version > CompactNetworksVersion) {
@@ -310,13 +333,25 @@ func parseCompact(b []byte) (*Document, error) {
 	if c.err == nil && flags&^known != 0 {
 		return nil, fmt.Errorf("%w: unknown flags %#02x", ErrDocument, flags&^known)
 	}
-	id := hex.EncodeToString(c.fixed(16, "id"))
-	r := &Request{
-		ID:         id,
-		TerminalID: c.string(MaxTerminalIDLength, "terminalId"),
-		Merchant:   common.Address(c.fixed(common.AddressLength, "merchant")),
-		ChainID:    c.uvarint("chainId"),
+	split := flags&compactShared != 0
+	switch {
+	case c.err != nil:
+	case split && flags&compactIDSuffix == 0:
+		return nil, fmt.Errorf("%w: shared part flagged without the id suffix", ErrDocument)
+	case split && sh == nil:
+		return nil, fmt.Errorf("%w: %w", ErrDocument, ErrSharedMissing)
+	case !split && sh != nil:
+		return nil, fmt.Errorf("%w: a whole compact form given a shared part", ErrDocument)
 	}
+	id := hex.EncodeToString(c.fixed(16, "id"))
+	r := &Request{ID: id}
+	if split {
+		r.TerminalID, r.Merchant = sh.TerminalID, sh.Merchant
+	} else {
+		r.TerminalID = c.string(MaxTerminalIDLength, "terminalId")
+		r.Merchant = common.Address(c.fixed(common.AddressLength, "merchant"))
+	}
+	r.ChainID = c.uvarint("chainId")
 	r.Asset.Symbol = c.string(asset.MaxSymbolLength, "asset symbol")
 	r.Asset.Decimals = c.byte("asset decimals")
 	if flags&compactToken != 0 {
@@ -333,10 +368,21 @@ func parseCompact(b []byte) (*Document, error) {
 	r.Memo = c.string(MaxMemoLength, "memo")
 	created, ttl := c.uvarint("createdAt"), c.uvarint("expiresAt")
 	sig := c.fixed(65, "signature")
-	signer := common.Address(c.fixed(common.AddressLength, "signer"))
-	requestURL := c.string(MaxURLLength, "request URL")
-	shared := c.uvarint("broadcast URL prefix")
-	rest := c.string(MaxURLLength, "broadcast URL")
+	var (
+		signer       common.Address
+		requestURL   string
+		shared       uint64
+		rest         string
+		broadcastURL string
+	)
+	if split {
+		signer, requestURL, broadcastURL = sh.Signer, sh.RequestURLBase, sh.BroadcastURL
+	} else {
+		signer = common.Address(c.fixed(common.AddressLength, "signer"))
+		requestURL = c.string(MaxURLLength, "request URL")
+		shared = c.uvarint("broadcast URL prefix")
+		rest = c.string(MaxURLLength, "broadcast URL")
+	}
 	if version != CompactVersion {
 		r.Tip = c.int("tip")
 		if flags&compactFiat != 0 {
@@ -377,17 +423,29 @@ func parseCompact(b []byte) (*Document, error) {
 	} else if strings.HasSuffix(requestURL, id) {
 		return nil, fmt.Errorf("%w: request URL ends with the id but is not flagged so", ErrDocument)
 	}
-	if shared > uint64(len(requestURL)) {
-		return nil, fmt.Errorf("%w: broadcast URL shares %d bytes with a %d-byte request URL", ErrDocument, shared, len(requestURL))
+	if !split {
+		var err error
+		if broadcastURL, err = joinShared(requestURL, shared, rest); err != nil {
+			return nil, err
+		}
 	}
-	if rest != "" && shared < uint64(len(requestURL)) && rest[0] == requestURL[shared] {
-		return nil, fmt.Errorf("%w: broadcast URL shares more than %d bytes with the request URL", ErrDocument, shared)
-	}
-	broadcastURL := requestURL[:shared] + rest
 	if err := checkStorable(r, sig, requestURL, broadcastURL); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDocument, err)
 	}
 	return assemble(r, r.TypedData(), sig, signer, requestURL, broadcastURL), nil
+}
+
+// joinShared rebuilds a URL stored as the length of the prefix it shares
+// with base and the rest, refusing a prefix longer than base or shorter
+// than the longest one (one encoding).
+func joinShared(base string, n uint64, rest string) (string, error) {
+	if n > uint64(len(base)) {
+		return "", fmt.Errorf("%w: broadcast URL shares %d bytes with a %d-byte request URL", ErrDocument, n, len(base))
+	}
+	if rest != "" && n < uint64(len(base)) && rest[0] == base[n] {
+		return "", fmt.Errorf("%w: broadcast URL shares more than %d bytes with the request URL", ErrDocument, n)
+	}
+	return base[:n] + rest, nil
 }
 
 // options reads version 3's networks into r: the primary's name and the

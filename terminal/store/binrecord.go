@@ -105,6 +105,7 @@ const (
 	reqDoc
 	reqLastEvent
 	reqChains
+	reqShared
 	reqAll = 1<<iota - 1
 )
 
@@ -622,6 +623,7 @@ func encodeRequestBinary(q Request) ([]byte, error) {
 	set(reqDoc, q.Doc != nil)
 	set(reqLastEvent, q.LastEvent != 0)
 	set(reqChains, len(q.Chains) > 0)
+	set(reqShared, q.shared != 0)
 	w := &binWriter{b: make([]byte, 0, 64+len(q.Doc))}
 	w.b = append(w.b, binVersion)
 	w.uvarint(bits)
@@ -648,6 +650,9 @@ func encodeRequestBinary(q Request) ([]byte, error) {
 		for _, c := range q.Chains {
 			w.uvarint(c)
 		}
+	}
+	if bits&reqShared != 0 {
+		w.uvarint(q.shared)
 	}
 	return w.b, w.err
 }
@@ -682,6 +687,11 @@ func decodeRequestBinary(id, b []byte) (Request, error) {
 		}
 		for i := uint64(0); i < n && r.err == nil; i++ {
 			q.Chains = append(q.Chains, r.uvarint("chain"))
+		}
+	}
+	if bits&reqShared != 0 {
+		if q.shared = r.uvarint("shared part"); q.shared == 0 {
+			r.fail("shared part") // the writer leaves the bit clear for none
 		}
 	}
 	if err := r.end(); err != nil {

@@ -355,6 +355,8 @@ var boundedBuckets = [][]byte{
 	bucketFailuresOpen,  // failures not yet acknowledged by the operator
 	bucketRequestExpiry, // pending requests not yet reported expired
 	bucketAmounts,       // pending requests, until AmountKeep after they end
+	bucketDocShared,     // one per config requests were signed with (docshared.go)
+	bucketDocSharedIDs,  // the same, by SHA-256
 }
 
 // verifyBounded is verify's part that does not grow with the store (see
@@ -391,6 +393,9 @@ func verifyBounded(db *bbolt.DB, schema string) error {
 					return err
 				}
 			}
+		}
+		if err := checkDocShared(tx); err != nil {
+			return err
 		}
 		if err := checkPendingRequests(tx); err != nil {
 			return err
@@ -437,7 +442,8 @@ func checkPendingRequests(tx *bbolt.Tx) error {
 		if !bytes.Equal(k, expiryKey(r)) {
 			return fmt.Errorf("bucket %s: key %x names request %q expiring %s: %w", bucketRequestExpiry, k, r.ID, r.ExpiresAt, ErrCorrupt)
 		}
-		return nil
+		// A payer may still be served it: its shared part must be there.
+		return withShared(tx, &r)
 	}); err != nil {
 		return err
 	}

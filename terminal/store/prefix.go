@@ -35,6 +35,9 @@ func (s *Store) RequestsWithPrefix(prefix string, limit int) ([]Request, error) 
 			if err != nil {
 				return err
 			}
+			if err := withShared(tx, &r); err != nil {
+				return err
+			}
 			out = append(out, r)
 		}
 		return nil

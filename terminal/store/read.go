@@ -62,8 +62,10 @@ func (s *Store) Request(id string) (Request, error) {
 		if v == nil {
 			return fmt.Errorf("request %q: %w", id, ErrUnknownRequest)
 		}
-		r, err = decodeRequest([]byte(id), v)
-		return err
+		if r, err = decodeRequest([]byte(id), v); err != nil {
+			return err
+		}
+		return withShared(tx, &r)
 	})
 	return r, err
 }

@@ -71,8 +71,11 @@ var (
 	bucketEventSinks    = []byte("event_sinks")    // sink name -> sinkRecord (JSON): how far that sink has delivered
 	bucketRequestExpiry = []byte("request_expiry") // expiry (8, unix ns) || request ID -> request ID, for pending requests not yet reported expired
 
-	// Schema 14: the queued payments in acceptance order (queued.go).
-	bucketQueued = []byte("queued") // chain (8) || Seq (8) -> nothing (by_seq names the payment), for queued payments only
+	// Schema 14: the queued payments in acceptance order (queued.go), and
+	// the parts requests share, kept once (docshared.go).
+	bucketQueued       = []byte("queued")         // chain (8) || Seq (8) -> nothing (by_seq names the payment), for queued payments only
+	bucketDocShared    = []byte("doc_shared")     // number (8) -> a shared part (Request.DocShared); its bucket sequence issues the number
+	bucketDocSharedIDs = []byte("doc_shared_ids") // SHA-256 of a shared part (32) -> its number (8)
 
 	allBuckets = [][]byte{bucketMeta, bucketRequests, bucketPayments, bucketBySender,
 		bucketBySeq, bucketUnsettled, bucketCounts, bucketOpen, bucketUnfinal,
@@ -85,7 +88,7 @@ var (
 		bucketEvents, bucketEventSinks, bucketRequestExpiry,
 		bucketWebhooks,
 		bucketSpentNonces, bucketRelayByAuth, bucketPrunedChainTxs,
-		bucketQueued}
+		bucketQueued, bucketDocShared, bucketDocSharedIDs}
 
 	keySchema = []byte("schema")
 )
@@ -168,7 +171,15 @@ type Request struct {
 	// see StatusAt.
 	Status RequestStatus
 	PaidTx common.Hash // set when paid
-	Doc    []byte      // the signed request in the till's stored form (request.ParseStored), opaque to the store
+	Doc    []byte      // the signed request in the till's stored form (request.ParseStoredParts with DocShared), opaque to the store
+	// DocShared is the part of Doc the terminal's requests share
+	// (request.Document.CompactParts), kept once in the store for all
+	// requests that have the same bytes (docshared.go); nil: Doc is
+	// whole. Opaque to the store.
+	DocShared []byte
+	// shared is DocShared's number in bucketDocShared (0: none): what the
+	// record holds. Reads give DocShared where they give Doc to a caller.
+	shared uint64
 	// LastEvent is the seq of the last event that reported this request
 	// (request.paid, request.cancelled, ...); 0: none (a request made
 	// before the log, or never reported). Set by the store: a pruner may
@@ -430,6 +441,10 @@ type deliveryRecord struct {
 // where the binary form cannot say it exactly (binrecord.go).
 func encodeRequest(r Request) ([]byte, error) {
 	b, err := encodeRequestBinary(r)
+	if err != nil && r.shared != 0 {
+		// The JSON form has no field for the shared part's number.
+		return nil, fmt.Errorf("encode request %q with a shared part: %w", r.ID, err)
+	}
 	return jsonOrBinary(b, err, func() ([]byte, error) { return encodeRequestJSON(r) })
 }
 

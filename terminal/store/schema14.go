@@ -64,8 +64,16 @@ func migrate14(db *bbolt.DB, path string, log *slog.Logger, chunk int, after fun
 		if err := tx.DeleteBucket(bucketQueued); err != nil && !errors.Is(err, bbolt.ErrBucketNotFound) {
 			return fmt.Errorf("empty bucket %s: %w", bucketQueued, err)
 		}
-		_, err := tx.CreateBucket(bucketQueued)
-		return err
+		if _, err := tx.CreateBucket(bucketQueued); err != nil {
+			return err
+		}
+		// The shared parts' buckets, empty: no request before 14 has one.
+		for _, name := range [][]byte{bucketDocShared, bucketDocSharedIDs} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
 	}); err != nil {
 		return fail(err)
 	}

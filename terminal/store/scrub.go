@@ -459,7 +459,7 @@ func isMoneyIndex(name []byte) bool {
 // first part, so one found now is settled history (or a record written
 // after it, found by its own read).
 func moneyBucket(name []byte) bool {
-	for _, b := range [][]byte{bucketCounts, bucketUnsettled, bucketRequestExpiry, bucketAmounts, bucketClients, bucketFleet, bucketAuthPayer} {
+	for _, b := range [][]byte{bucketCounts, bucketUnsettled, bucketRequestExpiry, bucketAmounts, bucketClients, bucketFleet, bucketAuthPayer, bucketDocShared, bucketDocSharedIDs} {
 		if bytes.Equal(b, name) {
 			return true
 		}

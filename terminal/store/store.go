@@ -421,9 +421,20 @@ func initSchema(db *bbolt.DB) error {
 			return fmt.Errorf("create bucket %s: %w", bucketMeta, err)
 		}
 		older := m.Get(keySchema) != nil
+		before14 := false
+		if older {
+			schema, err := readSchema(tx)
+			if err != nil {
+				return err
+			}
+			before14 = !schemaAtLeast(schema, 14)
+		}
 		for _, name := range allBuckets {
 			if older && bytes.Equal(name, bucketQueued) {
 				continue // migrateQueued makes it: a file it refuses stays as it was
+			}
+			if before14 && (bytes.Equal(name, bucketDocShared) || bytes.Equal(name, bucketDocSharedIDs)) {
+				continue // migrate14 makes them, as the queued index
 			}
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)

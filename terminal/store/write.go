@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -144,8 +145,12 @@ func (s *Store) PutRequest(ctx context.Context, r Request) error {
 	r.Chains = slices.Clone(r.Chains)
 	r.CreatedAt, r.ExpiresAt = storeTime(r.CreatedAt), storeTime(r.ExpiresAt)
 	r.LastEvent = 0 // the store's to set
-	enc, err := encodeRequest(r)
-	if err != nil {
+	if r.DocShared != nil && (len(r.DocShared) == 0 || len(r.DocShared) > maxDocShared) {
+		return fmt.Errorf("put request %q: a shared part of %d bytes, want 1 to %d", r.ID, len(r.DocShared), maxDocShared)
+	}
+	r.DocShared = bytes.Clone(r.DocShared)
+	r.shared = 0
+	if _, err := encodeRequest(r); err != nil { // what would refuse it, before the write
 		return fmt.Errorf("put request %q: %w", r.ID, err)
 	}
 	return s.write(ctx, func(w *wtx) error {
@@ -171,6 +176,18 @@ func (s *Store) PutRequest(ctx context.Context, r Request) error {
 			if err := w.del(bucketAmounts, k); err != nil {
 				return fmt.Errorf("put request %q: %w", r.ID, err)
 			}
+		}
+		r := r // a batch retried runs this again
+		if r.DocShared != nil {
+			n, err := internShared(w, r.DocShared)
+			if err != nil {
+				return fmt.Errorf("put request %q: %w", r.ID, err)
+			}
+			r.shared = n
+		}
+		enc, err := encodeRequest(r)
+		if err != nil {
+			return fmt.Errorf("put request %q: %w", r.ID, err)
 		}
 		if err := w.putChecked(bucketRequests, []byte(r.ID), enc); err != nil {
 			return fmt.Errorf("put request %q: %w", r.ID, err)
@@ -206,7 +223,7 @@ func (s *Store) CancelRequest(ctx context.Context, id string, now time.Time) (Re
 		switch {
 		case r.Status == RequestCancelled:
 			out = r
-			return nil
+			return withShared(w.tx, &out)
 		case r.Status == RequestPaid:
 			return fmt.Errorf("cancel request %q: paid by %s: %w", id, r.PaidTx, ErrAlreadyPaid)
 		case r.StatusAt(now) == RequestExpired:
@@ -235,7 +252,7 @@ func (s *Store) CancelRequest(ctx context.Context, id string, now time.Time) (Re
 			return fmt.Errorf("cancel request %q: %w", id, err)
 		}
 		out = r
-		return nil
+		return withShared(w.tx, &out)
 	})
 	if err != nil {
 		return Request{}, err
