@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -15,7 +16,8 @@ import (
 // API alone (Bucket.Stats, Tx.Page, DB.Stats), so that it holds whatever
 // buckets the store's schema has.
 type storeLayout struct {
-	fileSize int64 // the file's size on disk (bbolt grows it ahead of its pages)
+	fileSize int64 // the file's size (bbolt grows it ahead of its pages)
+	onDisk   int64 // the file's blocks allocated on disk (st_blocks): bbolt grows it by ftruncate, so the part ahead is a hole
 	pageSize int
 	pages    int64 // the high-water mark: pages in use, free or not
 
@@ -48,6 +50,9 @@ func storeBytes(path string, timeout time.Duration) (storeLayout, error) {
 	}
 	defer db.Close()
 	l := storeLayout{fileSize: fi.Size(), pageSize: db.Info().PageSize}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		l.onDisk = st.Blocks * 512
+	}
 	ps := int64(l.pageSize)
 	err = db.View(func(tx *bbolt.Tx) error {
 		l.pages = tx.Size() / ps
@@ -129,6 +134,9 @@ func (l storeLayout) describe(n int) string {
 		fmt.Sprintf("free pages %s (%s)", per(l.free), mib(l.free)))
 	if ahead := l.fileSize - l.pages*int64(l.pageSize); ahead > 0 {
 		parts = append(parts, fmt.Sprintf("file grown ahead of its pages %s (%s)", per(ahead), mib(ahead)))
+	}
+	if l.onDisk > 0 {
+		parts = append(parts, fmt.Sprintf("blocks allocated on disk %s (%s: bbolt grows the file by ftruncate, in steps of up to 16 MiB, and the part ahead of its pages is a hole until written)", per(l.onDisk), mib(l.onDisk)))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -48,6 +48,11 @@ func TestStoreBytesAccountForEveryPage(t *testing.T) {
 	if l.pageSize <= 0 || l.pages <= 0 || l.fileSize < l.pages*int64(l.pageSize) {
 		t.Fatalf("layout %+v", l)
 	}
+	// Every page up to the high-water mark was written once: the disk holds
+	// at least those (the part of the file ahead of them may be a hole).
+	if l.onDisk < l.pages*int64(l.pageSize) {
+		t.Errorf("%d bytes allocated on disk for %d pages of %d", l.onDisk, l.pages, l.pageSize)
+	}
 	sum := l.root + l.meta + l.freelist + l.free
 	var names []string
 	for _, b := range l.buckets {
