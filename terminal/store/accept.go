@@ -288,7 +288,8 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits, retired, verifying boo
 	if err != nil {
 		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 	}
-	puts := []kv{{bucketBySender, snKey, hash[:]}, {bucketOpen, snKey, hash[:]}}
+	// open's value is empty: by_sender_nonce names the payment (openHash).
+	puts := []kv{{bucketBySender, snKey, hash[:]}, {bucketOpen, snKey, nil}}
 	if auth {
 		puts = []kv{
 			{bucketAuthNonces, snKey, hash[:]},

@@ -379,11 +379,14 @@
 // seek; Open checks it holds exactly the queued payments, each chain's
 // as many as its count) and payments and requests written in a binary
 // form (binrecord.go), read beside the JSON records of older schemas by
-// their first byte. Open migrates a schema 13 file in small transactions
-// (schema14.go): the index rebuilt, then every record rewritten, a few
-// thousand to a transaction, the version written last, so a crash
-// anywhere leaves a schema 13 file that the next Open migrates on.
-// Buckets whose keys only grow fill their pages whole (appendOnly).
+// their first byte; the open index's values are empty, by_sender_nonce
+// naming the payment under the same key (openHash). Open migrates a
+// schema 13 file in small transactions (schema14.go): the index rebuilt
+// and open's values emptied (each checked against by_sender_nonce's), then
+// every record rewritten, a few thousand to a transaction, the version
+// written last, so a crash anywhere leaves a schema 13 file that the next
+// Open migrates on. Buckets whose keys only grow fill their pages whole
+// (appendOnly); the sender-keyed indexes to 70% (senderKeyedFill).
 // Schema 13 is schema 12 with every per-chain key under its chain id and
 // the chain in every payment, unmatched receipt and request record (see
 // Several chains above; schema13.go).

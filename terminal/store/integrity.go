@@ -255,7 +255,7 @@ func verify(db *bbolt.DB, schema string) error {
 		// Schema 13 keys every per-chain entry by its chain first.
 		v13 := schemaAtLeast(schema, 13)
 		if checked {
-			if err := checkIndexes(tx, v13); err != nil {
+			if err := checkIndexes(tx, v13, schemaAtLeast(schema, 14)); err != nil {
 				return err
 			}
 		}
@@ -529,7 +529,8 @@ func walkBucket(b *bbolt.Bucket, name []byte, checked bool) error {
 // index's length, and the by_seq bucket's sequence, which issues Seq, to be
 // at or above every Seq used, so that no Seq is issued twice. A damaged key
 // fails its value's CRC already; this catches an entry whose record is gone.
-func checkIndexes(tx *bbolt.Tx, v13 bool) error {
+// Open's entries are checked by checkOpenEntry (v14: their values empty).
+func checkIndexes(tx *bbolt.Tx, v13, v14 bool) error {
 	payments := tx.Bucket(bucketPayments)
 	if payments == nil {
 		return nil // a store from before the buckets were made; Open makes them
@@ -543,6 +544,9 @@ func checkIndexes(tx *bbolt.Tx, v13 bool) error {
 			continue
 		}
 		if err := b.ForEach(func(k, v []byte) error {
+			if bytes.Equal(idx.name, bucketOpen) {
+				return checkOpenEntry(tx, v14, idx.keyLen, k, v)
+			}
 			return checkIndexEntry(payments, idx.name, idx.keyLen, k, v)
 		}); err != nil {
 			return err
@@ -564,6 +568,35 @@ func checkIndexEntry(payments *bbolt.Bucket, name []byte, keyLen int, k, v []byt
 	}
 	if len(h) != common.HashLength || payments.Get(h) == nil {
 		return fmt.Errorf("bucket %s: key %x names payment 0x%x, which is not stored: %w", name, k, h, ErrCorrupt)
+	}
+	return nil
+}
+
+// checkOpenEntry is checkIndexes' check of one open entry: its key of
+// keyLen bytes and its payment stored. From schema 14 (v14) its value is
+// empty and by_sender_nonce names the payment, queued or broadcast, at the
+// same key (the scrub's check: checkSenderNonceEntry); a schema 13 file
+// may hold either the hash or, where a migration to 14 stopped part way
+// (schema14.go), the empty value already.
+func checkOpenEntry(tx *bbolt.Tx, v14 bool, keyLen int, k, v []byte) error {
+	body, err := checkValue(bucketOpen, k, v)
+	if err != nil {
+		return err
+	}
+	if len(k) != keyLen {
+		return fmt.Errorf("bucket %s: key %x of %d bytes, want %d: %w", bucketOpen, k, len(k), keyLen, ErrCorrupt)
+	}
+	if v14 {
+		return checkSenderNonceEntry(tx, bucketOpen, k, v, PaymentState.unsettled)
+	}
+	h := body
+	if len(body) == 0 {
+		if h, err = openHash(tx, k, v); err != nil {
+			return err
+		}
+	}
+	if len(h) != common.HashLength || tx.Bucket(bucketPayments).Get(h) == nil {
+		return fmt.Errorf("bucket %s: key %x names payment 0x%x, which is not stored: %w", bucketOpen, k, h, ErrCorrupt)
 	}
 	return nil
 }

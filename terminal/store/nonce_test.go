@@ -31,12 +31,14 @@ func sameNonceAfter(t *testing.T, s *Store, state PaymentState) Payment {
 	return p
 }
 
-// openEntry is the open index's entry for p's sender+nonce, nil if none.
+// openEntry is the hash the open index's entry for p's sender+nonce
+// names (by_sender_nonce's, openHash), nil if there is no entry.
 func openEntry(t *testing.T, s *Store, p Payment) []byte {
 	t.Helper()
 	var h []byte
 	if err := s.db.View(func(tx *bbolt.Tx) error {
-		v, err := getChecked(tx, bucketOpen, senderNonceKey(testChain, p.From, p.Nonce))
+		k := senderNonceKey(testChain, p.From, p.Nonce)
+		v, err := openHash(tx, k, tx.Bucket(bucketOpen).Get(k))
 		h = append([]byte(nil), v...)
 		return err
 	}); err != nil {

@@ -605,7 +605,8 @@ func (pr *pruner) payment(p Payment) error {
 	case SourceHandover:
 		sn := senderNonceKey(p.ChainID, p.From, p.Nonce)
 		for _, b := range [][]byte{bucketBySender, bucketOpen, bucketUnfinal} {
-			if h, err := getChecked(pr.tx, b, sn); err != nil {
+			// The plan deletes at the end: open still reads by_sender_nonce's.
+			if h, err := indexHash(pr.tx, b, sn, pr.tx.Bucket(b).Get(sn)); err != nil {
 				return err
 			} else if bytes.Equal(h, p.TxHash[:]) {
 				pr.plan.del(b, sn)

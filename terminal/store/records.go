@@ -30,7 +30,7 @@ var (
 	bucketBySeq     = []byte("by_seq")          // Seq (8, big-endian) -> tx hash; its bucket sequence issues Seq
 	bucketUnsettled = []byte("unsettled")       // chain (8) || asset -> decimal amount in queued or broadcast payments
 	bucketCounts    = []byte("counts")          // chain (8) || payment state -> count (8, big-endian)
-	bucketOpen      = []byte("open")            // chain (8) || sender (20) || nonce (8) -> tx hash, for queued and broadcast payments only
+	bucketOpen      = []byte("open")            // chain (8) || sender (20) || nonce (8) -> nothing (by_sender_nonce names the payment; the tx hash before 14), for queued and broadcast payments only
 	bucketUnfinal   = []byte("unfinal")         // chain (8) || sender (20) || nonce (8) -> tx hash, for confirmed handed-over payments only (followed until final)
 
 	// Schema 5: payments seen on chain (chain.go) and unique pending

@@ -157,6 +157,9 @@ func TestOpenMigratesASchema12FileUnderTheHomeChain(t *testing.T) {
 	for _, b := range chainKeyed {
 		want := map[string][]byte{}
 		for k, v := range old[string(b)] {
+			if bytes.Equal(b, bucketOpen) {
+				v = []byte{} // schema 14: by_sender_nonce names it
+			}
 			want[string(chainKey(home, []byte(k)))] = v
 		}
 		if !maps.EqualFunc(got[string(b)], want, bytes.Equal) {

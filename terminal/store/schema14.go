@@ -11,8 +11,9 @@ import (
 )
 
 // Schema 14: the queued index (queued.go), so the oldest queued payment is
-// one seek away, and payments and requests in a binary form
-// (binrecord.go) of about a third of the JSON's size.
+// one seek away, payments and requests in a binary form (binrecord.go) of
+// about a third of the JSON's size, and the open index without values
+// (by_sender_nonce names its payments under the same keys: openHash).
 //
 // The migration from 13 runs in small transactions, migrateChunk records
 // each, not in one: a 250 MB store rewritten in one bbolt transaction
@@ -89,10 +90,35 @@ func migrate14(db *bbolt.DB, path string, log *slog.Logger, chunk int, after fun
 		queued++
 		return w.putChecked(bucketQueued, queuedKey(p.ChainID, p.Seq), nil)
 	}
-	for _, b := range [][]byte{bucketOpen, bucketAuthOpen} {
-		if err := inChunks(db, b, chunk, step, enter); err != nil {
-			return fail(err)
+	// open's values become empty, by_sender_nonce naming the payment
+	// (openHash), in the same walk: each old value must be the hash
+	// by_sender_nonce holds, or the file is refused. One already empty
+	// (an earlier run's) is taken as by_sender_nonce's.
+	emptied := 0
+	if err := inChunks(db, bucketOpen, chunk, step, func(w *wtx, k, body []byte) error {
+		h, err := w.getChecked(bucketBySender, k)
+		if err != nil {
+			return err
 		}
+		if h == nil {
+			return fmt.Errorf("key %x: %s holds no payment at that sender and nonce: %w", k, bucketBySender, ErrCorrupt)
+		}
+		if len(body) != 0 && !bytes.Equal(body, h) {
+			return fmt.Errorf("key %x names 0x%x, %s 0x%x: %w", k, body, bucketBySender, h, ErrCorrupt)
+		}
+		h = bytes.Clone(h)
+		if len(body) != 0 {
+			emptied++
+			if err := w.putChecked(bucketOpen, k, nil); err != nil {
+				return err
+			}
+		}
+		return enter(w, k, h)
+	}); err != nil {
+		return fail(err)
+	}
+	if err := inChunks(db, bucketAuthOpen, chunk, step, enter); err != nil {
+		return fail(err)
 	}
 	// Payments and requests in the binary form (binrecord.go), a chunk at
 	// a time; one already binary (an earlier run's) is passed over.
@@ -139,8 +165,8 @@ func migrate14(db *bbolt.DB, path string, log *slog.Logger, chunk int, after fun
 	}); err != nil {
 		return fail(err)
 	}
-	log.Info(fmt.Sprintf("store: migrated schema %s to %s: the queued payments indexed in acceptance order, payments and requests binary", schemaV13, schemaVersion),
-		"path", path, "queued", queued, "records", rewritten, "took", time.Since(began).Round(time.Millisecond))
+	log.Info(fmt.Sprintf("store: migrated schema %s to %s: the queued payments indexed in acceptance order, payments and requests binary, the open index without values", schemaV13, schemaVersion),
+		"path", path, "queued", queued, "records", rewritten, "open", emptied, "took", time.Since(began).Round(time.Millisecond))
 	return nil
 }
 

@@ -15,14 +15,26 @@ import (
 )
 
 // back13 steps a schema 14 file back to schema 13, in tx: no queued
-// index, payments and requests as JSON. The migration tests of older
-// schemas make their file with this build and step it back so (unchain
-// begins with it).
+// index, payments and requests as JSON, open's values the tx hash. The
+// migration tests of older schemas make their file with this build and
+// step it back so (unchain begins with it).
 func back13(tx *bbolt.Tx) error {
 	if err := tx.DeleteBucket(bucketQueued); err != nil {
 		return err
 	}
 	w := &wtx{tx: tx}
+	if _, err := rewriteValues(w, bucketOpen, func(k, body []byte) ([]byte, error) {
+		if len(body) != 0 {
+			return nil, fmt.Errorf("open key %x holds %d bytes, want none", k, len(body))
+		}
+		h, err := getChecked(tx, bucketBySender, k)
+		if err != nil || h == nil {
+			return nil, fmt.Errorf("open key %x: by_sender_nonce holds %x: %v", k, h, err)
+		}
+		return bytes.Clone(h), nil
+	}); err != nil {
+		return err
+	}
 	if _, err := rewriteValues(w, bucketPayments, func(k, body []byte) ([]byte, error) {
 		p, err := decodePayment(k, body)
 		if err != nil {

@@ -396,7 +396,13 @@ func (sc *scrubber) walk(bucket []byte, money bool, check entryCheck) error {
 // record is several times its index entry. 0 for other buckets.
 func namedRecordLen(tx *bbolt.Tx, bucket, k, body []byte) int {
 	switch string(bucket) {
-	case string(bucketOpen), string(bucketUnfinal), string(bucketBySender), string(bucketBySeq), string(bucketFailuresOpen):
+	case string(bucketUnfinal), string(bucketBySender), string(bucketBySeq), string(bucketFailuresOpen):
+	case string(bucketOpen): // by_sender_nonce names it (openHash)
+		h := tx.Bucket(bucketBySender).Get(k)
+		if len(h) < crcLen {
+			return 0
+		}
+		body = h[:len(h)-crcLen]
 	case string(bucketQueued):
 		if len(k) != 16 {
 			return 0

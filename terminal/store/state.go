@@ -145,10 +145,29 @@ type plannedWrite struct {
 // entries are at its sender+nonce, an authorization's at its Seq
 // (auth_open, auth_unfinal) and its payer || Seq (auth_payer). Their
 // values are the payment's hash; a bare entry's value is empty, its key
-// (one Seq's, never another payment's) naming the payment (queued).
+// (one Seq's, never another payment's) naming the payment (queued). An
+// open entry's value is empty too, by_sender_nonce naming its payment
+// (openHash): it is read and written through held and value.
 type index struct {
 	b, k []byte
 	bare bool
+}
+
+// held returns the hash of the payment e's key holds in its index; nil
+// if none (or, for a bare entry, the empty value).
+func (e index) held(w *wtx) ([]byte, error) {
+	if bytes.Equal(e.b, bucketOpen) {
+		return openHash(w.tx, e.k, w.tx.Bucket(bucketOpen).Get(e.k))
+	}
+	return w.getChecked(e.b, e.k)
+}
+
+// value is what e's entry for the payment hash holds.
+func (e index) value(hash []byte) []byte {
+	if e.bare || bytes.Equal(e.b, bucketOpen) {
+		return nil
+	}
+	return hash
 }
 
 type kv struct{ b, k, v []byte }
@@ -275,7 +294,7 @@ func (pw *plannedWrite) do(w *wtx) error {
 	// can another payment take its sender+nonce. Checked so that no
 	// transition can ever drop an entry naming another payment.
 	for _, e := range pw.dels {
-		held, err := w.getChecked(e.b, e.k)
+		held, err := e.held(w)
 		if err != nil {
 			return err
 		}
@@ -289,14 +308,25 @@ func (pw *plannedWrite) do(w *wtx) error {
 	// hold that key: Accept refuses a nonce held by a confirmed payment, so
 	// none was accepted at it while this one was confirmed.
 	for _, e := range pw.adds {
-		held, err := w.getChecked(e.b, e.k)
+		held, err := e.held(w)
 		if err != nil {
 			return err
 		}
 		if held != nil && !bytes.Equal(held, pw.p.TxHash[:]) {
 			return fmt.Errorf("bucket %s: key %x names 0x%x, not %s: %w", e.b, e.k, held, pw.p.TxHash, ErrCorrupt)
 		}
-		if err := w.putChecked(e.b, e.k, pw.p.TxHash[:]); err != nil {
+		if bytes.Equal(e.b, bucketOpen) {
+			// Its empty value names what by_sender_nonce does, which
+			// must be this payment (nonceFree kept it while confirmed).
+			bs, err := w.getChecked(bucketBySender, e.k)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(bs, pw.p.TxHash[:]) {
+				return fmt.Errorf("bucket %s: key %x names 0x%x, not %s: %w", bucketBySender, e.k, bs, pw.p.TxHash, ErrCorrupt)
+			}
+		}
+		if err := w.putChecked(e.b, e.k, e.value(pw.p.TxHash[:])); err != nil {
 			return err
 		}
 	}

@@ -142,15 +142,54 @@ func openPayment(tx *bbolt.Tx, k, v []byte) (Payment, error) {
 	return indexedPayment(tx, bucketOpen, k, v)
 }
 
+// openHash returns the hash of the payment an open entry (k, v) names.
+// Since schema 14 open's values are empty (their CRC alone): by_sender_nonce
+// holds the hash under the same key, written in the same transaction, and
+// while a payment is open no other can take its sender+nonce (nonceFree),
+// so the two always name the same payment. A value that is not empty, or
+// a key by_sender_nonce does not hold, is damage. A nil v (no entry)
+// gives nil, nil.
+func openHash(tx *bbolt.Tx, k, v []byte) ([]byte, error) {
+	body, err := checkValue(bucketOpen, k, v)
+	if err != nil || body == nil {
+		return nil, err
+	}
+	if len(body) != 0 {
+		return nil, &recordError{bucket: string(bucketOpen), key: string(k), msg: fmt.Sprintf("bucket %s key %x: value of %d bytes, want none (by_sender_nonce names the payment)", bucketOpen, k, len(body))}
+	}
+	h, err := getChecked(tx, bucketBySender, k)
+	if err != nil {
+		return nil, err
+	}
+	if h == nil {
+		return nil, &recordError{bucket: string(bucketOpen), key: string(k), msg: fmt.Sprintf("bucket %s key %x: %s holds no payment at that sender and nonce", bucketOpen, k, bucketBySender)}
+	}
+	return h, nil
+}
+
+// indexHash returns the hash an entry of the index bucket names: its
+// value, or for open by_sender_nonce's (openHash).
+func indexHash(tx *bbolt.Tx, bucket, k, v []byte) ([]byte, error) {
+	if bytes.Equal(bucket, bucketOpen) {
+		return openHash(tx, k, v)
+	}
+	return checkValue(bucket, k, v)
+}
+
 // indexedPayment reads the payment an entry of the index bucket names.
 func indexedPayment(tx *bbolt.Tx, bucket, k, v []byte) (Payment, error) {
-	h, err := checkValue(bucket, k, v)
+	h, err := indexHash(tx, bucket, k, v)
 	if err != nil {
 		return Payment{}, err
 	}
 	p, err := namedPayment(tx, bucket, h)
 	if err != nil {
 		return Payment{}, fmt.Errorf("index 0x%x: %w", k, err)
+	}
+	// An open entry's payment is named by another bucket: one at another
+	// sender+nonce, or settled, is the two out of step.
+	if bytes.Equal(bucket, bucketOpen) && (!p.State.unsettled() || !bytes.Equal(k, senderNonceKey(p.ChainID, p.From, p.Nonce))) {
+		return Payment{}, &recordError{bucket: string(bucketOpen), key: string(k), msg: fmt.Sprintf("bucket %s key %x: %s names payment %s (%s) from %s nonce %d", bucketOpen, k, bucketBySender, p.TxHash, p.State, p.From, p.Nonce)}
 	}
 	return p, nil
 }
