@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -174,5 +175,97 @@ func TestOpenRefusesADamagedSharedPart(t *testing.T) {
 				t.Fatalf("Open: %v; want ErrCorrupt", err)
 			}
 		})
+	}
+}
+
+// A schema 14 file that has lost both shared parts' buckets is refused:
+// made again empty, they would give the old requests the parts of new
+// ones (the numbers start again at 1).
+func TestOpenRefusesA14WithoutTheSharedBuckets(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pos.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutRequest(context.Background(), withDocShared("r-1", []byte("config 1: merchant A"))); err != nil {
+		t.Fatal(err)
+	}
+	mustAccept(t, s, newPayment("r-1")) // paid: Open's pending check does not read it
+	s.Close()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		if err := tx.DeleteBucket(bucketDocShared); err != nil {
+			return err
+		}
+		return tx.DeleteBucket(bucketDocSharedIDs)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err = Open(path, &Options{LockTimeout: 100 * time.Millisecond})
+	if err == nil {
+		defer s.Close()
+		_ = s.PutRequest(context.Background(), withDocShared("r-2", []byte("config 2: merchant B")))
+		r, _ := s.Request("r-1")
+		t.Fatalf("Open took a 14 without its shared parts; r-1's part now reads %q", r.DocShared)
+	}
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "doc_shared") {
+		t.Fatalf("Open: %v; want ErrCorrupt naming the bucket", err)
+	}
+}
+
+// A settled request whose shared part is gone (with its SHA-256 entry, so
+// the parts agree among themselves) is found by the scrub.
+func TestTheScrubFindsARequestWithoutItsSharedPart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pos.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutRequest(context.Background(), withDocShared("r-1", []byte("config 1"))); err != nil {
+		t.Fatal(err)
+	}
+	mustAccept(t, s, newPayment("r-1"))
+	s.Close()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		k, _ := tx.Bucket(bucketDocSharedIDs).Cursor().First()
+		if err := tx.Bucket(bucketDocSharedIDs).Delete(k); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketDocShared).Delete(seqKey(1))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	err = openOrScrub(path, &Options{LockTimeout: 100 * time.Millisecond})
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "requests") {
+		t.Fatalf("Open and scrub: %v; want the request reported damaged", err)
+	}
+}
+
+// A request the binary form cannot hold (an expiry past 2262, in
+// nanoseconds) with a shared part is refused before the write, not by
+// aborting the batch it shares with other sales.
+func TestPutRequestRefusesARecordWithAPartBeforeTheWrite(t *testing.T) {
+	s := openTemp(t)
+	r := withDocShared("r-far", []byte("config 1"))
+	r.ExpiresAt = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
+	err := s.PutRequest(context.Background(), r)
+	if err == nil || strings.Contains(err.Error(), "batch") {
+		t.Fatalf("PutRequest: %v; want a refusal of this request alone", err)
+	}
+	if _, err := s.Request("r-far"); !errors.Is(err, ErrUnknownRequest) {
+		t.Errorf("Request: %v; want ErrUnknownRequest", err)
+	}
+	r.DocShared = nil // without a part it is stored as JSON, as before
+	if err := s.PutRequest(context.Background(), r); err != nil {
+		t.Errorf("the same without a shared part: %v", err)
 	}
 }

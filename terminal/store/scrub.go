@@ -308,6 +308,26 @@ var entryChecks = map[string]entryCheck{
 	string(bucketBySeq): func(tx *bbolt.Tx, k, v []byte) error {
 		return checkIndexEntry(tx.Bucket(bucketPayments), bucketBySeq, 8, k, v)
 	},
+	// A request decodes and its shared part is stored: one whose part is
+	// lost would be served, or its receipt printed, with another's.
+	string(bucketRequests): func(tx *bbolt.Tx, k, v []byte) error {
+		body, err := checkValue(bucketRequests, k, v)
+		if err != nil {
+			return err
+		}
+		r, err := decodeRequest(k, body)
+		if err != nil {
+			return err
+		}
+		if r.shared == 0 {
+			return nil
+		}
+		if b := tx.Bucket(bucketDocShared); b == nil || r.shared > b.Sequence() {
+			return fmt.Errorf("bucket %s: request %q names shared part %d, beyond those issued: %w", bucketRequests, k, r.shared, ErrCorrupt)
+		}
+		_, err = docShared(tx, r.shared)
+		return err
+	},
 }
 
 // senderNonceKeyLen is a by_sender_nonce key's length: chain, sender, nonce.

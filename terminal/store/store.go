@@ -304,11 +304,36 @@ func openVerifiedOnce(path string, bopts *bbolt.Options) (db *bbolt.DB, err erro
 		_ = db.Close()
 		return nil, fmt.Errorf("store: open %s: unknown schema version %q (this build reads %q to %q)", path, schema, schemaV1, schemaVersion)
 	}
+	if err := preRelease14(db, schema); err != nil {
+		_ = db.Close()
+		return nil, corruptErr(path, err)
+	}
 	if err := verifyAtOpen(db, schema); err != nil {
 		_ = db.Close()
 		return nil, corruptErr(path, err)
 	}
 	return db, nil
+}
+
+// preRelease14 refuses a schema 14 file without the shared parts'
+// buckets, which every 14 file has from its creation or migration
+// (initSchema does not make them in an existing file): written by a build
+// from before schema 14 was released, whose records are in a form this
+// one does not read, or damaged; made again empty they would give old
+// requests the parts of new ones.
+func preRelease14(db *bbolt.DB, schema string) error {
+	if schema != schemaVersion {
+		return nil
+	}
+	return db.View(func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketDocShared, bucketDocSharedIDs} {
+			if tx.Bucket(name) == nil {
+				return fmt.Errorf("schema %s without bucket %s: written by a build from before schema %s was released (restore the file it migrated from, or start a new store), or damaged: %w",
+					schema, name, schema, ErrCorrupt)
+			}
+		}
+		return nil
+	})
 }
 
 // stillAt reports whether f, opened from path, is still the file there.
@@ -421,20 +446,11 @@ func initSchema(db *bbolt.DB) error {
 			return fmt.Errorf("create bucket %s: %w", bucketMeta, err)
 		}
 		older := m.Get(keySchema) != nil
-		before14 := false
-		if older {
-			schema, err := readSchema(tx)
-			if err != nil {
-				return err
-			}
-			before14 = !schemaAtLeast(schema, 14)
-		}
 		for _, name := range allBuckets {
-			if older && bytes.Equal(name, bucketQueued) {
-				continue // migrateQueued makes it: a file it refuses stays as it was
-			}
-			if before14 && (bytes.Equal(name, bucketDocShared) || bytes.Equal(name, bucketDocSharedIDs)) {
-				continue // migrate14 makes them, as the queued index
+			if older && (bytes.Equal(name, bucketQueued) || bytes.Equal(name, bucketDocShared) || bytes.Equal(name, bucketDocSharedIDs)) {
+				// migrate14 makes them: a file it refuses stays as it was,
+				// and a 14 without them is refused (preRelease14).
+				continue
 			}
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)

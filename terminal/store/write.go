@@ -150,7 +150,14 @@ func (s *Store) PutRequest(ctx context.Context, r Request) error {
 	}
 	r.DocShared = bytes.Clone(r.DocShared)
 	r.shared = 0
-	if _, err := encodeRequest(r); err != nil { // what would refuse it, before the write
+	// What would refuse the record, before the write (a refusal after
+	// the part is interned would abort the batch): with a part, the
+	// record must be binary, which a number of it does not change.
+	check := r
+	if r.DocShared != nil {
+		check.shared = 1
+	}
+	if _, err := encodeRequest(check); err != nil {
 		return fmt.Errorf("put request %q: %w", r.ID, err)
 	}
 	return s.write(ctx, func(w *wtx) error {
@@ -177,7 +184,7 @@ func (s *Store) PutRequest(ctx context.Context, r Request) error {
 				return fmt.Errorf("put request %q: %w", r.ID, err)
 			}
 		}
-		r := r // a batch retried runs this again
+		r := r // the caller's stays as given
 		if r.DocShared != nil {
 			n, err := internShared(w, r.DocShared)
 			if err != nil {
@@ -220,10 +227,14 @@ func (s *Store) CancelRequest(ctx context.Context, id string, now time.Time) (Re
 		if err != nil {
 			return fmt.Errorf("cancel request %q: %w", id, err)
 		}
+		// Read before any write: a part missing refuses the cancel alone.
+		if err := withShared(w.tx, &r); err != nil {
+			return fmt.Errorf("cancel request %q: %w", id, err)
+		}
 		switch {
 		case r.Status == RequestCancelled:
 			out = r
-			return withShared(w.tx, &out)
+			return nil
 		case r.Status == RequestPaid:
 			return fmt.Errorf("cancel request %q: paid by %s: %w", id, r.PaidTx, ErrAlreadyPaid)
 		case r.StatusAt(now) == RequestExpired:
@@ -252,7 +263,7 @@ func (s *Store) CancelRequest(ctx context.Context, id string, now time.Time) (Re
 			return fmt.Errorf("cancel request %q: %w", id, err)
 		}
 		out = r
-		return withShared(w.tx, &out)
+		return nil
 	})
 	if err != nil {
 		return Request{}, err
