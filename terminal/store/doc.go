@@ -380,7 +380,11 @@
 // as many as its count) and payments and requests written in a binary
 // form (binrecord.go), read beside the JSON records of older schemas by
 // their first byte; the open index's values are empty, by_sender_nonce
-// naming the payment under the same key (openHash). Open migrates a
+// naming the payment under the same key (openHash); and a request's
+// shared part (its terminal id, merchant, signer and URLs,
+// Request.DocShared) is kept once in doc_shared, named by its SHA-256 in
+// doc_shared_ids, the record holding its number (docshared.go); a 14
+// file without those buckets is refused (preRelease14). Open migrates a
 // schema 13 file in small transactions (schema14.go): the index rebuilt
 // and open's values emptied (each checked against by_sender_nonce's), then
 // every record rewritten, a few thousand to a transaction, the version
