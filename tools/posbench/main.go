@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"showpos/sync/relay"
 	"showpos/terminal/screen"
 )
 
@@ -29,6 +30,7 @@ type options struct {
 	checkFor    time.Duration // each check-rate measurement
 	checkTxs    int           // distinct transactions per asset for the check rates
 	drainN      int           // payments drained into the dev chain, each way
+	settleN     int           // authorizations settled by the relayer
 	scanN       int           // sales paid through the scanner
 	fillN       int           // payments queued in the store for the memory and boot figures
 	settle      time.Duration // idle time before RSS is read
@@ -61,6 +63,8 @@ func main() {
 	flag.DurationVar(&o.checkFor, "check-for", 3*time.Second, "duration of each check-rate measurement")
 	flag.IntVar(&o.checkTxs, "check-txs", 256, "distinct signed transactions per asset for the check rates")
 	flag.IntVar(&o.drainN, "drain-n", 10_000, "queued payments drained into the dev chain, batched and one at a time")
+	flag.IntVar(&o.settleN, "settle-n", settleRounds*relay.DefaultMaxInFlight,
+		fmt.Sprintf("authorizations settled into the dev chain by the relayer (default: %d of its rounds of %d, MaxInFlight)", settleRounds, relay.DefaultMaxInFlight))
 	flag.IntVar(&o.scanN, "scan-n", 200, "sales paid through the scanner")
 	flag.IntVar(&o.fillN, "fill-n", 100_000, "payments queued in the store for the memory and boot figures")
 	flag.DurationVar(&o.settle, "settle", 3*time.Second, "how long posd idles before its memory is read")
@@ -86,6 +90,7 @@ func main() {
 		o.latencyN, o.throughputN, o.checkFor, o.drainN, o.scanN, o.fillN, o.settle =
 			min(o.latencyN, 150), min(o.throughputN, 1024), min(o.checkFor, time.Second), min(o.drainN, 1000),
 			min(o.scanN, 50), min(o.fillN, 10_000), min(o.settle, time.Second)
+		o.settleN = min(o.settleN, 10*relay.DefaultMaxInFlight)
 		o.watchBlocks, o.watchPayments = min(o.watchBlocks, 10), min(o.watchPayments, 8)
 		o.fleetN = min(o.fleetN, 200)
 		o.idleWarm, o.idleFor = min(o.idleWarm, 10*time.Second), min(o.idleFor, 10*time.Second)
@@ -168,9 +173,9 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 
-	settings := fmt.Sprintf("-latency-n %d -throughput-n %d -payers %d -check-for %s -check-txs %d -drain-n %d -scan-n %d -fill-n %d "+
+	settings := fmt.Sprintf("-latency-n %d -throughput-n %d -payers %d -check-for %s -check-txs %d -drain-n %d -settle-n %d -scan-n %d -fill-n %d "+
 		"-idle-warm %s -idle-for %s -watch-blocks %d -watch-every %s -watch-payments %d -fleet-n %d -fleet-events %d",
-		o.latencyN, o.throughputN, o.payers, o.checkFor, o.checkTxs, o.drainN, o.scanN, o.fillN, o.idleWarm, o.idleFor,
+		o.latencyN, o.throughputN, o.payers, o.checkFor, o.checkTxs, o.drainN, o.settleN, o.scanN, o.fillN, o.idleWarm, o.idleFor,
 		o.watchBlocks, o.watchEvery, o.watchPayments, o.fleetN, o.fleetEvents)
 	if len(o.only) > 0 {
 		settings += " -only " + strings.Join(o.only, ",")
