@@ -55,7 +55,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "", "also write the table to this file")
 	flag.StringVar(&o.dir, "dir", "", "work directory, on the disk to measure (default: a new directory under $TMPDIR)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
-	flag.BoolVar(&o.quick, "quick", false, "a quick run: fewer samples, 10,000 payments queued, 1,000 drained")
+	flag.BoolVar(&o.quick, "quick", false, "a quick run: fewer samples, 10,000 payments queued, 1,000 drained, 160 authorizations settled")
 	flag.StringVar(&only, "only", "", "comma-separated sections to run: "+strings.Join(sections, ","))
 	flag.IntVar(&o.latencyN, "latency-n", 500, "payments timed one after another over HTTP")
 	flag.IntVar(&o.throughputN, "throughput-n", 4096, "payments made by the concurrent payers")
@@ -103,9 +103,13 @@ func main() {
 	}
 }
 
-// progress says what is being measured, on stderr.
+// started is when posbench started, for progress.
+var started = time.Now()
+
+// progress says what is being measured, on stderr, after the time since
+// posbench started: the lines time the run's parts.
 func progress(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "posbench: "+format+"\n", args...)
+	fmt.Fprintf(os.Stderr, "posbench: [%s] "+format+"\n", append([]any{time.Since(started).Round(time.Second)}, args...)...)
 }
 
 func run(ctx context.Context, o options) error {
@@ -135,39 +139,61 @@ func run(ctx context.Context, o options) error {
 	loadBefore := firstLine("/proc/loadavg")
 
 	want := func(s string) bool { return len(o.only) == 0 || slices.Contains(o.only, s) }
+	// Each part's time goes in the footnote, so a run says where its
+	// time went (README: how long make bench takes).
+	var parts []string
+	timed := func(name string, since time.Time) {
+		d := time.Since(since).Round(time.Second)
+		progress("%s took %s", name, d)
+		parts = append(parts, name+" "+d.String())
+	}
 	var posd string
 	if want("accept") || want("memory") || want("watch") {
 		progress("building posd")
+		t := time.Now()
 		var err error
 		if posd, err = buildPosd(ctx, dir); err != nil {
 			return err
 		}
+		timed("building posd", t)
 	}
 
 	var rows []row
 	if want("accept") || want("check") {
+		t := time.Now()
 		r, err := acceptAndCheck(ctx, o, dir, posd, want("accept"), want("check"))
 		if err != nil {
 			return err
 		}
 		rows = append(rows, r...)
+		timed(strings.Join(slices.DeleteFunc([]string{"accept", "check"}, func(s string) bool { return !want(s) }), ","), t)
 	}
 	if want("drain") {
+		t := time.Now()
 		rows = append(rows, drainRows(ctx, o, dir)...)
+		timed("drain", t)
 	}
 	if want("screens") {
+		t := time.Now()
 		rows = append(rows, screenRows(ctx, o, dir)...)
+		timed("screens", t)
 	}
 	if want("memory") {
+		t := time.Now()
 		var one memFigures
 		rows = append(rows, memoryRows(ctx, o, dir, posd, &one)...)
 		rows = append(rows, memoryTwoRows(ctx, o, dir, posd, one)...)
+		timed("memory", t)
 	}
 	if want("watch") {
+		t := time.Now()
 		rows = append(rows, watchRows(ctx, o, dir, posd)...)
+		timed("watch", t)
 	}
 	if want("fleet") {
+		t := time.Now()
 		rows = append(rows, fleetRows(ctx, o, dir)...)
+		timed("fleet", t)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -183,6 +209,7 @@ func run(ctx context.Context, o options) error {
 	// Other work on the machine moves every figure: say how busy it was.
 	settings += fmt.Sprintf("; load average (1, 5, 15 min) at the start %s, at the end %s",
 		loadTriple(loadBefore), loadTriple(firstLine("/proc/loadavg")))
+	settings += "; the parts took: " + strings.Join(parts, ", ")
 	var buf bytes.Buffer
 	writeTable(&buf, m, rows, time.Since(began), settings)
 	os.Stdout.Write(buf.Bytes())
