@@ -19,7 +19,11 @@
 //   - the check on one core (tx/s), against ethers v6 in Node parsing and
 //     recovering the same raw transactions (tools/js/checkrate.mjs);
 //   - a drain of queued payments into the dev chain, batched and one
-//     call at a time;
+//     call at a time, and the settlement of stored EIP-3009
+//     authorizations by the relayer (sync/relay, posd's settings) over 40
+//     of its rounds (-settle-n), against the batched drain: its rate is
+//     its rounds' pace, MaxInFlight a round a follow-up pause apart, so a
+//     bigger backlog only takes longer;
 //   - a scanner payload to the result screen, and the request screen with
 //     its QR code drawn;
 //   - posd's memory idle and with 100,000 payments queued, its stripped

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"showpos/sync/relay"
 	"showpos/terminal/screen"
 )
 
@@ -29,6 +30,7 @@ type options struct {
 	checkFor    time.Duration // each check-rate measurement
 	checkTxs    int           // distinct transactions per asset for the check rates
 	drainN      int           // payments drained into the dev chain, each way
+	settleN     int           // authorizations settled by the relayer
 	scanN       int           // sales paid through the scanner
 	fillN       int           // payments queued in the store for the memory and boot figures
 	settle      time.Duration // idle time before RSS is read
@@ -53,7 +55,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "", "also write the table to this file")
 	flag.StringVar(&o.dir, "dir", "", "work directory, on the disk to measure (default: a new directory under $TMPDIR)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory")
-	flag.BoolVar(&o.quick, "quick", false, "a quick run: fewer samples, 10,000 payments queued, 1,000 drained")
+	flag.BoolVar(&o.quick, "quick", false, "a quick run: fewer samples, 10,000 payments queued, 1,000 drained, 160 authorizations settled")
 	flag.StringVar(&only, "only", "", "comma-separated sections to run: "+strings.Join(sections, ","))
 	flag.IntVar(&o.latencyN, "latency-n", 500, "payments timed one after another over HTTP")
 	flag.IntVar(&o.throughputN, "throughput-n", 4096, "payments made by the concurrent payers")
@@ -61,6 +63,8 @@ func main() {
 	flag.DurationVar(&o.checkFor, "check-for", 3*time.Second, "duration of each check-rate measurement")
 	flag.IntVar(&o.checkTxs, "check-txs", 256, "distinct signed transactions per asset for the check rates")
 	flag.IntVar(&o.drainN, "drain-n", 10_000, "queued payments drained into the dev chain, batched and one at a time")
+	flag.IntVar(&o.settleN, "settle-n", settleRounds*relay.DefaultMaxInFlight,
+		fmt.Sprintf("authorizations settled into the dev chain by the relayer (default: %d of its rounds of %d, MaxInFlight)", settleRounds, relay.DefaultMaxInFlight))
 	flag.IntVar(&o.scanN, "scan-n", 200, "sales paid through the scanner")
 	flag.IntVar(&o.fillN, "fill-n", 100_000, "payments queued in the store for the memory and boot figures")
 	flag.DurationVar(&o.settle, "settle", 3*time.Second, "how long posd idles before its memory is read")
@@ -86,6 +90,7 @@ func main() {
 		o.latencyN, o.throughputN, o.checkFor, o.drainN, o.scanN, o.fillN, o.settle =
 			min(o.latencyN, 150), min(o.throughputN, 1024), min(o.checkFor, time.Second), min(o.drainN, 1000),
 			min(o.scanN, 50), min(o.fillN, 10_000), min(o.settle, time.Second)
+		o.settleN = min(o.settleN, 10*relay.DefaultMaxInFlight)
 		o.watchBlocks, o.watchPayments = min(o.watchBlocks, 10), min(o.watchPayments, 8)
 		o.fleetN = min(o.fleetN, 200)
 		o.idleWarm, o.idleFor = min(o.idleWarm, 10*time.Second), min(o.idleFor, 10*time.Second)
@@ -98,9 +103,13 @@ func main() {
 	}
 }
 
-// progress says what is being measured, on stderr.
+// started is when posbench started, for progress.
+var started = time.Now()
+
+// progress says what is being measured, on stderr, after the time since
+// posbench started: the lines time the run's parts.
 func progress(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "posbench: "+format+"\n", args...)
+	fmt.Fprintf(os.Stderr, "posbench: [%s] "+format+"\n", append([]any{time.Since(started).Round(time.Second)}, args...)...)
 }
 
 func run(ctx context.Context, o options) error {
@@ -130,47 +139,69 @@ func run(ctx context.Context, o options) error {
 	loadBefore := firstLine("/proc/loadavg")
 
 	want := func(s string) bool { return len(o.only) == 0 || slices.Contains(o.only, s) }
+	// Each part's time goes in the footnote, so a run says where its
+	// time went (README: how long make bench takes).
+	var parts []string
+	timed := func(name string, since time.Time) {
+		d := time.Since(since).Round(time.Second)
+		progress("%s took %s", name, d)
+		parts = append(parts, name+" "+d.String())
+	}
 	var posd string
 	if want("accept") || want("memory") || want("watch") {
 		progress("building posd")
+		t := time.Now()
 		var err error
 		if posd, err = buildPosd(ctx, dir); err != nil {
 			return err
 		}
+		timed("building posd", t)
 	}
 
 	var rows []row
 	if want("accept") || want("check") {
+		t := time.Now()
 		r, err := acceptAndCheck(ctx, o, dir, posd, want("accept"), want("check"))
 		if err != nil {
 			return err
 		}
 		rows = append(rows, r...)
+		timed(strings.Join(slices.DeleteFunc([]string{"accept", "check"}, func(s string) bool { return !want(s) }), ","), t)
 	}
 	if want("drain") {
+		t := time.Now()
 		rows = append(rows, drainRows(ctx, o, dir)...)
+		timed("drain", t)
 	}
 	if want("screens") {
+		t := time.Now()
 		rows = append(rows, screenRows(ctx, o, dir)...)
+		timed("screens", t)
 	}
 	if want("memory") {
+		t := time.Now()
 		var one memFigures
 		rows = append(rows, memoryRows(ctx, o, dir, posd, &one)...)
 		rows = append(rows, memoryTwoRows(ctx, o, dir, posd, one)...)
+		timed("memory", t)
 	}
 	if want("watch") {
+		t := time.Now()
 		rows = append(rows, watchRows(ctx, o, dir, posd)...)
+		timed("watch", t)
 	}
 	if want("fleet") {
+		t := time.Now()
 		rows = append(rows, fleetRows(ctx, o, dir)...)
+		timed("fleet", t)
 	}
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 
-	settings := fmt.Sprintf("-latency-n %d -throughput-n %d -payers %d -check-for %s -check-txs %d -drain-n %d -scan-n %d -fill-n %d "+
+	settings := fmt.Sprintf("-latency-n %d -throughput-n %d -payers %d -check-for %s -check-txs %d -drain-n %d -settle-n %d -scan-n %d -fill-n %d "+
 		"-idle-warm %s -idle-for %s -watch-blocks %d -watch-every %s -watch-payments %d -fleet-n %d -fleet-events %d",
-		o.latencyN, o.throughputN, o.payers, o.checkFor, o.checkTxs, o.drainN, o.scanN, o.fillN, o.idleWarm, o.idleFor,
+		o.latencyN, o.throughputN, o.payers, o.checkFor, o.checkTxs, o.drainN, o.settleN, o.scanN, o.fillN, o.idleWarm, o.idleFor,
 		o.watchBlocks, o.watchEvery, o.watchPayments, o.fleetN, o.fleetEvents)
 	if len(o.only) > 0 {
 		settings += " -only " + strings.Join(o.only, ",")
@@ -178,6 +209,7 @@ func run(ctx context.Context, o options) error {
 	// Other work on the machine moves every figure: say how busy it was.
 	settings += fmt.Sprintf("; load average (1, 5, 15 min) at the start %s, at the end %s",
 		loadTriple(loadBefore), loadTriple(firstLine("/proc/loadavg")))
+	settings += "; the parts took: " + strings.Join(parts, ", ")
 	var buf bytes.Buffer
 	writeTable(&buf, m, rows, time.Since(began), settings)
 	os.Stdout.Write(buf.Bytes())

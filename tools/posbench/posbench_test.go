@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"showpos/sync/relay"
 	"showpos/terminal/config"
 	"showpos/terminal/store"
 	"showpos/terminal/telemetry"
@@ -389,5 +390,57 @@ func TestAuthorizingTillQueuesADevChainAuthorization(t *testing.T) {
 	}
 	if open, err := tl.store.Chain(benchChainID).OpenAuthorizations(0, 0); err != nil || len(open) != 1 {
 		t.Fatalf("open authorizations %d, %v; want 1", len(open), err)
+	}
+}
+
+// The settlement row's steady rate leaves out the time before the first
+// confirmations (the first round only sends), and falls back to the whole
+// run's rate when there is nothing to leave out.
+func TestSteadySettleRateLeavesOutTheFirstRound(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		r    settleResult
+		want float64
+	}{
+		{"from the first confirmations", settleResult{drainResult: drainResult{n: 640, took: 50 * time.Second}, first: 2 * time.Second, firstN: 16}, 624.0 / 48},
+		{"none confirmed before the end", settleResult{drainResult: drainResult{n: 640, took: 50 * time.Second}}, 640.0 / 50},
+		{"all confirmed at once", settleResult{drainResult: drainResult{n: 16, took: 2 * time.Second}, first: 2 * time.Second, firstN: 16}, 8},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := c.r.steadyPerSecond(); got != c.want {
+				t.Errorf("got %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// The settlement row on the real dev chain at a small size: every
+// authorization confirmed, the relayer's rounds counted (MaxInFlight a
+// round, and one more that only reads the last receipts), the first
+// confirmations seen before the end.
+func TestSettleConfirmsEveryAuthorizationAndCountsTheRounds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the dev chain and the relayer's rounds, a second apart")
+	}
+	const rounds = 3
+	n := rounds * relay.DefaultMaxInFlight
+	ctx := context.Background()
+	dir := t.TempDir()
+	queued, err := fillForSettle(ctx, dir, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := measureSettle(ctx, dir, queued, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.n != n {
+		t.Errorf("settled %d, want %d", r.n, n)
+	}
+	if r.rounds < rounds+1 {
+		t.Errorf("%d rounds counted, want at least %d (%d sending, one confirming the last)", r.rounds, rounds+1, rounds)
+	}
+	if r.firstN == 0 || r.firstN >= n || r.first <= 0 || r.first >= r.took {
+		t.Errorf("first confirmations: %d at %s of %s, want some of %d before the end", r.firstN, r.first, r.took, n)
 	}
 }
