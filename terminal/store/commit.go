@@ -48,14 +48,11 @@ func (w *wtx) bucket(name []byte) *bbolt.Bucket { return w.tx.Bucket(name) }
 func (w *wtx) put(bucket, key, value []byte) error {
 	w.writes++
 	b := w.tx.Bucket(bucket)
-	switch {
-	case appendOnly(bucket):
+	if appendOnly(bucket) {
 		// bbolt's default (0.5) splits a page half full, which an
 		// ascending key never fills again: by_seq was half empty. The
 		// setting holds for the transaction (bbolt caches the bucket).
 		b.FillPercent = 1.0
-	case senderKeyed(bucket):
-		b.FillPercent = senderKeyedFill
 	}
 	if err := b.Put(key, value); err != nil {
 		return fmt.Errorf("put %s: %w", bucket, err)
@@ -294,30 +291,6 @@ func (c *committer) appendedChan() <-chan struct{} {
 	c.appendMu.Lock()
 	defer c.appendMu.Unlock()
 	return c.appended
-}
-
-// senderKeyedFill is how full bbolt fills a page of a sender-keyed index
-// (senderKeyed) before it splits one. Their keys ascend within each payer
-// (chain || sender || nonce, nonces in order), so a page split at bbolt's
-// default 0.5 is seldom filled again: by_sender_nonce and open were 51% in
-// use after the 100,000-payment fill. Measured with a bare bbolt, 100,000
-// keys of 36 bytes put in batches of 64 (pages in use after, by fill
-// setting): 64 payers in turn, 0.5 50%, 0.7 68%, 0.8 77%, 0.9 84%; 1,000
-// payers in turn, 0.5 64%, 0.7 64%, 0.8 58%, 0.9 44%. Above 0.7 many
-// payers' keys, landing between the ones a page holds, split full pages
-// into emptier ones; 0.7 gains with few payers and loses nothing with
-// many. (A figure tuned to the benchmark's 64 payers alone would be 0.9.)
-const senderKeyedFill = 0.7
-
-// senderKeyed reports whether bucket is keyed chain || sender || nonce,
-// its keys ascending within each payer (senderKeyedFill).
-func senderKeyed(bucket []byte) bool {
-	for _, b := range [][]byte{bucketBySender, bucketOpen, bucketUnfinal} {
-		if bytes.Equal(b, bucket) {
-			return true
-		}
-	}
-	return false
 }
 
 // appendOnly reports whether bucket's keys only ever grow (a sequence, or

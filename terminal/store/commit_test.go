@@ -3,11 +3,7 @@ package store
 import (
 	"context"
 	"errors"
-	"fmt"
-	"path/filepath"
 	"testing"
-
-	"github.com/ethereum/go-ethereum/common"
 
 	"go.etcd.io/bbolt"
 )
@@ -106,76 +102,5 @@ func TestOpTakenAfterItsContextEndedNeverRuns(t *testing.T) {
 	s.c.commit([]*op{abandoned})
 	if ran {
 		t.Fatal("an op its caller abandoned ran")
-	}
-}
-
-// The sender-keyed indexes fill their pages to senderKeyedFill: keys
-// ascend within each payer, and bbolt's default split (0.5) left
-// by_sender_nonce and open half empty. A few payers paying in turn (the
-// benchmark's) fill them to about 70%; many payers no less than before,
-// where a higher fill would leave them emptier (about 44% at 0.9).
-func TestSenderKeyedIndexesFillTheirPages(t *testing.T) {
-	for _, tc := range []struct {
-		payers  int
-		atLeast float64
-	}{
-		{64, 0.65},
-		{1000, 0.6},
-	} {
-		t.Run(fmt.Sprintf("%d payers", tc.payers), func(t *testing.T) {
-			db, err := bbolt.Open(filepath.Join(t.TempDir(), "fill.db"), 0o600, &bbolt.Options{NoSync: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			payers := make([]common.Address, tc.payers)
-			for i := range payers {
-				payers[i] = randAddr()
-			}
-			buckets := [][]byte{bucketBySender, bucketOpen, bucketUnfinal}
-			if err := db.Update(func(tx *bbolt.Tx) error {
-				for _, b := range buckets {
-					if _, err := tx.CreateBucket(b); err != nil {
-						return err
-					}
-				}
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
-			const n, batch = 64 * 250, 64
-			for i := 0; i < n; i += batch {
-				if err := db.Update(func(tx *bbolt.Tx) error {
-					w := &wtx{tx: tx}
-					for j := i; j < i+batch; j++ {
-						k := senderNonceKey(testChain, payers[j%tc.payers], uint64(j/tc.payers))
-						for _, b := range buckets {
-							if err := w.putChecked(b, k, nil); err != nil {
-								return err
-							}
-						}
-					}
-					return nil
-				}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := db.View(func(tx *bbolt.Tx) error {
-				for _, b := range buckets {
-					st := tx.Bucket(b).Stats()
-					if st.KeyN != n {
-						t.Errorf("bucket %s holds %d keys, want %d", b, st.KeyN, n)
-					}
-					inUse := float64(st.LeafInuse) / float64(st.LeafAlloc)
-					t.Logf("bucket %s: %d leaf pages, %.0f%% in use", b, st.LeafPageN, 100*inUse)
-					if inUse < tc.atLeast {
-						t.Errorf("bucket %s: %.0f%% of its leaf pages in use, want at least %.0f%%", b, 100*inUse, 100*tc.atLeast)
-					}
-				}
-				return nil
-			}); err != nil {
-				t.Fatal(err)
-			}
-		})
 	}
 }
