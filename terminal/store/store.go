@@ -332,6 +332,14 @@ func preRelease14(db *bbolt.DB, schema string) error {
 					schema, name, schema, ErrCorrupt)
 			}
 		}
+		// Such a build also kept the hash in open's values (one seek:
+		// every entry of its file has one).
+		if b := tx.Bucket(bucketOpen); b != nil {
+			if k, v := b.Cursor().First(); k != nil && len(v) != crcLen {
+				return fmt.Errorf("schema %s with a %d-byte value in %s: written by a build from before schema %s was released (restore the file it migrated from, or start a new store), or damaged: %w",
+					schema, len(v), bucketOpen, schema, ErrCorrupt)
+			}
+		}
 		return nil
 	})
 }
