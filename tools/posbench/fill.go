@@ -88,8 +88,9 @@ func chainOf(chains []uint64, i int) uint64 {
 // that, and one payment in 1,000 goes through it here): its sender
 // recovery would add a quarter to the fill's CPU time for nothing the
 // store keeps. Writers goroutines work at once so that the store's
-// group commit shares their fsyncs; writer w pays as payers[w] in nonce
-// order, so there must be at least as many payers. fee is the max fee per
+// group commit shares their fsyncs; writer w pays as payers w, w+writers,
+// w+2·writers, … in turn, each in nonce order (a payer is one writer's
+// alone), so there must be at least as many payers. fee is the max fee per
 // gas (nil: the payer default). Payment i is made on chainOf(chains, i),
 // so half on each of two chains; the till must offer them all (none: the
 // request's own chain).
@@ -109,9 +110,13 @@ func (t *till) fill(ctx context.Context, n, writers int, payers []*payer, fee *b
 	fail := failed.set
 	for w := range writers {
 		wg.Go(func() {
-			p := payers[w]
-			from := crypto.PubkeyToAddress(p.key.PublicKey)
-			for failed.get() == nil {
+			var mine []*payer
+			for i := w; i < len(payers); i += writers {
+				mine = append(mine, payers[i])
+			}
+			for j := 0; failed.get() == nil; j++ {
+				p := mine[j%len(mine)]
+				from := crypto.PubkeyToAddress(p.key.PublicKey)
 				i := next.Add(1)
 				if i > int64(n) {
 					return

@@ -423,6 +423,9 @@ func mustSigned(k kind, n int) [][]byte {
 // fillStore queues n accepted payments in t's store, in this process,
 // before posd is started on it: on chainOf(chains, i) each, on a till
 // with that many networks (none: one network).
+// fillPayers is how many wallets pay in fillStore's fill.
+const fillPayers = 20_000
+
 func fillStore(ctx context.Context, t *terminal, n int, chains []uint64) (time.Duration, int64, error) {
 	cfg, err := benchConfig(t.data, max(1, len(chains)))
 	if err != nil {
@@ -433,8 +436,11 @@ func fillStore(ctx context.Context, t *terminal, n int, chains []uint64) (time.D
 	if err != nil {
 		return 0, 0, err
 	}
+	// A shop's payers are mostly different wallets: 20,000 of them here,
+	// each paying a few times in nonce order (the store's sender-keyed
+	// indexes see keys in about random order, as on a terminal).
 	const writers = 64
-	payers := make([]*payer, writers)
+	payers := make([]*payer, fillPayers)
 	for i := range payers {
 		k, err := newKey()
 		if err != nil {

@@ -218,10 +218,10 @@ func memoryRows(ctx context.Context, o options, dir, posd string, one *memFigure
 		rows = append(rows, row{What: whatBytes,
 			Value: fmt.Sprintf("%s B (%s / %s)", thousands(int64(per+0.5)), mib(storeSize), fillN),
 			Peer:  fmt.Sprintf("bound %s B (1 KB, issue 19)", thousands(perPaymentMax)), Ratio: ratio(per, perPaymentMax),
-			How: fmt.Sprintf("the store file's size over the payments right after the fill below (%s accepted payments, each with its request; 64 writers sharing commits), "+
+			How: fmt.Sprintf("the store file's size over the payments right after the fill below (%s accepted payments, each with its request, from %s payers; 64 writers sharing commits), "+
 				"before any posd opened it; where the bytes go, per payment, from the file opened read-only with go.etcd.io/bbolt (each top-level bucket's Stats, "+
 				"nested buckets included; the pages by Tx.Page; %s-byte pages, high-water mark %s): %s",
-				fillN, thousands(int64(l.pageSize)), mib(l.pages*int64(l.pageSize)), l.describe(o.fillN))})
+				fillN, thousands(fillPayers), thousands(int64(l.pageSize)), mib(l.pages*int64(l.pageSize)), l.describe(o.fillN))})
 	}
 
 	progress("boot to READY=1, %d payments queued, from a cold page cache", o.fillN)
