@@ -79,7 +79,10 @@ func TestCorrupt(t *testing.T) {
 			rep, err := waitScrub(ctx, d, 20*time.Second)
 			switch {
 			case err != nil:
-				o.kind, o.msg = "hung", err.Error()
+				// What posd printed says whether it died (a crash after
+				// READY) or is still at it.
+				b, _ := os.ReadFile(d.logPath)
+				o.kind, o.msg = "hung", fmt.Sprintf("%v; posd: %s", err, crashLines(b))
 			case rep.Damaged > 0:
 				o.kind = "reported"
 				refused, sold, why := pristine.servedOrRefused(ctx, d)

@@ -114,20 +114,23 @@ func TestTheOpenIndexHoldsNoHash(t *testing.T) {
 type damageOpen struct {
 	name string
 	do   func(tx *bbolt.Tx, p, other Payment) error
+	// atOpen: Open may refuse the file itself (preRelease14 reads the
+	// first open entry's value), before any sale.
+	atOpen bool
 }
 
 var openDamages = []damageOpen{
 	{"by_sender_nonce entry gone", func(tx *bbolt.Tx, p, _ Payment) error {
 		return tx.Bucket(bucketBySender).Delete(senderNonceKey(p.ChainID, p.From, p.Nonce))
-	}},
+	}, false},
 	{"by_sender_nonce names another payment", func(tx *bbolt.Tx, p, other Payment) error {
 		k := senderNonceKey(p.ChainID, p.From, p.Nonce)
 		return tx.Bucket(bucketBySender).Put(k, seal(bucketBySender, k, other.TxHash[:]))
-	}},
+	}, false},
 	{"open holds a hash", func(tx *bbolt.Tx, p, _ Payment) error {
 		k := senderNonceKey(p.ChainID, p.From, p.Nonce)
 		return tx.Bucket(bucketOpen).Put(k, seal(bucketOpen, k, p.TxHash[:]))
-	}},
+	}, true},
 }
 
 // An open entry whose by_sender_nonce entry is gone or names another
@@ -164,6 +167,9 @@ func TestADamagedOpenEntryIsFound(t *testing.T) {
 			db.Close()
 
 			s, err = Open(path, nil)
+			if d.atOpen && errors.Is(err, ErrCorrupt) {
+				return // refused before READY: stronger than the scrub
+			}
 			if err != nil {
 				t.Fatalf("Open: %v (want it opened: open is the scrub's)", err)
 			}
