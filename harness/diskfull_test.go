@@ -411,7 +411,7 @@ func (s *smallDisk) fill(pid int) error {
 	if err := syscall.Statfs(s.dir, &st); err != nil {
 		return fmt.Errorf("fill: statfs %s: %w", s.dir, err)
 	}
-	left := int64(st.Bavail)*st.Bsize - s.headroom
+	left := int64(st.Bavail)*int64(st.Bsize) - s.headroom
 	f, err := os.Create(s.ballast)
 	if err != nil {
 		return fmt.Errorf("fill: %w", err)
@@ -458,5 +458,5 @@ func (s *smallDisk) usage() string {
 	}
 	var st syscall.Statfs_t
 	syscall.Statfs(s.dir, &st)
-	return fmt.Sprintf("%d KiB free of %d MiB; store file %d KiB (sparse: bbolt grows it ahead)", int64(st.Bavail)*st.Bsize>>10, s.size>>20, size>>10)
+	return fmt.Sprintf("%d KiB free of %d MiB; store file %d KiB (sparse: bbolt grows it ahead)", int64(st.Bavail)*int64(st.Bsize)>>10, s.size>>20, size>>10)
 }
