@@ -33,7 +33,8 @@ FUZZ_TARGETS := \
 	cmd/payer:FuzzParseURI \
 	drivers/evdev:FuzzDecode \
 	drivers/fbdev:FuzzParseFixScreenInfo \
-	terminal/store:FuzzDecodeBinaryPayment
+	terminal/store:FuzzDecodeBinaryPayment \
+	terminal/store:FuzzDecodeBinaryRequest
 
 FUZZTIME ?= 30s
 # How long a new interesting input may be minimized. Go's default, 60s,

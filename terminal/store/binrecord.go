@@ -671,27 +671,36 @@ func decodeRequestBinary(id, b []byte) (Request, error) {
 	if bits&reqExpiresAt != 0 {
 		q.ExpiresAt = r.time("expires at")
 	}
+	// One encoding, as a payment's: an optional field's bit comes with a
+	// value the writer would write (it leaves the bit clear for none).
 	if bits&reqPaidTx != 0 {
-		q.PaidTx = common.BytesToHash(r.fixed("paid tx", common.HashLength))
+		if q.PaidTx = common.BytesToHash(r.fixed("paid tx", common.HashLength)); q.PaidTx == (common.Hash{}) {
+			r.fail("paid tx")
+		}
 	}
 	if bits&reqDoc != 0 {
 		q.Doc = r.bytes("doc")
 	}
 	if bits&reqLastEvent != 0 {
-		q.LastEvent = r.uvarint("last event")
+		if q.LastEvent = r.uvarint("last event"); q.LastEvent == 0 {
+			r.fail("last event")
+		}
 	}
 	if bits&reqChains != 0 {
 		n := r.uvarint("chains")
-		if n == 0 || n > uint64(len(r.b)) {
+		if n == 0 || n > maxChains || n > uint64(len(r.b)) {
 			r.fail("chains")
 		}
 		for i := uint64(0); i < n && r.err == nil; i++ {
 			q.Chains = append(q.Chains, r.uvarint("chain"))
 		}
+		if r.err == nil && validChains(q.Chains) != nil {
+			r.fail("chains") // 0, or one twice: PutRequest takes neither
+		}
 	}
 	if bits&reqShared != 0 {
-		if q.shared = r.uvarint("shared part"); q.shared == 0 {
-			r.fail("shared part") // the writer leaves the bit clear for none
+		if q.shared = r.uvarint("shared part"); q.shared == 0 || bits&reqDoc == 0 {
+			r.fail("shared part") // none, or a part with no doc to join
 		}
 	}
 	if err := r.end(); err != nil {

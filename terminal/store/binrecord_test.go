@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -104,7 +105,10 @@ func randomRequest(r *rand.Rand) Request {
 		q.Doc = randBytesFrom(r, r.IntN(600))
 	}
 	for range r.IntN(4) {
-		q.Chains = append(q.Chains, r.Uint64()>>r.IntN(64))
+		// Chains PutRequest takes: none 0, none twice.
+		if c := 1 + r.Uint64()>>(1+r.IntN(63)); !slices.Contains(q.Chains, c) {
+			q.Chains = append(q.Chains, c)
+		}
 	}
 	if r.IntN(8) == 0 {
 		q.Status = "odd"
@@ -577,4 +581,81 @@ func TestAPaymentsNumbersAndOptionalFieldsHaveOneForm(t *testing.T) {
 			t.Log(err)
 		})
 	}
+}
+
+// A request record the writer would not make is damage: an optional
+// field's bit with the value it leaves the bit clear for, chains PutRequest
+// refuses, a shared part with no doc.
+func TestARequestRecordTheWriterWouldNotMakeIsCorrupt(t *testing.T) {
+	base := Request{ID: "r-1", Asset: "ETH", Amount: big.NewInt(5), Status: RequestPending,
+		CreatedAt: t0, ExpiresAt: t0.Add(time.Minute), Doc: []byte("doc")}
+	enc := func(q Request) []byte {
+		t.Helper()
+		b, err := encodeRequestBinary(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if _, err := decodeRequest([]byte("r-1"), enc(base)); err != nil {
+		t.Fatalf("the base record: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		q    func(Request) Request
+	}{
+		{"a paid tx of zeros", func(q Request) Request { q.PaidTx[0] = 1; return q }},
+		{"last event 0", func(q Request) Request { q.LastEvent = 1; return q }},
+		{"chain 0", func(q Request) Request { q.Chains = []uint64{0}; return q }},
+		{"a chain twice", func(q Request) Request { q.Chains = []uint64{7, 7}; return q }},
+		{"a shared part with no doc", func(q Request) Request { q.Doc, q.shared = nil, 1; return q }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := enc(tc.q(base))
+			// Write the value the writer never writes where it would have
+			// put the one set above: a zero hash, a zero event, the
+			// chains as given.
+			switch tc.name {
+			case "a paid tx of zeros":
+				i := bytes.Index(b, append([]byte{1}, make([]byte, 31)...))
+				b[i] = 0
+			case "last event 0":
+				b[len(b)-1] = 0
+			}
+			if got, err := decodeRequest([]byte("r-1"), b); !errors.Is(err, ErrCorrupt) {
+				t.Errorf("%+v, %v; want ErrCorrupt", got, err)
+			}
+		})
+	}
+}
+
+// FuzzDecodeBinaryRequest: no input makes the request decoder panic, and
+// what it reads it writes back byte for byte (one encoding).
+func FuzzDecodeBinaryRequest(f *testing.F) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 8 {
+		q := randomRequest(r)
+		if r.IntN(2) == 0 && q.Doc != nil {
+			q.shared = 1 + r.Uint64N(5)
+		}
+		if b, err := encodeRequestBinary(q); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) == 0 || b[0] != binVersion {
+			return
+		}
+		q, err := decodeRequest([]byte("r-fuzz"), b)
+		if err != nil {
+			return
+		}
+		again, err := encodeRequestBinary(q)
+		if err != nil {
+			t.Fatalf("re-encode %+v: %v", q, err)
+		}
+		if !bytes.Equal(again, b) {
+			t.Fatalf("read %x, written back %x", b, again)
+		}
+	})
 }
