@@ -21,33 +21,36 @@ import (
 // hundred bytes (two URLs of at most 2 KiB each and a terminal id).
 const maxDocShared = 8 << 10
 
-// internShared returns the number of shared part b, storing it first if no
-// request has had it: one read when it is known (by its SHA-256), so a
-// sale pays one lookup for it.
-func internShared(w *wtx, b []byte) (uint64, error) {
+// findShared returns the number of shared part b if a request has had it
+// (0 if none): one read, by its SHA-256, so a sale pays one lookup. It
+// only reads, so PutRequest makes it with its checks, before any write.
+func findShared(w *wtx, b []byte) (uint64, error) {
 	sum := sha256.Sum256(b)
 	v, err := w.getChecked(bucketDocSharedIDs, sum[:])
+	if err != nil || v == nil {
+		return 0, err
+	}
+	n, err := sharedNumber(v)
 	if err != nil {
-		return 0, fmt.Errorf("shared part: %w", err)
+		return 0, err
 	}
-	if v != nil {
-		n, err := sharedNumber(v)
-		if err != nil {
-			return 0, err
-		}
-		stored, err := docShared(w.tx, n)
-		if err != nil {
-			return 0, err
-		}
-		if !bytes.Equal(stored, b) {
-			return 0, fmt.Errorf("bucket %s: shared part %d is not the bytes its SHA-256 names: %w", bucketDocShared, n, ErrCorrupt)
-		}
-		return n, nil
+	stored, err := docShared(w.tx, n)
+	if err != nil {
+		return 0, err
 	}
+	if !bytes.Equal(stored, b) {
+		return 0, fmt.Errorf("bucket %s: shared part %d is not the bytes its SHA-256 names: %w", bucketDocShared, n, ErrCorrupt)
+	}
+	return n, nil
+}
+
+// addShared stores shared part b, new to the store, and returns its number.
+func addShared(w *wtx, b []byte) (uint64, error) {
 	n, err := w.nextSeq(bucketDocShared)
 	if err != nil {
 		return 0, fmt.Errorf("shared part: %w", err)
 	}
+	sum := sha256.Sum256(b)
 	if err := w.putChecked(bucketDocShared, seqKey(n), b); err != nil {
 		return 0, fmt.Errorf("shared part: %w", err)
 	}

@@ -171,6 +171,13 @@ func (s *Store) PutRequest(ctx context.Context, r Request) error {
 		if chain, ok := s.retiredOffer(r); ok {
 			return fmt.Errorf("put request %q: offered on chain %d, which is retired (its network is being removed): %w", r.ID, chain, ErrChainRetired)
 		}
+		r := r // the caller's stays as given
+		var err error
+		if r.DocShared != nil {
+			if r.shared, err = findShared(w, r.DocShared); err != nil {
+				return fmt.Errorf("put request %q: %w", r.ID, err)
+			}
+		}
 		holder, stale, err := reservedBy(w.tx, r.Asset, r.Amount, r.CreatedAt)
 		if err != nil {
 			return fmt.Errorf("put request %q: %w", r.ID, err)
@@ -184,13 +191,11 @@ func (s *Store) PutRequest(ctx context.Context, r Request) error {
 				return fmt.Errorf("put request %q: %w", r.ID, err)
 			}
 		}
-		r := r // the caller's stays as given
-		if r.DocShared != nil {
-			n, err := internShared(w, r.DocShared)
-			if err != nil {
+		// Checks done; from here on, only writes.
+		if r.DocShared != nil && r.shared == 0 {
+			if r.shared, err = addShared(w, r.DocShared); err != nil {
 				return fmt.Errorf("put request %q: %w", r.ID, err)
 			}
-			r.shared = n
 		}
 		enc, err := encodeRequest(r)
 		if err != nil {

@@ -36,7 +36,7 @@
 //     full store, READY=1 to done (status store.scrub), accept p50 and
 //     p99 with the queue full against an empty queue's in turn, measured
 //     once both posds' scrub is done (before, the full store's reads the
-//     file and, last, holds writes for bbolt's check), and posd's CPU left
+//     file and, last, holds writes while it accounts for every page), and posd's CPU left
 //     alone with the queue full and no chain, over a minute after the
 //     first;
 //   - posd's chain watcher on a dev chain making a block every 2 s: its

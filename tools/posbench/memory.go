@@ -269,7 +269,7 @@ func memoryRows(ctx context.Context, o options, dir, posd string, one *memFigure
 
 	// The accept row waits for both posds' scrub: until it is done the
 	// full store's reads the file at store.scrub_rate and, last, holds
-	// writes for bbolt's consistency check.
+	// writes while it accounts for every page of the file.
 	progress("waiting for both posds' store scrub to be done")
 	scrubFull, scrubEmpty, err := waitScrubs(ctx, d, dEmpty)
 	if err != nil {
@@ -305,7 +305,7 @@ func memoryRows(ctx context.Context, o options, dir, posd string, one *memFigure
 				Ratio: fmt.Sprintf("p50 %s, p99 %s", ratio(float64(lat.median()), float64(latEmpty.median())), ratio(float64(lat.pct(99)), float64(latEmpty.pct(99)))),
 				How: fmt.Sprintf("as the one-payer row, %d payments on the posd booted on the full store and %d on the empty-store posd above (its queue holds only these), "+
 					"in %d parts taking turns, each after 20 unmeasured ones, begun once both posds' status said store.scrub.state \"done\" (polled every 100 ms on the operator socket; "+
-					"the scrub row above: until then the full store's scrub reads the file and, last, holds writes for bbolt's consistency check); "+
+					"the scrub row above: until then the full store's scrub reads the file and, last, holds writes while it accounts for every page); "+
 					"floor measured just before: %s; the full-store posd used %.1f s of CPU in those %.1f s "+
 					"(its turns and the other's); then VmRSS %s, VmHWM %s",
 					len(lat), len(latEmpty), inTurn, ms(fl.total()), (cpuUsed - cpuBefore).Seconds(), wall.Seconds(), mib(after["VmRSS"]), mib(after["VmHWM"]))})
@@ -349,8 +349,8 @@ func scrubRow(what string, full, empty scrubDone) row {
 		Ratio: ratio(float64(full.took), float64(expect)),
 		How: fmt.Sprintf("the warm-booted full-store posd of the rows above (left alone meanwhile but for its memory read): posd starts the store's scrub at READY=1 "+
 			"(store.scrub_rate unset); its status polled every 100 ms on the operator socket until store.scrub.state was \"done\", the figure READY=1 as read on "+
-			"the notify socket to store.scrub.finishedAt; it read %s (checkedBytes: keys and values, open payments twice, the file's size once for bbolt's check) "+
-			"of a file of %s in use, no damage; %s (bbolt's consistency check runs last, in the store's committer: writes wait for it). "+
+			"the notify socket to store.scrub.finishedAt; it read %s (checkedBytes: keys and values, open payments twice, the file's size once for its page accounting) "+
+			"of a file of %s in use, no damage; %s (the page accounting runs last, in the store's committer: writes wait for it). "+
 			"The one-time cost a terminal pays after each boot, with sales taken meanwhile",
 			mib(full.CheckedBytes), mib(full.InUseBytes), full.logged)}
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // posd's store scrub runs after READY=1 (cmd/posd, store.scrub_rate): it
-// reads the whole file and ends with bbolt's consistency check in the
+// reads the whole file and ends with its page accounting in the
 // store's committer, which holds writes for its duration. A row measuring
 // accept latency on a posd whose scrub still runs measures the scrub too,
 // so such a row waits for it first (waitScrub), and the scrub's own
@@ -64,7 +64,7 @@ type scrubDone struct {
 	// status's finishedAt: posd starts the scrub at READY.
 	took time.Duration
 	// logged is the store's own "scrub finished" log line's figures
-	// (took, bbolt_check: how long bbolt's check held writes), or why
+	// (took, bbolt_check: how long its page accounting held writes), or why
 	// they could not be read.
 	logged string
 }
@@ -130,5 +130,5 @@ func scrubFinishedIn(r io.Reader) string {
 		}
 		return "?"
 	}
-	return fmt.Sprintf("its log: took %s, bbolt's check %s", field("took"), field("bbolt_check"))
+	return fmt.Sprintf("its log: took %s, page accounting %s", field("took"), field("bbolt_check"))
 }

@@ -66,7 +66,7 @@ func TestScrubFinishedInReadsTheStoresLogLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := scrubFinishedIn(&logs)
-	if !strings.HasPrefix(got, "its log: took ") || strings.Contains(got, "?") || !strings.Contains(got, ", bbolt's check ") {
+	if !strings.HasPrefix(got, "its log: took ") || strings.Contains(got, "?") || !strings.Contains(got, ", page accounting ") {
 		t.Fatalf("scrubFinishedIn: %q; log:\n%s", got, logs.String())
 	}
 	if got := scrubFinishedIn(strings.NewReader("time=x level=INFO msg=\"store scrub started\"\n")); !strings.Contains(got, "no \"store: scrub finished\" line") {
