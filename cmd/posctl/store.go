@@ -249,7 +249,7 @@ func compact(src, out string, inPlace bool, keyPath string) (compactResult, erro
 	// The new file must pass every check of the store's before it
 	// replaces anything: Open's (the bounded set) and the scrub's, which
 	// posd runs after READY (everything else: every record's CRC, the
-	// cross-index checks, bbolt's consistency check), here whole and
+	// cross-index checks, the account of every page), here whole and
 	// unbounded in rate. Open alone would pass a file whose settled
 	// history is damaged.
 	check, err := store.Open(name, opts)

@@ -151,9 +151,12 @@
 //     ErrVerifying until then: no sale is decided against an index the
 //     scrub has yet to check. Then, at most ScrubOptions.BytesPerSecond,
 //     every value's CRC in every other bucket and the cross-index checks
-//     of verify (one read transaction), and last bbolt's tx.Check, in the
-//     committer: it copies the live freelist, which a commit changes, so
-//     writes wait for it (once per start; the scrub logs how long).
+//     of verify (one read transaction), and last an account of every
+//     page of the file (each in a bucket's tree, the freelist or free,
+//     once), in the committer: it reads the live freelist, which a commit
+//     changes, so writes wait for it (once per start; the scrub logs how
+//     long). Not bbolt's tx.Check: it faults on a damaged page in a
+//     goroutine of its own, where no recover reaches.
 //   - Damage the scrub finds is reported by Store.Integrity (bucket, key,
 //     error, whether it is in what matters to money) and logged once.
 //     Damage in what matters to money (and a tree the walk could not

@@ -269,36 +269,3 @@ func TestPutRequestRefusesARecordWithAPartBeforeTheWrite(t *testing.T) {
 		t.Errorf("the same without a shared part: %v", err)
 	}
 }
-
-// A 14 file from a build before its release that already had the shared
-// parts but kept hashes in open is refused at Open, not found by the
-// scrub after sales began.
-func TestOpenRefusesA14WithHashesInOpen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "pos.db")
-	s, err := Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	putRequest(t, s, "r-1")
-	p := mustAccept(t, s, newPayment("r-1"))
-	s.Close()
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(tx *bbolt.Tx) error {
-		k := senderNonceKey(p.ChainID, p.From, p.Nonce)
-		return tx.Bucket(bucketOpen).Put(k, seal(bucketOpen, k, p.TxHash[:]))
-	}); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	s, err = Open(path, &Options{LockTimeout: 100 * time.Millisecond})
-	if err == nil {
-		s.Close()
-		t.Fatal("Open took a 14 with a hash in open")
-	}
-	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "released") {
-		t.Fatalf("Open: %v; want ErrCorrupt saying the build", err)
-	}
-}

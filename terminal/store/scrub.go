@@ -20,7 +20,7 @@ import (
 // history): first what matters to money, every open payment through the
 // indexes that name them and the counts against those indexes; then every
 // bucket's every value's CRC, the cross-index checks Open runs on an
-// older schema (verify), and last bbolt's own consistency check.
+// older schema (verify), and last an account of every page of the file.
 //
 // It reads in chunks, each its own short read transaction of at most
 // scrubChunkKeys keys or scrubChunkBytes bytes, resuming after the last
@@ -39,7 +39,7 @@ import (
 // ScrubOptions configure Scrub.
 type ScrubOptions struct {
 	// BytesPerSecond bounds the scrub's reads (keys and values read, and
-	// the file's size for the last consistency check); 0: unbounded.
+	// the file's size for the last page accounting); 0: unbounded.
 	BytesPerSecond int64
 }
 
@@ -240,7 +240,7 @@ type scrubber struct {
 	// longest is the longest read transaction the scrub held (logged): a
 	// chunk's is short; the last checks' one is the file's whole walk.
 	longest time.Duration
-	// bboltTook is how long bbolt's tx.Check held the writes (logged).
+	// bboltTook is how long the page accounting held the writes (logged).
 	bboltTook time.Duration
 	// unreadable: a chunk's read faulted or panicked (bboltCheck).
 	unreadable bool
@@ -704,7 +704,7 @@ var finalChecks = []finalCheck{
 
 // final runs verify's cross-index checks in one read transaction (they
 // compare whole indexes with each other, so they need one state), then
-// bbolt's tx.Check (bboltCheck). A check that fails on a record the walks
+// the page accounting (bboltCheck). A check that fails on a record the walks
 // already reported adds nothing; one that fails otherwise is reported
 // under "check:<name>". Its reads are accounted as the file's size.
 func (sc *scrubber) final() error {

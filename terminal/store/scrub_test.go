@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 )
@@ -494,14 +495,26 @@ func TestNoSaleBeforeTheOpenPaymentsAreChecked(t *testing.T) {
 	defer cancel()
 	paced := make(chan struct{})
 	var once sync.Once
+	var during error
 	s.integ.afterChunk = func(bucket []byte, _ int) {
-		if !isMoneyIndex(bucket) {
-			once.Do(func() { close(paced) })
+		if isMoneyIndex(bucket) {
+			// Mid-way through the first part: still no sale. (Accept
+			// refuses before its write, so it does not wait on the scrub.)
+			_, _, during = s.Accept(bg, newPayment("r-early"), t0, nil)
+			return
 		}
+		once.Do(func() { close(paced) })
 	}
 	done := make(chan error, 1)
 	go func() { done <- s.Scrub(ctx, ScrubOptions{BytesPerSecond: 1}) }()
-	<-paced // the first part is done; the second crawls at 1 byte a second
+	select { // the first part is done; the second crawls at 1 byte a second
+	case <-paced:
+	case err := <-done:
+		t.Fatalf("Scrub returned before its paced part: %v", err)
+	case <-time.After(time.Minute):
+		t.Fatal("the scrub's first part did not end within a minute")
+	}
+	wantErr(t, "Accept during the first part", during, ErrVerifying)
 	if _, _, err := s.Accept(bg, newPayment("r-early"), t0, nil); err != nil {
 		t.Fatalf("Accept once the open payments are checked: %v", err)
 	}

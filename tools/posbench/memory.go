@@ -221,7 +221,7 @@ func memoryRows(ctx context.Context, o options, dir, posd string, one *memFigure
 			How: fmt.Sprintf("the store file's size over the payments right after the fill below (%s accepted payments, each with its request, from %s payers; 64 writers sharing commits), "+
 				"before any posd opened it; where the bytes go, per payment, from the file opened read-only with go.etcd.io/bbolt (each top-level bucket's Stats, "+
 				"nested buckets included; the pages by Tx.Page; %s-byte pages, high-water mark %s): %s",
-				fillN, thousands(fillPayers), thousands(int64(l.pageSize)), mib(l.pages*int64(l.pageSize)), l.describe(o.fillN))})
+				fillN, thousands(int64(min(fillPayers, o.fillN))), thousands(int64(l.pageSize)), mib(l.pages*int64(l.pageSize)), l.describe(o.fillN))})
 	}
 
 	progress("boot to READY=1, %d payments queued, from a cold page cache", o.fillN)
@@ -344,7 +344,7 @@ func scrubRow(what string, full, empty scrubDone) row {
 	rate := int64(config.DefaultScrubRate)
 	expect := time.Duration(float64(full.CheckedBytes) / float64(rate) * float64(time.Second))
 	return row{What: what, Value: fmt.Sprintf("%.1f s", full.took.Seconds()),
-		Peer: fmt.Sprintf("what it read (%s) at store.scrub_rate's default %s/s: %.1f s; empty store: %s",
+		Peer: fmt.Sprintf("what it read (%s) at store.scrub_rate's default %s/s: %.1f s (an upper bound: the first part, the open payments, runs unpaced); empty store: %s",
 			mib(full.CheckedBytes), mib(rate), expect.Seconds(), ms(empty.took)),
 		Ratio: ratio(float64(full.took), float64(expect)),
 		How: fmt.Sprintf("the warm-booted full-store posd of the rows above (left alone meanwhile but for its memory read): posd starts the store's scrub at READY=1 "+
