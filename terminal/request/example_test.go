@@ -34,7 +34,7 @@ func Example() {
 		Memo:       "Table 4",
 		Now:        time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC),
 		TTL:        5 * time.Minute,
-	}, bytes.NewReader(make([]byte, 16))) // crypto/rand.Reader (or nil) in real use
+	}, bytes.NewReader(make([]byte, 10))) // crypto/rand.Reader (or nil) in real use
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -63,7 +63,7 @@ func Example() {
 	fmt.Println("signed by", signer.Hex(), err)
 	fmt.Println("QR:", qr.Bounds().Dx()/4, "modules with quiet zone,", qr.Bounds().Dx(), "px square")
 	// Output:
-	// ethereum:0x5FbDB2315678afecb367f032d93F642f64180aa3@31337/transfer?address=0x70997970C51812dc3A010C7d01b50e0d17dc79C8&uint256=12500000&req=http%3A%2F%2F10.0.0.5%3A8080%2Fapi%2Fshowpos%2FgetPaymentRequest%3Fid%3D00000000000000000000000000000000
+	// ethereum:0x5FbDB2315678afecb367f032d93F642f64180aa3@31337/transfer?address=0x70997970C51812dc3A010C7d01b50e0d17dc79C8&uint256=12500000&req=http%3A%2F%2F10.0.0.5%3A8080%2Fapi%2Fshowpos%2FgetPaymentRequest%3Fid%3D01959533f87070008000000000000000
 	// 12.5 TUSD expires 2025-03-14T15:14:26Z
 	// signed by 0x2c7536E3605D9C16a7a3D7b1898e529396a65c23 <nil>
 	// QR: 69 modules with quiet zone, 276 px square
@@ -89,7 +89,7 @@ func ExampleDocument_Compact() {
 		Memo:       "Table 4",
 		Now:        time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC),
 		TTL:        5 * time.Minute,
-	}, bytes.NewReader(make([]byte, 16)))
+	}, bytes.NewReader(make([]byte, 10)))
 	if err != nil {
 		fmt.Println(err)
 		return

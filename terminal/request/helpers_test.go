@@ -63,17 +63,25 @@ func goodParams() Params {
 	}
 }
 
-// fixedRandom yields the id 00112233445566778899aabbccddeeff.
+// fixedRandom yields the random bits of the id 01959533fa877011a233445566778899
+// (New at testNow).
 func fixedRandom() *bytes.Reader {
-	return bytes.NewReader([]byte{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff})
+	return bytes.NewReader([]byte{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99})
 }
 
+// testID is the fixtures' request id (and the one in the golden files):
+// 128 random bits, as ids were made before they were UUIDv7s. A stored
+// request keeps the id it was made with.
+const testID = "00112233445566778899aabbccddeeff"
+
+// mustNew makes a request with New and gives it the fixtures' id.
 func mustNew(t testing.TB, p Params) *Request {
 	t.Helper()
 	r, err := New(p, fixedRandom())
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	r.ID = testID
 	return r
 }
 

@@ -92,9 +92,15 @@ const maxUint256 = "115792089237316195423570985008687907853269984665640564039457
 func TestNewFields(t *testing.T) {
 	p := goodParams()
 	p.TTL = 90*time.Second + 700*time.Millisecond
-	r := mustNew(t, p)
-	if r.ID != "00112233445566778899aabbccddeeff" {
-		t.Errorf("ID = %q, want the hex of the random bytes", r.ID)
+	p.Now = p.Now.Add(123 * time.Millisecond)
+	r, err := New(p, fixedRandom())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// RFC 9562's UUIDv7: Unix ms 0x01959533fa87+123, version 7, 12 bits
+	// from the random 0011, variant 10, 62 bits from 2233445566778899.
+	if want := "01959533fb027011a233445566778899"; r.ID != want {
+		t.Errorf("ID = %q, want %s: a UUIDv7 of Now and the random bytes", r.ID, want)
 	}
 	if want := time.Date(2025, 3, 14, 15, 9, 26, 0, time.UTC); !r.CreatedAt.Equal(want) || r.CreatedAt.Location() != time.UTC {
 		t.Errorf("CreatedAt = %v, want %v (UTC, whole seconds)", r.CreatedAt, want)
@@ -122,6 +128,27 @@ func TestNewIDsAreUniqueHex(t *testing.T) {
 			t.Fatalf("ID %s repeated", r.ID)
 		}
 		seen[r.ID] = true
+	}
+}
+
+// Ids made later sort later, whatever their random bits: the store keys
+// requests by id and fills its pages only when they come in order.
+func TestNewIDsSortByTime(t *testing.T) {
+	p := goodParams()
+	prev := ""
+	for i := range 2000 {
+		p.Now = testNow().Add(time.Duration(i) * time.Millisecond)
+		r, err := New(p, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.ID <= prev {
+			t.Fatalf("id %s at +%dms sorts before or equal to %s, made a millisecond earlier", r.ID, i, prev)
+		}
+		if r.ID[12] != '7' || !strings.ContainsRune("89ab", rune(r.ID[16])) {
+			t.Fatalf("id %s: version digit %c, variant digit %c; want 7 and one of 89ab (RFC 9562)", r.ID, r.ID[12], r.ID[16])
+		}
+		prev = r.ID
 	}
 }
 
