@@ -393,9 +393,12 @@
 // every record rewritten, a few thousand to a transaction, the version
 // written last, so a crash anywhere leaves a schema 13 file that the next
 // Open migrates on. Buckets whose keys only grow fill their pages whole
-// (appendOnly); the others split at bbolt's default, half full, which
-// keeps most pages in use for keys in random order (a shop's many
-// payers; 0.7 helped only a few payers paying again and again).
+// (appendOnly), requests (UUIDv7 ids, made in about the order they are
+// stored) 90% (fillPercent); the others split at bbolt's default, half
+// full, which keeps most pages in use for keys in random order (a shop's
+// many payers; 0.7 helped only a few payers paying again and again). The
+// file grows 1 MiB at a time ahead of its pages (allocSize), not bbolt's
+// 16 MiB.
 // Schema 13 is schema 12 with every per-chain key under its chain id and
 // the chain in every payment, unmatched receipt and request record (see
 // Several chains above; schema13.go).

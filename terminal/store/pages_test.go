@@ -112,3 +112,42 @@ func TestTheScrubAccountsForEveryPage(t *testing.T) {
 		t.Fatalf("Integrity: %+v; want the page counted twice reported, money", in)
 	}
 }
+
+// The file grows at most allocSize ahead of its pages: bbolt's default
+// grows it 16 MiB at a time once it is past 16 MiB, which on a 100,000-
+// payment store was a tenth of the file (issue 19's bytes per payment).
+func TestTheFileGrowsAMebibyteAheadOfItsPages(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pos.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	// 24 MiB in 96 commits, so the file passes 16 MiB a step at a time.
+	value := make([]byte, 256<<10)
+	for i := range 96 {
+		err := s.db.Update(func(tx *bbolt.Tx) error {
+			b, err := tx.CreateBucketIfNotExists([]byte("scratch"))
+			if err != nil {
+				return err
+			}
+			return b.Put(binary.BigEndian.AppendUint64(nil, uint64(i)), value)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var used int64
+		if err := s.db.View(func(tx *bbolt.Tx) error { used = tx.Size(); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// bbolt grows it to allocSize past the page after the last.
+		page := int64(s.db.Info().PageSize)
+		if ahead := fi.Size() - used; ahead < 0 || ahead > allocSize+page {
+			t.Fatalf("after %d MiB: file %d bytes, pages %d: %d ahead, want 0 to %d", (i+1)/4, fi.Size(), used, ahead, allocSize+page)
+		}
+	}
+}

@@ -312,8 +312,16 @@ func openVerifiedOnce(path string, bopts *bbolt.Options) (db *bbolt.DB, err erro
 		_ = db.Close()
 		return nil, corruptErr(path, err)
 	}
+	db.AllocSize = allocSize
 	return db, nil
 }
+
+// allocSize is how far ahead of its pages bbolt grows the file (it
+// truncates the file up and fsyncs it each time). bbolt's default, 16 MiB,
+// left a 100,000-payment store a hole of 119 B a payment on average (the
+// store file is about 1 KB a payment); 1 MiB costs one more fsync every
+// thousand payments or so.
+const allocSize = 1 << 20
 
 // preRelease14 refuses a schema 14 file without the shared parts'
 // buckets, which every 14 file has from its creation or migration
