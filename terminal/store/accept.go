@@ -218,7 +218,7 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits, retired, verifying boo
 				hash, p.Authorization.Token, p.From, p.Authorization.Nonce, other, ErrAuthorizationReused)
 		}
 	} else {
-		other, err := w.getChecked(bucketBySender, snKey)
+		other, err := senderHash(w.tx, snKey)
 		if err != nil {
 			return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 		}
@@ -288,8 +288,9 @@ func accept(w *wtx, p Payment, now time.Time, lim Limits, retired, verifying boo
 	if err != nil {
 		return Payment{}, false, fmt.Errorf("accept %s: %w", hash, err)
 	}
-	// open's value is empty: by_sender_nonce names the payment (openHash).
-	puts := []kv{{bucketBySender, snKey, hash[:]}, {bucketOpen, snKey, nil}}
+	// by_sender_nonce names the payment by its Seq (senderValueHash);
+	// open's value is empty: by_sender_nonce names it (openHash).
+	puts := []kv{{bucketBySender, snKey, seqKey(seq)}, {bucketOpen, snKey, nil}}
 	if auth {
 		puts = []kv{
 			{bucketAuthNonces, snKey, hash[:]},

@@ -544,8 +544,11 @@ func checkIndexes(tx *bbolt.Tx, v13, v14 bool) error {
 			continue
 		}
 		if err := b.ForEach(func(k, v []byte) error {
-			if bytes.Equal(idx.name, bucketOpen) {
+			switch {
+			case bytes.Equal(idx.name, bucketOpen):
 				return checkOpenEntry(tx, v14, idx.keyLen, k, v)
+			case bytes.Equal(idx.name, bucketBySender):
+				return checkSenderIndexEntry(tx, idx.keyLen, k, v)
 			}
 			return checkIndexEntry(payments, idx.name, idx.keyLen, k, v)
 		}); err != nil {
@@ -568,6 +571,23 @@ func checkIndexEntry(payments *bbolt.Bucket, name []byte, keyLen int, k, v []byt
 	}
 	if len(h) != common.HashLength || payments.Get(h) == nil {
 		return fmt.Errorf("bucket %s: key %x names payment 0x%x, which is not stored: %w", name, k, h, ErrCorrupt)
+	}
+	return nil
+}
+
+// checkSenderIndexEntry is checkIndexes' check of one by_sender_nonce
+// entry: its key of keyLen bytes and the payment it names (by Seq, or by
+// hash in an older entry: senderValueHash) stored.
+func checkSenderIndexEntry(tx *bbolt.Tx, keyLen int, k, v []byte) error {
+	if len(k) != keyLen {
+		return fmt.Errorf("bucket %s: key %x of %d bytes, want %d: %w", bucketBySender, k, len(k), keyLen, ErrCorrupt)
+	}
+	h, err := indexHash(tx, bucketBySender, k, v)
+	if err != nil {
+		return err
+	}
+	if tx.Bucket(bucketPayments).Get(h) == nil {
+		return fmt.Errorf("bucket %s: key %x names payment 0x%x, which is not stored: %w", bucketBySender, k, h, ErrCorrupt)
 	}
 	return nil
 }

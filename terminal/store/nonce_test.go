@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"reflect"
 	"strings"
@@ -167,5 +168,55 @@ func TestNonceFreedAndRepaidInOneBatch(t *testing.T) {
 	wantErr(t, "accept", <-acc.done, nil)
 	if h := openEntry(t, s, p); string(h) != string(p.TxHash[:]) {
 		t.Fatalf("open index entry 0x%x, want the new %s", h, p.TxHash)
+	}
+}
+
+// by_sender_nonce names a payment by its Seq (8 bytes, by_seq naming its
+// hash); an entry written by schema 14's first builds holds the hash (32)
+// and reads the same: the payment is found at its sender and nonce and
+// its nonce stays taken. A Seq by_seq does not hold is damage.
+func TestBySenderNonceNamesAPaymentBySeqOrByHash(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		value func(p Payment) []byte
+		want  error // nil: found, and the nonce taken
+	}{
+		{"by Seq, as written", func(p Payment) []byte { return seqKey(p.Seq) }, nil},
+		{"by hash, as first written in schema 14", func(p Payment) []byte { return p.TxHash[:] }, nil},
+		{"a Seq by_seq does not hold", func(p Payment) []byte { return seqKey(p.Seq + 1000) }, ErrCorrupt},
+		{"neither a Seq nor a hash", func(p Payment) []byte { return p.TxHash[:20] }, ErrCorrupt},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := openTemp(t)
+			putRequest(t, s, "r0")
+			first := mustAccept(t, s, newPayment("r0"))
+			k := senderNonceKey(testChain, first.From, first.Nonce)
+			var stored []byte
+			if err := s.db.Update(func(tx *bbolt.Tx) error {
+				stored, _ = checkValue(bucketBySender, k, tx.Bucket(bucketBySender).Get(k))
+				stored = bytes.Clone(stored)
+				return tx.Bucket(bucketBySender).Put(k, seal(bucketBySender, k, tc.value(first)))
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(stored, seqKey(first.Seq)) {
+				t.Fatalf("Accept wrote %x, want the Seq %x", stored, seqKey(first.Seq))
+			}
+			got, err := s.Chain(testChain).PaymentBySenderNonce(first.From, first.Nonce)
+			if tc.want != nil {
+				wantErr(t, "PaymentBySenderNonce", err, tc.want)
+			} else if err != nil || got.TxHash != first.TxHash {
+				t.Fatalf("PaymentBySenderNonce = %s, %v; want %s", got.TxHash, err, first.TxHash)
+			}
+			putRequest(t, s, "r1")
+			again := newPayment("r1")
+			again.From, again.Nonce = first.From, first.Nonce
+			_, _, err = s.Accept(context.Background(), again, t0, nil)
+			want := tc.want
+			if want == nil {
+				want = ErrNonceConflict
+			}
+			wantErr(t, "Accept of the same nonce", err, want)
+		})
 	}
 }

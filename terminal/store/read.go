@@ -89,7 +89,7 @@ func (s *Store) Payment(hash common.Hash) (Payment, error) {
 func (cs *ChainStore) PaymentBySenderNonce(from common.Address, nonce uint64) (Payment, error) {
 	var p Payment
 	err := cs.s.view(func(tx *bbolt.Tx) error {
-		h, err := getChecked(tx, bucketBySender, senderNonceKey(cs.id, from, nonce))
+		h, err := senderHash(tx, senderNonceKey(cs.id, from, nonce))
 		if err != nil {
 			return fmt.Errorf("payment from %s nonce %d: %w", from, nonce, err)
 		}

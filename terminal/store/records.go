@@ -26,7 +26,7 @@ var (
 	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion (schema 1: "1", no CRC); "seal_check" -> sealed check (clients_seal.go)
 	bucketRequests  = []byte("requests")        // request ID -> the binary request record (JSON requestRecord before 14)
 	bucketPayments  = []byte("payments")        // tx hash (32 bytes) -> the binary payment record (JSON paymentRecord before 14)
-	bucketBySender  = []byte("by_sender_nonce") // chain (8) || sender (20) || nonce (8, big-endian) -> tx hash
+	bucketBySender  = []byte("by_sender_nonce") // chain (8) || sender (20) || nonce (8, big-endian) -> Seq (8; by_seq names the payment), or the tx hash in an entry written before (senderValueHash)
 	bucketBySeq     = []byte("by_seq")          // Seq (8, big-endian) -> tx hash; its bucket sequence issues Seq
 	bucketUnsettled = []byte("unsettled")       // chain (8) || asset -> decimal amount in queued or broadcast payments
 	bucketCounts    = []byte("counts")          // chain (8) || payment state -> count (8, big-endian)

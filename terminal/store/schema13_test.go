@@ -157,8 +157,15 @@ func TestOpenMigratesASchema12FileUnderTheHomeChain(t *testing.T) {
 	for _, b := range chainKeyed {
 		want := map[string][]byte{}
 		for k, v := range old[string(b)] {
-			if bytes.Equal(b, bucketOpen) {
+			switch {
+			case bytes.Equal(b, bucketOpen):
 				v = []byte{} // schema 14: by_sender_nonce names it
+			case bytes.Equal(b, bucketBySender): // schema 14: by the payment's Seq
+				p, err := decodePayment(v, old[string(bucketPayments)][string(v)])
+				if err != nil {
+					t.Fatalf("by_sender_nonce names 0x%x: %v", v, err)
+				}
+				v = seqKey(p.Seq)
 			}
 			want[string(chainKey(home, []byte(k)))] = v
 		}

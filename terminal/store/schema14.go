@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"go.etcd.io/bbolt"
 )
 
@@ -96,7 +97,7 @@ func migrate14(db *bbolt.DB, path string, log *slog.Logger, chunk int, after fun
 	// (an earlier run's) is taken as by_sender_nonce's.
 	emptied := 0
 	if err := inChunks(db, bucketOpen, chunk, step, func(w *wtx, k, body []byte) error {
-		h, err := w.getChecked(bucketBySender, k)
+		h, err := senderHash(w.tx, k)
 		if err != nil {
 			return err
 		}
@@ -118,6 +119,32 @@ func migrate14(db *bbolt.DB, path string, log *slog.Logger, chunk int, after fun
 		return fail(err)
 	}
 	if err := inChunks(db, bucketAuthOpen, chunk, step, enter); err != nil {
+		return fail(err)
+	}
+	// by_sender_nonce names each payment by its Seq, a quarter of its hash
+	// (senderValueHash): the payment at each hash must be at that key, and
+	// by_seq must name it at its Seq. One already a Seq (an earlier run's)
+	// is passed over.
+	renamed := 0
+	if err := inChunks(db, bucketBySender, chunk, step, func(w *wtx, k, body []byte) error {
+		if len(body) != common.HashLength {
+			return nil
+		}
+		p, err := paymentByHash(w.tx, body)
+		if err != nil {
+			return fmt.Errorf("key %x: %w", k, err)
+		}
+		if p.Source != SourceHandover || !bytes.Equal(k, senderNonceKey(p.ChainID, p.From, p.Nonce)) {
+			return fmt.Errorf("key %x names payment %s (%s) from %s nonce %d: %w", k, p.TxHash, p.Source, p.From, p.Nonce, ErrCorrupt)
+		}
+		if h, err := w.getChecked(bucketBySeq, seqKey(p.Seq)); err != nil {
+			return err
+		} else if !bytes.Equal(h, body) {
+			return fmt.Errorf("key %x names payment %s, Seq %d, which %s gives to 0x%x: %w", k, p.TxHash, p.Seq, bucketBySeq, h, ErrCorrupt)
+		}
+		renamed++
+		return w.putChecked(bucketBySender, k, seqKey(p.Seq))
+	}); err != nil {
 		return fail(err)
 	}
 	// Payments and requests in the binary form (binrecord.go), a chunk at
@@ -165,8 +192,8 @@ func migrate14(db *bbolt.DB, path string, log *slog.Logger, chunk int, after fun
 	}); err != nil {
 		return fail(err)
 	}
-	log.Info(fmt.Sprintf("store: migrated schema %s to %s: the queued payments indexed in acceptance order, payments and requests binary, the open index without values", schemaV13, schemaVersion),
-		"path", path, "queued", queued, "records", rewritten, "open", emptied, "took", time.Since(began).Round(time.Millisecond))
+	log.Info(fmt.Sprintf("store: migrated schema %s to %s: the queued payments indexed in acceptance order, payments and requests binary, the open index without values, by_sender_nonce by Seq", schemaV13, schemaVersion),
+		"path", path, "queued", queued, "records", rewritten, "open", emptied, "by_sender_nonce", renamed, "took", time.Since(began).Round(time.Millisecond))
 	return nil
 }
 

@@ -15,14 +15,20 @@ import (
 )
 
 // back13 steps a schema 14 file back to schema 13, in tx: no queued
-// index, payments and requests as JSON, open's values the tx hash. The
-// migration tests of older schemas make their file with this build and
-// step it back so (unchain begins with it).
+// index, payments and requests as JSON, by_sender_nonce's and open's
+// values the tx hash. The migration tests of older schemas make their
+// file with this build and step it back so (unchain begins with it).
 func back13(tx *bbolt.Tx) error {
 	if err := tx.DeleteBucket(bucketQueued); err != nil {
 		return err
 	}
 	w := &wtx{tx: tx}
+	if _, err := rewriteValues(w, bucketBySender, func(k, body []byte) ([]byte, error) {
+		h, err := senderValueHash(tx, k, body)
+		return bytes.Clone(h), err
+	}); err != nil {
+		return err
+	}
 	if _, err := rewriteValues(w, bucketOpen, func(k, body []byte) ([]byte, error) {
 		if len(body) != 0 {
 			return nil, fmt.Errorf("open key %x holds %d bytes, want none", k, len(body))

@@ -303,7 +303,7 @@ func crcOnly(_ *bbolt.Tx, _, _ []byte) error { return nil } // walk checks every
 // transaction.
 var entryChecks = map[string]entryCheck{
 	string(bucketBySender): func(tx *bbolt.Tx, k, v []byte) error {
-		return checkIndexEntry(tx.Bucket(bucketPayments), bucketBySender, senderNonceKeyLen, k, v)
+		return checkSenderIndexEntry(tx, senderNonceKeyLen, k, v)
 	},
 	string(bucketBySeq): func(tx *bbolt.Tx, k, v []byte) error {
 		return checkIndexEntry(tx.Bucket(bucketPayments), bucketBySeq, 8, k, v)
@@ -432,13 +432,13 @@ func (sc *scrubber) walk(bucket []byte, money bool, check entryCheck) error {
 // record is several times its index entry. 0 for other buckets.
 func namedRecordLen(tx *bbolt.Tx, bucket, k, body []byte) int {
 	switch string(bucket) {
-	case string(bucketUnfinal), string(bucketBySender), string(bucketBySeq), string(bucketFailuresOpen):
-	case string(bucketOpen): // by_sender_nonce names it (openHash)
-		h := tx.Bucket(bucketBySender).Get(k)
-		if len(h) < crcLen {
+	case string(bucketUnfinal), string(bucketBySeq), string(bucketFailuresOpen):
+	case string(bucketBySender), string(bucketOpen): // by_sender_nonce names it (senderValueHash, openHash)
+		h, err := senderHash(tx, k)
+		if err != nil {
 			return 0
 		}
-		body = h[:len(h)-crcLen]
+		body = h
 	case string(bucketQueued):
 		if len(k) != 16 {
 			return 0

@@ -318,7 +318,7 @@ func (pw *plannedWrite) do(w *wtx) error {
 		if bytes.Equal(e.b, bucketOpen) {
 			// Its empty value names what by_sender_nonce does, which
 			// must be this payment (nonceFree kept it while confirmed).
-			bs, err := w.getChecked(bucketBySender, e.k)
+			bs, err := senderHash(w.tx, e.k)
 			if err != nil {
 				return err
 			}

@@ -157,7 +157,7 @@ func openHash(tx *bbolt.Tx, k, v []byte) ([]byte, error) {
 	if len(body) != 0 {
 		return nil, &recordError{bucket: string(bucketOpen), key: string(k), msg: fmt.Sprintf("bucket %s key %x: value of %d bytes, want none (by_sender_nonce names the payment)", bucketOpen, k, len(body))}
 	}
-	h, err := getChecked(tx, bucketBySender, k)
+	h, err := senderHash(tx, k)
 	if err != nil {
 		return nil, err
 	}
@@ -167,11 +167,52 @@ func openHash(tx *bbolt.Tx, k, v []byte) ([]byte, error) {
 	return h, nil
 }
 
+// senderHash returns the hash of the payment by_sender_nonce names at k,
+// nil if it holds no entry there.
+func senderHash(tx *bbolt.Tx, k []byte) ([]byte, error) {
+	v, err := getChecked(tx, bucketBySender, k)
+	if err != nil || v == nil {
+		return nil, err
+	}
+	return senderValueHash(tx, k, v)
+}
+
+// senderValueHash returns the hash a by_sender_nonce entry's checked value
+// body names. The value is the payment's Seq (8 bytes), by_seq naming its
+// hash: a quarter of the hash's size, in an index with an entry for every
+// payment. An entry written before (schema 14's first builds) holds the
+// hash (32 bytes); both are read, and a Seq by_seq does not hold is
+// damage.
+func senderValueHash(tx *bbolt.Tx, k, body []byte) ([]byte, error) {
+	switch len(body) {
+	case common.HashLength:
+		return body, nil
+	case 8:
+		h, err := getChecked(tx, bucketBySeq, body)
+		if err != nil {
+			return nil, err
+		}
+		if len(h) != common.HashLength {
+			return nil, &recordError{bucket: string(bucketBySender), key: string(k), msg: fmt.Sprintf("bucket %s key %x: names Seq %d, for which %s holds %d bytes, not a payment's hash", bucketBySender, k, binary.BigEndian.Uint64(body), bucketBySeq, len(h))}
+		}
+		return h, nil
+	}
+	return nil, &recordError{bucket: string(bucketBySender), key: string(k), msg: fmt.Sprintf("bucket %s key %x: value of %d bytes, want a Seq (8) or a hash (32)", bucketBySender, k, len(body))}
+}
+
 // indexHash returns the hash an entry of the index bucket names: its
-// value, or for open by_sender_nonce's (openHash).
+// value, for by_sender_nonce the payment its Seq names (senderValueHash),
+// for open by_sender_nonce's (openHash).
 func indexHash(tx *bbolt.Tx, bucket, k, v []byte) ([]byte, error) {
-	if bytes.Equal(bucket, bucketOpen) {
+	switch {
+	case bytes.Equal(bucket, bucketOpen):
 		return openHash(tx, k, v)
+	case bytes.Equal(bucket, bucketBySender):
+		body, err := checkValue(bucket, k, v)
+		if err != nil || body == nil {
+			return nil, err
+		}
+		return senderValueHash(tx, k, body)
 	}
 	return checkValue(bucket, k, v)
 }
