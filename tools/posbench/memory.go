@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"showpos/terminal/config"
+	"showpos/terminal/procio"
 )
 
 // armSizes builds posd as make build-arm does (static, stripped) for
@@ -131,8 +132,8 @@ func coldBoot(bin string, t *terminal, within time.Duration) (*daemon, []string,
 }
 
 // reads formats what a boot read: read_bytes (rchar).
-func reads(p procIO) string {
-	return fmt.Sprintf("%s (rchar %s)", size(p.readBytes), size(p.rchar))
+func reads(p procio.IO) string {
+	return fmt.Sprintf("%s (rchar %s)", size(p.ReadBytes), size(p.RChar))
 }
 
 // memoryRows measures posd's size, memory, boot, bytes read at boot, bytes
@@ -249,7 +250,7 @@ func memoryRows(ctx context.Context, o options, dir, posd string, one *memFigure
 				"(posix_fadvise DONTNEED after fsync; posd's binary stays cached), one boot; warm: median of %d", mib(storeSize), strings.Join(dropped, ", "), len(warm))},
 		row{What: whatReads, Value: reads(coldIO),
 			Peer:  fmt.Sprintf("bound %s of read_bytes (issue 19); empty store, cold: %s", mib(bootReadsBound), reads(dEmpty.readyIO)),
-			Ratio: ratio(float64(coldIO.readBytes), bootReadsBound) + " the bound",
+			Ratio: ratio(float64(coldIO.ReadBytes), bootReadsBound) + " the bound",
 			How: "/proc/PID/io of the cold boot above, read the moment READY=1 is read from the notify socket: read_bytes, what posd made the block layer fetch " +
 				"(bbolt's mmap faults included), and rchar, what it passed through read(2) (page cache or not; mmap not counted); " +
 				"posd starts its work after READY (the store's scrub) at once and the read comes a little after READY=1, so the figure can only err high"})

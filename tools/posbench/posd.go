@@ -21,6 +21,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
+	"showpos/terminal/procio"
 	"showpos/terminal/request"
 )
 
@@ -87,7 +88,7 @@ type daemon struct {
 	// readyIO is /proc/PID/io read as soon as READY=1 was read from the
 	// notify socket (readyIOErr: why it could not be): what posd read to
 	// get there, and a little more if its work after READY began first.
-	readyIO    procIO
+	readyIO    procio.IO
 	readyIOErr error
 
 	stopOnce sync.Once
@@ -127,7 +128,7 @@ func startPosd(bin string, t *terminal, within time.Duration) (*daemon, error) {
 
 	type ready struct {
 		at  time.Time
-		io  procIO
+		io  procio.IO
 		err error
 	}
 	readyc := make(chan ready, 1)
@@ -143,7 +144,7 @@ func startPosd(bin string, t *terminal, within time.Duration) (*daemon, error) {
 				r := ready{at: time.Now()}
 				// At once: posd's work after READY (the store's scrub)
 				// reads on, so the figure can only err high.
-				r.io, r.err = readProcIO(<-pidc)
+				r.io, r.err = procio.Read(<-pidc)
 				readyc <- r
 				return
 			}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"showpos/terminal/procio"
 )
 
 // The two-network figures (issue 18): each beside its one-network peer,
@@ -223,7 +225,7 @@ func memoryTwoRows(ctx context.Context, o options, dir, posd string, one memFigu
 	}
 	progress("boot to READY=1, %d payments queued over two networks, cold then warm", o.fillN)
 	var cold, warm samples
-	var coldIO procIO
+	var coldIO procio.IO
 	dc, _, err := coldBoot(posd, full, o.bootWithin)
 	if err == nil {
 		cold, coldIO = samples{dc.ready}, dc.readyIO
