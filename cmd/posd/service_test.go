@@ -9,6 +9,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -115,6 +118,9 @@ func TestPosdUnderSystemd(t *testing.T) {
 	})
 
 	seen := notes.wait(t, "READY=1", 0)
+	if runtime.GOOS == "linux" {
+		bootReadLogged(t, &logs)
+	}
 	tm.addr = listening(t, tm.op).API
 	seen = notes.wait(t, "WATCHDOG=1", seen)
 	notes.wait(t, "WATCHDOG=1", seen)
@@ -234,4 +240,39 @@ func TestPosdUnderSystemd(t *testing.T) {
 		}
 	}
 	t.Logf("%d payments acknowledged before and during the drain, all stored", len(acked))
+}
+
+// bootReadLogged requires posd's "posd ready" line, logged just before
+// READY=1, to say what the boot read (read_bytes and rchar of
+// /proc/self/io): tools/posbench's boot-read rows take their figure from
+// it. The line is in logs soon after READY=1 (exec copies posd's stderr).
+func bootReadLogged(t *testing.T, logs *lockedBuffer) {
+	t.Helper()
+	field := func(line, k string) (int64, bool) {
+		m := regexp.MustCompile(`(?:^| )` + k + `=(\d+)(?: |$)`).FindStringSubmatch(line)
+		if m == nil {
+			return 0, false
+		}
+		n, err := strconv.ParseInt(m[1], 10, 64)
+		return n, err == nil
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		for line := range strings.Lines(logs.String()) {
+			if !strings.Contains(line, `msg="posd ready"`) {
+				continue
+			}
+			line = strings.TrimSuffix(line, "\n")
+			readBytes, okB := field(line, "read_bytes")
+			rchar, okC := field(line, "rchar")
+			if !okB || !okC || rchar <= 0 {
+				t.Fatalf("the ready line says no boot read (read_bytes %d %v, rchar %d %v): %s", readBytes, okB, rchar, okC, line)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no \"posd ready\" line in posd's log:\n%s", logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

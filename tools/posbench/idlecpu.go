@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"showpos/terminal/procio"
 )
 
 // idleCPU is what posd used while left alone for a window, after a
@@ -14,7 +16,7 @@ import (
 type idleCPU struct {
 	cpu    time.Duration // user and system CPU time over the window (10 ms ticks)
 	window time.Duration // wall time of the window
-	read   procIO        // what it read over the window
+	read   procio.IO     // what it read over the window
 }
 
 // idleCPUOf leaves every daemon of ds alone at once for warm, then
@@ -25,7 +27,7 @@ func idleCPUOf(ctx context.Context, ds []*daemon, warm, window time.Duration) ([
 	}
 	type mark struct {
 		cpu time.Duration
-		io  procIO
+		io  procio.IO
 		at  time.Time
 	}
 	marks := func() ([]mark, error) {
@@ -35,7 +37,7 @@ func idleCPUOf(ctx context.Context, ds []*daemon, warm, window time.Duration) ([
 			if err != nil {
 				return nil, err
 			}
-			io, err := readProcIO(d.cmd.Process.Pid)
+			io, err := procio.Read(d.cmd.Process.Pid)
 			if err != nil {
 				return nil, err
 			}
@@ -56,7 +58,7 @@ func idleCPUOf(ctx context.Context, ds []*daemon, warm, window time.Duration) ([
 	}
 	out := make([]idleCPU, len(ds))
 	for i := range ds {
-		out[i] = idleCPU{cpu: after[i].cpu - before[i].cpu, window: after[i].at.Sub(before[i].at), read: after[i].io.sub(before[i].io)}
+		out[i] = idleCPU{cpu: after[i].cpu - before[i].cpu, window: after[i].at.Sub(before[i].at), read: after[i].io.Sub(before[i].io)}
 	}
 	return out, nil
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
+	"showpos/terminal/procio"
 	"showpos/terminal/request"
 )
 
@@ -84,11 +85,16 @@ type daemon struct {
 	addr    string        // the network API's address, from the status
 	log     *os.File
 	logFrom int64 // the log's size when this posd started: its lines follow
-	// readyIO is /proc/PID/io read as soon as READY=1 was read from the
-	// notify socket (readyIOErr: why it could not be): what posd read to
-	// get there, and a little more if its work after READY began first.
-	readyIO    procIO
+	// readyIO is /proc/PID/io read from outside as soon as READY=1 was
+	// read from the notify socket (readyIOErr: why it could not be): what
+	// posd read to get there, and more by what its work after READY (the
+	// store's scrub) read first. A cross-check of bootIO.
+	readyIO    procio.IO
 	readyIOErr error
+	// bootIO is what posd said it read before READY=1 (its "posd ready"
+	// line, from its own /proc/self/io just before it sent READY=1):
+	// exact. coldBoot reads it.
+	bootIO procio.IO
 
 	stopOnce sync.Once
 	stopErr  error
@@ -127,7 +133,7 @@ func startPosd(bin string, t *terminal, within time.Duration) (*daemon, error) {
 
 	type ready struct {
 		at  time.Time
-		io  procIO
+		io  procio.IO
 		err error
 	}
 	readyc := make(chan ready, 1)
@@ -141,9 +147,10 @@ func startPosd(bin string, t *terminal, within time.Duration) (*daemon, error) {
 			}
 			if bytes.Contains(buf[:n], []byte("READY=1")) {
 				r := ready{at: time.Now()}
-				// At once: posd's work after READY (the store's scrub)
-				// reads on, so the figure can only err high.
-				r.io, r.err = readProcIO(<-pidc)
+				// At once, the cross-check of posd's own figure: its
+				// work after READY (the store's scrub) reads on, so this
+				// one errs high by what that read first.
+				r.io, r.err = procio.Read(<-pidc)
 				readyc <- r
 				return
 			}

@@ -10,57 +10,6 @@ import (
 	"time"
 )
 
-// /proc/PID/io is read field by field; a text without the fields the
-// boot rows print is an error, never a zero that would pass the bound.
-func TestParseProcIO(t *testing.T) {
-	for _, tc := range []struct {
-		name, text string
-		want       procIO
-		err        bool
-	}{
-		{"linux 6", "rchar: 6976\nwchar: 12\nsyscr: 10\nsyscw: 1\nread_bytes: 4096\nwrite_bytes: 0\ncancelled_write_bytes: 0\n",
-			procIO{rchar: 6976, readBytes: 4096}, false},
-		{"no trailing newline", "rchar: 1\nread_bytes: 2", procIO{rchar: 1, readBytes: 2}, false},
-		{"fields in another order, others unknown", "syscr: 3\nread_bytes: 8192\nnew_field: 9\nrchar: 100\n", procIO{rchar: 100, readBytes: 8192}, false},
-		{"no read_bytes (kernel without task IO accounting)", "rchar: 6976\nwchar: 0\n", procIO{}, true},
-		{"no rchar", "read_bytes: 4096\n", procIO{}, true},
-		{"not a number", "rchar: many\nread_bytes: 0\n", procIO{}, true},
-		{"empty", "", procIO{}, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseProcIO(strings.NewReader(tc.text))
-			if (err != nil) != tc.err {
-				t.Fatalf("err %v, want error %v", err, tc.err)
-			}
-			if err == nil && got != tc.want {
-				t.Errorf("got %+v, want %+v", got, tc.want)
-			}
-		})
-	}
-}
-
-// This process's own /proc/PID/io counts the bytes it reads with read(2).
-func TestReadProcIOCountsReads(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(path, make([]byte, 1<<20), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	before, err := readProcIO(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.ReadFile(path); err != nil {
-		t.Fatal(err)
-	}
-	after, err := readProcIO(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d := after.rchar - before.rchar; d < 1<<20 {
-		t.Errorf("rchar grew by %d reading 1 MiB", d)
-	}
-}
-
 // The cold boots drop every regular file of the data directory from the
 // page cache, and pass over what is not one (the operator socket, a
 // directory) without failing.

@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 	"time"
 )
 
@@ -97,38 +94,28 @@ func (d *daemon) waitScrub(ctx context.Context, within time.Duration) (scrubDone
 // scrubLogged reads, from this posd's part of its log, the store's
 // "scrub finished" line and returns its took and bbolt_check.
 func (d *daemon) scrubLogged() string {
-	f, err := os.Open(d.log.Name())
+	f, err := d.ownLog()
 	if err != nil {
 		return "log unreadable: " + err.Error()
 	}
 	defer f.Close()
-	if _, err := f.Seek(d.logFrom, io.SeekStart); err != nil {
-		return "log unreadable: " + err.Error()
-	}
 	return scrubFinishedIn(f)
 }
 
 // scrubFinishedIn finds the last "store: scrub finished" line of a posd
 // text log and says its took and bbolt_check.
 func scrubFinishedIn(r io.Reader) string {
-	var line string
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), `msg="store: scrub finished"`) {
-			line = sc.Text()
-		}
+	l, err := lastLogged(r, "store: scrub finished")
+	if err != nil {
+		return err.Error()
 	}
-	if line == "" {
-		return `no "store: scrub finished" line in posd's log`
+	took, err := l.field("took")
+	if err != nil {
+		return err.Error()
 	}
-	field := func(k string) string {
-		for _, f := range strings.Fields(line) {
-			if v, ok := strings.CutPrefix(f, k+"="); ok {
-				return v
-			}
-		}
-		return "?"
+	check, err := l.field("bbolt_check")
+	if err != nil {
+		return err.Error()
 	}
-	return fmt.Sprintf("its log: took %s, page accounting %s", field("took"), field("bbolt_check"))
+	return fmt.Sprintf("its log: took %s, page accounting %s", took, check)
 }

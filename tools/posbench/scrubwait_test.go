@@ -95,6 +95,11 @@ func TestWaitScrubOnPosd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.stop()
+	// The same posd's "posd ready" line says what its boot read, as the
+	// boot-read rows take it.
+	if io, err := d.bootRead(); err != nil || io.RChar <= 0 {
+		t.Errorf("what the boot read, by posd's ready line: %+v, %v", io, err)
+	}
 	done, err := d.waitScrub(context.Background(), time.Minute)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"showpos/terminal/procio"
 )
 
 // The two-network figures (issue 18): each beside its one-network peer,
@@ -223,10 +225,10 @@ func memoryTwoRows(ctx context.Context, o options, dir, posd string, one memFigu
 	}
 	progress("boot to READY=1, %d payments queued over two networks, cold then warm", o.fillN)
 	var cold, warm samples
-	var coldIO procIO
+	var coldIO, coldOutside procio.IO
 	dc, _, err := coldBoot(posd, full, o.bootWithin)
 	if err == nil {
-		cold, coldIO = samples{dc.ready}, dc.readyIO
+		cold, coldIO, coldOutside = samples{dc.ready}, dc.bootIO, dc.readyIO
 		err = dc.stop()
 	}
 	var d *daemon
@@ -238,8 +240,9 @@ func memoryTwoRows(ctx context.Context, o options, dir, posd string, one memFigu
 	}
 	defer d.stop()
 	rb := row{What: whatBootFull, Value: fmt.Sprintf("%s cold / %s warm", ms(cold.median()), ms(warm.median())),
-		How: fmt.Sprintf("as the one-network full-store boot row, on a %s store filled beforehand (%.0f s) by a till with both networks, payment i on chain %d if i is even, %d if odd; cold: one boot (its data directory dropped from the page cache; it read %s before READY=1), warm: median of %d",
-			mib(storeSize), fillTook.Seconds(), benchChainID, benchChainID2, reads(coldIO), len(warm))}
+		How: fmt.Sprintf("as the one-network full-store boot row, on a %s store filled beforehand (%.0f s) by a till with both networks, payment i on chain %d if i is even, %d if odd; cold: one boot (its data directory dropped from the page cache; it read %s before READY=1, by its own /proc/self/io read just before it sent READY=1; "+
+			"read from outside as READY=1 arrived: %s), warm: median of %d",
+			mib(storeSize), fillTook.Seconds(), benchChainID, benchChainID2, reads(coldIO), reads(coldOutside), len(warm))}
 	if len(one.cold) > 0 {
 		rb.Peer = fmt.Sprintf("one network (%s store): %s cold / %s warm", mib(one.storeSize), ms(one.cold.median()), ms(one.warm.median()))
 		rb.Ratio = "cold " + ratio(float64(cold.median()), float64(one.cold.median())) + ", warm " + ratio(float64(warm.median()), float64(one.warm.median()))
