@@ -306,16 +306,20 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 	}
 	progress("accept latency: one payer, %d payments over HTTP, on one network and on two in turn", o.latencyN)
 	what1 := "Accept over HTTP, one payer: p50 / p99"
-	lat, lat2, err, latErr2 := latencyInTurn(d, d2, o.latencyN, err2, []uint64{benchChainID2})
+	lat, lat2, err, latErr2 := latencyInTurn(d, d2, o.latencyN, inTurn, err2, []uint64{benchChainID2})
 	if err != nil {
 		rows = append(rows, failed(what1, err))
 	} else {
 		rows = append(rows, row{What: what1,
 			Value: fmt.Sprintf("%s / %s", ms(lat.median()), ms(lat.pct(99))),
-			Peer: fmt.Sprintf("floor %s (fsync'd bbolt commit %s + sender recovery %s; at their p99: %s); bound: p99 within %s× the floor (issue 19)",
-				ms(fl.total()), ms(fl.commit), ms(fl.recover), ms(fl.total99()), trimFloat(p99FloorBound)),
-			Ratio: fmt.Sprintf("p50 %s, p99 %s (%s the floor's p99)", ratio(float64(lat.median()), float64(fl.total())), ratio(float64(lat.pct(99)), float64(fl.total())),
-				ratio(float64(lat.pct(99)), float64(fl.total99()))),
+			// The floor is a distribution too: its own p99 is several times
+			// its median on a disk with a tail, so a p99 is set against the
+			// floor's p99 (a bare commit meeting the same disk), the median
+			// beside it.
+			Peer: fmt.Sprintf("floor %s (fsync'd bbolt commit %s + sender recovery %s), its p99 %s (%s its own median: the disk's tail); bound: p99 within %s× the floor (issue 19), p99 against p99",
+				ms(fl.total()), ms(fl.commit), ms(fl.recover), ms(fl.total99()), ratio(float64(fl.total99()), float64(fl.total())), trimFloat(p99FloorBound)),
+			Ratio: fmt.Sprintf("p99 %s the floor's p99 (%s its median); p50 %s the floor's", ratio(float64(lat.pct(99)), float64(fl.total99())),
+				ratio(float64(lat.pct(99)), float64(fl.total())), ratio(float64(lat.median()), float64(fl.total()))),
 			How: fmt.Sprintf("posd binary on loopback (no chain endpoints: payments stay queued); requests made on the operator socket beforehand; "+
 				"one payer POSTs %d signed EIP-1559 payments to /api/showpos/broadcastTx one after another (keep-alive), 202 each (in %d parts, each after 20 unmeasured ones, "+
 				"taking turns with the two-network posd's); "+

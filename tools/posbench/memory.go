@@ -284,7 +284,7 @@ func memoryRows(ctx context.Context, o options, dir, posd string, one *memFigure
 	} else {
 		rows = append(rows, scrubRow(whatScrub, scrubFull, scrubEmpty))
 	}
-	progress("accept latency, %d payments queued and empty, in turn: %d payments each", o.fillN, o.latencyN)
+	progress("accept latency, %d payments queued and empty, in turn: %d payments each", o.fillN, queueSamples*o.latencyN)
 	// The disk's fsync time drifts over minutes: a floor of its own.
 	var fl floor
 	if err == nil {
@@ -296,7 +296,7 @@ func memoryRows(ctx context.Context, o options, dir, posd string, one *memFigure
 	if err == nil {
 		cpuBefore, _ := d.cpuTime()
 		began := time.Now()
-		lat, latEmpty, err, errEmpty := latencyInTurn(d, dEmpty, o.latencyN, nil, nil)
+		lat, latEmpty, err, errEmpty := latencyInTurn(d, dEmpty, queueSamples*o.latencyN, queueTurns, nil, nil)
 		cpuUsed, _ := d.cpuTime()
 		wall := time.Since(began)
 		if err == nil {
@@ -315,7 +315,7 @@ func memoryRows(ctx context.Context, o options, dir, posd string, one *memFigure
 					"the scrub row above: until then the full store's scrub reads the file and, last, holds writes while it accounts for every page); "+
 					"floor measured just before: %s; the full-store posd used %.1f s of CPU in those %.1f s "+
 					"(its turns and the other's); then VmRSS %s, VmHWM %s",
-					len(lat), len(latEmpty), inTurn, ms(fl.total()), (cpuUsed - cpuBefore).Seconds(), wall.Seconds(), mib(after["VmRSS"]), mib(after["VmHWM"]))})
+					len(lat), len(latEmpty), queueTurns, ms(fl.total()), (cpuUsed - cpuBefore).Seconds(), wall.Seconds(), mib(after["VmRSS"]), mib(after["VmHWM"]))})
 		}
 	}
 

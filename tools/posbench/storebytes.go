@@ -136,7 +136,7 @@ func (l storeLayout) describe(n int) string {
 		parts = append(parts, fmt.Sprintf("file grown ahead of its pages %s (%s)", per(ahead), mib(ahead)))
 	}
 	if l.onDisk > 0 {
-		parts = append(parts, fmt.Sprintf("blocks allocated on disk %s (%s: bbolt grows the file by ftruncate, in steps of up to 16 MiB, and the part ahead of its pages is a hole until written)", per(l.onDisk), mib(l.onDisk)))
+		parts = append(parts, fmt.Sprintf("blocks allocated on disk %s (%s: bbolt grows the file by ftruncate, in steps of 1 MiB (the store sets bbolt's AllocSize), and the part ahead of its pages is a hole until written)", per(l.onDisk), mib(l.onDisk)))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -20,6 +20,13 @@ import (
 // fsync time, other work) falls on one network and two alike.
 const inTurn = 3
 
+// queueTurns and queueSamples are the full-queue accept row's parts and
+// its payments on each posd, in -latency-n: its bound, 1.2×, is about
+// this machine's drift between parts, so that row takes turns more often
+// and times four times the payments (its p99 is then the 20th slowest of
+// 2,000, not the 5th of 500).
+const queueTurns, queueSamples = 10, 4
+
 // share is part i of n split in parts as even as can be.
 func share(n, parts, i int) int {
 	out := n / parts
@@ -42,12 +49,12 @@ func startTwoNetworks(o options, dir, posd string) (*daemon, error) {
 // latencyInTurn is acceptLatency of n payments on d, paying each
 // request's own (only) network, and of n on d2, paying on chainOf(chains2,
 // i) (the second network for the two-network rows; nil: each request's
-// own), in turn in inTurn parts. d2 is skipped when err2 is set (it could
+// own), in turn in parts. d2 is skipped when err2 is set (it could
 // not start), or after its first error.
-func latencyInTurn(d, d2 *daemon, n int, err2 error, chains2 []uint64) (lat, lat2 samples, err1, errTwo error) {
+func latencyInTurn(d, d2 *daemon, n, parts int, err2 error, chains2 []uint64) (lat, lat2 samples, err1, errTwo error) {
 	errTwo = err2
-	for i := range inTurn {
-		k := share(n, inTurn, i)
+	for i := range parts {
+		k := share(n, parts, i)
 		if err1 == nil {
 			var s samples
 			s, err1 = acceptLatency(d, k, 20, nil)
