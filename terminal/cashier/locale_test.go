@@ -51,7 +51,7 @@ func TestARefusalInGermanSignsItsReasonInEnglish(t *testing.T) {
 	s.press("enter")
 	s.press("F2", "F2", "F2", "F2", "F2", "F2")
 	s.waitScreen(s.screens.Menu(screen.Menu{Title: "BELEG", Hint: "F3 Druck  CANCEL zurück",
-		Lines: []string{"zuletzt: ABGELEHNT, zu wenig bezahlt", "Anfrage " + doc.ID[:8] + "…"}}))
+		Lines: []string{"zuletzt: ABGELEHNT, zu wenig bezahlt", "Anfrage " + "…" + doc.ID[len(doc.ID)-8:]}}))
 	s.press("F3")
 	if p := rec.next(t); p.requestID != doc.ID || p.kind != screen.ResultRejected || p.reason != "underpaid" {
 		t.Errorf("printed %s %s %q, want %s rejected underpaid", p.requestID, p.kind, p.reason, doc.ID)

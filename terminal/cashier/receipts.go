@@ -70,9 +70,11 @@ func (c *Cashier) receiptMenu() screen.Menu {
 		return m
 	}
 	o := c.lastReceipt
+	// Its last 8 digits: an id's first are the time it was made (a UUIDv7),
+	// the same for the requests of a minute; the receipt prints it whole.
 	id := o.requestID
 	if len(id) > 8 {
-		id = id[:8] + "…"
+		id = "…" + id[len(id)-8:]
 	}
 	last := w.T(receiptWords[o.kind])
 	if o.reason != "" {

@@ -92,7 +92,7 @@ func TestARefusalPrintsOnlyFromTheMenu(t *testing.T) {
 	rec.none(t)
 	s.press("enter")                            // back to idle
 	s.press("F2", "F2", "F2", "F2", "F2", "F2") // the menu, then past the books' pages to the receipt
-	page := screen.Menu{Title: "RECEIPT", Hint: "F3 reprint  CANCEL back", Lines: []string{"last: REJECTED, underpaid", "request " + doc.ID[:8] + "…"}}
+	page := screen.Menu{Title: "RECEIPT", Hint: "F3 reprint  CANCEL back", Lines: []string{"last: REJECTED, underpaid", "request " + "…" + doc.ID[len(doc.ID)-8:]}}
 	s.waitScreen(s.screens.Menu(page))
 	s.press("F3")
 	if p := rec.next(t); p.requestID != doc.ID || p.kind != screen.ResultRejected || p.reason != "underpaid" {

@@ -50,7 +50,7 @@ import (
 type Store interface {
 	PutRequest(ctx context.Context, r store.Request) error
 	Request(id string) (store.Request, error)
-	RequestsWithPrefix(prefix string, limit int) ([]store.Request, error)
+	PendingRequests(from time.Time, match func(id string) bool, limit int) ([]store.Request, error)
 	CancelRequest(ctx context.Context, id string, now time.Time) (store.Request, error)
 	AcceptLimited(ctx context.Context, p store.Payment, now time.Time, lim store.Limits) (store.Payment, bool, error)
 	AcceptAuthorization(ctx context.Context, p store.Payment, now time.Time, lim store.Limits) (store.Payment, bool, error)

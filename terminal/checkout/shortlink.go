@@ -23,7 +23,7 @@ import (
 const ShortPath = "/R/"
 
 // ShortCodeLen is the length of a short code: 8 characters of Crockford's
-// base32, the first 40 bits of the request id.
+// base32, 40 random bits of the request id (shortPart).
 //
 // Why 40 bits: the code needs to tell apart only the requests that can be
 // paid at the same moment (pending, not expired), not every request ever
@@ -37,11 +37,6 @@ const ShortCodeLen = 8
 // shortCodeHex is how many hex digits of the id a short code stands for.
 const shortCodeHex = ShortCodeLen * 5 / 4
 
-// maxShortMatches bounds how many stored requests one short code reads:
-// ids are random, so more than a few sharing 40 bits means a store of
-// about 2^40 requests.
-const maxShortMatches = 8
-
 // crockford is Crockford's base32 alphabet (no I, L, O, U: a code read
 // aloud or typed off a receipt has no look-alikes), upper case, unpadded.
 var crockford = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
@@ -50,26 +45,37 @@ var crockford = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPaddi
 // matches more than one payable request.
 var ErrAmbiguousCode = errors.New("short code matches more than one payable request")
 
-// ShortCode is the short code of the request with that id: the first 40
-// bits of the id (hex) in Crockford's base32, e.g. "008J4CT4" for an id
-// starting 0011223344. "" for an id that is not at least 10 hex digits
+// ShortCode is the short code of the request with that id: shortPart in
+// Crockford's base32, e.g. "008J4CT4" for an id starting 0011223344 (one
+// of 128 random bits). "" for an id that is not at least 10 hex digits
 // (request.New makes 32).
 func ShortCode(id string) string {
-	if len(id) < shortCodeHex {
-		return ""
-	}
-	b, err := hex.DecodeString(id[:shortCodeHex])
-	if err != nil {
+	b, err := hex.DecodeString(shortPart(id))
+	if err != nil || len(b) != shortCodeHex/2 {
 		return ""
 	}
 	return crockford.EncodeToString(b)
 }
 
-// codePrefix is the id prefix (lower-case hex, as request ids are) that
-// code stands for; ok is false for anything that is not a short code.
-// Case is ignored, and O, I and L read as 0, 1 and 1, as Crockford's
-// base32 asks.
-func codePrefix(code string) (string, bool) {
+// shortPart is the 10 hex digits of id a short code stands for: random
+// ones. A UUIDv7 id's (request.TimeOrdered: every id request.New makes)
+// are its last 10, as its first are the time it was made, shared by the
+// requests of a quarter second; an older id's, 128 random bits, its first
+// 10, the code it was shown with. "" for an id shorter than 10.
+func shortPart(id string) string {
+	switch {
+	case len(id) < shortCodeHex:
+		return ""
+	case request.TimeOrdered(id):
+		return id[len(id)-shortCodeHex:]
+	}
+	return id[:shortCodeHex]
+}
+
+// codeHex is the hex digits (lower-case, as request ids are) that code
+// stands for; ok is false for anything that is not a short code. Case is
+// ignored, and O, I and L read as 0, 1 and 1, as Crockford's base32 asks.
+func codeHex(code string) (string, bool) {
 	if len(code) != ShortCodeLen {
 		return "", false
 	}
@@ -111,18 +117,18 @@ func shortLink(publicURL, code string) string {
 // paid (paid, cancelled, expired) is a *check.Refusal unknown_request: a
 // short link lives as long as its request can be paid (the payer page,
 // reached through it, keeps the full id). Two payable matches are
-// ErrAmbiguousCode. It reads the store by id prefix: O(log n) in the
-// stored requests.
+// ErrAmbiguousCode. It reads the ids of the requests payable now
+// (store.PendingRequests): O(P) in them, whatever the store holds.
 func (s *Service) RequestByCode(code string) (*request.Document, error) {
-	prefix, ok := codePrefix(code)
+	want, ok := codeHex(code)
 	if !ok {
 		return nil, check.Refuse(check.CodeUnknownRequest, "%q is not a short code: %d characters of 0-9 and A-Z", clipCode(code), ShortCodeLen)
 	}
-	recs, err := s.store.RequestsWithPrefix(prefix, maxShortMatches)
+	now := s.clock.Now()
+	recs, err := s.store.PendingRequests(now, func(id string) bool { return shortPart(id) == want }, 2)
 	if err != nil {
 		return nil, fmt.Errorf("short code %s: %w", code, err)
 	}
-	now := s.clock.Now()
 	var found []store.Request
 	for _, r := range recs {
 		if r.StatusAt(now) == store.RequestPending {
@@ -130,7 +136,7 @@ func (s *Service) RequestByCode(code string) (*request.Document, error) {
 		}
 	}
 	switch {
-	case len(found) > 1 || len(recs) == maxShortMatches:
+	case len(found) > 1:
 		return nil, fmt.Errorf("short code %s: %w", code, ErrAmbiguousCode)
 	case len(found) == 0:
 		return nil, check.Refuse(check.CodeUnknownRequest, "no payment request that can still be paid has the short code %s", strings.ToUpper(code))

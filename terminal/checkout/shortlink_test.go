@@ -3,6 +3,7 @@ package checkout_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +18,15 @@ import (
 	"showpos/terminal/request"
 )
 
-func TestShortCodeIsTheIDsFirst40BitsInCrockfordBase32(t *testing.T) {
+// A short code is 40 random bits of the id: a UUIDv7's (request.New's)
+// last 40, as its first are the time it was made; an older id's, 128
+// random bits, its first 40, the code it was shown with.
+func TestShortCodeIs40RandomBitsOfTheIDInCrockfordBase32(t *testing.T) {
 	for _, c := range []struct{ id, want string }{
-		{"00112233445566778899aabbccddeeff", "008J4CT4"},
+		{"01959533fa877011a233445566778899", "ANK7F24S"}, // UUIDv7: the last 10 digits
+		{"01959533fa877011a233440011223344", "008J4CT4"},
+		{"00112233445566778899aabbccddeeff", "008J4CT4"}, // version digit 5: the first 10
+		{"01959533fa877011c233445566778899", "06ASACZT"}, // variant digit c: not a UUIDv7
 		{"ffffffffff", "ZZZZZZZZ"},
 		{"0110101010", "0481040G"},
 		{"001122334", ""},           // too short
@@ -28,6 +35,32 @@ func TestShortCodeIsTheIDsFirst40BitsInCrockfordBase32(t *testing.T) {
 	} {
 		if got := checkout.ShortCode(c.id); got != c.want {
 			t.Errorf("ShortCode(%q) = %q, want %q", c.id, got, c.want)
+		}
+	}
+}
+
+// Requests made in the same quarter second (their ids' first 40 bits the
+// same) have codes of their own, each finding its request.
+func TestRequestsMadeAtOnceHaveCodesOfTheirOwn(t *testing.T) {
+	ctx := context.Background()
+	st, _ := openStore(t)
+	now := clocktest.NewFake(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
+	till := newTill(t, withToken, st, now)
+	codes := map[string]string{}
+	for i := range 20 {
+		doc, err := till.NewRequest(ctx, fmt.Sprintf("0.%02d", i+1), "ETH", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := checkout.ShortCode(doc.ID)
+		if other, ok := codes[code]; ok {
+			t.Fatalf("requests %s and %s, made at once, share the code %s", other, doc.ID, code)
+		}
+		codes[code] = doc.ID
+	}
+	for code, id := range codes {
+		if got, err := till.RequestByCode(code); err != nil || got.ID != id {
+			t.Fatalf("RequestByCode(%s) = %v, %v; want %s", code, got, err, id)
 		}
 	}
 }
@@ -62,15 +95,14 @@ func TestShortLinkIsUpperCaseWhereItMayBe(t *testing.T) {
 	}
 }
 
-// prefixed gives request ids that all start with the same 5 bytes.
-type prefixed struct{ n byte }
+// sameCode gives the random bits of request ids that differ but share
+// their short code (their last 5 bytes).
+type sameCode struct{ n byte }
 
-func (p *prefixed) Read(b []byte) (int, error) {
+func (p *sameCode) Read(b []byte) (int, error) {
 	for i := range b {
-		switch {
-		case i < 5:
-			b[i] = 0xab
-		default:
+		b[i] = 0xab
+		if i < len(b)-5 {
 			b[i] = p.n
 		}
 	}
@@ -131,7 +163,7 @@ func TestRequestByCodeFindsOnlyAPayableRequest(t *testing.T) {
 		st, _ := openStore(t)
 		now := clocktest.NewFake(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
 		key, _ := crypto.GenerateKey()
-		till := checkout.New(checkout.Options{Config: configtest.New(t, withToken), Key: key, Store: st, Clock: now, Random: &prefixed{}})
+		till := checkout.New(checkout.Options{Config: configtest.New(t, withToken), Key: key, Store: st, Clock: now, Random: &sameCode{}})
 		a, err := till.NewRequest(ctx, "0.01", "ETH", "")
 		if err != nil {
 			t.Fatal(err)

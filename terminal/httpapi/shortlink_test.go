@@ -154,14 +154,14 @@ func TestShortLinkOfNoPayableRequestIs404(t *testing.T) {
 	}
 }
 
-// samePrefix gives request ids that all start with the same 5 bytes, so
-// that two payable requests share a short code.
-type samePrefix struct{ n byte }
+// sameCode gives request ids that all end with the same 5 bytes (a
+// UUIDv7's short code), so that two payable requests share a short code.
+type sameCode struct{ n byte }
 
-func (p *samePrefix) Read(b []byte) (int, error) {
+func (p *sameCode) Read(b []byte) (int, error) {
 	for i := range b {
 		b[i] = p.n
-		if i < 5 {
+		if i >= len(b)-5 {
 			b[i] = 0xab
 		}
 	}
@@ -173,7 +173,7 @@ func (p *samePrefix) Read(b []byte) (int, error) {
 func TestShortLinkMatchingTwoPayableRequestsIs409(t *testing.T) {
 	tm := newTerminal(t)
 	key, _ := crypto.GenerateKey()
-	tm.till = checkout.New(checkout.Options{Config: tm.cfg, Key: key, Store: tm.store, Clock: tm.clock, Random: &samePrefix{}})
+	tm.till = checkout.New(checkout.Options{Config: tm.cfg, Key: key, Store: tm.store, Clock: tm.clock, Random: &sameCode{}})
 	nw := networkServer(t, tm, httpapi.NetworkOptions{PayerPage: payerpage.Handler(payerpage.Options{})})
 	ctx := context.Background()
 	a, err := tm.till.NewRequest(ctx, "0.01", "ETH", "")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -193,6 +194,15 @@ func uuid7(now time.Time, random io.Reader) ([16]byte, error) {
 	id[6] = 0x70 | id[6]&0x0f
 	id[8] = 0x80 | id[8]&0x3f
 	return id, nil
+}
+
+// TimeOrdered reports whether id has a UUIDv7's version and variant
+// digits, as every id New makes: its first 12 hex digits are then the
+// time it was made, the same for all requests of a millisecond, and its
+// last 15 are random. An id made before ids were UUIDv7s is 128 random
+// bits (one in 64 of them has those digits too).
+func TimeOrdered(id string) bool {
+	return validID(id) && id[12] == '7' && strings.IndexByte("89ab", id[16]) >= 0
 }
 
 // validID reports whether s is 32 lowercase hex digits.

@@ -23,7 +23,8 @@ const (
 	nativeURI = "ethereum:0x70997970C51812dc3A010C7d01b50e0d17dc79C8@31337?value=10000000000000000" +
 		"&req=http%3A%2F%2F10.0.0.5%3A8080%2Fapi%2Fshowpos%2FgetPaymentRequest%3Fid%3D00112233445566778899aabbccddeeff"
 	// The short link checkout.ShortLink makes of both: public_url
-	// http://10.0.0.5:8080, the id's first 40 bits in base32.
+	// http://10.0.0.5:8080, the first 40 bits of that id in base32 (an id
+	// from before ids were UUIDv7s: 128 random bits).
 	nativeShort = "HTTP://10.0.0.5:8080/R/008J4CT4"
 	erc20URI    = "ethereum:0x5FbDB2315678afecb367f032d93F642f64180aa3@31337/transfer?address=0x70997970C51812dc3A010C7d01b50e0d17dc79C8&uint256=12500000" +
 		"&req=http%3A%2F%2F10.0.0.5%3A8080%2Fapi%2Fshowpos%2FgetPaymentRequest%3Fid%3D00112233445566778899aabbccddeeff"

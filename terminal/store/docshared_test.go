@@ -63,13 +63,19 @@ func TestRequestsKeepTheirSharedPartOnce(t *testing.T) {
 				t.Errorf("%s: Request(%s).DocShared = %q, %v; want %q", when, id, r.DocShared, err, sh)
 			}
 		}
-		rs, err := s.RequestsWithPrefix("req-", 10)
-		if err != nil || len(rs) != len(want) {
-			t.Fatalf("%s: RequestsWithPrefix: %d, %v", when, len(rs), err)
+		pending := 0
+		for id := range want {
+			if r, err := s.Request(id); err == nil && r.Status == RequestPending {
+				pending++
+			}
+		}
+		rs, err := s.PendingRequests(t0, func(string) bool { return true }, 10)
+		if err != nil || len(rs) != pending {
+			t.Fatalf("%s: PendingRequests: %d, %v; want %d", when, len(rs), err, pending)
 		}
 		for _, r := range rs {
 			if !bytes.Equal(r.DocShared, want[r.ID]) {
-				t.Errorf("%s: RequestsWithPrefix: %s's DocShared %q, want %q", when, r.ID, r.DocShared, want[r.ID])
+				t.Errorf("%s: PendingRequests: %s's DocShared %q, want %q", when, r.ID, r.DocShared, want[r.ID])
 			}
 		}
 	}
