@@ -2,6 +2,7 @@ package store
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"go.etcd.io/bbolt"
 )
 
 // clockAt is a settable clock for Options.Now.
@@ -452,5 +454,80 @@ func pruneKillChild(path string) {
 		if i == 0 {
 			fmt.Println("pruning")
 		}
+	}
+}
+
+// Request ids are UUIDv7s (request.New): the requests made since the bar
+// sort together, none of them finished, and the request walk jumps over
+// them instead of reading every request kept on every round. An older id
+// (random bits) that happens to lie in that run is reached once the bar
+// passes its first digits.
+func TestPruneJumpsOverRequestsMadeSinceTheBar(t *testing.T) {
+	now := t0.Add(30 * 24 * time.Hour)
+	s, err := Open(filepath.Join(t.TempDir(), "pos.db"), &Options{Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	v7 := func(at time.Time, n int) string {
+		return fmt.Sprintf("%012x7%03x%016x", at.UnixMilli(), n&0xfff, uint64(n))
+	}
+	put := func(id string, created time.Time, cancel bool) {
+		r := newRequest(id)
+		r.CreatedAt, r.ExpiresAt = created, created.Add(time.Hour)
+		if err := s.PutRequest(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		if cancel {
+			if _, err := s.CancelRequest(ctx, id, created.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var old []string
+	for i := range 5 { // cancelled long ago: prunable
+		old = append(old, v7(t0.Add(time.Duration(i)*time.Second), i))
+		put(old[i], t0.Add(time.Duration(i)*time.Second), true)
+	}
+	// Cancelled long ago too, under an id whose first digits say day 15.
+	inRun := v7(t0.Add(15*24*time.Hour), 99)
+	put(inRun, t0, true)
+	made := t0.Add(20 * 24 * time.Hour)
+	for i := range 400 { // pending, made since the bar: kept
+		put(v7(made.Add(time.Duration(i)*time.Millisecond), 1000+i), made, false)
+	}
+
+	// A limit of 10 reads at most 40 requests a call: without the jump the
+	// walk would stop short of the end, More set, the 400 read each round.
+	bar := t0.Add(10 * 24 * time.Hour)
+	res, err := s.Prune(ctx, bar, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.More || res.Requests != len(old) {
+		t.Fatalf("Prune = %+v; want the %d old requests in one call that reached the end", res, len(old))
+	}
+	for _, id := range old {
+		if _, err := s.Request(id); !errors.Is(err, ErrUnknownRequest) {
+			t.Errorf("request %s cancelled long ago: %v, want pruned", id, err)
+		}
+	}
+	if _, err := s.Request(inRun); err != nil {
+		t.Fatalf("the id in the run since the bar: %v, want it kept this round", err)
+	}
+	// Once the bar passes its first digits, it goes.
+	if res, err = s.Prune(ctx, t0.Add(16*24*time.Hour), 10); err != nil || res.Requests != 1 || res.More {
+		t.Fatalf("Prune with the bar at day 16 = %+v, %v; want the one request", res, err)
+	}
+	if _, err := s.Request(inRun); !errors.Is(err, ErrUnknownRequest) {
+		t.Errorf("request %s: %v, want pruned once the bar passed it", inRun, err)
+	}
+	var kept int
+	if err := s.db.View(func(tx *bbolt.Tx) error { kept = tx.Bucket(bucketRequests).Stats().KeyN; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if kept != 400 {
+		t.Errorf("%d requests kept, want the 400 made since the bar", kept)
 	}
 }
