@@ -842,3 +842,39 @@ func TestTheLogStaysBoundedWithNoPruner(t *testing.T) {
 	pay(8, 10) // four appends, each dropping up to two delivered events
 	wantLog(17, 20)
 }
+
+// Past the retention the log trims in batches: it runs up to a sixteenth
+// (at most 64) events over, then one append drops the oldest down to the
+// retention, so most appends leave the oldest events' pages alone.
+func TestTheLogTrimsInBatchesPastItsRetention(t *testing.T) {
+	const retain, slack = 160, 10
+	s, err := Open(filepath.Join(t.TempDir(), "pos.db"), &Options{EventRetention: retain})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	trims, prevFirst := 0, uint64(0)
+	for i := range 200 {
+		putRequest(t, s, reqID(i))
+		mustAccept(t, s, newPayment(reqID(i))) // two events
+		st, err := s.EventLog()
+		if err != nil {
+			t.Fatal(err)
+		}
+		held := st.Last - st.First + 1
+		if held > retain+slack+2 {
+			t.Fatalf("after payment %d the log holds %d events, want at most %d", i, held, retain+slack+2)
+		}
+		if st.First != prevFirst && prevFirst != 0 {
+			trims++
+			if held > retain+2 { // the trim, then perhaps the accept's other event
+				t.Fatalf("payment %d trimmed the log to %d events, want the retention, %d, and its own events", i, held, retain)
+			}
+		}
+		prevFirst = st.First
+	}
+	// 400 events, 160 kept: 240 dropped, in batches of about 12.
+	if trims == 0 || trims > 240/slack {
+		t.Errorf("%d appends trimmed the log, want 1 to %d (a batch at least every %d events)", trims, 240/slack, slack)
+	}
+}

@@ -38,10 +38,11 @@ type Options struct {
 	// event so every delivery of it is the same bytes; nil: events carry
 	// base units only.
 	Decimals Decimals
-	// EventRetention is how many events the log keeps at least: beyond
-	// it, each append also drops the oldest events that every sink has
-	// delivered (any, with no sink registered), so the log stays bounded
-	// with no pruner running. 0 means DefaultEventRetention.
+	// EventRetention is how many events the log keeps at least: once it
+	// holds 64 more (a sixteenth more, if less), an append also drops the
+	// oldest events that every sink has delivered (any, with no sink
+	// registered) down to it, so the log stays bounded with no pruner
+	// running. 0 means DefaultEventRetention.
 	EventRetention uint64
 	// HomeChainID is the chain of the default network: the chain of every
 	// payment, authorization, cursor and index a store before schema 13
