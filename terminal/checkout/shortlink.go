@@ -61,7 +61,8 @@ func ShortCode(id string) string {
 // ones. A UUIDv7 id's (request.TimeOrdered: every id request.New makes)
 // are its last 10, as its first are the time it was made, shared by the
 // requests of a quarter second; an older id's, 128 random bits, its first
-// 10, the code it was shown with. "" for an id shorter than 10.
+// 10, the code it was shown with (but about one in 3,200, which looks
+// like a UUIDv7: request.TimeOrdered). "" for an id shorter than 10.
 func shortPart(id string) string {
 	switch {
 	case len(id) < shortCodeHex:

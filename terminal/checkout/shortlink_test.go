@@ -27,6 +27,7 @@ func TestShortCodeIs40RandomBitsOfTheIDInCrockfordBase32(t *testing.T) {
 		{"01959533fa877011a233440011223344", "008J4CT4"},
 		{"00112233445566778899aabbccddeeff", "008J4CT4"}, // version digit 5: the first 10
 		{"01959533fa877011c233445566778899", "06ASACZT"}, // variant digit c: not a UUIDv7
+		{"0011223344557abc9899aabbccddeeff", "008J4CT4"}, // the digits, a time in 1972: an old random id
 		{"ffffffffff", "ZZZZZZZZ"},
 		{"0110101010", "0481040G"},
 		{"001122334", ""},           // too short

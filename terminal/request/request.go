@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -196,14 +197,24 @@ func uuid7(now time.Time, random io.Reader) ([16]byte, error) {
 	return id, nil
 }
 
-// TimeOrdered reports whether id has a UUIDv7's version and variant
-// digits, as every id New makes: its first 12 hex digits are then the
-// time it was made, the same for all requests of a millisecond, and its
-// last 15 are random. An id made before ids were UUIDv7s is 128 random
-// bits (one in 64 of them has those digits too).
+// TimeOrdered reports whether id is one New makes: a UUIDv7's version and
+// variant digits, and in its first 12 hex digits a time New would take,
+// from earliestClock to the year 2200. Its first 12 digits are then the
+// millisecond it was made, shared by the requests of that millisecond,
+// and its last 15 are random. An id made before ids were UUIDv7s is 128
+// random bits: one in 64 has those digits, and about one in 3,200 a time
+// in that span too.
 func TimeOrdered(id string) bool {
-	return validID(id) && id[12] == '7' && strings.IndexByte("89ab", id[16]) >= 0
+	if !validID(id) || id[12] != '7' || strings.IndexByte("89ab", id[16]) < 0 {
+		return false
+	}
+	ms, err := strconv.ParseUint(id[:12], 16, 64)
+	return err == nil && ms >= earliestClock*1000 && ms < latestIDTime
 }
+
+// latestIDTime is the end of the span of times TimeOrdered takes in an
+// id: 2200-01-01, Unix milliseconds.
+const latestIDTime = 7258118400000
 
 // validID reports whether s is 32 lowercase hex digits.
 func validID(s string) bool {

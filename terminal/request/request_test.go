@@ -152,6 +152,33 @@ func TestNewIDsSortByTime(t *testing.T) {
 	}
 }
 
+// TimeOrdered tells New's ids (UUIDv7s of a time New takes) from the
+// random ones made before: the short code and the pruner read an id's
+// first digits as a time only when it is one.
+func TestTimeOrdered(t *testing.T) {
+	r, err := New(goodParams(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		id   string
+		want bool
+	}{
+		{r.ID, true},
+		{"01959533fa877011a233445566778899", true},
+		{"00112233445566778899aabbccddeeff", false}, // version digit 5
+		{"01959533fa877011c233445566778899", false}, // variant digit c
+		{"0011223344557abc9899aabbccddeeff", false}, // the digits, but a time in 1972
+		{"ffff223344557abc9899aabbccddeeff", false}, // the digits, but a time in 10889
+		{"01959533fa877011a2334455667788", false},   // short
+		{"01959533FA877011A233445566778899", false}, // not lower case
+	} {
+		if got := TimeOrdered(c.id); got != c.want {
+			t.Errorf("TimeOrdered(%s) = %v, want %v", c.id, got, c.want)
+		}
+	}
+}
+
 func TestNewReportsRandomFailure(t *testing.T) {
 	for _, src := range []struct {
 		name string
