@@ -314,10 +314,10 @@
 // durable; never moves back), Sink and Sinks (the backlog: a count and one
 // seek), RemoveSink. Events(after, limit) reads in order from a cursor: a
 // seek, then the events returned; EventsAppended wakes a reader when a
-// commit appends more. The log bounds itself: beyond Options.EventRetention
-// (DefaultEventRetention, 10,000) each append drops up to two of the oldest
-// events that every sink has delivered (any, with no sink registered), in
-// its own write. PruneEvents(keep, limit) deletes more at once, in one
+// commit appends more. The log bounds itself: once it holds 64 events more
+// than Options.EventRetention (DefaultEventRetention, 10,000), an append
+// drops the oldest events that every sink has delivered (any, with no sink
+// registered) down to it, up to 66 in its own write (trimEvents). PruneEvents(keep, limit) deletes more at once, in one
 // small write: the oldest events every sink has delivered, keeping the
 // newest keep. EventLog gives the first and last seq and the lowest
 // delivered seq.
