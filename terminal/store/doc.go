@@ -377,6 +377,18 @@
 //
 // # Schema versions
 //
+// Schema 15 is schema 14 with every by_sender_nonce value the payment's
+// Seq (8 bytes; by_seq names its hash), not its 32-byte hash: an index
+// with an entry for every handed-over payment, 24 bytes less each. A schema 14
+// build refuses a 15 file (unknown schema) rather than read its Seqs as
+// damage. Open migrates a schema 14 file in small transactions
+// (schema15.go): each hash checked against its payment (handed over, at
+// that sender and nonce) and by_seq and rewritten as the Seq, a Seq
+// already there passed over, the whole file verified and "15" written
+// last, so a crash anywhere leaves a schema 14 file that the next Open
+// migrates on. A schema 13 file is migrated to 14 (its by_sender_nonce
+// still hashes) and on to 15 in the same Open.
+//
 // Schema 14 is schema 13 with the queued index (queued: chain || Seq ->
 // payment id for every queued payment, so ChainStore.OldestQueued is one
 // seek; Open checks it holds exactly the queued payments, each chain's

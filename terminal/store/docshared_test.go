@@ -184,42 +184,54 @@ func TestOpenRefusesADamagedSharedPart(t *testing.T) {
 	}
 }
 
-// A schema 14 file that has lost both shared parts' buckets is refused:
-// made again empty, they would give the old requests the parts of new
-// ones (the numbers start again at 1).
+// A schema 14 or 15 file that has lost both shared parts' buckets is
+// refused (preRelease14): made again empty, they would give the old
+// requests the parts of new ones (the numbers start again at 1).
 func TestOpenRefusesA14WithoutTheSharedBuckets(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "pos.db")
-	s, err := Open(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.PutRequest(context.Background(), withDocShared("r-1", []byte("config 1: merchant A"))); err != nil {
-		t.Fatal(err)
-	}
-	mustAccept(t, s, newPayment("r-1")) // paid: Open's pending check does not read it
-	s.Close()
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(tx *bbolt.Tx) error {
-		if err := tx.DeleteBucket(bucketDocShared); err != nil {
-			return err
-		}
-		return tx.DeleteBucket(bucketDocSharedIDs)
-	}); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	s, err = Open(path, &Options{LockTimeout: 100 * time.Millisecond})
-	if err == nil {
-		defer s.Close()
-		_ = s.PutRequest(context.Background(), withDocShared("r-2", []byte("config 2: merchant B")))
-		r, _ := s.Request("r-1")
-		t.Fatalf("Open took a 14 without its shared parts; r-1's part now reads %q", r.DocShared)
-	}
-	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "doc_shared") {
-		t.Fatalf("Open: %v; want ErrCorrupt naming the bucket", err)
+	for _, schema := range []string{schemaV14, schemaVersion} {
+		t.Run(schema, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "pos.db")
+			s, err := Open(path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.PutRequest(context.Background(), withDocShared("r-1", []byte("config 1: merchant A"))); err != nil {
+				t.Fatal(err)
+			}
+			mustAccept(t, s, newPayment("r-1")) // paid: Open's pending check does not read it
+			s.Close()
+			db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Update(func(tx *bbolt.Tx) error {
+				if schema == schemaV14 {
+					if err := back14(tx); err != nil {
+						return err
+					}
+				}
+				if err := tx.DeleteBucket(bucketDocShared); err != nil {
+					return err
+				}
+				return tx.DeleteBucket(bucketDocSharedIDs)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			s, err = Open(path, &Options{LockTimeout: 100 * time.Millisecond})
+			if err == nil {
+				defer s.Close()
+				_ = s.PutRequest(context.Background(), withDocShared("r-2", []byte("config 2: merchant B")))
+				r, _ := s.Request("r-1")
+				t.Fatalf("Open took a %s without its shared parts; r-1's part now reads %q", schema, r.DocShared)
+			}
+			if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "doc_shared") {
+				t.Fatalf("Open: %v; want ErrCorrupt naming the bucket", err)
+			}
+			if got, _ := dump(t, path); got != schema {
+				t.Fatalf("schema %q after the refusal, want %q", got, schema)
+			}
+		})
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 )
 
-// Layout of the bbolt file (schema version 14; per-chain keys begin with
+// Layout of the bbolt file (schema version 15; per-chain keys begin with
 // the chain id, 8 bytes big-endian, from 13 on; payment and request
 // records are binary from 14 on, JSON before, and both read: binrecord.go). Every bucket lives at the
 // top level; no nested buckets. Every value shown below is followed by its
@@ -26,7 +26,7 @@ var (
 	bucketMeta      = []byte("meta")            // "schema" -> schemaVersion (schema 1: "1", no CRC); "seal_check" -> sealed check (clients_seal.go)
 	bucketRequests  = []byte("requests")        // request ID -> the binary request record (JSON requestRecord before 14)
 	bucketPayments  = []byte("payments")        // tx hash (32 bytes) -> the binary payment record (JSON paymentRecord before 14)
-	bucketBySender  = []byte("by_sender_nonce") // chain (8) || sender (20) || nonce (8, big-endian) -> Seq (8; by_seq names the payment), or the tx hash in an entry written before (senderValueHash)
+	bucketBySender  = []byte("by_sender_nonce") // chain (8) || sender (20) || nonce (8, big-endian) -> Seq (8; by_seq names the payment) from 15 on, the tx hash before (senderValueHash)
 	bucketBySeq     = []byte("by_seq")          // Seq (8, big-endian) -> tx hash; its bucket sequence issues Seq
 	bucketUnsettled = []byte("unsettled")       // chain (8) || asset -> decimal amount in queued or broadcast payments
 	bucketCounts    = []byte("counts")          // chain (8) || payment state -> count (8, big-endian)
@@ -105,9 +105,11 @@ var (
 // the bounded store's spent nonces and the relay journal by authorization
 // (bounded.go); schema 13 keys every per-chain index, sum, count and
 // cursor by chain id (schema13.go); schema 14 adds the queued index
-// (queued.go, schema14.go).
+// (queued.go, schema14.go); schema 15 names each by_sender_nonce entry's
+// payment by its Seq, not its hash (schema15.go).
 const (
-	schemaVersion = "14"
+	schemaVersion = "15"
+	schemaV14     = "14"
 	schemaV13     = "13"
 	schemaV12     = "12"
 	schemaV11     = "11"
@@ -140,7 +142,7 @@ func schemaNumber(schema string) int {
 }
 
 // schemaLatest is schemaVersion as a number: change the two together.
-const schemaLatest = 14
+const schemaLatest = 15
 
 // schemaKnown reports whether this build reads schema (and migrates it).
 func schemaKnown(schema string) bool { return schemaNumber(schema) != 0 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/ethereum/go-ethereum/common"
 	"go.etcd.io/bbolt"
 )
 
@@ -25,14 +24,16 @@ import (
 // 13 file that Open migrates on. A record is rewritten in the binary form
 // only once (a record already binary is passed over); both forms read
 // the same meanwhile. No older build serves the file: a schema 13 build
-// refuses the queued bucket it does not know.
+// refuses the queued bucket it does not know. by_sender_nonce keeps the
+// hashes schema 14 has: the Seqs are schema 15's, the migration Open runs
+// next (schema15.go), so a file left at 14 is one every 14 build reads.
 
 // migrateChunk is how many records one transaction of the migration to
 // schema 14 reads and writes.
 const migrateChunk = 2000
 
-// migrateQueued brings a schema 13 file to schema 14, then verifies it
-// again. Other files are left as they are.
+// migrateQueued brings a schema 13 file to schema 14, verified whole
+// before "14" is written. Other files are left as they are.
 func migrateQueued(db *bbolt.DB, path string, log *slog.Logger) error {
 	return migrate14(db, path, log, migrateChunk, nil)
 }
@@ -49,18 +50,10 @@ func migrate14(db *bbolt.DB, path string, log *slog.Logger, chunk int, after fun
 		return nil
 	}
 	fail := func(err error) error {
-		return fmt.Errorf("store: open %s: migrate schema %s to %s: %w", path, schemaV13, schemaVersion, err)
+		return fmt.Errorf("store: open %s: migrate schema %s to %s: %w", path, schemaV13, schemaV14, err)
 	}
 	began := time.Now()
-	step := func(fn func(tx *bbolt.Tx) error) error {
-		if err := db.Update(fn); err != nil {
-			return err
-		}
-		if after != nil {
-			return after()
-		}
-		return nil
-	}
+	step := chunkStep(db, after)
 	// The queued index, from nothing: what an earlier run left is redone.
 	if err := step(func(tx *bbolt.Tx) error {
 		if err := tx.DeleteBucket(bucketQueued); err != nil && !errors.Is(err, bbolt.ErrBucketNotFound) {
@@ -121,32 +114,6 @@ func migrate14(db *bbolt.DB, path string, log *slog.Logger, chunk int, after fun
 	if err := inChunks(db, bucketAuthOpen, chunk, step, enter); err != nil {
 		return fail(err)
 	}
-	// by_sender_nonce names each payment by its Seq, a quarter of its hash
-	// (senderValueHash): the payment at each hash must be at that key, and
-	// by_seq must name it at its Seq. One already a Seq (an earlier run's)
-	// is passed over.
-	renamed := 0
-	if err := inChunks(db, bucketBySender, chunk, step, func(w *wtx, k, body []byte) error {
-		if len(body) != common.HashLength {
-			return nil
-		}
-		p, err := paymentByHash(w.tx, body)
-		if err != nil {
-			return fmt.Errorf("key %x: %w", k, err)
-		}
-		if p.Source != SourceHandover || !bytes.Equal(k, senderNonceKey(p.ChainID, p.From, p.Nonce)) {
-			return fmt.Errorf("key %x names payment %s (%s) from %s nonce %d: %w", k, p.TxHash, p.Source, p.From, p.Nonce, ErrCorrupt)
-		}
-		if h, err := w.getChecked(bucketBySeq, seqKey(p.Seq)); err != nil {
-			return err
-		} else if !bytes.Equal(h, body) {
-			return fmt.Errorf("key %x names payment %s, Seq %d, which %s gives to 0x%x: %w", k, p.TxHash, p.Seq, bucketBySeq, h, ErrCorrupt)
-		}
-		renamed++
-		return w.putChecked(bucketBySender, k, seqKey(p.Seq))
-	}); err != nil {
-		return fail(err)
-	}
 	// Payments and requests in the binary form (binrecord.go), a chunk at
 	// a time; one already binary (an earlier run's) is passed over.
 	rewritten := 0
@@ -182,19 +149,35 @@ func migrate14(db *bbolt.DB, path string, log *slog.Logger, chunk int, after fun
 		return fail(err)
 	}
 	// The whole check before the version is written, not after: a file
-	// that says 14 gets only the bounded check at the next Open, so one
-	// failing here must stay a 13 that is checked whole (and migrated) again.
-	if err := verify(db, schemaVersion); err != nil {
-		return corruptErr(path, fmt.Errorf("after migrating to schema %s: %w", schemaVersion, err))
+	// that says 14 is one an earlier schema 14 build serves after only
+	// its bounded check, so one failing here must stay a 13 that is
+	// checked whole (and migrated) again.
+	if err := verify(db, schemaV14); err != nil {
+		return corruptErr(path, fmt.Errorf("after migrating to schema %s: %w", schemaV14, err))
 	}
 	if err := db.Update(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion)))
+		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaV14)))
 	}); err != nil {
 		return fail(err)
 	}
-	log.Info(fmt.Sprintf("store: migrated schema %s to %s: the queued payments indexed in acceptance order, payments and requests binary, the open index without values, by_sender_nonce by Seq", schemaV13, schemaVersion),
-		"path", path, "queued", queued, "records", rewritten, "open", emptied, "by_sender_nonce", renamed, "took", time.Since(began).Round(time.Millisecond))
+	log.Info(fmt.Sprintf("store: migrated schema %s to %s: the queued payments indexed in acceptance order, payments and requests binary, the open index without values", schemaV13, schemaV14),
+		"path", path, "queued", queued, "records", rewritten, "open", emptied, "took", time.Since(began).Round(time.Millisecond))
 	return nil
+}
+
+// chunkStep is the step of a migration in chunks (inChunks): it runs fn
+// in one bbolt transaction and then, if set, after, whose error stops
+// the migration there (the tests' crash between chunks).
+func chunkStep(db *bbolt.DB, after func() error) func(func(*bbolt.Tx) error) error {
+	return func(fn func(tx *bbolt.Tx) error) error {
+		if err := db.Update(fn); err != nil {
+			return err
+		}
+		if after != nil {
+			return after()
+		}
+		return nil
+	}
 }
 
 // inChunks calls fn on every entry of bucket (its value CRC checked, the

@@ -135,6 +135,17 @@ func TestOpenMigratesSchema13To14InChunksAndResumesAfterACrash(t *testing.T) {
 				}
 			} else if err != nil {
 				t.Fatal(err)
+			} else {
+				// A whole run leaves a schema 14 file as every 14 build
+				// reads it, by_sender_nonce naming hashes: the Seqs are
+				// the 14→15 migration's (schema15.go).
+				schema, got := dump(t, p)
+				if schema != schemaV14 {
+					t.Fatalf("schema %q after migrate14, want %q", schema, schemaV14)
+				}
+				if n := senderValuesOfLen(got, 32); n != len(got[string(bucketBySender)]) || n == 0 {
+					t.Fatalf("%d of %d by_sender_nonce values a hash after migrate14, want all", n, len(got[string(bucketBySender)]))
+				}
 			}
 			s, err := Open(p, nil)
 			if err != nil {
@@ -147,6 +158,9 @@ func TestOpenMigratesSchema13To14InChunksAndResumesAfterACrash(t *testing.T) {
 			if schema != schemaVersion {
 				t.Fatalf("schema %q, want %q", schema, schemaVersion)
 			}
+			if n := senderValuesOfLen(got, 8); n != len(got[string(bucketBySender)]) || n == 0 {
+				t.Fatalf("%d of %d by_sender_nonce values a Seq, want all", n, len(got[string(bucketBySender)]))
+			}
 			if len(want[string(bucketQueued)]) == 0 {
 				t.Fatal("the store holds nothing queued")
 			}
@@ -157,6 +171,18 @@ func TestOpenMigratesSchema13To14InChunksAndResumesAfterACrash(t *testing.T) {
 			}
 		})
 	}
+}
+
+// senderValuesOfLen counts the by_sender_nonce values of n bytes in a
+// dump: 8 a Seq, 32 a hash.
+func senderValuesOfLen(buckets map[string]map[string][]byte, n int) int {
+	c := 0
+	for _, v := range buckets[string(bucketBySender)] {
+		if len(v) == n {
+			c++
+		}
+	}
+	return c
 }
 
 // copyFile copies the store at path, and the sealing key beside it, into

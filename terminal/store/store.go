@@ -205,6 +205,10 @@ func Open(path string, opts *Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	if err := migrateSenderSeqs(db, path, log); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	s := &Store{path: path, db: db, log: log, key: key, c: newCommitter(db, path, log, o.Decimals, o.EventRetention), now: now, home: o.HomeChainID}
 	s.moneyVerified.Store(!o.VerifyBeforeSales)
 	log.Info("store: opened", "path", path, "new", fresh)
@@ -324,21 +328,21 @@ func openVerifiedOnce(path string, bopts *bbolt.Options) (db *bbolt.DB, err erro
 // thousand payments or so.
 const allocSize = 1 << 20
 
-// preRelease14 refuses a schema 14 file without the shared parts'
-// buckets, which every 14 file has from its creation or migration
+// preRelease14 refuses a schema 14 or later file without the shared
+// parts' buckets, which every such file has from its creation or migration
 // (initSchema does not make them in an existing file): written by a build
 // from before schema 14 was released, whose records are in a form this
 // one does not read, or damaged; made again empty they would give old
 // requests the parts of new ones.
 func preRelease14(db *bbolt.DB, schema string) error {
-	if schema != schemaVersion {
+	if !schemaAtLeast(schema, 14) {
 		return nil
 	}
 	return db.View(func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bucketDocShared, bucketDocSharedIDs} {
 			if tx.Bucket(name) == nil {
 				return fmt.Errorf("schema %s without bucket %s: written by a build from before schema %s was released (restore the file it migrated from, or start a new store), or damaged: %w",
-					schema, name, schema, ErrCorrupt)
+					schema, name, schemaV14, ErrCorrupt)
 			}
 		}
 		// Such a build also kept the hash in open's values (one seek:
@@ -346,7 +350,7 @@ func preRelease14(db *bbolt.DB, schema string) error {
 		if b := tx.Bucket(bucketOpen); b != nil {
 			if k, v := b.Cursor().First(); k != nil && len(v) != crcLen {
 				return fmt.Errorf("schema %s with a %d-byte value in %s: written by a build from before schema %s was released (restore the file it migrated from, or start a new store), or damaged: %w",
-					schema, len(v), bucketOpen, schema, ErrCorrupt)
+					schema, len(v), bucketOpen, schemaV14, ErrCorrupt)
 			}
 		}
 		return nil
@@ -443,7 +447,7 @@ func create(path string, lockTimeout time.Duration) error {
 // open, and creates the buckets an older file lacks. openVerified has
 // already refused a file of an unknown schema, and migrate has brought a
 // schema 1 file to schema 2 (openSealing takes it on to 3, migrateUnfinal
-// to 4, migrateChain to 5, migrateAuthorizations to 6, migrateRelay to 7, migrateFailures to 8, migrateRegistrations to 9, migrateEvents to 10, migrateWebhooks to 11, migrateBounded to 12, migrateChains to 13, migrateQueued to 14).
+// to 4, migrateChain to 5, migrateAuthorizations to 6, migrateRelay to 7, migrateFailures to 8, migrateRegistrations to 9, migrateEvents to 10, migrateWebhooks to 11, migrateBounded to 12, migrateChains to 13, migrateQueued to 14, migrateSenderSeqs to 15).
 func initSchema(db *bbolt.DB) error {
 	complete := true
 	err := db.View(func(tx *bbolt.Tx) error {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -245,23 +246,32 @@ func TestSecondOpenIsLocked(t *testing.T) {
 	s3.Close()
 }
 
+// A file of a schema this build does not know, the next one (a newer
+// build's) included, is refused as unknown and left as it is.
 func TestOpenRefusesUnknownSchema(t *testing.T) {
-	s := openTemp(t)
-	path := s.Path()
-	s.Close()
-	db, err := bbolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte("99")))
-	}); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	_, err = Open(path, nil)
-	if err == nil || !strings.Contains(err.Error(), `schema version "99"`) {
-		t.Fatalf("Open of a schema 99 file: %v; want an unknown schema error", err)
+	for _, schema := range []string{"16", "99"} {
+		t.Run(schema, func(t *testing.T) {
+			s := openTemp(t)
+			path := s.Path()
+			s.Close()
+			db, err := bbolt.Open(path, 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Update(func(tx *bbolt.Tx) error {
+				return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schema)))
+			}); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			_, err = Open(path, nil)
+			if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("unknown schema version %q", schema)) {
+				t.Fatalf("Open of a schema %s file: %v; want an unknown schema error", schema, err)
+			}
+			if got, _ := dump(t, path); got != schema {
+				t.Fatalf("schema %q after the refusal, want %q", got, schema)
+			}
+		})
 	}
 }
 

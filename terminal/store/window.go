@@ -178,11 +178,12 @@ func senderHash(tx *bbolt.Tx, k []byte) ([]byte, error) {
 }
 
 // senderValueHash returns the hash a by_sender_nonce entry's checked value
-// body names. The value is the payment's Seq (8 bytes), by_seq naming its
-// hash: a quarter of the hash's size, in an index with an entry for every
-// payment. An entry written before (schema 14's first builds) holds the
-// hash (32 bytes); both are read, and a Seq by_seq does not hold is
-// damage.
+// body names. From schema 15 on the value is the payment's Seq (8 bytes),
+// by_seq naming its hash: a quarter of the hash's size, in an index with
+// an entry for every payment; a 15 file holds Seqs only. Before, it was
+// the hash (32 bytes). Both are read: a schema 14 file under migration
+// (schema15.go) is verified whole before "15" is written, and may hold
+// both. A Seq by_seq does not hold is damage.
 func senderValueHash(tx *bbolt.Tx, k, body []byte) ([]byte, error) {
 	switch len(body) {
 	case common.HashLength:
