@@ -109,25 +109,9 @@ func TestOpenMigratesSchema13To14InChunksAndResumesAfterACrash(t *testing.T) {
 	path, want := fill14(t, 60)
 	for _, stopAfter := range []int{0, 1, 2, 5, 9, -1} {
 		t.Run(fmt.Sprintf("stopped after %d", stopAfter), func(t *testing.T) {
-			p := copyFile(t, path)
-			db, err := bbolt.Open(p, 0o600, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := db.Update(back13); err != nil {
-				t.Fatal(err)
-			}
-			crash := errors.New("crash")
-			steps := 0
-			err = migrate14(db, p, slog.New(slog.DiscardHandler), 4, func() error {
-				if steps++; steps > stopAfter && stopAfter >= 0 {
-					return crash
-				}
-				return nil
-			})
-			db.Close()
+			p, err := migrateStopped(t, path, back13, migrate14, stopAfter)
 			if stopAfter >= 0 {
-				if !errors.Is(err, crash) {
+				if !errors.Is(err, errCrash) {
 					t.Fatalf("migrate14: %v, want the crash", err)
 				}
 				if schema, _ := dump(t, p); schema != schemaV13 {
@@ -147,28 +131,10 @@ func TestOpenMigratesSchema13To14InChunksAndResumesAfterACrash(t *testing.T) {
 					t.Fatalf("%d of %d by_sender_nonce values a hash after migrate14, want all", n, len(got[string(bucketBySender)]))
 				}
 			}
-			s, err := Open(p, nil)
-			if err != nil {
-				t.Fatalf("Open after the migration stopped: %v", err)
-			}
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-			schema, got := dump(t, p)
-			if schema != schemaVersion {
-				t.Fatalf("schema %q, want %q", schema, schemaVersion)
-			}
-			if n := senderValuesOfLen(got, 8); n != len(got[string(bucketBySender)]) || n == 0 {
-				t.Fatalf("%d of %d by_sender_nonce values a Seq, want all", n, len(got[string(bucketBySender)]))
-			}
 			if len(want[string(bucketQueued)]) == 0 {
 				t.Fatal("the store holds nothing queued")
 			}
-			for b, kv := range want {
-				if !maps.EqualFunc(got[b], kv, bytes.Equal) {
-					t.Errorf("bucket %s differs after the migration: %d entries, want %d", b, len(got[b]), len(kv))
-				}
-			}
+			openedAs(t, p, want)
 		})
 	}
 }
@@ -200,4 +166,61 @@ func copyFile(t *testing.T, path string) string {
 		}
 	}
 	return filepath.Join(dir, filepath.Base(path))
+}
+
+// errCrash is migrateStopped's crash between two chunks.
+var errCrash = errors.New("crash")
+
+// migrateStopped copies the store file at path, steps the copy back with
+// back, and runs migrate on it in chunks of 4 entries, failing with
+// errCrash after stopAfter committed transactions (-1: never, the run
+// whole). It returns the copy's path and migrate's error.
+func migrateStopped(t *testing.T, path string, back func(*bbolt.Tx) error,
+	migrate func(db *bbolt.DB, path string, log *slog.Logger, chunk int, after func() error) error, stopAfter int) (string, error) {
+	t.Helper()
+	p := copyFile(t, path)
+	db, err := bbolt.Open(p, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(back); err != nil {
+		t.Fatal(err)
+	}
+	steps := 0
+	return p, migrate(db, p, slog.New(slog.DiscardHandler), 4, func() error {
+		if steps++; steps > stopAfter && stopAfter >= 0 {
+			return errCrash
+		}
+		return nil
+	})
+}
+
+// openedAs opens the store file at path (Open migrates it on), closes it,
+// and requires it then to be at this build's schema, every by_sender_nonce
+// value a Seq, and every bucket as in want.
+func openedAs(t *testing.T, path string, want map[string]map[string][]byte) {
+	t.Helper()
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatalf("Open after the migration stopped: %v", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	schema, got := dump(t, path)
+	if schema != schemaVersion {
+		t.Fatalf("schema %q, want %q", schema, schemaVersion)
+	}
+	if n := senderValuesOfLen(got, 8); n != len(got[string(bucketBySender)]) || n == 0 {
+		t.Fatalf("%d of %d by_sender_nonce values a Seq, want all", n, len(got[string(bucketBySender)]))
+	}
+	if len(got) != len(want) {
+		t.Errorf("%d buckets after the migration, want %d", len(got), len(want))
+	}
+	for b, kv := range want {
+		if !maps.EqualFunc(got[b], kv, bytes.Equal) {
+			t.Errorf("bucket %s differs after the migration: %d entries, want %d", b, len(got[b]), len(kv))
+		}
+	}
 }

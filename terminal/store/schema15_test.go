@@ -38,25 +38,9 @@ func TestOpenMigratesSchema14To15InChunksAndResumesAfterACrash(t *testing.T) {
 	}
 	for _, stopAfter := range []int{0, 1, 2, 5, 9, -1} {
 		t.Run(fmt.Sprintf("stopped after %d", stopAfter), func(t *testing.T) {
-			p := copyFile(t, path)
-			db, err := bbolt.Open(p, 0o600, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := db.Update(back14); err != nil {
-				t.Fatal(err)
-			}
-			crash := errors.New("crash")
-			steps := 0
-			err = migrate15(db, p, slog.New(slog.DiscardHandler), 4, func() error {
-				if steps++; steps > stopAfter && stopAfter >= 0 {
-					return crash
-				}
-				return nil
-			})
-			db.Close()
+			p, err := migrateStopped(t, path, back14, migrate15, stopAfter)
 			if stopAfter >= 0 {
-				if !errors.Is(err, crash) {
+				if !errors.Is(err, errCrash) {
 					t.Fatalf("migrate15: %v, want the crash", err)
 				}
 				schema, got := dump(t, p)
@@ -72,28 +56,7 @@ func TestOpenMigratesSchema14To15InChunksAndResumesAfterACrash(t *testing.T) {
 			} else if err != nil {
 				t.Fatal(err)
 			}
-			s, err := Open(p, nil)
-			if err != nil {
-				t.Fatalf("Open after the migration stopped: %v", err)
-			}
-			if err := s.Close(); err != nil {
-				t.Fatal(err)
-			}
-			schema, got := dump(t, p)
-			if schema != schemaVersion {
-				t.Fatalf("schema %q, want %q", schema, schemaVersion)
-			}
-			if n := senderValuesOfLen(got, 8); n != len(got[string(bucketBySender)]) {
-				t.Fatalf("%d of %d by_sender_nonce values a Seq, want all", n, len(got[string(bucketBySender)]))
-			}
-			if len(got) != len(want) {
-				t.Errorf("%d buckets after the migration, want %d", len(got), len(want))
-			}
-			for b, kv := range want {
-				if !maps.EqualFunc(got[b], kv, bytes.Equal) {
-					t.Errorf("bucket %s differs after the migration: %d entries, want %d", b, len(got[b]), len(kv))
-				}
-			}
+			openedAs(t, p, want)
 		})
 	}
 }
