@@ -241,6 +241,15 @@ listen = "127.0.0.1:0"
 		t.Fatalf("pay from QR: exit %d, %+v", code, res)
 	}
 	waitConfirmed(t, op, rpc, res.TxHash)
+	screens, err := screen.New(screen.Size{W: 320, H: 240})
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid := screens.Result(screen.Result{Kind: screen.ResultPaid})
+	// The cashier showed that request: keys pressed while it still settles
+	// the payment are not taken (a loaded machine kept it there past the
+	// confirmation, and the sale below was never keyed).
+	waitPaidScreen(t, "http://"+simAddr, paid)
 
 	// Scanner and NFC: the cashier takes them for the request it shows,
 	// so the sale is keyed on the simulator's keypad first.
@@ -248,11 +257,6 @@ listen = "127.0.0.1:0"
 	if err := json.Unmarshal(getBody(t, http.DefaultClient, "http://"+simAddr+"/sim/state"), &sim); err != nil || sim.Scanner == "" {
 		t.Fatalf("sim state: %+v %v", sim, err)
 	}
-	screens, err := screen.New(screen.Size{W: 320, H: 240})
-	if err != nil {
-		t.Fatal(err)
-	}
-	paid := screens.Result(screen.Result{Kind: screen.ResultPaid})
 	for _, via := range [][]string{
 		{"-via", "http", "-from-screen", "http://" + simAddr + "/sim/screen.png"}, // the QR read off the simulated display
 		{"-via", "scanner", "-scanner", sim.Scanner},
