@@ -24,6 +24,7 @@ import (
 	"showpos/tools/devchain"
 
 	"showpos/terminal/config/configtest"
+	"showpos/terminal/httpapi"
 	"showpos/terminal/request"
 	"showpos/tools/paytx"
 )
@@ -63,7 +64,8 @@ func unixClient(sock string) *http.Client {
 	}}
 }
 
-// waitFor polls until the daemon's socket answers.
+// waitFor polls until the daemon's socket answers and its status says
+// it takes sales.
 func waitFor(t *testing.T, c *http.Client, errc <-chan error) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -73,13 +75,19 @@ func waitFor(t *testing.T, c *http.Client, errc <-chan error) {
 			t.Fatalf("posd stopped early: %v", err)
 		default:
 		}
-		if resp, err := c.Get("http://posd/v1/payments"); err == nil {
+		// Up, and taking sales: the store's scrub has checked the open
+		// payments (until then a payment is answered 503, send again).
+		if resp, err := c.Get("http://posd/v1/status"); err == nil {
+			var st httpapi.Status
+			err := json.NewDecoder(resp.Body).Decode(&st)
 			resp.Body.Close()
-			return
+			if err == nil && st.Store != nil && st.Store.Scrub != nil && st.Store.Scrub.SalesTaken {
+				return
+			}
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatal("posd did not come up")
+	t.Fatal("posd did not come up and take sales")
 }
 
 // The daemon as a whole: start, create a request on the operator socket,

@@ -34,7 +34,7 @@ func scrubStore(ctx context.Context, st *store.Store, rate int64, log *slog.Logg
 // scrubStatus is the scrub's part of the status.
 func scrubStatus(in store.Integrity) *httpapi.ScrubStatus {
 	s := &httpapi.ScrubStatus{State: "waiting", CheckedBytes: in.CheckedBytes, InUseBytes: in.InUseBytes,
-		Damaged: in.Damaged, MoneyDamaged: in.MoneyDamaged}
+		Damaged: in.Damaged, MoneyDamaged: in.MoneyDamaged, SalesTaken: in.SalesTaken}
 	switch {
 	case in.Running:
 		s.State = "running"

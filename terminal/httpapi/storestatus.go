@@ -50,6 +50,10 @@ type ScrubStatus struct {
 	// no sale and serves no record (store_damaged) until the file is
 	// restored.
 	MoneyDamaged bool `json:"moneyDamaged"`
+	// SalesTaken: the open payments and their indexes are checked since
+	// start (the scrub's first part), so a payment is no longer answered
+	// 503 unavailable for it.
+	SalesTaken bool `json:"salesTaken"`
 }
 
 // StoreDamage is one damaged record: its bucket, its key in hex, what was

@@ -80,6 +80,10 @@ type Integrity struct {
 	// MoneyDamaged: damage in what matters to money was found; every
 	// write but the operator's is refused (ErrCorrupt).
 	MoneyDamaged bool
+	// SalesTaken: the open payments and their indexes are checked (the
+	// scrub's first part, or Options.VerifyBeforeSales unset), so Accept no
+	// longer answers ErrVerifying; with MoneyDamaged it refuses anyway.
+	SalesTaken bool
 }
 
 // integrityState is the Store's Integrity, guarded by mu.
@@ -100,6 +104,7 @@ func (s *Store) Integrity() Integrity {
 	defer s.integ.mu.Unlock()
 	out := s.integ.cur
 	out.Damage = append([]Damage(nil), s.integ.cur.Damage...)
+	out.SalesTaken = s.moneyVerified.Load()
 	return out
 }
 

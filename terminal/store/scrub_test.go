@@ -483,6 +483,9 @@ func TestNoSaleBeforeTheOpenPaymentsAreChecked(t *testing.T) {
 	putRequest(t, s, "r-early") // a request decides no sale: taken at once
 	_, _, err = s.Accept(bg, newPayment("r-early"), t0, nil)
 	wantErr(t, "Accept before the scrub", err, ErrVerifying)
+	if s.Integrity().SalesTaken {
+		t.Error("Integrity says sales are taken before the scrub")
+	}
 	// A payer sending again a payment stored before the restart (its
 	// answer lost) is told it is accepted, never "send again" for a
 	// payment that is stored.
@@ -515,6 +518,9 @@ func TestNoSaleBeforeTheOpenPaymentsAreChecked(t *testing.T) {
 		t.Fatal("the scrub's first part did not end within a minute")
 	}
 	wantErr(t, "Accept during the first part", during, ErrVerifying)
+	if !s.Integrity().SalesTaken {
+		t.Error("Integrity says no sales are taken once the open payments are checked")
+	}
 	if _, _, err := s.Accept(bg, newPayment("r-early"), t0, nil); err != nil {
 		t.Fatalf("Accept once the open payments are checked: %v", err)
 	}
