@@ -35,8 +35,32 @@ func broadcast(ctx context.Context, url, requestID string, raw []byte) (int, jso
 }
 
 // post posts a handover body to broadcastTx and returns the status, the
-// body and, for an error answer, its code.
+// body and, for an error answer, its code. A 503 unavailable (the terminal
+// just started and is still checking its open payments) is sent again, as
+// the API asks, up to unavailableTries times, waiting longer each time: a
+// repeat of a payment the terminal took answers as accepted.
 func post(ctx context.Context, url string, in []byte) (int, json.RawMessage, string, error) {
+	wait := 50 * time.Millisecond
+	for try := 1; ; try++ {
+		status, body, code, err := postOnce(ctx, url, in)
+		if err != nil || status != http.StatusServiceUnavailable || code != "unavailable" || try == unavailableTries {
+			return status, body, code, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, nil, "", fmt.Errorf("broadcastTx: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// unavailableTries is how many times post sends a payment the terminal
+// answers 503 unavailable: about 5 s in all.
+const unavailableTries = 8
+
+// postOnce is one post.
+func postOnce(ctx context.Context, url string, in []byte) (int, json.RawMessage, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(in))
 	if err != nil {
 		return 0, nil, "", fmt.Errorf("broadcastTx: %w", err)
