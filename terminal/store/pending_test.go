@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -60,5 +62,42 @@ func TestPendingRequests(t *testing.T) {
 		if !slices.Equal(ids, c.want) {
 			t.Errorf("%s: PendingRequests = %q, want %q", c.name, ids, c.want)
 		}
+	}
+}
+
+// BenchmarkPendingRequests is the short link's lookup (checkout.
+// RequestByCode) with P requests payable: it reads the expiry index's keys
+// from now on, so it grows with P, not with the store. Beside it, the
+// floor: one request read by its full id (a seek), in the same store.
+func BenchmarkPendingRequests(b *testing.B) {
+	for _, p := range []int{10, 1_000, 10_000} {
+		s, err := Open(filepath.Join(b.TempDir(), "pos.db"), nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range p {
+			r := newRequest(fmt.Sprintf("%012x7%019x", i, i))
+			r.ExpiresAt = t0.Add(time.Hour)
+			if err := s.PutRequest(context.Background(), r); err != nil {
+				b.Fatal(err)
+			}
+		}
+		last := fmt.Sprintf("%012x7%019x", p-1, p-1) // read after every other key
+		match := func(id string) bool { return id[len(id)-10:] == last[len(last)-10:] }
+		b.Run(fmt.Sprintf("pending=%d/by-code", p), func(b *testing.B) {
+			for b.Loop() {
+				if rs, err := s.PendingRequests(t0, match, 2); err != nil || len(rs) != 1 {
+					b.Fatalf("%d found, %v", len(rs), err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("pending=%d/by-id-floor", p), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := s.Request(last); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		s.Close()
 	}
 }
