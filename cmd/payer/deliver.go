@@ -56,7 +56,7 @@ func post(ctx context.Context, url string, in []byte) (int, json.RawMessage, str
 }
 
 // unavailableTries is how many times post sends a payment the terminal
-// answers 503 unavailable: about 5 s in all.
+// answers 503 unavailable: the waits between them add up to about 3.5 s.
 const unavailableTries = 8
 
 // postOnce is one post.
