@@ -234,6 +234,10 @@ func compact(src, out string, inPlace bool, keyPath string) (compactResult, erro
 		if !keep {
 			_ = os.Remove(name)
 		}
+		// The check's Open made a journal beside the new file; it holds
+		// nothing once closed, and the file starts one of its own where
+		// it is put.
+		_ = os.Remove(store.JournalPath(name))
 	}()
 	to, err := bbolt.Open(name, 0o600, &bbolt.Options{Timeout: compactLock})
 	if err != nil {

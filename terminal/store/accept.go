@@ -73,7 +73,11 @@ func (s *Store) accept(ctx context.Context, p Payment, now time.Time, lim Limits
 	// refused ErrVerifying (send again), so a 503 never names a payment
 	// that is stored.
 	verifying := !s.moneyVerified.Load()
-	err := s.write(ctx, func(w *wtx) error {
+	rec, err := acceptRecord(p, now, lim)
+	if err != nil {
+		return Payment{}, false, fmt.Errorf("accept %s: %w", p.TxHash, err)
+	}
+	err = s.journaledWrite(ctx, rec, p.TxHash, func(w *wtx) error {
 		var err error
 		out, repeat, err = accept(w, p, now, lim, s.isRetired(p.ChainID), verifying)
 		return err

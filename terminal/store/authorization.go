@@ -164,7 +164,7 @@ func (cs *ChainStore) seqIndexAfter(bucket []byte, after uint64, limit int) ([]P
 		return nil, nil // no Seq comes after it
 	}
 	prefix := chainPrefix(cs.id)
-	err := cs.s.view(func(tx *bbolt.Tx) error {
+	err := cs.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucket).Cursor()
 		for k, v := c.Seek(chainKey(cs.id, seqKey(after+1))); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, v = c.Next() {
 			p, err := indexedPayment(tx, bucket, k, v)

@@ -172,7 +172,7 @@ type Recorded struct {
 // WatchCursor returns the watcher's cursor; ok is false before its first
 // range.
 func (cs *ChainStore) WatchCursor() (c WatchCursor, ok bool, err error) {
-	err = cs.s.view(func(tx *bbolt.Tx) error {
+	err = cs.view(func(tx *bbolt.Tx) error {
 		c, ok, err = readCursor(tx, chainPrefix(cs.id))
 		return err
 	})

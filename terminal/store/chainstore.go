@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"go.etcd.io/bbolt"
 )
 
 // ChainStore is one chain's view of the store (schema 13): the queues,
@@ -16,6 +17,39 @@ import (
 type ChainStore struct {
 	s  *Store
 	id uint64
+	// committed: reads see what is committed, with no commit asked of
+	// the journal first (Committed).
+	committed bool
+}
+
+// Committed returns the view whose reads see what is committed and no
+// more: an accept the journal holds (journal.go) is not in them until the
+// commit that takes it, which Store.JournalCommitted tells of. It is for a
+// follower that the commit wakes (the broadcaster, the relayer): its
+// reads then never ask for a commit, so a stream of payments is committed
+// a few hundred at a time, not once for each follower's round. Payment is
+// exact in it as in the store (Store.Payment).
+func (cs *ChainStore) Committed() *ChainStore {
+	return &ChainStore{s: cs.s, id: cs.id, committed: true}
+}
+
+// view is the store's view, or its committed reads (Committed).
+func (cs *ChainStore) view(fn func(*bbolt.Tx) error) error {
+	if cs.committed {
+		if err := cs.s.moneyDamagedErr(); err != nil {
+			return err
+		}
+		return cs.s.viewCommitted(fn)
+	}
+	return cs.s.view(fn)
+}
+
+// viewAny is the store's viewAny, or its committed reads (Committed).
+func (cs *ChainStore) viewAny(fn func(*bbolt.Tx) error) error {
+	if cs.committed {
+		return cs.s.viewCommitted(fn)
+	}
+	return cs.s.viewAny(fn)
 }
 
 // Chain returns the view of chain id. It reads nothing: a chain with no
@@ -34,11 +68,11 @@ func (cs *ChainStore) Payment(hash common.Hash) (Payment, error) { return cs.s.P
 // Payments is Store.Payments on the chain alone (f.ChainID is set to it).
 func (cs *ChainStore) Payments(f PaymentFilter) ([]Payment, error) {
 	f.ChainID = cs.id
-	return cs.s.Payments(f)
+	return paymentsIn(cs.view, f)
 }
 
 // LastSeq is Store.LastSeq: Seq is the store's order across chains.
-func (cs *ChainStore) LastSeq() (uint64, error) { return cs.s.LastSeq() }
+func (cs *ChainStore) LastSeq() (uint64, error) { return lastSeqIn(cs.view) }
 
 // Apply is Store.Apply: changes name payments by hash.
 func (cs *ChainStore) Apply(ctx context.Context, now time.Time, changes []Change) ([]Payment, error) {

@@ -411,8 +411,8 @@ func TestOpenSealsASchema2Store(t *testing.T) {
 		assertAbsent(t, raw, k)
 	}
 	entries, _ := os.ReadDir(dir)
-	if len(entries) != 2 {
-		t.Errorf("directory holds %d entries, want the store and its key (a temporary file left?)", len(entries))
+	if len(entries) != 3 {
+		t.Errorf("directory holds %d entries, want the store, its journal and its key (a temporary file left?)", len(entries))
 	}
 
 	logs.Reset()

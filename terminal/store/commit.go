@@ -3,12 +3,16 @@ package store
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"go.etcd.io/bbolt"
 )
 
@@ -21,8 +25,16 @@ const maxBatch = 256
 // write: an fn that returns an error having written nothing is refused alone;
 // one that returns an error (or panics) after writing aborts the whole batch.
 type op struct {
-	ctx   context.Context
-	fn    func(*wtx) error
+	ctx context.Context
+	fn  func(*wtx) error // nil: commit what the journal holds (committer.sync)
+	// record, if set, runs fn's writes again (Store.replay): its writes
+	// may then be answered once the record is in the journal, and wait in
+	// the open transaction for a later commit (journal.go).
+	record []byte
+	key    common.Hash // with record: the payment it writes (committer.holds)
+	// clean: fn needs a transaction holding no journaled writes (it
+	// reads the file's pages, as the scrub's page accounting does).
+	clean bool
 	state atomic.Int32 // opWaiting -> opTaken (committer) or opAbandoned (caller)
 	done  chan error   // buffered: the committer never blocks on a caller
 }
@@ -72,26 +84,36 @@ func (w *wtx) nextSeq(bucket []byte) (uint64, error) {
 }
 
 // committer is the Store's only writer. It waits for an op; when one comes
-// it takes every op already queued behind it (up to maxBatch), runs them in
-// one bbolt transaction and commits once. Ops that arrive while that commit
-// (and its fsync) is in flight wait in the queue and form the next batch, so
-// a lone writer pays one fsync with no added delay and N concurrent writers
-// pay far fewer than N.
+// it takes every op already queued behind it (up to maxBatch) and runs them
+// in its open bbolt transaction. Then, if every op of the batch that wrote
+// is journaled (an accept), their records are appended to the journal in
+// one fdatasync and the transaction stays open for the next batch; else
+// the transaction is committed once. Ops that arrive meanwhile wait in the
+// queue and form the next batch, so a lone writer pays one sync with no
+// added delay and N concurrent writers pay far fewer than N.
 //
-// No caller is answered before the commit that makes its answer true is
-// fsynced, and that includes idempotent repeats (an Accept of a payment
-// already accepted), which write nothing and so commit nothing themselves:
+// The open transaction is committed, with every journaled write it holds,
+// when the committer has been idle for flushIdle, when it holds maxHeld
+// records or has held one for maxHold, when a write that is not journaled
+// comes, when a reader asks (sync) and at close.
+//
+// No caller is answered before what makes its answer true is durable: its
+// journal record fdatasynced, or its commit; and that includes idempotent
+// repeats (an Accept of a payment already accepted), which write nothing
+// themselves:
 //   - A repeat in the same batch as the write it repeats runs after it in
 //     the same transaction, and every op of a batch is answered only after
-//     tx.Commit returns, i.e. after its fsyncs; so it is answered with the
+//     the batch's append or commit returns; so it is answered with the
 //     batch.
 //   - A repeat in a later batch cannot run before the earlier batch is
-//     committed and fsynced: there is one committer, and it runs batches
-//     one after another, beginning the next transaction only once the
-//     previous commit has returned.
+//     durable: there is one committer, and it runs batches one after
+//     another, beginning the next only once the previous one's append or
+//     commit has returned.
 //
-// Readers, in their own transactions, may see a commit a moment before its
-// fsync completes; they acknowledge nothing.
+// Readers, in their own transactions, see what is committed: a moment
+// before its fsync completes, as bbolt publishes the meta page before it
+// syncs (they acknowledge nothing), and not what waits in the open
+// transaction; Store.view asks for that to be committed first.
 type committer struct {
 	db    *bbolt.DB
 	path  string
@@ -103,6 +125,10 @@ type committer struct {
 
 	stopped chan struct{}
 	commits atomic.Uint64 // successful bbolt commits; read by tests
+	appends atomic.Uint64 // successful journal appends; read by tests
+	// flushes counts the commits of journaled writes by what asked for
+	// each (flushIdle...): JournalStats.
+	flushes [flushCauses]atomic.Uint64
 
 	// decimals is Options.Decimals, for the events' display amounts.
 	decimals  Decimals
@@ -111,19 +137,67 @@ type committer struct {
 	// events (Store.EventsAppended).
 	appendMu sync.Mutex
 	appended chan struct{}
+	// took is closed, and replaced, after each commit that took held
+	// journaled writes (Store.JournalCommitted); under appendMu.
+	took chan struct{}
 
-	// beforeCommit, if set, runs in the committer just before the bbolt
-	// transaction of a batch that wrote commits. Tests set it (before any
-	// write they observe) to hold a commit open; nil in production.
+	// jr is the journal (journal.go); nil: every batch that writes is
+	// committed. replay runs a record's writes again (Store.replay).
+	jr     *journal
+	replay func(*wtx, []byte) error
+	// tx is the open transaction and w its wtx: the journaled writes since
+	// the last commit, whose records are held, in order.
+	tx        *bbolt.Tx
+	w         *wtx
+	held      [][]byte
+	heldSince time.Time
+	unflushed atomic.Int64 // len(held), for readers (sync)
+	keysMu    sync.Mutex
+	heldKeys  map[common.Hash]struct{} // the held writes' payments
+	idle      *time.Timer              // idleFor after the last journaled batch
+	idleFor   time.Duration            // flushIdle; tests set it (before any write) to keep writes held
+	// broken is set when the held writes can be neither committed nor
+	// made again in a new transaction: every op gets it from then on, and
+	// the next Open replays the journal.
+	broken error
+
+	// beforeCommit, if set, runs in the committer just before a batch
+	// that wrote is made durable: before its journal append, before the
+	// bbolt commit. Tests set it (before any write they observe) to hold
+	// a commit open; nil in production.
 	beforeCommit func()
 }
 
-func newCommitter(db *bbolt.DB, path string, log *slog.Logger, decimals Decimals, retention uint64) *committer {
+// What commits the journaled writes the open transaction holds.
+const (
+	flushOnIdle  = iota // the committer idle for idleFor
+	flushOnBound        // maxHeld, maxHold, or the journal full
+	flushOnRead         // a reader (sync)
+	flushOnWrite        // a write that is not journaled
+	flushOnClose
+	flushCauses
+)
+
+const (
+	// flushIdle is how long the committer waits with writes held before
+	// it commits them: a payer's next payment comes seconds later, so
+	// each is in the file (and its events out) a moment after its answer.
+	flushIdle = 10 * time.Millisecond
+	// maxHeld and maxHold bound what the open transaction holds: under a
+	// stream of payments, one commit in maxHeld carries them.
+	maxHeld = 256
+	maxHold = 250 * time.Millisecond
+)
+
+func newCommitter(db *bbolt.DB, path string, log *slog.Logger, decimals Decimals, retention uint64, jr *journal, replay func(*wtx, []byte) error) *committer {
 	c := &committer{
-		db: db, path: path, log: log, decimals: decimals, retention: retention, appended: make(chan struct{}),
+		db: db, path: path, log: log, decimals: decimals, retention: retention, appended: make(chan struct{}), took: make(chan struct{}),
 		queue:   make(chan *op, maxBatch),
 		stopped: make(chan struct{}),
+		jr:      jr, replay: replay,
+		idle: time.NewTimer(flushIdle), idleFor: flushIdle,
 	}
+	c.idle.Stop()
 	go c.run()
 	return c
 }
@@ -135,10 +209,26 @@ func newCommitter(db *bbolt.DB, path string, log *slog.Logger, decimals Decimals
 // ctx.Err() and fn never runs. Once taken, do waits for the commit whatever
 // ctx says: an error must never be returned for a write that then lands.
 func (c *committer) do(ctx context.Context, fn func(*wtx) error) error {
+	return c.doRecord(ctx, nil, common.Hash{}, fn)
+}
+
+// doRecord is do for a write that record runs again (Store.replay): a nil
+// return means its record is in the journal, fdatasynced, or its writes
+// committed.
+func (c *committer) doRecord(ctx context.Context, record []byte, key common.Hash, fn func(*wtx) error) error {
+	return c.submit(ctx, &op{ctx: ctx, fn: fn, record: record, key: key, done: make(chan error, 1)})
+}
+
+// doClean is do for an fn that reads the file's pages: the journaled
+// writes held are committed before it runs.
+func (c *committer) doClean(ctx context.Context, fn func(*wtx) error) error {
+	return c.submit(ctx, &op{ctx: ctx, fn: fn, clean: true, done: make(chan error, 1)})
+}
+
+func (c *committer) submit(ctx context.Context, o *op) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	o := &op{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()
@@ -162,8 +252,32 @@ func (c *committer) do(ctx context.Context, fn func(*wtx) error) error {
 	}
 }
 
+// sync commits what the journal holds, if anything: a read after it sees
+// every write answered before it was called.
+func (c *committer) sync() error {
+	if c == nil || c.unflushed.Load() == 0 {
+		return nil
+	}
+	return c.do(context.Background(), nil)
+}
+
+// holds reports whether a held write is of the payment with hash key.
+func (c *committer) holds(key common.Hash) bool {
+	if c == nil || c.unflushed.Load() == 0 {
+		return false
+	}
+	c.keysMu.Lock()
+	defer c.keysMu.Unlock()
+	_, ok := c.heldKeys[key]
+	return ok
+}
+
+// syncs is how many times writes were made durable: commits and journal
+// appends.
+func (c *committer) syncs() uint64 { return c.commits.Load() + c.appends.Load() }
+
 // close stops accepting ops, lets the committer finish every op already
-// queued, and waits for it to exit.
+// queued, commit what it holds, and waits for it to exit.
 func (c *committer) close() {
 	c.mu.Lock()
 	if !c.closed {
@@ -180,9 +294,23 @@ func (c *committer) run() {
 	// that commit recovers, not a crash of the daemon.
 	debug.SetPanicOnFault(true)
 	for {
-		first, ok := <-c.queue
-		if !ok {
-			return
+		var idle <-chan time.Time
+		if len(c.held) > 0 {
+			idle = c.idle.C
+		}
+		var first *op
+		select {
+		case o, ok := <-c.queue:
+			if !ok {
+				c.shut()
+				return
+			}
+			first = o
+		case <-idle:
+			if err := c.flush(flushOnIdle); err != nil {
+				c.log.Error("store commit of journaled writes failed", "path", c.path, "held", len(c.held), "err", err)
+			}
+			continue
 		}
 		batch := []*op{first}
 	drain:
@@ -201,9 +329,24 @@ func (c *committer) run() {
 	}
 }
 
-// commit runs one batch in one transaction. Every op gets exactly one
-// result: its own refusal, nil after a successful commit, or the batch's
-// failure.
+// shut commits what is held and closes the journal: the queue is closed.
+func (c *committer) shut() {
+	if err := c.flush(flushOnClose); err != nil {
+		c.log.Error("store commit of journaled writes at close failed: the next open replays them", "path", c.path, "held", len(c.held), "err", err)
+	}
+	if c.tx != nil {
+		_ = c.tx.Rollback()
+		c.tx, c.w = nil, nil
+	}
+	if c.jr != nil {
+		if err := c.jr.close(); err != nil {
+			c.log.Error("store journal close failed", "path", c.path, "err", err)
+		}
+	}
+}
+
+// commit runs one batch. Every op gets exactly one result: its own
+// refusal, nil once durable, or the batch's failure.
 func (c *committer) commit(batch []*op) {
 	taken := batch[:0]
 	for _, o := range batch {
@@ -219,6 +362,12 @@ func (c *committer) commit(batch []*op) {
 	if len(taken) == 0 {
 		return
 	}
+	if c.broken != nil {
+		for _, o := range taken {
+			o.done <- c.broken
+		}
+		return
+	}
 	errs, err := c.apply(taken)
 	if err != nil {
 		c.log.Error("store batch failed", "path", c.path, "ops", len(taken), "err", err)
@@ -232,49 +381,206 @@ func (c *committer) commit(batch []*op) {
 	}
 }
 
-// apply runs the ops and commits. It returns each op's own error, or a
-// batch error that every op must get instead.
+// apply runs the ops in the open transaction (begun if none is), then
+// journals or commits. It returns each op's own error, or a batch error
+// that every op must get instead.
 func (c *committer) apply(ops []*op) (errs []error, err error) {
-	tx, err := c.db.Begin(true)
-	if err != nil {
-		return nil, fmt.Errorf("store %s: begin: %w", c.path, err)
+	if len(c.held) > 0 && slices.ContainsFunc(ops, func(o *op) bool { return o.clean }) {
+		if err := c.flush(flushOnWrite); err != nil {
+			return nil, err
+		}
 	}
+	if c.tx == nil {
+		tx, err := c.db.Begin(true)
+		if err != nil {
+			return nil, fmt.Errorf("store %s: begin: %w", c.path, err)
+		}
+		c.tx, c.w = tx, &wtx{tx: tx, decimals: c.decimals, retention: c.retention}
+	}
+	w := c.w
 	defer func() {
 		if r := recover(); r != nil {
-			_ = tx.Rollback()
+			c.remake()
 			errs = nil
 			err = fmt.Errorf("store %s: panic in transaction: %v: %w", c.path, r, ErrCorrupt)
 		}
 	}()
-	w := &wtx{tx: tx, decimals: c.decimals, retention: c.retention}
 	errs = make([]error, len(ops))
+	var (
+		records [][]byte
+		keys    []common.Hash
+	)
+	mustCommit, cause := false, flushOnBound
 	for i, o := range ops {
+		if o.fn == nil {
+			mustCommit, cause = true, flushOnRead
+			continue
+		}
 		before := w.writes
 		opErr := o.fn(w)
-		if opErr != nil && w.writes != before {
-			_ = tx.Rollback()
+		if w.writes == before {
+			errs[i] = opErr
+			continue
+		}
+		if opErr != nil {
+			c.remake()
 			return nil, fmt.Errorf("store %s: batch aborted: %w", c.path, opErr)
 		}
-		errs[i] = opErr
+		if o.record == nil || c.jr == nil {
+			mustCommit, cause = true, flushOnWrite
+		} else {
+			records, keys = append(records, o.record), append(keys, o.key)
+		}
 	}
 	if w.writes == 0 {
 		// Nothing to make durable: every op read state that an earlier,
 		// already fsynced commit wrote.
-		return errs, tx.Rollback()
+		_ = c.tx.Rollback()
+		c.tx, c.w = nil, nil
+		return errs, nil
+	}
+	if !mustCommit && (len(records) == 0 || c.journaled(records, keys)) {
+		// Read only, over writes already journaled; or journaled now.
+		return errs, nil
+	}
+	return errs, c.flush(cause)
+}
+
+// journaled appends records to the journal and holds their writes in the
+// open transaction, if the bounds allow and the append succeeds.
+func (c *committer) journaled(records [][]byte, keys []common.Hash) bool {
+	if len(c.held)+len(records) > maxHeld || (len(c.held) > 0 && time.Since(c.heldSince) >= maxHold) {
+		return false
 	}
 	if c.beforeCommit != nil {
 		c.beforeCommit()
 	}
+	if err := c.jr.append(records); err != nil {
+		if !errors.Is(err, errJournalFull) {
+			c.log.Warn("store journal append failed: committing instead", "path", c.path, "err", err)
+		}
+		return false
+	}
+	c.appends.Add(1)
+	if len(c.held) == 0 {
+		c.heldSince = time.Now()
+	}
+	c.held = append(c.held, records...)
+	c.keysMu.Lock()
+	if c.heldKeys == nil {
+		c.heldKeys = make(map[common.Hash]struct{})
+	}
+	for _, k := range keys {
+		c.heldKeys[k] = struct{}{}
+	}
+	c.keysMu.Unlock()
+	c.unflushed.Store(int64(len(c.held)))
+	c.idle.Reset(c.idleFor)
+	return true
+}
+
+// flush commits the open transaction, recording the last journal record
+// it holds in the meta bucket, and starts the journal over.
+func (c *committer) flush(cause int) error {
+	if c.tx == nil {
+		return nil
+	}
+	took := len(c.held) > 0
+	if took {
+		c.flushes[cause].Add(1)
+	}
+	if c.jr != nil && c.jr.last() > c.jr.committed {
+		if err := c.w.putChecked(bucketMeta, keyJournal, seqKey(c.jr.last())); err != nil {
+			c.remake()
+			return fmt.Errorf("store %s: %w", c.path, err)
+		}
+	}
+	if c.beforeCommit != nil {
+		c.beforeCommit()
+	}
+	events := c.w.events
 	// Commit writes and fdatasyncs the data pages, then the meta page; no
 	// op of the batch is answered before it returns.
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("store %s: commit: %w", c.path, err)
+	err := c.tx.Commit()
+	c.tx, c.w = nil, nil
+	if err != nil {
+		// bbolt rolled it back: the held writes are made again.
+		c.remake()
+		return fmt.Errorf("store %s: commit: %w", c.path, err)
 	}
 	c.commits.Add(1)
-	if w.events > 0 {
+	if c.jr != nil {
+		c.jr.restart()
+	}
+	c.held = nil
+	c.keysMu.Lock()
+	clear(c.heldKeys)
+	c.keysMu.Unlock()
+	c.unflushed.Store(0)
+	c.idle.Stop()
+	if events > 0 {
 		c.eventsAppended()
 	}
-	return errs, nil
+	if took {
+		c.appendMu.Lock()
+		close(c.took)
+		c.took = make(chan struct{})
+		c.appendMu.Unlock()
+	}
+	return nil
+}
+
+// remake drops the open transaction and makes the held writes again in a
+// new one from their records: a batch failed. A failed append's records
+// are zeroed first, so no Open runs them. If either fails the committer is
+// broken: the journal holds every answered write, for the next Open.
+func (c *committer) remake() {
+	if c.tx != nil {
+		_ = c.tx.Rollback()
+		c.tx, c.w = nil, nil
+	}
+	if c.jr == nil {
+		return
+	}
+	if err := c.jr.forget(); err != nil {
+		c.breaks(err)
+		return
+	}
+	if len(c.held) == 0 {
+		return
+	}
+	tx, err := c.db.Begin(true)
+	if err != nil {
+		c.breaks(fmt.Errorf("begin: %w", err))
+		return
+	}
+	w := &wtx{tx: tx, decimals: c.decimals, retention: c.retention}
+	if err := c.replayAll(w, c.held); err != nil {
+		_ = tx.Rollback()
+		c.breaks(err)
+		return
+	}
+	c.tx, c.w = tx, w
+}
+
+// replayAll runs records' writes again in w, recovering a fault.
+func (c *committer) replayAll(w *wtx, records [][]byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v: %w", r, ErrCorrupt)
+		}
+	}()
+	for i, rec := range records {
+		if err := c.replay(w, rec); err != nil {
+			return fmt.Errorf("journal record %d of %d: %w", i+1, len(records), err)
+		}
+	}
+	return nil
+}
+
+func (c *committer) breaks(err error) {
+	c.broken = fmt.Errorf("store %s: the journaled writes cannot be made again until it is opened again: %w", c.path, err)
+	c.log.Error("store out of service", "path", c.path, "held", len(c.held), "err", err)
 }
 
 // eventsAppended wakes every reader waiting on the current channel.
@@ -283,6 +589,12 @@ func (c *committer) eventsAppended() {
 	close(c.appended)
 	c.appended = make(chan struct{})
 	c.appendMu.Unlock()
+}
+
+func (c *committer) tookChan() <-chan struct{} {
+	c.appendMu.Lock()
+	defer c.appendMu.Unlock()
+	return c.took
 }
 
 func (c *committer) appendedChan() <-chan struct{} {

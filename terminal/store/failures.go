@@ -120,7 +120,7 @@ func (s *Store) Failures(f FailureFilter) ([]Failure, error) {
 // its cost does not grow with the payments waiting.
 func (cs *ChainStore) RecentFailures(limit int) ([]Payment, error) {
 	var out []Payment
-	err := cs.s.view(func(tx *bbolt.Tx) error {
+	err := cs.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketFailures).Cursor()
 		for k, _ := c.Last(); k != nil && len(out) < limit; k, _ = c.Prev() {
 			if len(k) != 8 {

@@ -21,6 +21,9 @@ import (
 func openRaw(t *testing.T, s *Store, p Payment) []byte {
 	t.Helper()
 	var v []byte
+	if err := s.c.sync(); err != nil { // the accept may wait in the journal
+		t.Fatal(err)
+	}
 	if err := s.db.View(func(tx *bbolt.Tx) error {
 		v = bytes.Clone(tx.Bucket(bucketOpen).Get(senderNonceKey(p.ChainID, p.From, p.Nonce)))
 		return nil

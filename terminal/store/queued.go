@@ -29,7 +29,7 @@ func queuedKey(chain, seq uint64) []byte { return chainKey(chain, seqKey(seq)) }
 // queue's length.
 func (cs *ChainStore) OldestQueued() (p Payment, ok bool, err error) {
 	prefix := chainPrefix(cs.id)
-	err = cs.s.view(func(tx *bbolt.Tx) error {
+	err = cs.view(func(tx *bbolt.Tx) error {
 		k, v := tx.Bucket(bucketQueued).Cursor().Seek(prefix)
 		if k == nil || !bytes.HasPrefix(k, prefix) {
 			return nil

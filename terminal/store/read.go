@@ -19,6 +19,9 @@ import (
 // the new meta page, then syncs it); the writer's call has not returned
 // yet then.
 
+// viewFunc runs a function in a read transaction: view, or a ChainStore's.
+type viewFunc = func(func(*bbolt.Tx) error) error
+
 // view runs fn in a read transaction. A panic or memory fault while reading
 // (the file damaged after Open) becomes an error wrapping ErrCorrupt. Once
 // the scrub has found damage in what matters to money it refuses, with an
@@ -32,9 +35,38 @@ func (s *Store) view(fn func(*bbolt.Tx) error) error {
 	return s.viewAny(fn)
 }
 
+// viewOf is view for a read of the payment with that hash alone: it asks
+// for a commit only if the journal holds that payment's accept.
+func (s *Store) viewOf(hash common.Hash, fn func(*bbolt.Tx) error) error {
+	if err := s.moneyDamagedErr(); err != nil {
+		return err
+	}
+	if s.c.holds(hash) {
+		if err := s.c.sync(); err != nil {
+			return err
+		}
+	}
+	return s.viewCommitted(fn)
+}
+
 // viewAny is view in a store out of service too: for the counts that
-// status and the watchdog read (bounded, checked at Open), and the scrub.
-func (s *Store) viewAny(fn func(*bbolt.Tx) error) (err error) {
+// status and the watchdog read (bounded, checked at Open). Like view it
+// first has the committer commit what waits in its journal, so that it sees
+// every write answered before it.
+func (s *Store) viewAny(fn func(*bbolt.Tx) error) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if err := s.c.sync(); err != nil {
+		return err
+	}
+	return s.viewCommitted(fn)
+}
+
+// viewCommitted is viewAny over what is committed, without asking for a
+// commit: for the scrub (it checks the file), and for the followers the
+// commit itself wakes (the event log's readers).
+func (s *Store) viewCommitted(fn func(*bbolt.Tx) error) (err error) {
 	if s.closed.Load() {
 		return ErrClosed
 	}
@@ -71,9 +103,11 @@ func (s *Store) Request(id string) (Request, error) {
 }
 
 // Payment returns the payment with that tx hash; ErrUnknownPayment if none.
+// It asks for a commit only if the journal holds that payment's accept:
+// every other write of a payment is committed before it is answered.
 func (s *Store) Payment(hash common.Hash) (Payment, error) {
 	var p Payment
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := s.viewOf(hash, func(tx *bbolt.Tx) error {
 		var err error
 		p, err = paymentByHash(tx, hash[:])
 		return err
@@ -88,7 +122,7 @@ func (s *Store) Payment(hash common.Hash) (Payment, error) {
 // earlier ones keep their records, found by Payment and Payments.
 func (cs *ChainStore) PaymentBySenderNonce(from common.Address, nonce uint64) (Payment, error) {
 	var p Payment
-	err := cs.s.view(func(tx *bbolt.Tx) error {
+	err := cs.view(func(tx *bbolt.Tx) error {
 		h, err := senderHash(tx, senderNonceKey(cs.id, from, nonce))
 		if err != nil {
 			return fmt.Errorf("payment from %s nonce %d: %w", from, nonce, err)
@@ -146,7 +180,10 @@ type PaymentFilter struct {
 // PaymentUnmatched, in their own order (their Seq is their own, and
 // AcceptedAt the block's time). Cost: it scans the acceptance index from AfterSeq, so a
 // selective State or time filter over many payments reads them all.
-func (s *Store) Payments(f PaymentFilter) ([]Payment, error) {
+func (s *Store) Payments(f PaymentFilter) ([]Payment, error) { return paymentsIn(s.view, f) }
+
+// paymentsIn is Payments in view's read transactions.
+func paymentsIn(view viewFunc, f PaymentFilter) ([]Payment, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
@@ -156,7 +193,7 @@ func (s *Store) Payments(f PaymentFilter) ([]Payment, error) {
 		return out, nil
 	}
 	if f.State == PaymentUnmatched {
-		err := s.view(func(tx *bbolt.Tx) error {
+		err := view(func(tx *bbolt.Tx) error {
 			var err error
 			out, err = unmatchedPayments(tx, f, limit)
 			return err
@@ -166,7 +203,7 @@ func (s *Store) Payments(f PaymentFilter) ([]Payment, error) {
 		}
 		return out, nil
 	}
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketBySeq).Cursor()
 		first, next := func() ([]byte, []byte) { return c.Seek(seqKey(f.AfterSeq + 1)) }, c.Next
 		if f.Newest {
@@ -201,7 +238,7 @@ func (s *Store) Payments(f PaymentFilter) ([]Payment, error) {
 // there. Never nil.
 func (cs *ChainStore) Unsettled(asset string) (*big.Int, error) {
 	var n *big.Int
-	err := cs.s.view(func(tx *bbolt.Tx) error {
+	err := cs.view(func(tx *bbolt.Tx) error {
 		v, err := getChecked(tx, bucketUnsettled, chainKey(cs.id, []byte(asset)))
 		if err != nil {
 			return err
@@ -271,7 +308,7 @@ func (s *Store) CountsByChain() (map[uint64]map[PaymentState]int, error) {
 // Counts is Store.Counts on the chain alone.
 func (cs *ChainStore) Counts() (map[PaymentState]int, error) {
 	m := make(map[PaymentState]int, len(PaymentStates))
-	err := cs.s.viewAny(func(tx *bbolt.Tx) error {
+	err := cs.viewAny(func(tx *bbolt.Tx) error {
 		for _, st := range PaymentStates {
 			n, err := readChainCount(tx, cs.id, st)
 			if err != nil {

@@ -91,6 +91,9 @@ var (
 		bucketQueued, bucketDocShared, bucketDocSharedIDs}
 
 	keySchema = []byte("schema")
+	// keyJournal names the last journal record the file holds (journal.go):
+	// 8 bytes, big-endian; none: no record was ever committed.
+	keyJournal = []byte("journal")
 )
 
 // schemaVersion is the schema this build writes; schemaV1 to schemaV3 are

@@ -129,7 +129,7 @@ func bigOrZero(x *big.Int) *big.Int {
 func (cs *ChainStore) RelayTxs(relayer common.Address) ([]RelayTx, error) {
 	var out []RelayTx
 	prefix := relayPrefix(cs.id, relayer)
-	err := cs.s.view(func(tx *bbolt.Tx) error {
+	err := cs.view(func(tx *bbolt.Tx) error {
 		c, txs := tx.Bucket(bucketRelayLive).Cursor(), tx.Bucket(bucketRelayTxs)
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 			body, err := checkValue(bucketRelayTxs, k, txs.Get(k))

@@ -173,7 +173,7 @@ func (s *Store) markMoneyDamaged() {
 // call while one runs returns at once with an error.
 func (s *Store) Scrub(ctx context.Context, o ScrubOptions) error {
 	var size int64
-	if err := s.viewAny(func(tx *bbolt.Tx) error { size = tx.Size(); return nil }); err != nil {
+	if err := s.viewCommitted(func(tx *bbolt.Tx) error { size = tx.Size(); return nil }); err != nil {
 		return err
 	}
 	s.integ.mu.Lock()
@@ -255,7 +255,7 @@ type scrubber struct {
 func (sc *scrubber) view(fn func(*bbolt.Tx) error) error {
 	began := time.Now()
 	defer func() { sc.longest = max(sc.longest, time.Since(began)) }()
-	return sc.s.viewAny(fn)
+	return sc.s.viewCommitted(fn)
 }
 
 // account adds n bytes read and sleeps, on the context, until the rate
@@ -761,7 +761,12 @@ func (sc *scrubber) bboltCheck() error {
 	}
 	var problems []string
 	began := time.Now()
-	err := sc.s.operatorWrite(sc.ctx, func(w *wtx) error {
+	if sc.s.closed.Load() {
+		return sc.bboltFailed(ErrClosed)
+	}
+	// In a transaction holding no journaled accept: the accounting
+	// reads the pages as committed.
+	err := sc.s.c.doClean(sc.ctx, func(w *wtx) error {
 		problems = txProblems(w.tx)
 		return nil
 	})

@@ -209,7 +209,12 @@ func Open(path string, opts *Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	s := &Store{path: path, db: db, log: log, key: key, c: newCommitter(db, path, log, o.Decimals, o.EventRetention), now: now, home: o.HomeChainID}
+	jr, err := openJournalOf(db, path, log, o.Decimals, o.EventRetention)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	s := &Store{path: path, db: db, log: log, key: key, c: newCommitter(db, path, log, o.Decimals, o.EventRetention, jr, replay), now: now, home: o.HomeChainID}
 	s.moneyVerified.Store(!o.VerifyBeforeSales)
 	log.Info("store: opened", "path", path, "new", fresh)
 	return s, nil
@@ -229,7 +234,9 @@ func (s *Store) Close() error {
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", s.path, err)
 	}
-	s.log.Info("store: closed", "path", s.path)
+	j := s.Journal()
+	s.log.Info("store: closed", "path", s.path, "journal_appends", j.Appends, "commits", j.Commits,
+		"journal_commits", fmt.Sprintf("idle %d, bound %d, read %d, write %d, close %d", j.OnIdle, j.OnBound, j.OnRead, j.OnWrite, j.OnClose))
 	return nil
 }
 

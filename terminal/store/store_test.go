@@ -303,8 +303,8 @@ func TestOpenCreatesAStoreWhereNoFileIs(t *testing.T) {
 	for _, e := range entries {
 		names = append(names, e.Name())
 	}
-	if want := []string{"new.db", DefaultSealKeyName}; !reflect.DeepEqual(names, want) {
-		t.Fatalf("directory holds %v; want %v (the store and its sealing key, no temporary file left)", names, want)
+	if want := []string{"new.db", "new.db-journal", DefaultSealKeyName}; !reflect.DeepEqual(names, want) {
+		t.Fatalf("directory holds %v; want %v (the store, its journal and its sealing key, no temporary file left)", names, want)
 	}
 }
 

@@ -62,7 +62,7 @@ func (cs *ChainStore) indexAfter(bucket []byte, after *OpenKey, limit int) ([]Pa
 	}
 	var out []Payment
 	prefix := chainPrefix(cs.id)
-	err := cs.s.view(func(tx *bbolt.Tx) error {
+	err := cs.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucket).Cursor()
 		k, v := c.Seek(prefix)
 		if after != nil {
@@ -92,7 +92,7 @@ func (cs *ChainStore) indexAfter(bucket []byte, after *OpenKey, limit int) ([]Pa
 // it. ok is false if from has none open below nonce.
 func (cs *ChainStore) OpenBefore(from common.Address, nonce uint64) (p Payment, ok bool, err error) {
 	prefix := chainKey(cs.id, from[:])
-	err = cs.s.view(func(tx *bbolt.Tx) error {
+	err = cs.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketOpen).Cursor()
 		k, v := c.Seek(senderNonceKey(cs.id, from, nonce))
 		if k == nil {
@@ -118,9 +118,12 @@ func (cs *ChainStore) OpenBefore(from common.Address, nonce uint64) (p Payment, 
 
 // LastSeq returns the Seq of the latest accepted payment; 0 if there is
 // none. Every payment accepted later has a higher Seq.
-func (s *Store) LastSeq() (uint64, error) {
+func (s *Store) LastSeq() (uint64, error) { return lastSeqIn(s.view) }
+
+// lastSeqIn is LastSeq in view's read transaction.
+func lastSeqIn(view viewFunc) (uint64, error) {
 	var seq uint64
-	err := s.view(func(tx *bbolt.Tx) error {
+	err := view(func(tx *bbolt.Tx) error {
 		k, v := tx.Bucket(bucketBySeq).Cursor().Last()
 		if k == nil {
 			return nil

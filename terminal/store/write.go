@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"go.etcd.io/bbolt"
 )
 
@@ -21,6 +22,19 @@ func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 		return err
 	}
 	return s.operatorWrite(ctx, fn)
+}
+
+// journaledWrite is write for an fn whose writes record runs again
+// (replay): nil means its record is in the journal, fdatasynced, or its
+// writes committed (journal.go).
+func (s *Store) journaledWrite(ctx context.Context, record []byte, key common.Hash, fn func(*wtx) error) error {
+	if err := s.moneyDamagedErr(); err != nil {
+		return err
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return s.c.doRecord(ctx, record, key, fn)
 }
 
 // saleWrite is write for what decides against the open payments and their

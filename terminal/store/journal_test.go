@@ -1,0 +1,410 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"go.etcd.io/bbolt"
+)
+
+// holdJournaled keeps s's journaled writes in its open transaction until a
+// reader or a write that is not an accept asks for a commit: nothing is
+// committed on the committer's being idle. Set before s's first write.
+func holdJournaled(s *Store) { s.c.idleFor = time.Hour }
+
+// crashImage copies s's file, journal and sealing key as they are now into
+// a new directory: what a power cut leaves of a store whose last answers
+// rest on the journal. (The copies read the page cache, so they hold every
+// write, even one not fsynced yet: bbolt writes nothing of an open
+// transaction until its commit.) It returns the copy's path.
+func crashImage(t *testing.T, s *Store) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{filepath.Base(s.path), filepath.Base(journalPath(s.path)), DefaultSealKeyName} {
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(s.path), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(dir, filepath.Base(s.path))
+}
+
+func openAt(t *testing.T, path string) *Store {
+	t.Helper()
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", path, err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// acceptJournaled accepts each payment and checks that the answers came
+// with no bbolt commit: they rest on the journal alone.
+func acceptJournaled(t *testing.T, s *Store, ps ...Payment) []Payment {
+	t.Helper()
+	commits := s.c.commits.Load()
+	var out []Payment
+	for _, p := range ps {
+		var got Payment
+		var repeat bool
+		var err error
+		if p.Authorization != nil {
+			got, repeat, err = s.AcceptAuthorization(context.Background(), p, t0, Limits{Unsettled: big.NewInt(1_000_000), PerPayer: big.NewInt(500)})
+		} else {
+			got, repeat, err = s.AcceptLimited(context.Background(), p, t0, Limits{Unsettled: big.NewInt(1_000_000)})
+		}
+		if err != nil || repeat {
+			t.Fatalf("accept %s: repeat=%v err=%v", p.TxHash, repeat, err)
+		}
+		out = append(out, got)
+	}
+	if got := s.c.commits.Load(); got != commits {
+		t.Fatalf("%d bbolt commits while accepting, want none: the journal holds the accepts", got-commits)
+	}
+	return out
+}
+
+// sameStore fails unless a and b hold the same payments, requests, events,
+// counts and unsettled sums for ps.
+func sameStore(t *testing.T, a, b *Store, ps []Payment) {
+	t.Helper()
+	for _, p := range ps {
+		pa, err := a.Payment(p.TxHash)
+		if err != nil {
+			t.Fatalf("before: %v", err)
+		}
+		pb, err := b.Payment(p.TxHash)
+		if err != nil {
+			t.Fatalf("after the crash, payment %s: %v", p.TxHash, err)
+		}
+		if !reflect.DeepEqual(pa, pb) {
+			t.Errorf("payment %s: after the crash %+v, answered %+v", p.TxHash, pb, pa)
+		}
+		ra, err := a.Request(p.RequestID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, err := b.Request(p.RequestID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rb.Status != RequestPaid || !reflect.DeepEqual(ra, rb) {
+			t.Errorf("request %s: after the crash %+v, answered %+v", p.RequestID, rb, ra)
+		}
+	}
+	ea, eb := eventsAfter(t, a, 0), eventsAfter(t, b, 0)
+	if !reflect.DeepEqual(ea, eb) {
+		t.Errorf("events after the crash: %d %v; before: %d %v", len(eb), kinds(eb), len(ea), kinds(ea))
+	}
+	ca, err := a.CountsByChain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := b.CountsByChain()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ca, cb) {
+		t.Errorf("counts after the crash %v, before %v", cb, ca)
+	}
+	ua, err := a.Chain(testChain).Unsettled("ETH")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ub, err := b.Chain(testChain).Unsettled("ETH")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ua.Cmp(ub) != 0 {
+		t.Errorf("unsettled after the crash %s, before %s", ub, ua)
+	}
+}
+
+func TestAnAnsweredAcceptOutlivesACrashBeforeItsCommit(t *testing.T) {
+	s := openTemp(t)
+	holdJournaled(s)
+	for _, id := range []string{"r1", "r2", "r3"} {
+		putRequest(t, s, id)
+	}
+	in := []Payment{newPayment("r1"), newPayment("r2"), newAuthorization("r3")}
+	in[1].Nonce = 8
+	got := acceptJournaled(t, s, in...)
+	path := crashImage(t, s)
+
+	// The file alone has none of them: the journal is all that holds them.
+	raw, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := raw.View(func(tx *bbolt.Tx) error {
+		if v := tx.Bucket(bucketPayments).Get(in[0].TxHash[:]); v != nil {
+			t.Error("the crashed file holds the first payment: the test crashed after the commit")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_ = raw.Close()
+
+	after := openAt(t, path)
+	sameStore(t, s, after, got)
+	for i, p := range got {
+		if p.Seq != uint64(i+1) {
+			t.Errorf("payment %d has Seq %d, want %d", i, p.Seq, i+1)
+		}
+	}
+	// The next payment takes the next Seq, and the journal starts over.
+	putRequest(t, after, "r4")
+	p4 := mustAccept(t, after, newPayment("r4"))
+	if p4.Seq != 4 {
+		t.Errorf("the next payment after the replay has Seq %d, want 4", p4.Seq)
+	}
+	if err := after.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again := openAt(t, path)
+	for _, p := range append(got, p4) {
+		if q, err := again.Payment(p.TxHash); err != nil || q.Seq != p.Seq {
+			t.Fatalf("payment %d, reopened: %+v, %v", p.Seq, q, err)
+		}
+	}
+}
+
+func TestAReaderSeesAnAcceptTheJournalHolds(t *testing.T) {
+	s := openTemp(t)
+	holdJournaled(s)
+	putRequest(t, s, "r1")
+	p := acceptJournaled(t, s, newPayment("r1"))[0]
+	if s.c.unflushed.Load() != 1 {
+		t.Fatalf("%d writes held, want 1", s.c.unflushed.Load())
+	}
+	got, err := s.Payment(p.TxHash)
+	if err != nil || got.Seq != p.Seq {
+		t.Fatalf("Payment right after its answer: %+v, %v", got, err)
+	}
+	if r, err := s.Request("r1"); err != nil || r.Status != RequestPaid {
+		t.Fatalf("Request right after the answer: %+v, %v", r, err)
+	}
+	if n := s.c.unflushed.Load(); n != 0 {
+		t.Fatalf("%d writes still held after a read", n)
+	}
+}
+
+func TestTheCommitterCommitsWhatItHoldsWhenIdle(t *testing.T) {
+	s := openTemp(t)
+	putRequest(t, s, "r1")
+	p := acceptJournaled(t, s, newPayment("r1"))[0]
+	waitFor(t, "the idle commit", func() bool { return s.c.unflushed.Load() == 0 })
+	var v []byte
+	if err := s.db.View(func(tx *bbolt.Tx) error { v = tx.Bucket(bucketPayments).Get(p.TxHash[:]); return nil }); err != nil || v == nil {
+		t.Fatalf("the payment is not in the file after the idle commit (%v)", err)
+	}
+}
+
+func TestManyAcceptsAtOnceOutliveACrash(t *testing.T) {
+	s := openTemp(t)
+	holdJournaled(s)
+	const n = maxHeld + 44 // past what one open transaction holds
+	ps := make([]Payment, n)
+	for i := range ps {
+		id := "r" + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		putRequest(t, s, id)
+		ps[i] = newPayment(id)
+	}
+	got := make([]Payment, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range ps {
+		wg.Go(func() {
+			p, _, err := s.Accept(context.Background(), ps[i], t0, nil)
+			got[i] = p
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := crashImage(t, s)
+	sameStore(t, s, openAt(t, path), got)
+}
+
+func TestARecordThatDoesNotCheckEndsTheReplay(t *testing.T) {
+	s := openTemp(t)
+	holdJournaled(s)
+	putRequest(t, s, "r1")
+	putRequest(t, s, "r2")
+	p1 := acceptJournaled(t, s, newPayment("r1"))[0]
+	p2 := newPayment("r2")
+	p2.Nonce = 8
+	acceptJournaled(t, s, p2)
+	path := crashImage(t, s)
+	// The second record's last byte flipped: as an append torn by the
+	// crash, before its fdatasync returned and anyone was answered.
+	j, err := os.OpenFile(journalPath(path), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := readRecords(j)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("%d records in the journal (%v), want 2", len(recs), err)
+	}
+	b := []byte{0}
+	if _, err := j.ReadAt(b, recs[1]-1); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0xff
+	if _, err := j.WriteAt(b, recs[1]-1); err != nil {
+		t.Fatal(err)
+	}
+	_ = j.Close()
+
+	after := openAt(t, path)
+	if _, err := after.Payment(p1.TxHash); err != nil {
+		t.Fatalf("the first, whole record: %v", err)
+	}
+	if _, err := after.Payment(p2.TxHash); !errors.Is(err, ErrUnknownPayment) {
+		t.Fatalf("the torn record's payment: %v, want ErrUnknownPayment", err)
+	}
+	// Its request can be paid again, with the next Seq after the first.
+	p := mustAccept(t, after, p2)
+	if p.Seq != p1.Seq+1 {
+		t.Errorf("Seq %d, want %d", p.Seq, p1.Seq+1)
+	}
+}
+
+// readRecords returns the offset after each record of the journal f, from
+// its first byte.
+func readRecords(f *os.File) ([]int64, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	j := &journal{f: f, path: f.Name(), size: st.Size(), next: 1}
+	var ends []int64
+	for {
+		recs, err := j.scanOne()
+		if err != nil || recs == nil {
+			return ends, err
+		}
+		ends = append(ends, j.off)
+	}
+}
+
+func TestARecordThatNoLongerAppliesRefusesTheStore(t *testing.T) {
+	s := openTemp(t)
+	holdJournaled(s)
+	putRequest(t, s, "r1")
+	acceptJournaled(t, s, newPayment("r1"))
+	path := crashImage(t, s)
+	// The request the record paid is gone from the file: run again, the
+	// accept would be refused, and an answered payment lost.
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketRequests).Delete([]byte("r1")) }); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	if s, err := Open(path, nil); !errors.Is(err, ErrCorrupt) {
+		if s != nil {
+			_ = s.Close()
+		}
+		t.Fatalf("Open with a record that no longer applies: %v, want ErrCorrupt", err)
+	}
+}
+
+func TestRecordsBeforeTheLastCommitAreNotRunAgain(t *testing.T) {
+	s := openTemp(t)
+	holdJournaled(s)
+	var got []Payment
+	for i, id := range []string{"r1", "r2", "r3"} {
+		putRequest(t, s, id) // a commit: the accept before it is in the file
+		p := newPayment(id)
+		p.Nonce = uint64(10 + i)
+		got = append(got, acceptJournaled(t, s, p)...)
+	}
+	// The journal's first bytes are the last record; the two before it
+	// were each overwritten in turn, their bytes beyond it still there.
+	path := crashImage(t, s)
+	sameStore(t, s, openAt(t, path), got)
+}
+
+func TestAcceptRecordRoundTrips(t *testing.T) {
+	auth := newAuthorization("r2")
+	auth.Source = SourceAuthorization // as accept sets it
+	for _, p := range []Payment{newPayment("r1"), auth} {
+		p.AcceptedAt, p.UpdatedAt = t0, t0
+		for _, lim := range []Limits{{}, {Unsettled: big.NewInt(12345)}, {Unsettled: big.NewInt(1), PerPayer: new(big.Int).Lsh(big.NewInt(1), 200)}} {
+			rec, err := acceptRecord(p, t0, lim)
+			if err != nil {
+				t.Fatal(err)
+			}
+			q, now, l, err := decodeAcceptRecord(rec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !now.Equal(t0) || q.TxHash != p.TxHash || q.RequestID != p.RequestID || q.Amount.Cmp(p.Amount) != 0 ||
+				!reflect.DeepEqual(q.Authorization, p.Authorization) || string(q.Raw) != string(p.Raw) || q.From != p.From || q.Nonce != p.Nonce {
+				t.Errorf("round trip of %s: %+v", p.TxHash, q)
+			}
+			if !sameLimit(l.Unsettled, lim.Unsettled) || !sameLimit(l.PerPayer, lim.PerPayer) {
+				t.Errorf("limits %v, want %v", l, lim)
+			}
+		}
+	}
+	for _, bad := range [][]byte{nil, {'A'}, {'B', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, append([]byte{'A', 0, 0, 0, 0, 0, 0, 0, 0, 3, 'x', 'y'}, common.Hash{}.Bytes()...)} {
+		if _, _, _, err := decodeAcceptRecord(bad); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("decode %x: %v, want ErrCorrupt", bad, err)
+		}
+	}
+}
+
+func sameLimit(a, b *big.Int) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Cmp(b) == 0
+}
+
+func TestTheScrubAccountsForThePagesWithAcceptsHeld(t *testing.T) {
+	s := openTemp(t)
+	holdJournaled(s)
+	var got []Payment
+	for i := range 40 {
+		id := fmt.Sprintf("r%d", i)
+		putRequest(t, s, id)
+		p := newPayment(id)
+		got = append(got, acceptJournaled(t, s, p)...)
+	}
+	putRequest(t, s, "last")
+	p := newPayment("last")
+	acceptJournaled(t, s, p) // held while the scrub runs
+	if err := s.Scrub(context.Background(), ScrubOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	in := s.Integrity()
+	if !in.Verified || in.Damaged != 0 {
+		t.Fatalf("scrub with an accept held: verified %v, %d damaged (%+v)", in.Verified, in.Damaged, in)
+	}
+	if n := s.c.unflushed.Load(); n != 0 {
+		t.Fatalf("%d accepts still held after the scrub's page accounting", n)
+	}
+}

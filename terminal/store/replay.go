@@ -1,0 +1,154 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"time"
+
+	"go.etcd.io/bbolt"
+)
+
+// A journal record (journal.go) is what a journaled write was asked:
+//
+//	kind (1 byte: 'A', an accept) | now (int64, Unix ns) |
+//	lim.Unsettled, lim.PerPayer (each: length byte, 0 for none, then the
+//	decimal digits) | payment hash (32 bytes) | the payment as given,
+//	encodePayment's form
+//
+// Run again against the file as it was when it was answered, it writes
+// what it wrote (replay).
+const recordAccept = 'A'
+
+// acceptRecord is the record of Accept's write of p at now under lim.
+func acceptRecord(p Payment, now time.Time, lim Limits) ([]byte, error) {
+	enc, err := encodePayment(p)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, 1+8+2+32+len(enc)+2*80)
+	b = append(b, recordAccept)
+	b = binary.BigEndian.AppendUint64(b, uint64(now.UnixNano()))
+	for _, n := range []*big.Int{lim.Unsettled, lim.PerPayer} {
+		if n == nil {
+			b = append(b, 0)
+			continue
+		}
+		d := n.String()
+		if len(d) > 255 || n.Sign() < 0 {
+			return nil, fmt.Errorf("journal record: limit %s out of range", d)
+		}
+		b = append(append(b, byte(len(d))), d...)
+	}
+	b = append(b, p.TxHash[:]...)
+	return append(b, enc...), nil
+}
+
+// decodeAcceptRecord reads acceptRecord's form.
+func decodeAcceptRecord(b []byte) (Payment, time.Time, Limits, error) {
+	bad := func(why string) (Payment, time.Time, Limits, error) {
+		return Payment{}, time.Time{}, Limits{}, fmt.Errorf("journal record: %s: %w", why, ErrCorrupt)
+	}
+	if len(b) < 1+8 || b[0] != recordAccept {
+		return bad("not an accept")
+	}
+	now := time.Unix(0, int64(binary.BigEndian.Uint64(b[1:]))).UTC()
+	b = b[9:]
+	var lims [2]*big.Int
+	for i := range lims {
+		if len(b) < 1 || len(b) < 1+int(b[0]) {
+			return bad("short limit")
+		}
+		n := int(b[0])
+		if n > 0 {
+			v, ok := new(big.Int).SetString(string(b[1:1+n]), 10)
+			if !ok || v.Sign() < 0 {
+				return bad("limit not a number")
+			}
+			lims[i] = v
+		}
+		b = b[1+n:]
+	}
+	if len(b) < 32 {
+		return bad("short hash")
+	}
+	p, err := decodePayment(b[:32], b[32:])
+	if err != nil {
+		return Payment{}, time.Time{}, Limits{}, fmt.Errorf("journal record: %w", err)
+	}
+	return p, now, Limits{Unsettled: lims[0], PerPayer: lims[1]}, nil
+}
+
+// replay runs a journal record's write again in w. It must write and
+// succeed, as it did when it was answered: anything else is damage.
+func replay(w *wtx, rec []byte) error {
+	p, now, lim, err := decodeAcceptRecord(rec)
+	if err != nil {
+		return err
+	}
+	before := w.writes
+	_, repeat, err := accept(w, p, now, lim, false, false)
+	switch {
+	case err != nil:
+		return fmt.Errorf("journal record of %s no longer applies: %v: %w", p.TxHash, err, ErrCorrupt)
+	case repeat || w.writes == before:
+		return fmt.Errorf("journal record of %s: stored already: %w", p.TxHash, ErrCorrupt)
+	}
+	return nil
+}
+
+// journalApplied is the last journal record the file holds (keyJournal).
+func journalApplied(tx *bbolt.Tx) (uint64, error) {
+	v, err := getChecked(tx, bucketMeta, keyJournal)
+	if err != nil || v == nil {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("meta %s: %d bytes: %w", keyJournal, len(v), ErrCorrupt)
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// openJournalOf opens the journal of the store at path and runs again, in
+// one commit, the records the file does not hold yet (a crash came before
+// their commit). A record that does not apply is damage: the store is
+// refused, as nothing answered may be lost.
+func openJournalOf(db *bbolt.DB, path string, log *slog.Logger, decimals Decimals, retention uint64) (*journal, error) {
+	var applied uint64
+	if err := db.View(func(tx *bbolt.Tx) error {
+		var err error
+		applied, err = journalApplied(tx)
+		return err
+	}); err != nil {
+		return nil, corruptErr(path, err)
+	}
+	jr, recs, err := openJournal(path, applied)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		return jr, nil
+	}
+	began := time.Now()
+	err = db.Update(func(tx *bbolt.Tx) error {
+		w := &wtx{tx: tx, decimals: decimals, retention: retention}
+		for i, rec := range recs {
+			if err := replay(w, rec); err != nil {
+				return fmt.Errorf("record %d of %d (seq %d): %w", i+1, len(recs), applied+uint64(i)+1, err)
+			}
+		}
+		return w.putChecked(bucketMeta, keyJournal, seqKey(jr.last()))
+	})
+	if err != nil {
+		_ = jr.close()
+		if errors.Is(err, ErrCorrupt) {
+			return nil, corruptErr(path, fmt.Errorf("journal %s: %w", jr.path, err))
+		}
+		return nil, fmt.Errorf("store: open %s: journal %s: %w", path, jr.path, err)
+	}
+	jr.restart()
+	log.Info("store: journal replayed", "path", path, "records", len(recs), "through", jr.last(), "took", time.Since(began))
+	return jr, nil
+}
