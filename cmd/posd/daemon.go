@@ -219,9 +219,10 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 	}
 	d.till = checkout.New(checkout.Options{Config: cfg, Key: key, Store: st, Logger: log.With("part", "till"),
 		Rates: tillRates{r: d.rates, now: time.Now},
+		// The broadcaster and the relayer hear of a payment once the
+		// commit that takes it from the journal is made (kickOnCommit).
 		OnAccept: func(r checkout.Receipt) {
 			tel.Accepted()
-			d.nets.kick(r.Source == store.SourceAuthorization)
 			if d.cash != nil {
 				d.cash.Accepted(r)
 			}
@@ -332,6 +333,7 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		})
 	}
 	bg.Go(func() { d.pruner.Run(bgCtx) })
+	bg.Go(func() { kickOnCommit(bgCtx, st, d.nets) })
 	if d.printq != nil {
 		bg.Go(func() { d.printq.Run(bgCtx) })
 	}

@@ -105,7 +105,9 @@ func (d *daemon) startNetwork(ctx context.Context, cfg *config.Config, nc config
 		n.log.Warn("no rpc endpoints: payments on this network are taken and stored, and broadcast once a config names endpoints")
 	}
 	n.pre = preflight.New(n.node)
-	cs := d.store.Chain(nc.ChainID)
+	// Its reads see what is committed: kickOnCommit wakes it for the
+	// payments the journal held.
+	cs := d.store.Chain(nc.ChainID).Committed()
 	n.bc = broadcast.New(broadcast.Options{
 		Store:         cs,
 		Chain:         n.node,
@@ -337,14 +339,32 @@ func (ns *networks) closeAll() {
 	ns.list = nil
 }
 
-// kick asks every network's broadcaster for a round now, and its relayer
-// too when an authorization was taken: a payment is on one network, and
-// a round with nothing to do reads one index.
-func (ns *networks) kick(relayer bool) {
+// kick asks every network's broadcaster and relayer for a round now: a
+// payment is on one network, and a round with nothing to do reads one
+// index.
+func (ns *networks) kick() {
 	for _, n := range ns.all() {
 		n.bc.Kick()
-		if relayer && n.relay != nil {
+		if n.relay != nil {
 			n.relay.Kick()
+		}
+	}
+}
+
+// kickOnCommit kicks the networks after each commit that takes accepted
+// payments from the store's journal, until ctx ends. The broadcaster and
+// the relayer read the committed store (ChainStore.Committed): kicked at
+// the answer, they would not see the payment yet, and a read that asked
+// for the commit would make one commit for each payment.
+func kickOnCommit(ctx context.Context, st *store.Store, ns *networks) {
+	next := st.JournalCommitted()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-next:
+			next = st.JournalCommitted() // before the kick: a commit meanwhile is seen
+			ns.kick()
 		}
 	}
 }

@@ -45,7 +45,7 @@ func loadRelayerKey(cfg *config.Config, log *slog.Logger) (*relaykey.Key, error)
 func (d *daemon) newRelayer(nc config.Network, node *chain.Client, tel *telemetry.Telemetry) (*relay.Relayer, error) {
 	key := d.relayKey
 	log := d.log.With("part", "relay", "network", nc.Name)
-	j := relaystore.New(d.store.Chain(nc.ChainID), key.Address, func(o relay.Outcome, p store.Payment) {
+	j := relaystore.New(d.store.Chain(nc.ChainID).Committed(), key.Address, func(o relay.Outcome, p store.Payment) {
 		tel.Settlement(nc.Name, string(o.State))
 		if d.cash != nil && (o.State == relay.OutcomeFinal || o.State == relay.OutcomeFailed) {
 			d.cash.Settled(p)
