@@ -64,12 +64,16 @@
 //
 // # Guarantees
 //
-//   - Durable on return. PutRequest, CancelRequest, Accept,
-//     SetPaymentState and every other write return success only after their transaction is
+//   - Durable on return. PutRequest, CancelRequest, SetPaymentState and
+//     every other write return success only after their transaction is
 //     committed and fsynced (bbolt with NoSync, NoGrowSync and
 //     NoFreelistSync all false: data pages are fdatasynced, then the meta
-//     page is written and fdatasynced). When Open creates the file it also
-//     fsyncs the parent directory, so the file itself survives power loss.
+//     page is written and fdatasynced). Accept and AcceptAuthorization
+//     return success once their record is in the journal, fdatasynced;
+//     their transaction is committed behind them, and Open runs again any
+//     record the file does not hold (journal.go). When Open creates the
+//     file or the journal it also fsyncs the parent directory, so the file
+//     itself survives power loss.
 //   - Nothing acknowledged is lost, and nothing refused is stored. A call
 //     that returns an error wrote nothing; a call that returns success is
 //     on disk. A context that ends before the write is taken into a commit
@@ -92,10 +96,17 @@
 // in which no write changed anything (idempotent repeats, refusals) is
 // rolled back instead of committed: it costs no fsync.
 //
+// An accept does not commit at all: the batch's accepts are appended to
+// the journal in one write and fdatasync, and wait in the committer's open
+// transaction for a later commit that takes up to 256 of them (journal.go).
+//
 // Reads run in their own read transactions, concurrently with each other
-// and with the committer, each seeing one committed state. A read can see a
-// commit a moment before its final fsync completes (bbolt publishes the
-// meta page, then syncs it); the writer has not been answered yet then.
+// and with the committer, each seeing one committed state. A read first
+// has the committer commit the accepts the journal holds, so it sees every
+// answered write (Payment only when the journal holds that payment); a
+// ChainStore's Committed view does not. A read can see a commit a moment
+// before its final fsync completes (bbolt publishes the meta page, then
+// syncs it); the writer has not been answered yet then.
 //
 // # Integrity at Open, and the scrub after it
 //

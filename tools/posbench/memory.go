@@ -15,6 +15,7 @@ import (
 
 	"showpos/terminal/config"
 	"showpos/terminal/procio"
+	"showpos/terminal/store"
 )
 
 // armSizes builds posd as make build-arm does (static, stripped) for
@@ -245,8 +246,8 @@ func memoryRows(ctx context.Context, o options, dir, posd string, one *memFigure
 			Peer:  fmt.Sprintf("bound %s B (1 KB, issue 19)", thousands(perPaymentMax)), Ratio: ratio(per, perPaymentMax),
 			How: fmt.Sprintf("the store file's size over the payments right after the fill below (%s accepted payments, each with its request, from %s payers; 64 writers sharing commits), "+
 				"before any posd opened it; where the bytes go, per payment, from the file opened read-only with go.etcd.io/bbolt (each top-level bucket's Stats, "+
-				"nested buckets included; the pages by Tx.Page; %s-byte pages, high-water mark %s): %s",
-				fillN, thousands(int64(min(fillPayers, o.fillN))), thousands(int64(l.pageSize)), mib(l.pages*int64(l.pageSize)), l.describe(o.fillN))})
+				"nested buckets included; the pages by Tx.Page; %s-byte pages, high-water mark %s): %s; beside it, whatever the store holds, the journal (showpos.db-journal): %s",
+				fillN, thousands(int64(min(fillPayers, o.fillN))), thousands(int64(l.pageSize)), mib(l.pages*int64(l.pageSize)), l.describe(o.fillN), journalSize(storePath))})
 	}
 
 	progress("boot to READY=1, %d payments queued, from a cold page cache", o.fillN)
@@ -417,4 +418,14 @@ func idleCPURow(ctx context.Context, o options, posd string, full, empty *termin
 			"user + system CPU time from /proc/PID/stat (10 ms ticks) over %s, after the first %s (the boot's work after READY, such as the store's scrub, "+
 			"may fall in the first); what each status said: full: %s; empty: %s; read from the disk over the window: full %s, empty %s",
 			o.idleFor, o.idleWarm, said[0], said[1], reads(f.read), reads(e.read))}
+}
+
+// journalSize is the size of the store's journal, fixed whatever the store
+// holds (terminal/store/journal.go).
+func journalSize(storePath string) string {
+	fi, err := os.Stat(store.JournalPath(storePath))
+	if err != nil {
+		return "none (" + err.Error() + ")"
+	}
+	return mib(fi.Size())
 }
