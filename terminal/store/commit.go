@@ -261,6 +261,13 @@ func (c *committer) sync() error {
 	return c.do(context.Background(), nil)
 }
 
+// readHeld runs fn, a read, in the committer's transaction, which holds
+// the journaled writes: for a read when they cannot be committed (sync
+// failed), so that it still sees every answered write. fn must not write.
+func (c *committer) readHeld(fn func(*bbolt.Tx) error) error {
+	return c.do(context.Background(), func(w *wtx) error { return fn(w.tx) })
+}
+
 // holds reports whether a held write is of the payment with hash key.
 func (c *committer) holds(key common.Hash) bool {
 	if c == nil || c.unflushed.Load() == 0 {

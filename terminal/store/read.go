@@ -43,7 +43,10 @@ func (s *Store) viewOf(hash common.Hash, fn func(*bbolt.Tx) error) error {
 	}
 	if s.c.holds(hash) {
 		if err := s.c.sync(); err != nil {
-			return err
+			if errors.Is(err, ErrClosed) {
+				return err
+			}
+			return s.c.readHeld(fn)
 		}
 	}
 	return s.viewCommitted(fn)
@@ -58,7 +61,12 @@ func (s *Store) viewAny(fn func(*bbolt.Tx) error) error {
 		return ErrClosed
 	}
 	if err := s.c.sync(); err != nil {
-		return err
+		if errors.Is(err, ErrClosed) {
+			return err
+		}
+		// The accepts held cannot be committed (the disk is full): the
+		// read runs in the committer's transaction, which holds them.
+		return s.c.readHeld(fn)
 	}
 	return s.viewCommitted(fn)
 }
