@@ -73,13 +73,21 @@ func (s *Store) accept(ctx context.Context, p Payment, now time.Time, lim Limits
 	// refused ErrVerifying (send again), so a 503 never names a payment
 	// that is stored.
 	verifying := !s.moneyVerified.Load()
-	rec, err := acceptRecord(p, now, lim)
-	if err != nil {
+	// The record, as far as it is known before the write: refused here,
+	// not after the write (which would abort the batch).
+	if _, err := acceptRecord(p, now, lim, 0, nil); err != nil {
 		return Payment{}, false, fmt.Errorf("accept %s: %w", p.TxHash, err)
 	}
-	err = s.journaledWrite(ctx, rec, p.TxHash, func(w *wtx) error {
+	var rec []byte
+	err := s.journaledWrite(ctx, func() []byte { return rec }, p.TxHash, func(w *wtx) error {
 		var err error
+		var seen []assetDecimals
+		restore := w.seeDecimals(&seen)
 		out, repeat, err = accept(w, p, now, lim, s.isRetired(p.ChainID), verifying)
+		restore()
+		if err == nil && !repeat {
+			rec, err = acceptRecord(p, now, lim, w.retention, seen)
+		}
 		return err
 	})
 	if err != nil {

@@ -27,10 +27,11 @@ const maxBatch = 256
 type op struct {
 	ctx context.Context
 	fn  func(*wtx) error // nil: commit what the journal holds (committer.sync)
-	// record, if set, runs fn's writes again (Store.replay): its writes
-	// may then be answered once the record is in the journal, and wait in
-	// the open transaction for a later commit (journal.go).
-	record []byte
+	// record, if set, gives (once fn has written) what runs fn's writes
+	// again (Store.replay): they may then be answered once it is in the
+	// journal, and wait in the open transaction for a later commit
+	// (journal.go).
+	record func() []byte
 	key    common.Hash // with record: the payment it writes (committer.holds)
 	// clean: fn needs a transaction holding no journaled writes (it
 	// reads the file's pages, as the scrub's page accounting does).
@@ -51,6 +52,7 @@ type wtx struct {
 	tx        *bbolt.Tx
 	writes    int
 	events    int      // events appended (putEvent): readers are woken after the commit
+	recorded  int      // journaled ops that wrote (Store.JournalCommitted is told)
 	decimals  Decimals // for the events' amount_display; nil: none
 	retention uint64   // Options.EventRetention (0: the default)
 }
@@ -215,7 +217,7 @@ func (c *committer) do(ctx context.Context, fn func(*wtx) error) error {
 // doRecord is do for a write that record runs again (Store.replay): a nil
 // return means its record is in the journal, fdatasynced, or its writes
 // committed.
-func (c *committer) doRecord(ctx context.Context, record []byte, key common.Hash, fn func(*wtx) error) error {
+func (c *committer) doRecord(ctx context.Context, record func() []byte, key common.Hash, fn func(*wtx) error) error {
 	return c.submit(ctx, &op{ctx: ctx, fn: fn, record: record, key: key, done: make(chan error, 1)})
 }
 
@@ -300,31 +302,39 @@ func (c *committer) run() {
 	// A fault reading the mmap (the file damaged after Open) becomes a panic
 	// that commit recovers, not a crash of the daemon.
 	debug.SetPanicOnFault(true)
+	var next *op // a clean op, which runs in a batch of its own
 	for {
 		var idle <-chan time.Time
 		if len(c.held) > 0 {
 			idle = c.idle.C
 		}
-		var first *op
-		select {
-		case o, ok := <-c.queue:
-			if !ok {
-				c.shut()
-				return
-			}
-			first = o
-		case <-idle:
-			if err := c.flush(flushOnIdle); err != nil {
-				c.log.Error("store commit of journaled writes failed", "path", c.path, "held", len(c.held), "err", err)
-			}
-			continue
-		}
-		batch := []*op{first}
-	drain:
-		for len(batch) < maxBatch {
+		first := next
+		next = nil
+		if first == nil {
 			select {
 			case o, ok := <-c.queue:
 				if !ok {
+					c.shut()
+					return
+				}
+				first = o
+			case <-idle:
+				if err := c.flush(flushOnIdle); err != nil {
+					c.log.Error("store commit of journaled writes failed", "path", c.path, "held", len(c.held), "err", err)
+				}
+				continue
+			}
+		}
+		batch := []*op{first}
+	drain:
+		for len(batch) < maxBatch && !first.clean {
+			select {
+			case o, ok := <-c.queue:
+				if !ok {
+					break drain
+				}
+				if o.clean {
+					next = o
 					break drain
 				}
 				batch = append(batch, o)
@@ -436,7 +446,8 @@ func (c *committer) apply(ops []*op) (errs []error, err error) {
 		if o.record == nil || c.jr == nil {
 			mustCommit, cause = true, flushOnWrite
 		} else {
-			records, keys = append(records, o.record), append(keys, o.key)
+			records, keys = append(records, o.record()), append(keys, o.key)
+			w.recorded++
 		}
 	}
 	if w.writes == 0 {
@@ -492,10 +503,10 @@ func (c *committer) flush(cause int) error {
 	if c.tx == nil {
 		return nil
 	}
-	took := len(c.held) > 0
-	if took {
+	if len(c.held) > 0 {
 		c.flushes[cause].Add(1)
 	}
+	took := c.w.recorded > 0 // held, or journaled writes committed at once
 	if c.jr != nil && c.jr.last() > c.jr.committed {
 		if err := c.w.putChecked(bucketMeta, keyJournal, seqKey(c.jr.last())); err != nil {
 			c.remake()
@@ -561,13 +572,16 @@ func (c *committer) remake() {
 		c.breaks(fmt.Errorf("begin: %w", err))
 		return
 	}
-	w := &wtx{tx: tx, decimals: c.decimals, retention: c.retention}
+	w := &wtx{tx: tx, decimals: c.decimals, retention: c.retention, recorded: len(c.held)}
 	if err := c.replayAll(w, c.held); err != nil {
 		_ = tx.Rollback()
 		c.breaks(err)
 		return
 	}
 	c.tx, c.w = tx, w
+	// Committed by the next try: an idle commit that failed (a full
+	// disk) is not left to a write or a read that may not come.
+	c.idle.Reset(time.Second)
 }
 
 // replayAll runs records' writes again in w, recovering a fault.

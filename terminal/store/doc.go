@@ -76,7 +76,12 @@
 //     itself survives power loss.
 //   - Nothing acknowledged is lost, and nothing refused is stored. A call
 //     that returns an error wrote nothing; a call that returns success is
-//     on disk. A context that ends before the write is taken into a commit
+//     on disk. One exception, when the disk fails three times running (a
+//     journal append, the commit tried in its place, and zeroing the
+//     append): the accepts of that batch get the commit's error, and their
+//     records, which may have reached the disk, may be run again at the
+//     next Open. The till answers such an error "send again", and an
+//     accept sent again is answered as a repeat. A context that ends before the write is taken into a commit
 //     cancels it; once taken, the call waits for the commit's outcome.
 //   - One payment per request. Every rule of Accept is checked inside the
 //     single write transaction that also writes, so two payers racing for

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"bytes"
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -28,20 +30,30 @@ import (
 // writes its 20-odd index pages once per commit, not once per payment,
 // and the payer waits for one fdatasync of a page or two.
 //
-// The file is made at its full size, zeros, and fsynced with its
-// directory, so an append changes no file metadata and fdatasync writes
-// the record alone. A record is
+// The file is made at its full size, zeros after a random 8-byte salt,
+// and fsynced with its directory, so an append changes no file metadata and
+// fdatasync writes the record alone. A record is
 //
-//	magic "SPJ1" | length (uint32) | CRC-32C of seq and body (uint32) | seq (uint64) | body
+//	magic "SPJ2" | length (uint32) | CRC-32C (uint32) | seq (uint64) |
+//	first (uint64: the seq of the first record of its append) | body
 //
-// Records carry a sequence that never goes back, so a record left from
-// before the last commit (its seq at or below the meta bucket's) is never
-// taken for a new one. The replay stops at the first record that is not
-// the next one: a torn append (the crash came before its fdatasync
-// returned, so nobody was answered), or the stale bytes after the last.
+// and the CRC is of the salt, seq, first and body. Records carry a
+// sequence that never goes back, so a record left from before the last
+// commit (its seq at or below the meta bucket's) is never taken for a new
+// one; the salt, which never leaves the file, keeps bytes a payer chose
+// (a signed transaction is a record's body) from passing for a record
+// when they are left in the file past the last one.
+//
+// The replay stops at the first record that is not the next one. If a
+// record of a later append checks after it, that is damage to an
+// answered record: Open refuses the store. Otherwise it is the end: stale
+// bytes, or an append the crash tore (its fdatasync had not returned, so
+// nobody was answered; a later record of the same append may have reached
+// the disk).
 type journal struct {
 	f    *os.File
 	path string
+	salt []byte // the file's first bytes
 	size int64  // the file's fixed size
 	off  int64  // where the next record goes
 	next uint64 // the next record's seq
@@ -56,11 +68,13 @@ type journal struct {
 }
 
 const (
-	journalMagic  = "SPJ1"
-	journalHeader = 4 + 4 + 4 + 8
+	journalMagic  = "SPJ2"
+	journalSalt   = 8
+	journalHeader = 4 + 4 + 4 + 8 + 8
 	// journalSize is the file's size. Records wait in it only until the
-	// next commit (at most maxHeld of them): a full one is committed.
-	journalSize = 1 << 20
+	// next commit (at most maxHeld of them, a few hundred bytes each): a
+	// batch that does not fit is committed instead.
+	journalSize = 256 << 10
 )
 
 // JournalPath is where the journal of the store at path is kept, beside
@@ -117,7 +131,11 @@ func makeJournal(jp string) (*os.File, error) {
 	if err := tmp.Chmod(0o600); err != nil {
 		return fail(err)
 	}
-	if _, err := tmp.Write(make([]byte, journalSize)); err != nil {
+	head := make([]byte, journalSize)
+	if _, err := rand.Read(head[:journalSalt]); err != nil {
+		return fail(err)
+	}
+	if _, err := tmp.Write(head); err != nil {
 		return fail(err)
 	}
 	if err := tmp.Sync(); err != nil {
@@ -133,48 +151,71 @@ func makeJournal(jp string) (*os.File, error) {
 	return tmp, nil
 }
 
-// scan reads the records from the first byte while each is the next one,
-// and leaves off after the last.
+// scan reads the records from the first while each is the next one, and
+// leaves off after the last; damage to an answered record is an error
+// wrapping ErrCorrupt.
 func (j *journal) scan() ([][]byte, error) {
+	j.salt = make([]byte, journalSalt)
+	if j.size < journalSalt+journalHeader {
+		j.off, j.durableOff = j.size, j.size // no room: every write commits
+		return nil, nil
+	}
+	if _, err := j.f.ReadAt(j.salt, 0); err != nil {
+		return nil, fmt.Errorf("journal %s: read its salt: %w", j.path, err)
+	}
+	rest := make([]byte, j.size-journalSalt)
+	if _, err := j.f.ReadAt(rest, journalSalt); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("journal %s: %w", j.path, err)
+	}
 	var recs [][]byte
+	at := 0
 	for {
-		body, err := j.scanOne()
-		if err != nil {
-			return nil, err
-		}
-		if body == nil {
-			return recs, nil
+		seq, first, body, ok := j.record(rest[at:])
+		if !ok || seq != j.next || first > seq {
+			break
 		}
 		recs = append(recs, body)
+		at += journalHeader + len(body)
+		j.next++
+		j.durable = seq
 	}
+	j.off = journalSalt + int64(at)
+	j.durableOff = j.off
+	// A record of a later append past the end: the one at the end was
+	// answered, and is damaged.
+	for i := at + 1; i+journalHeader <= len(rest); i++ {
+		if string(rest[i:i+4]) != journalMagic {
+			continue
+		}
+		if seq, first, _, ok := j.record(rest[i:]); ok && first > j.next && seq >= first {
+			return nil, fmt.Errorf("journal %s: record %d at byte %d does not check, and record %d of a later append, at byte %d, does: %w",
+				j.path, j.next, j.off, seq, journalSalt+i, ErrCorrupt)
+		}
+	}
+	return recs, nil
 }
 
-// scanOne reads the record at j.off if it is the next one, and moves past
-// it; nil, nil if it is not.
-func (j *journal) scanOne() ([]byte, error) {
-	if j.off+journalHeader > j.size {
-		return nil, nil
+// record parses the record b begins with, if it checks.
+func (j *journal) record(b []byte) (seq, first uint64, body []byte, ok bool) {
+	if len(b) < journalHeader || string(b[:4]) != journalMagic {
+		return 0, 0, nil, false
 	}
-	hdr := make([]byte, journalHeader)
-	if _, err := j.f.ReadAt(hdr, j.off); err != nil {
-		return nil, fmt.Errorf("journal %s: read at %d: %w", j.path, j.off, err)
+	n := int(binary.BigEndian.Uint32(b[4:]))
+	if n > len(b)-journalHeader {
+		return 0, 0, nil, false
 	}
-	n := int64(binary.BigEndian.Uint32(hdr[4:]))
-	seq := binary.BigEndian.Uint64(hdr[12:])
-	if string(hdr[:4]) != journalMagic || seq != j.next || j.off+journalHeader+n > j.size {
-		return nil, nil
+	seq, first = binary.BigEndian.Uint64(b[12:]), binary.BigEndian.Uint64(b[20:])
+	body = b[journalHeader : journalHeader+n]
+	if j.sum(b[12:journalHeader], body) != binary.BigEndian.Uint32(b[8:]) {
+		return 0, 0, nil, false
 	}
-	body := make([]byte, n)
-	if _, err := j.f.ReadAt(body, j.off+journalHeader); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("journal %s: read at %d: %w", j.path, j.off, err)
-	}
-	if crc32.Update(crc32.Checksum(hdr[12:], castagnoli), castagnoli, body) != binary.BigEndian.Uint32(hdr[8:]) {
-		return nil, nil
-	}
-	j.off += journalHeader + n
-	j.next++
-	j.durable, j.durableOff = seq, j.off
-	return body, nil
+	return seq, first, bytes.Clone(body), true
+}
+
+// sum is a record's CRC: of the salt, its seq and first, and its body.
+func (j *journal) sum(seqs, body []byte) uint32 {
+	c := crc32.Update(crc32.Checksum(j.salt, castagnoli), castagnoli, seqs)
+	return crc32.Update(c, castagnoli, body)
 }
 
 // room reports whether bodies of n bytes in all, in k records, fit.
@@ -193,13 +234,14 @@ func (j *journal) append(bodies [][]byte) error {
 		return errJournalFull
 	}
 	buf := make([]byte, 0, total)
-	seq := j.next
+	seq, first := j.next, j.next
 	for _, b := range bodies {
 		var h [journalHeader]byte
 		copy(h[:], journalMagic)
 		binary.BigEndian.PutUint32(h[4:], uint32(len(b)))
 		binary.BigEndian.PutUint64(h[12:], seq)
-		binary.BigEndian.PutUint32(h[8:], crc32.Update(crc32.Checksum(h[12:], castagnoli), castagnoli, b))
+		binary.BigEndian.PutUint64(h[20:], first)
+		binary.BigEndian.PutUint32(h[8:], j.sum(h[12:], b))
 		buf = append(append(buf, h[:]...), b...)
 		seq++
 	}
@@ -242,7 +284,7 @@ func (j *journal) last() uint64 { return j.next - 1 }
 // bucket names the last). Nothing is written: the records left are stale
 // by their seqs.
 func (j *journal) restart() {
-	j.off, j.durableOff = 0, 0
+	j.off, j.durableOff = journalSalt, journalSalt
 	j.durable, j.committed = j.next-1, j.next-1
 }
 

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -290,20 +292,21 @@ func TestARecordThatDoesNotCheckEndsTheReplay(t *testing.T) {
 }
 
 // readRecords returns the offset after each record of the journal f, from
-// its first byte.
+// its first.
 func readRecords(f *os.File) ([]int64, error) {
-	st, err := f.Stat()
+	b, err := io.ReadAll(f)
 	if err != nil {
 		return nil, err
 	}
-	j := &journal{f: f, path: f.Name(), size: st.Size(), next: 1}
+	j := &journal{salt: b[:journalSalt]}
 	var ends []int64
-	for {
-		recs, err := j.scanOne()
-		if err != nil || recs == nil {
-			return ends, err
+	for at := int64(journalSalt); ; {
+		_, _, body, ok := j.record(b[at:])
+		if !ok {
+			return ends, nil
 		}
-		ends = append(ends, j.off)
+		at += int64(journalHeader + len(body))
+		ends = append(ends, at)
 	}
 }
 
@@ -353,25 +356,28 @@ func TestAcceptRecordRoundTrips(t *testing.T) {
 	for _, p := range []Payment{newPayment("r1"), auth} {
 		p.AcceptedAt, p.UpdatedAt = t0, t0
 		for _, lim := range []Limits{{}, {Unsettled: big.NewInt(12345)}, {Unsettled: big.NewInt(1), PerPayer: new(big.Int).Lsh(big.NewInt(1), 200)}} {
-			rec, err := acceptRecord(p, t0, lim)
+			seen := []assetDecimals{{"ETH", 18, true}, {"XYZ", 0, false}}
+			rec, err := acceptRecord(p, t0, lim, 77, seen)
 			if err != nil {
 				t.Fatal(err)
 			}
-			q, now, l, err := decodeAcceptRecord(rec)
+			a, err := decodeAcceptRecord(rec)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !now.Equal(t0) || q.TxHash != p.TxHash || q.RequestID != p.RequestID || q.Amount.Cmp(p.Amount) != 0 ||
+			q, l := a.p, a.lim
+			if !a.now.Equal(t0) || a.retention != 77 || !reflect.DeepEqual(a.decimals, seen) || q.TxHash != p.TxHash || q.RequestID != p.RequestID || q.Amount.Cmp(p.Amount) != 0 ||
 				!reflect.DeepEqual(q.Authorization, p.Authorization) || string(q.Raw) != string(p.Raw) || q.From != p.From || q.Nonce != p.Nonce {
-				t.Errorf("round trip of %s: %+v", p.TxHash, q)
+				t.Errorf("round trip of %s: %+v", p.TxHash, a)
 			}
 			if !sameLimit(l.Unsettled, lim.Unsettled) || !sameLimit(l.PerPayer, lim.PerPayer) {
 				t.Errorf("limits %v, want %v", l, lim)
 			}
 		}
 	}
-	for _, bad := range [][]byte{nil, {'A'}, {'B', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, append([]byte{'A', 0, 0, 0, 0, 0, 0, 0, 0, 3, 'x', 'y'}, common.Hash{}.Bytes()...)} {
-		if _, _, _, err := decodeAcceptRecord(bad); !errors.Is(err, ErrCorrupt) {
+	for _, bad := range [][]byte{nil, {'A'}, make([]byte, 20), append([]byte{'A', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 'x', 'y'}, common.Hash{}.Bytes()...),
+		{'A', 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 'E', 'T'}} {
+		if _, err := decodeAcceptRecord(bad); !errors.Is(err, ErrCorrupt) {
 			t.Errorf("decode %x: %v, want ErrCorrupt", bad, err)
 		}
 	}
@@ -406,5 +412,162 @@ func TestTheScrubAccountsForThePagesWithAcceptsHeld(t *testing.T) {
 	}
 	if n := s.c.unflushed.Load(); n != 0 {
 		t.Fatalf("%d accepts still held after the scrub's page accounting", n)
+	}
+}
+
+// tempJournal makes a journal in a new directory, as Open would for a new
+// store, and returns the store path it is beside.
+func tempJournal(t *testing.T) (*journal, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "pos.db")
+	j, recs, err := openJournal(path, 0)
+	if err != nil || len(recs) != 0 {
+		t.Fatalf("new journal: %d records, %v", len(recs), err)
+	}
+	t.Cleanup(func() { _ = j.close() })
+	return j, path
+}
+
+func flipByte(t *testing.T, path string, at int64) {
+	t.Helper()
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := []byte{0}
+	if _, err := f.ReadAt(b, at); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0x5a
+	if _, err := f.WriteAt(b, at); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestADamagedRecordBeforeALaterAppendRefusesTheJournal(t *testing.T) {
+	j, path := tempJournal(t)
+	var ends []int64
+	for _, body := range []string{"first", "second", "third"} {
+		if err := j.append([][]byte{[]byte(body)}); err != nil {
+			t.Fatal(err)
+		}
+		ends = append(ends, j.off)
+	}
+	flipByte(t, journalPath(path), ends[1]-1) // the second's body: answered
+	if _, _, err := openJournal(path, 0); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("open with the second of three appends damaged: %v, want ErrCorrupt (the third was answered after it)", err)
+	}
+}
+
+func TestAnAppendTornByTheCrashEndsTheJournal(t *testing.T) {
+	j, path := tempJournal(t)
+	if err := j.append([][]byte{[]byte("alone")}); err != nil {
+		t.Fatal(err)
+	}
+	// One append of three; its middle record did not reach the disk
+	// whole, the one after it did: the crash came before its fdatasync
+	// returned, so none of the three was answered.
+	if err := j.append([][]byte{[]byte("a"), []byte("b"), []byte("c")}); err != nil {
+		t.Fatal(err)
+	}
+	second := int64(journalSalt) + int64(journalHeader+len("alone")) + int64(journalHeader+len("a"))
+	flipByte(t, journalPath(path), second+journalHeader) // "b"
+	j2, recs, err := openJournal(path, 0)
+	if err != nil {
+		t.Fatalf("open with an append torn: %v", err)
+	}
+	defer j2.close()
+	if len(recs) != 2 || string(recs[0]) != "alone" || string(recs[1]) != "a" {
+		t.Fatalf("records %q, want the whole ones before the tear", recs)
+	}
+}
+
+func TestBytesAPayerChoseAreNotTakenForARecord(t *testing.T) {
+	for _, knowsSalt := range []bool{false, true} {
+		j, path := tempJournal(t)
+		// A record as a payer would forge it into its signed transaction,
+		// to be left in the file past the last record after a commit: the
+		// next seq, its own append, a CRC over a salt it guessed.
+		forger := &journal{salt: make([]byte, journalSalt)}
+		if knowsSalt {
+			forger.salt = j.salt // the premise: with the salt it would pass
+		}
+		forged := make([]byte, journalHeader, journalHeader+8)
+		copy(forged, journalMagic)
+		forged = append(forged, "forgery!"...)
+		binary.BigEndian.PutUint32(forged[4:], 8)
+		binary.BigEndian.PutUint64(forged[12:], 3)
+		binary.BigEndian.PutUint64(forged[20:], 3)
+		binary.BigEndian.PutUint32(forged[8:], forger.sum(forged[12:journalHeader], forged[journalHeader:]))
+		pad := []byte("padding-padding-")
+		if err := j.append([][]byte{append(append([]byte{}, pad...), forged...)}); err != nil {
+			t.Fatal(err)
+		}
+		j.restart() // committed through 1
+		// Record 2 ends where the forged bytes begin.
+		if err := j.append([][]byte{make([]byte, len(pad))}); err != nil {
+			t.Fatal(err)
+		}
+		_, recs, err := openJournal(path, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{false: 1, true: 2}[knowsSalt]; len(recs) != want {
+			t.Errorf("salt known to the forger %v: %d records replayed, want %d", knowsSalt, len(recs), want)
+		}
+	}
+}
+
+func TestAnAcceptCommittedWithAnotherWriteIsToldToTheFollowers(t *testing.T) {
+	s := openTemp(t)
+	putRequest(t, s, "r1")
+	held, release := holdCommits(t, s)
+	told := s.JournalCommitted()
+	putErr := make(chan error, 2)
+	go func() { putErr <- s.PutRequest(context.Background(), newRequest("r2")) }()
+	waitHeld(t, held) // r2's commit, held: nothing is journaled
+	go func() { putErr <- s.PutRequest(context.Background(), newRequest("r3")) }()
+	acc := goAccept(s, newPayment("r1"))
+	waitFor(t, "r3 and the accept to queue", func() bool { return len(s.c.queue) == 2 })
+	release <- struct{}{}
+	waitHeld(t, held) // one batch, r3 and the accept: committed, not journaled
+	release <- struct{}{}
+	answer(t, acc)
+	for range 2 {
+		if err := <-putErr; err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case <-told:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the commit that took an accept with a request did not tell JournalCommitted")
+	}
+}
+
+func TestTheReplayWritesTheEventsAsAnswered(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pos.db")
+	open := func(decimals uint8) *Store {
+		s, err := Open(path, &Options{Decimals: func(string) (uint8, bool) { return decimals, true }, EventRetention: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Close() })
+		return s
+	}
+	s := open(2)
+	holdJournaled(s)
+	putRequest(t, s, "r1")
+	got := acceptJournaled(t, s, newPayment("r1"))
+	image := crashImage(t, s)
+	// The next start has another config: the replay keeps what was
+	// answered.
+	path = image
+	after := open(6)
+	sameStore(t, s, after, got)
+	es := eventsAfter(t, after, 0)
+	if len(es) != 2 || es[0].Payment == nil || es[0].Payment.AmountDisplay != "1" {
+		t.Fatalf("events after the replay %+v, want payment.accepted with amount_display 1 (100 at 2 decimals)", es)
 	}
 }

@@ -11,26 +11,69 @@ import (
 	"go.etcd.io/bbolt"
 )
 
-// A journal record (journal.go) is what a journaled write was asked:
+// A journal record (journal.go) is what a journaled write was asked, and
+// what it read outside the file:
 //
 //	kind (1 byte: 'A', an accept) | now (int64, Unix ns) |
-//	lim.Unsettled, lim.PerPayer (each: length byte, 0 for none, then the
-//	decimal digits) | payment hash (32 bytes) | the payment as given,
-//	encodePayment's form
+//	the event retention (uint64) | the decimals it looked up (a count
+//	byte, then each: the asset's length byte and name, 1 if known, the
+//	decimals) | lim.Unsettled, lim.PerPayer (each: length byte, 0 for
+//	none, then the decimal digits) | payment hash (32 bytes) | the
+//	payment as given, encodePayment's form
 //
-// Run again against the file as it was when it was answered, it writes
-// what it wrote (replay).
+// Run again against the file as it was when it was answered, with the
+// same retention and decimals, it writes what it wrote (replay), whatever
+// the config says at the next start.
 const recordAccept = 'A'
 
-// acceptRecord is the record of Accept's write of p at now under lim.
-func acceptRecord(p Payment, now time.Time, lim Limits) ([]byte, error) {
+// assetDecimals is one lookup of Options.Decimals an accept made (for its
+// events' amount_display).
+type assetDecimals struct {
+	asset    string
+	decimals uint8
+	ok       bool
+}
+
+// seeDecimals records in *seen every decimals lookup w makes until the
+// returned func puts w back.
+func (w *wtx) seeDecimals(seen *[]assetDecimals) (restore func()) {
+	dec := w.decimals
+	if dec == nil {
+		return func() {}
+	}
+	w.decimals = func(asset string) (uint8, bool) {
+		d, ok := dec(asset)
+		*seen = append(*seen, assetDecimals{asset, d, ok})
+		return d, ok
+	}
+	return func() { w.decimals = dec }
+}
+
+// acceptRecord is the record of Accept's write of p at now under lim, with
+// the event retention and the decimals lookups it made.
+func acceptRecord(p Payment, now time.Time, lim Limits, retention uint64, seen []assetDecimals) ([]byte, error) {
 	enc, err := encodePayment(p)
 	if err != nil {
 		return nil, err
 	}
-	b := make([]byte, 0, 1+8+2+32+len(enc)+2*80)
+	b := make([]byte, 0, 1+8+8+1+2+32+len(enc)+2*80)
 	b = append(b, recordAccept)
 	b = binary.BigEndian.AppendUint64(b, uint64(now.UnixNano()))
+	b = binary.BigEndian.AppendUint64(b, retention)
+	if len(seen) > 255 {
+		return nil, fmt.Errorf("journal record: %d decimals lookups", len(seen))
+	}
+	b = append(b, byte(len(seen)))
+	for _, d := range seen {
+		if len(d.asset) > 255 {
+			return nil, fmt.Errorf("journal record: asset name of %d bytes", len(d.asset))
+		}
+		ok := byte(0)
+		if d.ok {
+			ok = 1
+		}
+		b = append(append(append(b, byte(len(d.asset))), d.asset...), ok, d.decimals)
+	}
 	for _, n := range []*big.Int{lim.Unsettled, lim.PerPayer} {
 		if n == nil {
 			b = append(b, 0)
@@ -46,16 +89,36 @@ func acceptRecord(p Payment, now time.Time, lim Limits) ([]byte, error) {
 	return append(b, enc...), nil
 }
 
+// acceptAsked is what an accept record holds.
+type acceptAsked struct {
+	p         Payment
+	now       time.Time
+	lim       Limits
+	retention uint64
+	decimals  []assetDecimals
+}
+
 // decodeAcceptRecord reads acceptRecord's form.
-func decodeAcceptRecord(b []byte) (Payment, time.Time, Limits, error) {
-	bad := func(why string) (Payment, time.Time, Limits, error) {
-		return Payment{}, time.Time{}, Limits{}, fmt.Errorf("journal record: %s: %w", why, ErrCorrupt)
+func decodeAcceptRecord(b []byte) (acceptAsked, error) {
+	bad := func(why string) (acceptAsked, error) {
+		return acceptAsked{}, fmt.Errorf("journal record: %s: %w", why, ErrCorrupt)
 	}
-	if len(b) < 1+8 || b[0] != recordAccept {
+	if len(b) < 1+8+8+1 || b[0] != recordAccept {
 		return bad("not an accept")
 	}
-	now := time.Unix(0, int64(binary.BigEndian.Uint64(b[1:]))).UTC()
-	b = b[9:]
+	var a acceptAsked
+	a.now = time.Unix(0, int64(binary.BigEndian.Uint64(b[1:]))).UTC()
+	a.retention = binary.BigEndian.Uint64(b[9:])
+	n := int(b[17])
+	b = b[18:]
+	for range n {
+		if len(b) < 1 || len(b) < 1+int(b[0])+2 {
+			return bad("short decimals")
+		}
+		l := int(b[0])
+		a.decimals = append(a.decimals, assetDecimals{asset: string(b[1 : 1+l]), ok: b[1+l] == 1, decimals: b[2+l]})
+		b = b[3+l:]
+	}
 	var lims [2]*big.Int
 	for i := range lims {
 		if len(b) < 1 || len(b) < 1+int(b[0]) {
@@ -76,25 +139,41 @@ func decodeAcceptRecord(b []byte) (Payment, time.Time, Limits, error) {
 	}
 	p, err := decodePayment(b[:32], b[32:])
 	if err != nil {
-		return Payment{}, time.Time{}, Limits{}, fmt.Errorf("journal record: %w", err)
+		return acceptAsked{}, fmt.Errorf("journal record: %w", err)
 	}
-	return p, now, Limits{Unsettled: lims[0], PerPayer: lims[1]}, nil
+	a.p, a.lim = p, Limits{Unsettled: lims[0], PerPayer: lims[1]}
+	return a, nil
 }
 
-// replay runs a journal record's write again in w. It must write and
-// succeed, as it did when it was answered: anything else is damage.
+// replay runs a journal record's write again in w, with the retention and
+// decimals it was answered with. It must write and succeed, as it did
+// when it was answered: anything else is damage.
 func replay(w *wtx, rec []byte) error {
-	p, now, lim, err := decodeAcceptRecord(rec)
+	a, err := decodeAcceptRecord(rec)
 	if err != nil {
 		return err
 	}
+	dec, retention := w.decimals, w.retention
+	defer func() { w.decimals, w.retention = dec, retention }()
+	w.retention = a.retention
+	w.decimals = func(asset string) (uint8, bool) {
+		for _, d := range a.decimals {
+			if d.asset == asset {
+				return d.decimals, d.ok
+			}
+		}
+		return 0, false
+	}
+	if len(a.decimals) == 0 {
+		w.decimals = nil // none was looked up: no Decimals was set
+	}
 	before := w.writes
-	_, repeat, err := accept(w, p, now, lim, false, false)
+	_, repeat, err := accept(w, a.p, a.now, a.lim, false, false)
 	switch {
 	case err != nil:
-		return fmt.Errorf("journal record of %s no longer applies: %v: %w", p.TxHash, err, ErrCorrupt)
+		return fmt.Errorf("journal record of %s no longer applies: %v: %w", a.p.TxHash, err, ErrCorrupt)
 	case repeat || w.writes == before:
-		return fmt.Errorf("journal record of %s: stored already: %w", p.TxHash, ErrCorrupt)
+		return fmt.Errorf("journal record of %s: stored already: %w", a.p.TxHash, ErrCorrupt)
 	}
 	return nil
 }

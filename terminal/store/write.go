@@ -27,7 +27,7 @@ func (s *Store) write(ctx context.Context, fn func(*wtx) error) error {
 // journaledWrite is write for an fn whose writes record runs again
 // (replay): nil means its record is in the journal, fdatasynced, or its
 // writes committed (journal.go).
-func (s *Store) journaledWrite(ctx context.Context, record []byte, key common.Hash, fn func(*wtx) error) error {
+func (s *Store) journaledWrite(ctx context.Context, record func() []byte, key common.Hash, fn func(*wtx) error) error {
 	if err := s.moneyDamagedErr(); err != nil {
 		return err
 	}
