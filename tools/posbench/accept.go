@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/big"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
 )
 
 // floor is what one accepted payment cannot avoid: one fsync'd bbolt
@@ -24,6 +26,10 @@ type floor struct {
 	// The same at their 99th percentiles: the disk's own tail, beside
 	// which an accept's p99 is also read.
 	commit99, recover99 time.Duration
+	// appended, appended99: a bare journal append, what posd's accept
+	// waits for on the disk (terminal/store/journal.go): a 600-byte
+	// write into a file made whole beforehand, then fdatasync.
+	appended, appended99 time.Duration
 }
 
 func (f floor) total() time.Duration { return f.commit + f.recover }
@@ -83,7 +89,43 @@ func measureFloor(dir string, raws [][]byte, n int) (floor, error) {
 	if err != nil {
 		return floor{}, err
 	}
-	return floor{commit: commits.median(), recover: recovers.median(), commit99: commits.pct(99), recover99: recovers.pct(99)}, nil
+	appends, err := timeAppends(filepath.Join(dir, "floor.journal"), n)
+	if err != nil {
+		return floor{}, err
+	}
+	return floor{commit: commits.median(), recover: recovers.median(), commit99: commits.pct(99), recover99: recovers.pct(99),
+		appended: appends.median(), appended99: appends.pct(99)}, nil
+}
+
+// timeAppends times n appends of a 600-byte record, each written and
+// fdatasynced, to a 256 KiB file of zeros made and fsynced first, starting
+// over at its beginning when full: as the store's journal appends.
+func timeAppends(path string, n int) (samples, error) {
+	const size, rec = 256 << 10, 600
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_TRUNC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, err := f.Write(make([]byte, size)); err != nil {
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		return nil, err
+	}
+	b := make([]byte, rec)
+	_, _ = rand.Read(b)
+	var off int64
+	return timeEach(n, func(int) error {
+		if off+rec > size {
+			off = 0
+		}
+		if _, err := f.WriteAt(b, off); err != nil {
+			return err
+		}
+		off += rec
+		return unix.Fdatasync(int(f.Fd()))
+	})
 }
 
 // acceptLatency is one payer paying n requests one after another over

@@ -316,14 +316,17 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 			// median). The floor is a distribution too, its own p99 several
 			// times its median on a disk with a tail: that p99, and the
 			// accept's against it, are printed beside.
-			Peer: fmt.Sprintf("floor %s (fsync'd bbolt commit %s + sender recovery %s; its own p99 %s, %s its median: the disk's tail); bound: p99 within %s× the floor (issue 19)",
-				ms(fl.total()), ms(fl.commit), ms(fl.recover), ms(fl.total99()), ratio(float64(fl.total99()), float64(fl.total())), trimFloat(p99FloorBound)),
+			Peer: fmt.Sprintf("floor %s (fsync'd bbolt commit %s + sender recovery %s; its own p99 %s, %s its median: the disk's tail); bound: p99 within %s× the floor (issue 19); "+
+				"the journal append posd's accept waits for, alone: p50 %s, p99 %s",
+				ms(fl.total()), ms(fl.commit), ms(fl.recover), ms(fl.total99()), ratio(float64(fl.total99()), float64(fl.total())), trimFloat(p99FloorBound),
+				ms(fl.appended), ms(fl.appended99)),
 			Ratio: fmt.Sprintf("p99 %s, p50 %s (p99 %s the floor's own p99)", ratio(float64(lat.pct(99)), float64(fl.total())),
 				ratio(float64(lat.median()), float64(fl.total())), ratio(float64(lat.pct(99)), float64(fl.total99()))),
 			How: fmt.Sprintf("posd binary on loopback (no chain endpoints: payments stay queued); requests made on the operator socket beforehand; "+
 				"one payer POSTs %d signed EIP-1559 payments to /api/showpos/broadcastTx one after another (keep-alive), 202 each (in %d parts, each after 20 unmeasured ones, "+
 				"taking turns with the two-network posd's); "+
-				"floor: medians (and 99th percentiles) of %s bare bbolt Updates (one 512-byte Put, fsynced) in the same directory and of crypto.Ecrecover", len(lat), inTurn, thousands(floorN))})
+				"floor: medians (and 99th percentiles) of %s bare bbolt Updates (one 512-byte Put, fsynced) in the same directory and of crypto.Ecrecover; "+
+				"the journal append: %s 600-byte records written and fdatasynced into a 256 KiB file made whole first, in the same directory", len(lat), inTurn, thousands(floorN), thousands(floorN))})
 	}
 	progress("accept throughput: %d payers, %d payments, on one network and on two in turn", o.payers, o.throughputN)
 	what2 := fmt.Sprintf("Accept throughput, %d concurrent payers", o.payers)
