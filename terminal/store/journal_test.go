@@ -571,3 +571,35 @@ func TestTheReplayWritesTheEventsAsAnswered(t *testing.T) {
 		t.Fatalf("events after the replay %+v, want payment.accepted with amount_display 1 (100 at 2 decimals)", es)
 	}
 }
+
+func TestASchema15FileIsMarkedForTheJournal(t *testing.T) {
+	s := openTemp(t)
+	putRequest(t, s, "r1")
+	p := mustAccept(t, s, newPayment("r1"))
+	path := s.Path()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaV15)))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	// A build before the journal reads 15 and not 16: from this Open on,
+	// it refuses the file.
+	after := openAt(t, path)
+	if _, err := after.Payment(p.TxHash); err != nil {
+		t.Fatal(err)
+	}
+	if err := after.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := dump(t, path); got != "16" {
+		t.Fatalf("schema %q after Open of a 15 file, want 16", got)
+	}
+}

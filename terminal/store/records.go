@@ -109,9 +109,13 @@ var (
 // (bounded.go); schema 13 keys every per-chain index, sum, count and
 // cursor by chain id (schema13.go); schema 14 adds the queued index
 // (queued.go, schema14.go); schema 15 names each by_sender_nonce entry's
-// payment by its Seq, not its hash (schema15.go).
+// payment by its Seq, not its hash (schema15.go); schema 16 adds no
+// bucket: its accepts may wait in the journal beside the file
+// (journal.go), which a build before it would not run again, so such a
+// build must refuse the file.
 const (
-	schemaVersion = "15"
+	schemaVersion = "16"
+	schemaV15     = "15"
 	schemaV14     = "14"
 	schemaV13     = "13"
 	schemaV12     = "12"
@@ -145,7 +149,7 @@ func schemaNumber(schema string) int {
 }
 
 // schemaLatest is schemaVersion as a number: change the two together.
-const schemaLatest = 15
+const schemaLatest = 16
 
 // schemaKnown reports whether this build reads schema (and migrates it).
 func schemaKnown(schema string) bool { return schemaNumber(schema) != 0 }

@@ -231,3 +231,12 @@ func openJournalOf(db *bbolt.DB, path string, log *slog.Logger, decimals Decimal
 	log.Info("store: journal replayed", "path", path, "records", len(recs), "through", jr.last(), "took", time.Since(began))
 	return jr, nil
 }
+
+// migrateJournal takes a schema 15 file to 16: nothing changes in it but
+// the version, so that a build before the journal, which would open the
+// file and never run again the accepts its journal holds, refuses it as a
+// newer build's.
+func migrateJournal(db *bbolt.DB, path string, log *slog.Logger) error {
+	return migration{from: schemaV15, to: schemaVersion,
+		what: "accepts may wait in the journal beside it (showpos.db-journal), which builds before it would not run again"}.run(db, path, log)
+}

@@ -41,7 +41,7 @@ func migrate15(db *bbolt.DB, path string, log *slog.Logger, chunk int, after fun
 		return nil
 	}
 	fail := func(err error) error {
-		return fmt.Errorf("store: open %s: migrate schema %s to %s: %w", path, schemaV14, schemaVersion, err)
+		return fmt.Errorf("store: open %s: migrate schema %s to %s: %w", path, schemaV14, schemaV15, err)
 	}
 	began := time.Now()
 	renamed := 0
@@ -56,15 +56,15 @@ func migrate15(db *bbolt.DB, path string, log *slog.Logger, chunk int, after fun
 	}
 	// The whole check before the version is written: a 15 file gets only
 	// the bounded check at the next Open (verifyAtOpen), a 14 one the full.
-	if err := verify(db, schemaVersion); err != nil {
-		return corruptErr(path, fmt.Errorf("after migrating to schema %s: %w", schemaVersion, err))
+	if err := verify(db, schemaV15); err != nil {
+		return corruptErr(path, fmt.Errorf("after migrating to schema %s: %w", schemaV15, err))
 	}
 	if err := db.Update(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaVersion)))
+		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaV15)))
 	}); err != nil {
 		return fail(err)
 	}
-	log.Info(fmt.Sprintf("store: migrated schema %s to %s: by_sender_nonce names each payment by its Seq", schemaV14, schemaVersion),
+	log.Info(fmt.Sprintf("store: migrated schema %s to %s: by_sender_nonce names each payment by its Seq", schemaV14, schemaV15),
 		"path", path, "by_sender_nonce", renamed, "took", time.Since(began).Round(time.Millisecond))
 	return nil
 }

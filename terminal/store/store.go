@@ -209,6 +209,10 @@ func Open(path string, opts *Options) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	if err := migrateJournal(db, path, log); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
 	jr, err := openJournalOf(db, path, log, o.Decimals, o.EventRetention)
 	if err != nil {
 		_ = db.Close()
