@@ -36,10 +36,13 @@ import (
 //     now name p, even if a failed payment held them), marks the request
 //     paid by p.TxHash and adds p.Amount to Unsettled(p.Asset).
 //
-// (stored, false, nil) is returned only after that transaction is committed
-// and fsynced. Any error means nothing of p was stored. If ctx is done
-// before the write is taken into a commit, Accept returns ctx.Err() and
-// writes nothing; once taken, it waits for the commit's outcome.
+// (stored, false, nil) is returned only once p's record is in the journal,
+// fdatasynced (or the transaction committed and fsynced, when the journal
+// cannot take it): the transaction is committed behind it, and Open runs
+// the record again after a crash (journal.go). Any error means nothing of p
+// was stored, but for the disk failing three times running (doc.go). If
+// ctx is done before the write is taken into a batch, Accept returns
+// ctx.Err() and writes nothing; once taken, it waits for the outcome.
 func (s *Store) Accept(ctx context.Context, p Payment, now time.Time, maxUnsettled *big.Int) (Payment, bool, error) {
 	p.Authorization = nil
 	return s.accept(ctx, p, now, Limits{Unsettled: maxUnsettled})

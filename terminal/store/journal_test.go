@@ -318,14 +318,7 @@ func TestARecordThatNoLongerAppliesRefusesTheStore(t *testing.T) {
 	path := crashImage(t, s)
 	// The request the record paid is gone from the file: run again, the
 	// accept would be refused, and an answered payment lost.
-	db, err := bbolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(tx *bbolt.Tx) error { return tx.Bucket(bucketRequests).Delete([]byte("r1")) }); err != nil {
-		t.Fatal(err)
-	}
-	_ = db.Close()
+	rawUpdate(t, path, func(tx *bbolt.Tx) error { return tx.Bucket(bucketRequests).Delete([]byte("r1")) })
 	if s, err := Open(path, nil); !errors.Is(err, ErrCorrupt) {
 		if s != nil {
 			_ = s.Close()
@@ -580,16 +573,9 @@ func TestASchema15FileIsMarkedForTheJournal(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := bbolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Update(func(tx *bbolt.Tx) error {
+	rawUpdate(t, path, func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucketMeta).Put(keySchema, seal(bucketMeta, keySchema, []byte(schemaV15)))
-	}); err != nil {
-		t.Fatal(err)
-	}
-	_ = db.Close()
+	})
 	// A build before the journal reads 15 and not 16: from this Open on,
 	// it refuses the file.
 	after := openAt(t, path)
@@ -601,5 +587,19 @@ func TestASchema15FileIsMarkedForTheJournal(t *testing.T) {
 	}
 	if got, _ := dump(t, path); got != "16" {
 		t.Fatalf("schema %q after Open of a 15 file, want 16", got)
+	}
+}
+
+// rawUpdate changes the closed store file at path with bbolt alone, as
+// damage or an older build would.
+func rawUpdate(t *testing.T, path string, fn func(*bbolt.Tx) error) {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Update(fn); err != nil {
+		t.Fatal(err)
 	}
 }
