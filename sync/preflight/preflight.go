@@ -12,7 +12,6 @@ package preflight
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -21,8 +20,9 @@ import (
 	"showpos/terminal/checkout"
 )
 
-// ErrOffline: the chain client is offline; nothing was asked.
-var ErrOffline = errors.New("preflight: chain offline")
+// ErrOffline: the chain client is offline; nothing was asked. The till
+// knows it (checkout.ErrPreflightOffline) and does not log each payment.
+var ErrOffline = checkout.ErrPreflightOffline
 
 // Node is what the pre-flight asks of a network; *chain.Client is one.
 type Node interface {

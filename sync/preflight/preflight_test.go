@@ -1,8 +1,10 @@
 package preflight_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"math/big"
 	"path/filepath"
 	"sync"
@@ -40,11 +42,21 @@ func (o *outcomes) last() string {
 	return o.got[len(o.got)-1]
 }
 
+// lines is a log: what the till writes to its logger.
+type lines struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *lines) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.buf.Write(p) }
+func (l *lines) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.buf.String() }
+
 // rig is a till on a real store whose pre-flight asks c.
 type rig struct {
 	till *checkout.Service
 	st   *store.Store
 	out  *outcomes
+	log  *lines // the till's log, Info and above
 }
 
 func newRig(t *testing.T, c *chain.Client, over string, onAccept func(checkout.Receipt)) *rig {
@@ -55,8 +67,8 @@ func newRig(t *testing.T, c *chain.Client, over string, onAccept func(checkout.R
 	}
 	t.Cleanup(func() { st.Close() })
 	key, _ := crypto.GenerateKey()
-	r := &rig{st: st, out: &outcomes{}}
-	r.till = checkout.New(checkout.Options{Config: configtest.New(t, over), Key: key, Store: st,
+	r := &rig{st: st, out: &outcomes{}, log: &lines{}}
+	r.till = checkout.New(checkout.Options{Config: configtest.New(t, over), Key: key, Store: st, Logger: slog.New(slog.NewTextHandler(r.log, nil)),
 		Preflights: func(uint64) checkout.Preflight { return preflight.New(c) }, OnPreflight: r.out.add, OnAccept: onAccept})
 	return r
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,7 +44,9 @@ func stallNode(t *testing.T) string {
 
 // A chain that does not answer within the budget, or is offline, refuses
 // nothing: the payment is accepted as it would be offline, and the outcome
-// is counted as skipped. (The outcome is asserted, not a time.)
+// is counted as skipped. (The outcome is asserted, not a time.) A stall is
+// logged with the payment; a client known offline is not, payment after
+// payment: it logged going offline itself.
 func TestPreflightSkipsAChainThatDoesNotAnswer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -57,11 +60,12 @@ func TestPreflightSkipsAChainThatDoesNotAnswer(t *testing.T) {
 	payer := &devchain.Account{Address: crypto.PubkeyToAddress(freshKey.PublicKey), Key: freshKey}
 
 	cases := []struct {
-		name string
-		c    *chain.Client
+		name   string
+		c      *chain.Client
+		logged bool
 	}{
-		{"an endpoint that stalls", stalled},
-		{"a client that is offline", offline},
+		{"an endpoint that stalls", stalled, true},
+		{"a client that is offline", offline, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,6 +79,9 @@ func TestPreflightSkipsAChainThatDoesNotAnswer(t *testing.T) {
 			}
 			if got := r.out.last(); got != checkout.PreflightSkipped {
 				t.Errorf("outcome %q, want skipped", got)
+			}
+			if got := strings.Contains(r.log.String(), "pre-flight skipped"); got != tc.logged {
+				t.Errorf("skip logged: %v, want %v; the till's log:\n%s", got, tc.logged, r.log)
 			}
 		})
 	}

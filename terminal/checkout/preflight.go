@@ -20,9 +20,17 @@ type Preflight interface {
 	// Sender returns what the network says now of q.From, in one round
 	// trip. Any error means the network could not say (offline, slow,
 	// answering nonsense): the till then accepts on the offline check
-	// alone. ctx carries the budget.
+	// alone. ctx carries the budget. An error wrapping
+	// ErrPreflightOffline says the network is known to be offline and
+	// nothing was asked.
 	Sender(ctx context.Context, q SenderQuery) (SenderState, error)
 }
+
+// ErrPreflightOffline is a Preflight's answer while its network is known
+// to be offline (nothing asked). The till counts the payment skipped as
+// for any failure, but does not log it: offline is the terminal's normal
+// state for hours, and the network's client logs going offline and back.
+var ErrPreflightOffline = errors.New("pre-flight: network offline")
 
 // SenderQuery is what the pre-flight asks.
 type SenderQuery struct {
@@ -54,8 +62,9 @@ const maxHeldAhead = 16
 // budget, whether pay can be mined as it is. It returns nil (go on and
 // store it), or a *check.Refusal: nonce_used, nonce_gap,
 // insufficient_funds. A network that does not answer in time, or fails,
-// refuses nothing: that is logged and counted as skipped, and the payment
-// is judged as offline. A network without a pre-flight is not asked.
+// refuses nothing: that is counted as skipped (and logged, unless the
+// network is known offline: ErrPreflightOffline), and the payment is
+// judged as offline. A network without a pre-flight is not asked.
 func (s *Service) preflight(ctx context.Context, o option, pay check.Payment) error {
 	budget := o.net.Chain.PreflightBudget
 	if s.pre == nil || budget <= 0 {
@@ -81,7 +90,9 @@ func (s *Service) preflight(ctx context.Context, o option, pay check.Payment) er
 		if ctx.Err() != nil {
 			return ctx.Err() // the payer went away: nothing to decide
 		}
-		s.log.Info("pre-flight skipped: accepting on the offline check", "tx", pay.TxHash.Hex(), "network", o.net.Name, "budget", budget, "err", err)
+		if !errors.Is(err, ErrPreflightOffline) {
+			s.log.Info("pre-flight skipped: accepting on the offline check", "tx", pay.TxHash.Hex(), "network", o.net.Name, "budget", budget, "err", err)
+		}
 		s.preflightOutcome(o.net.Name, PreflightSkipped)
 		return nil
 	}
