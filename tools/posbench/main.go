@@ -50,6 +50,13 @@ type options struct {
 var sections = []string{"accept", "check", "drain", "screens", "memory", "watch", "fleet"}
 
 func main() {
+	if os.Getenv(httpPeerEnv) != "" {
+		if err := serveHTTPPeer(); err != nil {
+			fmt.Fprintln(os.Stderr, "posbench HTTP peer:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	var o options
 	var only string
 	flag.StringVar(&o.out, "out", "", "also write the table to this file")
@@ -304,9 +311,23 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 	if d2 != nil {
 		defer d2.stop()
 	}
+	// The payer is this process. It runs on one P in the one-payer rows,
+	// so that its own goroutines (net/http's transport loops, woken at
+	// each request) do not take posd's second core: a payer's phone does
+	// not share the terminal's CPU. The bare round trip is timed so too.
+	procs := runtime.GOMAXPROCS(1)
+	progress("bare HTTP round trips: the same payer, a server that answers 202 at once")
+	rt, rtErr := httpRoundTrips(ctx, txs[native.Name][0], floorN, 20)
 	progress("accept latency: one payer, %d payments over HTTP, on one network and on two in turn", o.latencyN)
 	what1 := "Accept over HTTP, one payer: p50 / p99"
 	lat, lat2, err, latErr2 := latencyInTurn(d, d2, o.latencyN, inTurn, err2, []uint64{benchChainID2})
+	runtime.GOMAXPROCS(procs)
+	roundTrip := "a bare HTTP round trip: not measured (" + fmt.Sprint(rtErr) + ")"
+	plusTrip := ""
+	if rtErr == nil {
+		roundTrip = fmt.Sprintf("a bare HTTP round trip, the same payer to a server in another process that answers 202 at once: p50 %s, p99 %s", ms(rt.median()), ms(rt.pct(99)))
+		plusTrip = fmt.Sprintf("; p99 %s the floor plus the bare round trip's median", ratio(float64(lat.pct(99)), float64(fl.total()+rt.median())))
+	}
 	if err != nil {
 		rows = append(rows, failed(what1, err))
 	} else {
@@ -317,16 +338,17 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 			// times its median on a disk with a tail: that p99, and the
 			// accept's against it, are printed beside.
 			Peer: fmt.Sprintf("floor %s (fsync'd bbolt commit %s + sender recovery %s; its own p99 %s, %s its median: the disk's tail); bound: p99 within %s× the floor (issue 19); "+
-				"the journal append posd's accept waits for, alone: p50 %s, p99 %s",
+				"the journal append posd's accept waits for, alone: p50 %s, p99 %s; %s",
 				ms(fl.total()), ms(fl.commit), ms(fl.recover), ms(fl.total99()), ratio(float64(fl.total99()), float64(fl.total())), trimFloat(p99FloorBound),
-				ms(fl.appended), ms(fl.appended99)),
-			Ratio: fmt.Sprintf("p99 %s, p50 %s (p99 %s the floor's own p99)", ratio(float64(lat.pct(99)), float64(fl.total())),
-				ratio(float64(lat.median()), float64(fl.total())), ratio(float64(lat.pct(99)), float64(fl.total99()))),
+				ms(fl.appended), ms(fl.appended99), roundTrip),
+			Ratio: fmt.Sprintf("p99 %s, p50 %s (p99 %s the floor's own p99%s)", ratio(float64(lat.pct(99)), float64(fl.total())),
+				ratio(float64(lat.median()), float64(fl.total())), ratio(float64(lat.pct(99)), float64(fl.total99())), plusTrip),
 			How: fmt.Sprintf("posd binary on loopback (no chain endpoints: payments stay queued); requests made on the operator socket beforehand; "+
 				"one payer POSTs %d signed EIP-1559 payments to /api/showpos/broadcastTx one after another (keep-alive), 202 each (in %d parts, each after 20 unmeasured ones, "+
-				"taking turns with the two-network posd's); "+
+				"taking turns with the two-network posd's); the payer, posbench, runs on one P (GOMAXPROCS 1) in these rows, its net/http client's loops then not waking the core posd has beside it; "+
+				"the bare round trip: %s POSTs of the same body from the same payer, after 20 unmeasured; "+
 				"floor: medians (and 99th percentiles) of %s bare bbolt Updates (one 512-byte Put, fsynced) in the same directory and of crypto.Ecrecover; "+
-				"the journal append: %s 600-byte records written and fdatasynced into a 256 KiB file made whole first, in the same directory", len(lat), inTurn, thousands(floorN), thousands(floorN))})
+				"the journal append: %s 600-byte records written and fdatasynced into a 256 KiB file made whole first, in the same directory", len(lat), inTurn, thousands(floorN), thousands(floorN), thousands(floorN))})
 	}
 	progress("accept throughput: %d payers, %d payments, on one network and on two in turn", o.payers, o.throughputN)
 	what2 := fmt.Sprintf("Accept throughput, %d concurrent payers", o.payers)

@@ -122,7 +122,7 @@ func startPosd(bin string, t *terminal, within time.Duration) (*daemon, error) {
 			},
 			MaxIdleConnsPerHost: 64,
 		}},
-		payer: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128, MaxIdleConns: 128}},
+		payer: newPayerClient(),
 	}
 	if fi, err := logf.Stat(); err == nil {
 		d.logFrom = fi.Size()
