@@ -2,6 +2,7 @@ package checkout_test
 
 import (
 	"context"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -38,7 +39,10 @@ id = "bench"
 	ids := make([]string, n)
 	raws := make([][]byte, n)
 	for i := range n {
-		doc, err := till.NewRequest(context.Background(), "0.001", "", "")
+		// Each its own amount, 0.001 ETH + i gwei: pending requests of one
+		// amount hold the 1,000 wei above it (amount_in_use), and a fast
+		// disk runs more than 1,000 ops.
+		doc, err := till.NewRequest(context.Background(), fmt.Sprintf("0.%09d", 1_000_000+i), "", "")
 		if err != nil {
 			b.Fatal(err)
 		}
