@@ -284,6 +284,11 @@ func run(ctx context.Context, log *slog.Logger, configPath, dataDir, listen stri
 		}
 		return s.FileBytes, n, s.OldestAccepted
 	})
+	tel.StoreJournalGauges(func() telemetry.JournalCounts {
+		j := st.Journal()
+		return telemetry.JournalCounts{Appends: j.Appends, Commits: j.Commits, Held: j.Held,
+			CommittedBy: [len(telemetry.JournalCauses)]uint64{j.OnIdle, j.OnBound, j.OnRead, j.OnWrite, j.OnClose}}
+	})
 	tel.StoreIntegrityGauges(func() (int64, int, bool) {
 		in := st.Integrity()
 		return in.CheckedBytes, in.Damaged, in.Verified

@@ -58,6 +58,38 @@ func (t *Telemetry) StoreIntegrityGauges(in StoreIntegrity) {
 	})
 }
 
+// JournalCounts is the store journal's counts since start: the appends
+// that answered accepts, the store's bbolt commits in all, the accepts
+// waiting in the journal now, and what committed the accepts the journal
+// held, by cause (JournalCauses).
+type JournalCounts struct {
+	Appends, Commits uint64
+	Held             int64
+	CommittedBy      [len(JournalCauses)]uint64
+}
+
+// JournalCauses are what commits the accepts the journal holds, in
+// JournalCounts.CommittedBy's order: the store idle a moment, its bounds
+// (accepts held, time held, the journal full), a reader, a write that is
+// not an accept, shutdown.
+var JournalCauses = [...]string{"idle", "bound", "read", "write", "close"}
+
+// StoreJournalGauges registers showpos_store_journal_appends_total,
+// showpos_store_commits_total, showpos_store_journal_held and
+// showpos_store_journal_commits_total{cause}, read from counts at scrape
+// time (it should be cheap: a few atomic loads). Only the first call has
+// an effect.
+func (t *Telemetry) StoreJournalGauges(counts func() JournalCounts) {
+	t.set.GetOrCreateGauge("showpos_store_journal_appends_total", func() float64 { return float64(counts().Appends) })
+	t.set.GetOrCreateGauge("showpos_store_commits_total", func() float64 { return float64(counts().Commits) })
+	t.set.GetOrCreateGauge("showpos_store_journal_held", func() float64 { return float64(counts().Held) })
+	for i, cause := range JournalCauses {
+		t.set.GetOrCreateGauge(fmt.Sprintf(`showpos_store_journal_commits_total{cause="%s"}`, cause), func() float64 {
+			return float64(counts().CommittedBy[i])
+		})
+	}
+}
+
 // Pruned counts records the bounded store deleted, by kind ("payments",
 // "requests", "events"): showpos_store_pruned_total.
 func (t *Telemetry) Pruned(kind string, n int) {

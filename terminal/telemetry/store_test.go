@@ -53,3 +53,26 @@ func TestStoreGaugesAndPrunedCounts(t *testing.T) {
 			got["showpos_store_oldest_payment_timestamp_seconds"])
 	}
 }
+
+func TestStoreJournalSeriesReadAtScrapeTime(t *testing.T) {
+	tel := New()
+	c := JournalCounts{Appends: 9, Commits: 4, Held: 3, CommittedBy: [len(JournalCauses)]uint64{2, 1, 0, 1, 0}}
+	tel.StoreJournalGauges(func() JournalCounts { return c })
+	want := func(appends, commits, held float64, by [len(JournalCauses)]float64) {
+		t.Helper()
+		got := scrape(t, tel)
+		if got["showpos_store_journal_appends_total"] != appends || got["showpos_store_commits_total"] != commits || got["showpos_store_journal_held"] != held {
+			t.Errorf("appends %v commits %v held %v, want %v %v %v", got["showpos_store_journal_appends_total"], got["showpos_store_commits_total"],
+				got["showpos_store_journal_held"], appends, commits, held)
+		}
+		for i, cause := range JournalCauses {
+			series := `showpos_store_journal_commits_total{cause="` + cause + `"}`
+			if v, ok := got[series]; !ok || v != by[i] {
+				t.Errorf("%s = %v (present %v), want %v", series, v, ok, by[i])
+			}
+		}
+	}
+	want(9, 4, 3, [len(JournalCauses)]float64{2, 1, 0, 1, 0})
+	c.Appends, c.Commits, c.Held, c.CommittedBy[0], c.CommittedBy[4] = 10, 6, 0, 3, 1
+	want(10, 6, 0, [len(JournalCauses)]float64{3, 1, 0, 1, 1})
+}
