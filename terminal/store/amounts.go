@@ -122,7 +122,16 @@ func pendingWithAmount(tx *bbolt.Tx, asset string, amount *big.Int) ([]Request, 
 // which an index names (its absence is damage): of a binary record those
 // alone, of a JSON one the whole record.
 func requestHold(tx *bbolt.Tx, id []byte) (RequestStatus, time.Time, error) {
-	v, err := getChecked(tx, bucketRequests, id)
+	return requestHoldIn(tx.Bucket(bucketRequests), id)
+}
+
+// requestHoldIn is requestHold in the requests bucket b, for a caller
+// that reads many (nil: the bucket is missing).
+func requestHoldIn(b *bbolt.Bucket, id []byte) (RequestStatus, time.Time, error) {
+	if b == nil {
+		return "", time.Time{}, fmt.Errorf("bucket %s missing: %w", bucketRequests, ErrCorrupt)
+	}
+	v, err := checkValue(bucketRequests, id, b.Get(id))
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -183,20 +192,59 @@ func (s *Store) FreeAmount(asset string, amount, room *big.Int, now time.Time) (
 	now = storeTime(now)
 	end := new(big.Int).Add(amount, room)
 	err = s.view(func(tx *bbolt.Tx) error {
-		for a := new(big.Int).Set(amount); a.Cmp(end) < 0; a.Add(a, big.NewInt(1)) {
-			holder, _, err := reservedBy(tx, asset, a, now)
-			if err != nil {
-				return fmt.Errorf("free amount %s %s: %w", a, asset, err)
-			}
-			if holder == nil {
-				free, ok = new(big.Int).Set(a), true
-				return nil
-			}
-		}
-		return nil
+		free, ok, err = firstFree(tx, asset, amount, end, now)
+		return err
 	})
 	if err != nil {
 		return nil, false, err
 	}
 	return free, ok, nil
+}
+
+// firstFree returns the smallest amount in [amount, end) of asset that no
+// request holds at now, in one pass over the index from (asset, amount):
+// each entry is read once, in key order, and its request's status and
+// expiry only while its amount is the one sought. Holders are counted in
+// cursor steps, not in seeks: a till keying one price all day (1,000
+// pending requests on consecutive tails) finds the next tail in one walk.
+func firstFree(tx *bbolt.Tx, asset string, amount, end *big.Int, now time.Time) (*big.Int, bool, error) {
+	prefix, err := amountKey(asset, amount, "")
+	if err != nil {
+		return nil, false, err
+	}
+	assetLen := 1 + len(asset) // the length byte and the symbol
+	next := new(big.Int).Set(amount)
+	sought := prefix[assetLen:] // next, as the index's 32 bytes
+	requests := tx.Bucket(bucketRequests)
+	c := tx.Bucket(bucketAmounts).Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix[:assetLen]); k, v = c.Next() {
+		if len(k) < assetLen+32 {
+			return nil, false, fmt.Errorf("amounts index key %x: %w", k, ErrCorrupt)
+		}
+		switch bytes.Compare(k[assetLen:assetLen+32], sought) {
+		case -1:
+			continue // another request of an amount found held
+		case 1:
+			return next, true, nil // no entry of next: free
+		}
+		id, err := checkValue(bucketAmounts, k, v)
+		if err != nil {
+			return nil, false, err
+		}
+		status, expires, err := requestHoldIn(requests, id)
+		if err != nil {
+			return nil, false, fmt.Errorf("amounts index names request %q: %w", id, err)
+		}
+		if status != RequestPending || !now.Before(expires.Add(MatchGrace)) {
+			continue // stale: next may still be free
+		}
+		if next.Add(next, big.NewInt(1)); next.Cmp(end) >= 0 {
+			return nil, false, nil
+		}
+		if sought, err = amountKey(asset, next, ""); err != nil {
+			return nil, false, fmt.Errorf("free amount %s %s: %w", next, asset, err)
+		}
+		sought = sought[assetLen:]
+	}
+	return next, true, nil
 }

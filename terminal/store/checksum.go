@@ -27,12 +27,30 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 const crcLen = 4
 
 func recordCRC(bucket, key, value []byte) uint32 {
-	var n [binary.MaxVarintLen64]byte
-	crc := crc32.Update(0, castagnoli, n[:binary.PutUvarint(n[:], uint64(len(bucket)))])
+	crc := crc32.Update(0, castagnoli, uvarintOf(len(bucket)))
 	crc = crc32.Update(crc, castagnoli, bucket)
-	crc = crc32.Update(crc, castagnoli, n[:binary.PutUvarint(n[:], uint64(len(key)))])
+	crc = crc32.Update(crc, castagnoli, uvarintOf(len(key)))
 	crc = crc32.Update(crc, castagnoli, key)
 	return crc32.Update(crc, castagnoli, value)
+}
+
+// smallUvarints are the bytes 0 to 127, each its own one-byte uvarint.
+var smallUvarints = func() (b [128]byte) {
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return b
+}()
+
+// uvarintOf is n as a uvarint. Below 128 (every bucket name, every key the
+// store makes) it is a slice of smallUvarints: a stack array handed to
+// crc32 would be moved to the heap, an allocation at every checked read
+// and write.
+func uvarintOf(n int) []byte {
+	if n < len(smallUvarints) {
+		return smallUvarints[n : n+1]
+	}
+	return binary.AppendUvarint(nil, uint64(n))
 }
 
 // seal returns value with its CRC appended, in a new slice.
