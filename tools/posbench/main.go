@@ -359,7 +359,7 @@ func acceptAndCheck(ctx context.Context, o options, dir, posd string, accept, ch
 		rows = append(rows, row{What: what2, Value: rate(tput, "payments"),
 			Peer:  fmt.Sprintf("ceiling %s: the check alone on all %d cores, no store, no HTTP", rate(ceiling, "checks"), runtime.NumCPU()),
 			Ratio: ratio(tput, ceiling),
-			How: fmt.Sprintf("the same posd; %d payments in rounds of %d requests made beforehand on the operator socket (the till caches %d), "+
+			How: fmt.Sprintf("the same posd, whose api.max_conns is 256 for these payers (at the default 64, Go's client dialled a connection past the cap that waited up to posd's 5 s idle timeout); %d payments in rounds of %d requests made beforehand on the operator socket (the till caches %d), "+
 				"each round paid by %d payers at once, one payment after another each (up to %d each per round); rounds timed, request making not; "+
 				"a round ends with its slowest payer, so every round's time includes the payers starting and finishing: below the steady rate, more so for few payments per payer; "+
 				"payers run on the same machine; in %d parts taking turns with the two-network posd's",

@@ -28,7 +28,12 @@ const (
 // the data directory and the network API's address, ENDPOINTS for the
 // chain.rpc line (none but for the watch rows: payments are taken and
 // stay queued). Requests live 24 h so those made beforehand are still
-// payable.
+// payable. api.max_conns is 256, not the default 64: with 64 payers at
+// a cap of 64, Go's client dials a 65th connection while it waits for one
+// of its own to come free, and that one waits in the kernel's queue until
+// posd drops an idle one (api's idle timeout, 5 s). The throughput rows
+// swung from 3,500 to 100 payments a second on those waits; they measure
+// the terminal's accepts, not its connection cap.
 const configText = `
 [terminal]
 id = "posbench"
@@ -37,6 +42,7 @@ data_dir = "DATA"
 request_ttl = "24h"
 [api]
 listen = "ADDR"
+max_conns = 256
 [merchant]
 address = "` + benchMerchant + `"
 [chain]
