@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"showpos/terminal/procio"
@@ -50,8 +51,10 @@ func startTwoNetworks(o options, dir, posd string) (*daemon, error) {
 // request's own (only) network, and of n on d2, paying on chainOf(chains2,
 // i) (the second network for the two-network rows; nil: each request's
 // own), in turn in parts. d2 is skipped when err2 is set (it could
-// not start), or after its first error.
+// not start), or after its first error. The payer, this process, runs on
+// one P meanwhile (see acceptAndCheck).
 func latencyInTurn(d, d2 *daemon, n, parts int, err2 error, chains2 []uint64) (lat, lat2 samples, err1, errTwo error) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
 	errTwo = err2
 	for i := range parts {
 		k := share(n, parts, i)
