@@ -203,10 +203,11 @@ func (s *Store) FreeAmount(asset string, amount, room *big.Int, now time.Time) (
 
 // firstFree returns the smallest amount in [amount, end) of asset that no
 // request holds at now, in one pass over the index from (asset, amount):
-// each entry is read once, in key order, and its request's status and
-// expiry only while its amount is the one sought. Holders are counted in
-// cursor steps, not in seeks: a till keying one price all day (1,000
-// pending requests on consecutive tails) finds the next tail in one walk.
+// each entry of each amount up to the free one is read once, in key
+// order, with its request's status and expiry (as reservedBy reads them:
+// the same entries, the same errors). Holders are counted in cursor
+// steps, not in seeks: a till keying one price all day (1,000 pending
+// requests on consecutive tails) finds the next tail in one walk.
 func firstFree(tx *bbolt.Tx, asset string, amount, end *big.Int, now time.Time) (*big.Int, bool, error) {
 	prefix, err := amountKey(asset, amount, "")
 	if err != nil {
@@ -215,36 +216,55 @@ func firstFree(tx *bbolt.Tx, asset string, amount, end *big.Int, now time.Time) 
 	assetLen := 1 + len(asset) // the length byte and the symbol
 	next := new(big.Int).Set(amount)
 	sought := prefix[assetLen:] // next, as the index's 32 bytes
+	held := false               // an entry of next read so far holds it
+	// advance moves next on by one, once all its entries are read and one
+	// held it; false: none is left below end.
+	advance := func() (bool, error) {
+		if next.Add(next, big.NewInt(1)); next.Cmp(end) >= 0 {
+			return false, nil
+		}
+		k, err := amountKey(asset, next, "")
+		if err != nil {
+			return false, fmt.Errorf("free amount %s %s: %w", next, asset, err)
+		}
+		sought, held = k[assetLen:], false
+		return true, nil
+	}
 	requests := tx.Bucket(bucketRequests)
 	c := tx.Bucket(bucketAmounts).Cursor()
 	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix[:assetLen]); k, v = c.Next() {
 		if len(k) < assetLen+32 {
-			return nil, false, fmt.Errorf("amounts index key %x: %w", k, ErrCorrupt)
+			continue // no (asset, amount) of its own: no amount's seek meets it
 		}
-		switch bytes.Compare(k[assetLen:assetLen+32], sought) {
-		case -1:
-			continue // another request of an amount found held
-		case 1:
-			return next, true, nil // no entry of next: free
+		if bytes.Compare(k[assetLen:assetLen+32], sought) > 0 {
+			// Past next's entries (they only grow by one, so never before it).
+			if !held {
+				return next, true, nil
+			}
+			if more, err := advance(); !more || err != nil {
+				return nil, false, err
+			}
+			if bytes.Compare(k[assetLen:assetLen+32], sought) > 0 {
+				return next, true, nil // no entry of next: free
+			}
 		}
 		id, err := checkValue(bucketAmounts, k, v)
 		if err != nil {
-			return nil, false, err
+			return nil, false, fmt.Errorf("free amount %s %s: %w", next, asset, err)
 		}
 		status, expires, err := requestHoldIn(requests, id)
 		if err != nil {
-			return nil, false, fmt.Errorf("amounts index names request %q: %w", id, err)
+			return nil, false, fmt.Errorf("free amount %s %s: amounts index names request %q: %w", next, asset, id, err)
 		}
-		if status != RequestPending || !now.Before(expires.Add(MatchGrace)) {
-			continue // stale: next may still be free
+		if status == RequestPending && now.Before(expires.Add(MatchGrace)) {
+			held = true
 		}
-		if next.Add(next, big.NewInt(1)); next.Cmp(end) >= 0 {
-			return nil, false, nil
-		}
-		if sought, err = amountKey(asset, next, ""); err != nil {
-			return nil, false, fmt.Errorf("free amount %s %s: %w", next, asset, err)
-		}
-		sought = sought[assetLen:]
 	}
-	return next, true, nil
+	if !held {
+		return next, true, nil
+	}
+	if more, err := advance(); !more || err != nil {
+		return nil, false, err
+	}
+	return next, true, nil // the index holds nothing past the last held amount
 }

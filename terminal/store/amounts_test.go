@@ -56,3 +56,34 @@ func TestFreeAmountSkipsStaleEntriesAndOtherAssets(t *testing.T) {
 		}
 	}
 }
+
+// An index entry that cannot be read fails the search wherever it lies
+// among its amount's entries, after the holder too: the store never reads
+// past damage in what decides a request's amount. A key too short to name
+// an amount names none and is passed over. (Open refuses both; this is
+// damage after it.)
+func TestFreeAmountFailsOnADamagedEntryAfterTheHolder(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	r := newRequest("a-holds-100")
+	r.Amount = big.NewInt(100)
+	if err := s.PutRequest(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	short := append([]byte{3}, "ETH\xff"...)
+	if err := s.write(ctx, func(w *wtx) error { return w.putChecked(bucketAmounts, short, []byte("nothing")) }); err != nil {
+		t.Fatal(err)
+	}
+	if free, ok, err := s.FreeAmount("ETH", big.NewInt(100), big.NewInt(10), t0); err != nil || !ok || free.Int64() != 101 {
+		t.Fatalf("with a short key in the index: %v %v %v, want 101", free, ok, err)
+	}
+	k, err := amountKey("ETH", big.NewInt(100), "z-missing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.write(ctx, func(w *wtx) error { return w.putChecked(bucketAmounts, k, []byte("z-missing")) }); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.FreeAmount("ETH", big.NewInt(100), big.NewInt(10), t0)
+	wantErr(t, "FreeAmount past an entry naming no request", err, ErrCorrupt)
+}
