@@ -1,11 +1,14 @@
 package chain
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"math/big"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -452,3 +455,43 @@ func TestSetEndpointsWithTheSameListChangesNothing(t *testing.T) {
 		t.Errorf("after the same list again: %+v, want still online on %s", st, live.URL())
 	}
 }
+
+// The log hears of each spell offline once: a client that never reached an
+// endpoint too (it starts offline, with no flip to report), and again
+// after it was online.
+func TestOfflineIsLoggedOnceASpellFromTheStart(t *testing.T) {
+	var logged bytes.Buffer
+	var mu sync.Mutex
+	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logged.Write(p) })
+	lines := func() int { mu.Lock(); defer mu.Unlock(); return strings.Count(logged.String(), "chain: offline") }
+	wrong := newFakeNode(t, 5)
+	c := newTestClient(t, Options{Logger: slog.New(slog.NewTextHandler(w, nil))}, wrong.URL())
+	for range 3 {
+		if st := c.Probe(context.Background()); st.Online {
+			t.Fatal("online on the wrong chain")
+		}
+	}
+	if n := lines(); n != 1 {
+		t.Fatalf("offline from the start, three probes: logged %d times, want 1:\n%s", n, logged.String())
+	}
+	right := newFakeNode(t, testChain)
+	if err := c.SetEndpoints([]string{right.URL()}); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Probe(context.Background()); !st.Online {
+		t.Fatalf("not online on the right chain: %+v", st)
+	}
+	if err := c.SetEndpoints([]string{wrong.URL()}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		c.Probe(context.Background())
+	}
+	if n := lines(); n != 2 {
+		t.Errorf("offline again after online: logged %d times in all, want 2:\n%s", n, logged.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

@@ -67,8 +67,8 @@ type Options struct {
 	// Clock gives Status times and how long a chain id check is trusted,
 	// never waits: timers and timeouts use real time.
 	Clock clock.Clock // nil: clock.System
-	// Logger receives online/offline flips (Info/Warn) and failovers
-	// (Debug); nil discards.
+	// Logger receives online/offline flips (Info/Warn; a client offline
+	// from the start says so once) and failovers (Debug); nil discards.
 	Logger *slog.Logger
 }
 
@@ -83,10 +83,14 @@ type Client struct {
 	changes chan Status
 	running atomic.Bool
 
-	mu       sync.Mutex // guards eps, st, lastGood and the mutable endpoint fields
+	mu       sync.Mutex // guards eps, st, lastGood, offlineTold and the mutable endpoint fields
 	eps      []*endpoint
 	st       Status
 	lastGood int
+	// offlineTold: the log has been told the client is offline since it
+	// was last online (or since New): a client that never reaches an
+	// endpoint says so once too.
+	offlineTold bool
 }
 
 // endpoint is one configured URL.

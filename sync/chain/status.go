@@ -56,6 +56,7 @@ func (c *Client) contact(ep *endpoint) {
 		c.st.Online = true
 		c.st.Err = ""
 		c.st.Since = now
+		c.offlineTold = false
 		c.publish()
 		c.log.Info("chain: online", "endpoint", ep.name)
 	}
@@ -71,6 +72,11 @@ func (c *Client) offline(te *TransportError) {
 		c.st.Online = false
 		c.st.Since = now
 		c.publish()
+	}
+	if !c.offlineTold {
+		// Going offline, or finding it so from the start: logged once,
+		// until the client is online again.
+		c.offlineTold = true
 		c.log.Warn("chain: offline", "reason", te.Reason)
 	}
 }
