@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -78,9 +79,11 @@ func httpRoundTrips(ctx context.Context, raw []byte, n, warm int) (samples, erro
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	defer func() { cancel(); _ = cmd.Wait() }()
+	stop := sync.OnceFunc(func() { cancel(); _ = cmd.Wait() })
+	defer stop()
 	addr, err := bufio.NewReader(out).ReadString('\n')
 	if err != nil {
+		stop() // its stderr is written whole once it has exited
 		return nil, fmt.Errorf("HTTP peer: no address (%v): %s", err, stderr.String())
 	}
 	url := "http://" + strings.TrimSpace(addr) + "/api/showpos/broadcastTx"
